@@ -1,0 +1,49 @@
+package dev.bolero.runtime;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything a driver needs to start one microVM.
+ *
+ * @param machineId the machine's id; used for naming, never parsed
+ * @param workDir the machine's own directory: the driver keeps its sockets, logs, pid file and writable drive here
+ * @param cpus number of vCPUs, at least 1
+ * @param memoryMb guest RAM in MiB, at least 64
+ * @param boot the kernel and initramfs to boot
+ * @param rootDrive the image's shared root drive (raw ext4); opened read-only, the driver gives the machine a
+ *     private copy-on-write view of it in {@code workDir}
+ * @param taps tap devices (already created) to attach as virtio-net interfaces, in order
+ * @param stopGrace how long the VMM gets to exit after a polite shutdown request before it is killed
+ */
+public record VmSpec(
+        String machineId,
+        Path workDir,
+        int cpus,
+        int memoryMb,
+        BootAssets boot,
+        Path rootDrive,
+        List<Tap> taps,
+        Duration stopGrace) {
+
+    public VmSpec {
+        Objects.requireNonNull(machineId, "machineId");
+        Objects.requireNonNull(workDir, "workDir");
+        Objects.requireNonNull(boot, "boot");
+        Objects.requireNonNull(rootDrive, "rootDrive");
+        Objects.requireNonNull(stopGrace, "stopGrace");
+        if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + cpus);
+        if (memoryMb < 64) throw new IllegalArgumentException("memory_mb must be at least 64, got " + memoryMb);
+        taps = List.copyOf(taps);
+    }
+
+    /** A host tap device and the MAC address the guest's interface gets. */
+    public record Tap(String name, String mac) {
+        public Tap {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(mac, "mac");
+        }
+    }
+}

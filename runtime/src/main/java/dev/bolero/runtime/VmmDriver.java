@@ -1,0 +1,35 @@
+package dev.bolero.runtime;
+
+import java.util.Optional;
+
+/**
+ * A hypervisor: starts VMM processes and re-adopts ones it started earlier.
+ *
+ * <p>VMM processes a driver starts run in their own session: they survive the exit or crash of the JVM that
+ * started them, so that a restarted agent can {@link #recover(VmHandle) recover} them.
+ */
+public interface VmmDriver {
+
+    /** The driver's name as used on the command line and in handles: {@code qemu}, {@code firecracker}, … */
+    String name();
+
+    /** What this driver can do on this host (acceleration, snapshots, …). */
+    DriverCapabilities capabilities();
+
+    /**
+     * Prepares the machine's private files under {@link VmSpec#workDir()} (e.g. a copy-on-write view of the root
+     * drive) and spawns the VMM. Returns once the VMM process runs; the guest boots asynchronously.
+     *
+     * @throws VmmException naming the failed action when the VMM cannot be started; nothing is left running then
+     */
+    VmProcess start(VmSpec spec) throws VmmException;
+
+    /**
+     * Re-adopts a VMM started earlier (possibly by another JVM) from its handle. Identity is checked by process id
+     * <em>and</em> process start time, never the pid alone.
+     *
+     * @return the running VMM, or empty when it is gone (or the pid now belongs to another process)
+     * @throws VmmException when the handle belongs to another driver or to an unknown handle version
+     */
+    Optional<VmProcess> recover(VmHandle handle) throws VmmException;
+}
