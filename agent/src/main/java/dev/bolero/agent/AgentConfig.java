@@ -1,0 +1,38 @@
+package dev.bolero.agent;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * How a node agent runs.
+ *
+ * @param host the address the node API listens on
+ * @param port the port (0: any free port)
+ * @param dataDir where everything of this agent lives (store, blobs, images, machines)
+ * @param insecureRegistries {@code host:port}s reached over plain HTTP besides loopback ones
+ * @param accelerator {@code auto}, {@code kvm} or {@code tcg}
+ * @param kernel the guest kernel (a vmlinuz or vmlinux); empty: the newest one under {@code /boot}
+ * @param bootDeadline how long a guest may take to start its workload
+ */
+public record AgentConfig(
+        String host,
+        int port,
+        Path dataDir,
+        Set<String> insecureRegistries,
+        String accelerator,
+        Optional<Path> kernel,
+        Duration bootDeadline) {
+
+    public AgentConfig {
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(accelerator, "accelerator");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(bootDeadline, "bootDeadline");
+        insecureRegistries = Set.copyOf(insecureRegistries);
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
+    }
+}

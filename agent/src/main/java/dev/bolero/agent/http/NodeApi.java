@@ -1,0 +1,172 @@
+package dev.bolero.agent.http;
+
+import dev.bolero.agent.logs.LogStore;
+import dev.bolero.agent.machine.MachineService;
+import dev.bolero.api.ApiException;
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.CreateMachineRequest;
+import dev.bolero.api.ErrorCode;
+import dev.bolero.api.MachineState;
+import dev.bolero.api.StopRequest;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson3;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Set;
+import org.eclipse.jetty.io.EofException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+import tools.jackson.databind.exc.ValueInstantiationException;
+
+/**
+ * The node's REST API on Javalin (Jetty 12, a virtual thread per request, so {@code wait} and {@code logs?follow}
+ * hold no platform thread). Request bodies are parsed strictly: unknown fields and malformed JSON are
+ * {@code 400 invalid_argument}. Every error leaves as {@code {"error": {"code", "message"}}}.
+ */
+public final class NodeApi implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NodeApi.class);
+    private static final int MAX_WAIT_S = 3600;
+
+    private final MachineService machines;
+    private final LogStore logs;
+    private final Javalin app;
+
+    public NodeApi(MachineService machines, LogStore logs) {
+        this.machines = machines;
+        this.logs = logs;
+        this.app = Javalin.create(config -> {
+            config.concurrency.useVirtualThreads = true;
+            config.startup.showJavalinBanner = false;
+            config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
+            config.routes.post("/api/v1/machines", this::create);
+            config.routes.get("/api/v1/machines", ctx -> ctx.json(machines.list()));
+            config.routes.get("/api/v1/machines/{id}", ctx -> ctx.json(machines.get(ctx.pathParam("id"))));
+            config.routes.post("/api/v1/machines/{id}/start", ctx -> ctx.json(machines.start(ctx.pathParam("id"))));
+            config.routes.post("/api/v1/machines/{id}/stop", this::stop);
+            config.routes.delete("/api/v1/machines/{id}", this::delete);
+            config.routes.get("/api/v1/machines/{id}/wait", this::await);
+            config.routes.get("/api/v1/machines/{id}/logs", this::logs);
+            config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+            config.routes.exception(Exception.class, (e, ctx) -> {
+                log.error("{} {} failed", ctx.method(), ctx.path(), e);
+                error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": " + e));
+            });
+            config.routes.error(404, ctx -> {
+                if (ctx.result() == null) {
+                    error(ctx, ApiException.notFound("no route " + ctx.method() + " " + ctx.path()));
+                }
+            });
+            config.routes.error(405, ctx -> error(ctx, new ApiException(ErrorCode.INVALID_ARGUMENT,
+                    "method " + ctx.method() + " not allowed on " + ctx.path())));
+        });
+    }
+
+    /** Starts serving on {@code host:port} (port 0: any free port). */
+    public NodeApi start(String host, int port) {
+        app.start(host, port);
+        return this;
+    }
+
+    /** The port served on. */
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    private void create(Context ctx) {
+        CreateMachineRequest request = body(ctx, CreateMachineRequest.class, "create machine");
+        ctx.status(201).json(machines.create(request));
+    }
+
+    private void stop(Context ctx) {
+        StopRequest request = ctx.body().isBlank() ? StopRequest.defaults()
+                : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
+        ctx.json(machines.stop(ctx.pathParam("id"), request));
+    }
+
+    private void delete(Context ctx) throws InterruptedException {
+        machines.delete(ctx.pathParam("id"), booleanParam(ctx, "force"));
+        ctx.status(204);
+    }
+
+    private void await(Context ctx) throws InterruptedException {
+        String stateParam = ctx.queryParam("state");
+        if (stateParam == null || stateParam.isBlank()) {
+            throw ApiException.invalid("wait: the state parameter is required (e.g. ?state=stopped)");
+        }
+        Set<MachineState> states = EnumSet.noneOf(MachineState.class);
+        for (String s : stateParam.split(",")) states.add(MachineState.parse(s.strip()));
+        int timeout = intParam(ctx, "timeout_s", 60, 0, MAX_WAIT_S);
+        ctx.json(machines.await(ctx.pathParam("id"), states, Duration.ofSeconds(timeout)));
+    }
+
+    private void logs(Context ctx) throws IOException, InterruptedException {
+        String id = ctx.pathParam("id");
+        machines.get(id);
+        boolean follow = booleanParam(ctx, "follow");
+        String source = ctx.queryParam("source");
+        LogStore.Source src = switch (source == null ? "workload" : source) {
+            case "workload" -> LogStore.Source.WORKLOAD;
+            case "console" -> LogStore.Source.CONSOLE;
+            default -> throw ApiException.invalid("logs: unknown source '" + source + "' (workload or console)");
+        };
+        ctx.contentType("text/plain; charset=utf-8");
+        ctx.status(200);
+        try {
+            var out = ctx.outputStream();
+            logs.copy(id, src, out, () -> follow && machines.isActive(id));
+            out.flush();
+        } catch (EofException e) {
+            log.debug("logs of machine={}: client went away", id);
+        }
+    }
+
+    private static <T> T body(Context ctx, Class<T> type, String action) {
+        String body = ctx.body();
+        if (body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
+        try {
+            return ApiJson.mapper().readValue(body, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw ApiException.invalid(action + ": unknown field '" + e.getPropertyName() + "'");
+        } catch (ValueInstantiationException e) {
+            if (e.getCause() instanceof ApiException api) throw api;
+            throw ApiException.invalid(action + ": " + e.getOriginalMessage());
+        } catch (JacksonException e) {
+            throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static boolean booleanParam(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        if (v == null) return false;
+        return switch (v) {
+            case "true", "1" -> true;
+            case "false", "0" -> false;
+            default -> throw ApiException.invalid(name + " must be true or false, got '" + v + "'");
+        };
+    }
+
+    private static int intParam(Context ctx, String name, int dflt, int min, int max) {
+        String v = ctx.queryParam(name);
+        if (v == null) return dflt;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min && n <= max) return n;
+        } catch (NumberFormatException e) {
+            // fall through to the error below
+        }
+        throw ApiException.invalid(name + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
+    }
+
+    private static void error(Context ctx, ApiException e) {
+        ctx.status(e.code().httpStatus()).json(e.toError());
+    }
+}

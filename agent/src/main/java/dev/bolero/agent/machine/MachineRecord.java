@@ -1,0 +1,84 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.api.Machine;
+import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineState;
+import dev.bolero.runtime.VmHandle;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * A machine as the agent keeps it: the API's view plus the handle of its running VMM.
+ *
+ * @param vmHandle the VMM's handle while one runs (persisted so a restarted agent can re-adopt it)
+ */
+public record MachineRecord(
+        String id,
+        String name,
+        MachineState state,
+        MachineConfig config,
+        Optional<String> imageDigest,
+        OptionalInt exitCode,
+        Optional<String> error,
+        Optional<VmHandle> vmHandle,
+        Instant createdAt,
+        Instant updatedAt) {
+
+    public MachineRecord {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(imageDigest, "imageDigest");
+        Objects.requireNonNull(exitCode, "exitCode");
+        Objects.requireNonNull(error, "error");
+        Objects.requireNonNull(vmHandle, "vmHandle");
+        Objects.requireNonNull(createdAt, "createdAt");
+        Objects.requireNonNull(updatedAt, "updatedAt");
+    }
+
+    /** A new machine in state {@code created}. */
+    public static MachineRecord created(String id, String name, MachineConfig config, Instant now) {
+        return new MachineRecord(id, name, MachineState.CREATED, config, Optional.empty(), OptionalInt.empty(),
+                Optional.empty(), Optional.empty(), now, now);
+    }
+
+    /** The API view. */
+    public Machine toApi() {
+        return new Machine(id, name, state, config, imageDigest.orElse(null),
+                exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt);
+    }
+
+    /** This machine entering a start: the previous run's outcome is cleared. */
+    MachineRecord starting(Instant now) {
+        return new MachineRecord(id, name, MachineState.STARTING, config, imageDigest, OptionalInt.empty(),
+                Optional.empty(), Optional.empty(), createdAt, now);
+    }
+
+    MachineRecord withState(MachineState newState, Instant now) {
+        return new MachineRecord(id, name, newState, config, imageDigest, exitCode, error, vmHandle, createdAt, now);
+    }
+
+    MachineRecord withImageDigest(String digest, Instant now) {
+        return new MachineRecord(id, name, state, config, Optional.of(digest), exitCode, error, vmHandle, createdAt,
+                now);
+    }
+
+    MachineRecord withVmHandle(Optional<VmHandle> handle, Instant now) {
+        return new MachineRecord(id, name, state, config, imageDigest, exitCode, error, handle, createdAt, now);
+    }
+
+    /** The run ended: the workload's exit code if it reported one, the VMM gone. */
+    MachineRecord stopped(OptionalInt code, Instant now) {
+        return new MachineRecord(id, name, MachineState.STOPPED, config, imageDigest, code, Optional.empty(),
+                Optional.empty(), createdAt, now);
+    }
+
+    /** The run failed for {@code reason}; the VMM gone. */
+    MachineRecord failed(String reason, Instant now) {
+        return new MachineRecord(id, name, MachineState.FAILED, config, imageDigest, OptionalInt.empty(),
+                Optional.of(reason), Optional.empty(), createdAt, now);
+    }
+}

@@ -1,0 +1,295 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.agent.logs.LogStream;
+import dev.bolero.agent.logs.WorkloadLog;
+import dev.bolero.api.ApiException;
+import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineState;
+import dev.bolero.oci.OciException;
+import dev.bolero.oci.PreparedImage;
+import dev.bolero.runtime.VmProcess;
+import dev.bolero.runtime.VmSpec;
+import dev.bolero.runtime.VmmException;
+import dev.bolero.runtime.guest.GuestConfig;
+import dev.bolero.runtime.guest.GuestEvent;
+import dev.bolero.runtime.guest.GuestSession;
+import java.io.IOException;
+import java.nio.channels.ByteChannel;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one machine from start to end on its own virtual thread: pulls the image, starts the VMM, speaks the guest
+ * protocol (config, output, exit), enforces the boot deadline and stop timeouts, and records the outcome. A
+ * re-adopted machine enters at the protocol step.
+ */
+final class Supervisor {
+    private static final Logger log = LoggerFactory.getLogger(Supervisor.class);
+    private static final Duration VMM_EXIT_AFTER_ACK = Duration.ofSeconds(10);
+    private static final Duration HARD_STOP_GRACE = Duration.ofSeconds(5);
+    private static final Duration RECONNECT_PAUSE = Duration.ofMillis(100);
+    private static final String ROOT_DEVICE = "/dev/vda";
+
+    private final MachineService service;
+    private final MachineService.Runtime runtime;
+    private final String id;
+    private final MachineConfig config;
+    private final String name;
+
+    private volatile Thread thread;
+    private volatile VmProcess vm;
+    private volatile GuestSession session;
+    private volatile boolean started;
+    private volatile boolean detached;
+    /** Why the run is being ended from outside, if it is: set by stop, kill, or the boot watchdog. */
+    private volatile String endReason;
+    private volatile boolean stopRequested;
+    /** The config to send on HELLO; null for an adopted machine (rebuilt if its guest asks again). */
+    private volatile GuestConfig pendingConfig;
+
+    Supervisor(MachineService service, MachineService.Runtime runtime, MachineRecord machine) {
+        this.service = service;
+        this.runtime = runtime;
+        this.id = machine.id();
+        this.name = machine.name();
+        this.config = machine.config();
+        this.started = machine.state() == MachineState.RUNNING || machine.state() == MachineState.STOPPING;
+    }
+
+    /** Starts a fresh run: pull, boot, run. */
+    void launch() {
+        thread = Thread.ofVirtual().name("machine-" + id).start(this::runFresh);
+    }
+
+    /** Continues supervising a VMM a previous agent started. */
+    void adopt(VmProcess process) {
+        this.vm = process;
+        thread = Thread.ofVirtual().name("machine-" + id).start(() -> supervise(process));
+    }
+
+    /** Sends the workload {@code signal}; powers the VM off if it still runs after {@code timeout}. */
+    void requestStop(int signal, Duration timeout) {
+        stopRequested = true;
+        GuestSession s = session;
+        if (s != null && started) {
+            try {
+                s.signal(signal);
+            } catch (IOException e) {
+                log.warn("machine={} could not signal the workload: {}", id, e.getMessage());
+            }
+        } else {
+            timeout = Duration.ZERO;
+        }
+        Duration wait = timeout;
+        Thread.ofVirtual().name("stop-" + id).start(() -> {
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                return;
+            }
+            powerOff("stopped by request; the workload did not exit within " + wait.toSeconds() + " s");
+        });
+    }
+
+    /** Kills the VMM at once and waits until this supervisor has recorded the end. */
+    void killAndJoin() throws InterruptedException {
+        stopRequested = true;
+        endReason = "destroyed";
+        VmProcess p = vm;
+        if (p != null) p.kill();
+        Thread t = thread;
+        if (t != null) t.join();
+    }
+
+    /** Stops supervising without touching the VMM (agent shutdown). */
+    void detach() {
+        detached = true;
+        Thread t = thread;
+        if (t != null) t.interrupt();
+        GuestSession s = session;
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                log.debug("machine={} closing the control channel: {}", id, e.getMessage());
+            }
+        }
+    }
+
+    private void runFresh() {
+        try {
+            PreparedImage image = runtime.images().prepare(config.image());
+            service.update(id, r -> r.withImageDigest(image.digest().toString(), service.clock().instant()));
+            WorkloadSpec workload = WorkloadSpec.merge(config.image(), image.config(), config.init(), config.env());
+            if (stopRequested) {
+                finish(Outcome.stopped(OptionalInt.empty()));
+                return;
+            }
+            GuestConfig guest = guestConfig(workload);
+            VmSpec spec = new VmSpec(id, runtime.machinesDir().resolve(id), config.guest().cpus(),
+                    config.guest().memoryMb(), runtime.boot().get(), image.rootDrive(), List.of(),
+                    HARD_STOP_GRACE);
+            VmProcess process = runtime.driver().start(spec);
+            vm = process;
+            service.update(id, r -> r.withVmHandle(Optional.of(process.handle()), service.clock().instant()));
+            if (stopRequested) powerOff("stopped by request before the guest booted");
+            log.info("machine={} vmm started pid={}", id, process.handle().pid());
+            pendingConfig = guest;
+            supervise(process);
+        } catch (OciException | VmmException | ApiException e) {
+            finish(Outcome.failed(e.getMessage()));
+        } catch (IOException e) {
+            finish(Outcome.failed("start machine " + id + ": prepare boot assets: " + e.getMessage()));
+        } catch (RuntimeException e) {
+            log.error("machine={} start failed", id, e);
+            finish(Outcome.failed("start machine " + id + ": " + e));
+        }
+    }
+
+    private void supervise(VmProcess process) {
+        Thread watchdog = started ? null : Thread.ofVirtual().name("boot-deadline-" + id).start(this::bootWatchdog);
+        Outcome outcome;
+        try (WorkloadLog out = runtime.logs().openWorkloadLog(id)) {
+            outcome = converse(process, out);
+        } catch (InterruptedException e) {
+            outcome = null;
+        } catch (OciException | ApiException e) {
+            outcome = Outcome.failed(e.getMessage());
+            process.stop(HARD_STOP_GRACE);
+        }
+        if (watchdog != null) watchdog.interrupt();
+        if (detached) return;
+        if (outcome == null) outcome = Outcome.failed("supervision of machine " + id + " was interrupted");
+        awaitVmmExit(process);
+        finish(outcome);
+    }
+
+    /** Talks to the guest until the workload's end is known or the VMM is gone; reconnects when the channel drops. */
+    private Outcome converse(VmProcess process, WorkloadLog out) throws InterruptedException, OciException {
+        while (!detached) {
+            ByteChannel channel;
+            try {
+                channel = process.openControl();
+            } catch (IOException e) {
+                if (!process.isAlive()) return vmmGone(process);
+                Thread.sleep(RECONNECT_PAUSE);
+                continue;
+            }
+            try (GuestSession s = new GuestSession(channel)) {
+                session = s;
+                while (true) {
+                    GuestEvent event = s.next();
+                    switch (event) {
+                        case GuestEvent.Hello hello -> {
+                            GuestConfig c = pendingConfig != null ? pendingConfig : rebuildConfig();
+                            s.sendConfig(c);
+                            pendingConfig = null;
+                        }
+                        case GuestEvent.Started st -> {
+                            started = true;
+                            service.update(id, r -> r.state() == MachineState.STARTING
+                                    ? r.withState(MachineState.RUNNING, service.clock().instant()) : r);
+                            log.info("machine={} workload started", id);
+                        }
+                        case GuestEvent.Output o -> out.append(
+                                o.stream() == GuestEvent.Stream.STDOUT ? LogStream.STDOUT : LogStream.STDERR, o.data());
+                        case GuestEvent.Exited e -> {
+                            out.flush();
+                            s.ack();
+                            return Outcome.stopped(OptionalInt.of(e.status()));
+                        }
+                        case GuestEvent.Failed f -> {
+                            s.ack();
+                            return Outcome.failed("run machine " + id + ": " + f.message());
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                session = null;
+                if (detached) return null;
+                if (!process.isAlive()) return vmmGone(process);
+                log.debug("machine={} control channel dropped ({}); reconnecting", id, e.getMessage());
+                Thread.sleep(RECONNECT_PAUSE);
+            }
+        }
+        return null;
+    }
+
+    private Outcome vmmGone(VmProcess process) {
+        String reason = endReason;
+        if (reason != null && stopRequested) return Outcome.stopped(OptionalInt.empty());
+        if (reason != null) return Outcome.failed(reason);
+        return Outcome.failed("machine " + id + ": the VMM exited unexpectedly: " + process.diagnostics(2000).strip());
+    }
+
+    private void bootWatchdog() {
+        try {
+            Thread.sleep(runtime.bootDeadline());
+        } catch (InterruptedException e) {
+            return;
+        }
+        if (!started && !stopRequested) {
+            powerOff("boot timeout: the guest did not start the workload within "
+                    + runtime.bootDeadline().toSeconds() + " s");
+        }
+    }
+
+    private void powerOff(String reason) {
+        VmProcess p = vm;
+        if (p == null || !p.isAlive()) return;
+        endReason = reason;
+        log.info("machine={} powering off: {}", id, reason);
+        p.stop(HARD_STOP_GRACE);
+    }
+
+    private void awaitVmmExit(VmProcess process) {
+        try {
+            process.exit().get(VMM_EXIT_AFTER_ACK.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("machine={} VMM still running {} s after the guest finished; stopping it", id,
+                    VMM_EXIT_AFTER_ACK.toSeconds());
+            process.stop(HARD_STOP_GRACE);
+        }
+    }
+
+    /** The guest's config for a re-adopted machine whose guest had not received it yet. */
+    private GuestConfig rebuildConfig() throws OciException {
+        PreparedImage image = runtime.images().prepare(config.image());
+        return guestConfig(WorkloadSpec.merge(config.image(), image.config(), config.init(), config.env()));
+    }
+
+    private GuestConfig guestConfig(WorkloadSpec w) {
+        return new GuestConfig(w.argv(), w.env(), w.workdir(), w.user(), name, ROOT_DEVICE, Optional.empty(),
+                Optional.empty(), List.of());
+    }
+
+    private void finish(Outcome outcome) {
+        service.finished(id, this);
+        if (service.current(id).isEmpty()) return;
+        if ("destroyed".equals(endReason)) return;
+        service.update(id, r -> switch (outcome) {
+            case Outcome.Stopped s -> r.stopped(s.exitCode(), service.clock().instant());
+            case Outcome.Failed f -> r.failed(f.reason(), service.clock().instant());
+        });
+        log.info("machine={} ended: {}", id, outcome);
+    }
+
+    /** How a run ended. */
+    private sealed interface Outcome {
+        record Stopped(OptionalInt exitCode) implements Outcome {}
+
+        record Failed(String reason) implements Outcome {}
+
+        static Outcome stopped(OptionalInt exitCode) {
+            return new Stopped(exitCode);
+        }
+
+        static Outcome failed(String reason) {
+            return new Failed(reason);
+        }
+    }
+}

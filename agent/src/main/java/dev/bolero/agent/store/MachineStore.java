@@ -1,0 +1,180 @@
+package dev.bolero.agent.store;
+
+import dev.bolero.agent.machine.MachineRecord;
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineState;
+import dev.bolero.runtime.VmHandle;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.locks.ReentrantLock;
+import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The node's machines in SQLite ({@code DATA_DIR/bolero.db}). Migrations run on open. Thread-safe: one connection,
+ * one statement at a time (SQLite serialises writers anyway, and the agent's write rate is a few per second).
+ */
+public final class MachineStore implements AutoCloseable {
+    private static final JsonMapper JSON = ApiJson.mapper();
+    private static final String COLUMNS =
+            "id, name, state, config, image_digest, exit_code, error, vm_handle, created_at, updated_at";
+
+    private final Connection connection;
+    private final ReentrantLock lock = new ReentrantLock();
+
+    private MachineStore(Connection connection) {
+        this.connection = connection;
+    }
+
+    /**
+     * Opens (creating when absent) the store at {@code file} and migrates its schema.
+     *
+     * @throws StoreException when the file cannot be opened or migrated
+     */
+    public static MachineStore open(Path file) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout(5_000);
+        SQLiteDataSource dataSource = new SQLiteDataSource(config);
+        dataSource.setUrl("jdbc:sqlite:" + file);
+        try {
+            Flyway.configure()
+                    .dataSource(dataSource)
+                    .locations("classpath:db/agent")
+                    .load()
+                    .migrate();
+            return new MachineStore(dataSource.getConnection());
+        } catch (SQLException | RuntimeException e) {
+            throw new StoreException("open store " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Inserts a new machine; a duplicate id or name is a {@link StoreException}. */
+    public void insert(MachineRecord m) {
+        write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+                ps -> bind(ps, m));
+    }
+
+    /** Replaces a machine's row. */
+    public void update(MachineRecord m) {
+        write("update machine " + m.id(),
+                "UPDATE machines SET id=?, name=?, state=?, config=?, image_digest=?, exit_code=?, error=?, "
+                        + "vm_handle=?, created_at=?, updated_at=? WHERE id=?",
+                ps -> {
+                    bind(ps, m);
+                    ps.setString(11, m.id());
+                });
+    }
+
+    /** Deletes a machine's row; absent is fine. */
+    public void delete(String id) {
+        write("delete machine " + id, "DELETE FROM machines WHERE id=?", ps -> ps.setString(1, id));
+    }
+
+    /** The machine with this id. */
+    public Optional<MachineRecord> find(String id) {
+        List<MachineRecord> found = query("find machine " + id, "WHERE id=?", id);
+        return found.stream().findFirst();
+    }
+
+    /** The machine with this name. */
+    public Optional<MachineRecord> findByName(String name) {
+        return query("find machine named " + name, "WHERE name=?", name).stream().findFirst();
+    }
+
+    /** All machines, oldest first. */
+    public List<MachineRecord> list() {
+        return query("list machines", "ORDER BY created_at, id");
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            throw new StoreException("close store: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    private void write(String action, String sql, Binder binder) {
+        lock.lock();
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            binder.bind(ps);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StoreException(action + ": " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private List<MachineRecord> query(String action, String where, String... args) {
+        lock.lock();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT " + COLUMNS + " FROM machines " + where)) {
+            for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
+            List<MachineRecord> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(read(rs));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StoreException(action + ": " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void bind(PreparedStatement ps, MachineRecord m) throws SQLException {
+        ps.setString(1, m.id());
+        ps.setString(2, m.name());
+        ps.setString(3, m.state().wireName());
+        ps.setString(4, JSON.writeValueAsString(m.config()));
+        ps.setString(5, m.imageDigest().orElse(null));
+        if (m.exitCode().isPresent()) {
+            ps.setInt(6, m.exitCode().getAsInt());
+        } else {
+            ps.setNull(6, Types.INTEGER);
+        }
+        ps.setString(7, m.error().orElse(null));
+        ps.setString(8, m.vmHandle().map(JSON::writeValueAsString).orElse(null));
+        ps.setString(9, m.createdAt().toString());
+        ps.setString(10, m.updatedAt().toString());
+    }
+
+    private static MachineRecord read(ResultSet rs) throws SQLException {
+        int exit = rs.getInt("exit_code");
+        OptionalInt exitCode = rs.wasNull() ? OptionalInt.empty() : OptionalInt.of(exit);
+        return new MachineRecord(
+                rs.getString("id"),
+                rs.getString("name"),
+                MachineState.parse(rs.getString("state")),
+                JSON.readValue(rs.getString("config"), MachineConfig.class),
+                Optional.ofNullable(rs.getString("image_digest")),
+                exitCode,
+                Optional.ofNullable(rs.getString("error")),
+                Optional.ofNullable(rs.getString("vm_handle")).map(s -> JSON.readValue(s, VmHandle.class)),
+                Instant.parse(rs.getString("created_at")),
+                Instant.parse(rs.getString("updated_at")));
+    }
+}

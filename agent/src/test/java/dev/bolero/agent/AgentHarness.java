@@ -1,0 +1,148 @@
+package dev.bolero.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.api.ApiJson;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A real node agent on a temporary data directory and a free loopback port, with a small HTTP client for tests.
+ * {@link #close()} force-deletes every machine the agent still has, so no VMM outlives a test.
+ */
+final class AgentHarness implements AutoCloseable {
+    final Path dataDir;
+    private final Set<String> insecure;
+    private Agent agent;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    AgentHarness(Path dataDir, Set<String> insecure) {
+        this.dataDir = dataDir;
+        this.insecure = insecure;
+        start();
+    }
+
+    /** Starts (again) an agent on the same data directory. */
+    void start() {
+        agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir, insecure, "auto", Optional.empty(),
+                Duration.ofSeconds(180)));
+    }
+
+    /** Stops the agent without touching its machines, as an agent restart does. */
+    void stopAgent() {
+        agent.close();
+        agent = null;
+    }
+
+    record Response(int status, String body) {
+        JsonNode json() {
+            return ApiJson.mapper().readTree(body);
+        }
+
+        String errorCode() {
+            return json().path("error").path("code").asString();
+        }
+
+        String errorMessage() {
+            return json().path("error").path("message").asString();
+        }
+    }
+
+    Response post(String path, String json) {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    Response get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET());
+    }
+
+    Response delete(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).DELETE());
+    }
+
+    /** Creates a machine and returns its id, asserting 201. */
+    String create(String json) {
+        Response r = post("/api/v1/machines", json);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.json().path("id").asString();
+    }
+
+    /** Waits for a machine to reach {@code state} and returns it, asserting 200. */
+    JsonNode waitFor(String id, String state, int timeoutSeconds) {
+        Response r = get("/api/v1/machines/" + id + "/wait?state=" + state + "&timeout_s=" + timeoutSeconds);
+        assertThat(r.status()).as("wait for %s to be %s: %s (console: %s)", id, state, r.body(), console(id))
+                .isEqualTo(200);
+        return r.json();
+    }
+
+    String logs(String id) {
+        return get("/api/v1/machines/" + id + "/logs").body();
+    }
+
+    String console(String id) {
+        Response r = get("/api/v1/machines/" + id + "/logs?source=console");
+        String body = r.body();
+        return body.length() > 3000 ? body.substring(body.length() - 3000) : body;
+    }
+
+    /** Pids of live processes whose command line mentions {@code needle}. */
+    static List<Long> processesMentioning(String needle) {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                            return cmd.contains(needle) && !cmd.contains("surefire");
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    })
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private Response send(HttpRequest.Builder request) {
+        try {
+            HttpResponse<String> r = http.send(request.timeout(Duration.ofMinutes(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + agent.port() + path);
+    }
+
+    @Override
+    public void close() {
+        if (agent == null) start();
+        try {
+            for (JsonNode m : get("/api/v1/machines").json()) {
+                delete("/api/v1/machines/" + m.path("id").asString() + "?force=true");
+            }
+        } finally {
+            agent.close();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package dev.bolero.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.TestImages;
+import dev.bolero.oci.testing.TestRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The walking skeleton end to end: a real registry ({@code docker-registry}), images built with umoci and pushed
+ * with skopeo, real QEMU microVMs booting Debian's kernel with bolero-init, through the node API.
+ */
+class MachineEndToEndTest {
+    @TempDir
+    static Path dataDir;
+
+    private static TestRegistry registry;
+    private static AgentHarness node;
+    private static String image;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        registry = TestRegistry.start();
+        image = TestImages.push(registry, "e2e/greeter:1",
+                ImageSpec.cmd("sh", "-c", "echo \"greeting=$GREETING\"; echo to-stderr >&2")
+                        .withEnv("GREETING=from-image"));
+        node = new AgentHarness(dataDir, Set.of());
+    }
+
+    @AfterAll
+    static void tearDown() {
+        try {
+            if (node != null) node.close();
+        } finally {
+            if (registry != null) registry.close();
+        }
+    }
+
+    @Test
+    void an_image_runs_and_its_output_and_exit_code_come_back() {
+        String id = node.create("{\"image\": \"" + image + "\", \"start\": true}");
+        JsonNode m = node.waitFor(id, "stopped", 240);
+        assertThat(m.path("exit_code").asInt()).isZero();
+        assertThat(m.path("image_digest").asString()).startsWith("sha256:");
+        assertThat(node.logs(id)).isEqualTo("greeting=from-image\nto-stderr\n");
+        assertThat(node.console(id)).contains("Linux version");
+    }
+
+    @Test
+    void env_cmd_workdir_and_user_overrides_apply_and_the_exit_code_propagates() {
+        String id = node.create("""
+                {"image": "%s", "name": "overrides", "start": true,
+                 "guest": {"cpus": 1, "memory_mb": 192},
+                 "env": {"GREETING": "from-machine", "EXTRA": "x y"},
+                 "init": {"cmd": ["sh", "-c", "echo \\"$GREETING|$EXTRA|$(pwd)|$(id -u)\\"; exit 7"],
+                          "workdir": "/tmp", "user": "app"}}
+                """.formatted(image));
+        JsonNode m = node.waitFor(id, "stopped", 240);
+        assertThat(m.path("exit_code").asInt()).isEqualTo(7);
+        assertThat(m.path("name").asString()).isEqualTo("overrides");
+        assertThat(m.path("config").path("guest").path("memory_mb").asInt()).isEqualTo(192);
+        assertThat(node.logs(id)).isEqualTo("from-machine|x y|/tmp|1000\n");
+    }
+
+    @Test
+    void stopping_a_long_running_workload_signals_it_and_delete_leaves_nothing_behind() {
+        String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
+                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo up; exec sleep 600\"]}}");
+        node.waitFor(id, "running", 240);
+        await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up"));
+        assertThat(AgentHarness.processesMentioning(id)).isNotEmpty();
+
+        AgentHarness.Response stop = node.post("/api/v1/machines/" + id + "/stop",
+                "{\"signal\": \"SIGTERM\", \"timeout_s\": 30}");
+        assertThat(stop.status()).as(stop.body()).isEqualTo(200);
+        JsonNode m = node.waitFor(id, "stopped", 60);
+        assertThat(m.path("exit_code").asInt()).isEqualTo(143);
+
+        assertThat(node.delete("/api/v1/machines/" + id).status()).isEqualTo(204);
+        assertThat(node.get("/api/v1/machines/" + id).status()).isEqualTo(404);
+        assertThat(AgentHarness.processesMentioning(id)).isEmpty();
+        assertThat(dataDir.resolve("machines").resolve(id)).doesNotExist();
+    }
+
+    @Test
+    void a_workload_that_ignores_the_signal_is_powered_off_after_the_timeout() {
+        String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
+                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"trap '' TERM; echo up; while true; do sleep 1; done\"]}}");
+        node.waitFor(id, "running", 240);
+        await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up"));
+        node.post("/api/v1/machines/" + id + "/stop", "{\"timeout_s\": 2}");
+        JsonNode m = node.waitFor(id, "stopped", 60);
+        assertThat(m.path("exit_code").isNull()).as(m.toString()).isTrue();
+        assertThat(AgentHarness.processesMentioning(id)).isEmpty();
+    }
+
+    @Test
+    void a_restarted_agent_lists_its_machines_and_re_adopts_running_ones() {
+        String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
+                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo before; exec sleep 600\"]}}");
+        node.waitFor(id, "running", 240);
+        List<Long> pids = AgentHarness.processesMentioning(id);
+        assertThat(pids).hasSize(1);
+
+        node.stopAgent();
+        assertThat(AgentHarness.processesMentioning(id)).as("the VMM outlives the agent").isEqualTo(pids);
+        node.start();
+
+        JsonNode m = node.get("/api/v1/machines/" + id).json();
+        assertThat(m.path("state").asString()).isEqualTo("running");
+        assertThat(AgentHarness.processesMentioning(id)).as("not restarted").isEqualTo(pids);
+        assertThat(node.post("/api/v1/machines/" + id + "/stop", "{\"timeout_s\": 20}").status()).isEqualTo(200);
+        assertThat(node.waitFor(id, "stopped", 60).path("exit_code").asInt()).isEqualTo(143);
+        assertThat(Files.exists(dataDir.resolve("machines").resolve(id))).isTrue();
+    }
+}

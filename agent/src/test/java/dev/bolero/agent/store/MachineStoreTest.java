@@ -1,0 +1,58 @@
+package dev.bolero.agent.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bolero.agent.machine.MachineRecord;
+import dev.bolero.api.GuestResources;
+import dev.bolero.api.InitOverrides;
+import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineState;
+import dev.bolero.runtime.VmHandle;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MachineStoreTest {
+    @TempDir
+    Path dir;
+
+    private static final MachineConfig CONFIG = new MachineConfig("127.0.0.1:5000/app:1", new GuestResources(2, 512),
+            new InitOverrides(null, List.of("sh", "-c", "echo hi"), "/tmp", "app"), Map.of("A", "1"));
+
+    @Test
+    void machines_survive_a_reopen_with_every_field() {
+        Instant t = Instant.parse("2026-11-22T10:00:00.123Z");
+        VmHandle handle = new VmHandle("qemu", 1, 4242, Instant.parse("2026-11-22T10:00:01Z"),
+                Map.of("qmp", "/run/x/qmp.sock"));
+        MachineRecord m = new MachineRecord("0123456789abcdef", "web", MachineState.RUNNING, CONFIG,
+                Optional.of("sha256:" + "a".repeat(64)), OptionalInt.of(3), Optional.of("boom"), Optional.of(handle),
+                t, t.plusSeconds(1));
+        try (MachineStore store = MachineStore.open(dir.resolve("bolero.db"))) {
+            store.insert(m);
+        }
+        try (MachineStore store = MachineStore.open(dir.resolve("bolero.db"))) {
+            assertThat(store.find("0123456789abcdef")).contains(m);
+            assertThat(store.findByName("web")).contains(m);
+            assertThat(store.list()).containsExactly(m);
+        }
+    }
+
+    @Test
+    void names_are_unique_and_delete_removes_the_row() {
+        Instant t = Instant.parse("2026-11-22T10:00:00Z");
+        try (MachineStore store = MachineStore.open(dir.resolve("bolero.db"))) {
+            store.insert(MachineRecord.created("a1", "same", CONFIG, t));
+            assertThatThrownBy(() -> store.insert(MachineRecord.created("a2", "same", CONFIG, t)))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageStartingWith("insert machine a2: ");
+            store.delete("a1");
+            assertThat(store.list()).isEmpty();
+        }
+    }
+}

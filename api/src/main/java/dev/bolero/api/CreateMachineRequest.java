@@ -1,0 +1,49 @@
+package dev.bolero.api;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Body of {@code POST /api/v1/machines}. Only {@code image} is required.
+ *
+ * @param name unique name on the node; generated from the id when absent
+ * @param image an image reference ({@code 127.0.0.1:5000/app:1}, {@code busybox}, {@code …@sha256:…})
+ * @param guest virtual hardware; defaults filled by {@link GuestResources#withDefaults()}
+ * @param init overrides of the image's entrypoint, cmd, workdir and user
+ * @param env merged over the image's Env
+ * @param start whether to start the machine at once
+ */
+public record CreateMachineRequest(
+        String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env, Boolean start) {
+
+    public CreateMachineRequest {
+        if (image == null || image.isBlank()) throw ApiException.invalid("image is required");
+        if (name != null && !name.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+            throw ApiException.invalid(
+                    "name must be 1-63 lowercase letters, digits or '-', not starting or ending with '-', got '"
+                            + name + "'");
+        }
+        env = env == null ? Map.of() : new TreeMap<>(env);
+        env.forEach((k, v) -> {
+            if (k.isEmpty() || k.contains("=") || k.indexOf('\0') >= 0) {
+                throw ApiException.invalid("env name '" + k + "' is not a valid variable name");
+            }
+            if (v == null || v.indexOf('\0') >= 0) {
+                throw ApiException.invalid("env " + k + " must be a string without NUL characters");
+            }
+        });
+        env = java.util.Collections.unmodifiableMap(env);
+    }
+
+    /** The machine configuration this request describes, with defaults filled in. */
+    public MachineConfig config() {
+        return new MachineConfig(
+                image, guest == null ? new GuestResources(null, null).withDefaults() : guest.withDefaults(),
+                init == null ? InitOverrides.none() : init, env);
+    }
+
+    /** Whether to start the machine at once (default no). */
+    public boolean startNow() {
+        return Boolean.TRUE.equals(start);
+    }
+}

@@ -1,0 +1,2 @@
+/** The {@code bolero} command line. */
+package dev.bolero.cli;

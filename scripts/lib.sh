@@ -1,0 +1,49 @@
+# Shared by the project's scripts: finds Java 25 and installs the Debian packages Bolero needs. Source it.
+# shellcheck shell=bash
+
+BOLERO_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Debian packages: the VMM, the guest kernel and its modules, the tools that build and serve images, networking.
+BOLERO_PACKAGES=(qemu-system-x86 qemu-utils linux-image-amd64 e2fsprogs busybox-static musl-tools make gcc cpio
+  umoci skopeo docker-registry nftables iproute2 util-linux xz-utils curl ca-certificates)
+
+# Installs whichever of BOLERO_PACKAGES (plus any given) is missing. Needs root.
+install_packages() {
+  local missing=() p
+  for p in "${BOLERO_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Sets JAVA_HOME to a JDK 25 or newer, or explains how to get one.
+find_java() {
+  local candidates=("${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64 /usr/lib/jvm/*)
+  local c v
+  for c in "${candidates[@]}"; do
+    [[ -n "$c" && -x "$c/bin/javac" ]] || continue
+    v=$("$c/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+    if [[ "${v%%.*}" -ge 25 ]] 2>/dev/null; then
+      export JAVA_HOME="$c"
+      return 0
+    fi
+  done
+  echo "bolero needs a JDK 25 (e.g. Temurin 25 from the Adoptium apt repository); none found under /usr/lib/jvm" >&2
+  return 1
+}
+
+# Builds the distribution (jars under cli/target, bolero-init inside the guest jar).
+build() {
+  (cd "$BOLERO_HOME" && ./mvnw -q -B -DskipTests package)
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
+    shuf -i 20000-60000 -n 1
+}
