@@ -14,7 +14,7 @@
 # Layer 1: /bin/busybox, an applet symlink for each applet at its usual path, /etc/passwd (root, app 1000,
 # nobody 65534), /etc/group, /tmp (1777), /root, /home/app. Layer 2 (only with --file): the given files.
 # Idempotent: running it again replaces the tag in the layout and in the registry. Leaves no temporary files behind.
-# Needs: umoci, skopeo, busybox-static.
+# Needs: umoci, skopeo, busybox-static. If BUILD_IMAGE_CREDS=USER:PASSWORD is set, the push authenticates with it.
 set -euo pipefail
 
 die() { echo "build-image.sh: $*" >&2; exit 2; }
@@ -104,5 +104,5 @@ config+=(--history.created_by build-image.sh)
 umoci config --image "$layout:$tag" "${config[@]}" >/dev/null
 umoci gc --layout "$layout"
 
-skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$ref"
+skopeo copy -q --dest-tls-verify=false ${BUILD_IMAGE_CREDS:+--dest-creds "$BUILD_IMAGE_CREDS"} "oci:$layout:$tag" "docker://$ref"
 echo "$ref"

@@ -3,6 +3,8 @@ package dev.bolero.oci;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -226,12 +228,33 @@ final class RegistryClient {
             return new PullException("registry " + registry + " timed out fetching " + endpoint.describe(), e);
         }
         if (e instanceof ConnectException) {
-            return new PullException("registry " + registry + " unreachable (" + rootMessage(e) + ")", e);
+            return new PullException("registry " + registry + " unreachable (" + connectFailure(image.apiHost(), e) + ")", e);
         }
         if (e instanceof SSLException) {
             return new PullException("registry " + registry + ": TLS failed (" + rootMessage(e) + ")", e);
         }
         return new PullException("registry " + registry + ": fetching " + endpoint.describe() + " failed (" + rootMessage(e) + ")", e);
+    }
+
+    /**
+     * Why a connection failed. The HTTP client's ConnectException often carries no message, so when it has none a
+     * plain socket connect is tried once to learn the operating system's reason ("Connection refused", "No route to
+     * host").
+     */
+    private String connectFailure(String apiHost, IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException && t.getMessage() != null && !t.getMessage().isBlank()) {
+                return t.getMessage();
+            }
+        }
+        URI uri = URI.create("//" + apiHost);
+        int port = uri.getPort() >= 0 ? uri.getPort() : config.isPlainHttp(apiHost) ? 80 : 443;
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(uri.getHost(), port), (int) CONNECT_TIMEOUT.toMillis());
+            return rootMessage(e);
+        } catch (IOException probeFailure) {
+            return rootMessage(probeFailure);
+        }
     }
 
     private static String rootMessage(Throwable e) {
