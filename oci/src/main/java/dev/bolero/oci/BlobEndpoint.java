@@ -1,0 +1,41 @@
+package dev.bolero.oci;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+
+/** {@code GET /v2/<name>/blobs/<digest>}, streamed into the blob store, which verifies it. */
+final class BlobEndpoint implements RegistryEndpoint<Path> {
+    private final BlobStore store;
+    private final Digest digest;
+    private final OptionalLong size;
+
+    BlobEndpoint(BlobStore store, Digest digest, OptionalLong size) {
+        this.store = store;
+        this.digest = digest;
+        this.size = size;
+    }
+
+    @Override
+    public String describe() {
+        return "blob " + digest;
+    }
+
+    @Override
+    public String path(ImageReference image) {
+        return image.repository() + "/blobs/" + digest;
+    }
+
+    @Override
+    public List<String> accept() {
+        return List.of("*/*");
+    }
+
+    @Override
+    public Path handle(HttpResponse<InputStream> response) throws IOException, PullException {
+        return store.write(digest, size, response.body());
+    }
+}

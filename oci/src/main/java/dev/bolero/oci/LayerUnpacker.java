@@ -1,0 +1,326 @@
+package dev.bolero.oci;
+
+import com.github.luben.zstd.ZstdInputStream;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.security.DigestInputStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies image layers, bottom first, to a root directory. A layer is untrusted input: no entry may create, modify or
+ * follow anything outside the root. Entry names are resolved component by component without following symlinks; an
+ * absolute name, a {@code ..} component, a path through a symlink or a hard link to outside the root fails the whole
+ * layer, naming the entry. Symlinks are created as they are and never followed. Whiteouts ({@code .wh.NAME}) and
+ * opaque directories ({@code .wh..wh..opq}) hide what lower layers put there.
+ *
+ * <p>Ownership is applied when running as root (the normal case for a node agent). Device nodes and FIFOs are made
+ * with {@code mknod}; if that is refused (not root) they are skipped with a debug log.
+ */
+final class LayerUnpacker {
+    private static final Logger LOG = LoggerFactory.getLogger(LayerUnpacker.class);
+    private static final String WHITEOUT = ".wh.";
+    private static final String OPAQUE = ".wh..wh..opq";
+    private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
+    private static final int EPERM = 1;
+
+    private final Path root;
+    private final boolean preserveOwnership;
+
+    LayerUnpacker(Path root, boolean preserveOwnership) {
+        this.root = root;
+        this.preserveOwnership = preserveOwnership;
+    }
+
+    /** Whether this process runs as root, judged by the owner of {@code /proc/self}. */
+    static boolean runningAsRoot() {
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Applies one layer (gzip, zstd or uncompressed tar, detected by magic bytes).
+     *
+     * @param diffId the digest of the uncompressed tar, checked after the last entry, if known
+     * @throws PullException naming the entry if the layer is malformed or tries to escape the root
+     */
+    void apply(InputStream layer, Optional<Digest> diffId) throws PullException, IOException {
+        DigestInputStream tar = new DigestInputStream(decompress(layer), Sha256.newDigest());
+        TarArchiveInputStream entries = new TarArchiveInputStream(tar, StandardCharsets.UTF_8.name());
+        Pass pass = new Pass();
+        for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
+            try {
+                pass.apply(entry, entries);
+            } catch (IOException e) {
+                throw new PullException("entry " + entry.getName() + ": " + e, e);
+            }
+        }
+        tar.transferTo(OutputStream.nullOutputStream());
+        pass.finish();
+        if (diffId.isPresent()) {
+            Digest actual = Sha256.of(tar.getMessageDigest());
+            if (!actual.equals(diffId.get())) {
+                throw new PullException("uncompressed content has digest " + actual + ", the image config says " + diffId.get());
+            }
+        }
+    }
+
+    private static InputStream decompress(InputStream in) throws IOException {
+        BufferedInputStream buffered = new BufferedInputStream(in, 64 * 1024);
+        buffered.mark(4);
+        byte[] magic = buffered.readNBytes(4);
+        buffered.reset();
+        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            return new GZIPInputStream(buffered, 64 * 1024);
+        }
+        if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
+            return new BufferedInputStream(new ZstdInputStream(buffered), 64 * 1024);
+        }
+        return buffered;
+    }
+
+    /** The state of applying one layer. */
+    private final class Pass {
+        /** Paths this layer created: whiteouts and opaque markers only hide what lower layers made. */
+        private final Set<Path> created = new HashSet<>();
+        private final List<TarArchiveEntry> directoryTimes = new ArrayList<>();
+        private final List<Path> directoryPaths = new ArrayList<>();
+
+        void apply(TarArchiveEntry entry, InputStream content) throws PullException, IOException {
+            String name = entry.getName();
+            List<String> components = components(name, name);
+            if (components.isEmpty()) {
+                return; // the root itself: its owner and mode are the drive builder's business
+            }
+            String base = components.getLast();
+            if (base.startsWith(WHITEOUT)) {
+                whiteout(name, components);
+                return;
+            }
+            Path parent = parent(name, components, true).orElseThrow();
+            Path target = parent.resolve(base);
+            if (entry.isDirectory()) {
+                if (!isDirectory(target)) {
+                    removeExisting(target);
+                    Files.createDirectory(target);
+                }
+                created.add(target);
+                setOwnerAndMode(target, entry);
+                directoryTimes.add(entry);
+                directoryPaths.add(target);
+                return;
+            }
+            if (entry.isLink()) {
+                Path existing = hardLinkTarget(name, entry.getLinkName());
+                removeExisting(target);
+                Files.createLink(target, existing);
+                created.add(target);
+                return;
+            }
+            removeExisting(target);
+            if (entry.isSymbolicLink()) {
+                Files.createSymbolicLink(target, Path.of(entry.getLinkName()));
+                setOwner(target, entry);
+                setTime(target, entry.getLastModifiedTime());
+            } else if (entry.isFile()) {
+                try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW)) {
+                    content.transferTo(out);
+                }
+                setOwnerAndMode(target, entry);
+                setTime(target, entry.getLastModifiedTime());
+            } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
+                if (!makeNode(target, entry)) {
+                    return;
+                }
+                setOwnerAndMode(target, entry);
+                setTime(target, entry.getLastModifiedTime());
+            } else {
+                throw new PullException("entry " + name + " has unsupported type '" + (char) entry.getLinkFlag() + "'");
+            }
+            created.add(target);
+        }
+
+        private void whiteout(String name, List<String> components) throws PullException, IOException {
+            Optional<Path> parent = parent(name, components, false);
+            if (parent.isEmpty()) {
+                return;
+            }
+            String base = components.getLast();
+            if (base.equals(OPAQUE)) {
+                if (isDirectory(parent.get())) {
+                    try (DirectoryStream<Path> children = Files.newDirectoryStream(parent.get())) {
+                        for (Path child : children) {
+                            if (!created.contains(child)) {
+                                Trees.delete(child);
+                            }
+                        }
+                    }
+                }
+                return;
+            }
+            if (base.startsWith(WHITEOUT + WHITEOUT)) {
+                return; // other AUFS metadata (.wh..wh.plnk and the like) carries nothing for us
+            }
+            String hidden = base.substring(WHITEOUT.length());
+            if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+                throw new PullException("entry " + name + " is a whiteout of an invalid name");
+            }
+            Path target = parent.get().resolve(hidden);
+            if (!created.contains(target)) {
+                Trees.delete(target);
+            }
+        }
+
+        void finish() throws IOException {
+            for (int i = directoryPaths.size() - 1; i >= 0; i--) {
+                setTime(directoryPaths.get(i), directoryTimes.get(i).getLastModifiedTime());
+            }
+        }
+
+        /**
+         * The directory an entry goes in, made of its components but the last, each checked with lstat: a symlink or a
+         * non-directory on the way fails the layer. Missing directories are created when {@code create} is set.
+         */
+        private Optional<Path> parent(String name, List<String> components, boolean create) throws PullException, IOException {
+            Path current = root;
+            for (String component : components.subList(0, components.size() - 1)) {
+                Path next = current.resolve(component);
+                Optional<BasicFileAttributes> attributes = lstat(next);
+                if (attributes.isEmpty()) {
+                    if (!create) {
+                        return Optional.empty();
+                    }
+                    Files.createDirectory(next);
+                    created.add(next);
+                } else if (attributes.get().isSymbolicLink()) {
+                    throw new PullException("entry " + name + " passes through the symlink " + root.relativize(next)
+                            + ", which is not allowed");
+                } else if (!attributes.get().isDirectory()) {
+                    throw new PullException("entry " + name + ": " + root.relativize(next) + " is not a directory");
+                }
+                current = next;
+            }
+            return Optional.of(current);
+        }
+
+        private Path hardLinkTarget(String name, String linkName) throws PullException, IOException {
+            List<String> components;
+            try {
+                components = components(linkName, name);
+            } catch (PullException e) {
+                throw new PullException("entry " + name + " is a hard link to " + linkName + ", outside the root", e);
+            }
+            if (components.isEmpty()) {
+                throw new PullException("entry " + name + " is a hard link to the root directory");
+            }
+            Optional<Path> parent = parent(name, components, false);
+            Path target = parent.map(p -> p.resolve(components.getLast())).orElse(null);
+            Optional<BasicFileAttributes> attributes = target == null ? Optional.empty() : lstat(target);
+            if (attributes.isEmpty()) {
+                throw new PullException("entry " + name + " is a hard link to " + linkName + ", which does not exist");
+            }
+            if (attributes.get().isDirectory()) {
+                throw new PullException("entry " + name + " is a hard link to the directory " + linkName);
+            }
+            return target;
+        }
+
+        private boolean makeNode(Path target, TarArchiveEntry entry) throws PullException, IOException {
+            int type = entry.isFIFO() ? Posix.S_IFIFO : entry.isCharacterDevice() ? Posix.S_IFCHR : Posix.S_IFBLK;
+            long device = entry.isFIFO() ? 0 : Posix.makedev(entry.getDevMajor(), entry.getDevMinor());
+            int errno = Posix.mknod(target, type | (entry.getMode() & 07777), device);
+            if (errno == EPERM) {
+                LOG.debug("skipping device node {}: mknod not permitted", entry.getName());
+                return false;
+            }
+            if (errno != 0) {
+                throw new PullException("entry " + entry.getName() + ": mknod failed (errno " + errno + ")");
+            }
+            return true;
+        }
+
+        private void setOwnerAndMode(Path target, TarArchiveEntry entry) throws IOException {
+            setOwner(target, entry);
+            Files.setAttribute(target, "unix:mode", entry.getMode() & 07777, NOFOLLOW);
+        }
+
+        private void setOwner(Path target, TarArchiveEntry entry) throws IOException {
+            if (preserveOwnership) {
+                Files.setAttribute(target, "unix:uid", (int) entry.getLongUserId(), NOFOLLOW);
+                Files.setAttribute(target, "unix:gid", (int) entry.getLongGroupId(), NOFOLLOW);
+            }
+        }
+    }
+
+    /**
+     * The components of an entry or link name, with {@code .} and empty ones dropped.
+     *
+     * @throws PullException if the name is absolute or has a {@code ..} component
+     */
+    private static List<String> components(String name, String entry) throws PullException {
+        if (name.startsWith("/")) {
+            throw new PullException("entry " + entry + " has an absolute path, which escapes the root");
+        }
+        List<String> components = new ArrayList<>();
+        for (String component : name.split("/")) {
+            if (component.equals("..")) {
+                throw new PullException("entry " + entry + " escapes the root");
+            }
+            if (component.indexOf('\0') >= 0) {
+                throw new PullException("entry " + entry + " has a NUL in its name");
+            }
+            if (!component.isEmpty() && !component.equals(".")) {
+                components.add(component);
+            }
+        }
+        return components;
+    }
+
+    private static void removeExisting(Path target) throws IOException {
+        if (lstat(target).isPresent()) {
+            Trees.delete(target);
+        }
+    }
+
+    private static boolean isDirectory(Path path) throws IOException {
+        return lstat(path).map(BasicFileAttributes::isDirectory).orElse(false);
+    }
+
+    private static Optional<BasicFileAttributes> lstat(Path path) throws IOException {
+        try {
+            return Optional.of(Files.readAttributes(path, BasicFileAttributes.class, NOFOLLOW));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void setTime(Path path, FileTime time) throws IOException {
+        if (time != null) {
+            Files.getFileAttributeView(path, BasicFileAttributeView.class, NOFOLLOW).setTimes(time, null, null);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.bolero.oci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.TestImages;
+import dev.bolero.oci.testing.TestRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole path against Debian's docker-registry: build with build-image.sh, push, prepare, read the ext4 back. */
+class ImageStoreRegistryTest {
+    private static final Path DEBUGFS = Path.of("/usr/sbin/debugfs");
+    private static TestRegistry registry;
+    private static String app;
+
+    @TempDir
+    Path dataDir;
+
+    @BeforeAll
+    static void pushImage() throws IOException {
+        Assumptions.assumeTrue(Files.isExecutable(DEBUGFS), "debugfs is not installed (apt-get install e2fsprogs)");
+        registry = TestRegistry.start();
+        app = TestImages.push(registry, "bolero/app:1", ImageSpec.cmd("echo", "hello")
+                .withEntrypoint("/bin/sh", "-c")
+                .withEnv("GREETING=hi", "PATH=/bin:/usr/bin")
+                .withWorkdir("/srv")
+                .withUser("app")
+                .withFile("/srv/hello.txt", "hello from layer two\n"));
+    }
+
+    @AfterAll
+    static void stopRegistry() {
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    @Test
+    void preparesAnImageIntoAnExt4DriveWithItsFilesAndConfig() throws Exception {
+        PreparedImage image = new ImageStore(dataDir, RegistryConfig.defaults()).prepare(app);
+
+        assertThat(image.config()).isEqualTo(new ImageConfig(List.of("/bin/sh", "-c"), List.of("echo", "hello"),
+                List.of("GREETING=hi", "PATH=/bin:/usr/bin"), "/srv", "app"));
+        assertThat(image.rootDrive()).isEqualTo(dataDir.resolve("images").resolve(image.digest().hex()).resolve("rootfs.ext4"));
+        assertThat(image.rootDriveBytes()).isEqualTo(Files.size(image.rootDrive())).isGreaterThan(ImageStore.DEFAULT_FREE_BYTES);
+        assertThat(debugfs(image.rootDrive(), "cat /etc/passwd")).contains("root:x:0:0:", "app:x:1000:1000:", "nobody:x:65534:65534:");
+        assertThat(debugfs(image.rootDrive(), "cat /srv/hello.txt")).isEqualTo("hello from layer two\n");
+        assertThat(debugfs(image.rootDrive(), "stat /bin/sh")).contains("Type: symlink").contains("Fast link dest: \"/bin/busybox\"");
+        assertThat(debugfs(image.rootDrive(), "stat /tmp")).contains("Mode:  01777");
+        assertThat(debugfs(image.rootDrive(), "stat /home/app")).containsPattern("User:\\s+1000\\s+Group:\\s+1000");
+        assertThat(debugfs(image.rootDrive(), "stat /")).containsPattern("User:\\s+0\\s+Group:\\s+0");
+        try (Stream<Path> leftovers = Files.list(dataDir.resolve("tmp"))) {
+            assertThat(leftovers).isEmpty();
+        }
+    }
+
+    @Test
+    void aSecondPrepareReusesTheDrive() throws Exception {
+        ImageStore store = new ImageStore(dataDir, RegistryConfig.defaults());
+        PreparedImage first = store.prepare(app);
+        Object inode = Files.getAttribute(first.rootDrive(), "unix:ino");
+        var modified = Files.getLastModifiedTime(first.rootDrive());
+
+        PreparedImage second = new ImageStore(dataDir, RegistryConfig.defaults()).prepare(app);
+
+        assertThat(second).isEqualTo(first);
+        assertThat(Files.getAttribute(second.rootDrive(), "unix:ino")).isEqualTo(inode);
+        assertThat(Files.getLastModifiedTime(second.rootDrive())).isEqualTo(modified);
+    }
+
+    @Test
+    void concurrentPreparesBuildOneDrive() throws Exception {
+        ImageStore store = new ImageStore(dataDir, RegistryConfig.defaults());
+        List<PreparedImage> results = new ArrayList<>();
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<PreparedImage>> futures = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                futures.add(executor.submit(() -> store.prepare(app)));
+            }
+            for (Future<PreparedImage> future : futures) {
+                results.add(future.get());
+            }
+        }
+        assertThat(Set.copyOf(results)).hasSize(1);
+        try (Stream<Path> images = Files.list(dataDir.resolve("images"))) {
+            assertThat(images).containsExactly(results.getFirst().rootDrive().getParent());
+        }
+    }
+
+    @Test
+    void preparesByDigestAndThenWithoutTheRegistry() throws Exception {
+        ImageStore store = new ImageStore(dataDir, RegistryConfig.defaults());
+        Digest digest = store.prepare(app).digest();
+        String byDigest = registry.host() + "/bolero/app@" + digest;
+
+        PreparedImage pinned = store.prepare(byDigest);
+
+        assertThat(pinned.digest()).isEqualTo(digest);
+        assertThat(pinned.reference().digest()).contains(digest);
+    }
+
+    @Test
+    void aMissingTagIsReportedAsManifestUnknown() {
+        String missing = registry.host() + "/bolero/app:missing";
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(missing))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + missing + ": manifest unknown");
+    }
+
+    @Test
+    void aMissingRepositoryIsReportedWithTheRegistrysMessage() {
+        // distribution 2.8 answers MANIFEST_UNKNOWN for a repository it has never seen
+        String missing = registry.host() + "/bolero/nothing-here:1";
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(missing))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + missing + ": manifest unknown");
+    }
+
+    @Test
+    void aRegistryThatIsDownIsReportedAsUnreachable() throws Exception {
+        String host;
+        try (TestRegistry stopped = TestRegistry.start()) {
+            host = stopped.host();
+        }
+        String reference = host + "/x:1";
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": registry " + host + " unreachable (Connection refused)");
+    }
+
+    @Test
+    void basicAuthenticationIsUsedWhenTheRegistryAsksForIt() throws Exception {
+        try (TestRegistry secured = TestRegistry.startWithBasicAuth("bolero", "s3cret")) {
+            String reference = TestImages.push(secured, "private/app:1", ImageSpec.cmd("true"));
+
+            assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                    .hasMessage("pull " + reference + ": unauthorized: registry " + secured.host()
+                            + " requires credentials and none are configured");
+            RegistryConfig wrong = new RegistryConfig(Set.of(), Map.of(secured.host(), new Credentials("bolero", "wrong")));
+            assertThatThrownBy(() -> new ImageStore(dataDir, wrong).prepare(reference))
+                    .hasMessageStartingWith("pull " + reference + ": unauthorized");
+
+            RegistryConfig right = new RegistryConfig(Set.of(), Map.of(secured.host(), new Credentials("bolero", "s3cret")));
+            PreparedImage image = new ImageStore(dataDir, right).prepare(reference);
+            assertThat(image.config().cmd()).containsExactly("true");
+        }
+    }
+
+    private static String debugfs(Path drive, String request) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(DEBUGFS.toString(), "-R", request, drive.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as("debugfs -R '%s'", request).isZero();
+        return out;
+    }
+}

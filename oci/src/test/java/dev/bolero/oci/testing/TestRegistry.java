@@ -1,0 +1,191 @@
+package dev.bolero.oci.testing;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A real registry for tests: Debian's {@code docker-registry serve} on {@code 127.0.0.1} and a free port, storing into
+ * a temporary directory. {@link #close()} kills it and deletes its storage. Tests on a host without
+ * {@code docker-registry} are skipped (a JUnit assumption).
+ */
+public final class TestRegistry implements AutoCloseable {
+    private static final Path BINARY = Path.of("/usr/bin/docker-registry");
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(20);
+    private static final int START_ATTEMPTS = 3;
+
+    private final Process process;
+    private final Path dir;
+    private final String host;
+    private final Optional<String> credentials;
+
+    private TestRegistry(Process process, Path dir, String host, Optional<String> credentials) {
+        this.process = process;
+        this.dir = dir;
+        this.host = host;
+        this.credentials = credentials;
+    }
+
+    /** Starts an anonymous registry. */
+    public static TestRegistry start() throws IOException {
+        return start(Optional.empty());
+    }
+
+    /** Starts a registry that demands HTTP basic authentication as {@code user}/{@code password} (htpasswd, bcrypt). */
+    public static TestRegistry startWithBasicAuth(String user, String password) throws IOException {
+        return start(Optional.of(new String[] {user, password}));
+    }
+
+    private static TestRegistry start(Optional<String[]> basicAuth) throws IOException {
+        Assumptions.assumeTrue(Files.isExecutable(BINARY), "docker-registry is not installed (apt-get install docker-registry)");
+        IOException last = null;
+        for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+            Path dir = Files.createTempDirectory("bolero-registry-");
+            try {
+                return startIn(dir, basicAuth);
+            } catch (IOException e) {
+                deleteTree(dir);
+                last = e; // most likely the free port was taken in between; try another
+            }
+        }
+        throw last;
+    }
+
+    private static TestRegistry startIn(Path dir, Optional<String[]> basicAuth) throws IOException {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        String host = "127.0.0.1:" + port;
+        String auth = "";
+        if (basicAuth.isPresent()) {
+            Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/htpasswd")), "htpasswd is not installed (apt-get install apache2-utils)");
+            Path htpasswd = dir.resolve("htpasswd");
+            run(List.of("htpasswd", "-Bbc", htpasswd.toString(), basicAuth.get()[0], basicAuth.get()[1]), Map.of());
+            auth = "auth:\n  htpasswd:\n    realm: bolero-test\n    path: " + htpasswd + "\n";
+        }
+        Path config = dir.resolve("config.yml");
+        Files.writeString(config, """
+                version: 0.1
+                log:
+                  level: warn
+                storage:
+                  filesystem:
+                    rootdirectory: %s
+                  delete:
+                    enabled: true
+                http:
+                  addr: %s
+                %s""".formatted(dir.resolve("storage"), host, auth));
+        Process process = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("registry.log").toFile())
+                .start();
+        TestRegistry registry = new TestRegistry(process, dir, host, basicAuth.map(a -> a[0] + ":" + a[1]));
+        try {
+            registry.awaitReady();
+            return registry;
+        } catch (IOException | RuntimeException e) {
+            registry.stop();
+            throw e;
+        }
+    }
+
+    private void awaitReady() throws IOException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
+            while (System.nanoTime() - deadline < 0) {
+                if (!process.isAlive()) {
+                    throw new IOException("docker-registry exited with " + process.exitValue() + ": " + log());
+                }
+                try {
+                    HttpResponse<Void> response = http.send(HttpRequest.newBuilder(URI.create("http://" + host + "/v2/"))
+                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                    if (response.statusCode() == 200 || response.statusCode() == 401) {
+                        return;
+                    }
+                } catch (IOException e) {
+                    // not listening yet
+                }
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for docker-registry", e);
+        }
+        throw new IOException("docker-registry on " + host + " did not answer /v2/ within " + READY_TIMEOUT + ": " + log());
+    }
+
+    private String log() throws IOException {
+        Path log = dir.resolve("registry.log");
+        return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8).strip() : "";
+    }
+
+    /** {@code 127.0.0.1:PORT}. */
+    public String host() {
+        return host;
+    }
+
+    /** {@code user:password} if the registry demands basic authentication. */
+    Optional<String> credentials() {
+        return credentials;
+    }
+
+    /** Kills the registry and deletes its storage. */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private void stop() {
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        deleteTree(dir);
+    }
+
+    static void run(List<String> command, Map<String, String> environment) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process process = builder.start();
+        try {
+            process.getOutputStream().close();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (process.waitFor() != 0) {
+                throw new IOException(String.join(" ", command) + " failed (exit " + process.exitValue() + "): " + output.strip());
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted running " + command.getFirst(), e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort: a temporary directory
+        }
+    }
+}
