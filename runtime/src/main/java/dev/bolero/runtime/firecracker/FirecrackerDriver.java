@@ -13,7 +13,6 @@ import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -49,7 +48,6 @@ public final class FirecrackerDriver implements VmmDriver {
 
     private static final Logger LOG = LoggerFactory.getLogger(FirecrackerDriver.class);
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
-    private static final int MAX_SOCKET_PATH = 107;
     private static final Pattern JAILER_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
     private final Optional<Path> binary;
@@ -136,7 +134,7 @@ public final class FirecrackerDriver implements VmmDriver {
             if (process != null) {
                 process.destroyForcibly();
                 process.onExit().join();
-                said = "; firecracker said: " + tail(spec.workDir().resolve("vmm.log"));
+                said = "; firecracker said: " + MachineFiles.tail(spec.workDir().resolve("vmm.log"), 2000).strip();
             }
             readers.forEach(LineFifoReader::closeQuietly);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
@@ -164,10 +162,7 @@ public final class FirecrackerDriver implements VmmDriver {
 
     private Layout layout(VmSpec spec, Path firecracker, String action) throws VmmException {
         Layout layout = jailer.map(j -> (Layout) new Jailed(spec, j, firecracker)).orElseGet(() -> new Direct(spec));
-        String longest = layout.host("vsock.sock").toString();
-        if (longest.getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
-            throw new VmmException(action + ": socket path longer than " + MAX_SOCKET_PATH + " bytes: " + longest);
-        }
+        MachineFiles.requireSocketPath(action, layout.host("vsock.sock"));
         if (jailer.isPresent() && !JAILER_ID.matcher(spec.machineId()).matches()) {
             throw new VmmException(action + ": machine id is not a valid jailer id (letters, digits, '-', 1-64)");
         }
@@ -191,14 +186,6 @@ public final class FirecrackerDriver implements VmmDriver {
         return line -> LOG.debug("machine={} firecracker_metrics={}", machine, line);
     }
 
-    private static String tail(Path log) {
-        try {
-            String text = Files.readString(log);
-            return text.substring(Math.max(0, text.length() - 2000)).strip();
-        } catch (IOException e) {
-            return "(read " + log + ": " + e.getMessage() + ")";
-        }
-    }
 
     /** Where the machine's files live on the host, and how Firecracker names them. */
     private sealed interface Layout permits Direct, Jailed {

@@ -3,6 +3,7 @@ package dev.bolero.runtime.internal.vmm;
 import dev.bolero.runtime.VmmException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,9 @@ public final class MachineFiles {
     /** A bzImage carries the x86 boot protocol's header magic "HdrS" at offset 0x202. */
     private static final int BZIMAGE_MAGIC_OFFSET = 0x202;
     private static final byte[] BZIMAGE_MAGIC = "HdrS".getBytes(StandardCharsets.US_ASCII);
+
+    /** {@code sun_path} holds 108 bytes including the terminating NUL. */
+    private static final int MAX_SOCKET_PATH = 107;
 
     private MachineFiles() {}
 
@@ -53,6 +57,30 @@ public final class MachineFiles {
     /** Creates a named pipe. */
     public static void mkfifo(Path fifo) throws VmmException {
         run("mkfifo " + fifo, List.of("mkfifo", "-m", "0600", fifo.toString()));
+    }
+
+    /** The last {@code maxBytes} of a log file, for error messages; a note instead when it cannot be read. */
+    public static String tail(Path log, int maxBytes) {
+        try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
+            long from = Math.max(0, file.length() - maxBytes);
+            byte[] tail = new byte[(int) (file.length() - from)];
+            file.seek(from);
+            file.readFully(tail);
+            return new String(tail, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no diagnostics: read " + log + ": " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Requires a Unix socket path to fit {@code sun_path}.
+     *
+     * @throws VmmException naming {@code action} when it is too long
+     */
+    public static void requireSocketPath(String action, Path socket) throws VmmException {
+        if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+            throw new VmmException(action + ": socket path longer than " + MAX_SOCKET_PATH + " bytes: " + socket);
+        }
     }
 
     private static void run(String action, List<String> command) throws VmmException {

@@ -1,5 +1,6 @@
 package dev.bolero.runtime.internal.vmm;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.bolero.runtime.VmmException;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
@@ -31,9 +32,14 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class VmmApi {
 
-    /** The JSON mapping of request records: record components in camelCase become the specs' snake_case. */
-    public static final JsonMapper JSON =
-            JsonMapper.builder().propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE).build();
+    /**
+     * The JSON mapping of request records: record components in camelCase become the specs' snake_case; an empty
+     * {@code Optional} component is left out.
+     */
+    public static final JsonMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .changeDefaultPropertyInclusion(incl -> incl.withValueInclusion(JsonInclude.Include.NON_ABSENT))
+            .build();
 
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 

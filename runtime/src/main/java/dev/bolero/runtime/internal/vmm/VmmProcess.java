@@ -4,9 +4,7 @@ import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmmException;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.channels.ByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -135,15 +133,7 @@ public final class VmmProcess implements VmProcess {
 
     @Override
     public String diagnostics(int maxBytes) {
-        try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
-            long from = Math.max(0, file.length() - maxBytes);
-            byte[] tail = new byte[(int) (file.length() - from)];
-            file.seek(from);
-            file.readFully(tail);
-            return new String(tail, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "(no diagnostics: read " + log + ": " + e.getMessage() + ")";
-        }
+        return MachineFiles.tail(log, maxBytes);
     }
 
     /** Sends requests in order; false when the VMM is gone or one failed (logged: the caller escalates). */
