@@ -19,6 +19,8 @@ class HostProcessesTest {
         Path log = dir.resolve("vmm.log");
         Process p = HostProcesses.spawn("test", List.of("sh", "-c", "echo out; echo err >&2; exec sleep 60"), log);
         try {
+            // setsid(2) runs after exec of setsid(1): wait until the command itself has run.
+            while (!Files.readString(log).contains("err")) Thread.sleep(10);
             String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             assertThat(Long.parseLong(fields[6 - 3])).as("session id").isEqualTo(p.pid());
