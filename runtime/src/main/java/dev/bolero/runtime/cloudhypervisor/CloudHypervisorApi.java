@@ -1,0 +1,124 @@
+package dev.bolero.runtime.cloudhypervisor;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+import dev.bolero.runtime.VmSpec;
+import dev.bolero.runtime.internal.vmm.ApiRequest;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Every request the Cloud Hypervisor driver sends, built from typed records whose components are the spec's
+ * properties (camelCase here, snake_case on the wire). Paths are the spec's; the wire adds {@link #BASE_PATH}.
+ * The contract test validates each against {@code cloud-hypervisor.yaml}.
+ */
+final class CloudHypervisorApi {
+
+    /** The spec's server URL path. */
+    static final String BASE_PATH = "/api/v1";
+    static final int GUEST_CID = 3;
+    static final List<String> DRIVER_KERNEL_ARGS = List.of("console=ttyS0", "panic=1");
+
+    private CloudHypervisorApi() {}
+
+    record VmConfig(
+            CpusConfig cpus,
+            MemoryConfig memory,
+            PayloadConfig payload,
+            List<DiskConfig> disks,
+            List<NetConfig> net,
+            ConsoleConfig serial,
+            ConsoleConfig console,
+            VsockConfig vsock) {
+        VmConfig {
+            disks = List.copyOf(disks);
+            net = List.copyOf(net);
+        }
+    }
+
+    record CpusConfig(int bootVcpus, int maxVcpus) {}
+
+    /** @param size guest RAM in bytes */
+    record MemoryConfig(long size) {}
+
+    record PayloadConfig(String kernel, String initramfs, String cmdline) {}
+
+    record DiskConfig(String id, String path, boolean readonly) {}
+
+    record NetConfig(String id, String tap, String mac) {}
+
+    /** Serial and virtio-console both use this shape (the spec's SerialConfig is ConsoleConfig's subset we use). */
+    record ConsoleConfig(ConsoleMode mode, Optional<String> file) {
+        ConsoleConfig {
+            Objects.requireNonNull(mode, "mode");
+            Objects.requireNonNull(file, "file");
+        }
+    }
+
+    enum ConsoleMode {
+        OFF("Off"),
+        FILE("File");
+
+        private final String wire;
+
+        ConsoleMode(String wire) {
+            this.wire = wire;
+        }
+
+        @JsonValue
+        String wire() {
+            return wire;
+        }
+    }
+
+    record VsockConfig(long cid, String socket) {}
+
+    /**
+     * The machine's files as Cloud Hypervisor opens them.
+     *
+     * @param rootDrive the machine's private root drive
+     * @param vsockSocket the hybrid-vsock Unix socket Cloud Hypervisor creates
+     * @param serialLog the file the guest's serial console is written to
+     */
+    record VmmPaths(Path rootDrive, Path vsockSocket, Path serialLog) {
+        VmmPaths {
+            Objects.requireNonNull(rootDrive, "rootDrive");
+            Objects.requireNonNull(vsockSocket, "vsockSocket");
+            Objects.requireNonNull(serialLog, "serialLog");
+        }
+    }
+
+    /** {@code vm.create} with the whole configuration, then {@code vm.boot}. */
+    static List<ApiRequest> boot(VmSpec spec, VmmPaths paths) {
+        List<String> args = new ArrayList<>(spec.boot().kernelArgs());
+        args.addAll(DRIVER_KERNEL_ARGS);
+        List<NetConfig> net = new ArrayList<>();
+        for (int i = 0; i < spec.taps().size(); i++) {
+            VmSpec.Tap tap = spec.taps().get(i);
+            net.add(new NetConfig("eth" + i, tap.name(), tap.mac()));
+        }
+        VmConfig config = new VmConfig(
+                new CpusConfig(spec.cpus(), spec.cpus()),
+                new MemoryConfig((long) spec.memoryMb() << 20),
+                new PayloadConfig(spec.boot().kernel().toString(), spec.boot().initramfs().toString(),
+                        String.join(" ", args)),
+                List.of(new DiskConfig("root", paths.rootDrive().toString(), false)),
+                net,
+                new ConsoleConfig(ConsoleMode.FILE, Optional.of(paths.serialLog().toString())),
+                new ConsoleConfig(ConsoleMode.OFF, Optional.empty()),
+                new VsockConfig(GUEST_CID, paths.vsockSocket().toString()));
+        return List.of(ApiRequest.put("/vm.create", config), ApiRequest.put("/vm.boot"));
+    }
+
+    /** The ACPI power button: a guest that handles it powers off. */
+    static List<ApiRequest> politeStop() {
+        return List.of(ApiRequest.put("/vm.power-button"));
+    }
+
+    /** Stops the VM, then the VMM process, when the guest ignored the power button. */
+    static List<ApiRequest> forcefulStop() {
+        return List.of(ApiRequest.put("/vm.shutdown"), ApiRequest.put("/vmm.shutdown"));
+    }
+}

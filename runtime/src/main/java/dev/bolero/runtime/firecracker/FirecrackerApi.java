@@ -1,0 +1,107 @@
+package dev.bolero.runtime.firecracker;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+import dev.bolero.runtime.VmSpec;
+import dev.bolero.runtime.internal.vmm.ApiRequest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Every request the Firecracker driver sends, built from typed records whose components are the spec's
+ * properties (camelCase here, snake_case on the wire). The contract test validates each against
+ * {@code firecracker.yaml}.
+ */
+final class FirecrackerApi {
+
+    /** The guest's vsock context id; one guest per vsock device, so any valid CID (≥ 3) serves. */
+    static final int GUEST_CID = 3;
+
+    private FirecrackerApi() {}
+
+    record Logger(String logPath, String level, boolean showLevel, boolean showLogOrigin) {}
+
+    record Metrics(String metricsPath) {}
+
+    record MachineConfiguration(int vcpuCount, int memSizeMib, boolean smt) {}
+
+    record BootSource(String kernelImagePath, String initrdPath, String bootArgs) {}
+
+    record Drive(String driveId, String pathOnHost, boolean isRootDevice, boolean isReadOnly) {}
+
+    record NetworkInterface(String ifaceId, String hostDevName, String guestMac) {}
+
+    record Vsock(int guestCid, String udsPath) {}
+
+    record InstanceActionInfo(ActionType actionType) {}
+
+    enum ActionType {
+        INSTANCE_START("InstanceStart"),
+        SEND_CTRL_ALT_DEL("SendCtrlAltDel");
+
+        private final String wire;
+
+        ActionType(String wire) {
+            this.wire = wire;
+        }
+
+        @JsonValue
+        String wire() {
+            return wire;
+        }
+    }
+
+    /**
+     * Where Firecracker finds the machine's files, as paths it can open (inside its chroot when jailed).
+     *
+     * @param kernel the vmlinux
+     * @param initramfs the initramfs
+     * @param rootDrive the machine's private root drive
+     * @param vsockSocket the hybrid-vsock Unix socket Firecracker creates
+     * @param loggerFifo the named pipe for Firecracker's log
+     * @param metricsFifo the named pipe for Firecracker's metrics
+     */
+    record VmmPaths(
+            String kernel, String initramfs, String rootDrive, String vsockSocket, String loggerFifo,
+            String metricsFifo) {
+        VmmPaths {
+            Objects.requireNonNull(kernel, "kernel");
+            Objects.requireNonNull(initramfs, "initramfs");
+            Objects.requireNonNull(rootDrive, "rootDrive");
+            Objects.requireNonNull(vsockSocket, "vsockSocket");
+            Objects.requireNonNull(loggerFifo, "loggerFifo");
+            Objects.requireNonNull(metricsFifo, "metricsFifo");
+        }
+    }
+
+    /** The kernel arguments Firecracker guests get after the boot assets' own. */
+    static final List<String> DRIVER_KERNEL_ARGS = List.of("console=ttyS0", "reboot=k", "panic=1", "pci=off");
+
+    /** The pre-boot configuration and {@code InstanceStart}, in the order they are sent. */
+    static List<ApiRequest> boot(VmSpec spec, VmmPaths paths) {
+        List<String> args = new ArrayList<>(spec.boot().kernelArgs());
+        args.addAll(DRIVER_KERNEL_ARGS);
+        List<ApiRequest> requests = new ArrayList<>();
+        requests.add(ApiRequest.put("/logger", new Logger(paths.loggerFifo(), "Warning", true, false)));
+        requests.add(ApiRequest.put("/metrics", new Metrics(paths.metricsFifo())));
+        requests.add(ApiRequest.put("/machine-config",
+                new MachineConfiguration(spec.cpus(), spec.memoryMb(), false)));
+        requests.add(ApiRequest.put("/boot-source",
+                new BootSource(paths.kernel(), paths.initramfs(), String.join(" ", args))));
+        // Not Firecracker's root device: bolero-init in the initramfs mounts it (so no root= is added).
+        requests.add(ApiRequest.put("/drives/root", new Drive("root", paths.rootDrive(), false, false)));
+        for (int i = 0; i < spec.taps().size(); i++) {
+            VmSpec.Tap tap = spec.taps().get(i);
+            String id = "eth" + i;
+            requests.add(ApiRequest.put("/network-interfaces/" + id, new NetworkInterface(id, tap.name(), tap.mac())));
+        }
+        requests.add(ApiRequest.put("/vsock", new Vsock(GUEST_CID, paths.vsockSocket())));
+        requests.add(ApiRequest.put("/actions", new InstanceActionInfo(ActionType.INSTANCE_START)));
+        return List.copyOf(requests);
+    }
+
+    /** Asks the guest to shut down: Ctrl+Alt+Del on the emulated i8042 keyboard controller. */
+    static List<ApiRequest> politeStop() {
+        return List.of(ApiRequest.put("/actions", new InstanceActionInfo(ActionType.SEND_CTRL_ALT_DEL)));
+    }
+}
