@@ -1,17 +1,14 @@
 package dev.bolero.bench;
 
 import dev.bolero.scheduler.ClusterSnapshot;
-import dev.bolero.scheduler.Driver;
 import dev.bolero.scheduler.Fixtures;
 import dev.bolero.scheduler.PlacementDecision;
 import dev.bolero.scheduler.PlacementRequest;
 import dev.bolero.scheduler.ReferenceScheduler;
 import dev.bolero.scheduler.Scheduler;
-import dev.bolero.scheduler.Strategy;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -52,29 +49,7 @@ public class SchedulerBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         snapshot = Fixtures.largeCluster(NODES, MACHINES, 42);
-        var random = new Random(7);
-        String[] regions = {"eu", "us", "ap", "sa"};
-        requests = new ArrayList<>();
-        for (int i = 0; i < 64 * BATCH; i++) {
-            int cpus = 1 << random.nextInt(4);
-            var request = PlacementRequest.of(cpus, cpus * 2048L);
-            if (random.nextInt(10) < 6) {
-                request = request.inRegion(regions[random.nextInt(regions.length)]);
-            }
-            if (random.nextInt(5) == 0) {
-                request = request.withLabel("disk", "ssd");
-            }
-            if (random.nextInt(5) == 0) {
-                request = request.withDriver(Driver.FIRECRACKER);
-            }
-            if (random.nextInt(5) == 0) {
-                request = request.withStrategy(Strategy.SPREAD);
-            }
-            if (random.nextBoolean()) {
-                request = request.inFleet("fleet-" + random.nextInt(MACHINES / 10));
-            }
-            requests.add(request);
-        }
+        requests = Fixtures.mixedRequests(64 * BATCH, MACHINES / 10, 7);
         batches = new ArrayList<>();
         for (int i = 0; i < requests.size(); i += BATCH) {
             batches.add(requests.subList(i, i + BATCH));

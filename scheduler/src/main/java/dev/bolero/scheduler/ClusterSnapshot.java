@@ -27,7 +27,7 @@ public final class ClusterSnapshot {
 
     /** Nodes with identical labels and drivers: positions {@code [start, readyEnd)} are ready, the rest not. */
     record NodeClass(Map<String, String> labels, Set<Driver> drivers, int start, int readyEnd, int end,
-                     Instant earliestReadyExpiry) {}
+                     Instant earliestReadyExpiry, int firstBlock, int endBlock) {}
 
     private record ClassKey(Map<String, String> labels, Set<Driver> drivers) {
         String canonical() {
@@ -53,6 +53,10 @@ public final class ClusterSnapshot {
     /** Per fleet, the positions of the nodes running its machines, and how many each. */
     final Map<String, Map<Integer, Integer>> fleets;
     final SortedSet<String> regions;
+    /** Summaries of runs of ready nodes, {@link NodeClass#firstBlock()} to {@link NodeClass#endBlock()} per class. */
+    final Blocks blocks;
+    /** The block of each position, {@code -1} for nodes that are not ready. */
+    final int[] blockOf;
 
     private ClusterSnapshot(long index, Collection<NodeView> input) {
         this.index = index;
@@ -85,8 +89,11 @@ public final class ClusterSnapshot {
 
         var keys = byClass.keySet().stream().sorted(Comparator.comparing(ClassKey::canonical)).toList();
         classes = new NodeClass[keys.size()];
+        // Ready nodes first, fullest first, so that blocks hold nodes of similar load and bounds prune well.
         Comparator<NodeView> readyFirst = Comparator.comparing((NodeView v) -> v.state() != NodeState.READY)
+                .thenComparing(ClusterSnapshot::fill, Comparator.reverseOrder())
                 .thenComparing(NodeView::id);
+        var blockStarts = new ArrayList<Integer>();
         int position = 0;
         for (int c = 0; c < keys.size(); c++) {
             var members = byClass.get(keys.get(c)).stream().sorted(readyFirst).toList();
@@ -103,10 +110,36 @@ public final class ClusterSnapshot {
                 lay(node, position, c, fleetPositions);
                 position++;
             }
+            int firstBlock = blockStarts.size();
+            for (int b = start; b < readyEnd; b += Blocks.SIZE) {
+                blockStarts.add(b);
+            }
             classes[c] = new NodeClass(keys.get(c).labels(), keys.get(c).drivers(), start, readyEnd, position,
-                    earliestExpiry);
+                    earliestExpiry, firstBlock, blockStarts.size());
         }
         fleets = Map.copyOf(fleetPositions);
+        int[] blockStart = new int[blockStarts.size()];
+        int[] blockEnd = new int[blockStarts.size()];
+        for (var nodeClass : classes) {
+            for (int b = nodeClass.firstBlock(); b < nodeClass.endBlock(); b++) {
+                blockStart[b] = blockStarts.get(b);
+                blockEnd[b] = Math.min(blockStart[b] + Blocks.SIZE, nodeClass.readyEnd());
+            }
+        }
+        blocks = new Blocks(blockStart, blockEnd);
+        for (int b = 0; b < blockStart.length; b++) {
+            blocks.refresh(b, this, usedCpu, usedMem);
+        }
+        blockOf = new int[n];
+        java.util.Arrays.fill(blockOf, -1);
+        for (int b = 0; b < blockStart.length; b++) {
+            java.util.Arrays.fill(blockOf, blockStart[b], blockEnd[b], b);
+        }
+    }
+
+    private static double fill(NodeView node) {
+        return Blocks.fill(node.allocated().cpus(), Scoring.inverse(node.capacity().cpus()),
+                node.allocated().memoryMb(), Scoring.inverse(node.capacity().memoryMb()));
     }
 
     private void lay(NodeView node, int p, int nodeClass, Map<String, Map<Integer, Integer>> fleetPositions) {

@@ -15,6 +15,7 @@ final class Placer {
     private final long seed;
     private int[] usedCpu;
     private long[] usedMem;
+    private Blocks blocks;
     private boolean ownArrays;
     /** Fleets whose counts this placer changed or read, by position; absent fleets are as in the snapshot. */
     private final Map<String, Map<Integer, Integer>> fleets = new HashMap<>();
@@ -29,6 +30,7 @@ final class Placer {
         this.seed = seed;
         this.usedCpu = snapshot.usedCpu;
         this.usedMem = snapshot.usedMem;
+        this.blocks = snapshot.blocks;
     }
 
     /** Decides where {@code request} goes; when {@code remember}, later requests see the placement. */
@@ -64,16 +66,31 @@ final class Placer {
 
     /** Ranks the ready nodes of one class that fit, skipping nodes marked in {@code occupied}. */
     private void scan(ClusterSnapshot.NodeClass nodeClass, Resources demand, boolean binpack, long[] occupied) {
+        long wantCpu = demand.cpus();
+        long wantMem = demand.memoryMb();
+        boolean checkHeartbeat = !now.isBefore(nodeClass.earliestReadyExpiry());
+        // Fullest blocks come first: bin-packing meets its best early from the front, spreading from the back.
+        int first = nodeClass.firstBlock();
+        int last = nodeClass.endBlock() - 1;
+        for (int i = 0; i <= last - first; i++) {
+            int b = binpack ? first + i : last - i;
+            if (blocks.tooSmall(b, wantCpu, wantMem)
+                    || (bestPosition >= 0 && blocks.cannotReach(b, binpack, wantCpu, wantMem, bestScore))) {
+                continue;
+            }
+            scanBlock(blocks.start[b], blocks.end[b], wantCpu, wantMem, binpack, occupied, checkHeartbeat);
+        }
+    }
+
+    private void scanBlock(int start, int end, long wantCpu, long wantMem, boolean binpack, long[] occupied,
+                           boolean checkHeartbeat) {
         int[] capCpu = snapshot.capCpu;
         long[] capMem = snapshot.capMem;
         double[] inverseCpu = snapshot.inverseCpu;
         double[] inverseMem = snapshot.inverseMem;
         int[] cpu = usedCpu;
         long[] mem = usedMem;
-        long wantCpu = demand.cpus();
-        long wantMem = demand.memoryMb();
-        boolean checkHeartbeat = !now.isBefore(nodeClass.earliestReadyExpiry());
-        for (int p = nodeClass.start(), end = nodeClass.readyEnd(); p < end; p++) {
+        for (int p = start; p < end; p++) {
             long cpuAfter = cpu[p] + wantCpu;
             long memAfter = mem[p] + wantMem;
             if (cpuAfter > capCpu[p] || memAfter > capMem[p]) {
@@ -143,10 +160,12 @@ final class Placer {
         if (!ownArrays) {
             usedCpu = usedCpu.clone();
             usedMem = usedMem.clone();
+            blocks = blocks.copy();
             ownArrays = true;
         }
         usedCpu[p] = Math.addExact(usedCpu[p], request.resources().cpus());
         usedMem[p] = Math.addExact(usedMem[p], request.resources().memoryMb());
+        blocks.refresh(snapshot.blockOf[p], snapshot, usedCpu, usedMem);
         request.fleet().ifPresent(fleet -> fleets
                 .computeIfAbsent(fleet, f -> new HashMap<>(snapshot.fleets.getOrDefault(f, Map.of())))
                 .merge(p, 1, Integer::sum));

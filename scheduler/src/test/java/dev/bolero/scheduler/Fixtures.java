@@ -144,4 +144,35 @@ public final class Fixtures {
         }
         return ClusterSnapshot.of(1, views);
     }
+
+    /**
+     * {@code count} requests of 1-8 vCPUs (2 GiB each): 60% in one of the four regions of {@link #largeCluster},
+     * 20% wanting {@code disk=ssd}, 20% firecracker, 20% spread, half in one of {@code fleets} fleets.
+     */
+    public static List<PlacementRequest> mixedRequests(int count, int fleets, long seed) {
+        var random = new Random(seed);
+        String[] regions = {"eu", "us", "ap", "sa"};
+        var requests = new ArrayList<PlacementRequest>(count);
+        for (int i = 0; i < count; i++) {
+            int cpus = 1 << random.nextInt(4);
+            var request = PlacementRequest.of(cpus, cpus * 2048L);
+            if (random.nextInt(10) < 6) {
+                request = request.inRegion(regions[random.nextInt(regions.length)]);
+            }
+            if (random.nextInt(5) == 0) {
+                request = request.withLabel("disk", "ssd");
+            }
+            if (random.nextInt(5) == 0) {
+                request = request.withDriver(Driver.FIRECRACKER);
+            }
+            if (random.nextInt(5) == 0) {
+                request = request.withStrategy(Strategy.SPREAD);
+            }
+            if (random.nextBoolean()) {
+                request = request.inFleet("fleet-" + random.nextInt(fleets));
+            }
+            requests.add(request);
+        }
+        return requests;
+    }
 }

@@ -162,4 +162,22 @@ class SchedulerTest {
         var cluster = snapshot(nodes.toArray(Fixtures.NodeBuilder[]::new));
         assertThat(Scheduler.plan(cluster, request, NOW, 0)).isEqualTo(new Refused(reason));
     }
+
+    @Test
+    void agreesWithTheReferenceSchedulerOnALargeClusterUntilItIsFull() {
+        var cluster = Fixtures.largeCluster(1_000, 10_000, 11);
+        var requests = Fixtures.mixedRequests(12_000, 1_000, 12);
+        for (long seed : new long[] {1, 2}) {
+            var decisions = Scheduler.planAll(cluster, requests, NOW, seed);
+            var reference = ReferenceScheduler.planAll(cluster, requests, NOW, seed);
+            assertThat(decisions).filteredOn(Refused.class::isInstance).as("the cluster fills up").isNotEmpty();
+            for (int i = 0; i < requests.size(); i++) {
+                if (reference.get(i) instanceof Placed placed) {
+                    assertThat(decisions.get(i)).as("request %d, seed %d", i, seed).isEqualTo(placed);
+                } else {
+                    assertThat(decisions.get(i)).as("request %d, seed %d", i, seed).isInstanceOf(Refused.class);
+                }
+            }
+        }
+    }
 }

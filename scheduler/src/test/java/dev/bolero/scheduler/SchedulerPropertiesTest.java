@@ -23,7 +23,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
 
 /** Invariants of the scheduler over small random clusters, checked against a brute-force oracle. */
-class SchedulerProperties {
+class SchedulerPropertiesTest {
 
     @Property
     void neverOvercommitsAndNeverPlacesOnANodeThatFailsAFilter(@ForAll("clusters") List<NodeView> nodes,
