@@ -1,0 +1,173 @@
+package dev.bolero.scheduler;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Places requests one after another against one snapshot, remembering what it placed. The snapshot's arrays are
+ * read directly until the first placement is remembered; then the two allocation arrays are copied once.
+ */
+final class Placer {
+
+    private final ClusterSnapshot snapshot;
+    private final Instant now;
+    private final long seed;
+    private int[] usedCpu;
+    private long[] usedMem;
+    private Blocks blocks;
+    private boolean ownArrays;
+    /** Fleets whose counts this placer changed or read, by position; absent fleets are as in the snapshot. */
+    private final Map<String, Map<Integer, Integer>> fleets = new HashMap<>();
+
+    private int bestPosition;
+    private double bestScore;
+    private long bestKey;
+
+    Placer(ClusterSnapshot snapshot, Instant now, long seed) {
+        this.snapshot = snapshot;
+        this.now = now;
+        this.seed = seed;
+        this.usedCpu = snapshot.usedCpu;
+        this.usedMem = snapshot.usedMem;
+        this.blocks = snapshot.blocks;
+    }
+
+    /** Decides where {@code request} goes; when {@code remember}, later requests see the placement. */
+    PlacementDecision place(PlacementRequest request, boolean remember) {
+        var classes = snapshot.classes;
+        boolean[] classFits = new boolean[classes.length];
+        for (int c = 0; c < classes.length; c++) {
+            classFits[c] = Feasibility.constraints(classes[c].labels(), classes[c].drivers(), request)
+                    == Feasibility.Verdict.FITS;
+        }
+        Map<Integer, Integer> fleetCounts = request.fleet().map(this::fleetCounts).orElse(Map.of());
+        long[] occupied = fleetCounts.isEmpty() ? null : bitset(fleetCounts);
+
+        bestPosition = -1;
+        boolean binpack = request.strategy() == Strategy.BINPACK;
+        for (int c = 0; c < classes.length; c++) {
+            if (classFits[c]) {
+                scan(classes[c], request.resources(), binpack, occupied);
+            }
+        }
+        if (bestPosition < 0 && occupied != null) {
+            leastOccupied(fleetCounts, classFits, request.resources(), binpack);
+        }
+        if (bestPosition < 0) {
+            return new PlacementDecision.Refused(Refusals.explain(snapshot, usedCpu, usedMem, request, now));
+        }
+        var placed = new PlacementDecision.Placed(snapshot.ids[bestPosition], bestScore);
+        if (remember) {
+            remember(bestPosition, request);
+        }
+        return placed;
+    }
+
+    /** Ranks the ready nodes of one class that fit, skipping nodes marked in {@code occupied}. */
+    private void scan(ClusterSnapshot.NodeClass nodeClass, Resources demand, boolean binpack, long[] occupied) {
+        long wantCpu = demand.cpus();
+        long wantMem = demand.memoryMb();
+        boolean checkHeartbeat = !now.isBefore(nodeClass.earliestReadyExpiry());
+        // Fullest blocks come first: bin-packing meets its best early from the front, spreading from the back.
+        int first = nodeClass.firstBlock();
+        int last = nodeClass.endBlock() - 1;
+        for (int i = 0; i <= last - first; i++) {
+            int b = binpack ? first + i : last - i;
+            if (blocks.tooSmall(b, wantCpu, wantMem)
+                    || (bestPosition >= 0 && blocks.cannotReach(b, binpack, wantCpu, wantMem, bestScore))) {
+                continue;
+            }
+            scanBlock(blocks.start[b], blocks.end[b], wantCpu, wantMem, binpack, occupied, checkHeartbeat);
+        }
+    }
+
+    private void scanBlock(int start, int end, long wantCpu, long wantMem, boolean binpack, long[] occupied,
+                           boolean checkHeartbeat) {
+        int[] capCpu = snapshot.capCpu;
+        long[] capMem = snapshot.capMem;
+        double[] inverseCpu = snapshot.inverseCpu;
+        double[] inverseMem = snapshot.inverseMem;
+        int[] cpu = usedCpu;
+        long[] mem = usedMem;
+        for (int p = start; p < end; p++) {
+            long cpuAfter = cpu[p] + wantCpu;
+            long memAfter = mem[p] + wantMem;
+            if (cpuAfter > capCpu[p] || memAfter > capMem[p]) {
+                continue;
+            }
+            double score = Scoring.score(binpack, cpuAfter, inverseCpu[p], memAfter, inverseMem[p]);
+            if (bestPosition >= 0 && score < bestScore) {
+                continue;
+            }
+            if (occupied != null && (occupied[p >>> 6] & (1L << p)) != 0) {
+                continue;
+            }
+            if (checkHeartbeat && !now.isBefore(snapshot.views[p].heartbeatExpires())) {
+                continue;
+            }
+            consider(p, score);
+        }
+    }
+
+    private void consider(int p, double score) {
+        long key = Scoring.tieKey(seed, snapshot.idHash[p]);
+        if (bestPosition < 0
+                || Scoring.before(score, key, snapshot.ids[p], bestScore, bestKey, snapshot.ids[bestPosition])) {
+            bestPosition = p;
+            bestScore = score;
+            bestKey = key;
+        }
+    }
+
+    /** When every node free of the fleet is ruled out: ranks the fleet's nodes by fewest machines, then score. */
+    private void leastOccupied(Map<Integer, Integer> fleetCounts, boolean[] classFits, Resources demand,
+                               boolean binpack) {
+        int bestCount = Integer.MAX_VALUE;
+        for (var entry : fleetCounts.entrySet()) {
+            int p = entry.getKey();
+            int count = entry.getValue();
+            var nodeClass = snapshot.classes[snapshot.classOf[p]];
+            if (count > bestCount || !classFits[snapshot.classOf[p]] || p >= nodeClass.readyEnd()
+                    || !now.isBefore(snapshot.views[p].heartbeatExpires())
+                    || !Feasibility.fits(usedCpu[p], snapshot.capCpu[p], usedMem[p], snapshot.capMem[p], demand)) {
+                continue;
+            }
+            double score = Scoring.score(binpack, usedCpu[p] + (long) demand.cpus(), snapshot.inverseCpu[p],
+                    usedMem[p] + demand.memoryMb(), snapshot.inverseMem[p]);
+            if (count < bestCount) {
+                bestCount = count;
+                bestPosition = -1;
+            }
+            consider(p, score);
+        }
+    }
+
+    private Map<Integer, Integer> fleetCounts(String fleet) {
+        var counts = fleets.get(fleet);
+        return counts != null ? counts : snapshot.fleets.getOrDefault(fleet, Map.of());
+    }
+
+    private long[] bitset(Map<Integer, Integer> fleetCounts) {
+        long[] bits = new long[(snapshot.ids.length + 63) >>> 6];
+        for (int p : fleetCounts.keySet()) {
+            bits[p >>> 6] |= 1L << p;
+        }
+        return bits;
+    }
+
+    private void remember(int p, PlacementRequest request) {
+        if (!ownArrays) {
+            usedCpu = usedCpu.clone();
+            usedMem = usedMem.clone();
+            blocks = blocks.copy();
+            ownArrays = true;
+        }
+        usedCpu[p] = Math.addExact(usedCpu[p], request.resources().cpus());
+        usedMem[p] = Math.addExact(usedMem[p], request.resources().memoryMb());
+        blocks.refresh(snapshot.blockOf[p], snapshot, usedCpu, usedMem);
+        request.fleet().ifPresent(fleet -> fleets
+                .computeIfAbsent(fleet, f -> new HashMap<>(snapshot.fleets.getOrDefault(f, Map.of())))
+                .merge(p, 1, Integer::sum));
+    }
+}
