@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Runs {@code ip}, {@code nft} and {@code sysctl}, each behind the configured command prefix. */
+/** Runs {@code ip} and {@code sysctl}, each behind a command prefix ({@code ip netns exec NAME} or none). */
 final class HostCommands {
     private static final Logger log = LoggerFactory.getLogger(HostCommands.class);
     private static final long TIMEOUT_SECONDS = 30;
@@ -31,9 +31,7 @@ final class HostCommands {
     String run(String action, String stdin, String... argv) throws NetworkException {
         var command = new ArrayList<>(prefix);
         command.addAll(List.of(argv));
-        if (log.isDebugEnabled()) {
-            log.debug("run action=\"{}\" command={}{}", action, command, stdin == null ? "" : "\n" + stdin);
-        }
+        long start = System.nanoTime();
         Process process;
         try {
             process = new ProcessBuilder(command).start();
@@ -54,6 +52,10 @@ final class HostCommands {
             if (process.exitValue() != 0) {
                 throw new NetworkException(NetworkException.Kind.HOST, action + ": " + String.join(" ", argv)
                         + " exited with " + process.exitValue() + ": " + stderr.join().strip());
+            }
+            if (log.isDebugEnabled()) {
+                log.debug("ran action=\"{}\" command={} ms={}{}", action, command,
+                        (System.nanoTime() - start) / 1_000_000, stdin == null ? "" : "\n" + stdin);
             }
             return stdout;
         } catch (IOException | UncheckedIOException e) {

@@ -2,6 +2,7 @@ package dev.bolero.network;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -21,8 +22,8 @@ import java.util.regex.Pattern;
  *     family; nothing else is ever touched
  * @param publishAddress the host IPv4 address published ports are reachable on
  * @param dns name servers handed to guests (they reach them through egress NAT); may be empty
- * @param commandPrefix argv put before every {@code ip}, {@code nft} and {@code sysctl} command; empty on a node,
- *     {@code [ip, netns, exec, NAME]} to run the node's network inside a network namespace
+ * @param netns the network namespace (as {@code ip netns} names it) to build the node's network in; empty on a node,
+ *     where it is the host's own. Tests use it to keep the host untouched
  * @throws IllegalArgumentException if a value is malformed or the layout cannot fit (see each parameter)
  */
 public record NetworkConfig(
@@ -32,7 +33,7 @@ public record NetworkConfig(
         String table,
         String publishAddress,
         List<String> dns,
-        List<String> commandPrefix) {
+        Optional<String> netns) {
 
     public static final String DEFAULT_POOL = "10.210.0.0/16";
     public static final int DEFAULT_NAMESPACE_PREFIX = 24;
@@ -41,6 +42,7 @@ public record NetworkConfig(
 
     private static final Pattern DEVICE_PREFIX = Pattern.compile("[a-z][a-z0-9]{0,5}");
     private static final Pattern TABLE = Pattern.compile("[a-z][a-z0-9_]{0,31}");
+    private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final int IFNAMSIZ = 15;
 
     public NetworkConfig {
@@ -71,13 +73,16 @@ public record NetworkConfig(
         }
         dns = List.copyOf(dns);
         dns.forEach(d -> Ipv4.parse(d, "dns server"));
-        commandPrefix = List.copyOf(commandPrefix);
+        Objects.requireNonNull(netns, "netns");
+        netns.ifPresent(n -> {
+            if (!NETNS.matcher(n).matches()) throw new IllegalArgumentException("not a network namespace name: " + n);
+        });
     }
 
-    /** The defaults ({@link #DEFAULT_POOL}, /24 per namespace, {@code bl}, {@code bolero}), no DNS, no prefix. */
+    /** The defaults ({@link #DEFAULT_POOL}, /24 per namespace, {@code bl}, {@code bolero}), no DNS, the host's namespace. */
     public static NetworkConfig defaults(String publishAddress) {
         return new NetworkConfig(DEFAULT_POOL, DEFAULT_NAMESPACE_PREFIX, DEFAULT_DEVICE_PREFIX, DEFAULT_TABLE,
-                publishAddress, List.of(), List.of());
+                publishAddress, List.of(), Optional.empty());
     }
 
     Ipv4.Cidr poolBlock() {

@@ -25,15 +25,16 @@ import org.slf4j.LoggerFactory;
  * {@link #reconcile()} once when the agent starts (it enables IPv4 forwarding, recreates what is missing and deletes
  * devices with the configured prefix that the store does not know); {@link #attach} and {@link #detach} refuse to
  * run before it. Every change rewrites Bolero's two nftables tables ({@code inet} and {@code bridge}, named by
- * {@link NetworkConfig#table()}) in one atomic {@code nft -f} transaction and touches no other table. Methods are
- * safe to call from several threads; they run one at a time.
+ * {@link NetworkConfig#table()}) in one atomic nftables transaction (through libnftables, in process) and touches no
+ * other table. Methods are
+ * safe to call from several threads; they run one at a time. {@link #close()} releases the nftables context.
  *
  * <p>See {@code Ruleset} for the exact policy. In short: machines of different namespaces exchange no packet; a
  * machine's frames must carry its own MAC and IPv4 address; nothing new from a machine reaches the host; published
  * ports are reachable on {@link NetworkConfig#publishAddress()} from outside and from the host, but not from another
  * namespace's machines.
  */
-public final class NodeNetwork {
+public final class NodeNetwork implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeNetwork.class);
     private static final int NAME_ATTEMPTS = 16;
 
@@ -44,6 +45,7 @@ public final class NodeNetwork {
     private final Ipv4.Cidr pool;
     private final Pattern ownDevice;
     private final ReentrantLock lock = new ReentrantLock();
+    private LibNftables nft;
     private boolean reconciled;
 
     /** A node network that creates tap devices; no I/O happens until {@link #reconcile()}. */
@@ -55,7 +57,7 @@ public final class NodeNetwork {
         this.config = Objects.requireNonNull(config, "config");
         this.store = Objects.requireNonNull(store, "store");
         this.ports = Objects.requireNonNull(ports, "ports");
-        this.host = new HostCommands(config.commandPrefix());
+        this.host = new HostCommands(config.netns().map(n -> List.of("ip", "netns", "exec", n)).orElse(List.of()));
         this.pool = config.poolBlock();
         this.ownDevice = Pattern.compile(Pattern.quote(config.devicePrefix()) + "(br\\d+|t[0-9a-f]{8})");
     }
@@ -72,6 +74,7 @@ public final class NodeNetwork {
     public void reconcile() throws NetworkException {
         lock.lock();
         try {
+            if (nft == null) nft = new LibNftables(config.netns());
             host.run("reconcile: enable IPv4 forwarding", null, "sysctl", "-qw", "net.ipv4.ip_forward=1");
             var machines = store.machines();
             var used = machines.stream().map(MachineAllocation::namespace).collect(Collectors.toSet());
@@ -218,6 +221,22 @@ public final class NodeNetwork {
         }
     }
 
+    /**
+     * Releases the nftables context. Devices, rules and allocations stay: they belong to the machines, and the next
+     * NodeNetwork's {@link #reconcile()} takes them over.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            reconciled = false;
+            if (nft != null) nft.close();
+            nft = null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The nftables pattern that matches every tap name this config produces. */
     static String tapPattern(NetworkConfig config) {
         return config.devicePrefix() + "t*";
@@ -288,8 +307,12 @@ public final class NodeNetwork {
     }
 
     private void applyRules(String action) throws NetworkException {
-        host.run(action + ": apply nftables table " + config.table(),
-                Ruleset.render(config, store.namespaces(), store.machines()), "nft", "-f", "-");
+        var script = Ruleset.render(config, store.namespaces(), store.machines());
+        long start = System.nanoTime();
+        nft.run(action + ": apply nftables table " + config.table(), script);
+        if (log.isDebugEnabled()) {
+            log.debug("applied action=\"{}\" ms={}\n{}", action, (System.nanoTime() - start) / 1_000_000, script);
+        }
     }
 
     private void ipBatch(String action, List<String> lines) throws NetworkException {

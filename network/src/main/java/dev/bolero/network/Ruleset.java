@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * Renders the complete nftables ruleset Bolero owns, as one {@code nft -f} transaction that replaces (or, with no
+ * Renders the complete nftables ruleset Bolero owns, as one nftables transaction that replaces (or, with no
  * namespaces, removes) the {@code inet} and {@code bridge} tables named in the config, and nothing else.
  *
  * <p>What the rules enforce:

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -65,7 +66,7 @@ final class Netns implements AutoCloseable {
 
     NetworkConfig config() {
         return new NetworkConfig("10.210.0.0/16", 24, devicePrefix, table, NODE_UPLINK_IP, List.of("198.18.0.53"),
-                List.of("ip", "netns", "exec", node));
+                Optional.of(node));
     }
 
     /** Ports are veth pairs whose "eth0" end lives in the guest's namespace, with the machine's MAC. */

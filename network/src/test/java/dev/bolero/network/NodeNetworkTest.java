@@ -17,6 +17,7 @@ class NodeNetworkTest {
     private static final NetworkRequest EGRESS = NetworkRequest.defaults();
     private static final NetworkRequest NO_EGRESS = new NetworkRequest(false, List.of());
 
+    private final List<NodeNetwork> opened = new java.util.ArrayList<>();
     private Netns world;
     private InMemoryAllocationStore store;
     private NodeNetwork network;
@@ -25,13 +26,19 @@ class NodeNetworkTest {
     void setUp() throws Exception {
         world = Netns.create();
         store = new InMemoryAllocationStore();
-        network = new NodeNetwork(world.config(), store, world.ports());
+        network = open(new NodeNetwork(world.config(), store, world.ports()));
         network.reconcile();
     }
 
     @AfterEach
     void tearDown() {
+        opened.forEach(NodeNetwork::close);
         if (world != null) world.close();
+    }
+
+    private NodeNetwork open(NodeNetwork n) {
+        opened.add(n);
+        return n;
     }
 
     private Attachment guest(String machineId, String namespace, NetworkRequest request) throws Exception {
@@ -165,7 +172,7 @@ class NodeNetworkTest {
     void reconcileAfterARestartNeitherDuplicatesNorLosesAnythingAndLeavesOtherTablesAlone() throws Exception {
         world.inNode("nft", "add", "table", "inet", "other_" + world.id);
         world.inNode("nft", "add chain inet other_" + world.id + " c { type filter hook forward priority 10; }");
-        world.inNode("nft", "add", "rule", "inet", "other_" + world.id, "c", "counter");
+        world.inNode("nft", "add", "rule", "inet", "other_" + world.id, "c", "tcp", "dport", "9", "accept");
         var foreign = world.inNode("nft", "list", "table", "inet", "other_" + world.id);
         var a1 = guest("a1", "alpha", new NetworkRequest(true, List.of(new Service(Service.Protocol.TCP, 8080, 18080))));
         guest("a2", "alpha", NO_EGRESS);
@@ -173,7 +180,8 @@ class NodeNetworkTest {
         var tables = world.tables();
         var devices = world.ownDevices();
 
-        var restarted = new NodeNetwork(world.config(), store, world.ports());
+        network.close();
+        var restarted = open(new NodeNetwork(world.config(), store, world.ports()));
         restarted.reconcile();
         restarted.reconcile();
         assertThat(world.tables()).isEqualTo(tables);
@@ -194,7 +202,7 @@ class NodeNetworkTest {
 
         // The recreated port works: the guest's (new) veth end is configured again and reaches its neighbour.
         world.configureGuest("a1", a1);
-        assertThat(world.ping(world.guest("a1"), network.attachment("a2").orElseThrow().ip())).isTrue();
+        assertThat(world.ping(world.guest("a1"), restarted.attachment("a2").orElseThrow().ip())).isTrue();
     }
 
     @Test
@@ -219,8 +227,8 @@ class NodeNetworkTest {
     void runningOutOfSubnetsOrAddressesIsReported() throws Exception {
         // A /29 pool holds two /30 subnets of one machine each.
         var c = world.config();
-        var tiny = new NodeNetwork(new NetworkConfig("10.99.0.0/29", 30, c.devicePrefix(), c.table(), c.publishAddress(),
-                c.dns(), c.commandPrefix()), new InMemoryAllocationStore(), world.ports());
+        var tiny = open(new NodeNetwork(new NetworkConfig("10.99.0.0/29", 30, c.devicePrefix(), c.table(), c.publishAddress(),
+                c.dns(), c.netns()), new InMemoryAllocationStore(), world.ports()));
         tiny.reconcile();
         assertThat(tiny.attach("m1", "alpha", EGRESS).ipCidr()).isEqualTo("10.99.0.2/30");
         assertThatThrownBy(() -> tiny.attach("m2", "alpha", EGRESS))
@@ -237,8 +245,8 @@ class NodeNetworkTest {
         guest("a1", "alpha", EGRESS);
         var tables = world.tables();
         var devices = world.ownDevices();
-        var broken = new NodeNetwork(world.config(), store,
-                (machineId, name, mac) -> List.of("link add name " + name + " type no-such-kind"));
+        var broken = open(new NodeNetwork(world.config(), store,
+                (machineId, name, mac) -> List.of("link add name " + name + " type no-such-kind")));
         broken.reconcile();
 
         assertThatThrownBy(() -> broken.attach("b1", "beta", EGRESS))
@@ -253,7 +261,7 @@ class NodeNetworkTest {
 
     @Test
     void onANodeEachMachineGetsARealTapOnItsBridge() throws Exception {
-        var taps = new NodeNetwork(world.config(), new InMemoryAllocationStore());
+        var taps = open(new NodeNetwork(world.config(), new InMemoryAllocationStore()));
         taps.reconcile();
         var a = taps.attach("vm", "alpha", EGRESS);
         var link = world.inNode("ip", "-d", "-o", "link", "show", a.tapName());
@@ -264,7 +272,7 @@ class NodeNetworkTest {
 
     @Test
     void attachBeforeReconcileIsRefused() {
-        var fresh = new NodeNetwork(world.config(), new InMemoryAllocationStore());
+        var fresh = open(new NodeNetwork(world.config(), new InMemoryAllocationStore()));
         assertThatThrownBy(() -> fresh.attach("m", "alpha", EGRESS)).isInstanceOf(IllegalStateException.class);
     }
 }

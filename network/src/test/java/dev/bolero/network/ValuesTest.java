@@ -4,12 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ValuesTest {
 
     private static NetworkConfig config(String pool, int prefix, String devicePrefix, String publish) {
-        return new NetworkConfig(pool, prefix, devicePrefix, "bolero", publish, List.of(), List.of());
+        return new NetworkConfig(pool, prefix, devicePrefix, "bolero", publish, List.of(), Optional.empty());
     }
 
     @Test
@@ -32,7 +33,7 @@ class ValuesTest {
         assertThatThrownBy(() -> config("10.210.0.0/16", 24, "bl", "127.0.0.1")).hasMessageContaining("loopback");
         assertThatThrownBy(() -> config("10.210.0.0/16", 24, "bl", "10.210.9.9")).hasMessageContaining("lies in the pool");
         assertThatThrownBy(() -> config("10.210.0.0/16", 24, "bl", "256.1.1.1")).hasMessageContaining("not an IPv4 address");
-        assertThatThrownBy(() -> new NetworkConfig("10.210.0.0/16", 24, "bl", "bo lero", "192.0.2.1", List.of(), List.of()))
+        assertThatThrownBy(() -> new NetworkConfig("10.210.0.0/16", 24, "bl", "bo lero", "192.0.2.1", List.of(), Optional.empty()))
                 .hasMessageContaining("table");
     }
 
