@@ -1,0 +1,32 @@
+package dev.bolero.network;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A machine's place on the node's network: the tap its VMM opens and what the guest configures on its interface
+ * (bolero-init's {@code ip}, {@code gateway} and {@code dns} keys).
+ *
+ * @param tapName the tap device, already created, up and on its namespace's bridge
+ * @param mac the MAC address the guest's interface must use: frames with any other source are dropped
+ * @param ipCidr the guest's address with the subnet's prefix, e.g. {@code 10.210.3.5/24}
+ * @param gateway the bridge's address, the guest's default route
+ * @param dns name servers for the guest's resolv.conf
+ * @param subnet the namespace's subnet, e.g. {@code 10.210.3.0/24}
+ */
+public record Attachment(String tapName, String mac, String ipCidr, String gateway, List<String> dns, String subnet) {
+
+    public Attachment {
+        Objects.requireNonNull(tapName, "tapName");
+        Objects.requireNonNull(mac, "mac");
+        Objects.requireNonNull(ipCidr, "ipCidr");
+        Objects.requireNonNull(gateway, "gateway");
+        Objects.requireNonNull(subnet, "subnet");
+        dns = List.copyOf(dns);
+    }
+
+    /** The guest's address without the prefix, as shown on the Machine object. */
+    public String ip() {
+        return ipCidr.substring(0, ipCidr.indexOf('/'));
+    }
+}

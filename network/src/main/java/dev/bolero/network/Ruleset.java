@@ -1,0 +1,113 @@
+package dev.bolero.network;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Renders the complete nftables ruleset Bolero owns, as one nftables transaction that replaces (or, with no
+ * namespaces, removes) the {@code inet} and {@code bridge} tables named in the config, and nothing else.
+ *
+ * <p>What the rules enforce:
+ * <ul>
+ *   <li>bridge family, on every port named like a tap: a frame passes only if its (port, source MAC, source IPv4)
+ *       or, for ARP, (port, source MAC, sender MAC, sender IPv4) is the machine's own; everything else (other
+ *       addresses, IPv6, other ethertypes) is dropped. This stops a guest from taking another guest's address.
+ *   <li>inet input: nothing new from a Bolero bridge reaches the host, only replies to the host's own connections.
+ *   <li>inet forward: nothing crosses from one Bolero bridge to another; from outside, only published (DNAT'ed)
+ *       connections reach guests; machines without egress cannot leave their bridge.
+ *   <li>inet nat: published ports are DNAT'ed on the publish address (prerouting for remote clients, output for
+ *       clients on the host); each subnet is masqueraded when leaving through anything but its own bridge.
+ * </ul>
+ * Rules only compare devices in the forward chain with another device of the same kind, so they hold whether or not
+ * {@code br_netfilter} also shows bridged traffic to the inet hooks.
+ */
+final class Ruleset {
+    private Ruleset() {}
+
+    static String render(NetworkConfig config, List<NamespaceAllocation> namespaces, List<MachineAllocation> machines) {
+        var t = config.table();
+        var out = new StringBuilder();
+        // Create-if-missing then delete makes the delete always valid; the whole file is one atomic transaction.
+        out.append("table inet ").append(t).append(" {}\n");
+        out.append("delete table inet ").append(t).append('\n');
+        out.append("table bridge ").append(t).append(" {}\n");
+        out.append("delete table bridge ").append(t).append('\n');
+        if (namespaces.isEmpty()) return out.toString();
+
+        var bridges = namespaces.stream().map(n -> quote(n.bridge())).collect(Collectors.joining(", "));
+        var isolated = machines.stream().filter(m -> !m.egress()).map(MachineAllocation::ip).collect(Collectors.joining(", "));
+
+        out.append("table inet ").append(t).append(" {\n");
+        out.append("  set bridges { type ifname;").append(elements(bridges)).append(" }\n");
+        out.append("  set isolated { type ipv4_addr;").append(elements(isolated)).append(" }\n");
+        out.append("  chain input {\n");
+        out.append("    type filter hook input priority filter; policy accept;\n");
+        out.append("    iifname @bridges ct state established,related accept\n");
+        out.append("    iifname @bridges drop\n");
+        out.append("  }\n");
+        out.append("  chain forward {\n");
+        out.append("    type filter hook forward priority filter; policy accept;\n");
+        for (var n : namespaces) {
+            out.append("    iifname ").append(quote(n.bridge())).append(" oifname @bridges oifname != ")
+                    .append(quote(n.bridge())).append(" drop\n");
+        }
+        out.append("    ct state established,related accept\n");
+        out.append("    oifname @bridges ct status dnat accept\n");
+        out.append("    iifname != @bridges oifname @bridges drop\n");
+        out.append("    ip saddr @isolated oifname != @bridges drop\n");
+        out.append("  }\n");
+        out.append("  chain publish {\n");
+        for (var m : machines) {
+            for (var s : m.services()) {
+                out.append("    ip daddr ").append(config.publishAddress()).append(' ').append(s.protocol().wireName())
+                        .append(" dport ").append(s.port()).append(" dnat ip to ").append(m.ip()).append(':')
+                        .append(s.internalPort()).append('\n');
+            }
+        }
+        out.append("  }\n");
+        out.append("  chain prerouting {\n");
+        out.append("    type nat hook prerouting priority dstnat; policy accept;\n");
+        out.append("    jump publish\n");
+        out.append("  }\n");
+        out.append("  chain output {\n");
+        out.append("    type nat hook output priority -100; policy accept;\n"); // dstnat: nft 1.0.6 rejects the name here
+        out.append("    jump publish\n");
+        out.append("  }\n");
+        out.append("  chain postrouting {\n");
+        out.append("    type nat hook postrouting priority srcnat; policy accept;\n");
+        for (var n : namespaces) {
+            out.append("    ip saddr ").append(n.subnet()).append(" oifname != ").append(quote(n.bridge()))
+                    .append(" masquerade\n");
+        }
+        out.append("  }\n");
+        out.append("}\n");
+
+        var guestsIp = machines.stream()
+                .map(m -> quote(m.tap()) + " . " + m.mac() + " . " + m.ip())
+                .collect(Collectors.joining(", "));
+        var guestsArp = machines.stream()
+                .map(m -> quote(m.tap()) + " . " + m.mac() + " . " + m.mac() + " . " + m.ip())
+                .collect(Collectors.joining(", "));
+        out.append("table bridge ").append(t).append(" {\n");
+        out.append("  set guests_ip { type ifname . ether_addr . ipv4_addr;").append(elements(guestsIp)).append(" }\n");
+        out.append("  set guests_arp { type ifname . ether_addr . ether_addr . ipv4_addr;")
+                .append(elements(guestsArp)).append(" }\n");
+        out.append("  chain prerouting {\n");
+        out.append("    type filter hook prerouting priority filter; policy accept;\n");
+        out.append("    iifname != ").append(quote(NodeNetwork.tapPattern(config))).append(" accept\n");
+        out.append("    ether type ip iifname . ether saddr . ip saddr @guests_ip accept\n");
+        out.append("    ether type arp iifname . ether saddr . arp saddr ether . arp saddr ip @guests_arp accept\n");
+        out.append("    drop\n");
+        out.append("  }\n");
+        out.append("}\n");
+        return out.toString();
+    }
+
+    private static String elements(String joined) {
+        return joined.isEmpty() ? "" : " elements = { " + joined + " };";
+    }
+
+    private static String quote(String name) {
+        return '"' + name + '"';
+    }
+}
