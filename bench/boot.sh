@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Boot benchmark (issue 2): time from POST /api/v1/machines (start: true) to the workload's first log line, beside
+# a bare qemu-system-x86_64 boot of the same kernel, initramfs and drive, over RUNS interleaved runs (default 5).
+# Prints both, and their ratio. Run as root after building (./mvnw -q -DskipTests package).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+runs="${RUNS:-5}"
+find_java
+[[ -f "$BOLERO_HOME/cli/target/bolero-cli.jar" ]] || build
+
+work=$(mktemp -d /tmp/bolero-bench-boot.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pkill -KILL -f "$work" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+reg_port=$(free_port)
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
+  "$work" "$reg_port" >"$work/registry.yml"
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null && break; sleep 0.1; done
+image="127.0.0.1:$reg_port/bench/boot:1"
+"$BOLERO_HOME/scripts/build-image.sh" "$image" --cmd sh >/dev/null
+
+port=$(free_port)
+"$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/agent.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/api/v1/machines" >/dev/null && break; sleep 0.2; done
+
+echo "boot benchmark: $runs interleaved runs on $(nproc) cores, accelerator: $(grep -qE 'vmx|svm' /proc/cpuinfo && echo kvm-capable || echo tcg)"
+python3 "$BOLERO_HOME/bench/boot.py" "http://127.0.0.1:$port" "$image" "$work/data" "$work" "$runs"
