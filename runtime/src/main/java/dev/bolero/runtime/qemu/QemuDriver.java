@@ -153,14 +153,15 @@ public final class QemuDriver implements VmmDriver {
     }
 
     /**
-     * Waits until QEMU greets on its QMP socket: it does so only from its main loop, after the machine was created
-     * and the kernel loaded, so a QEMU that fails at start-up (bad kernel, busy tap, …) is caught here.
+     * Waits until QEMU answers a QMP command. Commands are dispatched by QEMU's main loop, which runs only after the
+     * machine was created and the kernel loaded, so a QEMU that fails at start-up (bad kernel, busy tap, …) is caught
+     * here. (The QMP greeting alone proves nothing: it comes from the monitor's own thread.)
      */
     private static void awaitStarted(String what, Process process, Path ctl, Path qmp, Path pidFile, Path log)
             throws VmmException {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (true) {
-            if (Files.exists(ctl) && Files.exists(pidFile) && greets(qmp, deadline)) return;
+            if (Files.exists(ctl) && Files.exists(pidFile) && answers(qmp, deadline)) return;
             if (!process.isAlive()) {
                 throw new VmmException(what + ": qemu exited with status " + process.exitValue() + ": "
                         + QemuProcess.tail(log, 2000).strip());
@@ -178,18 +179,19 @@ public final class QemuDriver implements VmmDriver {
         }
     }
 
-    /** Whether QMP sends its greeting before the deadline; false when it cannot be reached or closes. */
-    private static boolean greets(Path qmp, long deadline) {
+    private static final byte[] QMP_PROBE =
+            "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\"}\n".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether QMP answers {@code query-status} before the deadline; false when unreachable or closed. */
+    private static boolean answers(Path qmp, long deadline) {
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(qmp))) {
+            ch.write(ByteBuffer.wrap(QMP_PROBE)); // queued until QMP reads it after its greeting
             ch.configureBlocking(false);
-            ByteBuffer buf = ByteBuffer.allocate(4096);
-            while (System.nanoTime() < deadline) {
-                int n = ch.read(buf);
-                if (n < 0) return false;
-                for (int i = 0; i < buf.position(); i++) {
-                    if (buf.get(i) == '\n') return true;
-                }
-                if (!buf.hasRemaining()) return true;
+            ByteBuffer buf = ByteBuffer.allocate(8192);
+            while (System.nanoTime() < deadline && buf.hasRemaining()) {
+                if (ch.read(buf) < 0) return false;
+                String text = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
+                if (text.lines().filter(l -> l.contains("\"return\"")).count() >= 2 && text.endsWith("\n")) return true;
                 Thread.sleep(10);
             }
             return false;

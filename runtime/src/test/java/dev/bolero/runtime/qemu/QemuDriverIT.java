@@ -160,6 +160,7 @@ class QemuDriverIT {
     @Test
     void aNewDriverRecoversTheVmByPidAndStartTimeAndKillLeavesNothing() throws Exception {
         // deeper than a Unix socket path allows: the sockets move to a short directory
+        assumeTrue(Files.isWritable(Path.of("/run")), "needs a writable /run for the short socket directory");
         Path work = dir;
         while (work.toString().length() < 120) work = work.resolve("a-rather-long-directory-name");
         VmProcess vm = start(work);
