@@ -1,0 +1,877 @@
+/*
+ * bolero-init: PID 1 of every Bolero microVM.
+ *
+ * Implements docs/guest-protocol.md (version 1): loads the kernel modules listed in /etc/bolero/modules, finds the
+ * control channel (virtio-serial port "bolero.ctl", else a vsock listener on port 1024), says HELLO until a CONFIG
+ * arrives, mounts the root drive and switches into it, sets up hostname, /etc/hosts, /etc/resolv.conf and the
+ * network, runs the workload as the image's user, streams its output, forwards signals, reaps zombies, reports
+ * EXITED or FAILED, waits for the host's ACK and reboots (the VMM runs with "no reboot", so the VM ends).
+ *
+ * Diagnostics go to /dev/console, prefixed "bolero-init: ".
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* <linux/vm_sockets.h> is not in musl's include path: the ABI struct, as the kernel defines it. */
+struct sockaddr_vm {
+    sa_family_t svm_family;
+    unsigned short svm_reserved1;
+    unsigned int svm_port;
+    unsigned int svm_cid;
+    unsigned char svm_flags;
+    unsigned char svm_zero[sizeof(struct sockaddr) - sizeof(sa_family_t) - sizeof(unsigned short) -
+                           2 * sizeof(unsigned int) - sizeof(unsigned char)];
+};
+#define VMADDR_CID_ANY 0xffffffffu
+
+#define HELLO 0x01
+#define STARTED 0x02
+#define STDOUT_FRAME 0x03
+#define STDERR_FRAME 0x04
+#define EXITED 0x05
+#define FAILED 0x06
+#define CONFIG 0x81
+#define SIGNAL 0x82
+#define ACK 0x83
+
+#define MAX_PAYLOAD (1u << 20)
+#define HEADER 5
+#define TICK_MS 250
+#define DEVICE_WAIT_MS 10000
+#define ACK_WAIT_MS 5000
+#define VSOCK_PORT 1024
+#define PORT_NAME "bolero.ctl"
+#define VERSION "bolero-init/1"
+#define NEWROOT "/newroot"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---------- diagnostics ---------- */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "bolero-init: ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(buf);
+    buf[len++] = '\n';
+    if (write(2, buf, len) < 0) { /* nowhere else to report */ }
+}
+
+static long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+static void power_off(void) __attribute__((noreturn));
+static void power_off(void) {
+    sync();
+    reboot(RB_AUTOBOOT);
+    for (;;) pause(); /* PID 1 must never return */
+}
+
+/* ---------- control channel ---------- */
+
+static int ctl_fd = -1;         /* connected stream: the virtio port, or an accepted vsock connection */
+static int ctl_listen = -1;     /* vsock listener, -1 with a virtio port */
+static char ctl_path[PATH_MAX];  /* /dev/vportNpM */
+static unsigned char rx[HEADER + MAX_PAYLOAD];
+static size_t rx_len;
+
+static void ctl_drop(void) {
+    if (ctl_fd >= 0) close(ctl_fd);
+    ctl_fd = -1;
+    rx_len = 0;
+}
+
+/* Opens the channel if it is closed. For the virtio port this always succeeds while the device exists: whether a
+ * host is connected shows as EOF / POLLHUP later. */
+static void ctl_open(void) {
+    if (ctl_fd >= 0) return;
+    if (ctl_listen >= 0) {
+        ctl_fd = accept4(ctl_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    } else {
+        ctl_fd = open(ctl_path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (ctl_fd < 0) say("open %s: %s", ctl_path, strerror(errno));
+    }
+}
+
+/* Writes one frame whole. Returns 0 when sent, -1 when dropped (no host connected, or the channel failed). */
+static int send_frame(int type, const void *payload, uint32_t len) {
+    static unsigned char buf[HEADER + 65536];
+    if (len > sizeof buf - HEADER) return -1;
+    if (ctl_fd < 0) return -1;
+    buf[0] = (unsigned char)type;
+    buf[1] = (unsigned char)(len >> 24);
+    buf[2] = (unsigned char)(len >> 16);
+    buf[3] = (unsigned char)(len >> 8);
+    buf[4] = (unsigned char)len;
+    if (len) memcpy(buf + HEADER, payload, len);
+    size_t total = HEADER + len, off = 0;
+    while (off < total) {
+        ssize_t n = write(ctl_fd, buf + off, total - off);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {ctl_fd, POLLOUT, 0};
+            int r = poll(&p, 1, 1000);
+            if (r > 0 && !(p.revents & (POLLHUP | POLLERR))) continue;
+            if (r == 0) continue; /* connected but slow: back-pressure */
+        }
+        /* host gone: a frame cut short on a stream socket would desynchronise it */
+        if (off > 0 || ctl_listen >= 0) ctl_drop();
+        return -1;
+    }
+    return 0;
+}
+
+static int send_u32(int type, uint32_t v) {
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+    return send_frame(type, b, 4);
+}
+
+static uint32_t be32(const unsigned char *b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+typedef void (*frame_handler)(int type, const unsigned char *payload, uint32_t len);
+
+/* Reads what the channel has and hands each complete frame to h. On EOF or a protocol error the channel is closed
+ * (reopened on the next tick). */
+static void ctl_read(frame_handler h) {
+    for (;;) {
+        ssize_t n = read(ctl_fd, rx + rx_len, sizeof rx - rx_len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) {
+            ctl_drop();
+            return;
+        }
+        rx_len += (size_t)n;
+        while (rx_len >= HEADER) {
+            int type = rx[0];
+            uint32_t len = be32(rx + 1);
+            if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK)) {
+                say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
+                ctl_drop();
+                return;
+            }
+            if (rx_len < HEADER + len) break;
+            h(type, rx + HEADER, len);
+            if (ctl_fd < 0) return;
+            memmove(rx, rx + HEADER + len, rx_len - HEADER - len);
+            rx_len -= HEADER + len;
+        }
+    }
+}
+
+/* Finds /dev/<port> whose /sys/class/virtio-ports/<port>/name is bolero.ctl. */
+static int find_port(void) {
+    DIR *d = opendir("/sys/class/virtio-ports");
+    if (!d) return -1;
+    struct dirent *e;
+    int found = -1;
+    while (found < 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[PATH_MAX], name[64] = {0};
+        snprintf(p, sizeof p, "/sys/class/virtio-ports/%s/name", e->d_name);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, name, sizeof name - 1);
+        close(fd);
+        if (n > 0 && name[n - 1] == '\n') name[n - 1] = 0;
+        if (n > 0 && strcmp(name, PORT_NAME) == 0) {
+            snprintf(ctl_path, sizeof ctl_path, "/dev/%s", e->d_name);
+            if (access(ctl_path, F_OK) == 0) found = 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static int vsock_listen(void) {
+    int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = VSOCK_PORT};
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1) < 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* The virtio port when it appears within the bound; else a vsock listener. */
+static int ctl_setup(void) {
+    long deadline = now_ms() + DEVICE_WAIT_MS;
+    while (find_port() < 0) {
+        if (access("/dev/vsock", F_OK) == 0 && (ctl_listen = vsock_listen()) >= 0) {
+            say("control channel: vsock port %d", VSOCK_PORT);
+            return 0;
+        }
+        if (now_ms() > deadline) return -1;
+        sleep_ms(20);
+    }
+    return 0;
+}
+
+/* ---------- configuration ---------- */
+
+static struct {
+    char **argv;
+    int argc;
+    char **env;
+    int envc;
+    const char *workdir, *user, *hostname, *root, *ip, *gateway;
+    const char *dns[8];
+    int dnsc;
+} cfg;
+static char cfg_buf[MAX_PAYLOAD + 1];
+static int have_config;
+static char failure[512];
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...) {
+    if (failure[0]) return; /* the first failure is the one to report */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(failure, sizeof failure, fmt, ap);
+    va_end(ap);
+}
+
+static int parse_config(const unsigned char *p, uint32_t len) {
+    memcpy(cfg_buf, p, len);
+    cfg_buf[len] = 0;
+    if (len > 0 && cfg_buf[len - 1] != 0) {
+        fail("config: malformed payload");
+        return -1;
+    }
+    int strings = 0;
+    for (uint32_t i = 0; i < len; i++) strings += cfg_buf[i] == 0;
+    if (strings % 2) {
+        fail("config: malformed payload");
+        return -1;
+    }
+    cfg.argv = calloc((size_t)strings / 2 + 1, sizeof(char *));
+    cfg.env = calloc((size_t)strings / 2 + 3, sizeof(char *));
+    cfg.workdir = "/";
+    cfg.user = "0:0";
+    cfg.root = "/dev/vda";
+    for (char *k = cfg_buf; k < cfg_buf + len;) {
+        char *v = k + strlen(k) + 1;
+        char *next = v + strlen(v) + 1;
+        if (!strcmp(k, "arg")) cfg.argv[cfg.argc++] = v;
+        else if (!strcmp(k, "env")) cfg.env[cfg.envc++] = v;
+        else if (!strcmp(k, "workdir")) cfg.workdir = v;
+        else if (!strcmp(k, "user")) cfg.user = v;
+        else if (!strcmp(k, "hostname")) cfg.hostname = v;
+        else if (!strcmp(k, "root")) cfg.root = v;
+        else if (!strcmp(k, "ip")) cfg.ip = v;
+        else if (!strcmp(k, "gateway")) cfg.gateway = v;
+        else if (!strcmp(k, "dns")) {
+            if (cfg.dnsc < 8) cfg.dns[cfg.dnsc++] = v;
+        } else {
+            fail("config: unknown key %s", k);
+            return -1;
+        }
+        k = next;
+    }
+    if (cfg.argc == 0 || !cfg.argv[0][0]) {
+        fail("config: no arg");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_boot_frame(int type, const unsigned char *p, uint32_t len) {
+    if (type != CONFIG || have_config) return; /* SIGNAL/ACK before the workload: nothing to do */
+    have_config = 1;
+    parse_config(p, len);
+}
+
+/* HELLO every tick until a CONFIG arrives. */
+static void await_config(void) {
+    long next_hello = 0;
+    while (!have_config) {
+        long now = now_ms();
+        if (now >= next_hello) {
+            ctl_open();
+            send_frame(HELLO, VERSION, sizeof VERSION - 1);
+            next_hello = now + TICK_MS;
+        }
+        struct pollfd p = {ctl_fd >= 0 ? ctl_fd : ctl_listen, POLLIN, 0};
+        long wait = next_hello - now_ms();
+        if (p.fd < 0) {
+            sleep_ms(wait > 0 ? wait : 0);
+            continue;
+        }
+        int r = poll(&p, 1, (int)(wait > 0 ? wait : 0));
+        if (r <= 0) continue;
+        if (ctl_fd >= 0) {
+            ctl_read(on_boot_frame);
+            if (ctl_fd < 0) sleep_ms(next_hello - now_ms() > 0 ? next_hello - now_ms() : 0);
+        } else {
+            ctl_open(); /* a vsock connection is waiting */
+            next_hello = 0;
+        }
+    }
+}
+
+/* ---------- system setup ---------- */
+
+static void mkdirs(const char *path, mode_t mode) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        mkdir(p, 0755);
+        *s = '/';
+    }
+    mkdir(p, mode);
+}
+
+static int mount_at(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
+                    mode_t mode) {
+    mkdirs(dst, mode);
+    if (mount(src, dst, type, flags, data) < 0 && errno != EBUSY) {
+        fail("mount %s on %s: %s", src, dst, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void load_modules(void) {
+    FILE *f = fopen("/etc/bolero/modules", "re");
+    if (!f) return;
+    char line[PATH_MAX];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!line[0]) continue;
+        int fd = open(line, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            say("module %s: %s", line, strerror(errno));
+            continue;
+        }
+        if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST) say("load %s: %s", line, strerror(errno));
+        close(fd);
+        unlink(line); /* the initramfs stays in RAM: free what is no longer needed */
+    }
+    fclose(f);
+}
+
+static int wait_for(const char *path) {
+    long deadline = now_ms() + DEVICE_WAIT_MS;
+    while (access(path, F_OK) < 0) {
+        if (now_ms() > deadline) return -1;
+        sleep_ms(10);
+    }
+    return 0;
+}
+
+/* Mounts the root drive and makes it / (as switch_root does: move the mounts, then chroot). */
+static int switch_root(void) {
+    if (wait_for(cfg.root) < 0) {
+        fail("mount %s: device did not appear", cfg.root);
+        return -1;
+    }
+    mkdir(NEWROOT, 0755);
+    if (mount(cfg.root, NEWROOT, "ext4", 0, "") < 0) {
+        fail("mount %s: %s", cfg.root, strerror(errno));
+        return -1;
+    }
+    static const char *moved[] = {"/dev", "/proc", "/sys"};
+    for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
+        char dst[64];
+        snprintf(dst, sizeof dst, NEWROOT "%s", moved[i]);
+        mkdirs(dst, 0755);
+        if (mount(moved[i], dst, NULL, MS_MOVE, NULL) < 0) {
+            fail("move %s: %s", moved[i], strerror(errno));
+            return -1;
+        }
+    }
+    if (chdir(NEWROOT) < 0 || mount(NEWROOT, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+        fail("switch root to %s: %s", cfg.root, strerror(errno));
+        return -1;
+    }
+    if (mount_at("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666,mode=0620", 0755) < 0 ||
+        mount_at("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777) < 0 ||
+        mount_at("run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755) < 0 ||
+        mount_at("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777) < 0)
+        return -1;
+    return 0;
+}
+
+static int write_file(const char *path, const char *content) {
+    mkdirs("/etc", 0755);
+    unlink(path); /* may be a dangling symlink into /run */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 || write(fd, content, strlen(content)) < 0) {
+        fail("write %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int ifreq_op(int s, unsigned long op, const char *ifname, in_addr_t addr, short flags) {
+    struct ifreq r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.ifr_name, IFNAMSIZ, "%s", ifname);
+    if (op == SIOCSIFFLAGS) {
+        if (ioctl(s, SIOCGIFFLAGS, &r) < 0) return -1;
+        r.ifr_flags |= flags;
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&r.ifr_addr;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = addr;
+    }
+    return ioctl(s, op, &r);
+}
+
+static int setup_network(void) {
+    char addr[32] = {0};
+    int prefix = 32;
+    if (cfg.ip) {
+        const char *slash = strchr(cfg.ip, '/');
+        size_t n = slash ? (size_t)(slash - cfg.ip) : strlen(cfg.ip);
+        if (n >= sizeof addr) n = sizeof addr - 1;
+        memcpy(addr, cfg.ip, n);
+        if (slash) prefix = atoi(slash + 1);
+    }
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) {
+        fail("hostname %s: %s", cfg.hostname, strerror(errno));
+        return -1;
+    }
+    char hosts[256];
+    if (cfg.hostname && cfg.ip)
+        snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost\n%s\t%s\n", addr, cfg.hostname);
+    else if (cfg.hostname)
+        snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost %s\n::1\tlocalhost\n", cfg.hostname);
+    else
+        snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+    if (write_file("/etc/hosts", hosts) < 0) return -1;
+    if (cfg.dnsc) {
+        char resolv[512] = {0};
+        for (int i = 0; i < cfg.dnsc; i++) {
+            size_t l = strlen(resolv);
+            snprintf(resolv + l, sizeof resolv - l, "nameserver %s\n", cfg.dns[i]);
+        }
+        if (write_file("/etc/resolv.conf", resolv) < 0) return -1;
+    }
+
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || ifreq_op(s, SIOCSIFFLAGS, "lo", 0, IFF_UP) < 0) {
+        fail("network lo up: %s", strerror(errno));
+        if (s >= 0) close(s);
+        return -1;
+    }
+    if (cfg.ip) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, addr, &a) != 1 || prefix < 0 || prefix > 32) {
+            fail("network: bad ip %s", cfg.ip);
+            close(s);
+            return -1;
+        }
+        in_addr_t mask = prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
+        if (wait_for("/sys/class/net/eth0") < 0) {
+            fail("network eth0: device did not appear");
+            close(s);
+            return -1;
+        }
+        if (ifreq_op(s, SIOCSIFADDR, "eth0", a.s_addr, 0) < 0 || ifreq_op(s, SIOCSIFNETMASK, "eth0", mask, 0) < 0 ||
+            ifreq_op(s, SIOCSIFFLAGS, "eth0", 0, IFF_UP | IFF_RUNNING) < 0) {
+            fail("network eth0 %s: %s", cfg.ip, strerror(errno));
+            close(s);
+            return -1;
+        }
+        if (cfg.gateway) {
+            struct rtentry rt;
+            memset(&rt, 0, sizeof rt);
+            struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst, *gw = (struct sockaddr_in *)&rt.rt_gateway,
+                               *mk = (struct sockaddr_in *)&rt.rt_genmask;
+            dst->sin_family = gw->sin_family = mk->sin_family = AF_INET;
+            rt.rt_flags = RTF_UP | RTF_GATEWAY;
+            if (inet_pton(AF_INET, cfg.gateway, &gw->sin_addr) != 1 || ioctl(s, SIOCADDRT, &rt) < 0) {
+                fail("network default route via %s: %s", cfg.gateway, strerror(errno));
+                close(s);
+                return -1;
+            }
+        }
+    }
+    close(s);
+    return 0;
+}
+
+/* ---------- user ---------- */
+
+static struct {
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[64];
+    int ngroups;
+    char name[64];
+    char home[PATH_MAX];
+} who;
+
+static int numeric(const char *s, unsigned long *out) {
+    char *end;
+    if (!*s) return 0;
+    errno = 0;
+    *out = strtoul(s, &end, 10);
+    return !*end && !errno;
+}
+
+/* Splits a passwd/group line into fields in place. Returns the number of fields. */
+static int fields(char *line, char **f, int max) {
+    int n = 0;
+    line[strcspn(line, "\n")] = 0;
+    f[n++] = line;
+    for (char *c = line; *c && n < max; c++)
+        if (*c == ':') {
+            *c = 0;
+            f[n++] = c + 1;
+        }
+    return n;
+}
+
+static int resolve_user(void) {
+    char spec[256];
+    snprintf(spec, sizeof spec, "%s", cfg.user);
+    char *group = strchr(spec, ':');
+    if (group) *group++ = 0;
+    unsigned long num;
+    int user_numeric = numeric(spec, &num);
+    int found = 0;
+    who.uid = user_numeric ? (uid_t)num : 0;
+    who.gid = 0;
+    snprintf(who.home, sizeof who.home, "/");
+    char line[1024], *f[8];
+    FILE *pw = fopen("/etc/passwd", "re");
+    while (pw && fgets(line, sizeof line, pw)) {
+        if (fields(line, f, 8) < 7) continue;
+        unsigned long uid, gid;
+        if (!numeric(f[2], &uid) || !numeric(f[3], &gid)) continue;
+        if (user_numeric ? uid == num : !strcmp(f[0], spec)) {
+            found = 1;
+            who.uid = (uid_t)uid;
+            who.gid = (gid_t)gid;
+            snprintf(who.name, sizeof who.name, "%s", f[0]);
+            snprintf(who.home, sizeof who.home, "%s", f[5]);
+            break;
+        }
+    }
+    if (pw) fclose(pw);
+    if (!found && !user_numeric) {
+        fail("user %s: no such user", spec);
+        return -1;
+    }
+    int group_numeric = group && numeric(group, &num);
+    if (group_numeric) who.gid = (gid_t)num;
+    int group_found = !group || group_numeric;
+    who.ngroups = 0;
+    FILE *gr = fopen("/etc/group", "re");
+    while (gr && fgets(line, sizeof line, gr)) {
+        if (fields(line, f, 8) < 4) continue;
+        unsigned long gid;
+        if (!numeric(f[2], &gid)) continue;
+        if (group && !group_numeric && !strcmp(f[0], group)) {
+            who.gid = (gid_t)gid;
+            group_found = 1;
+        }
+        if (!who.name[0]) continue;
+        for (char *m = strtok(f[3], ","); m; m = strtok(NULL, ","))
+            if (!strcmp(m, who.name) && who.ngroups < 63) who.groups[who.ngroups++] = (gid_t)gid;
+    }
+    if (gr) fclose(gr);
+    if (!group_found) {
+        fail("user %s: no such group %s", cfg.user, group);
+        return -1;
+    }
+    who.groups[who.ngroups++] = who.gid;
+    return 0;
+}
+
+/* ---------- workload ---------- */
+
+static const char *env_get(const char *name) {
+    size_t l = strlen(name);
+    for (int i = 0; i < cfg.envc; i++)
+        if (!strncmp(cfg.env[i], name, l) && cfg.env[i][l] == '=') return cfg.env[i] + l + 1;
+    return NULL;
+}
+
+static void complete_env(void) {
+    static char home[PATH_MAX + 8];
+    if (!env_get("PATH")) cfg.env[cfg.envc++] = "PATH=" DEFAULT_PATH;
+    if (!env_get("HOME")) {
+        snprintf(home, sizeof home, "HOME=%s", who.home);
+        cfg.env[cfg.envc++] = home;
+    }
+    cfg.env[cfg.envc] = NULL;
+}
+
+/* execvpe with the PATH of the workload's environment; returns the errno to report. */
+static int exec_path(char **argv, char **envp) {
+    const char *file = argv[0];
+    if (strchr(file, '/')) {
+        execve(file, argv, envp);
+        return errno;
+    }
+    const char *path = env_get("PATH");
+    int err = ENOENT;
+    char buf[PATH_MAX];
+    for (const char *p = path; p && *p;) {
+        const char *end = strchrnul(p, ':');
+        size_t n = (size_t)(end - p);
+        if (n == 0) snprintf(buf, sizeof buf, "%s", file);
+        else snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, file);
+        execve(buf, argv, envp);
+        if (errno == EACCES) err = EACCES;
+        else if (errno != ENOENT && errno != ENOTDIR) return errno;
+        p = *end ? end + 1 : end;
+    }
+    return err;
+}
+
+/* In the child: reports "stage: error" on the error pipe and exits. */
+static void child_fail(int errfd, const char *what, const char *obj, int err) {
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "%s %s: %s", what, obj, strerror(err));
+    if (write(errfd, msg, (size_t)n) < 0) {}
+    _exit(127);
+}
+
+static pid_t workload = -1;
+static int out_pipe = -1, err_pipe = -1;
+
+static pid_t spawn(void) {
+    int o[2], e[2], x[2];
+    if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 || pipe2(x, O_CLOEXEC) < 0) {
+        fail("pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fail("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+        setsid();
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0) child_fail(x[1], "open", "/dev/null", errno);
+        dup2(null, 0);
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        if (null > 2) close(null);
+        if (chdir(cfg.workdir) < 0) child_fail(x[1], "chdir", cfg.workdir, errno);
+        if (setgroups((size_t)who.ngroups, who.groups) < 0) child_fail(x[1], "setgroups", cfg.user, errno);
+        if (setgid(who.gid) < 0) child_fail(x[1], "setgid", cfg.user, errno);
+        if (setuid(who.uid) < 0) child_fail(x[1], "setuid", cfg.user, errno);
+        int err = exec_path(cfg.argv, cfg.env);
+        child_fail(x[1], "exec", cfg.argv[0], err);
+    }
+    close(o[1]);
+    close(e[1]);
+    close(x[1]);
+    char msg[512];
+    ssize_t n;
+    while ((n = read(x[0], msg, sizeof msg - 1)) < 0 && errno == EINTR) {}
+    close(x[0]);
+    if (n > 0) {
+        msg[n] = 0;
+        fail("%s", msg);
+        close(o[0]);
+        close(e[0]);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    out_pipe = o[0];
+    err_pipe = e[0];
+    fcntl(out_pipe, F_SETFL, O_NONBLOCK);
+    fcntl(err_pipe, F_SETFL, O_NONBLOCK);
+    return pid;
+}
+
+/* Forwards what a pipe has; closes it at EOF. */
+static void pump(int *fd, int type) {
+    static unsigned char buf[32768 - HEADER]; /* one virtio-serial buffer per frame */
+    for (;;) {
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) {
+            close(*fd);
+            *fd = -1;
+            return;
+        }
+        send_frame(type, buf, (uint32_t)n);
+    }
+}
+
+static int exit_status = -1;
+static int acked;
+
+static void reap(void) {
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+        if (p == workload) exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
+    if (type == SIGNAL && len == 4 && workload > 0 && exit_status < 0) {
+        int sig = (int)be32(p);
+        if (kill(-workload, sig) < 0 && errno != ESRCH) say("signal %d: %s", sig, strerror(errno));
+    } else if (type == ACK) {
+        acked = 1;
+    }
+}
+
+/* One turn of the event loop: channel, output pipes, SIGCHLD. */
+static void turn(int sfd, int timeout) {
+    struct pollfd p[4];
+    int n = 0;
+    p[n++] = (struct pollfd){sfd, POLLIN, 0};
+    int chan = ctl_fd >= 0 ? ctl_fd : ctl_listen;
+    int ci = -1, oi = -1, ei = -1;
+    if (chan >= 0) {
+        ci = n;
+        p[n++] = (struct pollfd){chan, POLLIN, 0};
+    }
+    if (out_pipe >= 0) {
+        oi = n;
+        p[n++] = (struct pollfd){out_pipe, POLLIN, 0};
+    }
+    if (err_pipe >= 0) {
+        ei = n;
+        p[n++] = (struct pollfd){err_pipe, POLLIN, 0};
+    }
+    if (poll(p, (nfds_t)n, timeout) <= 0) return;
+    if (p[0].revents) {
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof si) > 0) {}
+        reap();
+    }
+    if (oi >= 0 && p[oi].revents) pump(&out_pipe, STDOUT_FRAME);
+    if (ei >= 0 && p[ei].revents) pump(&err_pipe, STDERR_FRAME);
+    if (ci >= 0 && p[ci].revents) {
+        if (ctl_fd >= 0) ctl_read(on_run_frame);
+        else ctl_open();
+    }
+}
+
+/* Sends EXITED or FAILED (again to a host that reconnects before it acknowledged), waits for the ACK, powers off. */
+static void finish(int sfd, int type, const void *payload, uint32_t len) __attribute__((noreturn));
+static void finish(int sfd, int type, const void *payload, uint32_t len) {
+    long deadline = now_ms() + ACK_WAIT_MS, next_try = 0;
+    int sent = 0;
+    while (!acked && now_ms() < deadline) {
+        if (!sent && now_ms() >= next_try) {
+            ctl_open();
+            sent = send_frame(type, payload, len) == 0;
+            next_try = now_ms() + TICK_MS;
+        }
+        turn(sfd, TICK_MS);
+        if (ctl_fd < 0) sent = 0; /* the host went away: tell the next one */
+    }
+    if (!acked) say("no ACK within %d ms; powering off", ACK_WAIT_MS);
+    kill(-1, SIGKILL);
+    power_off();
+}
+
+int main(void) {
+    if (getpid() != 1) {
+        fprintf(stderr, "bolero-init: must run as PID 1\n");
+        return 2;
+    }
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+    int con = open("/dev/console", O_RDWR | O_NOCTTY);
+    if (con >= 0) {
+        dup2(con, 0);
+        dup2(con, 1);
+        dup2(con, 2);
+        if (con > 2) close(con);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    load_modules();
+    if (ctl_setup() < 0) {
+        say("no control channel: no virtio port named " PORT_NAME " and no vsock; powering off");
+        power_off();
+    }
+    await_config();
+
+    if (!failure[0] && switch_root() == 0 && setup_network() == 0 && resolve_user() == 0) {
+        complete_env();
+        workload = spawn();
+    }
+    if (workload < 0) {
+        say("%s", failure);
+        finish(sfd, FAILED, failure, (uint32_t)strlen(failure));
+    }
+    send_u32(STARTED, (uint32_t)workload);
+    while (exit_status < 0) {
+        int closed = ctl_fd < 0 && ctl_listen < 0;
+        turn(sfd, closed ? TICK_MS : -1); /* a closed port is reopened on a tick, the pipes pumped meanwhile */
+        if (closed) ctl_open();
+    }
+    /* the workload is gone: forward what its pipes hold, not what surviving descendants write later */
+    for (int *fd = &out_pipe, type = STDOUT_FRAME; type <= STDERR_FRAME; fd = &err_pipe, type++) {
+        if (*fd < 0) continue;
+        pump(fd, type);
+        if (*fd >= 0) close(*fd);
+        *fd = -1;
+    }
+    unsigned char st[4] = {(unsigned char)(exit_status >> 24), (unsigned char)(exit_status >> 16),
+                           (unsigned char)(exit_status >> 8), (unsigned char)exit_status};
+    finish(sfd, EXITED, st, 4);
+}

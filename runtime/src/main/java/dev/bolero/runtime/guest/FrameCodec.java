@@ -1,0 +1,81 @@
+package dev.bolero.runtime.guest;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+
+/**
+ * The framing of the guest protocol: 1 byte type, 4 bytes unsigned big-endian payload length (at most
+ * {@link #MAX_PAYLOAD}), the payload. Knows nothing about what the types mean.
+ */
+final class FrameCodec {
+    static final int MAX_PAYLOAD = 1 << 20;
+    static final int HEADER = 5;
+
+    static final int HELLO = 0x01;
+    static final int STARTED = 0x02;
+    static final int STDOUT = 0x03;
+    static final int STDERR = 0x04;
+    static final int EXITED = 0x05;
+    static final int FAILED = 0x06;
+    static final int CONFIG = 0x81;
+    static final int SIGNAL = 0x82;
+    static final int ACK = 0x83;
+
+    /** One frame; {@code type} is 0–255. */
+    record Frame(int type, byte[] payload) {}
+
+    private FrameCodec() {}
+
+    static ByteBuffer encode(int type, byte[] payload) {
+        if (type < 0 || type > 0xff) throw new IllegalArgumentException("frame type out of range: " + type);
+        if (payload.length > MAX_PAYLOAD) {
+            throw new IllegalArgumentException(
+                    "frame payload of " + payload.length + " bytes is over the limit of " + MAX_PAYLOAD);
+        }
+        ByteBuffer buf = ByteBuffer.allocate(HEADER + payload.length);
+        buf.put((byte) type).putInt(payload.length).put(payload).flip();
+        return buf;
+    }
+
+    static void write(WritableByteChannel channel, int type, byte[] payload) throws IOException {
+        ByteBuffer buf = encode(type, payload);
+        while (buf.hasRemaining()) channel.write(buf);
+    }
+
+    /**
+     * Reads one frame.
+     *
+     * @throws EOFException when the stream ends before a frame starts, or inside one
+     * @throws GuestProtocolException when the length is over the limit
+     */
+    static Frame read(ReadableByteChannel channel) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        if (!fill(channel, header)) throw new EOFException("guest control channel closed");
+        header.flip();
+        int type = header.get() & 0xff;
+        long length = Integer.toUnsignedLong(header.getInt());
+        if (length > MAX_PAYLOAD) {
+            throw new GuestProtocolException(String.format(
+                    "frame type 0x%02x announces %d bytes, over the limit of %d", type, length, MAX_PAYLOAD));
+        }
+        ByteBuffer payload = ByteBuffer.allocate((int) length);
+        if (!fill(channel, payload) && length > 0) {
+            throw new EOFException(String.format("guest control channel closed inside a frame of type 0x%02x", type));
+        }
+        return new Frame(type, payload.array());
+    }
+
+    /** Fills {@code buf}; false when the stream ended before the first byte, EOFException when it ended later. */
+    private static boolean fill(ReadableByteChannel channel, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            if (channel.read(buf) < 0) {
+                if (buf.position() == 0) return false;
+                throw new EOFException("guest control channel closed inside a frame");
+            }
+        }
+        return true;
+    }
+}

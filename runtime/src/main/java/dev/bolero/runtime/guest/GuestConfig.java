@@ -1,0 +1,120 @@
+package dev.bolero.runtime.guest;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * What {@code bolero-init} runs: the CONFIG message of the guest protocol.
+ *
+ * @param argv the workload's argv, at least one element; {@code argv[0]} without a {@code /} is looked up in the
+ *     {@code PATH} of {@code env}
+ * @param env the merged environment, {@code NAME=value} each
+ * @param workdir the working directory inside the root
+ * @param user {@code name}, {@code uid}, {@code name:group} or {@code uid:gid}, resolved in the image
+ * @param hostname the guest's hostname
+ * @param root the root drive's device in the guest ({@code /dev/vda})
+ * @param ip {@code eth0}'s IPv4 address with prefix ({@code 10.210.0.5/24}); empty: only {@code lo} comes up
+ * @param gateway the default route's IPv4 address; needs {@code ip}
+ * @param dns name servers for the root's {@code /etc/resolv.conf}
+ * @throws IllegalArgumentException when a value is malformed, contains a NUL, or the message would exceed the
+ *     protocol's 1 MiB frame limit
+ */
+public record GuestConfig(
+        List<String> argv,
+        List<String> env,
+        String workdir,
+        String user,
+        String hostname,
+        String root,
+        Optional<String> ip,
+        Optional<String> gateway,
+        List<String> dns) {
+
+    private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+    private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
+    private static final Pattern CIDR = Pattern.compile(IPV4.pattern() + "/(3[0-2]|[12]?[0-9])");
+    private static final Pattern USER = Pattern.compile("[^:\\s]+(:[^:\\s]+)?");
+    private static final Pattern NAMESERVER = Pattern.compile("[0-9A-Fa-f.:%a-z]+");
+
+    public GuestConfig {
+        argv = List.copyOf(argv);
+        env = List.copyOf(env);
+        dns = List.copyOf(dns);
+        Objects.requireNonNull(workdir, "workdir");
+        Objects.requireNonNull(user, "user");
+        Objects.requireNonNull(hostname, "hostname");
+        Objects.requireNonNull(root, "root");
+        Objects.requireNonNull(ip, "ip");
+        Objects.requireNonNull(gateway, "gateway");
+        if (argv.isEmpty()) throw new IllegalArgumentException("argv must not be empty");
+        if (argv.getFirst().isEmpty()) throw new IllegalArgumentException("argv[0] must not be empty");
+        for (String e : env) {
+            if (e.indexOf('=') < 1) throw new IllegalArgumentException("env entry is not NAME=value: " + e);
+        }
+        if (!workdir.startsWith("/")) throw new IllegalArgumentException("workdir must be absolute: " + workdir);
+        if (!USER.matcher(user).matches()) throw new IllegalArgumentException("user is not name[:group]: " + user);
+        if (hostname.isEmpty() || hostname.length() > 64 || hostname.chars().anyMatch(c -> c <= ' ')) {
+            throw new IllegalArgumentException("hostname must be 1-64 visible characters: " + hostname);
+        }
+        if (!root.startsWith("/dev/")) throw new IllegalArgumentException("root must be a /dev path: " + root);
+        ip.filter(a -> !CIDR.matcher(a).matches()).ifPresent(a -> {
+            throw new IllegalArgumentException("ip is not an IPv4 address with prefix: " + a);
+        });
+        gateway.filter(g -> !IPV4.matcher(g).matches()).ifPresent(g -> {
+            throw new IllegalArgumentException("gateway is not an IPv4 address: " + g);
+        });
+        if (gateway.isPresent() && ip.isEmpty()) throw new IllegalArgumentException("gateway needs ip");
+        for (String d : dns) {
+            if (!NAMESERVER.matcher(d).matches()) throw new IllegalArgumentException("dns is not an address: " + d);
+        }
+        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns).length > FrameCodec.MAX_PAYLOAD) {
+            throw new IllegalArgumentException("config exceeds the protocol's 1 MiB limit");
+        }
+    }
+
+    /** A config with no environment, workdir {@code /}, user {@code 0:0}, root {@code /dev/vda}, no network. */
+    public static GuestConfig of(List<String> argv, String hostname) {
+        return new GuestConfig(
+                argv, List.of(), "/", "0:0", hostname, "/dev/vda", Optional.empty(), Optional.empty(), List.of());
+    }
+
+    /** The CONFIG payload: {@code key\0value\0} pairs. */
+    public byte[] encode() {
+        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns);
+    }
+
+    private static byte[] encode(
+            List<String> argv,
+            List<String> env,
+            String workdir,
+            String user,
+            String hostname,
+            String root,
+            Optional<String> ip,
+            Optional<String> gateway,
+            List<String> dns) {
+        var out = new ByteArrayOutputStream();
+        argv.forEach(a -> pair(out, "arg", a));
+        env.forEach(e -> pair(out, "env", e));
+        pair(out, "workdir", workdir);
+        pair(out, "user", user);
+        pair(out, "hostname", hostname);
+        pair(out, "root", root);
+        ip.ifPresent(a -> pair(out, "ip", a));
+        gateway.ifPresent(g -> pair(out, "gateway", g));
+        dns.forEach(d -> pair(out, "dns", d));
+        return out.toByteArray();
+    }
+
+    private static void pair(ByteArrayOutputStream out, String key, String value) {
+        if (value.indexOf('\0') >= 0) throw new IllegalArgumentException(key + " contains a NUL: " + value);
+        out.writeBytes(key.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+        out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+    }
+}

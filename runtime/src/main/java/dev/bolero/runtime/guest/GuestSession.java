@@ -1,0 +1,103 @@
+package dev.bolero.runtime.guest;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The host end of one connection to {@code bolero-init}, over a driver's control channel
+ * ({@code VmProcess.openControl()}).
+ *
+ * <p>One thread reads events with {@link #next()} (a blocking call, meant for a virtual thread); any thread may send
+ * at the same time. HELLOs the guest sent before it received the CONFIG are not returned once {@link #sendConfig}
+ * has been called.
+ */
+public final class GuestSession implements Closeable {
+    private final ByteChannel channel;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private volatile boolean configSent;
+
+    /** Takes ownership of {@code channel}: {@link #close()} closes it. */
+    public GuestSession(ByteChannel channel) {
+        this.channel = Objects.requireNonNull(channel, "channel");
+    }
+
+    /**
+     * Blocks until the guest's next event.
+     *
+     * @throws EOFException when the channel ends (the VM stopped, or the VMM dropped the connection)
+     * @throws GuestProtocolException when the guest sent an unknown frame type, an oversize length or a malformed
+     *     payload; the session is closed then
+     * @throws IOException when reading fails
+     */
+    public GuestEvent next() throws IOException {
+        while (true) {
+            GuestEvent event;
+            try {
+                event = decode(FrameCodec.read(channel));
+            } catch (GuestProtocolException e) {
+                close();
+                throw e;
+            }
+            if (event instanceof GuestEvent.Hello && configSent) continue;
+            return event;
+        }
+    }
+
+    /** Sends what to run. The guest accepts the first CONFIG it receives and ignores later ones. */
+    public void sendConfig(GuestConfig config) throws IOException {
+        send(FrameCodec.CONFIG, config.encode());
+        configSent = true;
+    }
+
+    /** Asks the guest to deliver signal {@code signal} to the workload's process group. */
+    public void signal(int signal) throws IOException {
+        if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);
+        send(FrameCodec.SIGNAL, ByteBuffer.allocate(4).putInt(signal).array());
+    }
+
+    /** Acknowledges EXITED or FAILED: the guest syncs its disks and powers off. */
+    public void ack() throws IOException {
+        send(FrameCodec.ACK, new byte[0]);
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    private void send(int type, byte[] payload) throws IOException {
+        writeLock.lock();
+        try {
+            FrameCodec.write(channel, type, payload);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    static GuestEvent decode(FrameCodec.Frame frame) throws GuestProtocolException {
+        byte[] p = frame.payload();
+        return switch (frame.type()) {
+            case FrameCodec.HELLO -> new GuestEvent.Hello(new String(p, StandardCharsets.UTF_8));
+            case FrameCodec.STARTED -> new GuestEvent.Started(int32(frame));
+            case FrameCodec.STDOUT -> new GuestEvent.Output(GuestEvent.Stream.STDOUT, p);
+            case FrameCodec.STDERR -> new GuestEvent.Output(GuestEvent.Stream.STDERR, p);
+            case FrameCodec.EXITED -> new GuestEvent.Exited(int32(frame));
+            case FrameCodec.FAILED -> new GuestEvent.Failed(new String(p, StandardCharsets.UTF_8));
+            default -> throw new GuestProtocolException(String.format("unknown frame type 0x%02x", frame.type()));
+        };
+    }
+
+    private static int int32(FrameCodec.Frame frame) throws GuestProtocolException {
+        if (frame.payload().length != 4) {
+            throw new GuestProtocolException(String.format(
+                    "frame type 0x%02x needs a 4-byte payload, got %d bytes", frame.type(), frame.payload().length));
+        }
+        return ByteBuffer.wrap(frame.payload()).getInt();
+    }
+}

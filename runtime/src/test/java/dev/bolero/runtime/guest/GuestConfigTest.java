@@ -1,0 +1,43 @@
+package dev.bolero.runtime.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class GuestConfigTest {
+
+    private static GuestConfig withNetwork(String ip, String gateway) {
+        return new GuestConfig(List.of("x"), List.of(), "/", "0:0", "h", "/dev/vda",
+                Optional.ofNullable(ip), Optional.ofNullable(gateway), List.of());
+    }
+
+    @Test
+    void defaultsEncodeWithoutNetworkKeys() {
+        String s = new String(GuestConfig.of(List.of("true"), "m").encode(), StandardCharsets.UTF_8);
+        assertThat(s).isEqualTo("arg|true|workdir|/|user|0:0|hostname|m|root|/dev/vda|".replace('|', '\0'));
+    }
+
+    @Test
+    void rejectsMalformedValues() {
+        assertThatThrownBy(() -> GuestConfig.of(List.of(), "m")).hasMessageContaining("argv");
+        assertThatThrownBy(() -> GuestConfig.of(List.of("a\0b"), "m")).hasMessageContaining("NUL");
+        assertThatThrownBy(() -> withNetwork("10.0.0.300/24", null)).hasMessageContaining("ip");
+        assertThatThrownBy(() -> withNetwork("10.0.0.3", null)).hasMessageContaining("ip");
+        assertThatThrownBy(() -> withNetwork(null, "10.0.0.1")).hasMessage("gateway needs ip");
+        assertThatThrownBy(() -> new GuestConfig(List.of("x"), List.of("NOEQUALS"), "/", "0:0", "h", "/dev/vda",
+                Optional.empty(), Optional.empty(), List.of())).hasMessageContaining("NAME=value");
+        assertThatThrownBy(() -> new GuestConfig(List.of("x"), List.of(), "rel", "0:0", "h", "/dev/vda",
+                Optional.empty(), Optional.empty(), List.of())).hasMessageContaining("absolute");
+        assertThat(withNetwork("10.210.0.5/24", "10.210.0.1").ip()).contains("10.210.0.5/24");
+    }
+
+    @Test
+    void rejectsAConfigOverTheFrameLimit() {
+        String big = "x".repeat(FrameCodec.MAX_PAYLOAD);
+        assertThatThrownBy(() -> GuestConfig.of(List.of(big), "m")).hasMessageContaining("1 MiB");
+    }
+}

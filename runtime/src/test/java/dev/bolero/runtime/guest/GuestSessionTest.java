@@ -1,0 +1,195 @@
+package dev.bolero.runtime.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class GuestSessionTest {
+
+    /** An in-memory channel: reads from a fixed byte sequence, records writes. */
+    static final class BufferChannel implements ByteChannel {
+        final ByteBuffer in;
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        boolean open = true;
+
+        BufferChannel(byte[] input) {
+            in = ByteBuffer.wrap(input);
+        }
+
+        @Override
+        public int read(ByteBuffer dst) {
+            if (!in.hasRemaining()) return -1;
+            // hand out at most 3 bytes per read: frames must be reassembled across short reads
+            int n = Math.min(Math.min(3, dst.remaining()), in.remaining());
+            for (int i = 0; i < n; i++) dst.put(in.get());
+            return n;
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            int n = src.remaining();
+            byte[] b = new byte[n];
+            src.get(b);
+            out.writeBytes(b);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() {
+            open = false;
+        }
+    }
+
+    private static byte[] frames(Object... typeAndPayload) {
+        var out = new ByteArrayOutputStream();
+        for (int i = 0; i < typeAndPayload.length; i += 2) {
+            ByteBuffer b = FrameCodec.encode((Integer) typeAndPayload[i], (byte[]) typeAndPayload[i + 1]);
+            out.write(b.array(), 0, b.limit());
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] int32(int v) {
+        return ByteBuffer.allocate(4).putInt(v).array();
+    }
+
+    @Test
+    void decodesEveryGuestEventAcrossShortReads() throws IOException {
+        var ch = new BufferChannel(frames(
+                FrameCodec.HELLO, "bolero-init/1".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STARTED, int32(42),
+                FrameCodec.STDOUT, "out\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STDERR, "err\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.EXITED, int32(143),
+                FrameCodec.FAILED, "exec /bin/app: No such file or directory".getBytes(StandardCharsets.UTF_8)));
+        var session = new GuestSession(ch);
+        List<GuestEvent> events = new ArrayList<>();
+        for (int i = 0; i < 6; i++) events.add(session.next());
+
+        assertThat(events.get(0)).isEqualTo(new GuestEvent.Hello("bolero-init/1"));
+        assertThat(events.get(1)).isEqualTo(new GuestEvent.Started(42));
+        assertThat(events.get(2)).isInstanceOfSatisfying(GuestEvent.Output.class, o -> {
+            assertThat(o.stream()).isEqualTo(GuestEvent.Stream.STDOUT);
+            assertThat(o.text()).isEqualTo("out\n");
+        });
+        assertThat(events.get(3)).isInstanceOfSatisfying(GuestEvent.Output.class, o -> {
+            assertThat(o.stream()).isEqualTo(GuestEvent.Stream.STDERR);
+            assertThat(o.text()).isEqualTo("err\n");
+        });
+        assertThat(events.get(4)).isEqualTo(new GuestEvent.Exited(143));
+        assertThat(events.get(5)).isEqualTo(new GuestEvent.Failed("exec /bin/app: No such file or directory"));
+        assertThatThrownBy(session::next).isInstanceOf(EOFException.class);
+    }
+
+    @Test
+    void hostFramesRoundTripThroughTheCodec() throws IOException {
+        var ch = new BufferChannel(new byte[0]);
+        var session = new GuestSession(ch);
+        var config = new GuestConfig(
+                List.of("sh", "-c", "echo hi"),
+                List.of("PATH=/bin", "A=b=c"),
+                "/srv",
+                "app:app",
+                "m1",
+                "/dev/vda",
+                Optional.of("10.0.0.2/24"),
+                Optional.of("10.0.0.1"),
+                List.of("10.0.0.1"));
+        session.sendConfig(config);
+        session.signal(15);
+        session.ack();
+
+        var in = new BufferChannel(ch.out.toByteArray());
+        FrameCodec.Frame cfg = FrameCodec.read(in);
+        assertThat(cfg.type()).isEqualTo(FrameCodec.CONFIG);
+        assertThat(new String(cfg.payload(), StandardCharsets.UTF_8))
+                .isEqualTo(("arg|sh|arg|-c|arg|echo hi|env|PATH=/bin|env|A=b=c|workdir|/srv|"
+                        + "user|app:app|hostname|m1|root|/dev/vda|ip|10.0.0.2/24|gateway|10.0.0.1|"
+                        + "dns|10.0.0.1|").replace('|', '\0'));
+        FrameCodec.Frame sig = FrameCodec.read(in);
+        assertThat(sig.type()).isEqualTo(FrameCodec.SIGNAL);
+        assertThat(sig.payload()).isEqualTo(int32(15));
+        FrameCodec.Frame ack = FrameCodec.read(in);
+        assertThat(ack.type()).isEqualTo(FrameCodec.ACK);
+        assertThat(ack.payload()).isEmpty();
+    }
+
+    @Test
+    void helloAfterConfigIsSkipped() throws IOException {
+        var ch = new BufferChannel(frames(
+                FrameCodec.HELLO, "bolero-init/1".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STARTED, int32(7)));
+        var session = new GuestSession(ch);
+        session.sendConfig(GuestConfig.of(List.of("true"), "m"));
+        assertThat(session.next()).isEqualTo(new GuestEvent.Started(7));
+    }
+
+    @Test
+    void unknownFrameTypeIsAProtocolErrorThatClosesTheSession() {
+        var ch = new BufferChannel(frames(0x07, new byte[0]));
+        var session = new GuestSession(ch);
+        assertThatThrownBy(session::next)
+                .isInstanceOf(GuestProtocolException.class)
+                .hasMessage("guest protocol: unknown frame type 0x07");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void hostTypeFromTheGuestIsAProtocolError() {
+        var session = new GuestSession(new BufferChannel(frames(FrameCodec.ACK, new byte[0])));
+        assertThatThrownBy(session::next).isInstanceOf(GuestProtocolException.class).hasMessageContaining("0x83");
+    }
+
+    @Test
+    void oversizeLengthIsAProtocolErrorBeforeAnyAllocation() {
+        byte[] header = ByteBuffer.allocate(5).put((byte) FrameCodec.STDOUT).putInt(FrameCodec.MAX_PAYLOAD + 1).array();
+        var ch = new BufferChannel(header);
+        var session = new GuestSession(ch);
+        assertThatThrownBy(session::next)
+                .isInstanceOf(GuestProtocolException.class)
+                .hasMessageContaining("1048577 bytes, over the limit of 1048576");
+        assertThat(ch.isOpen()).isFalse();
+        byte[] huge = ByteBuffer.allocate(5).put((byte) FrameCodec.STDOUT).putInt(-1).array();
+        assertThatThrownBy(new GuestSession(new BufferChannel(huge))::next)
+                .isInstanceOf(GuestProtocolException.class)
+                .hasMessageContaining("4294967295 bytes");
+    }
+
+    @Test
+    void exactlyMaxPayloadIsAccepted() throws IOException {
+        byte[] big = new byte[FrameCodec.MAX_PAYLOAD];
+        var session = new GuestSession(new BufferChannel(frames(FrameCodec.STDOUT, big)));
+        assertThat(session.next()).isInstanceOfSatisfying(GuestEvent.Output.class,
+                o -> assertThat(o.data()).hasSize(FrameCodec.MAX_PAYLOAD));
+    }
+
+    @Test
+    void truncatedFrameIsEof() {
+        byte[] f = frames(FrameCodec.STDOUT, "abcdef".getBytes(StandardCharsets.UTF_8));
+        var session = new GuestSession(new BufferChannel(java.util.Arrays.copyOf(f, f.length - 2)));
+        assertThatThrownBy(session::next).isInstanceOf(EOFException.class).hasMessageContaining("inside a frame");
+    }
+
+    @Test
+    void wrongSizedIntegerPayloadIsAProtocolError() {
+        var session = new GuestSession(new BufferChannel(frames(FrameCodec.EXITED, new byte[3])));
+        assertThatThrownBy(session::next)
+                .isInstanceOf(GuestProtocolException.class)
+                .hasMessageContaining("4-byte payload, got 3");
+    }
+}

@@ -1,0 +1,213 @@
+package dev.bolero.runtime.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.VmProcess;
+import dev.bolero.runtime.VmSpec;
+import dev.bolero.runtime.VmmException;
+import dev.bolero.runtime.boot.BootAssetsBuilder;
+import dev.bolero.runtime.guest.GuestConfig;
+import dev.bolero.runtime.guest.GuestEvent;
+import dev.bolero.runtime.guest.GuestSession;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Boots real microVMs: the host kernel, the built initramfs, a busybox root drive, QEMU (TCG here). */
+class QemuDriverIT {
+    @TempDir static Path shared;
+    @TempDir Path dir;
+
+    static BootAssets boot;
+    static Path rootDrive;
+    private final List<VmProcess> started = new ArrayList<>();
+    private final QemuDriver driver = new QemuDriver();
+
+    @BeforeAll
+    static void prepare() throws Exception {
+        for (String tool : List.of("qemu-system-x86_64", "qemu-img", "setsid", "mkfs.ext4")) {
+            assumeTrue(onPath(tool), tool + " is not installed");
+        }
+        assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed (/bin/busybox)");
+        boot = new BootAssetsBuilder(shared.resolve("data")).build();
+        rootDrive = RootDrives.busybox(shared.resolve("rootfs"), shared.resolve("root.ext4"));
+    }
+
+    @AfterEach
+    void noQemuOfThisTestRemains() {
+        started.forEach(VmProcess::kill);
+        assertThat(qemuProcessesUnder(dir)).isEmpty();
+    }
+
+    private VmProcess start(Path workDir) throws VmmException {
+        var spec = new VmSpec("m-" + workDir.getFileName(), workDir, 1, 256, boot, rootDrive, List.of(),
+                Duration.ofSeconds(2));
+        VmProcess p = driver.start(spec);
+        started.add(p);
+        return p;
+    }
+
+    /** Runs {@code config} to its end: the events after HELLO, the streams, the final event. */
+    record Run(long msToStarted, List<GuestEvent> events, String stdout, String stderr, GuestEvent last) {}
+
+    private Run run(VmProcess vm, GuestConfig config, long spawnNanos) throws IOException {
+        try (var session = new GuestSession(vm.openControl())) {
+            assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
+            session.sendConfig(config);
+            return collect(session, spawnNanos);
+        }
+    }
+
+    private Run collect(GuestSession session, long spawnNanos) throws IOException {
+        List<GuestEvent> events = new ArrayList<>();
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        long started = -1;
+        while (true) {
+            GuestEvent e = session.next();
+            events.add(e);
+            switch (e) {
+                case GuestEvent.Hello h -> throw new AssertionError("HELLO after CONFIG: " + h);
+                case GuestEvent.Started s -> started = (System.nanoTime() - spawnNanos) / 1_000_000;
+                case GuestEvent.Output o -> (o.stream() == GuestEvent.Stream.STDOUT ? out : err).writeBytes(o.data());
+                case GuestEvent.Exited x -> {
+                    session.ack();
+                    return new Run(started, events, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), x);
+                }
+                case GuestEvent.Failed f -> {
+                    session.ack();
+                    return new Run(started, events, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void runsAWorkloadAndReportsItsStreamsAndExitStatus() throws Exception {
+        long t0 = System.nanoTime();
+        VmProcess vm = start(dir.resolve("m"));
+        Run run = run(vm, GuestConfig.of(List.of("sh", "-c", "echo out; echo err >&2; exit 3"), "m1"), t0);
+        System.out.println("boot: spawn to STARTED " + run.msToStarted() + " ms");
+
+        assertThat(run.events().getFirst()).isInstanceOf(GuestEvent.Started.class);
+        assertThat(run.stdout()).isEqualTo("out\n");
+        assertThat(run.stderr()).isEqualTo("err\n");
+        assertThat(run.last()).isEqualTo(new GuestEvent.Exited(3));
+        // after the ACK the guest reboots, and QEMU (-no-reboot) exits
+        assertThat(vm.exit().get(30, TimeUnit.SECONDS).status()).hasValue(0);
+        assertThat(vm.isAlive()).isFalse();
+    }
+
+    @Test
+    void runsAsTheImageUserWithTheEnvironmentAndWorkdir() throws Exception {
+        long t0 = System.nanoTime();
+        VmProcess vm = start(dir.resolve("m"));
+        var config = new GuestConfig(List.of("sh", "-c", "id -u; id -G; pwd; echo $GREETING; hostname; cat /etc/hosts"),
+                List.of("GREETING=hello world"), "/srv", "app", "box-7", "/dev/vda", Optional.empty(), Optional.empty(),
+                List.of());
+        Run run = run(vm, config, t0);
+        System.out.println("boot: spawn to STARTED " + run.msToStarted() + " ms");
+
+        assertThat(run.last()).isEqualTo(new GuestEvent.Exited(0));
+        assertThat(run.stdout()).startsWith("1000\n1000 2000\n/srv\nhello world\nbox-7\n");
+        assertThat(run.stdout()).contains("localhost box-7");
+        assertThat(run.stderr()).isEmpty();
+        vm.exit().get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void forwardsASignalToTheWorkload() throws Exception {
+        VmProcess vm = start(dir.resolve("m"));
+        try (var session = new GuestSession(vm.openControl())) {
+            assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
+            session.sendConfig(GuestConfig.of(List.of("sleep", "600"), "m"));
+            assertThat(session.next()).isInstanceOf(GuestEvent.Started.class);
+            session.signal(15);
+            assertThat(session.next()).isEqualTo(new GuestEvent.Exited(143));
+            session.ack();
+        }
+        vm.exit().get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void reportsAMissingBinaryAsFailedAndStopsTheVm() throws Exception {
+        VmProcess vm = start(dir.resolve("m"));
+        try (var session = new GuestSession(vm.openControl())) {
+            assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
+            session.sendConfig(GuestConfig.of(List.of("/bin/nosuch", "x"), "m"));
+            assertThat(session.next()).isEqualTo(new GuestEvent.Failed("exec /bin/nosuch: No such file or directory"));
+        }
+        vm.stop(Duration.ofSeconds(5)); // no ACK: the host stops the VMM itself
+        assertThat(vm.isAlive()).isFalse();
+        assertThat(vm.diagnostics(4096)).doesNotContain("Error");
+    }
+
+    @Test
+    void aNewDriverRecoversTheVmByPidAndStartTimeAndKillLeavesNothing() throws Exception {
+        // deeper than a Unix socket path allows: the sockets move to a short directory
+        assumeTrue(Files.isWritable(Path.of("/run")), "needs a writable /run for the short socket directory");
+        Path work = dir;
+        while (work.toString().length() < 120) work = work.resolve("a-rather-long-directory-name");
+        VmProcess vm = start(work);
+        assertThat(vm.handle().data().get("ctlSocket")).startsWith("/run/bolero/");
+
+        Optional<VmProcess> recovered = new QemuDriver().recover(vm.handle());
+        assertThat(recovered).isPresent();
+        VmProcess again = recovered.get();
+        assertThat(again.handle().pid()).isEqualTo(vm.handle().pid());
+        try (var session = new GuestSession(again.openControl())) {
+            assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
+        }
+        again.kill();
+        assertThat(ProcessHandle.of(vm.handle().pid()).map(ProcessHandle::isAlive)).isNotEqualTo(Optional.of(true));
+        assertThat(again.exit().get(5, TimeUnit.SECONDS).status()).isEmpty();
+        assertThat(vm.exit().get(5, TimeUnit.SECONDS).status()).isPresent();
+        assertThat(new QemuDriver().recover(vm.handle())).isEmpty();
+        assertThat(Path.of(vm.handle().data().get("socketDir"))).doesNotExist();
+    }
+
+    @Test
+    void aQemuThatExitsAtOnceFailsTheStartWithItsMessage() throws Exception {
+        var bad = new BootAssets(dir.resolve("no-such-kernel"), boot.initramfs(), boot.kernelArgs());
+        var spec = new VmSpec("bad", dir.resolve("m"), 1, 256, bad, rootDrive, List.of(), Duration.ofSeconds(1));
+        assertThatThrownBy(() -> driver.start(spec))
+                .isInstanceOf(VmmException.class)
+                .hasMessageContaining("start machine bad: qemu exited")
+                .hasMessageContaining("no-such-kernel");
+    }
+
+    @Test
+    void recoverRejectsAForeignHandle() {
+        var h = new dev.bolero.runtime.VmHandle("firecracker", 1, 1, java.time.Instant.EPOCH, java.util.Map.of());
+        assertThatThrownBy(() -> driver.recover(h)).isInstanceOf(VmmException.class).hasMessageContaining("firecracker");
+    }
+
+    static boolean onPath(String tool) {
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+    }
+
+    /** Live qemu processes whose command line mentions {@code dir}. */
+    static List<Long> qemuProcessesUnder(Path dir) {
+        return ProcessHandle.allProcesses()
+                .filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().commandLine().map(c -> c.contains("qemu") && c.contains(dir.toString())).orElse(false))
+                .map(ProcessHandle::pid)
+                .toList();
+    }
+}

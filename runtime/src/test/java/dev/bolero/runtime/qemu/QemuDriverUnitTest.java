@@ -1,0 +1,88 @@
+package dev.bolero.runtime.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.VmSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class QemuDriverUnitTest {
+
+    private static VmSpec spec(Path work, List<VmSpec.Tap> taps) {
+        var boot = new BootAssets(Path.of("/b/vmlinux"), Path.of("/b/initramfs.cpio"), List.of("console=ttyS0", "quiet"));
+        return new VmSpec("m1", work, 2, 512, boot, Path.of("/img/root.ext4"), taps, Duration.ofSeconds(1));
+    }
+
+    @Test
+    void commandLineUsesTcgWithATranslationCacheLimitAndOneNicPerTap() {
+        Path w = Path.of("/w,1");
+        List<String> cmd = QemuCommand.build("qemu", spec(w, List.of(new VmSpec.Tap("tap0", "02:00:00:00:00:01"))),
+                new Accelerator("tcg", "test"), w.resolve("root.qcow2"), w.resolve("ctl.sock"), w.resolve("qmp.sock"),
+                w.resolve("vmm.pid"));
+        String line = String.join(" ", cmd);
+        assertThat(cmd.subList(0, 3)).containsExactly("qemu", "-M", "microvm,acpi=on");
+        assertThat(line).contains("-accel tcg,tb-size=32 -cpu max", "-smp 2", "-m 512M", "-no-reboot", "-nodefaults",
+                "-append console=ttyS0 quiet",
+                "-drive file=/w,,1/root.qcow2,format=qcow2,if=none,id=root",
+                "-chardev socket,id=ctl,path=/w,,1/ctl.sock,server=on,wait=off",
+                "-device virtserialport,chardev=ctl,name=bolero.ctl",
+                "-netdev tap,id=net0,ifname=tap0,script=no,downscript=no",
+                "-device virtio-net-device,netdev=net0,mac=02:00:00:00:00:01");
+        assertThat(cmd.get(cmd.indexOf("-append") + 1)).isEqualTo("console=ttyS0 quiet");
+    }
+
+    @Test
+    void commandLineUsesTheHostCpuUnderKvm() {
+        Path w = Path.of("/w");
+        List<String> cmd = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("kvm", "test"),
+                w.resolve("o"), w.resolve("c"), w.resolve("q"), w.resolve("p"));
+        assertThat(Collections.indexOfSubList(cmd, List.of("-accel", "kvm", "-cpu", "host"))).isPositive();
+        assertThat(cmd).doesNotContain("-netdev");
+    }
+
+    @Test
+    void kvmNeedsAnOpenableDeviceAndVirtualisationFlags(@TempDir Path dir) throws IOException {
+        Path kvm = Files.createFile(dir.resolve("kvm"));
+        Path withVmx = Files.writeString(dir.resolve("cpu1"), "processor\t: 0\nflags\t\t: fpu vmx sse\n");
+        Path without = Files.writeString(dir.resolve("cpu2"), "processor\t: 0\nflags\t\t: fpu sse hypervisor\n");
+        assertThat(Accelerator.choose(QemuDriver.Accel.AUTO, kvm, withVmx).name()).isEqualTo("kvm");
+        Accelerator nested = Accelerator.choose(QemuDriver.Accel.AUTO, kvm, without);
+        assertThat(nested.name()).isEqualTo("tcg");
+        assertThat(nested.reason()).contains("no vmx/svm");
+        Accelerator noDevice = Accelerator.choose(QemuDriver.Accel.AUTO, dir.resolve("absent"), withVmx);
+        assertThat(noDevice.name()).isEqualTo("tcg");
+        assertThat(noDevice.reason()).contains("cannot be opened");
+        assertThat(Accelerator.choose(QemuDriver.Accel.TCG, kvm, withVmx).name()).isEqualTo("tcg");
+        assertThat(Accelerator.choose(QemuDriver.Accel.KVM, dir.resolve("absent"), without).name()).isEqualTo("kvm");
+    }
+
+    @Test
+    void startTicksIsField22EvenWhenTheCommandHasSpacesAndParentheses() {
+        String stat = "4242 (qemu (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 3 0 987654 1000 200";
+        assertThat(ProcessIdentity.parseStartTicks(stat)).isEqualTo(987654);
+        long self = ProcessHandle.current().pid();
+        assertThat(ProcessIdentity.startTicks(self)).isPresent();
+    }
+
+    @Test
+    void socketsMoveToAShortDirectoryOnlyWhenTheWorkDirIsTooLong(@TempDir Path dir) throws IOException {
+        assertThat(QemuDriver.socketDir(dir)).isEqualTo(dir.toAbsolutePath());
+        assumeTrue(Files.isWritable(Path.of("/run")), "needs a writable /run for the short socket directory");
+        Path deep = dir.resolve("x".repeat(110));
+        Path moved = QemuDriver.socketDir(deep);
+        try {
+            assertThat(moved.toString()).startsWith("/run/bolero/");
+            assertThat(moved.resolve("ctl.sock").toString().length()).isLessThan(108);
+        } finally {
+            Files.deleteIfExists(moved);
+        }
+    }
+}
