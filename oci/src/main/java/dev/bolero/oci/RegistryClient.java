@@ -219,7 +219,7 @@ final class RegistryClient {
         }
     }
 
-    private static PullException ioFailure(ImageReference image, RegistryEndpoint<?> endpoint, IOException e) {
+    private PullException ioFailure(ImageReference image, RegistryEndpoint<?> endpoint, IOException e) {
         String registry = image.registry();
         if (e instanceof HttpConnectTimeoutException) {
             return new PullException("registry " + registry + " unreachable (connect timed out)", e);
