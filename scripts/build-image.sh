@@ -45,6 +45,10 @@ busybox=/bin/busybox
 [[ -x $busybox ]] && file_is_static=$(ldd "$busybox" 2>&1 || true) && [[ $file_is_static == *"not a dynamic"* ]] \
   || die "$busybox is not a static busybox (apt-get install busybox-static)"
 
+# As non-root, umoci must unpack rootless (then /home/app stays owned by root: chown needs root).
+rootless=()
+if [[ $EUID -ne 0 ]]; then rootless=(--rootless); fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/build-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 if [[ -z $layout ]]; then layout=$work/layout; fi
@@ -58,7 +62,7 @@ fi
 
 # Layer 1: busybox and the base files.
 umoci new --image "$layout:$tag"
-umoci unpack --image "$layout:$tag" "$work/base"
+umoci unpack "${rootless[@]}" --image "$layout:$tag" "$work/base"
 root=$work/base/rootfs
 mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/etc" "$root/root" "$root/home/app" "$root/tmp"
 cp "$busybox" "$root/bin/busybox"
@@ -79,13 +83,13 @@ nogroup:x:65534:
 GROUP
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
-chown 1000:1000 "$root/home/app"
+if [[ $EUID -eq 0 ]]; then chown 1000:1000 "$root/home/app"; fi
 if [[ -n $workdir ]]; then mkdir -p "$root$workdir"; fi
 umoci repack --image "$layout:$tag" "$work/base"
 
 # Layer 2: the requested files (a fresh unpack: repacking one bundle twice squashes its layers).
 if [[ ${#files[@]} -gt 0 ]]; then
-  umoci unpack --image "$layout:$tag" "$work/extra"
+  umoci unpack "${rootless[@]}" --image "$layout:$tag" "$work/extra"
   for f in "${files[@]}"; do
     path=${f%%=*} content=${f#*=}
     mkdir -p "$(dirname "$work/extra/rootfs$path")"

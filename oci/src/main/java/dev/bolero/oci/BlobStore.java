@@ -37,7 +37,7 @@ final class BlobStore {
      * The blob's path, calling {@code fetcher} if the store lacks it. Concurrent calls for one digest run the
      * fetcher once and all get its result or its failure.
      */
-    Path get(Digest digest, SingleFlight.Action fetcher) throws PullException {
+    Path get(Digest digest, SingleFlight.Action fetcher) throws PullException, IOException {
         return downloads.run(digest, () -> contains(digest) ? path(digest) : fetcher.run());
     }
 

@@ -125,13 +125,13 @@ public final class ImageStore {
         }
     }
 
-    private Path pullBlob(ImageReference image, Manifests.Descriptor descriptor) throws PullException {
+    private Path pullBlob(ImageReference image, Manifests.Descriptor descriptor) throws PullException, IOException {
         OptionalLong size = descriptor.size() >= 0 ? OptionalLong.of(descriptor.size()) : OptionalLong.empty();
         return blobs.get(descriptor.digest(), () -> registry.send(image, new BlobEndpoint(blobs, descriptor.digest(), size)));
     }
 
     /** The image's drive: the existing one, or one built from its layers in a temporary tree. */
-    private Path drive(ImageReference image, Resolved resolved, byte[] configBytes) throws PullException {
+    private Path drive(ImageReference image, Resolved resolved, byte[] configBytes) throws PullException, IOException {
         Path dir = images.resolve(resolved.digest().hex());
         Path drive = dir.resolve(DRIVE_FILE);
         if (Files.isRegularFile(drive)) {
@@ -184,7 +184,7 @@ public final class ImageStore {
     }
 
     /** Pulls the layers concurrently (one virtual thread each); the first failure, in layer order, is thrown. */
-    private List<Path> pullLayers(ImageReference image, List<Manifests.Descriptor> layers) throws PullException {
+    private List<Path> pullLayers(ImageReference image, List<Manifests.Descriptor> layers) throws PullException, IOException {
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Path>> futures = new ArrayList<>();
             for (Manifests.Descriptor layer : layers) {
@@ -195,8 +195,10 @@ public final class ImageStore {
                 try {
                     paths.add(future.get());
                 } catch (ExecutionException e) {
-                    if (e.getCause() instanceof PullException p) {
-                        throw new PullException(p.getMessage(), p);
+                    switch (e.getCause()) {
+                        case PullException p -> throw new PullException(p.getMessage(), p);
+                        case IOException io -> throw new IOException(io.getMessage(), io);
+                        default -> { }
                     }
                     throw new IllegalStateException("pulling a layer failed unexpectedly", e.getCause());
                 } catch (InterruptedException e) {

@@ -12,7 +12,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.DigestInputStream;
@@ -146,15 +145,15 @@ final class LayerUnpacker {
                 Files.createSymbolicLink(target, Path.of(entry.getLinkName()));
                 setOwner(target, entry);
                 setTime(target, entry.getLastModifiedTime());
-            } else if (entry.isFile()) {
-                try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW)) {
-                    content.transferTo(out);
-                }
-                setOwnerAndMode(target, entry);
-                setTime(target, entry.getLastModifiedTime());
             } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
                 if (!makeNode(target, entry)) {
                     return;
+                }
+                setOwnerAndMode(target, entry);
+                setTime(target, entry.getLastModifiedTime());
+            } else if (entry.isFile()) { // after the special types: commons-compress calls most unknown types files
+                try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW)) {
+                    content.transferTo(out);
                 }
                 setOwnerAndMode(target, entry);
                 setTime(target, entry.getLastModifiedTime());
@@ -165,11 +164,15 @@ final class LayerUnpacker {
         }
 
         private void whiteout(String name, List<String> components) throws PullException, IOException {
+            String base = components.getLast();
+            String hidden = base.substring(WHITEOUT.length());
+            if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+                throw new PullException("entry " + name + " is a whiteout of an invalid name");
+            }
             Optional<Path> parent = parent(name, components, false);
             if (parent.isEmpty()) {
                 return;
             }
-            String base = components.getLast();
             if (base.equals(OPAQUE)) {
                 if (isDirectory(parent.get())) {
                     try (DirectoryStream<Path> children = Files.newDirectoryStream(parent.get())) {
@@ -184,10 +187,6 @@ final class LayerUnpacker {
             }
             if (base.startsWith(WHITEOUT + WHITEOUT)) {
                 return; // other AUFS metadata (.wh..wh.plnk and the like) carries nothing for us
-            }
-            String hidden = base.substring(WHITEOUT.length());
-            if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
-                throw new PullException("entry " + name + " is a whiteout of an invalid name");
             }
             Path target = parent.get().resolve(hidden);
             if (!created.contains(target)) {
@@ -263,9 +262,14 @@ final class LayerUnpacker {
             return true;
         }
 
+        /**
+         * chown, then chmod (chown clears setuid bits). The mode is set with a path-based chmod that follows links:
+         * the JDK's no-follow variant opens the file, which blocks on a FIFO and has side effects on devices. This
+         * is safe because {@code target} was just created by this pass, inside a parent checked to have no symlinks.
+         */
         private void setOwnerAndMode(Path target, TarArchiveEntry entry) throws IOException {
             setOwner(target, entry);
-            Files.setAttribute(target, "unix:mode", entry.getMode() & 07777, NOFOLLOW);
+            Files.setAttribute(target, "unix:mode", entry.getMode() & 07777);
         }
 
         private void setOwner(Path target, TarArchiveEntry entry) throws IOException {
@@ -318,9 +322,11 @@ final class LayerUnpacker {
         }
     }
 
+    /** Sets the mtime with utimensat(AT_SYMLINK_NOFOLLOW): never follows a link, never opens the file. */
     private static void setTime(Path path, FileTime time) throws IOException {
         if (time != null) {
-            Files.getFileAttributeView(path, BasicFileAttributeView.class, NOFOLLOW).setTimes(time, null, null);
+            java.time.Instant instant = time.toInstant();
+            Posix.setModifiedTime(path, instant.getEpochSecond(), instant.getNano());
         }
     }
 }

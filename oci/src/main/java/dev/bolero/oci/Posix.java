@@ -13,7 +13,10 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** {@code mknod(2)} from libc through the FFM API, for device nodes and FIFOs in layers. */
+/**
+ * {@code mknod(2)} and {@code utimensat(2)} from libc through the FFM API: device nodes and FIFOs in layers, and
+ * modification times set without following symlinks or opening the file (the JDK opens it, which blocks on a FIFO).
+ */
 final class Posix {
     static final int S_IFIFO = 0010000;
     static final int S_IFCHR = 0020000;
@@ -21,15 +24,20 @@ final class Posix {
 
     private static final StructLayout CAPTURED = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURED.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Optional<MethodHandle> MKNOD = lookup();
+    private static final int AT_FDCWD = -100;
+    private static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
+    private static final Optional<MethodHandle> MKNOD = lookup("mknod",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    private static final Optional<MethodHandle> UTIMENSAT = lookup("utimensat",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
     private Posix() {}
 
-    private static Optional<MethodHandle> lookup() {
+    private static Optional<MethodHandle> lookup(String name, FunctionDescriptor descriptor) {
         try {
             Linker linker = Linker.nativeLinker();
-            return linker.defaultLookup().find("mknod").map(address -> linker.downcallHandle(address,
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+            return linker.defaultLookup().find(name).map(address -> linker.downcallHandle(address, descriptor,
                     Linker.Option.captureCallState("errno")));
         } catch (RuntimeException e) {
             return Optional.empty();
@@ -57,6 +65,31 @@ final class Posix {
             throw e;
         } catch (Throwable e) {
             throw new IOException("mknod " + path + " failed", e);
+        }
+    }
+
+    /**
+     * Sets the modification time of {@code path} itself (a symlink is not followed), leaving the access time.
+     *
+     * @throws IOException naming the path and errno on failure
+     */
+    static void setModifiedTime(Path path, long epochSecond, int nanos) throws IOException {
+        MethodHandle utimensat = UTIMENSAT.orElseThrow(() -> new IOException("utimensat is not available through the FFM API"));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURED);
+            MemorySegment times = arena.allocate(ValueLayout.JAVA_LONG, 4);
+            times.setAtIndex(ValueLayout.JAVA_LONG, 0, 0);
+            times.setAtIndex(ValueLayout.JAVA_LONG, 1, UTIME_OMIT);
+            times.setAtIndex(ValueLayout.JAVA_LONG, 2, epochSecond);
+            times.setAtIndex(ValueLayout.JAVA_LONG, 3, nanos);
+            int result = (int) utimensat.invokeExact(state, AT_FDCWD, arena.allocateFrom(path.toString()), times, AT_SYMLINK_NOFOLLOW);
+            if (result != 0) {
+                throw new IOException("utimensat " + path + " failed (errno " + (int) ERRNO.get(state, 0L) + ")");
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IOException("utimensat " + path + " failed", e);
         }
     }
 }

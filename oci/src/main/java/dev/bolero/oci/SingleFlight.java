@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -12,18 +13,20 @@ final class SingleFlight<K> {
 
     @FunctionalInterface
     interface Action {
-        Path run() throws PullException;
+        Path run() throws PullException, IOException;
     }
 
-    Path run(K key, Action action) throws PullException {
+    Path run(K key, Action action) throws PullException, IOException {
         CompletableFuture<Path> mine = new CompletableFuture<>();
         CompletableFuture<Path> running = inFlight.putIfAbsent(key, mine);
         if (running != null) {
             try {
                 return running.join();
             } catch (CompletionException e) {
-                if (e.getCause() instanceof PullException p) {
-                    throw new PullException(p.getMessage(), p);
+                switch (e.getCause()) {
+                    case PullException p -> throw new PullException(p.getMessage(), p);
+                    case IOException io -> throw new IOException(io.getMessage(), io);
+                    default -> { }
                 }
                 throw e;
             }
@@ -32,7 +35,7 @@ final class SingleFlight<K> {
             Path result = action.run();
             mine.complete(result);
             return result;
-        } catch (PullException | RuntimeException | Error e) {
+        } catch (PullException | IOException | RuntimeException | Error e) {
             mine.completeExceptionally(e);
             throw e;
         } finally {

@@ -1,0 +1,204 @@
+package dev.bolero.oci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.github.luben.zstd.ZstdOutputStream;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The protocol paths docker-registry cannot show without a token server: bearer challenges, token caching, blob
+ * redirects to another host, multi-platform indexes, and hostile or corrupt content served by a registry. The
+ * registry here is a small HTTP server; the unpacking and mkfs.ext4 are real.
+ */
+class FakeRegistryTest {
+    private static final String CONFIG_TYPE = "application/vnd.oci.image.config.v1+json";
+
+    @TempDir
+    Path dataDir;
+
+    private HttpServer registry;
+    private HttpServer storage;
+    private final Map<String, byte[]> content = new ConcurrentHashMap<>();
+    private final Map<String, String> types = new ConcurrentHashMap<>();
+    private final List<String> tokenRequests = new CopyOnWriteArrayList<>();
+    private final List<String> storageAuthorization = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void startServers() throws IOException {
+        storage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        storage.createContext("/", exchange -> {
+            storageAuthorization.add(exchange.getRequestHeaders().getFirst("Authorization") + "");
+            byte[] body = content.get(exchange.getRequestURI().getPath().substring(1));
+            respond(exchange, body == null ? 404 : 200, body == null ? new byte[0] : body, "application/octet-stream");
+        });
+        storage.start();
+        registry = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        registry.createContext("/token", exchange -> {
+            tokenRequests.add(exchange.getRequestURI().getRawQuery());
+            respond(exchange, 200, "{\"token\": \"tok-1\", \"expires_in\": 300}".getBytes(StandardCharsets.UTF_8), "application/json");
+        });
+        registry.createContext("/v2/", this::serveRegistry);
+        registry.start();
+    }
+
+    @AfterEach
+    void stopServers() {
+        registry.stop(0);
+        storage.stop(0);
+    }
+
+    private String host() {
+        return "127.0.0.1:" + registry.getAddress().getPort();
+    }
+
+    private void serveRegistry(HttpExchange exchange) throws IOException {
+        if (!"Bearer tok-1".equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+            exchange.getResponseHeaders().add("WWW-Authenticate",
+                    "Bearer realm=\"http://" + host() + "/token\",service=\"fake\",scope=\"repository:team/app:pull\"");
+            respond(exchange, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}"
+                    .getBytes(StandardCharsets.UTF_8), "application/json");
+            return;
+        }
+        String path = exchange.getRequestURI().getPath();
+        String key = path.substring(path.lastIndexOf('/') + 1);
+        if (path.contains("/blobs/") && content.containsKey(key)) {
+            exchange.getResponseHeaders().add("Location", "http://127.0.0.1:" + storage.getAddress().getPort() + "/" + key);
+            respond(exchange, 307, new byte[0], "text/plain");
+        } else if (path.contains("/manifests/") && content.containsKey(key)) {
+            respond(exchange, 200, content.get(key), types.get(key));
+        } else {
+            respond(exchange, 404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}"
+                    .getBytes(StandardCharsets.UTF_8), "application/json");
+        }
+    }
+
+    private static void respond(HttpExchange exchange, int status, byte[] body, String type) throws IOException {
+        exchange.getResponseHeaders().add("Content-Type", type);
+        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        try (var out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    /** Stores a blob under its digest and returns its descriptor JSON. */
+    private String blob(String mediaType, byte[] bytes) {
+        Digest digest = Sha256.of(bytes);
+        content.put(digest.toString(), bytes);
+        return "{\"mediaType\": \"" + mediaType + "\", \"digest\": \"" + digest + "\", \"size\": " + bytes.length + "}";
+    }
+
+    /** Publishes an image with these uncompressed layer tars (stored compressed as given) under {@code tag}. */
+    private Digest publish(String tag, List<byte[]> tars, List<byte[]> stored) {
+        StringBuilder diffIds = new StringBuilder();
+        StringBuilder layers = new StringBuilder();
+        for (int i = 0; i < tars.size(); i++) {
+            diffIds.append(i == 0 ? "" : ",").append('"').append(Sha256.of(tars.get(i))).append('"');
+            layers.append(i == 0 ? "" : ",").append(blob("application/vnd.oci.image.layer.v1.tar", stored.get(i)));
+        }
+        String config = blob(CONFIG_TYPE, ("{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": {\"Cmd\": [\"/hello\"]},"
+                + " \"rootfs\": {\"type\": \"layers\", \"diff_ids\": [" + diffIds + "]}}").getBytes(StandardCharsets.UTF_8));
+        byte[] manifest = ("{\"schemaVersion\": 2, \"mediaType\": \"" + Manifests.OCI_MANIFEST + "\", \"config\": " + config
+                + ", \"layers\": [" + layers + "]}").getBytes(StandardCharsets.UTF_8);
+        Digest digest = Sha256.of(manifest);
+        content.put(digest.toString(), manifest);
+        types.put(digest.toString(), Manifests.OCI_MANIFEST);
+        String arm = "sha256:" + "b".repeat(64);
+        byte[] index = ManifestsTest.index(Manifests.OCI_INDEX, ManifestsTest.entry(arm, "linux", "arm64", "v8"),
+                ManifestsTest.entry(digest.toString(), "linux", "amd64", "")).getBytes(StandardCharsets.UTF_8);
+        content.put(tag, index);
+        types.put(tag, Manifests.OCI_INDEX);
+        return digest;
+    }
+
+    private static byte[] gzip(byte[] tar) throws IOException {
+        return LayerUnpackerTest.compress(tar, GZIPOutputStream::new);
+    }
+
+    @Test
+    void pullsAMultiPlatformImageWithABearerTokenFetchedOnceAndNeverSentToBlobStorage() throws Exception {
+        byte[] base = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "from layer one"), LayerUnpackerTest.E.file("gone", "x"));
+        byte[] top = LayerUnpackerTest.tar(LayerUnpackerTest.E.file(".wh.gone", ""), LayerUnpackerTest.E.file("etc/motd", "two"));
+        Digest digest = publish("1", List.of(base, top), List.of(gzip(base), LayerUnpackerTest.compress(top, ZstdOutputStream::new)));
+
+        PreparedImage image = new ImageStore(dataDir, RegistryConfig.defaults(), 8L << 20).prepare(host() + "/team/app:1");
+
+        assertThat(image.digest()).isEqualTo(digest);
+        assertThat(image.config().cmd()).containsExactly("/hello");
+        assertThat(tokenRequests).containsExactly("service=fake&scope=repository%3Ateam%2Fapp%3Apull");
+        assertThat(storageAuthorization).hasSize(3).allMatch("null"::equals);
+        assertThat(image.rootDriveBytes()).isGreaterThan(8L << 20).isLessThan(64L << 20);
+    }
+
+    @Test
+    void aLayerThatEscapesTheRootFailsThePullNamingLayerAndEntryAndLeavesNothing() throws Exception {
+        byte[] evil = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("ok", "fine"), LayerUnpackerTest.E.file("../../etc/passwd", "root::0:0::/:/bin/sh"));
+        publish("1", List.of(evil), List.of(gzip(evil)));
+        Digest layer = Sha256.of(gzip(evil));
+        String reference = host() + "/team/app:1";
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": layer " + layer + ": entry ../../etc/passwd escapes the root");
+        assertThat(list(dataDir.resolve("tmp"))).isEmpty();
+        assertThat(list(dataDir.resolve("images"))).isEmpty();
+        assertThat(dataDir.getParent().resolve("etc")).doesNotExist();
+    }
+
+    @Test
+    void aBlobWhoseContentDoesNotMatchItsDigestIsRejectedAndNotStored() throws Exception {
+        byte[] tar = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        publish("1", List.of(tar), List.of(gzip(tar)));
+        Digest layer = Sha256.of(gzip(tar));
+        byte[] tampered = gzip(LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "WORLD")));
+        content.put(layer.toString(), tampered);
+        String reference = host() + "/team/app:1";
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .hasMessage("pull " + reference + ": blob " + layer + " failed verification: its content has digest " + Sha256.of(tampered));
+        assertThat(dataDir.resolve("blobs/sha256/" + layer.hex())).doesNotExist();
+        assertThat(list(dataDir.resolve("blobs/sha256"))).noneMatch(p -> p.getFileName().toString().startsWith(".tmp"));
+    }
+
+    @Test
+    void aSchema1ManifestIsRefusedClearly() {
+        content.put("old", "{\"schemaVersion\": 1, \"name\": \"team/app\", \"fsLayers\": []}".getBytes(StandardCharsets.UTF_8));
+        types.put("old", Manifests.DOCKER_SCHEMA1_SIGNED);
+        String reference = host() + "/team/app:old";
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .hasMessage("pull " + reference + ": manifest is Docker schema 1, which is not supported (push the image again with a current client)");
+    }
+
+    @Test
+    void anInvalidReferenceIsAnOciException() {
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare("Not/Valid"))
+                .isInstanceOf(OciException.class)
+                .hasMessageStartingWith("pull Not/Valid: invalid image reference 'Not/Valid'");
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.toList();
+        }
+    }
+}
