@@ -858,6 +858,7 @@ int main(void) {
         say("%s", failure);
         finish(sfd, FAILED, failure, (uint32_t)strlen(failure));
     }
+    say("started %s as pid %d", cfg.argv[0], (int)workload);
     send_u32(STARTED, (uint32_t)workload);
     while (exit_status < 0) {
         int closed = ctl_fd < 0 && ctl_listen < 0;

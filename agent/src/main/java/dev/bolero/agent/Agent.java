@@ -53,7 +53,7 @@ public final class Agent implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         MachineStore store = MachineStore.open(dataDir.resolve("bolero.db"));
         ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), Map.of()));
-        VmmDriver driver = new QemuDriver(QemuDriver.Accel.parse(config.accelerator()));
+        VmmDriver driver = new QemuDriver(config.accelerator());
         log.info("driver={} accelerator={} ({})", driver.name(), driver.capabilities().accelerator(),
                 driver.capabilities().acceleratorReason());
         BootAssetsBuilder bootBuilder = new BootAssetsBuilder(dataDir);

@@ -1,5 +1,6 @@
 package dev.bolero.agent;
 
+import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -13,7 +14,7 @@ import java.util.Set;
  * @param port the port (0: any free port)
  * @param dataDir where everything of this agent lives (store, blobs, images, machines)
  * @param insecureRegistries {@code host:port}s reached over plain HTTP besides loopback ones
- * @param accelerator {@code auto}, {@code kvm} or {@code tcg}
+ * @param accelerator KVM, TCG, or AUTO: KVM where it can boot a stock kernel
  * @param kernel the guest kernel (a vmlinuz or vmlinux); empty: the newest one under {@code /boot}
  * @param bootDeadline how long a guest may take to start its workload
  */
@@ -22,7 +23,7 @@ public record AgentConfig(
         int port,
         Path dataDir,
         Set<String> insecureRegistries,
-        String accelerator,
+        QemuDriver.Accel accelerator,
         Optional<Path> kernel,
         Duration bootDeadline) {
 

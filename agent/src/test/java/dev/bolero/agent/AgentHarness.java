@@ -3,6 +3,7 @@ package dev.bolero.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.runtime.qemu.QemuDriver;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,7 +37,7 @@ final class AgentHarness implements AutoCloseable {
 
     /** Starts (again) an agent on the same data directory. */
     void start() {
-        agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir, insecure, "auto", Optional.empty(),
+        agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir, insecure, QemuDriver.Accel.AUTO, Optional.empty(),
                 Duration.ofSeconds(180)));
     }
 
@@ -80,11 +81,13 @@ final class AgentHarness implements AutoCloseable {
         return r.json().path("id").asString();
     }
 
-    /** Waits for a machine to reach {@code state} and returns it, asserting 200. */
+    /** Waits for a machine to reach {@code state} (or fail) and returns it, asserting it reached {@code state}. */
     JsonNode waitFor(String id, String state, int timeoutSeconds) {
-        Response r = get("/api/v1/machines/" + id + "/wait?state=" + state + "&timeout_s=" + timeoutSeconds);
+        Response r = get("/api/v1/machines/" + id + "/wait?state=" + state + ",failed&timeout_s=" + timeoutSeconds);
         assertThat(r.status()).as("wait for %s to be %s: %s (console: %s)", id, state, r.body(), console(id))
                 .isEqualTo(200);
+        assertThat(r.json().path("state").asString()).as("state of %s: %s (console: %s)", id, r.body(), console(id))
+                .isEqualTo(state);
         return r.json();
     }
 

@@ -54,7 +54,7 @@ class MachineEndToEndTest {
         assertThat(m.path("exit_code").asInt()).isZero();
         assertThat(m.path("image_digest").asString()).startsWith("sha256:");
         assertThat(node.logs(id)).isEqualTo("greeting=from-image\nto-stderr\n");
-        assertThat(node.console(id)).contains("Linux version");
+        assertThat(node.console(id)).contains("bolero-init: started sh as pid ");
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.bolero.cli;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +27,7 @@ final class AgentCommand implements Callable<Integer> {
     List<String> insecureRegistries = new ArrayList<>();
 
     @Option(names = "--accel", defaultValue = "auto", description = "auto, kvm or tcg (default ${DEFAULT-VALUE})")
-    String accelerator;
+    QemuDriver.Accel accelerator;
 
     @Option(names = "--kernel", description = "guest kernel (vmlinuz or vmlinux); default: the newest under /boot")
     Path kernel;

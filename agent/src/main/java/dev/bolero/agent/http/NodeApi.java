@@ -56,7 +56,8 @@ public final class NodeApi implements AutoCloseable {
                 error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": " + e));
             });
             config.routes.error(404, ctx -> {
-                if (ctx.result() == null) {
+                String type = ctx.res().getContentType();
+                if (type == null || !type.startsWith("application/json")) {
                     error(ctx, ApiException.notFound("no route " + ctx.method() + " " + ctx.path()));
                 }
             });

@@ -234,15 +234,16 @@ public final class MachineService implements AutoCloseable {
         for (MachineRecord m : store.list()) {
             if (!ACTIVE.contains(m.state())) continue;
             Optional<VmProcess> vm = Optional.empty();
-            String why = "the agent restarted before its VMM was started";
+            String lost = "the agent restarted before its VMM was started";
             if (m.vmHandle().isPresent()) {
                 try {
                     vm = runtime.driver().recover(m.vmHandle().get());
-                    why = "its VMM exited while the agent was down";
+                    lost = "its VMM exited while the agent was down";
                 } catch (VmmException e) {
-                    why = e.getMessage();
+                    lost = "re-adopt its VMM: " + e.getMessage();
                 }
             }
+            String why = lost;
             if (vm.isPresent()) {
                 log.info("machine={} re-adopted pid={}", m.id(), vm.get().handle().pid());
                 Supervisor s = new Supervisor(this, runtime, m);
