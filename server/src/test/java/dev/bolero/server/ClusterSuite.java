@@ -274,6 +274,9 @@ abstract class ClusterSuite {
         assertThat(updated.json().path("strategy").asString()).isEqualTo("binpack");
         assertThat(http.delete("/v1/namespaces/alpha/fleets/web", ADMIN).status()).isEqualTo(204);
         assertThat(http.get("/v1/namespaces/alpha/fleets/web", ADMIN).status()).isEqualTo(404);
-        assertThat(http.get("/v1/openapi.json", null).json().path("openapi").asString()).startsWith("3.");
+        var openapi = http.get("/v1/openapi.json", null).json();
+        assertThat(openapi.path("openapi").asString()).startsWith("3.");
+        assertThat(openapi.path("paths").propertyNames()).contains("/v1/namespaces/{ns}/fleets/{fleet}/machines",
+                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain");
     }
 }
