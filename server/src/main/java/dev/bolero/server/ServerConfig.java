@@ -1,0 +1,59 @@
+package dev.bolero.server;
+
+import dev.bolero.server.cluster.NodeRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How a server runs.
+ *
+ * @param host the address to listen on
+ * @param port the port; 0 for any free one
+ * @param dataDir where {@code server.db} (SQLite), {@code admin.token} and {@code join.token} live
+ * @param database a {@code postgresql://user:password@host:port/db} URL; SQLite in {@code dataDir} when empty
+ * @param adminToken the admin token to use instead of a generated one ({@code BOLERO_ADMIN_TOKEN})
+ * @param joinToken the node join token to use instead of a generated one ({@code BOLERO_JOIN_TOKEN})
+ * @param timing heartbeat interval, fence and down deadlines told to nodes
+ * @param loopInterval how often the leader runs the cluster loops
+ */
+public record ServerConfig(String host, int port, Path dataDir, Optional<String> database, Optional<String> adminToken,
+                           Optional<String> joinToken, NodeRegistry.Timing timing, Duration loopInterval) {
+    public ServerConfig {
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(adminToken, "adminToken");
+        Objects.requireNonNull(joinToken, "joinToken");
+        Objects.requireNonNull(timing, "timing");
+        Objects.requireNonNull(loopInterval, "loopInterval");
+        adminToken.ifPresent(t -> checkToken("BOLERO_ADMIN_TOKEN", t));
+        joinToken.ifPresent(t -> checkToken("BOLERO_JOIN_TOKEN", t));
+    }
+
+    /** The production defaults: heartbeats every 5 s, fence after 20 s, down after 30 s, loops every second. */
+    public static ServerConfig of(String host, int port, Path dataDir) {
+        return new ServerConfig(host, port, dataDir, Optional.empty(), Optional.empty(), Optional.empty(),
+                new NodeRegistry.Timing(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(20)),
+                Duration.ofSeconds(1));
+    }
+
+    public ServerConfig withDatabase(String url) {
+        return new ServerConfig(host, port, dataDir, Optional.of(url), adminToken, joinToken, timing, loopInterval);
+    }
+
+    public ServerConfig withTokens(Optional<String> admin, Optional<String> join) {
+        return new ServerConfig(host, port, dataDir, database, admin, join, timing, loopInterval);
+    }
+
+    public ServerConfig withTiming(NodeRegistry.Timing timing, Duration loopInterval) {
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval);
+    }
+
+    private static void checkToken(String name, String token) {
+        if (token.length() < 16 || !token.matches("[A-Za-z0-9._~+/=-]+")) {
+            throw new IllegalArgumentException(name + " must be at least 16 token characters");
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.bolero.server.cluster;
+
+import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.TokenRow;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The control plane's services over one store, and the singleton loops, which run only while this process holds the
+ * leadership ({@link Leadership}). {@link #close()} stops the loops and gives the leadership up; the store stays open.
+ */
+public final class Cluster implements AutoCloseable {
+    private final ServerStore store;
+    private final ControlPlane plane;
+    private final NodeRegistry nodes;
+    private final ClusterLoops loops;
+
+    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops) {
+        this.store = store;
+        this.plane = plane;
+        this.nodes = nodes;
+        this.loops = loops;
+    }
+
+    /** Builds the services and starts the loops. */
+    public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval) {
+        var changes = new Changes();
+        var placements = new Placements(store, clock, timing.downAfter());
+        var plane = new ControlPlane(store, clock, changes, placements);
+        var nodes = new NodeRegistry(store, clock, changes, timing);
+        var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
+                plane, placements).start();
+        return new Cluster(store, plane, nodes, loops);
+    }
+
+    public ControlPlane plane() {
+        return plane;
+    }
+
+    public NodeRegistry nodes() {
+        return nodes;
+    }
+
+    /** Whether this process ran the singleton loops at their last tick. */
+    public boolean leading() {
+        return loops.leading();
+    }
+
+    /** The credential {@code token} is, if any. */
+    public Optional<TokenRow> authenticate(String token) {
+        String hash = Tokens.hash(token);
+        return store.read("authenticate", tx -> tx.findToken(hash));
+    }
+
+    /** The latest state index. */
+    public long index() {
+        return store.read("read state index", tx -> tx.currentIndex());
+    }
+
+    @Override
+    public void close() {
+        loops.close();
+    }
+}

@@ -1,0 +1,176 @@
+package dev.bolero.server.cluster;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.NodeRow;
+import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.Tx;
+import dev.bolero.server.wire.Assignment;
+import dev.bolero.server.wire.Assignments;
+import dev.bolero.server.wire.Capacity;
+import dev.bolero.server.wire.Heartbeat;
+import dev.bolero.server.wire.HeartbeatResponse;
+import dev.bolero.server.wire.JoinRequest;
+import dev.bolero.server.wire.JoinResponse;
+import dev.bolero.server.wire.MachineReport;
+import dev.bolero.server.wire.NodeInfo;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node side of the control plane (join, assignments, heartbeats; see {@code docs/cluster-protocol.md}) and the
+ * operators' view of nodes (list, cordon, uncordon, drain). Throws {@link ApiException} naming the action.
+ */
+public final class NodeRegistry {
+    private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
+    private static final Duration RECHECK = Duration.ofSeconds(1);
+
+    private final ServerStore store;
+    private final Clock clock;
+    private final Changes changes;
+    private final Timing timing;
+
+    /**
+     * The protocol's clocks.
+     *
+     * @param heartbeatInterval how often agents send heartbeats
+     * @param downAfter a node silent this long is down and its machines move
+     * @param fenceAfter an agent whose heartbeats failed this long stops its machines; less than {@code downAfter}
+     */
+    public record Timing(Duration heartbeatInterval, Duration downAfter, Duration fenceAfter) {
+        public Timing {
+            if (fenceAfter.compareTo(downAfter) >= 0 || heartbeatInterval.compareTo(fenceAfter) >= 0) {
+                throw new IllegalArgumentException("timing: need heartbeat interval < fence after < down after, got "
+                        + heartbeatInterval + ", " + fenceAfter + ", " + downAfter);
+            }
+        }
+    }
+
+    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing) {
+        this.store = store;
+        this.clock = clock;
+        this.changes = changes;
+        this.timing = timing;
+    }
+
+    /** Registers a node; the credential in the answer is shown only here. */
+    public JoinResponse join(JoinRequest request) {
+        String id = Tokens.id();
+        String credential = Tokens.generate();
+        Instant now = clock.instant();
+        store.write("join node " + request.name(), tx -> {
+            tx.insertNode(new NodeRow(id, request.name(), "ready", "ready", request.labels(), request.drivers(),
+                    request.capacity(), now, tx.index(), now));
+            tx.insertToken("node-" + id, Tokens.hash(credential), "node", null, id, now);
+            return null;
+        });
+        log.info("node joined id={} name={} labels={}", id, request.name(), request.labels());
+        changes.signal();
+        return new JoinResponse(id, credential, seconds(timing.heartbeatInterval()), seconds(timing.downAfter()),
+                seconds(timing.fenceAfter()));
+    }
+
+    /**
+     * The node's assignments once its assignment index differs from {@code index}, or after {@code wait} with the
+     * index unchanged.
+     */
+    public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
+        String action = "poll assignments of node " + nodeId;
+        Instant deadline = clock.instant().plus(wait);
+        while (true) {
+            var current = store.read(action, tx -> {
+                // The index first: machines read after it are at least as new, so no change is ever missed.
+                NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+                return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
+                        .filter(m -> !m.desiredState().equals("destroyed"))
+                        .map(NodeRegistry::assignment).toList());
+            });
+            Duration left = Duration.between(clock.instant(), deadline);
+            if (current.index() != index || left.isNegative() || left.isZero()) return current;
+            changes.await(left.compareTo(RECHECK) < 0 ? left : RECHECK);
+        }
+    }
+
+    /** Records a heartbeat: the node is ready again if it was down; observed machine states are stored. */
+    public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
+        String action = "heartbeat of node " + nodeId;
+        Instant now = clock.instant();
+        var result = store.update(action, tx -> {
+            NodeRow before = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            tx.heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            boolean changed = false;
+            var reported = new HashSet<String>();
+            for (MachineReport report : heartbeat.machines()) {
+                reported.add(report.id());
+                changed |= tx.observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
+                        report.error(), now);
+            }
+            for (MachineRow machine : tx.machinesOn(nodeId)) {
+                if (machine.desiredState().equals("destroyed") && !reported.contains(machine.id())) {
+                    tx.purge(machine.id());
+                }
+            }
+            if (before.health().equals("down")) log.info("node back id={}", nodeId);
+            NodeRow after = tx.node(nodeId).orElseThrow();
+            return new Beat(new HeartbeatResponse(after.assignIndex(), after.state().wireName()), changed);
+        });
+        if (result.changed()) changes.signal();
+        return result.response();
+    }
+
+    private record Beat(HeartbeatResponse response, boolean changed) {}
+
+    public List<NodeInfo> nodes() {
+        return store.read("list nodes", tx -> {
+            var allocations = tx.allocations();
+            return tx.nodes().stream().map(n -> info(n, allocations.get(n.id()))).toList();
+        });
+    }
+
+    public NodeInfo node(String id) {
+        String action = "get node " + id;
+        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().get(id)));
+    }
+
+    /** Cordons ({@code cordoned}), drains ({@code draining}) or uncordons ({@code ready}) a node. */
+    public NodeInfo setAdminState(String id, String adminState) {
+        String action = switch (adminState) {
+            case "cordoned" -> "cordon node " + id;
+            case "draining" -> "drain node " + id;
+            case "ready" -> "uncordon node " + id;
+            default -> throw new IllegalArgumentException("admin state " + adminState);
+        };
+        store.write(action, tx -> {
+            find(tx, id, action);
+            tx.setAdminState(id, adminState);
+            return null;
+        });
+        log.info("{}", action);
+        changes.signal();
+        return node(id);
+    }
+
+    private static NodeRow find(Tx tx, String id, String action) throws SQLException {
+        return tx.node(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+    }
+
+    private static NodeInfo info(NodeRow n, Tx.Allocation allocation) {
+        var allocated = allocation == null ? new Capacity(0, 0) : new Capacity(allocation.cpus(), allocation.memoryMb());
+        return new NodeInfo(n.id(), n.name(), n.state().wireName(), n.labels(), n.drivers(), n.capacity(), allocated,
+                allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt());
+    }
+
+    private static Assignment assignment(MachineRow m) {
+        return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.config(), m.stop());
+    }
+
+    private static int seconds(Duration d) {
+        return (int) Math.max(1, d.toSeconds());
+    }
+}

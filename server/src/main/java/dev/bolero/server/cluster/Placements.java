@@ -1,0 +1,126 @@
+package dev.bolero.server.cluster;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.scheduler.ClusterSnapshot;
+import dev.bolero.scheduler.Driver;
+import dev.bolero.scheduler.NodeView;
+import dev.bolero.scheduler.Plan;
+import dev.bolero.scheduler.PlacementDecision;
+import dev.bolero.scheduler.PlacementRequest;
+import dev.bolero.scheduler.Placement;
+import dev.bolero.scheduler.PlanApplier;
+import dev.bolero.scheduler.Scheduler;
+import dev.bolero.scheduler.Resources;
+import dev.bolero.scheduler.Strategy;
+import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.Tx;
+import dev.bolero.server.wire.FleetStrategy;
+import java.security.SecureRandom;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Optimistic placement: the scheduler plans on a snapshot read from the store, then, inside one serialised write
+ * transaction, the plan applier re-checks the chosen node against the latest state and the caller's commit runs; a
+ * rejected plan is planned again on a newer snapshot, up to {@value #ATTEMPTS} times.
+ */
+final class Placements {
+    static final int ATTEMPTS = 5;
+
+    private final ServerStore store;
+    private final Clock clock;
+    private final Duration downAfter;
+    private final SecureRandom seeds = new SecureRandom();
+
+    Placements(ServerStore store, Clock clock, Duration downAfter) {
+        this.store = store;
+        this.clock = clock;
+        this.downAfter = downAfter;
+    }
+
+    /** The outcome of placing one machine. */
+    sealed interface Result {
+        /** Committed on {@code nodeId}. */
+        record Placed(String nodeId) implements Result {}
+
+        /** No node can take it; {@code reason} is the scheduler's or the applier's sentence. */
+        record Refused(String reason) implements Result {}
+
+        /** The commit found the machine changed meanwhile and did nothing. */
+        record Skipped() implements Result {}
+    }
+
+    /** Writes the placement of the machine on {@code nodeId}; returns false when the machine changed meanwhile. */
+    @FunctionalInterface
+    interface Commit {
+        boolean apply(Tx tx, String nodeId) throws SQLException;
+    }
+
+    /** Places a machine asking {@code request}, committing with {@code commit}. */
+    Result place(String action, String machineId, PlacementRequest request, Commit commit) {
+        String lastRejection = null;
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            Instant now = clock.instant();
+            ClusterSnapshot snapshot = store.read(action, this::snapshot);
+            var decision = Scheduler.plan(snapshot, request, now, seeds.nextLong());
+            String nodeId;
+            switch (decision) {
+                case PlacementDecision.Refused refused -> {
+                    return new Result.Refused(refused.reason());
+                }
+                case PlacementDecision.Placed placed -> nodeId = placed.nodeId();
+            }
+            var plan = new Plan(snapshot.index(),
+                    java.util.List.of(new Placement(machineId, nodeId, request)));
+            Result result = store.write(action, tx -> {
+                var outcome = PlanApplier.apply(snapshot(tx), plan, clock.instant());
+                if (!outcome.rejected().isEmpty()) return new Result.Refused(outcome.rejected().getFirst().reason());
+                return commit.apply(tx, nodeId) ? new Result.Placed(nodeId) : new Result.Skipped();
+            });
+            if (!(result instanceof Result.Refused refused)) return result;
+            lastRejection = refused.reason();
+        }
+        return new Result.Refused(lastRejection + " (still conflicting after " + ATTEMPTS + " attempts)");
+    }
+
+    /** What the scheduler is asked for {@code machine}, whose fleet places with {@code strategy}. */
+    static PlacementRequest request(MachineRow machine, FleetStrategy strategy) {
+        return switch (strategy) {
+            case SPREAD -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
+                    Optional.ofNullable(machine.region()), machine.nodeLabels(), Optional.empty(), Strategy.SPREAD,
+                    Optional.of(machine.namespace() + "/" + machine.fleet()));
+            case BINPACK -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
+                    Optional.ofNullable(machine.region()), machine.nodeLabels(), Optional.empty(), Strategy.BINPACK,
+                    Optional.empty());
+        };
+    }
+
+    /** The cluster as the scheduler sees it, read in {@code tx}. */
+    ClusterSnapshot snapshot(Tx tx) throws SQLException {
+        long index = tx.currentIndex();
+        var allocations = tx.allocations();
+        var fleets = tx.fleetCounts();
+        var views = new ArrayList<NodeView>();
+        for (var node : tx.nodes()) {
+            var allocation = allocations.get(node.id());
+            var drivers = new java.util.HashSet<Driver>();
+            for (String d : node.drivers()) drivers.add(Driver.parse(d));
+            views.add(new NodeView(node.id(), node.state(), node.labels(), drivers,
+                    new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
+                    allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
+                    fleets.getOrDefault(node.id(), Map.of()), node.heartbeatAt().plus(downAfter)));
+        }
+        return ClusterSnapshot.of(index, views);
+    }
+
+    /** The refusal as the API's error: {@code failed_precondition} naming the action. */
+    static ApiException refused(String action, Result.Refused refused) {
+        return ApiException.failedPrecondition(action + ": " + refused.reason());
+    }
+}

@@ -1,0 +1,295 @@
+package dev.bolero.server.http;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.ErrorCode;
+import dev.bolero.api.MachineState;
+import dev.bolero.api.StopRequest;
+import dev.bolero.server.cluster.Cluster;
+import dev.bolero.server.wire.CreateMachineSpec;
+import dev.bolero.server.wire.FleetSpec;
+import dev.bolero.server.wire.Heartbeat;
+import dev.bolero.server.wire.JoinRequest;
+import dev.bolero.server.wire.NamespaceSpec;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson3;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+import tools.jackson.databind.exc.ValueInstantiationException;
+
+/**
+ * The control plane's {@code /v1} API on Javalin (a virtual thread per request, so long polls and waits hold no
+ * platform thread). Every route but {@code /v1/openapi.json} needs {@code Authorization: Bearer TOKEN}; a missing or
+ * unknown token is {@code 401 unauthenticated}. A token that may not see an object gets {@code 404}, never
+ * {@code 403}, with the same message as for an object that does not exist, so names do not leak across namespaces.
+ */
+public final class ServerApi implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ServerApi.class);
+    private static final String NS = "/v1/namespaces/{ns}";
+    private static final int MAX_WAIT_S = 3600;
+    private static final int MAX_POLL_S = 300;
+
+    private final Cluster cluster;
+    private final String replica;
+    private final Javalin app;
+    private final byte[] openapi;
+
+    /** @throws IOException when the OpenAPI document is missing from the class path */
+    public ServerApi(Cluster cluster, String replica) throws IOException {
+        this.cluster = cluster;
+        this.replica = replica;
+        try (InputStream in = ServerApi.class.getResourceAsStream("/dev/bolero/server/openapi.json")) {
+            if (in == null) throw new IOException("openapi.json is missing from the class path");
+            this.openapi = in.readAllBytes();
+        }
+        this.app = Javalin.create(config -> {
+            config.concurrency.useVirtualThreads = true;
+            config.startup.showJavalinBanner = false;
+            config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
+            var r = config.routes;
+            r.get("/v1/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
+            r.get("/v1/status", this::status);
+
+            r.post("/v1/namespaces", ctx -> {
+                admin(ctx);
+                ctx.status(201).json(cluster.plane().createNamespace(body(ctx, NamespaceSpec.class, "create namespace")));
+            });
+            r.get("/v1/namespaces", ctx -> ctx.json(switch (principal(ctx)) {
+                case Principal.Admin a -> cluster.plane().namespaces();
+                case Principal.Tenant t -> cluster.plane().namespace(t.namespace()).stream().toList();
+                default -> throw noRoute(ctx);
+            }));
+            r.get(NS, ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
+            r.post(NS + "/tokens", ctx -> {
+                admin(ctx);
+                ctx.status(201).json(cluster.plane().createToken(namespace(ctx)));
+            });
+
+            r.post(NS + "/fleets", ctx -> ctx.status(201).json(cluster.plane().createFleet(namespace(ctx),
+                    body(ctx, FleetSpec.class, "create fleet"))));
+            r.get(NS + "/fleets", ctx -> ctx.json(cluster.plane().fleets(namespace(ctx))));
+            r.get(NS + "/fleets/{fleet}", ctx -> ctx.json(cluster.plane().fleet(namespace(ctx), ctx.pathParam("fleet"))));
+            r.put(NS + "/fleets/{fleet}", ctx -> ctx.json(cluster.plane().updateFleet(namespace(ctx),
+                    ctx.pathParam("fleet"), body(ctx, FleetSpec.class, "update fleet " + ctx.pathParam("fleet")))));
+            r.delete(NS + "/fleets/{fleet}", ctx -> {
+                cluster.plane().deleteFleet(namespace(ctx), ctx.pathParam("fleet"));
+                ctx.status(204);
+            });
+
+            r.post(NS + "/fleets/{fleet}/machines", ctx -> ctx.status(201).json(cluster.plane().createMachine(
+                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateMachineSpec.class, "create machine"))));
+            r.get(NS + "/fleets/{fleet}/machines", ctx -> {
+                String ns = namespace(ctx);
+                cluster.plane().fleet(ns, ctx.pathParam("fleet"));
+                ctx.json(cluster.plane().machines(ns, Optional.of(ctx.pathParam("fleet")), states(ctx, false)));
+            });
+            r.get(NS + "/machines", ctx -> ctx.json(cluster.plane().machines(namespace(ctx),
+                    Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false))));
+            r.get(NS + "/machines/{id}", ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
+            r.post(NS + "/machines/{id}/start", ctx ->
+                    ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
+            r.post(NS + "/machines/{id}/stop", ctx -> {
+                String ns = namespace(ctx);
+                StopRequest stop = ctx.body().isBlank() ? null
+                        : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
+                ctx.json(cluster.plane().stop(ns, ctx.pathParam("id"), stop));
+            });
+            r.delete(NS + "/machines/{id}", ctx -> {
+                cluster.plane().delete(namespace(ctx), ctx.pathParam("id"));
+                ctx.status(204);
+            });
+            r.get(NS + "/machines/{id}/wait", ctx -> {
+                String ns = namespace(ctx);
+                Set<MachineState> states = states(ctx, true);
+                int timeout = intParam(ctx, "timeout_s", 60, 0, MAX_WAIT_S);
+                ctx.json(cluster.plane().await(ns, ctx.pathParam("id"), states, Duration.ofSeconds(timeout)));
+            });
+
+            r.get("/v1/nodes", ctx -> {
+                admin(ctx);
+                ctx.json(cluster.nodes().nodes());
+            });
+            r.get("/v1/nodes/{id}", ctx -> {
+                admin(ctx);
+                ctx.json(cluster.nodes().node(ctx.pathParam("id")));
+            });
+            for (var verb : Map.of("cordon", "cordoned", "uncordon", "ready", "drain", "draining").entrySet()) {
+                r.post("/v1/nodes/{id}/" + verb.getKey(), ctx -> {
+                    admin(ctx);
+                    ctx.json(cluster.nodes().setAdminState(ctx.pathParam("id"), verb.getValue()));
+                });
+            }
+
+            r.post("/v1/nodes/join", ctx -> {
+                if (!(principal(ctx) instanceof Principal.Joiner)) throw noRoute(ctx);
+                ctx.status(201).json(cluster.nodes().join(body(ctx, JoinRequest.class, "join")));
+            });
+            r.get("/v1/nodes/{id}/assignments", ctx -> {
+                String node = node(ctx);
+                long index = longParam(ctx, "index");
+                int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
+                ctx.json(cluster.nodes().assignments(node, index, Duration.ofSeconds(wait)));
+            });
+            r.post("/v1/nodes/{id}/heartbeat", ctx -> {
+                String node = node(ctx);
+                ctx.json(cluster.nodes().heartbeat(node, body(ctx, Heartbeat.class, "heartbeat of node " + node)));
+            });
+
+            r.exception(ApiException.class, (e, ctx) -> error(ctx, e.code().httpStatus(), e.code().wireName(),
+                    e.getMessage()));
+            r.exception(Unauthenticated.class, (e, ctx) -> {
+                ctx.header("WWW-Authenticate", "Bearer");
+                error(ctx, 401, "unauthenticated", e.getMessage());
+            });
+            r.exception(Exception.class, (e, ctx) -> {
+                log.error("{} {} failed", ctx.method(), ctx.path(), e);
+                error(ctx, 500, ErrorCode.INTERNAL.wireName(), ctx.method() + " " + ctx.path() + ": " + e.getMessage());
+            });
+            r.error(404, ctx -> {
+                if (ctx.result() == null) error(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
+            });
+            r.error(405, ctx -> error(ctx, 400, "invalid_argument",
+                    "method " + ctx.method() + " not allowed on " + ctx.path()));
+        });
+    }
+
+    /** Starts serving on {@code host:port} (port 0: any free port). */
+    public ServerApi start(String host, int port) {
+        app.start(host, port);
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    private void status(Context ctx) {
+        admin(ctx);
+        var status = new LinkedHashMap<String, Object>();
+        status.put("replica", replica);
+        status.put("leader", cluster.leading());
+        status.put("index", cluster.index());
+        ctx.json(status);
+    }
+
+    /** A missing or unknown bearer token. */
+    private static final class Unauthenticated extends RuntimeException {
+        Unauthenticated(String message) {
+            super(message);
+        }
+    }
+
+    private Principal principal(Context ctx) {
+        String header = ctx.header("Authorization");
+        if (header == null || !header.startsWith("Bearer ") || header.length() <= 7) {
+            throw new Unauthenticated(ctx.method() + " " + ctx.path() + ": needs Authorization: Bearer TOKEN");
+        }
+        var token = cluster.authenticate(header.substring(7).strip())
+                .orElseThrow(() -> new Unauthenticated(ctx.method() + " " + ctx.path() + ": unknown token"));
+        return switch (token.scope()) {
+            case "admin" -> new Principal.Admin();
+            case "namespace" -> new Principal.Tenant(token.namespace());
+            case "join" -> new Principal.Joiner();
+            case "node" -> new Principal.Node(token.nodeId());
+            default -> throw new IllegalStateException("token " + token.id() + " has scope " + token.scope());
+        };
+    }
+
+    private void admin(Context ctx) {
+        if (!(principal(ctx) instanceof Principal.Admin)) throw noRoute(ctx);
+    }
+
+    /** The path's namespace, when the caller may see it and it exists; {@code 404} alike otherwise. */
+    private String namespace(Context ctx) {
+        String ns = ctx.pathParam("ns");
+        boolean visible = switch (principal(ctx)) {
+            case Principal.Admin a -> cluster.plane().namespace(ns).isPresent();
+            case Principal.Tenant t -> t.namespace().equals(ns);
+            case Principal.Joiner j -> false;
+            case Principal.Node n -> false;
+        };
+        if (!visible) throw ApiException.notFound(ctx.method() + " " + ctx.path() + ": no namespace " + ns);
+        return ns;
+    }
+
+    /** The path's node, when the caller is that node. */
+    private String node(Context ctx) {
+        String id = ctx.pathParam("id");
+        if (principal(ctx) instanceof Principal.Node n && n.nodeId().equals(id)) return id;
+        throw ApiException.notFound(ctx.method() + " " + ctx.path() + ": no node " + id);
+    }
+
+    private static ApiException noRoute(Context ctx) {
+        return ApiException.notFound("no route " + ctx.method() + " " + ctx.path());
+    }
+
+    private static Set<MachineState> states(Context ctx, boolean required) {
+        String param = ctx.queryParam("state");
+        if (param == null || param.isBlank()) {
+            if (required) throw ApiException.invalid("wait: the state parameter is required (e.g. ?state=running)");
+            return Set.of();
+        }
+        Set<MachineState> states = EnumSet.noneOf(MachineState.class);
+        for (String s : param.split(",")) states.add(MachineState.parse(s.strip()));
+        return states;
+    }
+
+    private static <T> T body(Context ctx, Class<T> type, String action) {
+        String body = ctx.body();
+        if (body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
+        try {
+            return ApiJson.mapper().readValue(body, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw ApiException.invalid(action + ": unknown field '" + e.getPropertyName() + "'");
+        } catch (ValueInstantiationException e) {
+            if (e.getCause() instanceof ApiException api) throw api;
+            throw ApiException.invalid(action + ": " + e.getOriginalMessage());
+        } catch (JacksonException e) {
+            throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static int intParam(Context ctx, String name, int dflt, int min, int max) {
+        String v = ctx.queryParam(name);
+        if (v == null) return dflt;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min && n <= max) return n;
+        } catch (NumberFormatException e) {
+            // the error below names the value
+        }
+        throw ApiException.invalid(name + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
+    }
+
+    private static long longParam(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        if (v == null) return 0;
+        try {
+            long n = Long.parseLong(v);
+            if (n >= 0) return n;
+        } catch (NumberFormatException e) {
+            // the error below names the value
+        }
+        throw ApiException.invalid(name + " must be a whole number from 0, got '" + v + "'");
+    }
+
+    private static void error(Context ctx, int status, String code, String message) {
+        ctx.status(status).json(Map.of("error", Map.of("code", code, "message", message)));
+    }
+}

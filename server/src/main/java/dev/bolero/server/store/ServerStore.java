@@ -1,0 +1,227 @@
+package dev.bolero.server.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.bolero.api.ApiException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * The control plane's store: SQLite at a file (the embedded default, one connection shared under a lock) or
+ * PostgreSQL (a HikariCP pool, several server processes at once). Migrations run at {@link #open}.
+ *
+ * <p>{@link #write} transactions serialise on the one-row {@code state_index} table (every write transaction starts by
+ * bumping it), so a placement's re-check and commit can never interleave with another write, on either database.
+ * {@link #update} transactions do not take that lock: heartbeats and other writes that change no assignment.
+ * {@link ApiException}s thrown inside a transaction roll it back and propagate unchanged; database failures become
+ * {@link StoreException} naming the action.
+ */
+public final class ServerStore implements AutoCloseable {
+    private final DataSource dataSource;
+    private final Optional<Connection> sqlite;
+    private final ReentrantLock sqliteLock = new ReentrantLock();
+    private final Optional<String> postgresUrl;
+
+    private ServerStore(DataSource dataSource, Optional<Connection> sqlite, Optional<String> postgresUrl) {
+        this.dataSource = dataSource;
+        this.sqlite = sqlite;
+        this.postgresUrl = postgresUrl;
+    }
+
+    /** A unit of work inside a transaction. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Tx tx) throws SQLException;
+    }
+
+    /**
+     * Opens the SQLite store at {@code file}, creating it when absent, and migrates it.
+     *
+     * @throws StoreException when it cannot be opened or migrated
+     */
+    public static ServerStore sqlite(Path file) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.enforceForeignKeys(true);
+        config.setBusyTimeout(10_000);
+        SQLiteDataSource dataSource = new SQLiteDataSource(config);
+        dataSource.setUrl("jdbc:sqlite:" + file);
+        try {
+            migrate(dataSource);
+            return new ServerStore(dataSource, Optional.of(dataSource.getConnection()), Optional.empty());
+        } catch (SQLException | RuntimeException e) {
+            throw new StoreException("open store " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Connects to PostgreSQL at {@code url} ({@code postgresql://user:password@host:port/database}) and migrates it.
+     * Concurrent starts of several servers are safe: Flyway locks the schema history table.
+     *
+     * @throws StoreException when it cannot connect or migrate
+     * @throws IllegalArgumentException when the URL is not a {@code postgresql://} URL with a database
+     */
+    public static ServerStore postgres(String url) {
+        String jdbc = jdbcUrl(url);
+        URI uri = URI.create(url);
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbc);
+        config.setPoolName("bolero-server");
+        config.setMaximumPoolSize(16);
+        String userInfo = uri.getRawUserInfo();
+        if (userInfo != null) {
+            int colon = userInfo.indexOf(':');
+            config.setUsername(decode(colon < 0 ? userInfo : userInfo.substring(0, colon)));
+            if (colon >= 0) config.setPassword(decode(userInfo.substring(colon + 1)));
+        }
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            throw new StoreException("connect to " + redacted(uri) + ": " + e.getMessage(), e);
+        }
+        try {
+            migrate(pool);
+            return new ServerStore(pool, Optional.empty(), Optional.of(url));
+        } catch (RuntimeException e) {
+            pool.close();
+            throw new StoreException("migrate " + redacted(uri) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether this store is PostgreSQL (several servers may share it). */
+    public boolean shared() {
+        return postgresUrl.isPresent();
+    }
+
+    /**
+     * A new connection outside the pool, for a session that must outlive pool recycling (the leadership lock).
+     *
+     * @throws IllegalStateException on SQLite
+     */
+    public Connection dedicatedConnection() throws SQLException {
+        String url = postgresUrl.orElseThrow(() -> new IllegalStateException("dedicated connection: not PostgreSQL"));
+        URI uri = URI.create(url);
+        var props = new java.util.Properties();
+        String userInfo = uri.getRawUserInfo();
+        if (userInfo != null) {
+            int colon = userInfo.indexOf(':');
+            props.setProperty("user", decode(colon < 0 ? userInfo : userInfo.substring(0, colon)));
+            if (colon >= 0) props.setProperty("password", decode(userInfo.substring(colon + 1)));
+        }
+        return DriverManager.getConnection(jdbcUrl(url), props);
+    }
+
+    /** Runs {@code work} in a transaction that first bumps the state index ({@link Tx#index()}). */
+    public <T> T write(String action, Work<T> work) {
+        return transaction(action, true, work);
+    }
+
+    /** Runs {@code work} in a transaction that does not take the state-index lock. */
+    public <T> T update(String action, Work<T> work) {
+        return transaction(action, false, work);
+    }
+
+    /** Runs {@code work} in a read-only transaction. */
+    public <T> T read(String action, Work<T> work) {
+        return transaction(action, false, work);
+    }
+
+    private <T> T transaction(String action, boolean bump, Work<T> work) {
+        if (sqlite.isPresent()) {
+            sqliteLock.lock();
+            try {
+                return run(sqlite.get(), action, bump, work);
+            } finally {
+                sqliteLock.unlock();
+            }
+        }
+        try (Connection c = dataSource.getConnection()) {
+            return run(c, action, bump, work);
+        } catch (SQLException e) {
+            throw new StoreException(action + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static <T> T run(Connection c, String action, boolean bump, Work<T> work) {
+        try {
+            c.setAutoCommit(false);
+            try {
+                Tx tx = new Tx(c);
+                if (bump) tx.bumpIndex();
+                T result = work.run(tx);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (ApiException e) {
+            throw e;
+        } catch (SQLException e) {
+            if (Tx.uniqueViolation(e)) throw ApiException.conflict(action + ": already exists");
+            throw new StoreException(action + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (e instanceof StoreException) throw e;
+            throw new StoreException(action + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        sqlite.ifPresent(c -> {
+            sqliteLock.lock();
+            try {
+                c.close();
+            } catch (SQLException e) {
+                throw new StoreException("close store: " + e.getMessage(), e);
+            } finally {
+                sqliteLock.unlock();
+            }
+        });
+        if (dataSource instanceof HikariDataSource pool) pool.close();
+    }
+
+    private static void migrate(DataSource dataSource) {
+        Flyway.configure().dataSource(dataSource).locations("classpath:db/server").load().migrate();
+    }
+
+    static String jdbcUrl(String url) {
+        URI uri;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--db: not a URL: " + e.getMessage());
+        }
+        if (!"postgresql".equals(uri.getScheme()) && !"postgres".equals(uri.getScheme())) {
+            throw new IllegalArgumentException("--db must be postgresql://user:password@host:port/database, got "
+                    + redacted(uri));
+        }
+        if (uri.getHost() == null || uri.getPath() == null || uri.getPath().length() < 2) {
+            throw new IllegalArgumentException("--db needs a host and a database: " + redacted(uri));
+        }
+        return "jdbc:postgresql://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                + uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    }
+
+    private static String redacted(URI uri) {
+        return uri.getScheme() + "://" + (uri.getHost() == null ? "" : uri.getHost())
+                + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + (uri.getPath() == null ? "" : uri.getPath());
+    }
+
+    private static String decode(String s) {
+        return java.net.URLDecoder.decode(s, java.nio.charset.StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,394 @@
+package dev.bolero.server.store;
+
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineState;
+import dev.bolero.api.StopRequest;
+import dev.bolero.server.wire.Capacity;
+import dev.bolero.server.wire.Fleet;
+import dev.bolero.server.wire.FleetSpec;
+import dev.bolero.server.wire.Namespace;
+import dev.bolero.server.wire.RestartPolicy;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The SQL of the control plane, one method per statement, inside one transaction of {@link ServerStore}. Not
+ * thread-safe; valid only inside the {@link ServerStore.Work} it was given to.
+ */
+public final class Tx {
+    private static final JsonMapper JSON = ApiJson.mapper();
+    private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {};
+    private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
+    private static final String MACHINE_COLUMNS = "id, namespace, fleet, name, config, cpus, memory_mb, region, "
+            + "node_labels, restart, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
+            + "exit_code, error, modify_index, created_at, updated_at";
+    private static final String NODE_COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
+            + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
+
+    private final Connection c;
+    private long index = -1;
+
+    Tx(Connection c) {
+        this.c = c;
+    }
+
+    /** Per node: how many machines, and what they ask for in total. */
+    public record Allocation(int machines, int cpus, long memoryMb) {}
+
+    // ---- state index ----
+
+    void bumpIndex() throws SQLException {
+        update("UPDATE state_index SET value = value + 1 WHERE id = 1");
+        index = currentIndex();
+    }
+
+    /**
+     * The state index this write transaction allocated.
+     *
+     * @throws IllegalStateException outside a {@link ServerStore#write} transaction
+     */
+    public long index() {
+        if (index < 0) throw new IllegalStateException("state index: not a write transaction");
+        return index;
+    }
+
+    /** The latest committed state index. */
+    public long currentIndex() throws SQLException {
+        try (var ps = c.prepareStatement("SELECT value FROM state_index WHERE id = 1"); var rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    // ---- tokens ----
+
+    /** Inserts a credential. */
+    public void insertToken(String id, String hash, String scope, String namespace, String nodeId, Instant now)
+            throws SQLException {
+        update("INSERT INTO tokens (id, hash, scope, namespace, node_id, created_at) VALUES (?,?,?,?,?,?)",
+                id, hash, scope, namespace, nodeId, now.toEpochMilli());
+    }
+
+    /** Inserts the credential with this fixed id unless one exists; whether it was inserted. */
+    public boolean insertTokenIfAbsent(String id, String hash, String scope, Instant now) throws SQLException {
+        return update("INSERT INTO tokens (id, hash, scope, created_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING",
+                id, hash, scope, now.toEpochMilli()) > 0;
+    }
+
+    /** Sets the credential with this fixed id, replacing any. */
+    public void putToken(String id, String hash, String scope, Instant now) throws SQLException {
+        update("INSERT INTO tokens (id, hash, scope, created_at) VALUES (?,?,?,?) "
+                + "ON CONFLICT (id) DO UPDATE SET hash = excluded.hash", id, hash, scope, now.toEpochMilli());
+    }
+
+    /** The credential whose token hashes to {@code hash}. */
+    public Optional<TokenRow> findToken(String hash) throws SQLException {
+        return one("SELECT id, scope, namespace, node_id FROM tokens WHERE hash = ?",
+                rs -> new TokenRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)), hash);
+    }
+
+    // ---- namespaces ----
+
+    /** Inserts a namespace; a duplicate is a unique violation. */
+    public void insertNamespace(String name, Instant now) throws SQLException {
+        update("INSERT INTO namespaces (name, created_at) VALUES (?,?)", name, now.toEpochMilli());
+    }
+
+    public Optional<Namespace> namespace(String name) throws SQLException {
+        return one("SELECT name, created_at FROM namespaces WHERE name = ?",
+                rs -> new Namespace(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2))), name);
+    }
+
+    public List<Namespace> namespaces() throws SQLException {
+        return all("SELECT name, created_at FROM namespaces ORDER BY name",
+                rs -> new Namespace(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2))));
+    }
+
+    // ---- fleets ----
+
+    public void insertFleet(String namespace, FleetSpec spec, Instant now) throws SQLException {
+        update("INSERT INTO fleets (namespace, name, config, created_at, updated_at) VALUES (?,?,?,?,?)",
+                namespace, spec.name(), JSON.writeValueAsString(spec), now.toEpochMilli(), now.toEpochMilli());
+    }
+
+    /** Replaces a fleet's config; whether it existed. */
+    public boolean updateFleet(String namespace, FleetSpec spec, Instant now) throws SQLException {
+        return update("UPDATE fleets SET config = ?, updated_at = ? WHERE namespace = ? AND name = ?",
+                JSON.writeValueAsString(spec), now.toEpochMilli(), namespace, spec.name()) > 0;
+    }
+
+    public Optional<Fleet> fleet(String namespace, String name) throws SQLException {
+        return one("SELECT namespace, name, config, created_at, updated_at FROM fleets WHERE namespace = ? AND name = ?",
+                Tx::fleet, namespace, name);
+    }
+
+    public List<Fleet> fleets(String namespace) throws SQLException {
+        return all("SELECT namespace, name, config, created_at, updated_at FROM fleets WHERE namespace = ? "
+                + "ORDER BY name", Tx::fleet, namespace);
+    }
+
+    public void deleteFleet(String namespace, String name) throws SQLException {
+        update("DELETE FROM fleets WHERE namespace = ? AND name = ?", namespace, name);
+    }
+
+    /** How many machines (deleted ones not yet confirmed included) the fleet has. */
+    public int fleetMachineCount(String namespace, String name) throws SQLException {
+        return one("SELECT COUNT(*) FROM machines WHERE namespace = ? AND fleet = ?", rs -> rs.getInt(1),
+                namespace, name).orElse(0);
+    }
+
+    private static Fleet fleet(ResultSet rs) throws SQLException {
+        FleetSpec spec = JSON.readValue(rs.getString(3), FleetSpec.class);
+        return new Fleet(rs.getString(1), rs.getString(2), spec.strategy(), spec.region(), spec.nodeLabels(),
+                Instant.ofEpochMilli(rs.getLong(4)), Instant.ofEpochMilli(rs.getLong(5)));
+    }
+
+    // ---- nodes ----
+
+    public void insertNode(NodeRow n) throws SQLException {
+        update("INSERT INTO nodes (" + NODE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)", n.id(), n.name(), n.health(),
+                n.adminState(), JSON.writeValueAsString(n.labels()), JSON.writeValueAsString(n.drivers()),
+                n.capacity().cpus(), n.capacity().memoryMb(), n.heartbeatAt().toEpochMilli(), n.assignIndex(),
+                n.joinedAt().toEpochMilli());
+    }
+
+    public Optional<NodeRow> node(String id) throws SQLException {
+        return one("SELECT " + NODE_COLUMNS + " FROM nodes WHERE id = ?", Tx::node, id);
+    }
+
+    public List<NodeRow> nodes() throws SQLException {
+        return all("SELECT " + NODE_COLUMNS + " FROM nodes ORDER BY id", Tx::node);
+    }
+
+    /** Records a heartbeat: capacity, drivers, time, and health {@code ready}. */
+    public void heartbeat(String id, Capacity capacity, List<String> drivers, Instant now) throws SQLException {
+        update("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ?, "
+                + "health = 'ready' WHERE id = ?", capacity.cpus(), capacity.memoryMb(),
+                JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+    }
+
+    public void setAdminState(String id, String adminState) throws SQLException {
+        update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState, id);
+    }
+
+    /** Marks the node down if its last heartbeat is still before {@code cutoff}; whether it did. */
+    public boolean markDown(String id, Instant cutoff) throws SQLException {
+        return update("UPDATE nodes SET health = 'down' WHERE id = ? AND health = 'ready' AND heartbeat_at < ?",
+                id, cutoff.toEpochMilli()) > 0;
+    }
+
+    /** Ready nodes whose last heartbeat is before {@code cutoff}. */
+    public List<String> silentNodes(Instant cutoff) throws SQLException {
+        return all("SELECT id FROM nodes WHERE health = 'ready' AND heartbeat_at < ? ORDER BY id",
+                rs -> rs.getString(1), cutoff.toEpochMilli());
+    }
+
+    /** Stamps the node's assignments as changed at this transaction's index. */
+    public void touchAssignments(String nodeId) throws SQLException {
+        update("UPDATE nodes SET assign_index = ? WHERE id = ?", index(), nodeId);
+    }
+
+    /** Per node id, what its machines ask for. */
+    public Map<String, Allocation> allocations() throws SQLException {
+        var out = new HashMap<String, Allocation>();
+        for (var row : all("SELECT node_id, COUNT(*), SUM(cpus), SUM(memory_mb) FROM machines "
+                + "WHERE node_id IS NOT NULL GROUP BY node_id",
+                rs -> Map.entry(rs.getString(1), new Allocation(rs.getInt(2), rs.getInt(3), rs.getLong(4))))) {
+            out.put(row.getKey(), row.getValue());
+        }
+        return out;
+    }
+
+    /** Per node id, how many live machines of each fleet ({@code namespace/fleet}) it has. */
+    public Map<String, Map<String, Integer>> fleetCounts() throws SQLException {
+        var out = new HashMap<String, Map<String, Integer>>();
+        for (var row : all("SELECT node_id, namespace, fleet, COUNT(*) FROM machines "
+                + "WHERE node_id IS NOT NULL AND desired_state <> 'destroyed' GROUP BY node_id, namespace, fleet",
+                rs -> List.of(rs.getString(1), rs.getString(2) + "/" + rs.getString(3), rs.getString(4)))) {
+            out.computeIfAbsent(row.get(0), k -> new HashMap<>()).put(row.get(1), Integer.parseInt(row.get(2)));
+        }
+        return out;
+    }
+
+    private static NodeRow node(ResultSet rs) throws SQLException {
+        return new NodeRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                JSON.readValue(rs.getString(5), LABELS), JSON.readValue(rs.getString(6), STRINGS),
+                new Capacity(rs.getInt(7), rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)), rs.getLong(10),
+                Instant.ofEpochMilli(rs.getLong(11)));
+    }
+
+    // ---- machines ----
+
+    public void insertMachine(MachineRow m) throws SQLException {
+        update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.config()), m.cpus(),
+                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.restart().wireName(),
+                m.desiredState(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
+                m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(), m.modifyIndex(),
+                m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli());
+    }
+
+    /** A machine by id, whatever its state. */
+    public Optional<MachineRow> machine(String id) throws SQLException {
+        return one("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE id = ?", Tx::machine, id);
+    }
+
+    /** A namespace's live (not deleted) machines, optionally of one fleet, oldest first. */
+    public List<MachineRow> machines(String namespace, Optional<String> fleet) throws SQLException {
+        if (fleet.isPresent()) {
+            return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE namespace = ? AND fleet = ? "
+                    + "AND desired_state <> 'destroyed' ORDER BY created_at, id", Tx::machine, namespace, fleet.get());
+        }
+        return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE namespace = ? "
+                + "AND desired_state <> 'destroyed' ORDER BY created_at, id", Tx::machine, namespace);
+    }
+
+    /** Every machine assigned to the node, deleted ones not yet confirmed included. */
+    public List<MachineRow> machinesOn(String nodeId) throws SQLException {
+        return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id = ? ORDER BY id", Tx::machine, nodeId);
+    }
+
+    /** Live machines that want to run and have no node. */
+    public List<MachineRow> unplaced() throws SQLException {
+        return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = 'running' "
+                + "ORDER BY created_at, id", Tx::machine);
+    }
+
+    /** Live machines on draining nodes whose policy moves them. */
+    public List<MachineRow> onDrainingNodes() throws SQLException {
+        return all("SELECT " + prefixed("m") + " FROM machines m JOIN nodes n ON m.node_id = n.id "
+                + "WHERE n.admin_state = 'draining' AND m.desired_state <> 'destroyed' ORDER BY m.created_at, m.id",
+                Tx::machine);
+    }
+
+    /** Changes what the machine's node must do with it: bumps its generation and stamps this index. */
+    public void setDesired(String id, String desiredState, StopRequest stop, Instant now) throws SQLException {
+        update("UPDATE machines SET desired_state = ?, stop_request = ?, generation = generation + 1, "
+                + "modify_index = ?, updated_at = ? WHERE id = ?", desiredState,
+                stop == null ? null : JSON.writeValueAsString(stop), index(), now.toEpochMilli(), id);
+    }
+
+    /**
+     * Assigns the machine to {@code nodeId} (null: to no node) with a fresh observed state: {@code created} and no exit
+     * code; {@code error} says why it has no node, or null.
+     */
+    public void assign(String id, String nodeId, String error, Instant now) throws SQLException {
+        update("UPDATE machines SET node_id = ?, observed_state = 'created', image_digest = NULL, exit_code = NULL, "
+                + "error = ?, generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
+                nodeId, error, index(), now.toEpochMilli(), id);
+    }
+
+    /** Takes a machine off its node for good: failed, with {@code error}, desired stopped. */
+    public void fail(String id, String error, Instant now) throws SQLException {
+        update("UPDATE machines SET node_id = NULL, observed_state = 'failed', error = ?, desired_state = "
+                + "CASE WHEN desired_state = 'destroyed' THEN 'destroyed' ELSE 'stopped' END, "
+                + "generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
+                error, index(), now.toEpochMilli(), id);
+    }
+
+    /** Records what the machine's node reports, if it is still assigned there; whether anything changed. */
+    public boolean observe(String nodeId, String id, MachineState state, String imageDigest, Integer exitCode,
+                           String error, Instant now) throws SQLException {
+        return update("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, "
+                + "updated_at = ? WHERE id = ? AND node_id = ? AND NOT (observed_state = ? "
+                + "AND COALESCE(image_digest, '') = ? AND COALESCE(exit_code, -1) = ? AND COALESCE(error, '') = ?)",
+                state.wireName(), imageDigest, exitCode, error, now.toEpochMilli(), id, nodeId, state.wireName(),
+                imageDigest == null ? "" : imageDigest, exitCode == null ? -1 : exitCode,
+                error == null ? "" : error) > 0;
+    }
+
+    /** Sets why the machine has no node; whether it changed. */
+    public boolean setError(String id, String error, Instant now) throws SQLException {
+        return update("UPDATE machines SET error = ?, updated_at = ? WHERE id = ? AND COALESCE(error, '') <> ?",
+                error, now.toEpochMilli(), id, error) > 0;
+    }
+
+    /** Deletes the row of a deleted machine. */
+    public void purge(String id) throws SQLException {
+        update("DELETE FROM machines WHERE id = ? AND desired_state = 'destroyed'", id);
+    }
+
+    /** Deleted machines on no node, whose rows can go. */
+    public List<String> orphanedDeleted() throws SQLException {
+        return all("SELECT id FROM machines WHERE node_id IS NULL AND desired_state = 'destroyed'",
+                rs -> rs.getString(1));
+    }
+
+    private static String prefixed(String alias) {
+        return alias + "." + MACHINE_COLUMNS.replace(", ", ", " + alias + ".");
+    }
+
+    private static MachineRow machine(ResultSet rs) throws SQLException {
+        int exit = rs.getInt("exit_code");
+        Integer exitCode = rs.wasNull() ? null : exit;
+        String stop = rs.getString("stop_request");
+        return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
+                rs.getString("name"), JSON.readValue(rs.getString("config"), MachineConfig.class),
+                rs.getString("region"), JSON.readValue(rs.getString("node_labels"), LABELS),
+                JSON.readValue('"' + rs.getString("restart") + '"', RestartPolicy.class),
+                rs.getString("desired_state"), stop == null ? null : JSON.readValue(stop, StopRequest.class),
+                rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
+                rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
+                Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")));
+    }
+
+    // ---- plumbing ----
+
+    @FunctionalInterface
+    private interface Reader<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    private int update(String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            return ps.executeUpdate();
+        }
+    }
+
+    private <T> Optional<T> one(String sql, Reader<T> reader, Object... args) throws SQLException {
+        List<T> rows = all(sql, reader, args);
+        return rows.isEmpty() ? Optional.empty() : Optional.of(rows.getFirst());
+    }
+
+    private <T> List<T> all(String sql, Reader<T> reader, Object... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            var out = new ArrayList<T>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) out.add(reader.read(rs));
+            }
+            return out;
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Object[] args) throws SQLException {
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case null -> ps.setNull(i + 1, Types.NULL);
+                case String s -> ps.setString(i + 1, s);
+                case Integer n -> ps.setInt(i + 1, n);
+                case Long n -> ps.setLong(i + 1, n);
+                default -> throw new IllegalArgumentException("bind: unsupported " + args[i].getClass());
+            }
+        }
+    }
+
+    /** Whether {@code e} is a unique-constraint violation, on SQLite or PostgreSQL. */
+    static boolean uniqueViolation(SQLException e) {
+        return "23505".equals(e.getSQLState())
+                || (e.getMessage() != null && e.getMessage().contains("UNIQUE constraint failed"));
+    }
+}

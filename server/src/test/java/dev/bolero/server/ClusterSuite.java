@@ -1,0 +1,282 @@
+package dev.bolero.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bolero.server.cluster.NodeRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The control plane's behaviour through its HTTP API, against a real server on a free port and fake agents speaking
+ * the node protocol. Subclasses pick the database.
+ */
+abstract class ClusterSuite {
+    static final String ADMIN = "admin-token-for-tests-0123456789";
+    static final String JOIN = "join-token-for-tests-0123456789";
+    /** Short clocks so node loss shows within seconds: heartbeat 1 s, fence 2 s, down 3 s, loops every 200 ms. */
+    static final NodeRegistry.Timing TIMING =
+            new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(2));
+
+    @TempDir
+    Path dataDir;
+    Server server;
+    Http http;
+    final List<FakeAgent> agents = new ArrayList<>();
+
+    /** A fresh database URL, or empty for SQLite in the data directory. */
+    abstract Optional<String> database() throws Exception;
+
+    static ServerConfig config(Path dataDir, Optional<String> database) {
+        var config = ServerConfig.of("127.0.0.1", 0, dataDir)
+                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
+                .withTiming(TIMING, Duration.ofMillis(200));
+        return database.map(config::withDatabase).orElse(config);
+    }
+
+    @BeforeEach
+    void startServer() throws Exception {
+        server = Server.start(config(dataDir, database()));
+        http = new Http(server.port());
+    }
+
+    @AfterEach
+    void stopServer() throws Exception {
+        for (FakeAgent agent : agents) agent.close();
+        if (server != null) server.close();
+    }
+
+    FakeAgent agent(String name, Map<String, String> labels, int cpus, long memoryMb) {
+        var agent = new FakeAgent(http, JOIN, name, labels, cpus, memoryMb);
+        agents.add(agent);
+        return agent;
+    }
+
+    void namespace(String name) {
+        assertThat(http.post("/v1/namespaces", ADMIN, Map.of("name", name)).status()).isEqualTo(201);
+    }
+
+    void fleet(String ns, String name, String strategy) {
+        var created = http.post("/v1/namespaces/" + ns + "/fleets", ADMIN, Map.of("name", name, "strategy", strategy));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+    }
+
+    JsonNode machine(String ns, String fleet, String token, Map<String, Object> spec) {
+        var created = http.post("/v1/namespaces/" + ns + "/fleets/" + fleet + "/machines", token, spec);
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        return created.json();
+    }
+
+    static Map<String, Object> small(String name) {
+        return Map.of("name", name, "image", "busybox", "start", true,
+                "guest", Map.of("cpus", 1, "memory_mb", 512));
+    }
+
+    @Test
+    void aNamespaceTokenSeesOnlyItsNamespaceAndGets404Elsewhere() {
+        namespace("alpha");
+        namespace("beta");
+        fleet("beta", "web", "spread");
+        agent("n1", Map.of(), 8, 16384).live();
+        String betaMachine = machine("beta", "web", ADMIN, small("b1")).path("id").asString();
+        var token = http.post("/v1/namespaces/alpha/tokens", ADMIN, null);
+        assertThat(token.status()).isEqualTo(201);
+        String alpha = token.json().path("token").asString();
+        assertThat(alpha).hasSizeGreaterThanOrEqualTo(43);
+
+        assertThat(http.post("/v1/namespaces/alpha/fleets", alpha, Map.of("name", "api")).status()).isEqualTo(201);
+        assertThat(http.get("/v1/namespaces/alpha/fleets/api", alpha).status()).isEqualTo(200);
+        var listed = http.get("/v1/namespaces", alpha).json();
+        assertThat(listed).hasSize(1);
+        assertThat(listed.get(0).path("name").asString()).isEqualTo("alpha");
+
+        var foreign = http.get("/v1/namespaces/beta/fleets", alpha);
+        var absent = http.get("/v1/namespaces/gamma/fleets", alpha);
+        assertThat(foreign.status()).isEqualTo(404);
+        assertThat(absent.status()).isEqualTo(404);
+        assertThat(foreign.body().replace("beta", "X")).isEqualTo(absent.body().replace("gamma", "X"));
+        assertThat(http.get("/v1/namespaces/beta/machines/" + betaMachine, alpha).status()).isEqualTo(404);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + betaMachine, alpha).status()).isEqualTo(404);
+        assertThat(http.delete("/v1/namespaces/beta/machines/" + betaMachine, alpha).status()).isEqualTo(404);
+        assertThat(http.post("/v1/namespaces/beta/fleets/web/machines", alpha, small("x")).status()).isEqualTo(404);
+        assertThat(http.get("/v1/nodes", alpha).status()).isEqualTo(404);
+        assertThat(http.post("/v1/namespaces/alpha/tokens", alpha, null).status()).isEqualTo(404);
+        assertThat(http.post("/v1/namespaces", alpha, Map.of("name", "delta")).status()).isEqualTo(404);
+
+        assertThat(http.get("/v1/namespaces/beta/machines/" + betaMachine, ADMIN).status()).isEqualTo(200);
+        var none = http.get("/v1/namespaces/alpha/fleets", null);
+        assertThat(none.status()).isEqualTo(401);
+        assertThat(none.errorCode()).isEqualTo("unauthenticated");
+        assertThat(http.get("/v1/namespaces/alpha/fleets", "not-a-token").status()).isEqualTo(401);
+        assertThat(http.get("/v1/nodes", JOIN).status()).isEqualTo(404);
+    }
+
+    @Test
+    void binpackFillsOneNodeAndSpreadUsesEveryNode() {
+        namespace("alpha");
+        fleet("alpha", "packed", "binpack");
+        fleet("alpha", "spread", "spread");
+        for (String n : List.of("n1", "n2", "n3")) agent(n, Map.of("region", "eu"), 4, 8192).live();
+
+        var packed = new HashSet<String>();
+        var spread = new HashSet<String>();
+        for (int i = 0; i < 3; i++) {
+            packed.add(machine("alpha", "packed", ADMIN, small("p" + i)).path("node_id").asString());
+        }
+        for (int i = 0; i < 3; i++) {
+            spread.add(machine("alpha", "spread", ADMIN, small("s" + i)).path("node_id").asString());
+        }
+        assertThat(packed).hasSize(1);
+        assertThat(spread).hasSize(3);
+
+        var nodes = http.get("/v1/nodes", ADMIN).json();
+        int cpus = 0;
+        for (JsonNode n : nodes) {
+            assertThat(n.path("state").asString()).isEqualTo("ready");
+            cpus += n.path("allocated").path("cpus").asInt();
+        }
+        assertThat(cpus).isEqualTo(6);
+
+        var refused = http.post("/v1/namespaces/alpha/fleets/spread/machines", ADMIN,
+                Map.of("image", "busybox", "guest", Map.of("cpus", 2, "memory_mb", 512), "region", "us"));
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.errorCode()).isEqualTo("failed_precondition");
+        assertThat(refused.json().path("error").path("message").asString()).contains("no nodes in region us");
+    }
+
+    @Test
+    void aNodeLongPollsItsAssignmentsAndReportsStates() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var node = agent("n1", Map.of(), 4, 8192);
+        var first = node.poll(0);
+        assertThat(first.path("machines")).isEmpty();
+        long index = first.path("index").asLong();
+
+        var poll = CompletableFuture.supplyAsync(() -> node.poll(30));
+        String id = machine("alpha", "web", ADMIN, small("web-1")).path("id").asString();
+        JsonNode changed = poll.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(changed.path("index").asLong()).isGreaterThan(index);
+        assertThat(changed.path("machines")).hasSize(1);
+        assertThat(changed.path("machines").get(0).path("id").asString()).isEqualTo(id);
+        assertThat(changed.path("machines").get(0).path("desired_state").asString()).isEqualTo("running");
+        assertThat(changed.path("machines").get(0).path("config").path("image").asString()).isEqualTo("busybox");
+
+        var waiting = CompletableFuture.supplyAsync(() ->
+                http.get("/v1/namespaces/alpha/machines/" + id + "/wait?state=running&timeout_s=60", ADMIN));
+        assertThat(node.heartbeat().status()).isEqualTo(200);
+        var running = waiting.get(90, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(running.status()).as("%s", running).isEqualTo(200);
+        assertThat(running.json().path("state").asString()).isEqualTo("running");
+        assertThat(running.json().path("node_id").asString()).isEqualTo(node.id);
+
+        var stopped = http.post("/v1/namespaces/alpha/machines/" + id + "/stop", ADMIN,
+                Map.of("signal", "SIGINT", "timeout_s", 5));
+        assertThat(stopped.status()).isEqualTo(200);
+        var after = node.poll(30).path("machines").get(0);
+        assertThat(after.path("desired_state").asString()).isEqualTo("stopped");
+        assertThat(after.path("stop").path("signal").asString()).isEqualTo("SIGINT");
+
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + id, ADMIN).status()).isEqualTo(204);
+        assertThat(node.poll(30).path("machines")).isEmpty();
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + id, ADMIN).status()).isEqualTo(404);
+        node.heartbeat();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                http.get("/v1/nodes/" + node.id, ADMIN).json().path("allocated").path("cpus").asInt()).isZero());
+    }
+
+    @Test
+    void aLostNodesMachinesMoveAndItIsNotToldToRunThemWhenItReturns() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var a = agent("a", Map.of(), 4, 8192).live();
+        String moving = machine("alpha", "web", ADMIN, small("moving")).path("id").asString();
+        var pinned = new java.util.HashMap<String, Object>(small("pinned"));
+        pinned.put("restart", "no");
+        String failing = machine("alpha", "web", ADMIN, pinned).path("id").asString();
+        var b = agent("b", Map.of(), 4, 8192).live();
+        assertThat(a.assignedIds()).containsExactlyInAnyOrder(moving, failing);
+
+        a.silence();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(http.get("/v1/nodes/" + a.id, ADMIN).json().path("state").asString()).isEqualTo("down");
+            var m = http.get("/v1/namespaces/alpha/machines/" + moving, ADMIN).json();
+            assertThat(m.path("node_id").asString()).isEqualTo(b.id);
+            assertThat(m.path("state").asString()).isEqualTo("running");
+        });
+        var failed = http.get("/v1/namespaces/alpha/machines/" + failing, ADMIN).json();
+        assertThat(failed.path("state").asString()).isEqualTo("failed");
+        assertThat(failed.path("node_id").isNull()).isTrue();
+        assertThat(failed.path("error").asString()).contains("was lost");
+
+        a.live();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(http.get("/v1/nodes/" + a.id, ADMIN).json().path("state").asString()).isEqualTo("ready"));
+        assertThat(a.assignedIds()).isEmpty();
+        assertThat(b.assignedIds()).containsExactly(moving);
+    }
+
+    @Test
+    void drainingANodeMovesItsMachinesAndCordonKeepsNewOnesAway() {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        var a = agent("a", Map.of(), 4, 8192).live();
+        var ids = new ArrayList<String>();
+        for (int i = 0; i < 2; i++) ids.add(machine("alpha", "web", ADMIN, small("w" + i)).path("id").asString());
+        var b = agent("b", Map.of(), 4, 8192).live();
+
+        assertThat(http.post("/v1/nodes/" + b.id + "/cordon", ADMIN, null).json().path("state").asString())
+                .isEqualTo("cordoned");
+        assertThat(machine("alpha", "web", ADMIN, small("w2")).path("node_id").asString()).isEqualTo(a.id);
+        ids.add(http.get("/v1/namespaces/alpha/machines?fleet=web", ADMIN).json().get(2).path("id").asString());
+        assertThat(http.post("/v1/nodes/" + b.id + "/uncordon", ADMIN, null).json().path("state").asString())
+                .isEqualTo("ready");
+
+        assertThat(http.post("/v1/nodes/" + a.id + "/drain", ADMIN, null).json().path("state").asString())
+                .isEqualTo("draining");
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(a.assignedIds()).isEmpty();
+            assertThat(b.assignedIds()).containsExactlyInAnyOrderElementsOf(ids);
+        });
+        var list = http.get("/v1/namespaces/alpha/machines?state=running", ADMIN);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                http.get("/v1/namespaces/alpha/machines?state=running", ADMIN).json()).hasSize(3));
+        assertThat(list.status()).isEqualTo(200);
+    }
+
+    @Test
+    void requestsAreParsedStrictly() {
+        namespace("alpha");
+        var unknown = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "colour", "red"));
+        assertThat(unknown.status()).isEqualTo(400);
+        assertThat(unknown.json().path("error").path("message").asString()).contains("unknown field 'colour'");
+        assertThat(http.post("/v1/namespaces", ADMIN, Map.of("name", "Bad_Name")).errorCode())
+                .isEqualTo("invalid_argument");
+        assertThat(http.post("/v1/namespaces", ADMIN, Map.of("name", "alpha")).errorCode()).isEqualTo("conflict");
+        fleet("alpha", "web", "spread");
+        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of("image", "")).errorCode())
+                .isEqualTo("invalid_argument");
+        var noNode = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, small("x"));
+        assertThat(noNode.errorCode()).isEqualTo("failed_precondition");
+        assertThat(noNode.json().path("error").path("message").asString()).contains("cluster has no nodes");
+        var updated = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("strategy", "binpack"));
+        assertThat(updated.json().path("strategy").asString()).isEqualTo("binpack");
+        assertThat(http.delete("/v1/namespaces/alpha/fleets/web", ADMIN).status()).isEqualTo(204);
+        assertThat(http.get("/v1/namespaces/alpha/fleets/web", ADMIN).status()).isEqualTo(404);
+        var openapi = http.get("/v1/openapi.json", null).json();
+        assertThat(openapi.path("openapi").asString()).startsWith("3.");
+        assertThat(openapi.path("paths").propertyNames()).contains("/v1/namespaces/{ns}/fleets/{fleet}/machines",
+                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain");
+    }
+}
