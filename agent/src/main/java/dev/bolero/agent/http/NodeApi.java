@@ -9,6 +9,7 @@ import dev.bolero.api.ErrorCode;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
 import java.io.IOException;
@@ -41,6 +42,8 @@ public final class NodeApi implements AutoCloseable {
         this.app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
+            // Uncompressed: a compressing stream holds back small writes, and followed logs must flow line by line.
+            config.http.compressionStrategy = CompressionStrategy.NONE;
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
             config.routes.post("/api/v1/machines", this::create);
             config.routes.get("/api/v1/machines", ctx -> ctx.json(machines.list()));
@@ -122,7 +125,8 @@ public final class NodeApi implements AutoCloseable {
         ctx.contentType("text/plain; charset=utf-8");
         ctx.status(200);
         try {
-            var out = ctx.outputStream();
+            // The servlet's own stream: Javalin's wrapper holds writes back until the handler returns.
+            var out = ctx.res().getOutputStream();
             logs.copy(id, src, out, () -> follow && machines.isActive(id));
             out.flush();
         } catch (EofException e) {
