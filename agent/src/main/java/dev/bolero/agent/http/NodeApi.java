@@ -19,9 +19,6 @@ import java.util.Set;
 import org.eclipse.jetty.io.EofException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.core.JacksonException;
-import tools.jackson.databind.exc.UnrecognizedPropertyException;
-import tools.jackson.databind.exc.ValueInstantiationException;
 
 /**
  * The node's REST API on Javalin (Jetty 12, a virtual thread per request, so {@code wait} and {@code logs?follow}
@@ -135,18 +132,7 @@ public final class NodeApi implements AutoCloseable {
     }
 
     private static <T> T body(Context ctx, Class<T> type, String action) {
-        String body = ctx.body();
-        if (body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
-        try {
-            return ApiJson.mapper().readValue(body, type);
-        } catch (UnrecognizedPropertyException e) {
-            throw ApiException.invalid(action + ": unknown field '" + e.getPropertyName() + "'");
-        } catch (ValueInstantiationException e) {
-            if (e.getCause() instanceof ApiException api) throw api;
-            throw ApiException.invalid(action + ": " + e.getOriginalMessage());
-        } catch (JacksonException e) {
-            throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
-        }
+        return ApiJson.parse(ctx.body(), type, action);
     }
 
     private static boolean booleanParam(Context ctx, String name) {

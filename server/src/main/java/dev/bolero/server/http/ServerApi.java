@@ -24,9 +24,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.core.JacksonException;
-import tools.jackson.databind.exc.UnrecognizedPropertyException;
-import tools.jackson.databind.exc.ValueInstantiationException;
 
 /**
  * The control plane's {@code /v1} API on Javalin (a virtual thread per request, so long polls and waits hold no
@@ -251,18 +248,7 @@ public final class ServerApi implements AutoCloseable {
     }
 
     private static <T> T body(Context ctx, Class<T> type, String action) {
-        String body = ctx.body();
-        if (body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
-        try {
-            return ApiJson.mapper().readValue(body, type);
-        } catch (UnrecognizedPropertyException e) {
-            throw ApiException.invalid(action + ": unknown field '" + e.getPropertyName() + "'");
-        } catch (ValueInstantiationException e) {
-            if (e.getCause() instanceof ApiException api) throw api;
-            throw ApiException.invalid(action + ": " + e.getOriginalMessage());
-        } catch (JacksonException e) {
-            throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
-        }
+        return ApiJson.parse(ctx.body(), type, action);
     }
 
     private static int intParam(Context ctx, String name, int dflt, int min, int max) {
