@@ -74,6 +74,19 @@ class MachineEndToEndTest {
     }
 
     @Test
+    void a_workload_that_cannot_start_fails_the_machine_with_the_guest_reason_and_leaves_no_vmm() {
+        String id = node.create("{\"image\": \"" + image + "\", \"init\": {\"cmd\": [\"/no/such/program\"]}}");
+        assertThat(node.get("/api/v1/machines/" + id).json().path("state").asString()).isEqualTo("created");
+        AgentHarness.Response start = node.post("/api/v1/machines/" + id + "/start", "");
+        assertThat(start.status()).as(start.body()).isEqualTo(200);
+        assertThat(start.json().path("state").asString()).isEqualTo("starting");
+        JsonNode m = node.waitFor(id, "failed", 240);
+        assertThat(m.path("error").asString())
+                .isEqualTo("run machine " + id + ": exec /no/such/program: No such file or directory");
+        await().atMost(Duration.ofSeconds(30)).until(() -> AgentHarness.processesMentioning(id).isEmpty());
+    }
+
+    @Test
     void stopping_a_long_running_workload_signals_it_and_delete_leaves_nothing_behind() {
         String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
                 + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo up; exec sleep 600\"]}}");
