@@ -1,4 +1,4 @@
-package dev.bolero.server.wire;
+package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
 import java.util.Map;

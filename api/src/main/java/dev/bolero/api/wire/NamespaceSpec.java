@@ -1,4 +1,4 @@
-package dev.bolero.server.wire;
+package dev.bolero.api.wire;
 
 /** Body of {@code POST /v1/namespaces}. */
 public record NamespaceSpec(String name) {

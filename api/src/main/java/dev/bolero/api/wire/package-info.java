@@ -4,4 +4,4 @@
  * {@link dev.bolero.api.ApiJson}: snake_case, unknown fields rejected. Values validate in their constructors and throw
  * {@link dev.bolero.api.ApiException} ({@code invalid_argument}).
  */
-package dev.bolero.server.wire;
+package dev.bolero.api.wire;

@@ -1,4 +1,4 @@
-package dev.bolero.server.wire;
+package dev.bolero.api.wire;
 
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
