@@ -19,6 +19,16 @@ public final class ClusterAgentMain {
     private ClusterAgentMain() {}
 
     public static void main(String[] args) throws InterruptedException {
+        try {
+            run(args);
+        } catch (RuntimeException e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
+        Thread.currentThread().join();
+    }
+
+    private static void run(String[] args) {
         var agent = Agent.start(new AgentConfig("127.0.0.1", 0, Path.of(args[0]), Set.of(), QemuDriver.Accel.AUTO,
                 Optional.empty(), Duration.ofSeconds(180)));
         var member = agent.joinCluster(new ClusterConfig(URI.create(args[1]), args[2], args[3],
@@ -26,6 +36,5 @@ public final class ClusterAgentMain {
                 Optional.of(new Capacity(Integer.parseInt(args[5]), Long.parseLong(args[6])))));
         System.out.println("AGENT-PORT " + agent.port() + " NODE " + member.nodeId());
         System.out.flush();
-        Thread.currentThread().join();
     }
 }
