@@ -1,5 +1,7 @@
 package dev.bolero.agent;
 
+import dev.bolero.agent.cluster.ClusterConfig;
+import dev.bolero.agent.cluster.ClusterMember;
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
@@ -30,11 +32,14 @@ public final class Agent implements AutoCloseable {
     private final MachineStore store;
     private final MachineService machines;
     private final NodeApi api;
+    private final Path dataDir;
+    private ClusterMember member;
 
-    private Agent(MachineStore store, MachineService machines, NodeApi api) {
+    private Agent(MachineStore store, MachineService machines, NodeApi api, Path dataDir) {
         this.store = store;
         this.machines = machines;
         this.api = api;
+        this.dataDir = dataDir;
     }
 
     /**
@@ -64,7 +69,7 @@ public final class Agent implements AutoCloseable {
                 new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
         machines.recover();
         NodeApi api = new NodeApi(machines, logs).start(config.host(), config.port());
-        return new Agent(store, machines, api);
+        return new Agent(store, machines, api, dataDir);
     }
 
     /** The boot assets, built on the first machine start and then reused. */
@@ -83,11 +88,23 @@ public final class Agent implements AutoCloseable {
         return api.port();
     }
 
+    /**
+     * Makes this agent a node of a cluster: from now on its machines are the control plane's assignments.
+     *
+     * @throws IllegalStateException when the join fails or the agent already joined
+     */
+    public synchronized ClusterMember joinCluster(ClusterConfig cluster) {
+        if (member != null) throw new IllegalStateException("agent already joined node " + member.nodeId());
+        member = ClusterMember.start(cluster, dataDir, machines);
+        return member;
+    }
+
     /** Stops serving and detaches from the machines without stopping them. Idempotent. */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (member != null) member.close();
         api.close();
         machines.close();
         store.close();

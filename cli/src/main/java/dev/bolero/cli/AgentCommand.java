@@ -2,7 +2,9 @@ package dev.bolero.cli;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +37,18 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")
     int bootTimeoutSeconds;
 
+    @Option(names = "--server", description = "join the control plane at this URL (http://host:port); its assignments become this node's machines")
+    URI server;
+
+    @Option(names = "--join-token", description = "the cluster's join token (or BOLERO_JOIN_TOKEN); needed only until DATA_DIR/node.json exists")
+    String joinToken;
+
+    @Option(names = "--labels", description = "node labels k=v,k2=v2; region=… names the node's region")
+    String labels;
+
+    @Option(names = "--node-name", description = "the node's name (default: the host name)")
+    String nodeName;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -43,7 +57,10 @@ final class AgentCommand implements Callable<Integer> {
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
                 Duration.ofSeconds(bootTimeoutSeconds));
         CountDownLatch stopped = new CountDownLatch(1);
+        Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {
+            cluster.ifPresent(c -> System.out.printf("bolero agent joined %s as node %s%n", c.server(),
+                    agent.joinCluster(c).nodeId()));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 agent.close();
                 stopped.countDown();
@@ -53,5 +70,14 @@ final class AgentCommand implements Callable<Integer> {
             stopped.await();
         }
         return 0;
+    }
+
+    private Optional<ClusterConfig> cluster() throws java.io.IOException {
+        if (server == null) return Optional.empty();
+        String token = joinToken != null ? joinToken : System.getenv().getOrDefault("BOLERO_JOIN_TOKEN", "");
+        String name = nodeName != null ? nodeName
+                : java.net.InetAddress.getLocalHost().getHostName().toLowerCase(java.util.Locale.ROOT).split("\\.")[0];
+        return Optional.of(new ClusterConfig(server, token, name, ClusterConfig.parseLabels(labels),
+                Optional.empty()));
     }
 }

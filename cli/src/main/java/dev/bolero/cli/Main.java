@@ -1,5 +1,6 @@
 package dev.bolero.cli;
 
+import dev.bolero.client.ClientException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,12 +10,37 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Runs OCI images as microVMs.",
-        subcommands = {AgentCommand.class, ServerCommand.class})
+        subcommands = {AgentCommand.class, ServerCommand.class, UpCommand.class, ClusterCommands.Run.class,
+            ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
+            ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Nodes.class,
+            ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
+            CompletionCommand.class})
 public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+        System.exit(new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler(Main::exitCode).execute(args));
+    }
+
+    /**
+     * Exit codes scripts can use: 1 error, 2 usage, 3 not found, 4 unauthenticated or forbidden, 5 server
+     * unreachable, 6 conflict.
+     */
+    static int exitCode(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+        command.getErr().println("bolero: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+        return switch (e) {
+            case ClientException c -> switch (c.code()) {
+                case "not_found" -> 3;
+                case "unauthenticated", "permission_denied" -> 4;
+                case "unavailable" -> 5;
+                case "conflict" -> 6;
+                default -> 1;
+            };
+            case CommandLine.ParameterException p -> 2;
+            case IllegalArgumentException i -> 2;
+            default -> 1;
+        };
     }
 
     /** The version from the jar's manifest. */

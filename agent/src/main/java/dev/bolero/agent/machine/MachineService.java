@@ -5,6 +5,7 @@ import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.Machine;
+import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.oci.ImageStore;
@@ -86,10 +87,22 @@ public final class MachineService implements AutoCloseable {
      */
     public Machine create(CreateMachineRequest request) {
         String id = HexFormat.of().formatHex(randomBytes());
-        String name = request.name() != null ? request.name() : id;
-        MachineRecord record = MachineRecord.created(id, name, request.config(), clock.instant());
+        Machine created = create(id, request.name() != null ? request.name() : id, request.config());
+        return request.startNow() ? start(id) : created;
+    }
+
+    /**
+     * Creates a machine under a given id without starting it: the control plane's machines keep their cluster id on
+     * the node.
+     *
+     * @param name the node-local name
+     * @throws ApiException {@code conflict} when the id or the name is taken
+     */
+    public Machine create(String id, String name, MachineConfig config) {
+        MachineRecord record = MachineRecord.created(id, name, config, clock.instant());
         lock.lock();
         try {
+            if (store.find(id).isPresent()) throw ApiException.conflict("create machine: the id " + id + " is taken");
             if (store.findByName(name).isPresent()) {
                 throw ApiException.conflict("create machine: the name '" + name + "' is taken");
             }
@@ -98,8 +111,8 @@ public final class MachineService implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        log.info("machine={} created image={}", id, request.image());
-        return request.startNow() ? start(id) : record.toApi();
+        log.info("machine={} created image={}", id, config.image());
+        return record.toApi();
     }
 
     /** @throws ApiException {@code not_found} */

@@ -6,13 +6,13 @@ import dev.bolero.api.StopRequest;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
-import dev.bolero.server.wire.ClusterMachine;
-import dev.bolero.server.wire.CreateMachineSpec;
-import dev.bolero.server.wire.Fleet;
-import dev.bolero.server.wire.FleetSpec;
-import dev.bolero.server.wire.Namespace;
-import dev.bolero.server.wire.NamespaceSpec;
-import dev.bolero.server.wire.TokenResponse;
+import dev.bolero.api.wire.ClusterMachine;
+import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.Namespace;
+import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.TokenResponse;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -208,7 +208,7 @@ public final class ControlPlane {
     void placeWaiting(MachineRow machine) {
         String action = "place machine " + machine.id();
         var strategy = store.read(action, tx -> tx.fleet(machine.namespace(), machine.fleet()))
-                .map(Fleet::strategy).orElse(dev.bolero.server.wire.FleetStrategy.SPREAD);
+                .map(Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.SPREAD);
         var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, nodeId) -> {
             var now = tx.machine(machine.id());
             if (now.isEmpty() || now.get().nodeId() != null || !now.get().desiredState().equals("running")) {

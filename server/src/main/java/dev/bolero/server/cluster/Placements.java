@@ -15,7 +15,7 @@ import dev.bolero.scheduler.Strategy;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
-import dev.bolero.server.wire.FleetStrategy;
+import dev.bolero.api.wire.FleetStrategy;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;

@@ -3,8 +3,8 @@ package dev.bolero.server.store;
 import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
-import dev.bolero.server.wire.ClusterMachine;
-import dev.bolero.server.wire.RestartPolicy;
+import dev.bolero.api.wire.ClusterMachine;
+import dev.bolero.api.wire.RestartPolicy;
 import java.time.Instant;
 import java.util.Map;
 

@@ -1,7 +1,7 @@
 package dev.bolero.server.store;
 
 import dev.bolero.scheduler.NodeState;
-import dev.bolero.server.wire.Capacity;
+import dev.bolero.api.wire.Capacity;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

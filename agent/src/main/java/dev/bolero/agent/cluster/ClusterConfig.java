@@ -1,0 +1,47 @@
+package dev.bolero.agent.cluster;
+
+import dev.bolero.api.wire.Capacity;
+import dev.bolero.api.wire.Names;
+import java.net.URI;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How an agent joins a control plane.
+ *
+ * @param server the server's base URL ({@code http://host:port})
+ * @param joinToken the cluster's join token; used only when the data directory holds no node credential yet
+ * @param nodeName the node's name (a DNS label), for operators
+ * @param labels the node's labels; {@code region} names its region (checked by the join, as the server checks them)
+ * @param capacity what machines may use; empty: the host's processors and memory
+ */
+public record ClusterConfig(URI server, String joinToken, String nodeName, Map<String, String> labels,
+                            Optional<Capacity> capacity) {
+    public ClusterConfig {
+        Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(joinToken, "joinToken");
+        Objects.requireNonNull(capacity, "capacity");
+        if (!"http".equals(server.getScheme()) && !"https".equals(server.getScheme())) {
+            throw new IllegalArgumentException("server must be an http:// or https:// URL, got " + server);
+        }
+        Names.check("node name", nodeName);
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /**
+     * Parses {@code k=v,k2=v2} (empty: no labels).
+     *
+     * @throws IllegalArgumentException naming the malformed entry
+     */
+    public static Map<String, String> parseLabels(String text) {
+        var labels = new java.util.TreeMap<String, String>();
+        if (text == null || text.isBlank()) return labels;
+        for (String entry : text.split(",")) {
+            int eq = entry.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("labels: expected k=v, got '" + entry + "'");
+            labels.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+        }
+        return labels;
+    }
+}

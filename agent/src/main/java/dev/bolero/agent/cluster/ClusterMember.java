@@ -1,0 +1,271 @@
+package dev.bolero.agent.cluster;
+
+import dev.bolero.agent.machine.MachineService;
+import dev.bolero.api.ApiException;
+import dev.bolero.api.Machine;
+import dev.bolero.api.MachineState;
+import dev.bolero.api.StopRequest;
+import dev.bolero.api.wire.Assignment;
+import dev.bolero.api.wire.Assignments;
+import dev.bolero.api.wire.Capacity;
+import dev.bolero.api.wire.Heartbeat;
+import dev.bolero.api.wire.HeartbeatResponse;
+import dev.bolero.api.wire.JoinRequest;
+import dev.bolero.api.wire.JoinResponse;
+import dev.bolero.api.wire.MachineReport;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node as a member of a cluster. {@link #start} joins (or reuses {@code DATA_DIR/node.json}), then two virtual
+ * threads run until {@link #close}: one long-polls the assignments and reconciles the node's machines to them (every
+ * machine of the node belongs to the cluster: one not assigned is stopped and destroyed), the other sends heartbeats
+ * and fences — stops and destroys every machine — once no heartbeat has been accepted for {@code fence_after_s}.
+ */
+public final class ClusterMember implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
+    private static final List<String> DRIVERS = List.of("qemu");
+    private static final int POLL_WAIT_S = 10;
+    private static final Set<MachineState> STARTABLE =
+            EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED);
+    private static final Set<MachineState> ACTIVE =
+            EnumSet.of(MachineState.STARTING, MachineState.RUNNING, MachineState.STOPPING);
+    private static final Set<MachineState> AT_REST =
+            EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED, MachineState.DESTROYED);
+
+    private final NodeProtocol protocol;
+    private final JoinResponse node;
+    private final Capacity capacity;
+    private final MachineService machines;
+    private final Generations generations;
+    private final Semaphore heartbeatSoon = new Semaphore(0);
+    private final Object reconciling = new Object();
+    private volatile boolean closed;
+    private volatile boolean fenced;
+    private volatile long lastAccepted = System.nanoTime();
+    private volatile Assignments latest;
+    private final Thread poller;
+    private final Thread beater;
+
+    private ClusterMember(NodeProtocol protocol, JoinResponse node, Capacity capacity, MachineService machines,
+                          Generations generations) {
+        this.protocol = protocol;
+        this.node = node;
+        this.capacity = capacity;
+        this.machines = machines;
+        this.generations = generations;
+        this.poller = Thread.ofVirtual().name("cluster-poll-" + node.nodeId()).unstarted(this::pollLoop);
+        this.beater = Thread.ofVirtual().name("cluster-heartbeat-" + node.nodeId()).unstarted(this::heartbeatLoop);
+    }
+
+    /**
+     * Joins the cluster unless {@code dataDir} already holds this node's credential, and starts reconciling.
+     *
+     * @throws IllegalStateException when the join is refused or the server cannot be reached, or node.json is
+     *     unreadable
+     */
+    public static ClusterMember start(ClusterConfig config, Path dataDir, MachineService machines) {
+        var protocol = new NodeProtocol(config.server());
+        Capacity capacity = config.capacity().orElseGet(ClusterMember::hostCapacity);
+        JoinResponse node = NodeCredentials.load(dataDir).orElseGet(() -> {
+            try {
+                JoinResponse joined = protocol.join(config.joinToken(),
+                        new JoinRequest(config.nodeName(), config.labels(), DRIVERS, capacity));
+                NodeCredentials.store(dataDir, joined);
+                log.info("joined {} as node {} ({})", config.server(), joined.nodeId(), config.nodeName());
+                return joined;
+            } catch (NodeProtocol.Failure | ApiException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
+        var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")));
+        member.poller.start();
+        member.beater.start();
+        return member;
+    }
+
+    /** The node id the control plane gave this node. */
+    public String nodeId() {
+        return node.nodeId();
+    }
+
+    private void pollLoop() {
+        long index = 0;
+        while (!closed) {
+            try {
+                Assignments a = protocol.assignments(node, index, POLL_WAIT_S);
+                index = a.index();
+                latest = a;
+                reconcile(a);
+            } catch (NodeProtocol.Failure e) {
+                if (closed) return;
+                log.warn("{}", e.getMessage());
+                if (!sleep(Duration.ofSeconds(1))) return;
+            } catch (RuntimeException e) {
+                log.error("reconcile node {}", node.nodeId(), e);
+                if (!sleep(Duration.ofSeconds(1))) return;
+            }
+        }
+    }
+
+    private void heartbeatLoop() {
+        Duration interval = Duration.ofSeconds(node.heartbeatIntervalS());
+        while (!closed) {
+            try {
+                HeartbeatResponse answer = protocol.heartbeat(node, heartbeat(), interval);
+                lastAccepted = System.nanoTime();
+                if (fenced) {
+                    fenced = false;
+                    log.info("node {}: heartbeats accepted again (state {}), reconciling", node.nodeId(),
+                            answer.state());
+                    Assignments a = latest;
+                    if (a != null) reconcile(a);
+                }
+            } catch (NodeProtocol.Failure e) {
+                if (closed) return;
+                log.warn("{}", e.getMessage());
+            } catch (RuntimeException e) {
+                log.error("heartbeat of node {}", node.nodeId(), e);
+            }
+            if (!fenced && System.nanoTime() - lastAccepted > TimeUnit.SECONDS.toNanos(node.fenceAfterS())) fence();
+            try {
+                heartbeatSoon.tryAcquire(interval.toMillis(), TimeUnit.MILLISECONDS);
+                heartbeatSoon.drainPermits();
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private Heartbeat heartbeat() {
+        var reports = machines.list().stream()
+                .map(m -> new MachineReport(m.id(), generations.applied(m.id()), m.state(), m.imageDigest(),
+                        m.exitCode(), m.error()))
+                .toList();
+        return new Heartbeat(capacity, DRIVERS, reports);
+    }
+
+    /** Makes the node's machines match {@code a}: the complete desired set. */
+    void reconcile(Assignments a) {
+        synchronized (reconciling) {
+            if (fenced || closed) return;
+            boolean changed = false;
+            Map<String, Machine> local = machines.list().stream()
+                    .collect(Collectors.toMap(Machine::id, Function.identity()));
+            Set<String> assigned = a.machines().stream().map(Assignment::id).collect(Collectors.toSet());
+            for (Machine m : local.values()) {
+                if (!assigned.contains(m.id())) {
+                    remove(m.id(), "not assigned to node " + node.nodeId() + " any more");
+                    changed = true;
+                }
+            }
+            for (Assignment want : a.machines()) {
+                try {
+                    changed |= apply(want, local.get(want.id()));
+                } catch (ApiException e) {
+                    log.warn("machine={} apply generation {} ({}): {}", want.id(), want.generation(),
+                            want.desiredState(), e.getMessage());
+                }
+            }
+            if (changed) heartbeatSoon.release();
+        }
+    }
+
+    private boolean apply(Assignment want, Machine have) {
+        if (have == null) {
+            generations.forget(want.id());
+            have = machines.create(want.id(), want.namespace() + "." + want.name(), want.config());
+        } else if (generations.applied(want.id()) == want.generation()) {
+            return false;
+        }
+        switch (want.desiredState()) {
+            case "running" -> {
+                if (STARTABLE.contains(have.state())) {
+                    machines.start(want.id());
+                } else if (have.state() == MachineState.STOPPING) {
+                    return false;    // applied once it has stopped, at a later reconcile
+                }
+            }
+            case "stopped" -> {
+                if (ACTIVE.contains(have.state())) {
+                    machines.stop(want.id(), want.stop() != null ? want.stop() : StopRequest.defaults());
+                }
+            }
+            default -> throw ApiException.invalid("desired state '" + want.desiredState() + "' is unknown");
+        }
+        generations.applied(want.id(), want.generation());
+        log.info("machine={} generation {} applied: {}", want.id(), want.generation(), want.desiredState());
+        return true;
+    }
+
+    /** Stops (SIGTERM, 10 s) and destroys a machine. */
+    private void remove(String id, String why) {
+        log.info("machine={} removing: {}", id, why);
+        try {
+            if (ACTIVE.contains(machines.get(id).state())) {
+                machines.stop(id, StopRequest.defaults());
+                try {
+                    machines.await(id, AT_REST, Duration.ofSeconds(StopRequest.DEFAULT_TIMEOUT_S + 5));
+                } catch (ApiException e) {
+                    log.warn("machine={} did not stop in time, destroying it: {}", id, e.getMessage());
+                }
+            }
+            machines.delete(id, true);
+            generations.forget(id);
+        } catch (ApiException e) {
+            log.warn("machine={} remove: {}", id, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** No heartbeat accepted for fence_after_s: the server may move our machines, so none may keep running. */
+    private void fence() {
+        synchronized (reconciling) {
+            fenced = true;
+            log.warn("node {}: no heartbeat accepted for {} s, fencing: stopping every machine", node.nodeId(),
+                    node.fenceAfterS());
+            for (Machine m : machines.list()) remove(m.id(), "fenced");
+        }
+    }
+
+    private static Capacity hostCapacity() {
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        return new Capacity(Runtime.getRuntime().availableProcessors(), os.getTotalMemorySize() / (1024 * 1024));
+    }
+
+    private static boolean sleep(Duration d) {
+        try {
+            Thread.sleep(d);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    /** Stops polling and heartbeating; the machines keep running. */
+    @Override
+    public void close() {
+        closed = true;
+        poller.interrupt();
+        beater.interrupt();
+        try {
+            poller.join(Duration.ofSeconds(20));
+            beater.join(Duration.ofSeconds(20));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        generations.close();
+    }
+}

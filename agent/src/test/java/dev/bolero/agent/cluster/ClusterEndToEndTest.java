@@ -1,0 +1,311 @@
+package dev.bolero.agent.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bolero.api.ApiJson;
+import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.TestImages;
+import dev.bolero.oci.testing.TestRegistry;
+import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import dev.bolero.server.cluster.NodeRegistry;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A cluster on one host: one control-plane server (SQLite, in this JVM) and three real agents, each its own JVM and
+ * data directory, booting real QEMU machines from a real registry. Placement (spread, bin-pack), machine ids shared
+ * between the control plane and the node API, node loss (SIGKILL of an agent) with the machine coming back on
+ * another node, the returning node destroying its copy, drain, and fencing when the server goes away.
+ * At most two VMs run at a time.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterEndToEndTest {
+    private static final String ADMIN = "admin-token-cluster-e2e-0123456789";
+    private static final String JOIN = "join-token-cluster-e2e-0123456789";
+
+    @TempDir
+    static Path dir;
+
+    private static TestRegistry registry;
+    private static String image;
+    private static Server server;
+    private static final List<Node> nodes = new ArrayList<>();
+    private static final HttpClient http = HttpClient.newHttpClient();
+
+    /** One agent process. */
+    static final class Node {
+        final String name;
+        final Path dataDir;
+        Process process;
+        int port;
+        String id;
+
+        Node(String name) {
+            this.name = name;
+            this.dataDir = dir.resolve(name);
+        }
+
+        void start() throws Exception {
+            Files.createDirectories(dataDir);
+            String javaBin = ProcessHandle.current().info().command().orElse("java");
+            process = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED",
+                    "-Dbolero.home=" + System.getProperty("bolero.home", ""),
+                    "-cp", System.getProperty("java.class.path"), ClusterAgentMain.class.getName(),
+                    dataDir.toString(), "http://127.0.0.1:" + server.port(), JOIN, name, "node=" + name, "4", "4096")
+                    .redirectErrorStream(true).start();
+            var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            String ready = CompletableFuture.supplyAsync(() -> {
+                try {
+                    String line;
+                    while ((line = reader.readLine()) != null) {
+                        System.out.println(name + "| " + line);
+                        if (line.startsWith("AGENT-PORT ")) return line;
+                    }
+                    throw new IllegalStateException("agent " + name + " exited before joining (its output is above)");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).get(60, TimeUnit.SECONDS);
+            String[] words = ready.split(" ");
+            port = Integer.parseInt(words[1]);
+            String joined = words[3];
+            if (id != null) assertThat(joined).as("a restarted agent keeps its node id").isEqualTo(id);
+            id = joined;
+            Thread.ofVirtual().start(() -> {
+                try {
+                    reader.lines().forEach(line -> System.out.println(name + "| " + line));
+                } catch (UncheckedIOException e) {
+                    // the agent was killed
+                }
+            });
+        }
+
+        void kill() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+
+        /** The node API's view of a machine: its state, or "absent". */
+        String localState(String machineId) {
+            var r = call("GET", "http://127.0.0.1:" + port + "/api/v1/machines/" + machineId, null, null);
+            return r.status() == 404 ? "absent" : r.json().path("state").asString();
+        }
+
+        int localMachines() {
+            return call("GET", "http://127.0.0.1:" + port + "/api/v1/machines", null, null).json().size();
+        }
+    }
+
+    record Response(int status, String body) {
+        JsonNode json() {
+            return ApiJson.mapper().readTree(body);
+        }
+    }
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        registry = TestRegistry.start();
+        image = TestImages.push(registry, "cluster/sleeper:1", ImageSpec.cmd("sh", "-c", "echo up; exec sleep 600"));
+        server = Server.start(ServerConfig.of("127.0.0.1", 0, dir.resolve("server"))
+                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
+                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
+                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
+        for (String name : List.of("n1", "n2", "n3")) {
+            Node n = new Node(name);
+            nodes.add(n);
+            n.start();
+        }
+        assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
+        assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"spread\", \"strategy\": \"spread\"}")
+                .status()).isEqualTo(201);
+        assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"packed\", \"strategy\": \"binpack\"}")
+                .status()).isEqualTo(201);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        try {
+            for (Node n : nodes) if (n.process != null) n.kill();
+            // The VMMs outlive their agents by design: end the ones this test's agents started, by pid.
+            for (long pid : processesMentioning(dir.toString())) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        } finally {
+            try {
+                if (server != null) server.close();
+            } finally {
+                if (registry != null) registry.close();
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void spread_and_binpack_place_on_real_agents_which_create_the_machines_under_the_cluster_id() {
+        var spread = new HashSet<String>();
+        var ids = new ArrayList<String>();
+        for (int i = 0; i < 3; i++) {
+            JsonNode m = create("spread", "s" + i, false);
+            spread.add(m.path("node_id").asString());
+            ids.add(m.path("id").asString());
+        }
+        var packed = new HashSet<String>();
+        for (int i = 0; i < 2; i++) {
+            JsonNode m = create("packed", "p" + i, false);
+            packed.add(m.path("node_id").asString());
+            ids.add(m.path("id").asString());
+        }
+        assertThat(spread).as("spread uses every node").hasSize(3);
+        assertThat(packed).as("bin-pack fills one node").hasSize(1);
+        for (String id : ids) {
+            Node n = nodeOf(machine(id).path("node_id").asString());
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(n.localState(id)).as("machine %s on %s", id, n.name).isEqualTo("created"));
+        }
+        for (String id : ids) assertThat(api("DELETE", "/v1/namespaces/alpha/machines/" + id, null).status())
+                .isEqualTo(204);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            for (Node n : nodes) assertThat(n.localMachines()).as("machines left on %s", n.name).isZero();
+            assertThat(api("GET", "/v1/namespaces/alpha/machines", null).json().size()).isZero();
+        });
+    }
+
+    @Test
+    @Order(2)
+    void a_lost_node_s_machine_runs_elsewhere_the_returning_node_drops_its_copy_drain_moves_it_and_fencing_stops_it()
+            throws Exception {
+        String id = create("spread", "web", true).path("id").asString();
+        Node first = nodeOf(waitRunning(id, null));
+
+        first.kill();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(nodeState(first.id)).isEqualTo("down"));
+        Node second = nodeOf(waitRunning(id, first.id));
+
+        first.start();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(first.localState(id)).as("the returned node's copy").isEqualTo("absent");
+            assertThat(processesMentioning(first.dataDir.resolve("machines").toString())).as("VMMs of %s", first.name)
+                    .isEmpty();
+            assertThat(nodeState(first.id)).isEqualTo("ready");
+        });
+        assertThat(machine(id).path("node_id").asString()).isEqualTo(second.id);
+
+        assertThat(api("POST", "/v1/nodes/" + second.id + "/drain", null).status()).isEqualTo(200);
+        Node third = nodeOf(waitRunning(id, second.id));
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                assertThat(second.localState(id)).as("the drained node's copy").isEqualTo("absent"));
+
+        server.close();
+        server = null;
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                assertThat(third.localState(id)).as("fenced without the control plane").isEqualTo("absent"));
+    }
+
+    // --- helpers ---
+
+    private static JsonNode create(String fleet, String name, boolean start) {
+        var r = api("POST", "/v1/namespaces/alpha/fleets/" + fleet + "/machines",
+                "{\"name\": \"" + name + "\", \"image\": \"" + image + "\", \"start\": " + start
+                        + ", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}}");
+        assertThat(r.status()).as("create %s: %s", name, r.body()).isEqualTo(201);
+        return r.json();
+    }
+
+    /** Waits until the control plane reports the machine running on a node other than {@code notOn}. */
+    private static String waitRunning(String id, String notOn) {
+        var on = new java.util.concurrent.atomic.AtomicReference<String>();
+        await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            JsonNode m = machine(id);
+            String nodeId = m.path("node_id").asString();
+            assertThat(nodeId).as("node of %s: %s", id, m).isNotEqualTo(notOn).isNotEmpty();
+            assertThat(m.path("state").asString()).as("state of %s: %s", id, m).isEqualTo("running");
+            Node n = nodeOf(nodeId);
+            assertThat(n.localState(id)).as("state of %s on %s", id, n.name).isEqualTo("running");
+            on.set(nodeId);
+        });
+        return on.get();
+    }
+
+    private static JsonNode machine(String id) {
+        var r = api("GET", "/v1/namespaces/alpha/machines/" + id, null);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json();
+    }
+
+    private static String nodeState(String nodeId) {
+        return api("GET", "/v1/nodes/" + nodeId, null).json().path("state").asString();
+    }
+
+    private static Node nodeOf(String nodeId) {
+        return nodes.stream().filter(n -> n.id.equals(nodeId)).findFirst()
+                .orElseThrow(() -> new AssertionError("no agent has node id " + nodeId));
+    }
+
+    private static Response api(String method, String path, String body) {
+        return call(method, "http://127.0.0.1:" + server.port() + path, ADMIN, body);
+    }
+
+    private static Response call(String method, String url, String token, String body) {
+        var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (token != null) request.header("Authorization", "Bearer " + token);
+        try {
+            var r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + url + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Pids of live processes (other than JVMs) whose command line mentions {@code needle}. */
+    private static List<Long> processesMentioning(String needle) {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                            return cmd.contains(needle) && !cmd.contains("-cp\0");
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    })
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package dev.bolero.api.wire;
+
+import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineState;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * A machine as the control plane shows it: the node API's {@code Machine} fields plus where it belongs and runs.
+ *
+ * @param state the state its node last reported; {@code created} before any report or while it awaits a node
+ * @param desiredState {@code running} or {@code stopped}
+ * @param nodeId the node it is assigned to; null while no node can take it
+ * @param error why it failed, or why it awaits a node
+ */
+public record ClusterMachine(
+        String id, String name, String namespace, String fleet, MachineState state, String desiredState,
+        MachineConfig config, String nodeId, String region, Map<String, String> nodeLabels, RestartPolicy restart,
+        String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt) {
+    public ClusterMachine {
+        nodeLabels = Map.copyOf(nodeLabels);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.bolero.api.wire;
+
+import dev.bolero.api.ApiException;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Body of {@code POST /v1/namespaces/{ns}/fleets} and {@code PUT …/fleets/{fleet}}: a fleet's placement defaults,
+ * used by its machines that do not set their own.
+ *
+ * @param name the fleet's name; on {@code PUT} absent or equal to the path's
+ * @param strategy default {@code spread}
+ * @param region the region its machines go to by default; none when null
+ * @param nodeLabels labels the nodes of its machines must carry by default
+ */
+public record FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels) {
+    public FleetSpec {
+        if (name != null) Names.check("fleet name", name);
+        if (strategy == null) strategy = FleetStrategy.SPREAD;
+        nodeLabels = Labels.check("node_labels", nodeLabels);
+        if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
+    }
+
+    /** Labels map rules shared by fleets, machines and nodes. */
+    static final class Labels {
+        private Labels() {}
+
+        static Map<String, String> check(String what, Map<String, String> labels) {
+            if (labels == null) return Map.of();
+            var sorted = new TreeMap<String, String>();
+            labels.forEach((k, v) -> {
+                if (k == null || !k.matches("[A-Za-z0-9._/-]{1,63}")) {
+                    throw ApiException.invalid(what + ": label name '" + k + "' must be 1-63 of A-Z a-z 0-9 . _ / -");
+                }
+                if (v == null || v.length() > 253) {
+                    throw ApiException.invalid(what + ": label " + k + " needs a value of at most 253 characters");
+                }
+                sorted.put(k, v);
+            });
+            return java.util.Collections.unmodifiableMap(sorted);
+        }
+    }
+}

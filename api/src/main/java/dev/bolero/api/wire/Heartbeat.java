@@ -1,0 +1,19 @@
+package dev.bolero.api.wire;
+
+import dev.bolero.api.ApiException;
+import java.util.List;
+
+/**
+ * Body of {@code POST /v1/nodes/{id}/heartbeat}.
+ *
+ * @param capacity what the node offers now
+ * @param drivers the VMMs it runs now
+ * @param machines every machine the node has, with its observed state
+ */
+public record Heartbeat(Capacity capacity, List<String> drivers, List<MachineReport> machines) {
+    public Heartbeat {
+        if (capacity == null) throw ApiException.invalid("heartbeat: capacity is required");
+        drivers = JoinRequest.checkDrivers(drivers);
+        machines = machines == null ? List.of() : List.copyOf(machines);
+    }
+}

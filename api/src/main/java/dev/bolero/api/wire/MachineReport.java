@@ -1,0 +1,17 @@
+package dev.bolero.api.wire;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.api.MachineState;
+
+/**
+ * A machine's observed state in a heartbeat.
+ *
+ * @param generation the assignment generation the agent last applied to it
+ */
+public record MachineReport(String id, long generation, MachineState state, String imageDigest, Integer exitCode,
+                            String error) {
+    public MachineReport {
+        if (id == null || id.isBlank()) throw ApiException.invalid("heartbeat: a machine report needs an id");
+        if (state == null) throw ApiException.invalid("heartbeat: machine " + id + " needs a state");
+    }
+}

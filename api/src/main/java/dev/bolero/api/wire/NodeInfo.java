@@ -1,0 +1,20 @@
+package dev.bolero.api.wire;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A node as {@code GET /v1/nodes} shows it.
+ *
+ * @param state {@code ready}, {@code down}, {@code cordoned} or {@code draining}; {@code down} wins over the others
+ * @param allocated what the machines assigned to it ask for
+ * @param machines how many machines are assigned to it
+ */
+public record NodeInfo(String id, String name, String state, Map<String, String> labels, List<String> drivers,
+                       Capacity capacity, Capacity allocated, int machines, Instant heartbeatAt, Instant joinedAt) {
+    public NodeInfo {
+        labels = Map.copyOf(labels);
+        drivers = List.copyOf(drivers);
+    }
+}

@@ -1,0 +1,224 @@
+package dev.bolero.cli;
+
+import dev.bolero.api.GuestResources;
+import dev.bolero.api.MachineState;
+import dev.bolero.api.StopRequest;
+import dev.bolero.api.wire.ClusterMachine;
+import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.api.wire.Namespace;
+import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.client.ClientException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The verbs that talk to the control plane's {@code /v1} API, Docker-like where Docker has the verb. */
+final class ClusterCommands {
+    private ClusterCommands() {}
+
+    private static final List<String> MACHINE_COLUMNS = List.of("ID", "NAME", "FLEET", "STATE", "DESIRED", "NODE",
+            "IMAGE");
+
+    private static List<Object> machineRow(ClusterMachine m) {
+        return Arrays.asList(m.id(), m.name(), m.fleet(), m.state().wireName(), m.desiredState(), m.nodeId(),
+                m.config().image());
+    }
+
+    private static void printMachine(ClientOptions o, ClusterMachine m) {
+        o.print(m, List.of(m), MACHINE_COLUMNS, ClusterCommands::machineRow);
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true, description = "Create and start a machine from an image.")
+    static final class Run implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", paramLabel = "IMAGE") String image;
+        @Option(names = "--name") String name;
+        @Option(names = "--fleet", defaultValue = "default", description = "fleet (created when absent; default ${DEFAULT-VALUE})") String fleet;
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V") Map<String, String> env = new LinkedHashMap<>();
+        @Option(names = "--cpus") Integer cpus;
+        @Option(names = "--memory", paramLabel = "MiB") Integer memoryMb;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            String ns = o.namespace();
+            try {
+                client.fleet(ns, fleet);
+            } catch (ClientException e) {
+                if (!"not_found".equals(e.code())) throw e;
+                client.createFleet(ns, new FleetSpec(fleet, FleetStrategy.SPREAD, null, Map.of()));
+            }
+            var guest = cpus == null && memoryMb == null ? null : new GuestResources(cpus, memoryMb);
+            printMachine(o, client.createMachine(ns, fleet,
+                    new CreateMachineSpec(name, image, guest, null, env, true, null, null, null)));
+            return 0;
+        }
+    }
+
+    @Command(name = "ps", mixinStandardHelpOptions = true, description = "List machines.")
+    static final class Ps implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Option(names = "--fleet") String fleet;
+        @Option(names = {"-a", "--all"}, description = "include machines that are not running") boolean all;
+
+        @Override
+        public Integer call() {
+            var machines = o.client().machines(o.namespace(), fleet,
+                    all ? Set.of() : Set.of(MachineState.STARTING, MachineState.RUNNING, MachineState.STOPPING));
+            o.print(machines, machines, MACHINE_COLUMNS, ClusterCommands::machineRow);
+            return 0;
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show a machine (JSON).")
+    static final class Inspect implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "ID") String id;
+
+        @Override
+        public Integer call() {
+            o.output = ClientOptions.Output.JSON;
+            printMachine(o, o.client().machine(o.namespace(), id));
+            return 0;
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start machines.")
+    static final class Start implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            for (String id : ids) printMachine(o, client.start(o.namespace(), id));
+            return 0;
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop machines.")
+    static final class Stop implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+        @Option(names = {"-s", "--signal"}) String signal;
+        @Option(names = {"-t", "--time"}, description = "seconds before the VM is powered off") Integer timeout;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            for (String id : ids) printMachine(o, client.stop(o.namespace(), id, new StopRequest(signal, timeout)));
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Delete machines.")
+    static final class Rm implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            for (String id : ids) {
+                client.delete(o.namespace(), id);
+                System.out.println(id);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "nodes", mixinStandardHelpOptions = true, description = "List nodes, or cordon, uncordon or drain one (admin).")
+    static final class Nodes implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), cordon, uncordon, drain") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NODE") String node;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            List<NodeInfo> nodes;
+            if (action == null || action.equals("ls")) {
+                nodes = client.nodes();
+            } else {
+                if (node == null) throw new IllegalArgumentException("nodes " + action + ": NODE is required");
+                nodes = List.of(client.nodeAction(node, action));
+            }
+            o.print(nodes.size() == 1 && action != null && !action.equals("ls") ? nodes.getFirst() : nodes, nodes,
+                    List.of("ID", "NAME", "STATE", "CPUS", "MEMORY_MB", "ALLOCATED", "MACHINES", "LABELS"),
+                    n -> Arrays.asList(n.id(), n.name(), n.state(), n.capacity().cpus(), n.capacity().memoryMb(),
+                            n.allocated().cpus() + "/" + n.allocated().memoryMb(), n.machines(), n.labels()));
+            return 0;
+        }
+    }
+
+    @Command(name = "namespaces", mixinStandardHelpOptions = true, description = "List namespaces, or create one.")
+    static final class Namespaces implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), create") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            List<Namespace> list = "create".equals(action) ? List.of(client.createNamespace(required(name, "NAME")))
+                    : client.namespaces();
+            o.print(list, list, List.of("NAME", "CREATED"), n -> Arrays.asList(n.name(), n.createdAt()));
+            return 0;
+        }
+    }
+
+    @Command(name = "fleets", mixinStandardHelpOptions = true, description = "List fleets, or create or delete one.")
+    static final class Fleets implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), create, rm") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
+        @Option(names = "--strategy", defaultValue = "spread", description = "spread or binpack") FleetStrategy strategy;
+        @Option(names = "--region") String region;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            String ns = o.namespace();
+            if ("rm".equals(action)) {
+                client.deleteFleet(ns, required(name, "NAME"));
+                return 0;
+            }
+            List<Fleet> list = "create".equals(action)
+                    ? List.of(client.createFleet(ns, new FleetSpec(required(name, "NAME"), strategy, region, Map.of())))
+                    : client.fleets(ns);
+            o.print(list, list, List.of("NAME", "STRATEGY", "REGION"),
+                    f -> Arrays.asList(f.name(), f.strategy().name().toLowerCase(java.util.Locale.ROOT), f.region()));
+            return 0;
+        }
+    }
+
+    @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Create a token for a namespace (admin); shown once.")
+    static final class Tokens implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", paramLabel = "create") String action;
+        @Parameters(index = "1", paramLabel = "NAMESPACE") String namespace;
+
+        @Override
+        public Integer call() {
+            if (!"create".equals(action)) throw new IllegalArgumentException("tokens: the only action is create");
+            var token = o.client().createToken(namespace);
+            o.print(token, List.of(token), List.of("TOKEN"), t -> Arrays.asList(t.token()));
+            return 0;
+        }
+    }
+
+    private static String required(String value, String what) {
+        if (value == null) throw new IllegalArgumentException(what + " is required");
+        return value;
+    }
+}

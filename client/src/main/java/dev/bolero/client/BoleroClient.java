@@ -1,0 +1,208 @@
+package dev.bolero.client;
+
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.MachineState;
+import dev.bolero.api.StopRequest;
+import dev.bolero.api.wire.ClusterMachine;
+import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.Namespace;
+import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.api.wire.TokenResponse;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A client of one control plane ({@code http://host:port}) with one bearer token. Thread-safe; every method is one
+ * HTTP request.
+ *
+ * <p>Every method throws {@link ClientException} when the server answers with an error (carrying its status and
+ * code) or cannot be reached ({@code status() == 0}, code {@code unavailable}).
+ */
+public final class BoleroClient {
+    private static final JsonMapper JSON = ApiJson.mapper();
+
+    private final URI server;
+    private final String token;
+    private final HttpClient http;
+
+    public BoleroClient(URI server, String token) {
+        this.server = Objects.requireNonNull(server, "server");
+        this.token = Objects.requireNonNull(token, "token");
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    // --- namespaces and tokens ---
+
+    public Namespace createNamespace(String name) {
+        return send("POST", "/v1/namespaces", new NamespaceSpec(name), Namespace.class);
+    }
+
+    public List<Namespace> namespaces() {
+        return send("GET", "/v1/namespaces", null, new TypeReference<List<Namespace>>() {});
+    }
+
+    /** A new token that sees only {@code namespace}; shown once. */
+    public TokenResponse createToken(String namespace) {
+        return send("POST", ns(namespace) + "/tokens", null, TokenResponse.class);
+    }
+
+    // --- fleets ---
+
+    public Fleet createFleet(String namespace, FleetSpec spec) {
+        return send("POST", ns(namespace) + "/fleets", spec, Fleet.class);
+    }
+
+    public List<Fleet> fleets(String namespace) {
+        return send("GET", ns(namespace) + "/fleets", null, new TypeReference<List<Fleet>>() {});
+    }
+
+    public Fleet fleet(String namespace, String fleet) {
+        return send("GET", ns(namespace) + "/fleets/" + enc(fleet), null, Fleet.class);
+    }
+
+    public void deleteFleet(String namespace, String fleet) {
+        send("DELETE", ns(namespace) + "/fleets/" + enc(fleet), null, JsonNode.class);
+    }
+
+    // --- machines ---
+
+    public ClusterMachine createMachine(String namespace, String fleet, CreateMachineSpec spec) {
+        return send("POST", ns(namespace) + "/fleets/" + enc(fleet) + "/machines", spec, ClusterMachine.class);
+    }
+
+    /** The namespace's machines, optionally of one fleet; every state when {@code states} is empty. */
+    public List<ClusterMachine> machines(String namespace, String fleet, Set<MachineState> states) {
+        StringBuilder query = new StringBuilder();
+        if (fleet != null) query.append("&fleet=").append(enc(fleet));
+        if (!states.isEmpty()) {
+            query.append("&state=").append(states.stream().map(MachineState::wireName).sorted()
+                    .collect(Collectors.joining(",")));
+        }
+        String q = query.isEmpty() ? "" : "?" + query.substring(1);
+        return send("GET", ns(namespace) + "/machines" + q, null, new TypeReference<List<ClusterMachine>>() {});
+    }
+
+    public ClusterMachine machine(String namespace, String id) {
+        return send("GET", machinePath(namespace, id), null, ClusterMachine.class);
+    }
+
+    public ClusterMachine start(String namespace, String id) {
+        return send("POST", machinePath(namespace, id) + "/start", null, ClusterMachine.class);
+    }
+
+    /** Stops a machine; {@code stop} null for the default (SIGTERM, 10 s). */
+    public ClusterMachine stop(String namespace, String id, StopRequest stop) {
+        return send("POST", machinePath(namespace, id) + "/stop", stop, ClusterMachine.class);
+    }
+
+    public void delete(String namespace, String id) {
+        send("DELETE", machinePath(namespace, id), null, JsonNode.class);
+    }
+
+    /** Waits (server side, at most {@code timeout}) until the machine is in one of {@code states}. */
+    public ClusterMachine await(String namespace, String id, Set<MachineState> states, Duration timeout) {
+        String state = states.stream().map(MachineState::wireName).sorted().collect(Collectors.joining(","));
+        return send("GET", machinePath(namespace, id) + "/wait?state=" + state + "&timeout_s=" + timeout.toSeconds(),
+                null, ClusterMachine.class, timeout.plusSeconds(30));
+    }
+
+    // --- nodes (admin) ---
+
+    public List<NodeInfo> nodes() {
+        return send("GET", "/v1/nodes", null, new TypeReference<List<NodeInfo>>() {});
+    }
+
+    public NodeInfo node(String id) {
+        return send("GET", "/v1/nodes/" + enc(id), null, NodeInfo.class);
+    }
+
+    /** {@code cordon}, {@code uncordon} or {@code drain}. */
+    public NodeInfo nodeAction(String id, String action) {
+        if (!Set.of("cordon", "uncordon", "drain").contains(action)) {
+            throw new IllegalArgumentException("node action must be cordon, uncordon or drain, got " + action);
+        }
+        return send("POST", "/v1/nodes/" + enc(id) + "/" + action, null, NodeInfo.class);
+    }
+
+    /** {@code GET /v1/status} (admin): {@code replica}, {@code leader}, {@code index}. */
+    public Map<String, Object> status() {
+        return send("GET", "/v1/status", null, new TypeReference<Map<String, Object>>() {});
+    }
+
+    // --- plumbing ---
+
+    private static String ns(String namespace) {
+        return "/v1/namespaces/" + enc(namespace);
+    }
+
+    private static String machinePath(String namespace, String id) {
+        return ns(namespace) + "/machines/" + enc(id);
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    private <T> T send(String method, String path, Object body, Class<T> type) {
+        return send(method, path, body, type, Duration.ofSeconds(60));
+    }
+
+    private <T> T send(String method, String path, Object body, Class<T> type, Duration timeout) {
+        String answer = exchange(method, path, body, timeout);
+        return answer.isEmpty() ? null : JSON.readValue(answer, type);
+    }
+
+    private <T> T send(String method, String path, Object body, TypeReference<T> type) {
+        return JSON.readValue(exchange(method, path, body, Duration.ofSeconds(60)), type);
+    }
+
+    private String exchange(String method, String path, Object body, Duration timeout) {
+        String action = method + " " + path;
+        var request = HttpRequest.newBuilder(server.resolve(path)).timeout(timeout)
+                .header("Authorization", "Bearer " + token)
+                .header("Accept", "application/json");
+        if (body == null) {
+            request.method(method, HttpRequest.BodyPublishers.noBody());
+        } else {
+            request.header("Content-Type", "application/json")
+                    .method(method, HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+        }
+        HttpResponse<String> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new ClientException(action + ": cannot reach " + server + ": " + e, 0, "unavailable", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException(action + ": interrupted", 0, "unavailable", e);
+        }
+        if (response.statusCode() / 100 == 2) return response.body();
+        String code = "http_" + response.statusCode();
+        String message = response.body();
+        try {
+            JsonNode error = JSON.readTree(response.body()).path("error");
+            if (error.has("code")) code = error.path("code").asString();
+            if (error.has("message")) message = error.path("message").asString();
+        } catch (RuntimeException e) {
+            // not the API's error shape: keep the raw body
+        }
+        throw new ClientException(action + ": " + message, response.statusCode(), code, null);
+    }
+}

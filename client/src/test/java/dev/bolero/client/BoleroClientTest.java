@@ -1,0 +1,79 @@
+package dev.bolero.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client against a real control-plane server on SQLite. */
+class BoleroClientTest {
+    private static final String ADMIN = "admin-token-client-test-0123456789";
+
+    @TempDir
+    Path dir;
+
+    private Server server;
+    private BoleroClient admin;
+
+    @BeforeEach
+    void start() {
+        server = Server.start(ServerConfig.of("127.0.0.1", 0, dir).withTokens(Optional.of(ADMIN), Optional.empty()));
+        admin = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), ADMIN);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void namespaces_fleets_and_tokens_round_trip_and_a_namespace_token_sees_only_its_namespace() {
+        admin.createNamespace("alpha");
+        admin.createNamespace("beta");
+        admin.createFleet("alpha", new FleetSpec("web", FleetStrategy.BINPACK, null, Map.of("disk", "ssd")));
+        assertThat(admin.namespaces()).extracting(n -> n.name()).containsExactly("alpha", "beta");
+        assertThat(admin.fleet("alpha", "web").strategy()).isEqualTo(FleetStrategy.BINPACK);
+
+        var alpha = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), admin.createToken("alpha").token());
+        assertThat(alpha.fleets("alpha")).extracting(f -> f.name()).containsExactly("web");
+        assertThat(alpha.namespaces()).extracting(n -> n.name()).containsExactly("alpha");
+        assertThatThrownBy(() -> alpha.fleets("beta")).isInstanceOfSatisfying(ClientException.class, e -> {
+            assertThat(e.status()).isEqualTo(404);
+            assertThat(e.code()).isEqualTo("not_found");
+        });
+        assertThatThrownBy(alpha::nodes).isInstanceOf(ClientException.class);
+    }
+
+    @Test
+    void errors_carry_the_api_code_and_an_unreachable_server_is_unavailable() {
+        admin.createNamespace("gamma");
+        assertThatThrownBy(() -> admin.createNamespace("gamma")).isInstanceOfSatisfying(ClientException.class,
+                e -> assertThat(e.code()).isEqualTo("conflict"));
+        assertThatThrownBy(() -> admin.machine("gamma", "nope")).isInstanceOfSatisfying(ClientException.class,
+                e -> assertThat(e.code()).isEqualTo("not_found"));
+        var wrong = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), "not-a-token-at-all-xx");
+        assertThatThrownBy(wrong::namespaces).isInstanceOfSatisfying(ClientException.class,
+                e -> assertThat(e.status()).isEqualTo(401));
+        server.close();
+        try {
+            assertThatThrownBy(admin::namespaces).isInstanceOfSatisfying(ClientException.class, e -> {
+                assertThat(e.status()).isZero();
+                assertThat(e.code()).isEqualTo("unavailable");
+            });
+        } finally {
+            server = Server.start(ServerConfig.of("127.0.0.1", 0, dir).withTokens(Optional.of(ADMIN),
+                    Optional.empty()));
+        }
+    }
+}

@@ -1,9 +1,0 @@
-package dev.bolero.server.wire;
-
-/**
- * The answer to a heartbeat.
- *
- * @param index the node's current assignment index; poll assignments when it is newer than the one applied
- * @param state the node's state as the server sees it ({@code ready}, {@code cordoned} or {@code draining})
- */
-public record HeartbeatResponse(long index, String state) {}
