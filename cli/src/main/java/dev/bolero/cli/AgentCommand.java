@@ -2,6 +2,8 @@ package dev.bolero.cli;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,13 +37,25 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")
     int bootTimeoutSeconds;
 
+    @Option(names = "--driver", defaultValue = Drivers.AUTO, description = "auto, firecracker, cloud-hypervisor or qemu (default ${DEFAULT-VALUE}: the first usable)")
+    String driver;
+
+    @Option(names = "--jail", negatable = true, description = "run each VMM jailed: own uid, chroot, namespaces, cgroup (default: on when run as root)")
+    Boolean jail;
+
+    @Option(names = "--jail-uids", defaultValue = "200000-265535", description = "uid range FIRST-LAST jailed VMMs get theirs from (default ${DEFAULT-VALUE})")
+    String jailUids;
+
+    @Option(names = "--vmm-memory-overhead-mb", defaultValue = "256", description = "a jailed VMM's memory limit above guest RAM, MiB (default ${DEFAULT-VALUE})")
+    long memoryOverheadMb;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, got '" + listen + "'");
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
-                Duration.ofSeconds(bootTimeoutSeconds));
+                Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig());
         CountDownLatch stopped = new CountDownLatch(1);
         try (Agent agent = Agent.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -53,5 +67,11 @@ final class AgentCommand implements Callable<Integer> {
             stopped.await();
         }
         return 0;
+    }
+
+    private Optional<JailConfig> jailConfig() {
+        boolean on = jail != null ? jail : JailConfig.runningAsRoot();
+        if (!on) return Optional.empty();
+        return Optional.of(JailConfig.defaults().withUids(jailUids).withMemoryOverheadMb(memoryOverheadMb));
     }
 }
