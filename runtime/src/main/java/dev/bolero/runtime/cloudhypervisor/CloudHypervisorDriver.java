@@ -65,8 +65,7 @@ public final class CloudHypervisorDriver implements VmmDriver {
 
     @Override
     public Optional<String> unusableReason() {
-        if (binary.or(() -> HostProcesses.onPath(NAME)).isEmpty()) return Optional.of(NAME + " not found on PATH");
-        return Kvm.unusableReason();
+        return Kvm.vmmUnusableReason(NAME, binary);
     }
 
     @Override
