@@ -3,6 +3,7 @@ package dev.bolero.agent;
 import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.agent.cluster.ClusterMember;
 import dev.bolero.agent.http.NodeApi;
+import dev.bolero.agent.http.NodeInfo;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.agent.store.MachineStore;
@@ -11,7 +12,8 @@ import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.BootAssets;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.boot.BootAssetsBuilder;
-import dev.bolero.runtime.qemu.QemuDriver;
+import dev.bolero.runtime.VmmException;
+import dev.bolero.runtime.drivers.Drivers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -46,6 +48,7 @@ public final class Agent implements AutoCloseable {
      * Starts an agent.
      *
      * @throws UncheckedIOException when the data directory cannot be prepared
+     * @throws IllegalStateException when the configured driver cannot run here
      */
     public static Agent start(AgentConfig config) {
         Path dataDir = config.dataDir();
@@ -58,9 +61,16 @@ public final class Agent implements AutoCloseable {
         Clock clock = Clock.systemUTC();
         MachineStore store = MachineStore.open(dataDir.resolve("bolero.db"));
         ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), Map.of()));
-        VmmDriver driver = new QemuDriver(config.accelerator());
-        log.info("driver={} accelerator={} ({})", driver.name(), driver.capabilities().accelerator(),
-                driver.capabilities().acceleratorReason());
+        Drivers.Selection drivers;
+        try {
+            drivers = Drivers.select(config.driver(), config.accelerator(), config.jail());
+        } catch (VmmException e) {
+            store.close();
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+        VmmDriver driver = drivers.driver();
+        log.info("driver={} accelerator={} ({}) jailed={}", driver.name(), driver.capabilities().accelerator(),
+                driver.capabilities().acceleratorReason(), config.jail().isPresent());
         BootAssetsBuilder bootBuilder = new BootAssetsBuilder(dataDir);
         config.kernel().ifPresent(bootBuilder::kernel);
         MachineService.BootSource boot = once(bootBuilder);
@@ -68,7 +78,8 @@ public final class Agent implements AutoCloseable {
         MachineService machines = new MachineService(store,
                 new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
         machines.recover();
-        NodeApi api = new NodeApi(machines, logs).start(config.host(), config.port());
+        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent()))
+                .start(config.host(), config.port());
         return new Agent(store, machines, api, dataDir);
     }
 

@@ -1,5 +1,7 @@
 package dev.bolero.agent;
 
+import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +19,8 @@ import java.util.Set;
  * @param accelerator KVM, TCG, or AUTO: KVM where it can boot a stock kernel
  * @param kernel the guest kernel (a vmlinuz or vmlinux); empty: the newest one under {@code /boot}
  * @param bootDeadline how long a guest may take to start its workload
+ * @param driver {@code auto} (the first usable of firecracker, cloud-hypervisor, qemu) or a driver's name
+ * @param jail how each VMM is confined; empty: VMMs run as the agent's user, unconfined
  */
 public record AgentConfig(
         String host,
@@ -25,7 +29,16 @@ public record AgentConfig(
         Set<String> insecureRegistries,
         QemuDriver.Accel accelerator,
         Optional<Path> kernel,
-        Duration bootDeadline) {
+        Duration bootDeadline,
+        String driver,
+        Optional<JailConfig> jail) {
+
+    /** An agent that picks its driver itself and jails its VMMs when it runs as root. */
+    public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
+            Optional<Path> kernel, Duration bootDeadline) {
+        this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, Drivers.AUTO,
+                JailConfig.whenRoot());
+    }
 
     public AgentConfig {
         Objects.requireNonNull(host, "host");
@@ -33,6 +46,8 @@ public record AgentConfig(
         Objects.requireNonNull(accelerator, "accelerator");
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(bootDeadline, "bootDeadline");
+        Objects.requireNonNull(driver, "driver");
+        Objects.requireNonNull(jail, "jail");
         insecureRegistries = Set.copyOf(insecureRegistries);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
     }

@@ -3,6 +3,8 @@ package dev.bolero.cli;
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
+import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.net.URI;
 import java.nio.file.Path;
@@ -49,13 +51,25 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--node-name", description = "the node's name (default: the host name)")
     String nodeName;
 
+    @Option(names = "--driver", defaultValue = Drivers.AUTO, description = "auto, firecracker, cloud-hypervisor or qemu (default ${DEFAULT-VALUE}: the first usable)")
+    String driver;
+
+    @Option(names = "--jail", negatable = true, description = "run each VMM jailed: own uid, chroot, namespaces, cgroup (default: on when run as root)")
+    Boolean jail;
+
+    @Option(names = "--jail-uids", defaultValue = "200000-265535", description = "uid range FIRST-LAST jailed VMMs get theirs from (default ${DEFAULT-VALUE})")
+    String jailUids;
+
+    @Option(names = "--vmm-memory-overhead-mb", defaultValue = "256", description = "a jailed VMM's memory limit above guest RAM, MiB (default ${DEFAULT-VALUE})")
+    long memoryOverheadMb;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, got '" + listen + "'");
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
-                Duration.ofSeconds(bootTimeoutSeconds));
+                Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig());
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {
@@ -79,5 +93,11 @@ final class AgentCommand implements Callable<Integer> {
                 : java.net.InetAddress.getLocalHost().getHostName().toLowerCase(java.util.Locale.ROOT).split("\\.")[0];
         return Optional.of(new ClusterConfig(server, token, name, ClusterConfig.parseLabels(labels),
                 Optional.empty()));
+    }
+
+    private Optional<JailConfig> jailConfig() {
+        boolean on = jail != null ? jail : JailConfig.runningAsRoot();
+        if (!on) return Optional.empty();
+        return Optional.of(JailConfig.defaults().withUids(jailUids).withMemoryOverheadMb(memoryOverheadMb));
     }
 }

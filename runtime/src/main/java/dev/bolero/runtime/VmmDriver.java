@@ -17,6 +17,12 @@ public interface VmmDriver {
     DriverCapabilities capabilities();
 
     /**
+     * Why this driver cannot start machines on this host (its VMM is not installed, it needs KVM that cannot run
+     * guests here, …), or empty when it can.
+     */
+    Optional<String> unusableReason();
+
+    /**
      * Prepares the machine's private files under {@link VmSpec#workDir()} (e.g. a copy-on-write view of the root
      * drive) and spawns the VMM. Returns once the VMM process runs; the guest boots asynchronously.
      *

@@ -33,7 +33,7 @@ public final class NodeApi implements AutoCloseable {
     private final LogStore logs;
     private final Javalin app;
 
-    public NodeApi(MachineService machines, LogStore logs) {
+    public NodeApi(MachineService machines, LogStore logs, NodeInfo node) {
         this.machines = machines;
         this.logs = logs;
         this.app = Javalin.create(config -> {
@@ -42,6 +42,7 @@ public final class NodeApi implements AutoCloseable {
             // Uncompressed: a compressing stream holds back small writes, and followed logs must flow line by line.
             config.http.compressionStrategy = CompressionStrategy.NONE;
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
+            config.routes.get("/api/v1/node", node::get);
             config.routes.post("/api/v1/machines", this::create);
             config.routes.get("/api/v1/machines", ctx -> ctx.json(machines.list()));
             config.routes.get("/api/v1/machines/{id}", ctx -> ctx.json(machines.get(ctx.pathParam("id"))));

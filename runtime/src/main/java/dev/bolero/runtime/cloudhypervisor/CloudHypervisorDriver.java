@@ -64,6 +64,11 @@ public final class CloudHypervisorDriver implements VmmDriver {
     }
 
     @Override
+    public Optional<String> unusableReason() {
+        return Kvm.vmmUnusableReason(NAME, binary);
+    }
+
+    @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String action = "start machine " + spec.machineId() + " in cloud-hypervisor";
         Path vmm = binary.or(() -> HostProcesses.onPath(NAME))
@@ -113,8 +118,10 @@ public final class CloudHypervisorDriver implements VmmDriver {
     }
 
     private static VmProcess process(VmHandle handle, ProcessHandle process, Optional<Process> child, VmmApi api) {
-        return new VmmProcess(handle, process, child, api, CONTROL_PORT,
-                CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop(), List.of());
+        return new VmmProcess(handle, process, child, Path.of(handle.data().get(VmmProcess.LOG_FILE)),
+                VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
+                        CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop()),
+                List.of());
     }
 
 }

@@ -99,6 +99,11 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     @Override
+    public Optional<String> unusableReason() {
+        return Kvm.vmmUnusableReason(NAME, binary);
+    }
+
+    @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String action = "start machine " + spec.machineId() + " in firecracker";
         Path firecracker = binary.or(() -> HostProcesses.onPath(NAME))
@@ -127,8 +132,8 @@ public final class FirecrackerDriver implements VmmDriver {
                             LOGGER_FIFO, layout.host("logger.fifo").toString(),
                             METRICS_FIFO, layout.host("metrics.fifo").toString()));
             LOG.info("started machine={} pid={} jailed={}", spec.machineId(), process.pid(), jailer.isPresent());
-            return new VmmProcess(handle, process.toHandle(), Optional.of(process), api, CONTROL_PORT,
-                    FirecrackerApi.politeStop(), List.of(), List.copyOf(readers));
+            return new VmmProcess(handle, process.toHandle(), Optional.of(process), log, control(api, handle),
+                    List.copyOf(readers));
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
             if (process != null) {
@@ -156,8 +161,13 @@ public final class FirecrackerDriver implements VmmDriver {
             throw new VmmException("firecracker: recover " + machine + ": reopen log pipes: " + e.getMessage(), e);
         }
         VmmApi api = new VmmApi(NAME, Path.of(handle.data().get(VmmProcess.API_SOCKET)), "");
-        return Optional.of(new VmmProcess(handle, process.get(), Optional.empty(), api, CONTROL_PORT,
-                FirecrackerApi.politeStop(), List.of(), List.copyOf(readers)));
+        return Optional.of(new VmmProcess(handle, process.get(), Optional.empty(), log, control(api, handle),
+                List.copyOf(readers)));
+    }
+
+    private static VmmProcess.Control control(VmmApi api, VmHandle handle) {
+        return VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
+                FirecrackerApi.politeStop(), List.of());
     }
 
     private Layout layout(VmSpec spec, Path firecracker, String action) throws VmmException {

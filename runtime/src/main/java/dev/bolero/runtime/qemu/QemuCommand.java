@@ -1,17 +1,38 @@
 package dev.bolero.runtime.qemu;
 
 import dev.bolero.runtime.VmSpec;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /** The QEMU command line for one machine (see RUNTIME-NOTES for why each flag is there). */
 final class QemuCommand {
+    /** QEMU's own seccomp sandbox: no obsolete syscalls, no privilege changes, no processes, no affinity. */
+    static final String SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
     private QemuCommand() {}
 
-    static List<String> build(
-            String qemu, VmSpec spec, Accelerator accel, Path overlay, Path ctlSocket, Path qmpSocket, Path pidFile) {
-        Path work = spec.workDir();
+    /**
+     * The files of one machine as QEMU names them: host paths when QEMU runs unjailed, paths inside its jail
+     * otherwise.
+     *
+     * @param pidFile where QEMU writes its pid; empty when the jailer does (QEMU's own pid is 1 in its namespace)
+     */
+    record Files(String kernel, String initramfs, String overlay, String console, String ctlSocket, String qmpSocket,
+            Optional<String> pidFile) {
+        Files {
+            Objects.requireNonNull(kernel, "kernel");
+            Objects.requireNonNull(initramfs, "initramfs");
+            Objects.requireNonNull(overlay, "overlay");
+            Objects.requireNonNull(console, "console");
+            Objects.requireNonNull(ctlSocket, "ctlSocket");
+            Objects.requireNonNull(qmpSocket, "qmpSocket");
+            Objects.requireNonNull(pidFile, "pidFile");
+        }
+    }
+
+    static List<String> build(String qemu, VmSpec spec, Accelerator accel, Files files) {
         List<String> cmd = new ArrayList<>(List.of(qemu, "-M", "microvm,acpi=on"));
         if (accel.name().equals("kvm")) {
             cmd.addAll(List.of("-accel", "kvm", "-cpu", "host"));
@@ -22,17 +43,18 @@ final class QemuCommand {
                 "-smp", Integer.toString(spec.cpus()),
                 "-m", spec.memoryMb() + "M",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-                "-kernel", spec.boot().kernel().toString(),
-                "-initrd", spec.boot().initramfs().toString(),
+                "-sandbox", SANDBOX,
+                "-kernel", files.kernel(),
+                "-initrd", files.initramfs(),
                 "-append", String.join(" ", spec.boot().kernelArgs()),
-                "-serial", "file:" + work.resolve("console.log"),
-                "-drive", "file=" + escape(overlay) + ",format=qcow2,if=none,id=root",
+                "-serial", "file:" + files.console(),
+                "-drive", "file=" + escape(files.overlay()) + ",format=qcow2,if=none,id=root",
                 "-device", "virtio-blk-device,drive=root",
-                "-chardev", "socket,id=ctl,path=" + escape(ctlSocket) + ",server=on,wait=off",
+                "-chardev", "socket,id=ctl,path=" + escape(files.ctlSocket()) + ",server=on,wait=off",
                 "-device", "virtio-serial-device",
                 "-device", "virtserialport,chardev=ctl,name=bolero.ctl",
-                "-qmp", "unix:" + escape(qmpSocket) + ",server=on,wait=off",
-                "-pidfile", pidFile.toString()));
+                "-qmp", "unix:" + escape(files.qmpSocket()) + ",server=on,wait=off"));
+        files.pidFile().ifPresent(p -> cmd.addAll(List.of("-pidfile", p)));
         for (int i = 0; i < spec.taps().size(); i++) {
             VmSpec.Tap tap = spec.taps().get(i);
             cmd.addAll(List.of(

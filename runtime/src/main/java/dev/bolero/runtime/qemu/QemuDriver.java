@@ -1,22 +1,32 @@
 package dev.bolero.runtime.qemu;
 
 import dev.bolero.runtime.DriverCapabilities;
+import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
+import dev.bolero.runtime.internal.vmm.HostProcesses;
+import dev.bolero.runtime.internal.vmm.Jail;
+import dev.bolero.runtime.internal.vmm.MachineFiles;
+import dev.bolero.runtime.internal.vmm.VmmProcess;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -27,16 +37,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs machines as QEMU {@code microvm} processes.
+ * Runs machines as QEMU {@code microvm} processes, under QEMU's seccomp sandbox ({@code -sandbox on} denying
+ * obsolete calls, privilege changes, spawning and resource control).
  *
- * <p>Per machine, in {@link VmSpec#workDir()}: {@code root.qcow2} (a copy-on-write overlay over the shared root
- * drive, which is never written), {@code console.log} (the guest's serial console), {@code vmm.log} (QEMU's own
- * output), {@code vmm.pid}, and the Unix sockets {@code ctl.sock} (the guest control channel) and {@code qmp.sock}.
- * When the work directory's path is too long for a Unix socket (108 bytes), the sockets go to
- * {@code /run/bolero/<hash>/} instead, recorded in the handle.
+ * <p>Per machine, in {@link VmSpec#workDir()}: {@code console.log} (the guest's serial console), {@code vmm.log}
+ * (QEMU's own output), {@code vmm.pid}, a copy-on-write overlay {@code root.qcow2} over the shared root drive (which
+ * is never written), and the Unix sockets {@code ctl.sock} (the guest control channel) and {@code qmp.sock}.
  *
- * <p>QEMU runs in its own session ({@code setsid}): neither the JVM's exit nor a terminal's ^C stops it. Requires
- * {@code qemu-system-x86_64}, {@code qemu-img} and {@code setsid} on the {@code PATH}.
+ * <p>Unjailed, QEMU runs as the agent's user in its own session ({@code setsid}), with those files in the work
+ * directory. Jailed (a {@link JailConfig} given), QEMU runs through {@code bolero-jailer} in {@code workDir/jail}:
+ * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay, the console log (a hard
+ * link), the sockets (under {@code /run}), read-only binds of the kernel, initramfs, base drive, QEMU's binary,
+ * firmware and system libraries, and the device nodes it needs ({@code /dev/kvm} under KVM, {@code /dev/net/tun}
+ * with taps, which are made the uid's own); cgroups cap its memory (guest RAM plus an overhead), CPU (one CPU per
+ * vCPU) and tasks. The jail, its cgroups and its uid are released once QEMU is gone. Either way, neither the
+ * JVM's exit nor a terminal's ^C stops QEMU. Requires {@code qemu-system-x86_64}, {@code qemu-img} and
+ * {@code setsid} on the {@code PATH}, and root to jail.
+ *
+ * <p>When a socket's host path is too long for a Unix socket (108 bytes), the sockets are reached through a short
+ * per-machine directory (or, jailed, a symbolic link to the jail's {@code /run}) under {@code /run/bolero/},
+ * recorded in the handle.
  */
 public final class QemuDriver implements VmmDriver {
     /** Which accelerator to use: detect ({@code AUTO}), or force one. */
@@ -48,22 +68,36 @@ public final class QemuDriver implements VmmDriver {
 
     static final String NAME = "qemu";
     static final int HANDLE_VERSION = 1;
+    private static final String QEMU = "qemu-system-x86_64";
+    private static final String QEMU_DATA = "/usr/share/qemu";
     private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
     private static final int MAX_SOCKET_PATH = 107;
     private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
     private static final Path SHORT_SOCKET_ROOT = Path.of("/run/bolero");
+    /** Handle data keys. */
+    private static final String WORK_DIR = "workDir";
+    private static final String CTL_SOCKET = "ctlSocket";
+    private static final String QMP_SOCKET = "qmpSocket";
+    private static final String SOCKET_DIR = "socketDir";
+    private static final String START_TICKS = "startTicks";
 
     private final Accelerator accelerator;
+    private final Optional<Jail> jail;
 
-    /** A driver that uses KVM when this host can run guests with it, TCG otherwise. */
+    /** An unjailed driver that uses KVM when this host can run guests with it, TCG otherwise. */
     public QemuDriver() {
-        this(Accel.AUTO);
+        this(Accel.AUTO, Optional.empty());
     }
 
-    /** A driver with the given accelerator choice. */
-    public QemuDriver(Accel accel) {
+    /**
+     * A driver with the given accelerator choice.
+     *
+     * @param jail how to confine each QEMU; empty to run it as the agent's user without a jail
+     */
+    public QemuDriver(Accel accel, Optional<JailConfig> jail) {
         this.accelerator = Accelerator.choose(
                 Objects.requireNonNull(accel, "accel"), Path.of("/dev/kvm"), Path.of("/proc/cpuinfo"));
+        this.jail = jail.map(Jail::new);
     }
 
     @Override
@@ -76,6 +110,15 @@ public final class QemuDriver implements VmmDriver {
         return new DriverCapabilities(accelerator.name(), accelerator.reason(), false, false, false);
     }
 
+    @Override
+    public Optional<String> unusableReason() {
+        for (String tool : List.of(QEMU, "qemu-img", "setsid")) {
+            if (HostProcesses.onPath(tool).isEmpty()) return Optional.of(tool + " not found on PATH");
+        }
+        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
+        return Optional.empty();
+    }
+
     /**
      * {@inheritDoc}
      *
@@ -84,72 +127,180 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String what = "start machine " + spec.machineId();
-        Path work = spec.workDir();
-        Path overlay = work.resolve("root.qcow2");
+        Path work = spec.workDir().toAbsolutePath();
         Path pidFile = work.resolve("vmm.pid");
-        Path log = work.resolve("vmm.log");
-        Path socketDir;
+        Path vmmLog = work.resolve("vmm.log");
+        Path qemu = HostProcesses.onPath(QEMU).orElseThrow(() -> new VmmException(what + ": " + QEMU + " not found"));
+        Launch launch = null;
+        Process process = null;
         try {
             Files.createDirectories(work);
-            socketDir = socketDir(work);
-            Files.deleteIfExists(socketDir.resolve("ctl.sock"));
-            Files.deleteIfExists(socketDir.resolve("qmp.sock"));
             Files.deleteIfExists(pidFile);
-            Files.deleteIfExists(overlay);
-            run(what + ": create overlay", List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-                    spec.rootDrive().toAbsolutePath().toString(), overlay.toString()));
-        } catch (IOException e) {
-            throw new VmmException(what + ": " + e.getMessage(), e);
-        }
-        Path ctl = socketDir.resolve("ctl.sock");
-        Path qmp = socketDir.resolve("qmp.sock");
-        List<String> command = QemuCommand.build("qemu-system-x86_64", spec, accelerator, overlay, ctl, qmp, pidFile);
-        Process process;
-        try {
-            process = new ProcessBuilder(prepend("setsid", command))
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start();
-        } catch (IOException e) {
-            throw new VmmException(what + ": spawn qemu-system-x86_64: " + e.getMessage(), e);
-        }
-        try {
-            awaitStarted(what, process, ctl, qmp, pidFile, log);
+            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get()) : unjailed(spec, work, qemu, pidFile);
+            process = HostProcesses.spawn(what, launch.command(), vmmLog);
+            awaitStarted(what, process, launch, pidFile, vmmLog);
             long pid = Long.parseLong(Files.readString(pidFile).trim());
-            long ticks = ProcessIdentity.startTicks(pid)
+            long ticks = HostProcesses.startTicks(pid)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished after starting"));
-            var handle = new VmHandle(NAME, HANDLE_VERSION, pid, ProcessIdentity.toInstant(ticks), Map.of(
-                    "workDir", work.toString(),
-                    "ctlSocket", ctl.toString(),
-                    "qmpSocket", qmp.toString(),
-                    "socketDir", socketDir.toString(),
-                    "startTicks", Long.toString(ticks)));
-            QemuDriver.log.info("machine={} qemu started pid={} accel={}", spec.machineId(), pid, accelerator.name());
-            return new QemuProcess(handle, pid == process.pid() ? Optional.of(process) : Optional.empty(),
-                    ProcessHandle.of(pid).orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished")));
+            Map<String, String> data = new HashMap<>(Map.of(
+                    WORK_DIR, work.toString(),
+                    CTL_SOCKET, launch.ctl().toString(),
+                    QMP_SOCKET, launch.qmp().toString(),
+                    SOCKET_DIR, launch.socketDir().toString(),
+                    START_TICKS, Long.toString(ticks)));
+            launch.lease().ifPresent(l -> data.putAll(l.handleData()));
+            var handle = new VmHandle(NAME, HANDLE_VERSION, pid, HostProcesses.startInstant(ticks), data);
+            log.info("machine={} qemu started pid={} accel={} uid={}", spec.machineId(), pid, accelerator.name(),
+                    launch.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"));
+            ProcessHandle vmm = ProcessHandle.of(pid)
+                    .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished"));
+            boolean exitStatusKnown = launch.lease().isPresent() || pid == process.pid();
+            return process(handle, vmm, exitStatusKnown ? Optional.of(process) : Optional.empty());
         } catch (VmmException | IOException | RuntimeException e) {
-            process.destroyForcibly();
-            process.onExit().join();
+            if (process != null) {
+                process.destroyForcibly();
+                process.onExit().join();
+                killRecorded(pidFile);
+            }
+            if (launch != null) release(launch.socketDir(), work, launch.lease());
             if (e instanceof VmmException v) throw v;
             throw new VmmException(what + ": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When the VMM is gone, whatever it left (its jail, cgroups and uid, a short socket directory) is released.
+     */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        if (!handle.driver().equals(NAME)) {
-            throw new VmmException("recover pid " + handle.pid() + ": handle belongs to driver " + handle.driver());
+        Optional<ProcessHandle> vmm = VmmProcess.adopt(handle, NAME, HANDLE_VERSION,
+                List.of(WORK_DIR, CTL_SOCKET, QMP_SOCKET, SOCKET_DIR), START_TICKS);
+        if (vmm.isPresent()) return Optional.of(process(handle, vmm.get(), Optional.empty()));
+        release(Path.of(handle.data().get(SOCKET_DIR)), Path.of(handle.data().get(WORK_DIR)),
+                Jail.Lease.fromHandle(handle.data()));
+        return Optional.empty();
+    }
+
+    /** How one QEMU is spawned and where the agent reaches its sockets. */
+    private record Launch(List<String> command, Path ctl, Path qmp, Path socketDir, Optional<Jail.Lease> lease) {}
+
+    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile) throws IOException {
+        Path socketDir = socketDir(work);
+        Path overlay = work.resolve("root.qcow2");
+        Path ctl = socketDir.resolve("ctl.sock");
+        Path qmp = socketDir.resolve("qmp.sock");
+        Files.deleteIfExists(ctl);
+        Files.deleteIfExists(qmp);
+        Files.deleteIfExists(overlay);
+        run("start machine " + spec.machineId() + ": create overlay", List.of("qemu-img", "create", "-q", "-f", "qcow2",
+                "-F", "raw", "-b", spec.rootDrive().toAbsolutePath().toString(), overlay.toString()));
+        var files = new QemuCommand.Files(spec.boot().kernel().toAbsolutePath().toString(),
+                spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
+                work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()));
+        return new Launch(QemuCommand.build(qemu.toString(), spec, accelerator, files), ctl, qmp, socketDir,
+                Optional.empty());
+    }
+
+    private Launch jailed(VmSpec spec, Path work, Path qemu, Path pidFile, Jail jail) throws VmmException, IOException {
+        Jail.Lease lease = jail.prepare(spec.machineId(), work.resolve("jail"), spec.cpus(), spec.memoryMb());
+        try {
+            // the overlay names its base as the VMM sees it; -u: that path does not exist outside the jail
+            Path overlay = lease.host("/root.qcow2");
+            run("start machine " + spec.machineId() + ": create overlay", List.of("qemu-img", "create", "-q",
+                    "-f", "qcow2", "-F", "raw", "-b", "/base.raw", "-u", overlay.toString(),
+                    Long.toString(Files.size(spec.rootDrive()))));
+            Jail.give(lease, overlay);
+            Files.setPosixFilePermissions(overlay, PosixFilePermissions.fromString("rw-------"));
+            Path console = work.resolve("console.log");
+            if (!Files.exists(console, LinkOption.NOFOLLOW_LINKS)) Files.createFile(console);
+            Jail.give(lease, console);
+            Files.createLink(lease.host("/console.log"), console);
+
+            List<Jail.Bind> binds = new ArrayList<>(Jail.libraries(lease));
+            binds.add(new Jail.Bind(qemu.toRealPath(), qemu.toString()));
+            binds.add(new Jail.Bind(Path.of(QEMU_DATA), QEMU_DATA));
+            binds.add(new Jail.Bind(spec.boot().kernel().toRealPath(), "/vmlinux"));
+            binds.add(new Jail.Bind(spec.boot().initramfs().toRealPath(), "/initramfs"));
+            binds.add(new Jail.Bind(spec.rootDrive().toRealPath(), "/base.raw"));
+            List<Path> devices = new ArrayList<>();
+            if (accelerator.name().equals("kvm")) devices.add(Path.of("/dev/kvm"));
+            if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
+            var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log",
+                    "/run/ctl.sock", "/run/qmp.sock", Optional.empty());
+            List<String> command = jail.command(lease, pidFile, binds, devices,
+                    spec.taps().stream().map(VmSpec.Tap::name).toList(),
+                    QemuCommand.build(qemu.toString(), spec, accelerator, files));
+            Path socketDir = socketLink(lease.host("/run"));
+            return new Launch(command, socketDir.resolve("ctl.sock"), socketDir.resolve("qmp.sock"), socketDir,
+                    Optional.of(lease));
+        } catch (VmmException | IOException | RuntimeException e) {
+            Jail.release(lease);
+            throw e;
         }
-        if (handle.version() != HANDLE_VERSION) {
-            throw new VmmException("recover pid " + handle.pid() + ": unknown qemu handle version " + handle.version());
+    }
+
+    private static VmProcess process(VmHandle handle, ProcessHandle vmm, Optional<Process> child) throws VmmException {
+        Path socketDir = Path.of(handle.data().get(SOCKET_DIR));
+        Path work = Path.of(handle.data().get(WORK_DIR));
+        Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
+        Path ctl = Path.of(handle.data().get(CTL_SOCKET));
+        VmmProcess.Control control = new VmmProcess.Control() {
+            @Override
+            public ByteChannel open() throws IOException {
+                try {
+                    return SocketChannel.open(UnixDomainSocketAddress.of(ctl));
+                } catch (IOException e) {
+                    throw new IOException("connect to the control socket " + ctl + " of qemu pid " + handle.pid()
+                            + ": " + e.getMessage(), e);
+                }
+            }
+
+            @Override
+            public boolean askToStop(ProcessHandle process) {
+                process.destroy(); // SIGTERM: QEMU stops the guest and exits cleanly
+                return true;
+            }
+
+            @Override
+            public boolean forceStop(ProcessHandle process) {
+                return false;
+            }
+        };
+        return new VmmProcess(handle, vmm, child, work.resolve("vmm.log"), control,
+                List.of(() -> release(socketDir, work, lease)));
+    }
+
+    /** Releases what a gone QEMU leaves: a short socket directory or link, and its jail. */
+    private static void release(Path socketDir, Path work, Optional<Jail.Lease> lease) {
+        if (!socketDir.startsWith(work)) {
+            try {
+                if (Files.isSymbolicLink(socketDir)) {
+                    Files.deleteIfExists(socketDir);
+                } else {
+                    Files.deleteIfExists(socketDir.resolve("ctl.sock"));
+                    Files.deleteIfExists(socketDir.resolve("qmp.sock"));
+                    Files.deleteIfExists(socketDir);
+                }
+            } catch (IOException e) {
+                log.debug("remove socket dir={} failed={}", socketDir, e.getMessage());
+            }
         }
-        String recorded = handle.data().get("startTicks");
-        OptionalLong now = ProcessIdentity.startTicks(handle.pid());
-        if (recorded == null || now.isEmpty() || now.getAsLong() != Long.parseLong(recorded)) return Optional.empty();
-        Optional<ProcessHandle> ph = ProcessHandle.of(handle.pid());
-        if (ph.isEmpty()) return Optional.empty();
-        return Optional.of(new QemuProcess(handle, Optional.empty(), ph.get()));
+        lease.ifPresent(Jail::release);
+    }
+
+    /** A failed jailed start: the jailer is gone, but the VMM it forked may not be. */
+    private static void killRecorded(Path pidFile) {
+        try {
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            ProcessHandle.of(pid).ifPresent(p -> {
+                p.destroyForcibly();
+                p.onExit().join();
+            });
+        } catch (IOException | NumberFormatException e) {
+            // no pid recorded: nothing was forked
+        }
     }
 
     /**
@@ -157,18 +308,18 @@ public final class QemuDriver implements VmmDriver {
      * machine was created and the kernel loaded, so a QEMU that fails at start-up (bad kernel, busy tap, …) is caught
      * here. (The QMP greeting alone proves nothing: it comes from the monitor's own thread.)
      */
-    private static void awaitStarted(String what, Process process, Path ctl, Path qmp, Path pidFile, Path log)
+    private static void awaitStarted(String what, Process process, Launch launch, Path pidFile, Path vmmLog)
             throws VmmException {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (true) {
-            if (Files.exists(ctl) && Files.exists(pidFile) && answers(qmp, deadline)) return;
+            if (Files.exists(launch.ctl()) && Files.exists(pidFile) && answers(launch.qmp(), deadline)) return;
             if (!process.isAlive()) {
                 throw new VmmException(what + ": qemu exited with status " + process.exitValue() + ": "
-                        + QemuProcess.tail(log, 2000).strip());
+                        + MachineFiles.tail(vmmLog, 2000).strip());
             }
             if (System.nanoTime() > deadline) {
                 throw new VmmException(what + ": qemu did not become ready within " + START_TIMEOUT.toSeconds()
-                        + " s: " + QemuProcess.tail(log, 2000).strip());
+                        + " s: " + MachineFiles.tail(vmmLog, 2000).strip());
             }
             try {
                 Thread.sleep(10);
@@ -206,10 +357,23 @@ public final class QemuDriver implements VmmDriver {
     /** The work directory when socket paths fit there, else a short per-machine directory under /run/bolero. */
     static Path socketDir(Path work) throws IOException {
         Path abs = work.toAbsolutePath();
-        if (abs.resolve("ctl.sock").toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH) return abs;
+        if (fits(abs)) return abs;
         Path dir = SHORT_SOCKET_ROOT.resolve(shortHash(abs.toString()));
         Files.createDirectories(dir);
         return dir;
+    }
+
+    /** The jail's {@code /run} when socket paths fit there, else a short symbolic link to it under /run/bolero. */
+    static Path socketLink(Path jailRun) throws IOException {
+        if (fits(jailRun)) return jailRun;
+        Files.createDirectories(SHORT_SOCKET_ROOT);
+        Path link = SHORT_SOCKET_ROOT.resolve(shortHash(jailRun.toString()));
+        Files.deleteIfExists(link);
+        return Files.createSymbolicLink(link, jailRun);
+    }
+
+    private static boolean fits(Path dir) {
+        return dir.resolve("ctl.sock").toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH;
     }
 
     private static String shortHash(String s) {
@@ -219,13 +383,6 @@ public final class QemuDriver implements VmmDriver {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static List<String> prepend(String first, List<String> rest) {
-        var all = new java.util.ArrayList<String>(rest.size() + 1);
-        all.add(first);
-        all.addAll(rest);
-        return all;
     }
 
     private static void run(String what, List<String> command) throws IOException {

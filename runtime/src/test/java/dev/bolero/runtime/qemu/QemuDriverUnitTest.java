@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,8 +26,7 @@ class QemuDriverUnitTest {
     void commandLineUsesTcgWithATranslationCacheLimitAndOneNicPerTap() {
         Path w = Path.of("/w,1");
         List<String> cmd = QemuCommand.build("qemu", spec(w, List.of(new VmSpec.Tap("tap0", "02:00:00:00:00:01"))),
-                new Accelerator("tcg", "test"), w.resolve("root.qcow2"), w.resolve("ctl.sock"), w.resolve("qmp.sock"),
-                w.resolve("vmm.pid"));
+                new Accelerator("tcg", "test"), files(w, Optional.of(w.resolve("vmm.pid").toString())));
         String line = String.join(" ", cmd);
         assertThat(cmd.subList(0, 3)).containsExactly("qemu", "-M", "microvm,acpi=on");
         assertThat(line).contains("-accel tcg,tb-size=32 -cpu max", "-smp 2", "-m 512M", "-no-reboot", "-nodefaults",
@@ -35,15 +35,34 @@ class QemuDriverUnitTest {
                 "-chardev socket,id=ctl,path=/w,,1/ctl.sock,server=on,wait=off",
                 "-device virtserialport,chardev=ctl,name=bolero.ctl",
                 "-netdev tap,id=net0,ifname=tap0,script=no,downscript=no",
-                "-device virtio-net-device,netdev=net0,mac=02:00:00:00:00:01");
+                "-device virtio-net-device,netdev=net0,mac=02:00:00:00:00:01",
+                "-pidfile /w,1/vmm.pid",
+                "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         assertThat(cmd.get(cmd.indexOf("-append") + 1)).isEqualTo("console=ttyS0 quiet");
+    }
+
+    @Test
+    void aJailedQemuNamesItsFilesInsideTheJailAndWritesNoPidFile() {
+        var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log", "/run/ctl.sock",
+                "/run/qmp.sock", Optional.empty());
+        List<String> cmd = QemuCommand.build("/usr/bin/qemu", spec(Path.of("/w"), List.of()),
+                new Accelerator("tcg", "test"), files);
+        assertThat(String.join(" ", cmd)).contains("-kernel /vmlinux", "-initrd /initramfs",
+                "-serial file:/console.log", "-drive file=/root.qcow2,", "path=/run/ctl.sock,", "-qmp unix:/run/qmp.sock,");
+        assertThat(cmd).doesNotContain("-pidfile");
+    }
+
+    private static QemuCommand.Files files(Path w, Optional<String> pidFile) {
+        return new QemuCommand.Files("/b/vmlinux", "/b/initramfs.cpio", w.resolve("root.qcow2").toString(),
+                w.resolve("console.log").toString(), w.resolve("ctl.sock").toString(), w.resolve("qmp.sock").toString(),
+                pidFile);
     }
 
     @Test
     void commandLineUsesTheHostCpuUnderKvm() {
         Path w = Path.of("/w");
         List<String> cmd = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("kvm", "test"),
-                w.resolve("o"), w.resolve("c"), w.resolve("q"), w.resolve("p"));
+                files(w, Optional.empty()));
         assertThat(Collections.indexOfSubList(cmd, List.of("-accel", "kvm", "-cpu", "host"))).isPositive();
         assertThat(cmd).doesNotContain("-netdev");
     }
@@ -62,14 +81,6 @@ class QemuDriverUnitTest {
         assertThat(noDevice.reason()).contains("cannot be opened");
         assertThat(Accelerator.choose(QemuDriver.Accel.TCG, kvm, withVmx).name()).isEqualTo("tcg");
         assertThat(Accelerator.choose(QemuDriver.Accel.KVM, dir.resolve("absent"), without).name()).isEqualTo("kvm");
-    }
-
-    @Test
-    void startTicksIsField22EvenWhenTheCommandHasSpacesAndParentheses() {
-        String stat = "4242 (qemu (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 3 0 987654 1000 200";
-        assertThat(ProcessIdentity.parseStartTicks(stat)).isEqualTo(987654);
-        long self = ProcessHandle.current().pid();
-        assertThat(ProcessIdentity.startTicks(self)).isPresent();
     }
 
     @Test

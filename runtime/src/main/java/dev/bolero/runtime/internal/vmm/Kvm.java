@@ -13,6 +13,12 @@ public final class Kvm {
 
     private Kvm() {}
 
+    /** Why a KVM-only VMM cannot run here: its binary is missing or KVM cannot run a stock guest; empty: it can. */
+    public static Optional<String> vmmUnusableReason(String vmm, Optional<Path> binary) {
+        if (binary.or(() -> HostProcesses.onPath(vmm)).isEmpty()) return Optional.of(vmm + " not found on PATH");
+        return unusableReason();
+    }
+
     /** Why KVM cannot run a stock guest here, or empty when it can. */
     public static Optional<String> unusableReason() {
         if (!Files.isReadable(Path.of("/dev/kvm")) || !Files.isWritable(Path.of("/dev/kvm"))) {

@@ -19,9 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A VMM process driven over a REST API: started by a driver (our child, exit status known) or re-adopted from a
- * handle (not our child). Stopping sends the driver's polite requests, waits the grace period, then its forceful
- * requests (if any) and finally kills.
+ * A VMM process: started by a driver (our child, or our child's child when jailed: exit status known) or
+ * re-adopted from a handle (exit status unknown). Stopping asks the VMM through its {@link Control}, waits the grace
+ * period, then asks firmly (if the VMM has a way) and finally kills. Resources given to the constructor (log
+ * readers, socket directories, the jail) are closed once the process is gone.
  */
 public final class VmmProcess implements VmProcess {
 
@@ -37,36 +38,68 @@ public final class VmmProcess implements VmProcess {
     private final VmHandle handle;
     private final ProcessHandle process;
     private final CompletableFuture<VmExit> exit;
-    private final VmmApi api;
-    private final int controlPort;
+    private final Control control;
     private final Path log;
-    private final List<ApiRequest> politeStop;
-    private final List<ApiRequest> forcefulStop;
     private final Object stopLock = new Object();
 
+    /** How one kind of VMM is reached and asked to stop. */
+    public interface Control {
+        /** Connects to the guest's control channel. */
+        ByteChannel open() throws IOException;
+
+        /** Asks the VMM to power the VM off; false when the request could not be made. */
+        boolean askToStop(ProcessHandle process);
+
+        /** Asks firmly once the grace period ran out, before the kill; false when there is no such way or it failed. */
+        boolean forceStop(ProcessHandle process);
+    }
+
     /**
-     * @param child the VMM when this JVM spawned it; empty when re-adopted
+     * A VMM driven over a REST API, with the guest control channel on its hybrid vsock socket.
+     *
      * @param controlPort the guest vsock port {@code bolero-init} listens on
      * @param politeStop requests asking the guest to power off, sent first
      * @param forcefulStop requests sent when the grace period ran out, before the kill
-     * @param onExit closed once the VMM has exited (log readers and the like)
+     */
+    public static Control api(VmmApi api, Path vsockSocket, int controlPort, List<ApiRequest> politeStop,
+            List<ApiRequest> forcefulStop) {
+        List<ApiRequest> polite = List.copyOf(politeStop);
+        List<ApiRequest> forceful = List.copyOf(forcefulStop);
+        return new Control() {
+            @Override
+            public ByteChannel open() throws IOException {
+                return HybridVsock.connect(vsockSocket, controlPort);
+            }
+
+            @Override
+            public boolean askToStop(ProcessHandle process) {
+                return send(api, process, polite);
+            }
+
+            @Override
+            public boolean forceStop(ProcessHandle process) {
+                return !forceful.isEmpty() && send(api, process, forceful);
+            }
+        };
+    }
+
+    /**
+     * @param child the process this JVM spawned for the VMM (the VMM itself, or the jailer waiting for it), whose
+     *     exit status is the VMM's; empty when re-adopted
+     * @param log the VMM's own output, for {@link #diagnostics}
+     * @param onExit closed once the VMM has exited
      */
     public VmmProcess(
             VmHandle handle,
             ProcessHandle process,
             Optional<Process> child,
-            VmmApi api,
-            int controlPort,
-            List<ApiRequest> politeStop,
-            List<ApiRequest> forcefulStop,
+            Path log,
+            Control control,
             List<AutoCloseable> onExit) {
         this.handle = Objects.requireNonNull(handle, "handle");
         this.process = Objects.requireNonNull(process, "process");
-        this.api = Objects.requireNonNull(api, "api");
-        this.controlPort = controlPort;
-        this.log = Path.of(handle.data().get(LOG_FILE));
-        this.politeStop = List.copyOf(politeStop);
-        this.forcefulStop = List.copyOf(forcefulStop);
+        this.control = Objects.requireNonNull(control, "control");
+        this.log = Objects.requireNonNull(log, "log");
         List<AutoCloseable> resources = List.copyOf(onExit);
         this.exit = child.map(p -> p.onExit().thenApply(done -> new VmExit(OptionalInt.of(done.exitValue()))))
                 .orElseGet(() -> process.onExit().thenApply(done -> new VmExit(OptionalInt.empty())))
@@ -74,12 +107,23 @@ public final class VmmProcess implements VmProcess {
     }
 
     /**
-     * Finds the process a handle names.
+     * Finds the process a REST-API driver's handle names.
      *
      * @return the process, or empty when it is gone or its pid now belongs to another process
      * @throws VmmException when the handle is another driver's or of an unknown version, or misses a key
      */
     public static Optional<ProcessHandle> adopt(VmHandle handle, String driver, int version) throws VmmException {
+        return adopt(handle, driver, version, List.of(API_SOCKET, VSOCK_SOCKET, LOG_FILE), START_TICKS);
+    }
+
+    /**
+     * Finds the process a handle names, identified by pid and the start time recorded under {@code startTicksKey}.
+     *
+     * @return the process, or empty when it is gone or its pid now belongs to another process
+     * @throws VmmException when the handle is another driver's or of an unknown version, or misses a key
+     */
+    public static Optional<ProcessHandle> adopt(VmHandle handle, String driver, int version, List<String> keys,
+            String startTicksKey) throws VmmException {
         if (!handle.driver().equals(driver)) {
             throw new VmmException(driver + ": recover pid " + handle.pid() + ": handle belongs to driver "
                     + handle.driver());
@@ -88,12 +132,12 @@ public final class VmmProcess implements VmProcess {
             throw new VmmException(driver + ": recover pid " + handle.pid() + ": unknown handle version "
                     + handle.version() + " (this driver writes " + version + ")");
         }
-        for (String key : List.of(API_SOCKET, VSOCK_SOCKET, LOG_FILE, START_TICKS)) {
+        for (String key : concat(keys, startTicksKey)) {
             if (!handle.data().containsKey(key)) {
                 throw new VmmException(driver + ": recover pid " + handle.pid() + ": handle has no " + key);
             }
         }
-        return HostProcesses.find(handle.pid(), Long.parseLong(handle.data().get(START_TICKS)));
+        return HostProcesses.find(handle.pid(), Long.parseLong(handle.data().get(startTicksKey)));
     }
 
     @Override
@@ -103,7 +147,7 @@ public final class VmmProcess implements VmProcess {
 
     @Override
     public ByteChannel openControl() throws IOException {
-        return HybridVsock.connect(Path.of(handle.data().get(VSOCK_SOCKET)), controlPort);
+        return control.open();
     }
 
     @Override
@@ -114,8 +158,8 @@ public final class VmmProcess implements VmProcess {
     @Override
     public void stop(Duration grace) {
         synchronized (stopLock) {
-            if (send(politeStop) && awaitExit(grace)) return;
-            if (!forcefulStop.isEmpty() && send(forcefulStop) && awaitExit(FORCEFUL_WAIT)) return;
+            if (control.askToStop(process) && awaitExit(grace)) return;
+            if (control.forceStop(process) && awaitExit(FORCEFUL_WAIT)) return;
             kill();
         }
     }
@@ -136,14 +180,14 @@ public final class VmmProcess implements VmProcess {
         return MachineFiles.tail(log, maxBytes);
     }
 
-    /** Sends requests in order; false when the VMM is gone or one failed (logged: the caller escalates). */
-    private boolean send(List<ApiRequest> requests) {
+    /** Sends requests in order; false when one failed (logged: the caller escalates). True once the VMM is gone. */
+    private static boolean send(VmmApi api, ProcessHandle process, List<ApiRequest> requests) {
         for (ApiRequest request : requests) {
             if (!process.isAlive()) return true;
             try {
                 api.send(request);
             } catch (VmmException e) {
-                LOG.warn("stop pid={} failed={}", handle.pid(), e.getMessage());
+                LOG.warn("stop pid={} failed={}", process.pid(), e.getMessage());
                 return false;
             }
         }
@@ -162,6 +206,12 @@ public final class VmmProcess implements VmProcess {
         } catch (ExecutionException e) {
             return !process.isAlive();
         }
+    }
+
+    private static List<String> concat(List<String> keys, String key) {
+        List<String> all = new java.util.ArrayList<>(keys);
+        all.add(key);
+        return all;
     }
 
     private static void closeQuietly(AutoCloseable resource) {

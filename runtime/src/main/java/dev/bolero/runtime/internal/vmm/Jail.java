@@ -1,0 +1,268 @@
+package dev.bolero.runtime.internal.vmm;
+
+import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.VmmException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Per-machine jails for VMM processes, entered through {@code bolero-jailer} (a static C program shipped as a
+ * class-path resource and extracted to {@code RUN/bin/}). A driver {@link #prepare prepares} a jail (a uid claimed
+ * host-wide, cgroups with limits, an empty root directory owned by root with a {@code /run} directory owned by the
+ * machine's uid), puts the VMM's own files in it, spawns the VMM through {@link #command} and {@link #release
+ * releases} the jail when the VMM is gone. The handle data of a jailed VMM carries its {@link Lease}.
+ */
+public final class Jail {
+    private static final Logger LOG = LoggerFactory.getLogger(Jail.class);
+    private static final String JAILER_RESOURCE = "/dev/bolero/jailer/bolero-jailer";
+    private static final long MIB = 1024 * 1024;
+    /** System directories a dynamically linked VMM loads libraries from: bound read-only, or linked alike. */
+    private static final List<Path> LIBRARY_DIRS =
+            List.of(Path.of("/lib"), Path.of("/lib64"), Path.of("/usr/lib"), Path.of("/usr/lib64"));
+
+    private final JailConfig config;
+    private final UidClaims uids;
+    private Path jailer;
+
+    public Jail(JailConfig config) {
+        this.config = config;
+        this.uids = new UidClaims(config.runDir().resolve("uids"), config.firstUid(), config.uidCount());
+    }
+
+    /** The settings of this jail. */
+    public JailConfig config() {
+        return config;
+    }
+
+    /**
+     * One machine's jail.
+     *
+     * @param root the directory the VMM sees as {@code /}
+     * @param uid the VMM's uid, and gid
+     * @param cgroups the cgroup directories the VMM is in
+     * @param claim the file that holds the uid for this machine host-wide
+     */
+    public record Lease(Path root, int uid, List<Path> cgroups, Path claim) {
+        static final String ROOT = "jail_root";
+        static final String UID = "jail_uid";
+        static final String CGROUPS = "jail_cgroups";
+        static final String CLAIM = "jail_uid_claim";
+
+        public Lease {
+            cgroups = List.copyOf(cgroups);
+        }
+
+        /** The host path of a path inside the jail ({@code /run/ctl.sock}). */
+        public Path host(String inJail) {
+            return root.resolve(inJail.substring(1));
+        }
+
+        /** The handle data that records this lease. */
+        public Map<String, String> handleData() {
+            return Map.of(ROOT, root.toString(), UID, Integer.toString(uid),
+                    CGROUPS, String.join(":", cgroups.stream().map(Path::toString).toList()), CLAIM, claim.toString());
+        }
+
+        /**
+         * The lease a handle's data records, empty for an unjailed VMM.
+         *
+         * @throws VmmException when the data is malformed
+         */
+        public static Optional<Lease> fromHandle(Map<String, String> data) throws VmmException {
+            if (!data.containsKey(ROOT)) return Optional.empty();
+            try {
+                String groups = data.getOrDefault(CGROUPS, "");
+                return Optional.of(new Lease(Path.of(data.get(ROOT)), Integer.parseInt(data.get(UID)),
+                        groups.isEmpty() ? List.of() : Arrays.stream(groups.split(":")).map(Path::of).toList(),
+                        Path.of(data.get(CLAIM))));
+            } catch (RuntimeException e) {
+                throw new VmmException("read jail from handle: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** A host file or directory the VMM sees read-only at {@code inJail}. */
+    public record Bind(Path host, String inJail) {
+        public Bind {
+            if (!inJail.startsWith("/") || inJail.contains("..") || inJail.contains("=")) {
+                throw new IllegalArgumentException("bad path in jail: " + inJail);
+            }
+            if (host.toString().contains("=")) throw new IllegalArgumentException("bad host path: " + host);
+        }
+    }
+
+    /**
+     * Claims a uid, creates the machine's cgroups (memory: guest RAM plus the configured overhead; CPU: one CPU's
+     * time per vCPU; tasks: the configured maximum) and an empty jail at {@code root} (a leftover one is removed).
+     *
+     * @throws VmmException naming what could not be prepared; nothing is left behind then
+     */
+    public Lease prepare(String machineId, Path root, int cpus, int memoryMb) throws VmmException {
+        String action = "prepare jail of machine " + machineId;
+        int uid = uids.claim(machineId, root.toString());
+        Path claim = uids.file(uid);
+        List<Path> groups = List.of();
+        try {
+            groups = Cgroups.at(config.cgroupRoot()).create(config.cgroupParent(), cgroupName(machineId, uid),
+                    new Cgroups.Limits((memoryMb + config.memoryOverheadMb()) * MIB, cpus, config.maxProcesses()));
+            deleteTree(root);
+            Files.createDirectories(root);
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path run = Files.createDirectory(root.resolve("run"));
+            give(uid, run);
+            Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
+            return new Lease(root, uid, groups, claim);
+        } catch (IOException | VmmException | RuntimeException e) {
+            release(new Lease(root, uid, groups, claim));
+            throw e instanceof VmmException v ? v : new VmmException(action + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Makes a file in the jail the machine's own (owner and group: its uid). */
+    public static void give(Lease lease, Path file) throws IOException {
+        give(lease.uid(), file);
+    }
+
+    private static void give(int uid, Path file) throws IOException {
+        Files.setAttribute(file, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(file, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * The system library directories, as the VMM's dynamic loader needs them: directories bound read-only, symbolic
+     * links recreated in the jail (so {@code /lib -> usr/lib} works the same inside).
+     */
+    public static List<Bind> libraries(Lease lease) throws IOException {
+        List<Bind> binds = new ArrayList<>();
+        for (Path dir : LIBRARY_DIRS) {
+            if (Files.isSymbolicLink(dir)) {
+                Path link = lease.host(dir.toString());
+                Files.createDirectories(link.getParent());
+                Files.createSymbolicLink(link, Files.readSymbolicLink(dir));
+            } else if (Files.isDirectory(dir)) {
+                binds.add(new Bind(dir, dir.toString()));
+            }
+        }
+        return binds;
+    }
+
+    /**
+     * The command that runs {@code vmm} (whose paths are as the VMM sees them inside the jail) in the jail: new
+     * mount, PID and IPC namespaces, the binds and device nodes, the taps made the machine uid's own, the cgroups,
+     * rlimits, the uid, no capabilities, {@code no_new_privs}. The jailer writes the VMM's host pid to
+     * {@code pidFile}.
+     *
+     * @throws VmmException when the jailer cannot be extracted
+     */
+    public List<String> command(Lease lease, Path pidFile, List<Bind> binds, List<Path> devices, List<String> taps,
+            List<String> vmm) throws VmmException {
+        List<String> cmd = new ArrayList<>(List.of(jailer().toString(),
+                "--root", lease.root().toString(),
+                "--uid", Integer.toString(lease.uid()), "--gid", Integer.toString(lease.uid()),
+                "--pidfile", pidFile.toString(),
+                "--nofile", Integer.toString(config.maxFiles()), "--nproc", Integer.toString(config.maxProcesses())));
+        for (Path g : lease.cgroups()) cmd.addAll(List.of("--cgroup", g.toString()));
+        for (Bind b : binds) cmd.addAll(List.of("--bind-ro", b.host() + "=" + b.inJail()));
+        for (Path d : devices) cmd.addAll(List.of("--dev", d.toString()));
+        for (String t : taps) cmd.addAll(List.of("--tap", t));
+        cmd.add("--");
+        cmd.addAll(vmm);
+        return cmd;
+    }
+
+    /**
+     * Removes a jail whose VMM is gone: its directory (without following links or entering the bind mounts, which
+     * lived only in the VMM's mount namespace), its cgroups and its uid claim. Idempotent; problems are logged.
+     */
+    public static void release(Lease lease) {
+        try {
+            deleteTree(lease.root());
+        } catch (IOException e) {
+            LOG.warn("remove jail={} failed={}", lease.root(), e.getMessage());
+        }
+        List<Path> left = Cgroups.remove(lease.cgroups());
+        if (!left.isEmpty()) LOG.warn("remove cgroups={} failed: still busy", left);
+        try {
+            Files.deleteIfExists(lease.claim());
+        } catch (IOException e) {
+            LOG.warn("release uid claim={} failed={}", lease.claim(), e.getMessage());
+        }
+    }
+
+    private synchronized Path jailer() throws VmmException {
+        if (jailer != null) return jailer;
+        try (InputStream in = Jail.class.getResourceAsStream(JAILER_RESOURCE)) {
+            if (in == null) throw new VmmException("extract jailer: class-path resource " + JAILER_RESOURCE + " missing");
+            byte[] binary = in.readAllBytes();
+            Path dir = Files.createDirectories(config.runDir().resolve("bin"));
+            Path target = dir.resolve("bolero-jailer-" + sha256(binary));
+            if (!Files.isExecutable(target)) {
+                Path tmp = Files.createTempFile(dir, "bolero-jailer", ".tmp");
+                Files.write(tmp, binary);
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            jailer = target;
+            return target;
+        } catch (IOException e) {
+            throw new VmmException("extract jailer to " + config.runDir() + "/bin: " + e.getMessage(), e);
+        }
+    }
+
+    private static String cgroupName(String machineId, int uid) {
+        String safe = machineId.replaceAll("[^A-Za-z0-9_.-]", "_");
+        return (safe.length() > 64 ? safe.substring(0, 64) : safe) + "-" + uid;
+    }
+
+    private static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Deletes a tree without following symbolic links; a missing tree is fine. */
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) return;
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) throw e;
+                Files.deleteIfExists(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}
