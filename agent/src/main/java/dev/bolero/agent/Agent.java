@@ -1,5 +1,6 @@
 package dev.bolero.agent;
 
+import dev.bolero.agent.http.ImageRoutes;
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
@@ -52,7 +53,8 @@ public final class Agent implements AutoCloseable {
         }
         Clock clock = Clock.systemUTC();
         MachineStore store = MachineStore.open(dataDir.resolve("bolero.db"));
-        ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), Map.of()));
+        ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), config.registryCredentials()));
+        collectImageGarbage(images);
         VmmDriver driver = new QemuDriver(config.accelerator());
         log.info("driver={} accelerator={} ({})", driver.name(), driver.capabilities().accelerator(),
                 driver.capabilities().acceleratorReason());
@@ -63,8 +65,17 @@ public final class Agent implements AutoCloseable {
         MachineService machines = new MachineService(store,
                 new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
         machines.recover();
-        NodeApi api = new NodeApi(machines, logs).start(config.host(), config.port());
+        NodeApi api = new NodeApi(machines, logs, new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());
         return new Agent(store, machines, api);
+    }
+
+    /** Sweeps what an interrupted pull left behind and blobs no image refers to; a failure is logged, not fatal. */
+    private static void collectImageGarbage(ImageStore images) {
+        try {
+            images.collectGarbage();
+        } catch (dev.bolero.oci.OciException e) {
+            log.warn("image garbage collection at start failed: {}", e.getMessage());
+        }
     }
 
     /** The boot assets, built on the first machine start and then reused. */

@@ -1,8 +1,10 @@
 package dev.bolero.agent;
 
+import dev.bolero.oci.Credentials;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -17,6 +19,7 @@ import java.util.Set;
  * @param accelerator KVM, TCG, or AUTO: KVM where it can boot a stock kernel
  * @param kernel the guest kernel (a vmlinuz or vmlinux); empty: the newest one under {@code /boot}
  * @param bootDeadline how long a guest may take to start its workload
+ * @param registryCredentials per registry name as written in references ({@code docker.io}, {@code host:port})
  */
 public record AgentConfig(
         String host,
@@ -25,7 +28,14 @@ public record AgentConfig(
         Set<String> insecureRegistries,
         QemuDriver.Accel accelerator,
         Optional<Path> kernel,
-        Duration bootDeadline) {
+        Duration bootDeadline,
+        Map<String, Credentials> registryCredentials) {
+
+    /** A configuration without registry credentials. */
+    public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
+            Optional<Path> kernel, Duration bootDeadline) {
+        this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, Map.of());
+    }
 
     public AgentConfig {
         Objects.requireNonNull(host, "host");
@@ -34,6 +44,7 @@ public record AgentConfig(
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(bootDeadline, "bootDeadline");
         insecureRegistries = Set.copyOf(insecureRegistries);
+        registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
     }
 }

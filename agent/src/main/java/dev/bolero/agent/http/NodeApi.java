@@ -35,7 +35,7 @@ public final class NodeApi implements AutoCloseable {
     private final LogStore logs;
     private final Javalin app;
 
-    public NodeApi(MachineService machines, LogStore logs) {
+    public NodeApi(MachineService machines, LogStore logs, ImageRoutes images) {
         this.machines = machines;
         this.logs = logs;
         this.app = Javalin.create(config -> {
@@ -50,6 +50,7 @@ public final class NodeApi implements AutoCloseable {
             config.routes.delete("/api/v1/machines/{id}", this::delete);
             config.routes.get("/api/v1/machines/{id}/wait", this::await);
             config.routes.get("/api/v1/machines/{id}/logs", this::logs);
+            images.register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
@@ -130,7 +131,7 @@ public final class NodeApi implements AutoCloseable {
         }
     }
 
-    private static <T> T body(Context ctx, Class<T> type, String action) {
+    static <T> T body(Context ctx, Class<T> type, String action) {
         String body = ctx.body();
         if (body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
         try {
@@ -145,7 +146,7 @@ public final class NodeApi implements AutoCloseable {
         }
     }
 
-    private static boolean booleanParam(Context ctx, String name) {
+    static boolean booleanParam(Context ctx, String name) {
         String v = ctx.queryParam(name);
         if (v == null) return false;
         return switch (v) {
