@@ -2,12 +2,14 @@ package dev.bolero.cli;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -35,13 +37,17 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")
     int bootTimeoutSeconds;
 
+    @Option(names = "--registry-config", description = "a Docker-style config.json whose auths give registry credentials")
+    Path registryConfig;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, got '" + listen + "'");
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
-                Duration.ofSeconds(bootTimeoutSeconds));
+                Duration.ofSeconds(bootTimeoutSeconds),
+                registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig));
         CountDownLatch stopped = new CountDownLatch(1);
         try (Agent agent = Agent.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Runs OCI images as microVMs.",
-        subcommands = {AgentCommand.class, ServerCommand.class})
+        subcommands = {AgentCommand.class, ServerCommand.class, ImagesCommand.class})
 public final class Main {
     private Main() {}
 

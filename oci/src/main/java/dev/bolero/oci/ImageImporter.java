@@ -177,7 +177,11 @@ final class ImageImporter {
         }
     }
 
-    /** Normalises a name inside a source: relative, no {@code ..}, no {@code .} or empty components. */
+    /**
+     * Normalises a name inside a source: relative, {@code .} and empty components dropped, {@code ..} applied.
+     *
+     * @throws PullException if the name is absolute or its {@code ..}s climb above the source's root
+     */
     private static String normalise(String name) throws PullException {
         List<String> parts = new ArrayList<>();
         if (name.startsWith("/")) {
@@ -185,9 +189,11 @@ final class ImageImporter {
         }
         for (String part : name.split("/")) {
             if (part.equals("..")) {
-                throw new PullException("'" + name + "' leads out of the image archive");
-            }
-            if (!part.isEmpty() && !part.equals(".")) {
+                if (parts.isEmpty()) {
+                    throw new PullException("'" + name + "' leads out of the image archive");
+                }
+                parts.removeLast();
+            } else if (!part.isEmpty() && !part.equals(".")) {
                 parts.add(part);
             }
         }
