@@ -43,6 +43,7 @@ final class LayerUnpacker {
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
     private static final int EPERM = 1;
     private static final int ENOTSUP = 95;
+    private static final int EINVAL = 22;
     private static final String SCHILY_XATTR = "SCHILY.xattr.";
     private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
 
@@ -282,8 +283,9 @@ final class LayerUnpacker {
         /**
          * Applies the extended attributes a PAX header carries ({@code SCHILY.xattr.NAME}, GNU tar and Docker;
          * {@code LIBARCHIVE.xattr.NAME}, base64). Set with lsetxattr, which never follows a symlink. An attribute the
-         * file system or this process may not set ({@code trusted.*} when not root, {@code user.*} on a symlink) is
-         * skipped with a debug log; any other failure fails the layer.
+         * file system or this process may not set ({@code trusted.*} when not root, {@code user.*} on a symlink) or the
+         * kernel rejects as malformed is skipped with a debug log; any other failure fails the layer. Binary values
+         * of SCHILY headers (ACLs, capabilities) are skipped with a warning: the tar library decodes them as UTF-8.
          */
         private void setXattrs(Path target, TarArchiveEntry entry) throws PullException, IOException {
             for (var header : entry.getExtraPaxHeaders().entrySet()) {
@@ -292,7 +294,14 @@ final class LayerUnpacker {
                 byte[] value;
                 if (key.startsWith(SCHILY_XATTR)) {
                     name = key.substring(SCHILY_XATTR.length());
-                    value = header.getValue().getBytes(StandardCharsets.UTF_8); // commons-compress decodes PAX values as UTF-8
+                    if (header.getValue().indexOf('\uFFFD') >= 0) {
+                        // commons-compress decodes PAX values as UTF-8: a binary value (an ACL, a file capability)
+                        // arrives mangled and is better left out than written wrong
+                        LOG.warn("entry {}: xattr {} has a binary value that cannot be read back exactly; not applied",
+                                entry.getName(), name);
+                        continue;
+                    }
+                    value = header.getValue().getBytes(StandardCharsets.UTF_8);
                 } else if (key.startsWith(LIBARCHIVE_XATTR)) {
                     name = java.net.URLDecoder.decode(key.substring(LIBARCHIVE_XATTR.length()), StandardCharsets.UTF_8);
                     try {
@@ -307,7 +316,7 @@ final class LayerUnpacker {
                     throw new PullException("entry " + entry.getName() + " has an xattr with an invalid name");
                 }
                 int errno = Posix.lsetxattr(target, name, value);
-                if (errno == EPERM || errno == ENOTSUP) {
+                if (errno == EPERM || errno == ENOTSUP || errno == EINVAL) {
                     LOG.debug("skipping xattr {} of {}: errno {}", name, entry.getName(), errno);
                 } else if (errno != 0) {
                     throw new PullException("entry " + entry.getName() + ": setting xattr " + name + " failed (errno " + errno + ")");
