@@ -147,7 +147,7 @@ final class RegistryClient {
             throws IOException, InterruptedException, PullException {
         StringBuilder query = new StringBuilder();
         String scope = challenge.params().getOrDefault("scope", defaultScope);
-        for (Map.Entry<String, String> p : Map.of("service", challenge.params().getOrDefault("service", ""), "scope", scope).entrySet()) {
+        for (Map.Entry<String, String> p : List.of(Map.entry("service", challenge.params().getOrDefault("service", "")), Map.entry("scope", scope))) {
             if (!p.getValue().isEmpty()) {
                 query.append(query.isEmpty() ? "" : "&").append(p.getKey()).append('=')
                         .append(URLEncoder.encode(p.getValue(), StandardCharsets.UTF_8));
