@@ -2,6 +2,7 @@ package dev.bolero.agent;
 
 import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.agent.cluster.ClusterMember;
+import dev.bolero.agent.http.ImageRoutes;
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.http.NodeInfo;
 import dev.bolero.agent.logs.LogStore;
@@ -60,7 +61,8 @@ public final class Agent implements AutoCloseable {
         }
         Clock clock = Clock.systemUTC();
         MachineStore store = MachineStore.open(dataDir.resolve("bolero.db"));
-        ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), Map.of()));
+        ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), config.registryCredentials()));
+        collectImageGarbage(images);
         Drivers.Selection drivers;
         try {
             drivers = Drivers.select(config.driver(), config.accelerator(), config.jail());
@@ -78,9 +80,18 @@ public final class Agent implements AutoCloseable {
         MachineService machines = new MachineService(store,
                 new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
         machines.recover();
-        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent()))
-                .start(config.host(), config.port());
+        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent()),
+                new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());
         return new Agent(store, machines, api, dataDir);
+    }
+
+    /** Sweeps what an interrupted pull left behind and blobs no image refers to; a failure is logged, not fatal. */
+    private static void collectImageGarbage(ImageStore images) {
+        try {
+            images.collectGarbage();
+        } catch (dev.bolero.oci.OciException e) {
+            log.warn("image garbage collection at start failed: {}", e.getMessage());
+        }
     }
 
     /** The boot assets, built on the first machine start and then reused. */

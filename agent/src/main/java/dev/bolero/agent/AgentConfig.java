@@ -2,9 +2,11 @@ package dev.bolero.agent;
 
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
+import dev.bolero.oci.Credentials;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -21,6 +23,7 @@ import java.util.Set;
  * @param bootDeadline how long a guest may take to start its workload
  * @param driver {@code auto} (the first usable of firecracker, cloud-hypervisor, qemu) or a driver's name
  * @param jail how each VMM is confined; empty: VMMs run as the agent's user, unconfined
+ * @param registryCredentials per registry name as written in references ({@code docker.io}, {@code host:port})
  */
 public record AgentConfig(
         String host,
@@ -31,13 +34,14 @@ public record AgentConfig(
         Optional<Path> kernel,
         Duration bootDeadline,
         String driver,
-        Optional<JailConfig> jail) {
+        Optional<JailConfig> jail,
+        Map<String, Credentials> registryCredentials) {
 
-    /** An agent that picks its driver itself and jails its VMMs when it runs as root. */
+    /** An agent that picks its driver itself, jails its VMMs when it runs as root, and has no registry credentials. */
     public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
             Optional<Path> kernel, Duration bootDeadline) {
         this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, Drivers.AUTO,
-                JailConfig.whenRoot());
+                JailConfig.whenRoot(), Map.of());
     }
 
     public AgentConfig {
@@ -49,6 +53,7 @@ public record AgentConfig(
         Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(jail, "jail");
         insecureRegistries = Set.copyOf(insecureRegistries);
+        registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
     }
 }

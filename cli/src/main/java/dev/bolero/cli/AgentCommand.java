@@ -5,6 +5,7 @@ import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
+import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.net.URI;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -63,13 +65,17 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--vmm-memory-overhead-mb", defaultValue = "256", description = "a jailed VMM's memory limit above guest RAM, MiB (default ${DEFAULT-VALUE})")
     long memoryOverheadMb;
 
+    @Option(names = "--registry-config", description = "a Docker-style config.json whose auths give registry credentials")
+    Path registryConfig;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, got '" + listen + "'");
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
-                Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig());
+                Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig(),
+                registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig));
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {

@@ -6,17 +6,25 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.function.LongConsumer;
 
 /** {@code GET /v2/<name>/blobs/<digest>}, streamed into the blob store, which verifies it. */
 final class BlobEndpoint implements RegistryEndpoint<Path> {
     private final BlobStore store;
     private final Digest digest;
     private final OptionalLong size;
+    private final LongConsumer progress;
 
     BlobEndpoint(BlobStore store, Digest digest, OptionalLong size) {
+        this(store, digest, size, bytes -> { });
+    }
+
+    /** @param progress told the bytes stored so far while the blob streams in */
+    BlobEndpoint(BlobStore store, Digest digest, OptionalLong size, LongConsumer progress) {
         this.store = store;
         this.digest = digest;
         this.size = size;
+        this.progress = progress;
     }
 
     @Override
@@ -36,6 +44,6 @@ final class BlobEndpoint implements RegistryEndpoint<Path> {
 
     @Override
     public Path handle(HttpResponse<InputStream> response) throws IOException, PullException {
-        return store.write(digest, size, response.body());
+        return store.write(digest, size, response.body(), progress);
     }
 }

@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalLong;
+import java.util.function.LongConsumer;
 
 /**
  * Content-addressed blobs under {@code DIR/blobs/sha256/<hex>}. A blob is streamed to a temporary file in the same
@@ -17,6 +20,8 @@ import java.util.OptionalLong;
  */
 final class BlobStore {
     private static final int BUFFER = 64 * 1024;
+    private static final long PROGRESS_STEP = 1024 * 1024;
+    private static final String TEMP_PREFIX = ".tmp-";
 
     private final Path dir;
     private final SingleFlight<Digest> downloads = new SingleFlight<>();
@@ -53,11 +58,20 @@ final class BlobStore {
      *     nothing is kept
      */
     Path write(Digest digest, OptionalLong size, InputStream in) throws PullException, IOException {
+        return write(digest, size, in, bytes -> { });
+    }
+
+    /**
+     * Streams {@code in} into the store as {@code digest}, telling {@code progress} the bytes written so far about
+     * every {@value #PROGRESS_STEP} bytes and at the end.
+     */
+    Path write(Digest digest, OptionalLong size, InputStream in, LongConsumer progress) throws PullException, IOException {
         Files.createDirectories(dir);
-        Path temp = Files.createTempFile(dir, ".tmp-" + digest.hex().substring(0, 12) + "-", "");
+        Path temp = Files.createTempFile(dir, TEMP_PREFIX + digest.hex().substring(0, 12) + "-", "");
         try {
             MessageDigest sha = Sha256.newDigest();
             long total = 0;
+            long reported = 0;
             try (OutputStream out = Files.newOutputStream(temp)) {
                 byte[] buffer = new byte[BUFFER];
                 for (int n; (n = in.read(buffer)) >= 0; ) {
@@ -67,8 +81,13 @@ final class BlobStore {
                     }
                     sha.update(buffer, 0, n);
                     out.write(buffer, 0, n);
+                    if (total - reported >= PROGRESS_STEP) {
+                        reported = total;
+                        progress.accept(total);
+                    }
                 }
             }
+            progress.accept(total);
             if (size.isPresent() && total < size.getAsLong()) {
                 throw new PullException("blob " + digest + " is truncated (" + total + " of " + size.getAsLong() + " bytes)");
             }
@@ -89,5 +108,76 @@ final class BlobStore {
         } finally {
             Files.deleteIfExists(temp);
         }
+    }
+
+    /**
+     * Streams {@code in} into the store under whatever digest its content has (for imports, where the name of a blob
+     * is not its digest).
+     */
+    Digest writeUnnamed(InputStream in) throws IOException {
+        Files.createDirectories(dir);
+        Path temp = Files.createTempFile(dir, TEMP_PREFIX + "import-", "");
+        try {
+            MessageDigest sha = Sha256.newDigest();
+            try (OutputStream out = Files.newOutputStream(temp)) {
+                byte[] buffer = new byte[BUFFER];
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    sha.update(buffer, 0, n);
+                    out.write(buffer, 0, n);
+                }
+            }
+            Digest digest = Sha256.of(sha);
+            Files.move(temp, path(digest), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return digest;
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    /** The digests of every stored blob. */
+    List<Digest> list() throws IOException {
+        List<Digest> digests = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return digests;
+        }
+        try (var files = Files.newDirectoryStream(dir)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                if (!name.startsWith(TEMP_PREFIX) && Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    try {
+                        digests.add(Digest.of("sha256", name));
+                    } catch (IllegalArgumentException e) {
+                        // not a blob: left alone
+                    }
+                }
+            }
+        }
+        return digests;
+    }
+
+    /** Deletes a blob; returns its size, 0 if it was absent. */
+    long delete(Digest digest) throws IOException {
+        Path file = path(digest);
+        try {
+            long size = Files.size(file);
+            Files.delete(file);
+            return size;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return 0;
+        }
+    }
+
+    /** Deletes temporary files left by interrupted downloads; only safe while nothing downloads into this store. */
+    int sweepTemporaryFiles() throws IOException {
+        int removed = 0;
+        if (Files.isDirectory(dir)) {
+            try (var files = Files.newDirectoryStream(dir, TEMP_PREFIX + "*")) {
+                for (Path file : files) {
+                    Files.deleteIfExists(file);
+                    removed++;
+                }
+            }
+        }
+        return removed;
     }
 }

@@ -9,7 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -17,6 +21,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * {@code DATA_DIR/blobs/sha256/<hex>} (verified blobs, manifests included), {@code DATA_DIR/images/<manifest digest
  * hex>/rootfs.ext4} (one drive per image digest, built once and reused), {@code DATA_DIR/tmp/} (unpacked trees while a
  * drive is built; removed afterwards, also on failure). Safe for concurrent use: concurrent pulls of one blob download
- * it once, concurrent prepares of one image build its drive once.
+ * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
+ * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
+ * collection assumes no other process writes there.
  */
 public final class ImageStore {
     /** Free space added to a root drive beyond what the image's files need: 256 MiB. */
@@ -33,6 +44,9 @@ public final class ImageStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImageStore.class);
     private static final String DRIVE_FILE = "rootfs.ext4";
+    private static final String METADATA_FILE = "image.json";
+    private static final String TEMP_PREFIX = ".tmp-";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_INDEX_DEPTH = 2;
 
     private final Path images;
@@ -41,6 +55,9 @@ public final class ImageStore {
     private final RegistryClient registry;
     private final BlobStore blobs;
     private final SingleFlight<Digest> builds = new SingleFlight<>();
+    /** Pulls, builds and imports hold it shared; delete and garbage collection exclusively. */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Object metadataLock = new Object();
 
     /** A store with {@link #DEFAULT_FREE_BYTES} of free space on each root drive. */
     public ImageStore(Path dataDir, RegistryConfig config) {
@@ -62,46 +79,264 @@ public final class ImageStore {
         this.blobs = new BlobStore(dataDir);
     }
 
+    /** {@link #prepare(String, PullListener)} without a listener. */
+    public PreparedImage prepare(String reference) throws OciException {
+        return prepare(reference, PullListener.NONE);
+    }
+
     /**
      * Resolves {@code reference} to its linux/amd64 image, pulls what is missing and returns its root drive, building
-     * it if this store has not built it before. A reference by digest whose drive exists needs no registry.
+     * it if this store has not built it before. A reference by digest whose drive exists needs no registry; a
+     * reference by tag that names an imported image resolves to it without a registry.
      *
+     * @param listener told of layer progress and the drive build
      * @throws OciException if the reference is invalid, the registry is unreachable or refuses, the image is not a
      *     linux/amd64 container image, a blob fails verification, a layer is malformed or tries to escape its root,
      *     or mkfs.ext4 fails; the message starts with {@code pull REFERENCE:}
      */
-    public PreparedImage prepare(String reference) throws OciException {
+    public PreparedImage prepare(String reference, PullListener listener) throws OciException {
         ImageReference image;
         try {
             image = ImageReference.parse(reference);
         } catch (IllegalArgumentException e) {
             throw new OciException("pull " + reference + ": " + e.getMessage(), e);
         }
+        return guarded("pull " + reference, () -> prepare(image, safe(listener)));
+    }
+
+    /**
+     * Imports an image without a registry and builds its root drive: an OCI image layout (a directory, or a tar of
+     * one) or a {@code docker save} archive (a tar, or a directory it was extracted to). The image's tags (Docker's
+     * {@code RepoTags}, OCI's {@code org.opencontainers.image.ref.name} when it is a full reference) become local
+     * references that {@link #prepare(String)} resolves without a registry; the image can always be named by digest
+     * ({@code anything@sha256:…}). Of several images in one layout or archive, the linux/amd64 one is taken; of
+     * several Docker images, the first.
+     *
+     * @throws OciException if the source is unreadable, malformed, its blobs do not match their names, or a layer
+     *     fails as in {@link #prepare}; the message starts with {@code import SOURCE:}
+     */
+    public PreparedImage importImage(Path source) throws OciException {
+        return guarded("import " + source, () -> {
+            ImageImporter.Imported imported = new ImageImporter(blobs).read(source);
+            Resolved resolved = new Resolved(imported.digest(), imported.manifest());
+            ImageReference name = imported.references().isEmpty()
+                    ? ImageReference.parse("import@" + imported.digest())
+                    : ImageReference.parse(imported.references().getFirst());
+            LayerSource local = descriptor -> {
+                if (!blobs.contains(descriptor.digest())) {
+                    throw new PullException("blob " + descriptor.digest() + " is not in the import");
+                }
+                return blobs.path(descriptor.digest());
+            };
+            PreparedImage prepared = prepare(name, resolved, local, PullListener.NONE, true);
+            for (String reference : imported.references()) {
+                remember(prepared.digest(), reference, true);
+            }
+            return prepared;
+        });
+    }
+
+    /** The images whose drives are built, oldest first. */
+    public List<StoredImage> list() throws OciException {
+        List<StoredImage> out = new ArrayList<>();
         try {
-            return prepare(image);
-        } catch (PullException e) {
-            throw new OciException("pull " + reference + ": " + e.getMessage(), e);
+            if (!Files.isDirectory(images)) {
+                return out;
+            }
+            try (var dirs = Files.newDirectoryStream(images)) {
+                for (Path dir : dirs) {
+                    stored(dir).ifPresent(out::add);
+                }
+            }
         } catch (IOException e) {
-            throw new OciException("pull " + reference + ": " + e, e);
+            throw new OciException("list images in " + images + ": " + e, e);
+        }
+        out.sort(java.util.Comparator.comparing(StoredImage::builtAt));
+        return out;
+    }
+
+    /** The stored image with this manifest digest, if its drive is built. */
+    public Optional<StoredImage> find(Digest digest) throws OciException {
+        try {
+            return stored(images.resolve(digest.hex()));
+        } catch (IOException e) {
+            throw new OciException("read image " + digest + ": " + e, e);
         }
     }
 
-    private PreparedImage prepare(ImageReference image) throws PullException, IOException {
+    /**
+     * Deletes an image's root drive and then collects garbage, waiting for pulls in progress to finish. Machines
+     * already running from the drive keep their open file; callers must not delete an image a machine will start
+     * from.
+     *
+     * @return whether the image was there
+     * @throws OciException if the files cannot be removed
+     */
+    public boolean delete(Digest digest) throws OciException {
+        Lock exclusive = lock.writeLock();
+        exclusive.lock();
+        try {
+            Path dir = images.resolve(digest.hex());
+            if (!Files.isDirectory(dir)) {
+                return false;
+            }
+            Files.createDirectories(tmp);
+            Path doomed = tmp.resolve("delete-" + digest.hex() + "-" + System.nanoTime());
+            Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
+            Trees.delete(doomed);
+            GcReport gc = collect();
+            LOG.info("deleted image digest={} blobs={} bytes={}", digest, gc.blobs(), gc.bytes());
+            return true;
+        } catch (IOException e) {
+            throw new OciException("delete image " + digest + ": " + e, e);
+        } finally {
+            exclusive.unlock();
+        }
+    }
+
+    /**
+     * Removes blobs no built image refers to (indexes, blobs of deleted images, blobs of failed pulls) and the
+     * temporary files of interrupted pulls and builds, waiting for pulls in progress to finish.
+     */
+    public GcReport collectGarbage() throws OciException {
+        Lock exclusive = lock.writeLock();
+        exclusive.lock();
+        try {
+            GcReport report = collect();
+            LOG.info("image garbage collection blobs={} bytes={} temporaries={}", report.blobs(), report.bytes(), report.temporaries());
+            return report;
+        } catch (IOException e) {
+            throw new OciException("collect image garbage under " + images.getParent() + ": " + e, e);
+        } finally {
+            exclusive.unlock();
+        }
+    }
+
+    private GcReport collect() throws IOException {
+        Set<Digest> referenced = new HashSet<>();
+        if (Files.isDirectory(images)) {
+            try (var dirs = Files.newDirectoryStream(images)) {
+                for (Path dir : dirs) {
+                    String name = dir.getFileName().toString();
+                    if (name.startsWith(".")) {
+                        continue;
+                    }
+                    Digest manifest = Digest.of("sha256", name);
+                    referenced.add(manifest);
+                    if (blobs.contains(manifest)) {
+                        try {
+                            if (Manifests.parse(Files.readAllBytes(blobs.path(manifest)), "") instanceof Manifests.ImageManifest m) {
+                                referenced.add(m.config().digest());
+                                m.layers().forEach(l -> referenced.add(l.digest()));
+                            }
+                        } catch (PullException e) {
+                            LOG.warn("manifest of image {} is unreadable, its blobs will be collected: {}", manifest, e.getMessage());
+                        }
+                    }
+                }
+            }
+        }
+        int removed = 0;
+        long bytes = 0;
+        for (Digest blob : blobs.list()) {
+            if (!referenced.contains(blob)) {
+                bytes += blobs.delete(blob);
+                removed++;
+            }
+        }
+        int temporaries = blobs.sweepTemporaryFiles();
+        if (Files.isDirectory(images)) {
+            try (var staging = Files.newDirectoryStream(images, TEMP_PREFIX + "*")) {
+                for (Path dir : staging) {
+                    Trees.delete(dir);
+                    temporaries++;
+                }
+            }
+        }
+        if (Files.isDirectory(tmp)) {
+            try (var stale = Files.newDirectoryStream(tmp)) {
+                for (Path entry : stale) {
+                    Trees.delete(entry);
+                    temporaries++;
+                }
+            }
+        }
+        return new GcReport(removed, bytes, temporaries);
+    }
+
+    @FunctionalInterface
+    private interface Work {
+        PreparedImage run() throws PullException, IOException;
+    }
+
+    /** Runs {@code work} holding the shared lock, turning its failures into OciExceptions that start with {@code action}. */
+    private PreparedImage guarded(String action, Work work) throws OciException {
+        Lock shared = lock.readLock();
+        shared.lock();
+        try {
+            return work.run();
+        } catch (PullException e) {
+            throw new OciException(action + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new OciException(action + ": " + e, e);
+        } catch (IllegalArgumentException e) {
+            throw new OciException(action + ": " + e.getMessage(), e);
+        } finally {
+            shared.unlock();
+        }
+    }
+
+    private static PullListener safe(PullListener listener) {
+        return event -> {
+            try {
+                listener.on(event);
+            } catch (RuntimeException e) {
+                LOG.warn("pull listener failed on {}: {}", event, e.toString());
+            }
+        };
+    }
+
+    private PreparedImage prepare(ImageReference image, PullListener listener) throws PullException, IOException {
         Resolved resolved = resolve(image);
+        LayerSource remote = descriptor -> pullLayer(image, descriptor, listener);
+        PreparedImage prepared = prepare(image, resolved, remote, listener, false);
+        remember(prepared.digest(), image.toString(), false);
+        return prepared;
+    }
+
+    private PreparedImage prepare(ImageReference image, Resolved resolved, LayerSource layers, PullListener listener,
+            boolean imported) throws PullException, IOException {
         Manifests.Descriptor configDescriptor = resolved.manifest().config();
-        Path configBlob = pullBlob(image, configDescriptor);
+        Path configBlob = pullConfig(image, configDescriptor, imported);
         byte[] configBytes = Files.readAllBytes(configBlob);
         ImageConfig config = Manifests.parseConfig(configBytes);
-        Path drive = builds.run(resolved.digest(), () -> drive(image, resolved, configBytes));
+        Path drive = builds.run(resolved.digest(), () -> drive(image, resolved, configBytes, layers, listener, imported));
         return new PreparedImage(image, resolved.digest(), config, drive, Files.size(drive));
+    }
+
+    private Path pullConfig(ImageReference image, Manifests.Descriptor descriptor, boolean imported) throws PullException, IOException {
+        if (imported) {
+            if (!blobs.contains(descriptor.digest())) {
+                throw new PullException("the image config " + descriptor.digest() + " is not in the import");
+            }
+            return blobs.path(descriptor.digest());
+        }
+        return pullBlob(image, descriptor, bytes -> { });
+    }
+
+    /** Where a layer's blob comes from: the registry, or an import already in the store. */
+    @FunctionalInterface
+    private interface LayerSource {
+        Path get(Manifests.Descriptor layer) throws PullException, IOException;
     }
 
     /** An image manifest and its digest. */
     private record Resolved(Digest digest, Manifests.ImageManifest manifest) {}
 
     private Resolved resolve(ImageReference image) throws PullException, IOException {
-        if (image.digest().isPresent() && blobs.contains(image.digest().get())) {
-            Digest digest = image.digest().get();
+        Optional<Digest> known = image.digest().or(() -> importedAs(image.toString()));
+        if (known.isPresent() && blobs.contains(known.get())) {
+            Digest digest = known.get();
             if (Manifests.parse(Files.readAllBytes(blobs.path(digest)), "") instanceof Manifests.ImageManifest m) {
                 return new Resolved(digest, m);
             }
@@ -125,24 +360,50 @@ public final class ImageStore {
         }
     }
 
-    private Path pullBlob(ImageReference image, Manifests.Descriptor descriptor) throws PullException, IOException {
+    private Path pullBlob(ImageReference image, Manifests.Descriptor descriptor, java.util.function.LongConsumer progress)
+            throws PullException, IOException {
         OptionalLong size = descriptor.size() >= 0 ? OptionalLong.of(descriptor.size()) : OptionalLong.empty();
-        return blobs.get(descriptor.digest(), () -> registry.send(image, new BlobEndpoint(blobs, descriptor.digest(), size)));
+        return blobs.get(descriptor.digest(),
+                () -> registry.send(image, new BlobEndpoint(blobs, descriptor.digest(), size, progress)));
+    }
+
+    private Path pullLayer(ImageReference image, Manifests.Descriptor layer, PullListener listener) throws PullException, IOException {
+        if (blobs.contains(layer.digest())) {
+            listener.on(new PullEvent.LayerProgress(layer.digest(), Math.max(0, layer.size()), layer.size(), true, true));
+            return blobs.path(layer.digest());
+        }
+        listener.on(new PullEvent.LayerProgress(layer.digest(), 0, layer.size(), false, false));
+        Path path = pullBlob(image, layer, bytes -> listener.on(new PullEvent.LayerProgress(layer.digest(), bytes, layer.size(), false, false)));
+        listener.on(new PullEvent.LayerProgress(layer.digest(), Files.size(path), layer.size(), true, false));
+        return path;
     }
 
     /** The image's drive: the existing one, or one built from its layers in a temporary tree. */
-    private Path drive(ImageReference image, Resolved resolved, byte[] configBytes) throws PullException, IOException {
+    private Path drive(ImageReference image, Resolved resolved, byte[] configBytes, LayerSource source, PullListener listener,
+            boolean imported) throws PullException, IOException {
         Path dir = images.resolve(resolved.digest().hex());
         Path drive = dir.resolve(DRIVE_FILE);
         if (Files.isRegularFile(drive)) {
             return drive;
         }
-        List<Manifests.Descriptor> layers = resolved.manifest().layers();
-        List<Digest> diffIds = Manifests.diffIds(configBytes);
-        if (diffIds.size() != layers.size()) {
-            throw new PullException("the manifest has " + layers.size() + " layers but the image config " + diffIds.size() + " diff_ids");
+        List<Manifests.Descriptor> allLayers = resolved.manifest().layers();
+        List<Digest> allDiffIds = Manifests.diffIds(configBytes);
+        if (allDiffIds.size() != allLayers.size()) {
+            throw new PullException("the manifest has " + allLayers.size() + " layers but the image config " + allDiffIds.size() + " diff_ids");
         }
-        List<Path> layerBlobs = pullLayers(image, layers);
+        List<Manifests.Descriptor> layers = new ArrayList<>();
+        List<Digest> diffIds = new ArrayList<>();
+        for (int i = 0; i < allLayers.size(); i++) {
+            if (allLayers.get(i).foreign()) {
+                LOG.info("skipping foreign layer image={} layer={} mediaType={}", image, allLayers.get(i).digest(),
+                        allLayers.get(i).mediaType());
+            } else {
+                layers.add(allLayers.get(i));
+                diffIds.add(allDiffIds.get(i));
+            }
+        }
+        List<Path> layerBlobs = pullLayers(layers, source);
+        listener.on(new PullEvent.BuildingDrive(resolved.digest(), layers.size()));
         long started = System.nanoTime();
         Path work = null;
         Path staging = null;
@@ -161,8 +422,9 @@ public final class ImageStore {
                     throw new PullException("layer " + layers.get(i).digest() + ": " + e.getMessage(), e);
                 }
             }
-            staging = Files.createTempDirectory(images, ".tmp-" + resolved.digest().hex().substring(0, 12) + "-");
+            staging = Files.createTempDirectory(images, TEMP_PREFIX + resolved.digest().hex().substring(0, 12) + "-");
             long bytes = RootDriveBuilder.build(tree, staging.resolve(DRIVE_FILE), freeBytes);
+            writeMetadata(staging, new LinkedHashSet<>(), Instant.now(), imported);
             Files.setAttribute(staging, "unix:mode", 0755);
             try {
                 Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -183,12 +445,96 @@ public final class ImageStore {
         }
     }
 
-    /** Pulls the layers concurrently (one virtual thread each); the first failure, in layer order, is thrown. */
-    private List<Path> pullLayers(ImageReference image, List<Manifests.Descriptor> layers) throws PullException, IOException {
+    /** The digest of the imported image that has {@code reference} as a local tag, if any. */
+    private Optional<Digest> importedAs(String reference) {
+        try {
+            return list().stream().filter(i -> i.imported() && i.references().contains(reference)).map(StoredImage::digest).findFirst();
+        } catch (OciException e) {
+            LOG.warn("cannot look up local tags: {}", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Adds {@code reference} to the image's recorded references. */
+    private void remember(Digest digest, String reference, boolean imported) throws IOException {
+        synchronized (metadataLock) {
+            Path dir = images.resolve(digest.hex());
+            Optional<StoredImage> stored = stored(dir);
+            if (stored.isEmpty() || stored.get().references().contains(reference)) {
+                return;
+            }
+            if (imported) {
+                for (StoredImage other : list0()) {
+                    if (!other.digest().equals(digest) && other.imported() && other.references().contains(reference)) {
+                        Set<String> rest = new LinkedHashSet<>(other.references());
+                        rest.remove(reference);
+                        writeMetadata(images.resolve(other.digest().hex()), rest, other.builtAt(), true);
+                    }
+                }
+            }
+            Set<String> references = new LinkedHashSet<>(stored.get().references());
+            references.add(reference);
+            writeMetadata(dir, references, stored.get().builtAt(), stored.get().imported() || imported);
+        }
+    }
+
+    private List<StoredImage> list0() throws IOException {
+        try {
+            return list();
+        } catch (OciException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static void writeMetadata(Path dir, Set<String> references, Instant builtAt, boolean imported) throws IOException {
+        ObjectNode node = JSON.createObjectNode();
+        references.forEach(node.putArray("references")::add);
+        if (references.isEmpty()) {
+            node.putArray("references");
+        }
+        node.put("built_at", builtAt.toString());
+        node.put("imported", imported);
+        Path temp = dir.resolve(METADATA_FILE + ".tmp");
+        Files.write(temp, JSON.writeValueAsBytes(node));
+        Files.move(temp, dir.resolve(METADATA_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** The image built in {@code dir}, if {@code dir} is a complete image directory. */
+    private static Optional<StoredImage> stored(Path dir) throws IOException {
+        String name = dir.getFileName().toString();
+        Path drive = dir.resolve(DRIVE_FILE);
+        if (name.startsWith(".") || !Files.isRegularFile(drive)) {
+            return Optional.empty();
+        }
+        Digest digest;
+        try {
+            digest = Digest.of("sha256", name);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        List<String> references = new ArrayList<>();
+        Instant builtAt = Files.getLastModifiedTime(drive).toInstant();
+        boolean imported = false;
+        Path metadata = dir.resolve(METADATA_FILE);
+        if (Files.isRegularFile(metadata)) {
+            try {
+                JsonNode node = JSON.readTree(Files.readAllBytes(metadata));
+                node.path("references").forEach(r -> references.add(r.asString("")));
+                builtAt = Instant.parse(node.path("built_at").asString(builtAt.toString()));
+                imported = node.path("imported").asBoolean(false);
+            } catch (RuntimeException e) {
+                LOG.warn("ignoring unreadable {}: {}", metadata, e.toString());
+            }
+        }
+        return Optional.of(new StoredImage(digest, references, imported, drive, Files.size(drive), builtAt));
+    }
+
+    /** Gets the layers concurrently (one virtual thread each); the first failure, in layer order, is thrown. */
+    private static List<Path> pullLayers(List<Manifests.Descriptor> layers, LayerSource source) throws PullException, IOException {
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Path>> futures = new ArrayList<>();
             for (Manifests.Descriptor layer : layers) {
-                futures.add(executor.submit(() -> pullBlob(image, layer)));
+                futures.add(executor.submit(() -> source.get(layer)));
             }
             List<Path> paths = new ArrayList<>();
             for (Future<Path> future : futures) {

@@ -42,6 +42,10 @@ final class LayerUnpacker {
     private static final String OPAQUE = ".wh..wh..opq";
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
     private static final int EPERM = 1;
+    private static final int ENOTSUP = 95;
+    private static final int EINVAL = 22;
+    private static final String SCHILY_XATTR = "SCHILY.xattr.";
+    private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
 
     private final Path root;
     private final boolean preserveOwnership;
@@ -129,6 +133,7 @@ final class LayerUnpacker {
                 }
                 created.add(target);
                 setOwnerAndMode(target, entry);
+                setXattrs(target, entry);
                 directoryTimes.add(entry);
                 directoryPaths.add(target);
                 return;
@@ -144,18 +149,21 @@ final class LayerUnpacker {
             if (entry.isSymbolicLink()) {
                 Files.createSymbolicLink(target, Path.of(entry.getLinkName()));
                 setOwner(target, entry);
+                setXattrs(target, entry);
                 setTime(target, entry.getLastModifiedTime());
             } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
                 if (!makeNode(target, entry)) {
                     return;
                 }
                 setOwnerAndMode(target, entry);
+                setXattrs(target, entry);
                 setTime(target, entry.getLastModifiedTime());
             } else if (entry.isFile()) { // after the special types: commons-compress calls most unknown types files
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW)) {
                     content.transferTo(out);
                 }
                 setOwnerAndMode(target, entry);
+                setXattrs(target, entry);
                 setTime(target, entry.getLastModifiedTime());
             } else {
                 throw new PullException("entry " + name + " has unsupported type '" + (char) entry.getLinkFlag() + "'");
@@ -270,6 +278,50 @@ final class LayerUnpacker {
         private void setOwnerAndMode(Path target, TarArchiveEntry entry) throws IOException {
             setOwner(target, entry);
             Files.setAttribute(target, "unix:mode", entry.getMode() & 07777);
+        }
+
+        /**
+         * Applies the extended attributes a PAX header carries ({@code SCHILY.xattr.NAME}, GNU tar and Docker;
+         * {@code LIBARCHIVE.xattr.NAME}, base64). Set with lsetxattr, which never follows a symlink. An attribute the
+         * file system or this process may not set ({@code trusted.*} when not root, {@code user.*} on a symlink) or the
+         * kernel rejects as malformed is skipped with a debug log; any other failure fails the layer. Binary values
+         * of SCHILY headers (ACLs, capabilities) are skipped with a warning: the tar library decodes them as UTF-8.
+         */
+        private void setXattrs(Path target, TarArchiveEntry entry) throws PullException, IOException {
+            for (var header : entry.getExtraPaxHeaders().entrySet()) {
+                String key = header.getKey();
+                String name;
+                byte[] value;
+                if (key.startsWith(SCHILY_XATTR)) {
+                    name = key.substring(SCHILY_XATTR.length());
+                    if (header.getValue().indexOf('\uFFFD') >= 0) {
+                        // commons-compress decodes PAX values as UTF-8: a binary value (an ACL, a file capability)
+                        // arrives mangled and is better left out than written wrong
+                        LOG.warn("entry {}: xattr {} has a binary value that cannot be read back exactly; not applied",
+                                entry.getName(), name);
+                        continue;
+                    }
+                    value = header.getValue().getBytes(StandardCharsets.UTF_8);
+                } else if (key.startsWith(LIBARCHIVE_XATTR)) {
+                    name = java.net.URLDecoder.decode(key.substring(LIBARCHIVE_XATTR.length()), StandardCharsets.UTF_8);
+                    try {
+                        value = java.util.Base64.getDecoder().decode(header.getValue());
+                    } catch (IllegalArgumentException e) {
+                        throw new PullException("entry " + entry.getName() + ": xattr " + name + " is not valid base64", e);
+                    }
+                } else {
+                    continue;
+                }
+                if (name.isEmpty() || name.indexOf('\0') >= 0) {
+                    throw new PullException("entry " + entry.getName() + " has an xattr with an invalid name");
+                }
+                int errno = Posix.lsetxattr(target, name, value);
+                if (errno == EPERM || errno == ENOTSUP || errno == EINVAL) {
+                    LOG.debug("skipping xattr {} of {}: errno {}", name, entry.getName(), errno);
+                } else if (errno != 0) {
+                    throw new PullException("entry " + entry.getName() + ": setting xattr " + name + " failed (errno " + errno + ")");
+                }
+            }
         }
 
         private void setOwner(Path target, TarArchiveEntry entry) throws IOException {

@@ -24,12 +24,20 @@ final class Manifests {
     private Manifests() {}
 
     /** A content descriptor. */
-    record Descriptor(String mediaType, Digest digest, long size) {}
+    record Descriptor(String mediaType, Digest digest, long size) {
+        /**
+         * Whether this is a foreign (non-distributable) layer, which the image spec lets a puller skip: its content
+         * comes from elsewhere (Windows base layers) and never from the image's registry.
+         */
+        boolean foreign() {
+            return mediaType.contains("foreign") || mediaType.contains("nondistributable");
+        }
+    }
 
     /** What a manifests endpoint returned. */
     sealed interface Manifest permits ImageManifest, Index {}
 
-    /** A single-platform image: its config blob and its layers, bottom first. */
+    /** A single-platform image: its config blob and its layers, bottom first (foreign ones included). */
     record ImageManifest(Descriptor config, List<Descriptor> layers) implements Manifest {
         ImageManifest {
             layers = List.copyOf(layers);
@@ -100,12 +108,7 @@ final class Manifests {
         }
         List<Descriptor> layers = new ArrayList<>();
         for (JsonNode l : root.path("layers")) {
-            Descriptor layer = descriptor(l, "layer");
-            if (layer.mediaType().contains("foreign") || layer.mediaType().contains("nondistributable")) {
-                throw new PullException("layer " + layer.digest() + " has media type '" + layer.mediaType()
-                        + "' (foreign layers are not supported)");
-            }
-            layers.add(layer);
+            layers.add(descriptor(l, "layer"));
         }
         return new ImageManifest(config, layers);
     }

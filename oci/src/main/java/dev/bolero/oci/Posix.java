@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * {@code mknod(2)} and {@code utimensat(2)} from libc through the FFM API: device nodes and FIFOs in layers, and
+ * {@code mknod(2)}, {@code lsetxattr(2)} and {@code utimensat(2)} from libc through the FFM API: device nodes and FIFOs in layers, and
  * modification times set without following symlinks or opening the file (the JDK opens it, which blocks on a FIFO).
  */
 final class Posix {
@@ -32,7 +32,33 @@ final class Posix {
     private static final Optional<MethodHandle> UTIMENSAT = lookup("utimensat",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
+    private static final Optional<MethodHandle> LSETXATTR = lookup("lsetxattr",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+
     private Posix() {}
+
+    /**
+     * Sets an extended attribute on {@code path} itself (a symlink is not followed).
+     *
+     * @return the errno on failure, 0 on success
+     * @throws IOException if lsetxattr cannot be called at all
+     */
+    static int lsetxattr(Path path, String name, byte[] value) throws IOException {
+        MethodHandle lsetxattr = LSETXATTR.orElseThrow(() -> new IOException("lsetxattr is not available through the FFM API"));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURED);
+            MemorySegment bytes = arena.allocate(Math.max(1, value.length));
+            MemorySegment.copy(value, 0, bytes, ValueLayout.JAVA_BYTE, 0, value.length);
+            int result = (int) lsetxattr.invokeExact(state, arena.allocateFrom(path.toString()), arena.allocateFrom(name),
+                    bytes, (long) value.length, 0);
+            return result == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IOException("lsetxattr " + path + " failed", e);
+        }
+    }
 
     private static Optional<MethodHandle> lookup(String name, FunctionDescriptor descriptor) {
         try {

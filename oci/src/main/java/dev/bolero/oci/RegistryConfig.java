@@ -1,8 +1,17 @@
 package dev.bolero.oci;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * How registries are reached. Hosts on 127.0.0.0/8 and {@code localhost} are always spoken to over plain HTTP; so
@@ -36,5 +45,63 @@ public record RegistryConfig(Set<String> insecureRegistries, Map<String, Credent
         int colon = registry.lastIndexOf(':');
         String host = colon >= 0 ? registry.substring(0, colon) : registry;
         return insecureRegistries.contains(host) || host.equals("localhost") || host.matches("127(\\.[0-9]{1,3}){3}");
+    }
+
+    /** This configuration with {@code more} credentials added (replacing those of the same registry). */
+    public RegistryConfig withCredentials(Map<String, Credentials> more) {
+        Map<String, Credentials> merged = new HashMap<>(credentials);
+        merged.putAll(more);
+        return new RegistryConfig(insecureRegistries, merged);
+    }
+
+    /**
+     * Reads the {@code auths} of a Docker-style {@code config.json}: per registry either {@code auth} (base64 of
+     * {@code user:password}) or {@code username} and {@code password}. Keys may be URLs
+     * ({@code https://index.docker.io/v1/}); they are reduced to the registry name used in references, Docker Hub's
+     * aliases to {@code docker.io}. Entries with neither form (credential helpers) are ignored.
+     *
+     * @throws IOException naming the file and the entry if the file cannot be read or an entry is malformed
+     */
+    public static Map<String, Credentials> readDockerConfig(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = JsonMapper.builder().build().readTree(Files.readAllBytes(file));
+        } catch (JacksonException e) {
+            throw new IOException("registry config " + file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        Map<String, Credentials> out = new HashMap<>();
+        for (var auth : root.path("auths").properties()) {
+            String registry = registryName(auth.getKey());
+            JsonNode entry = auth.getValue();
+            try {
+                String encoded = entry.path("auth").asString("");
+                if (!encoded.isEmpty()) {
+                    String decoded = new String(Base64.getDecoder().decode(encoded.strip()), StandardCharsets.UTF_8);
+                    int colon = decoded.indexOf(':');
+                    if (colon < 0) {
+                        throw new IllegalArgumentException("auth is not base64 of user:password");
+                    }
+                    out.put(registry, new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1)));
+                } else if (entry.has("username") && entry.has("password")) {
+                    out.put(registry, new Credentials(entry.path("username").asString(""), entry.path("password").asString("")));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IOException("registry config " + file + ": entry " + auth.getKey() + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    /** {@code https://host:port/v1/} and the like reduced to {@code host:port}; Docker Hub's aliases to docker.io. */
+    static String registryName(String key) {
+        String name = key.strip().replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://", "");
+        int slash = name.indexOf('/');
+        if (slash >= 0) {
+            name = name.substring(0, slash);
+        }
+        return switch (name) {
+            case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com" -> ImageReference.DOCKER_HUB;
+            default -> name;
+        };
     }
 }

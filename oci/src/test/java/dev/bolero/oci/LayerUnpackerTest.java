@@ -286,4 +286,33 @@ class LayerUnpackerTest {
                 .hasMessage("entry a/.wh... is a whiteout of an invalid name");
         assertOutsideUntouched();
     }
+
+    @Test
+    void extendedAttributesFromPaxHeadersAreApplied() throws Exception {
+        Path probe = Files.writeString(temp.resolve("probe"), "");
+        var view = Files.getFileAttributeView(probe, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        try {
+            view.write("bolero", java.nio.ByteBuffer.wrap(new byte[] {1}));
+        } catch (IOException | UnsupportedOperationException e) {
+            org.junit.jupiter.api.Assumptions.abort("the temp file system does not support user xattrs: " + e);
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
+            TarArchiveEntry entry = new TarArchiveEntry("labelled", TarConstants.LF_NORMAL, true);
+            entry.addPaxHeader("SCHILY.xattr.user.origin", "layer-one");
+            entry.setMode(0644);
+            entry.setSize(2);
+            out.putArchiveEntry(entry);
+            out.write("hi".getBytes(StandardCharsets.UTF_8));
+            out.closeArchiveEntry();
+        }
+
+        apply(bytes.toByteArray());
+
+        var written = Files.getFileAttributeView(root.resolve("labelled"), java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        java.nio.ByteBuffer value = java.nio.ByteBuffer.allocate(64);
+        written.read("origin", value);
+        assertThat(new String(value.array(), 0, value.position(), StandardCharsets.UTF_8)).isEqualTo("layer-one");
+        assertThat(Files.readString(root.resolve("labelled"))).isEqualTo("hi");
+    }
 }

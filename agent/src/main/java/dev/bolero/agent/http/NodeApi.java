@@ -33,7 +33,7 @@ public final class NodeApi implements AutoCloseable {
     private final LogStore logs;
     private final Javalin app;
 
-    public NodeApi(MachineService machines, LogStore logs, NodeInfo node) {
+    public NodeApi(MachineService machines, LogStore logs, NodeInfo node, ImageRoutes images) {
         this.machines = machines;
         this.logs = logs;
         this.app = Javalin.create(config -> {
@@ -51,6 +51,7 @@ public final class NodeApi implements AutoCloseable {
             config.routes.delete("/api/v1/machines/{id}", this::delete);
             config.routes.get("/api/v1/machines/{id}/wait", this::await);
             config.routes.get("/api/v1/machines/{id}/logs", this::logs);
+            images.register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
@@ -132,11 +133,11 @@ public final class NodeApi implements AutoCloseable {
         }
     }
 
-    private static <T> T body(Context ctx, Class<T> type, String action) {
+    static <T> T body(Context ctx, Class<T> type, String action) {
         return ApiJson.parse(ctx.body(), type, action);
     }
 
-    private static boolean booleanParam(Context ctx, String name) {
+    static boolean booleanParam(Context ctx, String name) {
         String v = ctx.queryParam(name);
         if (v == null) return false;
         return switch (v) {

@@ -164,7 +164,7 @@ public final class TestRegistry implements AutoCloseable {
         deleteTree(dir);
     }
 
-    static void run(List<String> command, Map<String, String> environment) throws IOException {
+    public static void run(List<String> command, Map<String, String> environment) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(environment);
         Process process = builder.start();
