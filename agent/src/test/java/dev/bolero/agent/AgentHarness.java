@@ -101,23 +101,36 @@ final class AgentHarness implements AutoCloseable {
         return body.length() > 3000 ? body.substring(body.length() - 3000) : body;
     }
 
-    /** Pids of live processes whose command line mentions {@code needle}. */
+    /**
+     * Pids of live processes whose command line mentions {@code needle}, and their descendants (a jailed VMM's
+     * command line names only paths inside its jail).
+     */
     static List<Long> processesMentioning(String needle) {
+        java.util.Map<Long, Long> parents = new java.util.HashMap<>();
+        java.util.Set<Long> found = new java.util.TreeSet<>();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
-                    .filter(p -> {
-                        try {
-                            String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
-                            return cmd.contains(needle) && !cmd.contains("surefire");
-                        } catch (IOException e) {
-                            return false;
-                        }
-                    })
-                    .map(p -> Long.parseLong(p.getFileName().toString()))
-                    .toList();
+            for (Path p : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                long pid = Long.parseLong(p.getFileName().toString());
+                try {
+                    String stat = Files.readString(p.resolve("stat"));
+                    parents.put(pid, Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]));
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                    if (cmd.contains(needle) && !cmd.contains("surefire")) found.add(pid);
+                } catch (IOException e) {
+                    // the process is gone
+                }
+            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (var e : parents.entrySet()) {
+                if (found.contains(e.getValue()) && found.add(e.getKey())) grew = true;
+            }
+        }
+        return List.copyOf(found);
     }
 
     private Response send(HttpRequest.Builder request) {

@@ -124,7 +124,7 @@ class MachineEndToEndTest {
                 + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo before; exec sleep 600\"]}}");
         node.waitFor(id, "running", 240);
         List<Long> pids = AgentHarness.processesMentioning(id);
-        assertThat(pids).hasSize(1);
+        assertThat(pids).isNotEmpty();
 
         node.stopAgent();
         assertThat(AgentHarness.processesMentioning(id)).as("the VMM outlives the agent").isEqualTo(pids);
