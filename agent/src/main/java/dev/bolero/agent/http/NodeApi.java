@@ -6,6 +6,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ErrorCode;
+import dev.bolero.api.ExecRequest;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import io.javalin.Javalin;
@@ -50,6 +51,8 @@ public final class NodeApi implements AutoCloseable {
             config.routes.delete("/api/v1/machines/{id}", this::delete);
             config.routes.get("/api/v1/machines/{id}/wait", this::await);
             config.routes.get("/api/v1/machines/{id}/logs", this::logs);
+            config.routes.get("/api/v1/machines/{id}/events", ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
+            config.routes.post("/api/v1/machines/{id}/exec", this::exec);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
@@ -91,6 +94,11 @@ public final class NodeApi implements AutoCloseable {
         StopRequest request = ctx.body().isBlank() ? StopRequest.defaults()
                 : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
         ctx.json(machines.stop(ctx.pathParam("id"), request));
+    }
+
+    private void exec(Context ctx) throws InterruptedException {
+        ExecRequest request = body(ctx, ExecRequest.class, "exec in machine " + ctx.pathParam("id"));
+        ctx.json(machines.exec(ctx.pathParam("id"), request));
     }
 
     private void delete(Context ctx) throws InterruptedException {
