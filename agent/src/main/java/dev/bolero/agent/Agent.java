@@ -3,6 +3,7 @@ package dev.bolero.agent;
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
+import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.oci.ImageStore;
 import dev.bolero.oci.RegistryConfig;
@@ -61,7 +62,8 @@ public final class Agent implements AutoCloseable {
         MachineService.BootSource boot = once(bootBuilder);
         LogStore logs = new LogStore(machinesDir, clock);
         MachineService machines = new MachineService(store,
-                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
+                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock,
+                NodeCapacity.ofHost(config.overcommit()));
         machines.recover();
         NodeApi api = new NodeApi(machines, logs).start(config.host(), config.port());
         return new Agent(store, machines, api);

@@ -17,6 +17,7 @@ import java.util.Set;
  * @param accelerator KVM, TCG, or AUTO: KVM where it can boot a stock kernel
  * @param kernel the guest kernel (a vmlinuz or vmlinux); empty: the newest one under {@code /boot}
  * @param bootDeadline how long a guest may take to start its workload
+ * @param overcommit how many times the host's CPUs and memory the machines may be given together (1 to 100)
  */
 public record AgentConfig(
         String host,
@@ -25,7 +26,8 @@ public record AgentConfig(
         Set<String> insecureRegistries,
         QemuDriver.Accel accelerator,
         Optional<Path> kernel,
-        Duration bootDeadline) {
+        Duration bootDeadline,
+        double overcommit) {
 
     public AgentConfig {
         Objects.requireNonNull(host, "host");
@@ -35,5 +37,14 @@ public record AgentConfig(
         Objects.requireNonNull(bootDeadline, "bootDeadline");
         insecureRegistries = Set.copyOf(insecureRegistries);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
+        if (!(overcommit >= 1.0 && overcommit <= 100.0)) {
+            throw new IllegalArgumentException("overcommit must be between 1 and 100, got " + overcommit);
+        }
+    }
+
+    /** A config without overcommit. */
+    public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries,
+            QemuDriver.Accel accelerator, Optional<Path> kernel, Duration bootDeadline) {
+        this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, 1.0);
     }
 }

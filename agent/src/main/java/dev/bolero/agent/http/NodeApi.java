@@ -1,5 +1,6 @@
 package dev.bolero.agent.http;
 
+import dev.bolero.agent.logs.LogQuery;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.api.ApiException;
@@ -14,6 +15,11 @@ import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.EnumSet;
 import java.util.Set;
 import org.eclipse.jetty.io.EofException;
@@ -127,11 +133,14 @@ public final class NodeApi implements AutoCloseable {
             case "console" -> LogStore.Source.CONSOLE;
             default -> throw ApiException.invalid("logs: unknown source '" + source + "' (workload or console)");
         };
+        OptionalInt tail = ctx.queryParam("tail") == null ? OptionalInt.empty()
+                : OptionalInt.of(intParam(ctx, "tail", 0, 0, Integer.MAX_VALUE));
+        LogQuery query = new LogQuery(tail, since(ctx.queryParam("since")), booleanParam(ctx, "timestamps"));
         ctx.contentType("text/plain; charset=utf-8");
         ctx.status(200);
         try {
             var out = ctx.outputStream();
-            logs.copy(id, src, out, () -> follow && machines.isActive(id));
+            logs.copy(id, src, query, out, () -> follow && machines.isActive(id));
             out.flush();
         } catch (EofException e) {
             log.debug("logs of machine={}: client went away", id);
@@ -150,6 +159,18 @@ public final class NodeApi implements AutoCloseable {
             throw ApiException.invalid(action + ": " + e.getOriginalMessage());
         } catch (JacksonException e) {
             throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** {@code since=}: an RFC 3339 instant, or Unix epoch seconds. */
+    private static Optional<Instant> since(String v) {
+        if (v == null) return Optional.empty();
+        try {
+            if (v.matches("[0-9]{1,12}")) return Optional.of(Instant.ofEpochSecond(Long.parseLong(v)));
+            return Optional.of(OffsetDateTime.parse(v).toInstant());
+        } catch (DateTimeParseException e) {
+            throw ApiException.invalid(
+                    "since must be an RFC 3339 time (2026-01-02T15:04:05Z) or Unix seconds, got '" + v + "'");
         }
     }
 

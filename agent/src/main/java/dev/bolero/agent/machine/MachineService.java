@@ -47,6 +47,7 @@ public final class MachineService implements AutoCloseable {
     private final MachineStore store;
     private final Runtime runtime;
     private final Clock clock;
+    private final NodeCapacity capacity;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Map<String, Supervisor> supervisors = new ConcurrentHashMap<>();
@@ -75,10 +76,22 @@ public final class MachineService implements AutoCloseable {
         BootAssets get() throws IOException;
     }
 
+    /** A service that gives its machines at most this host's CPUs and memory (no overcommit). */
     public MachineService(MachineStore store, Runtime runtime, Clock clock) {
+        this(store, runtime, clock, NodeCapacity.ofHost(1.0));
+    }
+
+    /** A service that refuses to start a machine that does not fit in {@code capacity}. */
+    public MachineService(MachineStore store, Runtime runtime, Clock clock, NodeCapacity capacity) {
         this.store = store;
         this.runtime = runtime;
         this.clock = clock;
+        this.capacity = capacity;
+    }
+
+    /** What this node can give its machines. */
+    public NodeCapacity capacity() {
+        return capacity;
     }
 
     /**
@@ -133,8 +146,21 @@ public final class MachineService implements AutoCloseable {
         }
     }
 
-    /** Moves a startable machine to {@code starting} and hands it to a new supervisor. Holds {@link #lock}. */
+    /**
+     * Moves a startable machine to {@code starting} and hands it to a new supervisor. Holds {@link #lock}.
+     *
+     * @throws ApiException {@code failed_precondition} when the node cannot fit it
+     */
     private Machine launch(String id, int restartCount, String why) {
+        long usedCpus = 0;
+        long usedMemory = 0;
+        for (MachineRecord other : store.list()) {
+            if (!Lifecycle.active(other.state()) || other.id().equals(id)) continue;
+            usedCpus += other.config().guest().cpus();
+            usedMemory += other.config().guest().memoryMb();
+        }
+        var guest = find(id).config().guest();
+        capacity.checkFits("start machine " + id, usedCpus, usedMemory, guest.cpus(), guest.memoryMb());
         MachineRecord starting = update(id, r -> r.starting(clock.instant()).withRestartCount(restartCount,
                 clock.instant()), why);
         Supervisor s = new Supervisor(this, runtime, starting);
@@ -410,6 +436,7 @@ public final class MachineService implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 log.warn("machine={} restart failed: {}", m.id(), e.toString());
+                store.find(m.id()).ifPresent(r -> event(m.id(), "restart_failed", r.state(), e.getMessage()));
             } finally {
                 lock.unlock();
             }
