@@ -63,7 +63,7 @@ public final class Agent implements AutoCloseable {
         LogStore logs = new LogStore(machinesDir, clock);
         MachineService machines = new MachineService(store,
                 new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock,
-                NodeCapacity.ofHost(config.overcommit()));
+                NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
         NodeApi api = new NodeApi(machines, logs).start(config.host(), config.port());
         return new Agent(store, machines, api);

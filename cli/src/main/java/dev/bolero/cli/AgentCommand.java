@@ -35,8 +35,11 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")
     int bootTimeoutSeconds;
 
-    @Option(names = "--overcommit", defaultValue = "1.0", description = "how many times the host's CPUs and memory machines may be given together (default ${DEFAULT-VALUE})")
-    double overcommit;
+    @Option(names = "--cpu-overcommit", defaultValue = "8", description = "vCPUs per host CPU the machines may have together (default ${DEFAULT-VALUE})")
+    double cpuOvercommit;
+
+    @Option(names = "--memory-overcommit", defaultValue = "1", description = "how many times the host's memory the machines may have together (default ${DEFAULT-VALUE})")
+    double memoryOvercommit;
 
     @Override
     public Integer call() throws Exception {
@@ -44,7 +47,7 @@ final class AgentCommand implements Callable<Integer> {
         if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, got '" + listen + "'");
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
-                Duration.ofSeconds(bootTimeoutSeconds), overcommit);
+                Duration.ofSeconds(bootTimeoutSeconds), cpuOvercommit, memoryOvercommit);
         CountDownLatch stopped = new CountDownLatch(1);
         try (Agent agent = Agent.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -6,6 +6,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
+import dev.bolero.api.GuestResources;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.MachineState;
@@ -76,9 +77,9 @@ public final class MachineService implements AutoCloseable {
         BootAssets get() throws IOException;
     }
 
-    /** A service that gives its machines at most this host's CPUs and memory (no overcommit). */
+    /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
     public MachineService(MachineStore store, Runtime runtime, Clock clock) {
-        this(store, runtime, clock, NodeCapacity.ofHost(1.0));
+        this(store, runtime, clock, NodeCapacity.ofHost(NodeCapacity.DEFAULT_CPU_OVERCOMMIT, 1.0));
     }
 
     /** A service that refuses to start a machine that does not fit in {@code capacity}. */
@@ -108,6 +109,7 @@ public final class MachineService implements AutoCloseable {
             if (store.findByName(name).isPresent()) {
                 throw ApiException.conflict("create machine: the name '" + name + "' is taken");
             }
+            if (request.startNow()) checkFits("create machine " + name, request.config().guest());
             createDirectory(runtime.machinesDir().resolve(id));
             store.insert(record);
             event(id, "created", MachineState.CREATED, "image " + request.image());
@@ -152,15 +154,7 @@ public final class MachineService implements AutoCloseable {
      * @throws ApiException {@code failed_precondition} when the node cannot fit it
      */
     private Machine launch(String id, int restartCount, String why) {
-        long usedCpus = 0;
-        long usedMemory = 0;
-        for (MachineRecord other : store.list()) {
-            if (!Lifecycle.active(other.state()) || other.id().equals(id)) continue;
-            usedCpus += other.config().guest().cpus();
-            usedMemory += other.config().guest().memoryMb();
-        }
-        var guest = find(id).config().guest();
-        capacity.checkFits("start machine " + id, usedCpus, usedMemory, guest.cpus(), guest.memoryMb());
+        checkFits("start machine " + id, find(id).config().guest());
         MachineRecord starting = update(id, r -> r.starting(clock.instant()).withRestartCount(restartCount,
                 clock.instant()), why);
         Supervisor s = new Supervisor(this, runtime, starting);
@@ -269,6 +263,7 @@ public final class MachineService implements AutoCloseable {
      * (its VMM is not restarted); one whose VMM is gone is marked failed.
      */
     public void recover() {
+        Set<Long> adopted = new java.util.HashSet<>();
         for (MachineRecord m : store.list()) {
             if (!Lifecycle.active(m.state())) {
                 List<MachineEvent> history = store.events(m.id());
@@ -296,14 +291,28 @@ public final class MachineService implements AutoCloseable {
             if (vm.isPresent()) {
                 log.info("machine={} re-adopted pid={}", m.id(), vm.get().handle().pid());
                 event(m.id(), "re_adopted", m.state(), "VMM pid " + vm.get().handle().pid());
+                adopted.add(vm.get().handle().pid());
                 Supervisor s = new Supervisor(this, runtime, m);
                 supervisors.put(m.id(), s);
                 s.adopt(vm.get());
+                if (m.state() == MachineState.STOPPING) { // the stop's power-off timer died with the agent
+                    StopRequest stop = m.config().stop();
+                    s.requestStop(stop.signalNumber(), Duration.ofSeconds(stop.timeoutSeconds()));
+                }
             } else {
                 log.warn("machine={} lost: {}", m.id(), why);
-                ended(m.id(), null, RunEnd.failed(RunEnd.Reason.LOST, why));
+                ended(m.id(), null, m.state() == MachineState.STOPPING ? RunEnd.stoppedByRequest()
+                        : RunEnd.failed(RunEnd.Reason.LOST, why));
             }
         }
+        Reconciler reconciler = new Reconciler(runtime.machinesDir());
+        for (Reconciler.OwnedProcess p : reconciler.killOrphans(adopted)) {
+            store.find(p.machineId()).ifPresent(m ->
+                    event(m.id(), "orphan_killed", m.state(), "VMM pid " + p.pid() + " was not adopted"));
+        }
+        Set<String> known = new java.util.HashSet<>();
+        store.list().forEach(m -> known.add(m.id()));
+        reconciler.removeStrayDirectories(known);
     }
 
     /** Detaches from the running machines without stopping them: their VMMs outlive the agent. */
@@ -449,6 +458,18 @@ public final class MachineService implements AutoCloseable {
     static Duration backoff(int restartsSoFar) {
         long ms = FIRST_BACKOFF.toMillis() << Math.min(restartsSoFar, 16);
         return Duration.ofMillis(Math.min(ms, MAX_BACKOFF.toMillis()));
+    }
+
+    /** @throws ApiException {@code failed_precondition} when {@code guest} does not fit beside the active machines */
+    private void checkFits(String action, GuestResources guest) {
+        long usedCpus = 0;
+        long usedMemory = 0;
+        for (MachineRecord other : store.list()) {
+            if (!Lifecycle.active(other.state())) continue;
+            usedCpus += other.config().guest().cpus();
+            usedMemory += other.config().guest().memoryMb();
+        }
+        capacity.checkFits(action, usedCpus, usedMemory, guest.cpus(), guest.memoryMb());
     }
 
     /** Cancels a restart waiting out its backoff; whether there was one. Holds {@link #lock}. */
