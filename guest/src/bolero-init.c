@@ -5,7 +5,9 @@
  * control channel (virtio-serial port "bolero.ctl", else a vsock listener on port 1024), says HELLO until a CONFIG
  * arrives, mounts the root drive and switches into it, sets up hostname, /etc/hosts, /etc/resolv.conf and the
  * network, runs the workload as the image's user, streams its output, forwards signals, reaps zombies, reports
- * EXITED or FAILED, waits for the host's ACK and reboots (the VMM runs with "no reboot", so the VM ends).
+ * EXITED or FAILED, waits for the host's ACK and reboots (the VMM runs with "no reboot", so the VM ends). Runs the
+ * host's EXEC requests beside the workload. Frames written while no host is connected are kept (up to 1 MiB) and
+ * sent when one connects.
  *
  * Diagnostics go to /dev/console, prefixed "bolero-init: ".
  */
@@ -59,6 +61,16 @@ struct sockaddr_vm {
 #define CONFIG 0x81
 #define SIGNAL 0x82
 #define ACK 0x83
+#define EXEC_STARTED 0x07
+#define EXEC_STDOUT 0x08
+#define EXEC_STDERR 0x09
+#define EXEC_EXITED 0x0a
+#define EXEC_FAILED 0x0b
+#define EXEC 0x84
+#define EXEC_INPUT 0x85
+#define EXEC_SIGNAL 0x86
+#define MAX_EXECS 16
+#define PENDING_MAX (1u << 20)
 
 #define MAX_PAYLOAD (1u << 20)
 #define HEADER 5
@@ -110,6 +122,10 @@ static int ctl_fd = -1;         /* connected stream: the virtio port, or an acce
 static int ctl_listen = -1;     /* vsock listener, -1 with a virtio port */
 static char ctl_path[PATH_MAX];  /* /dev/vportNpM */
 static unsigned char rx[HEADER + MAX_PAYLOAD];
+
+static uint32_t be32(const unsigned char *b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
 static size_t rx_len;
 
 static void ctl_drop(void) {
@@ -130,20 +146,19 @@ static void ctl_open(void) {
     }
 }
 
-/* Writes one frame whole. Returns 0 when sent, -1 when dropped (no host connected, or the channel failed). */
-static int send_frame(int type, const void *payload, uint32_t len) {
-    static unsigned char buf[HEADER + 65536];
-    if (len > sizeof buf - HEADER) return -1;
+/* Frames that could not be written because no host was connected, sent in order once one is (HELLO excepted:
+ * it repeats anyway). When full, newer frames are dropped and counted. */
+static unsigned char pending[PENDING_MAX];
+static size_t pending_len;
+static unsigned long pending_dropped;
+
+/* Writes bytes whole. 0: written; -1: nothing written (no host); -2: cut short (the host went away mid-frame, the
+ * frame is lost). */
+static int write_all(const unsigned char *b, size_t total) {
     if (ctl_fd < 0) return -1;
-    buf[0] = (unsigned char)type;
-    buf[1] = (unsigned char)(len >> 24);
-    buf[2] = (unsigned char)(len >> 16);
-    buf[3] = (unsigned char)(len >> 8);
-    buf[4] = (unsigned char)len;
-    if (len) memcpy(buf + HEADER, payload, len);
-    size_t total = HEADER + len, off = 0;
+    size_t off = 0;
     while (off < total) {
-        ssize_t n = write(ctl_fd, buf + off, total - off);
+        ssize_t n = write(ctl_fd, b + off, total - off);
         if (n > 0) {
             off += (size_t)n;
             continue;
@@ -157,8 +172,60 @@ static int send_frame(int type, const void *payload, uint32_t len) {
         }
         /* host gone: a frame cut short on a stream socket would desynchronise it */
         if (off > 0 || ctl_listen >= 0) ctl_drop();
+        return off > 0 ? -2 : -1;
+    }
+    return 0;
+}
+
+/* Sends the kept frames, oldest first. 0 when none is left. */
+static int flush_pending(void) {
+    size_t at = 0;
+    int rc = 0;
+    while (at < pending_len) {
+        size_t len = HEADER + be32(pending + at + 1);
+        int r = write_all(pending + at, len);
+        if (r == -1) {
+            rc = -1;
+            break;
+        }
+        at += len; /* written, or lost mid-frame */
+        if (r == -2) {
+            rc = -1;
+            break;
+        }
+    }
+    memmove(pending, pending + at, pending_len - at);
+    pending_len -= at;
+    if (pending_len == 0 && pending_dropped) {
+        say("dropped %lu frames while no host was connected (buffer full)", pending_dropped);
+        pending_dropped = 0;
+    }
+    return rc;
+}
+
+/* Writes one frame whole, after the kept ones. Returns 0 when sent or kept for the next host, -1 when dropped. */
+static int send_frame(int type, const void *payload, uint32_t len) {
+    static unsigned char buf[HEADER + 65536];
+    if (len > sizeof buf - HEADER) return -1;
+    buf[0] = (unsigned char)type;
+    buf[1] = (unsigned char)(len >> 24);
+    buf[2] = (unsigned char)(len >> 16);
+    buf[3] = (unsigned char)(len >> 8);
+    buf[4] = (unsigned char)len;
+    if (len) memcpy(buf + HEADER, payload, len);
+    size_t total = HEADER + len;
+    if (type == HELLO) return write_all(buf, total) == 0 ? 0 : -1;
+    if (pending_len == 0 || flush_pending() == 0) {
+        int r = write_all(buf, total);
+        if (r == 0) return 0;
+        if (r == -2) return -1;
+    }
+    if (pending_len + total > sizeof pending) {
+        pending_dropped++;
         return -1;
     }
+    memcpy(pending + pending_len, buf, total);
+    pending_len += total;
     return 0;
 }
 
@@ -167,9 +234,6 @@ static int send_u32(int type, uint32_t v) {
     return send_frame(type, b, 4);
 }
 
-static uint32_t be32(const unsigned char *b) {
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 typedef void (*frame_handler)(int type, const unsigned char *payload, uint32_t len);
 
@@ -188,7 +252,8 @@ static void ctl_read(frame_handler h) {
         while (rx_len >= HEADER) {
             int type = rx[0];
             uint32_t len = be32(rx + 1);
-            if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK)) {
+            if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
+                                      type != EXEC_INPUT && type != EXEC_SIGNAL)) {
                 say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
                 ctl_drop();
                 return;
@@ -542,14 +607,15 @@ static int setup_network(void) {
 
 /* ---------- user ---------- */
 
-static struct {
+struct ident {
     uid_t uid;
     gid_t gid;
     gid_t groups[64];
     int ngroups;
     char name[64];
     char home[PATH_MAX];
-} who;
+};
+static struct ident who; /* the workload's user */
 
 static int numeric(const char *s, unsigned long *out) {
     char *end;
@@ -572,17 +638,20 @@ static int fields(char *line, char **f, int max) {
     return n;
 }
 
-static int resolve_user(void) {
+/* Resolves "name", "uid", "name:group" or "uid:gid" in the root's /etc/passwd and /etc/group into *w; on failure
+ * writes the reason to err and returns -1. */
+static int resolve_ident(const char *user, struct ident *w, char *err, size_t errlen) {
     char spec[256];
-    snprintf(spec, sizeof spec, "%s", cfg.user);
+    memset(w, 0, sizeof *w);
+    snprintf(spec, sizeof spec, "%s", user);
     char *group = strchr(spec, ':');
     if (group) *group++ = 0;
     unsigned long num;
     int user_numeric = numeric(spec, &num);
     int found = 0;
-    who.uid = user_numeric ? (uid_t)num : 0;
-    who.gid = 0;
-    snprintf(who.home, sizeof who.home, "/");
+    w->uid = user_numeric ? (uid_t)num : 0;
+    w->gid = 0;
+    snprintf(w->home, sizeof w->home, "/");
     char line[1024], *f[8];
     FILE *pw = fopen("/etc/passwd", "re");
     while (pw && fgets(line, sizeof line, pw)) {
@@ -591,42 +660,49 @@ static int resolve_user(void) {
         if (!numeric(f[2], &uid) || !numeric(f[3], &gid)) continue;
         if (user_numeric ? uid == num : !strcmp(f[0], spec)) {
             found = 1;
-            who.uid = (uid_t)uid;
-            who.gid = (gid_t)gid;
-            snprintf(who.name, sizeof who.name, "%s", f[0]);
-            snprintf(who.home, sizeof who.home, "%s", f[5]);
+            w->uid = (uid_t)uid;
+            w->gid = (gid_t)gid;
+            snprintf(w->name, sizeof w->name, "%s", f[0]);
+            snprintf(w->home, sizeof w->home, "%s", f[5]);
             break;
         }
     }
     if (pw) fclose(pw);
     if (!found && !user_numeric) {
-        fail("user %s: no such user", spec);
+        snprintf(err, errlen, "user %s: no such user", spec);
         return -1;
     }
     int group_numeric = group && numeric(group, &num);
-    if (group_numeric) who.gid = (gid_t)num;
+    if (group_numeric) w->gid = (gid_t)num;
     int group_found = !group || group_numeric;
-    who.ngroups = 0;
+    w->ngroups = 0;
     FILE *gr = fopen("/etc/group", "re");
     while (gr && fgets(line, sizeof line, gr)) {
         if (fields(line, f, 8) < 4) continue;
         unsigned long gid;
         if (!numeric(f[2], &gid)) continue;
         if (group && !group_numeric && !strcmp(f[0], group)) {
-            who.gid = (gid_t)gid;
+            w->gid = (gid_t)gid;
             group_found = 1;
         }
-        if (!who.name[0]) continue;
+        if (!w->name[0]) continue;
         for (char *m = strtok(f[3], ","); m; m = strtok(NULL, ","))
-            if (!strcmp(m, who.name) && who.ngroups < 63) who.groups[who.ngroups++] = (gid_t)gid;
+            if (!strcmp(m, w->name) && w->ngroups < 63) w->groups[w->ngroups++] = (gid_t)gid;
     }
     if (gr) fclose(gr);
     if (!group_found) {
-        fail("user %s: no such group %s", cfg.user, group);
+        snprintf(err, errlen, "user %s: no such group %s", user, group);
         return -1;
     }
-    who.groups[who.ngroups++] = who.gid;
+    w->groups[w->ngroups++] = w->gid;
     return 0;
+}
+
+static int resolve_user(void) {
+    char err[512];
+    if (resolve_ident(cfg.user, &who, err, sizeof err) == 0) return 0;
+    fail("%s", err);
+    return -1;
 }
 
 /* ---------- workload ---------- */
@@ -649,13 +725,12 @@ static void complete_env(void) {
 }
 
 /* execvpe with the PATH of the workload's environment; returns the errno to report. */
-static int exec_path(char **argv, char **envp) {
+static int exec_path(char **argv, char **envp, const char *path) {
     const char *file = argv[0];
     if (strchr(file, '/')) {
         execve(file, argv, envp);
         return errno;
     }
-    const char *path = env_get("PATH");
     int err = ENOENT;
     char buf[PATH_MAX];
     for (const char *p = path; p && *p;) {
@@ -709,7 +784,7 @@ static pid_t spawn(void) {
         if (setgroups((size_t)who.ngroups, who.groups) < 0) child_fail(x[1], "setgroups", cfg.user, errno);
         if (setgid(who.gid) < 0) child_fail(x[1], "setgid", cfg.user, errno);
         if (setuid(who.uid) < 0) child_fail(x[1], "setuid", cfg.user, errno);
-        int err = exec_path(cfg.argv, cfg.env);
+        int err = exec_path(cfg.argv, cfg.env, env_get("PATH"));
         child_fail(x[1], "exec", cfg.argv[0], err);
     }
     close(o[1]);
@@ -750,18 +825,252 @@ static void pump(int *fd, int type) {
     }
 }
 
+/* ---------- exec ---------- */
+
+/* A command the host asked to run beside the workload (EXEC), until its EXEC_EXITED is sent. */
+static struct exec {
+    int used;
+    uint32_t id;
+    pid_t pid;
+    int out, err, in;      /* pipes; -1 once closed */
+    int status;            /* -1 while it runs */
+    unsigned char *input;  /* stdin not yet written */
+    size_t input_len;
+    int input_eof;         /* the host sent the empty EXEC_INPUT: close stdin once input is written */
+} execs[MAX_EXECS];
+
+static void put32(unsigned char *b, uint32_t v) {
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+/* Sends a frame whose payload is the exec id followed by data. */
+static void send_exec(int type, uint32_t id, const void *data, uint32_t len) {
+    static unsigned char buf[32768 - HEADER];
+    if (len > sizeof buf - 4) len = sizeof buf - 4;
+    put32(buf, id);
+    if (len) memcpy(buf + 4, data, len);
+    send_frame(type, buf, len + 4);
+}
+
+static struct exec *exec_find(uint32_t id) {
+    for (int i = 0; i < MAX_EXECS; i++)
+        if (execs[i].used && execs[i].id == id) return &execs[i];
+    return NULL;
+}
+
+/* Writes what stdin input is pending without blocking; closes stdin once it is written and the host said EOF. */
+static void exec_feed(struct exec *x) {
+    while (x->in >= 0 && x->input_len > 0) {
+        ssize_t n = write(x->in, x->input, x->input_len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n < 0) { /* EPIPE: the command closed its stdin */
+            x->input_len = 0;
+            break;
+        }
+        memmove(x->input, x->input + n, x->input_len - (size_t)n);
+        x->input_len -= (size_t)n;
+    }
+    if (x->in >= 0 && x->input_len == 0 && x->input_eof) {
+        close(x->in);
+        x->in = -1;
+    }
+}
+
+/* Runs an EXEC: payload is the 4-byte id, then key\0value\0 pairs (arg 1+, env 0+, workdir, user). */
+static void exec_start(const unsigned char *p, uint32_t len) {
+    if (len < 4) return;
+    uint32_t id = be32(p);
+    char msg[512] = {0};
+    struct exec *x = NULL;
+    for (int i = 0; i < MAX_EXECS && !x; i++)
+        if (!execs[i].used) x = &execs[i];
+    char *kv = malloc(len - 4 + 1);
+    if (!x || !kv || exec_find(id)) {
+        snprintf(msg, sizeof msg, !kv ? "exec: out of memory" : !x ? "exec: more than %d commands at once"
+                                                              : "exec: id in use", MAX_EXECS);
+        free(kv);
+        send_exec(EXEC_FAILED, id, msg, (uint32_t)strlen(msg));
+        return;
+    }
+    memcpy(kv, p + 4, len - 4);
+    kv[len - 4] = 0;
+    int strings = 0;
+    for (uint32_t i = 0; i < len - 4; i++) strings += kv[i] == 0;
+    char **argv = calloc((size_t)strings + 1, sizeof(char *));
+    char **extra = calloc((size_t)strings + 1, sizeof(char *));
+    int argc = 0, extrac = 0;
+    const char *workdir = cfg.workdir, *user = NULL;
+    if (strings % 2 || (len > 4 && kv[len - 5] != 0)) snprintf(msg, sizeof msg, "exec: malformed payload");
+    for (char *k = kv; !msg[0] && k < kv + len - 4;) {
+        char *v = k + strlen(k) + 1;
+        if (!strcmp(k, "arg")) argv[argc++] = v;
+        else if (!strcmp(k, "env")) extra[extrac++] = v;
+        else if (!strcmp(k, "workdir")) workdir = v;
+        else if (!strcmp(k, "user")) user = v;
+        else snprintf(msg, sizeof msg, "exec: unknown key %s", k);
+        k = v + strlen(v) + 1;
+    }
+    if (!msg[0] && (argc == 0 || !argv[0][0])) snprintf(msg, sizeof msg, "exec: no arg");
+    struct ident as = who;
+    if (!msg[0] && user) resolve_ident(user, &as, msg, sizeof msg);
+    /* the environment: the workload's, each name given in the request replaced; HOME follows a given user */
+    char **envp = calloc((size_t)(cfg.envc + extrac + 2), sizeof(char *));
+    static char home[PATH_MAX + 8];
+    int envc = 0;
+    const char *path = NULL;
+    for (int i = 0; envp && i < cfg.envc; i++) {
+        size_t l = strcspn(cfg.env[i], "=");
+        int replaced = user && !strncmp(cfg.env[i], "HOME=", 5);
+        for (int j = 0; j < extrac && !replaced; j++) replaced = !strncmp(extra[j], cfg.env[i], l + 1);
+        if (!replaced) envp[envc++] = cfg.env[i];
+    }
+    for (int j = 0; envp && j < extrac; j++) envp[envc++] = extra[j];
+    if (envp && user) {
+        int given = 0;
+        for (int j = 0; j < extrac; j++) given |= !strncmp(extra[j], "HOME=", 5);
+        snprintf(home, sizeof home, "HOME=%s", as.home);
+        if (!given) envp[envc++] = home;
+    }
+    for (int i = 0; envp && i < envc; i++)
+        if (!strncmp(envp[i], "PATH=", 5)) path = envp[i] + 5;
+    int o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, xp[2] = {-1, -1};
+    if (!msg[0] && (!argv || !extra || !envp)) snprintf(msg, sizeof msg, "exec: out of memory");
+    if (!msg[0] && (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 ||
+                    pipe2(xp, O_CLOEXEC) < 0))
+        snprintf(msg, sizeof msg, "exec: pipe: %s", strerror(errno));
+    pid_t pid = -1;
+    if (!msg[0] && (pid = fork()) < 0) snprintf(msg, sizeof msg, "exec: fork: %s", strerror(errno));
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sg = 1; sg < NSIG; sg++) signal(sg, SIG_DFL);
+        setsid();
+        dup2(in[0], 0);
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        if (chdir(workdir) < 0) child_fail(xp[1], "chdir", workdir, errno);
+        if (setgroups((size_t)as.ngroups, as.groups) < 0) child_fail(xp[1], "setgroups", user ? user : cfg.user, errno);
+        if (setgid(as.gid) < 0) child_fail(xp[1], "setgid", user ? user : cfg.user, errno);
+        if (setuid(as.uid) < 0) child_fail(xp[1], "setuid", user ? user : cfg.user, errno);
+        envp[envc] = NULL;
+        argv[argc] = NULL;
+        child_fail(xp[1], "exec", argv[0], exec_path(argv, envp, path));
+    }
+    int fds[] = {o[1], e[1], in[0], xp[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    if (pid > 0) {
+        ssize_t n;
+        while ((n = read(xp[0], msg, sizeof msg - 1)) < 0 && errno == EINTR) {}
+        if (n > 0) {
+            msg[n] = 0;
+            waitpid(pid, NULL, 0);
+        } else {
+            msg[0] = 0;
+        }
+    }
+    if (xp[0] >= 0) close(xp[0]);
+    free(kv);
+    free(argv);
+    free(extra);
+    free(envp);
+    if (msg[0]) {
+        int rest[] = {o[0], e[0], in[1]};
+        for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
+            if (rest[i] >= 0) close(rest[i]);
+        send_exec(EXEC_FAILED, id, msg, (uint32_t)strlen(msg));
+        return;
+    }
+    *x = (struct exec){.used = 1, .id = id, .pid = pid, .out = o[0], .err = e[0], .in = in[1], .status = -1};
+    fcntl(x->out, F_SETFL, O_NONBLOCK);
+    fcntl(x->err, F_SETFL, O_NONBLOCK);
+    fcntl(x->in, F_SETFL, O_NONBLOCK);
+    unsigned char pidb[4];
+    put32(pidb, (uint32_t)pid);
+    send_exec(EXEC_STARTED, id, pidb, 4);
+}
+
+/* Forwards what one of an exec's pipes has; closes it at EOF. */
+static void exec_pump(struct exec *x, int *fd, int type) {
+    static unsigned char buf[32768 - HEADER - 4];
+    for (;;) {
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) {
+            close(*fd);
+            *fd = -1;
+            return;
+        }
+        send_exec(type, x->id, buf, (uint32_t)n);
+    }
+}
+
+/* Ends the execs whose process exited: the rest of their output, then EXEC_EXITED. */
+static void exec_reaped(void) {
+    for (int i = 0; i < MAX_EXECS; i++) {
+        struct exec *x = &execs[i];
+        if (!x->used || x->status < 0) continue;
+        if (x->out >= 0) exec_pump(x, &x->out, EXEC_STDOUT);
+        if (x->err >= 0) exec_pump(x, &x->err, EXEC_STDERR);
+        int fds[] = {x->out, x->err, x->in};
+        for (size_t j = 0; j < sizeof fds / sizeof *fds; j++)
+            if (fds[j] >= 0) close(fds[j]);
+        free(x->input);
+        unsigned char st[4];
+        put32(st, (uint32_t)x->status);
+        send_exec(EXEC_EXITED, x->id, st, 4);
+        memset(x, 0, sizeof *x);
+    }
+}
+
+static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
+    if (type == EXEC) {
+        exec_start(p, len);
+        return;
+    }
+    if (len < 4) return;
+    struct exec *x = exec_find(be32(p));
+    if (!x || x->status >= 0) return;
+    if (type == EXEC_SIGNAL && len == 8) {
+        int sig = (int)be32(p + 4);
+        if (kill(-x->pid, sig) < 0 && errno != ESRCH) say("exec signal %d: %s", sig, strerror(errno));
+    } else if (type == EXEC_INPUT && len == 4) {
+        x->input_eof = 1;
+        exec_feed(x);
+    } else if (type == EXEC_INPUT) {
+        unsigned char *grown = realloc(x->input, x->input_len + len - 4);
+        if (!grown) return;
+        x->input = grown;
+        memcpy(x->input + x->input_len, p + 4, len - 4);
+        x->input_len += len - 4;
+        exec_feed(x);
+    }
+}
+
 static int exit_status = -1;
 static int acked;
 
 static void reap(void) {
     int st;
     pid_t p;
-    while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-        if (p == workload) exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (p == workload) exit_status = status;
+        for (int i = 0; i < MAX_EXECS; i++)
+            if (execs[i].used && execs[i].pid == p) execs[i].status = status;
+    }
 }
 
 static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
-    if (type == SIGNAL && len == 4 && workload > 0 && exit_status < 0) {
+    if (type == EXEC || type == EXEC_INPUT || type == EXEC_SIGNAL) {
+        on_exec_frame(type, p, len);
+    } else if (type == SIGNAL && len == 4 && workload > 0 && exit_status < 0) {
         int sig = (int)be32(p);
         if (kill(-workload, sig) < 0 && errno != ESRCH) say("signal %d: %s", sig, strerror(errno));
     } else if (type == ACK) {
@@ -771,7 +1080,8 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
 
 /* One turn of the event loop: channel, output pipes, SIGCHLD. */
 static void turn(int sfd, int timeout) {
-    struct pollfd p[4];
+    struct pollfd p[4 + 3 * MAX_EXECS];
+    int xi[3 * MAX_EXECS];
     int n = 0;
     p[n++] = (struct pollfd){sfd, POLLIN, 0};
     int chan = ctl_fd >= 0 ? ctl_fd : ctl_listen;
@@ -788,12 +1098,31 @@ static void turn(int sfd, int timeout) {
         ei = n;
         p[n++] = (struct pollfd){err_pipe, POLLIN, 0};
     }
-    if (poll(p, (nfds_t)n, timeout) <= 0) return;
+    int base = n;
+    for (int i = 0; i < MAX_EXECS; i++) {
+        struct exec *x = &execs[i];
+        if (!x->used) continue;
+        if (x->out >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->out, POLLIN, 0};
+        if (x->err >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->err, POLLIN, 0};
+        if (x->in >= 0 && x->input_len > 0) xi[n - base] = i, p[n++] = (struct pollfd){x->in, POLLOUT, 0};
+    }
+    if (pending_len > 0 && (timeout < 0 || timeout > TICK_MS)) timeout = TICK_MS; /* retry the kept frames */
+    int ready = poll(p, (nfds_t)n, timeout);
+    if (pending_len > 0) flush_pending();
+    if (ready <= 0) return;
     if (p[0].revents) {
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) > 0) {}
         reap();
     }
+    for (int k = base; k < n; k++) {
+        if (!p[k].revents) continue;
+        struct exec *x = &execs[xi[k - base]];
+        if (p[k].fd == x->out) exec_pump(x, &x->out, EXEC_STDOUT);
+        else if (p[k].fd == x->err) exec_pump(x, &x->err, EXEC_STDERR);
+        else if (p[k].fd == x->in) exec_feed(x);
+    }
+    exec_reaped();
     if (oi >= 0 && p[oi].revents) pump(&out_pipe, STDOUT_FRAME);
     if (ei >= 0 && p[ei].revents) pump(&err_pipe, STDERR_FRAME);
     if (ci >= 0 && p[ci].revents) {

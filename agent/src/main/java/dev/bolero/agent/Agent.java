@@ -7,6 +7,7 @@ import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.http.NodeInfo;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
+import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.oci.ImageStore;
 import dev.bolero.oci.RegistryConfig;
@@ -78,7 +79,8 @@ public final class Agent implements AutoCloseable {
         MachineService.BootSource boot = once(bootBuilder);
         LogStore logs = new LogStore(machinesDir, clock);
         MachineService machines = new MachineService(store,
-                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
+                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock,
+                NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
         NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent()),
                 new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());

@@ -3,6 +3,7 @@ package dev.bolero.agent;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.oci.Credentials;
+import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +25,8 @@ import java.util.Set;
  * @param driver {@code auto} (the first usable of firecracker, cloud-hypervisor, qemu) or a driver's name
  * @param jail how each VMM is confined; empty: VMMs run as the agent's user, unconfined
  * @param registryCredentials per registry name as written in references ({@code docker.io}, {@code host:port})
+ * @param cpuOvercommit vCPUs per host CPU the machines may have together (1 to 100)
+ * @param memoryOvercommit how many times the host's memory (less a reserve) the machines may have (1 to 100)
  */
 public record AgentConfig(
         String host,
@@ -35,13 +38,18 @@ public record AgentConfig(
         Duration bootDeadline,
         String driver,
         Optional<JailConfig> jail,
-        Map<String, Credentials> registryCredentials) {
+        Map<String, Credentials> registryCredentials,
+        double cpuOvercommit,
+        double memoryOvercommit) {
 
-    /** An agent that picks its driver itself, jails its VMMs when it runs as root, and has no registry credentials. */
+    /**
+     * An agent that picks its driver itself, jails its VMMs when it runs as root, has no registry credentials, allows
+     * {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU and no memory overcommit.
+     */
     public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
             Optional<Path> kernel, Duration bootDeadline) {
         this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, Drivers.AUTO,
-                JailConfig.whenRoot(), Map.of());
+                JailConfig.whenRoot(), Map.of(), NodeCapacity.DEFAULT_CPU_OVERCOMMIT, 1.0);
     }
 
     public AgentConfig {
@@ -55,5 +63,9 @@ public record AgentConfig(
         insecureRegistries = Set.copyOf(insecureRegistries);
         registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
+        if (!(cpuOvercommit >= 1.0 && cpuOvercommit <= 100.0 && memoryOvercommit >= 1.0
+                && memoryOvercommit <= 100.0)) {
+            throw new IllegalArgumentException("overcommit ratios must be between 1 and 100");
+        }
     }
 }

@@ -12,9 +12,27 @@ import java.util.TreeMap;
  * @param init overrides of the image's entrypoint, cmd, workdir and user
  * @param env merged over the image's Env
  * @param start whether to start the machine at once
+ * @param restart the restart policy (default: no restarts)
+ * @param autoDestroy delete the machine when its run ends and no restart applies (default false)
+ * @param stop the default signal and timeout of a stop (default SIGTERM, 10 s)
  */
 public record CreateMachineRequest(
-        String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env, Boolean start) {
+        String name,
+        String image,
+        GuestResources guest,
+        InitOverrides init,
+        Map<String, String> env,
+        Boolean start,
+        RestartPolicy restart,
+        Boolean autoDestroy,
+        StopRequest stop) {
+
+    /** A request with the lifecycle defaults (no restarts, kept after its run, SIGTERM and 10 s). */
+    public CreateMachineRequest(
+            String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env,
+            Boolean start) {
+        this(name, image, guest, init, env, start, null, null, null);
+    }
 
     public CreateMachineRequest {
         if (image == null || image.isBlank()) throw ApiException.invalid("image is required");
@@ -39,7 +57,7 @@ public record CreateMachineRequest(
     public MachineConfig config() {
         return new MachineConfig(
                 image, guest == null ? new GuestResources(null, null).withDefaults() : guest.withDefaults(),
-                init == null ? InitOverrides.none() : init, env);
+                init == null ? InitOverrides.none() : init, env, restart, autoDestroy, stop);
     }
 
     /** Whether to start the machine at once (default no). */

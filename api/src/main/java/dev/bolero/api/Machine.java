@@ -8,6 +8,7 @@ import java.time.Instant;
  * @param imageDigest the manifest digest the image reference resolved to; null until pulled
  * @param exitCode the workload's exit code once it exited; null otherwise
  * @param error why the machine failed; null otherwise
+ * @param restartCount automatic restarts in a row under the restart policy (reset by a start by request)
  */
 public record Machine(
         String id,
@@ -18,4 +19,5 @@ public record Machine(
         Integer exitCode,
         String error,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt,
+        int restartCount) {}

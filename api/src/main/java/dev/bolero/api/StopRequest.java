@@ -24,6 +24,17 @@ public record StopRequest(String signal, Integer timeoutS) {
         return new StopRequest(null, null);
     }
 
+    /** This request with its absent fields taken from {@code defaults}. */
+    public StopRequest orElse(StopRequest defaults) {
+        return new StopRequest(signal != null ? signal : defaults.signal(),
+                timeoutS != null ? timeoutS : defaults.timeoutS());
+    }
+
+    /** This request with the built-in defaults filled in (SIGTERM, 10 s). */
+    public StopRequest filled() {
+        return new StopRequest(signal != null ? signal : "SIGTERM", timeoutSeconds());
+    }
+
     /** The signal's number on Linux x86-64. */
     public int signalNumber() {
         return signal == null ? 15 : signalNumber(signal);

@@ -68,6 +68,12 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--registry-config", description = "a Docker-style config.json whose auths give registry credentials")
     Path registryConfig;
 
+    @Option(names = "--cpu-overcommit", defaultValue = "8", description = "vCPUs per host CPU the machines may have together (default ${DEFAULT-VALUE})")
+    double cpuOvercommit;
+
+    @Option(names = "--memory-overcommit", defaultValue = "1", description = "how many times the host's memory the machines may have together (default ${DEFAULT-VALUE})")
+    double memoryOvercommit;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -75,7 +81,8 @@ final class AgentCommand implements Callable<Integer> {
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
                 Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig(),
-                registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig));
+                registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig),
+                cpuOvercommit, memoryOvercommit);
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {

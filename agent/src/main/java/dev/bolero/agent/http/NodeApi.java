@@ -1,11 +1,13 @@
 package dev.bolero.agent.http;
 
+import dev.bolero.agent.logs.LogQuery;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ErrorCode;
+import dev.bolero.api.ExecRequest;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import io.javalin.Javalin;
@@ -14,6 +16,11 @@ import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.EnumSet;
 import java.util.Set;
 import org.eclipse.jetty.io.EofException;
@@ -52,6 +59,8 @@ public final class NodeApi implements AutoCloseable {
             config.routes.get("/api/v1/machines/{id}/wait", this::await);
             config.routes.get("/api/v1/machines/{id}/logs", this::logs);
             images.register(config.routes);
+            config.routes.get("/api/v1/machines/{id}/events", ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
+            config.routes.post("/api/v1/machines/{id}/exec", this::exec);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
@@ -95,6 +104,11 @@ public final class NodeApi implements AutoCloseable {
         ctx.json(machines.stop(ctx.pathParam("id"), request));
     }
 
+    private void exec(Context ctx) throws InterruptedException {
+        ExecRequest request = body(ctx, ExecRequest.class, "exec in machine " + ctx.pathParam("id"));
+        ctx.json(machines.exec(ctx.pathParam("id"), request));
+    }
+
     private void delete(Context ctx) throws InterruptedException {
         machines.delete(ctx.pathParam("id"), booleanParam(ctx, "force"));
         ctx.status(204);
@@ -121,12 +135,15 @@ public final class NodeApi implements AutoCloseable {
             case "console" -> LogStore.Source.CONSOLE;
             default -> throw ApiException.invalid("logs: unknown source '" + source + "' (workload or console)");
         };
+        OptionalInt tail = ctx.queryParam("tail") == null ? OptionalInt.empty()
+                : OptionalInt.of(intParam(ctx, "tail", 0, 0, Integer.MAX_VALUE));
+        LogQuery query = new LogQuery(tail, since(ctx.queryParam("since")), booleanParam(ctx, "timestamps"));
         ctx.contentType("text/plain; charset=utf-8");
         ctx.status(200);
         try {
             // The servlet's own stream: Javalin's wrapper holds writes back until the handler returns.
             var out = ctx.res().getOutputStream();
-            logs.copy(id, src, out, () -> follow && machines.isActive(id));
+            logs.copy(id, src, query, out, () -> follow && machines.isActive(id));
             out.flush();
         } catch (EofException e) {
             log.debug("logs of machine={}: client went away", id);
@@ -135,6 +152,18 @@ public final class NodeApi implements AutoCloseable {
 
     static <T> T body(Context ctx, Class<T> type, String action) {
         return ApiJson.parse(ctx.body(), type, action);
+    }
+
+    /** {@code since=}: an RFC 3339 instant, or Unix epoch seconds. */
+    private static Optional<Instant> since(String v) {
+        if (v == null) return Optional.empty();
+        try {
+            if (v.matches("[0-9]{1,12}")) return Optional.of(Instant.ofEpochSecond(Long.parseLong(v)));
+            return Optional.of(OffsetDateTime.parse(v).toInstant());
+        } catch (DateTimeParseException e) {
+            throw ApiException.invalid(
+                    "since must be an RFC 3339 time (2026-01-02T15:04:05Z) or Unix seconds, got '" + v + "'");
+        }
     }
 
     static boolean booleanParam(Context ctx, String name) {

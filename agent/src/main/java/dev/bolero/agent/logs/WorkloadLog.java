@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.EnumMap;
@@ -15,22 +16,24 @@ import java.util.Map;
 /**
  * Appends a workload's output to its log file as lines {@code <epoch-ms> <o|e> <text>}. Output arrives in chunks
  * that are not line-aligned; each stream's partial line is held until its newline, {@link #flush()}, or
- * {@value #MAX_LINE} bytes. Not thread-safe: one supervisor writes it.
+ * {@value #MAX_LINE} bytes. Past its size cap the file is renamed to {@code <file>.1} (replacing an older one) and a
+ * new file started. Not thread-safe: one supervisor writes it.
  */
 public final class WorkloadLog implements AutoCloseable {
     static final int MAX_LINE = 16 * 1024;
 
-    private final OutputStream out;
+    private final Path file;
+    private final long maxBytes;
+    private OutputStream out;
+    private long size;
     private final Clock clock;
     private final Map<LogStream, ByteArrayOutputStream> partial = new EnumMap<>(LogStream.class);
 
-    WorkloadLog(Path file, Clock clock) {
+    WorkloadLog(Path file, Clock clock, long maxBytes) {
         this.clock = clock;
-        try {
-            this.out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new UncheckedIOException("open log " + file + ": " + e.getMessage(), e);
-        }
+        this.file = file;
+        this.maxBytes = maxBytes;
+        open();
         for (LogStream s : LogStream.values()) partial.put(s, new ByteArrayOutputStream());
     }
 
@@ -66,11 +69,35 @@ public final class WorkloadLog implements AutoCloseable {
         }
     }
 
+    private void open() {
+        try {
+            out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("open log " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void rotate() {
+        Path rotated = file.resolveSibling(file.getFileName() + LogStore.ROTATED_SUFFIX);
+        try {
+            out.close();
+            Files.move(file, rotated, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("rotate log " + file + ": " + e.getMessage(), e);
+        }
+        open();
+    }
+
     private void writeLine(LogStream stream, ByteArrayOutputStream buf) {
         try {
-            out.write((clock.millis() + " " + stream.tag() + " ").getBytes(StandardCharsets.US_ASCII));
+            byte[] prefix = (clock.millis() + " " + stream.tag() + " ").getBytes(StandardCharsets.US_ASCII);
+            long length = prefix.length + buf.size() + 1L;
+            if (size > 0 && size + length > maxBytes) rotate();
+            out.write(prefix);
             buf.writeTo(out);
             out.write('\n');
+            size += length;
         } catch (IOException e) {
             throw new UncheckedIOException("write log: " + e.getMessage(), e);
         }

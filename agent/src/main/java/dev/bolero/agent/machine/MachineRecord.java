@@ -13,6 +13,7 @@ import java.util.OptionalInt;
  * A machine as the agent keeps it: the API's view plus the handle of its running VMM.
  *
  * @param vmHandle the VMM's handle while one runs (persisted so a restarted agent can re-adopt it)
+ * @param restartCount automatic restarts in a row under the machine's restart policy
  */
 public record MachineRecord(
         String id,
@@ -24,7 +25,8 @@ public record MachineRecord(
         Optional<String> error,
         Optional<VmHandle> vmHandle,
         Instant createdAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        int restartCount) {
 
     public MachineRecord {
         Objects.requireNonNull(id, "id");
@@ -37,48 +39,57 @@ public record MachineRecord(
         Objects.requireNonNull(vmHandle, "vmHandle");
         Objects.requireNonNull(createdAt, "createdAt");
         Objects.requireNonNull(updatedAt, "updatedAt");
+        if (restartCount < 0) throw new IllegalArgumentException("restartCount must not be negative");
     }
 
     /** A new machine in state {@code created}. */
     public static MachineRecord created(String id, String name, MachineConfig config, Instant now) {
         return new MachineRecord(id, name, MachineState.CREATED, config, Optional.empty(), OptionalInt.empty(),
-                Optional.empty(), Optional.empty(), now, now);
+                Optional.empty(), Optional.empty(), now, now, 0);
     }
 
     /** The API view. */
     public Machine toApi() {
         return new Machine(id, name, state, config, imageDigest.orElse(null),
-                exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt);
+                exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt,
+                restartCount);
     }
 
     /** This machine entering a start: the previous run's outcome is cleared. */
     MachineRecord starting(Instant now) {
         return new MachineRecord(id, name, MachineState.STARTING, config, imageDigest, OptionalInt.empty(),
-                Optional.empty(), Optional.empty(), createdAt, now);
+                Optional.empty(), Optional.empty(), createdAt, now, restartCount);
+    }
+
+    MachineRecord withRestartCount(int count, Instant now) {
+        return new MachineRecord(id, name, state, config, imageDigest, exitCode, error, vmHandle, createdAt, now,
+                count);
     }
 
     MachineRecord withState(MachineState newState, Instant now) {
-        return new MachineRecord(id, name, newState, config, imageDigest, exitCode, error, vmHandle, createdAt, now);
+        return new MachineRecord(id, name, newState, config, imageDigest, exitCode, error, vmHandle, createdAt, now,
+                restartCount);
     }
 
     MachineRecord withImageDigest(String digest, Instant now) {
         return new MachineRecord(id, name, state, config, Optional.of(digest), exitCode, error, vmHandle, createdAt,
-                now);
+                now, restartCount);
     }
 
     MachineRecord withVmHandle(Optional<VmHandle> handle, Instant now) {
-        return new MachineRecord(id, name, state, config, imageDigest, exitCode, error, handle, createdAt, now);
+        return new MachineRecord(id, name, state, config, imageDigest, exitCode, error, handle, createdAt, now,
+                restartCount);
     }
 
     /** The run ended: the workload's exit code if it reported one, the VMM gone. */
     MachineRecord stopped(OptionalInt code, Instant now) {
         return new MachineRecord(id, name, MachineState.STOPPED, config, imageDigest, code, Optional.empty(),
-                Optional.empty(), createdAt, now);
+                Optional.empty(), createdAt, now, restartCount);
     }
 
     /** The run failed for {@code reason}; the VMM gone. */
     MachineRecord failed(String reason, Instant now) {
         return new MachineRecord(id, name, MachineState.FAILED, config, imageDigest, OptionalInt.empty(),
-                Optional.of(reason), Optional.empty(), createdAt, now);
+                Optional.of(reason), Optional.empty(), createdAt, now, restartCount);
     }
 }

@@ -4,8 +4,12 @@ import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.CreateMachineRequest;
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecResult;
+import dev.bolero.api.GuestResources;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineEvent;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.oci.ImageStore;
@@ -20,7 +24,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -40,17 +43,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class MachineService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MachineService.class);
-    private static final Set<MachineState> ACTIVE =
-            EnumSet.of(MachineState.STARTING, MachineState.RUNNING, MachineState.STOPPING);
-    private static final Set<MachineState> STARTABLE =
-            EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED);
+    private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
     private final MachineStore store;
     private final Runtime runtime;
     private final Clock clock;
+    private final NodeCapacity capacity;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Map<String, Supervisor> supervisors = new ConcurrentHashMap<>();
+    /** Restarts waiting out their backoff, by machine id; guarded by {@link #lock}. */
+    private final Map<String, Thread> pendingRestarts = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
     /**
@@ -74,10 +78,22 @@ public final class MachineService implements AutoCloseable {
         BootAssets get() throws IOException;
     }
 
+    /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
     public MachineService(MachineStore store, Runtime runtime, Clock clock) {
+        this(store, runtime, clock, NodeCapacity.ofHost(NodeCapacity.DEFAULT_CPU_OVERCOMMIT, 1.0));
+    }
+
+    /** A service that refuses to start a machine that does not fit in {@code capacity}. */
+    public MachineService(MachineStore store, Runtime runtime, Clock clock, NodeCapacity capacity) {
         this.store = store;
         this.runtime = runtime;
         this.clock = clock;
+        this.capacity = capacity;
+    }
+
+    /** What this node can give its machines. */
+    public NodeCapacity capacity() {
+        return capacity;
     }
 
     /**
@@ -87,7 +103,8 @@ public final class MachineService implements AutoCloseable {
      */
     public Machine create(CreateMachineRequest request) {
         String id = HexFormat.of().formatHex(randomBytes());
-        Machine created = create(id, request.name() != null ? request.name() : id, request.config());
+        Machine created = create(id, request.name() != null ? request.name() : id, request.config(),
+                request.startNow());
         return request.startNow() ? start(id) : created;
     }
 
@@ -99,6 +116,11 @@ public final class MachineService implements AutoCloseable {
      * @throws ApiException {@code conflict} when the id or the name is taken
      */
     public Machine create(String id, String name, MachineConfig config) {
+        return create(id, name, config, false);
+    }
+
+    /** Creates a machine; one about to be started must fit the node's free capacity. */
+    private Machine create(String id, String name, MachineConfig config, boolean startNow) {
         MachineRecord record = MachineRecord.created(id, name, config, clock.instant());
         lock.lock();
         try {
@@ -106,8 +128,10 @@ public final class MachineService implements AutoCloseable {
             if (store.findByName(name).isPresent()) {
                 throw ApiException.conflict("create machine: the name '" + name + "' is taken");
             }
+            if (startNow) checkFits("create machine " + name, config.guest());
             createDirectory(runtime.machinesDir().resolve(id));
             store.insert(record);
+            event(id, "created", MachineState.CREATED, "image " + config.image());
         } finally {
             lock.unlock();
         }
@@ -135,17 +159,27 @@ public final class MachineService implements AutoCloseable {
         lock.lock();
         try {
             MachineRecord m = find(id);
-            if (!STARTABLE.contains(m.state())) {
-                throw ApiException.conflict("start machine " + id + ": it is " + m.state().wireName());
-            }
-            MachineRecord starting = update(id, r -> r.starting(clock.instant()));
-            Supervisor s = new Supervisor(this, runtime, starting);
-            supervisors.put(id, s);
-            s.launch();
-            return starting.toApi();
+            Lifecycle.require(id, m.state(), Lifecycle.Request.START);
+            cancelRestart(id);
+            return launch(id, 0, "started by request");
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Moves a startable machine to {@code starting} and hands it to a new supervisor. Holds {@link #lock}.
+     *
+     * @throws ApiException {@code failed_precondition} when the node cannot fit it
+     */
+    private Machine launch(String id, int restartCount, String why) {
+        checkFits("start machine " + id, find(id).config().guest());
+        MachineRecord starting = update(id, r -> r.starting(clock.instant()).withRestartCount(restartCount,
+                clock.instant()), why);
+        Supervisor s = new Supervisor(this, runtime, starting);
+        supervisors.put(id, s);
+        s.launch();
+        return starting.toApi();
     }
 
     /**
@@ -158,13 +192,18 @@ public final class MachineService implements AutoCloseable {
         lock.lock();
         try {
             MachineRecord m = find(id);
+            if (cancelRestart(id)) {
+                event(id, "restart_cancelled", m.state(), "stopped by request during the restart backoff");
+                return m.toApi();
+            }
+            Lifecycle.require(id, m.state(), Lifecycle.Request.STOP);
             if (m.state() == MachineState.STOPPING) return m.toApi();
             Supervisor s = supervisors.get(id);
-            if (!ACTIVE.contains(m.state()) || s == null) {
-                throw ApiException.conflict("stop machine " + id + ": it is " + m.state().wireName());
-            }
-            MachineRecord stopping = update(id, r -> r.withState(MachineState.STOPPING, clock.instant()));
-            s.requestStop(request.signalNumber(), Duration.ofSeconds(request.timeoutSeconds()));
+            if (s == null) throw new IllegalStateException("machine " + id + " is " + m.state() + " without a supervisor");
+            StopRequest effective = request.orElse(m.config().stop());
+            MachineRecord stopping = update(id, r -> r.withState(MachineState.STOPPING, clock.instant()),
+                    "signal " + effective.signalNumber() + ", power off after " + effective.timeoutSeconds() + " s");
+            s.requestStop(effective.signalNumber(), Duration.ofSeconds(effective.timeoutSeconds()));
             return stopping.toApi();
         } finally {
             lock.unlock();
@@ -181,10 +220,8 @@ public final class MachineService implements AutoCloseable {
         lock.lock();
         try {
             MachineRecord m = find(id);
-            if (ACTIVE.contains(m.state()) && !force) {
-                throw ApiException.conflict("delete machine " + id + ": it is " + m.state().wireName()
-                        + " (stop it first, or delete with ?force=true)");
-            }
+            if (!force) Lifecycle.require(id, m.state(), Lifecycle.Request.DELETE);
+            cancelRestart(id);
             s = supervisors.get(id);
         } finally {
             lock.unlock();
@@ -222,7 +259,8 @@ public final class MachineService implements AutoCloseable {
                 if (now.isEmpty()) {
                     Machine gone = current;
                     Machine destroyed = new Machine(gone.id(), gone.name(), MachineState.DESTROYED, gone.config(),
-                            gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant());
+                            gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant(),
+                            gone.restartCount());
                     if (states.contains(MachineState.DESTROYED)) return destroyed;
                     throw ApiException.notFound("wait for machine " + id + ": it was deleted");
                 }
@@ -236,7 +274,7 @@ public final class MachineService implements AutoCloseable {
 
     /** Whether a machine's workload may still produce output (a log follower keeps following while it does). */
     public boolean isActive(String id) {
-        return store.find(id).map(m -> ACTIVE.contains(m.state())).orElse(false);
+        return store.find(id).map(m -> Lifecycle.active(m.state())).orElse(false);
     }
 
     /**
@@ -244,8 +282,20 @@ public final class MachineService implements AutoCloseable {
      * (its VMM is not restarted); one whose VMM is gone is marked failed.
      */
     public void recover() {
+        Set<Long> adopted = new java.util.HashSet<>();
         for (MachineRecord m : store.list()) {
-            if (!ACTIVE.contains(m.state())) continue;
+            if (!Lifecycle.active(m.state())) {
+                List<MachineEvent> history = store.events(m.id());
+                if (!history.isEmpty() && history.getLast().type().equals("restarting")) {
+                    lock.lock();
+                    try {
+                        scheduleRestart(m);
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+                continue;
+            }
             Optional<VmProcess> vm = Optional.empty();
             String lost = "the agent restarted before its VMM was started";
             if (m.vmHandle().isPresent()) {
@@ -259,30 +309,94 @@ public final class MachineService implements AutoCloseable {
             String why = lost;
             if (vm.isPresent()) {
                 log.info("machine={} re-adopted pid={}", m.id(), vm.get().handle().pid());
+                event(m.id(), "re_adopted", m.state(), "VMM pid " + vm.get().handle().pid());
+                adopted.add(vm.get().handle().pid());
                 Supervisor s = new Supervisor(this, runtime, m);
                 supervisors.put(m.id(), s);
                 s.adopt(vm.get());
+                if (m.state() == MachineState.STOPPING) { // the stop's power-off timer died with the agent
+                    StopRequest stop = m.config().stop();
+                    s.requestStop(stop.signalNumber(), Duration.ofSeconds(stop.timeoutSeconds()));
+                }
             } else {
                 log.warn("machine={} lost: {}", m.id(), why);
-                update(m.id(), r -> r.failed(why, clock.instant()));
+                ended(m.id(), null, m.state() == MachineState.STOPPING ? RunEnd.stoppedByRequest()
+                        : RunEnd.failed(RunEnd.Reason.LOST, why));
             }
         }
+        Reconciler reconciler = new Reconciler(runtime.machinesDir());
+        for (Reconciler.OwnedProcess p : reconciler.killOrphans(adopted)) {
+            store.find(p.machineId()).ifPresent(m ->
+                    event(m.id(), "orphan_killed", m.state(), "VMM pid " + p.pid() + " was not adopted"));
+        }
+        Set<String> known = new java.util.HashSet<>();
+        store.list().forEach(m -> known.add(m.id()));
+        reconciler.removeStrayDirectories(known);
     }
 
     /** Detaches from the running machines without stopping them: their VMMs outlive the agent. */
     @Override
     public void close() {
+        lock.lock();
+        try {
+            pendingRestarts.values().forEach(Thread::interrupt);
+            pendingRestarts.clear();
+        } finally {
+            lock.unlock();
+        }
         supervisors.values().forEach(Supervisor::detach);
+    }
+
+    /**
+     * A machine's events, oldest first.
+     *
+     * @throws ApiException {@code not_found}
+     */
+    public List<MachineEvent> events(String id) {
+        find(id);
+        return store.events(id);
+    }
+
+    /**
+     * Runs a command in a running machine's workload root and returns its outcome; blocks up to the request's
+     * timeout (meant for a virtual thread).
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} naming the state when it is not running;
+     *     {@code failed_precondition} when the guest cannot run the command (no such program, no such user)
+     */
+    public ExecResult exec(String id, ExecRequest request) throws InterruptedException {
+        Supervisor s;
+        lock.lock();
+        try {
+            MachineRecord m = find(id);
+            Lifecycle.require(id, m.state(), Lifecycle.Request.EXEC);
+            s = supervisors.get(id);
+        } finally {
+            lock.unlock();
+        }
+        if (s == null) throw ApiException.conflict("exec in machine " + id + ": it is not supervised");
+        return s.exec(request);
     }
 
     // --- called by supervisors ---
 
     /** Applies {@code change} to the stored machine and wakes waiters; returns the new record. */
     MachineRecord update(String id, UnaryOperator<MachineRecord> change) {
+        return update(id, change, "");
+    }
+
+    /**
+     * Applies {@code change}, which must be a legal transition; a change of state is recorded as an event of the
+     * new state's name with {@code detail}.
+     */
+    MachineRecord update(String id, UnaryOperator<MachineRecord> change, String detail) {
         lock.lock();
         try {
-            MachineRecord next = change.apply(find(id));
+            MachineRecord before = find(id);
+            MachineRecord next = change.apply(before);
+            Lifecycle.checkTransition(id, before.state(), next.state());
             store.update(next);
+            if (next.state() != before.state()) event(id, next.state().wireName(), next.state(), detail);
             changed.signalAll();
             return next;
         } finally {
@@ -290,14 +404,108 @@ public final class MachineService implements AutoCloseable {
         }
     }
 
+    /**
+     * A run ended (a supervisor's, or one found gone at recovery with {@code s} null): records it, then restarts
+     * the machine under its policy, or deletes it when it is {@code auto_destroy}. A null {@code end}: the machine
+     * is being deleted, nothing is recorded.
+     */
+    void ended(String id, Supervisor s, RunEnd end) {
+        if (s != null) supervisors.remove(id, s);
+        if (end == null) return; // deleted: the delete records the end
+        MachineRecord after;
+        lock.lock();
+        try {
+            if (store.find(id).isEmpty()) return;
+            after = find(id);
+            MachineRecord next = end.state() == MachineState.STOPPED
+                    ? after.stopped(end.exitCode(), clock.instant())
+                    : after.failed(end.detail(), clock.instant());
+            Lifecycle.checkTransition(id, after.state(), next.state());
+            store.update(next);
+            store.addEvent(id, "ended", next.state(), Optional.of(end.reason().wire), end.exitCode(), end.detail(),
+                    clock.instant());
+            changed.signalAll();
+            after = next;
+            boolean byRequest = end.reason() == RunEnd.Reason.STOPPED_BY_REQUEST;
+            if (!byRequest && after.config().restart().restarts(end.failure(), after.restartCount())) {
+                scheduleRestart(after);
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (after.config().autoDestroy()) {
+            Thread.ofVirtual().name("auto-destroy-" + id).start(() -> {
+                try {
+                    delete(id, true);
+                } catch (InterruptedException | RuntimeException e) {
+                    log.warn("machine={} auto_destroy failed: {}", id, e.toString());
+                }
+            });
+        }
+    }
+
+    /** Starts the machine again after the backoff of its next restart. Holds {@link #lock}. */
+    private void scheduleRestart(MachineRecord m) {
+        int attempt = m.restartCount() + 1;
+        Duration delay = backoff(m.restartCount());
+        event(m.id(), "restarting", m.state(), "restart " + attempt + " in " + delay.toMillis() + " ms (policy "
+                + m.config().restart().policy() + ")");
+        Thread t = Thread.ofVirtual().name("restart-" + m.id()).unstarted(() -> {
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException e) {
+                return;
+            }
+            lock.lock();
+            try {
+                if (pendingRestarts.remove(m.id(), Thread.currentThread())) {
+                    launch(m.id(), attempt, "restart " + attempt + " under policy " + m.config().restart().policy());
+                }
+            } catch (RuntimeException e) {
+                log.warn("machine={} restart failed: {}", m.id(), e.toString());
+                store.find(m.id()).ifPresent(r -> event(m.id(), "restart_failed", r.state(), e.getMessage()));
+            } finally {
+                lock.unlock();
+            }
+        });
+        pendingRestarts.put(m.id(), t);
+        t.start();
+    }
+
+    /** The delay before restart {@code restartsSoFar + 1}: 1 s doubling, at most 30 s. */
+    static Duration backoff(int restartsSoFar) {
+        long ms = FIRST_BACKOFF.toMillis() << Math.min(restartsSoFar, 16);
+        return Duration.ofMillis(Math.min(ms, MAX_BACKOFF.toMillis()));
+    }
+
+    /** @throws ApiException {@code failed_precondition} when {@code guest} does not fit beside the active machines */
+    private void checkFits(String action, GuestResources guest) {
+        long usedCpus = 0;
+        long usedMemory = 0;
+        for (MachineRecord other : store.list()) {
+            if (!Lifecycle.active(other.state())) continue;
+            usedCpus += other.config().guest().cpus();
+            usedMemory += other.config().guest().memoryMb();
+        }
+        capacity.checkFits(action, usedCpus, usedMemory, guest.cpus(), guest.memoryMb());
+    }
+
+    /** Cancels a restart waiting out its backoff; whether there was one. Holds {@link #lock}. */
+    private boolean cancelRestart(String id) {
+        Thread t = pendingRestarts.remove(id);
+        if (t == null) return false;
+        t.interrupt();
+        return true;
+    }
+
+    private void event(String id, String type, MachineState state, String detail) {
+        store.addEvent(id, type, state, Optional.empty(), java.util.OptionalInt.empty(), detail, clock.instant());
+    }
+
     /** The stored machine, if it still exists. */
     Optional<MachineRecord> current(String id) {
         return store.find(id);
-    }
-
-    /** A supervisor is done: its machine is no longer active. */
-    void finished(String id, Supervisor s) {
-        supervisors.remove(id, s);
     }
 
     Clock clock() {

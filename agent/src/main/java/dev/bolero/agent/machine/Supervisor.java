@@ -2,7 +2,11 @@ package dev.bolero.agent.machine;
 
 import dev.bolero.agent.logs.LogStream;
 import dev.bolero.agent.logs.WorkloadLog;
+import dev.bolero.agent.logs.LogStore;
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ErrorCode;
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecResult;
 import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
 import dev.bolero.oci.OciException;
@@ -12,13 +16,19 @@ import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.guest.GuestConfig;
 import dev.bolero.runtime.guest.GuestEvent;
+import dev.bolero.runtime.guest.GuestExec;
 import dev.bolero.runtime.guest.GuestSession;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.channels.ByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +43,8 @@ final class Supervisor {
     private static final Duration HARD_STOP_GRACE = Duration.ofSeconds(5);
     private static final Duration RECONNECT_PAUSE = Duration.ofMillis(100);
     private static final String ROOT_DEVICE = "/dev/vda";
+    private static final Duration EXEC_KILL_GRACE = Duration.ofSeconds(5);
+    private static final int SIGKILL = 9;
 
     private final MachineService service;
     private final MachineService.Runtime runtime;
@@ -50,6 +62,7 @@ final class Supervisor {
     private volatile boolean stopRequested;
     /** The config to send on HELLO; null for an adopted machine (rebuilt if its guest asks again). */
     private volatile GuestConfig pendingConfig;
+    private final ExecCalls execs = new ExecCalls();
 
     Supervisor(MachineService service, MachineService.Runtime runtime, MachineRecord machine) {
         this.service = service;
@@ -120,13 +133,57 @@ final class Supervisor {
         }
     }
 
+    /**
+     * Runs a command in the guest beside the workload, waits for its end, and kills it (SIGKILL to its process group)
+     * at the request's timeout.
+     */
+    ExecResult exec(ExecRequest request) throws InterruptedException {
+        GuestSession s = session;
+        if (s == null || !started) {
+            throw ApiException.conflict("exec in machine " + id + ": its guest is not connected");
+        }
+        List<String> env = request.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        ExecCalls.Call call = execs.open();
+        try {
+            s.exec(call.id, new GuestExec(request.cmd(), env, Optional.ofNullable(request.workdir()),
+                    Optional.ofNullable(request.user())));
+            if (request.stdin() != null && !request.stdin().isEmpty()) {
+                s.execInput(call.id, request.stdin().getBytes(StandardCharsets.UTF_8));
+            }
+            s.execInput(call.id, new byte[0]);
+            ExecCalls.End end;
+            boolean timedOut = false;
+            try {
+                end = call.await(Duration.ofSeconds(request.timeoutSeconds()));
+            } catch (TimeoutException e) {
+                timedOut = true;
+                s.execSignal(call.id, SIGKILL);
+                try {
+                    end = call.await(EXEC_KILL_GRACE);
+                } catch (TimeoutException e2) {
+                    end = new ExecCalls.End.Exited(128 + SIGKILL);
+                }
+            }
+            return switch (end) {
+                case ExecCalls.End.Exited x -> call.result(x.status(), timedOut);
+                case ExecCalls.End.Failed f -> throw ApiException.failedPrecondition(
+                        "exec in machine " + id + ": " + f.message());
+            };
+        } catch (IOException e) {
+            throw new ApiException(ErrorCode.INTERNAL,
+                    "exec in machine " + id + ": the guest's control channel failed: " + e.getMessage());
+        } finally {
+            execs.close(call);
+        }
+    }
+
     private void runFresh() {
         try {
             PreparedImage image = runtime.images().prepare(config.image());
             service.update(id, r -> r.withImageDigest(image.digest().toString(), service.clock().instant()));
             WorkloadSpec workload = WorkloadSpec.merge(config.image(), image.config(), config.init(), config.env());
             if (stopRequested) {
-                finish(Outcome.stopped(OptionalInt.empty()));
+                finish(RunEnd.stoppedByRequest());
                 return;
             }
             GuestConfig guest = guestConfig(workload);
@@ -141,35 +198,39 @@ final class Supervisor {
             pendingConfig = guest;
             supervise(process);
         } catch (OciException | VmmException | ApiException e) {
-            finish(Outcome.failed(e.getMessage()));
+            finish(RunEnd.failed(RunEnd.Reason.START_FAILED, e.getMessage()));
         } catch (IOException e) {
-            finish(Outcome.failed("start machine " + id + ": prepare boot assets: " + e.getMessage()));
+            finish(RunEnd.failed(RunEnd.Reason.START_FAILED,
+                    "start machine " + id + ": prepare boot assets: " + e.getMessage()));
         } catch (RuntimeException e) {
             log.error("machine={} start failed", id, e);
-            finish(Outcome.failed("start machine " + id + ": " + e));
+            finish(RunEnd.failed(RunEnd.Reason.START_FAILED, "start machine " + id + ": " + e));
         }
     }
 
     private void supervise(VmProcess process) {
         Thread watchdog = started ? null : Thread.ofVirtual().name("boot-deadline-" + id).start(this::bootWatchdog);
-        Outcome outcome;
+        RunEnd outcome;
         try (WorkloadLog out = runtime.logs().openWorkloadLog(id)) {
             outcome = converse(process, out);
         } catch (InterruptedException e) {
             outcome = null;
         } catch (OciException | ApiException e) {
-            outcome = Outcome.failed(e.getMessage());
+            outcome = RunEnd.failed(RunEnd.Reason.START_FAILED, e.getMessage());
             process.stop(HARD_STOP_GRACE);
         }
         if (watchdog != null) watchdog.interrupt();
+        execs.failAll("the machine's run ended");
         if (detached) return;
-        if (outcome == null) outcome = Outcome.failed("supervision of machine " + id + " was interrupted");
+        if (outcome == null) {
+            outcome = RunEnd.failed(RunEnd.Reason.VMM_CRASHED, "supervision of machine " + id + " was interrupted");
+        }
         awaitVmmExit(process);
         finish(outcome);
     }
 
     /** Talks to the guest until the workload's end is known or the VMM is gone; reconnects when the channel drops. */
-    private Outcome converse(VmProcess process, WorkloadLog out) throws InterruptedException, OciException {
+    private RunEnd converse(VmProcess process, WorkloadLog out) throws InterruptedException, OciException {
         while (!detached) {
             ByteChannel channel;
             try {
@@ -197,19 +258,24 @@ final class Supervisor {
                         }
                         case GuestEvent.Output o -> out.append(
                                 o.stream() == GuestEvent.Stream.STDOUT ? LogStream.STDOUT : LogStream.STDERR, o.data());
+                        case GuestEvent.ExecEvent x -> execs.deliver(x);
                         case GuestEvent.Exited e -> {
                             out.flush();
                             s.ack();
-                            return Outcome.stopped(OptionalInt.of(e.status()));
+                            RunEnd.Reason why = stopRequested ? RunEnd.Reason.STOPPED_BY_REQUEST
+                                    : e.status() == 128 + SIGKILL && consoleShowsOom() ? RunEnd.Reason.OOM
+                                    : RunEnd.Reason.EXITED;
+                            return RunEnd.exited(why, e.status());
                         }
                         case GuestEvent.Failed f -> {
                             s.ack();
-                            return Outcome.failed("run machine " + id + ": " + f.message());
+                            return RunEnd.failed(RunEnd.Reason.START_FAILED, "run machine " + id + ": " + f.message());
                         }
                     }
                 }
             } catch (IOException e) {
                 session = null;
+                execs.failAll("the guest's control channel dropped");
                 if (detached) return null;
                 if (!process.isAlive()) return vmmGone(process);
                 log.debug("machine={} control channel dropped ({}); reconnecting", id, e.getMessage());
@@ -219,11 +285,26 @@ final class Supervisor {
         return null;
     }
 
-    private Outcome vmmGone(VmProcess process) {
+    private RunEnd vmmGone(VmProcess process) {
         String reason = endReason;
-        if (reason != null && stopRequested) return Outcome.stopped(OptionalInt.empty());
-        if (reason != null) return Outcome.failed(reason);
-        return Outcome.failed("machine " + id + ": the VMM exited unexpectedly: " + process.diagnostics(2000).strip());
+        if (reason != null && stopRequested) return RunEnd.stoppedByRequest();
+        if (reason != null && !started) return RunEnd.failed(RunEnd.Reason.BOOT_TIMEOUT, reason);
+        if (reason != null) return RunEnd.failed(RunEnd.Reason.VMM_CRASHED, reason);
+        String diagnostics = process.diagnostics(2000).strip();
+        RunEnd.Reason why = consoleShowsOom() ? RunEnd.Reason.OOM : RunEnd.Reason.VMM_CRASHED;
+        return RunEnd.failed(why, "machine " + id + ": the VMM exited unexpectedly: " + diagnostics);
+    }
+
+    /** Whether the guest kernel's console reports an out-of-memory kill (the last 64 KiB are searched). */
+    private boolean consoleShowsOom() {
+        Path console = runtime.machinesDir().resolve(id).resolve(LogStore.CONSOLE_FILE);
+        try (InputStream in = Files.newInputStream(console)) {
+            in.skipNBytes(Math.max(0, Files.size(console) - 64 * 1024));
+            String tail = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return tail.contains("Out of memory") || tail.contains("oom-kill");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private void bootWatchdog() {
@@ -267,29 +348,12 @@ final class Supervisor {
                 Optional.empty(), List.of());
     }
 
-    private void finish(Outcome outcome) {
-        service.finished(id, this);
-        if (service.current(id).isEmpty()) return;
-        if ("destroyed".equals(endReason)) return;
-        service.update(id, r -> switch (outcome) {
-            case Outcome.Stopped s -> r.stopped(s.exitCode(), service.clock().instant());
-            case Outcome.Failed f -> r.failed(f.reason(), service.clock().instant());
-        });
-        log.info("machine={} ended: {}", id, outcome);
-    }
-
-    /** How a run ended. */
-    private sealed interface Outcome {
-        record Stopped(OptionalInt exitCode) implements Outcome {}
-
-        record Failed(String reason) implements Outcome {}
-
-        static Outcome stopped(OptionalInt exitCode) {
-            return new Stopped(exitCode);
+    private void finish(RunEnd outcome) {
+        if ("destroyed".equals(endReason)) {
+            service.ended(id, this, null);
+            return;
         }
-
-        static Outcome failed(String reason) {
-            return new Failed(reason);
-        }
+        log.info("machine={} ended: {} {}", id, outcome.reason().wire, outcome.detail());
+        service.ended(id, this, outcome);
     }
 }

@@ -3,6 +3,7 @@ package dev.bolero.agent.store;
 import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.MachineConfig;
+import dev.bolero.api.MachineEvent;
 import dev.bolero.api.MachineState;
 import dev.bolero.runtime.VmHandle;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ import tools.jackson.databind.json.JsonMapper;
 public final class MachineStore implements AutoCloseable {
     private static final JsonMapper JSON = ApiJson.mapper();
     private static final String COLUMNS =
-            "id, name, state, config, image_digest, exit_code, error, vm_handle, created_at, updated_at";
+            "id, name, state, config, image_digest, exit_code, error, vm_handle, created_at, updated_at, restart_count";
 
     private final Connection connection;
     private final ReentrantLock lock = new ReentrantLock();
@@ -65,7 +66,7 @@ public final class MachineStore implements AutoCloseable {
 
     /** Inserts a new machine; a duplicate id or name is a {@link StoreException}. */
     public void insert(MachineRecord m) {
-        write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+        write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 ps -> bind(ps, m));
     }
 
@@ -73,16 +74,63 @@ public final class MachineStore implements AutoCloseable {
     public void update(MachineRecord m) {
         write("update machine " + m.id(),
                 "UPDATE machines SET id=?, name=?, state=?, config=?, image_digest=?, exit_code=?, error=?, "
-                        + "vm_handle=?, created_at=?, updated_at=? WHERE id=?",
+                        + "vm_handle=?, created_at=?, updated_at=?, restart_count=? WHERE id=?",
                 ps -> {
                     bind(ps, m);
-                    ps.setString(11, m.id());
+                    ps.setString(12, m.id());
                 });
     }
 
-    /** Deletes a machine's row; absent is fine. */
+    /** Deletes a machine's row and its events; absent is fine. */
     public void delete(String id) {
         write("delete machine " + id, "DELETE FROM machines WHERE id=?", ps -> ps.setString(1, id));
+        write("delete events of machine " + id, "DELETE FROM machine_events WHERE machine_id=?",
+                ps -> ps.setString(1, id));
+    }
+
+    /** Appends an event to a machine's history; its id and time are assigned here. */
+    public void addEvent(String machineId, String type, MachineState state, Optional<String> reason,
+            OptionalInt exitCode, String detail, Instant time) {
+        write("record event " + type + " of machine " + machineId,
+                "INSERT INTO machine_events (machine_id, type, state, reason, exit_code, detail, time) "
+                        + "VALUES (?,?,?,?,?,?,?)",
+                ps -> {
+                    ps.setString(1, machineId);
+                    ps.setString(2, type);
+                    ps.setString(3, state.wireName());
+                    ps.setString(4, reason.orElse(null));
+                    if (exitCode.isPresent()) {
+                        ps.setInt(5, exitCode.getAsInt());
+                    } else {
+                        ps.setNull(5, Types.INTEGER);
+                    }
+                    ps.setString(6, detail);
+                    ps.setString(7, time.toString());
+                });
+    }
+
+    /** A machine's events, oldest first. */
+    public List<MachineEvent> events(String machineId) {
+        lock.lock();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT id, type, state, reason, exit_code, detail, "
+                + "time FROM machine_events WHERE machine_id=? ORDER BY id")) {
+            ps.setString(1, machineId);
+            List<MachineEvent> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int exit = rs.getInt("exit_code");
+                    Integer exitCode = rs.wasNull() ? null : exit;
+                    out.add(new MachineEvent(rs.getLong("id"), rs.getString("type"),
+                            MachineState.parse(rs.getString("state")), rs.getString("reason"), exitCode,
+                            rs.getString("detail"), Instant.parse(rs.getString("time"))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StoreException("list events of machine " + machineId + ": " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The machine with this id. */
@@ -160,6 +208,7 @@ public final class MachineStore implements AutoCloseable {
         ps.setString(8, m.vmHandle().map(JSON::writeValueAsString).orElse(null));
         ps.setString(9, m.createdAt().toString());
         ps.setString(10, m.updatedAt().toString());
+        ps.setInt(11, m.restartCount());
     }
 
     private static MachineRecord read(ResultSet rs) throws SQLException {
@@ -175,6 +224,7 @@ public final class MachineStore implements AutoCloseable {
                 Optional.ofNullable(rs.getString("error")),
                 Optional.ofNullable(rs.getString("vm_handle")).map(s -> JSON.readValue(s, VmHandle.class)),
                 Instant.parse(rs.getString("created_at")),
-                Instant.parse(rs.getString("updated_at")));
+                Instant.parse(rs.getString("updated_at")),
+                rs.getInt("restart_count"));
     }
 }

@@ -20,9 +20,17 @@ final class FrameCodec {
     static final int STDERR = 0x04;
     static final int EXITED = 0x05;
     static final int FAILED = 0x06;
+    static final int EXEC_STARTED = 0x07;
+    static final int EXEC_STDOUT = 0x08;
+    static final int EXEC_STDERR = 0x09;
+    static final int EXEC_EXITED = 0x0a;
+    static final int EXEC_FAILED = 0x0b;
     static final int CONFIG = 0x81;
     static final int SIGNAL = 0x82;
     static final int ACK = 0x83;
+    static final int EXEC = 0x84;
+    static final int EXEC_INPUT = 0x85;
+    static final int EXEC_SIGNAL = 0x86;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

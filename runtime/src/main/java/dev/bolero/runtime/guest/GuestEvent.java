@@ -39,6 +39,32 @@ public sealed interface GuestEvent {
         }
     }
 
+    /** What the guest reports about one command started with {@link GuestSession#exec}; {@code execId} names it. */
+    sealed interface ExecEvent extends GuestEvent {
+        int execId();
+    }
+
+    /** The command runs as process {@code pid} (in the guest). */
+    record ExecStarted(int execId, int pid) implements ExecEvent {}
+
+    /** A chunk of the command's output; not line-aligned. The array is not copied. */
+    record ExecOutput(int execId, Stream stream, byte[] data) implements ExecEvent {
+        public ExecOutput {
+            Objects.requireNonNull(stream, "stream");
+            Objects.requireNonNull(data, "data");
+        }
+    }
+
+    /** The command ended with exit code {@code status}, or 128+N when signal N killed it; no output follows. */
+    record ExecExited(int execId, int status) implements ExecEvent {}
+
+    /** The command could not be run; {@code message} names the failed action. Nothing follows. */
+    record ExecFailed(int execId, String message) implements ExecEvent {
+        public ExecFailed {
+            Objects.requireNonNull(message, "message");
+        }
+    }
+
     /** The workload's output streams. */
     enum Stream {
         STDOUT,

@@ -61,6 +61,35 @@ public final class GuestSession implements Closeable {
         send(FrameCodec.SIGNAL, ByteBuffer.allocate(4).putInt(signal).array());
     }
 
+    /**
+     * Runs a command beside the workload; its events carry {@code execId}. Follow with {@link #execInput} (at least
+     * the empty one that closes its stdin).
+     */
+    public void exec(int execId, GuestExec exec) throws IOException {
+        send(FrameCodec.EXEC, withId(execId, exec.encode()));
+    }
+
+    /**
+     * Writes {@code data} to a command's stdin; an empty array closes it. Data is sent in chunks of at most 64 KiB.
+     */
+    public void execInput(int execId, byte[] data) throws IOException {
+        int chunk = 64 * 1024;
+        if (data.length == 0) {
+            send(FrameCodec.EXEC_INPUT, withId(execId, data));
+            return;
+        }
+        for (int off = 0; off < data.length; off += chunk) {
+            send(FrameCodec.EXEC_INPUT,
+                    withId(execId, java.util.Arrays.copyOfRange(data, off, Math.min(data.length, off + chunk))));
+        }
+    }
+
+    /** Delivers {@code signal} to a command's process group. */
+    public void execSignal(int execId, int signal) throws IOException {
+        if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);
+        send(FrameCodec.EXEC_SIGNAL, ByteBuffer.allocate(8).putInt(execId).putInt(signal).array());
+    }
+
     /** Acknowledges EXITED or FAILED: the guest syncs its disks and powers off. */
     public void ack() throws IOException {
         send(FrameCodec.ACK, new byte[0]);
@@ -89,8 +118,41 @@ public final class GuestSession implements Closeable {
             case FrameCodec.STDERR -> new GuestEvent.Output(GuestEvent.Stream.STDERR, p);
             case FrameCodec.EXITED -> new GuestEvent.Exited(int32(frame));
             case FrameCodec.FAILED -> new GuestEvent.Failed(new String(p, StandardCharsets.UTF_8));
+            case FrameCodec.EXEC_STARTED -> new GuestEvent.ExecStarted(execId(frame), int32At(frame, 4));
+            case FrameCodec.EXEC_STDOUT ->
+                    new GuestEvent.ExecOutput(execId(frame), GuestEvent.Stream.STDOUT, rest(p));
+            case FrameCodec.EXEC_STDERR ->
+                    new GuestEvent.ExecOutput(execId(frame), GuestEvent.Stream.STDERR, rest(p));
+            case FrameCodec.EXEC_EXITED -> new GuestEvent.ExecExited(execId(frame), int32At(frame, 4));
+            case FrameCodec.EXEC_FAILED ->
+                    new GuestEvent.ExecFailed(execId(frame), new String(rest(p), StandardCharsets.UTF_8));
             default -> throw new GuestProtocolException(String.format("unknown frame type 0x%02x", frame.type()));
         };
+    }
+
+    private static byte[] withId(int execId, byte[] payload) {
+        return ByteBuffer.allocate(4 + payload.length).putInt(execId).put(payload).array();
+    }
+
+    private static byte[] rest(byte[] payload) {
+        return java.util.Arrays.copyOfRange(payload, 4, payload.length);
+    }
+
+    private static int execId(FrameCodec.Frame frame) throws GuestProtocolException {
+        if (frame.payload().length < 4) {
+            throw new GuestProtocolException(String.format(
+                    "frame type 0x%02x needs a 4-byte exec id, got %d bytes", frame.type(), frame.payload().length));
+        }
+        return ByteBuffer.wrap(frame.payload()).getInt();
+    }
+
+    /** The payload is an exec id and one 32-bit value. */
+    private static int int32At(FrameCodec.Frame frame, int offset) throws GuestProtocolException {
+        if (frame.payload().length != offset + 4) {
+            throw new GuestProtocolException(String.format("frame type 0x%02x needs a %d-byte payload, got %d bytes",
+                    frame.type(), offset + 4, frame.payload().length));
+        }
+        return ByteBuffer.wrap(frame.payload()).getInt(offset);
     }
 
     private static int int32(FrameCodec.Frame frame) throws GuestProtocolException {

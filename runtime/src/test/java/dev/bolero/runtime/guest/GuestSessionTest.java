@@ -141,12 +141,35 @@ class GuestSessionTest {
 
     @Test
     void unknownFrameTypeIsAProtocolErrorThatClosesTheSession() {
-        var ch = new BufferChannel(frames(0x07, new byte[0]));
+        var ch = new BufferChannel(frames(0x0c, new byte[0]));
         var session = new GuestSession(ch);
         assertThatThrownBy(session::next)
                 .isInstanceOf(GuestProtocolException.class)
-                .hasMessage("guest protocol: unknown frame type 0x07");
+                .hasMessage("guest protocol: unknown frame type 0x0c");
         assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void execFramesCarryTheirIdAndDecodeToExecEvents() throws IOException {
+        byte[] out = java.nio.ByteBuffer.allocate(6).putInt(9).put((byte) 'h').put((byte) 'i').array();
+        byte[] exited = java.nio.ByteBuffer.allocate(8).putInt(9).putInt(3).array();
+        byte[] failed = java.nio.ByteBuffer.allocate(8).putInt(10).put("nope".getBytes(StandardCharsets.UTF_8))
+                .array();
+        var session = new GuestSession(new BufferChannel(frames(
+                FrameCodec.EXEC_STDOUT, out, FrameCodec.EXEC_EXITED, exited, FrameCodec.EXEC_FAILED, failed)));
+        assertThat(session.next()).isInstanceOfSatisfying(GuestEvent.ExecOutput.class, o -> {
+            assertThat(o.execId()).isEqualTo(9);
+            assertThat(o.data()).isEqualTo("hi".getBytes(StandardCharsets.UTF_8));
+        });
+        assertThat(session.next()).isEqualTo(new GuestEvent.ExecExited(9, 3));
+        assertThat(session.next()).isEqualTo(new GuestEvent.ExecFailed(10, "nope"));
+    }
+
+    @Test
+    void anExecFrameWithoutItsIdIsAProtocolError() {
+        var session = new GuestSession(new BufferChannel(frames(FrameCodec.EXEC_EXITED, new byte[3])));
+        assertThatThrownBy(session::next).isInstanceOf(GuestProtocolException.class)
+                .hasMessage("guest protocol: frame type 0x0a needs a 4-byte exec id, got 3 bytes");
     }
 
     @Test

@@ -83,6 +83,7 @@ class QemuDriverIT {
             events.add(e);
             switch (e) {
                 case GuestEvent.Hello h -> throw new AssertionError("HELLO after CONFIG: " + h);
+                case GuestEvent.ExecEvent x -> throw new AssertionError("exec event without an exec: " + x);
                 case GuestEvent.Started s -> started = (System.nanoTime() - spawnNanos) / 1_000_000;
                 case GuestEvent.Output o -> (o.stream() == GuestEvent.Stream.STDOUT ? out : err).writeBytes(o.data());
                 case GuestEvent.Exited x -> {

@@ -1,0 +1,99 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.api.ExecResult;
+import dev.bolero.runtime.guest.GuestEvent;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream)
+ * until the guest reports the end. Thread-safe: the supervisor's reader thread delivers events, request threads wait.
+ */
+final class ExecCalls {
+    static final int MAX_OUTPUT = 4 * 1024 * 1024;
+
+    private final AtomicInteger nextId = new AtomicInteger(1);
+    private final Map<Integer, Call> calls = new ConcurrentHashMap<>();
+
+    /** How a call ended: an exit status, or the guest's reason it could not run the command. */
+    sealed interface End {
+        record Exited(int status) implements End {}
+
+        record Failed(String message) implements End {}
+    }
+
+    /** One command in flight. */
+    static final class Call {
+        final int id;
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        private boolean truncated;
+        private final CompletableFuture<End> end = new CompletableFuture<>();
+
+        private Call(int id) {
+            this.id = id;
+        }
+
+        private synchronized void append(GuestEvent.Stream stream, byte[] data) {
+            ByteArrayOutputStream buf = stream == GuestEvent.Stream.STDOUT ? out : err;
+            int room = MAX_OUTPUT - buf.size();
+            if (data.length > room) truncated = true;
+            buf.write(data, 0, Math.max(0, Math.min(room, data.length)));
+        }
+
+        /**
+         * Waits for the end.
+         *
+         * @throws TimeoutException when it has not ended within {@code timeout}
+         */
+        End await(Duration timeout) throws InterruptedException, TimeoutException {
+            try {
+                return end.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        synchronized ExecResult result(int status, boolean timedOut) {
+            return new ExecResult(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8),
+                    timedOut, truncated);
+        }
+    }
+
+    /** A new call with a fresh id, registered before its EXEC is sent. */
+    Call open() {
+        Call c = new Call(nextId.getAndUpdate(i -> i == Integer.MAX_VALUE ? 1 : i + 1));
+        calls.put(c.id, c);
+        return c;
+    }
+
+    /** Forgets a call (ended, or abandoned). */
+    void close(Call c) {
+        calls.remove(c.id, c);
+    }
+
+    /** Delivers a guest event; events of unknown calls (abandoned ones) are ignored. */
+    void deliver(GuestEvent.ExecEvent event) {
+        Call c = calls.get(event.execId());
+        if (c == null) return;
+        switch (event) {
+            case GuestEvent.ExecStarted s -> { }
+            case GuestEvent.ExecOutput o -> c.append(o.stream(), o.data());
+            case GuestEvent.ExecExited x -> c.end.complete(new End.Exited(x.status()));
+            case GuestEvent.ExecFailed f -> c.end.complete(new End.Failed(f.message()));
+        }
+    }
+
+    /** Ends every call in flight with {@code message}: the control channel dropped, or the run ended. */
+    void failAll(String message) {
+        calls.values().forEach(c -> c.end.complete(new End.Failed(message)));
+    }
+}

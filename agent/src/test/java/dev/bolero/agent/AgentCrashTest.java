@@ -1,0 +1,223 @@
+package dev.bolero.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.TestImages;
+import dev.bolero.oci.testing.TestRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The agent dies with {@code kill -9} in the middle of creates, stops and deletes; a new agent on the same data
+ * directory must find every machine in a state that matches reality, not restart running VMMs, keep the output
+ * produced while it was down, and leave no orphan process or directory.
+ */
+class AgentCrashTest {
+    @TempDir
+    Path dataDir;
+
+    private TestRegistry registry;
+    private Process agent;
+    private int port;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        registry = TestRegistry.start();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        try {
+            if (agent == null || !agent.isAlive()) startAgent();
+            for (JsonNode m : get("/api/v1/machines").json()) {
+                delete("/api/v1/machines/" + m.path("id").asString() + "?force=true");
+            }
+        } finally {
+            if (agent != null) agent.destroyForcibly().waitFor();
+            for (long pid : AgentHarness.processesMentioning(dataDir.toString())) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            registry.close();
+        }
+    }
+
+    @Test
+    void a_killed_agent_restarts_into_a_state_that_matches_reality_and_loses_nothing() throws Exception {
+        String image = TestImages.push(registry, "crash/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
+        startAgent();
+        String counter = create(image, "counter", "[\"sh\", \"-c\", \"i=0; while true; do i=$((i+1)); echo n=$i;"
+                + " sleep 0.2; done\"]");
+        String stopped = create(image, "stopme", "[\"sh\", \"-c\", \"exec sleep 600\"]");
+        String deleted = create(image, "deleteme", "[\"sh\", \"-c\", \"exec sleep 600\"]");
+        for (String id : List.of(counter, stopped, deleted)) waitFor(id, "running");
+        Map<String, List<Long>> pidsBefore = new HashMap<>();
+        for (String id : List.of(counter, stopped, deleted)) {
+            pidsBefore.put(id, AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(id) + "/"));
+            assertThat(pidsBefore.get(id)).hasSize(1);
+        }
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> lastCounter(logs(counter)) >= 3);
+
+        // In flight when the agent dies: a create+start, a stop, a forced delete.
+        CompletableFuture<?> create = CompletableFuture.runAsync(() -> post("/api/v1/machines",
+                "{\"image\": \"" + image + "\", \"name\": \"midcreate\", \"start\": true}"));
+        CompletableFuture<?> stop = CompletableFuture.runAsync(() ->
+                post("/api/v1/machines/" + stopped + "/stop", "{\"timeout_s\": 30}"));
+        CompletableFuture<?> del = CompletableFuture.runAsync(() ->
+                delete("/api/v1/machines/" + deleted + "?force=true"));
+        int beforeKill = lastCounter(logs(counter));
+        Thread.sleep(150);
+        agent.destroyForcibly().waitFor(); // SIGKILL
+        for (CompletableFuture<?> f : List.of(create, stop, del)) f.exceptionally(e -> null).join();
+        Thread.sleep(3000); // the counter keeps printing while no agent listens
+        startAgent();
+
+        // Running machines were re-adopted, not restarted.
+        JsonNode c = get("/api/v1/machines/" + counter).json();
+        assertThat(c.path("state").asString()).isEqualTo("running");
+        assertThat(AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(counter) + "/"))
+                .isEqualTo(pidsBefore.get(counter));
+        // Output produced while the agent was down reached the new one: the counter has no gap.
+        await().atMost(Duration.ofSeconds(30)).until(() -> lastCounter(logs(counter)) > 25);
+        List<Integer> seen = counters(logs(counter));
+        assertThat(seen).as("lines written before the kill are kept").contains(beforeKill);
+        List<Integer> sinceKill = seen.subList(seen.indexOf(beforeKill), seen.size());
+        for (int i = 0; i < sinceKill.size(); i++) {
+            assertThat(sinceKill.get(i)).as("line %d after the kill: %s", i, sinceKill).isEqualTo(beforeKill + i);
+        }
+
+        // Every machine's state matches its processes; let in-flight ends settle first.
+        await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1)).until(this::settled);
+        Set<String> known = new HashSet<>();
+        for (JsonNode m : get("/api/v1/machines").json()) {
+            String id = m.path("id").asString();
+            known.add(id);
+            String state = m.path("state").asString();
+            List<Long> vmm = AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(id) + "/");
+            if (state.equals("running")) {
+                assertThat(vmm).as("%s is running: one VMM", m).hasSize(1);
+            } else {
+                assertThat(vmm).as("%s is %s: no VMM", m, state).isEmpty();
+            }
+            if (pidsBefore.containsKey(id) && state.equals("running")) {
+                assertThat(vmm).as("%s not restarted", id).isEqualTo(pidsBefore.get(id));
+            }
+        }
+        assertThat(known).contains(counter, stopped);
+        try (Stream<Path> dirs = Files.list(dataDir.resolve("machines"))) {
+            assertThat(dirs.map(d -> d.getFileName().toString()).toList())
+                    .as("no directory without a machine").allMatch(known::contains);
+        }
+        for (long pid : AgentHarness.processesMentioning(dataDir.resolve("machines") + "/")) {
+            String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ');
+            assertThat(known.stream().anyMatch(cmd::contains)).as("orphan process %d: %s", pid, cmd).isTrue();
+        }
+        JsonNode s = get("/api/v1/machines/" + stopped).json();
+        assertThat(s.path("state").asString()).as(s.toString()).isIn("stopped", "running");
+    }
+
+    /** No machine is in a transient state. */
+    private boolean settled() {
+        for (JsonNode m : get("/api/v1/machines").json()) {
+            String state = m.path("state").asString();
+            if (state.equals("starting") || state.equals("stopping")) return false;
+        }
+        return true;
+    }
+
+    private static int lastCounter(String logs) {
+        List<Integer> c = counters(logs);
+        return c.isEmpty() ? 0 : c.getLast();
+    }
+
+    private static List<Integer> counters(String logs) {
+        List<Integer> out = new ArrayList<>();
+        for (String line : logs.split("\n")) {
+            if (line.startsWith("n=")) out.add(Integer.parseInt(line.substring(2)));
+        }
+        return out;
+    }
+
+    private String create(String image, String name, String cmdJson) {
+        AgentHarness.Response r = post("/api/v1/machines", "{\"image\": \"" + image + "\", \"name\": \"" + name
+                + "\", \"start\": true, \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": " + cmdJson + "}}");
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.json().path("id").asString();
+    }
+
+    private void waitFor(String id, String state) {
+        AgentHarness.Response r = get("/api/v1/machines/" + id + "/wait?state=" + state + ",failed&timeout_s=300");
+        assertThat(r.json().path("state").asString()).as(r.body()).isEqualTo(state);
+    }
+
+    private String logs(String id) {
+        return get("/api/v1/machines/" + id + "/logs").body();
+    }
+
+    private void startAgent() throws Exception {
+        Path portFile = dataDir.resolve("port-" + System.nanoTime());
+        String java = ProcessHandle.current().info().command().orElse("java");
+        agent = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), AgentProcessMain.class.getName(), dataDir.toString(),
+                portFile.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dataDir.resolve("agent.out").toFile())
+                .start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(portFile) || !agent.isAlive());
+        assertThat(agent.isAlive()).as("agent started: %s", Files.readString(dataDir.resolve("agent.out"))).isTrue();
+        port = Integer.parseInt(Files.readString(portFile));
+        Files.delete(portFile);
+    }
+
+    private AgentHarness.Response post(String path, String json) {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    private AgentHarness.Response get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET());
+    }
+
+    private AgentHarness.Response delete(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).DELETE());
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    private AgentHarness.Response send(HttpRequest.Builder request) {
+        try {
+            HttpResponse<String> r = http.send(request.timeout(Duration.ofMinutes(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new AgentHarness.Response(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package dev.bolero.runtime.guest;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A command for {@code bolero-init} to run beside the workload: the EXEC message of the guest protocol.
+ *
+ * @param argv at least one element; {@code argv[0]} without a {@code /} is looked up in the {@code PATH} of the
+ *     resulting environment
+ * @param env {@code NAME=value} entries replacing the workload's variables of the same name
+ * @param workdir the working directory; empty: the workload's
+ * @param user {@code name}, {@code uid}, {@code name:group} or {@code uid:gid}; empty: the workload's user
+ * @throws IllegalArgumentException when a value is malformed or contains a NUL, or the message exceeds 1 MiB
+ */
+public record GuestExec(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user) {
+    public GuestExec {
+        argv = List.copyOf(argv);
+        env = List.copyOf(env);
+        if (argv.isEmpty() || argv.getFirst().isEmpty()) throw new IllegalArgumentException("argv must name a program");
+        for (String e : env) {
+            if (e.indexOf('=') < 1) throw new IllegalArgumentException("env entry is not NAME=value: " + e);
+        }
+        workdir.filter(w -> !w.startsWith("/")).ifPresent(w -> {
+            throw new IllegalArgumentException("workdir must be absolute: " + w);
+        });
+        if (encode(argv, env, workdir, user).length > FrameCodec.MAX_PAYLOAD - 4) {
+            throw new IllegalArgumentException("exec request exceeds the protocol's 1 MiB limit");
+        }
+    }
+
+    /** The payload after the exec id: {@code key\0value\0} pairs. */
+    byte[] encode() {
+        return encode(argv, env, workdir, user);
+    }
+
+    private static byte[] encode(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user) {
+        var out = new ByteArrayOutputStream();
+        argv.forEach(a -> pair(out, "arg", a));
+        env.forEach(e -> pair(out, "env", e));
+        workdir.ifPresent(w -> pair(out, "workdir", w));
+        user.ifPresent(u -> pair(out, "user", u));
+        return out.toByteArray();
+    }
+
+    private static void pair(ByteArrayOutputStream out, String key, String value) {
+        if (value.indexOf('\0') >= 0) throw new IllegalArgumentException(key + " contains a NUL: " + value);
+        out.writeBytes(key.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+        out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+    }
+}
