@@ -2,8 +2,13 @@ package dev.bolero.agent;
 
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.logs.LogStore;
+import dev.bolero.agent.machine.MachineNetwork;
+import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.agent.store.MachineStore;
+import dev.bolero.agent.store.NetworkAllocationStore;
+import dev.bolero.network.NetworkConfig;
+import dev.bolero.network.NetworkException;
 import dev.bolero.oci.ImageStore;
 import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.BootAssets;
@@ -16,6 +21,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,11 +37,13 @@ public final class Agent implements AutoCloseable {
     private final MachineStore store;
     private final MachineService machines;
     private final NodeApi api;
+    private final MachineNetwork network;
 
-    private Agent(MachineStore store, MachineService machines, NodeApi api) {
+    private Agent(MachineStore store, MachineService machines, NodeApi api, MachineNetwork network) {
         this.store = store;
         this.machines = machines;
         this.api = api;
+        this.network = network;
     }
 
     /**
@@ -60,11 +69,39 @@ public final class Agent implements AutoCloseable {
         config.kernel().ifPresent(bootBuilder::kernel);
         MachineService.BootSource boot = once(bootBuilder);
         LogStore logs = new LogStore(machinesDir, clock);
+        MachineNetwork network = startNetwork(config, store);
         MachineService machines = new MachineService(store,
-                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock);
+                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network),
+                clock);
         machines.recover();
         NodeApi api = new NodeApi(machines, logs).start(config.host(), config.port());
-        return new Agent(store, machines, api);
+        return new Agent(store, machines, api, network);
+    }
+
+    /**
+     * The node network, reconciled with the host; disabled when the config has none.
+     *
+     * @throws IllegalStateException saying why the host's network could not be set up and how to run without it
+     */
+    private static MachineNetwork startNetwork(AgentConfig config, MachineStore store) {
+        if (config.network().isEmpty()) {
+            log.info("network=off: machines get no network");
+            return MachineNetwork.disabled();
+        }
+        NetworkConfig n = config.network().get();
+        try {
+            Set<String> ids = store.list().stream().map(MachineRecord::id).collect(Collectors.toSet());
+            MachineNetwork network = MachineNetwork.start(n,
+                    NetworkAllocationStore.open(config.dataDir().resolve("bolero.db")), ids);
+            log.info("network=on pool={} publish_address={} table={} device_prefix={}", n.pool(), n.publishAddress(),
+                    n.table(), n.devicePrefix());
+            return network;
+        } catch (NetworkException | RuntimeException e) {
+            store.close();
+            throw new IllegalStateException("start agent: set up the node network: " + e.getMessage()
+                    + " (the agent needs root, iproute2 and nftables with libnftables1 for machine networking;"
+                    + " run it with --no-network to start machines without a network)", e);
+        }
     }
 
     /** The boot assets, built on the first machine start and then reused. */
@@ -90,6 +127,7 @@ public final class Agent implements AutoCloseable {
         closed = true;
         api.close();
         machines.close();
+        network.close();
         store.close();
     }
 

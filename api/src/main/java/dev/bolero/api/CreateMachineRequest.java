@@ -1,5 +1,6 @@
 package dev.bolero.api;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -12,9 +13,13 @@ import java.util.TreeMap;
  * @param init overrides of the image's entrypoint, cmd, workdir and user
  * @param env merged over the image's Env
  * @param start whether to start the machine at once
+ * @param namespace the tenant the machine belongs to; {@value MachineConfig#DEFAULT_NAMESPACE} when absent
+ * @param network network options; egress on when absent
+ * @param services ports to publish on the node
  */
 public record CreateMachineRequest(
-        String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env, Boolean start) {
+        String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env, Boolean start,
+        String namespace, NetworkOptions network, List<ServicePort> services) {
 
     public CreateMachineRequest {
         if (image == null || image.isBlank()) throw ApiException.invalid("image is required");
@@ -33,13 +38,20 @@ public record CreateMachineRequest(
             }
         });
         env = java.util.Collections.unmodifiableMap(env);
+        services = services == null ? null : List.copyOf(services);
+    }
+
+    /** A request in the default namespace, with egress and nothing published. */
+    public CreateMachineRequest(
+            String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env, Boolean start) {
+        this(name, image, guest, init, env, start, null, null, null);
     }
 
     /** The machine configuration this request describes, with defaults filled in. */
     public MachineConfig config() {
         return new MachineConfig(
                 image, guest == null ? new GuestResources(null, null).withDefaults() : guest.withDefaults(),
-                init == null ? InitOverrides.none() : init, env);
+                init == null ? InitOverrides.none() : init, env, namespace, network, services);
     }
 
     /** Whether to start the machine at once (default no). */

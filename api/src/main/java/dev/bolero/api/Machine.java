@@ -8,6 +8,7 @@ import java.time.Instant;
  * @param imageDigest the manifest digest the image reference resolved to; null until pulled
  * @param exitCode the workload's exit code once it exited; null otherwise
  * @param error why the machine failed; null otherwise
+ * @param ip the machine's IPv4 address on its namespace's network; null when the node gives it no network
  */
 public record Machine(
         String id,
@@ -18,4 +19,17 @@ public record Machine(
         Integer exitCode,
         String error,
         Instant createdAt,
-        Instant updatedAt) {}
+        Instant updatedAt,
+        String ip) {
+
+    /** A machine without a network address. */
+    public Machine(String id, String name, MachineState state, MachineConfig config, String imageDigest,
+            Integer exitCode, String error, Instant createdAt, Instant updatedAt) {
+        this(id, name, state, config, imageDigest, exitCode, error, createdAt, updatedAt, null);
+    }
+
+    /** This machine with address {@code ip} (null: none). */
+    public Machine withIp(String ip) {
+        return new Machine(id, name, state, config, imageDigest, exitCode, error, createdAt, updatedAt, ip);
+    }
+}

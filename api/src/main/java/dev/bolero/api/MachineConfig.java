@@ -1,14 +1,53 @@
 package dev.bolero.api;
 
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
-/** A machine's configuration with defaults filled in, as stored and as shown on the {@link Machine}. */
-public record MachineConfig(String image, GuestResources guest, InitOverrides init, Map<String, String> env) {
+/**
+ * A machine's configuration with defaults filled in, as stored and as shown on the {@link Machine}.
+ *
+ * @param namespace the tenant the machine belongs to: a DNS label, default {@value #DEFAULT_NAMESPACE}; machines of
+ *     different namespaces cannot reach each other
+ * @param network network options; egress on when absent
+ * @param services ports published on the node; none when absent
+ * @throws ApiException {@code invalid_argument} when the namespace is not a DNS label or a protocol and port is
+ *     published twice
+ */
+public record MachineConfig(
+        String image,
+        GuestResources guest,
+        InitOverrides init,
+        Map<String, String> env,
+        String namespace,
+        NetworkOptions network,
+        List<ServicePort> services) {
+
+    public static final String DEFAULT_NAMESPACE = "default";
+
     public MachineConfig {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(guest, "guest");
         Objects.requireNonNull(init, "init");
         env = Map.copyOf(env);
+        if (namespace == null) namespace = DEFAULT_NAMESPACE;
+        if (!namespace.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+            throw ApiException.invalid("namespace must be 1-63 lowercase letters, digits or '-', not starting or "
+                    + "ending with '-', got '" + namespace + "'");
+        }
+        network = network == null ? NetworkOptions.defaults() : network.withDefaults();
+        services = services == null ? List.of() : List.copyOf(services);
+        var seen = new HashSet<String>();
+        for (ServicePort s : services) {
+            if (!seen.add(s.protocol() + "/" + s.port())) {
+                throw ApiException.invalid("services: " + s.protocol() + " port " + s.port() + " is published twice");
+            }
+        }
+    }
+
+    /** A configuration in namespace {@value #DEFAULT_NAMESPACE}, with egress and nothing published. */
+    public MachineConfig(String image, GuestResources guest, InitOverrides init, Map<String, String> env) {
+        this(image, guest, init, env, null, null, null);
     }
 }

@@ -2,6 +2,9 @@ package dev.bolero.cli;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.network.HostAddresses;
+import dev.bolero.network.NetworkConfig;
+import dev.bolero.network.NetworkException;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,13 +38,35 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")
     int bootTimeoutSeconds;
 
+    @Option(names = "--network-pool", defaultValue = NetworkConfig.DEFAULT_POOL,
+            description = "block each namespace's subnet (a /24) is carved from (default ${DEFAULT-VALUE})")
+    String networkPool;
+
+    @Option(names = "--publish-address",
+            description = "host IPv4 address published ports listen on; default: the address of the default route's interface")
+    String publishAddress;
+
+    @Option(names = "--dns", description = "a name server handed to machines; repeat for more")
+    List<String> dns = new ArrayList<>();
+
+    @Option(names = "--network-device-prefix", defaultValue = NetworkConfig.DEFAULT_DEVICE_PREFIX,
+            description = "prefix of the bridges and taps this agent owns (default ${DEFAULT-VALUE})")
+    String devicePrefix;
+
+    @Option(names = "--nft-table", defaultValue = NetworkConfig.DEFAULT_TABLE,
+            description = "name of the nftables tables (inet and bridge) this agent owns (default ${DEFAULT-VALUE})")
+    String nftTable;
+
+    @Option(names = "--no-network", description = "give machines no network (for hosts where the agent may not create devices or nftables tables)")
+    boolean noNetwork;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, got '" + listen + "'");
         AgentConfig config = new AgentConfig(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)),
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
-                Duration.ofSeconds(bootTimeoutSeconds));
+                Duration.ofSeconds(bootTimeoutSeconds), network());
         CountDownLatch stopped = new CountDownLatch(1);
         try (Agent agent = Agent.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -53,5 +78,12 @@ final class AgentCommand implements Callable<Integer> {
             stopped.await();
         }
         return 0;
+    }
+
+    private Optional<NetworkConfig> network() throws NetworkException {
+        if (noNetwork) return Optional.empty();
+        String publish = publishAddress != null ? publishAddress : HostAddresses.defaultRouteAddress();
+        return Optional.of(new NetworkConfig(networkPool, NetworkConfig.DEFAULT_NAMESPACE_PREFIX, devicePrefix, nftTable,
+                publish, dns, Optional.empty()));
     }
 }

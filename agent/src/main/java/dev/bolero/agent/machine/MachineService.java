@@ -57,6 +57,7 @@ public final class MachineService implements AutoCloseable {
      *
      * @param machinesDir the parent of every machine's own directory
      * @param bootDeadline how long a guest may take from VMM spawn to a started workload
+     * @param network attaches machines to the node's network
      */
     public record Runtime(
             ImageStore images,
@@ -64,7 +65,8 @@ public final class MachineService implements AutoCloseable {
             BootSource boot,
             LogStore logs,
             Path machinesDir,
-            Duration bootDeadline) {}
+            Duration bootDeadline,
+            MachineNetwork network) {}
 
     /** The kernel and initramfs guests boot; built on first use. */
     @FunctionalInterface
@@ -82,34 +84,42 @@ public final class MachineService implements AutoCloseable {
     /**
      * Creates a machine, and starts it when the request says so.
      *
-     * @throws ApiException {@code conflict} when the name is taken
+     * @throws ApiException {@code conflict} when the name or a published port is taken (see
+     *     {@link MachineNetwork} for the network's errors)
      */
     public Machine create(CreateMachineRequest request) {
         String id = HexFormat.of().formatHex(randomBytes());
         String name = request.name() != null ? request.name() : id;
         MachineRecord record = MachineRecord.created(id, name, request.config(), clock.instant());
+        Optional<String> ip;
         lock.lock();
         try {
             if (store.findByName(name).isPresent()) {
                 throw ApiException.conflict("create machine: the name '" + name + "' is taken");
             }
-            createDirectory(runtime.machinesDir().resolve(id));
-            store.insert(record);
+            ip = runtime.network().attach(id, record.config());
+            try {
+                createDirectory(runtime.machinesDir().resolve(id));
+                store.insert(record);
+            } catch (RuntimeException e) {
+                runtime.network().detach(id);
+                throw e;
+            }
         } finally {
             lock.unlock();
         }
         log.info("machine={} created image={}", id, request.image());
-        return request.startNow() ? start(id) : record.toApi();
+        return request.startNow() ? start(id) : record.toApi().withIp(ip.orElse(null));
     }
 
     /** @throws ApiException {@code not_found} */
     public Machine get(String id) {
-        return find(id).toApi();
+        return view(find(id));
     }
 
     /** All machines of the node, oldest first. */
     public List<Machine> list() {
-        return store.list().stream().map(MachineRecord::toApi).toList();
+        return store.list().stream().map(this::view).toList();
     }
 
     /**
@@ -129,7 +139,7 @@ public final class MachineService implements AutoCloseable {
             Supervisor s = new Supervisor(this, runtime, starting);
             supervisors.put(id, s);
             s.launch();
-            return starting.toApi();
+            return view(starting);
         } finally {
             lock.unlock();
         }
@@ -145,14 +155,14 @@ public final class MachineService implements AutoCloseable {
         lock.lock();
         try {
             MachineRecord m = find(id);
-            if (m.state() == MachineState.STOPPING) return m.toApi();
+            if (m.state() == MachineState.STOPPING) return view(m);
             Supervisor s = supervisors.get(id);
             if (!ACTIVE.contains(m.state()) || s == null) {
                 throw ApiException.conflict("stop machine " + id + ": it is " + m.state().wireName());
             }
             MachineRecord stopping = update(id, r -> r.withState(MachineState.STOPPING, clock.instant()));
             s.requestStop(request.signalNumber(), Duration.ofSeconds(request.timeoutSeconds()));
-            return stopping.toApi();
+            return view(stopping);
         } finally {
             lock.unlock();
         }
@@ -180,6 +190,7 @@ public final class MachineService implements AutoCloseable {
         lock.lock();
         try {
             store.delete(id);
+            runtime.network().detach(id);
             deleteRecursively(runtime.machinesDir().resolve(id));
             changed.signalAll();
         } finally {
@@ -209,11 +220,11 @@ public final class MachineService implements AutoCloseable {
                 if (now.isEmpty()) {
                     Machine gone = current;
                     Machine destroyed = new Machine(gone.id(), gone.name(), MachineState.DESTROYED, gone.config(),
-                            gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant());
+                            gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant(), gone.ip());
                     if (states.contains(MachineState.DESTROYED)) return destroyed;
                     throw ApiException.notFound("wait for machine " + id + ": it was deleted");
                 }
-                current = now.get().toApi();
+                current = view(now.get());
             }
             return current;
         } finally {
@@ -289,6 +300,11 @@ public final class MachineService implements AutoCloseable {
 
     Clock clock() {
         return clock;
+    }
+
+    /** The API view of a machine, with its address. */
+    private Machine view(MachineRecord m) {
+        return m.toApi().withIp(runtime.network().ip(m.id()).orElse(null));
     }
 
     private MachineRecord find(String id) {
