@@ -3,9 +3,11 @@ package dev.bolero.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.bolero.api.ApiJson;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -187,6 +189,86 @@ class NetworkEndToEndTest {
             for (var vm : List.of(b1, b2)) node.delete("/api/v1/machines/" + vm.id() + "?force=true");
             assertThat(net.devices()).isEmpty();
             assertThat(net.tableNames()).isEmpty();
+        } finally {
+            node.close();
+        }
+    }
+
+    @Test
+    void an_agent_killed_with_sigkill_and_restarted_neither_loses_nor_duplicates_rules_and_devices() throws Exception {
+        Path data = dataDir.resolve("killed");
+        var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        var child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-Dbolero.home=" + System.getProperty("bolero.home"), "-cp", System.getProperty("java.class.path"),
+                AgentProcess.class.getName(), data.toString(), net.pool, net.devicePrefix, net.table, net.publishAddress)
+                .redirectErrorStream(true).redirectOutput(dataDir.resolve("killed-agent.log").toFile()).start();
+        AgentHarness node = null;
+        try {
+            var log = dataDir.resolve("killed-agent.log");
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(log).contains("port="));
+            var port = Files.readString(log).lines().filter(l -> l.startsWith("port=")).findFirst()
+                    .orElseThrow().substring(5);
+            int published = HostNetworkFixture.freePort();
+            var created = HostNetworkFixture.sh("curl", "-sS", "--max-time", "60", "-H", "Content-Type: application/json",
+                    "--data-binary", """
+                    {"image": "%s", "name": "survivor", "namespace": "alpha", "start": true,
+                     "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}""".formatted(image, published),
+                    "http://127.0.0.1:" + port + "/api/v1/machines");
+            var vm = new Vm(ApiJson.mapper().readTree(created).path("id").asString(),
+                    "survivor", "", published);
+            await().atMost(Duration.ofSeconds(300)).until(
+                    () -> HostNetworkFixture.fetch("http://" + net.publishAddress + ":" + published + "/")
+                            .equals("hello from the image\n"));
+            String tables = net.tables();
+            List<String> devices = net.devices();
+            assertThat(devices).hasSize(2);
+
+            child.destroyForcibly().waitFor();
+            node = new AgentHarness(data, Set.of(), Optional.of(net.config()));
+            assertThat(net.tables()).isEqualTo(tables);
+            assertThat(net.devices()).isEqualTo(devices);
+            JsonNode m = node.get("/api/v1/machines/" + vm.id()).json();
+            assertThat(m.path("state").asString()).isEqualTo("running");
+            assertThat(exec(vm, "hostname")).isEqualTo("survivor\nexit=0\n");
+
+            assertThat(node.delete("/api/v1/machines/" + vm.id() + "?force=true").status()).isEqualTo(204);
+            assertThat(net.devices()).isEmpty();
+            assertThat(net.tableNames()).isEmpty();
+        } finally {
+            child.destroyForcibly().waitFor();
+            if (node != null) node.close();
+        }
+    }
+
+    @Test
+    void bad_network_fields_are_400_and_an_agent_without_networking_refuses_to_publish() {
+        var node = new AgentHarness(dataDir.resolve("off"), Set.of(), Optional.empty());
+        try {
+            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"Not_A_Label\"}").errorMessage())
+                    .startsWith("namespace must be 1-63 lowercase letters");
+            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\","
+                    + " \"internal_port\": 1, \"port\": 2}]}").errorMessage())
+                    .isEqualTo("services: protocol must be tcp or udp, got 'sctp'");
+            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
+                    + " \"internal_port\": 1, \"port\": 70000}]}").errorMessage())
+                    .isEqualTo("services: port must be between 1 and 65535, got 70000");
+            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": ["
+                    + "{\"protocol\": \"udp\", \"internal_port\": 1, \"port\": 53},"
+                    + "{\"protocol\": \"udp\", \"internal_port\": 2, \"port\": 53}]}").errorMessage())
+                    .isEqualTo("services: udp port 53 is published twice");
+            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"network\": {\"egres\": false}}").status())
+                    .isEqualTo(400);
+
+            var refused = node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
+                    + " \"internal_port\": 80, \"port\": 8080}]}");
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(refused.errorCode()).isEqualTo("failed_precondition");
+            assertThat(refused.errorMessage()).endsWith("publishing ports needs networking, and this agent runs without it (--no-network)");
+            var plain = node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"alpha\"}").json();
+            assertThat(plain.path("ip").isNull()).isTrue();
+            assertThat(plain.path("config").path("namespace").asString()).isEqualTo("alpha");
+            assertThat(plain.path("config").path("network").path("egress").asBoolean()).isTrue();
+            assertThat(node.get("/api/v1/machines").json()).hasSize(1);
         } finally {
             node.close();
         }
