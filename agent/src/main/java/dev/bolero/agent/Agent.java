@@ -6,9 +6,14 @@ import dev.bolero.agent.http.ImageRoutes;
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.agent.http.NodeInfo;
 import dev.bolero.agent.logs.LogStore;
+import dev.bolero.agent.machine.MachineNetwork;
+import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.agent.store.MachineStore;
+import dev.bolero.agent.store.NetworkAllocationStore;
+import dev.bolero.network.NetworkConfig;
+import dev.bolero.network.NetworkException;
 import dev.bolero.oci.ImageStore;
 import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.BootAssets;
@@ -22,6 +27,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,13 +44,15 @@ public final class Agent implements AutoCloseable {
     private final MachineService machines;
     private final NodeApi api;
     private final Path dataDir;
+    private final MachineNetwork network;
     private ClusterMember member;
 
-    private Agent(MachineStore store, MachineService machines, NodeApi api, Path dataDir) {
+    private Agent(MachineStore store, MachineService machines, NodeApi api, Path dataDir, MachineNetwork network) {
         this.store = store;
         this.machines = machines;
         this.api = api;
         this.dataDir = dataDir;
+        this.network = network;
     }
 
     /**
@@ -78,13 +87,14 @@ public final class Agent implements AutoCloseable {
         config.kernel().ifPresent(bootBuilder::kernel);
         MachineService.BootSource boot = once(bootBuilder);
         LogStore logs = new LogStore(machinesDir, clock);
+        MachineNetwork network = startNetwork(config, store);
         MachineService machines = new MachineService(store,
-                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline()), clock,
+                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network), clock,
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
         NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent()),
                 new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());
-        return new Agent(store, machines, api, dataDir);
+        return new Agent(store, machines, api, dataDir, network);
     }
 
     /** Sweeps what an interrupted pull left behind and blobs no image refers to; a failure is logged, not fatal. */
@@ -93,6 +103,32 @@ public final class Agent implements AutoCloseable {
             images.collectGarbage();
         } catch (dev.bolero.oci.OciException e) {
             log.warn("image garbage collection at start failed: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * The node network, reconciled with the host; disabled when the config has none.
+     *
+     * @throws IllegalStateException saying why the host's network could not be set up and how to run without it
+     */
+    private static MachineNetwork startNetwork(AgentConfig config, MachineStore store) {
+        if (config.network().isEmpty()) {
+            log.info("network=off: machines get no network");
+            return MachineNetwork.disabled();
+        }
+        NetworkConfig n = config.network().get();
+        try {
+            Set<String> ids = store.list().stream().map(MachineRecord::id).collect(Collectors.toSet());
+            MachineNetwork network = MachineNetwork.start(n,
+                    NetworkAllocationStore.open(config.dataDir().resolve("bolero.db")), ids);
+            log.info("network=on pool={} publish_address={} table={} device_prefix={}", n.pool(), n.publishAddress(),
+                    n.table(), n.devicePrefix());
+            return network;
+        } catch (NetworkException | RuntimeException e) {
+            store.close();
+            throw new IllegalStateException("start agent: set up the node network: " + e.getMessage()
+                    + " (the agent needs root, iproute2 and nftables with libnftables1 for machine networking;"
+                    + " run it with --no-network to start machines without a network)", e);
         }
     }
 
@@ -131,6 +167,7 @@ public final class Agent implements AutoCloseable {
         if (member != null) member.close();
         api.close();
         machines.close();
+        network.close();
         store.close();
     }
 

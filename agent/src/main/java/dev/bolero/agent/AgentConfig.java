@@ -4,6 +4,7 @@ import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.oci.Credentials;
 import dev.bolero.agent.machine.NodeCapacity;
+import dev.bolero.network.NetworkConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +28,8 @@ import java.util.Set;
  * @param registryCredentials per registry name as written in references ({@code docker.io}, {@code host:port})
  * @param cpuOvercommit vCPUs per host CPU the machines may have together (1 to 100)
  * @param memoryOvercommit how many times the host's memory (less a reserve) the machines may have (1 to 100)
+ * @param network the node network machines are attached to; empty: machines get no network (and cannot publish
+ *     ports), for hosts where the agent may not create devices and nftables tables
  */
 public record AgentConfig(
         String host,
@@ -40,16 +43,17 @@ public record AgentConfig(
         Optional<JailConfig> jail,
         Map<String, Credentials> registryCredentials,
         double cpuOvercommit,
-        double memoryOvercommit) {
+        double memoryOvercommit,
+        Optional<NetworkConfig> network) {
 
     /**
      * An agent that picks its driver itself, jails its VMMs when it runs as root, has no registry credentials, allows
-     * {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU and no memory overcommit.
+     * {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU and no memory overcommit, and gives machines no network.
      */
     public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
             Optional<Path> kernel, Duration bootDeadline) {
         this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, Drivers.AUTO,
-                JailConfig.whenRoot(), Map.of(), NodeCapacity.DEFAULT_CPU_OVERCOMMIT, 1.0);
+                JailConfig.whenRoot(), Map.of(), NodeCapacity.DEFAULT_CPU_OVERCOMMIT, 1.0, Optional.empty());
     }
 
     public AgentConfig {
@@ -60,6 +64,7 @@ public record AgentConfig(
         Objects.requireNonNull(bootDeadline, "bootDeadline");
         Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(jail, "jail");
+        Objects.requireNonNull(network, "network");
         insecureRegistries = Set.copyOf(insecureRegistries);
         registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
@@ -67,5 +72,11 @@ public record AgentConfig(
                 && memoryOvercommit <= 100.0)) {
             throw new IllegalArgumentException("overcommit ratios must be between 1 and 100");
         }
+    }
+
+    /** This configuration with machines attached to {@code network} (empty: no network). */
+    public AgentConfig withNetwork(Optional<NetworkConfig> network) {
+        return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
+                registryCredentials, cpuOvercommit, memoryOvercommit, network);
     }
 }

@@ -3,6 +3,7 @@ package dev.bolero.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.network.NetworkConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.io.IOException;
 import java.net.URI;
@@ -26,19 +27,26 @@ import tools.jackson.databind.JsonNode;
 final class AgentHarness implements AutoCloseable {
     final Path dataDir;
     private final Set<String> insecure;
+    private final Optional<NetworkConfig> network;
     private Agent agent;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     AgentHarness(Path dataDir, Set<String> insecure) {
+        this(dataDir, insecure, Optional.empty());
+    }
+
+    /** An agent whose machines are attached to {@code network} (none when empty). */
+    AgentHarness(Path dataDir, Set<String> insecure, Optional<NetworkConfig> network) {
         this.dataDir = dataDir;
         this.insecure = insecure;
+        this.network = network;
         start();
     }
 
     /** Starts (again) an agent on the same data directory. */
     void start() {
         agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir, insecure, QemuDriver.Accel.AUTO, Optional.empty(),
-                Duration.ofSeconds(180)));
+                Duration.ofSeconds(180)).withNetwork(network));
     }
 
     /** Stops the agent without touching its machines, as an agent restart does. */

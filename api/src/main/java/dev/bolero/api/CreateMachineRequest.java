@@ -1,5 +1,6 @@
 package dev.bolero.api;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -15,6 +16,9 @@ import java.util.TreeMap;
  * @param restart the restart policy (default: no restarts)
  * @param autoDestroy delete the machine when its run ends and no restart applies (default false)
  * @param stop the default signal and timeout of a stop (default SIGTERM, 10 s)
+ * @param namespace the tenant the machine belongs to; {@value MachineConfig#DEFAULT_NAMESPACE} when absent
+ * @param network network options; egress on when absent
+ * @param services ports to publish on the node
  */
 public record CreateMachineRequest(
         String name,
@@ -25,13 +29,16 @@ public record CreateMachineRequest(
         Boolean start,
         RestartPolicy restart,
         Boolean autoDestroy,
-        StopRequest stop) {
+        StopRequest stop,
+        String namespace,
+        NetworkOptions network,
+        List<ServicePort> services) {
 
-    /** A request with the lifecycle defaults (no restarts, kept after its run, SIGTERM and 10 s). */
+    /** A request with every default: no restarts, kept after its run, default namespace, egress, nothing published. */
     public CreateMachineRequest(
             String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env,
             Boolean start) {
-        this(name, image, guest, init, env, start, null, null, null);
+        this(name, image, guest, init, env, start, null, null, null, null, null, null);
     }
 
     public CreateMachineRequest {
@@ -51,13 +58,15 @@ public record CreateMachineRequest(
             }
         });
         env = java.util.Collections.unmodifiableMap(env);
+        services = services == null ? null : List.copyOf(services);
     }
 
     /** The machine configuration this request describes, with defaults filled in. */
     public MachineConfig config() {
         return new MachineConfig(
                 image, guest == null ? new GuestResources(null, null).withDefaults() : guest.withDefaults(),
-                init == null ? InitOverrides.none() : init, env, restart, autoDestroy, stop);
+                init == null ? InitOverrides.none() : init, env, restart, autoDestroy, stop, namespace, network,
+                services);
     }
 
     /** Whether to start the machine at once (default no). */

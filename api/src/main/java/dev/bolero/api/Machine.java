@@ -9,6 +9,7 @@ import java.time.Instant;
  * @param exitCode the workload's exit code once it exited; null otherwise
  * @param error why the machine failed; null otherwise
  * @param restartCount automatic restarts in a row under the restart policy (reset by a start by request)
+ * @param ip the machine's IPv4 address on its namespace's network; null when the node gives it no network
  */
 public record Machine(
         String id,
@@ -20,4 +21,12 @@ public record Machine(
         String error,
         Instant createdAt,
         Instant updatedAt,
-        int restartCount) {}
+        int restartCount,
+        String ip) {
+
+    /** This machine with address {@code ip} (null: none). */
+    public Machine withIp(String ip) {
+        return new Machine(id, name, state, config, imageDigest, exitCode, error, createdAt, updatedAt, restartCount,
+                ip);
+    }
+}

@@ -48,11 +48,11 @@ public record MachineRecord(
                 Optional.empty(), Optional.empty(), now, now, 0);
     }
 
-    /** The API view. */
+    /** The API view, without the network address (which the node network knows). */
     public Machine toApi() {
         return new Machine(id, name, state, config, imageDigest.orElse(null),
                 exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt,
-                restartCount);
+                restartCount, null);
     }
 
     /** This machine entering a start: the previous run's outcome is cleared. */

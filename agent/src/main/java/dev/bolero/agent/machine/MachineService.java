@@ -62,6 +62,7 @@ public final class MachineService implements AutoCloseable {
      *
      * @param machinesDir the parent of every machine's own directory
      * @param bootDeadline how long a guest may take from VMM spawn to a started workload
+     * @param network attaches machines to the node's network
      */
     public record Runtime(
             ImageStore images,
@@ -69,7 +70,8 @@ public final class MachineService implements AutoCloseable {
             BootSource boot,
             LogStore logs,
             Path machinesDir,
-            Duration bootDeadline) {}
+            Duration bootDeadline,
+            MachineNetwork network) {}
 
     /** The kernel and initramfs guests boot; built on first use. */
     @FunctionalInterface
@@ -99,7 +101,8 @@ public final class MachineService implements AutoCloseable {
     /**
      * Creates a machine, and starts it when the request says so.
      *
-     * @throws ApiException {@code conflict} when the name is taken
+     * @throws ApiException {@code conflict} when the name or a published port is taken (see
+     *     {@link MachineNetwork} for the network's errors)
      */
     public Machine create(CreateMachineRequest request) {
         String id = HexFormat.of().formatHex(randomBytes());
@@ -122,6 +125,7 @@ public final class MachineService implements AutoCloseable {
     /** Creates a machine; one about to be started must fit the node's free capacity. */
     private Machine create(String id, String name, MachineConfig config, boolean startNow) {
         MachineRecord record = MachineRecord.created(id, name, config, clock.instant());
+        Optional<String> ip;
         lock.lock();
         try {
             if (store.find(id).isPresent()) throw ApiException.conflict("create machine: the id " + id + " is taken");
@@ -129,24 +133,30 @@ public final class MachineService implements AutoCloseable {
                 throw ApiException.conflict("create machine: the name '" + name + "' is taken");
             }
             if (startNow) checkFits("create machine " + name, config.guest());
-            createDirectory(runtime.machinesDir().resolve(id));
-            store.insert(record);
+            ip = runtime.network().attach(id, record.config());
+            try {
+                createDirectory(runtime.machinesDir().resolve(id));
+                store.insert(record);
+            } catch (RuntimeException e) {
+                runtime.network().detach(id);
+                throw e;
+            }
             event(id, "created", MachineState.CREATED, "image " + config.image());
         } finally {
             lock.unlock();
         }
         log.info("machine={} created image={}", id, config.image());
-        return record.toApi();
+        return record.toApi().withIp(ip.orElse(null));
     }
 
     /** @throws ApiException {@code not_found} */
     public Machine get(String id) {
-        return find(id).toApi();
+        return view(find(id));
     }
 
     /** All machines of the node, oldest first. */
     public List<Machine> list() {
-        return store.list().stream().map(MachineRecord::toApi).toList();
+        return store.list().stream().map(this::view).toList();
     }
 
     /**
@@ -179,7 +189,7 @@ public final class MachineService implements AutoCloseable {
         Supervisor s = new Supervisor(this, runtime, starting);
         supervisors.put(id, s);
         s.launch();
-        return starting.toApi();
+        return view(starting);
     }
 
     /**
@@ -194,17 +204,17 @@ public final class MachineService implements AutoCloseable {
             MachineRecord m = find(id);
             if (cancelRestart(id)) {
                 event(id, "restart_cancelled", m.state(), "stopped by request during the restart backoff");
-                return m.toApi();
+                return view(m);
             }
             Lifecycle.require(id, m.state(), Lifecycle.Request.STOP);
-            if (m.state() == MachineState.STOPPING) return m.toApi();
+            if (m.state() == MachineState.STOPPING) return view(m);
             Supervisor s = supervisors.get(id);
             if (s == null) throw new IllegalStateException("machine " + id + " is " + m.state() + " without a supervisor");
             StopRequest effective = request.orElse(m.config().stop());
             MachineRecord stopping = update(id, r -> r.withState(MachineState.STOPPING, clock.instant()),
                     "signal " + effective.signalNumber() + ", power off after " + effective.timeoutSeconds() + " s");
             s.requestStop(effective.signalNumber(), Duration.ofSeconds(effective.timeoutSeconds()));
-            return stopping.toApi();
+            return view(stopping);
         } finally {
             lock.unlock();
         }
@@ -230,6 +240,7 @@ public final class MachineService implements AutoCloseable {
         lock.lock();
         try {
             store.delete(id);
+            runtime.network().detach(id);
             deleteRecursively(runtime.machinesDir().resolve(id));
             changed.signalAll();
         } finally {
@@ -260,11 +271,11 @@ public final class MachineService implements AutoCloseable {
                     Machine gone = current;
                     Machine destroyed = new Machine(gone.id(), gone.name(), MachineState.DESTROYED, gone.config(),
                             gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant(),
-                            gone.restartCount());
+                            gone.restartCount(), gone.ip());
                     if (states.contains(MachineState.DESTROYED)) return destroyed;
                     throw ApiException.notFound("wait for machine " + id + ": it was deleted");
                 }
-                current = now.get().toApi();
+                current = view(now.get());
             }
             return current;
         } finally {
@@ -510,6 +521,11 @@ public final class MachineService implements AutoCloseable {
 
     Clock clock() {
         return clock;
+    }
+
+    /** The API view of a machine, with its address. */
+    private Machine view(MachineRecord m) {
+        return m.toApi().withIp(runtime.network().ip(m.id()).orElse(null));
     }
 
     private MachineRecord find(String id) {

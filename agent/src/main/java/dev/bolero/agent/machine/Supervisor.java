@@ -3,6 +3,7 @@ package dev.bolero.agent.machine;
 import dev.bolero.agent.logs.LogStream;
 import dev.bolero.agent.logs.WorkloadLog;
 import dev.bolero.agent.logs.LogStore;
+import dev.bolero.network.Attachment;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
@@ -187,8 +188,10 @@ final class Supervisor {
                 return;
             }
             GuestConfig guest = guestConfig(workload);
+            List<VmSpec.Tap> taps = runtime.network().attachment(id)
+                    .map(a -> List.of(new VmSpec.Tap(a.tapName(), a.mac()))).orElse(List.of());
             VmSpec spec = new VmSpec(id, runtime.machinesDir().resolve(id), config.guest().cpus(),
-                    config.guest().memoryMb(), runtime.boot().get(), image.rootDrive(), List.of(),
+                    config.guest().memoryMb(), runtime.boot().get(), image.rootDrive(), taps,
                     HARD_STOP_GRACE);
             VmProcess process = runtime.driver().start(spec);
             vm = process;
@@ -344,8 +347,9 @@ final class Supervisor {
     }
 
     private GuestConfig guestConfig(WorkloadSpec w) {
-        return new GuestConfig(w.argv(), w.env(), w.workdir(), w.user(), name, ROOT_DEVICE, Optional.empty(),
-                Optional.empty(), List.of());
+        Optional<Attachment> net = runtime.network().attachment(id);
+        return new GuestConfig(w.argv(), w.env(), w.workdir(), w.user(), name, ROOT_DEVICE,
+                net.map(Attachment::ipCidr), net.map(Attachment::gateway), net.map(Attachment::dns).orElse(List.of()));
     }
 
     private void finish(RunEnd outcome) {

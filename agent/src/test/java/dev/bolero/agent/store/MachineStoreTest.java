@@ -27,7 +27,7 @@ class MachineStoreTest {
 
     private static final MachineConfig CONFIG = new MachineConfig("127.0.0.1:5000/app:1", new GuestResources(2, 512),
             new InitOverrides(null, List.of("sh", "-c", "echo hi"), "/tmp", "app"), Map.of("A", "1"),
-            new RestartPolicy("on-failure", 3), true, new StopRequest("SIGINT", 30));
+            new RestartPolicy("on-failure", 3), true, new StopRequest("SIGINT", 30), "tenant-a", null, null);
 
     @Test
     void machines_survive_a_reopen_with_every_field() {
