@@ -75,7 +75,7 @@ class AgentCrashTest {
         Map<String, List<Long>> pidsBefore = new HashMap<>();
         for (String id : List.of(counter, stopped, deleted)) {
             pidsBefore.put(id, AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(id) + "/"));
-            assertThat(pidsBefore.get(id)).hasSize(1);
+            assertThat(pidsBefore.get(id)).isNotEmpty();
         }
 
         await().atMost(Duration.ofSeconds(60)).until(() -> lastCounter(logs(counter)) >= 3);
@@ -117,7 +117,7 @@ class AgentCrashTest {
             String state = m.path("state").asString();
             List<Long> vmm = AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(id) + "/");
             if (state.equals("running")) {
-                assertThat(vmm).as("%s is running: one VMM", m).hasSize(1);
+                assertThat(vmm).as("%s is running: its VMM (and jailer)", m).isNotEmpty();
             } else {
                 assertThat(vmm).as("%s is %s: no VMM", m, state).isEmpty();
             }
@@ -130,9 +130,13 @@ class AgentCrashTest {
             assertThat(dirs.map(d -> d.getFileName().toString()).toList())
                     .as("no directory without a machine").allMatch(known::contains);
         }
+        Set<Long> ofKnownMachines = new HashSet<>();
+        for (String id : known) {
+            ofKnownMachines.addAll(AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(id) + "/"));
+        }
         for (long pid : AgentHarness.processesMentioning(dataDir.resolve("machines") + "/")) {
             String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ');
-            assertThat(known.stream().anyMatch(cmd::contains)).as("orphan process %d: %s", pid, cmd).isTrue();
+            assertThat(ofKnownMachines).as("orphan process %d: %s", pid, cmd).contains(pid);
         }
         JsonNode s = get("/api/v1/machines/" + stopped).json();
         assertThat(s.path("state").asString()).as(s.toString()).isIn("stopped", "running");

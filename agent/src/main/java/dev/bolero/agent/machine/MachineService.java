@@ -293,7 +293,7 @@ public final class MachineService implements AutoCloseable {
      * (its VMM is not restarted); one whose VMM is gone is marked failed.
      */
     public void recover() {
-        Set<Long> adopted = new java.util.HashSet<>();
+        Set<String> adopted = new java.util.HashSet<>();
         for (MachineRecord m : store.list()) {
             if (!Lifecycle.active(m.state())) {
                 List<MachineEvent> history = store.events(m.id());
@@ -321,7 +321,7 @@ public final class MachineService implements AutoCloseable {
             if (vm.isPresent()) {
                 log.info("machine={} re-adopted pid={}", m.id(), vm.get().handle().pid());
                 event(m.id(), "re_adopted", m.state(), "VMM pid " + vm.get().handle().pid());
-                adopted.add(vm.get().handle().pid());
+                adopted.add(m.id());
                 Supervisor s = new Supervisor(this, runtime, m);
                 supervisors.put(m.id(), s);
                 s.adopt(vm.get());
@@ -336,7 +336,7 @@ public final class MachineService implements AutoCloseable {
             }
         }
         Reconciler reconciler = new Reconciler(runtime.machinesDir());
-        for (Reconciler.OwnedProcess p : reconciler.killOrphans(adopted)) {
+        for (Reconciler.OwnedProcess p : reconciler.killOrphans(adopted)) { // a re-adopted VMM may be a jailer's child
             store.find(p.machineId()).ifPresent(m ->
                     event(m.id(), "orphan_killed", m.state(), "VMM pid " + p.pid() + " was not adopted"));
         }
@@ -550,10 +550,32 @@ public final class MachineService implements AutoCloseable {
         }
     }
 
+    /** Deletes {@code dir} and everything below it; entries that vanish meanwhile (a VMM's jail being released) are fine. */
     static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) return;
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        try {
+            Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path file,
+                        java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                    if (e instanceof java.nio.file.NoSuchFileException) return java.nio.file.FileVisitResult.CONTINUE;
+                    throw e;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    if (e != null && !(e instanceof java.nio.file.NoSuchFileException)) throw e;
+                    Files.deleteIfExists(d);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (java.nio.file.NoSuchFileException e) {
+            // already gone
         } catch (IOException e) {
             throw new UncheckedIOException("delete " + dir + ": " + e.getMessage(), e);
         }

@@ -54,15 +54,47 @@ final class Reconciler {
         } catch (IOException e) {
             log.warn("list /proc: {}", e.getMessage());
         }
+        out.addAll(jailedVmms(out));
         return out;
     }
 
-    /** Kills (SIGKILL) every owned process whose pid is not in {@code keep}; returns those killed. */
-    List<OwnedProcess> killOrphans(Set<Long> keep) {
+    /**
+     * VMMs found through their machine's {@code vmm.pid} whose root is inside the machine's directory: a jailed VMM's
+     * command line names only paths inside its jail, and its jailer may be gone.
+     */
+    private List<OwnedProcess> jailedVmms(List<OwnedProcess> known) {
+        List<OwnedProcess> out = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(machinesDir)) {
+            for (Path dir : dirs.toList()) {
+                try {
+                    long pid = Long.parseLong(Files.readString(dir.resolve("vmm.pid")).strip());
+                    Path root = Files.readSymbolicLink(Path.of("/proc/" + pid + "/root"));
+                    boolean seen = known.stream().anyMatch(k -> k.pid() == pid);
+                    if (root.startsWith(dir) && !seen) out.add(new OwnedProcess(pid, dir.getFileName().toString()));
+                } catch (IOException | NumberFormatException e) {
+                    // no pid file, or no such process: nothing runs for this machine
+                }
+            }
+        } catch (IOException e) {
+            log.warn("list {}: {}", machinesDir, e.getMessage());
+        }
+        return out;
+    }
+
+    /**
+     * Kills (SIGKILL) every owned process of a machine not in {@code adopted} (a re-adopted machine's processes — its
+     * VMM, and the jailer that holds it — all stay); returns those killed.
+     */
+    List<OwnedProcess> killOrphans(Set<String> adopted) {
         List<OwnedProcess> killed = new ArrayList<>();
-        for (OwnedProcess p : ownedProcesses()) {
-            if (keep.contains(p.pid())) continue;
-            ProcessHandle.of(p.pid()).ifPresent(h -> {
+        for (OwnedProcess owned : ownedProcesses()) {
+            if (adopted.contains(owned.machineId())) continue;
+            // A jailer's VMM runs as PID 1 of its own namespace and names no host path: it goes with its parent.
+            List<OwnedProcess> tree = new ArrayList<>();
+            ProcessHandle.of(owned.pid()).ifPresent(h -> h.descendants()
+                    .forEach(d -> tree.add(new OwnedProcess(d.pid(), owned.machineId()))));
+            tree.add(owned);
+            for (OwnedProcess p : tree) ProcessHandle.of(p.pid()).ifPresent(h -> {
                 log.warn("machine={} killing orphan VMM pid={}", p.machineId(), p.pid());
                 h.destroyForcibly();
                 try {
