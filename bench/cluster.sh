@@ -4,7 +4,7 @@
 # booting), on SQLite and on PostgreSQL (a throwaway cluster: initdb as the postgres user into a temporary directory,
 # free port, removed after; needs the Debian package postgresql and root). Baseline in the same run: the same creates
 # against 10 nodes, and GET /v1/status latency sampled during the large run.
-# Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 5000 8 10 sqlite,postgres)
+# Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres)
 # Builds the reactor first unless SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."

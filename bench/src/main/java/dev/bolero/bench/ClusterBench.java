@@ -34,7 +34,7 @@ import tools.jackson.databind.JsonNode;
  * measured with {@code nodes} nodes and, in the same run, with {@code baselineNodes} nodes; during the large run the
  * latency of {@code GET /v1/status} is sampled too. Prints creates/s and p50/p99 create latency.
  *
- * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 5000 8 10 sqlite,postgres).
+ * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres).
  */
 public final class ClusterBench {
     private static final String ADMIN = "bench-admin-token-0123456789";
@@ -47,7 +47,7 @@ public final class ClusterBench {
 
     public static void main(String[] args) throws Exception {
         int nodes = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
-        int creates = args.length > 1 ? Integer.parseInt(args[1]) : 5000;
+        int creates = args.length > 1 ? Integer.parseInt(args[1]) : 3000;
         int clients = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         int baselineNodes = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         List<String> stores = Arrays.asList((args.length > 4 ? args[4] : "sqlite,postgres").split(","));

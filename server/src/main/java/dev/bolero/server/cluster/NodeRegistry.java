@@ -114,10 +114,8 @@ public final class NodeRegistry {
                 changed |= tx.observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
                         report.error(), now);
             }
-            for (MachineRow machine : tx.machinesOn(nodeId)) {
-                if (machine.desiredState().equals("destroyed") && !reported.contains(machine.id())) {
-                    tx.purge(machine.id());
-                }
+            for (String deleted : tx.deletedOn(nodeId)) {
+                if (!reported.contains(deleted)) tx.purge(deleted);
             }
             if (before.health().equals("down")) log.info("node back id={}", nodeId);
             NodeRow after = tx.node(nodeId).orElseThrow();

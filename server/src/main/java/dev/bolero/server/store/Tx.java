@@ -288,6 +288,12 @@ public final class Tx {
         return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id = ? ORDER BY id", Tx::machine, nodeId);
     }
 
+    /** The ids of the deleted machines still assigned to the node (its heartbeat has not confirmed them gone). */
+    public List<String> deletedOn(String nodeId) throws SQLException {
+        return all("SELECT id FROM machines WHERE node_id = ? AND desired_state = 'destroyed'", rs -> rs.getString(1),
+                nodeId);
+    }
+
     /** Live machines that want to run and have no node. */
     public List<MachineRow> unplaced() throws SQLException {
         return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = 'running' "
