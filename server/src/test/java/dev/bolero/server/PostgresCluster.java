@@ -13,16 +13,16 @@ import java.util.stream.Stream;
 /**
  * A throwaway PostgreSQL 15 cluster for tests: initdb into a temporary directory as the {@code postgres} OS user,
  * started on a free loopback port with its socket in that directory, stopped and deleted by {@link #close()}. Never
- * the system's cluster.
+ * the system's cluster. Public for {@code bench/cluster.sh}.
  */
-final class PostgresCluster implements AutoCloseable {
+public final class PostgresCluster implements AutoCloseable {
     static final Path BIN = Path.of("/usr/lib/postgresql/15/bin");
 
     final Path dir;
     final int port;
 
     /** Why PostgreSQL tests cannot run here, or null when they can. */
-    static String unavailable() {
+    public static String unavailable() {
         if (!Files.isExecutable(BIN.resolve("initdb")) || !Files.isExecutable(BIN.resolve("pg_ctl"))) {
             return "PostgreSQL 15 binaries are not in " + BIN + " (apt-get install -y postgresql)";
         }
@@ -31,7 +31,7 @@ final class PostgresCluster implements AutoCloseable {
         return null;
     }
 
-    PostgresCluster() throws IOException, InterruptedException {
+    public PostgresCluster() throws IOException, InterruptedException {
         dir = Files.createTempDirectory("bolero-pg-");
         try {
             run(List.of("chown", "postgres:postgres", dir.toString()));
@@ -46,7 +46,7 @@ final class PostgresCluster implements AutoCloseable {
     }
 
     /** A new empty database, as a {@code postgresql://} URL. */
-    String newDatabase() throws IOException, InterruptedException {
+    public String newDatabase() throws IOException, InterruptedException {
         String name = "t" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         asPostgres(BIN.resolve("createdb") + " -h 127.0.0.1 -p " + port + " -U bolero " + name);
         return "postgresql://bolero@127.0.0.1:" + port + "/" + name;

@@ -1,24 +1,46 @@
 package dev.bolero.server.cluster;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Wakes this process's long polls and waits when something changed here. Changes made by other server processes are
- * seen by the waiters' periodic re-reads of the store instead.
+ * seen by the waiters' periodic re-reads of the store instead. A node's assignment long poll waits only for changes
+ * to that node ({@link #signal(Collection)}), so a write wakes one poll, not every node's.
  */
 public final class Changes {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    private final Map<String, Condition> nodes = new HashMap<>();
+    private final Map<String, Long> nodeVersions = new HashMap<>();
     private long version;
 
-    /** Wakes every waiter. */
+    /** Wakes every {@link #await} waiter. */
     public void signal() {
         lock.lock();
         try {
             version++;
             changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes every {@link #await} waiter and the {@link #awaitNode} waiters of these nodes' assignments. */
+    public void signal(Collection<String> nodeIds) {
+        lock.lock();
+        try {
+            version++;
+            changed.signalAll();
+            for (String id : nodeIds) {
+                nodeVersions.merge(id, 1L, Long::sum);
+                Condition c = nodes.get(id);
+                if (c != null) c.signalAll();
+            }
         } finally {
             lock.unlock();
         }
@@ -31,6 +53,19 @@ public final class Changes {
             long seen = version;
             long nanos = max.toNanos();
             while (version == seen && nanos > 0) nanos = changed.awaitNanos(nanos);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until {@link #signal(Collection)} names {@code nodeId} or at most {@code max}. */
+    public void awaitNode(String nodeId, Duration max) throws InterruptedException {
+        lock.lock();
+        try {
+            long seen = nodeVersions.getOrDefault(nodeId, 0L);
+            Condition c = nodes.computeIfAbsent(nodeId, id -> lock.newCondition());
+            long nanos = max.toNanos();
+            while (nodeVersions.getOrDefault(nodeId, 0L) == seen && nanos > 0) nanos = c.awaitNanos(nanos);
         } finally {
             lock.unlock();
         }

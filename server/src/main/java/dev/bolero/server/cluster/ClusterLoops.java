@@ -97,7 +97,7 @@ final class ClusterLoops implements AutoCloseable {
             });
             if (down) {
                 log.warn("node down id={}: no heartbeat for {} s", nodeId, downAfter.toSeconds());
-                changes.signal();
+                changes.signal(java.util.List.of(nodeId));
             }
         }
     }
@@ -126,7 +126,7 @@ final class ClusterLoops implements AutoCloseable {
             switch (result) {
                 case Placements.Result.Placed placed -> {
                     log.info("machine moved id={} from={} to={}", machine.id(), from, placed.nodeId());
-                    changes.signal();
+                    changes.signal(java.util.List.of(from, placed.nodeId()));
                 }
                 case Placements.Result.Refused refused -> store.update(action, tx ->
                         tx.setError(machine.id(), "cannot leave draining node: " + refused.reason(), clock.instant()));

@@ -129,7 +129,7 @@ public final class ControlPlane {
                 spec.startNow() ? "running" : "stopped", null, 1, null, MachineState.CREATED, null, null, null, 0,
                 now, now);
         var result = placements.place(action, id, Placements.request(row, fleet.strategy()), (tx, nodeId) -> {
-            if (tx.machines(namespace, Optional.empty()).stream().anyMatch(m -> m.name().equals(name))) {
+            if (tx.liveMachineNamed(namespace, name)) {
                 throw ApiException.conflict(action + ": a machine of that name exists");
             }
             tx.insertMachine(new MachineRow(id, namespace, fleetName, name, row.config(), row.region(),
@@ -141,7 +141,7 @@ public final class ControlPlane {
         return switch (result) {
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
             case Placements.Result.Placed placed -> {
-                changes.signal();
+                changes.signal(List.of(placed.nodeId()));
                 yield machine(namespace, id);
             }
             case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
@@ -219,7 +219,7 @@ public final class ControlPlane {
             return true;
         });
         switch (result) {
-            case Placements.Result.Placed placed -> changes.signal();
+            case Placements.Result.Placed placed -> changes.signal(List.of(placed.nodeId()));
             case Placements.Result.Refused refused -> store.update(action, tx ->
                     tx.setError(machine.id(), "awaiting a node: " + refused.reason(), clock.instant()));
             case Placements.Result.Skipped skipped -> { }
@@ -233,7 +233,7 @@ public final class ControlPlane {
             if (machine.nodeId() != null) tx.touchAssignments(machine.nodeId());
             return machine;
         });
-        changes.signal();
+        changes.signal(changed.nodeId() == null ? List.of() : List.of(changed.nodeId()));
         return changed;
     }
 

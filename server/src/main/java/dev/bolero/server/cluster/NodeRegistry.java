@@ -84,17 +84,20 @@ public final class NodeRegistry {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
         while (true) {
-            var current = store.read(action, tx -> {
-                // The index first: machines read after it are at least as new, so no change is ever missed.
-                NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-                return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
-                        .filter(m -> !m.desiredState().equals("destroyed"))
-                        .map(NodeRegistry::assignment).toList());
-            });
+            // Only the one-row index while nothing changed; the machines once it has (or the wait is over).
+            long current = store.read(action, tx -> tx.node(nodeId).map(NodeRow::assignIndex)
+                    .orElseThrow(() -> ApiException.notFound(action + ": no such node")));
             Duration left = Duration.between(clock.instant(), deadline);
-            if (current.index() != index || left.isNegative() || left.isZero()) return current;
-            changes.await(left.compareTo(RECHECK) < 0 ? left : RECHECK);
+            if (current != index || left.isNegative() || left.isZero()) break;
+            changes.awaitNode(nodeId, left.compareTo(RECHECK) < 0 ? left : RECHECK);
         }
+        return store.read(action, tx -> {
+            // The index first: machines read after it are at least as new, so no change is ever missed.
+            NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
+                    .filter(m -> !m.desiredState().equals("destroyed"))
+                    .map(NodeRegistry::assignment).toList());
+        });
     }
 
     /** Records a heartbeat: the node is ready again if it was down; observed machine states are stored. */
@@ -111,10 +114,8 @@ public final class NodeRegistry {
                 changed |= tx.observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
                         report.error(), now);
             }
-            for (MachineRow machine : tx.machinesOn(nodeId)) {
-                if (machine.desiredState().equals("destroyed") && !reported.contains(machine.id())) {
-                    tx.purge(machine.id());
-                }
+            for (String deleted : tx.deletedOn(nodeId)) {
+                if (!reported.contains(deleted)) tx.purge(deleted);
             }
             if (before.health().equals("down")) log.info("node back id={}", nodeId);
             NodeRow after = tx.node(nodeId).orElseThrow();

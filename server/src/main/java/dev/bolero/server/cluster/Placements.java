@@ -13,6 +13,7 @@ import dev.bolero.scheduler.Scheduler;
 import dev.bolero.scheduler.Resources;
 import dev.bolero.scheduler.Strategy;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.FleetStrategy;
@@ -79,7 +80,8 @@ final class Placements {
             var plan = new Plan(snapshot.index(),
                     java.util.List.of(new Placement(machineId, nodeId, request)));
             Result result = store.write(action, tx -> {
-                var outcome = PlanApplier.apply(snapshot(tx), plan, clock.instant());
+                // The applier re-checks only the plan's node, so only that node is read inside the serialised write.
+                var outcome = PlanApplier.apply(snapshotOf(tx, nodeId), plan, clock.instant());
                 if (!outcome.rejected().isEmpty()) return new Result.Refused(outcome.rejected().getFirst().reason());
                 return commit.apply(tx, nodeId) ? new Result.Placed(nodeId) : new Result.Skipped();
             });
@@ -108,15 +110,27 @@ final class Placements {
         var fleets = tx.fleetCounts();
         var views = new ArrayList<NodeView>();
         for (var node : tx.nodes()) {
-            var allocation = allocations.get(node.id());
-            var drivers = new java.util.HashSet<Driver>();
-            for (String d : node.drivers()) drivers.add(Driver.parse(d));
-            views.add(new NodeView(node.id(), node.state(), node.labels(), drivers,
-                    new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
-                    allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
-                    fleets.getOrDefault(node.id(), Map.of()), node.heartbeatAt().plus(downAfter)));
+            views.add(view(node, allocations.get(node.id()), fleets.getOrDefault(node.id(), Map.of())));
         }
         return ClusterSnapshot.of(index, views);
+    }
+
+    /** The cluster reduced to one node (none when it no longer exists), read in {@code tx}. */
+    private ClusterSnapshot snapshotOf(Tx tx, String nodeId) throws SQLException {
+        long index = tx.currentIndex();
+        var node = tx.node(nodeId);
+        if (node.isEmpty()) return ClusterSnapshot.of(index, java.util.List.of());
+        return ClusterSnapshot.of(index, java.util.List.of(view(node.get(), tx.allocation(nodeId).orElse(null),
+                tx.fleetCounts(nodeId))));
+    }
+
+    private NodeView view(NodeRow node, Tx.Allocation allocation, Map<String, Integer> fleets) {
+        var drivers = new java.util.HashSet<Driver>();
+        for (String d : node.drivers()) drivers.add(Driver.parse(d));
+        return new NodeView(node.id(), node.state(), node.labels(), drivers,
+                new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
+                allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
+                fleets, node.heartbeatAt().plus(downAfter));
     }
 
     /** The refusal as the API's error: {@code failed_precondition} naming the action. */

@@ -37,6 +37,10 @@ public final class Tx {
     private static final String NODE_COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
             + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
 
+    /** Nodes are read on every placement and their labels and drivers rarely change: their JSON is parsed once. */
+    private static final ParseCache<Map<String, String>> PARSED_LABELS = new ParseCache<>(LABELS);
+    private static final ParseCache<List<String>> PARSED_DRIVERS = new ParseCache<>(STRINGS);
+
     private final Connection c;
     private long index = -1;
 
@@ -211,6 +215,24 @@ public final class Tx {
         return out;
     }
 
+    /** What the node's machines ask for; empty when it has none. */
+    public Optional<Allocation> allocation(String nodeId) throws SQLException {
+        return one("SELECT COUNT(*), SUM(cpus), SUM(memory_mb) FROM machines WHERE node_id = ?",
+                rs -> new Allocation(rs.getInt(1), rs.getInt(2), rs.getLong(3)), nodeId)
+                .filter(a -> a.machines() > 0);
+    }
+
+    /** How many live machines of each fleet ({@code namespace/fleet}) the node has. */
+    public Map<String, Integer> fleetCounts(String nodeId) throws SQLException {
+        var out = new HashMap<String, Integer>();
+        for (var row : all("SELECT namespace, fleet, COUNT(*) FROM machines "
+                + "WHERE node_id = ? AND desired_state <> 'destroyed' GROUP BY namespace, fleet",
+                rs -> Map.entry(rs.getString(1) + "/" + rs.getString(2), rs.getInt(3)), nodeId)) {
+            out.put(row.getKey(), row.getValue());
+        }
+        return out;
+    }
+
     /** Per node id, how many live machines of each fleet ({@code namespace/fleet}) it has. */
     public Map<String, Map<String, Integer>> fleetCounts() throws SQLException {
         var out = new HashMap<String, Map<String, Integer>>();
@@ -224,7 +246,7 @@ public final class Tx {
 
     private static NodeRow node(ResultSet rs) throws SQLException {
         return new NodeRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                JSON.readValue(rs.getString(5), LABELS), JSON.readValue(rs.getString(6), STRINGS),
+                PARSED_LABELS.parse(rs.getString(5)), PARSED_DRIVERS.parse(rs.getString(6)),
                 new Capacity(rs.getInt(7), rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)), rs.getLong(10),
                 Instant.ofEpochMilli(rs.getLong(11)));
     }
@@ -245,6 +267,12 @@ public final class Tx {
         return one("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE id = ?", Tx::machine, id);
     }
 
+    /** Whether the namespace has a live (not deleted) machine of this name. */
+    public boolean liveMachineNamed(String namespace, String name) throws SQLException {
+        return one("SELECT 1 FROM machines WHERE namespace = ? AND name = ? AND desired_state <> 'destroyed'",
+                rs -> true, namespace, name).isPresent();
+    }
+
     /** A namespace's live (not deleted) machines, optionally of one fleet, oldest first. */
     public List<MachineRow> machines(String namespace, Optional<String> fleet) throws SQLException {
         if (fleet.isPresent()) {
@@ -258,6 +286,12 @@ public final class Tx {
     /** Every machine assigned to the node, deleted ones not yet confirmed included. */
     public List<MachineRow> machinesOn(String nodeId) throws SQLException {
         return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id = ? ORDER BY id", Tx::machine, nodeId);
+    }
+
+    /** The ids of the deleted machines still assigned to the node (its heartbeat has not confirmed them gone). */
+    public List<String> deletedOn(String nodeId) throws SQLException {
+        return all("SELECT id FROM machines WHERE node_id = ? AND desired_state = 'destroyed'", rs -> rs.getString(1),
+                nodeId);
     }
 
     /** Live machines that want to run and have no node. */
@@ -390,5 +424,26 @@ public final class Tx {
     static boolean uniqueViolation(SQLException e) {
         return "23505".equals(e.getSQLState())
                 || (e.getMessage() != null && e.getMessage().contains("UNIQUE constraint failed"));
+    }
+
+    /** Parsed JSON values by their text, bounded: cleared when it holds more than {@value #MAX} texts. */
+    private static final class ParseCache<T> {
+        private static final int MAX = 4096;
+        private final TypeReference<T> type;
+        private final java.util.concurrent.ConcurrentHashMap<String, T> parsed =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        ParseCache(TypeReference<T> type) {
+            this.type = type;
+        }
+
+        T parse(String json) {
+            T value = parsed.get(json);
+            if (value != null) return value;
+            if (parsed.size() >= MAX) parsed.clear();
+            value = JSON.readValue(json, type);
+            parsed.put(json, value);
+            return value;
+        }
     }
 }

@@ -1,0 +1,306 @@
+package dev.bolero.bench;
+
+import dev.bolero.api.ApiJson;
+import dev.bolero.server.PostgresCluster;
+import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * End-to-end control-plane benchmark (issue 7): machine creates per second through the public API against a real
+ * server with many simulated nodes (agents that join, heartbeat at the protocol interval, long-poll their assignments
+ * and report every assigned machine running without booting anything), on SQLite and on PostgreSQL. Each store is
+ * measured with {@code nodes} nodes and, in the same run, with {@code baselineNodes} nodes; during the large run the
+ * latency of {@code GET /v1/status} is sampled too. Prints creates/s and p50/p99 create latency.
+ *
+ * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres).
+ */
+public final class ClusterBench {
+    private static final String ADMIN = "bench-admin-token-0123456789";
+    private static final String JOIN = "bench-join-token-0123456789";
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .executor(Executors.newVirtualThreadPerTaskExecutor())
+            .connectTimeout(Duration.ofSeconds(10)).build();
+
+    private ClusterBench() {}
+
+    public static void main(String[] args) throws Exception {
+        int nodes = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+        int creates = args.length > 1 ? Integer.parseInt(args[1]) : 3000;
+        int clients = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        int baselineNodes = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        List<String> stores = Arrays.asList((args.length > 4 ? args[4] : "sqlite,postgres").split(","));
+        var results = new ArrayList<String>();
+        for (String store : stores) {
+            switch (store) {
+                case "sqlite" -> {
+                    results.add(run("sqlite", baselineNodes, creates, clients, Optional.empty()));
+                    results.add(run("sqlite", nodes, creates, clients, Optional.empty()));
+                }
+                case "postgres" -> {
+                    String why = PostgresCluster.unavailable();
+                    if (why != null) {
+                        results.add("postgresql: skipped, " + why);
+                        continue;
+                    }
+                    try (var pg = new PostgresCluster()) {
+                        results.add(run("postgresql", baselineNodes, creates, clients, Optional.of(pg.newDatabase())));
+                        results.add(run("postgresql", nodes, creates, clients, Optional.of(pg.newDatabase())));
+                    }
+                }
+                default -> throw new IllegalArgumentException("store must be sqlite or postgres, got " + store);
+            }
+        }
+        System.out.println();
+        System.out.println("Control plane, machine creates through the API (" + creates + " creates, " + clients
+                + " concurrent clients; simulated agents accept assignments without booting):");
+        results.forEach(r -> System.out.println("  " + r));
+        System.exit(0);
+    }
+
+    private static String run(String label, int nodeCount, int creates, int clients, Optional<String> database)
+            throws Exception {
+        Path dataDir = Files.createTempDirectory("bolero-clusterbench-");
+        var config = ServerConfig.of("127.0.0.1", 0, dataDir).withTokens(Optional.of(ADMIN), Optional.of(JOIN));
+        var running = new AtomicInteger();
+        var agents = new ArrayList<Agent>();
+        try (var server = Server.start(database.map(config::withDatabase).orElse(config));
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            String base = "http://127.0.0.1:" + server.port();
+            send(base, "POST", "/v1/namespaces", ADMIN, Map.of("name", "bench"), 201);
+            send(base, "POST", "/v1/namespaces/bench/fleets", ADMIN, Map.of("name", "web", "strategy", "spread"), 201);
+            // Enough room for every create on either cluster size.
+            int cpus = Math.max(64, 2 * creates / nodeCount);
+            long t0 = System.nanoTime();
+            var joins = new ArrayList<java.util.concurrent.Future<Agent>>();
+            // Hosts do not all join in the same millisecond: at most 32 joins at a time.
+            var joining = new java.util.concurrent.Semaphore(32);
+            for (int i = 0; i < nodeCount; i++) {
+                String name = "node-" + i;
+                joins.add(pool.submit(() -> {
+                    joining.acquire();
+                    try {
+                        return Agent.join(base, name, cpus, running);
+                    } finally {
+                        joining.release();
+                    }
+                }));
+            }
+            for (var join : joins) agents.add(join.get());
+            double joinS = (System.nanoTime() - t0) / 1e9;
+            agents.forEach(Agent::start);
+            Thread.sleep(2000);
+
+            var latencies = new long[creates];
+            var next = new AtomicInteger();
+            var statusLatencies = new ConcurrentHashMap<Integer, Long>();
+            var sampling = Thread.ofVirtual().start(() -> {
+                for (int i = 0; !Thread.currentThread().isInterrupted(); i++) {
+                    long s = System.nanoTime();
+                    try {
+                        send(base, "GET", "/v1/status", ADMIN, null, 200);
+                    } catch (RuntimeException e) {
+                        return;
+                    }
+                    statusLatencies.put(i, System.nanoTime() - s);
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            long start = System.nanoTime();
+            var workers = new ArrayList<java.util.concurrent.Future<?>>();
+            for (int c = 0; c < clients; c++) {
+                workers.add(pool.submit(() -> {
+                    for (int i; (i = next.getAndIncrement()) < creates; ) {
+                        long s = System.nanoTime();
+                        send(base, "POST", "/v1/namespaces/bench/fleets/web/machines", ADMIN,
+                                Map.of("name", "m-" + i, "image", "busybox", "start", true,
+                                        "guest", Map.of("cpus", 1, "memory_mb", 256)), 201);
+                        latencies[i] = System.nanoTime() - s;
+                    }
+                    return null;
+                }));
+            }
+            for (var w : workers) w.get();
+            double createS = (System.nanoTime() - start) / 1e9;
+            sampling.interrupt();
+            sampling.join();
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (running.get() < creates && System.nanoTime() < deadline) Thread.sleep(50);
+            double allRunningS = (System.nanoTime() - start) / 1e9;
+            agents.forEach(Agent::stop);
+            Arrays.sort(latencies);
+            long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
+            return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
+                            + "GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported running after %.1f s "
+                            + "(%d/%d); %d joins in %.1f s",
+                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), ms(status, 0.50),
+                    ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS);
+        } finally {
+            agents.forEach(Agent::stop);
+            try (Stream<Path> files = Files.walk(dataDir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static double ms(long[] sortedNanos, double quantile) {
+        if (sortedNanos.length == 0) return Double.NaN;
+        int i = (int) Math.min(sortedNanos.length - 1, Math.ceil(quantile * sortedNanos.length) - 1);
+        return sortedNanos[Math.max(0, i)] / 1e6;
+    }
+
+    static JsonNode send(String base, String method, String path, String token, Object body, int expect) {
+        var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(ApiJson.mapper().writeValueAsString(body)))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + token);
+        try {
+            var response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != expect) {
+                throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " "
+                        + response.body());
+            }
+            return response.body().isEmpty() ? null : ApiJson.mapper().readTree(response.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(method + " " + path + ": interrupted", e);
+        }
+    }
+
+    /**
+     * A simulated node: long-polls its assignments; after each change, and every heartbeat interval, reports every
+     * assigned machine in its desired state. Counts the machines it has reported running for the first time.
+     */
+    private static final class Agent {
+        private final String base;
+        private final String id;
+        private final String credential;
+        private final int cpus;
+        private final int interval;
+        private final AtomicInteger running;
+        private final java.util.Set<String> seen = ConcurrentHashMap.newKeySet();
+        private volatile JsonNode assigned;
+        private final List<Thread> threads = new ArrayList<>();
+
+        private Agent(String base, JsonNode joined, int cpus, AtomicInteger running) {
+            this.base = base;
+            this.id = joined.path("node_id").asString();
+            this.credential = joined.path("credential").asString();
+            this.interval = joined.path("heartbeat_interval_s").asInt();
+            this.cpus = cpus;
+            this.running = running;
+        }
+
+        static Agent join(String base, String name, int cpus, AtomicInteger running) {
+            return new Agent(base, send(base, "POST", "/v1/nodes/join", JOIN, Map.of("name", name,
+                    "drivers", List.of("qemu"), "capacity", capacity(cpus)), 201), cpus, running);
+        }
+
+        private static Map<String, Object> capacity(int cpus) {
+            return Map.of("cpus", cpus, "memory_mb", cpus * 4096L);
+        }
+
+        void start() {
+            threads.add(Thread.ofVirtual().name("poll-" + id).start(() -> loop(() -> {
+                long index = 0;
+                while (true) {
+                    JsonNode answer = send(base, "GET", "/v1/nodes/" + id + "/assignments?index=" + index
+                            + "&wait_s=30", credential, null, 200);
+                    long got = answer.path("index").asLong();
+                    if (got != index) {
+                        assigned = answer.path("machines");
+                        index = got;
+                        heartbeat();
+                    }
+                }
+            })));
+            // Spread the heartbeats over the interval, as independent hosts would.
+            long phase = (long) (Math.random() * interval * 1000);
+            threads.add(Thread.ofVirtual().name("beat-" + id).start(() -> loop(() -> {
+                Thread.sleep(phase);
+                while (true) {
+                    heartbeat();
+                    Thread.sleep(interval * 1000L);
+                }
+            })));
+        }
+
+        private synchronized void heartbeat() {
+            var reports = new ArrayList<Map<String, Object>>();
+            var fresh = new ArrayList<String>();
+            JsonNode machines = assigned;
+            if (machines != null) {
+                for (JsonNode m : machines) {
+                    var report = new LinkedHashMap<String, Object>();
+                    String id = m.path("id").asString();
+                    boolean run = m.path("desired_state").asString().equals("running");
+                    report.put("id", id);
+                    report.put("generation", m.path("generation").asLong());
+                    report.put("state", run ? "running" : "stopped");
+                    reports.add(report);
+                    if (run && !seen.contains(id)) fresh.add(id);
+                }
+            }
+            send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity", capacity(cpus),
+                    "drivers", List.of("qemu"), "machines", reports), 200);
+            seen.addAll(fresh);
+            running.addAndGet(fresh.size());
+        }
+
+        private interface Body {
+            void run() throws Exception;
+        }
+
+        private static void loop(Body body) {
+            try {
+                body.run();
+            } catch (InterruptedException e) {
+                // stopped
+            } catch (Exception e) {
+                if (!Thread.currentThread().isInterrupted()) {
+                    System.err.println("simulated agent: " + e.getMessage());
+                }
+            }
+        }
+
+        /** Stops polling and heartbeating and waits for both threads to end. */
+        void stop() {
+            threads.forEach(Thread::interrupt);
+            for (Thread t : threads) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+}
