@@ -73,17 +73,20 @@ final class LayerUnpacker {
      */
     Digest apply(InputStream layer, Optional<Digest> diffId) throws PullException, IOException {
         DigestInputStream tar = new DigestInputStream(decompress(layer), Sha256.newDigest());
-        TarArchiveInputStream entries = new TarArchiveInputStream(tar, StandardCharsets.UTF_8.name());
-        Pass pass = new Pass();
-        for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
-            try {
-                pass.apply(entry, entries);
-            } catch (IOException e) {
-                throw new PullException("entry " + entry.getName() + ": " + e, e);
+        // reading, decompressing and hashing on one thread, the file system work on this one
+        try (ReadAhead ahead = new ReadAhead(tar)) {
+            TarArchiveInputStream entries = new TarArchiveInputStream(ahead, StandardCharsets.UTF_8.name());
+            Pass pass = new Pass();
+            for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
+                try {
+                    pass.apply(entry, entries);
+                } catch (IOException e) {
+                    throw new PullException("entry " + entry.getName() + ": " + e, e);
+                }
             }
+            ahead.transferTo(OutputStream.nullOutputStream());
+            pass.finish();
         }
-        tar.transferTo(OutputStream.nullOutputStream());
-        pass.finish();
         Digest actual = Sha256.of(tar.getMessageDigest());
         if (diffId.isPresent()) {
             checkDiffId(actual, diffId.get());
