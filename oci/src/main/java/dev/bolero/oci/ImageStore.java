@@ -473,7 +473,13 @@ public final class ImageStore {
         } catch (IOException e) {
             throw new PullException("building the root drive failed: " + e, e);
         } finally {
-            deleteQuietly(work);
+            if (work != null) {
+                try {
+                    scratch.delete(work);
+                } catch (IOException e) {
+                    LOG.warn("could not delete temporary {}: {}", work, e.toString());
+                }
+            }
             deleteQuietly(staging);
         }
     }

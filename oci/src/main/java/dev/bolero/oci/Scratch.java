@@ -55,15 +55,38 @@ final class Scratch {
      */
     Path create(String prefix, long bytes) throws IOException {
         if (memory.isPresent() && fitsInMemory(bytes)) {
-            try {
-                return Files.createTempDirectory(privateDir(memory.get()), prefix, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
-            } catch (IOException e) {
-                LOG.warn("memory scratch {} unusable, unpacking on disk: {}", memory.get(), e.toString());
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    return Files.createTempDirectory(privateDir(memory.get()), prefix, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rwx------")));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    if (attempt == 0) {
+                        continue; // removed as empty by a build that just finished
+                    }
+                    LOG.warn("memory scratch {} unusable, unpacking on disk: {}", memory.get(), e.toString());
+                } catch (IOException e) {
+                    LOG.warn("memory scratch {} unusable, unpacking on disk: {}", memory.get(), e.toString());
+                }
+                break;
             }
         }
         Files.createDirectories(disk);
         return Files.createTempDirectory(disk, prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /**
+     * Deletes a directory {@link #create} made and, when that leaves the memory directory empty, the memory directory
+     * (so that nothing is left in /dev/shm between builds).
+     */
+    void delete(Path work) throws IOException {
+        Trees.delete(work);
+        if (inMemory(work)) {
+            try {
+                Files.deleteIfExists(memory.get());
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                // another build is using it
+            }
+        }
     }
 
     /** Whether {@code path} is in the memory scratch. */

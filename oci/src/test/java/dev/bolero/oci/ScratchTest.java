@@ -33,6 +33,9 @@ class ScratchTest {
         assertThat(work.getParent()).isEqualTo(scratch.roots().get(1));
         assertThat(Files.getAttribute(work.getParent(), "unix:mode")).isEqualTo(040700);
         assertThat(Files.getAttribute(work, "unix:mode")).isEqualTo(040700);
+
+        scratch.delete(work);
+        assertThat(scratch.roots().get(1)).as("nothing left in /dev/shm").doesNotExist();
     }
 
     @Test
