@@ -73,7 +73,7 @@ pipeline() {
   skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$image" "oci:$dir/layout:web"
   umoci unpack --image "$dir/layout:web" "$dir/bundle" >/dev/null
   local kb; kb=$(du -sk "$dir/bundle/rootfs" | cut -f1)
-  mkfs.ext4 -q -F -d "$dir/bundle/rootfs" "$dir/rootfs.ext4" "$(( kb * 12 / 10 + 262144 + 16384 ))k"
+  mkfs.ext4 -q -F -d "$dir/bundle/rootfs" "$dir/rootfs.ext4" "$(( kb * 12 / 10 + 262144 + 16384 ))k" >/dev/null
 }
 
 echo "image benchmark: $image (${layer_mb} MB in the registry, ${tree_mb} MB unpacked), $runs interleaved runs on $(nproc) cores"

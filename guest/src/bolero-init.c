@@ -470,6 +470,35 @@ static int wait_for(const char *path) {
     return 0;
 }
 
+#include <sys/statfs.h>
+#ifndef EXT4_IOC_RESIZE_FS
+#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
+#endif
+
+/* Grows the mounted root file system online to fill its device: a machine given a larger root drive than the image's
+ * (guest.rootfs_mb) sees the room. Best effort: on failure the machine runs with the image's size and says why. */
+static void grow_root(const char *mnt) {
+    uint64_t bytes = 0;
+    struct statfs before, after;
+    int dev = open(cfg.root, O_RDONLY | O_CLOEXEC);
+    if (dev < 0 || ioctl(dev, BLKGETSIZE64, &bytes) < 0 || statfs(mnt, &before) < 0) {
+        say("grow %s: %s", cfg.root, strerror(errno));
+        if (dev >= 0) close(dev);
+        return;
+    }
+    close(dev);
+    uint64_t blocks = bytes / (uint64_t)before.f_bsize;
+    if (blocks <= (uint64_t)before.f_blocks) return;
+    int fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* a no-op when the file system already spans the device (f_blocks excludes its metadata) */
+    if (fd < 0 || ioctl(fd, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
+        say("grow %s to %llu blocks: %s", cfg.root, (unsigned long long)blocks, strerror(errno));
+    } else if (statfs(mnt, &after) == 0 && after.f_blocks > before.f_blocks) {
+        say("grew %s to %llu MiB", cfg.root, (unsigned long long)(after.f_blocks * after.f_bsize >> 20));
+    }
+    if (fd >= 0) close(fd);
+}
+
 /* Mounts the root drive and makes it / (as switch_root does: move the mounts, then chroot). */
 static int switch_root(void) {
     if (wait_for(cfg.root) < 0) {
@@ -481,6 +510,7 @@ static int switch_root(void) {
         fail("mount %s: %s", cfg.root, strerror(errno));
         return -1;
     }
+    grow_root(NEWROOT);
     static const char *moved[] = {"/dev", "/proc", "/sys"};
     for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
         char dst[64];

@@ -14,17 +14,19 @@ final class BlobEndpoint implements RegistryEndpoint<Path> {
     private final Digest digest;
     private final OptionalLong size;
     private final LongConsumer progress;
+    private final BlobStore.Reader reader;
 
-    BlobEndpoint(BlobStore store, Digest digest, OptionalLong size) {
-        this(store, digest, size, bytes -> { });
-    }
-
-    /** @param progress told the bytes stored so far while the blob streams in */
-    BlobEndpoint(BlobStore store, Digest digest, OptionalLong size, LongConsumer progress) {
+    /**
+     * @param progress told the bytes stored so far while the blob streams in
+     * @param reader reads the content as it streams in ({@link BlobStore#write(Digest, OptionalLong, InputStream,
+     *     LongConsumer, BlobStore.Reader)})
+     */
+    BlobEndpoint(BlobStore store, Digest digest, OptionalLong size, LongConsumer progress, BlobStore.Reader reader) {
         this.store = store;
         this.digest = digest;
         this.size = size;
         this.progress = progress;
+        this.reader = reader;
     }
 
     @Override
@@ -44,6 +46,6 @@ final class BlobEndpoint implements RegistryEndpoint<Path> {
 
     @Override
     public Path handle(HttpResponse<InputStream> response) throws IOException, PullException {
-        return store.write(digest, size, response.body(), progress);
+        return store.write(digest, size, response.body(), progress, reader);
     }
 }

@@ -3,10 +3,13 @@ package dev.bolero.oci;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,37 +69,49 @@ final class BlobStore {
      * every {@value #PROGRESS_STEP} bytes and at the end.
      */
     Path write(Digest digest, OptionalLong size, InputStream in, LongConsumer progress) throws PullException, IOException {
+        return write(digest, size, in, progress, content -> { });
+    }
+
+    /** Reads a blob's content while it streams into the store. */
+    @FunctionalInterface
+    interface Reader {
+        void read(InputStream content) throws PullException, IOException;
+    }
+
+    /**
+     * Streams {@code in} into the store as {@code digest} and, in the same pass, through {@code reader}: the reader
+     * sees the content as it arrives, before it is verified. Whatever the reader leaves unread is stored too. The
+     * blob is kept only after the whole content checked out, so a reader must treat what it made of the content as
+     * provisional until this method returns normally.
+     *
+     * @throws PullException if the reader fails (the blob is not kept), or as {@link #write(Digest, OptionalLong,
+     *     InputStream)}
+     */
+    Path write(Digest digest, OptionalLong size, InputStream in, LongConsumer progress, Reader reader)
+            throws PullException, IOException {
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, TEMP_PREFIX + digest.hex().substring(0, 12) + "-", "");
         try {
             MessageDigest sha = Sha256.newDigest();
-            long total = 0;
-            long reported = 0;
-            try (OutputStream out = Files.newOutputStream(temp)) {
-                byte[] buffer = new byte[BUFFER];
-                for (int n; (n = in.read(buffer)) >= 0; ) {
-                    total += n;
-                    if (size.isPresent() && total > size.getAsLong()) {
-                        throw new PullException("blob " + digest + " is longer than its descriptor's " + size.getAsLong() + " bytes");
-                    }
-                    sha.update(buffer, 0, n);
-                    out.write(buffer, 0, n);
-                    if (total - reported >= PROGRESS_STEP) {
-                        reported = total;
-                        progress.accept(total);
-                    }
+            long total;
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                Tee tee = new Tee(digest, size, in, sha, out, progress);
+                try {
+                    reader.read(tee);
+                    tee.transferTo(OutputStream.nullOutputStream());
+                } catch (Oversized e) {
+                    throw new PullException(e.getMessage(), e);
                 }
-            }
-            progress.accept(total);
-            if (size.isPresent() && total < size.getAsLong()) {
-                throw new PullException("blob " + digest + " is truncated (" + total + " of " + size.getAsLong() + " bytes)");
-            }
-            Digest actual = Sha256.of(sha);
-            if (!actual.equals(digest)) {
-                throw new PullException("blob " + digest + " failed verification: its content has digest " + actual);
-            }
-            try (var channel = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
-                channel.force(true);
+                total = tee.total;
+                progress.accept(total);
+                if (size.isPresent() && total < size.getAsLong()) {
+                    throw new PullException("blob " + digest + " is truncated (" + total + " of " + size.getAsLong() + " bytes)");
+                }
+                Digest actual = Sha256.of(sha);
+                if (!actual.equals(digest)) {
+                    throw new PullException("blob " + digest + " failed verification: its content has digest " + actual);
+                }
+                out.force(false);
             }
             Path target = path(digest);
             try {
@@ -107,6 +122,72 @@ final class BlobStore {
             return target;
         } finally {
             Files.deleteIfExists(temp);
+        }
+    }
+
+    /** The content ran past its descriptor's size. */
+    private static final class Oversized extends IOException {
+        Oversized(String message) {
+            super(message);
+        }
+    }
+
+    /** Passes a blob's bytes on to its reader, hashing and storing each as it goes and refusing more than its size. */
+    private static final class Tee extends InputStream {
+        private final Digest digest;
+        private final OptionalLong size;
+        private final InputStream in;
+        private final MessageDigest sha;
+        private final FileChannel out;
+        private final LongConsumer progress;
+        private long total;
+        private long reported;
+
+        Tee(Digest digest, OptionalLong size, InputStream in, MessageDigest sha, FileChannel out, LongConsumer progress) {
+            this.digest = digest;
+            this.size = size;
+            this.in = in;
+            this.sha = sha;
+            this.out = out;
+            this.progress = progress;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int n = in.read(buffer, offset, length);
+            if (n <= 0) {
+                return n;
+            }
+            total += n;
+            if (size.isPresent() && total > size.getAsLong()) {
+                throw new Oversized("blob " + digest + " is longer than its descriptor's " + size.getAsLong() + " bytes");
+            }
+            sha.update(buffer, offset, n);
+            ByteBuffer chunk = ByteBuffer.wrap(buffer, offset, n);
+            while (chunk.hasRemaining()) {
+                out.write(chunk);
+            }
+            if (total - reported >= PROGRESS_STEP) {
+                reported = total;
+                progress.accept(total);
+            }
+            return n;
+        }
+
+        @Override
+        public long transferTo(OutputStream sink) throws IOException {
+            byte[] buffer = new byte[BUFFER];
+            long moved = 0;
+            for (int n; (n = read(buffer, 0, buffer.length)) >= 0; ) {
+                moved += n;
+            }
+            return moved;
         }
     }
 

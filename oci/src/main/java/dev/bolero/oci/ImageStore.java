@@ -8,7 +8,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,8 +31,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns image references into bootable root drives under one data directory:
  * {@code DATA_DIR/blobs/sha256/<hex>} (verified blobs, manifests included), {@code DATA_DIR/images/<manifest digest
- * hex>/rootfs.ext4} (one drive per image digest, built once and reused), {@code DATA_DIR/tmp/} (unpacked trees while a
- * drive is built; removed afterwards, also on failure). Safe for concurrent use: concurrent pulls of one blob download
+ * hex>/rootfs.ext4} (one drive per image digest, built once and reused), {@code DATA_DIR/tmp/} or, when memory allows,
+ * a private directory under {@code /dev/shm} (unpacked trees while a drive is built; removed afterwards, also on
+ * failure). A layer not yet in the store is unpacked while it downloads, in the same pass as its verification; the
+ * next layers download meanwhile. Nothing of a blob that fails verification is kept. Safe for concurrent use: concurrent pulls of one blob download
  * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
  * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
  * collection assumes no other process writes there.
@@ -48,9 +49,12 @@ public final class ImageStore {
     private static final String TEMP_PREFIX = ".tmp-";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_INDEX_DEPTH = 2;
+    /** Room reserved in memory for an unpacked tree per byte of compressed layers, plus a fixed slack. */
+    private static final long TREE_PER_LAYER_BYTE = 5;
+    private static final long TREE_SLACK = 64L * 1024 * 1024;
 
     private final Path images;
-    private final Path tmp;
+    private final Scratch scratch;
     private final long freeBytes;
     private final RegistryClient registry;
     private final BlobStore blobs;
@@ -73,7 +77,7 @@ public final class ImageStore {
             throw new IllegalArgumentException("rootDriveFreeBytes must not be negative: " + rootDriveFreeBytes);
         }
         this.images = dataDir.resolve("images");
-        this.tmp = dataDir.resolve("tmp");
+        this.scratch = Scratch.of(dataDir);
         this.freeBytes = rootDriveFreeBytes;
         this.registry = new RegistryClient(config);
         this.blobs = new BlobStore(dataDir);
@@ -180,8 +184,8 @@ public final class ImageStore {
             if (!Files.isDirectory(dir)) {
                 return false;
             }
-            Files.createDirectories(tmp);
-            Path doomed = tmp.resolve("delete-" + digest.hex() + "-" + System.nanoTime());
+            Files.createDirectories(scratch.disk());
+            Path doomed = scratch.disk().resolve("delete-" + digest.hex() + "-" + System.nanoTime());
             Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
             Trees.delete(doomed);
             GcReport gc = collect();
@@ -253,11 +257,13 @@ public final class ImageStore {
                 }
             }
         }
-        if (Files.isDirectory(tmp)) {
-            try (var stale = Files.newDirectoryStream(tmp)) {
-                for (Path entry : stale) {
-                    Trees.delete(entry);
-                    temporaries++;
+        for (Path root : scratch.roots()) {
+            if (Files.isDirectory(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                try (var stale = Files.newDirectoryStream(root)) {
+                    for (Path entry : stale) {
+                        Trees.delete(entry);
+                        temporaries++;
+                    }
                 }
             }
         }
@@ -298,7 +304,21 @@ public final class ImageStore {
 
     private PreparedImage prepare(ImageReference image, PullListener listener) throws PullException, IOException {
         Resolved resolved = resolve(image);
-        LayerSource remote = descriptor -> pullLayer(image, descriptor, listener);
+        LayerSource remote = new LayerSource() {
+            @Override
+            public Path get(Manifests.Descriptor layer) throws PullException, IOException {
+                return pullLayer(image, layer, listener, Optional.empty());
+            }
+
+            @Override
+            public void read(Manifests.Descriptor layer, BlobStore.Reader reader) throws PullException, IOException {
+                if (blobs.contains(layer.digest())) {
+                    LayerSource.super.read(layer, reader);
+                } else {
+                    pullLayer(image, layer, listener, Optional.of(reader));
+                }
+            }
+        };
         PreparedImage prepared = prepare(image, resolved, remote, listener, false);
         remember(prepared.digest(), image.toString(), false);
         return prepared;
@@ -327,7 +347,18 @@ public final class ImageStore {
     /** Where a layer's blob comes from: the registry, or an import already in the store. */
     @FunctionalInterface
     private interface LayerSource {
+        /** The layer's blob, in the store. */
         Path get(Manifests.Descriptor layer) throws PullException, IOException;
+
+        /**
+         * Gives the layer's content to {@code reader}: a blob not yet in the store as it downloads (then what the reader
+         * made is provisional until this returns: the blob is verified at its end and kept only if it checks out).
+         */
+        default void read(Manifests.Descriptor layer, BlobStore.Reader reader) throws PullException, IOException {
+            try (InputStream in = Files.newInputStream(get(layer))) {
+                reader.read(in);
+            }
+        }
     }
 
     /** An image manifest and its digest. */
@@ -364,16 +395,25 @@ public final class ImageStore {
             throws PullException, IOException {
         OptionalLong size = descriptor.size() >= 0 ? OptionalLong.of(descriptor.size()) : OptionalLong.empty();
         return blobs.get(descriptor.digest(),
-                () -> registry.send(image, new BlobEndpoint(blobs, descriptor.digest(), size, progress)));
+                () -> registry.send(image, new BlobEndpoint(blobs, descriptor.digest(), size, progress, content -> { })));
     }
 
-    private Path pullLayer(ImageReference image, Manifests.Descriptor layer, PullListener listener) throws PullException, IOException {
-        if (blobs.contains(layer.digest())) {
+    /**
+     * Gets a layer into the store. With a reader, the layer is downloaded whether stored or not, and read as it
+     * streams in, bypassing the sharing of concurrent downloads of one blob (the reader must see every byte).
+     */
+    private Path pullLayer(ImageReference image, Manifests.Descriptor layer, PullListener listener, Optional<BlobStore.Reader> reader)
+            throws PullException, IOException {
+        if (reader.isEmpty() && blobs.contains(layer.digest())) {
             listener.on(new PullEvent.LayerProgress(layer.digest(), Math.max(0, layer.size()), layer.size(), true, true));
             return blobs.path(layer.digest());
         }
         listener.on(new PullEvent.LayerProgress(layer.digest(), 0, layer.size(), false, false));
-        Path path = pullBlob(image, layer, bytes -> listener.on(new PullEvent.LayerProgress(layer.digest(), bytes, layer.size(), false, false)));
+        java.util.function.LongConsumer progress = bytes -> listener.on(new PullEvent.LayerProgress(layer.digest(), bytes, layer.size(), false, false));
+        OptionalLong size = layer.size() >= 0 ? OptionalLong.of(layer.size()) : OptionalLong.empty();
+        Path path = reader.isPresent()
+                ? registry.send(image, new BlobEndpoint(blobs, layer.digest(), size, progress, reader.get()))
+                : pullBlob(image, layer, progress);
         listener.on(new PullEvent.LayerProgress(layer.digest(), Files.size(path), layer.size(), true, false));
         return path;
     }
@@ -402,26 +442,18 @@ public final class ImageStore {
                 diffIds.add(allDiffIds.get(i));
             }
         }
-        List<Path> layerBlobs = pullLayers(layers, source);
         listener.on(new PullEvent.BuildingDrive(resolved.digest(), layers.size()));
         long started = System.nanoTime();
         Path work = null;
         Path staging = null;
         try {
-            Files.createDirectories(tmp);
             Files.createDirectories(images);
-            work = Files.createTempDirectory(tmp, "unpack-" + resolved.digest().hex().substring(0, 12) + "-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            long compressed = layers.stream().mapToLong(l -> Math.max(0, l.size())).sum();
+            work = scratch.create("unpack-" + resolved.digest().hex().substring(0, 12) + "-", compressed * TREE_PER_LAYER_BYTE + TREE_SLACK);
             Path tree = Files.createDirectory(work.resolve("rootfs"));
             Files.setAttribute(tree, "unix:mode", 0755);
-            LayerUnpacker unpacker = new LayerUnpacker(tree, LayerUnpacker.runningAsRoot());
-            for (int i = 0; i < layers.size(); i++) {
-                try (InputStream in = Files.newInputStream(layerBlobs.get(i))) {
-                    unpacker.apply(in, Optional.of(diffIds.get(i)));
-                } catch (PullException | IOException e) {
-                    throw new PullException("layer " + layers.get(i).digest() + ": " + e.getMessage(), e);
-                }
-            }
+            unpack(layers, diffIds, source, new LayerUnpacker(tree, LayerUnpacker.runningAsRoot()));
+            long unpacked = System.nanoTime();
             staging = Files.createTempDirectory(images, TEMP_PREFIX + resolved.digest().hex().substring(0, 12) + "-");
             long bytes = RootDriveBuilder.build(tree, staging.resolve(DRIVE_FILE), freeBytes);
             writeMetadata(staging, new LinkedHashSet<>(), Instant.now(), imported);
@@ -434,13 +466,20 @@ public final class ImageStore {
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("images directory " + images + " does not support atomic renames", e);
             }
-            LOG.info("built root drive image={} digest={} layers={} bytes={} ms={}", image, resolved.digest(), layers.size(),
-                    bytes, (System.nanoTime() - started) / 1_000_000);
+            LOG.info("built root drive image={} digest={} layers={} bytes={} ms={} unpack_ms={} scratch={}", image, resolved.digest(),
+                    layers.size(), bytes, (System.nanoTime() - started) / 1_000_000, (unpacked - started) / 1_000_000,
+                    scratch.inMemory(work) ? "memory" : "disk");
             return drive;
         } catch (IOException e) {
             throw new PullException("building the root drive failed: " + e, e);
         } finally {
-            deleteQuietly(work);
+            if (work != null) {
+                try {
+                    scratch.delete(work);
+                } catch (IOException e) {
+                    LOG.warn("could not delete temporary {}: {}", work, e.toString());
+                }
+            }
             deleteQuietly(staging);
         }
     }
@@ -529,31 +568,60 @@ public final class ImageStore {
         return Optional.of(new StoredImage(digest, references, imported, drive, Files.size(drive), builtAt));
     }
 
-    /** Gets the layers concurrently (one virtual thread each); the first failure, in layer order, is thrown. */
-    private static List<Path> pullLayers(List<Manifests.Descriptor> layers, LayerSource source) throws PullException, IOException {
+    /**
+     * Applies the layers in order: the first as it downloads, the others from the store, downloaded concurrently
+     * (one virtual thread each) while the first is unpacked. The first failure, in layer order, is thrown.
+     */
+    private static void unpack(List<Manifests.Descriptor> layers, List<Digest> diffIds, LayerSource source, LayerUnpacker unpacker)
+            throws PullException, IOException {
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<Path>> futures = new ArrayList<>();
-            for (Manifests.Descriptor layer : layers) {
-                futures.add(executor.submit(() -> source.get(layer)));
+            List<Future<Path>> later = new ArrayList<>();
+            for (Manifests.Descriptor layer : layers.subList(Math.min(1, layers.size()), layers.size())) {
+                later.add(executor.submit(() -> source.get(layer)));
             }
-            List<Path> paths = new ArrayList<>();
-            for (Future<Path> future : futures) {
-                try {
-                    paths.add(future.get());
-                } catch (ExecutionException e) {
-                    switch (e.getCause()) {
-                        case PullException p -> throw new PullException(p.getMessage(), p);
-                        case IOException io -> throw new IOException(io.getMessage(), io);
-                        default -> { }
+            try {
+                for (int i = 0; i < layers.size(); i++) {
+                    Manifests.Descriptor layer = layers.get(i);
+                    Digest[] diffId = new Digest[1];
+                    BlobStore.Reader apply = in -> {
+                        try {
+                            diffId[0] = unpacker.apply(in, Optional.empty());
+                        } catch (PullException | IOException e) {
+                            throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
+                        }
+                    };
+                    if (i == 0) {
+                        source.read(layer, apply);
+                    } else {
+                        try (InputStream in = Files.newInputStream(await(later.get(i - 1)))) {
+                            apply.read(in);
+                        }
                     }
-                    throw new IllegalStateException("pulling a layer failed unexpectedly", e.getCause());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    futures.forEach(f -> f.cancel(true));
-                    throw new PullException("interrupted while pulling layers", e);
+                    // checked once the blob is verified: a blob that fails its own digest says so first
+                    try {
+                        LayerUnpacker.checkDiffId(diffId[0], diffIds.get(i));
+                    } catch (PullException e) {
+                        throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
+                    }
                 }
+            } finally {
+                later.forEach(f -> f.cancel(true));
             }
-            return paths;
+        }
+    }
+
+    private static Path await(Future<Path> download) throws PullException, IOException {
+        try {
+            return download.get();
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case PullException p -> throw new PullException(p.getMessage(), p);
+                case IOException io -> throw new IOException(io.getMessage(), io);
+                default -> throw new IllegalStateException("pulling a layer failed unexpectedly", e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PullException("interrupted while pulling layers", e);
         }
     }
 

@@ -68,26 +68,36 @@ final class LayerUnpacker {
      * Applies one layer (gzip, zstd or uncompressed tar, detected by magic bytes).
      *
      * @param diffId the digest of the uncompressed tar, checked after the last entry, if known
+     * @return the digest of the uncompressed tar (its diff_id)
      * @throws PullException naming the entry if the layer is malformed or tries to escape the root
      */
-    void apply(InputStream layer, Optional<Digest> diffId) throws PullException, IOException {
+    Digest apply(InputStream layer, Optional<Digest> diffId) throws PullException, IOException {
         DigestInputStream tar = new DigestInputStream(decompress(layer), Sha256.newDigest());
-        TarArchiveInputStream entries = new TarArchiveInputStream(tar, StandardCharsets.UTF_8.name());
-        Pass pass = new Pass();
-        for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
-            try {
-                pass.apply(entry, entries);
-            } catch (IOException e) {
-                throw new PullException("entry " + entry.getName() + ": " + e, e);
+        // reading, decompressing and hashing on one thread, the file system work on this one
+        try (ReadAhead ahead = new ReadAhead(tar)) {
+            TarArchiveInputStream entries = new TarArchiveInputStream(ahead, StandardCharsets.UTF_8.name());
+            Pass pass = new Pass();
+            for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
+                try {
+                    pass.apply(entry, entries);
+                } catch (IOException e) {
+                    throw new PullException("entry " + entry.getName() + ": " + e, e);
+                }
             }
+            ahead.transferTo(OutputStream.nullOutputStream());
+            pass.finish();
         }
-        tar.transferTo(OutputStream.nullOutputStream());
-        pass.finish();
+        Digest actual = Sha256.of(tar.getMessageDigest());
         if (diffId.isPresent()) {
-            Digest actual = Sha256.of(tar.getMessageDigest());
-            if (!actual.equals(diffId.get())) {
-                throw new PullException("uncompressed content has digest " + actual + ", the image config says " + diffId.get());
-            }
+            checkDiffId(actual, diffId.get());
+        }
+        return actual;
+    }
+
+    /** @throws PullException if a layer's uncompressed content has another digest than its image config says */
+    static void checkDiffId(Digest actual, Digest expected) throws PullException {
+        if (!actual.equals(expected)) {
+            throw new PullException("uncompressed content has digest " + actual + ", the image config says " + expected);
         }
     }
 

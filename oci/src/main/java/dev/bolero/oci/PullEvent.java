@@ -20,7 +20,10 @@ public sealed interface PullEvent {
         }
     }
 
-    /** Every layer is in the store; the root drive of {@code image} is being built from {@code layers} layers. */
+    /**
+     * The root drive of {@code image} is being built from {@code layers} layers: sent before the first layer is
+     * unpacked, which overlaps the download of layers not yet in the store (their progress events follow).
+     */
     record BuildingDrive(Digest image, int layers) implements PullEvent {
         public BuildingDrive {
             Objects.requireNonNull(image, "image");

@@ -61,7 +61,7 @@ final class RootDriveBuilder {
         long inodes = usage.entries() + usage.entries() / 4 + freeBytes / BYTES_PER_FREE_INODE + 256;
         long bytes = roundUp(usage.bytes() + usage.bytes() / 10 + inodes * INODE_SIZE + FIXED_OVERHEAD + freeBytes, MIB);
         List<String> command = List.of(mkfs(), "-q", "-F", "-d", tree.toString(), "-O", "^has_journal,^metadata_csum",
-                "-E", "root_owner=0:0", "-L", "rootfs", "-b", Long.toString(BLOCK), "-I", Long.toString(INODE_SIZE),
+                "-E", "root_owner=0:0,nodiscard", "-L", "rootfs", "-b", Long.toString(BLOCK), "-I", Long.toString(INODE_SIZE),
                 "-N", Long.toString(inodes), "-m", "0", output.toString(), (bytes / 1024) + "k");
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         try {

@@ -156,7 +156,7 @@ class FakeRegistryTest {
         assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
                 .isInstanceOf(OciException.class)
                 .hasMessage("pull " + reference + ": layer " + layer + ": entry ../../etc/passwd escapes the root");
-        assertThat(list(dataDir.resolve("tmp"))).isEmpty();
+        assertNoScratchLeft();
         assertThat(list(dataDir.resolve("images"))).isEmpty();
         assertThat(dataDir.getParent().resolve("etc")).doesNotExist();
     }
@@ -174,6 +174,15 @@ class FakeRegistryTest {
                 .hasMessage("pull " + reference + ": blob " + layer + " failed verification: its content has digest " + Sha256.of(tampered));
         assertThat(dataDir.resolve("blobs/sha256/" + layer.hex())).doesNotExist();
         assertThat(list(dataDir.resolve("blobs/sha256"))).noneMatch(p -> p.getFileName().toString().startsWith(".tmp"));
+        assertNoScratchLeft();
+        assertThat(list(dataDir.resolve("images"))).isEmpty();
+    }
+
+    /** The unpacked tree of a failed build is gone, wherever it was (memory or disk). */
+    private void assertNoScratchLeft() throws IOException {
+        for (Path scratch : Scratch.of(dataDir).roots()) {
+            assertThat(list(scratch)).as("leftovers in %s", scratch).isEmpty();
+        }
     }
 
     @Test

@@ -17,6 +17,8 @@ import java.util.Objects;
  *     private copy-on-write view of it in {@code workDir}
  * @param taps tap devices (already created) to attach as virtio-net interfaces, in order
  * @param stopGrace how long the VMM gets to exit after a polite shutdown request before it is killed
+ * @param rootDriveBytes the size of the machine's view of its root drive: 0 for the shared drive's own size, else at
+ *     least that size; the extra space reads as zeros and the guest grows its file system into it when it boots
  */
 public record VmSpec(
         String machineId,
@@ -26,7 +28,8 @@ public record VmSpec(
         BootAssets boot,
         Path rootDrive,
         List<Tap> taps,
-        Duration stopGrace) {
+        Duration stopGrace,
+        long rootDriveBytes) {
 
     public VmSpec {
         Objects.requireNonNull(machineId, "machineId");
@@ -36,7 +39,34 @@ public record VmSpec(
         Objects.requireNonNull(stopGrace, "stopGrace");
         if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1, got " + cpus);
         if (memoryMb < 64) throw new IllegalArgumentException("memory_mb must be at least 64, got " + memoryMb);
+        if (rootDriveBytes < 0) throw new IllegalArgumentException("rootDriveBytes must not be negative, got " + rootDriveBytes);
         taps = List.copyOf(taps);
+    }
+
+    /** A machine whose root drive has the shared drive's own size. */
+    public VmSpec(String machineId, Path workDir, int cpus, int memoryMb, BootAssets boot, Path rootDrive, List<Tap> taps,
+            Duration stopGrace) {
+        this(machineId, workDir, cpus, memoryMb, boot, rootDrive, taps, stopGrace, 0);
+    }
+
+    /**
+     * The size the machine's root drive must have: {@link #rootDriveBytes}, or the shared drive's size if that is 0.
+     *
+     * @throws VmmException if the shared drive is unreadable or larger than {@link #rootDriveBytes}
+     */
+    public long rootDriveSize() throws VmmException {
+        long base;
+        try {
+            base = java.nio.file.Files.size(rootDrive);
+        } catch (java.io.IOException e) {
+            throw new VmmException("root drive " + rootDrive + ": " + e, e);
+        }
+        if (rootDriveBytes == 0) return base;
+        if (rootDriveBytes < base) {
+            throw new VmmException("a root drive of " + rootDriveBytes + " bytes is smaller than the image's drive " + rootDrive
+                    + " (" + base + " bytes)");
+        }
+        return rootDriveBytes;
     }
 
     /** A host tap device and the MAC address the guest's interface gets. */

@@ -178,6 +178,18 @@ final class Supervisor {
         }
     }
 
+    /** The machine's root drive size: 0 for the image's own, else guest.rootfs_mb, which must not be smaller. */
+    private long rootDriveBytes(PreparedImage image) {
+        Integer mb = config.guest().rootfsMb();
+        if (mb == null) return 0;
+        long bytes = mb * 1024L * 1024;
+        if (bytes < image.rootDriveBytes()) {
+            throw ApiException.failedPrecondition("start machine " + id + ": guest.rootfs_mb " + mb + " is smaller than the root drive of " + config.image()
+                    + " (" + (image.rootDriveBytes() + 1024 * 1024 - 1) / (1024 * 1024) + " MiB)");
+        }
+        return bytes;
+    }
+
     private void runFresh() {
         try {
             PreparedImage image = runtime.images().prepare(config.image());
@@ -192,7 +204,7 @@ final class Supervisor {
                     .map(a -> List.of(new VmSpec.Tap(a.tapName(), a.mac()))).orElse(List.of());
             VmSpec spec = new VmSpec(id, runtime.machinesDir().resolve(id), config.guest().cpus(),
                     config.guest().memoryMb(), runtime.boot().get(), image.rootDrive(), taps,
-                    HARD_STOP_GRACE);
+                    HARD_STOP_GRACE, rootDriveBytes(image));
             VmProcess process = runtime.driver().start(spec);
             vm = process;
             service.update(id, r -> r.withVmHandle(Optional.of(process.handle()), service.clock().instant()));

@@ -83,7 +83,7 @@ public final class CloudHypervisorDriver implements VmmDriver {
         Process process = null;
         try {
             Files.createDirectories(spec.workDir());
-            MachineFiles.copyRootDrive(spec.rootDrive(), paths.rootDrive());
+            MachineFiles.copyRootDrive(spec.rootDrive(), paths.rootDrive(), spec.rootDriveSize());
             process = HostProcesses.spawn(action, List.of(vmm.toString(), "--api-socket", "path=" + apiSocket), log);
             OptionalLong ticks = HostProcesses.startTicks(process.pid());
             if (ticks.isEmpty()) throw new VmmException("cloud-hypervisor exited at once");

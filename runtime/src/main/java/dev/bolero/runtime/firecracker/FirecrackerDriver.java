@@ -217,7 +217,7 @@ public final class FirecrackerDriver implements VmmDriver {
 
         static void prepareCommon(Path root, VmSpec spec) throws VmmException, IOException {
             Files.createDirectories(root);
-            MachineFiles.copyRootDrive(spec.rootDrive(), root.resolve("rootfs.raw"));
+            MachineFiles.copyRootDrive(spec.rootDrive(), root.resolve("rootfs.raw"), spec.rootDriveSize());
             MachineFiles.mkfifo(root.resolve("logger.fifo"));
             MachineFiles.mkfifo(root.resolve("metrics.fifo"));
         }

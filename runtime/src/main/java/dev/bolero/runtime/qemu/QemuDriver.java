@@ -186,7 +186,7 @@ public final class QemuDriver implements VmmDriver {
     /** How one QEMU is spawned and where the agent reaches its sockets. */
     private record Launch(List<String> command, Path ctl, Path qmp, Path socketDir, Optional<Jail.Lease> lease) {}
 
-    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile) throws IOException {
+    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile) throws VmmException, IOException {
         Path socketDir = socketDir(work);
         Path overlay = work.resolve("root.qcow2");
         Path ctl = socketDir.resolve("ctl.sock");
@@ -195,7 +195,8 @@ public final class QemuDriver implements VmmDriver {
         Files.deleteIfExists(qmp);
         Files.deleteIfExists(overlay);
         run("start machine " + spec.machineId() + ": create overlay", List.of("qemu-img", "create", "-q", "-f", "qcow2",
-                "-F", "raw", "-b", spec.rootDrive().toAbsolutePath().toString(), overlay.toString()));
+                "-F", "raw", "-b", spec.rootDrive().toAbsolutePath().toString(), overlay.toString(),
+                Long.toString(spec.rootDriveSize())));
         var files = new QemuCommand.Files(spec.boot().kernel().toAbsolutePath().toString(),
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
                 work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()));
@@ -210,7 +211,7 @@ public final class QemuDriver implements VmmDriver {
             Path overlay = lease.host("/root.qcow2");
             run("start machine " + spec.machineId() + ": create overlay", List.of("qemu-img", "create", "-q",
                     "-f", "qcow2", "-F", "raw", "-b", "/base.raw", "-u", overlay.toString(),
-                    Long.toString(Files.size(spec.rootDrive()))));
+                    Long.toString(spec.rootDriveSize())));
             Jail.give(lease, overlay);
             Files.setPosixFilePermissions(overlay, PosixFilePermissions.fromString("rw-------"));
             Path console = work.resolve("console.log");

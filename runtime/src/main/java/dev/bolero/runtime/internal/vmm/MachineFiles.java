@@ -45,13 +45,18 @@ public final class MachineFiles {
 
     /**
      * Gives the machine its own writable copy of the shared root drive: a reflink (copy-on-write) where the file
-     * system can, otherwise a sparse copy.
+     * system can, otherwise a sparse copy; extended (sparsely) to {@code bytes} when that is larger.
      *
      * @throws VmmException when the copy fails
      */
-    public static void copyRootDrive(Path base, Path target) throws VmmException {
+    public static void copyRootDrive(Path base, Path target, long bytes) throws VmmException {
         run("copy root drive " + base + " to " + target,
                 List.of("cp", "--reflink=auto", "--sparse=always", base.toString(), target.toString()));
+        try (RandomAccessFile file = new RandomAccessFile(target.toFile(), "rw")) {
+            if (file.length() < bytes) file.setLength(bytes);
+        } catch (IOException e) {
+            throw new VmmException("grow root drive " + target + " to " + bytes + " bytes: " + e.getMessage(), e);
+        }
     }
 
     /** Creates a named pipe. */

@@ -47,9 +47,9 @@ class MachineFilesTest {
             file.write("superblock".getBytes());
         }
         Path copy = dir.resolve("rootfs.raw");
-        MachineFiles.copyRootDrive(base, copy);
+        MachineFiles.copyRootDrive(base, copy, 96L << 20);
         Files.writeString(copy, "changed", java.nio.file.StandardOpenOption.WRITE);
-        assertThat(Files.size(copy)).isEqualTo(64L << 20);
+        assertThat(Files.size(copy)).as("grown to the machine's size").isEqualTo(96L << 20);
         assertThat(new String(Files.readAllBytes(base), 0, 10)).isEqualTo("superblock");
         long allocatedBlocks = Long.parseLong(new String(
                 new ProcessBuilder("stat", "-c", "%b", copy.toString()).start().getInputStream().readAllBytes())
