@@ -2,6 +2,8 @@
 # Boot benchmark (issue 2): time from POST /api/v1/machines (start: true) to the workload's first log line, beside
 # a bare qemu-system-x86_64 boot of the same kernel, initramfs and drive, over RUNS interleaved runs (default 5).
 # Prints both, and their ratio. Run as root after building (./mvnw -q -DskipTests package).
+# The agent runs with AGENT_FLAGS (default: --no-jail --no-network, so that the bare boot replays the very same QEMU
+# command line; with the jail, QEMU's command line names paths inside its chroot).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 runs="${RUNS:-5}"
@@ -28,7 +30,9 @@ image="127.0.0.1:$reg_port/bench/boot:1"
 "$BOLERO_HOME/scripts/build-image.sh" "$image" --cmd sh >/dev/null
 
 port=$(free_port)
-"$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/agent.log" 2>&1 &
+# shellcheck disable=SC2086
+"$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$port" --data-dir "$work/data" ${AGENT_FLAGS:---no-jail --no-network} \
+  >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/api/v1/machines" >/dev/null && break; sleep 0.2; done
 
