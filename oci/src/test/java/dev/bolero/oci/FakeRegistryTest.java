@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The protocol paths docker-registry cannot show without a token server: bearer challenges, token caching, blob
- * redirects to another host, multi-platform indexes, and hostile or corrupt content served by a registry. The
- * registry here is a small HTTP server; the unpacking and mkfs.ext4 are real.
+ * The protocol paths docker-registry cannot show: the exact token request of a bearer challenge, blob redirects to
+ * another host, multi-platform indexes, and hostile or corrupt content served by a registry. The registry here is a
+ * small HTTP server; the unpacking and mkfs.ext4 are real. (The bearer flow against the real docker-registry, with
+ * signed tokens, is in {@link ImageStoreRegistryTest}.)
  */
 class FakeRegistryTest {
     private static final String CONFIG_TYPE = "application/vnd.oci.image.config.v1+json";

@@ -7,6 +7,7 @@ import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -164,6 +165,32 @@ class ImageStoreRegistryTest {
             RegistryConfig right = new RegistryConfig(Set.of(), Map.of(secured.host(), new Credentials("bolero", "s3cret")));
             PreparedImage image = new ImageStore(dataDir, right).prepare(reference);
             assertThat(image.config().cmd()).containsExactly("true");
+        }
+    }
+
+    @Test
+    void bearerTokensFromTheRegistrysTokenServiceAreFetchedWithTheConfiguredCredentials() throws Exception {
+        try (TestRegistry secured = TestRegistry.startWithTokenAuth("bolero", "s3cret")) {
+            String reference = TestImages.push(secured, "private/app:1", ImageSpec.cmd("true"));
+            assertThat(secured.issuedTokens()).isNotEmpty().allMatch(t -> t.startsWith("bolero repository:private/app:"));
+
+            assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                    .isInstanceOf(OciException.class)
+                    .hasMessage("pull " + reference + ": unauthorized: authentication required for manifest 1");
+            assertThat(secured.issuedTokens()).last().isEqualTo("repository:private/app:pull");
+
+            RegistryConfig wrong = new RegistryConfig(Set.of(), Map.of(secured.host(), new Credentials("bolero", "wrong")));
+            assertThatThrownBy(() -> new ImageStore(dataDir, wrong).prepare(reference))
+                    .isInstanceOf(OciException.class)
+                    .hasMessage("pull " + reference + ": unauthorized: token service " + URI.create(secured.tokenRealm()).getAuthority()
+                            + " answered HTTP 401 (invalid username or password)");
+
+            int before = secured.issuedTokens().size();
+            RegistryConfig right = new RegistryConfig(Set.of(), Map.of(secured.host(), new Credentials("bolero", "s3cret")));
+            PreparedImage image = new ImageStore(dataDir, right).prepare(reference);
+            assertThat(image.config().cmd()).containsExactly("true");
+            assertThat(secured.issuedTokens().subList(before, secured.issuedTokens().size()))
+                    .containsExactly("bolero repository:private/app:pull");
         }
     }
 

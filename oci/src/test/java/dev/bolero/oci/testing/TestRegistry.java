@@ -32,31 +32,51 @@ public final class TestRegistry implements AutoCloseable {
     private final Path dir;
     private final String host;
     private final Optional<String> credentials;
+    private final Optional<TokenServer> tokens;
 
-    private TestRegistry(Process process, Path dir, String host, Optional<String> credentials) {
+    private TestRegistry(Process process, Path dir, String host, Optional<String> credentials, Optional<TokenServer> tokens) {
         this.process = process;
         this.dir = dir;
         this.host = host;
         this.credentials = credentials;
+        this.tokens = tokens;
+    }
+
+    /** How clients authenticate to the registry. */
+    private sealed interface Auth {
+        record Anonymous() implements Auth {}
+
+        record Basic(String user, String password) implements Auth {}
+
+        record Token(String user, String password) implements Auth {}
     }
 
     /** Starts an anonymous registry. */
     public static TestRegistry start() throws IOException {
-        return start(Optional.empty());
+        return start(new Auth.Anonymous());
     }
 
     /** Starts a registry that demands HTTP basic authentication as {@code user}/{@code password} (htpasswd, bcrypt). */
     public static TestRegistry startWithBasicAuth(String user, String password) throws IOException {
-        return start(Optional.of(new String[] {user, password}));
+        return start(new Auth.Basic(user, password));
     }
 
-    private static TestRegistry start(Optional<String[]> basicAuth) throws IOException {
+    /**
+     * Starts a registry that demands bearer tokens ({@code auth: token}) from a token service in this JVM, which issues
+     * them to HTTP basic {@code user}/{@code password} (and anonymous tokens granting nothing to clients without
+     * credentials). Skipped without {@code openssl}, which makes the token signing key.
+     */
+    public static TestRegistry startWithTokenAuth(String user, String password) throws IOException {
+        return start(new Auth.Token(user, password));
+    }
+
+    private static TestRegistry start(Auth authentication) throws IOException {
         Assumptions.assumeTrue(Files.isExecutable(BINARY), "docker-registry is not installed (apt-get install docker-registry)");
         IOException last = null;
         for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
             Path dir = Files.createTempDirectory("bolero-registry-");
             try {
-                return startIn(dir, basicAuth);
+                return startIn(dir, authentication);
             } catch (IOException e) {
                 deleteTree(dir);
                 last = e; // most likely the free port was taken in between; try another
@@ -65,21 +85,37 @@ public final class TestRegistry implements AutoCloseable {
         throw last;
     }
 
-    private static TestRegistry startIn(Path dir, Optional<String[]> basicAuth) throws IOException {
+    private static TestRegistry startIn(Path dir, Auth authentication) throws IOException {
         int port;
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
         String host = "127.0.0.1:" + port;
         String auth = "";
-        if (basicAuth.isPresent()) {
-            Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/htpasswd")), "htpasswd is not installed (apt-get install apache2-utils)");
-            Path htpasswd = dir.resolve("htpasswd");
-            run(List.of("htpasswd", "-Bbc", htpasswd.toString(), basicAuth.get()[0], basicAuth.get()[1]), Map.of());
-            auth = "auth:\n  htpasswd:\n    realm: bolero-test\n    path: " + htpasswd + "\n";
+        Optional<String> credentials = Optional.empty();
+        Optional<TokenServer> tokens = Optional.empty();
+        switch (authentication) {
+            case Auth.Anonymous a -> {}
+            case Auth.Basic(String user, String password) -> {
+                Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/htpasswd")), "htpasswd is not installed (apt-get install apache2-utils)");
+                Path htpasswd = dir.resolve("htpasswd");
+                run(List.of("htpasswd", "-Bbc", htpasswd.toString(), user, password), Map.of());
+                auth = "auth:\n  htpasswd:\n    realm: bolero-test\n    path: " + htpasswd + "\n";
+                credentials = Optional.of(user + ":" + password);
+            }
+            case Auth.Token(String user, String password) -> {
+                Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl is not installed (apt-get install openssl)");
+                TokenServer server = TokenServer.start(dir, user, password);
+                tokens = Optional.of(server);
+                auth = "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n"
+                        .formatted(server.realm(), TokenServer.SERVICE, TokenServer.ISSUER, server.certificate());
+                credentials = Optional.of(user + ":" + password);
+            }
         }
         Path config = dir.resolve("config.yml");
-        Files.writeString(config, """
+        Process process;
+        try {
+            Files.writeString(config, """
                 version: 0.1
                 log:
                   level: warn
@@ -91,11 +127,15 @@ public final class TestRegistry implements AutoCloseable {
                 http:
                   addr: %s
                 %s""".formatted(dir.resolve("storage"), host, auth));
-        Process process = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("registry.log").toFile())
-                .start();
-        TestRegistry registry = new TestRegistry(process, dir, host, basicAuth.map(a -> a[0] + ":" + a[1]));
+            process = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("registry.log").toFile())
+                    .start();
+        } catch (IOException e) {
+            tokens.ifPresent(TokenServer::close);
+            throw e;
+        }
+        TestRegistry registry = new TestRegistry(process, dir, host, credentials, tokens);
         try {
             registry.awaitReady();
             return registry;
@@ -140,9 +180,32 @@ public final class TestRegistry implements AutoCloseable {
         return host;
     }
 
-    /** {@code user:password} if the registry demands basic authentication. */
+    /** {@code user:password} if the registry demands authentication (basic, or basic at its token service). */
     Optional<String> credentials() {
         return credentials;
+    }
+
+    /**
+     * The tokens the token service issued, one entry each: {@code USER SCOPE…}, or just the scopes for an anonymous
+     * token.
+     *
+     * @throws IllegalStateException if the registry was not started with {@link #startWithTokenAuth}
+     */
+    public List<String> issuedTokens() {
+        return tokenServer().issued();
+    }
+
+    /**
+     * The token service's realm, {@code http://127.0.0.1:PORT/token}.
+     *
+     * @throws IllegalStateException if the registry was not started with {@link #startWithTokenAuth}
+     */
+    public String tokenRealm() {
+        return tokenServer().realm();
+    }
+
+    private TokenServer tokenServer() {
+        return tokens.orElseThrow(() -> new IllegalStateException("registry " + host + " does not use token authentication"));
     }
 
     /** Kills the registry and deletes its storage. */
@@ -161,6 +224,7 @@ public final class TestRegistry implements AutoCloseable {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
+        tokens.ifPresent(TokenServer::close);
         deleteTree(dir);
     }
 
