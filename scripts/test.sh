@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Test-only extras: PostgreSQL for the control plane's cluster tests, htpasswd for the registry auth tests.
-install_packages postgresql apache2-utils python3 procps
+install_packages postgresql apache2-utils python3 procps openssl
 find_java
 cd "$BOLERO_HOME"
 exec ./mvnw -B -ntp verify "$@"
