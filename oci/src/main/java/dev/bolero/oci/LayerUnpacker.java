@@ -122,6 +122,9 @@ final class LayerUnpacker {
         private final Set<Path> created = new HashSet<>();
         private final List<TarArchiveEntry> directoryTimes = new ArrayList<>();
         private final List<Path> directoryPaths = new ArrayList<>();
+        /** Xattrs the file system of the root does not take (tmpfs before Linux 6.6 refuses user.*): warned once. */
+        private int unsupportedXattrs;
+        private String firstUnsupportedXattr;
 
         void apply(TarArchiveEntry entry, PaxTarInputStream content) throws PullException, IOException {
             String name = entry.getName();
@@ -213,6 +216,10 @@ final class LayerUnpacker {
         }
 
         void finish() throws IOException {
+            if (unsupportedXattrs > 0) {
+                LOG.warn("{} extended attributes were not applied: the file system of {} does not support them (first: {})",
+                        unsupportedXattrs, root, firstUnsupportedXattr);
+            }
             for (int i = directoryPaths.size() - 1; i >= 0; i--) {
                 setTime(directoryPaths.get(i), directoryTimes.get(i).getLastModifiedTime());
             }
@@ -295,8 +302,8 @@ final class LayerUnpacker {
          * value as stored; {@code LIBARCHIVE.xattr.NAME}, URL-encoded name and base64 value), byte-exact, binary values
          * (ACLs, file capabilities) included. Set with lsetxattr, which never follows a symlink. An attribute the file
          * system or this process may not set ({@code trusted.*} or {@code security.*} when not root, {@code user.*} on
-         * a symlink or on a tmpfs before Linux 6.6) or the kernel rejects as malformed is skipped with a debug log; any
-         * other failure fails the layer.
+         * a symlink or on a tmpfs before Linux 6.6) or the kernel rejects as malformed is skipped with a debug log, and
+         * those the file system does not support are counted in one warning per layer; any other failure fails the layer.
          */
         private void setXattrs(Path target, TarArchiveEntry entry, Map<String, byte[]> paxHeaders) throws PullException, IOException {
             for (var header : paxHeaders.entrySet()) {
@@ -320,6 +327,9 @@ final class LayerUnpacker {
                     throw new PullException("entry " + entry.getName() + " has an xattr with an invalid name");
                 }
                 int errno = Posix.lsetxattr(target, name, value);
+                if (errno == ENOTSUP && unsupportedXattrs++ == 0) {
+                    firstUnsupportedXattr = name + " of " + entry.getName();
+                }
                 if (errno == EPERM || errno == ENOTSUP || errno == EINVAL) {
                     LOG.debug("skipping xattr {} of {}: errno {}", name, entry.getName(), errno);
                 } else if (errno != 0) {
