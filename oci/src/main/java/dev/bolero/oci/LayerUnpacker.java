@@ -18,11 +18,11 @@ import java.security.DigestInputStream;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,7 +75,7 @@ final class LayerUnpacker {
         DigestInputStream tar = new DigestInputStream(decompress(layer), Sha256.newDigest());
         // reading, decompressing and hashing on one thread, the file system work on this one
         try (ReadAhead ahead = new ReadAhead(tar)) {
-            TarArchiveInputStream entries = new TarArchiveInputStream(ahead, StandardCharsets.UTF_8.name());
+            PaxTarInputStream entries = new PaxTarInputStream(ahead);
             Pass pass = new Pass();
             for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
                 try {
@@ -122,8 +122,11 @@ final class LayerUnpacker {
         private final Set<Path> created = new HashSet<>();
         private final List<TarArchiveEntry> directoryTimes = new ArrayList<>();
         private final List<Path> directoryPaths = new ArrayList<>();
+        /** Xattrs the file system of the root does not take (tmpfs before Linux 6.6 refuses user.*): warned once. */
+        private int unsupportedXattrs;
+        private String firstUnsupportedXattr;
 
-        void apply(TarArchiveEntry entry, InputStream content) throws PullException, IOException {
+        void apply(TarArchiveEntry entry, PaxTarInputStream content) throws PullException, IOException {
             String name = entry.getName();
             List<String> components = components(name, name);
             if (components.isEmpty()) {
@@ -143,7 +146,7 @@ final class LayerUnpacker {
                 }
                 created.add(target);
                 setOwnerAndMode(target, entry);
-                setXattrs(target, entry);
+                setXattrs(target, entry, content.paxHeaders());
                 directoryTimes.add(entry);
                 directoryPaths.add(target);
                 return;
@@ -159,21 +162,21 @@ final class LayerUnpacker {
             if (entry.isSymbolicLink()) {
                 Files.createSymbolicLink(target, Path.of(entry.getLinkName()));
                 setOwner(target, entry);
-                setXattrs(target, entry);
+                setXattrs(target, entry, content.paxHeaders());
                 setTime(target, entry.getLastModifiedTime());
             } else if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
                 if (!makeNode(target, entry)) {
                     return;
                 }
                 setOwnerAndMode(target, entry);
-                setXattrs(target, entry);
+                setXattrs(target, entry, content.paxHeaders());
                 setTime(target, entry.getLastModifiedTime());
             } else if (entry.isFile()) { // after the special types: commons-compress calls most unknown types files
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW)) {
                     content.transferTo(out);
                 }
                 setOwnerAndMode(target, entry);
-                setXattrs(target, entry);
+                setXattrs(target, entry, content.paxHeaders());
                 setTime(target, entry.getLastModifiedTime());
             } else {
                 throw new PullException("entry " + name + " has unsupported type '" + (char) entry.getLinkFlag() + "'");
@@ -213,6 +216,10 @@ final class LayerUnpacker {
         }
 
         void finish() throws IOException {
+            if (unsupportedXattrs > 0) {
+                LOG.warn("{} extended attributes were not applied: the file system of {} does not support them (first: {})",
+                        unsupportedXattrs, root, firstUnsupportedXattr);
+            }
             for (int i = directoryPaths.size() - 1; i >= 0; i--) {
                 setTime(directoryPaths.get(i), directoryTimes.get(i).getLastModifiedTime());
             }
@@ -291,27 +298,21 @@ final class LayerUnpacker {
         }
 
         /**
-         * Applies the extended attributes a PAX header carries ({@code SCHILY.xattr.NAME}, GNU tar and Docker;
-         * {@code LIBARCHIVE.xattr.NAME}, base64). Set with lsetxattr, which never follows a symlink. An attribute the
-         * file system or this process may not set ({@code trusted.*} when not root, {@code user.*} on a symlink) or the
-         * kernel rejects as malformed is skipped with a debug log; any other failure fails the layer. Binary values
-         * of SCHILY headers (ACLs, capabilities) are skipped with a warning: the tar library decodes them as UTF-8.
+         * Applies the extended attributes a PAX header carries ({@code SCHILY.xattr.NAME}, GNU tar and Docker, the
+         * value as stored; {@code LIBARCHIVE.xattr.NAME}, URL-encoded name and base64 value), byte-exact, binary values
+         * (ACLs, file capabilities) included. Set with lsetxattr, which never follows a symlink. An attribute the file
+         * system or this process may not set ({@code trusted.*} or {@code security.*} when not root, {@code user.*} on
+         * a symlink or on a tmpfs before Linux 6.6) or the kernel rejects as malformed is skipped with a debug log, and
+         * those the file system does not support are counted in one warning per layer; any other failure fails the layer.
          */
-        private void setXattrs(Path target, TarArchiveEntry entry) throws PullException, IOException {
-            for (var header : entry.getExtraPaxHeaders().entrySet()) {
+        private void setXattrs(Path target, TarArchiveEntry entry, Map<String, byte[]> paxHeaders) throws PullException, IOException {
+            for (var header : paxHeaders.entrySet()) {
                 String key = header.getKey();
                 String name;
                 byte[] value;
                 if (key.startsWith(SCHILY_XATTR)) {
                     name = key.substring(SCHILY_XATTR.length());
-                    if (header.getValue().indexOf('\uFFFD') >= 0) {
-                        // commons-compress decodes PAX values as UTF-8: a binary value (an ACL, a file capability)
-                        // arrives mangled and is better left out than written wrong
-                        LOG.warn("entry {}: xattr {} has a binary value that cannot be read back exactly; not applied",
-                                entry.getName(), name);
-                        continue;
-                    }
-                    value = header.getValue().getBytes(StandardCharsets.UTF_8);
+                    value = header.getValue();
                 } else if (key.startsWith(LIBARCHIVE_XATTR)) {
                     name = java.net.URLDecoder.decode(key.substring(LIBARCHIVE_XATTR.length()), StandardCharsets.UTF_8);
                     try {
@@ -326,6 +327,9 @@ final class LayerUnpacker {
                     throw new PullException("entry " + entry.getName() + " has an xattr with an invalid name");
                 }
                 int errno = Posix.lsetxattr(target, name, value);
+                if (errno == ENOTSUP && unsupportedXattrs++ == 0) {
+                    firstUnsupportedXattr = name + " of " + entry.getName();
+                }
                 if (errno == EPERM || errno == ENOTSUP || errno == EINVAL) {
                     LOG.debug("skipping xattr {} of {}: errno {}", name, entry.getName(), errno);
                 } else if (errno != 0) {

@@ -287,15 +287,22 @@ class LayerUnpackerTest {
         assertOutsideUntouched();
     }
 
-    @Test
-    void extendedAttributesFromPaxHeadersAreApplied() throws Exception {
+    /** Skips the test unless the temp directory (a disk directory, not the Scratch tmpfs) takes user xattrs. */
+    void assumeUserXattrs() throws IOException {
         Path probe = Files.writeString(temp.resolve("probe"), "");
         var view = Files.getFileAttributeView(probe, java.nio.file.attribute.UserDefinedFileAttributeView.class);
         try {
             view.write("bolero", java.nio.ByteBuffer.wrap(new byte[] {1}));
         } catch (IOException | UnsupportedOperationException e) {
-            org.junit.jupiter.api.Assumptions.abort("the temp file system does not support user xattrs: " + e);
+            Assumptions.abort("the temp file system " + Files.getFileStore(temp).type() + " does not support user xattrs: " + e);
+        } finally {
+            Files.delete(probe);
         }
+    }
+
+    @Test
+    void extendedAttributesFromPaxHeadersAreApplied() throws Exception {
+        assumeUserXattrs();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
             TarArchiveEntry entry = new TarArchiveEntry("labelled", TarConstants.LF_NORMAL, true);
@@ -314,5 +321,188 @@ class LayerUnpackerTest {
         written.read("origin", value);
         assertThat(new String(value.array(), 0, value.position(), StandardCharsets.UTF_8)).isEqualTo("layer-one");
         assertThat(Files.readString(root.resolve("labelled"))).isEqualTo("hi");
+    }
+
+    // --- binary extended attributes ----------------------------------------------------------------------------
+
+    /** vfs_cap_data revision 2, effective, permitting cap_setuid (7) and cap_net_bind_service (10): 0x80 is not UTF-8. */
+    static final byte[] CAPABILITY = {0x01, 0x00, 0x00, 0x02, (byte) 0x80, 0x04, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    /** Not UTF-8, with a NUL, a newline and an '=' inside. */
+    static final byte[] BLOB = {(byte) 0xff, (byte) 0xfe, 0x00, (byte) 0x80, 'a', '\n', '=', (byte) 0xc3};
+
+    /** One PAX record, {@code LENGTH KEY=VALUE\n}, the length counting its own digits. */
+    static byte[] paxRecord(String key, byte[] value) {
+        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        int rest = 1 + keyBytes.length + 1 + value.length + 1;
+        int length = rest + 1;
+        while (length != rest + String.valueOf(length).length()) {
+            length = rest + String.valueOf(length).length();
+        }
+        ByteArrayOutputStream record = new ByteArrayOutputStream();
+        record.writeBytes((length + " ").getBytes(StandardCharsets.US_ASCII));
+        record.writeBytes(keyBytes);
+        record.write('=');
+        record.writeBytes(value);
+        record.write('\n');
+        return record.toByteArray();
+    }
+
+    /** A tar of raw PAX header entries (type {@code x} or {@code g}, content as given) each followed by a file. */
+    static byte[] paxTar(Object... headerTypeContentAndFileName) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
+            for (int i = 0; i < headerTypeContentAndFileName.length; i += 3) {
+                byte type = (Byte) headerTypeContentAndFileName[i];
+                byte[] records = (byte[]) headerTypeContentAndFileName[i + 1];
+                // the writer makes a global header of its own from an entry's map: write an 'x', patch it below
+                TarArchiveEntry header = new TarArchiveEntry("PaxHeaders/" + (char) type + i, TarConstants.LF_PAX_EXTENDED_HEADER_LC, true);
+                header.setSize(records.length);
+                out.putArchiveEntry(header);
+                out.write(records);
+                out.closeArchiveEntry();
+                TarArchiveEntry file = new TarArchiveEntry((String) headerTypeContentAndFileName[i + 2], TarConstants.LF_NORMAL, true);
+                file.setMode(0755);
+                file.setSize(2);
+                out.putArchiveEntry(file);
+                out.write("hi".getBytes(StandardCharsets.UTF_8));
+                out.closeArchiveEntry();
+            }
+        }
+        byte[] tar = bytes.toByteArray();
+        for (int at = 0; at + 512 <= tar.length; at += 512) {
+            if (new String(tar, at, 12, StandardCharsets.US_ASCII).equals("PaxHeaders/g")) {
+                retype(tar, at, TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER);
+            }
+        }
+        return tar;
+    }
+
+    /** Sets the type flag of the header block at {@code at} and its checksum. */
+    static void retype(byte[] tar, int at, byte type) {
+        tar[at + 156] = type;
+        java.util.Arrays.fill(tar, at + 148, at + 156, (byte) ' ');
+        int sum = 0;
+        for (int i = at; i < at + 512; i++) {
+            sum += tar[i] & 0xff;
+        }
+        byte[] checksum = String.format("%06o\0 ", sum).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(checksum, 0, tar, at + 148, 8);
+    }
+
+    static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            all.writeBytes(part);
+        }
+        return all.toByteArray();
+    }
+
+    /** lgetxattr(2) through the FFM API; fails the test if the attribute is missing. */
+    static byte[] lgetxattr(Path path, String name) throws Throwable {
+        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+        java.lang.invoke.MethodHandle lgetxattr = linker.downcallHandle(linker.defaultLookup().find("lgetxattr").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.ADDRESS,
+                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buffer = arena.allocate(4096);
+            long size = (long) lgetxattr.invokeExact(arena.allocateFrom(path.toString()), arena.allocateFrom(name), buffer, 4096L);
+            assertThat(size).as("lgetxattr %s %s", path, name).isNotNegative();
+            return buffer.asSlice(0, size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    @Test
+    void binaryUserAttributesAreAppliedByteExact() throws Throwable {
+        assumeUserXattrs();
+        byte[] records = concat(paxRecord("SCHILY.xattr.user.blob", BLOB),
+                paxRecord("LIBARCHIVE.xattr.user.b%3Dase", java.util.Base64.getEncoder().withoutPadding().encodeToString(BLOB)
+                        .getBytes(StandardCharsets.US_ASCII)),
+                paxRecord("SCHILY.xattr.user.text", "ünïcode".getBytes(StandardCharsets.UTF_8)));
+
+        apply(paxTar(TarConstants.LF_PAX_EXTENDED_HEADER_LC, records, "bin/tool"));
+
+        Path tool = root.resolve("bin/tool");
+        assertThat(lgetxattr(tool, "user.blob")).containsExactly(BLOB);
+        assertThat(lgetxattr(tool, "user.b=ase")).containsExactly(BLOB);
+        assertThat(new String(lgetxattr(tool, "user.text"), StandardCharsets.UTF_8)).isEqualTo("ünïcode");
+        assertThat(Files.readString(tool)).isEqualTo("hi");
+    }
+
+    @Test
+    void binaryAttributesWrittenByGnuTarSurviveTheRoundTrip() throws Throwable {
+        assumeUserXattrs();
+        Path source = Files.createDirectory(temp.resolve("source"));
+        Path file = Files.writeString(source.resolve("data"), "hi");
+        assertThat(Posix.lsetxattr(file, "user.blob", BLOB)).isZero();
+        Path layer = temp.resolve("layer.tar");
+        Process tar;
+        try {
+            tar = new ProcessBuilder("tar", "--xattrs", "--xattrs-include=*", "--format=posix", "-cf", layer.toString(),
+                    "-C", source.toString(), "data").redirectErrorStream(true).start();
+        } catch (IOException e) {
+            Assumptions.abort("GNU tar is not installed: " + e);
+            return;
+        }
+        String output = new String(tar.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(tar.waitFor()).as("tar: %s", output).isZero();
+        Files.delete(file);
+        Files.delete(source);
+
+        apply(Files.readAllBytes(layer));
+        Files.delete(layer);
+
+        assertThat(lgetxattr(root.resolve("data"), "user.blob")).containsExactly(BLOB);
+    }
+
+    @Test
+    void fileCapabilitiesAreAppliedByteExact() throws Throwable {
+        Assumptions.assumeTrue(LayerUnpacker.runningAsRoot(), "setting security.capability needs root (CAP_SETFCAP)");
+        Path probe = Files.writeString(temp.resolve("probe"), "");
+        Assumptions.assumeTrue(Posix.lsetxattr(probe, "security.capability", CAPABILITY) == 0,
+                "the temp file system " + Files.getFileStore(temp).type() + " does not take file capabilities");
+        Files.delete(probe);
+
+        apply(paxTar(TarConstants.LF_PAX_EXTENDED_HEADER_LC, paxRecord("SCHILY.xattr.security.capability", CAPABILITY), "bin/ping"));
+
+        assertThat(lgetxattr(root.resolve("bin/ping"), "security.capability")).containsExactly(CAPABILITY);
+        assertThat(mode(root.resolve("bin/ping")) & 07777).isEqualTo(0755);
+    }
+
+    @Test
+    void globalPaxHeadersApplyToLaterEntriesUnlessAnEntryRemovesThem() throws Throwable {
+        assumeUserXattrs();
+        byte[] layer = concat(paxTar(TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER, paxRecord("SCHILY.xattr.user.all", BLOB), "a"));
+        byte[] rest = paxTar(TarConstants.LF_PAX_EXTENDED_HEADER_LC, paxRecord("SCHILY.xattr.user.all", new byte[0]), "b");
+        // one archive: the first tar without its end-of-archive blocks, then the second
+        layer = concat(java.util.Arrays.copyOf(layer, endOfEntries(layer)), rest);
+
+        apply(layer);
+
+        assertThat(lgetxattr(root.resolve("a"), "user.all")).containsExactly(BLOB);
+        var view = Files.getFileAttributeView(root.resolve("b"), java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        assertThat(view.list()).doesNotContain("all");
+    }
+
+    /** Where the two zero blocks that end a tar start. */
+    static int endOfEntries(byte[] tar) {
+        for (int at = 0; at + 1024 <= tar.length; at += 512) {
+            boolean zero = true;
+            for (int i = at; i < at + 1024 && zero; i++) {
+                zero = tar[i] == 0;
+            }
+            if (zero) {
+                return at;
+            }
+        }
+        throw new IllegalArgumentException("no end of archive");
+    }
+
+    @Test
+    void aMalformedPaxRecordFailsTheLayer() {
+        byte[] records = "99 SCHILY.xattr.user.x=y\n".getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> apply(paxTar(TarConstants.LF_PAX_EXTENDED_HEADER_LC, records, "f")))
+                .isInstanceOf(IOException.class).hasMessageContaining("Pax");
+        assertThatThrownBy(() -> PaxTarInputStream.parse("12 nokeyval\n".getBytes(StandardCharsets.US_ASCII), java.util.Map.of()))
+                .hasMessageContaining("no KEY=VALUE");
     }
 }
