@@ -38,7 +38,7 @@ final class Scratch {
         Path disk = dataDir.resolve("tmp");
         Optional<Path> memory = Optional.empty();
         try {
-            if (Files.isDirectory(SHM) && Files.getFileStore(SHM).type().equals("tmpfs")) {
+            if (Files.isDirectory(SHM) && Files.getFileStore(SHM).type().equals("tmpfs") && keepsUserXattrs(SHM)) {
                 byte[] id = Sha256.newDigest().digest(dataDir.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
                 memory = Optional.of(SHM.resolve("bolero-" + HexFormat.of().formatHex(id, 0, 8)));
             }
@@ -46,6 +46,31 @@ final class Scratch {
             LOG.debug("no memory scratch for {}: {}", dataDir, e.toString());
         }
         return new Scratch(disk, memory);
+    }
+
+    /**
+     * Whether files in {@code dir} can carry {@code user.*} extended attributes (tmpfs before Linux 6.6 refuses them,
+     * and layers may carry them): a memory scratch that would drop them is not used.
+     */
+    private static boolean keepsUserXattrs(Path dir) {
+        Path probe = null;
+        try {
+            probe = Files.createTempFile(dir, "bolero-xattr-probe", "");
+            Files.getFileAttributeView(probe, java.nio.file.attribute.UserDefinedFileAttributeView.class)
+                    .write("bolero.probe", java.nio.ByteBuffer.wrap(new byte[] {1}));
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.info("no memory scratch: {} does not keep user.* extended attributes ({})", dir, e.toString());
+            return false;
+        } finally {
+            if (probe != null) {
+                try {
+                    Files.deleteIfExists(probe);
+                } catch (IOException e) {
+                    LOG.debug("remove {}: {}", probe, e.toString());
+                }
+            }
+        }
     }
 
     /**

@@ -63,7 +63,7 @@ class QemuJailIT {
     }
 
     static VmSpec spec(Path work, BootAssets boot, Path rootDrive) {
-        return new VmSpec("jail-" + work.getParent().getFileName(), work, 2, 256, boot, rootDrive, List.of(),
+        return new VmSpec("jail-" + work.getParent().getFileName(), work, 1, 256, boot, rootDrive, List.of(),
                 Duration.ofSeconds(2));
     }
 
@@ -109,7 +109,7 @@ class QemuJailIT {
                 .containsPattern("Max processes +512 +512").containsPattern("Max core file size +0 +0");
 
         List<Path> cgroups = cgroups(vm.handle());
-        assertCgroupLimits(pid, cgroups, (256 + CONFIG.memoryOverheadMb()) << 20, 2);
+        assertCgroupLimits(pid, cgroups, (256 + CONFIG.memoryOverheadMb()) << 20, 1);
 
         try (var session = new GuestSession(vm.openControl())) {
             assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
@@ -150,7 +150,7 @@ class QemuJailIT {
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).as("VMM alive after its JVM died").hasValue(true);
         assertThat(Files.readSymbolicLink(Path.of("/proc/" + pid + "/root"))).isEqualTo(work.resolve("jail"));
         assertThat(work.resolve("jail/run/ctl.sock")).exists();
-        assertCgroupLimits(pid, cgroups, (256 + CONFIG.memoryOverheadMb()) << 20, 2);
+        assertCgroupLimits(pid, cgroups, (256 + CONFIG.memoryOverheadMb()) << 20, 1);
 
         VmProcess recovered = new QemuDriver(QemuDriver.Accel.AUTO, Optional.of(CONFIG)).recover(handle).orElseThrow();
         started.add(recovered);
