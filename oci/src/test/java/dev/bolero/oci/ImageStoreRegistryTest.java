@@ -122,6 +122,63 @@ class ImageStoreRegistryTest {
     }
 
     @Test
+    void aRegistryServingADamagedOrTruncatedLayerIsRefusedAndNothingIsCached() throws Exception {
+        try (TestRegistry damaged = TestRegistry.start()) {
+            String ref = TestImages.push(damaged, "bolero/damaged:1",
+                    ImageSpec.cmd("true").withFile("/data", "x".repeat(4096)));
+            Path probe = Files.createDirectories(dataDir.resolve("probe"));
+            String manifest = new ImageStore(probe, RegistryConfig.defaults()).prepare(ref).digest().hex();
+            String layerHex = largestLayer(damaged, manifest);
+            Path layer = damaged.blobFile(layerHex);
+            byte[] original = Files.readAllBytes(layer);
+
+            byte[] flipped = original.clone();
+            flipped[flipped.length / 2] ^= 0x01;
+            Files.write(layer, flipped);
+            Path first = Files.createDirectories(dataDir.resolve("flipped"));
+            assertThatThrownBy(() -> new ImageStore(first, RegistryConfig.defaults()).prepare(ref))
+                    .isInstanceOf(OciException.class)
+                    .hasMessageStartingWith("pull " + ref + ": ");
+            assertNotCached(first, layerHex);
+
+            Files.write(layer, java.util.Arrays.copyOf(original, original.length / 2));
+            Path second = Files.createDirectories(dataDir.resolve("truncated"));
+            assertThatThrownBy(() -> new ImageStore(second, RegistryConfig.defaults()).prepare(ref))
+                    .isInstanceOf(OciException.class)
+                    .hasMessageStartingWith("pull " + ref + ": ");
+            assertNotCached(second, layerHex);
+
+            Files.write(layer, original);
+            assertThat(new ImageStore(second, RegistryConfig.defaults()).prepare(ref).rootDrive()).exists();
+        }
+    }
+
+    /** The hex digest of the biggest layer of manifest {@code manifestHex}, read from the registry's own storage. */
+    private static String largestLayer(TestRegistry r, String manifestHex) throws IOException {
+        var manifest = tools.jackson.databind.json.JsonMapper.builder().build()
+                .readTree(Files.readString(r.blobFile(manifestHex)));
+        String largest = null;
+        long size = -1;
+        for (var l : manifest.path("layers")) {
+            if (l.path("size").asLong() > size) {
+                size = l.path("size").asLong();
+                largest = l.path("digest").asString().substring("sha256:".length());
+            }
+        }
+        return largest;
+    }
+
+    /** A refused pull leaves neither the bad layer in the blob store nor a drive. */
+    private static void assertNotCached(Path dataDir, String layerHex) throws IOException {
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            assertThat(files.filter(Files::isRegularFile).map(Path::toString).toList())
+                    .as("files left in %s by a refused pull", dataDir)
+                    .noneMatch(f -> f.contains(layerHex))
+                    .noneMatch(f -> f.endsWith("rootfs.ext4"));
+        }
+    }
+
+    @Test
     void aMissingTagIsReportedAsManifestUnknown() {
         String missing = registry.host() + "/bolero/app:missing";
         assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(missing))

@@ -180,6 +180,18 @@ public final class TestRegistry implements AutoCloseable {
         return host;
     }
 
+    /**
+     * The file the registry serves blob {@code hex} (sha256) from, so a test can damage what the registry sends.
+     *
+     * @throws IOException if the registry holds no such blob
+     */
+    public Path blobFile(String hex) throws IOException {
+        Path data = dir.resolve("storage/docker/registry/v2/blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex)
+                .resolve("data");
+        if (!Files.isRegularFile(data)) throw new IOException("registry " + host + " holds no blob sha256:" + hex);
+        return data;
+    }
+
     /** {@code user:password} if the registry demands authentication (basic, or basic at its token service). */
     Optional<String> credentials() {
         return credentials;
