@@ -8,17 +8,14 @@ import dev.bolero.api.MachineState;
 import dev.bolero.runtime.VmHandle;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.locks.ReentrantLock;
 import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
@@ -33,11 +30,10 @@ public final class MachineStore implements AutoCloseable {
     private static final String COLUMNS =
             "id, name, state, config, image_digest, exit_code, error, vm_handle, created_at, updated_at, restart_count";
 
-    private final Connection connection;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final Jdbc db;
 
     private MachineStore(Connection connection) {
-        this.connection = connection;
+        this.db = new Jdbc(connection, "store");
     }
 
     /**
@@ -66,13 +62,13 @@ public final class MachineStore implements AutoCloseable {
 
     /** Inserts a new machine; a duplicate id or name is a {@link StoreException}. */
     public void insert(MachineRecord m) {
-        write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        db.write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 ps -> bind(ps, m));
     }
 
     /** Replaces a machine's row. */
     public void update(MachineRecord m) {
-        write("update machine " + m.id(),
+        db.write("update machine " + m.id(),
                 "UPDATE machines SET id=?, name=?, state=?, config=?, image_digest=?, exit_code=?, error=?, "
                         + "vm_handle=?, created_at=?, updated_at=?, restart_count=? WHERE id=?",
                 ps -> {
@@ -83,15 +79,15 @@ public final class MachineStore implements AutoCloseable {
 
     /** Deletes a machine's row and its events; absent is fine. */
     public void delete(String id) {
-        write("delete machine " + id, "DELETE FROM machines WHERE id=?", ps -> ps.setString(1, id));
-        write("delete events of machine " + id, "DELETE FROM machine_events WHERE machine_id=?",
+        db.write("delete machine " + id, "DELETE FROM machines WHERE id=?", ps -> ps.setString(1, id));
+        db.write("delete events of machine " + id, "DELETE FROM machine_events WHERE machine_id=?",
                 ps -> ps.setString(1, id));
     }
 
     /** Appends an event to a machine's history; its id and time are assigned here. */
     public void addEvent(String machineId, String type, MachineState state, Optional<String> reason,
             OptionalInt exitCode, String detail, Instant time) {
-        write("record event " + type + " of machine " + machineId,
+        db.write("record event " + type + " of machine " + machineId,
                 "INSERT INTO machine_events (machine_id, type, state, reason, exit_code, detail, time) "
                         + "VALUES (?,?,?,?,?,?,?)",
                 ps -> {
@@ -111,26 +107,14 @@ public final class MachineStore implements AutoCloseable {
 
     /** A machine's events, oldest first. */
     public List<MachineEvent> events(String machineId) {
-        lock.lock();
-        try (PreparedStatement ps = connection.prepareStatement("SELECT id, type, state, reason, exit_code, detail, "
-                + "time FROM machine_events WHERE machine_id=? ORDER BY id")) {
-            ps.setString(1, machineId);
-            List<MachineEvent> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
+        return db.query("list events of machine " + machineId, "SELECT id, type, state, reason, exit_code, detail, "
+                + "time FROM machine_events WHERE machine_id=? ORDER BY id", ps -> ps.setString(1, machineId), rs -> {
                     int exit = rs.getInt("exit_code");
                     Integer exitCode = rs.wasNull() ? null : exit;
-                    out.add(new MachineEvent(rs.getLong("id"), rs.getString("type"),
+                    return new MachineEvent(rs.getLong("id"), rs.getString("type"),
                             MachineState.parse(rs.getString("state")), rs.getString("reason"), exitCode,
-                            rs.getString("detail"), Instant.parse(rs.getString("time"))));
-                }
-            }
-            return out;
-        } catch (SQLException e) {
-            throw new StoreException("list events of machine " + machineId + ": " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
+                            rs.getString("detail"), Instant.parse(rs.getString("time")));
+                });
     }
 
     /** The machine with this id. */
@@ -151,46 +135,13 @@ public final class MachineStore implements AutoCloseable {
 
     @Override
     public void close() {
-        lock.lock();
-        try {
-            connection.close();
-        } catch (SQLException e) {
-            throw new StoreException("close store: " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private interface Binder {
-        void bind(PreparedStatement ps) throws SQLException;
-    }
-
-    private void write(String action, String sql, Binder binder) {
-        lock.lock();
-        try (PreparedStatement ps = connection.prepareStatement(sql)) {
-            binder.bind(ps);
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw new StoreException(action + ": " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
+        db.close();
     }
 
     private List<MachineRecord> query(String action, String where, String... args) {
-        lock.lock();
-        try (PreparedStatement ps = connection.prepareStatement("SELECT " + COLUMNS + " FROM machines " + where)) {
+        return db.query(action, "SELECT " + COLUMNS + " FROM machines " + where, ps -> {
             for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
-            List<MachineRecord> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(read(rs));
-            }
-            return out;
-        } catch (SQLException e) {
-            throw new StoreException(action + ": " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
+        }, MachineStore::read);
     }
 
     private static void bind(PreparedStatement ps, MachineRecord m) throws SQLException {

@@ -6,14 +6,10 @@ import dev.bolero.network.NamespaceAllocation;
 import dev.bolero.network.Service;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
 import org.sqlite.SQLiteConfig;
 
@@ -23,11 +19,10 @@ import org.sqlite.SQLiteConfig;
  * failures are {@link StoreException}s naming the action.
  */
 public final class NetworkAllocationStore implements AllocationStore, AutoCloseable {
-    private final Connection connection;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final Jdbc db;
 
     private NetworkAllocationStore(Connection connection) {
-        this.connection = connection;
+        this.db = new Jdbc(connection, "network allocations");
     }
 
     /**
@@ -48,21 +43,23 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
 
     @Override
     public List<NamespaceAllocation> namespaces() {
-        return query("list network namespaces", "SELECT namespace, idx, subnet, bridge FROM network_namespaces ORDER BY idx",
+        return db.query("list network namespaces",
+                "SELECT namespace, idx, subnet, bridge FROM network_namespaces ORDER BY idx", ps -> { },
                 rs -> new NamespaceAllocation(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4)));
     }
 
     @Override
     public List<MachineAllocation> machines() {
-        return query("list network machines",
+        return db.query("list network machines",
                 "SELECT machine_id, namespace, ip, mac, tap, egress, services FROM network_machines ORDER BY machine_id",
+                ps -> { },
                 rs -> new MachineAllocation(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
                         rs.getString(5), rs.getInt(6) != 0, services(rs.getString(7))));
     }
 
     @Override
     public void putNamespace(NamespaceAllocation n) {
-        write("record network namespace " + n.namespace(),
+        db.write("record network namespace " + n.namespace(),
                 "INSERT INTO network_namespaces (namespace, idx, subnet, bridge) VALUES (?,?,?,?) "
                         + "ON CONFLICT (namespace) DO UPDATE SET idx=excluded.idx, subnet=excluded.subnet, bridge=excluded.bridge",
                 ps -> {
@@ -75,13 +72,13 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
 
     @Override
     public void removeNamespace(String namespace) {
-        write("forget network namespace " + namespace, "DELETE FROM network_namespaces WHERE namespace=?",
+        db.write("forget network namespace " + namespace, "DELETE FROM network_namespaces WHERE namespace=?",
                 ps -> ps.setString(1, namespace));
     }
 
     @Override
     public void putMachine(MachineAllocation m) {
-        write("record network allocation of machine " + m.machineId(),
+        db.write("record network allocation of machine " + m.machineId(),
                 "INSERT INTO network_machines (machine_id, namespace, ip, mac, tap, egress, services) VALUES (?,?,?,?,?,?,?) "
                         + "ON CONFLICT (machine_id) DO UPDATE SET namespace=excluded.namespace, ip=excluded.ip, "
                         + "mac=excluded.mac, tap=excluded.tap, egress=excluded.egress, services=excluded.services",
@@ -100,20 +97,13 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
 
     @Override
     public void removeMachine(String machineId) {
-        write("forget network allocation of machine " + machineId, "DELETE FROM network_machines WHERE machine_id=?",
+        db.write("forget network allocation of machine " + machineId, "DELETE FROM network_machines WHERE machine_id=?",
                 ps -> ps.setString(1, machineId));
     }
 
     @Override
     public void close() {
-        lock.lock();
-        try {
-            connection.close();
-        } catch (SQLException e) {
-            throw new StoreException("close network allocations: " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
+        db.close();
     }
 
     /** Parses {@code tcp:8080:18080,udp:53:5353}. */
@@ -124,38 +114,5 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
             return new Service(Service.Protocol.valueOf(f[0].toUpperCase(Locale.ROOT)), Integer.parseInt(f[1]),
                     Integer.parseInt(f[2]));
         }).toList();
-    }
-
-    private interface Binder {
-        void bind(PreparedStatement ps) throws SQLException;
-    }
-
-    private interface Reader<T> {
-        T read(ResultSet rs) throws SQLException;
-    }
-
-    private void write(String action, String sql, Binder binder) {
-        lock.lock();
-        try (PreparedStatement ps = connection.prepareStatement(sql)) {
-            binder.bind(ps);
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw new StoreException(action + ": " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private <T> List<T> query(String action, String sql, Reader<T> reader) {
-        lock.lock();
-        try (PreparedStatement ps = connection.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            List<T> out = new ArrayList<>();
-            while (rs.next()) out.add(reader.read(rs));
-            return out;
-        } catch (SQLException e) {
-            throw new StoreException(action + ": " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
     }
 }
