@@ -38,4 +38,12 @@ public interface VmmDriver {
      * @throws VmmException when the handle belongs to another driver or to an unknown handle version
      */
     Optional<VmProcess> recover(VmHandle handle) throws VmmException;
+
+    /**
+     * Releases host resources that VMMs of this driver left behind when they (or the agent that started them)
+     * died unseen and that no handle will recover: for a jailing driver, uid claims and cgroups no live process
+     * holds. Call it once the agent has re-adopted its machines and killed the VMMs it did not adopt. Never touches
+     * what a live VMM, or another agent's start in progress, holds; problems are logged, not thrown.
+     */
+    default void releaseLeftovers() {}
 }

@@ -340,6 +340,7 @@ public final class MachineService implements AutoCloseable {
             store.find(p.machineId()).ifPresent(m ->
                     event(m.id(), "orphan_killed", m.state(), "VMM pid " + p.pid() + " was not adopted"));
         }
+        runtime.driver().releaseLeftovers(); // uid claims and cgroups of VMMs gone unseen, or just killed
         Set<String> known = new java.util.HashSet<>();
         store.list().forEach(m -> known.add(m.id()));
         reconciler.removeStrayDirectories(known);

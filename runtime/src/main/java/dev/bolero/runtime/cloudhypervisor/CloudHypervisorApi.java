@@ -3,7 +3,6 @@ package dev.bolero.runtime.cloudhypervisor;
 import com.fasterxml.jackson.annotation.JsonValue;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -76,14 +75,18 @@ final class CloudHypervisorApi {
     record VsockConfig(long cid, String socket) {}
 
     /**
-     * The machine's files as Cloud Hypervisor opens them.
+     * The machine's files as Cloud Hypervisor opens them (inside its chroot when jailed).
      *
+     * @param kernel the vmlinux
+     * @param initramfs the initramfs
      * @param rootDrive the machine's private root drive
      * @param vsockSocket the hybrid-vsock Unix socket Cloud Hypervisor creates
      * @param serialLog the file the guest's serial console is written to
      */
-    record VmmPaths(Path rootDrive, Path vsockSocket, Path serialLog) {
+    record VmmPaths(String kernel, String initramfs, String rootDrive, String vsockSocket, String serialLog) {
         VmmPaths {
+            Objects.requireNonNull(kernel, "kernel");
+            Objects.requireNonNull(initramfs, "initramfs");
             Objects.requireNonNull(rootDrive, "rootDrive");
             Objects.requireNonNull(vsockSocket, "vsockSocket");
             Objects.requireNonNull(serialLog, "serialLog");
@@ -102,13 +105,13 @@ final class CloudHypervisorApi {
         VmConfig config = new VmConfig(
                 new CpusConfig(spec.cpus(), spec.cpus()),
                 new MemoryConfig((long) spec.memoryMb() << 20),
-                new PayloadConfig(spec.boot().kernel().toString(), spec.boot().initramfs().toString(),
+                new PayloadConfig(paths.kernel(), paths.initramfs(),
                         String.join(" ", args)),
-                List.of(new DiskConfig("root", paths.rootDrive().toString(), false)),
+                List.of(new DiskConfig("root", paths.rootDrive(), false)),
                 net,
-                new ConsoleConfig(ConsoleMode.FILE, Optional.of(paths.serialLog().toString())),
+                new ConsoleConfig(ConsoleMode.FILE, Optional.of(paths.serialLog())),
                 new ConsoleConfig(ConsoleMode.OFF, Optional.empty()),
-                new VsockConfig(GUEST_CID, paths.vsockSocket().toString()));
+                new VsockConfig(GUEST_CID, paths.vsockSocket()));
         return List.of(ApiRequest.put("/vm.create", config), ApiRequest.put("/vm.boot"));
     }
 

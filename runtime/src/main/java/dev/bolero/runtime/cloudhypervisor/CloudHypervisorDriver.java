@@ -1,38 +1,50 @@
 package dev.bolero.runtime.cloudhypervisor;
 
 import dev.bolero.runtime.DriverCapabilities;
+import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
+import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
+import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.Kvm;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs machines in Cloud Hypervisor: spawns {@code cloud-hypervisor --api-socket …} in its own session, then
- * {@code vm.create} and {@code vm.boot} over its REST API on the Unix socket. The guest's serial console goes to
- * {@code console.log} in the work directory; the control channel is Cloud Hypervisor's hybrid vsock
- * ({@code CONNECT 1024}). Stopping presses the ACPI power button, and after the grace period shuts the VM and the
- * VMM down before killing it.
+ * Runs machines in Cloud Hypervisor: spawns {@code cloud-hypervisor --api-socket … --seccomp true} (its seccomp
+ * filters always on) in its own session, then {@code vm.create} and {@code vm.boot} over its REST API on the Unix
+ * socket. The guest's serial console goes to {@code console.log} in the work directory; the control channel is
+ * Cloud Hypervisor's hybrid vsock ({@code CONNECT 1024}). Stopping presses the ACPI power button, and after the grace
+ * period shuts the VM and the VMM down before killing it.
+ *
+ * <p>Jailed (a {@link JailConfig} given; what the agent uses whenever jailing is on), Cloud Hypervisor runs through
+ * {@code bolero-jailer} like QEMU and Firecracker (see {@link ApiVmmLaunch}): its own uid/gid from the range, new
+ * mount, PID and IPC namespaces, a chroot at {@code workDir/jail} holding only the executable, the kernel and
+ * initramfs (read-only), the private root drive, the console log (a hard link to the work directory's) and
+ * {@code /run} with its API and vsock sockets; {@code /dev/kvm} (and {@code /dev/net/tun} with taps); no
+ * capabilities, {@code no_new_privs}, rlimits and cgroups. Its jail, cgroups and uid are released once it is gone.
  *
  * <p>The kernel must be an uncompressed ELF {@code vmlinux}. Each machine gets a writable reflink copy of the
- * shared root drive in its work directory.
+ * shared root drive.
  */
 public final class CloudHypervisorDriver implements VmmDriver {
 
@@ -44,12 +56,23 @@ public final class CloudHypervisorDriver implements VmmDriver {
 
     private static final Logger LOG = LoggerFactory.getLogger(CloudHypervisorDriver.class);
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
+    private static final String CONSOLE = "/console.log";
 
     private final Optional<Path> binary;
+    private final Optional<Jail> jail;
 
     /** @param binary the {@code cloud-hypervisor} executable; empty to look it up on {@code PATH} at each start */
     public CloudHypervisorDriver(Optional<Path> binary) {
+        this(binary, Optional.empty());
+    }
+
+    /**
+     * @param binary the {@code cloud-hypervisor} executable; empty to look it up on {@code PATH} at each start
+     * @param jail how to confine each Cloud Hypervisor; empty to run it as the agent's user
+     */
+    public CloudHypervisorDriver(Optional<Path> binary, Optional<JailConfig> jail) {
         this.binary = Objects.requireNonNull(binary, "binary");
+        this.jail = jail.map(Jail::new);
     }
 
     @Override
@@ -65,7 +88,13 @@ public final class CloudHypervisorDriver implements VmmDriver {
 
     @Override
     public Optional<String> unusableReason() {
+        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
         return Kvm.vmmUnusableReason(NAME, binary);
+    }
+
+    @Override
+    public void releaseLeftovers() {
+        jail.ifPresent(Jail::sweep);
     }
 
     @Override
@@ -74,54 +103,101 @@ public final class CloudHypervisorDriver implements VmmDriver {
         Path vmm = binary.or(() -> HostProcesses.onPath(NAME))
                 .orElseThrow(() -> new VmmException(action + ": cloud-hypervisor not found on PATH"));
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
-        Path apiSocket = spec.workDir().resolve("api.sock");
-        Path vsockSocket = spec.workDir().resolve("vsock.sock");
-        Path log = spec.workDir().resolve("vmm.log");
-        MachineFiles.requireSocketPath(action, vsockSocket);
-        CloudHypervisorApi.VmmPaths paths = new CloudHypervisorApi.VmmPaths(
-                spec.workDir().resolve("rootfs.raw"), vsockSocket, spec.workDir().resolve("console.log"));
-        Process process = null;
+        Path work = spec.workDir().toAbsolutePath();
+        Path log = work.resolve("vmm.log");
+        Path pidFile = work.resolve("vmm.pid");
+        Optional<Jail.Lease> lease = Optional.empty();
+        ApiVmmLaunch.Spawned spawned = null;
         try {
-            Files.createDirectories(spec.workDir());
-            MachineFiles.copyRootDrive(spec.rootDrive(), paths.rootDrive(), spec.rootDriveSize());
-            process = HostProcesses.spawn(action, List.of(vmm.toString(), "--api-socket", "path=" + apiSocket), log);
-            OptionalLong ticks = HostProcesses.startTicks(process.pid());
-            if (ticks.isEmpty()) throw new VmmException("cloud-hypervisor exited at once");
+            Files.createDirectories(work);
+            Path apiSocket;
+            Path vsockSocket;
+            CloudHypervisorApi.VmmPaths paths;
+            List<String> command;
+            if (jail.isPresent()) {
+                lease = Optional.of(ApiVmmLaunch.prepare(jail.get(), spec));
+                Jail.Lease l = lease.get();
+                apiSocket = l.host(ApiVmmLaunch.API_SOCKET);
+                vsockSocket = l.host(ApiVmmLaunch.VSOCK_SOCKET);
+                MachineFiles.requireSocketPath(action, vsockSocket);
+                Path console = work.resolve("console.log");
+                if (!Files.exists(console, LinkOption.NOFOLLOW_LINKS)) Files.createFile(console);
+                Jail.give(l, console);
+                Files.createLink(l.host(CONSOLE), console);
+                paths = new CloudHypervisorApi.VmmPaths(ApiVmmLaunch.KERNEL, ApiVmmLaunch.INITRAMFS,
+                        ApiVmmLaunch.ROOT_DRIVE, ApiVmmLaunch.VSOCK_SOCKET, CONSOLE);
+                Files.deleteIfExists(pidFile);
+                command = ApiVmmLaunch.command(jail.get(), l, spec, vmm, pidFile, arguments(ApiVmmLaunch.API_SOCKET));
+            } else {
+                apiSocket = work.resolve("api.sock");
+                vsockSocket = work.resolve("vsock.sock");
+                MachineFiles.requireSocketPath(action, vsockSocket);
+                Path drive = work.resolve("rootfs.raw");
+                MachineFiles.copyRootDrive(spec.rootDrive(), drive, spec.rootDriveSize());
+                paths = new CloudHypervisorApi.VmmPaths(spec.boot().kernel().toString(),
+                        spec.boot().initramfs().toString(), drive.toString(), vsockSocket.toString(),
+                        work.resolve("console.log").toString());
+                command = new ArrayList<>(List.of(vmm.toString()));
+                command.addAll(arguments(apiSocket.toString()));
+            }
             VmmApi api = new VmmApi(NAME, apiSocket, CloudHypervisorApi.BASE_PATH);
-            api.awaitListening(API_DEADLINE, process::isAlive);
+            spawned = ApiVmmLaunch.spawn(action, command, log, api, API_DEADLINE,
+                    lease.isPresent() ? Optional.of(pidFile) : Optional.empty());
             for (ApiRequest request : CloudHypervisorApi.boot(spec, paths)) api.send(request);
-            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, process.pid(),
-                    HostProcesses.startInstant(ticks.getAsLong()), Map.of(
-                            VmmProcess.API_SOCKET, apiSocket.toString(),
-                            VmmProcess.VSOCK_SOCKET, vsockSocket.toString(),
-                            VmmProcess.LOG_FILE, log.toString(),
-                            VmmProcess.START_TICKS, Long.toString(ticks.getAsLong())));
-            LOG.info("started machine={} pid={}", spec.machineId(), process.pid());
-            return process(handle, process.toHandle(), Optional.of(process), api);
+            Map<String, String> data = new HashMap<>(Map.of(
+                    VmmProcess.API_SOCKET, apiSocket.toString(),
+                    VmmProcess.VSOCK_SOCKET, vsockSocket.toString(),
+                    VmmProcess.LOG_FILE, log.toString(),
+                    VmmProcess.START_TICKS, Long.toString(spawned.startTicks())));
+            lease.ifPresent(l -> data.putAll(l.handleData()));
+            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, spawned.vmm().pid(),
+                    HostProcesses.startInstant(spawned.startTicks()), data);
+            LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
+                    lease.map(l -> Integer.toString(l.uid())).orElse("agent's"));
+            return process(handle, spawned.vmm(), Optional.of(spawned.child()), api, lease);
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
-            if (process != null) {
-                process.destroyForcibly();
-                process.onExit().join();
-                said = "; cloud-hypervisor said: " + MachineFiles.tail(log, 2000).strip();
+            if (spawned != null) {
+                spawned.vmm().destroyForcibly();
+                spawned.child().destroyForcibly();
+                spawned.child().onExit().join();
+                spawned.vmm().onExit().join();
             }
+            if (Files.exists(log)) said = "; cloud-hypervisor said: " + MachineFiles.tail(log, 2000).strip();
+            lease.ifPresent(Jail::release);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When Cloud Hypervisor is gone, its jail (if it had one) is released.
+     */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
         Optional<ProcessHandle> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
-        if (process.isEmpty()) return Optional.empty();
+        Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
+        if (process.isEmpty()) {
+            lease.ifPresent(Jail::release);
+            return Optional.empty();
+        }
         VmmApi api = new VmmApi(NAME, Path.of(handle.data().get(VmmProcess.API_SOCKET)), CloudHypervisorApi.BASE_PATH);
-        return Optional.of(process(handle, process.get(), Optional.empty(), api));
+        return Optional.of(process(handle, process.get(), Optional.empty(), api, lease));
     }
 
-    private static VmProcess process(VmHandle handle, ProcessHandle process, Optional<Process> child, VmmApi api) {
+    /** The VMM's arguments: its API socket, and its seccomp filters on (the default, made explicit). */
+    private static List<String> arguments(String apiSocket) {
+        return List.of("--api-socket", "path=" + apiSocket, "--seccomp", "true");
+    }
+
+    private static VmProcess process(VmHandle handle, ProcessHandle process, Optional<Process> child, VmmApi api,
+            Optional<Jail.Lease> lease) {
+        List<AutoCloseable> onExit = lease.<List<AutoCloseable>>map(l -> List.of(() -> Jail.release(l)))
+                .orElse(List.of());
         return new VmmProcess(handle, process, child, Path.of(handle.data().get(VmmProcess.LOG_FILE)),
                 VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
                         CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop()),
-                List.of());
+                onExit);
     }
-
 }

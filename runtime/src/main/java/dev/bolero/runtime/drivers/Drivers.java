@@ -13,8 +13,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The drivers a node can run, what each can do here, and the choice of one ({@code --driver}). A driver that cannot
- * be jailed yet is unusable while jailing is on: a machine never runs with less confinement than configured.
+ * The drivers a node can run, what each can do here, and the choice of one ({@code --driver}). With a jail
+ * configured, every driver runs its VMM through {@code bolero-jailer}: a machine never runs with less confinement
+ * than configured, whichever driver runs it.
  */
 public final class Drivers {
     /** Every driver, in the order {@code auto} prefers them. */
@@ -56,14 +57,11 @@ public final class Drivers {
      */
     public static Selection select(String choice, QemuDriver.Accel accel, Optional<JailConfig> jail)
             throws VmmException {
-        List<VmmDriver> all = List.of(new FirecrackerDriver(Optional.empty()), new CloudHypervisorDriver(Optional.empty()),
-                new QemuDriver(accel, jail));
+        List<VmmDriver> all = List.of(new FirecrackerDriver(Optional.empty(), jail),
+                new CloudHypervisorDriver(Optional.empty(), jail), new QemuDriver(accel, jail));
         List<Status> statuses = new ArrayList<>();
         for (VmmDriver d : all) {
             Optional<String> why = d.unusableReason();
-            if (why.isEmpty() && jail.isPresent() && !d.name().equals("qemu")) {
-                why = Optional.of("jailing is on and this driver cannot be jailed yet");
-            }
             statuses.add(new Status(d.name(), why.isEmpty(), why.orElse(null), d.capabilities()));
         }
         if (!choice.equals(AUTO) && !NAMES.contains(choice)) {

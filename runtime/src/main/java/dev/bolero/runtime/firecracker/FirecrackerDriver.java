@@ -1,13 +1,16 @@
 package dev.bolero.runtime.firecracker;
 
 import dev.bolero.runtime.DriverCapabilities;
+import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
+import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
+import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.Kvm;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
@@ -18,23 +21,41 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs machines in Firecracker: spawns {@code firecracker --api-sock …} (through its jailer when configured) in its
- * own session, configures it over its REST API on the Unix socket and starts the instance. The guest's control
- * channel is Firecracker's hybrid vsock ({@code CONNECT 1024}); Firecracker's logger and metrics named pipes are
- * drained into the machine's {@code vmm.log} and SLF4J.
+ * Runs machines in Firecracker: spawns {@code firecracker --api-sock …} in its own session, configures it over its
+ * REST API on the Unix socket and starts the instance. The guest's control channel is Firecracker's hybrid vsock
+ * ({@code CONNECT 1024}); Firecracker's logger and metrics named pipes are drained into the machine's
+ * {@code vmm.log} and SLF4J. Firecracker's own seccomp filters stay on (the driver never passes
+ * {@code --no-seccomp}).
+ *
+ * <p>Confinement is chosen when the driver is made, one of:
+ * <ul>
+ *   <li>none ({@link #FirecrackerDriver(Optional)}): Firecracker runs as the agent's user, files in the work
+ *       directory;
+ *   <li>Bolero's jail ({@link #FirecrackerDriver(Optional, Optional)} with a {@link JailConfig}; what the agent uses
+ *       whenever jailing is on): {@code bolero-jailer}, exactly as for QEMU and Cloud Hypervisor — a uid/gid of its
+ *       own from the configured range (claimed host-wide), new mount, PID and IPC namespaces, a chroot at
+ *       {@code workDir/jail} holding only the executable, the kernel and initramfs (read-only), the private root
+ *       drive, and {@code /run} with the API and vsock sockets and the logger and metrics pipes; {@code /dev/kvm}
+ *       (and {@code /dev/net/tun} with taps, which are made the uid's own); no capabilities,
+ *       {@code no_new_privs}, rlimits, and cgroups capping memory, CPU and tasks. Its jail, cgroups and uid are
+ *       released once Firecracker is gone. One jailer for every driver means one uid range, one set of cgroups and
+ *       one reclamation of what a crashed agent left ({@link #releaseLeftovers});
+ *   <li>Firecracker's own {@code jailer} ({@link #withFirecrackerJailer}), for an embedder that runs it with a
+ *       fixed uid/gid and its own cgroup settings: Bolero then neither claims a uid nor makes cgroups.
+ * </ul>
  *
  * <p>The kernel must be an uncompressed ELF {@code vmlinux} with virtio-mmio built in. Each machine gets a
- * writable reflink copy of the shared root drive in its work directory.
+ * writable reflink copy of the shared root drive.
  */
 public final class FirecrackerDriver implements VmmDriver {
 
@@ -51,7 +72,8 @@ public final class FirecrackerDriver implements VmmDriver {
     private static final Pattern JAILER_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
     private final Optional<Path> binary;
-    private final Optional<Jailer> jailer;
+    private final Optional<Jailer> firecrackerJailer;
+    private final Optional<Jail> jail;
 
     /**
      * Runs Firecracker directly, as the agent's user.
@@ -59,17 +81,32 @@ public final class FirecrackerDriver implements VmmDriver {
      * @param binary the {@code firecracker} executable; empty to look it up on {@code PATH} at each start
      */
     public FirecrackerDriver(Optional<Path> binary) {
-        this(binary, Optional.empty());
+        this(binary, Optional.empty(), Optional.empty());
     }
 
     /**
+     * Runs Firecracker in Bolero's jail when {@code jail} is present, directly otherwise.
+     *
      * @param binary the {@code firecracker} executable; empty to look it up on {@code PATH} at each start
-     * @param jailer when present, Firecracker is started through this jailer in a chroot under the machine's
-     *     work directory, as an unprivileged user
      */
-    public FirecrackerDriver(Optional<Path> binary, Optional<Jailer> jailer) {
+    public FirecrackerDriver(Optional<Path> binary, Optional<JailConfig> jail) {
+        this(binary, Optional.empty(), jail.map(Jail::new));
+    }
+
+    private FirecrackerDriver(Optional<Path> binary, Optional<Jailer> firecrackerJailer, Optional<Jail> jail) {
         this.binary = Objects.requireNonNull(binary, "binary");
-        this.jailer = Objects.requireNonNull(jailer, "jailer");
+        this.firecrackerJailer = Objects.requireNonNull(firecrackerJailer, "firecrackerJailer");
+        this.jail = Objects.requireNonNull(jail, "jail");
+    }
+
+    /**
+     * Runs Firecracker through Firecracker's own {@code jailer}, chrooted under the machine's work directory, as
+     * {@code jailer}'s fixed uid/gid.
+     *
+     * @param binary the {@code firecracker} executable; empty to look it up on {@code PATH} at each start
+     */
+    public static FirecrackerDriver withFirecrackerJailer(Optional<Path> binary, Jailer jailer) {
+        return new FirecrackerDriver(binary, Optional.of(jailer), Optional.empty());
     }
 
     /**
@@ -100,7 +137,13 @@ public final class FirecrackerDriver implements VmmDriver {
 
     @Override
     public Optional<String> unusableReason() {
+        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
         return Kvm.vmmUnusableReason(NAME, binary);
+    }
+
+    @Override
+    public void releaseLeftovers() {
+        jail.ifPresent(Jail::sweep);
     }
 
     @Override
@@ -109,47 +152,63 @@ public final class FirecrackerDriver implements VmmDriver {
         Path firecracker = binary.or(() -> HostProcesses.onPath(NAME))
                 .orElseThrow(() -> new VmmException(action + ": firecracker not found on PATH"));
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
-        Layout layout = layout(spec, firecracker, action);
         List<LineFifoReader> readers = new ArrayList<>();
-        Process process = null;
+        Layout layout = null;
+        ApiVmmLaunch.Spawned spawned = null;
+        Path log = spec.workDir().resolve("vmm.log");
         try {
+            Files.createDirectories(spec.workDir());
+            layout = layout(spec, firecracker, action);
             layout.prepare(spec);
-            Path log = spec.workDir().resolve("vmm.log");
             readers.add(LineFifoReader.start(layout.host("logger.fifo"), logLines(spec.machineId(), log)));
             readers.add(LineFifoReader.start(layout.host("metrics.fifo"), metricLines(spec.machineId())));
-            process = HostProcesses.spawn(action, layout.command(firecracker), log);
-            OptionalLong ticks = HostProcesses.startTicks(process.pid());
-            if (ticks.isEmpty()) throw new VmmException("firecracker exited at once");
             VmmApi api = new VmmApi(NAME, layout.host("api.sock"), "");
-            api.awaitListening(API_DEADLINE, process::isAlive);
+            spawned = ApiVmmLaunch.spawn(action, layout.command(firecracker), log, api, API_DEADLINE,
+                    layout.pidFile());
             for (ApiRequest request : FirecrackerApi.boot(spec, layout.vmmPaths())) api.send(request);
-            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, process.pid(),
-                    HostProcesses.startInstant(ticks.getAsLong()), Map.of(
-                            VmmProcess.API_SOCKET, layout.host("api.sock").toString(),
-                            VmmProcess.VSOCK_SOCKET, layout.host("vsock.sock").toString(),
-                            VmmProcess.LOG_FILE, log.toString(),
-                            VmmProcess.START_TICKS, Long.toString(ticks.getAsLong()),
-                            LOGGER_FIFO, layout.host("logger.fifo").toString(),
-                            METRICS_FIFO, layout.host("metrics.fifo").toString()));
-            LOG.info("started machine={} pid={} jailed={}", spec.machineId(), process.pid(), jailer.isPresent());
-            return new VmmProcess(handle, process.toHandle(), Optional.of(process), log, control(api, handle),
-                    List.copyOf(readers));
+            Map<String, String> data = new HashMap<>(Map.of(
+                    VmmProcess.API_SOCKET, layout.host("api.sock").toString(),
+                    VmmProcess.VSOCK_SOCKET, layout.host("vsock.sock").toString(),
+                    VmmProcess.LOG_FILE, log.toString(),
+                    VmmProcess.START_TICKS, Long.toString(spawned.startTicks()),
+                    LOGGER_FIFO, layout.host("logger.fifo").toString(),
+                    METRICS_FIFO, layout.host("metrics.fifo").toString()));
+            layout.lease().ifPresent(l -> data.putAll(l.handleData()));
+            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, spawned.vmm().pid(),
+                    HostProcesses.startInstant(spawned.startTicks()), data);
+            LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
+                    layout.lease().map(l -> Integer.toString(l.uid())).orElse(firecrackerJailer.isPresent()
+                            ? Integer.toString(firecrackerJailer.get().uid()) : "agent's"));
+            return process(handle, spawned.vmm(), Optional.of(spawned.child()), log, api, readers,
+                    layout.lease());
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
-            if (process != null) {
-                process.destroyForcibly();
-                process.onExit().join();
-                said = "; firecracker said: " + MachineFiles.tail(spec.workDir().resolve("vmm.log"), 2000).strip();
+            if (spawned != null) {
+                spawned.vmm().destroyForcibly();
+                spawned.child().destroyForcibly();
+                spawned.child().onExit().join();
+                spawned.vmm().onExit().join();
             }
+            if (Files.exists(log)) said = "; firecracker said: " + MachineFiles.tail(log, 2000).strip();
             readers.forEach(LineFifoReader::closeQuietly);
+            if (layout != null) layout.lease().ifPresent(Jail::release);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When Firecracker is gone, its jail (if Bolero made one) is released.
+     */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
         Optional<ProcessHandle> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
-        if (process.isEmpty()) return Optional.empty();
+        Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
+        if (process.isEmpty()) {
+            lease.ifPresent(Jail::release);
+            return Optional.empty();
+        }
         String machine = "pid " + handle.pid();
         Path log = Path.of(handle.data().get(VmmProcess.LOG_FILE));
         List<LineFifoReader> readers = new ArrayList<>();
@@ -161,20 +220,36 @@ public final class FirecrackerDriver implements VmmDriver {
             throw new VmmException("firecracker: recover " + machine + ": reopen log pipes: " + e.getMessage(), e);
         }
         VmmApi api = new VmmApi(NAME, Path.of(handle.data().get(VmmProcess.API_SOCKET)), "");
-        return Optional.of(new VmmProcess(handle, process.get(), Optional.empty(), log, control(api, handle),
-                List.copyOf(readers)));
+        return Optional.of(process(handle, process.get(), Optional.empty(), log, api, readers, lease));
     }
 
-    private static VmmProcess.Control control(VmmApi api, VmHandle handle) {
-        return VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
-                FirecrackerApi.politeStop(), List.of());
+    private static VmmProcess process(VmHandle handle, ProcessHandle vmm, Optional<Process> child, Path log,
+            VmmApi api, List<LineFifoReader> readers, Optional<Jail.Lease> lease) {
+        List<AutoCloseable> onExit = new ArrayList<>(readers);
+        lease.ifPresent(l -> onExit.add(() -> Jail.release(l)));
+        return new VmmProcess(handle, vmm, child, log,
+                VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
+                        FirecrackerApi.politeStop(), List.of()),
+                onExit);
     }
 
     private Layout layout(VmSpec spec, Path firecracker, String action) throws VmmException {
-        Layout layout = jailer.map(j -> (Layout) new Jailed(spec, j, firecracker)).orElseGet(() -> new Direct(spec));
-        MachineFiles.requireSocketPath(action, layout.host("vsock.sock"));
-        if (jailer.isPresent() && !JAILER_ID.matcher(spec.machineId()).matches()) {
+        if (firecrackerJailer.isPresent() && !JAILER_ID.matcher(spec.machineId()).matches()) {
             throw new VmmException(action + ": machine id is not a valid jailer id (letters, digits, '-', 1-64)");
+        }
+        Layout layout;
+        if (jail.isPresent()) {
+            layout = new BoleroJailed(spec, jail.get(), ApiVmmLaunch.prepare(jail.get(), spec));
+        } else if (firecrackerJailer.isPresent()) {
+            layout = new FirecrackerJailed(spec, firecrackerJailer.get(), firecracker);
+        } else {
+            layout = new Direct(spec);
+        }
+        try {
+            MachineFiles.requireSocketPath(action, layout.host("vsock.sock"));
+        } catch (VmmException e) {
+            layout.lease().ifPresent(Jail::release);
+            throw e;
         }
         return layout;
     }
@@ -196,19 +271,28 @@ public final class FirecrackerDriver implements VmmDriver {
         return line -> LOG.debug("machine={} firecracker_metrics={}", machine, line);
     }
 
-
     /** Where the machine's files live on the host, and how Firecracker names them. */
-    private sealed interface Layout permits Direct, Jailed {
+    private sealed interface Layout permits Direct, BoleroJailed, FirecrackerJailed {
         /** A file in the directory Firecracker sees as its world, as the host names it. */
         Path host(String name);
 
         /** The same file as Firecracker opens it. */
         String vmm(String name);
 
-        List<String> command(Path firecracker);
+        List<String> command(Path firecracker) throws VmmException, IOException;
 
-        /** Creates the directory, the root drive copy and the named pipes. */
+        /** Creates the files Firecracker is given: the root drive copy and the named pipes. */
         void prepare(VmSpec spec) throws VmmException, IOException;
+
+        /** Bolero's jail, when Firecracker runs in one. */
+        default Optional<Jail.Lease> lease() {
+            return Optional.empty();
+        }
+
+        /** Where a jailer records Firecracker's pid when the spawned process is not Firecracker itself. */
+        default Optional<Path> pidFile() {
+            return Optional.empty();
+        }
 
         default FirecrackerApi.VmmPaths vmmPaths() {
             return new FirecrackerApi.VmmPaths(vmm("vmlinux"), vmm("initramfs"), vmm("rootfs.raw"),
@@ -251,10 +335,58 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     /**
-     * Firecracker runs through the jailer, chrooted to {@code <workDir>/jail/firecracker/<id>/root}: the kernel and
-     * initramfs are linked (or copied) in, and everything it opens is owned by its uid/gid.
+     * Firecracker runs through {@code bolero-jailer} in the lease's jail (see {@link ApiVmmLaunch}); its logger
+     * and metrics pipes are in the jail's {@code /run} with its sockets.
      */
-    private record Jailed(VmSpec spec, Jailer jailer, Path firecracker) implements Layout {
+    private record BoleroJailed(VmSpec spec, Jail jail, Jail.Lease jailLease) implements Layout {
+        @Override
+        public Path host(String name) {
+            return jailLease.host(vmm(name));
+        }
+
+        @Override
+        public String vmm(String name) {
+            return switch (name) {
+                case "vmlinux" -> ApiVmmLaunch.KERNEL;
+                case "initramfs" -> ApiVmmLaunch.INITRAMFS;
+                case "rootfs.raw" -> ApiVmmLaunch.ROOT_DRIVE;
+                case "api.sock" -> ApiVmmLaunch.API_SOCKET;
+                case "vsock.sock" -> ApiVmmLaunch.VSOCK_SOCKET;
+                default -> "/run/" + name;
+            };
+        }
+
+        @Override
+        public List<String> command(Path firecracker) throws VmmException, IOException {
+            return ApiVmmLaunch.command(jail, jailLease, spec, firecracker, pidFile().orElseThrow(),
+                    List.of("--api-sock", vmm("api.sock")));
+        }
+
+        @Override
+        public void prepare(VmSpec spec) throws VmmException, IOException {
+            Files.deleteIfExists(pidFile().orElseThrow());
+            for (String fifo : List.of("logger.fifo", "metrics.fifo")) {
+                MachineFiles.mkfifo(host(fifo));
+                Jail.give(jailLease, host(fifo));
+            }
+        }
+
+        @Override
+        public Optional<Jail.Lease> lease() {
+            return Optional.of(jailLease);
+        }
+
+        @Override
+        public Optional<Path> pidFile() {
+            return Optional.of(spec.workDir().toAbsolutePath().resolve("vmm.pid"));
+        }
+    }
+
+    /**
+     * Firecracker runs through Firecracker's jailer, chrooted to {@code <workDir>/jail/firecracker/<id>/root}: the
+     * kernel and initramfs are linked (or copied) in, and everything it opens is owned by its uid/gid.
+     */
+    private record FirecrackerJailed(VmSpec spec, Jailer jailer, Path firecracker) implements Layout {
         private Path root() {
             return spec.workDir().resolve("jail").resolve(firecracker.getFileName().toString())
                     .resolve(spec.machineId()).resolve("root");

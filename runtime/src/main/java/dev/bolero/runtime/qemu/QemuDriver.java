@@ -119,6 +119,11 @@ public final class QemuDriver implements VmmDriver {
         return Optional.empty();
     }
 
+    @Override
+    public void releaseLeftovers() {
+        jail.ifPresent(Jail::sweep);
+    }
+
     /**
      * {@inheritDoc}
      *
@@ -160,7 +165,7 @@ public final class QemuDriver implements VmmDriver {
             if (process != null) {
                 process.destroyForcibly();
                 process.onExit().join();
-                killRecorded(pidFile);
+                Jail.killRecorded(pidFile);
             }
             if (launch != null) release(launch.socketDir(), work, launch.lease());
             if (e instanceof VmmException v) throw v;
@@ -219,8 +224,7 @@ public final class QemuDriver implements VmmDriver {
             Jail.give(lease, console);
             Files.createLink(lease.host("/console.log"), console);
 
-            List<Jail.Bind> binds = new ArrayList<>(Jail.libraries(lease));
-            binds.add(new Jail.Bind(qemu.toRealPath(), qemu.toString()));
+            List<Jail.Bind> binds = new ArrayList<>(Jail.executable(lease, qemu));
             binds.add(new Jail.Bind(Path.of(QEMU_DATA), QEMU_DATA));
             binds.add(new Jail.Bind(spec.boot().kernel().toRealPath(), "/vmlinux"));
             binds.add(new Jail.Bind(spec.boot().initramfs().toRealPath(), "/initramfs"));
@@ -289,19 +293,6 @@ public final class QemuDriver implements VmmDriver {
             }
         }
         lease.ifPresent(Jail::release);
-    }
-
-    /** A failed jailed start: the jailer is gone, but the VMM it forked may not be. */
-    private static void killRecorded(Path pidFile) {
-        try {
-            long pid = Long.parseLong(Files.readString(pidFile).trim());
-            ProcessHandle.of(pid).ifPresent(p -> {
-                p.destroyForcibly();
-                p.onExit().join();
-            });
-        } catch (IOException | NumberFormatException e) {
-            // no pid recorded: nothing was forked
-        }
     }
 
     /**

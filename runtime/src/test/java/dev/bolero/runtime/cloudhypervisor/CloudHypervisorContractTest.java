@@ -6,7 +6,6 @@ import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiSpec;
 import dev.bolero.runtime.internal.vmm.Specs;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -18,7 +17,7 @@ class CloudHypervisorContractTest {
 
     private static final ApiSpec SPEC = ApiSpec.load("cloud-hypervisor.yaml");
     private static final CloudHypervisorApi.VmmPaths PATHS = new CloudHypervisorApi.VmmPaths(
-            Path.of("/m/rootfs.raw"), Path.of("/m/vsock.sock"), Path.of("/m/console.log"));
+            "/vmlinux", "/initramfs", "/m/rootfs.raw", "/m/vsock.sock", "/m/console.log");
 
     private static List<ApiRequest> everyRequest(VmSpec spec) {
         List<ApiRequest> all = new ArrayList<>(CloudHypervisorApi.boot(spec, PATHS));

@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /**
  * Per-machine cgroups with memory, CPU and task limits, on a cgroup v2 (unified) or v1 host. On v2 one directory
@@ -128,6 +130,43 @@ public final class Cgroups {
             }
         }
         return left;
+    }
+
+    /**
+     * Removes the cgroups directly under {@code parent} (in each hierarchy) that {@code removable} accepts by name
+     * and that hold no process; never another cgroup, never one with processes (the kernel refuses that too).
+     *
+     * @return the directories removed
+     */
+    public List<Path> sweep(String parent, Predicate<String> removable) {
+        List<Path> parents = unified ? List.of(root.resolve(parent))
+                : Stream.of("memory", "cpu", "pids").map(c -> root.resolve(c).resolve(parent)).toList();
+        List<Path> removed = new ArrayList<>();
+        for (Path dir : parents) {
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> children = Files.list(dir)) {
+                for (Path child : children.filter(Files::isDirectory).toList()) {
+                    if (!removable.test(child.getFileName().toString()) || !empty(child)) continue;
+                    try {
+                        Files.delete(child);
+                        removed.add(child);
+                    } catch (IOException busy) {
+                        // a process joined meanwhile
+                    }
+                }
+            } catch (IOException e) {
+                // the parent vanished meanwhile: nothing of ours is there
+            }
+        }
+        return removed;
+    }
+
+    private static boolean empty(Path cgroup) {
+        try {
+            return Files.readString(cgroup.resolve("cgroup.procs")).isBlank();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static Path fresh(Path dir, List<Path> made) throws IOException {

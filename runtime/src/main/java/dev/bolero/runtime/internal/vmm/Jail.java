@@ -4,6 +4,9 @@ import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmmException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,6 +25,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +41,7 @@ public final class Jail {
     private static final Logger LOG = LoggerFactory.getLogger(Jail.class);
     private static final String JAILER_RESOURCE = "/dev/bolero/jailer/bolero-jailer";
     private static final long MIB = 1024 * 1024;
+    private static final Pattern CGROUP_NAME = Pattern.compile("([A-Za-z0-9_.-]{1,64})-([0-9]+)");
     /** System directories a dynamically linked VMM loads libraries from: bound read-only, or linked alike. */
     private static final List<Path> LIBRARY_DIRS =
             List.of(Path.of("/lib"), Path.of("/lib64"), Path.of("/usr/lib"), Path.of("/usr/lib64"));
@@ -148,10 +155,81 @@ public final class Jail {
     }
 
     /**
+     * What a VMM executable needs in its jail: itself, read-only at the path it is run by, and when it is dynamically
+     * linked (an ELF with an interpreter, or not an ELF at all) the system library directories ({@link #libraries}).
+     * A static executable (Firecracker's and Cloud Hypervisor's releases are static musl builds) gets no libraries.
+     */
+    public static List<Bind> executable(Lease lease, Path binary) throws IOException {
+        List<Bind> binds = new ArrayList<>(List.of(new Bind(binary.toRealPath(), binary.toString())));
+        if (dynamicallyLinked(binary)) binds.addAll(libraries(lease));
+        return binds;
+    }
+
+    /** Whether an executable needs a dynamic loader: false only for an ELF without a PT_INTERP program header. */
+    static boolean dynamicallyLinked(Path binary) throws IOException {
+        final int ptInterp = 3;
+        try (FileChannel file = FileChannel.open(binary)) {
+            ByteBuffer header = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+            file.read(header, 0);
+            if (header.position() < 64 || header.getInt(0) != 0x464c457f || header.get(4) != 2 || header.get(5) != 1) {
+                return true; // not a 64-bit little-endian ELF: assume it needs the system's libraries
+            }
+            long phoff = header.getLong(0x20);
+            int phentsize = Short.toUnsignedInt(header.getShort(0x36));
+            int phnum = Short.toUnsignedInt(header.getShort(0x38));
+            ByteBuffer type = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < phnum; i++) {
+                type.clear();
+                if (file.read(type, phoff + (long) i * phentsize) == 4 && type.getInt(0) == ptInterp) return true;
+            }
+            return false;
+        }
+    }
+
+    /** Kills the VMM a jailer recorded in {@code pidFile} (a failed start: the jailer is gone, its VMM may not be). */
+    public static void killRecorded(Path pidFile) {
+        try {
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            ProcessHandle.of(pid).ifPresent(p -> {
+                p.destroyForcibly();
+                p.onExit().join();
+            });
+        } catch (IOException | NumberFormatException e) {
+            // no pid recorded: nothing was forked
+        }
+    }
+
+    /**
+     * The VMM's host pid, once the jailer (still running) has written it to {@code pidFile}.
+     *
+     * @throws VmmException when the jailer exits first or writes none before {@code deadline}
+     */
+    public static long awaitPid(Process jailer, Path pidFile, Duration deadline) throws VmmException {
+        long until = System.nanoTime() + deadline.toNanos();
+        while (true) {
+            try {
+                return Long.parseLong(Files.readString(pidFile).strip());
+            } catch (IOException | NumberFormatException notYet) {
+                // the jailer renames a complete file into place
+            }
+            if (!jailer.isAlive()) throw new VmmException("the jailer exited with status " + jailer.exitValue()
+                    + " before recording the VMM's pid in " + pidFile);
+            if (System.nanoTime() > until) throw new VmmException("the jailer recorded no VMM pid in " + pidFile
+                    + " within " + deadline.toSeconds() + " s");
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new VmmException("wait for the VMM pid in " + pidFile + ": interrupted", e);
+            }
+        }
+    }
+
+    /**
      * The system library directories, as the VMM's dynamic loader needs them: directories bound read-only, symbolic
      * links recreated in the jail (so {@code /lib -> usr/lib} works the same inside).
      */
-    public static List<Bind> libraries(Lease lease) throws IOException {
+    static List<Bind> libraries(Lease lease) throws IOException {
         List<Bind> binds = new ArrayList<>();
         for (Path dir : LIBRARY_DIRS) {
             if (Files.isSymbolicLink(dir)) {
@@ -201,11 +279,57 @@ public final class Jail {
         }
         List<Path> left = Cgroups.remove(lease.cgroups());
         if (!left.isEmpty()) LOG.warn("remove cgroups={} failed: still busy", left);
-        try {
-            Files.deleteIfExists(lease.claim());
-        } catch (IOException e) {
-            LOG.warn("release uid claim={} failed={}", lease.claim(), e.getMessage());
+        UidClaims.release(lease.claim(), lease.root());
+    }
+
+    /** What a {@link #sweep} gave back. */
+    public record Swept(List<Integer> uids, List<Path> cgroups) {
+        public Swept {
+            uids = List.copyOf(uids);
+            cgroups = List.copyOf(cgroups);
         }
+    }
+
+    /**
+     * Releases what jails whose VMM is gone left behind host-wide, for an agent that has re-adopted its machines and
+     * killed the VMMs it did not adopt: the uid claims neither a live claimant nor a live process holds (an agent
+     * died between claiming a uid and recording its VMM), then the empty cgroups under the configured parent that
+     * are Bolero's (named {@code <machine>-<uid>} with a uid of this range) and no remaining claim accounts for.
+     * Cgroups of other names, of other uid ranges, or with processes are never touched. Runs under the claims' lock,
+     * so a jail being prepared meanwhile keeps its cgroups. Problems are logged.
+     */
+    public Swept sweep() {
+        try {
+            return uids.locked(() -> {
+                List<Integer> freed = uids.reclaimLocked();
+                List<UidClaims.Claim> claims = uids.claims();
+                List<Path> removed = List.of();
+                if (Files.isDirectory(config.cgroupRoot())) {
+                    try {
+                        removed = Cgroups.at(config.cgroupRoot()).sweep(config.cgroupParent(),
+                                name -> orphanCgroup(name, claims));
+                    } catch (VmmException e) {
+                        LOG.debug("sweep cgroups: {}", e.getMessage());
+                    }
+                }
+                if (!removed.isEmpty()) LOG.warn("removed orphan cgroups={}", removed);
+                return new Swept(freed, removed);
+            });
+        } catch (IOException e) {
+            LOG.warn("sweep jails run_dir={} failed={}", config.runDir(), e.getMessage());
+            return new Swept(List.of(), List.of());
+        }
+    }
+
+    /** Whether a cgroup under the parent is a jail's ({@code <machine>-<uid>}, uid in range) that no claim holds. */
+    private boolean orphanCgroup(String name, List<UidClaims.Claim> claims) {
+        Matcher m = CGROUP_NAME.matcher(name);
+        if (!m.matches() || m.group(2).length() > 10) return false;
+        long uid = Long.parseLong(m.group(2));
+        if (uid < config.firstUid() || uid >= (long) config.firstUid() + config.uidCount()) return false;
+        // a claim that names no machine (an older agent's) holds every cgroup of its uid
+        return claims.stream().noneMatch(c -> c.uid() == uid
+                && (c.machineId().isEmpty() || cgroupName(c.machineId(), c.uid()).equals(name)));
     }
 
     private synchronized Path jailer() throws VmmException {
