@@ -77,6 +77,7 @@ class JailedApiDriversIT {
             p.destroyForcibly();
             p.onExit().join();
         });
+        JailedStandIn.killProcessesUnder(dir); // a dying agent's VMM, even when the test failed before its pid was read
         if (config != null) {
             new Jail(config).sweep();
             JailedStandIn.removeCgroupParent(config);

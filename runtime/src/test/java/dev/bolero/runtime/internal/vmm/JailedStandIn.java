@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
  * The pieces of tests that run the jailed launch path of the REST-API drivers with a stand-in VMM
@@ -78,6 +79,28 @@ public final class JailedStandIn {
     /** The cgroup directories a handle's jail records. */
     public static List<Path> cgroups(Map<String, String> handleData) {
         return List.of(handleData.get("jail_cgroups").split(":")).stream().map(Path::of).toList();
+    }
+
+    /** Kills (SIGKILL) every process whose command line or root names a path under {@code dir}. */
+    public static void killProcessesUnder(Path dir) {
+        String prefix = dir.toAbsolutePath() + "/";
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    String cmd = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
+                    String root = Files.readSymbolicLink(p.resolve("root")) + "/";
+                    if (!cmd.contains(prefix) && !root.startsWith(prefix)) continue;
+                    ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(h -> {
+                        h.destroyForcibly();
+                        h.onExit().join();
+                    });
+                } catch (IOException gone) {
+                    // exited meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("list /proc: " + e.getMessage(), e);
+        }
     }
 
     /** Removes the test's cgroup parents (empty by then) from every hierarchy. */
