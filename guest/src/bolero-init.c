@@ -941,7 +941,8 @@ static void kill_session(pid_t sid, int sig) {
     DIR *d = opendir("/proc");
     for (struct dirent *e; d && (e = readdir(d));) {
         pid_t p = (pid_t)atoi(e->d_name);
-        if (p > 1 && getsid(p) == sid && kill(p, sig) < 0 && errno != ESRCH) say("exec signal %d: %s", sig, strerror(errno));
+        if (p > 1 && getsid(p) == sid && kill(p, sig) < 0 && errno != ESRCH)
+            say("exec signal %d: %s", sig, strerror(errno));
     }
     if (d) closedir(d);
 }
@@ -1124,7 +1125,8 @@ static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
         int sig = (int)be32(p + 4);
         if (kill(-x->pid, sig) < 0 && errno != ESRCH) say("exec signal %d: %s", sig, strerror(errno));
     } else if (type == EXEC_RESIZE && len == 8 && x->tty) {
-        struct winsize ws = {.ws_row = (unsigned short)(p[4] << 8 | p[5]), .ws_col = (unsigned short)(p[6] << 8 | p[7])};
+        struct winsize ws = {.ws_row = (unsigned short)(p[4] << 8 | p[5]),
+                             .ws_col = (unsigned short)(p[6] << 8 | p[7])};
         if (ioctl(x->in, TIOCSWINSZ, &ws) < 0) say("exec resize: %s", strerror(errno));
     } else if (type == EXEC_INPUT && len == 4 && x->tty) {
         /* a terminal has no end of input: the host sends ^D (or exit) as input when it means one */

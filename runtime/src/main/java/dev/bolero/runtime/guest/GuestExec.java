@@ -18,7 +18,11 @@ import java.util.Optional;
  * @throws IllegalArgumentException when a value is malformed or contains a NUL, or the message exceeds 1 MiB
  */
 public record GuestExec(
-        List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user, Optional<TerminalSize> tty) {
+        List<String> argv,
+        List<String> env,
+        Optional<String> workdir,
+        Optional<String> user,
+        Optional<TerminalSize> tty) {
     public GuestExec {
         argv = List.copyOf(argv);
         env = List.copyOf(env);
