@@ -93,8 +93,8 @@ class ExecSocketEndToEndTest {
         try (Client c = Client.open(machine)) {
             c.text("{\"cmd\": [\"sh\"], \"tty\": true, \"colour\": true}");
             assertThat(c.closeCode()).isEqualTo(1008);
-            assertThat(c.texts).containsExactly("{\"error\":{\"code\":\"invalid_argument\",\"message\":\"exec in machine "
-                    + machine + ": unknown field 'colour'\"}}");
+            assertThat(c.texts).containsExactly("{\"error\":{\"code\":\"invalid_argument\","
+                    + "\"message\":\"exec in machine " + machine + ": unknown field 'colour'\"}}");
         }
         try (Client c = Client.open(machine)) {
             c.binary("ls\n");
@@ -121,12 +121,14 @@ class ExecSocketEndToEndTest {
         c.binary("sleep 7777 & sleep 8888\n");
         await().atMost(Duration.ofSeconds(60)).until(() -> ps().contains("sleep 7777") && ps().contains("sleep 8888"));
         c.close();
-        await().atMost(Duration.ofSeconds(60)).until(() -> !ps().contains("sleep 7777") && !ps().contains("sleep 8888"));
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> !ps().contains("sleep 7777") && !ps().contains("sleep 8888"));
         assertThat(ps()).as("the workload itself runs on").contains("sleep 600");
     }
 
     private static String ps() {
-        AgentHarness.Response r = node.post("/api/v1/machines/" + machine + "/exec", "{\"cmd\": [\"ps\", \"-o\", \"args\"]}");
+        AgentHarness.Response r = node.post("/api/v1/machines/" + machine + "/exec",
+                "{\"cmd\": [\"ps\", \"-o\", \"args\"]}");
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json().path("stdout").asString();
     }
@@ -144,7 +146,8 @@ class ExecSocketEndToEndTest {
         static Client open(String machine) {
             var c = new Client();
             c.ws = HttpClient.newHttpClient().newWebSocketBuilder()
-                    .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/api/v1/machines/" + machine + "/exec"), c)
+                    .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/api/v1/machines/" + machine + "/exec"),
+                            c)
                     .join();
             return c;
         }

@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "exec", mixinStandardHelpOptions = true, description = "Run a command in a running machine.")
 final class ExecCommand implements Callable<Integer> {
     @Mixin ClientOptions o;
-    @Option(names = "--agent", description = "a node agent's URL (http://host:7070): exec there directly, without the control plane (or BOLERO_AGENT)")
+    @Option(names = "--agent", description = "a node agent's URL (http://host:7070): exec there directly, without the "
+            + "control plane (or BOLERO_AGENT)")
     String agent;
     @Option(names = {"-i", "--interactive"}, description = "pass this terminal's stdin to the command")
     boolean interactive;

@@ -17,7 +17,8 @@ import java.util.function.BiConsumer;
 
 /**
  * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream),
- * or handed to the caller as it arrives, until the guest reports the end. Thread-safe: the supervisor's reader thread delivers events, request threads wait.
+ * or handed to the caller as it arrives, until the guest reports the end. Thread-safe: the supervisor's reader thread
+ * delivers events, request threads wait.
  */
 final class ExecCalls {
     static final int MAX_OUTPUT = 4 * 1024 * 1024;

@@ -32,7 +32,8 @@ public interface ExecSession extends AutoCloseable {
     void resize(int rows, int cols);
 
     /**
-     * Delivers {@code signal} (1–64) to the command's process group, or on a terminal to every process of its session.
+     * Delivers {@code signal} (1–64) to the command's process group, or on a terminal to every process of its
+     * session.
      *
      * @throws ApiException {@code internal} when the guest's control channel fails
      */
