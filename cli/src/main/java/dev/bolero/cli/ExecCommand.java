@@ -138,10 +138,12 @@ final class ExecCommand implements Callable<Integer> {
             return t;
         }
 
-        /** Rows and columns. */
+        /** Rows and columns; 24×80 for a terminal that does not know its size. */
         int[] size() {
             String[] rc = stty("size").strip().split("\\s+");
-            return new int[] {Integer.parseInt(rc[0]), Integer.parseInt(rc[1])};
+            int rows = Integer.parseInt(rc[0]);
+            int cols = Integer.parseInt(rc[1]);
+            return rows > 0 && cols > 0 ? new int[] {rows, cols} : new int[] {24, 80};
         }
 
         /** Runs {@code action} on each SIGWINCH; without signal support the size stays the initial one. */

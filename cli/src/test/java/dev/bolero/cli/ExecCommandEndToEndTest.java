@@ -1,6 +1,7 @@
 package dev.bolero.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
@@ -98,23 +99,44 @@ class ExecCommandEndToEndTest {
         assertThat(noTty.stderr()).isEqualTo("bolero: exec -t: the input is not a terminal\n");
     }
 
+    @Test
+    void with_t_the_command_runs_on_a_terminal_of_the_local_terminal_s_size() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script (util-linux) is not installed");
+        String cli = String.join(" ", javaCommand().stream().map(a -> "'" + a + "'").toList())
+                + " exec -t --agent " + agentUrl() + " " + machine + " -- sh -c 'tty; stty size; exit 7'";
+        // script gives the CLI a terminal of its own, here 33 rows by 101 columns
+        Run r = run("", List.of("script", "-qec", "stty rows 33 cols 101; before=$(stty -g); " + cli
+                + "; echo local-exit=$?; [ \"$(stty -g)\" = \"$before\" ] && echo terminal-restored", "/dev/null"));
+        assertThat(r.stdout()).containsPattern("/dev/pts/[0-9]+\r\n33 101\r\n");
+        assertThat(r.stdout()).contains("local-exit=7").contains("terminal-restored");
+    }
+
     private static String agentUrl() {
         return "http://127.0.0.1:" + agent.port();
     }
 
     /** Runs the CLI in its own JVM with {@code stdin} as its input. */
     private static Run bolero(String stdin, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(javaCommand());
+        command.addAll(List.of(args));
+        return run(stdin, command);
+    }
+
+    /** The command line that starts the CLI, without arguments. */
+    private static List<String> javaCommand() {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName());
+    }
+
+    private static Run run(String stdin, List<String> command) throws IOException, InterruptedException {
         Path out = Files.createTempFile(dataDir, "out", ".txt");
         Path err = Files.createTempFile(dataDir, "err", ".txt");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
-        command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try {
             p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
             p.getOutputStream().close();
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("bolero %s ended", String.join(" ", args)).isTrue();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("%s ended", String.join(" ", command)).isTrue();
             return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
             p.destroyForcibly();
