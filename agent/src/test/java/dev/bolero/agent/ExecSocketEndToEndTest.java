@@ -76,6 +76,21 @@ class ExecSocketEndToEndTest {
     }
 
     @Test
+    void the_terminal_belongs_to_the_exec_user_and_a_timeout_kills_the_command() {
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sh\", \"-c\", \"id -u; stat -c %U $(tty)\"], \"tty\": true, \"user\": \"app\"}");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.stdout()).isEqualTo("1000\r\napp\r\n");
+            assertThat(c.texts).containsExactly("{\"exit_code\":0}");
+        }
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sleep\", \"600\"], \"tty\": true, \"timeout_s\": 1}");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.texts).containsExactly("{\"exit_code\":137}");
+        }
+    }
+
+    @Test
     void without_a_terminal_stdin_is_piped_and_stderr_is_kept_apart() {
         try (Client c = Client.open(machine)) {
             c.text("{\"cmd\": [\"sh\", \"-c\", \"cat; echo to-err >&2; exit 5\"], \"stdin\": \"first \"}");
