@@ -37,6 +37,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,7 @@ struct sockaddr_vm {
 #define EXEC 0x84
 #define EXEC_INPUT 0x85
 #define EXEC_SIGNAL 0x86
+#define EXEC_RESIZE 0x87
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -253,7 +255,7 @@ static void ctl_read(frame_handler h) {
             int type = rx[0];
             uint32_t len = be32(rx + 1);
             if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
-                                      type != EXEC_INPUT && type != EXEC_SIGNAL)) {
+                                      type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE)) {
                 say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
                 ctl_drop();
                 return;
@@ -867,6 +869,7 @@ static struct exec {
     unsigned char *input;  /* stdin not yet written */
     size_t input_len;
     int input_eof;         /* the host sent the empty EXEC_INPUT: close stdin once input is written */
+    int tty;               /* out is a pty master, in a second descriptor of it; there is no err */
 } execs[MAX_EXECS];
 
 static void put32(unsigned char *b, uint32_t v) {
@@ -910,7 +913,44 @@ static void exec_feed(struct exec *x) {
     }
 }
 
-/* Runs an EXEC: payload is the 4-byte id, then key\0value\0 pairs (arg 1+, env 0+, workdir, user). */
+/*
+ * A pseudo-terminal of size ws for an exec: *master (its output), *input (a second descriptor of the master, its
+ * input) and *slave (the command's terminal), all close-on-exec. The slave is owned by uid.
+ */
+static int pty_open(const struct winsize *ws, uid_t uid, int *master, int *input, int *slave, char *msg, size_t len) {
+    char name[64];
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), s = -1, i = -1, err = 0;
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ioctl(m, TIOCSWINSZ, ws) < 0) err = errno;
+    else if ((err = ptsname_r(m, name, sizeof name)) == 0 && ((s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+                                                             fchown(s, uid, (gid_t)-1) < 0 ||
+                                                             (i = fcntl(m, F_DUPFD_CLOEXEC, 0)) < 0))
+        err = errno;
+    if (i >= 0) {
+        *master = m, *input = i, *slave = s;
+        return 0;
+    }
+    snprintf(msg, len, "exec: pty: %s", strerror(err));
+    int fds[] = {m, s};
+    for (size_t k = 0; k < sizeof fds / sizeof *fds; k++)
+        if (fds[k] >= 0) close(fds[k]);
+    return -1;
+}
+
+/* Delivers sig to every process of session sid: a shell on a terminal puts its jobs in process groups of their own. */
+static void kill_session(pid_t sid, int sig) {
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        pid_t p = (pid_t)atoi(e->d_name);
+        if (p > 1 && getsid(p) == sid && kill(p, sig) < 0 && errno != ESRCH)
+            say("exec signal %d: %s", sig, strerror(errno));
+    }
+    if (d) closedir(d);
+}
+
+/*
+ * Runs an EXEC: payload is the 4-byte id, then key\0value\0 pairs (arg 1+, env 0+, workdir, user, tty). With tty
+ * the command's stdin, stdout and stderr are the slave of a new pseudo-terminal, its controlling terminal.
+ */
 static void exec_start(const unsigned char *p, uint32_t len) {
     if (len < 4) return;
     uint32_t id = be32(p);
@@ -934,6 +974,8 @@ static void exec_start(const unsigned char *p, uint32_t len) {
     char **extra = calloc((size_t)strings + 1, sizeof(char *));
     int argc = 0, extrac = 0;
     const char *workdir = cfg.workdir, *user = NULL;
+    struct winsize ws = {0};
+    int tty = 0;
     if (strings % 2 || (len > 4 && kv[len - 5] != 0)) snprintf(msg, sizeof msg, "exec: malformed payload");
     for (char *k = kv; !msg[0] && k < kv + len - 4;) {
         char *v = k + strlen(k) + 1;
@@ -941,7 +983,14 @@ static void exec_start(const unsigned char *p, uint32_t len) {
         else if (!strcmp(k, "env")) extra[extrac++] = v;
         else if (!strcmp(k, "workdir")) workdir = v;
         else if (!strcmp(k, "user")) user = v;
-        else snprintf(msg, sizeof msg, "exec: unknown key %s", k);
+        else if (!strcmp(k, "tty")) {
+            unsigned rows = 0, cols = 0;
+            char end;
+            if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols || rows > 65535 || cols > 65535)
+                snprintf(msg, sizeof msg, "exec: tty %s is not ROWSxCOLS", v);
+            ws = (struct winsize){.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+            tty = 1;
+        } else snprintf(msg, sizeof msg, "exec: unknown key %s", k);
         k = v + strlen(v) + 1;
     }
     if (!msg[0] && (argc == 0 || !argv[0][0])) snprintf(msg, sizeof msg, "exec: no arg");
@@ -969,9 +1018,10 @@ static void exec_start(const unsigned char *p, uint32_t len) {
         if (!strncmp(envp[i], "PATH=", 5)) path = envp[i] + 5;
     int o[2] = {-1, -1}, e[2] = {-1, -1}, in[2] = {-1, -1}, xp[2] = {-1, -1};
     if (!msg[0] && (!argv || !extra || !envp)) snprintf(msg, sizeof msg, "exec: out of memory");
-    if (!msg[0] && (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 ||
-                    pipe2(xp, O_CLOEXEC) < 0))
+    if (!msg[0] && (pipe2(xp, O_CLOEXEC) < 0 || (!tty && (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 ||
+                                                        pipe2(in, O_CLOEXEC) < 0))))
         snprintf(msg, sizeof msg, "exec: pipe: %s", strerror(errno));
+    if (!msg[0] && tty) pty_open(&ws, as.uid, &o[0], &in[1], &o[1], msg, sizeof msg); /* o[1]: the slave */
     pid_t pid = -1;
     if (!msg[0] && (pid = fork()) < 0) snprintf(msg, sizeof msg, "exec: fork: %s", strerror(errno));
     if (pid == 0) {
@@ -980,9 +1030,10 @@ static void exec_start(const unsigned char *p, uint32_t len) {
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int sg = 1; sg < NSIG; sg++) signal(sg, SIG_DFL);
         setsid();
-        dup2(in[0], 0);
+        if (tty && ioctl(o[1], TIOCSCTTY, 0) < 0) child_fail(xp[1], "set", "controlling terminal", errno);
+        dup2(tty ? o[1] : in[0], 0);
         dup2(o[1], 1);
-        dup2(e[1], 2);
+        dup2(tty ? o[1] : e[1], 2);
         if (chdir(workdir) < 0) child_fail(xp[1], "chdir", workdir, errno);
         if (setgroups((size_t)as.ngroups, as.groups) < 0) child_fail(xp[1], "setgroups", user ? user : cfg.user, errno);
         if (setgid(as.gid) < 0) child_fail(xp[1], "setgid", user ? user : cfg.user, errno);
@@ -1016,9 +1067,10 @@ static void exec_start(const unsigned char *p, uint32_t len) {
         send_exec(EXEC_FAILED, id, msg, (uint32_t)strlen(msg));
         return;
     }
-    *x = (struct exec){.used = 1, .id = id, .pid = pid, .out = o[0], .err = e[0], .in = in[1], .status = -1};
+    *x = (struct exec){.used = 1, .id = id, .pid = pid, .out = o[0], .err = e[0], .in = in[1], .status = -1,
+                       .tty = tty};
     fcntl(x->out, F_SETFL, O_NONBLOCK);
-    fcntl(x->err, F_SETFL, O_NONBLOCK);
+    if (x->err >= 0) fcntl(x->err, F_SETFL, O_NONBLOCK);
     fcntl(x->in, F_SETFL, O_NONBLOCK);
     unsigned char pidb[4];
     put32(pidb, (uint32_t)pid);
@@ -1067,9 +1119,17 @@ static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
     if (len < 4) return;
     struct exec *x = exec_find(be32(p));
     if (!x || x->status >= 0) return;
-    if (type == EXEC_SIGNAL && len == 8) {
+    if (type == EXEC_SIGNAL && len == 8 && x->tty) {
+        kill_session(x->pid, (int)be32(p + 4));
+    } else if (type == EXEC_SIGNAL && len == 8) {
         int sig = (int)be32(p + 4);
         if (kill(-x->pid, sig) < 0 && errno != ESRCH) say("exec signal %d: %s", sig, strerror(errno));
+    } else if (type == EXEC_RESIZE && len == 8 && x->tty) {
+        struct winsize ws = {.ws_row = (unsigned short)(p[4] << 8 | p[5]),
+                             .ws_col = (unsigned short)(p[6] << 8 | p[7])};
+        if (ioctl(x->in, TIOCSWINSZ, &ws) < 0) say("exec resize: %s", strerror(errno));
+    } else if (type == EXEC_INPUT && len == 4 && x->tty) {
+        /* a terminal has no end of input: the host sends ^D (or exit) as input when it means one */
     } else if (type == EXEC_INPUT && len == 4) {
         x->input_eof = 1;
         exec_feed(x);
@@ -1098,7 +1158,7 @@ static void reap(void) {
 }
 
 static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
-    if (type == EXEC || type == EXEC_INPUT || type == EXEC_SIGNAL) {
+    if (type == EXEC || type == EXEC_INPUT || type == EXEC_SIGNAL || type == EXEC_RESIZE) {
         on_exec_frame(type, p, len);
     } else if (type == SIGNAL && len == 4 && workload > 0 && exit_status < 0) {
         int sig = (int)be32(p);

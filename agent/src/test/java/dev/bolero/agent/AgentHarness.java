@@ -154,6 +154,11 @@ final class AgentHarness implements AutoCloseable {
         }
     }
 
+    /** The agent's port on 127.0.0.1. */
+    int port() {
+        return agent.port();
+    }
+
     private URI uri(String path) {
         return URI.create("http://127.0.0.1:" + agent.port() + path);
     }

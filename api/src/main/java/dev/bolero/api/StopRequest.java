@@ -45,7 +45,7 @@ public record StopRequest(String signal, Integer timeoutS) {
         return timeoutS == null ? DEFAULT_TIMEOUT_S : timeoutS;
     }
 
-    private static int signalNumber(String signal) {
+    static int signalNumber(String signal) {
         String s = signal.toUpperCase(Locale.ROOT);
         if (s.matches("[0-9]{1,2}")) {
             int n = Integer.parseInt(s);

@@ -25,13 +25,21 @@ final class ClientOptions {
     Output output;
 
     BoleroClient client() {
+        Endpoint e = endpoint();
+        return new BoleroClient(e.server(), e.token());
+    }
+
+    /** The control plane's URL and bearer token, from the flags, the environment, or the config file. */
+    record Endpoint(URI server, String token) {}
+
+    Endpoint endpoint() {
         Optional<CliConfig> file = CliConfig.load();
         String url = pick(server, "BOLERO_SERVER", file.map(CliConfig::server));
         String bearer = pick(token, "BOLERO_TOKEN", file.map(CliConfig::token));
         if (url == null) throw new IllegalArgumentException("no server: pass --server, set BOLERO_SERVER, or run "
                 + "'bolero up' (it writes " + CliConfig.file() + ")");
         if (bearer == null) throw new IllegalArgumentException("no token: pass --token or set BOLERO_TOKEN");
-        return new BoleroClient(URI.create(url), bearer);
+        return new Endpoint(URI.create(url), bearer);
     }
 
     String namespace() {

@@ -61,6 +61,7 @@ public final class NodeApi implements AutoCloseable {
             images.register(config.routes);
             config.routes.get("/api/v1/machines/{id}/events", ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
             config.routes.post("/api/v1/machines/{id}/exec", this::exec);
+            config.routes.ws("/api/v1/machines/{id}/exec", new ExecSocket(machines)::configure);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);

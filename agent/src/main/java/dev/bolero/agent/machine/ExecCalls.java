@@ -7,15 +7,18 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 
 /**
- * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream)
- * until the guest reports the end. Thread-safe: the supervisor's reader thread delivers events, request threads wait.
+ * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream),
+ * or handed to the caller as it arrives, until the guest reports the end. Thread-safe: the supervisor's reader thread
+ * delivers events, request threads wait.
  */
 final class ExecCalls {
     static final int MAX_OUTPUT = 4 * 1024 * 1024;
@@ -37,12 +40,19 @@ final class ExecCalls {
         private final ByteArrayOutputStream err = new ByteArrayOutputStream();
         private boolean truncated;
         private final CompletableFuture<End> end = new CompletableFuture<>();
+        /** Where output goes as it arrives; null: collected. */
+        private final BiConsumer<GuestEvent.Stream, byte[]> output;
 
-        private Call(int id) {
+        private Call(int id, BiConsumer<GuestEvent.Stream, byte[]> output) {
             this.id = id;
+            this.output = output;
         }
 
         private synchronized void append(GuestEvent.Stream stream, byte[] data) {
+            if (output != null) {
+                output.accept(stream, data);
+                return;
+            }
             ByteArrayOutputStream buf = stream == GuestEvent.Stream.STDOUT ? out : err;
             int room = MAX_OUTPUT - buf.size();
             if (data.length > room) truncated = true;
@@ -62,6 +72,11 @@ final class ExecCalls {
             }
         }
 
+        /** Completes with the end (after the last output). */
+        CompletionStage<End> ended() {
+            return end.copy();
+        }
+
         synchronized ExecResult result(int status, boolean timedOut) {
             return new ExecResult(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8),
                     timedOut, truncated);
@@ -70,7 +85,12 @@ final class ExecCalls {
 
     /** A new call with a fresh id, registered before its EXEC is sent. */
     Call open() {
-        Call c = new Call(nextId.getAndUpdate(i -> i == Integer.MAX_VALUE ? 1 : i + 1));
+        return open(null);
+    }
+
+    /** A new call whose output is handed to {@code output} (on the reader's thread, in order) instead of collected. */
+    Call open(BiConsumer<GuestEvent.Stream, byte[]> output) {
+        Call c = new Call(nextId.getAndUpdate(i -> i == Integer.MAX_VALUE ? 1 : i + 1), output);
         calls.put(c.id, c);
         return c;
     }

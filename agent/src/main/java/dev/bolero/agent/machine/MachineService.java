@@ -6,6 +6,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
+import dev.bolero.api.ExecStream;
 import dev.bolero.api.GuestResources;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineConfig;
@@ -377,6 +378,22 @@ public final class MachineService implements AutoCloseable {
      *     {@code failed_precondition} when the guest cannot run the command (no such program, no such user)
      */
     public ExecResult exec(String id, ExecRequest request) throws InterruptedException {
+        return execSupervisor(id).exec(request);
+    }
+
+    /**
+     * Starts a command in a running machine's workload root with its input open, on a pseudo-terminal when
+     * {@code start.tty()}, and returns at once; its output and end go to {@code listener}. Close the session to kill
+     * the command when its caller goes away.
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} naming the state when it is not running;
+     *     {@code internal} when the guest's control channel fails
+     */
+    public ExecSession openExec(String id, ExecStream.Start start, ExecSession.Listener listener) {
+        return execSupervisor(id).openExec(start, listener);
+    }
+
+    private Supervisor execSupervisor(String id) {
         Supervisor s;
         lock.lock();
         try {
@@ -387,7 +404,7 @@ public final class MachineService implements AutoCloseable {
             lock.unlock();
         }
         if (s == null) throw ApiException.conflict("exec in machine " + id + ": it is not supervised");
-        return s.exec(request);
+        return s;
     }
 
     // --- called by supervisors ---

@@ -8,6 +8,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
+import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
 import dev.bolero.oci.OciException;
@@ -19,6 +20,7 @@ import dev.bolero.runtime.guest.GuestConfig;
 import dev.bolero.runtime.guest.GuestEvent;
 import dev.bolero.runtime.guest.GuestExec;
 import dev.bolero.runtime.guest.GuestSession;
+import dev.bolero.runtime.guest.TerminalSize;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.ByteChannel;
@@ -29,6 +31,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,11 +147,9 @@ final class Supervisor {
         if (s == null || !started) {
             throw ApiException.conflict("exec in machine " + id + ": its guest is not connected");
         }
-        List<String> env = request.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
         ExecCalls.Call call = execs.open();
         try {
-            s.exec(call.id, new GuestExec(request.cmd(), env, Optional.ofNullable(request.workdir()),
-                    Optional.ofNullable(request.user())));
+            s.exec(call.id, guestExec(request, Optional.empty()));
             if (request.stdin() != null && !request.stdin().isEmpty()) {
                 s.execInput(call.id, request.stdin().getBytes(StandardCharsets.UTF_8));
             }
@@ -176,6 +178,51 @@ final class Supervisor {
         } finally {
             execs.close(call);
         }
+    }
+
+    /**
+     * Starts a command in the guest beside the workload, on a pseudo-terminal when {@code start.tty()}, and returns
+     * at once: output and the end go to {@code listener}. The request's stdin, if any, is written first; its
+     * timeout, if given, kills the command.
+     */
+    ExecSession openExec(ExecStream.Start start, ExecSession.Listener listener) {
+        GuestSession s = session;
+        if (s == null || !started) {
+            throw ApiException.conflict("exec in machine " + id + ": its guest is not connected");
+        }
+        ExecRequest request = start.exec();
+        ExecCalls.Call call = execs.open(listener::output);
+        var exec = new StreamedExec(id, s, call.id);
+        call.ended().whenComplete((end, error) -> {
+            execs.close(call);
+            exec.ended();
+            switch (end) {
+                case ExecCalls.End.Exited x -> listener.exited(x.status());
+                case ExecCalls.End.Failed f -> listener.failed(
+                        ApiException.failedPrecondition("exec in machine " + id + ": " + f.message()));
+            }
+        });
+        try {
+            s.exec(call.id, guestExec(request, start.tty()
+                    ? Optional.of(new TerminalSize(start.rows(), start.cols())) : Optional.empty()));
+            if (request.stdin() != null && !request.stdin().isEmpty()) {
+                s.execInput(call.id, request.stdin().getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            execs.close(call);
+            throw new ApiException(ErrorCode.INTERNAL,
+                    "exec in machine " + id + ": the guest's control channel failed: " + e.getMessage());
+        }
+        if (request.timeoutS() != null) {
+            CompletableFuture.delayedExecutor(request.timeoutS(), TimeUnit.SECONDS).execute(exec::close);
+        }
+        return exec;
+    }
+
+    private static GuestExec guestExec(ExecRequest request, Optional<TerminalSize> tty) {
+        List<String> env = request.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        return new GuestExec(request.cmd(), env, Optional.ofNullable(request.workdir()),
+                Optional.ofNullable(request.user()), tty);
     }
 
     /** The machine's root drive size: 0 for the image's own, else guest.rootfs_mb, which must not be smaller. */

@@ -31,6 +31,7 @@ final class FrameCodec {
     static final int EXEC = 0x84;
     static final int EXEC_INPUT = 0x85;
     static final int EXEC_SIGNAL = 0x86;
+    static final int EXEC_RESIZE = 0x87;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

@@ -13,9 +13,16 @@ import java.util.Optional;
  * @param env {@code NAME=value} entries replacing the workload's variables of the same name
  * @param workdir the working directory; empty: the workload's
  * @param user {@code name}, {@code uid}, {@code name:group} or {@code uid:gid}; empty: the workload's user
+ * @param tty present: the command runs on a new pseudo-terminal of this size (its controlling terminal; stdin,
+ *     stdout and stderr), its output all arrives as stdout, and {@link GuestSession#execResize} applies; empty: pipes
  * @throws IllegalArgumentException when a value is malformed or contains a NUL, or the message exceeds 1 MiB
  */
-public record GuestExec(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user) {
+public record GuestExec(
+        List<String> argv,
+        List<String> env,
+        Optional<String> workdir,
+        Optional<String> user,
+        Optional<TerminalSize> tty) {
     public GuestExec {
         argv = List.copyOf(argv);
         env = List.copyOf(env);
@@ -26,22 +33,29 @@ public record GuestExec(List<String> argv, List<String> env, Optional<String> wo
         workdir.filter(w -> !w.startsWith("/")).ifPresent(w -> {
             throw new IllegalArgumentException("workdir must be absolute: " + w);
         });
-        if (encode(argv, env, workdir, user).length > FrameCodec.MAX_PAYLOAD - 4) {
+        if (encode(argv, env, workdir, user, tty).length > FrameCodec.MAX_PAYLOAD - 4) {
             throw new IllegalArgumentException("exec request exceeds the protocol's 1 MiB limit");
         }
     }
 
-    /** The payload after the exec id: {@code key\0value\0} pairs. */
-    byte[] encode() {
-        return encode(argv, env, workdir, user);
+    /** A command on pipes (no terminal). */
+    public GuestExec(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user) {
+        this(argv, env, workdir, user, Optional.empty());
     }
 
-    private static byte[] encode(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user) {
+    /** The payload after the exec id: {@code key\0value\0} pairs. */
+    byte[] encode() {
+        return encode(argv, env, workdir, user, tty);
+    }
+
+    private static byte[] encode(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user,
+            Optional<TerminalSize> tty) {
         var out = new ByteArrayOutputStream();
         argv.forEach(a -> pair(out, "arg", a));
         env.forEach(e -> pair(out, "env", e));
         workdir.ifPresent(w -> pair(out, "workdir", w));
         user.ifPresent(u -> pair(out, "user", u));
+        tty.ifPresent(t -> pair(out, "tty", t.rows() + "x" + t.cols()));
         return out.toByteArray();
     }
 

@@ -84,10 +84,19 @@ public final class GuestSession implements Closeable {
         }
     }
 
-    /** Delivers {@code signal} to a command's process group. */
+    /**
+     * Delivers {@code signal} to a command's process group; for a command on a terminal, to every process of its
+     * session (an interactive shell puts its jobs in process groups of their own).
+     */
     public void execSignal(int execId, int signal) throws IOException {
         if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);
         send(FrameCodec.EXEC_SIGNAL, ByteBuffer.allocate(8).putInt(execId).putInt(signal).array());
+    }
+
+    /** Sets the size of a command's pseudo-terminal (one started with a {@link GuestExec#tty()}); else ignored. */
+    public void execResize(int execId, TerminalSize size) throws IOException {
+        send(FrameCodec.EXEC_RESIZE, ByteBuffer.allocate(8).putInt(execId).putShort((short) size.rows())
+                .putShort((short) size.cols()).array());
     }
 
     /** Acknowledges EXITED or FAILED: the guest syncs its disks and powers off. */

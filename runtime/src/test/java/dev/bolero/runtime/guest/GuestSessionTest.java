@@ -166,6 +166,26 @@ class GuestSessionTest {
     }
 
     @Test
+    void anExecOnATerminalCarriesItsSizeAndAResizeIsIdRowsCols() throws IOException {
+        var ch = new BufferChannel(new byte[0]);
+        var session = new GuestSession(ch);
+        session.exec(7, new GuestExec(List.of("sh"), List.of(), Optional.empty(), Optional.empty(),
+                Optional.of(new TerminalSize(24, 80))));
+        session.execResize(7, new TerminalSize(50, 65535));
+
+        var in = new BufferChannel(ch.out.toByteArray());
+        FrameCodec.Frame exec = FrameCodec.read(in);
+        assertThat(exec.type()).isEqualTo(FrameCodec.EXEC);
+        assertThat(new String(exec.payload(), 4, exec.payload().length - 4, StandardCharsets.UTF_8))
+                .isEqualTo("arg|sh|tty|24x80|".replace('|', '\0'));
+        FrameCodec.Frame resize = FrameCodec.read(in);
+        assertThat(resize.type()).isEqualTo(FrameCodec.EXEC_RESIZE);
+        assertThat(resize.payload()).isEqualTo(new byte[] {0, 0, 0, 7, 0, 50, (byte) 0xff, (byte) 0xff});
+        assertThatThrownBy(() -> new TerminalSize(0, 80)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("terminal size must be 1 to 65535 rows and columns, got 0x80");
+    }
+
+    @Test
     void anExecFrameWithoutItsIdIsAProtocolError() {
         var session = new GuestSession(new BufferChannel(frames(FrameCodec.EXEC_EXITED, new byte[3])));
         assertThatThrownBy(session::next).isInstanceOf(GuestProtocolException.class)

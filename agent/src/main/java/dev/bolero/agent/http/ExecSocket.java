@@ -1,0 +1,130 @@
+package dev.bolero.agent.http;
+
+import dev.bolero.agent.machine.ExecSession;
+import dev.bolero.agent.machine.MachineService;
+import dev.bolero.api.ApiException;
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.ErrorCode;
+import dev.bolero.api.ExecStream;
+import dev.bolero.runtime.guest.GuestEvent;
+import io.javalin.websocket.WsBinaryMessageContext;
+import io.javalin.websocket.WsCloseStatus;
+import io.javalin.websocket.WsConfig;
+import io.javalin.websocket.WsContext;
+import io.javalin.websocket.WsMessageContext;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/machines/{id}/exec} upgraded to a WebSocket: an interactive exec ({@link ExecStream} describes
+ * the messages). The command is killed when the client goes away before it ends. Errors leave as an
+ * {@code {"error": …}} text message, then a close with 1008 (policy violation: the request or the machine's state)
+ * or 1011 (internal error).
+ */
+final class ExecSocket {
+    private static final Logger log = LoggerFactory.getLogger(ExecSocket.class);
+    private static final String EXEC = "bolero.exec";
+    private static final long PING_SECONDS = 15;
+
+    private final MachineService machines;
+
+    ExecSocket(MachineService machines) {
+        this.machines = machines;
+    }
+
+    void configure(WsConfig ws) {
+        // Pings keep an idle terminal open past the server's idle timeout; the client answers them by itself.
+        ws.onConnect(ctx -> ctx.enableAutomaticPings(PING_SECONDS, TimeUnit.SECONDS));
+        ws.onMessage(this::text);
+        ws.onBinaryMessage(this::binary);
+        ws.onClose(ExecSocket::abandon);
+        ws.onError(ExecSocket::abandon);
+    }
+
+    private void text(WsMessageContext ctx) {
+        String action = action(ctx);
+        ExecSession exec = ctx.attribute(EXEC);
+        try {
+            if (exec == null) {
+                ExecStream.Start start = ExecStream.Start.parse(ctx.message(), action);
+                ctx.attribute(EXEC, machines.openExec(ctx.pathParam("id"), start, new Forward(ctx)));
+                return;
+            }
+            ExecStream.Control control = ApiJson.parse(ctx.message(), ExecStream.Control.class, action);
+            if (control.resize() != null) exec.resize(control.resize().rows(), control.resize().cols());
+            else if (control.signal() != null) exec.signal(control.signalNumber());
+            else exec.closeInput();
+        } catch (ApiException e) {
+            fail(ctx, e);
+        }
+    }
+
+    private void binary(WsBinaryMessageContext ctx) {
+        ExecSession exec = ctx.attribute(EXEC);
+        try {
+            if (exec == null) {
+                throw ApiException.invalid(action(ctx) + ": the first message must be the exec request, as JSON text");
+            }
+            ByteBuffer data = ctx.data();
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            exec.input(bytes);
+        } catch (ApiException e) {
+            fail(ctx, e);
+        }
+    }
+
+    /** The client went away (or the socket failed): kill the command unless it has ended. */
+    private static void abandon(WsContext ctx) {
+        ExecSession exec = ctx.attribute(EXEC);
+        if (exec == null) return;
+        try {
+            exec.close();
+        } catch (ApiException e) {
+            log.warn("{}: could not kill the command after the client went away: {}", action(ctx), e.getMessage());
+        }
+    }
+
+    private static String action(WsContext ctx) {
+        return "exec in machine " + ctx.pathParam("id");
+    }
+
+    /** Sends the error and closes; the command, if any, is killed by the close. */
+    private static void fail(WsContext ctx, ApiException e) {
+        ctx.send(ApiJson.mapper().writeValueAsString(e.toError()));
+        ctx.closeSession(e.code() == ErrorCode.INTERNAL ? WsCloseStatus.SERVER_ERROR : WsCloseStatus.POLICY_VIOLATION,
+                e.code().wireName());
+    }
+
+    /** The command's output and end, to the client. Runs on the machine's reader thread: it must not throw. */
+    private record Forward(WsContext ctx) implements ExecSession.Listener {
+        @Override
+        public void output(GuestEvent.Stream stream, byte[] data) {
+            byte type = stream == GuestEvent.Stream.STDOUT ? ExecStream.STDOUT : ExecStream.STDERR;
+            guarded(() -> ctx.send(ByteBuffer.wrap(ExecStream.output(type, data))));
+        }
+
+        @Override
+        public void exited(int exitCode) {
+            guarded(() -> {
+                ctx.send(ApiJson.mapper().writeValueAsString(new ExecStream.Exit(exitCode)));
+                ctx.closeSession(WsCloseStatus.NORMAL_CLOSURE, "exited");
+            });
+        }
+
+        @Override
+        public void failed(ApiException error) {
+            guarded(() -> fail(ctx, error));
+        }
+
+        private void guarded(Runnable send) {
+            try {
+                send.run();
+            } catch (RuntimeException e) {
+                log.debug("{}: the client is gone: {}", action(ctx), e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package dev.bolero.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.TestImages;
+import dev.bolero.oci.testing.TestRegistry;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The interactive exec WebSocket against one real QEMU microVM: a shell on a pseudo-terminal with resize and exit
+ * code, piped stdin with stderr kept apart, clear errors for a bad request, and no process left in the guest when the
+ * client disconnects.
+ */
+class ExecSocketEndToEndTest {
+    @TempDir
+    static Path dataDir;
+
+    private static TestRegistry registry;
+    private static AgentHarness node;
+    private static String machine;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        registry = TestRegistry.start();
+        String image = TestImages.push(registry, "execws/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
+        node = new AgentHarness(dataDir, Set.of());
+        machine = node.create("{\"image\": \"" + image + "\", \"start\": true}");
+        node.waitFor(machine, "running", 240);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        try {
+            if (node != null) node.close();
+        } finally {
+            if (registry != null) registry.close();
+        }
+    }
+
+    @Test
+    void a_shell_on_a_terminal_sees_its_tty_its_new_size_and_reports_its_exit_code() {
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}");
+            c.binary("tty; echo $((6*7))\n");
+            await().atMost(Duration.ofSeconds(60)).until(() -> c.stdout().contains("42\r\n"));
+            assertThat(c.stdout()).containsPattern("/dev/pts/[0-9]+\r\n");
+            assertThat(c.stderr()).as("a terminal has one output stream").isEmpty();
+
+            c.text("{\"resize\": {\"rows\": 50, \"cols\": 132}}");
+            c.binary("stty size\n");
+            await().atMost(Duration.ofSeconds(60)).until(() -> c.stdout().contains("50 132\r\n"));
+
+            c.binary("exit 3\n");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.texts).containsExactly("{\"exit_code\":3}");
+        }
+    }
+
+    @Test
+    void the_terminal_belongs_to_the_exec_user_and_a_timeout_kills_the_command() {
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sh\", \"-c\", \"id -u; stat -c %U $(tty)\"], \"tty\": true, \"user\": \"app\"}");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.stdout()).isEqualTo("1000\r\napp\r\n");
+            assertThat(c.texts).containsExactly("{\"exit_code\":0}");
+        }
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sleep\", \"600\"], \"tty\": true, \"timeout_s\": 1}");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.texts).containsExactly("{\"exit_code\":137}");
+        }
+    }
+
+    @Test
+    void without_a_terminal_stdin_is_piped_and_stderr_is_kept_apart() {
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sh\", \"-c\", \"cat; echo to-err >&2; exit 5\"], \"stdin\": \"first \"}");
+            c.binary("second\n");
+            c.text("{\"close_stdin\": true}");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.stdout()).isEqualTo("first second\n");
+            assertThat(c.stderr()).isEqualTo("to-err\n");
+            assertThat(c.texts).containsExactly("{\"exit_code\":5}");
+        }
+    }
+
+    @Test
+    void a_bad_first_message_is_refused_with_a_clear_error() {
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sh\"], \"tty\": true, \"colour\": true}");
+            assertThat(c.closeCode()).isEqualTo(1008);
+            assertThat(c.texts).containsExactly("{\"error\":{\"code\":\"invalid_argument\","
+                    + "\"message\":\"exec in machine " + machine + ": unknown field 'colour'\"}}");
+        }
+        try (Client c = Client.open(machine)) {
+            c.binary("ls\n");
+            assertThat(c.closeCode()).isEqualTo(1008);
+            assertThat(c.texts.getFirst()).contains("the first message must be the exec request, as JSON text");
+        }
+        try (Client c = Client.open("no-such-machine")) {
+            c.text("{\"cmd\": [\"sh\"]}");
+            assertThat(c.closeCode()).isEqualTo(1008);
+            assertThat(c.texts.getFirst()).contains("\"code\":\"not_found\"");
+        }
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"/no/such\"], \"tty\": true}");
+            assertThat(c.closeCode()).isEqualTo(1008);
+            assertThat(c.texts).containsExactly("{\"error\":{\"code\":\"failed_precondition\",\"message\":"
+                    + "\"exec in machine " + machine + ": exec /no/such: No such file or directory\"}}");
+        }
+    }
+
+    @Test
+    void a_client_that_disconnects_leaves_no_process_behind() {
+        Client c = Client.open(machine);
+        c.text("{\"cmd\": [\"sh\"], \"tty\": true}");
+        c.binary("sleep 7777 & sleep 8888\n");
+        await().atMost(Duration.ofSeconds(60)).until(() -> ps().contains("sleep 7777") && ps().contains("sleep 8888"));
+        c.close();
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> !ps().contains("sleep 7777") && !ps().contains("sleep 8888"));
+        assertThat(ps()).as("the workload itself runs on").contains("sleep 600");
+    }
+
+    private static String ps() {
+        AgentHarness.Response r = node.post("/api/v1/machines/" + machine + "/exec",
+                "{\"cmd\": [\"ps\", \"-o\", \"args\"]}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json().path("stdout").asString();
+    }
+
+    /** A raw client of the exec socket (java.net.http): collects output by stream, text messages, the close code. */
+    private static final class Client implements WebSocket.Listener, AutoCloseable {
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
+        private final StringBuilder partialText = new StringBuilder();
+        final List<String> texts = new CopyOnWriteArrayList<>();
+        private final CompletableFuture<Integer> closed = new CompletableFuture<>();
+        private WebSocket ws;
+
+        static Client open(String machine) {
+            var c = new Client();
+            c.ws = HttpClient.newHttpClient().newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/api/v1/machines/" + machine + "/exec"),
+                            c)
+                    .join();
+            return c;
+        }
+
+        void text(String s) {
+            ws.sendText(s, true).join();
+        }
+
+        void binary(String s) {
+            ws.sendBinary(ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)), true).join();
+        }
+
+        synchronized String stdout() {
+            return out.toString(StandardCharsets.UTF_8);
+        }
+
+        synchronized String stderr() {
+            return err.toString(StandardCharsets.UTF_8);
+        }
+
+        int closeCode() {
+            return closed.orTimeout(120, TimeUnit.SECONDS).join();
+        }
+
+        @Override
+        public synchronized CompletionStage<?> onBinary(WebSocket socket, ByteBuffer data, boolean last) {
+            while (data.hasRemaining()) partial.write(data.get());
+            if (last) {
+                byte[] m = partial.toByteArray();
+                partial.reset();
+                assertThat(m[0]).as("stream byte").isIn((byte) 1, (byte) 2);
+                (m[0] == 1 ? out : err).write(m, 1, m.length - 1);
+            }
+            socket.request(1);
+            return null;
+        }
+
+        @Override
+        public synchronized CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+            partialText.append(data);
+            if (last) {
+                texts.add(partialText.toString());
+                partialText.setLength(0);
+            }
+            socket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+            closed.complete(statusCode);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket socket, Throwable error) {
+            closed.completeExceptionally(error);
+        }
+
+        @Override
+        public void close() {
+            ws.abort();
+        }
+    }
+}
