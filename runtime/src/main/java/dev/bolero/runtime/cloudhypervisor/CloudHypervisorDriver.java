@@ -7,6 +7,7 @@ import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
+import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Kvm;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
@@ -80,7 +81,7 @@ public final class CloudHypervisorDriver implements VmmDriver {
         MachineFiles.requireSocketPath(action, vsockSocket);
         CloudHypervisorApi.VmmPaths paths = new CloudHypervisorApi.VmmPaths(
                 spec.workDir().resolve("rootfs.raw"), vsockSocket, spec.workDir().resolve("console.log"));
-        Process process = null;
+        HostProcess process = null;
         try {
             Files.createDirectories(spec.workDir());
             MachineFiles.copyRootDrive(spec.rootDrive(), paths.rootDrive(), spec.rootDriveSize());
@@ -97,11 +98,11 @@ public final class CloudHypervisorDriver implements VmmDriver {
                             VmmProcess.LOG_FILE, log.toString(),
                             VmmProcess.START_TICKS, Long.toString(ticks.getAsLong())));
             LOG.info("started machine={} pid={}", spec.machineId(), process.pid());
-            return process(handle, process.toHandle(), Optional.of(process), api);
+            return process(handle, process, Optional.of(process), api);
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
             if (process != null) {
-                process.destroyForcibly();
+                process.kill();
                 process.onExit().join();
                 said = "; cloud-hypervisor said: " + MachineFiles.tail(log, 2000).strip();
             }
@@ -111,13 +112,13 @@ public final class CloudHypervisorDriver implements VmmDriver {
 
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<ProcessHandle> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
         if (process.isEmpty()) return Optional.empty();
         VmmApi api = new VmmApi(NAME, Path.of(handle.data().get(VmmProcess.API_SOCKET)), CloudHypervisorApi.BASE_PATH);
         return Optional.of(process(handle, process.get(), Optional.empty(), api));
     }
 
-    private static VmProcess process(VmHandle handle, ProcessHandle process, Optional<Process> child, VmmApi api) {
+    private static VmProcess process(VmHandle handle, HostProcess process, Optional<HostProcess> child, VmmApi api) {
         return new VmmProcess(handle, process, child, Path.of(handle.data().get(VmmProcess.LOG_FILE)),
                 VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
                         CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop()),

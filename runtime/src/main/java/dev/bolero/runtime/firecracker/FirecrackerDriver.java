@@ -7,6 +7,7 @@ import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
+import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Kvm;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
@@ -111,7 +112,7 @@ public final class FirecrackerDriver implements VmmDriver {
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         Layout layout = layout(spec, firecracker, action);
         List<LineFifoReader> readers = new ArrayList<>();
-        Process process = null;
+        HostProcess process = null;
         try {
             layout.prepare(spec);
             Path log = spec.workDir().resolve("vmm.log");
@@ -132,12 +133,12 @@ public final class FirecrackerDriver implements VmmDriver {
                             LOGGER_FIFO, layout.host("logger.fifo").toString(),
                             METRICS_FIFO, layout.host("metrics.fifo").toString()));
             LOG.info("started machine={} pid={} jailed={}", spec.machineId(), process.pid(), jailer.isPresent());
-            return new VmmProcess(handle, process.toHandle(), Optional.of(process), log, control(api, handle),
+            return new VmmProcess(handle, process, Optional.of(process), log, control(api, handle),
                     List.copyOf(readers));
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
             if (process != null) {
-                process.destroyForcibly();
+                process.kill();
                 process.onExit().join();
                 said = "; firecracker said: " + MachineFiles.tail(spec.workDir().resolve("vmm.log"), 2000).strip();
             }
@@ -148,7 +149,7 @@ public final class FirecrackerDriver implements VmmDriver {
 
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<ProcessHandle> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
         if (process.isEmpty()) return Optional.empty();
         String machine = "pid " + handle.pid();
         Path log = Path.of(handle.data().get(VmmProcess.LOG_FILE));
