@@ -6,8 +6,8 @@
  * arrives, mounts the root drive and switches into it, sets up hostname, /etc/hosts, /etc/resolv.conf and the
  * network, runs the workload as the image's user, streams its output, forwards signals, reaps zombies, reports
  * EXITED or FAILED, waits for the host's ACK and reboots (the VMM runs with "no reboot", so the VM ends). Runs the
- * host's EXEC requests beside the workload. Frames written while no host is connected are kept (up to 1 MiB) and
- * sent when one connects.
+ * host's EXEC requests beside the workload. Frames are kept (up to 1 MiB) until the host confirms it persisted them,
+ * and sent again to the next host.
  *
  * Diagnostics go to /dev/console, prefixed "bolero-init: ".
  */
