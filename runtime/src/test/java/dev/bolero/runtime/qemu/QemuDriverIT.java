@@ -40,7 +40,7 @@ class QemuDriverIT {
 
     @BeforeAll
     static void prepare() throws Exception {
-        for (String tool : List.of("qemu-system-x86_64", "qemu-img", "setsid", "mkfs.ext4")) {
+        for (String tool : List.of("qemu-system-x86_64", "qemu-img", "mkfs.ext4")) {
             assumeTrue(onPath(tool), tool + " is not installed");
         }
         assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed (/bin/busybox)");
