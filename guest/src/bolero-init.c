@@ -6,8 +6,8 @@
  * arrives, mounts the root drive and switches into it, sets up hostname, /etc/hosts, /etc/resolv.conf and the
  * network, runs the workload as the image's user, streams its output, forwards signals, reaps zombies, reports
  * EXITED or FAILED, waits for the host's ACK and reboots (the VMM runs with "no reboot", so the VM ends). Runs the
- * host's EXEC requests beside the workload. Frames written while no host is connected are kept (up to 1 MiB) and
- * sent when one connects.
+ * host's EXEC requests beside the workload. Frames are kept (up to 1 MiB) until the host confirms it persisted them,
+ * and sent again to the next host.
  *
  * Diagnostics go to /dev/console, prefixed "bolero-init: ".
  */
@@ -71,6 +71,8 @@ struct sockaddr_vm {
 #define EXEC_INPUT 0x85
 #define EXEC_SIGNAL 0x86
 #define EXEC_RESIZE 0x87
+#define SEQUENCE 0x0d /* guest -> host: the sequence number of the next frame */
+#define RECEIVED 0x88 /* host -> guest: every frame before this sequence number is persisted; 0: send them again */
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -78,7 +80,7 @@ struct sockaddr_vm {
 #define HEADER 5
 #define TICK_MS 250
 #define DEVICE_WAIT_MS 10000
-#define ACK_WAIT_MS 5000
+#define ACK_WAIT_S 300 /* default of CONFIG's ack_wait_s */
 #define VSOCK_PORT 1024
 #define PORT_NAME "bolero.ctl"
 #define VERSION "bolero-init/1"
@@ -130,10 +132,28 @@ static uint32_t be32(const unsigned char *b) {
 }
 static size_t rx_len;
 
+/* Every frame but HELLO gets a sequence number (from 0) and is kept, up to 1 MiB in all, until the host says it has
+ * persisted it (RECEIVED). pending[0, pending_sent) went out on the current connection, the rest not yet; every
+ * (re)transmission starts with SEQUENCE. When full, newer frames are dropped and counted. */
+static unsigned char pending[PENDING_MAX];
+static size_t pending_len, pending_sent;
+static uint64_t pending_seq;  /* of the frame at pending[0] */
+static uint64_t sent_frames;  /* frames in pending[0, pending_sent) */
+static int need_sequence = 1;
+static unsigned long pending_dropped;
+
+/* The kept frames go out again, from the oldest. */
+static void resend_kept(void) {
+    pending_sent = 0;
+    sent_frames = 0;
+    need_sequence = 1;
+}
+
 static void ctl_drop(void) {
     if (ctl_fd >= 0) close(ctl_fd);
     ctl_fd = -1;
     rx_len = 0;
+    resend_kept();
 }
 
 /* Opens the channel if it is closed. For the virtio port this always succeeds while the device exists: whether a
@@ -147,12 +167,6 @@ static void ctl_open(void) {
         if (ctl_fd < 0) say("open %s: %s", ctl_path, strerror(errno));
     }
 }
-
-/* Frames that could not be written because no host was connected, sent in order once one is (HELLO excepted:
- * it repeats anyway). When full, newer frames are dropped and counted. */
-static unsigned char pending[PENDING_MAX];
-static size_t pending_len;
-static unsigned long pending_dropped;
 
 /* Writes bytes whole. 0: written; -1: nothing written (no host); -2: cut short (the host went away mid-frame, the
  * frame is lost). */
@@ -179,33 +193,63 @@ static int write_all(const unsigned char *b, size_t total) {
     return 0;
 }
 
-/* Sends the kept frames, oldest first. 0 when none is left. */
+static void put_be64(unsigned char *b, uint64_t v) {
+    for (int i = 7; i >= 0; i--, v >>= 8) b[i] = (unsigned char)v;
+}
+
+static uint64_t be64(const unsigned char *b) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | b[i];
+    return v;
+}
+
+/* Sends the kept frames not sent on this connection yet, oldest first. 0 when all went out. */
 static int flush_pending(void) {
+    while (pending_sent < pending_len) {
+        if (need_sequence) {
+            unsigned char seq[HEADER + 8] = {SEQUENCE, 0, 0, 0, 8};
+            put_be64(seq + HEADER, pending_seq + sent_frames);
+            if (write_all(seq, sizeof seq) != 0) return -1;
+            need_sequence = 0;
+        }
+        size_t len = HEADER + be32(pending + pending_sent + 1);
+        if (write_all(pending + pending_sent, len) != 0) return -1; /* kept: sent again to the next host */
+        pending_sent += len;
+        sent_frames++;
+    }
+    if (pending_dropped) {
+        say("dropped %lu frames: 1 MiB of output was not yet received by a host", pending_dropped);
+        pending_dropped = 0;
+    }
+    return 0;
+}
+
+/* RECEIVED: forgets the frames the host persisted; 0 asks for all kept frames again. */
+static void on_received(const unsigned char *p, uint32_t len) {
+    if (len != 8) return;
+    uint64_t upto = be64(p);
+    if (upto == 0) {
+        resend_kept();
+        return;
+    }
     size_t at = 0;
-    int rc = 0;
-    while (at < pending_len) {
-        size_t len = HEADER + be32(pending + at + 1);
-        int r = write_all(pending + at, len);
-        if (r == -1) {
-            rc = -1;
-            break;
-        }
-        at += len; /* written, or lost mid-frame */
-        if (r == -2) {
-            rc = -1;
-            break;
-        }
+    uint64_t frames = 0;
+    while (at < pending_len && pending_seq + frames < upto) {
+        at += HEADER + be32(pending + at + 1);
+        frames++;
     }
     memmove(pending, pending + at, pending_len - at);
     pending_len -= at;
-    if (pending_len == 0 && pending_dropped) {
-        say("dropped %lu frames while no host was connected (buffer full)", pending_dropped);
-        pending_dropped = 0;
+    pending_seq += frames;
+    if (frames > sent_frames) { /* unsent frames the host had: tell it where the stream goes on */
+        resend_kept();
+    } else {
+        pending_sent -= at;
+        sent_frames -= frames;
     }
-    return rc;
 }
 
-/* Writes one frame whole, after the kept ones. Returns 0 when sent or kept for the next host, -1 when dropped. */
+/* Keeps one frame (HELLO: writes it only) and sends what is unsent. Returns 0 when kept, -1 when dropped. */
 static int send_frame(int type, const void *payload, uint32_t len) {
     static unsigned char buf[HEADER + 65536];
     if (len > sizeof buf - HEADER) return -1;
@@ -217,17 +261,13 @@ static int send_frame(int type, const void *payload, uint32_t len) {
     if (len) memcpy(buf + HEADER, payload, len);
     size_t total = HEADER + len;
     if (type == HELLO) return write_all(buf, total) == 0 ? 0 : -1;
-    if (pending_len == 0 || flush_pending() == 0) {
-        int r = write_all(buf, total);
-        if (r == 0) return 0;
-        if (r == -2) return -1;
-    }
     if (pending_len + total > sizeof pending) {
         pending_dropped++;
         return -1;
     }
     memcpy(pending + pending_len, buf, total);
     pending_len += total;
+    flush_pending();
     return 0;
 }
 
@@ -255,7 +295,8 @@ static void ctl_read(frame_handler h) {
             int type = rx[0];
             uint32_t len = be32(rx + 1);
             if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
-                                      type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE)) {
+                                      type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
+                                      type != RECEIVED)) {
                 say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
                 ctl_drop();
                 return;
@@ -328,7 +369,8 @@ static struct {
     const char *workdir, *user, *hostname, *root, *ip, *gateway;
     const char *dns[8];
     int dnsc;
-} cfg;
+    long ack_wait_s;
+} cfg = {.ack_wait_s = ACK_WAIT_S};
 static char cfg_buf[MAX_PAYLOAD + 1];
 static int have_config;
 static char failure[512];
@@ -371,6 +413,7 @@ static int parse_config(const unsigned char *p, uint32_t len) {
         else if (!strcmp(k, "root")) cfg.root = v;
         else if (!strcmp(k, "ip")) cfg.ip = v;
         else if (!strcmp(k, "gateway")) cfg.gateway = v;
+        else if (!strcmp(k, "ack_wait_s")) cfg.ack_wait_s = strtol(v, NULL, 10);
         else if (!strcmp(k, "dns")) {
             if (cfg.dnsc < 8) cfg.dns[cfg.dnsc++] = v;
         } else {
@@ -387,6 +430,7 @@ static int parse_config(const unsigned char *p, uint32_t len) {
 }
 
 static void on_boot_frame(int type, const unsigned char *p, uint32_t len) {
+    if (type == RECEIVED) on_received(p, len);
     if (type != CONFIG || have_config) return; /* SIGNAL/ACK before the workload: nothing to do */
     have_config = 1;
     parse_config(p, len);
@@ -1165,6 +1209,8 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
         if (kill(-workload, sig) < 0 && errno != ESRCH) say("signal %d: %s", sig, strerror(errno));
     } else if (type == ACK) {
         acked = 1;
+    } else if (type == RECEIVED) {
+        on_received(p, len);
     }
 }
 
@@ -1196,9 +1242,10 @@ static void turn(int sfd, int timeout) {
         if (x->err >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->err, POLLIN, 0};
         if (x->in >= 0 && x->input_len > 0) xi[n - base] = i, p[n++] = (struct pollfd){x->in, POLLOUT, 0};
     }
-    if (pending_len > 0 && (timeout < 0 || timeout > TICK_MS)) timeout = TICK_MS; /* retry the kept frames */
+    int unsent = pending_sent < pending_len;
+    if (unsent && (timeout < 0 || timeout > TICK_MS)) timeout = TICK_MS; /* retry the kept frames */
     int ready = poll(p, (nfds_t)n, timeout);
-    if (pending_len > 0) flush_pending();
+    if (unsent) flush_pending();
     if (ready <= 0) return;
     if (p[0].revents) {
         struct signalfd_siginfo si;
@@ -1221,21 +1268,18 @@ static void turn(int sfd, int timeout) {
     }
 }
 
-/* Sends EXITED or FAILED (again to a host that reconnects before it acknowledged), waits for the ACK, powers off. */
+/* Sends EXITED or FAILED after the kept output (to every host that connects until one has them all), waits for the
+ * ACK at most ack_wait_s, powers off. */
 static void finish(int sfd, int type, const void *payload, uint32_t len) __attribute__((noreturn));
 static void finish(int sfd, int type, const void *payload, uint32_t len) {
-    long deadline = now_ms() + ACK_WAIT_MS, next_try = 0;
-    int sent = 0;
+    long deadline = now_ms() + cfg.ack_wait_s * 1000;
+    ctl_open();
+    send_frame(type, payload, len);
     while (!acked && now_ms() < deadline) {
-        if (!sent && now_ms() >= next_try) {
-            ctl_open();
-            sent = send_frame(type, payload, len) == 0;
-            next_try = now_ms() + TICK_MS;
-        }
         turn(sfd, TICK_MS);
-        if (ctl_fd < 0) sent = 0; /* the host went away: tell the next one */
+        if (ctl_fd < 0) ctl_open();
     }
-    if (!acked) say("no ACK within %d ms; powering off", ACK_WAIT_MS);
+    if (!acked) say("no ACK within %ld s; powering off", cfg.ack_wait_s);
     kill(-1, SIGKILL);
     power_off();
 }

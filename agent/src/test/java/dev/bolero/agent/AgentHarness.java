@@ -28,6 +28,7 @@ final class AgentHarness implements AutoCloseable {
     final Path dataDir;
     private final Set<String> insecure;
     private final Optional<NetworkConfig> network;
+    private final Duration bootDeadline;
     private Agent agent;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -37,16 +38,22 @@ final class AgentHarness implements AutoCloseable {
 
     /** An agent whose machines are attached to {@code network} (none when empty). */
     AgentHarness(Path dataDir, Set<String> insecure, Optional<NetworkConfig> network) {
+        this(dataDir, insecure, network, Duration.ofSeconds(180));
+    }
+
+    /** An agent whose guests must start their workload within {@code bootDeadline}. */
+    AgentHarness(Path dataDir, Set<String> insecure, Optional<NetworkConfig> network, Duration bootDeadline) {
         this.dataDir = dataDir;
         this.insecure = insecure;
         this.network = network;
+        this.bootDeadline = bootDeadline;
         start();
     }
 
     /** Starts (again) an agent on the same data directory. */
     void start() {
         agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir, insecure, QemuDriver.Accel.AUTO, Optional.empty(),
-                Duration.ofSeconds(180)).withNetwork(network));
+                bootDeadline).withNetwork(network));
     }
 
     /** Stops the agent without touching its machines, as an agent restart does. */

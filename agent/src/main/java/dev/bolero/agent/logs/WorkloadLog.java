@@ -51,6 +51,11 @@ public final class WorkloadLog implements AutoCloseable {
         flushFile();
     }
 
+    /** Whether a stream's partial line is held in memory only (not yet in the file). */
+    public boolean holdsPartialLine() {
+        return partial.values().stream().anyMatch(b -> b.size() > 0);
+    }
+
     /** Writes out every stream's partial line (at the workload's end). */
     public void flush() {
         for (var e : partial.entrySet()) {

@@ -293,6 +293,7 @@ final class Supervisor {
 
     /** Talks to the guest until the workload's end is known or the VMM is gone; reconnects when the channel drops. */
     private RunEnd converse(VmProcess process, WorkloadLog out) throws InterruptedException, OciException {
+        long delivered = 0; // frames of this VM persisted and confirmed: the guest keeps the rest for the next session
         while (!detached) {
             ByteChannel channel;
             try {
@@ -302,9 +303,10 @@ final class Supervisor {
                 Thread.sleep(RECONNECT_PAUSE);
                 continue;
             }
-            try (GuestSession s = new GuestSession(channel)) {
+            try (GuestSession s = new GuestSession(channel, delivered)) {
                 session = s;
                 while (true) {
+                    if (!out.holdsPartialLine()) delivered = s.confirm();
                     GuestEvent event = s.next();
                     switch (event) {
                         case GuestEvent.Hello hello -> {
@@ -323,6 +325,7 @@ final class Supervisor {
                         case GuestEvent.ExecEvent x -> execs.deliver(x);
                         case GuestEvent.Exited e -> {
                             out.flush();
+                            s.confirm();
                             s.ack();
                             RunEnd.Reason why = stopRequested ? RunEnd.Reason.STOPPED_BY_REQUEST
                                     : e.status() == 128 + SIGKILL && consoleShowsOom() ? RunEnd.Reason.OOM
@@ -330,6 +333,7 @@ final class Supervisor {
                             return RunEnd.exited(why, e.status());
                         }
                         case GuestEvent.Failed f -> {
+                            s.confirm();
                             s.ack();
                             return RunEnd.failed(RunEnd.Reason.START_FAILED, "run machine " + id + ": " + f.message());
                         }

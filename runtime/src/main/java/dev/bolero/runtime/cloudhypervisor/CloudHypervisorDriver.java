@@ -9,6 +9,7 @@ import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
+import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.Kvm;
@@ -158,8 +159,8 @@ public final class CloudHypervisorDriver implements VmmDriver {
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
             if (spawned != null) {
-                spawned.vmm().destroyForcibly();
-                spawned.child().destroyForcibly();
+                spawned.vmm().kill();
+                spawned.child().kill();
                 spawned.child().onExit().join();
                 spawned.vmm().onExit().join();
             }
@@ -176,7 +177,7 @@ public final class CloudHypervisorDriver implements VmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<ProcessHandle> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
         if (process.isEmpty()) {
             lease.ifPresent(Jail::release);
@@ -191,7 +192,7 @@ public final class CloudHypervisorDriver implements VmmDriver {
         return List.of("--api-socket", "path=" + apiSocket, "--seccomp", "true");
     }
 
-    private static VmProcess process(VmHandle handle, ProcessHandle process, Optional<Process> child, VmmApi api,
+    private static VmProcess process(VmHandle handle, HostProcess process, Optional<HostProcess> child, VmmApi api,
             Optional<Jail.Lease> lease) {
         List<AutoCloseable> onExit = lease.<List<AutoCloseable>>map(l -> List.of(() -> Jail.release(l)))
                 .orElse(List.of());

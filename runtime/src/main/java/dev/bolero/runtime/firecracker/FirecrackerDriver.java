@@ -9,6 +9,7 @@ import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
+import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.Kvm;
@@ -184,8 +185,8 @@ public final class FirecrackerDriver implements VmmDriver {
         } catch (VmmException | IOException | RuntimeException e) {
             String said = "";
             if (spawned != null) {
-                spawned.vmm().destroyForcibly();
-                spawned.child().destroyForcibly();
+                spawned.vmm().kill();
+                spawned.child().kill();
                 spawned.child().onExit().join();
                 spawned.vmm().onExit().join();
             }
@@ -203,7 +204,7 @@ public final class FirecrackerDriver implements VmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<ProcessHandle> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
         if (process.isEmpty()) {
             lease.ifPresent(Jail::release);
@@ -223,7 +224,7 @@ public final class FirecrackerDriver implements VmmDriver {
         return Optional.of(process(handle, process.get(), Optional.empty(), log, api, readers, lease));
     }
 
-    private static VmmProcess process(VmHandle handle, ProcessHandle vmm, Optional<Process> child, Path log,
+    private static VmmProcess process(VmHandle handle, HostProcess vmm, Optional<HostProcess> child, Path log,
             VmmApi api, List<LineFifoReader> readers, Optional<Jail.Lease> lease) {
         List<AutoCloseable> onExit = new ArrayList<>(readers);
         lease.ifPresent(l -> onExit.add(() -> Jail.release(l)));

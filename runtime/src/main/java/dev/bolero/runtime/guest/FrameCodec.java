@@ -25,6 +25,7 @@ final class FrameCodec {
     static final int EXEC_STDERR = 0x09;
     static final int EXEC_EXITED = 0x0a;
     static final int EXEC_FAILED = 0x0b;
+    static final int SEQUENCE = 0x0d;
     static final int CONFIG = 0x81;
     static final int SIGNAL = 0x82;
     static final int ACK = 0x83;
@@ -32,6 +33,7 @@ final class FrameCodec {
     static final int EXEC_INPUT = 0x85;
     static final int EXEC_SIGNAL = 0x86;
     static final int EXEC_RESIZE = 0x87;
+    static final int RECEIVED = 0x88;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

@@ -16,15 +16,40 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>One thread reads events with {@link #next()} (a blocking call, meant for a virtual thread); any thread may send
  * at the same time. HELLOs the guest sent before it received the CONFIG are not returned once {@link #sendConfig}
  * has been called.
+ *
+ * <p>The guest keeps every frame but HELLO until the host {@linkplain #confirm() confirms} it, and sends the kept
+ * ones again, after a SEQUENCE frame, to the next connection. A session counts frames from the last SEQUENCE (a
+ * resumed session ignores frames before the first: the guest sends them again) and skips those delivered already.
  */
 public final class GuestSession implements Closeable {
     private final ByteChannel channel;
     private final ReentrantLock writeLock = new ReentrantLock();
     private volatile boolean configSent;
+    /** The sequence number of the next frame; -1 until a SEQUENCE says. Used only by the reading thread. */
+    private long nextSequence;
+    /** How many frames (from the VM's first) the host has persisted, so the guest may forget them. */
+    private long delivered;
+    /** How many frames {@link #next()} has returned or skipped as delivered. */
+    private long returned;
 
-    /** Takes ownership of {@code channel}: {@link #close()} closes it. */
+    /** Takes ownership of {@code channel}: {@link #close()} closes it. A session with the VM's first frames. */
     public GuestSession(ByteChannel channel) {
         this.channel = Objects.requireNonNull(channel, "channel");
+    }
+
+    /**
+     * Resumes the conversation with a VM whose first {@code delivered} frames an earlier session of this host
+     * {@linkplain #confirm() confirmed}: asks the guest to send what it kept again, and skips what was delivered.
+     *
+     * @throws IOException when the request cannot be written
+     */
+    public GuestSession(ByteChannel channel, long delivered) throws IOException {
+        this(channel);
+        if (delivered < 0) throw new IllegalArgumentException("delivered < 0: " + delivered);
+        this.delivered = delivered;
+        this.returned = delivered;
+        this.nextSequence = -1;
+        sendReceived(0);
     }
 
     /**
@@ -39,12 +64,24 @@ public final class GuestSession implements Closeable {
         while (true) {
             GuestEvent event;
             try {
-                event = decode(FrameCodec.read(channel));
+                FrameCodec.Frame frame = FrameCodec.read(channel);
+                if (frame.type() == FrameCodec.SEQUENCE) {
+                    nextSequence = sequence(frame);
+                    continue;
+                }
+                event = decode(frame);
             } catch (GuestProtocolException e) {
                 close();
                 throw e;
             }
-            if (event instanceof GuestEvent.Hello && configSent) continue;
+            if (event instanceof GuestEvent.Hello) {
+                if (configSent) continue;
+                return event;
+            }
+            if (nextSequence < 0) continue; // sent to an earlier connection: it comes again after a SEQUENCE
+            long sequence = nextSequence++;
+            if (sequence < returned) continue; // delivered already
+            returned = sequence + 1;
             return event;
         }
     }
@@ -99,6 +136,25 @@ public final class GuestSession implements Closeable {
                 .putShort((short) size.cols()).array());
     }
 
+    /**
+     * Tells the guest that every event {@link #next()} returned so far is persisted: it forgets those frames.
+     *
+     * @return how many frames of the VM are delivered, for the next session ({@link #GuestSession(ByteChannel, long)})
+     * @throws IOException when the confirmation cannot be written
+     */
+    public long confirm() throws IOException {
+        if (returned > delivered) {
+            sendReceived(returned);
+            delivered = returned;
+        }
+        return delivered;
+    }
+
+    /** How many frames of the VM are delivered: confirmed by this session or an earlier one. */
+    public long delivered() {
+        return delivered;
+    }
+
     /** Acknowledges EXITED or FAILED: the guest syncs its disks and powers off. */
     public void ack() throws IOException {
         send(FrameCodec.ACK, new byte[0]);
@@ -107,6 +163,18 @@ public final class GuestSession implements Closeable {
     @Override
     public void close() throws IOException {
         channel.close();
+    }
+
+    private void sendReceived(long upTo) throws IOException {
+        send(FrameCodec.RECEIVED, ByteBuffer.allocate(8).putLong(upTo).array());
+    }
+
+    private static long sequence(FrameCodec.Frame frame) throws GuestProtocolException {
+        if (frame.payload().length != 8) {
+            throw new GuestProtocolException(String.format(
+                    "frame type 0x%02x needs an 8-byte payload, got %d bytes", frame.type(), frame.payload().length));
+        }
+        return ByteBuffer.wrap(frame.payload()).getLong();
     }
 
     private void send(int type, byte[] payload) throws IOException {

@@ -7,6 +7,7 @@ import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
+import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
@@ -44,15 +45,15 @@ import org.slf4j.LoggerFactory;
  * (QEMU's own output), {@code vmm.pid}, a copy-on-write overlay {@code root.qcow2} over the shared root drive (which
  * is never written), and the Unix sockets {@code ctl.sock} (the guest control channel) and {@code qmp.sock}.
  *
- * <p>Unjailed, QEMU runs as the agent's user in its own session ({@code setsid}), with those files in the work
+ * <p>Unjailed, QEMU runs as the agent's user in its own session, with those files in the work
  * directory. Jailed (a {@link JailConfig} given), QEMU runs through {@code bolero-jailer} in {@code workDir/jail}:
  * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay, the console log (a hard
  * link), the sockets (under {@code /run}), read-only binds of the kernel, initramfs, base drive, QEMU's binary,
  * firmware and system libraries, and the device nodes it needs ({@code /dev/kvm} under KVM, {@code /dev/net/tun}
  * with taps, which are made the uid's own); cgroups cap its memory (guest RAM plus an overhead), CPU (one CPU per
  * vCPU) and tasks. The jail, its cgroups and its uid are released once QEMU is gone. Either way, neither the
- * JVM's exit nor a terminal's ^C stops QEMU. Requires {@code qemu-system-x86_64}, {@code qemu-img} and
- * {@code setsid} on the {@code PATH}, and root to jail.
+ * JVM's exit nor a terminal's ^C stops QEMU. Requires {@code qemu-system-x86_64} and {@code qemu-img} on the
+ * {@code PATH}, and root to jail.
  *
  * <p>When a socket's host path is too long for a Unix socket (108 bytes), the sockets are reached through a short
  * per-machine directory (or, jailed, a symbolic link to the jail's {@code /run}) under {@code /run/bolero/},
@@ -112,7 +113,7 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public Optional<String> unusableReason() {
-        for (String tool : List.of(QEMU, "qemu-img", "setsid")) {
+        for (String tool : List.of(QEMU, "qemu-img")) {
             if (HostProcesses.onPath(tool).isEmpty()) return Optional.of(tool + " not found on PATH");
         }
         if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
@@ -137,7 +138,7 @@ public final class QemuDriver implements VmmDriver {
         Path vmmLog = work.resolve("vmm.log");
         Path qemu = HostProcesses.onPath(QEMU).orElseThrow(() -> new VmmException(what + ": " + QEMU + " not found"));
         Launch launch = null;
-        Process process = null;
+        HostProcess process = null;
         try {
             Files.createDirectories(work);
             Files.deleteIfExists(pidFile);
@@ -157,13 +158,14 @@ public final class QemuDriver implements VmmDriver {
             var handle = new VmHandle(NAME, HANDLE_VERSION, pid, HostProcesses.startInstant(ticks), data);
             log.info("machine={} qemu started pid={} accel={} uid={}", spec.machineId(), pid, accelerator.name(),
                     launch.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"));
-            ProcessHandle vmm = ProcessHandle.of(pid)
+            // jailed, the jailer waits for QEMU and exits with its status; unjailed, QEMU is the child itself
+            HostProcess vmm = pid == process.pid() ? process : HostProcesses.find(pid, ticks)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished"));
-            boolean exitStatusKnown = launch.lease().isPresent() || pid == process.pid();
+            boolean exitStatusKnown = launch.lease().isPresent() || vmm == process;
             return process(handle, vmm, exitStatusKnown ? Optional.of(process) : Optional.empty());
         } catch (VmmException | IOException | RuntimeException e) {
             if (process != null) {
-                process.destroyForcibly();
+                process.kill();
                 process.onExit().join();
                 Jail.killRecorded(pidFile);
             }
@@ -180,7 +182,7 @@ public final class QemuDriver implements VmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<ProcessHandle> vmm = VmmProcess.adopt(handle, NAME, HANDLE_VERSION,
+        Optional<HostProcess> vmm = VmmProcess.adopt(handle, NAME, HANDLE_VERSION,
                 List.of(WORK_DIR, CTL_SOCKET, QMP_SOCKET, SOCKET_DIR), START_TICKS);
         if (vmm.isPresent()) return Optional.of(process(handle, vmm.get(), Optional.empty()));
         release(Path.of(handle.data().get(SOCKET_DIR)), Path.of(handle.data().get(WORK_DIR)),
@@ -246,7 +248,7 @@ public final class QemuDriver implements VmmDriver {
         }
     }
 
-    private static VmProcess process(VmHandle handle, ProcessHandle vmm, Optional<Process> child) throws VmmException {
+    private static VmProcess process(VmHandle handle, HostProcess vmm, Optional<HostProcess> child) throws VmmException {
         Path socketDir = Path.of(handle.data().get(SOCKET_DIR));
         Path work = Path.of(handle.data().get(WORK_DIR));
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
@@ -263,13 +265,13 @@ public final class QemuDriver implements VmmDriver {
             }
 
             @Override
-            public boolean askToStop(ProcessHandle process) {
-                process.destroy(); // SIGTERM: QEMU stops the guest and exits cleanly
+            public boolean askToStop(HostProcess process) {
+                process.terminate(); // SIGTERM: QEMU stops the guest and exits cleanly
                 return true;
             }
 
             @Override
-            public boolean forceStop(ProcessHandle process) {
+            public boolean forceStop(HostProcess process) {
                 return false;
             }
         };
@@ -300,13 +302,13 @@ public final class QemuDriver implements VmmDriver {
      * machine was created and the kernel loaded, so a QEMU that fails at start-up (bad kernel, busy tap, …) is caught
      * here. (The QMP greeting alone proves nothing: it comes from the monitor's own thread.)
      */
-    private static void awaitStarted(String what, Process process, Launch launch, Path pidFile, Path vmmLog)
+    private static void awaitStarted(String what, HostProcess process, Launch launch, Path pidFile, Path vmmLog)
             throws VmmException {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (true) {
             if (Files.exists(launch.ctl()) && Files.exists(pidFile) && answers(launch.qmp(), deadline)) return;
             if (!process.isAlive()) {
-                throw new VmmException(what + ": qemu exited with status " + process.exitValue() + ": "
+                throw new VmmException(what + ": qemu exited with status " + process.onExit().join().orElseThrow() + ": "
                         + MachineFiles.tail(vmmLog, 2000).strip());
             }
             if (System.nanoTime() > deadline) {

@@ -96,6 +96,31 @@ class GuestSessionTest {
         assertThatThrownBy(session::next).isInstanceOf(EOFException.class);
     }
 
+    private static byte[] int64(long v) {
+        return ByteBuffer.allocate(8).putLong(v).array();
+    }
+
+    @Test
+    void aResumedSessionAsksForTheKeptFramesSkipsTheDeliveredAndConfirmsByCount() throws IOException {
+        var ch = new BufferChannel(frames(
+                FrameCodec.STDOUT, "sent to the old connection\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.SEQUENCE, int64(2),
+                FrameCodec.STDOUT, "2 (delivered)\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STDOUT, "3\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.SEQUENCE, int64(3), // the guest went back once more
+                FrameCodec.STDOUT, "3\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.EXITED, int32(0)));
+        var session = new GuestSession(ch, 3);
+        assertThat(session.next()).isInstanceOfSatisfying(GuestEvent.Output.class,
+                o -> assertThat(o.text()).isEqualTo("3\n"));
+        assertThat(session.confirm()).isEqualTo(4);
+        assertThat(session.next()).isEqualTo(new GuestEvent.Exited(0));
+        assertThat(session.confirm()).isEqualTo(5);
+        assertThat(session.confirm()).as("nothing new: nothing sent").isEqualTo(5);
+        assertThat(ch.out.toByteArray()).isEqualTo(frames(
+                FrameCodec.RECEIVED, int64(0), FrameCodec.RECEIVED, int64(4), FrameCodec.RECEIVED, int64(5)));
+    }
+
     @Test
     void hostFramesRoundTripThroughTheCodec() throws IOException {
         var ch = new BufferChannel(new byte[0]);

@@ -48,7 +48,7 @@ class QemuJailIT {
     @BeforeAll
     static void prepare() throws Exception {
         assumeTrue(JailConfig.runningAsRoot(), "jailing needs root");
-        for (String tool : List.of("qemu-system-x86_64", "qemu-img", "setsid", "mkfs.ext4")) {
+        for (String tool : List.of("qemu-system-x86_64", "qemu-img", "mkfs.ext4")) {
             assumeTrue(QemuDriverIT.onPath(tool), tool + " is not installed");
         }
         assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed (/bin/busybox)");

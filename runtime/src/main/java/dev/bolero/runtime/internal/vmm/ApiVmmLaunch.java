@@ -33,7 +33,7 @@ public final class ApiVmmLaunch {
     private ApiVmmLaunch() {}
 
     /** A spawned VMM: the process this JVM spawned (the VMM, or the jailer that waits for it) and the VMM itself. */
-    public record Spawned(Process child, ProcessHandle vmm, long startTicks) {}
+    public record Spawned(HostProcess child, HostProcess vmm, long startTicks) {}
 
     /**
      * Prepares the machine's jail ({@link Jail#prepare}) with its private copy of the root drive in it.
@@ -79,16 +79,17 @@ public final class ApiVmmLaunch {
      */
     public static Spawned spawn(String action, List<String> command, Path log, VmmApi api, Duration deadline,
             Optional<Path> pidFile) throws VmmException {
-        Process child = HostProcesses.spawn(action, command, log);
+        HostProcess child = HostProcesses.spawn(action, command, log);
         try {
             api.awaitListening(deadline, child::isAlive);
             long pid = pidFile.isPresent() ? Jail.awaitPid(child, pidFile.get(), PID_DEADLINE) : child.pid();
             OptionalLong ticks = HostProcesses.startTicks(pid);
-            Optional<ProcessHandle> vmm = ProcessHandle.of(pid);
-            if (ticks.isEmpty() || vmm.isEmpty()) throw new VmmException("the VMM (pid " + pid + ") exited at once");
+            Optional<HostProcess> vmm = ticks.isEmpty() ? Optional.empty()
+                    : pid == child.pid() ? Optional.of(child) : HostProcesses.find(pid, ticks.getAsLong());
+            if (vmm.isEmpty()) throw new VmmException("the VMM (pid " + pid + ") exited at once");
             return new Spawned(child, vmm.get(), ticks.getAsLong());
         } catch (VmmException | RuntimeException e) {
-            child.destroyForcibly();
+            child.kill();
             child.onExit().join();
             pidFile.ifPresent(Jail::killRecorded);
             throw e;

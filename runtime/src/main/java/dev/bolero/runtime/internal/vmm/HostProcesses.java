@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -20,21 +19,16 @@ public final class HostProcesses {
     private HostProcesses() {}
 
     /**
-     * Starts {@code command} through {@code setsid}, so it leads its own session and survives this JVM, with stdin
-     * from {@code /dev/null} and stdout and stderr appended to {@code log}.
+     * Starts {@code command} (the program looked up on {@code PATH}) through {@code posix_spawn} as the leader of its
+     * own session, so it survives this JVM, with stdin from {@code /dev/null}, stdout and stderr appended to
+     * {@code log}, no other descriptor of this JVM and this JVM's environment. The JDK knows nothing of the child:
+     * no reaper thread; the shared exit watcher reaps it.
      *
      * @throws VmmException naming {@code action} when the process cannot be spawned
      */
-    public static Process spawn(String action, List<String> command, Path log) throws VmmException {
-        List<String> argv = new ArrayList<>(command.size() + 1);
-        argv.add("setsid");
-        argv.addAll(command);
+    public static HostProcess spawn(String action, List<String> command, Path log) throws VmmException {
         try {
-            return new ProcessBuilder(argv)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .redirectErrorStream(true)
-                    .start();
+            return HostProcess.ofChild(Libc.spawn(command, System.getenv(), log));
         } catch (IOException e) {
             throw new VmmException(action + ": spawn " + command.getFirst() + ": " + e.getMessage(), e);
         }
@@ -62,11 +56,13 @@ public final class HostProcesses {
     }
 
     /** The process {@code pid} if it is alive and started at {@code ticks}; empty if gone or the pid was reused. */
-    public static Optional<ProcessHandle> find(long pid, long ticks) {
-        Optional<ProcessHandle> handle = ProcessHandle.of(pid);
-        OptionalLong actual = startTicks(pid);
-        if (handle.isEmpty() || actual.isEmpty() || actual.getAsLong() != ticks) return Optional.empty();
-        return handle;
+    public static Optional<HostProcess> find(long pid, long ticks) {
+        return HostProcess.attach(pid, p -> startTicks(p).equals(OptionalLong.of(ticks)));
+    }
+
+    /** The process {@code pid} if it is alive, whichever process that is now. */
+    public static Optional<HostProcess> find(long pid) {
+        return HostProcess.attach(pid, p -> true);
     }
 
     /** An executable named {@code name} on {@code PATH}. */

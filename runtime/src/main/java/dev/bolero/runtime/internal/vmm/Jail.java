@@ -190,8 +190,8 @@ public final class Jail {
     public static void killRecorded(Path pidFile) {
         try {
             long pid = Long.parseLong(Files.readString(pidFile).trim());
-            ProcessHandle.of(pid).ifPresent(p -> {
-                p.destroyForcibly();
+            HostProcesses.find(pid).ifPresent(p -> {
+                p.kill();
                 p.onExit().join();
             });
         } catch (IOException | NumberFormatException e) {
@@ -204,7 +204,7 @@ public final class Jail {
      *
      * @throws VmmException when the jailer exits first or writes none before {@code deadline}
      */
-    public static long awaitPid(Process jailer, Path pidFile, Duration deadline) throws VmmException {
+    public static long awaitPid(HostProcess jailer, Path pidFile, Duration deadline) throws VmmException {
         long until = System.nanoTime() + deadline.toNanos();
         while (true) {
             try {
@@ -212,8 +212,8 @@ public final class Jail {
             } catch (IOException | NumberFormatException notYet) {
                 // the jailer renames a complete file into place
             }
-            if (!jailer.isAlive()) throw new VmmException("the jailer exited with status " + jailer.exitValue()
-                    + " before recording the VMM's pid in " + pidFile);
+            if (!jailer.isAlive()) throw new VmmException("the jailer exited with status "
+                    + jailer.onExit().join().orElse(-1) + " before recording the VMM's pid in " + pidFile);
             if (System.nanoTime() > until) throw new VmmException("the jailer recorded no VMM pid in " + pidFile
                     + " within " + deadline.toSeconds() + " s");
             try {

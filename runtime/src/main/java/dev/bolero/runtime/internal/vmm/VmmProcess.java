@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +35,7 @@ public final class VmmProcess implements VmProcess {
     private static final Duration FORCEFUL_WAIT = Duration.ofSeconds(2);
 
     private final VmHandle handle;
-    private final ProcessHandle process;
+    private final HostProcess process;
     private final CompletableFuture<VmExit> exit;
     private final Control control;
     private final Path log;
@@ -48,10 +47,10 @@ public final class VmmProcess implements VmProcess {
         ByteChannel open() throws IOException;
 
         /** Asks the VMM to power the VM off; false when the request could not be made. */
-        boolean askToStop(ProcessHandle process);
+        boolean askToStop(HostProcess process);
 
         /** Asks firmly once the grace period ran out, before the kill; false when there is no such way or it failed. */
-        boolean forceStop(ProcessHandle process);
+        boolean forceStop(HostProcess process);
     }
 
     /**
@@ -72,12 +71,12 @@ public final class VmmProcess implements VmProcess {
             }
 
             @Override
-            public boolean askToStop(ProcessHandle process) {
+            public boolean askToStop(HostProcess process) {
                 return send(api, process, polite);
             }
 
             @Override
-            public boolean forceStop(ProcessHandle process) {
+            public boolean forceStop(HostProcess process) {
                 return !forceful.isEmpty() && send(api, process, forceful);
             }
         };
@@ -91,8 +90,8 @@ public final class VmmProcess implements VmProcess {
      */
     public VmmProcess(
             VmHandle handle,
-            ProcessHandle process,
-            Optional<Process> child,
+            HostProcess process,
+            Optional<HostProcess> child,
             Path log,
             Control control,
             List<AutoCloseable> onExit) {
@@ -101,8 +100,7 @@ public final class VmmProcess implements VmProcess {
         this.control = Objects.requireNonNull(control, "control");
         this.log = Objects.requireNonNull(log, "log");
         List<AutoCloseable> resources = List.copyOf(onExit);
-        this.exit = child.map(p -> p.onExit().thenApply(done -> new VmExit(OptionalInt.of(done.exitValue()))))
-                .orElseGet(() -> process.onExit().thenApply(done -> new VmExit(OptionalInt.empty())))
+        this.exit = child.orElse(process).onExit().thenApply(VmExit::new)
                 .whenComplete((result, failure) -> resources.forEach(VmmProcess::closeQuietly));
     }
 
@@ -112,7 +110,7 @@ public final class VmmProcess implements VmProcess {
      * @return the process, or empty when it is gone or its pid now belongs to another process
      * @throws VmmException when the handle is another driver's or of an unknown version, or misses a key
      */
-    public static Optional<ProcessHandle> adopt(VmHandle handle, String driver, int version) throws VmmException {
+    public static Optional<HostProcess> adopt(VmHandle handle, String driver, int version) throws VmmException {
         return adopt(handle, driver, version, List.of(API_SOCKET, VSOCK_SOCKET, LOG_FILE), START_TICKS);
     }
 
@@ -122,7 +120,7 @@ public final class VmmProcess implements VmProcess {
      * @return the process, or empty when it is gone or its pid now belongs to another process
      * @throws VmmException when the handle is another driver's or of an unknown version, or misses a key
      */
-    public static Optional<ProcessHandle> adopt(VmHandle handle, String driver, int version, List<String> keys,
+    public static Optional<HostProcess> adopt(VmHandle handle, String driver, int version, List<String> keys,
             String startTicksKey) throws VmmException {
         if (!handle.driver().equals(driver)) {
             throw new VmmException(driver + ": recover pid " + handle.pid() + ": handle belongs to driver "
@@ -166,7 +164,7 @@ public final class VmmProcess implements VmProcess {
 
     @Override
     public void kill() {
-        process.destroyForcibly();
+        process.kill();
         exit.join();
     }
 
@@ -181,7 +179,7 @@ public final class VmmProcess implements VmProcess {
     }
 
     /** Sends requests in order; false when one failed (logged: the caller escalates). True once the VMM is gone. */
-    private static boolean send(VmmApi api, ProcessHandle process, List<ApiRequest> requests) {
+    private static boolean send(VmmApi api, HostProcess process, List<ApiRequest> requests) {
         for (ApiRequest request : requests) {
             if (!process.isAlive()) return true;
             try {
