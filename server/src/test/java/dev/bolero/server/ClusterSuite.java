@@ -296,7 +296,8 @@ abstract class ClusterSuite {
         var openapi = http.get("/v1/openapi.json", null).json();
         assertThat(openapi.path("openapi").asString()).startsWith("3.");
         assertThat(openapi.path("paths").propertyNames()).contains("/v1/namespaces/{ns}/fleets/{fleet}/machines",
-                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain");
+                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain",
+                "/v1/namespaces/{ns}/machines/{id}/logs", "/v1/nodes/{id}/streams/{stream}");
     }
 
     // ---- streams: logs, events and exec relayed from the machine's node ----
