@@ -358,6 +358,29 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aNodeFoundDownEndsItsStreams() throws Exception {
+        var placed = placedMachine("alpha");
+        var client = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()
+                + "/logs?follow=true", ADMIN, null);
+        JsonNode stream = placed.agent().nextStream();
+        try (var node = new PipedOutputStream(); var nodeBody = new PipedInputStream(node, 65536)) {
+            var upload = placed.agent().answer(stream, 200, "text/plain; charset=utf-8", nodeBody);
+            node.write("one\n".getBytes(StandardCharsets.UTF_8));
+            node.flush();
+            var lines = new BufferedReader(new InputStreamReader(client.get(30, TimeUnit.SECONDS).body(),
+                    StandardCharsets.UTF_8));
+            assertThat(lines.readLine()).isEqualTo("one");
+            placed.agent().silence();    // its host is gone, and no connection reset says so
+            await().atMost(Duration.ofSeconds(30)).until(() -> upload.isDone());
+            try {
+                assertThat(lines.readLine()).as("the client's stream ends").isNull();
+            } catch (IOException e) {
+                // ended by a reset: as good
+            }
+        }
+    }
+
+    @Test
     void aClientLeavingAFollowEndsTheAgentsUpload() throws Exception {
         var placed = placedMachine("alpha");
         var client = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()

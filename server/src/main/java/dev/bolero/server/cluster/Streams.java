@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Streams {
     private static final Logger log = LoggerFactory.getLogger(Streams.class);
+    /** How often a relayed stream checks that its node is not down. */
+    private static final Duration WATCH = Duration.ofSeconds(1);
 
     private final ServerStore store;
     private final Clock clock;
@@ -46,11 +48,16 @@ public final class Streams {
         this.pickup = pickup;
     }
 
-    /** What the agent sent: its node API's status, content type and body, the body read as it arrives. */
-    public record Answer(int status, String contentType, InputStream body) {
+    /**
+     * What the agent sent: its node API's status, content type and body, the body read as it arrives.
+     *
+     * @param abort breaks the agent's connection, which fails a read of {@code body} blocked on it
+     */
+    public record Answer(int status, String contentType, InputStream body, Runnable abort) {
         public Answer {
             Objects.requireNonNull(contentType, "contentType");
             Objects.requireNonNull(body, "body");
+            Objects.requireNonNull(abort, "abort");
         }
     }
 
@@ -158,7 +165,9 @@ public final class Streams {
          */
         public Answer await() throws InterruptedException {
             try {
-                return answered.get(pickup.toMillis(), TimeUnit.MILLISECONDS);
+                Answer answer = answered.get(pickup.toMillis(), TimeUnit.MILLISECONDS);
+                Thread.ofVirtual().name("stream-watch-" + request.id()).start(() -> watch(answer));
+                return answer;
             } catch (TimeoutException e) {
                 if (waiting.remove(request.id(), this)) {
                     throw ApiException.unavailable(request.kind() + " of machine " + request.machineId() + ": node "
@@ -171,6 +180,34 @@ public final class Streams {
                 }
             } catch (ExecutionException e) {
                 throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        /** Until the stream ends: breaks the agent's upload once its node is down (a dead host sends no reset). */
+        private void watch(Answer answer) {
+            String action = "watch stream " + request.id() + " of node " + nodeId;
+            while (true) {
+                try {
+                    relayed.get(WATCH.toMillis(), TimeUnit.MILLISECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    boolean down;
+                    try {
+                        down = store.read(action, tx -> tx.node(nodeId).map(n -> n.health().equals("down"))
+                                .orElse(true));
+                    } catch (RuntimeException failed) {
+                        log.warn("{}", failed.getMessage());
+                        continue;
+                    }
+                    if (down) {
+                        log.info("stream {} ({} of machine {}): node {} is down, ending it", request.id(),
+                                request.kind(), request.machineId(), nodeId);
+                        answer.abort().run();
+                        return;
+                    }
+                } catch (InterruptedException | ExecutionException e) {
+                    return;
+                }
             }
         }
 

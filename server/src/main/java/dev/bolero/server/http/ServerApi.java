@@ -16,6 +16,8 @@ import dev.bolero.api.wire.NamespaceSpec;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -296,7 +298,13 @@ public final class ServerApi implements AutoCloseable {
                     + " is not an HTTP status");
         }
         String type = ctx.contentType() == null ? "application/octet-stream" : ctx.contentType();
-        cluster.streams().answer(node, stream, new Streams.Answer(status, type, ctx.req().getInputStream()));
+        // A followed log may be quiet for long: the upload lives until its public request ends, the agent's
+        // connection breaks, or its node is found down (which closes it).
+        EndPoint upload = ServletContextRequest.getServletContextRequest(ctx.req()).getConnectionMetaData()
+                .getConnection().getEndPoint();
+        upload.setIdleTimeout(0);
+        cluster.streams().answer(node, stream, new Streams.Answer(status, type, ctx.req().getInputStream(),
+                upload::close));
         ctx.status(204);
     }
 
