@@ -5,7 +5,7 @@ CREATE TABLE streams (
     id          TEXT PRIMARY KEY,
     node_id     TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
     machine_id  TEXT NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('logs', 'events', 'exec')),
+    kind        TEXT NOT NULL CHECK (kind IN ('logs', 'events', 'exec', 'exec_ws')),
     params      TEXT NOT NULL,
     body        TEXT,
     replica_id  TEXT NOT NULL,

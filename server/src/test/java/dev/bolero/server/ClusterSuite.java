@@ -1,6 +1,7 @@
 package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.ApiJson;
@@ -15,6 +16,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +27,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -489,6 +495,101 @@ abstract class ClusterSuite {
             assertThat(response.body()).isEqualTo("from the node\n");
             assertThat(upload.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(204);
         }
+    }
+
+    /** Puts each whole message a socket receives into a queue: {@code text:…}, {@code binary:…}, {@code close:CODE:REASON}. */
+    static final class Collect implements WebSocket.Listener {
+        final BlockingQueue<String> received = new LinkedBlockingQueue<>();
+        private final StringBuilder text = new StringBuilder();
+        private final java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            text.append(data);
+            if (last) {
+                received.add("text:" + text);
+                text.setLength(0);
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            binary.writeBytes(bytes);
+            if (last) {
+                received.add("binary:" + binary.toString(StandardCharsets.UTF_8));
+                binary.reset();
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
+            received.add("close:" + code + ":" + reason);
+            return null;
+        }
+
+        String next() throws InterruptedException {
+            String m = received.poll(30, TimeUnit.SECONDS);
+            assertThat(m).as("a message within 30 s").isNotNull();
+            return m;
+        }
+    }
+
+    WebSocket socket(int port, String path, String token, Collect listener) throws Exception {
+        return PUBLIC.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                .buildAsync(URI.create("ws://127.0.0.1:" + port + path), listener).get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void anInteractiveExecIsBridgedMessageForMessageToASocketItsAgentOpens() throws Exception {
+        var placed = placedMachine("alpha");
+        String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
+        var atClient = new Collect();
+        WebSocket client = socket(server.port(), path, ADMIN, atClient);
+        client.sendText("{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}", true).get();
+        client.sendBinary(ByteBuffer.wrap("ls\n".getBytes(StandardCharsets.UTF_8)), true).get();
+
+        JsonNode stream = placed.agent().nextStream();
+        assertThat(stream.path("kind").asString()).isEqualTo("exec_ws");
+        var atAgent = new Collect();
+        WebSocket agent = socket(server.port(), "/v1/nodes/" + placed.agent().id + "/streams/"
+                + stream.path("id").asString(), placed.agent().credential(), atAgent);
+        assertThat(atAgent.next()).as("what the client sent before the agent came, in order")
+                .isEqualTo("text:{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}");
+        assertThat(atAgent.next()).isEqualTo("binary:ls\n");
+        client.sendText("{\"resize\": {\"rows\": 50, \"cols\": 120}}", true).get();
+        assertThat(atAgent.next()).isEqualTo("text:{\"resize\": {\"rows\": 50, \"cols\": 120}}");
+
+        agent.sendBinary(ByteBuffer.wrap("bin\r\netc\r\n".getBytes(StandardCharsets.UTF_8)), true).get();
+        agent.sendText("{\"exit_code\":0}", true).get();
+        agent.sendClose(1000, "exited").get();
+        assertThat(atClient.next()).isEqualTo("binary:bin\r\netc\r\n");
+        assertThat(atClient.next()).isEqualTo("text:{\"exit_code\":0}");
+        assertThat(atClient.next()).isEqualTo("close:1000:exited");
+    }
+
+    @Test
+    void anInteractiveExecNoAgentAnswersIsClosedAsUnavailableAndOtherNamespacesCannotOpenOne() throws Exception {
+        var placed = placedMachine("alpha");
+        String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
+        var atClient = new Collect();
+        socket(server.port(), path, ADMIN, atClient);
+        assertThat(placed.agent().nextStream().path("kind").asString()).isEqualTo("exec_ws");
+        assertThat(atClient.next()).startsWith("close:1011:unavailable: exec_ws of machine " + placed.id());
+
+        namespace("beta");
+        String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
+        for (String p : List.of(path, "/v1/namespaces/beta/machines/" + placed.id() + "/exec")) {
+            assertThatThrownBy(() -> socket(server.port(), p, beta, new Collect()))
+                    .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
+                            e -> assertThat(e.getResponse().statusCode()).isEqualTo(404));
+        }
+        assertThat(placed.agent().poll(0).path("streams")).as("no stream for a refused socket").isEmpty();
     }
 
     /** The whole answer of a public streaming request. */

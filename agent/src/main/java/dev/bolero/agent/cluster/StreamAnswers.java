@@ -13,6 +13,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -34,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * Answers the control plane's stream requests ({@code docs/cluster-protocol.md} §6): for each new one, the same request
  * to this node's API, whose status, content type and body (as it comes: a followed log flows line by line) go up in
  * {@code POST {server}/v1/nodes/{node}/streams/{id}}. When the server ends that request (its client left, or it
- * relayed everything), the node API request is closed too, so nothing outlives the public request.
+ * relayed everything), the node API request is closed too, so nothing outlives the public request. An {@code exec_ws}
+ * request bridges the node API's exec WebSocket to one opened at that same server path, message for message, without
+ * interpreting them; a close on either side closes the other.
  */
 final class StreamAnswers implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StreamAnswers.class);
@@ -63,6 +67,10 @@ final class StreamAnswers implements AutoCloseable {
 
     private void relay(StreamRequest request) {
         String what = request.kind() + " of machine " + request.machineId() + " (stream " + request.id() + ")";
+        if (request.kind().equals("exec_ws")) {
+            bridge(request, what);
+            return;
+        }
         Answer local = ask(request, what);
         // Pushed, not pulled: the client's own InputStream publisher holds a chunk back until the next read returns,
         // so a followed log's last line would wait for the one after it.
@@ -100,6 +108,90 @@ final class StreamAnswers implements AutoCloseable {
         } catch (InterruptedException e) {
             sent.cancel(true);
             closeQuietly(local.body());
+        }
+    }
+
+    /** Bridges the node API's exec WebSocket and one to the server until either side closes. */
+    private void bridge(StreamRequest request, String what) {
+        var toServer = new CompletableFuture<WebSocket>();
+        var toNode = new CompletableFuture<WebSocket>();
+        var done = new CompletableFuture<Void>();
+        URI local = websocket(nodeApi.resolve("/api/v1/machines/" + request.machineId() + "/exec"));
+        URI upstream = websocket(request.server().resolve("/v1/nodes/" + node.nodeId() + "/streams/" + request.id()));
+        String refused = null;
+        try {
+            toNode.complete(http.newWebSocketBuilder().buildAsync(local, new Forward(toServer, done)).get());
+        } catch (ExecutionException e) {
+            refused = "internal: " + what + ": the node API refused the exec socket: " + e.getCause().getMessage();
+        } catch (InterruptedException e) {
+            return;
+        }
+        try {
+            WebSocket server = http.newWebSocketBuilder().header("Authorization", "Bearer " + node.credential())
+                    .buildAsync(upstream, new Forward(toNode, done)).get();
+            toServer.complete(server);
+            if (refused != null) {
+                server.sendClose(1011, refused.length() > 120 ? refused.substring(0, 120) : refused);
+                return;
+            }
+            done.get();
+        } catch (ExecutionException e) {
+            log.warn("answer {} to {}: {}", what, request.server(), e.getCause().toString());
+            toNode.thenAccept(WebSocket::abort);
+        } catch (InterruptedException e) {
+            toNode.thenAccept(WebSocket::abort);
+            toServer.thenAccept(WebSocket::abort);
+        }
+    }
+
+    private static URI websocket(URI http) {
+        String scheme = http.getScheme().equals("https") ? "wss" : "ws";
+        return URI.create(scheme + http.toString().substring(http.getScheme().length()));
+    }
+
+    /** Sends each message one side receives to the other side, as it is, one at a time. */
+    private static final class Forward implements WebSocket.Listener {
+        private final CompletableFuture<WebSocket> other;
+        private final CompletableFuture<Void> done;
+
+        Forward(CompletableFuture<WebSocket> other, CompletableFuture<Void> done) {
+            this.other = other;
+            this.done = done;
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            String text = data.toString();
+            return other.thenCompose(o -> o.sendText(text, last)).whenComplete((o, e) -> next(ws, e));
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data).flip();
+            return other.thenCompose(o -> o.sendBinary(copy, last)).whenComplete((o, e) -> next(ws, e));
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
+            int sendable = code == 1005 || code == 1006 || code == 1015 ? 1000 : code;
+            other.thenAccept(o -> o.sendClose(sendable, reason).exceptionally(e -> null));
+            done.complete(null);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket ws, Throwable error) {
+            other.thenAccept(WebSocket::abort);
+            done.complete(null);
+        }
+
+        private void next(WebSocket ws, Throwable failed) {
+            if (failed == null) {
+                ws.request(1);
+            } else {
+                ws.abort();
+                done.complete(null);
+            }
         }
     }
 

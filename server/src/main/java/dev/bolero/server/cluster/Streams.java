@@ -125,16 +125,8 @@ public final class Streams {
      *     here (it timed out, its client left, or it is on another replica)
      */
     public void answer(String nodeId, String streamId, Answer answer) throws InterruptedException {
-        Pending pending = waiting.get(streamId);
-        if (pending == null || !nodeId.equals(pending.nodeId) || !waiting.remove(streamId, pending)) {
-            throw ApiException.notFound("answer stream " + streamId + " of node " + nodeId + ": no one waits for it");
-        }
+        Pending pending = claim(nodeId, streamId);
         pending.answered.complete(answer);
-        try {
-            store.update("answer stream " + streamId, tx -> tx.deleteStream(streamId));
-        } catch (RuntimeException e) {
-            log.warn("{} (the request expires by itself)", e.getMessage());
-        }
         try {
             pending.relayed.get();
         } catch (ExecutionException e) {
@@ -142,9 +134,30 @@ public final class Streams {
         }
     }
 
+    /**
+     * Takes stream {@code streamId} of node {@code nodeId} off the waiting list (and the store): its agent answers.
+     * For an interactive stream, whose answer is the agent's WebSocket, the caller pairs the two sockets.
+     *
+     * @throws ApiException {@code not_found} when no public request of that node waits for that stream here
+     */
+    public Pending claim(String nodeId, String streamId) {
+        Pending pending = waiting.get(streamId);
+        if (pending == null || !nodeId.equals(pending.nodeId) || !waiting.remove(streamId, pending)) {
+            throw ApiException.notFound("answer stream " + streamId + " of node " + nodeId + ": no one waits for it");
+        }
+        try {
+            store.update("answer stream " + streamId, tx -> tx.deleteStream(streamId));
+        } catch (RuntimeException e) {
+            log.warn("{} (the request expires by itself)", e.getMessage());
+        }
+        pending.claimed.complete(null);
+        return pending;
+    }
+
     /** A public request's stream; {@link #close} ends it on both sides. */
     public final class Pending implements AutoCloseable {
         private final StreamRequest request;
+        private final CompletableFuture<Void> claimed = new CompletableFuture<>();
         private final CompletableFuture<Answer> answered = new CompletableFuture<>();
         private final CompletableFuture<Void> relayed = new CompletableFuture<>();
         private volatile String nodeId;
@@ -169,10 +182,7 @@ public final class Streams {
                 Thread.ofVirtual().name("stream-watch-" + request.id()).start(() -> watch(answer));
                 return answer;
             } catch (TimeoutException e) {
-                if (waiting.remove(request.id(), this)) {
-                    throw ApiException.unavailable(request.kind() + " of machine " + request.machineId() + ": node "
-                            + nodeId + " did not answer within " + pickup.toSeconds() + " s");
-                }
+                if (waiting.remove(request.id(), this)) throw unanswered();
                 try {
                     return answered.get();    // the agent took it at the last moment
                 } catch (ExecutionException again) {
@@ -181,6 +191,27 @@ public final class Streams {
             } catch (ExecutionException e) {
                 throw new IllegalStateException(e.getCause());
             }
+        }
+
+        /**
+         * Waits until the agent claims the stream (an interactive one, answered by a WebSocket); withdraws it when
+         * no agent does within the pickup bound.
+         *
+         * @throws ApiException {@code unavailable} when the node does not answer within the pickup bound
+         */
+        public void awaitClaim() throws InterruptedException {
+            try {
+                claimed.get(pickup.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if (waiting.remove(request.id(), this)) throw unanswered();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        private ApiException unanswered() {
+            return ApiException.unavailable(request.kind() + " of machine " + request.machineId() + ": node "
+                    + nodeId + " did not answer within " + pickup.toSeconds() + " s");
         }
 
         /** Until the stream ends: breaks the agent's upload once its node is down (a dead host sends no reset). */

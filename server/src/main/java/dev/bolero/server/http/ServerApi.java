@@ -16,6 +16,9 @@ import dev.bolero.api.wire.NamespaceSpec;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
+import io.javalin.websocket.WsConfig;
+import io.javalin.websocket.WsConnectHandler;
+import java.nio.ByteBuffer;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
 import java.io.IOException;
@@ -48,12 +51,14 @@ public final class ServerApi implements AutoCloseable {
     private final Cluster cluster;
     private final String replica;
     private final Javalin app;
+    private final ExecSockets sockets;
     private final byte[] openapi;
 
     /** @throws IOException when the OpenAPI document is missing from the class path */
     public ServerApi(Cluster cluster, String replica) throws IOException {
         this.cluster = cluster;
         this.replica = replica;
+        this.sockets = new ExecSockets(cluster.streams());
         try (InputStream in = ServerApi.class.getResourceAsStream("/dev/bolero/server/openapi.json")) {
             if (in == null) throw new IOException("openapi.json is missing from the class path");
             this.openapi = in.readAllBytes();
@@ -159,6 +164,15 @@ public final class ServerApi implements AutoCloseable {
             });
 
             r.post("/v1/nodes/{id}/streams/{stream}", this::answer);
+
+            // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
+            r.wsBeforeUpgrade(NS + "/machines/{id}/exec", ctx -> cluster.plane().machine(namespace(ctx),
+                    ctx.pathParam("id")));
+            r.ws(NS + "/machines/{id}/exec", ws -> relaySocket(ws,
+                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
+            r.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
+            r.ws("/v1/nodes/{id}/streams/{stream}", ws -> relaySocket(ws,
+                    ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));
 
             r.exception(ApiException.class, (e, ctx) -> error(ctx, e.code().httpStatus(), e.code().wireName(),
                     e.getMessage()));
@@ -279,6 +293,18 @@ public final class ServerApi implements AutoCloseable {
                         e.toString());
             }
         }
+    }
+
+    private void relaySocket(WsConfig ws, WsConnectHandler connected) {
+        ws.onConnect(connected);
+        ws.onMessage(ctx -> sockets.message(ctx, ctx.message()));
+        ws.onBinaryMessage(ctx -> {
+            ByteBuffer data = ctx.data();
+            ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data.duplicate()).flip();
+            sockets.message(ctx, copy);
+        });
+        ws.onClose(ctx -> sockets.closed(ctx, ctx.status(), ctx.reason()));
+        ws.onError(ctx -> sockets.closed(ctx, 1011, ctx.error() == null ? "error" : ctx.error().toString()));
     }
 
     /** The agent's answer to a stream request: the node API's status in {@code Bolero-Status}, its body as it comes. */
