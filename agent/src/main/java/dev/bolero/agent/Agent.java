@@ -155,7 +155,7 @@ public final class Agent implements AutoCloseable {
      */
     public synchronized ClusterMember joinCluster(ClusterConfig cluster) {
         if (member != null) throw new IllegalStateException("agent already joined node " + member.nodeId());
-        member = ClusterMember.start(cluster, dataDir, machines);
+        member = ClusterMember.start(cluster, dataDir, machines, api.localUrl());
         return member;
     }
 

@@ -45,6 +45,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(ErrorCode.TIMEOUT, message);
     }
 
+    /** The machine's node cannot be reached now ({@code 503}). */
+    public static ApiException unavailable(String message) {
+        return new ApiException(ErrorCode.UNAVAILABLE, message);
+    }
+
     /** The API's error body for this exception. */
     public ApiError toError() {
         return ApiError.of(code, getMessage());

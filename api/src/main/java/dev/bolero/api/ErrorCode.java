@@ -12,7 +12,9 @@ public enum ErrorCode {
     TIMEOUT(408),
     CONFLICT(409),
     FAILED_PRECONDITION(400),
-    INTERNAL(500);
+    INTERNAL(500),
+    /** The machine's node cannot be reached now (control plane only: a stream its node did not pick up). */
+    UNAVAILABLE(503);
 
     private final int httpStatus;
 

@@ -11,10 +11,13 @@ import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.client.ClientException;
+import dev.bolero.client.LogOptions;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -89,6 +92,24 @@ final class ClusterCommands {
         public Integer call() {
             o.output = ClientOptions.Output.JSON;
             printMachine(o, o.client().machine(o.namespace(), id));
+            return 0;
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print a machine's log, read from its node.")
+    static final class Logs implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "ID") String id;
+        @Option(names = {"-f", "--follow"}, description = "keep printing new lines while the machine runs") boolean follow;
+        @Option(names = {"-n", "--tail"}, paramLabel = "N", description = "only the last N lines") Integer tail;
+        @Option(names = "--since", paramLabel = "TIME", description = "only lines from TIME on: RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds") String since;
+        @Option(names = {"-t", "--timestamps"}, description = "prefix each line with its time and stream") boolean timestamps;
+
+        @Override
+        public Integer call() {
+            var options = new LogOptions(follow, tail == null ? OptionalInt.empty() : OptionalInt.of(tail),
+                    Optional.ofNullable(since), timestamps);
+            o.client().logs(o.namespace(), id, options, System.out);
             return 0;
         }
     }

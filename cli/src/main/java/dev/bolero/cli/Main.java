@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         description = "Runs OCI images as microVMs.",
         subcommands = {AgentCommand.class, ServerCommand.class, UpCommand.class, ClusterCommands.Run.class,
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
-            ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Nodes.class,
+            ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
 public final class Main {

@@ -24,6 +24,9 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--db", description = "postgresql://user:password@host:port/database; several servers may share one (default: SQLite in the data dir)")
     String database;
 
+    @Option(names = "--advertise", paramLabel = "URL", description = "the URL agents reach this server at, for logs and exec (default: http://HOST:PORT of --listen, the host name for 0.0.0.0)")
+    java.net.URI advertise;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -32,6 +35,7 @@ final class ServerCommand implements Callable<Integer> {
                         dataDir.toAbsolutePath())
                 .withTokens(env("BOLERO_ADMIN_TOKEN"), env("BOLERO_JOIN_TOKEN"));
         if (database != null) config = config.withDatabase(database);
+        if (advertise != null) config = config.withAdvertise(advertise);
         CountDownLatch stopped = new CountDownLatch(1);
         try (Server server = Server.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

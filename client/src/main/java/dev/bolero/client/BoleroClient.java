@@ -1,6 +1,9 @@
 package dev.bolero.client;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecResult;
+import dev.bolero.api.MachineEvent;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.ClusterMachine;
@@ -12,6 +15,8 @@ import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.TokenResponse;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -123,6 +128,50 @@ public final class BoleroClient {
                 null, ClusterMachine.class, timeout.plusSeconds(30));
     }
 
+    /**
+     * Copies the machine's log to {@code out} as it comes (flushing after each piece), until its end; with
+     * {@link LogOptions#follow()}, until the machine stops or the calling thread is interrupted.
+     *
+     * @throws ClientException also when writing to {@code out} fails ({@code status() == 0}, code {@code io})
+     */
+    public void logs(String namespace, String id, LogOptions options, OutputStream out) {
+        String path = machinePath(namespace, id) + "/logs" + options.query();
+        String action = "GET " + path;
+        var request = HttpRequest.newBuilder(server.resolve(path)).header("Authorization", "Bearer " + token).GET();
+        HttpResponse<InputStream> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw new ClientException(action + ": cannot reach " + server + ": " + e, 0, "unavailable", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException(action + ": interrupted", 0, "unavailable", e);
+        }
+        try (InputStream in = response.body()) {
+            if (response.statusCode() / 100 != 2) {
+                throw failure(action, response.statusCode(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+            byte[] buffer = new byte[8192];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                out.write(buffer, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            throw new ClientException(action + ": " + e.getMessage(), 0, "io", e);
+        }
+    }
+
+    /** The machine's history, oldest first. */
+    public List<MachineEvent> events(String namespace, String id) {
+        return send("GET", machinePath(namespace, id) + "/events", null, new TypeReference<List<MachineEvent>>() {});
+    }
+
+    /** Runs a command in the machine and returns its result once it ends (or its timeout kills it). */
+    public ExecResult exec(String namespace, String id, ExecRequest request) {
+        return send("POST", machinePath(namespace, id) + "/exec", request, ExecResult.class,
+                Duration.ofSeconds(request.timeoutSeconds() + 30L));
+    }
+
     // --- nodes (admin) ---
 
     public List<NodeInfo> nodes() {
@@ -194,15 +243,19 @@ public final class BoleroClient {
             throw new ClientException(action + ": interrupted", 0, "unavailable", e);
         }
         if (response.statusCode() / 100 == 2) return response.body();
-        String code = "http_" + response.statusCode();
-        String message = response.body();
+        throw failure(action, response.statusCode(), response.body());
+    }
+
+    private static ClientException failure(String action, int status, String body) {
+        String code = "http_" + status;
+        String message = body;
         try {
-            JsonNode error = JSON.readTree(response.body()).path("error");
+            JsonNode error = JSON.readTree(body).path("error");
             if (error.has("code")) code = error.path("code").asString();
             if (error.has("message")) message = error.path("message").asString();
         } catch (RuntimeException e) {
             // not the API's error shape: keep the raw body
         }
-        throw new ClientException(action + ": " + message, response.statusCode(), code, null);
+        return new ClientException(action + ": " + message, status, code, null);
     }
 }

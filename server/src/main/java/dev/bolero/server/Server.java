@@ -7,6 +7,7 @@ import dev.bolero.server.http.ServerApi;
 import dev.bolero.server.store.ServerStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -55,11 +56,13 @@ public final class Server implements AutoCloseable {
             Clock clock = Clock.systemUTC();
             var admin = Bootstrap.ensure(store, clock, config.dataDir(), "admin", config.adminToken());
             var join = Bootstrap.ensure(store, clock, config.dataDir(), "join", config.joinToken());
-            cluster = Cluster.start(store, clock, config.timing(), config.loopInterval());
+            cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup());
             String replica = Tokens.id();
             var api = new ServerApi(cluster, replica).start(config.host(), config.port());
-            log.info("server replica={} listening on {}:{} store={}", replica, config.host(), api.port(),
-                    store.shared() ? "postgresql" : "sqlite");
+            URI advertised = config.advertised(api.port());
+            cluster.streams().advertise(replica, advertised);
+            log.info("server replica={} listening on {}:{} advertised={} store={}", replica, config.host(), api.port(),
+                    advertised, store.shared() ? "postgresql" : "sqlite");
             return new Server(store, cluster, api, admin, join);
         } catch (IOException | RuntimeException e) {
             if (cluster != null) cluster.close();

@@ -1,6 +1,7 @@
 package dev.bolero.server;
 
 import dev.bolero.server.cluster.NodeRegistry;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -17,9 +18,13 @@ import java.util.Optional;
  * @param joinToken the node join token to use instead of a generated one ({@code BOLERO_JOIN_TOKEN})
  * @param timing heartbeat interval, fence and down deadlines told to nodes
  * @param loopInterval how often the leader runs the cluster loops
+ * @param advertise the base URL agents reach this replica at (stream answers go there); when empty,
+ *     {@code http://HOST:PORT} with the local host name for a wildcard {@code host}
+ * @param streamPickup how long a logs, events or exec request waits for the node's agent before {@code 503}
  */
 public record ServerConfig(String host, int port, Path dataDir, Optional<String> database, Optional<String> adminToken,
-                           Optional<String> joinToken, NodeRegistry.Timing timing, Duration loopInterval) {
+                           Optional<String> joinToken, NodeRegistry.Timing timing, Duration loopInterval,
+                           Optional<URI> advertise, Duration streamPickup) {
     public ServerConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(dataDir, "dataDir");
@@ -28,27 +33,67 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
         Objects.requireNonNull(joinToken, "joinToken");
         Objects.requireNonNull(timing, "timing");
         Objects.requireNonNull(loopInterval, "loopInterval");
+        Objects.requireNonNull(advertise, "advertise");
+        Objects.requireNonNull(streamPickup, "streamPickup");
+        advertise.ifPresent(u -> {
+            if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+                throw new IllegalArgumentException("advertise URL must be http(s)://host[:port], got " + u);
+            }
+        });
         adminToken.ifPresent(t -> checkToken("BOLERO_ADMIN_TOKEN", t));
         joinToken.ifPresent(t -> checkToken("BOLERO_JOIN_TOKEN", t));
     }
 
-    /** The production defaults: heartbeats every 5 s, fence after 20 s, down after 30 s, loops every second. */
+    /**
+     * The production defaults: heartbeats every 5 s, fence after 20 s, down after 30 s, loops every second, streams
+     * wait 10 s for their agent.
+     */
     public static ServerConfig of(String host, int port, Path dataDir) {
         return new ServerConfig(host, port, dataDir, Optional.empty(), Optional.empty(), Optional.empty(),
                 new NodeRegistry.Timing(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(20)),
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(1), Optional.empty(), Duration.ofSeconds(10));
     }
 
     public ServerConfig withDatabase(String url) {
-        return new ServerConfig(host, port, dataDir, Optional.of(url), adminToken, joinToken, timing, loopInterval);
+        return new ServerConfig(host, port, dataDir, Optional.of(url), adminToken, joinToken, timing, loopInterval,
+                advertise, streamPickup);
     }
 
     public ServerConfig withTokens(Optional<String> admin, Optional<String> join) {
-        return new ServerConfig(host, port, dataDir, database, admin, join, timing, loopInterval);
+        return new ServerConfig(host, port, dataDir, database, admin, join, timing, loopInterval, advertise,
+                streamPickup);
     }
 
     public ServerConfig withTiming(NodeRegistry.Timing timing, Duration loopInterval) {
-        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval);
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
+                streamPickup);
+    }
+
+    public ServerConfig withAdvertise(URI url) {
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval,
+                Optional.of(url), streamPickup);
+    }
+
+    public ServerConfig withStreamPickup(Duration pickup) {
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
+                pickup);
+    }
+
+    /** The URL agents reach this replica at, once it serves on {@code boundPort}. */
+    URI advertised(int boundPort) {
+        if (advertise.isPresent()) return advertise.get();
+        String h = host;
+        if (h.isEmpty() || h.equals("0.0.0.0") || h.equals("::") || h.equals("[::]")) {
+            try {
+                h = java.net.InetAddress.getLocalHost().getCanonicalHostName();
+            } catch (java.net.UnknownHostException e) {
+                throw new IllegalStateException("advertise URL: the local host name does not resolve ("
+                        + e.getMessage() + "); set one (--advertise)", e);
+            }
+        } else if (h.contains(":") && !h.startsWith("[")) {
+            h = "[" + h + "]";
+        }
+        return URI.create("http://" + h + ":" + boundPort);
     }
 
     private static void checkToken(String name, String token) {

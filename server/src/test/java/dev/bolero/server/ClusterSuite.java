@@ -1,9 +1,24 @@
 package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.bolero.api.ApiJson;
 import dev.bolero.server.cluster.NodeRegistry;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,6 +27,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,8 +48,12 @@ abstract class ClusterSuite {
     static final NodeRegistry.Timing TIMING =
             new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(2));
 
+    /** How long a stream request waits for its agent here. */
+    static final Duration STREAM_PICKUP = Duration.ofSeconds(2);
+
     @TempDir
     Path dataDir;
+    Optional<String> db;
     Server server;
     Http http;
     final List<FakeAgent> agents = new ArrayList<>();
@@ -41,13 +64,15 @@ abstract class ClusterSuite {
     static ServerConfig config(Path dataDir, Optional<String> database) {
         var config = ServerConfig.of("127.0.0.1", 0, dataDir)
                 .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(TIMING, Duration.ofMillis(200));
+                .withTiming(TIMING, Duration.ofMillis(200))
+                .withStreamPickup(STREAM_PICKUP);
         return database.map(config::withDatabase).orElse(config);
     }
 
     @BeforeEach
     void startServer() throws Exception {
-        server = Server.start(config(dataDir, database()));
+        db = database();
+        server = Server.start(config(dataDir, db));
         http = new Http(server.port());
     }
 
@@ -277,6 +302,301 @@ abstract class ClusterSuite {
         var openapi = http.get("/v1/openapi.json", null).json();
         assertThat(openapi.path("openapi").asString()).startsWith("3.");
         assertThat(openapi.path("paths").propertyNames()).contains("/v1/namespaces/{ns}/fleets/{fleet}/machines",
-                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain");
+                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain",
+                "/v1/namespaces/{ns}/machines/{id}/logs", "/v1/nodes/{id}/streams/{stream}");
+    }
+
+    // ---- streams: logs, events and exec relayed from the machine's node ----
+
+    private static final HttpClient PUBLIC = HttpClient.newHttpClient();
+
+    /** A public streaming request to {@code port}, answered once its headers come. */
+    static CompletableFuture<HttpResponse<InputStream>> openStream(int port, String method, String path,
+                                                                    String token, String body) {
+        var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + token)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        return PUBLIC.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    /** A machine placed on a fresh live fake agent. */
+    record Placed(FakeAgent agent, String id) {}
+
+    Placed placedMachine(String ns) {
+        namespace(ns);
+        fleet(ns, "web", "spread");
+        var agent = agent("n-" + ns, Map.of(), 8, 16384).live();
+        return new Placed(agent, machine(ns, "web", ADMIN, small("m1")).path("id").asString());
+    }
+
+    @Test
+    void followedLogsAreAskedOfTheMachinesNodeAndItsBytesFlowToTheClientAsTheyCome() throws Exception {
+        var placed = placedMachine("alpha");
+        var client = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()
+                + "/logs?follow=true&tail=5&bogus=1", ADMIN, null);
+        JsonNode stream = placed.agent().nextStream();
+        assertThat(stream.path("kind").asString()).isEqualTo("logs");
+        assertThat(stream.path("machine_id").asString()).isEqualTo(placed.id());
+        assertThat(stream.path("params").properties()).extracting(Map.Entry::getKey)
+                .as("only the node API's log parameters").containsExactlyInAnyOrder("follow", "tail");
+        assertThat(stream.path("server").asString()).isEqualTo("http://127.0.0.1:" + server.port());
+
+        try (var node = new PipedOutputStream(); var nodeBody = new PipedInputStream(node, 65536)) {
+            var upload = placed.agent().answer(stream, 200, "text/plain; charset=utf-8", nodeBody);
+            node.write("one\n".getBytes(StandardCharsets.UTF_8));
+            node.flush();
+            var response = client.get(30, TimeUnit.SECONDS);
+            assertThat(response.statusCode()).as("status of the logs request").isEqualTo(200);
+            assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t)
+                    .startsWith("text/plain"));
+            var lines = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
+            assertThat(lines.readLine()).as("a line before the node's stream ends").isEqualTo("one");
+            node.write("two\n".getBytes(StandardCharsets.UTF_8));
+            node.flush();
+            assertThat(lines.readLine()).isEqualTo("two");
+            node.close();
+            assertThat(lines.readLine()).as("the end of the node's stream ends the client's").isNull();
+            assertThat(upload.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(204);
+        }
+        assertThat(placed.agent().poll(0).path("streams")).as("an answered stream is not asked again").isEmpty();
+    }
+
+    @Test
+    void aNodeFoundDownEndsItsStreams() throws Exception {
+        var placed = placedMachine("alpha");
+        var client = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()
+                + "/logs?follow=true", ADMIN, null);
+        JsonNode stream = placed.agent().nextStream();
+        try (var node = new PipedOutputStream(); var nodeBody = new PipedInputStream(node, 65536)) {
+            var upload = placed.agent().answer(stream, 200, "text/plain; charset=utf-8", nodeBody);
+            node.write("one\n".getBytes(StandardCharsets.UTF_8));
+            node.flush();
+            var lines = new BufferedReader(new InputStreamReader(client.get(30, TimeUnit.SECONDS).body(),
+                    StandardCharsets.UTF_8));
+            assertThat(lines.readLine()).isEqualTo("one");
+            placed.agent().silence();    // its host is gone, and no connection reset says so
+            await().atMost(Duration.ofSeconds(30)).until(() -> upload.isDone());
+            try {
+                assertThat(lines.readLine()).as("the client's stream ends").isNull();
+            } catch (IOException e) {
+                // ended by a reset: as good
+            }
+        }
+    }
+
+    @Test
+    void aClientLeavingAFollowEndsTheAgentsUpload() throws Exception {
+        var placed = placedMachine("alpha");
+        var client = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()
+                + "/logs?follow=true", ADMIN, null);
+        JsonNode stream = placed.agent().nextStream();
+        var node = new PipedOutputStream();
+        var nodeBody = new PipedInputStream(node, 65536);
+        var upload = placed.agent().answer(stream, 200, "text/plain; charset=utf-8", nodeBody);
+        // The workload keeps logging, a line every 50 ms.
+        var logging = Thread.ofVirtual().start(() -> {
+            try {
+                for (int i = 0; !Thread.currentThread().isInterrupted(); i++) {
+                    node.write(("line " + i + "\n").getBytes(StandardCharsets.UTF_8));
+                    node.flush();
+                    Thread.sleep(50);
+                }
+            } catch (IOException | InterruptedException e) {
+                // the upload is over
+            }
+        });
+        try {
+            var response = client.get(30, TimeUnit.SECONDS);
+            var lines = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
+            assertThat(lines.readLine()).isEqualTo("line 0");
+            response.body().close();
+            assertThat(upload.get(30, TimeUnit.SECONDS).statusCode()).as("the server ended the agent's upload")
+                    .isEqualTo(204);
+        } finally {
+            logging.interrupt();
+            nodeBody.close();
+            logging.join();
+        }
+    }
+
+    @Test
+    void aStreamNoAgentAnswersFailsWith503WithinTheBoundAndIsWithdrawn() throws Exception {
+        var placed = placedMachine("alpha");
+        var response = client(openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()
+                + "/events", ADMIN, null));
+        assertThat(response.status()).as("%s", response).isEqualTo(503);
+        assertThat(response.errorCode()).isEqualTo("unavailable");
+        assertThat(response.json().path("error").path("message").asString())
+                .contains("events of machine " + placed.id(), placed.agent().id, "did not answer within 2 s");
+        JsonNode stream = placed.agent().nextStream();
+        assertThat(stream.path("kind").asString()).isEqualTo("events");
+        assertThat(placed.agent().poll(0).path("streams")).as("the withdrawn request").isEmpty();
+        var late = placed.agent().answer(stream, 200, "application/json",
+                new java.io.ByteArrayInputStream("[]".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+        assertThat(late.statusCode()).as("a late answer: %s", late.body()).isEqualTo(404);
+    }
+
+    @Test
+    void execAndEventsAreRelayedWithTheNodesStatusAndOtherNamespacesGet404WithoutAStream() throws Exception {
+        var placed = placedMachine("alpha");
+        namespace("beta");
+        String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
+
+        var exec = openStream(server.port(), "POST", "/v1/namespaces/alpha/machines/" + placed.id() + "/exec",
+                ADMIN, "{\"cmd\": [\"echo\", \"hi\"]}");
+        JsonNode stream = placed.agent().nextStream();
+        assertThat(stream.path("kind").asString()).isEqualTo("exec");
+        assertThat(ApiJson.mapper().readTree(stream.path("body").asString()).path("cmd").get(1).asString())
+                .isEqualTo("hi");
+        String result = "{\"exit_code\":0,\"stdout\":\"hi\\n\",\"stderr\":\"\",\"timed_out\":false,"
+                + "\"truncated\":false}";
+        placed.agent().answer(stream, 200, "application/json",
+                new java.io.ByteArrayInputStream(result.getBytes(StandardCharsets.UTF_8)));
+        var executed = client(exec);
+        assertThat(executed.status()).isEqualTo(200);
+        assertThat(executed.json().path("stdout").asString()).isEqualTo("hi\n");
+
+        var events = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id() + "/events",
+                ADMIN, null);
+        String missing = "{\"error\":{\"code\":\"not_found\",\"message\":\"no machine " + placed.id() + "\"}}";
+        placed.agent().answer(placed.agent().nextStream(), 404, "application/json",
+                new java.io.ByteArrayInputStream(missing.getBytes(StandardCharsets.UTF_8)));
+        var failed = client(events);
+        assertThat(failed.status()).isEqualTo(404);
+        assertThat(failed.body()).as("the node's error, whole").isEqualTo(missing);
+
+        for (String path : List.of("/logs", "/events")) {
+            var foreign = http.get("/v1/namespaces/alpha/machines/" + placed.id() + path, beta);
+            var inOwn = http.get("/v1/namespaces/beta/machines/" + placed.id() + path, beta);
+            assertThat(foreign.status()).as("%s", foreign).isEqualTo(404);
+            assertThat(inOwn.status()).as("%s", inOwn).isEqualTo(404);
+        }
+        var badExec = http.post("/v1/namespaces/alpha/machines/" + placed.id() + "/exec", ADMIN, Map.of("cmd", List.of()));
+        assertThat(badExec.status()).isEqualTo(400);
+        assertThat(placed.agent().poll(0).path("streams")).as("no stream for refused requests").isEmpty();
+        assertThat(placed.agent().streams).isEmpty();
+    }
+
+    @Test
+    void aStreamHeldByOneReplicaIsAnsweredToItWhateverReplicaTheAgentPolls() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(db.isPresent(), "several replicas need PostgreSQL");
+        try (Server other = Server.start(config(dataDir.resolve("other"), db))) {
+            var placed = placedMachine("alpha");    // the agent polls the first replica
+            var client = openStream(other.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id() + "/logs",
+                    ADMIN, null);
+            JsonNode stream = placed.agent().nextStream();
+            assertThat(stream.path("server").asString()).isEqualTo("http://127.0.0.1:" + other.port());
+            var upload = placed.agent().answer(stream, 200, "text/plain; charset=utf-8",
+                    new java.io.ByteArrayInputStream("from the node\n".getBytes(StandardCharsets.UTF_8)));
+            var response = client(client);
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("from the node\n");
+            assertThat(upload.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(204);
+        }
+    }
+
+    /** Puts each whole message a socket receives into a queue: {@code text:…}, {@code binary:…}, {@code close:CODE:REASON}. */
+    static final class Collect implements WebSocket.Listener {
+        final BlockingQueue<String> received = new LinkedBlockingQueue<>();
+        private final StringBuilder text = new StringBuilder();
+        private final java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            text.append(data);
+            if (last) {
+                received.add("text:" + text);
+                text.setLength(0);
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            binary.writeBytes(bytes);
+            if (last) {
+                received.add("binary:" + binary.toString(StandardCharsets.UTF_8));
+                binary.reset();
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
+            received.add("close:" + code + ":" + reason);
+            return null;
+        }
+
+        String next() throws InterruptedException {
+            String m = received.poll(30, TimeUnit.SECONDS);
+            assertThat(m).as("a message within 30 s").isNotNull();
+            return m;
+        }
+    }
+
+    WebSocket socket(int port, String path, String token, Collect listener) throws Exception {
+        return PUBLIC.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                .buildAsync(URI.create("ws://127.0.0.1:" + port + path), listener).get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void anInteractiveExecIsBridgedMessageForMessageToASocketItsAgentOpens() throws Exception {
+        var placed = placedMachine("alpha");
+        String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
+        var atClient = new Collect();
+        WebSocket client = socket(server.port(), path, ADMIN, atClient);
+        client.sendText("{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}", true).get();
+        client.sendBinary(ByteBuffer.wrap("ls\n".getBytes(StandardCharsets.UTF_8)), true).get();
+
+        JsonNode stream = placed.agent().nextStream();
+        assertThat(stream.path("kind").asString()).isEqualTo("exec_ws");
+        var atAgent = new Collect();
+        WebSocket agent = socket(server.port(), "/v1/nodes/" + placed.agent().id + "/streams/"
+                + stream.path("id").asString(), placed.agent().credential(), atAgent);
+        assertThat(atAgent.next()).as("what the client sent before the agent came, in order")
+                .isEqualTo("text:{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}");
+        assertThat(atAgent.next()).isEqualTo("binary:ls\n");
+        client.sendText("{\"resize\": {\"rows\": 50, \"cols\": 120}}", true).get();
+        assertThat(atAgent.next()).isEqualTo("text:{\"resize\": {\"rows\": 50, \"cols\": 120}}");
+
+        agent.sendBinary(ByteBuffer.wrap("bin\r\netc\r\n".getBytes(StandardCharsets.UTF_8)), true).get();
+        agent.sendText("{\"exit_code\":0}", true).get();
+        agent.sendClose(1000, "exited").get();
+        assertThat(atClient.next()).isEqualTo("binary:bin\r\netc\r\n");
+        assertThat(atClient.next()).isEqualTo("text:{\"exit_code\":0}");
+        assertThat(atClient.next()).isEqualTo("close:1000:exited");
+    }
+
+    @Test
+    void anInteractiveExecNoAgentAnswersIsClosedAsUnavailableAndOtherNamespacesCannotOpenOne() throws Exception {
+        var placed = placedMachine("alpha");
+        String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
+        var atClient = new Collect();
+        socket(server.port(), path, ADMIN, atClient);
+        assertThat(placed.agent().nextStream().path("kind").asString()).isEqualTo("exec_ws");
+        assertThat(atClient.next()).startsWith("close:1011:unavailable: exec_ws of machine " + placed.id());
+
+        namespace("beta");
+        String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
+        for (String p : List.of(path, "/v1/namespaces/beta/machines/" + placed.id() + "/exec")) {
+            assertThatThrownBy(() -> socket(server.port(), p, beta, new Collect()))
+                    .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
+                            e -> assertThat(e.getResponse().statusCode()).isEqualTo(404));
+        }
+        assertThat(placed.agent().poll(0).path("streams")).as("no stream for a refused socket").isEmpty();
+    }
+
+    /** The whole answer of a public streaming request. */
+    static Http.Response client(CompletableFuture<HttpResponse<InputStream>> pending) throws Exception {
+        var response = pending.get(60, TimeUnit.SECONDS);
+        try (InputStream in = response.body()) {
+            return new Http.Response(response.statusCode(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
     }
 }

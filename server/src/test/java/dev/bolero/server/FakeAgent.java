@@ -2,10 +2,25 @@ package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.SubmissionPublisher;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import tools.jackson.databind.JsonNode;
 
@@ -22,6 +37,10 @@ final class FakeAgent implements AutoCloseable {
     private final AtomicLong index = new AtomicLong();
     private volatile JsonNode assigned;
     private volatile Thread beating;
+    private final Set<String> seenStreams = ConcurrentHashMap.newKeySet();
+    /** Stream requests from the polls, each once, in the order they came. */
+    final BlockingQueue<JsonNode> streams = new LinkedBlockingQueue<>();
+    private static final HttpClient UPLOADS = HttpClient.newHttpClient();
 
     FakeAgent(Http http, String joinToken, String name, Map<String, String> labels, int cpus, long memoryMb) {
         this.http = http;
@@ -41,6 +60,9 @@ final class FakeAgent implements AutoCloseable {
         assertThat(response.status()).as("poll %s: %s", id, response).isEqualTo(200);
         index.set(response.json().path("index").asLong());
         assigned = response.json().path("machines");
+        for (JsonNode stream : response.json().path("streams")) {
+            if (seenStreams.add(stream.path("id").asString())) streams.add(stream);
+        }
         return response.json();
     }
 
@@ -94,6 +116,53 @@ final class FakeAgent implements AutoCloseable {
             t.join();
         }
         beating = null;
+    }
+
+    /** The next stream request a poll brought, waiting for it up to 30 s. */
+    JsonNode nextStream() throws InterruptedException {
+        JsonNode stream = streams.poll(30, TimeUnit.SECONDS);
+        assertThat(stream).as("a stream request for node %s within 30 s", id).isNotNull();
+        return stream;
+    }
+
+    /**
+     * Answers a stream request as an agent does: the node API's {@code status} and {@code contentType}, then
+     * {@code body} sent as it is read. Completes when the server ends the request.
+     */
+    CompletableFuture<HttpResponse<String>> answer(JsonNode stream, int status, String contentType, InputStream body) {
+        var publisher = new SubmissionPublisher<ByteBuffer>();
+        var subscribed = new CompletableFuture<Void>();
+        var request = HttpRequest.newBuilder(URI.create(stream.path("server").asString()
+                        + "/v1/nodes/" + id + "/streams/" + stream.path("id").asString()))
+                .header("Authorization", "Bearer " + credential)
+                .header("Bolero-Status", Integer.toString(status))
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.fromPublisher(subscriber -> {
+                    publisher.subscribe(subscriber);
+                    subscribed.complete(null);
+                }))
+                .build();
+        var sent = UPLOADS.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+        // Pushed as read, as the agent does (the client's InputStream publisher holds the last chunk back).
+        Thread.ofVirtual().start(() -> {
+            try (publisher) {
+                CompletableFuture.anyOf(subscribed, sent).join();
+                byte[] buffer = new byte[8192];
+                for (int n; (n = body.read(buffer)) >= 0; ) {
+                    if (n > 0) publisher.submit(ByteBuffer.wrap(Arrays.copyOf(buffer, n)));
+                }
+            } catch (IOException | RuntimeException e) {
+                publisher.closeExceptionally(e);
+            }
+        });
+        sent.whenComplete((response, failure) -> {
+            try {
+                body.close();
+            } catch (IOException e) {
+                // over either way
+            }
+        });
+        return sent;
     }
 
     String credential() {

@@ -14,6 +14,7 @@ import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.MachineReport;
 import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -32,6 +33,8 @@ import org.slf4j.LoggerFactory;
  * threads run until {@link #close}: one long-polls the assignments and reconciles the node's machines to them (every
  * machine of the node belongs to the cluster: one not assigned is stopped and destroyed), the other sends heartbeats
  * and fences — stops and destroys every machine — once no heartbeat has been accepted for {@code fence_after_s}.
+ * Stream requests in the assignments (logs, events, exec) are answered from the node API at once, each on its own
+ * virtual thread ({@link StreamAnswers}).
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
@@ -49,6 +52,7 @@ public final class ClusterMember implements AutoCloseable {
     private final Capacity capacity;
     private final MachineService machines;
     private final Generations generations;
+    private final StreamAnswers streams;
     private final Semaphore heartbeatSoon = new Semaphore(0);
     private final Object reconciling = new Object();
     private volatile boolean closed;
@@ -59,12 +63,13 @@ public final class ClusterMember implements AutoCloseable {
     private final Thread beater;
 
     private ClusterMember(NodeProtocol protocol, JoinResponse node, Capacity capacity, MachineService machines,
-                          Generations generations) {
+                          Generations generations, StreamAnswers streams) {
         this.protocol = protocol;
         this.node = node;
         this.capacity = capacity;
         this.machines = machines;
         this.generations = generations;
+        this.streams = streams;
         this.poller = Thread.ofVirtual().name("cluster-poll-" + node.nodeId()).unstarted(this::pollLoop);
         this.beater = Thread.ofVirtual().name("cluster-heartbeat-" + node.nodeId()).unstarted(this::heartbeatLoop);
     }
@@ -74,8 +79,9 @@ public final class ClusterMember implements AutoCloseable {
      *
      * @throws IllegalStateException when the join is refused or the server cannot be reached, or node.json is
      *     unreadable
+     * @param nodeApi the base URL of this node's API, whose answers stream requests relay
      */
-    public static ClusterMember start(ClusterConfig config, Path dataDir, MachineService machines) {
+    public static ClusterMember start(ClusterConfig config, Path dataDir, MachineService machines, URI nodeApi) {
         var protocol = new NodeProtocol(config.server());
         Capacity capacity = config.capacity().orElseGet(ClusterMember::hostCapacity);
         JoinResponse node = NodeCredentials.load(dataDir).orElseGet(() -> {
@@ -89,7 +95,8 @@ public final class ClusterMember implements AutoCloseable {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         });
-        var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")));
+        var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")),
+                new StreamAnswers(node, nodeApi));
         member.poller.start();
         member.beater.start();
         return member;
@@ -107,6 +114,7 @@ public final class ClusterMember implements AutoCloseable {
                 Assignments a = protocol.assignments(node, index, POLL_WAIT_S);
                 index = a.index();
                 latest = a;
+                streams.answer(a.streams());
                 reconcile(a);
             } catch (NodeProtocol.Failure e) {
                 if (closed) return;
@@ -260,6 +268,7 @@ public final class ClusterMember implements AutoCloseable {
         closed = true;
         poller.interrupt();
         beater.interrupt();
+        streams.close();
         try {
             poller.join(Duration.ofSeconds(20));
             beater.join(Duration.ofSeconds(20));

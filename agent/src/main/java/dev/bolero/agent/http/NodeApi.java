@@ -39,6 +39,7 @@ public final class NodeApi implements AutoCloseable {
     private final MachineService machines;
     private final LogStore logs;
     private final Javalin app;
+    private volatile String host;
 
     public NodeApi(MachineService machines, LogStore logs, NodeInfo node, ImageRoutes images) {
         this.machines = machines;
@@ -81,7 +82,15 @@ public final class NodeApi implements AutoCloseable {
     /** Starts serving on {@code host:port} (port 0: any free port). */
     public NodeApi start(String host, int port) {
         app.start(host, port);
+        this.host = host;
         return this;
+    }
+
+    /** The base URL this node's own processes reach the API at (loopback for a wildcard address). */
+    public java.net.URI localUrl() {
+        String h = host == null || host.isEmpty() || host.equals("0.0.0.0") ? "127.0.0.1"
+                : host.equals("::") ? "[::1]" : host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+        return java.net.URI.create("http://" + h + ":" + app.port());
     }
 
     /** The port served on. */

@@ -200,6 +200,39 @@ class ClusterEndToEndTest {
 
     @Test
     @Order(2)
+    void logs_followed_logs_events_and_exec_of_a_machine_come_through_the_server_from_its_node() throws Exception {
+        String id = create("spread", "talker", true).path("id").asString();
+        waitRunning(id, null);
+        String machine = "/v1/namespaces/alpha/machines/" + id;
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            var logs = api("GET", machine + "/logs", null);
+            assertThat(logs.status()).as(logs.body()).isEqualTo(200);
+            assertThat(logs.body()).isEqualTo("up\n");
+        });
+        var events = api("GET", machine + "/events", null);
+        assertThat(events.status()).as(events.body()).isEqualTo(200);
+        assertThat(events.json().findValuesAsString("type")).contains("created", "running");
+
+        var exec = api("POST", machine + "/exec", "{\"cmd\": [\"sh\", \"-c\", \"echo hi; echo oops >&2; exit 3\"]}");
+        assertThat(exec.status()).as(exec.body()).isEqualTo(200);
+        assertThat(exec.json().path("exit_code").asInt()).isEqualTo(3);
+        assertThat(exec.json().path("stdout").asString()).isEqualTo("hi\n");
+        assertThat(exec.json().path("stderr").asString()).isEqualTo("oops\n");
+
+        var follow = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + machine
+                        + "/logs?follow=true&timestamps=true")).header("Authorization", "Bearer " + ADMIN).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(follow.statusCode()).isEqualTo(200);
+        try (var lines = new BufferedReader(new InputStreamReader(follow.body(), StandardCharsets.UTF_8))) {
+            assertThat(lines.readLine()).as("the first line, timestamped").matches("\\d{4}-\\d\\d-\\d\\dT\\S+ stdout up");
+            assertThat(api("POST", machine + "/stop", null).status()).isEqualTo(200);
+            assertThat(lines.readLine()).as("a followed log ends when the machine stops").isNull();
+        }
+        assertThat(api("DELETE", machine, null).status()).isEqualTo(204);
+    }
+
+    @Test
+    @Order(3)
     void a_lost_node_s_machine_runs_elsewhere_the_returning_node_drops_its_copy_drain_moves_it_and_fencing_stops_it()
             throws Exception {
         String id = create("spread", "web", true).path("id").asString();

@@ -15,23 +15,31 @@ public final class Cluster implements AutoCloseable {
     private final ControlPlane plane;
     private final NodeRegistry nodes;
     private final ClusterLoops loops;
+    private final Streams streams;
 
-    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops) {
+    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops, Streams streams) {
         this.store = store;
         this.plane = plane;
         this.nodes = nodes;
         this.loops = loops;
+        this.streams = streams;
     }
 
-    /** Builds the services and starts the loops. */
-    public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval) {
+    /**
+     * Builds the services and starts the loops.
+     *
+     * @param streamPickup how long a stream request (logs, events, exec) waits for its node's agent
+     */
+    public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval,
+                                Duration streamPickup) {
         var changes = new Changes();
         var placements = new Placements(store, clock, timing.downAfter());
         var plane = new ControlPlane(store, clock, changes, placements);
-        var nodes = new NodeRegistry(store, clock, changes, timing);
+        var streams = new Streams(store, clock, changes, streamPickup);
+        var nodes = new NodeRegistry(store, clock, changes, timing, streams);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements).start();
-        return new Cluster(store, plane, nodes, loops);
+        return new Cluster(store, plane, nodes, loops, streams);
     }
 
     public ControlPlane plane() {
@@ -40,6 +48,11 @@ public final class Cluster implements AutoCloseable {
 
     public NodeRegistry nodes() {
         return nodes;
+    }
+
+    /** Logs, events and exec: the public requests relayed from nodes. */
+    public Streams streams() {
+        return streams;
     }
 
     /** Whether this process ran the singleton loops at their last tick. */

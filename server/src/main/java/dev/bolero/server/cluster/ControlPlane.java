@@ -241,7 +241,7 @@ public final class ControlPlane {
         return store.read(action, tx -> live(tx, namespace, id, action));
     }
 
-    private static MachineRow live(Tx tx, String namespace, String id, String action) throws SQLException {
+    static MachineRow live(Tx tx, String namespace, String id, String action) throws SQLException {
         return tx.machine(id)
                 .filter(m -> m.namespace().equals(namespace) && !m.desiredState().equals("destroyed"))
                 .orElseThrow(() -> notFound(action, "machine", id));

@@ -35,6 +35,7 @@ public final class NodeRegistry {
     private final Clock clock;
     private final Changes changes;
     private final Timing timing;
+    private final Streams streams;
 
     /**
      * The protocol's clocks.
@@ -52,11 +53,12 @@ public final class NodeRegistry {
         }
     }
 
-    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing) {
+    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams) {
         this.store = store;
         this.clock = clock;
         this.changes = changes;
         this.timing = timing;
+        this.streams = streams;
     }
 
     /** Registers a node; the credential in the answer is shown only here. */
@@ -96,7 +98,7 @@ public final class NodeRegistry {
             NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
                     .filter(m -> !m.desiredState().equals("destroyed"))
-                    .map(NodeRegistry::assignment).toList());
+                    .map(NodeRegistry::assignment).toList(), streams.pendingOn(tx, nodeId));
         });
     }
 

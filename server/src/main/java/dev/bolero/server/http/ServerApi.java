@@ -3,9 +3,11 @@ package dev.bolero.server.http;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ErrorCode;
+import dev.bolero.api.ExecRequest;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.server.cluster.Cluster;
+import dev.bolero.server.cluster.Streams;
 import dev.bolero.api.wire.CreateMachineSpec;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Heartbeat;
@@ -14,11 +16,17 @@ import dev.bolero.api.wire.NamespaceSpec;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
+import io.javalin.websocket.WsConfig;
+import io.javalin.websocket.WsConnectHandler;
+import java.nio.ByteBuffer;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -36,16 +44,21 @@ public final class ServerApi implements AutoCloseable {
     private static final String NS = "/v1/namespaces/{ns}";
     private static final int MAX_WAIT_S = 3600;
     private static final int MAX_POLL_S = 300;
+    /** The header of an agent's stream answer carrying the node API's HTTP status. */
+    private static final String STATUS_HEADER = "Bolero-Status";
+    private static final List<String> LOG_PARAMS = List.of("follow", "tail", "since", "timestamps", "source");
 
     private final Cluster cluster;
     private final String replica;
     private final Javalin app;
+    private final ExecSockets sockets;
     private final byte[] openapi;
 
     /** @throws IOException when the OpenAPI document is missing from the class path */
     public ServerApi(Cluster cluster, String replica) throws IOException {
         this.cluster = cluster;
         this.replica = replica;
+        this.sockets = new ExecSockets(cluster.streams());
         try (InputStream in = ServerApi.class.getResourceAsStream("/dev/bolero/server/openapi.json")) {
             if (in == null) throw new IOException("openapi.json is missing from the class path");
             this.openapi = in.readAllBytes();
@@ -113,6 +126,13 @@ public final class ServerApi implements AutoCloseable {
                 ctx.json(cluster.plane().await(ns, ctx.pathParam("id"), states, Duration.ofSeconds(timeout)));
             });
 
+            r.get(NS + "/machines/{id}/logs", ctx -> relay(ctx, "logs", logParams(ctx), null));
+            r.get(NS + "/machines/{id}/events", ctx -> relay(ctx, "events", Map.of(), null));
+            r.post(NS + "/machines/{id}/exec", ctx -> {
+                body(ctx, ExecRequest.class, "exec in machine " + ctx.pathParam("id"));
+                relay(ctx, "exec", Map.of(), ctx.body());
+            });
+
             r.get("/v1/nodes", ctx -> {
                 admin(ctx);
                 ctx.json(cluster.nodes().nodes());
@@ -142,6 +162,17 @@ public final class ServerApi implements AutoCloseable {
                 String node = node(ctx);
                 ctx.json(cluster.nodes().heartbeat(node, body(ctx, Heartbeat.class, "heartbeat of node " + node)));
             });
+
+            r.post("/v1/nodes/{id}/streams/{stream}", this::answer);
+
+            // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
+            r.wsBeforeUpgrade(NS + "/machines/{id}/exec", ctx -> cluster.plane().machine(namespace(ctx),
+                    ctx.pathParam("id")));
+            r.ws(NS + "/machines/{id}/exec", ws -> relaySocket(ws,
+                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
+            r.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
+            r.ws("/v1/nodes/{id}/streams/{stream}", ws -> relaySocket(ws,
+                    ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));
 
             r.exception(ApiException.class, (e, ctx) -> error(ctx, e.code().httpStatus(), e.code().wireName(),
                     e.getMessage()));
@@ -230,6 +261,87 @@ public final class ServerApi implements AutoCloseable {
         String id = ctx.pathParam("id");
         if (principal(ctx) instanceof Principal.Node n && n.nodeId().equals(id)) return id;
         throw ApiException.notFound(ctx.method() + " " + ctx.path() + ": no node " + id);
+    }
+
+    /**
+     * Asks the machine's node for the node API's answer to the same request and relays it: status, content type and
+     * body as it comes. A client that goes away ends the agent's upload at the next bytes.
+     */
+    private void relay(Context ctx, String kind, Map<String, String> params, String body) throws Exception {
+        String ns = namespace(ctx);
+        try (var stream = cluster.streams().open(ns, ctx.pathParam("id"), kind, params, body)) {
+            Streams.Answer answer = stream.await();
+            ctx.status(answer.status()).contentType(answer.contentType());
+            if (answer.status() / 100 != 2) {
+                // An error of the node API: a small JSON body, sent whole (and not replaced by the 404 handler).
+                try (InputStream in = answer.body()) {
+                    ctx.result(in.readAllBytes());
+                }
+                return;
+            }
+            // The servlet's own stream: Javalin's wrapper holds writes back until the handler returns.
+            var out = ctx.res().getOutputStream();
+            try (InputStream in = answer.body()) {
+                byte[] buffer = new byte[8192];
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    out.write(buffer, 0, n);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                // The client left, or the node's upload broke (its agent died): either way the stream is over.
+                log.debug("stream {} ({} of machine {}) ended: {}", stream.id(), kind, ctx.pathParam("id"),
+                        e.toString());
+            }
+        }
+    }
+
+    private void relaySocket(WsConfig ws, WsConnectHandler connected) {
+        ws.onConnect(connected);
+        ws.onMessage(ctx -> sockets.message(ctx, ctx.message()));
+        ws.onBinaryMessage(ctx -> {
+            ByteBuffer data = ctx.data();
+            ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data.duplicate()).flip();
+            sockets.message(ctx, copy);
+        });
+        ws.onClose(ctx -> sockets.closed(ctx, ctx.status(), ctx.reason()));
+        ws.onError(ctx -> sockets.closed(ctx, 1011, ctx.error() == null ? "error" : ctx.error().toString()));
+    }
+
+    /** The agent's answer to a stream request: the node API's status in {@code Bolero-Status}, its body as it comes. */
+    private void answer(Context ctx) throws InterruptedException, IOException {
+        String node = node(ctx);
+        String stream = ctx.pathParam("stream");
+        String header = ctx.header(STATUS_HEADER);
+        int status;
+        try {
+            status = Integer.parseInt(header == null ? "" : header);
+        } catch (NumberFormatException e) {
+            throw ApiException.invalid("answer stream " + stream + ": " + STATUS_HEADER + " must be an HTTP status, got '"
+                    + header + "'");
+        }
+        if (status < 200 || status > 599) {
+            throw ApiException.invalid("answer stream " + stream + ": " + STATUS_HEADER + " " + status
+                    + " is not an HTTP status");
+        }
+        String type = ctx.contentType() == null ? "application/octet-stream" : ctx.contentType();
+        // A followed log may be quiet for long: the upload lives until its public request ends, the agent's
+        // connection breaks, or its node is found down (which closes it).
+        EndPoint upload = ServletContextRequest.getServletContextRequest(ctx.req()).getConnectionMetaData()
+                .getConnection().getEndPoint();
+        upload.setIdleTimeout(0);
+        cluster.streams().answer(node, stream, new Streams.Answer(status, type, ctx.req().getInputStream(),
+                upload::close));
+        ctx.status(204);
+    }
+
+    /** The node API's log parameters present in the request. */
+    private static Map<String, String> logParams(Context ctx) {
+        var params = new LinkedHashMap<String, String>();
+        for (String name : LOG_PARAMS) {
+            String v = ctx.queryParam(name);
+            if (v != null) params.put(name, v);
+        }
+        return params;
     }
 
     private static ApiException noRoute(Context ctx) {

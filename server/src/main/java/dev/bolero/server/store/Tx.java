@@ -9,6 +9,8 @@ import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.RestartPolicy;
+import dev.bolero.api.wire.StreamRequest;
+import java.net.URI;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -376,6 +378,35 @@ public final class Tx {
                 rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
                 rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
                 Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")));
+    }
+
+    // ---- streams ----
+
+    /** Inserts a stream request for {@code nodeId}, held by replica {@code replicaId}. */
+    public void insertStream(String nodeId, StreamRequest stream, String replicaId, Instant now) throws SQLException {
+        update("INSERT INTO streams (id, node_id, machine_id, kind, params, body, replica_id, replica_url, created_at) "
+                + "VALUES (?,?,?,?,?,?,?,?,?)", stream.id(), nodeId, stream.machineId(), stream.kind(),
+                JSON.writeValueAsString(stream.params()), stream.body(), replicaId, stream.server().toString(),
+                now.toEpochMilli());
+    }
+
+    /** The node's stream requests created after {@code since}, oldest first. */
+    public List<StreamRequest> streamsOn(String nodeId, Instant since) throws SQLException {
+        return all("SELECT id, machine_id, kind, params, body, replica_url FROM streams "
+                + "WHERE node_id = ? AND created_at > ? ORDER BY created_at, id",
+                rs -> new StreamRequest(rs.getString(1), rs.getString(2), rs.getString(3),
+                        JSON.readValue(rs.getString(4), LABELS), rs.getString(5), URI.create(rs.getString(6))),
+                nodeId, since.toEpochMilli());
+    }
+
+    /** Deletes a stream request; whether it existed. */
+    public boolean deleteStream(String id) throws SQLException {
+        return update("DELETE FROM streams WHERE id = ?", id) > 0;
+    }
+
+    /** Deletes the stream requests created before {@code before} (left by a replica that died). */
+    public void deleteStreamsBefore(Instant before) throws SQLException {
+        update("DELETE FROM streams WHERE created_at <= ?", before.toEpochMilli());
     }
 
     // ---- plumbing ----
