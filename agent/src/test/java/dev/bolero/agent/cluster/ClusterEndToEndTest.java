@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecStream;
+import dev.bolero.client.ExecClient;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
@@ -218,6 +221,31 @@ class ClusterEndToEndTest {
         assertThat(exec.json().path("exit_code").asInt()).isEqualTo(3);
         assertThat(exec.json().path("stdout").asString()).isEqualTo("hi\n");
         assertThat(exec.json().path("stderr").asString()).isEqualTo("oops\n");
+
+        // interactive: the client's socket is relayed by the server to the one the node's agent opens
+        var terminal = new java.io.ByteArrayOutputStream();
+        ExecClient.Output output = new ExecClient.Output() {
+            @Override
+            public void stdout(byte[] data) {
+                synchronized (terminal) {
+                    terminal.writeBytes(data);
+                }
+            }
+
+            @Override
+            public void stderr(byte[] data) {
+                stdout(data);
+            }
+        };
+        var start = new ExecStream.Start(new ExecRequest(List.of("sh"), null, null, null, null, null), true, 30, 100);
+        try (ExecClient shell = ExecClient.connect(URI.create("ws://127.0.0.1:" + server.port() + machine + "/exec"),
+                Optional.of("Bearer " + ADMIN), start, output)) {
+            shell.input("stty size; tty; exit 4\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(shell.await()).as("the shell's exit code through the server").isEqualTo(4);
+        }
+        synchronized (terminal) {
+            assertThat(terminal.toString(StandardCharsets.UTF_8)).contains("30 100").contains("/dev/pts/");
+        }
 
         var follow = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + machine
                         + "/logs?follow=true&timestamps=true")).header("Authorization", "Bearer " + ADMIN).build(),
