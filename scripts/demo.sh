@@ -95,7 +95,7 @@ done
 grep -q '^bolero up:' "$run_dir/up.log" || { cat "$run_dir/up.log" >&2; echo "bolero up did not start" >&2; exit 1; }
 grep -E '^(admin token|bolero up:)' "$run_dir/up.log"
 
-echo "+ bolero run $image --name hello" >&2
+echo "+ bolero run $image" >&2
 id=$("$bolero" run "$image" --name "hello-$(date +%s)" -o json | sed -nE 's/.*"id" *: *"([0-9a-f]+)".*/\1/p' | head -1)
 [[ -n $id ]] || { echo "bolero run printed no machine id" >&2; exit 1; }
 state=""
@@ -109,7 +109,7 @@ echo "--- bolero inspect $id ---"
 echo "--- its output ---"
 # LOGS: once the cluster API proxies logs (`bolero logs`), this is all it takes; until then, the node API on this
 # host serves the same machine under the same id.
-if "$bolero" logs --help >/dev/null 2>&1; then
+if "$bolero" logs --help 2>/dev/null | grep -q '^Usage: bolero logs'; then
   "$bolero" logs "$id"
 else
   curl -s "http://$agent_listen/api/v1/machines/$id/logs"
