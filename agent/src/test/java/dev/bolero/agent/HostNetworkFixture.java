@@ -183,7 +183,7 @@ final class HostNetworkFixture implements AutoCloseable {
         }
     }
 
-    private static String randomId() {
+    static String randomId() {
         var r = ThreadLocalRandom.current();
         var sb = new StringBuilder();
         for (int i = 0; i < 4; i++) sb.append((char) ('a' + r.nextInt(26)));

@@ -44,8 +44,9 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")
     int bootTimeoutSeconds;
 
-    @Option(names = "--server", description = "join the control plane at this URL (http://host:port); its assignments become this node's machines")
-    URI server;
+    @Option(names = "--server", split = ",", description = "join the control plane at this URL (http://host:port); its assignments become this node's machines. "
+            + "Repeat it (or separate by commas) to name several replicas: the agent moves to the next when one does not answer")
+    List<URI> servers = new ArrayList<>();
 
     @Option(names = "--join-token", description = "the cluster's join token (or BOLERO_JOIN_TOKEN); needed only until DATA_DIR/node.json exists")
     String joinToken;
@@ -111,7 +112,7 @@ final class AgentCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {
-            cluster.ifPresent(c -> System.out.printf("bolero agent joined %s as node %s%n", c.server(),
+            cluster.ifPresent(c -> System.out.printf("bolero agent joined %s as node %s%n", c.servers(),
                     agent.joinCluster(c).nodeId()));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 agent.close();
@@ -125,11 +126,11 @@ final class AgentCommand implements Callable<Integer> {
     }
 
     private Optional<ClusterConfig> cluster() throws java.io.IOException {
-        if (server == null) return Optional.empty();
+        if (servers.isEmpty()) return Optional.empty();
         String token = joinToken != null ? joinToken : System.getenv().getOrDefault("BOLERO_JOIN_TOKEN", "");
         String name = nodeName != null ? nodeName
                 : java.net.InetAddress.getLocalHost().getHostName().toLowerCase(java.util.Locale.ROOT).split("\\.")[0];
-        return Optional.of(new ClusterConfig(server, token, name, ClusterConfig.parseLabels(labels),
+        return Optional.of(new ClusterConfig(servers, token, name, ClusterConfig.parseLabels(labels),
                 Optional.empty()));
     }
 

@@ -3,6 +3,7 @@ package dev.bolero.agent.cluster;
 import dev.bolero.api.wire.Capacity;
 import dev.bolero.api.wire.Names;
 import java.net.URI;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -10,23 +11,33 @@ import java.util.Optional;
 /**
  * How an agent joins a control plane.
  *
- * @param server the server's base URL ({@code http://host:port})
+ * @param servers base URLs ({@code http://host:port}) of the control plane's replicas, in the order the agent tries
+ *     them: it keeps talking to the one that answers and moves on to the next when a call cannot reach it
  * @param joinToken the cluster's join token; used only when the data directory holds no node credential yet
  * @param nodeName the node's name (a DNS label), for operators
  * @param labels the node's labels; {@code region} names its region (checked by the join, as the server checks them)
  * @param capacity what machines may use; empty: the host's processors and memory
  */
-public record ClusterConfig(URI server, String joinToken, String nodeName, Map<String, String> labels,
+public record ClusterConfig(List<URI> servers, String joinToken, String nodeName, Map<String, String> labels,
                             Optional<Capacity> capacity) {
     public ClusterConfig {
-        Objects.requireNonNull(server, "server");
+        servers = List.copyOf(servers);
         Objects.requireNonNull(joinToken, "joinToken");
         Objects.requireNonNull(capacity, "capacity");
-        if (!"http".equals(server.getScheme()) && !"https".equals(server.getScheme())) {
-            throw new IllegalArgumentException("server must be an http:// or https:// URL, got " + server);
+        if (servers.isEmpty()) throw new IllegalArgumentException("at least one server URL is needed");
+        for (URI server : servers) {
+            if (!"http".equals(server.getScheme()) && !"https".equals(server.getScheme())) {
+                throw new IllegalArgumentException("server must be an http:// or https:// URL, got " + server);
+            }
         }
         Names.check("node name", nodeName);
         labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /** A control plane at one URL. */
+    public ClusterConfig(URI server, String joinToken, String nodeName, Map<String, String> labels,
+                         Optional<Capacity> capacity) {
+        this(List.of(server), joinToken, nodeName, labels, capacity);
     }
 
     /**

@@ -82,14 +82,14 @@ public final class ClusterMember implements AutoCloseable {
      * @param nodeApi the base URL of this node's API, whose answers stream requests relay
      */
     public static ClusterMember start(ClusterConfig config, Path dataDir, MachineService machines, URI nodeApi) {
-        var protocol = new NodeProtocol(config.server());
+        var protocol = new NodeProtocol(config.servers());
         Capacity capacity = config.capacity().orElseGet(ClusterMember::hostCapacity);
         JoinResponse node = NodeCredentials.load(dataDir).orElseGet(() -> {
             try {
                 JoinResponse joined = protocol.join(config.joinToken(),
                         new JoinRequest(config.nodeName(), config.labels(), DRIVERS, capacity));
                 NodeCredentials.store(dataDir, joined);
-                log.info("joined {} as node {} ({})", config.server(), joined.nodeId(), config.nodeName());
+                log.info("joined {} as node {} ({})", protocol.server(), joined.nodeId(), config.nodeName());
                 return joined;
             } catch (NodeProtocol.Failure | ApiException e) {
                 throw new IllegalStateException(e.getMessage(), e);

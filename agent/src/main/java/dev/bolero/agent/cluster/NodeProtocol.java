@@ -12,20 +12,32 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The node protocol's three calls over HTTP. Every failure (connection, non-2xx status, bad body) is a
- * {@link Failure} naming the call and the server's answer.
+ * The node protocol's three calls over HTTP, to one of the control plane's replicas: each call goes to the replica
+ * that answered last and, when that one cannot be reached (no answer, or 502/503/504), to the next in the list, which
+ * then becomes the current one. Every failure (no replica reachable, another non-2xx status, bad body) is a
+ * {@link Failure} naming the call, the server and its answer.
  */
 final class NodeProtocol {
+    private static final Logger log = LoggerFactory.getLogger(NodeProtocol.class);
     private static final JsonMapper JSON = ApiJson.mapper();
 
-    private final URI server;
+    private final List<URI> servers;
+    private volatile int current;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    NodeProtocol(URI server) {
-        this.server = server;
+    NodeProtocol(List<URI> servers) {
+        this.servers = List.copyOf(servers);
+    }
+
+    /** The replica the next call goes to first. */
+    URI server() {
+        return servers.get(current);
     }
 
     /** A call that did not succeed; {@code status} is 0 when no answer came. */
@@ -39,7 +51,7 @@ final class NodeProtocol {
     }
 
     JoinResponse join(String joinToken, JoinRequest request) {
-        return call("join " + server + " as " + request.name(), "/v1/nodes/join", joinToken, request,
+        return call("join as " + request.name(), "/v1/nodes/join", joinToken, request,
                 Duration.ofSeconds(30), JoinResponse.class);
     }
 
@@ -55,6 +67,32 @@ final class NodeProtocol {
     }
 
     private <T> T call(String action, String path, String token, Object body, Duration timeout, Class<T> type) {
+        int first = current;
+        Failure unreachable = null;
+        for (int tried = 0; tried < servers.size(); tried++) {
+            int i = (first + tried) % servers.size();
+            try {
+                T answer = call(servers.get(i), action, path, token, body, timeout, type);
+                if (i != current) {
+                    log.info("control plane: now talking to {} ({} did not answer)", servers.get(i), servers.get(current));
+                    current = i;
+                }
+                return answer;
+            } catch (Failure e) {
+                if (!unreachable(e) || Thread.currentThread().isInterrupted()) throw e;
+                unreachable = e;
+            }
+        }
+        throw unreachable;
+    }
+
+    private static boolean unreachable(Failure e) {
+        return e.status == 0 || e.status == 502 || e.status == 503 || e.status == 504;
+    }
+
+    private <T> T call(URI server, String action, String path, String token, Object body, Duration timeout,
+                       Class<T> type) {
+        String what = action + " at " + server;
         var request = HttpRequest.newBuilder(server.resolve(path)).timeout(timeout)
                 .header("Authorization", "Bearer " + token);
         if (body == null) {
@@ -67,19 +105,19 @@ final class NodeProtocol {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new Failure(action + ": " + e, 0, e);
+            throw new Failure(what + ": " + e, 0, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new Failure(action + ": interrupted", 0, e);
+            throw new Failure(what + ": interrupted", 0, e);
         }
         if (response.statusCode() / 100 != 2) {
-            throw new Failure(action + ": HTTP " + response.statusCode() + " " + response.body(),
+            throw new Failure(what + ": HTTP " + response.statusCode() + " " + response.body(),
                     response.statusCode(), null);
         }
         try {
             return JSON.readValue(response.body(), type);
         } catch (RuntimeException e) {
-            throw new Failure(action + ": unreadable answer " + response.body() + ": " + e.getMessage(),
+            throw new Failure(what + ": unreadable answer " + response.body() + ": " + e.getMessage(),
                     response.statusCode(), e);
         }
     }

@@ -3,7 +3,11 @@ package dev.bolero.agent.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.api.ApiJson;
+import static dev.bolero.agent.cluster.AgentNode.call;
+import static dev.bolero.agent.cluster.AgentNode.processesMentioning;
+
+import dev.bolero.agent.ClusterNetwork;
+import dev.bolero.agent.cluster.AgentNode.Response;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.client.ExecClient;
@@ -14,15 +18,12 @@ import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
 import dev.bolero.server.cluster.NodeRegistry;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,9 +31,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -47,7 +45,9 @@ import tools.jackson.databind.JsonNode;
  * data directory, booting real QEMU machines from a real registry. Placement (spread, bin-pack), machine ids shared
  * between the control plane and the node API, node loss (SIGKILL of an agent) with the machine coming back on
  * another node, the returning node destroying its copy, drain, and fencing when the server goes away.
- * At most two VMs run at a time.
+ * Each agent runs in its own network namespace ({@link ClusterNetwork}) with its own node network, reaching the server
+ * and the registry through a veth pair; the running machine's published port answers from the host on every node it
+ * lands on. At most two VMs run at a time.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterEndToEndTest {
@@ -57,92 +57,31 @@ class ClusterEndToEndTest {
     @TempDir
     static Path dir;
 
+    private static ClusterNetwork network;
     private static TestRegistry registry;
     private static String image;
     private static Server server;
     private static final List<Node> nodes = new ArrayList<>();
-    private static final HttpClient http = HttpClient.newHttpClient();
 
-    /** One agent process. */
-    static final class Node {
-        final String name;
-        final Path dataDir;
-        Process process;
-        int port;
-        String id;
-
-        Node(String name) {
-            this.name = name;
-            this.dataDir = dir.resolve(name);
-        }
-
-        void start() throws Exception {
-            Files.createDirectories(dataDir);
-            String javaBin = ProcessHandle.current().info().command().orElse("java");
-            process = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED",
-                    "-Dbolero.home=" + System.getProperty("bolero.home", ""),
-                    "-cp", System.getProperty("java.class.path"), ClusterAgentMain.class.getName(),
-                    dataDir.toString(), "http://127.0.0.1:" + server.port(), JOIN, name, "node=" + name, "4", "4096")
-                    .redirectErrorStream(true).start();
-            var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            String ready = CompletableFuture.supplyAsync(() -> {
-                try {
-                    String line;
-                    while ((line = reader.readLine()) != null) {
-                        System.out.println(name + "| " + line);
-                        if (line.startsWith("AGENT-PORT ")) return line;
-                    }
-                    throw new IllegalStateException("agent " + name + " exited before joining (its output is above)");
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }).get(60, TimeUnit.SECONDS);
-            String[] words = ready.split(" ");
-            port = Integer.parseInt(words[1]);
-            String joined = words[3];
-            if (id != null) assertThat(joined).as("a restarted agent keeps its node id").isEqualTo(id);
-            id = joined;
-            Thread.ofVirtual().start(() -> {
-                try {
-                    reader.lines().forEach(line -> System.out.println(name + "| " + line));
-                } catch (UncheckedIOException e) {
-                    // the agent was killed
-                }
-            });
-        }
-
-        void kill() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor();
-        }
-
-        /** The node API's view of a machine: its state, or "absent". */
-        String localState(String machineId) {
-            var r = call("GET", "http://127.0.0.1:" + port + "/api/v1/machines/" + machineId, null, null);
-            return r.status() == 404 ? "absent" : r.json().path("state").asString();
-        }
-
-        int localMachines() {
-            return call("GET", "http://127.0.0.1:" + port + "/api/v1/machines", null, null).json().size();
-        }
-    }
-
-    record Response(int status, String body) {
-        JsonNode json() {
-            return ApiJson.mapper().readTree(body);
+    /** One agent process, in its own network namespace. */
+    static final class Node extends AgentNode {
+        Node(String name, ClusterNetwork.Node net) {
+            super(name, dir.resolve(name), net, () -> List.of(serverUrl()), JOIN, registry.host());
         }
     }
 
     @BeforeAll
     static void setUp() throws Exception {
-        registry = TestRegistry.start();
-        image = TestImages.push(registry, "cluster/sleeper:1", ImageSpec.cmd("sh", "-c", "echo up; exec sleep 600"));
-        server = Server.start(ServerConfig.of("127.0.0.1", 0, dir.resolve("server"))
+        network = ClusterNetwork.create();
+        registry = TestRegistry.startOn(network.hostIp());
+        image = TestImages.push(registry, "cluster/sleeper:1", ImageSpec.cmd("sh", "-c",
+                "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"));
+        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
                 .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
                 .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
                         Duration.ofSeconds(4)), Duration.ofMillis(200)));
         for (String name : List.of("n1", "n2", "n3")) {
-            Node n = new Node(name);
+            Node n = new Node(name, network.addNode());
             nodes.add(n);
             n.start();
         }
@@ -165,7 +104,14 @@ class ClusterEndToEndTest {
             try {
                 if (server != null) server.close();
             } finally {
-                if (registry != null) registry.close();
+                try {
+                    if (registry != null) registry.close();
+                } finally {
+                    if (network != null) {
+                        network.close();
+                        assertThat(network.leftovers()).as("namespaces and devices left").isEmpty();
+                    }
+                }
             }
         }
     }
@@ -238,7 +184,7 @@ class ClusterEndToEndTest {
             }
         };
         var start = new ExecStream.Start(new ExecRequest(List.of("sh"), null, null, null, null, null), true, 30, 100);
-        try (ExecClient shell = ExecClient.connect(URI.create("ws://127.0.0.1:" + server.port() + machine + "/exec"),
+        try (ExecClient shell = ExecClient.connect(URI.create(serverUrl().replaceFirst("^http", "ws") + machine + "/exec"),
                 Optional.of("Bearer " + ADMIN), start, output)) {
             shell.input("stty size; tty; exit 4\n".getBytes(StandardCharsets.UTF_8));
             assertThat(shell.await()).as("the shell's exit code through the server").isEqualTo(4);
@@ -247,7 +193,7 @@ class ClusterEndToEndTest {
             assertThat(terminal.toString(StandardCharsets.UTF_8)).contains("30 100").contains("/dev/pts/");
         }
 
-        var follow = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + machine
+        var follow = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(serverUrl() + machine
                         + "/logs?follow=true&timestamps=true")).header("Authorization", "Bearer " + ADMIN).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         assertThat(follow.statusCode()).isEqualTo(200);
@@ -265,10 +211,12 @@ class ClusterEndToEndTest {
             throws Exception {
         String id = create("spread", "web", true).path("id").asString();
         Node first = nodeOf(waitRunning(id, null));
+        assertServes(first, id);
 
         first.kill();
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(nodeState(first.id)).isEqualTo("down"));
         Node second = nodeOf(waitRunning(id, first.id));
+        assertServes(second, id);
 
         first.start();
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
@@ -281,6 +229,7 @@ class ClusterEndToEndTest {
 
         assertThat(api("POST", "/v1/nodes/" + second.id + "/drain", null).status()).isEqualTo(200);
         Node third = nodeOf(waitRunning(id, second.id));
+        assertServes(third, id);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                 assertThat(second.localState(id)).as("the drained node's copy").isEqualTo("absent"));
 
@@ -298,6 +247,23 @@ class ClusterEndToEndTest {
                         + ", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}}");
         assertThat(r.status()).as("create %s: %s", name, r.body()).isEqualTo(201);
         return r.json();
+    }
+
+    /**
+     * The machine's web server answers at its address from inside its node's namespace: the node network (bridge,
+     * tap, nftables) works in the agent's namespace. (The cluster API has no published ports yet.)
+     */
+    private static void assertServes(Node n, String machineId) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            var local = call("GET", n.url() + "/api/v1/machines/" + machineId, null, null).json();
+            String ip = local.path("ip").asString();
+            assertThat(ip).as("address of %s on %s: %s", machineId, n.name, local).isNotEmpty();
+            var curl = new ProcessBuilder(n.net.command(List.of("curl", "-sS", "--max-time", "2", "http://" + ip + "/")))
+                    .redirectErrorStream(true).start();
+            String body = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(curl.waitFor()).as("curl http://%s/ in %s: %s", ip, n.net.netns(), body).isZero();
+            assertThat(body).isNotBlank();
+        });
     }
 
     /** Waits until the control plane reports the machine running on a node other than {@code notOn}. */
@@ -331,42 +297,10 @@ class ClusterEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return call(method, "http://127.0.0.1:" + server.port() + path, ADMIN, body);
+        return call(method, serverUrl() + path, ADMIN, body);
     }
 
-    private static Response call(String method, String url, String token, String body) {
-        var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (token != null) request.header("Authorization", "Bearer " + token);
-        try {
-            var r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            return new Response(r.statusCode(), r.body());
-        } catch (IOException e) {
-            throw new UncheckedIOException(method + " " + url + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Pids of live processes (other than JVMs) whose command line mentions {@code needle}. */
-    private static List<Long> processesMentioning(String needle) {
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
-                    .filter(p -> {
-                        try {
-                            String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
-                            return cmd.contains(needle) && !cmd.contains("-cp\0");
-                        } catch (IOException e) {
-                            return false;
-                        }
-                    })
-                    .map(p -> Long.parseLong(p.getFileName().toString()))
-                    .toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    private static String serverUrl() {
+        return "http://" + network.hostIp() + ":" + server.port();
     }
 }

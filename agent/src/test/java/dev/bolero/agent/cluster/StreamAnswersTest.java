@@ -75,7 +75,7 @@ class StreamAnswersTest {
 
     @Test
     void anInteractiveExecIsBridgedBetweenTheServerAndTheNodeApisSocketUntilTheCommandCloses() throws Exception {
-        var protocol = new NodeProtocol(URI.create("http://127.0.0.1:" + server.port()));
+        var protocol = new NodeProtocol(List.of(URI.create("http://127.0.0.1:" + server.port())));
         JoinResponse node = protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of("qemu"), new Capacity(4, 4096)));
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}")).isEqualTo(201);
         assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"web\"}")).isEqualTo(201);

@@ -53,12 +53,20 @@ public final class TestRegistry implements AutoCloseable {
 
     /** Starts an anonymous registry. */
     public static TestRegistry start() throws IOException {
-        return start(new Auth.Anonymous());
+        return start(new Auth.Anonymous(), "127.0.0.1");
+    }
+
+    /**
+     * Starts an anonymous registry listening on {@code address} (an IPv4 address of this host) instead of loopback,
+     * for clients in other network namespaces; they must treat {@link #host()} as an insecure (plain HTTP) registry.
+     */
+    public static TestRegistry startOn(String address) throws IOException {
+        return start(new Auth.Anonymous(), address);
     }
 
     /** Starts a registry that demands HTTP basic authentication as {@code user}/{@code password} (htpasswd, bcrypt). */
     public static TestRegistry startWithBasicAuth(String user, String password) throws IOException {
-        return start(new Auth.Basic(user, password));
+        return start(new Auth.Basic(user, password), "127.0.0.1");
     }
 
     /**
@@ -67,16 +75,16 @@ public final class TestRegistry implements AutoCloseable {
      * credentials). Skipped without {@code openssl}, which makes the token signing key.
      */
     public static TestRegistry startWithTokenAuth(String user, String password) throws IOException {
-        return start(new Auth.Token(user, password));
+        return start(new Auth.Token(user, password), "127.0.0.1");
     }
 
-    private static TestRegistry start(Auth authentication) throws IOException {
+    private static TestRegistry start(Auth authentication, String address) throws IOException {
         Assumptions.assumeTrue(Files.isExecutable(BINARY), "docker-registry is not installed (apt-get install docker-registry)");
         IOException last = null;
         for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
             Path dir = Files.createTempDirectory("bolero-registry-");
             try {
-                return startIn(dir, authentication);
+                return startIn(dir, authentication, address);
             } catch (IOException e) {
                 deleteTree(dir);
                 last = e; // most likely the free port was taken in between; try another
@@ -85,12 +93,12 @@ public final class TestRegistry implements AutoCloseable {
         throw last;
     }
 
-    private static TestRegistry startIn(Path dir, Auth authentication) throws IOException {
+    private static TestRegistry startIn(Path dir, Auth authentication, String address) throws IOException {
         int port;
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        String host = "127.0.0.1:" + port;
+        String host = address + ":" + port;
         String auth = "";
         Optional<String> credentials = Optional.empty();
         Optional<TokenServer> tokens = Optional.empty();
@@ -175,7 +183,7 @@ public final class TestRegistry implements AutoCloseable {
         return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8).strip() : "";
     }
 
-    /** {@code 127.0.0.1:PORT}. */
+    /** {@code ADDRESS:PORT}: {@code 127.0.0.1:PORT} unless started {@link #startOn on} another address. */
     public String host() {
         return host;
     }

@@ -1,0 +1,158 @@
+package dev.bolero.agent.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.agent.ClusterNetwork;
+import dev.bolero.api.ApiJson;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * One cluster agent of a test: its own JVM ({@link ClusterAgentMain}) inside its own network namespace, with its own
+ * data directory and node network (bridges, taps and nftables tables live in the namespace). {@link #start()} again
+ * after {@link #kill()} restarts it on the same data directory, so it keeps its node id.
+ */
+class AgentNode {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    final String name;
+    final Path dataDir;
+    final ClusterNetwork.Node net;
+    private final Supplier<List<String>> servers;
+    private final String joinToken;
+    private final String registry;
+    Process process;
+    int port;
+    String id;
+
+    /**
+     * @param servers the control plane's URLs at each start, reachable from the namespace
+     * @param registry the registry (host:port) the agent reaches over plain HTTP
+     */
+    AgentNode(String name, Path dataDir, ClusterNetwork.Node net, Supplier<List<String>> servers, String joinToken,
+              String registry) {
+        this.name = name;
+        this.dataDir = dataDir;
+        this.net = net;
+        this.servers = servers;
+        this.joinToken = joinToken;
+        this.registry = registry;
+    }
+
+    void start() throws Exception {
+        Files.createDirectories(dataDir);
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        var argv = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
+                "-Dbolero.home=" + System.getProperty("bolero.home", ""),
+                "-cp", System.getProperty("java.class.path"), ClusterAgentMain.class.getName()));
+        argv.addAll(ClusterAgentMain.arguments(dataDir, servers.get(), joinToken, name, "node=" + name, 4, 4096,
+                net.ip(), registry, net.network()));
+        process = new ProcessBuilder(net.command(argv)).redirectErrorStream(true).start();
+        var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        String ready = CompletableFuture.supplyAsync(() -> {
+            try {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    System.out.println(name + "| " + line);
+                    if (line.startsWith("AGENT-PORT ")) return line;
+                }
+                throw new IllegalStateException("agent " + name + " exited before joining (its output is above)");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }).get(60, TimeUnit.SECONDS);
+        String[] words = ready.split(" ");
+        port = Integer.parseInt(words[1]);
+        String joined = words[3];
+        if (id != null) assertThat(joined).as("a restarted agent keeps its node id").isEqualTo(id);
+        id = joined;
+        Thread.ofVirtual().start(() -> {
+            try {
+                reader.lines().forEach(line -> System.out.println(name + "| " + line));
+            } catch (UncheckedIOException e) {
+                // the agent was killed
+            }
+        });
+    }
+
+    /** SIGKILL; its VMMs keep running, as they would on a real node whose agent crashed. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
+    /** The node API's base URL, reached from the host through the cluster network. */
+    String url() {
+        return "http://" + net.ip() + ":" + port;
+    }
+
+    /** The node API's view of a machine: its state, or "absent". */
+    String localState(String machineId) {
+        var r = call("GET", url() + "/api/v1/machines/" + machineId, null, null);
+        return r.status() == 404 ? "absent" : r.json().path("state").asString();
+    }
+
+    int localMachines() {
+        return call("GET", url() + "/api/v1/machines", null, null).json().size();
+    }
+
+    /** An HTTP answer. */
+    record Response(int status, String body) {
+        JsonNode json() {
+            return ApiJson.mapper().readTree(body);
+        }
+    }
+
+    static Response call(String method, String url, String token, String body) {
+        var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (token != null) request.header("Authorization", "Bearer " + token);
+        try {
+            var r = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + url + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Pids of live processes (other than JVMs) whose command line mentions {@code needle}. */
+    static List<Long> processesMentioning(String needle) {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                            return cmd.contains(needle) && !cmd.contains("-cp\0");
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    })
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
