@@ -107,13 +107,7 @@ done
 echo "--- bolero inspect $id ---"
 "$bolero" inspect "$id"
 echo "--- its output ---"
-# LOGS: once the cluster API proxies logs (`bolero logs`), this is all it takes; until then, the node API on this
-# host serves the same machine under the same id.
-if "$bolero" logs --help 2>/dev/null | grep -q '^Usage: bolero logs'; then
-  "$bolero" logs "$id"
-else
-  curl -s "http://$agent_listen/api/v1/machines/$id/logs"
-fi
+"$bolero" logs "$id"
 [[ $state == stopped ]] || { echo "the demo machine ended $state" >&2; exit 1; }
 
 if $once; then
