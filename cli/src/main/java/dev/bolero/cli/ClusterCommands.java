@@ -101,7 +101,7 @@ final class ClusterCommands {
         @Mixin ClientOptions o;
         @Parameters(paramLabel = "ID") String id;
         @Option(names = {"-f", "--follow"}, description = "keep printing new lines while the machine runs") boolean follow;
-        @Option(names = {"-n", "--tail"}, paramLabel = "N", description = "only the last N lines") Integer tail;
+        @Option(names = "--tail", paramLabel = "N", description = "only the last N lines") Integer tail;
         @Option(names = "--since", paramLabel = "TIME", description = "only lines from TIME on: RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds") String since;
         @Option(names = {"-t", "--timestamps"}, description = "prefix each line with its time and stream") boolean timestamps;
 
