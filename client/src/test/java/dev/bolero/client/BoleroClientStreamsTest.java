@@ -217,9 +217,9 @@ class BoleroClientStreamsTest {
             assertThat(atNode.next()).isEqualTo("text:" + ApiJson.mapper().writeValueAsString(
                     ExecStream.Control.ofCloseStdin()));
 
-            nodeSide.sendBinary(framed(ExecStream.STDOUT, "pong\n"), true).get(30, TimeUnit.SECONDS);
-            nodeSide.sendBinary(framed(ExecStream.STDERR, "oops\n"), true).get(30, TimeUnit.SECONDS);
-            nodeSide.sendText("{\"exit_code\":3}", true).get(30, TimeUnit.SECONDS);
+            nodeSide.sendBinary(ByteBuffer.wrap(ExecStream.output(ExecStream.STDOUT, "pong\n".getBytes(StandardCharsets.UTF_8))), true).get(30, TimeUnit.SECONDS);
+            nodeSide.sendBinary(ByteBuffer.wrap(ExecStream.output(ExecStream.STDERR, "oops\n".getBytes(StandardCharsets.UTF_8))), true).get(30, TimeUnit.SECONDS);
+            nodeSide.sendText(ApiJson.mapper().writeValueAsString(new ExecStream.Exit(3)), true).get(30, TimeUnit.SECONDS);
             nodeSide.sendClose(1000, "exited").get(30, TimeUnit.SECONDS);
 
             assertThat(exec.await()).isEqualTo(3);
@@ -249,11 +249,6 @@ class BoleroClientStreamsTest {
     private URI execSocket(String ns) {
         return URI.create("ws://127.0.0.1:" + server.port() + "/v1/namespaces/" + ns + "/machines/" + machine
                 + "/exec");
-    }
-
-    private static ByteBuffer framed(byte stream, String text) {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(bytes.length + 1).put(stream).put(bytes).flip();
     }
 
     /** Keeps what the command wrote, stdout and stderr apart. */
