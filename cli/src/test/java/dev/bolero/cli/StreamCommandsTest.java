@@ -5,32 +5,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.GuestResources;
-import dev.bolero.api.wire.CreateMachineSpec;
-import dev.bolero.api.wire.FleetSpec;
-import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.cli.CliProcess.Run;
-import dev.bolero.client.BoleroClient;
 import dev.bolero.server.Collect;
 import dev.bolero.server.FakeAgent;
-import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
+import dev.bolero.server.OneNodeCluster;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -48,37 +39,25 @@ import tools.jackson.databind.JsonNode;
  * microVM is proven by the agent module's {@code ClusterEndToEndTest}.
  */
 class StreamCommandsTest {
-    private static final String ADMIN = "admin-token-cli-streams-0123456789";
-    private static final String JOIN = "join-token-cli-streams-0123456789";
     private static final String TEXT = "text/plain; charset=utf-8";
 
     @TempDir
     Path dir;
 
-    private Server server;
+    private OneNodeCluster cluster;
     private FakeAgent node;
     private String machine;
 
     @BeforeEach
     void start() {
-        server = Server.start(ServerConfig.of("127.0.0.1", 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN)).withStreamPickup(Duration.ofSeconds(2)));
-        node = FakeAgent.join(server.port(), JOIN, "node-1").live();
-        var admin = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), ADMIN);
-        admin.createNamespace("alpha");
-        admin.createNamespace("beta");
-        admin.createFleet("alpha", new FleetSpec("web", FleetStrategy.SPREAD, null, Map.of()));
-        machine = admin.createMachine("alpha", "web", new CreateMachineSpec("m1", "busybox",
-                new GuestResources(1, 512), null, Map.of(), true, null, null, null)).id();
+        cluster = OneNodeCluster.start(dir.resolve("server"));
+        node = cluster.node();
+        machine = cluster.machine();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
-        try {
-            if (node != null) node.close();
-        } finally {
-            server.close();
-        }
+        cluster.close();
     }
 
     @Test
@@ -189,7 +168,7 @@ class StreamCommandsTest {
 
     /** {@code VERB}, the flags for this server, the admin token and namespace {@code ns}, then {@code args}. */
     private List<String> endpoint(String ns, String verb, String... args) {
-        var all = new ArrayList<>(List.of(verb, "--server", "http://127.0.0.1:" + server.port(), "--token", ADMIN,
+        var all = new ArrayList<>(List.of(verb, "--server", "http://127.0.0.1:" + cluster.port(), "--token", OneNodeCluster.ADMIN,
                 "-n", ns));
         all.addAll(List.of(args));
         return all;

@@ -7,16 +7,11 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.GuestResources;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.MachineState;
-import dev.bolero.api.wire.CreateMachineSpec;
-import dev.bolero.api.wire.FleetSpec;
-import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.Collect;
 import dev.bolero.server.FakeAgent;
-import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
+import dev.bolero.server.OneNodeCluster;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -50,37 +45,27 @@ import tools.jackson.databind.JsonNode;
  * the agent module's {@code ClusterEndToEndTest}.
  */
 class BoleroClientStreamsTest {
-    private static final String ADMIN = "admin-token-client-streams-0123456789";
-    private static final String JOIN = "join-token-client-streams-0123456789";
     private static final String TEXT = "text/plain; charset=utf-8";
 
     @TempDir
     Path dir;
 
-    private Server server;
+    private OneNodeCluster cluster;
     private FakeAgent node;
     private BoleroClient admin;
     private String machine;
 
     @BeforeEach
     void start() {
-        server = Server.start(ServerConfig.of("127.0.0.1", 0, dir).withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withStreamPickup(Duration.ofSeconds(2)));
-        admin = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), ADMIN);
-        node = FakeAgent.join(server.port(), JOIN, "node-1").live();
-        admin.createNamespace("alpha");
-        admin.createFleet("alpha", new FleetSpec("web", FleetStrategy.SPREAD, null, Map.of()));
-        machine = admin.createMachine("alpha", "web", new CreateMachineSpec("m1", "busybox",
-                new GuestResources(1, 512), null, Map.of(), true, null, null, null)).id();
+        cluster = OneNodeCluster.start(dir);
+        node = cluster.node();
+        machine = cluster.machine();
+        admin = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()), OneNodeCluster.ADMIN);
     }
 
     @AfterEach
     void stop() throws InterruptedException {
-        try {
-            if (node != null) node.close();
-        } finally {
-            server.close();
-        }
+        cluster.close();
     }
 
     @Test
@@ -154,8 +139,7 @@ class BoleroClientStreamsTest {
 
     @Test
     void another_namespaces_machine_is_not_found() {
-        admin.createNamespace("beta");
-        var beta = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), admin.createToken("beta").token());
+        var beta = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()), admin.createToken("beta").token());
         var exec = new ExecRequest(List.of("true"), Map.of(), null, null, null, null);
         for (String ns : List.of("alpha", "beta")) {
             assertNotFound(() -> beta.logs(ns, machine, LogOptions.all(), OutputStream.nullOutputStream()));
@@ -204,7 +188,7 @@ class BoleroClientStreamsTest {
     void an_interactive_exec_through_the_server_reaches_the_node_and_ends_with_its_exit_code() throws Exception {
         var output = new Output();
         var start = ExecStream.Start.pipes(new ExecRequest(List.of("sh"), Map.of(), null, null, null, null));
-        try (var exec = ExecClient.connect(execSocket("alpha"), Optional.of("Bearer " + ADMIN), start, output)) {
+        try (var exec = ExecClient.connect(execSocket("alpha"), Optional.of("Bearer " + OneNodeCluster.ADMIN), start, output)) {
             exec.input("ping\n".getBytes(StandardCharsets.UTF_8));
             exec.closeInput();
 
@@ -230,14 +214,13 @@ class BoleroClientStreamsTest {
 
     @Test
     void an_interactive_exec_is_refused_for_another_namespace_and_unavailable_without_a_node() throws Exception {
-        admin.createNamespace("beta");
         String beta = admin.createToken("beta").token();
         var start = ExecStream.Start.pipes(new ExecRequest(List.of("true"), Map.of(), null, null, null, null));
         for (String ns : List.of("alpha", "beta")) {
             assertNotFound(() -> ExecClient.connect(execSocket(ns), Optional.of("Bearer " + beta), start,
                     new Output()));
         }
-        try (var exec = ExecClient.connect(execSocket("alpha"), Optional.of("Bearer " + ADMIN), start, new Output())) {
+        try (var exec = ExecClient.connect(execSocket("alpha"), Optional.of("Bearer " + OneNodeCluster.ADMIN), start, new Output())) {
             assertThat(node.nextStream().path("kind").asString()).isEqualTo("exec_ws");
             assertThatThrownBy(exec::await).isInstanceOfSatisfying(ClientException.class, e -> {
                 assertThat(e.code()).isEqualTo("unavailable");
@@ -247,7 +230,7 @@ class BoleroClientStreamsTest {
     }
 
     private URI execSocket(String ns) {
-        return URI.create("ws://127.0.0.1:" + server.port() + "/v1/namespaces/" + ns + "/machines/" + machine
+        return URI.create("ws://127.0.0.1:" + cluster.port() + "/v1/namespaces/" + ns + "/machines/" + machine
                 + "/exec");
     }
 
