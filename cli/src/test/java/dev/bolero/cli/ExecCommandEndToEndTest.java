@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.cli.CliProcess.Run;
 import dev.bolero.api.ApiJson;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
@@ -15,15 +16,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -71,8 +69,6 @@ class ExecCommandEndToEndTest {
         }
     }
 
-    record Run(int exit, String stdout, String stderr) {}
-
     @Test
     void exec_pipes_stdin_keeps_stderr_apart_and_exits_with_the_remote_exit_code() throws Exception {
         Run r = bolero("piped\n", "exec", "-i", "--agent", agentUrl(), machine, "--",
@@ -102,11 +98,11 @@ class ExecCommandEndToEndTest {
     @Test
     void with_t_the_command_runs_on_a_terminal_of_the_local_terminal_s_size() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "script (util-linux) is not installed");
-        String cli = String.join(" ", javaCommand().stream().map(a -> "'" + a + "'").toList())
+        String cli = String.join(" ", CliProcess.javaCommand().stream().map(a -> "'" + a + "'").toList())
                 + " exec -t --agent " + agentUrl() + " " + machine + " -- sh -c 'tty; stty size; exit 7'";
         // script gives the CLI a terminal of its own, here 33 rows by 101 columns
-        Run r = run("", List.of("script", "-qec", "stty rows 33 cols 101; before=$(stty -g); " + cli
-                + "; echo local-exit=$?; [ \"$(stty -g)\" = \"$before\" ] && echo terminal-restored", "/dev/null"));
+        Run r = CliProcess.run(dataDir, "", List.of("script", "-qec", "stty rows 33 cols 101; before=$(stty -g); "
+                + cli + "; echo local-exit=$?; [ \"$(stty -g)\" = \"$before\" ] && echo terminal-restored", "/dev/null"));
         assertThat(r.stdout()).containsPattern("/dev/pts/[0-9]+\r\n33 101\r\n");
         assertThat(r.stdout()).contains("local-exit=7").contains("terminal-restored");
     }
@@ -115,32 +111,8 @@ class ExecCommandEndToEndTest {
         return "http://127.0.0.1:" + agent.port();
     }
 
-    /** Runs the CLI in its own JVM with {@code stdin} as its input. */
     private static Run bolero(String stdin, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(javaCommand());
-        command.addAll(List.of(args));
-        return run(stdin, command);
-    }
-
-    /** The command line that starts the CLI, without arguments. */
-    private static List<String> javaCommand() {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName());
-    }
-
-    private static Run run(String stdin, List<String> command) throws IOException, InterruptedException {
-        Path out = Files.createTempFile(dataDir, "out", ".txt");
-        Path err = Files.createTempFile(dataDir, "err", ".txt");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("%s ended", String.join(" ", command)).isTrue();
-            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
-        } finally {
-            p.destroyForcibly();
-        }
+        return CliProcess.bolero(dataDir, stdin, args);
     }
 
     private static HttpResponse<String> http(String method, String path, String json)

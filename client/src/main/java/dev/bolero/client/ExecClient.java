@@ -137,7 +137,7 @@ public final class ExecClient implements AutoCloseable {
     private static ClientException refused(String action, Throwable cause) {
         if (cause instanceof WebSocketHandshakeException h) {
             int status = h.getResponse().statusCode();
-            String code = "unavailable";
+            String code = statusCode(status);
             String message = "HTTP " + status;
             if (h.getResponse().body() instanceof String body && !body.isBlank()) {
                 try {
@@ -151,6 +151,18 @@ public final class ExecClient implements AutoCloseable {
             return new ClientException(action + ": " + message, status, code, cause);
         }
         return new ClientException(action + ": cannot connect: " + cause, 0, "unavailable", cause);
+    }
+
+    /** The API code of a refused upgrade that carries no API error (the server refuses with an empty body). */
+    private static String statusCode(int status) {
+        return switch (status) {
+            case 401 -> "unauthenticated";
+            case 403 -> "permission_denied";
+            case 404 -> "not_found";
+            case 409 -> "conflict";
+            case 503 -> "unavailable";
+            default -> "http_" + status;
+        };
     }
 
     /** Reassembles messages; output to {@link Output}, the end into {@code exit}. */

@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,9 +27,10 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A node that speaks the node protocol over HTTP without running anything: it joins, long-polls its assignments and
- * reports each assigned machine as being in its desired state. The thing under test is the server.
+ * reports each assigned machine as being in its desired state; the test answers its stream requests. The thing under
+ * test is the server, or (from the client and CLI modules' tests) a caller of the server's relayed streams.
  */
-final class FakeAgent implements AutoCloseable {
+public final class FakeAgent implements AutoCloseable {
     final String id;
     private final String credential;
     private final Http http;
@@ -51,6 +53,16 @@ final class FakeAgent implements AutoCloseable {
         assertThat(joined.status()).as("join %s: %s", name, joined).isEqualTo(201);
         this.id = joined.json().path("node_id").asString();
         this.credential = joined.json().path("credential").asString();
+    }
+
+    /** Joins the server on {@code 127.0.0.1:port} as node {@code name} with 8 cpus and 16 GiB, no labels. */
+    public static FakeAgent join(int port, String joinToken, String name) {
+        return new FakeAgent(new Http(port), joinToken, name, Map.of(), 8, 16384);
+    }
+
+    /** The node's id. */
+    public String id() {
+        return id;
     }
 
     /** One long poll from the last index seen. */
@@ -91,7 +103,7 @@ final class FakeAgent implements AutoCloseable {
     }
 
     /** Polls and heartbeats in the background, as a live agent does, until {@link #silence()}. */
-    FakeAgent live() {
+    public FakeAgent live() {
         beating = Thread.ofVirtual().name("fake-agent-" + id).start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
@@ -109,7 +121,7 @@ final class FakeAgent implements AutoCloseable {
     }
 
     /** Stops heartbeating, as a lost node does. */
-    void silence() throws InterruptedException {
+    public void silence() throws InterruptedException {
         Thread t = beating;
         if (t != null) {
             t.interrupt();
@@ -119,7 +131,7 @@ final class FakeAgent implements AutoCloseable {
     }
 
     /** The next stream request a poll brought, waiting for it up to 30 s. */
-    JsonNode nextStream() throws InterruptedException {
+    public JsonNode nextStream() throws InterruptedException {
         JsonNode stream = streams.poll(30, TimeUnit.SECONDS);
         assertThat(stream).as("a stream request for node %s within 30 s", id).isNotNull();
         return stream;
@@ -129,7 +141,7 @@ final class FakeAgent implements AutoCloseable {
      * Answers a stream request as an agent does: the node API's {@code status} and {@code contentType}, then
      * {@code body} sent as it is read. Completes when the server ends the request.
      */
-    CompletableFuture<HttpResponse<String>> answer(JsonNode stream, int status, String contentType, InputStream body) {
+    public CompletableFuture<HttpResponse<String>> answer(JsonNode stream, int status, String contentType, InputStream body) {
         var publisher = new SubmissionPublisher<ByteBuffer>();
         var subscribed = new CompletableFuture<Void>();
         var request = HttpRequest.newBuilder(URI.create(stream.path("server").asString()
@@ -165,8 +177,15 @@ final class FakeAgent implements AutoCloseable {
         return sent;
     }
 
-    String credential() {
-        return credential;
+    /**
+     * Answers an {@code exec_ws} stream request as an agent does: opens the server's end of the relay, whose messages
+     * go to {@code listener}; the test plays the node API's exec socket on the returned socket.
+     */
+    public WebSocket answerSocket(JsonNode stream, WebSocket.Listener listener) throws Exception {
+        return UPLOADS.newWebSocketBuilder().header("Authorization", "Bearer " + credential)
+                .buildAsync(URI.create(stream.path("server").asString().replaceFirst("^http", "ws") + "/v1/nodes/"
+                        + id + "/streams/" + stream.path("id").asString()), listener)
+                .get(30, TimeUnit.SECONDS);
     }
 
     @Override
