@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
@@ -23,7 +24,12 @@ import java.util.function.BiConsumer;
 final class ExecCalls {
     static final int MAX_OUTPUT = 4 * 1024 * 1024;
 
-    private final AtomicInteger nextId = new AtomicInteger(1);
+    /**
+     * Ids start at a random point: after an agent restart the guest may resend frames of an earlier agent's exec it
+     * had not yet seen confirmed, and those must not be taken for a new call's.
+     */
+    private final AtomicInteger nextId =
+            new AtomicInteger(1 + ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE - 1));
     private final Map<Integer, Call> calls = new ConcurrentHashMap<>();
 
     /** How a call ended: an exit status, or the guest's reason it could not run the command. */
