@@ -27,9 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -497,50 +494,7 @@ abstract class ClusterSuite {
         }
     }
 
-    /** Puts each whole message a socket receives into a queue: {@code text:…}, {@code binary:…}, {@code close:CODE:REASON}. */
-    static final class Collect implements WebSocket.Listener {
-        final BlockingQueue<String> received = new LinkedBlockingQueue<>();
-        private final StringBuilder text = new StringBuilder();
-        private final java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
-
-        @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            text.append(data);
-            if (last) {
-                received.add("text:" + text);
-                text.setLength(0);
-            }
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
-            byte[] bytes = new byte[data.remaining()];
-            data.get(bytes);
-            binary.writeBytes(bytes);
-            if (last) {
-                received.add("binary:" + binary.toString(StandardCharsets.UTF_8));
-                binary.reset();
-            }
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
-            received.add("close:" + code + ":" + reason);
-            return null;
-        }
-
-        String next() throws InterruptedException {
-            String m = received.poll(30, TimeUnit.SECONDS);
-            assertThat(m).as("a message within 30 s").isNotNull();
-            return m;
-        }
-    }
-
-    WebSocket socket(int port, String path, String token, Collect listener) throws Exception {
+    WebSocket socket(int port, String path, String token, WebSocketInbox listener) throws Exception {
         return PUBLIC.newWebSocketBuilder().header("Authorization", "Bearer " + token)
                 .buildAsync(URI.create("ws://127.0.0.1:" + port + path), listener).get(30, TimeUnit.SECONDS);
     }
@@ -549,14 +503,14 @@ abstract class ClusterSuite {
     void anInteractiveExecIsBridgedMessageForMessageToASocketItsAgentOpens() throws Exception {
         var placed = placedMachine("alpha");
         String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
-        var atClient = new Collect();
+        var atClient = new WebSocketInbox();
         WebSocket client = socket(server.port(), path, ADMIN, atClient);
         client.sendText("{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}", true).get();
         client.sendBinary(ByteBuffer.wrap("ls\n".getBytes(StandardCharsets.UTF_8)), true).get();
 
         JsonNode stream = placed.agent().nextStream();
         assertThat(stream.path("kind").asString()).isEqualTo("exec_ws");
-        var atAgent = new Collect();
+        var atAgent = new WebSocketInbox();
         WebSocket agent = socket(server.port(), "/v1/nodes/" + placed.agent().id + "/streams/"
                 + stream.path("id").asString(), placed.agent().credential(), atAgent);
         assertThat(atAgent.next()).as("what the client sent before the agent came, in order")
@@ -577,7 +531,7 @@ abstract class ClusterSuite {
     void anInteractiveExecNoAgentAnswersIsClosedAsUnavailableAndOtherNamespacesCannotOpenOne() throws Exception {
         var placed = placedMachine("alpha");
         String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
-        var atClient = new Collect();
+        var atClient = new WebSocketInbox();
         socket(server.port(), path, ADMIN, atClient);
         assertThat(placed.agent().nextStream().path("kind").asString()).isEqualTo("exec_ws");
         assertThat(atClient.next()).startsWith("close:1011:unavailable: exec_ws of machine " + placed.id());
@@ -585,7 +539,7 @@ abstract class ClusterSuite {
         namespace("beta");
         String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
         for (String p : List.of(path, "/v1/namespaces/beta/machines/" + placed.id() + "/exec")) {
-            assertThatThrownBy(() -> socket(server.port(), p, beta, new Collect()))
+            assertThatThrownBy(() -> socket(server.port(), p, beta, new WebSocketInbox()))
                     .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
                             e -> assertThat(e.getResponse().statusCode()).isEqualTo(404));
         }
