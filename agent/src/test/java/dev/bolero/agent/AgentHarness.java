@@ -25,6 +25,9 @@ import tools.jackson.databind.JsonNode;
  * {@link #close()} force-deletes every machine the agent still has, so no VMM outlives a test.
  */
 final class AgentHarness implements AutoCloseable {
+    /** The boot deadline of an agent made without one: long enough for any TCG boot on a busy host. */
+    static final Duration BOOT_DEADLINE = Duration.ofSeconds(180);
+
     final Path dataDir;
     private final Set<String> insecure;
     private final Optional<NetworkConfig> network;
@@ -38,7 +41,7 @@ final class AgentHarness implements AutoCloseable {
 
     /** An agent whose machines are attached to {@code network} (none when empty). */
     AgentHarness(Path dataDir, Set<String> insecure, Optional<NetworkConfig> network) {
-        this(dataDir, insecure, network, Duration.ofSeconds(180));
+        this(dataDir, insecure, network, BOOT_DEADLINE);
     }
 
     /** An agent whose guests must start their workload within {@code bootDeadline}. */
@@ -103,6 +106,13 @@ final class AgentHarness implements AutoCloseable {
                 .isEqualTo(200);
         assertThat(r.json().path("state").asString()).as("state of %s: %s (console: %s)", id, r.body(), console(id))
                 .isEqualTo(state);
+        return r.json();
+    }
+
+    /** Runs a command in machine {@code id} through {@code POST /exec} and returns the result, asserting 200. */
+    JsonNode exec(String id, String body) {
+        Response r = post("/api/v1/machines/" + id + "/exec", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json();
     }
 

@@ -2,44 +2,22 @@ package dev.bolero.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bolero.oci.testing.TestRegistry;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /** Bad requests get clear errors, the agent keeps serving, and failed pulls leave nothing behind. */
 class BadInputTest {
-    @TempDir
-    static Path dataDir;
-
-    private static TestRegistry registry;
-    private static AgentHarness node;
-
-    @BeforeAll
-    static void setUp() throws IOException {
-        registry = TestRegistry.start();
-        node = new AgentHarness(dataDir, Set.of());
-    }
-
-    @AfterAll
-    static void tearDown() {
-        try {
-            if (node != null) node.close();
-        } finally {
-            if (registry != null) registry.close();
-        }
-    }
+    @RegisterExtension
+    static final AgentFixture env = AgentFixture.withoutImage();
 
     @Test
-    void malformed_json_is_a_400_naming_the_problem() {
+    void malformed_json_is_a_400_naming_the_problem(AgentHarness node) {
         AgentHarness.Response r = node.post("/api/v1/machines", "{\"image\": ");
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.errorCode()).isEqualTo("invalid_argument");
@@ -48,7 +26,7 @@ class BadInputTest {
     }
 
     @Test
-    void unknown_fields_are_rejected_by_name_at_any_depth() {
+    void unknown_fields_are_rejected_by_name_at_any_depth(AgentHarness node) {
         AgentHarness.Response top = node.post("/api/v1/machines", "{\"image\": \"x\", \"imagee\": 1}");
         assertThat(top.status()).isEqualTo(400);
         assertThat(top.errorMessage()).isEqualTo("create machine: unknown field 'imagee'");
@@ -58,7 +36,7 @@ class BadInputTest {
     }
 
     @Test
-    void a_missing_image_and_illegal_values_are_rejected() {
+    void a_missing_image_and_illegal_values_are_rejected(AgentHarness node) {
         assertThat(node.post("/api/v1/machines", "{}").errorMessage()).isEqualTo("image is required");
         assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"guest\": {\"cpus\": 0}}").errorMessage())
                 .isEqualTo("guest.cpus must be between 1 and 64, got 0");
@@ -70,13 +48,13 @@ class BadInputTest {
     }
 
     @Test
-    void unknown_machines_and_routes_are_404_and_illegal_transitions_409() {
+    void unknown_machines_and_routes_are_404_and_illegal_transitions_409(AgentHarness node) {
         AgentHarness.Response r = node.get("/api/v1/machines/nope");
         assertThat(r.status()).isEqualTo(404);
         assertThat(r.errorMessage()).isEqualTo("machine nope not found");
         assertThat(node.get("/api/v1/nothing-here").errorCode()).isEqualTo("not_found");
 
-        String id = node.create("{\"image\": \"" + registry.host() + "/never/pulled:1\", \"name\": \"idle\"}");
+        String id = node.create("{\"image\": \"" + env.registry().host() + "/never/pulled:1\", \"name\": \"idle\"}");
         AgentHarness.Response stop = node.post("/api/v1/machines/" + id + "/stop", "");
         assertThat(stop.status()).isEqualTo(409);
         assertThat(stop.errorMessage()).isEqualTo("stop machine " + id + ": it is created");
@@ -88,8 +66,8 @@ class BadInputTest {
     }
 
     @Test
-    void an_image_that_does_not_exist_fails_the_machine_with_the_registry_message() {
-        String ref = registry.host() + "/no/such-image:1";
+    void an_image_that_does_not_exist_fails_the_machine_with_the_registry_message(AgentHarness node) {
+        String ref = env.registry().host() + "/no/such-image:1";
         String id = node.create("{\"image\": \"" + ref + "\", \"start\": true}");
         JsonNode m = node.waitFor(id, "failed", 60);
         assertThat(m.path("error").asString()).startsWith("pull " + ref + ": ").contains("manifest unknown");
@@ -98,7 +76,7 @@ class BadInputTest {
     }
 
     @Test
-    void a_registry_that_is_down_fails_the_machine_naming_the_registry() throws IOException {
+    void a_registry_that_is_down_fails_the_machine_naming_the_registry(AgentHarness node) throws IOException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -112,19 +90,19 @@ class BadInputTest {
     }
 
     private static void assertServing() {
-        assertThat(node.get("/api/v1/machines").status()).isEqualTo(200);
+        assertThat(env.node().get("/api/v1/machines").status()).isEqualTo(200);
     }
 
     /** A failed pull leaves no process, no drive and nothing in the machine's directory. */
     private static void assertNothingLeftFor(String id) {
         assertThat(AgentHarness.processesMentioning(id)).isEmpty();
-        try (Stream<Path> files = Files.list(dataDir.resolve("machines").resolve(id))) {
+        try (Stream<Path> files = Files.list(env.dataDir().resolve("machines").resolve(id))) {
             assertThat(files.map(p -> p.getFileName().toString()).filter(n -> !n.equals("workload.log")))
                     .isEmpty();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        assertThat(dataDir.resolve("images")).satisfiesAnyOf(
+        assertThat(env.dataDir().resolve("images")).satisfiesAnyOf(
                 p -> assertThat(p).doesNotExist(),
                 p -> assertThat(p).isEmptyDirectory());
     }

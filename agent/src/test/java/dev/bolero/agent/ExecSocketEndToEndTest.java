@@ -4,26 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The interactive exec WebSocket against one real QEMU microVM: a shell on a pseudo-terminal with resize and exit
@@ -31,29 +26,15 @@ import org.junit.jupiter.api.io.TempDir;
  * client disconnects.
  */
 class ExecSocketEndToEndTest {
-    @TempDir
-    static Path dataDir;
+    @RegisterExtension
+    static final AgentFixture env = AgentFixture.withImage("execws/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
 
-    private static TestRegistry registry;
-    private static AgentHarness node;
     private static String machine;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        registry = TestRegistry.start();
-        String image = TestImages.push(registry, "execws/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
-        node = new AgentHarness(dataDir, Set.of());
-        machine = node.create("{\"image\": \"" + image + "\", \"start\": true}");
+    static void startMachine(AgentHarness node) {
+        machine = node.create("{\"image\": \"" + env.image() + "\", \"start\": true}");
         node.waitFor(machine, "running", 240);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        try {
-            if (node != null) node.close();
-        } finally {
-            if (registry != null) registry.close();
-        }
     }
 
     @Test
@@ -142,10 +123,7 @@ class ExecSocketEndToEndTest {
     }
 
     private static String ps() {
-        AgentHarness.Response r = node.post("/api/v1/machines/" + machine + "/exec",
-                "{\"cmd\": [\"ps\", \"-o\", \"args\"]}");
-        assertThat(r.status()).as(r.body()).isEqualTo(200);
-        return r.json().path("stdout").asString();
+        return env.node().exec(machine, "{\"cmd\": [\"ps\", \"-o\", \"args\"]}").path("stdout").asString();
     }
 
     /** A raw client of the exec socket (java.net.http): collects output by stream, text messages, the close code. */
@@ -160,10 +138,8 @@ class ExecSocketEndToEndTest {
 
         static Client open(String machine) {
             var c = new Client();
-            c.ws = HttpClient.newHttpClient().newWebSocketBuilder()
-                    .buildAsync(URI.create("ws://127.0.0.1:" + node.port() + "/api/v1/machines/" + machine + "/exec"),
-                            c)
-                    .join();
+            URI uri = URI.create("ws://127.0.0.1:" + env.node().port() + "/api/v1/machines/" + machine + "/exec");
+            c.ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, c).join();
             return c;
         }
 

@@ -4,61 +4,39 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /**
  * The node's image routes against a real registry, and two real QEMU machines from one image sharing its base drive.
  */
 class ImageApiEndToEndTest {
-    @TempDir
-    static Path dataDir;
-
-    private static TestRegistry registry;
-    private static AgentHarness node;
-    private static String sleeper;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        registry = TestRegistry.start();
-        sleeper = TestImages.push(registry, "e2e/sleeper:1", ImageSpec.cmd("sleep", "600"));
-        node = new AgentHarness(dataDir, Set.of());
-    }
-
-    @AfterAll
-    static void tearDown() {
-        try {
-            if (node != null) node.close();
-        } finally {
-            if (registry != null) registry.close();
-        }
-    }
+    @RegisterExtension
+    static final AgentFixture env = AgentFixture.withImage("e2e/sleeper:1", ImageSpec.cmd("sleep", "600"));
 
     @Test
-    void two_machines_of_one_image_share_its_base_drive_and_the_image_cannot_be_deleted_under_them() throws Exception {
-        AgentHarness.Response pulled = node.post("/api/v1/images/pull", "{\"image\": \"" + sleeper + "\"}");
+    void two_machines_of_one_image_share_its_base_drive_and_the_image_cannot_be_deleted_under_them(AgentHarness node)
+            throws Exception {
+        AgentHarness.Response pulled = node.post("/api/v1/images/pull", "{\"image\": \"" + env.image() + "\"}");
         assertThat(pulled.status()).as(pulled.body()).isEqualTo(200);
         String digest = pulled.json().path("digest").asString();
-        assertThat(pulled.json().path("references").get(0).asString()).isEqualTo(sleeper);
-        Path base = dataDir.resolve("images").resolve(digest.substring("sha256:".length())).resolve("rootfs.ext4");
+        assertThat(pulled.json().path("references").get(0).asString()).isEqualTo(env.image());
+        Path base = env.dataDir().resolve("images").resolve(digest.substring("sha256:".length()))
+                .resolve("rootfs.ext4");
         assertThat(pulled.json().path("root_drive_bytes").asLong()).isEqualTo(Files.size(base));
 
-        String a = node.create("{\"image\": \"" + sleeper + "\", \"start\": true}");
-        String b = node.create("{\"image\": \"" + sleeper + "@" + digest + "\", \"start\": true}");
+        String a = node.create("{\"image\": \"" + env.image() + "\", \"start\": true}");
+        String b = node.create("{\"image\": \"" + env.image() + "@" + digest + "\", \"start\": true}");
         node.waitFor(a, "running", 240);
         node.waitFor(b, "running", 240);
 
-        try (Stream<Path> drives = Files.list(dataDir.resolve("images"))) {
+        try (Stream<Path> drives = Files.list(env.dataDir().resolve("images"))) {
             assertThat(drives.filter(d -> !d.getFileName().toString().startsWith("."))).hasSize(1);
         }
         Object baseFile = fileKey(base);
@@ -66,7 +44,7 @@ class ImageApiEndToEndTest {
         for (String id : List.of(a, b)) {
             assertThat(filesOpenedBy(id)).as("the VMM of %s reads the shared base drive itself", id).contains(baseFile);
             Path overlay;
-            try (Stream<Path> files = Files.walk(dataDir.resolve("machines").resolve(id))) {
+            try (Stream<Path> files = Files.walk(env.dataDir().resolve("machines").resolve(id))) {
                 overlay = files.filter(f -> f.toString().endsWith(".qcow2")).findFirst().orElseThrow();
             }
             JsonNode info = qemuImgInfo(overlay);
@@ -90,15 +68,16 @@ class ImageApiEndToEndTest {
         assertThat(deleted.status()).as(deleted.body()).isEqualTo(204);
         assertThat(base).doesNotExist();
         assertThat(node.get("/api/v1/images").json()).isEmpty();
-        try (Stream<Path> blobs = Files.list(dataDir.resolve("blobs").resolve("sha256"))) {
+        try (Stream<Path> blobs = Files.list(env.dataDir().resolve("blobs").resolve("sha256"))) {
             assertThat(blobs).as("blobs left after deleting the only image").isEmpty();
         }
         assertThat(node.delete("/api/v1/images/" + digest).status()).isEqualTo(404);
     }
 
     @Test
-    void a_pull_with_progress_streams_one_line_per_layer_event_then_the_image() {
-        String fresh = TestImages.push(registry, "e2e/progress:1", ImageSpec.cmd("true").withFile("/progress", "1"));
+    void a_pull_with_progress_streams_one_line_per_layer_event_then_the_image(AgentHarness node) {
+        String fresh = TestImages.push(env.registry(), "e2e/progress:1",
+                ImageSpec.cmd("true").withFile("/progress", "1"));
         AgentHarness.Response r = node.post("/api/v1/images/pull?progress=true", "{\"image\": \"" + fresh + "\"}");
         assertThat(r.status()).isEqualTo(200);
         List<JsonNode> lines = r.body().lines().map(l -> dev.bolero.api.ApiJson.mapper().readTree(l)).toList();
@@ -107,11 +86,12 @@ class ImageApiEndToEndTest {
     }
 
     @Test
-    void a_pull_of_an_unknown_image_fails_naming_it_and_gc_reports_what_it_removed() {
-        AgentHarness.Response r = node.post("/api/v1/images/pull", "{\"image\": \"" + registry.host() + "/e2e/none:1\"}");
+    void a_pull_of_an_unknown_image_fails_naming_it_and_gc_reports_what_it_removed(AgentHarness node) {
+        String none = env.registry().host() + "/e2e/none:1";
+        AgentHarness.Response r = node.post("/api/v1/images/pull", "{\"image\": \"" + none + "\"}");
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.errorCode()).isEqualTo("failed_precondition");
-        assertThat(r.errorMessage()).startsWith("pull " + registry.host() + "/e2e/none:1: ");
+        assertThat(r.errorMessage()).startsWith("pull " + none + ": ");
         assertThat(node.post("/api/v1/images/pull", "{\"image\": \"Not/Valid\"}").status()).isEqualTo(400);
         assertThat(node.post("/api/v1/images/pull", "{\"img\": \"x\"}").errorCode()).isEqualTo("invalid_argument");
 

@@ -4,18 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -24,42 +19,22 @@ import tools.jackson.databind.JsonNode;
  * root.
  */
 class LifecycleEndToEndTest {
-    @TempDir
-    static Path dataDir;
-
-    private static TestRegistry registry;
-    private static AgentHarness node;
-    private static String image;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        registry = TestRegistry.start();
-        image = TestImages.push(registry, "lifecycle/app:1", ImageSpec.cmd("sh", "-c", "echo hello"));
-        node = new AgentHarness(dataDir, Set.of());
-    }
-
-    @AfterAll
-    static void tearDown() {
-        try {
-            if (node != null) node.close();
-        } finally {
-            if (registry != null) registry.close();
-        }
-    }
+    @RegisterExtension
+    static final AgentFixture env = AgentFixture.withImage("lifecycle/app:1", ImageSpec.cmd("sh", "-c", "echo hello"));
 
     @Test
-    void exec_runs_in_the_workload_root_and_stop_uses_the_configured_defaults_and_is_recorded() {
+    void exec_runs_in_the_workload_root_and_stop_uses_the_configured_defaults_and_is_recorded(AgentHarness node) {
         String id = node.create("""
                 {"image": "%s", "start": true, "stop": {"signal": "SIGINT", "timeout_s": 30},
                  "init": {"cmd": ["sh", "-c", "echo up > /tmp/marker; echo up; exec sleep 600"]}}
-                """.formatted(image));
+                """.formatted(env.image()));
         node.waitFor(id, "running", 240);
 
         AgentHarness.Response again = node.post("/api/v1/machines/" + id + "/start", "");
         assertThat(again.status()).isEqualTo(409);
         assertThat(again.errorMessage()).isEqualTo("start machine " + id + ": it is running");
 
-        JsonNode r = exec(id, """
+        JsonNode r = node.exec(id, """
                 {"cmd": ["sh", "-c", "cat /tmp/marker; echo to-err >&2; cat; echo \\"$X|$(pwd)\\"; exit 3"],
                  "env": {"X": "x1"}, "workdir": "/tmp", "stdin": "from-stdin\\n"}""");
         assertThat(r.path("exit_code").asInt()).isEqualTo(3);
@@ -67,11 +42,11 @@ class LifecycleEndToEndTest {
         assertThat(r.path("stderr").asString()).isEqualTo("to-err\n");
         assertThat(r.path("timed_out").asBoolean()).isFalse();
 
-        assertThat(exec(id, "{\"cmd\": [\"id\", \"-u\"]}").path("stdout").asString()).isEqualTo("0\n");
-        assertThat(exec(id, "{\"cmd\": [\"id\", \"-u\"], \"user\": \"app\"}").path("stdout").asString())
+        assertThat(node.exec(id, "{\"cmd\": [\"id\", \"-u\"]}").path("stdout").asString()).isEqualTo("0\n");
+        assertThat(node.exec(id, "{\"cmd\": [\"id\", \"-u\"], \"user\": \"app\"}").path("stdout").asString())
                 .isEqualTo("1000\n");
 
-        JsonNode slow = exec(id, "{\"cmd\": [\"sleep\", \"600\"], \"timeout_s\": 1}");
+        JsonNode slow = node.exec(id, "{\"cmd\": [\"sleep\", \"600\"], \"timeout_s\": 1}");
         assertThat(slow.path("timed_out").asBoolean()).isTrue();
         assertThat(slow.path("exit_code").asInt()).isEqualTo(137);
 
@@ -100,11 +75,11 @@ class LifecycleEndToEndTest {
     }
 
     @Test
-    void on_failure_restarts_with_a_visible_count_until_max_retries() {
+    void on_failure_restarts_with_a_visible_count_until_max_retries(AgentHarness node) {
         String id = node.create("""
                 {"image": "%s", "start": true, "restart": {"policy": "on-failure", "max_retries": 2},
                  "init": {"cmd": ["sh", "-c", "echo run; exit 3"]}}
-                """.formatted(image));
+                """.formatted(env.image()));
         await().atMost(Duration.ofMinutes(8)).pollInterval(Duration.ofSeconds(1)).until(() -> {
             JsonNode m = node.get("/api/v1/machines/" + id).json();
             return m.path("restart_count").asInt() == 2 && m.path("state").asString().equals("stopped");
@@ -119,22 +94,17 @@ class LifecycleEndToEndTest {
     }
 
     @Test
-    void auto_destroy_removes_the_machine_when_its_workload_exits() {
+    void auto_destroy_removes_the_machine_when_its_workload_exits(AgentHarness node) {
         String id = node.create("""
                 {"image": "%s", "start": true, "auto_destroy": true, "init": {"cmd": ["true"]}}
-                """.formatted(image));
+                """.formatted(env.image()));
         await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1))
                 .until(() -> node.get("/api/v1/machines/" + id).status() == 404);
         // The row goes first, the files right after it (a crash in between leaves a stray directory the next agent
         // removes).
-        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(dataDir.resolve("machines").resolve(id)));
+        Path dir = env.dataDir().resolve("machines").resolve(id);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(dir));
         assertThat(AgentHarness.processesMentioning(id)).isEmpty();
-    }
-
-    private static JsonNode exec(String id, String body) {
-        AgentHarness.Response r = node.post("/api/v1/machines/" + id + "/exec", body);
-        assertThat(r.status()).as(r.body()).isEqualTo(200);
-        return r.json();
     }
 
     private static List<String> types(JsonNode events) {

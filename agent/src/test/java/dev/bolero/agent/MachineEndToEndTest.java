@@ -4,17 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -22,34 +16,14 @@ import tools.jackson.databind.JsonNode;
  * with skopeo, real QEMU microVMs booting Debian's kernel with bolero-init, through the node API.
  */
 class MachineEndToEndTest {
-    @TempDir
-    static Path dataDir;
-
-    private static TestRegistry registry;
-    private static AgentHarness node;
-    private static String image;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        registry = TestRegistry.start();
-        image = TestImages.push(registry, "e2e/greeter:1",
-                ImageSpec.cmd("sh", "-c", "echo \"greeting=$GREETING\"; echo to-stderr >&2")
-                        .withEnv("GREETING=from-image"));
-        node = new AgentHarness(dataDir, Set.of());
-    }
-
-    @AfterAll
-    static void tearDown() {
-        try {
-            if (node != null) node.close();
-        } finally {
-            if (registry != null) registry.close();
-        }
-    }
+    @RegisterExtension
+    static final AgentFixture env = AgentFixture.withImage("e2e/greeter:1",
+            ImageSpec.cmd("sh", "-c", "echo \"greeting=$GREETING\"; echo to-stderr >&2")
+                    .withEnv("GREETING=from-image"));
 
     @Test
-    void an_image_runs_and_its_output_and_exit_code_come_back() {
-        String id = node.create("{\"image\": \"" + image + "\", \"start\": true}");
+    void an_image_runs_and_its_output_and_exit_code_come_back(AgentHarness node) {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true}");
         JsonNode m = node.waitFor(id, "stopped", 240);
         assertThat(m.path("exit_code").asInt()).isZero();
         assertThat(m.path("image_digest").asString()).startsWith("sha256:");
@@ -58,14 +32,14 @@ class MachineEndToEndTest {
     }
 
     @Test
-    void env_cmd_workdir_and_user_overrides_apply_and_the_exit_code_propagates() {
+    void env_cmd_workdir_and_user_overrides_apply_and_the_exit_code_propagates(AgentHarness node) {
         String id = node.create("""
                 {"image": "%s", "name": "overrides", "start": true,
                  "guest": {"cpus": 1, "memory_mb": 192},
                  "env": {"GREETING": "from-machine", "EXTRA": "x y"},
                  "init": {"cmd": ["sh", "-c", "echo \\"$GREETING|$EXTRA|$(pwd)|$(id -u)\\"; exit 7"],
                           "workdir": "/tmp", "user": "app"}}
-                """.formatted(image));
+                """.formatted(env.image()));
         JsonNode m = node.waitFor(id, "stopped", 240);
         assertThat(m.path("exit_code").asInt()).isEqualTo(7);
         assertThat(m.path("name").asString()).isEqualTo("overrides");
@@ -74,8 +48,8 @@ class MachineEndToEndTest {
     }
 
     @Test
-    void a_workload_that_cannot_start_fails_the_machine_with_the_guest_reason_and_leaves_no_vmm() {
-        String id = node.create("{\"image\": \"" + image + "\", \"init\": {\"cmd\": [\"/no/such/program\"]}}");
+    void a_workload_that_cannot_start_fails_the_machine_with_the_guest_reason_and_leaves_no_vmm(AgentHarness node) {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"init\": {\"cmd\": [\"/no/such/program\"]}}");
         assertThat(node.get("/api/v1/machines/" + id).json().path("state").asString()).isEqualTo("created");
         AgentHarness.Response start = node.post("/api/v1/machines/" + id + "/start", "");
         assertThat(start.status()).as(start.body()).isEqualTo(200);
@@ -87,8 +61,8 @@ class MachineEndToEndTest {
     }
 
     @Test
-    void stopping_a_long_running_workload_signals_it_and_delete_leaves_nothing_behind() {
-        String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
+    void stopping_a_long_running_workload_signals_it_and_delete_leaves_nothing_behind(AgentHarness node) {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true,"
                 + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo up; exec sleep 600\"]}}");
         node.waitFor(id, "running", 240);
         await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up"));
@@ -103,12 +77,12 @@ class MachineEndToEndTest {
         assertThat(node.delete("/api/v1/machines/" + id).status()).isEqualTo(204);
         assertThat(node.get("/api/v1/machines/" + id).status()).isEqualTo(404);
         assertThat(AgentHarness.processesMentioning(id)).isEmpty();
-        assertThat(dataDir.resolve("machines").resolve(id)).doesNotExist();
+        assertThat(env.dataDir().resolve("machines").resolve(id)).doesNotExist();
     }
 
     @Test
-    void a_workload_that_ignores_the_signal_is_powered_off_after_the_timeout() {
-        String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
+    void a_workload_that_ignores_the_signal_is_powered_off_after_the_timeout(AgentHarness node) {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true,"
                 + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"trap '' TERM; echo up; while true; do sleep 1; done\"]}}");
         node.waitFor(id, "running", 240);
         await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up"));
@@ -119,8 +93,8 @@ class MachineEndToEndTest {
     }
 
     @Test
-    void a_restarted_agent_lists_its_machines_and_re_adopts_running_ones() {
-        String id = node.create("{\"image\": \"" + image + "\", \"start\": true,"
+    void a_restarted_agent_lists_its_machines_and_re_adopts_running_ones(AgentHarness node) {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true,"
                 + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo before; exec sleep 600\"]}}");
         node.waitFor(id, "running", 240);
         List<Long> pids = AgentHarness.processesMentioning(id);
@@ -135,6 +109,6 @@ class MachineEndToEndTest {
         assertThat(AgentHarness.processesMentioning(id)).as("not restarted").isEqualTo(pids);
         assertThat(node.post("/api/v1/machines/" + id + "/stop", "{\"timeout_s\": 20}").status()).isEqualTo(200);
         assertThat(node.waitFor(id, "stopped", 60).path("exit_code").asInt()).isEqualTo(143);
-        assertThat(Files.exists(dataDir.resolve("machines").resolve(id))).isTrue();
+        assertThat(Files.exists(env.dataDir().resolve("machines").resolve(id))).isTrue();
     }
 }

@@ -5,8 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.ApiJson;
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +14,7 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
@@ -34,30 +33,28 @@ class NetworkEndToEndTest {
             echo "exit=$?"
             """;
 
+    /** The registry holding the web image, and an agent without networking (the one that must refuse to publish). */
+    @RegisterExtension
+    static final AgentFixture env = AgentFixture.withImage("net/web:1",
+            ImageSpec.cmd("httpd", "-f", "-p", "8080", "-h", "/www")
+                    .withFile("/www/index.html", "hello from the image\n")
+                    .withFile("/etc/httpd.conf", "*.sh:/bin/sh\n")
+                    .withFile("/www/cgi-bin/run.sh", RUN_CGI));
+
+    /** The data directories of the agents with networking. */
     @TempDir
     static Path dataDir;
 
     private static HostNetworkFixture net;
-    private static TestRegistry registry;
-    private static String image;
 
     @BeforeAll
     static void setUp() throws Exception {
         net = HostNetworkFixture.create();
-        registry = TestRegistry.start();
-        image = TestImages.push(registry, "net/web:1", ImageSpec.cmd("httpd", "-f", "-p", "8080", "-h", "/www")
-                .withFile("/www/index.html", "hello from the image\n")
-                .withFile("/etc/httpd.conf", "*.sh:/bin/sh\n")
-                .withFile("/www/cgi-bin/run.sh", RUN_CGI));
     }
 
     @AfterAll
     static void tearDown() {
-        try {
-            if (registry != null) registry.close();
-        } finally {
-            if (net != null) net.close();
-        }
+        if (net != null) net.close();
     }
 
     /** A machine under test: its id, address and published port (8080 inside). */
@@ -68,7 +65,7 @@ class NetworkEndToEndTest {
         String id = node.create("""
                 {"image": "%s", "name": "%s", "namespace": "%s", "network": {"egress": %s}, "start": true,
                  "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}
-                """.formatted(image, name, namespace, egress, port));
+                """.formatted(env.image(), name, namespace, egress, port));
         return new Vm(id, name, node.get("/api/v1/machines/" + id).json().path("ip").asString(), port);
     }
 
@@ -109,7 +106,7 @@ class NetworkEndToEndTest {
             var devices = net.devices();
             var clash = node.post("/api/v1/machines", """
                     {"image": "%s", "namespace": "gamma",
-                     "services": [{"protocol": "tcp", "internal_port": 80, "port": %d}]}""".formatted(image, a1.port()));
+                     "services": [{"protocol": "tcp", "internal_port": 80, "port": %d}]}""".formatted(env.image(), a1.port()));
             assertThat(clash.status()).as(clash.body()).isEqualTo(409);
             assertThat(clash.errorMessage()).contains("tcp port " + a1.port() + " is already published by machine " + a1.id());
             assertThat(net.devices()).isEqualTo(devices);
@@ -212,7 +209,7 @@ class NetworkEndToEndTest {
             var created = HostNetworkFixture.sh("curl", "-sS", "--max-time", "60", "-H", "Content-Type: application/json",
                     "--data-binary", """
                     {"image": "%s", "name": "survivor", "namespace": "alpha", "start": true,
-                     "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}""".formatted(image, published),
+                     "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}""".formatted(env.image(), published),
                     "http://127.0.0.1:" + port + "/api/v1/machines");
             var vm = new Vm(ApiJson.mapper().readTree(created).path("id").asString(),
                     "survivor", "", published);
@@ -241,36 +238,31 @@ class NetworkEndToEndTest {
     }
 
     @Test
-    void bad_network_fields_are_400_and_an_agent_without_networking_refuses_to_publish() {
-        var node = new AgentHarness(dataDir.resolve("off"), Set.of(), Optional.empty());
-        try {
-            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"Not_A_Label\"}").errorMessage())
-                    .startsWith("namespace must be 1-63 lowercase letters");
-            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\","
-                    + " \"internal_port\": 1, \"port\": 2}]}").errorMessage())
-                    .isEqualTo("services: protocol must be tcp or udp, got 'sctp'");
-            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
-                    + " \"internal_port\": 1, \"port\": 70000}]}").errorMessage())
-                    .isEqualTo("services: port must be between 1 and 65535, got 70000");
-            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": ["
-                    + "{\"protocol\": \"udp\", \"internal_port\": 1, \"port\": 53},"
-                    + "{\"protocol\": \"udp\", \"internal_port\": 2, \"port\": 53}]}").errorMessage())
-                    .isEqualTo("services: udp port 53 is published twice");
-            assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"network\": {\"egres\": false}}").status())
-                    .isEqualTo(400);
+    void bad_network_fields_are_400_and_an_agent_without_networking_refuses_to_publish(AgentHarness node) {
+        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"Not_A_Label\"}").errorMessage())
+                .startsWith("namespace must be 1-63 lowercase letters");
+        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\","
+                + " \"internal_port\": 1, \"port\": 2}]}").errorMessage())
+                .isEqualTo("services: protocol must be tcp or udp, got 'sctp'");
+        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
+                + " \"internal_port\": 1, \"port\": 70000}]}").errorMessage())
+                .isEqualTo("services: port must be between 1 and 65535, got 70000");
+        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": ["
+                + "{\"protocol\": \"udp\", \"internal_port\": 1, \"port\": 53},"
+                + "{\"protocol\": \"udp\", \"internal_port\": 2, \"port\": 53}]}").errorMessage())
+                .isEqualTo("services: udp port 53 is published twice");
+        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"network\": {\"egres\": false}}").status())
+                .isEqualTo(400);
 
-            var refused = node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
-                    + " \"internal_port\": 80, \"port\": 8080}]}");
-            assertThat(refused.status()).isEqualTo(400);
-            assertThat(refused.errorCode()).isEqualTo("failed_precondition");
-            assertThat(refused.errorMessage()).endsWith("publishing ports needs networking, and this agent runs without it (--no-network)");
-            var plain = node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"alpha\"}").json();
-            assertThat(plain.path("ip").isNull()).isTrue();
-            assertThat(plain.path("config").path("namespace").asString()).isEqualTo("alpha");
-            assertThat(plain.path("config").path("network").path("egress").asBoolean()).isTrue();
-            assertThat(node.get("/api/v1/machines").json()).hasSize(1);
-        } finally {
-            node.close();
-        }
+        var refused = node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
+                + " \"internal_port\": 80, \"port\": 8080}]}");
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.errorCode()).isEqualTo("failed_precondition");
+        assertThat(refused.errorMessage()).endsWith("publishing ports needs networking, and this agent runs without it (--no-network)");
+        var plain = node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"alpha\"}").json();
+        assertThat(plain.path("ip").isNull()).isTrue();
+        assertThat(plain.path("config").path("namespace").asString()).isEqualTo("alpha");
+        assertThat(plain.path("config").path("network").path("egress").asBoolean()).isTrue();
+        assertThat(node.get("/api/v1/machines").json()).hasSize(1);
     }
 }

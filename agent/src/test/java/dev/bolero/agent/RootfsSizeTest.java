@@ -3,15 +3,10 @@ package dev.bolero.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -22,32 +17,14 @@ import tools.jackson.databind.JsonNode;
 class RootfsSizeTest {
     private static final long MIB = 1024 * 1024;
 
-    @TempDir
-    static Path dataDir;
-
-    private static TestRegistry registry;
-    private static AgentHarness node;
-    private static String image;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        registry = TestRegistry.start();
-        image = TestImages.push(registry, "rootfs/df:1", ImageSpec.cmd("sh", "-c", "df -k / | tail -n 1"));
-        node = new AgentHarness(dataDir, Set.of());
-    }
-
-    @AfterAll
-    static void tearDown() {
-        try {
-            if (node != null) node.close();
-        } finally {
-            if (registry != null) registry.close();
-        }
-    }
+    @RegisterExtension
+    static final AgentFixture env =
+            AgentFixture.withImage("rootfs/df:1", ImageSpec.cmd("sh", "-c", "df -k / | tail -n 1"));
 
     @Test
-    void a_machine_asking_for_more_sees_a_grown_root_while_the_shared_drive_keeps_its_size() throws Exception {
-        String id = node.create("{\"image\": \"" + image + "\", \"start\": true, \"guest\": {\"rootfs_mb\": 1024}}");
+    void a_machine_asking_for_more_sees_a_grown_root_while_the_shared_drive_keeps_its_size(AgentHarness node)
+            throws Exception {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true, \"guest\": {\"rootfs_mb\": 1024}}");
         JsonNode m = node.waitFor(id, "stopped", 240);
         assertThat(m.path("exit_code").asInt()).as(node.console(id)).isZero();
         assertThat(m.path("config").path("guest").path("rootfs_mb").asInt()).isEqualTo(1024);
@@ -58,24 +35,25 @@ class RootfsSizeTest {
         assertThat(node.console(id)).contains("grew /dev/vda to ");
 
         String digest = m.path("image_digest").asString();
-        Path drive = dataDir.resolve("images").resolve(digest.substring("sha256:".length())).resolve("rootfs.ext4");
+        Path drive = env.dataDir().resolve("images").resolve(digest.substring("sha256:".length()))
+                .resolve("rootfs.ext4");
         JsonNode stored = node.get("/api/v1/images/" + digest).json();
         assertThat(Files.size(drive)).isEqualTo(stored.path("root_drive_bytes").asLong()).isLessThan(600 * MIB);
     }
 
     @Test
-    void a_root_smaller_than_the_image_drive_fails_the_machine_naming_both_sizes() throws Exception {
-        String id = node.create("{\"image\": \"" + image + "\", \"start\": true, \"guest\": {\"rootfs_mb\": 64}}");
+    void a_root_smaller_than_the_image_drive_fails_the_machine_naming_both_sizes(AgentHarness node) throws Exception {
+        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true, \"guest\": {\"rootfs_mb\": 64}}");
         JsonNode m = node.waitFor(id, "failed", 240);
         long driveMib = (node.get("/api/v1/images/" + m.path("image_digest").asString()).json().path("root_drive_bytes").asLong()
                 + MIB - 1) / MIB;
         assertThat(m.path("error").asString()).isEqualTo("start machine " + id + ": guest.rootfs_mb 64 is smaller than the root drive of "
-                + image + " (" + driveMib + " MiB)");
+                + env.image() + " (" + driveMib + " MiB)");
     }
 
     @Test
-    void a_rootfs_size_out_of_range_is_refused() {
-        AgentHarness.Response r = node.post("/api/v1/machines", "{\"image\": \"" + image + "\", \"guest\": {\"rootfs_mb\": 8}}");
+    void a_rootfs_size_out_of_range_is_refused(AgentHarness node) {
+        AgentHarness.Response r = node.post("/api/v1/machines", "{\"image\": \"" + env.image() + "\", \"guest\": {\"rootfs_mb\": 8}}");
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.errorMessage()).isEqualTo("guest.rootfs_mb must be between 64 and 1048576, got 8");
     }

@@ -6,7 +6,7 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.cli.CliProcess.Run;
-import dev.bolero.server.Collect;
+import dev.bolero.server.WebSocketInbox;
 import dev.bolero.server.FakeAgent;
 import dev.bolero.server.OneNodeCluster;
 import java.io.BufferedReader;
@@ -138,7 +138,7 @@ class StreamCommandsTest {
         var cli = inBackground(() -> bolero("exec", "-e", "K=v", machine, "--", "sh", "-c", "x"));
         JsonNode stream = node.nextStream();
         assertThat(stream.path("kind").asString()).isEqualTo("exec_ws");
-        var atNode = new Collect();
+        var atNode = new WebSocketInbox();
         var nodeSide = node.answerSocket(stream, atNode);
         assertThat(atNode.next()).isEqualTo("text:" + ExecStream.Start.pipes(
                 new ExecRequest(List.of("sh", "-c", "x"), Map.of("K", "v"), null, null, null, null)).toJson());

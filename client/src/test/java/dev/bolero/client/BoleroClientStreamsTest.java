@@ -9,7 +9,7 @@ import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.MachineState;
-import dev.bolero.server.Collect;
+import dev.bolero.server.WebSocketInbox;
 import dev.bolero.server.FakeAgent;
 import dev.bolero.server.OneNodeCluster;
 import java.io.ByteArrayInputStream;
@@ -194,7 +194,7 @@ class BoleroClientStreamsTest {
 
             JsonNode stream = node.nextStream();
             assertThat(stream.path("kind").asString()).isEqualTo("exec_ws");
-            var atNode = new Collect();
+            var atNode = new WebSocketInbox();
             var nodeSide = node.answerSocket(stream, atNode);
             assertThat(atNode.next()).isEqualTo("text:" + start.toJson());
             assertThat(atNode.next()).isEqualTo("binary:ping\n");

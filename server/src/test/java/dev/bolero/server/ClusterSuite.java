@@ -494,7 +494,7 @@ abstract class ClusterSuite {
         }
     }
 
-    WebSocket socket(int port, String path, String token, Collect listener) throws Exception {
+    WebSocket socket(int port, String path, String token, WebSocketInbox listener) throws Exception {
         return PUBLIC.newWebSocketBuilder().header("Authorization", "Bearer " + token)
                 .buildAsync(URI.create("ws://127.0.0.1:" + port + path), listener).get(30, TimeUnit.SECONDS);
     }
@@ -503,14 +503,14 @@ abstract class ClusterSuite {
     void anInteractiveExecIsBridgedMessageForMessageToASocketItsAgentOpens() throws Exception {
         var placed = placedMachine("alpha");
         String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
-        var atClient = new Collect();
+        var atClient = new WebSocketInbox();
         WebSocket client = socket(server.port(), path, ADMIN, atClient);
         client.sendText("{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}", true).get();
         client.sendBinary(ByteBuffer.wrap("ls\n".getBytes(StandardCharsets.UTF_8)), true).get();
 
         JsonNode stream = placed.agent().nextStream();
         assertThat(stream.path("kind").asString()).isEqualTo("exec_ws");
-        var atAgent = new Collect();
+        var atAgent = new WebSocketInbox();
         WebSocket agent = placed.agent().answerSocket(stream, atAgent);
         assertThat(atAgent.next()).as("what the client sent before the agent came, in order")
                 .isEqualTo("text:{\"cmd\": [\"sh\"], \"tty\": true, \"rows\": 24, \"cols\": 80}");
@@ -530,7 +530,7 @@ abstract class ClusterSuite {
     void anInteractiveExecNoAgentAnswersIsClosedAsUnavailableAndOtherNamespacesCannotOpenOne() throws Exception {
         var placed = placedMachine("alpha");
         String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
-        var atClient = new Collect();
+        var atClient = new WebSocketInbox();
         socket(server.port(), path, ADMIN, atClient);
         assertThat(placed.agent().nextStream().path("kind").asString()).isEqualTo("exec_ws");
         assertThat(atClient.next()).startsWith("close:1011:unavailable: exec_ws of machine " + placed.id());
@@ -538,7 +538,7 @@ abstract class ClusterSuite {
         namespace("beta");
         String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
         for (String p : List.of(path, "/v1/namespaces/beta/machines/" + placed.id() + "/exec")) {
-            assertThatThrownBy(() -> socket(server.port(), p, beta, new Collect()))
+            assertThatThrownBy(() -> socket(server.port(), p, beta, new WebSocketInbox()))
                     .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
                             e -> assertThat(e.getResponse().statusCode()).isEqualTo(404));
         }

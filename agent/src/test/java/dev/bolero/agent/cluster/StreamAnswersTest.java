@@ -9,6 +9,7 @@ import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.StreamRequest;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
+import dev.bolero.server.WebSocketInbox;
 import io.javalin.Javalin;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,16 +17,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -85,7 +82,7 @@ class StreamAnswersTest {
         String id = dev.bolero.api.ApiJson.mapper().readTree(created.body()).path("id").asString();
         answers = new StreamAnswers(node, URI.create("http://127.0.0.1:" + nodeApi.port()));
 
-        var atClient = new Collect();
+        var atClient = new WebSocketInbox();
         WebSocket client = HTTP.newWebSocketBuilder().header("Authorization", "Bearer " + ADMIN)
                 .buildAsync(URI.create("ws://127.0.0.1:" + server.port() + "/v1/namespaces/alpha/machines/" + id
                         + "/exec"), atClient).get(30, TimeUnit.SECONDS);
@@ -100,7 +97,7 @@ class StreamAnswersTest {
         answers.answer(streams);
 
         assertThat(atClient.next()).isEqualTo("text:echo {\"cmd\": [\"sh\"], \"tty\": true}");
-        assertThat(atClient.next()).isEqualTo("binary:1,2,3");
+        assertThat(atClient.next()).isEqualTo("binary:\u0001\u0002\u0003");
         client.sendText("exit", true).get();
         assertThat(atClient.next()).isEqualTo("text:{\"exit_code\":0}");
         assertThat(atClient.next()).isEqualTo("close:1000:exited");
@@ -115,38 +112,5 @@ class StreamAnswersTest {
         return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
                 .header("Authorization", "Bearer " + ADMIN).header("Content-Type", "application/json")
                 .method(method, HttpRequest.BodyPublishers.ofString(body)).build();
-    }
-
-    /** Each whole message a socket receives: {@code text:…}, {@code binary:b1,b2,…}, {@code close:CODE:REASON}. */
-    static final class Collect implements WebSocket.Listener {
-        final BlockingQueue<String> received = new LinkedBlockingQueue<>();
-
-        @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-            received.add("text:" + data);
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
-            var bytes = new StringBuilder();
-            while (data.hasRemaining()) bytes.append(bytes.isEmpty() ? "" : ",").append(data.get());
-            received.add("binary:" + bytes);
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
-            received.add("close:" + code + ":" + reason);
-            return null;
-        }
-
-        String next() throws InterruptedException {
-            String m = received.poll(30, TimeUnit.SECONDS);
-            assertThat(m).as("a message within 30 s").isNotNull();
-            return m;
-        }
     }
 }

@@ -64,13 +64,7 @@ class LogStoreTest {
         LogStore store = new LogStore(dir, clock);
         AtomicBoolean live = new AtomicBoolean(true);
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        Thread follower = Thread.ofVirtual().start(() -> {
-            try {
-                store.copy("m1", LogStore.Source.WORKLOAD, sink, live::get);
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        Thread follower = follow(store, sink, live);
         try (WorkloadLog log = store.openWorkloadLog("m1")) {
             log.append(LogStream.STDOUT, bytes("first\n"));
             Thread.sleep(300);
@@ -128,13 +122,7 @@ class LogStoreTest {
         LogStore store = new LogStore(dir, clock, 64 * 1024);
         AtomicBoolean live = new AtomicBoolean(true);
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        Thread follower = Thread.ofVirtual().start(() -> {
-            try {
-                store.copy("m1", LogStore.Source.WORKLOAD, sink, live::get);
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        Thread follower = follow(store, sink, live);
         String pad = "y".repeat(500);
         try (WorkloadLog log = store.openWorkloadLog("m1")) {
             for (int i = 0; i < 200; i++) {
@@ -160,6 +148,17 @@ class LogStoreTest {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
         store.copy(id, source, sink, () -> false);
         return sink.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Copies machine m1's workload log into {@code sink} on a virtual thread, following it while {@code live}. */
+    private static Thread follow(LogStore store, ByteArrayOutputStream sink, AtomicBoolean live) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                store.copy("m1", LogStore.Source.WORKLOAD, sink, live::get);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
     }
 
     private static byte[] bytes(String s) {

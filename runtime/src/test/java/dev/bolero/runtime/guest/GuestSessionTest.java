@@ -55,10 +55,13 @@ class GuestSessionTest {
         }
     }
 
+    /** Encoded frames, from pairs of a type and a payload: bytes, or a string sent as UTF-8. */
     private static byte[] frames(Object... typeAndPayload) {
         var out = new ByteArrayOutputStream();
         for (int i = 0; i < typeAndPayload.length; i += 2) {
-            ByteBuffer b = FrameCodec.encode((Integer) typeAndPayload[i], (byte[]) typeAndPayload[i + 1]);
+            byte[] payload = typeAndPayload[i + 1] instanceof String text
+                    ? text.getBytes(StandardCharsets.UTF_8) : (byte[]) typeAndPayload[i + 1];
+            ByteBuffer b = FrameCodec.encode((Integer) typeAndPayload[i], payload);
             out.write(b.array(), 0, b.limit());
         }
         return out.toByteArray();
@@ -71,12 +74,12 @@ class GuestSessionTest {
     @Test
     void decodesEveryGuestEventAcrossShortReads() throws IOException {
         var ch = new BufferChannel(frames(
-                FrameCodec.HELLO, "bolero-init/1".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.HELLO, "bolero-init/1",
                 FrameCodec.STARTED, int32(42),
-                FrameCodec.STDOUT, "out\n".getBytes(StandardCharsets.UTF_8),
-                FrameCodec.STDERR, "err\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STDOUT, "out\n",
+                FrameCodec.STDERR, "err\n",
                 FrameCodec.EXITED, int32(143),
-                FrameCodec.FAILED, "exec /bin/app: No such file or directory".getBytes(StandardCharsets.UTF_8)));
+                FrameCodec.FAILED, "exec /bin/app: No such file or directory"));
         var session = new GuestSession(ch);
         List<GuestEvent> events = new ArrayList<>();
         for (int i = 0; i < 6; i++) events.add(session.next());
@@ -103,12 +106,12 @@ class GuestSessionTest {
     @Test
     void aResumedSessionAsksForTheKeptFramesSkipsTheDeliveredAndConfirmsByCount() throws IOException {
         var ch = new BufferChannel(frames(
-                FrameCodec.STDOUT, "sent to the old connection\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STDOUT, "sent to the old connection\n",
                 FrameCodec.SEQUENCE, int64(2),
-                FrameCodec.STDOUT, "2 (delivered)\n".getBytes(StandardCharsets.UTF_8),
-                FrameCodec.STDOUT, "3\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STDOUT, "2 (delivered)\n",
+                FrameCodec.STDOUT, "3\n",
                 FrameCodec.SEQUENCE, int64(3), // the guest went back once more
-                FrameCodec.STDOUT, "3\n".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.STDOUT, "3\n",
                 FrameCodec.EXITED, int32(0)));
         var session = new GuestSession(ch, 3);
         assertThat(session.next()).isInstanceOfSatisfying(GuestEvent.Output.class,
@@ -157,7 +160,7 @@ class GuestSessionTest {
     @Test
     void helloAfterConfigIsSkipped() throws IOException {
         var ch = new BufferChannel(frames(
-                FrameCodec.HELLO, "bolero-init/1".getBytes(StandardCharsets.UTF_8),
+                FrameCodec.HELLO, "bolero-init/1",
                 FrameCodec.STARTED, int32(7)));
         var session = new GuestSession(ch);
         session.sendConfig(GuestConfig.of(List.of("true"), "m"));
@@ -248,7 +251,7 @@ class GuestSessionTest {
 
     @Test
     void truncatedFrameIsEof() {
-        byte[] f = frames(FrameCodec.STDOUT, "abcdef".getBytes(StandardCharsets.UTF_8));
+        byte[] f = frames(FrameCodec.STDOUT, "abcdef");
         var session = new GuestSession(new BufferChannel(java.util.Arrays.copyOf(f, f.length - 2)));
         assertThatThrownBy(session::next).isInstanceOf(EOFException.class).hasMessageContaining("inside a frame");
     }

@@ -1,10 +1,13 @@
 package dev.bolero.runtime.internal.vmm;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
+import dev.bolero.runtime.VmmDriver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,6 +20,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.function.BiFunction;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveOutputStream;
 import org.apache.commons.compress.archivers.cpio.CpioConstants;
@@ -74,6 +79,44 @@ public final class RealGuest {
         return new VmSpec(machineId, dir.resolve("machine"), 1, 128,
                 new BootAssets(Path.of(vmlinux), initramfs, List.of("quiet")), rootDrive, List.of(),
                 Duration.ofSeconds(5));
+    }
+
+    /**
+     * The end-to-end check of a driver against its real VMM: boots {@link #busyboxMachine} under {@code dir} with a
+     * driver made by {@code driverOf(binary, jail)} (jailed when run as root, and then checked from {@code /proc}
+     * to run with its jail uid and root), sees bolero-init's HELLO over the control channel, re-adopts the VMM with a
+     * second driver from its handle, stops it through that one, and checks that the first driver can no longer
+     * recover it. Skips, with the reason, as {@link #requireVmm} and {@link #busyboxMachine} do; kills the VMM
+     * whatever happens.
+     */
+    public static void bootSayHelloAndRecover(Path dir, String vmm,
+            BiFunction<Optional<Path>, Optional<JailConfig>, VmmDriver> driverOf) throws Exception {
+        Path binary = requireVmm(vmm);
+        VmSpec spec = busyboxMachine(dir, "e2e-" + UUID.randomUUID().toString().substring(0, 8));
+        Optional<JailConfig> jail = JailConfig.whenRoot();
+        VmmDriver driver = driverOf.apply(Optional.of(binary), jail);
+        VmProcess vm = driver.start(spec);
+        try {
+            if (jail.isPresent()) {
+                String uid = vm.handle().data().get("jail_uid");
+                assertThat(Files.readAllLines(Path.of("/proc/" + vm.handle().pid() + "/status")))
+                        .contains("Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid);
+                assertThat(Files.readSymbolicLink(Path.of("/proc/" + vm.handle().pid() + "/root")))
+                        .isEqualTo(spec.workDir().toAbsolutePath().resolve("jail"));
+            }
+            Frame hello = firstFrame(vm, Duration.ofSeconds(60));
+            assertThat(hello.type()).isEqualTo(HELLO);
+            assertThat(hello.payload()).isEqualTo("bolero-init/1");
+
+            VmProcess adopted = driverOf.apply(Optional.of(binary), jail).recover(vm.handle()).orElseThrow();
+            assertThat(adopted.isAlive()).isTrue();
+            adopted.stop(spec.stopGrace());
+            assertThat(adopted.isAlive()).isFalse();
+            assertThat(vm.exit().join()).isNotNull();
+            assertThat(driver.recover(vm.handle())).isEmpty();
+        } finally {
+            vm.kill();
+        }
     }
 
     /** Connects to the control channel (retrying while the guest boots) and returns the first frame's type. */

@@ -12,11 +12,12 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Puts each whole message a socket receives into a queue: {@code text:…}, {@code binary:…} (decoded as UTF-8),
- * {@code close:CODE:REASON}.
+ * A WebSocket listener for tests that queues each whole message its socket receives, as text: {@code text:…} for a
+ * text message, {@code binary:…} for a binary one (its bytes read as UTF-8), {@code close:CODE:REASON} for the close.
+ * Messages split into parts are joined first. Thread-safe for the one socket it listens to.
  */
-public final class Collect implements WebSocket.Listener {
-    final BlockingQueue<String> received = new LinkedBlockingQueue<>();
+public final class WebSocketInbox implements WebSocket.Listener {
+    private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
     private final StringBuilder text = new StringBuilder();
     private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
 
@@ -50,7 +51,7 @@ public final class Collect implements WebSocket.Listener {
         return null;
     }
 
-    /** The next message, waiting for it up to 30 s. */
+    /** The next message, waiting up to 30 s; an assertion error when none comes. */
     public String next() throws InterruptedException {
         String m = received.poll(30, TimeUnit.SECONDS);
         assertThat(m).as("a message within 30 s").isNotNull();
