@@ -6,9 +6,6 @@ import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.oci.RegistryConfig;
-import dev.bolero.network.HostAddresses;
-import dev.bolero.network.NetworkConfig;
-import dev.bolero.network.NetworkException;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.net.URI;
 import java.nio.file.Path;
@@ -21,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code bolero agent}: runs the node agent until interrupted. Machines keep running when it exits. */
@@ -78,27 +76,8 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--memory-overcommit", defaultValue = "1", description = "how many times the host's memory the machines may have together (default ${DEFAULT-VALUE})")
     double memoryOvercommit;
 
-    @Option(names = "--network-pool", defaultValue = NetworkConfig.DEFAULT_POOL,
-            description = "block each namespace's subnet (a /24) is carved from (default ${DEFAULT-VALUE})")
-    String networkPool;
-
-    @Option(names = "--publish-address",
-            description = "host IPv4 address published ports listen on; default: the address of the default route's interface")
-    String publishAddress;
-
-    @Option(names = "--dns", description = "a name server handed to machines; repeat for more")
-    List<String> dns = new ArrayList<>();
-
-    @Option(names = "--network-device-prefix", defaultValue = NetworkConfig.DEFAULT_DEVICE_PREFIX,
-            description = "prefix of the bridges and taps this agent owns (default ${DEFAULT-VALUE})")
-    String devicePrefix;
-
-    @Option(names = "--nft-table", defaultValue = NetworkConfig.DEFAULT_TABLE,
-            description = "name of the nftables tables (inet and bridge) this agent owns (default ${DEFAULT-VALUE})")
-    String nftTable;
-
-    @Option(names = "--no-network", description = "give machines no network (for hosts where the agent may not create devices or nftables tables)")
-    boolean noNetwork;
+    @Mixin
+    NetworkFlags network;
 
     @Override
     public Integer call() throws Exception {
@@ -108,7 +87,7 @@ final class AgentCommand implements Callable<Integer> {
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
                 Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig(),
                 registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig),
-                cpuOvercommit, memoryOvercommit, network());
+                cpuOvercommit, memoryOvercommit, network.config());
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {
@@ -138,12 +117,5 @@ final class AgentCommand implements Callable<Integer> {
         boolean on = jail != null ? jail : JailConfig.runningAsRoot();
         if (!on) return Optional.empty();
         return Optional.of(JailConfig.defaults().withUids(jailUids).withMemoryOverheadMb(memoryOverheadMb));
-    }
-
-    private Optional<NetworkConfig> network() throws NetworkException {
-        if (noNetwork) return Optional.empty();
-        String publish = publishAddress != null ? publishAddress : HostAddresses.defaultRouteAddress();
-        return Optional.of(new NetworkConfig(networkPool, NetworkConfig.DEFAULT_NAMESPACE_PREFIX, devicePrefix, nftTable,
-                publish, dns, Optional.empty()));
     }
 }

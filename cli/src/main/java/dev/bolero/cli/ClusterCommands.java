@@ -1,7 +1,10 @@
 package dev.bolero.cli;
 
+import dev.bolero.api.ApiException;
 import dev.bolero.api.GuestResources;
 import dev.bolero.api.MachineState;
+import dev.bolero.api.RestartPolicy;
+import dev.bolero.api.ServicePort;
 import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateMachineSpec;
@@ -12,6 +15,7 @@ import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.client.ClientException;
 import dev.bolero.client.LogOptions;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +24,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,9 +55,20 @@ final class ClusterCommands {
         @Option(names = {"-e", "--env"}, paramLabel = "K=V") Map<String, String> env = new LinkedHashMap<>();
         @Option(names = "--cpus") Integer cpus;
         @Option(names = "--memory", paramLabel = "MiB") Integer memoryMb;
+        @Option(names = {"-p", "--publish"}, paramLabel = "HOSTPORT:PORT[/tcp|udp]",
+                description = "publish the machine's PORT on its node's HOSTPORT (tcp unless /udp); repeatable")
+        List<String> publish = new ArrayList<>();
+        @Option(names = "--restart", paramLabel = "no|on-failure|always[:N]",
+                description = "restart policy, at most N restarts in a row; also whether the machine moves when its "
+                        + "node is lost or drained (default on-failure: it moves)")
+        String restart;
+        @Option(names = "--rm", description = "delete the machine when its run ends and no restart applies")
+        boolean remove;
 
         @Override
         public Integer call() {
+            var services = publish.stream().map(ClusterCommands::servicePort).toList();
+            var policy = restart == null ? null : restartPolicy(restart);
             var client = o.client();
             String ns = o.namespace();
             try {
@@ -63,8 +79,45 @@ final class ClusterCommands {
             }
             var guest = cpus == null && memoryMb == null ? null : new GuestResources(cpus, memoryMb);
             printMachine(o, client.createMachine(ns, fleet,
-                    new CreateMachineSpec(name, image, guest, null, env, true, null, null, null)));
+                    new CreateMachineSpec(name, image, guest, null, env, true, policy, remove ? true : null, null,
+                            null, null, services, null, null)));
             return 0;
+        }
+    }
+
+    private static final Pattern PUBLISH = Pattern.compile("(\\d{1,5}):(\\d{1,5})(?:/(tcp|udp))?");
+    private static final Pattern RESTART = Pattern.compile("([a-z-]+)(?::(\\d{1,4}))?");
+
+    /**
+     * Parses {@code -p HOSTPORT:PORT[/tcp|udp]}.
+     *
+     * @throws IllegalArgumentException (a usage error) naming the bad value
+     */
+    static ServicePort servicePort(String spec) {
+        var m = PUBLISH.matcher(spec);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("-p " + spec + ": expected HOSTPORT:PORT, optionally with /tcp or /udp");
+        }
+        try {
+            return new ServicePort(m.group(3) == null ? "tcp" : m.group(3), Integer.parseInt(m.group(2)),
+                    Integer.parseInt(m.group(1)));
+        } catch (ApiException e) {
+            throw new IllegalArgumentException("-p " + spec + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Parses {@code --restart no|on-failure|always[:N]}.
+     *
+     * @throws IllegalArgumentException (a usage error) naming the bad value
+     */
+    static RestartPolicy restartPolicy(String spec) {
+        var m = RESTART.matcher(spec);
+        try {
+            if (!m.matches()) throw ApiException.invalid("expected no, on-failure or always, optionally with :N");
+            return new RestartPolicy(m.group(1), m.group(2) == null ? null : Integer.valueOf(m.group(2)));
+        } catch (ApiException e) {
+            throw new IllegalArgumentException("--restart " + spec + ": " + e.getMessage(), e);
         }
     }
 

@@ -18,12 +18,14 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code bolero up}: a control-plane server (SQLite) and a node agent joined to it, in one process. Creates the
  * {@code default} namespace, prints the admin token the first time and stores server URL and token in the CLI config,
- * so {@code bolero run IMAGE} works next.
+ * so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
+ * ports, tenants isolated) unless {@code --no-network}.
  */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Run a server and an agent in one process (SQLite).")
 final class UpCommand implements Callable<Integer> {
@@ -39,6 +41,9 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--accel", defaultValue = "auto", description = "auto, kvm or tcg (default ${DEFAULT-VALUE})")
     QemuDriver.Accel accelerator;
 
+    @Mixin
+    NetworkFlags network;
+
     @Override
     public Integer call() throws Exception {
         Path root = dataDir.toAbsolutePath();
@@ -51,7 +56,7 @@ final class UpCommand implements Callable<Integer> {
                 root.resolve("server")));
              Agent agent = Agent.start(new AgentConfig(agentListen.substring(0, agentColon),
                      Integer.parseInt(agentListen.substring(agentColon + 1)), root.resolve("agent"), Set.of(),
-                     accelerator, Optional.empty(), Duration.ofSeconds(120)))) {
+                     accelerator, Optional.empty(), Duration.ofSeconds(120)).withNetwork(network.config()))) {
             String url = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
             String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
             String join = Files.readString(server.joinTokenFile().orElseThrow()).strip();

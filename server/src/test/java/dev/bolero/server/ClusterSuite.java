@@ -225,28 +225,115 @@ abstract class ClusterSuite {
         var a = agent("a", Map.of(), 4, 8192).live();
         String moving = machine("alpha", "web", ADMIN, small("moving")).path("id").asString();
         var pinned = new java.util.HashMap<String, Object>(small("pinned"));
-        pinned.put("restart", "no");
+        pinned.put("restart", Map.of("policy", "no"));
         String failing = machine("alpha", "web", ADMIN, pinned).path("id").asString();
+        var onFailure = new java.util.HashMap<String, Object>(small("restarting"));
+        onFailure.put("restart", Map.of("policy", "on-failure", "max_retries", 2));
+        String restarting = machine("alpha", "web", ADMIN, onFailure).path("id").asString();
         var b = agent("b", Map.of(), 4, 8192).live();
-        assertThat(a.assignedIds()).containsExactlyInAnyOrder(moving, failing);
+        assertThat(a.assignedIds()).containsExactlyInAnyOrder(moving, failing, restarting);
 
         a.silence();
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             assertThat(http.get("/v1/nodes/" + a.id, ADMIN).json().path("state").asString()).isEqualTo("down");
-            var m = http.get("/v1/namespaces/alpha/machines/" + moving, ADMIN).json();
-            assertThat(m.path("node_id").asString()).isEqualTo(b.id);
-            assertThat(m.path("state").asString()).isEqualTo("running");
+            for (String id : List.of(moving, restarting)) {
+                var m = http.get("/v1/namespaces/alpha/machines/" + id, ADMIN).json();
+                assertThat(m.path("node_id").asString()).isEqualTo(b.id);
+                assertThat(m.path("state").asString()).isEqualTo("running");
+            }
         });
         var failed = http.get("/v1/namespaces/alpha/machines/" + failing, ADMIN).json();
         assertThat(failed.path("state").asString()).isEqualTo("failed");
         assertThat(failed.path("node_id").isNull()).isTrue();
-        assertThat(failed.path("error").asString()).contains("was lost");
+        assertThat(failed.path("error").asString()).contains("was lost", "restart policy no");
 
         a.live();
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                 assertThat(http.get("/v1/nodes/" + a.id, ADMIN).json().path("state").asString()).isEqualTo("ready"));
         assertThat(a.assignedIds()).isEmpty();
-        assertThat(b.assignedIds()).containsExactly(moving);
+        assertThat(b.assignedIds()).containsExactlyInAnyOrder(moving, restarting);
+    }
+
+    @Test
+    void aMachineTakesTheNodesWholeConfigInItsTenantAndDefaultsToRestartOnFailure() {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var node = agent("n1", Map.of(), 4, 8192);
+        var spec = new java.util.HashMap<String, Object>(small("full"));
+        spec.put("restart", Map.of("policy", "always", "max_retries", 3));
+        spec.put("auto_destroy", true);
+        spec.put("stop", Map.of("signal", "SIGINT", "timeout_s", 30));
+        spec.put("network", Map.of("egress", false));
+        spec.put("services", List.of(Map.of("protocol", "tcp", "internal_port", 80, "port", 18080),
+                Map.of("protocol", "udp", "internal_port", 53, "port", 18053)));
+        String full = machine("alpha", "web", ADMIN, spec).path("id").asString();
+        String plain = machine("alpha", "web", ADMIN, small("plain")).path("id").asString();
+
+        var assigned = new java.util.HashMap<String, JsonNode>();
+        node.poll(0).path("machines").forEach(m -> assigned.put(m.path("id").asString(), m.path("config")));
+        var config = assigned.get(full);
+        assertThat(config.path("namespace").asString()).isEqualTo("alpha");
+        assertThat(config.path("restart").path("policy").asString()).isEqualTo("always");
+        assertThat(config.path("restart").path("max_retries").asInt()).isEqualTo(3);
+        assertThat(config.path("auto_destroy").asBoolean()).isTrue();
+        assertThat(config.path("stop").path("signal").asString()).isEqualTo("SIGINT");
+        assertThat(config.path("stop").path("timeout_s").asInt()).isEqualTo(30);
+        assertThat(config.path("network").path("egress").asBoolean()).isFalse();
+        assertThat(config.path("services")).hasSize(2);
+        assertThat(config.path("services").get(0).path("port").asInt()).isEqualTo(18080);
+        assertThat(config.path("services").get(0).path("internal_port").asInt()).isEqualTo(80);
+        assertThat(config.path("services").get(1).path("protocol").asString()).isEqualTo("udp");
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + full, ADMIN).json().path("config"))
+                .isEqualTo(config);
+
+        var defaults = assigned.get(plain);
+        assertThat(defaults.path("namespace").asString()).isEqualTo("alpha");
+        assertThat(defaults.path("restart").path("policy").asString()).isEqualTo("on-failure");
+        assertThat(defaults.path("restart").path("max_retries").isNull()).isTrue();
+        assertThat(defaults.path("auto_destroy").asBoolean()).isFalse();
+        assertThat(defaults.path("services")).isEmpty();
+    }
+
+    @Test
+    void aMachineBodyNamingANamespaceOrAnOldStyleRestartIsRefused() {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        agent("n1", Map.of(), 4, 8192).live();
+        var named = new java.util.HashMap<String, Object>(small("x"));
+        named.put("namespace", "beta");
+        var refused = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, named);
+        assertThat(refused.errorCode()).isEqualTo("invalid_argument");
+        assertThat(refused.json().path("error").path("message").asString()).contains("namespace", "'beta'");
+
+        var oldRestart = new java.util.HashMap<String, Object>(small("y"));
+        oldRestart.put("restart", "always");
+        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, oldRestart).errorCode())
+                .isEqualTo("invalid_argument");
+        var badPolicy = new java.util.HashMap<String, Object>(small("z"));
+        badPolicy.put("restart", Map.of("policy", "sometimes"));
+        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, badPolicy).json()
+                .path("error").path("message").asString()).contains("restart.policy", "sometimes");
+        var twice = new java.util.HashMap<String, Object>(small("w"));
+        twice.put("services", List.of(Map.of("protocol", "tcp", "internal_port", 80, "port", 8080),
+                Map.of("protocol", "tcp", "internal_port", 81, "port", 8080)));
+        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, twice).json()
+                .path("error").path("message").asString()).contains("tcp port 8080 is published twice");
+        assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).isEmpty();
+    }
+
+    @Test
+    void aMachineItsNodeRefusedToCreateShowsFailedWithTheNodesReason() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var node = agent("n1", Map.of(), 4, 8192);
+        String id = machine("alpha", "web", ADMIN, small("taken")).path("id").asString();
+        long generation = node.poll(0).path("machines").get(0).path("generation").asLong();
+        String reason = "create on node " + node.id + " refused: tcp port 8080 is already published by machine m2";
+        assertThat(node.report(id, generation, "failed", reason).status()).isEqualTo(200);
+        var failed = http.get("/v1/namespaces/alpha/machines/" + id, ADMIN).json();
+        assertThat(failed.path("state").asString()).isEqualTo("failed");
+        assertThat(failed.path("error").asString()).isEqualTo(reason);
+        assertThat(failed.path("node_id").asString()).isEqualTo(node.id);
     }
 
     @Test
@@ -256,20 +343,27 @@ abstract class ClusterSuite {
         var a = agent("a", Map.of(), 4, 8192).live();
         var ids = new ArrayList<String>();
         for (int i = 0; i < 2; i++) ids.add(machine("alpha", "web", ADMIN, small("w" + i)).path("id").asString());
+        var stays = new java.util.HashMap<String, Object>(small("stays"));
+        stays.put("restart", Map.of("policy", "no"));
+        stays.put("guest", Map.of("cpus", 1, "memory_mb", 256));
+        String pinned = machine("alpha", "web", ADMIN, stays).path("id").asString();
         var b = agent("b", Map.of(), 4, 8192).live();
 
         assertThat(http.post("/v1/nodes/" + b.id + "/cordon", ADMIN, null).json().path("state").asString())
                 .isEqualTo("cordoned");
-        assertThat(machine("alpha", "web", ADMIN, small("w2")).path("node_id").asString()).isEqualTo(a.id);
-        ids.add(http.get("/v1/namespaces/alpha/machines?fleet=web", ADMIN).json().get(2).path("id").asString());
+        var w2 = machine("alpha", "web", ADMIN, small("w2"));
+        assertThat(w2.path("node_id").asString()).isEqualTo(a.id);
+        ids.add(w2.path("id").asString());
         assertThat(http.post("/v1/nodes/" + b.id + "/uncordon", ADMIN, null).json().path("state").asString())
                 .isEqualTo("ready");
 
         assertThat(http.post("/v1/nodes/" + a.id + "/drain", ADMIN, null).json().path("state").asString())
                 .isEqualTo("draining");
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            assertThat(a.assignedIds()).isEmpty();
+            assertThat(a.assignedIds()).containsExactly(pinned);
             assertThat(b.assignedIds()).containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(http.get("/v1/namespaces/alpha/machines/" + pinned, ADMIN).json().path("desired_state")
+                    .asString()).isEqualTo("stopped");
         });
         var list = http.get("/v1/namespaces/alpha/machines?state=running", ADMIN);
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(

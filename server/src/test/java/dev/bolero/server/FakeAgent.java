@@ -102,6 +102,17 @@ public final class FakeAgent implements AutoCloseable {
                 Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", List.of("qemu"), "machines", reports));
     }
 
+    /** A heartbeat reporting one machine in {@code state} with {@code error}, as an agent that could not create it. */
+    Http.Response report(String machineId, long generation, String state, String error) {
+        var report = new LinkedHashMap<String, Object>();
+        report.put("id", machineId);
+        report.put("generation", generation);
+        report.put("state", state);
+        report.put("error", error);
+        return http.post("/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity",
+                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", List.of("qemu"), "machines", List.of(report)));
+    }
+
     /** Polls and heartbeats in the background, as a live agent does, until {@link #silence()}. */
     public FakeAgent live() {
         beating = Thread.ofVirtual().name("fake-agent-" + id).start(() -> {

@@ -3,6 +3,7 @@ package dev.bolero.agent.cluster;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.Machine;
+import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.Assignment;
@@ -17,10 +18,12 @@ import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -35,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * and fences — stops and destroys every machine — once no heartbeat has been accepted for {@code fence_after_s}.
  * Stream requests in the assignments (logs, events, exec) are answered from the node API at once, each on its own
  * virtual thread ({@link StreamAnswers}).
+ *
+ * <p>A machine runs in its tenant's network namespace on the node (the assignment's {@code namespace}), so machines of
+ * different tenants cannot reach each other. A machine the node refuses to create (a published port already taken,
+ * no free address) is reported {@code failed} with the node's reason and not tried again until its assignment's
+ * generation changes (a start or stop through the server).
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
@@ -53,6 +61,8 @@ public final class ClusterMember implements AutoCloseable {
     private final MachineService machines;
     private final Generations generations;
     private final StreamAnswers streams;
+    /** Machines whose creation this node refused, by id: reported failed until their generation changes. */
+    private final Map<String, Refusal> refused = new ConcurrentHashMap<>();
     private final Semaphore heartbeatSoon = new Semaphore(0);
     private final Object reconciling = new Object();
     private volatile boolean closed;
@@ -157,10 +167,11 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     private Heartbeat heartbeat() {
-        var reports = machines.list().stream()
-                .map(m -> new MachineReport(m.id(), generations.applied(m.id()), m.state(), m.imageDigest(),
-                        m.exitCode(), m.error()))
-                .toList();
+        var reports = new ArrayList<MachineReport>();
+        machines.list().forEach(m -> reports.add(new MachineReport(m.id(), generations.applied(m.id()), m.state(),
+                m.imageDigest(), m.exitCode(), m.error())));
+        refused.forEach((id, r) -> reports.add(
+                new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error())));
         return new Heartbeat(capacity, DRIVERS, reports);
     }
 
@@ -172,6 +183,7 @@ public final class ClusterMember implements AutoCloseable {
             Map<String, Machine> local = machines.list().stream()
                     .collect(Collectors.toMap(Machine::id, Function.identity()));
             Set<String> assigned = a.machines().stream().map(Assignment::id).collect(Collectors.toSet());
+            changed |= refused.keySet().retainAll(assigned);
             for (Machine m : local.values()) {
                 if (!assigned.contains(m.id())) {
                     remove(m.id(), "not assigned to node " + node.nodeId() + " any more");
@@ -192,8 +204,18 @@ public final class ClusterMember implements AutoCloseable {
 
     private boolean apply(Assignment want, Machine have) {
         if (have == null) {
+            Refusal refusal = refused.get(want.id());
+            if (refusal != null && refusal.generation() == want.generation()) return false;
             generations.forget(want.id());
-            have = machines.create(want.id(), want.namespace() + "." + want.name(), want.config());
+            try {
+                have = machines.create(want.id(), want.namespace() + "." + want.name(), inTenant(want));
+            } catch (ApiException e) {
+                String error = "create on node " + node.nodeId() + " refused: " + e.getMessage();
+                log.warn("machine={} generation {}: {}", want.id(), want.generation(), error);
+                refused.put(want.id(), new Refusal(want.generation(), error));
+                return true;
+            }
+            refused.remove(want.id());
         } else if (generations.applied(want.id()) == want.generation()) {
             return false;
         }
@@ -216,6 +238,16 @@ public final class ClusterMember implements AutoCloseable {
         log.info("machine={} generation {} applied: {}", want.id(), want.generation(), want.desiredState());
         return true;
     }
+
+    /** The assignment's configuration in the tenant's namespace, whatever namespace the stored config names. */
+    private static MachineConfig inTenant(Assignment want) {
+        MachineConfig c = want.config();
+        return new MachineConfig(c.image(), c.guest(), c.init(), c.env(), c.restart(), c.autoDestroy(), c.stop(),
+                want.namespace(), c.network(), c.services());
+    }
+
+    /** A refused creation: the assignment generation it was refused at and the node's reason. */
+    private record Refusal(long generation, String error) {}
 
     /** Stops (SIGTERM, 10 s) and destroys a machine. */
     private void remove(String id, String why) {

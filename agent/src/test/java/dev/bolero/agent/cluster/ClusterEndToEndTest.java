@@ -46,8 +46,10 @@ import tools.jackson.databind.JsonNode;
  * between the control plane and the node API, node loss (SIGKILL of an agent) with the machine coming back on
  * another node, the returning node destroying its copy, drain, and fencing when the server goes away.
  * Each agent runs in its own network namespace ({@link ClusterNetwork}) with its own node network, reaching the server
- * and the registry through a veth pair; the running machine's published port answers from the host on every node it
- * lands on. At most two VMs run at a time.
+ * and the registry through a veth pair; the running machine answers at its address inside every node it lands on. Two
+ * tenants' machines bin-packed on one node sit in their own subnets and cannot reach each other, a published port
+ * answers at the node's address, and a second machine publishing the same port there is refused with the node's
+ * reason. At most three VMs run at a time.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterEndToEndTest {
@@ -207,6 +209,70 @@ class ClusterEndToEndTest {
 
     @Test
     @Order(3)
+    void tenants_machines_on_one_node_are_in_their_own_namespaces_and_cannot_reach_each_other_and_ports_publish()
+            throws Exception {
+        assertThat(api("POST", "/v1/namespaces", "{\"name\": \"beta\"}").status()).isEqualTo(201);
+        assertThat(api("POST", "/v1/namespaces/beta/fleets", "{\"name\": \"packed\", \"strategy\": \"binpack\"}")
+                .status()).isEqualTo(201);
+        String published = ", \"services\": [{\"protocol\": \"tcp\", \"internal_port\": 80, \"port\": 8080}]";
+        String a1 = create("alpha", "packed", "a1", true, published).path("id").asString();
+        String a2 = create("alpha", "packed", "a2", true, "").path("id").asString();
+        String b1 = create("beta", "packed", "b1", true, "").path("id").asString();
+        Node node = nodeOf(waitRunning("alpha", a1, null));
+        assertThat(waitRunning("alpha", a2, null)).as("bin-pack").isEqualTo(node.id);
+        assertThat(waitRunning("beta", b1, null)).as("bin-pack across tenants").isEqualTo(node.id);
+
+        var local = new java.util.HashMap<String, JsonNode>();
+        for (String id : List.of(a1, a2, b1)) {
+            local.put(id, call("GET", node.url() + "/api/v1/machines/" + id, null, null).json());
+        }
+        assertThat(local.get(a1).path("config").path("namespace").asString()).isEqualTo("alpha");
+        assertThat(local.get(a2).path("config").path("namespace").asString()).isEqualTo("alpha");
+        assertThat(local.get(b1).path("config").path("namespace").asString()).isEqualTo("beta");
+        String ipA1 = local.get(a1).path("ip").asString();
+        String ipA2 = local.get(a2).path("ip").asString();
+        String ipB1 = local.get(b1).path("ip").asString();
+        assertThat(subnet24(ipA2)).as("one tenant, one subnet").isEqualTo(subnet24(ipA1));
+        assertThat(subnet24(ipB1)).as("another tenant, another subnet").isNotEqualTo(subnet24(ipA1));
+
+        // busybox nc, not wget: Debian's static busybox wget crashes (SIGSEGV) looking up services without NSS.
+        String fetchA1 = "{\"cmd\": [\"sh\", \"-c\", \"printf 'GET / HTTP/1.0\\\\r\\\\n\\\\r\\\\n' | nc -w 2 " + ipA1
+                + " 80\"]}";
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            var same = api("POST", "/v1/namespaces/alpha/machines/" + a2 + "/exec", fetchA1);
+            assertThat(same.status()).as(same.body()).isEqualTo(200);
+            assertThat(same.json().path("exit_code").asInt()).as("a2 fetches a1: %s", same.body()).isZero();
+            assertThat(same.json().path("stdout").asString()).startsWith("HTTP/1.");
+        });
+        var other = api("POST", "/v1/namespaces/beta/machines/" + b1 + "/exec", fetchA1);
+        assertThat(other.status()).as(other.body()).isEqualTo(200);
+        assertThat(other.json().path("exit_code").asInt()).as("b1 fetches a1: %s", other.body()).isNotZero();
+        assertThat(other.json().path("stdout").asString()).isEmpty();
+
+        assertServesOn(node, node.net.ip() + ":8080");
+
+        // The same port again on the same node: the node refuses to create it, the server shows why.
+        String clash = create("alpha", "packed", "a3", true, published).path("id").asString();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            JsonNode m = machine("alpha", clash);
+            assertThat(m.path("node_id").asString()).isEqualTo(node.id);
+            assertThat(m.path("state").asString()).as("%s", m).isEqualTo("failed");
+            assertThat(m.path("error").asString()).contains("refused", "tcp port 8080 is already published");
+        });
+        assertThat(node.localState(clash)).isEqualTo("absent");
+
+        for (String id : List.of(a1, a2, clash)) {
+            assertThat(api("DELETE", "/v1/namespaces/alpha/machines/" + id, null).status()).isEqualTo(204);
+        }
+        assertThat(api("DELETE", "/v1/namespaces/beta/machines/" + b1, null).status()).isEqualTo(204);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(node.localMachines()).isZero();
+            assertThat(api("GET", "/v1/namespaces/alpha/machines", null).json().size()).isZero();
+        });
+    }
+
+    @Test
+    @Order(4)
     void a_lost_node_s_machine_runs_elsewhere_the_returning_node_drops_its_copy_drain_moves_it_and_fencing_stops_it()
             throws Exception {
         String id = create("spread", "web", true).path("id").asString();
@@ -242,35 +308,55 @@ class ClusterEndToEndTest {
     // --- helpers ---
 
     private static JsonNode create(String fleet, String name, boolean start) {
-        var r = api("POST", "/v1/namespaces/alpha/fleets/" + fleet + "/machines",
+        return create("alpha", fleet, name, start, "");
+    }
+
+    /** Creates a machine of the test image; {@code extra} is more JSON members, each with a leading comma. */
+    private static JsonNode create(String ns, String fleet, String name, boolean start, String extra) {
+        var r = api("POST", "/v1/namespaces/" + ns + "/fleets/" + fleet + "/machines",
                 "{\"name\": \"" + name + "\", \"image\": \"" + image + "\", \"start\": " + start
-                        + ", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}}");
+                        + ", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}" + extra + "}");
         assertThat(r.status()).as("create %s: %s", name, r.body()).isEqualTo(201);
         return r.json();
     }
 
     /**
      * The machine's web server answers at its address from inside its node's namespace: the node network (bridge,
-     * tap, nftables) works in the agent's namespace. (The cluster API has no published ports yet.)
+     * tap, nftables) works in the agent's namespace.
      */
     private static void assertServes(Node n, String machineId) {
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             var local = call("GET", n.url() + "/api/v1/machines/" + machineId, null, null).json();
             String ip = local.path("ip").asString();
             assertThat(ip).as("address of %s on %s: %s", machineId, n.name, local).isNotEmpty();
-            var curl = new ProcessBuilder(n.net.command(List.of("curl", "-sS", "--max-time", "2", "http://" + ip + "/")))
-                    .redirectErrorStream(true).start();
+            assertServesOn(n, ip);
+        });
+    }
+
+    /** A web server answers at {@code address} (host or host:port) from inside the node's namespace. */
+    private static void assertServesOn(Node n, String address) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            var curl = new ProcessBuilder(n.net.command(List.of("curl", "-sS", "--max-time", "2",
+                    "http://" + address + "/"))).redirectErrorStream(true).start();
             String body = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(curl.waitFor()).as("curl http://%s/ in %s: %s", ip, n.net.netns(), body).isZero();
+            assertThat(curl.waitFor()).as("curl http://%s/ in %s: %s", address, n.net.netns(), body).isZero();
             assertThat(body).isNotBlank();
         });
     }
 
+    private static String subnet24(String ip) {
+        return ip.substring(0, ip.lastIndexOf('.'));
+    }
+
     /** Waits until the control plane reports the machine running on a node other than {@code notOn}. */
     private static String waitRunning(String id, String notOn) {
+        return waitRunning("alpha", id, notOn);
+    }
+
+    private static String waitRunning(String ns, String id, String notOn) {
         var on = new java.util.concurrent.atomic.AtomicReference<String>();
         await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            JsonNode m = machine(id);
+            JsonNode m = machine(ns, id);
             String nodeId = m.path("node_id").asString();
             assertThat(nodeId).as("node of %s: %s", id, m).isNotEqualTo(notOn).isNotEmpty();
             assertThat(m.path("state").asString()).as("state of %s: %s", id, m).isEqualTo("running");
@@ -282,7 +368,11 @@ class ClusterEndToEndTest {
     }
 
     private static JsonNode machine(String id) {
-        var r = api("GET", "/v1/namespaces/alpha/machines/" + id, null);
+        return machine("alpha", id);
+    }
+
+    private static JsonNode machine(String ns, String id) {
+        var r = api("GET", "/v1/namespaces/" + ns + "/machines/" + id, null);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json();
     }

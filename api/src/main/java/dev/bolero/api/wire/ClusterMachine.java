@@ -11,11 +11,13 @@ import java.util.Map;
  * @param state the state its node last reported; {@code created} before any report or while it awaits a node
  * @param desiredState {@code running} or {@code stopped}
  * @param nodeId the node it is assigned to; null while no node can take it
+ * @param config its configuration; {@code config.restart} also decides whether it moves when its node is lost or
+ *     drained ({@link CreateMachineSpec})
  * @param error why it failed, or why it awaits a node
  */
 public record ClusterMachine(
         String id, String name, String namespace, String fleet, MachineState state, String desiredState,
-        MachineConfig config, String nodeId, String region, Map<String, String> nodeLabels, RestartPolicy restart,
+        MachineConfig config, String nodeId, String region, Map<String, String> nodeLabels,
         String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt) {
     public ClusterMachine {
         nodeLabels = Map.copyOf(nodeLabels);

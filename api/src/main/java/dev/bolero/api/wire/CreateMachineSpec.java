@@ -5,22 +5,45 @@ import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.GuestResources;
 import dev.bolero.api.InitOverrides;
 import dev.bolero.api.MachineConfig;
+import dev.bolero.api.NetworkOptions;
+import dev.bolero.api.RestartPolicy;
+import dev.bolero.api.ServicePort;
+import dev.bolero.api.StopRequest;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Body of {@code POST /v1/namespaces/{ns}/fleets/{fleet}/machines}: the node API's machine request
- * ({@link CreateMachineRequest}) plus placement.
+ * ({@link CreateMachineRequest}, same fields and rules) plus placement. The machine's namespace is the tenant in the
+ * URL: the body must not name one.
  *
+ * <p>{@code restart} is the one restart policy: the node restarts the workload by it, and the control plane follows it
+ * when the machine's node is lost or drained — {@code on-failure} and {@code always} move the machine to another node
+ * (losing a node is a failure), {@code no} leaves it {@code failed} (node lost) or {@code stopped} (node drained).
+ * Unlike on a single node, the default is {@code on-failure} with unlimited retries: a cluster machine outlives its node
+ * unless its policy says {@code no}.
+ *
+ * @param restart the restart policy; {@code {"policy": "on-failure"}} when absent
+ * @param namespace must be absent; a value is refused
  * @param region the region of the node; the fleet's when null
  * @param nodeLabels labels the node must carry; the fleet's when null
- * @param restart what happens when the node is lost or drained; default {@code always}
+ * @throws ApiException {@code invalid_argument} naming the bad field, as {@link CreateMachineRequest} does, or when
+ *     {@code namespace} is set
  */
 public record CreateMachineSpec(
         String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env, Boolean start,
-        String region, Map<String, String> nodeLabels, RestartPolicy restart) {
+        RestartPolicy restart, Boolean autoDestroy, StopRequest stop, String namespace, NetworkOptions network,
+        List<ServicePort> services, String region, Map<String, String> nodeLabels) {
+
+    /** The cluster's default restart policy. */
+    public static final RestartPolicy DEFAULT_RESTART = new RestartPolicy("on-failure", null);
 
     public CreateMachineSpec {
-        node(name, image, guest, init, env, start);
+        if (namespace != null) {
+            throw ApiException.invalid("namespace must not be set in the body: a machine's namespace is the one in "
+                    + "its URL (/v1/namespaces/{ns}/…), got '" + namespace + "'");
+        }
+        if (restart == null) restart = DEFAULT_RESTART;
         if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
         if (nodeLabels != null) {
             nodeLabels = FleetSpec.Labels.check("node_labels", nodeLabels);
@@ -28,12 +51,20 @@ public record CreateMachineSpec(
                 throw ApiException.invalid("node_labels: put the region in 'region', not in node_labels");
             }
         }
-        if (restart == null) restart = RestartPolicy.ALWAYS;
+        var request = node(name, image, guest, init, env, start, restart, autoDestroy, stop, network, services,
+                MachineConfig.DEFAULT_NAMESPACE);
+        env = request.env();
+        services = request.services();
     }
 
-    /** The configuration the node runs, validated and with defaults filled in. */
-    public MachineConfig config() {
-        return node(name, image, guest, init, env, start).config();
+    /**
+     * The configuration the node runs, validated and with defaults filled in, in namespace {@code tenant}.
+     *
+     * @throws ApiException {@code invalid_argument} when {@code tenant} is not a namespace name
+     */
+    public MachineConfig config(String tenant) {
+        return node(name, image, guest, init, env, start, restart, autoDestroy, stop, network, services, tenant)
+                .config();
     }
 
     /** Whether to start the machine at once (default no). */
@@ -41,9 +72,12 @@ public record CreateMachineSpec(
         return Boolean.TRUE.equals(start);
     }
 
-    private static CreateMachineRequest node(String name, String image, GuestResources guest, InitOverrides init,
-                                             Map<String, String> env, Boolean start) {
-        var request = new CreateMachineRequest(name, image, guest, init, env, start);
+    private static CreateMachineRequest node(
+            String name, String image, GuestResources guest, InitOverrides init, Map<String, String> env,
+            Boolean start, RestartPolicy restart, Boolean autoDestroy, StopRequest stop, NetworkOptions network,
+            List<ServicePort> services, String tenant) {
+        var request = new CreateMachineRequest(name, image, guest, init, env, start, restart, autoDestroy, stop,
+                tenant, network, services);
         request.config();
         return request;
     }

@@ -85,7 +85,7 @@ final class ClusterLoops implements AutoCloseable {
                 for (MachineRow m : tx.machinesOn(nodeId)) {
                     if (m.desiredState().equals("destroyed")) {
                         tx.assign(m.id(), null, null, now);
-                    } else if (m.restart().moves()) {
+                    } else if (m.moves()) {
                         tx.assign(m.id(), null, "node " + nodeId + " was lost; awaiting a node", now);
                     } else {
                         tx.fail(m.id(), "node " + nodeId + " was lost (restart policy no)", now);
@@ -106,7 +106,7 @@ final class ClusterLoops implements AutoCloseable {
         for (MachineRow machine : store.read("list machines on draining nodes", tx -> tx.onDrainingNodes())) {
             String from = machine.nodeId();
             String action = "move machine " + machine.id() + " off draining node " + from;
-            if (!machine.restart().moves()) {
+            if (!machine.moves()) {
                 if (machine.desiredState().equals("running")) plane.stop(machine.namespace(), machine.id(), null);
                 continue;
             }

@@ -123,9 +123,9 @@ public final class ControlPlane {
         String name = spec.name() == null ? "m-" + id : spec.name();
         String action = "create machine " + name + " in " + namespace + "/" + fleetName;
         Instant now = clock.instant();
-        var row = new MachineRow(id, namespace, fleetName, name, spec.config(),
+        var row = new MachineRow(id, namespace, fleetName, name, spec.config(namespace),
                 spec.region() != null ? spec.region() : fleet.region(),
-                spec.nodeLabels() != null ? spec.nodeLabels() : fleet.nodeLabels(), spec.restart(),
+                spec.nodeLabels() != null ? spec.nodeLabels() : fleet.nodeLabels(),
                 spec.startNow() ? "running" : "stopped", null, 1, null, MachineState.CREATED, null, null, null, 0,
                 now, now);
         var result = placements.place(action, id, Placements.request(row, fleet.strategy()), (tx, nodeId) -> {
@@ -133,7 +133,7 @@ public final class ControlPlane {
                 throw ApiException.conflict(action + ": a machine of that name exists");
             }
             tx.insertMachine(new MachineRow(id, namespace, fleetName, name, row.config(), row.region(),
-                    row.nodeLabels(), row.restart(), row.desiredState(), null, 1, nodeId, MachineState.CREATED, null,
+                    row.nodeLabels(), row.desiredState(), null, 1, nodeId, MachineState.CREATED, null,
                     null, null, tx.index(), now, now));
             tx.touchAssignments(nodeId);
             return true;

@@ -4,7 +4,6 @@ import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.ClusterMachine;
-import dev.bolero.api.wire.RestartPolicy;
 import java.time.Instant;
 import java.util.Map;
 
@@ -17,11 +16,16 @@ import java.util.Map;
  */
 public record MachineRow(
         String id, String namespace, String fleet, String name, MachineConfig config, String region,
-        Map<String, String> nodeLabels, RestartPolicy restart, String desiredState, StopRequest stop,
+        Map<String, String> nodeLabels, String desiredState, StopRequest stop,
         long generation, String nodeId, MachineState observedState, String imageDigest, Integer exitCode,
         String error, long modifyIndex, Instant createdAt, Instant updatedAt) {
     public MachineRow {
         nodeLabels = Map.copyOf(nodeLabels);
+    }
+
+    /** Whether it moves to another node when its node is lost or drained: unless its restart policy is {@code no}. */
+    public boolean moves() {
+        return !config.restart().policy().equals("no");
     }
 
     /** vCPUs it asks for. */
@@ -37,6 +41,6 @@ public record MachineRow(
     /** The row as the public API shows it. */
     public ClusterMachine toWire() {
         return new ClusterMachine(id, name, namespace, fleet, observedState, desiredState, config, nodeId, region,
-                nodeLabels, restart, imageDigest, exitCode, error, createdAt, updatedAt);
+                nodeLabels, imageDigest, exitCode, error, createdAt, updatedAt);
     }
 }

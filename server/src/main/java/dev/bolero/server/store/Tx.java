@@ -8,7 +8,6 @@ import dev.bolero.api.wire.Capacity;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
-import dev.bolero.api.wire.RestartPolicy;
 import dev.bolero.api.wire.StreamRequest;
 import java.net.URI;
 import java.sql.Connection;
@@ -256,9 +255,10 @@ public final class Tx {
     // ---- machines ----
 
     public void insertMachine(MachineRow m) throws SQLException {
+        // The restart column mirrors config.restart.policy for readers of the table; the config decides.
         update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.config()), m.cpus(),
-                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.restart().wireName(),
+                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.config().restart().policy(),
                 m.desiredState(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
                 m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(), m.modifyIndex(),
                 m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli());
@@ -373,7 +373,6 @@ public final class Tx {
         return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
                 rs.getString("name"), JSON.readValue(rs.getString("config"), MachineConfig.class),
                 rs.getString("region"), JSON.readValue(rs.getString("node_labels"), LABELS),
-                JSON.readValue('"' + rs.getString("restart") + '"', RestartPolicy.class),
                 rs.getString("desired_state"), stop == null ? null : JSON.readValue(stop, StopRequest.class),
                 rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
                 rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
