@@ -53,6 +53,8 @@ public final class ClusterSnapshot {
     /** Per fleet, the positions of the nodes running its machines, and how many each. */
     final Map<String, Map<Integer, Integer>> fleets;
     final SortedSet<String> regions;
+    /** The host ports in use, by position. */
+    final PortUse ports;
     /** Summaries of runs of ready nodes, {@link NodeClass#firstBlock()} to {@link NodeClass#endBlock()} per class. */
     final Blocks blocks;
     /** The block of each position, {@code -1} for nodes that are not ready. */
@@ -118,6 +120,7 @@ public final class ClusterSnapshot {
                     earliestExpiry, firstBlock, blockStarts.size());
         }
         fleets = Map.copyOf(fleetPositions);
+        ports = PortUse.of(views);
         int[] blockStart = new int[blockStarts.size()];
         int[] blockEnd = new int[blockStarts.size()];
         for (var nodeClass : classes) {

@@ -6,17 +6,24 @@ import java.util.Set;
 
 /**
  * The filters a node must pass to take a machine, in the order a refusal attributes eliminations: constraints the
- * node can never meet (region, driver, labels), then its state, then its heartbeat, then its free capacity.
+ * node can never meet (region, driver, labels), then its state, then its heartbeat, then its free capacity, then its
+ * free host ports.
  */
 final class Feasibility {
 
     /** The first filter a node fails, or {@link #FITS}. */
-    enum Verdict { OUT_OF_REGION, NO_DRIVER, NO_LABELS, DOWN, CORDONED, DRAINING, HEARTBEAT_EXPIRED, NO_CAPACITY, FITS }
+    enum Verdict {
+        OUT_OF_REGION, NO_DRIVER, NO_LABELS, DOWN, CORDONED, DRAINING, HEARTBEAT_EXPIRED, NO_CAPACITY, PORT_TAKEN, FITS
+    }
 
     private Feasibility() {}
 
-    /** Checks {@code node} for {@code request} at {@code now}, counting {@code usedCpu}/{@code usedMem} as allocated. */
-    static Verdict check(NodeView node, PlacementRequest request, Instant now, long usedCpu, long usedMem) {
+    /**
+     * Checks {@code node} for {@code request} at {@code now}, counting {@code usedCpu}/{@code usedMem} as allocated;
+     * {@code portTaken} says whether a port the request publishes is in use on the node.
+     */
+    static Verdict check(NodeView node, PlacementRequest request, Instant now, long usedCpu, long usedMem,
+                         boolean portTaken) {
         Verdict constraints = constraints(node.labels(), node.drivers(), request);
         if (constraints != Verdict.FITS) {
             return constraints;
@@ -29,8 +36,10 @@ final class Feasibility {
                 if (!now.isBefore(node.heartbeatExpires())) {
                     yield Verdict.HEARTBEAT_EXPIRED;
                 }
-                yield fits(usedCpu, node.capacity().cpus(), usedMem, node.capacity().memoryMb(), request.resources())
-                        ? Verdict.FITS : Verdict.NO_CAPACITY;
+                if (!fits(usedCpu, node.capacity().cpus(), usedMem, node.capacity().memoryMb(), request.resources())) {
+                    yield Verdict.NO_CAPACITY;
+                }
+                yield portTaken ? Verdict.PORT_TAKEN : Verdict.FITS;
             }
         };
     }

@@ -19,6 +19,8 @@ import java.util.Set;
  * @param fleetMachines how many machines of each fleet run on the node (fleets absent from the map have none); read
  *     by the anti-affinity hint of {@link PlacementRequest#fleet()}
  * @param heartbeatExpires the node counts as gone from this instant on, even if its state still says ready
+ * @param ports the host ports the machines assigned to the node publish; a request publishing any of them does not
+ *     fit the node
  * @throws IllegalArgumentException from the constructor when the id is blank or a fleet count is not positive
  * @throws NullPointerException from the constructor when any component is null
  */
@@ -30,7 +32,8 @@ public record NodeView(
         Resources capacity,
         Resources allocated,
         Map<String, Integer> fleetMachines,
-        Instant heartbeatExpires) {
+        Instant heartbeatExpires,
+        Set<HostPort> ports) {
 
     /** The label that names a node's region. */
     public static final String REGION_LABEL = "region";
@@ -52,6 +55,7 @@ public record NodeView(
             }
         });
         Objects.requireNonNull(heartbeatExpires, "node " + id + ": heartbeatExpires");
+        ports = Set.copyOf(ports);
     }
 
     /** The node's region, from its {@value #REGION_LABEL} label. */

@@ -1,9 +1,11 @@
 package dev.bolero.scheduler;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What one machine needs from a node.
@@ -16,6 +18,7 @@ import java.util.Optional;
  * @param strategy how to rank the nodes that can take the machine
  * @param fleet the fleet the machine belongs to, if any: a soft anti-affinity hint; nodes running fewer machines of
  *     this fleet are preferred over any score, so a fleet lands on distinct nodes while it can
+ * @param ports the host ports the machine publishes: only a node where none of them is in use fits
  * @throws IllegalArgumentException from the constructor when the resources are zero in a dimension or
  *     {@code nodeLabels} contains the region label
  */
@@ -25,7 +28,8 @@ public record PlacementRequest(
         Map<String, String> nodeLabels,
         Optional<Driver> driver,
         Strategy strategy,
-        Optional<String> fleet) {
+        Optional<String> fleet,
+        Set<HostPort> ports) {
 
     public PlacementRequest {
         Objects.requireNonNull(resources, "placement request: resources");
@@ -41,39 +45,61 @@ public record PlacementRequest(
         Objects.requireNonNull(driver, "placement request: driver");
         Objects.requireNonNull(strategy, "placement request: strategy");
         Objects.requireNonNull(fleet, "placement request: fleet");
+        ports = Set.copyOf(ports);
     }
 
     /** A bin-packing request for this much, with no constraints. */
     public static PlacementRequest of(int cpus, long memoryMb) {
         return new PlacementRequest(new Resources(cpus, memoryMb), Optional.empty(), Map.of(), Optional.empty(),
-                Strategy.BINPACK, Optional.empty());
+                Strategy.BINPACK, Optional.empty(), Set.of());
     }
 
     /** This request, restricted to {@code region}. */
     public PlacementRequest inRegion(String region) {
-        return new PlacementRequest(resources, Optional.of(region), nodeLabels, driver, strategy, fleet);
+        return new PlacementRequest(resources, Optional.of(region), nodeLabels, driver, strategy, fleet, ports);
     }
 
     /** This request, also requiring {@code label=value} on the node. */
     public PlacementRequest withLabel(String label, String value) {
         var labels = new HashMap<>(nodeLabels);
         labels.put(label, value);
-        return new PlacementRequest(resources, region, labels, driver, strategy, fleet);
+        return new PlacementRequest(resources, region, labels, driver, strategy, fleet, ports);
     }
 
     /** This request, requiring a node that runs {@code driver}. */
     public PlacementRequest withDriver(Driver driver) {
-        return new PlacementRequest(resources, region, nodeLabels, Optional.of(driver), strategy, fleet);
+        return new PlacementRequest(resources, region, nodeLabels, Optional.of(driver), strategy, fleet, ports);
     }
 
     /** This request, ranked with {@code strategy}. */
     public PlacementRequest withStrategy(Strategy strategy) {
-        return new PlacementRequest(resources, region, nodeLabels, driver, strategy, fleet);
+        return new PlacementRequest(resources, region, nodeLabels, driver, strategy, fleet, ports);
     }
 
     /** This request, as a machine of {@code fleet} (anti-affinity hint). */
     public PlacementRequest inFleet(String fleet) {
-        return new PlacementRequest(resources, region, nodeLabels, driver, strategy, Optional.of(fleet));
+        return new PlacementRequest(resources, region, nodeLabels, driver, strategy, Optional.of(fleet), ports);
+    }
+
+    /** This request, also publishing {@code port} on its node. */
+    public PlacementRequest publishing(HostPort port) {
+        var published = new HashSet<>(ports);
+        published.add(port);
+        return new PlacementRequest(resources, region, nodeLabels, driver, strategy, fleet, published);
+    }
+
+    /** What the request needs free on a node: {@code 4 vCPUs and 8192 MiB and tcp port 8080}. */
+    String describeNeeds() {
+        var text = new StringBuilder(resources.describe());
+        if (!ports.isEmpty()) {
+            text.append(" and ").append(describePorts(" and "));
+        }
+        return text.toString();
+    }
+
+    /** The ports, in order, joined by {@code separator}: {@code tcp port 80 and udp port 53}. */
+    String describePorts(String separator) {
+        return String.join(separator, ports.stream().sorted().map(HostPort::describe).toList());
     }
 
     /** The constraints as operators read them: {@code in region eu with driver firecracker and labels {disk=ssd}}. */

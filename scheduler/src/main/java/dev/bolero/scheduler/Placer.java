@@ -17,6 +17,8 @@ final class Placer {
     private long[] usedMem;
     private Blocks blocks;
     private boolean ownArrays;
+    private PortUse ports;
+    private boolean ownPorts;
     /** Fleets whose counts this placer changed or read, by position; absent fleets are as in the snapshot. */
     private final Map<String, Map<Integer, Integer>> fleets = new HashMap<>();
 
@@ -31,6 +33,7 @@ final class Placer {
         this.usedCpu = snapshot.usedCpu;
         this.usedMem = snapshot.usedMem;
         this.blocks = snapshot.blocks;
+        this.ports = snapshot.ports;
     }
 
     /** Decides where {@code request} goes; when {@code remember}, later requests see the placement. */
@@ -43,19 +46,20 @@ final class Placer {
         }
         Map<Integer, Integer> fleetCounts = request.fleet().map(this::fleetCounts).orElse(Map.of());
         long[] occupied = fleetCounts.isEmpty() ? null : bitset(fleetCounts);
+        long[] taken = request.ports().isEmpty() ? null : ports.taken(request.ports());
 
         bestPosition = -1;
         boolean binpack = request.strategy() == Strategy.BINPACK;
         for (int c = 0; c < classes.length; c++) {
             if (classFits[c]) {
-                scan(classes[c], request.resources(), binpack, occupied);
+                scan(classes[c], request.resources(), binpack, occupied, taken);
             }
         }
         if (bestPosition < 0 && occupied != null) {
-            leastOccupied(fleetCounts, classFits, request.resources(), binpack);
+            leastOccupied(fleetCounts, classFits, request.resources(), binpack, taken);
         }
         if (bestPosition < 0) {
-            return new PlacementDecision.Refused(Refusals.explain(snapshot, usedCpu, usedMem, request, now));
+            return new PlacementDecision.Refused(Refusals.explain(snapshot, usedCpu, usedMem, taken, request, now));
         }
         var placed = new PlacementDecision.Placed(snapshot.ids[bestPosition], bestScore);
         if (remember) {
@@ -64,8 +68,12 @@ final class Placer {
         return placed;
     }
 
-    /** Ranks the ready nodes of one class that fit, skipping nodes marked in {@code occupied}. */
-    private void scan(ClusterSnapshot.NodeClass nodeClass, Resources demand, boolean binpack, long[] occupied) {
+    /**
+     * Ranks the ready nodes of one class that fit, skipping nodes marked in {@code occupied} (the fleet's) or in
+     * {@code taken} (a port in use); either may be null for none.
+     */
+    private void scan(ClusterSnapshot.NodeClass nodeClass, Resources demand, boolean binpack, long[] occupied,
+                      long[] taken) {
         long wantCpu = demand.cpus();
         long wantMem = demand.memoryMb();
         boolean checkHeartbeat = !now.isBefore(nodeClass.earliestReadyExpiry());
@@ -78,12 +86,12 @@ final class Placer {
                     || (bestPosition >= 0 && blocks.cannotReach(b, binpack, wantCpu, wantMem, bestScore))) {
                 continue;
             }
-            scanBlock(blocks.start[b], blocks.end[b], wantCpu, wantMem, binpack, occupied, checkHeartbeat);
+            scanBlock(blocks.start[b], blocks.end[b], wantCpu, wantMem, binpack, occupied, taken, checkHeartbeat);
         }
     }
 
     private void scanBlock(int start, int end, long wantCpu, long wantMem, boolean binpack, long[] occupied,
-                           boolean checkHeartbeat) {
+                           long[] taken, boolean checkHeartbeat) {
         int[] capCpu = snapshot.capCpu;
         long[] capMem = snapshot.capMem;
         double[] inverseCpu = snapshot.inverseCpu;
@@ -100,7 +108,7 @@ final class Placer {
             if (bestPosition >= 0 && score < bestScore) {
                 continue;
             }
-            if (occupied != null && (occupied[p >>> 6] & (1L << p)) != 0) {
+            if (marked(occupied, p) || marked(taken, p)) {
                 continue;
             }
             if (checkHeartbeat && !now.isBefore(snapshot.views[p].heartbeatExpires())) {
@@ -122,13 +130,14 @@ final class Placer {
 
     /** When every node free of the fleet is ruled out: ranks the fleet's nodes by fewest machines, then score. */
     private void leastOccupied(Map<Integer, Integer> fleetCounts, boolean[] classFits, Resources demand,
-                               boolean binpack) {
+                               boolean binpack, long[] taken) {
         int bestCount = Integer.MAX_VALUE;
         for (var entry : fleetCounts.entrySet()) {
             int p = entry.getKey();
             int count = entry.getValue();
             var nodeClass = snapshot.classes[snapshot.classOf[p]];
             if (count > bestCount || !classFits[snapshot.classOf[p]] || p >= nodeClass.readyEnd()
+                    || marked(taken, p)
                     || !now.isBefore(snapshot.views[p].heartbeatExpires())
                     || !Feasibility.fits(usedCpu[p], snapshot.capCpu[p], usedMem[p], snapshot.capMem[p], demand)) {
                 continue;
@@ -141,6 +150,11 @@ final class Placer {
             }
             consider(p, score);
         }
+    }
+
+    /** Whether position {@code p} is set in {@code bits}; a null bitset marks nothing. */
+    static boolean marked(long[] bits, int p) {
+        return bits != null && (bits[p >>> 6] & (1L << p)) != 0;
     }
 
     private Map<Integer, Integer> fleetCounts(String fleet) {
@@ -166,6 +180,13 @@ final class Placer {
         usedCpu[p] = Math.addExact(usedCpu[p], request.resources().cpus());
         usedMem[p] = Math.addExact(usedMem[p], request.resources().memoryMb());
         blocks.refresh(snapshot.blockOf[p], snapshot, usedCpu, usedMem);
+        if (!request.ports().isEmpty()) {
+            if (!ownPorts) {
+                ports = ports.copy();
+                ownPorts = true;
+            }
+            ports.add(p, request.ports());
+        }
         request.fleet().ifPresent(fleet -> fleets
                 .computeIfAbsent(fleet, f -> new HashMap<>(snapshot.fleets.getOrDefault(f, Map.of())))
                 .merge(p, 1, Integer::sum));

@@ -11,19 +11,19 @@ final class Refusals {
     private Refusals() {}
 
     /**
-     * Explains why no node takes {@code request}, counting {@code usedCpu}/{@code usedMem} (by position) as allocated.
-     * For example {@code no node has 4 vCPUs and 8192 MiB free in region eu (12 nodes in region eu: 9 lack capacity,
-     * 3 cordoned)}.
+     * Explains why no node takes {@code request}, counting {@code usedCpu}/{@code usedMem} (by position) as allocated
+     * and the positions set in {@code taken} (null: none) as having a port of the request in use. For example
+     * {@code no node has 4 vCPUs and 8192 MiB free in region eu (12 nodes in region eu: 9 lack capacity, 3 cordoned)}.
      */
-    static String explain(ClusterSnapshot snapshot, int[] usedCpu, long[] usedMem, PlacementRequest request,
-                          Instant now) {
+    static String explain(ClusterSnapshot snapshot, int[] usedCpu, long[] usedMem, long[] taken,
+                          PlacementRequest request, Instant now) {
         var eliminated = new EnumMap<Feasibility.Verdict, Integer>(Feasibility.Verdict.class);
         for (int p = 0; p < snapshot.views.length; p++) {
-            eliminated.merge(Feasibility.check(snapshot.views[p], request, now, usedCpu[p], usedMem[p]), 1,
-                    Integer::sum);
+            eliminated.merge(Feasibility.check(snapshot.views[p], request, now, usedCpu[p], usedMem[p],
+                    Placer.marked(taken, p)), 1, Integer::sum);
         }
         int population = snapshot.views.length - eliminated.getOrDefault(Feasibility.Verdict.OUT_OF_REGION, 0);
-        var text = new StringBuilder("no node has ").append(request.resources().describe()).append(" free")
+        var text = new StringBuilder("no node has ").append(request.describeNeeds()).append(" free")
                 .append(request.describeConstraints()).append(" (");
         if (population == 0) {
             if (request.region().isPresent()) {
@@ -49,6 +49,8 @@ final class Refusals {
                 case DRAINING -> count + " draining";
                 case HEARTBEAT_EXPIRED -> count + " past their heartbeat deadline";
                 case NO_CAPACITY -> lack(count) + " capacity";
+                case PORT_TAKEN -> count + (count == 1 ? " has " : " have ") + request.describePorts(" or ")
+                        + " in use";
             };
             if (part != null) {
                 parts.add(part);

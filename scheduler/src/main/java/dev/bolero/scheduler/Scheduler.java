@@ -9,11 +9,13 @@ import java.util.Objects;
  * The placement function: a cluster snapshot, a request and the time in; a node or a reasoned refusal out.
  *
  * <p>A node is feasible when it is in the requested region, runs the requested driver, carries every requested
- * label, is {@link NodeState#READY}, its heartbeat deadline is after {@code now}, and the request fits beside its
- * allocations within its capacity. Feasible nodes are ranked by: fewest machines of the request's fleet (when it names
- * one), then the strategy's score (the mean CPU/memory fill after placement for bin-packing, one minus that for
- * spreading), then a hash of the node id seeded with {@code seed}, then the node id. The result depends on nothing
- * else: no I/O, no clock, no shared state; the same snapshot, requests, {@code now} and seed give the same decisions.
+ * label, is {@link NodeState#READY}, its heartbeat deadline is after {@code now}, the request fits beside its
+ * allocations within its capacity, and none of the host ports the request publishes is in use on it (by its machines
+ * or, in {@link #planAll}, by the requests placed before). Feasible nodes are ranked by: fewest machines of the
+ * request's fleet (when it names one), then the strategy's score (the mean CPU/memory fill after placement for
+ * bin-packing, one minus that for spreading), then a hash of the node id seeded with {@code seed}, then the node id.
+ * The result depends on nothing else: no I/O, no clock, no shared state; the same snapshot, requests, {@code now} and
+ * seed give the same decisions.
  */
 public final class Scheduler {
 

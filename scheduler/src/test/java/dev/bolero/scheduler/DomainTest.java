@@ -49,4 +49,15 @@ class DomainTest {
         assertThat(Driver.CLOUD_HYPERVISOR.wireName()).isEqualTo("cloud-hypervisor");
         assertThatThrownBy(() -> Driver.parse("xen")).hasMessage("driver: unknown name 'xen'");
     }
+
+    @Test
+    void hostPortsAreInRangeAndReadAsOperatorsWriteThem() {
+        assertThat(HostPort.tcp(8080).describe()).isEqualTo("tcp port 8080");
+        assertThat(new HostPort(HostPort.Protocol.parse("udp"), 53)).isEqualTo(HostPort.udp(53));
+        assertThat(HostPort.tcp(443)).isLessThan(HostPort.udp(53)).isGreaterThan(HostPort.tcp(80));
+        assertThatThrownBy(() -> HostPort.tcp(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("host port: tcp port must be between 1 and 65535, got 0");
+        assertThatThrownBy(() -> HostPort.udp(65536)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HostPort.Protocol.parse("sctp")).hasMessage("protocol: unknown name 'sctp'");
+    }
 }

@@ -37,6 +37,7 @@ public final class Fixtures {
         private Resources allocated = Resources.ZERO;
         private final Map<String, Integer> fleets = new HashMap<>();
         private Instant heartbeatExpires = NOW.plusSeconds(30);
+        private final Set<HostPort> ports = new java.util.HashSet<>();
 
         private NodeBuilder(String id) {
             this.id = id;
@@ -87,8 +88,13 @@ public final class Fixtures {
             return this;
         }
 
+        public NodeBuilder publishing(HostPort port) {
+            ports.add(port);
+            return this;
+        }
+
         public NodeView build() {
-            return new NodeView(id, state, labels, drivers, capacity, allocated, fleets, heartbeatExpires);
+            return new NodeView(id, state, labels, drivers, capacity, allocated, fleets, heartbeatExpires, ports);
         }
     }
 

@@ -33,7 +33,11 @@ class PlanApplierTest {
                 Arguments.of(node("n").region("us"), REQUEST.inRegion("eu"),
                         "place m-1 on n: node is no longer in region eu"),
                 Arguments.of(node("n"), REQUEST.withLabel("gpu", "a100"),
-                        "place m-1 on n: node no longer has labels {gpu=a100}"));
+                        "place m-1 on n: node no longer has labels {gpu=a100}"),
+                Arguments.of(node("n").publishing(HostPort.udp(8080)), REQUEST.publishing(HostPort.tcp(8080)), null),
+                Arguments.of(node("n").publishing(HostPort.tcp(8080)).publishing(HostPort.tcp(80)),
+                        REQUEST.publishing(HostPort.tcp(8080)).publishing(HostPort.tcp(443)),
+                        "place m-1 on n: node already has tcp port 8080 in use"));
     }
 
     @ParameterizedTest
@@ -63,6 +67,31 @@ class PlanApplierTest {
         assertThat(outcome.rejected()).containsExactly(new PlanOutcome.Rejection(second,
                 "place m-2 on n: node has 3 vCPUs and 57344 MiB free, needs 4 vCPUs and 8192 MiB"));
         assertThat(outcome.snapshotIndex()).isEqualTo(latest.index());
+    }
+
+    @Test
+    void twoPlansPublishingTheSamePortOnOneNodeDoNotBothCommit() {
+        var web = REQUEST.publishing(HostPort.tcp(8080));
+        var planned = snapshot(node("n"));
+        var first = new Plan(planned.index(), List.of(new Placement("m-1", "n", web)));
+        var second = new Plan(planned.index(), List.of(new Placement("m-2", "n", web)));
+        assertThat(PlanApplier.apply(planned, first, NOW).rejected()).isEmpty();
+        // The first plan committed: the latest state has its machine and port on n.
+        var latest = ClusterSnapshot.of(2,
+                List.of(node("n").allocated(4, 8192).publishing(HostPort.tcp(8080)).build()));
+        assertThat(PlanApplier.apply(latest, second, NOW).rejected()).extracting(PlanOutcome.Rejection::reason)
+                .containsExactly("place m-2 on n: node already has tcp port 8080 in use");
+    }
+
+    @Test
+    void countsThePortsOfPlacementsOfTheSamePlanAlreadyAccepted() {
+        var first = new Placement("m-1", "n", PlacementRequest.of(1, 1).publishing(HostPort.tcp(8080)));
+        var other = new Placement("m-2", "n", PlacementRequest.of(1, 1).publishing(HostPort.udp(8080)));
+        var clash = new Placement("m-3", "n", PlacementRequest.of(1, 1).publishing(HostPort.tcp(8080)));
+        var outcome = PlanApplier.apply(snapshot(node("n")), new Plan(0, List.of(first, other, clash)), NOW);
+        assertThat(outcome.committed()).containsExactly(first, other);
+        assertThat(outcome.rejected()).containsExactly(new PlanOutcome.Rejection(clash,
+                "place m-3 on n: node already has tcp port 8080 in use"));
     }
 
     @Test

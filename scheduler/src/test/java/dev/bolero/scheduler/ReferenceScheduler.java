@@ -4,8 +4,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The obvious first scheduler, kept as a test oracle and benchmark baseline: for every request it checks every node
@@ -23,6 +25,7 @@ public final class ReferenceScheduler {
                                                   Instant now, long seed) {
         var added = new HashMap<String, Resources>();
         var addedFleets = new HashMap<String, Map<String, Integer>>();
+        var addedPorts = new HashMap<String, Set<HostPort>>();
         var decisions = new ArrayList<PlacementDecision>();
         Comparator<Candidate> ranking = Comparator.comparingInt(Candidate::fleetMachines)
                 .thenComparing(Candidate::score, Comparator.reverseOrder())
@@ -32,7 +35,11 @@ public final class ReferenceScheduler {
             var candidates = new ArrayList<Candidate>();
             for (NodeView node : snapshot.nodes()) {
                 var used = node.allocated().add(added.getOrDefault(node.id(), Resources.ZERO));
-                if (Feasibility.check(node, request, now, used.cpus(), used.memoryMb()) != Feasibility.Verdict.FITS) {
+                boolean portTaken = !request.ports().isEmpty() && request.ports().stream()
+                        .anyMatch(port -> node.ports().contains(port)
+                                || addedPorts.getOrDefault(node.id(), Set.of()).contains(port));
+                if (Feasibility.check(node, request, now, used.cpus(), used.memoryMb(), portTaken)
+                        != Feasibility.Verdict.FITS) {
                     continue;
                 }
                 int fleetMachines = request.fleet().map(fleet -> node.fleetMachines().getOrDefault(fleet, 0)
@@ -50,6 +57,7 @@ public final class ReferenceScheduler {
             }
             var best = candidates.getFirst();
             added.merge(best.node().id(), request.resources(), Resources::add);
+            addedPorts.computeIfAbsent(best.node().id(), id -> new HashSet<>()).addAll(request.ports());
             request.fleet().ifPresent(fleet ->
                     addedFleets.computeIfAbsent(best.node().id(), id -> new HashMap<>()).merge(fleet, 1, Integer::sum));
             decisions.add(new PlacementDecision.Placed(best.node().id(), best.score()));

@@ -8,6 +8,7 @@ import dev.bolero.scheduler.PlacementDecision.Refused;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,24 +27,35 @@ import net.jqwik.api.Tuple;
 class SchedulerPropertiesTest {
 
     @Property
-    void neverOvercommitsAndNeverPlacesOnANodeThatFailsAFilter(@ForAll("clusters") List<NodeView> nodes,
-                                                              @ForAll("requests") List<PlacementRequest> requests,
-                                                              @ForAll long seed) {
+    void neverOvercommitsNorPublishesAPortTwiceOnANodeNorPlacesOnANodeThatFailsAFilter(
+            @ForAll("clusters") List<NodeView> nodes, @ForAll("requests") List<PlacementRequest> requests,
+            @ForAll long seed) {
         var snapshot = ClusterSnapshot.of(1, nodes);
         var decisions = Scheduler.planAll(snapshot, requests, NOW, seed);
         var added = new HashMap<String, Resources>();
+        var published = new HashMap<String, Set<HostPort>>();
         for (int i = 0; i < requests.size(); i++) {
             if (decisions.get(i) instanceof Placed(String nodeId, double score)) {
                 var node = snapshot.node(nodeId).orElseThrow();
-                assertThat(admits(node, requests.get(i), added.getOrDefault(nodeId, Resources.ZERO)))
-                        .as("request %d placed on %s", i, node).isTrue();
+                assertThat(admits(node, requests.get(i), added.getOrDefault(nodeId, Resources.ZERO),
+                        published.getOrDefault(nodeId, Set.of()))).as("request %d placed on %s", i, node).isTrue();
                 added.merge(nodeId, requests.get(i).resources(), Resources::add);
+                published.computeIfAbsent(nodeId, id -> new HashSet<>()).addAll(requests.get(i).ports());
                 assertThat(score).isBetween(0.0, 1.0);
             }
         }
         added.forEach((nodeId, placed) -> assertThat(
                 snapshot.node(nodeId).orElseThrow().capacity().fits(snapshot.node(nodeId).orElseThrow().allocated()
                         .add(placed))).as("node %s within capacity", nodeId).isTrue());
+        var publishers = new HashMap<String, List<HostPort>>();
+        nodes.forEach(node -> publishers.put(node.id(), new ArrayList<>(node.ports())));
+        for (int i = 0; i < requests.size(); i++) {
+            if (decisions.get(i) instanceof Placed placed) {
+                publishers.get(placed.nodeId()).addAll(requests.get(i).ports());
+            }
+        }
+        publishers.forEach((nodeId, ports) -> assertThat(ports).as("ports published on %s", nodeId)
+                .doesNotHaveDuplicates());
     }
 
     @Property
@@ -52,14 +64,19 @@ class SchedulerPropertiesTest {
         var snapshot = ClusterSnapshot.of(1, nodes);
         var decisions = Scheduler.planAll(snapshot, requests, NOW, seed);
         var added = new HashMap<String, Resources>();
+        var published = new HashMap<String, Set<HostPort>>();
         for (int i = 0; i < requests.size(); i++) {
             var request = requests.get(i);
             switch (decisions.get(i)) {
-                case Placed placed -> added.merge(placed.nodeId(), request.resources(), Resources::add);
+                case Placed placed -> {
+                    added.merge(placed.nodeId(), request.resources(), Resources::add);
+                    published.computeIfAbsent(placed.nodeId(), id -> new HashSet<>()).addAll(request.ports());
+                }
                 case Refused refused -> {
                     assertThat(nodes).as("request %d refused: %s", i, refused.reason())
-                            .noneMatch(node -> admits(node, request, added.getOrDefault(node.id(), Resources.ZERO)));
-                    assertThat(refused.reason()).startsWith("no node has " + request.resources().describe() + " free");
+                            .noneMatch(node -> admits(node, request, added.getOrDefault(node.id(), Resources.ZERO),
+                                    published.getOrDefault(node.id(), Set.of())));
+                    assertThat(refused.reason()).startsWith("no node has " + request.describeNeeds() + " free");
                 }
             }
         }
@@ -110,7 +127,8 @@ class SchedulerPropertiesTest {
     }
 
     /** The oracle: every filter written out plainly, independent of the scheduler's code. */
-    private static boolean admits(NodeView node, PlacementRequest request, Resources alreadyPlaced) {
+    private static boolean admits(NodeView node, PlacementRequest request, Resources alreadyPlaced,
+                                  Set<HostPort> alreadyPublished) {
         var used = node.allocated().add(alreadyPlaced);
         return node.state() == NodeState.READY
                 && NOW.isBefore(node.heartbeatExpires())
@@ -118,7 +136,9 @@ class SchedulerPropertiesTest {
                 && request.driver().map(node.drivers()::contains).orElse(true)
                 && node.labels().entrySet().containsAll(request.nodeLabels().entrySet())
                 && used.cpus() + request.resources().cpus() <= node.capacity().cpus()
-                && used.memoryMb() + request.resources().memoryMb() <= node.capacity().memoryMb();
+                && used.memoryMb() + request.resources().memoryMb() <= node.capacity().memoryMb()
+                && Collections.disjoint(request.ports(), node.ports())
+                && Collections.disjoint(request.ports(), alreadyPublished);
     }
 
     @Provide
@@ -136,7 +156,7 @@ class SchedulerPropertiesTest {
                 Arbitraries.of(0, 1, 2, 4, 10)
         ).as(NodeShape::new);
         var node = Combinators.combine(shape, Arbitraries.integers().between(0, 2),
-                Arbitraries.frequency(Tuple.of(9, false), Tuple.of(1, true))).as(NodeDraft::new);
+                Arbitraries.frequency(Tuple.of(9, false), Tuple.of(1, true)), ports()).as(NodeDraft::new);
         return node.list().ofMaxSize(12).map(drafts -> IntStream.range(0, drafts.size())
                 .mapToObj(i -> drafts.get(i).build("n" + i)).toList());
     }
@@ -150,16 +170,25 @@ class SchedulerPropertiesTest {
                 Arbitraries.of("ssd", "hdd").optional(0.3),
                 Arbitraries.of(Driver.class).optional(0.3),
                 Arbitraries.of(Strategy.class),
-                Arbitraries.of("web", "db").optional(0.5)
-        ).as((cpus, memGiB, region, disk, driver, strategy, fleet) -> new PlacementRequest(
+                Arbitraries.of("web", "db").optional(0.5),
+                ports()
+        ).as((cpus, memGiB, region, disk, driver, strategy, fleet, ports) -> new PlacementRequest(
                 new Resources(cpus, memGiB * 1024L), region,
-                disk.map(d -> Map.of("disk", d)).orElse(Map.of()), driver, strategy, fleet)).list().ofMaxSize(20);
+                disk.map(d -> Map.of("disk", d)).orElse(Map.of()), driver, strategy, fleet, ports)).list()
+                .ofMaxSize(20);
+    }
+
+    /** Mostly none, else one or two of three ports (two sharing a number), so that collisions are common. */
+    private static Arbitrary<Set<HostPort>> ports() {
+        return Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just(Set.of())),
+                Tuple.of(1, Arbitraries.of(HostPort.tcp(80), HostPort.tcp(8080), HostPort.udp(8080)).set()
+                        .ofMinSize(1).ofMaxSize(2)));
     }
 
     private record NodeShape(NodeState state, String region, Optional<String> disk, Set<Driver> drivers, int cpus,
                              int memGiB, int usedCpus, int usedGiB) {}
 
-    private record NodeDraft(NodeShape shape, int webMachines, boolean heartbeatExpired) {
+    private record NodeDraft(NodeShape shape, int webMachines, boolean heartbeatExpired, Set<HostPort> ports) {
         NodeView build(String id) {
             var labels = new HashMap<String, String>(Map.of("region", shape.region()));
             shape.disk().ifPresent(d -> labels.put("disk", d));
@@ -167,7 +196,7 @@ class SchedulerPropertiesTest {
                     new Resources(shape.cpus(), shape.memGiB() * 1024L),
                     new Resources(shape.usedCpus(), shape.usedGiB() * 1024L),
                     webMachines == 0 ? Map.of() : Map.of("web", webMachines),
-                    heartbeatExpired ? NOW : NOW.plusSeconds(30));
+                    heartbeatExpired ? NOW : NOW.plusSeconds(30), ports);
         }
     }
 }

@@ -39,7 +39,16 @@ class SchedulerTest {
                         List.of(node("a"), node("ok").label("disk", "ssd"))),
                 Arguments.of("driver", request.withDriver(Driver.FIRECRACKER),
                         List.of(node("a").drivers(Driver.QEMU), node("ok").drivers(Driver.QEMU, Driver.FIRECRACKER))),
-                Arguments.of("exact fit", request, List.of(node("a").capacity(3, 65536), node("ok").capacity(4, 8192))));
+                Arguments.of("exact fit", request, List.of(node("a").capacity(3, 65536), node("ok").capacity(4, 8192))),
+                Arguments.of("port in use", request.publishing(HostPort.tcp(8080)),
+                        List.of(node("a").publishing(HostPort.tcp(8080)), node("ok").publishing(HostPort.udp(8080))
+                                .publishing(HostPort.tcp(80)))),
+                Arguments.of("any of its ports in use",
+                        request.publishing(HostPort.tcp(80)).publishing(HostPort.udp(53)),
+                        List.of(node("a").publishing(HostPort.udp(53)), node("ok").publishing(HostPort.tcp(53)))),
+                Arguments.of("port in use on the fleet's only free node", request.inFleet("web")
+                                .publishing(HostPort.tcp(8080)),
+                        List.of(node("a").publishing(HostPort.tcp(8080)), node("ok").fleet("web", 1))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -123,6 +132,20 @@ class SchedulerTest {
     }
 
     @Test
+    void planAllPutsMachinesPublishingTheSamePortOnDistinctNodes() {
+        var cluster = snapshot(node("a"), node("b"));
+        var request = PlacementRequest.of(1, 256).publishing(HostPort.tcp(8080));
+        var other = PlacementRequest.of(1, 256).publishing(HostPort.udp(8080));
+        var decisions = Scheduler.planAll(cluster, List.of(request, other, request, request), NOW, 5);
+        assertThat(List.of(decisions.get(0), decisions.get(2))).extracting(d -> ((Placed) d).nodeId())
+                .containsExactlyInAnyOrder("a", "b");
+        assertThat(decisions.get(1)).isInstanceOf(Placed.class);
+        assertThat(decisions.get(3)).isEqualTo(new Refused(
+                "no node has 1 vCPU and 256 MiB and tcp port 8080 free (2 nodes: 2 have tcp port 8080 in use)"));
+        assertThat(Scheduler.plan(cluster, request, NOW, 5)).isInstanceOf(Placed.class);
+    }
+
+    @Test
     void antiAffinityPutsAFleetOnDistinctNodesWhileItCanEvenWhenBinPacking() {
         var cluster = snapshot(node("a"), node("b"), node("c"));
         var request = PlacementRequest.of(1, 1024).inFleet("web").withStrategy(Strategy.BINPACK);
@@ -152,7 +175,16 @@ class SchedulerTest {
                                 + "(6 nodes: 1 lacks driver firecracker, 2 lack labels {disk=ssd}, 1 down, 1 draining, "
                                 + "1 past their heartbeat deadline)"),
                 Arguments.of(PlacementRequest.of(1, 1), List.of(node("a").capacity(0, 0)),
-                        "no node has 1 vCPU and 1 MiB free (1 node: 1 lacks capacity)"));
+                        "no node has 1 vCPU and 1 MiB free (1 node: 1 lacks capacity)"),
+                Arguments.of(request.inRegion("eu").publishing(HostPort.tcp(8080)),
+                        List.of(node("a").publishing(HostPort.tcp(8080)), node("b").allocated(14, 0)
+                                .publishing(HostPort.tcp(8080)), node("c").region("us")),
+                        "no node has 4 vCPUs and 8192 MiB and tcp port 8080 free in region eu "
+                                + "(2 nodes in region eu: 1 lacks capacity, 1 has tcp port 8080 in use)"),
+                Arguments.of(request.publishing(HostPort.udp(53)).publishing(HostPort.tcp(443)),
+                        List.of(node("a").publishing(HostPort.tcp(443)), node("b").publishing(HostPort.udp(53))),
+                        "no node has 4 vCPUs and 8192 MiB and tcp port 443 and udp port 53 free "
+                                + "(2 nodes: 2 have tcp port 443 or udp port 53 in use)"));
     }
 
     @ParameterizedTest

@@ -337,6 +337,53 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void machinesPublishingTheSameHostPortLandOnDistinctNodesAndADeleteFreesThePort() {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        var a = agent("a", Map.of("region", "eu"), 4, 8192).live();
+        var b = agent("b", Map.of("region", "eu"), 4, 8192).live();
+        var nodes = new HashSet<String>();
+        var ids = new ArrayList<String>();
+        for (int i = 0; i < 2; i++) {
+            var created = machine("alpha", "web", ADMIN, publishing("w" + i, "tcp", 8080));
+            nodes.add(created.path("node_id").asString());
+            ids.add(created.path("id").asString());
+        }
+        assertThat(nodes).containsExactlyInAnyOrder(a.id, b.id);
+        machine("alpha", "web", ADMIN, publishing("dns", "udp", 8080));
+
+        var refused = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing("w2", "tcp", 8080));
+        assertThat(refused.errorCode()).as("%s", refused).isEqualTo("failed_precondition");
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().path("error").path("message").asString())
+                .contains("no node has 1 vCPU and 512 MiB and tcp port 8080 free", "2 have tcp port 8080 in use");
+        assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).hasSize(3);
+
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + ids.getFirst(), ADMIN).status()).isEqualTo(204);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing("w2", "tcp", 8080)).status())
+                .isEqualTo(201));
+    }
+
+    @Test
+    void concurrentCreatesPublishingOnePortOnOneNodeDoNotBothLandThere() {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        agent("a", Map.of(), 4, 8192).live();
+        var creates = List.of("w0", "w1").stream().map(name -> CompletableFuture.supplyAsync(() ->
+                http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing(name, "tcp", 8080)))).toList();
+        var statuses = creates.stream().map(c -> c.join().status()).toList();
+        assertThat(statuses).containsExactlyInAnyOrder(201, 400);
+        assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).hasSize(1);
+    }
+
+    static Map<String, Object> publishing(String name, String protocol, int port) {
+        var spec = new java.util.HashMap<String, Object>(small(name));
+        spec.put("services", List.of(Map.of("protocol", protocol, "internal_port", 80, "port", port)));
+        return spec;
+    }
+
+    @Test
     void drainingANodeMovesItsMachinesAndCordonKeepsNewOnesAway() {
         namespace("alpha");
         fleet("alpha", "web", "binpack");

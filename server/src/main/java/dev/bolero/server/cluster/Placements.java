@@ -1,8 +1,10 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ServicePort;
 import dev.bolero.scheduler.ClusterSnapshot;
 import dev.bolero.scheduler.Driver;
+import dev.bolero.scheduler.HostPort;
 import dev.bolero.scheduler.NodeView;
 import dev.bolero.scheduler.Plan;
 import dev.bolero.scheduler.PlacementDecision;
@@ -23,8 +25,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Optimistic placement: the scheduler plans on a snapshot read from the store, then, inside one serialised write
@@ -96,10 +101,10 @@ final class Placements {
         return switch (strategy) {
             case SPREAD -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
                     Optional.ofNullable(machine.region()), machine.nodeLabels(), Optional.empty(), Strategy.SPREAD,
-                    Optional.of(machine.namespace() + "/" + machine.fleet()));
+                    Optional.of(machine.namespace() + "/" + machine.fleet()), hostPorts(machine.config().services()));
             case BINPACK -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
                     Optional.ofNullable(machine.region()), machine.nodeLabels(), Optional.empty(), Strategy.BINPACK,
-                    Optional.empty());
+                    Optional.empty(), hostPorts(machine.config().services()));
         };
     }
 
@@ -108,9 +113,11 @@ final class Placements {
         long index = tx.currentIndex();
         var allocations = tx.allocations();
         var fleets = tx.fleetCounts();
+        var ports = tx.publishedPorts();
         var views = new ArrayList<NodeView>();
         for (var node : tx.nodes()) {
-            views.add(view(node, allocations.get(node.id()), fleets.getOrDefault(node.id(), Map.of())));
+            views.add(view(node, allocations.get(node.id()), fleets.getOrDefault(node.id(), Map.of()),
+                    ports.getOrDefault(node.id(), List.of())));
         }
         return ClusterSnapshot.of(index, views);
     }
@@ -121,16 +128,24 @@ final class Placements {
         var node = tx.node(nodeId);
         if (node.isEmpty()) return ClusterSnapshot.of(index, java.util.List.of());
         return ClusterSnapshot.of(index, java.util.List.of(view(node.get(), tx.allocation(nodeId).orElse(null),
-                tx.fleetCounts(nodeId))));
+                tx.fleetCounts(nodeId), tx.publishedPorts(nodeId))));
     }
 
-    private NodeView view(NodeRow node, Tx.Allocation allocation, Map<String, Integer> fleets) {
+    private NodeView view(NodeRow node, Tx.Allocation allocation, Map<String, Integer> fleets,
+                          List<ServicePort> ports) {
         var drivers = new java.util.HashSet<Driver>();
         for (String d : node.drivers()) drivers.add(Driver.parse(d));
         return new NodeView(node.id(), node.state(), node.labels(), drivers,
                 new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
                 allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
-                fleets, node.heartbeatAt().plus(downAfter));
+                fleets, node.heartbeatAt().plus(downAfter), hostPorts(ports));
+    }
+
+    /** The host ports {@code services} publish, as the scheduler compares them on a node. */
+    private static Set<HostPort> hostPorts(List<ServicePort> services) {
+        var ports = new HashSet<HostPort>();
+        for (ServicePort s : services) ports.add(new HostPort(HostPort.Protocol.parse(s.protocol()), s.port()));
+        return ports;
     }
 
     /** The refusal as the API's error: {@code failed_precondition} naming the action. */

@@ -3,6 +3,7 @@ package dev.bolero.server.store;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineState;
+import dev.bolero.api.ServicePort;
 import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.Capacity;
 import dev.bolero.api.wire.Fleet;
@@ -38,6 +39,8 @@ public final class Tx {
     private static final String NODE_COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
             + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
 
+    /** Matches the machines whose config may publish ports: the mapper writes an empty list as {@code []}. */
+    private static final String PUBLISHES = "config NOT LIKE '%\"services\":[]%'";
     /** Nodes are read on every placement and their labels and drivers rarely change: their JSON is parsed once. */
     private static final ParseCache<Map<String, String>> PARSED_LABELS = new ParseCache<>(LABELS);
     private static final ParseCache<List<String>> PARSED_DRIVERS = new ParseCache<>(STRINGS);
@@ -221,6 +224,33 @@ public final class Tx {
         return one("SELECT COUNT(*), SUM(cpus), SUM(memory_mb) FROM machines WHERE node_id = ?",
                 rs -> new Allocation(rs.getInt(1), rs.getInt(2), rs.getLong(3)), nodeId)
                 .filter(a -> a.machines() > 0);
+    }
+
+    /**
+     * Per node id, the ports its machines publish, deleted machines not yet confirmed gone included (their node may
+     * still hold the ports). Only configs with services are parsed: most machines publish none.
+     */
+    public Map<String, List<ServicePort>> publishedPorts() throws SQLException {
+        var out = new HashMap<String, List<ServicePort>>();
+        for (var row : all("SELECT node_id, config FROM machines WHERE node_id IS NOT NULL AND " + PUBLISHES,
+                rs -> Map.entry(rs.getString(1), services(rs.getString(2))))) {
+            out.computeIfAbsent(row.getKey(), k -> new ArrayList<>()).addAll(row.getValue());
+        }
+        return out;
+    }
+
+    /** The ports the node's machines publish, as {@link #publishedPorts()} counts them. */
+    public List<ServicePort> publishedPorts(String nodeId) throws SQLException {
+        var out = new ArrayList<ServicePort>();
+        for (var services : all("SELECT config FROM machines WHERE node_id = ? AND " + PUBLISHES,
+                rs -> services(rs.getString(1)), nodeId)) {
+            out.addAll(services);
+        }
+        return out;
+    }
+
+    private static List<ServicePort> services(String config) {
+        return JSON.readValue(config, MachineConfig.class).services();
     }
 
     /** How many live machines of each fleet ({@code namespace/fleet}) the node has. */
