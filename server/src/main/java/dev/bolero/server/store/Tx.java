@@ -35,6 +35,10 @@ public final class Tx {
     private static final String MACHINE_COLUMNS = "id, namespace, fleet, name, config, cpus, memory_mb, region, "
             + "node_labels, restart, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
             + "exit_code, error, modify_index, created_at, updated_at, config_version";
+    /** A fleet's columns and how many of its live machines were created from an older config version. */
+    private static final String FLEET_SELECT = "SELECT f.namespace, f.name, f.config, f.created_at, f.updated_at, "
+            + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
+            + "AND m.desired_state <> 'destroyed' AND m.config_version < f.config_version) FROM fleets f";
     private static final String NODE_COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
             + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
 
@@ -128,24 +132,19 @@ public final class Tx {
                 namespace, spec.name(), JSON.writeValueAsString(spec), now.toEpochMilli(), now.toEpochMilli());
     }
 
-    /** Replaces a fleet's spec, bumping its config version when {@code newConfig}; whether it existed. */
-    public boolean updateFleet(String namespace, FleetSpec spec, boolean newConfig, Instant now) throws SQLException {
-        return update("UPDATE fleets SET config = ?, config_version = config_version + ?, updated_at = ? "
+    /** Replaces an existing fleet's spec, bumping its config version when {@code newConfig}. */
+    public void updateFleet(String namespace, FleetSpec spec, boolean newConfig, Instant now) throws SQLException {
+        update("UPDATE fleets SET config = ?, config_version = config_version + ?, updated_at = ? "
                 + "WHERE namespace = ? AND name = ?",
-                JSON.writeValueAsString(spec), newConfig ? 1 : 0, now.toEpochMilli(), namespace, spec.name()) > 0;
+                JSON.writeValueAsString(spec), newConfig ? 1 : 0, now.toEpochMilli(), namespace, spec.name());
     }
 
-    /** A fleet's columns and how many of its live machines were created from an older config version. */
-    private static final String FLEET_COLUMNS = "f.namespace, f.name, f.config, f.created_at, f.updated_at, "
-            + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
-            + "AND m.desired_state <> 'destroyed' AND m.config_version < f.config_version) FROM fleets f";
-
     public Optional<Fleet> fleet(String namespace, String name) throws SQLException {
-        return one("SELECT " + FLEET_COLUMNS + " WHERE f.namespace = ? AND f.name = ?", Tx::fleet, namespace, name);
+        return one(FLEET_SELECT + " WHERE f.namespace = ? AND f.name = ?", Tx::fleet, namespace, name);
     }
 
     public List<Fleet> fleets(String namespace) throws SQLException {
-        return all("SELECT " + FLEET_COLUMNS + " WHERE f.namespace = ? ORDER BY f.name", Tx::fleet, namespace);
+        return all(FLEET_SELECT + " WHERE f.namespace = ? ORDER BY f.name", Tx::fleet, namespace);
     }
 
     public void deleteFleet(String namespace, String name) throws SQLException {
