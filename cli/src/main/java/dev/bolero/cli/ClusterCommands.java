@@ -1,7 +1,6 @@
 package dev.bolero.cli;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.api.GuestResources;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.RestartPolicy;
 import dev.bolero.api.ServicePort;
@@ -15,9 +14,7 @@ import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.client.ClientException;
 import dev.bolero.client.LogOptions;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -46,42 +43,36 @@ final class ClusterCommands {
         o.print(m, List.of(m), MACHINE_COLUMNS, ClusterCommands::machineRow);
     }
 
-    @Command(name = "run", mixinStandardHelpOptions = true, description = "Create and start a machine from an image.")
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Create and start a machine from an image, or from its fleet's config.")
     static final class Run implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(index = "0", paramLabel = "IMAGE") String image;
+        @Mixin MachineFlags flags;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE",
+                description = "the image; the fleet's config's when absent") String image;
         @Option(names = "--name") String name;
-        @Option(names = "--fleet", defaultValue = "default", description = "fleet (created when absent; default ${DEFAULT-VALUE})") String fleet;
-        @Option(names = {"-e", "--env"}, paramLabel = "K=V") Map<String, String> env = new LinkedHashMap<>();
-        @Option(names = "--cpus") Integer cpus;
-        @Option(names = "--memory", paramLabel = "MiB") Integer memoryMb;
-        @Option(names = {"-p", "--publish"}, paramLabel = "HOSTPORT:PORT[/tcp|udp]",
-                description = "publish the machine's PORT on its node's HOSTPORT (tcp unless /udp); repeatable")
-        List<String> publish = new ArrayList<>();
-        @Option(names = "--restart", paramLabel = "no|on-failure|always[:N]",
-                description = "restart policy, at most N restarts in a row; also whether the machine moves when its "
-                        + "node is lost or drained (default on-failure: it moves)")
-        String restart;
-        @Option(names = "--rm", description = "delete the machine when its run ends and no restart applies")
-        boolean remove;
+        @Option(names = "--fleet", defaultValue = "default", description = "fleet (created when absent; default ${DEFAULT-VALUE}); its config is the base the flags go over") String fleet;
 
         @Override
         public Integer call() {
-            var services = publish.stream().map(ClusterCommands::servicePort).toList();
-            var policy = restart == null ? null : restartPolicy(restart);
+            var spec = spec();
             var client = o.client();
             String ns = o.namespace();
             try {
                 client.fleet(ns, fleet);
             } catch (ClientException e) {
                 if (!"not_found".equals(e.code())) throw e;
+                if (image == null) throw new IllegalArgumentException("IMAGE is required: fleet " + fleet + " does not exist");
                 client.createFleet(ns, new FleetSpec(fleet, FleetStrategy.SPREAD, null, Map.of()));
             }
-            var guest = cpus == null && memoryMb == null ? null : new GuestResources(cpus, memoryMb);
-            printMachine(o, client.createMachine(ns, fleet,
-                    new CreateMachineSpec(name, image, guest, null, env, true, policy, remove ? true : null, null,
-                            null, null, services, null, null)));
+            printMachine(o, client.createMachine(ns, fleet, spec));
             return 0;
+        }
+
+        /** The body of the create: the flags, started at once, over nothing (the server puts it over the fleet's). */
+        CreateMachineSpec spec() {
+            return new CreateMachineSpec(name, null, null, null, null, true, null, null, null, null, null, null, null,
+                    null).over(flags.template(image));
         }
     }
 
@@ -251,13 +242,18 @@ final class ClusterCommands {
         }
     }
 
-    @Command(name = "fleets", mixinStandardHelpOptions = true, description = "List fleets, or create or delete one.")
+    @Command(name = "fleets", mixinStandardHelpOptions = true,
+            description = "List fleets, or show, create, update or delete one. Create and update take the machine "
+                    + "config flags of 'bolero run'; update changes only the flags given (env merged key by key), and "
+                    + "only machines created afterwards use the new config.")
     static final class Fleets implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), create, rm") String action;
+        @Mixin MachineFlags flags;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), get, create, update, rm") String action;
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
-        @Option(names = "--strategy", defaultValue = "spread", description = "spread or binpack") FleetStrategy strategy;
+        @Option(names = "--strategy", description = "spread (default) or binpack") FleetStrategy strategy;
         @Option(names = "--region") String region;
+        @Option(names = "--image", description = "the image its machines run unless their create names one") String image;
 
         @Override
         public Integer call() {
@@ -267,12 +263,33 @@ final class ClusterCommands {
                 client.deleteFleet(ns, required(name, "NAME"));
                 return 0;
             }
-            List<Fleet> list = "create".equals(action)
-                    ? List.of(client.createFleet(ns, new FleetSpec(required(name, "NAME"), strategy, region, Map.of())))
-                    : client.fleets(ns);
-            o.print(list, list, List.of("NAME", "STRATEGY", "REGION"),
-                    f -> Arrays.asList(f.name(), f.strategy().name().toLowerCase(java.util.Locale.ROOT), f.region()));
+            List<Fleet> list = switch (action == null ? "ls" : action) {
+                case "ls" -> client.fleets(ns);
+                case "get" -> List.of(client.fleet(ns, required(name, "NAME")));
+                case "create" -> List.of(client.createFleet(ns, createSpec()));
+                case "update" -> List.of(client.updateFleet(ns, required(name, "NAME"),
+                        updateSpec(client.fleet(ns, name))));
+                default -> throw new IllegalArgumentException("fleets: unknown action " + action
+                        + " (ls, get, create, update, rm)");
+            };
+            o.print(list.size() == 1 && !"ls".equals(action) ? list.getFirst() : list, list,
+                    List.of("NAME", "STRATEGY", "REGION", "IMAGE", "CONFIG_VERSION", "OUTDATED"),
+                    f -> Arrays.asList(f.name(), f.strategy().name().toLowerCase(java.util.Locale.ROOT), f.region(),
+                            f.config() == null ? null : f.config().image(), f.configVersion(), f.outdatedMachines()));
             return 0;
+        }
+
+        /** A new fleet: the flags' placement and machine config. */
+        FleetSpec createSpec() {
+            return new FleetSpec(required(name, "NAME"), strategy, region, Map.of(), flags.template(image));
+        }
+
+        /** {@code current} with the flags given over it; the flags' config goes over its config. */
+        FleetSpec updateSpec(Fleet current) {
+            var config = flags.template(image);
+            return new FleetSpec(current.name(), strategy != null ? strategy : current.strategy(),
+                    region != null ? region : current.region(), current.nodeLabels(),
+                    current.config() == null ? config : config.over(current.config()));
         }
     }
 

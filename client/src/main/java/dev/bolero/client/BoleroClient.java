@@ -82,6 +82,14 @@ public final class BoleroClient {
         return send("GET", ns(namespace) + "/fleets/" + enc(fleet), null, Fleet.class);
     }
 
+    /**
+     * Replaces the fleet's spec (placement defaults and machine config); machines created afterwards use it, existing
+     * ones keep theirs.
+     */
+    public Fleet updateFleet(String namespace, String fleet, FleetSpec spec) {
+        return send("PUT", ns(namespace) + "/fleets/" + enc(fleet), spec, Fleet.class);
+    }
+
     public void deleteFleet(String namespace, String fleet) {
         send("DELETE", ns(namespace) + "/fleets/" + enc(fleet), null, JsonNode.class);
     }

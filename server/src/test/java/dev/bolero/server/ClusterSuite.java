@@ -444,6 +444,134 @@ abstract class ClusterSuite {
                 "/v1/namespaces/{ns}/machines/{id}/logs", "/v1/nodes/{id}/streams/{stream}");
     }
 
+    // ---- fleet config: the template a fleet's machines are created from ----
+
+    /** Creates fleet {@code name} of {@code ns} with machine config {@code config}. */
+    JsonNode fleetWithConfig(String ns, String name, Map<String, Object> config) {
+        var created = http.post("/v1/namespaces/" + ns + "/fleets", ADMIN, Map.of("name", name, "config", config));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        return created.json();
+    }
+
+    static final Map<String, Object> WEB_CONFIG = Map.of("image", "registry.test/web:1",
+            "guest", Map.of("cpus", 1, "memory_mb", 384), "env", Map.of("A", "fleet", "B", "fleet"),
+            "restart", Map.of("policy", "no"), "network", Map.of("egress", false));
+
+    @Test
+    void aMachineIsCreatedFromItsFleetsConfigWithTheBodysFieldsOverItAndEnvMergedKeyByKey() {
+        namespace("alpha");
+        var fleet = fleetWithConfig("alpha", "web", WEB_CONFIG);
+        assertThat(fleet.path("config").path("image").asString()).isEqualTo("registry.test/web:1");
+        assertThat(fleet.path("config_version").asLong()).isEqualTo(1);
+        var node = agent("n1", Map.of(), 8, 16384);
+
+        var plain = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of());
+        assertThat(plain.status()).as("%s", plain).isEqualTo(201);
+        var config = plain.json().path("config");
+        assertThat(config.path("image").asString()).isEqualTo("registry.test/web:1");
+        assertThat(config.path("guest").path("memory_mb").asInt()).isEqualTo(384);
+        assertThat(config.path("env").path("A").asString()).isEqualTo("fleet");
+        assertThat(config.path("env").path("B").asString()).isEqualTo("fleet");
+        assertThat(config.path("restart").path("policy").asString()).isEqualTo("no");
+        assertThat(config.path("network").path("egress").asBoolean()).isFalse();
+        assertThat(config.path("namespace").asString()).isEqualTo("alpha");
+        assertThat(plain.json().path("config_version").asLong()).isEqualTo(1);
+
+        var body = Map.<String, Object>of("name", "custom", "image", "registry.test/web:canary",
+                "guest", Map.of("cpus", 2), "env", Map.of("B", "body", "C", "body"));
+        var custom = machine("alpha", "web", ADMIN, body).path("config");
+        assertThat(custom.path("image").asString()).isEqualTo("registry.test/web:canary");
+        assertThat(custom.path("guest").path("cpus").asInt()).isEqualTo(2);
+        assertThat(custom.path("guest").path("memory_mb").asInt())
+                .as("a body's guest replaces the fleet's whole: memory is the default, not the fleet's")
+                .isEqualTo(dev.bolero.api.GuestResources.DEFAULT_MEMORY_MB);
+        assertThat(custom.path("env").path("A").asString()).isEqualTo("fleet");
+        assertThat(custom.path("env").path("B").asString()).isEqualTo("body");
+        assertThat(custom.path("env").path("C").asString()).isEqualTo("body");
+        assertThat(custom.path("restart").path("policy").asString()).isEqualTo("no");
+
+        var assigned = new java.util.HashMap<String, JsonNode>();
+        node.poll(0).path("machines").forEach(m -> assigned.put(m.path("name").asString(), m.path("config")));
+        assertThat(assigned.get("custom")).isEqualTo(custom);
+        assertThat(assigned.get(plain.json().path("name").asString())).isEqualTo(config);
+    }
+
+    @Test
+    void aCreateWithAnImageNeitherInTheBodyNorTheFleetIsRefusedNamingImageAndAFleetConfigFollowsTheCreateRules() {
+        namespace("alpha");
+        fleet("alpha", "bare", "spread");
+        fleetWithConfig("alpha", "envonly", Map.of("env", Map.of("A", "1")));
+        agent("n1", Map.of(), 4, 8192);
+        for (String fleet : List.of("bare", "envonly")) {
+            var refused = http.post("/v1/namespaces/alpha/fleets/" + fleet + "/machines", ADMIN, Map.of("name", "x"));
+            assertThat(refused.status()).as("%s", refused).isEqualTo(400);
+            assertThat(refused.errorCode()).isEqualTo("invalid_argument");
+            assertThat(refused.json().path("error").path("message").asString()).contains("image is required");
+        }
+        assertThat(http.post("/v1/namespaces/alpha/fleets/bare/machines", ADMIN, Map.of("image", "")).status())
+                .isEqualTo(400);
+
+        var badEnv = http.post("/v1/namespaces/alpha/fleets", ADMIN,
+                Map.of("name", "bad", "config", Map.of("env", Map.of("X=Y", "1"))));
+        assertThat(badEnv.status()).isEqualTo(400);
+        assertThat(badEnv.json().path("error").path("message").asString()).contains("env name 'X=Y'");
+        var twice = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "bad", "config", Map.of(
+                "services", List.of(Map.of("protocol", "tcp", "internal_port", 80, "port", 8080),
+                        Map.of("protocol", "tcp", "internal_port", 81, "port", 8080)))));
+        assertThat(twice.json().path("error").path("message").asString()).contains("tcp port 8080 is published twice");
+        for (String field : List.of("name", "namespace", "region", "start")) {
+            var refused = http.post("/v1/namespaces/alpha/fleets", ADMIN,
+                    Map.of("name", "bad", "config", Map.of(field, "x")));
+            assertThat(refused.status()).as(field).isEqualTo(400);
+            assertThat(refused.json().path("error").path("message").asString()).contains("unknown field '" + field);
+        }
+        assertThat(http.get("/v1/namespaces/alpha/fleets/bad", ADMIN).status()).isEqualTo(404);
+        assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).isEmpty();
+    }
+
+    @Test
+    void anUpdatedConfigIsUsedByNewMachinesOnlyAndSurvivesARestart() throws Exception {
+        namespace("alpha");
+        fleetWithConfig("alpha", "web", WEB_CONFIG);
+        agent("n1", Map.of(), 8, 16384);
+        String old = machine("alpha", "web", ADMIN, Map.of("name", "old")).path("id").asString();
+
+        var v2 = new java.util.HashMap<String, Object>(WEB_CONFIG);
+        v2.put("image", "registry.test/web:2");
+        var updated = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("strategy", "binpack", "config", v2));
+        assertThat(updated.status()).as("%s", updated).isEqualTo(200);
+        assertThat(updated.json().path("config").path("image").asString()).isEqualTo("registry.test/web:2");
+        assertThat(updated.json().path("config_version").asLong()).isEqualTo(2);
+        assertThat(updated.json().path("outdated_machines").asInt()).isEqualTo(1);
+        var placementOnly = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("strategy", "spread",
+                "config", v2));
+        assertThat(placementOnly.json().path("config_version").asLong())
+                .as("an update that leaves the config as it is keeps its version").isEqualTo(2);
+
+        var fresh = machine("alpha", "web", ADMIN, Map.of("name", "new"));
+        assertThat(fresh.path("config").path("image").asString()).isEqualTo("registry.test/web:2");
+        assertThat(fresh.path("config_version").asLong()).isEqualTo(2);
+        var kept = http.get("/v1/namespaces/alpha/machines/" + old, ADMIN).json();
+        assertThat(kept.path("config").path("image").asString()).isEqualTo("registry.test/web:1");
+        assertThat(kept.path("config_version").asLong()).isEqualTo(1);
+
+        server.close();
+        server = Server.start(config(dataDir, db));
+        http = new Http(server.port());
+        var fleet = http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json();
+        assertThat(fleet.path("config").path("image").asString()).isEqualTo("registry.test/web:2");
+        assertThat(fleet.path("config").path("env").path("A").asString()).isEqualTo("fleet");
+        assertThat(fleet.path("config_version").asLong()).isEqualTo(2);
+        assertThat(fleet.path("outdated_machines").asInt()).isEqualTo(1);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + old, ADMIN).json().path("config_version").asLong())
+                .isEqualTo(1);
+        assertThat(http.get("/v1/namespaces/alpha/fleets", ADMIN).json().get(0).path("outdated_machines").asInt())
+                .isEqualTo(1);
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + old, ADMIN).status()).isEqualTo(204);
+        assertThat(http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json().path("outdated_machines").asInt())
+                .isZero();
+    }
+
     // ---- streams: logs, events and exec relayed from the machine's node ----
 
     private static final HttpClient PUBLIC = HttpClient.newHttpClient();

@@ -14,11 +14,13 @@ import java.util.Map;
  * @param config its configuration; {@code config.restart} also decides whether it moves when its node is lost or
  *     drained ({@link CreateMachineSpec})
  * @param error why it failed, or why it awaits a node
+ * @param configVersion the version of its fleet's config it was created from ({@link Fleet#configVersion()})
  */
 public record ClusterMachine(
         String id, String name, String namespace, String fleet, MachineState state, String desiredState,
         MachineConfig config, String nodeId, String region, Map<String, String> nodeLabels,
-        String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt) {
+        String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt,
+        long configVersion) {
     public ClusterMachine {
         nodeLabels = Map.copyOf(nodeLabels);
     }

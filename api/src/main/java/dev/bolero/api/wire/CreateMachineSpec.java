@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * Body of {@code POST /v1/namespaces/{ns}/fleets/{fleet}/machines}: the node API's machine request
  * ({@link CreateMachineRequest}, same fields and rules) plus placement. The machine's namespace is the tenant in the
- * URL: the body must not name one.
+ * URL: the body must not name one. Its fields go over the fleet's {@link MachineTemplate} ({@link #over}), so
+ * {@code image} may be absent here when the fleet's config has one; {@link #config} refuses a spec without one.
  *
  * <p>{@code restart} is the one restart policy: the node restarts the workload by it, and the control plane follows it
  * when the machine's node is lost or drained — {@code on-failure} and {@code always} move the machine to another node
@@ -23,7 +24,8 @@ import java.util.Map;
  * Unlike on a single node, the default is {@code on-failure} with unlimited retries: a cluster machine outlives its node
  * unless its policy says {@code no}.
  *
- * @param restart the restart policy; {@code {"policy": "on-failure"}} when absent
+ * @param image the image; the fleet's when null
+ * @param restart the restart policy; the fleet's, else {@code {"policy": "on-failure"}}, when null
  * @param namespace must be absent; a value is refused
  * @param region the region of the node; the fleet's when null
  * @param nodeLabels labels the node must carry; the fleet's when null
@@ -38,12 +40,14 @@ public record CreateMachineSpec(
     /** The cluster's default restart policy. */
     public static final RestartPolicy DEFAULT_RESTART = new RestartPolicy("on-failure", null);
 
+    /** Stands in for an absent image while the other fields are checked: an image is only required by {@link #config}. */
+    private static final String IMAGE_CHECKED_LATER = "image.invalid/absent";
+
     public CreateMachineSpec {
         if (namespace != null) {
             throw ApiException.invalid("namespace must not be set in the body: a machine's namespace is the one in "
                     + "its URL (/v1/namespaces/{ns}/…), got '" + namespace + "'");
         }
-        if (restart == null) restart = DEFAULT_RESTART;
         if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
         if (nodeLabels != null) {
             nodeLabels = FleetSpec.Labels.check("node_labels", nodeLabels);
@@ -51,8 +55,8 @@ public record CreateMachineSpec(
                 throw ApiException.invalid("node_labels: put the region in 'region', not in node_labels");
             }
         }
-        var request = node(name, image, guest, init, env, start, restart, autoDestroy, stop, network, services,
-                MachineConfig.DEFAULT_NAMESPACE);
+        var request = node(name, image == null ? IMAGE_CHECKED_LATER : image, guest, init, env, start, restart,
+                autoDestroy, stop, network, services, MachineConfig.DEFAULT_NAMESPACE);
         env = request.env();
         services = request.services();
     }
@@ -60,11 +64,23 @@ public record CreateMachineSpec(
     /**
      * The configuration the node runs, validated and with defaults filled in, in namespace {@code tenant}.
      *
-     * @throws ApiException {@code invalid_argument} when {@code tenant} is not a namespace name
+     * @throws ApiException {@code invalid_argument} when {@code tenant} is not a namespace name or no image is set
      */
     public MachineConfig config(String tenant) {
-        return node(name, image, guest, init, env, start, restart, autoDestroy, stop, network, services, tenant)
-                .config();
+        return node(name, image, guest, init, env, start, restart == null ? DEFAULT_RESTART : restart, autoDestroy,
+                stop, network, services, tenant).config();
+    }
+
+    /** The fields of this spec a fleet's config may also set; absent ones null, {@code env} empty when absent. */
+    public MachineTemplate template() {
+        return new MachineTemplate(image, guest, init, env, restart, autoDestroy, stop, network, services);
+    }
+
+    /** This spec with its fields over {@code fleet}'s config, as {@link MachineTemplate#over} combines them. */
+    public CreateMachineSpec over(MachineTemplate fleet) {
+        var t = template().over(fleet);
+        return new CreateMachineSpec(name, t.image(), t.guest(), t.init(), t.env(), start, t.restart(),
+                t.autoDestroy(), t.stop(), namespace, t.network(), t.services(), region, nodeLabels);
     }
 
     /** Whether to start the machine at once (default no). */

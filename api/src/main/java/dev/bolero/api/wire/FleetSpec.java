@@ -5,15 +5,25 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Body of {@code POST /v1/namespaces/{ns}/fleets} and {@code PUT …/fleets/{fleet}}: a fleet's placement defaults,
- * used by its machines that do not set their own.
+ * Body of {@code POST /v1/namespaces/{ns}/fleets} and {@code PUT …/fleets/{fleet}}: a fleet's placement defaults and
+ * machine config, used by its machines that do not set their own. A {@code PUT} replaces the whole spec; machines
+ * created before it keep the config they were created with (no rolling replacement).
  *
  * @param name the fleet's name; on {@code PUT} absent or equal to the path's
  * @param strategy default {@code spread}
  * @param region the region its machines go to by default; none when null
  * @param nodeLabels labels the nodes of its machines must carry by default
+ * @param config the machine config its machines are created from, their create's fields over it
+ *     ({@link MachineTemplate}); none when null
+ * @throws ApiException {@code invalid_argument} naming the bad field
  */
-public record FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels) {
+public record FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
+                        MachineTemplate config) {
+    /** A spec with placement defaults only, no machine config. */
+    public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels) {
+        this(name, strategy, region, nodeLabels, null);
+    }
+
     public FleetSpec {
         if (name != null) Names.check("fleet name", name);
         if (strategy == null) strategy = FleetStrategy.SPREAD;

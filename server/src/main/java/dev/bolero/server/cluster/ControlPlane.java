@@ -77,16 +77,20 @@ public final class ControlPlane {
         });
     }
 
-    /** Replaces the fleet's config; its machines keep their placement until they are placed again. */
+    /**
+     * Replaces the fleet's spec, bumping its config version when the machine config changes. Machines created
+     * afterwards use the new config; existing ones keep their config and their placement until they are placed again.
+     */
     public Fleet updateFleet(String namespace, String name, FleetSpec spec) {
         if (spec.name() != null && !spec.name().equals(name)) {
             throw ApiException.invalid("update fleet " + namespace + "/" + name + ": name cannot change (got '"
                     + spec.name() + "')");
         }
-        var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels());
+        var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels(), spec.config());
         String action = "update fleet " + namespace + "/" + name;
         return store.write(action, tx -> {
-            if (!tx.updateFleet(namespace, named, clock.instant())) throw notFound(action, "fleet", name);
+            Fleet old = tx.fleet(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));
+            tx.updateFleet(namespace, named, !java.util.Objects.equals(old.config(), named.config()), clock.instant());
             return tx.fleet(namespace, name).orElseThrow();
         });
     }
@@ -113,28 +117,34 @@ public final class ControlPlane {
     }
 
     /**
-     * Creates a machine and places it on a node in the same step.
+     * Creates a machine from the fleet's config with {@code body}'s fields over it ({@link CreateMachineSpec#over}) and
+     * places it on a node in the same step.
      *
-     * @throws ApiException {@code failed_precondition} with the scheduler's reason when no node can take it
+     * @throws ApiException {@code invalid_argument} when neither the body nor the fleet's config names an image,
+     *     {@code failed_precondition} with the scheduler's reason when no node can take it
      */
-    public ClusterMachine createMachine(String namespace, String fleetName, CreateMachineSpec spec) {
+    public ClusterMachine createMachine(String namespace, String fleetName, CreateMachineSpec body) {
         Fleet fleet = fleet(namespace, fleetName);
+        CreateMachineSpec spec = fleet.config() == null ? body : body.over(fleet.config());
         String id = Tokens.id();
         String name = spec.name() == null ? "m-" + id : spec.name();
         String action = "create machine " + name + " in " + namespace + "/" + fleetName;
+        if (spec.image() == null) {
+            throw ApiException.invalid(action + ": image is required: neither the body nor the fleet's config sets one");
+        }
         Instant now = clock.instant();
         var row = new MachineRow(id, namespace, fleetName, name, spec.config(namespace),
                 spec.region() != null ? spec.region() : fleet.region(),
                 spec.nodeLabels() != null ? spec.nodeLabels() : fleet.nodeLabels(),
                 spec.startNow() ? "running" : "stopped", null, 1, null, MachineState.CREATED, null, null, null, 0,
-                now, now);
+                now, now, fleet.configVersion());
         var result = placements.place(action, id, Placements.request(row, fleet.strategy()), (tx, nodeId) -> {
             if (tx.liveMachineNamed(namespace, name)) {
                 throw ApiException.conflict(action + ": a machine of that name exists");
             }
             tx.insertMachine(new MachineRow(id, namespace, fleetName, name, row.config(), row.region(),
                     row.nodeLabels(), row.desiredState(), null, 1, nodeId, MachineState.CREATED, null,
-                    null, null, tx.index(), now, now));
+                    null, null, tx.index(), now, now, row.configVersion()));
             tx.touchAssignments(nodeId);
             return true;
         });

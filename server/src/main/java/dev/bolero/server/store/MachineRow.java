@@ -13,12 +13,13 @@ import java.util.Map;
  * @param desiredState {@code running}, {@code stopped} or {@code destroyed} (deleted, kept until its node confirms)
  * @param stop how to stop it when desired is stopped; null for the default
  * @param nodeId the node it is assigned to, or null
+ * @param configVersion the version of its fleet's config it was created from
  */
 public record MachineRow(
         String id, String namespace, String fleet, String name, MachineConfig config, String region,
         Map<String, String> nodeLabels, String desiredState, StopRequest stop,
         long generation, String nodeId, MachineState observedState, String imageDigest, Integer exitCode,
-        String error, long modifyIndex, Instant createdAt, Instant updatedAt) {
+        String error, long modifyIndex, Instant createdAt, Instant updatedAt, long configVersion) {
     public MachineRow {
         nodeLabels = Map.copyOf(nodeLabels);
     }
@@ -41,6 +42,6 @@ public record MachineRow(
     /** The row as the public API shows it. */
     public ClusterMachine toWire() {
         return new ClusterMachine(id, name, namespace, fleet, observedState, desiredState, config, nodeId, region,
-                nodeLabels, imageDigest, exitCode, error, createdAt, updatedAt);
+                nodeLabels, imageDigest, exitCode, error, createdAt, updatedAt, configVersion);
     }
 }

@@ -35,7 +35,11 @@ public final class Tx {
     private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
     private static final String MACHINE_COLUMNS = "id, namespace, fleet, name, config, cpus, memory_mb, region, "
             + "node_labels, restart, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
-            + "exit_code, error, modify_index, created_at, updated_at";
+            + "exit_code, error, modify_index, created_at, updated_at, config_version";
+    /** A fleet's columns and how many of its live machines were created from an older config version. */
+    private static final String FLEET_SELECT = "SELECT f.namespace, f.name, f.config, f.created_at, f.updated_at, "
+            + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
+            + "AND m.desired_state <> 'destroyed' AND m.config_version < f.config_version) FROM fleets f";
     private static final String NODE_COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
             + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
 
@@ -131,20 +135,19 @@ public final class Tx {
                 namespace, spec.name(), JSON.writeValueAsString(spec), now.toEpochMilli(), now.toEpochMilli());
     }
 
-    /** Replaces a fleet's config; whether it existed. */
-    public boolean updateFleet(String namespace, FleetSpec spec, Instant now) throws SQLException {
-        return update("UPDATE fleets SET config = ?, updated_at = ? WHERE namespace = ? AND name = ?",
-                JSON.writeValueAsString(spec), now.toEpochMilli(), namespace, spec.name()) > 0;
+    /** Replaces an existing fleet's spec, bumping its config version when {@code newConfig}. */
+    public void updateFleet(String namespace, FleetSpec spec, boolean newConfig, Instant now) throws SQLException {
+        update("UPDATE fleets SET config = ?, config_version = config_version + ?, updated_at = ? "
+                + "WHERE namespace = ? AND name = ?",
+                JSON.writeValueAsString(spec), newConfig ? 1 : 0, now.toEpochMilli(), namespace, spec.name());
     }
 
     public Optional<Fleet> fleet(String namespace, String name) throws SQLException {
-        return one("SELECT namespace, name, config, created_at, updated_at FROM fleets WHERE namespace = ? AND name = ?",
-                Tx::fleet, namespace, name);
+        return one(FLEET_SELECT + " WHERE f.namespace = ? AND f.name = ?", Tx::fleet, namespace, name);
     }
 
     public List<Fleet> fleets(String namespace) throws SQLException {
-        return all("SELECT namespace, name, config, created_at, updated_at FROM fleets WHERE namespace = ? "
-                + "ORDER BY name", Tx::fleet, namespace);
+        return all(FLEET_SELECT + " WHERE f.namespace = ? ORDER BY f.name", Tx::fleet, namespace);
     }
 
     public void deleteFleet(String namespace, String name) throws SQLException {
@@ -160,7 +163,8 @@ public final class Tx {
     private static Fleet fleet(ResultSet rs) throws SQLException {
         FleetSpec spec = JSON.readValue(rs.getString(3), FleetSpec.class);
         return new Fleet(rs.getString(1), rs.getString(2), spec.strategy(), spec.region(), spec.nodeLabels(),
-                Instant.ofEpochMilli(rs.getLong(4)), Instant.ofEpochMilli(rs.getLong(5)));
+                spec.config(), rs.getLong(6), rs.getInt(7), Instant.ofEpochMilli(rs.getLong(4)),
+                Instant.ofEpochMilli(rs.getLong(5)));
     }
 
     // ---- nodes ----
@@ -286,12 +290,12 @@ public final class Tx {
 
     public void insertMachine(MachineRow m) throws SQLException {
         // The restart column mirrors config.restart.policy for readers of the table; the config decides.
-        update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.config()), m.cpus(),
                 m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.config().restart().policy(),
                 m.desiredState(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
                 m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(), m.modifyIndex(),
-                m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli());
+                m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion());
     }
 
     /** A machine by id, whatever its state. */
@@ -406,7 +410,8 @@ public final class Tx {
                 rs.getString("desired_state"), stop == null ? null : JSON.readValue(stop, StopRequest.class),
                 rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
                 rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
-                Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")));
+                Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
+                rs.getLong("config_version"));
     }
 
     // ---- streams ----
