@@ -633,8 +633,12 @@ abstract class ClusterSuite {
         String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
         for (String p : List.of(path, "/v1/namespaces/beta/machines/" + placed.id() + "/exec")) {
             assertThatThrownBy(() -> socket(server.port(), p, beta, new WebSocketInbox()))
-                    .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
-                            e -> assertThat(e.getResponse().statusCode()).isEqualTo(404));
+                    .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class, e -> {
+                        assertThat(e.getResponse().statusCode()).isEqualTo(404);
+                        // the refusal carries the API's error, so a client can say more than "HTTP 404"
+                        assertThat(ApiJson.mapper().readTree((String) e.getResponse().body())
+                                .path("error").path("code").asString()).isEqualTo("not_found");
+                    });
         }
         assertThat(placed.agent().poll(0).path("streams")).as("no stream for a refused socket").isEmpty();
     }
