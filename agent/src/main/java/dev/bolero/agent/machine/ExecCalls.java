@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream;
@@ -29,6 +30,8 @@ final class ExecCalls {
     static final int MAX_OUTPUT = 4 * 1024 * 1024;
     /** Output bytes of one command in flight between the guest and the caller at most. */
     static final int WINDOW = 256 * 1024;
+    /** Consumed output is granted again in batches of this many bytes (or more). */
+    static final int GRANT_BATCH = WINDOW / 4;
 
     /** Sends the guest more credit for a call's output; must not block for long, and must not throw. */
     interface Grant {
@@ -65,6 +68,8 @@ final class ExecCalls {
         /** Where output goes as it arrives; null: collected. */
         private final Output output;
         private final Grant grant;
+        /** Bytes consumed and not yet granted again: granted in batches of {@value #GRANT_BATCH}. */
+        private final AtomicLong owed = new AtomicLong();
 
         private Call(int id, Grant grant, Output output) {
             this.id = id;
@@ -80,14 +85,24 @@ final class ExecCalls {
         private synchronized void append(GuestEvent.Stream stream, byte[] data) {
             if (data.length == 0) return;
             if (output != null) {
-                output.accept(stream, data, () -> grant.grant(id, data.length));
+                output.accept(stream, data, () -> consumed(data.length));
                 return;
             }
             ByteArrayOutputStream buf = stream == GuestEvent.Stream.STDOUT ? out : err;
             int room = MAX_OUTPUT - buf.size();
             if (data.length > room) truncated = true;
             buf.write(data, 0, Math.max(0, Math.min(room, data.length)));
-            grant.grant(id, data.length);
+            consumed(data.length);
+        }
+
+        /**
+         * Grants consumed bytes again once a batch is owed: fewer frames to the guest. Never stalls: while the guest
+         * has no credit, the whole window is in flight or owed, and what is in flight becomes owed as it is consumed.
+         */
+        private void consumed(int bytes) {
+            if (owed.addAndGet(bytes) < GRANT_BATCH) return;
+            long batch = owed.getAndSet(0);
+            if (batch > 0) grant.grant(id, (int) Math.min(batch, Integer.MAX_VALUE));
         }
 
         /**

@@ -162,6 +162,7 @@ final class Supervisor {
             } catch (TimeoutException e) {
                 timedOut = true;
                 s.execSignal(call.id, SIGKILL);
+                s.execCredit(call.id, Integer.MAX_VALUE); // whatever it still has drains, so the guest can end it
                 try {
                     end = call.await(EXEC_KILL_GRACE);
                 } catch (TimeoutException e2) {
