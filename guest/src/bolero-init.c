@@ -71,6 +71,7 @@ struct sockaddr_vm {
 #define EXEC_INPUT 0x85
 #define EXEC_SIGNAL 0x86
 #define EXEC_RESIZE 0x87
+#define EXEC_CREDIT 0x89 /* host -> guest: exec id, 4-byte count: the host takes that many more output bytes */
 #define SEQUENCE 0x0d /* guest -> host: the sequence number of the next frame */
 #define RECEIVED 0x88 /* host -> guest: every frame before this sequence number is persisted; 0: send them again */
 #define MAX_EXECS 16
@@ -149,7 +150,10 @@ static void resend_kept(void) {
     need_sequence = 1;
 }
 
+static void execs_unthrottle(void);
+
 static void ctl_drop(void) {
+    execs_unthrottle();
     if (ctl_fd >= 0) close(ctl_fd);
     ctl_fd = -1;
     rx_len = 0;
@@ -229,6 +233,7 @@ static void on_received(const unsigned char *p, uint32_t len) {
     if (len != 8) return;
     uint64_t upto = be64(p);
     if (upto == 0) {
+        execs_unthrottle();
         resend_kept();
         return;
     }
@@ -296,7 +301,7 @@ static void ctl_read(frame_handler h) {
             uint32_t len = be32(rx + 1);
             if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
                                       type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
-                                      type != RECEIVED)) {
+                                      type != RECEIVED && type != EXEC_CREDIT)) {
                 say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
                 ctl_drop();
                 return;
@@ -914,7 +919,23 @@ static struct exec {
     size_t input_len;
     int input_eof;         /* the host sent the empty EXEC_INPUT: close stdin once input is written */
     int tty;               /* out is a pty master, in a second descriptor of it; there is no err */
+    uint64_t credit;       /* output bytes the host still takes (EXEC_CREDIT); its pipes are not read at 0 */
 } execs[MAX_EXECS];
+
+/* Exec output may fill the kept frames only up to half, so the workload's own output always has room. */
+#define EXEC_PENDING_MAX (PENDING_MAX / 2)
+
+/* Whether an exec's pipes may be read now: the host granted credit and the kept frames have room for a chunk. */
+static int exec_readable(const struct exec *x) {
+    return x->credit > 0 && pending_len + 32768 <= EXEC_PENDING_MAX;
+}
+
+/* The host that asked for the running execs is gone (or a new one asks for everything again): nobody will grant
+ * them credit, so their output flows unthrottled as before flow control, into the kept frames while there is room. */
+static void execs_unthrottle(void) {
+    for (int i = 0; i < MAX_EXECS; i++)
+        if (execs[i].used) execs[i].credit = UINT64_MAX;
+}
 
 static void put32(unsigned char *b, uint32_t v) {
     b[0] = (unsigned char)(v >> 24);
@@ -1121,20 +1142,25 @@ static void exec_start(const unsigned char *p, uint32_t len) {
     send_exec(EXEC_STARTED, id, pidb, 4);
 }
 
-/* Forwards what one of an exec's pipes has; closes it at EOF. */
-static void exec_pump(struct exec *x, int *fd, int type) {
+/* Forwards what one of an exec's pipes has, within its credit; closes it at EOF. Returns 1 when the pipe is drained
+ * (nothing more to read now, or closed), 0 when the credit or the room for kept frames ran out first. */
+static int exec_pump(struct exec *x, int *fd, int type) {
     static unsigned char buf[32768 - HEADER - 4];
-    for (;;) {
-        ssize_t n = read(*fd, buf, sizeof buf);
+    while (*fd >= 0) {
+        if (!exec_readable(x)) return 0;
+        size_t want = x->credit < sizeof buf ? (size_t)x->credit : sizeof buf;
+        ssize_t n = read(*fd, buf, want);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return;
+        if (n < 0 && errno == EAGAIN) return 1;
         if (n <= 0) {
             close(*fd);
             *fd = -1;
-            return;
+            return 1;
         }
+        if (x->credit != UINT64_MAX) x->credit -= (uint64_t)n;
         send_exec(type, x->id, buf, (uint32_t)n);
     }
+    return 1;
 }
 
 /* Ends the execs whose process exited: the rest of their output, then EXEC_EXITED. */
@@ -1142,8 +1168,9 @@ static void exec_reaped(void) {
     for (int i = 0; i < MAX_EXECS; i++) {
         struct exec *x = &execs[i];
         if (!x->used || x->status < 0) continue;
-        if (x->out >= 0) exec_pump(x, &x->out, EXEC_STDOUT);
-        if (x->err >= 0) exec_pump(x, &x->err, EXEC_STDERR);
+        int drained = exec_pump(x, &x->out, EXEC_STDOUT);
+        drained &= exec_pump(x, &x->err, EXEC_STDERR);
+        if (!drained) continue; /* the rest of its output waits for credit */
         int fds[] = {x->out, x->err, x->in};
         for (size_t j = 0; j < sizeof fds / sizeof *fds; j++)
             if (fds[j] >= 0) close(fds[j]);
@@ -1162,7 +1189,7 @@ static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
     }
     if (len < 4) return;
     struct exec *x = exec_find(be32(p));
-    if (!x || x->status >= 0) return;
+    if (!x || (x->status >= 0 && type != EXEC_CREDIT)) return; /* an ended command's output may wait for credit */
     if (type == EXEC_SIGNAL && len == 8 && x->tty) {
         kill_session(x->pid, (int)be32(p + 4));
     } else if (type == EXEC_SIGNAL && len == 8) {
@@ -1177,6 +1204,8 @@ static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
     } else if (type == EXEC_INPUT && len == 4) {
         x->input_eof = 1;
         exec_feed(x);
+    } else if (type == EXEC_CREDIT && len == 8) {
+        if (x->credit != UINT64_MAX) x->credit += be32(p + 4); /* grants are 32-bit: no overflow short of years */
     } else if (type == EXEC_INPUT) {
         unsigned char *grown = realloc(x->input, x->input_len + len - 4);
         if (!grown) return;
@@ -1202,7 +1231,7 @@ static void reap(void) {
 }
 
 static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
-    if (type == EXEC || type == EXEC_INPUT || type == EXEC_SIGNAL || type == EXEC_RESIZE) {
+    if (type == EXEC || type == EXEC_INPUT || type == EXEC_SIGNAL || type == EXEC_RESIZE || type == EXEC_CREDIT) {
         on_exec_frame(type, p, len);
     } else if (type == SIGNAL && len == 4 && workload > 0 && exit_status < 0) {
         int sig = (int)be32(p);
@@ -1238,8 +1267,9 @@ static void turn(int sfd, int timeout) {
     for (int i = 0; i < MAX_EXECS; i++) {
         struct exec *x = &execs[i];
         if (!x->used) continue;
-        if (x->out >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->out, POLLIN, 0};
-        if (x->err >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->err, POLLIN, 0};
+        int readable = exec_readable(x); /* else the kernel's pipe buffer throttles the command */
+        if (readable && x->out >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->out, POLLIN, 0};
+        if (readable && x->err >= 0) xi[n - base] = i, p[n++] = (struct pollfd){x->err, POLLIN, 0};
         if (x->in >= 0 && x->input_len > 0) xi[n - base] = i, p[n++] = (struct pollfd){x->in, POLLOUT, 0};
     }
     int unsent = pending_sent < pending_len;

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.api.ExecStream;
 import java.io.ByteArrayOutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -16,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -23,7 +27,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The interactive exec WebSocket against one real QEMU microVM: a shell on a pseudo-terminal with resize and exit
  * code, piped stdin with stderr kept apart, clear errors for a bad request, and no process left in the guest when the
- * client disconnects.
+ * client disconnects; flow control: a client that stops reading holds the command back, not the agent's memory or the
+ * machine's other output; the message size limit.
  */
 class ExecSocketEndToEndTest {
     @RegisterExtension
@@ -120,6 +125,138 @@ class ExecSocketEndToEndTest {
         await().atMost(Duration.ofSeconds(60))
                 .until(() -> !ps().contains("sleep 7777") && !ps().contains("sleep 8888"));
         assertThat(ps()).as("the workload itself runs on").contains("sleep 600");
+    }
+
+    @Test
+    void a_client_that_stops_reading_holds_the_command_back_and_then_gets_every_byte_in_order() throws Exception {
+        long lines = 9_000_000; // "1\n" … "9000000\n": 70,888,897 bytes, over 64 MiB
+        var expected = new CRC32();
+        long expectedBytes = 0;
+        for (long i = 1; i <= lines; i++) {
+            byte[] line = (i + "\n").getBytes(StandardCharsets.US_ASCII);
+            expected.update(line);
+            expectedBytes += line.length;
+        }
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        long heapBefore = usedHeapAfterGc(memory);
+        var drain = new Drain();
+        URI uri = URI.create("ws://127.0.0.1:" + env.node().port() + "/api/v1/machines/" + machine + "/exec");
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, drain).join();
+        try {
+            long started = System.nanoTime();
+            ws.sendText("{\"cmd\": [\"seq\", \"1\", \"" + lines + "\"]}", true).join();
+            // The client reads nothing: the command fills the window, then its pipe, and blocks writing.
+            long[] last = {-1};
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+                long written = writtenBy("seq");
+                boolean still = written == last[0];
+                last[0] = written;
+                return still && written > 0;
+            });
+            assertThat(last[0]).as("bytes seq wrote before it blocked").isLessThan(16L << 20);
+            long heapGrowth = usedHeapAfterGc(memory) - heapBefore;
+            assertThat(heapGrowth).as("heap growth while the client does not read").isLessThan(8L << 20);
+
+            // The machine's own output still flows: the reader thread is not stuck behind the client.
+            String marker = "flow-marker-" + System.nanoTime();
+            env.node().exec(machine, "{\"cmd\": [\"sh\", \"-c\", \"for p in /proc/[0-9]*; do "
+                    + "[ \\\"$(tr '\\\\0' ' ' < $p/cmdline)\\\" = 'sleep 600 ' ] && echo " + marker
+                    + " > $p/fd/1; done; true\"]}");
+            await().atMost(Duration.ofSeconds(60)).until(() -> env.node().logs(machine).contains(marker));
+            assertThat(writtenBy("seq")).as("still blocked").isEqualTo(last[0]);
+
+            drain.resume(ws);
+            assertThat(drain.closed.orTimeout(600, TimeUnit.SECONDS).join()).isEqualTo(1000);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            System.out.printf("exec flow: seq wrote %d bytes before blocking; heap grew %d KiB while stalled; "
+                    + "%d bytes in %.1f s with the stall%n", last[0], heapGrowth / 1024, drain.bytes, seconds);
+            assertThat(drain.text).containsExactly("{\"exit_code\":0}");
+            assertThat(drain.bytes).isEqualTo(expectedBytes);
+            assertThat(drain.crc.getValue()).as("checksum of stdout").isEqualTo(expected.getValue());
+        } finally {
+            ws.abort();
+        }
+    }
+
+    @Test
+    void a_first_message_over_64_kib_is_taken_and_one_over_the_limit_closes_with_1009() {
+        String stdin = "x".repeat(300 * 1024);
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"sh\", \"-c\", \"wc -c | tr -d ' '\"], \"stdin\": \"" + stdin + "\"}");
+            c.text("{\"close_stdin\": true}");
+            assertThat(c.closeCode()).isEqualTo(1000);
+            assertThat(c.stdout()).isEqualTo(stdin.length() + "\n");
+        }
+        try (Client c = Client.open(machine)) {
+            c.text("{\"cmd\": [\"cat\"]}");
+            c.binary("y".repeat(ExecStream.MAX_MESSAGE + 1));
+            assertThat(c.closeCode()).isEqualTo(1009);
+        }
+    }
+
+    /** Bytes written so far by the guest's process named {@code name} ({@code /proc/PID/io} wchar), 0 if none. */
+    private static long writtenBy(String name) {
+        String out = env.node().exec(machine, "{\"cmd\": [\"sh\", \"-c\", \"for p in /proc/[0-9]*; do "
+                + "[ \\\"$(cat $p/comm)\\\" = " + name + " ] && sed -n 's/^wchar: //p' $p/io; done; true\"]}")
+                .path("stdout").asString().strip();
+        return out.isEmpty() ? 0 : Long.parseLong(out);
+    }
+
+    private static long usedHeapAfterGc(MemoryMXBean memory) {
+        System.gc();
+        System.gc();
+        return memory.getHeapMemoryUsage().getUsed();
+    }
+
+    /** A client that reads nothing until {@link #resume}, then counts and checksums stdout without keeping it. */
+    private static final class Drain implements WebSocket.Listener {
+        final CRC32 crc = new CRC32();
+        final List<String> text = new CopyOnWriteArrayList<>();
+        final CompletableFuture<Integer> closed = new CompletableFuture<>();
+        private final StringBuilder partialText = new StringBuilder();
+        long bytes;
+        private boolean first = true;
+
+        @Override
+        public void onOpen(WebSocket socket) {
+            // no request: nothing is read until resume
+        }
+
+        void resume(WebSocket socket) {
+            socket.request(1);
+        }
+
+        @Override
+        public synchronized CompletionStage<?> onBinary(WebSocket socket, ByteBuffer data, boolean last) {
+            if (first) assertThat(data.get()).as("stream byte").isEqualTo((byte) 1);
+            bytes += data.remaining();
+            crc.update(data);
+            first = last;
+            socket.request(1);
+            return null;
+        }
+
+        @Override
+        public synchronized CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+            partialText.append(data);
+            if (last) {
+                text.add(partialText.toString());
+                partialText.setLength(0);
+            }
+            socket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+            closed.complete(statusCode);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket socket, Throwable error) {
+            closed.completeExceptionally(error);
+        }
     }
 
     private static String ps() {

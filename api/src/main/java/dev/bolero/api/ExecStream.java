@@ -15,8 +15,13 @@ import tools.jackson.databind.node.ObjectNode;
  *       output is stdout);
  *   <li>agent → client, last, text: an {@link Exit}, or an {@link ApiError}, then the close.
  * </ol>
+ * A message, text or binary, holds at most {@link #MAX_MESSAGE} bytes (so a first message's {@code stdin} up to
+ * about that much); a larger one closes the socket with {@code 1009} (message too big) and a reason naming the limit.
+ * Output comes only as fast as the client reads it: a client that stops reading holds the command back.
  */
 public final class ExecStream {
+    /** The largest message, text or binary, the node's and the control plane's exec sockets accept: 1 MiB. */
+    public static final int MAX_MESSAGE = 1 << 20;
     /** The first byte of an output message holding stdout. */
     public static final byte STDOUT = 1;
     /** The first byte of an output message holding stderr. */

@@ -217,8 +217,11 @@ class BoleroClientStreamsTest {
         String beta = admin.createToken("beta").token();
         var start = ExecStream.Start.pipes(new ExecRequest(List.of("true"), Map.of(), null, null, null, null));
         for (String ns : List.of("alpha", "beta")) {
-            assertNotFound(() -> ExecClient.connect(execSocket(ns), Optional.of("Bearer " + beta), start,
-                    new Output()));
+            ThrowingCallable connect = () -> ExecClient.connect(execSocket(ns), Optional.of("Bearer " + beta), start,
+                    new Output());
+            assertNotFound(connect);
+            // the server's own message from the refusal's body, not only the status
+            assertThatThrownBy(connect).hasMessageNotContaining("HTTP 404").hasMessageContaining(machine);
         }
         try (var exec = ExecClient.connect(execSocket("alpha"), Optional.of("Bearer " + OneNodeCluster.ADMIN), start, new Output())) {
             assertThat(node.nextStream().path("kind").asString()).isEqualTo("exec_ws");

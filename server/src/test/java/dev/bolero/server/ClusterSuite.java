@@ -27,7 +27,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -796,6 +798,74 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void anInteractiveExecRelayStopsReadingTheAgentWhileTheClientDoesNotReadAndStillTakesTheClientsInput()
+            throws Exception {
+        var placed = placedMachine("alpha");
+        var atClient = new Counting();
+        WebSocket client = PUBLIC.newWebSocketBuilder().header("Authorization", "Bearer " + ADMIN)
+                .buildAsync(URI.create("ws://127.0.0.1:" + server.port() + "/v1/namespaces/alpha/machines/"
+                        + placed.id() + "/exec"), atClient).get(30, TimeUnit.SECONDS);
+        client.sendText("{\"cmd\": [\"sh\"]}", true).get();
+        JsonNode stream = placed.agent().nextStream();
+        var atAgent = new WebSocketInbox();
+        WebSocket agent = placed.agent().answerSocket(stream, atAgent);
+        assertThat(atAgent.next()).isEqualTo("text:{\"cmd\": [\"sh\"]}");
+
+        // The agent sends 64 MiB in 256 KiB messages, each once the last went out, to a client that reads nothing.
+        int messages = 256;
+        var sent = new AtomicLong();
+        var sender = Thread.ofVirtual().start(() -> {
+            byte[] chunk = new byte[256 * 1024];
+            for (int i = 0; i < messages; i++) {
+                agent.sendBinary(ByteBuffer.wrap(chunk), true).join();
+                sent.addAndGet(chunk.length);
+            }
+        });
+        long[] last = {-1};
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            boolean still = sent.get() == last[0];
+            last[0] = sent.get();
+            return still && last[0] > 0;
+        });
+        assertThat(last[0]).as("bytes the agent got out while the client read nothing").isLessThan(32L << 20);
+
+        client.sendText("{\"signal\": \"INT\"}", true).get();
+        assertThat(atAgent.next()).as("the client's input still goes through").isEqualTo("text:{\"signal\": \"INT\"}");
+
+        atClient.resume(client);
+        sender.join(Duration.ofSeconds(120));
+        await().atMost(Duration.ofSeconds(120)).until(() -> atClient.bytes.get() == (long) messages * 256 * 1024);
+        agent.sendClose(1000, "exited").get();
+    }
+
+    /** Counts binary bytes; reads nothing until {@link #resume}. */
+    private static final class Counting implements WebSocket.Listener {
+        final AtomicLong bytes = new AtomicLong();
+
+        @Override
+        public void onOpen(WebSocket ws) {
+            // no request: nothing is read until resume
+        }
+
+        void resume(WebSocket ws) {
+            ws.request(1);
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            bytes.addAndGet(data.remaining());
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            ws.request(1);
+            return null;
+        }
+    }
+
+    @Test
     void anInteractiveExecNoAgentAnswersIsClosedAsUnavailableAndOtherNamespacesCannotOpenOne() throws Exception {
         var placed = placedMachine("alpha");
         String path = "/v1/namespaces/alpha/machines/" + placed.id() + "/exec";
@@ -808,8 +878,12 @@ abstract class ClusterSuite {
         String beta = http.post("/v1/namespaces/beta/tokens", ADMIN, null).json().path("token").asString();
         for (String p : List.of(path, "/v1/namespaces/beta/machines/" + placed.id() + "/exec")) {
             assertThatThrownBy(() -> socket(server.port(), p, beta, new WebSocketInbox()))
-                    .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class,
-                            e -> assertThat(e.getResponse().statusCode()).isEqualTo(404));
+                    .cause().isInstanceOfSatisfying(java.net.http.WebSocketHandshakeException.class, e -> {
+                        assertThat(e.getResponse().statusCode()).isEqualTo(404);
+                        // the refusal carries the API's error, so a client can say more than "HTTP 404"
+                        assertThat(ApiJson.mapper().readTree((String) e.getResponse().body())
+                                .path("error").path("code").asString()).isEqualTo("not_found");
+                    });
         }
         assertThat(placed.agent().poll(0).path("streams")).as("no stream for a refused socket").isEmpty();
     }

@@ -14,6 +14,7 @@ import io.javalin.websocket.WsContext;
 import io.javalin.websocket.WsMessageContext;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.websocket.api.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,10 +101,15 @@ final class ExecSocket {
 
     /** The command's output and end, to the client. Runs on the machine's reader thread: it must not throw. */
     private record Forward(WsContext ctx) implements ExecSession.Listener {
+        /**
+         * Queues the chunk without waiting; {@code sent} runs when Jetty has written it, which grants the guest more
+         * output. A client that does not read thus holds at most one window of output here (no callback: no credit).
+         */
         @Override
-        public void output(GuestEvent.Stream stream, byte[] data) {
+        public void output(GuestEvent.Stream stream, byte[] data, Runnable sent) {
             byte type = stream == GuestEvent.Stream.STDOUT ? ExecStream.STDOUT : ExecStream.STDERR;
-            guarded(() -> ctx.send(ByteBuffer.wrap(ExecStream.output(type, data))));
+            guarded(() -> ctx.session.sendBinary(ByteBuffer.wrap(ExecStream.output(type, data)), Callback.from(sent,
+                    failure -> log.debug("{}: output not sent: {}", action(ctx), failure.toString()))));
         }
 
         @Override

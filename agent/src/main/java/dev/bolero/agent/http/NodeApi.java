@@ -8,6 +8,7 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import io.javalin.Javalin;
@@ -50,6 +51,10 @@ public final class NodeApi implements AutoCloseable {
             // Uncompressed: a compressing stream holds back small writes, and followed logs must flow line by line.
             config.http.compressionStrategy = CompressionStrategy.NONE;
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
+            config.jetty.modifyWebSocketServletFactory(ws -> {
+                ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);
+                ws.setMaxBinaryMessageSize(ExecStream.MAX_MESSAGE);
+            });
             config.routes.get("/api/v1/node", node::get);
             config.routes.post("/api/v1/machines", this::create);
             config.routes.get("/api/v1/machines", ctx -> ctx.json(machines.list()));

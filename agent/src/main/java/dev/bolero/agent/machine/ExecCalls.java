@@ -14,15 +14,34 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream),
- * or handed to the caller as it arrives, until the guest reports the end. Thread-safe: the supervisor's reader thread
- * delivers events, request threads wait.
+ * The exec calls of one machine in flight: output collected per call (at most {@value #MAX_OUTPUT} bytes a stream;
+ * the rest is dropped), or handed to the caller as it arrives, until the guest reports the end. Thread-safe: the
+ * supervisor's reader thread delivers events, request threads wait.
+ *
+ * <p>Flow control: a command's output comes only as far as the host granted credit (EXEC_CREDIT), {@value #WINDOW}
+ * bytes at first ({@link Call#window()}). Collected output is granted again as it arrives (what is kept is capped);
+ * output handed to a caller is granted again only once the caller says the chunk is gone, so a slow reader holds the
+ * command back (in the guest's pipe) instead of filling the agent's memory or stalling the machine's reader thread.
  */
 final class ExecCalls {
     static final int MAX_OUTPUT = 4 * 1024 * 1024;
+    /** Output bytes of one command in flight between the guest and the caller at most. */
+    static final int WINDOW = 256 * 1024;
+    /** Consumed output is granted again in batches of this many bytes (or more). */
+    static final int GRANT_BATCH = WINDOW / 4;
+
+    /** Sends the guest more credit for a call's output; must not block for long, and must not throw. */
+    interface Grant {
+        void grant(int execId, int bytes);
+    }
+
+    /** Where a streamed call's output goes: {@code consumed} is to be run once {@code data} left (or was dropped). */
+    interface Output {
+        void accept(GuestEvent.Stream stream, byte[] data, Runnable consumed);
+    }
 
     /**
      * Ids start at a random point: after an agent restart the guest may resend frames of an earlier agent's exec it
@@ -47,22 +66,43 @@ final class ExecCalls {
         private boolean truncated;
         private final CompletableFuture<End> end = new CompletableFuture<>();
         /** Where output goes as it arrives; null: collected. */
-        private final BiConsumer<GuestEvent.Stream, byte[]> output;
+        private final Output output;
+        private final Grant grant;
+        /** Bytes consumed and not yet granted again: granted in batches of {@value #GRANT_BATCH}. */
+        private final AtomicLong owed = new AtomicLong();
 
-        private Call(int id, BiConsumer<GuestEvent.Stream, byte[]> output) {
+        private Call(int id, Grant grant, Output output) {
             this.id = id;
+            this.grant = grant;
             this.output = output;
         }
 
+        /** Grants the call its first {@value #WINDOW} bytes; after its EXEC. */
+        void window() {
+            grant.grant(id, WINDOW);
+        }
+
         private synchronized void append(GuestEvent.Stream stream, byte[] data) {
+            if (data.length == 0) return;
             if (output != null) {
-                output.accept(stream, data);
+                output.accept(stream, data, () -> consumed(data.length));
                 return;
             }
             ByteArrayOutputStream buf = stream == GuestEvent.Stream.STDOUT ? out : err;
             int room = MAX_OUTPUT - buf.size();
             if (data.length > room) truncated = true;
             buf.write(data, 0, Math.max(0, Math.min(room, data.length)));
+            consumed(data.length);
+        }
+
+        /**
+         * Grants consumed bytes again once a batch is owed: fewer frames to the guest. Never stalls: while the guest
+         * has no credit, the whole window is in flight or owed, and what is in flight becomes owed as it is consumed.
+         */
+        private void consumed(int bytes) {
+            if (owed.addAndGet(bytes) < GRANT_BATCH) return;
+            long batch = owed.getAndSet(0);
+            if (batch > 0) grant.grant(id, (int) Math.min(batch, Integer.MAX_VALUE));
         }
 
         /**
@@ -89,14 +129,14 @@ final class ExecCalls {
         }
     }
 
-    /** A new call with a fresh id, registered before its EXEC is sent. */
-    Call open() {
-        return open(null);
+    /** A new call with a fresh id whose output is collected, registered before its EXEC is sent. */
+    Call open(Grant grant) {
+        return open(grant, null);
     }
 
     /** A new call whose output is handed to {@code output} (on the reader's thread, in order) instead of collected. */
-    Call open(BiConsumer<GuestEvent.Stream, byte[]> output) {
-        Call c = new Call(nextId.getAndUpdate(i -> i == Integer.MAX_VALUE ? 1 : i + 1), output);
+    Call open(Grant grant, Output output) {
+        Call c = new Call(nextId.getAndUpdate(i -> i == Integer.MAX_VALUE ? 1 : i + 1), grant, output);
         calls.put(c.id, c);
         return c;
     }

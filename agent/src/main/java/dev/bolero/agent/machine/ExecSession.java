@@ -45,8 +45,12 @@ public interface ExecSession extends AutoCloseable {
 
     /** Where a command's output and end go; called on the machine's reader thread, in order, never concurrently. */
     interface Listener {
-        /** A chunk of output; on a terminal everything is {@code STDOUT}. */
-        void output(GuestEvent.Stream stream, byte[] data);
+        /**
+         * A chunk of output; on a terminal everything is {@code STDOUT}. Run {@code sent} once the chunk has left
+         * (from any thread, without blocking on it here): the command's output is held back in the guest while
+         * {@value ExecCalls#WINDOW} bytes are not yet sent, so a slow client slows the command, not the agent.
+         */
+        void output(GuestEvent.Stream stream, byte[] data, Runnable sent);
 
         /** The command ended with {@code exitCode} (128+N for signal N); nothing follows. */
         void exited(int exitCode);

@@ -48,11 +48,16 @@ final class StreamedExec implements ExecSession {
         send(() -> session.execSignal(execId, signal));
     }
 
+    /**
+     * Kills the command and lets the rest of its output through (it is dropped: nobody reads it), so the guest does
+     * not hold a killed command, or one that ended with output unsent, for want of credit.
+     */
     @Override
     public void close() {
         if (ended || killed) return;
         killed = true;
         signal(SIGKILL);
+        send(() -> session.execCredit(execId, Integer.MAX_VALUE));
     }
 
     private interface Frame {

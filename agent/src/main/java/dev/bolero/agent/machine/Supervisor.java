@@ -147,9 +147,10 @@ final class Supervisor {
         if (s == null || !started) {
             throw ApiException.conflict("exec in machine " + id + ": its guest is not connected");
         }
-        ExecCalls.Call call = execs.open();
+        ExecCalls.Call call = execs.open(credit(s));
         try {
             s.exec(call.id, guestExec(request, Optional.empty()));
+            call.window();
             if (request.stdin() != null && !request.stdin().isEmpty()) {
                 s.execInput(call.id, request.stdin().getBytes(StandardCharsets.UTF_8));
             }
@@ -161,6 +162,7 @@ final class Supervisor {
             } catch (TimeoutException e) {
                 timedOut = true;
                 s.execSignal(call.id, SIGKILL);
+                s.execCredit(call.id, Integer.MAX_VALUE); // whatever it still has drains, so the guest can end it
                 try {
                     end = call.await(EXEC_KILL_GRACE);
                 } catch (TimeoutException e2) {
@@ -191,7 +193,7 @@ final class Supervisor {
             throw ApiException.conflict("exec in machine " + id + ": its guest is not connected");
         }
         ExecRequest request = start.exec();
-        ExecCalls.Call call = execs.open(listener::output);
+        ExecCalls.Call call = execs.open(credit(s), listener::output);
         var exec = new StreamedExec(id, s, call.id);
         call.ended().whenComplete((end, error) -> {
             execs.close(call);
@@ -205,6 +207,7 @@ final class Supervisor {
         try {
             s.exec(call.id, guestExec(request, start.tty()
                     ? Optional.of(new TerminalSize(start.rows(), start.cols())) : Optional.empty()));
+            call.window();
             if (request.stdin() != null && !request.stdin().isEmpty()) {
                 s.execInput(call.id, request.stdin().getBytes(StandardCharsets.UTF_8));
             }
@@ -217,6 +220,17 @@ final class Supervisor {
             CompletableFuture.delayedExecutor(request.timeoutS(), TimeUnit.SECONDS).execute(exec::close);
         }
         return exec;
+    }
+
+    /** Grants exec output credit over {@code s}; a failed channel is reported by the reader (it fails every call). */
+    private ExecCalls.Grant credit(GuestSession s) {
+        return (execId, bytes) -> {
+            try {
+                s.execCredit(execId, bytes);
+            } catch (IOException e) {
+                log.debug("machine={} exec {}: credit not sent: {}", id, execId, e.getMessage());
+            }
+        };
     }
 
     private static GuestExec guestExec(ExecRequest request, Optional<TerminalSize> tty) {

@@ -34,6 +34,7 @@ final class FrameCodec {
     static final int EXEC_SIGNAL = 0x86;
     static final int EXEC_RESIZE = 0x87;
     static final int RECEIVED = 0x88;
+    static final int EXEC_CREDIT = 0x89;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

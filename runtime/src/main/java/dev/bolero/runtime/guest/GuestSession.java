@@ -137,6 +137,16 @@ public final class GuestSession implements Closeable {
     }
 
     /**
+     * Lets a command send {@code bytes} more bytes of output (EXEC_CREDIT): the guest stops reading its output once
+     * the bytes granted so far are sent, so the command blocks on its full pipe or terminal until the host grants
+     * more. A command gets no output through before its first grant.
+     */
+    public void execCredit(int execId, int bytes) throws IOException {
+        if (bytes <= 0) throw new IllegalArgumentException("exec credit must be positive: " + bytes);
+        send(FrameCodec.EXEC_CREDIT, ByteBuffer.allocate(8).putInt(execId).putInt(bytes).array());
+    }
+
+    /**
      * Tells the guest that every event {@link #next()} returned so far is persisted: it forgets those frames.
      *
      * @return how many frames of the VM are delivered, for the next session ({@link #GuestSession(ByteChannel, long)})

@@ -214,6 +214,19 @@ class GuestSessionTest {
     }
 
     @Test
+    void execCreditIsIdAndByteCount() throws IOException {
+        var ch = new BufferChannel(new byte[0]);
+        var session = new GuestSession(ch);
+        session.execCredit(7, 0x40000);
+
+        FrameCodec.Frame credit = FrameCodec.read(new BufferChannel(ch.out.toByteArray()));
+        assertThat(credit.type()).isEqualTo(FrameCodec.EXEC_CREDIT);
+        assertThat(credit.payload()).isEqualTo(new byte[] {0, 0, 0, 7, 0, 4, 0, 0});
+        assertThatThrownBy(() -> session.execCredit(7, 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("exec credit must be positive: 0");
+    }
+
+    @Test
     void anExecFrameWithoutItsIdIsAProtocolError() {
         var session = new GuestSession(new BufferChannel(frames(FrameCodec.EXEC_EXITED, new byte[3])));
         assertThatThrownBy(session::next).isInstanceOf(GuestProtocolException.class)

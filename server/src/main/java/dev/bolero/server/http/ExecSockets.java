@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.websocket.api.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,11 +21,18 @@ import org.slf4j.LoggerFactory;
  * what the client sends before the agent is there is held and sent first. A close on either side closes the other
  * with the same code and reason; a node that does not answer within the pickup bound closes the client's socket with
  * {@code 1011} and a reason starting {@code unavailable:}.
+ *
+ * <p>Flow control: at most {@value #UNSENT_MAX} bytes relayed toward one socket wait to be written (or, toward the
+ * agent, for it to answer); past that the thread delivering the other side's messages waits, so Jetty stops reading
+ * that side and TCP holds back the sender (the agent's output credit then holds back the command). Each direction
+ * waits on its own: a client flooded with output still gets its input, a ^C, through.
  */
 final class ExecSockets {
     private static final Logger log = LoggerFactory.getLogger(ExecSockets.class);
     /** Keeps a quiet shell's sockets from idling out. */
     private static final long PING_S = 15;
+    /** Bytes relayed toward one socket and not yet written, past which the relaying side stops reading. */
+    static final int UNSENT_MAX = 1 << 20;
 
     private final Streams streams;
     private final Map<String, Link> byStream = new ConcurrentHashMap<>();
@@ -34,6 +42,32 @@ final class ExecSockets {
         this.streams = streams;
     }
 
+    /** Bytes relayed toward one socket and not yet written; the relaying thread waits while there are too many. */
+    static final class Unsent {
+        private long bytes;
+        private boolean closed;
+
+        synchronized void add(long n) {
+            bytes += n;
+        }
+
+        synchronized void written(long n) {
+            bytes -= n;
+            notifyAll();
+        }
+
+        /** Wakes the waiting thread for good: the link is closed. */
+        synchronized void close() {
+            closed = true;
+            notifyAll();
+        }
+
+        /** Waits until at most {@link #UNSENT_MAX} bytes are unsent, or the link closed. */
+        synchronized void awaitRoom() throws InterruptedException {
+            while (bytes > UNSENT_MAX && !closed) wait();
+        }
+    }
+
     /** A client's socket and, once it has answered, the agent's. */
     private final class Link {
         final WsContext client;
@@ -41,22 +75,33 @@ final class ExecSockets {
         WsContext agent;
         boolean closed;
         final List<Object> early = new ArrayList<>();
+        final Unsent toAgent = new Unsent();
+        final Unsent toClient = new Unsent();
 
         Link(WsContext client) {
             this.client = client;
         }
 
-        synchronized void fromClient(Object message) {
-            if (closed) return;
-            if (agent == null) {
-                early.add(message);
-            } else {
-                send(agent, message);
+        void fromClient(Object message) throws InterruptedException {
+            synchronized (this) {
+                if (closed) return;
+                toAgent.add(size(message));
+                if (agent == null) {
+                    early.add(message);
+                } else {
+                    send(agent, message, toAgent);
+                }
             }
+            toAgent.awaitRoom();
         }
 
-        synchronized void fromAgent(Object message) {
-            if (!closed) send(client, message);
+        void fromAgent(Object message) throws InterruptedException {
+            synchronized (this) {
+                if (closed) return;
+                toClient.add(size(message));
+                send(client, message, toClient);
+            }
+            toClient.awaitRoom();
         }
 
         synchronized void attach(WsContext agentSocket) {
@@ -66,7 +111,7 @@ final class ExecSockets {
             }
             agent = agentSocket;
             bySession.put(agentSocket.sessionId(), this);
-            for (Object m : early) send(agent, m);
+            for (Object m : early) send(agent, m, toAgent);
             early.clear();
         }
 
@@ -76,6 +121,8 @@ final class ExecSockets {
                 if (closed) return;
                 closed = true;
             }
+            toAgent.close();
+            toClient.close();
             int sendable = sendable(code);
             closeQuietly(client, sendable, reason);
             if (agent != null) {
@@ -134,8 +181,11 @@ final class ExecSockets {
         link.attach(agent);
     }
 
-    /** A message from either side, a {@link String} or a {@link ByteBuffer} the caller no longer uses. */
-    void message(WsContext from, Object message) {
+    /**
+     * A message from either side, a {@link String} or a {@link ByteBuffer} the caller no longer uses. Returns once
+     * the other side has room for more (see the flow control above).
+     */
+    void message(WsContext from, Object message) throws InterruptedException {
         Link link = bySession.get(from.sessionId());
         if (link == null) return;
         if (link.client.sessionId().equals(from.sessionId())) {
@@ -151,16 +201,31 @@ final class ExecSockets {
         if (link != null) link.close(code, reason == null ? "" : reason);
     }
 
-    private static void send(WsContext to, Object message) {
+    /** Sends without waiting; {@code unsent} learns when the message is written (or failed: the socket closes). */
+    private static void send(WsContext to, Object message, Unsent unsent) {
+        long size = size(message);
+        Callback written = Callback.from(() -> unsent.written(size), failure -> {
+            unsent.written(size);
+            log.debug("exec socket {}: send failed: {}", to.sessionId(), failure.toString());
+        });
         try {
             switch (message) {
-                case String text -> to.send(text);
-                case ByteBuffer bytes -> to.send(bytes.duplicate());
+                case String text -> to.session.sendText(text, written);
+                case ByteBuffer bytes -> to.session.sendBinary(bytes.duplicate(), written);
                 default -> throw new IllegalArgumentException("message " + message.getClass());
             }
         } catch (RuntimeException e) {
-            log.debug("exec socket {}: send failed: {}", to.sessionId(), e.toString());
+            written.fail(e);
         }
+    }
+
+    /** A message's size for flow control: its bytes (a text's UTF-16 length is close enough and cheap). */
+    private static long size(Object message) {
+        return switch (message) {
+            case String text -> text.length();
+            case ByteBuffer bytes -> bytes.remaining();
+            default -> throw new IllegalArgumentException("message " + message.getClass());
+        };
     }
 
     private static void closeQuietly(WsContext socket, int code, String reason) {

@@ -4,6 +4,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.StopRequest;
 import dev.bolero.server.cluster.Cluster;
@@ -67,6 +68,10 @@ public final class ServerApi implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
+            config.jetty.modifyWebSocketServletFactory(ws -> {
+                ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);
+                ws.setMaxBinaryMessageSize(ExecStream.MAX_MESSAGE);
+            });
             var r = config.routes;
             r.get("/v1/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
             r.get("/v1/status", this::status);
@@ -388,6 +393,19 @@ public final class ServerApi implements AutoCloseable {
     }
 
     private static void error(Context ctx, int status, String code, String message) {
-        ctx.status(status).json(Map.of("error", Map.of("code", code, "message", message)));
+        var body = Map.of("error", Map.of("code", code, "message", message));
+        if (!"websocket".equalsIgnoreCase(ctx.header("Upgrade"))) {
+            ctx.status(status).json(body);
+            return;
+        }
+        // A refused WebSocket upgrade (wsBeforeUpgrade threw): Javalin sets the status but never writes the result,
+        // so the body goes to the response itself, and the client learns why, not only "HTTP 404".
+        try {
+            ctx.res().setStatus(status);
+            ctx.res().setContentType("application/json");
+            ctx.res().getOutputStream().write(ApiJson.mapper().writeValueAsBytes(body));
+        } catch (IOException e) {
+            log.debug("{} {}: the refusal's body was not sent: {}", ctx.method(), ctx.path(), e.toString());
+        }
     }
 }
