@@ -1,18 +1,16 @@
 package dev.bolero.runtime.cloudhypervisor;
 
-import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
-import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
-import dev.bolero.runtime.internal.vmm.Kvm;
+import dev.bolero.runtime.internal.vmm.KvmVmmDriver;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
@@ -25,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * <p>The kernel must be an uncompressed ELF {@code vmlinux}. Each machine gets a writable reflink copy of the
  * shared root drive.
  */
-public final class CloudHypervisorDriver implements VmmDriver {
+public final class CloudHypervisorDriver extends KvmVmmDriver {
 
     /** The guest vsock port {@code bolero-init} listens on when it finds no virtio-serial port. */
     public static final int CONTROL_PORT = 1024;
@@ -59,9 +56,6 @@ public final class CloudHypervisorDriver implements VmmDriver {
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
     private static final String CONSOLE = "/console.log";
 
-    private final Optional<Path> binary;
-    private final Optional<Jail> jail;
-
     /** @param binary the {@code cloud-hypervisor} executable; empty to look it up on {@code PATH} at each start */
     public CloudHypervisorDriver(Optional<Path> binary) {
         this(binary, Optional.empty());
@@ -72,37 +66,13 @@ public final class CloudHypervisorDriver implements VmmDriver {
      * @param jail how to confine each Cloud Hypervisor; empty to run it as the agent's user
      */
     public CloudHypervisorDriver(Optional<Path> binary, Optional<JailConfig> jail) {
-        this.binary = Objects.requireNonNull(binary, "binary");
-        this.jail = jail.map(Jail::new);
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public DriverCapabilities capabilities() {
-        return new DriverCapabilities(
-                "kvm", Kvm.unusableReason().orElse("hardware virtualisation available"), false, true, false);
-    }
-
-    @Override
-    public Optional<String> unusableReason() {
-        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
-        return Kvm.vmmUnusableReason(NAME, binary);
-    }
-
-    @Override
-    public void releaseLeftovers() {
-        jail.ifPresent(Jail::sweep);
+        super(NAME, binary, jail.map(Jail::new));
     }
 
     @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String action = "start machine " + spec.machineId() + " in cloud-hypervisor";
-        Path vmm = binary.or(() -> HostProcesses.onPath(NAME))
-                .orElseThrow(() -> new VmmException(action + ": cloud-hypervisor not found on PATH"));
+        Path vmm = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         Path work = spec.workDir().toAbsolutePath();
         Path log = work.resolve("vmm.log");

@@ -1,18 +1,16 @@
 package dev.bolero.runtime.firecracker;
 
-import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
-import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcess;
 import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
-import dev.bolero.runtime.internal.vmm.Kvm;
+import dev.bolero.runtime.internal.vmm.KvmVmmDriver;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
@@ -58,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * <p>The kernel must be an uncompressed ELF {@code vmlinux} with virtio-mmio built in. Each machine gets a
  * writable reflink copy of the shared root drive.
  */
-public final class FirecrackerDriver implements VmmDriver {
+public final class FirecrackerDriver extends KvmVmmDriver {
 
     /** The guest vsock port {@code bolero-init} listens on when it finds no virtio-serial port. */
     public static final int CONTROL_PORT = 1024;
@@ -72,9 +70,7 @@ public final class FirecrackerDriver implements VmmDriver {
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
     private static final Pattern JAILER_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
-    private final Optional<Path> binary;
     private final Optional<Jailer> firecrackerJailer;
-    private final Optional<Jail> jail;
 
     /**
      * Runs Firecracker directly, as the agent's user.
@@ -95,9 +91,8 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     private FirecrackerDriver(Optional<Path> binary, Optional<Jailer> firecrackerJailer, Optional<Jail> jail) {
-        this.binary = Objects.requireNonNull(binary, "binary");
+        super(NAME, binary, jail);
         this.firecrackerJailer = Objects.requireNonNull(firecrackerJailer, "firecrackerJailer");
-        this.jail = Objects.requireNonNull(jail, "jail");
     }
 
     /**
@@ -126,32 +121,9 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public DriverCapabilities capabilities() {
-        return new DriverCapabilities(
-                "kvm", Kvm.unusableReason().orElse("hardware virtualisation available"), false, true, false);
-    }
-
-    @Override
-    public Optional<String> unusableReason() {
-        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
-        return Kvm.vmmUnusableReason(NAME, binary);
-    }
-
-    @Override
-    public void releaseLeftovers() {
-        jail.ifPresent(Jail::sweep);
-    }
-
-    @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String action = "start machine " + spec.machineId() + " in firecracker";
-        Path firecracker = binary.or(() -> HostProcesses.onPath(NAME))
-                .orElseThrow(() -> new VmmException(action + ": firecracker not found on PATH"));
+        Path firecracker = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         List<LineFifoReader> readers = new ArrayList<>();
         Layout layout = null;
