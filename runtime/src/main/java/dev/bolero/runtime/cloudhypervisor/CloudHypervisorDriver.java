@@ -8,7 +8,6 @@ import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcess;
-import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.KvmVmmDriver;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
@@ -20,7 +19,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -115,26 +113,13 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
             spawned = ApiVmmLaunch.spawn(action, command, log, api, API_DEADLINE,
                     lease.isPresent() ? Optional.of(pidFile) : Optional.empty());
             for (ApiRequest request : CloudHypervisorApi.boot(spec, paths)) api.send(request);
-            Map<String, String> data = new HashMap<>(Map.of(
-                    VmmProcess.API_SOCKET, apiSocket.toString(),
-                    VmmProcess.VSOCK_SOCKET, vsockSocket.toString(),
-                    VmmProcess.LOG_FILE, log.toString(),
-                    VmmProcess.START_TICKS, Long.toString(spawned.startTicks())));
-            lease.ifPresent(l -> data.putAll(l.handleData()));
-            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, spawned.vmm().pid(),
-                    HostProcesses.startInstant(spawned.startTicks()), data);
+            VmHandle handle = spawned.handle(NAME, HANDLE_VERSION, apiSocket, vsockSocket, log, lease, Map.of());
             LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
                     lease.map(l -> Integer.toString(l.uid())).orElse("agent's"));
             return process(handle, spawned.vmm(), Optional.of(spawned.child()), api, lease);
         } catch (VmmException | IOException | RuntimeException e) {
-            String said = "";
-            if (spawned != null) {
-                spawned.vmm().kill();
-                spawned.child().kill();
-                spawned.child().onExit().join();
-                spawned.vmm().onExit().join();
-            }
-            if (Files.exists(log)) said = "; cloud-hypervisor said: " + MachineFiles.tail(log, 2000).strip();
+            if (spawned != null) spawned.kill();
+            String said = ApiVmmLaunch.said(NAME, log);
             lease.ifPresent(Jail::release);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
         }

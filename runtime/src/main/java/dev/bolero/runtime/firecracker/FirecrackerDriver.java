@@ -8,7 +8,6 @@ import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcess;
-import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.KvmVmmDriver;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -139,30 +137,18 @@ public final class FirecrackerDriver extends KvmVmmDriver {
             spawned = ApiVmmLaunch.spawn(action, layout.command(firecracker), log, api, API_DEADLINE,
                     layout.pidFile());
             for (ApiRequest request : FirecrackerApi.boot(spec, layout.vmmPaths())) api.send(request);
-            Map<String, String> data = new HashMap<>(Map.of(
-                    VmmProcess.API_SOCKET, layout.host("api.sock").toString(),
-                    VmmProcess.VSOCK_SOCKET, layout.host("vsock.sock").toString(),
-                    VmmProcess.LOG_FILE, log.toString(),
-                    VmmProcess.START_TICKS, Long.toString(spawned.startTicks()),
-                    LOGGER_FIFO, layout.host("logger.fifo").toString(),
-                    METRICS_FIFO, layout.host("metrics.fifo").toString()));
-            layout.lease().ifPresent(l -> data.putAll(l.handleData()));
-            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, spawned.vmm().pid(),
-                    HostProcesses.startInstant(spawned.startTicks()), data);
+            VmHandle handle = spawned.handle(NAME, HANDLE_VERSION, layout.host("api.sock"), layout.host("vsock.sock"),
+                    log, layout.lease(), Map.of(
+                            LOGGER_FIFO, layout.host("logger.fifo").toString(),
+                            METRICS_FIFO, layout.host("metrics.fifo").toString()));
             LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
                     layout.lease().map(l -> Integer.toString(l.uid())).orElse(firecrackerJailer.isPresent()
                             ? Integer.toString(firecrackerJailer.get().uid()) : "agent's"));
             return process(handle, spawned.vmm(), Optional.of(spawned.child()), log, api, readers,
                     layout.lease());
         } catch (VmmException | IOException | RuntimeException e) {
-            String said = "";
-            if (spawned != null) {
-                spawned.vmm().kill();
-                spawned.child().kill();
-                spawned.child().onExit().join();
-                spawned.vmm().onExit().join();
-            }
-            if (Files.exists(log)) said = "; firecracker said: " + MachineFiles.tail(log, 2000).strip();
+            if (spawned != null) spawned.kill();
+            String said = ApiVmmLaunch.said(NAME, log);
             readers.forEach(LineFifoReader::closeQuietly);
             if (layout != null) layout.lease().ifPresent(Jail::release);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
