@@ -132,12 +132,9 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = ApiVmmLaunch.adopt(handle, NAME, HANDLE_VERSION);
+        if (process.isEmpty()) return Optional.empty();
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
-        if (process.isEmpty()) {
-            lease.ifPresent(Jail::release);
-            return Optional.empty();
-        }
         VmmApi api = new VmmApi(NAME, Path.of(handle.data().get(VmmProcess.API_SOCKET)), CloudHypervisorApi.BASE_PATH);
         return Optional.of(process(handle, process.get(), Optional.empty(), api, lease));
     }

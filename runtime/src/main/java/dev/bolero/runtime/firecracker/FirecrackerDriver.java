@@ -162,12 +162,9 @@ public final class FirecrackerDriver extends KvmVmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = ApiVmmLaunch.adopt(handle, NAME, HANDLE_VERSION);
+        if (process.isEmpty()) return Optional.empty();
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
-        if (process.isEmpty()) {
-            lease.ifPresent(Jail::release);
-            return Optional.empty();
-        }
         String machine = "pid " + handle.pid();
         Path log = Path.of(handle.data().get(VmmProcess.LOG_FILE));
         List<LineFifoReader> readers = new ArrayList<>();

@@ -62,6 +62,17 @@ public final class ApiVmmLaunch {
         }
     }
 
+    /**
+     * The VMM of {@code handle} ({@link VmmProcess#adopt}); when it is gone, its jail, if it had one, is released.
+     *
+     * @throws VmmException when the handle is another driver's or of an unknown version, or misses a key
+     */
+    public static Optional<HostProcess> adopt(VmHandle handle, String driver, int version) throws VmmException {
+        Optional<HostProcess> process = VmmProcess.adopt(handle, driver, version);
+        if (process.isEmpty()) Jail.Lease.fromHandle(handle.data()).ifPresent(Jail::release);
+        return process;
+    }
+
     /** What a failed start adds to its error: {@code "; <vmm> said: "} and the end of its log, or nothing. */
     public static String said(String vmm, Path log) {
         return Files.exists(log) ? "; " + vmm + " said: " + MachineFiles.tail(log, 2000).strip() : "";
