@@ -1,8 +1,10 @@
 package dev.bolero.agent;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.network.NetworkConfig;
+import dev.bolero.network.testing.HostCommands;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,7 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * bridges, taps and nftables tables with them — and the host bridge, even after a failed test.
  */
 public final class ClusterNetwork implements AutoCloseable {
-    private final String id = HostNetworkFixture.randomId();
+    private final String id = HostCommands.randomId();
     private final String bridge = "bc" + id;
     private final String subnet;
     private final List<Node> nodes = new ArrayList<>();
@@ -50,18 +52,15 @@ public final class ClusterNetwork implements AutoCloseable {
 
     /** Makes the host bridge, or skips the test saying what is missing. */
     public static ClusterNetwork create() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root for network namespaces");
-        for (String tool : List.of("ip", "nft", "nsenter")) {
-            assumeTrue(HostNetworkFixture.run("sh", "-c", "command -v " + tool).exit() == 0, tool + " is not installed");
-        }
+        HostCommands.assumeRootWith("for network namespaces", "ip", "nft", "nsenter");
         var n = new ClusterNetwork();
         try {
-            assumeTrue(!HostNetworkFixture.sh("ip", "-4", "route").contains(n.subnet + "."),
+            assumeTrue(!HostCommands.sh("ip", "-4", "route").contains(n.subnet + "."),
                     "the host already routes " + n.subnet + ".0/24");
-            HostNetworkFixture.sh("ip", "link", "add", n.bridge, "type", "bridge");
+            HostCommands.sh("ip", "link", "add", n.bridge, "type", "bridge");
             n.bridgeMade = true;
-            HostNetworkFixture.sh("ip", "addr", "add", n.hostIp() + "/24", "dev", n.bridge);
-            HostNetworkFixture.sh("ip", "link", "set", n.bridge, "up");
+            HostCommands.sh("ip", "addr", "add", n.hostIp() + "/24", "dev", n.bridge);
+            HostCommands.sh("ip", "link", "set", n.bridge, "up");
         } catch (Exception | AssertionError e) {
             n.close();
             throw e;
@@ -83,33 +82,36 @@ public final class ClusterNetwork implements AutoCloseable {
         var network = new NetworkConfig("10." + (200 + i) + ".0.0/16", 24, "t" + id + i, "bolero_c" + id + i, ip,
                 List.of(), Optional.empty());
         var node = new Node(ns, hostEnd, ip, network);
-        HostNetworkFixture.sh("ip", "netns", "add", ns);
         nodes.add(node);
-        HostNetworkFixture.sh("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", ns);
-        HostNetworkFixture.sh("ip", "link", "set", hostEnd, "master", bridge, "up");
-        HostNetworkFixture.sh("ip", "-n", ns, "link", "set", "lo", "up");
-        HostNetworkFixture.sh("ip", "-n", ns, "addr", "add", ip + "/24", "dev", "eth0");
-        HostNetworkFixture.sh("ip", "-n", ns, "link", "set", "eth0", "up");
-        HostNetworkFixture.sh("ip", "-n", ns, "route", "add", "default", "via", hostIp());
+        HostCommands.addNetns(ns);
+        HostCommands.veth(HostCommands.HOST, hostEnd, ns, ip + "/24");
+        HostCommands.sh("ip", "link", "set", hostEnd, "master", bridge, "up");
+        HostCommands.sh("ip", "-n", ns, "route", "add", "default", "via", hostIp());
         return node;
     }
 
     /** What of this network still exists on the host: namespaces and devices named with its id (empty once closed). */
     public List<String> leftovers() throws Exception {
         var left = new ArrayList<String>();
-        for (String line : HostNetworkFixture.sh("ip", "netns", "list").split("\n")) {
+        for (String line : HostCommands.sh("ip", "netns", "list").split("\n")) {
             if (line.startsWith("bc" + id)) left.add("netns " + line.split(" ")[0]);
         }
-        for (String line : HostNetworkFixture.sh("ip", "-o", "link", "show").split("\n")) {
+        for (String line : HostCommands.sh("ip", "-o", "link", "show").split("\n")) {
             var fields = line.split(": ", 3);
             if (fields.length >= 2 && fields[1].startsWith("bc" + id)) left.add("link " + fields[1].split("@")[0]);
         }
         return left;
     }
 
+    /** {@link #close()}, then fails the test if anything of this network is still on the host. */
+    public void closeLeavingNothing() throws Exception {
+        close();
+        assertThat(leftovers()).as("namespaces and devices left").isEmpty();
+    }
+
     /** Pids of the processes running inside a node's namespace. */
     public static List<Long> pids(Node node) throws Exception {
-        var r = HostNetworkFixture.run("ip", "netns", "pids", node.netns());
+        var r = HostCommands.run("ip", "netns", "pids", node.netns());
         if (r.exit() != 0) return List.of();
         return r.out().lines().filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.strip())).toList();
     }
@@ -121,14 +123,14 @@ public final class ClusterNetwork implements AutoCloseable {
                 for (long pid : pids(node)) ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                 for (int i = 0; i < 100 && !pids(node).isEmpty(); i++) Thread.sleep(50);
                 // the pair goes with its host end at once; with the namespace only once the kernel has freed it
-                HostNetworkFixture.run("ip", "link", "del", node.hostEnd());
-                HostNetworkFixture.run("ip", "netns", "del", node.netns());
+                HostCommands.run("ip", "link", "del", node.hostEnd());
+                HostCommands.run("ip", "netns", "del", node.netns());
             } catch (Exception e) {
                 System.err.println("cleanup: netns " + node.netns() + ": " + e);
             }
         }
         try {
-            if (bridgeMade) HostNetworkFixture.run("ip", "link", "del", bridge);
+            if (bridgeMade) HostCommands.run("ip", "link", "del", bridge);
         } catch (Exception e) {
             System.err.println("cleanup: bridge " + bridge + ": " + e);
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.network.testing.HostCommands;
 import dev.bolero.oci.testing.ImageSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,7 +75,7 @@ class NetworkEndToEndTest {
      * crashes on CGI responses: time-outs use {@code timeout N wget}.)
      */
     private static String exec(Vm vm, String command) throws Exception {
-        var r = HostNetworkFixture.run("curl", "-sS", "--max-time", "60", "--data-binary", command,
+        var r = HostCommands.run("curl", "-sS", "--max-time", "60", "--data-binary", command,
                 "http://" + net.publishAddress + ":" + vm.port() + "/cgi-bin/run.sh");
         assertThat(r.exit()).as("exec in %s: %s", vm.name(), r.out()).isZero();
         return r.out();
@@ -157,12 +158,12 @@ class NetworkEndToEndTest {
             assertThat(succeeds(a2, "ping -c 1 -W 3 -I " + a2.ip() + " " + a1.ip())).as("control").isTrue();
             assertThat(succeeds(a2, "ip addr add " + spare + "/24 dev eth0 && ping -c 2 -W 2 -I " + spare + " " + a1.ip()))
                     .isFalse();
-            String bridge = HostNetworkFixture.sh("ip", "-o", "route", "get", a1.ip()).split(" dev ")[1].split(" ")[0];
-            String a1Neighbour = HostNetworkFixture.sh("ip", "neigh", "show", a1.ip(), "dev", bridge);
+            String bridge = HostCommands.sh("ip", "-o", "route", "get", a1.ip()).split(" dev ")[1].split(" ")[0];
+            String a1Neighbour = HostCommands.sh("ip", "neigh", "show", a1.ip(), "dev", bridge);
             assertThat(a1Neighbour).contains("lladdr");
             exec(a2, "arping -U -c 3 -I eth0 -s " + a1.ip() + " " + a1.ip());
             exec(a2, "arping -A -c 3 -I eth0 -s " + a1.ip() + " " + gateway(a1));
-            assertThat(HostNetworkFixture.sh("ip", "neigh", "show", a1.ip(), "dev", bridge).split(" lladdr ")[1].split(" ")[0])
+            assertThat(HostCommands.sh("ip", "neigh", "show", a1.ip(), "dev", bridge).split(" lladdr ")[1].split(" ")[0])
                     .isEqualTo(a1Neighbour.split(" lladdr ")[1].split(" ")[0]);
             assertThat(exec(a1, "hostname")).isEqualTo("a1\nexit=0\n");
 
@@ -206,7 +207,7 @@ class NetworkEndToEndTest {
             var port = Files.readString(log).lines().filter(l -> l.startsWith("port=")).findFirst()
                     .orElseThrow().substring(5);
             int published = HostNetworkFixture.freePort();
-            var created = HostNetworkFixture.sh("curl", "-sS", "--max-time", "60", "-H", "Content-Type: application/json",
+            var created = HostCommands.sh("curl", "-sS", "--max-time", "60", "-H", "Content-Type: application/json",
                     "--data-binary", """
                     {"image": "%s", "name": "survivor", "namespace": "alpha", "start": true,
                      "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}""".formatted(env.image(), published),

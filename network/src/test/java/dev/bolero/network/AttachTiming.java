@@ -1,5 +1,7 @@
 package dev.bolero.network;
 
+import static dev.bolero.network.testing.HostCommands.sh;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -36,7 +38,7 @@ final class AttachTiming {
             }
             var exec = new ArrayList<Long>();
             for (int i = 0; i < rounds; i++) {
-                exec.add(time(() -> Netns.sh("ip", "netns", "exec", world.node, "true")));
+                exec.add(time(() -> sh("ip", "netns", "exec", world.node, "true")));
             }
             report("attach, first machine of a namespace", first);
             report("attach, further machine", next);

@@ -1,5 +1,7 @@
 package dev.bolero.network;
 
+import static dev.bolero.network.testing.HostCommands.run;
+import static dev.bolero.network.testing.HostCommands.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -74,28 +76,28 @@ class NodeNetworkTest {
         var a3 = guest("a3", "alpha", EGRESS);
         var g2 = world.guest("a2");
         var g3 = world.guest("a3");
-        Netns.sh("ip", "netns", "exec", g3, "sysctl", "-qw", "net.ipv4.conf.eth0.arp_accept=1");
+        sh("ip", "netns", "exec", g3, "sysctl", "-qw", "net.ipv4.conf.eth0.arp_accept=1");
 
         assertThat(world.ping(g2, a2.ip(), a3.ip())).as("control: own address").isTrue();
 
         // IP spoofing: a2 sends from a1's address.
-        Netns.sh("ip", "-n", g2, "addr", "add", a1.ip() + "/32", "dev", "eth0");
+        sh("ip", "-n", g2, "addr", "add", a1.ip() + "/32", "dev", "eth0");
         assertThat(world.ping(g2, a1.ip(), a3.ip())).isFalse();
 
         // ARP spoofing: a2 announces a1's address with its own MAC; a3 (which accepts gratuitous ARP) must not learn it.
-        Netns.run("ip", "netns", "exec", g2, "busybox", "arping", "-U", "-c", "2", "-I", "eth0", "-s", a2.ip(), a2.ip());
+        run("ip", "netns", "exec", g2, "busybox", "arping", "-U", "-c", "2", "-I", "eth0", "-s", a2.ip(), a2.ip());
         assertThat(neighbour(g3, a2.ip())).as("control: a2's own announcement is learnt").contains(a2.mac());
-        Netns.run("ip", "netns", "exec", g2, "busybox", "arping", "-U", "-c", "2", "-I", "eth0", "-s", a1.ip(), a1.ip());
+        run("ip", "netns", "exec", g2, "busybox", "arping", "-U", "-c", "2", "-I", "eth0", "-s", a1.ip(), a1.ip());
         assertThat(neighbour(g3, a1.ip())).doesNotContain(a2.mac());
 
         // MAC spoofing: a2 takes a1's MAC and address.
-        Netns.sh("ip", "-n", g2, "link", "set", "eth0", "address", a1.mac());
+        sh("ip", "-n", g2, "link", "set", "eth0", "address", a1.mac());
         assertThat(world.ping(g2, a1.ip(), a3.ip())).isFalse();
         assertThat(world.ping(g2, a2.ip(), a3.ip())).isFalse();
     }
 
     private static String neighbour(String ns, String ip) throws Exception {
-        return Netns.sh("ip", "-n", ns, "neigh", "show", ip);
+        return sh("ip", "-n", ns, "neigh", "show", ip);
     }
 
     @Test
@@ -110,7 +112,7 @@ class NodeNetworkTest {
         // Cut off from the outside, not from its own namespace.
         assertThat(world.ping(world.guest("closed"), open.ip())).isTrue();
         // Nothing from outside reaches a guest unless published.
-        Netns.sh("ip", "-n", world.uplink, "route", "add", "10.210.0.0/16", "via", Netns.NODE_UPLINK_IP);
+        sh("ip", "-n", world.uplink, "route", "add", "10.210.0.0/16", "via", Netns.NODE_UPLINK_IP);
         assertThat(world.ping(world.uplink, open.ip())).isFalse();
         assertThat(closed.ip()).isNotEqualTo(open.ip());
     }

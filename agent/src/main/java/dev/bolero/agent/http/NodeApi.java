@@ -10,6 +10,7 @@ import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineState;
+import dev.bolero.api.QueryParams;
 import dev.bolero.api.StopRequest;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
@@ -192,15 +193,7 @@ public final class NodeApi implements AutoCloseable {
     }
 
     private static int intParam(Context ctx, String name, int dflt, int min, int max) {
-        String v = ctx.queryParam(name);
-        if (v == null) return dflt;
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // fall through to the error below
-        }
-        throw ApiException.invalid(name + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
+        return QueryParams.wholeNumber(name, ctx.queryParam(name), dflt, min, max);
     }
 
     private static void error(Context ctx, ApiException e) {

@@ -1,28 +1,22 @@
 package dev.bolero.agent.cluster;
 
+import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.agent.ClusterNetwork;
-import dev.bolero.api.ApiJson;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
-import tools.jackson.databind.JsonNode;
 
 /**
  * One cluster agent of a test: its own JVM ({@link ClusterAgentMain}) inside its own network namespace, with its own
@@ -30,8 +24,6 @@ import tools.jackson.databind.JsonNode;
  * after {@link #kill()} restarts it on the same data directory, so it keeps its node id.
  */
 class AgentNode {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-
     final String name;
     final Path dataDir;
     final ClusterNetwork.Node net;
@@ -113,27 +105,14 @@ class AgentNode {
         return call("GET", url() + "/api/v1/machines", null, null).json().size();
     }
 
-    /** An HTTP answer. */
-    record Response(int status, String body) {
-        JsonNode json() {
-            return ApiJson.mapper().readTree(body);
-        }
-    }
-
-    static Response call(String method, String url, String token, String body) {
-        var request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (token != null) request.header("Authorization", "Bearer " + token);
-        try {
-            var r = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            return new Response(r.statusCode(), r.body());
-        } catch (IOException e) {
-            throw new UncheckedIOException(method + " " + url + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+    /**
+     * Kills every started agent of {@code nodes}, then the VMMs they left behind (they outlive their agents by design),
+     * found by {@code dataRoot}, the directory holding the agents' data directories, in their command lines.
+     */
+    static void killAll(List<? extends AgentNode> nodes, Path dataRoot) throws InterruptedException {
+        for (AgentNode n : nodes) if (n.process != null) n.kill();
+        for (long pid : processesMentioning(dataRoot.toString())) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         }
     }
 

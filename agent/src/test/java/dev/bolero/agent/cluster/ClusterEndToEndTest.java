@@ -1,19 +1,18 @@
 package dev.bolero.agent.cluster;
 
+import static dev.bolero.agent.cluster.AgentNode.processesMentioning;
+import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import static dev.bolero.agent.cluster.AgentNode.call;
-import static dev.bolero.agent.cluster.AgentNode.processesMentioning;
-
 import dev.bolero.agent.ClusterNetwork;
-import dev.bolero.agent.cluster.AgentNode.Response;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.client.ExecClient;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
+import dev.bolero.server.Http.Response;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
 import dev.bolero.server.cluster.NodeRegistry;
@@ -97,11 +96,7 @@ class ClusterEndToEndTest {
     @AfterAll
     static void tearDown() throws Exception {
         try {
-            for (Node n : nodes) if (n.process != null) n.kill();
-            // The VMMs outlive their agents by design: end the ones this test's agents started, by pid.
-            for (long pid : processesMentioning(dir.toString())) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
+            AgentNode.killAll(nodes, dir);
         } finally {
             try {
                 if (server != null) server.close();
@@ -109,10 +104,7 @@ class ClusterEndToEndTest {
                 try {
                     if (registry != null) registry.close();
                 } finally {
-                    if (network != null) {
-                        network.close();
-                        assertThat(network.leftovers()).as("namespaces and devices left").isEmpty();
-                    }
+                    if (network != null) network.closeLeavingNothing();
                 }
             }
         }

@@ -1,16 +1,15 @@
 package dev.bolero.agent.cluster;
 
-import static dev.bolero.agent.cluster.AgentNode.call;
-import static dev.bolero.agent.cluster.AgentNode.processesMentioning;
+import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.agent.ClusterNetwork;
-import dev.bolero.agent.cluster.AgentNode.Response;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
+import dev.bolero.server.Http.Response;
 import dev.bolero.server.PostgresCluster;
 import dev.bolero.server.Server;
 import java.io.BufferedReader;
@@ -113,10 +112,7 @@ class ClusterFailoverEndToEndTest {
     @AfterEach
     void tearDown() throws Exception {
         try {
-            for (AgentNode n : nodes) if (n.process != null) n.kill();
-            for (long pid : processesMentioning(dir.toString())) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
+            AgentNode.killAll(nodes, dir);
         } finally {
             try {
                 if (leader != null) leader.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
@@ -124,10 +120,7 @@ class ClusterFailoverEndToEndTest {
                 if (postgres != null) postgres.close();
                 if (registry != null) registry.close();
             } finally {
-                if (network != null) {
-                    network.close();
-                    assertThat(network.leftovers()).as("namespaces and devices left").isEmpty();
-                }
+                if (network != null) network.closeLeavingNothing();
             }
         }
     }

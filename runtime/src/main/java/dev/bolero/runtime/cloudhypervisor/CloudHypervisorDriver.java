@@ -1,18 +1,15 @@
 package dev.bolero.runtime.cloudhypervisor;
 
-import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
-import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcess;
-import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
-import dev.bolero.runtime.internal.vmm.Kvm;
+import dev.bolero.runtime.internal.vmm.KvmVmmDriver;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
@@ -22,10 +19,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * <p>The kernel must be an uncompressed ELF {@code vmlinux}. Each machine gets a writable reflink copy of the
  * shared root drive.
  */
-public final class CloudHypervisorDriver implements VmmDriver {
+public final class CloudHypervisorDriver extends KvmVmmDriver {
 
     /** The guest vsock port {@code bolero-init} listens on when it finds no virtio-serial port. */
     public static final int CONTROL_PORT = 1024;
@@ -59,9 +54,6 @@ public final class CloudHypervisorDriver implements VmmDriver {
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
     private static final String CONSOLE = "/console.log";
 
-    private final Optional<Path> binary;
-    private final Optional<Jail> jail;
-
     /** @param binary the {@code cloud-hypervisor} executable; empty to look it up on {@code PATH} at each start */
     public CloudHypervisorDriver(Optional<Path> binary) {
         this(binary, Optional.empty());
@@ -72,37 +64,13 @@ public final class CloudHypervisorDriver implements VmmDriver {
      * @param jail how to confine each Cloud Hypervisor; empty to run it as the agent's user
      */
     public CloudHypervisorDriver(Optional<Path> binary, Optional<JailConfig> jail) {
-        this.binary = Objects.requireNonNull(binary, "binary");
-        this.jail = jail.map(Jail::new);
-    }
-
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public DriverCapabilities capabilities() {
-        return new DriverCapabilities(
-                "kvm", Kvm.unusableReason().orElse("hardware virtualisation available"), false, true, false);
-    }
-
-    @Override
-    public Optional<String> unusableReason() {
-        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
-        return Kvm.vmmUnusableReason(NAME, binary);
-    }
-
-    @Override
-    public void releaseLeftovers() {
-        jail.ifPresent(Jail::sweep);
+        super(NAME, binary, jail.map(Jail::new));
     }
 
     @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String action = "start machine " + spec.machineId() + " in cloud-hypervisor";
-        Path vmm = binary.or(() -> HostProcesses.onPath(NAME))
-                .orElseThrow(() -> new VmmException(action + ": cloud-hypervisor not found on PATH"));
+        Path vmm = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         Path work = spec.workDir().toAbsolutePath();
         Path log = work.resolve("vmm.log");
@@ -145,26 +113,13 @@ public final class CloudHypervisorDriver implements VmmDriver {
             spawned = ApiVmmLaunch.spawn(action, command, log, api, API_DEADLINE,
                     lease.isPresent() ? Optional.of(pidFile) : Optional.empty());
             for (ApiRequest request : CloudHypervisorApi.boot(spec, paths)) api.send(request);
-            Map<String, String> data = new HashMap<>(Map.of(
-                    VmmProcess.API_SOCKET, apiSocket.toString(),
-                    VmmProcess.VSOCK_SOCKET, vsockSocket.toString(),
-                    VmmProcess.LOG_FILE, log.toString(),
-                    VmmProcess.START_TICKS, Long.toString(spawned.startTicks())));
-            lease.ifPresent(l -> data.putAll(l.handleData()));
-            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, spawned.vmm().pid(),
-                    HostProcesses.startInstant(spawned.startTicks()), data);
+            VmHandle handle = spawned.handle(NAME, HANDLE_VERSION, apiSocket, vsockSocket, log, lease, Map.of());
             LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
                     lease.map(l -> Integer.toString(l.uid())).orElse("agent's"));
             return process(handle, spawned.vmm(), Optional.of(spawned.child()), api, lease);
         } catch (VmmException | IOException | RuntimeException e) {
-            String said = "";
-            if (spawned != null) {
-                spawned.vmm().kill();
-                spawned.child().kill();
-                spawned.child().onExit().join();
-                spawned.vmm().onExit().join();
-            }
-            if (Files.exists(log)) said = "; cloud-hypervisor said: " + MachineFiles.tail(log, 2000).strip();
+            if (spawned != null) spawned.kill();
+            String said = ApiVmmLaunch.said(NAME, log);
             lease.ifPresent(Jail::release);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
         }
@@ -177,12 +132,9 @@ public final class CloudHypervisorDriver implements VmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = ApiVmmLaunch.adopt(handle, NAME, HANDLE_VERSION);
+        if (process.isEmpty()) return Optional.empty();
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
-        if (process.isEmpty()) {
-            lease.ifPresent(Jail::release);
-            return Optional.empty();
-        }
         VmmApi api = new VmmApi(NAME, Path.of(handle.data().get(VmmProcess.API_SOCKET)), CloudHypervisorApi.BASE_PATH);
         return Optional.of(process(handle, process.get(), Optional.empty(), api, lease));
     }

@@ -1,18 +1,15 @@
 package dev.bolero.runtime.firecracker;
 
-import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
-import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
 import dev.bolero.runtime.internal.vmm.ApiVmmLaunch;
 import dev.bolero.runtime.internal.vmm.HostProcess;
-import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
-import dev.bolero.runtime.internal.vmm.Kvm;
+import dev.bolero.runtime.internal.vmm.KvmVmmDriver;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmApi;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
@@ -22,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -58,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * <p>The kernel must be an uncompressed ELF {@code vmlinux} with virtio-mmio built in. Each machine gets a
  * writable reflink copy of the shared root drive.
  */
-public final class FirecrackerDriver implements VmmDriver {
+public final class FirecrackerDriver extends KvmVmmDriver {
 
     /** The guest vsock port {@code bolero-init} listens on when it finds no virtio-serial port. */
     public static final int CONTROL_PORT = 1024;
@@ -72,9 +68,7 @@ public final class FirecrackerDriver implements VmmDriver {
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
     private static final Pattern JAILER_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
-    private final Optional<Path> binary;
     private final Optional<Jailer> firecrackerJailer;
-    private final Optional<Jail> jail;
 
     /**
      * Runs Firecracker directly, as the agent's user.
@@ -95,9 +89,8 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     private FirecrackerDriver(Optional<Path> binary, Optional<Jailer> firecrackerJailer, Optional<Jail> jail) {
-        this.binary = Objects.requireNonNull(binary, "binary");
+        super(NAME, binary, jail);
         this.firecrackerJailer = Objects.requireNonNull(firecrackerJailer, "firecrackerJailer");
-        this.jail = Objects.requireNonNull(jail, "jail");
     }
 
     /**
@@ -126,32 +119,9 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public DriverCapabilities capabilities() {
-        return new DriverCapabilities(
-                "kvm", Kvm.unusableReason().orElse("hardware virtualisation available"), false, true, false);
-    }
-
-    @Override
-    public Optional<String> unusableReason() {
-        if (jail.isPresent() && !JailConfig.runningAsRoot()) return Optional.of("jailing needs root");
-        return Kvm.vmmUnusableReason(NAME, binary);
-    }
-
-    @Override
-    public void releaseLeftovers() {
-        jail.ifPresent(Jail::sweep);
-    }
-
-    @Override
     public VmProcess start(VmSpec spec) throws VmmException {
         String action = "start machine " + spec.machineId() + " in firecracker";
-        Path firecracker = binary.or(() -> HostProcesses.onPath(NAME))
-                .orElseThrow(() -> new VmmException(action + ": firecracker not found on PATH"));
+        Path firecracker = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         List<LineFifoReader> readers = new ArrayList<>();
         Layout layout = null;
@@ -167,30 +137,18 @@ public final class FirecrackerDriver implements VmmDriver {
             spawned = ApiVmmLaunch.spawn(action, layout.command(firecracker), log, api, API_DEADLINE,
                     layout.pidFile());
             for (ApiRequest request : FirecrackerApi.boot(spec, layout.vmmPaths())) api.send(request);
-            Map<String, String> data = new HashMap<>(Map.of(
-                    VmmProcess.API_SOCKET, layout.host("api.sock").toString(),
-                    VmmProcess.VSOCK_SOCKET, layout.host("vsock.sock").toString(),
-                    VmmProcess.LOG_FILE, log.toString(),
-                    VmmProcess.START_TICKS, Long.toString(spawned.startTicks()),
-                    LOGGER_FIFO, layout.host("logger.fifo").toString(),
-                    METRICS_FIFO, layout.host("metrics.fifo").toString()));
-            layout.lease().ifPresent(l -> data.putAll(l.handleData()));
-            VmHandle handle = new VmHandle(NAME, HANDLE_VERSION, spawned.vmm().pid(),
-                    HostProcesses.startInstant(spawned.startTicks()), data);
+            VmHandle handle = spawned.handle(NAME, HANDLE_VERSION, layout.host("api.sock"), layout.host("vsock.sock"),
+                    log, layout.lease(), Map.of(
+                            LOGGER_FIFO, layout.host("logger.fifo").toString(),
+                            METRICS_FIFO, layout.host("metrics.fifo").toString()));
             LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
                     layout.lease().map(l -> Integer.toString(l.uid())).orElse(firecrackerJailer.isPresent()
                             ? Integer.toString(firecrackerJailer.get().uid()) : "agent's"));
             return process(handle, spawned.vmm(), Optional.of(spawned.child()), log, api, readers,
                     layout.lease());
         } catch (VmmException | IOException | RuntimeException e) {
-            String said = "";
-            if (spawned != null) {
-                spawned.vmm().kill();
-                spawned.child().kill();
-                spawned.child().onExit().join();
-                spawned.vmm().onExit().join();
-            }
-            if (Files.exists(log)) said = "; firecracker said: " + MachineFiles.tail(log, 2000).strip();
+            if (spawned != null) spawned.kill();
+            String said = ApiVmmLaunch.said(NAME, log);
             readers.forEach(LineFifoReader::closeQuietly);
             if (layout != null) layout.lease().ifPresent(Jail::release);
             throw new VmmException(action + ": " + e.getMessage() + said, e);
@@ -204,12 +162,9 @@ public final class FirecrackerDriver implements VmmDriver {
      */
     @Override
     public Optional<VmProcess> recover(VmHandle handle) throws VmmException {
-        Optional<HostProcess> process = VmmProcess.adopt(handle, NAME, HANDLE_VERSION);
+        Optional<HostProcess> process = ApiVmmLaunch.adopt(handle, NAME, HANDLE_VERSION);
+        if (process.isEmpty()) return Optional.empty();
         Optional<Jail.Lease> lease = Jail.Lease.fromHandle(handle.data());
-        if (process.isEmpty()) {
-            lease.ifPresent(Jail::release);
-            return Optional.empty();
-        }
         String machine = "pid " + handle.pid();
         Path log = Path.of(handle.data().get(VmmProcess.LOG_FILE));
         List<LineFifoReader> readers = new ArrayList<>();

@@ -6,6 +6,7 @@ import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineState;
+import dev.bolero.api.QueryParams;
 import dev.bolero.api.StopRequest;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Streams;
@@ -369,15 +370,7 @@ public final class ServerApi implements AutoCloseable {
     }
 
     private static int intParam(Context ctx, String name, int dflt, int min, int max) {
-        String v = ctx.queryParam(name);
-        if (v == null) return dflt;
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= min && n <= max) return n;
-        } catch (NumberFormatException e) {
-            // the error below names the value
-        }
-        throw ApiException.invalid(name + " must be a whole number from " + min + " to " + max + ", got '" + v + "'");
+        return QueryParams.wholeNumber(name, ctx.queryParam(name), dflt, min, max);
     }
 
     private static long longParam(Context ctx, String name) {

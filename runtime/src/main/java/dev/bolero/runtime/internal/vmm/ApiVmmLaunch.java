@@ -1,5 +1,6 @@
 package dev.bolero.runtime.internal.vmm;
 
+import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmException;
 import java.io.IOException;
@@ -8,7 +9,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -33,7 +36,47 @@ public final class ApiVmmLaunch {
     private ApiVmmLaunch() {}
 
     /** A spawned VMM: the process this JVM spawned (the VMM, or the jailer that waits for it) and the VMM itself. */
-    public record Spawned(HostProcess child, HostProcess vmm, long startTicks) {}
+    public record Spawned(HostProcess child, HostProcess vmm, long startTicks) {
+        /**
+         * The machine's handle: this VMM's pid and start, the API socket, vsock socket and log every API-driven VMM
+         * has, the jail lease's data when jailed, and the driver's {@code extra} entries.
+         */
+        public VmHandle handle(String driver, int version, Path apiSocket, Path vsockSocket, Path log,
+                Optional<Jail.Lease> lease, Map<String, String> extra) {
+            Map<String, String> data = new HashMap<>(Map.of(
+                    VmmProcess.API_SOCKET, apiSocket.toString(),
+                    VmmProcess.VSOCK_SOCKET, vsockSocket.toString(),
+                    VmmProcess.LOG_FILE, log.toString(),
+                    VmmProcess.START_TICKS, Long.toString(startTicks)));
+            data.putAll(extra);
+            lease.ifPresent(l -> data.putAll(l.handleData()));
+            return new VmHandle(driver, version, vmm.pid(), HostProcesses.startInstant(startTicks), data);
+        }
+
+        /** Kills the VMM and the process spawned for it, and waits until both are gone. */
+        public void kill() {
+            vmm.kill();
+            child.kill();
+            child.onExit().join();
+            vmm.onExit().join();
+        }
+    }
+
+    /**
+     * The VMM of {@code handle} ({@link VmmProcess#adopt}); when it is gone, its jail, if it had one, is released.
+     *
+     * @throws VmmException when the handle is another driver's or of an unknown version, or misses a key
+     */
+    public static Optional<HostProcess> adopt(VmHandle handle, String driver, int version) throws VmmException {
+        Optional<HostProcess> process = VmmProcess.adopt(handle, driver, version);
+        if (process.isEmpty()) Jail.Lease.fromHandle(handle.data()).ifPresent(Jail::release);
+        return process;
+    }
+
+    /** What a failed start adds to its error: {@code "; <vmm> said: "} and the end of its log, or nothing. */
+    public static String said(String vmm, Path log) {
+        return Files.exists(log) ? "; " + vmm + " said: " + MachineFiles.tail(log, 2000).strip() : "";
+    }
 
     /**
      * Prepares the machine's jail ({@link Jail#prepare}) with its private copy of the root drive in it.
