@@ -63,7 +63,7 @@ final class ClusterCommands {
             } catch (ClientException e) {
                 if (!"not_found".equals(e.code())) throw e;
                 if (image == null) throw new IllegalArgumentException("IMAGE is required: fleet " + fleet + " does not exist");
-                client.createFleet(ns, new FleetSpec(fleet, FleetStrategy.SPREAD, null, Map.of()));
+                client.createFleet(ns, new FleetSpec(fleet, null, null, Map.of()));
             }
             printMachine(o, client.createMachine(ns, fleet, spec));
             return 0;
@@ -251,7 +251,7 @@ final class ClusterCommands {
         @Mixin MachineFlags flags;
         @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), get, create, update, rm") String action;
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
-        @Option(names = "--strategy", description = "spread (default) or binpack") FleetStrategy strategy;
+        @Option(names = "--strategy", description = "binpack (default) or spread") FleetStrategy strategy;
         @Option(names = "--region") String region;
         @Option(names = "--image", description = "the image its machines run unless their create names one") String image;
 

@@ -149,7 +149,9 @@ abstract class ClusterSuite {
     @Test
     void binpackFillsOneNodeAndSpreadUsesEveryNode() {
         namespace("alpha");
-        fleet("alpha", "packed", "binpack");
+        var packedByDefault = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "packed"));
+        assertThat(packedByDefault.status()).as("%s", packedByDefault).isEqualTo(201);
+        assertThat(packedByDefault.json().path("strategy").asString()).as("the default strategy").isEqualTo("binpack");
         fleet("alpha", "spread", "spread");
         for (String n : List.of("n1", "n2", "n3")) agent(n, Map.of("region", "eu"), 4, 8192).live();
 

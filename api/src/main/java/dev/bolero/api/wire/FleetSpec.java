@@ -10,7 +10,7 @@ import java.util.TreeMap;
  * created before it keep the config they were created with (no rolling replacement).
  *
  * @param name the fleet's name; on {@code PUT} absent or equal to the path's
- * @param strategy default {@code spread}
+ * @param strategy default {@link FleetStrategy#DEFAULT} (bin-pack)
  * @param region the region its machines go to by default; none when null
  * @param nodeLabels labels the nodes of its machines must carry by default
  * @param config the machine config its machines are created from, their create's fields over it
@@ -26,7 +26,7 @@ public record FleetSpec(String name, FleetStrategy strategy, String region, Map<
 
     public FleetSpec {
         if (name != null) Names.check("fleet name", name);
-        if (strategy == null) strategy = FleetStrategy.SPREAD;
+        if (strategy == null) strategy = FleetStrategy.DEFAULT;
         nodeLabels = Labels.check("node_labels", nodeLabels);
         if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
     }

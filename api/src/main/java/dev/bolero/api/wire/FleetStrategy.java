@@ -10,6 +10,9 @@ import java.util.Locale;
 public enum FleetStrategy {
     SPREAD, BINPACK;
 
+    /** A fleet's strategy when it names none: fill nodes before using more of them. */
+    public static final FleetStrategy DEFAULT = BINPACK;
+
     @JsonValue
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);

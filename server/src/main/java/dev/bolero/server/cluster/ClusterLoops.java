@@ -111,7 +111,7 @@ final class ClusterLoops implements AutoCloseable {
                 continue;
             }
             var strategy = store.read(action, tx -> tx.fleet(machine.namespace(), machine.fleet()))
-                    .map(dev.bolero.api.wire.Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.SPREAD);
+                    .map(dev.bolero.api.wire.Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.DEFAULT);
             var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, to) -> {
                 var now = tx.machine(machine.id());
                 if (now.isEmpty() || !from.equals(now.get().nodeId())

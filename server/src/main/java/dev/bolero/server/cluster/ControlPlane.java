@@ -218,7 +218,7 @@ public final class ControlPlane {
     void placeWaiting(MachineRow machine) {
         String action = "place machine " + machine.id();
         var strategy = store.read(action, tx -> tx.fleet(machine.namespace(), machine.fleet()))
-                .map(Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.SPREAD);
+                .map(Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.DEFAULT);
         var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, nodeId) -> {
             var now = tx.machine(machine.id());
             if (now.isEmpty() || now.get().nodeId() != null || !now.get().desiredState().equals("running")) {
