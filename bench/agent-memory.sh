@@ -55,7 +55,9 @@ measure() { # prints: rss_kib threads heap_used_kib
   sleep 1
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$jvm_pid/status")
   threads=$(awk '/Threads/ {print $2}' "/proc/$jvm_pid/status")
-  heap=$("$JAVA_HOME/bin/jcmd" "$jvm_pid" GC.heap_info | grep -oE 'used [0-9]+K' | head -1 | grep -oE '[0-9]+')
+  # every generation's (or G1's one heap's) "total NK, used NK", not Metaspace's
+  heap=$("$JAVA_HOME/bin/jcmd" "$jvm_pid" GC.heap_info | grep -vE 'Metaspace|class space' \
+    | grep -oE 'total [0-9]+K, used [0-9]+K' | grep -oE 'used [0-9]+' | awk '{s += $2} END {print s}')
   echo "$rss $threads $heap"
 }
 
