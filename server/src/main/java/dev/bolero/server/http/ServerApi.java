@@ -55,6 +55,8 @@ public final class ServerApi implements AutoCloseable {
     private final Javalin app;
     private final ExecSockets sockets;
     private final byte[] openapi;
+    /** Set by {@link #close}: requests still running (long polls) then fail because the store is going away. */
+    private volatile boolean closing;
 
     /** @throws IOException when the OpenAPI document is missing from the class path */
     public ServerApi(Cluster cluster, String replica) throws IOException {
@@ -187,6 +189,11 @@ public final class ServerApi implements AutoCloseable {
                 error(ctx, 401, "unauthenticated", e.getMessage());
             });
             r.exception(Exception.class, (e, ctx) -> {
+                if (closing) {
+                    log.debug("{} {} ended by the shutdown: {}", ctx.method(), ctx.path(), e.toString());
+                    error(ctx, 503, ErrorCode.UNAVAILABLE.wireName(), "replica " + replica + " is shutting down");
+                    return;
+                }
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, 500, ErrorCode.INTERNAL.wireName(), ctx.method() + " " + ctx.path() + ": " + e.getMessage());
             });
@@ -210,6 +217,7 @@ public final class ServerApi implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
         app.stop();
     }
 
