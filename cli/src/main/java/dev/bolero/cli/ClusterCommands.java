@@ -12,6 +12,7 @@ import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.client.BoleroClient;
 import dev.bolero.client.ClientException;
 import dev.bolero.client.LogOptions;
 import java.util.Arrays;
@@ -148,12 +149,18 @@ final class ClusterCommands {
         @Option(names = "--tail", paramLabel = "N", description = "only the last N lines") Integer tail;
         @Option(names = "--since", paramLabel = "TIME", description = "only lines from TIME on: RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds") String since;
         @Option(names = {"-t", "--timestamps"}, description = "prefix each line with its time and stream") boolean timestamps;
+        @Mixin AgentOption agent;
 
         @Override
         public Integer call() {
             var options = new LogOptions(follow, tail == null ? OptionalInt.empty() : OptionalInt.of(tail),
                     Optional.ofNullable(since), timestamps);
-            o.client().logs(o.namespace(), id, options, System.out);
+            var node = agent.node();
+            if (node.isPresent()) {
+                new BoleroClient(node.get(), "").nodeLogs(id, options, System.out);
+            } else {
+                o.client().logs(o.namespace(), id, options, System.out);
+            }
             return 0;
         }
     }

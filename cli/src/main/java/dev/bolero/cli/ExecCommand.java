@@ -27,9 +27,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "exec", mixinStandardHelpOptions = true, description = "Run a command in a running machine.")
 final class ExecCommand implements Callable<Integer> {
     @Mixin ClientOptions o;
-    @Option(names = "--agent", description = "a node agent's URL (http://host:7070): exec there directly, without the "
-            + "control plane (or BOLERO_AGENT)")
-    String agent;
+    @Mixin AgentOption agent;
     @Option(names = {"-i", "--interactive"}, description = "pass this terminal's stdin to the command")
     boolean interactive;
     @Option(names = {"-t", "--tty"}, description = "run the command on a pseudo-terminal (this terminal in raw mode)")
@@ -62,11 +60,11 @@ final class ExecCommand implements Callable<Integer> {
     }
 
     private ExecClient connect(ExecStream.Start start) {
-        String node = agent != null ? agent : System.getenv("BOLERO_AGENT");
+        Optional<URI> node = agent.node();
         URI uri;
         Optional<String> auth;
-        if (node != null && !node.isBlank()) {
-            uri = websocket(URI.create(node), "/api/v1/machines/" + enc(machine) + "/exec");
+        if (node.isPresent()) {
+            uri = websocket(node.get(), "/api/v1/machines/" + enc(machine) + "/exec");
             auth = Optional.empty();
         } else {
             ClientOptions.Endpoint e = o.endpoint();

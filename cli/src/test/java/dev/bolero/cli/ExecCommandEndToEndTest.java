@@ -2,6 +2,7 @@ package dev.bolero.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.awaitility.Awaitility.await;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
@@ -43,7 +44,7 @@ class ExecCommandEndToEndTest {
     @BeforeAll
     static void setUp() throws Exception {
         registry = TestRegistry.start();
-        String image = TestImages.push(registry, "cliexec/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
+        String image = TestImages.push(registry, "cliexec/app:1", ImageSpec.cmd("sh", "-c", "echo ready; exec sleep 600"));
         agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir.resolve("agent"), Set.of(),
                 QemuDriver.Accel.AUTO, Optional.empty(), Duration.ofSeconds(180)));
         HttpResponse<String> created = http("POST", "/api/v1/machines",
@@ -67,6 +68,18 @@ class ExecCommandEndToEndTest {
                 if (registry != null) registry.close();
             }
         }
+    }
+
+    @Test
+    void logs_from_the_agent_directly_print_the_workload_s_output() throws Exception {
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            Run r = bolero("", "logs", "--agent", agentUrl(), machine);
+            assertThat(r.exit()).as(r.stderr()).isZero();
+            assertThat(r.stdout()).isEqualTo("ready\n");
+        });
+        Run missing = bolero("", "logs", "--agent", agentUrl(), "no-such-machine");
+        assertThat(missing.exit()).as("not found").isEqualTo(3);
+        assertThat(missing.stderr()).contains("no-such-machine");
     }
 
     @Test

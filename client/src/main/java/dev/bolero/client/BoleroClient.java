@@ -143,7 +143,18 @@ public final class BoleroClient {
      * @throws ClientException also when writing to {@code out} fails ({@code status() == 0}, code {@code io})
      */
     public void logs(String namespace, String id, LogOptions options, OutputStream out) {
-        String path = machinePath(namespace, id) + "/logs" + options.query();
+        copyLogs(machinePath(namespace, id) + "/logs" + options.query(), out);
+    }
+
+    /**
+     * Like {@link #logs}, but from a node agent's own API: this client's URL is then the agent's
+     * ({@code http://host:7070}), and the machine is named by its id on that node.
+     */
+    public void nodeLogs(String id, LogOptions options, OutputStream out) {
+        copyLogs("/api/v1/machines/" + enc(id) + "/logs" + options.query(), out);
+    }
+
+    private void copyLogs(String path, OutputStream out) {
         String action = "GET " + path;
         var request = HttpRequest.newBuilder(server.resolve(path)).header("Authorization", "Bearer " + token).GET();
         HttpResponse<InputStream> response;
