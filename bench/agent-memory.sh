@@ -24,20 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-reg_port=$(free_port)
-cat >"$work/registry.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$reg_port
-log:
-  level: error
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null && break; sleep 0.1; done
+start_registry "$work"
 image="127.0.0.1:$reg_port/bench/sleep:1"
 "$BOLERO_HOME/scripts/build-image.sh" "$image" --cmd sleep --cmd 100000 >/dev/null
 

@@ -20,12 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-reg_port=$(free_port)
-printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
-  "$work" "$reg_port" >"$work/registry.yml"
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null && break; sleep 0.1; done
+start_registry "$work"
+pids+=("$reg_pid")
 image="127.0.0.1:$reg_port/bench/boot:1"
 "$BOLERO_HOME/scripts/build-image.sh" "$image" --cmd sh >/dev/null
 

@@ -37,7 +37,7 @@ for port in "$listen" "$agent_listen"; do
   fi
 done
 
-up_pid="" registry_pid="" id=""
+up_pid="" reg_pid="" id=""
 cleanup() {
   trap - EXIT INT TERM
   if [[ -n $id && -n $up_pid ]] && kill -0 "$up_pid" 2>/dev/null; then
@@ -50,9 +50,9 @@ cleanup() {
     kill "$up_pid" 2>/dev/null || true
     wait "$up_pid" 2>/dev/null || true
   fi
-  if [[ -n $registry_pid ]]; then
-    kill "$registry_pid" 2>/dev/null || true
-    wait "$registry_pid" 2>/dev/null || true
+  if [[ -n $reg_pid ]]; then
+    kill "$reg_pid" 2>/dev/null || true
+    wait "$reg_pid" 2>/dev/null || true
   fi
   local left
   left=$(pgrep -f -- "$data_dir/agent/machines/" || true)
@@ -63,21 +63,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A local registry (Debian's docker-registry) with the demo image.
-reg_port=$(free_port)
-cat >"$run_dir/registry.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $run_dir/registry
-http:
-  addr: 127.0.0.1:$reg_port
-log:
-  level: error
-YML
-# setsid: Ctrl-C reaches this script only, which then stops everything in order
-setsid docker-registry serve "$run_dir/registry.yml" >"$run_dir/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null && break; sleep 0.1; done
+# setsid (in start_registry): Ctrl-C reaches this script only, which then stops everything in order
+start_registry "$run_dir"
 image="127.0.0.1:$reg_port/demo/hello:1"
 "$BOLERO_HOME/scripts/build-image.sh" "$image" \
   --cmd sh --cmd -c --cmd 'echo "Hello from a Bolero microVM!"; echo "kernel: $(uname -sr), cpus: $(nproc), user: $(id -un)"; cat /etc/hostname 2>/dev/null || hostname' \

@@ -42,6 +42,25 @@ build() {
   (cd "$BOLERO_HOME" && ./mvnw -q -B -DskipTests package)
 }
 
+# Starts Debian's docker-registry on a free 127.0.0.1 port, its storage, config and log under DIR, in its own session
+# (so Ctrl-C reaches the caller only, which stops it in order). Sets reg_port and reg_pid. Fails, naming the log and
+# leaving nothing running, when the registry does not answer.
+start_registry() {
+  local dir=$1
+  reg_port=$(free_port)
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
+    "$dir" "$reg_port" >"$dir/registry.yml"
+  setsid docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+  reg_pid=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null && return 0
+    sleep 0.1
+  done
+  kill "$reg_pid" 2>/dev/null || true
+  echo "docker-registry did not answer on 127.0.0.1:$reg_port; see $dir/registry.log" >&2
+  return 1
+}
+
 # Prints a free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||

@@ -170,7 +170,7 @@ class ExecSocketEndToEndTest {
             double seconds = (System.nanoTime() - started) / 1e9;
             System.out.printf("exec flow: seq wrote %d bytes before blocking; heap grew %d KiB while stalled; "
                     + "%d bytes in %.1f s with the stall%n", last[0], heapGrowth / 1024, drain.bytes, seconds);
-            assertThat(drain.text).containsExactly("{\"exit_code\":0}");
+            assertThat(drain.texts).containsExactly("{\"exit_code\":0}");
             assertThat(drain.bytes).isEqualTo(expectedBytes);
             assertThat(drain.crc.getValue()).as("checksum of stdout").isEqualTo(expected.getValue());
         } finally {
@@ -208,12 +208,38 @@ class ExecSocketEndToEndTest {
         return memory.getHeapMemoryUsage().getUsed();
     }
 
-    /** A client that reads nothing until {@link #resume}, then counts and checksums stdout without keeping it. */
-    private static final class Drain implements WebSocket.Listener {
-        final CRC32 crc = new CRC32();
-        final List<String> text = new CopyOnWriteArrayList<>();
+    /** What both clients keep alike: the text messages, whole, and the close code. */
+    private abstract static class TextsAndClose implements WebSocket.Listener {
+        final List<String> texts = new CopyOnWriteArrayList<>();
         final CompletableFuture<Integer> closed = new CompletableFuture<>();
         private final StringBuilder partialText = new StringBuilder();
+
+        @Override
+        public synchronized CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+            partialText.append(data);
+            if (last) {
+                texts.add(partialText.toString());
+                partialText.setLength(0);
+            }
+            socket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+            closed.complete(statusCode);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket socket, Throwable error) {
+            closed.completeExceptionally(error);
+        }
+    }
+
+    /** A client that reads nothing until {@link #resume}, then counts and checksums stdout without keeping it. */
+    private static final class Drain extends TextsAndClose {
+        final CRC32 crc = new CRC32();
         long bytes;
         private boolean first = true;
 
@@ -235,28 +261,6 @@ class ExecSocketEndToEndTest {
             socket.request(1);
             return null;
         }
-
-        @Override
-        public synchronized CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-            partialText.append(data);
-            if (last) {
-                text.add(partialText.toString());
-                partialText.setLength(0);
-            }
-            socket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
-            closed.complete(statusCode);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket socket, Throwable error) {
-            closed.completeExceptionally(error);
-        }
     }
 
     private static String ps() {
@@ -264,13 +268,10 @@ class ExecSocketEndToEndTest {
     }
 
     /** A raw client of the exec socket (java.net.http): collects output by stream, text messages, the close code. */
-    private static final class Client implements WebSocket.Listener, AutoCloseable {
+    private static final class Client extends TextsAndClose implements AutoCloseable {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
         private final ByteArrayOutputStream err = new ByteArrayOutputStream();
         private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-        private final StringBuilder partialText = new StringBuilder();
-        final List<String> texts = new CopyOnWriteArrayList<>();
-        private final CompletableFuture<Integer> closed = new CompletableFuture<>();
         private WebSocket ws;
 
         static Client open(String machine) {
@@ -311,28 +312,6 @@ class ExecSocketEndToEndTest {
             }
             socket.request(1);
             return null;
-        }
-
-        @Override
-        public synchronized CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-            partialText.append(data);
-            if (last) {
-                texts.add(partialText.toString());
-                partialText.setLength(0);
-            }
-            socket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
-            closed.complete(statusCode);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket socket, Throwable error) {
-            closed.completeExceptionally(error);
         }
 
         @Override

@@ -1,10 +1,12 @@
 package dev.bolero.runtime.guest;
 
+import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The framing of the guest protocol: 1 byte type, 4 bytes unsigned big-endian payload length (at most
@@ -89,5 +91,18 @@ final class FrameCodec {
             }
         }
         return true;
+    }
+
+    /**
+     * Appends one {@code key\0value\0} pair of a CONFIG or EXEC payload.
+     *
+     * @throws IllegalArgumentException when {@code value} holds a NUL, which would split the pair
+     */
+    static void pair(ByteArrayOutputStream out, String key, String value) {
+        if (value.indexOf('\0') >= 0) throw new IllegalArgumentException(key + " contains a NUL: " + value);
+        out.writeBytes(key.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+        out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
     }
 }

@@ -1,7 +1,6 @@
 package dev.bolero.runtime.guest;
 
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -98,23 +97,15 @@ public record GuestConfig(
             Optional<String> gateway,
             List<String> dns) {
         var out = new ByteArrayOutputStream();
-        argv.forEach(a -> pair(out, "arg", a));
-        env.forEach(e -> pair(out, "env", e));
-        pair(out, "workdir", workdir);
-        pair(out, "user", user);
-        pair(out, "hostname", hostname);
-        pair(out, "root", root);
-        ip.ifPresent(a -> pair(out, "ip", a));
-        gateway.ifPresent(g -> pair(out, "gateway", g));
-        dns.forEach(d -> pair(out, "dns", d));
+        argv.forEach(a -> FrameCodec.pair(out, "arg", a));
+        env.forEach(e -> FrameCodec.pair(out, "env", e));
+        FrameCodec.pair(out, "workdir", workdir);
+        FrameCodec.pair(out, "user", user);
+        FrameCodec.pair(out, "hostname", hostname);
+        FrameCodec.pair(out, "root", root);
+        ip.ifPresent(a -> FrameCodec.pair(out, "ip", a));
+        gateway.ifPresent(g -> FrameCodec.pair(out, "gateway", g));
+        dns.forEach(d -> FrameCodec.pair(out, "dns", d));
         return out.toByteArray();
-    }
-
-    private static void pair(ByteArrayOutputStream out, String key, String value) {
-        if (value.indexOf('\0') >= 0) throw new IllegalArgumentException(key + " contains a NUL: " + value);
-        out.writeBytes(key.getBytes(StandardCharsets.UTF_8));
-        out.write(0);
-        out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
-        out.write(0);
     }
 }

@@ -1,7 +1,6 @@
 package dev.bolero.runtime.guest;
 
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 
@@ -51,19 +50,11 @@ public record GuestExec(
     private static byte[] encode(List<String> argv, List<String> env, Optional<String> workdir, Optional<String> user,
             Optional<TerminalSize> tty) {
         var out = new ByteArrayOutputStream();
-        argv.forEach(a -> pair(out, "arg", a));
-        env.forEach(e -> pair(out, "env", e));
-        workdir.ifPresent(w -> pair(out, "workdir", w));
-        user.ifPresent(u -> pair(out, "user", u));
-        tty.ifPresent(t -> pair(out, "tty", t.rows() + "x" + t.cols()));
+        argv.forEach(a -> FrameCodec.pair(out, "arg", a));
+        env.forEach(e -> FrameCodec.pair(out, "env", e));
+        workdir.ifPresent(w -> FrameCodec.pair(out, "workdir", w));
+        user.ifPresent(u -> FrameCodec.pair(out, "user", u));
+        tty.ifPresent(t -> FrameCodec.pair(out, "tty", t.rows() + "x" + t.cols()));
         return out.toByteArray();
-    }
-
-    private static void pair(ByteArrayOutputStream out, String key, String value) {
-        if (value.indexOf('\0') >= 0) throw new IllegalArgumentException(key + " contains a NUL: " + value);
-        out.writeBytes(key.getBytes(StandardCharsets.UTF_8));
-        out.write(0);
-        out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
-        out.write(0);
     }
 }
