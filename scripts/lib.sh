@@ -9,15 +9,20 @@ BOLERO_PACKAGES=(qemu-system-x86 qemu-utils linux-image-amd64 e2fsprogs busybox-
 
 # Installs whichever of BOLERO_PACKAGES (plus any given) is missing. Needs root.
 install_packages() {
+  install_missing "${BOLERO_PACKAGES[@]}" "$@"
+}
+
+# Installs whichever of the given Debian packages is missing (waiting for another apt run to finish). Needs root.
+install_missing() {
   local missing=() p
-  for p in "${BOLERO_PACKAGES[@]}" "$@"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   if ((${#missing[@]})); then
     echo "installing: ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
 

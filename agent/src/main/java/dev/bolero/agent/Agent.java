@@ -19,6 +19,7 @@ import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.BootAssets;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.boot.BootAssetsBuilder;
+import dev.bolero.runtime.boot.GuestKernel;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.drivers.Drivers;
 import java.io.IOException;
@@ -27,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicReference;
@@ -85,6 +87,7 @@ public final class Agent implements AutoCloseable {
                 driver.capabilities().acceleratorReason(), config.jail().isPresent());
         BootAssetsBuilder bootBuilder = new BootAssetsBuilder(dataDir);
         config.kernel().ifPresent(bootBuilder::kernel);
+        Optional<GuestKernel> kernel = chooseKernel(bootBuilder);
         MachineService.BootSource boot = once(bootBuilder);
         LogStore logs = new LogStore(machinesDir, clock);
         MachineNetwork network = startNetwork(config, store);
@@ -92,7 +95,7 @@ public final class Agent implements AutoCloseable {
                 new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network), clock,
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
-        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent()),
+        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent(), kernel),
                 new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());
         return new Agent(store, machines, api, dataDir, network);
     }
@@ -129,6 +132,22 @@ public final class Agent implements AutoCloseable {
             throw new IllegalStateException("start agent: set up the node network: " + e.getMessage()
                     + " (the agent needs root, iproute2 and nftables with libnftables1 for machine networking;"
                     + " run it with --no-network to start machines without a network)", e);
+        }
+    }
+
+    /**
+     * The guest kernel, fixed for the agent's life (a lean kernel built meanwhile is used after a restart). Empty when
+     * there is none: the first machine start then fails saying why.
+     */
+    private static Optional<GuestKernel> chooseKernel(BootAssetsBuilder builder) {
+        try {
+            GuestKernel kernel = builder.choose();
+            builder.kernel(kernel.image());
+            log.info("guest kernel={} flavour={}", kernel.image(), kernel.flavour());
+            return Optional.of(kernel);
+        } catch (IOException e) {
+            log.warn("no guest kernel: {}", e.getMessage());
+            return Optional.empty();
         }
     }
 

@@ -21,7 +21,8 @@ import java.util.Set;
  * @param dataDir where everything of this agent lives (store, blobs, images, machines)
  * @param insecureRegistries {@code host:port}s reached over plain HTTP besides loopback ones
  * @param accelerator KVM, TCG, or AUTO: KVM where it can boot a stock kernel
- * @param kernel the guest kernel (a vmlinuz or vmlinux); empty: the newest one under {@code /boot}
+ * @param kernel the guest kernel (a distribution vmlinuz-VERSION or a lean vmlinux); empty: the lean kernel when it is
+ *     built, else the newest vmlinuz under {@code /boot} (see {@code BootAssetsBuilder})
  * @param bootDeadline how long a guest may take to start its workload
  * @param driver {@code auto} (the first usable of firecracker, cloud-hypervisor, qemu) or a driver's name
  * @param jail how each VMM is confined; empty: VMMs run as the agent's user, unconfined

@@ -38,6 +38,9 @@ class NodeInfoTest {
             assertThat(node.path("accelerator").asString()).isIn("kvm", "tcg")
                     .isEqualTo(usedStatus.path("capabilities").path("accelerator").asString());
             assertThat(node.path("jailed").asBoolean()).isEqualTo(JailConfig.runningAsRoot());
+            JsonNode kernel = node.path("kernel");
+            assertThat(kernel.path("flavour").asString()).as(node.toString()).isIn("lean", "distro");
+            assertThat(Path.of(kernel.path("image").asString())).as(node.toString()).isRegularFile();
         }
     }
 }

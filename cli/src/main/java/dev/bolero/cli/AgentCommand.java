@@ -36,7 +36,8 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--accel", defaultValue = "auto", description = "auto, kvm or tcg (default ${DEFAULT-VALUE})")
     QemuDriver.Accel accelerator;
 
-    @Option(names = "--kernel", description = "guest kernel (vmlinuz or vmlinux); default: the newest under /boot")
+    @Option(names = "--kernel", description = "guest kernel: a lean vmlinux, or a distribution vmlinuz-<version> whose modules are under /lib/modules;"
+            + " default: the lean kernel scripts/build-kernel.sh built, else the newest vmlinuz under /boot")
     Path kernel;
 
     @Option(names = "--boot-timeout", defaultValue = "120", description = "seconds a guest may take to start its workload (default ${DEFAULT-VALUE})")

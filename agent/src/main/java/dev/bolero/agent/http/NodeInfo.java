@@ -1,30 +1,45 @@
 package dev.bolero.agent.http;
 
 import dev.bolero.runtime.DriverCapabilities;
+import dev.bolero.runtime.boot.GuestKernel;
 import dev.bolero.runtime.drivers.Drivers;
 import io.javalin.http.Context;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * {@code GET /api/v1/node}: what this node runs machines with — the driver in use, its accelerator, whether VMMs
- * are jailed, and every driver with whether it is usable here (and why not) and its capabilities.
+ * are jailed, the guest kernel, and every driver with whether it is usable here (and why not) and its capabilities.
  */
 public final class NodeInfo {
     private final Node node;
 
-    public NodeInfo(Drivers.Selection drivers, boolean jailed) {
+    /** @param kernel the guest kernel machines boot; empty when the host has none */
+    public NodeInfo(Drivers.Selection drivers, boolean jailed, Optional<GuestKernel> kernel) {
         DriverCapabilities used = drivers.driver().capabilities();
-        this.node = new Node(drivers.driver().name(), used.accelerator(), jailed, drivers.drivers().stream()
-                .map(s -> new Driver(s.name(), s.usable(), s.reason(), s.capabilities()))
-                .toList());
+        this.node = new Node(drivers.driver().name(), used.accelerator(), jailed,
+                kernel.map(k -> new Kernel(k.flavour().name().toLowerCase(Locale.ROOT), k.image().toString())).orElse(null),
+                drivers.drivers().stream()
+                        .map(s -> new Driver(s.name(), s.usable(), s.reason(), s.capabilities()))
+                        .toList());
     }
 
-    /** The node as served (snake_case JSON). */
-    public record Node(String driver, String accelerator, boolean jailed, List<Driver> drivers) {
+    /** The node as served (snake_case JSON); {@code kernel} is null when the host has no guest kernel. */
+    public record Node(String driver, String accelerator, boolean jailed, Kernel kernel, List<Driver> drivers) {
         public Node {
             drivers = List.copyOf(drivers);
         }
     }
+
+    /**
+     * The guest kernel machines boot.
+     *
+     * @param flavour {@code lean} (Bolero's microVM kernel, every driver built in) or {@code distro} (a distribution
+     *     kernel whose modules the initramfs carries)
+     * @param image its file on the host
+     */
+    public record Kernel(String flavour, String image) {}
 
     /** One driver: {@code reason} is null when it is usable. */
     public record Driver(String name, boolean usable, String reason, DriverCapabilities capabilities) {}

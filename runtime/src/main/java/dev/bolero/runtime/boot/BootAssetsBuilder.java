@@ -1,6 +1,7 @@
 package dev.bolero.runtime.boot;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
@@ -27,17 +28,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds (once) and returns the {@link BootAssets} for the host's kernel.
+ * Builds (once) and returns the {@link BootAssets} for the guest kernel.
  *
- * <p>The assets live in {@code DATA_DIR/boot/<kernel-version>-<hash>/}, where the hash covers the kernel image,
+ * <p>The kernel ({@link #choose()}) is the one given with {@link #kernel(Path)}; else Bolero's lean kernel when
+ * {@code scripts/build-kernel.sh} has built it ({@code <lean cache>/current/vmlinux}, see {@link #leanKernelCache});
+ * else the newest {@code /boot/vmlinuz-*} that has a {@code /lib/modules/<version>} directory.
+ *
+ * <p>The assets live in {@code DATA_DIR/boot/<name>-<hash>/}, where the hash covers the kernel image,
  * {@code bolero-init} and the module files; a directory there is complete or absent (it is built under a temporary
  * name and renamed). Concurrent callers, in this JVM or in others sharing the data directory, build it once.
  *
- * <p>The kernel is the one given with {@link #kernel(Path)}, else the newest {@code /boot/vmlinuz-*} that has a
- * {@code /lib/modules/<version>} directory. Its XZ payload is decompressed to a {@code vmlinux} that QEMU boots
- * through the PVH entry; when that is not possible the bzImage itself is used and the reason logged. The initramfs
- * holds {@code bolero-init} as {@code /init} and the modules for virtio-mmio, virtio-blk, ext4, virtio-net and
- * virtio-console with their dependencies, signatures stripped, listed in load order in {@code /etc/bolero/modules}.
+ * <ul>
+ *   <li>{@link KernelFlavour#LEAN}: the {@code vmlinux} is copied as it is (it must have a PVH entry note), and the
+ *       initramfs holds only {@code bolero-init} as {@code /init}: every driver is built in.
+ *   <li>{@link KernelFlavour#DISTRO}: the XZ payload of the {@code vmlinuz} is decompressed to a {@code vmlinux} that
+ *       QEMU boots through the PVH entry; when that is not possible the bzImage itself is used and the reason logged.
+ *       The initramfs also holds the modules for virtio-mmio, virtio-blk, ext4, virtio-net and virtio-console with
+ *       their dependencies, signatures stripped, listed in load order in {@code /etc/bolero/modules}.
+ * </ul>
  */
 public final class BootAssetsBuilder {
     private static final Logger log = LoggerFactory.getLogger(BootAssetsBuilder.class);
@@ -48,9 +56,16 @@ public final class BootAssetsBuilder {
             "console=ttyS0", "quiet", "reboot=t", "panic=-1", "mitigations=off", "8250.nr_uarts=1",
             "tsc=reliable", "init_on_alloc=0", "rdinit=/init");
     private static final ConcurrentHashMap<Path, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
+    /** Where {@code scripts/build-kernel.sh} caches the lean kernel unless {@code BOLERO_KERNEL_CACHE} says otherwise. */
+    public static final Path DEFAULT_LEAN_KERNEL_CACHE = Path.of("/var/cache/bolero/kernel");
 
     private final Path dataDir;
     private Path kernel;
+    private KernelFlavour flavour;
+    private Path leanKernelCache = Optional.ofNullable(System.getenv("BOLERO_KERNEL_CACHE"))
+            .filter(s -> !s.isBlank())
+            .map(Path::of)
+            .orElse(DEFAULT_LEAN_KERNEL_CACHE);
     private Path bootDir = Path.of("/boot");
     private Path modulesRoot = Path.of("/lib/modules");
     private Path cpuinfo = Path.of("/proc/cpuinfo");
@@ -60,9 +75,28 @@ public final class BootAssetsBuilder {
         this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
     }
 
-    /** Use this kernel image, named {@code vmlinuz-<version>}, instead of the newest in {@code /boot}. */
-    public BootAssetsBuilder kernel(Path vmlinuz) {
-        this.kernel = Objects.requireNonNull(vmlinuz, "vmlinuz");
+    /**
+     * Boot this kernel image: a distribution kernel when it is named {@code vmlinuz-<version>} (its modules are under
+     * {@link #modulesRoot}), else a lean {@code vmlinux} with every driver built in.
+     */
+    public BootAssetsBuilder kernel(Path image) {
+        this.kernel = Objects.requireNonNull(image, "image");
+        return this;
+    }
+
+    /**
+     * Boot the default kernel of this flavour: the built lean kernel (an error when it is not built), or the newest
+     * distribution kernel in {@code /boot} even when the lean one is built. Ignored when {@link #kernel(Path)} is set.
+     */
+    public BootAssetsBuilder flavour(KernelFlavour flavour) {
+        this.flavour = Objects.requireNonNull(flavour, "flavour");
+        return this;
+    }
+
+    /** The directory {@code scripts/build-kernel.sh} caches the lean kernel in (default: {@code BOLERO_KERNEL_CACHE}, else
+     * {@link #DEFAULT_LEAN_KERNEL_CACHE}). */
+    public BootAssetsBuilder leanKernelCache(Path dir) {
+        this.leanKernelCache = Objects.requireNonNull(dir, "dir");
         return this;
     }
 
@@ -78,42 +112,77 @@ public final class BootAssetsBuilder {
      * @throws IOException naming the failed step when no kernel is found, a module is missing, or writing fails
      */
     public BootAssets build() throws IOException {
-        Path vmlinuz = kernel != null ? kernel : newestKernel();
-        String version = versionOf(vmlinuz);
-        Path modulesDir = modulesRoot.resolve(version);
+        GuestKernel chosen = choose();
+        Path image = chosen.image();
         byte[] init = readInit();
-        List<Path> modules = ModuleClosure.load(modulesDir).resolve(ROOT_MODULES);
+        List<Path> modules = switch (chosen.flavour()) {
+            case LEAN -> {
+                Optional<String> problem = KernelImage.checkPvh(image);
+                if (problem.isPresent()) throw new IOException("boot assets: lean kernel " + image + ": " + problem.get());
+                yield List.of();
+            }
+            case DISTRO -> ModuleClosure.load(modulesRoot.resolve(versionOf(image))).resolve(ROOT_MODULES);
+        };
+        String name = chosen.flavour() == KernelFlavour.LEAN ? "lean" : versionOf(image);
         Path boot = dataDir.resolve("boot");
-        Path target = boot.resolve(version + "-" + hash(vmlinuz, init, modules));
+        Path target = boot.resolve(name + "-" + hash(image, init, modules));
         List<String> args = kernelArgs();
+        KernelFlavour kind = chosen.flavour();
 
         ReentrantLock lock = LOCKS.computeIfAbsent(target, t -> new ReentrantLock());
         lock.lock();
         try {
-            Optional<BootAssets> cached = cached(target, args);
+            Optional<BootAssets> cached = cached(target, args, kind);
             if (cached.isPresent()) return cached.get();
             Files.createDirectories(boot);
             try (FileChannel lockFile = FileChannel.open(boot.resolve(".lock"),
                             StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                     FileLock ignored = lockFile.lock()) {
-                cached = cached(target, args);
+                cached = cached(target, args, kind);
                 if (cached.isPresent()) return cached.get();
-                buildInto(target, vmlinuz, init, modules);
-                return cached(target, args).orElseThrow(() -> new IOException("boot assets: " + target + " incomplete"));
+                buildInto(target, chosen, init, modules);
+                return cached(target, args, kind).orElseThrow(() -> new IOException("boot assets: " + target + " incomplete"));
             }
         } finally {
             lock.unlock();
         }
     }
 
-    private void buildInto(Path target, Path vmlinuz, byte[] init, List<Path> modules) throws IOException {
+    /**
+     * The kernel {@link #build()} boots (see the class comment for the order of preference).
+     *
+     * @throws IOException when the lean kernel is asked for but not built, or no distribution kernel is found
+     */
+    public GuestKernel choose() throws IOException {
+        if (kernel != null) {
+            boolean distro = kernel.getFileName().toString().startsWith("vmlinuz-");
+            return new GuestKernel(distro ? KernelFlavour.DISTRO : KernelFlavour.LEAN, kernel);
+        }
+        Path lean = leanKernelCache.resolve("current").resolve("vmlinux");
+        if (flavour == KernelFlavour.LEAN && !Files.isRegularFile(lean)) {
+            throw new IOException("boot assets: the lean kernel is not built (no " + lean
+                    + "); run scripts/build-kernel.sh");
+        }
+        if (flavour != KernelFlavour.DISTRO && Files.isRegularFile(lean)) {
+            return new GuestKernel(KernelFlavour.LEAN, lean.toRealPath());
+        }
+        return new GuestKernel(KernelFlavour.DISTRO, newestKernel());
+    }
+
+    private void buildInto(Path target, GuestKernel chosen, byte[] init, List<Path> modules) throws IOException {
         long t0 = System.nanoTime();
         Path tmp = Files.createTempDirectory(target.getParent(), ".build-");
         try {
-            Optional<String> noPvh = KernelImage.extractVmlinux(vmlinuz, tmp.resolve("vmlinux"));
+            Optional<String> noPvh = switch (chosen.flavour()) {
+                case LEAN -> {
+                    Files.copy(chosen.image(), tmp.resolve("vmlinux"));
+                    yield Optional.empty();
+                }
+                case DISTRO -> KernelImage.extractVmlinux(chosen.image(), tmp.resolve("vmlinux"));
+            };
             if (noPvh.isPresent()) {
                 log.warn("boot assets: booting the compressed bzImage (slower), because {}", noPvh.get());
-                Files.copy(vmlinuz, tmp.resolve("bzImage"));
+                Files.copy(chosen.image(), tmp.resolve("bzImage"));
             }
             Initramfs.write(tmp.resolve("initramfs.cpio"), init, modules);
             try {
@@ -121,19 +190,19 @@ public final class BootAssetsBuilder {
             } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
                 throw new IOException("boot assets: cannot publish " + target, e);
             }
-            log.info("boot assets built dir={} modules={} pvh={} ms={}", target, modules.size(), noPvh.isEmpty(),
-                    (System.nanoTime() - t0) / 1_000_000);
+            log.info("boot assets built dir={} kernel={} flavour={} modules={} pvh={} ms={}", target, chosen.image(),
+                    chosen.flavour(), modules.size(), noPvh.isEmpty(), (System.nanoTime() - t0) / 1_000_000);
         } finally {
             deleteTree(tmp);
         }
     }
 
-    private static Optional<BootAssets> cached(Path dir, List<String> args) {
+    private static Optional<BootAssets> cached(Path dir, List<String> args, KernelFlavour flavour) {
         Path initramfs = dir.resolve("initramfs.cpio");
         if (!Files.isRegularFile(initramfs)) return Optional.empty();
         for (String name : List.of("vmlinux", "bzImage")) {
             Path k = dir.resolve(name);
-            if (Files.isRegularFile(k)) return Optional.of(new BootAssets(k, initramfs, args));
+            if (Files.isRegularFile(k)) return Optional.of(new BootAssets(k, initramfs, args, flavour));
         }
         return Optional.empty();
     }

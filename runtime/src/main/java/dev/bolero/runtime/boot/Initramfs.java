@@ -14,7 +14,10 @@ import org.apache.commons.compress.archivers.cpio.CpioArchiveOutputStream;
 import org.apache.commons.compress.archivers.cpio.CpioConstants;
 import org.tukaani.xz.XZInputStream;
 
-/** Writes the uncompressed newc initramfs: {@code /init}, mount points, {@code /dev/console} and the modules. */
+/**
+ * Writes the uncompressed newc initramfs: {@code /init}, mount points, {@code /dev/console} and the modules with their
+ * load-order list (neither when there are no modules: a kernel with every driver built in needs none).
+ */
 final class Initramfs {
     private static final byte[] SIGNATURE_MARKER = "~Module signature appended~\n".getBytes(StandardCharsets.US_ASCII);
     /** struct module_signature: 5 bytes of lengths and ids, 3 of padding, a big-endian signature length. */
@@ -27,7 +30,7 @@ final class Initramfs {
     static void write(Path target, byte[] init, List<Path> modules) throws IOException {
         try (OutputStream file = Files.newOutputStream(target);
                 var cpio = new CpioArchiveOutputStream(file, CpioConstants.FORMAT_NEW)) {
-            for (String dir : List.of("dev", "proc", "sys", "newroot", "etc", "etc/bolero", "lib", MODULE_DIR)) {
+            for (String dir : List.of("dev", "proc", "sys", "newroot")) {
                 entry(cpio, dir, CpioConstants.C_ISDIR | 0755, new byte[0]);
             }
             var console = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, "dev/console");
@@ -38,15 +41,22 @@ final class Initramfs {
             cpio.putArchiveEntry(console);
             cpio.closeArchiveEntry();
             entry(cpio, "init", CpioConstants.C_ISREG | 0755, init);
-            var list = new StringBuilder();
-            for (Path module : modules) {
-                String name = ModuleClosure.moduleName(module.getFileName().toString()) + ".ko";
-                entry(cpio, MODULE_DIR + "/" + name, CpioConstants.C_ISREG | 0644, moduleBytes(module));
-                list.append('/').append(MODULE_DIR).append('/').append(name).append('\n');
-            }
-            entry(cpio, MODULE_LIST, CpioConstants.C_ISREG | 0644, list.toString().getBytes(StandardCharsets.UTF_8));
+            if (!modules.isEmpty()) writeModules(cpio, modules);
             cpio.finish();
         }
+    }
+
+    private static void writeModules(CpioArchiveOutputStream cpio, List<Path> modules) throws IOException {
+        for (String dir : List.of("etc", "etc/bolero", "lib", MODULE_DIR)) {
+            entry(cpio, dir, CpioConstants.C_ISDIR | 0755, new byte[0]);
+        }
+        var list = new StringBuilder();
+        for (Path module : modules) {
+            String name = ModuleClosure.moduleName(module.getFileName().toString()) + ".ko";
+            entry(cpio, MODULE_DIR + "/" + name, CpioConstants.C_ISREG | 0644, moduleBytes(module));
+            list.append('/').append(MODULE_DIR).append('/').append(name).append('\n');
+        }
+        entry(cpio, MODULE_LIST, CpioConstants.C_ISREG | 0644, list.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private static void entry(CpioArchiveOutputStream cpio, String name, int mode, byte[] data) throws IOException {

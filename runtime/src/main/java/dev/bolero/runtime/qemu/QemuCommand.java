@@ -1,5 +1,6 @@
 package dev.bolero.runtime.qemu;
 
+import dev.bolero.runtime.KernelFlavour;
 import dev.bolero.runtime.VmSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +34,7 @@ final class QemuCommand {
     }
 
     static List<String> build(String qemu, VmSpec spec, Accelerator accel, Files files) {
-        List<String> cmd = new ArrayList<>(List.of(qemu, "-M", "microvm,acpi=on"));
+        List<String> cmd = new ArrayList<>(List.of(qemu, "-M", machine(spec.boot().flavour())));
         if (accel.name().equals("kvm")) {
             cmd.addAll(List.of("-accel", "kvm", "-cpu", "host"));
         } else {
@@ -62,6 +63,18 @@ final class QemuCommand {
                     "-device", "virtio-net-device,netdev=net" + i + ",mac=" + escape(tap.mac())));
         }
         return cmd;
+    }
+
+    /**
+     * The microvm machine for a kernel flavour. A distribution kernel finds its virtio-mmio devices through ACPI only.
+     * The lean kernel boots faster without ACPI: QEMU then names the devices on the kernel command line
+     * ({@code virtio_mmio.device=}, its {@code auto-kernel-cmdline}) and describes the CPUs in an MP table.
+     */
+    static String machine(KernelFlavour flavour) {
+        return switch (flavour) {
+            case LEAN -> "microvm,acpi=off";
+            case DISTRO -> "microvm,acpi=on";
+        };
     }
 
     /** QEMU option values separate by commas: a literal comma is doubled. */

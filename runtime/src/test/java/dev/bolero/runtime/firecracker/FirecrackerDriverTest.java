@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmException;
@@ -25,7 +26,7 @@ class FirecrackerDriverTest {
     private VmSpec spec(Path kernel) throws Exception {
         Path drive = Files.write(dir.resolve("base.ext4"), new byte[4096]);
         Path initramfs = Files.write(dir.resolve("initramfs"), new byte[16]);
-        return new VmSpec("m1", dir.resolve("m1"), 1, 128, new BootAssets(kernel, initramfs, List.of()), drive,
+        return new VmSpec("m1", dir.resolve("m1"), 1, 128, new BootAssets(kernel, initramfs, List.of(), KernelFlavour.LEAN), drive,
                 List.of(), Duration.ofSeconds(1));
     }
 

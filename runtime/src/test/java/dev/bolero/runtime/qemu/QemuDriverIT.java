@@ -185,7 +185,7 @@ class QemuDriverIT {
 
     @Test
     void aQemuThatExitsAtOnceFailsTheStartWithItsMessage() throws Exception {
-        var bad = new BootAssets(dir.resolve("no-such-kernel"), boot.initramfs(), boot.kernelArgs());
+        var bad = new BootAssets(dir.resolve("no-such-kernel"), boot.initramfs(), boot.kernelArgs(), boot.flavour());
         var spec = new VmSpec("bad", dir.resolve("m"), 1, 256, bad, rootDrive, List.of(), Duration.ofSeconds(1));
         assertThatThrownBy(() -> driver.start(spec))
                 .isInstanceOf(VmmException.class)

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import dev.bolero.runtime.VmSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 class QemuDriverUnitTest {
 
     private static VmSpec spec(Path work, List<VmSpec.Tap> taps) {
-        var boot = new BootAssets(Path.of("/b/vmlinux"), Path.of("/b/initramfs.cpio"), List.of("console=ttyS0", "quiet"));
+        var boot = new BootAssets(Path.of("/b/vmlinux"), Path.of("/b/initramfs.cpio"), List.of("console=ttyS0", "quiet"),
+                KernelFlavour.DISTRO);
         return new VmSpec("m1", work, 2, 512, boot, Path.of("/img/root.ext4"), taps, Duration.ofSeconds(1));
     }
 

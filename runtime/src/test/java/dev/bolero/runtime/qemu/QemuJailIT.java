@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
@@ -134,7 +135,7 @@ class QemuJailIT {
         Process starter = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), JailedStarter.class.getName(),
                 work.toString(), boot.kernel().toString(), boot.initramfs().toString(),
-                String.join(" ", boot.kernelArgs()), rootDrive.toString())
+                String.join(" ", boot.kernelArgs()), rootDrive.toString(), boot.flavour().name())
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         VmHandle handle;
@@ -166,7 +167,7 @@ class QemuJailIT {
     @Test
     void aJailedStartThatFailsLeavesNothing() throws Exception {
         Path work = dir.resolve("m");
-        var bad = new BootAssets(dir.resolve("no-such-kernel"), boot.initramfs(), boot.kernelArgs());
+        var bad = new BootAssets(dir.resolve("no-such-kernel"), boot.initramfs(), boot.kernelArgs(), boot.flavour());
         try {
             new QemuDriver(QemuDriver.Accel.AUTO, Optional.of(CONFIG)).start(spec(work, bad, rootDrive));
             throw new AssertionError("started without a kernel");
@@ -179,7 +180,8 @@ class QemuJailIT {
     /** The child JVM of the survival test: starts a jailed VM, prints its handle, then waits to be killed. */
     static final class JailedStarter {
         public static void main(String[] args) throws Exception {
-            var assets = new BootAssets(Path.of(args[1]), Path.of(args[2]), List.of(args[3].split(" ")));
+            var assets = new BootAssets(Path.of(args[1]), Path.of(args[2]), List.of(args[3].split(" ")),
+                    KernelFlavour.valueOf(args[5]));
             VmProcess vm = new QemuDriver(QemuDriver.Accel.AUTO, Optional.of(CONFIG))
                     .start(spec(Path.of(args[0]), assets, Path.of(args[4])));
             VmHandle h = vm.handle();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmSpec;
 import java.io.IOException;
@@ -62,7 +63,7 @@ public final class JailedStandIn {
         Path kernel = Files.copy(elfKernel, dir.resolve(id + "-vmlinux"));
         Path initramfs = Files.write(dir.resolve(id + "-initramfs"), new byte[512]);
         Path drive = Files.write(dir.resolve(id + "-base.raw"), new byte[64 * 1024]);
-        return new VmSpec(id, dir.resolve(id), 1, 128, new BootAssets(kernel, initramfs, List.of()), drive,
+        return new VmSpec(id, dir.resolve(id), 1, 128, new BootAssets(kernel, initramfs, List.of(), KernelFlavour.LEAN), drive,
                 List.of(), Duration.ofSeconds(1));
     }
 

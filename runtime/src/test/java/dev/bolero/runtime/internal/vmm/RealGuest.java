@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
@@ -77,7 +78,7 @@ public final class RealGuest {
         String out = new String(mkfs.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (mkfs.waitFor() != 0) throw new IOException("mkfs.ext4: " + out);
         return new VmSpec(machineId, dir.resolve("machine"), 1, 128,
-                new BootAssets(Path.of(vmlinux), initramfs, List.of("quiet")), rootDrive, List.of(),
+                new BootAssets(Path.of(vmlinux), initramfs, List.of("quiet"), KernelFlavour.LEAN), rootDrive, List.of(),
                 Duration.ofSeconds(5));
     }
 
