@@ -2,7 +2,8 @@
 """The smallest host side of the guest protocol (docs/guest-protocol.md), for the bare-QEMU baseline of boot.sh.
 
 Connects to a VMM's control socket, answers HELLO with a CONFIG running ARGV, and exits 0 as soon as the first
-STDOUT frame arrives (printing it), 1 on FAILED or when the socket closes first.
+STDOUT frame arrives (printing it), 1 on FAILED or when the socket closes first. On stderr it prints
+"hello_at=SECONDS", the time.monotonic() at which the guest's first HELLO arrived.
 usage: guest_peer.py SOCKET ARG...
 """
 import os
@@ -38,6 +39,8 @@ def main():
                 break
             payload, buf = buf[5:5 + length], buf[5 + length:]
             if kind == 0x01:
+                sys.stderr.write(f"hello_at={time.monotonic()}\n")
+                sys.stderr.flush()
                 s.sendall(struct.pack(">BI", 0x81, len(config)) + config)
             elif kind == 0x03:
                 sys.stdout.write(payload.decode(errors="replace"))

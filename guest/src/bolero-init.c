@@ -109,6 +109,13 @@ static long now_ms(void) {
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Milliseconds since the kernel started keeping time (early in its boot): when init began, the kernel's boot time. */
+static long uptime_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
@@ -1319,6 +1326,7 @@ int main(void) {
         fprintf(stderr, "bolero-init: must run as PID 1\n");
         return 2;
     }
+    long init_at = uptime_ms();
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
@@ -1351,7 +1359,8 @@ int main(void) {
         say("%s", failure);
         finish(sfd, FAILED, failure, (uint32_t)strlen(failure));
     }
-    say("started %s as pid %d", cfg.argv[0], (int)workload);
+    say("started %s as pid %d (uptime: init at %ld ms, workload at %ld ms)", cfg.argv[0], (int)workload, init_at,
+        uptime_ms());
     send_u32(STARTED, (uint32_t)workload);
     while (exit_status < 0) {
         int closed = ctl_fd < 0 && ctl_listen < 0;

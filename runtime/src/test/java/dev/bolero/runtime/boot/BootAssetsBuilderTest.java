@@ -1,9 +1,11 @@
 package dev.bolero.runtime.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.KernelFlavour;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +39,7 @@ class BootAssetsBuilderTest {
         List<Future<BootAssets>> results = new ArrayList<>();
         try (var ex = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < 3; i++) {
-                results.add(ex.submit((Callable<BootAssets>) () -> new BootAssetsBuilder(data).build()));
+                results.add(ex.submit((Callable<BootAssets>) () -> distro(data).build()));
             }
         }
         BootAssets assets = results.getFirst().get();
@@ -45,20 +47,14 @@ class BootAssetsBuilderTest {
         try (var dirs = Files.list(data.resolve("boot"))) {
             assertThat(dirs.filter(Files::isDirectory).toList()).hasSize(1); // built once, no temp left
         }
+        assertThat(assets.flavour()).isEqualTo(KernelFlavour.DISTRO);
         assertThat(assets.kernel().getFileName().toString()).isEqualTo("vmlinux");
         assertThat(KernelImage.checkPvh(assets.kernel())).isEmpty();
         assertThat(assets.kernelArgs()).contains("rdinit=/init", "console=ttyS0");
 
         Map<String, CpioArchiveEntry> entries = new HashMap<>();
         Map<String, byte[]> contents = new HashMap<>();
-        try (InputStream in = Files.newInputStream(assets.initramfs());
-                var cpio = new CpioArchiveInputStream(in)) {
-            CpioArchiveEntry e;
-            while ((e = cpio.getNextEntry()) != null) {
-                entries.put(e.getName(), e);
-                contents.put(e.getName(), cpio.readAllBytes());
-            }
-        }
+        readCpio(assets.initramfs(), entries, contents);
         assertThat(entries.get("init").getMode() & 07777).isEqualTo(0755);
         assertThat(entries.get("dev/console").isCharacterDevice()).isTrue();
         assertThat(entries).containsKeys("proc", "sys", "newroot");
@@ -76,7 +72,75 @@ class BootAssetsBuilderTest {
         }
 
         // a second builder finds the cache
-        assertThat(new BootAssetsBuilder(data).build()).isEqualTo(assets);
+        assertThat(distro(data).build()).isEqualTo(assets);
+
+        // the same PVH vmlinux as a lean kernel: booted as it is, with an initramfs of bolero-init alone
+        Path leanCache = data.resolve("lean-cache");
+        Files.createDirectories(leanCache.resolve("k1"));
+        Files.copy(assets.kernel(), leanCache.resolve("k1/vmlinux"));
+        Files.createSymbolicLink(leanCache.resolve("current"), Path.of("k1"));
+        BootAssets lean = new BootAssetsBuilder(data).leanKernelCache(leanCache).build();
+        assertThat(lean.flavour()).isEqualTo(KernelFlavour.LEAN);
+        assertThat(lean.kernel().getParent().getFileName().toString()).startsWith("lean-");
+        assertThat(Files.mismatch(lean.kernel(), assets.kernel())).isEqualTo(-1);
+        Map<String, CpioArchiveEntry> leanEntries = new HashMap<>();
+        readCpio(lean.initramfs(), leanEntries, new HashMap<>());
+        assertThat(leanEntries.keySet()).containsExactlyInAnyOrder("dev", "proc", "sys", "newroot", "dev/console", "init");
+        assertThat(lean.kernelArgs()).isEqualTo(assets.kernelArgs());
+    }
+
+    @Test
+    void prefersTheLeanKernelWhenBuiltAndNamesWhatIsMissing(@TempDir Path dir) throws IOException {
+        Path cache = dir.resolve("cache");
+        assertThatThrownBy(() -> new BootAssetsBuilder(dir).leanKernelCache(cache).flavour(KernelFlavour.LEAN).choose())
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("lean kernel is not built")
+                .hasMessageContaining("scripts/build-kernel.sh");
+        Path vmlinux = Files.createDirectories(cache.resolve("abc")).resolve("vmlinux");
+        Files.writeString(vmlinux, "not an ELF");
+        Files.createSymbolicLink(cache.resolve("current"), Path.of("abc"));
+        assertThat(new BootAssetsBuilder(dir).leanKernelCache(cache).choose())
+                .isEqualTo(new GuestKernel(KernelFlavour.LEAN, vmlinux.toRealPath()));
+        assertThatThrownBy(() -> new BootAssetsBuilder(dir).leanKernelCache(cache).build())
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("lean kernel " + vmlinux.toRealPath())
+                .hasMessageContaining("not an ELF64");
+
+        // an explicit kernel decides by its name: Debian's vmlinuz-VERSION has modules, anything else is lean
+        Path debian = Path.of("/boot/vmlinuz-6.1.0-9-amd64");
+        assertThat(new BootAssetsBuilder(dir).leanKernelCache(cache).kernel(debian).choose())
+                .isEqualTo(new GuestKernel(KernelFlavour.DISTRO, debian));
+        assertThat(new BootAssetsBuilder(dir).kernel(Path.of("/k/vmlinux")).flavour(KernelFlavour.DISTRO).choose())
+                .isEqualTo(new GuestKernel(KernelFlavour.LEAN, Path.of("/k/vmlinux")));
+    }
+
+    @Test
+    void theDistributionFlavourIgnoresABuiltLeanKernel(@TempDir Path dir) throws IOException {
+        assumeTrue(hostKernelPresent(), "needs a host kernel in /boot and its modules in /lib/modules");
+        Path cache = dir.resolve("cache");
+        Files.createDirectories(cache.resolve("abc"));
+        Files.writeString(cache.resolve("abc/vmlinux"), "built");
+        Files.createSymbolicLink(cache.resolve("current"), Path.of("abc"));
+        GuestKernel k = new BootAssetsBuilder(dir).leanKernelCache(cache).flavour(KernelFlavour.DISTRO).choose();
+        assertThat(k.flavour()).isEqualTo(KernelFlavour.DISTRO);
+        assertThat(k.image().getFileName().toString()).startsWith("vmlinuz-");
+    }
+
+    /** A builder of Debian's kernel with modules, whether or not the lean kernel is built on this host. */
+    private static BootAssetsBuilder distro(Path data) {
+        return new BootAssetsBuilder(data).flavour(KernelFlavour.DISTRO);
+    }
+
+    private static void readCpio(Path archive, Map<String, CpioArchiveEntry> entries, Map<String, byte[]> contents)
+            throws IOException {
+        try (InputStream in = Files.newInputStream(archive);
+                var cpio = new CpioArchiveInputStream(in)) {
+            CpioArchiveEntry e;
+            while ((e = cpio.getNextEntry()) != null) {
+                entries.put(e.getName(), e);
+                contents.put(e.getName(), cpio.readAllBytes());
+            }
+        }
     }
 
     @Test

@@ -44,6 +44,12 @@ class QemuDriverUnitTest {
     }
 
     @Test
+    void theLeanKernelGetsAMicrovmWithoutAcpiAndDebiansKernelOneWithAcpi() {
+        assertThat(QemuCommand.machine(KernelFlavour.LEAN)).isEqualTo("microvm,acpi=off");
+        assertThat(QemuCommand.machine(KernelFlavour.DISTRO)).isEqualTo("microvm,acpi=on");
+    }
+
+    @Test
     void aJailedQemuNamesItsFilesInsideTheJailAndWritesNoPidFile() {
         var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log", "/run/ctl.sock",
                 "/run/qmp.sock", Optional.empty());
