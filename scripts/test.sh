@@ -6,5 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Test-only extras: PostgreSQL for the control plane's cluster tests, htpasswd for the registry auth tests.
 install_packages postgresql apache2-utils python3 procps openssl
 find_java
+# The suite boots Bolero's lean guest kernel by default: build it (once; cached under /var/cache/bolero/kernel).
+# GuestKernelIT and BootAssetsBuilderTest still boot Debian's kernel, the fallback.
+echo "guest kernel: $("$BOLERO_HOME/scripts/build-kernel.sh")" >&2
 cd "$BOLERO_HOME"
 exec ./mvnw -B -ntp verify "$@"
