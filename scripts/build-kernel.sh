@@ -6,7 +6,7 @@
 #   scripts/build-kernel.sh --print-path  print the cached vmlinux path without building; exit 1 if it is not built
 #
 # The result is cached in $BOLERO_KERNEL_CACHE (default /var/cache/bolero/kernel)/<key>/vmlinux, where the key hashes
-# the fragment, this script and the source package's version, so a second run returns at once. <cache>/current points
+# the fragment, RECIPE and the source package's version, so a second run returns at once. <cache>/current points
 # at the newest build: the runtime boots $BOLERO_KERNEL_CACHE/current/vmlinux when it exists (see README).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,6 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CACHE=${BOLERO_KERNEL_CACHE:-/var/cache/bolero/kernel}
 FRAGMENT="$BOLERO_HOME/guest/kernel/microvm.config"
 SOURCE_PACKAGE=linux-source-6.1
+# Bump when the build steps below change what they produce (the key then changes, and the kernel is rebuilt).
+RECIPE=1
 BUILD_PACKAGES=("$SOURCE_PACKAGE" make gcc flex bison bc libelf-dev libssl-dev xz-utils binutils)
 
 mode=build
@@ -26,7 +28,7 @@ esac
 source_version() { dpkg-query -W -f='${Version}' "$SOURCE_PACKAGE" 2>/dev/null || true; }
 
 cache_key() {
-  { printf '%s\n' "$SOURCE_PACKAGE $1"; cat "$FRAGMENT" "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16
+  { printf '%s\n' "$SOURCE_PACKAGE $1 recipe $RECIPE"; cat "$FRAGMENT"; } | sha256sum | cut -c1-16
 }
 
 version=$(source_version)
@@ -77,6 +79,7 @@ if [[ ! -f "$target/vmlinux" ]]; then
     exit 1
   fi
   out=$(mktemp -d "$CACHE/.out-$key.XXXXXX")
+  chmod 755 "$out"
   cp "$src/vmlinux" "$out/vmlinux"
   cp "$src/.config" "$out/config"
   echo "$SOURCE_PACKAGE $version" >"$out/source"
