@@ -109,8 +109,8 @@ class GuestKernelIT {
 
             String pinged = exec(session, 1, "busybox ping -c 1 -W 10 " + hostIp + " >/dev/null && echo reached");
             assertThat(pinged).as("the guest reaches the namespace through its tap").isEqualTo("reached\n");
-            assertThat(run("ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "10", guestIp))
-                    .as("the namespace reaches the guest").contains("1 received");
+            assertThat(run("ip", "netns", "exec", netns, "/bin/busybox", "ping", "-c", "1", "-W", "10", guestIp))
+                    .as("the namespace reaches the guest").contains("1 packets received");
             String modules = exec(session, 2, "cat /proc/modules 2>/dev/null || echo no modules");
 
             session.signal(15);
