@@ -47,7 +47,7 @@ final class QemuCommand {
                 "-sandbox", SANDBOX,
                 "-kernel", files.kernel(),
                 "-initrd", files.initramfs(),
-                "-append", String.join(" ", spec.boot().kernelArgs()),
+                "-append", String.join(" ", kernelArgs(spec, accel)),
                 "-serial", "file:" + files.console(),
                 "-drive", "file=" + escape(files.overlay()) + ",format=qcow2,if=none,id=root",
                 "-device", "virtio-blk-device,drive=root",
@@ -75,6 +75,19 @@ final class QemuCommand {
             case LEAN -> "microvm,acpi=off";
             case DISTRO -> "microvm,acpi=on";
         };
+    }
+
+    /**
+     * The boot assets' kernel arguments, plus {@code noapictimer} for the lean kernel on one emulated CPU: it then
+     * ticks from the PIT instead of first calibrating the local APIC timer, which under TCG busy-waits ~100 ms of
+     * emulated time (a kernel with more CPUs keeps its per-CPU timers).
+     */
+    static List<String> kernelArgs(VmSpec spec, Accelerator accel) {
+        List<String> args = new ArrayList<>(spec.boot().kernelArgs());
+        if (spec.boot().flavour() == KernelFlavour.LEAN && spec.cpus() == 1 && !accel.name().equals("kvm")) {
+            args.add("noapictimer");
+        }
+        return args;
     }
 
     /** QEMU option values separate by commas: a literal comma is doubled. */

@@ -50,6 +50,18 @@ class QemuDriverUnitTest {
     }
 
     @Test
+    void theLeanKernelOnOneEmulatedCpuSkipsTheApicTimerCalibration() {
+        var tcg = new Accelerator("tcg", "test");
+        var lean = new BootAssets(Path.of("/b/vmlinux"), Path.of("/b/initramfs.cpio"), List.of("quiet"), KernelFlavour.LEAN);
+        VmSpec one = new VmSpec("m1", Path.of("/w"), 1, 256, lean, Path.of("/img/root.ext4"), List.of(), Duration.ofSeconds(1));
+        assertThat(QemuCommand.kernelArgs(one, tcg)).containsExactly("quiet", "noapictimer");
+        VmSpec two = new VmSpec("m1", Path.of("/w"), 2, 256, lean, Path.of("/img/root.ext4"), List.of(), Duration.ofSeconds(1));
+        assertThat(QemuCommand.kernelArgs(two, tcg)).containsExactly("quiet");
+        assertThat(QemuCommand.kernelArgs(one, new Accelerator("kvm", "test"))).containsExactly("quiet");
+        assertThat(QemuCommand.kernelArgs(spec(Path.of("/w"), List.of()), tcg)).containsExactly("console=ttyS0", "quiet");
+    }
+
+    @Test
     void aJailedQemuNamesItsFilesInsideTheJailAndWritesNoPidFile() {
         var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log", "/run/ctl.sock",
                 "/run/qmp.sock", Optional.empty());
