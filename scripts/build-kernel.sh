@@ -52,10 +52,10 @@ flock 9 # one build at a time; a second caller waits, then finds the result
 if [[ ! -f "$target/vmlinux" ]]; then
   work=$(mktemp -d "$CACHE/.build-$key.XXXXXX")
   trap 'rm -rf "$work"' EXIT
-  echo "building the Bolero guest kernel from $SOURCE_PACKAGE $version (log: $work/build.log)" >&2
+  log="$CACHE/build-$key.log" # kept beside the cache, also when the build fails
+  echo "building the Bolero guest kernel from $SOURCE_PACKAGE $version (log: $log)" >&2
   tar -xf "/usr/src/$SOURCE_PACKAGE.tar.xz" -C "$work"
   src="$work/$SOURCE_PACKAGE"
-  log="$work/build.log"
   start=$SECONDS
   {
     make -C "$src" ARCH=x86_64 allnoconfig

@@ -8,6 +8,7 @@ install_packages postgresql apache2-utils python3 procps openssl
 find_java
 # The suite boots Bolero's lean guest kernel by default: build it (once; cached under /var/cache/bolero/kernel).
 # GuestKernelIT and BootAssetsBuilderTest still boot Debian's kernel, the fallback.
-echo "guest kernel: $("$BOLERO_HOME/scripts/build-kernel.sh")" >&2
+kernel=$("$BOLERO_HOME/scripts/build-kernel.sh")
+echo "guest kernel: $kernel" >&2
 cd "$BOLERO_HOME"
 exec ./mvnw -B -ntp verify "$@"
