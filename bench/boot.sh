@@ -2,7 +2,8 @@
 # Boot benchmark (issues 2 and 19): time from POST /api/v1/machines (start: true) to the workload's first log line,
 # beside a bare qemu-system-x86_64 boot of the same kernel, initramfs and drive, for Bolero's lean guest kernel and
 # Debian's kernel (the baseline), over RUNS interleaved runs (default 5). Prints all four, their ratios, and each
-# kernel's own boot time. Builds the lean kernel first when it is not cached (scripts/build-kernel.sh).
+# kernel's own boot time. Builds the lean kernel first when it is not cached (scripts/build-kernel.sh), unless
+# LEAN_KERNEL names the vmlinux to measure.
 # Run as root after building (./mvnw -q -DskipTests package).
 # The agents run with AGENT_FLAGS (default: --no-jail --no-network, so that the bare boot replays the very same QEMU
 # command line; with the jail, QEMU's command line names paths inside its chroot).
@@ -11,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 runs="${RUNS:-5}"
 find_java
 [[ -f "$BOLERO_HOME/cli/target/bolero-cli.jar" ]] || build
-lean=$("$BOLERO_HOME/scripts/build-kernel.sh")
+lean=${LEAN_KERNEL:-$("$BOLERO_HOME/scripts/build-kernel.sh")} # LEAN_KERNEL: measure that vmlinux instead
 debian=$(for k in /boot/vmlinuz-*; do [[ -d /lib/modules/${k#/boot/vmlinuz-} ]] && echo "$k"; done | sort -V | tail -1)
 [[ -n $debian ]] || { echo "no /boot/vmlinuz-<version> with /lib/modules/<version> (install linux-image-amd64)" >&2; exit 1; }
 
