@@ -57,6 +57,13 @@ final class LayerStream {
         return Sha256.of(tar.getMessageDigest());
     }
 
+    /** @throws PullException if a layer's uncompressed content has another digest than its image config says */
+    static void checkDiffId(Digest actual, Digest expected) throws PullException {
+        if (!actual.equals(expected)) {
+            throw new PullException("uncompressed content has digest " + actual + ", the image config says " + expected);
+        }
+    }
+
     private static InputStream decompress(InputStream in) throws IOException {
         BufferedInputStream buffered = new BufferedInputStream(in, 64 * 1024);
         buffered.mark(4);

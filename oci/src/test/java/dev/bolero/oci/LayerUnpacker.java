@@ -22,7 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies image layers, bottom first, to a root directory. A layer is untrusted input: no entry may create, modify or
+ * The reference for {@link DriveWriter}: what Bolero did before it wrote drives directly, and what tests compare drives
+ * with. Applies image layers, bottom first, to a root directory. A layer is untrusted input: no entry may create, modify or
  * follow anything outside the root. Entry names are resolved component by component without following symlinks; an
  * absolute name, a {@code ..} component, a path through a symlink or a hard link to outside the root fails the whole
  * layer, naming the entry. Symlinks are created as they are and never followed. Whiteouts ({@code .wh.NAME}) and
@@ -69,16 +70,9 @@ final class LayerUnpacker {
         Digest actual = LayerStream.read(layer, pass::apply);
         pass.finish();
         if (diffId.isPresent()) {
-            checkDiffId(actual, diffId.get());
+            LayerStream.checkDiffId(actual, diffId.get());
         }
         return actual;
-    }
-
-    /** @throws PullException if a layer's uncompressed content has another digest than its image config says */
-    static void checkDiffId(Digest actual, Digest expected) throws PullException {
-        if (!actual.equals(expected)) {
-            throw new PullException("uncompressed content has digest " + actual + ", the image config says " + expected);
-        }
     }
 
     /** The state of applying one layer. */
