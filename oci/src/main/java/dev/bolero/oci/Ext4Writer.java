@@ -100,7 +100,10 @@ final class Ext4Writer implements Closeable {
     }
 
     private final FileChannel channel;
+    /** Where data collects before it is written: whole blocks, written at block offsets. */
     private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+    /** The block-aligned buffer writes go through (O_DIRECT needs one). */
+    private final ByteBuffer aligned = ByteBuffer.allocateDirect(BUFFER + BLOCK).alignedSlice(BLOCK);
     /** The block the buffer's first byte goes to. */
     private long bufferBlock;
     /** The next block to allocate. */
@@ -108,7 +111,20 @@ final class Ext4Writer implements Closeable {
     private final long now = System.currentTimeMillis() / 1000;
 
     Ext4Writer(Path output) throws IOException {
-        channel = FileChannel.open(output, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        channel = open(output);
+    }
+
+    /**
+     * The image file, opened for direct I/O where the file system allows it: the data goes to the disk while the layers
+     * stream (not all at the final fsync) and is not copied into the page cache on the way.
+     */
+    private static FileChannel open(Path output) throws IOException {
+        try {
+            return FileChannel.open(output, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        } catch (IOException | UnsupportedOperationException e) {
+            java.nio.file.Files.deleteIfExists(output);
+            return FileChannel.open(output, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
     }
 
     /** Whether block group {@code group} holds a superblock copy (sparse_super). */
@@ -225,20 +241,27 @@ final class Ext4Writer implements Closeable {
     }
 
     private void flush() throws IOException {
-        buffer.flip();
-        long at = bufferBlock * BLOCK;
-        while (buffer.hasRemaining()) {
-            at += channel.write(buffer, at);
-        }
-        bufferBlock = at / BLOCK; // flushes happen with the buffer full or after padToBlock: at a block boundary
+        // flushes happen with the buffer full or after padToBlock: whole blocks
+        write(bufferBlock, buffer.array(), buffer.position());
+        bufferBlock += buffer.position() / BLOCK;
         buffer.clear();
     }
 
+    /** Writes {@code bytes} (whole blocks) at {@code block}. */
     private void writeAt(long block, byte[] bytes) throws IOException {
-        ByteBuffer wrapped = ByteBuffer.wrap(bytes);
+        write(block, bytes, bytes.length);
+    }
+
+    private void write(long block, byte[] bytes, int length) throws IOException {
         long at = block * BLOCK;
-        while (wrapped.hasRemaining()) {
-            at += channel.write(wrapped, at);
+        for (int done = 0; done < length; ) {
+            aligned.clear();
+            int n = Math.min(length - done, BUFFER);
+            aligned.put(bytes, done, n).flip();
+            while (aligned.hasRemaining()) {
+                at += channel.write(aligned, at);
+            }
+            done += n;
         }
     }
 
@@ -280,10 +303,7 @@ final class Ext4Writer implements Closeable {
         Layout layout = layout(dataEnd, inodes, headroom);
         writeInodeTables(layout, nodes);
         long freeBlocks = writeBitmapsAndDescriptors(layout, nodes, maxIno, root);
-        channel.truncate(layout.blocks() * BLOCK);
-        if (channel.size() < layout.blocks() * BLOCK) {
-            channel.write(ByteBuffer.wrap(new byte[1]), layout.blocks() * BLOCK - 1);
-        }
+        writeAt(layout.blocks() - 1, new byte[BLOCK]); // the file's size: a free block, so zeros are right
         writeSuperblocks(layout, freeBlocks, (long) layout.groups() * layout.inodesPerGroup() - maxIno);
         channel.force(false);
         return layout.blocks() * BLOCK;
@@ -658,7 +678,7 @@ final class Ext4Writer implements Closeable {
             if (hasSuper(g)) {
                 sb.putShort(90, (short) g);
                 if (g == 0) {
-                    byte[] first = new byte[2048];
+                    byte[] first = new byte[BLOCK];
                     System.arraycopy(sb.array(), 0, first, 1024, 1024);
                     writeAt(0, first);
                 } else {

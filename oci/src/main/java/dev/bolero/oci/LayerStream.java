@@ -16,7 +16,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 
 /**
  * Reading one image layer, whatever is done with its entries: decompression (gzip, zstd or none, told by magic bytes),
- * the diff_id computed on the way, decompression and hashing on a thread of their own ({@link ReadAhead}), PAX headers
+ * the diff_id computed on the way, reading and decompression on a thread of their own ({@link ReadAhead}), PAX headers
  * read raw. Also the rules on entry names and extended attributes that every consumer of layers shares.
  */
 final class LayerStream {
@@ -41,10 +41,20 @@ final class LayerStream {
      * @throws PullException naming the entry if the handler fails on it (an IOException of the handler included)
      */
     static Digest read(InputStream layer, EntryHandler handler) throws PullException, IOException {
-        DigestInputStream tar = new DigestInputStream(decompress(layer), Sha256.newDigest());
-        // reading, decompressing and hashing on one thread, the handler's work on this one
-        try (ReadAhead ahead = new ReadAhead(tar)) {
-            PaxTarInputStream entries = new PaxTarInputStream(ahead);
+        // reading and decompressing on one thread; hashing the tar and the handler's work on this one
+        try (ReadAhead ahead = new ReadAhead(decompress(layer))) {
+            DigestInputStream tar = new DigestInputStream(ahead, Sha256.newDigest()) {
+                @Override
+                public long skip(long n) throws IOException { // through read, so that skipped bytes are hashed too
+                    byte[] buffer = new byte[(int) Math.min(Math.max(n, 1), 64 * 1024)];
+                    long skipped = 0;
+                    for (int r; skipped < n && (r = read(buffer, 0, (int) Math.min(buffer.length, n - skipped))) > 0; ) {
+                        skipped += r;
+                    }
+                    return skipped;
+                }
+            };
+            PaxTarInputStream entries = new PaxTarInputStream(tar);
             for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
                 try {
                     handler.handle(entry, entries);
@@ -52,9 +62,9 @@ final class LayerStream {
                     throw new PullException("entry " + entry.getName() + ": " + e, e);
                 }
             }
-            ahead.transferTo(OutputStream.nullOutputStream());
+            tar.transferTo(OutputStream.nullOutputStream());
+            return Sha256.of(tar.getMessageDigest());
         }
-        return Sha256.of(tar.getMessageDigest());
     }
 
     /** @throws PullException if a layer's uncompressed content has another digest than its image config says */

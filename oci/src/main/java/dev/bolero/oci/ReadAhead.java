@@ -14,8 +14,8 @@ import java.util.concurrent.BlockingQueue;
  * returned, the source is no longer touched.
  */
 final class ReadAhead extends InputStream {
-    private static final int CHUNK = 256 * 1024;
-    private static final int CHUNKS = 16;
+    private static final int CHUNK = 1024 * 1024;
+    private static final int CHUNKS = 8;
     private static final byte[] END = new byte[0];
 
     private final BlockingQueue<byte[]> chunks = new ArrayBlockingQueue<>(CHUNKS);
