@@ -29,11 +29,15 @@ final class ReadAhead extends InputStream {
         reader = Thread.ofPlatform().name("layer-read-ahead").daemon().start(() -> {
             try {
                 while (true) {
-                    byte[] chunk = source.readNBytes(CHUNK);
-                    if (chunk.length == 0) {
+                    byte[] chunk = new byte[CHUNK]; // filled in place: readNBytes would copy every byte once more
+                    int filled = 0;
+                    for (int n; filled < CHUNK && (n = source.read(chunk, filled, CHUNK - filled)) >= 0; ) {
+                        filled += n;
+                    }
+                    if (filled == 0) {
                         break;
                     }
-                    chunks.put(chunk.length == CHUNK ? chunk : Arrays.copyOf(chunk, chunk.length));
+                    chunks.put(filled == CHUNK ? chunk : Arrays.copyOf(chunk, filled));
                 }
             } catch (IOException e) {
                 failure = e;
