@@ -99,7 +99,11 @@ final class Ext4Writer implements Closeable {
         }
     }
 
+    private final Path output;
+    /** Data: direct I/O where the file system allows. */
     private final FileChannel channel;
+    /** Metadata, many small writes at the end: through the page cache, flushed once by the final fsync. */
+    private FileChannel metadata;
     /** Where data collects before it is written: whole blocks, written at block offsets. */
     private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
     /** The block-aligned buffer writes go through (O_DIRECT needs one). */
@@ -111,12 +115,13 @@ final class Ext4Writer implements Closeable {
     private final long now = System.currentTimeMillis() / 1000;
 
     Ext4Writer(Path output) throws IOException {
+        this.output = output;
         channel = open(output);
     }
 
     /**
-     * The image file, opened for direct I/O where the file system allows it: the data goes to the disk while the layers
-     * stream (not all at the final fsync) and is not copied into the page cache on the way.
+     * The image file for data, opened for direct I/O where the file system allows it: the data goes to the disk while
+     * the layers stream (not all at the final fsync) and is not copied into the page cache on the way.
      */
     private static FileChannel open(Path output) throws IOException {
         try {
@@ -247,9 +252,13 @@ final class Ext4Writer implements Closeable {
         buffer.clear();
     }
 
-    /** Writes {@code bytes} (whole blocks) at {@code block}. */
+    /** Writes metadata {@code bytes} (whole blocks) at {@code block}. */
     private void writeAt(long block, byte[] bytes) throws IOException {
-        write(block, bytes, bytes.length);
+        ByteBuffer wrapped = ByteBuffer.wrap(bytes);
+        long at = block * BLOCK;
+        while (wrapped.hasRemaining()) {
+            at += metadata.write(wrapped, at);
+        }
     }
 
     private void write(long block, byte[] bytes, int length) throws IOException {
@@ -296,6 +305,7 @@ final class Ext4Writer implements Closeable {
             }
         }
         flush();
+        metadata = FileChannel.open(output, StandardOpenOption.WRITE);
         long dataEnd = cursor;
         int maxIno = nodes.getLast().ino;
         long inodes = maxIno + nodes.size() / 4 + freeBytes / (16 * 1024) + 256;
@@ -305,7 +315,7 @@ final class Ext4Writer implements Closeable {
         long freeBlocks = writeBitmapsAndDescriptors(layout, nodes, maxIno, root);
         writeAt(layout.blocks() - 1, new byte[BLOCK]); // the file's size: a free block, so zeros are right
         writeSuperblocks(layout, freeBlocks, (long) layout.groups() * layout.inodesPerGroup() - maxIno);
-        channel.force(false);
+        metadata.force(false); // the file's: data written directly, metadata, allocation
         return layout.blocks() * BLOCK;
     }
 
@@ -692,6 +702,9 @@ final class Ext4Writer implements Closeable {
 
     @Override
     public void close() throws IOException {
+        if (metadata != null) {
+            metadata.close();
+        }
         channel.close();
     }
 }
