@@ -1,39 +1,125 @@
 #!/usr/bin/env bash
-# Image benchmark (issue 3): cold pull-and-prepare of a ~100 MB Debian minbase + lighttpd image from a local
-# docker-registry through the agent (POST /api/v1/images/pull, returns when the root drive is ready), beside the
-# same job done by `skopeo copy` + `umoci unpack` + `mkfs.ext4 -d`, interleaved over RUNS runs (default 3), then the
-# time of a second prepare of the same image (what a second machine of that image costs in image work).
-# The rootfs is made once with debootstrap (needs the Debian mirror) and cached in /var/cache/bolero-bench.
-# Run as root after building (./mvnw -q -DskipTests package). Needs: debootstrap umoci skopeo docker-registry.
+# Image benchmark (issues 3 and 19): cold pull-and-prepare of several images from a local docker-registry through the
+# agent (POST /api/v1/images/pull, returns when the root drive is ready), beside the same job done by `skopeo copy` +
+# `umoci unpack` + `mkfs.ext4 -d`, interleaved over RUNS runs (default 3) with the page cache dropped before each, then
+# each image's ratio (the goal holds per image, not on average) and the time of a second prepare of the same image.
+# The images are built once and cached in /var/cache/bolero-bench, from Debian packages (debootstrap, apt in a chroot:
+# needs the Debian mirror) and npm packages (needs the npm registry):
+#   nginx   Debian bookworm minbase, then nginx: 2 layers
+#   musl    busybox (static) and the musl loader, then a small app layer: 2 layers, stand-in for an Alpine-based image
+#           (Alpine's mirror is unreachable from here)
+#   large   minbase, python3, gcc, numpy, a layer deleting docs/man pages/locales (whiteouts), a layer installing git
+#           and overwriting files: 6 layers
+#   npm     busybox base, then an app with a large node_modules (~33,000 mostly small files): 2 layers
+# The agent first pulls and deletes each image once (a long-running agent's JIT has compiled the pull path).
+# IMAGES="nginx musl" picks some. Run as root after building (./mvnw -q -DskipTests package).
+# Needs: debootstrap umoci skopeo docker-registry rsync npm busybox-static musl.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 runs="${RUNS:-3}"
+images="${IMAGES:-nginx musl large npm}"
 cache=/var/cache/bolero-bench
-find_java
-[[ -f "$BOLERO_HOME/cli/target/bolero-cli.jar" ]] || build
-for tool in debootstrap umoci skopeo docker-registry mkfs.ext4; do
+mirror=http://deb.debian.org/debian
+for tool in debootstrap umoci skopeo docker-registry mkfs.ext4 rsync npm; do
   command -v "$tool" >/dev/null || { echo "images.sh: $tool is not installed" >&2; exit 2; }
 done
+[[ -x /bin/busybox && -e /lib/ld-musl-x86_64.so.1 ]] || { echo "images.sh: install busybox-static and musl" >&2; exit 2; }
 
-mkdir -p "$cache"
-if [[ ! -d "$cache/minbase" ]]; then
-  rm -rf "$cache/minbase.tmp"
-  debootstrap --variant=minbase --include=lighttpd bookworm "$cache/minbase.tmp" http://deb.debian.org/debian >"$cache/debootstrap.log"
-  mv "$cache/minbase.tmp" "$cache/minbase"
-fi
-if [[ ! -f "$cache/layout/index.json" ]]; then
-  rm -rf "$cache/layout" "$cache/bundle"
-  umoci init --layout "$cache/layout"
-  umoci new --image "$cache/layout:web"
-  umoci unpack --image "$cache/layout:web" "$cache/bundle" >/dev/null
-  cp -a "$cache/minbase/." "$cache/bundle/rootfs/"
-  rm -rf "$cache/bundle/rootfs/var/cache/apt/archives/"*.deb
-  umoci repack --image "$cache/layout:web" "$cache/bundle"
-  umoci config --image "$cache/layout:web" --config.entrypoint /usr/sbin/lighttpd \
-    --config.cmd -D --config.cmd -f --config.cmd /etc/lighttpd/lighttpd.conf
-  rm -rf "$cache/bundle"
-fi
+# --- building the images (once) ------------------------------------------------------------------------------------
+mkdir -p "$cache/debs" "$cache/stages"
+base() {
+  if [[ ! -d "$cache/stages/base" ]]; then
+    rm -rf "$cache/stages/base.tmp"
+    debootstrap --variant=minbase --cache-dir="$cache/debs" bookworm "$cache/stages/base.tmp" "$mirror" >"$cache/debootstrap.log"
+    rm -rf "$cache/stages/base.tmp/var/cache/apt/archives/"*.deb
+    mv "$cache/stages/base.tmp" "$cache/stages/base"
+  fi
+}
+# stage NAME FROM COMMAND: a copy of stage FROM changed by COMMAND (run with the copy as its working directory)
+stage() {
+  local name=$1 from=$2 command=$3 dir="$cache/stages/$1"
+  [[ -d "$dir" ]] && return 0
+  rm -rf "$dir.tmp"
+  cp -a "$cache/stages/$from" "$dir.tmp"
+  (cd "$dir.tmp" && eval "$command") >"$cache/stage-$name.log" 2>&1 || { echo "building stage $name failed, see $cache/stage-$name.log" >&2; exit 1; }
+  mv "$dir.tmp" "$dir"
+}
+apt_in() { # apt_in PACKAGES...: installs into the current directory's tree
+  printf '#!/bin/sh\nexit 101\n' >usr/sbin/policy-rc.d && chmod 755 usr/sbin/policy-rc.d
+  cp /etc/resolv.conf etc/resolv.conf
+  chroot . apt-get -o Dir::Cache::archives=/var/cache/apt/archives update -q
+  chroot . env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+  chroot . apt-get clean
+  rm -f usr/sbin/policy-rc.d
+}
+busybox_base() {
+  mkdir -p bin sbin lib etc tmp root proc sys dev usr/bin usr/sbin var/log
+  cp /bin/busybox bin/busybox
+  for applet in $(bin/busybox --list); do [[ -e "bin/$applet" ]] || ln -s busybox "bin/$applet"; done
+  cp -L /lib/ld-musl-x86_64.so.1 lib/ld-musl-x86_64.so.1
+  ln -s ld-musl-x86_64.so.1 lib/libc.musl-x86_64.so.1
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >etc/passwd
+  printf 'root:x:0:\nnogroup:x:65534:\n' >etc/group
+  chmod 1777 tmp
+}
+build_stages() {
+  case $1 in
+    nginx) base; stage nginx base 'apt_in nginx' ;;
+    musl)
+      [[ -d "$cache/stages/busybox" ]] || { mkdir -p "$cache/stages/busybox.tmp" && (cd "$cache/stages/busybox.tmp" && busybox_base) && mv "$cache/stages/busybox.tmp" "$cache/stages/busybox"; }
+      stage musl-app busybox 'mkdir -p srv/www && printf "hello\n" >srv/www/index.html && bin/busybox --help >srv/www/help.txt' ;;
+    large)
+      base
+      stage py base 'apt_in python3'
+      stage gcc py 'apt_in gcc g++ make libc6-dev'
+      stage numpy gcc 'apt_in python3-numpy python3-yaml'
+      stage slim numpy 'rm -rf usr/share/doc/* usr/share/man/* usr/share/locale/* var/lib/apt/lists/*'
+      stage git slim 'apt_in git && printf "slim\n" >etc/motd && echo "# tuned" >>etc/bash.bashrc' ;;
+    npm)
+      build_stages musl
+      stage npm busybox 'mkdir -p app && cd app && npm init -y >/dev/null && npm install --no-audit --no-fund --ignore-scripts @mui/material @babel/core rxjs lodash date-fns@2 core-js webpack eslint jest typescript' ;;
+  esac
+}
+layers_of() {
+  case $1 in
+    nginx) echo "base nginx" ;;
+    musl) echo "busybox musl-app" ;;
+    large) echo "base py gcc numpy slim git" ;;
+    npm) echo "busybox npm" ;;
+  esac
+}
+configure() { # configure NAME: the image's entrypoint and command
+  local -a args
+  case $1 in
+    nginx) args=(--config.entrypoint /usr/sbin/nginx --config.cmd -g --config.cmd "daemon off;") ;;
+    musl|npm) args=(--config.entrypoint /bin/httpd --config.cmd -f --config.cmd -h --config.cmd /srv/www) ;;
+    large) args=(--config.entrypoint /usr/bin/python3 --config.cmd -m --config.cmd http.server) ;;
+  esac
+  umoci config --image "$cache/layout:$1" "${args[@]}"
+}
+# one tag per image in one OCI layout, each stage a layer (umoci computes the differences, deletions as whiteouts)
+make_image() {
+  local name=$1 bundle="$cache/bundle-$1" stage
+  [[ -f "$cache/built-$name" ]] && return 0
+  build_stages "$name"
+  [[ -f "$cache/layout/index.json" ]] || umoci init --layout "$cache/layout"
+  rm -rf "$bundle"
+  umoci new --image "$cache/layout:$name"
+  umoci unpack --image "$cache/layout:$name" "$bundle" >/dev/null
+  for stage in $(layers_of "$name"); do
+    rsync -aHAX --delete "$cache/stages/$stage/" "$bundle/rootfs/"
+    umoci repack --refresh-bundle --image "$cache/layout:$name" "$bundle"
+  done
+  configure "$name"
+  rm -rf "$bundle"
+  touch "$cache/built-$name"
+}
+for name in $images; do make_image "$name"; done
+[[ "${BUILD_ONLY:-}" == 1 ]] && exit 0
+find_java
+[[ -f "$BOLERO_HOME/cli/target/bolero-cli.jar" ]] || build
 
+# --- measuring ------------------------------------------------------------------------------------------------------
 work=$(mktemp -d /tmp/bolero-bench-images.XXXXXX)
 pids=()
 cleanup() {
@@ -45,10 +131,14 @@ trap cleanup EXIT
 
 start_registry "$work"
 pids+=("$reg_pid")
-image="127.0.0.1:$reg_port/bench/web:1"
-skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$cache/layout:web" "docker://$image"
-layer_mb=$(du -sm "$work/registry" | cut -f1)
-tree_mb=$(du -sm "$cache/minbase" | cut -f1)
+declare -A layer_mb tree_mb layer_count
+for name in $images; do
+  before=$(du -sm "$work/registry" 2>/dev/null | cut -f1 || echo 0)
+  skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$cache/layout:$name" "docker://127.0.0.1:$reg_port/bench/$name:1"
+  layer_mb[$name]=$(( $(du -sm "$work/registry" | cut -f1) - before ))
+  tree_mb[$name]=$(du -sm "$cache/stages/$(layers_of "$name" | awk '{print $NF}')" | cut -f1)
+  layer_count[$name]=$(layers_of "$name" | wc -w)
+done
 
 port=$(free_port)
 "$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$port" --data-dir "$work/agent" >"$work/agent.log" 2>&1 &
@@ -58,37 +148,56 @@ for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/api/v1/images" >/dev/nu
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 cold_start() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-pull() { # prints the image's digest
-  curl -sS --fail-with-body -X POST -H "Content-Type: application/json" -d "{\"image\": \"$1\"}" "http://127.0.0.1:$port/api/v1/images/pull" \
-    | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["digest"]) if "digest" in b else sys.exit(f"pull failed: {b}")'
+pull() { # the response's body, parsed by digest_of after the clock stopped (a cold python3 takes a second)
+  curl -sS --fail-with-body -X POST -H "Content-Type: application/json" -d "{\"image\": \"$1\"}" "http://127.0.0.1:$port/api/v1/images/pull"
+}
+digest_of() {
+  python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["digest"]) if "digest" in b else sys.exit(f"pull failed: {b}")' <<<"$1"
 }
 
 pipeline() {
-  local dir="$work/pipeline"
+  local image=$1 dir="$work/pipeline"
   rm -rf "$dir"; mkdir -p "$dir"
-  skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$image" "oci:$dir/layout:web"
-  umoci unpack --image "$dir/layout:web" "$dir/bundle" >/dev/null
-  local kb; kb=$(du -sk "$dir/bundle/rootfs" | cut -f1)
-  mkfs.ext4 -q -F -d "$dir/bundle/rootfs" "$dir/rootfs.ext4" "$(( kb * 12 / 10 + 262144 + 16384 ))k" >/dev/null
+  skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$image" "oci:$dir/layout:img"
+  umoci unpack --image "$dir/layout:img" "$dir/bundle" >/dev/null
+  local kb files; kb=$(du -sk "$dir/bundle/rootfs" | cut -f1); files=$(find "$dir/bundle/rootfs" | wc -l)
+  # as many inodes as Bolero gives: mkfs's default ratio (one per 16 KiB) is too few for many small files
+  mkfs.ext4 -q -F -d "$dir/bundle/rootfs" -N "$(( files * 5 / 4 + 16384 + 256 ))" "$dir/rootfs.ext4" "$(( kb * 12 / 10 + 262144 + 16384 ))k" >/dev/null
 }
-
-echo "image benchmark: $image (${layer_mb} MB in the registry, ${tree_mb} MB unpacked), $runs interleaved runs on $(nproc) cores"
-ours=(); theirs=()
-for run in $(seq "$runs"); do
-  curl -sf -X POST "http://127.0.0.1:$port/api/v1/images/gc?unused=true" >/dev/null
-  cold_start; t=$(date +%s%N); digest=$(pull "$image"); ours+=("$(ms "$t")")
-  cold_start; t=$(date +%s%N); pipeline; theirs+=("$(ms "$t")")
-  echo "run $run: bolero ${ours[-1]} ms, skopeo+umoci+mkfs ${theirs[-1]} ms"
-done
 pull_ms() { # the request's own time, without the tools around it
   curl -sS --fail-with-body -o /dev/null -w '%{time_total}' -X POST -H "Content-Type: application/json" \
     -d "{\"image\": \"$1\"}" "http://127.0.0.1:$port/api/v1/images/pull" | python3 -c 'import sys; print(round(float(sys.stdin.read())*1000))'
 }
-again_tag=$(pull_ms "$image")
-again_digest=$(pull_ms "${image%:*}@$digest")
-
-grep -o 'built root drive.*' "$work/agent.log" | sed 's/^/agent: /' || true
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-m_ours=$(median "${ours[@]}"); m_theirs=$(median "${theirs[@]}")
-echo "cold pull-and-prepare, median of $runs: bolero ${m_ours} ms, skopeo+umoci+mkfs.ext4 ${m_theirs} ms, ratio $(python3 -c "print(f'{$m_theirs/$m_ours:.2f}')")x"
-echo "second prepare of the same image (a second machine's image work, through the API): by tag ${again_tag} ms (one manifest request to the registry), by digest ${again_digest} ms"
+
+echo "image benchmark: $runs interleaved runs per image on $(nproc) cores; 'musl' stands in for an Alpine-based image (Alpine's mirror is unreachable here)"
+# A node agent is long-running: its JIT compiles the pull path once in its life. Each image is pulled once and deleted
+# before the timed runs, which start from an empty image store and dropped caches all the same.
+warm=()
+for name in $images; do
+  t=$(date +%s%N); body=$(pull "127.0.0.1:$reg_port/bench/$name:1"); warm+=("$name $(ms "$t") ms"); digest_of "$body" >/dev/null
+  curl -sf -X POST "http://127.0.0.1:$port/api/v1/images/gc?unused=true" >/dev/null
+done
+echo "warm-up pulls in the fresh agent (untimed, caches not dropped): ${warm[*]}"
+declare -A result
+for name in $images; do
+  image="127.0.0.1:$reg_port/bench/$name:1"
+  files=$(find "$cache/stages/$(layers_of "$name" | awk '{print $NF}')" | wc -l)
+  echo "== $name: ${layer_count[$name]} layers, ${layer_mb[$name]} MB in the registry, ${tree_mb[$name]} MB and $files files unpacked"
+  ours=(); theirs=()
+  for run in $(seq "$runs"); do
+    curl -sf -X POST "http://127.0.0.1:$port/api/v1/images/gc?unused=true" >/dev/null
+    cold_start; t=$(date +%s%N); body=$(pull "$image"); ours+=("$(ms "$t")"); digest=$(digest_of "$body")
+    cold_start; t=$(date +%s%N); pipeline "$image"; theirs+=("$(ms "$t")"); rm -rf "$work/pipeline" # untimed, like Bolero's gc
+    echo "run $run: bolero ${ours[-1]} ms, skopeo+umoci+mkfs ${theirs[-1]} ms"
+  done
+  again=$(pull_ms "${image%:*}@$digest")
+  m_ours=$(median "${ours[@]}"); m_theirs=$(median "${theirs[@]}")
+  ratio=$(python3 -c "print(f'{$m_theirs/$m_ours:.2f}')")
+  result[$name]="$(printf '%-6s %7s ms %9s ms %6sx %8s ms' "$name" "$m_ours" "$m_theirs" "$ratio" "$again")"
+  curl -sf -X POST "http://127.0.0.1:$port/api/v1/images/gc?unused=true" >/dev/null || true
+done
+grep -o 'built root drive.*' "$work/agent.log" | sed 's/^/agent: /' || true
+echo "cold pull-and-prepare, median of $runs runs (second prepare: of the same image by digest, through the API):"
+echo "image   bolero     skopeo+umoci+mkfs.ext4  ratio   second"
+for name in $images; do echo "${result[$name]}"; done

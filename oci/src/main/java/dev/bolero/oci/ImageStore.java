@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns image references into bootable root drives under one data directory:
  * {@code DATA_DIR/blobs/sha256/<hex>} (verified blobs, manifests included), {@code DATA_DIR/images/<manifest digest
- * hex>/rootfs.ext4} (one drive per image digest, built once and reused), {@code DATA_DIR/tmp/} or, when memory allows,
- * a private directory under {@code /dev/shm} (unpacked trees while a drive is built; removed afterwards, also on
- * failure). A layer not yet in the store is unpacked while it downloads, in the same pass as its verification; the
+ * hex>/rootfs.ext4} (one drive per image digest, built once and reused, written by {@link DriveWriter} straight from
+ * the layers: no unpacked tree, no mkfs), {@code DATA_DIR/images/.tmp-*} (a drive being built; removed on failure),
+ * {@code DATA_DIR/tmp/} (deleted images on their way out). A layer not yet in the store is written into the drive
+ * while it downloads, in the same pass as its verification; the
  * next layers download meanwhile. Nothing of a blob that fails verification is kept. Safe for concurrent use: concurrent pulls of one blob download
  * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
  * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
@@ -49,12 +50,10 @@ public final class ImageStore {
     private static final String TEMP_PREFIX = ".tmp-";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_INDEX_DEPTH = 2;
-    /** Room reserved in memory for an unpacked tree per byte of compressed layers, plus a fixed slack. */
-    private static final long TREE_PER_LAYER_BYTE = 5;
-    private static final long TREE_SLACK = 64L * 1024 * 1024;
 
     private final Path images;
-    private final Scratch scratch;
+    /** Temporaries: deleted images on their way out. */
+    private final Path temporaries;
     private final long freeBytes;
     private final RegistryClient registry;
     private final BlobStore blobs;
@@ -77,7 +76,7 @@ public final class ImageStore {
             throw new IllegalArgumentException("rootDriveFreeBytes must not be negative: " + rootDriveFreeBytes);
         }
         this.images = dataDir.resolve("images");
-        this.scratch = Scratch.of(dataDir);
+        this.temporaries = dataDir.resolve("tmp");
         this.freeBytes = rootDriveFreeBytes;
         this.registry = new RegistryClient(config);
         this.blobs = new BlobStore(dataDir);
@@ -96,7 +95,7 @@ public final class ImageStore {
      * @param listener told of layer progress and the drive build
      * @throws OciException if the reference is invalid, the registry is unreachable or refuses, the image is not a
      *     linux/amd64 container image, a blob fails verification, a layer is malformed or tries to escape its root,
-     *     or mkfs.ext4 fails; the message starts with {@code pull REFERENCE:}
+     *     or the drive cannot be written; the message starts with {@code pull REFERENCE:}
      */
     public PreparedImage prepare(String reference, PullListener listener) throws OciException {
         ImageReference image;
@@ -184,8 +183,8 @@ public final class ImageStore {
             if (!Files.isDirectory(dir)) {
                 return false;
             }
-            Files.createDirectories(scratch.disk());
-            Path doomed = scratch.disk().resolve("delete-" + digest.hex() + "-" + System.nanoTime());
+            Files.createDirectories(temporaries);
+            Path doomed = temporaries.resolve("delete-" + digest.hex() + "-" + System.nanoTime());
             Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
             Trees.delete(doomed);
             GcReport gc = collect();
@@ -257,13 +256,11 @@ public final class ImageStore {
                 }
             }
         }
-        for (Path root : scratch.roots()) {
-            if (Files.isDirectory(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                try (var stale = Files.newDirectoryStream(root)) {
-                    for (Path entry : stale) {
-                        Trees.delete(entry);
-                        temporaries++;
-                    }
+        if (Files.isDirectory(this.temporaries, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (var stale = Files.newDirectoryStream(this.temporaries)) {
+                for (Path entry : stale) {
+                    Trees.delete(entry);
+                    temporaries++;
                 }
             }
         }
@@ -444,18 +441,17 @@ public final class ImageStore {
         }
         listener.on(new PullEvent.BuildingDrive(resolved.digest(), layers.size()));
         long started = System.nanoTime();
-        Path work = null;
         Path staging = null;
         try {
             Files.createDirectories(images);
-            long compressed = layers.stream().mapToLong(l -> Math.max(0, l.size())).sum();
-            work = scratch.create("unpack-" + resolved.digest().hex().substring(0, 12) + "-", compressed * TREE_PER_LAYER_BYTE + TREE_SLACK);
-            Path tree = Files.createDirectory(work.resolve("rootfs"));
-            Files.setAttribute(tree, "unix:mode", 0755);
-            unpack(layers, diffIds, source, new LayerUnpacker(tree, LayerUnpacker.runningAsRoot()));
-            long unpacked = System.nanoTime();
             staging = Files.createTempDirectory(images, TEMP_PREFIX + resolved.digest().hex().substring(0, 12) + "-");
-            long bytes = RootDriveBuilder.build(tree, staging.resolve(DRIVE_FILE), freeBytes);
+            long bytes;
+            long written;
+            try (DriveWriter writer = new DriveWriter(staging.resolve(DRIVE_FILE))) {
+                write(layers, diffIds, source, writer);
+                written = System.nanoTime();
+                bytes = writer.finish(freeBytes);
+            }
             writeMetadata(staging, new LinkedHashSet<>(), Instant.now(), imported);
             Files.setAttribute(staging, "unix:mode", 0755);
             try {
@@ -466,20 +462,12 @@ public final class ImageStore {
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("images directory " + images + " does not support atomic renames", e);
             }
-            LOG.info("built root drive image={} digest={} layers={} bytes={} ms={} unpack_ms={} scratch={}", image, resolved.digest(),
-                    layers.size(), bytes, (System.nanoTime() - started) / 1_000_000, (unpacked - started) / 1_000_000,
-                    scratch.inMemory(work) ? "memory" : "disk");
+            LOG.info("built root drive image={} digest={} layers={} bytes={} ms={} layers_ms={}", image, resolved.digest(),
+                    layers.size(), bytes, (System.nanoTime() - started) / 1_000_000, (written - started) / 1_000_000);
             return drive;
         } catch (IOException e) {
             throw new PullException("building the root drive failed: " + e, e);
         } finally {
-            if (work != null) {
-                try {
-                    scratch.delete(work);
-                } catch (IOException e) {
-                    LOG.warn("could not delete temporary {}: {}", work, e.toString());
-                }
-            }
             deleteQuietly(staging);
         }
     }
@@ -569,10 +557,10 @@ public final class ImageStore {
     }
 
     /**
-     * Applies the layers in order: the first as it downloads, the others from the store, downloaded concurrently
-     * (one virtual thread each) while the first is unpacked. The first failure, in layer order, is thrown.
+     * Writes the layers in order: the first as it downloads, the others from the store, downloaded concurrently
+     * (one virtual thread each) while the first is written. The first failure, in layer order, is thrown.
      */
-    private static void unpack(List<Manifests.Descriptor> layers, List<Digest> diffIds, LayerSource source, LayerUnpacker unpacker)
+    private static void write(List<Manifests.Descriptor> layers, List<Digest> diffIds, LayerSource source, DriveWriter writer)
             throws PullException, IOException {
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Path>> later = new ArrayList<>();
@@ -585,7 +573,7 @@ public final class ImageStore {
                     Digest[] diffId = new Digest[1];
                     BlobStore.Reader apply = in -> {
                         try {
-                            diffId[0] = unpacker.apply(in, Optional.empty());
+                            diffId[0] = writer.apply(in);
                         } catch (PullException | IOException e) {
                             throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
                         }
@@ -599,7 +587,7 @@ public final class ImageStore {
                     }
                     // checked once the blob is verified: a blob that fails its own digest says so first
                     try {
-                        LayerUnpacker.checkDiffId(diffId[0], diffIds.get(i));
+                        LayerStream.checkDiffId(diffId[0], diffIds.get(i));
                     } catch (PullException e) {
                         throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
                     }

@@ -14,8 +14,8 @@ import java.util.concurrent.BlockingQueue;
  * returned, the source is no longer touched.
  */
 final class ReadAhead extends InputStream {
-    private static final int CHUNK = 256 * 1024;
-    private static final int CHUNKS = 16;
+    private static final int CHUNK = 1024 * 1024;
+    private static final int CHUNKS = 8;
     private static final byte[] END = new byte[0];
 
     private final BlockingQueue<byte[]> chunks = new ArrayBlockingQueue<>(CHUNKS);
@@ -29,11 +29,15 @@ final class ReadAhead extends InputStream {
         reader = Thread.ofPlatform().name("layer-read-ahead").daemon().start(() -> {
             try {
                 while (true) {
-                    byte[] chunk = source.readNBytes(CHUNK);
-                    if (chunk.length == 0) {
+                    byte[] chunk = new byte[CHUNK]; // filled in place: readNBytes would copy every byte once more
+                    int filled = 0;
+                    for (int n; filled < CHUNK && (n = source.read(chunk, filled, CHUNK - filled)) >= 0; ) {
+                        filled += n;
+                    }
+                    if (filled == 0) {
                         break;
                     }
-                    chunks.put(chunk.length == CHUNK ? chunk : Arrays.copyOf(chunk, chunk.length));
+                    chunks.put(filled == CHUNK ? chunk : Arrays.copyOf(chunk, filled));
                 }
             } catch (IOException e) {
                 failure = e;

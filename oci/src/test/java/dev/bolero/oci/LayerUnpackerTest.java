@@ -287,7 +287,7 @@ class LayerUnpackerTest {
         assertOutsideUntouched();
     }
 
-    /** Skips the test unless the temp directory (a disk directory, not the Scratch tmpfs) takes user xattrs. */
+    /** Skips the test unless the temp directory (a disk directory, not a tmpfs) takes user xattrs. */
     void assumeUserXattrs() throws IOException {
         Path probe = Files.writeString(temp.resolve("probe"), "");
         var view = Files.getFileAttributeView(probe, java.nio.file.attribute.UserDefinedFileAttributeView.class);

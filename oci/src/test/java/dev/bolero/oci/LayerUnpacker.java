@@ -1,11 +1,8 @@
 package dev.bolero.oci;
 
-import com.github.luben.zstd.ZstdInputStream;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,20 +11,19 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.security.DigestInputStream;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies image layers, bottom first, to a root directory. A layer is untrusted input: no entry may create, modify or
+ * The reference for {@link DriveWriter}: what Bolero did before it wrote drives directly, and what tests compare drives
+ * with. Applies image layers, bottom first, to a root directory. A layer is untrusted input: no entry may create, modify or
  * follow anything outside the root. Entry names are resolved component by component without following symlinks; an
  * absolute name, a {@code ..} component, a path through a symlink or a hard link to outside the root fails the whole
  * layer, naming the entry. Symlinks are created as they are and never followed. Whiteouts ({@code .wh.NAME}) and
@@ -38,14 +34,12 @@ import org.slf4j.LoggerFactory;
  */
 final class LayerUnpacker {
     private static final Logger LOG = LoggerFactory.getLogger(LayerUnpacker.class);
-    private static final String WHITEOUT = ".wh.";
-    private static final String OPAQUE = ".wh..wh..opq";
+    private static final String WHITEOUT = LayerStream.WHITEOUT;
+    private static final String OPAQUE = LayerStream.OPAQUE;
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
     private static final int EPERM = 1;
     private static final int ENOTSUP = 95;
     private static final int EINVAL = 22;
-    private static final String SCHILY_XATTR = "SCHILY.xattr.";
-    private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
 
     private final Path root;
     private final boolean preserveOwnership;
@@ -72,48 +66,13 @@ final class LayerUnpacker {
      * @throws PullException naming the entry if the layer is malformed or tries to escape the root
      */
     Digest apply(InputStream layer, Optional<Digest> diffId) throws PullException, IOException {
-        DigestInputStream tar = new DigestInputStream(decompress(layer), Sha256.newDigest());
-        // reading, decompressing and hashing on one thread, the file system work on this one
-        try (ReadAhead ahead = new ReadAhead(tar)) {
-            PaxTarInputStream entries = new PaxTarInputStream(ahead);
-            Pass pass = new Pass();
-            for (TarArchiveEntry entry; (entry = entries.getNextEntry()) != null; ) {
-                try {
-                    pass.apply(entry, entries);
-                } catch (IOException e) {
-                    throw new PullException("entry " + entry.getName() + ": " + e, e);
-                }
-            }
-            ahead.transferTo(OutputStream.nullOutputStream());
-            pass.finish();
-        }
-        Digest actual = Sha256.of(tar.getMessageDigest());
+        Pass pass = new Pass();
+        Digest actual = LayerStream.read(layer, pass::apply);
+        pass.finish();
         if (diffId.isPresent()) {
-            checkDiffId(actual, diffId.get());
+            LayerStream.checkDiffId(actual, diffId.get());
         }
         return actual;
-    }
-
-    /** @throws PullException if a layer's uncompressed content has another digest than its image config says */
-    static void checkDiffId(Digest actual, Digest expected) throws PullException {
-        if (!actual.equals(expected)) {
-            throw new PullException("uncompressed content has digest " + actual + ", the image config says " + expected);
-        }
-    }
-
-    private static InputStream decompress(InputStream in) throws IOException {
-        BufferedInputStream buffered = new BufferedInputStream(in, 64 * 1024);
-        buffered.mark(4);
-        byte[] magic = buffered.readNBytes(4);
-        buffered.reset();
-        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
-            return new GZIPInputStream(buffered, 64 * 1024);
-        }
-        if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
-                && (magic[3] & 0xff) == 0xfd) {
-            return new BufferedInputStream(new ZstdInputStream(buffered), 64 * 1024);
-        }
-        return buffered;
     }
 
     /** The state of applying one layer. */
@@ -128,7 +87,7 @@ final class LayerUnpacker {
 
         void apply(TarArchiveEntry entry, PaxTarInputStream content) throws PullException, IOException {
             String name = entry.getName();
-            List<String> components = components(name, name);
+            List<String> components = LayerStream.components(name, name);
             if (components.isEmpty()) {
                 return; // the root itself: its owner and mode are the drive builder's business
             }
@@ -221,7 +180,9 @@ final class LayerUnpacker {
                         unsupportedXattrs, root, firstUnsupportedXattr);
             }
             for (int i = directoryPaths.size() - 1; i >= 0; i--) {
-                setTime(directoryPaths.get(i), directoryTimes.get(i).getLastModifiedTime());
+                if (isDirectory(directoryPaths.get(i))) { // a later entry of the layer may have replaced it
+                    setTime(directoryPaths.get(i), directoryTimes.get(i).getLastModifiedTime());
+                }
             }
         }
 
@@ -254,7 +215,7 @@ final class LayerUnpacker {
         private Path hardLinkTarget(String name, String linkName) throws PullException, IOException {
             List<String> components;
             try {
-                components = components(linkName, name);
+                components = LayerStream.components(linkName, name);
             } catch (PullException e) {
                 throw new PullException("entry " + name + " is a hard link to " + linkName + ", outside the root", e);
             }
@@ -306,26 +267,9 @@ final class LayerUnpacker {
          * those the file system does not support are counted in one warning per layer; any other failure fails the layer.
          */
         private void setXattrs(Path target, TarArchiveEntry entry, Map<String, byte[]> paxHeaders) throws PullException, IOException {
-            for (var header : paxHeaders.entrySet()) {
-                String key = header.getKey();
-                String name;
-                byte[] value;
-                if (key.startsWith(SCHILY_XATTR)) {
-                    name = key.substring(SCHILY_XATTR.length());
-                    value = header.getValue();
-                } else if (key.startsWith(LIBARCHIVE_XATTR)) {
-                    name = java.net.URLDecoder.decode(key.substring(LIBARCHIVE_XATTR.length()), StandardCharsets.UTF_8);
-                    try {
-                        value = java.util.Base64.getDecoder().decode(header.getValue());
-                    } catch (IllegalArgumentException e) {
-                        throw new PullException("entry " + entry.getName() + ": xattr " + name + " is not valid base64", e);
-                    }
-                } else {
-                    continue;
-                }
-                if (name.isEmpty() || name.indexOf('\0') >= 0) {
-                    throw new PullException("entry " + entry.getName() + " has an xattr with an invalid name");
-                }
+            for (var xattr : LayerStream.xattrs(entry, paxHeaders).entrySet()) {
+                String name = xattr.getKey();
+                byte[] value = xattr.getValue();
                 int errno = Posix.lsetxattr(target, name, value);
                 if (errno == ENOTSUP && unsupportedXattrs++ == 0) {
                     firstUnsupportedXattr = name + " of " + entry.getName();
@@ -344,30 +288,6 @@ final class LayerUnpacker {
                 Files.setAttribute(target, "unix:gid", (int) entry.getLongGroupId(), NOFOLLOW);
             }
         }
-    }
-
-    /**
-     * The components of an entry or link name, with {@code .} and empty ones dropped.
-     *
-     * @throws PullException if the name is absolute or has a {@code ..} component
-     */
-    private static List<String> components(String name, String entry) throws PullException {
-        if (name.startsWith("/")) {
-            throw new PullException("entry " + entry + " has an absolute path, which escapes the root");
-        }
-        List<String> components = new ArrayList<>();
-        for (String component : name.split("/")) {
-            if (component.equals("..")) {
-                throw new PullException("entry " + entry + " escapes the root");
-            }
-            if (component.indexOf('\0') >= 0) {
-                throw new PullException("entry " + entry + " has a NUL in its name");
-            }
-            if (!component.isEmpty() && !component.equals(".")) {
-                components.add(component);
-            }
-        }
-        return components;
     }
 
     private static void removeExisting(Path target) throws IOException {
