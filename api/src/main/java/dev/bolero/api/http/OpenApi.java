@@ -72,7 +72,8 @@ public final class OpenApi {
 
     /**
      * The error statuses {@code operation} may answer with: its declared ones, plus 400 when it reads a body, query
-     * or path parameters, 404 when its path names an object, 413 and 415 when it reads JSON, the API's common ones,
+     * or path parameters, 404 when its path names an object, 413 and 415 unless it streams a raw body, the API's
+     * common ones,
      * 401 in an API with
      * bearer tokens (unless it is anonymous), and 500 always.
      */
@@ -81,7 +82,9 @@ public final class OpenApi {
         statuses.addAll(info.commonErrors());
         if (!operation.requests().isEmpty() || !operation.query().isEmpty()) statuses.add(400);
         if (!operation.pathParams().isEmpty()) statuses.add(404);
-        if (operation.requests().stream().anyMatch(Operation.Body::json)) {
+        if (operation.takesJson()) {
+            // The router refuses a body over its limit, or one that is not JSON, on every route that reads JSON or
+            // nothing.
             statuses.add(413);
             statuses.add(415);
         }
@@ -155,6 +158,8 @@ public final class OpenApi {
             components.putObject("securitySchemes").putObject("bearer").put("type", "http").put("scheme", "bearer")
                     .put("description", "An API token: admin, namespace-scoped, or a node's");
             root.putArray("security").addObject().putArray("bearer");
+        } else {
+            root.putArray("security"); // no authentication: every operation is open
         }
         return root;
     }
