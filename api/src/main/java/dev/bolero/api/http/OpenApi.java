@@ -71,16 +71,17 @@ public final class OpenApi {
     private OpenApi() {}
 
     /**
-     * The error statuses {@code operation} may answer with: its declared ones, plus 400 when it reads a body, query
-     * or path parameters, 404 when its path names an object, 413 and 415 unless it streams a raw body, the API's
-     * common ones,
-     * 401 in an API with
-     * bearer tokens (unless it is anonymous), and 500 always.
+     * The error statuses {@code operation} may answer with: its declared ones, plus 400 when it reads a body, query or
+     * path parameters (a refused value, or an object that cannot do it now: {@code failed_precondition}), 404 when its
+     * path names an object, 413 and 415 unless it streams a raw body, the API's common ones, 401 in an API with bearer
+     * tokens (unless the operation is anonymous), and 500 always.
      */
     public static Set<Integer> errorStatuses(Info info, Operation operation) {
         Set<Integer> statuses = new TreeSet<>(operation.errors());
         statuses.addAll(info.commonErrors());
-        if (!operation.requests().isEmpty() || !operation.query().isEmpty()) statuses.add(400);
+        if (!operation.requests().isEmpty() || !operation.query().isEmpty() || !operation.pathParams().isEmpty()) {
+            statuses.add(400); // a refused value, or an object whose state or node cannot do it (failed_precondition)
+        }
         if (!operation.pathParams().isEmpty()) statuses.add(404);
         if (operation.takesJson()) {
             // The router refuses a body over its limit, or one that is not JSON, on every route that reads JSON or
