@@ -50,7 +50,8 @@ class MachineEndToEndTest {
                     .isEqualTo("rwx------");
             for (Path file : files.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS))
                     .filter(f -> !f.getFileName().toString().equals("vmm.pid")).toList()) {
-                modes.put(file.getFileName().toString(), PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+                modes.put(file.getFileName().toString(),
+                        PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
             }
             for (String store : List.of("bolero.db", "bolero.db-wal", "bolero.db-shm")) {
                 Path file = env.dataDir().resolve(store);

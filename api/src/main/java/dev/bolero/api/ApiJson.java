@@ -120,6 +120,16 @@ public final class ApiJson {
         return quoted.find() ? quoted.group(1) : "?";
     }
 
+    /**
+     * Whether a record's own message already says where it is: it starts with the path, or with the path's last field
+     * ({@code services: …} for {@code services[0]}, {@code guest.cpus …} for {@code config.guest}).
+     */
+    private static boolean namesItself(String message, String path) {
+        String bare = path.replaceAll("\\[\\d+]", "");
+        String last = bare.substring(bare.lastIndexOf('.') + 1);
+        return message.startsWith(path) || message.startsWith(bare) || message.startsWith(last);
+    }
+
     /** {@code key} inside the object at {@code path}, unless the path already ends with it. */
     private static String within(String path, String key) {
         if (path.equals(key) || path.endsWith("." + key)) return path;
@@ -129,7 +139,7 @@ public final class ApiJson {
     private static ApiException refusedByRecord(String action, String path, Throwable cause) {
         String prefix = path.isEmpty() ? "" : path + ": ";
         return switch (cause) {
-            case ApiException api when api.getMessage().startsWith(path) -> api;
+            case ApiException api when namesItself(api.getMessage(), path) -> api;
             case ApiException api -> new ApiException(api.code(), prefix + api.getMessage());
             case NullPointerException npe when npe.getMessage() != null && npe.getMessage().matches("\\w+") ->
                     ApiException.invalid(action + ": " + (path.isEmpty() ? "" : path + ".")
@@ -230,7 +240,8 @@ public final class ApiJson {
     private static String plain(String message) {
         if (message == null) return "unreadable";
         String line = message.lines().findFirst().orElse("").replaceAll(" \\(code -?\\d+\\)", "").strip();
-        for (String marker : List.of(" (not recognized", " (for ", " (start marker", "[Source", "Feature", "`", "java.", "tools.jackson")) {
+        for (String marker : List.of(" (not recognized", " (for ", " (start marker", "[Source", "Feature", "`", "java.",
+                "tools.jackson")) {
             int at = line.indexOf(marker);
             if (at > 0) line = line.substring(0, at).strip();
         }

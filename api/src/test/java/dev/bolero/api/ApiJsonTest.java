@@ -41,6 +41,8 @@ class ApiJsonTest {
                         "create machine: duplicate field 'guest.cpus'"),
                 Arguments.of("{\"image\": \"x\", \"imagee\": 1}", "create machine: unknown field 'imagee'"),
                 Arguments.of("{\"image\": \"x\", \"guest\": {\"cpu\": 1}}", "create machine: unknown field 'guest.cpu'"),
+                Arguments.of("{\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\", \"internal_port\": 1, "
+                        + "\"port\": 2}]}", "services: protocol must be tcp or udp, got 'sctp'"),
                 Arguments.of("[1]", "create machine: the request body must be an object"),
                 Arguments.of("\"x\"", "create machine: the request body must be an object"),
                 Arguments.of("{\"image\": \"x\"} {}", "create machine: malformed JSON: more after the end of the JSON value"),

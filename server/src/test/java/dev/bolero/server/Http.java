@@ -33,7 +33,8 @@ public final class Http {
         this.base = "http://127.0.0.1:" + port;
     }
 
-    private static final Pattern PROTOCOL = Pattern.compile("/v1/nodes/(join|[^/]+/(assignments|heartbeat|streams/.*))");
+    private static final Pattern PROTOCOL =
+            Pattern.compile("/v1/nodes/(join|[^/]+/(assignments|heartbeat|streams/.*))");
 
     /** An HTTP answer; {@code headers} by lowercase name. */
     public record Response(int status, String body, Map<String, List<String>> headers) {

@@ -44,7 +44,8 @@ public final class OpenApi {
             Map.entry(503, "The machine's node or this replica cannot answer now (unavailable)"));
 
     private static final Map<String, String> PATH_PARAMS = Map.of("ns", "the namespace's name",
-            "fleet", "the fleet's name", "id", "the machine's or node's id", "digest", "the image's digest (sha256:…)",
+            "fleet", "the fleet's name", "id", "the machine's or node's id",
+            "digest", "the image's digest (sha256:…)",
             "stream", "the stream's id");
 
     /**
@@ -147,7 +148,9 @@ public final class OpenApi {
         }
         ArrayNode tags = root.putArray("tags");
         for (var tag : info.tags().entrySet()) {
-            if (used.contains(tag.getKey())) tags.addObject().put("name", tag.getKey()).put("description", tag.getValue());
+            if (used.contains(tag.getKey())) {
+                tags.addObject().put("name", tag.getKey()).put("description", tag.getValue());
+            }
         }
         List<String> undescribed = new ArrayList<>(used);
         undescribed.removeAll(info.tags().keySet());
@@ -185,7 +188,8 @@ public final class OpenApi {
         var config = new SchemaGeneratorConfigBuilder(ApiJson.mapper(), SchemaVersion.DRAFT_2020_12,
                 OptionPreset.PLAIN_JSON)
                 .with(new JacksonModule(JacksonOption.FLATTENED_ENUMS_FROM_JSONVALUE))
-                .with(Option.FORBIDDEN_ADDITIONAL_PROPERTIES_BY_DEFAULT, Option.DEFINITIONS_FOR_ALL_OBJECTS, Option.PLAIN_DEFINITION_KEYS,
+                .with(Option.FORBIDDEN_ADDITIONAL_PROPERTIES_BY_DEFAULT, Option.DEFINITIONS_FOR_ALL_OBJECTS,
+                        Option.PLAIN_DEFINITION_KEYS,
                         Option.NULLABLE_FIELDS_BY_DEFAULT, Option.FLATTENED_OPTIONALS,
                         Option.EXTRA_OPEN_API_FORMAT_VALUES)
                 .without(Option.SCHEMA_VERSION_INDICATOR, Option.PUBLIC_STATIC_FIELDS, Option.NONPUBLIC_STATIC_FIELDS);

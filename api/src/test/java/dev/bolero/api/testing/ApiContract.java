@@ -57,7 +57,8 @@ public final class ApiContract {
                 var response = CLIENT.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
                         .build(), HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() != 200) {
-                    throw new IllegalStateException("GET " + url + ": " + response.statusCode() + " " + response.body());
+                    throw new IllegalStateException("GET " + url + ": " + response.statusCode() + " "
+                            + response.body());
                 }
                 return new ApiContract(ApiJson.mapper().readTree(response.body()));
             } catch (IOException e) {

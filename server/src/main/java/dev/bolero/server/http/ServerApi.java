@@ -87,7 +87,8 @@ public final class ServerApi implements AutoCloseable {
                 case Principal.Tenant t -> cluster.plane().namespace(t.namespace()).stream().toList();
                 default -> throw ApiException.permissionDenied("list namespaces: needs an admin or a namespace token");
             }));
-            r.handle(ServerRoutes.GET_NAMESPACE, ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
+            r.handle(ServerRoutes.GET_NAMESPACE,
+                    ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
             r.handle(ServerRoutes.CREATE_TOKEN, ctx -> {
                 admin(ctx);
                 ctx.status(201).json(cluster.plane().createToken(namespace(ctx)));
@@ -96,7 +97,8 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.CREATE_FLEET, ctx -> ctx.status(201).json(cluster.plane().createFleet(namespace(ctx),
                     body(ctx, FleetSpec.class, "create fleet"))));
             r.handle(ServerRoutes.LIST_FLEETS, ctx -> ctx.json(cluster.plane().fleets(namespace(ctx))));
-            r.handle(ServerRoutes.GET_FLEET, ctx -> ctx.json(cluster.plane().fleet(namespace(ctx), ctx.pathParam("fleet"))));
+            r.handle(ServerRoutes.GET_FLEET,
+                    ctx -> ctx.json(cluster.plane().fleet(namespace(ctx), ctx.pathParam("fleet"))));
             r.handle(ServerRoutes.UPDATE_FLEET, ctx -> ctx.json(cluster.plane().updateFleet(namespace(ctx),
                     ctx.pathParam("fleet"), body(ctx, FleetSpec.class, "update fleet " + ctx.pathParam("fleet")))));
             r.handle(ServerRoutes.DELETE_FLEET, ctx -> {
@@ -113,7 +115,8 @@ public final class ServerApi implements AutoCloseable {
             });
             r.handle(ServerRoutes.LIST_MACHINES, ctx -> ctx.json(cluster.plane().machines(namespace(ctx),
                     Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false))));
-            r.handle(ServerRoutes.GET_MACHINE, ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
+            r.handle(ServerRoutes.GET_MACHINE,
+                    ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.START_MACHINE, ctx ->
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.STOP_MACHINE, ctx -> {
