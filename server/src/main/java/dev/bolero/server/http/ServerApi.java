@@ -74,7 +74,7 @@ public final class ServerApi implements AutoCloseable {
                 ws.setMaxBinaryMessageSize(ExecStream.MAX_MESSAGE);
             });
             var r = new Router(config, ServerRoutes.ALL);
-            var ws = config.routes;
+            var javalin = config.routes; // WebSocket routes and this API's own exception types
             r.handle(ServerRoutes.OPENAPI, ctx -> ctx.contentType("application/json").result(openapi));
             r.handle(ServerRoutes.STATUS, this::status);
 
@@ -178,19 +178,19 @@ public final class ServerApi implements AutoCloseable {
             r.complete();
 
             // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
-            ws.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec", ctx -> cluster.plane().machine(namespace(ctx),
+            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec", ctx -> cluster.plane().machine(namespace(ctx),
                     ctx.pathParam("id")));
-            ws.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
+            javalin.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
                     ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
-            ws.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
-            ws.ws("/v1/nodes/{id}/streams/{stream}", socket -> relaySocket(socket,
+            javalin.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
+            javalin.ws("/v1/nodes/{id}/streams/{stream}", socket -> relaySocket(socket,
                     ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));
 
-            ws.exception(Unauthenticated.class, (e, ctx) -> {
+            javalin.exception(Unauthenticated.class, (e, ctx) -> {
                 ctx.header("WWW-Authenticate", "Bearer");
                 Router.error(ctx, new ApiException(ErrorCode.UNAUTHENTICATED, e.getMessage()));
             });
-            ws.exception(Exception.class, (e, ctx) -> {
+            javalin.exception(Exception.class, (e, ctx) -> {
                 if (closing) {
                     log.debug("{} {} ended by the shutdown: {}", ctx.method(), ctx.path(), e.toString());
                     Router.error(ctx, ApiException.unavailable("replica " + replica + " is shutting down"));
