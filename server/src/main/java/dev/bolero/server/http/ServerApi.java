@@ -178,8 +178,8 @@ public final class ServerApi implements AutoCloseable {
             r.complete();
 
             // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
-            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec", ctx -> cluster.plane().machine(namespace(ctx),
-                    ctx.pathParam("id")));
+            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec",
+                    ctx -> cluster.plane().machine(namespace(ctx), ctx.pathParam("id")));
             javalin.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
                     ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
             javalin.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
