@@ -70,6 +70,20 @@ public final class ApiContract {
         });
     }
 
+    /**
+     * Checks one answer against the document served at {@code documentUrl}.
+     *
+     * @throws AssertionError listing what is wrong with the answer, and its body
+     */
+    public static void check(String documentUrl, String method, String path, int status, String contentType,
+            String body) {
+        List<String> violations = served(documentUrl).violations(method, path, status, contentType, body);
+        if (!violations.isEmpty()) {
+            throw new AssertionError("the answer does not match " + documentUrl + ":\n"
+                    + String.join("\n", violations) + "\nbody: " + body);
+        }
+    }
+
     /** Whether the document has an operation for {@code method path} (the path without its query). */
     public boolean describes(String method, String path) {
         return operation(method, path).isPresent();
