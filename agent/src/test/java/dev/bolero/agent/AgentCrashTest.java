@@ -233,15 +233,7 @@ class AgentCrashTest {
     }
 
     private AgentHarness.Response send(HttpRequest.Builder request) {
-        try {
-            HttpResponse<String> r = http.send(request.timeout(Duration.ofMinutes(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return new AgentHarness.Response(r.statusCode(), r.body());
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return AgentHarness.exchange(http, request, port);
     }
+
 }

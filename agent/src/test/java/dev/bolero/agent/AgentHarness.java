@@ -3,6 +3,7 @@ package dev.bolero.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.testing.ApiContract;
 import dev.bolero.network.NetworkConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.io.IOException;
@@ -23,6 +24,9 @@ import tools.jackson.databind.JsonNode;
 /**
  * A real node agent on a temporary data directory and a free loopback port, with a small HTTP client for tests.
  * {@link #close()} force-deletes every machine the agent still has, so no VMM outlives a test.
+ *
+ * <p>Every answer the client receives is checked against the document the agent serves at
+ * {@code /api/v1/openapi.json} ({@link ApiContract}): one the document does not describe fails the test.
  */
 final class AgentHarness implements AutoCloseable {
     /** The boot deadline of an agent made without one: long enough for any TCG boot on a busy host. */
@@ -65,7 +69,7 @@ final class AgentHarness implements AutoCloseable {
         agent = null;
     }
 
-    record Response(int status, String body) {
+    record Response(int status, String body, java.net.http.HttpHeaders headers) {
         JsonNode json() {
             return ApiJson.mapper().readTree(body);
         }
@@ -80,8 +84,20 @@ final class AgentHarness implements AutoCloseable {
     }
 
     Response post(String path, String json) {
+        return post(path, json, "application/json");
+    }
+
+    /** A POST of {@code body} as {@code contentType}. */
+    Response post(String path, String body, String contentType) {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    /** A request of any method, with a JSON body or none (null). */
+    Response send(String method, String path, String json) {
         return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)));
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(json)));
     }
 
     Response get(String path) {
@@ -159,10 +175,21 @@ final class AgentHarness implements AutoCloseable {
     }
 
     private Response send(HttpRequest.Builder request) {
+        return exchange(http, request, agent.port());
+    }
+
+    /**
+     * Sends {@code request} to the agent on {@code port} and returns its answer, after checking it against the
+     * document the agent serves.
+     */
+    static Response exchange(HttpClient http, HttpRequest.Builder request, int port) {
         try {
-            HttpResponse<String> r = http.send(request.timeout(Duration.ofMinutes(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return new Response(r.statusCode(), r.body());
+            HttpRequest sent = request.timeout(Duration.ofMinutes(5)).build();
+            HttpResponse<String> r = http.send(sent, HttpResponse.BodyHandlers.ofString());
+            ApiContract.check("http://127.0.0.1:" + port + "/api/v1/openapi.json", sent.method(),
+                    sent.uri().getRawPath(), r.statusCode(), r.headers().firstValue("Content-Type").orElse(null),
+                    r.body());
+            return new Response(r.statusCode(), r.body(), r.headers());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {

@@ -32,7 +32,7 @@ class BadInputTest {
         assertThat(top.errorMessage()).isEqualTo("create machine: unknown field 'imagee'");
         AgentHarness.Response nested = node.post("/api/v1/machines", "{\"image\": \"x\", \"guest\": {\"cpu\": 1}}");
         assertThat(nested.status()).isEqualTo(400);
-        assertThat(nested.errorMessage()).isEqualTo("create machine: unknown field 'cpu'");
+        assertThat(nested.errorMessage()).isEqualTo("create machine: unknown field 'guest.cpu'");
     }
 
     @Test

@@ -4,7 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.oci.testing.ImageSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -29,6 +34,34 @@ class MachineEndToEndTest {
         assertThat(m.path("image_digest").asString()).startsWith("sha256:");
         assertThat(node.logs(id)).isEqualTo("greeting=from-image\nto-stderr\n");
         assertThat(node.console(id)).contains("bolero-init: started sh as pid ");
+        assertOwnerOnly(id);
+    }
+
+    /**
+     * The store (and its journal files) and the machine's directory hold tenants' data: the directory is
+     * {@code 0700} and every file in it (but the VMM's pid file, which QEMU writes and which says nothing of the
+     * tenant) and the store's files are {@code 0600}.
+     */
+    private static void assertOwnerOnly(String id) {
+        Path dir = env.dataDir().resolve("machines").resolve(id);
+        var modes = new java.util.TreeMap<String, String>();
+        try (var files = Files.list(dir)) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).as(dir.toString())
+                    .isEqualTo("rwx------");
+            for (Path file : files.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS))
+                    .filter(f -> !f.getFileName().toString().equals("vmm.pid")).toList()) {
+                modes.put(file.getFileName().toString(),
+                        PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+            }
+            for (String store : List.of("bolero.db", "bolero.db-wal", "bolero.db-shm")) {
+                Path file = env.dataDir().resolve(store);
+                modes.put(store, PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        assertThat(modes).containsKeys("workload.log", "console.log", "vmm.log");
+        assertThat(modes).allSatisfy((name, mode) -> assertThat(mode).as(name).isEqualTo("rw-------"));
     }
 
     @Test

@@ -25,6 +25,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(ErrorCode.INVALID_ARGUMENT, message);
     }
 
+    /** The caller's token may not use the route ({@code 403}). */
+    public static ApiException permissionDenied(String message) {
+        return new ApiException(ErrorCode.PERMISSION_DENIED, message);
+    }
+
     /** No such object ({@code 404}). */
     public static ApiException notFound(String message) {
         return new ApiException(ErrorCode.NOT_FOUND, message);

@@ -8,9 +8,19 @@ import java.util.Locale;
  */
 public enum ErrorCode {
     INVALID_ARGUMENT(400),
+    /** No token, or one the server does not know. */
+    UNAUTHENTICATED(401),
+    /** A valid token whose scope does not allow the route (a namespace token on an admin route). */
+    PERMISSION_DENIED(403),
     NOT_FOUND(404),
+    /** The route exists for other methods; the answer's {@code Allow} header lists them. */
+    METHOD_NOT_ALLOWED(405),
     TIMEOUT(408),
     CONFLICT(409),
+    /** The request body is larger than the API accepts. */
+    TOO_LARGE(413),
+    /** A request body whose {@code Content-Type} the route does not read (JSON routes read only JSON). */
+    UNSUPPORTED_MEDIA_TYPE(415),
     FAILED_PRECONDITION(400),
     INTERNAL(500),
     /** The machine's node cannot be reached now (control plane only: a stream its node did not pick up). */

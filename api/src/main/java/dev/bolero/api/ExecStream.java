@@ -61,7 +61,7 @@ public final class ExecStream {
             try {
                 node = ApiJson.mapper().readTree(json == null ? "" : json);
             } catch (JacksonException e) {
-                throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
+                throw ApiJson.refusal(action, e);
             }
             if (!(node instanceof ObjectNode fields)) {
                 throw ApiException.invalid(action + ": the first message must be a JSON object (the exec request)");

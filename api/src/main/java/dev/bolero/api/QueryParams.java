@@ -22,4 +22,19 @@ public final class QueryParams {
         }
         throw ApiException.invalid(name + " must be a whole number from " + min + " to " + max + ", got '" + value + "'");
     }
+
+    /**
+     * The boolean {@code value} of query parameter {@code name}: {@code true} or {@code false}, false when absent
+     * (null).
+     *
+     * @throws ApiException (invalid argument) for any other value ({@code 1}, {@code yes}, {@code TRUE})
+     */
+    public static boolean flag(String name, String value) {
+        if (value == null) return false;
+        return switch (value) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw ApiException.invalid(name + " must be true or false, got '" + value + "'");
+        };
+    }
 }

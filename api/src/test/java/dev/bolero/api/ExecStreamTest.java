@@ -47,7 +47,7 @@ class ExecStreamTest {
         assertThatThrownBy(() -> ExecStream.Start.parse("[1]", ACTION))
                 .hasMessage(ACTION + ": the first message must be a JSON object (the exec request)");
         assertThatThrownBy(() -> ExecStream.Start.parse("{\"cmd\": [", ACTION))
-                .hasMessageStartingWith(ACTION + ": malformed JSON: ");
+                .hasMessage(ACTION + ": malformed JSON at line 1, column 10: Unexpected end-of-input: expected close marker for Array");
         assertThatThrownBy(() -> ExecStream.Start.parse("{}", ACTION))
                 .hasMessage("exec: cmd must name a program");
     }
@@ -66,7 +66,7 @@ class ExecStreamTest {
         assertThatThrownBy(() -> ApiJson.parse("{\"signal\": \"NOPE\"}", ExecStream.Control.class, ACTION))
                 .hasMessage("unknown signal 'NOPE'");
         assertThatThrownBy(() -> ApiJson.parse("{\"resize\": {\"rows\": 0, \"cols\": 1}}", ExecStream.Control.class,
-                ACTION)).hasMessage("terminal size must be 1 to 65535 rows and columns, got 0x1");
+                ACTION)).hasMessage("resize: terminal size must be 1 to 65535 rows and columns, got 0x1");
         assertThatThrownBy(() -> ApiJson.parse("{\"signal\": \"INT\", \"kill\": 1}", ExecStream.Control.class,
                 ACTION)).hasMessage(ACTION + ": unknown field 'kill'");
     }

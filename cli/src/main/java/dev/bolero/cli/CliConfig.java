@@ -1,12 +1,12 @@
 package dev.bolero.cli;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.PrivateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 
 /**
@@ -31,12 +31,16 @@ record CliConfig(String server, String token, String namespace) {
     }
 
     void store() {
-        Path file = file();
+        store(file());
+    }
+
+    /** Writes the config to {@code file}, readable by its owner only ({@code 0600}): it holds a token. */
+    void store(Path file) {
         Path tmp = file.resolveSibling("config.json.tmp");
         try {
             Files.createDirectories(file.getParent());
             Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(tmp, PrivateFiles.fileAttribute());
             Files.writeString(tmp, ApiJson.mapper().writeValueAsString(this));
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {

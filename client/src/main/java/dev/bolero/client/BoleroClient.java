@@ -48,9 +48,14 @@ public final class BoleroClient {
     private final HttpClient http;
 
     public BoleroClient(URI server, String token) {
+        this(server, token, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    /** A client sending through {@code http} (tests check its answers against the server's document). */
+    BoleroClient(URI server, String token, HttpClient http) {
         this.server = Objects.requireNonNull(server, "server");
         this.token = Objects.requireNonNull(token, "token");
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        this.http = Objects.requireNonNull(http, "http");
     }
 
     // --- namespaces and tokens ---

@@ -3,6 +3,7 @@ package dev.bolero.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bolero.api.testing.ContractHttpClient;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
@@ -45,6 +46,9 @@ import tools.jackson.databind.JsonNode;
  * the agent module's {@code ClusterEndToEndTest}.
  */
 class BoleroClientStreamsTest {
+    /** Every answer the client reads whole is checked against the server's /v1/openapi.json. */
+    private static final ContractHttpClient CONTRACT = new ContractHttpClient("/v1/openapi.json");
+
     private static final String TEXT = "text/plain; charset=utf-8";
 
     @TempDir
@@ -60,7 +64,7 @@ class BoleroClientStreamsTest {
         cluster = OneNodeCluster.start(dir);
         node = cluster.node();
         machine = cluster.machine();
-        admin = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()), OneNodeCluster.ADMIN);
+        admin = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()), OneNodeCluster.ADMIN, CONTRACT);
     }
 
     @AfterEach
@@ -139,7 +143,8 @@ class BoleroClientStreamsTest {
 
     @Test
     void another_namespaces_machine_is_not_found() {
-        var beta = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()), admin.createToken("beta").token());
+        var beta = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()),
+                admin.createToken("beta").token(), CONTRACT);
         var exec = new ExecRequest(List.of("true"), Map.of(), null, null, null, null);
         for (String ns : List.of("alpha", "beta")) {
             assertNotFound(() -> beta.logs(ns, machine, LogOptions.all(), OutputStream.nullOutputStream()));

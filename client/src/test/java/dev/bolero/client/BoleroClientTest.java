@@ -3,6 +3,7 @@ package dev.bolero.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bolero.api.testing.ContractHttpClient;
 import dev.bolero.api.GuestResources;
 import dev.bolero.api.RestartPolicy;
 import dev.bolero.api.wire.CreateMachineSpec;
@@ -22,6 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a real control-plane server on SQLite. */
 class BoleroClientTest {
+    /** Every answer the client reads whole is checked against the server's /v1/openapi.json. */
+    private static final ContractHttpClient CONTRACT = new ContractHttpClient("/v1/openapi.json");
+
     private static final String ADMIN = "admin-token-client-test-0123456789";
 
     @TempDir
@@ -33,7 +37,7 @@ class BoleroClientTest {
     @BeforeEach
     void start() {
         server = Server.start(ServerConfig.of("127.0.0.1", 0, dir).withTokens(Optional.of(ADMIN), Optional.empty()));
-        admin = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), ADMIN);
+        admin = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), ADMIN, CONTRACT);
     }
 
     @AfterEach
@@ -49,7 +53,8 @@ class BoleroClientTest {
         assertThat(admin.namespaces()).extracting(n -> n.name()).containsExactly("alpha", "beta");
         assertThat(admin.fleet("alpha", "web").strategy()).isEqualTo(FleetStrategy.BINPACK);
 
-        var alpha = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), admin.createToken("alpha").token());
+        var alpha = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()),
+                admin.createToken("alpha").token(), CONTRACT);
         assertThat(alpha.fleets("alpha")).extracting(f -> f.name()).containsExactly("web");
         assertThat(alpha.namespaces()).extracting(n -> n.name()).containsExactly("alpha");
         assertThatThrownBy(() -> alpha.fleets("beta")).isInstanceOfSatisfying(ClientException.class, e -> {
@@ -86,7 +91,8 @@ class BoleroClientTest {
                 e -> assertThat(e.code()).isEqualTo("conflict"));
         assertThatThrownBy(() -> admin.machine("gamma", "nope")).isInstanceOfSatisfying(ClientException.class,
                 e -> assertThat(e.code()).isEqualTo("not_found"));
-        var wrong = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), "not-a-token-at-all-xx");
+        var wrong = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), "not-a-token-at-all-xx",
+                CONTRACT);
         assertThatThrownBy(wrong::namespaces).isInstanceOfSatisfying(ClientException.class,
                 e -> assertThat(e.status()).isEqualTo(401));
         server.close();

@@ -64,11 +64,10 @@ public final class Server implements AutoCloseable {
             log.info("server replica={} listening on {}:{} advertised={} store={}", replica, config.host(), api.port(),
                     advertised, store.shared() ? "postgresql" : "sqlite");
             return new Server(store, cluster, api, admin, join);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             if (cluster != null) cluster.close();
             store.close();
-            if (e instanceof IOException io) throw new UncheckedIOException("start server: " + io.getMessage(), io);
-            throw (RuntimeException) e;
+            throw e;
         }
     }
 

@@ -108,7 +108,7 @@ abstract class ClusterSuite {
     }
 
     @Test
-    void aNamespaceTokenSeesOnlyItsNamespaceAndGets404Elsewhere() {
+    void aNamespaceTokenSeesOnlyItsNamespaceGets404ForOtherTenantsObjectsAnd403OnAdminRoutes() {
         namespace("alpha");
         namespace("beta");
         fleet("beta", "web", "spread");
@@ -134,16 +134,20 @@ abstract class ClusterSuite {
         assertThat(http.get("/v1/namespaces/alpha/machines/" + betaMachine, alpha).status()).isEqualTo(404);
         assertThat(http.delete("/v1/namespaces/beta/machines/" + betaMachine, alpha).status()).isEqualTo(404);
         assertThat(http.post("/v1/namespaces/beta/fleets/web/machines", alpha, small("x")).status()).isEqualTo(404);
-        assertThat(http.get("/v1/nodes", alpha).status()).isEqualTo(404);
-        assertThat(http.post("/v1/namespaces/alpha/tokens", alpha, null).status()).isEqualTo(404);
-        assertThat(http.post("/v1/namespaces", alpha, Map.of("name", "delta")).status()).isEqualTo(404);
+        for (var adminOnly : List.of(http.get("/v1/nodes", alpha), http.get("/v1/nodes/n1", alpha),
+                http.post("/v1/nodes/n1/drain", alpha, null), http.get("/v1/status", alpha),
+                http.post("/v1/namespaces/alpha/tokens", alpha, null),
+                http.post("/v1/namespaces", alpha, Map.of("name", "delta")))) {
+            assertThat(adminOnly.status()).as("%s", adminOnly).isEqualTo(403);
+            assertThat(adminOnly.errorCode()).isEqualTo("permission_denied");
+        }
 
         assertThat(http.get("/v1/namespaces/beta/machines/" + betaMachine, ADMIN).status()).isEqualTo(200);
         var none = http.get("/v1/namespaces/alpha/fleets", null);
         assertThat(none.status()).isEqualTo(401);
         assertThat(none.errorCode()).isEqualTo("unauthenticated");
         assertThat(http.get("/v1/namespaces/alpha/fleets", "not-a-token").status()).isEqualTo(401);
-        assertThat(http.get("/v1/nodes", JOIN).status()).isEqualTo(404);
+        assertThat(http.get("/v1/nodes", JOIN).status()).isEqualTo(403);
     }
 
     @Test
@@ -444,8 +448,9 @@ abstract class ClusterSuite {
         var openapi = http.get("/v1/openapi.json", null).json();
         assertThat(openapi.path("openapi").asString()).startsWith("3.");
         assertThat(openapi.path("paths").propertyNames()).contains("/v1/namespaces/{ns}/fleets/{fleet}/machines",
-                "/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/drain",
-                "/v1/namespaces/{ns}/machines/{id}/logs", "/v1/nodes/{id}/streams/{stream}");
+                "/v1/nodes/{id}/drain", "/v1/namespaces/{ns}/machines/{id}/logs")
+                .as("the node-to-server protocol is not published").doesNotContain("/v1/nodes/join",
+                        "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat", "/v1/nodes/{id}/streams/{stream}");
     }
 
     // ---- fleet config: the template a fleet's machines are created from ----
@@ -527,7 +532,7 @@ abstract class ClusterSuite {
             var refused = http.post("/v1/namespaces/alpha/fleets", ADMIN,
                     Map.of("name", "bad", "config", Map.of(field, "x")));
             assertThat(refused.status()).as(field).isEqualTo(400);
-            assertThat(refused.json().path("error").path("message").asString()).contains("unknown field '" + field);
+            assertThat(refused.json().path("error").path("message").asString()).contains("unknown field 'config." + field + "'");
         }
         assertThat(http.get("/v1/namespaces/alpha/fleets/bad", ADMIN).status()).isEqualTo(404);
         assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).isEmpty();

@@ -36,4 +36,29 @@ class SqliteClusterTest extends ClusterSuite {
             assertThat(new Http(again.port()).get("/v1/namespaces/alpha", admin).status()).isEqualTo(200);
         }
     }
+
+    @Test
+    void theStoreItsJournalFilesAndTheTokenFilesAreReadableByTheOwnerOnly() throws Exception {
+        var dir = dataDir.resolve("modes");
+        Files.createDirectories(dir);
+        // A store an older version made world-readable gets its mode fixed at start.
+        Files.createFile(dir.resolve("server.db"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rw-r--r--")));
+        try (var server = Server.start(ServerConfig.of("127.0.0.1", 0, dir))) {
+            String admin = Files.readString(dir.resolve("admin.token")).strip();
+            var http = new Http(server.port());
+            assertThat(http.post("/v1/namespaces", admin, Map.of("name", "alpha")).status()).isEqualTo(201);
+            assertThat(http.post("/v1/namespaces/alpha/fleets", admin, Map.of("name", "web", "config",
+                    Map.of("image", "busybox", "env", Map.of("SECRET", "s3cr3t")))).status()).isEqualTo(201);
+            var files = new java.util.TreeMap<String, String>();
+            try (var listing = Files.list(dir)) {
+                for (var file : listing.filter(Files::isRegularFile).toList()) {
+                    files.put(file.getFileName().toString(),
+                            PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+                }
+            }
+            assertThat(files).containsKeys("server.db", "server.db-wal", "server.db-shm", "admin.token", "join.token");
+            assertThat(files).allSatisfy((name, mode) -> assertThat(mode).as(name).isEqualTo("rw-------"));
+        }
+    }
 }

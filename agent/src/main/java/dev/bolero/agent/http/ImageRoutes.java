@@ -17,7 +17,7 @@ import dev.bolero.oci.OciException;
 import dev.bolero.oci.PreparedImage;
 import dev.bolero.oci.PullEvent;
 import dev.bolero.oci.StoredImage;
-import io.javalin.config.RoutesConfig;
+import dev.bolero.api.http.Router;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
@@ -57,13 +57,13 @@ public final class ImageRoutes {
     }
 
     /** Adds the routes. */
-    void register(RoutesConfig routes) {
-        routes.get("/api/v1/images", ctx -> ctx.json(list()));
-        routes.post("/api/v1/images/pull", this::pull);
-        routes.post("/api/v1/images/import", this::importImage);
-        routes.post("/api/v1/images/gc", this::gc);
-        routes.get("/api/v1/images/{digest}", ctx -> ctx.json(get(digest(ctx))));
-        routes.delete("/api/v1/images/{digest}", this::delete);
+    void register(Router routes) {
+        routes.handle(NodeRoutes.IMAGES, ctx -> ctx.json(list()));
+        routes.handle(NodeRoutes.PULL, this::pull);
+        routes.handle(NodeRoutes.IMPORT, this::importImage);
+        routes.handle(NodeRoutes.GC, this::gc);
+        routes.handle(NodeRoutes.IMAGE, ctx -> ctx.json(get(digest(ctx))));
+        routes.handle(NodeRoutes.DELETE_IMAGE, this::delete);
     }
 
     private List<Image> list() {

@@ -12,6 +12,8 @@ import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineState;
 import dev.bolero.api.QueryParams;
 import dev.bolero.api.StopRequest;
+import dev.bolero.api.http.OpenApi;
+import dev.bolero.api.http.Router;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -31,8 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's REST API on Javalin (Jetty 12, a virtual thread per request, so {@code wait} and {@code logs?follow}
- * hold no platform thread). Request bodies are parsed strictly: unknown fields and malformed JSON are
- * {@code 400 invalid_argument}. Every error leaves as {@code {"error": {"code", "message"}}}.
+ * hold no platform thread). Its operations are declared in {@link NodeRoutes}, and the document built from them is
+ * served at {@code /api/v1/openapi.json}. Request bodies are parsed strictly ({@link ApiJson}); every error leaves as
+ * {@code {"error": {"code", "message"}}} ({@link Router}).
  */
 public final class NodeApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeApi.class);
@@ -56,32 +59,27 @@ public final class NodeApi implements AutoCloseable {
                 ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);
                 ws.setMaxBinaryMessageSize(ExecStream.MAX_MESSAGE);
             });
-            config.routes.get("/api/v1/node", node::get);
-            config.routes.post("/api/v1/machines", this::create);
-            config.routes.get("/api/v1/machines", ctx -> ctx.json(machines.list()));
-            config.routes.get("/api/v1/machines/{id}", ctx -> ctx.json(machines.get(ctx.pathParam("id"))));
-            config.routes.post("/api/v1/machines/{id}/start", ctx -> ctx.json(machines.start(ctx.pathParam("id"))));
-            config.routes.post("/api/v1/machines/{id}/stop", this::stop);
-            config.routes.delete("/api/v1/machines/{id}", this::delete);
-            config.routes.get("/api/v1/machines/{id}/wait", this::await);
-            config.routes.get("/api/v1/machines/{id}/logs", this::logs);
-            images.register(config.routes);
-            config.routes.get("/api/v1/machines/{id}/events", ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
-            config.routes.post("/api/v1/machines/{id}/exec", this::exec);
+            byte[] openapi = ApiJson.mapper().writeValueAsBytes(OpenApi.document(NodeRoutes.INFO, NodeRoutes.ALL));
+            var r = new Router(config, NodeRoutes.ALL);
+            r.handle(NodeRoutes.OPENAPI, ctx -> ctx.contentType("application/json").result(openapi));
+            r.handle(NodeRoutes.NODE, node::get);
+            r.handle(NodeRoutes.CREATE, this::create);
+            r.handle(NodeRoutes.LIST, ctx -> ctx.json(machines.list()));
+            r.handle(NodeRoutes.GET, ctx -> ctx.json(machines.get(ctx.pathParam("id"))));
+            r.handle(NodeRoutes.START, ctx -> ctx.json(machines.start(ctx.pathParam("id"))));
+            r.handle(NodeRoutes.STOP, this::stop);
+            r.handle(NodeRoutes.DELETE, this::delete);
+            r.handle(NodeRoutes.WAIT, this::await);
+            r.handle(NodeRoutes.LOGS, this::logs);
+            images.register(r);
+            r.handle(NodeRoutes.EVENTS, ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
+            r.handle(NodeRoutes.EXEC, this::exec);
+            r.complete();
             config.routes.ws("/api/v1/machines/{id}/exec", new ExecSocket(machines)::configure);
-            config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
-                error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": " + e));
+                Router.error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": " + e));
             });
-            config.routes.error(404, ctx -> {
-                String type = ctx.res().getContentType();
-                if (type == null || !type.startsWith("application/json")) {
-                    error(ctx, ApiException.notFound("no route " + ctx.method() + " " + ctx.path()));
-                }
-            });
-            config.routes.error(405, ctx -> error(ctx, new ApiException(ErrorCode.INVALID_ARGUMENT,
-                    "method " + ctx.method() + " not allowed on " + ctx.path())));
         });
     }
 
@@ -167,7 +165,7 @@ public final class NodeApi implements AutoCloseable {
     }
 
     static <T> T body(Context ctx, Class<T> type, String action) {
-        return ApiJson.parse(ctx.body(), type, action);
+        return Router.body(ctx, type, action);
     }
 
     /** {@code since=}: an RFC 3339 instant, or Unix epoch seconds. */
@@ -183,20 +181,11 @@ public final class NodeApi implements AutoCloseable {
     }
 
     static boolean booleanParam(Context ctx, String name) {
-        String v = ctx.queryParam(name);
-        if (v == null) return false;
-        return switch (v) {
-            case "true", "1" -> true;
-            case "false", "0" -> false;
-            default -> throw ApiException.invalid(name + " must be true or false, got '" + v + "'");
-        };
+        return QueryParams.flag(name, ctx.queryParam(name));
     }
 
     private static int intParam(Context ctx, String name, int dflt, int min, int max) {
         return QueryParams.wholeNumber(name, ctx.queryParam(name), dflt, min, max);
     }
 
-    private static void error(Context ctx, ApiException e) {
-        ctx.status(e.code().httpStatus()).json(e.toError());
-    }
 }

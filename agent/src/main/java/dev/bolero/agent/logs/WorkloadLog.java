@@ -1,5 +1,6 @@
 package dev.bolero.agent.logs;
 
+import dev.bolero.api.PrivateFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -76,7 +77,8 @@ public final class WorkloadLog implements AutoCloseable {
 
     private void open() {
         try {
-            out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            PrivateFiles.file(file);
+            out = Files.newOutputStream(file, StandardOpenOption.APPEND);
             size = Files.size(file);
         } catch (IOException e) {
             throw new UncheckedIOException("open log " + file + ": " + e.getMessage(), e);

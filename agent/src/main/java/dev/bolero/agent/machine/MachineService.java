@@ -3,6 +3,7 @@ package dev.bolero.agent.machine;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
+import dev.bolero.api.PrivateFiles;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
@@ -560,9 +561,10 @@ public final class MachineService implements AutoCloseable {
         return String.join("|", states.stream().map(MachineState::wireName).sorted().toList());
     }
 
+    /** A machine's directory, {@code 0700}: its logs are the tenant's. */
     private static void createDirectory(Path dir) {
         try {
-            Files.createDirectories(dir);
+            PrivateFiles.directory(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("create " + dir + ": " + e.getMessage(), e);
         }

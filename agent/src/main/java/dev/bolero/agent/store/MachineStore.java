@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.flywaydb.core.Flyway;
+import dev.bolero.api.PrivateFiles;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 import tools.jackson.databind.json.JsonMapper;
@@ -37,11 +38,17 @@ public final class MachineStore implements AutoCloseable {
     }
 
     /**
-     * Opens (creating when absent) the store at {@code file} and migrates its schema.
+     * Opens (creating when absent, mode {@code 0600} as its journal files) the store at {@code file} and migrates its
+     * schema.
      *
      * @throws StoreException when the file cannot be opened or migrated
      */
     public static MachineStore open(Path file) {
+        try {
+            PrivateFiles.sqlite(file); // machines' configs and env values: 0600, as the file and its companions
+        } catch (java.io.IOException e) {
+            throw new StoreException("open store " + file + ": " + e.getMessage(), e);
+        }
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);

@@ -21,9 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,9 +44,7 @@ import org.slf4j.LoggerFactory;
  *       (and {@code /dev/net/tun} with taps, which are made the uid's own); no capabilities,
  *       {@code no_new_privs}, rlimits, and cgroups capping memory, CPU and tasks. Its jail, cgroups and uid are
  *       released once Firecracker is gone. One jailer for every driver means one uid range, one set of cgroups and
- *       one reclamation of what a crashed agent left ({@link #releaseLeftovers});
- *   <li>Firecracker's own {@code jailer} ({@link #withFirecrackerJailer}), for an embedder that runs it with a
- *       fixed uid/gid and its own cgroup settings: Bolero then neither claims a uid nor makes cgroups.
+ *       one reclamation of what a crashed agent left ({@link #releaseLeftovers}).
  * </ul>
  *
  * <p>The kernel must be an uncompressed ELF {@code vmlinux} with virtio-mmio built in. Each machine gets a
@@ -66,9 +62,6 @@ public final class FirecrackerDriver extends KvmVmmDriver {
 
     private static final Logger LOG = LoggerFactory.getLogger(FirecrackerDriver.class);
     private static final Duration API_DEADLINE = Duration.ofSeconds(10);
-    private static final Pattern JAILER_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
-
-    private final Optional<Jailer> firecrackerJailer;
 
     /**
      * Runs Firecracker directly, as the agent's user.
@@ -76,7 +69,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
      * @param binary the {@code firecracker} executable; empty to look it up on {@code PATH} at each start
      */
     public FirecrackerDriver(Optional<Path> binary) {
-        this(binary, Optional.empty(), Optional.empty());
+        this(binary, Optional.empty());
     }
 
     /**
@@ -85,37 +78,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
      * @param binary the {@code firecracker} executable; empty to look it up on {@code PATH} at each start
      */
     public FirecrackerDriver(Optional<Path> binary, Optional<JailConfig> jail) {
-        this(binary, Optional.empty(), jail.map(Jail::new));
-    }
-
-    private FirecrackerDriver(Optional<Path> binary, Optional<Jailer> firecrackerJailer, Optional<Jail> jail) {
-        super(NAME, binary, jail);
-        this.firecrackerJailer = Objects.requireNonNull(firecrackerJailer, "firecrackerJailer");
-    }
-
-    /**
-     * Runs Firecracker through Firecracker's own {@code jailer}, chrooted under the machine's work directory, as
-     * {@code jailer}'s fixed uid/gid.
-     *
-     * @param binary the {@code firecracker} executable; empty to look it up on {@code PATH} at each start
-     */
-    public static FirecrackerDriver withFirecrackerJailer(Optional<Path> binary, Jailer jailer) {
-        return new FirecrackerDriver(binary, Optional.of(jailer), Optional.empty());
-    }
-
-    /**
-     * Firecracker's jailer: chroot, unprivileged uid/gid, then exec of Firecracker. The chroot base is
-     * {@code <workDir>/jail}; machine ids must be valid jailer ids (letters, digits, '-', at most 64).
-     *
-     * @param binary the {@code jailer} executable
-     * @param uid the user Firecracker runs as
-     * @param gid the group Firecracker runs as
-     */
-    public record Jailer(Path binary, int uid, int gid) {
-        public Jailer {
-            Objects.requireNonNull(binary, "binary");
-            if (uid < 0 || gid < 0) throw new IllegalArgumentException("uid and gid must be >= 0");
-        }
+        super(NAME, binary, jail.map(Jail::new));
     }
 
     @Override
@@ -129,7 +92,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         Path log = spec.workDir().resolve("vmm.log");
         try {
             Files.createDirectories(spec.workDir());
-            layout = layout(spec, firecracker, action);
+            layout = layout(spec, action);
             layout.prepare(spec);
             readers.add(LineFifoReader.start(layout.host("logger.fifo"), logLines(spec.machineId(), log)));
             readers.add(LineFifoReader.start(layout.host("metrics.fifo"), metricLines(spec.machineId())));
@@ -142,8 +105,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
                             LOGGER_FIFO, layout.host("logger.fifo").toString(),
                             METRICS_FIFO, layout.host("metrics.fifo").toString()));
             LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
-                    layout.lease().map(l -> Integer.toString(l.uid())).orElse(firecrackerJailer.isPresent()
-                            ? Integer.toString(firecrackerJailer.get().uid()) : "agent's"));
+                    layout.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"));
             return process(handle, spawned.vmm(), Optional.of(spawned.child()), log, api, readers,
                     layout.lease());
         } catch (VmmException | IOException | RuntimeException e) {
@@ -189,18 +151,10 @@ public final class FirecrackerDriver extends KvmVmmDriver {
                 onExit);
     }
 
-    private Layout layout(VmSpec spec, Path firecracker, String action) throws VmmException {
-        if (firecrackerJailer.isPresent() && !JAILER_ID.matcher(spec.machineId()).matches()) {
-            throw new VmmException(action + ": machine id is not a valid jailer id (letters, digits, '-', 1-64)");
-        }
-        Layout layout;
-        if (jail.isPresent()) {
-            layout = new BoleroJailed(spec, jail.get(), ApiVmmLaunch.prepare(jail.get(), spec));
-        } else if (firecrackerJailer.isPresent()) {
-            layout = new FirecrackerJailed(spec, firecrackerJailer.get(), firecracker);
-        } else {
-            layout = new Direct(spec);
-        }
+    private Layout layout(VmSpec spec, String action) throws VmmException {
+        Layout layout = jail.isPresent()
+                ? new BoleroJailed(spec, jail.get(), ApiVmmLaunch.prepare(jail.get(), spec))
+                : new Direct(spec);
         try {
             MachineFiles.requireSocketPath(action, layout.host("vsock.sock"));
         } catch (VmmException e) {
@@ -228,7 +182,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
     }
 
     /** Where the machine's files live on the host, and how Firecracker names them. */
-    private sealed interface Layout permits Direct, BoleroJailed, FirecrackerJailed {
+    private sealed interface Layout permits Direct, BoleroJailed {
         /** A file in the directory Firecracker sees as its world, as the host names it. */
         Path host(String name);
 
@@ -335,55 +289,6 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         @Override
         public Optional<Path> pidFile() {
             return Optional.of(spec.workDir().toAbsolutePath().resolve("vmm.pid"));
-        }
-    }
-
-    /**
-     * Firecracker runs through Firecracker's jailer, chrooted to {@code <workDir>/jail/firecracker/<id>/root}: the
-     * kernel and initramfs are linked (or copied) in, and everything it opens is owned by its uid/gid.
-     */
-    private record FirecrackerJailed(VmSpec spec, Jailer jailer, Path firecracker) implements Layout {
-        private Path root() {
-            return spec.workDir().resolve("jail").resolve(firecracker.getFileName().toString())
-                    .resolve(spec.machineId()).resolve("root");
-        }
-
-        @Override
-        public Path host(String name) {
-            return root().resolve(name);
-        }
-
-        @Override
-        public String vmm(String name) {
-            return "/" + name;
-        }
-
-        @Override
-        public List<String> command(Path firecracker) {
-            return List.of(jailer.binary().toString(), "--id", spec.machineId(),
-                    "--exec-file", firecracker.toString(),
-                    "--uid", Integer.toString(jailer.uid()), "--gid", Integer.toString(jailer.gid()),
-                    "--chroot-base-dir", spec.workDir().resolve("jail").toString(),
-                    "--", "--api-sock", vmm("api.sock"));
-        }
-
-        @Override
-        public void prepare(VmSpec spec) throws VmmException, IOException {
-            Layout.prepareCommon(root(), spec);
-            linkOrCopy(spec.boot().kernel(), host("vmlinux"));
-            linkOrCopy(spec.boot().initramfs(), host("initramfs"));
-            for (String owned : List.of("", "rootfs.raw", "logger.fifo", "metrics.fifo")) {
-                Files.setAttribute(host(owned), "unix:uid", jailer.uid());
-                Files.setAttribute(host(owned), "unix:gid", jailer.gid());
-            }
-        }
-
-        private static void linkOrCopy(Path source, Path target) throws IOException {
-            try {
-                Files.createLink(target, source);
-            } catch (IOException | UnsupportedOperationException crossDevice) {
-                Files.copy(source, target);
-            }
         }
     }
 }

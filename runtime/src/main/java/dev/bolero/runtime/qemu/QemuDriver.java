@@ -190,11 +190,22 @@ public final class QemuDriver implements VmmDriver {
         return Optional.empty();
     }
 
+    /** The machine's console log, made {@code 0600} before QEMU opens it (it keeps an existing file's mode). */
+    private static Path privateConsole(Path work) throws IOException {
+        Path console = work.resolve("console.log");
+        if (!Files.exists(console, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createFile(console, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
+        Files.setPosixFilePermissions(console, PosixFilePermissions.fromString("rw-------"));
+        return console;
+    }
+
     /** How one QEMU is spawned and where the agent reaches its sockets. */
     private record Launch(List<String> command, Path ctl, Path qmp, Path socketDir, Optional<Jail.Lease> lease) {}
 
     private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile) throws VmmException, IOException {
         Path socketDir = socketDir(work);
+        privateConsole(work); // QEMU would create it 0644; the guest's console is the tenant's
         Path overlay = work.resolve("root.qcow2");
         Path ctl = socketDir.resolve("ctl.sock");
         Path qmp = socketDir.resolve("qmp.sock");
@@ -221,8 +232,7 @@ public final class QemuDriver implements VmmDriver {
                     Long.toString(spec.rootDriveSize())));
             Jail.give(lease, overlay);
             Files.setPosixFilePermissions(overlay, PosixFilePermissions.fromString("rw-------"));
-            Path console = work.resolve("console.log");
-            if (!Files.exists(console, LinkOption.NOFOLLOW_LINKS)) Files.createFile(console);
+            Path console = privateConsole(work);
             Jail.give(lease, console);
             Files.createLink(lease.host("/console.log"), console);
 

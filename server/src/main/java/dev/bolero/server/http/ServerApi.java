@@ -2,6 +2,8 @@ package dev.bolero.server.http;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.http.OpenApi;
+import dev.bolero.api.http.Router;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
@@ -43,7 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServerApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerApi.class);
-    private static final String NS = "/v1/namespaces/{ns}";
     private static final int MAX_WAIT_S = 3600;
     private static final int MAX_POLL_S = 300;
     /** The header of an agent's stream answer carrying the node API's HTTP status. */
@@ -58,15 +59,12 @@ public final class ServerApi implements AutoCloseable {
     /** Set by {@link #close}: requests still running (long polls) then fail because the store is going away. */
     private volatile boolean closing;
 
-    /** @throws IOException when the OpenAPI document is missing from the class path */
-    public ServerApi(Cluster cluster, String replica) throws IOException {
+    /** An API over {@code cluster}, answering as replica {@code replica}; {@link #start} serves it. */
+    public ServerApi(Cluster cluster, String replica) {
         this.cluster = cluster;
         this.replica = replica;
         this.sockets = new ExecSockets(cluster.streams());
-        try (InputStream in = ServerApi.class.getResourceAsStream("/dev/bolero/server/openapi.json")) {
-            if (in == null) throw new IOException("openapi.json is missing from the class path");
-            this.openapi = in.readAllBytes();
-        }
+        this.openapi = ApiJson.mapper().writeValueAsBytes(OpenApi.document(ServerRoutes.INFO, ServerRoutes.ALL));
         this.app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
@@ -75,133 +73,133 @@ public final class ServerApi implements AutoCloseable {
                 ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);
                 ws.setMaxBinaryMessageSize(ExecStream.MAX_MESSAGE);
             });
-            var r = config.routes;
-            r.get("/v1/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
-            r.get("/v1/status", this::status);
+            var r = new Router(config, ServerRoutes.ALL);
+            var javalin = config.routes; // WebSocket routes and this API's own exception types
+            r.handle(ServerRoutes.OPENAPI, ctx -> ctx.contentType("application/json").result(openapi));
+            r.handle(ServerRoutes.STATUS, this::status);
 
-            r.post("/v1/namespaces", ctx -> {
+            r.handle(ServerRoutes.CREATE_NAMESPACE, ctx -> {
                 admin(ctx);
                 ctx.status(201).json(cluster.plane().createNamespace(body(ctx, NamespaceSpec.class, "create namespace")));
             });
-            r.get("/v1/namespaces", ctx -> ctx.json(switch (principal(ctx)) {
+            r.handle(ServerRoutes.LIST_NAMESPACES, ctx -> ctx.json(switch (principal(ctx)) {
                 case Principal.Admin a -> cluster.plane().namespaces();
                 case Principal.Tenant t -> cluster.plane().namespace(t.namespace()).stream().toList();
-                default -> throw noRoute(ctx);
+                default -> throw ApiException.permissionDenied("list namespaces: needs an admin or a namespace token");
             }));
-            r.get(NS, ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
-            r.post(NS + "/tokens", ctx -> {
+            r.handle(ServerRoutes.GET_NAMESPACE,
+                    ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
+            r.handle(ServerRoutes.CREATE_TOKEN, ctx -> {
                 admin(ctx);
                 ctx.status(201).json(cluster.plane().createToken(namespace(ctx)));
             });
 
-            r.post(NS + "/fleets", ctx -> ctx.status(201).json(cluster.plane().createFleet(namespace(ctx),
+            r.handle(ServerRoutes.CREATE_FLEET, ctx -> ctx.status(201).json(cluster.plane().createFleet(namespace(ctx),
                     body(ctx, FleetSpec.class, "create fleet"))));
-            r.get(NS + "/fleets", ctx -> ctx.json(cluster.plane().fleets(namespace(ctx))));
-            r.get(NS + "/fleets/{fleet}", ctx -> ctx.json(cluster.plane().fleet(namespace(ctx), ctx.pathParam("fleet"))));
-            r.put(NS + "/fleets/{fleet}", ctx -> ctx.json(cluster.plane().updateFleet(namespace(ctx),
+            r.handle(ServerRoutes.LIST_FLEETS, ctx -> ctx.json(cluster.plane().fleets(namespace(ctx))));
+            r.handle(ServerRoutes.GET_FLEET,
+                    ctx -> ctx.json(cluster.plane().fleet(namespace(ctx), ctx.pathParam("fleet"))));
+            r.handle(ServerRoutes.UPDATE_FLEET, ctx -> ctx.json(cluster.plane().updateFleet(namespace(ctx),
                     ctx.pathParam("fleet"), body(ctx, FleetSpec.class, "update fleet " + ctx.pathParam("fleet")))));
-            r.delete(NS + "/fleets/{fleet}", ctx -> {
+            r.handle(ServerRoutes.DELETE_FLEET, ctx -> {
                 cluster.plane().deleteFleet(namespace(ctx), ctx.pathParam("fleet"));
                 ctx.status(204);
             });
 
-            r.post(NS + "/fleets/{fleet}/machines", ctx -> ctx.status(201).json(cluster.plane().createMachine(
+            r.handle(ServerRoutes.CREATE_MACHINE, ctx -> ctx.status(201).json(cluster.plane().createMachine(
                     namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateMachineSpec.class, "create machine"))));
-            r.get(NS + "/fleets/{fleet}/machines", ctx -> {
+            r.handle(ServerRoutes.LIST_FLEET_MACHINES, ctx -> {
                 String ns = namespace(ctx);
                 cluster.plane().fleet(ns, ctx.pathParam("fleet"));
                 ctx.json(cluster.plane().machines(ns, Optional.of(ctx.pathParam("fleet")), states(ctx, false)));
             });
-            r.get(NS + "/machines", ctx -> ctx.json(cluster.plane().machines(namespace(ctx),
+            r.handle(ServerRoutes.LIST_MACHINES, ctx -> ctx.json(cluster.plane().machines(namespace(ctx),
                     Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false))));
-            r.get(NS + "/machines/{id}", ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
-            r.post(NS + "/machines/{id}/start", ctx ->
+            r.handle(ServerRoutes.GET_MACHINE,
+                    ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
+            r.handle(ServerRoutes.START_MACHINE, ctx ->
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
-            r.post(NS + "/machines/{id}/stop", ctx -> {
+            r.handle(ServerRoutes.STOP_MACHINE, ctx -> {
                 String ns = namespace(ctx);
                 StopRequest stop = ctx.body().isBlank() ? null
                         : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
                 ctx.json(cluster.plane().stop(ns, ctx.pathParam("id"), stop));
             });
-            r.delete(NS + "/machines/{id}", ctx -> {
+            r.handle(ServerRoutes.DELETE_MACHINE, ctx -> {
                 cluster.plane().delete(namespace(ctx), ctx.pathParam("id"));
                 ctx.status(204);
             });
-            r.get(NS + "/machines/{id}/wait", ctx -> {
+            r.handle(ServerRoutes.WAIT_MACHINE, ctx -> {
                 String ns = namespace(ctx);
                 Set<MachineState> states = states(ctx, true);
                 int timeout = intParam(ctx, "timeout_s", 60, 0, MAX_WAIT_S);
                 ctx.json(cluster.plane().await(ns, ctx.pathParam("id"), states, Duration.ofSeconds(timeout)));
             });
 
-            r.get(NS + "/machines/{id}/logs", ctx -> relay(ctx, "logs", logParams(ctx), null));
-            r.get(NS + "/machines/{id}/events", ctx -> relay(ctx, "events", Map.of(), null));
-            r.post(NS + "/machines/{id}/exec", ctx -> {
+            r.handle(ServerRoutes.MACHINE_LOGS, ctx -> relay(ctx, "logs", logParams(ctx), null));
+            r.handle(ServerRoutes.MACHINE_EVENTS, ctx -> relay(ctx, "events", Map.of(), null));
+            r.handle(ServerRoutes.EXEC, ctx -> {
                 body(ctx, ExecRequest.class, "exec in machine " + ctx.pathParam("id"));
                 relay(ctx, "exec", Map.of(), ctx.body());
             });
 
-            r.get("/v1/nodes", ctx -> {
+            r.handle(ServerRoutes.LIST_NODES, ctx -> {
                 admin(ctx);
                 ctx.json(cluster.nodes().nodes());
             });
-            r.get("/v1/nodes/{id}", ctx -> {
+            r.handle(ServerRoutes.GET_NODE, ctx -> {
                 admin(ctx);
                 ctx.json(cluster.nodes().node(ctx.pathParam("id")));
             });
-            for (var verb : Map.of("cordon", "cordoned", "uncordon", "ready", "drain", "draining").entrySet()) {
-                r.post("/v1/nodes/{id}/" + verb.getKey(), ctx -> {
+            for (var verb : Map.of(ServerRoutes.CORDON, "cordoned", ServerRoutes.UNCORDON, "ready",
+                    ServerRoutes.DRAIN, "draining").entrySet()) {
+                r.handle(verb.getKey(), ctx -> {
                     admin(ctx);
                     ctx.json(cluster.nodes().setAdminState(ctx.pathParam("id"), verb.getValue()));
                 });
             }
 
-            r.post("/v1/nodes/join", ctx -> {
+            r.handle(ServerRoutes.JOIN, ctx -> {
                 if (!(principal(ctx) instanceof Principal.Joiner)) throw noRoute(ctx);
                 ctx.status(201).json(cluster.nodes().join(body(ctx, JoinRequest.class, "join")));
             });
-            r.get("/v1/nodes/{id}/assignments", ctx -> {
+            r.handle(ServerRoutes.ASSIGNMENTS, ctx -> {
                 String node = node(ctx);
                 long index = longParam(ctx, "index");
                 int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
                 ctx.json(cluster.nodes().assignments(node, index, Duration.ofSeconds(wait)));
             });
-            r.post("/v1/nodes/{id}/heartbeat", ctx -> {
+            r.handle(ServerRoutes.HEARTBEAT, ctx -> {
                 String node = node(ctx);
                 ctx.json(cluster.nodes().heartbeat(node, body(ctx, Heartbeat.class, "heartbeat of node " + node)));
             });
 
-            r.post("/v1/nodes/{id}/streams/{stream}", this::answer);
+            r.handle(ServerRoutes.STREAM_ANSWER, this::answer);
+            r.complete();
 
             // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
-            r.wsBeforeUpgrade(NS + "/machines/{id}/exec", ctx -> cluster.plane().machine(namespace(ctx),
-                    ctx.pathParam("id")));
-            r.ws(NS + "/machines/{id}/exec", ws -> relaySocket(ws,
+            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec",
+                    ctx -> cluster.plane().machine(namespace(ctx), ctx.pathParam("id")));
+            javalin.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
                     ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
-            r.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
-            r.ws("/v1/nodes/{id}/streams/{stream}", ws -> relaySocket(ws,
+            javalin.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
+            javalin.ws("/v1/nodes/{id}/streams/{stream}", socket -> relaySocket(socket,
                     ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));
 
-            r.exception(ApiException.class, (e, ctx) -> error(ctx, e.code().httpStatus(), e.code().wireName(),
-                    e.getMessage()));
-            r.exception(Unauthenticated.class, (e, ctx) -> {
+            javalin.exception(Unauthenticated.class, (e, ctx) -> {
                 ctx.header("WWW-Authenticate", "Bearer");
-                error(ctx, 401, "unauthenticated", e.getMessage());
+                Router.error(ctx, new ApiException(ErrorCode.UNAUTHENTICATED, e.getMessage()));
             });
-            r.exception(Exception.class, (e, ctx) -> {
+            javalin.exception(Exception.class, (e, ctx) -> {
                 if (closing) {
                     log.debug("{} {} ended by the shutdown: {}", ctx.method(), ctx.path(), e.toString());
-                    error(ctx, 503, ErrorCode.UNAVAILABLE.wireName(), "replica " + replica + " is shutting down");
+                    Router.error(ctx, ApiException.unavailable("replica " + replica + " is shutting down"));
                     return;
                 }
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
-                error(ctx, 500, ErrorCode.INTERNAL.wireName(), ctx.method() + " " + ctx.path() + ": " + e.getMessage());
+                Router.error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": "
+                        + e.getMessage()));
             });
-            r.error(404, ctx -> {
-                if (ctx.result() == null) error(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
-            });
-            r.error(405, ctx -> error(ctx, 400, "invalid_argument",
-                    "method " + ctx.method() + " not allowed on " + ctx.path()));
         });
     }
 
@@ -223,11 +221,7 @@ public final class ServerApi implements AutoCloseable {
 
     private void status(Context ctx) {
         admin(ctx);
-        var status = new LinkedHashMap<String, Object>();
-        status.put("replica", replica);
-        status.put("leader", cluster.leading());
-        status.put("index", cluster.index());
-        ctx.json(status);
+        ctx.json(new ServerStatus(replica, cluster.leading(), cluster.index()));
     }
 
     /** A missing or unknown bearer token. */
@@ -253,8 +247,11 @@ public final class ServerApi implements AutoCloseable {
         };
     }
 
+    /** An admin route: any other token is {@code 403 permission_denied} (the route's existence is no secret). */
     private void admin(Context ctx) {
-        if (!(principal(ctx) instanceof Principal.Admin)) throw noRoute(ctx);
+        if (!(principal(ctx) instanceof Principal.Admin)) {
+            throw ApiException.permissionDenied(ctx.method() + " " + ctx.path() + ": needs an admin token");
+        }
     }
 
     /** The path's namespace, when the caller may see it and it exists; {@code 404} alike otherwise. */
@@ -374,7 +371,7 @@ public final class ServerApi implements AutoCloseable {
     }
 
     private static <T> T body(Context ctx, Class<T> type, String action) {
-        return ApiJson.parse(ctx.body(), type, action);
+        return Router.body(ctx, type, action);
     }
 
     private static int intParam(Context ctx, String name, int dflt, int min, int max) {
@@ -393,20 +390,4 @@ public final class ServerApi implements AutoCloseable {
         throw ApiException.invalid(name + " must be a whole number from 0, got '" + v + "'");
     }
 
-    private static void error(Context ctx, int status, String code, String message) {
-        var body = Map.of("error", Map.of("code", code, "message", message));
-        if (!"websocket".equalsIgnoreCase(ctx.header("Upgrade"))) {
-            ctx.status(status).json(body);
-            return;
-        }
-        // A refused WebSocket upgrade (wsBeforeUpgrade threw): Javalin sets the status but never writes the result,
-        // so the body goes to the response itself, and the client learns why, not only "HTTP 404".
-        try {
-            ctx.res().setStatus(status);
-            ctx.res().setContentType("application/json");
-            ctx.res().getOutputStream().write(ApiJson.mapper().writeValueAsBytes(body));
-        } catch (IOException e) {
-            log.debug("{} {}: the refusal's body was not sent: {}", ctx.method(), ctx.path(), e.toString());
-        }
-    }
 }

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import dev.bolero.api.PrivateFiles;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
@@ -44,11 +45,17 @@ public final class ServerStore implements AutoCloseable {
     }
 
     /**
-     * Opens the SQLite store at {@code file}, creating it when absent, and migrates it.
+     * Opens the SQLite store at {@code file}, creating it when absent (mode {@code 0600}, as its journal files are),
+     * and migrates it.
      *
      * @throws StoreException when it cannot be opened or migrated
      */
     public static ServerStore sqlite(Path file) {
+        try {
+            PrivateFiles.sqlite(file); // its WAL holds machines' env values: 0600, as the file and its companions
+        } catch (java.io.IOException e) {
+            throw new StoreException("open store " + file + ": " + e.getMessage(), e);
+        }
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);

@@ -121,7 +121,7 @@ final class Libc {
                 check("posix_spawn_file_actions_addopen", (int) FA_OPEN.invokeExact(actions, 0,
                         arena.allocateFrom("/dev/null"), 0, 0));
                 check("posix_spawn_file_actions_addopen", (int) FA_OPEN.invokeExact(actions, 1,
-                        arena.allocateFrom(log.toString()), O_WRONLY | O_CREAT | O_APPEND, 0666));
+                        arena.allocateFrom(log.toString()), O_WRONLY | O_CREAT | O_APPEND, 0600));
                 check("posix_spawn_file_actions_adddup2", (int) FA_DUP2.invokeExact(actions, 1, 2));
                 check("posix_spawn_file_actions_addclosefrom_np", (int) FA_CLOSEFROM.invokeExact(actions, 3));
                 check("posix_spawnattr_setflags", (int) ATTR_FLAGS.invokeExact(attr,

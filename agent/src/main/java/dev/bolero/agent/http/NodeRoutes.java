@@ -1,0 +1,103 @@
+package dev.bolero.agent.http;
+
+import dev.bolero.api.CreateMachineRequest;
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecResult;
+import dev.bolero.api.Image;
+import dev.bolero.api.ImageGcResult;
+import dev.bolero.api.ImportImageRequest;
+import dev.bolero.api.Machine;
+import dev.bolero.api.MachineEvent;
+import dev.bolero.api.PullImageRequest;
+import dev.bolero.api.StopRequest;
+import dev.bolero.api.http.OpenApi;
+import dev.bolero.api.http.Operation;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Every operation of the node API ({@code /api/v1}), declared once: {@link NodeApi} and {@link ImageRoutes} register
+ * a handler for each, and the document served at {@code /api/v1/openapi.json} is built from them.
+ */
+final class NodeRoutes {
+    private NodeRoutes() {}
+
+    private static final String MACHINE = "/api/v1/machines/{id}";
+    private static final String STATES = "machine states, comma-separated (created, starting, running, stopping, "
+            + "stopped, failed, destroyed)";
+
+    static final OpenApi.Info INFO = new OpenApi.Info("Bolero node agent", "1",
+            "One node's API: its machines (create, start, stop, wait, logs, events, exec, delete) and its images. "
+                    + "It has no authentication: bind it to loopback or a trusted network. Errors are "
+                    + "{\"error\": {\"code\", \"message\"}}.",
+            false, Map.of(
+                    "meta", "This document and the node's drivers",
+                    "machines", "The node's machines",
+                    "images", "The node's images and their root drives"), List.of());
+
+    static final Operation OPENAPI = Operation.get("/api/v1/openapi.json").id("getOpenApi").tag("meta")
+            .summary("This document").returns(200, ObjectNode.class).build();
+    static final Operation NODE = Operation.get("/api/v1/node").id("getNode").tag("meta")
+            .summary("The driver in use, its accelerator, whether VMMs are jailed, and every driver's state")
+            .returns(200, NodeInfo.Node.class).build();
+
+    static final Operation CREATE = Operation.post("/api/v1/machines").id("createMachine").tag("machines")
+            .summary("Creates a machine (and starts it with \"start\": true)").body(CreateMachineRequest.class)
+            .returns(201, Machine.class).errors(409).build();
+    static final Operation LIST = Operation.get("/api/v1/machines").id("listMachines").tag("machines")
+            .summary("The node's machines").returnsArrayOf(200, Machine.class).build();
+    static final Operation GET = Operation.get(MACHINE).id("getMachine").tag("machines").summary("One machine")
+            .returns(200, Machine.class).build();
+    static final Operation START = Operation.post(MACHINE + "/start").id("startMachine").tag("machines")
+            .summary("Starts a machine").returns(200, Machine.class).errors(409).build();
+    static final Operation STOP = Operation.post(MACHINE + "/stop").id("stopMachine").tag("machines")
+            .summary("Stops a machine (an empty body: its configured signal and timeout)").body(StopRequest.class)
+            .returns(200, Machine.class).errors(409).build();
+    static final Operation DELETE = Operation.delete(MACHINE).id("deleteMachine").tag("machines")
+            .summary("Deletes a machine (a running one only with force)")
+            .query("force", "boolean", "stop it first if it runs").returnsNothing(204).errors(409).build();
+    static final Operation WAIT = Operation.get(MACHINE + "/wait").id("waitMachine").tag("machines")
+            .summary("Waits until the machine is in one of the states")
+            .query("state", "string", "the " + STATES + " to wait for (required)")
+            .query("timeout_s", "integer", "seconds to wait, 0 to 3600 (default 60)")
+            .returns(200, Machine.class).errors(408).build();
+    static final Operation LOGS = Operation.get(MACHINE + "/logs").id("getMachineLogs").tag("machines")
+            .summary("The machine's logs").query("follow", "boolean", "keep streaming while the machine runs")
+            .query("tail", "integer", "only the last lines")
+            .query("since", "string", "only lines from this time (RFC 3339 or Unix seconds)")
+            .query("timestamps", "boolean", "prefix each line with its time")
+            .query("source", "string", "workload (default) or console")
+            .returnsText(200, "text/plain").build();
+    static final Operation EVENTS = Operation.get(MACHINE + "/events").id("listMachineEvents").tag("machines")
+            .summary("The machine's life events").returnsArrayOf(200, MachineEvent.class).build();
+    static final Operation EXEC = Operation.post(MACHINE + "/exec").id("execInMachine").tag("machines")
+            .summary("Runs a command in the machine and returns its output")
+            .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
+            .body(ExecRequest.class).returns(200, ExecResult.class).errors(409).build();
+
+    static final Operation IMAGES = Operation.get("/api/v1/images").id("listImages").tag("images")
+            .summary("The node's images").returnsArrayOf(200, Image.class).build();
+    static final Operation PULL = Operation.post("/api/v1/images/pull").id("pullImage").tag("images")
+            .summary("Pulls an image and builds its root drive")
+            .description("With ?progress=true the answer is a stream of JSON lines (application/x-ndjson): "
+                    + "layer progress, then {\"image\": …} or {\"error\": …}.")
+            .query("progress", "boolean", "stream progress as JSON lines").body(PullImageRequest.class)
+            .returns(200, Image.class).returnsText(200, "application/x-ndjson").build();
+    static final Operation IMPORT = Operation.post("/api/v1/images/import").id("importImage").tag("images")
+            .summary("Imports an image from an OCI or docker archive: a JSON body naming a file on the node "
+                    + "({\"path\": …}), or the archive itself as the body")
+            .body(ImportImageRequest.class).rawBody("application/x-tar").returns(201, Image.class).build();
+    static final Operation GC = Operation.post("/api/v1/images/gc").id("collectImageGarbage").tag("images")
+            .summary("Removes unreferenced blobs and leftovers (and, with unused=true, images no machine uses)")
+            .query("unused", "boolean", "first delete every image no machine uses")
+            .returns(200, ImageGcResult.class).build();
+    static final Operation IMAGE = Operation.get("/api/v1/images/{digest}").id("getImage").tag("images")
+            .summary("One image").returns(200, Image.class).build();
+    static final Operation DELETE_IMAGE = Operation.delete("/api/v1/images/{digest}").id("deleteImage")
+            .tag("images").summary("Deletes an image no machine uses").returnsNothing(204).errors(409).build();
+
+    /** Every operation, in the order of the document. */
+    static final List<Operation> ALL = List.of(OPENAPI, NODE, CREATE, LIST, GET, START, STOP, DELETE, WAIT, LOGS,
+            EVENTS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE, DELETE_IMAGE);
+}

@@ -1,0 +1,153 @@
+package dev.bolero.server.http;
+
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecResult;
+import dev.bolero.api.MachineEvent;
+import dev.bolero.api.StopRequest;
+import dev.bolero.api.http.OpenApi;
+import dev.bolero.api.http.Operation;
+import dev.bolero.api.wire.Assignments;
+import dev.bolero.api.wire.ClusterMachine;
+import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.Heartbeat;
+import dev.bolero.api.wire.HeartbeatResponse;
+import dev.bolero.api.wire.JoinRequest;
+import dev.bolero.api.wire.JoinResponse;
+import dev.bolero.api.wire.Namespace;
+import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.api.wire.TokenResponse;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Every operation of the control plane's {@code /v1} API, declared once: {@link ServerApi} registers a handler for
+ * each, and the document served at {@code /v1/openapi.json} is built from them. The node-to-server protocol
+ * ({@code /v1/nodes/join}, assignments, heartbeats, stream answers) is registered but not published: it is
+ * described in {@code docs/cluster-protocol.md}.
+ */
+final class ServerRoutes {
+    private ServerRoutes() {}
+
+    static final String NS = "/v1/namespaces/{ns}";
+    private static final String STATES = "machine states, comma-separated (created, starting, running, stopping, "
+            + "stopped, failed, destroyed)";
+
+    static final OpenApi.Info INFO = new OpenApi.Info("Bolero control plane", "1",
+            "The control plane's public API: namespaces (tenants) and their tokens, fleets, machines, and the "
+                    + "nodes they run on. Every operation but this document needs Authorization: Bearer TOKEN. "
+                    + "Errors are {\"error\": {\"code\", \"message\"}}. The node-to-server protocol is described in "
+                    + "docs/cluster-protocol.md, not here.",
+            true, Map.of(
+                    "meta", "This document and the replica's status",
+                    "namespaces", "Tenants and their tokens (creating either needs an admin token)",
+                    "fleets", "Groups of machines sharing a placement policy and a machine template",
+                    "machines", "Machines: create, inspect, start, stop, wait, logs, events, exec",
+                    "nodes", "The cluster's nodes (admin only)",
+                    "protocol", "The node-to-server protocol (not published)"), List.of(503));
+
+    static final Operation OPENAPI = Operation.get("/v1/openapi.json").id("getOpenApi").tag("meta")
+            .summary("This document").returns(200, ObjectNode.class).anonymous().build();
+    static final Operation STATUS = Operation.get("/v1/status").id("getStatus").tag("meta")
+            .summary("The replica's name, whether it leads, and the store's change index")
+            .returns(200, ServerStatus.class).errors(403).build();
+
+    static final Operation CREATE_NAMESPACE = Operation.post("/v1/namespaces").id("createNamespace")
+            .tag("namespaces").summary("Creates a namespace (admin)").body(NamespaceSpec.class)
+            .returns(201, Namespace.class).errors(403, 409).build();
+    static final Operation LIST_NAMESPACES = Operation.get("/v1/namespaces").id("listNamespaces")
+            .tag("namespaces").summary("The namespaces the token may see").returnsArrayOf(200, Namespace.class)
+            .errors(403).build();
+    static final Operation GET_NAMESPACE = Operation.get(NS).id("getNamespace").tag("namespaces")
+            .summary("One namespace").returns(200, Namespace.class).build();
+    static final Operation CREATE_TOKEN = Operation.post(NS + "/tokens").id("createToken").tag("namespaces")
+            .summary("Creates a token scoped to the namespace (admin)").returns(201, TokenResponse.class)
+            .errors(403).build();
+
+    static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
+            .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(409).build();
+    static final Operation LIST_FLEETS = Operation.get(NS + "/fleets").id("listFleets").tag("fleets")
+            .summary("The namespace's fleets").returnsArrayOf(200, Fleet.class).build();
+    static final Operation GET_FLEET = Operation.get(NS + "/fleets/{fleet}").id("getFleet").tag("fleets")
+            .summary("One fleet").returns(200, Fleet.class).build();
+    static final Operation UPDATE_FLEET = Operation.put(NS + "/fleets/{fleet}").id("updateFleet").tag("fleets")
+            .summary("Replaces a fleet's placement policy and template").body(FleetSpec.class)
+            .returns(200, Fleet.class).errors(409).build();
+    static final Operation DELETE_FLEET = Operation.delete(NS + "/fleets/{fleet}").id("deleteFleet").tag("fleets")
+            .summary("Deletes a fleet that has no machines").returnsNothing(204).errors(409).build();
+
+    static final Operation CREATE_MACHINE = Operation.post(NS + "/fleets/{fleet}/machines").id("createMachine")
+            .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateMachineSpec.class)
+            .returns(201, ClusterMachine.class).errors(409).build();
+    static final Operation LIST_FLEET_MACHINES = Operation.get(NS + "/fleets/{fleet}/machines")
+            .id("listFleetMachines").tag("machines").summary("The fleet's machines")
+            .query("state", "string", "only machines in these " + STATES)
+            .returnsArrayOf(200, ClusterMachine.class).build();
+    static final Operation LIST_MACHINES = Operation.get(NS + "/machines").id("listMachines").tag("machines")
+            .summary("The namespace's machines").query("fleet", "string", "only this fleet's machines")
+            .query("state", "string", "only machines in these " + STATES)
+            .returnsArrayOf(200, ClusterMachine.class).build();
+    static final Operation GET_MACHINE = Operation.get(NS + "/machines/{id}").id("getMachine").tag("machines")
+            .summary("One machine").returns(200, ClusterMachine.class).build();
+    static final Operation START_MACHINE = Operation.post(NS + "/machines/{id}/start").id("startMachine")
+            .tag("machines").summary("Starts a machine").returns(200, ClusterMachine.class).errors(409).build();
+    static final Operation STOP_MACHINE = Operation.post(NS + "/machines/{id}/stop").id("stopMachine")
+            .tag("machines").summary("Stops a machine (an empty body: its configured signal and timeout)")
+            .body(StopRequest.class).returns(200, ClusterMachine.class).errors(409).build();
+    static final Operation DELETE_MACHINE = Operation.delete(NS + "/machines/{id}").id("deleteMachine")
+            .tag("machines").summary("Deletes a machine").returnsNothing(204).errors(409).build();
+    static final Operation WAIT_MACHINE = Operation.get(NS + "/machines/{id}/wait").id("waitMachine")
+            .tag("machines").summary("Waits until the machine is in one of the states")
+            .query("state", "string", "the " + STATES + " to wait for (required)")
+            .query("timeout_s", "integer", "seconds to wait, 0 to 3600 (default 60)")
+            .returns(200, ClusterMachine.class).errors(408).build();
+    static final Operation MACHINE_LOGS = Operation.get(NS + "/machines/{id}/logs").id("getMachineLogs")
+            .tag("machines").summary("The machine's logs, from its node")
+            .query("follow", "boolean", "keep streaming while the machine runs")
+            .query("tail", "integer", "only the last lines")
+            .query("since", "string", "only lines from this time (RFC 3339 or Unix seconds)")
+            .query("timestamps", "boolean", "prefix each line with its time")
+            .query("source", "string", "workload (default) or console")
+            .returnsText(200, "text/plain").errors(503).build();
+    static final Operation MACHINE_EVENTS = Operation.get(NS + "/machines/{id}/events").id("listMachineEvents")
+            .tag("machines").summary("The machine's life events, from its node")
+            .returnsArrayOf(200, MachineEvent.class).errors(503).build();
+    static final Operation EXEC = Operation.post(NS + "/machines/{id}/exec").id("execInMachine").tag("machines")
+            .summary("Runs a command in the machine and returns its output")
+            .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
+            .body(ExecRequest.class).returns(200, ExecResult.class).errors(409, 503).build();
+
+    static final Operation LIST_NODES = Operation.get("/v1/nodes").id("listNodes").tag("nodes")
+            .summary("The cluster's nodes").returnsArrayOf(200, NodeInfo.class).errors(403).build();
+    static final Operation GET_NODE = Operation.get("/v1/nodes/{id}").id("getNode").tag("nodes")
+            .summary("One node").returns(200, NodeInfo.class).errors(403).build();
+    static final Operation CORDON = Operation.post("/v1/nodes/{id}/cordon").id("cordonNode").tag("nodes")
+            .summary("Places no new machines on the node").returns(200, NodeInfo.class).errors(403).build();
+    static final Operation UNCORDON = Operation.post("/v1/nodes/{id}/uncordon").id("uncordonNode").tag("nodes")
+            .summary("Places machines on the node again").returns(200, NodeInfo.class).errors(403).build();
+    static final Operation DRAIN = Operation.post("/v1/nodes/{id}/drain").id("drainNode").tag("nodes")
+            .summary("Moves the node's machines elsewhere").returns(200, NodeInfo.class).errors(403).build();
+
+    static final Operation JOIN = Operation.post("/v1/nodes/join").id("joinNode").tag("protocol")
+            .summary("A node joins with the join token").body(JoinRequest.class).returns(201, JoinResponse.class)
+            .unpublished().build();
+    static final Operation ASSIGNMENTS = Operation.get("/v1/nodes/{id}/assignments").id("pollAssignments")
+            .tag("protocol").summary("A node's long poll for its machines").query("index", "integer", "last seen")
+            .query("wait_s", "integer", "seconds to wait").returns(200, Assignments.class).unpublished().build();
+    static final Operation HEARTBEAT = Operation.post("/v1/nodes/{id}/heartbeat").id("heartbeat").tag("protocol")
+            .summary("A node's report").body(Heartbeat.class).returns(200, HeartbeatResponse.class)
+            .unpublished().build();
+    static final Operation STREAM_ANSWER = Operation.post("/v1/nodes/{id}/streams/{stream}").id("answerStream")
+            .tag("protocol").summary("A node's answer to a stream request").rawBody("application/octet-stream")
+            .returnsNothing(204).unpublished().build();
+
+    /** Every operation, in the order of the document. */
+    static final List<Operation> ALL = List.of(OPENAPI, STATUS, CREATE_NAMESPACE, LIST_NAMESPACES, GET_NAMESPACE,
+            CREATE_TOKEN, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
+            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
+            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER);
+}
