@@ -45,7 +45,7 @@ def vmm_cmdline(machine_id):
 
 def orchestrated_run(capture):
     t0 = time.monotonic()
-    m = call("POST", "/api/v1/machines", {"image": image, "start": True, "init": {"cmd": WORKLOAD}})
+    m = call("POST", "/api/v1/machines", {"start": True, "config": {"image": image, "init": {"cmd": WORKLOAD}}})
     cmdline = None
     with urllib.request.urlopen(f"{agent}/api/v1/machines/{m['id']}/logs?follow=true", timeout=600) as r:
         first = r.readline()

@@ -1,5 +1,6 @@
 package dev.bolero.api;
 
+import dev.bolero.core.ValidationException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.PropertyNamingStrategies;
@@ -30,7 +31,7 @@ public final class ApiJson {
      *
      * @param action what the request asks for, to start error messages ({@code create machine})
      * @throws ApiException {@code invalid_argument} for an empty body, malformed JSON, an unknown field (named), or a
-     *     value a record refuses (its own message)
+     *     value a record refuses (its own message, for a {@link ValidationException} the field's path first)
      */
     public static <T> T parse(String body, Class<T> type, String action) {
         if (body == null || body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
@@ -40,8 +41,10 @@ public final class ApiJson {
             throw ApiException.invalid(action + ": unknown field '" + e.getPropertyName() + "'");
         } catch (ValueInstantiationException e) {
             if (e.getCause() instanceof ApiException api) throw api;
+            if (e.getCause() instanceof ValidationException invalid) throw ApiException.invalid(invalid.getMessage());
             throw ApiException.invalid(action + ": " + e.getOriginalMessage());
         } catch (JacksonException e) {
+            if (e.getCause() instanceof ValidationException invalid) throw ApiException.invalid(invalid.getMessage());
             throw ApiException.invalid(action + ": malformed JSON: " + e.getOriginalMessage());
         }
     }

@@ -369,6 +369,8 @@ public record MachineSpec(
         public static final int DEFAULT_TIMEOUT_S = 10;
         /** SIGTERM, 10 s. */
         public static final Stop DEFAULTS = new Stop("SIGTERM", DEFAULT_TIMEOUT_S);
+        /** A stop request that names nothing: the machine's {@code config.stop} decides. */
+        public static final Stop AS_CONFIGURED = new Stop(null, null);
 
         /** Checks the fields at {@code at}: a stop request's body checks at {@link FieldPath#root()}. */
         public Stop check(FieldPath at) {

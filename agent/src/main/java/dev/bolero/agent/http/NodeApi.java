@@ -9,9 +9,11 @@ import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 import dev.bolero.api.QueryParams;
-import dev.bolero.api.StopRequest;
+import dev.bolero.core.FieldPath;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.ValidationException;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -70,6 +72,7 @@ public final class NodeApi implements AutoCloseable {
             config.routes.post("/api/v1/machines/{id}/exec", this::exec);
             config.routes.ws("/api/v1/machines/{id}/exec", new ExecSocket(machines)::configure);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+            config.routes.exception(ValidationException.class, (e, ctx) -> error(ctx, ApiException.invalid(e)));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": " + e));
@@ -115,8 +118,8 @@ public final class NodeApi implements AutoCloseable {
     }
 
     private void stop(Context ctx) {
-        StopRequest request = ctx.body().isBlank() ? StopRequest.defaults()
-                : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
+        MachineSpec.Stop request = ctx.body().isBlank() ? MachineSpec.Stop.AS_CONFIGURED
+                : body(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id")).check(FieldPath.root());
         ctx.json(machines.stop(ctx.pathParam("id"), request));
     }
 

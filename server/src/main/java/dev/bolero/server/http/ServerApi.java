@@ -5,16 +5,19 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.MachineState;
 import dev.bolero.api.QueryParams;
-import dev.bolero.api.StopRequest;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Streams;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.core.FieldPath;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.core.NodeState;
+import dev.bolero.core.ValidationException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
@@ -106,7 +109,7 @@ public final class ServerApi implements AutoCloseable {
             });
 
             r.post(NS + "/fleets/{fleet}/machines", ctx -> ctx.status(201).json(cluster.plane().createMachine(
-                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateMachineSpec.class, "create machine"))));
+                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateClusterMachine.class, "create machine"))));
             r.get(NS + "/fleets/{fleet}/machines", ctx -> {
                 String ns = namespace(ctx);
                 cluster.plane().fleet(ns, ctx.pathParam("fleet"));
@@ -119,8 +122,9 @@ public final class ServerApi implements AutoCloseable {
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
             r.post(NS + "/machines/{id}/stop", ctx -> {
                 String ns = namespace(ctx);
-                StopRequest stop = ctx.body().isBlank() ? null
-                        : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
+                MachineSpec.Stop stop = ctx.body().isBlank() ? null
+                        : body(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id"))
+                                .check(FieldPath.root());
                 ctx.json(cluster.plane().stop(ns, ctx.pathParam("id"), stop));
             });
             r.delete(NS + "/machines/{id}", ctx -> {
@@ -149,7 +153,8 @@ public final class ServerApi implements AutoCloseable {
                 admin(ctx);
                 ctx.json(cluster.nodes().node(ctx.pathParam("id")));
             });
-            for (var verb : Map.of("cordon", "cordoned", "uncordon", "ready", "drain", "draining").entrySet()) {
+            for (var verb : Map.of("cordon", NodeState.CORDONED, "uncordon", NodeState.READY, "drain",
+                    NodeState.DRAINING).entrySet()) {
                 r.post("/v1/nodes/{id}/" + verb.getKey(), ctx -> {
                     admin(ctx);
                     ctx.json(cluster.nodes().setAdminState(ctx.pathParam("id"), verb.getValue()));
@@ -184,6 +189,8 @@ public final class ServerApi implements AutoCloseable {
 
             r.exception(ApiException.class, (e, ctx) -> error(ctx, e.code().httpStatus(), e.code().wireName(),
                     e.getMessage()));
+            r.exception(ValidationException.class, (e, ctx) -> error(ctx, ErrorCode.INVALID_ARGUMENT.httpStatus(),
+                    ErrorCode.INVALID_ARGUMENT.wireName(), e.getMessage()));
             r.exception(Unauthenticated.class, (e, ctx) -> {
                 ctx.header("WWW-Authenticate", "Bearer");
                 error(ctx, 401, "unauthenticated", e.getMessage());
