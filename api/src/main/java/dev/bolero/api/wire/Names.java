@@ -2,7 +2,6 @@ package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
 
-
 /** The one rule for names of namespaces, fleets and nodes: DNS labels. */
 public final class Names {
     private Names() {}
