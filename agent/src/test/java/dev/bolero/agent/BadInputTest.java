@@ -37,6 +37,18 @@ class BadInputTest {
     }
 
     @Test
+    void metadata_is_kept_and_shown_and_a_bad_key_is_refused_naming_it(AgentHarness node) {
+        String id = node.create("{\"name\": \"labelled\", \"config\": {\"image\": \"x\", "
+                + "\"metadata\": {\"team\": \"web\", \"tier\": \"canary\"}}}");
+        var metadata = node.get("/api/v1/machines/" + id).json().path("config").path("metadata");
+        assertThat(metadata.path("team").asString()).isEqualTo("web");
+        assertThat(metadata.path("tier").asString()).isEqualTo("canary");
+        assertThat(node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\", \"metadata\": {\"A\": \"1\"}}}")
+                .errorMessage()).isEqualTo("config.metadata key 'A' must be 1-63 of a-z 0-9 _ . -");
+        assertThat(node.delete("/api/v1/machines/" + id).status()).isEqualTo(204);
+    }
+
+    @Test
     void a_missing_image_and_illegal_values_are_rejected(AgentHarness node) {
         assertThat(node.post("/api/v1/machines", "{}").errorMessage()).isEqualTo("config is required");
         assertThat(node.post("/api/v1/machines", "{\"config\": {}}").errorMessage())

@@ -33,6 +33,9 @@ final class MachineFlags {
     @Option(names = "--rm", description = "delete the machine when its run ends and no restart applies")
     boolean remove;
 
+    @Option(names = "--metadata", paramLabel = "K=V", description = "a metadata entry shown with the machine; repeatable")
+    Map<String, String> metadata = new LinkedHashMap<>();
+
     /**
      * The config these flags and {@code image} (null when not given) describe: an overlay, unset where no flag says.
      *
@@ -45,6 +48,7 @@ final class MachineFlags {
                 .restart(restart == null ? null : ClusterCommands.restartPolicy(restart))
                 .autoDestroy(remove ? true : null)
                 .services(publish.isEmpty() ? null : publish.stream().map(ClusterCommands::servicePort).toList())
+                .metadata(metadata.isEmpty() ? null : metadata)
                 .overlay();
     }
 }

@@ -56,11 +56,14 @@ class FleetFlagsTest {
         assertThat(bare.config().guest()).isNull();
         assertThat(bare.config().restart()).as("absent, so the fleet's or the cluster's default applies").isNull();
 
-        var flagged = parse(ClusterCommands.Run.class, "run", "app:9", "--memory", "1024", "-e", "X=1", "--rm").spec();
+        var flagged = parse(ClusterCommands.Run.class, "run", "app:9", "--memory", "1024", "-e", "X=1", "--rm",
+                "--metadata", "team=web", "--metadata", "tier=canary").spec();
         assertThat(flagged.config().image().value()).isEqualTo("app:9");
         assertThat(flagged.config().guest()).isEqualTo(new MachineSpec.Guest(null, 1024, null));
         assertThat(flagged.config().env()).isEqualTo(Map.of("X", "1"));
         assertThat(flagged.config().autoDestroy()).isTrue();
+        assertThat(flagged.config().metadata()).isEqualTo(Map.of("team", "web", "tier", "canary"));
+        assertThat(bare.config().metadata()).as("absent, so the fleet's applies").isNull();
     }
 
     @Test

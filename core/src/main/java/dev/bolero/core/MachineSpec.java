@@ -31,6 +31,8 @@ import java.util.TreeMap;
  * @param network network options (default: egress on)
  * @param services ports published on the node; a protocol and port at most once
  * @param driver the VMM the machine must run under; null: any the node has
+ * @param metadata the owner's labels of the machine, shown with it and kept by its node: keys of 1 to 63 of
+ *     {@code a-z 0-9 _ . -}, values of at most 512 bytes (UTF-8)
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -43,7 +45,8 @@ public record MachineSpec(
         Stop stop,
         Network network,
         List<Service> services,
-        Driver driver) {
+        Driver driver,
+        Map<String, String> metadata) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -54,7 +57,8 @@ public record MachineSpec(
         stop = (stop == null ? Stop.DEFAULTS : stop).filled();
         network = (network == null ? Network.DEFAULTS : network).filled();
         services = services == null ? List.of() : List.copyOf(services);
-        check(FieldPath.CONFIG, guest, init, env, restart, stop, services);
+        metadata = metadata == null ? Map.of() : sorted(metadata);
+        check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata);
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -69,18 +73,29 @@ public record MachineSpec(
 
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
-        return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver);
+        return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
+                metadata);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
     private static void check(FieldPath at, Guest guest, Init init, Map<String, String> env, Restart restart,
-                              Stop stop, List<Service> services) {
+                              Stop stop, List<Service> services, Map<String, String> metadata) {
         if (guest != null) guest.check(at.field("guest"));
         if (init != null) init.check(at.field("init"));
         if (env != null) checkEnv(at.field("env"), env);
         if (restart != null) restart.check(at.field("restart"));
         if (stop != null) stop.check(at.field("stop"));
         if (services != null) Service.checkAll(at.field("services"), services);
+        if (metadata != null) checkMetadata(at.field("metadata"), metadata);
+    }
+
+    private static void checkMetadata(FieldPath at, Map<String, String> metadata) {
+        metadata.forEach((k, v) -> {
+            if (!k.matches("[a-z0-9_.-]{1,63}")) throw at.invalid("key '" + k + "' must be 1-63 of a-z 0-9 _ . -");
+            if (at.field(k).required(v).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 512) {
+                throw at.field(k).invalid("must be at most 512 bytes");
+            }
+        });
     }
 
     /** Checks environment variables: names without {@code =} or NUL, values present without NUL. */
@@ -108,9 +123,9 @@ public record MachineSpec(
      * A partial machine configuration: a fleet's config, a create's {@code config}, defaults. A null field is unset.
      *
      * <p>The merge rule ({@link #over}): a field set here replaces {@code base}'s whole field (a {@code guest} here
-     * replaces the base's {@code guest}, {@code services} replaces {@code services}), except the maps ({@code env}),
-     * merged key by key with this overlay's values winning. The rule is associative, and {@link #EMPTY} is its
-     * identity on both sides.
+     * replaces the base's {@code guest}, {@code services} replaces {@code services}), except the maps ({@code env}
+     * and {@code metadata}), merged key by key with this overlay's values winning. The rule is associative, and
+     * {@link #EMPTY} is its identity on both sides.
      *
      * @throws ValidationException naming the first illegal field that is set
      */
@@ -124,7 +139,8 @@ public record MachineSpec(
             Stop stop,
             Network network,
             List<Service> services,
-            Driver driver) {
+            Driver driver,
+            Map<String, String> metadata) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -132,7 +148,8 @@ public record MachineSpec(
         public Overlay {
             env = env == null ? null : sorted(env);
             services = services == null ? null : List.copyOf(services);
-            check(FieldPath.CONFIG, guest, init, env, restart, stop, services);
+            metadata = metadata == null ? null : sorted(metadata);
+            check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata);
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -140,7 +157,7 @@ public record MachineSpec(
             return new Overlay(or(image, base.image), or(guest, base.guest), or(init, base.init),
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
-                    or(driver, base.driver));
+                    or(driver, base.driver), merged(metadata, base.metadata));
         }
 
         /**
@@ -150,7 +167,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver);
+                    services, driver, metadata);
         }
 
         private static <T> T or(T value, T base) {
@@ -179,6 +196,7 @@ public record MachineSpec(
         private Network network;
         private List<Service> services;
         private Driver driver;
+        private Map<String, String> metadata;
 
         private Builder() {}
 
@@ -251,9 +269,22 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder metadata(Map<String, String> metadata) {
+            this.metadata = metadata == null ? null : new LinkedHashMap<>(metadata);
+            return this;
+        }
+
+        /** Adds one entry to {@code metadata}. */
+        public Builder metadata(String key, String value) {
+            if (metadata == null) metadata = new LinkedHashMap<>();
+            metadata.put(key, value);
+            return this;
+        }
+
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
-            return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver);
+            return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
+                metadata);
         }
 
         /** The spec: the fields set so far, defaults for the others. */

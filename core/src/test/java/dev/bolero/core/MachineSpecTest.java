@@ -32,6 +32,7 @@ class MachineSpecTest {
         assertThat(spec.network().egressAllowed()).isTrue();
         assertThat(spec.services()).isEmpty();
         assertThat(spec.driver()).isNull();
+        assertThat(spec.metadata()).isEmpty();
     }
 
     @Test
@@ -86,6 +87,13 @@ class MachineSpecTest {
                 Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
                                 .service(new MachineSpec.Service("sctp", 80, 8080)).build(),
                         "config.services[0].protocol must be tcp, udp, got 'sctp'"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").metadata("Team", "a").build(),
+                        "config.metadata key 'Team' must be 1-63 of a-z 0-9 _ . -"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").metadata("k".repeat(64), "a").build(),
+                        "config.metadata key '" + "k".repeat(64) + "' must be 1-63 of a-z 0-9 _ . -"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").metadata("team", "é".repeat(257))
+                                .build(),
+                        "config.metadata.team must be at most 512 bytes"),
                 Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
                                 .service(new MachineSpec.Service("udp", 53, 53))
                                 .service(new MachineSpec.Service("udp", 54, 53)).build(),
@@ -108,9 +116,10 @@ class MachineSpecTest {
     @Test
     void aFieldSetOnTopReplacesTheBasesWholeFieldButEnvMergesKeyByKey() {
         var fleet = MachineSpec.builder("web:1").guest(new MachineSpec.Guest(2, 1024, null)).env("A", "fleet")
-                .env("B", "fleet").service(new MachineSpec.Service("tcp", 80, 8080)).overlay();
+                .env("B", "fleet").service(new MachineSpec.Service("tcp", 80, 8080)).metadata("team", "web")
+                .metadata("tier", "fleet").overlay();
         var body = MachineSpec.builder().guest(new MachineSpec.Guest(4, null, null)).env("B", "body")
-                .env("C", "body").overlay();
+                .env("C", "body").metadata("tier", "canary").overlay();
 
         MachineSpec spec = body.over(fleet).toSpec();
 
@@ -119,17 +128,18 @@ class MachineSpecTest {
                 .isEqualTo(new MachineSpec.Guest(4, 256, null));
         assertThat(spec.env()).isEqualTo(Map.of("A", "fleet", "B", "body", "C", "body"));
         assertThat(spec.services()).containsExactly(new MachineSpec.Service("tcp", 80, 8080));
+        assertThat(spec.metadata()).isEqualTo(Map.of("team", "web", "tier", "canary"));
     }
 
     @Test
     void theJsonFormIsSnakeCaseAndReadsBack() {
         MachineSpec spec = MachineSpec.builder("app:1").guest(2, 512).autoDestroy(true).driver(Driver.QEMU)
-                .service(new MachineSpec.Service("tcp", 80, 8080)).build();
+                .service(new MachineSpec.Service("tcp", 80, 8080)).metadata("team", "web").build();
 
         String json = JSON.writeValueAsString(spec);
 
         assertThat(json).contains("\"image\":\"app:1\"", "\"memory_mb\":512", "\"auto_destroy\":true",
-                "\"driver\":\"qemu\"", "\"internal_port\":80", "\"timeout_s\":10");
+                "\"driver\":\"qemu\"", "\"internal_port\":80", "\"timeout_s\":10", "\"metadata\":{\"team\":\"web\"}");
         assertThat(JSON.readValue(json, MachineSpec.class)).isEqualTo(spec);
         assertThat(JSON.readValue("{\"guest\":{\"cpus\":2}}", MachineSpec.Overlay.class))
                 .isEqualTo(MachineSpec.builder().guest(new MachineSpec.Guest(2, null, null)).overlay());

@@ -48,7 +48,9 @@ class OverlayPropertiesTest {
                 .injectNull(0.5);
         var autoDestroy = Arbitraries.of(true, false).injectNull(0.5);
         var driver = Arbitraries.of(Driver.class).injectNull(0.6);
-        return Combinators.combine(image, guest, env, restart, autoDestroy, driver).as((i, g, e, r, a, d) ->
-                new MachineSpec.Overlay(i == null ? null : ImageRef.of(i), g, null, e, r, a, null, null, null, d));
+        var metadata = Arbitraries.maps(Arbitraries.of("team", "tier"), Arbitraries.of("a", "b")).injectNull(0.4);
+        return Combinators.combine(image, guest, env, restart, autoDestroy, driver, metadata)
+                .as((i, g, e, r, a, d, m) -> new MachineSpec.Overlay(i == null ? null : ImageRef.of(i), g, null, e, r,
+                        a, null, null, null, d, m));
     }
 }

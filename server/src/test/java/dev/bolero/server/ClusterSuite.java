@@ -502,7 +502,8 @@ abstract class ClusterSuite {
 
     static final Map<String, Object> WEB_CONFIG = Map.of("image", "registry.test/web:1",
             "guest", Map.of("cpus", 1, "memory_mb", 384), "env", Map.of("A", "fleet", "B", "fleet"),
-            "restart", Map.of("policy", "no"), "network", Map.of("egress", false));
+            "restart", Map.of("policy", "no"), "network", Map.of("egress", false),
+            "metadata", Map.of("team", "web", "tier", "fleet"));
 
     @Test
     void aMachineIsCreatedFromItsFleetsConfigWithTheBodysFieldsOverItAndEnvMergedKeyByKey() {
@@ -525,7 +526,8 @@ abstract class ClusterSuite {
         assertThat(plain.json().path("config_version").asLong()).isEqualTo(1);
 
         var body = Map.<String, Object>of("name", "custom", "image", "registry.test/web:canary",
-                "guest", Map.of("cpus", 2), "env", Map.of("B", "body", "C", "body"));
+                "guest", Map.of("cpus", 2), "env", Map.of("B", "body", "C", "body"),
+                "metadata", Map.of("tier", "canary"));
         var custom = machine("alpha", "web", ADMIN, body).path("config");
         assertThat(custom.path("image").asString()).isEqualTo("registry.test/web:canary");
         assertThat(custom.path("guest").path("cpus").asInt()).isEqualTo(2);
@@ -536,6 +538,8 @@ abstract class ClusterSuite {
         assertThat(custom.path("env").path("B").asString()).isEqualTo("body");
         assertThat(custom.path("env").path("C").asString()).isEqualTo("body");
         assertThat(custom.path("restart").path("policy").asString()).isEqualTo("no");
+        assertThat(custom.path("metadata").path("team").asString()).as("merged key by key").isEqualTo("web");
+        assertThat(custom.path("metadata").path("tier").asString()).isEqualTo("canary");
 
         var assigned = new java.util.HashMap<String, JsonNode>();
         node.poll(0).path("machines").forEach(m -> assigned.put(m.path("name").asString(), m.path("config")));
