@@ -2,8 +2,6 @@ package dev.bolero.core;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * The states of a machine: reported by its node, shown by both APIs, stored by both stores. A control-plane machine's
@@ -16,7 +14,7 @@ public enum MachineState {
     /** The wire and SQL name: lowercase. */
     @JsonValue
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT);
+        return WireNames.of(this);
     }
 
     /**
@@ -26,10 +24,6 @@ public enum MachineState {
      */
     @JsonCreator
     public static MachineState parse(String wire) {
-        for (MachineState s : values()) {
-            if (s.wireName().equals(wire)) return s;
-        }
-        throw new ValidationException("unknown machine state '" + wire + "' (one of "
-                + String.join(", ", Arrays.stream(values()).map(MachineState::wireName).toList()) + ")");
+        return WireNames.parse(MachineState.class, "machine state", wire);
     }
 }

@@ -2,8 +2,6 @@ package dev.bolero.core;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Arrays;
-import java.util.Locale;
 
 /**
  * The states of a node. Its health is {@link #READY} or {@link #DOWN} (from heartbeats); its administrative state is
@@ -16,7 +14,7 @@ public enum NodeState {
     /** The wire and SQL name: lowercase. */
     @JsonValue
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT);
+        return WireNames.of(this);
     }
 
     /**
@@ -26,10 +24,6 @@ public enum NodeState {
      */
     @JsonCreator
     public static NodeState parse(String wire) {
-        for (NodeState s : values()) {
-            if (s.wireName().equals(wire)) return s;
-        }
-        throw new ValidationException("unknown node state '" + wire + "' (one of "
-                + String.join(", ", Arrays.stream(values()).map(NodeState::wireName).toList()) + ")");
+        return WireNames.parse(NodeState.class, "node state", wire);
     }
 }

@@ -9,7 +9,7 @@ import dev.bolero.api.ImageGcResult;
 import dev.bolero.api.ImportImageRequest;
 import dev.bolero.api.Machine;
 import dev.bolero.api.PullImageRequest;
-import dev.bolero.oci.Digest;
+import dev.bolero.core.Digest;
 import dev.bolero.oci.GcReport;
 import dev.bolero.oci.ImageReference;
 import dev.bolero.oci.ImageStore;
