@@ -227,8 +227,7 @@ public record MachineSpec(
 
         /** Adds one variable to {@code env}. */
         public Builder env(String name, String value) {
-            if (env == null) env = new LinkedHashMap<>();
-            env.put(name, value);
+            env = with(env, name, value);
             return this;
         }
 
@@ -276,9 +275,14 @@ public record MachineSpec(
 
         /** Adds one entry to {@code metadata}. */
         public Builder metadata(String key, String value) {
-            if (metadata == null) metadata = new LinkedHashMap<>();
-            metadata.put(key, value);
+            metadata = with(metadata, key, value);
             return this;
+        }
+
+        private static Map<String, String> with(Map<String, String> map, String key, String value) {
+            var with = map == null ? new LinkedHashMap<String, String>() : map;
+            with.put(key, value);
+            return with;
         }
 
         /** The overlay of the fields set so far. */
