@@ -189,7 +189,8 @@ final class ClusterCommands {
         @Override
         public Integer call() {
             var client = o.client();
-            for (String id : ids) printMachine(o, client.stop(o.namespace(), id, new MachineSpec.Stop(signal, timeout)));
+            var stop = new MachineSpec.Stop(signal, timeout);
+            for (String id : ids) printMachine(o, client.stop(o.namespace(), id, stop));
             return 0;
         }
     }
@@ -228,7 +229,8 @@ final class ClusterCommands {
             }
             o.print(nodes.size() == 1 && action != null && !action.equals("ls") ? nodes.getFirst() : nodes, nodes,
                     List.of("ID", "NAME", "STATE", "CPUS", "MEMORY_MB", "ALLOCATED", "MACHINES", "LABELS"),
-                    n -> Arrays.asList(n.id(), n.name(), n.state().wireName(), n.capacity().cpus(), n.capacity().memoryMb(),
+                    n -> Arrays.asList(n.id(), n.name(), n.state().wireName(), n.capacity().cpus(),
+                            n.capacity().memoryMb(),
                             n.allocated().cpus() + "/" + n.allocated().memoryMb(), n.machines(), n.labels()));
             return 0;
         }

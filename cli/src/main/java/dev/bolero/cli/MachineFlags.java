@@ -33,7 +33,8 @@ final class MachineFlags {
     @Option(names = "--rm", description = "delete the machine when its run ends and no restart applies")
     boolean remove;
 
-    @Option(names = "--metadata", paramLabel = "K=V", description = "a metadata entry shown with the machine; repeatable")
+    @Option(names = "--metadata", paramLabel = "K=V",
+            description = "a metadata entry shown with the machine; repeatable")
     Map<String, String> metadata = new LinkedHashMap<>();
 
     /**

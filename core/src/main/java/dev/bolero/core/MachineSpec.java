@@ -14,8 +14,9 @@ import java.util.TreeMap;
  * as a machine's {@code config}, what the stores keep, what a node receives in its assignments, and what the node's
  * runner derives the guest's configuration and the VMM's command line from.
  *
- * <p>Partial configurations — a fleet's config, a create's {@code config}, the cluster's defaults — are {@link Overlay}s,
- * combined by {@link Overlay#over}, the one merge rule, and turned into a spec by {@link Overlay#toSpec}.
+ * <p>Partial configurations — a fleet's config, a create's {@code config}, the cluster's defaults — are
+ * {@link Overlay}s, combined by {@link Overlay#over}, the one merge rule, and turned into a spec by
+ * {@link Overlay#toSpec}.
  *
  * <p>Every rule is checked here, with the field's path as the API nests it: {@code config.guest.cpus must be between 1
  * and 64, got 0}, {@code config.services[1].internal_port is required}. The parts ({@link Guest}, {@link Stop}, …)

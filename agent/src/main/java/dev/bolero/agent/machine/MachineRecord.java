@@ -48,8 +48,8 @@ public record MachineRecord(
 
     /** A new machine in state {@code created}. */
     public static MachineRecord created(String id, String name, String namespace, MachineSpec config, Instant now) {
-        return new MachineRecord(id, name, namespace, MachineState.CREATED, config, Optional.empty(), OptionalInt.empty(),
-                Optional.empty(), Optional.empty(), now, now, 0);
+        return new MachineRecord(id, name, namespace, MachineState.CREATED, config, Optional.empty(),
+                OptionalInt.empty(), Optional.empty(), Optional.empty(), now, now, 0);
     }
 
     /** The API view, without the network address (which the node network knows). */
@@ -66,23 +66,23 @@ public record MachineRecord(
     }
 
     MachineRecord withRestartCount(int count, Instant now) {
-        return new MachineRecord(id, name, namespace, state, config, imageDigest, exitCode, error, vmHandle, createdAt, now,
-                count);
+        return new MachineRecord(id, name, namespace, state, config, imageDigest, exitCode, error, vmHandle, createdAt,
+                now, count);
     }
 
     MachineRecord withState(MachineState newState, Instant now) {
-        return new MachineRecord(id, name, namespace, newState, config, imageDigest, exitCode, error, vmHandle, createdAt, now,
-                restartCount);
+        return new MachineRecord(id, name, namespace, newState, config, imageDigest, exitCode, error, vmHandle,
+                createdAt, now, restartCount);
     }
 
     MachineRecord withImageDigest(String digest, Instant now) {
-        return new MachineRecord(id, name, namespace, state, config, Optional.of(digest), exitCode, error, vmHandle, createdAt,
-                now, restartCount);
+        return new MachineRecord(id, name, namespace, state, config, Optional.of(digest), exitCode, error, vmHandle,
+                createdAt, now, restartCount);
     }
 
     MachineRecord withVmHandle(Optional<VmHandle> handle, Instant now) {
-        return new MachineRecord(id, name, namespace, state, config, imageDigest, exitCode, error, handle, createdAt, now,
-                restartCount);
+        return new MachineRecord(id, name, namespace, state, config, imageDigest, exitCode, error, handle, createdAt,
+                now, restartCount);
     }
 
     /** The run ended: the workload's exit code if it reported one, the VMM gone. */

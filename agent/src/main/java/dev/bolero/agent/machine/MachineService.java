@@ -278,9 +278,9 @@ public final class MachineService implements AutoCloseable {
                 Optional<MachineRecord> now = store.find(id);
                 if (now.isEmpty()) {
                     Machine gone = current;
-                    Machine destroyed = new Machine(gone.id(), gone.name(), gone.namespace(), MachineState.DESTROYED, gone.config(),
-                            gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant(),
-                            gone.restartCount(), gone.ip());
+                    Machine destroyed = new Machine(gone.id(), gone.name(), gone.namespace(), MachineState.DESTROYED,
+                            gone.config(), gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(),
+                            clock.instant(), gone.restartCount(), gone.ip());
                     if (states.contains(MachineState.DESTROYED)) return destroyed;
                     throw ApiException.notFound("wait for machine " + id + ": it was deleted");
                 }

@@ -255,7 +255,8 @@ final class Supervisor {
         try {
             PreparedImage image = runtime.images().prepare(config.image().value());
             service.update(id, r -> r.withImageDigest(image.digest().toString(), service.clock().instant()));
-            WorkloadSpec workload = WorkloadSpec.merge(config.image().value(), image.config(), config.init(), config.env());
+            WorkloadSpec workload = WorkloadSpec.merge(config.image().value(), image.config(), config.init(),
+                    config.env());
             if (stopRequested) {
                 finish(RunEnd.stoppedByRequest());
                 return;

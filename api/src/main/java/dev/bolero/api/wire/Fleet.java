@@ -14,8 +14,8 @@ import java.util.Map;
  *     not replace running machines
  */
 public record Fleet(String namespace, String name, FleetStrategy strategy, String region,
-                    Map<String, String> nodeLabels, MachineSpec.Overlay config, long configVersion, int outdatedMachines,
-                    Instant createdAt, Instant updatedAt) {
+                    Map<String, String> nodeLabels, MachineSpec.Overlay config, long configVersion,
+                    int outdatedMachines, Instant createdAt, Instant updatedAt) {
     public Fleet {
         nodeLabels = Map.copyOf(nodeLabels);
     }

@@ -24,7 +24,9 @@ public record JoinRequest(String name, Map<String, String> labels, List<Driver> 
     /** The drivers, sorted and each once; at least one. */
     static List<Driver> checkDrivers(List<Driver> drivers) {
         if (drivers == null || drivers.isEmpty()) throw ApiException.invalid("drivers: at least one is required");
-        if (drivers.stream().anyMatch(java.util.Objects::isNull)) throw ApiException.invalid("drivers: null is not a driver");
+        if (drivers.stream().anyMatch(java.util.Objects::isNull)) {
+            throw ApiException.invalid("drivers: null is not a driver");
+        }
         return List.copyOf(java.util.EnumSet.copyOf(drivers));
     }
 }

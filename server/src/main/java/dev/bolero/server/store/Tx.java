@@ -180,7 +180,8 @@ public final class Tx {
 
     public void insertNode(NodeRow n) throws SQLException {
         update("INSERT INTO nodes (" + NODE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)", n.id(), n.name(),
-                n.health().wireName(), n.adminState().wireName(), JSON.writeValueAsString(n.labels()), JSON.writeValueAsString(n.drivers()),
+                n.health().wireName(), n.adminState().wireName(), JSON.writeValueAsString(n.labels()),
+                JSON.writeValueAsString(n.drivers()),
                 n.capacity().cpus(), n.capacity().memoryMb(), n.heartbeatAt().toEpochMilli(), n.assignIndex(),
                 n.joinedAt().toEpochMilli());
     }
@@ -303,7 +304,8 @@ public final class Tx {
     public void insertMachine(MachineRow m) throws SQLException {
         update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.spec()), m.cpus(),
-                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.desiredState().wireName(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
+                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.desiredState().wireName(),
+                m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
                 m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(), m.modifyIndex(),
                 m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion());
     }
@@ -368,8 +370,8 @@ public final class Tx {
      * code; {@code error} says why it has no node, or null.
      */
     public void assign(String id, String nodeId, String error, Instant now) throws SQLException {
-        update("UPDATE machines SET node_id = ?, observed_state = " + CREATED + ", image_digest = NULL, exit_code = NULL, "
-                + "error = ?, generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
+        update("UPDATE machines SET node_id = ?, observed_state = " + CREATED + ", image_digest = NULL, "
+                + "exit_code = NULL, error = ?, generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
                 nodeId, error, index(), now.toEpochMilli(), id);
     }
 
