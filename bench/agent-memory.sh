@@ -50,7 +50,7 @@ measure() { # prints: rss_kib threads heap_used_kib
 
 # Warm up once (boot assets, image pull) so the idle figure includes the same loaded code.
 id=$(curl -sf -X POST "$api/machines" -H 'Content-Type: application/json' \
-  -d "{\"image\": \"$image\", \"start\": true, \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": [\"true\"]}}" \
+  -d "{\"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": [\"true\"]}}}" \
   | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4)
 curl -s "$api/machines/$id/wait?state=stopped,failed&timeout_s=600" >/dev/null
 curl -s -X DELETE "$api/machines/$id" >/dev/null
@@ -58,7 +58,7 @@ read -r idle_rss idle_threads idle_heap < <(measure)
 
 for i in $(seq "$n"); do
   curl -sf -X POST "$api/machines" -H 'Content-Type: application/json' \
-    -d "{\"image\": \"$image\", \"start\": true, \"guest\": {\"memory_mb\": 128}}" >/dev/null
+    -d "{\"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 128}}}" >/dev/null
 done
 for id in $(curl -s "$api/machines" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4); do
   curl -s "$api/machines/$id/wait?state=running,failed&timeout_s=900" | grep -q '"state":"running"' \

@@ -75,7 +75,7 @@ class Kernel:
 
     def orchestrated_run(self, capture):
         t0 = time.monotonic()
-        m = call(self.agent, "POST", "/api/v1/machines", {"image": image, "start": True, "init": {"cmd": WORKLOAD}})
+        m = call(self.agent, "POST", "/api/v1/machines", {"start": True, "config": {"image": image, "init": {"cmd": WORKLOAD}}})
         cmdline = None
         with urllib.request.urlopen(f"{self.agent}/api/v1/machines/{m['id']}/logs?follow=true", timeout=600) as r:
             first = r.readline()

@@ -65,7 +65,7 @@ for _ in $(seq 300); do curl -sf "http://127.0.0.1:$agent_port/api/v1/machines" 
 
 pub_port=$(free_port) pub_sink=$(free_port)
 curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:$agent_port/api/v1/machines" -d \
-  "{\"image\": \"$image\", \"name\": \"bench\", \"start\": true, \"services\": [{\"protocol\": \"tcp\", \"internal_port\": 8080, \"port\": $pub_port}, {\"protocol\": \"tcp\", \"internal_port\": 9000, \"port\": $pub_sink}]}" >/dev/null
+  "{\"name\": \"bench\", \"start\": true, \"config\": {\"image\": \"$image\", \"services\": [{\"protocol\": \"tcp\", \"internal_port\": 8080, \"port\": $pub_port}, {\"protocol\": \"tcp\", \"internal_port\": 9000, \"port\": $pub_sink}]}}" >/dev/null
 for _ in $(seq 600); do [[ $(curl -s --max-time 2 "http://$publish:$pub_port/" || true) == up ]] && break; sleep 0.5; done
 [[ $(curl -s --max-time 2 "http://$publish:$pub_port/" || true) == up ]] || { echo "the guest's web server never answered" >&2; tail -20 "$work/agent.log" >&2; exit 1; }
 
@@ -105,7 +105,7 @@ printf '%-44s median %6.3f ms  p90 %6.3f ms   loopback median %6.3f ms  p90 %6.3
 # Attach time: the first machine of a namespace creates its bridge; later ones only a tap and the rules.
 for i in $(seq "$attaches"); do
   curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:$agent_port/api/v1/machines" \
-    -d "{\"image\": \"$image\", \"namespace\": \"attach$((i % 2))\"}" >/dev/null
+    -d "{\"config\": {\"image\": \"$image\"}, \"namespace\": \"attach$((i % 2))\"}" >/dev/null
 done
 sleep 0.5
 ms=$(grep -o 'network attached .* ms=[0-9.]*' "$work/agent.log" | sed 's/.*ms=//')

@@ -82,7 +82,7 @@ class AgentCrashTest {
 
         // In flight when the agent dies: a create+start, a stop, a forced delete.
         CompletableFuture<?> create = CompletableFuture.runAsync(() -> post("/api/v1/machines",
-                "{\"image\": \"" + image + "\", \"name\": \"midcreate\", \"start\": true}"));
+                "{\"config\": {\"image\": \"" + image + "\"}, \"name\": \"midcreate\", \"start\": true}"));
         CompletableFuture<?> stop = CompletableFuture.runAsync(() ->
                 post("/api/v1/machines/" + stopped + "/stop", "{\"timeout_s\": 30}"));
         CompletableFuture<?> del = CompletableFuture.runAsync(() ->
@@ -185,8 +185,8 @@ class AgentCrashTest {
     }
 
     private String create(String image, String name, String cmdJson) {
-        AgentHarness.Response r = post("/api/v1/machines", "{\"image\": \"" + image + "\", \"name\": \"" + name
-                + "\", \"start\": true, \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": " + cmdJson + "}}");
+        AgentHarness.Response r = post("/api/v1/machines", "{\"name\": \"" + name + "\", \"start\": true, \"config\": {\"image\": \""
+                + image + "\", \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": " + cmdJson + "}}}");
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         return r.json().path("id").asString();
     }

@@ -20,7 +20,7 @@ class BootDeadlineEndToEndTest {
 
     @Test
     void a_guest_that_misses_the_boot_deadline_fails_with_boot_timeout_and_leaves_nothing_running(AgentHarness node) {
-        String id = node.create("{\"image\": \"%s\", \"start\": true}".formatted(env.image()));
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"%s\"}}".formatted(env.image()));
         JsonNode failed = node.waitFor(id, "failed", 240);
         assertThat(failed.path("exit_code").isMissingNode() || failed.path("exit_code").isNull())
                 .as("no workload ran: %s", failed).isTrue();

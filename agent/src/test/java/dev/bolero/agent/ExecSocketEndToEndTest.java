@@ -38,7 +38,7 @@ class ExecSocketEndToEndTest {
 
     @BeforeAll
     static void startMachine(AgentHarness node) {
-        machine = node.create("{\"image\": \"" + env.image() + "\", \"start\": true}");
+        machine = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "\"}}");
         node.waitFor(machine, "running", 240);
     }
 

@@ -31,8 +31,8 @@ class ImageApiEndToEndTest {
                 .resolve("rootfs.ext4");
         assertThat(pulled.json().path("root_drive_bytes").asLong()).isEqualTo(Files.size(base));
 
-        String a = node.create("{\"image\": \"" + env.image() + "\", \"start\": true}");
-        String b = node.create("{\"image\": \"" + env.image() + "@" + digest + "\", \"start\": true}");
+        String a = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "\"}}");
+        String b = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "@" + digest + "\"}}");
         node.waitFor(a, "running", 240);
         node.waitFor(b, "running", 240);
 

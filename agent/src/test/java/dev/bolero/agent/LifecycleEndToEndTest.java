@@ -25,8 +25,8 @@ class LifecycleEndToEndTest {
     @Test
     void exec_runs_in_the_workload_root_and_stop_uses_the_configured_defaults_and_is_recorded(AgentHarness node) {
         String id = node.create("""
-                {"image": "%s", "start": true, "stop": {"signal": "SIGINT", "timeout_s": 30},
-                 "init": {"cmd": ["sh", "-c", "echo up > /tmp/marker; echo up; exec sleep 600"]}}
+                {"start": true, "config": {"image": "%s", "stop": {"signal": "SIGINT", "timeout_s": 30},
+                 "init": {"cmd": ["sh", "-c", "echo up > /tmp/marker; echo up; exec sleep 600"]}}}
                 """.formatted(env.image()));
         node.waitFor(id, "running", 240);
 
@@ -77,8 +77,8 @@ class LifecycleEndToEndTest {
     @Test
     void on_failure_restarts_with_a_visible_count_until_max_retries(AgentHarness node) {
         String id = node.create("""
-                {"image": "%s", "start": true, "restart": {"policy": "on-failure", "max_retries": 2},
-                 "init": {"cmd": ["sh", "-c", "echo run; exit 3"]}}
+                {"start": true, "config": {"image": "%s", "restart": {"policy": "on-failure", "max_retries": 2},
+                 "init": {"cmd": ["sh", "-c", "echo run; exit 3"]}}}
                 """.formatted(env.image()));
         await().atMost(Duration.ofMinutes(8)).pollInterval(Duration.ofSeconds(1)).until(() -> {
             JsonNode m = node.get("/api/v1/machines/" + id).json();
@@ -96,7 +96,7 @@ class LifecycleEndToEndTest {
     @Test
     void auto_destroy_removes_the_machine_when_its_workload_exits(AgentHarness node) {
         String id = node.create("""
-                {"image": "%s", "start": true, "auto_destroy": true, "init": {"cmd": ["true"]}}
+                {"start": true, "config": {"image": "%s", "auto_destroy": true, "init": {"cmd": ["true"]}}}
                 """.formatted(env.image()));
         await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1))
                 .until(() -> node.get("/api/v1/machines/" + id).status() == 404);

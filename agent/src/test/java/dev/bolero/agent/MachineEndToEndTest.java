@@ -28,7 +28,7 @@ class MachineEndToEndTest {
 
     @Test
     void an_image_runs_and_its_output_and_exit_code_come_back(AgentHarness node) {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true}");
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "\"}}");
         JsonNode m = node.waitFor(id, "stopped", 240);
         assertThat(m.path("exit_code").asInt()).isZero();
         assertThat(m.path("image_digest").asString()).startsWith("sha256:");
@@ -67,11 +67,11 @@ class MachineEndToEndTest {
     @Test
     void env_cmd_workdir_and_user_overrides_apply_and_the_exit_code_propagates(AgentHarness node) {
         String id = node.create("""
-                {"image": "%s", "name": "overrides", "start": true,
+                {"name": "overrides", "start": true, "config": {"image": "%s",
                  "guest": {"cpus": 1, "memory_mb": 192},
                  "env": {"GREETING": "from-machine", "EXTRA": "x y"},
                  "init": {"cmd": ["sh", "-c", "echo \\"$GREETING|$EXTRA|$(pwd)|$(id -u)\\"; exit 7"],
-                          "workdir": "/tmp", "user": "app"}}
+                          "workdir": "/tmp", "user": "app"}}}
                 """.formatted(env.image()));
         JsonNode m = node.waitFor(id, "stopped", 240);
         assertThat(m.path("exit_code").asInt()).isEqualTo(7);
@@ -82,7 +82,8 @@ class MachineEndToEndTest {
 
     @Test
     void a_workload_that_cannot_start_fails_the_machine_with_the_guest_reason_and_leaves_no_vmm(AgentHarness node) {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"init\": {\"cmd\": [\"/no/such/program\"]}}");
+        String id = node.create("{\"config\": {\"image\": \"" + env.image()
+                + "\", \"init\": {\"cmd\": [\"/no/such/program\"]}}}");
         assertThat(node.get("/api/v1/machines/" + id).json().path("state").asString()).isEqualTo("created");
         AgentHarness.Response start = node.post("/api/v1/machines/" + id + "/start", "");
         assertThat(start.status()).as(start.body()).isEqualTo(200);
@@ -95,8 +96,8 @@ class MachineEndToEndTest {
 
     @Test
     void stopping_a_long_running_workload_signals_it_and_delete_leaves_nothing_behind(AgentHarness node) {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true,"
-                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo up; exec sleep 600\"]}}");
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "\","
+                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo up; exec sleep 600\"]}}}");
         node.waitFor(id, "running", 240);
         await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up"));
         assertThat(AgentHarness.processesMentioning(id)).isNotEmpty();
@@ -115,8 +116,8 @@ class MachineEndToEndTest {
 
     @Test
     void a_workload_that_ignores_the_signal_is_powered_off_after_the_timeout(AgentHarness node) {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true,"
-                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"trap '' TERM; echo up; while true; do sleep 1; done\"]}}");
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "\","
+                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"trap '' TERM; echo up; while true; do sleep 1; done\"]}}}");
         node.waitFor(id, "running", 240);
         await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up"));
         node.post("/api/v1/machines/" + id + "/stop", "{\"timeout_s\": 2}");
@@ -127,8 +128,8 @@ class MachineEndToEndTest {
 
     @Test
     void a_restarted_agent_lists_its_machines_and_re_adopts_running_ones(AgentHarness node) {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true,"
-                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo before; exec sleep 600\"]}}");
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image() + "\","
+                + " \"init\": {\"cmd\": [\"sh\", \"-c\", \"echo before; exec sleep 600\"]}}}");
         node.waitFor(id, "running", 240);
         List<Long> pids = AgentHarness.processesMentioning(id);
         assertThat(pids).isNotEmpty();

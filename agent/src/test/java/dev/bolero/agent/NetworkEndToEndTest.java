@@ -64,9 +64,9 @@ class NetworkEndToEndTest {
     private static Vm create(AgentHarness node, String name, String namespace, boolean egress) throws Exception {
         int port = HostNetworkFixture.freePort();
         String id = node.create("""
-                {"image": "%s", "name": "%s", "namespace": "%s", "network": {"egress": %s}, "start": true,
-                 "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}
-                """.formatted(env.image(), name, namespace, egress, port));
+                {"name": "%s", "namespace": "%s", "start": true, "config": {"image": "%s", "network": {"egress": %s},
+                 "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}}
+                """.formatted(name, namespace, env.image(), egress, port));
         return new Vm(id, name, node.get("/api/v1/machines/" + id).json().path("ip").asString(), port);
     }
 
@@ -106,8 +106,8 @@ class NetworkEndToEndTest {
             // A published port of a machine already published by another is refused at create, leaving nothing.
             var devices = net.devices();
             var clash = node.post("/api/v1/machines", """
-                    {"image": "%s", "namespace": "gamma",
-                     "services": [{"protocol": "tcp", "internal_port": 80, "port": %d}]}""".formatted(env.image(), a1.port()));
+                    {"namespace": "gamma", "config": {"image": "%s",
+                     "services": [{"protocol": "tcp", "internal_port": 80, "port": %d}]}}""".formatted(env.image(), a1.port()));
             assertThat(clash.status()).as(clash.body()).isEqualTo(409);
             assertThat(clash.errorMessage()).contains("tcp port " + a1.port() + " is already published by machine " + a1.id());
             assertThat(net.devices()).isEqualTo(devices);
@@ -209,8 +209,8 @@ class NetworkEndToEndTest {
             int published = HostNetworkFixture.freePort();
             var created = HostCommands.sh("curl", "-sS", "--max-time", "60", "-H", "Content-Type: application/json",
                     "--data-binary", """
-                    {"image": "%s", "name": "survivor", "namespace": "alpha", "start": true,
-                     "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}""".formatted(env.image(), published),
+                    {"name": "survivor", "namespace": "alpha", "start": true, "config": {"image": "%s",
+                     "services": [{"protocol": "tcp", "internal_port": 8080, "port": %d}]}}""".formatted(env.image(), published),
                     "http://127.0.0.1:" + port + "/api/v1/machines");
             var vm = new Vm(ApiJson.mapper().readTree(created).path("id").asString(),
                     "survivor", "", published);
@@ -240,29 +240,29 @@ class NetworkEndToEndTest {
 
     @Test
     void bad_network_fields_are_400_and_an_agent_without_networking_refuses_to_publish(AgentHarness node) {
-        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"Not_A_Label\"}").errorMessage())
+        assertThat(node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\"}, \"namespace\": \"Not_A_Label\"}").errorMessage())
                 .startsWith("namespace must be 1-63 lowercase letters");
-        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\","
-                + " \"internal_port\": 1, \"port\": 2}]}").errorMessage())
-                .isEqualTo("services: protocol must be tcp or udp, got 'sctp'");
-        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
-                + " \"internal_port\": 1, \"port\": 70000}]}").errorMessage())
-                .isEqualTo("services: port must be between 1 and 65535, got 70000");
-        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": ["
+        assertThat(node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\","
+                + " \"internal_port\": 1, \"port\": 2}]}}").errorMessage())
+                .isEqualTo("config.services[0].protocol must be tcp, udp, got 'sctp'");
+        assertThat(node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
+                + " \"internal_port\": 1, \"port\": 70000}]}}").errorMessage())
+                .isEqualTo("config.services[0].port must be between 1 and 65535, got 70000");
+        assertThat(node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\", \"services\": ["
                 + "{\"protocol\": \"udp\", \"internal_port\": 1, \"port\": 53},"
-                + "{\"protocol\": \"udp\", \"internal_port\": 2, \"port\": 53}]}").errorMessage())
-                .isEqualTo("services: udp port 53 is published twice");
-        assertThat(node.post("/api/v1/machines", "{\"image\": \"x\", \"network\": {\"egres\": false}}").status())
+                + "{\"protocol\": \"udp\", \"internal_port\": 2, \"port\": 53}]}}").errorMessage())
+                .isEqualTo("config.services[1]: udp port 53 is published twice");
+        assertThat(node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\", \"network\": {\"egres\": false}}}").status())
                 .isEqualTo(400);
 
-        var refused = node.post("/api/v1/machines", "{\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
-                + " \"internal_port\": 80, \"port\": 8080}]}");
+        var refused = node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\", \"services\": [{\"protocol\": \"tcp\","
+                + " \"internal_port\": 80, \"port\": 8080}]}}");
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.errorCode()).isEqualTo("failed_precondition");
         assertThat(refused.errorMessage()).endsWith("publishing ports needs networking, and this agent runs without it (--no-network)");
-        var plain = node.post("/api/v1/machines", "{\"image\": \"x\", \"namespace\": \"alpha\"}").json();
+        var plain = node.post("/api/v1/machines", "{\"config\": {\"image\": \"x\"}, \"namespace\": \"alpha\"}").json();
         assertThat(plain.path("ip").isNull()).isTrue();
-        assertThat(plain.path("config").path("namespace").asString()).isEqualTo("alpha");
+        assertThat(plain.path("namespace").asString()).isEqualTo("alpha");
         assertThat(plain.path("config").path("network").path("egress").asBoolean()).isTrue();
         assertThat(node.get("/api/v1/machines").json()).hasSize(1);
     }

@@ -24,7 +24,8 @@ class RootfsSizeTest {
     @Test
     void a_machine_asking_for_more_sees_a_grown_root_while_the_shared_drive_keeps_its_size(AgentHarness node)
             throws Exception {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true, \"guest\": {\"rootfs_mb\": 1024}}");
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image()
+                + "\", \"guest\": {\"rootfs_mb\": 1024}}}");
         JsonNode m = node.waitFor(id, "stopped", 240);
         assertThat(m.path("exit_code").asInt()).as(node.console(id)).isZero();
         assertThat(m.path("config").path("guest").path("rootfs_mb").asInt()).isEqualTo(1024);
@@ -43,7 +44,8 @@ class RootfsSizeTest {
 
     @Test
     void a_root_smaller_than_the_image_drive_fails_the_machine_naming_both_sizes(AgentHarness node) throws Exception {
-        String id = node.create("{\"image\": \"" + env.image() + "\", \"start\": true, \"guest\": {\"rootfs_mb\": 64}}");
+        String id = node.create("{\"start\": true, \"config\": {\"image\": \"" + env.image()
+                + "\", \"guest\": {\"rootfs_mb\": 64}}}");
         JsonNode m = node.waitFor(id, "failed", 240);
         long driveMib = (node.get("/api/v1/images/" + m.path("image_digest").asString()).json().path("root_drive_bytes").asLong()
                 + MIB - 1) / MIB;
@@ -53,8 +55,9 @@ class RootfsSizeTest {
 
     @Test
     void a_rootfs_size_out_of_range_is_refused(AgentHarness node) {
-        AgentHarness.Response r = node.post("/api/v1/machines", "{\"image\": \"" + env.image() + "\", \"guest\": {\"rootfs_mb\": 8}}");
+        AgentHarness.Response r = node.post("/api/v1/machines", "{\"config\": {\"image\": \"" + env.image()
+                + "\", \"guest\": {\"rootfs_mb\": 8}}}");
         assertThat(r.status()).isEqualTo(400);
-        assertThat(r.errorMessage()).isEqualTo("guest.rootfs_mb must be between 64 and 1048576, got 8");
+        assertThat(r.errorMessage()).isEqualTo("config.guest.rootfs_mb must be between 64 and 1048576, got 8");
     }
 }

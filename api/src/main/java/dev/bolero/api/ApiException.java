@@ -30,6 +30,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(ErrorCode.PERMISSION_DENIED, message);
     }
 
+    /** A domain value is illegal ({@code 400}): the exception's message, which names the field's path. */
+    public static ApiException invalid(dev.bolero.core.ValidationException e) {
+        return invalid(e.getMessage());
+    }
+
     /** No such object ({@code 404}). */
     public static ApiException notFound(String message) {
         return new ApiException(ErrorCode.NOT_FOUND, message);

@@ -9,6 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import dev.bolero.core.ValidationException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonPointer;
@@ -74,7 +75,7 @@ public final class ApiJson {
      * @param action what the request asks for, to start error messages ({@code create machine})
      * @throws ApiException {@code invalid_argument} for an empty body, malformed JSON, a duplicate key, an unknown
      *     field, a value of the wrong JSON type (each named by its path), or a value a record refuses (its own
-     *     message, after the path of the object that refused it)
+     *     message, after the path of the object that refused it; a {@link ValidationException}'s names its path)
      */
     public static <T> T parse(String body, Class<T> type, String action) {
         if (body == null || body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
@@ -92,6 +93,7 @@ public final class ApiJson {
     public static ApiException refusal(String action, JacksonException e) {
         String path = path(e);
         String where = path.isEmpty() ? "the request body" : path;
+        if (e.getCause() instanceof ValidationException invalid) return ApiException.invalid(invalid);
         return switch (e) {
             case UnrecognizedPropertyException u -> ApiException.invalid(action + ": unknown field '" + path + "'");
             case ValueInstantiationException v -> refusedByRecord(action, path, v.getCause());
@@ -139,6 +141,7 @@ public final class ApiJson {
     private static ApiException refusedByRecord(String action, String path, Throwable cause) {
         String prefix = path.isEmpty() ? "" : path + ": ";
         return switch (cause) {
+            case ValidationException invalid -> ApiException.invalid(invalid);
             case ApiException api when namesItself(api.getMessage(), path) -> api;
             case ApiException api -> new ApiException(api.code(), prefix + api.getMessage());
             case NullPointerException npe when npe.getMessage() != null && npe.getMessage().matches("\\w+") ->
@@ -190,8 +193,16 @@ public final class ApiJson {
                     .collect(Collectors.joining(", "));
         }
         if (Temporal.class.isAssignableFrom(type)) return "an RFC 3339 time (2026-01-02T15:04:05Z)";
+        if (writtenAsString(type)) return "a string";
         if (Collection.class.isAssignableFrom(type) || type.isArray()) return "an array";
         return "an object";
+    }
+
+    /** Whether a value type is written as one string (a record whose {@code @JsonValue} component is a string). */
+    private static boolean writtenAsString(Class<?> type) {
+        if (!type.isRecord()) return false;
+        return Stream.of(type.getRecordComponents()).anyMatch(c -> c.getType() == String.class
+                && c.getAccessor().isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class));
     }
 
     /** The path of the value that failed: {@code guest.memory_mb}, {@code services[1].port}; empty for the root. */

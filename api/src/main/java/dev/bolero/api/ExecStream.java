@@ -1,6 +1,9 @@
 package dev.bolero.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.bolero.core.FieldPath;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.ValidationException;
 import java.util.Objects;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -111,7 +114,13 @@ public final class ExecStream {
             int set = (resize != null ? 1 : 0) + (signal != null ? 1 : 0) + (closeStdin != null ? 1 : 0);
             if (set != 1) throw ApiException.invalid("exec control: exactly one of resize, signal, close_stdin");
             if (closeStdin != null && !closeStdin) throw ApiException.invalid("exec control: close_stdin must be true");
-            if (signal != null) StopRequest.signalNumber(signal);
+            if (signal != null) {
+                try {
+                    new MachineSpec.Stop(signal, null).check(FieldPath.root());
+                } catch (ValidationException e) {
+                    throw ApiException.invalid("exec control: " + e.getMessage());
+                }
+            }
         }
 
         public static Control ofResize(int rows, int cols) {
@@ -128,7 +137,7 @@ public final class ExecStream {
 
         /** The signal's number on Linux x86-64; only when {@link #signal} is set. */
         public int signalNumber() {
-            return StopRequest.signalNumber(Objects.requireNonNull(signal, "signal"));
+            return new MachineSpec.Stop(Objects.requireNonNull(signal, "signal"), null).signalNumber();
         }
     }
 

@@ -1,10 +1,14 @@
 package dev.bolero.api;
 
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import java.time.Instant;
 
 /**
- * A machine as the API shows it.
+ * A machine as the node API shows it.
  *
+ * @param namespace the tenant it belongs to
+ * @param config its configuration, defaults filled in
  * @param imageDigest the manifest digest the image reference resolved to; null until pulled
  * @param exitCode the workload's exit code once it exited; null otherwise
  * @param error why the machine failed; null otherwise
@@ -14,8 +18,9 @@ import java.time.Instant;
 public record Machine(
         String id,
         String name,
+        String namespace,
         MachineState state,
-        MachineConfig config,
+        MachineSpec config,
         String imageDigest,
         Integer exitCode,
         String error,
@@ -26,7 +31,7 @@ public record Machine(
 
     /** This machine with address {@code ip} (null: none). */
     public Machine withIp(String ip) {
-        return new Machine(id, name, state, config, imageDigest, exitCode, error, createdAt, updatedAt, restartCount,
-                ip);
+        return new Machine(id, name, namespace, state, config, imageDigest, exitCode, error, createdAt, updatedAt,
+                restartCount, ip);
     }
 }

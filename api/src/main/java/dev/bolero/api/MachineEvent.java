@@ -1,5 +1,6 @@
 package dev.bolero.api;
 
+import dev.bolero.core.MachineState;
 import java.time.Instant;
 import java.util.Objects;
 

@@ -10,51 +10,58 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ApiJsonTest {
+    /** A create body: {@code top} are the request's own fields, {@code config} the machine's spec (JSON fragments). */
+    private static String body(String top, String config) {
+        return "{" + (top.isEmpty() ? "" : top + ", ") + "\"config\": {" + config + "}}";
+    }
+
     static Stream<Arguments> refused() {
+        String image = "\"image\": \"x\"";
         return Stream.of(
-                Arguments.of("{\"image\": 123}", "create machine: image must be a string"),
-                Arguments.of("{\"image\": \"x\", \"name\": 123}", "create machine: name must be a string"),
-                Arguments.of("{\"image\": \"x\", \"name\": true}", "create machine: name must be a string"),
-                Arguments.of("{\"image\": \"x\", \"name\": 1.5}", "create machine: name must be a string"),
-                Arguments.of("{\"image\": \"x\", \"name\": {}}", "create machine: name must be a string"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"memory_mb\": \"512\"}}",
-                        "create machine: guest.memory_mb must be an integer"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"memory_mb\": 512.5}}",
-                        "create machine: guest.memory_mb must be an integer"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"memory_mb\": 512.0}}",
-                        "create machine: guest.memory_mb must be an integer"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"memory_mb\": true}}",
-                        "create machine: guest.memory_mb must be an integer"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"memory_mb\": 99999999999}}",
-                        "create machine: guest.memory_mb is out of range for a 32-bit integer"),
-                Arguments.of("{\"image\": \"x\", \"start\": \"true\"}", "create machine: start must be true or false"),
-                Arguments.of("{\"image\": \"x\", \"start\": 1}", "create machine: start must be true or false"),
-                Arguments.of("{\"image\": \"x\", \"guest\": \"\"}", "create machine: guest must be an object"),
-                Arguments.of("{\"image\": \"x\", \"guest\": []}", "create machine: guest must be an object"),
-                Arguments.of("{\"image\": \"x\", \"env\": {\"A\": 1}}", "create machine: env.A must be a string"),
-                Arguments.of("{\"image\": \"x\", \"services\": {}}", "create machine: services must be an array"),
-                Arguments.of("{\"image\": \"x\", \"services\": [{\"port\": 80, \"internal_port\": \"80\"}]}",
-                        "create machine: services[0].internal_port must be an integer"),
-                Arguments.of("{\"image\": \"x\", \"name\": \"a\", \"name\": \"b\"}",
+                Arguments.of(body("", "\"image\": 123"), "create machine: config.image must be a string"),
+                Arguments.of(body("\"name\": 123", image), "create machine: name must be a string"),
+                Arguments.of(body("\"name\": true", image), "create machine: name must be a string"),
+                Arguments.of(body("\"name\": 1.5", image), "create machine: name must be a string"),
+                Arguments.of(body("\"name\": {}", image), "create machine: name must be a string"),
+                Arguments.of(body("", image + ", \"guest\": {\"memory_mb\": \"512\"}"),
+                        "create machine: config.guest.memory_mb must be an integer"),
+                Arguments.of(body("", image + ", \"guest\": {\"memory_mb\": 512.5}"),
+                        "create machine: config.guest.memory_mb must be an integer"),
+                Arguments.of(body("", image + ", \"guest\": {\"memory_mb\": 512.0}"),
+                        "create machine: config.guest.memory_mb must be an integer"),
+                Arguments.of(body("", image + ", \"guest\": {\"memory_mb\": true}"),
+                        "create machine: config.guest.memory_mb must be an integer"),
+                Arguments.of(body("", image + ", \"guest\": {\"memory_mb\": 99999999999}"),
+                        "create machine: config.guest.memory_mb is out of range for a 32-bit integer"),
+                Arguments.of(body("\"start\": \"true\"", image), "create machine: start must be true or false"),
+                Arguments.of(body("\"start\": 1", image), "create machine: start must be true or false"),
+                Arguments.of(body("", image + ", \"guest\": \"\""), "create machine: config.guest must be an object"),
+                Arguments.of(body("", image + ", \"guest\": []"), "create machine: config.guest must be an object"),
+                Arguments.of(body("", image + ", \"env\": {\"A\": 1}"), "create machine: config.env.A must be a string"),
+                Arguments.of(body("", image + ", \"services\": {}"), "create machine: config.services must be an array"),
+                Arguments.of(body("", image + ", \"services\": [{\"port\": 80, \"internal_port\": \"80\"}]"),
+                        "create machine: config.services[0].internal_port must be an integer"),
+                Arguments.of(body("\"name\": \"a\", \"name\": \"b\"", image),
                         "create machine: duplicate field 'name'"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"cpus\": 1, \"cpus\": 2}}",
-                        "create machine: duplicate field 'guest.cpus'"),
-                Arguments.of("{\"image\": \"x\", \"imagee\": 1}", "create machine: unknown field 'imagee'"),
-                Arguments.of("{\"image\": \"x\", \"guest\": {\"cpu\": 1}}", "create machine: unknown field 'guest.cpu'"),
-                Arguments.of("{\"image\": \"x\", \"services\": [{\"protocol\": \"sctp\", \"internal_port\": 1, "
-                        + "\"port\": 2}]}", "services: protocol must be tcp or udp, got 'sctp'"),
+                Arguments.of(body("", image + ", \"guest\": {\"cpus\": 1, \"cpus\": 2}"),
+                        "create machine: duplicate field 'config.guest.cpus'"),
+                Arguments.of(body("", image + ", \"imagee\": 1"), "create machine: unknown field 'config.imagee'"),
+                Arguments.of(body("", image + ", \"guest\": {\"cpu\": 1}"),
+                        "create machine: unknown field 'config.guest.cpu'"),
+                Arguments.of(body("", image + ", \"services\": [{\"protocol\": \"sctp\", \"internal_port\": 1, "
+                        + "\"port\": 2}]"), "config.services[0].protocol must be tcp, udp, got 'sctp'"),
                 Arguments.of("[1]", "create machine: the request body must be an object"),
                 Arguments.of("\"x\"", "create machine: the request body must be an object"),
-                Arguments.of("{\"image\": \"x\"} {}", "create machine: malformed JSON: more after the end of the JSON value"),
-                Arguments.of("{\"image\": ", "create machine: malformed JSON"),
-                Arguments.of("{\"image\": \"x\", \"services\": [", "create machine: malformed JSON at line 1, column 29: "
+                Arguments.of(body("", image) + " {}", "create machine: malformed JSON: more after the end of the JSON value"),
+                Arguments.of("{\"config\": ", "create machine: malformed JSON"),
+                Arguments.of("{\"config\": {\"services\": [", "create machine: malformed JSON at line 1, column 26: "
                         + "Unexpected end-of-input: expected close marker for Array"),
-                Arguments.of("{\"image\": \"x\", /* c */ \"name\": \"a\"}", "create machine: malformed JSON"),
-                Arguments.of("{'image': 'x'}", "create machine: malformed JSON"),
-                Arguments.of("{\"image\": \"x\", \"restart\": {\"policy\": 1}}",
-                        "create machine: restart.policy must be a string"),
-                Arguments.of("{\"image\": \"x\", \"restart\": {\"policy\": \"sometimes\"}}",
-                        "restart.policy must be no, on-failure or always, got 'sometimes'"));
+                Arguments.of(body("/* c */ \"name\": \"a\"", image), "create machine: malformed JSON"),
+                Arguments.of("{'config': {}}", "create machine: malformed JSON"),
+                Arguments.of(body("", image + ", \"restart\": {\"policy\": 1}"),
+                        "create machine: config.restart.policy must be"),
+                Arguments.of(body("", image + ", \"restart\": {\"policy\": \"sometimes\"}"),
+                        "config.restart.policy must be no, on-failure, always, got 'sometimes'"));
     }
 
     static Stream<Arguments> refusedElsewhere() {
@@ -69,7 +76,7 @@ class ApiJsonTest {
                         "create machine: resize.rows must be an integer"),
                 Arguments.of(ExecStream.Control.class, "{\"close_stdin\": \"true\"}",
                         "create machine: close_stdin must be true or false"),
-                Arguments.of(StopRequest.class, "{\"timeout_s\": 1e1}", "create machine: timeout_s must be an integer"));
+                Arguments.of(dev.bolero.core.MachineSpec.Stop.class, "{\"timeout_s\": 1e1}", "create machine: timeout_s must be an integer"));
     }
 
     @ParameterizedTest

@@ -64,7 +64,7 @@ class ExecStreamTest {
                 ExecStream.Control.class, ACTION))
                 .hasMessage("exec control: exactly one of resize, signal, close_stdin");
         assertThatThrownBy(() -> ApiJson.parse("{\"signal\": \"NOPE\"}", ExecStream.Control.class, ACTION))
-                .hasMessage("unknown signal 'NOPE'");
+                .hasMessage("exec control: signal must be a signal name or number, got 'NOPE'");
         assertThatThrownBy(() -> ApiJson.parse("{\"resize\": {\"rows\": 0, \"cols\": 1}}", ExecStream.Control.class,
                 ACTION)).hasMessage("resize: terminal size must be 1 to 65535 rows and columns, got 0x1");
         assertThatThrownBy(() -> ApiJson.parse("{\"signal\": \"INT\", \"kill\": 1}", ExecStream.Control.class,

@@ -138,8 +138,8 @@ public final class ClusterBench {
                     for (int i; (i = next.getAndIncrement()) < creates; ) {
                         long s = System.nanoTime();
                         send(base, "POST", "/v1/namespaces/bench/fleets/web/machines", ADMIN,
-                                Map.of("name", "m-" + i, "image", "busybox", "start", true,
-                                        "guest", Map.of("cpus", 1, "memory_mb", 256)), 201);
+                                Map.of("name", "m-" + i, "start", true, "config", Map.of("image", "busybox",
+                                        "guest", Map.of("cpus", 1, "memory_mb", 256))), 201);
                         latencies[i] = System.nanoTime() - s;
                     }
                     return null;

@@ -1,12 +1,7 @@
 package dev.bolero.cli;
 
-import dev.bolero.api.ApiException;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.RestartPolicy;
-import dev.bolero.api.ServicePort;
-import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.ClusterMachine;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.FleetStrategy;
@@ -15,6 +10,9 @@ import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.client.ClientException;
 import dev.bolero.client.LogOptions;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.core.ValidationException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +34,7 @@ final class ClusterCommands {
             "IMAGE");
 
     private static List<Object> machineRow(ClusterMachine m) {
-        return Arrays.asList(m.id(), m.name(), m.fleet(), m.state().wireName(), m.desiredState(), m.nodeId(),
+        return Arrays.asList(m.id(), m.name(), m.fleet(), m.state().wireName(), m.desiredState().wireName(), m.nodeId(),
                 m.config().image());
     }
 
@@ -70,10 +68,9 @@ final class ClusterCommands {
             return 0;
         }
 
-        /** The body of the create: the flags, started at once, over nothing (the server puts it over the fleet's). */
-        CreateMachineSpec spec() {
-            return new CreateMachineSpec(name, null, null, null, null, true, null, null, null, null, null, null, null,
-                    null).over(flags.template(image));
+        /** The body of the create: the flags, started at once (the server puts their config over the fleet's). */
+        CreateClusterMachine spec() {
+            return new CreateClusterMachine(name, true, null, null, flags.overlay(image));
         }
     }
 
@@ -85,15 +82,17 @@ final class ClusterCommands {
      *
      * @throws IllegalArgumentException (a usage error) naming the bad value
      */
-    static ServicePort servicePort(String spec) {
+    static MachineSpec.Service servicePort(String spec) {
         var m = PUBLISH.matcher(spec);
         if (!m.matches()) {
             throw new IllegalArgumentException("-p " + spec + ": expected HOSTPORT:PORT, optionally with /tcp or /udp");
         }
+        var service = new MachineSpec.Service(m.group(3) == null ? "tcp" : m.group(3), Integer.parseInt(m.group(2)),
+                Integer.parseInt(m.group(1)));
         try {
-            return new ServicePort(m.group(3) == null ? "tcp" : m.group(3), Integer.parseInt(m.group(2)),
-                    Integer.parseInt(m.group(1)));
-        } catch (ApiException e) {
+            MachineSpec.builder().service(service).overlay();
+            return service;
+        } catch (ValidationException e) {
             throw new IllegalArgumentException("-p " + spec + ": " + e.getMessage(), e);
         }
     }
@@ -103,12 +102,14 @@ final class ClusterCommands {
      *
      * @throws IllegalArgumentException (a usage error) naming the bad value
      */
-    static RestartPolicy restartPolicy(String spec) {
+    static MachineSpec.Restart restartPolicy(String spec) {
         var m = RESTART.matcher(spec);
         try {
-            if (!m.matches()) throw ApiException.invalid("expected no, on-failure or always, optionally with :N");
-            return new RestartPolicy(m.group(1), m.group(2) == null ? null : Integer.valueOf(m.group(2)));
-        } catch (ApiException e) {
+            if (!m.matches()) throw new ValidationException("expected no, on-failure or always, optionally with :N");
+            var restart = new MachineSpec.Restart(m.group(1), m.group(2) == null ? null : Integer.valueOf(m.group(2)));
+            MachineSpec.builder().restart(restart).overlay();
+            return restart;
+        } catch (ValidationException e) {
             throw new IllegalArgumentException("--restart " + spec + ": " + e.getMessage(), e);
         }
     }
@@ -188,7 +189,8 @@ final class ClusterCommands {
         @Override
         public Integer call() {
             var client = o.client();
-            for (String id : ids) printMachine(o, client.stop(o.namespace(), id, new StopRequest(signal, timeout)));
+            var stop = new MachineSpec.Stop(signal, timeout);
+            for (String id : ids) printMachine(o, client.stop(o.namespace(), id, stop));
             return 0;
         }
     }
@@ -227,7 +229,8 @@ final class ClusterCommands {
             }
             o.print(nodes.size() == 1 && action != null && !action.equals("ls") ? nodes.getFirst() : nodes, nodes,
                     List.of("ID", "NAME", "STATE", "CPUS", "MEMORY_MB", "ALLOCATED", "MACHINES", "LABELS"),
-                    n -> Arrays.asList(n.id(), n.name(), n.state(), n.capacity().cpus(), n.capacity().memoryMb(),
+                    n -> Arrays.asList(n.id(), n.name(), n.state().wireName(), n.capacity().cpus(),
+                            n.capacity().memoryMb(),
                             n.allocated().cpus() + "/" + n.allocated().memoryMb(), n.machines(), n.labels()));
             return 0;
         }
@@ -288,12 +291,12 @@ final class ClusterCommands {
 
         /** A new fleet: the flags' placement and machine config. */
         FleetSpec createSpec() {
-            return new FleetSpec(required(name, "NAME"), strategy, region, Map.of(), flags.template(image));
+            return new FleetSpec(required(name, "NAME"), strategy, region, Map.of(), flags.overlay(image));
         }
 
         /** {@code current} with the flags given over it; the flags' config goes over its config. */
         FleetSpec updateSpec(Fleet current) {
-            var config = flags.template(image);
+            var config = flags.overlay(image);
             return new FleetSpec(current.name(), strategy != null ? strategy : current.strategy(),
                     region != null ? region : current.region(), current.nodeLabels(),
                     current.config() == null ? config : config.over(current.config()));

@@ -1,7 +1,6 @@
 package dev.bolero.cli;
 
-import dev.bolero.api.GuestResources;
-import dev.bolero.api.wire.MachineTemplate;
+import dev.bolero.core.MachineSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,15 +33,23 @@ final class MachineFlags {
     @Option(names = "--rm", description = "delete the machine when its run ends and no restart applies")
     boolean remove;
 
+    @Option(names = "--metadata", paramLabel = "K=V",
+            description = "a metadata entry shown with the machine; repeatable")
+    Map<String, String> metadata = new LinkedHashMap<>();
+
     /**
-     * The config these flags and {@code image} (null when not given) describe.
+     * The config these flags and {@code image} (null when not given) describe: an overlay, unset where no flag says.
      *
-     * @throws IllegalArgumentException (a usage error) naming a bad {@code -p} or {@code --restart} value
+     * @throws IllegalArgumentException (a usage error) naming a bad value
      */
-    MachineTemplate template(String image) {
-        return new MachineTemplate(image,
-                cpus == null && memoryMb == null ? null : new GuestResources(cpus, memoryMb), null, env,
-                restart == null ? null : ClusterCommands.restartPolicy(restart), remove ? true : null, null, null,
-                publish.isEmpty() ? null : publish.stream().map(ClusterCommands::servicePort).toList());
+    MachineSpec.Overlay overlay(String image) {
+        return MachineSpec.builder().image(image)
+                .guest(cpus == null && memoryMb == null ? null : new MachineSpec.Guest(cpus, memoryMb, null))
+                .env(env.isEmpty() ? null : env)
+                .restart(restart == null ? null : ClusterCommands.restartPolicy(restart))
+                .autoDestroy(remove ? true : null)
+                .services(publish.isEmpty() ? null : publish.stream().map(ClusterCommands::servicePort).toList())
+                .metadata(metadata.isEmpty() ? null : metadata)
+                .overlay();
     }
 }

@@ -48,7 +48,7 @@ class ExecCommandEndToEndTest {
         agent = Agent.start(new AgentConfig("127.0.0.1", 0, dataDir.resolve("agent"), Set.of(),
                 QemuDriver.Accel.AUTO, Optional.empty(), Duration.ofSeconds(180)));
         HttpResponse<String> created = http("POST", "/api/v1/machines",
-                "{\"image\": \"" + image + "\", \"start\": true}");
+                "{\"start\": true, \"config\": {\"image\": \"" + image + "\"}}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         machine = ApiJson.mapper().readTree(created.body()).path("id").asString();
         HttpResponse<String> running = http("GET",

@@ -3,15 +3,12 @@ package dev.bolero.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.bolero.api.GuestResources;
-import dev.bolero.api.RestartPolicy;
-import dev.bolero.api.ServicePort;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetStrategy;
-import dev.bolero.api.wire.MachineTemplate;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import dev.bolero.core.MachineSpec;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -30,40 +27,43 @@ class FleetFlagsTest {
                 .createSpec();
         assertThat(spec.name()).isEqualTo("web");
         assertThat(spec.strategy()).isEqualTo(FleetStrategy.BINPACK);
-        assertThat(spec.config()).isEqualTo(new MachineTemplate("app:1", new GuestResources(2, 512), null,
-                Map.of("A", "1", "B", "2"), new RestartPolicy("always", 3), null, null, null,
-                List.of(new ServicePort("tcp", 80, 8080))));
+        assertThat(spec.config()).isEqualTo(MachineSpec.builder("app:1").guest(new MachineSpec.Guest(2, 512, null))
+                .env(Map.of("A", "1", "B", "2")).restart(new MachineSpec.Restart("always", 3))
+                .services(List.of(new MachineSpec.Service("tcp", 80, 8080))).overlay());
     }
 
     @Test
     void fleetsUpdateChangesOnlyTheFlagsGivenAndMergesEnvKeyByKey() {
         var current = new Fleet("default", "web", FleetStrategy.BINPACK, "eu", Map.of("disk", "ssd"),
-                new MachineTemplate("app:1", new GuestResources(2, 512), null, Map.of("A", "1", "B", "2"), null, null,
-                        null, null, null), 1, 0, Instant.EPOCH, Instant.EPOCH);
+                MachineSpec.builder("app:1").guest(2, 512).env(Map.of("A", "1", "B", "2")).overlay(), 1, 0,
+                Instant.EPOCH, Instant.EPOCH);
         var spec = parse(ClusterCommands.Fleets.class, "fleets", "update", "web", "--image", "app:2", "-e", "B=3")
                 .updateSpec(current);
         assertThat(spec.strategy()).isEqualTo(FleetStrategy.BINPACK);
         assertThat(spec.region()).isEqualTo("eu");
         assertThat(spec.nodeLabels()).isEqualTo(Map.of("disk", "ssd"));
-        assertThat(spec.config().image()).isEqualTo("app:2");
-        assertThat(spec.config().guest()).isEqualTo(new GuestResources(2, 512));
+        assertThat(spec.config().image().value()).isEqualTo("app:2");
+        assertThat(spec.config().guest()).isEqualTo(new MachineSpec.Guest(2, 512, null));
         assertThat(spec.config().env()).isEqualTo(Map.of("A", "1", "B", "3"));
     }
 
     @Test
     void runWithoutAnImageLeavesItToTheFleetAndAFlagOverridesTheFleetsField() {
         var bare = parse(ClusterCommands.Run.class, "run", "--fleet", "web", "--name", "w1").spec();
-        assertThat(bare.image()).isNull();
+        assertThat(bare.config().image()).isNull();
         assertThat(bare.name()).isEqualTo("w1");
         assertThat(bare.startNow()).isTrue();
-        assertThat(bare.guest()).isNull();
-        assertThat(bare.restart()).as("absent, so the fleet's or the cluster's default applies").isNull();
+        assertThat(bare.config().guest()).isNull();
+        assertThat(bare.config().restart()).as("absent, so the fleet's or the cluster's default applies").isNull();
 
-        var flagged = parse(ClusterCommands.Run.class, "run", "app:9", "--memory", "1024", "-e", "X=1", "--rm").spec();
-        assertThat(flagged.image()).isEqualTo("app:9");
-        assertThat(flagged.guest()).isEqualTo(new GuestResources(null, 1024));
-        assertThat(flagged.env()).isEqualTo(Map.of("X", "1"));
-        assertThat(flagged.autoDestroy()).isTrue();
+        var flagged = parse(ClusterCommands.Run.class, "run", "app:9", "--memory", "1024", "-e", "X=1", "--rm",
+                "--metadata", "team=web", "--metadata", "tier=canary").spec();
+        assertThat(flagged.config().image().value()).isEqualTo("app:9");
+        assertThat(flagged.config().guest()).isEqualTo(new MachineSpec.Guest(null, 1024, null));
+        assertThat(flagged.config().env()).isEqualTo(Map.of("X", "1"));
+        assertThat(flagged.config().autoDestroy()).isTrue();
+        assertThat(flagged.config().metadata()).isEqualTo(Map.of("team", "web", "tier", "canary"));
+        assertThat(bare.config().metadata()).as("absent, so the fleet's applies").isNull();
     }
 
     @Test

@@ -3,17 +3,16 @@ package dev.bolero.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.bolero.api.RestartPolicy;
-import dev.bolero.api.ServicePort;
+import dev.bolero.core.MachineSpec;
 import org.junit.jupiter.api.Test;
 
 /** {@code bolero run}'s {@code -p} and {@code --restart} values, parsed into the API's records. */
 class RunFlagsTest {
     @Test
     void publishTakesHostPortColonPortWithTcpByDefault() {
-        assertThat(ClusterCommands.servicePort("8080:80")).isEqualTo(new ServicePort("tcp", 80, 8080));
-        assertThat(ClusterCommands.servicePort("5353:53/udp")).isEqualTo(new ServicePort("udp", 53, 5353));
-        assertThat(ClusterCommands.servicePort("443:8443/tcp")).isEqualTo(new ServicePort("tcp", 8443, 443));
+        assertThat(ClusterCommands.servicePort("8080:80")).isEqualTo(new MachineSpec.Service("tcp", 80, 8080));
+        assertThat(ClusterCommands.servicePort("5353:53/udp")).isEqualTo(new MachineSpec.Service("udp", 53, 5353));
+        assertThat(ClusterCommands.servicePort("443:8443/tcp")).isEqualTo(new MachineSpec.Service("tcp", 8443, 443));
     }
 
     @Test
@@ -28,9 +27,9 @@ class RunFlagsTest {
 
     @Test
     void restartTakesAPolicyAndOptionalRetries() {
-        assertThat(ClusterCommands.restartPolicy("no")).isEqualTo(new RestartPolicy("no", null));
-        assertThat(ClusterCommands.restartPolicy("on-failure:3")).isEqualTo(new RestartPolicy("on-failure", 3));
-        assertThat(ClusterCommands.restartPolicy("always")).isEqualTo(new RestartPolicy("always", null));
+        assertThat(ClusterCommands.restartPolicy("no")).isEqualTo(new MachineSpec.Restart("no", null));
+        assertThat(ClusterCommands.restartPolicy("on-failure:3")).isEqualTo(new MachineSpec.Restart("on-failure", 3));
+        assertThat(ClusterCommands.restartPolicy("always")).isEqualTo(new MachineSpec.Restart("always", null));
         assertThatThrownBy(() -> ClusterCommands.restartPolicy("sometimes"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--restart sometimes");
         assertThatThrownBy(() -> ClusterCommands.restartPolicy("always:x"))

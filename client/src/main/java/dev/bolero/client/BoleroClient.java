@@ -4,16 +4,16 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.MachineEvent;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.ClusterMachine;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.TokenResponse;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -101,8 +101,8 @@ public final class BoleroClient {
 
     // --- machines ---
 
-    public ClusterMachine createMachine(String namespace, String fleet, CreateMachineSpec spec) {
-        return send("POST", ns(namespace) + "/fleets/" + enc(fleet) + "/machines", spec, ClusterMachine.class);
+    public ClusterMachine createMachine(String namespace, String fleet, CreateClusterMachine body) {
+        return send("POST", ns(namespace) + "/fleets/" + enc(fleet) + "/machines", body, ClusterMachine.class);
     }
 
     /** The namespace's machines, optionally of one fleet; every state when {@code states} is empty. */
@@ -125,8 +125,8 @@ public final class BoleroClient {
         return send("POST", machinePath(namespace, id) + "/start", null, ClusterMachine.class);
     }
 
-    /** Stops a machine; {@code stop} null for the default (SIGTERM, 10 s). */
-    public ClusterMachine stop(String namespace, String id, StopRequest stop) {
+    /** Stops a machine; {@code stop} null for its {@code config.stop} (by default SIGTERM, 10 s). */
+    public ClusterMachine stop(String namespace, String id, MachineSpec.Stop stop) {
         return send("POST", machinePath(namespace, id) + "/stop", stop, ClusterMachine.class);
     }
 

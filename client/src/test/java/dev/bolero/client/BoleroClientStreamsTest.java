@@ -9,7 +9,7 @@ import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.MachineEvent;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 import dev.bolero.server.WebSocketInbox;
 import dev.bolero.server.FakeAgent;
 import dev.bolero.server.OneNodeCluster;

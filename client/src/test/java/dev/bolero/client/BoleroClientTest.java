@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.api.testing.ContractHttpClient;
-import dev.bolero.api.GuestResources;
-import dev.bolero.api.RestartPolicy;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.FleetStrategy;
-import dev.bolero.api.wire.MachineTemplate;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
 import java.net.URI;
@@ -67,20 +65,20 @@ class BoleroClientTest {
     @Test
     void a_fleets_config_round_trips_and_an_update_bumps_its_version() {
         admin.createNamespace("delta");
-        var v1 = new MachineTemplate("registry.test/app:1", new GuestResources(1, 384), null, Map.of("A", "1"),
-                new RestartPolicy("no", null), null, null, null, null);
+        var v1 = MachineSpec.builder("registry.test/app:1").guest(1, 384).env("A", "1")
+                .restart(new MachineSpec.Restart("no", null)).overlay();
         var created = admin.createFleet("delta", new FleetSpec("web", null, null, Map.of(), v1));
         assertThat(created.config()).isEqualTo(v1);
         assertThat(created.configVersion()).isEqualTo(1);
 
-        var v2 = new MachineTemplate("registry.test/app:2", null, null, Map.of(), null, null, null, null, null);
+        var v2 = MachineSpec.builder("registry.test/app:2").env(Map.of()).overlay();
         var updated = admin.updateFleet("delta", "web", new FleetSpec(null, FleetStrategy.BINPACK, "eu", Map.of(), v2));
         assertThat(updated.config()).isEqualTo(v2);
         assertThat(updated.configVersion()).isEqualTo(2);
         assertThat(updated.outdatedMachines()).isZero();
         assertThat(admin.fleet("delta", "web")).isEqualTo(updated);
-        assertThatThrownBy(() -> admin.createMachine("delta", "web", new CreateMachineSpec(null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null)))
+        assertThatThrownBy(() -> admin.createMachine("delta", "web", new CreateClusterMachine(null, null, null,
+                null, null)))
                 .isInstanceOfSatisfying(ClientException.class, e -> assertThat(e.code()).isEqualTo("failed_precondition"));
     }
 

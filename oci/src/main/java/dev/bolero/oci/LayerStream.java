@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.Digest;
 import com.github.luben.zstd.ZstdInputStream;
 import java.io.BufferedInputStream;
 import java.io.IOException;

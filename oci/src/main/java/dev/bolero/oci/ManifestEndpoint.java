@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.Digest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpResponse;

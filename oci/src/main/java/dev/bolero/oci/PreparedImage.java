@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.Digest;
 import java.nio.file.Path;
 import java.util.Objects;
 

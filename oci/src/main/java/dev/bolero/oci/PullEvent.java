@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.Digest;
 import java.util.Objects;
 
 /** What a pull reports while it runs: layer transfers, then the drive build. */

@@ -3,6 +3,7 @@ package dev.bolero.oci;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bolero.core.Digest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;

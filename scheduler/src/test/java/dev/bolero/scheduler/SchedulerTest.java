@@ -174,6 +174,10 @@ class SchedulerTest {
                         "no node has 4 vCPUs and 8192 MiB free with driver firecracker and labels {disk=ssd} "
                                 + "(6 nodes: 1 lacks driver firecracker, 2 lack labels {disk=ssd}, 1 down, 1 draining, "
                                 + "1 past their heartbeat deadline)"),
+                Arguments.of(request.withDriver(Driver.FIRECRACKER),
+                        List.of(node("a").drivers(Driver.QEMU), node("b").drivers(Driver.QEMU, Driver.CLOUD_HYPERVISOR)),
+                        "no node has 4 vCPUs and 8192 MiB free with driver firecracker "
+                                + "(2 nodes: 2 lack driver firecracker)"),
                 Arguments.of(PlacementRequest.of(1, 1), List.of(node("a").capacity(0, 0)),
                         "no node has 1 vCPU and 1 MiB free (1 node: 1 lacks capacity)"),
                 Arguments.of(request.inRegion("eu").publishing(HostPort.tcp(8080)),

@@ -82,7 +82,10 @@ abstract class ClusterSuite {
     }
 
     FakeAgent agent(String name, Map<String, String> labels, int cpus, long memoryMb) {
-        var agent = new FakeAgent(http, JOIN, name, labels, cpus, memoryMb);
+        return agent(new FakeAgent(http, JOIN, name, labels, cpus, memoryMb));
+    }
+
+    FakeAgent agent(FakeAgent agent) {
         agents.add(agent);
         return agent;
     }
@@ -97,9 +100,27 @@ abstract class ClusterSuite {
     }
 
     JsonNode machine(String ns, String fleet, String token, Map<String, Object> spec) {
-        var created = http.post("/v1/namespaces/" + ns + "/fleets/" + fleet + "/machines", token, spec);
+        var created = createMachine("/v1/namespaces/" + ns + "/fleets/" + fleet + "/machines", token, spec);
         assertThat(created.status()).as("%s", created).isEqualTo(201);
         return created.json();
+    }
+
+    /** The spec's fields of a create body: they go in its {@code config}; the rest stays at the top. */
+    static final java.util.Set<String> SPEC_FIELDS = java.util.Set.of("image", "guest", "init", "env", "restart",
+            "auto_destroy", "stop", "network", "services", "driver", "metadata");
+
+    /** Posts a machine create whose body is {@code flat} with its spec fields moved into {@code config}. */
+    Http.Response createMachine(String path, String token, Map<String, Object> flat) {
+        return http.post(path, token, createBody(flat));
+    }
+
+    /** A create body: {@code flat} with its spec fields moved into {@code config}. */
+    static Map<String, Object> createBody(Map<String, Object> flat) {
+        var body = new java.util.LinkedHashMap<String, Object>();
+        var config = new java.util.LinkedHashMap<String, Object>();
+        flat.forEach((k, v) -> (SPEC_FIELDS.contains(k) ? config : body).put(k, v));
+        if (!config.isEmpty()) body.put("config", config);
+        return body;
     }
 
     static Map<String, Object> small(String name) {
@@ -133,7 +154,7 @@ abstract class ClusterSuite {
         assertThat(http.get("/v1/namespaces/beta/machines/" + betaMachine, alpha).status()).isEqualTo(404);
         assertThat(http.get("/v1/namespaces/alpha/machines/" + betaMachine, alpha).status()).isEqualTo(404);
         assertThat(http.delete("/v1/namespaces/beta/machines/" + betaMachine, alpha).status()).isEqualTo(404);
-        assertThat(http.post("/v1/namespaces/beta/fleets/web/machines", alpha, small("x")).status()).isEqualTo(404);
+        assertThat(createMachine("/v1/namespaces/beta/fleets/web/machines", alpha, small("x")).status()).isEqualTo(404);
         for (var adminOnly : List.of(http.get("/v1/nodes", alpha), http.get("/v1/nodes/n1", alpha),
                 http.post("/v1/nodes/n1/drain", alpha, null), http.get("/v1/status", alpha),
                 http.post("/v1/namespaces/alpha/tokens", alpha, null),
@@ -178,7 +199,7 @@ abstract class ClusterSuite {
         }
         assertThat(cpus).isEqualTo(6);
 
-        var refused = http.post("/v1/namespaces/alpha/fleets/spread/machines", ADMIN,
+        var refused = createMachine("/v1/namespaces/alpha/fleets/spread/machines", ADMIN,
                 Map.of("image", "busybox", "guest", Map.of("cpus", 2, "memory_mb", 512), "region", "us"));
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.errorCode()).isEqualTo("failed_precondition");
@@ -277,10 +298,10 @@ abstract class ClusterSuite {
         String full = machine("alpha", "web", ADMIN, spec).path("id").asString();
         String plain = machine("alpha", "web", ADMIN, small("plain")).path("id").asString();
 
-        var assigned = new java.util.HashMap<String, JsonNode>();
-        node.poll(0).path("machines").forEach(m -> assigned.put(m.path("id").asString(), m.path("config")));
-        var config = assigned.get(full);
-        assertThat(config.path("namespace").asString()).isEqualTo("alpha");
+        var assignments = new java.util.HashMap<String, JsonNode>();
+        node.poll(0).path("machines").forEach(m -> assignments.put(m.path("id").asString(), m));
+        var config = assignments.get(full).path("config");
+        assertThat(assignments.get(full).path("namespace").asString()).isEqualTo("alpha");
         assertThat(config.path("restart").path("policy").asString()).isEqualTo("always");
         assertThat(config.path("restart").path("max_retries").asInt()).isEqualTo(3);
         assertThat(config.path("auto_destroy").asBoolean()).isTrue();
@@ -294,12 +315,34 @@ abstract class ClusterSuite {
         assertThat(http.get("/v1/namespaces/alpha/machines/" + full, ADMIN).json().path("config"))
                 .isEqualTo(config);
 
-        var defaults = assigned.get(plain);
-        assertThat(defaults.path("namespace").asString()).isEqualTo("alpha");
+        assertThat(assignments.get(plain).path("namespace").asString()).isEqualTo("alpha");
+        var defaults = assignments.get(plain).path("config");
         assertThat(defaults.path("restart").path("policy").asString()).isEqualTo("on-failure");
         assertThat(defaults.path("restart").path("max_retries").isNull()).isTrue();
         assertThat(defaults.path("auto_destroy").asBoolean()).isFalse();
         assertThat(defaults.path("services")).isEmpty();
+    }
+
+    @Test
+    void aMachineAskingForADriverGoesOnlyToANodeReportingItAndIsRefusedWithTheReasonWhileNoneDoes() {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var qemu = agent("q1", Map.of(), 4, 8192);
+        var firecracker = new java.util.HashMap<String, Object>(small("fc"));
+        firecracker.put("driver", "firecracker");
+        var refused = createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, firecracker);
+        assertThat(refused.errorCode()).as("%s", refused).isEqualTo("failed_precondition");
+        assertThat(refused.json().path("error").path("message").asString())
+                .contains("with driver firecracker", "1 lacks driver firecracker");
+
+        var fc = agent(new FakeAgent(http, JOIN, "f1", Map.of(), 4, 8192, List.of("firecracker")));
+        assertThat(http.get("/v1/nodes/" + fc.id, ADMIN).json().path("drivers").get(0).asString())
+                .isEqualTo("firecracker");
+        var placed = machine("alpha", "web", ADMIN, firecracker);
+        assertThat(placed.path("node_id").asString()).isEqualTo(fc.id);
+        assertThat(placed.path("config").path("driver").asString()).isEqualTo("firecracker");
+        assertThat(machine("alpha", "web", ADMIN, small("any")).path("node_id").asString())
+                .as("a machine naming no driver goes to any node").isIn(qemu.id, fc.id);
     }
 
     @Test
@@ -309,22 +352,22 @@ abstract class ClusterSuite {
         agent("n1", Map.of(), 4, 8192).live();
         var named = new java.util.HashMap<String, Object>(small("x"));
         named.put("namespace", "beta");
-        var refused = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, named);
+        var refused = createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, named);
         assertThat(refused.errorCode()).isEqualTo("invalid_argument");
-        assertThat(refused.json().path("error").path("message").asString()).contains("namespace", "'beta'");
+        assertThat(refused.json().path("error").path("message").asString()).contains("unknown field 'namespace'");
 
         var oldRestart = new java.util.HashMap<String, Object>(small("y"));
         oldRestart.put("restart", "always");
-        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, oldRestart).errorCode())
+        assertThat(createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, oldRestart).errorCode())
                 .isEqualTo("invalid_argument");
         var badPolicy = new java.util.HashMap<String, Object>(small("z"));
         badPolicy.put("restart", Map.of("policy", "sometimes"));
-        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, badPolicy).json()
+        assertThat(createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, badPolicy).json()
                 .path("error").path("message").asString()).contains("restart.policy", "sometimes");
         var twice = new java.util.HashMap<String, Object>(small("w"));
         twice.put("services", List.of(Map.of("protocol", "tcp", "internal_port", 80, "port", 8080),
                 Map.of("protocol", "tcp", "internal_port", 81, "port", 8080)));
-        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, twice).json()
+        assertThat(createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, twice).json()
                 .path("error").path("message").asString()).contains("tcp port 8080 is published twice");
         assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).isEmpty();
     }
@@ -360,7 +403,7 @@ abstract class ClusterSuite {
         assertThat(nodes).containsExactlyInAnyOrder(a.id, b.id);
         machine("alpha", "web", ADMIN, publishing("dns", "udp", 8080));
 
-        var refused = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing("w2", "tcp", 8080));
+        var refused = createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing("w2", "tcp", 8080));
         assertThat(refused.errorCode()).as("%s", refused).isEqualTo("failed_precondition");
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.json().path("error").path("message").asString())
@@ -369,7 +412,7 @@ abstract class ClusterSuite {
 
         assertThat(http.delete("/v1/namespaces/alpha/machines/" + ids.getFirst(), ADMIN).status()).isEqualTo(204);
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing("w2", "tcp", 8080)).status())
+                createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing("w2", "tcp", 8080)).status())
                 .isEqualTo(201));
     }
 
@@ -379,7 +422,7 @@ abstract class ClusterSuite {
         fleet("alpha", "web", "binpack");
         agent("a", Map.of(), 4, 8192).live();
         var creates = List.of("w0", "w1").stream().map(name -> CompletableFuture.supplyAsync(() ->
-                http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing(name, "tcp", 8080)))).toList();
+                createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, publishing(name, "tcp", 8080)))).toList();
         var statuses = creates.stream().map(c -> c.join().status()).toList();
         assertThat(statuses).containsExactlyInAnyOrder(201, 400);
         assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).hasSize(1);
@@ -436,9 +479,9 @@ abstract class ClusterSuite {
                 .isEqualTo("invalid_argument");
         assertThat(http.post("/v1/namespaces", ADMIN, Map.of("name", "alpha")).errorCode()).isEqualTo("conflict");
         fleet("alpha", "web", "spread");
-        assertThat(http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of("image", "")).errorCode())
+        assertThat(createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of("image", "")).errorCode())
                 .isEqualTo("invalid_argument");
-        var noNode = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, small("x"));
+        var noNode = createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, small("x"));
         assertThat(noNode.errorCode()).isEqualTo("failed_precondition");
         assertThat(noNode.json().path("error").path("message").asString()).contains("cluster has no nodes");
         var updated = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("strategy", "binpack"));
@@ -464,7 +507,8 @@ abstract class ClusterSuite {
 
     static final Map<String, Object> WEB_CONFIG = Map.of("image", "registry.test/web:1",
             "guest", Map.of("cpus", 1, "memory_mb", 384), "env", Map.of("A", "fleet", "B", "fleet"),
-            "restart", Map.of("policy", "no"), "network", Map.of("egress", false));
+            "restart", Map.of("policy", "no"), "network", Map.of("egress", false),
+            "metadata", Map.of("team", "web", "tier", "fleet"));
 
     @Test
     void aMachineIsCreatedFromItsFleetsConfigWithTheBodysFieldsOverItAndEnvMergedKeyByKey() {
@@ -474,7 +518,7 @@ abstract class ClusterSuite {
         assertThat(fleet.path("config_version").asLong()).isEqualTo(1);
         var node = agent("n1", Map.of(), 8, 16384);
 
-        var plain = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of());
+        var plain = createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of());
         assertThat(plain.status()).as("%s", plain).isEqualTo(201);
         var config = plain.json().path("config");
         assertThat(config.path("image").asString()).isEqualTo("registry.test/web:1");
@@ -483,21 +527,24 @@ abstract class ClusterSuite {
         assertThat(config.path("env").path("B").asString()).isEqualTo("fleet");
         assertThat(config.path("restart").path("policy").asString()).isEqualTo("no");
         assertThat(config.path("network").path("egress").asBoolean()).isFalse();
-        assertThat(config.path("namespace").asString()).isEqualTo("alpha");
+        assertThat(plain.json().path("namespace").asString()).isEqualTo("alpha");
         assertThat(plain.json().path("config_version").asLong()).isEqualTo(1);
 
         var body = Map.<String, Object>of("name", "custom", "image", "registry.test/web:canary",
-                "guest", Map.of("cpus", 2), "env", Map.of("B", "body", "C", "body"));
+                "guest", Map.of("cpus", 2), "env", Map.of("B", "body", "C", "body"),
+                "metadata", Map.of("tier", "canary"));
         var custom = machine("alpha", "web", ADMIN, body).path("config");
         assertThat(custom.path("image").asString()).isEqualTo("registry.test/web:canary");
         assertThat(custom.path("guest").path("cpus").asInt()).isEqualTo(2);
         assertThat(custom.path("guest").path("memory_mb").asInt())
                 .as("a body's guest replaces the fleet's whole: memory is the default, not the fleet's")
-                .isEqualTo(dev.bolero.api.GuestResources.DEFAULT_MEMORY_MB);
+                .isEqualTo(dev.bolero.core.MachineSpec.Guest.DEFAULT_MEMORY_MB);
         assertThat(custom.path("env").path("A").asString()).isEqualTo("fleet");
         assertThat(custom.path("env").path("B").asString()).isEqualTo("body");
         assertThat(custom.path("env").path("C").asString()).isEqualTo("body");
         assertThat(custom.path("restart").path("policy").asString()).isEqualTo("no");
+        assertThat(custom.path("metadata").path("team").asString()).as("merged key by key").isEqualTo("web");
+        assertThat(custom.path("metadata").path("tier").asString()).isEqualTo("canary");
 
         var assigned = new java.util.HashMap<String, JsonNode>();
         node.poll(0).path("machines").forEach(m -> assigned.put(m.path("name").asString(), m.path("config")));
@@ -512,12 +559,12 @@ abstract class ClusterSuite {
         fleetWithConfig("alpha", "envonly", Map.of("env", Map.of("A", "1")));
         agent("n1", Map.of(), 4, 8192);
         for (String fleet : List.of("bare", "envonly")) {
-            var refused = http.post("/v1/namespaces/alpha/fleets/" + fleet + "/machines", ADMIN, Map.of("name", "x"));
+            var refused = createMachine("/v1/namespaces/alpha/fleets/" + fleet + "/machines", ADMIN, Map.of("name", "x"));
             assertThat(refused.status()).as("%s", refused).isEqualTo(400);
             assertThat(refused.errorCode()).isEqualTo("invalid_argument");
             assertThat(refused.json().path("error").path("message").asString()).contains("image is required");
         }
-        assertThat(http.post("/v1/namespaces/alpha/fleets/bare/machines", ADMIN, Map.of("image", "")).status())
+        assertThat(createMachine("/v1/namespaces/alpha/fleets/bare/machines", ADMIN, Map.of("image", "")).status())
                 .isEqualTo(400);
 
         var badEnv = http.post("/v1/namespaces/alpha/fleets", ADMIN,

@@ -36,6 +36,7 @@ public final class FakeAgent implements AutoCloseable {
     private final Http http;
     private final int cpus;
     private final long memoryMb;
+    private final List<String> drivers;
     private final AtomicLong index = new AtomicLong();
     private volatile JsonNode assigned;
     private volatile Thread beating;
@@ -45,11 +46,18 @@ public final class FakeAgent implements AutoCloseable {
     private static final HttpClient UPLOADS = HttpClient.newHttpClient();
 
     FakeAgent(Http http, String joinToken, String name, Map<String, String> labels, int cpus, long memoryMb) {
+        this(http, joinToken, name, labels, cpus, memoryMb, List.of("qemu"));
+    }
+
+    /** A node that reports {@code drivers} in its join and heartbeats. */
+    FakeAgent(Http http, String joinToken, String name, Map<String, String> labels, int cpus, long memoryMb,
+              List<String> drivers) {
         this.http = http;
         this.cpus = cpus;
         this.memoryMb = memoryMb;
+        this.drivers = List.copyOf(drivers);
         var joined = http.post("/v1/nodes/join", joinToken, Map.of("name", name, "labels", labels,
-                "drivers", List.of("qemu"), "capacity", Map.of("cpus", cpus, "memory_mb", memoryMb)));
+                "drivers", drivers, "capacity", Map.of("cpus", cpus, "memory_mb", memoryMb)));
         assertThat(joined.status()).as("join %s: %s", name, joined).isEqualTo(201);
         this.id = joined.json().path("node_id").asString();
         this.credential = joined.json().path("credential").asString();
@@ -99,7 +107,7 @@ public final class FakeAgent implements AutoCloseable {
             }
         }
         return http.post("/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity",
-                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", List.of("qemu"), "machines", reports));
+                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", reports));
     }
 
     /** A heartbeat reporting one machine in {@code state} with {@code error}, as an agent that could not create it. */
@@ -110,7 +118,7 @@ public final class FakeAgent implements AutoCloseable {
         report.put("state", state);
         report.put("error", error);
         return http.post("/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity",
-                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", List.of("qemu"), "machines", List.of(report)));
+                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", List.of(report)));
     }
 
     /** Polls and heartbeats in the background, as a live agent does, until {@link #silence()}. */

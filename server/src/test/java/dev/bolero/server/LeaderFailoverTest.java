@@ -45,7 +45,7 @@ class LeaderFailoverTest {
                 try (var a = new FakeAgent(http, ClusterSuite.JOIN, "a", Map.of(), 4, 8192).live();
                      var b = new FakeAgent(http, ClusterSuite.JOIN, "b", Map.of(), 4, 8192).live()) {
                     var created = http.post("/v1/namespaces/alpha/fleets/web/machines", ClusterSuite.ADMIN,
-                            ClusterSuite.small("web-1"));
+                            ClusterSuite.createBody(ClusterSuite.small("web-1")));
                     assertThat(created.status()).as("%s", created).isEqualTo(201);
                     String id = created.json().path("id").asString();
                     String first = created.json().path("node_id").asString();

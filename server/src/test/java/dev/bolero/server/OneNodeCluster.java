@@ -41,7 +41,7 @@ public final class OneNodeCluster implements AutoCloseable {
             assertThat(http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web")).status())
                     .isEqualTo(201);
             var created = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of("name", "m1",
-                    "image", "busybox", "start", true, "guest", Map.of("cpus", 1, "memory_mb", 512)));
+                    "start", true, "config", Map.of("image", "busybox", "guest", Map.of("cpus", 1, "memory_mb", 512))));
             assertThat(created.status()).as("%s", created).isEqualTo(201);
             return new OneNodeCluster(server, node, created.json().path("id").asString());
         } catch (RuntimeException | AssertionError e) {

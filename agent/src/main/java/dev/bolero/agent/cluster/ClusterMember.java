@@ -3,9 +3,9 @@ package dev.bolero.agent.cluster;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.Machine;
-import dev.bolero.api.MachineConfig;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.StopRequest;
+import dev.bolero.core.Driver;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import dev.bolero.api.wire.Assignment;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.Capacity;
@@ -46,7 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
-    private static final List<String> DRIVERS = List.of("qemu");
     private static final int POLL_WAIT_S = 10;
     private static final Set<MachineState> STARTABLE =
             EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED);
@@ -58,6 +57,8 @@ public final class ClusterMember implements AutoCloseable {
     private final NodeProtocol protocol;
     private final JoinResponse node;
     private final Capacity capacity;
+    /** The drivers this node reports: the one its machines run with. */
+    private final List<Driver> drivers;
     private final MachineService machines;
     private final Generations generations;
     private final StreamAnswers streams;
@@ -77,6 +78,7 @@ public final class ClusterMember implements AutoCloseable {
         this.protocol = protocol;
         this.node = node;
         this.capacity = capacity;
+        this.drivers = List.of(machines.driver());
         this.machines = machines;
         this.generations = generations;
         this.streams = streams;
@@ -97,7 +99,7 @@ public final class ClusterMember implements AutoCloseable {
         JoinResponse node = NodeCredentials.load(dataDir).orElseGet(() -> {
             try {
                 JoinResponse joined = protocol.join(config.joinToken(),
-                        new JoinRequest(config.nodeName(), config.labels(), DRIVERS, capacity));
+                        new JoinRequest(config.nodeName(), config.labels(), List.of(machines.driver()), capacity));
                 NodeCredentials.store(dataDir, joined);
                 log.info("joined {} as node {} ({})", protocol.server(), joined.nodeId(), config.nodeName());
                 return joined;
@@ -172,7 +174,7 @@ public final class ClusterMember implements AutoCloseable {
                 m.imageDigest(), m.exitCode(), m.error())));
         refused.forEach((id, r) -> reports.add(
                 new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error())));
-        return new Heartbeat(capacity, DRIVERS, reports);
+        return new Heartbeat(capacity, drivers, reports);
     }
 
     /** Makes the node's machines match {@code a}: the complete desired set. */
@@ -208,7 +210,8 @@ public final class ClusterMember implements AutoCloseable {
             if (refusal != null && refusal.generation() == want.generation()) return false;
             generations.forget(want.id());
             try {
-                have = machines.create(want.id(), want.namespace() + "." + want.name(), inTenant(want));
+                have = machines.create(want.id(), want.namespace() + "." + want.name(), want.namespace(),
+                        want.config());
             } catch (ApiException e) {
                 String error = "create on node " + node.nodeId() + " refused: " + e.getMessage();
                 log.warn("machine={} generation {}: {}", want.id(), want.generation(), error);
@@ -220,30 +223,23 @@ public final class ClusterMember implements AutoCloseable {
             return false;
         }
         switch (want.desiredState()) {
-            case "running" -> {
+            case RUNNING -> {
                 if (STARTABLE.contains(have.state())) {
                     machines.start(want.id());
                 } else if (have.state() == MachineState.STOPPING) {
                     return false;    // applied once it has stopped, at a later reconcile
                 }
             }
-            case "stopped" -> {
+            case STOPPED -> {
                 if (ACTIVE.contains(have.state())) {
-                    machines.stop(want.id(), want.stop() != null ? want.stop() : StopRequest.defaults());
+                    machines.stop(want.id(), want.stop() != null ? want.stop() : MachineSpec.Stop.AS_CONFIGURED);
                 }
             }
-            default -> throw ApiException.invalid("desired state '" + want.desiredState() + "' is unknown");
+            default -> throw ApiException.invalid("desired state '" + want.desiredState().wireName() + "' is unknown");
         }
         generations.applied(want.id(), want.generation());
         log.info("machine={} generation {} applied: {}", want.id(), want.generation(), want.desiredState());
         return true;
-    }
-
-    /** The assignment's configuration in the tenant's namespace, whatever namespace the stored config names. */
-    private static MachineConfig inTenant(Assignment want) {
-        MachineConfig c = want.config();
-        return new MachineConfig(c.image(), c.guest(), c.init(), c.env(), c.restart(), c.autoDestroy(), c.stop(),
-                want.namespace(), c.network(), c.services());
     }
 
     /** A refused creation: the assignment generation it was refused at and the node's reason. */
@@ -254,9 +250,9 @@ public final class ClusterMember implements AutoCloseable {
         log.info("machine={} removing: {}", id, why);
         try {
             if (ACTIVE.contains(machines.get(id).state())) {
-                machines.stop(id, StopRequest.defaults());
+                machines.stop(id, MachineSpec.Stop.AS_CONFIGURED);
                 try {
-                    machines.await(id, AT_REST, Duration.ofSeconds(StopRequest.DEFAULT_TIMEOUT_S + 5));
+                    machines.await(id, AT_REST, Duration.ofSeconds(MachineSpec.Stop.DEFAULT_TIMEOUT_S + 5));
                 } catch (ApiException e) {
                     log.warn("machine={} did not stop in time, destroying it: {}", id, e.getMessage());
                 }

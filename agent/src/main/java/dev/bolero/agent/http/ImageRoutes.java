@@ -9,7 +9,7 @@ import dev.bolero.api.ImageGcResult;
 import dev.bolero.api.ImportImageRequest;
 import dev.bolero.api.Machine;
 import dev.bolero.api.PullImageRequest;
-import dev.bolero.oci.Digest;
+import dev.bolero.core.Digest;
 import dev.bolero.oci.GcReport;
 import dev.bolero.oci.ImageReference;
 import dev.bolero.oci.ImageStore;
@@ -223,7 +223,7 @@ public final class ImageRoutes {
     private static boolean uses(Machine machine, StoredImage image) {
         if (machine.imageDigest() != null) return machine.imageDigest().equals(image.digest().toString());
         try {
-            ImageReference reference = ImageReference.parse(machine.config().image());
+            ImageReference reference = ImageReference.parse(machine.config().image().value());
             return reference.digest().map(image.digest()::equals).orElse(false)
                     || image.references().contains(reference.toString());
         } catch (IllegalArgumentException e) {

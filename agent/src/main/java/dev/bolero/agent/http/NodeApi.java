@@ -9,11 +9,12 @@ import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 import dev.bolero.api.QueryParams;
-import dev.bolero.api.StopRequest;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Router;
+import dev.bolero.core.FieldPath;
+import dev.bolero.core.MachineSpec;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -113,8 +114,8 @@ public final class NodeApi implements AutoCloseable {
     }
 
     private void stop(Context ctx) {
-        StopRequest request = ctx.body().isBlank() ? StopRequest.defaults()
-                : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
+        MachineSpec.Stop request = ctx.body().isBlank() ? MachineSpec.Stop.AS_CONFIGURED
+                : body(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id")).check(FieldPath.root());
         ctx.json(machines.stop(ctx.pathParam("id"), request));
     }
 

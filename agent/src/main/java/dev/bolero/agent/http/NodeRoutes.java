@@ -9,7 +9,7 @@ import dev.bolero.api.ImportImageRequest;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.PullImageRequest;
-import dev.bolero.api.StopRequest;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Operation;
 import java.util.List;
@@ -52,7 +52,7 @@ final class NodeRoutes {
     static final Operation START = Operation.post(MACHINE + "/start").id("startMachine").tag("machines")
             .summary("Starts a machine").returns(200, Machine.class).errors(409).build();
     static final Operation STOP = Operation.post(MACHINE + "/stop").id("stopMachine").tag("machines")
-            .summary("Stops a machine (an empty body: its configured signal and timeout)").body(StopRequest.class)
+            .summary("Stops a machine (an empty body: its configured signal and timeout)").body(MachineSpec.Stop.class)
             .returns(200, Machine.class).errors(409).build();
     static final Operation DELETE = Operation.delete(MACHINE).id("deleteMachine").tag("machines")
             .summary("Deletes a machine (a running one only with force)")

@@ -1,7 +1,7 @@
 package dev.bolero.agent.machine;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 
 /**
  * The machine state machine: which requests each state accepts and which state changes are legal. Every change of

@@ -2,7 +2,7 @@ package dev.bolero.agent.machine;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
-import dev.bolero.api.MachineConfig;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.agent.store.NetworkAllocationStore;
 import dev.bolero.network.Attachment;
 import dev.bolero.network.MachineAllocation;
@@ -69,14 +69,14 @@ public final class MachineNetwork implements AutoCloseable {
     }
 
     /**
-     * Attaches a new machine: address, tap and rules.
+     * Attaches a new machine of {@code namespace}: address, tap and rules.
      *
      * @return the machine's address; empty on a node without networking
      * @throws ApiException {@code conflict} when a published port is taken, {@code failed_precondition} when the
      *     pool or the namespace's subnet is full or the node has no networking but ports are to be published,
      *     {@code internal} when the host could not be configured
      */
-    Optional<String> attach(String id, MachineConfig config) {
+    Optional<String> attach(String id, String namespace, MachineSpec config) {
         if (network.isEmpty()) {
             if (!config.services().isEmpty()) {
                 throw ApiException.failedPrecondition("create machine " + id + ": publishing ports needs networking, "
@@ -89,8 +89,8 @@ public final class MachineNetwork implements AutoCloseable {
                 .toList());
         long start = System.nanoTime();
         try {
-            Attachment a = network.get().attach(id, config.namespace(), request);
-            log.info("machine={} network attached namespace={} ip={} tap={} ms={}", id, config.namespace(), a.ip(),
+            Attachment a = network.get().attach(id, namespace, request);
+            log.info("machine={} network attached namespace={} ip={} tap={} ms={}", id, namespace, a.ip(),
                     a.tapName(), String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
             return Optional.of(a.ip());
         } catch (NetworkException e) {

@@ -8,12 +8,11 @@ import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.GuestResources;
 import dev.bolero.api.Machine;
-import dev.bolero.api.MachineConfig;
 import dev.bolero.api.MachineEvent;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.StopRequest;
+import dev.bolero.core.Driver;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import dev.bolero.oci.ImageStore;
 import dev.bolero.runtime.BootAssets;
 import dev.bolero.runtime.VmProcess;
@@ -95,6 +94,11 @@ public final class MachineService implements AutoCloseable {
         this.capacity = capacity;
     }
 
+    /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
+    public Driver driver() {
+        return Driver.parse(runtime.driver().name());
+    }
+
     /** What this node can give its machines. */
     public NodeCapacity capacity() {
         return capacity;
@@ -108,8 +112,8 @@ public final class MachineService implements AutoCloseable {
      */
     public Machine create(CreateMachineRequest request) {
         String id = HexFormat.of().formatHex(randomBytes());
-        Machine created = create(id, request.name() != null ? request.name() : id, request.config(),
-                request.startNow());
+        Machine created = create(id, request.name() != null ? request.name() : id, request.namespace(),
+                request.config(), request.startNow());
         return request.startNow() ? start(id) : created;
     }
 
@@ -120,13 +124,13 @@ public final class MachineService implements AutoCloseable {
      * @param name the node-local name
      * @throws ApiException {@code conflict} when the id or the name is taken
      */
-    public Machine create(String id, String name, MachineConfig config) {
-        return create(id, name, config, false);
+    public Machine create(String id, String name, String namespace, MachineSpec config) {
+        return create(id, name, namespace, config, false);
     }
 
     /** Creates a machine; one about to be started must fit the node's free capacity. */
-    private Machine create(String id, String name, MachineConfig config, boolean startNow) {
-        MachineRecord record = MachineRecord.created(id, name, config, clock.instant());
+    private Machine create(String id, String name, String namespace, MachineSpec config, boolean startNow) {
+        MachineRecord record = MachineRecord.created(id, name, namespace, config, clock.instant());
         Optional<String> ip;
         lock.lock();
         try {
@@ -134,8 +138,12 @@ public final class MachineService implements AutoCloseable {
             if (store.findByName(name).isPresent()) {
                 throw ApiException.conflict("create machine: the name '" + name + "' is taken");
             }
+            if (config.driver() != null && config.driver() != driver()) {
+                throw ApiException.failedPrecondition("create machine " + name + ": it asks for driver "
+                        + config.driver().wireName() + ", and this node runs " + driver().wireName());
+            }
             if (startNow) checkFits("create machine " + name, config.guest());
-            ip = runtime.network().attach(id, record.config());
+            ip = runtime.network().attach(id, namespace, config);
             try {
                 createDirectory(runtime.machinesDir().resolve(id));
                 store.insert(record);
@@ -200,7 +208,7 @@ public final class MachineService implements AutoCloseable {
      *
      * @throws ApiException {@code not_found}, or {@code conflict} when the machine is not running
      */
-    public Machine stop(String id, StopRequest request) {
+    public Machine stop(String id, MachineSpec.Stop request) {
         lock.lock();
         try {
             MachineRecord m = find(id);
@@ -212,7 +220,7 @@ public final class MachineService implements AutoCloseable {
             if (m.state() == MachineState.STOPPING) return view(m);
             Supervisor s = supervisors.get(id);
             if (s == null) throw new IllegalStateException("machine " + id + " is " + m.state() + " without a supervisor");
-            StopRequest effective = request.orElse(m.config().stop());
+            MachineSpec.Stop effective = request.orElse(m.config().stop());
             MachineRecord stopping = update(id, r -> r.withState(MachineState.STOPPING, clock.instant()),
                     "signal " + effective.signalNumber() + ", power off after " + effective.timeoutSeconds() + " s");
             s.requestStop(effective.signalNumber(), Duration.ofSeconds(effective.timeoutSeconds()));
@@ -271,9 +279,9 @@ public final class MachineService implements AutoCloseable {
                 Optional<MachineRecord> now = store.find(id);
                 if (now.isEmpty()) {
                     Machine gone = current;
-                    Machine destroyed = new Machine(gone.id(), gone.name(), MachineState.DESTROYED, gone.config(),
-                            gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(), clock.instant(),
-                            gone.restartCount(), gone.ip());
+                    Machine destroyed = new Machine(gone.id(), gone.name(), gone.namespace(), MachineState.DESTROYED,
+                            gone.config(), gone.imageDigest(), gone.exitCode(), gone.error(), gone.createdAt(),
+                            clock.instant(), gone.restartCount(), gone.ip());
                     if (states.contains(MachineState.DESTROYED)) return destroyed;
                     throw ApiException.notFound("wait for machine " + id + ": it was deleted");
                 }
@@ -328,7 +336,7 @@ public final class MachineService implements AutoCloseable {
                 supervisors.put(m.id(), s);
                 s.adopt(vm.get());
                 if (m.state() == MachineState.STOPPING) { // the stop's power-off timer died with the agent
-                    StopRequest stop = m.config().stop();
+                    MachineSpec.Stop stop = m.config().stop();
                     s.requestStop(stop.signalNumber(), Duration.ofSeconds(stop.timeoutSeconds()));
                 }
             } else {
@@ -510,7 +518,7 @@ public final class MachineService implements AutoCloseable {
     }
 
     /** @throws ApiException {@code failed_precondition} when {@code guest} does not fit beside the active machines */
-    private void checkFits(String action, GuestResources guest) {
+    private void checkFits(String action, MachineSpec.Guest guest) {
         long usedCpus = 0;
         long usedMemory = 0;
         for (MachineRecord other : store.list()) {

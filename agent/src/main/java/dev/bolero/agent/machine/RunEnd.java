@@ -1,6 +1,6 @@
 package dev.bolero.agent.machine;
 
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 import java.util.Objects;
 import java.util.OptionalInt;
 

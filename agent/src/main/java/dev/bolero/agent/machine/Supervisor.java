@@ -9,8 +9,8 @@ import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.MachineConfig;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import dev.bolero.oci.OciException;
 import dev.bolero.oci.PreparedImage;
 import dev.bolero.runtime.VmProcess;
@@ -54,7 +54,7 @@ final class Supervisor {
     private final MachineService service;
     private final MachineService.Runtime runtime;
     private final String id;
-    private final MachineConfig config;
+    private final MachineSpec config;
     private final String name;
 
     private volatile Thread thread;
@@ -253,9 +253,10 @@ final class Supervisor {
 
     private void runFresh() {
         try {
-            PreparedImage image = runtime.images().prepare(config.image());
+            PreparedImage image = runtime.images().prepare(config.image().value());
             service.update(id, r -> r.withImageDigest(image.digest().toString(), service.clock().instant()));
-            WorkloadSpec workload = WorkloadSpec.merge(config.image(), image.config(), config.init(), config.env());
+            WorkloadSpec workload = WorkloadSpec.merge(config.image().value(), image.config(), config.init(),
+                    config.env());
             if (stopRequested) {
                 finish(RunEnd.stoppedByRequest());
                 return;
@@ -419,8 +420,8 @@ final class Supervisor {
 
     /** The guest's config for a re-adopted machine whose guest had not received it yet. */
     private GuestConfig rebuildConfig() throws OciException {
-        PreparedImage image = runtime.images().prepare(config.image());
-        return guestConfig(WorkloadSpec.merge(config.image(), image.config(), config.init(), config.env()));
+        PreparedImage image = runtime.images().prepare(config.image().value());
+        return guestConfig(WorkloadSpec.merge(config.image().value(), image.config(), config.init(), config.env()));
     }
 
     private GuestConfig guestConfig(WorkloadSpec w) {

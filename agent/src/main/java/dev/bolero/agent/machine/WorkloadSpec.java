@@ -1,7 +1,7 @@
 package dev.bolero.agent.machine;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.api.InitOverrides;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.oci.ImageConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,7 +24,7 @@ record WorkloadSpec(List<String> argv, List<String> env, String workdir, String 
     /**
      * @throws ApiException ({@code failed_precondition}) when neither the image nor the overrides name a program
      */
-    static WorkloadSpec merge(String image, ImageConfig config, InitOverrides init, Map<String, String> env) {
+    static WorkloadSpec merge(String image, ImageConfig config, MachineSpec.Init init, Map<String, String> env) {
         List<String> entrypoint = init.entrypoint() != null ? init.entrypoint() : config.entrypoint();
         List<String> cmd = init.cmd() != null ? init.cmd() : init.entrypoint() != null ? List.of() : config.cmd();
         List<String> argv = new ArrayList<>(entrypoint);

@@ -2,9 +2,9 @@ package dev.bolero.agent.store;
 
 import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.api.ApiJson;
-import dev.bolero.api.MachineConfig;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.api.MachineEvent;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 import dev.bolero.runtime.VmHandle;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -29,7 +29,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class MachineStore implements AutoCloseable {
     private static final JsonMapper JSON = ApiJson.mapper();
     private static final String COLUMNS =
-            "id, name, state, config, image_digest, exit_code, error, vm_handle, created_at, updated_at, restart_count";
+            "id, name, namespace, state, config, image_digest, exit_code, error, vm_handle, created_at, updated_at, "
+                    + "restart_count";
 
     private final Jdbc db;
 
@@ -69,18 +70,18 @@ public final class MachineStore implements AutoCloseable {
 
     /** Inserts a new machine; a duplicate id or name is a {@link StoreException}. */
     public void insert(MachineRecord m) {
-        db.write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        db.write("insert machine " + m.id(), "INSERT INTO machines (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 ps -> bind(ps, m));
     }
 
     /** Replaces a machine's row. */
     public void update(MachineRecord m) {
         db.write("update machine " + m.id(),
-                "UPDATE machines SET id=?, name=?, state=?, config=?, image_digest=?, exit_code=?, error=?, "
-                        + "vm_handle=?, created_at=?, updated_at=?, restart_count=? WHERE id=?",
+                "UPDATE machines SET id=?, name=?, namespace=?, state=?, config=?, image_digest=?, exit_code=?, "
+                        + "error=?, vm_handle=?, created_at=?, updated_at=?, restart_count=? WHERE id=?",
                 ps -> {
                     bind(ps, m);
-                    ps.setString(12, m.id());
+                    ps.setString(13, m.id());
                 });
     }
 
@@ -154,19 +155,20 @@ public final class MachineStore implements AutoCloseable {
     private static void bind(PreparedStatement ps, MachineRecord m) throws SQLException {
         ps.setString(1, m.id());
         ps.setString(2, m.name());
-        ps.setString(3, m.state().wireName());
-        ps.setString(4, JSON.writeValueAsString(m.config()));
-        ps.setString(5, m.imageDigest().orElse(null));
+        ps.setString(3, m.namespace());
+        ps.setString(4, m.state().wireName());
+        ps.setString(5, JSON.writeValueAsString(m.config()));
+        ps.setString(6, m.imageDigest().orElse(null));
         if (m.exitCode().isPresent()) {
-            ps.setInt(6, m.exitCode().getAsInt());
+            ps.setInt(7, m.exitCode().getAsInt());
         } else {
-            ps.setNull(6, Types.INTEGER);
+            ps.setNull(7, Types.INTEGER);
         }
-        ps.setString(7, m.error().orElse(null));
-        ps.setString(8, m.vmHandle().map(JSON::writeValueAsString).orElse(null));
-        ps.setString(9, m.createdAt().toString());
-        ps.setString(10, m.updatedAt().toString());
-        ps.setInt(11, m.restartCount());
+        ps.setString(8, m.error().orElse(null));
+        ps.setString(9, m.vmHandle().map(JSON::writeValueAsString).orElse(null));
+        ps.setString(10, m.createdAt().toString());
+        ps.setString(11, m.updatedAt().toString());
+        ps.setInt(12, m.restartCount());
     }
 
     private static MachineRecord read(ResultSet rs) throws SQLException {
@@ -175,8 +177,9 @@ public final class MachineStore implements AutoCloseable {
         return new MachineRecord(
                 rs.getString("id"),
                 rs.getString("name"),
+                rs.getString("namespace"),
                 MachineState.parse(rs.getString("state")),
-                JSON.readValue(rs.getString("config"), MachineConfig.class),
+                JSON.readValue(rs.getString("config"), MachineSpec.class),
                 Optional.ofNullable(rs.getString("image_digest")),
                 exitCode,
                 Optional.ofNullable(rs.getString("error")),

@@ -218,9 +218,9 @@ class ClusterEndToEndTest {
         for (String id : List.of(a1, a2, b1)) {
             local.put(id, call("GET", node.url() + "/api/v1/machines/" + id, null, null).json());
         }
-        assertThat(local.get(a1).path("config").path("namespace").asString()).isEqualTo("alpha");
-        assertThat(local.get(a2).path("config").path("namespace").asString()).isEqualTo("alpha");
-        assertThat(local.get(b1).path("config").path("namespace").asString()).isEqualTo("beta");
+        assertThat(local.get(a1).path("namespace").asString()).isEqualTo("alpha");
+        assertThat(local.get(a2).path("namespace").asString()).isEqualTo("alpha");
+        assertThat(local.get(b1).path("namespace").asString()).isEqualTo("beta");
         String ipA1 = local.get(a1).path("ip").asString();
         String ipA2 = local.get(a2).path("ip").asString();
         String ipB1 = local.get(b1).path("ip").asString();
@@ -299,11 +299,11 @@ class ClusterEndToEndTest {
         return create("alpha", fleet, name, start, "");
     }
 
-    /** Creates a machine of the test image; {@code extra} is more JSON members, each with a leading comma. */
+    /** Creates a machine of the test image; {@code extra} is more members of its config, each with a leading comma. */
     private static JsonNode create(String ns, String fleet, String name, boolean start, String extra) {
         var r = api("POST", "/v1/namespaces/" + ns + "/fleets/" + fleet + "/machines",
-                "{\"name\": \"" + name + "\", \"image\": \"" + image + "\", \"start\": " + start
-                        + ", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}" + extra + "}");
+                "{\"name\": \"" + name + "\", \"start\": " + start + ", \"config\": {\"image\": \"" + image
+                        + "\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}" + extra + "}}");
         assertThat(r.status()).as("create %s: %s", name, r.body()).isEqualTo(201);
         return r.json();
     }

@@ -80,8 +80,8 @@ class ClusterFailoverEndToEndTest {
         assertThat(call("POST", leaderUrl + "/v1/namespaces/alpha/fleets", ADMIN, "{\"name\": \"web\"}").status())
                 .isEqualTo(201);
         var created = call("POST", leaderUrl + "/v1/namespaces/alpha/fleets/web/machines", ADMIN,
-                "{\"name\": \"web-1\", \"image\": \"" + image + "\", \"start\": true,"
-                        + " \"guest\": {\"cpus\": 1, \"memory_mb\": 256}}");
+                "{\"name\": \"web-1\", \"start\": true, \"config\": {\"image\": \"" + image + "\","
+                        + " \"guest\": {\"cpus\": 1, \"memory_mb\": 256}}}");
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         String id = created.json().path("id").asString();
         AgentNode first = waitRunning(leaderUrl, id, null);

@@ -1,5 +1,7 @@
 package dev.bolero.agent.cluster;
 
+import dev.bolero.core.NodeState;
+import dev.bolero.core.Driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -48,11 +50,11 @@ class NodeProtocolTest {
     void calls_move_to_the_next_server_when_one_does_not_answer_and_stay_there() throws IOException {
         var protocol = new NodeProtocol(List.of(deadServer(), live));
 
-        var node = protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of("qemu"), CAPACITY));
+        var node = protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of(Driver.QEMU), CAPACITY));
 
         assertThat(protocol.server()).isEqualTo(live);
-        assertThat(protocol.heartbeat(node, new Heartbeat(CAPACITY, List.of("qemu"), List.of()), Duration.ofSeconds(5))
-                .state()).isEqualTo("ready");
+        assertThat(protocol.heartbeat(node, new Heartbeat(CAPACITY, List.of(Driver.QEMU), List.of()), Duration.ofSeconds(5))
+                .state()).isEqualTo(NodeState.READY);
         assertThat(protocol.assignments(node, 0, 0).machines()).isEmpty();
         assertThat(protocol.server()).isEqualTo(live);
     }
@@ -63,7 +65,7 @@ class NodeProtocolTest {
         var protocol = new NodeProtocol(List.of(live, dead));
 
         assertThatThrownBy(() -> protocol.join("not-the-join-token-0123456789", new JoinRequest("n1", Map.of(),
-                List.of("qemu"), CAPACITY)))
+                List.of(Driver.QEMU), CAPACITY)))
                 .isInstanceOf(NodeProtocol.Failure.class)
                 .hasMessageStartingWith("join as n1 at " + live + ": HTTP 401");
         assertThat(protocol.server()).isEqualTo(live);
@@ -75,7 +77,7 @@ class NodeProtocolTest {
         URI second = deadServer();
         var protocol = new NodeProtocol(List.of(first, second));
 
-        assertThatThrownBy(() -> protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of("qemu"), CAPACITY)))
+        assertThatThrownBy(() -> protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of(Driver.QEMU), CAPACITY)))
                 .isInstanceOf(NodeProtocol.Failure.class)
                 .hasMessageStartingWith("join as n1 at " + second + ": ");
     }

@@ -1,5 +1,6 @@
 package dev.bolero.agent.cluster;
 
+import dev.bolero.core.Driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -73,11 +74,11 @@ class StreamAnswersTest {
     @Test
     void anInteractiveExecIsBridgedBetweenTheServerAndTheNodeApisSocketUntilTheCommandCloses() throws Exception {
         var protocol = new NodeProtocol(List.of(URI.create("http://127.0.0.1:" + server.port())));
-        JoinResponse node = protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of("qemu"), new Capacity(4, 4096)));
+        JoinResponse node = protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of(Driver.QEMU), new Capacity(4, 4096)));
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}")).isEqualTo(201);
         assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"web\"}")).isEqualTo(201);
         var created = HTTP.send(request("POST", "/v1/namespaces/alpha/fleets/web/machines",
-                "{\"name\": \"m\", \"image\": \"busybox\", \"start\": false}"), HttpResponse.BodyHandlers.ofString());
+                "{\"name\": \"m\", \"config\": {\"image\": \"busybox\"}, \"start\": false}"), HttpResponse.BodyHandlers.ofString());
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         String id = dev.bolero.api.ApiJson.mapper().readTree(created.body()).path("id").asString();
         answers = new StreamAnswers(node, URI.create("http://127.0.0.1:" + nodeApi.port()));

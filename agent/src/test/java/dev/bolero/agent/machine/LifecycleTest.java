@@ -1,12 +1,12 @@
 package dev.bolero.agent.machine;
 
+import dev.bolero.core.MachineSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.RestartPolicy;
+import dev.bolero.core.MachineState;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -69,12 +69,12 @@ class LifecycleTest {
 
     @Test
     void restart_policies_decide_by_failure_and_retry_count() {
-        assertThat(RestartPolicy.none().restarts(true, 0)).isFalse();
-        assertThat(new RestartPolicy("on-failure", null).restarts(false, 0)).isFalse();
-        assertThat(new RestartPolicy("on-failure", null).restarts(true, 500)).isTrue();
-        assertThat(new RestartPolicy("on-failure", 2).restarts(true, 2)).isFalse();
-        assertThat(new RestartPolicy("always", 1).restarts(false, 0)).isTrue();
-        assertThatThrownBy(() -> new RestartPolicy("sometimes", null))
-                .hasMessage("restart.policy must be no, on-failure or always, got 'sometimes'");
+        assertThat(MachineSpec.Restart.NEVER.restarts(true, 0)).isFalse();
+        assertThat(new MachineSpec.Restart("on-failure", null).restarts(false, 0)).isFalse();
+        assertThat(new MachineSpec.Restart("on-failure", null).restarts(true, 500)).isTrue();
+        assertThat(new MachineSpec.Restart("on-failure", 2).restarts(true, 2)).isFalse();
+        assertThat(new MachineSpec.Restart("always", 1).restarts(false, 0)).isTrue();
+        assertThatThrownBy(() -> MachineSpec.builder("x").restart(new MachineSpec.Restart("sometimes", null)).build())
+                .hasMessage("config.restart.policy must be no, on-failure, always, got 'sometimes'");
     }
 }

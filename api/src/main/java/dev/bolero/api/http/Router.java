@@ -2,6 +2,7 @@ package dev.bolero.api.http;
 
 import dev.bolero.api.ApiError;
 import dev.bolero.api.ApiException;
+import dev.bolero.core.ValidationException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ErrorCode;
 import io.javalin.config.JavalinConfig;
@@ -50,6 +51,7 @@ public final class Router {
         this.declared = List.copyOf(declared);
         config.http.maxRequestSize = MAX_BODY;
         routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+        routes.exception(ValidationException.class, (e, ctx) -> error(ctx, ApiException.invalid(e)));
         routes.exception(HttpResponseException.class, (e, ctx) -> {
             if (e.getStatus() == 404 || e.getStatus() == 405) {
                 noRoute(ctx);

@@ -1,7 +1,7 @@
 package dev.bolero.api.wire;
 
-import dev.bolero.api.MachineConfig;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import java.time.Instant;
 import java.util.Map;
 
@@ -10,15 +10,15 @@ import java.util.Map;
  *
  * @param state the state its node last reported; {@code created} before any report or while it awaits a node
  * @param desiredState {@code running} or {@code stopped}
- * @param nodeId the node it is assigned to; null while no node can take it
  * @param config its configuration; {@code config.restart} also decides whether it moves when its node is lost or
- *     drained ({@link CreateMachineSpec})
+ *     drained ({@link CreateClusterMachine})
+ * @param nodeId the node it is assigned to; null while no node can take it
  * @param error why it failed, or why it awaits a node
  * @param configVersion the version of its fleet's config it was created from ({@link Fleet#configVersion()})
  */
 public record ClusterMachine(
-        String id, String name, String namespace, String fleet, MachineState state, String desiredState,
-        MachineConfig config, String nodeId, String region, Map<String, String> nodeLabels,
+        String id, String name, String namespace, String fleet, MachineState state, MachineState desiredState,
+        MachineSpec config, String nodeId, String region, Map<String, String> nodeLabels,
         String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt,
         long configVersion) {
     public ClusterMachine {

@@ -1,5 +1,6 @@
 package dev.bolero.api.wire;
 
+import dev.bolero.core.MachineSpec;
 import java.time.Instant;
 import java.util.Map;
 
@@ -13,8 +14,8 @@ import java.util.Map;
  *     not replace running machines
  */
 public record Fleet(String namespace, String name, FleetStrategy strategy, String region,
-                    Map<String, String> nodeLabels, MachineTemplate config, long configVersion, int outdatedMachines,
-                    Instant createdAt, Instant updatedAt) {
+                    Map<String, String> nodeLabels, MachineSpec.Overlay config, long configVersion,
+                    int outdatedMachines, Instant createdAt, Instant updatedAt) {
     public Fleet {
         nodeLabels = Map.copyOf(nodeLabels);
     }

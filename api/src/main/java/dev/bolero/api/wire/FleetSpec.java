@@ -1,6 +1,7 @@
 package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.core.MachineSpec;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -13,12 +14,12 @@ import java.util.TreeMap;
  * @param strategy default {@link FleetStrategy#DEFAULT} (bin-pack)
  * @param region the region its machines go to by default; none when null
  * @param nodeLabels labels the nodes of its machines must carry by default
- * @param config the machine config its machines are created from, their create's fields over it
- *     ({@link MachineTemplate}); none when null
+ * @param config the machine config its machines are created from, their create's {@code config} over it
+ *     ({@link CreateClusterMachine}); none when null
  * @throws ApiException {@code invalid_argument} naming the bad field
  */
 public record FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
-                        MachineTemplate config) {
+                        MachineSpec.Overlay config) {
     /** A spec with placement defaults only, no machine config. */
     public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels) {
         this(name, strategy, region, nodeLabels, null);

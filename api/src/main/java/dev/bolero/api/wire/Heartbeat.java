@@ -1,16 +1,17 @@
 package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.core.Driver;
 import java.util.List;
 
 /**
  * Body of {@code POST /v1/nodes/{id}/heartbeat}.
  *
  * @param capacity what the node offers now
- * @param drivers the VMMs it runs now
+ * @param drivers the VMMs it can run now (those its driver probing found usable)
  * @param machines every machine the node has, with its observed state
  */
-public record Heartbeat(Capacity capacity, List<String> drivers, List<MachineReport> machines) {
+public record Heartbeat(Capacity capacity, List<Driver> drivers, List<MachineReport> machines) {
     public Heartbeat {
         if (capacity == null) throw ApiException.invalid("heartbeat: capacity is required");
         drivers = JoinRequest.checkDrivers(drivers);

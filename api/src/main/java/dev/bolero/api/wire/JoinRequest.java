@@ -1,7 +1,7 @@
 package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.scheduler.Driver;
+import dev.bolero.core.Driver;
 import java.util.List;
 import java.util.Map;
 
@@ -10,10 +10,10 @@ import java.util.Map;
  *
  * @param name the node's host name, for operators
  * @param labels its labels; {@code region} names its region
- * @param drivers the VMMs it runs: {@code qemu}, {@code firecracker}, {@code cloud-hypervisor}
+ * @param drivers the VMMs it can run: {@code qemu}, {@code firecracker}, {@code cloud-hypervisor}
  * @param capacity what it offers to machines
  */
-public record JoinRequest(String name, Map<String, String> labels, List<String> drivers, Capacity capacity) {
+public record JoinRequest(String name, Map<String, String> labels, List<Driver> drivers, Capacity capacity) {
     public JoinRequest {
         Names.check("node name", name);
         labels = FleetSpec.Labels.check("labels", labels);
@@ -21,15 +21,12 @@ public record JoinRequest(String name, Map<String, String> labels, List<String> 
         if (capacity == null) throw ApiException.invalid("join: capacity is required");
     }
 
-    static List<String> checkDrivers(List<String> drivers) {
+    /** The drivers, sorted and each once; at least one. */
+    static List<Driver> checkDrivers(List<Driver> drivers) {
         if (drivers == null || drivers.isEmpty()) throw ApiException.invalid("drivers: at least one is required");
-        for (String d : drivers) {
-            try {
-                Driver.parse(d);
-            } catch (IllegalArgumentException e) {
-                throw ApiException.invalid("drivers: unknown driver '" + d + "' (qemu, firecracker, cloud-hypervisor)");
-            }
+        if (drivers.stream().anyMatch(java.util.Objects::isNull)) {
+            throw ApiException.invalid("drivers: null is not a driver");
         }
-        return List.copyOf(new java.util.TreeSet<>(drivers));
+        return List.copyOf(java.util.EnumSet.copyOf(drivers));
     }
 }

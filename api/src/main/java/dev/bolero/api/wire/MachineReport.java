@@ -1,7 +1,7 @@
 package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.api.MachineState;
+import dev.bolero.core.MachineState;
 
 /**
  * A machine's observed state in a heartbeat.

@@ -1,5 +1,7 @@
 package dev.bolero.api.wire;
 
+import dev.bolero.core.Driver;
+import dev.bolero.core.NodeState;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +13,7 @@ import java.util.Map;
  * @param allocated what the machines assigned to it ask for
  * @param machines how many machines are assigned to it
  */
-public record NodeInfo(String id, String name, String state, Map<String, String> labels, List<String> drivers,
+public record NodeInfo(String id, String name, NodeState state, Map<String, String> labels, List<Driver> drivers,
                        Capacity capacity, Capacity allocated, int machines, Instant heartbeatAt, Instant joinedAt) {
     public NodeInfo {
         labels = Map.copyOf(labels);

@@ -2,6 +2,7 @@ package dev.bolero.server.cluster;
 
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
+import dev.bolero.core.MachineState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -83,7 +84,7 @@ final class ClusterLoops implements AutoCloseable {
                 if (!tx.markDown(nodeId, cutoff)) return false;
                 Instant now = clock.instant();
                 for (MachineRow m : tx.machinesOn(nodeId)) {
-                    if (m.desiredState().equals("destroyed")) {
+                    if (m.deleted()) {
                         tx.assign(m.id(), null, null, now);
                     } else if (m.moves()) {
                         tx.assign(m.id(), null, "node " + nodeId + " was lost; awaiting a node", now);
@@ -107,7 +108,7 @@ final class ClusterLoops implements AutoCloseable {
             String from = machine.nodeId();
             String action = "move machine " + machine.id() + " off draining node " + from;
             if (!machine.moves()) {
-                if (machine.desiredState().equals("running")) plane.stop(machine.namespace(), machine.id(), null);
+                if (machine.desiredState() == MachineState.RUNNING) plane.stop(machine.namespace(), machine.id(), null);
                 continue;
             }
             var strategy = store.read(action, tx -> tx.fleet(machine.namespace(), machine.fleet()))
@@ -115,7 +116,7 @@ final class ClusterLoops implements AutoCloseable {
             var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, to) -> {
                 var now = tx.machine(machine.id());
                 if (now.isEmpty() || !from.equals(now.get().nodeId())
-                        || now.get().desiredState().equals("destroyed")) {
+                        || now.get().deleted()) {
                     return false;
                 }
                 tx.assign(machine.id(), to, null, clock.instant());

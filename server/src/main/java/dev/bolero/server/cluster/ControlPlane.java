@@ -1,18 +1,18 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.StopRequest;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.ClusterMachine;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.TokenResponse;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -117,34 +117,27 @@ public final class ControlPlane {
     }
 
     /**
-     * Creates a machine from the fleet's config with {@code body}'s fields over it ({@link CreateMachineSpec#over}) and
-     * places it on a node in the same step.
+     * Creates a machine from {@code body}'s config over the fleet's ({@link CreateClusterMachine#spec}) and places it
+     * on a node in the same step.
      *
      * @throws ApiException {@code invalid_argument} when neither the body nor the fleet's config names an image,
      *     {@code failed_precondition} with the scheduler's reason when no node can take it
      */
-    public ClusterMachine createMachine(String namespace, String fleetName, CreateMachineSpec body) {
+    public ClusterMachine createMachine(String namespace, String fleetName, CreateClusterMachine body) {
         Fleet fleet = fleet(namespace, fleetName);
-        CreateMachineSpec spec = fleet.config() == null ? body : body.over(fleet.config());
+        MachineSpec spec = body.spec(fleet.config());
         String id = Tokens.id();
-        String name = spec.name() == null ? "m-" + id : spec.name();
+        String name = body.name() == null ? "m-" + id : body.name();
         String action = "create machine " + name + " in " + namespace + "/" + fleetName;
-        if (spec.image() == null) {
-            throw ApiException.invalid(action + ": image is required: neither the body nor the fleet's config sets one");
-        }
-        Instant now = clock.instant();
-        var row = new MachineRow(id, namespace, fleetName, name, spec.config(namespace),
-                spec.region() != null ? spec.region() : fleet.region(),
-                spec.nodeLabels() != null ? spec.nodeLabels() : fleet.nodeLabels(),
-                spec.startNow() ? "running" : "stopped", null, 1, null, MachineState.CREATED, null, null, null, 0,
-                now, now, fleet.configVersion());
+        var row = MachineRow.created(id, namespace, fleetName, name, spec,
+                body.region() != null ? body.region() : fleet.region(),
+                body.nodeLabels() != null ? body.nodeLabels() : fleet.nodeLabels(),
+                body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(), clock.instant());
         var result = placements.place(action, id, Placements.request(row, fleet.strategy()), (tx, nodeId) -> {
             if (tx.liveMachineNamed(namespace, name)) {
                 throw ApiException.conflict(action + ": a machine of that name exists");
             }
-            tx.insertMachine(new MachineRow(id, namespace, fleetName, name, row.config(), row.region(),
-                    row.nodeLabels(), row.desiredState(), null, 1, nodeId, MachineState.CREATED, null,
-                    null, null, tx.index(), now, now, row.configVersion()));
+            tx.insertMachine(row.assignedTo(nodeId, tx.index()));
             tx.touchAssignments(nodeId);
             return true;
         });
@@ -172,20 +165,20 @@ public final class ControlPlane {
     /** Asks the machine's node to start it; a machine without a node is placed first when one can take it. */
     public ClusterMachine start(String namespace, String id) {
         String action = "start machine " + id;
-        MachineRow machine = change(namespace, id, action, "running", null);
+        MachineRow machine = change(namespace, id, action, MachineState.RUNNING, null);
         if (machine.nodeId() == null) placeWaiting(machine);
         return machine(namespace, id);
     }
 
     /** Asks the machine's node to stop it with {@code stop}. */
-    public ClusterMachine stop(String namespace, String id, StopRequest stop) {
-        change(namespace, id, "stop machine " + id, "stopped", stop);
+    public ClusterMachine stop(String namespace, String id, MachineSpec.Stop stop) {
+        change(namespace, id, "stop machine " + id, MachineState.STOPPED, stop);
         return machine(namespace, id);
     }
 
     /** Deletes the machine: it disappears from the API now and from its node at the node's next poll. */
     public void delete(String namespace, String id) {
-        MachineRow machine = change(namespace, id, "delete machine " + id, "destroyed", null);
+        MachineRow machine = change(namespace, id, "delete machine " + id, MachineState.DESTROYED, null);
         if (machine.nodeId() == null) {
             store.update("delete machine " + id, tx -> {
                 tx.purge(id);
@@ -221,7 +214,7 @@ public final class ControlPlane {
                 .map(Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.DEFAULT);
         var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, nodeId) -> {
             var now = tx.machine(machine.id());
-            if (now.isEmpty() || now.get().nodeId() != null || !now.get().desiredState().equals("running")) {
+            if (now.isEmpty() || now.get().nodeId() != null || now.get().desiredState() != MachineState.RUNNING) {
                 return false;
             }
             tx.assign(machine.id(), nodeId, null, clock.instant());
@@ -236,7 +229,8 @@ public final class ControlPlane {
         }
     }
 
-    private MachineRow change(String namespace, String id, String action, String desired, StopRequest stop) {
+    private MachineRow change(String namespace, String id, String action, MachineState desired,
+                              MachineSpec.Stop stop) {
         MachineRow changed = store.write(action, tx -> {
             MachineRow machine = live(tx, namespace, id, action);
             tx.setDesired(id, desired, stop, clock.instant());
@@ -253,7 +247,7 @@ public final class ControlPlane {
 
     static MachineRow live(Tx tx, String namespace, String id, String action) throws SQLException {
         return tx.machine(id)
-                .filter(m -> m.namespace().equals(namespace) && !m.desiredState().equals("destroyed"))
+                .filter(m -> m.namespace().equals(namespace) && !m.deleted())
                 .orElseThrow(() -> notFound(action, "machine", id));
     }
 

@@ -14,6 +14,7 @@ import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.MachineReport;
 import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.core.NodeState;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -67,8 +68,8 @@ public final class NodeRegistry {
         String credential = Tokens.generate();
         Instant now = clock.instant();
         store.write("join node " + request.name(), tx -> {
-            tx.insertNode(new NodeRow(id, request.name(), "ready", "ready", request.labels(), request.drivers(),
-                    request.capacity(), now, tx.index(), now));
+            tx.insertNode(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
+                    tx.index(), now));
             tx.insertToken("node-" + id, Tokens.hash(credential), "node", null, id, now);
             return null;
         });
@@ -97,7 +98,7 @@ public final class NodeRegistry {
             // The index first: machines read after it are at least as new, so no change is ever missed.
             NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
-                    .filter(m -> !m.desiredState().equals("destroyed"))
+                    .filter(m -> !m.deleted())
                     .map(NodeRegistry::assignment).toList(), streams.pendingOn(tx, nodeId));
         });
     }
@@ -119,9 +120,9 @@ public final class NodeRegistry {
             for (String deleted : tx.deletedOn(nodeId)) {
                 if (!reported.contains(deleted)) tx.purge(deleted);
             }
-            if (before.health().equals("down")) log.info("node back id={}", nodeId);
+            if (before.down()) log.info("node back id={}", nodeId);
             NodeRow after = tx.node(nodeId).orElseThrow();
-            return new Beat(new HeartbeatResponse(after.assignIndex(), after.state().wireName()), changed);
+            return new Beat(new HeartbeatResponse(after.assignIndex(), after.state()), changed);
         });
         if (result.changed()) changes.signal();
         return result.response();
@@ -142,12 +143,12 @@ public final class NodeRegistry {
     }
 
     /** Cordons ({@code cordoned}), drains ({@code draining}) or uncordons ({@code ready}) a node. */
-    public NodeInfo setAdminState(String id, String adminState) {
+    public NodeInfo setAdminState(String id, NodeState adminState) {
         String action = switch (adminState) {
-            case "cordoned" -> "cordon node " + id;
-            case "draining" -> "drain node " + id;
-            case "ready" -> "uncordon node " + id;
-            default -> throw new IllegalArgumentException("admin state " + adminState);
+            case CORDONED -> "cordon node " + id;
+            case DRAINING -> "drain node " + id;
+            case READY -> "uncordon node " + id;
+            case DOWN -> throw new IllegalArgumentException("set node " + id + " down: only heartbeats say so");
         };
         store.write(action, tx -> {
             find(tx, id, action);
@@ -165,12 +166,12 @@ public final class NodeRegistry {
 
     private static NodeInfo info(NodeRow n, Tx.Allocation allocation) {
         var allocated = allocation == null ? new Capacity(0, 0) : new Capacity(allocation.cpus(), allocation.memoryMb());
-        return new NodeInfo(n.id(), n.name(), n.state().wireName(), n.labels(), n.drivers(), n.capacity(), allocated,
+        return new NodeInfo(n.id(), n.name(), n.state(), n.labels(), n.drivers(), n.capacity(), allocated,
                 allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt());
     }
 
     private static Assignment assignment(MachineRow m) {
-        return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.config(), m.stop());
+        return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.spec(), m.stop());
     }
 
     private static int seconds(Duration d) {

@@ -1,10 +1,10 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
-import dev.bolero.api.ServicePort;
 import dev.bolero.scheduler.ClusterSnapshot;
 import dev.bolero.scheduler.Driver;
 import dev.bolero.scheduler.HostPort;
+import dev.bolero.scheduler.NodeState;
 import dev.bolero.scheduler.NodeView;
 import dev.bolero.scheduler.Plan;
 import dev.bolero.scheduler.PlacementDecision;
@@ -19,6 +19,7 @@ import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.core.MachineSpec;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -98,14 +99,20 @@ final class Placements {
 
     /** What the scheduler is asked for {@code machine}, whose fleet places with {@code strategy}. */
     static PlacementRequest request(MachineRow machine, FleetStrategy strategy) {
+        var driver = Optional.ofNullable(machine.spec().driver()).map(Placements::driver);
         return switch (strategy) {
             case SPREAD -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
-                    Optional.ofNullable(machine.region()), machine.nodeLabels(), Optional.empty(), Strategy.SPREAD,
-                    Optional.of(machine.namespace() + "/" + machine.fleet()), hostPorts(machine.config().services()));
+                    Optional.ofNullable(machine.region()), machine.nodeLabels(), driver, Strategy.SPREAD,
+                    Optional.of(machine.namespace() + "/" + machine.fleet()), hostPorts(machine.spec().services()));
             case BINPACK -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
-                    Optional.ofNullable(machine.region()), machine.nodeLabels(), Optional.empty(), Strategy.BINPACK,
-                    Optional.empty(), hostPorts(machine.config().services()));
+                    Optional.ofNullable(machine.region()), machine.nodeLabels(), driver, Strategy.BINPACK,
+                    Optional.empty(), hostPorts(machine.spec().services()));
         };
+    }
+
+    /** The scheduler's name for a driver: its own enum, constant for constant. */
+    private static Driver driver(dev.bolero.core.Driver driver) {
+        return Driver.valueOf(driver.name());
     }
 
     /** The cluster as the scheduler sees it, read in {@code tx}. */
@@ -132,19 +139,19 @@ final class Placements {
     }
 
     private NodeView view(NodeRow node, Tx.Allocation allocation, Map<String, Integer> fleets,
-                          List<ServicePort> ports) {
+                          List<MachineSpec.Service> ports) {
         var drivers = new java.util.HashSet<Driver>();
-        for (String d : node.drivers()) drivers.add(Driver.parse(d));
-        return new NodeView(node.id(), node.state(), node.labels(), drivers,
+        for (var d : node.drivers()) drivers.add(driver(d));
+        return new NodeView(node.id(), NodeState.valueOf(node.state().name()), node.labels(), drivers,
                 new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
                 allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
                 fleets, node.heartbeatAt().plus(downAfter), hostPorts(ports));
     }
 
     /** The host ports {@code services} publish, as the scheduler compares them on a node. */
-    private static Set<HostPort> hostPorts(List<ServicePort> services) {
+    private static Set<HostPort> hostPorts(List<MachineSpec.Service> services) {
         var ports = new HashSet<HostPort>();
-        for (ServicePort s : services) ports.add(new HostPort(HostPort.Protocol.parse(s.protocol()), s.port()));
+        for (MachineSpec.Service s : services) ports.add(new HostPort(HostPort.Protocol.parse(s.protocol()), s.port()));
         return ports;
     }
 

@@ -94,7 +94,7 @@ public final class Streams {
                             + (machine.error() == null ? "" : " (" + machine.error() + ")"));
                 }
                 NodeRow node = tx.node(machine.nodeId()).orElseThrow();
-                if (node.health().equals("down")) {
+                if (node.down()) {
                     throw ApiException.unavailable(action + ": its node " + node.id() + " is down");
                 }
                 tx.deleteStreamsBefore(now.minus(pickup));
@@ -224,7 +224,7 @@ public final class Streams {
                 } catch (TimeoutException e) {
                     boolean down;
                     try {
-                        down = store.read(action, tx -> tx.node(nodeId).map(n -> n.health().equals("down"))
+                        down = store.read(action, tx -> tx.node(nodeId).map(n -> n.down())
                                 .orElse(true));
                     } catch (RuntimeException failed) {
                         log.warn("{}", failed.getMessage());

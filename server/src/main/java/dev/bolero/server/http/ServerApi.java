@@ -7,16 +7,19 @@ import dev.bolero.api.http.Router;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
-import dev.bolero.api.MachineState;
 import dev.bolero.api.QueryParams;
-import dev.bolero.api.StopRequest;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Streams;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.core.FieldPath;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.core.NodeState;
+import dev.bolero.core.ValidationException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
@@ -107,7 +110,7 @@ public final class ServerApi implements AutoCloseable {
             });
 
             r.handle(ServerRoutes.CREATE_MACHINE, ctx -> ctx.status(201).json(cluster.plane().createMachine(
-                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateMachineSpec.class, "create machine"))));
+                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateClusterMachine.class, "create machine"))));
             r.handle(ServerRoutes.LIST_FLEET_MACHINES, ctx -> {
                 String ns = namespace(ctx);
                 cluster.plane().fleet(ns, ctx.pathParam("fleet"));
@@ -121,8 +124,9 @@ public final class ServerApi implements AutoCloseable {
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.STOP_MACHINE, ctx -> {
                 String ns = namespace(ctx);
-                StopRequest stop = ctx.body().isBlank() ? null
-                        : body(ctx, StopRequest.class, "stop machine " + ctx.pathParam("id"));
+                MachineSpec.Stop stop = ctx.body().isBlank() ? null
+                        : body(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id"))
+                                .check(FieldPath.root());
                 ctx.json(cluster.plane().stop(ns, ctx.pathParam("id"), stop));
             });
             r.handle(ServerRoutes.DELETE_MACHINE, ctx -> {
@@ -151,8 +155,8 @@ public final class ServerApi implements AutoCloseable {
                 admin(ctx);
                 ctx.json(cluster.nodes().node(ctx.pathParam("id")));
             });
-            for (var verb : Map.of(ServerRoutes.CORDON, "cordoned", ServerRoutes.UNCORDON, "ready",
-                    ServerRoutes.DRAIN, "draining").entrySet()) {
+            for (var verb : Map.of(ServerRoutes.CORDON, NodeState.CORDONED, ServerRoutes.UNCORDON, NodeState.READY,
+                    ServerRoutes.DRAIN, NodeState.DRAINING).entrySet()) {
                 r.handle(verb.getKey(), ctx -> {
                     admin(ctx);
                     ctx.json(cluster.nodes().setAdminState(ctx.pathParam("id"), verb.getValue()));

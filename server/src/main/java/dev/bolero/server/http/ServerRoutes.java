@@ -3,12 +3,12 @@ package dev.bolero.server.http;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.MachineEvent;
-import dev.bolero.api.StopRequest;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Operation;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.ClusterMachine;
-import dev.bolero.api.wire.CreateMachineSpec;
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Heartbeat;
@@ -80,7 +80,7 @@ final class ServerRoutes {
             .summary("Deletes a fleet that has no machines").returnsNothing(204).errors(409).build();
 
     static final Operation CREATE_MACHINE = Operation.post(NS + "/fleets/{fleet}/machines").id("createMachine")
-            .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateMachineSpec.class)
+            .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateClusterMachine.class)
             .returns(201, ClusterMachine.class).errors(409).build();
     static final Operation LIST_FLEET_MACHINES = Operation.get(NS + "/fleets/{fleet}/machines")
             .id("listFleetMachines").tag("machines").summary("The fleet's machines")
@@ -96,7 +96,7 @@ final class ServerRoutes {
             .tag("machines").summary("Starts a machine").returns(200, ClusterMachine.class).errors(409).build();
     static final Operation STOP_MACHINE = Operation.post(NS + "/machines/{id}/stop").id("stopMachine")
             .tag("machines").summary("Stops a machine (an empty body: its configured signal and timeout)")
-            .body(StopRequest.class).returns(200, ClusterMachine.class).errors(409).build();
+            .body(MachineSpec.Stop.class).returns(200, ClusterMachine.class).errors(409).build();
     static final Operation DELETE_MACHINE = Operation.delete(NS + "/machines/{id}").id("deleteMachine")
             .tag("machines").summary("Deletes a machine").returnsNothing(204).errors(409).build();
     static final Operation WAIT_MACHINE = Operation.get(NS + "/machines/{id}/wait").id("waitMachine")

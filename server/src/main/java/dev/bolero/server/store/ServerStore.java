@@ -3,6 +3,7 @@ package dev.bolero.server.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.bolero.api.ApiException;
+import dev.bolero.core.ValidationException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,8 +24,8 @@ import org.sqlite.SQLiteDataSource;
  * <p>{@link #write} transactions serialise on the one-row {@code state_index} table (every write transaction starts by
  * bumping it), so a placement's re-check and commit can never interleave with another write, on either database.
  * {@link #update} transactions do not take that lock: heartbeats and other writes that change no assignment.
- * {@link ApiException}s thrown inside a transaction roll it back and propagate unchanged; database failures become
- * {@link StoreException} naming the action.
+ * {@link ApiException}s and {@link ValidationException}s thrown inside a transaction roll it back and propagate
+ * unchanged; database failures become {@link StoreException} naming the action.
  */
 public final class ServerStore implements AutoCloseable {
     private final DataSource dataSource;
@@ -175,7 +176,7 @@ public final class ServerStore implements AutoCloseable {
             } finally {
                 c.setAutoCommit(true);
             }
-        } catch (ApiException e) {
+        } catch (ApiException | ValidationException e) {
             throw e;
         } catch (SQLException e) {
             if (Tx.uniqueViolation(e)) throw ApiException.conflict(action + ": already exists");
@@ -202,7 +203,8 @@ public final class ServerStore implements AutoCloseable {
     }
 
     private static void migrate(DataSource dataSource) {
-        Flyway.configure().dataSource(dataSource).locations("classpath:db/server").load().migrate();
+        Flyway.configure().dataSource(dataSource).locations("classpath:db/server")
+                .javaMigrations(new SpecColumnMigration()).load().migrate();
     }
 
     static String jdbcUrl(String url) {

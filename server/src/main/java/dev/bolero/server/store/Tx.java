@@ -1,15 +1,15 @@
 package dev.bolero.server.store;
 
 import dev.bolero.api.ApiJson;
-import dev.bolero.api.MachineConfig;
-import dev.bolero.api.MachineState;
-import dev.bolero.api.ServicePort;
-import dev.bolero.api.StopRequest;
 import dev.bolero.api.wire.Capacity;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.StreamRequest;
+import dev.bolero.core.Driver;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.core.NodeState;
 import java.net.URI;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -32,22 +32,31 @@ import tools.jackson.databind.json.JsonMapper;
 public final class Tx {
     private static final JsonMapper JSON = ApiJson.mapper();
     private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {};
-    private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
-    private static final String MACHINE_COLUMNS = "id, namespace, fleet, name, config, cpus, memory_mb, region, "
-            + "node_labels, restart, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
+    private static final TypeReference<List<Driver>> DRIVERS = new TypeReference<>() {};
+    /** States as SQL literals: the statements name states only through these. */
+    private static final String RUNNING = literal(MachineState.RUNNING.wireName());
+    private static final String STOPPED = literal(MachineState.STOPPED.wireName());
+    private static final String DESTROYED = literal(MachineState.DESTROYED.wireName());
+    private static final String CREATED = literal(MachineState.CREATED.wireName());
+    private static final String FAILED = literal(MachineState.FAILED.wireName());
+    private static final String READY = literal(NodeState.READY.wireName());
+    private static final String DOWN = literal(NodeState.DOWN.wireName());
+    private static final String DRAINING = literal(NodeState.DRAINING.wireName());
+    private static final String MACHINE_COLUMNS = "id, namespace, fleet, name, spec, cpus, memory_mb, region, "
+            + "node_labels, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
             + "exit_code, error, modify_index, created_at, updated_at, config_version";
     /** A fleet's columns and how many of its live machines were created from an older config version. */
     private static final String FLEET_SELECT = "SELECT f.namespace, f.name, f.config, f.created_at, f.updated_at, "
             + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
-            + "AND m.desired_state <> 'destroyed' AND m.config_version < f.config_version) FROM fleets f";
+            + "AND m.desired_state <> " + DESTROYED + " AND m.config_version < f.config_version) FROM fleets f";
     private static final String NODE_COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
             + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
 
-    /** Matches the machines whose config may publish ports: the mapper writes an empty list as {@code []}. */
-    private static final String PUBLISHES = "config NOT LIKE '%\"services\":[]%'";
+    /** Matches the machines whose spec may publish ports: the mapper writes an empty list as {@code []}. */
+    private static final String PUBLISHES = "spec NOT LIKE '%\"services\":[]%'";
     /** Nodes are read on every placement and their labels and drivers rarely change: their JSON is parsed once. */
     private static final ParseCache<Map<String, String>> PARSED_LABELS = new ParseCache<>(LABELS);
-    private static final ParseCache<List<String>> PARSED_DRIVERS = new ParseCache<>(STRINGS);
+    private static final ParseCache<List<Driver>> PARSED_DRIVERS = new ParseCache<>(DRIVERS);
 
     private final Connection c;
     private long index = -1;
@@ -170,8 +179,9 @@ public final class Tx {
     // ---- nodes ----
 
     public void insertNode(NodeRow n) throws SQLException {
-        update("INSERT INTO nodes (" + NODE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)", n.id(), n.name(), n.health(),
-                n.adminState(), JSON.writeValueAsString(n.labels()), JSON.writeValueAsString(n.drivers()),
+        update("INSERT INTO nodes (" + NODE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)", n.id(), n.name(),
+                n.health().wireName(), n.adminState().wireName(), JSON.writeValueAsString(n.labels()),
+                JSON.writeValueAsString(n.drivers()),
                 n.capacity().cpus(), n.capacity().memoryMb(), n.heartbeatAt().toEpochMilli(), n.assignIndex(),
                 n.joinedAt().toEpochMilli());
     }
@@ -185,25 +195,27 @@ public final class Tx {
     }
 
     /** Records a heartbeat: capacity, drivers, time, and health {@code ready}. */
-    public void heartbeat(String id, Capacity capacity, List<String> drivers, Instant now) throws SQLException {
+    public void heartbeat(String id, Capacity capacity, List<Driver> drivers, Instant now) throws SQLException {
         update("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ?, "
-                + "health = 'ready' WHERE id = ?", capacity.cpus(), capacity.memoryMb(),
+                + "health = " + READY + " WHERE id = ?", capacity.cpus(), capacity.memoryMb(),
                 JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
     }
 
-    public void setAdminState(String id, String adminState) throws SQLException {
-        update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState, id);
+    /** Sets the node's administrative state: ready, cordoned or draining. */
+    public void setAdminState(String id, NodeState adminState) throws SQLException {
+        update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState.wireName(), id);
     }
 
     /** Marks the node down if its last heartbeat is still before {@code cutoff}; whether it did. */
     public boolean markDown(String id, Instant cutoff) throws SQLException {
-        return update("UPDATE nodes SET health = 'down' WHERE id = ? AND health = 'ready' AND heartbeat_at < ?",
+        return update("UPDATE nodes SET health = " + DOWN + " WHERE id = ? AND health = " + READY
+                + " AND heartbeat_at < ?",
                 id, cutoff.toEpochMilli()) > 0;
     }
 
     /** Ready nodes whose last heartbeat is before {@code cutoff}. */
     public List<String> silentNodes(Instant cutoff) throws SQLException {
-        return all("SELECT id FROM nodes WHERE health = 'ready' AND heartbeat_at < ? ORDER BY id",
+        return all("SELECT id FROM nodes WHERE health = " + READY + " AND heartbeat_at < ? ORDER BY id",
                 rs -> rs.getString(1), cutoff.toEpochMilli());
     }
 
@@ -234,9 +246,9 @@ public final class Tx {
      * Per node id, the ports its machines publish, deleted machines not yet confirmed gone included (their node may
      * still hold the ports). Only configs with services are parsed: most machines publish none.
      */
-    public Map<String, List<ServicePort>> publishedPorts() throws SQLException {
-        var out = new HashMap<String, List<ServicePort>>();
-        for (var row : all("SELECT node_id, config FROM machines WHERE node_id IS NOT NULL AND " + PUBLISHES,
+    public Map<String, List<MachineSpec.Service>> publishedPorts() throws SQLException {
+        var out = new HashMap<String, List<MachineSpec.Service>>();
+        for (var row : all("SELECT node_id, spec FROM machines WHERE node_id IS NOT NULL AND " + PUBLISHES,
                 rs -> Map.entry(rs.getString(1), services(rs.getString(2))))) {
             out.computeIfAbsent(row.getKey(), k -> new ArrayList<>()).addAll(row.getValue());
         }
@@ -244,24 +256,24 @@ public final class Tx {
     }
 
     /** The ports the node's machines publish, as {@link #publishedPorts()} counts them. */
-    public List<ServicePort> publishedPorts(String nodeId) throws SQLException {
-        var out = new ArrayList<ServicePort>();
-        for (var services : all("SELECT config FROM machines WHERE node_id = ? AND " + PUBLISHES,
+    public List<MachineSpec.Service> publishedPorts(String nodeId) throws SQLException {
+        var out = new ArrayList<MachineSpec.Service>();
+        for (var services : all("SELECT spec FROM machines WHERE node_id = ? AND " + PUBLISHES,
                 rs -> services(rs.getString(1)), nodeId)) {
             out.addAll(services);
         }
         return out;
     }
 
-    private static List<ServicePort> services(String config) {
-        return JSON.readValue(config, MachineConfig.class).services();
+    private static List<MachineSpec.Service> services(String spec) {
+        return JSON.readValue(spec, MachineSpec.class).services();
     }
 
     /** How many live machines of each fleet ({@code namespace/fleet}) the node has. */
     public Map<String, Integer> fleetCounts(String nodeId) throws SQLException {
         var out = new HashMap<String, Integer>();
         for (var row : all("SELECT namespace, fleet, COUNT(*) FROM machines "
-                + "WHERE node_id = ? AND desired_state <> 'destroyed' GROUP BY namespace, fleet",
+                + "WHERE node_id = ? AND desired_state <> " + DESTROYED + " GROUP BY namespace, fleet",
                 rs -> Map.entry(rs.getString(1) + "/" + rs.getString(2), rs.getInt(3)), nodeId)) {
             out.put(row.getKey(), row.getValue());
         }
@@ -272,7 +284,7 @@ public final class Tx {
     public Map<String, Map<String, Integer>> fleetCounts() throws SQLException {
         var out = new HashMap<String, Map<String, Integer>>();
         for (var row : all("SELECT node_id, namespace, fleet, COUNT(*) FROM machines "
-                + "WHERE node_id IS NOT NULL AND desired_state <> 'destroyed' GROUP BY node_id, namespace, fleet",
+                + "WHERE node_id IS NOT NULL AND desired_state <> " + DESTROYED + " GROUP BY node_id, namespace, fleet",
                 rs -> List.of(rs.getString(1), rs.getString(2) + "/" + rs.getString(3), rs.getString(4)))) {
             out.computeIfAbsent(row.get(0), k -> new HashMap<>()).put(row.get(1), Integer.parseInt(row.get(2)));
         }
@@ -280,7 +292,8 @@ public final class Tx {
     }
 
     private static NodeRow node(ResultSet rs) throws SQLException {
-        return new NodeRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+        return new NodeRow(rs.getString(1), rs.getString(2), NodeState.parse(rs.getString(3)),
+                NodeState.parse(rs.getString(4)),
                 PARSED_LABELS.parse(rs.getString(5)), PARSED_DRIVERS.parse(rs.getString(6)),
                 new Capacity(rs.getInt(7), rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)), rs.getLong(10),
                 Instant.ofEpochMilli(rs.getLong(11)));
@@ -289,11 +302,10 @@ public final class Tx {
     // ---- machines ----
 
     public void insertMachine(MachineRow m) throws SQLException {
-        // The restart column mirrors config.restart.policy for readers of the table; the config decides.
-        update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.config()), m.cpus(),
-                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.config().restart().policy(),
-                m.desiredState(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
+        update("INSERT INTO machines (" + MACHINE_COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.spec()), m.cpus(),
+                m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()), m.desiredState().wireName(),
+                m.stop() == null ? null : JSON.writeValueAsString(m.stop()), m.generation(),
                 m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(), m.modifyIndex(),
                 m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion());
     }
@@ -305,7 +317,7 @@ public final class Tx {
 
     /** Whether the namespace has a live (not deleted) machine of this name. */
     public boolean liveMachineNamed(String namespace, String name) throws SQLException {
-        return one("SELECT 1 FROM machines WHERE namespace = ? AND name = ? AND desired_state <> 'destroyed'",
+        return one("SELECT 1 FROM machines WHERE namespace = ? AND name = ? AND desired_state <> " + DESTROYED,
                 rs -> true, namespace, name).isPresent();
     }
 
@@ -313,10 +325,11 @@ public final class Tx {
     public List<MachineRow> machines(String namespace, Optional<String> fleet) throws SQLException {
         if (fleet.isPresent()) {
             return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE namespace = ? AND fleet = ? "
-                    + "AND desired_state <> 'destroyed' ORDER BY created_at, id", Tx::machine, namespace, fleet.get());
+                    + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", Tx::machine, namespace,
+                    fleet.get());
         }
         return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE namespace = ? "
-                + "AND desired_state <> 'destroyed' ORDER BY created_at, id", Tx::machine, namespace);
+                + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", Tx::machine, namespace);
     }
 
     /** Every machine assigned to the node, deleted ones not yet confirmed included. */
@@ -326,27 +339,29 @@ public final class Tx {
 
     /** The ids of the deleted machines still assigned to the node (its heartbeat has not confirmed them gone). */
     public List<String> deletedOn(String nodeId) throws SQLException {
-        return all("SELECT id FROM machines WHERE node_id = ? AND desired_state = 'destroyed'", rs -> rs.getString(1),
+        return all("SELECT id FROM machines WHERE node_id = ? AND desired_state = " + DESTROYED, rs -> rs.getString(1),
                 nodeId);
     }
 
     /** Live machines that want to run and have no node. */
     public List<MachineRow> unplaced() throws SQLException {
-        return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = 'running' "
+        return all("SELECT " + MACHINE_COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = " + RUNNING
                 + "ORDER BY created_at, id", Tx::machine);
     }
 
     /** Live machines on draining nodes whose policy moves them. */
     public List<MachineRow> onDrainingNodes() throws SQLException {
         return all("SELECT " + prefixed("m") + " FROM machines m JOIN nodes n ON m.node_id = n.id "
-                + "WHERE n.admin_state = 'draining' AND m.desired_state <> 'destroyed' ORDER BY m.created_at, m.id",
+                + "WHERE n.admin_state = " + DRAINING + " AND m.desired_state <> " + DESTROYED
+                + " ORDER BY m.created_at, m.id",
                 Tx::machine);
     }
 
     /** Changes what the machine's node must do with it: bumps its generation and stamps this index. */
-    public void setDesired(String id, String desiredState, StopRequest stop, Instant now) throws SQLException {
+    public void setDesired(String id, MachineState desiredState, MachineSpec.Stop stop, Instant now)
+            throws SQLException {
         update("UPDATE machines SET desired_state = ?, stop_request = ?, generation = generation + 1, "
-                + "modify_index = ?, updated_at = ? WHERE id = ?", desiredState,
+                + "modify_index = ?, updated_at = ? WHERE id = ?", desiredState.wireName(),
                 stop == null ? null : JSON.writeValueAsString(stop), index(), now.toEpochMilli(), id);
     }
 
@@ -355,15 +370,15 @@ public final class Tx {
      * code; {@code error} says why it has no node, or null.
      */
     public void assign(String id, String nodeId, String error, Instant now) throws SQLException {
-        update("UPDATE machines SET node_id = ?, observed_state = 'created', image_digest = NULL, exit_code = NULL, "
-                + "error = ?, generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
+        update("UPDATE machines SET node_id = ?, observed_state = " + CREATED + ", image_digest = NULL, "
+                + "exit_code = NULL, error = ?, generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
                 nodeId, error, index(), now.toEpochMilli(), id);
     }
 
     /** Takes a machine off its node for good: failed, with {@code error}, desired stopped. */
     public void fail(String id, String error, Instant now) throws SQLException {
-        update("UPDATE machines SET node_id = NULL, observed_state = 'failed', error = ?, desired_state = "
-                + "CASE WHEN desired_state = 'destroyed' THEN 'destroyed' ELSE 'stopped' END, "
+        update("UPDATE machines SET node_id = NULL, observed_state = " + FAILED + ", error = ?, desired_state = "
+                + "CASE WHEN desired_state = " + DESTROYED + " THEN " + DESTROYED + " ELSE " + STOPPED + " END, "
                 + "generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
                 error, index(), now.toEpochMilli(), id);
     }
@@ -387,13 +402,17 @@ public final class Tx {
 
     /** Deletes the row of a deleted machine. */
     public void purge(String id) throws SQLException {
-        update("DELETE FROM machines WHERE id = ? AND desired_state = 'destroyed'", id);
+        update("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, id);
     }
 
     /** Deleted machines on no node, whose rows can go. */
     public List<String> orphanedDeleted() throws SQLException {
-        return all("SELECT id FROM machines WHERE node_id IS NULL AND desired_state = 'destroyed'",
+        return all("SELECT id FROM machines WHERE node_id IS NULL AND desired_state = " + DESTROYED,
                 rs -> rs.getString(1));
+    }
+
+    private static String literal(String value) {
+        return "'" + value + "'";
     }
 
     private static String prefixed(String alias) {
@@ -405,9 +424,10 @@ public final class Tx {
         Integer exitCode = rs.wasNull() ? null : exit;
         String stop = rs.getString("stop_request");
         return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
-                rs.getString("name"), JSON.readValue(rs.getString("config"), MachineConfig.class),
+                rs.getString("name"), JSON.readValue(rs.getString("spec"), MachineSpec.class),
                 rs.getString("region"), JSON.readValue(rs.getString("node_labels"), LABELS),
-                rs.getString("desired_state"), stop == null ? null : JSON.readValue(stop, StopRequest.class),
+                MachineState.parse(rs.getString("desired_state")),
+                stop == null ? null : JSON.readValue(stop, MachineSpec.Stop.class),
                 rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
                 rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
                 Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),

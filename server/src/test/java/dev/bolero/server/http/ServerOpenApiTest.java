@@ -21,7 +21,7 @@ class ServerOpenApiTest {
                 Set.of("/v1/nodes/join", "/v1/nodes/{id}/assignments", "/v1/nodes/{id}/heartbeat",
                         "/v1/nodes/{id}/streams"));
         assertThat((long) operations).isEqualTo(ServerRoutes.ALL.stream().filter(o -> o.published()).count());
-        assertThat(doc.path("components").path("schemas").path("CreateMachineSpec").path("properties")
-                .propertyNames()).contains("image", "guest", "auto_destroy");
+        assertThat(doc.path("components").path("schemas").path("CreateClusterMachine").path("properties")
+                .propertyNames()).contains("name", "start", "config");
     }
 }

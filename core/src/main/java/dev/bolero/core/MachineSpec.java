@@ -1,0 +1,507 @@
+package dev.bolero.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A machine's desired configuration: complete (defaults filled in), validated and immutable. It is what both APIs show
+ * as a machine's {@code config}, what the stores keep, what a node receives in its assignments, and what the node's
+ * runner derives the guest's configuration and the VMM's command line from.
+ *
+ * <p>Partial configurations — a fleet's config, a create's {@code config}, the cluster's defaults — are
+ * {@link Overlay}s, combined by {@link Overlay#over}, the one merge rule, and turned into a spec by
+ * {@link Overlay#toSpec}.
+ *
+ * <p>Every rule is checked here, with the field's path as the API nests it: {@code config.guest.cpus must be between 1
+ * and 64, got 0}, {@code config.services[1].internal_port is required}. The parts ({@link Guest}, {@link Stop}, …)
+ * state their rules in their {@code check} methods and are checked by the spec or overlay that holds them.
+ *
+ * @param image the image the machine runs
+ * @param guest virtual hardware
+ * @param init overrides of the image's entrypoint, cmd, workdir and user
+ * @param env merged over the image's Env; names without {@code =} or NUL, values without NUL
+ * @param restart when the workload is restarted after it ends on its own (default: never)
+ * @param autoDestroy whether the machine is deleted when its run ends and no restart applies (default false)
+ * @param stop the signal and timeout a stop uses when its request names none (default SIGTERM, 10 s)
+ * @param network network options (default: egress on)
+ * @param services ports published on the node; a protocol and port at most once
+ * @param driver the VMM the machine must run under; null: any the node has
+ * @param metadata the owner's labels of the machine, shown with it and kept by its node: keys of 1 to 63 of
+ *     {@code a-z 0-9 _ . -}, values of at most 512 bytes (UTF-8)
+ * @throws ValidationException naming the first illegal field
+ */
+public record MachineSpec(
+        ImageRef image,
+        Guest guest,
+        Init init,
+        Map<String, String> env,
+        Restart restart,
+        boolean autoDestroy,
+        Stop stop,
+        Network network,
+        List<Service> services,
+        Driver driver,
+        Map<String, String> metadata) {
+
+    public MachineSpec {
+        FieldPath.CONFIG.field("image").required(image);
+        guest = (guest == null ? Guest.DEFAULTS : guest).filled();
+        init = init == null ? Init.NONE : init;
+        env = env == null ? Map.of() : sorted(env);
+        restart = (restart == null ? Restart.NEVER : restart).filled();
+        stop = (stop == null ? Stop.DEFAULTS : stop).filled();
+        network = (network == null ? Network.DEFAULTS : network).filled();
+        services = services == null ? List.of() : List.copyOf(services);
+        metadata = metadata == null ? Map.of() : sorted(metadata);
+        check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata);
+    }
+
+    /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder of a spec running {@code image}. */
+    public static Builder builder(String image) {
+        return new Builder().image(image);
+    }
+
+    /** This spec as an overlay: every field set. */
+    public Overlay overlay() {
+        return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
+                metadata);
+    }
+
+    /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
+    private static void check(FieldPath at, Guest guest, Init init, Map<String, String> env, Restart restart,
+                              Stop stop, List<Service> services, Map<String, String> metadata) {
+        if (guest != null) guest.check(at.field("guest"));
+        if (init != null) init.check(at.field("init"));
+        if (env != null) checkEnv(at.field("env"), env);
+        if (restart != null) restart.check(at.field("restart"));
+        if (stop != null) stop.check(at.field("stop"));
+        if (services != null) Service.checkAll(at.field("services"), services);
+        if (metadata != null) checkMetadata(at.field("metadata"), metadata);
+    }
+
+    private static void checkMetadata(FieldPath at, Map<String, String> metadata) {
+        metadata.forEach((k, v) -> {
+            if (!k.matches("[a-z0-9_.-]{1,63}")) throw at.invalid("key '" + k + "' must be 1-63 of a-z 0-9 _ . -");
+            if (at.field(k).required(v).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 512) {
+                throw at.field(k).invalid("must be at most 512 bytes");
+            }
+        });
+    }
+
+    /** Checks environment variables: names without {@code =} or NUL, values present without NUL. */
+    public static void checkEnv(FieldPath at, Map<String, String> env) {
+        env.forEach((k, v) -> {
+            if (k.isEmpty() || k.contains("=") || k.indexOf('\0') >= 0) {
+                throw at.invalid("name '" + k + "' is not a valid variable name");
+            }
+            if (v == null || v.indexOf('\0') >= 0) {
+                throw at.field(k).invalid("must be a string without NUL characters");
+            }
+        });
+    }
+
+    private static Map<String, String> sorted(Map<String, String> map) {
+        var copy = new TreeMap<String, String>();
+        map.forEach((k, v) -> {
+            if (k == null) throw new ValidationException("a map key must not be null");
+            copy.put(k, v);
+        });
+        return Collections.unmodifiableMap(copy);
+    }
+
+    /**
+     * A partial machine configuration: a fleet's config, a create's {@code config}, defaults. A null field is unset.
+     *
+     * <p>The merge rule ({@link #over}): a field set here replaces {@code base}'s whole field (a {@code guest} here
+     * replaces the base's {@code guest}, {@code services} replaces {@code services}), except the maps ({@code env}
+     * and {@code metadata}), merged key by key with this overlay's values winning. The rule is associative, and
+     * {@link #EMPTY} is its identity on both sides.
+     *
+     * @throws ValidationException naming the first illegal field that is set
+     */
+    public record Overlay(
+            ImageRef image,
+            Guest guest,
+            Init init,
+            Map<String, String> env,
+            Restart restart,
+            Boolean autoDestroy,
+            Stop stop,
+            Network network,
+            List<Service> services,
+            Driver driver,
+            Map<String, String> metadata) {
+
+        /** Nothing set. */
+        public static final Overlay EMPTY = new Builder().overlay();
+
+        public Overlay {
+            env = env == null ? null : sorted(env);
+            services = services == null ? null : List.copyOf(services);
+            metadata = metadata == null ? null : sorted(metadata);
+            check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata);
+        }
+
+        /** This overlay's fields over {@code base}'s, as the class comment states. */
+        public Overlay over(Overlay base) {
+            return new Overlay(or(image, base.image), or(guest, base.guest), or(init, base.init),
+                    merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
+                    or(stop, base.stop), or(network, base.network), or(services, base.services),
+                    or(driver, base.driver), merged(metadata, base.metadata));
+        }
+
+        /**
+         * The complete spec: unset fields take their defaults.
+         *
+         * @throws ValidationException ({@code config.image is required}) when no image is set
+         */
+        public MachineSpec toSpec() {
+            return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
+                    services, driver, metadata);
+        }
+
+        private static <T> T or(T value, T base) {
+            return value != null ? value : base;
+        }
+
+        private static Map<String, String> merged(Map<String, String> top, Map<String, String> base) {
+            if (top == null || base == null) return or(top, base);
+            var merged = new TreeMap<>(base);
+            merged.putAll(top);
+            return merged;
+        }
+    }
+
+    /**
+     * Builds a {@link MachineSpec} or an {@link Overlay}; every field starts unset. Not thread-safe.
+     */
+    public static final class Builder {
+        private ImageRef image;
+        private Guest guest;
+        private Init init;
+        private Map<String, String> env;
+        private Restart restart;
+        private Boolean autoDestroy;
+        private Stop stop;
+        private Network network;
+        private List<Service> services;
+        private Driver driver;
+        private Map<String, String> metadata;
+
+        private Builder() {}
+
+        public Builder image(String image) {
+            this.image = image == null ? null : ImageRef.of(image);
+            return this;
+        }
+
+        public Builder guest(Guest guest) {
+            this.guest = guest;
+            return this;
+        }
+
+        /** Sets {@code guest} to this many vCPUs and MiB, the root file system as the image's. */
+        public Builder guest(int cpus, int memoryMb) {
+            return guest(new Guest(cpus, memoryMb, null));
+        }
+
+        public Builder init(Init init) {
+            this.init = init;
+            return this;
+        }
+
+        public Builder env(Map<String, String> env) {
+            this.env = env == null ? null : new LinkedHashMap<>(env);
+            return this;
+        }
+
+        /** Adds one variable to {@code env}. */
+        public Builder env(String name, String value) {
+            env = with(env, name, value);
+            return this;
+        }
+
+        public Builder restart(Restart restart) {
+            this.restart = restart;
+            return this;
+        }
+
+        public Builder autoDestroy(Boolean autoDestroy) {
+            this.autoDestroy = autoDestroy;
+            return this;
+        }
+
+        public Builder stop(Stop stop) {
+            this.stop = stop;
+            return this;
+        }
+
+        public Builder network(Network network) {
+            this.network = network;
+            return this;
+        }
+
+        public Builder services(List<Service> services) {
+            this.services = services == null ? null : new ArrayList<>(services);
+            return this;
+        }
+
+        /** Adds one published port to {@code services}. */
+        public Builder service(Service service) {
+            if (services == null) services = new ArrayList<>();
+            services.add(service);
+            return this;
+        }
+
+        public Builder driver(Driver driver) {
+            this.driver = driver;
+            return this;
+        }
+
+        public Builder metadata(Map<String, String> metadata) {
+            this.metadata = metadata == null ? null : new LinkedHashMap<>(metadata);
+            return this;
+        }
+
+        /** Adds one entry to {@code metadata}. */
+        public Builder metadata(String key, String value) {
+            metadata = with(metadata, key, value);
+            return this;
+        }
+
+        private static Map<String, String> with(Map<String, String> map, String key, String value) {
+            var with = map == null ? new LinkedHashMap<String, String>() : map;
+            with.put(key, value);
+            return with;
+        }
+
+        /** The overlay of the fields set so far. */
+        public Overlay overlay() {
+            return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
+                metadata);
+        }
+
+        /** The spec: the fields set so far, defaults for the others. */
+        public MachineSpec build() {
+            return overlay().toSpec();
+        }
+    }
+
+    /**
+     * The virtual hardware of a machine; a null field is unset (its default in a spec).
+     *
+     * @param cpus vCPUs, 1 to 64 (default 1)
+     * @param memoryMb guest RAM in MiB, 64 to 65536 (default 256)
+     * @param rootfsMb the size in MiB of the machine's root file system, 64 to 1048576; null (the default) for the
+     *     image's root drive as built (its files plus the node's free space). A machine asking for more gets a larger
+     *     private view of the shared drive, grown when it boots; less than the image's drive fails the machine.
+     */
+    public record Guest(Integer cpus, Integer memoryMb, Integer rootfsMb) {
+        public static final int DEFAULT_CPUS = 1;
+        public static final int DEFAULT_MEMORY_MB = 256;
+        static final Guest DEFAULTS = new Guest(null, null, null);
+
+        Guest filled() {
+            return new Guest(cpus == null ? DEFAULT_CPUS : cpus, memoryMb == null ? DEFAULT_MEMORY_MB : memoryMb,
+                    rootfsMb);
+        }
+
+        void check(FieldPath at) {
+            at.field("cpus").between(cpus, 1, 64);
+            at.field("memory_mb").between(memoryMb, 64, 65536);
+            at.field("rootfs_mb").between(rootfsMb, 64, 1048576);
+        }
+    }
+
+    /**
+     * What to run instead of the image's configuration; a null field keeps the image's value.
+     *
+     * @param entrypoint replaces the image's Entrypoint (and, as with Docker, drops the image's Cmd unless {@code cmd}
+     *     is given too)
+     * @param cmd replaces the image's Cmd
+     * @param workdir replaces the image's WorkingDir; absolute
+     * @param user replaces the image's User: {@code name}, {@code uid}, {@code name:group} or {@code uid:gid}
+     */
+    public record Init(List<String> entrypoint, List<String> cmd, String workdir, String user) {
+        static final Init NONE = new Init(null, null, null, null);
+
+        public Init {
+            entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
+            cmd = cmd == null ? null : List.copyOf(cmd);
+        }
+
+        void check(FieldPath at) {
+            if (workdir != null && !workdir.startsWith("/")) {
+                throw at.field("workdir").invalid("must be an absolute path, got '" + workdir + "'");
+            }
+            if (user != null && !user.matches("[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?")) {
+                throw at.field("user").invalid("must be name, uid, name:group or uid:gid, got '" + user + "'");
+            }
+        }
+    }
+
+    /**
+     * When the node restarts a machine whose workload ended on its own (not stopped by request, not deleted). In a
+     * cluster, the control plane also follows it when the machine's node is lost or drained: {@code on-failure} and
+     * {@code always} move the machine to another node, {@code no} leaves it where it was.
+     *
+     * @param policy {@code no} (default), {@code on-failure} (a non-zero exit code or a failed run) or {@code always}
+     * @param maxRetries automatic restarts allowed in a row, 0 to 1000; absent: unlimited. A start by request resets
+     *     the count.
+     */
+    public record Restart(String policy, Integer maxRetries) {
+        public static final List<String> POLICIES = List.of("no", "on-failure", "always");
+        /** No restarts. */
+        public static final Restart NEVER = new Restart("no", null);
+
+        Restart filled() {
+            return policy == null ? new Restart("no", maxRetries) : this;
+        }
+
+        void check(FieldPath at) {
+            at.field("policy").oneOf(policy, POLICIES);
+            at.field("max_retries").between(maxRetries, 0, 1000);
+        }
+
+        /** Whether the policy ever restarts or moves a machine (it is not {@code no}). */
+        public boolean any() {
+            return policy != null && !policy.equals("no");
+        }
+
+        /**
+         * Whether a run that ended this way is restarted after {@code restartsSoFar} automatic restarts.
+         *
+         * @param failed whether the run failed or the workload exited with a non-zero code
+         */
+        public boolean restarts(boolean failed, int restartsSoFar) {
+            boolean wanted = switch (policy == null ? "no" : policy) {
+                case "always" -> true;
+                case "on-failure" -> failed;
+                default -> false;
+            };
+            return wanted && (maxRetries == null || restartsSoFar < maxRetries);
+        }
+    }
+
+    /**
+     * How a machine is stopped: the signal for the workload and how long it gets before the VM is powered off. Also
+     * the body of a stop request, whose unset fields come from the machine's {@code config.stop}.
+     *
+     * @param signal a signal name ({@code SIGTERM}, {@code TERM}) or number, 1 to 64; default SIGTERM
+     * @param timeoutS seconds, 0 to 3600; default 10
+     */
+    public record Stop(String signal, Integer timeoutS) {
+        public static final int DEFAULT_TIMEOUT_S = 10;
+        /** SIGTERM, 10 s. */
+        public static final Stop DEFAULTS = new Stop("SIGTERM", DEFAULT_TIMEOUT_S);
+        /** A stop request that names nothing: the machine's {@code config.stop} decides. */
+        public static final Stop AS_CONFIGURED = new Stop(null, null);
+
+        /** Checks the fields at {@code at}: a stop request's body checks at {@link FieldPath#root()}. */
+        public Stop check(FieldPath at) {
+            at.field("timeout_s").between(timeoutS, 0, 3600);
+            if (signal != null && signalNumber(signal) < 0) {
+                throw at.field("signal").invalid("must be a signal name or number, got '" + signal + "'");
+            }
+            return this;
+        }
+
+        /** This stop with its unset fields taken from {@code defaults}. */
+        public Stop orElse(Stop defaults) {
+            return new Stop(signal != null ? signal : defaults.signal(),
+                    timeoutS != null ? timeoutS : defaults.timeoutS());
+        }
+
+        Stop filled() {
+            return orElse(DEFAULTS);
+        }
+
+        /** The signal's number on Linux x86-64. */
+        public int signalNumber() {
+            return signal == null ? 15 : signalNumber(signal);
+        }
+
+        /** The timeout in seconds. */
+        public int timeoutSeconds() {
+            return timeoutS == null ? DEFAULT_TIMEOUT_S : timeoutS;
+        }
+
+        /** The number of {@code signal}, or -1 when it names none. */
+        private static int signalNumber(String signal) {
+            String s = signal.toUpperCase(Locale.ROOT);
+            if (s.matches("[0-9]{1,2}")) {
+                int n = Integer.parseInt(s);
+                return n >= 1 && n <= 64 ? n : -1;
+            }
+            return switch (s.startsWith("SIG") ? s.substring(3) : s) {
+                case "HUP" -> 1;
+                case "INT" -> 2;
+                case "QUIT" -> 3;
+                case "KILL" -> 9;
+                case "USR1" -> 10;
+                case "USR2" -> 12;
+                case "TERM" -> 15;
+                case "WINCH" -> 28;
+                default -> -1;
+            };
+        }
+    }
+
+    /**
+     * A machine's network options.
+     *
+     * @param egress whether the machine may open connections beyond its namespace, through NAT to the node's uplink
+     *     (default true); without it the machine still reaches its namespace's machines and answers on its published
+     *     ports
+     */
+    public record Network(Boolean egress) {
+        static final Network DEFAULTS = new Network(true);
+
+        Network filled() {
+            return egress == null ? DEFAULTS : this;
+        }
+
+        /** Whether egress is on (unset means on). */
+        public boolean egressAllowed() {
+            return egress == null || egress;
+        }
+    }
+
+    /**
+     * A port published on the machine's node: connections to {@code port} on the node's publish address reach
+     * {@code internalPort} in the machine.
+     *
+     * @param protocol {@code tcp} or {@code udp}
+     * @param internalPort the port the workload listens on, 1-65535
+     * @param port the port on the node, 1-65535; unique per protocol on the node (a conflict is refused at create)
+     */
+    public record Service(String protocol, Integer internalPort, Integer port) {
+        static final List<String> PROTOCOLS = List.of("tcp", "udp");
+
+        /** Checks each service at {@code at[i]}, and that no protocol and port is published twice. */
+        static void checkAll(FieldPath at, List<Service> services) {
+            var seen = new HashSet<String>();
+            for (int i = 0; i < services.size(); i++) {
+                FieldPath item = at.index(i);
+                Service s = item.required(services.get(i));
+                item.field("protocol").oneOf(item.field("protocol").required(s.protocol), PROTOCOLS);
+                item.field("internal_port").between(item.field("internal_port").required(s.internalPort), 1, 65535);
+                item.field("port").between(item.field("port").required(s.port), 1, 65535);
+                if (!seen.add(s.protocol + "/" + s.port)) {
+                    throw new ValidationException(item + ": " + s.protocol + " port " + s.port + " is published twice");
+                }
+            }
+        }
+    }
+}
