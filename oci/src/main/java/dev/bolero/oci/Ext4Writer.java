@@ -38,6 +38,8 @@ final class Ext4Writer implements Closeable {
     private static final int INODE_SIZE = 256;
     private static final int INODES_PER_BLOCK = BLOCK / INODE_SIZE;
     private static final int DESCRIPTOR_SIZE = 32;
+    /** The most a drive holds: as many groups as {@value #MAX_GDT_BLOCKS} descriptor blocks describe (256 GiB). */
+    private static final long MAX_BYTES = (long) MAX_GDT_BLOCKS * (BLOCK / DESCRIPTOR_SIZE) * BLOCKS_PER_GROUP * BLOCK;
     private static final int MAX_EXTENT = 32768;
     private static final int EXTENTS_IN_INODE = 4;
     private static final int EXTENTS_PER_LEAF = (BLOCK - 12) / 12;
@@ -197,9 +199,12 @@ final class Ext4Writer implements Closeable {
      * Stores a file's content: exactly {@code size} bytes from {@code in}, in newly allocated blocks.
      *
      * @return the extents holding it
-     * @throws IOException if {@code in} ends early
+     * @throws IOException if {@code in} ends early, or the size is more than a drive can hold
      */
     long[] writeData(InputStream in, long size) throws IOException {
+        if (size < 0 || size > MAX_BYTES) {
+            throw new IOException("a size of " + size + " bytes does not fit in a root drive (at most " + MAX_BYTES + ")");
+        }
         long[] extents = allocate((size + BLOCK - 1) / BLOCK);
         long left = size;
         for (long extent : extents) {

@@ -101,6 +101,9 @@ final class DriveCheck {
             return work.run(mountPoint);
         } finally {
             Run umount = run("umount", "-d", mountPoint.toString());
+            if (umount.exit() != 0) {
+                run("umount", "-l", "-d", mountPoint.toString()); // never leave a mount or a loop device behind
+            }
             assertThat(umount.exit()).as("umount: %s", umount.output()).isZero();
             Files.delete(mountPoint);
         }

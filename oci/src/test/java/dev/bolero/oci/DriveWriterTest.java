@@ -188,6 +188,12 @@ class DriveWriterTest {
     }
 
     @Test
+    void aFileClaimingMoreThanADriveHoldsFailsAtOnce() {
+        assertThatThrownBy(() -> DriveCheck.build(Files.createTempDirectory(temp, "drive").resolve("rootfs.ext4"), 0,
+                hugeLayer("huge", 1L << 50))).isInstanceOf(PullException.class).hasMessageContaining("entry huge").hasMessageContaining("does not fit");
+    }
+
+    @Test
     void aTruncatedFileFailsTheLayer() throws Exception {
         byte[] layer = tar(E.file("cut", "x".repeat(10_000)));
         byte[] truncated = java.util.Arrays.copyOf(layer, 512 + 4096);
