@@ -198,11 +198,13 @@ public final class ApiJson {
         return "an object";
     }
 
-    /** Whether a value type is written as one string (a record whose {@code @JsonValue} component is a string). */
-    private static boolean writtenAsString(Class<?> type) {
-        if (!type.isRecord()) return false;
-        return Stream.of(type.getRecordComponents()).anyMatch(c -> c.getType() == String.class
-                && c.getAccessor().isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class));
+    /**
+     * Whether values of {@code type} are written as one JSON string: the type names a public {@code @JsonValue} method
+     * (or record component) of type {@code String}, as the image references and digests do.
+     */
+    public static boolean writtenAsString(Class<?> type) {
+        return !type.isEnum() && Stream.of(type.getMethods()).anyMatch(m -> m.getReturnType() == String.class
+                && m.getParameterCount() == 0 && m.isAnnotationPresent(com.fasterxml.jackson.annotation.JsonValue.class));
     }
 
     /** The path of the value that failed: {@code guest.memory_mb}, {@code services[1].port}; empty for the root. */

@@ -199,6 +199,11 @@ public final class OpenApi {
                 return new CustomDefinition(ApiJson.mapper().createObjectNode().put("type", "object"),
                         CustomDefinition.DefinitionType.INLINE, CustomDefinition.AttributeInclusion.NO);
             }
+            // A value type written as one string (an image reference, a digest) is a string.
+            if (ApiJson.writtenAsString(type.getErasedType())) {
+                return new CustomDefinition(ApiJson.mapper().createObjectNode().put("type", "string"),
+                        CustomDefinition.DefinitionType.INLINE, CustomDefinition.AttributeInclusion.NO);
+            }
             // A map is an object of its values, written where it is used.
             if (Map.class.isAssignableFrom(type.getErasedType())) {
                 ObjectNode map = ApiJson.mapper().createObjectNode().put("type", "object");
