@@ -2,6 +2,9 @@ package dev.bolero.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bolero.api.testing.OversizedRequest;
+
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -74,9 +77,9 @@ class NodeApiStrictTest {
     }
 
     @Test
-    void aBodyOverTheLimitIsA413AndOneThatIsNotJsonA415(AgentHarness node) {
-        AgentHarness.Response big = node.post(MACHINES, "{\"image\": \"" + "x".repeat(2 << 20) + "\"}");
-        assertThat(big.status()).isEqualTo(413);
+    void aBodyOverTheLimitIsA413AndOneThatIsNotJsonA415(AgentHarness node) throws Exception {
+        var big = OversizedRequest.post(node.port(), MACHINES, Optional.empty(), 2 << 20);
+        assertThat(big.status()).as("%s", big).isEqualTo(413);
         assertThat(big.errorCode()).isEqualTo("too_large");
         AgentHarness.Response text = node.post(MACHINES, "image=x", "text/plain");
         assertThat(text.status()).isEqualTo(415);

@@ -2,6 +2,7 @@ package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bolero.api.testing.OversizedRequest;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -102,10 +103,9 @@ class StrictApiTest {
     }
 
     @Test
-    void aBodyOverTheLimitIsA413() {
-        String big = "{\"name\": \"big\", \"region\": \"" + "x".repeat(2 << 20) + "\"}";
-        var refused = http.post(FLEETS, ADMIN, big);
-        assertThat(refused.status()).as("%s", refused.status()).isEqualTo(413);
+    void aBodyOverTheLimitIsA413() throws Exception {
+        var refused = OversizedRequest.post(server.port(), FLEETS, Optional.of(ADMIN), 2 << 20);
+        assertThat(refused.status()).as("%s", refused).isEqualTo(413);
         assertThat(refused.errorCode()).isEqualTo("too_large");
     }
 
