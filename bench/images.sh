@@ -197,7 +197,7 @@ for name in $images; do
   result[$name]="$(printf '%-6s %7s ms %9s ms %6sx %8s ms' "$name" "$m_ours" "$m_theirs" "$ratio" "$again")"
   curl -sf -X POST "http://127.0.0.1:$port/api/v1/images/gc?unused=true" >/dev/null || true
 done
-grep -o 'built root drive.*' "$work/agent.log" | sed 's/^/agent: /' || true
+grep -oE '(built root drive|pulled image|image config).*' "$work/agent.log" | sed 's/^/agent: /' || true
 echo "cold pull-and-prepare, median of $runs runs (second prepare: of the same image by digest, through the API):"
 echo "image   bolero     skopeo+umoci+mkfs.ext4  ratio   second"
 for name in $images; do echo "${result[$name]}"; done
