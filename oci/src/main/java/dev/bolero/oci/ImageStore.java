@@ -36,8 +36,11 @@ import org.slf4j.LoggerFactory;
  * hex>/rootfs.ext4} (one drive per image digest, built once and reused, written by {@link DriveWriter} straight from
  * the layers: no unpacked tree, no mkfs), {@code DATA_DIR/images/.tmp-*} (a drive being built; removed on failure),
  * {@code DATA_DIR/tmp/} (deleted images on their way out). A layer not yet in the store is written into the drive
- * while it downloads, in the same pass as its verification; the
- * next layers download meanwhile. Nothing of a blob that fails verification is kept. Safe for concurrent use: concurrent pulls of one blob download
+ * while it downloads, in the same pass as its verification; the next layers, the image config and the storing of the
+ * manifest proceed meanwhile. An image directory appears (by one atomic rename) only once its drive is written and
+ * synced and its manifest, config and layers are verified and durable in the blob store: a pull that fails, is
+ * interrupted or crashes before leaves no image, only verified blobs and temporaries that garbage collection removes.
+ * Nothing of a blob that fails verification is kept. Safe for concurrent use: concurrent pulls of one blob download
  * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
  * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
  * collection assumes no other process writes there.
