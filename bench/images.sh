@@ -203,7 +203,7 @@ for name in $images; do
   result[$name]="$(printf '%-6s %7s ms %9s ms %6sx %8s ms %7sx %8s ms' "$name" "$m_ours" "$m_theirs" "$ratio" "$m_walls" "$wall_ratio" "$again")"
   curl -sf -X POST "http://127.0.0.1:$port/api/v1/images/gc?unused=true" >/dev/null || true
 done
-grep -oE '(built root drive|pulled image|image config).*' "$work/agent.log" | sed 's/^/agent: /' || true
+grep -oE '(built root drive|pulled image).*' "$work/agent.log" | sed 's/^/agent: /' || true
 echo "cold pull-and-prepare, median of $runs runs. bolero: the API request as curl times it (the agent is the service that"
 echo "prepares images; its callers are running processes); with curl: the same request timed around a curl started from"
 echo "the dropped page cache (~0.1 s on a loaded host) as the pipeline's tools are; second: a second prepare of the same"

@@ -629,10 +629,13 @@ public final class ImageStore {
             try {
                 Digest firstDiffId;
                 try {
-                    firstDiffId = firstWritten.join();
-                } catch (java.util.concurrent.CompletionException e) {
-                    await(first);
+                    firstDiffId = firstWritten.get();
+                } catch (ExecutionException e) {
+                    await(first); // throws the first layer's failure
                     throw new IllegalStateException("the first layer was not written", e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new PullException("interrupted while pulling layers", e);
                 }
                 long result;
                 List<Digest> expected;
