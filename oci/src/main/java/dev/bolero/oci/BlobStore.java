@@ -20,7 +20,9 @@ import java.util.function.LongConsumer;
 /**
  * Content-addressed blobs under {@code DIR/blobs/sha256/<hex>}. A blob is streamed to a temporary file in the same
  * directory, hashed on the way, and renamed into place only if its digest (and size, when known) match: a file at a
- * blob's path is always complete and verified. Concurrent fetches of one digest share one download.
+ * blob's path is always complete and verified, and durable: its content is synced before the rename, so a crash
+ * leaves either the whole blob at its path or only a temporary that {@link #sweepTemporaryFiles} removes. Concurrent
+ * fetches of one digest share one download.
  */
 final class BlobStore {
     private static final int BUFFER = 64 * 1024;
@@ -201,12 +203,16 @@ final class BlobStore {
         Path temp = Files.createTempFile(dir, TEMP_PREFIX + "import-", "");
         try {
             MessageDigest sha = Sha256.newDigest();
-            try (OutputStream out = Files.newOutputStream(temp)) {
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 byte[] buffer = new byte[BUFFER];
                 for (int n; (n = in.read(buffer)) >= 0; ) {
                     sha.update(buffer, 0, n);
-                    out.write(buffer, 0, n);
+                    ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
+                    while (chunk.hasRemaining()) {
+                        out.write(chunk);
+                    }
                 }
+                out.force(false); // durable before it is at its path, as every blob
             }
             Digest digest = Sha256.of(sha);
             Files.move(temp, path(digest), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

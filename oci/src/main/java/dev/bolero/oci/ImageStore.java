@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,8 +36,11 @@ import org.slf4j.LoggerFactory;
  * hex>/rootfs.ext4} (one drive per image digest, built once and reused, written by {@link DriveWriter} straight from
  * the layers: no unpacked tree, no mkfs), {@code DATA_DIR/images/.tmp-*} (a drive being built; removed on failure),
  * {@code DATA_DIR/tmp/} (deleted images on their way out). A layer not yet in the store is written into the drive
- * while it downloads, in the same pass as its verification; the
- * next layers download meanwhile. Nothing of a blob that fails verification is kept. Safe for concurrent use: concurrent pulls of one blob download
+ * while it downloads, in the same pass as its verification; the next layers, the image config and the storing of the
+ * manifest proceed meanwhile. An image directory appears (by one atomic rename) only once its drive is written and
+ * synced and its manifest, config and layers are verified and durable in the blob store: a pull that fails, is
+ * interrupted or crashes before leaves no image, only verified blobs and temporaries that garbage collection removes.
+ * Nothing of a blob that fails verification is kept. Safe for concurrent use: concurrent pulls of one blob download
  * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
  * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
  * collection assumes no other process writes there.
@@ -122,7 +126,7 @@ public final class ImageStore {
     public PreparedImage importImage(Path source) throws OciException {
         return guarded("import " + source, () -> {
             ImageImporter.Imported imported = new ImageImporter(blobs).read(source);
-            Resolved resolved = new Resolved(imported.digest(), imported.manifest());
+            Resolved resolved = new Resolved(imported.digest(), imported.manifest(), Optional.empty());
             ImageReference name = imported.references().isEmpty()
                     ? ImageReference.parse("import@" + imported.digest())
                     : ImageReference.parse(imported.references().getFirst());
@@ -301,7 +305,9 @@ public final class ImageStore {
     }
 
     private PreparedImage prepare(ImageReference image, PullListener listener) throws PullException, IOException {
+        long started = System.nanoTime();
         Resolved resolved = resolve(image);
+        long resolvedAt = System.nanoTime();
         LayerSource remote = new LayerSource() {
             @Override
             public Path get(Manifests.Descriptor layer) throws PullException, IOException {
@@ -318,18 +324,45 @@ public final class ImageStore {
             }
         };
         PreparedImage prepared = prepare(image, resolved, remote, listener, false);
+        long preparedAt = System.nanoTime();
         remember(prepared.digest(), image.toString(), false);
+        LOG.info("pulled image={} digest={} ms={} resolve_ms={} prepare_ms={} remember_ms={}", image, prepared.digest(),
+                ms(System.nanoTime() - started), ms(resolvedAt - started), ms(preparedAt - resolvedAt), ms(System.nanoTime() - preparedAt));
         return prepared;
     }
 
+    /**
+     * Stores the image's manifest and pulls its config while the layers download and the drive is written (one virtual
+     * thread each): the drive waits for both, stored and verified, before it is moved into place.
+     */
     private PreparedImage prepare(ImageReference image, Resolved resolved, LayerSource layers, PullListener listener,
             boolean imported) throws PullException, IOException {
-        Manifests.Descriptor configDescriptor = resolved.manifest().config();
-        Path configBlob = pullConfig(image, configDescriptor, imported);
-        byte[] configBytes = Files.readAllBytes(configBlob);
-        ImageConfig config = Manifests.parseConfig(configBytes);
-        Path drive = builds.run(resolved.digest(), () -> drive(image, resolved, configBytes, layers, listener, imported));
-        return new PreparedImage(image, resolved.digest(), config, drive, Files.size(drive));
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<Path> manifestStored = executor.submit(() -> {
+                if (resolved.unstored().isPresent()) {
+                    blobs.put(resolved.digest(), resolved.unstored().get());
+                }
+                return blobs.path(resolved.digest());
+            });
+            Future<byte[]> configPulled = executor.submit(() -> Files.readAllBytes(pullConfig(image, resolved.manifest().config(), imported)));
+            try {
+                Awaited<byte[]> config = () -> {
+                    await(manifestStored);
+                    return await(configPulled);
+                };
+                Path drive = builds.run(resolved.digest(), () -> drive(image, resolved, config, layers, listener, imported));
+                return new PreparedImage(image, resolved.digest(), Manifests.parseConfig(config.get()), drive, Files.size(drive));
+            } finally {
+                manifestStored.cancel(true);
+                configPulled.cancel(true);
+            }
+        }
+    }
+
+    /** A result computed elsewhere, waited for. */
+    @FunctionalInterface
+    private interface Awaited<T> {
+        T get() throws PullException, IOException;
     }
 
     private Path pullConfig(ImageReference image, Manifests.Descriptor descriptor, boolean imported) throws PullException, IOException {
@@ -359,27 +392,27 @@ public final class ImageStore {
         }
     }
 
-    /** An image manifest and its digest. */
-    private record Resolved(Digest digest, Manifests.ImageManifest manifest) {}
+    /** An image manifest and its digest; {@code unstored}: its bytes, when they still have to be stored. */
+    private record Resolved(Digest digest, Manifests.ImageManifest manifest, Optional<byte[]> unstored) {}
 
     private Resolved resolve(ImageReference image) throws PullException, IOException {
         Optional<Digest> known = image.digest().or(() -> importedAs(image.toString()));
         if (known.isPresent() && blobs.contains(known.get())) {
             Digest digest = known.get();
             if (Manifests.parse(Files.readAllBytes(blobs.path(digest)), "") instanceof Manifests.ImageManifest m) {
-                return new Resolved(digest, m);
+                return new Resolved(digest, m, Optional.empty());
             }
         }
         ManifestEndpoint endpoint = image.digest().map(ManifestEndpoint::byDigest)
                 .orElseGet(() -> ManifestEndpoint.byTag(image.tag().orElseThrow()));
         for (int depth = 0; ; depth++) {
             ManifestEndpoint.Fetched fetched = registry.send(image, endpoint);
-            blobs.put(fetched.digest(), fetched.body());
             switch (fetched.manifest()) {
                 case Manifests.ImageManifest m -> {
-                    return new Resolved(fetched.digest(), m);
+                    return new Resolved(fetched.digest(), m, Optional.of(fetched.body()));
                 }
                 case Manifests.Index index -> {
+                    blobs.put(fetched.digest(), fetched.body());
                     if (depth >= MAX_INDEX_DEPTH) {
                         throw new PullException("indexes nested more than " + MAX_INDEX_DEPTH + " deep");
                     }
@@ -417,7 +450,7 @@ public final class ImageStore {
     }
 
     /** The image's drive: the existing one, or one built from its layers in a temporary tree. */
-    private Path drive(ImageReference image, Resolved resolved, byte[] configBytes, LayerSource source, PullListener listener,
+    private Path drive(ImageReference image, Resolved resolved, Awaited<byte[]> config, LayerSource source, PullListener listener,
             boolean imported) throws PullException, IOException {
         Path dir = images.resolve(resolved.digest().hex());
         Path drive = dir.resolve(DRIVE_FILE);
@@ -425,21 +458,24 @@ public final class ImageStore {
             return drive;
         }
         List<Manifests.Descriptor> allLayers = resolved.manifest().layers();
-        List<Digest> allDiffIds = Manifests.diffIds(configBytes);
-        if (allDiffIds.size() != allLayers.size()) {
-            throw new PullException("the manifest has " + allLayers.size() + " layers but the image config " + allDiffIds.size() + " diff_ids");
-        }
         List<Manifests.Descriptor> layers = new ArrayList<>();
-        List<Digest> diffIds = new ArrayList<>();
+        List<Integer> kept = new ArrayList<>();
         for (int i = 0; i < allLayers.size(); i++) {
             if (allLayers.get(i).foreign()) {
                 LOG.info("skipping foreign layer image={} layer={} mediaType={}", image, allLayers.get(i).digest(),
                         allLayers.get(i).mediaType());
             } else {
                 layers.add(allLayers.get(i));
-                diffIds.add(allDiffIds.get(i));
+                kept.add(i);
             }
         }
+        Awaited<List<Digest>> diffIds = () -> {
+            List<Digest> all = Manifests.diffIds(config.get());
+            if (all.size() != allLayers.size()) {
+                throw new PullException("the manifest has " + allLayers.size() + " layers but the image config " + all.size() + " diff_ids");
+            }
+            return kept.stream().map(all::get).toList();
+        };
         listener.on(new PullEvent.BuildingDrive(resolved.digest(), layers.size()));
         long started = System.nanoTime();
         Path staging = null;
@@ -448,11 +484,15 @@ public final class ImageStore {
             staging = Files.createTempDirectory(images, TEMP_PREFIX + resolved.digest().hex().substring(0, 12) + "-");
             long bytes;
             long written;
+            long[] layersWritten = new long[1];
             try (DriveWriter writer = new DriveWriter(staging.resolve(DRIVE_FILE))) {
-                write(layers, diffIds, source, writer);
-                written = System.nanoTime();
-                bytes = writer.finish(freeBytes);
+                bytes = write(layers, diffIds, source, writer, () -> {
+                    layersWritten[0] = System.nanoTime();
+                    return writer.finish(freeBytes);
+                });
             }
+            written = layersWritten[0];
+            long finished = System.nanoTime();
             writeMetadata(staging, new LinkedHashSet<>(), Instant.now(), imported);
             Files.setAttribute(staging, "unix:mode", 0755);
             try {
@@ -463,8 +503,9 @@ public final class ImageStore {
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("images directory " + images + " does not support atomic renames", e);
             }
-            LOG.info("built root drive image={} digest={} layers={} bytes={} ms={} layers_ms={}", image, resolved.digest(),
-                    layers.size(), bytes, (System.nanoTime() - started) / 1_000_000, (written - started) / 1_000_000);
+            LOG.info("built root drive image={} digest={} layers={} bytes={} ms={} layers_ms={} finish_ms={} commit_ms={}", image,
+                    resolved.digest(), layers.size(), bytes, ms(System.nanoTime() - started), ms(written - started),
+                    ms(finished - written), ms(System.nanoTime() - finished));
             return drive;
         } catch (IOException e) {
             throw new PullException("building the root drive failed: " + e, e);
@@ -558,48 +599,86 @@ public final class ImageStore {
     }
 
     /**
-     * Writes the layers in order: the first as it downloads, the others from the store, downloaded concurrently
-     * (one virtual thread each) while the first is written. The first failure, in layer order, is thrown.
+     * Writes the layers in order, then {@code finish}es the drive, and returns what {@code finish} returned. The first
+     * layer is written as it downloads, the others from the store, downloaded concurrently (one virtual thread each)
+     * while the first is written; the first layer's verification and storing end while the next layers are written and
+     * the drive is finished, and are waited for before this returns. The image config ({@code diffIds}) is waited for
+     * once the first layer is written. The first failure, in layer order, is thrown: a layer whose blob fails its own
+     * digest says so before any later layer's failure.
      */
-    private static void write(List<Manifests.Descriptor> layers, List<Digest> diffIds, LayerSource source, DriveWriter writer)
-            throws PullException, IOException {
+    private static long write(List<Manifests.Descriptor> layers, Awaited<List<Digest>> diffIds, LayerSource source, DriveWriter writer,
+            Awaited<Long> finish) throws PullException, IOException {
+        if (layers.isEmpty()) {
+            diffIds.get();
+            return finish.get();
+        }
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            CompletableFuture<Digest> firstWritten = new CompletableFuture<>();
+            Future<Void> first = executor.submit(() -> {
+                try {
+                    source.read(layers.getFirst(), in -> firstWritten.complete(apply(layers.getFirst(), writer, in)));
+                    return null;
+                } finally {
+                    firstWritten.completeExceptionally(new IllegalStateException("the first layer was not written"));
+                }
+            });
             List<Future<Path>> later = new ArrayList<>();
-            for (Manifests.Descriptor layer : layers.subList(Math.min(1, layers.size()), layers.size())) {
+            for (Manifests.Descriptor layer : layers.subList(1, layers.size())) {
                 later.add(executor.submit(() -> source.get(layer)));
             }
             try {
-                for (int i = 0; i < layers.size(); i++) {
-                    Manifests.Descriptor layer = layers.get(i);
-                    Digest[] diffId = new Digest[1];
-                    BlobStore.Reader apply = in -> {
-                        try {
-                            diffId[0] = writer.apply(in);
-                        } catch (PullException | IOException e) {
-                            throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
-                        }
-                    };
-                    if (i == 0) {
-                        source.read(layer, apply);
-                    } else {
-                        try (InputStream in = Files.newInputStream(await(later.get(i - 1)))) {
-                            apply.read(in);
-                        }
-                    }
-                    // checked once the blob is verified: a blob that fails its own digest says so first
-                    try {
-                        LayerStream.checkDiffId(diffId[0], diffIds.get(i));
-                    } catch (PullException e) {
-                        throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
-                    }
+                Digest firstDiffId;
+                try {
+                    firstDiffId = firstWritten.get();
+                } catch (ExecutionException e) {
+                    await(first); // throws the first layer's failure
+                    throw new IllegalStateException("the first layer was not written", e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new PullException("interrupted while pulling layers", e);
                 }
+                long result;
+                List<Digest> expected;
+                try {
+                    expected = diffIds.get();
+                    for (int i = 1; i < layers.size(); i++) {
+                        try (InputStream in = Files.newInputStream(await(later.get(i - 1)))) {
+                            checkDiffId(layers.get(i), apply(layers.get(i), writer, in), expected.get(i));
+                        }
+                    }
+                    result = finish.get();
+                } catch (PullException | IOException | RuntimeException e) {
+                    await(first); // the first layer's own failure comes first
+                    throw e;
+                }
+                await(first);
+                checkDiffId(layers.getFirst(), firstDiffId, expected.getFirst());
+                return result;
             } finally {
+                first.cancel(true);
                 later.forEach(f -> f.cancel(true));
             }
         }
     }
 
-    private static Path await(Future<Path> download) throws PullException, IOException {
+    private static Digest apply(Manifests.Descriptor layer, DriveWriter writer, InputStream in) throws PullException {
+        try {
+            return writer.apply(in);
+        } catch (PullException | IOException e) {
+            throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Checked once the blob is verified: a blob that fails its own digest says so first. */
+    private static void checkDiffId(Manifests.Descriptor layer, Digest actual, Digest expected) throws PullException {
+        try {
+            LayerStream.checkDiffId(actual, expected);
+        } catch (PullException e) {
+            throw new PullException("layer " + layer.digest() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static <T> T await(Future<T> download) throws PullException, IOException {
         try {
             return download.get();
         } catch (ExecutionException e) {
@@ -612,6 +691,10 @@ public final class ImageStore {
             Thread.currentThread().interrupt();
             throw new PullException("interrupted while pulling layers", e);
         }
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
     }
 
     private static void deleteQuietly(Path path) {

@@ -14,7 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
@@ -41,15 +45,29 @@ class FakeRegistryTest {
     private final Map<String, String> types = new ConcurrentHashMap<>();
     private final List<String> tokenRequests = new CopyOnWriteArrayList<>();
     private final List<String> storageAuthorization = new CopyOnWriteArrayList<>();
+    /** Blobs whose download blocks until their latch is released, and what the server saw requested. */
+    private final Map<String, CountDownLatch> held = new ConcurrentHashMap<>();
+    private final List<String> requested = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void startServers() throws IOException {
         storage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         storage.createContext("/", exchange -> {
             storageAuthorization.add(exchange.getRequestHeaders().getFirst("Authorization") + "");
-            byte[] body = content.get(exchange.getRequestURI().getPath().substring(1));
+            String key = exchange.getRequestURI().getPath().substring(1);
+            requested.add(key);
+            CountDownLatch latch = held.get(key);
+            if (latch != null) {
+                try {
+                    latch.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            byte[] body = content.get(key);
             respond(exchange, body == null ? 404 : 200, body == null ? new byte[0] : body, "application/octet-stream");
         });
+        storage.setExecutor(Executors.newCachedThreadPool());
         storage.start();
         registry = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         registry.createContext("/token", exchange -> {
@@ -62,6 +80,7 @@ class FakeRegistryTest {
 
     @AfterEach
     void stopServers() {
+        held.values().forEach(CountDownLatch::countDown);
         registry.stop(0);
         storage.stop(0);
     }
@@ -108,13 +127,17 @@ class FakeRegistryTest {
 
     /** Publishes an image with these uncompressed layer tars (stored compressed as given) under {@code tag}. */
     private Digest publish(String tag, List<byte[]> tars, List<byte[]> stored) {
+        return publish(tag, tars, stored, "{\"Cmd\": [\"/hello\"]}");
+    }
+
+    private Digest publish(String tag, List<byte[]> tars, List<byte[]> stored, String runConfig) {
         StringBuilder diffIds = new StringBuilder();
         StringBuilder layers = new StringBuilder();
         for (int i = 0; i < tars.size(); i++) {
             diffIds.append(i == 0 ? "" : ",").append('"').append(Sha256.of(tars.get(i))).append('"');
             layers.append(i == 0 ? "" : ",").append(blob("application/vnd.oci.image.layer.v1.tar", stored.get(i)));
         }
-        String config = blob(CONFIG_TYPE, ("{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": {\"Cmd\": [\"/hello\"]},"
+        String config = blob(CONFIG_TYPE, ("{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": " + runConfig + ","
                 + " \"rootfs\": {\"type\": \"layers\", \"diff_ids\": [" + diffIds + "]}}").getBytes(StandardCharsets.UTF_8));
         byte[] manifest = ("{\"schemaVersion\": 2, \"mediaType\": \"" + Manifests.OCI_MANIFEST + "\", \"config\": " + config
                 + ", \"layers\": [" + layers + "]}").getBytes(StandardCharsets.UTF_8);
@@ -178,6 +201,60 @@ class FakeRegistryTest {
         assertThat(list(dataDir.resolve("blobs/sha256"))).noneMatch(p -> p.getFileName().toString().startsWith(".tmp"));
         assertNoScratchLeft();
         assertThat(list(dataDir.resolve("images"))).isEmpty();
+    }
+
+    @Test
+    void anImageIsNotRecordedWhenItsConfigCannotBePulledEvenThoughItsLayersWere() throws Exception {
+        byte[] tar = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        publish("1", List.of(tar), List.of(gzip(tar)), "{\"Cmd\": [\"/gone\"]}");
+        Digest config = Sha256.of(content.entrySet().stream().filter(e -> new String(e.getValue(), StandardCharsets.UTF_8)
+                .contains("/gone")).findFirst().orElseThrow().getValue());
+        content.remove(config.toString());
+        Digest layer = Sha256.of(gzip(tar));
+        String reference = host() + "/team/app:1";
+        ImageStore store = new ImageStore(dataDir, RegistryConfig.defaults(), 8L << 20);
+
+        assertThatThrownBy(() -> store.prepare(reference)).isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": manifest unknown"); // what the fake registry says of any unknown blob
+        assertThat(requested).contains(layer.toString());
+        assertThat(store.list()).isEmpty();
+        assertNoScratchLeft();
+    }
+
+    @Test
+    void aPullInterruptedWhileItsConfigIsStillOnTheWayLeavesNoImageAndALaterPullSucceeds() throws Exception {
+        byte[] tar = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        Digest digest = publish("1", List.of(tar), List.of(gzip(tar)), "{\"Cmd\": [\"/slow\"]}");
+        Digest config = Sha256.of(content.values().stream().filter(b -> new String(b, StandardCharsets.UTF_8).contains("/slow"))
+                .findFirst().orElseThrow());
+        Digest layer = Sha256.of(gzip(tar));
+        CountDownLatch release = new CountDownLatch(1);
+        held.put(config.toString(), release);
+        String reference = host() + "/team/app:1";
+        ImageStore store = new ImageStore(dataDir, RegistryConfig.defaults(), 8L << 20);
+        CompletableFuture<Throwable> failure = new CompletableFuture<>();
+        Thread puller = Thread.ofVirtual().start(() -> {
+            try {
+                store.prepare(reference);
+                failure.complete(null);
+            } catch (Throwable t) {
+                failure.complete(t);
+            }
+        });
+        // the layer is stored and the drive written while the config is held back; then the pull is interrupted
+        while (!Files.isRegularFile(dataDir.resolve("blobs/sha256/" + layer.hex())) || !requested.contains(config.toString())) {
+            assertThat(failure).as("the pull ended early").isNotDone();
+            Thread.sleep(10);
+        }
+        puller.interrupt();
+
+        assertThat(failure.get(60, TimeUnit.SECONDS)).isInstanceOf(OciException.class).hasMessageContaining("interrupted");
+        assertThat(store.list()).isEmpty();
+        assertThat(store.find(digest)).isEmpty();
+        assertNoScratchLeft();
+        release.countDown();
+        assertThat(store.prepare(reference).config().cmd()).containsExactly("/slow");
+        assertThat(store.list()).extracting(StoredImage::digest).containsExactly(digest);
     }
 
     /** The drive of a failed build is gone. */
