@@ -33,7 +33,7 @@ class BadInputTest {
         AgentHarness.Response nested = node.post("/api/v1/machines",
                 "{\"config\": {\"image\": \"x\", \"guest\": {\"cpu\": 1}}}");
         assertThat(nested.status()).isEqualTo(400);
-        assertThat(nested.errorMessage()).isEqualTo("create machine: unknown field 'guest.cpu'");
+        assertThat(nested.errorMessage()).isEqualTo("create machine: unknown field 'config.guest.cpu'");
     }
 
     @Test

@@ -395,8 +395,9 @@ final class Supervisor {
             return;
         }
         if (!started && !stopRequested) {
+            Duration deadline = runtime.bootDeadline();
             powerOff("boot timeout: the guest did not start the workload within "
-                    + runtime.bootDeadline().toSeconds() + " s");
+                    + (deadline.toMillis() % 1000 == 0 ? deadline.toSeconds() + " s" : deadline.toMillis() + " ms"));
         }
     }
 
