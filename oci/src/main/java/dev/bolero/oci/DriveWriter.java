@@ -197,15 +197,7 @@ final class DriveWriter implements Closeable {
         }
 
         private Ext4Writer.Node hardLinkTarget(String name, String linkName) throws PullException {
-            List<String> components;
-            try {
-                components = LayerStream.components(linkName, name);
-            } catch (PullException e) {
-                throw new PullException("entry " + name + " is a hard link to " + linkName + ", outside the root", e);
-            }
-            if (components.isEmpty()) {
-                throw new PullException("entry " + name + " is a hard link to the root directory");
-            }
+            List<String> components = LayerStream.hardLinkComponents(name, linkName);
             Ext4Writer.Node target = parent(name, components, false).map(p -> p.children.get(components.getLast())).orElse(null);
             if (target == null) {
                 throw new PullException("entry " + name + " is a hard link to " + linkName + ", which does not exist");

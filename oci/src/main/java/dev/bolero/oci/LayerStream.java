@@ -91,6 +91,25 @@ final class LayerStream {
     }
 
     /**
+     * The components of the path a hard link entry points at, which must lie inside the root and not be the root.
+     *
+     * @param name the link entry's name, for the message
+     * @throws PullException if the target is outside the root, or is the root directory itself
+     */
+    static List<String> hardLinkComponents(String name, String linkName) throws PullException {
+        List<String> components;
+        try {
+            components = components(linkName, name);
+        } catch (PullException e) {
+            throw new PullException("entry " + name + " is a hard link to " + linkName + ", outside the root", e);
+        }
+        if (components.isEmpty()) {
+            throw new PullException("entry " + name + " is a hard link to the root directory");
+        }
+        return components;
+    }
+
+    /**
      * The components of an entry or link name, with {@code .} and empty ones dropped.
      *
      * @param entry the entry's name, for the message

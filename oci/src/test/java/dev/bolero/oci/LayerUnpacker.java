@@ -214,15 +214,7 @@ final class LayerUnpacker {
         }
 
         private Path hardLinkTarget(String name, String linkName) throws PullException, IOException {
-            List<String> components;
-            try {
-                components = LayerStream.components(linkName, name);
-            } catch (PullException e) {
-                throw new PullException("entry " + name + " is a hard link to " + linkName + ", outside the root", e);
-            }
-            if (components.isEmpty()) {
-                throw new PullException("entry " + name + " is a hard link to the root directory");
-            }
+            List<String> components = LayerStream.hardLinkComponents(name, linkName);
             Optional<Path> parent = parent(name, components, false);
             Path target = parent.map(p -> p.resolve(components.getLast())).orElse(null);
             Optional<BasicFileAttributes> attributes = target == null ? Optional.empty() : lstat(target);
