@@ -10,6 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  ./mvnw -q -pl bench -am install -DskipTests
+  ./mvnw -q -pl bench -am package -DskipTests
 fi
 exec "$JAVA_HOME/bin/java" -Xmx2g -Dlogback.configurationFile=bench-logback.xml -cp bench/target/benchmarks.jar dev.bolero.bench.ClusterBench "$@"

@@ -15,10 +15,13 @@ public final class Cluster implements AutoCloseable {
     private final ControlPlane plane;
     private final NodeRegistry nodes;
     private final ClusterLoops loops;
+    private final Placements placements;
     private final Streams streams;
 
-    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops, Streams streams) {
+    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
+                    Placements placements, Streams streams) {
         this.store = store;
+        this.placements = placements;
         this.plane = plane;
         this.nodes = nodes;
         this.loops = loops;
@@ -33,13 +36,13 @@ public final class Cluster implements AutoCloseable {
     public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval,
                                 Duration streamPickup) {
         var changes = new Changes();
-        var placements = new Placements(store, clock, timing.downAfter());
+        var placements = new Placements(store, clock, changes, timing.downAfter());
         var plane = new ControlPlane(store, clock, changes, placements);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements).start();
-        return new Cluster(store, plane, nodes, loops, streams);
+        return new Cluster(store, plane, nodes, loops, placements, streams);
     }
 
     public ControlPlane plane() {
@@ -63,7 +66,7 @@ public final class Cluster implements AutoCloseable {
     /** The credential {@code token} is, if any. */
     public Optional<TokenRow> authenticate(String token) {
         String hash = Tokens.hash(token);
-        return store.read("authenticate", tx -> tx.findToken(hash));
+        return store.read("authenticate", tx -> tx.tokens().find(hash));
     }
 
     /** The latest state index. */
@@ -74,5 +77,6 @@ public final class Cluster implements AutoCloseable {
     @Override
     public void close() {
         loops.close();
+        placements.close();
     }
 }

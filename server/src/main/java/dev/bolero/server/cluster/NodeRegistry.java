@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.ServerStore;
@@ -68,9 +69,9 @@ public final class NodeRegistry {
         String credential = Tokens.generate();
         Instant now = clock.instant();
         store.write("join node " + request.name(), tx -> {
-            tx.insertNode(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
+            tx.nodes().insert(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
                     tx.index(), now));
-            tx.insertToken("node-" + id, Tokens.hash(credential), "node", null, id, now);
+            tx.tokens().insert("node-" + id, Tokens.hash(credential), "node", null, id, now);
             return null;
         });
         log.info("node joined id={} name={} labels={}", id, request.name(), request.labels());
@@ -88,7 +89,7 @@ public final class NodeRegistry {
         Instant deadline = clock.instant().plus(wait);
         while (true) {
             // Only the one-row index while nothing changed; the machines once it has (or the wait is over).
-            long current = store.read(action, tx -> tx.node(nodeId).map(NodeRow::assignIndex)
+            long current = store.read(action, tx -> tx.nodes().assignIndex(nodeId)
                     .orElseThrow(() -> ApiException.notFound(action + ": no such node")));
             Duration left = Duration.between(clock.instant(), deadline);
             if (current != index || left.isNegative() || left.isZero()) break;
@@ -96,8 +97,8 @@ public final class NodeRegistry {
         }
         return store.read(action, tx -> {
             // The index first: machines read after it are at least as new, so no change is ever missed.
-            NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
+            NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            return new Assignments(node.assignIndex(), tx.machines().on(nodeId).stream()
                     .filter(m -> !m.deleted())
                     .map(NodeRegistry::assignment).toList(), streams.pendingOn(tx, nodeId));
         });
@@ -107,21 +108,21 @@ public final class NodeRegistry {
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
         String action = "heartbeat of node " + nodeId;
         Instant now = clock.instant();
-        var result = store.update(action, tx -> {
-            NodeRow before = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            tx.heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+        var result = store.report(action, tx -> {
+            NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
             boolean changed = false;
             var reported = new HashSet<String>();
             for (MachineReport report : heartbeat.machines()) {
                 reported.add(report.id());
-                changed |= tx.observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
+                changed |= tx.machines().observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
                         report.error(), now);
             }
-            for (String deleted : tx.deletedOn(nodeId)) {
-                if (!reported.contains(deleted)) tx.purge(deleted);
+            for (String deleted : tx.machines().deletedOn(nodeId)) {
+                if (!reported.contains(deleted)) tx.machines().purge(deleted);
             }
             if (before.down()) log.info("node back id={}", nodeId);
-            NodeRow after = tx.node(nodeId).orElseThrow();
+            NodeRow after = tx.nodes().get(nodeId).orElseThrow();
             return new Beat(new HeartbeatResponse(after.assignIndex(), after.state()), changed);
         });
         if (result.changed()) changes.signal();
@@ -132,14 +133,14 @@ public final class NodeRegistry {
 
     public List<NodeInfo> nodes() {
         return store.read("list nodes", tx -> {
-            var allocations = tx.allocations();
-            return tx.nodes().stream().map(n -> info(n, allocations.get(n.id()))).toList();
+            var allocations = tx.allocations().all();
+            return tx.nodes().list().stream().map(n -> info(n, allocations.get(n.id()))).toList();
         });
     }
 
     public NodeInfo node(String id) {
         String action = "get node " + id;
-        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().get(id)));
+        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().of(List.of(id)).get(id)));
     }
 
     /** Cordons ({@code cordoned}), drains ({@code draining}) or uncordons ({@code ready}) a node. */
@@ -152,7 +153,7 @@ public final class NodeRegistry {
         };
         store.write(action, tx -> {
             find(tx, id, action);
-            tx.setAdminState(id, adminState);
+            tx.nodes().setAdminState(id, adminState);
             return null;
         });
         log.info("{}", action);
@@ -161,10 +162,10 @@ public final class NodeRegistry {
     }
 
     private static NodeRow find(Tx tx, String id, String action) throws SQLException {
-        return tx.node(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+        return tx.nodes().get(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
     }
 
-    private static NodeInfo info(NodeRow n, Tx.Allocation allocation) {
+    private static NodeInfo info(NodeRow n, AllocationStore.Allocation allocation) {
         var allocated = allocation == null ? new Capacity(0, 0) : new Capacity(allocation.cpus(), allocation.memoryMb());
         return new NodeInfo(n.id(), n.name(), n.state(), n.labels(), n.drivers(), n.capacity(), allocated,
                 allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt());

@@ -32,6 +32,8 @@ public final class ServerStore implements AutoCloseable {
     private final Optional<Connection> sqlite;
     private final ReentrantLock sqliteLock = new ReentrantLock();
     private final Optional<String> postgresUrl;
+    /** Whether the SQLite connection is at {@code synchronous=FULL}; guarded by {@link #sqliteLock}. */
+    private boolean sqliteFullSync = true;
 
     private ServerStore(DataSource dataSource, Optional<Connection> sqlite, Optional<String> postgresUrl) {
         this.dataSource = dataSource;
@@ -59,7 +61,8 @@ public final class ServerStore implements AutoCloseable {
         }
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        // FULL: a write that returned is on disk. Reports switch to NORMAL for their own transactions (see report).
+        config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
         config.enforceForeignKeys(true);
         config.setBusyTimeout(10_000);
         SQLiteDataSource dataSource = new SQLiteDataSource(config);
@@ -130,43 +133,84 @@ public final class ServerStore implements AutoCloseable {
         return DriverManager.getConnection(jdbcUrl(url), props);
     }
 
-    /** Runs {@code work} in a transaction that first bumps the state index ({@link Tx#index()}). */
-    public <T> T write(String action, Work<T> work) {
-        return transaction(action, true, work);
+    /** How a transaction commits. */
+    private enum Kind {
+        /** Bumps the state index first; durable when it returns. */
+        WRITE,
+        /** Does not take the state-index lock; durable when it returns. */
+        UPDATE,
+        /** Records what nodes report; may be lost on a power failure (the next heartbeat reports it again). */
+        REPORT,
+        /** Reads only. */
+        READ
     }
 
-    /** Runs {@code work} in a transaction that does not take the state-index lock. */
+    /**
+     * Runs {@code work} in a transaction that first bumps the state index ({@link Tx#index()}). When this returns the
+     * transaction is durable: on SQLite its commit is synced to disk ({@code synchronous=FULL}); on PostgreSQL it
+     * waits for the WAL flush ({@code synchronous_commit=on}).
+     */
+    public <T> T write(String action, Work<T> work) {
+        return transaction(action, Kind.WRITE, work);
+    }
+
+    /** Runs {@code work} in a transaction that does not take the state-index lock; durable as {@link #write}. */
     public <T> T update(String action, Work<T> work) {
-        return transaction(action, false, work);
+        return transaction(action, Kind.UPDATE, work);
+    }
+
+    /**
+     * Runs {@code work}, which records what a node reports (heartbeats), in a transaction that does not take the
+     * state-index lock and does not wait for its commit to reach the disk: it survives a crash of this process, but a
+     * power failure may lose it, and the node's next heartbeat reports it again. On SQLite it commits with
+     * {@code synchronous=NORMAL} (WAL), on PostgreSQL with {@code synchronous_commit=off}.
+     */
+    public <T> T report(String action, Work<T> work) {
+        return transaction(action, Kind.REPORT, work);
     }
 
     /** Runs {@code work} in a read-only transaction. */
     public <T> T read(String action, Work<T> work) {
-        return transaction(action, false, work);
+        return transaction(action, Kind.READ, work);
     }
 
-    private <T> T transaction(String action, boolean bump, Work<T> work) {
+    private <T> T transaction(String action, Kind kind, Work<T> work) {
         if (sqlite.isPresent()) {
             sqliteLock.lock();
             try {
-                return run(sqlite.get(), action, bump, work);
+                Connection c = sqlite.get();
+                boolean full = kind != Kind.REPORT;
+                if (full != sqliteFullSync) {
+                    try (var statement = c.createStatement()) {
+                        statement.execute("PRAGMA synchronous = " + (full ? "FULL" : "NORMAL"));
+                    } catch (SQLException e) {
+                        throw new StoreException(action + ": set synchronous: " + e.getMessage(), e);
+                    }
+                    sqliteFullSync = full;
+                }
+                return run(c, action, kind, work);
             } finally {
                 sqliteLock.unlock();
             }
         }
         try (Connection c = dataSource.getConnection()) {
-            return run(c, action, bump, work);
+            return run(c, action, kind, work);
         } catch (SQLException e) {
             throw new StoreException(action + ": " + e.getMessage(), e);
         }
     }
 
-    private static <T> T run(Connection c, String action, boolean bump, Work<T> work) {
+    private <T> T run(Connection c, String action, Kind kind, Work<T> work) {
         try {
             c.setAutoCommit(false);
             try {
                 Tx tx = new Tx(c);
-                if (bump) tx.bumpIndex();
+                if (kind == Kind.WRITE) tx.bumpIndex();
+                if (kind == Kind.REPORT && shared()) {
+                    try (var statement = c.createStatement()) {
+                        statement.execute("SET LOCAL synchronous_commit = off");
+                    }
+                }
                 T result = work.run(tx);
                 c.commit();
                 return result;
@@ -179,7 +223,7 @@ public final class ServerStore implements AutoCloseable {
         } catch (ApiException | ValidationException e) {
             throw e;
         } catch (SQLException e) {
-            if (Tx.uniqueViolation(e)) throw ApiException.conflict(action + ": already exists");
+            if (Statements.uniqueViolation(e)) throw ApiException.conflict(action + ": already exists");
             throw new StoreException(action + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             if (e instanceof StoreException) throw e;
