@@ -58,6 +58,11 @@ public final class Cluster implements AutoCloseable {
         return streams;
     }
 
+    /** The reconciliation loop, for tests that tick it themselves. */
+    ClusterLoops loops() {
+        return loops;
+    }
+
     /** Whether this process ran the singleton loops at their last tick. */
     public boolean leading() {
         return loops.leading();

@@ -87,13 +87,18 @@ public final class NodeRegistry {
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
+        // Changes made by this process wake the poll; with a shared store, other servers' changes are seen by re-reading
+        // the index every RECHECK. Versions are taken before each read, so a change between the read and the wait
+        // is not missed.
+        Duration recheck = store.shared() ? RECHECK : wait;
         while (true) {
+            long seen = changes.nodeVersion(nodeId);
             // Only the one-row index while nothing changed; the machines once it has (or the wait is over).
             long current = store.read(action, tx -> tx.nodes().assignIndex(nodeId)
                     .orElseThrow(() -> ApiException.notFound(action + ": no such node")));
             Duration left = Duration.between(clock.instant(), deadline);
             if (current != index || left.isNegative() || left.isZero()) break;
-            changes.awaitNode(nodeId, left.compareTo(RECHECK) < 0 ? left : RECHECK);
+            changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
         }
         return store.read(action, tx -> {
             // The index first: machines read after it are at least as new, so no change is ever missed.

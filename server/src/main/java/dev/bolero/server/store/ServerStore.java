@@ -34,6 +34,8 @@ public final class ServerStore implements AutoCloseable {
     private final Optional<String> postgresUrl;
     /** Whether the SQLite connection is at {@code synchronous=FULL}; guarded by {@link #sqliteLock}. */
     private boolean sqliteFullSync = true;
+    /** The SQLite connection's prepared statements; guarded by {@link #sqliteLock}. */
+    private final Statements.Cache sqliteStatements = new Statements.Cache();
 
     private ServerStore(DataSource dataSource, Optional<Connection> sqlite, Optional<String> postgresUrl) {
         this.dataSource = dataSource;
@@ -204,7 +206,7 @@ public final class ServerStore implements AutoCloseable {
         try {
             c.setAutoCommit(false);
             try {
-                Tx tx = new Tx(c);
+                Tx tx = new Tx(c, sqlite.isPresent() ? Optional.of(sqliteStatements) : Optional.empty());
                 if (kind == Kind.WRITE) tx.bumpIndex();
                 if (kind == Kind.REPORT && shared()) {
                     try (var statement = c.createStatement()) {
@@ -236,6 +238,7 @@ public final class ServerStore implements AutoCloseable {
         sqlite.ifPresent(c -> {
             sqliteLock.lock();
             try {
+                sqliteStatements.close();
                 c.close();
             } catch (SQLException e) {
                 throw new StoreException("close store: " + e.getMessage(), e);

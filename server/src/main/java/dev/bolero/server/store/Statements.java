@@ -8,7 +8,9 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import tools.jackson.core.type.TypeReference;
@@ -16,15 +18,72 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Statement plumbing shared by the aggregate stores of one {@link Tx}: binds arguments, runs one statement or a JDBC
- * batch (one round trip for many rows), and maps rows. Not thread-safe, as its connection.
+ * batch (one round trip for many rows), and maps rows. Statements are prepared once per connection when it has a
+ * {@link Cache}. Not thread-safe, as its connection.
  */
 final class Statements {
     static final JsonMapper JSON = ApiJson.mapper();
 
     private final Connection c;
+    private final Optional<Cache> cache;
 
-    Statements(Connection c) {
+    Statements(Connection c, Optional<Cache> cache) {
         this.c = c;
+        this.cache = cache;
+    }
+
+    /**
+     * Prepared statements kept open on one long-lived connection (SQLite's), by SQL text, at most {@value #MAX}: the
+     * least recently used is closed beyond that. Guarded by whoever owns the connection.
+     */
+    static final class Cache implements AutoCloseable {
+        private static final int MAX = 256;
+        private final LinkedHashMap<String, PreparedStatement> open = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
+                if (size() <= MAX) return false;
+                closeQuietly(eldest.getValue());
+                return true;
+            }
+        };
+
+        private PreparedStatement prepare(Connection c, String sql) throws SQLException {
+            PreparedStatement ps = open.get(sql);
+            if (ps == null) {
+                ps = c.prepareStatement(sql);
+                open.put(sql, ps);
+            }
+            return ps;
+        }
+
+        @Override
+        public void close() {
+            open.values().forEach(Cache::closeQuietly);
+            open.clear();
+        }
+
+        private static void closeQuietly(PreparedStatement ps) {
+            try {
+                ps.close();
+            } catch (SQLException e) {
+                // closing a statement of a connection that is going away
+            }
+        }
+    }
+
+    /** A prepared statement of {@code sql}: the cached one, or a new one to close after use. */
+    private PreparedStatement prepare(String sql) throws SQLException {
+        return cache.isPresent() ? cache.get().prepare(c, sql) : c.prepareStatement(sql);
+    }
+
+    /** Ends a use of {@code ps}: a cached statement stays open with its parameters cleared. */
+    private void release(PreparedStatement ps) throws SQLException {
+        if (cache.isPresent()) {
+            ps.clearParameters();
+            ps.clearBatch();
+        } else {
+            ps.close();
+        }
     }
 
     /** Maps the current row of a result set. */
@@ -34,21 +93,27 @@ final class Statements {
     }
 
     int update(String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = prepare(sql);
+        try {
             bind(ps, args);
             return ps.executeUpdate();
+        } finally {
+            release(ps);
         }
     }
 
     /** Runs {@code sql} once per argument list, as one JDBC batch. */
     void batch(String sql, List<Object[]> rows) throws SQLException {
         if (rows.isEmpty()) return;
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = prepare(sql);
+        try {
             for (Object[] args : rows) {
                 bind(ps, args);
                 ps.addBatch();
             }
             ps.executeBatch();
+        } finally {
+            release(ps);
         }
     }
 
@@ -58,13 +123,16 @@ final class Statements {
     }
 
     <T> List<T> all(String sql, Reader<T> reader, Object... args) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
+        PreparedStatement ps = prepare(sql);
+        try {
             bind(ps, args);
             var out = new ArrayList<T>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) out.add(reader.read(rs));
             }
             return out;
+        } finally {
+            release(ps);
         }
     }
 

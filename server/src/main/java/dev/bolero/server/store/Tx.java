@@ -2,6 +2,7 @@ package dev.bolero.server.store;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 
 /**
  * One transaction of {@link ServerStore}: the state index, and one small store per aggregate sharing the
@@ -18,8 +19,8 @@ public final class Tx {
     private final StreamStore streams;
     private long index = -1;
 
-    Tx(Connection c) {
-        this.sql = new Statements(c);
+    Tx(Connection c, Optional<Statements.Cache> statements) {
+        this.sql = new Statements(c, statements);
         this.tokens = new TokenStore(sql);
         this.namespaces = new NamespaceStore(sql);
         this.fleets = new FleetStore(sql);
