@@ -13,14 +13,12 @@ import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
-import dev.bolero.api.wire.MachineReport;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.core.NodeState;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,19 +114,10 @@ public final class NodeRegistry {
         var result = store.report(action, tx -> {
             NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-            boolean changed = false;
-            var reported = new HashSet<String>();
-            for (MachineReport report : heartbeat.machines()) {
-                reported.add(report.id());
-                changed |= tx.machines().observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
-                        report.error(), now);
-            }
-            for (String deleted : tx.machines().deletedOn(nodeId)) {
-                if (!reported.contains(deleted)) tx.machines().purge(deleted);
-            }
+            boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
             if (before.down()) log.info("node back id={}", nodeId);
-            NodeRow after = tx.nodes().get(nodeId).orElseThrow();
-            return new Beat(new HeartbeatResponse(after.assignIndex(), after.state()), changed);
+            // The heartbeat made it ready; nothing else in this transaction changes the node.
+            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed);
         });
         if (result.changed()) changes.signal();
         return result.response();

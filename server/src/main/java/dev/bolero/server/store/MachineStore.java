@@ -2,6 +2,7 @@ package dev.bolero.server.store;
 
 import static dev.bolero.server.store.Statements.JSON;
 
+import dev.bolero.api.wire.MachineReport;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
@@ -11,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -119,12 +121,6 @@ public final class MachineStore {
                 nodeId);
     }
 
-    /** The ids of the deleted machines still assigned to the node (its heartbeat has not confirmed them gone). */
-    public List<String> deletedOn(String nodeId) throws SQLException {
-        return sql.all("SELECT id FROM machines WHERE node_id = ? AND desired_state = " + DESTROYED,
-                rs -> rs.getString(1), nodeId);
-    }
-
     /** Live machines that want to run and have no node, oldest first. */
     public List<MachineRow> unplaced() throws SQLException {
         return sql.all("SELECT " + COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = " + RUNNING
@@ -172,15 +168,43 @@ public final class MachineStore {
                 error, tx.index(), now.toEpochMilli(), id);
     }
 
-    /** Records what the machine's node reports, if it is still assigned there; whether anything changed. */
-    public boolean observe(String nodeId, String id, MachineState state, String imageDigest, Integer exitCode,
-                           String error, Instant now) throws SQLException {
-        return sql.update("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, "
-                + "updated_at = ? WHERE id = ? AND node_id = ? AND NOT (observed_state = ? "
-                + "AND COALESCE(image_digest, '') = ? AND COALESCE(exit_code, -1) = ? AND COALESCE(error, '') = ?)",
-                state.wireName(), imageDigest, exitCode, error, now.toEpochMilli(), id, nodeId, state.wireName(),
-                imageDigest == null ? "" : imageDigest, exitCode == null ? -1 : exitCode,
-                error == null ? "" : error) > 0;
+    /**
+     * Records what node {@code nodeId} reports about its machines, in three statements at most: the states that
+     * changed of the reported machines still assigned to it are written (reports of machines elsewhere are ignored),
+     * and its deleted machines it no longer reports are gone, so their rows go. Whether any observed state changed.
+     */
+    public boolean observe(String nodeId, List<MachineReport> reports, Instant now) throws SQLException {
+        record Seen(MachineState state, String imageDigest, Integer exitCode, String error, boolean deleted) {}
+        var seen = new HashMap<String, Seen>();
+        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, desired_state "
+                + "FROM machines WHERE node_id = ?", rs -> {
+                    int exit = rs.getInt(4);
+                    return Map.entry(rs.getString(1), new Seen(MachineState.parse(rs.getString(2)), rs.getString(3),
+                            rs.wasNull() ? null : exit, rs.getString(5),
+                            MachineState.parse(rs.getString(6)) == MachineState.DESTROYED));
+                }, nodeId)) {
+            seen.put(row.getKey(), row.getValue());
+        }
+        var updates = new ArrayList<Object[]>();
+        var reported = new HashSet<String>();
+        for (MachineReport r : reports) {
+            reported.add(r.id());
+            Seen before = seen.get(r.id());
+            if (before == null || before.equals(new Seen(r.state(), r.imageDigest(), r.exitCode(), r.error(),
+                    before.deleted()))) {
+                continue;
+            }
+            updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(),
+                now.toEpochMilli(), r.id(), nodeId});
+        }
+        sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, updated_at = ? "
+                + "WHERE id = ? AND node_id = ?", updates);
+        var gone = new ArrayList<Object[]>();
+        seen.forEach((id, s) -> {
+            if (s.deleted() && !reported.contains(id)) gone.add(new Object[] {id});
+        });
+        sql.batch("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, gone);
+        return !updates.isEmpty();
     }
 
     /** Sets why the machine has no node; whether it changed. */

@@ -10,6 +10,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -18,8 +20,9 @@ import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
 /**
- * The control plane's store: SQLite at a file (the embedded default, one connection shared under a lock) or
- * PostgreSQL (a HikariCP pool, several server processes at once). Migrations run at {@link #open}.
+ * The control plane's store: SQLite at a file (the embedded default: one writing connection shared under a lock, and
+ * {@value #SQLITE_READERS} reading connections, which WAL lets read beside a write) or PostgreSQL (a HikariCP pool,
+ * several server processes at once). Migrations run at {@link #open}.
  *
  * <p>{@link #write} transactions serialise on the one-row {@code state_index} table (every write transaction starts by
  * bumping it), so a placement's re-check and commit can never interleave with another write, on either database.
@@ -28,16 +31,31 @@ import org.sqlite.SQLiteDataSource;
  * unchanged; database failures become {@link StoreException} naming the action.
  */
 public final class ServerStore implements AutoCloseable {
-    private final DataSource dataSource;
-    private final Optional<Connection> sqlite;
-    private final ReentrantLock sqliteLock = new ReentrantLock();
-    private final Optional<String> postgresUrl;
-    /** Whether the SQLite connection is at {@code synchronous=FULL}; guarded by {@link #sqliteLock}. */
-    private boolean sqliteFullSync = true;
-    /** The SQLite connection's prepared statements; guarded by {@link #sqliteLock}. */
-    private final Statements.Cache sqliteStatements = new Statements.Cache();
+    private static final int SQLITE_READERS = 4;
 
-    private ServerStore(DataSource dataSource, Optional<Connection> sqlite, Optional<String> postgresUrl) {
+    private final DataSource dataSource;
+    /** SQLite's writing connection, guarded by {@link #sqliteLock}. */
+    private final Optional<Session> sqlite;
+    private final ReentrantLock sqliteLock = new ReentrantLock();
+    /** SQLite's reading connections, each used by one read transaction at a time. */
+    private final ArrayBlockingQueue<Session> sqliteReaders = new ArrayBlockingQueue<>(SQLITE_READERS);
+    private final Optional<String> postgresUrl;
+    /** Whether the SQLite writing connection is at {@code synchronous=FULL}; guarded by {@link #sqliteLock}. */
+    private boolean sqliteFullSync = true;
+
+    /** A long-lived SQLite connection with its prepared statements. */
+    private record Session(Connection connection, Statements.Cache statements) {
+        Session(Connection connection) {
+            this(connection, new Statements.Cache());
+        }
+
+        void close() throws SQLException {
+            statements.close();
+            connection.close();
+        }
+    }
+
+    private ServerStore(DataSource dataSource, Optional<Session> sqlite, Optional<String> postgresUrl) {
         this.dataSource = dataSource;
         this.sqlite = sqlite;
         this.postgresUrl = postgresUrl;
@@ -71,7 +89,10 @@ public final class ServerStore implements AutoCloseable {
         dataSource.setUrl("jdbc:sqlite:" + file);
         try {
             migrate(dataSource);
-            return new ServerStore(dataSource, Optional.of(dataSource.getConnection()), Optional.empty());
+            var store = new ServerStore(dataSource, Optional.of(new Session(dataSource.getConnection())),
+                    Optional.empty());
+            for (int i = 0; i < SQLITE_READERS; i++) store.sqliteReaders.add(new Session(dataSource.getConnection()));
+            return store;
         } catch (SQLException | RuntimeException e) {
             throw new StoreException("open store " + file + ": " + e.getMessage(), e);
         }
@@ -177,10 +198,24 @@ public final class ServerStore implements AutoCloseable {
     }
 
     private <T> T transaction(String action, Kind kind, Work<T> work) {
+        if (sqlite.isPresent() && kind == Kind.READ) {
+            Session reader;
+            try {
+                reader = sqliteReaders.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StoreException(action + ": interrupted waiting for a connection", e);
+            }
+            try {
+                return run(reader.connection(), Optional.of(reader.statements()), action, kind, work);
+            } finally {
+                sqliteReaders.add(reader);
+            }
+        }
         if (sqlite.isPresent()) {
             sqliteLock.lock();
             try {
-                Connection c = sqlite.get();
+                Connection c = sqlite.get().connection();
                 boolean full = kind != Kind.REPORT;
                 if (full != sqliteFullSync) {
                     try (var statement = c.createStatement()) {
@@ -190,23 +225,23 @@ public final class ServerStore implements AutoCloseable {
                     }
                     sqliteFullSync = full;
                 }
-                return run(c, action, kind, work);
+                return run(c, Optional.of(sqlite.get().statements()), action, kind, work);
             } finally {
                 sqliteLock.unlock();
             }
         }
         try (Connection c = dataSource.getConnection()) {
-            return run(c, action, kind, work);
+            return run(c, Optional.empty(), action, kind, work);
         } catch (SQLException e) {
             throw new StoreException(action + ": " + e.getMessage(), e);
         }
     }
 
-    private <T> T run(Connection c, String action, Kind kind, Work<T> work) {
+    private <T> T run(Connection c, Optional<Statements.Cache> statements, String action, Kind kind, Work<T> work) {
         try {
             c.setAutoCommit(false);
             try {
-                Tx tx = new Tx(c, sqlite.isPresent() ? Optional.of(sqliteStatements) : Optional.empty());
+                Tx tx = new Tx(c, statements);
                 if (kind == Kind.WRITE) tx.bumpIndex();
                 if (kind == Kind.REPORT && shared()) {
                     try (var statement = c.createStatement()) {
@@ -235,13 +270,20 @@ public final class ServerStore implements AutoCloseable {
 
     @Override
     public void close() {
-        sqlite.ifPresent(c -> {
+        sqlite.ifPresent(writer -> {
             sqliteLock.lock();
             try {
-                sqliteStatements.close();
-                c.close();
+                // Each reader once its read transaction (if any) ends.
+                for (int i = 0; i < SQLITE_READERS; i++) {
+                    Session reader = sqliteReaders.poll(10, TimeUnit.SECONDS);
+                    if (reader != null) reader.close();
+                }
+                writer.close();
             } catch (SQLException e) {
                 throw new StoreException("close store: " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StoreException("close store: interrupted", e);
             } finally {
                 sqliteLock.unlock();
             }
