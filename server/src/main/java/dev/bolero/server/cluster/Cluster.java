@@ -7,8 +7,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * The control plane's services over one store, and the singleton loops, which run only while this process holds the
- * leadership ({@link Leadership}). {@link #close()} stops the loops and gives the leadership up; the store stays open.
+ * The control plane's services over one store, the placement worker, and the reconciliation loop, which runs only
+ * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop and the placement
+ * worker and gives the leadership up; the store stays open.
  */
 public final class Cluster implements AutoCloseable {
     private final ServerStore store;
