@@ -75,9 +75,7 @@ public final class MachineStore {
 
     /** The machines of these ids that exist, whatever their state, in one statement. */
     public List<MachineRow> get(Collection<String> ids) throws SQLException {
-        if (ids.isEmpty()) return List.of();
-        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE id IN " + Statements.placeholders(ids),
-                MachineStore::machine, ids.toArray());
+        return sql.in("SELECT " + COLUMNS + " FROM machines WHERE id", MachineStore::machine, ids);
     }
 
     /**

@@ -49,9 +49,7 @@ public final class NodeStore {
 
     /** The nodes of these ids that exist, in one statement. */
     public List<NodeRow> get(Collection<String> ids) throws SQLException {
-        if (ids.isEmpty()) return List.of();
-        return sql.all("SELECT " + COLUMNS + " FROM nodes WHERE id IN " + Statements.placeholders(ids),
-                NodeStore::node, ids.toArray());
+        return sql.in("SELECT " + COLUMNS + " FROM nodes WHERE id", NodeStore::node, ids);
     }
 
     /** The node's assignment index, if it exists. */

@@ -136,6 +136,12 @@ final class Statements {
         }
     }
 
+    /** The rows of {@code select}, which ends in a column, whose column is one of {@code values}; none when empty. */
+    <T> List<T> in(String select, Reader<T> reader, Collection<String> values) throws SQLException {
+        if (values.isEmpty()) return List.of();
+        return all(select + " IN " + placeholders(values), reader, values.toArray());
+    }
+
     /** {@code (?,?,…)} with one placeholder per element of {@code values}, which must not be empty. */
     static String placeholders(Collection<?> values) {
         if (values.isEmpty()) throw new IllegalArgumentException("placeholders: no values");

@@ -14,7 +14,6 @@ import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.core.Driver;
-import dev.bolero.core.MachineState;
 import dev.bolero.server.store.ServerStore;
 import java.nio.file.Path;
 import java.time.Clock;
