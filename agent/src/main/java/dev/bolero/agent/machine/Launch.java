@@ -1,5 +1,7 @@
 package dev.bolero.agent.machine;
 
+import dev.bolero.api.ApiException;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.network.Attachment;
 import dev.bolero.oci.PreparedImage;
 import dev.bolero.runtime.BootAssets;
@@ -12,17 +14,15 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One run's plan as the {@link MachineHook#prepare} hooks fill it in: the image and what the guest runs from it, the
- * root drive's size, the network attachment. Then the VM's spec and the guest's config are derived from it. Used by
- * one thread at a time.
+ * One run's plan as the {@link MachineHook#prepare} hooks fill it in (the image, the network attachment), and the VM's
+ * spec and the guest's config derived from it. Used by one thread at a time.
  */
 final class Launch {
     private static final String ROOT_DEVICE = "/dev/vda";
+    private static final long MIB = 1024L * 1024;
 
     private final MachineRecord machine;
     private PreparedImage image;
-    private WorkloadSpec workload;
-    private long rootDriveBytes;
     private Optional<Attachment> network = Optional.empty();
 
     Launch(MachineRecord machine) {
@@ -33,15 +33,9 @@ final class Launch {
         return machine;
     }
 
-    /**
-     * Sets the image, what the guest runs and the size of the machine's root drive.
-     *
-     * @param rootDriveBytes 0 for the image drive's own size
-     */
-    void image(PreparedImage image, WorkloadSpec workload, long rootDriveBytes) {
+    /** Sets the image. */
+    void image(PreparedImage image) {
         this.image = Objects.requireNonNull(image, "image");
-        this.workload = Objects.requireNonNull(workload, "workload");
-        this.rootDriveBytes = rootDriveBytes;
     }
 
     /** Sets the machine's network attachment (tap, address, gateway, DNS). */
@@ -55,18 +49,41 @@ final class Launch {
         return image;
     }
 
-    /** What the guest is sent on HELLO. */
+    /**
+     * What the guest is sent on HELLO: the image's config with the machine's {@code init} and {@code env} merged over
+     * it ({@link WorkloadSpec}).
+     *
+     * @throws ApiException {@code failed_precondition} when neither names a program
+     */
     GuestConfig guestConfig() {
-        image();
+        MachineSpec config = machine.config();
+        WorkloadSpec workload = WorkloadSpec.merge(config.image().value(), image().config(), config.init(), config.env());
         return new GuestConfig(workload.argv(), workload.env(), workload.workdir(), workload.user(), machine.name(),
                 ROOT_DEVICE, network.map(Attachment::ipCidr), network.map(Attachment::gateway),
                 network.map(Attachment::dns).orElse(List.of()));
     }
 
-    /** What the driver starts. */
+    /**
+     * What the driver starts.
+     *
+     * @throws ApiException {@code failed_precondition} when guest.rootfs_mb is smaller than the image's drive
+     */
     VmSpec vmSpec(Path workDir, BootAssets boot, Duration stopGrace) {
         List<VmSpec.Tap> taps = network.map(a -> List.of(new VmSpec.Tap(a.tapName(), a.mac()))).orElse(List.of());
         return new VmSpec(machine.id(), workDir, machine.config().guest().cpus(), machine.config().guest().memoryMb(),
-                boot, image().rootDrive(), taps, stopGrace, rootDriveBytes);
+                boot, image().rootDrive(), taps, stopGrace, rootDriveBytes());
+    }
+
+    /** The machine's root drive size: 0 for the image's own, else guest.rootfs_mb, which must not be smaller. */
+    private long rootDriveBytes() {
+        Integer mb = machine.config().guest().rootfsMb();
+        if (mb == null) return 0;
+        long bytes = mb * MIB;
+        if (bytes < image.rootDriveBytes()) {
+            throw ApiException.failedPrecondition("start machine " + machine.id() + ": guest.rootfs_mb " + mb
+                    + " is smaller than the root drive of " + machine.config().image() + " ("
+                    + (image.rootDriveBytes() + MIB - 1) / MIB + " MiB)");
+        }
+        return bytes;
     }
 }

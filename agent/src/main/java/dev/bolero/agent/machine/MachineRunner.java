@@ -1,6 +1,5 @@
 package dev.bolero.agent.machine;
 
-import dev.bolero.agent.logs.LogStore;
 import dev.bolero.api.ApiException;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -9,16 +8,10 @@ import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.guest.GuestConfig;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Queue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -40,7 +33,6 @@ final class MachineRunner {
     static final Duration VMM_EXIT_AFTER_ACK = Duration.ofSeconds(10);
     /** How long a VMM asked to power off gets before it is killed. */
     static final Duration HARD_STOP_GRACE = Duration.ofSeconds(5);
-    private static final int SIGKILL = 9;
 
     /** What every runner of a node shares. */
     record Context(MachineBook book, NodeRuntime runtime, List<MachineHook> hooks) {
@@ -59,7 +51,7 @@ final class MachineRunner {
     private final AtomicBoolean draining = new AtomicBoolean();
 
     // Confined to the mailbox:
-    private Run run;
+    private MachineRun run;
     private int runs;
     /** The pending restart's timer and token; null when none waits. */
     private Clock.Timer restart;
@@ -232,15 +224,13 @@ final class MachineRunner {
         }
         run.deletes.add(d.reply());
         if (run.destroying) return;
-        run.destroying = true;
-        run.stopRequested = true;
-        run.endReason = "destroyed";
+        run.destroy();
         if (run.process != null) kill(run.process);
     }
 
     private void adopt(VmProcess process) {
         MachineRecord m = book.find(id);
-        run = new Run(++runs, m.config());
+        run = newRun(m);
         run.started = m.state() == MachineState.RUNNING || m.state() == MachineState.STOPPING;
         supervise(process, null);
         if (m.state() == MachineState.STOPPING) requestStop(m.config().stop()); // its timer died with the agent
@@ -250,13 +240,19 @@ final class MachineRunner {
         if (restart != null) restart.cancel();
         restart = null;
         if (run != null) {
-            run.timers.forEach(Clock.Timer::cancel);
+            run.cancelTimers();
             if (run.conversation != null) run.conversation.detach();
+            run.deletes.forEach(f -> f.completeExceptionally(
+                    ApiException.unavailable("delete machine " + id + ": the agent is shutting down")));
         }
         gone = true;
     }
 
     // --- a run ---
+
+    private MachineRun newRun(MachineRecord m) {
+        return new MachineRun(++runs, id, m.config(), context.runtime().machineDir(id), clock, this::post);
+    }
 
     /**
      * Moves the machine to {@code starting} and prepares its launch off the mailbox.
@@ -265,7 +261,7 @@ final class MachineRunner {
      */
     private MachineRecord launch(int restartCount, String why) {
         MachineRecord starting = book.claimStart(id, restartCount, why);
-        Run r = run = new Run(++runs, starting.config());
+        MachineRun r = run = newRun(starting);
         offMailbox("prepare", () -> {
             try {
                 post(new RunnerCommand.Prepared(r.number, prepare(starting)));
@@ -295,8 +291,9 @@ final class MachineRunner {
         NodeRuntime rt = context.runtime();
         offMailbox("spawn", () -> {
             try {
+                GuestConfig guest = launch.guestConfig();
                 VmProcess process = rt.driver().start(launch.vmSpec(rt.machineDir(id), rt.boot().get(), HARD_STOP_GRACE));
-                post(new RunnerCommand.Spawned(number, process, launch.guestConfig()));
+                post(new RunnerCommand.Spawned(number, process, guest));
             } catch (VmmException | ApiException e) {
                 post(new RunnerCommand.StartFailed(number, RunEnd.failed(RunEnd.Reason.START_FAILED, e.getMessage())));
             } catch (IOException e) {
@@ -330,7 +327,7 @@ final class MachineRunner {
 
     /** Watches {@code process}'s exit and talks to its guest; {@code config} null for a re-adopted VM. */
     private void supervise(VmProcess process, GuestConfig config) {
-        Run r = run;
+        MachineRun r = run;
         r.process = process;
         process.exit().whenComplete((exit, error) -> post(new RunnerCommand.VmmExited(r.number)));
         MachineRecord m = book.find(id);
@@ -366,16 +363,15 @@ final class MachineRunner {
         if (timeout.isZero()) {
             run.powerOff(reason);
         } else {
-            Run r = run;
+            MachineRun r = run;
             r.schedule(timeout, () -> r.powerOff(reason));
         }
     }
 
     private void conversationEnded(Optional<RunEnd> end) {
-        run.conversationEnded = true;
-        run.workloadEnd = end.map(this::classify);
+        run.conversationEnded(end);
         if (end.isPresent() && !run.vmmExited) {
-            Run r = run;
+            MachineRun r = run;
             r.schedule(VMM_EXIT_AFTER_ACK, () -> {
                 log.warn("machine={} VMM still running {} s after the guest finished; stopping it", id,
                         VMM_EXIT_AFTER_ACK.toSeconds());
@@ -385,48 +381,16 @@ final class MachineRunner {
         finishWhenOver();
     }
 
-    /** A workload's exit as the run saw it: stopped by request, killed for want of memory, or its own. */
-    private RunEnd classify(RunEnd end) {
-        if (end.reason() != RunEnd.Reason.EXITED) return end;
-        int status = end.exitCode().orElseThrow();
-        if (run.stopRequested) return RunEnd.exited(RunEnd.Reason.STOPPED_BY_REQUEST, status);
-        if (status == 128 + SIGKILL && consoleShowsOom()) return RunEnd.exited(RunEnd.Reason.OOM, status);
-        return end;
-    }
-
     /** Ends the run once both its conversation is over and its VMM has exited. */
     private void finishWhenOver() {
-        if (run.vmmExited && run.conversationEnded) finish(run.workloadEnd.orElseGet(this::vmmGone));
-    }
-
-    /** Why a VMM went without the guest reporting the workload's end. */
-    private RunEnd vmmGone() {
-        String reason = run.endReason;
-        if (reason != null && run.stopRequested) return RunEnd.stoppedByRequest();
-        if (reason != null && !run.started) return RunEnd.failed(RunEnd.Reason.BOOT_TIMEOUT, reason);
-        if (reason != null) return RunEnd.failed(RunEnd.Reason.VMM_CRASHED, reason);
-        String diagnostics = run.process.diagnostics(2000).strip();
-        RunEnd.Reason why = consoleShowsOom() ? RunEnd.Reason.OOM : RunEnd.Reason.VMM_CRASHED;
-        return RunEnd.failed(why, "machine " + id + ": the VMM exited unexpectedly: " + diagnostics);
-    }
-
-    /** Whether the guest kernel's console reports an out-of-memory kill (the last 64 KiB are searched). */
-    private boolean consoleShowsOom() {
-        Path console = context.runtime().machineDir(id).resolve(LogStore.CONSOLE_FILE);
-        try (InputStream in = Files.newInputStream(console)) {
-            in.skipNBytes(Math.max(0, Files.size(console) - 64 * 1024));
-            String tail = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return tail.contains("Out of memory") || tail.contains("oom-kill");
-        } catch (IOException e) {
-            return false;
-        }
+        if (run.over()) finish(run.end());
     }
 
     /** The run is over: its timers go, its hooks hear it, and then the machine is deleted or the end recorded. */
     private void finish(RunEnd end) {
-        Run r = run;
+        MachineRun r = run;
         run = null;
-        r.timers.forEach(Clock.Timer::cancel);
+        r.cancelTimers();
         context.hooks().forEach(h -> h.ended(r, end));
         if (r.destroying) {
             try {
@@ -502,63 +466,5 @@ final class MachineRunner {
 
     private void offMailbox(String what, Runnable task) {
         Thread.ofVirtual().name(what + "-" + id).start(task);
-    }
-
-    /** One run of the machine, from its start (or re-adoption) to its recorded end. */
-    private final class Run implements MachineHook.Run {
-        final int number;
-        final MachineSpec config;
-        final List<Clock.Timer> timers = new ArrayList<>();
-        final List<CompletableFuture<Void>> deletes = new ArrayList<>();
-        VmProcess process;
-        Conversation conversation;
-        boolean started;
-        boolean stopRequested;
-        boolean destroying;
-        boolean conversationEnded;
-        boolean vmmExited;
-        /** Why the run is being ended from outside, if it is: a stop, a delete, or a hook's power-off. */
-        String endReason;
-        /** The workload's end as the guest reported it, once the conversation is over. */
-        Optional<RunEnd> workloadEnd = Optional.empty();
-
-        Run(int number, MachineSpec config) {
-            this.number = number;
-            this.config = config;
-        }
-
-        @Override
-        public String machineId() {
-            return id;
-        }
-
-        @Override
-        public MachineSpec config() {
-            return config;
-        }
-
-        @Override
-        public boolean started() {
-            return started;
-        }
-
-        @Override
-        public boolean stopRequested() {
-            return stopRequested;
-        }
-
-        @Override
-        public void schedule(Duration delay, Runnable action) {
-            timers.add(clock.schedule(delay, () -> post(new RunnerCommand.TimerFired(number, action))));
-        }
-
-        @Override
-        public void powerOff(String reason) {
-            VmProcess p = process;
-            if (p == null || !p.isAlive()) return;
-            endReason = reason;
-            log.info("machine={} powering off: {}", id, reason);
-            offMailbox("power-off", () -> p.stop(HARD_STOP_GRACE));
-        }
     }
 }

@@ -83,7 +83,7 @@ final class RunnerFixture implements AutoCloseable {
         store.close();
     }
 
-    /** "Pulls" at once (or when released): an image that runs {@code app}. */
+    /** "Pulls" at once (or when released) an image that runs {@code app}. */
     private final class InstantImage implements MachineHook {
         @Override
         public void prepare(Launch launch) {
@@ -98,8 +98,7 @@ final class RunnerFixture implements AutoCloseable {
             ImageConfig config = new ImageConfig(List.of(), List.of("app"), List.of(), "", "");
             PreparedImage image = new PreparedImage(ImageReference.parse("fake.test/app:1"),
                     Digest.of("sha256", "a".repeat(64)), config, dir.resolve("rootfs.ext4"), 1);
-            MachineSpec spec = launch.machine().config();
-            launch.image(image, WorkloadSpec.merge("fake.test/app:1", config, spec.init(), spec.env()), 0);
+            launch.image(image);
         }
     }
 }
