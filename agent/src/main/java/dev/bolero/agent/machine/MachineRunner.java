@@ -15,6 +15,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +47,7 @@ final class MachineRunner {
     private final MachineBook book;
     private final Clock clock;
     /** Called once the machine is deleted: the registry forgets this runner. */
-    private final Runnable forget;
+    private final Consumer<MachineRunner> forget;
     private final Queue<RunnerCommand> mailbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean draining = new AtomicBoolean();
 
@@ -59,7 +60,7 @@ final class MachineRunner {
     /** Deleted or detached: requests are answered {@code not_found}, reports dropped. */
     private boolean gone;
 
-    MachineRunner(String id, Context context, Runnable forget) {
+    MachineRunner(String id, Context context, Consumer<MachineRunner> forget) {
         this.id = id;
         this.context = context;
         this.book = context.book();
@@ -453,7 +454,7 @@ final class MachineRunner {
     /** Deletes the machine's row, lets its hooks release what they hold, and removes its files. */
     private void destroy() {
         gone = true;
-        forget.run();
+        forget.accept(this);
         book.delete(id);
         context.hooks().forEach(h -> h.deleted(id));
         MachineFiles.deleteRecursively(context.runtime().machineDir(id));

@@ -17,10 +17,9 @@ final class Runners {
 
     /** A runner for a new (or, at agent start, a stored) machine. */
     MachineRunner add(String id) {
-        MachineRunner[] added = new MachineRunner[1];
-        added[0] = new MachineRunner(id, context, () -> runners.remove(id, added[0]));
-        if (runners.putIfAbsent(id, added[0]) != null) throw new IllegalStateException("machine " + id + " has a runner");
-        return added[0];
+        MachineRunner runner = new MachineRunner(id, context, deleted -> runners.remove(id, deleted));
+        if (runners.putIfAbsent(id, runner) != null) throw new IllegalStateException("machine " + id + " has a runner");
+        return runner;
     }
 
     /** @throws ApiException {@code not_found} */

@@ -84,6 +84,21 @@ class MachineRunnerTest {
     }
 
     @Test
+    void a_vmm_still_up_ten_seconds_after_the_workload_ended_is_powered_off_and_the_exit_is_kept() throws Exception {
+        f.driver.guests(g -> g.boot(FakeGuest.Boot.STARTS_AND_EXITS, 7).stayingUpAfterTheEnd());
+        String id = f.run(spec().build());
+        awaitTimers(RunnerFixture.BOOT_DEADLINE, MachineRunner.VMM_EXIT_AFTER_ACK);
+
+        f.clock.advance(MachineRunner.VMM_EXIT_AFTER_ACK.minus(MS));
+        assertThat(f.service.get(id).state()).as("the run ends with its VMM").isEqualTo(MachineState.RUNNING);
+        f.clock.advance(MS);
+        Machine stopped = f.await(id, MachineState.STOPPED);
+        assertThat(stopped.exitCode()).isEqualTo(7);
+        assertThat(lastEvent(id).reason()).isEqualTo("exited");
+        assertThat(f.driver.lastVm().hostEnds()).containsExactly("stop");
+    }
+
+    @Test
     void a_guest_that_misses_the_boot_deadline_is_powered_off_and_the_machine_fails() throws Exception {
         f.driver.guests(g -> g.boot(FakeGuest.Boot.HANGS, 0));
         String id = f.run(spec().build());

@@ -12,7 +12,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A stand-in for {@code bolero-init} in unit tests of the agent: speaks the guest protocol over in-memory pipes. On each
  * connection it announces its next frame's sequence number and says HELLO; on CONFIG it starts the workload (unless
  * told to hang), on SIGNAL it lets the workload die of the signal (unless told to ignore signals), and on the host's ACK
- * it powers off. It keeps no unconfirmed frames: a reconnect sees only new ones. Thread-safe.
+ * it powers off (unless told to stay up). It keeps no unconfirmed frames: a reconnect sees only new ones. Thread-safe.
  */
 public final class FakeGuest {
     /** What the guest does after it got its config. */
@@ -29,6 +29,7 @@ public final class FakeGuest {
     private volatile Boot boot = Boot.STARTS;
     private volatile int exitStatus;
     private volatile boolean ignoresSignals;
+    private volatile boolean staysUp;
     private final List<Integer> signals = new CopyOnWriteArrayList<>();
     private long sent;
     private Pipe.SinkChannel out;
@@ -47,6 +48,12 @@ public final class FakeGuest {
 
     public FakeGuest ignoringSignals() {
         this.ignoresSignals = true;
+        return this;
+    }
+
+    /** Does not power off when the host acknowledged the workload's end: a VM that hangs on its way down. */
+    public FakeGuest stayingUpAfterTheEnd() {
+        this.staysUp = true;
         return this;
     }
 
@@ -102,7 +109,9 @@ public final class FakeGuest {
                         signals.add(signal);
                         if (!ignoresSignals) exit(128 + signal);
                     }
-                    case FrameCodec.ACK -> powerOff.run();
+                    case FrameCodec.ACK -> {
+                        if (!staysUp) powerOff.run();
+                    }
                     default -> { } // RECEIVED, exec frames: nothing to do
                 }
             }
