@@ -340,6 +340,44 @@ final class ClusterCommands {
         }
     }
 
+    @Command(name = "secrets", mixinStandardHelpOptions = true,
+            description = "Set, list or remove the namespace's secrets (values are write-only).")
+    static final class Secrets implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", paramLabel = "ACTION", description = "set, ls or rm") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
+        @Option(names = "--value", description = "the value (read from standard input when absent, so it stays out "
+                + "of the shell's history)") String value;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            var client = o.client();
+            String ns = o.namespace();
+            switch (action) {
+                case "set" -> {
+                    String v = value != null ? value
+                            : new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                                    .stripTrailing();
+                    var info = client.setSecret(ns, required(name, "NAME"), v);
+                    o.print(info, List.of(info), SECRET_COLUMNS, ClusterCommands::secretRow);
+                }
+                case "ls" -> {
+                    var list = client.secrets(ns);
+                    o.print(list, list, SECRET_COLUMNS, ClusterCommands::secretRow);
+                }
+                case "rm" -> client.deleteSecret(ns, required(name, "NAME"));
+                default -> throw new IllegalArgumentException("secrets: unknown action " + action + " (set, ls, rm)");
+            }
+            return 0;
+        }
+    }
+
+    private static final List<String> SECRET_COLUMNS = List.of("NAME", "VERSION", "DIGEST", "UPDATED");
+
+    private static List<Object> secretRow(dev.bolero.api.wire.SecretInfo s) {
+        return Arrays.asList(s.name(), s.version(), s.digest(), s.updatedAt());
+    }
+
     @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Create a token for a namespace (admin); shown once.")
     static final class Tokens implements Callable<Integer> {
         @Mixin ClientOptions o;

@@ -92,6 +92,20 @@ public final class MasterKeys {
         }
     }
 
+    /**
+     * The keys of a server whose data directory is {@code dataDir}: the current one from {@code BOLERO_MASTER_KEY}
+     * (base64) in {@code env}, else from {@code dataDir/master.key} (created on first start); previous ones from
+     * {@code BOLERO_PREVIOUS_MASTER_KEYS} (comma-separated base64), kept until their data keys are re-wrapped.
+     */
+    public static MasterKeys forServer(Path dataDir, Map<String, String> env) {
+        String previous = env.getOrDefault("BOLERO_PREVIOUS_MASTER_KEYS", "");
+        List<String> previousKeys = previous.isBlank() ? List.of()
+                : java.util.Arrays.stream(previous.split(",")).map(String::strip).filter(k -> !k.isEmpty()).toList();
+        String current = env.get("BOLERO_MASTER_KEY");
+        return current != null && !current.isBlank() ? of(current, previousKeys)
+                : fromFile(dataDir.resolve("master.key"), previousKeys);
+    }
+
     /** A new random key, in base64: for an operator generating one, and for tests. */
     public static String generate() {
         return Base64.getEncoder().encodeToString(random(KEY_BYTES));
