@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
             ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
+            ClusterCommands.Secrets.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
 public final class Main {
     private Main() {}
@@ -28,7 +29,15 @@ public final class Main {
      * unreachable, 6 conflict.
      */
     static int exitCode(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
-        command.getErr().println("bolero: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+        return report(e, command.getErr());
+    }
+
+    /** Prints {@code e} as one line on {@code err} and returns its exit code ({@link #exitCode}). */
+    static int report(Exception e, java.io.PrintWriter err) {
+        err.println("bolero: " + (e.getMessage() != null ? e.getMessage()
+                : "unexpected error (set BOLERO_DEBUG=1 for its trace)"));
+        if (System.getenv("BOLERO_DEBUG") != null) e.printStackTrace(err);
+        err.flush();
         return switch (e) {
             case ClientException c -> switch (c.code()) {
                 case "not_found" -> 3;
@@ -37,6 +46,7 @@ public final class Main {
                 case "conflict" -> 6;
                 default -> 1;
             };
+            case MachineRefs.NoSuchMachineException n -> 3;
             case CommandLine.ParameterException p -> 2;
             case IllegalArgumentException i -> 2;
             default -> 1;

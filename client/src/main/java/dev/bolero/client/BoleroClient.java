@@ -11,6 +11,8 @@ import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.api.wire.SecretInfo;
+import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenResponse;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -71,6 +73,21 @@ public final class BoleroClient {
     /** A new token that sees only {@code namespace}; shown once. */
     public TokenResponse createToken(String namespace) {
         return send("POST", ns(namespace) + "/tokens", null, TokenResponse.class);
+    }
+
+    // --- secrets ---
+
+    /** Sets secret {@code name}'s value (a new version, or the first); the answer never holds the value. */
+    public SecretInfo setSecret(String namespace, String name, String value) {
+        return send("PUT", ns(namespace) + "/secrets/" + enc(name), new SecretValue(null, value), SecretInfo.class);
+    }
+
+    public List<SecretInfo> secrets(String namespace) {
+        return send("GET", ns(namespace) + "/secrets", null, new TypeReference<List<SecretInfo>>() {});
+    }
+
+    public void deleteSecret(String namespace, String name) {
+        send("DELETE", ns(namespace) + "/secrets/" + enc(name), null, JsonNode.class);
     }
 
     // --- fleets ---
@@ -166,7 +183,8 @@ public final class BoleroClient {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
-            throw new ClientException(action + ": cannot reach " + server + ": " + e, 0, "unavailable", e);
+            throw new ClientException(action + ": cannot reach " + server + ": " + ClientException.cause(e), 0,
+                    "unavailable", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ClientException(action + ": interrupted", 0, "unavailable", e);
@@ -261,7 +279,8 @@ public final class BoleroClient {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new ClientException(action + ": cannot reach " + server + ": " + e, 0, "unavailable", e);
+            throw new ClientException(action + ": cannot reach " + server + ": " + ClientException.cause(e), 0,
+                    "unavailable", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ClientException(action + ": interrupted", 0, "unavailable", e);

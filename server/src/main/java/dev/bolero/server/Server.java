@@ -3,7 +3,10 @@ package dev.bolero.server;
 import dev.bolero.server.cluster.Bootstrap;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Tokens;
+import dev.bolero.api.http.Telemetry;
 import dev.bolero.server.http.ServerApi;
+import dev.bolero.server.secrets.MasterKeys;
+import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.ServerStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,14 +28,16 @@ public final class Server implements AutoCloseable {
     private final ServerStore store;
     private final Cluster cluster;
     private final ServerApi api;
+    private final Telemetry telemetry;
     private final Optional<Path> adminTokenFile;
     private final Optional<Path> joinTokenFile;
 
-    private Server(ServerStore store, Cluster cluster, ServerApi api, Optional<Path> adminTokenFile,
-                   Optional<Path> joinTokenFile) {
+    private Server(ServerStore store, Cluster cluster, ServerApi api, Telemetry telemetry,
+                   Optional<Path> adminTokenFile, Optional<Path> joinTokenFile) {
         this.store = store;
         this.cluster = cluster;
         this.api = api;
+        this.telemetry = telemetry;
         this.adminTokenFile = adminTokenFile;
         this.joinTokenFile = joinTokenFile;
     }
@@ -52,22 +57,38 @@ public final class Server implements AutoCloseable {
         ServerStore store = config.database().map(ServerStore::postgres)
                 .orElseGet(() -> ServerStore.sqlite(config.dataDir().resolve("server.db")));
         Cluster cluster = null;
+        Telemetry telemetry = null;
         try {
             Clock clock = Clock.systemUTC();
             var admin = Bootstrap.ensure(store, clock, config.dataDir(), "admin", config.adminToken());
             var join = Bootstrap.ensure(store, clock, config.dataDir(), "join", config.joinToken());
             cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup());
             String replica = Tokens.id();
-            var api = new ServerApi(cluster, replica).start(config.host(), config.port());
+            var secrets = new Secrets(store, clock, MasterKeys.forServer(config.dataDir(), System.getenv()));
+            secrets.rewrapAll();
+            Cluster started = cluster;
+            telemetry = new Telemetry("server", () -> ready(started));
+            var api = new ServerApi(cluster, secrets, telemetry, replica).start(config.host(), config.port());
             URI advertised = config.advertised(api.port());
             cluster.streams().advertise(replica, advertised);
             log.info("server replica={} listening on {}:{} advertised={} store={}", replica, config.host(), api.port(),
                     advertised, store.shared() ? "postgresql" : "sqlite");
-            return new Server(store, cluster, api, admin, join);
+            return new Server(store, cluster, api, telemetry, admin, join);
         } catch (RuntimeException e) {
+            if (telemetry != null) telemetry.close();
             if (cluster != null) cluster.close();
             store.close();
             throw e;
+        }
+    }
+
+    /** Why this replica cannot serve now (its store does not answer); empty when it can. */
+    private static Optional<String> ready(Cluster cluster) {
+        try {
+            cluster.index();
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            return Optional.of("the store does not answer: " + e.getMessage());
         }
     }
 
@@ -96,5 +117,6 @@ public final class Server implements AutoCloseable {
         api.close();
         cluster.close();
         store.close();
+        telemetry.close();
     }
 }

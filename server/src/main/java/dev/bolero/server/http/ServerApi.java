@@ -4,6 +4,9 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Router;
+import dev.bolero.api.http.Telemetry;
+import dev.bolero.api.wire.SecretValue;
+import dev.bolero.server.secrets.Secrets;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
@@ -58,6 +61,7 @@ public final class ServerApi implements AutoCloseable {
     private static final List<String> LOG_PARAMS = List.of("follow", "tail", "since", "timestamps", "source");
 
     private final Cluster cluster;
+    private final Secrets secrets;
     private final String replica;
     private final Javalin app;
     private final ExecSockets sockets;
@@ -65,9 +69,13 @@ public final class ServerApi implements AutoCloseable {
     /** Set by {@link #close}: requests still running (long polls) then fail because the store is going away. */
     private volatile boolean closing;
 
-    /** An API over {@code cluster}, answering as replica {@code replica}; {@link #start} serves it. */
-    public ServerApi(Cluster cluster, String replica) {
+    /**
+     * An API over {@code cluster} and {@code secrets}, answering as replica {@code replica}, its requests measured by
+     * {@code telemetry}; {@link #start} serves it.
+     */
+    public ServerApi(Cluster cluster, Secrets secrets, Telemetry telemetry, String replica) {
         this.cluster = cluster;
+        this.secrets = secrets;
         this.replica = replica;
         this.sockets = new ExecSockets(cluster.streams());
         this.openapi = ApiJson.mapper().writeValueAsBytes(OpenApi.document(ServerRoutes.INFO, ServerRoutes.ALL));
@@ -109,6 +117,18 @@ public final class ServerApi implements AutoCloseable {
                 admin(ctx);
                 ctx.status(201).json(cluster.plane().createToken(namespace(ctx)));
             });
+
+            r.handle(ServerRoutes.CREATE_SECRET, ctx -> ctx.status(201).json(secrets.create(namespace(ctx),
+                    body(ctx, SecretValue.class, "create secret"))));
+            r.handle(ServerRoutes.LIST_SECRETS, ctx -> ctx.json(secrets.list(namespace(ctx))));
+            r.handle(ServerRoutes.GET_SECRET, ctx -> ctx.json(secrets.get(namespace(ctx), ctx.pathParam("secret"))));
+            r.handle(ServerRoutes.PUT_SECRET, ctx -> ctx.json(secrets.put(namespace(ctx), ctx.pathParam("secret"),
+                    body(ctx, SecretValue.class, "set secret " + ctx.pathParam("secret")))));
+            r.handle(ServerRoutes.DELETE_SECRET, ctx -> {
+                secrets.delete(namespace(ctx), ctx.pathParam("secret"));
+                ctx.status(204);
+            });
+            telemetry.register(config, r);
 
             r.handle(ServerRoutes.CREATE_FLEET, ctx -> ctx.status(201).json(cluster.plane().createFleet(namespace(ctx),
                     body(ctx, FleetSpec.class, "create fleet"))));

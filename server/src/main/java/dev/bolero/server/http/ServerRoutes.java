@@ -6,6 +6,9 @@ import dev.bolero.api.MachineEvent;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Operation;
+import dev.bolero.api.http.Telemetry;
+import dev.bolero.api.wire.SecretInfo;
+import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
@@ -20,6 +23,7 @@ import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.TokenResponse;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.Map;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -47,6 +51,9 @@ final class ServerRoutes {
                     "fleets", "Groups of machines sharing a placement policy and a machine template",
                     "machines", "Machines: create, inspect, start, stop, wait, logs, events, exec",
                     "nodes", "The cluster's nodes (admin only)",
+                    "secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, versions and "
+                            + "digests are ever shown",
+                    Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
                     "protocol", "The node-to-server protocol (not published)"), List.of(503));
 
     static final Operation OPENAPI = Operation.get("/v1/openapi.json").id("getOpenApi").tag("meta")
@@ -66,6 +73,20 @@ final class ServerRoutes {
     static final Operation CREATE_TOKEN = Operation.post(NS + "/tokens").id("createToken").tag("namespaces")
             .summary("Creates a token scoped to the namespace (admin)").returns(201, TokenResponse.class)
             .errors(403).build();
+
+    static final Operation CREATE_SECRET = Operation.post(NS + "/secrets").id("createSecret").tag("secrets")
+            .summary("Creates a secret (its value is never shown again)").body(SecretValue.class)
+            .returns(201, SecretInfo.class).errors(409).build();
+    static final Operation LIST_SECRETS = Operation.get(NS + "/secrets").id("listSecrets").tag("secrets")
+            .summary("The namespace's secrets: names, versions and digests").returnsArrayOf(200, SecretInfo.class)
+            .build();
+    static final Operation GET_SECRET = Operation.get(NS + "/secrets/{secret}").id("getSecret").tag("secrets")
+            .summary("One secret's name, version and digest").returns(200, SecretInfo.class).build();
+    static final Operation PUT_SECRET = Operation.put(NS + "/secrets/{secret}").id("setSecret").tag("secrets")
+            .summary("Sets a secret's value: its next version, or the first of a new secret").body(SecretValue.class)
+            .returns(200, SecretInfo.class).build();
+    static final Operation DELETE_SECRET = Operation.delete(NS + "/secrets/{secret}").id("deleteSecret")
+            .tag("secrets").summary("Deletes a secret").returnsNothing(204).build();
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(409).build();
@@ -145,9 +166,10 @@ final class ServerRoutes {
             .returnsNothing(204).unpublished().build();
 
     /** Every operation, in the order of the document. */
-    static final List<Operation> ALL = List.of(OPENAPI, STATUS, CREATE_NAMESPACE, LIST_NAMESPACES, GET_NAMESPACE,
-            CREATE_TOKEN, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
+    static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
+            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
+            DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER);
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
 }

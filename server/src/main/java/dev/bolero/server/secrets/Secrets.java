@@ -1,0 +1,133 @@
+package dev.bolero.server.secrets;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.SecretInfo;
+import dev.bolero.api.wire.SecretValue;
+import dev.bolero.core.FieldPath;
+import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.Tx;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A namespace's secrets: write-only values, encrypted at rest. Each namespace gets a data key at its first secret,
+ * stored wrapped by the server's current master key ({@link MasterKeys}); values are sealed with it
+ * ({@link DataKey}), so the store, its WAL and its backups hold no value in clear. The API shows names, versions and
+ * digests, never values. Thread-safe.
+ */
+public final class Secrets {
+    private static final Logger log = LoggerFactory.getLogger(Secrets.class);
+
+    private final ServerStore store;
+    private final Clock clock;
+    private final MasterKeys keys;
+
+    public Secrets(ServerStore store, Clock clock, MasterKeys keys) {
+        this.store = store;
+        this.clock = clock;
+        this.keys = keys;
+    }
+
+    /**
+     * Creates secret {@code body.name()} in {@code namespace}.
+     *
+     * @throws ApiException {@code conflict} when it exists, {@code invalid_argument} without a name
+     */
+    public SecretInfo create(String namespace, SecretValue body) {
+        String name = FieldPath.root().field("name").required(body.name());
+        String action = "create secret " + namespace + "/" + name;
+        return store.update(action, tx -> {
+            if (tx.secrets().info(namespace, name).isPresent()) throw ApiException.conflict(action + ": it exists");
+            DataKey key = dataKey(tx, namespace);
+            byte[] value = bytes(body);
+            tx.secrets().insert(namespace, name, key.seal(name, 1, value), key.digest(value), clock.instant());
+            return tx.secrets().info(namespace, name).orElseThrow();
+        });
+    }
+
+    /** Sets secret {@code name}'s value: a new version, or version 1 of a new secret. */
+    public SecretInfo put(String namespace, String name, SecretValue body) {
+        SecretValue.checkName(FieldPath.root().field("name"), name);
+        String action = "set secret " + namespace + "/" + name;
+        if (body.name() != null && !body.name().equals(name)) {
+            throw ApiException.invalid(action + ": the body names '" + body.name() + "', the path '" + name + "'");
+        }
+        return store.update(action, tx -> {
+            DataKey key = dataKey(tx, namespace);
+            byte[] value = bytes(body);
+            var current = tx.secrets().info(namespace, name);
+            if (current.isEmpty()) {
+                tx.secrets().insert(namespace, name, key.seal(name, 1, value), key.digest(value), clock.instant());
+            } else {
+                long version = current.get().version() + 1;
+                tx.secrets().update(namespace, name, version, key.seal(name, version, value), key.digest(value),
+                        clock.instant());
+            }
+            return tx.secrets().info(namespace, name).orElseThrow();
+        });
+    }
+
+    public List<SecretInfo> list(String namespace) {
+        return store.read("list secrets of " + namespace, tx -> tx.secrets().list(namespace));
+    }
+
+    /** @throws ApiException {@code not_found} */
+    public SecretInfo get(String namespace, String name) {
+        String action = "get secret " + namespace + "/" + name;
+        return store.read(action, tx -> tx.secrets().info(namespace, name))
+                .orElseThrow(() -> ApiException.notFound(action + ": no such secret"));
+    }
+
+    /** @throws ApiException {@code not_found} */
+    public void delete(String namespace, String name) {
+        String action = "delete secret " + namespace + "/" + name;
+        if (!store.update(action, tx -> tx.secrets().delete(namespace, name))) {
+            throw ApiException.notFound(action + ": no such secret");
+        }
+    }
+
+    /**
+     * Re-wraps every data key not wrapped by the current master key (after a rotation), each in its own
+     * transaction, so the previous master keys can be dropped once it returns. Values are not touched.
+     *
+     * @return how many keys were re-wrapped
+     */
+    public int rewrapAll() {
+        List<String> namespaces = store.read("list keyed namespaces", tx -> tx.secrets().keyedNamespaces());
+        int rewrapped = 0;
+        for (String ns : namespaces) {
+            boolean done = store.update("re-wrap the data key of " + ns, tx -> {
+                var wrapped = tx.secrets().wrappedKey(ns);
+                if (wrapped.isEmpty()) return false;
+                byte[] fresh = DataKey.unwrap(keys, ns, wrapped.get()).rewrapped(keys);
+                if (fresh == null) return false;
+                tx.secrets().updateKey(ns, fresh);
+                return true;
+            });
+            if (done) rewrapped++;
+        }
+        if (rewrapped > 0) log.info("re-wrapped {} namespace data keys under master key {}", rewrapped, keys.currentId());
+        return rewrapped;
+    }
+
+    private DataKey dataKey(Tx tx, String namespace) throws SQLException {
+        var existing = existingKey(tx, namespace);
+        if (existing.isPresent()) return existing.get();
+        DataKey created = DataKey.create(keys, namespace);
+        tx.secrets().insertKey(namespace, created.wrapped(), clock.instant());
+        return created;
+    }
+
+    private Optional<DataKey> existingKey(Tx tx, String namespace) throws SQLException {
+        return tx.secrets().wrappedKey(namespace).map(w -> DataKey.unwrap(keys, namespace, w));
+    }
+
+    private static byte[] bytes(SecretValue body) {
+        return body.value().getBytes(StandardCharsets.UTF_8);
+    }
+}
