@@ -13,6 +13,7 @@ import dev.bolero.client.LogOptions;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.ValidationException;
+import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,6 +42,33 @@ final class ClusterCommands {
 
     private static void printMachine(ClientOptions o, ClusterMachine m) {
         o.print(m, List.of(m), MACHINE_COLUMNS, ClusterCommands::machineRow);
+    }
+
+    /** The id of the machine {@code ref} (an id, a unique id prefix or a name) names in the namespace. */
+    private static String machineId(ClientOptions o, String ref) {
+        return MachineRefs.of(o.client(), o.namespace()).id(ref);
+    }
+
+    /**
+     * Runs {@code action} on the id of each machine {@code refs} names, carrying on past a failure, which is printed
+     * as one line.
+     *
+     * @return the exit code of the first failure, 0 when none failed
+     */
+    private static int eachMachine(ClientOptions o, List<String> refs, BiConsumer<BoleroClient, String> action) {
+        var client = o.client();
+        var machines = MachineRefs.of(client, o.namespace());
+        var err = new PrintWriter(System.err, true);
+        int status = 0;
+        for (String ref : refs) {
+            try {
+                action.accept(client, machines.id(ref));
+            } catch (RuntimeException e) {
+                int code = Main.report(e, err);
+                if (status == 0) status = code;
+            }
+        }
+        return status;
     }
 
     @Command(name = "run", mixinStandardHelpOptions = true,
@@ -118,26 +147,37 @@ final class ClusterCommands {
     static final class Ps implements Callable<Integer> {
         @Mixin ClientOptions o;
         @Option(names = "--fleet") String fleet;
-        @Option(names = {"-a", "--all"}, description = "include machines that are not running") boolean all;
+        @Option(names = {"-a", "--all"}, description = "include machines that are not meant to run") boolean all;
+        @Option(names = {"-q", "--quiet"}, description = "print only the ids") boolean quiet;
 
         @Override
         public Integer call() {
-            var machines = o.client().machines(o.namespace(), fleet,
-                    all ? Set.of() : Set.of(MachineState.STARTING, MachineState.RUNNING, MachineState.STOPPING));
-            o.print(machines, machines, MACHINE_COLUMNS, ClusterCommands::machineRow);
+            var machines = o.client().machines(o.namespace(), fleet, Set.of()).stream()
+                    .filter(m -> all || meantToRun(m)).toList();
+            if (quiet) {
+                machines.forEach(m -> System.out.println(m.id()));
+            } else {
+                o.print(machines, machines, MACHINE_COLUMNS, ClusterCommands::machineRow);
+            }
             return 0;
+        }
+
+        /** Running, or on its way to or from running: a machine just created to run shows at once. */
+        static boolean meantToRun(ClusterMachine m) {
+            return m.desiredState() == MachineState.RUNNING || m.state() == MachineState.STARTING
+                    || m.state() == MachineState.RUNNING || m.state() == MachineState.STOPPING;
         }
     }
 
     @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show a machine (JSON).")
     static final class Inspect implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "MACHINE", description = "id, unique id prefix or name") String id;
 
         @Override
         public Integer call() {
             o.output = ClientOptions.Output.JSON;
-            printMachine(o, o.client().machine(o.namespace(), id));
+            printMachine(o, o.client().machine(o.namespace(), machineId(o, id)));
             return 0;
         }
     }
@@ -145,7 +185,7 @@ final class ClusterCommands {
     @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print a machine's log, read from its node.")
     static final class Logs implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(paramLabel = "ID") String id;
+        @Parameters(paramLabel = "MACHINE", description = "id, unique id prefix or name") String id;
         @Option(names = {"-f", "--follow"}, description = "keep printing new lines while the machine runs") boolean follow;
         @Option(names = "--tail", paramLabel = "N", description = "only the last N lines") Integer tail;
         @Option(names = "--since", paramLabel = "TIME", description = "only lines from TIME on: RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds") String since;
@@ -160,7 +200,7 @@ final class ClusterCommands {
             if (node.isPresent()) {
                 new BoleroClient(node.get(), "").nodeLogs(id, options, System.out);
             } else {
-                o.client().logs(o.namespace(), id, options, System.out);
+                o.client().logs(o.namespace(), machineId(o, id), options, System.out);
             }
             return 0;
         }
@@ -169,45 +209,42 @@ final class ClusterCommands {
     @Command(name = "start", mixinStandardHelpOptions = true, description = "Start machines.")
     static final class Start implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+        @Parameters(paramLabel = "MACHINE", arity = "1..*", description = "ids, unique id prefixes or names")
+        List<String> ids;
 
         @Override
         public Integer call() {
-            var client = o.client();
-            for (String id : ids) printMachine(o, client.start(o.namespace(), id));
-            return 0;
+            return eachMachine(o, ids, (client, id) -> printMachine(o, client.start(o.namespace(), id)));
         }
     }
 
     @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop machines.")
     static final class Stop implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+        @Parameters(paramLabel = "MACHINE", arity = "1..*", description = "ids, unique id prefixes or names")
+        List<String> ids;
         @Option(names = {"-s", "--signal"}) String signal;
         @Option(names = {"-t", "--time"}, description = "seconds before the VM is powered off") Integer timeout;
 
         @Override
         public Integer call() {
-            var client = o.client();
             var stop = new MachineSpec.Stop(signal, timeout);
-            for (String id : ids) printMachine(o, client.stop(o.namespace(), id, stop));
-            return 0;
+            return eachMachine(o, ids, (client, id) -> printMachine(o, client.stop(o.namespace(), id, stop)));
         }
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Delete machines.")
     static final class Rm implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(paramLabel = "ID", arity = "1..*") List<String> ids;
+        @Parameters(paramLabel = "MACHINE", arity = "1..*", description = "ids, unique id prefixes or names")
+        List<String> ids;
 
         @Override
         public Integer call() {
-            var client = o.client();
-            for (String id : ids) {
+            return eachMachine(o, ids, (client, id) -> {
                 client.delete(o.namespace(), id);
                 System.out.println(id);
-            }
-            return 0;
+            });
         }
     }
 

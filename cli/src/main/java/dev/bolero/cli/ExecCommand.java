@@ -35,7 +35,8 @@ final class ExecCommand implements Callable<Integer> {
     @Option(names = {"-e", "--env"}, paramLabel = "K=V") Map<String, String> env = new LinkedHashMap<>();
     @Option(names = {"-w", "--workdir"}) String workdir;
     @Option(names = {"-u", "--user"}, description = "name[:group] or uid[:gid] (default: the workload's)") String user;
-    @Parameters(index = "0", paramLabel = "MACHINE") String machine;
+    @Parameters(index = "0", paramLabel = "MACHINE",
+            description = "id, unique id prefix or name (on a node with --node: its id)") String machine;
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD") List<String> cmd;
 
     @Override
@@ -68,7 +69,8 @@ final class ExecCommand implements Callable<Integer> {
             auth = Optional.empty();
         } else {
             ClientOptions.Endpoint e = o.endpoint();
-            uri = websocket(e.server(), "/v1/namespaces/" + enc(o.namespace()) + "/machines/" + enc(machine) + "/exec");
+            String id = MachineRefs.of(o.client(), o.namespace()).id(machine);
+            uri = websocket(e.server(), "/v1/namespaces/" + enc(o.namespace()) + "/machines/" + enc(id) + "/exec");
             auth = Optional.of("Bearer " + e.token());
         }
         return ExecClient.connect(uri, auth, start, new ExecClient.Output() {

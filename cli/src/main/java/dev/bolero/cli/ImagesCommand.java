@@ -1,6 +1,7 @@
 package dev.bolero.cli;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.client.ClientException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,7 +36,14 @@ final class ImagesCommand {
 
     /** Sends a request; a non-2xx answer becomes a {@link CliException} with the API's message. */
     HttpResponse<InputStream> send(HttpRequest.Builder request) throws IOException, InterruptedException {
-        HttpResponse<InputStream> response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpRequest built = request.build();
+        HttpResponse<InputStream> response;
+        try {
+            response = http.send(built, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw new CliException(built.method() + " " + built.uri() + ": cannot reach the node: "
+                    + ClientException.cause(e));
+        }
         if (response.statusCode() / 100 != 2) {
             byte[] body;
             try (InputStream in = response.body()) {

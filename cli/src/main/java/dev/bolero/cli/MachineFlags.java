@@ -37,6 +37,10 @@ final class MachineFlags {
             description = "a metadata entry shown with the machine; repeatable")
     Map<String, String> metadata = new LinkedHashMap<>();
 
+    @Option(names = "--check", paramLabel = "NAME=http:PORT[/PATH]|tcp:PORT|exec:COMMAND[,interval=S][,timeout=S][,grace=S]",
+            description = "a health check of the workload (e.g. web=http:8080/healthz,interval=5); repeatable")
+    Map<String, String> checks = new LinkedHashMap<>();
+
     /**
      * The config these flags and {@code image} (null when not given) describe: an overlay, unset where no flag says.
      *
@@ -50,6 +54,60 @@ final class MachineFlags {
                 .autoDestroy(remove ? true : null)
                 .services(publish.isEmpty() ? null : publish.stream().map(ClusterCommands::servicePort).toList())
                 .metadata(metadata.isEmpty() ? null : metadata)
+                .checks(checks.isEmpty() ? null : parsedChecks())
                 .overlay();
+    }
+
+    private Map<String, MachineSpec.Check> parsedChecks() {
+        var parsed = new LinkedHashMap<String, MachineSpec.Check>();
+        checks.forEach((name, value) -> parsed.put(name, check(name, value)));
+        return parsed;
+    }
+
+    /**
+     * Parses one {@code --check} value: {@code http:PORT[/PATH]}, {@code tcp:PORT} or {@code exec:COMMAND ARGS…},
+     * then optional {@code ,interval=S}, {@code ,timeout=S}, {@code ,grace=S}.
+     *
+     * @throws IllegalArgumentException (a usage error) naming the bad value
+     */
+    static MachineSpec.Check check(String name, String value) {
+        String[] parts = value.split(",");
+        String[] kind = parts[0].split(":", 2);
+        try {
+            if (kind.length != 2) throw new IllegalArgumentException("expected http:, tcp: or exec: before the target");
+            MachineSpec.Check check = switch (kind[0]) {
+                case "http" -> {
+                    int slash = kind[1].indexOf('/');
+                    yield MachineSpec.Check.http(port(slash < 0 ? kind[1] : kind[1].substring(0, slash)),
+                            slash < 0 ? null : kind[1].substring(slash));
+                }
+                case "tcp" -> MachineSpec.Check.tcp(port(kind[1]));
+                case "exec" -> MachineSpec.Check.exec(kind[1].trim().split("\\s+"));
+                default -> throw new IllegalArgumentException("unknown check type '" + kind[0] + "' (http, tcp, exec)");
+            };
+            for (int i = 1; i < parts.length; i++) {
+                String[] option = parts[i].split("=", 2);
+                Integer seconds = option.length == 2 ? port(option[1]) : null;
+                check = switch (option[0]) {
+                    case "interval" -> check.every(seconds, null, null);
+                    case "timeout" -> check.every(null, seconds, null);
+                    case "grace" -> check.every(null, null, seconds);
+                    default -> throw new IllegalArgumentException("unknown option '" + parts[i]
+                            + "' (interval=S, timeout=S, grace=S)");
+                };
+            }
+            MachineSpec.builder().check(name, check).overlay();
+            return check;
+        } catch (IllegalArgumentException e) { // ValidationException is one
+            throw new IllegalArgumentException("--check " + name + "=" + value + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int port(String number) {
+        try {
+            return Integer.parseInt(number);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + number + "' is not a number", e);
+        }
     }
 }

@@ -28,7 +28,15 @@ public final class Main {
      * unreachable, 6 conflict.
      */
     static int exitCode(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
-        command.getErr().println("bolero: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+        return report(e, command.getErr());
+    }
+
+    /** Prints {@code e} as one line on {@code err} and returns its exit code ({@link #exitCode}). */
+    static int report(Exception e, java.io.PrintWriter err) {
+        err.println("bolero: " + (e.getMessage() != null ? e.getMessage()
+                : "unexpected error (set BOLERO_DEBUG=1 for its trace)"));
+        if (System.getenv("BOLERO_DEBUG") != null) e.printStackTrace(err);
+        err.flush();
         return switch (e) {
             case ClientException c -> switch (c.code()) {
                 case "not_found" -> 3;
@@ -37,6 +45,7 @@ public final class Main {
                 case "conflict" -> 6;
                 default -> 1;
             };
+            case MachineRefs.NoSuchMachineException n -> 3;
             case CommandLine.ParameterException p -> 2;
             case IllegalArgumentException i -> 2;
             default -> 1;

@@ -35,4 +35,28 @@ class RunFlagsTest {
         assertThatThrownBy(() -> ClusterCommands.restartPolicy("always:x"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--restart always:x");
     }
+
+    @Test
+    void checkTakesATypeATargetAndOptionalTiming() {
+        assertThat(MachineFlags.check("web", "http:8080/healthz?full=1,interval=5,grace=30"))
+                .isEqualTo(MachineSpec.Check.http(8080, "/healthz?full=1").every(5, null, 30));
+        assertThat(MachineFlags.check("web", "http:8080")).isEqualTo(MachineSpec.Check.http(8080, null));
+        assertThat(MachineFlags.check("db", "tcp:5432,timeout=1")).isEqualTo(MachineSpec.Check.tcp(5432)
+                .every(null, 1, null));
+        assertThat(MachineFlags.check("ps", "exec:pgrep -x nginx").command()).containsExactly("pgrep", "-x", "nginx");
+    }
+
+    @Test
+    void aBadCheckIsAUsageErrorNamingIt() {
+        assertThatThrownBy(() -> MachineFlags.check("web", "udp:53")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--check web=udp:53: unknown check type 'udp' (http, tcp, exec)");
+        assertThatThrownBy(() -> MachineFlags.check("web", "http:80,every=5"))
+                .hasMessage("--check web=http:80,every=5: unknown option 'every=5' (interval=S, timeout=S, grace=S)");
+        assertThatThrownBy(() -> MachineFlags.check("web", "tcp:http"))
+                .hasMessage("--check web=tcp:http: 'http' is not a number");
+        assertThatThrownBy(() -> MachineFlags.check("web", "tcp:99999"))
+                .hasMessage("--check web=tcp:99999: config.checks.web.port must be between 1 and 65535, got 99999");
+        assertThatThrownBy(() -> MachineFlags.check("web", "8080"))
+                .hasMessage("--check web=8080: expected http:, tcp: or exec: before the target");
+    }
 }

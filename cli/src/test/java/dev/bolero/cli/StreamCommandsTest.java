@@ -123,7 +123,7 @@ class StreamCommandsTest {
     void logs_exits_3_for_a_machine_it_cannot_see_and_5_when_the_node_does_not_answer() {
         Run missing = bolero("logs", "no-such-machine");
         assertThat(missing.exit()).isEqualTo(3);
-        assertThat(missing.stderr()).startsWith("bolero: ").contains("no machine no-such-machine");
+        assertThat(missing.stderr()).startsWith("bolero: ").contains("no machine has the id, id prefix or name 'no-such-machine'");
         Run foreign = boleroIn("beta", "logs", machine);
         assertThat(foreign.exit()).isEqualTo(3);
 

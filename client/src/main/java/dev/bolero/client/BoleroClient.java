@@ -166,7 +166,8 @@ public final class BoleroClient {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
-            throw new ClientException(action + ": cannot reach " + server + ": " + e, 0, "unavailable", e);
+            throw new ClientException(action + ": cannot reach " + server + ": " + ClientException.cause(e), 0,
+                    "unavailable", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ClientException(action + ": interrupted", 0, "unavailable", e);
@@ -261,7 +262,8 @@ public final class BoleroClient {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new ClientException(action + ": cannot reach " + server + ": " + e, 0, "unavailable", e);
+            throw new ClientException(action + ": cannot reach " + server + ": " + ClientException.cause(e), 0,
+                    "unavailable", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ClientException(action + ": interrupted", 0, "unavailable", e);

@@ -107,7 +107,8 @@ public final class ExecClient implements AutoCloseable {
             return exit.get();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof ClientException c ? c
-                    : new ClientException(action + ": " + e.getCause(), 0, "unavailable", e.getCause());
+                    : new ClientException(action + ": " + ClientException.cause(e.getCause()), 0, "unavailable",
+                            e.getCause());
         }
     }
 

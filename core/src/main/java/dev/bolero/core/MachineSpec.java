@@ -34,6 +34,8 @@ import java.util.TreeMap;
  * @param driver the VMM the machine must run under; null: any the node has
  * @param metadata the owner's labels of the machine, shown with it and kept by its node: keys of 1 to 63 of
  *     {@code a-z 0-9 _ . -}, values of at most 512 bytes (UTF-8)
+ * @param checks the workload's health checks by name (names as metadata keys, at most 16); a set field replaces the
+ *     whole map in an overlay, as {@code services} does
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -47,7 +49,8 @@ public record MachineSpec(
         Network network,
         List<Service> services,
         Driver driver,
-        Map<String, String> metadata) {
+        Map<String, String> metadata,
+        Map<String, Check> checks) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -59,7 +62,8 @@ public record MachineSpec(
         network = (network == null ? Network.DEFAULTS : network).filled();
         services = services == null ? List.of() : List.copyOf(services);
         metadata = metadata == null ? Map.of() : sorted(metadata);
-        check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata);
+        checks = checks == null ? Map.of() : Check.filled(checks);
+        check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -75,12 +79,13 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata);
+                metadata, checks);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
     private static void check(FieldPath at, Guest guest, Init init, Map<String, String> env, Restart restart,
-                              Stop stop, List<Service> services, Map<String, String> metadata) {
+                              Stop stop, List<Service> services, Map<String, String> metadata,
+                              Map<String, Check> checks) {
         if (guest != null) guest.check(at.field("guest"));
         if (init != null) init.check(at.field("init"));
         if (env != null) checkEnv(at.field("env"), env);
@@ -88,15 +93,21 @@ public record MachineSpec(
         if (stop != null) stop.check(at.field("stop"));
         if (services != null) Service.checkAll(at.field("services"), services);
         if (metadata != null) checkMetadata(at.field("metadata"), metadata);
+        if (checks != null) Check.checkAll(at.field("checks"), checks);
     }
 
     private static void checkMetadata(FieldPath at, Map<String, String> metadata) {
         metadata.forEach((k, v) -> {
-            if (!k.matches("[a-z0-9_.-]{1,63}")) throw at.invalid("key '" + k + "' must be 1-63 of a-z 0-9 _ . -");
+            checkKey(at, k);
             if (at.field(k).required(v).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 512) {
                 throw at.field(k).invalid("must be at most 512 bytes");
             }
         });
+    }
+
+    /** Checks a key of metadata or a check's name: 1 to 63 of {@code a-z 0-9 _ . -}. */
+    private static void checkKey(FieldPath at, String key) {
+        if (!key.matches("[a-z0-9_.-]{1,63}")) throw at.invalid("key '" + key + "' must be 1-63 of a-z 0-9 _ . -");
     }
 
     /** Checks environment variables: names without {@code =} or NUL, values present without NUL. */
@@ -141,7 +152,8 @@ public record MachineSpec(
             Network network,
             List<Service> services,
             Driver driver,
-            Map<String, String> metadata) {
+            Map<String, String> metadata,
+            Map<String, Check> checks) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -150,7 +162,8 @@ public record MachineSpec(
             env = env == null ? null : sorted(env);
             services = services == null ? null : List.copyOf(services);
             metadata = metadata == null ? null : sorted(metadata);
-            check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata);
+            checks = checks == null ? null : Collections.unmodifiableMap(new TreeMap<>(checks));
+            check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -158,7 +171,7 @@ public record MachineSpec(
             return new Overlay(or(image, base.image), or(guest, base.guest), or(init, base.init),
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
-                    or(driver, base.driver), merged(metadata, base.metadata));
+                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks));
         }
 
         /**
@@ -168,7 +181,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata);
+                    services, driver, metadata, checks);
         }
 
         private static <T> T or(T value, T base) {
@@ -198,6 +211,7 @@ public record MachineSpec(
         private List<Service> services;
         private Driver driver;
         private Map<String, String> metadata;
+        private Map<String, Check> checks;
 
         private Builder() {}
 
@@ -280,8 +294,19 @@ public record MachineSpec(
             return this;
         }
 
-        private static Map<String, String> with(Map<String, String> map, String key, String value) {
-            var with = map == null ? new LinkedHashMap<String, String>() : map;
+        public Builder checks(Map<String, Check> checks) {
+            this.checks = checks == null ? null : new LinkedHashMap<>(checks);
+            return this;
+        }
+
+        /** Adds one health check to {@code checks}. */
+        public Builder check(String name, Check check) {
+            checks = with(checks, name, check);
+            return this;
+        }
+
+        private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
+            var with = map == null ? new LinkedHashMap<String, V>() : map;
             with.put(key, value);
             return with;
         }
@@ -289,7 +314,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata);
+                metadata, checks);
         }
 
         /** The spec: the fields set so far, defaults for the others. */
@@ -352,26 +377,39 @@ public record MachineSpec(
     }
 
     /**
-     * When the node restarts a machine whose workload ended on its own (not stopped by request, not deleted). In a
-     * cluster, the control plane also follows it when the machine's node is lost or drained: {@code on-failure} and
-     * {@code always} move the machine to another node, {@code no} leaves it where it was.
+     * When the node restarts a machine whose workload ended on its own (not stopped by request, not deleted), or whose
+     * health checks keep failing. In a cluster, the control plane also follows it when the machine's node is lost or
+     * drained: {@code on-failure} and {@code always} move the machine to another node, {@code no} leaves it where it
+     * was.
      *
      * @param policy {@code no} (default), {@code on-failure} (a non-zero exit code or a failed run) or {@code always}
      * @param maxRetries automatic restarts allowed in a row, 0 to 1000; absent: unlimited. A start by request resets
-     *     the count.
+     *     the count. Restarts for failing checks count too.
+     * @param onCheckFailure whether a machine whose health check fails {@code failuresBeforeRestart} times in a row is
+     *     restarted (default true; it matters only for a machine with checks). Such a restart happens whatever the
+     *     policy, within {@code maxRetries}.
+     * @param failuresBeforeRestart consecutive failures of one check that restart the machine, 1 to 100 (default 3)
      */
-    public record Restart(String policy, Integer maxRetries) {
+    public record Restart(String policy, Integer maxRetries, Boolean onCheckFailure, Integer failuresBeforeRestart) {
         public static final List<String> POLICIES = List.of("no", "on-failure", "always");
-        /** No restarts. */
+        public static final int DEFAULT_FAILURES_BEFORE_RESTART = 3;
+        /** No restarts on exit; restarts on failing checks, as by default. */
         public static final Restart NEVER = new Restart("no", null);
 
+        /** A policy with the check-failure fields at their defaults. */
+        public Restart(String policy, Integer maxRetries) {
+            this(policy, maxRetries, null, null);
+        }
+
         Restart filled() {
-            return policy == null ? new Restart("no", maxRetries) : this;
+            return new Restart(policy == null ? "no" : policy, maxRetries, onCheckFailure == null || onCheckFailure,
+                    failuresBeforeRestart == null ? DEFAULT_FAILURES_BEFORE_RESTART : failuresBeforeRestart);
         }
 
         void check(FieldPath at) {
             at.field("policy").oneOf(policy, POLICIES);
             at.field("max_retries").between(maxRetries, 0, 1000);
+            at.field("failures_before_restart").between(failuresBeforeRestart, 1, 100);
         }
 
         /** Whether the policy ever restarts or moves a machine (it is not {@code no}). */
@@ -390,7 +428,21 @@ public record MachineSpec(
                 case "on-failure" -> failed;
                 default -> false;
             };
-            return wanted && (maxRetries == null || restartsSoFar < maxRetries);
+            return wanted && withinRetries(restartsSoFar);
+        }
+
+        /**
+         * Whether a check that has failed {@code consecutiveFailures} times in a row restarts the machine after
+         * {@code restartsSoFar} automatic restarts.
+         */
+        public boolean restartsForCheck(int consecutiveFailures, int restartsSoFar) {
+            int threshold = failuresBeforeRestart == null ? DEFAULT_FAILURES_BEFORE_RESTART : failuresBeforeRestart;
+            return (onCheckFailure == null || onCheckFailure) && consecutiveFailures >= threshold
+                    && withinRetries(restartsSoFar);
+        }
+
+        private boolean withinRetries(int restartsSoFar) {
+            return maxRetries == null || restartsSoFar < maxRetries;
         }
     }
 
@@ -502,6 +554,163 @@ public record MachineSpec(
                     throw new ValidationException(item + ": " + s.protocol + " port " + s.port + " is published twice");
                 }
             }
+        }
+    }
+
+    /**
+     * A health check of the machine's workload, run every {@code intervalS} from the machine's start plus
+     * {@code gracePeriodS}: {@code http} and {@code tcp} checks from the node against the machine's address,
+     * {@code exec} checks in the guest as {@code exec} runs commands. A check passes when an HTTP answer's status is
+     * 2xx or 3xx, a TCP connection opens, or the command exits 0, each within {@code timeoutS}. Build one with
+     * {@link #http}, {@link #tcp} or {@link #exec} and {@link #every}.
+     *
+     * @param type {@code http}, {@code tcp} or {@code exec}
+     * @param port the guest port of an http or tcp check, 1-65535; not for exec
+     * @param path an http check's absolute path with its query (default {@code /})
+     * @param method an http check's method: GET (default), HEAD, POST, PUT, DELETE, PATCH or OPTIONS
+     * @param headers an http check's extra request headers
+     * @param command an exec check's argv (the first element found on the workload's PATH)
+     * @param intervalS seconds between the starts of two runs, 1 to 86400 (default 10)
+     * @param timeoutS seconds a run may take, 1 to 600 and at most {@code intervalS} (default 2)
+     * @param gracePeriodS seconds after the machine starts before the first run, 0 to 3600 (default 0)
+     */
+    public record Check(Type type, Integer port, String path, String method, Map<String, String> headers,
+                        List<String> command, Integer intervalS, Integer timeoutS, Integer gracePeriodS) {
+        public static final int DEFAULT_INTERVAL_S = 10;
+        public static final int DEFAULT_TIMEOUT_S = 2;
+        static final int MAX_CHECKS = 16;
+        static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
+
+        /** What a check runs. */
+        public enum Type {
+            HTTP, TCP, EXEC;
+
+            @com.fasterxml.jackson.annotation.JsonValue
+            public String wireName() {
+                return WireNames.of(this);
+            }
+
+            @com.fasterxml.jackson.annotation.JsonCreator
+            public static Type parse(String wireName) {
+                return WireNames.parse(Type.class, "check type", wireName);
+            }
+        }
+
+        public Check {
+            headers = headers == null ? null : Collections.unmodifiableMap(new TreeMap<>(headers));
+            command = command == null ? null : Collections.unmodifiableList(new ArrayList<>(command));
+        }
+
+        /** An http check of {@code path} on {@code port}, with the default method and timing. */
+        public static Check http(int port, String path) {
+            return new Check(Type.HTTP, port, path, null, null, null, null, null, null);
+        }
+
+        /** A tcp check of {@code port}, with the default timing. */
+        public static Check tcp(int port) {
+            return new Check(Type.TCP, port, null, null, null, null, null, null, null);
+        }
+
+        /** An exec check running {@code command}, with the default timing. */
+        public static Check exec(String... command) {
+            return new Check(Type.EXEC, null, null, null, null, List.of(command), null, null, null);
+        }
+
+        /** This check with its timing replaced; a null keeps the current value. */
+        public Check every(Integer intervalS, Integer timeoutS, Integer gracePeriodS) {
+            return new Check(type, port, path, method, headers, command, intervalS != null ? intervalS : this.intervalS,
+                    timeoutS != null ? timeoutS : this.timeoutS,
+                    gracePeriodS != null ? gracePeriodS : this.gracePeriodS);
+        }
+
+        /** The interval as a duration (the default when unset). */
+        public java.time.Duration interval() {
+            return java.time.Duration.ofSeconds(intervalS == null ? DEFAULT_INTERVAL_S : intervalS);
+        }
+
+        /** The timeout as a duration (the default when unset). */
+        public java.time.Duration timeout() {
+            return java.time.Duration.ofSeconds(timeoutS == null ? DEFAULT_TIMEOUT_S : timeoutS);
+        }
+
+        /** The grace period as a duration (none when unset). */
+        public java.time.Duration gracePeriod() {
+            return java.time.Duration.ofSeconds(gracePeriodS == null ? 0 : gracePeriodS);
+        }
+
+        static Map<String, Check> filled(Map<String, Check> checks) {
+            var filled = new TreeMap<String, Check>();
+            checks.forEach((name, c) -> filled.put(name, c == null ? null : c.filled()));
+            return Collections.unmodifiableMap(filled);
+        }
+
+        private Check filled() {
+            boolean http = type == Type.HTTP;
+            return new Check(type, port, http && path == null ? "/" : path, http && method == null ? "GET" : method,
+                    http && headers == null ? Map.of() : headers, command,
+                    intervalS == null ? DEFAULT_INTERVAL_S : intervalS, timeoutS == null ? DEFAULT_TIMEOUT_S : timeoutS,
+                    gracePeriodS == null ? 0 : gracePeriodS);
+        }
+
+        static void checkAll(FieldPath at, Map<String, Check> checks) {
+            if (checks.size() > MAX_CHECKS) {
+                throw at.invalid("must have at most " + MAX_CHECKS + " checks, got " + checks.size());
+            }
+            checks.forEach((name, check) -> {
+                checkKey(at, name);
+                at.field(name).required(check).check(at.field(name));
+            });
+        }
+
+        private void check(FieldPath at) {
+            Type t = at.field("type").required(type);
+            boolean probesPort = t != Type.EXEC;
+            if (probesPort) {
+                at.field("port").between(at.field("port").required(port), 1, 65535);
+            } else {
+                absent(at, "port", port, "http and tcp");
+            }
+            if (t == Type.HTTP) {
+                if (path != null && !path.matches("/[\\x21-\\x7e]*")) {
+                    throw at.field("path").invalid("must be an absolute path without spaces, got '" + path + "'");
+                }
+                at.field("method").oneOf(method, METHODS);
+                if (headers != null) {
+                    headers.forEach((k, v) -> {
+                        if (!k.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+")) {
+                            throw at.field("headers").invalid("name '" + k + "' is not a valid header name");
+                        }
+                        if (v == null || !v.matches("[^\\r\\n\\x00]*")) {
+                            throw at.field("headers").field(k).invalid("must be a string without CR, LF or NUL");
+                        }
+                    });
+                }
+            } else {
+                absent(at, "path", path, "http");
+                absent(at, "method", method, "http");
+                absent(at, "headers", headers, "http");
+            }
+            if (t == Type.EXEC) {
+                List<String> argv = at.field("command").required(command);
+                if (argv.isEmpty()) throw at.field("command").invalid("must name a program");
+                for (int i = 0; i < argv.size(); i++) {
+                    String arg = at.field("command").index(i).required(argv.get(i));
+                    if (arg.indexOf('\0') >= 0) throw at.field("command").index(i).invalid("must not contain NUL");
+                }
+            } else {
+                absent(at, "command", command, "exec");
+            }
+            at.field("interval_s").between(intervalS, 1, 86400);
+            at.field("timeout_s").between(timeoutS, 1, 600);
+            at.field("grace_period_s").between(gracePeriodS, 0, 3600);
+            int interval = intervalS == null ? DEFAULT_INTERVAL_S : intervalS;
+            if (timeoutS != null && timeoutS > interval) {
+                throw at.field("timeout_s").invalid("must be at most interval_s (" + interval + "), got " + timeoutS);
+            }
+        }
+
+        private void absent(FieldPath at, String field, Object value, String types) {
+            if (value != null) throw at.field(field).invalid("is only for " + types + " checks, not " + type.wireName());
         }
     }
 }

@@ -26,13 +26,14 @@ class MachineSpecTest {
         assertThat(spec.guest()).isEqualTo(new MachineSpec.Guest(1, 256, null));
         assertThat(spec.init()).isEqualTo(new MachineSpec.Init(null, null, null, null));
         assertThat(spec.env()).isEmpty();
-        assertThat(spec.restart()).isEqualTo(new MachineSpec.Restart("no", null));
+        assertThat(spec.restart()).isEqualTo(new MachineSpec.Restart("no", null, true, 3));
         assertThat(spec.autoDestroy()).isFalse();
         assertThat(spec.stop()).isEqualTo(new MachineSpec.Stop("SIGTERM", 10));
         assertThat(spec.network().egressAllowed()).isTrue();
         assertThat(spec.services()).isEmpty();
         assertThat(spec.driver()).isNull();
         assertThat(spec.metadata()).isEmpty();
+        assertThat(spec.checks()).isEmpty();
     }
 
     @Test
@@ -97,7 +98,41 @@ class MachineSpecTest {
                 Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
                                 .service(new MachineSpec.Service("udp", 53, 53))
                                 .service(new MachineSpec.Service("udp", 54, 53)).build(),
-                        "config.services[1]: udp port 53 is published twice"));
+                        "config.services[1]: udp port 53 is published twice"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("web", new MachineSpec.Check(null, 80, null, null, null, null, null, null, null))
+                                .build(),
+                        "config.checks.web.type is required"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("web", MachineSpec.Check.http(0, "/health")).build(),
+                        "config.checks.web.port must be between 1 and 65535, got 0"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("web", MachineSpec.Check.http(80, "health")).build(),
+                        "config.checks.web.path must be an absolute path without spaces, got 'health'"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("web", new MachineSpec.Check(MachineSpec.Check.Type.HTTP, 80, "/", null,
+                                        Map.of("X-Bad", "a\r\nInjected: 1"), null, null, null, null)).build(),
+                        "config.checks.web.headers.X-Bad must be a string without CR, LF or NUL"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("db", new MachineSpec.Check(MachineSpec.Check.Type.TCP, 5432, "/", null, null,
+                                        null, null, null, null)).build(),
+                        "config.checks.db.path is only for http checks, not tcp"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("ps", new MachineSpec.Check(MachineSpec.Check.Type.EXEC, 80, null, null, null,
+                                        List.of("true"), null, null, null)).build(),
+                        "config.checks.ps.port is only for http and tcp checks, not exec"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("ps", MachineSpec.Check.exec()).build(),
+                        "config.checks.ps.command must name a program"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("web", MachineSpec.Check.tcp(80).every(5, 6, null)).build(),
+                        "config.checks.web.timeout_s must be at most interval_s (5), got 6"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .check("Web", MachineSpec.Check.tcp(80)).build(),
+                        "config.checks key 'Web' must be 1-63 of a-z 0-9 _ . -"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
+                                .restart(new MachineSpec.Restart("always", null, true, 0)).build(),
+                        "config.restart.failures_before_restart must be between 1 and 100, got 0"));
     }
 
     @ParameterizedTest
@@ -143,6 +178,44 @@ class MachineSpecTest {
         assertThat(JSON.readValue(json, MachineSpec.class)).isEqualTo(spec);
         assertThat(JSON.readValue("{\"guest\":{\"cpus\":2}}", MachineSpec.Overlay.class))
                 .isEqualTo(MachineSpec.builder().guest(new MachineSpec.Guest(2, null, null)).overlay());
+    }
+
+    @Test
+    void checksTakeTheirTypesDefaultsAndReadBackFromSnakeCase() {
+        MachineSpec spec = MachineSpec.builder("web:1").check("alive", MachineSpec.Check.tcp(8080))
+                .check("health", MachineSpec.Check.http(8080, "/healthz").every(5, null, 30))
+                .check("ps", MachineSpec.Check.exec("pgrep", "nginx")).build();
+
+        assertThat(spec.checks().get("alive")).isEqualTo(new MachineSpec.Check(MachineSpec.Check.Type.TCP, 8080,
+                null, null, null, null, 10, 2, 0));
+        assertThat(spec.checks().get("health")).isEqualTo(new MachineSpec.Check(MachineSpec.Check.Type.HTTP, 8080,
+                "/healthz", "GET", Map.of(), null, 5, 2, 30));
+        assertThat(spec.checks().get("ps").command()).containsExactly("pgrep", "nginx");
+        String json = JSON.writeValueAsString(spec);
+        assertThat(json).contains("\"type\":\"http\"", "\"grace_period_s\":30", "\"interval_s\":5");
+        assertThat(JSON.readValue(json, MachineSpec.class)).isEqualTo(spec);
+        assertThat(spec.overlay().toSpec()).isEqualTo(spec);
+    }
+
+    @Test
+    void checksAreReplacedWholeByAnOverlayThatSetsThem() {
+        var fleet = MachineSpec.builder("web:1").check("a", MachineSpec.Check.tcp(80))
+                .check("b", MachineSpec.Check.tcp(81)).overlay();
+
+        assertThat(MachineSpec.builder().check("c", MachineSpec.Check.tcp(82)).overlay().over(fleet).toSpec()
+                .checks()).containsOnlyKeys("c");
+        assertThat(MachineSpec.builder().guest(2, 512).overlay().over(fleet).toSpec().checks())
+                .containsOnlyKeys("a", "b");
+    }
+
+    @Test
+    void aFailingCheckRestartsAfterItsThresholdWithinTheRetriesWhateverThePolicy() {
+        MachineSpec.Restart never = MachineSpec.builder("x").build().restart();
+        assertThat(never.onCheckFailure()).isTrue();
+        assertThat(never.restartsForCheck(2, 0)).isFalse();
+        assertThat(never.restartsForCheck(3, 0)).isTrue();
+        assertThat(new MachineSpec.Restart("always", 1, null, 1).restartsForCheck(1, 1)).isFalse();
+        assertThat(new MachineSpec.Restart("always", null, false, null).restartsForCheck(100, 0)).isFalse();
     }
 
     @Test

@@ -50,7 +50,7 @@ class OverlayPropertiesTest {
         var driver = Arbitraries.of(Driver.class).injectNull(0.6);
         var metadata = Arbitraries.maps(Arbitraries.of("team", "tier"), Arbitraries.of("a", "b")).injectNull(0.4);
         return Combinators.combine(image, guest, env, restart, autoDestroy, driver, metadata)
-                .as((i, g, e, r, a, d, m) -> new MachineSpec.Overlay(i == null ? null : ImageRef.of(i), g, null, e, r,
-                        a, null, null, null, d, m));
+                .as((i, g, e, r, a, d, m) -> MachineSpec.builder().image(i).guest(g).env(e).restart(r).autoDestroy(a)
+                        .driver(d).metadata(m).overlay());
     }
 }

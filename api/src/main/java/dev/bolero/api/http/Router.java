@@ -86,6 +86,11 @@ public final class Router {
         return this;
     }
 
+    /** The operation whose handler answers {@code ctx}'s request; null when none matched it. */
+    static Operation operation(Context ctx) {
+        return ctx.attribute(OPERATION);
+    }
+
     /** @throws IllegalStateException naming the declared operations that got no handler */
     public void complete() {
         List<String> missing = declared.stream().filter(o -> !registered.contains(o)).map(Operation::id).toList();

@@ -1,0 +1,40 @@
+package dev.bolero.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.core.MachineSpec;
+import java.util.List;
+
+/**
+ * A hostile client's request bodies: whatever arrives, parsing either yields a valid value or refuses it with
+ * {@code invalid_argument} and a message in the API's words — never another exception, and never a Java class, a
+ * parser's name or its internals in the message.
+ *
+ * <p>Without {@code JAZZER_FUZZ=1} this runs the inputs kept under its resources (regression); with it, Jazzer
+ * mutates inputs for the {@code maxDuration} ({@code scripts/fuzz.sh}).
+ */
+class ApiBodyFuzzTest {
+    private static final List<Class<?>> BODIES = List.of(CreateClusterMachine.class, CreateMachineRequest.class,
+            FleetSpec.class, MachineSpec.Overlay.class, ExecRequest.class);
+    /** What would show a Java type, the parser's internals or its features in a message. */
+    private static final List<String> LEAKS = List.of("java.", "tools.jackson", "com.fasterxml", "Exception",
+            "dev.bolero", "`", "Cannot construct", "(class ", "Feature", "reference chain", "jdk.", "Source:");
+
+    @FuzzTest(maxDuration = "60s")
+    void everyBodyIsParsedOrRefusedInTheApisWords(FuzzedDataProvider data) {
+        Class<?> type = BODIES.get(data.consumeInt(0, BODIES.size() - 1));
+        String body = data.consumeRemainingAsString();
+        try {
+            assertThat(ApiJson.parse(body, type, "fuzz")).isNotNull();
+        } catch (ApiException refused) {
+            assertThat(refused.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+            // A message may quote the body (a bad token, an unknown field): a word counts only if the body lacks it.
+            List<String> leaks = LEAKS.stream().filter(word -> !body.contains(word)).toList();
+            assertThat(refused.getMessage()).as("refusal of %s", body).doesNotContain(leaks);
+        }
+    }
+}

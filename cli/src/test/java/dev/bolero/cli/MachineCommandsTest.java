@@ -1,0 +1,92 @@
+package dev.bolero.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.cli.CliProcess.Run;
+import dev.bolero.server.OneNodeCluster;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The machine verbs as separate processes against a real control plane on SQLite (its node a fake agent): machines
+ * named by id, prefix or name; several at once, carrying on past a failure; failures as one line.
+ */
+class MachineCommandsTest {
+    @TempDir
+    Path dir;
+
+    private OneNodeCluster cluster;
+
+    @BeforeEach
+    void start() {
+        cluster = OneNodeCluster.start(dir.resolve("server"));
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        cluster.close();
+    }
+
+    private Run bolero(String verb, String... args) throws IOException, InterruptedException {
+        var all = new ArrayList<>(List.of(verb, "--server", "http://127.0.0.1:" + cluster.port(), "--token",
+                OneNodeCluster.ADMIN, "-n", "alpha"));
+        all.addAll(List.of(args));
+        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+    }
+
+    @Test
+    void aMachineIsNamedByItsIdAUniquePrefixOrItsName() throws Exception {
+        String id = cluster.machine();
+
+        for (String ref : List.of(id, id.substring(0, 6), "m1")) {
+            Run r = bolero("inspect", ref);
+            assertThat(r.exit()).as("inspect %s: %s", ref, r.stderr()).isZero();
+            assertThat(r.stdout()).contains("\"id\" : \"" + id + "\"");
+        }
+        Run missing = bolero("inspect", "nope");
+        assertThat(missing.exit()).isEqualTo(3);
+        assertThat(missing.stderr().strip()).isEqualTo("bolero: no machine has the id, id prefix or name 'nope'");
+    }
+
+    @Test
+    void severalMachinesCarryOnPastAFailureAndExitWithIt() throws Exception {
+        Run r = bolero("stop", "nope", "m1");
+
+        assertThat(r.exit()).isEqualTo(3);
+        assertThat(r.stderr().strip()).isEqualTo("bolero: no machine has the id, id prefix or name 'nope'");
+        assertThat(r.stdout()).contains(cluster.machine()).contains("stopped");
+    }
+
+    @Test
+    void psShowsAMachineMeantToRunAndQuietPrintsOnlyIds() throws Exception {
+        Run r = bolero("ps", "-q");
+
+        assertThat(r.exit()).isZero();
+        assertThat(r.stdout().strip()).isEqualTo(cluster.machine());
+    }
+
+    @Test
+    void anUnreachableNodeIsOneLineNamingTheUrlAndTheCause() throws Exception {
+        int closed;
+        try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        Run images = CliProcess.bolero(dir, "", "images", "--node", "http://127.0.0.1:" + closed, "ls");
+        Run ps = CliProcess.bolero(dir, "", "ps", "--server", "http://127.0.0.1:" + closed, "--token", "t");
+
+        assertThat(images.exit()).isEqualTo(1);
+        assertThat(images.stderr().strip()).isEqualTo("error: GET http://127.0.0.1:" + closed
+                + "/api/v1/images: cannot reach the node: connection refused");
+        assertThat(ps.exit()).isEqualTo(5);
+        assertThat(ps.stderr().strip()).startsWith("bolero: GET ").endsWith("connection refused")
+                .contains("http://127.0.0.1:" + closed).doesNotContain("java.", "Exception");
+    }
+}
