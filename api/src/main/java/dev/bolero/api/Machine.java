@@ -1,8 +1,10 @@
 package dev.bolero.api;
 
+import dev.bolero.core.CheckStatus;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * A machine as the node API shows it.
@@ -14,6 +16,7 @@ import java.time.Instant;
  * @param error why the machine failed; null otherwise
  * @param restartCount automatic restarts in a row under the restart policy (reset by a start by request)
  * @param ip the machine's IPv4 address on its namespace's network; null when the node gives it no network
+ * @param checks its health checks' last results, by name (empty without checks, or before its workload started)
  */
 public record Machine(
         String id,
@@ -27,11 +30,16 @@ public record Machine(
         Instant createdAt,
         Instant updatedAt,
         int restartCount,
-        String ip) {
+        String ip,
+        List<CheckStatus> checks) {
 
-    /** This machine with address {@code ip} (null: none). */
-    public Machine withIp(String ip) {
+    public Machine {
+        checks = checks == null ? List.of() : List.copyOf(checks);
+    }
+
+    /** This machine with address {@code ip} (null: none) and its checks' results. */
+    public Machine with(String ip, List<CheckStatus> checks) {
         return new Machine(id, name, namespace, state, config, imageDigest, exitCode, error, createdAt, updatedAt,
-                restartCount, ip);
+                restartCount, ip, checks);
     }
 }

@@ -431,17 +431,14 @@ public record MachineSpec(
             return wanted && withinRetries(restartsSoFar);
         }
 
-        /**
-         * Whether a check that has failed {@code consecutiveFailures} times in a row restarts the machine after
-         * {@code restartsSoFar} automatic restarts.
-         */
-        public boolean restartsForCheck(int consecutiveFailures, int restartsSoFar) {
+        /** Whether a check that has failed {@code consecutiveFailures} times in a row is due to restart the machine. */
+        public boolean checkRestartDue(int consecutiveFailures) {
             int threshold = failuresBeforeRestart == null ? DEFAULT_FAILURES_BEFORE_RESTART : failuresBeforeRestart;
-            return (onCheckFailure == null || onCheckFailure) && consecutiveFailures >= threshold
-                    && withinRetries(restartsSoFar);
+            return (onCheckFailure == null || onCheckFailure) && consecutiveFailures >= threshold;
         }
 
-        private boolean withinRetries(int restartsSoFar) {
+        /** Whether one more automatic restart is allowed after {@code restartsSoFar} (for any cause). */
+        public boolean withinRetries(int restartsSoFar) {
             return maxRetries == null || restartsSoFar < maxRetries;
         }
     }

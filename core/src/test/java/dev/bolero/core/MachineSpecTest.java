@@ -209,13 +209,14 @@ class MachineSpecTest {
     }
 
     @Test
-    void aFailingCheckRestartsAfterItsThresholdWithinTheRetriesWhateverThePolicy() {
+    void aFailingCheckIsDueAtItsThresholdAndRestartsCountAgainstTheRetries() {
         MachineSpec.Restart never = MachineSpec.builder("x").build().restart();
         assertThat(never.onCheckFailure()).isTrue();
-        assertThat(never.restartsForCheck(2, 0)).isFalse();
-        assertThat(never.restartsForCheck(3, 0)).isTrue();
-        assertThat(new MachineSpec.Restart("always", 1, null, 1).restartsForCheck(1, 1)).isFalse();
-        assertThat(new MachineSpec.Restart("always", null, false, null).restartsForCheck(100, 0)).isFalse();
+        assertThat(never.checkRestartDue(2)).isFalse();
+        assertThat(never.checkRestartDue(3)).isTrue();
+        assertThat(new MachineSpec.Restart("always", null, false, null).checkRestartDue(100)).isFalse();
+        assertThat(new MachineSpec.Restart("always", 1, null, 1).withinRetries(0)).isTrue();
+        assertThat(new MachineSpec.Restart("always", 1, null, 1).withinRetries(1)).isFalse();
     }
 
     @Test

@@ -53,13 +53,9 @@ public final class CheckTracker {
         return changed ? Optional.of(next) : Optional.empty();
     }
 
-    /**
-     * The check whose failures now restart the machine under its restart settings, after {@code restartsSoFar}
-     * automatic restarts; empty when none does.
-     */
-    public Optional<String> restartCause(int restartsSoFar) {
-        return entries.values().stream()
-                .filter(e -> restart.restartsForCheck(e.consecutiveFailures(), restartsSoFar))
+    /** The first check whose consecutive failures have reached the machine's restart threshold; empty when none. */
+    public Optional<String> restartCause() {
+        return entries.values().stream().filter(e -> restart.checkRestartDue(e.consecutiveFailures()))
                 .map(e -> e.status().name()).findFirst();
     }
 

@@ -2,7 +2,10 @@ package dev.bolero.agent.machine;
 
 import dev.bolero.core.MachineSpec;
 import dev.bolero.oci.OciException;
+import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ExecResult;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * One concern of a machine's life that its {@link MachineRunner} calls at fixed points, in the order the hooks are
@@ -63,5 +66,30 @@ interface MachineHook {
 
         /** Powers the VM off (the VMM gets a grace period, then is killed); {@code reason} becomes the end's detail. */
         void powerOff(String reason);
+
+        /**
+         * Powers the VM off because a health check keeps failing: the run ends {@code failed} with reason
+         * {@code check failed} and {@code reason} as its detail, and is restarted within the restart policy's
+         * {@code max_retries}, whatever its policy ({@code restart.on_check_failure}).
+         */
+        void failCheck(String reason);
+
+        /** The machine's address on its namespace's network, if it has one. */
+        Optional<String> address();
+
+        /** The guest's command runner while the guest converses with the node (exec checks run through it). */
+        Optional<GuestCommands> guest();
+
+        /** Runs {@code action} on the mailbox as soon as it can, unless the run has ended. Thread-safe. */
+        void post(Runnable action);
+
+        /** Records an event of the machine ({@code check_passing}, …) with {@code detail}. */
+        void event(String type, String detail);
+    }
+
+    /** Runs a command in the guest beside the workload; may be called off the mailbox (it blocks). */
+    @FunctionalInterface
+    interface GuestCommands {
+        ExecResult exec(ExecRequest request) throws InterruptedException;
     }
 }

@@ -6,6 +6,7 @@ import dev.bolero.core.MachineState;
 import dev.bolero.runtime.VmHandle;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -56,7 +57,7 @@ public record MachineRecord(
     public Machine toApi() {
         return new Machine(id, name, namespace, state, config, imageDigest.orElse(null),
                 exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt,
-                restartCount, null);
+                restartCount, null, List.of());
     }
 
     /** This machine entering a start: the previous run's outcome is cleared. */

@@ -13,7 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,8 @@ final class MachineRun implements MachineHook.Run {
     private final Path machineDir;
     private final Clock clock;
     private final Consumer<RunnerCommand> mailbox;
+    private final Supplier<Optional<String>> address;
+    private final BiConsumer<String, String> events;
     private final List<Clock.Timer> timers = new ArrayList<>();
     /** Deletes waiting for the run to end. */
     final List<CompletableFuture<Void>> deletes = new ArrayList<>();
@@ -44,17 +48,26 @@ final class MachineRun implements MachineHook.Run {
     boolean vmmExited;
     /** Why the run is being ended from outside, if it is: a stop, a delete, or a hook's power-off. */
     private String endReason;
+    /** Set when a failing health check ended the run: the end's detail. */
+    private String checkFailure;
     /** The workload's end as the guest reported it, once the conversation is over. */
     private Optional<RunEnd> workloadEnd = Optional.empty();
 
+    /**
+     * @param mailbox where the run's reports go (its runner's mailbox)
+     * @param address the machine's current address, if any
+     * @param events records a machine event: type and detail
+     */
     MachineRun(int number, String machineId, MachineSpec config, Path machineDir, Clock clock,
-            Consumer<RunnerCommand> mailbox) {
+            Consumer<RunnerCommand> mailbox, Supplier<Optional<String>> address, BiConsumer<String, String> events) {
         this.number = number;
         this.machineId = machineId;
         this.config = config;
         this.machineDir = machineDir;
         this.clock = clock;
         this.mailbox = mailbox;
+        this.address = address;
+        this.events = events;
     }
 
     @Override
@@ -91,6 +104,34 @@ final class MachineRun implements MachineHook.Run {
         Thread.ofVirtual().name("power-off-" + machineId).start(() -> p.stop(MachineRunner.HARD_STOP_GRACE));
     }
 
+    @Override
+    public void failCheck(String reason) {
+        if (process == null || !process.isAlive() || stopRequested) return;
+        checkFailure = reason;
+        powerOff(reason);
+    }
+
+    @Override
+    public Optional<String> address() {
+        return address.get();
+    }
+
+    @Override
+    public Optional<MachineHook.GuestCommands> guest() {
+        Conversation c = conversation;
+        return c == null ? Optional.empty() : Optional.of(c::exec);
+    }
+
+    @Override
+    public void post(Runnable action) {
+        mailbox.accept(new RunnerCommand.TimerFired(number, action));
+    }
+
+    @Override
+    public void event(String type, String detail) {
+        events.accept(type, detail);
+    }
+
     /** The run is being deleted: it ends without its end being recorded. */
     void destroy() {
         destroying = true;
@@ -115,6 +156,7 @@ final class MachineRun implements MachineHook.Run {
 
     /** How the run ended: as the guest reported, or as the VMM's going without a report says. */
     RunEnd end() {
+        if (checkFailure != null && !stopRequested) return RunEnd.failed(RunEnd.Reason.CHECK_FAILED, checkFailure);
         return workloadEnd.orElseGet(this::vmmGone);
     }
 

@@ -252,7 +252,9 @@ final class MachineRunner {
     // --- a run ---
 
     private MachineRun newRun(MachineRecord m) {
-        return new MachineRun(++runs, id, m.config(), context.runtime().machineDir(id), clock, this::post);
+        return new MachineRun(++runs, id, m.config(), context.runtime().machineDir(id), clock, this::post,
+                () -> context.runtime().network().ip(id),
+                (type, detail) -> book.current(id).ifPresent(r -> book.event(id, type, r.state(), detail)));
     }
 
     /**

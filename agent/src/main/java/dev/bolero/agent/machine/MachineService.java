@@ -1,5 +1,6 @@
 package dev.bolero.agent.machine;
 
+import dev.bolero.agent.checks.NetworkProbe;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.CreateMachineRequest;
@@ -38,6 +39,8 @@ public final class MachineService implements AutoCloseable {
     private final NodeRuntime runtime;
     private final List<MachineHook> hooks;
     private final Runners runners;
+    /** The health-check hook, when the runners have one: the machines' check results come from it. */
+    private final Optional<HealthChecks> health;
     private final SecureRandom random = new SecureRandom();
 
     /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
@@ -48,7 +51,8 @@ public final class MachineService implements AutoCloseable {
     /** A service that refuses to start a machine that does not fit in {@code capacity}. */
     public MachineService(MachineStore store, NodeRuntime runtime, Clock clock, NodeCapacity capacity) {
         this(store, runtime, clock, capacity, List.of(new ImageHook(runtime.images()),
-                new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline())));
+                new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline()),
+                new HealthChecks(new NetworkProbe(), clock)));
     }
 
     /** A service whose runners call {@code hooks}, in order. */
@@ -58,6 +62,7 @@ public final class MachineService implements AutoCloseable {
         this.runtime = runtime;
         this.hooks = List.copyOf(hooks);
         this.runners = new Runners(new MachineRunner.Context(book, runtime, hooks));
+        this.health = hooks.stream().filter(HealthChecks.class::isInstance).map(HealthChecks.class::cast).findFirst();
     }
 
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
@@ -175,7 +180,7 @@ public final class MachineService implements AutoCloseable {
     public Machine await(String id, Set<MachineState> states, Duration timeout) throws InterruptedException {
         String ip = get(id).ip();
         MachineRecord m = book.await(id, states, timeout);
-        return m.state() == MachineState.DESTROYED ? m.toApi().withIp(ip) : view(m);
+        return m.state() == MachineState.DESTROYED ? m.toApi().with(ip, List.of()) : view(m);
     }
 
     /** Whether a machine's workload may still produce output (a log follower keeps following while it does). */
@@ -274,9 +279,10 @@ public final class MachineService implements AutoCloseable {
         runners.detachAll();
     }
 
-    /** The API view of a machine, with its address. */
+    /** The API view of a machine, with its address and its checks' results. */
     private Machine view(MachineRecord m) {
-        return m.toApi().withIp(runtime.network().ip(m.id()).orElse(null));
+        return m.toApi().with(runtime.network().ip(m.id()).orElse(null),
+                health.map(h -> h.statuses(m.id())).orElse(List.of()));
     }
 
     private byte[] randomBytes() {

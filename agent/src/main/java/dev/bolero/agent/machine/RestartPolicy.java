@@ -26,12 +26,16 @@ final class RestartPolicy {
     private RestartPolicy() {}
 
     /**
-     * The decision after a run that ended with {@code end}. A stop by request is never restarted; an {@code auto_destroy}
-     * machine is deleted only once its policy gives up.
+     * The decision after a run that ended with {@code end}. A stop by request is never restarted; a run ended for a
+     * failing check is restarted within {@code max_retries} whatever the policy; an {@code auto_destroy} machine is
+     * deleted only once its policy gives up.
      */
     static AfterRun after(RunEnd end, MachineSpec config, int restartsSoFar) {
         boolean byRequest = end.reason() == RunEnd.Reason.STOPPED_BY_REQUEST;
-        if (!byRequest && config.restart().restarts(end.failure(), restartsSoFar)) {
+        boolean restarts = end.reason() == RunEnd.Reason.CHECK_FAILED
+                ? config.restart().withinRetries(restartsSoFar) // the hook applied restart.on_check_failure
+                : !byRequest && config.restart().restarts(end.failure(), restartsSoFar);
+        if (restarts) {
             return new AfterRun.Restart(restartsSoFar + 1, backoff(restartsSoFar));
         }
         return config.autoDestroy() ? new AfterRun.Destroy() : new AfterRun.Rest();

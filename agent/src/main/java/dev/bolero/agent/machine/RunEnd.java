@@ -31,6 +31,7 @@ record RunEnd(MachineState state, Reason reason, OptionalInt exitCode, String de
         OOM("oom"),
         VMM_CRASHED("vmm crashed"),
         START_FAILED("start failed"),
+        CHECK_FAILED("check failed"),
         LOST("lost");
 
         final String wire;

@@ -64,7 +64,7 @@ sealed interface RunnerCommand {
     /** The run's VMM process exited. */
     record VmmExited(int run) implements RunnerCommand {}
 
-    /** A timer of the run (a hook's, or the wait for the VMM's exit) fired. */
+    /** A timer of the run (a hook's, or the wait for the VMM's exit) fired, or a hook posted work for the run. */
     record TimerFired(int run, Runnable action) implements RunnerCommand {}
 
     /** The backoff of restart number {@code attempt} is over ({@code token} tells it from a cancelled one). */

@@ -55,13 +55,12 @@ class CheckTrackerTest {
 
         tracker.record("health", CheckResult.fail("HTTP 503"), T0);
         tracker.record("alive", CheckResult.fail("refused"), T0);
-        assertThat(tracker.restartCause(0)).as("one failure each is below 2 in a row").isEmpty();
+        assertThat(tracker.restartCause()).as("one failure each is below 2 in a row").isEmpty();
         tracker.record("health", CheckResult.pass("HTTP 200"), T0);
         tracker.record("health", CheckResult.fail("HTTP 503"), T0);
-        assertThat(tracker.restartCause(0)).as("a pass resets the count").isEmpty();
+        assertThat(tracker.restartCause()).as("a pass resets the count").isEmpty();
         tracker.record("health", CheckResult.fail("HTTP 503"), T0);
-        assertThat(tracker.restartCause(0)).contains("health");
-        assertThat(tracker.restartCause(5)).as("max_retries bounds check restarts too").isEmpty();
+        assertThat(tracker.restartCause()).contains("health");
     }
 
     @Test
@@ -71,6 +70,6 @@ class CheckTrackerTest {
         tracker.record("alive", CheckResult.fail("refused"), T0);
         tracker.record("alive", CheckResult.fail("refused"), T0);
 
-        assertThat(tracker.restartCause(0)).isEmpty();
+        assertThat(tracker.restartCause()).isEmpty();
     }
 }

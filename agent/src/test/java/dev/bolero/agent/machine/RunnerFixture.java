@@ -49,7 +49,8 @@ final class RunnerFixture implements AutoCloseable {
                 () -> new BootAssets(dir.resolve("vmlinuz"), dir.resolve("initrd"), List.of(), KernelFlavour.values()[0]),
                 new LogStore(machines, java.time.Clock.systemUTC()), machines, BOOT_DEADLINE, MachineNetwork.disabled());
         return new MachineService(store, runtime, clock, new NodeCapacity(4, 4096, 1.0, 1.0),
-                List.of(new InstantImage(), new BootWatchdog(BOOT_DEADLINE)));
+                List.of(new InstantImage(), new BootWatchdog(BOOT_DEADLINE),
+                        new HealthChecks(new dev.bolero.agent.checks.NetworkProbe(), clock)));
     }
 
     /** Holds image pulls until the returned latch is counted down. */
