@@ -4,6 +4,7 @@ import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.agent.cluster.ClusterMember;
 import dev.bolero.agent.http.ImageRoutes;
 import dev.bolero.agent.http.NodeApi;
+import dev.bolero.api.http.Telemetry;
 import dev.bolero.agent.http.NodeInfo;
 import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineNetwork;
@@ -47,12 +48,15 @@ public final class Agent implements AutoCloseable {
     private final NodeApi api;
     private final Path dataDir;
     private final MachineNetwork network;
+    private final Telemetry telemetry;
     private ClusterMember member;
 
-    private Agent(MachineStore store, MachineService machines, NodeApi api, Path dataDir, MachineNetwork network) {
+    private Agent(MachineStore store, MachineService machines, NodeApi api, Telemetry telemetry, Path dataDir,
+                  MachineNetwork network) {
         this.store = store;
         this.machines = machines;
         this.api = api;
+        this.telemetry = telemetry;
         this.dataDir = dataDir;
         this.network = network;
     }
@@ -96,9 +100,12 @@ public final class Agent implements AutoCloseable {
                 dev.bolero.agent.machine.Clock.system(clock),
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
+        var telemetry = new Telemetry("agent", () -> kernel.isEmpty()
+                ? Optional.of("no guest kernel to boot machines with (GET /api/v1/node says why)") : Optional.empty());
         NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent(), kernel),
-                new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());
-        return new Agent(store, machines, api, dataDir, network);
+                new ImageRoutes(images, machines, dataDir.resolve("uploads")), telemetry)
+                .start(config.host(), config.port());
+        return new Agent(store, machines, api, telemetry, dataDir, network);
     }
 
     /** Sweeps what an interrupted pull left behind and blobs no image refers to; a failure is logged, not fatal. */
@@ -189,6 +196,7 @@ public final class Agent implements AutoCloseable {
         machines.close();
         network.close();
         store.close();
+        telemetry.close();
     }
 
     private boolean closed;

@@ -13,6 +13,7 @@ import dev.bolero.core.MachineState;
 import dev.bolero.api.QueryParams;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Router;
+import dev.bolero.api.http.Telemetry;
 import dev.bolero.core.FieldPath;
 import dev.bolero.core.MachineSpec;
 import io.javalin.Javalin;
@@ -47,7 +48,7 @@ public final class NodeApi implements AutoCloseable {
     private final Javalin app;
     private volatile String host;
 
-    public NodeApi(MachineService machines, LogStore logs, NodeInfo node, ImageRoutes images) {
+    public NodeApi(MachineService machines, LogStore logs, NodeInfo node, ImageRoutes images, Telemetry telemetry) {
         this.machines = machines;
         this.logs = logs;
         this.app = Javalin.create(config -> {
@@ -75,6 +76,7 @@ public final class NodeApi implements AutoCloseable {
             images.register(r);
             r.handle(NodeRoutes.EVENTS, ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
             r.handle(NodeRoutes.EXEC, this::exec);
+            telemetry.register(config, r);
             r.complete();
             config.routes.ws("/api/v1/machines/{id}/exec", new ExecSocket(machines)::configure);
             config.routes.exception(Exception.class, (e, ctx) -> {

@@ -12,6 +12,7 @@ import dev.bolero.api.PullImageRequest;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Operation;
+import dev.bolero.api.http.Telemetry;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.databind.node.ObjectNode;
@@ -34,7 +35,8 @@ final class NodeRoutes {
             false, Map.of(
                     "meta", "This document and the node's drivers",
                     "machines", "The node's machines",
-                    "images", "The node's images and their root drives"), List.of());
+                    "images", "The node's images and their root drives",
+                    Telemetry.TAG, Telemetry.TAG_DESCRIPTION), List.of());
 
     static final Operation OPENAPI = Operation.get("/api/v1/openapi.json").id("getOpenApi").tag("meta")
             .summary("This document").returns(200, ObjectNode.class).build();
@@ -98,6 +100,7 @@ final class NodeRoutes {
             .tag("images").summary("Deletes an image no machine uses").returnsNothing(204).errors(409).build();
 
     /** Every operation, in the order of the document. */
-    static final List<Operation> ALL = List.of(OPENAPI, NODE, CREATE, LIST, GET, START, STOP, DELETE, WAIT, LOGS,
-            EVENTS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE, DELETE_IMAGE);
+    static final List<Operation> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(OPENAPI, NODE, CREATE,
+            LIST, GET, START, STOP, DELETE, WAIT, LOGS, EVENTS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE, DELETE_IMAGE),
+            Telemetry.OPERATIONS.stream()).toList();
 }
