@@ -301,6 +301,7 @@ final class ClusterCommands {
         @Option(names = "--strategy", description = "binpack (default) or spread") FleetStrategy strategy;
         @Option(names = "--region") String region;
         @Option(names = "--image", description = "the image its machines run unless their create names one") String image;
+        @Option(names = "--count", description = "how many machines the control plane keeps in it") Integer count;
 
         @Override
         public Integer call() {
@@ -320,15 +321,16 @@ final class ClusterCommands {
                         + " (ls, get, create, update, rm)");
             };
             o.print(list.size() == 1 && !"ls".equals(action) ? list.getFirst() : list, list,
-                    List.of("NAME", "STRATEGY", "REGION", "IMAGE", "CONFIG_VERSION", "OUTDATED"),
+                    List.of("NAME", "STRATEGY", "REGION", "IMAGE", "COUNT", "CONFIG_VERSION", "OUTDATED"),
                     f -> Arrays.asList(f.name(), f.strategy().name().toLowerCase(java.util.Locale.ROOT), f.region(),
-                            f.config() == null ? null : f.config().image(), f.configVersion(), f.outdatedMachines()));
+                            f.config() == null ? null : f.config().image(), f.count(), f.configVersion(),
+                            f.outdatedMachines()));
             return 0;
         }
 
-        /** A new fleet: the flags' placement and machine config. */
+        /** A new fleet: the flags' placement, machine config and count. */
         FleetSpec createSpec() {
-            return new FleetSpec(required(name, "NAME"), strategy, region, Map.of(), flags.overlay(image));
+            return new FleetSpec(required(name, "NAME"), strategy, region, Map.of(), flags.overlay(image), count);
         }
 
         /** {@code current} with the flags given over it; the flags' config goes over its config. */
@@ -336,7 +338,26 @@ final class ClusterCommands {
             var config = flags.overlay(image);
             return new FleetSpec(current.name(), strategy != null ? strategy : current.strategy(),
                     region != null ? region : current.region(), current.nodeLabels(),
-                    current.config() == null ? config : config.over(current.config()));
+                    current.config() == null ? config : config.over(current.config()),
+                    count != null ? count : current.count());
+        }
+    }
+
+    @Command(name = "scale", mixinStandardHelpOptions = true,
+            description = "Keep COUNT machines in a fleet: the control plane creates or deletes machines to match.")
+    static final class Scale implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", paramLabel = "FLEET") String fleet;
+        @Parameters(index = "1", paramLabel = "COUNT") int count;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            Fleet current = client.fleet(o.namespace(), fleet);
+            Fleet scaled = client.updateFleet(o.namespace(), fleet, new FleetSpec(current.name(), current.strategy(),
+                    current.region(), current.nodeLabels(), current.config(), count));
+            o.print(scaled, List.of(scaled), List.of("NAME", "COUNT"), f -> Arrays.asList(f.name(), f.count()));
+            return 0;
         }
     }
 

@@ -36,11 +36,12 @@ class FleetFlagsTest {
     void fleetsUpdateChangesOnlyTheFlagsGivenAndMergesEnvKeyByKey() {
         var current = new Fleet("default", "web", FleetStrategy.BINPACK, "eu", Map.of("disk", "ssd"),
                 MachineSpec.builder("app:1").guest(2, 512).env(Map.of("A", "1", "B", "2")).overlay(), 1, 0,
-                Instant.EPOCH, Instant.EPOCH);
+                Instant.EPOCH, Instant.EPOCH, 3);
         var spec = parse(ClusterCommands.Fleets.class, "fleets", "update", "web", "--image", "app:2", "-e", "B=3")
                 .updateSpec(current);
         assertThat(spec.strategy()).isEqualTo(FleetStrategy.BINPACK);
         assertThat(spec.region()).isEqualTo("eu");
+        assertThat(spec.count()).as("the count stays unless --count is given").isEqualTo(3);
         assertThat(spec.nodeLabels()).isEqualTo(Map.of("disk", "ssd"));
         assertThat(spec.config().image().value()).isEqualTo("app:2");
         assertThat(spec.config().guest()).isEqualTo(new MachineSpec.Guest(2, 512, null));

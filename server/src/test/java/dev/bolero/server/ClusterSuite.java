@@ -207,6 +207,43 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aFleetWithACountKeepsThatManyMachinesSpreadOverNodesAndScalesBothWays() {
+        namespace("alpha");
+        for (String n : List.of("n1", "n2", "n3")) agent(n, Map.of(), 4, 8192).live();
+        var created = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "strategy", "spread",
+                "count", 3, "config", Map.of("image", "busybox", "guest", Map.of("cpus", 1, "memory_mb", 256))));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        assertThat(created.json().path("count").asInt()).isEqualTo(3);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 3);
+        assertThat(fleetMachines("web")).extracting(m -> m.path("node_id").asString()).doesNotHaveDuplicates();
+        String deleted = fleetMachines("web").getFirst().path("id").asString();
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + deleted, ADMIN).status()).isEqualTo(204);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 3
+                && fleetMachines("web").stream().noneMatch(m -> m.path("id").asString().equals(deleted)));
+
+        var current = http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json();
+        var scaled = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("strategy", "spread", "count", 1,
+                "config", ApiJson.mapper().convertValue(current.path("config"), Map.class)));
+        assertThat(scaled.status()).as("%s", scaled).isEqualTo(200);
+        assertThat(scaled.json().path("config_version").asLong()).as("a count is no new config").isEqualTo(1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 1);
+        var refused = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("count", 1001));
+        assertThat(refused.errorCode()).isEqualTo("invalid_argument");
+        assertThat(refused.body()).contains("count must be between 0 and 1000, got 1001");
+    }
+
+    /** The fleet's machines not deleted. */
+    private List<JsonNode> fleetMachines(String fleet) {
+        var list = http.get("/v1/namespaces/alpha/fleets/" + fleet + "/machines", ADMIN).json();
+        var out = new ArrayList<JsonNode>();
+        for (JsonNode m : list) {
+            if (!m.path("desired_state").asString().equals("destroyed")) out.add(m);
+        }
+        return out;
+    }
+
+    @Test
     void aNodeLongPollsItsAssignmentsAndReportsStates() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");

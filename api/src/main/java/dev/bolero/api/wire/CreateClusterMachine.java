@@ -24,6 +24,8 @@ public record CreateClusterMachine(String name, Boolean start, String region, Ma
     /** What lies under every fleet's config in a cluster: restarts (and moves) on failure. */
     public static final MachineSpec.Overlay CLUSTER_DEFAULTS =
             MachineSpec.builder().restart(new MachineSpec.Restart("on-failure", null)).overlay();
+    /** A create from the fleet's config alone, started at once (what a fleet's {@code count} makes). */
+    public static final CreateClusterMachine START = new CreateClusterMachine(null, true, null, null, null);
 
     public CreateClusterMachine {
         if (name != null) Names.check("name", name);

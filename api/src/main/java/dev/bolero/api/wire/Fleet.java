@@ -12,10 +12,12 @@ import java.util.Map;
  *     it was created from ({@link ClusterMachine#configVersion()})
  * @param outdatedMachines how many of its machines were created from an older version of {@code config}: updates do
  *     not replace running machines
+ * @param count how many machines the control plane keeps in it; null when they are made by hand
+ *     ({@link FleetSpec#count()})
  */
 public record Fleet(String namespace, String name, FleetStrategy strategy, String region,
                     Map<String, String> nodeLabels, MachineSpec.Overlay config, long configVersion,
-                    int outdatedMachines, Instant createdAt, Instant updatedAt) {
+                    int outdatedMachines, Instant createdAt, Instant updatedAt, Integer count) {
     public Fleet {
         nodeLabels = Map.copyOf(nodeLabels);
     }

@@ -1,6 +1,7 @@
 package dev.bolero.api.wire;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.core.FieldPath;
 import dev.bolero.core.MachineSpec;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,13 +17,29 @@ import java.util.TreeMap;
  * @param nodeLabels labels the nodes of its machines must carry by default
  * @param config the machine config its machines are created from, their create's {@code config} over it
  *     ({@link CreateClusterMachine}); none when null
+ * @param count how many machines the fleet keeps, 0 to {@value #MAX_COUNT}: the control plane creates (from
+ *     {@code config}) or deletes machines to match; null: machines are created and deleted by hand only
  * @throws ApiException {@code invalid_argument} naming the bad field
  */
 public record FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
-                        MachineSpec.Overlay config) {
+                        MachineSpec.Overlay config, Integer count) {
+    /** The largest {@code count}. */
+    public static final int MAX_COUNT = 1000;
+
     /** A spec with placement defaults only, no machine config. */
     public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels) {
-        this(name, strategy, region, nodeLabels, null);
+        this(name, strategy, region, nodeLabels, null, null);
+    }
+
+    /** A spec whose machines are created by hand. */
+    public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
+                     MachineSpec.Overlay config) {
+        this(name, strategy, region, nodeLabels, config, null);
+    }
+
+    /** This spec keeping {@code count} machines (null: by hand). */
+    public FleetSpec withCount(Integer count) {
+        return new FleetSpec(name, strategy, region, nodeLabels, config, count);
     }
 
     public FleetSpec {
@@ -30,6 +47,7 @@ public record FleetSpec(String name, FleetStrategy strategy, String region, Map<
         if (strategy == null) strategy = FleetStrategy.DEFAULT;
         nodeLabels = Labels.check("node_labels", nodeLabels);
         if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
+        FieldPath.root().field("count").between(count, 0, MAX_COUNT);
     }
 
     /** Labels map rules shared by fleets, machines and nodes. */

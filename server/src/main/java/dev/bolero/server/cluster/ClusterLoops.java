@@ -1,6 +1,8 @@
 package dev.bolero.server.cluster;
 
+import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.ServerStore;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,12 +90,16 @@ final class ClusterLoops implements AutoCloseable {
         var observed = store.read("observe cluster", this::observe);
         var jobs = new ArrayList<Placements.Job>();
         var stops = new ArrayList<MachineRow>();
+        var shrinks = new ArrayList<MachineRow>();
+        var grows = new ArrayList<Reconciler.Action.Grow>();
         boolean lost = false;
         for (Reconciler.Action action : Reconciler.reconcile(observed, downAfter)) {
             switch (action) {
                 case Reconciler.Action.MarkDown down -> lost |= markDown(down);
                 case Reconciler.Action.Schedule schedule -> jobs.add(schedule.job());
                 case Reconciler.Action.Stop stop -> stops.add(stop.machine());
+                case Reconciler.Action.Grow grow -> grows.add(grow);
+                case Reconciler.Action.Shrink shrink -> shrinks.add(shrink.machine());
             }
         }
         if (lost) return true; // their machines are observed again, placed on the next pass
@@ -104,7 +111,28 @@ final class ClusterLoops implements AutoCloseable {
             }
         }
         for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
+        for (MachineRow machine : shrinks) {
+            log.info("fleet {}/{} above its count: deleting machine {}", machine.namespace(), machine.fleet(),
+                    machine.id());
+            plane.delete(machine.namespace(), machine.id());
+        }
+        for (Reconciler.Action.Grow grow : grows) grow(grow);
         return false;
+    }
+
+    /** Creates the machines a fleet lacks, from its config; a refusal (no room, a bad config) is logged, not fatal. */
+    private void grow(Reconciler.Action.Grow grow) {
+        for (int i = 0; i < grow.missing(); i++) {
+            try {
+                var m = plane.createMachine(grow.namespace(), grow.fleet(), CreateClusterMachine.START);
+                log.info("fleet {}/{} below its count: created machine {} on {}", grow.namespace(), grow.fleet(),
+                        m.id(), m.nodeId());
+            } catch (RuntimeException e) {
+                log.warn("fleet {}/{} below its count: create failed: {}", grow.namespace(), grow.fleet(),
+                        e.getMessage());
+                return;
+            }
+        }
     }
 
     private Reconciler.Observed observe(Tx tx) throws SQLException {
@@ -113,7 +141,12 @@ final class ClusterLoops implements AutoCloseable {
         var strategies = new HashMap<String, FleetStrategy>();
         for (MachineRow m : unplaced) strategy(tx, m, strategies);
         for (MachineRow m : onDraining) strategy(tx, m, strategies);
-        return new Reconciler.Observed(clock.instant(), tx.nodes().list(), unplaced, onDraining, strategies);
+        var sized = new ArrayList<Reconciler.FleetSize>();
+        for (FleetStore.Sized f : tx.fleets().sized()) {
+            sized.add(new Reconciler.FleetSize(f.namespace(), f.spec().name(), f.spec().count(),
+                    tx.machines().list(f.namespace(), Optional.of(f.spec().name()))));
+        }
+        return new Reconciler.Observed(clock.instant(), tx.nodes().list(), unplaced, onDraining, strategies, sized);
     }
 
     private static void strategy(Tx tx, MachineRow m, Map<String, FleetStrategy> strategies) throws SQLException {

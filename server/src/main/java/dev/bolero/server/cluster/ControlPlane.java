@@ -89,7 +89,8 @@ public final class ControlPlane {
             throw ApiException.invalid("update fleet " + namespace + "/" + name + ": name cannot change (got '"
                     + spec.name() + "')");
         }
-        var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels(), spec.config());
+        var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels(), spec.config(),
+                spec.count());
         String action = "update fleet " + namespace + "/" + name;
         return store.write(action, tx -> {
             Fleet old = tx.fleets().get(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));

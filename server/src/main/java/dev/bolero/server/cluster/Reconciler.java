@@ -30,19 +30,32 @@ final class Reconciler {
      * @param unplaced the machines that want to run and have no node
      * @param onDraining the live machines on draining nodes
      * @param strategies how each fleet ({@code namespace/fleet}) of those machines places; absent: the default
+     * @param sized the fleets with a {@code count}, each with its live machines (deleted ones left out)
      */
     record Observed(Instant now, List<NodeRow> nodes, List<MachineRow> unplaced, List<MachineRow> onDraining,
-                    Map<String, FleetStrategy> strategies) {
+                    Map<String, FleetStrategy> strategies, List<FleetSize> sized) {
         Observed {
             Objects.requireNonNull(now, "observed: now");
             nodes = List.copyOf(nodes);
             unplaced = List.copyOf(unplaced);
             onDraining = List.copyOf(onDraining);
             strategies = Map.copyOf(strategies);
+            sized = List.copyOf(sized);
         }
 
         FleetStrategy strategy(MachineRow machine) {
             return strategies.getOrDefault(fleetKey(machine), FleetStrategy.DEFAULT);
+        }
+    }
+
+    /**
+     * A fleet that keeps {@code count} machines, and the ones it has.
+     *
+     * @param machines its machines not deleted, oldest first
+     */
+    record FleetSize(String namespace, String fleet, int count, List<MachineRow> machines) {
+        FleetSize {
+            machines = List.copyOf(machines);
         }
     }
 
@@ -56,6 +69,12 @@ final class Reconciler {
 
         /** A machine on a draining node whose restart policy keeps it there: stop it. */
         record Stop(MachineRow machine) implements Action {}
+
+        /** A fleet below its count: create {@code missing} machines from its config. */
+        record Grow(String namespace, String fleet, int missing) implements Action {}
+
+        /** A machine of a fleet above its count: delete it. */
+        record Shrink(MachineRow machine) implements Action {}
     }
 
     /** What happens to one machine of a lost node. */
@@ -103,7 +122,32 @@ final class Reconciler {
             }
         }
         actions.addAll(stops);
+        for (FleetSize f : observed.sized()) actions.addAll(resize(f));
         return actions;
+    }
+
+    /**
+     * What brings fleet {@code f} to its count: machines to create, or the ones to delete — those doing least first
+     * (without a node, then failed or stopped, then running), the newest first among equals.
+     */
+    static List<Action> resize(FleetSize f) {
+        int have = f.machines().size();
+        if (have < f.count()) return List.of(new Action.Grow(f.namespace(), f.fleet(), f.count() - have));
+        if (have == f.count()) return List.of();
+        var order = new ArrayList<>(f.machines());
+        java.util.Collections.reverse(order); // newest first, kept among equals by the stable sort below
+        order.sort(java.util.Comparator.comparingInt(Reconciler::usefulness));
+        return order.subList(0, have - f.count()).stream().<Action>map(Action.Shrink::new).toList();
+    }
+
+    /** How much a machine serves now: 0 without a node, 1 not meant to run or failed, 2 otherwise. */
+    private static int usefulness(MachineRow m) {
+        if (m.nodeId() == null) return 0;
+        if (m.desiredState() != MachineState.RUNNING || m.observedState() == MachineState.FAILED
+                || m.observedState() == MachineState.STOPPED) {
+            return 1;
+        }
+        return 2;
     }
 
     /** What happens to each of {@code machines}, the machines of lost node {@code nodeId}. */

@@ -68,6 +68,20 @@ public final class FleetStore {
         FleetSpec spec = JSON.readValue(rs.getString(3), FleetSpec.class);
         return new Fleet(rs.getString(1), rs.getString(2), spec.strategy(), spec.region(), spec.nodeLabels(),
                 spec.config(), rs.getLong(6), rs.getInt(7), Instant.ofEpochMilli(rs.getLong(4)),
-                Instant.ofEpochMilli(rs.getLong(5)));
+                Instant.ofEpochMilli(rs.getLong(5)), spec.count());
+    }
+
+    /**
+     * A fleet whose size the control plane keeps.
+     *
+     * @param spec its spec, with a {@link FleetSpec#count()}
+     */
+    public record Sized(String namespace, FleetSpec spec) {}
+
+    /** Every fleet with a {@code count}, in every namespace. */
+    public List<Sized> sized() throws SQLException {
+        return sql.all("SELECT namespace, config FROM fleets ORDER BY namespace, name",
+                rs -> new Sized(rs.getString(1), JSON.readValue(rs.getString(2), FleetSpec.class)))
+                .stream().filter(f -> f.spec().count() != null).toList();
     }
 }

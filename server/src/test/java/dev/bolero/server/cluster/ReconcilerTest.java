@@ -44,7 +44,7 @@ class ReconcilerTest {
         var waiting = machine("m1", null, MachineState.RUNNING, true);
         var other = machine("m2", "db", null, MachineState.RUNNING, true);
         var observed = new Reconciler.Observed(NOW, List.of(node("n1", NodeState.READY, 1)), List.of(waiting, other),
-                List.of(), Map.of("alpha/db", FleetStrategy.BINPACK));
+                List.of(), Map.of("alpha/db", FleetStrategy.BINPACK), List.of());
 
         assertThat(Reconciler.reconcile(observed, DOWN_AFTER)).containsExactly(
                 new Reconciler.Action.Schedule(new Placements.Job.Place(waiting, FleetStrategy.DEFAULT)),
@@ -107,7 +107,7 @@ class ReconcilerTest {
 
     private static Reconciler.Observed observed(List<NodeRow> nodes, List<MachineRow> unplaced,
                                                 List<MachineRow> onDraining) {
-        return new Reconciler.Observed(NOW, nodes, unplaced, onDraining, Map.of());
+        return new Reconciler.Observed(NOW, nodes, unplaced, onDraining, Map.of(), List.of());
     }
 
     /** A node whose last heartbeat was {@code silentS} seconds ago, in administrative state {@code admin}. */
@@ -119,6 +119,27 @@ class ReconcilerTest {
     private static NodeRow down(NodeRow n) {
         return new NodeRow(n.id(), n.name(), NodeState.DOWN, n.adminState(), n.labels(), n.drivers(), n.capacity(),
                 n.heartbeatAt(), n.assignIndex(), n.joinedAt());
+    }
+
+    @Test
+    void aFleetBelowItsCountGrowsAndOneAboveShedsTheMachinesDoingLeastNewestFirst() {
+        var placedOld = machine("a", "n1", MachineState.RUNNING, true);
+        var placedNew = machine("b", "n1", MachineState.RUNNING, true);
+        var stopped = machine("c", "n1", MachineState.STOPPED, true);
+        var unplaced = machine("d", null, MachineState.RUNNING, true);
+        var all = List.of(placedOld, placedNew, stopped, unplaced);
+
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 6, all)))
+                .containsExactly(new Reconciler.Action.Grow("alpha", "web", 2));
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 4, all))).isEmpty();
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 1, all))).containsExactly(
+                new Reconciler.Action.Shrink(unplaced), new Reconciler.Action.Shrink(stopped),
+                new Reconciler.Action.Shrink(placedNew));
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 0, List.of()))).isEmpty();
+        var observed = new Reconciler.Observed(NOW, List.of(node("n1", NodeState.READY, 1)), List.of(), List.of(),
+                Map.of(), List.of(new Reconciler.FleetSize("alpha", "web", 3, List.of(placedOld))));
+        assertThat(Reconciler.reconcile(observed, DOWN_AFTER))
+                .containsExactly(new Reconciler.Action.Grow("alpha", "web", 2));
     }
 
     private static MachineRow machine(String id, String nodeId, MachineState desired, boolean moves) {
