@@ -23,7 +23,7 @@ image, scratch, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 kernels = [tuple(a.split("=", 2)) for a in sys.argv[4:]]
 here = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = ["sh", "-c", "echo first-line; sleep 1"]
-UPTIME = re.compile(rb"uptime: init at (\d+) ms, workload at (\d+) ms")
+UPTIME = re.compile(rb"uptime: init at (\d+) ms, workload at (\d+) ms(?:; channel at (\d+) ms, config at (\d+) ms)?")
 
 
 def call(agent, method, path, body=None):
@@ -59,6 +59,7 @@ class Kernel:
     def __init__(self, label, agent, data_dir):
         self.label, self.agent, self.data_dir = label, agent, data_dir
         self.orch, self.bare, self.init_at, self.hello = [], [], [], []
+        self.channel_at, self.config_at, self.workload_at = [], [], []  # bolero-init's uptimes (bare runs)
         node = call(agent, "GET", "/api/v1/node")
         self.kernel = node.get("kernel") or {}
         # Warm-up: pulls the image, builds its root drive and the boot assets; captures the VMM command line.
@@ -122,6 +123,10 @@ class Kernel:
             found = UPTIME.search(f.read())
         if found:
             self.init_at.append(int(found.group(1)) / 1000)
+            self.workload_at.append(int(found.group(2)) / 1000)
+            if found.group(3):
+                self.channel_at.append(int(found.group(3)) / 1000)
+                self.config_at.append(int(found.group(4)) / 1000)
 
 
 def ms(values):
@@ -134,7 +139,9 @@ measured = [Kernel(*k) for k in kernels]
 for k in measured:
     print(f"{k.label}: {k.kernel.get('flavour', '?')} kernel {k.kernel.get('image', '?')}")
 for i in range(runs):  # interleaved, so drift of the shared host hits every kernel and both paths alike
-    line = [f"run {i + 1}:"]
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
+    line = [f"run {i + 1} (load {load}):"]
     for k in measured:
         k.orch.append(k.orchestrated_run(capture=False)[0])
         k.bare_run(i)
@@ -151,6 +158,9 @@ print(f"{'boot alone (bare qemu runs)':44}{'median':>10}{'min':>10}{'max':>10}")
 for k in measured:
     print(f"{k.label + ' kernel: its own boot (uptime at /init)':44}{ms(k.init_at)}  ms")
     print(f"{k.label + ' kernel: QEMU spawn → first HELLO':44}{ms(k.hello)}  ms")
+    print(f"{'  bolero-init: control channel found at':44}{ms(k.channel_at)}  ms uptime")
+    print(f"{'  bolero-init: CONFIG received at':44}{ms(k.config_at)}  ms uptime")
+    print(f"{'  bolero-init: workload spawned at':44}{ms(k.workload_at)}  ms uptime")
 print()
 for k in measured:
     mo, mb = statistics.median(k.orch), statistics.median(k.bare)

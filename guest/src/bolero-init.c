@@ -80,6 +80,7 @@ struct sockaddr_vm {
 #define MAX_PAYLOAD (1u << 20)
 #define HEADER 5
 #define TICK_MS 250
+#define HELLO_FIRST_MS 10
 #define DEVICE_WAIT_MS 10000
 #define ACK_WAIT_S 300 /* default of CONFIG's ack_wait_s */
 #define VSOCK_PORT 1024
@@ -441,22 +442,30 @@ static int parse_config(const unsigned char *p, uint32_t len) {
     return 0;
 }
 
+static long config_at; /* uptime_ms() when the CONFIG arrived */
+static int hellos;     /* HELLOs written before it */
+
 static void on_boot_frame(int type, const unsigned char *p, uint32_t len) {
     if (type == RECEIVED) on_received(p, len);
     if (type != CONFIG || have_config) return; /* SIGNAL/ACK before the workload: nothing to do */
     have_config = 1;
+    config_at = uptime_ms();
     parse_config(p, len);
 }
 
-/* HELLO every tick until a CONFIG arrives. */
+/* HELLO until a CONFIG arrives: every HELLO_FIRST_MS at first, each pause an eighth longer than the one before, up to
+ * TICK_MS. The virtio port reads EOF until a host connects, and the host may connect just after a HELLO: a short
+ * pause at first keeps that wait short while the host is expected (it connects as soon as the VMM runs), and the
+ * growth keeps an absent host from costing the guest CPU. */
 static void await_config(void) {
-    long next_hello = 0;
+    long next_hello = 0, pause = HELLO_FIRST_MS;
     while (!have_config) {
         long now = now_ms();
         if (now >= next_hello) {
             ctl_open();
-            send_frame(HELLO, VERSION, sizeof VERSION - 1);
-            next_hello = now + TICK_MS;
+            if (send_frame(HELLO, VERSION, sizeof VERSION - 1) == 0) hellos++;
+            next_hello = now + pause;
+            pause = pause + pause / 8 + 1 < TICK_MS ? pause + pause / 8 + 1 : TICK_MS;
         }
         struct pollfd p = {ctl_fd >= 0 ? ctl_fd : ctl_listen, POLLIN, 0};
         long wait = next_hello - now_ms();
@@ -1349,6 +1358,7 @@ int main(void) {
         say("no control channel: no virtio port named " PORT_NAME " and no vsock; powering off");
         power_off();
     }
+    long channel_at = uptime_ms();
     await_config();
 
     if (!failure[0] && switch_root() == 0 && setup_network() == 0 && resolve_user() == 0) {
@@ -1359,8 +1369,8 @@ int main(void) {
         say("%s", failure);
         finish(sfd, FAILED, failure, (uint32_t)strlen(failure));
     }
-    say("started %s as pid %d (uptime: init at %ld ms, workload at %ld ms)", cfg.argv[0], (int)workload, init_at,
-        uptime_ms());
+    say("started %s as pid %d (uptime: init at %ld ms, workload at %ld ms; channel at %ld ms, config at %ld ms after "
+        "%d HELLOs)", cfg.argv[0], (int)workload, init_at, uptime_ms(), channel_at, config_at, hellos);
     send_u32(STARTED, (uint32_t)workload);
     while (exit_status < 0) {
         int closed = ctl_fd < 0 && ctl_listen < 0;

@@ -13,7 +13,6 @@ import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
@@ -84,6 +83,7 @@ public final class QemuDriver implements VmmDriver {
 
     private final Accelerator accelerator;
     private final Optional<Jail> jail;
+    private final Overlays overlays = new Overlays();
 
     /** An unjailed driver that uses KVM when this host can run guests with it, TCG otherwise. */
     public QemuDriver() {
@@ -212,9 +212,8 @@ public final class QemuDriver implements VmmDriver {
         Files.deleteIfExists(ctl);
         Files.deleteIfExists(qmp);
         Files.deleteIfExists(overlay);
-        run("start machine " + spec.machineId() + ": create overlay", List.of("qemu-img", "create", "-q", "-f", "qcow2",
-                "-F", "raw", "-b", spec.rootDrive().toAbsolutePath().toString(), overlay.toString(),
-                Long.toString(spec.rootDriveSize())));
+        overlays.create("start machine " + spec.machineId(), overlay, spec.rootDrive().toAbsolutePath().toString(), true,
+                spec.rootDriveSize());
         var files = new QemuCommand.Files(spec.boot().kernel().toAbsolutePath().toString(),
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
                 work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()));
@@ -227,11 +226,8 @@ public final class QemuDriver implements VmmDriver {
         try {
             // the overlay names its base as the VMM sees it; -u: that path does not exist outside the jail
             Path overlay = lease.host("/root.qcow2");
-            run("start machine " + spec.machineId() + ": create overlay", List.of("qemu-img", "create", "-q",
-                    "-f", "qcow2", "-F", "raw", "-b", "/base.raw", "-u", overlay.toString(),
-                    Long.toString(spec.rootDriveSize())));
+            overlays.create("start machine " + spec.machineId(), overlay, "/base.raw", false, spec.rootDriveSize());
             Jail.give(lease, overlay);
-            Files.setPosixFilePermissions(overlay, PosixFilePermissions.fromString("rw-------"));
             Path console = privateConsole(work);
             Jail.give(lease, console);
             Files.createLink(lease.host("/console.log"), console);
@@ -386,19 +382,6 @@ public final class QemuDriver implements VmmDriver {
             return HexFormat.of().formatHex(d, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static void run(String what, List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        try {
-            int status = p.waitFor();
-            if (status != 0) throw new IOException(what + ": " + command.getFirst() + " exited with " + status + ": " + out);
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException(what + ": interrupted");
         }
     }
 }

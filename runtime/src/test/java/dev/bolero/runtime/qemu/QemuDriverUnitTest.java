@@ -32,7 +32,7 @@ class QemuDriverUnitTest {
         String line = String.join(" ", cmd);
         assertThat(cmd.subList(0, 3)).containsExactly("qemu", "-M", "microvm,acpi=on");
         assertThat(line).contains("-accel tcg,tb-size=32 -cpu max", "-smp 2", "-m 512M", "-no-reboot", "-nodefaults",
-                "-append console=ttyS0 quiet",
+                "-append console=ttyS0 quiet no_timer_check",
                 "-drive file=/w,,1/root.qcow2,format=qcow2,if=none,id=root",
                 "-chardev socket,id=ctl,path=/w,,1/ctl.sock,server=on,wait=off",
                 "-device virtserialport,chardev=ctl,name=bolero.ctl",
@@ -40,7 +40,7 @@ class QemuDriverUnitTest {
                 "-device virtio-net-device,netdev=net0,mac=02:00:00:00:00:01",
                 "-pidfile /w,1/vmm.pid",
                 "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-        assertThat(cmd.get(cmd.indexOf("-append") + 1)).isEqualTo("console=ttyS0 quiet");
+        assertThat(cmd.get(cmd.indexOf("-append") + 1)).isEqualTo("console=ttyS0 quiet no_timer_check");
     }
 
     @Test
@@ -50,15 +50,16 @@ class QemuDriverUnitTest {
     }
 
     @Test
-    void theLeanKernelOnOneEmulatedCpuSkipsTheApicTimerCalibration() {
+    void anEmulatedGuestSkipsTheTimerCheckAndTheLeanKernelOnOneCpuTheApicTimerCalibration() {
         var tcg = new Accelerator("tcg", "test");
         var lean = new BootAssets(Path.of("/b/vmlinux"), Path.of("/b/initramfs.cpio"), List.of("quiet"), KernelFlavour.LEAN);
         VmSpec one = new VmSpec("m1", Path.of("/w"), 1, 256, lean, Path.of("/img/root.ext4"), List.of(), Duration.ofSeconds(1));
-        assertThat(QemuCommand.kernelArgs(one, tcg)).containsExactly("quiet", "noapictimer");
+        assertThat(QemuCommand.kernelArgs(one, tcg)).containsExactly("quiet", "no_timer_check", "noapictimer");
         VmSpec two = new VmSpec("m1", Path.of("/w"), 2, 256, lean, Path.of("/img/root.ext4"), List.of(), Duration.ofSeconds(1));
-        assertThat(QemuCommand.kernelArgs(two, tcg)).containsExactly("quiet");
+        assertThat(QemuCommand.kernelArgs(two, tcg)).containsExactly("quiet", "no_timer_check");
         assertThat(QemuCommand.kernelArgs(one, new Accelerator("kvm", "test"))).containsExactly("quiet");
-        assertThat(QemuCommand.kernelArgs(spec(Path.of("/w"), List.of()), tcg)).containsExactly("console=ttyS0", "quiet");
+        assertThat(QemuCommand.kernelArgs(spec(Path.of("/w"), List.of()), tcg)).containsExactly("console=ttyS0", "quiet",
+                "no_timer_check");
     }
 
     @Test
