@@ -78,6 +78,14 @@ final class ClusterCommands {
         @Mixin MachineFlags flags;
         @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE",
                 description = "the image; the fleet's config's when absent") String image;
+        @Parameters(index = "1..*", arity = "0..*", paramLabel = "CMD",
+                description = "the command, instead of the image's Cmd (put -- before it when it has options)")
+        List<String> command = List.of();
+        @Option(names = "--entrypoint", description = "instead of the image's Entrypoint") String entrypoint;
+        @Option(names = {"-d", "--detach"}, description = "return once the machine is created, without waiting for "
+                + "it to run") boolean detach;
+        @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "300",
+                description = "how long to wait for the machine to run (default ${DEFAULT-VALUE})") int waitSeconds;
         @Option(names = "--name") String name;
         @Option(names = "--fleet", defaultValue = "default", description = "fleet (created when absent; default ${DEFAULT-VALUE}); its config is the base the flags go over") String fleet;
 
@@ -93,13 +101,33 @@ final class ClusterCommands {
                 if (image == null) throw new IllegalArgumentException("IMAGE is required: fleet " + fleet + " does not exist");
                 client.createFleet(ns, new FleetSpec(fleet, null, null, Map.of()));
             }
-            printMachine(o, client.createMachine(ns, fleet, spec));
+            ClusterMachine created = client.createMachine(ns, fleet, spec);
+            if (detach) {
+                printMachine(o, created);
+                return 0;
+            }
+            ClusterMachine m = client.await(ns, created.id(), Set.of(MachineState.RUNNING, MachineState.STOPPED,
+                    MachineState.FAILED), java.time.Duration.ofSeconds(waitSeconds));
+            printMachine(o, m);
+            if (m.state() == MachineState.FAILED) {
+                System.err.println("bolero: machine " + m.id() + " failed: " + m.error());
+                return 1;
+            }
             return 0;
         }
 
-        /** The body of the create: the flags, started at once (the server puts their config over the fleet's). */
+        /**
+         * The body of the create: the flags, the command and entrypoint over them, started at once (the server puts
+         * their config over the fleet's).
+         */
         CreateClusterMachine spec() {
-            return new CreateClusterMachine(name, true, null, null, flags.overlay(image));
+            var config = flags.overlay(image);
+            if (entrypoint != null || !command.isEmpty()) {
+                var init = new MachineSpec.Init(entrypoint == null ? null : List.of(entrypoint),
+                        command.isEmpty() ? null : command, null, null);
+                config = MachineSpec.builder().init(init).overlay().over(config);
+            }
+            return new CreateClusterMachine(name, true, null, null, config);
         }
     }
 

@@ -62,6 +62,7 @@ public final class Server implements AutoCloseable {
             Clock clock = Clock.systemUTC();
             var admin = Bootstrap.ensure(store, clock, config.dataDir(), "admin", config.adminToken());
             var join = Bootstrap.ensure(store, clock, config.dataDir(), "join", config.joinToken());
+            Bootstrap.ensureDefaultNamespace(store, clock);
             cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup());
             String replica = Tokens.id();
             var secrets = new Secrets(store, clock, MasterKeys.forServer(config.dataDir(), System.getenv()));

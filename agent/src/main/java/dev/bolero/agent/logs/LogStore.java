@@ -21,8 +21,8 @@ import java.util.function.BooleanSupplier;
  * <p>The workload log is capped: past {@link #maxFileBytes()} it is rotated to {@code workload.log.1} (the previous
  * rotation is dropped), so a machine keeps at most twice the cap. Reading copies whole lines to a sink, the rotated
  * file first; following keeps copying as lines arrive, across rotations, until the writer is done (the {@code live}
- * supplier turns false) and the file is drained. Following polls the file: it costs one sleeping virtual thread per
- * follower.
+ * supplier turns false) and the file is drained. A follower wakes as soon as the machine's writer writes lines
+ * ({@link Appends}), and polls the file as a fallback: it costs one waiting virtual thread per follower.
  */
 public final class LogStore {
     /** The file name the VMM's serial console is written to, in each machine's directory. */
@@ -37,6 +37,7 @@ public final class LogStore {
     private final Path machinesDir;
     private final Clock clock;
     private final long maxFileBytes;
+    private final Appends appends = new Appends();
 
     public LogStore(Path machinesDir, Clock clock) {
         this(machinesDir, clock, DEFAULT_MAX_FILE_BYTES);
@@ -57,7 +58,7 @@ public final class LogStore {
 
     /** Opens the workload log of {@code machineId} for appending (the machine's directory must exist). */
     public WorkloadLog openWorkloadLog(String machineId) {
-        return new WorkloadLog(machinesDir.resolve(machineId).resolve(WORKLOAD_FILE), clock, maxFileBytes);
+        return new WorkloadLog(machinesDir.resolve(machineId).resolve(WORKLOAD_FILE), clock, maxFileBytes, appends);
     }
 
     /** Which log to read. */
@@ -102,13 +103,14 @@ public final class LogStore {
         for (byte[] line : backlog) printer.print(line);
         sink.flush();
 
+        long seen = 0;
         while (true) {
             if (!wasLive) {
                 if (pending.length > 0 && printer.selected(pending) && tail > 0) printer.print(pending);
                 sink.flush();
                 return;
             }
-            Thread.sleep(POLL);
+            seen = appends.await(file, seen, POLL);
             wasLive = live.getAsBoolean();
             long size = sizeOf(file);
             byte[] fresh;

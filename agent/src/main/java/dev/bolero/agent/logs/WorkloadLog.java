@@ -29,12 +29,16 @@ public final class WorkloadLog implements AutoCloseable {
     private long size;
     private final Clock clock;
     private final Map<LogStream, ByteArrayOutputStream> partial = new EnumMap<>(LogStream.class);
+    private final Appends appends;
+    private final Appends.Signal appended;
 
-    WorkloadLog(Path file, Clock clock, long maxBytes) {
+    WorkloadLog(Path file, Clock clock, long maxBytes, Appends appends) {
         this.clock = clock;
         this.file = file;
         this.maxBytes = maxBytes;
+        this.appends = appends;
         open();
+        this.appended = appends.open(file);
         for (LogStream s : LogStream.values()) partial.put(s, new ByteArrayOutputStream());
     }
 
@@ -72,6 +76,8 @@ public final class WorkloadLog implements AutoCloseable {
             out.close();
         } catch (IOException e) {
             throw new UncheckedIOException("close log: " + e.getMessage(), e);
+        } finally {
+            appends.close(file);
         }
     }
 
@@ -117,5 +123,6 @@ public final class WorkloadLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("write log: " + e.getMessage(), e);
         }
+        appended.fire();
     }
 }

@@ -23,6 +23,28 @@ public final class Bootstrap {
 
     private Bootstrap() {}
 
+    /** The namespace every cluster starts with, so that a first {@code bolero run} has somewhere to go. */
+    public static final String DEFAULT_NAMESPACE = "default";
+
+    /**
+     * Creates the {@link #DEFAULT_NAMESPACE} unless the cluster has it; replicas starting together may race, and one
+     * wins (the others' insert hits its unique key and is ignored).
+     */
+    public static void ensureDefaultNamespace(ServerStore store, Clock clock) {
+        try {
+            store.update("create the default namespace", tx -> {
+                if (tx.namespaces().get(DEFAULT_NAMESPACE).isEmpty()) {
+                    tx.namespaces().insert(DEFAULT_NAMESPACE, clock.instant());
+                }
+                return null;
+            });
+        } catch (dev.bolero.server.store.StoreException e) {
+            if (store.read("read the default namespace", tx -> tx.namespaces().get(DEFAULT_NAMESPACE)).isEmpty()) {
+                throw e;
+            }
+        }
+    }
+
     /**
      * Ensures the credential {@code kind} ({@code admin} or {@code join}) exists.
      *
