@@ -60,7 +60,7 @@ public record CertifiedKey(List<X509Certificate> chain, PrivateKey key) {
         try (Reader reader = Files.newBufferedReader(keyFile, StandardCharsets.US_ASCII); var pem = new PEMParser(reader)) {
             for (Object item = pem.readObject(); item != null && key == null; item = pem.readObject()) {
                 key = switch (item) {
-                    case PEMKeyPair pair -> keys.getKeyPair(pair).getPrivate();
+                    case PEMKeyPair pair -> keys.getPrivateKey(pair.getPrivateKeyInfo());
                     case PrivateKeyInfo info -> keys.getPrivateKey(info);
                     default -> null;
                 };

@@ -32,15 +32,17 @@ import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * The development mode's certificate authority: a local CA (P-256) kept in a directory, which issues the gateway
- * one certificate for {@code <domain>} and {@code *.<domain>}. Clients trust {@code ca.pem}. Every file it writes
- * is created with mode 0600.
+ * wildcard certificates: {@code <ns>.<domain>} and {@code *.<ns>.<domain>} cover every fleet of a namespace (a
+ * wildcard matches one label only, so {@code *.<domain>} would not). Clients trust {@code ca.pem}. Every file it
+ * writes is created with mode 0600.
  *
- * <p>Files: {@code ca.pem}, {@code ca.key}, {@code <domain>.pem} (leaf then CA), {@code <domain>.key}.
+ * <p>Files: {@code ca.pem}, {@code ca.key}, and per name issued {@code <name>.pem} (leaf then CA), {@code <name>.key}.
  */
 public final class DevelopmentCa {
     private static final Duration CA_LIFETIME = Duration.ofDays(3650);
@@ -78,7 +80,7 @@ public final class DevelopmentCa {
                     .addExtension(Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(pair.getPublic()));
             var ca = new CertifiedKey(List.of(sign(builder, pair)), pair.getPrivate());
             writePrivate(cert, pem(ca.chain().toArray()));
-            writePrivate(key, pem(ca.key()));
+            writePrivate(key, pem(new JcaPKCS8Generator(ca.key(), null)));
             return new DevelopmentCa(directory, ca);
         } catch (GeneralSecurityException e) {
             throw new IOException("create development CA in " + directory + ": " + e.getMessage(), e);
@@ -91,7 +93,8 @@ public final class DevelopmentCa {
     }
 
     /**
-     * Issues a fresh certificate for {@code domain} and {@code *.domain}, and writes it beside the CA.
+     * Issues a fresh certificate for {@code domain} and {@code *.domain} (for a namespace: {@code <ns>.<domain>}),
+     * and writes it beside the CA.
      *
      * @throws IOException when its files cannot be written
      */
@@ -112,7 +115,7 @@ public final class DevelopmentCa {
             X509Certificate leaf = signWith(builder, ca.key());
             var issued = new CertifiedKey(List.of(leaf, ca.leaf()), pair.getPrivate());
             writePrivate(directory.resolve(domain + ".pem"), pem(issued.chain().toArray()));
-            writePrivate(directory.resolve(domain + ".key"), pem(issued.key()));
+            writePrivate(directory.resolve(domain + ".key"), pem(new JcaPKCS8Generator(issued.key(), null)));
             return issued;
         } catch (GeneralSecurityException e) {
             throw new IOException("issue certificate for *." + domain + ": " + e.getMessage(), e);

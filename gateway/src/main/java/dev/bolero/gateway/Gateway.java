@@ -66,8 +66,8 @@ public final class Gateway implements AutoCloseable {
             tls = null;
             https = null;
         }
-        int redirectPort = builder.httpsListen == null ? 0 : builder.httpsListen.getPort();
-        var handler = new GatewayHandler(table, balancer, builder.waker, builder.wakeTimeout, builder.connectTimeout, redirectPort);
+        var handler = new GatewayHandler(table, balancer, builder.waker, builder.wakeTimeout, builder.connectTimeout,
+                () -> https == null ? 0 : https.getLocalPort());
         server.setHandler(handler);
         balancer.follow(table.current());
         followTable(table.nextChange());

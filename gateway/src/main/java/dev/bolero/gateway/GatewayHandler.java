@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
@@ -22,7 +23,8 @@ import org.eclipse.jetty.util.Callback;
  * {@link ProxyHandler} (streaming both bodies), or tunnels it when it asks for a WebSocket upgrade. Retries an
  * idempotent request without a body on another machine when the first could not be reached or dropped it before
  * answering. Holds a request for a fleet with {@code auto_start} and no healthy machine until one appears or the
- * wake deadline passes.
+ * wake deadline passes. A fleet with {@code force_https} has its plain requests redirected (301) to the HTTPS
+ * listener, when there is one.
  */
 final class GatewayHandler extends ProxyHandler {
     private static final String EXCHANGE = Exchange.class.getName();
@@ -35,11 +37,11 @@ final class GatewayHandler extends ProxyHandler {
     private final Waker waker;
     private final Duration wakeTimeout;
     private final Duration connectTimeout;
-    private final int httpsPort;
+    private final IntSupplier httpsPort;
     private final WebSocketTunnel tunnel;
     private volatile Executor executor;
 
-    GatewayHandler(RouteTable table, Balancer balancer, Waker waker, Duration wakeTimeout, Duration connectTimeout, int httpsPort) {
+    GatewayHandler(RouteTable table, Balancer balancer, Waker waker, Duration wakeTimeout, Duration connectTimeout, IntSupplier httpsPort) {
         this.table = table;
         this.balancer = balancer;
         this.waker = waker;
@@ -72,8 +74,9 @@ final class GatewayHandler extends ProxyHandler {
             Refusal.UNKNOWN_HOST.send(request, response, callback, "no fleet answers to host " + host);
             return true;
         }
-        if (route.get().forceHttps() && !request.isSecure() && httpsPort > 0) {
-            String target = HttpURI.build(request.getHttpURI()).scheme(HttpScheme.HTTPS).port(httpsPort == 443 ? -1 : httpsPort).asString();
+        if (route.get().forceHttps() && !request.isSecure() && httpsPort.getAsInt() > 0) {
+            int port = httpsPort.getAsInt();
+            String target = HttpURI.build(request.getHttpURI()).scheme(HttpScheme.HTTPS).port(port == 443 ? -1 : port).asString();
             Response.sendRedirect(request, response, callback, 301, target, true);
             return true;
         }
