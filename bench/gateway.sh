@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Gateway benchmark (issue 14): requests/s and p50/p99 latency for a small response (a 13-byte static file) measured
+# with wrk, (a) directly to the backend, (b) through the Bolero gateway, (c) through nginx as a reverse proxy to the
+# same backend, all in one run and printed side by side. The backend is nginx serving the file (one worker), the same
+# for all three. Everything listens on free loopback ports; nginx runs from a temporary directory with its own pid and
+# log files, and everything is stopped on exit. Each target gets a warm-up run (JIT, connection pools) first.
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=5s; SKIP_BUILD=1 to skip the build)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-5s}"
+find_java
+install_missing wrk nginx
+if [[ "${SKIP_BUILD:-0}" != 1 || ! -f "$BOLERO_HOME/bench/target/benchmarks.jar" ]]; then
+  (cd "$BOLERO_HOME" && ./mvnw -q -B -ntp -pl bench -am package -DskipTests)
+fi
+
+work=$(mktemp -d /tmp/bolero-bench-gateway.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for conf in "$work"/*.conf; do
+    [[ -f "$conf" ]] && nginx -c "$conf" -p "$work" -s stop >/dev/null 2>&1 || true
+  done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[[ -n "${KEEP:-}" ]] && trap - EXIT
+
+backend_port=$(free_port) proxy_port=$(free_port) gateway_port=$(free_port)
+host="web.bench.example.test"
+mkdir -p "$work/www" "$work/logs"
+chmod 755 "$work" "$work/www"  # nginx workers (www-data) read the file
+printf 'hello bolero\n' >"$work/www/small"
+
+cat >"$work/backend.conf" <<CONF
+worker_processes 1;
+pid $work/backend.pid;
+error_log $work/logs/backend-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$backend_port; root $work/www; }
+}
+CONF
+cat >"$work/proxy.conf" <<CONF
+worker_processes auto;
+pid $work/proxy.pid;
+error_log $work/logs/proxy-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
+  server {
+    listen 127.0.0.1:$proxy_port;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Request-Id \$request_id;
+    }
+  }
+}
+CONF
+cat >"$work/logback.xml" <<CONF
+<configuration>
+  <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender"><encoder><pattern>%d %-5level %logger{0} %msg%n</pattern></encoder></appender>
+  <root level="WARN"><appender-ref ref="OUT"/></root>
+</configuration>
+CONF
+nginx -c "$work/backend.conf" -p "$work"
+nginx -c "$work/proxy.conf" -p "$work"
+
+"$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC} \
+  -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" dev.bolero.bench.GatewayBenchServer "$gateway_port" 127.0.0.1 "$backend_port" \
+  >"$work/logs/gateway.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do
+  grep -q '^ready' "$work/logs/gateway.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '^ready' "$work/logs/gateway.log" || { cat "$work/logs/gateway.log" >&2; echo "gateway did not start" >&2; exit 1; }
+for port in "$backend_port" "$proxy_port" "$gateway_port"; do
+  curl -sf -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null || { echo "no answer on port $port" >&2; exit 1; }
+done
+
+# run NAME PORT: warm up, then measure; prints "NAME req/s p50 p99".
+run() {
+  local name=$1 port=$2 out
+  wrk -t"$threads" -c"$connections" -d"$warmup" -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "Host: $host" "http://127.0.0.1:$port/small")
+  echo "$out" >"$work/logs/wrk-$name.txt"
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
+  printf '%-22s %12s %10s %10s  %s\n' "$name" "$rps" "$p50" "$p99" "$errors"
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration (warm-up $warmup)"
+printf '%-22s %12s %10s %10s\n' "target" "requests/s" "p50" "p99"
+run "direct (backend)" "$backend_port"
+run "bolero gateway" "$gateway_port"
+run "nginx reverse proxy" "$proxy_port"
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
