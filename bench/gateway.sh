@@ -3,11 +3,14 @@
 # with wrk, (a) directly to the backend, (b) through the Bolero gateway, (c) through nginx as a reverse proxy to the
 # same backend, all in one run and printed side by side. The backend is nginx serving the file (one worker), the same
 # for all three. Everything listens on free loopback ports; nginx runs from a temporary directory with its own pid and
-# log files, and everything is stopped on exit. Each target gets a warm-up run (JIT, connection pools) first.
-# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=5s; SKIP_BUILD=1 to skip the build)
+# log files, and everything is stopped on exit. Each target gets a warm-up run (JIT, connection pools) first, then
+# ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
+# the table shows each target's median round (by requests/s).
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=5s ROUNDS=3; SKIP_BUILD=1 skips the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-5s}"
+rounds="${ROUNDS:-3}"
 find_java
 install_missing wrk nginx
 if [[ "${SKIP_BUILD:-0}" != 1 || ! -f "$BOLERO_HOME/bench/target/benchmarks.jar" ]]; then
@@ -90,23 +93,36 @@ for port in "$backend_port" "$proxy_port" "$gateway_port"; do
   curl -sf -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null || { echo "no answer on port $port" >&2; exit 1; }
 done
 
-# run NAME PORT: warm up, then measure; prints "NAME req/s p50 p99".
-run() {
-  local name=$1 port=$2 out
-  wrk -t"$threads" -c"$connections" -d"$warmup" -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null
+# measure NAME PORT ROUND: one wrk run; appends "req/s p50 p99 errors" to $work/NAME.rounds.
+measure() {
+  local name=$1 port=$2 round=$3 out
   out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "Host: $host" "http://127.0.0.1:$port/small")
-  echo "$out" >"$work/logs/wrk-$name.txt"
+  echo "$out" >"$work/logs/wrk-$name-$round.txt"
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
-  printf '%-22s %12s %10s %10s  %s\n' "$name" "$rps" "$p50" "$p99" "$errors"
+  echo "$rps $p50 $p99 $errors" >>"$work/$name.rounds"
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration (warm-up $warmup)"
-printf '%-22s %12s %10s %10s\n' "target" "requests/s" "p50" "p99"
-run "direct (backend)" "$backend_port"
-run "bolero gateway" "$gateway_port"
-run "nginx reverse proxy" "$proxy_port"
+names=(direct gateway nginx)
+declare -A ports=([direct]=$backend_port [gateway]=$gateway_port [nginx]=$proxy_port)
+declare -A labels=([direct]="direct (backend)" [gateway]="bolero gateway" [nginx]="nginx reverse proxy")
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration x $rounds rounds (warm-up $warmup)"
+for name in "${names[@]}"; do
+  wrk -t"$threads" -c"$connections" -d"$warmup" -H "Host: $host" "http://127.0.0.1:${ports[$name]}/small" >/dev/null
+done
+for round in $(seq "$rounds"); do
+  for name in "${names[@]}"; do
+    measure "$name" "${ports[$name]}" "$round"
+  done
+done
+printf '%-22s %12s %10s %10s   %s\n' "target (median round)" "requests/s" "p50" "p99" "all rounds (requests/s)"
+for name in "${names[@]}"; do
+  median=$(sort -n -k1,1 "$work/$name.rounds" | sed -n "$(((rounds + 1) / 2))p")
+  all=$(awk '{printf "%s ", $1}' "$work/$name.rounds")
+  read -r rps p50 p99 errors <<<"$median"
+  printf '%-22s %12s %10s %10s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$all" "${errors:+ errors: $errors}"
+done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

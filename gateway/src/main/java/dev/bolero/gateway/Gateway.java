@@ -30,6 +30,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  */
 public final class Gateway implements AutoCloseable {
     private static final char[] KEY_PASSWORD = "bolero".toCharArray();
+    /** One selector per core on each side (clients, machines): Jetty's default of cores / 2 halves a small host. */
+    static final int SELECTORS = Runtime.getRuntime().availableProcessors();
 
     private final Server server;
     private final ServerConnector http;
@@ -46,7 +48,7 @@ public final class Gateway implements AutoCloseable {
         threads.setName("gateway");
         server = new Server(threads);
         var config = httpConfiguration();
-        http = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
+        http = new ServerConnector(server, 1, SELECTORS, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
         bind(http, builder.httpListen);
         server.addConnector(http);
         if (builder.httpsListen != null) {
@@ -58,7 +60,7 @@ public final class Gateway implements AutoCloseable {
             secure.addCustomizer(new SecureRequestCustomizer(false));
             var alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
             alpn.setDefaultProtocol("http/1.1");
-            https = new ServerConnector(server, 1, 1, new SslConnectionFactory(tls, alpn.getProtocol()), alpn,
+            https = new ServerConnector(server, 1, SELECTORS, new SslConnectionFactory(tls, alpn.getProtocol()), alpn,
                     new HTTP2ServerConnectionFactory(secure), new HttpConnectionFactory(secure));
             bind(https, builder.httpsListen);
             server.addConnector(https);

@@ -54,7 +54,17 @@ final class GatewayHandler extends ProxyHandler {
     @Override
     protected void doStart() throws Exception {
         executor = getServer().getThreadPool();
+        setUseServerThreadPool(true);
         super.doStart();
+    }
+
+    /**
+     * Nothing in {@link #handle} blocks (the balancer is lock-free, proxying and waiting for a wake are asynchronous,
+     * a WebSocket tunnel opens on its own virtual thread), so Jetty may call it on the thread that parsed the request.
+     */
+    @Override
+    public InvocationType getInvocationType() {
+        return InvocationType.NON_BLOCKING;
     }
 
     @Override
@@ -64,6 +74,7 @@ final class GatewayHandler extends ProxyHandler {
         client.setMaxConnectionsPerDestination(1024);
         client.setMaxRequestsQueuedPerDestination(16384);
         client.setIdleTimeout(30_000);
+        client.getClientConnector().setSelectors(Gateway.SELECTORS);
     }
 
     @Override
