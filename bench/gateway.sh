@@ -5,7 +5,9 @@
 # for all three. Everything listens on free loopback ports; nginx runs from a temporary directory with its own pid and
 # log files, and everything is stopped on exit. Each target gets a warm-up run (JIT, connection pools) first, then
 # ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
-# the table shows each target's median round (by requests/s).
+# the table shows each target's median round (by requests/s), with the CPU time the serving processes (the backend's
+# workers for direct, the gateway's JVM, nginx's workers) spent per request: less sensitive to neighbours than
+# throughput on a shared host.
 # Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=5s ROUNDS=3; SKIP_BUILD=1 skips the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -83,7 +85,8 @@ nginx -c "$work/proxy.conf" -p "$work"
 "$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC} \
   -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" dev.bolero.bench.GatewayBenchServer "$gateway_port" 127.0.0.1 "$backend_port" \
   >"$work/logs/gateway.log" 2>&1 &
-pids+=($!)
+gateway_pid=$!
+pids+=("$gateway_pid")
 for _ in $(seq 300); do
   grep -q '^ready' "$work/logs/gateway.log" 2>/dev/null && break
   sleep 0.1
@@ -93,17 +96,41 @@ for port in "$backend_port" "$proxy_port" "$gateway_port"; do
   curl -sf -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null || { echo "no answer on port $port" >&2; exit 1; }
 done
 
-# measure NAME PORT ROUND: one wrk run; appends "req/s p50 p99 errors" to $work/NAME.rounds.
+# cpu_ticks PID...: user + system clock ticks the processes and their children threads have used so far.
+cpu_ticks() {
+  local total=0 p
+  for p in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+
+# serving_pids NAME: the processes doing NAME's work (the proxy's, or the backend's for direct).
+serving_pids() {
+  case $1 in
+    direct) pgrep -P "$(cat "$work/backend.pid")" ;;
+    gateway) echo "$gateway_pid" ;;
+    nginx) pgrep -P "$(cat "$work/proxy.pid")" ;;
+  esac
+}
+
+# measure NAME PORT ROUND: one wrk run; appends "req/s p50 p99 cpu-µs-per-request errors" to $work/NAME.rounds.
 measure() {
-  local name=$1 port=$2 round=$3 out
+  local name=$1 port=$2 round=$3 out before after requests
+  local pids
+  mapfile -t pids < <(serving_pids "$name")
+  before=$(cpu_ticks "${pids[@]}")
   out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "Host: $host" "http://127.0.0.1:$port/small")
+  after=$(cpu_ticks "${pids[@]}")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
   echo "$out" >"$work/logs/wrk-$name-$round.txt"
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
-  echo "$rps $p50 $p99 $errors" >>"$work/$name.rounds"
+  local cpu_us=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))
+  echo "$rps $p50 $p99 $cpu_us $errors" >>"$work/$name.rounds"
 }
 
 names=(direct gateway nginx)
@@ -118,11 +145,11 @@ for round in $(seq "$rounds"); do
     measure "$name" "${ports[$name]}" "$round"
   done
 done
-printf '%-22s %12s %10s %10s   %s\n' "target (median round)" "requests/s" "p50" "p99" "all rounds (requests/s)"
+printf '%-22s %12s %10s %10s %12s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" "all rounds (requests/s)"
 for name in "${names[@]}"; do
   median=$(sort -n -k1,1 "$work/$name.rounds" | sed -n "$(((rounds + 1) / 2))p")
   all=$(awk '{printf "%s ", $1}' "$work/$name.rounds")
-  read -r rps p50 p99 errors <<<"$median"
-  printf '%-22s %12s %10s %10s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$all" "${errors:+ errors: $errors}"
+  read -r rps p50 p99 cpu errors <<<"$median"
+  printf '%-22s %12s %10s %10s %12s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$all" "${errors:+ errors: $errors}"
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
