@@ -3,15 +3,16 @@
 # with wrk, (a) directly to the backend, (b) through the Bolero gateway, (c) through nginx as a reverse proxy to the
 # same backend, all in one run and printed side by side. The backend is nginx serving the file (one worker), the same
 # for all three. Everything listens on free loopback ports; nginx runs from a temporary directory with its own pid and
-# log files, and everything is stopped on exit. Each target gets a warm-up run (JIT, connection pools) first, then
+# log files, and everything is stopped on exit. Each target gets a warm-up run first (the gateway's JIT needs ~15 s on
+# a busy 2-core host before it reaches its steady state; nginx and the backend are unaffected), then
 # ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
 # the table shows each target's median round (by requests/s), with the CPU time the serving processes (the backend's
 # workers for direct, the gateway's JVM, nginx's workers) spent per request: less sensitive to neighbours than
 # throughput on a shared host.
-# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=5s ROUNDS=3; SKIP_BUILD=1 skips the build)
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=3; SKIP_BUILD=1 skips the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-5s}"
+duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-15s}"
 rounds="${ROUNDS:-3}"
 find_java
 install_missing wrk nginx

@@ -44,8 +44,10 @@ public final class Gateway implements AutoCloseable {
     private Gateway(Builder builder) throws IOException {
         this.table = builder.table;
         this.balancer = new Balancer(builder.outlierPolicy, System::nanoTime);
-        var threads = new QueuedThreadPool(builder.maxThreads, 8);
+        var threads = new QueuedThreadPool(builder.maxThreads, Math.min(8, builder.maxThreads));
         threads.setName("gateway");
+        // No reserved threads: handing work to a parked spare costs a context switch, the gateway's main cost.
+        threads.setReservedThreads(0);
         server = new Server(threads);
         var config = httpConfiguration();
         http = new ServerConnector(server, 1, SELECTORS, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
@@ -169,7 +171,7 @@ public final class Gateway implements AutoCloseable {
         private Duration wakeTimeout = Duration.ofSeconds(30);
         private Duration connectTimeout = Duration.ofSeconds(2);
         private OutlierPolicy outlierPolicy = OutlierPolicy.DEFAULT;
-        private int maxThreads = 200;
+        private int maxThreads = Math.max(16, 4 * SELECTORS);
 
         private Builder(RouteTable table) {
             this.table = Objects.requireNonNull(table, "table");
@@ -213,8 +215,14 @@ public final class Gateway implements AutoCloseable {
             return this;
         }
 
-        /** The most threads serving connections (Jetty's pool; the proxying itself is asynchronous). */
+        /**
+         * The most threads serving connections (Jetty's pool, shared with the client side). Nothing on them blocks,
+         * so few suffice: by default 4 per core, at least 16 — more only add context switches (bench/gateway.sh).
+         */
         public Builder maxThreads(int maxThreads) {
+            if (maxThreads < 8) {
+                throw new IllegalArgumentException("gateway threads " + maxThreads + ": fewer than the 8 the listeners need");
+            }
             this.maxThreads = maxThreads;
             return this;
         }
