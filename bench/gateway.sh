@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Gateway benchmark (issue 14): requests/s and p50/p99 latency for a small response (a 13-byte static file) measured
+# with wrk, (a) directly to the backend, (b) through the Bolero gateway, (c) through nginx as a reverse proxy to the
+# same backend, all in one run and printed side by side. The backend is nginx serving the file (one worker), the same
+# for all three. Everything listens on free loopback ports; nginx runs from a temporary directory with its own pid and
+# log files, and everything is stopped on exit. Each target gets a warm-up run first (the gateway's JIT needs ~15 s on
+# a busy 2-core host before it reaches its steady state; nginx and the backend are unaffected), then
+# ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
+# the table shows each target's median round (by requests/s), with the CPU time the serving processes (the backend's
+# workers for direct, the gateway's JVM, nginx's workers) spent per request: less sensitive to neighbours than
+# throughput on a shared host.
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=3; SKIP_BUILD=1 skips the build)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-15s}"
+rounds="${ROUNDS:-3}"
+find_java
+install_missing wrk nginx
+if [[ "${SKIP_BUILD:-0}" != 1 || ! -f "$BOLERO_HOME/bench/target/benchmarks.jar" ]]; then
+  (cd "$BOLERO_HOME" && ./mvnw -q -B -ntp -pl bench -am package -DskipTests)
+fi
+
+work=$(mktemp -d /tmp/bolero-bench-gateway.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for conf in "$work"/*.conf; do
+    [[ -f "$conf" ]] && nginx -c "$conf" -p "$work" -s stop >/dev/null 2>&1 || true
+  done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[[ -n "${KEEP:-}" ]] && trap - EXIT
+
+backend_port=$(free_port) proxy_port=$(free_port) gateway_port=$(free_port)
+host="web.bench.example.test"
+mkdir -p "$work/www" "$work/logs"
+chmod 755 "$work" "$work/www"  # nginx workers (www-data) read the file
+printf 'hello bolero\n' >"$work/www/small"
+
+cat >"$work/backend.conf" <<CONF
+worker_processes 1;
+pid $work/backend.pid;
+error_log $work/logs/backend-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$backend_port; root $work/www; }
+}
+CONF
+cat >"$work/proxy.conf" <<CONF
+worker_processes auto;
+pid $work/proxy.pid;
+error_log $work/logs/proxy-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:$backend_port; keepalive 128; }
+  server {
+    listen 127.0.0.1:$proxy_port;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Request-Id \$request_id;
+    }
+  }
+}
+CONF
+cat >"$work/logback.xml" <<CONF
+<configuration>
+  <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender"><encoder><pattern>%d %-5level %logger{0} %msg%n</pattern></encoder></appender>
+  <root level="WARN"><appender-ref ref="OUT"/></root>
+</configuration>
+CONF
+nginx -c "$work/backend.conf" -p "$work"
+nginx -c "$work/proxy.conf" -p "$work"
+
+"$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC} \
+  -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" dev.bolero.bench.GatewayBenchServer "$gateway_port" 127.0.0.1 "$backend_port" \
+  >"$work/logs/gateway.log" 2>&1 &
+gateway_pid=$!
+pids+=("$gateway_pid")
+for _ in $(seq 300); do
+  grep -q '^ready' "$work/logs/gateway.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '^ready' "$work/logs/gateway.log" || { cat "$work/logs/gateway.log" >&2; echo "gateway did not start" >&2; exit 1; }
+for port in "$backend_port" "$proxy_port" "$gateway_port"; do
+  curl -sf -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null || { echo "no answer on port $port" >&2; exit 1; }
+done
+
+# cpu_ticks PID...: user + system clock ticks the processes and their children threads have used so far.
+cpu_ticks() {
+  local total=0 p
+  for p in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+
+# serving_pids NAME: the processes doing NAME's work (the proxy's, or the backend's for direct).
+serving_pids() {
+  case $1 in
+    direct) pgrep -P "$(cat "$work/backend.pid")" ;;
+    gateway) echo "$gateway_pid" ;;
+    nginx) pgrep -P "$(cat "$work/proxy.pid")" ;;
+  esac
+}
+
+# measure NAME PORT ROUND: one wrk run; appends "req/s p50 p99 cpu-µs-per-request errors" to $work/NAME.rounds.
+measure() {
+  local name=$1 port=$2 round=$3 out before after requests
+  local pids
+  mapfile -t pids < <(serving_pids "$name")
+  before=$(cpu_ticks "${pids[@]}")
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "Host: $host" "http://127.0.0.1:$port/small")
+  after=$(cpu_ticks "${pids[@]}")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  echo "$out" >"$work/logs/wrk-$name-$round.txt"
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
+  local cpu_us=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))
+  echo "$rps $p50 $p99 $cpu_us $errors" >>"$work/$name.rounds"
+}
+
+names=(direct gateway nginx)
+declare -A ports=([direct]=$backend_port [gateway]=$gateway_port [nginx]=$proxy_port)
+declare -A labels=([direct]="direct (backend)" [gateway]="bolero gateway" [nginx]="nginx reverse proxy")
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration x $rounds rounds (warm-up $warmup)"
+for name in "${names[@]}"; do
+  wrk -t"$threads" -c"$connections" -d"$warmup" -H "Host: $host" "http://127.0.0.1:${ports[$name]}/small" >/dev/null
+done
+for round in $(seq "$rounds"); do
+  for name in "${names[@]}"; do
+    measure "$name" "${ports[$name]}" "$round"
+  done
+done
+printf '%-22s %12s %10s %10s %12s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" "all rounds (requests/s)"
+for name in "${names[@]}"; do
+  median=$(sort -n -k1,1 "$work/$name.rounds" | sed -n "$(((rounds + 1) / 2))p")
+  all=$(awk '{printf "%s ", $1}' "$work/$name.rounds")
+  read -r rps p50 p99 cpu errors <<<"$median"
+  printf '%-22s %12s %10s %10s %12s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$all" "${errors:+ errors: $errors}"
+done
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,246 @@
+package dev.bolero.gateway;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletionStage;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * A running gateway: an HTTP listener (HTTP/1.1 and h2c) and optionally an HTTPS listener (SNI, ALPN h2 and
+ * HTTP/1.1) in front of the machines its {@link RouteTable} lists. Stateless apart from each machine's load and
+ * failure history, so any number can run side by side.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final char[] KEY_PASSWORD = "bolero".toCharArray();
+    /** One selector per core on each side (clients, machines): Jetty's default of cores / 2 halves a small host. */
+    static final int SELECTORS = Runtime.getRuntime().availableProcessors();
+
+    private final Server server;
+    private final ServerConnector http;
+    private final ServerConnector https;
+    private final SslContextFactory.Server tls;
+    private final Balancer balancer;
+    private final RouteTable table;
+    private volatile boolean closed;
+
+    private Gateway(Builder builder) throws IOException {
+        this.table = builder.table;
+        this.balancer = new Balancer(builder.outlierPolicy, System::nanoTime);
+        var threads = new QueuedThreadPool(builder.maxThreads, Math.min(8, builder.maxThreads));
+        threads.setName("gateway");
+        // No reserved threads: handing work to a parked spare costs a context switch, the gateway's main cost.
+        threads.setReservedThreads(0);
+        server = new Server(threads);
+        var config = httpConfiguration();
+        http = new ServerConnector(server, 1, SELECTORS, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
+        bind(http, builder.httpListen);
+        server.addConnector(http);
+        if (builder.httpsListen != null) {
+            tls = new SslContextFactory.Server();
+            tls.setKeyStore(keyStore(builder.certificates));
+            tls.setKeyStorePassword(new String(KEY_PASSWORD));
+            tls.setKeyManagerPassword(new String(KEY_PASSWORD));
+            var secure = httpConfiguration();
+            secure.addCustomizer(new SecureRequestCustomizer(false));
+            var alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
+            alpn.setDefaultProtocol("http/1.1");
+            https = new ServerConnector(server, 1, SELECTORS, new SslConnectionFactory(tls, alpn.getProtocol()), alpn,
+                    new HTTP2ServerConnectionFactory(secure), new HttpConnectionFactory(secure));
+            bind(https, builder.httpsListen);
+            server.addConnector(https);
+        } else {
+            tls = null;
+            https = null;
+        }
+        var handler = new GatewayHandler(table, balancer, builder.waker, builder.wakeTimeout, builder.connectTimeout,
+                () -> https == null ? 0 : https.getLocalPort());
+        server.setHandler(handler);
+        balancer.follow(table.current());
+        followTable(table.nextChange());
+    }
+
+    public static Builder builder(RouteTable table) {
+        return new Builder(table);
+    }
+
+    /** The port the HTTP listener is bound to. */
+    public int httpPort() {
+        return http.getLocalPort();
+    }
+
+    /** The port the HTTPS listener is bound to, if there is one. */
+    public OptionalInt httpsPort() {
+        return https == null ? OptionalInt.empty() : OptionalInt.of(https.getLocalPort());
+    }
+
+    /** Every machine the routes list, with its requests in flight and how long it has been idle. */
+    public List<BackendActivity> activity() {
+        return balancer.activity();
+    }
+
+    /**
+     * Serves {@code certificates} to new TLS connections from now on (a tenant's upload, an ACME renewal).
+     *
+     * @throws IOException when the gateway has no HTTPS listener or the certificates cannot be loaded
+     */
+    public void replaceCertificates(List<CertifiedKey> certificates) throws IOException {
+        if (tls == null) {
+            throw new IOException("replace certificates: this gateway has no HTTPS listener");
+        }
+        KeyStore store = keyStore(certificates);
+        try {
+            tls.reload(factory -> factory.setKeyStore(store));
+        } catch (Exception e) {
+            throw new IOException("replace certificates: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.stop();
+        } catch (Exception e) {
+            throw new IllegalStateException("stop gateway: " + e.getMessage(), e);
+        }
+    }
+
+    private void followTable(CompletionStage<Routes> change) {
+        change.thenAccept(routes -> {
+            if (!closed) {
+                balancer.follow(table.current());
+                followTable(table.nextChange());
+            }
+        });
+    }
+
+    private static HttpConfiguration httpConfiguration() {
+        var config = new HttpConfiguration();
+        config.setSendServerVersion(false);
+        config.setSendXPoweredBy(false);
+        config.setSendDateHeader(false);
+        return config;
+    }
+
+    private static void bind(ServerConnector connector, InetSocketAddress address) {
+        connector.setHost(address.getHostString());
+        connector.setPort(address.getPort());
+        connector.setAcceptQueueSize(1024);
+    }
+
+    private static KeyStore keyStore(List<CertifiedKey> certificates) throws IOException {
+        try {
+            var store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            int i = 0;
+            for (CertifiedKey certificate : certificates) {
+                store.setKeyEntry("host-" + i++, certificate.key(), KEY_PASSWORD,
+                        certificate.chain().toArray(new java.security.cert.Certificate[0]));
+            }
+            return store;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("load TLS certificates: " + e.getMessage(), e);
+        }
+    }
+
+    /** Configures a {@link Gateway}; by default HTTP on 127.0.0.1 with a free port, no HTTPS, no waker. */
+    public static final class Builder {
+        private final RouteTable table;
+        private InetSocketAddress httpListen = new InetSocketAddress("127.0.0.1", 0);
+        private InetSocketAddress httpsListen;
+        private final List<CertifiedKey> certificates = new ArrayList<>();
+        private Waker waker = Waker.NONE;
+        private Duration wakeTimeout = Duration.ofSeconds(30);
+        private Duration connectTimeout = Duration.ofSeconds(2);
+        private OutlierPolicy outlierPolicy = OutlierPolicy.DEFAULT;
+        private int maxThreads = Math.max(16, 4 * SELECTORS);
+
+        private Builder(RouteTable table) {
+            this.table = Objects.requireNonNull(table, "table");
+        }
+
+        public Builder httpListen(InetSocketAddress address) {
+            this.httpListen = Objects.requireNonNull(address, "address");
+            return this;
+        }
+
+        /** Listens for HTTPS too, serving these certificates by SNI (at least one). */
+        public Builder httpsListen(InetSocketAddress address, List<CertifiedKey> certificates) {
+            if (certificates.isEmpty()) {
+                throw new IllegalArgumentException("https listener " + address + ": no certificate");
+            }
+            this.httpsListen = Objects.requireNonNull(address, "address");
+            this.certificates.clear();
+            this.certificates.addAll(certificates);
+            return this;
+        }
+
+        public Builder waker(Waker waker) {
+            this.waker = Objects.requireNonNull(waker, "waker");
+            return this;
+        }
+
+        /** How long a request for a fleet with {@code auto_start} waits for a machine before a 503. */
+        public Builder wakeTimeout(Duration timeout) {
+            this.wakeTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** How long connecting to a machine may take before the attempt counts as failed. */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        public Builder outlierPolicy(OutlierPolicy policy) {
+            this.outlierPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /**
+         * The most threads serving connections (Jetty's pool, shared with the client side). Nothing on them blocks,
+         * so few suffice: by default 4 per core, at least 16 — more only add context switches (bench/gateway.sh).
+         */
+        public Builder maxThreads(int maxThreads) {
+            if (maxThreads < 8) {
+                throw new IllegalArgumentException("gateway threads " + maxThreads + ": fewer than the 8 the listeners need");
+            }
+            this.maxThreads = maxThreads;
+            return this;
+        }
+
+        /**
+         * Binds the listeners and starts serving.
+         *
+         * @throws IOException when a listener cannot be bound or the certificates cannot be loaded
+         */
+        public Gateway start() throws IOException {
+            var gateway = new Gateway(this);
+            try {
+                gateway.server.start();
+            } catch (Exception e) {
+                gateway.close();
+                throw new IOException("start gateway on " + httpListen + ": " + e.getMessage(), e);
+            }
+            return gateway;
+        }
+    }
+}
