@@ -88,7 +88,7 @@ if grep -q 'guest kernel=.* flavour=DISTRO' "$run_dir/up.log"; then
 fi
 
 echo "+ bolero run $image" >&2
-id=$("$bolero" run "$image" --name "hello-$(date +%s)" -o json | sed -nE 's/.*"id" *: *"([0-9a-f]+)".*/\1/p' | head -1)
+id=$("$bolero" run -d "$image" --name "hello-$(date +%s)" -o json | sed -nE 's/.*"id" *: *"([0-9a-f]+)".*/\1/p' | head -1)
 [[ -n $id ]] || { echo "bolero run printed no machine id" >&2; exit 1; }
 state=""
 for _ in $(seq 600); do
