@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.FileTrees;
 import dev.bolero.core.Digest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -191,7 +192,7 @@ public final class ImageStore {
             Files.createDirectories(temporaries);
             Path doomed = temporaries.resolve("delete-" + digest.hex() + "-" + System.nanoTime());
             Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
-            Trees.delete(doomed);
+            FileTrees.delete(doomed);
             GcReport gc = collect();
             LOG.info("deleted image digest={} blobs={} bytes={}", digest, gc.blobs(), gc.bytes());
             return true;
@@ -256,7 +257,7 @@ public final class ImageStore {
         if (Files.isDirectory(images)) {
             try (var staging = Files.newDirectoryStream(images, TEMP_PREFIX + "*")) {
                 for (Path dir : staging) {
-                    Trees.delete(dir);
+                    FileTrees.delete(dir);
                     temporaries++;
                 }
             }
@@ -264,7 +265,7 @@ public final class ImageStore {
         if (Files.isDirectory(this.temporaries, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             try (var stale = Files.newDirectoryStream(this.temporaries)) {
                 for (Path entry : stale) {
-                    Trees.delete(entry);
+                    FileTrees.delete(entry);
                     temporaries++;
                 }
             }
@@ -702,7 +703,7 @@ public final class ImageStore {
             return;
         }
         try {
-            Trees.delete(path);
+            FileTrees.delete(path);
         } catch (IOException e) {
             LOG.warn("could not delete temporary {}: {}", path, e.toString());
         }

@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.FileTrees;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
@@ -100,7 +101,7 @@ class DriveWriterPropertiesTest {
             Map<String, String> expected = DriveCheck.describe(tree);
             DriveCheck.assertSameTree(DriveCheck.mounted(drive, temp, DriveCheck::describe), expected);
         } finally {
-            Trees.delete(temp);
+            FileTrees.delete(temp);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.bolero.oci;
 
+import dev.bolero.core.FileTrees;
 import dev.bolero.core.Digest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -159,7 +160,7 @@ final class LayerUnpacker {
                     try (DirectoryStream<Path> children = Files.newDirectoryStream(parent.get())) {
                         for (Path child : children) {
                             if (!created.contains(child)) {
-                                Trees.delete(child);
+                                FileTrees.delete(child);
                             }
                         }
                     }
@@ -171,7 +172,7 @@ final class LayerUnpacker {
             }
             Path target = parent.get().resolve(hidden);
             if (!created.contains(target)) {
-                Trees.delete(target);
+                FileTrees.delete(target);
             }
         }
 
@@ -285,7 +286,7 @@ final class LayerUnpacker {
 
     private static void removeExisting(Path target) throws IOException {
         if (lstat(target).isPresent()) {
-            Trees.delete(target);
+            FileTrees.delete(target);
         }
     }
 

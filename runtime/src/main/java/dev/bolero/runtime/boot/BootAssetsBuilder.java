@@ -1,5 +1,6 @@
 package dev.bolero.runtime.boot;
 
+import dev.bolero.core.FileTrees;
 import dev.bolero.runtime.BootAssets;
 import dev.bolero.runtime.KernelFlavour;
 import java.io.IOException;
@@ -23,7 +24,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -193,7 +193,7 @@ public final class BootAssetsBuilder {
             log.info("boot assets built dir={} kernel={} flavour={} modules={} pvh={} ms={}", target, chosen.image(),
                     chosen.flavour(), modules.size(), noPvh.isEmpty(), (System.nanoTime() - t0) / 1_000_000);
         } finally {
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
         }
     }
 
@@ -273,10 +273,4 @@ public final class BootAssetsBuilder {
         return args;
     }
 
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 }

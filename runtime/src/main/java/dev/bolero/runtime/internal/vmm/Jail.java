@@ -1,5 +1,6 @@
 package dev.bolero.runtime.internal.vmm;
 
+import dev.bolero.core.FileTrees;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.VmmException;
 import java.io.IOException;
@@ -7,14 +8,10 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -131,7 +128,7 @@ public final class Jail {
         try {
             groups = Cgroups.at(config.cgroupRoot()).create(config.cgroupParent(), cgroupName(machineId, uid),
                     new Cgroups.Limits((memoryMb + config.memoryOverheadMb()) * MIB, cpus, config.maxProcesses()));
-            deleteTree(root);
+            FileTrees.delete(root);
             Files.createDirectories(root);
             Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path run = Files.createDirectory(root.resolve("run"));
@@ -273,7 +270,7 @@ public final class Jail {
      */
     public static void release(Lease lease) {
         try {
-            deleteTree(lease.root());
+            FileTrees.delete(lease.root());
         } catch (IOException e) {
             LOG.warn("remove jail={} failed={}", lease.root(), e.getMessage());
         }
@@ -365,28 +362,4 @@ public final class Jail {
         }
     }
 
-    /** Deletes a tree without following symbolic links; a missing tree is fine. */
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) return;
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
-                throw e;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null && !(e instanceof NoSuchFileException)) throw e;
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
 }
