@@ -114,7 +114,7 @@ public final class Telemetry implements AutoCloseable {
         Timer.builder("bolero.http.requests").description("API requests by operation and status")
                 .tags("operation", id, "method", ctx.method().name(), "status", Integer.toString(status))
                 .serviceLevelObjectives(BUCKETS).register(registry).record(nanos, TimeUnit.NANOSECONDS);
-        if (OPERATIONS.contains(operation)) return;
+        if (operation != null && OPERATIONS.contains(operation)) return;
         Level level = operation != null && !operation.published() ? Level.DEBUG : Level.INFO; // node heartbeats
         requests.atLevel(level).log("{} {} {} {} ms op={} from {}", ctx.method(), ctx.path(), status,
                 String.format("%.1f", millis), id, ctx.ip());

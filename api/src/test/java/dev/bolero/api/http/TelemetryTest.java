@@ -78,7 +78,7 @@ class TelemetryTest {
     void metricsCountRequestsByOperationAndStatusBesideTheJvmsOwn() throws Exception {
         get("/api/echo/a");
         get("/api/echo/b");
-        get("/api/nope");
+        assertThat(get("/api/nope").statusCode()).as("an unmatched request is answered, and logged").isEqualTo(404);
         telemetry.registry().counter("bolero.test.things").increment(3);
 
         var metrics = get("/metrics");
