@@ -226,7 +226,7 @@ public final class InternalDns implements AutoCloseable {
 
         var name = question.getName().toString(true).toLowerCase(Locale.ROOT);
         var labels = List.of(name.split("\\."));
-        if (!labels.getLast().equals(DOMAIN)) return Optional.of(forward(query, overTcp).toWire(limit));
+        if (!labels.getLast().equals(DOMAIN)) return Optional.of(forward(query).toWire(limit));
 
         var addresses = labels.size() >= 3 && labels.get(labels.size() - 2).equals(namespace.get())
                 ? index.lookup(namespace.get(), labels.subList(0, labels.size() - 2))
@@ -254,13 +254,16 @@ public final class InternalDns implements AutoCloseable {
         return response;
     }
 
-    /** Asks each upstream in turn (over TCP when the client did); {@code SERVFAIL} when none answers. */
-    private Message forward(Message query, boolean overTcp) {
+    /**
+     * Asks each upstream in turn, over UDP and again over TCP when the answer is truncated (whatever the client used:
+     * the answer to a UDP client is truncated to its size, and the client asks again over TCP);
+     * {@code SERVFAIL} when none answers.
+     */
+    private Message forward(Message query) {
         for (var upstream : config.upstreams()) {
             try {
                 var resolver = new SimpleResolver(upstream);
                 resolver.setTimeout(config.upstreamTimeout());
-                resolver.setTCP(overTcp);
                 var response = resolver.send(query.clone());
                 response.getHeader().setID(query.getHeader().getID());
                 return response;
