@@ -77,10 +77,7 @@ public record NetworkConfig(
         }
         dns = List.copyOf(dns);
         dns.forEach(d -> Ipv4.parse(d, "dns server"));
-        Objects.requireNonNull(netns, "netns");
-        netns.ifPresent(n -> {
-            if (!NETNS.matcher(n).matches()) throw new IllegalArgumentException("not a network namespace name: " + n);
-        });
+        requireNetns(netns);
         Objects.requireNonNull(privateNetwork, "privateNetwork");
         if (privateNetwork.isPresent()) {
             var plan = privateNetwork.get().addressing();
@@ -92,6 +89,14 @@ public record NetworkConfig(
                         + " characters with device prefix " + devicePrefix);
             }
         }
+    }
+
+    /** Checks a network namespace name as {@code ip netns} accepts it; throws {@link IllegalArgumentException} otherwise. */
+    static void requireNetns(Optional<String> netns) {
+        Objects.requireNonNull(netns, "netns");
+        netns.ifPresent(n -> {
+            if (!NETNS.matcher(n).matches()) throw new IllegalArgumentException("not a network namespace name: " + n);
+        });
     }
 
     /** A node network without a private network across nodes. */

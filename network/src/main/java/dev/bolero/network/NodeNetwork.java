@@ -58,7 +58,7 @@ public final class NodeNetwork implements AutoCloseable {
         this.config = Objects.requireNonNull(config, "config");
         this.store = Objects.requireNonNull(store, "store");
         this.ports = Objects.requireNonNull(ports, "ports");
-        this.host = new HostCommands(config.netns().map(n -> List.of("ip", "netns", "exec", n)).orElse(List.of()));
+        this.host = HostCommands.in(config.netns());
         this.pool = config.poolBlock();
         this.ownDevice = Pattern.compile(Pattern.quote(config.devicePrefix()) + "(br\\d+|t[0-9a-f]{8})");
     }

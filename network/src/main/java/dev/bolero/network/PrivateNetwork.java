@@ -1,7 +1,6 @@
 package dev.bolero.network;
 
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * A node's part in the cluster's private network, as {@link NodeNetwork} needs it: namespace subnets come from the
@@ -14,14 +13,12 @@ import java.util.regex.Pattern;
  *     gateway address, over UDP and TCP
  */
 public record PrivateNetwork(PrivateAddressing addressing, int nodeIndex, String link, int dnsPort) {
-    private static final Pattern LINK = Pattern.compile("[a-z][a-z0-9_-]{0,14}");
-
     public PrivateNetwork {
         Objects.requireNonNull(addressing, "addressing");
         if (nodeIndex < 0 || nodeIndex >= addressing.nodes()) {
             throw new IllegalArgumentException("node index " + nodeIndex + " outside [0, " + addressing.nodes() + ")");
         }
-        if (link == null || !LINK.matcher(link).matches()) throw new IllegalArgumentException("not a link name: " + link);
+        WireGuardLinkConfig.requireName(link);
         if (dnsPort < 1 || dnsPort > 65535) throw new IllegalArgumentException("DNS port out of range: " + dnsPort);
     }
 }

@@ -77,7 +77,7 @@ public final class WireGuardLink implements AutoCloseable {
     public static WireGuardLink open(WireGuardLinkConfig config) throws NetworkException {
         Objects.requireNonNull(config, "config");
         var action = "open WireGuard link " + config.name();
-        var host = new HostCommands(config.netns().map(n -> List.of("ip", "netns", "exec", n)).orElse(List.of()));
+        var host = HostCommands.in(config.netns());
         var existing = existingKind(host, action, config.name());
         var kind = existing.isPresent() ? existing.get() : create(host, action, config.name());
         var link = new WireGuardLink(config, host, kind);

@@ -24,21 +24,22 @@ public record WireGuardLinkConfig(String name, Optional<String> netns, int liste
     public static final int DEFAULT_MTU = 1420;
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,14}");
-    private static final Pattern NETNS = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
     public WireGuardLinkConfig {
-        if (name == null || !NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("link name must be 1-15 of [a-z0-9_-] starting with a letter: " + name);
-        }
-        Objects.requireNonNull(netns, "netns");
-        netns.ifPresent(n -> {
-            if (!NETNS.matcher(n).matches()) throw new IllegalArgumentException("not a network namespace name: " + n);
-        });
+        requireName(name);
+        NetworkConfig.requireNetns(netns);
         if (listenPort < 1 || listenPort > 65535) throw new IllegalArgumentException("listen port out of range: " + listenPort);
         Objects.requireNonNull(key, "key");
         if (mtu < 1280 || mtu > 9000) throw new IllegalArgumentException("MTU must be between 1280 and 9000, got " + mtu);
         routes = List.copyOf(routes);
         routes.forEach(r -> Ipv4.Cidr.parse(r, "route"));
+    }
+
+    /** Checks a link name: 1-15 of [a-z0-9_-] starting with a letter; throws {@link IllegalArgumentException} otherwise. */
+    static void requireName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("link name must be 1-15 of [a-z0-9_-] starting with a letter: " + name);
+        }
     }
 
     /** The private key file, for {@code wg set ... private-key}. */
