@@ -78,13 +78,27 @@ public final class InternalDns implements AutoCloseable {
     }
 
     /**
-     * Binds UDP and TCP on {@link InternalDnsConfig#listen()} (the same free port for both when it asks for port 0)
-     * and starts serving an empty snapshot.
+     * Binds UDP and TCP on {@link InternalDnsConfig#listen()} (the same free port for both when it asks for port 0),
+     * in {@link InternalDnsConfig#netns()}, and starts serving an empty snapshot.
      *
-     * @throws IOException if the address cannot be bound
+     * @throws IOException if the address cannot be bound or the network namespace joined
      */
     public static InternalDns start(InternalDnsConfig config) throws IOException {
         Objects.requireNonNull(config, "config");
+        if (config.netns().isEmpty()) return bind(config);
+        try {
+            return NetnsThread.call(config.netns().get(), () -> bind(config));
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("start internal DNS in " + config.netns().get() + ": interrupted", e);
+        } catch (Exception e) {
+            throw new IOException("start internal DNS in " + config.netns().get() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static InternalDns bind(InternalDnsConfig config) throws IOException {
         IOException last = null;
         for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
             var udp = new DatagramSocket(config.listen());

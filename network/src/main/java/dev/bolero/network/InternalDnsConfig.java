@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How a node's internal DNS server runs.
@@ -18,10 +19,14 @@ import java.util.Objects;
  * @param upstreams the resolvers names outside {@code .internal} are forwarded to, tried in order; usually
  *     {@link #upstreamsOf(Path) those of /etc/resolv.conf}
  * @param upstreamTimeout how long one upstream may take before the next is tried
+ * @param netns the network namespace (as {@code ip netns} names it) whose {@code listen} address is served; empty for
+ *     the process's own. Forwarded queries leave from the process's own namespace
  */
-public record InternalDnsConfig(InetSocketAddress listen, List<InetSocketAddress> upstreams, Duration upstreamTimeout) {
+public record InternalDnsConfig(InetSocketAddress listen, List<InetSocketAddress> upstreams, Duration upstreamTimeout,
+        Optional<String> netns) {
     public InternalDnsConfig {
         Objects.requireNonNull(listen, "listen");
+        NetworkConfig.requireNetns(netns);
         upstreams = List.copyOf(upstreams);
         if (upstreamTimeout.isNegative() || upstreamTimeout.isZero()) {
             throw new IllegalArgumentException("upstream timeout must be positive, got " + upstreamTimeout);

@@ -43,7 +43,7 @@ class InternalDnsTest {
     void start() throws Exception {
         upstream = new Upstream();
         dns = InternalDns.start(new InternalDnsConfig(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                List.of(upstream.address()), Duration.ofSeconds(2)));
+                List.of(upstream.address()), Duration.ofSeconds(2), Optional.empty()));
         dns.update(new DnsSnapshot(
                 List.of(new DnsNamespace("alpha", List.of("127.0.0.2/32", "10.0.0.0/24")), new DnsNamespace("beta", List.of("127.0.0.3/32"))),
                 List.of(machine("a1", "alpha", "web", "", "10.0.0.2"),

@@ -7,10 +7,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bolero.network.testing.HostCommands;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -70,6 +73,8 @@ class PrivateNetworkTest {
             addNetns("n2");
             sh("ip", "-n", ns("n1"), "link", "add", "ul0", "type", "veth", "peer", "name", "ul0", "netns", ns("n2"));
             for (int i = 1; i <= 2; i++) {
+                // An IPv4-only underlay: the capture must show nothing but WireGuard, not the kernel's IPv6 chatter.
+                sh("ip", "netns", "exec", ns("n" + i), "sysctl", "-qw", "net.ipv6.conf.ul0.disable_ipv6=1");
                 sh("ip", "-n", ns("n" + i), "addr", "add", underlay(i) + "/24", "dev", "ul0");
                 sh("ip", "-n", ns("n" + i), "link", "set", "ul0", "up");
                 nodes[i] = node(i);
@@ -113,6 +118,15 @@ class PrivateNetworkTest {
                 run("ip", "netns", "del", n);
             } catch (Exception e) {
                 System.err.println("cleanup: ip netns del " + n + ": " + e);
+            }
+        }
+        for (var g : List.of("a1", "a2", "b2")) {
+            var etc = Path.of("/etc/netns", ns(g));
+            try {
+                Files.deleteIfExists(etc.resolve("resolv.conf"));
+                Files.deleteIfExists(etc);
+            } catch (Exception e) {
+                System.err.println("cleanup: " + etc + ": " + e);
             }
         }
         if (dir != null) {
@@ -189,6 +203,35 @@ class PrivateNetworkTest {
 
     @Test
     @Order(5)
+    void machinesFindEachOtherByNameAcrossNodesAndOnlyInTheirNamespace() throws Exception {
+        var node2 = nodes[2];
+        try (var dns = InternalDns.start(new InternalDnsConfig(new InetSocketAddress(InetAddress.ofLiteral("0.0.0.0"), 53),
+                List.of(), Duration.ofSeconds(1), Optional.of(node2.netns())))) {
+            dns.update(new DnsSnapshot(
+                    List.of(new DnsNamespace("alpha", List.of(a2.subnet())), new DnsNamespace("beta", List.of(b2.subnet()))),
+                    List.of(new DnsMachine("a1", "alpha", Optional.of("web"), Optional.empty(), a1.ip()),
+                            new DnsMachine("a2", "alpha", Optional.of("web"), Optional.of("second"), a2.ip()),
+                            new DnsMachine("b2", "beta", Optional.of("web"), Optional.empty(), b2.ip()))));
+            // ip netns exec bind-mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf: the guest's resolver.
+            var etc = Files.createDirectories(Path.of("/etc/netns", ns("a2")));
+            Files.writeString(etc.resolve("resolv.conf"), "nameserver " + a2.gateway() + "\nsearch alpha.internal\n");
+
+            assertThat(fetch("a2", "a1.vm.alpha.internal", "/cgi-bin/peer").out().strip()).isEqualTo(a2.ip());
+            var web = run("ip", "netns", "exec", ns("a2"), "busybox", "nslookup", "web.alpha.internal", a2.gateway()).out();
+            assertThat(web).contains(a1.ip()).contains(a2.ip()).doesNotContain(b2.ip());
+            var fromBeta = run("ip", "netns", "exec", ns("b2"), "busybox", "nslookup", "a1.vm.alpha.internal", b2.gateway()).out();
+            assertThat(fromBeta).contains("NXDOMAIN").doesNotContain(a1.ip());
+            assertThat(run("ip", "netns", "exec", ns("b2"), "busybox", "nslookup", "web.beta.internal", b2.gateway()).out())
+                    .contains(b2.ip()).doesNotContain(a1.ip());
+            // beta's machine cannot even ask alpha's gateway: dropped by the node.
+            var toAlphaGateway = run("ip", "netns", "exec", ns("b2"), "busybox", "timeout", "3", "busybox", "nslookup",
+                    "web.alpha.internal", a2.gateway()).out();
+            assertThat(toAlphaGateway).doesNotContain(a1.ip());
+        }
+    }
+
+    @Test
+    @Order(6)
     void syncingTheSamePeersAgainChangesNothing() throws Exception {
         var before = nodes[1].link().peers();
         nodes[1].link().syncPeers(List.of(nodes[2].asPeer()));
@@ -198,7 +241,7 @@ class PrivateNetworkTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void removingAPeerStopsTrafficAndAddingItBackRestoresIt() throws Exception {
         nodes[1].link().syncPeers(List.of());
         assertThat(nodes[1].link().peers()).isEmpty();
@@ -209,7 +252,7 @@ class PrivateNetworkTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void closingLeavesNothingBehind() throws Exception {
         for (int i = 1; i <= 2; i++) {
             var n = nodes[i];
