@@ -33,7 +33,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The private network across two nodes, with real parts only: each "node" is a network namespace with its own
  * NodeNetwork (bridges, nftables) and WireGuardLink (wireguard-go where the kernel has no WireGuard), the two joined by
  * a veth "underlay"; guests are network namespaces on the nodes' bridges. Alpha has a machine on each node, beta one on
- * node 2. The tests run in order on one world; {@link #tearDown()} deletes every namespace even after a failure, which
+ * node 2; node 2 also serves internal DNS for a while. The tests run in order on one world; {@link #tearDown()} deletes every namespace even after a failure, which
  * also ends any wireguard-go left.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -58,7 +58,8 @@ class PrivateNetworkTest {
     private Attachment b2;
 
     /** One node: its namespace, underlay address, key, link and node network. */
-    private record Node(int index, String netns, String underlay, NodeKey key, WireGuardLink link, NodeNetwork network) {
+    private record Node(int index, String netns, String underlay, NodeKey key, WireGuardLinkConfig linkConfig,
+            WireGuardLink link, NodeNetwork network) {
         WireGuardPeer asPeer() {
             return new WireGuardPeer(key.publicKey(), underlay + ":" + PORT, List.of(PLAN.nodeBlock(index)));
         }
@@ -242,6 +243,20 @@ class PrivateNetworkTest {
 
     @Test
     @Order(7)
+    void aRestartedAgentAdoptsTheLinkAndItsPeers() throws Exception {
+        var old = nodes[1];
+        var adopted = WireGuardLink.open(old.linkConfig());
+        nodes[1] = new Node(old.index(), old.netns(), old.underlay(), NodeKey.loadOrCreate(old.key().file()), old.linkConfig(),
+                adopted, old.network());
+        assertThat(nodes[1].key()).isEqualTo(old.key());
+        assertThat(adopted.kind()).isEqualTo(old.link().kind());
+        assertThat(adopted.peers()).extracting(WireGuardLink.PeerStatus::peer).containsExactly(nodes[2].asPeer());
+        assertThat(wireguardGoProcesses(adopted.name())).hasSizeLessThanOrEqualTo(1);
+        assertThat(pings("a1", a2.ip())).isTrue();
+    }
+
+    @Test
+    @Order(8)
     void removingAPeerStopsTrafficAndAddingItBackRestoresIt() throws Exception {
         nodes[1].link().syncPeers(List.of());
         assertThat(nodes[1].link().peers()).isEmpty();
@@ -252,7 +267,7 @@ class PrivateNetworkTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void closingLeavesNothingBehind() throws Exception {
         for (int i = 1; i <= 2; i++) {
             var n = nodes[i];
@@ -271,8 +286,9 @@ class PrivateNetworkTest {
     private Node node(int i) throws Exception {
         var key = NodeKey.loadOrCreate(dir.resolve("n" + i + "/wireguard.key"));
         var linkName = "wg" + id + i;
-        var link = WireGuardLink.open(new WireGuardLinkConfig(linkName, Optional.of(ns("n" + i)), PORT, key,
-                WireGuardLinkConfig.DEFAULT_MTU, List.of(PLAN.pool())));
+        var linkConfig = new WireGuardLinkConfig(linkName, Optional.of(ns("n" + i)), PORT, key,
+                WireGuardLinkConfig.DEFAULT_MTU, List.of(PLAN.pool()));
+        var link = WireGuardLink.open(linkConfig);
         Node node;
         try {
             var config = new NetworkConfig("10.210.0.0/16", 24, devicePrefix(i), table(i), underlay(i), List.of(),
@@ -280,7 +296,7 @@ class PrivateNetworkTest {
             var guests = Map.of(1, List.of("a1"), 2, List.of("a2", "b2"));
             var network = new NodeNetwork(config, new InMemoryAllocationStore(), (machineId, name, mac) -> List.of(
                     "link add name " + name + " type veth peer name eth0 address " + mac + " netns " + ns(machineId)));
-            node = new Node(i, ns("n" + i), underlay(i), key, link, network);
+            node = new Node(i, ns("n" + i), underlay(i), key, linkConfig, link, network);
             for (var g : guests.get(i)) addNetns(g);
             network.reconcile();
         } catch (Exception | AssertionError e) {
