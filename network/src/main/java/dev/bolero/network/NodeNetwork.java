@@ -143,6 +143,7 @@ public final class NodeNetwork implements AutoCloseable {
      * @param namespaceIndex the namespace's index in the address plan, from the control plane
      * @throws NetworkException CONFLICT also when the namespace is already on the node under another index
      * @throws IllegalStateException before {@link #reconcile()}, or when the node has no private network
+     * @throws IllegalArgumentException if {@code namespaceIndex} is outside the address plan
      */
     public Attachment attach(String machineId, String namespace, int namespaceIndex, NetworkRequest request)
             throws NetworkException {

@@ -40,17 +40,28 @@ public final class WireGuardLink implements AutoCloseable {
     }
 
     /**
-     * A peer as the link sees it now.
+     * A peer as the link sees it now (which may be a peer configured by hand, without an endpoint).
      *
-     * @param peer the peer's key, endpoint and allowed IPs as configured
+     * @param publicKey the peer's public key
+     * @param endpoint where its packets go, {@code IPv4:port} (the last address it sent from, if it roamed); empty
+     *     if none is known
+     * @param allowedIps the blocks routed to it
      * @param latestHandshake when the last handshake with it completed; empty if none yet
      * @param receivedBytes bytes received from it
      * @param sentBytes bytes sent to it
      */
-    public record PeerStatus(WireGuardPeer peer, Optional<Instant> latestHandshake, long receivedBytes, long sentBytes) {
+    public record PeerStatus(String publicKey, Optional<String> endpoint, List<String> allowedIps,
+            Optional<Instant> latestHandshake, long receivedBytes, long sentBytes) {
         public PeerStatus {
-            Objects.requireNonNull(peer, "peer");
+            Objects.requireNonNull(publicKey, "publicKey");
+            Objects.requireNonNull(endpoint, "endpoint");
+            allowedIps = List.copyOf(allowedIps);
             Objects.requireNonNull(latestHandshake, "latestHandshake");
+        }
+
+        /** Whether the link already has {@code peer} as desired: same endpoint and the same allowed IPs. */
+        boolean matches(WireGuardPeer peer) {
+            return endpoint.equals(Optional.of(peer.endpoint())) && Set.copyOf(allowedIps).equals(Set.copyOf(peer.allowedIps()));
         }
     }
 
@@ -131,15 +142,15 @@ public final class WireGuardLink implements AutoCloseable {
         lock.lock();
         try {
             requireOpen();
-            var current = new HashMap<String, WireGuardPeer>();
-            for (var s : status(action)) current.put(s.peer().publicKey(), s.peer());
+            var current = new HashMap<String, PeerStatus>();
+            for (var s : status(action)) current.put(s.publicKey(), s);
             var argv = new ArrayList<>(List.of("wg", "set", config.name()));
             for (var key : current.keySet()) {
                 if (!wanted.containsKey(key)) argv.addAll(List.of("peer", key, "remove"));
             }
             for (var p : wanted.values()) {
                 var now = current.get(p.publicKey());
-                if (now != null && now.endpoint().equals(p.endpoint()) && Set.copyOf(now.allowedIps()).equals(Set.copyOf(p.allowedIps()))) continue;
+                if (now != null && now.matches(p)) continue;
                 argv.addAll(List.of("peer", p.publicKey(), "endpoint", p.endpoint(),
                         "persistent-keepalive", Integer.toString(KEEPALIVE_SECONDS), "allowed-ips", String.join(",", p.allowedIps())));
             }
@@ -203,10 +214,11 @@ public final class WireGuardLink implements AutoCloseable {
         for (int i = 1; i < lines.length; i++) {
             var f = lines[i].split("\t");
             if (f.length < 8) continue;
+            var endpoint = f[2].equals("(none)") ? Optional.<String>empty() : Optional.of(f[2]);
             var allowed = f[3].equals("(none)") ? List.<String>of() : List.of(f[3].split(","));
-            var peer = new WireGuardPeer(f[0], f[2], allowed);
             long handshake = Long.parseLong(f[4]);
-            peers.add(new PeerStatus(peer, handshake == 0 ? Optional.empty() : Optional.of(Instant.ofEpochSecond(handshake)),
+            peers.add(new PeerStatus(f[0], endpoint, allowed,
+                    handshake == 0 ? Optional.empty() : Optional.of(Instant.ofEpochSecond(handshake)),
                     Long.parseLong(f[5]), Long.parseLong(f[6])));
         }
         return peers;
