@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code wg} tool, and it outlives the JVM: the interface (and {@code wireguard-go}, which runs in its own session) stay
  * up while the agent restarts, and the next {@link #open} with the same name adopts them, so established flows keep
  * working. {@link #syncPeers} makes the peers match a desired set. {@link #close()} removes the interface, which also
- * ends {@code wireguard-go} and drops the link's routes. Methods run one at a time.
+ * ends {@code wireguard-go} and drops the link's routes. (Deleting the link's network namespace is no substitute: a
+ * running {@code wireguard-go} keeps the namespace alive and goes on running.) Methods run one at a time.
  */
 public final class WireGuardLink implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WireGuardLink.class);

@@ -33,8 +33,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The private network across two nodes, with real parts only: each "node" is a network namespace with its own
  * NodeNetwork (bridges, nftables) and WireGuardLink (wireguard-go where the kernel has no WireGuard), the two joined by
  * a veth "underlay"; guests are network namespaces on the nodes' bridges. Alpha has a machine on each node, beta one on
- * node 2; node 2 also serves internal DNS for a while. The tests run in order on one world; {@link #tearDown()} deletes every namespace even after a failure, which
- * also ends any wireguard-go left.
+ * node 2; node 2 also serves internal DNS for a while. The tests run in order on one world; {@link #tearDown()} closes
+ * the links and deletes every namespace even after a failure. (Deleting a namespace does not end a wireguard-go in it:
+ * the process keeps the namespace alive. So the links are closed first, and any wireguard-go of this test's links
+ * still running after that is killed by its pid.)
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -113,6 +115,17 @@ class PrivateNetworkTest {
                 System.err.println("cleanup: close link " + n.link().name() + ": " + e);
             }
             n.network().close();
+        }
+        for (var n : nodes) {
+            if (n == null) continue;
+            try {
+                for (long pid : wireguardGoProcesses(n.link().name())) {
+                    System.err.println("cleanup: killing wireguard-go " + n.link().name() + " pid " + pid);
+                    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            } catch (Exception e) {
+                System.err.println("cleanup: wireguard-go of " + n.link().name() + ": " + e);
+            }
         }
         for (var n : namespaces.reversed()) {
             try {
