@@ -32,7 +32,6 @@ import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Rcode;
-import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
@@ -224,7 +223,7 @@ public final class InternalDns implements AutoCloseable {
     }
 
     /** The wire reply to a wire query from {@code source}; empty when the query cannot be parsed (it is dropped). */
-    Optional<byte[]> answer(byte[] wire, InetAddress source, boolean overTcp) {
+    private Optional<byte[]> answer(byte[] wire, InetAddress source, boolean overTcp) {
         Message query;
         try {
             query = new Message(wire);
