@@ -9,6 +9,7 @@ import dev.bolero.agent.logs.LogStore;
 import dev.bolero.agent.machine.MachineNetwork;
 import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.agent.machine.MachineService;
+import dev.bolero.agent.machine.NodeRuntime;
 import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.agent.store.NetworkAllocationStore;
@@ -26,7 +27,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -71,7 +71,7 @@ public final class Agent implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("create data dir " + dataDir + ": " + e.getMessage(), e);
         }
-        Clock clock = Clock.systemUTC();
+        java.time.Clock clock = java.time.Clock.systemUTC();
         MachineStore store = MachineStore.open(dataDir.resolve("bolero.db"));
         ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), config.registryCredentials()));
         collectImageGarbage(images);
@@ -88,11 +88,12 @@ public final class Agent implements AutoCloseable {
         BootAssetsBuilder bootBuilder = new BootAssetsBuilder(dataDir);
         config.kernel().ifPresent(bootBuilder::kernel);
         Optional<GuestKernel> kernel = chooseKernel(bootBuilder);
-        MachineService.BootSource boot = once(bootBuilder);
+        NodeRuntime.BootSource boot = once(bootBuilder);
         LogStore logs = new LogStore(machinesDir, clock);
         MachineNetwork network = startNetwork(config, store);
         MachineService machines = new MachineService(store,
-                new MachineService.Runtime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network), clock,
+                new NodeRuntime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network),
+                dev.bolero.agent.machine.Clock.system(clock),
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
         NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent(), kernel),
@@ -152,7 +153,7 @@ public final class Agent implements AutoCloseable {
     }
 
     /** The boot assets, built on the first machine start and then reused. */
-    private static MachineService.BootSource once(BootAssetsBuilder builder) {
+    private static NodeRuntime.BootSource once(BootAssetsBuilder builder) {
         AtomicReference<BootAssets> built = new AtomicReference<>();
         return () -> {
             synchronized (built) {

@@ -114,7 +114,7 @@ final class Reconciler {
             for (Path d : dirs.toList()) {
                 if (known.contains(d.getFileName().toString()) || !Files.isDirectory(d)) continue;
                 log.warn("removing stray machine directory {}", d);
-                MachineService.deleteRecursively(d);
+                MachineFiles.deleteRecursively(d);
             }
         } catch (IOException e) {
             log.warn("list {}: {}", machinesDir, e.getMessage());

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.core.MachineState;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class LifecycleTest {
@@ -56,15 +55,6 @@ class LifecycleTest {
         assertThatThrownBy(() -> Lifecycle.checkTransition("m1", MachineState.STOPPED, MachineState.RUNNING))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("machine m1: illegal transition stopped -> running");
-    }
-
-    @Test
-    void backoff_doubles_from_one_second_and_is_capped_at_thirty() {
-        assertThat(MachineService.backoff(0)).isEqualTo(Duration.ofSeconds(1));
-        assertThat(MachineService.backoff(1)).isEqualTo(Duration.ofSeconds(2));
-        assertThat(MachineService.backoff(4)).isEqualTo(Duration.ofSeconds(16));
-        assertThat(MachineService.backoff(5)).isEqualTo(Duration.ofSeconds(30));
-        assertThat(MachineService.backoff(1000)).isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test

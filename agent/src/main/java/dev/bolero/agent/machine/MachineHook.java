@@ -1,0 +1,67 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.core.MachineSpec;
+import dev.bolero.oci.OciException;
+import java.time.Duration;
+
+/**
+ * One concern of a machine's life that its {@link MachineRunner} calls at fixed points, in the order the hooks are
+ * listed: the image ({@link ImageHook}), the network ({@link NetworkHook}), the boot deadline ({@link BootWatchdog}).
+ * Health checks, volumes and secrets plug in the same way (a check starts at {@link #started} and ends at
+ * {@link #ended}; a volume is claimed at {@link #created}, added to the VM at {@link #prepare} and released at
+ * {@link #deleted}; a secret is added to the workload at {@link #prepare}). The restart decision after a run is
+ * {@link RestartPolicy}'s.
+ *
+ * <p>Every method but {@link #created} and {@link #prepare} runs on the runner's mailbox, in order with the machine's
+ * commands, and must not block.
+ */
+interface MachineHook {
+
+    /**
+     * A machine is being created (before it is stored): claim what it keeps for its whole life. Undone by
+     * {@link #deleted}, also when a later hook or the store refuses the machine.
+     *
+     * @throws dev.bolero.api.ApiException when the machine cannot be created (e.g. {@code conflict})
+     */
+    default void created(MachineRecord machine) {}
+
+    /**
+     * A run is being prepared, off the mailbox (it may block): add to {@code launch} what the VM and its guest need.
+     * Also called to rebuild the guest's config for a re-adopted VM whose guest asks for it again.
+     *
+     * @throws OciException when the image cannot be had
+     * @throws dev.bolero.api.ApiException {@code failed_precondition} when the machine's config cannot run
+     */
+    default void prepare(Launch launch) throws OciException {}
+
+    /** The VMM runs (fresh or re-adopted); its guest may still be booting. */
+    default void spawned(Run run) {}
+
+    /** The guest started the workload. */
+    default void started(Run run) {}
+
+    /** The run ended with {@code end}; its timers are cancelled. Called before the restart decision. */
+    default void ended(Run run, RunEnd end) {}
+
+    /** The machine is deleted (or its creation is undone): release what {@link #created} claimed. Must not throw. */
+    default void deleted(String machineId) {}
+
+    /** What a hook may see of, and do to, a run. Used on the runner's mailbox only. */
+    interface Run {
+        String machineId();
+
+        MachineSpec config();
+
+        /** Whether the guest started the workload (a re-adopted running machine has). */
+        boolean started();
+
+        /** Whether the run is being stopped or destroyed. */
+        boolean stopRequested();
+
+        /** Runs {@code action} on the mailbox after {@code delay} unless the run has ended by then. */
+        void schedule(Duration delay, Runnable action);
+
+        /** Powers the VM off (the VMM gets a grace period, then is killed); {@code reason} becomes the end's detail. */
+        void powerOff(String reason);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.agent.logs.LogStore;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.runtime.VmProcess;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One run of a machine, from its start (or re-adoption) to its recorded end: what its {@link MachineRunner} knows of
+ * it, and how its end is told from what happened. Used on the runner's mailbox only.
+ */
+final class MachineRun implements MachineHook.Run {
+    private static final Logger log = LoggerFactory.getLogger(MachineRun.class);
+    private static final int SIGKILL = 9;
+
+    /** The run's number on its runner: reports of other runs are dropped. */
+    final int number;
+    private final String machineId;
+    private final MachineSpec config;
+    private final Path machineDir;
+    private final Clock clock;
+    private final Consumer<RunnerCommand> mailbox;
+    private final List<Clock.Timer> timers = new ArrayList<>();
+    /** Deletes waiting for the run to end. */
+    final List<CompletableFuture<Void>> deletes = new ArrayList<>();
+    VmProcess process;
+    Conversation conversation;
+    boolean started;
+    boolean stopRequested;
+    boolean destroying;
+    boolean conversationEnded;
+    boolean vmmExited;
+    /** Why the run is being ended from outside, if it is: a stop, a delete, or a hook's power-off. */
+    private String endReason;
+    /** The workload's end as the guest reported it, once the conversation is over. */
+    private Optional<RunEnd> workloadEnd = Optional.empty();
+
+    MachineRun(int number, String machineId, MachineSpec config, Path machineDir, Clock clock,
+            Consumer<RunnerCommand> mailbox) {
+        this.number = number;
+        this.machineId = machineId;
+        this.config = config;
+        this.machineDir = machineDir;
+        this.clock = clock;
+        this.mailbox = mailbox;
+    }
+
+    @Override
+    public String machineId() {
+        return machineId;
+    }
+
+    @Override
+    public MachineSpec config() {
+        return config;
+    }
+
+    @Override
+    public boolean started() {
+        return started;
+    }
+
+    @Override
+    public boolean stopRequested() {
+        return stopRequested;
+    }
+
+    @Override
+    public void schedule(Duration delay, Runnable action) {
+        timers.add(clock.schedule(delay, () -> mailbox.accept(new RunnerCommand.TimerFired(number, action))));
+    }
+
+    @Override
+    public void powerOff(String reason) {
+        VmProcess p = process;
+        if (p == null || !p.isAlive()) return;
+        endReason = reason;
+        log.info("machine={} powering off: {}", machineId, reason);
+        Thread.ofVirtual().name("power-off-" + machineId).start(() -> p.stop(MachineRunner.HARD_STOP_GRACE));
+    }
+
+    /** The run is being deleted: it ends without its end being recorded. */
+    void destroy() {
+        destroying = true;
+        stopRequested = true;
+        endReason = "destroyed";
+    }
+
+    void cancelTimers() {
+        timers.forEach(Clock.Timer::cancel);
+    }
+
+    /** The guest conversation is over, with the workload's end as the guest reported it (empty: none). */
+    void conversationEnded(Optional<RunEnd> end) {
+        conversationEnded = true;
+        workloadEnd = end.map(this::classify);
+    }
+
+    /** Whether both the guest conversation is over and the VMM has exited. */
+    boolean over() {
+        return conversationEnded && vmmExited;
+    }
+
+    /** How the run ended: as the guest reported, or as the VMM's going without a report says. */
+    RunEnd end() {
+        return workloadEnd.orElseGet(this::vmmGone);
+    }
+
+    /** A workload's exit as the run saw it: stopped by request, killed for want of memory, or its own. */
+    private RunEnd classify(RunEnd end) {
+        if (end.reason() != RunEnd.Reason.EXITED) return end;
+        int status = end.exitCode().orElseThrow();
+        if (stopRequested) return RunEnd.exited(RunEnd.Reason.STOPPED_BY_REQUEST, status);
+        if (status == 128 + SIGKILL && consoleShowsOom()) return RunEnd.exited(RunEnd.Reason.OOM, status);
+        return end;
+    }
+
+    /** Why a VMM went without the guest reporting the workload's end. */
+    private RunEnd vmmGone() {
+        if (endReason != null && stopRequested) return RunEnd.stoppedByRequest();
+        if (endReason != null && !started) return RunEnd.failed(RunEnd.Reason.BOOT_TIMEOUT, endReason);
+        if (endReason != null) return RunEnd.failed(RunEnd.Reason.VMM_CRASHED, endReason);
+        String diagnostics = process.diagnostics(2000).strip();
+        RunEnd.Reason why = consoleShowsOom() ? RunEnd.Reason.OOM : RunEnd.Reason.VMM_CRASHED;
+        return RunEnd.failed(why, "machine " + machineId + ": the VMM exited unexpectedly: " + diagnostics);
+    }
+
+    /** Whether the guest kernel's console reports an out-of-memory kill (the last 64 KiB are searched). */
+    private boolean consoleShowsOom() {
+        Path console = machineDir.resolve(LogStore.CONSOLE_FILE);
+        try (InputStream in = Files.newInputStream(console)) {
+            in.skipNBytes(Math.max(0, Files.size(console) - 64 * 1024));
+            String tail = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return tail.contains("Out of memory") || tail.contains("oom-kill");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.core.MachineSpec;
+import dev.bolero.runtime.VmProcess;
+import dev.bolero.runtime.guest.GuestConfig;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What a {@link MachineRunner} handles, one at a time in the order they arrive: requests (with a reply), and what its
+ * own run reports (prepare and spawn results, guest events, the VMM's exit, timers). A run's reports carry the run's
+ * number: those of an earlier run are dropped.
+ */
+sealed interface RunnerCommand {
+
+    /** A command whose outcome is awaited by its sender. */
+    sealed interface Request<T> extends RunnerCommand {
+        CompletableFuture<T> reply();
+    }
+
+    // --- requests ---
+
+    /** Start a created, stopped or failed machine (and cancel a pending restart). */
+    record Start(CompletableFuture<MachineRecord> reply) implements Request<MachineRecord> {}
+
+    /** Stop a starting or running machine, or cancel its pending restart. */
+    record Stop(MachineSpec.Stop request, CompletableFuture<MachineRecord> reply) implements Request<MachineRecord> {}
+
+    /** The running machine's guest conversation, for an exec call made on the caller's thread. */
+    record Exec(CompletableFuture<Conversation> reply) implements Request<Conversation> {}
+
+    /** Delete the machine; completes once its VMM is gone and its row, network and files are. */
+    record Delete(boolean force, CompletableFuture<Void> reply) implements Request<Void> {}
+
+    /** Agent start: supervise the VMM a previous agent started for this machine. */
+    record Adopt(VmProcess process, CompletableFuture<Void> reply) implements Request<Void> {}
+
+    /** Agent start: the machine's VMM is gone; record {@code end} and apply the restart policy. */
+    record Lost(RunEnd end, CompletableFuture<Void> reply) implements Request<Void> {}
+
+    /** Agent start: the previous agent was waiting out a restart backoff; wait again. */
+    record ResumeRestart(CompletableFuture<Void> reply) implements Request<Void> {}
+
+    /** Agent shutdown: let go of the machine without touching its VMM. */
+    record Detach(CompletableFuture<Void> reply) implements Request<Void> {}
+
+    // --- what the machine's run reports ---
+
+    /** The run's launch is prepared (image pulled, network known). */
+    record Prepared(int run, Launch launch) implements RunnerCommand {}
+
+    /** The run's VMM was spawned. */
+    record Spawned(int run, VmProcess process, GuestConfig config) implements RunnerCommand {}
+
+    /** The run could not get as far as a VMM. */
+    record StartFailed(int run, RunEnd end) implements RunnerCommand {}
+
+    /** The guest started the workload. */
+    record GuestStarted(int run) implements RunnerCommand {}
+
+    /** The guest conversation is over: with the workload's end, or empty when the VMM went without one. */
+    record ConversationEnded(int run, Optional<RunEnd> end) implements RunnerCommand {}
+
+    /** The run's VMM process exited. */
+    record VmmExited(int run) implements RunnerCommand {}
+
+    /** A timer of the run (a hook's, or the wait for the VMM's exit) fired. */
+    record TimerFired(int run, Runnable action) implements RunnerCommand {}
+
+    /** The backoff of restart number {@code attempt} is over ({@code token} tells it from a cancelled one). */
+    record RestartDue(int token, int attempt) implements RunnerCommand {}
+}
