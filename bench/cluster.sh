@@ -3,13 +3,14 @@
 # server with 1,000 simulated nodes (join, heartbeat every 5 s, long-poll assignments, report them running without
 # booting), on SQLite and on PostgreSQL (a throwaway cluster: initdb as the postgres user into a temporary directory,
 # free port, removed after; needs the Debian package postgresql and root). Baseline in the same run: the same creates
-# against 10 nodes, and GET /v1/status latency sampled during the large run.
+# against 10 nodes, and GET /v1/status latency sampled during the large run; then, labelled with their commit and date,
+# the figures measured for the code before batched placement (which this run cannot execute).
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres)
 # Builds the reactor first unless SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  ./mvnw -q -pl bench -am install -DskipTests
+  ./mvnw -q -pl bench -am package -DskipTests
 fi
 exec "$JAVA_HOME/bin/java" -Xmx2g -Dlogback.configurationFile=bench-logback.xml -cp bench/target/benchmarks.jar dev.bolero.bench.ClusterBench "$@"

@@ -35,7 +35,7 @@ public final class Bootstrap {
         String action = "set up the " + kind + " token";
         if (given.isPresent()) {
             store.update(action, tx -> {
-                tx.putToken(kind, Tokens.hash(given.get()), kind, clock.instant());
+                tx.tokens().put(kind, Tokens.hash(given.get()), kind, clock.instant());
                 return null;
             });
             return Optional.empty();
@@ -44,8 +44,8 @@ public final class Bootstrap {
             if (Files.exists(file)) {
                 String token = Files.readString(file, StandardCharsets.UTF_8).strip();
                 boolean inserted = store.update(action, tx ->
-                        tx.insertTokenIfAbsent(kind, Tokens.hash(token), kind, clock.instant()));
-                boolean matches = store.read(action, tx -> tx.findToken(Tokens.hash(token)))
+                        tx.tokens().insertIfAbsent(kind, Tokens.hash(token), kind, clock.instant()));
+                boolean matches = store.read(action, tx -> tx.tokens().find(Tokens.hash(token)))
                         .filter(t -> t.id().equals(kind)).isPresent();
                 if (!matches) log.warn("{} holds a token the cluster does not accept (another one is stored)", file);
                 if (inserted) log.info("{} token restored from {}", kind, file);
@@ -53,7 +53,7 @@ public final class Bootstrap {
             }
             String token = Tokens.generate();
             boolean inserted = store.update(action, tx ->
-                    tx.insertTokenIfAbsent(kind, Tokens.hash(token), kind, clock.instant()));
+                    tx.tokens().insertIfAbsent(kind, Tokens.hash(token), kind, clock.instant()));
             if (!inserted) {
                 log.info("{} token already set by another server; it is in that server's data directory", kind);
                 return Optional.empty();

@@ -58,11 +58,23 @@ public final class Changes {
         }
     }
 
-    /** Waits until {@link #signal(Collection)} names {@code nodeId} or at most {@code max}. */
-    public void awaitNode(String nodeId, Duration max) throws InterruptedException {
+    /** How many times {@link #signal(Collection)} has named {@code nodeId}: pass it to {@link #awaitNode}. */
+    public long nodeVersion(String nodeId) {
         lock.lock();
         try {
-            long seen = nodeVersions.getOrDefault(nodeId, 0L);
+            return nodeVersions.getOrDefault(nodeId, 0L);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until {@link #signal(Collection)} has named {@code nodeId} since its {@link #nodeVersion} was
+     * {@code seen} (at once if it already has), or at most {@code max}.
+     */
+    public void awaitNode(String nodeId, long seen, Duration max) throws InterruptedException {
+        lock.lock();
+        try {
             Condition c = nodes.computeIfAbsent(nodeId, id -> lock.newCondition());
             long nanos = max.toNanos();
             while (nodeVersions.getOrDefault(nodeId, 0L) == seen && nanos > 0) nanos = c.awaitNanos(nanos);

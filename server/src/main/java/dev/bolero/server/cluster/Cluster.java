@@ -7,18 +7,22 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * The control plane's services over one store, and the singleton loops, which run only while this process holds the
- * leadership ({@link Leadership}). {@link #close()} stops the loops and gives the leadership up; the store stays open.
+ * The control plane's services over one store, the placement worker, and the reconciliation loop, which runs only
+ * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop and the placement
+ * worker and gives the leadership up; the store stays open.
  */
 public final class Cluster implements AutoCloseable {
     private final ServerStore store;
     private final ControlPlane plane;
     private final NodeRegistry nodes;
     private final ClusterLoops loops;
+    private final Placements placements;
     private final Streams streams;
 
-    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops, Streams streams) {
+    private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
+                    Placements placements, Streams streams) {
         this.store = store;
+        this.placements = placements;
         this.plane = plane;
         this.nodes = nodes;
         this.loops = loops;
@@ -33,13 +37,13 @@ public final class Cluster implements AutoCloseable {
     public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval,
                                 Duration streamPickup) {
         var changes = new Changes();
-        var placements = new Placements(store, clock, timing.downAfter());
+        var placements = new Placements(store, clock, changes, timing.downAfter());
         var plane = new ControlPlane(store, clock, changes, placements);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements).start();
-        return new Cluster(store, plane, nodes, loops, streams);
+        return new Cluster(store, plane, nodes, loops, placements, streams);
     }
 
     public ControlPlane plane() {
@@ -55,6 +59,11 @@ public final class Cluster implements AutoCloseable {
         return streams;
     }
 
+    /** The reconciliation loop, for tests that tick it themselves. */
+    ClusterLoops loops() {
+        return loops;
+    }
+
     /** Whether this process ran the singleton loops at their last tick. */
     public boolean leading() {
         return loops.leading();
@@ -63,7 +72,7 @@ public final class Cluster implements AutoCloseable {
     /** The credential {@code token} is, if any. */
     public Optional<TokenRow> authenticate(String token) {
         String hash = Tokens.hash(token);
-        return store.read("authenticate", tx -> tx.findToken(hash));
+        return store.read("authenticate", tx -> tx.tokens().find(hash));
     }
 
     /** The latest state index. */
@@ -74,5 +83,6 @@ public final class Cluster implements AutoCloseable {
     @Override
     public void close() {
         loops.close();
+        placements.close();
     }
 }

@@ -1,18 +1,27 @@
 package dev.bolero.server.cluster;
 
+import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.ServerStore;
-import dev.bolero.core.MachineState;
+import dev.bolero.server.store.Tx;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The singleton loops, run each tick by the leader only: node-loss detection (a node silent past the deadline goes
- * down; its machines are moved when their restart policy says so, failed otherwise), drain (machines on draining
- * nodes move elsewhere), and re-placement of machines that want to run and have no node.
+ * The singleton reconciliation loop, run each tick by the leader only: reads the cluster, asks the {@link Reconciler}
+ * what differs from what is wanted, and carries the actions out: lost nodes go down with their machines evicted (moved
+ * when their restart policy says so, failed otherwise) in one transaction per node; machines without a node and
+ * machines on draining nodes are placed together in one {@link Placements} batch; machines that cannot leave a
+ * draining node are stopped.
  */
 final class ClusterLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterLoops.class);
@@ -68,72 +77,79 @@ final class ClusterLoops implements AutoCloseable {
         }
     }
 
-    /** One pass of every loop. */
+    /** One reconciliation; again at once when it found nodes lost, so that their machines are placed now. */
     void tick() {
-        detectLoss();
-        drain();
-        for (MachineRow machine : store.read("list unplaced machines", tx -> tx.unplaced())) {
-            plane.placeWaiting(machine);
-        }
+        if (reconcile()) reconcile();
     }
 
-    private void detectLoss() {
-        Instant cutoff = clock.instant().minus(downAfter);
-        for (String nodeId : store.read("find silent nodes", tx -> tx.silentNodes(cutoff))) {
-            boolean down = store.write("mark node " + nodeId + " down", tx -> {
-                if (!tx.markDown(nodeId, cutoff)) return false;
-                Instant now = clock.instant();
-                for (MachineRow m : tx.machinesOn(nodeId)) {
-                    if (m.deleted()) {
-                        tx.assign(m.id(), null, null, now);
-                    } else if (m.moves()) {
-                        tx.assign(m.id(), null, "node " + nodeId + " was lost; awaiting a node", now);
-                    } else {
-                        tx.fail(m.id(), "node " + nodeId + " was lost (restart policy no)", now);
-                    }
-                }
-                for (String orphan : tx.orphanedDeleted()) tx.purge(orphan);
-                tx.touchAssignments(nodeId);
-                return true;
-            });
-            if (down) {
-                log.warn("node down id={}: no heartbeat for {} s", nodeId, downAfter.toSeconds());
-                changes.signal(java.util.List.of(nodeId));
+    /** Reads the cluster, asks the {@link Reconciler} and carries its actions out; whether any node went down. */
+    private boolean reconcile() {
+        var observed = store.read("observe cluster", this::observe);
+        var jobs = new ArrayList<Placements.Job>();
+        var stops = new ArrayList<MachineRow>();
+        boolean lost = false;
+        for (Reconciler.Action action : Reconciler.reconcile(observed, downAfter)) {
+            switch (action) {
+                case Reconciler.Action.MarkDown down -> lost |= markDown(down);
+                case Reconciler.Action.Schedule schedule -> jobs.add(schedule.job());
+                case Reconciler.Action.Stop stop -> stops.add(stop.machine());
             }
         }
+        if (lost) return true; // their machines are observed again, placed on the next pass
+        var results = placements.placeAll(jobs);
+        for (int i = 0; i < jobs.size(); i++) {
+            if (jobs.get(i) instanceof Placements.Job.Move move
+                    && results.get(i) instanceof Placements.Result.Placed placed) {
+                log.info("machine moved id={} from={} to={}", move.machine().id(), move.from(), placed.nodeId());
+            }
+        }
+        for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
+        return false;
     }
 
-    private void drain() {
-        for (MachineRow machine : store.read("list machines on draining nodes", tx -> tx.onDrainingNodes())) {
-            String from = machine.nodeId();
-            String action = "move machine " + machine.id() + " off draining node " + from;
-            if (!machine.moves()) {
-                if (machine.desiredState() == MachineState.RUNNING) plane.stop(machine.namespace(), machine.id(), null);
-                continue;
-            }
-            var strategy = store.read(action, tx -> tx.fleet(machine.namespace(), machine.fleet()))
-                    .map(dev.bolero.api.wire.Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.DEFAULT);
-            var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, to) -> {
-                var now = tx.machine(machine.id());
-                if (now.isEmpty() || !from.equals(now.get().nodeId())
-                        || now.get().deleted()) {
-                    return false;
+    private Reconciler.Observed observe(Tx tx) throws SQLException {
+        var unplaced = tx.machines().unplaced();
+        var onDraining = tx.machines().onDrainingNodes();
+        var strategies = new HashMap<String, FleetStrategy>();
+        for (MachineRow m : unplaced) strategy(tx, m, strategies);
+        for (MachineRow m : onDraining) strategy(tx, m, strategies);
+        return new Reconciler.Observed(clock.instant(), tx.nodes().list(), unplaced, onDraining, strategies);
+    }
+
+    private static void strategy(Tx tx, MachineRow m, Map<String, FleetStrategy> strategies) throws SQLException {
+        String key = Reconciler.fleetKey(m);
+        if (strategies.containsKey(key)) return;
+        tx.fleets().template(m.namespace(), m.fleet())
+                .ifPresent(t -> strategies.put(key, t.spec().strategy()));
+        strategies.putIfAbsent(key, FleetStrategy.DEFAULT);
+    }
+
+    /** Marks the node down, if it is still silent, and evicts its machines in the same transaction. */
+    private boolean markDown(Reconciler.Action.MarkDown action) {
+        String nodeId = action.nodeId();
+        boolean down = store.write("mark node " + nodeId + " down", tx -> {
+            if (!tx.nodes().markDown(nodeId, action.cutoff())) return false;
+            Instant now = clock.instant();
+            var released = new ArrayList<MachineStore.Assignment>();
+            for (var eviction : Reconciler.lost(nodeId, tx.machines().on(nodeId))) {
+                switch (eviction) {
+                    case Reconciler.Eviction.Release r ->
+                            released.add(new MachineStore.Assignment(r.machineId(), null, null));
+                    case Reconciler.Eviction.Requeue r ->
+                            released.add(new MachineStore.Assignment(r.machineId(), null, r.reason()));
+                    case Reconciler.Eviction.Fail f -> tx.machines().fail(f.machineId(), f.reason(), now);
                 }
-                tx.assign(machine.id(), to, null, clock.instant());
-                tx.touchAssignments(from);
-                tx.touchAssignments(to);
-                return true;
-            });
-            switch (result) {
-                case Placements.Result.Placed placed -> {
-                    log.info("machine moved id={} from={} to={}", machine.id(), from, placed.nodeId());
-                    changes.signal(java.util.List.of(from, placed.nodeId()));
-                }
-                case Placements.Result.Refused refused -> store.update(action, tx ->
-                        tx.setError(machine.id(), "cannot leave draining node: " + refused.reason(), clock.instant()));
-                case Placements.Result.Skipped skipped -> { }
             }
+            tx.machines().assign(released, now);
+            for (String orphan : tx.machines().orphanedDeleted()) tx.machines().purge(orphan);
+            tx.nodes().touchAssignments(nodeId);
+            return true;
+        });
+        if (down) {
+            log.warn("node down id={}: no heartbeat for {} s", nodeId, downAfter.toSeconds());
+            changes.signal(List.of(nodeId));
         }
+        return down;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
@@ -17,6 +19,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -42,26 +45,26 @@ public final class ControlPlane {
     public Namespace createNamespace(NamespaceSpec spec) {
         String action = "create namespace " + spec.name();
         return store.write(action, tx -> {
-            if (tx.namespace(spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
-            tx.insertNamespace(spec.name(), clock.instant());
-            return tx.namespace(spec.name()).orElseThrow();
+            if (tx.namespaces().get(spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
+            tx.namespaces().insert(spec.name(), clock.instant());
+            return tx.namespaces().get(spec.name()).orElseThrow();
         });
     }
 
     public List<Namespace> namespaces() {
-        return store.read("list namespaces", Tx::namespaces);
+        return store.read("list namespaces", tx -> tx.namespaces().list());
     }
 
     /** The namespace, if it exists. */
     public Optional<Namespace> namespace(String name) {
-        return store.read("get namespace " + name, tx -> tx.namespace(name));
+        return store.read("get namespace " + name, tx -> tx.namespaces().get(name));
     }
 
     /** A new token of {@code namespace}; the only time it is shown. */
     public TokenResponse createToken(String namespace) {
         String token = Tokens.generate();
         store.update("create token in namespace " + namespace, tx -> {
-            tx.insertToken("ns-" + Tokens.id(), Tokens.hash(token), "namespace", namespace, null, clock.instant());
+            tx.tokens().insert("ns-" + Tokens.id(), Tokens.hash(token), "namespace", namespace, null, clock.instant());
             return null;
         });
         return new TokenResponse(token);
@@ -71,9 +74,9 @@ public final class ControlPlane {
         if (spec.name() == null) throw ApiException.invalid("create fleet: name is required");
         String action = "create fleet " + namespace + "/" + spec.name();
         return store.write(action, tx -> {
-            if (tx.fleet(namespace, spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
-            tx.insertFleet(namespace, spec, clock.instant());
-            return tx.fleet(namespace, spec.name()).orElseThrow();
+            if (tx.fleets().get(namespace, spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
+            tx.fleets().insert(namespace, spec, clock.instant());
+            return tx.fleets().get(namespace, spec.name()).orElseThrow();
         });
     }
 
@@ -89,29 +92,29 @@ public final class ControlPlane {
         var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels(), spec.config());
         String action = "update fleet " + namespace + "/" + name;
         return store.write(action, tx -> {
-            Fleet old = tx.fleet(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));
-            tx.updateFleet(namespace, named, !java.util.Objects.equals(old.config(), named.config()), clock.instant());
-            return tx.fleet(namespace, name).orElseThrow();
+            Fleet old = tx.fleets().get(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));
+            tx.fleets().update(namespace, named, !java.util.Objects.equals(old.config(), named.config()), clock.instant());
+            return tx.fleets().get(namespace, name).orElseThrow();
         });
     }
 
     public Fleet fleet(String namespace, String name) {
         String action = "get fleet " + namespace + "/" + name;
-        return store.read(action, tx -> tx.fleet(namespace, name)).orElseThrow(() -> notFound(action, "fleet", name));
+        return store.read(action, tx -> tx.fleets().get(namespace, name)).orElseThrow(() -> notFound(action, "fleet", name));
     }
 
     public List<Fleet> fleets(String namespace) {
-        return store.read("list fleets of " + namespace, tx -> tx.fleets(namespace));
+        return store.read("list fleets of " + namespace, tx -> tx.fleets().list(namespace));
     }
 
     /** Deletes an empty fleet; one with machines is a {@code conflict}. */
     public void deleteFleet(String namespace, String name) {
         String action = "delete fleet " + namespace + "/" + name;
         store.write(action, tx -> {
-            if (tx.fleet(namespace, name).isEmpty()) throw notFound(action, "fleet", name);
-            int machines = tx.fleetMachineCount(namespace, name);
+            if (tx.fleets().get(namespace, name).isEmpty()) throw notFound(action, "fleet", name);
+            int machines = tx.machines().countInFleet(namespace, name);
             if (machines > 0) throw ApiException.conflict(action + ": it still has " + machines + " machines");
-            tx.deleteFleet(namespace, name);
+            tx.fleets().delete(namespace, name);
             return null;
         });
     }
@@ -124,29 +127,23 @@ public final class ControlPlane {
      *     {@code failed_precondition} with the scheduler's reason when no node can take it
      */
     public ClusterMachine createMachine(String namespace, String fleetName, CreateClusterMachine body) {
-        Fleet fleet = fleet(namespace, fleetName);
-        MachineSpec spec = body.spec(fleet.config());
+        String fleetAction = "get fleet " + namespace + "/" + fleetName;
+        FleetStore.Template fleet = store.read(fleetAction, tx -> tx.fleets().template(namespace, fleetName))
+                .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
+        MachineSpec spec = body.spec(fleet.spec().config());
         String id = Tokens.id();
         String name = body.name() == null ? "m-" + id : body.name();
         String action = "create machine " + name + " in " + namespace + "/" + fleetName;
+        // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
         var row = MachineRow.created(id, namespace, fleetName, name, spec,
-                body.region() != null ? body.region() : fleet.region(),
-                body.nodeLabels() != null ? body.nodeLabels() : fleet.nodeLabels(),
-                body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(), clock.instant());
-        var result = placements.place(action, id, Placements.request(row, fleet.strategy()), (tx, nodeId) -> {
-            if (tx.liveMachineNamed(namespace, name)) {
-                throw ApiException.conflict(action + ": a machine of that name exists");
-            }
-            tx.insertMachine(row.assignedTo(nodeId, tx.index()));
-            tx.touchAssignments(nodeId);
-            return true;
-        });
-        return switch (result) {
+                body.region() != null ? body.region() : fleet.spec().region(),
+                body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
+                body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
+                clock.instant().truncatedTo(ChronoUnit.MILLIS));
+        return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
+            case Placements.Result.Placed placed -> row.assignedTo(placed.nodeId(), placed.index()).toWire();
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
-            case Placements.Result.Placed placed -> {
-                changes.signal(List.of(placed.nodeId()));
-                yield machine(namespace, id);
-            }
+            case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
             case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
         };
     }
@@ -157,7 +154,7 @@ public final class ControlPlane {
 
     /** The namespace's machines, optionally of one fleet and in one of {@code states} (all when empty). */
     public List<ClusterMachine> machines(String namespace, Optional<String> fleet, Set<MachineState> states) {
-        return store.read("list machines of " + namespace, tx -> tx.machines(namespace, fleet)).stream()
+        return store.read("list machines of " + namespace, tx -> tx.machines().list(namespace, fleet)).stream()
                 .filter(m -> states.isEmpty() || states.contains(m.observedState()))
                 .map(MachineRow::toWire).toList();
     }
@@ -181,7 +178,7 @@ public final class ControlPlane {
         MachineRow machine = change(namespace, id, "delete machine " + id, MachineState.DESTROYED, null);
         if (machine.nodeId() == null) {
             store.update("delete machine " + id, tx -> {
-                tx.purge(id);
+                tx.machines().purge(id);
                 return null;
             });
         }
@@ -208,33 +205,19 @@ public final class ControlPlane {
     }
 
     /** Places a machine that wants to run and has no node; records the refusal on it when none can take it. */
-    void placeWaiting(MachineRow machine) {
-        String action = "place machine " + machine.id();
-        var strategy = store.read(action, tx -> tx.fleet(machine.namespace(), machine.fleet()))
-                .map(Fleet::strategy).orElse(dev.bolero.api.wire.FleetStrategy.DEFAULT);
-        var result = placements.place(action, machine.id(), Placements.request(machine, strategy), (tx, nodeId) -> {
-            var now = tx.machine(machine.id());
-            if (now.isEmpty() || now.get().nodeId() != null || now.get().desiredState() != MachineState.RUNNING) {
-                return false;
-            }
-            tx.assign(machine.id(), nodeId, null, clock.instant());
-            tx.touchAssignments(nodeId);
-            return true;
-        });
-        switch (result) {
-            case Placements.Result.Placed placed -> changes.signal(List.of(placed.nodeId()));
-            case Placements.Result.Refused refused -> store.update(action, tx ->
-                    tx.setError(machine.id(), "awaiting a node: " + refused.reason(), clock.instant()));
-            case Placements.Result.Skipped skipped -> { }
-        }
+    private void placeWaiting(MachineRow machine) {
+        var strategy = store.read("place machine " + machine.id(),
+                tx -> tx.fleets().template(machine.namespace(), machine.fleet()))
+                .map(t -> t.spec().strategy()).orElse(FleetStrategy.DEFAULT);
+        placements.place(new Placements.Job.Place(machine, strategy));
     }
 
     private MachineRow change(String namespace, String id, String action, MachineState desired,
                               MachineSpec.Stop stop) {
         MachineRow changed = store.write(action, tx -> {
             MachineRow machine = live(tx, namespace, id, action);
-            tx.setDesired(id, desired, stop, clock.instant());
-            if (machine.nodeId() != null) tx.touchAssignments(machine.nodeId());
+            tx.machines().setDesired(id, desired, stop, clock.instant());
+            if (machine.nodeId() != null) tx.nodes().touchAssignments(machine.nodeId());
             return machine;
         });
         changes.signal(changed.nodeId() == null ? List.of() : List.of(changed.nodeId()));
@@ -246,7 +229,7 @@ public final class ControlPlane {
     }
 
     static MachineRow live(Tx tx, String namespace, String id, String action) throws SQLException {
-        return tx.machine(id)
+        return tx.machines().get(id)
                 .filter(m -> m.namespace().equals(namespace) && !m.deleted())
                 .orElseThrow(() -> notFound(action, "machine", id));
     }

@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.ServerStore;
@@ -12,14 +13,12 @@ import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
-import dev.bolero.api.wire.MachineReport;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.core.NodeState;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,9 +67,9 @@ public final class NodeRegistry {
         String credential = Tokens.generate();
         Instant now = clock.instant();
         store.write("join node " + request.name(), tx -> {
-            tx.insertNode(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
+            tx.nodes().insert(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
                     tx.index(), now));
-            tx.insertToken("node-" + id, Tokens.hash(credential), "node", null, id, now);
+            tx.tokens().insert("node-" + id, Tokens.hash(credential), "node", null, id, now);
             return null;
         });
         log.info("node joined id={} name={} labels={}", id, request.name(), request.labels());
@@ -86,18 +85,23 @@ public final class NodeRegistry {
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
+        // Changes made by this process wake the poll; with a shared store, other servers' changes are seen by re-reading
+        // the index every RECHECK. Versions are taken before each read, so a change between the read and the wait
+        // is not missed.
+        Duration recheck = store.shared() ? RECHECK : wait;
         while (true) {
+            long seen = changes.nodeVersion(nodeId);
             // Only the one-row index while nothing changed; the machines once it has (or the wait is over).
-            long current = store.read(action, tx -> tx.node(nodeId).map(NodeRow::assignIndex)
+            long current = store.read(action, tx -> tx.nodes().assignIndex(nodeId)
                     .orElseThrow(() -> ApiException.notFound(action + ": no such node")));
             Duration left = Duration.between(clock.instant(), deadline);
             if (current != index || left.isNegative() || left.isZero()) break;
-            changes.awaitNode(nodeId, left.compareTo(RECHECK) < 0 ? left : RECHECK);
+            changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
         }
         return store.read(action, tx -> {
             // The index first: machines read after it are at least as new, so no change is ever missed.
-            NodeRow node = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            return new Assignments(node.assignIndex(), tx.machinesOn(nodeId).stream()
+            NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            return new Assignments(node.assignIndex(), tx.machines().on(nodeId).stream()
                     .filter(m -> !m.deleted())
                     .map(NodeRegistry::assignment).toList(), streams.pendingOn(tx, nodeId));
         });
@@ -107,22 +111,13 @@ public final class NodeRegistry {
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
         String action = "heartbeat of node " + nodeId;
         Instant now = clock.instant();
-        var result = store.update(action, tx -> {
-            NodeRow before = tx.node(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            tx.heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-            boolean changed = false;
-            var reported = new HashSet<String>();
-            for (MachineReport report : heartbeat.machines()) {
-                reported.add(report.id());
-                changed |= tx.observe(nodeId, report.id(), report.state(), report.imageDigest(), report.exitCode(),
-                        report.error(), now);
-            }
-            for (String deleted : tx.deletedOn(nodeId)) {
-                if (!reported.contains(deleted)) tx.purge(deleted);
-            }
+        var result = store.report(action, tx -> {
+            NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
             if (before.down()) log.info("node back id={}", nodeId);
-            NodeRow after = tx.node(nodeId).orElseThrow();
-            return new Beat(new HeartbeatResponse(after.assignIndex(), after.state()), changed);
+            // The heartbeat made it ready; nothing else in this transaction changes the node.
+            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed);
         });
         if (result.changed()) changes.signal();
         return result.response();
@@ -132,14 +127,14 @@ public final class NodeRegistry {
 
     public List<NodeInfo> nodes() {
         return store.read("list nodes", tx -> {
-            var allocations = tx.allocations();
-            return tx.nodes().stream().map(n -> info(n, allocations.get(n.id()))).toList();
+            var allocations = tx.allocations().all();
+            return tx.nodes().list().stream().map(n -> info(n, allocations.get(n.id()))).toList();
         });
     }
 
     public NodeInfo node(String id) {
         String action = "get node " + id;
-        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().get(id)));
+        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().of(List.of(id)).get(id)));
     }
 
     /** Cordons ({@code cordoned}), drains ({@code draining}) or uncordons ({@code ready}) a node. */
@@ -152,7 +147,7 @@ public final class NodeRegistry {
         };
         store.write(action, tx -> {
             find(tx, id, action);
-            tx.setAdminState(id, adminState);
+            tx.nodes().setAdminState(id, adminState);
             return null;
         });
         log.info("{}", action);
@@ -161,10 +156,10 @@ public final class NodeRegistry {
     }
 
     private static NodeRow find(Tx tx, String id, String action) throws SQLException {
-        return tx.node(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+        return tx.nodes().get(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
     }
 
-    private static NodeInfo info(NodeRow n, Tx.Allocation allocation) {
+    private static NodeInfo info(NodeRow n, AllocationStore.Allocation allocation) {
         var allocated = allocation == null ? new Capacity(0, 0) : new Capacity(allocation.cpus(), allocation.memoryMb());
         return new NodeInfo(n.id(), n.name(), n.state(), n.labels(), n.drivers(), n.capacity(), allocated,
                 allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt());

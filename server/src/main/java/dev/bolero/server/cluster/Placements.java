@@ -1,100 +1,392 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import dev.bolero.scheduler.ClusterSnapshot;
 import dev.bolero.scheduler.Driver;
 import dev.bolero.scheduler.HostPort;
 import dev.bolero.scheduler.NodeState;
 import dev.bolero.scheduler.NodeView;
-import dev.bolero.scheduler.Plan;
+import dev.bolero.scheduler.Placement;
 import dev.bolero.scheduler.PlacementDecision;
 import dev.bolero.scheduler.PlacementRequest;
-import dev.bolero.scheduler.Placement;
+import dev.bolero.scheduler.Plan;
 import dev.bolero.scheduler.PlanApplier;
-import dev.bolero.scheduler.Scheduler;
+import dev.bolero.scheduler.PlanOutcome;
 import dev.bolero.scheduler.Resources;
+import dev.bolero.scheduler.Scheduler;
 import dev.bolero.scheduler.Strategy;
+import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
-import dev.bolero.api.wire.FleetStrategy;
-import dev.bolero.core.MachineSpec;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
- * Optimistic placement: the scheduler plans on a snapshot read from the store, then, inside one serialised write
- * transaction, the plan applier re-checks the chosen node against the latest state and the caller's commit runs; a
- * rejected plan is planned again on a newer snapshot, up to {@value #ATTEMPTS} times.
+ * The one place machines are placed: new machines (creates), machines that want to run and have no node, and machines
+ * leaving draining nodes. Jobs from any number of callers queue up; one worker takes everything queued as a batch,
+ * plans it with {@link Scheduler#planAll} on a snapshot of the cluster, and commits the whole batch in one write
+ * transaction (a group commit: one state index, one sync to disk), in which the {@link PlanApplier} first re-checks the
+ * chosen nodes against their latest state. Placements the applier rejects are planned again on a fresh snapshot, up to
+ * {@value #ATTEMPTS} times. Each caller then gets its own job's {@link Result}.
+ *
+ * <p>The snapshot is kept between batches while nothing else writes: the worker applies its own commits to it and
+ * reads the store again when the state index shows another write, when it is older than {@link #SNAPSHOT_AGE} (so
+ * heartbeats' times and capacities are seen), and before it refuses anything. A stale snapshot can only make the
+ * scheduler propose a node that the applier then rejects: capacity is never over-committed.
  */
-final class Placements {
+final class Placements implements AutoCloseable {
     static final int ATTEMPTS = 5;
+    /** How long a snapshot the worker kept may serve before it reads the store again. */
+    static final Duration SNAPSHOT_AGE = Duration.ofSeconds(1);
+    /** At most this many jobs in one batch. */
+    private static final int BATCH = 512;
 
     private final ServerStore store;
     private final Clock clock;
+    private final Changes changes;
     private final Duration downAfter;
     private final SecureRandom seeds = new SecureRandom();
+    private final LinkedBlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
+    private final Thread worker;
+    /** The snapshot kept between batches, or null; only the worker touches it. */
+    private Cached cached;
 
-    Placements(ServerStore store, Clock clock, Duration downAfter) {
+    Placements(ServerStore store, Clock clock, Changes changes, Duration downAfter) {
         this.store = store;
         this.clock = clock;
+        this.changes = changes;
         this.downAfter = downAfter;
+        this.worker = Thread.ofVirtual().name("placements").start(this::work);
     }
 
-    /** The outcome of placing one machine. */
+    /** A machine to place, and what committing its placement means. */
+    sealed interface Job {
+        /** The machine (for a create, the row to insert). */
+        MachineRow machine();
+
+        /** How its fleet places. */
+        FleetStrategy strategy();
+
+        /** A new machine: inserted on the chosen node unless its name is taken in its namespace. */
+        record Create(MachineRow machine, FleetStrategy strategy) implements Job {}
+
+        /**
+         * A machine that wants to run and has no node: assigned unless it meanwhile got a node, was deleted or no
+         * longer wants to run. A refusal is recorded on it ({@code awaiting a node: …}).
+         */
+        record Place(MachineRow machine, FleetStrategy strategy) implements Job {}
+
+        /**
+         * A machine on draining node {@code from}: moved unless it meanwhile left that node or was deleted. A refusal
+         * is recorded on it ({@code cannot leave draining node: …}).
+         */
+        record Move(MachineRow machine, String from, FleetStrategy strategy) implements Job {}
+    }
+
+    /** The outcome of one job. */
     sealed interface Result {
-        /** Committed on {@code nodeId}. */
-        record Placed(String nodeId) implements Result {}
+        /** Committed on {@code nodeId} in the write transaction of state index {@code index}. */
+        record Placed(String nodeId, long index) implements Result {}
 
         /** No node can take it; {@code reason} is the scheduler's or the applier's sentence. */
         record Refused(String reason) implements Result {}
 
-        /** The commit found the machine changed meanwhile and did nothing. */
+        /** The machine changed meanwhile; nothing was written. */
         record Skipped() implements Result {}
+
+        /** A create whose name is taken: {@code reason} says how. */
+        record Conflict(String reason) implements Result {}
     }
 
-    /** Writes the placement of the machine on {@code nodeId}; returns false when the machine changed meanwhile. */
-    @FunctionalInterface
-    interface Commit {
-        boolean apply(Tx tx, String nodeId) throws SQLException;
+    private record Queued(Job job, CompletableFuture<Result> result) {}
+
+    private record Cached(ClusterSnapshot snapshot, Instant readAt) {}
+
+    /**
+     * Places {@code job} in the next batch and waits for its outcome.
+     *
+     * @throws dev.bolero.server.store.StoreException when the batch's transaction failed
+     */
+    Result place(Job job) {
+        return placeAll(List.of(job)).getFirst();
     }
 
-    /** Places a machine asking {@code request}, committing with {@code commit}. */
-    Result place(String action, String machineId, PlacementRequest request, Commit commit) {
-        String lastRejection = null;
-        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            Instant now = clock.instant();
-            ClusterSnapshot snapshot = store.read(action, this::snapshot);
-            var decision = Scheduler.plan(snapshot, request, now, seeds.nextLong());
-            String nodeId;
-            switch (decision) {
-                case PlacementDecision.Refused refused -> {
-                    return new Result.Refused(refused.reason());
-                }
-                case PlacementDecision.Placed placed -> nodeId = placed.nodeId();
-            }
-            var plan = new Plan(snapshot.index(),
-                    java.util.List.of(new Placement(machineId, nodeId, request)));
-            Result result = store.write(action, tx -> {
-                // The applier re-checks only the plan's node, so only that node is read inside the serialised write.
-                var outcome = PlanApplier.apply(snapshotOf(tx, nodeId), plan, clock.instant());
-                if (!outcome.rejected().isEmpty()) return new Result.Refused(outcome.rejected().getFirst().reason());
-                return commit.apply(tx, nodeId) ? new Result.Placed(nodeId) : new Result.Skipped();
-            });
-            if (!(result instanceof Result.Refused refused)) return result;
-            lastRejection = refused.reason();
+    /** Places {@code jobs} (in the next batch, with whatever else is queued) and waits for their outcomes, in order. */
+    List<Result> placeAll(List<? extends Job> jobs) {
+        if (!worker.isAlive()) throw new IllegalStateException("place machines: placements are closed");
+        var futures = new ArrayList<CompletableFuture<Result>>(jobs.size());
+        for (Job job : jobs) {
+            var future = new CompletableFuture<Result>();
+            futures.add(future);
+            queue.add(new Queued(job, future));
         }
-        return new Result.Refused(lastRejection + " (still conflicting after " + ATTEMPTS + " attempts)");
+        var results = new ArrayList<Result>(jobs.size());
+        for (var future : futures) {
+            try {
+                results.add(future.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("place machines: interrupted", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw new IllegalStateException("place machines: " + e.getCause().getMessage(), e.getCause());
+            }
+        }
+        return results;
+    }
+
+    private void work() {
+        var batch = new ArrayList<Queued>();
+        // Jobs for a machine already in the batch wait for the next one: a plan places each machine at most once.
+        var carried = new ArrayList<Queued>();
+        while (true) {
+            if (carried.isEmpty()) {
+                try {
+                    carried.add(queue.take());
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
+            queue.drainTo(carried, BATCH - carried.size());
+            var machines = new HashSet<String>();
+            for (var it = carried.iterator(); it.hasNext(); ) {
+                Queued q = it.next();
+                if (machines.add(q.job().machine().id())) {
+                    batch.add(q);
+                    it.remove();
+                }
+            }
+            try {
+                var results = placeBatch(batch.stream().map(Queued::job).toList());
+                for (int i = 0; i < batch.size(); i++) batch.get(i).result().complete(results.get(i));
+            } catch (RuntimeException e) {
+                cached = null;
+                batch.forEach(q -> q.result().completeExceptionally(e));
+            }
+            batch.clear();
+        }
+        queue.drainTo(carried);
+        carried.forEach(q -> q.result().completeExceptionally(
+                new IllegalStateException("place machine " + q.job().machine().id() + ": placements are closed")));
+    }
+
+    /** Plans and commits {@code jobs}, retrying rejected placements; one result per job, in order. */
+    private List<Result> placeBatch(List<Job> jobs) {
+        var results = new Result[jobs.size()];
+        var requests = new PlacementRequest[jobs.size()];
+        for (int i = 0; i < jobs.size(); i++) requests[i] = request(jobs.get(i).machine(), jobs.get(i).strategy());
+        var pending = new ArrayList<Integer>();
+        for (int i = 0; i < jobs.size(); i++) pending.add(i);
+        var lastRejection = new HashMap<Integer, String>();
+        boolean fresh = false;
+        for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
+            Instant now = clock.instant();
+            if (fresh || cached == null || Duration.between(cached.readAt(), now).compareTo(SNAPSHOT_AGE) > 0) {
+                cached = new Cached(store.read("read cluster for placement", this::snapshot), now);
+                fresh = true;
+            }
+            ClusterSnapshot snapshot = cached.snapshot();
+            var decisions = Scheduler.planAll(snapshot, pending.stream().map(i -> requests[i]).toList(), now,
+                    seeds.nextLong());
+            var placements = new ArrayList<Placement>();
+            var planned = new ArrayList<Integer>();
+            var refusedOnKept = false;
+            for (int k = 0; k < pending.size(); k++) {
+                int i = pending.get(k);
+                switch (decisions.get(k)) {
+                    case PlacementDecision.Refused refused -> {
+                        if (fresh) results[i] = new Result.Refused(refused.reason());
+                        else refusedOnKept = true;
+                    }
+                    case PlacementDecision.Placed placed -> {
+                        placements.add(new Placement(jobs.get(i).machine().id(), placed.nodeId(), requests[i]));
+                        planned.add(i);
+                    }
+                }
+            }
+            var committed = placements.isEmpty() ? Map.<Integer, Result>of()
+                    : commit(jobs, planned, new Plan(snapshot.index(), placements), lastRejection);
+            committed.forEach((i, result) -> results[i] = result);
+            pending.removeIf(i -> results[i] != null);
+            // A refusal on a kept snapshot, or a rejection, is decided again on a fresh one.
+            fresh = refusedOnKept || !pending.isEmpty();
+            if (refusedOnKept) attempt--; // deciding again on a fresh snapshot is not another attempt
+
+        }
+        for (int i : pending) {
+            results[i] = new Result.Refused(lastRejection.get(i) + " (still conflicting after " + ATTEMPTS
+                    + " attempts)");
+        }
+        recordRefusals(jobs, results);
+        return List.of(results);
+    }
+
+    /**
+     * Commits the plan in one write transaction: the applier's re-check, then each accepted job's write. Returns the
+     * results of the accepted and skipped jobs by position; rejected ones are left out (their reason in
+     * {@code lastRejection}).
+     */
+    private Map<Integer, Result> commit(List<Job> jobs, List<Integer> planned, Plan plan,
+                                        Map<Integer, String> lastRejection) {
+        var byMachine = new HashMap<String, Integer>();
+        for (int i : planned) byMachine.put(jobs.get(i).machine().id(), i);
+        Set<String> nodeIds = new LinkedHashSet<>();
+        plan.placements().forEach(p -> nodeIds.add(p.nodeId()));
+        record Committed(Map<Integer, Result> results, long index, List<Placement> placed, Set<String> touched) {}
+        Committed done = store.write("place " + planned.size() + " machines", tx -> {
+            Instant now = clock.instant();
+            PlanOutcome outcome = PlanApplier.apply(snapshotOf(tx, nodeIds), plan, now);
+            for (var rejection : outcome.rejected()) {
+                lastRejection.put(byMachine.get(rejection.placement().machineId()), rejection.reason());
+            }
+            var results = new LinkedHashMap<Integer, Result>();
+            var inserts = new ArrayList<MachineRow>();
+            var assignments = new ArrayList<MachineStore.Assignment>();
+            var touched = new LinkedHashSet<String>();
+            var placed = new ArrayList<Placement>();
+            var current = current(tx, jobs, outcome.committed(), byMachine);
+            var names = taken(tx, jobs, outcome.committed(), byMachine);
+            for (Placement p : outcome.committed()) {
+                int i = byMachine.get(p.machineId());
+                Result result = switch (jobs.get(i)) {
+                    case Job.Create create -> {
+                        var key = List.of(create.machine().namespace(), create.machine().name());
+                        Boolean deleted = names.put(key, false);
+                        if (deleted != null) {
+                            yield new Result.Conflict(deleted ? "already exists" : "a machine of that name exists");
+                        }
+                        inserts.add(create.machine().assignedTo(p.nodeId(), tx.index()));
+                        yield new Result.Placed(p.nodeId(), tx.index());
+                    }
+                    case Job.Place place -> {
+                        var row = current.get(p.machineId());
+                        if (row == null || row.nodeId() != null || row.desiredState() != MachineState.RUNNING) {
+                            yield new Result.Skipped();
+                        }
+                        assignments.add(new MachineStore.Assignment(p.machineId(), p.nodeId(), null));
+                        yield new Result.Placed(p.nodeId(), tx.index());
+                    }
+                    case Job.Move move -> {
+                        var row = current.get(p.machineId());
+                        if (row == null || !move.from().equals(row.nodeId()) || row.deleted()) {
+                            yield new Result.Skipped();
+                        }
+                        assignments.add(new MachineStore.Assignment(p.machineId(), p.nodeId(), null));
+                        touched.add(move.from());
+                        yield new Result.Placed(p.nodeId(), tx.index());
+                    }
+                };
+                if (result instanceof Result.Placed) {
+                    touched.add(p.nodeId());
+                    placed.add(p);
+                }
+                results.put(i, result);
+            }
+            tx.machines().insert(inserts);
+            tx.machines().assign(assignments, now);
+            tx.nodes().touchAssignments(touched);
+            return new Committed(results, tx.index(), placed, touched);
+        });
+        keep(plan.snapshotIndex(), done.index(), done.placed(), jobs, byMachine);
+        if (!done.touched().isEmpty()) changes.signal(done.touched());
+        return done.results();
+    }
+
+    /** The current rows of the committed placements' machines that already exist (all but creates). */
+    private static Map<String, MachineRow> current(Tx tx, List<Job> jobs, List<Placement> committed,
+                                                   Map<String, Integer> byMachine) throws SQLException {
+        var ids = new ArrayList<String>();
+        for (Placement p : committed) {
+            if (!(jobs.get(byMachine.get(p.machineId())) instanceof Job.Create)) ids.add(p.machineId());
+        }
+        var out = new HashMap<String, MachineRow>();
+        for (MachineRow m : tx.machines().get(ids)) out.put(m.id(), m);
+        return out;
+    }
+
+    /** The names the committed creates ask for that are taken, keyed by namespace and name: whether deleted. */
+    private static Map<List<String>, Boolean> taken(Tx tx, List<Job> jobs, List<Placement> committed,
+                                                    Map<String, Integer> byMachine) throws SQLException {
+        var byNamespace = new HashMap<String, Set<String>>();
+        for (Placement p : committed) {
+            if (jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create) {
+                byNamespace.computeIfAbsent(create.machine().namespace(), n -> new HashSet<>())
+                        .add(create.machine().name());
+            }
+        }
+        var out = new HashMap<List<String>, Boolean>();
+        for (var entry : byNamespace.entrySet()) {
+            tx.machines().taken(entry.getKey(), entry.getValue())
+                    .forEach((name, deleted) -> out.put(List.of(entry.getKey(), name), deleted));
+        }
+        return out;
+    }
+
+    /**
+     * Keeps the snapshot for the next batch with this commit applied when no other write came between the snapshot
+     * and the commit; otherwise drops it. A batch that moved machines drops it too (their old nodes' shares change).
+     */
+    private void keep(long snapshotIndex, long commitIndex, List<Placement> placed, List<Job> jobs,
+                      Map<String, Integer> byMachine) {
+        if (cached == null || cached.snapshot().index() != snapshotIndex || commitIndex != snapshotIndex + 1
+                || placed.stream().anyMatch(p -> jobs.get(byMachine.get(p.machineId())) instanceof Job.Move)) {
+            cached = null;
+            return;
+        }
+        var views = new HashMap<String, NodeView>();
+        for (NodeView v : cached.snapshot().nodes()) views.put(v.id(), v);
+        for (Placement p : placed) views.computeIfPresent(p.nodeId(), (id, v) -> withPlacement(v, p.request()));
+        cached = new Cached(ClusterSnapshot.of(commitIndex, views.values()), cached.readAt());
+    }
+
+    private static NodeView withPlacement(NodeView v, PlacementRequest request) {
+        var fleets = new HashMap<>(v.fleetMachines());
+        request.fleet().ifPresent(f -> fleets.merge(f, 1, Integer::sum));
+        var ports = new HashSet<>(v.ports());
+        ports.addAll(request.ports());
+        return new NodeView(v.id(), v.state(), v.labels(), v.drivers(), v.capacity(),
+                v.allocated().add(request.resources()), fleets, v.heartbeatExpires(), ports);
+    }
+
+    /** Records on each refused waiting or draining machine why it stays where it is, in one transaction. */
+    private void recordRefusals(List<Job> jobs, Result[] results) {
+        var notes = new LinkedHashMap<String, String>();
+        for (int i = 0; i < jobs.size(); i++) {
+            if (!(results[i] instanceof Result.Refused refused)) continue;
+            switch (jobs.get(i)) {
+                case Job.Place place -> notes.put(place.machine().id(), "awaiting a node: " + refused.reason());
+                case Job.Move move -> notes.put(move.machine().id(), "cannot leave draining node: " + refused.reason());
+                case Job.Create create -> { }
+            }
+        }
+        if (notes.isEmpty()) return;
+        store.update("record why " + notes.size() + " machines have no new node", tx -> {
+            Instant now = clock.instant();
+            for (var note : notes.entrySet()) tx.machines().setError(note.getKey(), note.getValue(), now);
+            return null;
+        });
     }
 
     /** What the scheduler is asked for {@code machine}, whose fleet places with {@code strategy}. */
@@ -115,37 +407,35 @@ final class Placements {
         return Driver.valueOf(driver.name());
     }
 
-    /** The cluster as the scheduler sees it, read in {@code tx}. */
-    ClusterSnapshot snapshot(Tx tx) throws SQLException {
+    /** The whole cluster as the scheduler sees it, read in {@code tx}. */
+    private ClusterSnapshot snapshot(Tx tx) throws SQLException {
         long index = tx.currentIndex();
-        var allocations = tx.allocations();
-        var fleets = tx.fleetCounts();
-        var ports = tx.publishedPorts();
-        var views = new ArrayList<NodeView>();
-        for (var node : tx.nodes()) {
-            views.add(view(node, allocations.get(node.id()), fleets.getOrDefault(node.id(), Map.of()),
-                    ports.getOrDefault(node.id(), List.of())));
+        return ClusterSnapshot.of(index, views(tx.nodes().list(), tx.allocations().all(),
+                tx.allocations().fleetCounts(), tx.allocations().publishedPorts()));
+    }
+
+    /** The cluster reduced to {@code nodeIds} (those that still exist), read in {@code tx}. */
+    private ClusterSnapshot snapshotOf(Tx tx, Collection<String> nodeIds) throws SQLException {
+        AllocationStore allocations = tx.allocations();
+        return ClusterSnapshot.of(tx.index(), views(tx.nodes().get(nodeIds), allocations.of(nodeIds),
+                allocations.fleetCounts(nodeIds), allocations.publishedPorts(nodeIds)));
+    }
+
+    private List<NodeView> views(List<NodeRow> nodes, Map<String, AllocationStore.Allocation> allocations,
+                                 Map<String, Map<String, Integer>> fleets,
+                                 Map<String, List<MachineSpec.Service>> ports) {
+        var views = new ArrayList<NodeView>(nodes.size());
+        for (NodeRow node : nodes) {
+            var allocation = allocations.get(node.id());
+            var drivers = new HashSet<Driver>();
+            for (var d : node.drivers()) drivers.add(driver(d));
+            views.add(new NodeView(node.id(), NodeState.valueOf(node.state().name()), node.labels(), drivers,
+                    new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
+                    allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
+                    fleets.getOrDefault(node.id(), Map.of()), node.heartbeatAt().plus(downAfter),
+                    hostPorts(ports.getOrDefault(node.id(), List.of()))));
         }
-        return ClusterSnapshot.of(index, views);
-    }
-
-    /** The cluster reduced to one node (none when it no longer exists), read in {@code tx}. */
-    private ClusterSnapshot snapshotOf(Tx tx, String nodeId) throws SQLException {
-        long index = tx.currentIndex();
-        var node = tx.node(nodeId);
-        if (node.isEmpty()) return ClusterSnapshot.of(index, java.util.List.of());
-        return ClusterSnapshot.of(index, java.util.List.of(view(node.get(), tx.allocation(nodeId).orElse(null),
-                tx.fleetCounts(nodeId), tx.publishedPorts(nodeId))));
-    }
-
-    private NodeView view(NodeRow node, Tx.Allocation allocation, Map<String, Integer> fleets,
-                          List<MachineSpec.Service> ports) {
-        var drivers = new java.util.HashSet<Driver>();
-        for (var d : node.drivers()) drivers.add(driver(d));
-        return new NodeView(node.id(), NodeState.valueOf(node.state().name()), node.labels(), drivers,
-                new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
-                allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
-                fleets, node.heartbeatAt().plus(downAfter), hostPorts(ports));
+        return views;
     }
 
     /** The host ports {@code services} publish, as the scheduler compares them on a node. */
@@ -158,5 +448,16 @@ final class Placements {
     /** The refusal as the API's error: {@code failed_precondition} naming the action. */
     static ApiException refused(String action, Result.Refused refused) {
         return ApiException.failedPrecondition(action + ": " + refused.reason());
+    }
+
+    /** Stops the worker; jobs still queued fail. */
+    @Override
+    public void close() {
+        worker.interrupt();
+        try {
+            worker.join(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -93,13 +93,13 @@ public final class Streams {
                     throw ApiException.failedPrecondition(action + ": it is on no node"
                             + (machine.error() == null ? "" : " (" + machine.error() + ")"));
                 }
-                NodeRow node = tx.node(machine.nodeId()).orElseThrow();
+                NodeRow node = tx.nodes().get(machine.nodeId()).orElseThrow();
                 if (node.down()) {
                     throw ApiException.unavailable(action + ": its node " + node.id() + " is down");
                 }
-                tx.deleteStreamsBefore(now.minus(pickup));
-                tx.insertStream(node.id(), request, replicaId, now);
-                tx.touchAssignments(node.id());
+                tx.streams().deleteBefore(now.minus(pickup));
+                tx.streams().insert(node.id(), request, replicaId, now);
+                tx.nodes().touchAssignments(node.id());
                 return node.id();
             });
         } catch (RuntimeException e) {
@@ -114,7 +114,7 @@ public final class Streams {
      * The stream requests a node's assignments must carry: those not answered, not older than the pickup bound.
      */
     List<StreamRequest> pendingOn(dev.bolero.server.store.Tx tx, String nodeId) throws java.sql.SQLException {
-        return tx.streamsOn(nodeId, clock.instant().minus(pickup));
+        return tx.streams().on(nodeId, clock.instant().minus(pickup));
     }
 
     /**
@@ -146,7 +146,7 @@ public final class Streams {
             throw ApiException.notFound("answer stream " + streamId + " of node " + nodeId + ": no one waits for it");
         }
         try {
-            store.update("answer stream " + streamId, tx -> tx.deleteStream(streamId));
+            store.update("answer stream " + streamId, tx -> tx.streams().delete(streamId));
         } catch (RuntimeException e) {
             log.warn("{} (the request expires by itself)", e.getMessage());
         }
@@ -224,7 +224,7 @@ public final class Streams {
                 } catch (TimeoutException e) {
                     boolean down;
                     try {
-                        down = store.read(action, tx -> tx.node(nodeId).map(n -> n.down())
+                        down = store.read(action, tx -> tx.nodes().get(nodeId).map(n -> n.down())
                                 .orElse(true));
                     } catch (RuntimeException failed) {
                         log.warn("{}", failed.getMessage());
@@ -248,7 +248,7 @@ public final class Streams {
             relayed.complete(null);
             if (waiting.remove(request.id(), this)) {
                 try {
-                    store.update("withdraw stream " + request.id(), tx -> tx.deleteStream(request.id()));
+                    store.update("withdraw stream " + request.id(), tx -> tx.streams().delete(request.id()));
                 } catch (RuntimeException e) {
                     log.warn("withdraw stream {}: {} (it expires by itself)", request.id(), e.getMessage());
                 }

@@ -1,5 +1,7 @@
 /**
- * The control plane's behaviour over the store: tokens, placement through the scheduler and the plan applier, the
- * node protocol's bookkeeping, and the singleton loops (node loss, drain, re-placement) run by the leader.
+ * The control plane's behaviour over the store: tokens, the node protocol's bookkeeping, the pure
+ * {@link dev.bolero.server.cluster.Reconciler} (desired and actual state in, actions out) and the leader's loop that
+ * carries its actions out, and {@link dev.bolero.server.cluster.Placements}, the one place machines are placed: in
+ * group-committed batches through the scheduler's {@code planAll} and the plan applier.
  */
 package dev.bolero.server.cluster;

@@ -21,6 +21,8 @@ import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
 import dev.bolero.core.ValidationException;
 import io.javalin.Javalin;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.component.LifeCycle;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
 import io.javalin.websocket.WsConfig;
@@ -52,6 +54,7 @@ public final class ServerApi implements AutoCloseable {
     private static final int MAX_POLL_S = 300;
     /** The header of an agent's stream answer carrying the node API's HTTP status. */
     private static final String STATUS_HEADER = "Bolero-Status";
+    private static final int ACCEPT_QUEUE = 4096;
     private static final List<String> LOG_PARAMS = List.of("follow", "tail", "since", "timestamps", "source");
 
     private final Cluster cluster;
@@ -71,6 +74,16 @@ public final class ServerApi implements AutoCloseable {
         this.app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
+            // A cluster's nodes reconnect together (after a restart or a network cut): queue their connections
+            // instead of dropping the SYNs past the JDK's default backlog of 50.
+            config.jetty.modifyServer(server -> server.addEventListener(new LifeCycle.Listener() {
+                @Override
+                public void lifeCycleStarting(LifeCycle event) {
+                    for (var connector : server.getConnectors()) {
+                        if (connector instanceof ServerConnector c) c.setAcceptQueueSize(ACCEPT_QUEUE);
+                    }
+                }
+            }));
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
             config.jetty.modifyWebSocketServletFactory(ws -> {
                 ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);

@@ -10,6 +10,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -18,8 +20,9 @@ import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
 /**
- * The control plane's store: SQLite at a file (the embedded default, one connection shared under a lock) or
- * PostgreSQL (a HikariCP pool, several server processes at once). Migrations run at {@link #open}.
+ * The control plane's store: SQLite at a file (the embedded default: one writing connection shared under a lock, and
+ * {@value #SQLITE_READERS} reading connections, which WAL lets read beside a write) or PostgreSQL (a HikariCP pool,
+ * several server processes at once). Migrations run at {@link #open}.
  *
  * <p>{@link #write} transactions serialise on the one-row {@code state_index} table (every write transaction starts by
  * bumping it), so a placement's re-check and commit can never interleave with another write, on either database.
@@ -28,12 +31,31 @@ import org.sqlite.SQLiteDataSource;
  * unchanged; database failures become {@link StoreException} naming the action.
  */
 public final class ServerStore implements AutoCloseable {
-    private final DataSource dataSource;
-    private final Optional<Connection> sqlite;
-    private final ReentrantLock sqliteLock = new ReentrantLock();
-    private final Optional<String> postgresUrl;
+    private static final int SQLITE_READERS = 4;
 
-    private ServerStore(DataSource dataSource, Optional<Connection> sqlite, Optional<String> postgresUrl) {
+    private final DataSource dataSource;
+    /** SQLite's writing connection, guarded by {@link #sqliteLock}. */
+    private final Optional<Session> sqlite;
+    private final ReentrantLock sqliteLock = new ReentrantLock();
+    /** SQLite's reading connections, each used by one read transaction at a time. */
+    private final ArrayBlockingQueue<Session> sqliteReaders = new ArrayBlockingQueue<>(SQLITE_READERS);
+    private final Optional<String> postgresUrl;
+    /** Whether the SQLite writing connection is at {@code synchronous=FULL}; guarded by {@link #sqliteLock}. */
+    private boolean sqliteFullSync = true;
+
+    /** A long-lived SQLite connection with its prepared statements. */
+    private record Session(Connection connection, Statements.Cache statements) {
+        Session(Connection connection) {
+            this(connection, new Statements.Cache());
+        }
+
+        void close() throws SQLException {
+            statements.close();
+            connection.close();
+        }
+    }
+
+    private ServerStore(DataSource dataSource, Optional<Session> sqlite, Optional<String> postgresUrl) {
         this.dataSource = dataSource;
         this.sqlite = sqlite;
         this.postgresUrl = postgresUrl;
@@ -59,14 +81,18 @@ public final class ServerStore implements AutoCloseable {
         }
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        // FULL: a write that returned is on disk. Reports switch to NORMAL for their own transactions (see report).
+        config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
         config.enforceForeignKeys(true);
         config.setBusyTimeout(10_000);
         SQLiteDataSource dataSource = new SQLiteDataSource(config);
         dataSource.setUrl("jdbc:sqlite:" + file);
         try {
             migrate(dataSource);
-            return new ServerStore(dataSource, Optional.of(dataSource.getConnection()), Optional.empty());
+            var store = new ServerStore(dataSource, Optional.of(new Session(dataSource.getConnection())),
+                    Optional.empty());
+            for (int i = 0; i < SQLITE_READERS; i++) store.sqliteReaders.add(new Session(dataSource.getConnection()));
+            return store;
         } catch (SQLException | RuntimeException e) {
             throw new StoreException("open store " + file + ": " + e.getMessage(), e);
         }
@@ -130,43 +156,98 @@ public final class ServerStore implements AutoCloseable {
         return DriverManager.getConnection(jdbcUrl(url), props);
     }
 
-    /** Runs {@code work} in a transaction that first bumps the state index ({@link Tx#index()}). */
-    public <T> T write(String action, Work<T> work) {
-        return transaction(action, true, work);
+    /** How a transaction commits. */
+    private enum Kind {
+        /** Bumps the state index first; durable when it returns. */
+        WRITE,
+        /** Does not take the state-index lock; durable when it returns. */
+        UPDATE,
+        /** Records what nodes report; may be lost on a power failure (the next heartbeat reports it again). */
+        REPORT,
+        /** Reads only. */
+        READ
     }
 
-    /** Runs {@code work} in a transaction that does not take the state-index lock. */
+    /**
+     * Runs {@code work} in a transaction that first bumps the state index ({@link Tx#index()}). When this returns the
+     * transaction is durable: on SQLite its commit is synced to disk ({@code synchronous=FULL}); on PostgreSQL it
+     * waits for the WAL flush ({@code synchronous_commit=on}).
+     */
+    public <T> T write(String action, Work<T> work) {
+        return transaction(action, Kind.WRITE, work);
+    }
+
+    /** Runs {@code work} in a transaction that does not take the state-index lock; durable as {@link #write}. */
     public <T> T update(String action, Work<T> work) {
-        return transaction(action, false, work);
+        return transaction(action, Kind.UPDATE, work);
+    }
+
+    /**
+     * Runs {@code work}, which records what a node reports (heartbeats), in a transaction that does not take the
+     * state-index lock and does not wait for its commit to reach the disk: it survives a crash of this process, but a
+     * power failure may lose it, and the node's next heartbeat reports it again. On SQLite it commits with
+     * {@code synchronous=NORMAL} (WAL), on PostgreSQL with {@code synchronous_commit=off}.
+     */
+    public <T> T report(String action, Work<T> work) {
+        return transaction(action, Kind.REPORT, work);
     }
 
     /** Runs {@code work} in a read-only transaction. */
     public <T> T read(String action, Work<T> work) {
-        return transaction(action, false, work);
+        return transaction(action, Kind.READ, work);
     }
 
-    private <T> T transaction(String action, boolean bump, Work<T> work) {
+    private <T> T transaction(String action, Kind kind, Work<T> work) {
+        if (sqlite.isPresent() && kind == Kind.READ) {
+            Session reader;
+            try {
+                reader = sqliteReaders.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StoreException(action + ": interrupted waiting for a connection", e);
+            }
+            try {
+                return run(reader.connection(), Optional.of(reader.statements()), action, kind, work);
+            } finally {
+                sqliteReaders.add(reader);
+            }
+        }
         if (sqlite.isPresent()) {
             sqliteLock.lock();
             try {
-                return run(sqlite.get(), action, bump, work);
+                Connection c = sqlite.get().connection();
+                boolean full = kind != Kind.REPORT;
+                if (full != sqliteFullSync) {
+                    try (var statement = c.createStatement()) {
+                        statement.execute("PRAGMA synchronous = " + (full ? "FULL" : "NORMAL"));
+                    } catch (SQLException e) {
+                        throw new StoreException(action + ": set synchronous: " + e.getMessage(), e);
+                    }
+                    sqliteFullSync = full;
+                }
+                return run(c, Optional.of(sqlite.get().statements()), action, kind, work);
             } finally {
                 sqliteLock.unlock();
             }
         }
         try (Connection c = dataSource.getConnection()) {
-            return run(c, action, bump, work);
+            return run(c, Optional.empty(), action, kind, work);
         } catch (SQLException e) {
             throw new StoreException(action + ": " + e.getMessage(), e);
         }
     }
 
-    private static <T> T run(Connection c, String action, boolean bump, Work<T> work) {
+    private <T> T run(Connection c, Optional<Statements.Cache> statements, String action, Kind kind, Work<T> work) {
         try {
             c.setAutoCommit(false);
             try {
-                Tx tx = new Tx(c);
-                if (bump) tx.bumpIndex();
+                Tx tx = new Tx(c, statements);
+                if (kind == Kind.WRITE) tx.bumpIndex();
+                if (kind == Kind.REPORT && shared()) {
+                    try (var statement = c.createStatement()) {
+                        statement.execute("SET LOCAL synchronous_commit = off");
+                    }
+                }
                 T result = work.run(tx);
                 c.commit();
                 return result;
@@ -179,7 +260,7 @@ public final class ServerStore implements AutoCloseable {
         } catch (ApiException | ValidationException e) {
             throw e;
         } catch (SQLException e) {
-            if (Tx.uniqueViolation(e)) throw ApiException.conflict(action + ": already exists");
+            if (Statements.uniqueViolation(e)) throw ApiException.conflict(action + ": already exists");
             throw new StoreException(action + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             if (e instanceof StoreException) throw e;
@@ -189,12 +270,20 @@ public final class ServerStore implements AutoCloseable {
 
     @Override
     public void close() {
-        sqlite.ifPresent(c -> {
+        sqlite.ifPresent(writer -> {
             sqliteLock.lock();
             try {
-                c.close();
+                // Each reader once its read transaction (if any) ends.
+                for (int i = 0; i < SQLITE_READERS; i++) {
+                    Session reader = sqliteReaders.poll(10, TimeUnit.SECONDS);
+                    if (reader != null) reader.close();
+                }
+                writer.close();
             } catch (SQLException e) {
                 throw new StoreException("close store: " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StoreException("close store: interrupted", e);
             } finally {
                 sqliteLock.unlock();
             }

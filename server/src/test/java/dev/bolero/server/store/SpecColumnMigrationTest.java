@@ -32,7 +32,7 @@ class SpecColumnMigrationTest {
         }
 
         try (var store = ServerStore.sqlite(file)) {
-            MachineRow row = store.read("read", tx -> tx.machine("m1")).orElseThrow();
+            MachineRow row = store.read("read", tx -> tx.machines().get("m1")).orElseThrow();
 
             assertThat(row.spec()).isEqualTo(MachineSpec.builder("app:1").guest(2, 512).env("A", "1")
                     .restart(new MachineSpec.Restart("always", null)).build());

@@ -1,0 +1,128 @@
+package dev.bolero.server.cluster;
+
+import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.core.MachineState;
+import dev.bolero.core.NodeState;
+import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.NodeRow;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The control plane's decisions: compares what is wanted (machines that should run, nodes that should heartbeat, nodes
+ * an operator drains) with what is (the machines' nodes, the nodes' last heartbeats) and says what to do about each
+ * difference. Pure: no store, no clock (the time is in the {@link Observed} state), no logging; {@link ClusterLoops}
+ * reads the state, asks, and carries the actions out, placing machines through {@link Placements} in one batch.
+ */
+final class Reconciler {
+    private Reconciler() {}
+
+    /**
+     * What the reconciler compares, read at one instant.
+     *
+     * @param now when it was read
+     * @param nodes every node
+     * @param unplaced the machines that want to run and have no node
+     * @param onDraining the live machines on draining nodes
+     * @param strategies how each fleet ({@code namespace/fleet}) of those machines places; absent: the default
+     */
+    record Observed(Instant now, List<NodeRow> nodes, List<MachineRow> unplaced, List<MachineRow> onDraining,
+                    Map<String, FleetStrategy> strategies) {
+        Observed {
+            Objects.requireNonNull(now, "observed: now");
+            nodes = List.copyOf(nodes);
+            unplaced = List.copyOf(unplaced);
+            onDraining = List.copyOf(onDraining);
+            strategies = Map.copyOf(strategies);
+        }
+
+        FleetStrategy strategy(MachineRow machine) {
+            return strategies.getOrDefault(fleetKey(machine), FleetStrategy.DEFAULT);
+        }
+    }
+
+    /** What to do about one difference. */
+    sealed interface Action {
+        /** A ready node silent since before {@code cutoff}: mark it down and take its machines off it ({@link #lost}). */
+        record MarkDown(String nodeId, Instant cutoff) implements Action {}
+
+        /** Place a machine: one without a node, or one leaving a draining node. */
+        record Schedule(Placements.Job job) implements Action {}
+
+        /** A machine on a draining node whose restart policy keeps it there: stop it. */
+        record Stop(MachineRow machine) implements Action {}
+    }
+
+    /** What happens to one machine of a lost node. */
+    sealed interface Eviction {
+        String machineId();
+
+        /** A deleted machine: released from the node (its row goes once nothing holds it). */
+        record Release(String machineId) implements Eviction {}
+
+        /** A machine whose restart policy moves it: it waits for a new node, {@code reason} saying why. */
+        record Requeue(String machineId, String reason) implements Eviction {}
+
+        /** A machine whose restart policy is {@code no}: failed, {@code reason} saying why. */
+        record Fail(String machineId, String reason) implements Eviction {}
+    }
+
+    /**
+     * The actions that bring {@code observed} closer to what is wanted, node losses first, then placements (in the
+     * order the machines were created), then stops. A node is lost when it is ready and its last heartbeat is older
+     * than {@code downAfter}.
+     */
+    static List<Action> reconcile(Observed observed, Duration downAfter) {
+        var actions = new ArrayList<Action>();
+        Instant cutoff = observed.now().minus(downAfter);
+        var nodes = new HashMap<String, NodeRow>();
+        for (NodeRow node : observed.nodes()) {
+            nodes.put(node.id(), node);
+            if (!node.down() && node.heartbeatAt().isBefore(cutoff)) {
+                actions.add(new Action.MarkDown(node.id(), cutoff));
+            }
+        }
+        for (MachineRow m : observed.unplaced()) {
+            if (m.nodeId() == null && m.desiredState() == MachineState.RUNNING) {
+                actions.add(new Action.Schedule(new Placements.Job.Place(m, observed.strategy(m))));
+            }
+        }
+        var stops = new ArrayList<Action>();
+        for (MachineRow m : observed.onDraining()) {
+            NodeRow node = m.nodeId() == null ? null : nodes.get(m.nodeId());
+            if (node == null || node.adminState() != NodeState.DRAINING || m.deleted()) continue;
+            if (m.moves()) {
+                actions.add(new Action.Schedule(new Placements.Job.Move(m, node.id(), observed.strategy(m))));
+            } else if (m.desiredState() == MachineState.RUNNING) {
+                stops.add(new Action.Stop(m));
+            }
+        }
+        actions.addAll(stops);
+        return actions;
+    }
+
+    /** What happens to each of {@code machines}, the machines of lost node {@code nodeId}. */
+    static List<Eviction> lost(String nodeId, List<MachineRow> machines) {
+        var out = new ArrayList<Eviction>(machines.size());
+        for (MachineRow m : machines) {
+            if (m.deleted()) {
+                out.add(new Eviction.Release(m.id()));
+            } else if (m.moves()) {
+                out.add(new Eviction.Requeue(m.id(), "node " + nodeId + " was lost; awaiting a node"));
+            } else {
+                out.add(new Eviction.Fail(m.id(), "node " + nodeId + " was lost (restart policy no)"));
+            }
+        }
+        return out;
+    }
+
+    /** The key of a machine's fleet in {@link Observed#strategies()}. */
+    static String fleetKey(MachineRow machine) {
+        return machine.namespace() + "/" + machine.fleet();
+    }
+}

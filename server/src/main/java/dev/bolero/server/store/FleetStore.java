@@ -1,0 +1,73 @@
+package dev.bolero.server.store;
+
+import static dev.bolero.server.store.Statements.JSON;
+
+import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.core.MachineState;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** Fleets: a namespace's named machine templates with a placement strategy, in one {@link Tx}. */
+public final class FleetStore {
+    /** A fleet's columns and how many of its live machines were created from an older config version. */
+    private static final String SELECT = "SELECT f.namespace, f.name, f.config, f.created_at, f.updated_at, "
+            + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
+            + "AND m.desired_state <> " + Statements.literal(MachineState.DESTROYED.wireName())
+            + " AND m.config_version < f.config_version) FROM fleets f";
+
+    private final Statements sql;
+
+    FleetStore(Statements sql) {
+        this.sql = sql;
+    }
+
+    /**
+     * What a fleet's new machines are made from.
+     *
+     * @param spec the fleet's spec: strategy, region, labels and machine config
+     * @param configVersion the version of that config
+     */
+    public record Template(FleetSpec spec, long configVersion) {}
+
+    public void insert(String namespace, FleetSpec spec, Instant now) throws SQLException {
+        sql.update("INSERT INTO fleets (namespace, name, config, created_at, updated_at) VALUES (?,?,?,?,?)",
+                namespace, spec.name(), JSON.writeValueAsString(spec), now.toEpochMilli(), now.toEpochMilli());
+    }
+
+    /** Replaces an existing fleet's spec, bumping its config version when {@code newConfig}. */
+    public void update(String namespace, FleetSpec spec, boolean newConfig, Instant now) throws SQLException {
+        sql.update("UPDATE fleets SET config = ?, config_version = config_version + ?, updated_at = ? "
+                + "WHERE namespace = ? AND name = ?",
+                JSON.writeValueAsString(spec), newConfig ? 1 : 0, now.toEpochMilli(), namespace, spec.name());
+    }
+
+    /** The fleet as the API shows it, with the count of its machines on an older config. */
+    public Optional<Fleet> get(String namespace, String name) throws SQLException {
+        return sql.one(SELECT + " WHERE f.namespace = ? AND f.name = ?", FleetStore::fleet, namespace, name);
+    }
+
+    /** The fleet's template alone: one row, no count over its machines. */
+    public Optional<Template> template(String namespace, String name) throws SQLException {
+        return sql.one("SELECT config, config_version FROM fleets WHERE namespace = ? AND name = ?",
+                rs -> new Template(JSON.readValue(rs.getString(1), FleetSpec.class), rs.getLong(2)), namespace, name);
+    }
+
+    public List<Fleet> list(String namespace) throws SQLException {
+        return sql.all(SELECT + " WHERE f.namespace = ? ORDER BY f.name", FleetStore::fleet, namespace);
+    }
+
+    public void delete(String namespace, String name) throws SQLException {
+        sql.update("DELETE FROM fleets WHERE namespace = ? AND name = ?", namespace, name);
+    }
+
+    private static Fleet fleet(ResultSet rs) throws SQLException {
+        FleetSpec spec = JSON.readValue(rs.getString(3), FleetSpec.class);
+        return new Fleet(rs.getString(1), rs.getString(2), spec.strategy(), spec.region(), spec.nodeLabels(),
+                spec.config(), rs.getLong(6), rs.getInt(7), Instant.ofEpochMilli(rs.getLong(4)),
+                Instant.ofEpochMilli(rs.getLong(5)));
+    }
+}

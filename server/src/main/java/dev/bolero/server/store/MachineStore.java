@@ -1,0 +1,237 @@
+package dev.bolero.server.store;
+
+import static dev.bolero.server.store.Statements.JSON;
+
+import dev.bolero.api.wire.MachineReport;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.core.NodeState;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.core.type.TypeReference;
+
+/**
+ * Machines: desired state and assignment (written by the API and the reconciler) and observed state (written by the
+ * heartbeats of the node a machine is on), in one {@link Tx}. Changes to what a node must do bump the machine's
+ * generation and stamp it with the transaction's state index.
+ */
+public final class MachineStore {
+    private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {};
+    private static final String RUNNING = Statements.literal(MachineState.RUNNING.wireName());
+    private static final String STOPPED = Statements.literal(MachineState.STOPPED.wireName());
+    private static final String DESTROYED = Statements.literal(MachineState.DESTROYED.wireName());
+    private static final String CREATED = Statements.literal(MachineState.CREATED.wireName());
+    private static final String FAILED = Statements.literal(MachineState.FAILED.wireName());
+    private static final String DRAINING = Statements.literal(NodeState.DRAINING.wireName());
+    private static final String COLUMNS = "id, namespace, fleet, name, spec, cpus, memory_mb, region, "
+            + "node_labels, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
+            + "exit_code, error, modify_index, created_at, updated_at, config_version";
+    private static final String INSERT = "INSERT INTO machines (" + COLUMNS
+            + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    private static final String ASSIGN = "UPDATE machines SET node_id = ?, observed_state = " + CREATED
+            + ", image_digest = NULL, exit_code = NULL, error = ?, generation = generation + 1, modify_index = ?, "
+            + "updated_at = ? WHERE id = ?";
+
+    private final Statements sql;
+    private final Tx tx;
+
+    MachineStore(Statements sql, Tx tx) {
+        this.sql = sql;
+        this.tx = tx;
+    }
+
+    /**
+     * An assignment to write: the machine goes to {@code nodeId} (null: to no node) with a fresh observed state.
+     *
+     * @param error why it has no node, or null
+     */
+    public record Assignment(String machineId, String nodeId, String error) {}
+
+    /** Inserts the machines, in one batch; a duplicate name in a namespace is a unique violation. */
+    public void insert(List<MachineRow> machines) throws SQLException {
+        var rows = new ArrayList<Object[]>(machines.size());
+        for (MachineRow m : machines) {
+            rows.add(new Object[] {m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.spec()),
+                m.cpus(), m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()),
+                m.desiredState().wireName(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()),
+                m.generation(), m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(),
+                m.modifyIndex(), m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion()});
+        }
+        sql.batch(INSERT, rows);
+    }
+
+    /** A machine by id, whatever its state. */
+    public Optional<MachineRow> get(String id) throws SQLException {
+        return sql.one("SELECT " + COLUMNS + " FROM machines WHERE id = ?", MachineStore::machine, id);
+    }
+
+    /** The machines of these ids that exist, whatever their state, in one statement. */
+    public List<MachineRow> get(Collection<String> ids) throws SQLException {
+        return sql.in("SELECT " + COLUMNS + " FROM machines WHERE id", MachineStore::machine, ids);
+    }
+
+    /**
+     * Which of {@code names} the namespace's machines already use, in one statement: each taken name with whether
+     * its machine is deleted (a deleted machine's name stays taken until its node confirms it gone).
+     */
+    public Map<String, Boolean> taken(String namespace, Collection<String> names) throws SQLException {
+        var out = new HashMap<String, Boolean>();
+        if (names.isEmpty()) return out;
+        var args = new ArrayList<Object>();
+        args.add(namespace);
+        args.addAll(names);
+        for (var row : sql.all("SELECT name, desired_state FROM machines WHERE namespace = ? AND name IN "
+                + Statements.placeholders(names), rs -> Map.entry(rs.getString(1),
+                MachineState.parse(rs.getString(2)) == MachineState.DESTROYED), args.toArray())) {
+            out.put(row.getKey(), row.getValue());
+        }
+        return out;
+    }
+
+    /** A namespace's live (not deleted) machines, optionally of one fleet, oldest first. */
+    public List<MachineRow> list(String namespace, Optional<String> fleet) throws SQLException {
+        if (fleet.isPresent()) {
+            return sql.all("SELECT " + COLUMNS + " FROM machines WHERE namespace = ? AND fleet = ? "
+                    + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", MachineStore::machine,
+                    namespace, fleet.get());
+        }
+        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE namespace = ? "
+                + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", MachineStore::machine, namespace);
+    }
+
+    /** How many machines (deleted ones not yet confirmed included) the fleet has. */
+    public int countInFleet(String namespace, String fleet) throws SQLException {
+        return sql.one("SELECT COUNT(*) FROM machines WHERE namespace = ? AND fleet = ?", rs -> rs.getInt(1),
+                namespace, fleet).orElse(0);
+    }
+
+    /** Every machine assigned to the node, deleted ones not yet confirmed included. */
+    public List<MachineRow> on(String nodeId) throws SQLException {
+        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE node_id = ? ORDER BY id", MachineStore::machine,
+                nodeId);
+    }
+
+    /** Live machines that want to run and have no node, oldest first. */
+    public List<MachineRow> unplaced() throws SQLException {
+        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = " + RUNNING
+                + " ORDER BY created_at, id", MachineStore::machine);
+    }
+
+    /** Live machines on draining nodes, oldest first. */
+    public List<MachineRow> onDrainingNodes() throws SQLException {
+        return sql.all("SELECT " + prefixed("m") + " FROM machines m JOIN nodes n ON m.node_id = n.id "
+                + "WHERE n.admin_state = " + DRAINING + " AND m.desired_state <> " + DESTROYED
+                + " ORDER BY m.created_at, m.id", MachineStore::machine);
+    }
+
+    /** Deleted machines on no node, whose rows can go. */
+    public List<String> orphanedDeleted() throws SQLException {
+        return sql.all("SELECT id FROM machines WHERE node_id IS NULL AND desired_state = " + DESTROYED,
+                rs -> rs.getString(1));
+    }
+
+    /** Changes what the machine's node must do with it: bumps its generation and stamps this index. */
+    public void setDesired(String id, MachineState desiredState, MachineSpec.Stop stop, Instant now)
+            throws SQLException {
+        sql.update("UPDATE machines SET desired_state = ?, stop_request = ?, generation = generation + 1, "
+                + "modify_index = ?, updated_at = ? WHERE id = ?", desiredState.wireName(),
+                stop == null ? null : JSON.writeValueAsString(stop), tx.index(), now.toEpochMilli(), id);
+    }
+
+    /**
+     * Writes the assignments, in one batch: each machine goes to its node (or to none) with a fresh observed state,
+     * {@code created} and no exit code.
+     */
+    public void assign(List<Assignment> assignments, Instant now) throws SQLException {
+        var rows = new ArrayList<Object[]>(assignments.size());
+        for (Assignment a : assignments) {
+            rows.add(new Object[] {a.nodeId(), a.error(), tx.index(), now.toEpochMilli(), a.machineId()});
+        }
+        sql.batch(ASSIGN, rows);
+    }
+
+    /** Takes a machine off its node for good: failed, with {@code error}, desired stopped. */
+    public void fail(String id, String error, Instant now) throws SQLException {
+        sql.update("UPDATE machines SET node_id = NULL, observed_state = " + FAILED + ", error = ?, desired_state = "
+                + "CASE WHEN desired_state = " + DESTROYED + " THEN " + DESTROYED + " ELSE " + STOPPED + " END, "
+                + "generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
+                error, tx.index(), now.toEpochMilli(), id);
+    }
+
+    /**
+     * Records what node {@code nodeId} reports about its machines, in three statements at most: the states that
+     * changed of the reported machines still assigned to it are written (reports of machines elsewhere are ignored),
+     * and its deleted machines it no longer reports are gone, so their rows go. Whether any observed state changed.
+     */
+    public boolean observe(String nodeId, List<MachineReport> reports, Instant now) throws SQLException {
+        record Seen(MachineState state, String imageDigest, Integer exitCode, String error, boolean deleted) {}
+        var seen = new HashMap<String, Seen>();
+        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, desired_state "
+                + "FROM machines WHERE node_id = ?", rs -> {
+                    int exit = rs.getInt(4);
+                    return Map.entry(rs.getString(1), new Seen(MachineState.parse(rs.getString(2)), rs.getString(3),
+                            rs.wasNull() ? null : exit, rs.getString(5),
+                            MachineState.parse(rs.getString(6)) == MachineState.DESTROYED));
+                }, nodeId)) {
+            seen.put(row.getKey(), row.getValue());
+        }
+        var updates = new ArrayList<Object[]>();
+        var reported = new HashSet<String>();
+        for (MachineReport r : reports) {
+            reported.add(r.id());
+            Seen before = seen.get(r.id());
+            if (before == null || before.equals(new Seen(r.state(), r.imageDigest(), r.exitCode(), r.error(),
+                    before.deleted()))) {
+                continue;
+            }
+            updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(),
+                now.toEpochMilli(), r.id(), nodeId});
+        }
+        sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, updated_at = ? "
+                + "WHERE id = ? AND node_id = ?", updates);
+        var gone = new ArrayList<Object[]>();
+        seen.forEach((id, s) -> {
+            if (s.deleted() && !reported.contains(id)) gone.add(new Object[] {id});
+        });
+        sql.batch("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, gone);
+        return !updates.isEmpty();
+    }
+
+    /** Sets why the machine has no node; whether it changed. */
+    public boolean setError(String id, String error, Instant now) throws SQLException {
+        return sql.update("UPDATE machines SET error = ?, updated_at = ? WHERE id = ? AND COALESCE(error, '') <> ?",
+                error, now.toEpochMilli(), id, error) > 0;
+    }
+
+    /** Deletes the row of a deleted machine. */
+    public void purge(String id) throws SQLException {
+        sql.update("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, id);
+    }
+
+    private static String prefixed(String alias) {
+        return alias + "." + COLUMNS.replace(", ", ", " + alias + ".");
+    }
+
+    private static MachineRow machine(ResultSet rs) throws SQLException {
+        int exit = rs.getInt("exit_code");
+        Integer exitCode = rs.wasNull() ? null : exit;
+        String stop = rs.getString("stop_request");
+        return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
+                rs.getString("name"), JSON.readValue(rs.getString("spec"), MachineSpec.class),
+                rs.getString("region"), JSON.readValue(rs.getString("node_labels"), LABELS),
+                MachineState.parse(rs.getString("desired_state")),
+                stop == null ? null : JSON.readValue(stop, MachineSpec.Stop.class),
+                rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
+                rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
+                Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
+                rs.getLong("config_version"));
+    }
+}

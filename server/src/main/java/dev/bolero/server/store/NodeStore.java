@@ -1,0 +1,102 @@
+package dev.bolero.server.store;
+
+import static dev.bolero.server.store.Statements.JSON;
+
+import dev.bolero.api.wire.Capacity;
+import dev.bolero.core.Driver;
+import dev.bolero.core.NodeState;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import tools.jackson.core.type.TypeReference;
+
+/** Nodes: identity, health, administrative state, capacity and assignment index, in one {@link Tx}. */
+public final class NodeStore {
+    private static final String READY = Statements.literal(NodeState.READY.wireName());
+    private static final String DOWN = Statements.literal(NodeState.DOWN.wireName());
+    private static final String COLUMNS = "id, name, health, admin_state, labels, drivers, capacity_cpus, "
+            + "capacity_memory_mb, heartbeat_at, assign_index, joined_at";
+    /** Nodes are read on every placement and their labels and drivers rarely change: their JSON is parsed once. */
+    private static final Statements.ParseCache<Map<String, String>> LABELS =
+            new Statements.ParseCache<>(new TypeReference<>() {});
+    private static final Statements.ParseCache<List<Driver>> DRIVERS =
+            new Statements.ParseCache<>(new TypeReference<>() {});
+
+    private final Statements sql;
+    private final Tx tx;
+
+    NodeStore(Statements sql, Tx tx) {
+        this.sql = sql;
+        this.tx = tx;
+    }
+
+    public void insert(NodeRow n) throws SQLException {
+        sql.update("INSERT INTO nodes (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)", n.id(), n.name(),
+                n.health().wireName(), n.adminState().wireName(), JSON.writeValueAsString(n.labels()),
+                JSON.writeValueAsString(n.drivers()),
+                n.capacity().cpus(), n.capacity().memoryMb(), n.heartbeatAt().toEpochMilli(), n.assignIndex(),
+                n.joinedAt().toEpochMilli());
+    }
+
+    public Optional<NodeRow> get(String id) throws SQLException {
+        return sql.one("SELECT " + COLUMNS + " FROM nodes WHERE id = ?", NodeStore::node, id);
+    }
+
+    /** The nodes of these ids that exist, in one statement. */
+    public List<NodeRow> get(Collection<String> ids) throws SQLException {
+        return sql.in("SELECT " + COLUMNS + " FROM nodes WHERE id", NodeStore::node, ids);
+    }
+
+    /** The node's assignment index, if it exists. */
+    public Optional<Long> assignIndex(String id) throws SQLException {
+        return sql.one("SELECT assign_index FROM nodes WHERE id = ?", rs -> rs.getLong(1), id);
+    }
+
+    public List<NodeRow> list() throws SQLException {
+        return sql.all("SELECT " + COLUMNS + " FROM nodes ORDER BY id", NodeStore::node);
+    }
+
+    /** Records a heartbeat: capacity, drivers, time, and health {@code ready}. */
+    public void heartbeat(String id, Capacity capacity, List<Driver> drivers, Instant now) throws SQLException {
+        sql.update("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ?, "
+                + "health = " + READY + " WHERE id = ?", capacity.cpus(), capacity.memoryMb(),
+                JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+    }
+
+    /** Sets the node's administrative state: ready, cordoned or draining. */
+    public void setAdminState(String id, NodeState adminState) throws SQLException {
+        sql.update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState.wireName(), id);
+    }
+
+    /** Marks the node down if its last heartbeat is still before {@code cutoff}; whether it did. */
+    public boolean markDown(String id, Instant cutoff) throws SQLException {
+        return sql.update("UPDATE nodes SET health = " + DOWN + " WHERE id = ? AND health = " + READY
+                + " AND heartbeat_at < ?", id, cutoff.toEpochMilli()) > 0;
+    }
+
+    /** Stamps the nodes' assignments as changed at this transaction's index, in one statement. */
+    public void touchAssignments(Collection<String> ids) throws SQLException {
+        if (ids.isEmpty()) return;
+        var args = new ArrayList<Object>();
+        args.add(tx.index());
+        args.addAll(ids);
+        sql.update("UPDATE nodes SET assign_index = ? WHERE id IN " + Statements.placeholders(ids), args.toArray());
+    }
+
+    /** Stamps the node's assignments as changed at this transaction's index. */
+    public void touchAssignments(String id) throws SQLException {
+        touchAssignments(List.of(id));
+    }
+
+    private static NodeRow node(ResultSet rs) throws SQLException {
+        return new NodeRow(rs.getString(1), rs.getString(2), NodeState.parse(rs.getString(3)),
+                NodeState.parse(rs.getString(4)), LABELS.parse(rs.getString(5)), DRIVERS.parse(rs.getString(6)),
+                new Capacity(rs.getInt(7), rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)), rs.getLong(10),
+                Instant.ofEpochMilli(rs.getLong(11)));
+    }
+}

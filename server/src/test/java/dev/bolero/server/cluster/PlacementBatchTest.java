@@ -1,0 +1,209 @@
+package dev.bolero.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.api.ApiJson;
+import dev.bolero.api.wire.Capacity;
+import dev.bolero.api.wire.ClusterMachine;
+import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.api.wire.Heartbeat;
+import dev.bolero.api.wire.JoinRequest;
+import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.core.Driver;
+import dev.bolero.server.store.ServerStore;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Group-committed placement on a real SQLite store: many concurrent creates are coalesced into batches, and every
+ * caller gets its own answer; none is lost, and no node gets more than its capacity.
+ */
+class PlacementBatchTest {
+    private static final int NODES = 5;
+    private static final int CPUS = 4;
+
+    @TempDir
+    Path dir;
+    private final FakeClock clock = new FakeClock();
+    private ServerStore store;
+    private Cluster cluster;
+
+    @BeforeEach
+    void start() {
+        store = ServerStore.sqlite(dir.resolve("server.db"));
+        cluster = Cluster.start(store, clock, new NodeRegistry.Timing(Duration.ofSeconds(5),
+                Duration.ofSeconds(30), Duration.ofSeconds(20)), Duration.ofHours(1), Duration.ofSeconds(2));
+        for (int i = 0; i < NODES; i++) {
+            cluster.nodes().join(new JoinRequest("node-" + i, Map.of(), List.of(Driver.QEMU),
+                    new Capacity(CPUS, CPUS * 1024L)));
+        }
+        cluster.plane().createNamespace(new NamespaceSpec("alpha"));
+        cluster.plane().createFleet("alpha", new FleetSpec("web", FleetStrategy.SPREAD, null, Map.of()));
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+        store.close();
+    }
+
+    @Test
+    void concurrentCreatesThatFitAreAllPlacedAndStored() throws Exception {
+        int creates = NODES * CPUS;
+        var outcomes = concurrently(creates, i -> create("m-" + i));
+
+        var placed = outcomes.stream().filter(o -> o instanceof ClusterMachine).map(o -> (ClusterMachine) o).toList();
+        assertThat(placed).hasSize(creates);
+        assertThat(placed).allSatisfy(m -> assertThat(m.nodeId()).isNotNull());
+        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of()))
+                .extracting(ClusterMachine::id).containsExactlyInAnyOrderElementsOf(
+                        placed.stream().map(ClusterMachine::id).toList());
+        assertThat(placed.stream().collect(Collectors.groupingBy(ClusterMachine::nodeId, Collectors.counting())))
+                .hasSize(NODES).allSatisfy((node, count) -> assertThat(count).isEqualTo((long) CPUS));
+        // The answer is the stored row.
+        for (ClusterMachine m : placed) assertThat(cluster.plane().machine("alpha", m.id())).isEqualTo(m);
+    }
+
+    @Test
+    void concurrentCreatesBeyondCapacityAreRefusedAndNeverOverCommit() throws Exception {
+        int creates = 3 * NODES * CPUS;
+        var outcomes = concurrently(creates, i -> create("m-" + i));
+
+        assertThat(outcomes.stream().filter(o -> o instanceof ClusterMachine)).hasSize(NODES * CPUS);
+        assertThat(outcomes.stream().filter(o -> o instanceof ApiException e && e.getMessage().contains("create machine"))
+                .count()).isEqualTo(creates - NODES * CPUS);
+        for (NodeInfo node : cluster.nodes().nodes()) {
+            assertThat(node.allocated().cpus()).as("cpus allocated on %s", node.name()).isEqualTo(CPUS);
+        }
+    }
+
+    @Test
+    void concurrentCreatesOfOneNameMakeOneMachine() throws Exception {
+        var outcomes = concurrently(12, i -> create("same"));
+
+        assertThat(outcomes.stream().filter(o -> o instanceof ClusterMachine)).hasSize(1);
+        assertThat(outcomes.stream().filter(o -> o instanceof ApiException e
+                && e.getMessage().endsWith("a machine of that name exists"))).hasSize(11);
+        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of())).hasSize(1);
+    }
+
+    @Test
+    void machinesOfALostNodeWaitUntilANodeHasRoomAndAreThenPlacedByTheReconciler() throws Exception {
+        var outcomes = concurrently(NODES * CPUS, i -> create("m-" + i));
+        assertThat(outcomes).allMatch(o -> o instanceof ClusterMachine);
+        var nodes = cluster.nodes().nodes();
+        String lost = nodes.getFirst().id();
+        clock.advance(Duration.ofSeconds(31));
+        for (NodeInfo node : nodes.subList(1, NODES)) {
+            cluster.nodes().heartbeat(node.id(), new Heartbeat(new Capacity(CPUS, CPUS * 1024L),
+                    List.of(Driver.QEMU), List.of()));
+        }
+
+        cluster.loops().tick();
+
+        var waiting = machines().stream().filter(m -> m.nodeId() == null).toList();
+        assertThat(waiting).hasSize(CPUS).allSatisfy(m ->
+                assertThat(m.error()).startsWith("awaiting a node: "));
+        var gone = machines().stream().filter(m -> m.nodeId() != null).findFirst().orElseThrow();
+        cluster.plane().delete("alpha", gone.id());
+        store.update("confirm the delete", tx -> {
+            tx.machines().purge(gone.id());
+            return null;
+        });
+
+        cluster.loops().tick();
+
+        var placed = machines().stream().filter(m -> waiting.stream().anyMatch(w -> w.id().equals(m.id()))
+                && m.nodeId() != null).toList();
+        assertThat(placed).singleElement().satisfies(m -> assertThat(m.nodeId()).isEqualTo(gone.nodeId()));
+        for (NodeInfo node : cluster.nodes().nodes()) {
+            assertThat(node.allocated().cpus()).as("cpus on %s", node.name())
+                    .isEqualTo(node.id().equals(lost) ? 0 : CPUS);
+        }
+    }
+
+    private List<ClusterMachine> machines() {
+        return cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of());
+    }
+
+    private Object create(String name) {
+        try {
+            return cluster.plane().createMachine("alpha", "web", body(name, true));
+        } catch (ApiException e) {
+            return e;
+        }
+    }
+
+    private static CreateClusterMachine body(String name, boolean start) {
+        return ApiJson.mapper().readValue("{\"name\":\"" + name + "\",\"start\":" + start
+                + ",\"config\":{\"image\":\"busybox\",\"guest\":{\"cpus\":1,\"memory_mb\":256}}}",
+                CreateClusterMachine.class);
+    }
+
+    private interface Attempt {
+        Object run(int i);
+    }
+
+    /** Runs {@code n} attempts at once, each on its own thread released together; their outcomes in order. */
+    private static List<Object> concurrently(int n, Attempt attempt) throws Exception {
+        var gate = new java.util.concurrent.CountDownLatch(1);
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            var futures = new ArrayList<Future<Object>>();
+            for (int i = 0; i < n; i++) {
+                int k = i;
+                Callable<Object> task = () -> {
+                    gate.await();
+                    return attempt.run(k);
+                };
+                futures.add(pool.submit(task));
+            }
+            gate.countDown();
+            var out = new ArrayList<Object>();
+            for (var f : futures) out.add(f.get());
+            return out;
+        }
+    }
+
+    /** A clock that moves only when told. */
+    private static final class FakeClock extends Clock {
+        private volatile Instant now = Instant.parse("2026-12-02T12:00:00Z");
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+}
