@@ -14,6 +14,8 @@ import java.time.Instant;
  * @param error why the machine failed; null otherwise
  * @param restartCount automatic restarts in a row under the restart policy (reset by a start by request)
  * @param ip the machine's IPv4 address on its namespace's network; null when the node gives it no network
+ * @param privateIp its address on the cluster's private network (the same as {@code ip} on a node that takes part in
+ *     it: its namespace's subnet there comes from the private address plan); null otherwise
  */
 public record Machine(
         String id,
@@ -27,11 +29,12 @@ public record Machine(
         Instant createdAt,
         Instant updatedAt,
         int restartCount,
-        String ip) {
+        String ip,
+        String privateIp) {
 
-    /** This machine with address {@code ip} (null: none). */
-    public Machine withIp(String ip) {
+    /** This machine with address {@code ip} (null: none), which is its private address when {@code isPrivate}. */
+    public Machine withIp(String ip, boolean isPrivate) {
         return new Machine(id, name, namespace, state, config, imageDigest, exitCode, error, createdAt, updatedAt,
-                restartCount, ip);
+                restartCount, ip, isPrivate ? ip : null);
     }
 }

@@ -56,7 +56,7 @@ public record MachineRecord(
     public Machine toApi() {
         return new Machine(id, name, namespace, state, config, imageDigest.orElse(null),
                 exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt,
-                restartCount, null);
+                restartCount, null, null);
     }
 
     /** This machine entering a start: the previous run's outcome is cleared. */

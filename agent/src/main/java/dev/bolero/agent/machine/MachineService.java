@@ -175,7 +175,7 @@ public final class MachineService implements AutoCloseable {
     public Machine await(String id, Set<MachineState> states, Duration timeout) throws InterruptedException {
         String ip = get(id).ip();
         MachineRecord m = book.await(id, states, timeout);
-        return m.state() == MachineState.DESTROYED ? m.toApi().withIp(ip) : view(m);
+        return m.state() == MachineState.DESTROYED ? m.toApi().withIp(ip, runtime.network().isPrivate()) : view(m);
     }
 
     /** Whether a machine's workload may still produce output (a log follower keeps following while it does). */
@@ -276,7 +276,7 @@ public final class MachineService implements AutoCloseable {
 
     /** The API view of a machine, with its address. */
     private Machine view(MachineRecord m) {
-        return m.toApi().withIp(runtime.network().ip(m.id()).orElse(null));
+        return m.toApi().withIp(runtime.network().ip(m.id()).orElse(null), runtime.network().isPrivate());
     }
 
     private byte[] randomBytes() {

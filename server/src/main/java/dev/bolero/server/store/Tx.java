@@ -17,6 +17,7 @@ public final class Tx {
     private final MachineStore machines;
     private final AllocationStore allocations;
     private final StreamStore streams;
+    private final PrivateNetworkStore privateNetwork;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -28,6 +29,7 @@ public final class Tx {
         this.machines = new MachineStore(sql, this);
         this.allocations = new AllocationStore(sql);
         this.streams = new StreamStore(sql);
+        this.privateNetwork = new PrivateNetworkStore(sql);
     }
 
     public TokenStore tokens() {
@@ -56,6 +58,10 @@ public final class Tx {
 
     public StreamStore streams() {
         return streams;
+    }
+
+    public PrivateNetworkStore privateNetwork() {
+        return privateNetwork;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */
