@@ -47,9 +47,12 @@ public final class Agent implements AutoCloseable {
     private final NodeApi api;
     private final Path dataDir;
     private final MachineNetwork network;
+    private final NodeInfo nodeInfo;
     private ClusterMember member;
 
-    private Agent(MachineStore store, MachineService machines, NodeApi api, Path dataDir, MachineNetwork network) {
+    private Agent(MachineStore store, MachineService machines, NodeApi api, Path dataDir, MachineNetwork network,
+                  NodeInfo nodeInfo) {
+        this.nodeInfo = nodeInfo;
         this.store = store;
         this.machines = machines;
         this.api = api;
@@ -96,9 +99,10 @@ public final class Agent implements AutoCloseable {
                 dev.bolero.agent.machine.Clock.system(clock),
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         machines.recover();
-        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent(), kernel),
+        var nodeInfo = new NodeInfo(drivers, config.jail().isPresent(), kernel);
+        NodeApi api = new NodeApi(machines, logs, nodeInfo,
                 new ImageRoutes(images, machines, dataDir.resolve("uploads"))).start(config.host(), config.port());
-        return new Agent(store, machines, api, dataDir, network);
+        return new Agent(store, machines, api, dataDir, network, nodeInfo);
     }
 
     /** Sweeps what an interrupted pull left behind and blobs no image refers to; a failure is logged, not fatal. */
@@ -175,7 +179,8 @@ public final class Agent implements AutoCloseable {
      */
     public synchronized ClusterMember joinCluster(ClusterConfig cluster) {
         if (member != null) throw new IllegalStateException("agent already joined node " + member.nodeId());
-        member = ClusterMember.start(cluster, dataDir, machines, api.localUrl());
+        member = ClusterMember.start(cluster, dataDir, machines, api.localUrl(), network);
+        member.wireGuard().ifPresent(nodeInfo::wireGuard);
         return member;
     }
 

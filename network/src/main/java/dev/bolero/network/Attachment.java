@@ -11,7 +11,8 @@ import java.util.Objects;
  * @param mac the MAC address the guest's interface must use: frames with any other source are dropped
  * @param ipCidr the guest's address with the subnet's prefix, e.g. {@code 10.210.3.5/24}
  * @param gateway the bridge's address, the guest's default route
- * @param dns name servers for the guest's resolv.conf
+ * @param dns name servers for the guest's resolv.conf: on the private network its gateway (the node's internal DNS),
+ *     otherwise {@link NetworkConfig#dns()}
  * @param subnet the namespace's subnet, e.g. {@code 10.210.3.0/24}
  */
 public record Attachment(String tapName, String mac, String ipCidr, String gateway, List<String> dns, String subnet) {

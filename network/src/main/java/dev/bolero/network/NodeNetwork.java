@@ -336,8 +336,11 @@ public final class NodeNetwork implements AutoCloseable {
 
     private Attachment attachment(MachineAllocation m, NamespaceAllocation ns) {
         var subnet = Ipv4.Cidr.parse(ns.subnet(), "subnet");
-        return new Attachment(m.tap(), m.mac(), m.ip() + "/" + subnet.prefix(), Ipv4.format(subnet.host(1)),
-                config.dns(), ns.subnet());
+        String gateway = Ipv4.format(subnet.host(1));
+        // On the private network the node's internal DNS, on the gateway, answers the namespace's names and forwards
+        // the rest.
+        return new Attachment(m.tap(), m.mac(), m.ip() + "/" + subnet.prefix(), gateway,
+                config.privateNetwork().isPresent() ? List.of(gateway) : config.dns(), ns.subnet());
     }
 
     private NamespaceAllocation namespaceOf(MachineAllocation m) {

@@ -36,7 +36,7 @@ public record WireGuardLinkConfig(String name, Optional<String> netns, int liste
     }
 
     /** Checks a link name: 1-15 of [a-z0-9_-] starting with a letter; throws {@link IllegalArgumentException} otherwise. */
-    static void requireName(String name) {
+    public static void requireName(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("link name must be 1-15 of [a-z0-9_-] starting with a letter: " + name);
         }

@@ -27,9 +27,20 @@ public record NodeLink(String publicKey, String endpoint, WireGuardKind kind) {
         if (key == null || key.length != 32) {
             throw ApiException.invalid("private_network.public_key: expected base64 of 32 bytes, got " + publicKey);
         }
+        endpointPort(endpoint);
+    }
+
+    /**
+     * The port of an {@code IPv4:port} endpoint.
+     *
+     * @throws ApiException {@code invalid_argument} if it is not one
+     */
+    public static int endpointPort(String endpoint) {
         var m = endpoint == null ? null : ENDPOINT.matcher(endpoint);
-        if (m == null || !m.matches() || Integer.parseInt(m.group(4)) < 1 || Integer.parseInt(m.group(4)) > 65535) {
+        int port = m != null && m.matches() && m.group(4).length() <= 5 ? Integer.parseInt(m.group(4)) : -1;
+        if (port < 1 || port > 65535) {
             throw ApiException.invalid("private_network.endpoint: expected IPv4:port, got " + endpoint);
         }
+        return port;
     }
 }
