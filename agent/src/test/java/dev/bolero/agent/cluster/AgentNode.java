@@ -30,6 +30,8 @@ class AgentNode {
     private final Supplier<List<String>> servers;
     private final String joinToken;
     private final String registry;
+    /** Arguments appended to {@link ClusterAgentMain#arguments}: e.g. {@link ClusterAgentMain#privateNetwork}. */
+    List<String> extraArguments = List.of();
     Process process;
     int port;
     String id;
@@ -56,6 +58,7 @@ class AgentNode {
                 "-cp", System.getProperty("java.class.path"), ClusterAgentMain.class.getName()));
         argv.addAll(ClusterAgentMain.arguments(dataDir, servers.get(), joinToken, name, "node=" + name, 4, 4096,
                 net.ip(), registry, net.network()));
+        argv.addAll(extraArguments);
         process = new ProcessBuilder(net.command(argv)).redirectErrorStream(true).start();
         var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String ready = CompletableFuture.supplyAsync(() -> {
