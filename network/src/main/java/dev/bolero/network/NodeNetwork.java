@@ -340,7 +340,8 @@ public final class NodeNetwork implements AutoCloseable {
         // On the private network the node's internal DNS, on the gateway, answers the namespace's names and forwards
         // the rest.
         return new Attachment(m.tap(), m.mac(), m.ip() + "/" + subnet.prefix(), gateway,
-                config.privateNetwork().isPresent() ? List.of(gateway) : config.dns(), ns.subnet());
+                config.privateNetwork().isPresent() ? List.of(gateway) : config.dns(), ns.subnet(),
+                config.privateNetwork().isPresent() ? List.of(ns.namespace() + ".internal") : List.of());
     }
 
     private NamespaceAllocation namespaceOf(MachineAllocation m) {

@@ -49,7 +49,7 @@ class ValuesTest {
 
     @Test
     void attachmentGivesTheBareAddress() {
-        assertThat(new Attachment("blt00000000", "02:b0:0a:d2:03:05", "10.210.3.5/24", "10.210.3.1", List.of(), "10.210.3.0/24").ip())
+        assertThat(new Attachment("blt00000000", "02:b0:0a:d2:03:05", "10.210.3.5/24", "10.210.3.1", List.of(), "10.210.3.0/24", List.of()).ip())
                 .isEqualTo("10.210.3.5");
     }
 

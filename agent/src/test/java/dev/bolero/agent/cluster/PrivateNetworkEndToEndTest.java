@@ -118,6 +118,9 @@ class PrivateNetworkEndToEndTest {
             assertThat(fetched.path("exit_code").asInt()).as("a2 on n2 fetches a1 on n1: %s", fetched).isZero();
             assertThat(fetched.path("stdout").asString()).startsWith("HTTP/1.").contains("a1");
         });
+        var resolv = exec("alpha", a2, "cat /etc/resolv.conf").path("stdout").asString();
+        assertThat(resolv).as("a2's resolver: its gateway, the node's internal DNS")
+                .contains("nameserver " + ipA2.substring(0, ipA2.lastIndexOf('.')) + ".1", "search alpha.internal");
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
             var byFleet = exec("alpha", a2, "nslookup web.alpha.internal");
             assertThat(byFleet.path("stdout").asString()).as("%s", byFleet).contains(ipA1, ipA2);
@@ -132,13 +135,65 @@ class PrivateNetworkEndToEndTest {
         assertThat(foreign.path("stdout").asString() + foreign.path("stderr").asString()).as("%s", foreign)
                 .doesNotContain(ipA1).containsIgnoringCase("NXDOMAIN");
 
-        for (var m : List.of(List.of("alpha", a1), List.of("alpha", a2), List.of("beta", b1))) {
-            assertThat(api("DELETE", "/v1/namespaces/" + m.get(0) + "/machines/" + m.get(1), null).status())
-                    .isEqualTo(204);
+        // Between nodes only WireGuard: a marker a1 serves crosses from n1 to n2 and never shows in a capture of n1's
+        // underlay (everything between n1 and n2).
+        String marker = "MARKER-" + HostCommands.randomId() + "-PRIVATE";
+        assertThat(exec("alpha", a1, "echo " + marker + " > /www/marker.html").path("exit_code").asInt()).isZero();
+        AgentNode n1 = nodes.get(0);
+        AgentNode n2 = nodes.get(1);
+        Path capture = dir.resolve("n1-underlay.pcap");
+        Path tcpdumpLog = dir.resolve("n1-tcpdump.log");
+        var tcpdump = new ProcessBuilder(n1.net.command(List.of("tcpdump", "--immediate-mode", "-U", "-n", "-i", "eth0", "-w",
+                capture.toString(), "host", n2.net.ip()))).redirectErrorStream(true)
+                .redirectOutput(tcpdumpLog.toFile()).start();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(tcpdumpLog).contains("listening on"));
+            var fetched = exec("alpha", a2, "printf 'GET /marker.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 " + ipA1 + " 80");
+            assertThat(fetched.path("stdout").asString()).as("%s", fetched).contains(marker);
+            // a pcap file's header is 24 bytes; the packets follow as tcpdump sees them
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.size(capture) > 24);
+        } finally {
+            tcpdump.destroy();
+            tcpdump.waitFor();
+        }
+        String summary = Files.readString(tcpdumpLog);
+        String packets = HostCommands.sh("tcpdump", "-n", "-r", capture.toString());
+        assertThat(packets.lines().filter(l -> !l.startsWith("reading from")).toList())
+                .as("packets between n1 and n2 (tcpdump: %s)", summary).isNotEmpty()
+                .allMatch(p -> p.contains(" UDP") && p.contains(".51820 > ") && p.contains(".51820:"), "WireGuard UDP");
+        assertThat(HostCommands.sh("tcpdump", "-n", "-A", "-r", capture.toString())).doesNotContain(marker);
+
+        // A node that goes down leaves its peers' links; back (its restarted agent adopts its link) it is a peer again.
+        assertThat(api("DELETE", "/v1/namespaces/beta/machines/" + b1, null).status()).isEqualTo(204);
+        AgentNode n3 = nodes.get(2);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(n3.localMachines()).isZero());
+        String n3Key = wg(n3, "public-key").strip();
+        assertThat(wg(n1, "peers")).contains(n3Key);
+        n3.kill();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(api("GET", "/v1/nodes/" + n3.id, null).json().path("state").asString()).isEqualTo("down");
+            assertThat(wg(n1, "peers")).doesNotContain(n3Key);
+            assertThat(wg(n2, "peers")).doesNotContain(n3Key);
+        });
+        n3.start();
+        assertThat(wg(n3, "public-key").strip()).as("the restarted agent keeps its key").isEqualTo(n3Key);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(wg(n1, "peers")).contains(n3Key);
+            assertThat(wg(n3, "peers")).contains(wg(n1, "public-key").strip());
+        });
+
+        for (String id : List.of(a1, a2)) {
+            assertThat(api("DELETE", "/v1/namespaces/alpha/machines/" + id, null).status()).isEqualTo(204);
         }
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             for (AgentNode n : nodes) assertThat(n.localMachines()).as("machines on %s", n.name).isZero();
         });
+    }
+
+    /** {@code wg show <link> <what>} in the node's namespace. */
+    private static String wg(AgentNode node, String what) throws Exception {
+        return HostCommands.sh(node.net.command(List.of("wg", "show", links.get(nodes.indexOf(node)), what))
+                .toArray(String[]::new));
     }
 
     /** Creates a running machine of the test image on node {@code node} (by its label); its id. */
