@@ -119,6 +119,27 @@ class AgentNode {
         }
     }
 
+    /**
+     * Tears a test cluster down, each step even when an earlier one failed: {@link #killAll} the agents and their VMMs,
+     * then the server, the registry and the network (failing the test if anything of the network is left).
+     */
+    static void tearDown(List<? extends AgentNode> nodes, Path dataRoot, AutoCloseable server, AutoCloseable registry,
+                         ClusterNetwork network) throws Exception {
+        try {
+            killAll(nodes, dataRoot);
+        } finally {
+            try {
+                if (server != null) server.close();
+            } finally {
+                try {
+                    if (registry != null) registry.close();
+                } finally {
+                    if (network != null) network.closeLeavingNothing();
+                }
+            }
+        }
+    }
+
     /** Pids of live processes (other than JVMs) whose command line mentions {@code needle}. */
     static List<Long> processesMentioning(String needle) {
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {

@@ -77,20 +77,11 @@ class PrivateNetworkEndToEndTest {
     @AfterAll
     static void tearDown() throws Exception {
         try {
-            AgentNode.killAll(nodes, dir);
+            AgentNode.tearDown(nodes, dir, server, registry, network);
         } finally {
-            try {
-                if (server != null) server.close();
-            } finally {
-                try {
-                    if (registry != null) registry.close();
-                } finally {
-                    // wireguard-go runs in its node's namespace, which the network's close empties; a killed one
-                    // leaves its control socket.
-                    if (network != null) network.closeLeavingNothing();
-                    for (String link : links) Files.deleteIfExists(Path.of("/var/run/wireguard/" + link + ".sock"));
-                }
-            }
+            // wireguard-go runs in its node's namespace, which the network's close empties; a killed one leaves its
+            // control socket.
+            for (String link : links) Files.deleteIfExists(Path.of("/var/run/wireguard/" + link + ".sock"));
         }
     }
 

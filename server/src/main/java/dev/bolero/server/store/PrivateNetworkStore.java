@@ -20,8 +20,9 @@ import java.util.Optional;
 public final class PrivateNetworkStore {
     private static final String RUNNING = Statements.literal(MachineState.RUNNING.wireName());
     private static final String DESTROYED = Statements.literal(MachineState.DESTROYED.wireName());
-    private static final String RECORDS = "SELECT id, namespace, fleet, name, private_ip FROM machines WHERE "
-            + "observed_state = " + RUNNING + " AND desired_state <> " + DESTROYED + " AND private_ip IS NOT NULL AND ";
+    /** Running machines with a private address, deleted ones included (their node has not stopped them yet). */
+    private static final String RUNNING_WITH_ADDRESS = "SELECT id, namespace, fleet, name, private_ip FROM machines "
+            + "WHERE observed_state = " + RUNNING + " AND private_ip IS NOT NULL AND ";
 
     private final Statements sql;
 
@@ -98,12 +99,17 @@ public final class PrivateNetworkStore {
 
     /** What the internal DNS answers for these namespaces: their running, not deleted machines with a private address. */
     public List<DnsRecord> dns(Collection<String> namespaces) throws SQLException {
-        return sql.in(RECORDS + "namespace", PrivateNetworkStore::record, namespaces);
+        return sql.in(RUNNING_WITH_ADDRESS + "desired_state <> " + DESTROYED + " AND namespace",
+                PrivateNetworkStore::record, namespaces);
     }
 
-    /** The records of the node's own machines ({@link #dns}), to tell whether a heartbeat changed any. */
+    /**
+     * The node's running machines with a private address, deleted ones included, to tell whether a heartbeat changed
+     * a record: a deleted machine's record goes from {@link #dns} at once, but only its stop (reported by a heartbeat)
+     * tells the other nodes.
+     */
     public List<DnsRecord> dnsOn(String nodeId) throws SQLException {
-        return sql.all(RECORDS + "node_id = ? ORDER BY id", PrivateNetworkStore::record, nodeId);
+        return sql.all(RUNNING_WITH_ADDRESS + "node_id = ? ORDER BY id", PrivateNetworkStore::record, nodeId);
     }
 
     private static DnsRecord record(java.sql.ResultSet rs) throws SQLException {
