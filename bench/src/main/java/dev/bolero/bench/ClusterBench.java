@@ -44,12 +44,19 @@ public final class ClusterBench {
             .executor(Executors.newVirtualThreadPerTaskExecutor())
             .connectTimeout(Duration.ofSeconds(10)).build();
 
-    /** This bench's figures for the code before batched placement; it cannot run that code in the same run. */
+    /**
+     * This bench's figures for the code before batched placement (commit 8ffc8a7), two runs on 2026-12-02 on the 2-core
+     * host shared with other work (load 8 to 16); it cannot run that code in the same run.
+     */
     private static final List<String> BEFORE = List.of(
-            "sqlite        10 nodes:    56.6 creates/s, create latency p50  124.1 ms p99  395.6 ms",
-            "sqlite      1000 nodes:    54.2 creates/s, create latency p50  124.0 ms p99  506.5 ms",
-            "postgresql    10 nodes:    31.6 creates/s, create latency p50  192.0 ms p99  972.5 ms",
-            "postgresql  1000 nodes:    29.0 creates/s, create latency p50  162.5 ms p99 1949.2 ms");
+            "13:21 UTC  sqlite        10 nodes:    56.6 creates/s, create latency p50  124.1 ms p99  395.6 ms",
+            "13:21 UTC  sqlite      1000 nodes:    54.2 creates/s, create latency p50  124.0 ms p99  506.5 ms",
+            "13:21 UTC  postgresql    10 nodes:    31.6 creates/s, create latency p50  192.0 ms p99  972.5 ms",
+            "13:21 UTC  postgresql  1000 nodes:    29.0 creates/s, create latency p50  162.5 ms p99 1949.2 ms",
+            "14:07 UTC  sqlite        10 nodes:    66.2 creates/s, create latency p50   95.5 ms p99  457.2 ms",
+            "14:07 UTC  sqlite      1000 nodes:    70.3 creates/s, create latency p50  101.0 ms p99  316.2 ms",
+            "14:07 UTC  postgresql    10 nodes:    53.3 creates/s, create latency p50   86.2 ms p99  812.4 ms",
+            "14:07 UTC  postgresql  1000 nodes:    60.8 creates/s, create latency p50  109.1 ms p99  481.3 ms");
 
     private ClusterBench() {}
 
@@ -85,8 +92,8 @@ public final class ClusterBench {
                 + " concurrent clients; simulated agents accept assignments without booting):");
         results.forEach(r -> System.out.println("  " + r));
         System.out.println();
-        System.out.println("Before batched placement (commit 8ffc8a7, measured 2026-12-02 13:21 UTC on this host, "
-                + "nodes 1000 creates 3000 clients 8; the code then placed each create in its own transactions):");
+        System.out.println("Before batched placement (commit 8ffc8a7, measured 2026-12-02 on this host with the default "
+                + "arguments; that code placed each create in its own transactions):");
         BEFORE.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }

@@ -72,6 +72,7 @@ final class Placements implements AutoCloseable {
     private final Thread worker;
     /** The snapshot kept between batches, or null; only the worker touches it. */
     private Cached cached;
+    private volatile boolean closed;
 
     Placements(ServerStore store, Clock clock, Changes changes, Duration downAfter) {
         this.store = store;
@@ -135,13 +136,14 @@ final class Placements implements AutoCloseable {
 
     /** Places {@code jobs} (in the next batch, with whatever else is queued) and waits for their outcomes, in order. */
     List<Result> placeAll(List<? extends Job> jobs) {
-        if (!worker.isAlive()) throw new IllegalStateException("place machines: placements are closed");
+        if (closed) throw new IllegalStateException("place machines: placements are closed");
         var futures = new ArrayList<CompletableFuture<Result>>(jobs.size());
         for (Job job : jobs) {
             var future = new CompletableFuture<Result>();
             futures.add(future);
             queue.add(new Queued(job, future));
         }
+        if (closed) failQueued(List.of()); // closed meanwhile: the worker may be gone
         var results = new ArrayList<Result>(jobs.size());
         for (var future : futures) {
             try {
@@ -161,7 +163,7 @@ final class Placements implements AutoCloseable {
         var batch = new ArrayList<Queued>();
         // Jobs for a machine already in the batch wait for the next one: a plan places each machine at most once.
         var carried = new ArrayList<Queued>();
-        while (true) {
+        while (!closed) {
             if (carried.isEmpty()) {
                 try {
                     carried.add(queue.take());
@@ -187,8 +189,14 @@ final class Placements implements AutoCloseable {
             }
             batch.clear();
         }
-        queue.drainTo(carried);
-        carried.forEach(q -> q.result().completeExceptionally(
+        failQueued(carried);
+    }
+
+    /** Fails {@code carried} and every queued job: placements are closed. */
+    private void failQueued(List<Queued> carried) {
+        var left = new ArrayList<>(carried);
+        queue.drainTo(left);
+        left.forEach(q -> q.result().completeExceptionally(
                 new IllegalStateException("place machine " + q.job().machine().id() + ": placements are closed")));
     }
 
@@ -453,6 +461,7 @@ final class Placements implements AutoCloseable {
     /** Stops the worker; jobs still queued fail. */
     @Override
     public void close() {
+        closed = true;
         worker.interrupt();
         try {
             worker.join(Duration.ofSeconds(10));
