@@ -382,6 +382,8 @@ static struct {
     const char *workdir, *user, *hostname, *root, *ip, *gateway;
     const char *dns[8];
     int dnsc;
+    const char *search[6];
+    int searchc;
     long ack_wait_s;
 } cfg = {.ack_wait_s = ACK_WAIT_S};
 static char cfg_buf[MAX_PAYLOAD + 1];
@@ -429,6 +431,8 @@ static int parse_config(const unsigned char *p, uint32_t len) {
         else if (!strcmp(k, "ack_wait_s")) cfg.ack_wait_s = strtol(v, NULL, 10);
         else if (!strcmp(k, "dns")) {
             if (cfg.dnsc < 8) cfg.dns[cfg.dnsc++] = v;
+        } else if (!strcmp(k, "search")) {
+            if (cfg.searchc < 6) cfg.search[cfg.searchc++] = v;
         } else {
             fail("config: unknown key %s", k);
             return -1;
@@ -650,11 +654,21 @@ static int setup_network(void) {
     else
         snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
     if (write_file("/etc/hosts", hosts) < 0) return -1;
-    if (cfg.dnsc) {
-        char resolv[512] = {0};
+    if (cfg.dnsc || cfg.searchc) {
+        char resolv[2048] = {0};
         for (int i = 0; i < cfg.dnsc; i++) {
             size_t l = strlen(resolv);
             snprintf(resolv + l, sizeof resolv - l, "nameserver %s\n", cfg.dns[i]);
+        }
+        if (cfg.searchc) {
+            size_t l = strlen(resolv);
+            snprintf(resolv + l, sizeof resolv - l, "search");
+            for (int i = 0; i < cfg.searchc; i++) {
+                l = strlen(resolv);
+                snprintf(resolv + l, sizeof resolv - l, " %s", cfg.search[i]);
+            }
+            l = strlen(resolv);
+            snprintf(resolv + l, sizeof resolv - l, "\n");
         }
         if (write_file("/etc/resolv.conf", resolv) < 0) return -1;
     }

@@ -49,10 +49,12 @@ public final class Agent implements AutoCloseable {
     private final Path dataDir;
     private final MachineNetwork network;
     private final Telemetry telemetry;
+    private final NodeInfo nodeInfo;
     private ClusterMember member;
 
     private Agent(MachineStore store, MachineService machines, NodeApi api, Telemetry telemetry, Path dataDir,
-                  MachineNetwork network) {
+                  MachineNetwork network, NodeInfo nodeInfo) {
+        this.nodeInfo = nodeInfo;
         this.store = store;
         this.machines = machines;
         this.api = api;
@@ -102,10 +104,11 @@ public final class Agent implements AutoCloseable {
         machines.recover();
         var telemetry = new Telemetry("agent", () -> kernel.isEmpty()
                 ? Optional.of("no guest kernel to boot machines with (GET /api/v1/node says why)") : Optional.empty());
-        NodeApi api = new NodeApi(machines, logs, new NodeInfo(drivers, config.jail().isPresent(), kernel),
+        var nodeInfo = new NodeInfo(drivers, config.jail().isPresent(), kernel);
+        NodeApi api = new NodeApi(machines, logs, nodeInfo,
                 new ImageRoutes(images, machines, dataDir.resolve("uploads")), telemetry)
                 .start(config.host(), config.port());
-        return new Agent(store, machines, api, telemetry, dataDir, network);
+        return new Agent(store, machines, api, telemetry, dataDir, network, nodeInfo);
     }
 
     /** Sweeps what an interrupted pull left behind and blobs no image refers to; a failure is logged, not fatal. */
@@ -182,7 +185,8 @@ public final class Agent implements AutoCloseable {
      */
     public synchronized ClusterMember joinCluster(ClusterConfig cluster) {
         if (member != null) throw new IllegalStateException("agent already joined node " + member.nodeId());
-        member = ClusterMember.start(cluster, dataDir, machines, api.localUrl());
+        member = ClusterMember.start(cluster, dataDir, machines, api.localUrl(), network);
+        member.wireGuard().ifPresent(nodeInfo::wireGuard);
         return member;
     }
 

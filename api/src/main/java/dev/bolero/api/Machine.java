@@ -16,6 +16,8 @@ import java.util.List;
  * @param error why the machine failed; null otherwise
  * @param restartCount automatic restarts in a row under the restart policy (reset by a start by request)
  * @param ip the machine's IPv4 address on its namespace's network; null when the node gives it no network
+ * @param privateIp its address on the cluster's private network (the same as {@code ip} on a node that takes part in
+ *     it: its namespace's subnet there comes from the private address plan); null otherwise
  * @param checks its health checks' last results, by name (empty without checks, or before its workload started)
  */
 public record Machine(
@@ -31,15 +33,19 @@ public record Machine(
         Instant updatedAt,
         int restartCount,
         String ip,
+        String privateIp,
         List<CheckStatus> checks) {
 
     public Machine {
         checks = checks == null ? List.of() : List.copyOf(checks);
     }
 
-    /** This machine with address {@code ip} (null: none) and its checks' results. */
-    public Machine with(String ip, List<CheckStatus> checks) {
+    /**
+     * This machine with address {@code ip} (null: none), which is its private address when {@code isPrivate}, and its
+     * checks' results.
+     */
+    public Machine with(String ip, boolean isPrivate, List<CheckStatus> checks) {
         return new Machine(id, name, namespace, state, config, imageDigest, exitCode, error, createdAt, updatedAt,
-                restartCount, ip, checks);
+                restartCount, ip, isPrivate ? ip : null, checks);
     }
 }

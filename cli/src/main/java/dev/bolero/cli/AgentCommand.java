@@ -3,6 +3,7 @@ package dev.bolero.cli;
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
+import dev.bolero.agent.cluster.PrivateNetworkConfig;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.oci.RegistryConfig;
@@ -80,6 +81,15 @@ final class AgentCommand implements Callable<Integer> {
     @Mixin
     NetworkFlags network;
 
+    @Option(names = "--private-network-endpoint", description = "join the cluster's private network: IPv4:PORT where other nodes reach this node's WireGuard link (default: no private network)")
+    String privateEndpoint;
+
+    @Option(names = "--private-network-listen-port", description = "UDP port the WireGuard link listens on (default: the endpoint's port)")
+    Integer privateListenPort;
+
+    @Option(names = "--private-network-link", defaultValue = PrivateNetworkConfig.DEFAULT_LINK, description = "the WireGuard interface's name (default ${DEFAULT-VALUE})")
+    String privateLink;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -110,8 +120,13 @@ final class AgentCommand implements Callable<Integer> {
         String token = joinToken != null ? joinToken : System.getenv().getOrDefault("BOLERO_JOIN_TOKEN", "");
         String name = nodeName != null ? nodeName
                 : java.net.InetAddress.getLocalHost().getHostName().toLowerCase(java.util.Locale.ROOT).split("\\.")[0];
-        return Optional.of(new ClusterConfig(servers, token, name, ClusterConfig.parseLabels(labels),
-                Optional.empty()));
+        var cluster = new ClusterConfig(servers, token, name, ClusterConfig.parseLabels(labels), Optional.empty());
+        if (privateEndpoint == null) return Optional.of(cluster);
+        var p = PrivateNetworkConfig.of(privateEndpoint).withLink(privateLink);
+        if (privateListenPort != null) {
+            p = new PrivateNetworkConfig(p.endpoint(), privateListenPort, p.link(), p.dns());
+        }
+        return Optional.of(cluster.withPrivateNetwork(p));
     }
 
     private Optional<JailConfig> jailConfig() {

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -20,6 +21,11 @@ final class HostCommands {
 
     HostCommands(List<String> prefix) {
         this.prefix = List.copyOf(prefix);
+    }
+
+    /** Commands run in network namespace {@code netns} ({@code ip netns exec}), or in this process's when empty. */
+    static HostCommands in(Optional<String> netns) {
+        return new HostCommands(netns.map(n -> List.of("ip", "netns", "exec", n)).orElse(List.of()));
     }
 
     /**

@@ -8,17 +8,15 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.Callable;
 
 /**
  * nftables through libnftables in this process (java.lang.foreign): one transaction costs about a millisecond,
  * where starting {@code nft -f -} costs tens of milliseconds on a busy host. The context's netlink socket is opened
  * when the context is made, in the network namespace of the thread making it; a context for another namespace is
- * therefore made on a short-lived platform thread that first joins that namespace with {@code setns(2)}.
+ * therefore made through {@link NetnsThread}.
  */
 final class LibNftables implements AutoCloseable {
-    private static final int CLONE_NEWNET = 0x40000000;
-    private static final int O_RDONLY_CLOEXEC = 0x80000;
 
     private final MethodHandle run;
     private final MethodHandle errorBuffer;
@@ -47,34 +45,26 @@ final class LibNftables implements AutoCloseable {
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
         free = linker.downcallHandle(nft.findOrThrow("nft_ctx_free"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
 
-        var made = new AtomicReference<MemorySegment>();
-        var failure = new AtomicReference<Throwable>();
-        Runnable make = () -> {
+        MemorySegment made;
+        Callable<MemorySegment> make = () -> {
             try {
-                if (netns.isPresent()) join(linker, netns.get());
-                made.set((MemorySegment) newCtx.invokeExact(0));
+                return (MemorySegment) newCtx.invokeExact(0);
             } catch (Throwable t) {
-                failure.set(t);
+                throw new IllegalStateException("nft_ctx_new: " + t, t);
             }
         };
-        if (netns.isPresent()) {
-            var thread = Thread.ofPlatform().name("nft-netns-" + netns.get()).start(make);
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new NetworkException(NetworkException.Kind.HOST, "open nftables context: interrupted", e);
-            }
-        } else {
-            make.run();
-        }
-        if (failure.get() != null || made.get() == null || made.get().equals(MemorySegment.NULL)) {
-            var cause = failure.get();
+        try {
+            made = netns.isPresent() ? NetnsThread.call(netns.get(), make) : make.call();
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             throw new NetworkException(NetworkException.Kind.HOST, "open nftables context"
-                    + netns.map(n -> " in network namespace " + n).orElse("") + ": "
-                    + (cause == null ? "nft_ctx_new failed" : cause.getMessage()), cause);
+                    + netns.map(n -> " in network namespace " + n).orElse("") + ": " + e.getMessage(), e);
         }
-        ctx = made.get();
+        if (made == null || made.equals(MemorySegment.NULL)) {
+            throw new NetworkException(NetworkException.Kind.HOST, "open nftables context"
+                    + netns.map(n -> " in network namespace " + n).orElse("") + ": nft_ctx_new failed");
+        }
+        ctx = made;
         try {
             int e = (int) bufferError.invokeExact(ctx);
             int o = (int) bufferOutput.invokeExact(ctx);
@@ -109,33 +99,6 @@ final class LibNftables implements AutoCloseable {
             free.invokeExact(ctx);
         } catch (Throwable t) {
             throw new IllegalStateException("nft_ctx_free", t);
-        }
-    }
-
-    /** Moves the calling (platform) thread into network namespace {@code name} (as {@code ip netns} names it). */
-    private static void join(Linker linker, String name) throws Throwable {
-        var libc = linker.defaultLookup();
-        var open = linker.downcallHandle(libc.findOrThrow("open"),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
-                Linker.Option.captureCallState("errno"));
-        var setns = linker.downcallHandle(libc.findOrThrow("setns"),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
-                Linker.Option.captureCallState("errno"));
-        var close = linker.downcallHandle(libc.findOrThrow("close"), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        var stateLayout = Linker.Option.captureStateLayout();
-        var errno = stateLayout.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-        try (var arena = Arena.ofConfined()) {
-            var state = arena.allocate(stateLayout);
-            var path = "/run/netns/" + name;
-            int fd = (int) open.invokeExact(state, arena.allocateFrom(path), O_RDONLY_CLOEXEC);
-            if (fd < 0) throw new IllegalStateException("open " + path + ": errno " + (int) errno.get(state, 0L));
-            try {
-                if ((int) setns.invokeExact(state, fd, CLONE_NEWNET) != 0) {
-                    throw new IllegalStateException("setns " + path + ": errno " + (int) errno.get(state, 0L));
-                }
-            } finally {
-                int ignored = (int) close.invokeExact(fd);
-            }
         }
     }
 }

@@ -24,6 +24,9 @@ import java.util.regex.Pattern;
  * @param dns name servers handed to guests (they reach them through egress NAT); may be empty
  * @param netns the network namespace (as {@code ip netns} names it) to build the node's network in; empty on a node,
  *     where it is the host's own. Tests use it to keep the host untouched
+ * @param privateNetwork the node's part in the cluster's private network; when present, a namespace's subnet is the
+ *     one the address plan gives it on this node (not one from {@code pool}) and {@link NodeNetwork#attach(String,
+ *     String, int, NetworkRequest)} must be used
  * @throws IllegalArgumentException if a value is malformed or the layout cannot fit (see each parameter)
  */
 public record NetworkConfig(
@@ -33,7 +36,8 @@ public record NetworkConfig(
         String table,
         String publishAddress,
         List<String> dns,
-        Optional<String> netns) {
+        Optional<String> netns,
+        Optional<PrivateNetwork> privateNetwork) {
 
     public static final String DEFAULT_POOL = "10.210.0.0/16";
     public static final int DEFAULT_NAMESPACE_PREFIX = 24;
@@ -73,10 +77,38 @@ public record NetworkConfig(
         }
         dns = List.copyOf(dns);
         dns.forEach(d -> Ipv4.parse(d, "dns server"));
+        requireNetns(netns);
+        Objects.requireNonNull(privateNetwork, "privateNetwork");
+        if (privateNetwork.isPresent()) {
+            var plan = privateNetwork.get().addressing();
+            if (plan.poolBlock().contains(publish)) {
+                throw new IllegalArgumentException("publish address " + publishAddress + " lies in the private pool " + plan.pool());
+            }
+            if ((devicePrefix + "br" + (plan.namespaces() - 1)).length() > IFNAMSIZ) {
+                throw new IllegalArgumentException("bridge names for " + plan.namespaces() + " namespaces exceed " + IFNAMSIZ
+                        + " characters with device prefix " + devicePrefix);
+            }
+        }
+    }
+
+    /** Checks a network namespace name as {@code ip netns} accepts it; throws {@link IllegalArgumentException} otherwise. */
+    static void requireNetns(Optional<String> netns) {
         Objects.requireNonNull(netns, "netns");
         netns.ifPresent(n -> {
             if (!NETNS.matcher(n).matches()) throw new IllegalArgumentException("not a network namespace name: " + n);
         });
+    }
+
+    /** A node network without a private network across nodes. */
+    public NetworkConfig(String pool, int namespacePrefix, String devicePrefix, String table, String publishAddress,
+            List<String> dns, Optional<String> netns) {
+        this(pool, namespacePrefix, devicePrefix, table, publishAddress, dns, netns, Optional.empty());
+    }
+
+    /** This config with {@code privateNetwork} as its part in the cluster's private network. */
+    public NetworkConfig withPrivateNetwork(PrivateNetwork privateNetwork) {
+        return new NetworkConfig(pool, namespacePrefix, devicePrefix, table, publishAddress, dns, netns,
+                Optional.of(privateNetwork));
     }
 
     /** The defaults ({@link #DEFAULT_POOL}, /24 per namespace, {@code bl}, {@code bolero}), no DNS, the host's namespace. */

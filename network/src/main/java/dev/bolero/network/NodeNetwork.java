@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantLock;
@@ -57,7 +58,7 @@ public final class NodeNetwork implements AutoCloseable {
         this.config = Objects.requireNonNull(config, "config");
         this.store = Objects.requireNonNull(store, "store");
         this.ports = Objects.requireNonNull(ports, "ports");
-        this.host = new HostCommands(config.netns().map(n -> List.of("ip", "netns", "exec", n)).orElse(List.of()));
+        this.host = HostCommands.in(config.netns());
         this.pool = config.poolBlock();
         this.ownDevice = Pattern.compile(Pattern.quote(config.devicePrefix()) + "(br\\d+|t[0-9a-f]{8})");
     }
@@ -124,9 +125,36 @@ public final class NodeNetwork implements AutoCloseable {
      * @throws NetworkException CONFLICT if the machine is already attached or one of its ports is published by
      *     another machine, EXHAUSTED if no subnet or address is free, HOST if a host command fails (then nothing of
      *     the attempt is left behind)
-     * @throws IllegalStateException before {@link #reconcile()}
+     * @throws IllegalStateException before {@link #reconcile()}, or when the node is part of a private network (use
+     *     {@link #attach(String, String, int, NetworkRequest)})
      */
     public Attachment attach(String machineId, String namespace, NetworkRequest request) throws NetworkException {
+        if (config.privateNetwork().isPresent()) {
+            throw new IllegalStateException("attach machine " + machineId + ": the private network needs the namespace's index");
+        }
+        return attach(machineId, namespace, OptionalInt.empty(), request);
+    }
+
+    /**
+     * As {@link #attach(String, String, NetworkRequest)}, on a node that is part of the cluster's private network: the
+     * namespace's subnet is {@link PrivateAddressing#subnet namespaceIndex's subnet} on this node, so the machine's
+     * address is unique across the cluster and reachable from the namespace's machines on other nodes.
+     *
+     * @param namespaceIndex the namespace's index in the address plan, from the control plane
+     * @throws NetworkException CONFLICT also when the namespace is already on the node under another index
+     * @throws IllegalStateException before {@link #reconcile()}, or when the node has no private network
+     * @throws IllegalArgumentException if {@code namespaceIndex} is outside the address plan
+     */
+    public Attachment attach(String machineId, String namespace, int namespaceIndex, NetworkRequest request)
+            throws NetworkException {
+        if (config.privateNetwork().isEmpty()) {
+            throw new IllegalStateException("attach machine " + machineId + ": the node has no private network");
+        }
+        return attach(machineId, namespace, OptionalInt.of(namespaceIndex), request);
+    }
+
+    private Attachment attach(String machineId, String namespace, OptionalInt namespaceIndex, NetworkRequest request)
+            throws NetworkException {
         requireName(machineId, "machine id");
         requireName(namespace, "namespace");
         Objects.requireNonNull(request, "request");
@@ -149,7 +177,11 @@ public final class NodeNetwork implements AutoCloseable {
                 }
             }
             var existing = store.namespaces().stream().filter(n -> n.namespace().equals(namespace)).findFirst();
-            var ns = existing.isPresent() ? existing.get() : newNamespace(action, namespace);
+            if (existing.isPresent() && namespaceIndex.isPresent() && existing.get().index() != namespaceIndex.getAsInt()) {
+                throw new NetworkException(NetworkException.Kind.CONFLICT, action + ": namespace " + namespace + " has index "
+                        + existing.get().index() + " on this node, not " + namespaceIndex.getAsInt());
+            }
+            var ns = existing.isPresent() ? existing.get() : newNamespace(action, namespace, namespaceIndex);
             var subnet = Ipv4.Cidr.parse(ns.subnet(), "subnet");
             int ip = freeAddress(action, subnet, machines);
             var mac = Ipv4.mac(ip);
@@ -242,8 +274,18 @@ public final class NodeNetwork implements AutoCloseable {
         return config.devicePrefix() + "t*";
     }
 
-    private NamespaceAllocation newNamespace(String action, String namespace) throws NetworkException {
+    private NamespaceAllocation newNamespace(String action, String namespace, OptionalInt privateIndex) throws NetworkException {
         var taken = store.namespaces().stream().map(NamespaceAllocation::index).collect(Collectors.toSet());
+        if (privateIndex.isPresent()) {
+            int index = privateIndex.getAsInt();
+            var p = config.privateNetwork().orElseThrow();
+            if (taken.contains(index)) {
+                throw new NetworkException(NetworkException.Kind.CONFLICT,
+                        action + ": namespace index " + index + " is already another namespace's on this node");
+            }
+            return new NamespaceAllocation(namespace, index, p.addressing().subnet(index, p.nodeIndex()),
+                    config.devicePrefix() + "br" + index);
+        }
         long count = 1L << (config.namespacePrefix() - pool.prefix());
         for (int i = 0; i < count; i++) {
             if (!taken.contains(i)) {
@@ -294,8 +336,12 @@ public final class NodeNetwork implements AutoCloseable {
 
     private Attachment attachment(MachineAllocation m, NamespaceAllocation ns) {
         var subnet = Ipv4.Cidr.parse(ns.subnet(), "subnet");
-        return new Attachment(m.tap(), m.mac(), m.ip() + "/" + subnet.prefix(), Ipv4.format(subnet.host(1)),
-                config.dns(), ns.subnet());
+        String gateway = Ipv4.format(subnet.host(1));
+        // On the private network the node's internal DNS, on the gateway, answers the namespace's names and forwards
+        // the rest.
+        return new Attachment(m.tap(), m.mac(), m.ip() + "/" + subnet.prefix(), gateway,
+                config.privateNetwork().isPresent() ? List.of(gateway) : config.dns(), ns.subnet(),
+                config.privateNetwork().isPresent() ? List.of(ns.namespace() + ".internal") : List.of());
     }
 
     private NamespaceAllocation namespaceOf(MachineAllocation m) {

@@ -20,6 +20,17 @@ import java.util.stream.Collectors;
  * </ul>
  * Rules only compare devices in the forward chain with another device of the same kind, so they hold whether or not
  * {@code br_netfilter} also shows bridged traffic to the inet hooks.
+ *
+ * <p>With a {@link PrivateNetwork}, for its WireGuard link:
+ * <ul>
+ *   <li>inet forward: a packet from the link reaches a bridge only if its source address is in the namespace of the
+ *       bridge's subnet ({@link PrivateAddressing#namespaceOf}); a packet from a bridge enters the link only if its
+ *       destination is in the bridge's namespace; every other packet from or to the link is dropped. TCP SYNs into
+ *       the link have their MSS clamped to the link's MTU, so guests with a 1500-byte MTU need no path MTU discovery.
+ *   <li>inet input: nothing new from the link reaches the host; guests may query the internal DNS server on their
+ *       gateway address ({@link PrivateNetwork#dnsPort()}, UDP and TCP).
+ *   <li>inet nat: nothing entering the link is masqueraded, so a peer sees (and checks) the guest's own address.
+ * </ul>
  */
 final class Ruleset {
     private Ruleset() {}
@@ -40,18 +51,30 @@ final class Ruleset {
         out.append("table inet ").append(t).append(" {\n");
         out.append("  set bridges { type ifname;").append(elements(bridges)).append(" }\n");
         out.append("  set isolated { type ipv4_addr;").append(elements(isolated)).append(" }\n");
+        var link = config.privateNetwork().map(p -> quote(p.link()));
         out.append("  chain input {\n");
         out.append("    type filter hook input priority filter; policy accept;\n");
         out.append("    iifname @bridges ct state established,related accept\n");
+        config.privateNetwork().ifPresent(p -> {
+            for (var n : namespaces) {
+                var subnet = Ipv4.Cidr.parse(n.subnet(), "subnet");
+                out.append("    iifname ").append(quote(n.bridge())).append(" ip daddr ").append(Ipv4.format(subnet.host(1)))
+                        .append(" meta l4proto { tcp, udp } th dport ").append(p.dnsPort()).append(" accept\n");
+            }
+            out.append("    iifname ").append(quote(p.link())).append(" ct state established,related accept\n");
+            out.append("    iifname ").append(quote(p.link())).append(" drop\n");
+        });
         out.append("    iifname @bridges drop\n");
         out.append("  }\n");
         out.append("  chain forward {\n");
         out.append("    type filter hook forward priority filter; policy accept;\n");
+        link.ifPresent(l -> out.append("    oifname ").append(l).append(" tcp flags syn tcp option maxseg size set rt mtu\n"));
         for (var n : namespaces) {
             out.append("    iifname ").append(quote(n.bridge())).append(" oifname @bridges oifname != ")
                     .append(quote(n.bridge())).append(" drop\n");
         }
         out.append("    ct state established,related accept\n");
+        config.privateNetwork().ifPresent(p -> privateForward(out, p, namespaces));
         out.append("    oifname @bridges ct status dnat accept\n");
         out.append("    iifname != @bridges oifname @bridges drop\n");
         out.append("    ip saddr @isolated oifname != @bridges drop\n");
@@ -75,6 +98,7 @@ final class Ruleset {
         out.append("  }\n");
         out.append("  chain postrouting {\n");
         out.append("    type nat hook postrouting priority srcnat; policy accept;\n");
+        link.ifPresent(l -> out.append("    oifname ").append(l).append(" accept\n"));
         for (var n : namespaces) {
             out.append("    ip saddr ").append(n.subnet()).append(" oifname != ").append(quote(n.bridge()))
                     .append(" masquerade\n");
@@ -101,6 +125,24 @@ final class Ruleset {
         out.append("  }\n");
         out.append("}\n");
         return out.toString();
+    }
+
+    /** Within a namespace through the link, in both directions; nothing else from or to it. */
+    private static void privateForward(StringBuilder out, PrivateNetwork p, List<NamespaceAllocation> namespaces) {
+        var plan = p.addressing();
+        var link = quote(p.link());
+        var mask = Ipv4.format(plan.namespaceMask());
+        for (var n : namespaces) {
+            var subnet = Ipv4.Cidr.parse(n.subnet(), "subnet");
+            if (!plan.poolBlock().contains(subnet.network())) continue;
+            var value = Ipv4.format(plan.namespaceValue(plan.namespaceOf(Ipv4.format(subnet.network())).orElseThrow()));
+            out.append("    iifname ").append(link).append(" oifname ").append(quote(n.bridge())).append(" ip daddr ")
+                    .append(subnet).append(" ip saddr & ").append(mask).append(" == ").append(value).append(" accept\n");
+            out.append("    iifname ").append(quote(n.bridge())).append(" oifname ").append(link).append(" ip saddr ")
+                    .append(subnet).append(" ip daddr & ").append(mask).append(" == ").append(value).append(" accept\n");
+        }
+        out.append("    iifname ").append(link).append(" drop\n");
+        out.append("    oifname ").append(link).append(" drop\n");
     }
 
     private static String elements(String joined) {

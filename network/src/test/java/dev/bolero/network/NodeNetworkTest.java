@@ -213,7 +213,7 @@ class NodeNetworkTest {
         var a2 = network.attach("machine-with-a-long-identifier-2", "alpha", EGRESS);
         var b1 = network.attach("machine-with-a-long-identifier-3", "beta", EGRESS);
         assertThat(a1).isEqualTo(new Attachment(a1.tapName(), "02:b0:0a:d2:00:02", "10.210.0.2/24", "10.210.0.1",
-                List.of("198.18.0.53"), "10.210.0.0/24"));
+                List.of("198.18.0.53"), "10.210.0.0/24", List.of()));
         assertThat(a2.ipCidr()).isEqualTo("10.210.0.3/24");
         assertThat(b1.ipCidr()).isEqualTo("10.210.1.2/24");
         assertThat(List.of(a1.tapName(), a2.tapName(), b1.tapName())).doesNotHaveDuplicates()

@@ -42,4 +42,25 @@ class RulesetTest {
         assertThat(text.lines().filter(l -> l.startsWith("table ")).toList()).containsExactly(
                 "table inet bolero {}", "table bridge bolero {}", "table inet bolero {", "table bridge bolero {");
     }
+
+    @Test
+    void withAPrivateNetworkTheLinkCarriesOnlyTrafficWithinANamespace() {
+        var config = CONFIG.withPrivateNetwork(new PrivateNetwork(PrivateAddressing.DEFAULT, 3, "blwg", 53));
+        var alpha = new NamespaceAllocation("alpha", 5, PrivateAddressing.DEFAULT.subnet(5, 3), "blbr5");
+        var web = new MachineAllocation("web", "alpha", "10.12.5.2", "02:b0:0a:0c:05:02", "blt00000001", false, List.of());
+
+        var text = Ruleset.render(config, List.of(alpha), List.of(web));
+
+        // 10.0.0.0/8 with 6 node and 10 namespace bits: the namespace is in bits 8-17 of the address.
+        assertThat(text)
+                .contains("iifname \"blwg\" oifname \"blbr5\" ip daddr 10.12.5.0/24 ip saddr & 255.3.255.0 == 10.0.5.0 accept")
+                .contains("iifname \"blbr5\" oifname \"blwg\" ip saddr 10.12.5.0/24 ip daddr & 255.3.255.0 == 10.0.5.0 accept")
+                .contains("iifname \"blbr5\" ip daddr 10.12.5.1 meta l4proto { tcp, udp } th dport 53 accept")
+                .contains("oifname \"blwg\" tcp flags syn tcp option maxseg size set rt mtu");
+        var forward = text.substring(text.indexOf("chain forward"), text.indexOf("chain publish"));
+        assertThat(forward.indexOf("iifname \"blwg\" drop")).isGreaterThan(forward.indexOf("== 10.0.5.0 accept"))
+                .isLessThan(forward.indexOf("ip saddr @isolated"));
+        var postrouting = text.substring(text.indexOf("chain postrouting"));
+        assertThat(postrouting.indexOf("oifname \"blwg\" accept")).isLessThan(postrouting.indexOf("masquerade"));
+    }
 }

@@ -49,7 +49,23 @@ class ValuesTest {
 
     @Test
     void attachmentGivesTheBareAddress() {
-        assertThat(new Attachment("blt00000000", "02:b0:0a:d2:03:05", "10.210.3.5/24", "10.210.3.1", List.of(), "10.210.3.0/24").ip())
+        assertThat(new Attachment("blt00000000", "02:b0:0a:d2:03:05", "10.210.3.5/24", "10.210.3.1", List.of(), "10.210.3.0/24", List.of()).ip())
                 .isEqualTo("10.210.3.5");
+    }
+
+    @Test
+    void privateNetworkValuesRejectWhatCannotWork() throws Exception {
+        var key = "mFRcAObIBlaxdrs3F6WlhHkhzJTzcJ+xzx8t7Dy2jXs=";
+        assertThatThrownBy(() -> new WireGuardPeer("short", "192.0.2.1:51820", List.of())).hasMessageContaining("public key");
+        assertThatThrownBy(() -> new WireGuardPeer(key, "node.example:51820", List.of())).hasMessageContaining("IPv4:port");
+        assertThatThrownBy(() -> new WireGuardPeer(key, "192.0.2.1:0", List.of())).hasMessageContaining("port out of range");
+        assertThatThrownBy(() -> new WireGuardPeer(key, "192.0.2.1:51820", List.of("10.4.0.1/14"))).hasMessageContaining("host bits");
+        assertThatThrownBy(() -> new PrivateNetwork(PrivateAddressing.DEFAULT, 64, "wg0", 53)).hasMessageContaining("node index 64");
+        assertThatThrownBy(() -> NetworkConfig.defaults("10.1.2.3").withPrivateNetwork(new PrivateNetwork(PrivateAddressing.DEFAULT, 1, "wg0", 53)))
+                .hasMessageContaining("private pool");
+        assertThatThrownBy(() -> new DnsSnapshot(List.of(), List.of(
+                new DnsMachine("m1", "alpha", Optional.empty(), Optional.empty(), "10.0.0.2"),
+                new DnsMachine("m1", "alpha", Optional.empty(), Optional.empty(), "10.0.0.3")))).hasMessageContaining("listed twice");
+        assertThatThrownBy(() -> new DnsMachine("m1", "Alpha", Optional.empty(), Optional.empty(), "10.0.0.2")).hasMessageContaining("namespace");
     }
 }

@@ -320,6 +320,75 @@ abstract class ClusterSuite {
         assertThat(b.assignedIds()).containsExactlyInAnyOrder(moving, restarting);
     }
 
+    /** A node's end of the private network: a key made of {@code n}s, an endpoint in TEST-NET-1. */
+    static Map<String, Object> link(int n, int port) {
+        byte[] key = new byte[32];
+        java.util.Arrays.fill(key, (byte) n);
+        return Map.of("public_key", java.util.Base64.getEncoder().encodeToString(key),
+                "endpoint", "192.0.2." + n + ":" + port, "kind", "userspace");
+    }
+
+    @Test
+    void privateNetworkNodesGetIndexesPeersAndDnsRecordsThatFollowEndpointsMachinesAndNodeLoss() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
+        var b = agent(new FakeAgent(http, JOIN, "b", Map.of(), 4, 8192, List.of("qemu"), link(2, 51820)));
+        var plain = agent("plain", Map.of(), 4, 8192);
+        assertThat(http.post("/v1/nodes/" + plain.id + "/cordon", ADMIN, Map.of()).status()).isEqualTo(200);
+        assertThat(a.privateNetwork.path("pool").asString()).isEqualTo("10.0.0.0/8");
+        assertThat(a.privateNetwork.path("node_bits").asInt()).isEqualTo(6);
+        assertThat(a.privateNetwork.path("namespace_bits").asInt()).isEqualTo(10);
+        assertThat(a.privateNetwork.path("node_index").asInt()).isZero();
+        assertThat(b.privateNetwork.path("node_index").asInt()).isEqualTo(1);
+        assertThat(plain.privateNetwork.isMissingNode() || plain.privateNetwork.isNull()).isTrue();
+
+        var peers = a.poll(0).path("peers");
+        assertThat(peers).hasSize(1);
+        assertThat(peers.get(0).path("node_id").asString()).isEqualTo(b.id);
+        assertThat(peers.get(0).path("public_key").asString()).isEqualTo(link(2, 51820).get("public_key"));
+        assertThat(peers.get(0).path("endpoint").asString()).isEqualTo("192.0.2.2:51820");
+        assertThat(peers.get(0).path("allowed_ips").get(0).asString()).isEqualTo("10.4.0.0/14");
+        assertThat(b.poll(0).path("peers").get(0).path("allowed_ips").get(0).asString()).isEqualTo("10.0.0.0/14");
+        assertThat(plain.poll(0).path("peers")).isEmpty();
+
+        a.live();
+        b.live();
+        String one = machine("alpha", "web", ADMIN, small("web-1")).path("id").asString();
+        String two = machine("alpha", "web", ADMIN, small("web-2")).path("id").asString();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            for (var node : List.of(a, b)) {
+                var answer = node.poll(0);
+                assertThat(answer.path("machines").get(0).path("namespace_index").asInt()).isZero();
+                var names = new ArrayList<String>();
+                answer.path("dns").forEach(r -> names.add(r.path("name").asString() + " " + r.path("fleet").asString()
+                        + " " + r.path("private_ip").asString()));
+                assertThat(names).as("dns of node %s", node.id).containsExactlyInAnyOrder(
+                        "web-1 web " + privateIp(one), "web-2 web " + privateIp(two));
+            }
+        });
+        assertThat(List.of(privateIp(one), privateIp(two))).containsExactlyInAnyOrder("10.0.0.2", "10.4.0.2");
+
+        b.link(link(2, 51999));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(a.poll(0).path("peers").get(0).path("endpoint").asString()).isEqualTo("192.0.2.2:51999"));
+
+        b.silence();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            var answer = a.poll(0);
+            assertThat(answer.path("peers")).as("a node down is no peer").isEmpty();
+            assertThat(answer.path("machines")).hasSize(2);
+            var addresses = new ArrayList<String>();
+            answer.path("dns").forEach(r -> addresses.add(r.path("private_ip").asString()));
+            assertThat(addresses).as("the moved machine's name follows it").containsExactlyInAnyOrder(
+                    "10.0.0.2", "10.0.0.3");
+        });
+    }
+
+    private String privateIp(String machineId) {
+        return http.get("/v1/namespaces/alpha/machines/" + machineId, ADMIN).json().path("private_ip").asString();
+    }
+
     @Test
     void aMachineTakesTheNodesWholeConfigInItsTenantAndDefaultsToRestartOnFailure() {
         namespace("alpha");

@@ -40,6 +40,10 @@ public final class FakeAgent implements AutoCloseable {
     private final AtomicLong index = new AtomicLong();
     private volatile JsonNode assigned;
     private volatile Thread beating;
+    /** Its end of the private network ({@code public_key}, {@code endpoint}), or null when it takes no part. */
+    private volatile Map<String, Object> link;
+    /** The join answer's {@code private_network}: the plan and this node's index (missing when not a member). */
+    final JsonNode privateNetwork;
     private final Set<String> seenStreams = ConcurrentHashMap.newKeySet();
     /** Stream requests from the polls, each once, in the order they came. */
     final BlockingQueue<JsonNode> streams = new LinkedBlockingQueue<>();
@@ -52,15 +56,34 @@ public final class FakeAgent implements AutoCloseable {
     /** A node that reports {@code drivers} in its join and heartbeats. */
     FakeAgent(Http http, String joinToken, String name, Map<String, String> labels, int cpus, long memoryMb,
               List<String> drivers) {
+        this(http, joinToken, name, labels, cpus, memoryMb, drivers, null);
+    }
+
+    /**
+     * A node that joins the private network with {@code link} ({@code public_key}, {@code endpoint}; null: it takes
+     * no part) and reports its machines' private addresses: host offset 2, 3, … in the order of its assignments, in
+     * the subnet of their namespace index on its node index (the default plan, 6/10/8 bits of 10.0.0.0/8).
+     */
+    FakeAgent(Http http, String joinToken, String name, Map<String, String> labels, int cpus, long memoryMb,
+              List<String> drivers, Map<String, Object> link) {
         this.http = http;
         this.cpus = cpus;
         this.memoryMb = memoryMb;
         this.drivers = List.copyOf(drivers);
-        var joined = http.post("/v1/nodes/join", joinToken, Map.of("name", name, "labels", labels,
+        this.link = link;
+        var join = new LinkedHashMap<String, Object>(Map.of("name", name, "labels", labels,
                 "drivers", drivers, "capacity", Map.of("cpus", cpus, "memory_mb", memoryMb)));
+        if (link != null) join.put("private_network", link);
+        var joined = http.post("/v1/nodes/join", joinToken, join);
         assertThat(joined.status()).as("join %s: %s", name, joined).isEqualTo(201);
         this.id = joined.json().path("node_id").asString();
         this.credential = joined.json().path("credential").asString();
+        this.privateNetwork = joined.json().path("private_network");
+    }
+
+    /** Reports {@code link} as its end of the private network from the next heartbeat on (a new key or endpoint). */
+    void link(Map<String, Object> link) {
+        this.link = link;
     }
 
     /** Joins the server on {@code 127.0.0.1:port} as node {@code name} with 8 cpus and 16 GiB, no labels. */
@@ -98,16 +121,24 @@ public final class FakeAgent implements AutoCloseable {
     Http.Response heartbeat() {
         var reports = new ArrayList<Map<String, Object>>();
         if (assigned != null) {
+            int host = 2;
             for (JsonNode m : assigned) {
                 var report = new LinkedHashMap<String, Object>();
                 report.put("id", m.path("id").asString());
                 report.put("generation", m.path("generation").asLong());
                 report.put("state", m.path("desired_state").asString().equals("running") ? "running" : "stopped");
+                if (link != null && m.path("namespace_index").isNumber()) {
+                    int node = privateNetwork.path("node_index").asInt();
+                    int ns = m.path("namespace_index").asInt();
+                    report.put("private_ip", "10." + (node << 2 | ns >> 8) + "." + (ns & 255) + "." + host++);
+                }
                 reports.add(report);
             }
         }
-        return http.post("/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity",
+        var body = new LinkedHashMap<String, Object>(Map.of("capacity",
                 Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", reports));
+        if (link != null) body.put("private_network", link);
+        return http.post("/v1/nodes/" + id + "/heartbeat", credential, body);
     }
 
     /** A heartbeat reporting one machine in {@code state} with {@code error}, as an agent that could not create it. */

@@ -17,10 +17,13 @@ import java.util.Optional;
  * @param nodeName the node's name (a DNS label), for operators
  * @param labels the node's labels; {@code region} names its region (checked by the join, as the server checks them)
  * @param capacity what machines may use; empty: the host's processors and memory
+ * @param privateNetwork how the node takes part in the cluster's private network; empty: it takes none (its machines
+ *     reach only their namespace's machines on the same node)
  */
 public record ClusterConfig(List<URI> servers, String joinToken, String nodeName, Map<String, String> labels,
-                            Optional<Capacity> capacity) {
+                            Optional<Capacity> capacity, Optional<PrivateNetworkConfig> privateNetwork) {
     public ClusterConfig {
+        Objects.requireNonNull(privateNetwork, "privateNetwork");
         servers = List.copyOf(servers);
         Objects.requireNonNull(joinToken, "joinToken");
         Objects.requireNonNull(capacity, "capacity");
@@ -34,10 +37,21 @@ public record ClusterConfig(List<URI> servers, String joinToken, String nodeName
         labels = labels == null ? Map.of() : Map.copyOf(labels);
     }
 
+    /** A node outside the private network. */
+    public ClusterConfig(List<URI> servers, String joinToken, String nodeName, Map<String, String> labels,
+                         Optional<Capacity> capacity) {
+        this(servers, joinToken, nodeName, labels, capacity, Optional.empty());
+    }
+
     /** A control plane at one URL. */
     public ClusterConfig(URI server, String joinToken, String nodeName, Map<String, String> labels,
                          Optional<Capacity> capacity) {
         this(List.of(server), joinToken, nodeName, labels, capacity);
+    }
+
+    /** This config with the node in the private network as {@code privateNetwork} says. */
+    public ClusterConfig withPrivateNetwork(PrivateNetworkConfig privateNetwork) {
+        return new ClusterConfig(servers, joinToken, nodeName, labels, capacity, Optional.of(privateNetwork));
     }
 
     /**

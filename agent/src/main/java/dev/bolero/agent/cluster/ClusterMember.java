@@ -14,6 +14,9 @@ import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.MachineReport;
+import dev.bolero.api.wire.WireGuardKind;
+import dev.bolero.agent.machine.MachineNetwork;
+import dev.bolero.network.NodeKey;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.file.Path;
@@ -22,6 +25,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -62,6 +66,8 @@ public final class ClusterMember implements AutoCloseable {
     private final MachineService machines;
     private final Generations generations;
     private final StreamAnswers streams;
+    /** The node's part in the private network; empty when it takes none. */
+    private final Optional<PrivateNode> privateNode;
     /** Machines whose creation this node refused, by id: reported failed until their generation changes. */
     private final Map<String, Refusal> refused = new ConcurrentHashMap<>();
     private final Semaphore heartbeatSoon = new Semaphore(0);
@@ -74,7 +80,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Thread beater;
 
     private ClusterMember(NodeProtocol protocol, JoinResponse node, Capacity capacity, MachineService machines,
-                          Generations generations, StreamAnswers streams) {
+                          Generations generations, StreamAnswers streams, Optional<PrivateNode> privateNode) {
+        this.privateNode = privateNode;
         this.protocol = protocol;
         this.node = node;
         this.capacity = capacity;
@@ -92,14 +99,19 @@ public final class ClusterMember implements AutoCloseable {
      * @throws IllegalStateException when the join is refused or the server cannot be reached, or node.json is
      *     unreadable
      * @param nodeApi the base URL of this node's API, whose answers stream requests relay
+     * @param network the node network, which takes the private network's layout when the node is part of it
      */
-    public static ClusterMember start(ClusterConfig config, Path dataDir, MachineService machines, URI nodeApi) {
+    public static ClusterMember start(ClusterConfig config, Path dataDir, MachineService machines, URI nodeApi,
+                                      MachineNetwork network) {
         var protocol = new NodeProtocol(config.servers());
         Capacity capacity = config.capacity().orElseGet(ClusterMember::hostCapacity);
+        Optional<NodeKey> key = config.privateNetwork().map(p -> PrivateNode.key(dataDir));
         JoinResponse node = NodeCredentials.load(dataDir).orElseGet(() -> {
             try {
                 JoinResponse joined = protocol.join(config.joinToken(),
-                        new JoinRequest(config.nodeName(), config.labels(), List.of(machines.driver()), capacity));
+                        new JoinRequest(config.nodeName(), config.labels(), List.of(machines.driver()), capacity,
+                                config.privateNetwork().map(p -> PrivateNode.announced(p, key.orElseThrow()))
+                                        .orElse(null)));
                 NodeCredentials.store(dataDir, joined);
                 log.info("joined {} as node {} ({})", protocol.server(), joined.nodeId(), config.nodeName());
                 return joined;
@@ -107,8 +119,18 @@ public final class ClusterMember implements AutoCloseable {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         });
+        Optional<PrivateNode> privateNode = Optional.empty();
+        if (config.privateNetwork().isPresent()) {
+            if (node.privateNetwork() == null) {
+                throw new IllegalStateException("join the private network: node " + node.nodeId()
+                        + " joined without it; a node's part in it is fixed at its join (remove "
+                        + dataDir.resolve("node.json") + " to join again as a new node)");
+            }
+            privateNode = Optional.of(PrivateNode.start(config.privateNetwork().get(), key.orElseThrow(),
+                    node.privateNetwork(), network));
+        }
         var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")),
-                new StreamAnswers(node, nodeApi));
+                new StreamAnswers(node, nodeApi), privateNode);
         member.poller.start();
         member.beater.start();
         return member;
@@ -119,6 +141,11 @@ public final class ClusterMember implements AutoCloseable {
         return node.nodeId();
     }
 
+    /** Which WireGuard carries the node's private-network link; empty when it takes no part in it. */
+    public Optional<WireGuardKind> wireGuard() {
+        return privateNode.map(PrivateNode::kind);
+    }
+
     private void pollLoop() {
         long index = 0;
         while (!closed) {
@@ -127,6 +154,7 @@ public final class ClusterMember implements AutoCloseable {
                 index = a.index();
                 latest = a;
                 streams.answer(a.streams());
+                privateNode.ifPresent(p -> p.apply(a));
                 reconcile(a);
             } catch (NodeProtocol.Failure e) {
                 if (closed) return;
@@ -171,10 +199,10 @@ public final class ClusterMember implements AutoCloseable {
     private Heartbeat heartbeat() {
         var reports = new ArrayList<MachineReport>();
         machines.list().forEach(m -> reports.add(new MachineReport(m.id(), generations.applied(m.id()), m.state(),
-                m.imageDigest(), m.exitCode(), m.error())));
+                m.imageDigest(), m.exitCode(), m.error(), m.privateIp())));
         refused.forEach((id, r) -> reports.add(
-                new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error())));
-        return new Heartbeat(capacity, drivers, reports);
+                new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error(), null)));
+        return new Heartbeat(capacity, drivers, reports, privateNode.map(PrivateNode::reported).orElse(null));
     }
 
     /** Makes the node's machines match {@code a}: the complete desired set. */
@@ -304,5 +332,6 @@ public final class ClusterMember implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         generations.close();
+        privateNode.ifPresent(PrivateNode::close);
     }
 }

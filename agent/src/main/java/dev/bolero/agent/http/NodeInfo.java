@@ -5,6 +5,7 @@ import dev.bolero.runtime.boot.GuestKernel;
 import dev.bolero.runtime.drivers.Drivers;
 import io.javalin.http.Context;
 import java.util.List;
+import dev.bolero.api.wire.WireGuardKind;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -13,7 +14,7 @@ import java.util.Optional;
  * are jailed, the guest kernel, and every driver with whether it is usable here (and why not) and its capabilities.
  */
 public final class NodeInfo {
-    private final Node node;
+    private volatile Node node;
 
     /** @param kernel the guest kernel machines boot; empty when the host has none */
     public NodeInfo(Drivers.Selection drivers, boolean jailed, Optional<GuestKernel> kernel) {
@@ -22,11 +23,22 @@ public final class NodeInfo {
                 kernel.map(k -> new Kernel(k.flavour().name().toLowerCase(Locale.ROOT), k.image().toString())).orElse(null),
                 drivers.drivers().stream()
                         .map(s -> new Driver(s.name(), s.usable(), s.reason(), s.capabilities()))
-                        .toList());
+                        .toList(), null);
     }
 
-    /** The node as served (snake_case JSON); {@code kernel} is null when the host has no guest kernel. */
-    public record Node(String driver, String accelerator, boolean jailed, Kernel kernel, List<Driver> drivers) {
+    /** Says from now on that the node's private-network link is carried by {@code kind}. */
+    public void wireGuard(WireGuardKind kind) {
+        Node n = node;
+        node = new Node(n.driver(), n.accelerator(), n.jailed(), n.kernel(), n.drivers(), kind);
+    }
+
+    /**
+     * The node as served (snake_case JSON); {@code kernel} is null when the host has no guest kernel.
+     *
+     * @param wireguard which WireGuard carries the node's private-network link; null when it takes no part in it
+     */
+    public record Node(String driver, String accelerator, boolean jailed, Kernel kernel, List<Driver> drivers,
+                       WireGuardKind wireguard) {
         public Node {
             drivers = List.copyOf(drivers);
         }

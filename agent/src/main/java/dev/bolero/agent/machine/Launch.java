@@ -60,7 +60,7 @@ final class Launch {
         WorkloadSpec workload = WorkloadSpec.merge(config.image().value(), image().config(), config.init(), config.env());
         return new GuestConfig(workload.argv(), workload.env(), workload.workdir(), workload.user(), machine.name(),
                 ROOT_DEVICE, network.map(Attachment::ipCidr), network.map(Attachment::gateway),
-                network.map(Attachment::dns).orElse(List.of()));
+                network.map(Attachment::dns).orElse(List.of()), network.map(Attachment::search).orElse(List.of()));
     }
 
     /**

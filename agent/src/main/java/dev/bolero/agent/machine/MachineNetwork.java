@@ -10,8 +10,10 @@ import dev.bolero.network.NetworkConfig;
 import dev.bolero.network.NetworkException;
 import dev.bolero.network.NetworkRequest;
 import dev.bolero.network.NodeNetwork;
+import dev.bolero.network.PrivateNetwork;
 import dev.bolero.network.Service;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -21,22 +23,31 @@ import org.slf4j.LoggerFactory;
  * The machines' side of the node network: a machine is attached (address, tap, rules) when it is created, so that a
  * published port taken by another machine is refused at once, keeps its attachment across its own stops and starts,
  * and is detached when it is deleted. On a node without networking ({@link #disabled()}) machines get no network and
- * publishing a port is refused.
+ * publishing a port is refused. A node that joins the cluster's private network ({@link #joinPrivateNetwork}) gives
+ * each namespace the subnet the address plan gives it on the node, by the namespace's index from the control plane.
  */
 public final class MachineNetwork implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MachineNetwork.class);
 
-    private final Optional<NodeNetwork> network;
+    /** Swapped once, when the node joins the private network; attach, detach and the swap hold the monitor. */
+    private volatile Optional<NodeNetwork> network;
+    private final Optional<NetworkConfig> config;
     private final Optional<NetworkAllocationStore> allocations;
+    /** The private network's namespace indexes, from the control plane's latest assignments. */
+    private volatile Map<String, Integer> namespaceIndexes = Map.of();
+    /** The node's part in the private network, once it joined it. */
+    private volatile Optional<PrivateNetwork> privateLayout = Optional.empty();
 
-    private MachineNetwork(Optional<NodeNetwork> network, Optional<NetworkAllocationStore> allocations) {
+    private MachineNetwork(Optional<NodeNetwork> network, Optional<NetworkConfig> config,
+                           Optional<NetworkAllocationStore> allocations) {
         this.network = network;
+        this.config = config;
         this.allocations = allocations;
     }
 
     /** Machines get no network. */
     public static MachineNetwork disabled() {
-        return new MachineNetwork(Optional.empty(), Optional.empty());
+        return new MachineNetwork(Optional.empty(), Optional.empty(), Optional.empty());
     }
 
     /**
@@ -65,7 +76,48 @@ public final class MachineNetwork implements AutoCloseable {
             allocations.close();
             throw e;
         }
-        return new MachineNetwork(Optional.of(network), Optional.of(allocations));
+        return new MachineNetwork(Optional.of(network), Optional.of(config), Optional.of(allocations));
+    }
+
+    /**
+     * Makes the node part of the cluster's private network: from now on a namespace's subnet is the address plan's
+     * for its index on this node, and the rules admit the WireGuard link within a namespace. Rebuilds the node
+     * network with that layout and reconciles the host (machines already attached keep their stored subnets); the same
+     * {@code privateNetwork} again changes nothing.
+     *
+     * @throws IllegalStateException on a node without networking
+     * @throws NetworkException when the host cannot be set up
+     */
+    public synchronized void joinPrivateNetwork(PrivateNetwork privateNetwork) throws NetworkException {
+        NodeNetwork current = network.orElseThrow(() -> new IllegalStateException(
+                "join the private network: this agent runs without networking (--no-network)"));
+        if (privateNetwork.equals(privateLayout.orElse(null))) return;
+        var next = new NodeNetwork(config.orElseThrow().withPrivateNetwork(privateNetwork), allocations.orElseThrow());
+        try {
+            next.reconcile();
+        } catch (NetworkException | RuntimeException e) {
+            next.close();
+            throw e;
+        }
+        network = Optional.of(next);
+        privateLayout = Optional.of(privateNetwork);
+        current.close();
+        log.info("network: private network on, node index {} link {}", privateNetwork.nodeIndex(), privateNetwork.link());
+    }
+
+    /** The node's part in the private network; empty until {@link #joinPrivateNetwork}. */
+    public Optional<PrivateNetwork> privateNetwork() {
+        return privateLayout;
+    }
+
+    /** Whether machines' addresses are private-network addresses. */
+    boolean isPrivate() {
+        return privateLayout.isPresent();
+    }
+
+    /** The namespaces' indexes in the private network's address plan, as the control plane gave them last. */
+    public void namespaceIndexes(Map<String, Integer> indexes) {
+        namespaceIndexes = Map.copyOf(indexes);
     }
 
     /**
@@ -76,7 +128,7 @@ public final class MachineNetwork implements AutoCloseable {
      *     pool or the namespace's subnet is full or the node has no networking but ports are to be published,
      *     {@code internal} when the host could not be configured
      */
-    Optional<String> attach(String id, String namespace, MachineSpec config) {
+    synchronized Optional<String> attach(String id, String namespace, MachineSpec config) {
         if (network.isEmpty()) {
             if (!config.services().isEmpty()) {
                 throw ApiException.failedPrecondition("create machine " + id + ": publishing ports needs networking, "
@@ -89,7 +141,17 @@ public final class MachineNetwork implements AutoCloseable {
                 .toList());
         long start = System.nanoTime();
         try {
-            Attachment a = network.get().attach(id, namespace, request);
+            Attachment a;
+            if (isPrivate()) {
+                Integer index = namespaceIndexes.get(namespace);
+                if (index == null) {
+                    throw ApiException.failedPrecondition("create machine " + id + ": namespace " + namespace
+                            + " has no index in the private network (the control plane gave none)");
+                }
+                a = network.get().attach(id, namespace, index, request);
+            } else {
+                a = network.get().attach(id, namespace, request);
+            }
             log.info("machine={} network attached namespace={} ip={} tap={} ms={}", id, namespace, a.ip(),
                     a.tapName(), String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e6));
             return Optional.of(a.ip());
@@ -116,7 +178,7 @@ public final class MachineNetwork implements AutoCloseable {
      * Detaches a deleted machine. A failure is logged, not thrown: the allocation is freed all the same and the next
      * agent start removes what was left on the host.
      */
-    void detach(String id) {
+    synchronized void detach(String id) {
         if (network.isEmpty()) return;
         try {
             network.get().detach(id);

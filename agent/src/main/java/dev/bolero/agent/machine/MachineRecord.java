@@ -57,7 +57,7 @@ public record MachineRecord(
     public Machine toApi() {
         return new Machine(id, name, namespace, state, config, imageDigest.orElse(null),
                 exitCode.isPresent() ? exitCode.getAsInt() : null, error.orElse(null), createdAt, updatedAt,
-                restartCount, null, List.of());
+                restartCount, null, null, List.of());
     }
 
     /** This machine entering a start: the previous run's outcome is cleared. */

@@ -180,7 +180,8 @@ public final class MachineService implements AutoCloseable {
     public Machine await(String id, Set<MachineState> states, Duration timeout) throws InterruptedException {
         String ip = get(id).ip();
         MachineRecord m = book.await(id, states, timeout);
-        return m.state() == MachineState.DESTROYED ? m.toApi().with(ip, List.of()) : view(m);
+        return m.state() == MachineState.DESTROYED ? m.toApi().with(ip, runtime.network().isPrivate(), List.of())
+                : view(m);
     }
 
     /** Whether a machine's workload may still produce output (a log follower keeps following while it does). */
@@ -281,7 +282,7 @@ public final class MachineService implements AutoCloseable {
 
     /** The API view of a machine, with its address and its checks' results. */
     private Machine view(MachineRecord m) {
-        return m.toApi().with(runtime.network().ip(m.id()).orElse(null),
+        return m.toApi().with(runtime.network().ip(m.id()).orElse(null), runtime.network().isPrivate(),
                 health.map(h -> h.statuses(m.id())).orElse(List.of()));
     }
 

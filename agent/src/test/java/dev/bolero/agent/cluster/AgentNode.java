@@ -30,6 +30,8 @@ class AgentNode {
     private final Supplier<List<String>> servers;
     private final String joinToken;
     private final String registry;
+    /** Arguments appended to {@link ClusterAgentMain#arguments}: e.g. {@link ClusterAgentMain#privateNetwork}. */
+    List<String> extraArguments = List.of();
     Process process;
     int port;
     String id;
@@ -56,6 +58,7 @@ class AgentNode {
                 "-cp", System.getProperty("java.class.path"), ClusterAgentMain.class.getName()));
         argv.addAll(ClusterAgentMain.arguments(dataDir, servers.get(), joinToken, name, "node=" + name, 4, 4096,
                 net.ip(), registry, net.network()));
+        argv.addAll(extraArguments);
         process = new ProcessBuilder(net.command(argv)).redirectErrorStream(true).start();
         var reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String ready = CompletableFuture.supplyAsync(() -> {
@@ -113,6 +116,27 @@ class AgentNode {
         for (AgentNode n : nodes) if (n.process != null) n.kill();
         for (long pid : processesMentioning(dataRoot.toString())) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /**
+     * Tears a test cluster down, each step even when an earlier one failed: {@link #killAll} the agents and their VMMs,
+     * then the server, the registry and the network (failing the test if anything of the network is left).
+     */
+    static void tearDown(List<? extends AgentNode> nodes, Path dataRoot, AutoCloseable server, AutoCloseable registry,
+                         ClusterNetwork network) throws Exception {
+        try {
+            killAll(nodes, dataRoot);
+        } finally {
+            try {
+                if (server != null) server.close();
+            } finally {
+                try {
+                    if (registry != null) registry.close();
+                } finally {
+                    if (network != null) network.closeLeavingNothing();
+                }
+            }
         }
     }
 

@@ -41,13 +41,20 @@ public final class ClusterAgentMain {
                 network.table(), network.publishAddress());
     }
 
+    /** Arguments that put the agent in the private network: its endpoint and its WireGuard link's name. */
+    static List<String> privateNetwork(String endpoint, String link) {
+        return List.of(endpoint, link);
+    }
+
     private static void run(String[] args) {
         var network = new NetworkConfig(args[9], 24, args[10], args[11], args[12], List.of(), Optional.empty());
         var agent = Agent.start(new AgentConfig(args[7], 0, Path.of(args[0]), Set.of(args[8]), QemuDriver.Accel.AUTO,
                 Optional.empty(), Duration.ofSeconds(180)).withNetwork(Optional.of(network)));
-        var member = agent.joinCluster(new ClusterConfig(Arrays.stream(args[1].split(",")).map(URI::create).toList(),
+        var cluster = new ClusterConfig(Arrays.stream(args[1].split(",")).map(URI::create).toList(),
                 args[2], args[3], ClusterConfig.parseLabels(args[4]),
-                Optional.of(new Capacity(Integer.parseInt(args[5]), Long.parseLong(args[6])))));
+                Optional.of(new Capacity(Integer.parseInt(args[5]), Long.parseLong(args[6]))));
+        if (args.length > 13) cluster = cluster.withPrivateNetwork(PrivateNetworkConfig.of(args[13]).withLink(args[14]));
+        var member = agent.joinCluster(cluster);
         System.out.println("AGENT-PORT " + agent.port() + " NODE " + member.nodeId());
         System.out.flush();
     }

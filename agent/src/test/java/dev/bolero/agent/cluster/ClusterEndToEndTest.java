@@ -95,19 +95,7 @@ class ClusterEndToEndTest {
 
     @AfterAll
     static void tearDown() throws Exception {
-        try {
-            AgentNode.killAll(nodes, dir);
-        } finally {
-            try {
-                if (server != null) server.close();
-            } finally {
-                try {
-                    if (registry != null) registry.close();
-                } finally {
-                    if (network != null) network.closeLeavingNothing();
-                }
-            }
-        }
+        AgentNode.tearDown(nodes, dir, server, registry, network);
     }
 
     @Test

@@ -12,6 +12,8 @@ import dev.bolero.core.MachineState;
  * @param desiredState {@code running} (create if absent, start) or {@code stopped} (create if absent without starting;
  *     stop with {@code stop} if running)
  * @param stop how to stop it when {@code desiredState} is {@code stopped}; null for its {@code config.stop}
+ * @param namespaceIndex the namespace's index in the private network's address plan (its subnet on the node); null
+ *     when the node takes no part in the private network
  */
 public record Assignment(String id, String namespace, String name, long generation, MachineState desiredState,
-                         MachineSpec config, MachineSpec.Stop stop) {}
+                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex) {}

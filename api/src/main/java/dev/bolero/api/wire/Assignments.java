@@ -9,11 +9,23 @@ import java.util.List;
  * @param index pass it as {@code ?index=} of the next poll
  * @param streams the control plane's requests for bytes from this node's machines (logs, events, exec) not yet
  *     answered; the agent answers each once (see {@link StreamRequest})
+ * @param peers when the node is in the private network: every other node of it that is not down, as a WireGuard
+ *     peer; the agent makes its link's peers exactly these. Empty otherwise
+ * @param dns when the node is in the private network: every running machine (with a private address) of every
+ *     namespace that has a machine on the node, on any node; complete, not a delta. Empty otherwise
  */
-public record Assignments(long index, List<Assignment> machines, List<StreamRequest> streams) {
+public record Assignments(long index, List<Assignment> machines, List<StreamRequest> streams, List<NodePeer> peers,
+                          List<DnsRecord> dns) {
     public Assignments {
         machines = List.copyOf(machines);
         streams = streams == null ? List.of() : List.copyOf(streams);
+        peers = peers == null ? List.of() : List.copyOf(peers);
+        dns = dns == null ? List.of() : List.copyOf(dns);
+    }
+
+    /** Assignments of a node outside the private network. */
+    public Assignments(long index, List<Assignment> machines, List<StreamRequest> streams) {
+        this(index, machines, streams, List.of(), List.of());
     }
 
     /** Assignments without stream requests. */

@@ -15,12 +15,13 @@ import java.util.Map;
  * @param nodeId the node it is assigned to; null while no node can take it
  * @param error why it failed, or why it awaits a node
  * @param configVersion the version of its fleet's config it was created from ({@link Fleet#configVersion()})
+ * @param privateIp its address on the cluster's private network, as its node reported it; null when it has none
  */
 public record ClusterMachine(
         String id, String name, String namespace, String fleet, MachineState state, MachineState desiredState,
         MachineSpec config, String nodeId, String region, Map<String, String> nodeLabels,
         String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt,
-        long configVersion) {
+        long configVersion, String privateIp) {
     public ClusterMachine {
         nodeLabels = Map.copyOf(nodeLabels);
     }

@@ -12,13 +12,21 @@ import java.util.Map;
  * @param labels its labels; {@code region} names its region
  * @param drivers the VMMs it can run: {@code qemu}, {@code firecracker}, {@code cloud-hypervisor}
  * @param capacity what it offers to machines
+ * @param privateNetwork its end of the private network (key and endpoint, no kind yet); null when the node takes no
+ *     part in it (started without {@code --private-network-endpoint})
  */
-public record JoinRequest(String name, Map<String, String> labels, List<Driver> drivers, Capacity capacity) {
+public record JoinRequest(String name, Map<String, String> labels, List<Driver> drivers, Capacity capacity,
+                          NodeLink privateNetwork) {
     public JoinRequest {
         Names.check("node name", name);
         labels = FleetSpec.Labels.check("labels", labels);
         drivers = checkDrivers(drivers);
         if (capacity == null) throw ApiException.invalid("join: capacity is required");
+    }
+
+    /** A join of a node that takes no part in the private network. */
+    public JoinRequest(String name, Map<String, String> labels, List<Driver> drivers, Capacity capacity) {
+        this(name, labels, drivers, capacity, null);
     }
 
     /** The drivers, sorted and each once; at least one. */

@@ -7,9 +7,10 @@ import dev.bolero.core.MachineState;
  * A machine's observed state in a heartbeat.
  *
  * @param generation the assignment generation the agent last applied to it
+ * @param privateIp its address on the private network (its namespace's subnet on the node); null when it has none
  */
 public record MachineReport(String id, long generation, MachineState state, String imageDigest, Integer exitCode,
-                            String error) {
+                            String error, String privateIp) {
     public MachineReport {
         if (id == null || id.isBlank()) throw ApiException.invalid("heartbeat: a machine report needs an id");
         if (state == null) throw ApiException.invalid("heartbeat: machine " + id + " needs a state");

@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
  * @param ip {@code eth0}'s IPv4 address with prefix ({@code 10.210.0.5/24}); empty: only {@code lo} comes up
  * @param gateway the default route's IPv4 address; needs {@code ip}
  * @param dns name servers for the root's {@code /etc/resolv.conf}
+ * @param search search domains for the root's {@code /etc/resolv.conf} (at most 6), e.g. {@code alpha.internal}
  * @throws IllegalArgumentException when a value is malformed, contains a NUL, or the message would exceed the
  *     protocol's 1 MiB frame limit
  */
@@ -31,18 +32,21 @@ public record GuestConfig(
         String root,
         Optional<String> ip,
         Optional<String> gateway,
-        List<String> dns) {
+        List<String> dns,
+        List<String> search) {
 
     private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
     private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
     private static final Pattern CIDR = Pattern.compile(IPV4.pattern() + "/(3[0-2]|[12]?[0-9])");
     private static final Pattern USER = Pattern.compile("[^:\\s]+(:[^:\\s]+)?");
     private static final Pattern NAMESERVER = Pattern.compile("[0-9A-Fa-f.:%a-z]+");
+    private static final Pattern DOMAIN = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?");
 
     public GuestConfig {
         argv = List.copyOf(argv);
         env = List.copyOf(env);
         dns = List.copyOf(dns);
+        search = List.copyOf(search);
         Objects.requireNonNull(workdir, "workdir");
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(hostname, "hostname");
@@ -70,9 +74,19 @@ public record GuestConfig(
         for (String d : dns) {
             if (!NAMESERVER.matcher(d).matches()) throw new IllegalArgumentException("dns is not an address: " + d);
         }
-        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns).length > FrameCodec.MAX_PAYLOAD) {
+        if (search.size() > 6) throw new IllegalArgumentException("at most 6 search domains, got " + search.size());
+        for (String d : search) {
+            if (!DOMAIN.matcher(d).matches()) throw new IllegalArgumentException("search is not a domain: " + d);
+        }
+        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search).length > FrameCodec.MAX_PAYLOAD) {
             throw new IllegalArgumentException("config exceeds the protocol's 1 MiB limit");
         }
+    }
+
+    /** A config without search domains. */
+    public GuestConfig(List<String> argv, List<String> env, String workdir, String user, String hostname, String root,
+                       Optional<String> ip, Optional<String> gateway, List<String> dns) {
+        this(argv, env, workdir, user, hostname, root, ip, gateway, dns, List.of());
     }
 
     /** A config with no environment, workdir {@code /}, user {@code 0:0}, root {@code /dev/vda}, no network. */
@@ -83,7 +97,7 @@ public record GuestConfig(
 
     /** The CONFIG payload: {@code key\0value\0} pairs. */
     public byte[] encode() {
-        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns);
+        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search);
     }
 
     private static byte[] encode(
@@ -95,7 +109,8 @@ public record GuestConfig(
             String root,
             Optional<String> ip,
             Optional<String> gateway,
-            List<String> dns) {
+            List<String> dns,
+            List<String> search) {
         var out = new ByteArrayOutputStream();
         argv.forEach(a -> FrameCodec.pair(out, "arg", a));
         env.forEach(e -> FrameCodec.pair(out, "env", e));
@@ -106,6 +121,7 @@ public record GuestConfig(
         ip.ifPresent(a -> FrameCodec.pair(out, "ip", a));
         gateway.ifPresent(g -> FrameCodec.pair(out, "gateway", g));
         dns.forEach(d -> FrameCodec.pair(out, "dns", d));
+        search.forEach(d -> FrameCodec.pair(out, "search", d));
         return out.toByteArray();
     }
 }

@@ -36,6 +36,16 @@ class GuestConfigTest {
     }
 
     @Test
+    void searchDomainsFollowTheNameServersAndMalformedOnesAreRefused() {
+        var config = new GuestConfig(List.of("true"), List.of(), "/", "0:0", "m", "/dev/vda",
+                Optional.of("10.0.5.2/24"), Optional.of("10.0.5.1"), List.of("10.0.5.1"), List.of("alpha.internal"));
+        assertThat(new String(config.encode(), StandardCharsets.UTF_8))
+                .endsWith("|dns|10.0.5.1|search|alpha.internal|".replace('|', '\0'));
+        assertThatThrownBy(() -> new GuestConfig(List.of("true"), List.of(), "/", "0:0", "m", "/dev/vda",
+                Optional.empty(), Optional.empty(), List.of(), List.of("bad domain"))).hasMessageContaining("search");
+    }
+
+    @Test
     void rejectsAConfigOverTheFrameLimit() {
         String big = "x".repeat(FrameCodec.MAX_PAYLOAD);
         assertThatThrownBy(() -> GuestConfig.of(List.of(big), "m")).hasMessageContaining("1 MiB");

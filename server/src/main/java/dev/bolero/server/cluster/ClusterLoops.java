@@ -160,8 +160,8 @@ final class ClusterLoops implements AutoCloseable {
     /** Marks the node down, if it is still silent, and evicts its machines in the same transaction. */
     private boolean markDown(Reconciler.Action.MarkDown action) {
         String nodeId = action.nodeId();
-        boolean down = store.write("mark node " + nodeId + " down", tx -> {
-            if (!tx.nodes().markDown(nodeId, action.cutoff())) return false;
+        List<String> down = store.write("mark node " + nodeId + " down", tx -> {
+            if (!tx.nodes().markDown(nodeId, action.cutoff())) return List.<String>of();
             Instant now = clock.instant();
             var released = new ArrayList<MachineStore.Assignment>();
             for (var eviction : Reconciler.lost(nodeId, tx.machines().on(nodeId))) {
@@ -175,14 +175,17 @@ final class ClusterLoops implements AutoCloseable {
             }
             tx.machines().assign(released, now);
             for (String orphan : tx.machines().orphanedDeleted()) tx.machines().purge(orphan);
-            tx.nodes().touchAssignments(nodeId);
-            return true;
+            // Its private-network peers drop it, and the DNS of its namespaces drops its machines.
+            var touched = new ArrayList<String>(List.of(nodeId));
+            tx.privateNetwork().members().forEach(m -> touched.add(m.nodeId()));
+            tx.nodes().touchAssignments(touched);
+            return touched;
         });
-        if (down) {
+        if (!down.isEmpty()) {
             log.warn("node down id={}: no heartbeat for {} s", nodeId, downAfter.toSeconds());
-            changes.signal(List.of(nodeId));
+            changes.signal(down);
         }
-        return down;
+        return !down.isEmpty();
     }
 
     @Override

@@ -4,22 +4,32 @@ import dev.bolero.api.ApiException;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
+import dev.bolero.server.store.PrivateNetworkStore;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.Assignment;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.Capacity;
+import dev.bolero.api.wire.DnsRecord;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.api.wire.NodeLink;
+import dev.bolero.api.wire.NodePeer;
+import dev.bolero.api.wire.PrivateNetworkPlan;
+import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.NodeState;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +40,11 @@ import org.slf4j.LoggerFactory;
 public final class NodeRegistry {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
     private static final Duration RECHECK = Duration.ofSeconds(1);
+    /**
+     * The private network's address plan. It is fixed for the cluster's life (every node and every stored index
+     * depends on it), so it is not configurable: a cluster that needs another split would need a new pool.
+     */
+    static final PrivateAddressing PLAN = PrivateAddressing.DEFAULT;
 
     private final ServerStore store;
     private final Clock clock;
@@ -61,22 +76,42 @@ public final class NodeRegistry {
         this.streams = streams;
     }
 
-    /** Registers a node; the credential in the answer is shown only here. */
+    /**
+     * Registers a node; the credential in the answer is shown only here. A join carrying {@code private_network} gets
+     * the node an index in the private network's address plan (the lowest free one), and the other members' peers
+     * follow (their assignment indexes are bumped).
+     *
+     * @throws ApiException {@code failed_precondition} when every node index of the plan is taken
+     */
     public JoinResponse join(JoinRequest request) {
         String id = Tokens.id();
         String credential = Tokens.generate();
         Instant now = clock.instant();
-        store.write("join node " + request.name(), tx -> {
+        String action = "join node " + request.name();
+        var joined = store.write(action, tx -> {
             tx.nodes().insert(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
                     tx.index(), now));
             tx.tokens().insert("node-" + id, Tokens.hash(credential), "node", null, id, now);
-            return null;
+            if (request.privateNetwork() == null) return new Joined(null, List.<String>of());
+            var members = tx.privateNetwork().members();
+            int index = PrivateAddressing.lowestFree(members.stream().map(PrivateNetworkStore.Member::index).toList(),
+                    PLAN.nodes()).orElseThrow(() -> ApiException.failedPrecondition(action
+                            + ": the private network has no free node index (" + PLAN.nodes() + " taken)"));
+            tx.privateNetwork().join(id, index, request.privateNetwork());
+            var others = members.stream().map(PrivateNetworkStore.Member::nodeId).toList();
+            tx.nodes().touchAssignments(others);
+            return new Joined(index, others);
         });
-        log.info("node joined id={} name={} labels={}", id, request.name(), request.labels());
-        changes.signal();
+        log.info("node joined id={} name={} labels={} private_index={}", id, request.name(), request.labels(),
+                joined.index());
+        changes.signal(joined.touched());
         return new JoinResponse(id, credential, seconds(timing.heartbeatInterval()), seconds(timing.downAfter()),
-                seconds(timing.fenceAfter()));
+                seconds(timing.fenceAfter()), joined.index() == null ? null
+                        : new PrivateNetworkPlan(PLAN.pool(), PLAN.nodeBits(), PLAN.namespaceBits(), joined.index()));
     }
+
+    /** A join's outcome: the node's private index (null: not a member) and the members whose peers changed. */
+    private record Joined(Integer index, List<String> touched) {}
 
     /**
      * The node's assignments once its assignment index differs from {@code index}, or after {@code wait} with the
@@ -98,12 +133,57 @@ public final class NodeRegistry {
             if (current != index || left.isNegative() || left.isZero()) break;
             changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
         }
+        numberNamespaces(nodeId);
         return store.read(action, tx -> {
             // The index first: machines read after it are at least as new, so no change is ever missed.
             NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            return new Assignments(node.assignIndex(), tx.machines().on(nodeId).stream()
-                    .filter(m -> !m.deleted())
-                    .map(NodeRegistry::assignment).toList(), streams.pendingOn(tx, nodeId));
+            var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
+            var members = tx.privateNetwork().members();
+            if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
+                return new Assignments(node.assignIndex(), machines.stream().map(m -> assignment(m, null)).toList(),
+                        streams.pendingOn(tx, nodeId));
+            }
+            var namespaces = tx.privateNetwork().namespacesOn(nodeId);
+            Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
+            var peers = members.stream().filter(m -> !m.nodeId().equals(nodeId) && !m.down())
+                    .map(m -> new NodePeer(m.nodeId(), m.link().publicKey(), m.link().endpoint(),
+                            List.of(PLAN.nodeBlock(m.index()))))
+                    .toList();
+            return new Assignments(node.assignIndex(),
+                    machines.stream().map(m -> assignment(m, indexes.get(m.namespace()))).toList(),
+                    streams.pendingOn(tx, nodeId), peers, tx.privateNetwork().dns(namespaces));
+        });
+    }
+
+    /**
+     * Gives the namespaces of a private-network node's machines that have none an index (the lowest free ones),
+     * fixed for the namespace's life. A namespace left without one when every index is taken gets none: its machines'
+     * creation is refused by the node, which reports why.
+     */
+    private void numberNamespaces(String nodeId) {
+        String action = "number the namespaces of node " + nodeId;
+        boolean missing = store.read(action, tx -> {
+            if (tx.privateNetwork().member(nodeId).isEmpty()) return false;
+            var namespaces = tx.privateNetwork().namespacesOn(nodeId);
+            return !tx.privateNetwork().namespaceIndexes(namespaces).keySet().containsAll(namespaces);
+        });
+        if (!missing) return;
+        store.write(action, tx -> {
+            var namespaces = tx.privateNetwork().namespacesOn(nodeId);
+            var numbered = tx.privateNetwork().namespaceIndexes(namespaces).keySet();
+            var taken = new ArrayList<>(tx.privateNetwork().takenNamespaceIndexes());
+            for (String namespace : namespaces) {
+                if (numbered.contains(namespace)) continue;
+                var index = PrivateAddressing.lowestFree(taken, PLAN.namespaces());
+                if (index.isEmpty()) {
+                    log.warn("{}: no free namespace index for {} ({} taken)", action, namespace, PLAN.namespaces());
+                    continue;
+                }
+                tx.privateNetwork().numberNamespace(namespace, index.getAsInt());
+                taken.add(index.getAsInt());
+                log.info("namespace {} private_index={}", namespace, index.getAsInt());
+            }
+            return null;
         });
     }
 
@@ -113,17 +193,68 @@ public final class NodeRegistry {
         Instant now = clock.instant();
         var result = store.report(action, tx -> {
             NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            var member = tx.privateNetwork().member(nodeId);
+            List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
             tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
             boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
             if (before.down()) log.info("node back id={}", nodeId);
+            boolean peersChanged = false;
+            var namespacesChanged = new HashSet<String>();
+            if (member.isPresent()) {
+                NodeLink link = heartbeat.privateNetwork();
+                if (link != null && !link.equals(member.get().link())) {
+                    tx.privateNetwork().link(nodeId, link);
+                    peersChanged = !link.publicKey().equals(member.get().link().publicKey())
+                            || !link.endpoint().equals(member.get().link().endpoint());
+                }
+                peersChanged |= before.down();
+                namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
+            }
             // The heartbeat made it ready; nothing else in this transaction changes the node.
-            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed);
+            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed, peersChanged,
+                    namespacesChanged);
         });
-        if (result.changed()) changes.signal();
+        if (result.peersChanged() || !result.namespacesChanged().isEmpty()) {
+            follow(nodeId, result.peersChanged(), result.namespacesChanged());
+        } else if (result.changed()) {
+            changes.signal();
+        }
         return result.response();
     }
 
-    private record Beat(HeartbeatResponse response, boolean changed) {}
+    /**
+     * @param peersChanged the node's key or endpoint changed, or it came back from down: every other member's peers
+     *     change
+     * @param namespacesChanged namespaces whose DNS records on the node changed (a machine reached or left
+     *     {@code running}, or got another address)
+     */
+    private record Beat(HeartbeatResponse response, boolean changed, boolean peersChanged,
+                        Set<String> namespacesChanged) {}
+
+    /** The namespaces of the records that are in one list and not the other. */
+    private static Set<String> changedNamespaces(List<DnsRecord> before, List<DnsRecord> after) {
+        var changed = new HashSet<String>();
+        before.stream().filter(r -> !after.contains(r)).forEach(r -> changed.add(r.namespace()));
+        after.stream().filter(r -> !before.contains(r)).forEach(r -> changed.add(r.namespace()));
+        return changed;
+    }
+
+    /**
+     * Bumps the assignment indexes of the nodes that must learn what a heartbeat changed (their peers, their DNS
+     * records), so their long polls answer at once.
+     */
+    private void follow(String nodeId, boolean peersChanged, Set<String> namespacesChanged) {
+        var touched = store.write("follow the private network changes of node " + nodeId, tx -> {
+            var nodes = new HashSet<>(tx.privateNetwork().nodesHosting(namespacesChanged));
+            if (peersChanged) {
+                tx.privateNetwork().members().forEach(m -> nodes.add(m.nodeId()));
+                nodes.remove(nodeId);
+            }
+            tx.nodes().touchAssignments(nodes);
+            return nodes;
+        });
+        changes.signal(touched);
+    }
 
     public List<NodeInfo> nodes() {
         return store.read("list nodes", tx -> {
@@ -165,8 +296,9 @@ public final class NodeRegistry {
                 allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt());
     }
 
-    private static Assignment assignment(MachineRow m) {
-        return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.spec(), m.stop());
+    private static Assignment assignment(MachineRow m, Integer namespaceIndex) {
+        return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.spec(), m.stop(),
+                namespaceIndex);
     }
 
     private static int seconds(Duration d) {

@@ -18,12 +18,13 @@ import java.util.Objects;
  * @param nodeId the node it is assigned to, or null
  * @param observedState what its node last reported; {@link MachineState#CREATED} before any report
  * @param configVersion the version of its fleet's config it was created from
+ * @param privateIp its private-network address as its node reported it; null when it has none
  */
 public record MachineRow(
         String id, String namespace, String fleet, String name, MachineSpec spec, String region,
         Map<String, String> nodeLabels, MachineState desiredState, MachineSpec.Stop stop,
         long generation, String nodeId, MachineState observedState, String imageDigest, Integer exitCode,
-        String error, long modifyIndex, Instant createdAt, Instant updatedAt, long configVersion) {
+        String error, long modifyIndex, Instant createdAt, Instant updatedAt, long configVersion, String privateIp) {
     public MachineRow {
         Objects.requireNonNull(spec, "spec");
         nodeLabels = Map.copyOf(nodeLabels);
@@ -40,13 +41,14 @@ public record MachineRow(
                                      String region, Map<String, String> nodeLabels, MachineState desiredState,
                                      long configVersion, Instant now) {
         return new MachineRow(id, namespace, fleet, name, spec, region, nodeLabels, desiredState, null, 1, null,
-                MachineState.CREATED, null, null, null, 0, now, now, configVersion);
+                MachineState.CREATED, null, null, null, 0, now, now, configVersion, null);
     }
 
     /** This new machine assigned to {@code nodeId} at state index {@code index}. */
     public MachineRow assignedTo(String nodeId, long index) {
         return new MachineRow(id, namespace, fleet, name, spec, region, nodeLabels, desiredState, stop, generation,
-                nodeId, observedState, imageDigest, exitCode, error, index, createdAt, updatedAt, configVersion);
+                nodeId, observedState, imageDigest, exitCode, error, index, createdAt, updatedAt, configVersion,
+                privateIp);
     }
 
     /** Whether it moves to another node when its node is lost or drained: unless its restart policy is {@code no}. */
@@ -72,6 +74,6 @@ public record MachineRow(
     /** The row as the public API shows it. */
     public ClusterMachine toWire() {
         return new ClusterMachine(id, name, namespace, fleet, observedState, desiredState, spec, nodeId, region,
-                nodeLabels, imageDigest, exitCode, error, createdAt, updatedAt, configVersion);
+                nodeLabels, imageDigest, exitCode, error, createdAt, updatedAt, configVersion, privateIp);
     }
 }

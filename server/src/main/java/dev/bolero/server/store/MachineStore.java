@@ -34,10 +34,13 @@ public final class MachineStore {
     private static final String COLUMNS = "id, namespace, fleet, name, spec, cpus, memory_mb, region, "
             + "node_labels, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
             + "exit_code, error, modify_index, created_at, updated_at, config_version";
+    /** What a row read carries: the inserted columns and the private address its node reports. */
+    private static final String READ = COLUMNS + ", private_ip";
     private static final String INSERT = "INSERT INTO machines (" + COLUMNS
             + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     private static final String ASSIGN = "UPDATE machines SET node_id = ?, observed_state = " + CREATED
-            + ", image_digest = NULL, exit_code = NULL, error = ?, generation = generation + 1, modify_index = ?, "
+            + ", image_digest = NULL, exit_code = NULL, private_ip = NULL, error = ?, generation = generation + 1, "
+            + "modify_index = ?, "
             + "updated_at = ? WHERE id = ?";
 
     private final Statements sql;
@@ -70,12 +73,12 @@ public final class MachineStore {
 
     /** A machine by id, whatever its state. */
     public Optional<MachineRow> get(String id) throws SQLException {
-        return sql.one("SELECT " + COLUMNS + " FROM machines WHERE id = ?", MachineStore::machine, id);
+        return sql.one("SELECT " + READ + " FROM machines WHERE id = ?", MachineStore::machine, id);
     }
 
     /** The machines of these ids that exist, whatever their state, in one statement. */
     public List<MachineRow> get(Collection<String> ids) throws SQLException {
-        return sql.in("SELECT " + COLUMNS + " FROM machines WHERE id", MachineStore::machine, ids);
+        return sql.in("SELECT " + READ + " FROM machines WHERE id", MachineStore::machine, ids);
     }
 
     /**
@@ -99,11 +102,11 @@ public final class MachineStore {
     /** A namespace's live (not deleted) machines, optionally of one fleet, oldest first. */
     public List<MachineRow> list(String namespace, Optional<String> fleet) throws SQLException {
         if (fleet.isPresent()) {
-            return sql.all("SELECT " + COLUMNS + " FROM machines WHERE namespace = ? AND fleet = ? "
+            return sql.all("SELECT " + READ + " FROM machines WHERE namespace = ? AND fleet = ? "
                     + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", MachineStore::machine,
                     namespace, fleet.get());
         }
-        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE namespace = ? "
+        return sql.all("SELECT " + READ + " FROM machines WHERE namespace = ? "
                 + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", MachineStore::machine, namespace);
     }
 
@@ -115,13 +118,13 @@ public final class MachineStore {
 
     /** Every machine assigned to the node, deleted ones not yet confirmed included. */
     public List<MachineRow> on(String nodeId) throws SQLException {
-        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE node_id = ? ORDER BY id", MachineStore::machine,
+        return sql.all("SELECT " + READ + " FROM machines WHERE node_id = ? ORDER BY id", MachineStore::machine,
                 nodeId);
     }
 
     /** Live machines that want to run and have no node, oldest first. */
     public List<MachineRow> unplaced() throws SQLException {
-        return sql.all("SELECT " + COLUMNS + " FROM machines WHERE node_id IS NULL AND desired_state = " + RUNNING
+        return sql.all("SELECT " + READ + " FROM machines WHERE node_id IS NULL AND desired_state = " + RUNNING
                 + " ORDER BY created_at, id", MachineStore::machine);
     }
 
@@ -172,14 +175,15 @@ public final class MachineStore {
      * and its deleted machines it no longer reports are gone, so their rows go. Whether any observed state changed.
      */
     public boolean observe(String nodeId, List<MachineReport> reports, Instant now) throws SQLException {
-        record Seen(MachineState state, String imageDigest, Integer exitCode, String error, boolean deleted) {}
+        record Seen(MachineState state, String imageDigest, Integer exitCode, String error, String privateIp,
+                    boolean deleted) {}
         var seen = new HashMap<String, Seen>();
-        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, desired_state "
+        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, private_ip, desired_state "
                 + "FROM machines WHERE node_id = ?", rs -> {
                     int exit = rs.getInt(4);
                     return Map.entry(rs.getString(1), new Seen(MachineState.parse(rs.getString(2)), rs.getString(3),
-                            rs.wasNull() ? null : exit, rs.getString(5),
-                            MachineState.parse(rs.getString(6)) == MachineState.DESTROYED));
+                            rs.wasNull() ? null : exit, rs.getString(5), rs.getString(6),
+                            MachineState.parse(rs.getString(7)) == MachineState.DESTROYED));
                 }, nodeId)) {
             seen.put(row.getKey(), row.getValue());
         }
@@ -189,14 +193,14 @@ public final class MachineStore {
             reported.add(r.id());
             Seen before = seen.get(r.id());
             if (before == null || before.equals(new Seen(r.state(), r.imageDigest(), r.exitCode(), r.error(),
-                    before.deleted()))) {
+                    r.privateIp(), before.deleted()))) {
                 continue;
             }
-            updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(),
+            updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(), r.privateIp(),
                 now.toEpochMilli(), r.id(), nodeId});
         }
-        sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, updated_at = ? "
-                + "WHERE id = ? AND node_id = ?", updates);
+        sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, private_ip = ?, "
+                + "updated_at = ? WHERE id = ? AND node_id = ?", updates);
         var gone = new ArrayList<Object[]>();
         seen.forEach((id, s) -> {
             if (s.deleted() && !reported.contains(id)) gone.add(new Object[] {id});
@@ -217,7 +221,7 @@ public final class MachineStore {
     }
 
     private static String prefixed(String alias) {
-        return alias + "." + COLUMNS.replace(", ", ", " + alias + ".");
+        return alias + "." + READ.replace(", ", ", " + alias + ".");
     }
 
     private static MachineRow machine(ResultSet rs) throws SQLException {
@@ -232,6 +236,6 @@ public final class MachineStore {
                 rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
                 rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
                 Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
-                rs.getLong("config_version"));
+                rs.getLong("config_version"), rs.getString("private_ip"));
     }
 }

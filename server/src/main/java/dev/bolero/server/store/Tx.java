@@ -18,6 +18,7 @@ public final class Tx {
     private final AllocationStore allocations;
     private final StreamStore streams;
     private final SecretStore secrets;
+    private final PrivateNetworkStore privateNetwork;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -30,6 +31,7 @@ public final class Tx {
         this.allocations = new AllocationStore(sql);
         this.streams = new StreamStore(sql);
         this.secrets = new SecretStore(sql);
+        this.privateNetwork = new PrivateNetworkStore(sql);
     }
 
     public TokenStore tokens() {
@@ -62,6 +64,10 @@ public final class Tx {
 
     public SecretStore secrets() {
         return secrets;
+    }
+
+    public PrivateNetworkStore privateNetwork() {
+        return privateNetwork;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */

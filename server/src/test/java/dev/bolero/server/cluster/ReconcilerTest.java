@@ -150,6 +150,6 @@ class ReconcilerTest {
         var spec = MachineSpec.builder("busybox").guest(1, 256)
                 .restart(new MachineSpec.Restart(moves ? "on-failure" : "no", null)).build();
         return new MachineRow(id, "alpha", fleet, id, spec, null, Map.of(), desired, null, 1, nodeId,
-                MachineState.CREATED, null, null, null, 1, NOW, NOW, 1);
+                MachineState.CREATED, null, null, null, 1, NOW, NOW, 1, null);
     }
 }

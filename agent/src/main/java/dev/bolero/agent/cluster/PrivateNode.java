@@ -1,0 +1,150 @@
+package dev.bolero.agent.cluster;
+
+import dev.bolero.agent.machine.MachineNetwork;
+import dev.bolero.api.wire.Assignment;
+import dev.bolero.api.wire.Assignments;
+import dev.bolero.api.wire.NodeLink;
+import dev.bolero.api.wire.PrivateNetworkPlan;
+import dev.bolero.api.wire.WireGuardKind;
+import dev.bolero.network.DnsMachine;
+import dev.bolero.network.DnsNamespace;
+import dev.bolero.network.DnsSnapshot;
+import dev.bolero.network.InternalDns;
+import dev.bolero.network.InternalDnsConfig;
+import dev.bolero.network.NetworkException;
+import dev.bolero.network.NodeKey;
+import dev.bolero.network.PrivateAddressing;
+import dev.bolero.network.PrivateNetwork;
+import dev.bolero.network.WireGuardLink;
+import dev.bolero.network.WireGuardLinkConfig;
+import dev.bolero.network.WireGuardPeer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's part in the cluster's private network, once it joined (see {@code docs/private-network.md}): its
+ * WireGuard link (opened, or adopted from the agent that ran before), the node network's private layout and the
+ * internal DNS its guests ask on their gateway. {@link #apply} follows each assignments answer: namespace indexes,
+ * peers and DNS records. {@link #close()} stops the DNS server only: the link outlives the agent, so flows between
+ * nodes survive an agent restart.
+ */
+final class PrivateNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PrivateNode.class);
+    private static final Duration UPSTREAM_TIMEOUT = Duration.ofSeconds(2);
+
+    private final PrivateNetworkConfig config;
+    private final NodeKey key;
+    private final PrivateAddressing addressing;
+    private final int nodeIndex;
+    private final WireGuardLink link;
+    private final InternalDns dns;
+    private final MachineNetwork network;
+
+    private PrivateNode(PrivateNetworkConfig config, NodeKey key, PrivateAddressing addressing, int nodeIndex,
+                        WireGuardLink link, InternalDns dns, MachineNetwork network) {
+        this.config = config;
+        this.key = key;
+        this.addressing = addressing;
+        this.nodeIndex = nodeIndex;
+        this.link = link;
+        this.dns = dns;
+        this.network = network;
+    }
+
+    /**
+     * The node's key pair, {@code DATA_DIR/wireguard.key} (made, mode 0600, on first use).
+     *
+     * @throws IllegalStateException when the file cannot be read or written
+     */
+    static NodeKey key(Path dataDir) {
+        Path file = dataDir.resolve("wireguard.key");
+        try {
+            return NodeKey.loadOrCreate(file);
+        } catch (IOException e) {
+            throw new IllegalStateException("load or create the node's WireGuard key " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What the join announces: the public key and endpoint (no kind: the link is opened after the join). */
+    static NodeLink announced(PrivateNetworkConfig config, NodeKey key) {
+        return new NodeLink(key.publicKey(), config.endpoint(), null);
+    }
+
+    /**
+     * Opens (or adopts) the link, gives the node network the plan's layout and starts the internal DNS.
+     *
+     * @throws IllegalStateException naming the step that failed; what was opened before it is closed again, except
+     *     the link, which is meant to outlive the agent
+     */
+    static PrivateNode start(PrivateNetworkConfig config, NodeKey key, PrivateNetworkPlan plan, MachineNetwork network) {
+        var addressing = new PrivateAddressing(plan.pool(), plan.nodeBits(), plan.namespaceBits());
+        WireGuardLink link;
+        try {
+            link = WireGuardLink.open(new WireGuardLinkConfig(config.link(), Optional.empty(), config.listenPort(), key,
+                    WireGuardLinkConfig.DEFAULT_MTU, List.of(plan.pool())));
+            network.joinPrivateNetwork(new PrivateNetwork(addressing, plan.nodeIndex(), config.link(),
+                    config.dns().getPort()));
+        } catch (NetworkException e) {
+            throw new IllegalStateException("join the private network: " + e.getMessage(), e);
+        }
+        InternalDns dns;
+        try {
+            dns = InternalDns.start(new InternalDnsConfig(config.dns(),
+                    InternalDnsConfig.upstreamsOf(Path.of("/etc/resolv.conf")), UPSTREAM_TIMEOUT, Optional.empty()));
+        } catch (IOException e) {
+            throw new IllegalStateException("start the internal DNS on " + config.dns() + ": " + e.getMessage(), e);
+        }
+        log.info("private network: node index {} link {} ({}) endpoint {} dns {}", plan.nodeIndex(), link.name(),
+                link.kind(), config.endpoint(), dns.address());
+        return new PrivateNode(config, key, addressing, plan.nodeIndex(), link, dns, network);
+    }
+
+    /** Which WireGuard carries the link. */
+    WireGuardKind kind() {
+        return link.kind() == WireGuardLink.Kind.KERNEL ? WireGuardKind.KERNEL : WireGuardKind.USERSPACE;
+    }
+
+    /** What each heartbeat reports: key, endpoint and kind. */
+    NodeLink reported() {
+        return new NodeLink(key.publicKey(), config.endpoint(), kind());
+    }
+
+    /**
+     * Follows an assignments answer: the namespaces' indexes (before the machines are reconciled, which attaches new
+     * ones by them), the link's peers (exactly the listed ones) and the DNS records. A failure to set the peers is
+     * logged; the next answer tries again.
+     */
+    void apply(Assignments a) {
+        var indexes = new HashMap<String, Integer>();
+        for (Assignment m : a.machines()) {
+            if (m.namespaceIndex() != null) indexes.put(m.namespace(), m.namespaceIndex());
+        }
+        network.namespaceIndexes(indexes);
+        try {
+            link.syncPeers(a.peers().stream()
+                    .map(p -> new WireGuardPeer(p.publicKey(), p.endpoint(), p.allowedIps())).toList());
+        } catch (NetworkException | IllegalArgumentException e) {
+            log.warn("private network: set the link's peers: {}", e.getMessage());
+        }
+        var namespaces = indexes.entrySet().stream()
+                .map(e -> new DnsNamespace(e.getKey(), List.of(addressing.subnet(e.getValue(), nodeIndex))))
+                .toList();
+        var machines = a.dns().stream()
+                .map(r -> new DnsMachine(r.machineId(), r.namespace(), Optional.ofNullable(r.fleet()),
+                        Optional.ofNullable(r.name()), r.privateIp()))
+                .toList();
+        dns.update(new DnsSnapshot(namespaces, machines));
+    }
+
+    /** Stops the internal DNS; the link and its peers stay (see the class comment). */
+    @Override
+    public void close() {
+        dns.close();
+    }
+}

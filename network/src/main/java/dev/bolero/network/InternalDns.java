@@ -1,0 +1,345 @@
+package dev.bolero.network;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+/**
+ * A node's internal DNS server, over UDP and TCP on one address. It answers, per namespace,
+ * <ul>
+ *   <li>{@code <machine-id>.vm.<ns>.internal}: that machine's private address;
+ *   <li>{@code <fleet>.<ns>.internal}: the addresses of all the fleet's running machines, in a new random order for
+ *       every answer;
+ *   <li>{@code <name>.<ns>.internal}: the machine with that name (a fleet of the same name wins);
+ * </ul>
+ * to queries from that namespace only: the namespace is the one whose {@link DnsNamespace#sources() sources} hold the
+ * query's source address. Any other {@code .internal} name, and every name of another namespace, is {@code NXDOMAIN};
+ * other record types of an existing name get an empty answer. Names outside {@code .internal} are forwarded to the
+ * upstream resolvers. A source in no namespace is {@code REFUSED}, so the server is no open resolver.
+ *
+ * <p>{@link #update} replaces the records at once: the next query sees them. Answers carry a TTL of
+ * {@value #TTL_SECONDS} s so that resolvers follow machines that start, stop and move. Each query is served on its own
+ * virtual thread.
+ */
+public final class InternalDns implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(InternalDns.class);
+    static final long TTL_SECONDS = 2;
+    private static final String DOMAIN = "internal";
+    private static final int UDP_DEFAULT = 512;
+    private static final int UDP_MAX = 4096;
+    private static final int EDNS_PAYLOAD = 1232;
+    private static final int TCP_IDLE_MS = 10_000;
+    private static final int BIND_ATTEMPTS = 16;
+
+    private final InternalDnsConfig config;
+    private final DatagramSocket udp;
+    private final ServerSocket tcp;
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private volatile Index index = Index.of(DnsSnapshot.EMPTY);
+    private volatile boolean closed;
+
+    private InternalDns(InternalDnsConfig config, DatagramSocket udp, ServerSocket tcp) {
+        this.config = config;
+        this.udp = udp;
+        this.tcp = tcp;
+    }
+
+    /**
+     * Binds UDP and TCP on {@link InternalDnsConfig#listen()} (the same free port for both when it asks for port 0),
+     * in {@link InternalDnsConfig#netns()}, and starts serving an empty snapshot.
+     *
+     * @throws IOException if the address cannot be bound or the network namespace joined
+     */
+    public static InternalDns start(InternalDnsConfig config) throws IOException {
+        Objects.requireNonNull(config, "config");
+        if (config.netns().isEmpty()) return bind(config);
+        try {
+            return NetnsThread.call(config.netns().get(), () -> bind(config));
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("start internal DNS in " + config.netns().get() + ": interrupted", e);
+        } catch (Exception e) {
+            throw new IOException("start internal DNS in " + config.netns().get() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static InternalDns bind(InternalDnsConfig config) throws IOException {
+        IOException last = null;
+        for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+            var udp = new DatagramSocket(config.listen());
+            try {
+                var tcp = new ServerSocket();
+                try {
+                    tcp.setReuseAddress(true);
+                    tcp.bind(new InetSocketAddress(config.listen().getAddress(), udp.getLocalPort()));
+                } catch (IOException e) {
+                    tcp.close();
+                    throw e;
+                }
+                var dns = new InternalDns(config, udp, tcp);
+                Thread.ofVirtual().name("dns-udp").start(dns::serveUdp);
+                Thread.ofVirtual().name("dns-tcp").start(dns::serveTcp);
+                log.info("internal DNS listening address={} upstreams={}", dns.address(), config.upstreams());
+                return dns;
+            } catch (BindException e) {
+                udp.close();
+                last = e;
+                if (config.listen().getPort() != 0) break;
+            } catch (IOException | RuntimeException e) {
+                udp.close();
+                throw e;
+            }
+        }
+        throw new IOException("start internal DNS on " + config.listen() + ": " + last.getMessage(), last);
+    }
+
+    /** Where the server listens, UDP and TCP. */
+    public InetSocketAddress address() {
+        return new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
+    }
+
+    /** Makes {@code snapshot} what the server answers, from the next query on. */
+    public void update(DnsSnapshot snapshot) {
+        index = Index.of(Objects.requireNonNull(snapshot, "snapshot"));
+    }
+
+    /** Stops serving: closes both sockets and every open TCP connection. */
+    @Override
+    public void close() {
+        closed = true;
+        udp.close();
+        try {
+            tcp.close();
+        } catch (IOException e) {
+            log.debug("close internal DNS TCP socket: {}", e.toString());
+        }
+        for (var c : connections) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                log.debug("close internal DNS connection: {}", e.toString());
+            }
+        }
+    }
+
+    private void serveUdp() {
+        var buffer = new byte[UDP_MAX];
+        while (!closed) {
+            var packet = new DatagramPacket(buffer, buffer.length);
+            try {
+                udp.receive(packet);
+            } catch (IOException e) {
+                if (!closed) log.warn("internal DNS: UDP receive failed: {}", e.toString());
+                continue;
+            }
+            var query = Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getOffset() + packet.getLength());
+            var client = (InetSocketAddress) packet.getSocketAddress();
+            Thread.ofVirtual().start(() -> {
+                var reply = answer(query, client.getAddress(), false);
+                if (reply.isEmpty()) return;
+                try {
+                    udp.send(new DatagramPacket(reply.get(), reply.get().length, client));
+                } catch (IOException e) {
+                    if (!closed) log.debug("internal DNS: UDP reply to {} failed: {}", client, e.toString());
+                }
+            });
+        }
+    }
+
+    private void serveTcp() {
+        while (!closed) {
+            Socket socket;
+            try {
+                socket = tcp.accept();
+            } catch (IOException e) {
+                if (!closed) log.warn("internal DNS: TCP accept failed: {}", e.toString());
+                continue;
+            }
+            connections.add(socket);
+            Thread.ofVirtual().start(() -> serveConnection(socket));
+        }
+    }
+
+    /** RFC 7766: two-byte length, message; several queries may follow on one connection. */
+    private void serveConnection(Socket socket) {
+        try (socket) {
+            socket.setSoTimeout(TCP_IDLE_MS);
+            var in = new DataInputStream(socket.getInputStream());
+            var out = new DataOutputStream(socket.getOutputStream());
+            while (true) {
+                int length;
+                try {
+                    length = in.readUnsignedShort();
+                } catch (IOException e) {
+                    return;
+                }
+                var query = in.readNBytes(length);
+                if (query.length < length) return;
+                var reply = answer(query, socket.getInetAddress(), true);
+                if (reply.isEmpty()) return;
+                out.writeShort(reply.get().length);
+                out.write(reply.get());
+                out.flush();
+            }
+        } catch (IOException e) {
+            if (!closed && !(e instanceof SocketException)) log.debug("internal DNS: TCP connection failed: {}", e.toString());
+        } finally {
+            connections.remove(socket);
+        }
+    }
+
+    /** The wire reply to a wire query from {@code source}; empty when the query cannot be parsed (it is dropped). */
+    private Optional<byte[]> answer(byte[] wire, InetAddress source, boolean overTcp) {
+        Message query;
+        try {
+            query = new Message(wire);
+        } catch (IOException e) {
+            log.debug("internal DNS: unparseable query from {}: {}", source, e.toString());
+            return Optional.empty();
+        }
+        int limit = overTcp ? 65535 : udpLimit(query);
+        var question = query.getQuestion();
+        var namespace = index.namespaceOf(source);
+        if (question == null || query.getHeader().getOpcode() != 0) return Optional.of(reply(query, Rcode.NOTIMP, false).toWire(limit));
+        if (namespace.isEmpty()) return Optional.of(reply(query, Rcode.REFUSED, false).toWire(limit));
+
+        var name = question.getName().toString(true).toLowerCase(Locale.ROOT);
+        var labels = List.of(name.split("\\."));
+        if (!labels.getLast().equals(DOMAIN)) return Optional.of(forward(query).toWire(limit));
+
+        var addresses = labels.size() >= 3 && labels.get(labels.size() - 2).equals(namespace.get())
+                ? index.lookup(namespace.get(), labels.subList(0, labels.size() - 2))
+                : Optional.<List<InetAddress>>empty();
+        if (addresses.isEmpty()) return Optional.of(reply(query, Rcode.NXDOMAIN, true).toWire(limit));
+        var response = reply(query, Rcode.NOERROR, true);
+        if (question.getDClass() == DClass.IN && (question.getType() == Type.A || question.getType() == Type.ANY)) {
+            var shuffled = new ArrayList<>(addresses.get());
+            Collections.shuffle(shuffled, ThreadLocalRandom.current());
+            for (var a : shuffled) response.addRecord(new ARecord(question.getName(), DClass.IN, TTL_SECONDS, a), Section.ANSWER);
+        }
+        return Optional.of(response.toWire(limit));
+    }
+
+    private Message reply(Message query, int rcode, boolean authoritative) {
+        var response = new Message(query.getHeader().getID());
+        var header = response.getHeader();
+        header.setFlag(Flags.QR);
+        if (query.getHeader().getFlag(Flags.RD)) header.setFlag(Flags.RD);
+        header.setFlag(Flags.RA);
+        if (authoritative) header.setFlag(Flags.AA);
+        header.setRcode(rcode);
+        if (query.getQuestion() != null) response.addRecord(query.getQuestion(), Section.QUESTION);
+        if (query.getOPT() != null) response.addRecord(new OPTRecord(EDNS_PAYLOAD, 0, 0), Section.ADDITIONAL);
+        return response;
+    }
+
+    /**
+     * Asks each upstream in turn, over UDP and again over TCP when the answer is truncated (whatever the client used:
+     * the answer to a UDP client is truncated to its size, and the client asks again over TCP);
+     * {@code SERVFAIL} when none answers.
+     */
+    private Message forward(Message query) {
+        for (var upstream : config.upstreams()) {
+            try {
+                var resolver = new SimpleResolver(upstream);
+                resolver.setTimeout(config.upstreamTimeout());
+                var response = resolver.send(query.clone());
+                response.getHeader().setID(query.getHeader().getID());
+                return response;
+            } catch (IOException e) {
+                log.debug("internal DNS: upstream {} failed for {}: {}", upstream, query.getQuestion().getName(), e.toString());
+            }
+        }
+        return reply(query, Rcode.SERVFAIL, false);
+    }
+
+    private static int udpLimit(Message query) {
+        var opt = query.getOPT();
+        return opt == null ? UDP_DEFAULT : Math.clamp(opt.getPayloadSize(), UDP_DEFAULT, UDP_MAX);
+    }
+
+    /** The snapshot arranged for lookups; immutable. */
+    private record Index(List<Source> sources, Map<String, Names> namespaces) {
+        private record Source(Ipv4.Cidr block, String namespace) {}
+
+        /** One namespace's names: machine ids, fleets and machine names to addresses. */
+        private record Names(Map<String, InetAddress> vms, Map<String, List<InetAddress>> fleets, Map<String, InetAddress> named) {}
+
+        static Index of(DnsSnapshot snapshot) {
+            var sources = new ArrayList<Source>();
+            for (var n : snapshot.namespaces()) {
+                for (var s : n.sources()) sources.add(new Source(Ipv4.Cidr.parse(s, "DNS source"), n.namespace()));
+            }
+            var vms = new HashMap<String, Map<String, InetAddress>>();
+            var fleets = new HashMap<String, Map<String, List<InetAddress>>>();
+            var named = new HashMap<String, Map<String, InetAddress>>();
+            for (var m : snapshot.machines()) {
+                var address = InetAddress.ofLiteral(m.address());
+                vms.computeIfAbsent(m.namespace(), k -> new HashMap<>()).put(m.machineId(), address);
+                m.fleet().ifPresent(f -> fleets.computeIfAbsent(m.namespace(), k -> new HashMap<>())
+                        .computeIfAbsent(f, k -> new ArrayList<>()).add(address));
+                m.name().ifPresent(n -> named.computeIfAbsent(m.namespace(), k -> new HashMap<>()).put(n, address));
+            }
+            var namespaces = new HashMap<String, Names>();
+            vms.forEach((ns, ids) -> {
+                var nsFleets = new HashMap<String, List<InetAddress>>();
+                fleets.getOrDefault(ns, Map.of()).forEach((k, v) -> nsFleets.put(k, List.copyOf(v)));
+                namespaces.put(ns, new Names(Map.copyOf(ids), Map.copyOf(nsFleets), Map.copyOf(named.getOrDefault(ns, Map.of()))));
+            });
+            return new Index(List.copyOf(sources), Map.copyOf(namespaces));
+        }
+
+        Optional<String> namespaceOf(InetAddress source) {
+            if (!(source instanceof Inet4Address)) return Optional.empty();
+            int a = Ipv4.parse(source.getHostAddress(), "source address");
+            return sources.stream().filter(s -> s.block().contains(a)).map(Source::namespace).findFirst();
+        }
+
+        /** The addresses {@code labels} (the name before {@code <ns>.internal}) stand for; empty if it names nothing. */
+        Optional<List<InetAddress>> lookup(String namespace, List<String> labels) {
+            var names = namespaces.get(namespace);
+            if (names == null) return Optional.empty();
+            if (labels.size() == 2 && labels.get(1).equals("vm")) {
+                return Optional.ofNullable(names.vms().get(labels.getFirst())).map(List::of);
+            }
+            if (labels.size() != 1) return Optional.empty();
+            var fleet = names.fleets().get(labels.getFirst());
+            if (fleet != null) return Optional.of(fleet);
+            return Optional.ofNullable(names.named().get(labels.getFirst())).map(List::of);
+        }
+    }
+}
