@@ -177,10 +177,12 @@ final class ClusterCommands {
         @Option(names = "--fleet") String fleet;
         @Option(names = {"-a", "--all"}, description = "include machines that are not meant to run") boolean all;
         @Option(names = {"-q", "--quiet"}, description = "print only the ids") boolean quiet;
+        @Option(names = "--metadata", paramLabel = "K=V", description = "only machines with this metadata entry; "
+                + "repeatable (all must match)") Map<String, String> metadata = new java.util.LinkedHashMap<>();
 
         @Override
         public Integer call() {
-            var machines = o.client().machines(o.namespace(), fleet, Set.of()).stream()
+            var machines = o.client().machines(o.namespace(), fleet, Set.of(), metadata).stream()
                     .filter(m -> all || meantToRun(m)).toList();
             if (quiet) {
                 machines.forEach(m -> System.out.println(m.id()));

@@ -124,7 +124,14 @@ public final class BoleroClient {
 
     /** The namespace's machines, optionally of one fleet; every state when {@code states} is empty. */
     public List<ClusterMachine> machines(String namespace, String fleet, Set<MachineState> states) {
+        return machines(namespace, fleet, states, Map.of());
+    }
+
+    /** Like {@link #machines(String, String, Set)}, only those whose metadata has every entry of {@code metadata}. */
+    public List<ClusterMachine> machines(String namespace, String fleet, Set<MachineState> states,
+                                         Map<String, String> metadata) {
         StringBuilder query = new StringBuilder();
+        metadata.forEach((k, v) -> query.append("&metadata.").append(enc(k)).append('=').append(enc(v)));
         if (fleet != null) query.append("&fleet=").append(enc(fleet));
         if (!states.isEmpty()) {
             query.append("&state=").append(states.stream().map(MachineState::wireName).sorted()

@@ -233,6 +233,25 @@ abstract class ClusterSuite {
         assertThat(refused.body()).contains("count must be between 0 and 1000, got 1001");
     }
 
+    @Test
+    void machinesAreListedByTheirMetadata() {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        agent("n1", Map.of(), 4, 8192).live();
+        for (String[] m : new String[][] {{"a", "canary"}, {"b", "stable"}, {"c", "canary"}}) {
+            var body = new java.util.HashMap<>(small(m[0]));
+            body.put("metadata", Map.of("tier", m[1], "team", "web"));
+            machine("alpha", "web", ADMIN, body);
+        }
+
+        var canary = http.get("/v1/namespaces/alpha/machines?metadata.tier=canary&metadata.team=web", ADMIN).json();
+        assertThat(canary).extracting(m -> m.path("name").asString()).containsExactlyInAnyOrder("a", "c");
+        assertThat(http.get("/v1/namespaces/alpha/fleets/web/machines?metadata.tier=none", ADMIN).json()).isEmpty();
+        var bad = http.get("/v1/namespaces/alpha/machines?metadata.Tier=x", ADMIN);
+        assertThat(bad.errorCode()).isEqualTo("invalid_argument");
+        assertThat(bad.body()).contains("metadata.Tier: a metadata key is 1-63 of a-z 0-9 _ . -");
+    }
+
     /** The fleet's machines not deleted. */
     private List<JsonNode> fleetMachines(String fleet) {
         var list = http.get("/v1/namespaces/alpha/fleets/" + fleet + "/machines", ADMIN).json();

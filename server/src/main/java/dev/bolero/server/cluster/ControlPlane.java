@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -154,9 +155,11 @@ public final class ControlPlane {
     }
 
     /** The namespace's machines, optionally of one fleet and in one of {@code states} (all when empty). */
-    public List<ClusterMachine> machines(String namespace, Optional<String> fleet, Set<MachineState> states) {
+    public List<ClusterMachine> machines(String namespace, Optional<String> fleet, Set<MachineState> states,
+                                         Map<String, String> metadata) {
         return store.read("list machines of " + namespace, tx -> tx.machines().list(namespace, fleet)).stream()
                 .filter(m -> states.isEmpty() || states.contains(m.observedState()))
+                .filter(m -> m.spec().metadata().entrySet().containsAll(metadata.entrySet()))
                 .map(MachineRow::toWire).toList();
     }
 

@@ -147,10 +147,11 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.LIST_FLEET_MACHINES, ctx -> {
                 String ns = namespace(ctx);
                 cluster.plane().fleet(ns, ctx.pathParam("fleet"));
-                ctx.json(cluster.plane().machines(ns, Optional.of(ctx.pathParam("fleet")), states(ctx, false)));
+                ctx.json(cluster.plane().machines(ns, Optional.of(ctx.pathParam("fleet")), states(ctx, false),
+                        metadata(ctx)));
             });
             r.handle(ServerRoutes.LIST_MACHINES, ctx -> ctx.json(cluster.plane().machines(namespace(ctx),
-                    Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false))));
+                    Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false), metadata(ctx))));
             r.handle(ServerRoutes.GET_MACHINE,
                     ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.START_MACHINE, ctx ->
@@ -405,6 +406,25 @@ public final class ServerApi implements AutoCloseable {
         Set<MachineState> states = EnumSet.noneOf(MachineState.class);
         for (String s : param.split(",")) states.add(MachineState.parse(s.strip()));
         return states;
+    }
+
+    /**
+     * The {@code metadata.KEY=VALUE} filters of a list.
+     *
+     * @throws ApiException {@code invalid_argument} for a key metadata cannot have, or a key given twice
+     */
+    private static Map<String, String> metadata(Context ctx) {
+        var filters = new java.util.TreeMap<String, String>();
+        ctx.queryParamMap().forEach((name, values) -> {
+            if (!name.startsWith("metadata.")) return;
+            String key = name.substring("metadata.".length());
+            if (!key.matches("[a-z0-9_.-]{1,63}")) {
+                throw ApiException.invalid(name + ": a metadata key is 1-63 of a-z 0-9 _ . -");
+            }
+            if (values.size() != 1) throw ApiException.invalid(name + " is given " + values.size() + " times");
+            filters.put(key, values.getFirst());
+        });
+        return filters;
     }
 
     private static <T> T body(Context ctx, Class<T> type, String action) {

@@ -103,13 +103,17 @@ final class ServerRoutes {
     static final Operation CREATE_MACHINE = Operation.post(NS + "/fleets/{fleet}/machines").id("createMachine")
             .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateClusterMachine.class)
             .returns(201, ClusterMachine.class).errors(409).build();
+    /** The query parameters {@code metadata.KEY=VALUE}, as the document names them. */
+    static final String METADATA = "metadata.KEY";
+    private static final String METADATA_FILTER = "only machines whose config.metadata has KEY set to this value; "
+            + "several such parameters must all match";
     static final Operation LIST_FLEET_MACHINES = Operation.get(NS + "/fleets/{fleet}/machines")
             .id("listFleetMachines").tag("machines").summary("The fleet's machines")
-            .query("state", "string", "only machines in these " + STATES)
+            .query("state", "string", "only machines in these " + STATES).query(METADATA, "string", METADATA_FILTER)
             .returnsArrayOf(200, ClusterMachine.class).build();
     static final Operation LIST_MACHINES = Operation.get(NS + "/machines").id("listMachines").tag("machines")
             .summary("The namespace's machines").query("fleet", "string", "only this fleet's machines")
-            .query("state", "string", "only machines in these " + STATES)
+            .query("state", "string", "only machines in these " + STATES).query(METADATA, "string", METADATA_FILTER)
             .returnsArrayOf(200, ClusterMachine.class).build();
     static final Operation GET_MACHINE = Operation.get(NS + "/machines/{id}").id("getMachine").tag("machines")
             .summary("One machine").returns(200, ClusterMachine.class).build();

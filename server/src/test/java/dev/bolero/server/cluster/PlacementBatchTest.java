@@ -74,7 +74,7 @@ class PlacementBatchTest {
         var placed = outcomes.stream().filter(o -> o instanceof ClusterMachine).map(o -> (ClusterMachine) o).toList();
         assertThat(placed).hasSize(creates);
         assertThat(placed).allSatisfy(m -> assertThat(m.nodeId()).isNotNull());
-        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of()))
+        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of()))
                 .extracting(ClusterMachine::id).containsExactlyInAnyOrderElementsOf(
                         placed.stream().map(ClusterMachine::id).toList());
         assertThat(placed.stream().collect(Collectors.groupingBy(ClusterMachine::nodeId, Collectors.counting())))
@@ -103,7 +103,7 @@ class PlacementBatchTest {
         assertThat(outcomes.stream().filter(o -> o instanceof ClusterMachine)).hasSize(1);
         assertThat(outcomes.stream().filter(o -> o instanceof ApiException e
                 && e.getMessage().endsWith("a machine of that name exists"))).hasSize(11);
-        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of())).hasSize(1);
+        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of())).hasSize(1);
     }
 
     @Test
@@ -142,7 +142,7 @@ class PlacementBatchTest {
     }
 
     private List<ClusterMachine> machines() {
-        return cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of());
+        return cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of());
     }
 
     private Object create(String name) {
