@@ -388,6 +388,9 @@ abstract class ClusterSuite {
         });
         assertThat(List.of(privateIp(one), privateIp(two))).containsExactlyInAnyOrder("10.0.0.2", "10.4.0.2");
 
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(http.get("/v1/nodes/" + a.id, ADMIN)
+                .json().path("private_network").path("kind").asString()).isEqualTo("userspace"));
+        assertThat(http.get("/v1/nodes/" + plain.id, ADMIN).json().path("private_network").isNull()).isTrue();
         b.link(link(2, 51999));
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                 assertThat(a.poll(0).path("peers").get(0).path("endpoint").asString()).isEqualTo("192.0.2.2:51999"));

@@ -117,8 +117,8 @@ final class PrivateNode implements AutoCloseable {
 
     /**
      * Follows an assignments answer: the namespaces' indexes (before the machines are reconciled, which attaches new
-     * ones by them), the link's peers (exactly the listed ones) and the DNS records. A failure to set the peers is
-     * logged; the next answer tries again.
+     * ones by them), the link's peers (exactly the listed ones) and the DNS records. A failure to set the peers or
+     * a malformed record is logged (the machines are reconciled all the same); the next answer tries again.
      */
     void apply(Assignments a) {
         var indexes = new HashMap<String, Integer>();
@@ -132,14 +132,19 @@ final class PrivateNode implements AutoCloseable {
         } catch (NetworkException | IllegalArgumentException e) {
             log.warn("private network: set the link's peers: {}", e.getMessage());
         }
-        var namespaces = indexes.entrySet().stream()
-                .map(e -> new DnsNamespace(e.getKey(), List.of(addressing.subnet(e.getValue(), nodeIndex))))
-                .toList();
-        var machines = a.dns().stream()
-                .map(r -> new DnsMachine(r.machineId(), r.namespace(), Optional.ofNullable(r.fleet()),
-                        Optional.ofNullable(r.name()), r.privateIp()))
-                .toList();
-        dns.update(new DnsSnapshot(namespaces, machines));
+        try {
+            var namespaces = indexes.entrySet().stream()
+                    .map(e -> new DnsNamespace(e.getKey(), List.of(addressing.subnet(e.getValue(), nodeIndex))))
+                    .toList();
+            var machines = a.dns().stream()
+                    .map(r -> new DnsMachine(r.machineId(), r.namespace(), Optional.ofNullable(r.fleet()),
+                            Optional.ofNullable(r.name()), r.privateIp()))
+                    .toList();
+            dns.update(new DnsSnapshot(namespaces, machines));
+        } catch (IllegalArgumentException e) {
+            log.warn("private network: DNS records of assignments {} refused, keeping the previous ones: {}", a.index(),
+                    e.getMessage());
+        }
     }
 
     /** Stops the internal DNS; the link and its peers stay (see the class comment). */

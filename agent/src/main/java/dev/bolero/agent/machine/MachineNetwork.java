@@ -105,11 +105,6 @@ public final class MachineNetwork implements AutoCloseable {
         log.info("network: private network on, node index {} link {}", privateNetwork.nodeIndex(), privateNetwork.link());
     }
 
-    /** The node's part in the private network; empty until {@link #joinPrivateNetwork}. */
-    public Optional<PrivateNetwork> privateNetwork() {
-        return privateLayout;
-    }
-
     /** Whether machines' addresses are private-network addresses. */
     boolean isPrivate() {
         return privateLayout.isPresent();

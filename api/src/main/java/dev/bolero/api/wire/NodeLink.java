@@ -37,7 +37,7 @@ public record NodeLink(String publicKey, String endpoint, WireGuardKind kind) {
      */
     public static int endpointPort(String endpoint) {
         var m = endpoint == null ? null : ENDPOINT.matcher(endpoint);
-        int port = m != null && m.matches() && m.group(4).length() <= 5 ? Integer.parseInt(m.group(4)) : -1;
+        int port = m != null && m.matches() ? Integer.parseInt(m.group(4)) : -1;
         if (port < 1 || port > 65535) {
             throw ApiException.invalid("private_network.endpoint: expected IPv4:port, got " + endpoint);
         }

@@ -259,13 +259,16 @@ public final class NodeRegistry {
     public List<NodeInfo> nodes() {
         return store.read("list nodes", tx -> {
             var allocations = tx.allocations().all();
-            return tx.nodes().list().stream().map(n -> info(n, allocations.get(n.id()))).toList();
+            var links = new java.util.HashMap<String, NodeLink>();
+            tx.privateNetwork().members().forEach(m -> links.put(m.nodeId(), m.link()));
+            return tx.nodes().list().stream().map(n -> info(n, allocations.get(n.id()), links.get(n.id()))).toList();
         });
     }
 
     public NodeInfo node(String id) {
         String action = "get node " + id;
-        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().of(List.of(id)).get(id)));
+        return store.read(action, tx -> info(find(tx, id, action), tx.allocations().of(List.of(id)).get(id),
+                tx.privateNetwork().member(id).map(PrivateNetworkStore.Member::link).orElse(null)));
     }
 
     /** Cordons ({@code cordoned}), drains ({@code draining}) or uncordons ({@code ready}) a node. */
@@ -290,10 +293,10 @@ public final class NodeRegistry {
         return tx.nodes().get(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
     }
 
-    private static NodeInfo info(NodeRow n, AllocationStore.Allocation allocation) {
+    private static NodeInfo info(NodeRow n, AllocationStore.Allocation allocation, NodeLink link) {
         var allocated = allocation == null ? new Capacity(0, 0) : new Capacity(allocation.cpus(), allocation.memoryMb());
         return new NodeInfo(n.id(), n.name(), n.state(), n.labels(), n.drivers(), n.capacity(), allocated,
-                allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt());
+                allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt(), link);
     }
 
     private static Assignment assignment(MachineRow m, Integer namespaceIndex) {
