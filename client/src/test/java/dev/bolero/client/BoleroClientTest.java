@@ -48,7 +48,7 @@ class BoleroClientTest {
         admin.createNamespace("alpha");
         admin.createNamespace("beta");
         admin.createFleet("alpha", new FleetSpec("web", FleetStrategy.BINPACK, null, Map.of("disk", "ssd")));
-        assertThat(admin.namespaces()).extracting(n -> n.name()).containsExactly("alpha", "beta");
+        assertThat(admin.namespaces()).extracting(n -> n.name()).containsExactly("alpha", "beta", "default");
         assertThat(admin.fleet("alpha", "web").strategy()).isEqualTo(FleetStrategy.BINPACK);
 
         var alpha = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()),
