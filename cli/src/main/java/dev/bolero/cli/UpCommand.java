@@ -3,8 +3,6 @@ package dev.bolero.cli;
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
-import dev.bolero.client.BoleroClient;
-import dev.bolero.client.ClientException;
 import dev.bolero.runtime.qemu.QemuDriver;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
@@ -22,8 +20,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bolero up}: a control-plane server (SQLite) and a node agent joined to it, in one process. Creates the
- * {@code default} namespace, prints the admin token the first time and stores server URL and token in the CLI config,
+ * {@code bolero up}: a control-plane server (SQLite, which makes the {@code default} namespace) and a node agent
+ * joined to it, in one process. Prints
+ * the admin token the first time and stores server URL and token in the CLI config,
  * so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
  * ports, tenants isolated) unless {@code --no-network}.
  */
@@ -61,11 +60,6 @@ final class UpCommand implements Callable<Integer> {
             String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
             String join = Files.readString(server.joinTokenFile().orElseThrow()).strip();
             agent.joinCluster(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty()));
-            try {
-                new BoleroClient(URI.create(url), admin).createNamespace("default");
-            } catch (ClientException e) {
-                if (!"conflict".equals(e.code())) throw e;
-            }
             Optional<CliConfig> saved = CliConfig.load();
             if (saved.isEmpty() || !admin.equals(saved.get().token()) || !url.equals(saved.get().server())) {
                 new CliConfig(url, admin, saved.map(CliConfig::namespace).orElse("default")).store();
