@@ -21,9 +21,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bolero up}: a control-plane server (SQLite, which makes the {@code default} namespace) and a node agent
- * joined to it, in one process. Prints
- * the admin token the first time and stores server URL and token in the CLI config,
- * so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
+ * joined to it, in one process. Prints the admin token the first time and stores server URL and token in the CLI
+ * config, so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
  * ports, tenants isolated) unless {@code --no-network}.
  */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Run a server and an agent in one process (SQLite).")
