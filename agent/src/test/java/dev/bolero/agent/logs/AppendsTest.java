@@ -23,7 +23,14 @@ class AppendsTest {
         await().until(woken::isDone);
         assertThat(woken.join()).isEqualTo(1);
 
-        var closing = waitOn(appends, file, 1);
+        var closing = new CompletableFuture<Long>(); // waits on the signal itself: close may come before its wait
+        Thread.ofVirtual().start(() -> {
+            try {
+                closing.complete(signal.await(1, HOUR));
+            } catch (InterruptedException e) {
+                closing.completeExceptionally(e);
+            }
+        });
         appends.close(file);
         await().until(closing::isDone);
         assertThat(appends.open(file)).as("a closed file's signal is gone; a new writer gets a new one")
