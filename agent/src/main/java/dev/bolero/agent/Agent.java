@@ -2,6 +2,7 @@ package dev.bolero.agent;
 
 import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.agent.cluster.ClusterMember;
+import dev.bolero.agent.cluster.PrivateNode;
 import dev.bolero.agent.http.ImageRoutes;
 import dev.bolero.agent.http.NodeApi;
 import dev.bolero.api.http.Telemetry;
@@ -132,6 +133,8 @@ public final class Agent implements AutoCloseable {
         }
         NetworkConfig n = config.network().get();
         try {
+            // A node of the private network starts with the layout it had, so the link's traffic keeps its rules.
+            n = PrivateNode.storedLayout(config.dataDir()).map(n::withPrivateNetwork).orElse(n);
             Set<String> ids = store.list().stream().map(MachineRecord::id).collect(Collectors.toSet());
             MachineNetwork network = MachineNetwork.start(n,
                     NetworkAllocationStore.open(config.dataDir().resolve("bolero.db")), ids);

@@ -127,7 +127,7 @@ public final class ClusterMember implements AutoCloseable {
                         + dataDir.resolve("node.json") + " to join again as a new node)");
             }
             privateNode = Optional.of(PrivateNode.start(config.privateNetwork().get(), key.orElseThrow(),
-                    node.privateNetwork(), network));
+                    node.privateNetwork(), network, dataDir));
         }
         var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")),
                 new StreamAnswers(node, nodeApi), privateNode);

@@ -18,7 +18,10 @@ import dev.bolero.network.PrivateNetwork;
 import dev.bolero.network.WireGuardLink;
 import dev.bolero.network.WireGuardLinkConfig;
 import dev.bolero.network.WireGuardPeer;
+import dev.bolero.api.ApiJson;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -34,9 +37,10 @@ import org.slf4j.LoggerFactory;
  * peers and DNS records. {@link #close()} stops the DNS server only: the link outlives the agent, so flows between
  * nodes survive an agent restart.
  */
-final class PrivateNode implements AutoCloseable {
+public final class PrivateNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PrivateNode.class);
     private static final Duration UPSTREAM_TIMEOUT = Duration.ofSeconds(2);
+    private static final String LAYOUT_FILE = "private-network.json";
 
     private final PrivateNetworkConfig config;
     private final NodeKey key;
@@ -71,6 +75,34 @@ final class PrivateNode implements AutoCloseable {
         }
     }
 
+    /**
+     * The layout this node's network had in the private network when its agent last ran ({@code
+     * DATA_DIR/private-network.json}), so that a restarted agent sets the node network up with it from the start and
+     * the link's traffic is never without its rules; empty when there is none.
+     *
+     * @throws IllegalStateException when the file cannot be read
+     */
+    public static Optional<PrivateNetwork> storedLayout(Path dataDir) {
+        Path file = dataDir.resolve(LAYOUT_FILE);
+        if (!Files.exists(file)) return Optional.empty();
+        try {
+            return Optional.of(ApiJson.mapper().readValue(Files.readString(file), PrivateNetwork.class));
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("read the private network layout " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void storeLayout(Path dataDir, PrivateNetwork layout) {
+        Path file = dataDir.resolve(LAYOUT_FILE);
+        Path tmp = dataDir.resolve(LAYOUT_FILE + ".tmp");
+        try {
+            Files.writeString(tmp, ApiJson.mapper().writeValueAsString(layout));
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new IllegalStateException("store the private network layout " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     /** What the join announces: the public key and endpoint (no kind: the link is opened after the join). */
     static NodeLink announced(PrivateNetworkConfig config, NodeKey key) {
         return new NodeLink(key.publicKey(), config.endpoint(), null);
@@ -82,14 +114,16 @@ final class PrivateNode implements AutoCloseable {
      * @throws IllegalStateException naming the step that failed; what was opened before it is closed again, except
      *     the link, which is meant to outlive the agent
      */
-    static PrivateNode start(PrivateNetworkConfig config, NodeKey key, PrivateNetworkPlan plan, MachineNetwork network) {
+    static PrivateNode start(PrivateNetworkConfig config, NodeKey key, PrivateNetworkPlan plan, MachineNetwork network,
+                             Path dataDir) {
         var addressing = new PrivateAddressing(plan.pool(), plan.nodeBits(), plan.namespaceBits());
         WireGuardLink link;
         try {
             link = WireGuardLink.open(new WireGuardLinkConfig(config.link(), Optional.empty(), config.listenPort(), key,
                     WireGuardLinkConfig.DEFAULT_MTU, List.of(plan.pool())));
-            network.joinPrivateNetwork(new PrivateNetwork(addressing, plan.nodeIndex(), config.link(),
-                    config.dns().getPort()));
+            var layout = new PrivateNetwork(addressing, plan.nodeIndex(), config.link(), config.dns().getPort());
+            network.joinPrivateNetwork(layout);
+            storeLayout(dataDir, layout);
         } catch (NetworkException e) {
             throw new IllegalStateException("join the private network: " + e.getMessage(), e);
         }

@@ -35,14 +35,15 @@ public final class MachineNetwork implements AutoCloseable {
     private final Optional<NetworkAllocationStore> allocations;
     /** The private network's namespace indexes, from the control plane's latest assignments. */
     private volatile Map<String, Integer> namespaceIndexes = Map.of();
-    /** The node's part in the private network, once it joined it. */
-    private volatile Optional<PrivateNetwork> privateLayout = Optional.empty();
+    /** The node's part in the private network: from the start (a stored layout) or once it joined it. */
+    private volatile Optional<PrivateNetwork> privateLayout;
 
     private MachineNetwork(Optional<NodeNetwork> network, Optional<NetworkConfig> config,
                            Optional<NetworkAllocationStore> allocations) {
         this.network = network;
         this.config = config;
         this.allocations = allocations;
+        this.privateLayout = config.flatMap(NetworkConfig::privateNetwork);
     }
 
     /** Machines get no network. */
