@@ -29,6 +29,8 @@ class LifecycleEndToEndTest {
                  "init": {"cmd": ["sh", "-c", "echo up > /tmp/marker; echo up; exec sleep 600"]}}}
                 """.formatted(env.image()));
         node.waitFor(id, "running", 240);
+        // Running means the workload started; its "up" line says it has written the marker the exec below reads.
+        await().atMost(Duration.ofSeconds(60)).until(() -> node.logs(id).contains("up\n"));
 
         AgentHarness.Response again = node.post("/api/v1/machines/" + id + "/start", "");
         assertThat(again.status()).isEqualTo(409);
