@@ -182,10 +182,23 @@ final class LayerUnpacker {
                         unsupportedXattrs, root, firstUnsupportedXattr);
             }
             for (int i = directoryPaths.size() - 1; i >= 0; i--) {
-                if (isDirectory(directoryPaths.get(i))) { // a later entry of the layer may have replaced it
+                if (stillADirectory(directoryPaths.get(i))) { // a later entry may have replaced it or a parent
                     setTime(directoryPaths.get(i), directoryTimes.get(i).getLastModifiedTime());
                 }
             }
+        }
+
+        /**
+         * Whether {@code path} is still a directory reached through directories alone: a later entry of the layer may
+         * have replaced it, or one of its parents by a symbolic link (even a loop), and then it is not.
+         */
+        private boolean stillADirectory(Path path) throws IOException {
+            Path current = root;
+            for (Path component : root.relativize(path)) {
+                current = current.resolve(component);
+                if (!isDirectory(current)) return false;
+            }
+            return true;
         }
 
         /**
