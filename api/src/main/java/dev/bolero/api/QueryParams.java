@@ -1,5 +1,10 @@
 package dev.bolero.api;
 
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+
 /**
  * How the node and server APIs read their query parameters, so that both accept and refuse the same values with the
  * same messages.
@@ -36,5 +41,22 @@ public final class QueryParams {
             case "false" -> false;
             default -> throw ApiException.invalid(name + " must be true or false, got '" + value + "'");
         };
+    }
+
+    /**
+     * The time {@code value} of query parameter {@code name}: an RFC 3339 instant or Unix epoch seconds; empty when
+     * absent (null).
+     *
+     * @throws ApiException (invalid argument) for anything else
+     */
+    public static Optional<Instant> instant(String name, String value) {
+        if (value == null) return Optional.empty();
+        try {
+            if (value.matches("[0-9]{1,12}")) return Optional.of(Instant.ofEpochSecond(Long.parseLong(value)));
+            return Optional.of(OffsetDateTime.parse(value).toInstant());
+        } catch (DateTimeParseException e) {
+            throw ApiException.invalid(name + " must be an RFC 3339 time (2026-01-02T15:04:05Z) or Unix seconds, got '"
+                    + value + "'");
+        }
     }
 }

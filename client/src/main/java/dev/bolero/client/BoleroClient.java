@@ -4,6 +4,7 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.MachineEvent;
+import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
@@ -26,6 +27,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -73,6 +75,28 @@ public final class BoleroClient {
     /** A new token that sees only {@code namespace}; shown once. */
     public TokenResponse createToken(String namespace) {
         return send("POST", ns(namespace) + "/tokens", null, TokenResponse.class);
+    }
+
+    // --- audit log ---
+
+    /** The largest page the server gives. */
+    private static final int AUDIT_PAGE = 1000;
+
+    /**
+     * Every entry of {@code namespace}'s audit log (null: the cluster's, admin only) that {@code filter} selects,
+     * oldest first: the pages the server gives, followed to the end.
+     */
+    public List<AuditEntry> audit(String namespace, AuditFilter filter) {
+        String path = (namespace == null ? "/v1" : ns(namespace)) + "/audit?limit=" + AUDIT_PAGE + filter.query();
+        var all = new ArrayList<AuditEntry>();
+        long cursor = 0;
+        while (true) {
+            List<AuditEntry> page = send("GET", path + "&cursor=" + cursor, null,
+                    new TypeReference<List<AuditEntry>>() {});
+            all.addAll(page);
+            if (page.size() < AUDIT_PAGE) return all;
+            cursor = page.getLast().seq();
+        }
     }
 
     // --- secrets ---

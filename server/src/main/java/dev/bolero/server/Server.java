@@ -1,5 +1,6 @@
 package dev.bolero.server;
 
+import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.cluster.Bootstrap;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Tokens;
@@ -29,15 +30,17 @@ public final class Server implements AutoCloseable {
     private final Cluster cluster;
     private final ServerApi api;
     private final Telemetry telemetry;
+    private final AuditLog audit;
     private final Optional<Path> adminTokenFile;
     private final Optional<Path> joinTokenFile;
 
-    private Server(ServerStore store, Cluster cluster, ServerApi api, Telemetry telemetry,
+    private Server(ServerStore store, Cluster cluster, ServerApi api, Telemetry telemetry, AuditLog audit,
                    Optional<Path> adminTokenFile, Optional<Path> joinTokenFile) {
         this.store = store;
         this.cluster = cluster;
         this.api = api;
         this.telemetry = telemetry;
+        this.audit = audit;
         this.adminTokenFile = adminTokenFile;
         this.joinTokenFile = joinTokenFile;
     }
@@ -58,6 +61,7 @@ public final class Server implements AutoCloseable {
                 .orElseGet(() -> ServerStore.sqlite(config.dataDir().resolve("server.db")));
         Cluster cluster = null;
         Telemetry telemetry = null;
+        AuditLog audit = null;
         try {
             Clock clock = Clock.systemUTC();
             var admin = Bootstrap.ensure(store, clock, config.dataDir(), "admin", config.adminToken());
@@ -69,14 +73,16 @@ public final class Server implements AutoCloseable {
             secrets.rewrapAll();
             Cluster started = cluster;
             telemetry = new Telemetry("server", () -> ready(started));
-            var api = new ServerApi(cluster, secrets, telemetry, replica).start(config.host(), config.port());
+            audit = new AuditLog(store, clock);
+            var api = new ServerApi(cluster, secrets, audit, telemetry, replica).start(config.host(), config.port());
             URI advertised = config.advertised(api.port());
             cluster.streams().advertise(replica, advertised);
             log.info("server replica={} listening on {}:{} advertised={} store={}", replica, config.host(), api.port(),
                     advertised, store.shared() ? "postgresql" : "sqlite");
-            return new Server(store, cluster, api, telemetry, admin, join);
+            return new Server(store, cluster, api, telemetry, audit, admin, join);
         } catch (RuntimeException e) {
             if (telemetry != null) telemetry.close();
+            if (audit != null) audit.close();
             if (cluster != null) cluster.close();
             store.close();
             throw e;
@@ -116,6 +122,7 @@ public final class Server implements AutoCloseable {
     @Override
     public void close() {
         api.close();
+        audit.close();
         cluster.close();
         store.close();
         telemetry.close();

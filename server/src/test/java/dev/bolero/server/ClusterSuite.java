@@ -1077,4 +1077,72 @@ abstract class ClusterSuite {
             return new Http.Response(response.statusCode(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
     }
+
+    @Test
+    void mutatingCallsAreAuditedInAHashChainPerNamespaceThatFindsTampering() throws Exception {
+        namespace("audited");
+        namespace("bystander");
+        String token = http.post("/v1/namespaces/audited/tokens", ADMIN, null).json().path("token").asString();
+        String bystander = http.post("/v1/namespaces/bystander/tokens", ADMIN, null).json().path("token").asString();
+        String secrets = "/v1/namespaces/audited/secrets";
+        assertThat(http.post(secrets, token, Map.of("name", "A", "value", "v1")).status()).isEqualTo(201);
+        assertThat(http.post(secrets, token, Map.of("name", "A", "value", "v2")).status()).isEqualTo(409);
+        assertThat(http.get(secrets, token).status()).isEqualTo(200); // a read is not audited
+        assertThat(http.delete(secrets + "/A", "not-a-token").status()).isEqualTo(401); // nor a call by nobody
+        assertThat(http.delete(secrets + "/A", token).status()).isEqualTo(204);
+
+        var answer = http.get("/v1/namespaces/audited/audit", token);
+        assertThat(answer.body()).doesNotContain(token, ADMIN);
+        List<dev.bolero.api.wire.AuditEntry> chain = List.of(ApiJson.mapper().readValue(answer.body(),
+                dev.bolero.api.wire.AuditEntry[].class));
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::action)
+                .containsExactly("createToken", "createSecret", "createSecret", "deleteSecret");
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::status).containsExactly(201, 201, 409, 204);
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::seq).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(chain.get(3).object()).isEqualTo(secrets + "/A");
+        assertThat(chain.get(3).source()).isEqualTo("127.0.0.1");
+        assertThat(chain.get(1).tokenId()).isNotBlank().isNotEqualTo(chain.get(0).tokenId()); // tenant, then admin
+        assertThat(dev.bolero.api.wire.AuditEntry.verify(chain)).isEmpty();
+
+        // filters and pages
+        assertThat(http.get("/v1/namespaces/audited/audit?action=createSecret", token).json()).hasSize(2);
+        var page = http.get("/v1/namespaces/audited/audit?cursor=2&limit=1", token).json();
+        assertThat(page).hasSize(1);
+        assertThat(page.get(0).path("seq").asLong()).isEqualTo(3);
+        assertThat(http.get("/v1/namespaces/audited/audit?since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z",
+                token).json()).isEmpty();
+        assertThat(http.get("/v1/namespaces/audited/audit?since=yesterday", token).errorCode())
+                .isEqualTo("invalid_argument");
+        // other tenants see neither this log nor the cluster's; the admin sees the cluster's
+        assertThat(http.get("/v1/namespaces/audited/audit", bystander).status()).isEqualTo(404);
+        assertThat(http.get("/v1/audit", token).errorCode()).isEqualTo("permission_denied");
+        assertThat(http.get("/v1/audit?action=createNamespace", ADMIN).json()).extracting(n -> n.path("object")
+                .asString()).containsExactly("/v1/namespaces", "/v1/namespaces");
+
+        // an entry altered, or removed, in the database breaks the chain from there on
+        try (var raw = rawConnection(); var statement = raw.createStatement()) {
+            statement.executeUpdate("UPDATE audit SET status = 201 WHERE chain = 'audited' AND seq = 3");
+        }
+        var altered = List.of(ApiJson.mapper().readValue(http.get("/v1/namespaces/audited/audit", token).body(),
+                dev.bolero.api.wire.AuditEntry[].class));
+        assertThat(dev.bolero.api.wire.AuditEntry.verify(altered)).get()
+                .extracting(dev.bolero.api.wire.AuditEntry.Break::seq).isEqualTo(3L);
+        try (var raw = rawConnection(); var statement = raw.createStatement()) {
+            statement.executeUpdate("DELETE FROM audit WHERE chain = 'audited' AND seq = 2");
+        }
+        var cut = List.of(ApiJson.mapper().readValue(http.get("/v1/namespaces/audited/audit", token).body(),
+                dev.bolero.api.wire.AuditEntry[].class));
+        assertThat(dev.bolero.api.wire.AuditEntry.verify(cut)).get().extracting(b -> b.reason())
+                .asString().contains("expected entry 2, found 3");
+    }
+
+    /** A connection to this test's database beside the server's, to change it as an intruder would. */
+    java.sql.Connection rawConnection() throws java.sql.SQLException {
+        if (db.isEmpty()) {
+            return java.sql.DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("server.db"));
+        }
+        try (var store = dev.bolero.server.store.ServerStore.postgres(db.get())) {
+            return store.dedicatedConnection();
+        }
+    }
 }

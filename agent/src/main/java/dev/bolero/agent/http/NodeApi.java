@@ -22,10 +22,6 @@ import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson3;
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.EnumSet;
 import java.util.Set;
@@ -154,7 +150,7 @@ public final class NodeApi implements AutoCloseable {
         };
         OptionalInt tail = ctx.queryParam("tail") == null ? OptionalInt.empty()
                 : OptionalInt.of(intParam(ctx, "tail", 0, 0, Integer.MAX_VALUE));
-        LogQuery query = new LogQuery(tail, since(ctx.queryParam("since")), booleanParam(ctx, "timestamps"));
+        LogQuery query = new LogQuery(tail, QueryParams.instant("since", ctx.queryParam("since")), booleanParam(ctx, "timestamps"));
         ctx.contentType("text/plain; charset=utf-8");
         ctx.status(200);
         try {
@@ -169,18 +165,6 @@ public final class NodeApi implements AutoCloseable {
 
     static <T> T body(Context ctx, Class<T> type, String action) {
         return Router.body(ctx, type, action);
-    }
-
-    /** {@code since=}: an RFC 3339 instant, or Unix epoch seconds. */
-    private static Optional<Instant> since(String v) {
-        if (v == null) return Optional.empty();
-        try {
-            if (v.matches("[0-9]{1,12}")) return Optional.of(Instant.ofEpochSecond(Long.parseLong(v)));
-            return Optional.of(OffsetDateTime.parse(v).toInstant());
-        } catch (DateTimeParseException e) {
-            throw ApiException.invalid(
-                    "since must be an RFC 3339 time (2026-01-02T15:04:05Z) or Unix seconds, got '" + v + "'");
-        }
     }
 
     static boolean booleanParam(Context ctx, String name) {

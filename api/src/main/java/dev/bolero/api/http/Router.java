@@ -87,7 +87,7 @@ public final class Router {
     }
 
     /** The operation whose handler answers {@code ctx}'s request; null when none matched it. */
-    static Operation operation(Context ctx) {
+    public static Operation operation(Context ctx) {
         return ctx.attribute(OPERATION);
     }
 

@@ -3,10 +3,14 @@ package dev.bolero.server.http;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.http.OpenApi;
+import dev.bolero.api.http.Operation;
 import dev.bolero.api.http.Router;
 import dev.bolero.api.http.Telemetry;
+import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.server.secrets.Secrets;
+import dev.bolero.server.audit.AuditLog;
+import dev.bolero.server.store.AuditStore;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
@@ -58,10 +62,13 @@ public final class ServerApi implements AutoCloseable {
     /** The header of an agent's stream answer carrying the node API's HTTP status. */
     private static final String STATUS_HEADER = "Bolero-Status";
     private static final int ACCEPT_QUEUE = 4096;
+    /** The request attribute holding the id of the token that authenticated it. */
+    private static final String TOKEN_ID = "bolero.token";
     private static final List<String> LOG_PARAMS = List.of("follow", "tail", "since", "timestamps", "source");
 
     private final Cluster cluster;
     private final Secrets secrets;
+    private final AuditLog audit;
     private final String replica;
     private final Javalin app;
     private final ExecSockets sockets;
@@ -70,12 +77,13 @@ public final class ServerApi implements AutoCloseable {
     private volatile boolean closing;
 
     /**
-     * An API over {@code cluster} and {@code secrets}, answering as replica {@code replica}, its requests measured by
-     * {@code telemetry}; {@link #start} serves it.
+     * An API over {@code cluster} and {@code secrets}, answering as replica {@code replica}, its mutating calls
+     * recorded in {@code audit} and its requests measured by {@code telemetry}; {@link #start} serves it.
      */
-    public ServerApi(Cluster cluster, Secrets secrets, Telemetry telemetry, String replica) {
+    public ServerApi(Cluster cluster, Secrets secrets, AuditLog audit, Telemetry telemetry, String replica) {
         this.cluster = cluster;
         this.secrets = secrets;
+        this.audit = audit;
         this.replica = replica;
         this.sockets = new ExecSockets(cluster.streams());
         this.openapi = ApiJson.mapper().writeValueAsBytes(OpenApi.document(ServerRoutes.INFO, ServerRoutes.ALL));
@@ -181,6 +189,13 @@ public final class ServerApi implements AutoCloseable {
                 relay(ctx, "exec", Map.of(), ctx.body());
             });
 
+            r.handle(ServerRoutes.LIST_AUDIT, ctx -> ctx.json(auditEntries(ctx, namespace(ctx))));
+            r.handle(ServerRoutes.LIST_CLUSTER_AUDIT, ctx -> {
+                admin(ctx);
+                ctx.json(auditEntries(ctx, null));
+            });
+            javalin.afterMatched(this::audit);
+
             r.handle(ServerRoutes.LIST_NODES, ctx -> {
                 admin(ctx);
                 ctx.json(cluster.nodes().nodes());
@@ -262,6 +277,32 @@ public final class ServerApi implements AutoCloseable {
         ctx.json(new ServerStatus(replica, cluster.leading(), cluster.index()));
     }
 
+    /**
+     * Records a published mutating call (not a read, not the node protocol) made with a known token, after its answer
+     * is decided: a call without a valid token changed nothing and is not attributed to anyone.
+     */
+    private void audit(Context ctx) {
+        Operation operation = Router.operation(ctx);
+        String token = ctx.attribute(TOKEN_ID);
+        if (operation == null || token == null || !operation.published()
+                || operation.method() == Operation.Method.GET) {
+            return;
+        }
+        String ns = operation.pathParams().contains("ns") ? ctx.pathParam("ns") : null;
+        try {
+            audit.record(new AuditLog.Call(token, ns, operation.id(), ctx.path(), ctx.statusCode(), ctx.ip()));
+        } catch (IllegalStateException e) {
+            log.error("{} {}: the call is not in the audit log: {}", ctx.method(), ctx.path(), e.getMessage());
+        }
+    }
+
+    private List<AuditEntry> auditEntries(Context ctx, String ns) {
+        var filter = new AuditStore.Filter(QueryParams.instant("since", ctx.queryParam("since")),
+                QueryParams.instant("until", ctx.queryParam("until")),
+                Optional.ofNullable(ctx.queryParam("action")));
+        return audit.list(ns, longParam(ctx, "cursor"), filter, intParam(ctx, "limit", 100, 1, 1000));
+    }
+
     /** A missing or unknown bearer token. */
     private static final class Unauthenticated extends RuntimeException {
         Unauthenticated(String message) {
@@ -276,6 +317,7 @@ public final class ServerApi implements AutoCloseable {
         }
         var token = cluster.authenticate(header.substring(7).strip())
                 .orElseThrow(() -> new Unauthenticated(ctx.method() + " " + ctx.path() + ": unknown token"));
+        ctx.attribute(TOKEN_ID, token.id());
         return switch (token.scope()) {
             case "admin" -> new Principal.Admin();
             case "namespace" -> new Principal.Tenant(token.namespace());

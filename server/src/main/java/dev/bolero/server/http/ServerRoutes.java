@@ -10,6 +10,7 @@ import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.Assignments;
+import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
@@ -53,6 +54,8 @@ final class ServerRoutes {
                     "nodes", "The cluster's nodes (admin only)",
                     "secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, versions and "
                             + "digests are ever shown",
+                    "audit", "The append-only, hash-chained log of mutating calls: a namespace's own, and the cluster's "
+                            + "(admin)",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
                     "protocol", "The node-to-server protocol (not published)"), List.of(503));
 
@@ -145,6 +148,24 @@ final class ServerRoutes {
             .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
             .body(ExecRequest.class).returns(200, ExecResult.class).errors(409, 503).build();
 
+    /** The query parameters of an audit log's list; {@code example} is one of its actions. */
+    private static Operation.Builder auditQuery(Operation.Builder list, String example) {
+        return list.query("since", "string", "only entries from this time (RFC 3339 or Unix seconds)")
+                .query("until", "string", "only entries before this time (RFC 3339 or Unix seconds)")
+                .query("action", "string", "only entries of this operation id, e.g. " + example)
+                .query("cursor", "integer", "only entries after this seq (the last seq of the previous page)")
+                .query("limit", "integer", "at most this many entries, 1 to 1000 (default 100)")
+                .returnsArrayOf(200, AuditEntry.class);
+    }
+
+    static final Operation LIST_AUDIT = auditQuery(Operation.get(NS + "/audit").id("listAudit").tag("audit")
+            .summary("The namespace's audit log, oldest first")
+            .description("Each entry's hash chains it to the one before (see the README, audit log); a chain is "
+                    + "verified from its first entry, as bolero audit verify does."), "createMachine").build();
+    static final Operation LIST_CLUSTER_AUDIT = auditQuery(Operation.get("/v1/audit").id("listClusterAudit")
+            .tag("audit").summary("The audit log of calls on the cluster's own objects (namespaces, nodes), oldest "
+                    + "first (admin)"), "drainNode").errors(403).build();
+
     static final Operation LIST_NODES = Operation.get("/v1/nodes").id("listNodes").tag("nodes")
             .summary("The cluster's nodes").returnsArrayOf(200, NodeInfo.class).errors(403).build();
     static final Operation GET_NODE = Operation.get("/v1/nodes/{id}").id("getNode").tag("nodes")
@@ -174,6 +195,6 @@ final class ServerRoutes {
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
             DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
-            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
+            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
 }

@@ -19,6 +19,7 @@ public final class Tx {
     private final StreamStore streams;
     private final SecretStore secrets;
     private final PrivateNetworkStore privateNetwork;
+    private final AuditStore audit;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -32,6 +33,7 @@ public final class Tx {
         this.streams = new StreamStore(sql);
         this.secrets = new SecretStore(sql);
         this.privateNetwork = new PrivateNetworkStore(sql);
+        this.audit = new AuditStore(sql);
     }
 
     public TokenStore tokens() {
@@ -64,6 +66,10 @@ public final class Tx {
 
     public SecretStore secrets() {
         return secrets;
+    }
+
+    public AuditStore audit() {
+        return audit;
     }
 
     public PrivateNetworkStore privateNetwork() {
