@@ -977,6 +977,10 @@ abstract class ClusterSuite {
         assertThat(atClient.next()).isEqualTo("binary:bin\r\netc\r\n");
         assertThat(atClient.next()).isEqualTo("text:{\"exit_code\":0}");
         assertThat(atClient.next()).isEqualTo("close:1000:exited");
+        assertThat(http.get("/v1/namespaces/alpha/audit?action=execInMachine", ADMIN).json())
+                .as("the session is in the audit log").singleElement()
+                .satisfies(e -> assertThat(e.path("status").asInt()).isEqualTo(101))
+                .satisfies(e -> assertThat(e.path("object").asString()).isEqualTo(path));
     }
 
     @Test

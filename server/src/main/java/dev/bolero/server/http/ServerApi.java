@@ -231,8 +231,10 @@ public final class ServerApi implements AutoCloseable {
             r.complete();
 
             // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
-            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec",
-                    ctx -> cluster.plane().machine(namespace(ctx), ctx.pathParam("id")));
+            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec", ctx -> {
+                cluster.plane().machine(namespace(ctx), ctx.pathParam("id"));
+                record(ctx, ServerRoutes.EXEC, ctx.pathParam("ns"), 101); // the session is about to open
+            });
             javalin.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
                     ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
             javalin.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
@@ -279,7 +281,8 @@ public final class ServerApi implements AutoCloseable {
 
     /**
      * Records a published mutating call (not a read, not the node protocol) made with a known token, after its answer
-     * is decided: a call without a valid token changed nothing and is not attributed to anyone.
+     * is decided: a call without a valid token changed nothing and is not attributed to anyone. An interactive exec
+     * (a WebSocket) is recorded as {@code execInMachine} with status 101 when its session opens.
      */
     private void audit(Context ctx) {
         Operation operation = Router.operation(ctx);
@@ -288,9 +291,13 @@ public final class ServerApi implements AutoCloseable {
                 || operation.method() == Operation.Method.GET) {
             return;
         }
-        String ns = operation.pathParams().contains("ns") ? ctx.pathParam("ns") : null;
+        record(ctx, operation, operation.pathParams().contains("ns") ? ctx.pathParam("ns") : null, ctx.statusCode());
+    }
+
+    /** Appends {@code ctx}'s call of {@code operation}, answered {@code status}, to {@code ns}'s audit chain. */
+    private void record(Context ctx, Operation operation, String ns, int status) {
         try {
-            audit.record(new AuditLog.Call(token, ns, operation.id(), ctx.path(), ctx.statusCode(), ctx.ip()));
+            audit.record(new AuditLog.Call(ctx.attribute(TOKEN_ID), ns, operation.id(), ctx.path(), status, ctx.ip()));
         } catch (IllegalStateException e) {
             log.error("{} {}: the call is not in the audit log: {}", ctx.method(), ctx.path(), e.getMessage());
         }
