@@ -9,6 +9,7 @@ import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
@@ -237,6 +238,14 @@ public final class BoleroClient {
     /** The machine's history, oldest first. */
     public List<MachineEvent> events(String namespace, String id) {
         return send("GET", machinePath(namespace, id) + "/events", null, new TypeReference<List<MachineEvent>>() {});
+    }
+
+    /**
+     * What the machine uses now, and its samples of the last {@code windowSeconds} (0 to 3600; samples are taken every
+     * 10 s); no samples when it does not run.
+     */
+    public MachineStats stats(String namespace, String id, int windowSeconds) {
+        return send("GET", machinePath(namespace, id) + "/stats?window_s=" + windowSeconds, null, MachineStats.class);
     }
 
     /** Runs a command in the machine and returns its result once it ends (or its timeout kills it). */

@@ -71,6 +71,8 @@ public final class NodeApi implements AutoCloseable {
             r.handle(NodeRoutes.LOGS, this::logs);
             images.register(r);
             r.handle(NodeRoutes.EVENTS, ctx -> ctx.json(machines.events(ctx.pathParam("id"))));
+            r.handle(NodeRoutes.STATS, ctx -> ctx.json(machines.stats(ctx.pathParam("id"),
+                    Duration.ofSeconds(intParam(ctx, "window_s", 0, 0, 3600)))));
             r.handle(NodeRoutes.EXEC, this::exec);
             telemetry.register(config, r);
             r.complete();

@@ -1,5 +1,6 @@
 package dev.bolero.agent.http;
 
+import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
@@ -73,6 +74,10 @@ final class NodeRoutes {
             .returnsText(200, "text/plain").build();
     static final Operation EVENTS = Operation.get(MACHINE + "/events").id("listMachineEvents").tag("machines")
             .summary("The machine's life events").returnsArrayOf(200, MachineEvent.class).build();
+    static final Operation STATS = Operation.get(MACHINE + "/stats").id("getMachineStats").tag("machines")
+            .summary("What the machine uses: CPU, memory, network and disk, now and over a past window")
+            .query("window_s", "integer", "seconds of past samples (taken every 10 s) to return besides the current "
+                    + "one, 0 to 3600 (default 0)").returns(200, MachineStats.class).build();
     static final Operation EXEC = Operation.post(MACHINE + "/exec").id("execInMachine").tag("machines")
             .summary("Runs a command in the machine and returns its output")
             .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
@@ -101,6 +106,6 @@ final class NodeRoutes {
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(OPENAPI, NODE, CREATE,
-            LIST, GET, START, STOP, DELETE, WAIT, LOGS, EVENTS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE, DELETE_IMAGE),
+            LIST, GET, START, STOP, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE, DELETE_IMAGE),
             Telemetry.OPERATIONS.stream()).toList();
 }

@@ -74,6 +74,9 @@ interface MachineHook {
          */
         void failCheck(String reason);
 
+        /** The VMM's process id (the run has spawned it). */
+        long vmmPid();
+
         /** The machine's address on its namespace's network, if it has one. */
         Optional<String> address();
 

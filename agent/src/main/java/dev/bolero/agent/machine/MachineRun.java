@@ -112,6 +112,11 @@ final class MachineRun implements MachineHook.Run {
     }
 
     @Override
+    public long vmmPid() {
+        return process.handle().pid();
+    }
+
+    @Override
     public Optional<String> address() {
         return address.get();
     }

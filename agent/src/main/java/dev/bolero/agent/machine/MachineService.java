@@ -1,6 +1,10 @@
 package dev.bolero.agent.machine;
 
 import dev.bolero.agent.checks.NetworkProbe;
+import dev.bolero.agent.stats.UsageReader;
+import dev.bolero.api.wire.MachineStats;
+import dev.bolero.network.Attachment;
+import java.nio.file.Path;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.CreateMachineRequest;
@@ -41,6 +45,8 @@ public final class MachineService implements AutoCloseable {
     private final Runners runners;
     /** The health-check hook, when the runners have one: the machines' check results come from it. */
     private final Optional<HealthChecks> health;
+    /** The usage hook, when the runners have one: the machines' stats come from it. */
+    private final Optional<UsageSampler> usage;
     private final SecureRandom random = new SecureRandom();
 
     /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
@@ -52,7 +58,8 @@ public final class MachineService implements AutoCloseable {
     public MachineService(MachineStore store, NodeRuntime runtime, Clock clock, NodeCapacity capacity) {
         this(store, runtime, clock, capacity, List.of(new ImageHook(runtime.images()),
                 new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline()),
-                new HealthChecks(new NetworkProbe(), clock)));
+                new HealthChecks(new NetworkProbe(), clock), new UsageSampler(new UsageReader(Path.of("/")), clock,
+                        id -> runtime.network().attachment(id).map(Attachment::tapName))));
     }
 
     /** A service whose runners call {@code hooks}, in order. */
@@ -63,6 +70,7 @@ public final class MachineService implements AutoCloseable {
         this.hooks = List.copyOf(hooks);
         this.runners = new Runners(new MachineRunner.Context(book, runtime, hooks));
         this.health = hooks.stream().filter(HealthChecks.class::isInstance).map(HealthChecks.class::cast).findFirst();
+        this.usage = hooks.stream().filter(UsageSampler.class::isInstance).map(UsageSampler.class::cast).findFirst();
     }
 
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
@@ -129,6 +137,17 @@ public final class MachineService implements AutoCloseable {
         });
         log.info("machine={} created image={}", id, config.image());
         return view(record);
+    }
+
+    /**
+     * What machine {@code id} used over the last {@code window} (at most an hour of samples, every 10 s) and now;
+     * no samples when its VMM does not run.
+     *
+     * @throws ApiException {@code not_found}
+     */
+    public MachineStats stats(String id, Duration window) {
+        book.find(id);
+        return usage.map(u -> u.stats(id, window)).orElse(new MachineStats(id, List.of()));
     }
 
     /** @throws ApiException {@code not_found} */

@@ -144,6 +144,19 @@ class ClusterEndToEndTest {
         assertThat(events.status()).as(events.body()).isEqualTo(200);
         assertThat(events.json().findValuesAsString("type")).contains("created", "running");
 
+        // what it uses, read by its node from the VMM's cgroup, /proc and the machine's tap (traffic: one request)
+        assertServes(nodeOf(machine(id).path("node_id").asString()), id);
+        var stats = api("GET", machine + "/stats?window_s=60", null);
+        assertThat(stats.status()).as(stats.body()).isEqualTo(200);
+        JsonNode now = stats.json().path("samples").get(stats.json().path("samples").size() - 1);
+        assertThat(now.path("cpu").path("seconds").asDouble()).as("%s", now).isPositive();
+        assertThat(now.path("memory").path("bytes").asLong()).as("%s", now).isPositive();
+        assertThat(now.path("memory").path("limit_bytes").asLong()).as("the cgroup's limit: %s", now)
+                .isGreaterThanOrEqualTo(now.path("memory").path("bytes").asLong());
+        assertThat(now.path("network").path("rx_packets").asLong()).as("%s", now).isPositive();
+        assertThat(now.path("network").path("tx_bytes").asLong()).as("%s", now).isPositive();
+        assertThat(api("GET", machine + "/stats?window_s=7200", null).status()).isEqualTo(400);
+
         var exec = api("POST", machine + "/exec", "{\"cmd\": [\"sh\", \"-c\", \"echo hi; echo oops >&2; exit 3\"]}");
         assertThat(exec.status()).as(exec.body()).isEqualTo(200);
         assertThat(exec.json().path("exit_code").asInt()).isEqualTo(3);

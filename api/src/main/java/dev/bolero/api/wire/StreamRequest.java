@@ -13,7 +13,8 @@ import java.util.TreeMap;
  *
  * @param id the stream's id
  * @param machineId the machine, under the id the node API shows it
- * @param kind {@code logs} ({@code GET …/logs}), {@code events} ({@code GET …/events}), {@code exec}
+ * @param kind {@code logs} ({@code GET …/logs}), {@code events} ({@code GET …/events}), {@code stats}
+ *     ({@code GET …/stats}), {@code exec}
  *     ({@code POST …/exec}) or {@code exec_ws} (the node API's exec WebSocket, {@code GET …/exec}: the agent bridges
  *     it to a WebSocket it opens at the same server path, message for message)
  * @param params the node API's query parameters ({@code follow}, {@code tail}, … for logs)
@@ -24,7 +25,7 @@ import java.util.TreeMap;
 public record StreamRequest(String id, String machineId, String kind, Map<String, String> params, String body,
                             URI server) {
     /** The kinds of stream. */
-    public static final Set<String> KINDS = Set.of("logs", "events", "exec", "exec_ws");
+    public static final Set<String> KINDS = Set.of("logs", "events", "stats", "exec", "exec_ws");
 
     public StreamRequest {
         if (id == null || id.isBlank()) throw ApiException.invalid("stream request: id is required");

@@ -184,6 +184,8 @@ public final class ServerApi implements AutoCloseable {
 
             r.handle(ServerRoutes.MACHINE_LOGS, ctx -> relay(ctx, "logs", logParams(ctx), null));
             r.handle(ServerRoutes.MACHINE_EVENTS, ctx -> relay(ctx, "events", Map.of(), null));
+            r.handle(ServerRoutes.MACHINE_STATS, ctx -> relay(ctx, "stats", Map.of("window_s",
+                    Integer.toString(intParam(ctx, "window_s", 0, 0, 3600))), null));
             r.handle(ServerRoutes.EXEC, ctx -> {
                 body(ctx, ExecRequest.class, "exec in machine " + ctx.pathParam("id"));
                 relay(ctx, "exec", Map.of(), ctx.body());

@@ -11,6 +11,7 @@ import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.AuditEntry;
+import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
@@ -143,6 +144,12 @@ final class ServerRoutes {
     static final Operation MACHINE_EVENTS = Operation.get(NS + "/machines/{id}/events").id("listMachineEvents")
             .tag("machines").summary("The machine's life events, from its node")
             .returnsArrayOf(200, MachineEvent.class).errors(503).build();
+    static final Operation MACHINE_STATS = Operation.get(NS + "/machines/{id}/stats").id("getMachineStats")
+            .tag("machines").summary("What the machine uses: CPU, memory, network and disk, now and over a past "
+                    + "window, from its node")
+            .query("window_s", "integer", "seconds of past samples (taken every 10 s) to return besides the current "
+                    + "one, 0 to 3600 (default 0)")
+            .returns(200, MachineStats.class).errors(503).build();
     static final Operation EXEC = Operation.post(NS + "/machines/{id}/exec").id("execInMachine").tag("machines")
             .summary("Runs a command in the machine and returns its output")
             .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
@@ -195,6 +202,6 @@ final class ServerRoutes {
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
             DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
-            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
+            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
 }
