@@ -917,7 +917,23 @@ abstract class ClusterSuite {
         assertThat(failed.status()).isEqualTo(404);
         assertThat(failed.body()).as("the node's error, whole").isEqualTo(missing);
 
-        for (String path : List.of("/logs", "/events")) {
+        var stats = openStream(server.port(), "GET", "/v1/namespaces/alpha/machines/" + placed.id()
+                + "/stats?window_s=60", ADMIN, null);
+        JsonNode statsStream = placed.agent().nextStream();
+        assertThat(statsStream.path("kind").asString()).isEqualTo("stats");
+        assertThat(statsStream.path("params").path("window_s").asString()).isEqualTo("60");
+        String sample = "{\"machine_id\":\"" + placed.id() + "\",\"samples\":[{\"time\":\"2026-12-02T12:00:00Z\","
+                + "\"cpu\":{\"seconds\":1.5},\"memory\":{\"bytes\":10,\"limit_bytes\":20},\"network\":{\"rx_bytes\":1,"
+                + "\"tx_bytes\":2,\"rx_packets\":3,\"tx_packets\":4},\"disk\":{\"read_bytes\":5,\"write_bytes\":6}}]}";
+        placed.agent().answer(statsStream, 200, "application/json",
+                new java.io.ByteArrayInputStream(sample.getBytes(StandardCharsets.UTF_8)));
+        var sampled = client(stats);
+        assertThat(sampled.status()).as("%s", sampled).isEqualTo(200);
+        assertThat(sampled.json().path("samples").get(0).path("cpu").path("seconds").asDouble()).isEqualTo(1.5);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + placed.id() + "/stats?window_s=3601", ADMIN)
+                .errorCode()).as("refused before any stream").isEqualTo("invalid_argument");
+
+        for (String path : List.of("/logs", "/events", "/stats")) {
             var foreign = http.get("/v1/namespaces/alpha/machines/" + placed.id() + path, beta);
             var inOwn = http.get("/v1/namespaces/beta/machines/" + placed.id() + path, beta);
             assertThat(foreign.status()).as("%s", foreign).isEqualTo(404);
