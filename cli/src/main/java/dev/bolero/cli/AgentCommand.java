@@ -25,6 +25,9 @@ import picocli.CommandLine.Option;
 /** {@code bolero agent}: runs the node agent until interrupted. Machines keep running when it exits. */
 @Command(name = "agent", mixinStandardHelpOptions = true, description = "Run the node agent.")
 final class AgentCommand implements Callable<Integer> {
+    @Mixin
+    LogFormat logFormat;
+
     @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "host:port of the node API (default ${DEFAULT-VALUE})")
     String listen;
 

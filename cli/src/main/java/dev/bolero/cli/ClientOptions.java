@@ -21,6 +21,9 @@ final class ClientOptions {
     @Option(names = {"-n", "--namespace"}, description = "namespace (or BOLERO_NAMESPACE, or the config file; default 'default')")
     String namespace;
 
+    @Option(names = "--context", description = "a context of the config file (or BOLERO_CONTEXT; default: its "
+            + "current one, see 'bolero context')") String context;
+
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json (default ${DEFAULT-VALUE})")
     Output output;
 
@@ -33,9 +36,9 @@ final class ClientOptions {
     record Endpoint(URI server, String token) {}
 
     Endpoint endpoint() {
-        Optional<CliConfig> file = CliConfig.load();
-        String url = pick(server, "BOLERO_SERVER", file.map(CliConfig::server));
-        String bearer = pick(token, "BOLERO_TOKEN", file.map(CliConfig::token));
+        Optional<CliConfig.Context> file = saved();
+        String url = pick(server, "BOLERO_SERVER", file.map(CliConfig.Context::server));
+        String bearer = pick(token, "BOLERO_TOKEN", file.map(CliConfig.Context::token));
         if (url == null) throw new IllegalArgumentException("no server: pass --server, set BOLERO_SERVER, or run "
                 + "'bolero up' (it writes " + CliConfig.file() + ")");
         if (bearer == null) throw new IllegalArgumentException("no token: pass --token or set BOLERO_TOKEN");
@@ -43,8 +46,14 @@ final class ClientOptions {
     }
 
     String namespace() {
-        String ns = pick(namespace, "BOLERO_NAMESPACE", CliConfig.load().map(CliConfig::namespace));
+        String ns = pick(namespace, "BOLERO_NAMESPACE", saved().map(CliConfig.Context::namespace));
         return ns == null ? "default" : ns;
+    }
+
+    /** The context the flag, {@code BOLERO_CONTEXT} or the config file's current one names; empty without a file. */
+    private Optional<CliConfig.Context> saved() {
+        String name = pick(context, "BOLERO_CONTEXT", Optional.empty());
+        return CliConfig.load().flatMap(c -> c.context(name));
     }
 
     /** Prints {@code value} as JSON, or as a table of {@code columns} with one row per element. */

@@ -14,12 +14,18 @@ import picocli.CommandLine.Command;
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
             ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
-            ClusterCommands.Secrets.class, ClusterCommands.Scale.class, AuditCommand.class, StatsCommand.class,
+            ClusterCommands.Secrets.class, ClusterCommands.Scale.class, AuditCommand.class, StatsCommand.class, ContextCommand.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
 public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        try {
+            LogFormat.fromEnvironment();
+        } catch (IllegalArgumentException e) {
+            System.err.println("bolero: " + e.getMessage());
+            System.exit(2);
+        }
         System.exit(new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler(Main::exitCode).execute(args));
     }

@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -15,6 +16,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "server", mixinStandardHelpOptions = true, description = "Run a control-plane server.")
 final class ServerCommand implements Callable<Integer> {
+    @Mixin
+    LogFormat logFormat;
+
     @Option(names = "--listen", defaultValue = "127.0.0.1:7080", description = "host:port of the /v1 API (default ${DEFAULT-VALUE})")
     String listen;
 

@@ -27,6 +27,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Run a server and an agent in one process (SQLite).")
 final class UpCommand implements Callable<Integer> {
+    @Mixin
+    LogFormat logFormat;
+
+    /** The context {@code up} writes and makes current. */
+    static final String LOCAL = "local";
+
     @Option(names = "--data-dir", defaultValue = "${user.home}/.local/share/bolero", description = "server/ and agent/ live here (default ${DEFAULT-VALUE})")
     Path dataDir;
 
@@ -59,10 +65,13 @@ final class UpCommand implements Callable<Integer> {
             String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
             String join = Files.readString(server.joinTokenFile().orElseThrow()).strip();
             agent.joinCluster(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty()));
-            Optional<CliConfig> saved = CliConfig.load();
-            if (saved.isEmpty() || !admin.equals(saved.get().token()) || !url.equals(saved.get().server())) {
-                new CliConfig(url, admin, saved.map(CliConfig::namespace).orElse("default")).store();
-                System.out.println("admin token (shown once, stored in " + CliConfig.file() + "): " + admin);
+            CliConfig saved = CliConfig.load().orElse(new CliConfig(null, Map.of()));
+            var local = Optional.ofNullable(saved.contexts().get(LOCAL));
+            if (local.isEmpty() || !admin.equals(local.get().token()) || !url.equals(local.get().server())) {
+                saved.with(LOCAL, new CliConfig.Context(url, admin, local.map(CliConfig.Context::namespace)
+                        .orElse("default")), true).store();
+                System.out.println("admin token (shown once, stored in " + CliConfig.file() + " as context '"
+                        + LOCAL + "'): " + admin);
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 agent.close();

@@ -14,8 +14,8 @@ import java.util.Optional;
  * Linux ABI fixes them), block I/O from {@code /proc/PID/io}, memory from the process's memory cgroup (v1
  * {@code memory.usage_in_bytes} / {@code memory.limit_in_bytes}, v2 {@code memory.current} / {@code memory.max},
  * found through {@code /proc/PID/cgroup} under {@code /sys/fs/cgroup}; the process's resident set and no limit when it
- * has no memory cgroup of its own), and the tap's counters from {@code /sys/class/net/TAP/statistics}, turned to the
- * guest's point of view (what the tap transmits, the guest receives).
+ * has no memory cgroup of its own), and the tap's counters from {@code /proc/net/dev}, turned to the guest's point of
+ * view (what the tap transmits, the guest receives).
  */
 public final class UsageReader {
     /** Clock ticks per second of {@code /proc/PID/stat}: fixed at 100 by the Linux ABI on every architecture here. */
@@ -101,13 +101,23 @@ public final class UsageReader {
         return n >= NO_LIMIT ? 0 : n;
     }
 
+    /**
+     * The tap's counters from {@code /proc/net/dev}, which shows the reading process's network namespace (sysfs would
+     * show the one it was mounted in), turned to the guest's side; zeros when the tap is gone.
+     */
     private MachineStats.Network network(String tap) {
-        Path stats = root.resolve("sys/class/net").resolve(tap).resolve("statistics");
         try {
-            return new MachineStats.Network(number(stats.resolve("tx_bytes")), number(stats.resolve("rx_bytes")),
-                    number(stats.resolve("tx_packets")), number(stats.resolve("rx_packets")));
+            for (String line : Files.readAllLines(root.resolve("proc/net/dev"))) {
+                int colon = line.indexOf(':');
+                if (colon < 0 || !line.substring(0, colon).strip().equals(tap)) continue;
+                String[] f = line.substring(colon + 1).strip().split("\\s+");
+                // receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes packets …
+                return new MachineStats.Network(Long.parseLong(f[8]), Long.parseLong(f[0]), Long.parseLong(f[9]),
+                        Long.parseLong(f[1]));
+            }
         } catch (IOException e) {
-            return new MachineStats.Network(0, 0, 0, 0); // the tap is gone: the machine is being detached
+            // no /proc/net/dev: a kernel without networking
         }
+        return new MachineStats.Network(0, 0, 0, 0);
     }
 }

@@ -39,10 +39,12 @@ class UsageReaderTest {
         process("12:pids:/bolero/m1\n5:memory:/bolero/m1\n3:cpu,cpuacct:/bolero/m1\n1:name=systemd:/\n");
         write("sys/fs/cgroup/memory/bolero/m1/memory.usage_in_bytes", "1000000\n");
         write("sys/fs/cgroup/memory/bolero/m1/memory.limit_in_bytes", "2000000\n");
-        write("sys/class/net/tap-m1/statistics/rx_bytes", "10");
-        write("sys/class/net/tap-m1/statistics/tx_bytes", "20");
-        write("sys/class/net/tap-m1/statistics/rx_packets", "1");
-        write("sys/class/net/tap-m1/statistics/tx_packets", "2");
+        write("proc/net/dev", """
+                Inter-|   Receive                                                |  Transmit
+                 face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+                    lo:     500       5    0    0    0     0          0         0      500       5    0    0    0     0       0          0
+                tap-m1:      10       1    0    0    0     0          0         0       20       2    0    0    0     0       0          0
+                """);
 
         var sample = new UsageReader(root).read(42, Optional.of("tap-m1"), NOW).orElseThrow();
 
@@ -85,10 +87,15 @@ class UsageReaderTest {
     }
 
     @Test
-    void readsThisProcessFromTheRealProc() {
+    void readsThisProcessFromTheRealProc() throws IOException {
+        try (var server = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             var client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.getLocalPort())) {
+            client.getOutputStream().write(1); // traffic on lo, whatever network namespace this runs in
+        }
         var sample = new UsageReader(Path.of("/")).read(ProcessHandle.current().pid(), Optional.of("lo"), NOW)
                 .orElseThrow();
         assertThat(sample.cpu().seconds()).isPositive(); // a JVM that ran tests has used CPU
         assertThat(sample.memory().bytes()).isPositive();
+        assertThat(sample.network().rxPackets()).as("lo, read as a tap").isPositive();
     }
 }
