@@ -429,18 +429,54 @@ final class ClusterCommands {
         return Arrays.asList(s.name(), s.version(), s.digest(), s.updatedAt());
     }
 
-    @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Create a token for a namespace (admin); shown once.")
+    @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Mint (shown once), list or revoke a "
+            + "namespace's tokens (the cluster's admin, or the namespace's admin token).")
     static final class Tokens implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(index = "0", paramLabel = "create") String action;
-        @Parameters(index = "1", paramLabel = "NAMESPACE") String namespace;
+        @Parameters(index = "0", paramLabel = "ACTION", description = "create, ls or rm") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAMESPACE|ID",
+                description = "create: the namespace (default -n's); rm: the token's id") String arg;
+        @Option(names = "--role", description = "create: member (default) or admin (may manage tokens)")
+        dev.bolero.api.wire.TokenRole role;
+        @Option(names = "--expires", paramLabel = "DURATION", description = "create: lifetime, e.g. 90m, 12h, 30d "
+                + "(default: never)") String expires;
+        @Option(names = "--description", description = "create: what the token is for") String description;
 
         @Override
         public Integer call() {
-            if (!"create".equals(action)) throw new IllegalArgumentException("tokens: the only action is create");
-            var token = o.client().createToken(namespace);
-            o.print(token, List.of(token), List.of("TOKEN"), t -> Arrays.asList(t.token()));
+            var client = o.client();
+            switch (action) {
+                case "create" -> {
+                    var spec = new dev.bolero.api.wire.TokenSpec(role, expires == null ? null : seconds(expires),
+                            description);
+                    var token = client.createToken(arg != null ? arg : o.namespace(), spec);
+                    o.print(token, List.of(token), List.of("TOKEN", "ID", "ROLE", "EXPIRES"),
+                            t -> Arrays.asList(t.token(), t.id(), t.role().wireName(), t.expiresAt()));
+                }
+                case "ls" -> {
+                    var list = client.tokens(o.namespace());
+                    o.print(list, list, List.of("ID", "ROLE", "CREATED", "EXPIRES", "DESCRIPTION"),
+                            t -> Arrays.asList(t.id(), t.role().wireName(), t.createdAt(), t.expiresAt(),
+                                    t.description()));
+                }
+                case "rm" -> client.revokeToken(o.namespace(), required(arg, "ID"));
+                default -> throw new IllegalArgumentException("tokens: unknown action " + action + " (create, ls, rm)");
+            }
             return 0;
+        }
+
+        /** {@code 90m}, {@code 12h}, {@code 30d} or plain seconds, in seconds. */
+        static long seconds(String duration) {
+            var m = Pattern.compile("([0-9]{1,9})([smhd]?)").matcher(duration);
+            if (!m.matches()) throw new IllegalArgumentException("--expires must be like 90m, 12h or 30d, got "
+                    + duration);
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2)) {
+                case "m" -> n * 60;
+                case "h" -> n * 3600;
+                case "d" -> n * 86400;
+                default -> n;
+            };
         }
     }
 

@@ -15,7 +15,9 @@ import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
+import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
+import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import java.io.IOException;
@@ -73,9 +75,24 @@ public final class BoleroClient {
         return send("GET", "/v1/namespaces", null, new TypeReference<List<Namespace>>() {});
     }
 
-    /** A new token that sees only {@code namespace}; shown once. */
+    /** A new member token that sees only {@code namespace} and does not expire; shown once. */
     public TokenResponse createToken(String namespace) {
-        return send("POST", ns(namespace) + "/tokens", null, TokenResponse.class);
+        return createToken(namespace, new TokenSpec(null, null, null));
+    }
+
+    /** A new token of {@code namespace} with {@code spec}'s role, expiry and description; shown once. */
+    public TokenResponse createToken(String namespace, TokenSpec spec) {
+        return send("POST", ns(namespace) + "/tokens", spec, TokenResponse.class);
+    }
+
+    /** The namespace's tokens: ids, roles and expiries, never the tokens. */
+    public List<TokenInfo> tokens(String namespace) {
+        return send("GET", ns(namespace) + "/tokens", null, new TypeReference<List<TokenInfo>>() {});
+    }
+
+    /** Revokes the namespace's token {@code id}. */
+    public void revokeToken(String namespace, String id) {
+        send("DELETE", ns(namespace) + "/tokens/" + enc(id), null, JsonNode.class);
     }
 
     // --- audit log ---

@@ -9,6 +9,7 @@ import dev.bolero.server.http.ServerApi;
 import dev.bolero.server.secrets.MasterKeys;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.TokenScope;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -64,8 +65,9 @@ public final class Server implements AutoCloseable {
         AuditLog audit = null;
         try {
             Clock clock = Clock.systemUTC();
-            var admin = Bootstrap.ensure(store, clock, config.dataDir(), "admin", config.adminToken());
-            var join = Bootstrap.ensure(store, clock, config.dataDir(), "join", config.joinToken());
+            var admin = Bootstrap.ensure(store, clock, config.dataDir(), TokenScope.ADMIN,
+                    config.adminToken());
+            var join = Bootstrap.ensure(store, clock, config.dataDir(), TokenScope.JOIN, config.joinToken());
             Bootstrap.ensureDefaultNamespace(store, clock);
             cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup());
             String replica = Tokens.id();

@@ -1156,6 +1156,49 @@ abstract class ClusterSuite {
                 .asString().contains("expected entry 2, found 3");
     }
 
+    @Test
+    void aNamespaceAdminTokenMintsListsAndRevokesItsNamespacesTokensAndExpiredOrRevokedTokensStopWorking()
+            throws Exception {
+        namespace("gamma");
+        namespace("delta");
+        var minted = http.post("/v1/namespaces/gamma/tokens", ADMIN, Map.of("role", "admin", "expires_in_s", 3600,
+                "description", "ops"));
+        assertThat(minted.status()).as("%s", minted).isEqualTo(201);
+        String nsAdmin = minted.json().path("token").asString();
+        assertThat(minted.json().path("role").asString()).isEqualTo("admin");
+        assertThat(minted.json().path("expires_at").asString()).isNotBlank();
+
+        var member = http.post("/v1/namespaces/gamma/tokens", nsAdmin, null);
+        assertThat(member.status()).as("the namespace's admin mints: %s", member).isEqualTo(201);
+        String memberToken = member.json().path("token").asString();
+        String memberId = member.json().path("id").asString();
+        assertThat(member.json().path("role").asString()).isEqualTo("member");
+        assertThat(http.get("/v1/namespaces/gamma/fleets", memberToken).status()).isEqualTo(200);
+
+        var listed = http.get("/v1/namespaces/gamma/tokens", nsAdmin);
+        assertThat(listed.json()).extracting(t -> t.path("role").asString()).containsExactly("admin", "member");
+        assertThat(listed.body()).doesNotContain(nsAdmin, memberToken).contains("ops");
+        for (var refused : List.of(http.get("/v1/namespaces/gamma/tokens", memberToken),
+                http.post("/v1/namespaces/gamma/tokens", memberToken, null),
+                http.delete("/v1/namespaces/gamma/tokens/" + memberId, memberToken))) {
+            assertThat(refused.errorCode()).as("a member token: %s", refused).isEqualTo("permission_denied");
+        }
+        assertThat(http.get("/v1/namespaces/delta/tokens", nsAdmin).status()).as("another namespace").isEqualTo(404);
+        assertThat(http.post("/v1/namespaces/gamma/tokens", ADMIN, Map.of("expires_in_s", 5)).errorMessage())
+                .contains("expires_in_s must be 60 to");
+
+        assertThat(http.delete("/v1/namespaces/gamma/tokens/" + memberId, nsAdmin).status()).isEqualTo(204);
+        assertThat(http.get("/v1/namespaces/gamma/fleets", memberToken).status()).as("revoked").isEqualTo(401);
+        assertThat(http.delete("/v1/namespaces/gamma/tokens/" + memberId, nsAdmin).status()).isEqualTo(404);
+
+        try (var raw = rawConnection(); var statement = raw.createStatement()) {
+            statement.executeUpdate("UPDATE tokens SET expires_at = 1 WHERE namespace = 'gamma'");
+        }
+        var expired = http.get("/v1/namespaces/gamma/fleets", nsAdmin);
+        assertThat(expired.status()).isEqualTo(401);
+        assertThat(expired.errorMessage()).contains("the token expired at 1970-01-01T00:00:00.001Z");
+    }
+
     /** A connection to this test's database beside the server's, to change it as an intruder would. */
     java.sql.Connection rawConnection() throws java.sql.SQLException {
         if (db.isEmpty()) {

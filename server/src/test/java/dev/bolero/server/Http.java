@@ -55,6 +55,10 @@ public final class Http {
             return json().path("error").path("code").asString();
         }
 
+        public String errorMessage() {
+            return json().path("error").path("message").asString();
+        }
+
         @Override
         public String toString() {
             return status + " " + body;

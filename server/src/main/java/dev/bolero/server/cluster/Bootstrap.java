@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.TokenScope;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -46,18 +47,19 @@ public final class Bootstrap {
     }
 
     /**
-     * Ensures the credential {@code kind} ({@code admin} or {@code join}) exists.
+     * Ensures the credential {@code scope} ({@code admin} or {@code join}) exists, under the id of its name.
      *
      * @return the file holding the token, when this server's data directory has it
      * @throws UncheckedIOException when the token file cannot be read or written
      */
-    public static Optional<Path> ensure(ServerStore store, Clock clock, Path dataDir, String kind,
+    public static Optional<Path> ensure(ServerStore store, Clock clock, Path dataDir, TokenScope scope,
                                         Optional<String> given) {
+        String kind = scope.wireName();
         Path file = dataDir.resolve(kind + ".token");
         String action = "set up the " + kind + " token";
         if (given.isPresent()) {
             store.update(action, tx -> {
-                tx.tokens().put(kind, Tokens.hash(given.get()), kind, clock.instant());
+                tx.tokens().put(kind, Tokens.hash(given.get()), scope, clock.instant());
                 return null;
             });
             return Optional.empty();
@@ -66,7 +68,7 @@ public final class Bootstrap {
             if (Files.exists(file)) {
                 String token = Files.readString(file, StandardCharsets.UTF_8).strip();
                 boolean inserted = store.update(action, tx ->
-                        tx.tokens().insertIfAbsent(kind, Tokens.hash(token), kind, clock.instant()));
+                        tx.tokens().insertIfAbsent(kind, Tokens.hash(token), scope, clock.instant()));
                 boolean matches = store.read(action, tx -> tx.tokens().find(Tokens.hash(token)))
                         .filter(t -> t.id().equals(kind)).isPresent();
                 if (!matches) log.warn("{} holds a token the cluster does not accept (another one is stored)", file);
@@ -75,7 +77,7 @@ public final class Bootstrap {
             }
             String token = Tokens.generate();
             boolean inserted = store.update(action, tx ->
-                    tx.tokens().insertIfAbsent(kind, Tokens.hash(token), kind, clock.instant()));
+                    tx.tokens().insertIfAbsent(kind, Tokens.hash(token), scope, clock.instant()));
             if (!inserted) {
                 log.info("{} token already set by another server; it is in that server's data directory", kind);
                 return Optional.empty();

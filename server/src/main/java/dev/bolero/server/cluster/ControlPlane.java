@@ -12,7 +12,9 @@ import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
+import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import java.sql.SQLException;
@@ -62,13 +64,35 @@ public final class ControlPlane {
     }
 
     /** A new token of {@code namespace}; the only time it is shown. */
-    public TokenResponse createToken(String namespace) {
+    /** Mints a token of {@code namespace} as {@code spec} says; the answer is the only time it is shown. */
+    public TokenResponse createToken(String namespace, TokenSpec spec) {
         String token = Tokens.generate();
+        String id = "ns-" + Tokens.id();
+        Instant now = clock.instant();
+        Optional<Instant> expires = Optional.ofNullable(spec.expiresInS()).map(now::plusSeconds);
         store.update("create token in namespace " + namespace, tx -> {
-            tx.tokens().insert("ns-" + Tokens.id(), Tokens.hash(token), "namespace", namespace, null, clock.instant());
+            tx.tokens().insertNamespace(id, Tokens.hash(token), namespace, spec.roleOrDefault(), expires,
+                    spec.description(), now);
             return null;
         });
-        return new TokenResponse(token);
+        return new TokenResponse(token, id, spec.roleOrDefault(), expires.orElse(null));
+    }
+
+    /** The namespace's tokens (never the tokens themselves), oldest first. */
+    public List<TokenInfo> tokens(String namespace) {
+        return store.read("list tokens of " + namespace, tx -> tx.tokens().list(namespace));
+    }
+
+    /**
+     * Revokes the namespace's token {@code id}: it stops working at once.
+     *
+     * @throws ApiException {@code not_found} when the namespace has no such token
+     */
+    public void revokeToken(String namespace, String id) {
+        String action = "revoke token " + id + " of " + namespace;
+        if (!store.update(action, tx -> tx.tokens().delete(namespace, id))) {
+            throw ApiException.notFound(action + ": no such token");
+        }
     }
 
     public Fleet createFleet(String namespace, FleetSpec spec) {

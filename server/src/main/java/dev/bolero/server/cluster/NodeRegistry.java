@@ -91,7 +91,7 @@ public final class NodeRegistry {
         var joined = store.write(action, tx -> {
             tx.nodes().insert(NodeRow.joined(id, request.name(), request.labels(), request.drivers(), request.capacity(),
                     tx.index(), now));
-            tx.tokens().insert("node-" + id, Tokens.hash(credential), "node", null, id, now);
+            tx.tokens().insertNode("node-" + id, Tokens.hash(credential), id, now);
             if (request.privateNetwork() == null) return new Joined(null, List.<String>of());
             var members = tx.privateNetwork().members();
             int index = PrivateAddressing.lowestFree(members.stream().map(PrivateNetworkStore.Member::index).toList(),

@@ -8,6 +8,8 @@ import dev.bolero.api.http.Router;
 import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.SecretValue;
+import dev.bolero.api.wire.TokenRole;
+import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.store.AuditStore;
@@ -40,6 +42,7 @@ import org.eclipse.jetty.io.EndPoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,8 +125,15 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.GET_NAMESPACE,
                     ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
             r.handle(ServerRoutes.CREATE_TOKEN, ctx -> {
-                admin(ctx);
-                ctx.status(201).json(cluster.plane().createToken(namespace(ctx)));
+                String ns = namespaceAdmin(ctx);
+                TokenSpec spec = ctx.body().isBlank() ? new TokenSpec(null, null, null)
+                        : body(ctx, TokenSpec.class, "create token in " + ns);
+                ctx.status(201).json(cluster.plane().createToken(ns, spec));
+            });
+            r.handle(ServerRoutes.LIST_TOKENS, ctx -> ctx.json(cluster.plane().tokens(namespaceAdmin(ctx))));
+            r.handle(ServerRoutes.REVOKE_TOKEN, ctx -> {
+                cluster.plane().revokeToken(namespaceAdmin(ctx), ctx.pathParam("token"));
+                ctx.status(204);
             });
 
             r.handle(ServerRoutes.CREATE_SECRET, ctx -> ctx.status(201).json(secrets.create(namespace(ctx),
@@ -327,12 +337,15 @@ public final class ServerApi implements AutoCloseable {
         var token = cluster.authenticate(header.substring(7).strip())
                 .orElseThrow(() -> new Unauthenticated(ctx.method() + " " + ctx.path() + ": unknown token"));
         ctx.attribute(TOKEN_ID, token.id());
+        if (token.expired(Instant.now())) {
+            throw new Unauthenticated(ctx.method() + " " + ctx.path() + ": the token expired at "
+                    + token.expiresAt().orElseThrow());
+        }
         return switch (token.scope()) {
-            case "admin" -> new Principal.Admin();
-            case "namespace" -> new Principal.Tenant(token.namespace());
-            case "join" -> new Principal.Joiner();
-            case "node" -> new Principal.Node(token.nodeId());
-            default -> throw new IllegalStateException("token " + token.id() + " has scope " + token.scope());
+            case ADMIN -> new Principal.Admin();
+            case NAMESPACE -> new Principal.Tenant(token.namespace(), token.role());
+            case JOIN -> new Principal.Joiner();
+            case NODE -> new Principal.Node(token.nodeId());
         };
     }
 
@@ -341,6 +354,19 @@ public final class ServerApi implements AutoCloseable {
         if (!(principal(ctx) instanceof Principal.Admin)) {
             throw ApiException.permissionDenied(ctx.method() + " " + ctx.path() + ": needs an admin token");
         }
+    }
+
+    /**
+     * The path's namespace, when the caller may manage its tokens: the cluster's admin or the namespace's admin
+     * token; {@code 403 permission_denied} for the namespace's member tokens, {@code 404} for others.
+     */
+    private String namespaceAdmin(Context ctx) {
+        String ns = namespace(ctx);
+        if (principal(ctx) instanceof Principal.Tenant t && t.role() != TokenRole.ADMIN) {
+            throw ApiException.permissionDenied(ctx.method() + " " + ctx.path() + ": needs an admin token or the "
+                    + "namespace's admin token");
+        }
+        return ns;
     }
 
     /** The path's namespace, when the caller may see it and it exists; {@code 404} alike otherwise. */

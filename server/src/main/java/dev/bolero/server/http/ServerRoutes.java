@@ -23,7 +23,9 @@ import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
+import dev.bolero.api.wire.TokenSpec;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.Map;
@@ -75,8 +77,15 @@ final class ServerRoutes {
     static final Operation GET_NAMESPACE = Operation.get(NS).id("getNamespace").tag("namespaces")
             .summary("One namespace").returns(200, Namespace.class).build();
     static final Operation CREATE_TOKEN = Operation.post(NS + "/tokens").id("createToken").tag("namespaces")
-            .summary("Creates a token scoped to the namespace (admin)").returns(201, TokenResponse.class)
-            .errors(403).build();
+            .summary("Mints a token scoped to the namespace, shown once (admin, or the namespace's admin token)")
+            .description("An empty body mints a member token that does not expire.").body(TokenSpec.class)
+            .returns(201, TokenResponse.class).errors(403).build();
+    static final Operation LIST_TOKENS = Operation.get(NS + "/tokens").id("listTokens").tag("namespaces")
+            .summary("The namespace's tokens: ids, roles, expiries, never the tokens (admin, or the namespace's "
+                    + "admin token)").returnsArrayOf(200, TokenInfo.class).errors(403).build();
+    static final Operation REVOKE_TOKEN = Operation.delete(NS + "/tokens/{token}").id("revokeToken")
+            .tag("namespaces").summary("Revokes one of the namespace's tokens: it stops working at once (admin, or "
+                    + "the namespace's admin token)").returnsNothing(204).errors(403).build();
 
     static final Operation CREATE_SECRET = Operation.post(NS + "/secrets").id("createSecret").tag("secrets")
             .summary("Creates a secret (its value is never shown again)").body(SecretValue.class)
@@ -199,7 +208,7 @@ final class ServerRoutes {
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
-            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
+            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
             DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,

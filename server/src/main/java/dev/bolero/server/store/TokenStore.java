@@ -1,7 +1,12 @@
 package dev.bolero.server.store;
 
+import dev.bolero.api.wire.TokenInfo;
+import dev.bolero.api.wire.TokenRole;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /** Bearer credentials, stored as the hex SHA-256 of their token, in one {@link Tx}. */
@@ -12,28 +17,59 @@ public final class TokenStore {
         this.sql = sql;
     }
 
-    /** Inserts a credential. */
-    public void insert(String id, String hash, String scope, String namespace, String nodeId, Instant now)
-            throws SQLException {
-        sql.update("INSERT INTO tokens (id, hash, scope, namespace, node_id, created_at) VALUES (?,?,?,?,?,?)",
-                id, hash, scope, namespace, nodeId, now.toEpochMilli());
+    /** Inserts a node's credential. */
+    public void insertNode(String id, String hash, String nodeId, Instant now) throws SQLException {
+        sql.update("INSERT INTO tokens (id, hash, scope, node_id, created_at) VALUES (?,?,?,?,?)",
+                id, hash, TokenScope.NODE.wireName(), nodeId, now.toEpochMilli());
+    }
+
+    /** Inserts a namespace token. */
+    public void insertNamespace(String id, String hash, String namespace, TokenRole role, Optional<Instant> expiresAt,
+                                String description, Instant now) throws SQLException {
+        sql.update("INSERT INTO tokens (id, hash, scope, namespace, role, expires_at, description, created_at) "
+                        + "VALUES (?,?,?,?,?,?,?,?)", id, hash, TokenScope.NAMESPACE.wireName(), namespace,
+                role.wireName(), expiresAt.map(Instant::toEpochMilli).orElse(null), description, now.toEpochMilli());
     }
 
     /** Inserts the credential with this fixed id unless one exists; whether it was inserted. */
-    public boolean insertIfAbsent(String id, String hash, String scope, Instant now) throws SQLException {
+    public boolean insertIfAbsent(String id, String hash, TokenScope scope, Instant now) throws SQLException {
         return sql.update("INSERT INTO tokens (id, hash, scope, created_at) VALUES (?,?,?,?) "
-                + "ON CONFLICT (id) DO NOTHING", id, hash, scope, now.toEpochMilli()) > 0;
+                + "ON CONFLICT (id) DO NOTHING", id, hash, scope.wireName(), now.toEpochMilli()) > 0;
     }
 
     /** Sets the credential with this fixed id, replacing any. */
-    public void put(String id, String hash, String scope, Instant now) throws SQLException {
+    public void put(String id, String hash, TokenScope scope, Instant now) throws SQLException {
         sql.update("INSERT INTO tokens (id, hash, scope, created_at) VALUES (?,?,?,?) "
-                + "ON CONFLICT (id) DO UPDATE SET hash = excluded.hash", id, hash, scope, now.toEpochMilli());
+                + "ON CONFLICT (id) DO UPDATE SET hash = excluded.hash", id, hash, scope.wireName(), now.toEpochMilli());
     }
 
     /** The credential whose token hashes to {@code hash}. */
     public Optional<TokenRow> find(String hash) throws SQLException {
-        return sql.one("SELECT id, scope, namespace, node_id FROM tokens WHERE hash = ?",
-                rs -> new TokenRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)), hash);
+        return sql.one("SELECT id, scope, namespace, node_id, role, expires_at FROM tokens WHERE hash = ?",
+                rs -> new TokenRow(rs.getString(1), TokenScope.parse(rs.getString(2)), rs.getString(3),
+                        rs.getString(4), role(rs.getString(5)), epoch(rs, 6)), hash);
+    }
+
+    /** The namespace's tokens, oldest first. */
+    public List<TokenInfo> list(String namespace) throws SQLException {
+        return sql.all("SELECT id, role, description, created_at, expires_at FROM tokens WHERE scope = ? "
+                + "AND namespace = ? ORDER BY created_at, id", rs -> new TokenInfo(rs.getString(1),
+                role(rs.getString(2)), rs.getString(3), Instant.ofEpochMilli(rs.getLong(4)), epoch(rs, 5)
+                .orElse(null)), TokenScope.NAMESPACE.wireName(), namespace);
+    }
+
+    /** Deletes the namespace's token {@code id}; whether it existed there. */
+    public boolean delete(String namespace, String id) throws SQLException {
+        return sql.update("DELETE FROM tokens WHERE scope = ? AND namespace = ? AND id = ?",
+                TokenScope.NAMESPACE.wireName(), namespace, id) > 0;
+    }
+
+    private static TokenRole role(String wireName) {
+        return wireName == null ? null : TokenRole.valueOf(wireName.toUpperCase(Locale.ROOT));
+    }
+
+    private static Optional<Instant> epoch(ResultSet rs, int column) throws SQLException {
+        long millis = rs.getLong(column);
+        return rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(millis));
     }
 }
