@@ -22,6 +22,8 @@ public enum ErrorCode {
     /** A request body whose {@code Content-Type} the route does not read (JSON routes read only JSON). */
     UNSUPPORTED_MEDIA_TYPE(415),
     FAILED_PRECONDITION(400),
+    /** The token made more requests than its rate allows; the answer's {@code Retry-After} says when to retry. */
+    RATE_LIMITED(429),
     INTERNAL(500),
     /** The machine's node cannot be reached now (control plane only: a stream its node did not pick up). */
     UNAVAILABLE(503);

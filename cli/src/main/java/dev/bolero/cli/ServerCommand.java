@@ -31,6 +31,10 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--advertise", paramLabel = "URL", description = "the URL agents reach this server at, for logs and exec (default: http://HOST:PORT of --listen, the host name for 0.0.0.0)")
     java.net.URI advertise;
 
+    @Option(names = "--rate-limit", paramLabel = "RATE[:BURST]", defaultValue = "100:200", description = "requests a "
+            + "second each namespace token may make, and its burst (default ${DEFAULT-VALUE}); 0: no limit")
+    String rateLimit;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -40,6 +44,7 @@ final class ServerCommand implements Callable<Integer> {
                 .withTokens(env("BOLERO_ADMIN_TOKEN"), env("BOLERO_JOIN_TOKEN"));
         if (database != null) config = config.withDatabase(database);
         if (advertise != null) config = config.withAdvertise(advertise);
+        config = config.withTenantRate(rate(rateLimit));
         CountDownLatch stopped = new CountDownLatch(1);
         try (Server server = Server.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -54,6 +59,16 @@ final class ServerCommand implements Callable<Integer> {
             stopped.await();
         }
         return 0;
+    }
+
+    /** {@code RATE[:BURST]} (the burst defaults to twice the rate), or {@code 0}. */
+    static ServerConfig.RateLimit rate(String value) {
+        var m = java.util.regex.Pattern.compile("([0-9]{1,6})(?::([0-9]{1,7}))?").matcher(value);
+        if (!m.matches()) throw new IllegalArgumentException("--rate-limit must be RATE[:BURST], got '" + value + "'");
+        int perSecond = Integer.parseInt(m.group(1));
+        if (perSecond == 0) return ServerConfig.RateLimit.NONE;
+        return new ServerConfig.RateLimit(perSecond, m.group(2) == null ? 2 * perSecond
+                : Integer.parseInt(m.group(2)));
     }
 
     private static Optional<String> env(String name) {

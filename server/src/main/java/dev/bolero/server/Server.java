@@ -76,7 +76,8 @@ public final class Server implements AutoCloseable {
             Cluster started = cluster;
             telemetry = new Telemetry("server", () -> ready(started));
             audit = new AuditLog(store, clock);
-            var api = new ServerApi(cluster, secrets, audit, telemetry, replica).start(config.host(), config.port());
+            var api = new ServerApi(cluster, secrets, audit, telemetry, replica, config.tenantRate())
+                    .start(config.host(), config.port());
             URI advertised = config.advertised(api.port());
             cluster.streams().advertise(replica, advertised);
             log.info("server replica={} listening on {}:{} advertised={} store={}", replica, config.host(), api.port(),

@@ -21,10 +21,31 @@ import java.util.Optional;
  * @param advertise the base URL agents reach this replica at (stream answers go there); when empty,
  *     {@code http://HOST:PORT} with the local host name for a wildcard {@code host}
  * @param streamPickup how long a logs, events or exec request waits for the node's agent before {@code 503}
+ * @param tenantRate how many requests each namespace token may make
  */
 public record ServerConfig(String host, int port, Path dataDir, Optional<String> database, Optional<String> adminToken,
                            Optional<String> joinToken, NodeRegistry.Timing timing, Duration loopInterval,
-                           Optional<URI> advertise, Duration streamPickup) {
+                           Optional<URI> advertise, Duration streamPickup, RateLimit tenantRate) {
+    /**
+     * A token's request rate: {@code perSecond} sustained, up to {@code burst} at once; {@link #NONE} for no limit.
+     */
+    public record RateLimit(int perSecond, int burst) {
+        public static final RateLimit NONE = new RateLimit(0, 0);
+        /** The default for namespace tokens: 100 a second, bursts of 200. */
+        public static final RateLimit DEFAULT = new RateLimit(100, 200);
+
+        public RateLimit {
+            if (perSecond < 0 || burst < perSecond || (perSecond == 0) != (burst == 0)) {
+                throw new IllegalArgumentException("a rate limit is RATE[:BURST] with 1 <= RATE <= BURST, or 0 for "
+                        + "none; got " + perSecond + ":" + burst);
+            }
+        }
+
+        public boolean limited() {
+            return perSecond > 0;
+        }
+    }
+
     public ServerConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(dataDir, "dataDir");
@@ -35,6 +56,7 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
         Objects.requireNonNull(loopInterval, "loopInterval");
         Objects.requireNonNull(advertise, "advertise");
         Objects.requireNonNull(streamPickup, "streamPickup");
+        Objects.requireNonNull(tenantRate, "tenantRate");
         advertise.ifPresent(u -> {
             if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
                 throw new IllegalArgumentException("advertise URL must be http(s)://host[:port], got " + u);
@@ -51,32 +73,37 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
     public static ServerConfig of(String host, int port, Path dataDir) {
         return new ServerConfig(host, port, dataDir, Optional.empty(), Optional.empty(), Optional.empty(),
                 new NodeRegistry.Timing(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(20)),
-                Duration.ofSeconds(1), Optional.empty(), Duration.ofSeconds(10));
+                Duration.ofSeconds(1), Optional.empty(), Duration.ofSeconds(10), RateLimit.DEFAULT);
     }
 
     public ServerConfig withDatabase(String url) {
         return new ServerConfig(host, port, dataDir, Optional.of(url), adminToken, joinToken, timing, loopInterval,
-                advertise, streamPickup);
+                advertise, streamPickup, tenantRate);
     }
 
     public ServerConfig withTokens(Optional<String> admin, Optional<String> join) {
         return new ServerConfig(host, port, dataDir, database, admin, join, timing, loopInterval, advertise,
-                streamPickup);
+                streamPickup, tenantRate);
     }
 
     public ServerConfig withTiming(NodeRegistry.Timing timing, Duration loopInterval) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                streamPickup);
+                streamPickup, tenantRate);
     }
 
     public ServerConfig withAdvertise(URI url) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval,
-                Optional.of(url), streamPickup);
+                Optional.of(url), streamPickup, tenantRate);
+    }
+
+    public ServerConfig withTenantRate(RateLimit rate) {
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
+                streamPickup, rate);
     }
 
     public ServerConfig withStreamPickup(Duration pickup) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                pickup);
+                pickup, tenantRate);
     }
 
     /** The URL agents reach this replica at, once it serves on {@code boundPort}. */

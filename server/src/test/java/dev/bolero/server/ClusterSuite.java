@@ -1199,6 +1199,27 @@ abstract class ClusterSuite {
         assertThat(expired.errorMessage()).contains("the token expired at 1970-01-01T00:00:00.001Z");
     }
 
+    @Test
+    void aNamespaceTokenOverItsRateGets429WithRetryAfterAndOtherTokensAreNotSlowed() throws Exception {
+        server.close();
+        server = Server.start(config(dataDir, db).withTenantRate(new ServerConfig.RateLimit(1, 3)));
+        http = new Http(server.port());
+        namespace("busy");
+        String busy = http.post("/v1/namespaces/busy/tokens", ADMIN, null).json().path("token").asString();
+        String calm = http.post("/v1/namespaces/busy/tokens", ADMIN, null).json().path("token").asString();
+        var answers = new ArrayList<Http.Response>();
+        for (int i = 0; i < 20; i++) answers.add(http.get("/v1/namespaces/busy/fleets", busy));
+        assertThat(answers.getFirst().status()).isEqualTo(200);
+        var limited = answers.getLast();
+        assertThat(limited.status()).as("%s", limited).isEqualTo(429);
+        assertThat(limited.errorCode()).isEqualTo("rate_limited");
+        assertThat(Integer.parseInt(limited.header("Retry-After").orElseThrow())).isBetween(1, 2);
+        assertThat(http.get("/v1/namespaces/busy/fleets", calm).status()).as("another token").isEqualTo(200);
+        assertThat(http.get("/v1/namespaces/busy/fleets", ADMIN).status()).as("the admin").isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(http.get("/v1/namespaces/busy/fleets", busy).status()).as("refilled").isEqualTo(200));
+    }
+
     /** A connection to this test's database beside the server's, to change it as an intruder would. */
     java.sql.Connection rawConnection() throws java.sql.SQLException {
         if (db.isEmpty()) {

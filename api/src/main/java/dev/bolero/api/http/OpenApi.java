@@ -40,13 +40,15 @@ public final class OpenApi {
             Map.entry(409, "The object's state forbids the request (conflict)"),
             Map.entry(413, "The request body is too large (too_large)"),
             Map.entry(415, "The request body is not JSON (unsupported_media_type)"),
+            Map.entry(429, "The token made more requests than its rate allows; Retry-After says when to retry "
+                    + "(rate_limited)"),
             Map.entry(500, "An internal error (internal)"),
             Map.entry(503, "The machine's node or this replica cannot answer now (unavailable)"));
 
     private static final Map<String, String> PATH_PARAMS = Map.of("ns", "the namespace's name",
             "fleet", "the fleet's name", "id", "the machine's or node's id",
             "digest", "the image's digest (sha256:…)",
-            "stream", "the stream's id", "secret", "the secret's name");
+            "stream", "the stream's id", "secret", "the secret's name", "token", "the token's id");
 
     /**
      * What an API says about itself.

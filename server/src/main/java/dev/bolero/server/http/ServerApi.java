@@ -11,6 +11,7 @@ import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenRole;
 import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.server.secrets.Secrets;
+import dev.bolero.server.ServerConfig;
 import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.store.AuditStore;
 import dev.bolero.api.ErrorCode;
@@ -67,11 +68,14 @@ public final class ServerApi implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 4096;
     /** The request attribute holding the id of the token that authenticated it. */
     private static final String TOKEN_ID = "bolero.token";
+    /** The request attribute holding its {@link Principal}, once found. */
+    private static final String PRINCIPAL = "bolero.principal";
     private static final List<String> LOG_PARAMS = List.of("follow", "tail", "since", "timestamps", "source");
 
     private final Cluster cluster;
     private final Secrets secrets;
     private final AuditLog audit;
+    private final RateLimits rates;
     private final String replica;
     private final Javalin app;
     private final ExecSockets sockets;
@@ -81,10 +85,13 @@ public final class ServerApi implements AutoCloseable {
 
     /**
      * An API over {@code cluster} and {@code secrets}, answering as replica {@code replica}, its mutating calls
-     * recorded in {@code audit} and its requests measured by {@code telemetry}; {@link #start} serves it.
+     * recorded in {@code audit} and its requests measured by {@code telemetry}, each namespace token's requests
+     * limited to {@code tenantRate}; {@link #start} serves it.
      */
-    public ServerApi(Cluster cluster, Secrets secrets, AuditLog audit, Telemetry telemetry, String replica) {
+    public ServerApi(Cluster cluster, Secrets secrets, AuditLog audit, Telemetry telemetry, String replica,
+                     ServerConfig.RateLimit tenantRate) {
         this.cluster = cluster;
+        this.rates = new RateLimits(tenantRate);
         this.secrets = secrets;
         this.audit = audit;
         this.replica = replica;
@@ -253,6 +260,10 @@ public final class ServerApi implements AutoCloseable {
             javalin.ws("/v1/nodes/{id}/streams/{stream}", socket -> relaySocket(socket,
                     ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));
 
+            javalin.exception(RateLimited.class, (e, ctx) -> {
+                ctx.header("Retry-After", Long.toString(e.retryAfterS));
+                Router.error(ctx, new ApiException(ErrorCode.RATE_LIMITED, e.getMessage()));
+            });
             javalin.exception(Unauthenticated.class, (e, ctx) -> {
                 ctx.header("WWW-Authenticate", "Bearer");
                 Router.error(ctx, new ApiException(ErrorCode.UNAUTHENTICATED, e.getMessage()));
@@ -329,7 +340,35 @@ public final class ServerApi implements AutoCloseable {
         }
     }
 
+    /** A token over its rate: {@code 429} with {@code Retry-After}. */
+    private static final class RateLimited extends RuntimeException {
+        final long retryAfterS;
+
+        RateLimited(String message, long retryAfterS) {
+            super(message);
+            this.retryAfterS = retryAfterS;
+        }
+    }
+
+    /**
+     * Who the request's bearer token belongs to, found once per request; a namespace token's request is counted
+     * against its rate then.
+     */
     private Principal principal(Context ctx) {
+        Principal known = ctx.attribute(PRINCIPAL);
+        if (known != null) return known;
+        Principal principal = authenticate(ctx);
+        ctx.attribute(PRINCIPAL, principal);
+        if (principal instanceof Principal.Tenant) {
+            rates.take(ctx.attribute(TOKEN_ID)).ifPresent(seconds -> {
+                throw new RateLimited(ctx.method() + " " + ctx.path() + ": this token made more than its "
+                        + "requests a second; retry in " + seconds + " s", seconds);
+            });
+        }
+        return principal;
+    }
+
+    private Principal authenticate(Context ctx) {
         String header = ctx.header("Authorization");
         if (header == null || !header.startsWith("Bearer ") || header.length() <= 7) {
             throw new Unauthenticated(ctx.method() + " " + ctx.path() + ": needs Authorization: Bearer TOKEN");

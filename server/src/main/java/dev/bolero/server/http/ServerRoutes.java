@@ -60,7 +60,7 @@ final class ServerRoutes {
                     "audit", "The append-only, hash-chained log of mutating calls: a namespace's own, and the cluster's "
                             + "(admin)",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
-                    "protocol", "The node-to-server protocol (not published)"), List.of(503));
+                    "protocol", "The node-to-server protocol (not published)"), List.of(429, 503));
 
     static final Operation OPENAPI = Operation.get("/v1/openapi.json").id("getOpenApi").tag("meta")
             .summary("This document").returns(200, ObjectNode.class).anonymous().build();
