@@ -33,14 +33,26 @@ final class ClusterCommands {
     private ClusterCommands() {}
 
     private static final List<String> MACHINE_COLUMNS = List.of("ID", "NAME", "FLEET", "STATE", "DESIRED", "NODE",
-            "IMAGE");
+            "AGE", "PORTS", "IMAGE");
 
     private static List<Object> machineRow(ClusterMachine m) {
+        String ports = m.config().services().stream().map(s -> s.port() + "->" + s.internalPort() + "/" + s.protocol())
+                .collect(java.util.stream.Collectors.joining(","));
         return Arrays.asList(m.id(), m.name(), m.fleet(), m.state().wireName(), m.desiredState().wireName(), m.nodeId(),
+                age(java.time.Duration.between(m.createdAt(), java.time.Instant.now())), ports.isEmpty() ? null : ports,
                 m.config().image());
     }
 
-    private static void printMachine(ClientOptions o, ClusterMachine m) {
+    /** {@code 45s}, {@code 12m}, {@code 3h}, {@code 5d}: how long ago, as docker's columns say it. */
+    static String age(java.time.Duration d) {
+        long s = Math.max(0, d.toSeconds());
+        if (s < 60) return s + "s";
+        if (s < 3600) return s / 60 + "m";
+        if (s < 86400) return s / 3600 + "h";
+        return s / 86400 + "d";
+    }
+
+    static void printMachine(ClientOptions o, ClusterMachine m) {
         o.print(m, List.of(m), MACHINE_COLUMNS, ClusterCommands::machineRow);
     }
 
@@ -55,7 +67,7 @@ final class ClusterCommands {
      *
      * @return the exit code of the first failure, 0 when none failed
      */
-    private static int eachMachine(ClientOptions o, List<String> refs, BiConsumer<BoleroClient, String> action) {
+    static int eachMachine(ClientOptions o, List<String> refs, BiConsumer<BoleroClient, String> action) {
         var client = o.client();
         var machines = MachineRefs.of(client, o.namespace());
         var err = new PrintWriter(System.err, true);

@@ -66,6 +66,30 @@ class MachineCommandsTest {
     }
 
     @Test
+    void restartStopsAndStartsAMachineAndWaitPrintsTheExitOfAStoppedOne() throws Exception {
+        Run restart = bolero("restart", "m1");
+        assertThat(restart.exit()).as(restart.stderr()).isZero();
+        assertThat(restart.stdout()).contains(cluster.machine()).contains("running");
+
+        assertThat(bolero("stop", "m1").exit()).isZero();
+        Run wait = bolero("wait", "m1", "--timeout", "60");
+        assertThat(wait.exit()).as(wait.stderr()).isZero();
+        assertThat(wait.stdout().strip()).as("a fake node reports no exit code").isEqualTo("-");
+        Run missing = bolero("wait", "nope");
+        assertThat(missing.exit()).isEqualTo(3);
+    }
+
+    @Test
+    void psShowsAgeAndPorts() throws Exception {
+        Run r = bolero("ps");
+        assertThat(r.stdout().lines().findFirst().orElseThrow()).contains("AGE", "PORTS");
+        assertThat(r.stdout()).containsPattern(cluster.machine() + ".*\\s\\d+[smhd]\\s");
+        assertThat(ClusterCommands.age(java.time.Duration.ofSeconds(59))).isEqualTo("59s");
+        assertThat(ClusterCommands.age(java.time.Duration.ofMinutes(90))).isEqualTo("1h");
+        assertThat(ClusterCommands.age(java.time.Duration.ofDays(3))).isEqualTo("3d");
+    }
+
+    @Test
     void psShowsAMachineMeantToRunAndQuietPrintsOnlyIds() throws Exception {
         Run r = bolero("ps", "-q");
 
