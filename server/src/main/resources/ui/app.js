@@ -128,7 +128,10 @@ async function run(page, params, query, signal) {
   }
 }
 
-signOutButton.addEventListener('click', () => api.signOut());
+signOutButton.addEventListener('click', () => {
+  history.replaceState(null, '', '#/'); // whoever signs in next starts from the namespaces
+  api.signOut();
+});
 window.addEventListener('bolero:signed-out', () => {
   admin = null;
   current?.abort();
