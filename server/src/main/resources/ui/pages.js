@@ -81,6 +81,12 @@ export async function nodes(el, _, ctx) {
   await ctx.every(3000, refresh);
 }
 
+/** An audit entry's object: a link to the machine's page when it is a machine's path. */
+function objectLink(object) {
+  const m = object.match(/^\/v1\/namespaces\/([^/]+)\/machines\/([^/]+)/);
+  return m ? link(`/ns/${m[1]}/machines/${m[2]}`, object) : object;
+}
+
 /** A namespace's audit log. */
 export function audit(el, [ns], ctx) {
   return auditLog(el, `/v1/namespaces/${enc(ns)}/audit`, ctx, namespaceTabs(ns, 'audit'), `Audit log`);
@@ -124,7 +130,7 @@ async function auditLog(el, path, ctx, tabs, title) {
         ['Seq', e => e.seq],
         ['Time', e => time(e.time)],
         ['Action', e => h('code', {}, e.action)],
-        ['Object', e => e.object],
+        ['Object', e => objectLink(e.object)],
         ['Status', e => h('span', {class: e.status >= 400 ? 'error' : ''}, e.status)],
         ['Token', e => e.token_id ?? '—'],
         ['Source', e => e.source ?? '—'],

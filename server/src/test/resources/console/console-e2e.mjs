@@ -96,12 +96,16 @@ try {
   step = 'find the stop in the audit log';
   await page.getByRole('link', {name: 'Audit log'}).click();
   await page.locator('tr', {hasText: 'stopMachine'}).getByText('200').waitFor();
+  await page.screenshot({path: join(env.SCREENSHOTS, 'audit.png')});
+  await page.locator('tr', {hasText: 'stopMachine'}).getByRole('link').click(); // the entry's machine
+  await page.locator('h1 .badge', {hasText: 'stopped'}).waitFor();
 
   step = 'cordon and uncordon the node';
   await page.getByRole('link', {name: 'Nodes'}).click();
   const node = page.locator('tbody tr').first();
   await node.locator('.badge', {hasText: 'ready'}).waitFor();
   check(await node.locator('meter').count() === 2, 'a CPU and a memory bar');
+  await page.screenshot({path: join(env.SCREENSHOTS, 'nodes.png')});
   await node.getByRole('button', {name: 'Cordon', exact: true}).click();
   await node.locator('.badge', {hasText: 'cordoned'}).waitFor();
   await node.getByRole('button', {name: 'Uncordon', exact: true}).click();
