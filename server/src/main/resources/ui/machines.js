@@ -36,7 +36,8 @@ export async function list(el, [ns], ctx) {
   const fleet = ctx.query.get('fleet');
   const rows = h('div');
   fill(el, namespaceTabs(ns, 'machines'),
-    h('h1', {}, 'Machines', fleet && [' of fleet ', h('code', {}, fleet), ' ', link(`/ns/${enc(ns)}/machines`, '(all)')]),
+    h('h1', {}, 'Machines',
+      fleet && [' of fleet ', h('code', {}, fleet), ' ', link(`/ns/${enc(ns)}/machines`, '(all)')]),
     rows);
   const refresh = async () => {
     const q = fleet ? `?fleet=${enc(fleet)}` : '';
@@ -185,7 +186,8 @@ function logPane(path, ctx) {
       const all = out.textContent + text;
       out.textContent = all.length > LOG_KEEP ? all.slice(all.length - LOG_KEEP) : all;
       out.scrollTop = out.scrollHeight;
-    }, controller.signal).then(() => 'the log ended', e => (e.name === 'AbortError' ? '' : `the log stopped: ${e.message}`))
+    }, controller.signal)
+      .then(() => 'the log ended', e => (e.name === 'AbortError' ? '' : `the log stopped: ${e.message}`))
       .then(why => {
         if (following !== controller) return;
         stop();

@@ -27,10 +27,14 @@ const page = await context.newPage();
 page.setDefaultTimeout(60_000);
 page.on('pageerror', e => problems.push(`${step}: page error: ${e.message}`));
 page.on('console', m => {
-  if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`${step}: ${m.text()}`);
+  if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) {
+    problems.push(`${step}: ${m.text()}`);
+  }
 });
 page.on('request', r => {
-  if (r.url().includes(token) || r.url().includes(tenantToken)) problems.push(`${step}: the token is in the URL of a ${r.method()} request`);
+  if (r.url().includes(token) || r.url().includes(tenantToken)) {
+    problems.push(`${step}: a token is in the URL of a ${r.method()} request`);
+  }
 });
 
 function check(condition, what) {
@@ -46,7 +50,8 @@ function stats() {
     cpu += 6 + 4 * Math.sin(i / 6);
     samples.push({time: new Date(now - i * 60_000).toISOString(), cpu: {seconds: cpu},
       memory: {bytes: (180 + 40 * Math.sin(i / 9)) * 1048576, limit_bytes: 512 * 1048576},
-      network: {rx_bytes: 1000 * (60 - i), tx_bytes: 700 * (60 - i), rx_packets: 10 * (60 - i), tx_packets: 8 * (60 - i)},
+      network: {rx_bytes: 1000 * (60 - i), tx_bytes: 700 * (60 - i), rx_packets: 10 * (60 - i),
+        tx_packets: 8 * (60 - i)},
       disk: {read_bytes: 4096 * (60 - i), write_bytes: 2048 * (60 - i)}});
   }
   return {machine_id: 'm', samples};
@@ -61,7 +66,8 @@ try {
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', {name: 'Sign in'}).click();
   await page.getByRole('heading', {name: 'Namespaces'}).waitFor();
-  check(await page.evaluate(t => sessionStorage.getItem('bolero.token') === t, token), 'the token is kept in sessionStorage');
+  check(await page.evaluate(t => sessionStorage.getItem('bolero.token') === t, token),
+    'the token is kept in sessionStorage');
   check(await page.evaluate(() => localStorage.length) === 0, 'nothing is kept in localStorage');
   await page.getByRole('link', {name: 'Nodes'}).waitFor(); // an admin token sees the admin pages
 
