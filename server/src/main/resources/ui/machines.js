@@ -73,7 +73,12 @@ export async function detail(el, [ns, id], ctx) {
       onclick: () => loadEvents().catch(ctx.problem)}, 'Refresh')), events));
 
   let machine = null;
+  // The events come from the machine's node: asked again at each refresh until they come, one request at a time.
+  let eventsShown = false;
+  let eventsLoading = false;
   const loadEvents = async () => {
+    if (eventsLoading) return;
+    eventsLoading = true;
     try {
       const all = await api.get(`${path}/events`, ctx);
       fill(events, table([
@@ -84,9 +89,12 @@ export async function detail(el, [ns, id], ctx) {
           ? ` (exit ${e.exit_code})` : '']],
         ['Detail', e => e.detail],
       ], all.slice().reverse(), 'No events.'));
+      eventsShown = true;
     } catch (e) {
-      if (e.name === 'AbortError') return;
-      fill(events, h('p', {class: 'muted'}, `No events: ${e.message}`));
+      eventsShown = false;
+      if (e.name !== 'AbortError') fill(events, h('p', {class: 'muted'}, `No events: ${e.message}`));
+    } finally {
+      eventsLoading = false;
     }
   };
   const refresh = async () => {
@@ -111,7 +119,7 @@ export async function detail(el, [ns, id], ctx) {
       ['Updated', time(m.updated_at)],
     ]));
     showChecks(checks, m);
-    if (changed) await loadEvents();
+    if (changed || !eventsShown) loadEvents(); // not awaited: a node that does not answer holds up no refresh
   };
   await ctx.every(2000, refresh);
   ctx.every(15000, () => loadStats(stats, path, machine, ctx));

@@ -40,9 +40,9 @@ final class Console {
             "js", "text/javascript;charset=utf-8", "css", "text/css;charset=utf-8", "svg", "image/svg+xml");
 
     /** A file as it is served. */
-    private record File(byte[] bytes, String contentType, String etag) {}
+    private record Asset(byte[] bytes, String contentType, String etag) {}
 
-    private final Map<String, File> files = new ConcurrentHashMap<>();
+    private final Map<String, Asset> files = new ConcurrentHashMap<>();
 
     private Console() {}
 
@@ -54,7 +54,7 @@ final class Console {
     }
 
     private void serve(Context ctx, String name) {
-        File file = file(name).orElseThrow(() -> ApiException.notFound("no route GET " + ctx.path()));
+        Asset file = file(name).orElseThrow(() -> ApiException.notFound("no route GET " + ctx.path()));
         ctx.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
         ctx.header("X-Content-Type-Options", "nosniff");
         ctx.header("Referrer-Policy", "no-referrer");
@@ -69,15 +69,15 @@ final class Console {
     }
 
     /** The console file {@code name}, read once from the jar; empty when there is none of that name. */
-    private Optional<File> file(String name) {
+    private Optional<Asset> file(String name) {
         Matcher m = NAME.matcher(name);
         if (!m.matches()) return Optional.empty();
-        File known = files.get(name);
+        Asset known = files.get(name);
         if (known != null) return Optional.of(known);
         try (InputStream in = Console.class.getClassLoader().getResourceAsStream(RESOURCES + name)) {
             if (in == null) return Optional.empty();
             byte[] bytes = in.readAllBytes();
-            File file = new File(bytes, TYPES.get(m.group(1)), "\"" + sha256(bytes).substring(0, 32) + "\"");
+            Asset file = new Asset(bytes, TYPES.get(m.group(1)), "\"" + sha256(bytes).substring(0, 32) + "\"");
             files.put(name, file);
             return Optional.of(file);
         } catch (IOException e) {
