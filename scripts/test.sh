@@ -4,9 +4,10 @@
 # packages the tests need first. Run as root.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# Test-only extras: PostgreSQL for the control plane's cluster tests, htpasswd for the registry auth tests.
-install_packages postgresql apache2-utils python3 procps openssl
-# npm for the OpenAPI lint (a host may have Node.js from elsewhere: only install Debian's when npm is missing).
+# Test-only extras: PostgreSQL for the control plane's cluster tests, htpasswd for the registry auth tests, Chromium
+# for the web console's browser test (ConsoleBrowserTest drives it with playwright-core, which it installs from npm).
+install_packages postgresql apache2-utils python3 procps openssl chromium
+# npm for the OpenAPI lint and the console test (a host may have Node.js from elsewhere: only install Debian's when npm is missing).
 command -v npm >/dev/null || install_packages nodejs npm
 find_java
 # The suite boots Bolero's lean guest kernel by default: build it (once; cached under /var/cache/bolero/kernel).

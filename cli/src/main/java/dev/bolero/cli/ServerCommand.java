@@ -54,6 +54,7 @@ final class ServerCommand implements Callable<Integer> {
             System.out.printf("bolero server listening on http://%s:%d (data dir %s, store %s)%n",
                     listen.substring(0, colon), server.port(), config.dataDir(),
                     database == null ? "sqlite" : "postgresql");
+            System.out.printf("web console: http://%s:%d/ui%n", listen.substring(0, colon), server.port());
             server.adminTokenFile().ifPresent(f -> System.out.println("admin token: " + f));
             server.joinTokenFile().ifPresent(f -> System.out.println("join token:  " + f));
             stopped.await();

@@ -78,8 +78,8 @@ final class UpCommand implements Callable<Integer> {
                 server.close();
                 stopped.countDown();
             }, "up-shutdown"));
-            System.out.printf("bolero up: server %s, node API http://%s:%d, data dir %s%n", url,
-                    agentListen.substring(0, agentColon), agent.port(), root);
+            System.out.printf("bolero up: server %s (web console %s/ui), node API http://%s:%d, data dir %s%n",
+                    url, url, agentListen.substring(0, agentColon), agent.port(), root);
             stopped.await();
         }
         return 0;

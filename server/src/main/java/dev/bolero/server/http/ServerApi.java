@@ -58,6 +58,7 @@ import org.slf4j.LoggerFactory;
  * platform thread). Every route but {@code /v1/openapi.json} needs {@code Authorization: Bearer TOKEN}; a missing or
  * unknown token is {@code 401 unauthenticated}. A token that may not see an object gets {@code 404}, never
  * {@code 403}, with the same message as for an object that does not exist, so names do not leak across namespaces.
+ * The web console ({@link Console}), a client of this API, is served beside it at {@code /ui}.
  */
 public final class ServerApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerApi.class);
@@ -248,6 +249,7 @@ public final class ServerApi implements AutoCloseable {
 
             r.handle(ServerRoutes.STREAM_ANSWER, this::answer);
             r.complete();
+            Console.register(javalin);
 
             // Interactive exec: the client's WebSocket bridged to one its machine's agent opens.
             javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/exec", ctx -> {
