@@ -63,10 +63,11 @@ public final class Server implements AutoCloseable {
             var admin = Bootstrap.ensure(store, clock, config.dataDir(), "admin", config.adminToken());
             var join = Bootstrap.ensure(store, clock, config.dataDir(), "join", config.joinToken());
             Bootstrap.ensureDefaultNamespace(store, clock);
-            cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup());
-            String replica = Tokens.id();
             var secrets = new Secrets(store, clock, MasterKeys.forServer(config.dataDir(), System.getenv()));
             secrets.rewrapAll();
+            cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup(),
+                    secrets);
+            String replica = Tokens.id();
             Cluster started = cluster;
             telemetry = new Telemetry("server", () -> ready(started));
             var api = new ServerApi(cluster, secrets, telemetry, replica).start(config.host(), config.port());

@@ -41,6 +41,8 @@ public final class MachineService implements AutoCloseable {
     private final Runners runners;
     /** The health-check hook, when the runners have one: the machines' check results come from it. */
     private final Optional<HealthChecks> health;
+    /** The secrets hook, when the runners have one: it keeps the values the control plane sends. */
+    private final Optional<SecretsHook> secrets;
     private final SecureRandom random = new SecureRandom();
 
     /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
@@ -52,7 +54,7 @@ public final class MachineService implements AutoCloseable {
     public MachineService(MachineStore store, NodeRuntime runtime, Clock clock, NodeCapacity capacity) {
         this(store, runtime, clock, capacity, List.of(new ImageHook(runtime.images()),
                 new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline()),
-                new HealthChecks(new NetworkProbe(), clock)));
+                new HealthChecks(new NetworkProbe(), clock), new SecretsHook()));
     }
 
     /** A service whose runners call {@code hooks}, in order. */
@@ -63,6 +65,7 @@ public final class MachineService implements AutoCloseable {
         this.hooks = List.copyOf(hooks);
         this.runners = new Runners(new MachineRunner.Context(book, runtime, hooks));
         this.health = hooks.stream().filter(HealthChecks.class::isInstance).map(HealthChecks.class::cast).findFirst();
+        this.secrets = hooks.stream().filter(SecretsHook.class::isInstance).map(SecretsHook.class::cast).findFirst();
     }
 
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
@@ -76,12 +79,18 @@ public final class MachineService implements AutoCloseable {
     }
 
     /**
-     * Creates a machine, and starts it when the request says so.
+     * Creates a machine, and starts it when the request says so. This is the node API's create: the node has no
+     * secrets of its own, so a config with {@code secrets} is refused (they come only with machines the control plane
+     * assigns, {@link #create(String, String, String, MachineSpec)}).
      *
      * @throws ApiException {@code conflict} when the name or a published port is taken (see
-     *     {@link MachineNetwork} for the network's errors)
+     *     {@link MachineNetwork} for the network's errors); {@code invalid_argument} for a config with secrets
      */
     public Machine create(CreateMachineRequest request) {
+        if (!request.config().secrets().isEmpty()) {
+            throw ApiException.invalid("create machine: config.secrets needs a control plane: a node's own API takes no"
+                    + " secrets (create the machine through the server, which keeps them)");
+        }
         String id = HexFormat.of().formatHex(randomBytes());
         Machine created = create(id, request.name() != null ? request.name() : id, request.namespace(),
                 request.config(), request.startNow());
@@ -129,6 +138,14 @@ public final class MachineService implements AutoCloseable {
         });
         log.info("machine={} created image={}", id, config.image());
         return view(record);
+    }
+
+    /**
+     * Keeps {@code values} (replacing those kept before) as the secrets of machine {@code id}, in memory, for its next
+     * runs: the control plane sends them with every assignments answer. Dropped when the machine is deleted.
+     */
+    public void secrets(String id, List<dev.bolero.api.wire.SecretValue> values) {
+        secrets.ifPresent(h -> h.put(id, values));
     }
 
     /** @throws ApiException {@code not_found} */
