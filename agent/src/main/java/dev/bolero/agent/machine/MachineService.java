@@ -9,6 +9,7 @@ import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineEvent;
+import dev.bolero.api.wire.SecretValue;
 import dev.bolero.core.Driver;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -144,7 +145,7 @@ public final class MachineService implements AutoCloseable {
      * Keeps {@code values} (replacing those kept before) as the secrets of machine {@code id}, in memory, for its next
      * runs: the control plane sends them with every assignments answer. Dropped when the machine is deleted.
      */
-    public void secrets(String id, List<dev.bolero.api.wire.SecretValue> values) {
+    public void secrets(String id, List<SecretValue> values) {
         secrets.ifPresent(h -> h.put(id, values));
     }
 
