@@ -385,6 +385,8 @@ static struct {
     const char *search[6];
     int searchc;
     long ack_wait_s;
+    char **secret_files; /* PATH=contents, written by write_secrets() */
+    int secret_filec;
 } cfg = {.ack_wait_s = ACK_WAIT_S};
 static char cfg_buf[MAX_PAYLOAD + 1];
 static int have_config;
@@ -414,6 +416,7 @@ static int parse_config(const unsigned char *p, uint32_t len) {
     }
     cfg.argv = calloc((size_t)strings / 2 + 1, sizeof(char *));
     cfg.env = calloc((size_t)strings / 2 + 3, sizeof(char *));
+    cfg.secret_files = calloc((size_t)strings / 2 + 1, sizeof(char *));
     cfg.workdir = "/";
     cfg.user = "0:0";
     cfg.root = "/dev/vda";
@@ -433,6 +436,12 @@ static int parse_config(const unsigned char *p, uint32_t len) {
             if (cfg.dnsc < 8) cfg.dns[cfg.dnsc++] = v;
         } else if (!strcmp(k, "search")) {
             if (cfg.searchc < 6) cfg.search[cfg.searchc++] = v;
+        } else if (!strcmp(k, "secret_file")) {
+            if (!strchr(v, '=') || v[0] != '/') {
+                fail("config: malformed secret_file"); /* never the value: it is a secret */
+                return -1;
+            }
+            cfg.secret_files[cfg.secret_filec++] = v;
         } else {
             fail("config: unknown key %s", k);
             return -1;
@@ -814,6 +823,57 @@ static int resolve_user(void) {
     if (resolve_ident(cfg.user, &who, err, sizeof err) == 0) return 0;
     fail("%s", err);
     return -1;
+}
+
+/* ---------- secrets ---------- */
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+
+/* Writes each secret_file (PATH=contents) as PATH, mode 0400, owned by the workload's user, on a tmpfs: a directory
+ * not on one gets a small tmpfs of its own (hiding what the image has there). Messages name paths, never contents. */
+static int write_secrets(void) {
+    for (int i = 0; i < cfg.secret_filec; i++) {
+        char *eq = strchr(cfg.secret_files[i], '=');
+        char path[PATH_MAX], dir[PATH_MAX];
+        snprintf(path, sizeof path, "%.*s", (int)(eq - cfg.secret_files[i]), cfg.secret_files[i]);
+        const char *contents = eq + 1;
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir) {
+            fail("secret file %s: not inside a directory", path);
+            return -1;
+        }
+        *slash = 0;
+        mkdirs(dir, 0755);
+        struct statfs fs;
+        if (statfs(dir, &fs) < 0) {
+            fail("secret file %s: %s: %s", path, dir, strerror(errno));
+            return -1;
+        }
+        if (fs.f_type != TMPFS_MAGIC &&
+            mount("secrets", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16m") < 0) {
+            fail("secret file %s: mount tmpfs on %s: %s", path, dir, strerror(errno));
+            return -1;
+        }
+        unlink(path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+        size_t len = strlen(contents), off = 0;
+        while (fd >= 0 && off < len) {
+            ssize_t n = write(fd, contents + off, len - off);
+            if (n < 0 && errno != EINTR) break;
+            if (n > 0) off += (size_t)n;
+        }
+        if (fd < 0 || off < len || fchown(fd, who.uid, who.gid) < 0 || fchmod(fd, 0400) < 0) {
+            fail("secret file %s: %s", path, strerror(errno));
+            if (fd >= 0) close(fd);
+            return -1;
+        }
+        close(fd);
+        memset(eq + 1, 0, len); /* the value stays in the file only */
+    }
+    return 0;
 }
 
 /* ---------- workload ---------- */
@@ -1375,7 +1435,7 @@ int main(void) {
     long channel_at = uptime_ms();
     await_config();
 
-    if (!failure[0] && switch_root() == 0 && setup_network() == 0 && resolve_user() == 0) {
+    if (!failure[0] && switch_root() == 0 && setup_network() == 0 && resolve_user() == 0 && write_secrets() == 0) {
         complete_env();
         workload = spawn();
     }

@@ -41,6 +41,11 @@ final class MachineFlags {
             description = "a health check of the workload (e.g. web=http:8080/healthz,interval=5); repeatable")
     Map<String, String> checks = new LinkedHashMap<>();
 
+    @Option(names = "--secret", paramLabel = "NAME=VAR|NAME=/PATH",
+            description = "give the namespace's secret NAME to the workload as the variable VAR, or as the file /PATH "
+                    + "(mode 0400, on a tmpfs); repeatable")
+    List<String> secrets = new ArrayList<>();
+
     /**
      * The config these flags and {@code image} (null when not given) describe: an overlay, unset where no flag says.
      *
@@ -55,7 +60,29 @@ final class MachineFlags {
                 .services(publish.isEmpty() ? null : publish.stream().map(ClusterCommands::servicePort).toList())
                 .metadata(metadata.isEmpty() ? null : metadata)
                 .checks(checks.isEmpty() ? null : parsedChecks())
+                .secrets(secrets.isEmpty() ? null : secrets.stream().map(MachineFlags::secret).toList())
                 .overlay();
+    }
+
+    /**
+     * Parses one {@code --secret} value: {@code NAME=VAR} (a variable) or {@code NAME=/PATH} (a file).
+     *
+     * @throws IllegalArgumentException naming the value and the rule it breaks
+     */
+    static MachineSpec.Secret secret(String value) {
+        int eq = value.indexOf('=');
+        if (eq < 1 || eq == value.length() - 1) {
+            throw new IllegalArgumentException("--secret " + value + ": expected NAME=VAR or NAME=/PATH");
+        }
+        String name = value.substring(0, eq);
+        String target = value.substring(eq + 1);
+        var secret = target.startsWith("/") ? MachineSpec.Secret.file(name, target) : MachineSpec.Secret.env(name, target);
+        try {
+            MachineSpec.builder().secret(secret).overlay();
+            return secret;
+        } catch (dev.bolero.core.ValidationException e) {
+            throw new IllegalArgumentException("--secret " + value + ": " + e.getMessage(), e);
+        }
     }
 
     private Map<String, MachineSpec.Check> parsedChecks() {

@@ -59,4 +59,17 @@ class RunFlagsTest {
         assertThatThrownBy(() -> MachineFlags.check("web", "8080"))
                 .hasMessage("--check web=8080: expected http:, tcp: or exec: before the target");
     }
+
+    @Test
+    void secretTakesANameAndAVariableOrAnAbsolutePath() {
+        assertThat(MachineFlags.secret("DB_PASSWORD=DB_PASSWORD"))
+                .isEqualTo(MachineSpec.Secret.env("DB_PASSWORD", "DB_PASSWORD"));
+        assertThat(MachineFlags.secret("tls_key=/run/secrets/tls.key"))
+                .isEqualTo(MachineSpec.Secret.file("tls_key", "/run/secrets/tls.key"));
+        assertThatThrownBy(() -> MachineFlags.secret("tls_key")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--secret tls_key: expected NAME=VAR or NAME=/PATH");
+        assertThatThrownBy(() -> MachineFlags.secret("tls_key=/key")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--secret tls_key=/key: config.secrets[0].path must be inside a directory other than /, "
+                        + "got '/key'");
+    }
 }

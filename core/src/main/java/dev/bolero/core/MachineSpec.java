@@ -36,6 +36,8 @@ import java.util.TreeMap;
  *     {@code a-z 0-9 _ . -}, values of at most 512 bytes (UTF-8)
  * @param checks the workload's health checks by name (names as metadata keys, at most 16); a set field replaces the
  *     whole map in an overlay, as {@code services} does
+ * @param secrets secrets of the machine's namespace given to its workload, each as a variable or a file
+ *     ({@link Secret}); a set field replaces the whole list in an overlay, as {@code services} does
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -50,7 +52,8 @@ public record MachineSpec(
         List<Service> services,
         Driver driver,
         Map<String, String> metadata,
-        Map<String, Check> checks) {
+        Map<String, Check> checks,
+        List<Secret> secrets) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -63,7 +66,8 @@ public record MachineSpec(
         services = services == null ? List.of() : List.copyOf(services);
         metadata = metadata == null ? Map.of() : sorted(metadata);
         checks = checks == null ? Map.of() : Check.filled(checks);
-        check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
+        secrets = secrets == null ? List.of() : Secret.copy(secrets);
+        check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks, secrets);
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -79,13 +83,13 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks);
+                metadata, checks, secrets);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
     private static void check(FieldPath at, Guest guest, Init init, Map<String, String> env, Restart restart,
                               Stop stop, List<Service> services, Map<String, String> metadata,
-                              Map<String, Check> checks) {
+                              Map<String, Check> checks, List<Secret> secrets) {
         if (guest != null) guest.check(at.field("guest"));
         if (init != null) init.check(at.field("init"));
         if (env != null) checkEnv(at.field("env"), env);
@@ -94,6 +98,7 @@ public record MachineSpec(
         if (services != null) Service.checkAll(at.field("services"), services);
         if (metadata != null) checkMetadata(at.field("metadata"), metadata);
         if (checks != null) Check.checkAll(at.field("checks"), checks);
+        if (secrets != null) Secret.checkAll(at.field("secrets"), secrets, env);
     }
 
     private static void checkMetadata(FieldPath at, Map<String, String> metadata) {
@@ -135,7 +140,8 @@ public record MachineSpec(
      * A partial machine configuration: a fleet's config, a create's {@code config}, defaults. A null field is unset.
      *
      * <p>The merge rule ({@link #over}): a field set here replaces {@code base}'s whole field (a {@code guest} here
-     * replaces the base's {@code guest}, {@code services} replaces {@code services}), except the maps ({@code env}
+     * replaces the base's {@code guest}, {@code services} replaces {@code services}, {@code secrets} replaces
+     * {@code secrets}), except the maps ({@code env}
      * and {@code metadata}), merged key by key with this overlay's values winning. The rule is associative, and
      * {@link #EMPTY} is its identity on both sides.
      *
@@ -153,7 +159,8 @@ public record MachineSpec(
             List<Service> services,
             Driver driver,
             Map<String, String> metadata,
-            Map<String, Check> checks) {
+            Map<String, Check> checks,
+            List<Secret> secrets) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -163,7 +170,8 @@ public record MachineSpec(
             services = services == null ? null : List.copyOf(services);
             metadata = metadata == null ? null : sorted(metadata);
             checks = checks == null ? null : Collections.unmodifiableMap(new TreeMap<>(checks));
-            check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
+            secrets = secrets == null ? null : Secret.copy(secrets);
+            check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks, secrets);
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -171,7 +179,8 @@ public record MachineSpec(
             return new Overlay(or(image, base.image), or(guest, base.guest), or(init, base.init),
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
-                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks));
+                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks),
+                    or(secrets, base.secrets));
         }
 
         /**
@@ -181,7 +190,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata, checks);
+                    services, driver, metadata, checks, secrets);
         }
 
         private static <T> T or(T value, T base) {
@@ -212,6 +221,7 @@ public record MachineSpec(
         private Driver driver;
         private Map<String, String> metadata;
         private Map<String, Check> checks;
+        private List<Secret> secrets;
 
         private Builder() {}
 
@@ -305,6 +315,18 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder secrets(List<Secret> secrets) {
+            this.secrets = secrets == null ? null : new ArrayList<>(secrets);
+            return this;
+        }
+
+        /** Adds one secret to {@code secrets}. */
+        public Builder secret(Secret secret) {
+            if (secrets == null) secrets = new ArrayList<>();
+            secrets.add(secret);
+            return this;
+        }
+
         private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
             var with = map == null ? new LinkedHashMap<String, V>() : map;
             with.put(key, value);
@@ -314,7 +336,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks);
+                metadata, checks, secrets);
         }
 
         /** The spec: the fields set so far, defaults for the others. */
@@ -708,6 +730,99 @@ public record MachineSpec(
 
         private void absent(FieldPath at, String field, Object value, String types) {
             if (value != null) throw at.field(field).invalid("is only for " + types + " checks, not " + type.wireName());
+        }
+    }
+
+    /**
+     * A secret of the machine's namespace (stored encrypted by the control plane) given to the workload: as the
+     * variable {@code env} of its environment, or as the file {@code path} (mode 0400, owned by the workload's user) on
+     * a tmpfs in the guest. The spec holds the reference only; the value reaches the node, in memory, only while the
+     * machine is assigned to it. Build one with {@link #env(String, String)} or {@link #file}.
+     *
+     * @param name the secret's name in the namespace: 1 to 128 of {@code A-Z a-z 0-9 _ . -}, starting with a letter
+     *     or {@code _}
+     * @param env the variable it becomes: {@code [A-Za-z_][A-Za-z0-9_]*}, not also in {@code env}; exactly one of
+     *     {@code env} and {@code path}
+     * @param path the file it becomes: an absolute, normalised path (no {@code .} or {@code ..} segments, no
+     *     {@code =}, at most 1024 bytes) inside a directory other than {@code /}, not under {@code /proc}, {@code /sys}
+     *     or {@code /dev}. Unless that directory is already on a tmpfs ({@code /run}, {@code /tmp} and {@code /dev/shm}
+     *     are), the guest mounts a tmpfs on it, hiding what the image has there
+     */
+    public record Secret(String name, String env, String path) {
+        private static final java.util.regex.Pattern NAME =
+                java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,127}");
+        private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+        private static final List<String> SYSTEM_DIRS = List.of("/proc", "/sys", "/dev");
+
+        /** Secret {@code name} as the variable {@code variable}. */
+        public static Secret env(String name, String variable) {
+            return new Secret(name, variable, null);
+        }
+
+        /** Secret {@code name} as the file {@code path}. */
+        public static Secret file(String name, String path) {
+            return new Secret(name, null, path);
+        }
+
+        /**
+         * Checks a secret's name at {@code at}: 1 to 128 of {@code A-Z a-z 0-9 _ . -}, starting with a letter or
+         * {@code _}. The one rule for names, in machine configs and in the secrets API.
+         */
+        public static String checkName(FieldPath at, String name) {
+            if (name == null || !NAME.matcher(name).matches()) {
+                throw at.invalid("must be 1-128 of A-Z a-z 0-9 _ . - starting with a letter or _, got '" + name + "'");
+            }
+            return name;
+        }
+
+        private static List<Secret> copy(List<Secret> secrets) {
+            return Collections.unmodifiableList(new ArrayList<>(secrets));
+        }
+
+        /** Checks each secret at {@code at[i]}, that no variable or file is given twice, and none is in {@code env}. */
+        static void checkAll(FieldPath at, List<Secret> secrets, Map<String, String> env) {
+            var targets = new HashSet<String>();
+            for (int i = 0; i < secrets.size(); i++) {
+                FieldPath item = at.index(i);
+                Secret s = item.required(secrets.get(i));
+                checkName(item.field("name"), s.name);
+                if ((s.env == null) == (s.path == null)) throw item.invalid("must set exactly one of env and path");
+                if (s.env != null) {
+                    if (!VARIABLE.matcher(s.env).matches()) {
+                        throw item.field("env").invalid("must be a variable name ([A-Za-z_][A-Za-z0-9_]*), got '"
+                                + s.env + "'");
+                    }
+                    if (env != null && env.containsKey(s.env)) {
+                        throw item.field("env").invalid("'" + s.env + "' is also set in config.env");
+                    }
+                } else {
+                    checkPath(item.field("path"), s.path);
+                }
+                String target = s.env != null ? "env " + s.env : "path " + s.path;
+                if (!targets.add(target)) {
+                    throw item.invalid("gives " + target + " a second time");
+                }
+            }
+        }
+
+        private static void checkPath(FieldPath at, String path) {
+            if (!path.startsWith("/")) throw at.invalid("must be absolute, got '" + path + "'");
+            if (path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1024) {
+                throw at.invalid("must be at most 1024 bytes");
+            }
+            if (path.chars().anyMatch(c -> c < 0x20 || c == '=' || c == 0x7f)) {
+                throw at.invalid("must not contain '=' or control characters");
+            }
+            String[] segments = path.substring(1).split("/", -1);
+            for (String segment : segments) {
+                if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                    throw at.invalid("must be a normalised path (no empty, . or .. segments), got '" + path + "'");
+                }
+            }
+            if (segments.length < 2) throw at.invalid("must be inside a directory other than /, got '" + path + "'");
+            for (String dir : SYSTEM_DIRS) {
+                if (path.startsWith(dir + "/")) throw at.invalid("must not be under " + dir + ", got '" + path + "'");
+            }
         }
     }
 }

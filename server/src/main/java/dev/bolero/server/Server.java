@@ -69,10 +69,11 @@ public final class Server implements AutoCloseable {
                     config.adminToken());
             var join = Bootstrap.ensure(store, clock, config.dataDir(), TokenScope.JOIN, config.joinToken());
             Bootstrap.ensureDefaultNamespace(store, clock);
-            cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup());
-            String replica = Tokens.id();
             var secrets = new Secrets(store, clock, MasterKeys.forServer(config.dataDir(), System.getenv()));
             secrets.rewrapAll();
+            cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup(),
+                    secrets);
+            String replica = Tokens.id();
             Cluster started = cluster;
             telemetry = new Telemetry("server", () -> ready(started));
             audit = new AuditLog(store, clock);

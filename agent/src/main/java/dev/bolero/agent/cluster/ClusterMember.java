@@ -233,6 +233,7 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     private boolean apply(Assignment want, Machine have) {
+        if (!want.config().secrets().isEmpty()) machines.secrets(want.id(), want.secrets());
         if (have == null) {
             Refusal refusal = refused.get(want.id());
             if (refusal != null && refusal.generation() == want.generation()) return false;

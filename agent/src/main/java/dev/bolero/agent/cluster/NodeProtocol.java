@@ -116,9 +116,11 @@ final class NodeProtocol {
         }
         try {
             return JSON.readValue(response.body(), type);
-        } catch (RuntimeException e) {
-            throw new Failure(what + ": unreadable answer " + response.body() + ": " + e.getMessage(),
-                    response.statusCode(), e);
+        } catch (tools.jackson.core.JacksonException e) {
+            // Neither the body nor Jackson's message (which may quote it), nor it as the cause: an assignments answer
+            // carries secrets' values.
+            throw new Failure(what + ": unreadable answer of " + response.body().length() + " characters: "
+                    + ApiJson.refusal("read it", e).getMessage(), response.statusCode(), null);
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.bolero.oci.PreparedImage;
 import dev.bolero.runtime.BootAssets;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.guest.GuestConfig;
+import dev.bolero.runtime.guest.GuestSecret;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +25,7 @@ final class Launch {
     private final MachineRecord machine;
     private PreparedImage image;
     private Optional<Attachment> network = Optional.empty();
+    private List<GuestSecret> secrets = List.of();
 
     Launch(MachineRecord machine) {
         this.machine = Objects.requireNonNull(machine, "machine");
@@ -43,6 +45,11 @@ final class Launch {
         this.network = Optional.of(attachment);
     }
 
+    /** Sets the values of the machine's secrets, as the guest gives them to the workload. */
+    void secrets(List<GuestSecret> secrets) {
+        this.secrets = List.copyOf(secrets);
+    }
+
     /** The prepared image. @throws IllegalStateException when no hook prepared one */
     PreparedImage image() {
         if (image == null) throw new IllegalStateException("launch of machine " + machine.id() + ": no image prepared");
@@ -51,7 +58,7 @@ final class Launch {
 
     /**
      * What the guest is sent on HELLO: the image's config with the machine's {@code init} and {@code env} merged over
-     * it ({@link WorkloadSpec}).
+     * it ({@link WorkloadSpec}), and the secrets' values.
      *
      * @throws ApiException {@code failed_precondition} when neither names a program
      */
@@ -60,7 +67,8 @@ final class Launch {
         WorkloadSpec workload = WorkloadSpec.merge(config.image().value(), image().config(), config.init(), config.env());
         return new GuestConfig(workload.argv(), workload.env(), workload.workdir(), workload.user(), machine.name(),
                 ROOT_DEVICE, network.map(Attachment::ipCidr), network.map(Attachment::gateway),
-                network.map(Attachment::dns).orElse(List.of()), network.map(Attachment::search).orElse(List.of()));
+                network.map(Attachment::dns).orElse(List.of()), network.map(Attachment::search).orElse(List.of()),
+                secrets);
     }
 
     /**

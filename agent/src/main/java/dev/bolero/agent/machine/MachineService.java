@@ -13,6 +13,7 @@ import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineEvent;
+import dev.bolero.api.wire.SecretValue;
 import dev.bolero.core.Driver;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -47,6 +48,8 @@ public final class MachineService implements AutoCloseable {
     private final Optional<HealthChecks> health;
     /** The usage hook, when the runners have one: the machines' stats come from it. */
     private final Optional<UsageSampler> usage;
+    /** The secrets hook, when the runners have one: it keeps the values the control plane sends. */
+    private final Optional<SecretsHook> secrets;
     private final SecureRandom random = new SecureRandom();
 
     /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
@@ -58,7 +61,8 @@ public final class MachineService implements AutoCloseable {
     public MachineService(MachineStore store, NodeRuntime runtime, Clock clock, NodeCapacity capacity) {
         this(store, runtime, clock, capacity, List.of(new ImageHook(runtime.images()),
                 new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline()),
-                new HealthChecks(new NetworkProbe(), clock), new UsageSampler(new UsageReader(Path.of("/")), clock,
+                new HealthChecks(new NetworkProbe(), clock), new SecretsHook(),
+                new UsageSampler(new UsageReader(Path.of("/")), clock,
                         id -> runtime.network().attachment(id).map(Attachment::tapName))));
     }
 
@@ -71,6 +75,7 @@ public final class MachineService implements AutoCloseable {
         this.runners = new Runners(new MachineRunner.Context(book, runtime, hooks));
         this.health = hooks.stream().filter(HealthChecks.class::isInstance).map(HealthChecks.class::cast).findFirst();
         this.usage = hooks.stream().filter(UsageSampler.class::isInstance).map(UsageSampler.class::cast).findFirst();
+        this.secrets = hooks.stream().filter(SecretsHook.class::isInstance).map(SecretsHook.class::cast).findFirst();
     }
 
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
@@ -84,12 +89,18 @@ public final class MachineService implements AutoCloseable {
     }
 
     /**
-     * Creates a machine, and starts it when the request says so.
+     * Creates a machine, and starts it when the request says so. This is the node API's create: the node has no
+     * secrets of its own, so a config with {@code secrets} is refused (they come only with machines the control plane
+     * assigns, {@link #create(String, String, String, MachineSpec)}).
      *
      * @throws ApiException {@code conflict} when the name or a published port is taken (see
-     *     {@link MachineNetwork} for the network's errors)
+     *     {@link MachineNetwork} for the network's errors); {@code invalid_argument} for a config with secrets
      */
     public Machine create(CreateMachineRequest request) {
+        if (!request.config().secrets().isEmpty()) {
+            throw ApiException.invalid("create machine: config.secrets needs a control plane: a node's own API takes no"
+                    + " secrets (create the machine through the server, which keeps them)");
+        }
         String id = HexFormat.of().formatHex(randomBytes());
         Machine created = create(id, request.name() != null ? request.name() : id, request.namespace(),
                 request.config(), request.startNow());
@@ -148,6 +159,14 @@ public final class MachineService implements AutoCloseable {
     public MachineStats stats(String id, Duration window) {
         book.find(id);
         return usage.map(u -> u.stats(id, window)).orElse(new MachineStats(id, List.of()));
+    }
+
+    /**
+     * Keeps {@code values} (replacing those kept before) as the secrets of machine {@code id}, in memory, for its next
+     * runs: the control plane sends them with every assignments answer. Dropped when the machine is deleted.
+     */
+    public void secrets(String id, List<SecretValue> values) {
+        secrets.ifPresent(h -> h.put(id, values));
     }
 
     /** @throws ApiException {@code not_found} */

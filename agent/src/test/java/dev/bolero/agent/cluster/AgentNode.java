@@ -32,6 +32,8 @@ class AgentNode {
     private final String registry;
     /** Arguments appended to {@link ClusterAgentMain#arguments}: e.g. {@link ClusterAgentMain#privateNetwork}. */
     List<String> extraArguments = List.of();
+    /** Every line the agent wrote (stdout and stderr) over all its starts. */
+    final List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
     Process process;
     int port;
     String id;
@@ -65,6 +67,7 @@ class AgentNode {
             try {
                 String line;
                 while ((line = reader.readLine()) != null) {
+                    output.add(line);
                     System.out.println(name + "| " + line);
                     if (line.startsWith("AGENT-PORT ")) return line;
                 }
@@ -80,7 +83,10 @@ class AgentNode {
         id = joined;
         Thread.ofVirtual().start(() -> {
             try {
-                reader.lines().forEach(line -> System.out.println(name + "| " + line));
+                reader.lines().forEach(line -> {
+                    output.add(line);
+                    System.out.println(name + "| " + line);
+                });
             } catch (UncheckedIOException e) {
                 // the agent was killed
             }

@@ -2,6 +2,7 @@ package dev.bolero.api.wire;
 
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
+import java.util.List;
 
 /**
  * One machine a node must have.
@@ -14,6 +15,14 @@ import dev.bolero.core.MachineState;
  * @param stop how to stop it when {@code desiredState} is {@code stopped}; null for its {@code config.stop}
  * @param namespaceIndex the namespace's index in the private network's address plan (its subnet on the node); null
  *     when the node takes no part in the private network
+ * @param secrets the current values of the secrets {@code config.secrets} names (each once), decrypted by the server
+ *     for this answer; one deleted since the machine was created is missing. The node keeps them in memory only.
+ *     Empty (or absent on the wire) for a machine without secrets
  */
 public record Assignment(String id, String namespace, String name, long generation, MachineState desiredState,
-                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex) {}
+                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex, List<SecretValue> secrets) {
+
+    public Assignment {
+        secrets = secrets == null ? List.of() : List.copyOf(secrets);
+    }
+}

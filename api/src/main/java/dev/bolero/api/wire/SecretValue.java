@@ -7,7 +7,8 @@ import dev.bolero.core.FieldPath;
  *
  * @param name 1 to 128 of {@code A-Z a-z 0-9 _ . -}, starting with a letter or {@code _}; null on an update (the path
  *     names it)
- * @param value the value, UTF-8 text of 1 to {@link #MAX_VALUE_BYTES} bytes
+ * @param value the value, UTF-8 text of 1 to {@link #MAX_VALUE_BYTES} bytes without NUL (it reaches guests as a
+ *     variable or a file)
  */
 public record SecretValue(String name, String value) {
     /** The largest value: 64 KiB. */
@@ -20,14 +21,12 @@ public record SecretValue(String name, String value) {
         if (bytes == 0 || bytes > MAX_VALUE_BYTES) {
             throw FieldPath.root().field("value").invalid("must be 1 to " + MAX_VALUE_BYTES + " bytes, got " + bytes);
         }
+        if (value.indexOf('\0') >= 0) throw FieldPath.root().field("value").invalid("must not contain NUL characters");
     }
 
     /** Checks a secret's name at {@code at}. */
     public static String checkName(FieldPath at, String name) {
-        if (name == null || !name.matches("[A-Za-z_][A-Za-z0-9_.-]{0,127}")) {
-            throw at.invalid("must be 1-128 of A-Z a-z 0-9 _ . - starting with a letter or _, got '" + name + "'");
-        }
-        return name;
+        return dev.bolero.core.MachineSpec.Secret.checkName(at, name);
     }
 
     @Override

@@ -20,6 +20,9 @@ import java.util.regex.Pattern;
  * @param gateway the default route's IPv4 address; needs {@code ip}
  * @param dns name servers for the root's {@code /etc/resolv.conf}
  * @param search search domains for the root's {@code /etc/resolv.conf} (at most 6), e.g. {@code alpha.internal}
+ * @param secrets secrets' values for the workload: variables (sent as {@code env} pairs after {@code env}, whose
+ *     entry of the same name they replace) and files ({@code secret_file} pairs); at most one of each target. Never
+ *     shown by {@link #toString()}
  * @throws IllegalArgumentException when a value is malformed, contains a NUL, or the message would exceed the
  *     protocol's 1 MiB frame limit
  */
@@ -33,7 +36,8 @@ public record GuestConfig(
         Optional<String> ip,
         Optional<String> gateway,
         List<String> dns,
-        List<String> search) {
+        List<String> search,
+        List<GuestSecret> secrets) {
 
     private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
     private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
@@ -47,6 +51,7 @@ public record GuestConfig(
         env = List.copyOf(env);
         dns = List.copyOf(dns);
         search = List.copyOf(search);
+        secrets = List.copyOf(secrets);
         Objects.requireNonNull(workdir, "workdir");
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(hostname, "hostname");
@@ -78,7 +83,11 @@ public record GuestConfig(
         for (String d : search) {
             if (!DOMAIN.matcher(d).matches()) throw new IllegalArgumentException("search is not a domain: " + d);
         }
-        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search).length > FrameCodec.MAX_PAYLOAD) {
+        if (secrets.stream().map(GuestSecret::target).distinct().count() != secrets.size()) {
+            throw new IllegalArgumentException("a secret's variable or file is given twice");
+        }
+        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets).length
+                > FrameCodec.MAX_PAYLOAD) {
             throw new IllegalArgumentException("config exceeds the protocol's 1 MiB limit");
         }
     }
@@ -89,6 +98,12 @@ public record GuestConfig(
         this(argv, env, workdir, user, hostname, root, ip, gateway, dns, List.of());
     }
 
+    /** A config without secrets. */
+    public GuestConfig(List<String> argv, List<String> env, String workdir, String user, String hostname, String root,
+                       Optional<String> ip, Optional<String> gateway, List<String> dns, List<String> search) {
+        this(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, List.of());
+    }
+
     /** A config with no environment, workdir {@code /}, user {@code 0:0}, root {@code /dev/vda}, no network. */
     public static GuestConfig of(List<String> argv, String hostname) {
         return new GuestConfig(
@@ -97,7 +112,15 @@ public record GuestConfig(
 
     /** The CONFIG payload: {@code key\0value\0} pairs. */
     public byte[] encode() {
-        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search);
+        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets);
+    }
+
+    /** The config with the secrets shown by their targets only. */
+    @Override
+    public String toString() {
+        return "GuestConfig[argv=" + argv + ", env=" + env + ", workdir=" + workdir + ", user=" + user + ", hostname="
+                + hostname + ", root=" + root + ", ip=" + ip + ", gateway=" + gateway + ", dns=" + dns + ", search="
+                + search + ", secrets=" + secrets.stream().map(GuestSecret::target).toList() + "]";
     }
 
     private static byte[] encode(
@@ -110,10 +133,22 @@ public record GuestConfig(
             Optional<String> ip,
             Optional<String> gateway,
             List<String> dns,
-            List<String> search) {
+            List<String> search,
+            List<GuestSecret> secrets) {
         var out = new ByteArrayOutputStream();
         argv.forEach(a -> FrameCodec.pair(out, "arg", a));
-        env.forEach(e -> FrameCodec.pair(out, "env", e));
+        var secretVariables = new java.util.HashSet<String>();
+        secrets.forEach(s -> {
+            if (s instanceof GuestSecret.Variable v) secretVariables.add(v.name());
+        });
+        env.stream().filter(e -> !secretVariables.contains(e.substring(0, Math.max(0, e.indexOf('=')))))
+                .forEach(e -> FrameCodec.pair(out, "env", e));
+        for (GuestSecret s : secrets) {
+            switch (s) {
+                case GuestSecret.Variable v -> FrameCodec.pair(out, "env", v.name() + "=" + v.value());
+                case GuestSecret.File f -> FrameCodec.pair(out, "secret_file", f.path() + "=" + f.value());
+            }
+        }
         FrameCodec.pair(out, "workdir", workdir);
         FrameCodec.pair(out, "user", user);
         FrameCodec.pair(out, "hostname", hostname);

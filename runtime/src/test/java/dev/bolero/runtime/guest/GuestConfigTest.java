@@ -50,4 +50,29 @@ class GuestConfigTest {
         String big = "x".repeat(FrameCodec.MAX_PAYLOAD);
         assertThatThrownBy(() -> GuestConfig.of(List.of(big), "m")).hasMessageContaining("1 MiB");
     }
+
+    @Test
+    void secretsReplaceTheVariableOfTheirNameGoAsFilesAndNeverShowTheirValues() {
+        var config = new GuestConfig(List.of("true"), List.of("PATH=/bin", "DB_PASSWORD=from-image"), "/", "0:0", "m",
+                "/dev/vda", Optional.empty(), Optional.empty(), List.of(), List.of(),
+                List.of(new GuestSecret.Variable("DB_PASSWORD", "s3cr3t-env"),
+                        new GuestSecret.File("/run/secrets/tls.key", "s3cr3t=file\nline 2")));
+        assertThat(new String(config.encode(), StandardCharsets.UTF_8)).isEqualTo(
+                ("arg|true|env|PATH=/bin|env|DB_PASSWORD=s3cr3t-env|secret_file|/run/secrets/tls.key=s3cr3t=file\nline 2|"
+                        + "workdir|/|user|0:0|hostname|m|root|/dev/vda|").replace('|', '\0'));
+        assertThat(config.toString()).doesNotContain("s3cr3t").contains("env DB_PASSWORD", "file /run/secrets/tls.key");
+        assertThat(config.secrets().toString()).doesNotContain("s3cr3t");
+    }
+
+    @Test
+    void malformedSecretsAreRefusedWithoutTheirValues() {
+        assertThatThrownBy(() -> new GuestSecret.Variable("A", "s3cr3t\0")).hasMessage("secret env A: value contains a NUL")
+                .message().doesNotContain("s3cr3t");
+        assertThatThrownBy(() -> new GuestSecret.File("/key", "v")).hasMessageContaining("path is not valid");
+        assertThatThrownBy(() -> new GuestSecret.File("/run/a=b", "v")).hasMessageContaining("path is not valid");
+        assertThatThrownBy(() -> new GuestConfig(List.of("true"), List.of(), "/", "0:0", "m", "/dev/vda",
+                Optional.empty(), Optional.empty(), List.of(), List.of(),
+                List.of(new GuestSecret.Variable("A", "1"), new GuestSecret.Variable("A", "2"))))
+                .hasMessage("a secret's variable or file is given twice");
+    }
 }

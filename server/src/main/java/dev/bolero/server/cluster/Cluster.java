@@ -1,5 +1,6 @@
 package dev.bolero.server.cluster;
 
+import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.TokenRow;
 import java.time.Clock;
@@ -33,14 +34,16 @@ public final class Cluster implements AutoCloseable {
      * Builds the services and starts the loops.
      *
      * @param streamPickup how long a stream request (logs, events, exec) waits for its node's agent
+     * @param secrets the namespaces' secrets: machine configs may name only existing ones, and nodes get the values of
+     *     their machines' secrets in their assignments
      */
     public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval,
-                                Duration streamPickup) {
+                                Duration streamPickup, Secrets secrets) {
         var changes = new Changes();
         var placements = new Placements(store, clock, changes, timing.downAfter());
-        var plane = new ControlPlane(store, clock, changes, placements);
+        var plane = new ControlPlane(store, clock, changes, placements, secrets);
         var streams = new Streams(store, clock, changes, streamPickup);
-        var nodes = new NodeRegistry(store, clock, changes, timing, streams);
+        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements).start();
         return new Cluster(store, plane, nodes, loops, placements, streams);

@@ -2,6 +2,7 @@ package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
@@ -37,12 +38,14 @@ public final class ControlPlane {
     private final Clock clock;
     private final Changes changes;
     private final Placements placements;
+    private final Secrets secrets;
 
-    ControlPlane(ServerStore store, Clock clock, Changes changes, Placements placements) {
+    ControlPlane(ServerStore store, Clock clock, Changes changes, Placements placements, Secrets secrets) {
         this.store = store;
         this.clock = clock;
         this.changes = changes;
         this.placements = placements;
+        this.secrets = secrets;
     }
 
     public Namespace createNamespace(NamespaceSpec spec) {
@@ -98,6 +101,7 @@ public final class ControlPlane {
     public Fleet createFleet(String namespace, FleetSpec spec) {
         if (spec.name() == null) throw ApiException.invalid("create fleet: name is required");
         String action = "create fleet " + namespace + "/" + spec.name();
+        checkSecrets(action, namespace, spec.config());
         return store.write(action, tx -> {
             if (tx.fleets().get(namespace, spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
             tx.fleets().insert(namespace, spec, clock.instant());
@@ -117,6 +121,7 @@ public final class ControlPlane {
         var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels(), spec.config(),
                 spec.count());
         String action = "update fleet " + namespace + "/" + name;
+        checkSecrets(action, namespace, spec.config());
         return store.write(action, tx -> {
             Fleet old = tx.fleets().get(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));
             tx.fleets().update(namespace, named, !java.util.Objects.equals(old.config(), named.config()), clock.instant());
@@ -160,6 +165,7 @@ public final class ControlPlane {
         String id = Tokens.id();
         String name = body.name() == null ? "m-" + id : body.name();
         String action = "create machine " + name + " in " + namespace + "/" + fleetName;
+        secrets.checkExist(action, namespace, spec.secrets());
         // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
         var row = MachineRow.created(id, namespace, fleetName, name, spec,
                 body.region() != null ? body.region() : fleet.spec().region(),
@@ -172,6 +178,11 @@ public final class ControlPlane {
             case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
             case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
         };
+    }
+
+    /** Checks that the secrets a fleet's config names exist; a config that names none passes. */
+    private void checkSecrets(String action, String namespace, MachineSpec.Overlay config) {
+        if (config != null && config.secrets() != null) secrets.checkExist(action, namespace, config.secrets());
     }
 
     public ClusterMachine machine(String namespace, String id) {

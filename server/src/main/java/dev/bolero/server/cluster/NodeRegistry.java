@@ -20,7 +20,9 @@ import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodePeer;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.network.PrivateAddressing;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.core.NodeState;
+import dev.bolero.server.secrets.Secrets;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -51,6 +53,7 @@ public final class NodeRegistry {
     private final Changes changes;
     private final Timing timing;
     private final Streams streams;
+    private final Secrets secrets;
 
     /**
      * The protocol's clocks.
@@ -68,7 +71,8 @@ public final class NodeRegistry {
         }
     }
 
-    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams) {
+    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets) {
+        this.secrets = secrets;
         this.store = store;
         this.clock = clock;
         this.changes = changes;
@@ -140,8 +144,9 @@ public final class NodeRegistry {
             var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
             var members = tx.privateNetwork().members();
             if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
-                return new Assignments(node.assignIndex(), machines.stream().map(m -> assignment(m, null)).toList(),
-                        streams.pendingOn(tx, nodeId));
+                var assigned = new ArrayList<Assignment>();
+                for (MachineRow m : machines) assigned.add(assignment(tx, m, null));
+                return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId));
             }
             var namespaces = tx.privateNetwork().namespacesOn(nodeId);
             Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
@@ -149,9 +154,10 @@ public final class NodeRegistry {
                     .map(m -> new NodePeer(m.nodeId(), m.link().publicKey(), m.link().endpoint(),
                             List.of(PLAN.nodeBlock(m.index()))))
                     .toList();
-            return new Assignments(node.assignIndex(),
-                    machines.stream().map(m -> assignment(m, indexes.get(m.namespace()))).toList(),
-                    streams.pendingOn(tx, nodeId), peers, tx.privateNetwork().dns(namespaces));
+            var assigned = new ArrayList<Assignment>();
+            for (MachineRow m : machines) assigned.add(assignment(tx, m, indexes.get(m.namespace())));
+            return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
+                    tx.privateNetwork().dns(namespaces));
         });
     }
 
@@ -299,9 +305,11 @@ public final class NodeRegistry {
                 allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt(), link);
     }
 
-    private static Assignment assignment(MachineRow m, Integer namespaceIndex) {
+    /** The machine as its node gets it, with the values of its secrets opened for this answer. */
+    private Assignment assignment(Tx tx, MachineRow m, Integer namespaceIndex) throws SQLException {
+        var names = m.spec().secrets().stream().map(MachineSpec.Secret::name).toList();
         return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.spec(), m.stop(),
-                namespaceIndex);
+                namespaceIndex, secrets.open(tx, m.namespace(), names));
     }
 
     private static int seconds(Duration d) {

@@ -4,13 +4,19 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.core.FieldPath;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,6 +95,57 @@ public final class Secrets {
         if (!store.update(action, tx -> tx.secrets().delete(namespace, name))) {
             throw ApiException.notFound(action + ": no such secret");
         }
+    }
+
+    /**
+     * Checks that every secret {@code secrets} names exists in {@code namespace}, so a machine config that names one
+     * that does not fails where it is given (a machine's create, a fleet's create or update).
+     *
+     * @throws ApiException {@code invalid_argument}: {@code ACTION: config.secrets[1].name names no secret of
+     *     namespace alpha: 'tls_key'}
+     */
+    public void checkExist(String action, String namespace, List<MachineSpec.Secret> secrets) {
+        if (secrets.isEmpty()) return;
+        Set<String> existing = store.read(action + ": read secrets", tx -> tx.secrets().list(namespace)).stream()
+                .map(SecretInfo::name).collect(Collectors.toSet());
+        for (int i = 0; i < secrets.size(); i++) {
+            String name = secrets.get(i).name();
+            if (!existing.contains(name)) {
+                throw ApiException.invalid(action + ": " + FieldPath.CONFIG.field("secrets").index(i).field("name")
+                        .invalid("names no secret of namespace " + namespace + ": '" + name + "'").getMessage());
+            }
+        }
+    }
+
+    /**
+     * The current values of {@code names} in {@code namespace}, opened in {@code tx} for a node that runs a machine
+     * using them. A name without a secret (deleted since) is left out, as is one that does not open (the store was
+     * altered, or its master key is gone): that is logged, naming the secret, and the node's start of the machine
+     * fails naming it.
+     */
+    public List<SecretValue> open(Tx tx, String namespace, Collection<String> names) throws SQLException {
+        if (names.isEmpty()) return List.of();
+        Optional<DataKey> key;
+        try {
+            key = existingKey(tx, namespace);
+        } catch (SecretsException e) {
+            log.warn("open secrets of {}: {}", namespace, e.getMessage());
+            return List.of();
+        }
+        if (key.isEmpty()) return List.of();
+        var values = new ArrayList<SecretValue>();
+        for (String name : new TreeSet<>(names)) {
+            var sealed = tx.secrets().sealed(namespace, name);
+            if (sealed.isEmpty()) continue;
+            try {
+                byte[] value = key.get().open(name, sealed.get().version(), sealed.get().value());
+                values.add(new SecretValue(name, new String(value, StandardCharsets.UTF_8)));
+                java.util.Arrays.fill(value, (byte) 0);
+            } catch (SecretsException e) {
+                log.warn("open secret {}/{}: {}", namespace, name, e.getMessage());
+            }
+        }
+        return values;
     }
 
     /**

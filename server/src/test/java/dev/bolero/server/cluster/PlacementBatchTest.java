@@ -14,6 +14,8 @@ import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.core.Driver;
+import dev.bolero.server.secrets.MasterKeys;
+import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.ServerStore;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -51,7 +53,8 @@ class PlacementBatchTest {
     void start() {
         store = ServerStore.sqlite(dir.resolve("server.db"));
         cluster = Cluster.start(store, clock, new NodeRegistry.Timing(Duration.ofSeconds(5),
-                Duration.ofSeconds(30), Duration.ofSeconds(20)), Duration.ofHours(1), Duration.ofSeconds(2));
+                Duration.ofSeconds(30), Duration.ofSeconds(20)), Duration.ofHours(1), Duration.ofSeconds(2),
+                new Secrets(store, clock, MasterKeys.of(MasterKeys.generate(), List.of())));
         for (int i = 0; i < NODES; i++) {
             cluster.nodes().join(new JoinRequest("node-" + i, Map.of(), List.of(Driver.QEMU),
                     new Capacity(CPUS, CPUS * 1024L)));
