@@ -102,9 +102,10 @@ public final class Agent implements AutoCloseable {
                 new NodeRuntime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network),
                 dev.bolero.agent.machine.Clock.system(clock),
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
-        machines.recover();
         var telemetry = new Telemetry("agent", () -> kernel.isEmpty()
                 ? Optional.of("no guest kernel to boot machines with (GET /api/v1/node says why)") : Optional.empty());
+        machines.bindMetrics(telemetry.registry());
+        machines.recover();
         var nodeInfo = new NodeInfo(drivers, config.jail().isPresent(), kernel);
         NodeApi api = new NodeApi(machines, logs, nodeInfo,
                 new ImageRoutes(images, machines, dataDir.resolve("uploads")), telemetry)

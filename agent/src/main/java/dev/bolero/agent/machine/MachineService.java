@@ -4,6 +4,8 @@ import dev.bolero.agent.checks.NetworkProbe;
 import dev.bolero.agent.stats.UsageReader;
 import dev.bolero.api.wire.MachineStats;
 import dev.bolero.network.Attachment;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
@@ -59,11 +61,16 @@ public final class MachineService implements AutoCloseable {
 
     /** A service that refuses to start a machine that does not fit in {@code capacity}. */
     public MachineService(MachineStore store, NodeRuntime runtime, Clock clock, NodeCapacity capacity) {
-        this(store, runtime, clock, capacity, List.of(new ImageHook(runtime.images()),
-                new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline()),
-                new HealthChecks(new NetworkProbe(), clock), new SecretsHook(),
-                new UsageSampler(new UsageReader(Path.of("/")), clock,
-                        id -> runtime.network().attachment(id).map(Attachment::tapName))));
+        this(store, runtime, clock, capacity, hooks(runtime, clock));
+    }
+
+    /** The hooks of a node's machines, in the order the runners call them. */
+    private static List<MachineHook> hooks(NodeRuntime runtime, Clock clock) {
+        var usage = new UsageSampler(new UsageReader(Path.of("/")), clock,
+                id -> runtime.network().attachment(id).map(Attachment::tapName));
+        return List.of(new ImageHook(runtime.images()), new NetworkHook(runtime.network()),
+                new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
+                new SecretsHook(), usage, new MachineMetrics(usage, clock));
     }
 
     /** A service whose runners call {@code hooks}, in order. */
@@ -76,6 +83,19 @@ public final class MachineService implements AutoCloseable {
         this.health = hooks.stream().filter(HealthChecks.class::isInstance).map(HealthChecks.class::cast).findFirst();
         this.usage = hooks.stream().filter(UsageSampler.class::isInstance).map(UsageSampler.class::cast).findFirst();
         this.secrets = hooks.stream().filter(SecretsHook.class::isInstance).map(SecretsHook.class::cast).findFirst();
+    }
+
+    /**
+     * Publishes the machines' metrics on {@code registry}: machines by state ({@code bolero_machines}), and what
+     * {@link MachineMetrics} measures.
+     */
+    public void bindMetrics(MeterRegistry registry) {
+        for (MachineState state : MachineState.values()) {
+            Gauge.builder("bolero.machines", book, b -> b.list().stream().filter(m -> m.state() == state).count())
+                    .description("The node's machines by state").tag("state", state.wireName()).register(registry);
+        }
+        hooks.stream().filter(MachineMetrics.class::isInstance).map(MachineMetrics.class::cast).forEach(m -> m.bind(
+                registry, id -> book.current(id).map(MachineRecord::namespace).orElse("")));
     }
 
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */

@@ -66,6 +66,15 @@ final class UsageSampler implements MachineHook {
         running.remove(machineId);
     }
 
+    /** Machine {@code machineId}'s latest sample; empty when its VMM does not run or was not sampled yet. */
+    Optional<MachineStats.Sample> latest(String machineId) {
+        Sampled sampled = running.get(machineId);
+        if (sampled == null) return Optional.empty();
+        synchronized (sampled) {
+            return Optional.ofNullable(sampled.samples().peekLast());
+        }
+    }
+
     /**
      * Machine {@code machineId}'s samples of the last {@code window}, oldest first, and a sample taken now; none when
      * its VMM does not run.
