@@ -27,7 +27,7 @@ CREATE TABLE deployments (
     fleet        TEXT NOT NULL,
     from_version BIGINT NOT NULL,
     to_version   BIGINT NOT NULL,
-    strategy     TEXT NOT NULL,
+    policy       TEXT NOT NULL,
     status       TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'rolling_back', 'rolled_back', 'failed')),
     message      TEXT,
     created_at   BIGINT NOT NULL,
@@ -35,3 +35,6 @@ CREATE TABLE deployments (
     FOREIGN KEY (namespace, fleet) REFERENCES fleets (namespace, name) ON DELETE CASCADE
 );
 CREATE INDEX deployments_fleet ON deployments (namespace, fleet, created_at);
+-- At most one active deployment per fleet, even with several server replicas starting one at once.
+CREATE UNIQUE INDEX deployments_active ON deployments (namespace, fleet)
+    WHERE status IN ('running', 'rolling_back');

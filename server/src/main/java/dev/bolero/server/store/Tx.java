@@ -19,6 +19,8 @@ public final class Tx {
     private final StreamStore streams;
     private final SecretStore secrets;
     private final PrivateNetworkStore privateNetwork;
+    private final ReleaseStore releases;
+    private final DeploymentStore deployments;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -32,6 +34,8 @@ public final class Tx {
         this.streams = new StreamStore(sql);
         this.secrets = new SecretStore(sql);
         this.privateNetwork = new PrivateNetworkStore(sql);
+        this.releases = new ReleaseStore(sql);
+        this.deployments = new DeploymentStore(sql);
     }
 
     public TokenStore tokens() {
@@ -64,6 +68,14 @@ public final class Tx {
 
     public SecretStore secrets() {
         return secrets;
+    }
+
+    public ReleaseStore releases() {
+        return releases;
+    }
+
+    public DeploymentStore deployments() {
+        return deployments;
     }
 
     public PrivateNetworkStore privateNetwork() {
