@@ -94,7 +94,7 @@ class DeployEndToEndTest {
         var fewest = new AtomicInteger(Integer.MAX_VALUE);
         JsonNode bad = deploy(config("bad", 3), 45, () -> fewest.accumulateAndGet(passing(machines()), Math::min));
         assertThat(bad.path("status").asString()).as(bad.toString()).isEqualTo("rolled_back");
-        assertThat(bad.path("message").asString()).startsWith("release 3: machine ").contains("check web critical");
+        assertThat(bad.path("message").asString()).startsWith("release 3: machine ").contains("check web");
         assertThat(fewest.get()).as("passing machines during the failed deploy").isGreaterThanOrEqualTo(1);
         awaitHealthy(2);
 

@@ -119,8 +119,8 @@ final class ClusterLoops implements AutoCloseable {
         }
         for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
         for (MachineRow machine : shrinks) {
-            log.info("fleet {}/{} above its count: deleting machine {}", machine.namespace(), machine.fleet(),
-                    machine.id());
+            log.info("fleet {}/{} above its count or deploying: deleting machine {}", machine.namespace(),
+                    machine.fleet(), machine.id());
             plane.delete(machine.namespace(), machine.id());
         }
         for (Reconciler.Action.Grow grow : grows) grow(grow);
@@ -144,8 +144,8 @@ final class ClusterLoops implements AutoCloseable {
         for (int i = 0; i < grow.missing(); i++) {
             try {
                 var m = plane.createMachine(grow.namespace(), grow.fleet(), CreateClusterMachine.START);
-                log.info("fleet {}/{} below its count: created machine {} on {}", grow.namespace(), grow.fleet(),
-                        m.id(), m.nodeId());
+                log.info("fleet {}/{} below its count or deploying: created machine {} of release {} on {}",
+                        grow.namespace(), grow.fleet(), m.id(), m.configVersion(), m.nodeId());
             } catch (RuntimeException e) {
                 log.warn("fleet {}/{} below its count: create failed: {}", grow.namespace(), grow.fleet(),
                         e.getMessage());

@@ -75,7 +75,8 @@ final class Deploys {
     /** Why new machine {@code m}, not healthy, has failed by {@code now}; null while it may still become healthy. */
     private static String failure(MachineRow m, Duration wait, Instant now) {
         if (m.observedState() == MachineState.FAILED) {
-            return "machine " + m.id() + " failed" + (m.error() == null ? "" : ": " + m.error());
+            return "machine " + m.id() + " failed" + (m.error() == null ? "" : ": " + m.error().lines().findFirst()
+                    .orElse(""));
         }
         if (!now.isBefore(m.createdAt().plus(wait))) {
             return "machine " + m.id() + " not healthy after " + wait.toSeconds() + " s (" + m.observedState()
