@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Deploy benchmark (issue 13): with a real server and one real agent (in its own network namespace), the time to roll
+# Deploy benchmark (issue 13): with a real server and two real agents (each in its own network namespace: a cluster
+# node offers as many vCPUs as its host has cores, two here, so one node would hold only two machines), the time to roll
 # a fleet of COUNT machines (default 3) to a new release that passes its HTTP check (rolling, max_unavailable 1), and
-# the time to detect a release whose check fails and finish rolling it back (its new machine must pass within
-# WAIT_S, default 30 s, so detection takes about WAIT_S: a machine that keeps failing its check is restarted, not
-# failed, and only the deadline tells), beside the cold boot time of one machine of the same config (POST to running
-# with its check passing) in the same run. Deploys go through `bolero deploy`, which polls once a second (so each
+# the time to detect a release whose check fails and finish rolling it back (detected when its new machine fails —
+# its check failing past failures_before_restart until its restart policy gives up — or is still not healthy after
+# WAIT_S, default 30 s, whichever comes first), beside the cold boot time of one machine of the same config (POST to
+# running with its check passing) in the same run. Deploys go through `bolero deploy`, which polls once a second (so each
 # figure may be up to 1 s late). The guests are busybox microVMs (under TCG on a host without usable KVM: expect
 # guest-bound figures). Run as root after building (./mvnw -q -DskipTests package).
-# Leaves nothing behind: machines, agent, link, namespace, bridge, registry and the work directory go on exit.
+# Leaves nothing behind: machines, agents, links, namespaces, bridge, registry and the work directory go on exit.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 count="${COUNT:-3}" wait_s="${WAIT_S:-30}"
@@ -16,8 +17,8 @@ find_java
 
 id=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 work=$(mktemp -d /tmp/bolero-bench-deploy.XXXXXX)
-bridge="bdb$id" netns="bdn$id" veth="bdv$id" net="198.18.$((150 + RANDOM % 40))"
-host_ip="$net.1" node_ip="$net.11"
+bridge="bdb$id" net="198.18.$((150 + RANDOM % 40))"
+host_ip="$net.1"
 pids=() api="" admin=""
 cleanup() {
   if [[ -n $api ]]; then
@@ -31,26 +32,30 @@ cleanup() {
   fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  # the agent's VMMs run in the node's namespace; they go with it
-  for p in $(ip netns pids "$netns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-  ip link del "$veth" 2>/dev/null || true
-  ip netns del "$netns" 2>/dev/null || true
+  for n in 1 2; do
+    # the agents' VMMs run in their node's namespace; they go with it
+    for p in $(ip netns pids "bdn$id$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip link del "bdv$id$n" 2>/dev/null || true
+    ip netns del "bdn$id$n" 2>/dev/null || true
+  done
   ip link del "$bridge" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# The cluster network: a host bridge and the node's namespace plugged into it.
+# The cluster network: a host bridge, one namespace per node plugged into it.
 ip link add "$bridge" type bridge
 ip addr add "$host_ip/24" dev "$bridge"
 ip link set "$bridge" up
-ip netns add "$netns"
-ip link add "$veth" type veth peer name eth0 netns "$netns"
-ip link set "$veth" master "$bridge" up
-ip -n "$netns" addr add "$node_ip/24" dev eth0
-ip -n "$netns" link set eth0 up
-ip -n "$netns" link set lo up
-ip -n "$netns" route add default via "$host_ip"
+for n in 1 2; do
+  ip netns add "bdn$id$n"
+  ip link add "bdv$id$n" type veth peer name eth0 netns "bdn$id$n"
+  ip link set "bdv$id$n" master "$bridge" up
+  ip -n "bdn$id$n" addr add "$net.1$n/24" dev eth0
+  ip -n "bdn$id$n" link set eth0 up
+  ip -n "bdn$id$n" link set lo up
+  ip -n "bdn$id$n" route add default via "$host_ip"
+done
 
 reg_port=$(free_port)
 printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\nhttp:\n  addr: %s:%s\nlog:\n  level: error\n' \
@@ -70,17 +75,19 @@ BOLERO_ADMIN_TOKEN=$admin BOLERO_JOIN_TOKEN=$join "$BOLERO_HOME/bin/bolero" serv
 pids+=($!)
 api="http://$host_ip:$server_port"
 for _ in $(seq 300); do curl -sf "$api/v1/openapi.json" >/dev/null && break; sleep 0.2; done
-nsenter --net="/run/netns/$netns" -- "$BOLERO_HOME/bin/bolero" agent --listen "$node_ip:7070" \
-  --data-dir "$work/node" --server "$api" --join-token "$join" --node-name node1 \
-  --insecure-registry "$host_ip:$reg_port" --publish-address "$node_ip" --network-device-prefix "d$id" \
-  --nft-table "bolero_d$id" >"$work/agent.log" 2>&1 &
-pids+=($!)
+for n in 1 2; do
+  nsenter --net="/run/netns/bdn$id$n" -- "$BOLERO_HOME/bin/bolero" agent --listen "$net.1$n:7070" \
+    --data-dir "$work/node$n" --server "$api" --join-token "$join" --node-name "node$n" \
+    --insecure-registry "$host_ip:$reg_port" --publish-address "$net.1$n" --network-device-prefix "d$id$n" \
+    --nft-table "bolero_d$id$n" >"$work/agent$n.log" 2>&1 &
+  pids+=($!)
+done
 
 call() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
-for _ in $(seq 300); do [[ $(call "$api/v1/nodes" | field '.__len__()' 2>/dev/null || echo 0) == 1 ]] && break; sleep 0.2; done
+for _ in $(seq 300); do [[ $(call "$api/v1/nodes" | field '.__len__()' 2>/dev/null || echo 0) == 2 ]] && break; sleep 0.2; done
 call "$api/v1/namespaces" -d '{"name": "alpha"}' >/dev/null
 check='"checks": {"web": {"type": "http", "port": 8080, "path": "/health", "interval_s": 1, "timeout_s": 1}}'
 config="{\"image\": \"$image\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}, \"env\": {\"HEALTH\": \"good\"}, $check}"
@@ -94,7 +101,7 @@ sys.exit(0 if len(ms) == int(sys.argv[1]) and len(ok) == len(ms) else 1)' "$2"
 }
 await_healthy() {
   for _ in $(seq 3000); do healthy "$1" "$2" && return 0; sleep 0.2; done
-  echo "fleet $1 never became healthy; see $work/agent.log" >&2
+  echo "fleet $1 never became healthy; see $work/agent*.log" >&2
   return 1
 }
 

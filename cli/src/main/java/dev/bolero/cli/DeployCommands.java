@@ -56,9 +56,7 @@ final class DeployCommands {
         public Integer call() throws InterruptedException {
             var client = o.client();
             Fleet current = client.fleet(o.namespace(), fleet);
-            var config = flags.overlay(image);
-            var spec = DeploySpec.of(current.config() == null ? config : config.over(current.config()),
-                    policy.policy());
+            var spec = DeploySpec.of(flags.overlay(image, current.config()), policy.policy());
             return follow(o, policy.detach, client.deploy(o.namespace(), fleet, spec));
         }
     }
