@@ -162,7 +162,7 @@ final class ClusterLoops implements AutoCloseable {
         for (MachineRow m : onDraining) strategy(tx, m, strategies);
         var sized = new ArrayList<Reconciler.FleetSize>();
         for (FleetStore.Sized f : tx.fleets().sized()) {
-            sized.add(new Reconciler.FleetSize(f.namespace(), f.spec().name(), f.spec().count(), f.configVersion(),
+            sized.add(new Reconciler.FleetSize(f.namespace(), f.spec().name(), f.spec().count(),
                     tx.machines().list(f.namespace(), Optional.of(f.spec().name())),
                     tx.deployments().active(f.namespace(), f.spec().name())));
         }

@@ -14,8 +14,9 @@ import java.util.List;
  * The step a fleet's active deployment takes now, from the fleet's machines alone: pure (no store, no clock), so a
  * deployment continues wherever and whenever the reconciler next looks, a server restart included.
  *
- * <p>The fleet's config version is the release being reached: the deployment's target while it runs, the release it
- * came from while it rolls back. A machine of that version counts as <em>new</em> when it is healthy or was made
+ * <p>The release being reached is the deployment's target while it runs, the release it came from while it rolls
+ * back (the fleet's config is that release's: {@link Deployments}), read from the deployment itself, so a step never
+ * mixes a fleet row and a deployment row read at different instants. A machine of that release counts as <em>new</em> when it is healthy or was made
  * since the deployment started; every other machine is <em>old</em> and goes. A new machine that fails, or is not
  * healthy within the policy's wait, rolls a running deployment back (a rollback whose own machines fail ends
  * {@link DeployStatus#FAILED}). While any new machine is still on its way, nothing else happens; then:
@@ -30,10 +31,11 @@ final class Deploys {
 
     /** The actions that take deployment {@code d} of fleet {@code f} one step on at {@code now}. */
     static List<Reconciler.Action> step(Reconciler.FleetSize f, Deployment d, Instant now) {
+        long target = d.status() == DeployStatus.ROLLING_BACK ? d.fromVersion() : d.toVersion();
         var fresh = new ArrayList<MachineRow>();
         var old = new ArrayList<MachineRow>();
         for (MachineRow m : f.machines()) {
-            boolean current = m.configVersion() == f.version()
+            boolean current = m.configVersion() == target
                     && (m.healthy() || !m.createdAt().isBefore(d.createdAt()));
             (current ? fresh : old).add(m);
         }

@@ -54,11 +54,10 @@ final class Reconciler {
     /**
      * A fleet that keeps {@code count} machines, and the ones it has.
      *
-     * @param version its config version: the release its new machines are made from
      * @param machines its machines not deleted, oldest first
      * @param deployment its active deployment, which {@link Deploys} drives instead of a plain resize
      */
-    record FleetSize(String namespace, String fleet, int count, long version, List<MachineRow> machines,
+    record FleetSize(String namespace, String fleet, int count, List<MachineRow> machines,
                      Optional<Deployment> deployment) {
         FleetSize {
             machines = List.copyOf(machines);
@@ -66,8 +65,8 @@ final class Reconciler {
         }
 
         /** A fleet without an active deployment. */
-        FleetSize(String namespace, String fleet, int count, long version, List<MachineRow> machines) {
-            this(namespace, fleet, count, version, machines, Optional.empty());
+        FleetSize(String namespace, String fleet, int count, List<MachineRow> machines) {
+            this(namespace, fleet, count, machines, Optional.empty());
         }
     }
 

@@ -74,14 +74,13 @@ public final class FleetStore {
      * A fleet whose size the control plane keeps.
      *
      * @param spec its spec, with a {@link FleetSpec#count()}
-     * @param configVersion the release its new machines are made from
      */
-    public record Sized(String namespace, FleetSpec spec, long configVersion) {}
+    public record Sized(String namespace, FleetSpec spec) {}
 
     /** Every fleet with a {@code count}, in every namespace. */
     public List<Sized> sized() throws SQLException {
-        return sql.all("SELECT namespace, config, config_version FROM fleets ORDER BY namespace, name",
-                rs -> new Sized(rs.getString(1), JSON.readValue(rs.getString(2), FleetSpec.class), rs.getLong(3)))
+        return sql.all("SELECT namespace, config FROM fleets ORDER BY namespace, name",
+                rs -> new Sized(rs.getString(1), JSON.readValue(rs.getString(2), FleetSpec.class)))
                 .stream().filter(f -> f.spec().count() != null).toList();
     }
 }

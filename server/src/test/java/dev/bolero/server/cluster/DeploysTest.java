@@ -93,7 +93,7 @@ class DeploysTest {
         }
 
         Reconciler.FleetSize size() {
-            return new Reconciler.FleetSize("alpha", "web", count, version, machines, deployment);
+            return new Reconciler.FleetSize("alpha", "web", count, machines, deployment);
         }
 
         /** One reconciliation: the step's actions applied as {@link ClusterLoops} does; whether the deployment is active. */
@@ -232,7 +232,7 @@ class DeploysTest {
         assertThat(f.versions()).contains(1L, 2L); // half way
 
         // A new server reads the same rows: nothing else carries over, so the next step is the same as the old one's.
-        var reloaded = new Reconciler.FleetSize("alpha", "web", 3, f.version, List.copyOf(f.machines),
+        var reloaded = new Reconciler.FleetSize("alpha", "web", 3, List.copyOf(f.machines),
                 Optional.of(f.deployment.orElseThrow()));
         assertThat(Deploys.step(reloaded, reloaded.deployment().orElseThrow(), f.now))
                 .isEqualTo(Deploys.step(f.size(), f.deployment.orElseThrow(), f.now));

@@ -130,15 +130,15 @@ class ReconcilerTest {
         var unplaced = machine("d", null, MachineState.RUNNING, true);
         var all = List.of(placedOld, placedNew, stopped, unplaced);
 
-        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 6, 1, all)))
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 6, all)))
                 .containsExactly(new Reconciler.Action.Grow("alpha", "web", 2));
-        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 4, 1, all))).isEmpty();
-        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 1, 1, all))).containsExactly(
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 4, all))).isEmpty();
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 1, all))).containsExactly(
                 new Reconciler.Action.Shrink(unplaced), new Reconciler.Action.Shrink(stopped),
                 new Reconciler.Action.Shrink(placedNew));
-        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 0, 1, List.of()))).isEmpty();
+        assertThat(Reconciler.resize(new Reconciler.FleetSize("alpha", "web", 0, List.of()))).isEmpty();
         var observed = new Reconciler.Observed(NOW, List.of(node("n1", NodeState.READY, 1)), List.of(), List.of(),
-                Map.of(), List.of(new Reconciler.FleetSize("alpha", "web", 3, 1, List.of(placedOld))));
+                Map.of(), List.of(new Reconciler.FleetSize("alpha", "web", 3, List.of(placedOld))));
         assertThat(Reconciler.reconcile(observed, DOWN_AFTER))
                 .containsExactly(new Reconciler.Action.Grow("alpha", "web", 2));
     }
