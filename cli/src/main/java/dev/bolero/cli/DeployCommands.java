@@ -55,9 +55,13 @@ final class DeployCommands {
         @Override
         public Integer call() throws InterruptedException {
             var client = o.client();
-            Fleet current = client.fleet(o.namespace(), fleet);
-            var spec = DeploySpec.of(flags.overlay(image, current.config()), policy.policy());
-            return follow(o, policy.detach, client.deploy(o.namespace(), fleet, spec));
+            return follow(o, policy.detach, client.deploy(o.namespace(), fleet,
+                    spec(client.fleet(o.namespace(), fleet))));
+        }
+
+        /** The deployment of the flags over fleet {@code current}'s config. */
+        DeploySpec spec(Fleet current) {
+            return DeploySpec.of(flags.overlay(image, current.config()), policy.policy());
         }
     }
 
@@ -77,8 +81,8 @@ final class DeployCommands {
                     policy.policy())));
         }
 
-        /** The newest release older than the current one. */
-        private long previous(List<Release> releases) {
+        /** The newest release older than the current one of {@code releases}. */
+        long previous(List<Release> releases) {
             long current = releases.stream().filter(Release::current).mapToLong(Release::version).findFirst()
                     .orElseThrow(() -> new IllegalStateException("rollback " + fleet + ": it has no current release"));
             return releases.stream().mapToLong(Release::version).filter(v -> v < current).max()
