@@ -377,10 +377,9 @@ final class ClusterCommands {
 
         /** {@code current} with the flags given over it; the flags' config goes over its config. */
         FleetSpec updateSpec(Fleet current) {
-            var config = flags.overlay(image);
             return new FleetSpec(current.name(), strategy != null ? strategy : current.strategy(),
                     region != null ? region : current.region(), current.nodeLabels(),
-                    current.config() == null ? config : config.over(current.config()),
+                    flags.overlay(image, current.config()),
                     count != null ? count : current.count());
         }
     }

@@ -85,6 +85,12 @@ final class MachineFlags {
         }
     }
 
+    /** {@link #overlay} over {@code base} (a fleet's config; null: none), by the one merge rule. */
+    MachineSpec.Overlay overlay(String image, MachineSpec.Overlay base) {
+        var config = overlay(image);
+        return base == null ? config : config.over(base);
+    }
+
     private Map<String, MachineSpec.Check> parsedChecks() {
         var parsed = new LinkedHashMap<String, MachineSpec.Check>();
         checks.forEach((name, value) -> parsed.put(name, check(name, value)));

@@ -14,8 +14,9 @@ import picocli.CommandLine.Command;
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
             ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
-            ClusterCommands.Secrets.class, ClusterCommands.Scale.class, AuditCommand.class, StatsCommand.class, ContextCommand.class,
-            MachineVerbs.Wait.class, MachineVerbs.Events.class, MachineVerbs.Restart.class,
+            ClusterCommands.Secrets.class, ClusterCommands.Scale.class, DeployCommands.Deploy.class,
+            DeployCommands.Rollback.class, DeployCommands.Releases.class, AuditCommand.class, StatsCommand.class,
+            ContextCommand.class, MachineVerbs.Wait.class, MachineVerbs.Events.class, MachineVerbs.Restart.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
 public final class Main {
     private Main() {}

@@ -8,8 +8,11 @@ import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.DeploySpec;
+import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.MachineStats;
+import dev.bolero.api.wire.Release;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
@@ -156,6 +159,28 @@ public final class BoleroClient {
 
     public void deleteFleet(String namespace, String fleet) {
         send("DELETE", ns(namespace) + "/fleets/" + enc(fleet), null, JsonNode.class);
+    }
+
+    /** The fleet's releases, newest first. */
+    public List<Release> releases(String namespace, String fleet) {
+        return send("GET", ns(namespace) + "/fleets/" + enc(fleet) + "/releases", null,
+                new TypeReference<List<Release>>() {});
+    }
+
+    /** Starts a deployment of the fleet; the control plane carries it out (poll {@link #deployment}). */
+    public Deployment deploy(String namespace, String fleet, DeploySpec spec) {
+        return send("POST", ns(namespace) + "/fleets/" + enc(fleet) + "/deployments", spec, Deployment.class);
+    }
+
+    public Deployment deployment(String namespace, String fleet, String id) {
+        return send("GET", ns(namespace) + "/fleets/" + enc(fleet) + "/deployments/" + enc(id), null,
+                Deployment.class);
+    }
+
+    /** The fleet's deployments, newest first. */
+    public List<Deployment> deployments(String namespace, String fleet) {
+        return send("GET", ns(namespace) + "/fleets/" + enc(fleet) + "/deployments", null,
+                new TypeReference<List<Deployment>>() {});
     }
 
     // --- machines ---

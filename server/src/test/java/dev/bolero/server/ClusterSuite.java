@@ -61,7 +61,12 @@ abstract class ClusterSuite {
     abstract Optional<String> database() throws Exception;
 
     static ServerConfig config(Path dataDir, Optional<String> database) {
-        var config = ServerConfig.of("127.0.0.1", 0, dataDir)
+        return config(dataDir, database, 0);
+    }
+
+    /** The test server's config listening on {@code port} (0: any free one). */
+    static ServerConfig config(Path dataDir, Optional<String> database, int port) {
+        var config = ServerConfig.of("127.0.0.1", port, dataDir)
                 .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
                 .withTiming(TIMING, Duration.ofMillis(200))
                 .withStreamPickup(STREAM_PICKUP);
@@ -754,6 +759,59 @@ abstract class ClusterSuite {
         assertThat(http.delete("/v1/namespaces/alpha/machines/" + old, ADMIN).status()).isEqualTo(204);
         assertThat(http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json().path("outdated_machines").asInt())
                 .isZero();
+    }
+
+    @Test
+    void aDeployReplacesTheFleetsMachinesContinuesAcrossAServerRestartAndASecondOneIsAConflict() throws Exception {
+        namespace("alpha");
+        FakeAgent node = agent("n1", Map.of(), 8, 16384).live();
+        var v1 = new java.util.HashMap<String, Object>(WEB_CONFIG);
+        v1.put("restart", Map.of("policy", "on-failure"));
+        var created = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "count", 3,
+                "config", v1));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 3
+                && fleetMachines("web").stream().allMatch(m -> m.path("state").asString().equals("running")));
+
+        var v2 = new java.util.HashMap<String, Object>(v1);
+        v2.put("image", "registry.test/web:2");
+        var started = http.post("/v1/namespaces/alpha/fleets/web/deployments", ADMIN, Map.of("config", v2,
+                "strategy", "rolling", "max_unavailable", 1));
+        assertThat(started.status()).as("%s", started).isEqualTo(201);
+        assertThat(started.json().path("status").asString()).isEqualTo("running");
+        assertThat(started.json().path("from_version").asLong()).isEqualTo(1);
+        assertThat(started.json().path("to_version").asLong()).isEqualTo(2);
+        String id = started.json().path("id").asString();
+        var second = http.post("/v1/namespaces/alpha/fleets/web/deployments", ADMIN, Map.of("version", 1));
+        assertThat(second.status()).as("%s", second).isEqualTo(409);
+        assertThat(second.body()).contains("deployment " + id + " is still running");
+
+        // The server goes away mid-deploy; the one that takes its place (same store, same port) carries it on.
+        int port = server.port();
+        node.silence();
+        server.close();
+        server = Server.start(config(dataDir, db, port));
+        http = new Http(server.port());
+        node.live();
+        await().atMost(Duration.ofSeconds(60)).until(() -> http.get("/v1/namespaces/alpha/fleets/web/deployments/"
+                + id, ADMIN).json().path("status").asString().equals("succeeded"));
+        assertThat(fleetMachines("web")).hasSize(3).allSatisfy(m -> {
+            assertThat(m.path("config_version").asLong()).isEqualTo(2);
+            assertThat(m.path("config").path("image").asString()).isEqualTo("registry.test/web:2");
+        });
+        var releases = http.get("/v1/namespaces/alpha/fleets/web/releases", ADMIN).json();
+        assertThat(releases.size()).isEqualTo(2);
+        assertThat(releases.get(0).path("version").asLong()).isEqualTo(2);
+        assertThat(releases.get(0).path("current").asBoolean()).isTrue();
+        assertThat(releases.get(1).path("config").path("image").asString()).isEqualTo("registry.test/web:1");
+        assertThat(http.get("/v1/namespaces/alpha/fleets/web/deployments", ADMIN).json().size()).isEqualTo(1);
+
+        var noCount = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "byhand", "config", WEB_CONFIG));
+        assertThat(noCount.status()).isEqualTo(201);
+        var refused = http.post("/v1/namespaces/alpha/fleets/byhand/deployments", ADMIN, Map.of("version", 1));
+        assertThat(refused.errorCode()).isEqualTo("failed_precondition");
+        var neither = http.post("/v1/namespaces/alpha/fleets/web/deployments", ADMIN, Map.of("strategy", "canary"));
+        assertThat(neither.errorCode()).isEqualTo("invalid_argument");
     }
 
     // ---- streams: logs, events and exec relayed from the machine's node ----

@@ -199,9 +199,9 @@ public final class ClusterMember implements AutoCloseable {
     private Heartbeat heartbeat() {
         var reports = new ArrayList<MachineReport>();
         machines.list().forEach(m -> reports.add(new MachineReport(m.id(), generations.applied(m.id()), m.state(),
-                m.imageDigest(), m.exitCode(), m.error(), m.privateIp())));
+                m.imageDigest(), m.exitCode(), m.error(), m.privateIp(), m.checks())));
         refused.forEach((id, r) -> reports.add(
-                new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error(), null)));
+                new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error(), null, List.of())));
         return new Heartbeat(capacity, drivers, reports, privateNode.map(PrivateNode::reported).orElse(null));
     }
 

@@ -1,8 +1,10 @@
 package dev.bolero.api.wire;
 
+import dev.bolero.core.CheckStatus;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,13 +18,15 @@ import java.util.Map;
  * @param error why it failed, or why it awaits a node
  * @param configVersion the version of its fleet's config it was created from ({@link Fleet#configVersion()})
  * @param privateIp its address on the cluster's private network, as its node reported it; null when it has none
+ * @param checks its health checks' last results as its node reported them (empty without checks or before a report)
  */
 public record ClusterMachine(
         String id, String name, String namespace, String fleet, MachineState state, MachineState desiredState,
         MachineSpec config, String nodeId, String region, Map<String, String> nodeLabels,
         String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt,
-        long configVersion, String privateIp) {
+        long configVersion, String privateIp, List<CheckStatus> checks) {
     public ClusterMachine {
+        checks = checks == null ? List.of() : List.copyOf(checks);
         nodeLabels = Map.copyOf(nodeLabels);
     }
 }

@@ -9,7 +9,8 @@ import java.util.TreeMap;
 /**
  * Body of {@code POST /v1/namespaces/{ns}/fleets} and {@code PUT …/fleets/{fleet}}: a fleet's placement defaults and
  * machine config, used by its machines that do not set their own. A {@code PUT} replaces the whole spec; machines
- * created before it keep the config they were created with (no rolling replacement).
+ * created before it keep the config they were created with (a deployment replaces them: {@link DeploySpec}). A
+ * changed {@code config} is a new {@link Release}.
  *
  * @param name the fleet's name; on {@code PUT} absent or equal to the path's
  * @param strategy default {@link FleetStrategy#DEFAULT} (bin-pack)

@@ -19,9 +19,11 @@ public final class Cluster implements AutoCloseable {
     private final ClusterLoops loops;
     private final Placements placements;
     private final Streams streams;
+    private final Deployments deployments;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
-                    Placements placements, Streams streams) {
+                    Placements placements, Streams streams, Deployments deployments) {
+        this.deployments = deployments;
         this.store = store;
         this.placements = placements;
         this.plane = plane;
@@ -44,13 +46,19 @@ public final class Cluster implements AutoCloseable {
         var plane = new ControlPlane(store, clock, changes, placements, secrets);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
+        var deployments = new Deployments(store, clock);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
-                plane, placements).start();
-        return new Cluster(store, plane, nodes, loops, placements, streams);
+                plane, placements, deployments).start();
+        return new Cluster(store, plane, nodes, loops, placements, streams, deployments);
     }
 
     public ControlPlane plane() {
         return plane;
+    }
+
+    /** Fleets' releases and deployments. */
+    public Deployments deployments() {
+        return deployments;
     }
 
     public NodeRegistry nodes() {

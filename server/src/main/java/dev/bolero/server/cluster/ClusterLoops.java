@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
@@ -37,12 +38,14 @@ final class ClusterLoops implements AutoCloseable {
     private final Leadership leadership;
     private final ControlPlane plane;
     private final Placements placements;
+    private final Deployments deployments;
     private final Thread thread;
     private volatile boolean leading;
     private volatile boolean closed;
 
     ClusterLoops(ServerStore store, Clock clock, Changes changes, Duration downAfter, Duration interval,
-                 Leadership leadership, ControlPlane plane, Placements placements) {
+                 Leadership leadership, ControlPlane plane, Placements placements, Deployments deployments) {
+        this.deployments = deployments;
         this.store = store;
         this.clock = clock;
         this.changes = changes;
@@ -92,6 +95,8 @@ final class ClusterLoops implements AutoCloseable {
         var stops = new ArrayList<MachineRow>();
         var shrinks = new ArrayList<MachineRow>();
         var grows = new ArrayList<Reconciler.Action.Grow>();
+        var rollBacks = new ArrayList<Reconciler.Action.RollBack>();
+        var finishes = new ArrayList<Reconciler.Action.Finish>();
         boolean lost = false;
         for (Reconciler.Action action : Reconciler.reconcile(observed, downAfter)) {
             switch (action) {
@@ -100,6 +105,8 @@ final class ClusterLoops implements AutoCloseable {
                 case Reconciler.Action.Stop stop -> stops.add(stop.machine());
                 case Reconciler.Action.Grow grow -> grows.add(grow);
                 case Reconciler.Action.Shrink shrink -> shrinks.add(shrink.machine());
+                case Reconciler.Action.RollBack back -> rollBacks.add(back);
+                case Reconciler.Action.Finish finish -> finishes.add(finish);
             }
         }
         if (lost) return true; // their machines are observed again, placed on the next pass
@@ -112,11 +119,23 @@ final class ClusterLoops implements AutoCloseable {
         }
         for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
         for (MachineRow machine : shrinks) {
-            log.info("fleet {}/{} above its count: deleting machine {}", machine.namespace(), machine.fleet(),
-                    machine.id());
+            log.info("fleet {}/{} above its count or deploying: deleting machine {}", machine.namespace(),
+                    machine.fleet(), machine.id());
             plane.delete(machine.namespace(), machine.id());
         }
         for (Reconciler.Action.Grow grow : grows) grow(grow);
+        for (Reconciler.Action.RollBack back : rollBacks) {
+            Deployment d = back.deployment();
+            log.warn("deployment {} of fleet {}/{} rolling back to release {}: {}", d.id(), d.namespace(), d.fleet(),
+                    d.fromVersion(), back.reason());
+            deployments.rollBack(d, back.reason());
+        }
+        for (Reconciler.Action.Finish finish : finishes) {
+            Deployment d = finish.deployment();
+            log.info("deployment {} of fleet {}/{} {}{}", d.id(), d.namespace(), d.fleet(), finish.status().wireName(),
+                    finish.message() == null ? "" : ": " + finish.message());
+            deployments.finish(d, finish.status(), finish.message());
+        }
         return false;
     }
 
@@ -125,8 +144,8 @@ final class ClusterLoops implements AutoCloseable {
         for (int i = 0; i < grow.missing(); i++) {
             try {
                 var m = plane.createMachine(grow.namespace(), grow.fleet(), CreateClusterMachine.START);
-                log.info("fleet {}/{} below its count: created machine {} on {}", grow.namespace(), grow.fleet(),
-                        m.id(), m.nodeId());
+                log.info("fleet {}/{} below its count or deploying: created machine {} of release {} on {}",
+                        grow.namespace(), grow.fleet(), m.id(), m.configVersion(), m.nodeId());
             } catch (RuntimeException e) {
                 log.warn("fleet {}/{} below its count: create failed: {}", grow.namespace(), grow.fleet(),
                         e.getMessage());
@@ -144,7 +163,8 @@ final class ClusterLoops implements AutoCloseable {
         var sized = new ArrayList<Reconciler.FleetSize>();
         for (FleetStore.Sized f : tx.fleets().sized()) {
             sized.add(new Reconciler.FleetSize(f.namespace(), f.spec().name(), f.spec().count(),
-                    tx.machines().list(f.namespace(), Optional.of(f.spec().name()))));
+                    tx.machines().list(f.namespace(), Optional.of(f.spec().name())),
+                    tx.deployments().active(f.namespace(), f.spec().name())));
         }
         return new Reconciler.Observed(clock.instant(), tx.nodes().list(), unplaced, onDraining, strategies, sized);
     }

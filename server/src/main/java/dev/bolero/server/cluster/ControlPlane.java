@@ -105,13 +105,17 @@ public final class ControlPlane {
         return store.write(action, tx -> {
             if (tx.fleets().get(namespace, spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
             tx.fleets().insert(namespace, spec, clock.instant());
+            tx.releases().insert(namespace, spec.name(), 1, spec.config(), clock.instant());
             return tx.fleets().get(namespace, spec.name()).orElseThrow();
         });
     }
 
     /**
-     * Replaces the fleet's spec, bumping its config version when the machine config changes. Machines created
-     * afterwards use the new config; existing ones keep their config and their placement until they are placed again.
+     * Replaces the fleet's spec; a changed machine config is a new release (its config version). Machines created
+     * afterwards use the new config; existing ones keep their config and their placement until they are placed again
+     * (a deployment replaces them: {@link Deployments}).
+     *
+     * @throws ApiException {@code conflict} when the config changes while a deployment of the fleet is active
      */
     public Fleet updateFleet(String namespace, String name, FleetSpec spec) {
         if (spec.name() != null && !spec.name().equals(name)) {
@@ -123,8 +127,13 @@ public final class ControlPlane {
         String action = "update fleet " + namespace + "/" + name;
         checkSecrets(action, namespace, spec.config());
         return store.write(action, tx -> {
-            Fleet old = tx.fleets().get(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));
-            tx.fleets().update(namespace, named, !java.util.Objects.equals(old.config(), named.config()), clock.instant());
+            FleetStore.Template old = tx.fleets().template(namespace, name)
+                    .orElseThrow(() -> notFound(action, "fleet", name));
+            if (!java.util.Objects.equals(old.spec().config(), named.config())) {
+                Deployments.refuseActive(tx, namespace, name, action);
+            }
+            long version = Deployments.release(tx, namespace, name, old, named.config(), clock.instant());
+            tx.fleets().update(namespace, named, version, clock.instant());
             return tx.fleets().get(namespace, name).orElseThrow();
         });
     }

@@ -1,5 +1,7 @@
 package dev.bolero.server.cluster;
 
+import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
@@ -12,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The control plane's decisions: compares what is wanted (machines that should run, nodes that should heartbeat, nodes
@@ -52,10 +55,18 @@ final class Reconciler {
      * A fleet that keeps {@code count} machines, and the ones it has.
      *
      * @param machines its machines not deleted, oldest first
+     * @param deployment its active deployment, which {@link Deploys} drives instead of a plain resize
      */
-    record FleetSize(String namespace, String fleet, int count, List<MachineRow> machines) {
+    record FleetSize(String namespace, String fleet, int count, List<MachineRow> machines,
+                     Optional<Deployment> deployment) {
         FleetSize {
             machines = List.copyOf(machines);
+            Objects.requireNonNull(deployment, "fleet size: deployment");
+        }
+
+        /** A fleet without an active deployment. */
+        FleetSize(String namespace, String fleet, int count, List<MachineRow> machines) {
+            this(namespace, fleet, count, machines, Optional.empty());
         }
     }
 
@@ -73,8 +84,14 @@ final class Reconciler {
         /** A fleet below its count: create {@code missing} machines from its config. */
         record Grow(String namespace, String fleet, int missing) implements Action {}
 
-        /** A machine of a fleet above its count: delete it. */
+        /** A machine of a fleet above its count, or replaced by a deployment: delete it. */
         record Shrink(MachineRow machine) implements Action {}
+
+        /** A new machine of running deployment {@code deployment} failed: go back to its former release. */
+        record RollBack(Deployment deployment, String reason) implements Action {}
+
+        /** Active deployment {@code deployment} is over: it ends {@code status}, {@code message} saying why. */
+        record Finish(Deployment deployment, DeployStatus status, String message) implements Action {}
     }
 
     /** What happens to one machine of a lost node. */
@@ -122,7 +139,10 @@ final class Reconciler {
             }
         }
         actions.addAll(stops);
-        for (FleetSize f : observed.sized()) actions.addAll(resize(f));
+        for (FleetSize f : observed.sized()) {
+            actions.addAll(f.deployment().isPresent() ? Deploys.step(f, f.deployment().get(), observed.now())
+                    : resize(f));
+        }
         return actions;
     }
 
@@ -141,7 +161,7 @@ final class Reconciler {
     }
 
     /** How much a machine serves now: 0 without a node, 1 not meant to run or failed, 2 otherwise. */
-    private static int usefulness(MachineRow m) {
+    static int usefulness(MachineRow m) {
         if (m.nodeId() == null) return 0;
         if (m.desiredState() != MachineState.RUNNING || m.observedState() == MachineState.FAILED
                 || m.observedState() == MachineState.STOPPED) {

@@ -21,6 +21,7 @@ import dev.bolero.api.QueryParams;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Streams;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.JoinRequest;
@@ -167,6 +168,15 @@ public final class ServerApi implements AutoCloseable {
                 cluster.plane().deleteFleet(namespace(ctx), ctx.pathParam("fleet"));
                 ctx.status(204);
             });
+
+            r.handle(ServerRoutes.LIST_RELEASES, ctx -> ctx.json(cluster.deployments().releases(namespace(ctx),
+                    ctx.pathParam("fleet"))));
+            r.handle(ServerRoutes.DEPLOY, ctx -> ctx.status(201).json(cluster.deployments().deploy(namespace(ctx),
+                    ctx.pathParam("fleet"), body(ctx, DeploySpec.class, "deploy fleet " + ctx.pathParam("fleet")))));
+            r.handle(ServerRoutes.LIST_DEPLOYMENTS, ctx -> ctx.json(cluster.deployments().deployments(namespace(ctx),
+                    ctx.pathParam("fleet"))));
+            r.handle(ServerRoutes.GET_DEPLOYMENT, ctx -> ctx.json(cluster.deployments().deployment(namespace(ctx),
+                    ctx.pathParam("fleet"), ctx.pathParam("id"))));
 
             r.handle(ServerRoutes.CREATE_MACHINE, ctx -> ctx.status(201).json(cluster.plane().createMachine(
                     namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateClusterMachine.class, "create machine"))));

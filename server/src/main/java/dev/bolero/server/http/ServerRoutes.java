@@ -15,7 +15,10 @@ import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.DeploySpec;
+import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.Release;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
@@ -113,6 +116,19 @@ final class ServerRoutes {
     static final Operation DELETE_FLEET = Operation.delete(NS + "/fleets/{fleet}").id("deleteFleet").tag("fleets")
             .summary("Deletes a fleet that has no machines").returnsNothing(204).errors(409).build();
 
+    static final Operation LIST_RELEASES = Operation.get(NS + "/fleets/{fleet}/releases").id("listReleases")
+            .tag("fleets").summary("The fleet's releases (versions of its machine config), newest first")
+            .returnsArrayOf(200, Release.class).build();
+    static final Operation DEPLOY = Operation.post(NS + "/fleets/{fleet}/deployments").id("deploy").tag("fleets")
+            .summary("Deploys a new config or an existing release to a fleet with a count; the control plane replaces "
+                    + "its machines under the strategy and rolls back on its own when new machines fail their checks")
+            .body(DeploySpec.class).returns(201, Deployment.class).errors(409).build();
+    static final Operation LIST_DEPLOYMENTS = Operation.get(NS + "/fleets/{fleet}/deployments")
+            .id("listDeployments").tag("fleets").summary("The fleet's deployments, newest first")
+            .returnsArrayOf(200, Deployment.class).build();
+    static final Operation GET_DEPLOYMENT = Operation.get(NS + "/fleets/{fleet}/deployments/{id}")
+            .id("getDeployment").tag("fleets").summary("One deployment").returns(200, Deployment.class).build();
+
     static final Operation CREATE_MACHINE = Operation.post(NS + "/fleets/{fleet}/machines").id("createMachine")
             .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateClusterMachine.class)
             .returns(201, ClusterMachine.class).errors(409).build();
@@ -208,9 +224,11 @@ final class ServerRoutes {
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
-            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
-            DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
+            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, CREATE_SECRET, LIST_SECRETS,
+            GET_SECRET, PUT_SECRET, DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET,
+            LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
-            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
+            WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
+            LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
 }

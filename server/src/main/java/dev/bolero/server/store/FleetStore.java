@@ -13,11 +13,11 @@ import java.util.Optional;
 
 /** Fleets: a namespace's named machine templates with a placement strategy, in one {@link Tx}. */
 public final class FleetStore {
-    /** A fleet's columns and how many of its live machines were created from an older config version. */
+    /** A fleet's columns and how many of its live machines were created from another config version (release). */
     private static final String SELECT = "SELECT f.namespace, f.name, f.config, f.created_at, f.updated_at, "
             + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
             + "AND m.desired_state <> " + Statements.literal(MachineState.DESTROYED.wireName())
-            + " AND m.config_version < f.config_version) FROM fleets f";
+            + " AND m.config_version <> f.config_version) FROM fleets f";
 
     private final Statements sql;
 
@@ -38,11 +38,10 @@ public final class FleetStore {
                 namespace, spec.name(), JSON.writeValueAsString(spec), now.toEpochMilli(), now.toEpochMilli());
     }
 
-    /** Replaces an existing fleet's spec, bumping its config version when {@code newConfig}. */
-    public void update(String namespace, FleetSpec spec, boolean newConfig, Instant now) throws SQLException {
-        sql.update("UPDATE fleets SET config = ?, config_version = config_version + ?, updated_at = ? "
-                + "WHERE namespace = ? AND name = ?",
-                JSON.writeValueAsString(spec), newConfig ? 1 : 0, now.toEpochMilli(), namespace, spec.name());
+    /** Replaces an existing fleet's spec, its config being release {@code configVersion}. */
+    public void update(String namespace, FleetSpec spec, long configVersion, Instant now) throws SQLException {
+        sql.update("UPDATE fleets SET config = ?, config_version = ?, updated_at = ? WHERE namespace = ? AND name = ?",
+                JSON.writeValueAsString(spec), configVersion, now.toEpochMilli(), namespace, spec.name());
     }
 
     /** The fleet as the API shows it, with the count of its machines on an older config. */

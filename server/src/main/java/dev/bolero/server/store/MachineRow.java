@@ -16,20 +16,34 @@ import java.util.Objects;
  *     (deleted, kept until its node confirms)
  * @param stop how to stop it when desired is stopped; null for its {@code config.stop}
  * @param nodeId the node it is assigned to, or null
- * @param observedState what its node last reported; {@link MachineState#CREATED} before any report
- * @param configVersion the version of its fleet's config it was created from
- * @param privateIp its private-network address as its node reported it; null when it has none
+ * @param reported what its node last reported; {@link Reported#NONE} before any report
+ * @param configVersion the version of its fleet's config (its release) it was created from
  */
 public record MachineRow(
         String id, String namespace, String fleet, String name, MachineSpec spec, String region,
         Map<String, String> nodeLabels, MachineState desiredState, MachineSpec.Stop stop,
-        long generation, String nodeId, MachineState observedState, String imageDigest, Integer exitCode,
-        String error, long modifyIndex, Instant createdAt, Instant updatedAt, long configVersion, String privateIp) {
+        long generation, String nodeId, Reported reported, long modifyIndex, Instant createdAt, Instant updatedAt,
+        long configVersion) {
     public MachineRow {
         Objects.requireNonNull(spec, "spec");
         nodeLabels = Map.copyOf(nodeLabels);
         Objects.requireNonNull(desiredState, "desiredState");
-        Objects.requireNonNull(observedState, "observedState");
+        Objects.requireNonNull(reported, "reported");
+    }
+
+    /** The state its node last reported; {@link MachineState#CREATED} before any report. */
+    public MachineState observedState() {
+        return reported.state();
+    }
+
+    /** Why it failed or awaits a node, as last recorded; null otherwise. */
+    public String error() {
+        return reported.error();
+    }
+
+    /** Whether it serves: reported running with every check of its config passing ({@link Reported#healthy}). */
+    public boolean healthy() {
+        return reported.healthy(spec.checks().keySet());
     }
 
     /**
@@ -41,14 +55,13 @@ public record MachineRow(
                                      String region, Map<String, String> nodeLabels, MachineState desiredState,
                                      long configVersion, Instant now) {
         return new MachineRow(id, namespace, fleet, name, spec, region, nodeLabels, desiredState, null, 1, null,
-                MachineState.CREATED, null, null, null, 0, now, now, configVersion, null);
+                Reported.NONE, 0, now, now, configVersion);
     }
 
     /** This new machine assigned to {@code nodeId} at state index {@code index}. */
     public MachineRow assignedTo(String nodeId, long index) {
         return new MachineRow(id, namespace, fleet, name, spec, region, nodeLabels, desiredState, stop, generation,
-                nodeId, observedState, imageDigest, exitCode, error, index, createdAt, updatedAt, configVersion,
-                privateIp);
+                nodeId, reported, index, createdAt, updatedAt, configVersion);
     }
 
     /** Whether it moves to another node when its node is lost or drained: unless its restart policy is {@code no}. */
@@ -73,7 +86,8 @@ public record MachineRow(
 
     /** The row as the public API shows it. */
     public ClusterMachine toWire() {
-        return new ClusterMachine(id, name, namespace, fleet, observedState, desiredState, spec, nodeId, region,
-                nodeLabels, imageDigest, exitCode, error, createdAt, updatedAt, configVersion, privateIp);
+        return new ClusterMachine(id, name, namespace, fleet, reported.state(), desiredState, spec, nodeId, region,
+                nodeLabels, reported.imageDigest(), reported.exitCode(), reported.error(), createdAt, updatedAt,
+                configVersion, reported.privateIp(), reported.checks());
     }
 }

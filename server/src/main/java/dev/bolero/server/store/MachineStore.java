@@ -3,6 +3,7 @@ package dev.bolero.server.store;
 import static dev.bolero.server.store.Statements.JSON;
 
 import dev.bolero.api.wire.MachineReport;
+import dev.bolero.core.CheckStatus;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
@@ -25,6 +26,7 @@ import tools.jackson.core.type.TypeReference;
  */
 public final class MachineStore {
     private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {};
+    private static final TypeReference<List<CheckStatus>> CHECKS = new TypeReference<>() {};
     private static final String RUNNING = Statements.literal(MachineState.RUNNING.wireName());
     private static final String STOPPED = Statements.literal(MachineState.STOPPED.wireName());
     private static final String DESTROYED = Statements.literal(MachineState.DESTROYED.wireName());
@@ -34,12 +36,12 @@ public final class MachineStore {
     private static final String COLUMNS = "id, namespace, fleet, name, spec, cpus, memory_mb, region, "
             + "node_labels, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
             + "exit_code, error, modify_index, created_at, updated_at, config_version";
-    /** What a row read carries: the inserted columns and the private address its node reports. */
-    private static final String READ = COLUMNS + ", private_ip";
+    /** What a row read carries: the inserted columns and the private address and checks its node reports. */
+    private static final String READ = COLUMNS + ", private_ip, checks";
     private static final String INSERT = "INSERT INTO machines (" + COLUMNS
             + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     private static final String ASSIGN = "UPDATE machines SET node_id = ?, observed_state = " + CREATED
-            + ", image_digest = NULL, exit_code = NULL, private_ip = NULL, error = ?, generation = generation + 1, "
+            + ", image_digest = NULL, exit_code = NULL, private_ip = NULL, checks = NULL, error = ?, generation = generation + 1, "
             + "modify_index = ?, "
             + "updated_at = ? WHERE id = ?";
 
@@ -65,7 +67,8 @@ public final class MachineStore {
             rows.add(new Object[] {m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.spec()),
                 m.cpus(), m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()),
                 m.desiredState().wireName(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()),
-                m.generation(), m.nodeId(), m.observedState().wireName(), m.imageDigest(), m.exitCode(), m.error(),
+                m.generation(), m.nodeId(), m.observedState().wireName(), m.reported().imageDigest(),
+                m.reported().exitCode(), m.error(),
                 m.modifyIndex(), m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion()});
         }
         sql.batch(INSERT, rows);
@@ -175,16 +178,12 @@ public final class MachineStore {
      * and its deleted machines it no longer reports are gone, so their rows go. Whether any observed state changed.
      */
     public boolean observe(String nodeId, List<MachineReport> reports, Instant now) throws SQLException {
-        record Seen(MachineState state, String imageDigest, Integer exitCode, String error, String privateIp,
-                    boolean deleted) {}
+        record Seen(Reported reported, boolean deleted) {}
         var seen = new HashMap<String, Seen>();
-        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, private_ip, desired_state "
-                + "FROM machines WHERE node_id = ?", rs -> {
-                    int exit = rs.getInt(4);
-                    return Map.entry(rs.getString(1), new Seen(MachineState.parse(rs.getString(2)), rs.getString(3),
-                            rs.wasNull() ? null : exit, rs.getString(5), rs.getString(6),
-                            MachineState.parse(rs.getString(7)) == MachineState.DESTROYED));
-                }, nodeId)) {
+        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, private_ip, checks, "
+                + "desired_state FROM machines WHERE node_id = ?", rs -> Map.entry(rs.getString(1),
+                        new Seen(reported(rs), MachineState.parse(rs.getString(8)) == MachineState.DESTROYED)),
+                nodeId)) {
             seen.put(row.getKey(), row.getValue());
         }
         var updates = new ArrayList<Object[]>();
@@ -192,15 +191,14 @@ public final class MachineStore {
         for (MachineReport r : reports) {
             reported.add(r.id());
             Seen before = seen.get(r.id());
-            if (before == null || before.equals(new Seen(r.state(), r.imageDigest(), r.exitCode(), r.error(),
-                    r.privateIp(), before.deleted()))) {
-                continue;
-            }
+            Reported latest = Reported.of(r);
+            if (before == null || before.reported().equals(latest)) continue;
             updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(), r.privateIp(),
-                now.toEpochMilli(), r.id(), nodeId});
+                latest.checks().isEmpty() ? null : JSON.writeValueAsString(latest.checks()), now.toEpochMilli(), r.id(),
+                nodeId});
         }
         sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, private_ip = ?, "
-                + "updated_at = ? WHERE id = ? AND node_id = ?", updates);
+                + "checks = ?, updated_at = ? WHERE id = ? AND node_id = ?", updates);
         var gone = new ArrayList<Object[]>();
         seen.forEach((id, s) -> {
             if (s.deleted() && !reported.contains(id)) gone.add(new Object[] {id});
@@ -225,17 +223,24 @@ public final class MachineStore {
     }
 
     private static MachineRow machine(ResultSet rs) throws SQLException {
-        int exit = rs.getInt("exit_code");
-        Integer exitCode = rs.wasNull() ? null : exit;
         String stop = rs.getString("stop_request");
         return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
                 rs.getString("name"), JSON.readValue(rs.getString("spec"), MachineSpec.class),
                 rs.getString("region"), JSON.readValue(rs.getString("node_labels"), LABELS),
                 MachineState.parse(rs.getString("desired_state")),
                 stop == null ? null : JSON.readValue(stop, MachineSpec.Stop.class),
-                rs.getLong("generation"), rs.getString("node_id"), MachineState.parse(rs.getString("observed_state")),
-                rs.getString("image_digest"), exitCode, rs.getString("error"), rs.getLong("modify_index"),
+                rs.getLong("generation"), rs.getString("node_id"), reported(rs), rs.getLong("modify_index"),
                 Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
-                rs.getLong("config_version"), rs.getString("private_ip"));
+                rs.getLong("config_version"));
+    }
+
+    /** The observed columns of the row at {@code rs}, by name. */
+    private static Reported reported(ResultSet rs) throws SQLException {
+        int exit = rs.getInt("exit_code");
+        Integer exitCode = rs.wasNull() ? null : exit;
+        String checks = rs.getString("checks");
+        return new Reported(MachineState.parse(rs.getString("observed_state")), rs.getString("image_digest"), exitCode,
+                rs.getString("error"), rs.getString("private_ip"), checks == null ? List.of()
+                        : JSON.readValue(checks, CHECKS));
     }
 }

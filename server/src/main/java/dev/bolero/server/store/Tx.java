@@ -20,6 +20,8 @@ public final class Tx {
     private final SecretStore secrets;
     private final PrivateNetworkStore privateNetwork;
     private final AuditStore audit;
+    private final ReleaseStore releases;
+    private final DeploymentStore deployments;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -34,6 +36,8 @@ public final class Tx {
         this.secrets = new SecretStore(sql);
         this.privateNetwork = new PrivateNetworkStore(sql);
         this.audit = new AuditStore(sql);
+        this.releases = new ReleaseStore(sql);
+        this.deployments = new DeploymentStore(sql);
     }
 
     public TokenStore tokens() {
@@ -70,6 +74,14 @@ public final class Tx {
 
     public AuditStore audit() {
         return audit;
+    }
+
+    public ReleaseStore releases() {
+        return releases;
+    }
+
+    public DeploymentStore deployments() {
+        return deployments;
     }
 
     public PrivateNetworkStore privateNetwork() {

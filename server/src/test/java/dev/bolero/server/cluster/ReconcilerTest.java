@@ -9,6 +9,7 @@ import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.Reported;
 import dev.bolero.server.store.NodeRow;
 import java.time.Duration;
 import java.time.Instant;
@@ -150,6 +151,6 @@ class ReconcilerTest {
         var spec = MachineSpec.builder("busybox").guest(1, 256)
                 .restart(new MachineSpec.Restart(moves ? "on-failure" : "no", null)).build();
         return new MachineRow(id, "alpha", fleet, id, spec, null, Map.of(), desired, null, 1, nodeId,
-                MachineState.CREATED, null, null, null, 1, NOW, NOW, 1, null);
+                Reported.NONE, 1, NOW, NOW, 1);
     }
 }

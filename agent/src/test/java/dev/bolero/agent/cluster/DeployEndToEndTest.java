@@ -1,0 +1,166 @@
+package dev.bolero.agent.cluster;
+
+import static dev.bolero.server.Http.call;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bolero.agent.ClusterNetwork;
+import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.TestImages;
+import dev.bolero.oci.testing.TestRegistry;
+import dev.bolero.server.Http.Response;
+import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import dev.bolero.server.cluster.NodeRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Deploys on real VMs: one control-plane server (SQLite, in this JVM) and one real agent in its own network namespace,
+ * a fleet of two machines of a web image whose HTTP check is served only when the machine's env says so. The checks
+ * show on the cluster API's machines; a release that passes its checks rolls out to both machines; a release whose
+ * check fails is rolled back by the control plane on its own, the fleet never having fewer than one passing machine
+ * (count - max_unavailable) while it does. At most two VMs run at a time.
+ */
+class DeployEndToEndTest {
+    private static final String ADMIN = "admin-token-deploy-e2e-0123456789";
+    private static final String JOIN = "join-token-deploy-e2e-0123456789";
+    private static final String FLEET = "/v1/namespaces/alpha/fleets/web";
+
+    @TempDir
+    static Path dir;
+
+    private static ClusterNetwork network;
+    private static TestRegistry registry;
+    private static String image;
+    private static Server server;
+    private static final List<AgentNode> nodes = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        network = ClusterNetwork.create();
+        registry = TestRegistry.startOn(network.hostIp());
+        image = TestImages.push(registry, "deploy/web:1", ImageSpec.cmd("sh", "-c",
+                "mkdir -p /www; [ \"$HEALTH\" = bad ] || echo ok > /www/health; exec httpd -f -p 8080 -h /www"));
+        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
+                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
+                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
+                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
+        var node = new AgentNode("n1", dir.resolve("n1"), network.addNode(), () -> List.of(serverUrl()), JOIN,
+                registry.host());
+        nodes.add(node);
+        node.start();
+        assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        AgentNode.tearDown(nodes, dir, server, registry, network);
+    }
+
+    /** The fleet's machine config: the test image with {@code env}, its web check, and a quick check interval. */
+    private static String config(String health, int revision) {
+        return """
+                {"image": "%s", "guest": {"cpus": 1, "memory_mb": 256},
+                 "env": {"HEALTH": "%s", "REVISION": "%d"},
+                 "checks": {"web": {"type": "http", "port": 8080, "path": "/health", "interval_s": 1, "timeout_s": 1}}}
+                """.formatted(image, health, revision);
+    }
+
+    @Test
+    void aGoodReleaseRollsOutAndAFailingOneIsRolledBackOnItsOwn() {
+        var created = api("POST", "/v1/namespaces/alpha/fleets",
+                "{\"name\": \"web\", \"count\": 2, \"config\": " + config("good", 1) + "}");
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        awaitHealthy(1);
+
+        // A good release: rolled out to both machines, one at a time.
+        JsonNode good = deploy(config("good", 2), 240);
+        assertThat(good.path("status").asString()).as(good.toString()).isEqualTo("succeeded");
+        assertThat(good.path("to_version").asLong()).isEqualTo(2);
+        awaitHealthy(2);
+
+        // A release whose check fails: rolled back to release 2, never fewer than one passing machine meanwhile.
+        var fewest = new AtomicInteger(Integer.MAX_VALUE);
+        JsonNode bad = deploy(config("bad", 3), 45, () -> fewest.accumulateAndGet(passing(machines()), Math::min));
+        assertThat(bad.path("status").asString()).as(bad.toString()).isEqualTo("rolled_back");
+        assertThat(bad.path("message").asString()).startsWith("release 3: machine ").contains("check web");
+        assertThat(fewest.get()).as("passing machines during the failed deploy").isGreaterThanOrEqualTo(1);
+        awaitHealthy(2);
+
+        JsonNode releases = api("GET", FLEET + "/releases", null).json();
+        assertThat(StreamSupport.stream(releases.spliterator(), false).map(r -> r.path("version").asLong()).toList())
+                .containsExactly(3L, 2L, 1L);
+        assertThat(StreamSupport.stream(releases.spliterator(), false).filter(r -> r.path("current").asBoolean())
+                .map(r -> r.path("version").asLong()).toList()).containsExactly(2L);
+        var second = api("POST", FLEET + "/deployments", "{\"version\": 1}");
+        assertThat(second.status()).as(second.body()).isEqualTo(201);
+        var conflict = api("POST", FLEET + "/deployments", "{\"version\": 2}");
+        assertThat(conflict.status()).as("a second deploy while one runs: %s", conflict.body()).isEqualTo(409);
+    }
+
+    private static JsonNode deploy(String config, int waitTimeoutS) {
+        return deploy(config, waitTimeoutS, () -> 0);
+    }
+
+    /** Starts a rolling deploy of {@code config} and waits for its end, calling {@code sample} every half second. */
+    private static JsonNode deploy(String config, int waitTimeoutS, java.util.function.IntSupplier sample) {
+        var r = api("POST", FLEET + "/deployments", "{\"config\": " + config + ", \"strategy\": \"rolling\", "
+                + "\"max_unavailable\": 1, \"wait_timeout_s\": " + waitTimeoutS + "}");
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        String id = r.json().path("id").asString();
+        var end = new java.util.concurrent.atomic.AtomicReference<JsonNode>();
+        await().atMost(Duration.ofSeconds(600)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            sample.getAsInt();
+            JsonNode d = api("GET", FLEET + "/deployments/" + id, null).json();
+            end.set(d);
+            String status = d.path("status").asString();
+            return !status.equals("running") && !status.equals("rolling_back");
+        });
+        return end.get();
+    }
+
+    /** Waits until the fleet has two machines, all of release {@code version}, running with their check passing. */
+    private static void awaitHealthy(long version) {
+        await().atMost(Duration.ofSeconds(300)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            JsonNode machines = machines();
+            assertThat(machines.size()).as(machines.toString()).isEqualTo(2);
+            for (JsonNode m : machines) assertThat(m.path("config_version").asLong()).as(m.toString()).isEqualTo(version);
+            assertThat(passing(machines)).as(machines.toString()).isEqualTo(2);
+        });
+    }
+
+    /** How many of {@code machines} run with their check passing, as the cluster API shows them. */
+    private static int passing(JsonNode machines) {
+        int n = 0;
+        for (JsonNode m : machines) {
+            boolean passing = StreamSupport.stream(m.path("checks").spliterator(), false)
+                    .anyMatch(c -> c.path("name").asString().equals("web")
+                            && c.path("status").asString().equals("passing"));
+            if (m.path("state").asString().equals("running") && passing) n++;
+        }
+        return n;
+    }
+
+    private static JsonNode machines() {
+        return api("GET", FLEET + "/machines", null).json();
+    }
+
+    private static Response api(String method, String path, String body) {
+        return call(method, serverUrl() + path, ADMIN, body);
+    }
+
+    private static String serverUrl() {
+        return "http://" + network.hostIp() + ":" + server.port();
+    }
+}

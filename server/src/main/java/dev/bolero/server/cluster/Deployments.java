@@ -1,0 +1,139 @@
+package dev.bolero.server.cluster;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.DeploySpec;
+import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.Deployment;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.Release;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.server.store.FleetStore;
+import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.Tx;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Fleets' releases and deployments. A deployment is only state: starting one moves the fleet's config to the target
+ * release and records it; the reconciler ({@link Deploys}, carried out by {@link ClusterLoops}) does the rest, and ends
+ * it through {@link #rollBack} and {@link #finish}. Public methods throw {@link ApiException} naming the action.
+ */
+public final class Deployments {
+    private final ServerStore store;
+    private final Clock clock;
+
+    Deployments(ServerStore store, Clock clock) {
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /**
+     * Starts deploying {@code spec} to the fleet.
+     *
+     * @throws ApiException {@code not_found} for no such fleet or release, {@code failed_precondition} when the fleet
+     *     has no {@code count}, {@code conflict} when it has an active deployment
+     */
+    public Deployment deploy(String namespace, String fleet, DeploySpec spec) {
+        String action = "deploy fleet " + namespace + "/" + fleet;
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        return store.write(action, tx -> {
+            FleetStore.Template t = tx.fleets().template(namespace, fleet)
+                    .orElseThrow(() -> ApiException.notFound(action + ": no fleet " + fleet));
+            if (t.spec().count() == null) {
+                throw ApiException.failedPrecondition(action + ": it has no count (bolero scale " + fleet + " N)");
+            }
+            refuseActive(tx, namespace, fleet, action);
+            MachineSpec.Overlay config;
+            long version;
+            if (spec.version() != null) {
+                Release r = tx.releases().get(namespace, fleet, spec.version()).orElseThrow(() ->
+                        ApiException.notFound(action + ": no release " + spec.version()));
+                config = r.config();
+                version = r.version();
+            } else {
+                config = spec.config();
+                version = release(tx, namespace, fleet, t, config, now);
+            }
+            tx.fleets().update(namespace, withConfig(t.spec(), config), version, now);
+            var d = new Deployment(Tokens.id(), namespace, fleet, t.configVersion(), version, spec.policy(),
+                    DeployStatus.RUNNING, null, now, now);
+            tx.deployments().insert(d);
+            return d;
+        });
+    }
+
+    /** One deployment of the fleet. */
+    public Deployment deployment(String namespace, String fleet, String id) {
+        String action = "get deployment " + id + " of fleet " + namespace + "/" + fleet;
+        return store.read(action, tx -> tx.deployments().get(namespace, id)).filter(d -> d.fleet().equals(fleet))
+                .orElseThrow(() -> ApiException.notFound(action + ": no deployment " + id));
+    }
+
+    /** The fleet's deployments, newest first. */
+    public List<Deployment> deployments(String namespace, String fleet) {
+        String action = "list deployments of fleet " + namespace + "/" + fleet;
+        return store.read(action, tx -> {
+            if (tx.fleets().template(namespace, fleet).isEmpty()) throw ApiException.notFound(action + ": no fleet " + fleet);
+            return tx.deployments().list(namespace, fleet);
+        });
+    }
+
+    /** The fleet's releases, newest first. */
+    public List<Release> releases(String namespace, String fleet) {
+        String action = "list releases of fleet " + namespace + "/" + fleet;
+        return store.read(action, tx -> {
+            if (tx.fleets().template(namespace, fleet).isEmpty()) throw ApiException.notFound(action + ": no fleet " + fleet);
+            return tx.releases().list(namespace, fleet);
+        });
+    }
+
+    /**
+     * The release of {@code config} for fleet {@code t}: its current one when the config is the same, otherwise a new
+     * one (the newest plus one), recorded now.
+     */
+    static long release(Tx tx, String namespace, String fleet, FleetStore.Template t, MachineSpec.Overlay config,
+                        Instant now) throws SQLException {
+        if (Objects.equals(t.spec().config(), config)) return t.configVersion();
+        long version = tx.releases().newest(namespace, fleet) + 1;
+        tx.releases().insert(namespace, fleet, version, config, now);
+        return version;
+    }
+
+    /** Throws {@code conflict} when the fleet has an active deployment. */
+    static void refuseActive(Tx tx, String namespace, String fleet, String action) throws SQLException {
+        var active = tx.deployments().active(namespace, fleet);
+        if (active.isPresent()) {
+            throw ApiException.conflict(action + ": deployment " + active.get().id() + " is still "
+                    + active.get().status().wireName());
+        }
+    }
+
+    /** Turns running deployment {@code d} back: the fleet returns to its former release, {@code reason} saying why. */
+    void rollBack(Deployment d, String reason) {
+        String action = "roll back deployment " + d.id() + " of fleet " + d.namespace() + "/" + d.fleet();
+        store.write(action, tx -> {
+            if (!tx.deployments().transition(d.id(), DeployStatus.ROLLING_BACK, reason, clock.instant())) return null;
+            var former = tx.releases().get(d.namespace(), d.fleet(), d.fromVersion());
+            var t = tx.fleets().template(d.namespace(), d.fleet());
+            if (former.isPresent() && t.isPresent()) {
+                tx.fleets().update(d.namespace(), withConfig(t.get().spec(), former.get().config()), d.fromVersion(),
+                        clock.instant());
+            }
+            return null;
+        });
+    }
+
+    /** Ends active deployment {@code d} with {@code status} and {@code message}. */
+    void finish(Deployment d, DeployStatus status, String message) {
+        store.write("finish deployment " + d.id() + " of fleet " + d.namespace() + "/" + d.fleet(),
+                tx -> tx.deployments().transition(d.id(), status, message, clock.instant()));
+    }
+
+    private static FleetSpec withConfig(FleetSpec spec, MachineSpec.Overlay config) {
+        return new FleetSpec(spec.name(), spec.strategy(), spec.region(), spec.nodeLabels(), config, spec.count());
+    }
+}

@@ -1,0 +1,266 @@
+package dev.bolero.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.api.wire.DeployPolicy;
+import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.DeployStrategy;
+import dev.bolero.api.wire.Deployment;
+import dev.bolero.core.CheckStatus;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.Reported;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Deployments driven by the pure {@link Deploys} step on a fake clock: a small simulated fleet whose machines become
+ * healthy, stay critical or crash some seconds after they are made, by release.
+ */
+class DeploysTest {
+    private static final Instant START = Instant.parse("2026-12-02T12:00:00Z");
+    private static final Duration TICK = Duration.ofSeconds(5);
+    private static final Duration BOOT = Duration.ofSeconds(10);
+    private static final int WAIT_S = 60;
+
+    /** What machines of a release do once booted. */
+    enum Behavior { HEALTHY, CRITICAL, CRASH }
+
+    /** The fleet: its rows, release and deployment, as the store would hold them; actions applied as the loop does. */
+    static final class Fleet {
+        final Map<Long, Behavior> releases;
+        final int count;
+        long version = 1;
+        Optional<Deployment> deployment = Optional.empty();
+        List<MachineRow> machines = new ArrayList<>();
+        Instant now = START;
+        int made;
+        int minHealthy = Integer.MAX_VALUE;
+        int maxMachines;
+
+        Fleet(int count, Map<Long, Behavior> releases) {
+            this.count = count;
+            this.releases = releases;
+            for (int i = 0; i < count; i++) machines.add(machine(1, START.minus(Duration.ofHours(1))));
+            tick(0); // the old release's machines are healthy
+        }
+
+        MachineRow machine(long release, Instant at) {
+            var spec = MachineSpec.builder("web:" + release).guest(1, 256)
+                    .check("http", MachineSpec.Check.http(8080, "/health")).build();
+            return new MachineRow("m" + (++made), "alpha", "web", "m" + made, spec, null, Map.of(),
+                    MachineState.RUNNING, null, 1, "n1", Reported.NONE, 1, at, at, release);
+        }
+
+        void deploy(DeployStrategy strategy, int maxUnavailable) {
+            var d = new Deployment("d1", "alpha", "web", version, version + 1,
+                    new DeployPolicy(strategy, maxUnavailable, WAIT_S), DeployStatus.RUNNING, null, now, now);
+            version = d.toVersion();
+            deployment = Optional.of(d);
+        }
+
+        /** Reports what each machine does at {@code now}. */
+        void tick(long seconds) {
+            now = now.plusSeconds(seconds);
+            var reported = new ArrayList<MachineRow>();
+            for (MachineRow m : machines) {
+                boolean booted = !now.isBefore(m.createdAt().plus(BOOT));
+                Behavior b = releases.get(m.configVersion());
+                Reported r = !booted ? new Reported(MachineState.STARTING, null, null, null, null, List.of())
+                        : switch (b) {
+                            case HEALTHY -> running(CheckStatus.Status.PASSING);
+                            case CRITICAL -> running(CheckStatus.Status.CRITICAL);
+                            case CRASH -> new Reported(MachineState.FAILED, null, 1, "exited 1", null, List.of());
+                        };
+                reported.add(new MachineRow(m.id(), m.namespace(), m.fleet(), m.name(), m.spec(), m.region(),
+                        m.nodeLabels(), m.desiredState(), m.stop(), m.generation(), m.nodeId(), r, m.modifyIndex(),
+                        m.createdAt(), m.updatedAt(), m.configVersion()));
+            }
+            machines = reported;
+        }
+
+        private Reported running(CheckStatus.Status status) {
+            return new Reported(MachineState.RUNNING, "sha256:x", null, null, null,
+                    List.of(new CheckStatus("http", status, "", now)));
+        }
+
+        Reconciler.FleetSize size() {
+            return new Reconciler.FleetSize("alpha", "web", count, machines, deployment);
+        }
+
+        /** One reconciliation: the step's actions applied as {@link ClusterLoops} does; whether the deployment is active. */
+        boolean step() {
+            for (Reconciler.Action a : Deploys.step(size(), deployment.orElseThrow(), now)) {
+                switch (a) {
+                    case Reconciler.Action.Grow g -> {
+                        for (int i = 0; i < g.missing(); i++) machines.add(machine(version, now));
+                    }
+                    case Reconciler.Action.Shrink s -> machines.removeIf(m -> m.id().equals(s.machine().id()));
+                    case Reconciler.Action.RollBack back -> {
+                        Deployment d = back.deployment();
+                        deployment = Optional.of(new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(),
+                                d.toVersion(), d.policy(), DeployStatus.ROLLING_BACK, back.reason(), d.createdAt(), now));
+                        version = d.fromVersion();
+                    }
+                    case Reconciler.Action.Finish f -> {
+                        Deployment d = f.deployment();
+                        deployment = Optional.of(new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(),
+                                d.toVersion(), d.policy(), f.status(), f.message(), d.createdAt(), now));
+                    }
+                    default -> throw new AssertionError("not a deployment action: " + a);
+                }
+            }
+            maxMachines = Math.max(maxMachines, machines.size());
+            return deployment.orElseThrow().status().active();
+        }
+
+        /** Ticks until the deployment ends (at most an hour of fake time); its end. */
+        Deployment run() {
+            for (int i = 0; i < 720 && step(); i++) {
+                tick(TICK.toSeconds());
+                minHealthy = Math.min(minHealthy, (int) machines.stream().filter(MachineRow::healthy).count());
+            }
+            return deployment.orElseThrow();
+        }
+
+        List<Long> versions() {
+            return machines.stream().map(MachineRow::configVersion).toList();
+        }
+
+        boolean allHealthy() {
+            return machines.stream().allMatch(MachineRow::healthy);
+        }
+    }
+
+    private static Fleet fleet(int count, Behavior next) {
+        return new Fleet(count, Map.of(1L, Behavior.HEALTHY, 2L, next));
+    }
+
+    @ParameterizedTest
+    @EnumSource(DeployStrategy.class)
+    void aHealthyReleaseReplacesEveryMachine(DeployStrategy strategy) {
+        var f = fleet(3, Behavior.HEALTHY);
+        f.deploy(strategy, 1);
+
+        Deployment end = f.run();
+
+        assertThat(end.status()).isEqualTo(DeployStatus.SUCCEEDED);
+        assertThat(f.versions()).containsExactly(2L, 2L, 2L);
+        f.tick(TICK.toSeconds());
+        assertThat(f.allHealthy()).isTrue();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DeployStrategy.class, names = {"ROLLING", "CANARY", "BLUEGREEN"})
+    void aReleaseWhoseChecksFailIsRolledBackWithoutLosingMoreThanMaxUnavailable(DeployStrategy strategy) {
+        var f = fleet(3, Behavior.CRITICAL);
+        f.deploy(strategy, 1);
+
+        Deployment end = f.run();
+
+        assertThat(end.status()).isEqualTo(DeployStatus.ROLLED_BACK);
+        assertThat(end.message()).startsWith("release 2: machine ").contains("not healthy after 60 s")
+                .contains("check http critical");
+        assertThat(f.versions()).containsExactly(1L, 1L, 1L);
+        assertThat(f.minHealthy).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void aCrashingReleaseRollsBackAsSoonAsAMachineFailsNotAtTheDeadline() {
+        var f = fleet(2, Behavior.CRASH);
+        f.deploy(DeployStrategy.ROLLING, 1);
+
+        Deployment end = f.run();
+
+        assertThat(end.status()).isEqualTo(DeployStatus.ROLLED_BACK);
+        assertThat(end.message()).contains("failed: exited 1");
+        assertThat(Duration.between(START, end.updatedAt())).isLessThan(Duration.ofSeconds(WAIT_S));
+        assertThat(f.versions()).containsExactly(1L, 1L);
+    }
+
+    @Test
+    void anImmediateDeployOfABadReleaseComesBackToTheOldOne() {
+        var f = fleet(2, Behavior.CRITICAL);
+        f.deploy(DeployStrategy.IMMEDIATE, 1);
+
+        assertThat(f.run().status()).isEqualTo(DeployStatus.ROLLED_BACK);
+        assertThat(f.versions()).containsExactly(1L, 1L);
+        f.tick(TICK.toSeconds());
+        assertThat(f.allHealthy()).isTrue();
+    }
+
+    @Test
+    void rollingReplacesMaxUnavailableAtOnceAndNeverAddsMachines() {
+        var f = fleet(4, Behavior.HEALTHY);
+        f.deploy(DeployStrategy.ROLLING, 2);
+
+        assertThat(f.run().status()).isEqualTo(DeployStatus.SUCCEEDED);
+        assertThat(f.minHealthy).isEqualTo(2);
+        assertThat(f.maxMachines).isEqualTo(4);
+    }
+
+    @Test
+    void canaryAddsOneMachineFirstAndBluegreenAFullSet() {
+        var canary = fleet(3, Behavior.HEALTHY);
+        canary.deploy(DeployStrategy.CANARY, 1);
+        var first = Deploys.step(canary.size(), canary.deployment.orElseThrow(), canary.now);
+        assertThat(first).containsExactly(new Reconciler.Action.Grow("alpha", "web", 1));
+
+        var bluegreen = fleet(3, Behavior.HEALTHY);
+        bluegreen.deploy(DeployStrategy.BLUEGREEN, 1);
+        assertThat(bluegreen.run().status()).isEqualTo(DeployStatus.SUCCEEDED);
+        assertThat(bluegreen.maxMachines).isEqualTo(6);
+        assertThat(bluegreen.minHealthy).isEqualTo(3);
+    }
+
+    @Test
+    void aDeploymentContinuesFromItsStoredStateAfterARestart() {
+        var f = fleet(3, Behavior.HEALTHY);
+        f.deploy(DeployStrategy.ROLLING, 1);
+        for (int i = 0; i < 4; i++) {
+            f.step();
+            f.tick(TICK.toSeconds());
+        }
+        assertThat(f.versions()).contains(1L, 2L); // half way
+
+        // A new server reads the same rows: nothing else carries over, so the next step is the same as the old one's.
+        var reloaded = new Reconciler.FleetSize("alpha", "web", 3, List.copyOf(f.machines),
+                Optional.of(f.deployment.orElseThrow()));
+        assertThat(Deploys.step(reloaded, reloaded.deployment().orElseThrow(), f.now))
+                .isEqualTo(Deploys.step(f.size(), f.deployment.orElseThrow(), f.now));
+        assertThat(f.run().status()).isEqualTo(DeployStatus.SUCCEEDED);
+        assertThat(f.versions()).containsExactly(2L, 2L, 2L);
+    }
+
+    @Test
+    void aRollbackWhoseMachinesFailTooEndsFailedAndStops() {
+        var f = new Fleet(2, Map.of(1L, Behavior.HEALTHY, 2L, Behavior.CRITICAL));
+        f.deploy(DeployStrategy.IMMEDIATE, 1);
+        // The old release breaks too (its image is gone, say): the rollback cannot bring it back.
+        var broken = new Fleet(2, Map.of(1L, Behavior.CRITICAL, 2L, Behavior.CRITICAL));
+        broken.machines = f.machines;
+        broken.version = f.version;
+        broken.deployment = f.deployment;
+
+        Deployment end = broken.run();
+
+        assertThat(end.status()).isEqualTo(DeployStatus.FAILED);
+        assertThat(end.message()).startsWith("rollback to release 1: ");
+    }
+
+    @Test
+    void aMachineWithoutChecksIsHealthyOnceRunning() {
+        var spec = MachineSpec.builder("web:1").guest(1, 256).build();
+        var m = new MachineRow("m1", "alpha", "web", "m1", spec, null, Map.of(), MachineState.RUNNING, null, 1, "n1",
+                new Reported(MachineState.RUNNING, null, null, null, null, List.of()), 1, START, START, 1);
+        assertThat(m.healthy()).isTrue();
+    }
+}
