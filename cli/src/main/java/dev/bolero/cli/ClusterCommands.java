@@ -99,6 +99,8 @@ final class ClusterCommands {
         @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "300",
                 description = "how long to wait for the machine to run (default ${DEFAULT-VALUE})") int waitSeconds;
         @Option(names = "--name") String name;
+        @Option(names = "--region", description = "place it on a node of this region (instead of the fleet's)")
+        String region;
         @Option(names = "--fleet", defaultValue = "default", description = "fleet (created when absent; default ${DEFAULT-VALUE}); its config is the base the flags go over") String fleet;
 
         @Override
@@ -139,7 +141,7 @@ final class ClusterCommands {
                         command.isEmpty() ? null : command, null, null);
                 config = MachineSpec.builder().init(init).overlay().over(config);
             }
-            return new CreateClusterMachine(name, true, null, null, config);
+            return new CreateClusterMachine(name, true, region, null, config);
         }
     }
 
@@ -227,7 +229,9 @@ final class ClusterCommands {
     @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print a machine's log, read from its node.")
     static final class Logs implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(paramLabel = "MACHINE", description = "id, unique id prefix or name") String id;
+        @Parameters(paramLabel = "MACHINE", arity = "0..1", description = "id, unique id prefix or name") String id;
+        @Option(names = "--fleet", description = "every machine of this fleet instead, each line prefixed with its "
+                + "machine's name") String fleet;
         @Option(names = {"-f", "--follow"}, description = "keep printing new lines while the machine runs") boolean follow;
         @Option(names = "--tail", paramLabel = "N", description = "only the last N lines") Integer tail;
         @Option(names = "--since", paramLabel = "TIME", description = "only lines from TIME on: RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds") String since;
@@ -235,10 +239,17 @@ final class ClusterCommands {
         @Mixin AgentOption agent;
 
         @Override
-        public Integer call() {
+        public Integer call() throws InterruptedException {
             var options = new LogOptions(follow, tail == null ? OptionalInt.empty() : OptionalInt.of(tail),
                     Optional.ofNullable(since), timestamps);
             var node = agent.node();
+            if ((id == null) == (fleet == null)) {
+                throw new IllegalArgumentException("logs: give a MACHINE or --fleet, not both or neither");
+            }
+            if (fleet != null) {
+                if (node.isPresent()) throw new IllegalArgumentException("logs --fleet: needs the control plane");
+                return FleetLogs.print(o.client(), o.namespace(), fleet, options, System.out);
+            }
             if (node.isPresent()) {
                 new BoleroClient(node.get(), "").nodeLogs(id, options, System.out);
             } else {
