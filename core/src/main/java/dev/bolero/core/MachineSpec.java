@@ -36,6 +36,8 @@ import java.util.TreeMap;
  *     {@code a-z 0-9 _ . -}, values of at most 512 bytes (UTF-8)
  * @param checks the workload's health checks by name (names as metadata keys, at most 16); a set field replaces the
  *     whole map in an overlay, as {@code services} does
+ * @param mounts the namespace's volumes the guest mounts, each at its own path (at most {@value Mount#MAX_MOUNTS});
+ *     a volume at most once. The machine runs on the node its volumes live on
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -50,7 +52,8 @@ public record MachineSpec(
         List<Service> services,
         Driver driver,
         Map<String, String> metadata,
-        Map<String, Check> checks) {
+        Map<String, Check> checks,
+        List<Mount> mounts) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -63,7 +66,9 @@ public record MachineSpec(
         services = services == null ? List.of() : List.copyOf(services);
         metadata = metadata == null ? Map.of() : sorted(metadata);
         checks = checks == null ? Map.of() : Check.filled(checks);
+        mounts = mounts == null ? List.of() : List.copyOf(mounts);
         check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
+        Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -79,7 +84,7 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks);
+                metadata, checks, mounts);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
@@ -136,7 +141,7 @@ public record MachineSpec(
      *
      * <p>The merge rule ({@link #over}): a field set here replaces {@code base}'s whole field (a {@code guest} here
      * replaces the base's {@code guest}, {@code services} replaces {@code services}), except the maps ({@code env}
-     * and {@code metadata}), merged key by key with this overlay's values winning. The rule is associative, and
+     * and {@code metadata}), merged key by key with this overlay's values winning; {@code mounts} is replaced whole. The rule is associative, and
      * {@link #EMPTY} is its identity on both sides.
      *
      * @throws ValidationException naming the first illegal field that is set
@@ -153,7 +158,8 @@ public record MachineSpec(
             List<Service> services,
             Driver driver,
             Map<String, String> metadata,
-            Map<String, Check> checks) {
+            Map<String, Check> checks,
+            List<Mount> mounts) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -164,6 +170,10 @@ public record MachineSpec(
             metadata = metadata == null ? null : sorted(metadata);
             checks = checks == null ? null : Collections.unmodifiableMap(new TreeMap<>(checks));
             check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
+            if (mounts != null) {
+                mounts = List.copyOf(mounts);
+                Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
+            }
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -171,7 +181,8 @@ public record MachineSpec(
             return new Overlay(or(image, base.image), or(guest, base.guest), or(init, base.init),
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
-                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks));
+                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks),
+                    or(mounts, base.mounts));
         }
 
         /**
@@ -181,7 +192,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata, checks);
+                    services, driver, metadata, checks, mounts);
         }
 
         private static <T> T or(T value, T base) {
@@ -212,6 +223,7 @@ public record MachineSpec(
         private Driver driver;
         private Map<String, String> metadata;
         private Map<String, Check> checks;
+        private List<Mount> mounts;
 
         private Builder() {}
 
@@ -305,6 +317,18 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder mounts(List<Mount> mounts) {
+            this.mounts = mounts == null ? null : new ArrayList<>(mounts);
+            return this;
+        }
+
+        /** Adds one mount to {@code mounts}. */
+        public Builder mount(String volume, String path) {
+            if (mounts == null) mounts = new ArrayList<>();
+            mounts.add(new Mount(volume, path));
+            return this;
+        }
+
         private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
             var with = map == null ? new LinkedHashMap<String, V>() : map;
             with.put(key, value);
@@ -314,7 +338,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks);
+                metadata, checks, mounts);
         }
 
         /** The spec: the fields set so far, defaults for the others. */
@@ -708,6 +732,69 @@ public record MachineSpec(
 
         private void absent(FieldPath at, String field, Object value, String types) {
             if (value != null) throw at.field(field).invalid("is only for " + types + " checks, not " + type.wireName());
+        }
+    }
+
+    /**
+     * One of the namespace's volumes, mounted by the guest at {@code path}. The volume's block device carries an ext4
+     * file system; the guest grows it to the device's size when it mounts it.
+     *
+     * @param volume the volume's name in the machine's namespace ({@link #checkVolumeName})
+     * @param path where the guest mounts it: absolute, normalised (no {@code .} or {@code ..} segment, no empty
+     *     segment, no trailing {@code /}), not {@code /} and not under {@code /proc}, {@code /sys} or {@code /dev}
+     */
+    public record Mount(String volume, String path) {
+        /** The most volumes one machine mounts. */
+        public static final int MAX_MOUNTS = 8;
+        private static final List<String> RESERVED = List.of("/proc", "/sys", "/dev");
+
+        /** Checks each mount at {@code at[i]}, that no path or volume appears twice, and the count. */
+        static void checkAll(FieldPath at, List<Mount> mounts) {
+            if (mounts.size() > MAX_MOUNTS) {
+                throw at.invalid("must hold at most " + MAX_MOUNTS + " mounts, got " + mounts.size());
+            }
+            var paths = new HashSet<String>();
+            var volumes = new HashSet<String>();
+            for (int i = 0; i < mounts.size(); i++) {
+                FieldPath item = at.index(i);
+                Mount m = item.required(mounts.get(i));
+                checkVolumeName(item.field("volume"), m.volume);
+                checkPath(item.field("path"), m.path);
+                if (!paths.add(m.path)) throw item.field("path").invalid("'" + m.path + "' is mounted twice");
+                if (!volumes.add(m.volume)) throw item.field("volume").invalid("'" + m.volume + "' is mounted twice");
+            }
+        }
+
+        /**
+         * The one rule for a volume's name, checked at {@code at}: 1 to 63 of {@code a-z 0-9 _ -}, starting with a
+         * letter or digit.
+         *
+         * @return {@code name}
+         * @throws ValidationException otherwise
+         */
+        public static String checkVolumeName(FieldPath at, String name) {
+            if (!at.required(name).matches("[a-z0-9][a-z0-9_-]{0,62}")) {
+                throw at.invalid("must be 1-63 of a-z 0-9 _ - starting with a letter or digit, got '" + name + "'");
+            }
+            return name;
+        }
+
+        private static void checkPath(FieldPath at, String path) {
+            if (!at.required(path).startsWith("/")) throw at.invalid("must be an absolute path, got '" + path + "'");
+            if (path.equals("/")) throw at.invalid("must not be / (the root file system)");
+            if (path.endsWith("/") || path.indexOf('\0') >= 0 || path.length() > 255) {
+                throw at.invalid("must be a normalised path of at most 255 bytes without NUL, got '" + path + "'");
+            }
+            for (String segment : path.substring(1).split("/", -1)) {
+                if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                    throw at.invalid("must be a normalised path (no empty, '.' or '..' segment), got '" + path + "'");
+                }
+            }
+            for (String reserved : RESERVED) {
+                if (path.equals(reserved) || path.startsWith(reserved + "/")) {
+                    throw at.invalid("must not be under " + reserved + " (the guest's own), got '" + path + "'");
+                }
+            }
         }
     }
 }
