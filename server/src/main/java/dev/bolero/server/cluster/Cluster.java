@@ -18,15 +18,17 @@ public final class Cluster implements AutoCloseable {
     private final ClusterLoops loops;
     private final Placements placements;
     private final Streams streams;
+    private final Volumes volumes;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
-                    Placements placements, Streams streams) {
+                    Placements placements, Streams streams, Volumes volumes) {
         this.store = store;
         this.placements = placements;
         this.plane = plane;
         this.nodes = nodes;
         this.loops = loops;
         this.streams = streams;
+        this.volumes = volumes;
     }
 
     /**
@@ -43,11 +45,15 @@ public final class Cluster implements AutoCloseable {
         var nodes = new NodeRegistry(store, clock, changes, timing, streams);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements).start();
-        return new Cluster(store, plane, nodes, loops, placements, streams);
+        return new Cluster(store, plane, nodes, loops, placements, streams, new Volumes(store, clock, changes));
     }
 
     public ControlPlane plane() {
         return plane;
+    }
+
+    public Volumes volumes() {
+        return volumes;
     }
 
     public NodeRegistry nodes() {

@@ -18,6 +18,7 @@ import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodePeer;
+import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.NodeState;
@@ -139,9 +140,11 @@ public final class NodeRegistry {
             NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
             var members = tx.privateNetwork().members();
+            var volumes = tx.volumes().onNode(nodeId).stream()
+                    .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb())).toList();
             if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
                 return new Assignments(node.assignIndex(), machines.stream().map(m -> assignment(m, null)).toList(),
-                        streams.pendingOn(tx, nodeId));
+                        streams.pendingOn(tx, nodeId), List.of(), List.of(), volumes);
             }
             var namespaces = tx.privateNetwork().namespacesOn(nodeId);
             Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
@@ -151,7 +154,7 @@ public final class NodeRegistry {
                     .toList();
             return new Assignments(node.assignIndex(),
                     machines.stream().map(m -> assignment(m, indexes.get(m.namespace()))).toList(),
-                    streams.pendingOn(tx, nodeId), peers, tx.privateNetwork().dns(namespaces));
+                    streams.pendingOn(tx, nodeId), peers, tx.privateNetwork().dns(namespaces), volumes);
         });
     }
 

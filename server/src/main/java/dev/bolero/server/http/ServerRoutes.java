@@ -9,6 +9,9 @@ import dev.bolero.api.http.Operation;
 import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
+import dev.bolero.api.wire.Volume;
+import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
@@ -53,6 +56,7 @@ final class ServerRoutes {
                     "nodes", "The cluster's nodes (admin only)",
                     "secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, versions and "
                             + "digests are ever shown",
+                    "volumes", "A namespace's volumes: block devices that outlive machines, on one node at a time",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
                     "protocol", "The node-to-server protocol (not published)"), List.of(503));
 
@@ -87,6 +91,19 @@ final class ServerRoutes {
             .returns(200, SecretInfo.class).build();
     static final Operation DELETE_SECRET = Operation.delete(NS + "/secrets/{secret}").id("deleteSecret")
             .tag("secrets").summary("Deletes a secret").returnsNothing(204).build();
+
+    static final Operation CREATE_VOLUME = Operation.post(NS + "/volumes").id("createVolume").tag("volumes")
+            .summary("Creates a volume; it lives on the node of the first machine that mounts it")
+            .body(VolumeSpec.class).returns(201, Volume.class).errors(409).build();
+    static final Operation LIST_VOLUMES = Operation.get(NS + "/volumes").id("listVolumes").tag("volumes")
+            .summary("The namespace's volumes").returnsArrayOf(200, Volume.class).build();
+    static final Operation GET_VOLUME = Operation.get(NS + "/volumes/{volume}").id("getVolume").tag("volumes")
+            .summary("One volume").returns(200, Volume.class).build();
+    static final Operation EXTEND_VOLUME = Operation.put(NS + "/volumes/{volume}/extend").id("extendVolume")
+            .tag("volumes").summary("Grows a volume (never shrinks it), attached or not").body(VolumeExtend.class)
+            .returns(200, Volume.class).build();
+    static final Operation DELETE_VOLUME = Operation.delete(NS + "/volumes/{volume}").id("deleteVolume")
+            .tag("volumes").summary("Deletes a detached volume and its data").returnsNothing(204).errors(409).build();
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(409).build();
@@ -172,7 +189,7 @@ final class ServerRoutes {
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
-            DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
+            DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME, DELETE_VOLUME, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();

@@ -19,6 +19,7 @@ public final class Tx {
     private final StreamStore streams;
     private final SecretStore secrets;
     private final PrivateNetworkStore privateNetwork;
+    private final VolumeStore volumes;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -32,6 +33,7 @@ public final class Tx {
         this.streams = new StreamStore(sql);
         this.secrets = new SecretStore(sql);
         this.privateNetwork = new PrivateNetworkStore(sql);
+        this.volumes = new VolumeStore(sql);
     }
 
     public TokenStore tokens() {
@@ -68,6 +70,10 @@ public final class Tx {
 
     public PrivateNetworkStore privateNetwork() {
         return privateNetwork;
+    }
+
+    public VolumeStore volumes() {
+        return volumes;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */
