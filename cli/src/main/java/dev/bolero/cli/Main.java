@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
             ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
-            ClusterCommands.Secrets.class, ClusterCommands.Scale.class,
+            ClusterCommands.Secrets.class, ClusterCommands.Volumes.class, ClusterCommands.Scale.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
 public final class Main {
     private Main() {}

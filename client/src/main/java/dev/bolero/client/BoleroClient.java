@@ -14,6 +14,9 @@ import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenResponse;
+import dev.bolero.api.wire.Volume;
+import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import java.io.IOException;
@@ -88,6 +91,32 @@ public final class BoleroClient {
 
     public void deleteSecret(String namespace, String name) {
         send("DELETE", ns(namespace) + "/secrets/" + enc(name), null, JsonNode.class);
+    }
+
+    // --- volumes ---
+
+    /** Creates a volume of {@code sizeGb} GiB; {@code region} may be null (any). */
+    public Volume createVolume(String namespace, String name, int sizeGb, String region) {
+        return send("POST", ns(namespace) + "/volumes", new VolumeSpec(name, sizeGb, region), Volume.class);
+    }
+
+    public List<Volume> volumes(String namespace) {
+        return send("GET", ns(namespace) + "/volumes", null, new TypeReference<List<Volume>>() {});
+    }
+
+    public Volume volume(String namespace, String name) {
+        return send("GET", ns(namespace) + "/volumes/" + enc(name), null, Volume.class);
+    }
+
+    /** Grows volume {@code name} to {@code sizeGb} GiB (a smaller size is refused). */
+    public Volume extendVolume(String namespace, String name, int sizeGb) {
+        return send("PUT", ns(namespace) + "/volumes/" + enc(name) + "/extend", new VolumeExtend(sizeGb),
+                Volume.class);
+    }
+
+    /** Deletes a detached volume and its data. */
+    public void deleteVolume(String namespace, String name) {
+        send("DELETE", ns(namespace) + "/volumes/" + enc(name), null, JsonNode.class);
     }
 
     // --- fleets ---
