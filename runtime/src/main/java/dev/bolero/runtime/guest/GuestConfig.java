@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * @param gateway the default route's IPv4 address; needs {@code ip}
  * @param dns name servers for the root's {@code /etc/resolv.conf}
  * @param search search domains for the root's {@code /etc/resolv.conf} (at most 6), e.g. {@code alpha.internal}
+ * @param mounts block devices the guest mounts (ext4) before it runs the workload, found by serial (at most 8)
  * @throws IllegalArgumentException when a value is malformed, contains a NUL, or the message would exceed the
  *     protocol's 1 MiB frame limit
  */
@@ -33,8 +34,11 @@ public record GuestConfig(
         Optional<String> ip,
         Optional<String> gateway,
         List<String> dns,
-        List<String> search) {
+        List<String> search,
+        List<Mount> mounts) {
 
+    /** The most {@link #mounts}. */
+    public static final int MAX_MOUNTS = 8;
     private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
     private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
     private static final Pattern CIDR = Pattern.compile(IPV4.pattern() + "/(3[0-2]|[12]?[0-9])");
@@ -47,6 +51,7 @@ public record GuestConfig(
         env = List.copyOf(env);
         dns = List.copyOf(dns);
         search = List.copyOf(search);
+        mounts = List.copyOf(mounts);
         Objects.requireNonNull(workdir, "workdir");
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(hostname, "hostname");
@@ -78,9 +83,17 @@ public record GuestConfig(
         for (String d : search) {
             if (!DOMAIN.matcher(d).matches()) throw new IllegalArgumentException("search is not a domain: " + d);
         }
-        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search).length > FrameCodec.MAX_PAYLOAD) {
+        if (mounts.size() > MAX_MOUNTS) throw new IllegalArgumentException("at most 8 mounts, got " + mounts.size());
+        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, mounts).length
+                > FrameCodec.MAX_PAYLOAD) {
             throw new IllegalArgumentException("config exceeds the protocol's 1 MiB limit");
         }
+    }
+
+    /** A config without mounts. */
+    public GuestConfig(List<String> argv, List<String> env, String workdir, String user, String hostname, String root,
+                       Optional<String> ip, Optional<String> gateway, List<String> dns, List<String> search) {
+        this(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, List.of());
     }
 
     /** A config without search domains. */
@@ -97,7 +110,25 @@ public record GuestConfig(
 
     /** The CONFIG payload: {@code key\0value\0} pairs. */
     public byte[] encode() {
-        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search);
+        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, mounts);
+    }
+
+    /**
+     * A block device the guest mounts: {@code mount} pairs {@code SERIAL:PATH} in the CONFIG payload.
+     *
+     * @param serial the device's virtio serial ({@code /sys/block/vdX/serial}), 1 to 20 of {@code A-Z a-z 0-9 _ -}
+     * @param path where the guest mounts its ext4 file system (created if absent), an absolute path other than
+     *     {@code /}; the file system is first grown to fill the device
+     */
+    public record Mount(String serial, String path) {
+        public Mount {
+            if (serial == null || !serial.matches("[A-Za-z0-9_-]{1,20}")) {
+                throw new IllegalArgumentException("mount serial must be 1-20 of A-Z a-z 0-9 _ -, got " + serial);
+            }
+            if (path == null || !path.startsWith("/") || path.equals("/") || path.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("mount path must be absolute and not /, got " + path);
+            }
+        }
     }
 
     private static byte[] encode(
@@ -110,7 +141,8 @@ public record GuestConfig(
             Optional<String> ip,
             Optional<String> gateway,
             List<String> dns,
-            List<String> search) {
+            List<String> search,
+            List<Mount> mounts) {
         var out = new ByteArrayOutputStream();
         argv.forEach(a -> FrameCodec.pair(out, "arg", a));
         env.forEach(e -> FrameCodec.pair(out, "env", e));
@@ -122,6 +154,7 @@ public record GuestConfig(
         gateway.ifPresent(g -> FrameCodec.pair(out, "gateway", g));
         dns.forEach(d -> FrameCodec.pair(out, "dns", d));
         search.forEach(d -> FrameCodec.pair(out, "search", d));
+        mounts.forEach(m -> FrameCodec.pair(out, "mount", m.serial() + ":" + m.path()));
         return out.toByteArray();
     }
 }

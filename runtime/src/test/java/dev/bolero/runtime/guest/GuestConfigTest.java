@@ -46,6 +46,18 @@ class GuestConfigTest {
     }
 
     @Test
+    void mountsArePairsOfSerialAndPathAfterEverythingElse() {
+        var config = new GuestConfig(List.of("true"), List.of(), "/", "0:0", "m", "/dev/vda", Optional.empty(),
+                Optional.empty(), List.of(), List.of(), List.of(new GuestConfig.Mount("vol_0123456789abcdef", "/data"),
+                        new GuestConfig.Mount("vol_b", "/var/lib/db")));
+        assertThat(new String(config.encode(), StandardCharsets.UTF_8))
+                .endsWith("|root|/dev/vda|mount|vol_0123456789abcdef:/data|mount|vol_b:/var/lib/db|".replace('|', '\0'));
+        assertThatThrownBy(() -> new GuestConfig.Mount("vol_0123456789abcdef0", "/data"))
+                .hasMessageContaining("serial must be 1-20");
+        assertThatThrownBy(() -> new GuestConfig.Mount("vol_a", "/")).hasMessageContaining("not /");
+    }
+
+    @Test
     void rejectsAConfigOverTheFrameLimit() {
         String big = "x".repeat(FrameCodec.MAX_PAYLOAD);
         assertThatThrownBy(() -> GuestConfig.of(List.of(big), "m")).hasMessageContaining("1 MiB");
