@@ -51,7 +51,8 @@ public final class MachineService implements AutoCloseable {
     /** A service that refuses to start a machine that does not fit in {@code capacity}. */
     public MachineService(MachineStore store, NodeRuntime runtime, Clock clock, NodeCapacity capacity) {
         this(store, runtime, clock, capacity, List.of(new ImageHook(runtime.images()),
-                new NetworkHook(runtime.network()), new BootWatchdog(runtime.bootDeadline()),
+                new NetworkHook(runtime.network()), new VolumeHook(runtime.volumes()),
+                new BootWatchdog(runtime.bootDeadline()),
                 new HealthChecks(new NetworkProbe(), clock)));
     }
 
@@ -68,6 +69,11 @@ public final class MachineService implements AutoCloseable {
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
     public Driver driver() {
         return Driver.parse(runtime.driver().name());
+    }
+
+    /** The volumes living on this node. */
+    public NodeVolumes volumes() {
+        return runtime.volumes();
     }
 
     /** What this node can give its machines. */
