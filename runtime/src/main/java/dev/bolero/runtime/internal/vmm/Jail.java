@@ -162,7 +162,7 @@ public final class Jail {
             throws IOException {
         var paths = new java.util.ArrayList<String>(drives.size());
         for (var drive : drives) {
-            String inJail = "/drive-" + drive.serial() + ".raw";
+            String inJail = inJail(drive);
             Path link = lease.host(inJail);
             Files.deleteIfExists(link);
             Files.createLink(link, drive.file().toRealPath());
@@ -170,6 +170,11 @@ public final class Jail {
             paths.add(inJail);
         }
         return paths;
+    }
+
+    /** Where {@link #giveDrives} puts {@code drive} in the jail. */
+    public static String inJail(dev.bolero.runtime.VmSpec.Drive drive) {
+        return "/drive-" + drive.serial() + ".raw";
     }
 
     /**
