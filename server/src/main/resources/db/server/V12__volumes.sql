@@ -14,3 +14,15 @@ CREATE TABLE volumes (
     PRIMARY KEY (namespace, name)
 );
 CREATE INDEX volumes_node ON volumes (node_id);
+-- A volume's snapshots: copies of its data kept on its node (taken while it is detached), each able to seed a new
+-- volume on that node. They go with their volume.
+CREATE TABLE volume_snapshots (
+    id         TEXT PRIMARY KEY,
+    namespace  TEXT NOT NULL,
+    volume     TEXT NOT NULL,
+    node_id    TEXT NOT NULL,
+    size_gb    INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    FOREIGN KEY (namespace, volume) REFERENCES volumes (namespace, name) ON DELETE CASCADE
+);
+ALTER TABLE volumes ADD COLUMN source_snapshot TEXT;

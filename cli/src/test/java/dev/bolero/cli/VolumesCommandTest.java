@@ -47,6 +47,10 @@ class VolumesCommandTest {
         Run shrunk = bolero("extend", "data", "--size-gb", "2");
         assertThat(shrunk.exit()).isNotZero();
         assertThat(shrunk.stderr()).contains("a volume only grows, it has 4 GiB");
+        Run snapshot = bolero("snapshot", "data");
+        assertThat(snapshot.exit()).as("a volume no machine mounted holds nothing").isNotZero();
+        assertThat(snapshot.stderr()).contains("it lives on no node yet");
+        assertThat(bolero("snapshots", "data").exit()).isZero();
         assertThat(bolero("rm", "data").exit()).isZero();
         Run missing = bolero("rm", "data");
         assertThat(missing.exit()).isEqualTo(3);

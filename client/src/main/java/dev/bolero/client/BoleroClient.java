@@ -16,6 +16,7 @@ import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenResponse;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSnapshot;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -95,9 +96,22 @@ public final class BoleroClient {
 
     // --- volumes ---
 
-    /** Creates a volume of {@code sizeGb} GiB; {@code region} may be null (any). */
-    public Volume createVolume(String namespace, String name, int sizeGb, String region) {
-        return send("POST", ns(namespace) + "/volumes", new VolumeSpec(name, sizeGb, region), Volume.class);
+    /**
+     * Creates a volume of {@code sizeGb} GiB; {@code region} may be null (any), {@code snapshot} null (empty) or the
+     * id of a snapshot to restore.
+     */
+    public Volume createVolume(String namespace, String name, int sizeGb, String region, String snapshot) {
+        return send("POST", ns(namespace) + "/volumes", new VolumeSpec(name, sizeGb, region, snapshot), Volume.class);
+    }
+
+    /** Takes a snapshot of a detached volume. */
+    public VolumeSnapshot snapshotVolume(String namespace, String name) {
+        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
+    }
+
+    public List<VolumeSnapshot> volumeSnapshots(String namespace, String name) {
+        return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null,
+                new TypeReference<List<VolumeSnapshot>>() {});
     }
 
     public List<Volume> volumes(String namespace) {

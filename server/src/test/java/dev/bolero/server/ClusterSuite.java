@@ -234,6 +234,8 @@ abstract class ClusterSuite {
         assertThat(missing.errorCode()).isEqualTo("invalid_argument");
         assertThat(missing.body()).contains("config.mounts[0].volume: no volume nope in namespace alpha");
         assertThat(http.delete(volumes + "/data", ADMIN).errorCode()).as("attached").isEqualTo("conflict");
+        assertThat(http.post(volumes + "/data/snapshots", ADMIN, null).errorCode()).as("attached")
+                .isEqualTo("conflict");
 
         var grown = http.put(volumes + "/data/extend", ADMIN, Map.of("size_gb", 3));
         assertThat(grown.status()).as("%s", grown).isEqualTo(200);
@@ -257,7 +259,27 @@ abstract class ClusterSuite {
             await().atMost(Duration.ofSeconds(30)).until(() -> http.get(volumes + "/data", ADMIN).json()
                     .path("machine_id").isNull());
         }
-        assertThat(http.delete(volumes + "/data", ADMIN).status()).isEqualTo(204);
+
+        var snapshot = http.post(volumes + "/data/snapshots", ADMIN, null);
+        assertThat(snapshot.status()).as("%s", snapshot).isEqualTo(201);
+        String snapshotId = snapshot.json().path("id").asString();
+        assertThat(snapshot.json().path("node_id").asString()).isEqualTo(node);
+        assertThat(http.get(volumes + "/data/snapshots", ADMIN).json()).hasSize(1);
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "copy", "size_gb", 2, "snapshot", snapshotId)).body())
+                .contains("holds 3 GiB, more than size_gb 2");
+        var restored = http.post(volumes, ADMIN, Map.of("name", "copy", "size_gb", 4, "snapshot", snapshotId));
+        assertThat(restored.status()).as("%s", restored).isEqualTo(201);
+        assertThat(restored.json().path("node_id").asString()).as("the snapshot's node").isEqualTo(node);
+        var listed = new java.util.HashMap<String, JsonNode>();
+        nodes.get(node).assignments().path("volumes").forEach(v -> listed.put(v.path("name").asString(), v));
+        assertThat(listed.get("data").path("snapshots").get(0).asString()).isEqualTo(snapshotId);
+        assertThat(listed.get("copy").path("source").asString()).isEqualTo(snapshotId);
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "empty", "size_gb", 1)).status()).isEqualTo(201);
+        assertThat(http.post(volumes + "/empty/snapshots", ADMIN, null).body()).contains("it lives on no node yet");
+
+        for (String v : List.of("data", "copy", "empty")) {
+            assertThat(http.delete(volumes + "/" + v, ADMIN).status()).isEqualTo(204);
+        }
         assertThat(http.get(volumes, ADMIN).json()).isEmpty();
         assertThat(nodes.get(node).assignments().path("volumes")).isEmpty();
     }

@@ -32,8 +32,9 @@ import tools.jackson.databind.JsonNode;
  * Volumes on real VMs: a control-plane server (SQLite, in this JVM) and one real agent (its own JVM and network
  * namespace) booting QEMU machines from a real registry. A machine writes to its volume and is destroyed; the volume is
  * extended while detached; a new machine mounting it reads what the first wrote, on a file system grown to the new
- * size; the volume's node file (sparse, {@code 0600}, formatted by mkfs.ext4) goes only when the volume is deleted.
- * Two VMs boot, one at a time.
+ * size; a snapshot of it restored into a new volume holds the same data for a third machine; the volume's node file
+ * (sparse, {@code 0600}, formatted by mkfs.ext4) and the snapshot's go only when the volumes are deleted. Three VMs
+ * boot, one at a time.
  */
 class VolumesEndToEndTest {
     private static final String ADMIN = "admin-token-volumes-e2e-0123456789";
@@ -81,7 +82,7 @@ class VolumesEndToEndTest {
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         String volumeId = created.json().path("id").asString();
 
-        String first = create("w1");
+        String first = create("w1", "data");
         String firstLogs = logsOnceUp(first);
         assertThat(firstLogs).contains("found: nothing");
         long firstKib = size(firstLogs);
@@ -91,26 +92,44 @@ class VolumesEndToEndTest {
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
         assertThat(allocatedBytes(file)).as("sparse").isLessThan(256L << 20);
 
-        destroy(first);
+        destroy(first, "data");
         var extended = api("PUT", "/v1/namespaces/alpha/volumes/data/extend", "{\"size_gb\": 2}");
         assertThat(extended.status()).as(extended.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.size(file) == 2L << 30);
 
-        String second = create("w2");
+        String second = create("w2", "data");
         String secondLogs = logsOnceUp(second);
         assertThat(secondLogs).as("what the first machine wrote").contains("found: written-by-");
         assertThat(size(secondLogs)).as("grown at mount to the extended device").isGreaterThan(firstKib + 900_000L);
 
-        destroy(second);
-        assertThat(api("DELETE", "/v1/namespaces/alpha/volumes/data", null).status()).isEqualTo(204);
-        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(file));
+        destroy(second, "data");
+
+        var snapshot = api("POST", "/v1/namespaces/alpha/volumes/data/snapshots", null);
+        assertThat(snapshot.status()).as(snapshot.body()).isEqualTo(201);
+        String snapshotId = snapshot.json().path("id").asString();
+        var restored = api("POST", "/v1/namespaces/alpha/volumes", "{\"name\": \"restored\", \"size_gb\": 2, "
+                + "\"snapshot\": \"" + snapshotId + "\"}");
+        assertThat(restored.status()).as(restored.body()).isEqualTo(201);
+        Path copy = file.resolveSibling(snapshotId + ".ext4");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(copy));
+        String third = create("w3", "restored");
+        assertThat(logsOnceUp(third)).as("the snapshot's data in the restored volume").contains("found: written-by-");
+        destroy(third, "restored");
+
+        for (String volume : List.of("restored", "data")) {
+            assertThat(api("DELETE", "/v1/namespaces/alpha/volumes/" + volume, null).status()).isEqualTo(204);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(file) && !Files.exists(copy));
+        try (Stream<Path> left = Files.list(file.getParent())) {
+            assertThat(left).as("volume files left on the node").isEmpty();
+        }
     }
 
-    /** Creates and starts a machine of the test image mounting volume {@code data} at {@code /data}; its id. */
-    private static String create(String name) {
+    /** Creates and starts a machine of the test image mounting {@code volume} at {@code /data}; its id. */
+    private static String create(String name, String volume) {
         var r = api("POST", "/v1/namespaces/alpha/fleets/db/machines", "{\"name\": \"" + name + "\", \"start\": true, "
                 + "\"config\": {\"image\": \"" + image + "\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}, "
-                + "\"mounts\": [{\"volume\": \"data\", \"path\": \"/data\"}]}}");
+                + "\"mounts\": [{\"volume\": \"" + volume + "\", \"path\": \"/data\"}]}}");
         assertThat(r.status()).as("create %s: %s", name, r.body()).isEqualTo(201);
         return r.json().path("id").asString();
     }
@@ -127,11 +146,11 @@ class VolumesEndToEndTest {
         return logs.get();
     }
 
-    /** Deletes a machine and waits until its node confirmed it gone (the volume is then detached). */
-    private static void destroy(String id) {
+    /** Deletes a machine and waits until its node confirmed it gone ({@code volume} is then detached). */
+    private static void destroy(String id, String volume) {
         assertThat(api("DELETE", "/v1/namespaces/alpha/machines/" + id, null).status()).isEqualTo(204);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
-                api("GET", "/v1/namespaces/alpha/volumes/data", null).json().path("machine_id").isNull());
+                api("GET", "/v1/namespaces/alpha/volumes/" + volume, null).json().path("machine_id").isNull());
     }
 
     private static long size(String logs) {

@@ -12,9 +12,11 @@ import dev.bolero.core.MachineSpec;
  *     ({@link MachineSpec.Mount#checkVolumeName})
  * @param sizeGb its size in GiB, 1 to {@link #MAX_SIZE_GB}
  * @param region the region its node must be in; null: any
+ * @param snapshot the id of a snapshot to restore into it (it then lives on that snapshot's node, and is at least as
+ *     large as the snapshot); null: an empty volume
  * @throws ApiException {@code invalid_argument} naming the bad field
  */
-public record VolumeSpec(String name, Integer sizeGb, String region) {
+public record VolumeSpec(String name, Integer sizeGb, String region, String snapshot) {
     /** The largest volume: 16 TiB. */
     public static final int MAX_SIZE_GB = 16384;
 
@@ -22,6 +24,12 @@ public record VolumeSpec(String name, Integer sizeGb, String region) {
         MachineSpec.Mount.checkVolumeName(FieldPath.root().field("name"), name);
         checkSize(FieldPath.root().field("size_gb"), sizeGb);
         if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
+        if (snapshot != null && snapshot.isBlank()) throw ApiException.invalid("snapshot must not be blank");
+    }
+
+    /** An empty volume. */
+    public VolumeSpec(String name, Integer sizeGb, String region) {
+        this(name, sizeGb, region, null);
     }
 
     /** Checks a size in GiB at {@code at}: 1 to {@link #MAX_SIZE_GB}. */

@@ -92,9 +92,9 @@ final class FirecrackerApi {
                 new BootSource(paths.kernel(), paths.initramfs(), String.join(" ", args))));
         // Not Firecracker's root device: bolero-init in the initramfs mounts it (so no root= is added).
         requests.add(ApiRequest.put("/drives/root", new Drive("root", paths.rootDrive(), false, false)));
-        // Volumes, read-write, after the root drive. Firecracker gives a virtio-blk device no serial of ours: it
-        // reports an id of its own built from the file (device and inode numbers), so the guest's find-by-serial
-        // does not see the drive's id (see the README's volume notes).
+        // Volumes, read-write, after the root drive. Firecracker's drive API takes no serial (its virtio-blk device
+        // id is its own, derived from the file), so the guest's find-by-serial does not see the drive's id: see the
+        // README's volume notes.
         for (int i = 0; i < spec.drives().size(); i++) {
             String id = spec.drives().get(i).serial();
             requests.add(ApiRequest.put("/drives/" + id, new Drive(id, paths.drives().get(i), false, false)));

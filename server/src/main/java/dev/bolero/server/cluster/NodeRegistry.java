@@ -141,7 +141,8 @@ public final class NodeRegistry {
             var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
             var members = tx.privateNetwork().members();
             var volumes = tx.volumes().onNode(nodeId).stream()
-                    .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb())).toList();
+                    .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
+                    .toList();
             if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
                 return new Assignments(node.assignIndex(), machines.stream().map(m -> assignment(m, null)).toList(),
                         streams.pendingOn(tx, nodeId), List.of(), List.of(), volumes);

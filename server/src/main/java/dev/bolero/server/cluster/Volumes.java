@@ -3,6 +3,7 @@ package dev.bolero.server.cluster;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSnapshot;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.server.store.MachineRow;
@@ -19,7 +20,8 @@ import java.util.Optional;
  * mounts it ({@code config.mounts}) is placed; it is created on that machine's node and stays there, so every later
  * machine mounting it is placed on that node. It is attached to at most one machine at a time: from that machine's
  * placement until its node confirms it gone. Its node learns of it through its assignments, which list every volume
- * living on it; a volume absent from them (deleted) is removed from the node. Thread-safe.
+ * living on it; a volume absent from them (deleted) is removed from the node. A detached volume's snapshots are copies
+ * kept on its node; one seeds a new volume there. Thread-safe.
  */
 public final class Volumes {
     private final ServerStore store;
@@ -33,18 +35,70 @@ public final class Volumes {
     }
 
     /**
-     * Creates volume {@code spec.name()} in {@code namespace}, on no node yet.
+     * Creates volume {@code spec.name()} in {@code namespace}: empty and on no node yet, or restored from
+     * {@code spec.snapshot()} on that snapshot's node.
      *
-     * @throws ApiException {@code conflict} when the namespace has a volume of that name
+     * @throws ApiException {@code conflict} when the namespace has a volume of that name; {@code invalid_argument} for
+     *     a snapshot it does not have or one larger than the size asked for
      */
     public Volume create(String namespace, VolumeSpec spec) {
         String action = "create volume " + namespace + "/" + spec.name();
-        return store.update(action, tx -> {
-            if (!tx.volumes().insert(namespace, "vol_" + Tokens.id(), spec.name(), spec.sizeGb(), spec.region(),
-                    clock.instant())) {
+        var created = store.write(action, tx -> {
+            String node = null;
+            if (spec.snapshot() != null) {
+                VolumeSnapshot snapshot = tx.volumes().snapshot(namespace, spec.snapshot()).orElseThrow(() ->
+                        ApiException.invalid(action + ": no snapshot " + spec.snapshot() + " in namespace " + namespace));
+                if (snapshot.sizeGb() > spec.sizeGb()) {
+                    throw ApiException.invalid(action + ": snapshot " + snapshot.id() + " holds " + snapshot.sizeGb()
+                            + " GiB, more than size_gb " + spec.sizeGb());
+                }
+                node = snapshot.nodeId();
+            }
+            if (!tx.volumes().insert(namespace, "vol_" + Tokens.id(), spec.name(), spec.sizeGb(), spec.region(), node,
+                    spec.snapshot(), clock.instant())) {
                 throw ApiException.conflict(action + ": it exists");
             }
+            if (node != null) tx.nodes().touchAssignments(node);
             return tx.volumes().get(namespace, spec.name()).orElseThrow();
+        });
+        if (created.nodeId() != null) changes.signal(List.of(created.nodeId()));
+        return created;
+    }
+
+    /**
+     * Takes a snapshot of a detached volume that lives on a node: its node copies the volume's data when its
+     * assignments next list the snapshot.
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} while the volume is attached (a copy of a device in use
+     *     would be torn); {@code failed_precondition} for a volume on no node yet (it holds nothing)
+     */
+    public VolumeSnapshot snapshot(String namespace, String name) {
+        String action = "snapshot volume " + namespace + "/" + name;
+        String id = "snap_" + Tokens.id();
+        var snapshot = store.write(action, tx -> {
+            Volume volume = tx.volumes().get(namespace, name)
+                    .orElseThrow(() -> ApiException.notFound(action + ": no such volume"));
+            if (volume.machineId() != null) {
+                throw ApiException.conflict(action + ": it is attached to machine " + volume.machineId()
+                        + " (snapshots are taken of detached volumes)");
+            }
+            if (volume.nodeId() == null) {
+                throw ApiException.failedPrecondition(action + ": it lives on no node yet (no machine mounted it)");
+            }
+            tx.volumes().insertSnapshot(namespace, name, id, volume.nodeId(), volume.sizeGb(), clock.instant());
+            tx.nodes().touchAssignments(volume.nodeId());
+            return tx.volumes().snapshot(namespace, id).orElseThrow();
+        });
+        changes.signal(List.of(snapshot.nodeId()));
+        return snapshot;
+    }
+
+    /** @throws ApiException {@code not_found} for no such volume */
+    public List<VolumeSnapshot> snapshots(String namespace, String name) {
+        String action = "list snapshots of volume " + namespace + "/" + name;
+        return store.read(action, tx -> {
+            if (tx.volumes().get(namespace, name).isEmpty()) throw ApiException.notFound(action + ": no such volume");
+            return tx.volumes().snapshots(namespace, name);
         });
     }
 

@@ -137,6 +137,10 @@ public final class ServerApi implements AutoCloseable {
                     ctx.pathParam("volume"))));
             r.handle(ServerRoutes.EXTEND_VOLUME, ctx -> ctx.json(cluster.volumes().extend(namespace(ctx),
                     ctx.pathParam("volume"), body(ctx, VolumeExtend.class, "extend volume " + ctx.pathParam("volume")))));
+            r.handle(ServerRoutes.SNAPSHOT_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().snapshot(
+                    namespace(ctx), ctx.pathParam("volume"))));
+            r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
+                    ctx.pathParam("volume"))));
             r.handle(ServerRoutes.DELETE_VOLUME, ctx -> {
                 cluster.volumes().delete(namespace(ctx), ctx.pathParam("volume"));
                 ctx.status(204);

@@ -11,6 +11,7 @@ import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSnapshot;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.ClusterMachine;
@@ -105,6 +106,13 @@ final class ServerRoutes {
     static final Operation DELETE_VOLUME = Operation.delete(NS + "/volumes/{volume}").id("deleteVolume")
             .tag("volumes").summary("Deletes a detached volume and its data").returnsNothing(204).errors(409).build();
 
+    static final Operation SNAPSHOT_VOLUME = Operation.post(NS + "/volumes/{volume}/snapshots")
+            .id("snapshotVolume").tag("volumes").summary("Takes a snapshot of a detached volume, kept on its node")
+            .returns(201, VolumeSnapshot.class).errors(409).build();
+    static final Operation LIST_VOLUME_SNAPSHOTS = Operation.get(NS + "/volumes/{volume}/snapshots")
+            .id("listVolumeSnapshots").tag("volumes").summary("A volume's snapshots")
+            .returnsArrayOf(200, VolumeSnapshot.class).build();
+
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(409).build();
     static final Operation LIST_FLEETS = Operation.get(NS + "/fleets").id("listFleets").tag("fleets")
@@ -189,7 +197,8 @@ final class ServerRoutes {
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
-            DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME, DELETE_VOLUME, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
+            DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME, DELETE_VOLUME, SNAPSHOT_VOLUME,
+            LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
