@@ -384,6 +384,8 @@ static struct {
     int dnsc;
     const char *search[6];
     int searchc;
+    const char *mounts[8]; /* SERIAL:PATH */
+    int mountc;
     long ack_wait_s;
     char **secret_files; /* PATH=contents, written by write_secrets() */
     int secret_filec;
@@ -442,6 +444,12 @@ static int parse_config(const unsigned char *p, uint32_t len) {
                 return -1;
             }
             cfg.secret_files[cfg.secret_filec++] = v;
+        } else if (!strcmp(k, "mount")) {
+            if (cfg.mountc == 8 || !strchr(v, ':')) {
+                fail("config: mount %s: more than 8, or not SERIAL:PATH", v);
+                return -1;
+            }
+            cfg.mounts[cfg.mountc++] = v;
         } else {
             fail("config: unknown key %s", k);
             return -1;
@@ -555,14 +563,15 @@ static int wait_for(const char *path) {
 #define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
 #endif
 
-/* Grows the mounted root file system online to fill its device: a machine given a larger root drive than the image's
- * (guest.rootfs_mb) sees the room. Best effort: on failure the machine runs with the image's size and says why. */
-static void grow_root(const char *mnt) {
+/* Grows the ext4 file system of `device` mounted at `mnt` online to fill the device: a machine given a larger root
+ * drive than the image's (guest.rootfs_mb) sees the room, and so does one mounting a volume that was extended. Best
+ * effort: on failure the file system keeps its size and init says why. */
+static void grow_fs(const char *device, const char *mnt) {
     uint64_t bytes = 0;
     struct statfs before, after;
-    int dev = open(cfg.root, O_RDONLY | O_CLOEXEC);
+    int dev = open(device, O_RDONLY | O_CLOEXEC);
     if (dev < 0 || ioctl(dev, BLKGETSIZE64, &bytes) < 0 || statfs(mnt, &before) < 0) {
-        say("grow %s: %s", cfg.root, strerror(errno));
+        say("grow %s: %s", device, strerror(errno));
         if (dev >= 0) close(dev);
         return;
     }
@@ -572,9 +581,9 @@ static void grow_root(const char *mnt) {
     int fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     /* a no-op when the file system already spans the device (f_blocks excludes its metadata) */
     if (fd < 0 || ioctl(fd, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
-        say("grow %s to %llu blocks: %s", cfg.root, (unsigned long long)blocks, strerror(errno));
+        say("grow %s to %llu blocks: %s", device, (unsigned long long)blocks, strerror(errno));
     } else if (statfs(mnt, &after) == 0 && after.f_blocks > before.f_blocks) {
-        say("grew %s to %llu MiB", cfg.root, (unsigned long long)(after.f_blocks * after.f_bsize >> 20));
+        say("grew %s to %llu MiB", device, (unsigned long long)(after.f_blocks * after.f_bsize >> 20));
     }
     if (fd >= 0) close(fd);
 }
@@ -590,7 +599,7 @@ static int switch_root(void) {
         fail("mount %s: %s", cfg.root, strerror(errno));
         return -1;
     }
-    grow_root(NEWROOT);
+    grow_fs(cfg.root, NEWROOT);
     static const char *moved[] = {"/dev", "/proc", "/sys"};
     for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
         char dst[64];
@@ -610,6 +619,57 @@ static int switch_root(void) {
         mount_at("run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755) < 0 ||
         mount_at("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777) < 0)
         return -1;
+    return 0;
+}
+
+/* Finds the virtio block device whose serial (/sys/block/vdX/serial) is `serial`, waiting for it to appear, and
+ * writes its /dev path to `dev`. Volumes are found by serial, never by their order on the bus. */
+static int find_by_serial(const char *serial, char *dev, size_t size) {
+    long deadline = now_ms() + DEVICE_WAIT_MS;
+    for (;;) {
+        DIR *d = opendir("/sys/block");
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (strncmp(e->d_name, "vd", 2) != 0) continue;
+            char path[PATH_MAX], got[64] = {0};
+            snprintf(path, sizeof path, "/sys/block/%s/serial", e->d_name);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            ssize_t n = read(fd, got, sizeof got - 1);
+            close(fd);
+            if (n <= 0) continue;
+            got[strcspn(got, "\n")] = 0;
+            if (strcmp(got, serial) == 0) {
+                snprintf(dev, size, "/dev/%s", e->d_name);
+                closedir(d);
+                return wait_for(dev);
+            }
+        }
+        if (d) closedir(d);
+        if (now_ms() > deadline) return -1;
+        sleep_ms(10);
+    }
+}
+
+/* Mounts each volume (CONFIG `mount` SERIAL:PATH) in the new root, creating the path, and grows its file system to its
+ * device's size (the volume may have been extended since it was last mounted). */
+static int mount_volumes(void) {
+    for (int i = 0; i < cfg.mountc; i++) {
+        char serial[64], dev[PATH_MAX];
+        const char *colon = strchr(cfg.mounts[i], ':');
+        const char *path = colon + 1;
+        snprintf(serial, sizeof serial, "%.*s", (int)(colon - cfg.mounts[i]), cfg.mounts[i]);
+        if (find_by_serial(serial, dev, sizeof dev) < 0) {
+            fail("mount volume %s on %s: no device with that serial appeared", serial, path);
+            return -1;
+        }
+        mkdirs(path, 0755);
+        if (mount(dev, path, "ext4", MS_NOSUID | MS_NODEV, "") < 0) {
+            fail("mount volume %s (%s) on %s: %s", serial, dev, path, strerror(errno));
+            return -1;
+        }
+        grow_fs(dev, path);
+    }
     return 0;
 }
 
@@ -1435,7 +1495,8 @@ int main(void) {
     long channel_at = uptime_ms();
     await_config();
 
-    if (!failure[0] && switch_root() == 0 && setup_network() == 0 && resolve_user() == 0 && write_secrets() == 0) {
+    if (!failure[0] && switch_root() == 0 && mount_volumes() == 0 && setup_network() == 0 && resolve_user() == 0
+            && write_secrets() == 0) {
         complete_env();
         workload = spawn();
     }

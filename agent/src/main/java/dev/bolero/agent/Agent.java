@@ -12,6 +12,7 @@ import dev.bolero.agent.machine.MachineNetwork;
 import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.agent.machine.NodeRuntime;
+import dev.bolero.agent.machine.NodeVolumes;
 import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.agent.store.NetworkAllocationStore;
@@ -99,7 +100,8 @@ public final class Agent implements AutoCloseable {
         LogStore logs = new LogStore(machinesDir, clock);
         MachineNetwork network = startNetwork(config, store);
         MachineService machines = new MachineService(store,
-                new NodeRuntime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network),
+                new NodeRuntime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network,
+                        new NodeVolumes(dataDir.resolve("volumes"))),
                 dev.bolero.agent.machine.Clock.system(clock),
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         var telemetry = new Telemetry("agent", () -> kernel.isEmpty()

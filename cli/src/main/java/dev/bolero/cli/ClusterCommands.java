@@ -451,6 +451,66 @@ final class ClusterCommands {
         return Arrays.asList(s.name(), s.version(), s.digest(), s.updatedAt());
     }
 
+    @Command(name = "volumes", mixinStandardHelpOptions = true,
+            description = "Create, list, extend, snapshot or remove the namespace's volumes (block devices that "
+                    + "outlive machines; mount one with config.mounts).")
+    static final class Volumes implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", paramLabel = "ACTION", description = "create, ls, extend, rm, snapshot (take one) "
+                + "or snapshots (list them)") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
+        @Option(names = "--size-gb", description = "the size in GiB (create, extend)") Integer sizeGb;
+        @Option(names = "--region", description = "the region its node must be in (create)") String region;
+        @Option(names = "--snapshot", description = "a snapshot's id to restore into the new volume (create)")
+        String snapshot;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            String ns = o.namespace();
+            switch (action) {
+                case "create" -> {
+                    var v = client.createVolume(ns, required(name, "NAME"), required(sizeGb, "--size-gb"), region,
+                            snapshot);
+                    o.print(v, List.of(v), VOLUME_COLUMNS, ClusterCommands::volumeRow);
+                }
+                case "ls" -> {
+                    var list = name == null ? client.volumes(ns) : List.of(client.volume(ns, name));
+                    o.print(name == null ? list : list.getFirst(), list, VOLUME_COLUMNS, ClusterCommands::volumeRow);
+                }
+                case "extend" -> {
+                    var v = client.extendVolume(ns, required(name, "NAME"), required(sizeGb, "--size-gb"));
+                    o.print(v, List.of(v), VOLUME_COLUMNS, ClusterCommands::volumeRow);
+                }
+                case "rm" -> client.deleteVolume(ns, required(name, "NAME"));
+                case "snapshot" -> {
+                    var s = client.snapshotVolume(ns, required(name, "NAME"));
+                    o.print(s, List.of(s), SNAPSHOT_COLUMNS, ClusterCommands::snapshotRow);
+                }
+                case "snapshots" -> {
+                    var list = client.volumeSnapshots(ns, required(name, "NAME"));
+                    o.print(list, list, SNAPSHOT_COLUMNS, ClusterCommands::snapshotRow);
+                }
+                default -> throw new IllegalArgumentException("volumes: unknown action " + action
+                        + " (create, ls, extend, rm, snapshot, snapshots)");
+            }
+            return 0;
+        }
+    }
+
+    private static final List<String> VOLUME_COLUMNS = List.of("NAME", "ID", "SIZE_GB", "REGION", "NODE", "MACHINE");
+
+    private static List<Object> volumeRow(dev.bolero.api.wire.Volume v) {
+        return Arrays.asList(v.name(), v.id(), v.sizeGb(), v.region(), v.nodeId(), v.machineId());
+    }
+
+    private static final List<String> SNAPSHOT_COLUMNS = List.of("ID", "VOLUME", "SIZE_GB", "NODE", "CREATED");
+
+    private static List<Object> snapshotRow(dev.bolero.api.wire.VolumeSnapshot s) {
+        return Arrays.asList(s.id(), s.volume(), s.sizeGb(), s.nodeId(), s.createdAt());
+    }
+
+
     @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Mint (shown once), list or revoke a "
             + "namespace's tokens (the cluster's admin, or the namespace's admin token).")
     static final class Tokens implements Callable<Integer> {
@@ -502,7 +562,7 @@ final class ClusterCommands {
         }
     }
 
-    private static String required(String value, String what) {
+    private static <T> T required(T value, String what) {
         if (value == null) throw new IllegalArgumentException(what + " is required");
         return value;
     }

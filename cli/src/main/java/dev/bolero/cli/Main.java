@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ClusterCommands.Secrets.class, ClusterCommands.Scale.class, DeployCommands.Deploy.class,
             DeployCommands.Rollback.class, DeployCommands.Releases.class, AuditCommand.class, StatsCommand.class,
             ContextCommand.class, MachineVerbs.Wait.class, MachineVerbs.Events.class, MachineVerbs.Restart.class,
+            ClusterCommands.Volumes.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
 public final class Main {
     private Main() {}

@@ -21,6 +21,10 @@ import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
 import dev.bolero.api.wire.TokenSpec;
+import dev.bolero.api.wire.Volume;
+import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import java.io.IOException;
@@ -133,6 +137,45 @@ public final class BoleroClient {
 
     public void deleteSecret(String namespace, String name) {
         send("DELETE", ns(namespace) + "/secrets/" + enc(name), null, JsonNode.class);
+    }
+
+    // --- volumes ---
+
+    /**
+     * Creates a volume of {@code sizeGb} GiB; {@code region} may be null (any), {@code snapshot} null (empty) or the
+     * id of a snapshot to restore.
+     */
+    public Volume createVolume(String namespace, String name, int sizeGb, String region, String snapshot) {
+        return send("POST", ns(namespace) + "/volumes", new VolumeSpec(name, sizeGb, region, snapshot), Volume.class);
+    }
+
+    /** Takes a snapshot of a detached volume. */
+    public VolumeSnapshot snapshotVolume(String namespace, String name) {
+        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
+    }
+
+    public List<VolumeSnapshot> volumeSnapshots(String namespace, String name) {
+        return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null,
+                new TypeReference<List<VolumeSnapshot>>() {});
+    }
+
+    public List<Volume> volumes(String namespace) {
+        return send("GET", ns(namespace) + "/volumes", null, new TypeReference<List<Volume>>() {});
+    }
+
+    public Volume volume(String namespace, String name) {
+        return send("GET", ns(namespace) + "/volumes/" + enc(name), null, Volume.class);
+    }
+
+    /** Grows volume {@code name} to {@code sizeGb} GiB (a smaller size is refused). */
+    public Volume extendVolume(String namespace, String name, int sizeGb) {
+        return send("PUT", ns(namespace) + "/volumes/" + enc(name) + "/extend", new VolumeExtend(sizeGb),
+                Volume.class);
+    }
+
+    /** Deletes a detached volume and its data. */
+    public void deleteVolume(String namespace, String name) {
+        send("DELETE", ns(namespace) + "/volumes/" + enc(name), null, JsonNode.class);
     }
 
     // --- fleets ---

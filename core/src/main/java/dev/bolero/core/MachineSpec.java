@@ -38,6 +38,8 @@ import java.util.TreeMap;
  *     whole map in an overlay, as {@code services} does
  * @param secrets secrets of the machine's namespace given to its workload, each as a variable or a file
  *     ({@link Secret}); a set field replaces the whole list in an overlay, as {@code services} does
+ * @param mounts the namespace's volumes the guest mounts, each at its own path (at most {@value Mount#MAX_MOUNTS});
+ *     a volume at most once; replaced whole in an overlay. The machine runs on the node its volumes live on
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -53,7 +55,8 @@ public record MachineSpec(
         Driver driver,
         Map<String, String> metadata,
         Map<String, Check> checks,
-        List<Secret> secrets) {
+        List<Secret> secrets,
+        List<Mount> mounts) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -67,7 +70,9 @@ public record MachineSpec(
         metadata = metadata == null ? Map.of() : sorted(metadata);
         checks = checks == null ? Map.of() : Check.filled(checks);
         secrets = secrets == null ? List.of() : Secret.copy(secrets);
+        mounts = mounts == null ? List.of() : List.copyOf(mounts);
         check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks, secrets);
+        Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -83,7 +88,7 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks, secrets);
+                metadata, checks, secrets, mounts);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
@@ -141,7 +146,7 @@ public record MachineSpec(
      *
      * <p>The merge rule ({@link #over}): a field set here replaces {@code base}'s whole field (a {@code guest} here
      * replaces the base's {@code guest}, {@code services} replaces {@code services}, {@code secrets} replaces
-     * {@code secrets}), except the maps ({@code env}
+     * {@code secrets}, {@code mounts} replaces {@code mounts}), except the maps ({@code env}
      * and {@code metadata}), merged key by key with this overlay's values winning. The rule is associative, and
      * {@link #EMPTY} is its identity on both sides.
      *
@@ -160,7 +165,8 @@ public record MachineSpec(
             Driver driver,
             Map<String, String> metadata,
             Map<String, Check> checks,
-            List<Secret> secrets) {
+            List<Secret> secrets,
+            List<Mount> mounts) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -172,6 +178,10 @@ public record MachineSpec(
             checks = checks == null ? null : Collections.unmodifiableMap(new TreeMap<>(checks));
             secrets = secrets == null ? null : Secret.copy(secrets);
             check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks, secrets);
+            if (mounts != null) {
+                mounts = List.copyOf(mounts);
+                Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
+            }
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -180,7 +190,7 @@ public record MachineSpec(
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
                     or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks),
-                    or(secrets, base.secrets));
+                    or(secrets, base.secrets), or(mounts, base.mounts));
         }
 
         /**
@@ -190,7 +200,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata, checks, secrets);
+                    services, driver, metadata, checks, secrets, mounts);
         }
 
         private static <T> T or(T value, T base) {
@@ -222,6 +232,7 @@ public record MachineSpec(
         private Map<String, String> metadata;
         private Map<String, Check> checks;
         private List<Secret> secrets;
+        private List<Mount> mounts;
 
         private Builder() {}
 
@@ -327,6 +338,18 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder mounts(List<Mount> mounts) {
+            this.mounts = mounts == null ? null : new ArrayList<>(mounts);
+            return this;
+        }
+
+        /** Adds one mount to {@code mounts}. */
+        public Builder mount(String volume, String path) {
+            if (mounts == null) mounts = new ArrayList<>();
+            mounts.add(new Mount(volume, path));
+            return this;
+        }
+
         private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
             var with = map == null ? new LinkedHashMap<String, V>() : map;
             with.put(key, value);
@@ -336,7 +359,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks, secrets);
+                metadata, checks, secrets, mounts);
         }
 
         /** The spec: the fields set so far, defaults for the others. */
@@ -822,6 +845,69 @@ public record MachineSpec(
             if (segments.length < 2) throw at.invalid("must be inside a directory other than /, got '" + path + "'");
             for (String dir : SYSTEM_DIRS) {
                 if (path.startsWith(dir + "/")) throw at.invalid("must not be under " + dir + ", got '" + path + "'");
+            }
+        }
+    }
+
+    /**
+     * One of the namespace's volumes, mounted by the guest at {@code path}. The volume's block device carries an ext4
+     * file system; the guest grows it to the device's size when it mounts it.
+     *
+     * @param volume the volume's name in the machine's namespace ({@link #checkVolumeName})
+     * @param path where the guest mounts it: absolute, normalised (no {@code .} or {@code ..} segment, no empty
+     *     segment, no trailing {@code /}), not {@code /} and not under {@code /proc}, {@code /sys} or {@code /dev}
+     */
+    public record Mount(String volume, String path) {
+        /** The most volumes one machine mounts. */
+        public static final int MAX_MOUNTS = 8;
+        private static final List<String> RESERVED = List.of("/proc", "/sys", "/dev");
+
+        /** Checks each mount at {@code at[i]}, that no path or volume appears twice, and the count. */
+        static void checkAll(FieldPath at, List<Mount> mounts) {
+            if (mounts.size() > MAX_MOUNTS) {
+                throw at.invalid("must hold at most " + MAX_MOUNTS + " mounts, got " + mounts.size());
+            }
+            var paths = new HashSet<String>();
+            var volumes = new HashSet<String>();
+            for (int i = 0; i < mounts.size(); i++) {
+                FieldPath item = at.index(i);
+                Mount m = item.required(mounts.get(i));
+                checkVolumeName(item.field("volume"), m.volume);
+                checkPath(item.field("path"), m.path);
+                if (!paths.add(m.path)) throw item.field("path").invalid("'" + m.path + "' is mounted twice");
+                if (!volumes.add(m.volume)) throw item.field("volume").invalid("'" + m.volume + "' is mounted twice");
+            }
+        }
+
+        /**
+         * The one rule for a volume's name, checked at {@code at}: 1 to 63 of {@code a-z 0-9 _ -}, starting with a
+         * letter or digit.
+         *
+         * @return {@code name}
+         * @throws ValidationException otherwise
+         */
+        public static String checkVolumeName(FieldPath at, String name) {
+            if (!at.required(name).matches("[a-z0-9][a-z0-9_-]{0,62}")) {
+                throw at.invalid("must be 1-63 of a-z 0-9 _ - starting with a letter or digit, got '" + name + "'");
+            }
+            return name;
+        }
+
+        private static void checkPath(FieldPath at, String path) {
+            if (!at.required(path).startsWith("/")) throw at.invalid("must be an absolute path, got '" + path + "'");
+            if (path.equals("/")) throw at.invalid("must not be / (the root file system)");
+            if (path.endsWith("/") || path.indexOf('\0') >= 0 || path.length() > 255) {
+                throw at.invalid("must be a normalised path of at most 255 bytes without NUL, got '" + path + "'");
+            }
+            for (String segment : path.substring(1).split("/", -1)) {
+                if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                    throw at.invalid("must be a normalised path (no empty, '.' or '..' segment), got '" + path + "'");
+                }
+            }
+            for (String reserved : RESERVED) {
+                if (path.equals(reserved) || path.startsWith(reserved + "/")) {
+                    throw at.invalid("must not be under " + reserved + " (the guest's own), got '" + path + "'");
+                }
             }
         }
     }

@@ -132,7 +132,39 @@ class MachineSpecTest {
                         "config.checks key 'Web' must be 1-63 of a-z 0-9 _ . -"),
                 Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x")
                                 .restart(new MachineSpec.Restart("always", null, true, 0)).build(),
-                        "config.restart.failures_before_restart must be between 1 and 100, got 0"));
+                        "config.restart.failures_before_restart must be between 1 and 100, got 0"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("data", "data").build(),
+                        "config.mounts[0].path must be an absolute path, got 'data'"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("data", "/").build(),
+                        "config.mounts[0].path must not be / (the root file system)"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("data", "/a/../etc")
+                                .build(),
+                        "config.mounts[0].path must be a normalised path (no empty, '.' or '..' segment), got "
+                                + "'/a/../etc'"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("data", "/proc/x").build(),
+                        "config.mounts[0].path must not be under /proc (the guest's own), got '/proc/x'"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("data", "/data")
+                                .mount("logs", "/data").build(),
+                        "config.mounts[1].path '/data' is mounted twice"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("data", "/data")
+                                .mount("data", "/more").build(),
+                        "config.mounts[1].volume 'data' is mounted twice"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount("Data", "/data").build(),
+                        "config.mounts[0].volume must be 1-63 of a-z 0-9 _ - starting with a letter or digit, got "
+                                + "'Data'"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount(null, "/data").build(),
+                        "config.mounts[0].volume is required"));
+    }
+
+    @Test
+    void mountsAreKeptInOrderAndAnOverlayReplacesThemWhole() {
+        var base = MachineSpec.builder("x").mount("data", "/data").mount("logs", "/var/log/app").overlay();
+        assertThat(base.toSpec().mounts()).containsExactly(new MachineSpec.Mount("data", "/data"),
+                new MachineSpec.Mount("logs", "/var/log/app"));
+        var top = MachineSpec.builder().mount("cache", "/cache").overlay();
+        assertThat(top.over(base).toSpec().mounts()).containsExactly(new MachineSpec.Mount("cache", "/cache"));
+        assertThat(MachineSpec.builder().overlay().over(base).toSpec().mounts()).hasSize(2);
+        assertThat(MachineSpec.builder("x").build().mounts()).isEmpty();
     }
 
     @ParameterizedTest

@@ -3,6 +3,7 @@ package dev.bolero.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
+import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -49,8 +50,10 @@ class OverlayPropertiesTest {
         var autoDestroy = Arbitraries.of(true, false).injectNull(0.5);
         var driver = Arbitraries.of(Driver.class).injectNull(0.6);
         var metadata = Arbitraries.maps(Arbitraries.of("team", "tier"), Arbitraries.of("a", "b")).injectNull(0.4);
-        return Combinators.combine(image, guest, env, restart, autoDestroy, driver, metadata)
-                .as((i, g, e, r, a, d, m) -> MachineSpec.builder().image(i).guest(g).env(e).restart(r).autoDestroy(a)
-                        .driver(d).metadata(m).overlay());
+        var mounts = Arbitraries.of(List.of(new MachineSpec.Mount("data", "/data")),
+                List.of(new MachineSpec.Mount("a", "/a"), new MachineSpec.Mount("b", "/b"))).injectNull(0.6);
+        return Combinators.combine(image, guest, env, restart, autoDestroy, driver, metadata, mounts)
+                .as((i, g, e, r, a, d, m, v) -> MachineSpec.builder().image(i).guest(g).env(e).restart(r)
+                        .autoDestroy(a).driver(d).metadata(m).mounts(v).overlay());
     }
 }

@@ -19,6 +19,7 @@ import java.util.Objects;
  * @param stopGrace how long the VMM gets to exit after a polite shutdown request before it is killed
  * @param rootDriveBytes the size of the machine's view of its root drive: 0 for the shared drive's own size, else at
  *     least that size; the extra space reads as zeros and the guest grows its file system into it when it boots
+ * @param drives further block devices (volumes), attached read-write after the root drive, each with its serial
  */
 public record VmSpec(
         String machineId,
@@ -29,7 +30,8 @@ public record VmSpec(
         Path rootDrive,
         List<Tap> taps,
         Duration stopGrace,
-        long rootDriveBytes) {
+        long rootDriveBytes,
+        List<Drive> drives) {
 
     public VmSpec {
         Objects.requireNonNull(machineId, "machineId");
@@ -41,6 +43,16 @@ public record VmSpec(
         if (memoryMb < 64) throw new IllegalArgumentException("memory_mb must be at least 64, got " + memoryMb);
         if (rootDriveBytes < 0) throw new IllegalArgumentException("rootDriveBytes must not be negative, got " + rootDriveBytes);
         taps = List.copyOf(taps);
+        drives = List.copyOf(drives);
+        if (drives.stream().map(Drive::serial).distinct().count() < drives.size()) {
+            throw new IllegalArgumentException("drives' serials must be distinct: " + drives);
+        }
+    }
+
+    /** A machine without further drives. */
+    public VmSpec(String machineId, Path workDir, int cpus, int memoryMb, BootAssets boot, Path rootDrive, List<Tap> taps,
+            Duration stopGrace, long rootDriveBytes) {
+        this(machineId, workDir, cpus, memoryMb, boot, rootDrive, taps, stopGrace, rootDriveBytes, List.of());
     }
 
     /** A machine whose root drive has the shared drive's own size. */
@@ -67,6 +79,22 @@ public record VmSpec(
                     + " (" + base + " bytes)");
         }
         return rootDriveBytes;
+    }
+
+    /**
+     * A raw block device image on the host that the guest sees as a virtio-blk device carrying {@code serial} (in
+     * {@code /sys/block/vdX/serial}), by which the guest finds it whatever its order.
+     *
+     * @param file the image: a regular file the VMM opens read-write
+     * @param serial 1 to 20 of {@code A-Z a-z 0-9 _ -} (virtio-blk's limit)
+     */
+    public record Drive(Path file, String serial) {
+        public Drive {
+            Objects.requireNonNull(file, "file");
+            if (serial == null || !serial.matches("[A-Za-z0-9_-]{1,20}")) {
+                throw new IllegalArgumentException("drive serial must be 1-20 of A-Z a-z 0-9 _ -, got " + serial);
+            }
+        }
     }
 
     /** A host tap device and the MAC address the guest's interface gets. */

@@ -6,14 +6,14 @@ import java.util.Set;
 
 /**
  * The filters a node must pass to take a machine, in the order a refusal attributes eliminations: constraints the
- * node can never meet (region, driver, labels), then its state, then its heartbeat, then its free capacity, then its
+ * node can never meet (the one node the request is pinned to, region, driver, labels), then its state, then its heartbeat, then its free capacity, then its
  * free host ports.
  */
 final class Feasibility {
 
     /** The first filter a node fails, or {@link #FITS}. */
     enum Verdict {
-        OUT_OF_REGION, NO_DRIVER, NO_LABELS, DOWN, CORDONED, DRAINING, HEARTBEAT_EXPIRED, NO_CAPACITY, PORT_TAKEN, FITS
+        OTHER_NODE, OUT_OF_REGION, NO_DRIVER, NO_LABELS, DOWN, CORDONED, DRAINING, HEARTBEAT_EXPIRED, NO_CAPACITY, PORT_TAKEN, FITS
     }
 
     private Feasibility() {}
@@ -24,6 +24,9 @@ final class Feasibility {
      */
     static Verdict check(NodeView node, PlacementRequest request, Instant now, long usedCpu, long usedMem,
                          boolean portTaken) {
+        if (request.node().isPresent() && !request.node().get().equals(node.id())) {
+            return Verdict.OTHER_NODE;
+        }
         Verdict constraints = constraints(node.labels(), node.drivers(), request);
         if (constraints != Verdict.FITS) {
             return constraints;
@@ -44,7 +47,10 @@ final class Feasibility {
         };
     }
 
-    /** The constraints a node's labels and drivers meet or fail, whatever its state and load. */
+    /**
+     * The constraints a node's labels and drivers meet or fail, whatever its state and load; the request's
+     * {@link PlacementRequest#node()} is not among them (it is checked by {@link #check}).
+     */
     static Verdict constraints(Map<String, String> labels, Set<Driver> drivers, PlacementRequest request) {
         if (request.region().isPresent() && !request.region().get().equals(labels.get(NodeView.REGION_LABEL))) {
             return Verdict.OUT_OF_REGION;

@@ -38,6 +38,9 @@ final class Placer {
 
     /** Decides where {@code request} goes; when {@code remember}, later requests see the placement. */
     PlacementDecision place(PlacementRequest request, boolean remember) {
+        if (request.node().isPresent()) {
+            return placePinned(request, remember);
+        }
         var classes = snapshot.classes;
         boolean[] classFits = new boolean[classes.length];
         for (int c = 0; c < classes.length; c++) {
@@ -66,6 +69,23 @@ final class Placer {
             remember(bestPosition, request);
         }
         return placed;
+    }
+
+    /** Places a request pinned to one node: that node if it passes every filter, else a refusal. */
+    private PlacementDecision placePinned(PlacementRequest request, boolean remember) {
+        int p = snapshot.position(request.node().orElseThrow());
+        long[] taken = p < 0 || request.ports().isEmpty() ? null : ports.taken(request.ports());
+        if (p < 0 || Feasibility.check(snapshot.views[p], request, now, usedCpu[p], usedMem[p], marked(taken, p))
+                != Feasibility.Verdict.FITS) {
+            return new PlacementDecision.Refused(Refusals.explain(snapshot, usedCpu, usedMem, taken, request, now));
+        }
+        double score = Scoring.score(request.strategy() == Strategy.BINPACK,
+                usedCpu[p] + (long) request.resources().cpus(), snapshot.inverseCpu[p],
+                usedMem[p] + request.resources().memoryMb(), snapshot.inverseMem[p]);
+        if (remember) {
+            remember(p, request);
+        }
+        return new PlacementDecision.Placed(snapshot.ids[p], score);
     }
 
     /**

@@ -39,6 +39,7 @@ public final class PlanApplier {
             String problem = switch (Feasibility.check(view, request, now, used.cpus(), used.memoryMb(),
                     !taken.isEmpty())) {
                 case FITS -> null;
+                case OTHER_NODE -> "the machine must run on node " + request.node().orElseThrow();
                 case OUT_OF_REGION -> "node is no longer in region " + request.region().orElseThrow();
                 case NO_DRIVER -> "node no longer runs driver " + request.driver().orElseThrow().wireName();
                 case NO_LABELS -> "node no longer has labels " + new TreeMap<>(request.nodeLabels());

@@ -22,11 +22,15 @@ final class Refusals {
             eliminated.merge(Feasibility.check(snapshot.views[p], request, now, usedCpu[p], usedMem[p],
                     Placer.marked(taken, p)), 1, Integer::sum);
         }
-        int population = snapshot.views.length - eliminated.getOrDefault(Feasibility.Verdict.OUT_OF_REGION, 0);
+        int population = snapshot.views.length - eliminated.getOrDefault(Feasibility.Verdict.OUT_OF_REGION, 0)
+                - eliminated.getOrDefault(Feasibility.Verdict.OTHER_NODE, 0);
         var text = new StringBuilder("no node has ").append(request.describeNeeds()).append(" free")
                 .append(request.describeConstraints()).append(" (");
         if (population == 0) {
-            if (request.region().isPresent()) {
+            if (request.node().isPresent()) {
+                text.append("node ").append(request.node().get()).append(" is not in the cluster");
+                request.region().ifPresent(r -> text.append(" or not in region ").append(r));
+            } else if (request.region().isPresent()) {
                 text.append("no nodes in region ").append(request.region().get());
                 if (!snapshot.regions.isEmpty()) {
                     text.append("; regions: ").append(String.join(", ", snapshot.regions));
@@ -41,7 +45,7 @@ final class Refusals {
         var parts = new ArrayList<String>();
         eliminated.forEach((verdict, count) -> {
             String part = switch (verdict) {
-                case OUT_OF_REGION, FITS -> null;
+                case OTHER_NODE, OUT_OF_REGION, FITS -> null;
                 case NO_DRIVER -> lack(count) + " driver " + request.driver().orElseThrow().wireName();
                 case NO_LABELS -> lack(count) + " labels " + new TreeMap<>(request.nodeLabels());
                 case DOWN -> count + " down";

@@ -132,6 +132,7 @@ class SchedulerPropertiesTest {
         var used = node.allocated().add(alreadyPlaced);
         return node.state() == NodeState.READY
                 && NOW.isBefore(node.heartbeatExpires())
+                && request.node().map(node.id()::equals).orElse(true)
                 && request.region().map(r -> r.equals(node.labels().get("region"))).orElse(true)
                 && request.driver().map(node.drivers()::contains).orElse(true)
                 && node.labels().entrySet().containsAll(request.nodeLabels().entrySet())
@@ -171,10 +172,12 @@ class SchedulerPropertiesTest {
                 Arbitraries.of(Driver.class).optional(0.3),
                 Arbitraries.of(Strategy.class),
                 Arbitraries.of("web", "db").optional(0.5),
-                ports()
-        ).as((cpus, memGiB, region, disk, driver, strategy, fleet, ports) -> new PlacementRequest(
+                // Pinned now and then, to a node that may be absent (clusters name theirs n0 to n11).
+                Combinators.combine(ports(), Arbitraries.of("n0", "n1", "n2", "n12").optional(0.2)).as(Tuple::of)
+        ).as((cpus, memGiB, region, disk, driver, strategy, fleet, where) -> new PlacementRequest(
                 new Resources(cpus, memGiB * 1024L), region,
-                disk.map(d -> Map.of("disk", d)).orElse(Map.of()), driver, strategy, fleet, ports)).list()
+                disk.map(d -> Map.of("disk", d)).orElse(Map.of()), driver, strategy, fleet, where.get1(),
+                where.get2())).list()
                 .ofMaxSize(20);
     }
 

@@ -155,6 +155,15 @@ class SchedulerTest {
         assertThat(nodes.get(3)).isIn("a", "b", "c");
     }
 
+    @Test
+    void aRequestPinnedToANodeGoesThereEvenWhenOthersScoreBetterAndTheFleetIsThere() {
+        var cluster = snapshot(node("a").allocated(8, 16384), node("b"), node("c"));
+        var pinned = PlacementRequest.of(1, 1024).inFleet("db").onNode("c");
+        var decisions = Scheduler.planAll(cluster, List.of(pinned, pinned, PlacementRequest.of(1, 1024)), NOW, 2);
+        assertThat(decisions.subList(0, 2)).extracting(d -> ((Placed) d).nodeId()).containsExactly("c", "c");
+        assertThat(((Placed) decisions.get(2)).nodeId()).isEqualTo("a");
+    }
+
     static Stream<Arguments> refusals() {
         var request = PlacementRequest.of(4, 8192);
         return Stream.of(
@@ -188,7 +197,12 @@ class SchedulerTest {
                 Arguments.of(request.publishing(HostPort.udp(53)).publishing(HostPort.tcp(443)),
                         List.of(node("a").publishing(HostPort.tcp(443)), node("b").publishing(HostPort.udp(53))),
                         "no node has 4 vCPUs and 8192 MiB and tcp port 443 and udp port 53 free "
-                                + "(2 nodes: 2 have tcp port 443 or udp port 53 in use)"));
+                                + "(2 nodes: 2 have tcp port 443 or udp port 53 in use)"),
+                Arguments.of(request.onNode("b"), List.of(node("a"), node("b").allocated(14, 0)),
+                        "no node has 4 vCPUs and 8192 MiB free on node b (1 node: 1 lacks capacity)"),
+                Arguments.of(request.onNode("gone").inRegion("eu"), List.of(node("a"), node("b")),
+                        "no node has 4 vCPUs and 8192 MiB free on node gone in region eu "
+                                + "(node gone is not in the cluster or not in region eu)"));
     }
 
     @ParameterizedTest

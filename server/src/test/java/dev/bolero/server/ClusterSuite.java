@@ -112,7 +112,7 @@ abstract class ClusterSuite {
 
     /** The spec's fields of a create body: they go in its {@code config}; the rest stays at the top. */
     static final java.util.Set<String> SPEC_FIELDS = java.util.Set.of("image", "guest", "init", "env", "restart",
-            "auto_destroy", "stop", "network", "services", "driver", "metadata");
+            "auto_destroy", "stop", "network", "services", "driver", "metadata", "mounts");
 
     /** Posts a machine create whose body is {@code flat} with its spec fields moved into {@code config}. */
     Http.Response createMachine(String path, String token, Map<String, Object> flat) {
@@ -209,6 +209,91 @@ abstract class ClusterSuite {
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.errorCode()).isEqualTo("failed_precondition");
         assertThat(refused.json().path("error").path("message").asString()).contains("no nodes in region us");
+    }
+
+    @Test
+    void aVolumeLivesOnItsFirstMachinesNodeServesOneMachineAtATimeGrowsAndOutlivesItsMachines() {
+        namespace("alpha");
+        fleet("alpha", "db", "spread");
+        var nodes = Map.of(agent("n1", Map.of(), 8, 16384).live().id(), agents.get(0),
+                agent("n2", Map.of(), 8, 16384).live().id(), agents.get(1));
+        String volumes = "/v1/namespaces/alpha/volumes";
+        var created = http.post(volumes, ADMIN, Map.of("name", "data", "size_gb", 1));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        assertThat(created.json().path("id").asString()).startsWith("vol_");
+        assertThat(created.json().path("node_id").isNull()).as("on no node before a machine mounts it").isTrue();
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "data", "size_gb", 2)).errorCode()).isEqualTo("conflict");
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "data", "size_gb", 0)).body())
+                .contains("size_gb must be between 1 and 16384, got 0");
+
+        var first = machine("alpha", "db", ADMIN, mounting("m1", "data"));
+        String node = first.path("node_id").asString();
+        var attached = http.get(volumes + "/data", ADMIN).json();
+        assertThat(attached.path("node_id").asString()).isEqualTo(node);
+        assertThat(attached.path("machine_id").asString()).isEqualTo(first.path("id").asString());
+
+        var second = createMachine("/v1/namespaces/alpha/fleets/db/machines", ADMIN, mounting("m2", "data"));
+        assertThat(second.errorCode()).as("%s", second).isEqualTo("conflict");
+        assertThat(second.body()).contains("volume data is attached to machine " + first.path("id").asString());
+        var missing = createMachine("/v1/namespaces/alpha/fleets/db/machines", ADMIN, mounting("m2", "nope"));
+        assertThat(missing.errorCode()).isEqualTo("invalid_argument");
+        assertThat(missing.body()).contains("config.mounts[0].volume: no volume nope in namespace alpha");
+        assertThat(http.delete(volumes + "/data", ADMIN).errorCode()).as("attached").isEqualTo("conflict");
+        assertThat(http.post(volumes + "/data/snapshots", ADMIN, null).errorCode()).as("attached")
+                .isEqualTo("conflict");
+
+        var grown = http.put(volumes + "/data/extend", ADMIN, Map.of("size_gb", 3));
+        assertThat(grown.status()).as("%s", grown).isEqualTo(200);
+        assertThat(grown.json().path("size_gb").asInt()).isEqualTo(3);
+        assertThat(http.put(volumes + "/data/extend", ADMIN, Map.of("size_gb", 2)).body())
+                .contains("a volume only grows, it has 3 GiB");
+        var onNode = nodes.get(node).assignments().path("volumes");
+        assertThat(onNode).hasSize(1);
+        assertThat(onNode.get(0).path("name").asString()).isEqualTo("data");
+        assertThat(onNode.get(0).path("size_gb").asInt()).isEqualTo(3);
+
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + first.path("id").asString(), ADMIN).status())
+                .isEqualTo(204);
+        await().atMost(Duration.ofSeconds(30)).until(() -> http.get(volumes + "/data", ADMIN).json()
+                .path("machine_id").isNull());
+        for (int i = 0; i < 3; i++) {
+            var next = machine("alpha", "db", ADMIN, mounting("again-" + i, "data"));
+            assertThat(next.path("node_id").asString()).as("the volume's node").isEqualTo(node);
+            assertThat(http.delete("/v1/namespaces/alpha/machines/" + next.path("id").asString(), ADMIN).status())
+                    .isEqualTo(204);
+            await().atMost(Duration.ofSeconds(30)).until(() -> http.get(volumes + "/data", ADMIN).json()
+                    .path("machine_id").isNull());
+        }
+
+        var snapshot = http.post(volumes + "/data/snapshots", ADMIN, null);
+        assertThat(snapshot.status()).as("%s", snapshot).isEqualTo(201);
+        String snapshotId = snapshot.json().path("id").asString();
+        assertThat(snapshot.json().path("node_id").asString()).isEqualTo(node);
+        assertThat(http.get(volumes + "/data/snapshots", ADMIN).json()).hasSize(1);
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "copy", "size_gb", 2, "snapshot", snapshotId)).body())
+                .contains("holds 3 GiB, more than size_gb 2");
+        var restored = http.post(volumes, ADMIN, Map.of("name", "copy", "size_gb", 4, "snapshot", snapshotId));
+        assertThat(restored.status()).as("%s", restored).isEqualTo(201);
+        assertThat(restored.json().path("node_id").asString()).as("the snapshot's node").isEqualTo(node);
+        var listed = new java.util.HashMap<String, JsonNode>();
+        nodes.get(node).assignments().path("volumes").forEach(v -> listed.put(v.path("name").asString(), v));
+        assertThat(listed.get("data").path("snapshots").get(0).asString()).isEqualTo(snapshotId);
+        assertThat(listed.get("copy").path("source").asString()).isEqualTo(snapshotId);
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "empty", "size_gb", 1)).status()).isEqualTo(201);
+        assertThat(http.post(volumes + "/empty/snapshots", ADMIN, null).body()).contains("it lives on no node yet");
+
+        for (String v : List.of("data", "copy", "empty")) {
+            assertThat(http.delete(volumes + "/" + v, ADMIN).status()).isEqualTo(204);
+        }
+        assertThat(http.get(volumes, ADMIN).json()).isEmpty();
+        assertThat(nodes.get(node).assignments().path("volumes")).isEmpty();
+    }
+
+    /** A small machine's create mounting {@code volume} at {@code /data}. */
+    static Map<String, Object> mounting(String name, String volume) {
+        var body = new java.util.HashMap<>(small(name));
+        body.put("mounts", List.of(Map.of("volume", volume, "path", "/data")));
+        return body;
     }
 
     @Test

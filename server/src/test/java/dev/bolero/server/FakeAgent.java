@@ -117,6 +117,11 @@ public final class FakeAgent implements AutoCloseable {
         return ids;
     }
 
+    /** The node's current assignments, whole (one immediate poll from index 0). */
+    JsonNode assignments() {
+        return http.get("/v1/nodes/" + id + "/assignments?index=0&wait_s=0", credential).json();
+    }
+
     /** Reports the last polled assignments, each in its desired state. */
     Http.Response heartbeat() {
         var reports = new ArrayList<Map<String, Object>>();

@@ -155,6 +155,7 @@ public final class ClusterMember implements AutoCloseable {
                 latest = a;
                 streams.answer(a.streams());
                 privateNode.ifPresent(p -> p.apply(a));
+                machines.volumes().apply(a.volumes()); // before the machines that mount them
                 reconcile(a);
             } catch (NodeProtocol.Failure e) {
                 if (closed) return;

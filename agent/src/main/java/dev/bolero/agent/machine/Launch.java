@@ -10,12 +10,14 @@ import dev.bolero.runtime.guest.GuestConfig;
 import dev.bolero.runtime.guest.GuestSecret;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One run's plan as the {@link MachineHook#prepare} hooks fill it in (the image, the network attachment), and the VM's
+ * One run's plan as the {@link MachineHook#prepare} hooks fill it in (the image, the network attachment, the volumes),
+ * and the VM's
  * spec and the guest's config derived from it. Used by one thread at a time.
  */
 final class Launch {
@@ -26,6 +28,8 @@ final class Launch {
     private PreparedImage image;
     private Optional<Attachment> network = Optional.empty();
     private List<GuestSecret> secrets = List.of();
+    private final List<VmSpec.Drive> drives = new ArrayList<>();
+    private final List<GuestConfig.Mount> mounts = new ArrayList<>();
 
     Launch(MachineRecord machine) {
         this.machine = Objects.requireNonNull(machine, "machine");
@@ -50,6 +54,12 @@ final class Launch {
         this.secrets = List.copyOf(secrets);
     }
 
+    /** Adds a volume: {@code drive} for the VM, which the guest mounts as {@code mount} says. */
+    void volume(VmSpec.Drive drive, GuestConfig.Mount mount) {
+        drives.add(drive);
+        mounts.add(mount);
+    }
+
     /** The prepared image. @throws IllegalStateException when no hook prepared one */
     PreparedImage image() {
         if (image == null) throw new IllegalStateException("launch of machine " + machine.id() + ": no image prepared");
@@ -68,7 +78,7 @@ final class Launch {
         return new GuestConfig(workload.argv(), workload.env(), workload.workdir(), workload.user(), machine.name(),
                 ROOT_DEVICE, network.map(Attachment::ipCidr), network.map(Attachment::gateway),
                 network.map(Attachment::dns).orElse(List.of()), network.map(Attachment::search).orElse(List.of()),
-                secrets);
+                secrets, mounts);
     }
 
     /**
@@ -79,7 +89,7 @@ final class Launch {
     VmSpec vmSpec(Path workDir, BootAssets boot, Duration stopGrace) {
         List<VmSpec.Tap> taps = network.map(a -> List.of(new VmSpec.Tap(a.tapName(), a.mac()))).orElse(List.of());
         return new VmSpec(machine.id(), workDir, machine.config().guest().cpus(), machine.config().guest().memoryMb(),
-                boot, image().rootDrive(), taps, stopGrace, rootDriveBytes());
+                boot, image().rootDrive(), taps, stopGrace, rootDriveBytes(), drives);
     }
 
     /** The machine's root drive size: 0 for the image's own, else guest.rootfs_mb, which must not be smaller. */

@@ -9,10 +9,10 @@ import java.util.Optional;
 
 /**
  * One concern of a machine's life that its {@link MachineRunner} calls at fixed points, in the order the hooks are
- * listed: the image ({@link ImageHook}), the network ({@link NetworkHook}), the boot deadline ({@link BootWatchdog}).
- * Health checks, volumes and secrets plug in the same way (a check starts at {@link #started} and ends at
- * {@link #ended}; a volume is claimed at {@link #created}, added to the VM at {@link #prepare} and released at
- * {@link #deleted}; a secret is added to the workload at {@link #prepare}). The restart decision after a run is
+ * listed: the image ({@link ImageHook}), the network ({@link NetworkHook}), the volumes ({@link VolumeHook}), the boot
+ * deadline ({@link BootWatchdog}). Health checks and secrets plug in the same way (a check starts at {@link #started}
+ * and ends at {@link #ended}; a secret is added to the workload at {@link #prepare}). A volume is added to the VM at
+ * {@link #prepare}; which machine may use it is the control plane's decision, not the node's. The restart decision after a run is
  * {@link RestartPolicy}'s.
  *
  * <p>Every method but {@link #created} and {@link #prepare} runs on the runner's mailbox, in order with the machine's

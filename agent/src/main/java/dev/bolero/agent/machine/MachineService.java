@@ -69,7 +69,7 @@ public final class MachineService implements AutoCloseable {
         var usage = new UsageSampler(new UsageReader(Path.of("/")), clock,
                 id -> runtime.network().attachment(id).map(Attachment::tapName));
         return List.of(new ImageHook(runtime.images()), new NetworkHook(runtime.network()),
-                new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
+                new VolumeHook(runtime.volumes()), new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
                 new SecretsHook(), usage, new MachineMetrics(usage, clock));
     }
 
@@ -101,6 +101,11 @@ public final class MachineService implements AutoCloseable {
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
     public Driver driver() {
         return Driver.parse(runtime.driver().name());
+    }
+
+    /** The volumes living on this node. */
+    public NodeVolumes volumes() {
+        return runtime.volumes();
     }
 
     /** What this node can give its machines. */

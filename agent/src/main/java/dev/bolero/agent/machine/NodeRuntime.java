@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param machinesDir the parent of every machine's own directory
  * @param bootDeadline how long a guest may take from VMM spawn to a started workload
  * @param network attaches machines to the node's network
+ * @param volumes the volumes living on the node, which machines mount
  */
 public record NodeRuntime(
         ImageStore images,
@@ -23,7 +24,8 @@ public record NodeRuntime(
         LogStore logs,
         Path machinesDir,
         Duration bootDeadline,
-        MachineNetwork network) {
+        MachineNetwork network,
+        NodeVolumes volumes) {
 
     public NodeRuntime {
         Objects.requireNonNull(images, "images");
@@ -33,6 +35,7 @@ public record NodeRuntime(
         Objects.requireNonNull(machinesDir, "machinesDir");
         Objects.requireNonNull(bootDeadline, "bootDeadline");
         Objects.requireNonNull(network, "network");
+        Objects.requireNonNull(volumes, "volumes");
     }
 
     /** The kernel and initramfs guests boot; built on first use. */

@@ -48,7 +48,8 @@ public final class OpenApi {
     private static final Map<String, String> PATH_PARAMS = Map.of("ns", "the namespace's name",
             "fleet", "the fleet's name", "id", "the machine's or node's id",
             "digest", "the image's digest (sha256:…)",
-            "stream", "the stream's id", "secret", "the secret's name", "token", "the token's id");
+            "stream", "the stream's id", "secret", "the secret's name", "token", "the token's id",
+            "volume", "the volume's name");
 
     /**
      * What an API says about itself.

@@ -13,19 +13,22 @@ import java.util.List;
  *     peer; the agent makes its link's peers exactly these. Empty otherwise
  * @param dns when the node is in the private network: every running machine (with a private address) of every
  *     namespace that has a machine on the node, on any node; complete, not a delta. Empty otherwise
+ * @param volumes every volume living on the node, attached or not; complete, not a delta: the node removes the data of
+ *     a volume it has that is absent here (deleted)
  */
 public record Assignments(long index, List<Assignment> machines, List<StreamRequest> streams, List<NodePeer> peers,
-                          List<DnsRecord> dns) {
+                          List<DnsRecord> dns, List<NodeVolume> volumes) {
     public Assignments {
         machines = List.copyOf(machines);
         streams = streams == null ? List.of() : List.copyOf(streams);
         peers = peers == null ? List.of() : List.copyOf(peers);
         dns = dns == null ? List.of() : List.copyOf(dns);
+        volumes = volumes == null ? List.of() : List.copyOf(volumes);
     }
 
     /** Assignments of a node outside the private network. */
     public Assignments(long index, List<Assignment> machines, List<StreamRequest> streams) {
-        this(index, machines, streams, List.of(), List.of());
+        this(index, machines, streams, List.of(), List.of(), List.of());
     }
 
     /** Assignments without stream requests. */

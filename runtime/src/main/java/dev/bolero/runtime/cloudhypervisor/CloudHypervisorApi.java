@@ -44,7 +44,12 @@ final class CloudHypervisorApi {
 
     record PayloadConfig(String kernel, String initramfs, String cmdline) {}
 
-    record DiskConfig(String id, String path, boolean readonly) {}
+    /** @param serial the virtio serial the guest reads in {@code /sys/block/vdX/serial}; none for the root drive */
+    record DiskConfig(String id, String path, boolean readonly, Optional<String> serial) {
+        DiskConfig {
+            Objects.requireNonNull(serial, "serial");
+        }
+    }
 
     record NetConfig(String id, String tap, String mac) {}
 
@@ -82,9 +87,12 @@ final class CloudHypervisorApi {
      * @param rootDrive the machine's private root drive
      * @param vsockSocket the hybrid-vsock Unix socket Cloud Hypervisor creates
      * @param serialLog the file the guest's serial console is written to
+     * @param drives the spec's further drives ({@link VmSpec#drives()}), in order
      */
-    record VmmPaths(String kernel, String initramfs, String rootDrive, String vsockSocket, String serialLog) {
+    record VmmPaths(String kernel, String initramfs, String rootDrive, String vsockSocket, String serialLog,
+                    List<String> drives) {
         VmmPaths {
+            drives = List.copyOf(drives);
             Objects.requireNonNull(kernel, "kernel");
             Objects.requireNonNull(initramfs, "initramfs");
             Objects.requireNonNull(rootDrive, "rootDrive");
@@ -102,12 +110,18 @@ final class CloudHypervisorApi {
             VmSpec.Tap tap = spec.taps().get(i);
             net.add(new NetConfig("eth" + i, tap.name(), tap.mac()));
         }
+        List<DiskConfig> disks = new ArrayList<>(List.of(
+                new DiskConfig("root", paths.rootDrive(), false, Optional.empty())));
+        for (int i = 0; i < spec.drives().size(); i++) {
+            String serial = spec.drives().get(i).serial();
+            disks.add(new DiskConfig(serial, paths.drives().get(i), false, Optional.of(serial)));
+        }
         VmConfig config = new VmConfig(
                 new CpusConfig(spec.cpus(), spec.cpus()),
                 new MemoryConfig((long) spec.memoryMb() << 20),
                 new PayloadConfig(paths.kernel(), paths.initramfs(),
                         String.join(" ", args)),
-                List.of(new DiskConfig("root", paths.rootDrive(), false)),
+                disks,
                 net,
                 new ConsoleConfig(ConsoleMode.FILE, Optional.of(paths.serialLog())),
                 new ConsoleConfig(ConsoleMode.OFF, Optional.empty()),

@@ -94,7 +94,7 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
                 Jail.give(l, console);
                 Files.createLink(l.host(CONSOLE), console);
                 paths = new CloudHypervisorApi.VmmPaths(ApiVmmLaunch.KERNEL, ApiVmmLaunch.INITRAMFS,
-                        ApiVmmLaunch.ROOT_DRIVE, ApiVmmLaunch.VSOCK_SOCKET, CONSOLE);
+                        ApiVmmLaunch.ROOT_DRIVE, ApiVmmLaunch.VSOCK_SOCKET, CONSOLE, Jail.giveDrives(l, spec.drives()));
                 Files.deleteIfExists(pidFile);
                 command = ApiVmmLaunch.command(jail.get(), l, spec, vmm, pidFile, arguments(ApiVmmLaunch.API_SOCKET));
             } else {
@@ -105,7 +105,8 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
                 MachineFiles.copyRootDrive(spec.rootDrive(), drive, spec.rootDriveSize());
                 paths = new CloudHypervisorApi.VmmPaths(spec.boot().kernel().toString(),
                         spec.boot().initramfs().toString(), drive.toString(), vsockSocket.toString(),
-                        work.resolve("console.log").toString());
+                        work.resolve("console.log").toString(),
+                        spec.drives().stream().map(d -> d.file().toAbsolutePath().toString()).toList());
                 command = new ArrayList<>(List.of(vmm.toString()));
                 command.addAll(arguments(apiSocket.toString()));
             }

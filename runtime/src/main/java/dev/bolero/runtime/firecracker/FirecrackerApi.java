@@ -60,11 +60,13 @@ final class FirecrackerApi {
      * @param vsockSocket the hybrid-vsock Unix socket Firecracker creates
      * @param loggerFifo the named pipe for Firecracker's log
      * @param metricsFifo the named pipe for Firecracker's metrics
+     * @param drives the spec's further drives ({@link VmSpec#drives()}), in order
      */
     record VmmPaths(
             String kernel, String initramfs, String rootDrive, String vsockSocket, String loggerFifo,
-            String metricsFifo) {
+            String metricsFifo, List<String> drives) {
         VmmPaths {
+            drives = List.copyOf(drives);
             Objects.requireNonNull(kernel, "kernel");
             Objects.requireNonNull(initramfs, "initramfs");
             Objects.requireNonNull(rootDrive, "rootDrive");
@@ -90,6 +92,13 @@ final class FirecrackerApi {
                 new BootSource(paths.kernel(), paths.initramfs(), String.join(" ", args))));
         // Not Firecracker's root device: bolero-init in the initramfs mounts it (so no root= is added).
         requests.add(ApiRequest.put("/drives/root", new Drive("root", paths.rootDrive(), false, false)));
+        // Volumes, read-write, after the root drive. Firecracker's drive API takes no serial (its virtio-blk device
+        // id is its own, derived from the file), so the guest's find-by-serial does not see the drive's id: see the
+        // README's volume notes.
+        for (int i = 0; i < spec.drives().size(); i++) {
+            String id = spec.drives().get(i).serial();
+            requests.add(ApiRequest.put("/drives/" + id, new Drive(id, paths.drives().get(i), false, false)));
+        }
         for (int i = 0; i < spec.taps().size(); i++) {
             VmSpec.Tap tap = spec.taps().get(i);
             String id = "eth" + i;

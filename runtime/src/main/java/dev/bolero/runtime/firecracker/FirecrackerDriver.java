@@ -204,9 +204,12 @@ public final class FirecrackerDriver extends KvmVmmDriver {
             return Optional.empty();
         }
 
+        /** The spec's further drives as Firecracker opens them, in order. */
+        List<String> drives();
+
         default FirecrackerApi.VmmPaths vmmPaths() {
             return new FirecrackerApi.VmmPaths(vmm("vmlinux"), vmm("initramfs"), vmm("rootfs.raw"),
-                    vmm("vsock.sock"), vmm("logger.fifo"), vmm("metrics.fifo"));
+                    vmm("vsock.sock"), vmm("logger.fifo"), vmm("metrics.fifo"), drives());
         }
 
         static void prepareCommon(Path root, VmSpec spec) throws VmmException, IOException {
@@ -236,6 +239,11 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         @Override
         public List<String> command(Path firecracker) {
             return List.of(firecracker.toString(), "--api-sock", host("api.sock").toString());
+        }
+
+        @Override
+        public List<String> drives() {
+            return spec.drives().stream().map(d -> d.file().toAbsolutePath().toString()).toList();
         }
 
         @Override
@@ -279,6 +287,12 @@ public final class FirecrackerDriver extends KvmVmmDriver {
                 MachineFiles.mkfifo(host(fifo));
                 Jail.give(jailLease, host(fifo));
             }
+            Jail.giveDrives(jailLease, spec.drives());
+        }
+
+        @Override
+        public List<String> drives() {
+            return spec.drives().stream().map(Jail::inJail).toList();
         }
 
         @Override

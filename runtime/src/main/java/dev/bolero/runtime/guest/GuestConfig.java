@@ -23,6 +23,8 @@ import java.util.regex.Pattern;
  * @param secrets secrets' values for the workload: variables (sent as {@code env} pairs after {@code env}, whose
  *     entry of the same name they replace) and files ({@code secret_file} pairs); at most one of each target. Never
  *     shown by {@link #toString()}
+ * @param mounts block devices the guest mounts (ext4) before it runs the workload, found by serial (at most
+ *     {@value #MAX_MOUNTS})
  * @throws IllegalArgumentException when a value is malformed, contains a NUL, or the message would exceed the
  *     protocol's 1 MiB frame limit
  */
@@ -37,8 +39,11 @@ public record GuestConfig(
         Optional<String> gateway,
         List<String> dns,
         List<String> search,
-        List<GuestSecret> secrets) {
+        List<GuestSecret> secrets,
+        List<Mount> mounts) {
 
+    /** The most {@link #mounts}. */
+    public static final int MAX_MOUNTS = 8;
     private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
     private static final Pattern IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
     private static final Pattern CIDR = Pattern.compile(IPV4.pattern() + "/(3[0-2]|[12]?[0-9])");
@@ -52,6 +57,7 @@ public record GuestConfig(
         dns = List.copyOf(dns);
         search = List.copyOf(search);
         secrets = List.copyOf(secrets);
+        mounts = List.copyOf(mounts);
         Objects.requireNonNull(workdir, "workdir");
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(hostname, "hostname");
@@ -86,7 +92,8 @@ public record GuestConfig(
         if (secrets.stream().map(GuestSecret::target).distinct().count() != secrets.size()) {
             throw new IllegalArgumentException("a secret's variable or file is given twice");
         }
-        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets).length
+        if (mounts.size() > MAX_MOUNTS) throw new IllegalArgumentException("at most 8 mounts, got " + mounts.size());
+        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts).length
                 > FrameCodec.MAX_PAYLOAD) {
             throw new IllegalArgumentException("config exceeds the protocol's 1 MiB limit");
         }
@@ -98,10 +105,10 @@ public record GuestConfig(
         this(argv, env, workdir, user, hostname, root, ip, gateway, dns, List.of());
     }
 
-    /** A config without secrets. */
+    /** A config without secrets or mounts. */
     public GuestConfig(List<String> argv, List<String> env, String workdir, String user, String hostname, String root,
                        Optional<String> ip, Optional<String> gateway, List<String> dns, List<String> search) {
-        this(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, List.of());
+        this(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, List.of(), List.of());
     }
 
     /** A config with no environment, workdir {@code /}, user {@code 0:0}, root {@code /dev/vda}, no network. */
@@ -112,7 +119,25 @@ public record GuestConfig(
 
     /** The CONFIG payload: {@code key\0value\0} pairs. */
     public byte[] encode() {
-        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets);
+        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts);
+    }
+
+    /**
+     * A block device the guest mounts: {@code mount} pairs {@code SERIAL:PATH} in the CONFIG payload.
+     *
+     * @param serial the device's virtio serial ({@code /sys/block/vdX/serial}), 1 to 20 of {@code A-Z a-z 0-9 _ -}
+     * @param path where the guest mounts its ext4 file system (created if absent), an absolute path other than
+     *     {@code /}; the file system is first grown to fill the device
+     */
+    public record Mount(String serial, String path) {
+        public Mount {
+            if (serial == null || !serial.matches("[A-Za-z0-9_-]{1,20}")) {
+                throw new IllegalArgumentException("mount serial must be 1-20 of A-Z a-z 0-9 _ -, got " + serial);
+            }
+            if (path == null || !path.startsWith("/") || path.equals("/") || path.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("mount path must be absolute and not /, got " + path);
+            }
+        }
     }
 
     /** The config with the secrets shown by their targets only. */
@@ -120,7 +145,8 @@ public record GuestConfig(
     public String toString() {
         return "GuestConfig[argv=" + argv + ", env=" + env + ", workdir=" + workdir + ", user=" + user + ", hostname="
                 + hostname + ", root=" + root + ", ip=" + ip + ", gateway=" + gateway + ", dns=" + dns + ", search="
-                + search + ", secrets=" + secrets.stream().map(GuestSecret::target).toList() + "]";
+                + search + ", secrets=" + secrets.stream().map(GuestSecret::target).toList() + ", mounts=" + mounts
+                + "]";
     }
 
     private static byte[] encode(
@@ -134,7 +160,8 @@ public record GuestConfig(
             Optional<String> gateway,
             List<String> dns,
             List<String> search,
-            List<GuestSecret> secrets) {
+            List<GuestSecret> secrets,
+            List<Mount> mounts) {
         var out = new ByteArrayOutputStream();
         argv.forEach(a -> FrameCodec.pair(out, "arg", a));
         var secretVariables = new java.util.HashSet<String>();
@@ -157,6 +184,7 @@ public record GuestConfig(
         gateway.ifPresent(g -> FrameCodec.pair(out, "gateway", g));
         dns.forEach(d -> FrameCodec.pair(out, "dns", d));
         search.forEach(d -> FrameCodec.pair(out, "search", d));
+        mounts.forEach(m -> FrameCodec.pair(out, "mount", m.serial() + ":" + m.path()));
         return out.toByteArray();
     }
 }

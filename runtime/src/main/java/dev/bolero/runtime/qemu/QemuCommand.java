@@ -18,10 +18,11 @@ final class QemuCommand {
      * The files of one machine as QEMU names them: host paths when QEMU runs unjailed, paths inside its jail
      * otherwise.
      *
+     * @param drives the spec's {@link VmSpec#drives()}' files, in order
      * @param pidFile where QEMU writes its pid; empty when the jailer does (QEMU's own pid is 1 in its namespace)
      */
     record Files(String kernel, String initramfs, String overlay, String console, String ctlSocket, String qmpSocket,
-            Optional<String> pidFile) {
+            Optional<String> pidFile, List<String> drives) {
         Files {
             Objects.requireNonNull(kernel, "kernel");
             Objects.requireNonNull(initramfs, "initramfs");
@@ -30,6 +31,7 @@ final class QemuCommand {
             Objects.requireNonNull(ctlSocket, "ctlSocket");
             Objects.requireNonNull(qmpSocket, "qmpSocket");
             Objects.requireNonNull(pidFile, "pidFile");
+            drives = List.copyOf(drives);
         }
     }
 
@@ -56,6 +58,12 @@ final class QemuCommand {
                 "-device", "virtserialport,chardev=ctl,name=bolero.ctl",
                 "-qmp", "unix:" + escape(files.qmpSocket()) + ",server=on,wait=off"));
         files.pidFile().ifPresent(p -> cmd.addAll(List.of("-pidfile", p)));
+        for (int i = 0; i < spec.drives().size(); i++) {
+            cmd.addAll(List.of(
+                    "-drive", "file=" + escape(files.drives().get(i)) + ",format=raw,if=none,id=vol" + i
+                            + ",discard=unmap",
+                    "-device", "virtio-blk-device,drive=vol" + i + ",serial=" + escape(spec.drives().get(i).serial())));
+        }
         for (int i = 0; i < spec.taps().size(); i++) {
             VmSpec.Tap tap = spec.taps().get(i);
             cmd.addAll(List.of(

@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * <p>Unjailed, QEMU runs as the agent's user in its own session, with those files in the work
  * directory. Jailed (a {@link JailConfig} given), QEMU runs through {@code bolero-jailer} in {@code workDir/jail}:
  * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay, the console log (a hard
- * link), the sockets (under {@code /run}), read-only binds of the kernel, initramfs, base drive, QEMU's binary,
+ * link), the machine's further drives (volumes: hard links, given to its uid), the sockets (under {@code /run}),
+ * read-only binds of the kernel, initramfs, base drive, QEMU's binary,
  * firmware and system libraries, and the device nodes it needs ({@code /dev/kvm} under KVM, {@code /dev/net/tun}
  * with taps, which are made the uid's own); cgroups cap its memory (guest RAM plus an overhead), CPU (one CPU per
  * vCPU) and tasks. The jail, its cgroups and its uid are released once QEMU is gone. Either way, neither the
@@ -216,7 +217,8 @@ public final class QemuDriver implements VmmDriver {
                 spec.rootDriveSize());
         var files = new QemuCommand.Files(spec.boot().kernel().toAbsolutePath().toString(),
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
-                work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()));
+                work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()),
+                spec.drives().stream().map(d -> d.file().toAbsolutePath().toString()).toList());
         return new Launch(QemuCommand.build(qemu.toString(), spec, accelerator, files), ctl, qmp, socketDir,
                 Optional.empty());
     }
@@ -241,7 +243,7 @@ public final class QemuDriver implements VmmDriver {
             if (accelerator.name().equals("kvm")) devices.add(Path.of("/dev/kvm"));
             if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
             var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log",
-                    "/run/ctl.sock", "/run/qmp.sock", Optional.empty());
+                    "/run/ctl.sock", "/run/qmp.sock", Optional.empty(), Jail.giveDrives(lease, spec.drives()));
             List<String> command = jail.command(lease, pidFile, binds, devices,
                     spec.taps().stream().map(VmSpec.Tap::name).toList(),
                     QemuCommand.build(qemu.toString(), spec, accelerator, files));

@@ -17,7 +17,8 @@ class CloudHypervisorContractTest {
 
     private static final ApiSpec SPEC = ApiSpec.load("cloud-hypervisor.yaml");
     private static final CloudHypervisorApi.VmmPaths PATHS = new CloudHypervisorApi.VmmPaths(
-            "/vmlinux", "/initramfs", "/m/rootfs.raw", "/m/vsock.sock", "/m/console.log");
+            "/vmlinux", "/initramfs", "/m/rootfs.raw", "/m/vsock.sock", "/m/console.log",
+            List.of("/v/a.ext4", "/v/b.ext4"));
 
     private static List<ApiRequest> everyRequest(VmSpec spec) {
         List<ApiRequest> all = new ArrayList<>(CloudHypervisorApi.boot(spec, PATHS));
@@ -38,6 +39,20 @@ class CloudHypervisorContractTest {
         for (ApiRequest request : everyRequest(Specs.machine(Specs.TAPS))) {
             assertThat(SPEC.violations(request)).as(request.describe()).isEmpty();
         }
+    }
+
+    @Test
+    void volumesAreDisksAfterTheRootCarryingTheirSerialAndConformToTheSpec() {
+        for (ApiRequest request : everyRequest(Specs.machineWithDrives(Specs.TAPS))) {
+            assertThat(SPEC.violations(request)).as(request.describe()).isEmpty();
+        }
+        JsonNode disks = VmmApi.JSON.valueToTree(CloudHypervisorApi.boot(Specs.machineWithDrives(List.of()), PATHS)
+                .getFirst().body().orElseThrow()).get("disks");
+        assertThat(disks).hasSize(3);
+        assertThat(disks.get(0).has("serial")).as("the root drive has none").isFalse();
+        assertThat(disks.get(2).get("path").asString()).isEqualTo("/v/b.ext4");
+        assertThat(disks.get(2).get("serial").asString()).isEqualTo("vol_fedcba9876543210");
+        assertThat(disks.get(2).get("readonly").asBoolean()).isFalse();
     }
 
     @Test

@@ -24,7 +24,8 @@ class FirecrackerApiSequenceTest {
     @TempDir Path dir;
 
     private static final FirecrackerApi.VmmPaths PATHS = new FirecrackerApi.VmmPaths(
-            "/k/vmlinux", "/k/initramfs", "/m/rootfs.raw", "/m/vsock.sock", "/m/logger.fifo", "/m/metrics.fifo");
+            "/k/vmlinux", "/k/initramfs", "/m/rootfs.raw", "/m/vsock.sock", "/m/logger.fifo", "/m/metrics.fifo",
+            List.of());
 
     @Test
     void theBootSequenceArrivesInOrderWithSnakeCaseBodies() throws Exception {

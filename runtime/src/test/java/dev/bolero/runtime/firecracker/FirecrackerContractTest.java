@@ -18,7 +18,7 @@ class FirecrackerContractTest {
     private static final ApiSpec SPEC = ApiSpec.load("firecracker.yaml");
     private static final FirecrackerApi.VmmPaths PATHS = new FirecrackerApi.VmmPaths(
             "/var/lib/bolero/kernels/vmlinux", "/var/lib/bolero/kernels/initramfs", "/m/rootfs.raw",
-            "/m/vsock.sock", "/m/logger.fifo", "/m/metrics.fifo");
+            "/m/vsock.sock", "/m/logger.fifo", "/m/metrics.fifo", List.of("/v/a.ext4", "/v/b.ext4"));
 
     private static List<ApiRequest> everyRequest(VmSpec spec) {
         List<ApiRequest> all = new ArrayList<>(FirecrackerApi.boot(spec, PATHS));
@@ -38,6 +38,16 @@ class FirecrackerContractTest {
         for (ApiRequest request : requests) assertThat(SPEC.violations(request)).as(request.describe()).isEmpty();
         assertThat(requests).extracting(ApiRequest::path)
                 .contains("/network-interfaces/eth0", "/network-interfaces/eth1");
+    }
+
+    @Test
+    void everyRequestForAMachineWithVolumesConformsToTheSpecAndAttachesThemReadWrite() {
+        List<ApiRequest> requests = everyRequest(Specs.machineWithDrives(Specs.TAPS));
+        for (ApiRequest request : requests) assertThat(SPEC.violations(request)).as(request.describe()).isEmpty();
+        assertThat(requests).extracting(ApiRequest::describe).containsSubsequence("PUT /drives/root",
+                "PUT /drives/vol_0123456789abcdef", "PUT /drives/vol_fedcba9876543210", "PUT /actions");
+        assertThat(requests).extracting(r -> r.body().orElse(null)).contains(
+                new FirecrackerApi.Drive("vol_fedcba9876543210", "/v/b.ext4", false, false));
     }
 
     @Test

@@ -46,6 +46,18 @@ class GuestConfigTest {
     }
 
     @Test
+    void mountsArePairsOfSerialAndPathAfterEverythingElse() {
+        var config = new GuestConfig(List.of("true"), List.of(), "/", "0:0", "m", "/dev/vda", Optional.empty(),
+                Optional.empty(), List.of(), List.of(), List.of(), List.of(new GuestConfig.Mount("vol_0123456789abcdef", "/data"),
+                        new GuestConfig.Mount("vol_b", "/var/lib/db")));
+        assertThat(new String(config.encode(), StandardCharsets.UTF_8))
+                .endsWith("|root|/dev/vda|mount|vol_0123456789abcdef:/data|mount|vol_b:/var/lib/db|".replace('|', '\0'));
+        assertThatThrownBy(() -> new GuestConfig.Mount("vol_0123456789abcdef0", "/data"))
+                .hasMessageContaining("serial must be 1-20");
+        assertThatThrownBy(() -> new GuestConfig.Mount("vol_a", "/")).hasMessageContaining("not /");
+    }
+
+    @Test
     void rejectsAConfigOverTheFrameLimit() {
         String big = "x".repeat(FrameCodec.MAX_PAYLOAD);
         assertThatThrownBy(() -> GuestConfig.of(List.of(big), "m")).hasMessageContaining("1 MiB");
@@ -56,7 +68,7 @@ class GuestConfigTest {
         var config = new GuestConfig(List.of("true"), List.of("PATH=/bin", "DB_PASSWORD=from-image"), "/", "0:0", "m",
                 "/dev/vda", Optional.empty(), Optional.empty(), List.of(), List.of(),
                 List.of(new GuestSecret.Variable("DB_PASSWORD", "s3cr3t-env"),
-                        new GuestSecret.File("/run/secrets/tls.key", "s3cr3t=file\nline 2")));
+                        new GuestSecret.File("/run/secrets/tls.key", "s3cr3t=file\nline 2")), List.of());
         assertThat(new String(config.encode(), StandardCharsets.UTF_8)).isEqualTo(
                 ("arg|true|env|PATH=/bin|env|DB_PASSWORD=s3cr3t-env|secret_file|/run/secrets/tls.key=s3cr3t=file\nline 2|"
                         + "workdir|/|user|0:0|hostname|m|root|/dev/vda|").replace('|', '\0'));
@@ -72,7 +84,7 @@ class GuestConfigTest {
         assertThatThrownBy(() -> new GuestSecret.File("/run/a=b", "v")).hasMessageContaining("path is not valid");
         assertThatThrownBy(() -> new GuestConfig(List.of("true"), List.of(), "/", "0:0", "m", "/dev/vda",
                 Optional.empty(), Optional.empty(), List.of(), List.of(),
-                List.of(new GuestSecret.Variable("A", "1"), new GuestSecret.Variable("A", "2"))))
+                List.of(new GuestSecret.Variable("A", "1"), new GuestSecret.Variable("A", "2")), List.of()))
                 .hasMessage("a secret's variable or file is given twice");
     }
 }

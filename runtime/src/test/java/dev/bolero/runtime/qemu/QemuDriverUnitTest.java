@@ -65,7 +65,7 @@ class QemuDriverUnitTest {
     @Test
     void aJailedQemuNamesItsFilesInsideTheJailAndWritesNoPidFile() {
         var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log", "/run/ctl.sock",
-                "/run/qmp.sock", Optional.empty());
+                "/run/qmp.sock", Optional.empty(), List.of());
         List<String> cmd = QemuCommand.build("/usr/bin/qemu", spec(Path.of("/w"), List.of()),
                 new Accelerator("tcg", "test"), files);
         assertThat(String.join(" ", cmd)).contains("-kernel /vmlinux", "-initrd /initramfs",
@@ -76,7 +76,24 @@ class QemuDriverUnitTest {
     private static QemuCommand.Files files(Path w, Optional<String> pidFile) {
         return new QemuCommand.Files("/b/vmlinux", "/b/initramfs.cpio", w.resolve("root.qcow2").toString(),
                 w.resolve("console.log").toString(), w.resolve("ctl.sock").toString(), w.resolve("qmp.sock").toString(),
-                pidFile);
+                pidFile, List.of());
+    }
+
+    @Test
+    void volumesAreFurtherRawVirtioDrivesNamedBySerial() {
+        Path w = Path.of("/w");
+        var boot = new BootAssets(Path.of("/b/vmlinux"), Path.of("/b/initramfs.cpio"), List.of(), KernelFlavour.LEAN);
+        var spec = new VmSpec("m1", w, 1, 256, boot, Path.of("/img/root.ext4"), List.of(), Duration.ofSeconds(1), 0,
+                List.of(new VmSpec.Drive(Path.of("/v/a.ext4"), "vol_a"), new VmSpec.Drive(Path.of("/v/b,c.ext4"),
+                        "vol_b")));
+        var files = new QemuCommand.Files("/b/vmlinux", "/b/initramfs.cpio", "/w/root.qcow2", "/w/console.log",
+                "/w/ctl.sock", "/w/qmp.sock", Optional.empty(), List.of("/v/a.ext4", "/v/b,c.ext4"));
+        String cmd = String.join(" ", QemuCommand.build("qemu", spec, new Accelerator("tcg", "test"), files));
+        assertThat(cmd).contains("-drive file=/v/a.ext4,format=raw,if=none,id=vol0,discard=unmap "
+                + "-device virtio-blk-device,drive=vol0,serial=vol_a")
+                .contains("-drive file=/v/b,,c.ext4,format=raw,if=none,id=vol1")
+                .contains("virtio-blk-device,drive=vol1,serial=vol_b");
+        assertThat(cmd.indexOf("drive=root")).as("the root drive stays /dev/vda").isLessThan(cmd.indexOf("drive=vol0"));
     }
 
     @Test

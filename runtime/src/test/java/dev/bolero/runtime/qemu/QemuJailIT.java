@@ -130,6 +130,48 @@ class QemuJailIT {
     }
 
     @Test
+    void aJailedVmmGetsItsVolumeAsAHardLinkOfItsOwnAndTheGuestMountsItBySerialAndWritesToIt() throws Exception {
+        Path volume = dir.resolve("vol_jailtest.ext4");
+        try (var raf = new java.io.RandomAccessFile(volume.toFile(), "rw")) {
+            raf.setLength(64L << 20);
+        }
+        run("mkfs.ext4", "-q", "-F", volume.toString());
+        Path work = dir.resolve("m");
+        VmSpec plain = spec(work, boot, rootDrive);
+        VmSpec spec = new VmSpec(plain.machineId(), work, 1, 256, boot, rootDrive, List.of(), plain.stopGrace(), 0,
+                List.of(new VmSpec.Drive(volume, "vol_jailtest")));
+        VmProcess vm = new QemuDriver(QemuDriver.Accel.AUTO, Optional.of(CONFIG)).start(spec);
+        started.add(vm);
+        int uid = Integer.parseInt(vm.handle().data().get("jail_uid"));
+        Path inJail = Path.of("/proc/" + vm.handle().pid() + "/root/drive-vol_jailtest.raw");
+        assertThat(Files.isSameFile(inJail, volume)).as("a hard link of the volume's file").isTrue();
+        assertThat(Files.getAttribute(volume, "unix:uid")).as("given to the VMM's uid").isEqualTo(uid);
+        try (var session = new GuestSession(vm.openControl())) {
+            assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
+            session.sendConfig(new GuestConfig(List.of("sh", "-c", "echo kept > /data/marker && sync"), List.of(),
+                    "/", "0:0", "m", "/dev/vda", Optional.empty(), Optional.empty(), List.of(), List.of(),
+                    List.of(), List.of(new GuestConfig.Mount("vol_jailtest", "/data"))));
+            GuestEvent e;
+            while (!((e = session.next()) instanceof GuestEvent.Exited) && !(e instanceof GuestEvent.Failed)) {
+                // output: none expected
+            }
+            assertThat(e).isEqualTo(new GuestEvent.Exited(0));
+            session.ack();
+        }
+        assertThat(vm.exit().get(30, TimeUnit.SECONDS).status()).hasValue(0);
+        assertThat(run("debugfs", "-R", "cat /marker", volume.toString())).contains("kept");
+        assertThat(volume).as("the volume's file outlives the jail").exists();
+    }
+
+    /** Runs a host tool; its output. */
+    private static String run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("%s: %s", String.join(" ", command), out).isZero();
+        return out;
+    }
+
+    @Test
     void theJailOutlivesTheJvmThatMadeItAndANewDriverRecoversAndReleasesIt() throws Exception {
         Path work = dir.resolve("m");
         Process starter = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -20,9 +20,10 @@ public final class Cluster implements AutoCloseable {
     private final Placements placements;
     private final Streams streams;
     private final Deployments deployments;
+    private final Volumes volumes;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
-                    Placements placements, Streams streams, Deployments deployments) {
+                    Placements placements, Streams streams, Deployments deployments, Volumes volumes) {
         this.deployments = deployments;
         this.store = store;
         this.placements = placements;
@@ -30,6 +31,7 @@ public final class Cluster implements AutoCloseable {
         this.nodes = nodes;
         this.loops = loops;
         this.streams = streams;
+        this.volumes = volumes;
     }
 
     /**
@@ -49,7 +51,8 @@ public final class Cluster implements AutoCloseable {
         var deployments = new Deployments(store, clock);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments).start();
-        return new Cluster(store, plane, nodes, loops, placements, streams, deployments);
+        return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
+                new Volumes(store, clock, changes));
     }
 
     public ControlPlane plane() {
@@ -59,6 +62,10 @@ public final class Cluster implements AutoCloseable {
     /** Fleets' releases and deployments. */
     public Deployments deployments() {
         return deployments;
+    }
+
+    public Volumes volumes() {
+        return volumes;
     }
 
     public NodeRegistry nodes() {

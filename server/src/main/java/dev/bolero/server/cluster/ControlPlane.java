@@ -181,6 +181,7 @@ public final class ControlPlane {
                 body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
                 body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
                 clock.instant().truncatedTo(ChronoUnit.MILLIS));
+        if (!spec.mounts().isEmpty()) store.read(action, tx -> Volumes.pin(tx, row)); // 400/409 before placing
         return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
             case Placements.Result.Placed placed -> row.assignedTo(placed.nodeId(), placed.index()).toWire();
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);

@@ -18,6 +18,7 @@ import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodePeer;
+import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.MachineSpec;
@@ -143,10 +144,14 @@ public final class NodeRegistry {
             NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
             var members = tx.privateNetwork().members();
+            var volumes = tx.volumes().onNode(nodeId).stream()
+                    .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
+                    .toList();
             if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
                 var assigned = new ArrayList<Assignment>();
                 for (MachineRow m : machines) assigned.add(assignment(tx, m, null));
-                return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId));
+                return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), List.of(),
+                        List.of(), volumes);
             }
             var namespaces = tx.privateNetwork().namespacesOn(nodeId);
             Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
@@ -157,7 +162,7 @@ public final class NodeRegistry {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, indexes.get(m.namespace())));
             return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
-                    tx.privateNetwork().dns(namespaces));
+                    tx.privateNetwork().dns(namespaces), volumes);
         });
     }
 

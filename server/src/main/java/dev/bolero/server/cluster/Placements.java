@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ErrorCode;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -204,9 +205,17 @@ final class Placements implements AutoCloseable {
     private List<Result> placeBatch(List<Job> jobs) {
         var results = new Result[jobs.size()];
         var requests = new PlacementRequest[jobs.size()];
-        for (int i = 0; i < jobs.size(); i++) requests[i] = request(jobs.get(i).machine(), jobs.get(i).strategy());
+        var pins = pins(jobs);
         var pending = new ArrayList<Integer>();
-        for (int i = 0; i < jobs.size(); i++) pending.add(i);
+        for (int i = 0; i < jobs.size(); i++) {
+            switch (pins.get(i)) {
+                case Pinned.Where where -> {
+                    requests[i] = request(jobs.get(i).machine(), jobs.get(i).strategy(), where.pin());
+                    pending.add(i);
+                }
+                case Pinned.Refused refused -> results[i] = refused.result();
+            }
+        }
         var lastRejection = new HashMap<Integer, String>();
         boolean fresh = false;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
@@ -251,6 +260,32 @@ final class Placements implements AutoCloseable {
         return List.of(results);
     }
 
+    /** Where a job's volumes let it run, or why they refuse it. */
+    private sealed interface Pinned {
+        record Where(Volumes.Pin pin) implements Pinned {}
+
+        record Refused(Result result) implements Pinned {}
+    }
+
+    /** Each job's {@link Volumes.Pin}, read in one transaction when any job mounts volumes. */
+    private List<Pinned> pins(List<Job> jobs) {
+        if (jobs.stream().allMatch(j -> j.machine().spec().mounts().isEmpty())) {
+            return jobs.stream().<Pinned>map(j -> new Pinned.Where(Volumes.Pin.NONE)).toList();
+        }
+        return store.read("read the volumes of " + jobs.size() + " machines", tx -> {
+            var pins = new ArrayList<Pinned>(jobs.size());
+            for (Job job : jobs) {
+                try {
+                    pins.add(new Pinned.Where(Volumes.pin(tx, job.machine())));
+                } catch (ApiException e) {
+                    pins.add(new Pinned.Refused(job instanceof Job.Create && e.code() == ErrorCode.CONFLICT
+                            ? new Result.Conflict(e.getMessage()) : new Result.Refused(e.getMessage())));
+                }
+            }
+            return pins;
+        });
+    }
+
     /**
      * Commits the plan in one write transaction: the applier's re-check, then each accepted job's write. Returns the
      * results of the accepted and skipped jobs by position; rejected ones are left out (their reason in
@@ -285,6 +320,8 @@ final class Placements implements AutoCloseable {
                         if (deleted != null) {
                             yield new Result.Conflict(deleted ? "already exists" : "a machine of that name exists");
                         }
+                        var conflict = attach(tx, create.machine(), p.nodeId(), now);
+                        if (conflict.isPresent()) yield conflict.get();
                         inserts.add(create.machine().assignedTo(p.nodeId(), tx.index()));
                         yield new Result.Placed(p.nodeId(), tx.index());
                     }
@@ -293,6 +330,8 @@ final class Placements implements AutoCloseable {
                         if (row == null || row.nodeId() != null || row.desiredState() != MachineState.RUNNING) {
                             yield new Result.Skipped();
                         }
+                        var conflict = attach(tx, row, p.nodeId(), now);
+                        if (conflict.isPresent()) yield conflict.get();
                         assignments.add(new MachineStore.Assignment(p.machineId(), p.nodeId(), null));
                         yield new Result.Placed(p.nodeId(), tx.index());
                     }
@@ -301,6 +340,8 @@ final class Placements implements AutoCloseable {
                         if (row == null || !move.from().equals(row.nodeId()) || row.deleted()) {
                             yield new Result.Skipped();
                         }
+                        var conflict = attach(tx, row, p.nodeId(), now);
+                        if (conflict.isPresent()) yield conflict.get();
                         assignments.add(new MachineStore.Assignment(p.machineId(), p.nodeId(), null));
                         touched.add(move.from());
                         yield new Result.Placed(p.nodeId(), tx.index());
@@ -320,6 +361,20 @@ final class Placements implements AutoCloseable {
         keep(plan.snapshotIndex(), done.index(), done.placed(), jobs, byMachine);
         if (!done.touched().isEmpty()) changes.signal(done.touched());
         return done.results();
+    }
+
+    /**
+     * Attaches {@code machine}'s volumes on {@code nodeId} in {@code tx}; the result that replaces its placement when
+     * they cannot be (a volume meanwhile attached elsewhere or deleted), else empty.
+     */
+    private static Optional<Result> attach(Tx tx, MachineRow machine, String nodeId, Instant now) throws SQLException {
+        if (machine.spec().mounts().isEmpty()) return Optional.empty();
+        try {
+            Volumes.attach(tx, machine, nodeId, now);
+            return Optional.empty();
+        } catch (ApiException e) {
+            return Optional.of(new Result.Conflict(e.getMessage()));
+        }
     }
 
     /** The current rows of the committed placements' machines that already exist (all but creates). */
@@ -397,16 +452,21 @@ final class Placements implements AutoCloseable {
         });
     }
 
-    /** What the scheduler is asked for {@code machine}, whose fleet places with {@code strategy}. */
-    static PlacementRequest request(MachineRow machine, FleetStrategy strategy) {
+    /**
+     * What the scheduler is asked for {@code machine}, whose fleet places with {@code strategy} and whose volumes let
+     * it run as {@code pin} says.
+     */
+    static PlacementRequest request(MachineRow machine, FleetStrategy strategy, Volumes.Pin pin) {
         var driver = Optional.ofNullable(machine.spec().driver()).map(Placements::driver);
+        var region = pin.region().or(() -> Optional.ofNullable(machine.region()));
         return switch (strategy) {
             case SPREAD -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
-                    Optional.ofNullable(machine.region()), machine.nodeLabels(), driver, Strategy.SPREAD,
-                    Optional.of(machine.namespace() + "/" + machine.fleet()), hostPorts(machine.spec().services()));
+                    region, machine.nodeLabels(), driver, Strategy.SPREAD,
+                    Optional.of(machine.namespace() + "/" + machine.fleet()), hostPorts(machine.spec().services()),
+                    pin.node());
             case BINPACK -> new PlacementRequest(new Resources(machine.cpus(), machine.memoryMb()),
-                    Optional.ofNullable(machine.region()), machine.nodeLabels(), driver, Strategy.BINPACK,
-                    Optional.empty(), hostPorts(machine.spec().services()));
+                    region, machine.nodeLabels(), driver, Strategy.BINPACK,
+                    Optional.empty(), hostPorts(machine.spec().services()), pin.node());
         };
     }
 

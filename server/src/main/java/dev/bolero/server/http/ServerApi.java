@@ -10,6 +10,8 @@ import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenRole;
 import dev.bolero.api.wire.TokenSpec;
+import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.ServerConfig;
 import dev.bolero.server.audit.AuditLog;
@@ -153,6 +155,21 @@ public final class ServerApi implements AutoCloseable {
                     body(ctx, SecretValue.class, "set secret " + ctx.pathParam("secret")))));
             r.handle(ServerRoutes.DELETE_SECRET, ctx -> {
                 secrets.delete(namespace(ctx), ctx.pathParam("secret"));
+                ctx.status(204);
+            });
+            r.handle(ServerRoutes.CREATE_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().create(namespace(ctx),
+                    body(ctx, VolumeSpec.class, "create volume"))));
+            r.handle(ServerRoutes.LIST_VOLUMES, ctx -> ctx.json(cluster.volumes().list(namespace(ctx))));
+            r.handle(ServerRoutes.GET_VOLUME, ctx -> ctx.json(cluster.volumes().get(namespace(ctx),
+                    ctx.pathParam("volume"))));
+            r.handle(ServerRoutes.EXTEND_VOLUME, ctx -> ctx.json(cluster.volumes().extend(namespace(ctx),
+                    ctx.pathParam("volume"), body(ctx, VolumeExtend.class, "extend volume " + ctx.pathParam("volume")))));
+            r.handle(ServerRoutes.SNAPSHOT_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().snapshot(
+                    namespace(ctx), ctx.pathParam("volume"))));
+            r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
+                    ctx.pathParam("volume"))));
+            r.handle(ServerRoutes.DELETE_VOLUME, ctx -> {
+                cluster.volumes().delete(namespace(ctx), ctx.pathParam("volume"));
                 ctx.status(204);
             });
             telemetry.register(config, r);

@@ -9,6 +9,10 @@ import dev.bolero.api.http.Operation;
 import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
+import dev.bolero.api.wire.Volume;
+import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.MachineStats;
@@ -62,6 +66,7 @@ final class ServerRoutes {
                             + "digests are ever shown",
                     "audit", "The append-only, hash-chained log of mutating calls: a namespace's own, and the cluster's "
                             + "(admin)",
+                    "volumes", "A namespace's volumes: block devices that outlive machines, on one node at a time",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
                     "protocol", "The node-to-server protocol (not published)"), List.of(429, 503));
 
@@ -103,6 +108,26 @@ final class ServerRoutes {
             .returns(200, SecretInfo.class).build();
     static final Operation DELETE_SECRET = Operation.delete(NS + "/secrets/{secret}").id("deleteSecret")
             .tag("secrets").summary("Deletes a secret").returnsNothing(204).build();
+
+    static final Operation CREATE_VOLUME = Operation.post(NS + "/volumes").id("createVolume").tag("volumes")
+            .summary("Creates a volume; it lives on the node of the first machine that mounts it")
+            .body(VolumeSpec.class).returns(201, Volume.class).errors(409).build();
+    static final Operation LIST_VOLUMES = Operation.get(NS + "/volumes").id("listVolumes").tag("volumes")
+            .summary("The namespace's volumes").returnsArrayOf(200, Volume.class).build();
+    static final Operation GET_VOLUME = Operation.get(NS + "/volumes/{volume}").id("getVolume").tag("volumes")
+            .summary("One volume").returns(200, Volume.class).build();
+    static final Operation EXTEND_VOLUME = Operation.put(NS + "/volumes/{volume}/extend").id("extendVolume")
+            .tag("volumes").summary("Grows a volume (never shrinks it), attached or not").body(VolumeExtend.class)
+            .returns(200, Volume.class).build();
+    static final Operation DELETE_VOLUME = Operation.delete(NS + "/volumes/{volume}").id("deleteVolume")
+            .tag("volumes").summary("Deletes a detached volume and its data").returnsNothing(204).errors(409).build();
+
+    static final Operation SNAPSHOT_VOLUME = Operation.post(NS + "/volumes/{volume}/snapshots")
+            .id("snapshotVolume").tag("volumes").summary("Takes a snapshot of a detached volume, kept on its node")
+            .returns(201, VolumeSnapshot.class).errors(409).build();
+    static final Operation LIST_VOLUME_SNAPSHOTS = Operation.get(NS + "/volumes/{volume}/snapshots")
+            .id("listVolumeSnapshots").tag("volumes").summary("A volume's snapshots")
+            .returnsArrayOf(200, VolumeSnapshot.class).build();
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(409).build();
@@ -225,8 +250,9 @@ final class ServerRoutes {
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, CREATE_SECRET, LIST_SECRETS,
-            GET_SECRET, PUT_SECRET, DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET,
-            LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
+            GET_SECRET, PUT_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
+            DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
+            DELETE_FLEET, LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,

@@ -22,6 +22,7 @@ public final class Tx {
     private final AuditStore audit;
     private final ReleaseStore releases;
     private final DeploymentStore deployments;
+    private final VolumeStore volumes;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -38,6 +39,7 @@ public final class Tx {
         this.audit = new AuditStore(sql);
         this.releases = new ReleaseStore(sql);
         this.deployments = new DeploymentStore(sql);
+        this.volumes = new VolumeStore(sql);
     }
 
     public TokenStore tokens() {
@@ -86,6 +88,10 @@ public final class Tx {
 
     public PrivateNetworkStore privateNetwork() {
         return privateNetwork;
+    }
+
+    public VolumeStore volumes() {
+        return volumes;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */

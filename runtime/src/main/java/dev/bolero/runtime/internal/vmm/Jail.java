@@ -152,6 +152,32 @@ public final class Jail {
     }
 
     /**
+     * Puts {@code drives} in the jail's root as hard links {@code /drive-SERIAL.raw}, owned by the lease's uid (the
+     * VMM opens them read-write; the agent, root, still can after the jail is gone), so they must be on the jail's
+     * file system.
+     *
+     * @return the drives' paths inside the jail, in order
+     */
+    public static List<String> giveDrives(Lease lease, List<dev.bolero.runtime.VmSpec.Drive> drives)
+            throws IOException {
+        var paths = new java.util.ArrayList<String>(drives.size());
+        for (var drive : drives) {
+            String inJail = inJail(drive);
+            Path link = lease.host(inJail);
+            Files.deleteIfExists(link);
+            Files.createLink(link, drive.file().toRealPath());
+            give(lease, link);
+            paths.add(inJail);
+        }
+        return paths;
+    }
+
+    /** Where {@link #giveDrives} puts {@code drive} in the jail. */
+    public static String inJail(dev.bolero.runtime.VmSpec.Drive drive) {
+        return "/drive-" + drive.serial() + ".raw";
+    }
+
+    /**
      * What a VMM executable needs in its jail: itself, read-only at the path it is run by, and when it is dynamically
      * linked (an ELF with an interpreter, or not an ELF at all) the system library directories ({@link #libraries}).
      * A static executable (Firecracker's and Cloud Hypervisor's releases are static musl builds) gets no libraries.

@@ -21,4 +21,16 @@ public final class Specs {
                         List.of("quiet", "mitigations=off"), KernelFlavour.LEAN),
                 Path.of("/var/lib/bolero/images/sha256-ab/rootfs.ext4"), taps, Duration.ofSeconds(5));
     }
+
+    /** Two volumes' drives. */
+    public static final List<VmSpec.Drive> DRIVES = List.of(
+            new VmSpec.Drive(Path.of("/var/lib/bolero/volumes/vol_0123456789abcdef.ext4"), "vol_0123456789abcdef"),
+            new VmSpec.Drive(Path.of("/var/lib/bolero/volumes/vol_fedcba9876543210.ext4"), "vol_fedcba9876543210"));
+
+    /** {@link #machine} with {@link #DRIVES}. */
+    public static VmSpec machineWithDrives(List<VmSpec.Tap> taps) {
+        VmSpec m = machine(taps);
+        return new VmSpec(m.machineId(), m.workDir(), m.cpus(), m.memoryMb(), m.boot(), m.rootDrive(), m.taps(),
+                m.stopGrace(), m.rootDriveBytes(), DRIVES);
+    }
 }

@@ -1,0 +1,181 @@
+package dev.bolero.agent.machine;
+
+import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.NodeVolume;
+import dev.bolero.runtime.VmSpec;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The volumes living on this node: one sparse file per volume, {@code DIR/<id>.ext4} ({@code 0600}, the directory
+ * {@code 0700}), formatted with the host's {@code mkfs.ext4} when it is created (or copied from the snapshot it is
+ * restored from), grown (never shrunk) when the volume grew, removed only when the volume is no longer listed
+ * (deleted). A snapshot is a sparse copy {@code DIR/<snapshot id>.ext4} ({@code cp --sparse=always --reflink=auto}: a
+ * reflink where the file system has them), made when it is first listed and removed with it. A machine's data on a volume thus outlives the
+ * machine. The control plane decides which volumes live here ({@link #apply}); machines find theirs by namespace and
+ * name ({@link #drive}). Thread-safe.
+ */
+public final class NodeVolumes {
+    private static final Logger log = LoggerFactory.getLogger(NodeVolumes.class);
+    private static final long GIB = 1024L * 1024 * 1024;
+    private static final String SUFFIX = ".ext4";
+
+    private final Path dir;
+    /** The volumes listed last, by namespace and name. */
+    private final Map<List<String>, NodeVolume> listed = new ConcurrentHashMap<>();
+
+    /** The volumes kept in {@code dir} (created if absent). */
+    public NodeVolumes(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * Makes the node's volumes exactly {@code wanted}: creates and formats the new ones, grows those whose size grew,
+     * and removes the files of volumes absent from it. A volume that fails is logged and left as it was (tried again
+     * at the next call); the others proceed.
+     */
+    public synchronized void apply(List<NodeVolume> wanted) {
+        var keep = new HashSet<String>();
+        // Snapshots first: a volume restored in this same pass may start from one.
+        for (NodeVolume v : wanted) {
+            keep.add(v.id() + SUFFIX);
+            for (String snapshot : v.snapshots()) {
+                keep.add(snapshot + SUFFIX);
+                Path copy = dir.resolve(snapshot + SUFFIX);
+                if (Files.exists(copy) || !Files.exists(dir.resolve(v.id() + SUFFIX))) continue;
+                try {
+                    copyInto(dir.resolve(v.id() + SUFFIX), copy);
+                    log.info("volume={} snapshot={} taken", v.id(), snapshot);
+                } catch (IOException e) {
+                    log.warn("volume={} snapshot={}: {}", v.id(), snapshot, e.getMessage());
+                }
+            }
+        }
+        for (NodeVolume v : wanted) {
+            try {
+                ensure(v);
+                listed.put(List.of(v.namespace(), v.name()), v);
+            } catch (IOException e) {
+                log.warn("volume={} ({}/{}) {} GiB: {}", v.id(), v.namespace(), v.name(), v.sizeGb(), e.getMessage());
+            }
+        }
+        listed.values().removeIf(v -> !keep.contains(v.id() + SUFFIX));
+        if (!Files.isDirectory(dir)) return;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "{vol,snap}_*" + SUFFIX)) {
+            for (Path f : files) {
+                if (keep.contains(f.getFileName().toString())) continue;
+                Files.deleteIfExists(f);
+                log.info("volume file={} removed: its volume or snapshot was deleted", f.getFileName());
+            }
+        } catch (IOException e) {
+            log.warn("remove deleted volumes in {}: {}", dir, e.getMessage());
+        }
+    }
+
+    /**
+     * The drive of {@code namespace}'s volume {@code name} on this node: its file, and its id as the serial the guest
+     * finds it by.
+     *
+     * @throws ApiException {@code failed_precondition} when the volume does not live here
+     */
+    public VmSpec.Drive drive(String namespace, String name) {
+        NodeVolume v = listed.get(List.of(namespace, name));
+        Path f = v == null ? null : dir.resolve(v.id() + SUFFIX);
+        if (f == null || !Files.isRegularFile(f)) {
+            throw ApiException.failedPrecondition("attach volume " + namespace + "/" + name + ": it does not live on "
+                    + "this node");
+        }
+        return new VmSpec.Drive(f, v.id());
+    }
+
+    private void ensure(NodeVolume v) throws IOException {
+        Path f = dir.resolve(v.id() + SUFFIX);
+        long bytes = v.sizeGb() * GIB;
+        if (Files.exists(f)) {
+            if (Files.size(f) < bytes) {
+                try (var raf = new RandomAccessFile(f.toFile(), "rw")) {
+                    raf.setLength(bytes); // sparse: the new space reads as zeros and takes no room
+                }
+                log.info("volume={} grown to {} GiB", v.id(), v.sizeGb());
+            }
+            return;
+        }
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path partial = dir.resolve(v.id() + ".partial");
+        Files.deleteIfExists(partial);
+        try {
+            if (v.source() != null) {
+                Path snapshot = dir.resolve(v.source() + SUFFIX);
+                if (!Files.exists(snapshot)) throw new IOException("restore from snapshot " + v.source() + ": not here");
+                copyInto(snapshot, partial);
+            } else {
+                Files.createFile(partial, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-------")));
+            }
+            try (var raf = new RandomAccessFile(partial.toFile(), "rw")) {
+                raf.setLength(Math.max(bytes, raf.length())); // the guest grows the file system at its next mount
+            }
+            if (v.source() == null) mkfs(partial, v);
+            Files.move(partial, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(partial);
+        }
+        log.info("volume={} ({}/{}) created: {} GiB{}", v.id(), v.namespace(), v.name(), v.sizeGb(),
+                v.source() == null ? "" : " from snapshot " + v.source());
+    }
+
+    /** Formats {@code file} as ext4 with the host's mkfs.ext4: no reserved blocks (the space is the tenant's). */
+    private static void mkfs(Path file, NodeVolume v) throws IOException {
+        run("mkfs.ext4", "-q", "-F", "-m", "0", "-L", label(v.name()),
+                "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", file.toString());
+    }
+
+    /** Copies {@code from} to a new {@code 0600} file {@code to}, keeping holes (or sharing extents: a reflink). */
+    private static void copyInto(Path from, Path to) throws IOException {
+        Path partial = to.resolveSibling(to.getFileName() + ".partial");
+        Files.deleteIfExists(partial);
+        Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            run("cp", "--sparse=always", "--reflink=auto", from.toString(), partial.toString());
+            Files.move(partial, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(partial);
+        }
+    }
+
+    /** Runs a host tool to its end. @throws IOException naming the command when it fails or takes over 10 minutes */
+    private static void run(String... command) throws IOException {
+        String what = String.join(" ", command);
+        var process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            process.getOutputStream().close();
+            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!process.waitFor(10, TimeUnit.MINUTES)) {
+                process.destroyForcibly();
+                throw new IOException(what + ": did not finish within 10 minutes");
+            }
+            if (process.exitValue() != 0) throw new IOException(what + ": exit " + process.exitValue() + ": " + out);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+            throw new IOException(what + ": interrupted", e);
+        }
+    }
+
+    /** An ext4 label (at most 16 bytes) from a volume's name. */
+    private static String label(String name) {
+        return name.length() <= 16 ? name : name.substring(0, 16);
+    }
+}

@@ -1,0 +1,120 @@
+package dev.bolero.server.store;
+
+import dev.bolero.api.wire.Volume;
+import dev.bolero.api.wire.VolumeSnapshot;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Volumes, in one {@link Tx}. A volume's machine counts only while that machine's row exists: once its node confirms
+ * a deleted machine gone, the row goes and the volume reads as detached, with no write here.
+ */
+public final class VolumeStore {
+    private static final String SELECT = "SELECT v.id, v.name, v.size_gb, v.region, v.node_id, m.id, v.created_at, "
+            + "v.updated_at FROM volumes v LEFT JOIN machines m ON m.id = v.machine_id";
+
+    private final Statements sql;
+
+    VolumeStore(Statements sql) {
+        this.sql = sql;
+    }
+
+    public Optional<Volume> get(String namespace, String name) throws SQLException {
+        return sql.one(SELECT + " WHERE v.namespace = ? AND v.name = ?", VolumeStore::volume, namespace, name);
+    }
+
+    /** The namespace's volumes named in {@code names} (those that exist). */
+    public List<Volume> get(String namespace, Collection<String> names) throws SQLException {
+        if (names.isEmpty()) return List.of();
+        var args = new java.util.ArrayList<Object>();
+        args.add(namespace);
+        args.addAll(names);
+        return sql.all(SELECT + " WHERE v.namespace = ? AND v.name IN " + Statements.placeholders(names),
+                VolumeStore::volume, args.toArray());
+    }
+
+    public List<Volume> list(String namespace) throws SQLException {
+        return sql.all(SELECT + " WHERE v.namespace = ? ORDER BY v.name", VolumeStore::volume, namespace);
+    }
+
+    /** The volumes living on node {@code nodeId}, with their namespaces and snapshots, by id. */
+    public List<OnNode> onNode(String nodeId) throws SQLException {
+        var snapshots = new java.util.HashMap<String, List<String>>();
+        for (String[] s : sql.all("SELECT v.id, s.id FROM volume_snapshots s JOIN volumes v ON v.namespace = "
+                + "s.namespace AND v.name = s.volume WHERE v.node_id = ? ORDER BY s.id",
+                rs -> new String[] {rs.getString(1), rs.getString(2)}, nodeId)) {
+            snapshots.computeIfAbsent(s[0], k -> new java.util.ArrayList<>()).add(s[1]);
+        }
+        return sql.all("SELECT namespace, id, name, size_gb, source_snapshot FROM volumes WHERE node_id = ? ORDER BY id",
+                rs -> new OnNode(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getString(5),
+                        snapshots.getOrDefault(rs.getString(2), List.of())), nodeId);
+    }
+
+    /**
+     * Inserts a new detached volume; false when the namespace has one of that name.
+     *
+     * @param nodeId where it lives already (restored from a snapshot there), or null for no node yet
+     * @param sourceSnapshot the snapshot it is restored from, or null
+     */
+    public boolean insert(String namespace, String id, String name, int sizeGb, String region, String nodeId,
+                          String sourceSnapshot, Instant now) throws SQLException {
+        return sql.update("INSERT INTO volumes (namespace, name, id, size_gb, region, node_id, source_snapshot, "
+                + "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (namespace, name) DO NOTHING",
+                namespace, name, id, sizeGb, region, nodeId, sourceSnapshot, now.toEpochMilli(),
+                now.toEpochMilli()) > 0;
+    }
+
+    public void insertSnapshot(String namespace, String volume, String id, String nodeId, int sizeGb, Instant now)
+            throws SQLException {
+        sql.update("INSERT INTO volume_snapshots (id, namespace, volume, node_id, size_gb, created_at) "
+                + "VALUES (?,?,?,?,?,?)", id, namespace, volume, nodeId, sizeGb, now.toEpochMilli());
+    }
+
+    /** The snapshots of the namespace's volume {@code volume}, oldest first. */
+    public List<VolumeSnapshot> snapshots(String namespace, String volume) throws SQLException {
+        return sql.all(SNAPSHOT + " WHERE namespace = ? AND volume = ? ORDER BY created_at, id",
+                VolumeStore::snapshot, namespace, volume);
+    }
+
+    /** One of the namespace's snapshots, by id. */
+    public Optional<VolumeSnapshot> snapshot(String namespace, String id) throws SQLException {
+        return sql.one(SNAPSHOT + " WHERE namespace = ? AND id = ?", VolumeStore::snapshot, namespace, id);
+    }
+
+    public void resize(String namespace, String name, int sizeGb, Instant now) throws SQLException {
+        sql.update("UPDATE volumes SET size_gb = ?, updated_at = ? WHERE namespace = ? AND name = ?", sizeGb,
+                now.toEpochMilli(), namespace, name);
+    }
+
+    /** Attaches the volume to {@code machineId} on {@code nodeId} (where it lives from now on). */
+    public void attach(String namespace, String name, String nodeId, String machineId, Instant now)
+            throws SQLException {
+        sql.update("UPDATE volumes SET node_id = ?, machine_id = ?, updated_at = ? WHERE namespace = ? AND name = ?",
+                nodeId, machineId, now.toEpochMilli(), namespace, name);
+    }
+
+    /** Deletes a volume; whether it existed. */
+    public boolean delete(String namespace, String name) throws SQLException {
+        return sql.update("DELETE FROM volumes WHERE namespace = ? AND name = ?", namespace, name) > 0;
+    }
+
+    /** A volume as its node needs it: {@code source} the snapshot it starts from (or null), its snapshots' ids. */
+    public record OnNode(String namespace, String id, String name, int sizeGb, String source,
+                         List<String> snapshots) {}
+
+    private static final String SNAPSHOT = "SELECT id, volume, size_gb, node_id, created_at FROM volume_snapshots";
+
+    private static VolumeSnapshot snapshot(ResultSet rs) throws SQLException {
+        return new VolumeSnapshot(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
+                Instant.ofEpochMilli(rs.getLong(5)));
+    }
+
+    private static Volume volume(ResultSet rs) throws SQLException {
+        return new Volume(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4), rs.getString(5),
+                rs.getString(6), Instant.ofEpochMilli(rs.getLong(7)), Instant.ofEpochMilli(rs.getLong(8)));
+    }
+}
