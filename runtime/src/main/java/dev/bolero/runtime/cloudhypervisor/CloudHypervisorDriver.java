@@ -148,7 +148,8 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
             Optional<Jail.Lease> lease) {
         List<AutoCloseable> onExit = lease.<List<AutoCloseable>>map(l -> List.of(() -> Jail.release(l)))
                 .orElse(List.of());
-        return new VmmProcess(handle, process, child, Path.of(handle.data().get(VmmProcess.LOG_FILE)),
+        Path log = Path.of(handle.data().get(VmmProcess.LOG_FILE));
+        return new VmmProcess(handle, process, child, log.getParent(), log,
                 VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
                         CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop()),
                 onExit);

@@ -145,7 +145,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
             VmmApi api, List<LineFifoReader> readers, Optional<Jail.Lease> lease) {
         List<AutoCloseable> onExit = new ArrayList<>(readers);
         lease.ifPresent(l -> onExit.add(() -> Jail.release(l)));
-        return new VmmProcess(handle, vmm, child, log,
+        return new VmmProcess(handle, vmm, child, log.getParent(), log,
                 VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
                         FirecrackerApi.politeStop(), List.of()),
                 onExit);

@@ -2,6 +2,7 @@ package dev.bolero.runtime.qemu;
 
 import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
@@ -13,14 +14,18 @@ import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -34,6 +39,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
+import tools.jackson.databind.JsonNode;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -80,10 +86,17 @@ public final class QemuDriver implements VmmDriver {
     private static final String QMP_SOCKET = "qmpSocket";
     private static final String SOCKET_DIR = "socketDir";
     private static final String START_TICKS = "startTicks";
+    private static final String OVERLAY = "root.qcow2";
+    /** The snapshot's one state file: QEMU's migration stream. */
+    private static final String STATE_FILE = "qemu-state";
+    private static final String INCOMING_SOCKET = "in.sock";
+    private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(120);
+    private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
 
     private final Accelerator accelerator;
     private final Optional<Jail> jail;
     private final Overlays overlays = new Overlays();
+    private final Map<Path, String> versions = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** An unjailed driver that uses KVM when this host can run guests with it, TCG otherwise. */
     public QemuDriver() {
@@ -108,7 +121,7 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public DriverCapabilities capabilities() {
-        return new DriverCapabilities(accelerator.name(), accelerator.reason(), false, false, false);
+        return new DriverCapabilities(accelerator.name(), accelerator.reason(), jail.isEmpty(), false, false);
     }
 
     @Override
@@ -132,7 +145,43 @@ public final class QemuDriver implements VmmDriver {
      */
     @Override
     public VmProcess start(VmSpec spec) throws VmmException {
-        String what = "start machine " + spec.machineId();
+        return spawn("start machine " + spec.machineId(), spec, false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Snapshots need an unjailed QEMU (a jail's files go with its VMM). QEMU's seccomp sandbox forbids it to
+     * spawn a helper, so its state travels over a Unix socket ({@code mig.sock}) that the driver copies to the file.
+     */
+    @Override
+    public Optional<String> snapshotUnusable(VmSpec spec, Map<String, String> dependencies) {
+        if (jail.isPresent()) return Optional.of("a jailed qemu cannot resume snapshots");
+        Path work = spec.workDir().toAbsolutePath();
+        if (!Snapshot.exists(work)) return Optional.of("no snapshot");
+        try {
+            Path qemu = HostProcesses.onPath(QEMU).orElseThrow(() -> new VmmException(QEMU + " not found"));
+            return Snapshot.unusableReason(work, launch(spec, qemu, work), dependencies);
+        } catch (VmmException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>QEMU gets the start's command line plus {@code -incoming} on a Unix socket, over which the driver sends the
+     * saved state; once loaded (the VM is paused, as it was saved) the driver continues it.
+     */
+    @Override
+    public VmProcess resume(VmSpec spec) throws VmmException {
+        if (jail.isPresent()) throw new VmmException("resume machine " + spec.machineId() + ": qemu is jailed");
+        VmProcess process = spawn("resume machine " + spec.machineId(), spec, true);
+        Snapshot.discard(spec.workDir().toAbsolutePath());
+        return process;
+    }
+
+    private VmProcess spawn(String what, VmSpec spec, boolean resume) throws VmmException {
         Path work = spec.workDir().toAbsolutePath();
         Path pidFile = work.resolve("vmm.pid");
         Path vmmLog = work.resolve("vmm.log");
@@ -142,9 +191,12 @@ public final class QemuDriver implements VmmDriver {
         try {
             Files.createDirectories(work);
             Files.deleteIfExists(pidFile);
-            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get()) : unjailed(spec, work, qemu, pidFile);
+            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get())
+                    : unjailed(spec, work, qemu, pidFile, resume);
             process = HostProcesses.spawn(what, launch.command(), vmmLog);
             awaitStarted(what, process, launch, pidFile, vmmLog);
+            if (resume) load(what, process, launch, Snapshot.dir(work).resolve(STATE_FILE), vmmLog);
+            if (jail.isEmpty()) Snapshot.recordLaunch(work, launch(spec, qemu, work));
             long pid = Long.parseLong(Files.readString(pidFile).trim());
             long ticks = HostProcesses.startTicks(pid)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished after starting"));
@@ -203,22 +255,171 @@ public final class QemuDriver implements VmmDriver {
     /** How one QEMU is spawned and where the agent reaches its sockets. */
     private record Launch(List<String> command, Path ctl, Path qmp, Path socketDir, Optional<Jail.Lease> lease) {}
 
-    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile) throws VmmException, IOException {
+    /** @param resume whether QEMU is to load a saved state: it keeps the machine's overlay and awaits the state */
+    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile, boolean resume)
+            throws VmmException, IOException {
         Path socketDir = socketDir(work);
         privateConsole(work); // QEMU would create it 0644; the guest's console is the tenant's
-        Path overlay = work.resolve("root.qcow2");
+        Path overlay = work.resolve(OVERLAY);
         Path ctl = socketDir.resolve("ctl.sock");
         Path qmp = socketDir.resolve("qmp.sock");
+        Path incoming = socketDir.resolve(INCOMING_SOCKET);
         Files.deleteIfExists(ctl);
         Files.deleteIfExists(qmp);
-        Files.deleteIfExists(overlay);
-        overlays.create("start machine " + spec.machineId(), overlay, spec.rootDrive().toAbsolutePath().toString(), true,
-                spec.rootDriveSize());
+        Files.deleteIfExists(incoming);
+        if (!resume) {
+            Files.deleteIfExists(overlay);
+            overlays.create("start machine " + spec.machineId(), overlay, spec.rootDrive().toAbsolutePath().toString(),
+                    true, spec.rootDriveSize());
+        }
         var files = new QemuCommand.Files(spec.boot().kernel().toAbsolutePath().toString(),
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
                 work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()));
-        return new Launch(QemuCommand.build(qemu.toString(), spec, accelerator, files), ctl, qmp, socketDir,
-                Optional.empty());
+        List<String> command = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files));
+        if (resume) command.addAll(List.of("-incoming", "unix:" + incoming));
+        return new Launch(command, ctl, qmp, socketDir, Optional.empty());
+    }
+
+    /** What a VMM this driver starts from {@code spec} in {@code work} depends on (see {@link Snapshot#launch}). */
+    private Map<String, String> launch(VmSpec spec, Path qemu, Path work) throws VmmException {
+        return Snapshot.launch(spec, qemu, version(qemu), work.resolve(OVERLAY));
+    }
+
+    /** QEMU's version line, asked once per binary. */
+    private String version(Path qemu) throws VmmException {
+        String cached = versions.get(qemu);
+        if (cached != null) return cached;
+        try {
+            Process p = new ProcessBuilder(qemu.toString(), "--version").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().findFirst()
+                    .orElse("");
+            if (p.waitFor() != 0 || out.isBlank()) throw new VmmException(qemu + " --version failed: " + out);
+            versions.put(qemu, out);
+            return out;
+        } catch (IOException e) {
+            throw new VmmException(qemu + " --version: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException(qemu + " --version: interrupted", e);
+        }
+    }
+
+    /**
+     * Sends the saved state to a QEMU started with {@code -incoming}, waits until it has loaded it and continues the
+     * VM.
+     */
+    private static void load(String what, HostProcess process, Launch launch, Path state, Path vmmLog)
+            throws VmmException {
+        Path incoming = launch.socketDir().resolve(INCOMING_SOCKET);
+        try (SocketChannel to = SocketChannel.open(UnixDomainSocketAddress.of(incoming));
+                FileChannel from = FileChannel.open(state, StandardOpenOption.READ)) {
+            long size = from.size();
+            for (long sent = 0; sent < size; ) sent += from.transferTo(sent, size - sent, to);
+        } catch (IOException e) {
+            throw new VmmException(what + ": send the saved state to qemu: " + e.getMessage()
+                    + qemuSaid(process, vmmLog), e);
+        }
+        try (Qmp qmp = Qmp.connect(launch.qmp())) {
+            long deadline = System.nanoTime() + LOAD_TIMEOUT.toNanos();
+            String status;
+            while ((status = qmp.execute("query-status", Map.of()).path("status").asString()).equals("inmigrate")) {
+                if (System.nanoTime() > deadline) {
+                    throw new VmmException(what + ": qemu did not load the saved state within "
+                            + LOAD_TIMEOUT.toSeconds() + " s");
+                }
+                Thread.sleep(5);
+            }
+            if (!status.equals("paused") && !status.equals("running")) {
+                throw new VmmException(what + ": qemu is " + status + " after loading the saved state");
+            }
+            if (status.equals("paused")) qmp.execute("cont", Map.of());
+        } catch (VmmException e) {
+            throw new VmmException(e.getMessage() + qemuSaid(process, vmmLog), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException(what + ": interrupted while qemu loaded the saved state", e);
+        }
+    }
+
+    private static String qemuSaid(HostProcess process, Path vmmLog) {
+        if (process.isAlive()) return "";
+        return "; qemu exited: " + MachineFiles.tail(vmmLog, 2000).strip();
+    }
+
+    /**
+     * Pauses the VM, has QEMU migrate its state to a Unix socket the driver listens on ({@code mig.sock}), copies it
+     * into the snapshot's state file and, once QEMU reports the migration completed, asks it to quit. On failure the
+     * VM is continued.
+     */
+    private static void save(Path qmpSocket, Path socketDir, Path dir) throws VmmException {
+        Path state = Snapshot.stateFile(dir, STATE_FILE);
+        Path migration = socketDir.resolve("mig.sock");
+        try (Qmp qmp = Qmp.connect(qmpSocket)) {
+            qmp.execute("stop", Map.of());
+            try {
+                receive(qmp, migration, state);
+            } catch (VmmException | RuntimeException e) {
+                try {
+                    qmp.execute("migrate_cancel", Map.of());
+                    qmp.execute("cont", Map.of());
+                } catch (VmmException again) {
+                    e.addSuppressed(again);
+                }
+                throw e;
+            }
+            try {
+                qmp.execute("quit", Map.of());
+            } catch (VmmException e) {
+                // QEMU may close the monitor before it answers
+            }
+        }
+    }
+
+    private static void receive(Qmp qmp, Path migration, Path state) throws VmmException {
+        try {
+            Files.deleteIfExists(migration);
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                server.bind(UnixDomainSocketAddress.of(migration));
+                server.configureBlocking(false);
+                qmp.execute("migrate", Map.of("uri", "unix:" + migration));
+                long deadline = System.nanoTime() + SAVE_TIMEOUT.toNanos();
+                SocketChannel accepted;
+                while ((accepted = server.accept()) == null) {
+                    migrationStatus(qmp, deadline);
+                    Thread.sleep(2);
+                }
+                try (SocketChannel from = accepted; FileChannel to = FileChannel.open(state, StandardOpenOption.WRITE)) {
+                    from.configureBlocking(true);
+                    long at = 0;
+                    long n;
+                    while ((n = to.transferFrom(from, at, 1 << 24)) > 0) at += n;
+                    to.force(true);
+                }
+                while (!migrationStatus(qmp, deadline).equals("completed")) Thread.sleep(2);
+            } finally {
+                Files.deleteIfExists(migration);
+            }
+        } catch (IOException e) {
+            throw new VmmException("save the VM's state to " + state + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException("save the VM's state to " + state + ": interrupted", e);
+        }
+    }
+
+    /** The migration's status; @throws VmmException when it failed or the deadline passed */
+    private static String migrationStatus(Qmp qmp, long deadline) throws VmmException {
+        JsonNode info = qmp.execute("query-migrate", Map.of());
+        String status = info.path("status").asString("none");
+        if (status.equals("failed") || status.equals("cancelled")) {
+            throw new VmmException("save the VM's state: migration " + status + ": "
+                    + info.path("error-desc").asString(""));
+        }
+        if (System.nanoTime() > deadline) {
+            throw new VmmException("save the VM's state: not done within " + SAVE_TIMEOUT.toSeconds() + " s ("
+                    + status + ")");
+        }
+        return status;
     }
 
     private Launch jailed(VmSpec spec, Path work, Path qemu, Path pidFile, Jail jail) throws VmmException, IOException {
@@ -280,8 +481,14 @@ public final class QemuDriver implements VmmDriver {
             public boolean forceStop(HostProcess process) {
                 return false;
             }
+
+            @Override
+            public void save(HostProcess process, Path dir) throws VmmException {
+                if (lease.isPresent()) VmmProcess.Control.super.save(process, dir);
+                QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, dir);
+            }
         };
-        return new VmmProcess(handle, vmm, child, work.resolve("vmm.log"), control,
+        return new VmmProcess(handle, vmm, child, work, work.resolve("vmm.log"), control,
                 List.of(() -> release(socketDir, work, lease)));
     }
 
