@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Unjailed, QEMU runs as the agent's user in its own session, with those files in the work
  * directory. Jailed (a {@link JailConfig} given), QEMU runs through {@code bolero-jailer} in {@code workDir/jail}:
- * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay, the console log (a hard
- * link), the sockets (under {@code /run}), read-only binds of the kernel, initramfs, base drive, QEMU's binary,
+ * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay and the console log (hard
+ * links: the overlay outlives the jail, for a resume), the sockets (under {@code /run}), read-only binds of the kernel, initramfs, base drive, QEMU's binary,
  * firmware and system libraries, and the device nodes it needs ({@code /dev/kvm} under KVM, {@code /dev/net/tun}
  * with taps, which are made the uid's own); cgroups cap its memory (guest RAM plus an overhead), CPU (one CPU per
  * vCPU) and tasks. The jail, its cgroups and its uid are released once QEMU is gone. Either way, neither the
@@ -90,6 +90,7 @@ public final class QemuDriver implements VmmDriver {
     /** The snapshot's one state file: QEMU's migration stream. */
     private static final String STATE_FILE = "qemu-state";
     private static final String INCOMING_SOCKET = "in.sock";
+    private static final String MIGRATION_SOCKET = "mig.sock";
     private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
 
@@ -121,7 +122,7 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public DriverCapabilities capabilities() {
-        return new DriverCapabilities(accelerator.name(), accelerator.reason(), jail.isEmpty(), false, false);
+        return new DriverCapabilities(accelerator.name(), accelerator.reason(), true, false, false);
     }
 
     @Override
@@ -151,12 +152,11 @@ public final class QemuDriver implements VmmDriver {
     /**
      * {@inheritDoc}
      *
-     * <p>Snapshots need an unjailed QEMU (a jail's files go with its VMM). QEMU's seccomp sandbox forbids it to
-     * spawn a helper, so its state travels over a Unix socket ({@code mig.sock}) that the driver copies to the file.
+     * <p>QEMU's seccomp sandbox forbids it to spawn a helper, so its state travels over a Unix socket
+     * ({@code mig.sock}, in the jail's {@code /run} when jailed) that the driver copies to the state file.
      */
     @Override
     public Optional<String> snapshotUnusable(VmSpec spec, Map<String, String> dependencies) {
-        if (jail.isPresent()) return Optional.of("a jailed qemu cannot resume snapshots");
         Path work = spec.workDir().toAbsolutePath();
         if (!Snapshot.exists(work)) return Optional.of("no snapshot");
         try {
@@ -175,7 +175,6 @@ public final class QemuDriver implements VmmDriver {
      */
     @Override
     public VmProcess resume(VmSpec spec) throws VmmException {
-        if (jail.isPresent()) throw new VmmException("resume machine " + spec.machineId() + ": qemu is jailed");
         VmProcess process = spawn("resume machine " + spec.machineId(), spec, true);
         Snapshot.discard(spec.workDir().toAbsolutePath());
         return process;
@@ -191,12 +190,12 @@ public final class QemuDriver implements VmmDriver {
         try {
             Files.createDirectories(work);
             Files.deleteIfExists(pidFile);
-            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get())
+            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get(), resume)
                     : unjailed(spec, work, qemu, pidFile, resume);
             process = HostProcesses.spawn(what, launch.command(), vmmLog);
             awaitStarted(what, process, launch, pidFile, vmmLog);
             if (resume) load(what, process, launch, Snapshot.dir(work).resolve(STATE_FILE), vmmLog);
-            if (jail.isEmpty()) Snapshot.recordLaunch(work, launch(spec, qemu, work));
+            Snapshot.recordLaunch(work, launch(spec, qemu, work));
             long pid = Long.parseLong(Files.readString(pidFile).trim());
             long ticks = HostProcesses.startTicks(pid)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished after starting"));
@@ -282,7 +281,9 @@ public final class QemuDriver implements VmmDriver {
 
     /** What a VMM this driver starts from {@code spec} in {@code work} depends on (see {@link Snapshot#launch}). */
     private Map<String, String> launch(VmSpec spec, Path qemu, Path work) throws VmmException {
-        return Snapshot.launch(spec, qemu, version(qemu), work.resolve(OVERLAY));
+        Map<String, String> launch = new HashMap<>(Snapshot.launch(spec, qemu, version(qemu), work.resolve(OVERLAY)));
+        launch.put("jailed", Boolean.toString(jail.isPresent())); // the overlay names its base differently
+        return launch;
     }
 
     /** QEMU's version line, asked once per binary. */
@@ -351,13 +352,13 @@ public final class QemuDriver implements VmmDriver {
      * into the snapshot's state file and, once QEMU reports the migration completed, asks it to quit. On failure the
      * VM is continued.
      */
-    private static void save(Path qmpSocket, Path socketDir, Path dir) throws VmmException {
+    private static void save(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, Path dir)
+            throws VmmException {
         Path state = Snapshot.stateFile(dir, STATE_FILE);
-        Path migration = socketDir.resolve("mig.sock");
         try (Qmp qmp = Qmp.connect(qmpSocket)) {
             qmp.execute("stop", Map.of());
             try {
-                receive(qmp, migration, state);
+                receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
             } catch (VmmException | RuntimeException e) {
                 try {
                     qmp.execute("migrate_cancel", Map.of());
@@ -375,13 +376,17 @@ public final class QemuDriver implements VmmDriver {
         }
     }
 
-    private static void receive(Qmp qmp, Path migration, Path state) throws VmmException {
+    /** @param lease the VMM's jail: it reaches the socket as {@code /run/mig.sock}, as the jail's uid */
+    private static void receive(Qmp qmp, Path migration, Optional<Jail.Lease> lease, Path state)
+            throws VmmException {
         try {
             Files.deleteIfExists(migration);
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(UnixDomainSocketAddress.of(migration));
+                if (lease.isPresent()) Jail.give(lease.get(), migration);
                 server.configureBlocking(false);
-                qmp.execute("migrate", Map.of("uri", "unix:" + migration));
+                String uri = lease.isPresent() ? "/run/" + MIGRATION_SOCKET : migration.toString();
+                qmp.execute("migrate", Map.of("uri", "unix:" + uri));
                 long deadline = System.nanoTime() + SAVE_TIMEOUT.toNanos();
                 SocketChannel accepted;
                 while ((accepted = server.accept()) == null) {
@@ -422,12 +427,21 @@ public final class QemuDriver implements VmmDriver {
         return status;
     }
 
-    private Launch jailed(VmSpec spec, Path work, Path qemu, Path pidFile, Jail jail) throws VmmException, IOException {
+    /**
+     * @param resume whether QEMU is to load a saved state: the machine's overlay is kept (it lives in the work
+     *     directory, hard-linked into each jail, so that it outlives the jail of the VMM that suspended)
+     */
+    private Launch jailed(VmSpec spec, Path work, Path qemu, Path pidFile, Jail jail, boolean resume)
+            throws VmmException, IOException {
         Jail.Lease lease = jail.prepare(spec.machineId(), work.resolve("jail"), spec.cpus(), spec.memoryMb());
         try {
             // the overlay names its base as the VMM sees it; -u: that path does not exist outside the jail
-            Path overlay = lease.host("/root.qcow2");
-            overlays.create("start machine " + spec.machineId(), overlay, "/base.raw", false, spec.rootDriveSize());
+            Path overlay = work.resolve(OVERLAY);
+            if (!resume) {
+                Files.deleteIfExists(overlay);
+                overlays.create("start machine " + spec.machineId(), overlay, "/base.raw", false, spec.rootDriveSize());
+            }
+            Files.createLink(lease.host("/root.qcow2"), overlay);
             Jail.give(lease, overlay);
             Path console = privateConsole(work);
             Jail.give(lease, console);
@@ -443,9 +457,10 @@ public final class QemuDriver implements VmmDriver {
             if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
             var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log",
                     "/run/ctl.sock", "/run/qmp.sock", Optional.empty());
+            List<String> qemuCommand = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files));
+            if (resume) qemuCommand.addAll(List.of("-incoming", "unix:/run/" + INCOMING_SOCKET));
             List<String> command = jail.command(lease, pidFile, binds, devices,
-                    spec.taps().stream().map(VmSpec.Tap::name).toList(),
-                    QemuCommand.build(qemu.toString(), spec, accelerator, files));
+                    spec.taps().stream().map(VmSpec.Tap::name).toList(), qemuCommand);
             Path socketDir = socketLink(lease.host("/run"));
             return new Launch(command, socketDir.resolve("ctl.sock"), socketDir.resolve("qmp.sock"), socketDir,
                     Optional.of(lease));
@@ -484,8 +499,7 @@ public final class QemuDriver implements VmmDriver {
 
             @Override
             public void save(HostProcess process, Path dir) throws VmmException {
-                if (lease.isPresent()) VmmProcess.Control.super.save(process, dir);
-                QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, dir);
+                QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, dir);
             }
         };
         return new VmmProcess(handle, vmm, child, work, work.resolve("vmm.log"), control,
@@ -501,6 +515,8 @@ public final class QemuDriver implements VmmDriver {
                 } else {
                     Files.deleteIfExists(socketDir.resolve("ctl.sock"));
                     Files.deleteIfExists(socketDir.resolve("qmp.sock"));
+                    Files.deleteIfExists(socketDir.resolve(INCOMING_SOCKET));
+                    Files.deleteIfExists(socketDir.resolve(MIGRATION_SOCKET));
                     Files.deleteIfExists(socketDir);
                 }
             } catch (IOException e) {
