@@ -125,7 +125,7 @@ class SuspendResumeEndToEndTest {
         waitFor(id, "running");
         JsonNode discarded = eventsOfType(events(id), "snapshot_discarded");
         assertThat(discarded.path("detail").asString()).startsWith("booted instead of resuming: root drive changed");
-        await().atMost(Duration.ofSeconds(60)).as("the count starts again")
+        await("the count starts again").atMost(Duration.ofSeconds(60))
                 .until(() -> counts(logs(id)).stream().filter(c -> c[0] == 1).count() == 2);
 
         // Delete removes the snapshot with the machine's directory.
