@@ -13,6 +13,7 @@ import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
+import dev.bolero.runtime.internal.vmm.VmmVersion;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -97,7 +98,6 @@ public final class QemuDriver implements VmmDriver {
     private final Accelerator accelerator;
     private final Optional<Jail> jail;
     private final Overlays overlays = new Overlays();
-    private final Map<Path, String> versions = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** An unjailed driver that uses KVM when this host can run guests with it, TCG otherwise. */
     public QemuDriver() {
@@ -192,9 +192,12 @@ public final class QemuDriver implements VmmDriver {
             Files.deleteIfExists(pidFile);
             launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get(), resume)
                     : unjailed(spec, work, qemu, pidFile, resume);
+            long spawnedAt = System.nanoTime();
             process = HostProcesses.spawn(what, launch.command(), vmmLog);
             awaitStarted(what, process, launch, pidFile, vmmLog);
+            long readyAt = System.nanoTime();
             if (resume) load(what, process, launch, Snapshot.dir(work).resolve(STATE_FILE), vmmLog);
+            long loadedAt = System.nanoTime();
             Snapshot.recordLaunch(work, launch(spec, qemu, work));
             long pid = Long.parseLong(Files.readString(pidFile).trim());
             long ticks = HostProcesses.startTicks(pid)
@@ -207,8 +210,10 @@ public final class QemuDriver implements VmmDriver {
                     START_TICKS, Long.toString(ticks)));
             launch.lease().ifPresent(l -> data.putAll(l.handleData()));
             var handle = new VmHandle(NAME, HANDLE_VERSION, pid, HostProcesses.startInstant(ticks), data);
-            log.info("machine={} qemu started pid={} accel={} uid={}", spec.machineId(), pid, accelerator.name(),
-                    launch.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"));
+            log.info("machine={} qemu {} pid={} accel={} uid={} ready_ms={} load_ms={}", spec.machineId(),
+                    resume ? "resumed" : "started", pid, accelerator.name(),
+                    launch.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"),
+                    (readyAt - spawnedAt) / 1_000_000, (loadedAt - readyAt) / 1_000_000);
             // jailed, the jailer waits for QEMU and exits with its status; unjailed, QEMU is the child itself
             HostProcess vmm = pid == process.pid() ? process : HostProcesses.find(pid, ticks)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished"));
@@ -281,28 +286,9 @@ public final class QemuDriver implements VmmDriver {
 
     /** What a VMM this driver starts from {@code spec} in {@code work} depends on (see {@link Snapshot#launch}). */
     private Map<String, String> launch(VmSpec spec, Path qemu, Path work) throws VmmException {
-        Map<String, String> launch = new HashMap<>(Snapshot.launch(spec, qemu, version(qemu), work.resolve(OVERLAY)));
+        Map<String, String> launch = new HashMap<>(Snapshot.launch(spec, qemu, VmmVersion.of(qemu), work.resolve(OVERLAY)));
         launch.put("jailed", Boolean.toString(jail.isPresent())); // the overlay names its base differently
         return launch;
-    }
-
-    /** QEMU's version line, asked once per binary. */
-    private String version(Path qemu) throws VmmException {
-        String cached = versions.get(qemu);
-        if (cached != null) return cached;
-        try {
-            Process p = new ProcessBuilder(qemu.toString(), "--version").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().findFirst()
-                    .orElse("");
-            if (p.waitFor() != 0 || out.isBlank()) throw new VmmException(qemu + " --version failed: " + out);
-            versions.put(qemu, out);
-            return out;
-        } catch (IOException e) {
-            throw new VmmException(qemu + " --version: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new VmmException(qemu + " --version: interrupted", e);
-        }
     }
 
     /**
