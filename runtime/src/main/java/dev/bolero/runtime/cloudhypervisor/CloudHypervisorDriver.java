@@ -68,27 +68,14 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
         super(NAME, binary, jail.map(Jail::new));
     }
 
-    @Override
-    public VmProcess start(VmSpec spec) throws VmmException {
-        return spawn("start machine " + spec.machineId() + " in cloud-hypervisor", spec, false);
-    }
-
     /**
      * {@inheritDoc}
      *
-     * <p>A fresh Cloud Hypervisor is given {@code PUT /vm.restore} from the snapshot directory, then
-     * {@code PUT /vm.resume}; the machine's {@code rootfs.raw} is kept.
+     * <p>To resume, a fresh Cloud Hypervisor is given {@code PUT /vm.restore} from the snapshot directory, then
+     * {@code PUT /vm.resume}.
      */
     @Override
-    public VmProcess resume(VmSpec spec) throws VmmException {
-        String action = "resume machine " + spec.machineId() + " in cloud-hypervisor";
-        requireUnjailedForSnapshots(action);
-        VmProcess process = spawn(action, spec, true);
-        Snapshot.discard(spec.workDir());
-        return process;
-    }
-
-    private VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException {
+    protected VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException {
         Path vmm = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         Path work = spec.workDir().toAbsolutePath();

@@ -82,33 +82,20 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         super(NAME, binary, jail.map(Jail::new));
     }
 
-    @Override
-    public VmProcess start(VmSpec spec) throws VmmException {
-        return spawn("start machine " + spec.machineId() + " in firecracker", spec, false);
-    }
-
-    /**
-     * {@inheritDoc}
-     *
-     * <p>A fresh Firecracker gets its logger and metrics, then {@code PUT /snapshot/load} with the snapshot's
-     * {@code vmstate} and {@code memory} files, resuming the VM; the machine's {@code rootfs.raw} is kept.
-     */
-    @Override
-    public VmProcess resume(VmSpec spec) throws VmmException {
-        String action = "resume machine " + spec.machineId() + " in firecracker";
-        requireUnjailedForSnapshots(action);
-        VmProcess process = spawn(action, spec, true);
-        Snapshot.discard(spec.workDir());
-        return process;
-    }
-
-    /** Where an unjailed Firecracker writes, and later loads, the snapshot of the machine in {@code workDir}. */
+    /** Where an unjailed Firecracker writes, and later loads, the snapshot in {@code snapshotDir}. */
     private static FirecrackerApi.SnapshotPaths snapshotPaths(Path snapshotDir) {
         return new FirecrackerApi.SnapshotPaths(snapshotDir.resolve("vmstate").toString(),
                 snapshotDir.resolve("memory").toString());
     }
 
-    private VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException {
+    /**
+     * {@inheritDoc}
+     *
+     * <p>To resume, a fresh Firecracker gets its logger and metrics, then {@code PUT /snapshot/load} with the
+     * snapshot's {@code vmstate} and {@code memory} files, resuming the VM.
+     */
+    @Override
+    protected VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException {
         Path firecracker = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         List<LineFifoReader> readers = new ArrayList<>();

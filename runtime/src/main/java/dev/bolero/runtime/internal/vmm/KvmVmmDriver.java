@@ -3,6 +3,7 @@ package dev.bolero.runtime.internal.vmm;
 import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.Snapshot;
+import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmDriver;
 import dev.bolero.runtime.VmmException;
@@ -70,12 +71,32 @@ public abstract class KvmVmmDriver implements VmmDriver {
         return Snapshot.launch(spec, vmm, VmmVersion.of(vmm), spec.workDir().resolve(ROOT_DRIVE));
     }
 
-    /**
-     * @throws VmmException naming {@code action} when this driver jails its VMMs (it cannot resume them)
-     */
-    protected final void requireUnjailedForSnapshots(String action) throws VmmException {
-        if (jail.isPresent()) throw new VmmException(action + ": a jailed " + name + " cannot resume snapshots");
+    @Override
+    public final VmProcess start(VmSpec spec) throws VmmException {
+        return spawn("start machine " + spec.machineId() + " in " + name, spec, false);
     }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Only an unjailed VMM can; the machine's {@code rootfs.raw} is kept.
+     */
+    @Override
+    public final VmProcess resume(VmSpec spec) throws VmmException {
+        String action = "resume machine " + spec.machineId() + " in " + name;
+        if (jail.isPresent()) throw new VmmException(action + ": a jailed " + name + " cannot resume snapshots");
+        VmProcess process = spawn(action, spec, true);
+        Snapshot.discard(spec.workDir());
+        return process;
+    }
+
+    /**
+     * Prepares the machine's files and spawns the VMM, then boots the VM ({@code resume} false: a fresh root drive
+     * copy) or loads the machine's {@link Snapshot} into it ({@code resume}: the existing root drive).
+     *
+     * @throws VmmException naming {@code action}; nothing is left running then
+     */
+    protected abstract VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException;
 
     @Override
     public final Optional<String> unusableReason() {
