@@ -6,9 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -39,27 +36,19 @@ class SuspendResumeEndToEndTest {
     Path dataDir;
 
     private TestRegistry registry;
-    private Process agent;
-    private int port;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private KillableAgent agent;
 
     @BeforeEach
     void setUp() throws Exception {
         registry = TestRegistry.start();
+        agent = new KillableAgent(dataDir);
     }
 
     @AfterEach
     void tearDown() throws Exception {
         try {
-            if (agent == null || !agent.isAlive()) startAgent();
-            for (JsonNode m : get("/api/v1/machines").json()) {
-                delete("/api/v1/machines/" + m.path("id").asString() + "?force=true");
-            }
+            agent.close();
         } finally {
-            if (agent != null) agent.destroyForcibly().waitFor();
-            for (long pid : AgentHarness.processesMentioning(dataDir.toString())) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
             registry.close();
         }
     }
@@ -68,19 +57,19 @@ class SuspendResumeEndToEndTest {
     void a_suspended_machine_resumes_where_it_was_even_after_an_agent_restart_and_boots_cold_when_its_drive_changed()
             throws Exception {
         String image = TestImages.push(registry, "snap/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
-        startAgent();
-        String id = create(image, "[\"sh\", \"-c\", \"mkdir -p /www && echo hello > /www/index.html"
+        agent.start();
+        String id = agent.create(image, "counter", "[\"sh\", \"-c\", \"mkdir -p /www && echo hello > /www/index.html"
                 + " && httpd -p 8080 -h /www && i=0; while true; do i=$((i+1)); echo n=$i pid=$$; sleep 0.2; done\"]");
-        waitFor(id, "running");
-        await().atMost(Duration.ofSeconds(60)).until(() -> counts(logs(id)).size() >= 3);
+        agent.waitFor(id, "running");
+        await().atMost(Duration.ofSeconds(60)).until(() -> counts(agent.logs(id)).size() >= 3);
         assertThat(exec(id, "wget -qO- http://127.0.0.1:8080/").path("stdout").asString()).isEqualTo("hello\n");
         Path machineDir = dataDir.resolve("machines").resolve(id);
 
         // An exec in flight at the suspend fails, and says why.
         CompletableFuture<AgentHarness.Response> inFlight = CompletableFuture.supplyAsync(() ->
-                post("/api/v1/machines/" + id + "/exec", "{\"cmd\": [\"sleep\", \"60\"]}"));
+                agent.post("/api/v1/machines/" + id + "/exec", "{\"cmd\": [\"sleep\", \"60\"]}"));
         await().atMost(Duration.ofSeconds(30)).until(() -> guestHasSleep60(id));
-        AgentHarness.Response suspended = post("/api/v1/machines/" + id + "/suspend", "");
+        AgentHarness.Response suspended = agent.post("/api/v1/machines/" + id + "/suspend", "");
         assertThat(suspended.status()).as(suspended.body()).isEqualTo(200);
         assertThat(suspended.json().path("state").asString()).isEqualTo("suspended");
         AgentHarness.Response failedExec = inFlight.get();
@@ -90,24 +79,24 @@ class SuspendResumeEndToEndTest {
         Path state = machineDir.resolve("snapshot/qemu-state");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rw-------");
         assertThat(Files.size(state)).isPositive();
-        AgentHarness.Response execSuspended = post("/api/v1/machines/" + id + "/exec", "{\"cmd\": [\"true\"]}");
+        AgentHarness.Response execSuspended = agent.post("/api/v1/machines/" + id + "/exec", "{\"cmd\": [\"true\"]}");
         assertThat(execSuspended.status()).isEqualTo(409);
-        List<long[]> before = counts(logs(id));
+        List<long[]> before = counts(agent.logs(id));
         long pid = before.getFirst()[1];
         long last = before.getLast()[0];
 
         // The agent dies while the machine is suspended; the next one finds it suspended.
-        agent.destroyForcibly().waitFor();
+        agent.kill();
         Thread.sleep(10_000); // long enough for a guest clock left standing to be visibly behind
-        startAgent();
-        assertThat(get("/api/v1/machines/" + id).json().path("state").asString()).isEqualTo("suspended");
+        agent.start();
+        assertThat(agent.get("/api/v1/machines/" + id).json().path("state").asString()).isEqualTo("suspended");
 
-        AgentHarness.Response started = post("/api/v1/machines/" + id + "/start", "");
+        AgentHarness.Response started = agent.post("/api/v1/machines/" + id + "/start", "");
         assertThat(started.status()).as(started.body()).isEqualTo(200);
-        waitFor(id, "running");
+        agent.waitFor(id, "running");
         assertThat(types(events(id))).contains("suspended", "resumed").doesNotContain("snapshot_discarded");
-        await().atMost(Duration.ofSeconds(60)).until(() -> counts(logs(id)).getLast()[0] > last + 5);
-        List<long[]> after = counts(logs(id));
+        await().atMost(Duration.ofSeconds(60)).until(() -> counts(agent.logs(id)).getLast()[0] > last + 5);
+        List<long[]> after = counts(agent.logs(id));
         assertThat(after).as("the same process counts on: one pid, no count starts again")
                 .allSatisfy(c -> assertThat(c[1]).isEqualTo(pid));
         assertThat(after.stream().filter(c -> c[0] == 1).count()).isEqualTo(1);
@@ -118,20 +107,20 @@ class SuspendResumeEndToEndTest {
         assertThat(Files.exists(machineDir.resolve("snapshot"))).as("a used snapshot is removed").isFalse();
 
         // A snapshot whose drive changed since the suspend is discarded: the machine boots cold instead.
-        assertThat(post("/api/v1/machines/" + id + "/suspend", "").status()).isEqualTo(200);
+        assertThat(agent.post("/api/v1/machines/" + id + "/suspend", "").status()).isEqualTo(200);
         Path overlay = machineDir.resolve("root.qcow2");
         Files.setLastModifiedTime(overlay, FileTime.from(Instant.now().plusSeconds(60)));
-        assertThat(post("/api/v1/machines/" + id + "/start", "").status()).isEqualTo(200);
-        waitFor(id, "running");
+        assertThat(agent.post("/api/v1/machines/" + id + "/start", "").status()).isEqualTo(200);
+        agent.waitFor(id, "running");
         JsonNode discarded = eventsOfType(events(id), "snapshot_discarded");
         assertThat(discarded.path("detail").asString()).startsWith("booted instead of resuming: root drive changed");
         await("the count starts again").atMost(Duration.ofSeconds(60))
-                .until(() -> counts(logs(id)).stream().filter(c -> c[0] == 1).count() == 2);
+                .until(() -> counts(agent.logs(id)).stream().filter(c -> c[0] == 1).count() == 2);
 
         // Delete removes the snapshot with the machine's directory.
-        assertThat(post("/api/v1/machines/" + id + "/suspend", "").status()).isEqualTo(200);
+        assertThat(agent.post("/api/v1/machines/" + id + "/suspend", "").status()).isEqualTo(200);
         assertThat(Files.exists(state)).isTrue();
-        assertThat(delete("/api/v1/machines/" + id).status()).isEqualTo(204);
+        assertThat(agent.delete("/api/v1/machines/" + id).status()).isEqualTo(204);
         assertThat(Files.exists(machineDir)).isFalse();
     }
 
@@ -148,14 +137,14 @@ class SuspendResumeEndToEndTest {
     }
 
     private JsonNode exec(String id, String script) {
-        AgentHarness.Response r = post("/api/v1/machines/" + id + "/exec",
+        AgentHarness.Response r = agent.post("/api/v1/machines/" + id + "/exec",
                 "{\"cmd\": [\"sh\", \"-c\", \"" + script + "\"]}");
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json();
     }
 
     private JsonNode events(String id) {
-        return get("/api/v1/machines/" + id + "/events").json();
+        return agent.get("/api/v1/machines/" + id + "/events").json();
     }
 
     private static List<String> types(JsonNode events) {
@@ -167,57 +156,5 @@ class SuspendResumeEndToEndTest {
     private static JsonNode eventsOfType(JsonNode events, String type) {
         for (JsonNode e : events) if (e.path("type").asString().equals(type)) return e;
         throw new AssertionError("no " + type + " event in " + events);
-    }
-
-    private String create(String image, String cmdJson) {
-        AgentHarness.Response r = post("/api/v1/machines", "{\"name\": \"counter\", \"start\": true, \"config\": "
-                + "{\"image\": \"" + image + "\", \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": " + cmdJson + "}}}");
-        assertThat(r.status()).as(r.body()).isEqualTo(201);
-        return r.json().path("id").asString();
-    }
-
-    private void waitFor(String id, String state) {
-        AgentHarness.Response r = get("/api/v1/machines/" + id + "/wait?state=" + state + ",failed&timeout_s=300");
-        assertThat(r.json().path("state").asString()).as(r.body()).isEqualTo(state);
-    }
-
-    private String logs(String id) {
-        return get("/api/v1/machines/" + id + "/logs").body();
-    }
-
-    private void startAgent() throws Exception {
-        Path portFile = dataDir.resolve("port-" + System.nanoTime());
-        String java = ProcessHandle.current().info().command().orElse("java");
-        agent = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), AgentProcessMain.class.getName(), dataDir.toString(),
-                portFile.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolve("agent.out").toFile()))
-                .start();
-        await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(portFile) || !agent.isAlive());
-        assertThat(agent.isAlive()).as("agent started: %s", Files.readString(dataDir.resolve("agent.out"))).isTrue();
-        port = Integer.parseInt(Files.readString(portFile));
-        Files.delete(portFile);
-    }
-
-    private AgentHarness.Response post(String path, String json) {
-        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)));
-    }
-
-    private AgentHarness.Response get(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).GET());
-    }
-
-    private AgentHarness.Response delete(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).DELETE());
-    }
-
-    private URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
-    }
-
-    private AgentHarness.Response send(HttpRequest.Builder request) {
-        return AgentHarness.exchange(http, request, port);
     }
 }
