@@ -337,6 +337,10 @@ final class MachineRunner {
             if (run.conversation != null) run.conversation.detach();
             run.deletes.forEach(f -> f.completeExceptionally(
                     ApiException.unavailable("delete machine " + id + ": the agent is shutting down")));
+            if (run.suspend != null) {
+                run.suspend.completeExceptionally(
+                        ApiException.unavailable("suspend machine " + id + ": the agent is shutting down"));
+            }
         }
         gone = true;
     }
