@@ -46,11 +46,13 @@ machine=$(curl -sf -H 'Content-Type: application/json' "$api" -d \
 url="http://$publish:$pub_port/"
 
 now() { date +%s.%N; }
-# Seconds from now until the web server answers "up" (polled every 10 ms; fails after 300 s).
+# Seconds from T0 until the web server answers "up": polled every 10 ms, each try giving up after 100 ms without a
+# connection (a SYN sent before the VM is there is lost, and curl would wait a second to send it again); fails after
+# about 300 s.
 until_answer() {
   local t0=$1
-  for _ in $(seq 30000); do
-    [[ $(curl -s --max-time 1 "$url" || true) == up ]] && { echo "$(now) - $t0" | bc; return; }
+  for _ in $(seq 3000); do
+    [[ $(curl -s --connect-timeout 0.1 --max-time 1 "$url" || true) == up ]] && { echo "$(now) - $t0" | bc; return; }
     sleep 0.01
   done
   echo "the guest's web server never answered" >&2; tail -20 "$work/agent.log" >&2; exit 1
