@@ -18,28 +18,13 @@ netns="bbu$id" veth="bbv$id" prefix="b$id" table="bolero_b$id" pool="10.199.0.0/
 publish="198.18.251.1"
 pids=() agent_port=""
 cleanup() {
-  if [[ -n $agent_port ]]; then
-    for m in $(curl -s "http://127.0.0.1:$agent_port/api/v1/machines" | python3 -c 'import json,sys; [print(m["id"]) for m in json.load(sys.stdin)]' 2>/dev/null); do
-      curl -s -X DELETE "http://127.0.0.1:$agent_port/api/v1/machines/$m?force=true" >/dev/null || true
-    done
-  fi
-  for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$prefix" || true); do ip link del "$d" || true; done
-  nft delete table inet "$table" 2>/dev/null || true
-  nft delete table bridge "$table" 2>/dev/null || true
-  ip netns del "$netns" 2>/dev/null || true
-  ip link del "$veth" 2>/dev/null || true
+  cleanup_network_bench "$agent_port" "$prefix" "$table" "$netns" "$veth" "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # The host side: an address to publish on (a veth to a throw-away namespace), and loopback servers for the baseline.
-ip netns add "$netns"
-ip link add "$veth" type veth peer name eth0 netns "$netns"
-ip addr add "$publish/24" dev "$veth"
-ip link set "$veth" up
-ip -n "$netns" link set eth0 up
+publish_veth "$netns" "$veth" "$publish"
 mkdir -p "$work/www/cgi-bin"
 head -c "$((size_mb << 20))" /dev/zero >"$work/www/big"
 cp "$work/www/big" "$work/up.bin"

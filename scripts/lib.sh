@@ -71,3 +71,33 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
     shuf -i 20000-60000 -n 1
 }
+
+# Makes an address to publish machines' ports on: PUBLISH/24 on VETH, a veth to a throw-away namespace NETNS.
+publish_veth() {
+  local netns=$1 veth=$2 publish=$3
+  ip netns add "$netns"
+  ip link add "$veth" type veth peer name eth0 netns "$netns"
+  ip addr add "$publish/24" dev "$veth"
+  ip link set "$veth" up
+  ip -n "$netns" link set eth0 up
+}
+
+# Undoes a benchmark with a networked agent: deletes the agent's machines (when AGENT_PORT is set), stops the
+# processes PIDS... and their children, removes the devices named PREFIX*, the nftables tables TABLE, the namespace
+# NETNS and VETH. Usage: cleanup_network_bench AGENT_PORT PREFIX TABLE NETNS VETH [PIDS...]
+cleanup_network_bench() {
+  local agent_port=$1 prefix=$2 table=$3 netns=$4 veth=$5
+  shift 5
+  if [[ -n $agent_port ]]; then
+    for m in $(curl -s "http://127.0.0.1:$agent_port/api/v1/machines" | python3 -c 'import json,sys; [print(m["id"]) for m in json.load(sys.stdin)]' 2>/dev/null); do
+      curl -s -X DELETE "http://127.0.0.1:$agent_port/api/v1/machines/$m?force=true" >/dev/null || true
+    done
+  fi
+  for p in "$@"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$prefix" || true); do ip link del "$d" || true; done
+  nft delete table inet "$table" 2>/dev/null || true
+  nft delete table bridge "$table" 2>/dev/null || true
+  ip netns del "$netns" 2>/dev/null || true
+  ip link del "$veth" 2>/dev/null || true
+}

@@ -74,6 +74,7 @@ struct sockaddr_vm {
 #define EXEC_CREDIT 0x89 /* host -> guest: exec id, 4-byte count: the host takes that many more output bytes */
 #define SEQUENCE 0x0d /* guest -> host: the sequence number of the next frame */
 #define RECEIVED 0x88 /* host -> guest: every frame before this sequence number is persisted; 0: send them again */
+#define CLOCK 0x8a    /* host -> guest: 8-byte realtime in ns since the epoch: set the clock (after a resume) */
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -309,7 +310,7 @@ static void ctl_read(frame_handler h) {
             uint32_t len = be32(rx + 1);
             if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
                                       type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
-                                      type != RECEIVED && type != EXEC_CREDIT)) {
+                                      type != RECEIVED && type != EXEC_CREDIT && type != CLOCK)) {
                 say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
                 ctl_drop();
                 return;
@@ -466,8 +467,17 @@ static int parse_config(const unsigned char *p, uint32_t len) {
 static long config_at; /* uptime_ms() when the CONFIG arrived */
 static int hellos;     /* HELLOs written before it */
 
+/* CLOCK: the host's realtime; a resumed VM's clock stood still while it was suspended. */
+static void on_clock(const unsigned char *p, uint32_t len) {
+    if (len != 8) return;
+    uint64_t ns = be64(p);
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    if (clock_settime(CLOCK_REALTIME, &ts) < 0) say("set the clock: %s", strerror(errno));
+}
+
 static void on_boot_frame(int type, const unsigned char *p, uint32_t len) {
     if (type == RECEIVED) on_received(p, len);
+    if (type == CLOCK) on_clock(p, len);
     if (type != CONFIG || have_config) return; /* SIGNAL/ACK before the workload: nothing to do */
     have_config = 1;
     config_at = uptime_ms();
@@ -1390,6 +1400,8 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
         acked = 1;
     } else if (type == RECEIVED) {
         on_received(p, len);
+    } else if (type == CLOCK) {
+        on_clock(p, len);
     }
 }
 

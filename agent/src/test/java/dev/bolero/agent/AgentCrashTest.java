@@ -6,11 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,27 +33,19 @@ class AgentCrashTest {
     Path dataDir;
 
     private TestRegistry registry;
-    private Process agent;
-    private int port;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private KillableAgent agent;
 
     @BeforeEach
     void setUp() throws Exception {
         registry = TestRegistry.start();
+        agent = new KillableAgent(dataDir);
     }
 
     @AfterEach
     void tearDown() throws Exception {
         try {
-            if (agent == null || !agent.isAlive()) startAgent();
-            for (JsonNode m : get("/api/v1/machines").json()) {
-                delete("/api/v1/machines/" + m.path("id").asString() + "?force=true");
-            }
+            agent.close();
         } finally {
-            if (agent != null) agent.destroyForcibly().waitFor();
-            for (long pid : AgentHarness.processesMentioning(dataDir.toString())) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
             registry.close();
         }
     }
@@ -66,44 +53,44 @@ class AgentCrashTest {
     @Test
     void a_killed_agent_restarts_into_a_state_that_matches_reality_and_loses_nothing() throws Exception {
         String image = TestImages.push(registry, "crash/app:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
-        startAgent();
-        String counter = create(image, "counter", "[\"sh\", \"-c\", \"i=0; while true; do i=$((i+1)); echo n=$i;"
+        agent.start();
+        String counter = agent.create(image, "counter", "[\"sh\", \"-c\", \"i=0; while true; do i=$((i+1)); echo n=$i;"
                 + " sleep 0.2; done\"]");
-        String stopped = create(image, "stopme", "[\"sh\", \"-c\", \"exec sleep 600\"]");
-        String deleted = create(image, "deleteme", "[\"sh\", \"-c\", \"exec sleep 600\"]");
-        for (String id : List.of(counter, stopped, deleted)) waitFor(id, "running");
+        String stopped = agent.create(image, "stopme", "[\"sh\", \"-c\", \"exec sleep 600\"]");
+        String deleted = agent.create(image, "deleteme", "[\"sh\", \"-c\", \"exec sleep 600\"]");
+        for (String id : List.of(counter, stopped, deleted)) agent.waitFor(id, "running");
         Map<String, List<Long>> pidsBefore = new HashMap<>();
         for (String id : List.of(counter, stopped, deleted)) {
             pidsBefore.put(id, AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(id) + "/"));
             assertThat(pidsBefore.get(id)).isNotEmpty();
         }
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> lastCounter(logs(counter)) >= 3);
+        await().atMost(Duration.ofSeconds(60)).until(() -> lastCounter(agent.logs(counter)) >= 3);
 
         // In flight when the agent dies: a create+start, a stop, a forced delete.
-        CompletableFuture<?> create = CompletableFuture.runAsync(() -> post("/api/v1/machines",
+        CompletableFuture<?> create = CompletableFuture.runAsync(() -> agent.post("/api/v1/machines",
                 "{\"config\": {\"image\": \"" + image + "\"}, \"name\": \"midcreate\", \"start\": true}"));
         CompletableFuture<?> stop = CompletableFuture.runAsync(() ->
-                post("/api/v1/machines/" + stopped + "/stop", "{\"timeout_s\": 30}"));
+                agent.post("/api/v1/machines/" + stopped + "/stop", "{\"timeout_s\": 30}"));
         CompletableFuture<?> del = CompletableFuture.runAsync(() ->
-                delete("/api/v1/machines/" + deleted + "?force=true"));
-        int beforeKill = lastCounter(logs(counter));
+                agent.delete("/api/v1/machines/" + deleted + "?force=true"));
+        int beforeKill = lastCounter(agent.logs(counter));
         Thread.sleep(150);
-        agent.destroyForcibly().waitFor(); // SIGKILL
+        agent.kill(); // SIGKILL
         for (CompletableFuture<?> f : List.of(create, stop, del)) f.exceptionally(e -> null).join();
         Thread.sleep(3000); // the counter keeps printing while no agent listens
-        startAgent();
+        agent.start();
 
         // Running machines were re-adopted, not restarted.
-        JsonNode c = get("/api/v1/machines/" + counter).json();
+        JsonNode c = agent.get("/api/v1/machines/" + counter).json();
         assertThat(c.path("state").asString()).isEqualTo("running");
         assertThat(AgentHarness.processesMentioning(dataDir.resolve("machines").resolve(counter) + "/"))
                 .isEqualTo(pidsBefore.get(counter));
         // Output produced while the agent was down reached the new one: the counter has no gap.
-        await().atMost(Duration.ofSeconds(30)).until(() -> lastCounter(logs(counter)) > 25);
+        await().atMost(Duration.ofSeconds(30)).until(() -> lastCounter(agent.logs(counter)) > 25);
         // Frames are kept by the guest until the agent confirms it persisted them: no line is lost, none out of
         // order; one the dead agent persisted but had not confirmed yet may come twice (at least once).
-        List<Integer> seen = counters(logs(counter));
+        List<Integer> seen = counters(agent.logs(counter));
         assertThat(seen).as("lines written before the kill are kept").contains(beforeKill);
         assertThat(seen).as("in order").isSorted();
         assertThat(seen.stream().distinct().toList()).as("no gap in the whole output")
@@ -112,7 +99,7 @@ class AgentCrashTest {
         // Every machine's state matches its processes; let in-flight ends settle first.
         await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1)).until(this::settled);
         Set<String> known = new HashSet<>();
-        for (JsonNode m : get("/api/v1/machines").json()) {
+        for (JsonNode m : agent.get("/api/v1/machines").json()) {
             String id = m.path("id").asString();
             known.add(id);
             String state = m.path("state").asString();
@@ -139,32 +126,32 @@ class AgentCrashTest {
             String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ');
             assertThat(ofKnownMachines).as("orphan process %d: %s", pid, cmd).contains(pid);
         }
-        JsonNode s = get("/api/v1/machines/" + stopped).json();
+        JsonNode s = agent.get("/api/v1/machines/" + stopped).json();
         assertThat(s.path("state").asString()).as(s.toString()).isIn("stopped", "running");
     }
 
     @Test
     void output_and_exit_of_a_workload_that_ends_while_no_agent_runs_reach_the_next_agent() throws Exception {
         String image = TestImages.push(registry, "crash/last:1", ImageSpec.cmd("sh", "-c", "exec sleep 600"));
-        startAgent();
-        String id = create(image, "lastwords", "[\"sh\", \"-c\", \"sleep 4; echo last-words; exit 5\"]");
-        waitFor(id, "running");
-        agent.destroyForcibly().waitFor(); // SIGKILL, before the workload ends
+        agent.start();
+        String id = agent.create(image, "lastwords", "[\"sh\", \"-c\", \"sleep 4; echo last-words; exit 5\"]");
+        agent.waitFor(id, "running");
+        agent.kill(); // SIGKILL, before the workload ends
         Path machineDir = dataDir.resolve("machines").resolve(id);
         Thread.sleep(15_000); // the workload ended, and longer ago than init used to wait for an ACK
         assertThat(AgentHarness.processesMentioning(machineDir + "/")).as("the VM waits for a host").isNotEmpty();
 
-        startAgent();
-        waitFor(id, "stopped");
-        JsonNode m = get("/api/v1/machines/" + id).json();
+        agent.start();
+        agent.waitFor(id, "stopped");
+        JsonNode m = agent.get("/api/v1/machines/" + id).json();
         assertThat(m.path("exit_code").asInt()).as(m.toString()).isEqualTo(5);
-        assertThat(logs(id)).isEqualTo("last-words\n");
+        assertThat(agent.logs(id)).isEqualTo("last-words\n");
         await().atMost(Duration.ofMinutes(1)).until(() -> AgentHarness.processesMentioning(machineDir + "/").isEmpty());
     }
 
     /** No machine is in a transient state. */
     private boolean settled() {
-        for (JsonNode m : get("/api/v1/machines").json()) {
+        for (JsonNode m : agent.get("/api/v1/machines").json()) {
             String state = m.path("state").asString();
             if (state.equals("starting") || state.equals("stopping")) return false;
         }
@@ -183,57 +170,4 @@ class AgentCrashTest {
         }
         return out;
     }
-
-    private String create(String image, String name, String cmdJson) {
-        AgentHarness.Response r = post("/api/v1/machines", "{\"name\": \"" + name + "\", \"start\": true, \"config\": {\"image\": \""
-                + image + "\", \"guest\": {\"memory_mb\": 128}, \"init\": {\"cmd\": " + cmdJson + "}}}");
-        assertThat(r.status()).as(r.body()).isEqualTo(201);
-        return r.json().path("id").asString();
-    }
-
-    private void waitFor(String id, String state) {
-        AgentHarness.Response r = get("/api/v1/machines/" + id + "/wait?state=" + state + ",failed&timeout_s=300");
-        assertThat(r.json().path("state").asString()).as(r.body()).isEqualTo(state);
-    }
-
-    private String logs(String id) {
-        return get("/api/v1/machines/" + id + "/logs").body();
-    }
-
-    private void startAgent() throws Exception {
-        Path portFile = dataDir.resolve("port-" + System.nanoTime());
-        String java = ProcessHandle.current().info().command().orElse("java");
-        agent = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), AgentProcessMain.class.getName(), dataDir.toString(),
-                portFile.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(dataDir.resolve("agent.out").toFile())
-                .start();
-        await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(portFile) || !agent.isAlive());
-        assertThat(agent.isAlive()).as("agent started: %s", Files.readString(dataDir.resolve("agent.out"))).isTrue();
-        port = Integer.parseInt(Files.readString(portFile));
-        Files.delete(portFile);
-    }
-
-    private AgentHarness.Response post(String path, String json) {
-        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)));
-    }
-
-    private AgentHarness.Response get(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).GET());
-    }
-
-    private AgentHarness.Response delete(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).DELETE());
-    }
-
-    private URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
-    }
-
-    private AgentHarness.Response send(HttpRequest.Builder request) {
-        return AgentHarness.exchange(http, request, port);
-    }
-
 }

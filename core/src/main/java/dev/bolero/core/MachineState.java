@@ -6,10 +6,11 @@ import com.fasterxml.jackson.annotation.JsonValue;
 /**
  * The states of a machine: reported by its node, shown by both APIs, stored by both stores. A control-plane machine's
  * desired state is one of {@link #RUNNING}, {@link #STOPPED} and {@link #DESTROYED} (deleted, kept until its node
- * confirms).
+ * confirms). {@link #SUSPENDED}: the machine's memory and device state are saved on its node and its VMM has ended; a
+ * start resumes it.
  */
 public enum MachineState {
-    CREATED, STARTING, RUNNING, STOPPING, STOPPED, FAILED, DESTROYED;
+    CREATED, STARTING, RUNNING, STOPPING, STOPPED, FAILED, SUSPENDED, DESTROYED;
 
     /** The wire and SQL name: lowercase. */
     @JsonValue

@@ -28,6 +28,21 @@ public interface VmProcess {
      */
     void stop(Duration grace);
 
+    /**
+     * Suspends the VM: pauses it, saves its memory and device state into the machine's {@link Snapshot} (private
+     * files in its work directory), ends the VMM and seals the snapshot with what it depends on. Returns when the VMM
+     * is gone and the snapshot complete; {@link VmmDriver#resume} continues the VM from it.
+     *
+     * @param dependencies what the caller's side of the machine depends on (its config, …), recorded in the manifest
+     *     and compared again by {@link VmmDriver#snapshotUnusable}
+     * @throws VmmException naming the failed step when the state cannot be saved: no snapshot is left then, and the
+     *     VM runs on when its VMM still can (else the VMM is gone)
+     */
+    default void suspend(java.util.Map<String, String> dependencies) throws VmmException {
+        throw new VmmException("suspend pid " + handle().pid() + ": the " + handle().driver()
+                + " driver cannot save a VM's state here");
+    }
+
     /** Kills the VMM at once and waits for it to be gone. Idempotent. */
     void kill();
 

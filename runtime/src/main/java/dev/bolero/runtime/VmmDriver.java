@@ -31,6 +31,29 @@ public interface VmmDriver {
     VmProcess start(VmSpec spec) throws VmmException;
 
     /**
+     * Why the {@link Snapshot} in {@code spec.workDir()} cannot resume the machine now: what changed since the suspend
+     * (kernel, initramfs, VMM binary or version, the VM's shape, the root drive, the caller's {@code dependencies}),
+     * a state file missing or of the wrong size, no snapshot at all, or a driver that cannot resume here. Empty when
+     * {@link #resume} may use it.
+     */
+    default Optional<String> snapshotUnusable(VmSpec spec, java.util.Map<String, String> dependencies) {
+        return Optional.of("the " + name() + " driver cannot resume snapshots here");
+    }
+
+    /**
+     * Spawns a VMM that continues the VM from its {@link Snapshot} (check {@link #snapshotUnusable} first) instead of
+     * booting: the same devices, the machine's existing root drive, the saved memory. Returns once the guest runs
+     * again; the snapshot is removed then (the VM has moved on from it).
+     *
+     * @throws VmmException naming the failed action when the VMM cannot load the state; nothing is left running then
+     *     and the snapshot is kept for the caller to discard
+     */
+    default VmProcess resume(VmSpec spec) throws VmmException {
+        throw new VmmException("resume machine " + spec.machineId() + ": the " + name()
+                + " driver cannot resume snapshots here");
+    }
+
+    /**
      * Re-adopts a VMM started earlier (possibly by another JVM) from its handle. Identity is checked by process id
      * <em>and</em> process start time, never the pid alone.
      *

@@ -66,6 +66,7 @@ public final class NodeApi implements AutoCloseable {
             r.handle(NodeRoutes.GET, ctx -> ctx.json(machines.get(ctx.pathParam("id"))));
             r.handle(NodeRoutes.START, ctx -> ctx.json(machines.start(ctx.pathParam("id"))));
             r.handle(NodeRoutes.STOP, this::stop);
+            r.handle(NodeRoutes.SUSPEND, ctx -> ctx.json(machines.suspend(ctx.pathParam("id"))));
             r.handle(NodeRoutes.DELETE, this::delete);
             r.handle(NodeRoutes.WAIT, this::await);
             r.handle(NodeRoutes.LOGS, this::logs);

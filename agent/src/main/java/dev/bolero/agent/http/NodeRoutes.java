@@ -27,7 +27,7 @@ final class NodeRoutes {
 
     private static final String MACHINE = "/api/v1/machines/{id}";
     private static final String STATES = "machine states, comma-separated (created, starting, running, stopping, "
-            + "stopped, failed, destroyed)";
+            + "stopped, failed, suspended, destroyed)";
 
     static final OpenApi.Info INFO = new OpenApi.Info("Bolero node agent", "1",
             "One node's API: its machines (create, start, stop, wait, logs, events, exec, delete) and its images. "
@@ -56,6 +56,10 @@ final class NodeRoutes {
             .summary("Starts a machine").returns(200, Machine.class).errors(409).build();
     static final Operation STOP = Operation.post(MACHINE + "/stop").id("stopMachine").tag("machines")
             .summary("Stops a machine (an empty body: its configured signal and timeout)").body(MachineSpec.Stop.class)
+            .returns(200, Machine.class).errors(409).build();
+    static final Operation SUSPEND = Operation.post(MACHINE + "/suspend").id("suspendMachine").tag("machines")
+            .summary("Suspends a running machine: saves its memory and device state on the node and ends its VMM "
+                    + "(returns once it is suspended; a start resumes it)")
             .returns(200, Machine.class).errors(409).build();
     static final Operation DELETE = Operation.delete(MACHINE).id("deleteMachine").tag("machines")
             .summary("Deletes a machine (a running one only with force)")
@@ -106,6 +110,7 @@ final class NodeRoutes {
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(OPENAPI, NODE, CREATE,
-            LIST, GET, START, STOP, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE, DELETE_IMAGE),
+            LIST, GET, START, STOP, SUSPEND, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE,
+            DELETE_IMAGE),
             Telemetry.OPERATIONS.stream()).toList();
 }

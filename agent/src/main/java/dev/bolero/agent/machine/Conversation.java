@@ -70,6 +70,10 @@ final class Conversation {
     /** The config to send on HELLO; null for an adopted VM (rebuilt if its guest asks again). */
     private volatile GuestConfig pendingConfig;
     private volatile boolean detached;
+    /** Why exec calls are refused while the VM is being suspended; null while they are accepted. */
+    private volatile String refusal;
+    /** The guest was resumed from a snapshot: its clock is set on the first connection. */
+    private boolean setClock;
     private Thread thread;
 
     private Conversation(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
@@ -89,7 +93,17 @@ final class Conversation {
      */
     static Conversation start(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
             Listener listener) {
+        return start(id, process, logs, config, rebuild, listener, false);
+    }
+
+    /**
+     * Starts talking to a guest; with {@code resumed}, one resumed from a snapshot: the first connection sets its
+     * clock to the host's (it stood still while the VM was suspended) and asks for the output it kept.
+     */
+    static Conversation start(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
+            Listener listener, boolean resumed) {
         Conversation c = new Conversation(id, process, logs, config, rebuild, listener);
+        c.setClock = resumed;
         c.thread = Thread.ofVirtual().name("machine-" + id).start(c::run);
         return c;
     }
@@ -108,6 +122,20 @@ final class Conversation {
             log.warn("machine={} could not signal the workload: {}", id, e.getMessage());
         }
         return true;
+    }
+
+    /**
+     * The VM is being suspended: exec calls in flight fail with {@code why}, new ones are refused, until
+     * {@link #acceptExecs} (the suspend failed and the VM runs on).
+     */
+    void refuseExecs(String why) {
+        refusal = why;
+        execs.failAll(why);
+    }
+
+    /** Accepts exec calls again after {@link #refuseExecs}. */
+    void acceptExecs() {
+        refusal = null;
     }
 
     /** Stops talking without touching the VMM (agent shutdown); the listener hears nothing more. */
@@ -152,6 +180,10 @@ final class Conversation {
                 continue;
             }
             try (GuestSession s = new GuestSession(channel, delivered)) {
+                if (setClock) {
+                    s.setClock(java.time.Instant.now());
+                    setClock = false;
+                }
                 session = s;
                 while (true) {
                     if (!out.holdsPartialLine()) delivered = s.confirm();
@@ -269,6 +301,8 @@ final class Conversation {
 
     /** @throws ApiException {@code conflict} when the guest is not connected (the channel is being reopened) */
     private GuestSession connected() {
+        String refused = refusal;
+        if (refused != null) throw ApiException.conflict("exec in machine " + id + ": " + refused);
         GuestSession s = session;
         if (s == null) throw ApiException.conflict("exec in machine " + id + ": its guest is not connected");
         return s;

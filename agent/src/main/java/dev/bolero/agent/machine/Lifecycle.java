@@ -11,6 +11,7 @@ import dev.bolero.core.MachineState;
  * created ─start→ starting ─workload up→ running ─stop→ stopping
  *                     │                      │            │
  *                     └──────────────────────┴────────────┴─→ stopped | failed ─start→ starting
+ * running ─suspend→ suspended ─start→ starting (resumes from its snapshot, or boots cold) ; suspended ─stop→ stopped
  * any state ─delete→ destroyed (starting/running/stopping only with force)
  * </pre>
  */
@@ -20,7 +21,8 @@ final class Lifecycle {
         START("start"),
         STOP("stop"),
         DELETE("delete"),
-        EXEC("exec in");
+        EXEC("exec in"),
+        SUSPEND("suspend");
 
         private final String verb;
 
@@ -36,8 +38,9 @@ final class Lifecycle {
         return switch (state) {
             case CREATED, STOPPED, FAILED -> request == Request.START || request == Request.DELETE;
             case STARTING -> request == Request.STOP;
-            case RUNNING -> request == Request.STOP || request == Request.EXEC;
+            case RUNNING -> request == Request.STOP || request == Request.EXEC || request == Request.SUSPEND;
             case STOPPING -> request == Request.STOP; // idempotent: the stop already under way continues
+            case SUSPENDED -> request == Request.START || request == Request.STOP || request == Request.DELETE;
             case DESTROYED -> false;
         };
     }
@@ -58,8 +61,9 @@ final class Lifecycle {
         return switch (from) {
             case CREATED, STOPPED, FAILED -> to == MachineState.STARTING;
             case STARTING -> to == MachineState.RUNNING || to == MachineState.STOPPING || ended(to);
-            case RUNNING -> to == MachineState.STOPPING || ended(to);
+            case RUNNING -> to == MachineState.STOPPING || to == MachineState.SUSPENDED || ended(to);
             case STOPPING -> ended(to);
+            case SUSPENDED -> to == MachineState.STARTING || to == MachineState.STOPPED;
             case DESTROYED -> false;
         };
     }
@@ -76,8 +80,16 @@ final class Lifecycle {
     static boolean active(MachineState state) {
         return switch (state) {
             case STARTING, RUNNING, STOPPING -> true;
-            case CREATED, STOPPED, FAILED, DESTROYED -> false;
+            case CREATED, STOPPED, FAILED, SUSPENDED, DESTROYED -> false;
         };
+    }
+
+    /**
+     * Whether a machine in {@code state} holds its share of the node (vCPUs, memory): an active one, and a suspended
+     * one, which must be able to resume.
+     */
+    static boolean reservesCapacity(MachineState state) {
+        return active(state) || state == MachineState.SUSPENDED;
     }
 
     private static boolean ended(MachineState s) {

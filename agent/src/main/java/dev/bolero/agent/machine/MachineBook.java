@@ -107,7 +107,7 @@ final class MachineBook {
      */
     MachineRecord claimStart(String id, int restartCount, String why) {
         return locked(() -> {
-            checkFits("start machine " + id, find(id).config().guest());
+            checkFits("start machine " + id, Optional.of(id), find(id).config().guest());
             return update(id, r -> r.starting(clock.instant()).withRestartCount(restartCount, clock.instant()), why);
         });
     }
@@ -181,12 +181,16 @@ final class MachineBook {
         }
     }
 
-    /** @throws ApiException {@code failed_precondition} when {@code guest} does not fit beside the active machines */
-    void checkFits(String action, MachineSpec.Guest guest) {
+    /**
+     * @param self the machine being started, whose own reservation (it is suspended) does not count against it
+     * @throws ApiException {@code failed_precondition} when {@code guest} does not fit beside the machines that hold
+     *     capacity (active or suspended)
+     */
+    void checkFits(String action, Optional<String> self, MachineSpec.Guest guest) {
         long usedCpus = 0;
         long usedMemory = 0;
         for (MachineRecord other : store.list()) {
-            if (!Lifecycle.active(other.state())) continue;
+            if (!Lifecycle.reservesCapacity(other.state()) || self.filter(other.id()::equals).isPresent()) continue;
             usedCpus += other.config().guest().cpus();
             usedMemory += other.config().guest().memoryMb();
         }

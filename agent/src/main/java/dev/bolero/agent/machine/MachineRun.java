@@ -46,6 +46,12 @@ final class MachineRun implements MachineHook.Run {
     boolean destroying;
     boolean conversationEnded;
     boolean vmmExited;
+    /** The suspend request under way, if any; its reply completes once the machine is suspended. */
+    CompletableFuture<MachineRecord> suspend;
+    /** The suspend's save reported its outcome: until it has, the run does not end (its VMM's exit is part of it). */
+    boolean saveReported;
+    /** The VMM saved the VM's state and ended: the run ends in {@code suspended}. */
+    boolean suspended;
     /** Why the run is being ended from outside, if it is: a stop, a delete, or a hook's power-off. */
     private String endReason;
     /** Set when a failing health check ended the run: the end's detail. */
@@ -154,9 +160,12 @@ final class MachineRun implements MachineHook.Run {
         workloadEnd = end.map(this::classify);
     }
 
-    /** Whether both the guest conversation is over and the VMM has exited. */
+    /**
+     * Whether both the guest conversation is over and the VMM has exited (and a suspend under way has reported how
+     * its save went).
+     */
     boolean over() {
-        return conversationEnded && vmmExited;
+        return conversationEnded && vmmExited && (suspend == null || saveReported);
     }
 
     /** How the run ended: as the guest reported, or as the VMM's going without a report says. */

@@ -1,17 +1,26 @@
 package dev.bolero.agent.machine;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ErrorCode;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.oci.OciException;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmProcess;
+import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.guest.GuestConfig;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -130,6 +139,7 @@ final class MachineRunner {
         switch (command) {
             case RunnerCommand.Start s -> s.reply().complete(start());
             case RunnerCommand.Stop s -> s.reply().complete(stop(s.request()));
+            case RunnerCommand.Suspend s -> suspend(s);
             case RunnerCommand.Exec x -> x.reply().complete(conversation());
             case RunnerCommand.Delete d -> delete(d);
             case RunnerCommand.Adopt a -> {
@@ -152,6 +162,9 @@ final class MachineRunner {
                 if (current(p.run())) prepared(p.launch());
             }
             case RunnerCommand.Spawned s -> spawned(s);
+            case RunnerCommand.Saved v -> {
+                if (current(v.run())) saved(v.failure());
+            }
             case RunnerCommand.StartFailed f -> {
                 if (current(f.run())) finish(f.end());
             }
@@ -196,6 +209,14 @@ final class MachineRunner {
         }
         Lifecycle.require(id, m.state(), Lifecycle.Request.STOP);
         if (m.state() == MachineState.STOPPING) return m;
+        if (m.state() == MachineState.SUSPENDED) {
+            Snapshot.discard(context.runtime().machineDir(id));
+            book.event(id, "snapshot_discarded", m.state(), "stopped by request while suspended");
+            return book.recordEnd(id, RunEnd.stoppedByRequest()).orElseThrow();
+        }
+        if (run != null && run.suspend != null) {
+            throw ApiException.conflict("stop machine " + id + ": it is being suspended");
+        }
         if (run == null) throw new IllegalStateException("machine " + id + " is " + m.state() + " without a run");
         MachineSpec.Stop effective = request.orElse(m.config().stop());
         MachineRecord stopping = book.update(id, r -> r.withState(MachineState.STOPPING, clock.instant()),
@@ -212,6 +233,77 @@ final class MachineRunner {
             throw ApiException.conflict("exec in machine " + id + ": it is not supervised");
         }
         return run.conversation;
+    }
+
+    /**
+     * Saves the running VM's state and ends its VMM, off the mailbox; exec calls in flight fail. Replies once the
+     * machine is {@code suspended}.
+     *
+     * @throws ApiException {@code conflict} when it is not running (or is already being suspended or stopped),
+     *     {@code failed_precondition} when the node's driver cannot save a VM's state
+     */
+    private void suspend(RunnerCommand.Suspend s) {
+        MachineRecord m = book.find(id);
+        Lifecycle.require(id, m.state(), Lifecycle.Request.SUSPEND);
+        if (run == null || run.process == null || run.conversation == null) {
+            throw ApiException.conflict("suspend machine " + id + ": it is not supervised");
+        }
+        if (run.suspend != null || run.stopRequested) {
+            throw ApiException.conflict("suspend machine " + id + ": it is already being "
+                    + (run.suspend != null ? "suspended" : "stopped"));
+        }
+        if (!context.runtime().driver().capabilities().snapshot()) {
+            throw ApiException.failedPrecondition("suspend machine " + id + ": the " + context.runtime().driver().name()
+                    + " driver cannot save a VM's state on this node");
+        }
+        MachineRun r = run;
+        r.suspend = s.reply();
+        r.conversation.refuseExecs("the machine is being suspended");
+        Map<String, String> dependencies = snapshotDependencies(m);
+        offMailbox("suspend", () -> {
+            Optional<String> failure = Optional.empty();
+            try {
+                r.process.suspend(dependencies);
+            } catch (VmmException | RuntimeException e) {
+                failure = Optional.of(e.getMessage());
+            }
+            post(new RunnerCommand.Saved(r.number, failure));
+        });
+    }
+
+    /** The suspend's save is over: the run ends suspended once its VMM and conversation are gone, or runs on. */
+    private void saved(Optional<String> failure) {
+        if (failure.isPresent()) {
+            CompletableFuture<MachineRecord> reply = run.suspend;
+            run.suspend = null;
+            run.conversation.acceptExecs();
+            book.event(id, "suspend_failed", book.find(id).state(), failure.get());
+            reply.completeExceptionally(new ApiException(ErrorCode.INTERNAL, "suspend machine " + id + ": "
+                    + failure.get()));
+            return;
+        }
+        run.saveReported = true;
+        if (run.destroying) {
+            run.suspend.completeExceptionally(ApiException.notFound("suspend machine " + id + ": it was deleted"));
+        } else {
+            run.suspended = true;
+        }
+        finishWhenOver();
+    }
+
+    /**
+     * What a machine's snapshot depends on beside the VM's launch: its config and its image. A snapshot taken under
+     * another config or image is not resumed.
+     */
+    private static Map<String, String> snapshotDependencies(MachineRecord m) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(m.config().toString().getBytes(StandardCharsets.UTF_8));
+            return Map.of("machine config", "sha256:" + HexFormat.of().formatHex(digest),
+                    "image", m.imageDigest().orElse("none"));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private void delete(RunnerCommand.Delete d) {
@@ -233,7 +325,7 @@ final class MachineRunner {
         MachineRecord m = book.find(id);
         run = newRun(m);
         run.started = m.state() == MachineState.RUNNING || m.state() == MachineState.STOPPING;
-        supervise(process, null);
+        supervise(process, null, false);
         if (m.state() == MachineState.STOPPING) requestStop(m.config().stop()); // its timer died with the agent
     }
 
@@ -245,6 +337,10 @@ final class MachineRunner {
             if (run.conversation != null) run.conversation.detach();
             run.deletes.forEach(f -> f.completeExceptionally(
                     ApiException.unavailable("delete machine " + id + ": the agent is shutting down")));
+            if (run.suspend != null) {
+                run.suspend.completeExceptionally(
+                        ApiException.unavailable("suspend machine " + id + ": the agent is shutting down"));
+            }
         }
         gone = true;
     }
@@ -292,11 +388,27 @@ final class MachineRunner {
         }
         int number = run.number;
         NodeRuntime rt = context.runtime();
+        Map<String, String> dependencies = snapshotDependencies(book.find(id));
         offMailbox("spawn", () -> {
             try {
                 GuestConfig guest = launch.guestConfig();
-                VmProcess process = rt.driver().start(launch.vmSpec(rt.machineDir(id), rt.boot().get(), HARD_STOP_GRACE));
-                post(new RunnerCommand.Spawned(number, process, guest));
+                VmSpec spec = launch.vmSpec(rt.machineDir(id), rt.boot().get(), HARD_STOP_GRACE);
+                Optional<String> discarded = Optional.empty();
+                if (Snapshot.exists(spec.workDir())) {
+                    discarded = rt.driver().snapshotUnusable(spec, dependencies);
+                    if (discarded.isEmpty()) {
+                        try {
+                            post(new RunnerCommand.Spawned(number, rt.driver().resume(spec), guest, true,
+                                    Optional.empty()));
+                            return;
+                        } catch (VmmException e) {
+                            discarded = Optional.of(e.getMessage());
+                        }
+                    }
+                    Snapshot.discard(spec.workDir());
+                }
+                VmProcess process = rt.driver().start(spec);
+                post(new RunnerCommand.Spawned(number, process, guest, false, discarded));
             } catch (VmmException | ApiException e) {
                 post(new RunnerCommand.StartFailed(number, RunEnd.failed(RunEnd.Reason.START_FAILED, e.getMessage())));
             } catch (IOException e) {
@@ -319,8 +431,14 @@ final class MachineRunner {
             return;
         }
         book.update(id, r -> r.withVmHandle(Optional.of(s.process().handle()), clock.instant()), "");
-        log.info("machine={} vmm started pid={}", id, s.process().handle().pid());
-        supervise(s.process(), s.config());
+        s.discarded().ifPresent(why -> book.event(id, "snapshot_discarded", MachineState.STARTING,
+                "booted instead of resuming: " + why));
+        log.info("machine={} vmm {} pid={}", id, s.resumed() ? "resumed" : "started", s.process().handle().pid());
+        supervise(s.process(), s.resumed() ? null : s.config(), s.resumed());
+        if (s.resumed()) {
+            book.event(id, "resumed", MachineState.STARTING, "from its snapshot, VMM pid " + s.process().handle().pid());
+            guestStarted(); // the workload never stopped
+        }
         if (run.destroying) {
             kill(s.process());
         } else if (run.stopRequested) {
@@ -328,8 +446,11 @@ final class MachineRunner {
         }
     }
 
-    /** Watches {@code process}'s exit and talks to its guest; {@code config} null for a re-adopted VM. */
-    private void supervise(VmProcess process, GuestConfig config) {
+    /**
+     * Watches {@code process}'s exit and talks to its guest; {@code config} null for a re-adopted or resumed VM
+     * ({@code resumed}: its clock is set).
+     */
+    private void supervise(VmProcess process, GuestConfig config, boolean resumed) {
         MachineRun r = run;
         r.process = process;
         process.exit().whenComplete((exit, error) -> post(new RunnerCommand.VmmExited(r.number)));
@@ -345,7 +466,7 @@ final class MachineRunner {
                     public void ended(Optional<RunEnd> end) {
                         post(new RunnerCommand.ConversationEnded(r.number, end));
                     }
-                });
+                }, resumed);
         context.hooks().forEach(h -> h.spawned(r));
     }
 
@@ -390,11 +511,19 @@ final class MachineRunner {
     }
 
     /** The run is over: its timers go, its hooks hear it, and then the machine is deleted or the end recorded. */
-    private void finish(RunEnd end) {
+    private void finish(RunEnd runEnd) {
         MachineRun r = run;
         run = null;
         r.cancelTimers();
+        RunEnd end = r.suspended ? RunEnd.suspended() : runEnd;
         context.hooks().forEach(h -> h.ended(r, end));
+        if (r.suspended) {
+            MachineRecord suspended = book.update(id, m -> m.withState(MachineState.SUSPENDED, clock.instant())
+                    .withVmHandle(Optional.empty(), clock.instant()), "memory and device state saved, VMM ended");
+            log.info("machine={} suspended", id);
+            r.suspend.complete(suspended);
+            return;
+        }
         if (r.destroying) {
             try {
                 destroy();

@@ -155,7 +155,7 @@ public final class MachineService implements AutoCloseable {
                 throw ApiException.failedPrecondition("create machine " + name + ": it asks for driver "
                         + config.driver().wireName() + ", and this node runs " + driver().wireName());
             }
-            if (startNow) book.checkFits("create machine " + name, config.guest());
+            if (startNow) book.checkFits("create machine " + name, Optional.empty(), config.guest());
             List<MachineHook> claimed = new ArrayList<>();
             try {
                 for (MachineHook h : hooks) {
@@ -224,6 +224,18 @@ public final class MachineService implements AutoCloseable {
      */
     public Machine stop(String id, MachineSpec.Stop request) {
         return view(runners.get(id).askNow(new RunnerCommand.Stop(request, new CompletableFuture<>())));
+    }
+
+    /**
+     * Suspends a running machine: exec calls in flight fail, its memory and device state are saved in its directory
+     * and its VMM ends; it keeps its share of the node. Returns once it is {@code suspended}; {@link #start} resumes
+     * it (or boots it, with a {@code snapshot_discarded} event naming why, when what the snapshot depends on changed).
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} when it is not running; {@code failed_precondition}
+     *     when the node's driver cannot save a VM's state; {@code internal} when the save failed (the machine runs on)
+     */
+    public Machine suspend(String id) {
+        return view(runners.get(id).askNow(new RunnerCommand.Suspend(new CompletableFuture<>())));
     }
 
     /**

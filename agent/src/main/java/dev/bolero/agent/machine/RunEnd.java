@@ -32,7 +32,9 @@ record RunEnd(MachineState state, Reason reason, OptionalInt exitCode, String de
         VMM_CRASHED("vmm crashed"),
         START_FAILED("start failed"),
         CHECK_FAILED("check failed"),
-        LOST("lost");
+        LOST("lost"),
+        /** Not recorded: the run ended in a suspend (the machine is {@code suspended}); hooks hear it. */
+        SUSPENDED("suspended");
 
         final String wire;
 
@@ -52,6 +54,11 @@ record RunEnd(MachineState state, Reason reason, OptionalInt exitCode, String de
 
     static RunEnd stoppedByRequest() {
         return new RunEnd(MachineState.STOPPED, Reason.STOPPED_BY_REQUEST, OptionalInt.empty(), "");
+    }
+
+    /** The run's VMM ended in a suspend: what hooks hear (the machine itself is {@code suspended}). */
+    static RunEnd suspended() {
+        return new RunEnd(MachineState.STOPPED, Reason.SUSPENDED, OptionalInt.empty(), "");
     }
 
     static RunEnd failed(Reason reason, String detail) {

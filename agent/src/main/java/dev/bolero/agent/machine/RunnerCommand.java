@@ -26,6 +26,12 @@ sealed interface RunnerCommand {
     /** Stop a starting or running machine, or cancel its pending restart. */
     record Stop(MachineSpec.Stop request, CompletableFuture<MachineRecord> reply) implements Request<MachineRecord> {}
 
+    /**
+     * Suspend a running machine: save its memory and device state and end its VMM; completes once it is
+     * {@code suspended}.
+     */
+    record Suspend(CompletableFuture<MachineRecord> reply) implements Request<MachineRecord> {}
+
     /** The running machine's guest conversation, for an exec call made on the caller's thread. */
     record Exec(CompletableFuture<Conversation> reply) implements Request<Conversation> {}
 
@@ -49,8 +55,16 @@ sealed interface RunnerCommand {
     /** The run's launch is prepared (image pulled, network known). */
     record Prepared(int run, Launch launch) implements RunnerCommand {}
 
-    /** The run's VMM was spawned. */
-    record Spawned(int run, VmProcess process, GuestConfig config) implements RunnerCommand {}
+    /**
+     * The run's VMM was spawned: booted, or resumed from the machine's snapshot.
+     *
+     * @param discarded why the machine's snapshot was not used (it was discarded and the VM booted), if it had one
+     */
+    record Spawned(int run, VmProcess process, GuestConfig config, boolean resumed, Optional<String> discarded)
+            implements RunnerCommand {}
+
+    /** The run's VMM saved the VM's state and is gone ({@code failure} empty), or could not ({@code failure}). */
+    record Saved(int run, Optional<String> failure) implements RunnerCommand {}
 
     /** The run could not get as far as a VMM. */
     record StartFailed(int run, RunEnd end) implements RunnerCommand {}

@@ -1,6 +1,7 @@
 package dev.bolero.agent.machine;
 
 import dev.bolero.runtime.DriverCapabilities;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
@@ -9,6 +10,8 @@ import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.guest.FakeGuest;
 import java.io.IOException;
 import java.nio.channels.ByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,6 +33,8 @@ final class FakeDriver implements VmmDriver {
     private final List<FakeVm> vms = new CopyOnWriteArrayList<>();
     private volatile Consumer<FakeGuest> guestSetup = g -> { };
     private volatile CountDownLatch gate;
+    /** The guests of suspended VMs, by work directory. */
+    private final Map<Path, FakeGuest> suspended = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** How each new VM's guest behaves. */
     void guests(Consumer<FakeGuest> setup) {
@@ -58,7 +63,34 @@ final class FakeDriver implements VmmDriver {
 
     @Override
     public DriverCapabilities capabilities() {
-        return new DriverCapabilities("tcg", "fake", false, false, false);
+        return new DriverCapabilities("tcg", "fake", true, false, false);
+    }
+
+    /** The real {@link Snapshot} checks, over a launch of the fake VMM (a fake version, the spec's real files). */
+    @Override
+    public Optional<String> snapshotUnusable(VmSpec spec, Map<String, String> dependencies) {
+        if (!Snapshot.exists(spec.workDir())) return Optional.of("no snapshot");
+        try {
+            return Snapshot.unusableReason(spec.workDir(), launch(spec), dependencies);
+        } catch (VmmException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
+    /** A new VM around the guest the snapshot kept: it goes on where it was. */
+    @Override
+    public VmProcess resume(VmSpec spec) throws VmmException {
+        FakeGuest guest = suspended.remove(spec.workDir());
+        if (guest == null) throw new VmmException("resume machine " + spec.machineId() + ": no fake guest kept");
+        FakeVm vm = new FakeVm(new VmHandle("qemu", 1, pids.incrementAndGet(), Instant.EPOCH, Map.of()),
+                spec.workDir(), guest);
+        vms.add(vm);
+        Snapshot.discard(spec.workDir());
+        return vm;
+    }
+
+    private static Map<String, String> launch(VmSpec spec) throws VmmException {
+        return Snapshot.launch(spec, Path.of("/bin/true"), "fake 1", spec.workDir().resolve("root.img"));
     }
 
     @Override
@@ -76,8 +108,16 @@ final class FakeDriver implements VmmDriver {
                 throw new VmmException("start " + spec.machineId() + ": interrupted");
             }
         }
-        FakeVm vm = new FakeVm(new VmHandle("qemu", 1, pids.incrementAndGet(), Instant.EPOCH, Map.of()));
+        try {
+            Files.createDirectories(spec.workDir());
+            Files.writeString(spec.workDir().resolve("root.img"), "fresh");
+        } catch (IOException e) {
+            throw new VmmException("start " + spec.machineId() + ": " + e.getMessage(), e);
+        }
+        FakeVm vm = new FakeVm(new VmHandle("qemu", 1, pids.incrementAndGet(), Instant.EPOCH, Map.of()),
+                spec.workDir(), null);
         guestSetup.accept(vm.guest);
+        Snapshot.recordLaunch(spec.workDir(), launch(spec));
         vms.add(vm);
         return vm;
     }
@@ -88,16 +128,39 @@ final class FakeDriver implements VmmDriver {
                 .findFirst();
     }
 
-    /** A VM that runs until its guest powers off or it is stopped or killed; records how it was ended. */
-    static final class FakeVm implements VmProcess {
-        final FakeGuest guest = new FakeGuest(this::powerOff);
+    /**
+     * A VM that runs until its guest powers off or it is stopped, killed or suspended; records how it was ended. A
+     * suspend keeps its guest for a resume.
+     */
+    final class FakeVm implements VmProcess {
+        final FakeGuest guest;
         private final VmHandle handle;
+        private final Path workDir;
         private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
         private final List<String> ends = new CopyOnWriteArrayList<>();
         private volatile boolean alive = true;
 
-        FakeVm(VmHandle handle) {
+        /** @param resumed the guest a snapshot kept; null for a new one */
+        FakeVm(VmHandle handle, Path workDir, FakeGuest resumed) {
             this.handle = handle;
+            this.workDir = workDir;
+            this.guest = resumed != null ? resumed : new FakeGuest(this::powerOff);
+            guest.poweringOff(this::powerOff);
+        }
+
+        /** Whether this VM continues a suspended one's guest. */
+        boolean resumed() {
+            return vms.stream().anyMatch(v -> v != this && v.guest == guest);
+        }
+
+        @Override
+        public void suspend(Map<String, String> dependencies) throws VmmException {
+            Path dir = Snapshot.begin(workDir);
+            Snapshot.stateFile(dir, "fake-state");
+            suspended.put(workDir, guest);
+            ends.add("suspend");
+            powerOff();
+            Snapshot.seal(workDir, dependencies);
         }
 
         /** How the host ended it: {@code stop} (a power-off with a grace period) or {@code kill}, in order. */

@@ -32,9 +32,9 @@ class LifecycleTest {
             for (Lifecycle.Request r : Lifecycle.Request.values()) {
                 boolean expected = switch (r) {
                     case START, DELETE -> s == MachineState.CREATED || s == MachineState.STOPPED
-                            || s == MachineState.FAILED;
-                    case STOP -> Lifecycle.active(s);
-                    case EXEC -> s == MachineState.RUNNING;
+                            || s == MachineState.FAILED || s == MachineState.SUSPENDED;
+                    case STOP -> Lifecycle.active(s) || s == MachineState.SUSPENDED;
+                    case EXEC, SUSPEND -> s == MachineState.RUNNING;
                 };
                 assertThat(Lifecycle.accepts(s, r)).as("%s accepts %s", s, r).isEqualTo(expected);
             }
@@ -49,12 +49,23 @@ class LifecycleTest {
         assertThat(Lifecycle.canMove(MachineState.RUNNING, MachineState.STARTING)).isFalse();
         assertThat(Lifecycle.canMove(MachineState.STOPPING, MachineState.RUNNING)).isFalse();
         assertThat(Lifecycle.canMove(MachineState.STOPPED, MachineState.STARTING)).isTrue();
+        assertThat(Lifecycle.canMove(MachineState.RUNNING, MachineState.SUSPENDED)).isTrue();
+        assertThat(Lifecycle.canMove(MachineState.SUSPENDED, MachineState.STARTING)).isTrue();
+        assertThat(Lifecycle.canMove(MachineState.SUSPENDED, MachineState.RUNNING)).isFalse();
+        assertThat(Lifecycle.canMove(MachineState.STARTING, MachineState.SUSPENDED)).isFalse();
         for (MachineState to : MachineState.values()) {
             assertThat(Lifecycle.canMove(MachineState.DESTROYED, to)).isEqualTo(to == MachineState.DESTROYED);
         }
         assertThatThrownBy(() -> Lifecycle.checkTransition("m1", MachineState.STOPPED, MachineState.RUNNING))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("machine m1: illegal transition stopped -> running");
+    }
+
+    @Test
+    void a_suspended_machine_keeps_its_capacity_but_has_no_run() {
+        assertThat(Lifecycle.active(MachineState.SUSPENDED)).isFalse();
+        assertThat(Lifecycle.reservesCapacity(MachineState.SUSPENDED)).isTrue();
+        assertThat(Lifecycle.reservesCapacity(MachineState.STOPPED)).isFalse();
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.bolero.oci.PreparedImage;
 import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.BootAssets;
 import dev.bolero.runtime.KernelFlavour;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -39,6 +40,11 @@ final class RunnerFixture implements AutoCloseable {
     RunnerFixture(Path dir) {
         this.dir = dir;
         this.store = MachineStore.open(dir.resolve("bolero.db"));
+        try { // what a snapshot's manifest records of the boot assets and the image's drive
+            for (String file : List.of("vmlinuz", "initrd", "rootfs.ext4")) Files.writeString(dir.resolve(file), file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         this.service = newService();
     }
 

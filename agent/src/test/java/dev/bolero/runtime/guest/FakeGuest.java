@@ -25,7 +25,10 @@ public final class FakeGuest {
         HANGS
     }
 
-    private final Runnable powerOff;
+    private volatile Runnable powerOff;
+    /** Whether a CONFIG arrived: like bolero-init, the guest no longer says HELLO then. */
+    private volatile boolean configured;
+    private final List<Long> clocks = new CopyOnWriteArrayList<>();
     private volatile Boot boot = Boot.STARTS;
     private volatile int exitStatus;
     private volatile boolean ignoresSignals;
@@ -38,6 +41,16 @@ public final class FakeGuest {
     /** @param powerOff what the VM does when the host acknowledged the workload's end */
     public FakeGuest(Runnable powerOff) {
         this.powerOff = powerOff;
+    }
+
+    /** The guest now belongs to another VM (it was resumed in it): a power-off ends that one. */
+    public void poweringOff(Runnable powerOff) {
+        this.powerOff = powerOff;
+    }
+
+    /** The realtimes (ns since the epoch) the host set the guest's clock to, in order. */
+    public List<Long> clocks() {
+        return List.copyOf(clocks);
     }
 
     public FakeGuest boot(Boot boot, int exitStatus) {
@@ -71,7 +84,7 @@ public final class FakeGuest {
         Pipe.SourceChannel guestIn = in;
         Thread.ofVirtual().name("fake-guest").start(() -> read(guestIn));
         write(FrameCodec.SEQUENCE, ByteBuffer.allocate(8).putLong(sent).array(), false);
-        write(FrameCodec.HELLO, "fake-init/1".getBytes(StandardCharsets.UTF_8), false);
+        if (!configured) write(FrameCodec.HELLO, "fake-init/1".getBytes(StandardCharsets.UTF_8), false);
         return new HostEnd(toHost.source(), toGuest.sink());
     }
 
@@ -100,7 +113,10 @@ public final class FakeGuest {
             while (true) {
                 FrameCodec.Frame frame = FrameCodec.read(from);
                 switch (frame.type()) {
+                    case FrameCodec.CLOCK -> clocks.add(ByteBuffer.wrap(frame.payload()).getLong());
                     case FrameCodec.CONFIG -> {
+                        if (configured) continue;
+                        configured = true;
                         if (boot != Boot.HANGS) write(FrameCodec.STARTED, int32(2), true);
                         if (boot == Boot.STARTS_AND_EXITS) exit(exitStatus);
                     }

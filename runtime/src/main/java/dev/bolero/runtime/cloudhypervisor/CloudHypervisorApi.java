@@ -79,6 +79,10 @@ final class CloudHypervisorApi {
 
     record VsockConfig(long cid, String socket) {}
 
+    record VmSnapshotConfig(String destinationUrl) {}
+
+    record RestoreConfig(String sourceUrl, boolean prefault) {}
+
     /**
      * The machine's files as Cloud Hypervisor opens them (inside its chroot when jailed).
      *
@@ -127,6 +131,21 @@ final class CloudHypervisorApi {
                 new ConsoleConfig(ConsoleMode.OFF, Optional.empty()),
                 new VsockConfig(GUEST_CID, paths.vsockSocket()));
         return List.of(ApiRequest.put("/vm.create", config), ApiRequest.put("/vm.boot"));
+    }
+
+    /**
+     * Pauses the VM and snapshots it (its config, device state and memory) into the directory {@code dir} as Cloud
+     * Hypervisor sees it; the caller then ends the VMM.
+     */
+    static List<ApiRequest> save(String dir) {
+        return List.of(ApiRequest.put("/vm.pause"),
+                ApiRequest.put("/vm.snapshot", new VmSnapshotConfig("file://" + dir)));
+    }
+
+    /** Restores the VM a fresh Cloud Hypervisor is given from the snapshot in {@code dir}, then resumes it. */
+    static List<ApiRequest> load(String dir) {
+        return List.of(ApiRequest.put("/vm.restore", new RestoreConfig("file://" + dir, false)),
+                ApiRequest.put("/vm.resume"));
     }
 
     /** The ACPI power button: a guest that handles it powers off. */

@@ -1,6 +1,7 @@
 package dev.bolero.runtime.cloudhypervisor;
 
 import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
@@ -67,9 +68,14 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
         super(NAME, binary, jail.map(Jail::new));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>To resume, a fresh Cloud Hypervisor is given {@code PUT /vm.restore} from the snapshot directory, then
+     * {@code PUT /vm.resume}.
+     */
     @Override
-    public VmProcess start(VmSpec spec) throws VmmException {
-        String action = "start machine " + spec.machineId() + " in cloud-hypervisor";
+    protected VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException {
         Path vmm = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         Path work = spec.workDir().toAbsolutePath();
@@ -101,8 +107,12 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
                 apiSocket = work.resolve("api.sock");
                 vsockSocket = work.resolve("vsock.sock");
                 MachineFiles.requireSocketPath(action, vsockSocket);
-                Path drive = work.resolve("rootfs.raw");
-                MachineFiles.copyRootDrive(spec.rootDrive(), drive, spec.rootDriveSize());
+                Path drive = work.resolve(ROOT_DRIVE);
+                if (resume) {
+                    Files.deleteIfExists(vsockSocket); // the restored VM's vsock socket has the name it had
+                } else {
+                    MachineFiles.copyRootDrive(spec.rootDrive(), drive, spec.rootDriveSize());
+                }
                 paths = new CloudHypervisorApi.VmmPaths(spec.boot().kernel().toString(),
                         spec.boot().initramfs().toString(), drive.toString(), vsockSocket.toString(),
                         work.resolve("console.log").toString(),
@@ -113,7 +123,10 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
             VmmApi api = new VmmApi(NAME, apiSocket, CloudHypervisorApi.BASE_PATH);
             spawned = ApiVmmLaunch.spawn(action, command, log, api, API_DEADLINE,
                     lease.isPresent() ? Optional.of(pidFile) : Optional.empty());
-            for (ApiRequest request : CloudHypervisorApi.boot(spec, paths)) api.send(request);
+            List<ApiRequest> requests = resume ? CloudHypervisorApi.load(Snapshot.dir(work).toString())
+                    : CloudHypervisorApi.boot(spec, paths);
+            for (ApiRequest request : requests) api.send(request);
+            if (lease.isEmpty()) Snapshot.recordLaunch(work, snapshotLaunch(spec, vmm));
             VmHandle handle = spawned.handle(NAME, HANDLE_VERSION, apiSocket, vsockSocket, log, lease, Map.of());
             LOG.info("started machine={} pid={} uid={}", spec.machineId(), spawned.vmm().pid(),
                     lease.map(l -> Integer.toString(l.uid())).orElse("agent's"));
@@ -149,9 +162,11 @@ public final class CloudHypervisorDriver extends KvmVmmDriver {
             Optional<Jail.Lease> lease) {
         List<AutoCloseable> onExit = lease.<List<AutoCloseable>>map(l -> List.of(() -> Jail.release(l)))
                 .orElse(List.of());
-        return new VmmProcess(handle, process, child, Path.of(handle.data().get(VmmProcess.LOG_FILE)),
+        Path log = Path.of(handle.data().get(VmmProcess.LOG_FILE));
+        return new VmmProcess(handle, process, child, log.getParent(), log,
                 VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
-                        CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop()),
+                        CloudHypervisorApi.politeStop(), CloudHypervisorApi.forcefulStop(), lease.isPresent()
+                                ? Optional.empty() : Optional.of(dir -> CloudHypervisorApi.save(dir.toString()))),
                 onExit);
     }
 }

@@ -51,6 +51,74 @@ final class FirecrackerApi {
         }
     }
 
+    /** {@code PATCH /vm}: pause or resume the running VM. */
+    record Vm(VmState state) {}
+
+    enum VmState {
+        PAUSED("Paused"),
+        RESUMED("Resumed");
+
+        private final String wire;
+
+        VmState(String wire) {
+            this.wire = wire;
+        }
+
+        @JsonValue
+        String wire() {
+            return wire;
+        }
+    }
+
+    record SnapshotCreateParams(String snapshotPath, String memFilePath, SnapshotType snapshotType) {}
+
+    enum SnapshotType {
+        FULL("Full");
+
+        private final String wire;
+
+        SnapshotType(String wire) {
+            this.wire = wire;
+        }
+
+        @JsonValue
+        String wire() {
+            return wire;
+        }
+    }
+
+    record MemoryBackend(BackendType backendType, String backendPath) {}
+
+    enum BackendType {
+        FILE("File");
+
+        private final String wire;
+
+        BackendType(String wire) {
+            this.wire = wire;
+        }
+
+        @JsonValue
+        String wire() {
+            return wire;
+        }
+    }
+
+    record SnapshotLoadParams(String snapshotPath, MemoryBackend memBackend, boolean resumeVm) {}
+
+    /**
+     * Where a Firecracker snapshot's two files are, as Firecracker opens them.
+     *
+     * @param vmState the microVM (device) state
+     * @param memory the guest memory
+     */
+    record SnapshotPaths(String vmState, String memory) {
+        SnapshotPaths {
+            Objects.requireNonNull(vmState, "vmState");
+            Objects.requireNonNull(memory, "memory");
+        }
+    }
+
     /**
      * Where Firecracker finds the machine's files, as paths it can open (inside its chroot when jailed).
      *
@@ -84,8 +152,7 @@ final class FirecrackerApi {
         List<String> args = new ArrayList<>(spec.boot().kernelArgs());
         args.addAll(DRIVER_KERNEL_ARGS);
         List<ApiRequest> requests = new ArrayList<>();
-        requests.add(ApiRequest.put("/logger", new Logger(paths.loggerFifo(), "Warning", true, false)));
-        requests.add(ApiRequest.put("/metrics", new Metrics(paths.metricsFifo())));
+        requests.addAll(observability(paths));
         requests.add(ApiRequest.put("/machine-config",
                 new MachineConfiguration(spec.cpus(), spec.memoryMb(), false)));
         requests.add(ApiRequest.put("/boot-source",
@@ -107,6 +174,31 @@ final class FirecrackerApi {
         requests.add(ApiRequest.put("/vsock", new Vsock(GUEST_CID, paths.vsockSocket())));
         requests.add(ApiRequest.put("/actions", new InstanceActionInfo(ActionType.INSTANCE_START)));
         return List.copyOf(requests);
+    }
+
+    /** Pauses the VM and writes a full snapshot of it (the caller then ends the VMM). */
+    static List<ApiRequest> save(SnapshotPaths snapshot) {
+        return List.of(
+                new ApiRequest("PATCH", "/vm", java.util.Optional.of(new Vm(VmState.PAUSED))),
+                ApiRequest.put("/snapshot/create",
+                        new SnapshotCreateParams(snapshot.vmState(), snapshot.memory(), SnapshotType.FULL)));
+    }
+
+    /**
+     * Configures a fresh Firecracker's logger and metrics (the only resources allowed before a load), then loads the
+     * snapshot and resumes the VM: its devices, drive and vsock paths are those it was saved with.
+     */
+    static List<ApiRequest> load(VmmPaths paths, SnapshotPaths snapshot) {
+        List<ApiRequest> requests = new ArrayList<>(observability(paths));
+        requests.add(ApiRequest.put("/snapshot/load", new SnapshotLoadParams(snapshot.vmState(),
+                new MemoryBackend(BackendType.FILE, snapshot.memory()), true)));
+        return List.copyOf(requests);
+    }
+
+    /** Firecracker's logger and metrics, to the named pipes the driver reads. */
+    private static List<ApiRequest> observability(VmmPaths paths) {
+        return List.of(ApiRequest.put("/logger", new Logger(paths.loggerFifo(), "Warning", true, false)),
+                ApiRequest.put("/metrics", new Metrics(paths.metricsFifo())));
     }
 
     /** Asks the guest to shut down: Ctrl+Alt+Del on the emulated i8042 keyboard controller. */

@@ -1,6 +1,7 @@
 package dev.bolero.runtime.firecracker;
 
 import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
@@ -81,9 +82,20 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         super(NAME, binary, jail.map(Jail::new));
     }
 
+    /** Where an unjailed Firecracker writes, and later loads, the snapshot in {@code snapshotDir}. */
+    private static FirecrackerApi.SnapshotPaths snapshotPaths(Path snapshotDir) {
+        return new FirecrackerApi.SnapshotPaths(snapshotDir.resolve("vmstate").toString(),
+                snapshotDir.resolve("memory").toString());
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>To resume, a fresh Firecracker gets its logger and metrics, then {@code PUT /snapshot/load} with the
+     * snapshot's {@code vmstate} and {@code memory} files, resuming the VM.
+     */
     @Override
-    public VmProcess start(VmSpec spec) throws VmmException {
-        String action = "start machine " + spec.machineId() + " in firecracker";
+    protected VmProcess spawn(String action, VmSpec spec, boolean resume) throws VmmException {
         Path firecracker = executable(action);
         MachineFiles.requireVmlinux(NAME, spec.boot().kernel());
         List<LineFifoReader> readers = new ArrayList<>();
@@ -93,13 +105,17 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         try {
             Files.createDirectories(spec.workDir());
             layout = layout(spec, action);
-            layout.prepare(spec);
+            layout.prepare(spec, resume);
             readers.add(LineFifoReader.start(layout.host("logger.fifo"), logLines(spec.machineId(), log)));
             readers.add(LineFifoReader.start(layout.host("metrics.fifo"), metricLines(spec.machineId())));
             VmmApi api = new VmmApi(NAME, layout.host("api.sock"), "");
             spawned = ApiVmmLaunch.spawn(action, layout.command(firecracker), log, api, API_DEADLINE,
                     layout.pidFile());
-            for (ApiRequest request : FirecrackerApi.boot(spec, layout.vmmPaths())) api.send(request);
+            List<ApiRequest> requests = resume
+                    ? FirecrackerApi.load(layout.vmmPaths(), snapshotPaths(Snapshot.dir(spec.workDir())))
+                    : FirecrackerApi.boot(spec, layout.vmmPaths());
+            for (ApiRequest request : requests) api.send(request);
+            if (layout.lease().isEmpty()) Snapshot.recordLaunch(spec.workDir(), snapshotLaunch(spec, firecracker));
             VmHandle handle = spawned.handle(NAME, HANDLE_VERSION, layout.host("api.sock"), layout.host("vsock.sock"),
                     log, layout.lease(), Map.of(
                             LOGGER_FIFO, layout.host("logger.fifo").toString(),
@@ -145,9 +161,10 @@ public final class FirecrackerDriver extends KvmVmmDriver {
             VmmApi api, List<LineFifoReader> readers, Optional<Jail.Lease> lease) {
         List<AutoCloseable> onExit = new ArrayList<>(readers);
         lease.ifPresent(l -> onExit.add(() -> Jail.release(l)));
-        return new VmmProcess(handle, vmm, child, log,
+        return new VmmProcess(handle, vmm, child, log.getParent(), log,
                 VmmProcess.api(api, Path.of(handle.data().get(VmmProcess.VSOCK_SOCKET)), CONTROL_PORT,
-                        FirecrackerApi.politeStop(), List.of()),
+                        FirecrackerApi.politeStop(), List.of(), lease.isPresent() ? Optional.empty()
+                                : Optional.of(dir -> FirecrackerApi.save(snapshotPaths(dir)))),
                 onExit);
     }
 
@@ -191,8 +208,11 @@ public final class FirecrackerDriver extends KvmVmmDriver {
 
         List<String> command(Path firecracker) throws VmmException, IOException;
 
-        /** Creates the files Firecracker is given: the root drive copy and the named pipes. */
-        void prepare(VmSpec spec) throws VmmException, IOException;
+        /**
+         * Creates the files Firecracker is given: the root drive copy (kept as it is for a {@code resume}) and the
+         * named pipes.
+         */
+        void prepare(VmSpec spec, boolean resume) throws VmmException, IOException;
 
         /** Bolero's jail, when Firecracker runs in one. */
         default Optional<Jail.Lease> lease() {
@@ -212,9 +232,14 @@ public final class FirecrackerDriver extends KvmVmmDriver {
                     vmm("vsock.sock"), vmm("logger.fifo"), vmm("metrics.fifo"), drives());
         }
 
-        static void prepareCommon(Path root, VmSpec spec) throws VmmException, IOException {
+        static void prepareCommon(Path root, VmSpec spec, boolean resume) throws VmmException, IOException {
             Files.createDirectories(root);
-            MachineFiles.copyRootDrive(spec.rootDrive(), root.resolve("rootfs.raw"), spec.rootDriveSize());
+            if (!resume) MachineFiles.copyRootDrive(spec.rootDrive(), root.resolve(ROOT_DRIVE), spec.rootDriveSize());
+            if (resume) { // the resumed VM's files have the names it had: the earlier VMM's are removed
+                for (String stale : List.of("logger.fifo", "metrics.fifo", "vsock.sock")) {
+                    Files.deleteIfExists(root.resolve(stale));
+                }
+            }
             MachineFiles.mkfifo(root.resolve("logger.fifo"));
             MachineFiles.mkfifo(root.resolve("metrics.fifo"));
         }
@@ -247,8 +272,8 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         }
 
         @Override
-        public void prepare(VmSpec spec) throws VmmException, IOException {
-            Layout.prepareCommon(spec.workDir(), spec);
+        public void prepare(VmSpec spec, boolean resume) throws VmmException, IOException {
+            Layout.prepareCommon(spec.workDir(), spec, resume);
         }
     }
 
@@ -281,7 +306,7 @@ public final class FirecrackerDriver extends KvmVmmDriver {
         }
 
         @Override
-        public void prepare(VmSpec spec) throws VmmException, IOException {
+        public void prepare(VmSpec spec, boolean resume) throws VmmException, IOException {
             Files.deleteIfExists(pidFile().orElseThrow());
             for (String fifo : List.of("logger.fifo", "metrics.fifo")) {
                 MachineFiles.mkfifo(host(fifo));

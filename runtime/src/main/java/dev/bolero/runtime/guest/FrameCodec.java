@@ -37,6 +37,7 @@ final class FrameCodec {
     static final int EXEC_RESIZE = 0x87;
     static final int RECEIVED = 0x88;
     static final int EXEC_CREDIT = 0x89;
+    static final int CLOCK = 0x8a;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

@@ -92,6 +92,16 @@ public final class GuestSession implements Closeable {
         configSent = true;
     }
 
+    /**
+     * Sets the guest's realtime clock to {@code now} (a resumed VM's clock stood still while it was suspended).
+     *
+     * @throws IOException when the frame cannot be written
+     */
+    public void setClock(java.time.Instant now) throws IOException {
+        long ns = Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000_000L), now.getNano());
+        send(FrameCodec.CLOCK, ByteBuffer.allocate(8).putLong(ns).array());
+    }
+
     /** Asks the guest to deliver signal {@code signal} to the workload's process group. */
     public void signal(int signal) throws IOException {
         if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);

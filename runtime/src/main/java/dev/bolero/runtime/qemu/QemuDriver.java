@@ -2,6 +2,7 @@ package dev.bolero.runtime.qemu;
 
 import dev.bolero.runtime.DriverCapabilities;
 import dev.bolero.runtime.JailConfig;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
@@ -12,15 +13,20 @@ import dev.bolero.runtime.internal.vmm.HostProcesses;
 import dev.bolero.runtime.internal.vmm.Jail;
 import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
+import dev.bolero.runtime.internal.vmm.VmmVersion;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -34,6 +40,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
+import tools.jackson.databind.JsonNode;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -46,9 +53,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Unjailed, QEMU runs as the agent's user in its own session, with those files in the work
  * directory. Jailed (a {@link JailConfig} given), QEMU runs through {@code bolero-jailer} in {@code workDir/jail}:
- * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay, the console log (a hard
- * link), the machine's further drives (volumes: hard links, given to its uid), the sockets (under {@code /run}),
- * read-only binds of the kernel, initramfs, base drive, QEMU's binary,
+ * its own uid and gid, new mount, PID and IPC namespaces, a root holding only the overlay and the console log (hard
+ * links: the overlay outlives the jail, for a resume), the machine's further drives (volumes: hard links, given to its
+ * uid), the sockets (under {@code /run}), read-only binds of the kernel, initramfs, base drive, QEMU's binary,
  * firmware and system libraries, and the device nodes it needs ({@code /dev/kvm} under KVM, {@code /dev/net/tun}
  * with taps, which are made the uid's own); cgroups cap its memory (guest RAM plus an overhead), CPU (one CPU per
  * vCPU) and tasks. The jail, its cgroups and its uid are released once QEMU is gone. Either way, neither the
@@ -81,6 +88,13 @@ public final class QemuDriver implements VmmDriver {
     private static final String QMP_SOCKET = "qmpSocket";
     private static final String SOCKET_DIR = "socketDir";
     private static final String START_TICKS = "startTicks";
+    private static final String OVERLAY = "root.qcow2";
+    /** The snapshot's one state file: QEMU's migration stream. */
+    private static final String STATE_FILE = "qemu-state";
+    private static final String INCOMING_SOCKET = "in.sock";
+    private static final String MIGRATION_SOCKET = "mig.sock";
+    private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(120);
+    private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
 
     private final Accelerator accelerator;
     private final Optional<Jail> jail;
@@ -109,7 +123,7 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public DriverCapabilities capabilities() {
-        return new DriverCapabilities(accelerator.name(), accelerator.reason(), false, false, false);
+        return new DriverCapabilities(accelerator.name(), accelerator.reason(), true, false, false);
     }
 
     @Override
@@ -133,7 +147,41 @@ public final class QemuDriver implements VmmDriver {
      */
     @Override
     public VmProcess start(VmSpec spec) throws VmmException {
-        String what = "start machine " + spec.machineId();
+        return spawn("start machine " + spec.machineId(), spec, false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>QEMU's seccomp sandbox forbids it to spawn a helper, so its state travels over a Unix socket
+     * ({@code mig.sock}, in the jail's {@code /run} when jailed) that the driver copies to the state file.
+     */
+    @Override
+    public Optional<String> snapshotUnusable(VmSpec spec, Map<String, String> dependencies) {
+        Path work = spec.workDir().toAbsolutePath();
+        if (!Snapshot.exists(work)) return Optional.of("no snapshot");
+        try {
+            Path qemu = HostProcesses.onPath(QEMU).orElseThrow(() -> new VmmException(QEMU + " not found"));
+            return Snapshot.unusableReason(work, launch(spec, qemu, work), dependencies);
+        } catch (VmmException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>QEMU gets the start's command line plus {@code -incoming} on a Unix socket, over which the driver sends the
+     * saved state; once loaded (the VM is paused, as it was saved) the driver continues it.
+     */
+    @Override
+    public VmProcess resume(VmSpec spec) throws VmmException {
+        VmProcess process = spawn("resume machine " + spec.machineId(), spec, true);
+        Snapshot.discard(spec.workDir().toAbsolutePath());
+        return process;
+    }
+
+    private VmProcess spawn(String what, VmSpec spec, boolean resume) throws VmmException {
         Path work = spec.workDir().toAbsolutePath();
         Path pidFile = work.resolve("vmm.pid");
         Path vmmLog = work.resolve("vmm.log");
@@ -143,9 +191,15 @@ public final class QemuDriver implements VmmDriver {
         try {
             Files.createDirectories(work);
             Files.deleteIfExists(pidFile);
-            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get()) : unjailed(spec, work, qemu, pidFile);
+            launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get(), resume)
+                    : unjailed(spec, work, qemu, pidFile, resume);
+            long spawnedAt = System.nanoTime();
             process = HostProcesses.spawn(what, launch.command(), vmmLog);
             awaitStarted(what, process, launch, pidFile, vmmLog);
+            long readyAt = System.nanoTime();
+            if (resume) load(what, process, launch, Snapshot.dir(work).resolve(STATE_FILE), vmmLog);
+            long loadedAt = System.nanoTime();
+            Snapshot.recordLaunch(work, launch(spec, qemu, work));
             long pid = Long.parseLong(Files.readString(pidFile).trim());
             long ticks = HostProcesses.startTicks(pid)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished after starting"));
@@ -157,8 +211,10 @@ public final class QemuDriver implements VmmDriver {
                     START_TICKS, Long.toString(ticks)));
             launch.lease().ifPresent(l -> data.putAll(l.handleData()));
             var handle = new VmHandle(NAME, HANDLE_VERSION, pid, HostProcesses.startInstant(ticks), data);
-            log.info("machine={} qemu started pid={} accel={} uid={}", spec.machineId(), pid, accelerator.name(),
-                    launch.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"));
+            log.info("machine={} qemu {} pid={} accel={} uid={} ready_ms={} load_ms={}", spec.machineId(),
+                    resume ? "resumed" : "started", pid, accelerator.name(),
+                    launch.lease().map(l -> Integer.toString(l.uid())).orElse("agent's"),
+                    (readyAt - spawnedAt) / 1_000_000, (loadedAt - readyAt) / 1_000_000);
             // jailed, the jailer waits for QEMU and exits with its status; unjailed, QEMU is the child itself
             HostProcess vmm = pid == process.pid() ? process : HostProcesses.find(pid, ticks)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished"));
@@ -204,31 +260,176 @@ public final class QemuDriver implements VmmDriver {
     /** How one QEMU is spawned and where the agent reaches its sockets. */
     private record Launch(List<String> command, Path ctl, Path qmp, Path socketDir, Optional<Jail.Lease> lease) {}
 
-    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile) throws VmmException, IOException {
+    /** @param resume whether QEMU is to load a saved state: it keeps the machine's overlay and awaits the state */
+    private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile, boolean resume)
+            throws VmmException, IOException {
         Path socketDir = socketDir(work);
         privateConsole(work); // QEMU would create it 0644; the guest's console is the tenant's
-        Path overlay = work.resolve("root.qcow2");
+        Path overlay = work.resolve(OVERLAY);
         Path ctl = socketDir.resolve("ctl.sock");
         Path qmp = socketDir.resolve("qmp.sock");
+        Path incoming = socketDir.resolve(INCOMING_SOCKET);
         Files.deleteIfExists(ctl);
         Files.deleteIfExists(qmp);
-        Files.deleteIfExists(overlay);
-        overlays.create("start machine " + spec.machineId(), overlay, spec.rootDrive().toAbsolutePath().toString(), true,
-                spec.rootDriveSize());
+        Files.deleteIfExists(incoming);
+        if (!resume) {
+            Files.deleteIfExists(overlay);
+            overlays.create("start machine " + spec.machineId(), overlay, spec.rootDrive().toAbsolutePath().toString(),
+                    true, spec.rootDriveSize());
+        }
         var files = new QemuCommand.Files(spec.boot().kernel().toAbsolutePath().toString(),
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
                 work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()),
                 spec.drives().stream().map(d -> d.file().toAbsolutePath().toString()).toList());
-        return new Launch(QemuCommand.build(qemu.toString(), spec, accelerator, files), ctl, qmp, socketDir,
-                Optional.empty());
+        List<String> command = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files));
+        if (resume) command.addAll(List.of("-incoming", "unix:" + incoming));
+        return new Launch(command, ctl, qmp, socketDir, Optional.empty());
     }
 
-    private Launch jailed(VmSpec spec, Path work, Path qemu, Path pidFile, Jail jail) throws VmmException, IOException {
+    /** What a VMM this driver starts from {@code spec} in {@code work} depends on (see {@link Snapshot#launch}). */
+    private Map<String, String> launch(VmSpec spec, Path qemu, Path work) throws VmmException {
+        Map<String, String> launch = new HashMap<>(Snapshot.launch(spec, qemu, VmmVersion.of(qemu), work.resolve(OVERLAY)));
+        launch.put("jailed", Boolean.toString(jail.isPresent())); // the overlay names its base differently
+        return launch;
+    }
+
+    /**
+     * Sends the saved state to a QEMU started with {@code -incoming}, waits until it has loaded it and continues the
+     * VM.
+     */
+    private static void load(String what, HostProcess process, Launch launch, Path state, Path vmmLog)
+            throws VmmException {
+        Path incoming = launch.socketDir().resolve(INCOMING_SOCKET);
+        try (SocketChannel to = SocketChannel.open(UnixDomainSocketAddress.of(incoming));
+                FileChannel from = FileChannel.open(state, StandardOpenOption.READ)) {
+            long size = from.size();
+            for (long sent = 0; sent < size; ) sent += from.transferTo(sent, size - sent, to);
+        } catch (IOException e) {
+            throw new VmmException(what + ": send the saved state to qemu: " + e.getMessage()
+                    + qemuSaid(process, vmmLog), e);
+        }
+        try (Qmp qmp = Qmp.connect(launch.qmp())) {
+            long deadline = System.nanoTime() + LOAD_TIMEOUT.toNanos();
+            String status;
+            while ((status = qmp.execute("query-status", Map.of()).path("status").asString()).equals("inmigrate")) {
+                if (System.nanoTime() > deadline) {
+                    throw new VmmException(what + ": qemu did not load the saved state within "
+                            + LOAD_TIMEOUT.toSeconds() + " s");
+                }
+                Thread.sleep(5);
+            }
+            if (!status.equals("paused") && !status.equals("running")) {
+                throw new VmmException(what + ": qemu is " + status + " after loading the saved state");
+            }
+            if (status.equals("paused")) qmp.execute("cont", Map.of());
+        } catch (VmmException e) {
+            throw new VmmException(e.getMessage() + qemuSaid(process, vmmLog), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException(what + ": interrupted while qemu loaded the saved state", e);
+        }
+    }
+
+    private static String qemuSaid(HostProcess process, Path vmmLog) {
+        if (process.isAlive()) return "";
+        return "; qemu exited: " + MachineFiles.tail(vmmLog, 2000).strip();
+    }
+
+    /**
+     * Pauses the VM, has QEMU migrate its state to a Unix socket the driver listens on ({@code mig.sock}), copies it
+     * into the snapshot's state file and, once QEMU reports the migration completed, asks it to quit. On failure the
+     * VM is continued.
+     */
+    private static void save(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, Path dir)
+            throws VmmException {
+        Path state = Snapshot.stateFile(dir, STATE_FILE);
+        try (Qmp qmp = Qmp.connect(qmpSocket)) {
+            qmp.execute("stop", Map.of());
+            try {
+                receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
+            } catch (VmmException | RuntimeException e) {
+                try {
+                    qmp.execute("migrate_cancel", Map.of());
+                    qmp.execute("cont", Map.of());
+                } catch (VmmException again) {
+                    e.addSuppressed(again);
+                }
+                throw e;
+            }
+            try {
+                qmp.execute("quit", Map.of());
+            } catch (VmmException e) {
+                // QEMU may close the monitor before it answers
+            }
+        }
+    }
+
+    /** @param lease the VMM's jail: it reaches the socket as {@code /run/mig.sock}, as the jail's uid */
+    private static void receive(Qmp qmp, Path migration, Optional<Jail.Lease> lease, Path state)
+            throws VmmException {
+        try {
+            Files.deleteIfExists(migration);
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                server.bind(UnixDomainSocketAddress.of(migration));
+                if (lease.isPresent()) Jail.give(lease.get(), migration);
+                server.configureBlocking(false);
+                String uri = lease.isPresent() ? "/run/" + MIGRATION_SOCKET : migration.toString();
+                qmp.execute("migrate", Map.of("uri", "unix:" + uri));
+                long deadline = System.nanoTime() + SAVE_TIMEOUT.toNanos();
+                SocketChannel accepted;
+                while ((accepted = server.accept()) == null) {
+                    migrationStatus(qmp, deadline);
+                    Thread.sleep(2);
+                }
+                try (SocketChannel from = accepted; FileChannel to = FileChannel.open(state, StandardOpenOption.WRITE)) {
+                    from.configureBlocking(true);
+                    long at = 0;
+                    long n;
+                    while ((n = to.transferFrom(from, at, 1 << 24)) > 0) at += n;
+                    to.force(true);
+                }
+                while (!migrationStatus(qmp, deadline).equals("completed")) Thread.sleep(2);
+            } finally {
+                Files.deleteIfExists(migration);
+            }
+        } catch (IOException e) {
+            throw new VmmException("save the VM's state to " + state + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmmException("save the VM's state to " + state + ": interrupted", e);
+        }
+    }
+
+    /** The migration's status; @throws VmmException when it failed or the deadline passed */
+    private static String migrationStatus(Qmp qmp, long deadline) throws VmmException {
+        JsonNode info = qmp.execute("query-migrate", Map.of());
+        String status = info.path("status").asString("none");
+        if (status.equals("failed") || status.equals("cancelled")) {
+            throw new VmmException("save the VM's state: migration " + status + ": "
+                    + info.path("error-desc").asString(""));
+        }
+        if (System.nanoTime() > deadline) {
+            throw new VmmException("save the VM's state: not done within " + SAVE_TIMEOUT.toSeconds() + " s ("
+                    + status + ")");
+        }
+        return status;
+    }
+
+    /**
+     * @param resume whether QEMU is to load a saved state: the machine's overlay is kept (it lives in the work
+     *     directory, hard-linked into each jail, so that it outlives the jail of the VMM that suspended)
+     */
+    private Launch jailed(VmSpec spec, Path work, Path qemu, Path pidFile, Jail jail, boolean resume)
+            throws VmmException, IOException {
         Jail.Lease lease = jail.prepare(spec.machineId(), work.resolve("jail"), spec.cpus(), spec.memoryMb());
         try {
             // the overlay names its base as the VMM sees it; -u: that path does not exist outside the jail
-            Path overlay = lease.host("/root.qcow2");
-            overlays.create("start machine " + spec.machineId(), overlay, "/base.raw", false, spec.rootDriveSize());
+            Path overlay = work.resolve(OVERLAY);
+            if (!resume) {
+                Files.deleteIfExists(overlay);
+                overlays.create("start machine " + spec.machineId(), overlay, "/base.raw", false, spec.rootDriveSize());
+            }
+            Files.createLink(lease.host("/root.qcow2"), overlay);
             Jail.give(lease, overlay);
             Path console = privateConsole(work);
             Jail.give(lease, console);
@@ -244,9 +445,10 @@ public final class QemuDriver implements VmmDriver {
             if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
             var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log",
                     "/run/ctl.sock", "/run/qmp.sock", Optional.empty(), Jail.giveDrives(lease, spec.drives()));
+            List<String> qemuCommand = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files));
+            if (resume) qemuCommand.addAll(List.of("-incoming", "unix:/run/" + INCOMING_SOCKET));
             List<String> command = jail.command(lease, pidFile, binds, devices,
-                    spec.taps().stream().map(VmSpec.Tap::name).toList(),
-                    QemuCommand.build(qemu.toString(), spec, accelerator, files));
+                    spec.taps().stream().map(VmSpec.Tap::name).toList(), qemuCommand);
             Path socketDir = socketLink(lease.host("/run"));
             return new Launch(command, socketDir.resolve("ctl.sock"), socketDir.resolve("qmp.sock"), socketDir,
                     Optional.of(lease));
@@ -282,8 +484,13 @@ public final class QemuDriver implements VmmDriver {
             public boolean forceStop(HostProcess process) {
                 return false;
             }
+
+            @Override
+            public void save(HostProcess process, Path dir) throws VmmException {
+                QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, dir);
+            }
         };
-        return new VmmProcess(handle, vmm, child, work.resolve("vmm.log"), control,
+        return new VmmProcess(handle, vmm, child, work, work.resolve("vmm.log"), control,
                 List.of(() -> release(socketDir, work, lease)));
     }
 
@@ -296,6 +503,8 @@ public final class QemuDriver implements VmmDriver {
                 } else {
                     Files.deleteIfExists(socketDir.resolve("ctl.sock"));
                     Files.deleteIfExists(socketDir.resolve("qmp.sock"));
+                    Files.deleteIfExists(socketDir.resolve(INCOMING_SOCKET));
+                    Files.deleteIfExists(socketDir.resolve(MIGRATION_SOCKET));
                     Files.deleteIfExists(socketDir);
                 }
             } catch (IOException e) {

@@ -24,6 +24,8 @@ class CloudHypervisorContractTest {
         List<ApiRequest> all = new ArrayList<>(CloudHypervisorApi.boot(spec, PATHS));
         all.addAll(CloudHypervisorApi.politeStop());
         all.addAll(CloudHypervisorApi.forcefulStop());
+        all.addAll(CloudHypervisorApi.save("/m/snapshot"));
+        all.addAll(CloudHypervisorApi.load("/m/snapshot"));
         return all;
     }
 
@@ -58,7 +60,17 @@ class CloudHypervisorContractTest {
     @Test
     void theDriverUsesTheOperationsTheIssueNames() {
         assertThat(everyRequest(Specs.machine(List.of()))).extracting(ApiRequest::describe).containsExactly(
-                "PUT /vm.create", "PUT /vm.boot", "PUT /vm.power-button", "PUT /vm.shutdown", "PUT /vmm.shutdown");
+                "PUT /vm.create", "PUT /vm.boot", "PUT /vm.power-button", "PUT /vm.shutdown", "PUT /vmm.shutdown",
+                "PUT /vm.pause", "PUT /vm.snapshot", "PUT /vm.restore", "PUT /vm.resume");
+    }
+
+    @Test
+    void aSnapshotIsADirectoryUrlThatARestoreReadsBack() {
+        JsonNode snapshot = VmmApi.JSON.valueToTree(CloudHypervisorApi.save("/m/snapshot").getLast().body().orElseThrow());
+        assertThat(snapshot.path("destination_url").asString()).isEqualTo("file:///m/snapshot");
+        JsonNode restore = VmmApi.JSON.valueToTree(CloudHypervisorApi.load("/m/snapshot").getFirst().body().orElseThrow());
+        assertThat(restore.path("source_url").asString()).isEqualTo("file:///m/snapshot");
+        assertThat(restore.path("prefault").asBoolean()).isFalse();
     }
 
     @Test

@@ -23,8 +23,13 @@ class FirecrackerContractTest {
     private static List<ApiRequest> everyRequest(VmSpec spec) {
         List<ApiRequest> all = new ArrayList<>(FirecrackerApi.boot(spec, PATHS));
         all.addAll(FirecrackerApi.politeStop());
+        all.addAll(FirecrackerApi.save(SNAPSHOT));
+        all.addAll(FirecrackerApi.load(PATHS, SNAPSHOT));
         return all;
     }
+
+    private static final FirecrackerApi.SnapshotPaths SNAPSHOT =
+            new FirecrackerApi.SnapshotPaths("/m/snapshot/vmstate", "/m/snapshot/memory");
 
     @Test
     void everyRequestForAMachineWithoutTapsConformsToTheSpec() {
@@ -55,9 +60,28 @@ class FirecrackerContractTest {
         Set<String> used = everyRequest(Specs.machine(Specs.TAPS)).stream()
                 .map(ApiRequest::describe).collect(Collectors.toSet());
         assertThat(used).contains("PUT /logger", "PUT /metrics", "PUT /machine-config", "PUT /boot-source",
-                "PUT /drives/root", "PUT /vsock", "PUT /actions");
-        assertThat(everyRequest(Specs.machine(List.of())).getLast().body().orElseThrow())
+                "PUT /drives/root", "PUT /vsock", "PUT /actions", "PATCH /vm", "PUT /snapshot/create",
+                "PUT /snapshot/load");
+        assertThat(FirecrackerApi.politeStop().getLast().body().orElseThrow())
                 .isEqualTo(new FirecrackerApi.InstanceActionInfo(FirecrackerApi.ActionType.SEND_CTRL_ALT_DEL));
+    }
+
+    @Test
+    void aSuspendPausesAndWritesAFullSnapshotAndAResumeLoadsItAfterOnlyTheLoggerAndMetrics() {
+        assertThat(FirecrackerApi.save(SNAPSHOT)).extracting(ApiRequest::describe)
+                .containsExactly("PATCH /vm", "PUT /snapshot/create");
+        tools.jackson.databind.JsonNode create = dev.bolero.runtime.internal.vmm.VmmApi.JSON.valueToTree(
+                FirecrackerApi.save(SNAPSHOT).getLast().body().orElseThrow());
+        assertThat(create.toString()).isEqualTo("{\"snapshot_path\":\"/m/snapshot/vmstate\","
+                + "\"mem_file_path\":\"/m/snapshot/memory\",\"snapshot_type\":\"Full\"}");
+        List<ApiRequest> load = FirecrackerApi.load(PATHS, SNAPSHOT);
+        assertThat(load).extracting(ApiRequest::describe)
+                .containsExactly("PUT /logger", "PUT /metrics", "PUT /snapshot/load");
+        tools.jackson.databind.JsonNode body = dev.bolero.runtime.internal.vmm.VmmApi.JSON.valueToTree(
+                load.getLast().body().orElseThrow());
+        assertThat(body.path("mem_backend").path("backend_type").asString()).isEqualTo("File");
+        assertThat(body.path("mem_backend").path("backend_path").asString()).isEqualTo("/m/snapshot/memory");
+        assertThat(body.path("resume_vm").asBoolean()).isTrue();
     }
 
     @Test

@@ -31,12 +31,14 @@ class FirecrackerDriverTest {
     }
 
     @Test
-    void capabilitiesDeclareVsockAndNoSnapshotOrHotplug() {
+    void capabilitiesDeclareVsockNoHotplugAndSnapshotsOnlyUnjailed() {
         var capabilities = new FirecrackerDriver(Optional.empty()).capabilities();
         assertThat(capabilities.accelerator()).isEqualTo("kvm");
         assertThat(capabilities.vsock()).isTrue();
-        assertThat(capabilities.snapshot()).isFalse();
+        assertThat(capabilities.snapshot()).isTrue();
         assertThat(capabilities.hotplug()).isFalse();
+        assertThat(new FirecrackerDriver(Optional.empty(), Optional.of(dev.bolero.runtime.JailConfig.defaults()))
+                .capabilities().snapshot()).as("a jail's files go with its VMM").isFalse();
     }
 
     @Test

@@ -227,6 +227,16 @@ class GuestSessionTest {
     }
 
     @Test
+    void clockIsTheRealtimeInNanosecondsSinceTheEpoch() throws IOException {
+        var ch = new BufferChannel(new byte[0]);
+        new GuestSession(ch).setClock(java.time.Instant.ofEpochSecond(1, 2));
+
+        FrameCodec.Frame clock = FrameCodec.read(new BufferChannel(ch.out.toByteArray()));
+        assertThat(clock.type()).isEqualTo(FrameCodec.CLOCK);
+        assertThat(java.nio.ByteBuffer.wrap(clock.payload()).getLong()).isEqualTo(1_000_000_002L);
+    }
+
+    @Test
     void anExecFrameWithoutItsIdIsAProtocolError() {
         var session = new GuestSession(new BufferChannel(frames(FrameCodec.EXEC_EXITED, new byte[3])));
         assertThatThrownBy(session::next).isInstanceOf(GuestProtocolException.class)

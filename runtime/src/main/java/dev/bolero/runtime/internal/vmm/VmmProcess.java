@@ -1,5 +1,6 @@
 package dev.bolero.runtime.internal.vmm;
 
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmHandle;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmmException;
@@ -8,6 +9,7 @@ import java.nio.channels.ByteChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -33,12 +35,15 @@ public final class VmmProcess implements VmProcess {
 
     private static final Logger LOG = LoggerFactory.getLogger(VmmProcess.class);
     private static final Duration FORCEFUL_WAIT = Duration.ofSeconds(2);
+    /** How long a VMM that saved a VM's state gets to exit before it is killed. */
+    private static final Duration SAVE_EXIT = Duration.ofSeconds(10);
 
     private final VmHandle handle;
     private final HostProcess process;
     private final CompletableFuture<VmExit> exit;
     private final Control control;
     private final Path log;
+    private final Path workDir;
     private final Object stopLock = new Object();
 
     /** How one kind of VMM is reached and asked to stop. */
@@ -51,6 +56,16 @@ public final class VmmProcess implements VmProcess {
 
         /** Asks firmly once the grace period ran out, before the kill; false when there is no such way or it failed. */
         boolean forceStop(HostProcess process);
+
+        /**
+         * Pauses the VM, writes its state into the snapshot directory {@code dir} (see
+         * {@link dev.bolero.runtime.Snapshot}) and makes the VMM exit.
+         *
+         * @throws VmmException when the state cannot be saved; the VM is left running when it can be
+         */
+        default void save(HostProcess process, Path dir) throws VmmException {
+            throw new VmmException("suspend pid " + process.pid() + ": this VMM cannot save a VM's state");
+        }
     }
 
     /**
@@ -62,9 +77,26 @@ public final class VmmProcess implements VmProcess {
      */
     public static Control api(VmmApi api, Path vsockSocket, int controlPort, List<ApiRequest> politeStop,
             List<ApiRequest> forcefulStop) {
+        return api(api, vsockSocket, controlPort, politeStop, forcefulStop, Optional.empty());
+    }
+
+    /**
+     * {@link #api(VmmApi, Path, int, List, List)} for a VMM that can save a VM's state: {@code save} gives the
+     * requests that pause the VM and write its state into a snapshot directory (sent in order); the VMM is then
+     * ended (its state is on disk, nothing of the guest is lost).
+     */
+    public static Control api(VmmApi api, Path vsockSocket, int controlPort, List<ApiRequest> politeStop,
+            List<ApiRequest> forcefulStop, Optional<java.util.function.Function<Path, List<ApiRequest>>> save) {
         List<ApiRequest> polite = List.copyOf(politeStop);
         List<ApiRequest> forceful = List.copyOf(forcefulStop);
         return new Control() {
+            @Override
+            public void save(HostProcess process, Path dir) throws VmmException {
+                if (save.isEmpty()) Control.super.save(process, dir);
+                for (ApiRequest request : save.get().apply(dir)) api.send(request);
+                process.kill();
+            }
+
             @Override
             public ByteChannel open() throws IOException {
                 return HybridVsock.connect(vsockSocket, controlPort);
@@ -85,6 +117,7 @@ public final class VmmProcess implements VmProcess {
     /**
      * @param child the process this JVM spawned for the VMM (the VMM itself, or the jailer waiting for it), whose
      *     exit status is the VMM's; empty when re-adopted
+     * @param workDir the machine's work directory, where a suspend keeps its {@link Snapshot}
      * @param log the VMM's own output, for {@link #diagnostics}
      * @param onExit closed once the VMM has exited
      */
@@ -92,10 +125,12 @@ public final class VmmProcess implements VmProcess {
             VmHandle handle,
             HostProcess process,
             Optional<HostProcess> child,
+            Path workDir,
             Path log,
             Control control,
             List<AutoCloseable> onExit) {
         this.handle = Objects.requireNonNull(handle, "handle");
+        this.workDir = Objects.requireNonNull(workDir, "workDir");
         this.process = Objects.requireNonNull(process, "process");
         this.control = Objects.requireNonNull(control, "control");
         this.log = Objects.requireNonNull(log, "log");
@@ -159,6 +194,32 @@ public final class VmmProcess implements VmProcess {
             if (control.askToStop(process) && awaitExit(grace)) return;
             if (control.forceStop(process) && awaitExit(FORCEFUL_WAIT)) return;
             kill();
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Holds the stop lock: a stop requested meanwhile waits, then finds the VMM gone.
+     */
+    @Override
+    public void suspend(Map<String, String> dependencies) throws VmmException {
+        synchronized (stopLock) {
+            String what = "suspend pid " + handle.pid();
+            if (!process.isAlive()) throw new VmmException(what + ": the VMM is gone");
+            Path dir = Snapshot.begin(workDir);
+            try {
+                control.save(process, dir);
+                if (!awaitExit(SAVE_EXIT)) {
+                    LOG.warn("pid={} still running {} s after saving its state; killing it", handle.pid(),
+                            SAVE_EXIT.toSeconds());
+                    kill();
+                }
+            } catch (VmmException | RuntimeException e) {
+                Snapshot.discard(workDir);
+                throw e;
+            }
+            Snapshot.seal(workDir, dependencies);
         }
     }
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Snapshot benchmark (issue 15): the time from POST …/start to the first answer of a machine's web server, booting
+# cold (after a stop) against resuming (after a suspend), over RUNS interleaved runs (default 3) of one machine; plus
+# how long the suspend took and the size of its state file. Goal: resume at least 10x faster than the cold boot.
+# Run as root after building (./mvnw -q -DskipTests package). The guest is busybox httpd in a microVM reached on a
+# published port (under TCG here). The agent runs with AGENT_FLAGS (default none: jailed when root).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+runs="${RUNS:-3}"
+find_java
+[[ -f "$BOLERO_HOME/cli/target/bolero-cli.jar" ]] || build
+
+id=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+work=$(mktemp -d /tmp/bolero-bench-snap.XXXXXX)
+netns="bsu$id" veth="bsv$id" prefix="s$id" table="bolero_s$id" pool="10.198.0.0/16"
+publish="198.18.252.1"
+pids=() agent_port=""
+cleanup() {
+  cleanup_network_bench "$agent_port" "$prefix" "$table" "$netns" "$veth" "${pids[@]}"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# An address to publish on: a veth to a throw-away namespace.
+publish_veth "$netns" "$veth" "$publish"
+
+start_registry "$work"
+pids+=("$reg_pid")
+image="127.0.0.1:$reg_port/bench/snap:1"
+"$BOLERO_HOME/scripts/build-image.sh" "$image" --cmd httpd --cmd -f --cmd -p --cmd 8080 --cmd -h --cmd /www \
+  --file "/www/index.html=up" >/dev/null
+
+agent_port=$(free_port)
+# shellcheck disable=SC2086
+"$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$agent_port" --data-dir "$work/data" --network-pool "$pool" \
+  --publish-address "$publish" --network-device-prefix "$prefix" --nft-table "$table" ${AGENT_FLAGS:-} \
+  >"$work/agent.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$agent_port/api/v1/machines" >/dev/null && break; sleep 0.2; done
+api="http://127.0.0.1:$agent_port/api/v1/machines"
+
+pub_port=$(free_port)
+machine=$(curl -sf -H 'Content-Type: application/json' "$api" -d \
+  "{\"name\": \"bench\", \"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 256}, \"services\": [{\"protocol\": \"tcp\", \"internal_port\": 8080, \"port\": $pub_port}]}}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+url="http://$publish:$pub_port/"
+
+now() { date +%s.%N; }
+# Seconds from T0 until the web server answers "up": polled every 10 ms, each try giving up after 100 ms without a
+# connection (a SYN sent before the VM is there is lost, and curl would wait a second to send it again); fails after
+# about 300 s.
+until_answer() {
+  local t0=$1
+  for _ in $(seq 3000); do
+    [[ $(curl -s --connect-timeout 0.1 --max-time 1 "$url" || true) == up ]] && { echo "$(now) - $t0" | bc; return; }
+    sleep 0.01
+  done
+  echo "the guest's web server never answered" >&2; tail -20 "$work/agent.log" >&2; exit 1
+}
+wait_state() { curl -sf "$api/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+until_answer "$(now)" >/dev/null # the first boot pulls the image: not measured
+cold=() resume=() suspend=() size=0
+for _ in $(seq "$runs"); do
+  curl -sf -X POST "$api/$machine/stop" >/dev/null && wait_state stopped
+  t0=$(now); curl -sf -X POST "$api/$machine/start" >/dev/null; cold+=("$(until_answer "$t0")")
+  t0=$(now); curl -sf -X POST "$api/$machine/suspend" >/dev/null; suspend+=("$(echo "$(now) - $t0" | bc)")
+  size=$(stat -c %s "$work/data/machines/$machine/snapshot/qemu-state")
+  t0=$(now); curl -sf -X POST "$api/$machine/start" >/dev/null; resume+=("$(until_answer "$t0")")
+done
+c=$(printf '%s\n' "${cold[@]}" | median) r=$(printf '%s\n' "${resume[@]}" | median)
+s=$(printf '%s\n' "${suspend[@]}" | median)
+echo "snapshot benchmark: $runs interleaved runs on $(nproc) cores, accelerator: $(grep -qE 'vmx|svm' /proc/cpuinfo && echo kvm-capable || echo tcg), guest 256 MiB"
+printf '%-44s median %7.3f s   (runs: %s)\n' "cold start -> first HTTP answer (baseline)" "$c" "${cold[*]}"
+printf '%-44s median %7.3f s   (runs: %s)\n' "resume -> first HTTP answer" "$r" "${resume[*]}"
+printf '%-44s %7.1fx faster (goal: at least 10x)\n' "resume against cold start" "$(echo "$c / $r" | bc -l)"
+printf '%-44s median %7.3f s   state file %d MiB\n' "suspend (save state, end VMM)" "$s" "$((size >> 20))"
