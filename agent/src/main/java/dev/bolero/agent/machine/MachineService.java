@@ -232,9 +232,14 @@ public final class MachineService implements AutoCloseable {
      * it (or boots it, with a {@code snapshot_discarded} event naming why, when what the snapshot depends on changed).
      *
      * @throws ApiException {@code not_found}; {@code conflict} when it is not running; {@code failed_precondition}
-     *     when the node's driver cannot save a VM's state; {@code internal} when the save failed (the machine runs on)
+     *     when the node's driver cannot save a VM's state or the machine has secrets (its memory, which holds them,
+     *     would be written to the node's disk in clear); {@code internal} when the save failed (the machine runs on)
      */
     public Machine suspend(String id) {
+        if (!book.find(id).config().secrets().isEmpty()) {
+            throw ApiException.failedPrecondition("suspend machine " + id + ": it has secrets, and its memory (which "
+                    + "holds them) would be written to the node's disk in clear");
+        }
         return view(runners.get(id).askNow(new RunnerCommand.Suspend(new CompletableFuture<>())));
     }
 

@@ -134,6 +134,9 @@ class SecretsEndToEndTest {
                 + "', 'secrets': [{'name': 'DB_PASSWORD', 'env': 'DB_PASSWORD'}]}}"));
         assertThat(standalone.status()).as("the node's own API takes no secrets: %s", standalone).isEqualTo(400);
         assertThat(standalone.body()).contains("config.secrets needs a control plane");
+        var suspend = call("POST", node.url() + "/api/v1/machines/" + id + "/suspend", null, null);
+        assertThat(suspend.status()).as("its memory would hold the secrets on disk: %s", suspend).isEqualTo(400);
+        assertThat(suspend.body()).contains("it has secrets");
 
         for (String value : List.of(PASSWORD, TLS_KEY.strip().split("\n")[1])) {
             synchronized (answers) {
