@@ -36,6 +36,7 @@ import java.util.TreeMap;
  *     {@code a-z 0-9 _ . -}, values of at most 512 bytes (UTF-8)
  * @param checks the workload's health checks by name (names as metadata keys, at most 16); a set field replaces the
  *     whole map in an overlay, as {@code services} does
+ * @param httpService how the cluster's gateway serves the machine's fleet over HTTP(S); null: it does not
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -50,7 +51,8 @@ public record MachineSpec(
         List<Service> services,
         Driver driver,
         Map<String, String> metadata,
-        Map<String, Check> checks) {
+        Map<String, Check> checks,
+        HttpService httpService) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -64,6 +66,7 @@ public record MachineSpec(
         metadata = metadata == null ? Map.of() : sorted(metadata);
         checks = checks == null ? Map.of() : Check.filled(checks);
         check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
+        if (httpService != null) httpService.check(FieldPath.CONFIG.field("http_service"));
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -79,7 +82,7 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks);
+                metadata, checks, httpService);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
@@ -153,7 +156,8 @@ public record MachineSpec(
             List<Service> services,
             Driver driver,
             Map<String, String> metadata,
-            Map<String, Check> checks) {
+            Map<String, Check> checks,
+            HttpService httpService) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -164,6 +168,7 @@ public record MachineSpec(
             metadata = metadata == null ? null : sorted(metadata);
             checks = checks == null ? null : Collections.unmodifiableMap(new TreeMap<>(checks));
             check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks);
+            if (httpService != null) httpService.check(FieldPath.CONFIG.field("http_service"));
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -171,7 +176,8 @@ public record MachineSpec(
             return new Overlay(or(image, base.image), or(guest, base.guest), or(init, base.init),
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
-                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks));
+                    or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks),
+                    or(httpService, base.httpService));
         }
 
         /**
@@ -181,7 +187,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata, checks);
+                    services, driver, metadata, checks, httpService);
         }
 
         private static <T> T or(T value, T base) {
@@ -212,6 +218,7 @@ public record MachineSpec(
         private Driver driver;
         private Map<String, String> metadata;
         private Map<String, Check> checks;
+        private HttpService httpService;
 
         private Builder() {}
 
@@ -305,6 +312,11 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder httpService(HttpService httpService) {
+            this.httpService = httpService;
+            return this;
+        }
+
         private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
             var with = map == null ? new LinkedHashMap<String, V>() : map;
             with.put(key, value);
@@ -314,7 +326,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks);
+                metadata, checks, httpService);
         }
 
         /** The spec: the fields set so far, defaults for the others. */
@@ -708,6 +720,79 @@ public record MachineSpec(
 
         private void absent(FieldPath at, String field, Object value, String types) {
             if (value != null) throw at.field(field).invalid("is only for " + types + " checks, not " + type.wireName());
+        }
+    }
+
+    /**
+     * How the cluster's gateway serves a fleet over HTTP(S) ({@code http_service} in a fleet's or machine's config):
+     * requests for {@code <fleet>.<namespace>.<domain>} and the fleet's host names go to {@code internalPort} of its
+     * running machines on their private addresses. A null field takes its default in the gateway.
+     *
+     * @param internalPort the port the workload serves HTTP on, 1-65535 (required)
+     * @param forceHttps whether plain-HTTP requests are redirected to HTTPS (default false)
+     * @param autoStop {@code off} (default) or {@code stop}: machines idle for {@code idleTimeoutS} are stopped, down
+     *     to {@code minMachinesRunning}
+     * @param autoStart whether a request for the fleet with no running machine starts a stopped one and waits for it
+     *     (default false)
+     * @param minMachinesRunning machines {@code auto_stop} leaves running, 0 to 1000 (default 0)
+     * @param idleTimeoutS seconds without a request after which {@code auto_stop} stops a machine, 1 to 86400
+     *     (default {@value #DEFAULT_IDLE_TIMEOUT_S})
+     * @param concurrency requests in flight per machine: above the soft limit the fleet counts as busy, at the hard
+     *     limit a machine takes no more (default 20 and 25)
+     */
+    public record HttpService(Integer internalPort, Boolean forceHttps, AutoStop autoStop, Boolean autoStart,
+                              Integer minMachinesRunning, Integer idleTimeoutS, Concurrency concurrency) {
+        public static final int DEFAULT_IDLE_TIMEOUT_S = 300;
+
+        /** A service on {@code internalPort} with every other field at its default. */
+        public static HttpService on(int internalPort) {
+            return new HttpService(internalPort, null, null, null, null, null, null);
+        }
+
+        /** Whether idle machines are stopped. */
+        public boolean stopsIdle() {
+            return autoStop == AutoStop.STOP;
+        }
+
+        /** {@code idle_timeout_s}, or its default. */
+        public int idleTimeout() {
+            return idleTimeoutS == null ? DEFAULT_IDLE_TIMEOUT_S : idleTimeoutS;
+        }
+
+        void check(FieldPath at) {
+            at.field("internal_port").between(at.field("internal_port").required(internalPort), 1, 65535);
+            at.field("min_machines_running").between(minMachinesRunning, 0, 1000);
+            at.field("idle_timeout_s").between(idleTimeoutS, 1, 86400);
+            if (concurrency != null) concurrency.check(at.field("concurrency"));
+        }
+
+        /** What {@code auto_stop} does with idle machines. */
+        public enum AutoStop {
+            OFF, STOP;
+
+            @com.fasterxml.jackson.annotation.JsonValue
+            public String wireName() {
+                return WireNames.of(this);
+            }
+
+            @com.fasterxml.jackson.annotation.JsonCreator
+            public static AutoStop parse(String wireName) {
+                return WireNames.parse(AutoStop.class, "auto_stop", wireName);
+            }
+        }
+
+        /**
+         * Per-machine limits of requests in flight.
+         *
+         * @param softLimit 1 to 100000, at most {@code hardLimit}
+         * @param hardLimit 1 to 100000
+         */
+        public record Concurrency(Integer softLimit, Integer hardLimit) {
+            void check(FieldPath at) {
+                int soft = at.field("soft_limit").between(at.field("soft_limit").required(softLimit), 1, 100000);
+                int hard = at.field("hard_limit").between(at.field("hard_limit").required(hardLimit), 1, 100000);
+                if (soft > hard) throw at.field("soft_limit").invalid("must be at most hard_limit " + hard + ", got " + soft);
+            }
         }
     }
 }

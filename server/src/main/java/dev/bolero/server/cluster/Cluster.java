@@ -18,15 +18,17 @@ public final class Cluster implements AutoCloseable {
     private final ClusterLoops loops;
     private final Placements placements;
     private final Streams streams;
+    private final GatewayFeed feed;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
-                    Placements placements, Streams streams) {
+                    Placements placements, Streams streams, GatewayFeed feed) {
         this.store = store;
         this.placements = placements;
         this.plane = plane;
         this.nodes = nodes;
         this.loops = loops;
         this.streams = streams;
+        this.feed = feed;
     }
 
     /**
@@ -43,7 +45,7 @@ public final class Cluster implements AutoCloseable {
         var nodes = new NodeRegistry(store, clock, changes, timing, streams);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements).start();
-        return new Cluster(store, plane, nodes, loops, placements, streams);
+        return new Cluster(store, plane, nodes, loops, placements, streams, new GatewayFeed(store, clock, changes));
     }
 
     public ControlPlane plane() {
@@ -52,6 +54,11 @@ public final class Cluster implements AutoCloseable {
 
     public NodeRegistry nodes() {
         return nodes;
+    }
+
+    /** The routes the gateways follow. */
+    public GatewayFeed feed() {
+        return feed;
     }
 
     /** Logs, events and exec: the public requests relayed from nodes. */

@@ -14,6 +14,7 @@ import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.GatewayRoutes;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
@@ -53,6 +54,7 @@ final class ServerRoutes {
                     "nodes", "The cluster's nodes (admin only)",
                     "secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, versions and "
                             + "digests are ever shown",
+                    "gateway", "The HTTP routes the gateways follow: fleets with an http_service and their machines",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
                     "protocol", "The node-to-server protocol (not published)"), List.of(503));
 
@@ -169,11 +171,23 @@ final class ServerRoutes {
             .tag("protocol").summary("A node's answer to a stream request").rawBody("application/octet-stream")
             .returnsNothing(204).unpublished().build();
 
+    private static final String ROUTES_VERSION = "the version the caller holds: the answer waits until the routes "
+            + "differ from it (or wait_s passes); absent: answer at once";
+    private static final String ROUTES_WAIT = "seconds to wait for a change, 0 to 300 (default 30)";
+    static final Operation GATEWAY_ROUTES = Operation.get("/v1/gateway/routes").id("getGatewayRoutes")
+            .tag("gateway").summary("Every namespace's HTTP routes, as the gateways follow them (admin)")
+            .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
+            .returns(200, GatewayRoutes.class).errors(403).build();
+    static final Operation NAMESPACE_ROUTES = Operation.get(NS + "/routes").id("getNamespaceRoutes")
+            .tag("gateway").summary("The namespace's HTTP routes")
+            .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
+            .returns(200, GatewayRoutes.class).build();
+
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, CREATE_SECRET, LIST_SECRETS, GET_SECRET, PUT_SECRET,
             DELETE_SECRET, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET, DELETE_FLEET, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, EXEC, LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, NAMESPACE_ROUTES), Telemetry.OPERATIONS.stream()).toList();
 }

@@ -1,0 +1,81 @@
+package dev.bolero.gateway;
+
+import dev.bolero.client.BoleroClient;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+
+/**
+ * A gateway following a control plane: its routes from a {@link RouteFeed}, its wakes through a
+ * {@link ControlPlaneWaker}, its idle machines stopped by an {@link IdleStopper}. What {@code bolero gateway} runs.
+ */
+public final class ClusterGateway implements AutoCloseable {
+    /** How long one routes long poll waits on the server. */
+    static final Duration POLL = Duration.ofSeconds(30);
+
+    private final RouteTable table;
+    private final RouteFeed feed;
+    private final Gateway gateway;
+    private final IdleStopper stopper;
+
+    private ClusterGateway(RouteTable table, RouteFeed feed, Gateway gateway, IdleStopper stopper) {
+        this.table = table;
+        this.feed = feed;
+        this.gateway = gateway;
+        this.stopper = stopper;
+    }
+
+    /**
+     * Starts following the server {@code client} talks to (its token must be an admin's) and serving its fleets
+     * under {@code domain}.
+     *
+     * @param listeners sets the gateway's listeners and limits (the table and the waker are set here)
+     * @throws IOException when a listener cannot be bound or the certificates cannot be loaded
+     */
+    public static ClusterGateway start(BoleroClient client, String domain, UnaryOperator<Gateway.Builder> listeners)
+            throws IOException {
+        Objects.requireNonNull(listeners, "listeners");
+        var table = new RouteTable(Routes.empty(domain));
+        RouteFeed feed = RouteFeed.start(client, domain, table, POLL);
+        Gateway gateway;
+        try {
+            gateway = listeners.apply(Gateway.builder(table)).waker(new ControlPlaneWaker(client, feed)).start();
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(feed);
+            throw e;
+        }
+        return new ClusterGateway(table, feed, gateway, IdleStopper.start(client, feed, gateway));
+    }
+
+    public Gateway gateway() {
+        return gateway;
+    }
+
+    /** The routes requests follow now. */
+    public Routes routes() {
+        return table.current();
+    }
+
+    public RouteFeed feed() {
+        return feed;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        try {
+            stopper.close();
+            feed.close();
+        } finally {
+            gateway.close();
+        }
+    }
+
+    private static void closeQuietly(RouteFeed feed) {
+        try {
+            feed.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
