@@ -13,6 +13,7 @@ import org.eclipse.jetty.http.HttpScheme;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.PreEncodedHttpField;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.proxy.ProxyHandler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -24,7 +25,7 @@ import org.eclipse.jetty.util.Callback;
  * idempotent request without a body on another machine when the first could not be reached or dropped it before
  * answering. Holds a request for a fleet with {@code auto_start} and no healthy machine until one appears or the
  * wake deadline passes. A fleet with {@code force_https} has its plain requests redirected (301) to the HTTPS
- * listener, when there is one.
+ * listener, when there is one. Answers ACME HTTP-01 challenges ({@link Http01Challenges}) on plain HTTP before routing.
  */
 final class GatewayHandler extends ProxyHandler {
     private static final String EXCHANGE = Exchange.class.getName();
@@ -38,16 +39,19 @@ final class GatewayHandler extends ProxyHandler {
     private final Duration wakeTimeout;
     private final Duration connectTimeout;
     private final IntSupplier httpsPort;
+    private final Http01Challenges challenges;
     private final WebSocketTunnel tunnel;
     private volatile Executor executor;
 
-    GatewayHandler(RouteTable table, Balancer balancer, Waker waker, Duration wakeTimeout, Duration connectTimeout, IntSupplier httpsPort) {
+    GatewayHandler(RouteTable table, Balancer balancer, Waker waker, Duration wakeTimeout, Duration connectTimeout,
+                   IntSupplier httpsPort, Http01Challenges challenges) {
         this.table = table;
         this.balancer = balancer;
         this.waker = waker;
         this.wakeTimeout = wakeTimeout;
         this.connectTimeout = connectTimeout;
         this.httpsPort = httpsPort;
+        this.challenges = challenges;
         this.tunnel = new WebSocketTunnel(connectTimeout);
     }
 
@@ -79,6 +83,13 @@ final class GatewayHandler extends ProxyHandler {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        Optional<String> challenge = request.isSecure() ? Optional.empty()
+                : challenges.answer(request.getHttpURI().getPath());
+        if (challenge.isPresent()) {
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
+            Content.Sink.write(response, true, challenge.get(), callback);
+            return true;
+        }
         String host = request.getHttpURI().getHost();
         Optional<Route> route = table.current().resolve(host);
         if (route.isEmpty()) {
