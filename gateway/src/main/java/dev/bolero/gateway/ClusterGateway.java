@@ -2,22 +2,27 @@ package dev.bolero.gateway;
 
 import dev.bolero.client.BoleroClient;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
  * A gateway following a control plane: its routes from a {@link RouteFeed}, its wakes through a
- * {@link ControlPlaneWaker}, its idle machines stopped by an {@link IdleStopper}. What {@code bolero gateway} runs.
+ * {@link ControlPlaneWaker}, its idle machines stopped by an {@link IdleStopper}, and optionally its certificates kept
+ * by a {@link CertificateKeeper}. What {@code bolero gateway} runs.
  */
 public final class ClusterGateway implements AutoCloseable {
     /** How long one routes long poll waits on the server. */
     static final Duration POLL = Duration.ofSeconds(30);
+    /** How often certificates' expiries are looked at. */
+    static final Duration RECHECK_EXPIRY = Duration.ofHours(1);
 
     private final RouteTable table;
     private final RouteFeed feed;
     private final Gateway gateway;
     private final IdleStopper stopper;
+    private volatile CertificateKeeper keeper;
 
     private ClusterGateway(RouteTable table, RouteFeed feed, Gateway gateway, IdleStopper stopper) {
         this.table = table;
@@ -52,6 +57,17 @@ public final class ClusterGateway implements AutoCloseable {
         return gateway;
     }
 
+    /**
+     * Keeps a certificate for every host name of the routes on the HTTPS listener, issued by {@code issuer} and kept
+     * in {@code directory}, renewed {@code renewBefore} their expiry ({@link CertificateKeeper}).
+     *
+     * @throws IOException when the directory cannot be read or the gateway has no HTTPS listener
+     */
+    public void keepCertificates(CertificateIssuer issuer, Path directory, Duration renewBefore) throws IOException {
+        if (keeper != null) throw new IllegalStateException("keep certificates: already kept");
+        keeper = CertificateKeeper.start(table, gateway, issuer, directory, renewBefore, RECHECK_EXPIRY);
+    }
+
     /** The routes requests follow now. */
     public Routes routes() {
         return table.current();
@@ -64,6 +80,7 @@ public final class ClusterGateway implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         try {
+            if (keeper != null) keeper.close();
             stopper.close();
             feed.close();
         } finally {
