@@ -127,15 +127,15 @@ class GatewayCommandTest {
         String run() throws Exception;
     }
 
-    /** Retries {@code attempt} until it answers, for at most 60 s (the JVM starts, then the routes and certificate come). */
+    /** Retries {@code attempt} until it answers, for at most 120 s (the JVM starts, then the routes and certificate come). */
     private static String await(Path log, Attempt attempt) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (true) {
             try {
                 return attempt.run();
             } catch (Exception e) {
                 if (System.nanoTime() > deadline) {
-                    throw new AssertionError("the gateway did not answer within 60 s; its log: " + Files.readString(log), e);
+                    throw new AssertionError("the gateway did not answer within 120 s; its log: " + Files.readString(log), e);
                 }
                 Thread.sleep(200);
             }
