@@ -2,6 +2,7 @@ package dev.bolero.gateway;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
@@ -24,7 +25,8 @@ import org.eclipse.jetty.util.Callback;
  * {@link ProxyHandler} (streaming both bodies), or tunnels it when it asks for a WebSocket upgrade. Retries an
  * idempotent request without a body on another machine when the first could not be reached or dropped it before
  * answering. Holds a request for a fleet with {@code auto_start} and no healthy machine until one appears or the
- * wake deadline passes. A fleet with {@code force_https} has its plain requests redirected (301) to the HTTPS
+ * wake deadline passes; a woken machine that refuses such a request (its workload is not listening yet) gets it again
+ * every {@link #WAKE_RETRY} until then. A fleet with {@code force_https} has its plain requests redirected (301) to the HTTPS
  * listener, when there is one. Answers ACME HTTP-01 challenges ({@link Http01Challenges}) on plain HTTP before routing.
  */
 final class GatewayHandler extends ProxyHandler {
@@ -32,6 +34,8 @@ final class GatewayHandler extends ProxyHandler {
     private static final HttpField PROTO_HTTP = new PreEncodedHttpField("X-Forwarded-Proto", "http");
     private static final HttpField PROTO_HTTPS = new PreEncodedHttpField("X-Forwarded-Proto", "https");
     private static final int MAX_ATTEMPTS = 3;
+    /** How soon a request held for a woken machine that refused it tries again. */
+    private static final Duration WAKE_RETRY = Duration.ofMillis(100);
 
     private final RouteTable table;
     private final Balancer balancer;
@@ -153,6 +157,7 @@ final class GatewayHandler extends ProxyHandler {
                         "fleet " + exchange.route.fleet() + " no longer exists");
             } else if (route.get().backends().stream().anyMatch(Backend::healthy)) {
                 exchange.route = route.get();
+                exchange.woken(deadline);
                 dispatch(exchange, deadline);
             } else {
                 exchange.route = route.get();
@@ -205,6 +210,17 @@ final class GatewayHandler extends ProxyHandler {
     protected void onServerToProxyResponseFailure(Request request, org.eclipse.jetty.client.Request proxyToServerRequest,
             org.eclipse.jetty.client.Response serverToProxyResponse, Response response, Callback callback, Throwable failure) {
         Exchange exchange = (Exchange) callback;
+        if (!response.isCommitted() && replayable(request) && exchange.waking(System.nanoTime())) {
+            // A woken machine runs before its workload listens: try again shortly, until the wake deadline.
+            exchange.releaseStartingMachine();
+            response.reset();
+            response.getHeaders().put(RequestIds.HEADER, exchange.requestId);
+            CompletableFuture.delayedExecutor(WAKE_RETRY.toMillis(), TimeUnit.MILLISECONDS, executor).execute(() -> {
+                exchange.route = table.current().fleet(exchange.route.fleet()).orElse(exchange.route);
+                dispatch(exchange, exchange.wakeDeadline());
+            });
+            return;
+        }
         if (!response.isCommitted() && replayable(request) && exchange.tried().size() + 1 < MAX_ATTEMPTS) {
             exchange.abandonFailedMachine();
             response.reset();
