@@ -87,11 +87,7 @@ final class GatewayCommand implements Callable<Integer> {
                 gateway.keepCertificates(issuer, root.resolve("certs"), Duration.ofDays(renewBeforeDays));
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    gateway.close();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                gateway.close();
                 stopped.countDown();
             }, "gateway-shutdown"));
             System.out.printf("bolero gateway: http on port %d%s, fleets under %s, following %s%n",

@@ -72,10 +72,9 @@ public final class CertificateKeeper implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         closed = true;
-        keeper.interrupt();
-        keeper.join();
+        Threads.stop(keeper);
     }
 
     private void load() throws IOException {

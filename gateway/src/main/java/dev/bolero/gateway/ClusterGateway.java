@@ -47,7 +47,7 @@ public final class ClusterGateway implements AutoCloseable {
         try {
             gateway = listeners.apply(Gateway.builder(table)).waker(new ControlPlaneWaker(client, feed)).start();
         } catch (IOException | RuntimeException e) {
-            closeQuietly(feed);
+            feed.close();
             throw e;
         }
         return new ClusterGateway(table, feed, gateway, IdleStopper.start(client, feed, gateway));
@@ -78,21 +78,13 @@ public final class ClusterGateway implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         try {
             if (keeper != null) keeper.close();
             stopper.close();
             feed.close();
         } finally {
             gateway.close();
-        }
-    }
-
-    private static void closeQuietly(RouteFeed feed) {
-        try {
-            feed.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -53,10 +53,9 @@ public final class IdleStopper implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         closed = true;
-        ticker.interrupt();
-        ticker.join();
+        Threads.stop(ticker);
     }
 
     private void run() {

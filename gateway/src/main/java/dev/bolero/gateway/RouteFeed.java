@@ -6,6 +6,7 @@ import dev.bolero.client.ClientException;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.ValidationException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -34,7 +35,7 @@ public final class RouteFeed implements AutoCloseable {
         this.domain = domain;
         this.table = table;
         this.wait = wait;
-        this.latest = new GatewayRoutes("", java.util.List.of());
+        this.latest = new GatewayRoutes("", List.of());
         this.poller = Thread.ofVirtual().name("route-feed").unstarted(this::follow);
     }
 
@@ -57,10 +58,9 @@ public final class RouteFeed implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         closed = true;
-        poller.interrupt();
-        poller.join();
+        Threads.stop(poller);
     }
 
     private void follow() {

@@ -197,7 +197,8 @@ class AcmeIT {
     private static void awaitListening(int port) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {
-            try (var socket = new Socket("127.0.0.1", port)) {
+            try {
+                new Socket("127.0.0.1", port).close();
                 return;
             } catch (IOException e) {
                 assertThat(System.nanoTime()).as("pebble listens on %d within 20 s", port).isLessThan(deadline);
