@@ -43,22 +43,22 @@ public final class ControlPlaneWaker implements Waker {
     }
 
     @Override
-    public void wake(FleetKey fleet, Reason reason) {
+    public boolean wake(FleetKey fleet, Reason reason) {
         GatewayRoutes routes = feed.latest();
         Optional<GatewayRoutes.FleetRoute> route = routes.fleets().stream()
                 .filter(f -> f.namespace().equals(fleet.namespace()) && f.fleet().equals(fleet.fleet())).findFirst();
-        if (route.isEmpty()) return;
+        if (route.isEmpty()) return false;
         var machines = route.get().machines();
         // A machine the control plane already wants running but that does not serve yet is on its way.
         boolean booting = machines.stream().anyMatch(m -> m.desiredState() == MachineState.RUNNING && !m.serving());
-        if (booting && reason == Reason.NO_HEALTHY_MACHINE) return;
+        if (booting && reason == Reason.NO_HEALTHY_MACHINE) return true;
         var stopped = machines.stream().filter(m -> m.desiredState() == MachineState.STOPPED).findFirst();
-        if (stopped.isEmpty()) return;
+        if (stopped.isEmpty()) return booting;
         long now = nanos.getAsLong();
         Started claim = new Started(stopped.get().id(), routes.version(), now);
         Started before = started.compute(fleet, (key, last) -> last != null && pending(last, routes, machines, now)
                 ? last : claim);
-        if (before != claim) return;
+        if (before != claim) return true;
         Thread.ofVirtual().name("wake-" + fleet.namespace() + "-" + fleet.fleet()).start(() -> {
             try {
                 client.start(fleet.namespace(), claim.machineId());
@@ -68,6 +68,7 @@ public final class ControlPlaneWaker implements Waker {
                 started.remove(fleet, claim);
             }
         });
+        return true;
     }
 
     /**

@@ -130,8 +130,7 @@ final class GatewayHandler extends ProxyHandler {
                 if (!exchange.tried().isEmpty()) {
                     Refusal.MACHINE_FAILED.send(exchange.request, exchange.response, exchange.client,
                             "fleet " + route.fleet() + ": machines " + exchange.tried() + " failed and no other is healthy");
-                } else if (route.autoStart()) {
-                    waker.wake(route.fleet(), Waker.Reason.NO_HEALTHY_MACHINE);
+                } else if (route.autoStart() && waker.wake(route.fleet(), Waker.Reason.NO_HEALTHY_MACHINE)) {
                     awaitMachine(exchange, wakeDeadline);
                 } else {
                     Refusal.NO_MACHINE.send(exchange.request, exchange.response, exchange.client,
