@@ -11,8 +11,6 @@ import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
 import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
-import dev.bolero.server.cluster.NodeRegistry;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -25,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -69,10 +66,7 @@ class GatewayEndToEndTest {
         registry = TestRegistry.startOn(network.hostIp());
         image = TestImages.push(registry, "gateway/web:1", ImageSpec.cmd("sh", "-c",
                 "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"));
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
-                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
+        server = AgentNode.startServer(network, dir, ADMIN, JOIN);
         var net = network.addNode();
         var node = new AgentNode("n1", dir.resolve("n1"), net, GatewayEndToEndTest::servers, JOIN, registry.host());
         link = "bg" + HostCommands.randomId() + "n1";
