@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Runs OCI images as microVMs.",
-        subcommands = {AgentCommand.class, ServerCommand.class, UpCommand.class, ClusterCommands.Run.class,
+        subcommands = {AgentCommand.class, ServerCommand.class, UpCommand.class, GatewayCommand.class, ClusterCommands.Run.class,
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
             ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,

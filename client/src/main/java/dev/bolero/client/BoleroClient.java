@@ -13,6 +13,7 @@ import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.wire.Release;
+import dev.bolero.api.wire.GatewayRoutes;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
@@ -41,6 +42,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import tools.jackson.core.type.TypeReference;
@@ -273,6 +275,15 @@ public final class BoleroClient {
         String state = states.stream().map(MachineState::wireName).sorted().collect(Collectors.joining(","));
         return send("GET", machinePath(namespace, id) + "/wait?state=" + state + "&timeout_s=" + timeout.toSeconds(),
                 null, ClusterMachine.class, timeout.plusSeconds(30));
+    }
+
+    /**
+     * The HTTP routes the gateways follow (admin): at once when {@code seen} is empty, else once they differ from
+     * version {@code seen} or {@code wait} has passed (then the same version again).
+     */
+    public GatewayRoutes gatewayRoutes(Optional<String> seen, Duration wait) {
+        String query = "?wait_s=" + wait.toSeconds() + seen.map(v -> "&version=" + enc(v)).orElse("");
+        return send("GET", "/v1/gateway/routes" + query, null, GatewayRoutes.class, wait.plusSeconds(30));
     }
 
     /**

@@ -12,6 +12,7 @@ import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -60,6 +61,29 @@ class BoleroClientTest {
             assertThat(e.code()).isEqualTo("not_found");
         });
         assertThatThrownBy(alpha::nodes).isInstanceOf(ClientException.class);
+    }
+
+    @Test
+    void the_gateway_routes_list_fleets_with_an_http_service_and_a_poll_holding_the_version_gets_it_again() {
+        admin.createNamespace("zeta");
+        var service = new MachineSpec.HttpService(8080, true, MachineSpec.HttpService.AutoStop.STOP, true, 1, 60,
+                new MachineSpec.HttpService.Concurrency(10, 20));
+        admin.createFleet("zeta", new FleetSpec("web", null, null, Map.of(),
+                MachineSpec.builder("registry.test/web:1").httpService(service).overlay()));
+        admin.createFleet("zeta", new FleetSpec("worker", null, null, Map.of(),
+                MachineSpec.builder("registry.test/worker:1").overlay()));
+
+        var routes = admin.gatewayRoutes(Optional.empty(), Duration.ZERO);
+        assertThat(routes.fleets()).extracting(f -> f.namespace() + "/" + f.fleet()).containsExactly("zeta/web");
+        assertThat(routes.fleets().getFirst().httpService()).isEqualTo(service);
+        assertThat(routes.fleets().getFirst().machines()).isEmpty();
+        assertThat(admin.gatewayRoutes(Optional.of(routes.version()), Duration.ofSeconds(1)).version())
+                .as("nothing changed within the wait").isEqualTo(routes.version());
+
+        var zeta = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()),
+                admin.createToken("zeta").token(), CONTRACT);
+        assertThatThrownBy(() -> zeta.gatewayRoutes(Optional.empty(), Duration.ZERO))
+                .isInstanceOfSatisfying(ClientException.class, e -> assertThat(e.status()).isEqualTo(403));
     }
 
     @Test

@@ -40,6 +40,7 @@ import java.util.TreeMap;
  *     ({@link Secret}); a set field replaces the whole list in an overlay, as {@code services} does
  * @param mounts the namespace's volumes the guest mounts, each at its own path (at most {@value Mount#MAX_MOUNTS});
  *     a volume at most once; replaced whole in an overlay. The machine runs on the node its volumes live on
+ * @param httpService how the cluster's gateway serves the machine's fleet over HTTP(S); null: it does not
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -56,7 +57,8 @@ public record MachineSpec(
         Map<String, String> metadata,
         Map<String, Check> checks,
         List<Secret> secrets,
-        List<Mount> mounts) {
+        List<Mount> mounts,
+        HttpService httpService) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -73,6 +75,7 @@ public record MachineSpec(
         mounts = mounts == null ? List.of() : List.copyOf(mounts);
         check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks, secrets);
         Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
+        if (httpService != null) httpService.check(FieldPath.CONFIG.field("http_service"));
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -88,7 +91,7 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks, secrets, mounts);
+                metadata, checks, secrets, mounts, httpService);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
@@ -166,7 +169,8 @@ public record MachineSpec(
             Map<String, String> metadata,
             Map<String, Check> checks,
             List<Secret> secrets,
-            List<Mount> mounts) {
+            List<Mount> mounts,
+            HttpService httpService) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -182,6 +186,7 @@ public record MachineSpec(
                 mounts = List.copyOf(mounts);
                 Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
             }
+            if (httpService != null) httpService.check(FieldPath.CONFIG.field("http_service"));
         }
 
         /** This overlay's fields over {@code base}'s, as the class comment states. */
@@ -190,7 +195,7 @@ public record MachineSpec(
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
                     or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks),
-                    or(secrets, base.secrets), or(mounts, base.mounts));
+                    or(secrets, base.secrets), or(mounts, base.mounts), or(httpService, base.httpService));
         }
 
         /**
@@ -200,7 +205,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata, checks, secrets, mounts);
+                    services, driver, metadata, checks, secrets, mounts, httpService);
         }
 
         private static <T> T or(T value, T base) {
@@ -233,6 +238,7 @@ public record MachineSpec(
         private Map<String, Check> checks;
         private List<Secret> secrets;
         private List<Mount> mounts;
+        private HttpService httpService;
 
         private Builder() {}
 
@@ -343,6 +349,11 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder httpService(HttpService httpService) {
+            this.httpService = httpService;
+            return this;
+        }
+
         /** Adds one mount to {@code mounts}. */
         public Builder mount(String volume, String path) {
             if (mounts == null) mounts = new ArrayList<>();
@@ -359,7 +370,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks, secrets, mounts);
+                metadata, checks, secrets, mounts, httpService);
         }
 
         /** The spec: the fields set so far, defaults for the others. */
@@ -908,6 +919,79 @@ public record MachineSpec(
                 if (path.equals(reserved) || path.startsWith(reserved + "/")) {
                     throw at.invalid("must not be under " + reserved + " (the guest's own), got '" + path + "'");
                 }
+            }
+        }
+    }
+
+    /**
+     * How the cluster's gateway serves a fleet over HTTP(S) ({@code http_service} in a fleet's or machine's config):
+     * requests for {@code <fleet>.<namespace>.<domain>} and the fleet's host names go to {@code internalPort} of its
+     * running machines on their private addresses. A null field takes its default in the gateway.
+     *
+     * @param internalPort the port the workload serves HTTP on, 1-65535 (required)
+     * @param forceHttps whether plain-HTTP requests are redirected to HTTPS (default false)
+     * @param autoStop {@code off} (default) or {@code stop}: machines idle for {@code idleTimeoutS} are stopped, down
+     *     to {@code minMachinesRunning}
+     * @param autoStart whether a request for the fleet with no running machine starts a stopped one and waits for it
+     *     (default false)
+     * @param minMachinesRunning machines {@code auto_stop} leaves running, 0 to 1000 (default 0)
+     * @param idleTimeoutS seconds without a request after which {@code auto_stop} stops a machine, 1 to 86400
+     *     (default {@value #DEFAULT_IDLE_TIMEOUT_S})
+     * @param concurrency requests in flight per machine: above the soft limit the fleet counts as busy, at the hard
+     *     limit a machine takes no more (default 20 and 25)
+     */
+    public record HttpService(Integer internalPort, Boolean forceHttps, AutoStop autoStop, Boolean autoStart,
+                              Integer minMachinesRunning, Integer idleTimeoutS, Concurrency concurrency) {
+        public static final int DEFAULT_IDLE_TIMEOUT_S = 300;
+
+        /** A service on {@code internalPort} with every other field at its default. */
+        public static HttpService on(int internalPort) {
+            return new HttpService(internalPort, null, null, null, null, null, null);
+        }
+
+        /** Whether idle machines are stopped. */
+        public boolean stopsIdle() {
+            return autoStop == AutoStop.STOP;
+        }
+
+        /** {@code idle_timeout_s}, or its default. */
+        public int idleTimeout() {
+            return idleTimeoutS == null ? DEFAULT_IDLE_TIMEOUT_S : idleTimeoutS;
+        }
+
+        void check(FieldPath at) {
+            at.field("internal_port").between(at.field("internal_port").required(internalPort), 1, 65535);
+            at.field("min_machines_running").between(minMachinesRunning, 0, 1000);
+            at.field("idle_timeout_s").between(idleTimeoutS, 1, 86400);
+            if (concurrency != null) concurrency.check(at.field("concurrency"));
+        }
+
+        /** What {@code auto_stop} does with idle machines. */
+        public enum AutoStop {
+            OFF, STOP;
+
+            @com.fasterxml.jackson.annotation.JsonValue
+            public String wireName() {
+                return WireNames.of(this);
+            }
+
+            @com.fasterxml.jackson.annotation.JsonCreator
+            public static AutoStop parse(String wireName) {
+                return WireNames.parse(AutoStop.class, "auto_stop", wireName);
+            }
+        }
+
+        /**
+         * Per-machine limits of requests in flight.
+         *
+         * @param softLimit 1 to 100000, at most {@code hardLimit}
+         * @param hardLimit 1 to 100000
+         */
+        public record Concurrency(Integer softLimit, Integer hardLimit) {
+            void check(FieldPath at) {
+                int soft = at.field("soft_limit").between(at.field("soft_limit").required(softLimit), 1, 100000);
+                int hard = at.field("hard_limit").between(at.field("hard_limit").required(hardLimit), 1, 100000);
+                if (soft > hard) throw at.field("soft_limit").invalid("must be at most hard_limit " + hard + ", got " + soft);
             }
         }
     }

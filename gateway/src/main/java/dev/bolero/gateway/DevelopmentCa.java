@@ -1,14 +1,9 @@
 package dev.bolero.gateway;
 
 import java.io.IOException;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -31,8 +26,6 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
@@ -44,7 +37,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  *
  * <p>Files: {@code ca.pem}, {@code ca.key}, and per name issued {@code <name>.pem} (leaf then CA), {@code <name>.key}.
  */
-public final class DevelopmentCa {
+public final class DevelopmentCa implements CertificateIssuer {
     private static final Duration CA_LIFETIME = Duration.ofDays(3650);
     private static final Duration LEAF_LIFETIME = Duration.ofDays(90);
 
@@ -79,8 +72,7 @@ public final class DevelopmentCa {
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
                     .addExtension(Extension.subjectKeyIdentifier, false, utils.createSubjectKeyIdentifier(pair.getPublic()));
             var ca = new CertifiedKey(List.of(sign(builder, pair)), pair.getPrivate());
-            writePrivate(cert, pem(ca.chain().toArray()));
-            writePrivate(key, pem(new JcaPKCS8Generator(ca.key(), null)));
+            ca.writePem(cert, key);
             return new DevelopmentCa(directory, ca);
         } catch (GeneralSecurityException e) {
             throw new IOException("create development CA in " + directory + ": " + e.getMessage(), e);
@@ -114,12 +106,36 @@ public final class DevelopmentCa {
                     .addExtension(Extension.authorityKeyIdentifier, false, utils.createAuthorityKeyIdentifier(ca.leaf()));
             X509Certificate leaf = signWith(builder, ca.key());
             var issued = new CertifiedKey(List.of(leaf, ca.leaf()), pair.getPrivate());
-            writePrivate(directory.resolve(domain + ".pem"), pem(issued.chain().toArray()));
-            writePrivate(directory.resolve(domain + ".key"), pem(new JcaPKCS8Generator(issued.key(), null)));
+            issued.writePem(directory.resolve(domain + ".pem"), directory.resolve(domain + ".key"));
             return issued;
         } catch (GeneralSecurityException e) {
             throw new IOException("issue certificate for *." + domain + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A certificate for {@code name} signed by its own key, valid for a day: what an HTTPS listener serves before it
+     * has a real certificate (clients do not trust it).
+     */
+    public static CertifiedKey selfSigned(String name) {
+        KeyPair pair = newKeyPair();
+        Instant now = Instant.now();
+        var subject = new X500Name("CN=" + name);
+        var builder = new JcaX509v3CertificateBuilder(subject, serial(), Date.from(now.minus(Duration.ofMinutes(5))),
+                Date.from(now.plus(Duration.ofDays(1))), subject, pair.getPublic());
+        try {
+            return new CertifiedKey(List.of(sign(builder, pair)), pair.getPrivate());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("sign a self-signed certificate for " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Issues the wildcard of {@code host}'s parent: {@code web.alpha.example.com} gets {@code *.alpha.example.com}. */
+    @Override
+    public CertifiedKey issue(String host) throws IOException {
+        int dot = host.indexOf('.');
+        if (dot < 0) throw new IOException("issue certificate for " + host + ": not under a domain");
+        return issueWildcard(host.substring(dot + 1));
     }
 
     private static KeyPair newKeyPair() {
@@ -147,23 +163,5 @@ public final class DevelopmentCa {
         } catch (OperatorCreationException e) {
             throw new GeneralSecurityException("sign certificate: " + e.getMessage(), e);
         }
-    }
-
-    private static String pem(Object... objects) {
-        var out = new StringWriter();
-        try (var writer = new JcaPEMWriter(out)) {
-            for (Object object : objects) {
-                writer.writeObject(object);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("encode PEM", e);
-        }
-        return out.toString();
-    }
-
-    private static void writePrivate(Path file, String text) throws IOException {
-        Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, text, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING);
     }
 }

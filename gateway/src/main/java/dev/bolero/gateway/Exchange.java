@@ -22,6 +22,8 @@ final class Exchange implements Callback {
     private Lease lease;
     private boolean machineFailed;
     private List<String> tried = List.of();
+    /** {@link System#nanoTime()} until which a woken machine may still be starting its workload; 0 if not woken. */
+    private long wokenUntil;
 
     Exchange(Request request, Response response, Callback client, String host, String requestId, Route route) {
         this.request = request;
@@ -53,6 +55,29 @@ final class Exchange implements Callback {
         next.add(lease.backend.machineId());
         tried = List.copyOf(next);
         lease.release(true);
+    }
+
+    /**
+     * This exchange waited for a machine to wake: until {@code deadline} (nanoTime), a machine that refuses it is
+     * taken to be still starting its workload rather than failing.
+     */
+    void woken(long deadline) {
+        wokenUntil = deadline;
+    }
+
+    /** Whether a refusal now means a woken machine is still starting (see {@link #woken}). */
+    boolean waking(long now) {
+        return wokenUntil != 0 && now - wokenUntil < 0;
+    }
+
+    /** The wake deadline given to {@link #woken}. */
+    long wakeDeadline() {
+        return wokenUntil;
+    }
+
+    /** Gives back the machine held now, not counted as failed: it was still starting (see {@link #woken}). */
+    void releaseStartingMachine() {
+        lease.release(false);
     }
 
     /** The machine held now is why this exchange fails (it could not be reached or dropped the exchange). */

@@ -71,7 +71,7 @@ public final class Gateway implements AutoCloseable {
             https = null;
         }
         var handler = new GatewayHandler(table, balancer, builder.waker, builder.wakeTimeout, builder.connectTimeout,
-                () -> https == null ? 0 : https.getLocalPort());
+                () -> https == null ? 0 : https.getLocalPort(), builder.challenges);
         server.setHandler(handler);
         balancer.follow(table.current());
         followTable(table.nextChange());
@@ -102,6 +102,9 @@ public final class Gateway implements AutoCloseable {
      * @throws IOException when the gateway has no HTTPS listener or the certificates cannot be loaded
      */
     public void replaceCertificates(List<CertifiedKey> certificates) throws IOException {
+        if (certificates.isEmpty()) {
+            throw new IOException("replace certificates: none given");
+        }
         if (tls == null) {
             throw new IOException("replace certificates: this gateway has no HTTPS listener");
         }
@@ -168,6 +171,7 @@ public final class Gateway implements AutoCloseable {
         private InetSocketAddress httpsListen;
         private final List<CertifiedKey> certificates = new ArrayList<>();
         private Waker waker = Waker.NONE;
+        private Http01Challenges challenges = new Http01Challenges();
         private Duration wakeTimeout = Duration.ofSeconds(30);
         private Duration connectTimeout = Duration.ofSeconds(2);
         private OutlierPolicy outlierPolicy = OutlierPolicy.DEFAULT;
@@ -182,14 +186,21 @@ public final class Gateway implements AutoCloseable {
             return this;
         }
 
-        /** Listens for HTTPS too, serving these certificates by SNI (at least one). */
+        /**
+         * Listens for HTTPS too, serving these certificates by SNI; with none, a self-signed placeholder until
+         * {@link Gateway#replaceCertificates} (a {@link CertificateKeeper} issuing them on demand).
+         */
         public Builder httpsListen(InetSocketAddress address, List<CertifiedKey> certificates) {
-            if (certificates.isEmpty()) {
-                throw new IllegalArgumentException("https listener " + address + ": no certificate");
-            }
             this.httpsListen = Objects.requireNonNull(address, "address");
             this.certificates.clear();
-            this.certificates.addAll(certificates);
+            this.certificates.addAll(certificates.isEmpty() ? List.of(DevelopmentCa.selfSigned("bolero-gateway"))
+                    : certificates);
+            return this;
+        }
+
+        /** Answers these ACME HTTP-01 challenges on the HTTP listener (by default none). */
+        public Builder challenges(Http01Challenges challenges) {
+            this.challenges = Objects.requireNonNull(challenges, "challenges");
             return this;
         }
 

@@ -2,6 +2,7 @@ package dev.bolero.gateway;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
@@ -13,6 +14,7 @@ import org.eclipse.jetty.http.HttpScheme;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.PreEncodedHttpField;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.proxy.ProxyHandler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -23,14 +25,17 @@ import org.eclipse.jetty.util.Callback;
  * {@link ProxyHandler} (streaming both bodies), or tunnels it when it asks for a WebSocket upgrade. Retries an
  * idempotent request without a body on another machine when the first could not be reached or dropped it before
  * answering. Holds a request for a fleet with {@code auto_start} and no healthy machine until one appears or the
- * wake deadline passes. A fleet with {@code force_https} has its plain requests redirected (301) to the HTTPS
- * listener, when there is one.
+ * wake deadline passes; a woken machine that refuses such a request (its workload is not listening yet) gets it again
+ * every {@link #WAKE_RETRY} until then. A fleet with {@code force_https} has its plain requests redirected (301) to the HTTPS
+ * listener, when there is one. Answers ACME HTTP-01 challenges ({@link Http01Challenges}) on plain HTTP before routing.
  */
 final class GatewayHandler extends ProxyHandler {
     private static final String EXCHANGE = Exchange.class.getName();
     private static final HttpField PROTO_HTTP = new PreEncodedHttpField("X-Forwarded-Proto", "http");
     private static final HttpField PROTO_HTTPS = new PreEncodedHttpField("X-Forwarded-Proto", "https");
     private static final int MAX_ATTEMPTS = 3;
+    /** How soon a request held for a woken machine that refused it tries again. */
+    private static final Duration WAKE_RETRY = Duration.ofMillis(100);
 
     private final RouteTable table;
     private final Balancer balancer;
@@ -38,16 +43,19 @@ final class GatewayHandler extends ProxyHandler {
     private final Duration wakeTimeout;
     private final Duration connectTimeout;
     private final IntSupplier httpsPort;
+    private final Http01Challenges challenges;
     private final WebSocketTunnel tunnel;
     private volatile Executor executor;
 
-    GatewayHandler(RouteTable table, Balancer balancer, Waker waker, Duration wakeTimeout, Duration connectTimeout, IntSupplier httpsPort) {
+    GatewayHandler(RouteTable table, Balancer balancer, Waker waker, Duration wakeTimeout, Duration connectTimeout,
+                   IntSupplier httpsPort, Http01Challenges challenges) {
         this.table = table;
         this.balancer = balancer;
         this.waker = waker;
         this.wakeTimeout = wakeTimeout;
         this.connectTimeout = connectTimeout;
         this.httpsPort = httpsPort;
+        this.challenges = challenges;
         this.tunnel = new WebSocketTunnel(connectTimeout);
     }
 
@@ -79,6 +87,13 @@ final class GatewayHandler extends ProxyHandler {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        Optional<String> challenge = request.isSecure() ? Optional.empty()
+                : challenges.answer(request.getHttpURI().getPath());
+        if (challenge.isPresent()) {
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
+            Content.Sink.write(response, true, challenge.get(), callback);
+            return true;
+        }
         String host = request.getHttpURI().getHost();
         Optional<Route> route = table.current().resolve(host);
         if (route.isEmpty()) {
@@ -115,8 +130,7 @@ final class GatewayHandler extends ProxyHandler {
                 if (!exchange.tried().isEmpty()) {
                     Refusal.MACHINE_FAILED.send(exchange.request, exchange.response, exchange.client,
                             "fleet " + route.fleet() + ": machines " + exchange.tried() + " failed and no other is healthy");
-                } else if (route.autoStart()) {
-                    waker.wake(route.fleet(), Waker.Reason.NO_HEALTHY_MACHINE);
+                } else if (route.autoStart() && waker.wake(route.fleet(), Waker.Reason.NO_HEALTHY_MACHINE)) {
                     awaitMachine(exchange, wakeDeadline);
                 } else {
                     Refusal.NO_MACHINE.send(exchange.request, exchange.response, exchange.client,
@@ -142,6 +156,7 @@ final class GatewayHandler extends ProxyHandler {
                         "fleet " + exchange.route.fleet() + " no longer exists");
             } else if (route.get().backends().stream().anyMatch(Backend::healthy)) {
                 exchange.route = route.get();
+                exchange.woken(deadline);
                 dispatch(exchange, deadline);
             } else {
                 exchange.route = route.get();
@@ -194,6 +209,17 @@ final class GatewayHandler extends ProxyHandler {
     protected void onServerToProxyResponseFailure(Request request, org.eclipse.jetty.client.Request proxyToServerRequest,
             org.eclipse.jetty.client.Response serverToProxyResponse, Response response, Callback callback, Throwable failure) {
         Exchange exchange = (Exchange) callback;
+        if (!response.isCommitted() && replayable(request) && exchange.waking(System.nanoTime())) {
+            // A woken machine runs before its workload listens: try again shortly, until the wake deadline.
+            exchange.releaseStartingMachine();
+            response.reset();
+            response.getHeaders().put(RequestIds.HEADER, exchange.requestId);
+            CompletableFuture.delayedExecutor(WAKE_RETRY.toMillis(), TimeUnit.MILLISECONDS, executor).execute(() -> {
+                exchange.route = table.current().fleet(exchange.route.fleet()).orElse(exchange.route);
+                dispatch(exchange, exchange.wakeDeadline());
+            });
+            return;
+        }
         if (!response.isCommitted() && replayable(request) && exchange.tried().size() + 1 < MAX_ATTEMPTS) {
             exchange.abandonFailedMachine();
             response.reset();

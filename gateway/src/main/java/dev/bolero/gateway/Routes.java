@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * One immutable view of every fleet the gateway serves: each fleet answers to {@code <fleet>.<namespace>.<domain>}
@@ -52,6 +53,11 @@ public final class Routes {
     /** Every fleet's route. */
     public Collection<Route> routes() {
         return fleets.values();
+    }
+
+    /** Every host name the routes answer to: each fleet's own and the custom ones, normalized. */
+    public Set<String> hosts() {
+        return byHost.keySet();
     }
 
     /** The route of the fleet, if the gateway serves it. */

@@ -15,9 +15,14 @@ public interface Waker {
         OVER_SOFT_LIMIT
     }
 
-    /** Asks for one more running machine of {@code fleet}. */
-    void wake(FleetKey fleet, Reason reason);
+    /**
+     * Asks for one more running machine of {@code fleet}.
+     *
+     * @return whether a machine is on its way (being started now, or already starting); false when the fleet has none
+     *     to start, so a waiting request is answered at once instead of held
+     */
+    boolean wake(FleetKey fleet, Reason reason);
 
-    /** A waker for gateways without a control plane: it starts nothing, so waiting requests time out. */
-    Waker NONE = (fleet, reason) -> {};
+    /** A waker for gateways without a control plane: it starts nothing, so requests that need a machine get a 503. */
+    Waker NONE = (fleet, reason) -> false;
 }

@@ -251,6 +251,7 @@ class GatewayIT {
                     }
                 });
             }
+            return true;
         };
         var gateway = gateway(table, Gateway.builder(table).waker(waker).wakeTimeout(Duration.ofSeconds(20)));
 
@@ -261,13 +262,57 @@ class GatewayIT {
     }
 
     @Test
+    void aWokenMachineWhoseWorkloadDoesNotListenYetGetsTheHeldRequestOnceItDoes() throws Exception {
+        var table = new RouteTable(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true).build()).build());
+        int port;
+        try (var probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        var listening = new java.util.concurrent.CountDownLatch(1);
+        Waker waker = (fleet, reason) -> {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    // The machine runs (the routes list it) before its workload listens, as a booting VM does.
+                    table.replace(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true)
+                            .backend(new Backend("late", "127.0.0.1", port, true)).build()).build());
+                    Thread.sleep(500);
+                    var late = new TestMachine("late", "127.0.0.1", port);
+                    open.add(late);
+                    listening.countDown();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            return true;
+        };
+        var gateway = gateway(table, Gateway.builder(table).waker(waker).wakeTimeout(Duration.ofSeconds(20)));
+
+        var answer = get(gateway, "web.alpha." + DOMAIN, "/");
+        assertThat(listening.getCount()).isZero();
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        assertThat(answer.body()).isEqualTo("late");
+    }
+
+    @Test
     void aWakeThatBringsNoMachineBeforeTheDeadlineIsA503() throws Exception {
         var table = new RouteTable(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true).build()).build());
-        var gateway = gateway(table, Gateway.builder(table).wakeTimeout(Duration.ofMillis(300)));
+        Waker promisesInVain = (fleet, reason) -> true;
+        var gateway = gateway(table, Gateway.builder(table).waker(promisesInVain).wakeTimeout(Duration.ofMillis(300)));
 
         var answer = get(gateway, "web.alpha." + DOMAIN, "/");
         assertThat(answer.statusCode()).isEqualTo(503);
         assertThat(answer.body()).contains("no machine became healthy within");
+    }
+
+    @Test
+    void aFleetWithNoMachineToWakeIsA503AtOnceNotHeld() throws Exception {
+        var table = new RouteTable(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true).build()).build());
+        // A wake deadline far beyond the client's own timeout: a held request would fail the test.
+        var gateway = gateway(table, Gateway.builder(table).waker(Waker.NONE).wakeTimeout(Duration.ofMinutes(10)));
+
+        var answer = get(gateway, "web.alpha." + DOMAIN, "/");
+        assertThat(answer.statusCode()).isEqualTo(503);
+        assertThat(answer.body()).contains("has no healthy machine");
     }
 
     @Test

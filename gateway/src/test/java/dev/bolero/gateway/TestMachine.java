@@ -32,11 +32,16 @@ final class TestMachine implements AutoCloseable {
     final CountDownLatch holding = new CountDownLatch(1);
 
     TestMachine(String id) throws Exception {
+        this(id, "127.0.0.1", 0);
+    }
+
+    /** A machine listening on {@code host:port} (port 0: a free one), as a machine's private address and port. */
+    TestMachine(String id, String host, int port) throws Exception {
         this.id = id;
         server = new Server();
         connector = new ServerConnector(server);
-        connector.setHost("127.0.0.1");
-        connector.setPort(0);
+        connector.setHost(host);
+        connector.setPort(port);
         server.addConnector(connector);
         var ws = WebSocketUpgradeHandler.from(server, container -> container.addMapping("/ws", (rq, rs, cb) -> new Echo()));
         ws.setHandler(new Handler.Abstract() {

@@ -44,6 +44,8 @@ public final class FakeAgent implements AutoCloseable {
     private volatile Map<String, Object> link;
     /** The join answer's {@code private_network}: the plan and this node's index (missing when not a member). */
     final JsonNode privateNetwork;
+    /** The private address it reports for a running machine by id, or null for the plan's addresses. */
+    private volatile java.util.function.Function<String, String> addresses;
     private final Set<String> seenStreams = ConcurrentHashMap.newKeySet();
     /** Stream requests from the polls, each once, in the order they came. */
     final BlockingQueue<JsonNode> streams = new LinkedBlockingQueue<>();
@@ -91,6 +93,15 @@ public final class FakeAgent implements AutoCloseable {
         return new FakeAgent(new Http(port), joinToken, name, Map.of(), 8, 16384);
     }
 
+    /**
+     * Reports {@code address.apply(id)} as each running machine's private address from the next heartbeat on, as a
+     * node whose machines another test serves (on loopback addresses, say).
+     */
+    public FakeAgent reportAddresses(java.util.function.Function<String, String> address) {
+        this.addresses = address;
+        return this;
+    }
+
     /** The node's id. */
     public String id() {
         return id;
@@ -131,7 +142,10 @@ public final class FakeAgent implements AutoCloseable {
                 var report = new LinkedHashMap<String, Object>();
                 report.put("id", m.path("id").asString());
                 report.put("generation", m.path("generation").asLong());
-                report.put("state", m.path("desired_state").asString().equals("running") ? "running" : "stopped");
+                boolean running = m.path("desired_state").asString().equals("running");
+                report.put("state", running ? "running" : "stopped");
+                var address = addresses;
+                if (address != null && running) report.put("private_ip", address.apply(m.path("id").asString()));
                 if (link != null && m.path("namespace_index").isNumber()) {
                     int node = privateNetwork.path("node_index").asInt();
                     int ns = m.path("namespace_index").asInt();

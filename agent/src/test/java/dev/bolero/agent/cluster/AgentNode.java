@@ -4,6 +4,9 @@ import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.agent.ClusterNetwork;
+import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import dev.bolero.server.cluster.NodeRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -11,8 +14,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -91,6 +96,17 @@ class AgentNode {
                 // the agent was killed
             }
         });
+    }
+
+    /**
+     * A control plane on the cluster network's host address, its data in {@code dir/server}, with fast node timing
+     * (heartbeats every second, a node down after 8 s of silence) and its loop every 200 ms.
+     */
+    static Server startServer(ClusterNetwork network, Path dir, String adminToken, String joinToken) {
+        return Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
+                .withTokens(Optional.of(adminToken), Optional.of(joinToken))
+                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
+                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
     }
 
     /** SIGKILL; its VMMs keep running, as they would on a real node whose agent crashed. */

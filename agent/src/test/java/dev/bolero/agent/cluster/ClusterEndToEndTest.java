@@ -14,8 +14,6 @@ import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
 import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
-import dev.bolero.server.cluster.NodeRegistry;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -77,10 +75,7 @@ class ClusterEndToEndTest {
         registry = TestRegistry.startOn(network.hostIp());
         image = TestImages.push(registry, "cluster/sleeper:1", ImageSpec.cmd("sh", "-c",
                 "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"));
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
-                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
+        server = AgentNode.startServer(network, dir, ADMIN, JOIN);
         for (String name : List.of("n1", "n2", "n3")) {
             Node n = new Node(name, network.addNode());
             nodes.add(n);

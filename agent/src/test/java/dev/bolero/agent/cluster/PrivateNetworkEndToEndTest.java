@@ -11,14 +11,11 @@ import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
 import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
-import dev.bolero.server.cluster.NodeRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,10 +49,7 @@ class PrivateNetworkEndToEndTest {
         registry = TestRegistry.startOn(network.hostIp());
         image = TestImages.push(registry, "private/web:1", ImageSpec.cmd("sh", "-c",
                 "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"));
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
-                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
+        server = AgentNode.startServer(network, dir, ADMIN, JOIN);
         String id = HostCommands.randomId();
         for (String name : List.of("n1", "n2", "n3")) {
             var net = network.addNode();

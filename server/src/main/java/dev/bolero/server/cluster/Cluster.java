@@ -21,9 +21,11 @@ public final class Cluster implements AutoCloseable {
     private final Streams streams;
     private final Deployments deployments;
     private final Volumes volumes;
+    private final GatewayFeed feed;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
-                    Placements placements, Streams streams, Deployments deployments, Volumes volumes) {
+                    Placements placements, Streams streams, Deployments deployments, Volumes volumes,
+                    GatewayFeed feed) {
         this.deployments = deployments;
         this.store = store;
         this.placements = placements;
@@ -32,6 +34,7 @@ public final class Cluster implements AutoCloseable {
         this.loops = loops;
         this.streams = streams;
         this.volumes = volumes;
+        this.feed = feed;
     }
 
     /**
@@ -52,7 +55,7 @@ public final class Cluster implements AutoCloseable {
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
-                new Volumes(store, clock, changes));
+                new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes));
     }
 
     public ControlPlane plane() {
@@ -70,6 +73,11 @@ public final class Cluster implements AutoCloseable {
 
     public NodeRegistry nodes() {
         return nodes;
+    }
+
+    /** The routes the gateways follow. */
+    public GatewayFeed feed() {
+        return feed;
     }
 
     /** Logs, events and exec: the public requests relayed from nodes. */

@@ -275,6 +275,11 @@ public final class ServerApi implements AutoCloseable {
             });
 
             r.handle(ServerRoutes.STREAM_ANSWER, this::answer);
+            r.handle(ServerRoutes.GATEWAY_ROUTES, ctx -> {
+                admin(ctx);
+                routes(ctx, Optional.empty());
+            });
+            r.handle(ServerRoutes.NAMESPACE_ROUTES, ctx -> routes(ctx, Optional.of(namespace(ctx))));
             r.complete();
             Console.register(javalin);
 
@@ -435,6 +440,13 @@ public final class ServerApi implements AutoCloseable {
                     + "namespace's admin token");
         }
         return ns;
+    }
+
+    /** Answers a routes long poll: {@code version} the caller holds, {@code wait_s} at most. */
+    private void routes(Context ctx, Optional<String> namespace) throws InterruptedException {
+        int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
+        ctx.json(cluster.feed().routes(namespace, Optional.ofNullable(ctx.queryParam("version")),
+                Duration.ofSeconds(wait)));
     }
 
     /** The path's namespace, when the caller may see it and it exists; {@code 404} alike otherwise. */

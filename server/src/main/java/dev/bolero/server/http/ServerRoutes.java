@@ -23,6 +23,7 @@ import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
+import dev.bolero.api.wire.GatewayRoutes;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
@@ -56,19 +57,22 @@ final class ServerRoutes {
                     + "nodes they run on. Every operation but this document needs Authorization: Bearer TOKEN. "
                     + "Errors are {\"error\": {\"code\", \"message\"}}. The node-to-server protocol is described in "
                     + "docs/cluster-protocol.md, not here.",
-            true, Map.of(
-                    "meta", "This document and the replica's status",
-                    "namespaces", "Tenants and their tokens (creating either needs an admin token)",
-                    "fleets", "Groups of machines sharing a placement policy and a machine template",
-                    "machines", "Machines: create, inspect, start, stop, wait, logs, events, exec",
-                    "nodes", "The cluster's nodes (admin only)",
-                    "secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, versions and "
-                            + "digests are ever shown",
-                    "audit", "The append-only, hash-chained log of mutating calls: a namespace's own, and the cluster's "
-                            + "(admin)",
-                    "volumes", "A namespace's volumes: block devices that outlive machines, on one node at a time",
-                    Telemetry.TAG, Telemetry.TAG_DESCRIPTION,
-                    "protocol", "The node-to-server protocol (not published)"), List.of(429, 503));
+            true, Map.ofEntries(
+                    Map.entry("meta", "This document and the replica's status"),
+                    Map.entry("namespaces", "Tenants and their tokens (creating either needs an admin token)"),
+                    Map.entry("fleets", "Groups of machines sharing a placement policy and a machine template"),
+                    Map.entry("machines", "Machines: create, inspect, start, stop, wait, logs, events, exec"),
+                    Map.entry("nodes", "The cluster's nodes (admin only)"),
+                    Map.entry("secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, "
+                            + "versions and digests are ever shown"),
+                    Map.entry("audit", "The append-only, hash-chained log of mutating calls: a namespace's own, and "
+                            + "the cluster's (admin)"),
+                    Map.entry("volumes", "A namespace's volumes: block devices that outlive machines, on one node at a "
+                            + "time"),
+                    Map.entry("gateway", "The HTTP routes the gateways follow: fleets with an http_service and their "
+                            + "machines"),
+                    Map.entry(Telemetry.TAG, Telemetry.TAG_DESCRIPTION),
+                    Map.entry("protocol", "The node-to-server protocol (not published)")), List.of(429, 503));
 
     static final Operation OPENAPI = Operation.get("/v1/openapi.json").id("getOpenApi").tag("meta")
             .summary("This document").returns(200, ObjectNode.class).anonymous().build();
@@ -247,6 +251,18 @@ final class ServerRoutes {
             .tag("protocol").summary("A node's answer to a stream request").rawBody("application/octet-stream")
             .returnsNothing(204).unpublished().build();
 
+    private static final String ROUTES_VERSION = "the version the caller holds: the answer waits until the routes "
+            + "differ from it (or wait_s passes); absent: answer at once";
+    private static final String ROUTES_WAIT = "seconds to wait for a change, 0 to 300 (default 30)";
+    static final Operation GATEWAY_ROUTES = Operation.get("/v1/gateway/routes").id("getGatewayRoutes")
+            .tag("gateway").summary("Every namespace's HTTP routes, as the gateways follow them (admin)")
+            .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
+            .returns(200, GatewayRoutes.class).errors(403).build();
+    static final Operation NAMESPACE_ROUTES = Operation.get(NS + "/routes").id("getNamespaceRoutes")
+            .tag("gateway").summary("The namespace's HTTP routes")
+            .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
+            .returns(200, GatewayRoutes.class).build();
+
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, CREATE_SECRET, LIST_SECRETS,
@@ -256,5 +272,6 @@ final class ServerRoutes {
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER), Telemetry.OPERATIONS.stream()).toList();
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, NAMESPACE_ROUTES), Telemetry.OPERATIONS.stream())
+            .toList();
 }

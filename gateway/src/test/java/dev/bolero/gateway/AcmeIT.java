@@ -1,0 +1,209 @@
+package dev.bolero.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Certificates from a real ACME server: Debian's Pebble on free loopback ports, resolving every name to 127.0.0.1
+ * through pebble-challtestsrv's DNS, so its HTTP-01 validation really fetches the challenge from the gateway. The
+ * gateway then serves the issued certificate by SNI, checked against Pebble's root from its management endpoint.
+ */
+class AcmeIT {
+    private static final Path PEBBLE = Path.of("/usr/bin/pebble");
+    private static final Path CHALLTESTSRV = Path.of("/usr/bin/pebble-challtestsrv");
+    private static final String HOST = "web.alpha.apps.test";
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : open.reversed()) c.close();
+    }
+
+    @Test
+    void aHostWithARouteGetsACertificateFromPebbleThatTheGatewayServesAndRenews() throws Exception {
+        assumeTrue(Files.isExecutable(PEBBLE) && Files.isExecutable(CHALLTESTSRV),
+                "needs Debian's pebble package (pebble and pebble-challtestsrv)");
+        var machine = new TestMachine("m1");
+        open.add(machine);
+        var table = new RouteTable(Routes.builder("apps.test")
+                .route(Route.builder(new FleetKey("alpha", "web")).backend(machine.backend()).build()).build());
+        var challenges = new Http01Challenges();
+        var gateway = Gateway.builder(table).challenges(challenges)
+                .httpsListen(new InetSocketAddress("127.0.0.1", 0), List.of()).start();
+        open.add(gateway);
+
+        // Pebble's own HTTPS (its ACME and management listeners) under a certificate for localhost.
+        var localCa = DevelopmentCa.openOrCreate(dir.resolve("local-ca"));
+        var tls = localCa.issueWildcard("localhost");
+        tls.writePem(dir.resolve("pebble.pem"), dir.resolve("pebble.key"));
+        int acmePort = freePort();
+        int managementPort = freePort();
+        int dnsPort = freePort();
+        Files.writeString(dir.resolve("pebble.json"), """
+                {"pebble": {"listenAddress": "127.0.0.1:%d", "managementListenAddress": "127.0.0.1:%d",
+                  "certificate": "%s", "privateKey": "%s", "httpPort": %d, "tlsPort": %d,
+                  "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+                """.formatted(acmePort, managementPort, dir.resolve("pebble.pem"), dir.resolve("pebble.key"),
+                gateway.httpPort(), freePort()));
+        start("challtestsrv", List.of(CHALLTESTSRV.toString(), "-dns01", "127.0.0.1:" + dnsPort, "-http01", "",
+                "-https01", "", "-tlsalpn01", "", "-management", "127.0.0.1:" + freePort(),
+                "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""));
+        start("pebble", List.of(PEBBLE.toString(), "-config", dir.resolve("pebble.json").toString(),
+                "-dnsserver", "127.0.0.1:" + dnsPort));
+        URI directory = URI.create("https://localhost:" + acmePort + "/dir");
+        awaitListening(acmePort);
+
+        var issuer = new AcmeIssuer(directory, Optional.of("ops@apps.test"),
+                Optional.of(localCa.certificateFile()), dir.resolve("acme"), challenges);
+        Path certs = dir.resolve("certs");
+        // Renew when less than 10 years are left: every certificate Pebble issues is due at once, so each recheck
+        // renews it.
+        var keeper = CertificateKeeper.start(table, gateway, issuer, certs, Duration.ofDays(3650),
+                Duration.ofSeconds(1));
+        open.add(keeper);
+
+        X509Certificate root = pebbleRoot(managementPort, localCa.certificateFile());
+        X509Certificate first = awaitServed(gateway, root, null);
+        assertThat(first.getSubjectAlternativeNames()).anyMatch(n -> n.get(1).equals(HOST));
+        assertThat(Files.getPosixFilePermissions(certs.resolve(HOST + ".key")))
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+        assertThat(Files.getPosixFilePermissions(dir.resolve("acme/account.key")))
+                .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+
+        X509Certificate renewed = awaitServed(gateway, root, first.getSerialNumber());
+        assertThat(renewed.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+    }
+
+    private void start(String name, List<String> command) throws IOException {
+        var process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(name + ".log").toFile());
+        process.environment().put("PEBBLE_VA_NOSLEEP", "1");
+        process.environment().put("PEBBLE_WFE_NONCEREJECT", "0");
+        Process started = process.start();
+        open.add(() -> {
+            started.destroy();
+            if (!started.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) started.destroyForcibly().waitFor();
+        });
+    }
+
+    /** Pebble's root for the issued chains, from its management endpoint. */
+    private static X509Certificate pebbleRoot(int managementPort, Path localCa) throws Exception {
+        var client = HttpClient.newBuilder().sslContext(trusting(List.of(read(Files.readAllBytes(localCa))))).build();
+        try (client) {
+            var response = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + managementPort
+                    + "/roots/0")).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(response.statusCode()).isEqualTo(200);
+            return read(response.body());
+        }
+    }
+
+    /**
+     * Connects to the gateway's HTTPS listener with SNI {@link #HOST}, trusting only {@code root} and checking the
+     * host name, until it serves a certificate whose serial is not {@code not}; checks the request reaches the
+     * machine through it.
+     */
+    private static X509Certificate awaitServed(Gateway gateway, X509Certificate root, java.math.BigInteger not)
+            throws Exception {
+        SSLContext context = trusting(List.of(root));
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            try (var raw = new Socket("127.0.0.1", gateway.httpsPort().orElseThrow());
+                 var socket = (SSLSocket) context.getSocketFactory().createSocket(raw, HOST, raw.getPort(), true)) {
+                var parameters = socket.getSSLParameters();
+                parameters.setServerNames(List.of(new SNIHostName(HOST)));
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                socket.setSSLParameters(parameters);
+                socket.startHandshake();
+                var leaf = (X509Certificate) socket.getSession().getPeerCertificates()[0];
+                if (not != null && leaf.getSerialNumber().equals(not)) {
+                    Thread.sleep(200);
+                    continue;
+                }
+                OutputStream out = socket.getOutputStream();
+                out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).startsWith("HTTP/1.1 200").endsWith("m1");
+                return leaf;
+            } catch (IOException e) {
+                last = e; // the placeholder certificate, not trusted: not issued yet
+                Thread.sleep(200);
+            }
+        }
+        throw new AssertionError("no certificate from Pebble served for " + HOST + " within 60 s", last);
+    }
+
+    private static SSLContext trusting(List<X509Certificate> roots) throws Exception {
+        var store = KeyStore.getInstance(KeyStore.getDefaultType());
+        store.load(null, null);
+        for (int i = 0; i < roots.size(); i++) store.setCertificateEntry("root-" + i, roots.get(i));
+        var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(store);
+        var context = SSLContext.getInstance("TLS");
+        context.init(null, trust.getTrustManagers(), null);
+        return context;
+    }
+
+    private static X509Certificate read(byte[] pem) throws Exception {
+        try (InputStream in = new ByteArrayInputStream(pem)) {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void awaitListening(int port) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            try {
+                new Socket("127.0.0.1", port).close();
+                return;
+            } catch (IOException e) {
+                assertThat(System.nanoTime()).as("pebble listens on %d within 20 s", port).isLessThan(deadline);
+                Thread.sleep(100);
+            }
+        }
+    }
+}

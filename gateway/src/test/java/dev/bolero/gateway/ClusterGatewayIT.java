@@ -1,0 +1,186 @@
+package dev.bolero.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.client.BoleroClient;
+import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
+import dev.bolero.server.FakeAgent;
+import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway following a real control plane (SQLite) whose node is a {@link FakeAgent}: the machines it reports
+ * running are real HTTP servers on loopback addresses (127.0.0.2, …) standing for their private addresses.
+ */
+class ClusterGatewayIT {
+    static {
+        System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+    }
+
+    private static final String ADMIN = "admin-token-cluster-gateway-it-0123456789";
+    private static final String JOIN = "join-token-cluster-gateway-it-0123456789";
+    private static final String DOMAIN = "apps.test";
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+    /** Each machine's loopback address, by id, as the fake node reports them. */
+    private final Map<String, String> addresses = new ConcurrentHashMap<>();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private Server server;
+    private BoleroClient admin;
+    private FakeAgent node;
+    private ClusterGateway gateway;
+
+    @BeforeEach
+    void start() throws Exception {
+        server = startServer(0);
+        admin = new BoleroClient(URI.create("http://127.0.0.1:" + server.port()), ADMIN);
+        node = FakeAgent.join(server.port(), JOIN, "node-1").reportAddresses(addresses::get).live();
+        admin.createNamespace("alpha");
+        admin.createNamespace("beta");
+        gateway = ClusterGateway.start(admin, DOMAIN, builder -> builder);
+    }
+
+    private Server startServer(int port) {
+        return Server.start(ServerConfig.of("127.0.0.1", port, dir.resolve("server"))
+                .withTokens(Optional.of(ADMIN), Optional.of(JOIN)));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        http.close();
+        if (gateway != null) gateway.close();
+        if (node != null) node.close();
+        if (server != null) server.close();
+        for (AutoCloseable c : open.reversed()) c.close();
+    }
+
+    @Test
+    void machinesThatStartAndStopReachTheGatewayAndItKeepsServingWhileTheServerIsDown() throws Exception {
+        int port = freePort("127.0.0.2");
+        admin.createFleet("alpha", new FleetSpec("web", null, null, Map.of(),
+                MachineSpec.builder("registry.test/web:1").httpService(MachineSpec.HttpService.on(port)).overlay()));
+        String m1 = machine("alpha", "web", "m1", true, "127.0.0.2", port);
+        String m2 = machine("alpha", "web", "m2", true, "127.0.0.3", port);
+
+        await("both machines serve web.alpha", () -> answering("web.alpha." + DOMAIN, 20).equals(Set.of(m1, m2)));
+
+        long asked = System.nanoTime();
+        admin.stop("alpha", m1, null);
+        await("m1 leaves the routes", () -> gateway.feed().latest().fleets().getFirst().machines().stream()
+                .noneMatch(m -> m.id().equals(m1) && m.serving()));
+        System.out.printf("route change reached the gateway %d ms after the stop request%n",
+                (System.nanoTime() - asked) / 1_000_000);
+        assertThat(answering("web.alpha." + DOMAIN, 20)).containsExactly(m2);
+
+        // Another namespace's fleet of the same name is another host, and answers nothing of alpha's.
+        admin.createFleet("beta", new FleetSpec("web", null, null, Map.of(),
+                MachineSpec.builder("registry.test/web:1").httpService(MachineSpec.HttpService.on(port)).overlay()));
+        await("beta's fleet is in the routes", () -> gateway.feed().latest().fleets().size() == 2);
+        assertThat(get("web.beta." + DOMAIN).statusCode()).isNotEqualTo(200);
+
+        int serverPort = server.port();
+        node.silence();
+        server.close();
+        server = null;
+        assertThat(answering("web.alpha." + DOMAIN, 10)).as("the last routes, with the server down").containsExactly(m2);
+
+        server = startServer(serverPort);
+        node.live();
+        admin.start("alpha", m1);
+        await("m1 is back after the server's restart",
+                () -> answering("web.alpha." + DOMAIN, 20).equals(Set.of(m1, m2)));
+    }
+
+    @Test
+    void aRequestForAStoppedFleetStartsAMachineAndAnIdleOneIsStopped() throws Exception {
+        int port = freePort("127.0.0.4");
+        var service = new MachineSpec.HttpService(port, null, MachineSpec.HttpService.AutoStop.STOP, true, 0, 2, null);
+        admin.createFleet("alpha", new FleetSpec("lazy", null, null, Map.of(),
+                MachineSpec.builder("registry.test/lazy:1").httpService(service).overlay()));
+        String m1 = machine("alpha", "lazy", "m1", false, "127.0.0.4", port);
+        await("the fleet is in the routes", () -> gateway.routes().resolve("lazy.alpha." + DOMAIN).isPresent());
+
+        long asked = System.nanoTime();
+        var first = get("lazy.alpha." + DOMAIN);
+        System.out.printf("wake on request: stopped to first response in %d ms%n",
+                (System.nanoTime() - asked) / 1_000_000);
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.body()).isEqualTo(m1);
+
+        await("the idle machine is stopped", () -> admin.machine("alpha", m1).desiredState() == MachineState.STOPPED);
+        await("and reported stopped", () -> admin.machine("alpha", m1).state() == MachineState.STOPPED);
+        assertThat(get("lazy.alpha." + DOMAIN).body()).as("woken again").isEqualTo(m1);
+    }
+
+    /** Creates a machine in the fleet and its stand-in on {@code host:port}; its id. */
+    private String machine(String namespace, String fleet, String name, boolean start, String host, int port)
+            throws Exception {
+        String id = admin.createMachine(namespace, fleet, new CreateClusterMachine(name, start, null, null, null)).id();
+        open.add(new TestMachine(id, host, port));
+        addresses.put(id, host);
+        return id;
+    }
+
+    /** The machines that answered {@code count} requests for {@code host}. */
+    private Set<String> answering(String host, int count) throws Exception {
+        var seen = new HashSet<String>();
+        for (int i = 0; i < count; i++) {
+            var response = get(host);
+            if (response.statusCode() != 200) return Set.of();
+            seen.add(response.body());
+        }
+        return seen;
+    }
+
+    private HttpResponse<String> get(String host) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.gateway().httpPort() + "/"))
+                .header("Host", host).timeout(Duration.ofSeconds(40)).build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static int freePort(String host) throws Exception {
+        try (var socket = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** A condition a test waits for. */
+    @FunctionalInterface
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void await(String what, Condition condition) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.holds()) {
+            assertThat(System.nanoTime()).as("%s within 30 s", what).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+}
