@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,6 +27,9 @@ import picocli.CommandLine.Option;
 @Command(name = "gateway", mixinStandardHelpOptions = true,
         description = "Serve the cluster's fleets over HTTP(S): routing, load balancing, TLS, wake on request.")
 final class GatewayCommand implements Callable<Integer> {
+    @Mixin
+    LogFormat logFormat;
+
     @Option(names = "--server", description = "control plane URL (or BOLERO_SERVER, or the config file)")
     String server;
 
