@@ -66,13 +66,13 @@ public final class ClusterBench {
      */
     private static final List<String> BEFORE_DERIVED_SNAPSHOT = List.of(
             "17:05 UTC  sqlite      1000 nodes:    66.0 creates/s, create latency p50   56.6 ms p99  883.7 ms; "
-                    + "7.55 ms CPU per create (this code, next: 90.6/s, p99 829.7 ms, 6.61 ms)",
+                    + "7.55 ms CPU per create (this branch, run right after: 90.6/s, p99 829.7 ms, 6.61 ms)",
             "17:20 UTC  sqlite      1000 nodes:    70.1 creates/s, create latency p50   60.4 ms p99  781.3 ms; "
-                    + "9.13 ms CPU per create (this code, before: 96.4/s, p99 532.4 ms, 7.12 ms)",
+                    + "9.13 ms CPU per create (this branch, run right before: 96.4/s, p99 532.4 ms, 7.12 ms)",
             "17:14 UTC  postgresql  1000 nodes:    55.0 creates/s, create latency p50   76.3 ms p99  898.1 ms; "
-                    + "16.86 ms CPU per create (this code, next: 132.3/s, p99 309.7 ms, 6.65 ms)",
+                    + "16.86 ms CPU per create (this branch, run right after: 132.3/s, p99 309.7 ms, 6.65 ms)",
             "17:24 UTC  postgresql  1000 nodes:    81.3 creates/s, create latency p50   44.1 ms p99  602.2 ms; "
-                    + "9.83 ms CPU per create (this code, before: 98.1/s, p99 426.1 ms, 8.31 ms)");
+                    + "9.83 ms CPU per create (this branch, run right before: 98.1/s, p99 426.1 ms, 8.31 ms)");
 
     private ClusterBench() {}
 
