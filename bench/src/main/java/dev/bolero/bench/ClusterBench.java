@@ -62,17 +62,17 @@ public final class ClusterBench {
     /**
      * This bench's figures for the code before the kept snapshot was derived per batch instead of laid out again
      * (commit c56f345), with 1,000 nodes, each run back to back with this code's on 2026-12-02 on the 2-core host
-     * while other sessions' builds and VMs loaded it (load 13 to 20): compare the code's own runs beside them.
+     * while other sessions' builds and VMs loaded it (load 5 to 19): compare the code's own runs beside them.
      */
     private static final List<String> BEFORE_DERIVED_SNAPSHOT = List.of(
-            "17:05 UTC  sqlite      1000 nodes:    66.0 creates/s, create latency p50   56.6 ms p99  883.7 ms; "
-                    + "7.55 ms CPU per create (this branch, run right after: 90.6/s, p99 829.7 ms, 6.61 ms)",
-            "17:20 UTC  sqlite      1000 nodes:    70.1 creates/s, create latency p50   60.4 ms p99  781.3 ms; "
-                    + "9.13 ms CPU per create (this branch, run right before: 96.4/s, p99 532.4 ms, 7.12 ms)",
+            "17:26 UTC  sqlite      1000 nodes:   299.0 creates/s, create latency p50   23.3 ms p99   73.3 ms; "
+                    + "6.38 ms CPU per create (this branch, run right after: 389.7/s, p99 69.9 ms, 4.86 ms)",
+            "17:31 UTC  sqlite      1000 nodes:   130.4 creates/s, create latency p50   40.8 ms p99  352.3 ms; "
+                    + "9.15 ms CPU per create (this branch, run right before: 348.5/s, p99 75.7 ms, 5.46 ms)",
             "17:14 UTC  postgresql  1000 nodes:    55.0 creates/s, create latency p50   76.3 ms p99  898.1 ms; "
                     + "16.86 ms CPU per create (this branch, run right after: 132.3/s, p99 309.7 ms, 6.65 ms)",
-            "17:24 UTC  postgresql  1000 nodes:    81.3 creates/s, create latency p50   44.1 ms p99  602.2 ms; "
-                    + "9.83 ms CPU per create (this branch, run right before: 98.1/s, p99 426.1 ms, 8.31 ms)");
+            "17:29 UTC  postgresql  1000 nodes:   100.4 creates/s, create latency p50   60.7 ms p99  337.3 ms; "
+                    + "11.74 ms CPU per create (this branch, run right before: 144.6/s, p99 415.3 ms, 7.86 ms)");
 
     private ClusterBench() {}
 
@@ -113,7 +113,7 @@ public final class ClusterBench {
         BEFORE.forEach(r -> System.out.println("  " + r));
         System.out.println();
         System.out.println("Before the kept snapshot was derived per batch (commit c56f345, measured 2026-12-02 on this "
-                + "host under load 13 to 20, back to back with this code):");
+                + "host under load 5 to 19, back to back with this code):");
         BEFORE_DERIVED_SNAPSHOT.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }
