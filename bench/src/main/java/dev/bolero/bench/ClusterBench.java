@@ -32,8 +32,9 @@ import tools.jackson.databind.JsonNode;
  * server with many simulated nodes (agents that join, heartbeat at the protocol interval, long-poll their assignments
  * and report every assigned machine running without booting anything), on SQLite and on PostgreSQL. Each store is
  * measured with {@code nodes} nodes and, in the same run, with {@code baselineNodes} nodes; during the large run the
- * latency of {@code GET /v1/status} is sampled too. Prints creates/s and p50/p99 create latency, and beside them the
- * figures measured for the code before batched placement.
+ * latency of {@code GET /v1/status} is sampled too. Prints creates/s, p50/p99 create latency and the CPU time this
+ * process (server and simulated agents) used per create, which varies less than the rate on a shared host, and beside
+ * them the figures measured for the code before batched placement.
  *
  * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres).
  */
@@ -57,6 +58,21 @@ public final class ClusterBench {
             "14:07 UTC  sqlite      1000 nodes:    70.3 creates/s, create latency p50  101.0 ms p99  316.2 ms",
             "14:07 UTC  postgresql    10 nodes:    53.3 creates/s, create latency p50   86.2 ms p99  812.4 ms",
             "14:07 UTC  postgresql  1000 nodes:    60.8 creates/s, create latency p50  109.1 ms p99  481.3 ms");
+
+    /**
+     * This bench's figures for the code before the kept snapshot was derived per batch instead of laid out again
+     * (commit c56f345), with 1,000 nodes, each run back to back with this code's on 2026-12-02 on the 2-core host
+     * while other sessions' builds and VMs loaded it (load 5 to 19): compare the code's own runs beside them.
+     */
+    private static final List<String> BEFORE_DERIVED_SNAPSHOT = List.of(
+            "17:26 UTC  sqlite      1000 nodes:   299.0 creates/s, create latency p50   23.3 ms p99   73.3 ms; "
+                    + "6.38 ms CPU per create (this branch, run right after: 389.7/s, p99 69.9 ms, 4.86 ms)",
+            "17:31 UTC  sqlite      1000 nodes:   130.4 creates/s, create latency p50   40.8 ms p99  352.3 ms; "
+                    + "9.15 ms CPU per create (this branch, run right before: 348.5/s, p99 75.7 ms, 5.46 ms)",
+            "17:14 UTC  postgresql  1000 nodes:    55.0 creates/s, create latency p50   76.3 ms p99  898.1 ms; "
+                    + "16.86 ms CPU per create (this branch, run right after: 132.3/s, p99 309.7 ms, 6.65 ms)",
+            "17:29 UTC  postgresql  1000 nodes:   100.4 creates/s, create latency p50   60.7 ms p99  337.3 ms; "
+                    + "11.74 ms CPU per create (this branch, run right before: 144.6/s, p99 415.3 ms, 7.86 ms)");
 
     private ClusterBench() {}
 
@@ -95,6 +111,10 @@ public final class ClusterBench {
         System.out.println("Before batched placement (commit 8ffc8a7, measured 2026-12-02 on this host with the default "
                 + "arguments; that code placed each create in its own transactions):");
         BEFORE.forEach(r -> System.out.println("  " + r));
+        System.out.println();
+        System.out.println("Before the kept snapshot was derived per batch (commit c56f345, measured 2026-12-02 on this "
+                + "host under load 5 to 19, back to back with this code):");
+        BEFORE_DERIVED_SNAPSHOT.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }
 
@@ -151,6 +171,7 @@ public final class ClusterBench {
                 }
             });
             long start = System.nanoTime();
+            long cpuStart = cpuNanos();
             var workers = new ArrayList<java.util.concurrent.Future<?>>();
             for (int c = 0; c < clients; c++) {
                 workers.add(pool.submit(() -> {
@@ -166,6 +187,7 @@ public final class ClusterBench {
             }
             for (var w : workers) w.get();
             double createS = (System.nanoTime() - start) / 1e9;
+            double cpuMs = (cpuNanos() - cpuStart) / 1e6 / creates;
             sampling.interrupt();
             sampling.join();
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
@@ -175,9 +197,10 @@ public final class ClusterBench {
             Arrays.sort(latencies);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported running after %.1f s "
-                            + "(%d/%d); %d joins in %.1f s",
-                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), ms(status, 0.50),
+                            + "%.2f ms CPU per create; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
+                            + "running after %.1f s (%d/%d); %d joins in %.1f s",
+                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), cpuMs,
+                    ms(status, 0.50),
                     ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS);
         } finally {
             agents.forEach(Agent::stop);
@@ -185,6 +208,12 @@ public final class ClusterBench {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** The CPU time this process (server and simulated agents alike) has used. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static double ms(long[] sortedNanos, double quantile) {

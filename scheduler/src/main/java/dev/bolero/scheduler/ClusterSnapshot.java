@@ -22,6 +22,10 @@ import java.util.TreeSet;
  * numbers ranking reads live in primitive arrays, ready nodes of a class next to each other. Scheduling never copies
  * or changes a snapshot. Classes pay off when labels have few distinct values; a label unique per node (a hostname)
  * makes every node its own class, which stays correct but checks labels per node.
+ *
+ * <p>{@link #withPlacements} derives the next snapshot from committed placements without laying the cluster out
+ * again: it keeps this layout, so its classes' ready nodes are no longer fullest first. Ranking depends on no order
+ * (only the pruning of blocks works less well), so it decides exactly as a snapshot built afresh would.
  */
 public final class ClusterSnapshot {
 
@@ -37,6 +41,8 @@ public final class ClusterSnapshot {
 
     private final long index;
     private final List<NodeView> nodes;
+    /** For each position, the node's place in {@link #nodes}. */
+    private final int[] rankById;
     private final Map<String, Integer> positionById;
 
     final NodeView[] views;
@@ -76,6 +82,7 @@ public final class ClusterSnapshot {
         this.regions = java.util.Collections.unmodifiableSortedSet(regionNames);
 
         int n = nodes.size();
+        rankById = new int[n];
         views = new NodeView[n];
         ids = new String[n];
         capCpu = new int[n];
@@ -138,6 +145,38 @@ public final class ClusterSnapshot {
         for (int b = 0; b < blockStart.length; b++) {
             java.util.Arrays.fill(blockOf, blockStart[b], blockEnd[b], b);
         }
+        for (int r = 0; r < n; r++) {
+            rankById[positionById.get(nodes.get(r).id())] = r;
+        }
+    }
+
+    /** {@code base} at {@code index} with {@code occupancy}, its occupancy after placements, and the changed views. */
+    private ClusterSnapshot(ClusterSnapshot base, long index, Occupancy occupancy, Map<Integer, NodeView> changed) {
+        this.index = index;
+        views = base.views.clone();
+        var byId = base.nodes.toArray(NodeView[]::new);
+        changed.forEach((p, view) -> {
+            views[p] = view;
+            byId[base.rankById[p]] = view;
+        });
+        nodes = java.util.Collections.unmodifiableList(java.util.Arrays.asList(byId));
+        rankById = base.rankById;
+        positionById = base.positionById;
+        ids = base.ids;
+        capCpu = base.capCpu;
+        usedCpu = occupancy.usedCpu();
+        capMem = base.capMem;
+        usedMem = occupancy.usedMem();
+        inverseCpu = base.inverseCpu;
+        inverseMem = base.inverseMem;
+        idHash = base.idHash;
+        classOf = base.classOf;
+        classes = base.classes;
+        fleets = occupancy.fleets();
+        regions = base.regions;
+        ports = occupancy.ports();
+        blocks = occupancy.blocks();
+        blockOf = base.blockOf;
     }
 
     private static double fill(NodeView node) {
@@ -168,6 +207,29 @@ public final class ClusterSnapshot {
      */
     public static ClusterSnapshot of(long index, Collection<NodeView> nodes) {
         return new ClusterSnapshot(index, nodes);
+    }
+
+    /**
+     * This snapshot at state-store {@code index} with {@code placements} committed: each placement's node counts its
+     * request's resources, one more machine of its fleet and its host ports as in use. Scheduling on the result
+     * decides as on {@link #of} with the nodes so changed; building it takes time in proportion to the placements
+     * and their fleets' nodes, not to the cluster. This snapshot does not change.
+     *
+     * @throws IllegalArgumentException when a placement names a node this snapshot lacks
+     */
+    public ClusterSnapshot withPlacements(long index, List<Placement> placements) {
+        var occupancy = new Occupancy(this);
+        var changed = new HashMap<Integer, NodeView>();
+        for (Placement placement : placements) {
+            int p = position(placement.nodeId());
+            if (p < 0) {
+                throw new IllegalArgumentException("cluster snapshot " + this.index + ": placement of "
+                        + placement.machineId() + " on unknown node " + placement.nodeId());
+            }
+            occupancy.add(p, placement.request());
+            changed.put(p, changed.getOrDefault(p, views[p]).withMachine(placement.request()));
+        }
+        return new ClusterSnapshot(this, index, occupancy, changed);
     }
 
     /** The state-store index this snapshot was taken at. */

@@ -58,6 +58,16 @@ public record NodeView(
         ports = Set.copyOf(ports);
     }
 
+    /** This node with one more machine, asking for {@code request}: its resources, fleet and ports in use. */
+    NodeView withMachine(PlacementRequest request) {
+        var fleets = new java.util.HashMap<>(fleetMachines);
+        request.fleet().ifPresent(fleet -> fleets.merge(fleet, 1, Integer::sum));
+        var used = new java.util.HashSet<>(ports);
+        used.addAll(request.ports());
+        return new NodeView(id, state, labels, drivers, capacity, allocated.add(request.resources()), fleets,
+                heartbeatExpires, used);
+    }
+
     /** The node's region, from its {@value #REGION_LABEL} label. */
     public Optional<String> region() {
         return Optional.ofNullable(labels.get(REGION_LABEL));

@@ -1,26 +1,19 @@
 package dev.bolero.scheduler;
 
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Places requests one after another against one snapshot, remembering what it placed. The snapshot's arrays are
- * read directly until the first placement is remembered; then the two allocation arrays are copied once.
+ * Places requests one after another against one snapshot, remembering what it placed in an {@link Occupancy}: the
+ * snapshot's arrays are read directly until the first placement is remembered; then the allocation arrays are copied
+ * once.
  */
 final class Placer {
 
     private final ClusterSnapshot snapshot;
     private final Instant now;
     private final long seed;
-    private int[] usedCpu;
-    private long[] usedMem;
-    private Blocks blocks;
-    private boolean ownArrays;
-    private PortUse ports;
-    private boolean ownPorts;
-    /** Fleets whose counts this placer changed or read, by position; absent fleets are as in the snapshot. */
-    private final Map<String, Map<Integer, Integer>> fleets = new HashMap<>();
+    private final Occupancy occupancy;
 
     private int bestPosition;
     private double bestScore;
@@ -30,10 +23,7 @@ final class Placer {
         this.snapshot = snapshot;
         this.now = now;
         this.seed = seed;
-        this.usedCpu = snapshot.usedCpu;
-        this.usedMem = snapshot.usedMem;
-        this.blocks = snapshot.blocks;
-        this.ports = snapshot.ports;
+        this.occupancy = new Occupancy(snapshot);
     }
 
     /** Decides where {@code request} goes; when {@code remember}, later requests see the placement. */
@@ -47,9 +37,9 @@ final class Placer {
             classFits[c] = Feasibility.constraints(classes[c].labels(), classes[c].drivers(), request)
                     == Feasibility.Verdict.FITS;
         }
-        Map<Integer, Integer> fleetCounts = request.fleet().map(this::fleetCounts).orElse(Map.of());
+        Map<Integer, Integer> fleetCounts = request.fleet().map(occupancy::fleetCounts).orElse(Map.of());
         long[] occupied = fleetCounts.isEmpty() ? null : bitset(fleetCounts);
-        long[] taken = request.ports().isEmpty() ? null : ports.taken(request.ports());
+        long[] taken = request.ports().isEmpty() ? null : occupancy.ports().taken(request.ports());
 
         bestPosition = -1;
         boolean binpack = request.strategy() == Strategy.BINPACK;
@@ -62,11 +52,12 @@ final class Placer {
             leastOccupied(fleetCounts, classFits, request.resources(), binpack, taken);
         }
         if (bestPosition < 0) {
-            return new PlacementDecision.Refused(Refusals.explain(snapshot, usedCpu, usedMem, taken, request, now));
+            return new PlacementDecision.Refused(Refusals.explain(snapshot, occupancy.usedCpu(), occupancy.usedMem(),
+                    taken, request, now));
         }
         var placed = new PlacementDecision.Placed(snapshot.ids[bestPosition], bestScore);
         if (remember) {
-            remember(bestPosition, request);
+            occupancy.add(bestPosition, request);
         }
         return placed;
     }
@@ -97,6 +88,7 @@ final class Placer {
         long wantCpu = demand.cpus();
         long wantMem = demand.memoryMb();
         boolean checkHeartbeat = !now.isBefore(nodeClass.earliestReadyExpiry());
+        Blocks blocks = occupancy.blocks();
         // Fullest blocks come first: bin-packing meets its best early from the front, spreading from the back.
         int first = nodeClass.firstBlock();
         int last = nodeClass.endBlock() - 1;
@@ -116,8 +108,8 @@ final class Placer {
         long[] capMem = snapshot.capMem;
         double[] inverseCpu = snapshot.inverseCpu;
         double[] inverseMem = snapshot.inverseMem;
-        int[] cpu = usedCpu;
-        long[] mem = usedMem;
+        int[] cpu = occupancy.usedCpu();
+        long[] mem = occupancy.usedMem();
         for (int p = start; p < end; p++) {
             long cpuAfter = cpu[p] + wantCpu;
             long memAfter = mem[p] + wantMem;
@@ -151,6 +143,8 @@ final class Placer {
     /** When every node free of the fleet is ruled out: ranks the fleet's nodes by fewest machines, then score. */
     private void leastOccupied(Map<Integer, Integer> fleetCounts, boolean[] classFits, Resources demand,
                                boolean binpack, long[] taken) {
+        int[] usedCpu = occupancy.usedCpu();
+        long[] usedMem = occupancy.usedMem();
         int bestCount = Integer.MAX_VALUE;
         for (var entry : fleetCounts.entrySet()) {
             int p = entry.getKey();
@@ -177,38 +171,11 @@ final class Placer {
         return bits != null && (bits[p >>> 6] & (1L << p)) != 0;
     }
 
-    private Map<Integer, Integer> fleetCounts(String fleet) {
-        var counts = fleets.get(fleet);
-        return counts != null ? counts : snapshot.fleets.getOrDefault(fleet, Map.of());
-    }
-
     private long[] bitset(Map<Integer, Integer> fleetCounts) {
         long[] bits = new long[(snapshot.ids.length + 63) >>> 6];
         for (int p : fleetCounts.keySet()) {
             bits[p >>> 6] |= 1L << p;
         }
         return bits;
-    }
-
-    private void remember(int p, PlacementRequest request) {
-        if (!ownArrays) {
-            usedCpu = usedCpu.clone();
-            usedMem = usedMem.clone();
-            blocks = blocks.copy();
-            ownArrays = true;
-        }
-        usedCpu[p] = Math.addExact(usedCpu[p], request.resources().cpus());
-        usedMem[p] = Math.addExact(usedMem[p], request.resources().memoryMb());
-        blocks.refresh(snapshot.blockOf[p], snapshot, usedCpu, usedMem);
-        if (!request.ports().isEmpty()) {
-            if (!ownPorts) {
-                ports = ports.copy();
-                ownPorts = true;
-            }
-            ports.add(p, request.ports());
-        }
-        request.fleet().ifPresent(fleet -> fleets
-                .computeIfAbsent(fleet, f -> new HashMap<>(snapshot.fleets.getOrDefault(f, Map.of())))
-                .merge(p, 1, Integer::sum));
     }
 }

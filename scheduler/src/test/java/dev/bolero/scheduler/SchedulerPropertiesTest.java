@@ -126,6 +126,67 @@ class SchedulerPropertiesTest {
         assertThat(outcome.rejected()).isEmpty();
     }
 
+    @Property
+    void aSnapshotWithPlacementsDecidesAsOneBuiltAfreshFromTheChangedNodes(
+            @ForAll("clusters") List<NodeView> nodes, @ForAll("batches") List<List<PlacementRequest>> batches,
+            @ForAll long seed) {
+        var random = new Random(seed);
+        var derived = ClusterSnapshot.of(1, nodes);
+        var latest = new HashMap<String, NodeView>();
+        nodes.forEach(node -> latest.put(node.id(), node));
+        long index = 1;
+        for (var batch : batches) {
+            var decisions = Scheduler.planAll(derived, batch, NOW, seed);
+            var placements = new ArrayList<Placement>();
+            for (int i = 0; i < batch.size(); i++) {
+                if (decisions.get(i) instanceof Placed placed) {
+                    placements.add(new Placement("m-" + index + "-" + i, placed.nodeId(), batch.get(i)));
+                } else if (!nodes.isEmpty()) {
+                    // Placed elsewhere meanwhile (by another server, an overcommitting operator): any node at all.
+                    String nodeId = nodes.get(random.nextInt(nodes.size())).id();
+                    placements.add(new Placement("m-" + index + "-" + i, nodeId, batch.get(i)));
+                }
+            }
+            index += 1 + random.nextInt(3);
+            var before = derived;
+            var beforeNodes = List.copyOf(before.nodes());
+            derived = derived.withPlacements(index, placements);
+            placements.forEach(p -> latest.put(p.nodeId(), withMachine(latest.get(p.nodeId()), p.request())));
+            var fresh = ClusterSnapshot.of(index, latest.values());
+
+            assertThat(before.nodes()).as("the snapshot derived from").isEqualTo(beforeNodes);
+            assertThat(derived.index()).isEqualTo(index);
+            assertThat(derived.nodes()).isEqualTo(fresh.nodes());
+            for (var node : fresh.nodes()) assertThat(derived.node(node.id())).contains(node);
+            assertThat(Scheduler.planAll(derived, batch, NOW, seed + index))
+                    .isEqualTo(Scheduler.planAll(fresh, batch, NOW, seed + index));
+            for (var request : batch) {
+                assertThat(Scheduler.plan(derived, request, NOW, seed)).isEqualTo(Scheduler.plan(fresh, request, NOW,
+                        seed));
+            }
+        }
+    }
+
+    @Property
+    void aSnapshotRefusesPlacementsOnNodesItLacks(@ForAll("clusters") List<NodeView> nodes) {
+        var snapshot = ClusterSnapshot.of(1, nodes);
+        var stranger = new Placement("m-1", "not-a-node", PlacementRequest.of(1, 1));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> snapshot.withPlacements(2, List.of(stranger)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown node not-a-node");
+    }
+
+    /** {@code node} with one more machine asking for {@code request}, written out plainly. */
+    private static NodeView withMachine(NodeView node, PlacementRequest request) {
+        var fleets = new HashMap<>(node.fleetMachines());
+        request.fleet().ifPresent(fleet -> fleets.put(fleet, fleets.getOrDefault(fleet, 0) + 1));
+        var ports = new HashSet<>(node.ports());
+        ports.addAll(request.ports());
+        return new NodeView(node.id(), node.state(), node.labels(), node.drivers(), node.capacity(),
+                new Resources(node.allocated().cpus() + request.resources().cpus(),
+                        node.allocated().memoryMb() + request.resources().memoryMb()),
+                fleets, node.heartbeatExpires(), ports);
+    }
+
     /** The oracle: every filter written out plainly, independent of the scheduler's code. */
     private static boolean admits(NodeView node, PlacementRequest request, Resources alreadyPlaced,
                                   Set<HostPort> alreadyPublished) {
@@ -179,6 +240,11 @@ class SchedulerPropertiesTest {
                 disk.map(d -> Map.of("disk", d)).orElse(Map.of()), driver, strategy, fleet, where.get1(),
                 where.get2())).list()
                 .ofMaxSize(20);
+    }
+
+    @Provide
+    Arbitrary<List<List<PlacementRequest>>> batches() {
+        return requests().list().ofMaxSize(6);
     }
 
     /** Mostly none, else one or two of three ports (two sharing a number), so that collisions are common. */

@@ -18,6 +18,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -67,6 +68,10 @@ public final class Telemetry implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private final Supplier<Optional<String>> notReady;
+    /** The request timers registered so far, by operation, method and status: looked up once each. */
+    private final ConcurrentHashMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
+
+    private record TimerKey(String operation, String method, int status) {}
 
     /**
      * Telemetry of process {@code process} ({@code server}, {@code agent}: the {@code process} tag of every metric).
@@ -111,13 +116,19 @@ public final class Telemetry implements AutoCloseable {
         String id = operation == null ? UNMATCHED : operation.id();
         int status = ctx.statusCode();
         long nanos = (long) (millis * 1_000_000);
-        Timer.builder("bolero.http.requests").description("API requests by operation and status")
-                .tags("operation", id, "method", ctx.method().name(), "status", Integer.toString(status))
-                .serviceLevelObjectives(BUCKETS).register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        timers.computeIfAbsent(new TimerKey(id, ctx.method().name(), status), this::timer)
+                .record(nanos, TimeUnit.NANOSECONDS);
         if (operation != null && OPERATIONS.contains(operation)) return;
         Level level = operation != null && !operation.published() ? Level.DEBUG : Level.INFO; // node heartbeats
+        if (!requests.isEnabledForLevel(level)) return;
         requests.atLevel(level).log("{} {} {} {} ms op={} from {}", ctx.method(), ctx.path(), status,
                 String.format("%.1f", millis), id, ctx.ip());
+    }
+
+    private Timer timer(TimerKey key) {
+        return Timer.builder("bolero.http.requests").description("API requests by operation and status")
+                .tags("operation", key.operation(), "method", key.method(), "status", Integer.toString(key.status()))
+                .serviceLevelObjectives(BUCKETS).register(registry);
     }
 
     @Override

@@ -52,8 +52,9 @@ import java.util.concurrent.LinkedBlockingQueue;
  * chosen nodes against their latest state. Placements the applier rejects are planned again on a fresh snapshot, up to
  * {@value #ATTEMPTS} times. Each caller then gets its own job's {@link Result}.
  *
- * <p>The snapshot is kept between batches while nothing else writes: the worker applies its own commits to it and
- * reads the store again when the state index shows another write, when it is older than {@link #SNAPSHOT_AGE} (so
+ * <p>The snapshot is kept between batches while nothing else writes: the worker applies its own commits to it
+ * ({@link ClusterSnapshot#withPlacements}, in time proportional to the batch, not to the cluster) and reads the store
+ * again when the state index shows another write, when it is older than {@link #SNAPSHOT_AGE} (so
  * heartbeats' times and capacities are seen), and before it refuses anything. A stale snapshot can only make the
  * scheduler propose a node that the applier then rejects: capacity is never over-committed.
  */
@@ -418,19 +419,7 @@ final class Placements implements AutoCloseable {
             cached = null;
             return;
         }
-        var views = new HashMap<String, NodeView>();
-        for (NodeView v : cached.snapshot().nodes()) views.put(v.id(), v);
-        for (Placement p : placed) views.computeIfPresent(p.nodeId(), (id, v) -> withPlacement(v, p.request()));
-        cached = new Cached(ClusterSnapshot.of(commitIndex, views.values()), cached.readAt());
-    }
-
-    private static NodeView withPlacement(NodeView v, PlacementRequest request) {
-        var fleets = new HashMap<>(v.fleetMachines());
-        request.fleet().ifPresent(f -> fleets.merge(f, 1, Integer::sum));
-        var ports = new HashSet<>(v.ports());
-        ports.addAll(request.ports());
-        return new NodeView(v.id(), v.state(), v.labels(), v.drivers(), v.capacity(),
-                v.allocated().add(request.resources()), fleets, v.heartbeatExpires(), ports);
+        cached = new Cached(cached.snapshot().withPlacements(commitIndex, placed), cached.readAt());
     }
 
     /** Records on each refused waiting or draining machine why it stays where it is, in one transaction. */
