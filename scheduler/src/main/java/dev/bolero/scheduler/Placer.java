@@ -65,7 +65,9 @@ final class Placer {
     /** Places a request pinned to one node: that node if it passes every filter, else a refusal. */
     private PlacementDecision placePinned(PlacementRequest request, boolean remember) {
         int p = snapshot.position(request.node().orElseThrow());
-        long[] taken = p < 0 || request.ports().isEmpty() ? null : ports.taken(request.ports());
+        long[] taken = p < 0 || request.ports().isEmpty() ? null : occupancy.ports().taken(request.ports());
+        int[] usedCpu = occupancy.usedCpu();
+        long[] usedMem = occupancy.usedMem();
         if (p < 0 || Feasibility.check(snapshot.views[p], request, now, usedCpu[p], usedMem[p], marked(taken, p))
                 != Feasibility.Verdict.FITS) {
             return new PlacementDecision.Refused(Refusals.explain(snapshot, usedCpu, usedMem, taken, request, now));
@@ -74,7 +76,7 @@ final class Placer {
                 usedCpu[p] + (long) request.resources().cpus(), snapshot.inverseCpu[p],
                 usedMem[p] + request.resources().memoryMb(), snapshot.inverseMem[p]);
         if (remember) {
-            remember(p, request);
+            occupancy.add(p, request);
         }
         return new PlacementDecision.Placed(snapshot.ids[p], score);
     }
