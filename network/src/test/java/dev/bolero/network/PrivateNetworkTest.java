@@ -199,8 +199,11 @@ class PrivateNetworkTest {
         var packets = sh("tcpdump", "-r", capture.toString(), "-n", "ip or ip6").lines()
                 .filter(line -> !line.startsWith("reading from file"))
                 .toList();
-        assertThat(packets.size()).as("packets captured").isGreaterThan(BLOB_BYTES / 1500);
         assertThat(packets).allSatisfy(line -> assertThat(line).contains(".%d: UDP".formatted(PORT)));
+        // Counted in bytes, not packets: with UDP segmentation offload a capture may see one datagram per batch.
+        long carried = packets.stream().mapToLong(line -> Long.parseLong(line.replaceAll(".*length (\\d+).*", "$1")))
+                .sum();
+        assertThat(carried).as("UDP payload bytes captured").isGreaterThan(BLOB_BYTES);
     }
 
     @Test
