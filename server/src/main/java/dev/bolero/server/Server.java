@@ -76,6 +76,7 @@ public final class Server implements AutoCloseable {
             String replica = Tokens.id();
             Cluster started = cluster;
             telemetry = new Telemetry("server", () -> ready(started));
+            cluster.bindMetrics(telemetry.registry());
             audit = new AuditLog(store, clock);
             var api = new ServerApi(cluster, secrets, audit, telemetry, replica, config.tenantRate())
                     .start(config.host(), config.port());

@@ -1363,6 +1363,20 @@ abstract class ClusterSuite {
                 assertThat(http.get("/v1/namespaces/busy/fleets", busy).status()).as("refilled").isEqualTo(200));
     }
 
+    @Test
+    void theServersMetricsCountPlacementsReconciliationsAndMachinesByState() {
+        placedMachine("alpha");
+        var refused = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of("config",
+                Map.of("image", "busybox", "guest", Map.of("cpus", 64, "memory_mb", 256))));
+        assertThat(refused.status()).as("%s", refused).isIn(400, 409);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(http.get("/metrics", null).body())
+                .containsPattern("bolero_scheduler_placements_total\\{[^}]*kind=\"create\"[^}]*outcome=\"placed\"[^}]*} [1-9]")
+                .containsPattern("bolero_scheduler_placements_total\\{[^}]*kind=\"create\"[^}]*outcome=\"refused\"[^}]*} [1-9]")
+                .containsPattern("bolero_reconciler_pass_seconds_count\\{[^}]*} [1-9]")
+                .containsPattern("bolero_reconciler_lag_seconds\\{[^}]*} [0-9.]+")
+                .containsPattern("bolero_cluster_machines\\{[^}]*state=\"(created|starting|running)\"[^}]*} [1-9]"));
+    }
+
     /** A connection to this test's database beside the server's, to change it as an intruder would. */
     java.sql.Connection rawConnection() throws java.sql.SQLException {
         if (db.isEmpty()) {

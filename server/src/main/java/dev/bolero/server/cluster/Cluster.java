@@ -1,10 +1,14 @@
 package dev.bolero.server.cluster;
 
+import dev.bolero.core.MachineState;
 import dev.bolero.server.secrets.Secrets;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.TokenRow;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -69,6 +73,31 @@ public final class Cluster implements AutoCloseable {
 
     public Volumes volumes() {
         return volumes;
+    }
+
+    /**
+     * Publishes the control plane's metrics on {@code registry}: machines by observed state across the cluster
+     * ({@code bolero_cluster_machines}, read from the store at most every 5 s), placements
+     * ({@link Placements#bindMetrics}) and reconciliations ({@link ClusterLoops#bindMetrics}).
+     */
+    public void bindMetrics(MeterRegistry registry) {
+        var counts = new java.util.concurrent.atomic.AtomicReference<Map<String, Long>>(Map.of());
+        var readAt = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 10_000_000_000L);
+        java.util.function.Supplier<Map<String, Long>> current = () -> {
+            long now = System.nanoTime();
+            long last = readAt.get();
+            if (now - last > 5_000_000_000L && readAt.compareAndSet(last, now)) {
+                counts.set(store.read("count machines by state", tx -> tx.machines().countByState()));
+            }
+            return counts.get();
+        };
+        for (MachineState state : MachineState.values()) {
+            Gauge.builder("bolero.cluster.machines", current, c -> c.get().getOrDefault(state.wireName(), 0L))
+                    .description("The cluster's machines (not destroyed) by observed state")
+                    .tag("state", state.wireName()).strongReference(true).register(registry);
+        }
+        placements.bindMetrics(registry);
+        loops.bindMetrics(registry);
     }
 
     public NodeRegistry nodes() {

@@ -9,6 +9,9 @@ import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.sql.SQLException;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -83,9 +86,33 @@ final class ClusterLoops implements AutoCloseable {
         }
     }
 
+    /** When the last reconciliation on this replica ended; null before the first. */
+    private volatile Instant lastPass;
+    private volatile Timer passes;
+
+    /**
+     * Publishes on {@code registry} how long reconciliations take ({@code bolero_reconciler_pass_seconds}) and how
+     * long ago the last one ended on this replica ({@code bolero_reconciler_lag_seconds}: NaN while it does not lead,
+     * growing when the loop is stuck).
+     */
+    void bindMetrics(MeterRegistry registry) {
+        passes = Timer.builder("bolero.reconciler.pass").description("One reconciliation of desired and actual state")
+                .register(registry);
+        Gauge.builder("bolero.reconciler.lag.seconds", this, loops -> {
+            Instant last = loops.lastPass;
+            return !loops.leading || last == null ? Double.NaN
+                    : Duration.between(last, loops.clock.instant()).toMillis() / 1000.0;
+        }).description("Seconds since this replica's last reconciliation (NaN when it does not lead)")
+                .register(registry);
+    }
+
     /** One reconciliation; again at once when it found nodes lost, so that their machines are placed now. */
     void tick() {
+        long start = System.nanoTime();
         if (reconcile()) reconcile();
+        lastPass = clock.instant();
+        Timer t = passes;
+        if (t != null) t.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     /** Reads the cluster, asks the {@link Reconciler} and carries its actions out; whether any node went down. */

@@ -28,6 +28,8 @@ import dev.bolero.server.store.Tx;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -202,8 +204,48 @@ final class Placements implements AutoCloseable {
                 new IllegalStateException("place machine " + q.job().machine().id() + ": placements are closed")));
     }
 
+    /** Where placement outcomes are counted, once {@link #bindMetrics} was called. */
+    private volatile MeterRegistry metrics;
+
+    /**
+     * Counts placement outcomes on {@code registry}: {@code bolero_scheduler_placements_total} by kind (create, place,
+     * move) and outcome (placed, refused, conflict), and each batch's planning and commit time
+     * ({@code bolero_scheduler_batch_seconds}).
+     */
+    void bindMetrics(MeterRegistry registry) {
+        this.metrics = registry;
+    }
+
+    private void count(List<Job> jobs, List<Result> results, long startNanos) {
+        MeterRegistry r = metrics;
+        if (r == null) return;
+        for (int i = 0; i < jobs.size(); i++) {
+            String kind = switch (jobs.get(i)) {
+                case Job.Create c -> "create";
+                case Job.Place p -> "place";
+                case Job.Move m -> "move";
+            };
+            String outcome = switch (results.get(i)) {
+                case Result.Placed p -> "placed";
+                case Result.Refused f -> "refused";
+                case Result.Conflict c -> "conflict";
+                case Result.Skipped s -> "skipped";
+            };
+            r.counter("bolero.scheduler.placements", "kind", kind, "outcome", outcome).increment();
+        }
+        Timer.builder("bolero.scheduler.batch").description("Planning and committing one batch of placements")
+                .register(r).record(System.nanoTime() - startNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
     /** Plans and commits {@code jobs}, retrying rejected placements; one result per job, in order. */
     private List<Result> placeBatch(List<Job> jobs) {
+        long start = System.nanoTime();
+        List<Result> results = planAndCommit(jobs);
+        count(jobs, results, start);
+        return results;
+    }
+
+    private List<Result> planAndCommit(List<Job> jobs) {
         var results = new Result[jobs.size()];
         var requests = new PlacementRequest[jobs.size()];
         var pins = pins(jobs);

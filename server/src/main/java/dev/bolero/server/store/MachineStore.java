@@ -222,6 +222,14 @@ public final class MachineStore {
         return alias + "." + READ.replace(", ", ", " + alias + ".");
     }
 
+    /** How many machines (not destroyed) are in each observed state. */
+    public Map<String, Long> countByState() throws SQLException {
+        var counts = new java.util.HashMap<String, Long>();
+        sql.all("SELECT observed_state, COUNT(*) FROM machines WHERE desired_state <> 'destroyed' "
+                + "GROUP BY observed_state", rs -> counts.put(rs.getString(1), rs.getLong(2)));
+        return counts;
+    }
+
     private static MachineRow machine(ResultSet rs) throws SQLException {
         String stop = rs.getString("stop_request");
         return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
