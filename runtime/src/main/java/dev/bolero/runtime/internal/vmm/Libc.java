@@ -147,14 +147,17 @@ final class Libc {
         }
     }
 
-    /** A pidfd for {@code pid} (close-on-exec), or empty when there is no such process. */
+    /** {@code ENOENT}: newer kernels (6.x) give it to pidfd_open for a process that is exiting. */
+    private static final int ENOENT = 2;
+
+    /** A pidfd for {@code pid} (close-on-exec), or empty when there is no such process ({@code ESRCH}, {@code ENOENT}). */
     static OptionalInt pidfdOpen(long pid) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURED);
             long fd = (long) SYSCALL_2.invokeExact(state, SYS_PIDFD_OPEN, pid, 0L);
             if (fd >= 0) return OptionalInt.of((int) fd);
             int errno = errno(state);
-            if (errno == ESRCH) return OptionalInt.empty();
+            if (errno == ESRCH || errno == ENOENT) return OptionalInt.empty();
             throw new IOException("pidfd_open " + pid + ": " + describe(errno));
         } catch (IOException | RuntimeException | Error e) {
             throw e;
