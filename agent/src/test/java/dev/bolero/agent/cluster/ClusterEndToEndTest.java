@@ -151,6 +151,17 @@ class ClusterEndToEndTest {
         assertThat(now.path("network").path("rx_packets").asLong()).as("%s", now).isPositive();
         assertThat(now.path("network").path("tx_bytes").asLong()).as("%s", now).isPositive();
         assertThat(api("GET", machine + "/stats?window_s=7200", null).status()).isEqualTo(400);
+        // the same on the node's /metrics (from its latest sample, taken every 10 s), with the boot it measured and
+        // the machines by state (Prometheus sorts a series' labels by name; every series has a process label too)
+        String nonZero = "[^}]*} (?:[1-9]|0\\.\\d*[1-9])";
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(call("GET",
+                nodeOf(machine(id).path("node_id").asString()).url() + "/metrics", null, null).body())
+                .containsPattern("bolero_machine_cpu_seconds\\{[^}]*machine=\"" + id + "\"[^}]*namespace=\"alpha\""
+                        + nonZero)
+                .containsPattern("bolero_machine_network_transmit_packets\\{[^}]*machine=\"" + id + "\"" + nonZero)
+                .containsPattern("bolero_machine_boot_seconds_count\\{" + nonZero)
+                .containsPattern("bolero_machines\\{[^}]*state=\"running\"" + nonZero));
+
         var exec = api("POST", machine + "/exec", "{\"cmd\": [\"sh\", \"-c\", \"echo hi; echo oops >&2; exit 3\"]}");
         assertThat(exec.status()).as(exec.body()).isEqualTo(200);
         assertThat(exec.json().path("exit_code").asInt()).isEqualTo(3);
