@@ -9,6 +9,7 @@ import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.client.ExecClient;
+import dev.bolero.network.testing.HostCommands;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
@@ -267,7 +268,7 @@ class ClusterEndToEndTest {
 
     @Test
     @Order(4)
-    void a_lost_node_s_machine_runs_elsewhere_the_returning_node_drops_its_copy_drain_moves_it_and_fencing_stops_it()
+    void a_lost_node_s_machine_runs_elsewhere_the_returning_node_drops_its_copy_drain_moves_it_a_cut_off_node_fences_first_and_fencing_stops_it()
             throws Exception {
         String id = create("spread", "web", true).path("id").asString();
         Node first = nodeOf(waitRunning(id, null));
@@ -293,10 +294,49 @@ class ClusterEndToEndTest {
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                 assertThat(second.localState(id)).as("the drained node's copy").isEqualTo("absent"));
 
+        // Cut the third node off (its link to the cluster network down; the agent and its VMM keep running): it
+        // fences itself before the server declares it down, so its copy is gone before the second copy runs.
+        String thirdVmms = third.dataDir.resolve("machines").toString();
+        var overlaps = new java.util.concurrent.CopyOnWriteArrayList<String>();
+        var watching = new java.util.concurrent.atomic.AtomicBoolean(true);
+        var watcher = Thread.ofVirtual().start(() -> {
+            while (watching.get()) {
+                try {
+                    JsonNode m = machine(id);
+                    boolean elsewhere = "running".equals(m.path("state").asString())
+                            && !third.id.equals(m.path("node_id").asString());
+                    if (elsewhere && !processesMentioning(thirdVmms).isEmpty()) overlaps.add(m.toString());
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException | AssertionError e) {
+                    overlaps.add("watcher: " + e);
+                }
+            }
+        });
+        HostCommands.sh("ip", "link", "set", third.net.hostEnd(), "down");
+        Node fourth;
+        try {
+            fourth = nodeOf(waitRunning(id, third.id));
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                    assertThat(processesMentioning(thirdVmms)).as("VMMs of the cut-off %s", third.name).isEmpty());
+        } finally {
+            watching.set(false);
+            watcher.join();
+            HostCommands.sh("ip", "link", "set", third.net.hostEnd(), "up");
+        }
+        assertThat(overlaps).as("samples with the cut-off copy alive while another ran").isEmpty();
+        assertServes(fourth, id);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(nodeState(third.id)).as("the reconnected node").isEqualTo("ready");
+            assertThat(third.localState(id)).as("the reconnected node's copy").isEqualTo("absent");
+        });
+        assertThat(machine(id).path("node_id").asString()).isEqualTo(fourth.id);
+
         server.close();
         server = null;
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-                assertThat(third.localState(id)).as("fenced without the control plane").isEqualTo("absent"));
+                assertThat(fourth.localState(id)).as("fenced without the control plane").isEqualTo("absent"));
     }
 
     // --- helpers ---
