@@ -16,6 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import dev.bolero.api.PrivateFiles;
+import dev.bolero.api.SqliteIntegrity;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
@@ -78,7 +79,7 @@ public final class ServerStore implements AutoCloseable {
      * Opens the SQLite store at {@code file}, creating it when absent (mode {@code 0600}, as its journal files are),
      * and migrates it.
      *
-     * @throws StoreException when it cannot be opened or migrated
+     * @throws StoreException when it cannot be opened or migrated, or is damaged ({@link SqliteIntegrity})
      */
     public static ServerStore sqlite(Path file) {
         try {
@@ -95,6 +96,7 @@ public final class ServerStore implements AutoCloseable {
         SQLiteDataSource dataSource = new SQLiteDataSource(config);
         dataSource.setUrl("jdbc:sqlite:" + file);
         try {
+            SqliteIntegrity.requireIntact(dataSource, file);
             migrate(dataSource);
             var store = new ServerStore(dataSource, Optional.of(new Session(dataSource.getConnection())),
                     Optional.empty());
