@@ -10,3 +10,5 @@ CREATE TABLE namespace_quotas (
     volume_gib INTEGER,
     updated_at BIGINT NOT NULL
 );
+-- What a namespace's machines hold, counted from this index alone (not the rows with their specs) at each create.
+CREATE INDEX machines_usage ON machines (namespace, desired_state, cpus, memory_mb);
