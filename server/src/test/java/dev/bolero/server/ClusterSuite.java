@@ -747,6 +747,11 @@ abstract class ClusterSuite {
         assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("vcpus", 1)).status()).isEqualTo(200);
         assertThat(http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("count", 1, "config", config)).status())
                 .as("shrinking past a lowered limit").isEqualTo(200);
+        var deployed = http.post("/v1/namespaces/alpha/fleets/web/deployments", ADMIN, Map.of("config",
+                Map.of("image", "busybox", "guest", Map.of("cpus", 3, "memory_mb", 256))));
+        assertThat(deployed.status()).as("%s", deployed).isEqualTo(403);
+        assertThat(deployed.errorMessage()).isEqualTo("deploy fleet alpha/web: namespace alpha is limited to 1 vCPUs; "
+                + "this would make it 3 (it has 2)");
 
         String volumes = "/v1/namespaces/alpha/volumes";
         assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("volumes", 2, "volume_gib", 10)).status())

@@ -218,7 +218,8 @@ public final class ControlPlane {
                 body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
                 clock.instant().truncatedTo(ChronoUnit.MILLIS));
         store.read(action, tx -> {
-            Quotas.check(tx, namespace, Quotas.of(spec), action); // 403 before placing: a full cluster is not the news
+            // 403 before placing: a create past the quota costs a read, not a placement and a write transaction.
+            Quotas.check(tx, namespace, Quotas.of(spec), action);
             if (!spec.mounts().isEmpty()) Volumes.pin(tx, row); // 400/409 before placing
             return null;
         });
