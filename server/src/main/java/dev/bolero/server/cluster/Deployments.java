@@ -35,7 +35,8 @@ public final class Deployments {
      * Starts deploying {@code spec} to the fleet.
      *
      * @throws ApiException {@code not_found} for no such fleet or release, {@code failed_precondition} when the fleet
-     *     has no {@code count}, {@code conflict} when it has an active deployment
+     *     has no {@code count}, {@code conflict} when it has an active deployment, {@code quota_exceeded} when its count
+     *     of the new config's machines would take the namespace past its quota
      */
     public Deployment deploy(String namespace, String fleet, DeploySpec spec) {
         String action = "deploy fleet " + namespace + "/" + fleet;
@@ -58,6 +59,7 @@ public final class Deployments {
                 config = spec.config();
                 version = release(tx, namespace, fleet, t, config, now);
             }
+            Quotas.checkFleet(tx, namespace, fleet, t.spec(), withConfig(t.spec(), config), action);
             tx.fleets().update(namespace, withConfig(t.spec(), config), version, now);
             var d = new Deployment(Tokens.id(), namespace, fleet, t.configVersion(), version, spec.policy(),
                     DeployStatus.RUNNING, null, now, now);
