@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -274,48 +275,52 @@ class DeploysTest {
         assertThat(end.message()).startsWith("rollback to release 1: ");
     }
 
-    @Test
-    void eachStepOfARollingDeployIsRecordedWhenItHappens() {
-        var f = fleet(3, Behavior.HEALTHY);
-        f.deploy(DeployStrategy.ROLLING, 1);
+    @ParameterizedTest(name = "{0} of a {1} release")
+    @CsvSource(delimiter = '|', value = {
+        "ROLLING | HEALTHY | started, replacing m1, healthy m4, replacing m2, healthy m5, replacing m3, healthy m6, "
+                + "succeeded",
+        "ROLLING | CRITICAL | started, replacing m1, rolling_back m4, replacing m4, healthy m5, rolled_back",
+        "CANARY | HEALTHY | started, creating, healthy m4, removing m1, replacing m2, healthy m5, replacing m3, "
+                + "healthy m6, succeeded",
+        "BLUEGREEN | HEALTHY | started, creating, healthy m4, healthy m5, healthy m6, removing m1, removing m2, "
+                + "removing m3, succeeded",
+        "IMMEDIATE | HEALTHY | started, replacing m1, replacing m2, replacing m3, healthy m4, healthy m5, healthy m6, "
+                + "succeeded",
+    })
+    void eachDeployRecordsItsStepsInTheOrderTheyHappen(DeployStrategy strategy, Behavior next, String expected) {
+        var f = fleet(3, next);
+        f.deploy(strategy, 1);
 
         f.run();
 
-        assertThat(f.steps()).containsExactly("started", "replacing m1", "healthy m4", "replacing m2", "healthy m5",
-                "replacing m3", "healthy m6", "succeeded");
+        assertThat(String.join(", ", f.steps())).isEqualTo(expected);
         var steps = f.current().steps();
-        assertThat(steps.get(1).message()).isEqualTo("replacing machine m1 of release 1 with one of release 2");
-        assertThat(steps.get(2).message()).isEqualTo("machine m4 of release 2 is healthy");
-        assertThat(steps.get(2).at()).as("once booted").isAfterOrEqualTo(steps.get(1).at().plus(BOOT));
         assertThat(steps).extracting(DeployStep::at).isSorted();
         assertThat(steps.getLast().at()).isEqualTo(f.current().updatedAt());
     }
 
     @Test
-    void aRolledBackDeployRecordsTheTurnItsOwnReplacementsAndTheEnd() {
+    void aStepSaysWhatHappenedToWhichMachineAndWhy() {
         var f = fleet(3, Behavior.CRITICAL);
         f.deploy(DeployStrategy.ROLLING, 1);
 
         Deployment end = f.run();
 
-        assertThat(f.steps()).containsExactly("started", "replacing m1", "rolling_back m4", "replacing m4",
-                "healthy m5", "rolled_back");
-        assertThat(end.steps().get(2).message()).isEqualTo(end.message())
+        var steps = end.steps();
+        assertThat(steps.get(1).message()).isEqualTo("replacing machine m1 of release 1 with one of release 2");
+        assertThat(steps.get(2).message()).as("the turn back: the deployment's message").isEqualTo(end.message())
                 .isEqualTo("release 2: machine m4 not healthy after 60 s (running, check http critical)");
-        assertThat(end.steps().get(3).message()).isEqualTo("replacing machine m4 of release 2 with one of release 1");
-        assertThat(end.steps().getLast().message()).isEqualTo("back on release 1, every machine healthy");
-    }
+        assertThat(steps.get(2).at()).isEqualTo(steps.get(1).at().plusSeconds(WAIT_S));
+        assertThat(steps.get(3).message()).isEqualTo("replacing machine m4 of release 2 with one of release 1");
+        assertThat(steps.get(4).message()).isEqualTo("machine m5 of release 1 is healthy");
+        assertThat(steps.get(4).at()).as("once booted").isAfterOrEqualTo(steps.get(3).at().plus(BOOT));
+        assertThat(steps.getLast().message()).isEqualTo("back on release 1, every machine healthy");
 
-    @Test
-    void aBluegreenDeployCreatesTheNewSetThenRemovesTheOldOne() {
-        var f = fleet(2, Behavior.HEALTHY);
-        f.deploy(DeployStrategy.BLUEGREEN, 1);
-
-        f.run();
-
-        assertThat(f.steps()).containsExactly("started", "creating", "healthy m3", "healthy m4", "removing m1",
-                "removing m2", "succeeded");
-        assertThat(f.current().steps().get(1).message()).isEqualTo("creating 2 machines of release 2 beside the old ones");
+        var bluegreen = fleet(2, Behavior.HEALTHY);
+        bluegreen.deploy(DeployStrategy.BLUEGREEN, 1);
+        bluegreen.step();
+        assertThat(bluegreen.current().steps().getLast().message())
+                .isEqualTo("creating 2 machines of release 2 beside the old ones");
     }
 
     @Test
