@@ -18,12 +18,4 @@ public record Deployment(String id, String namespace, String fleet, long fromVer
     public Deployment {
         steps = steps == null ? List.of() : List.copyOf(steps);
     }
-
-    /** This deployment with {@code step} after its steps. */
-    public Deployment with(DeployStep step) {
-        var all = new java.util.ArrayList<>(steps);
-        all.add(step);
-        return new Deployment(id, namespace, fleet, fromVersion, toVersion, policy, status, message, createdAt,
-                updatedAt, all);
-    }
 }

@@ -96,6 +96,18 @@ class DeploysTest {
                     List.of(new CheckStatus("http", status, "", now)));
         }
 
+        /**
+         * The deployment now {@code status} with {@code message} since {@code at}, {@code step} after its steps, as the
+         * store records them.
+         */
+        Deployment recorded(DeployStatus status, String message, Instant at, DeployStep step) {
+            Deployment d = current();
+            var steps = new ArrayList<>(d.steps());
+            steps.add(step);
+            return new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(), d.toVersion(), d.policy(), status,
+                    message, d.createdAt(), at, steps);
+        }
+
         Deployment current() {
             return deployment.orElseThrow();
         }
@@ -119,19 +131,13 @@ class DeploysTest {
                     }
                     case Reconciler.Action.Shrink s -> machines.removeIf(m -> m.id().equals(s.machine().id()));
                     case Reconciler.Action.RollBack back -> {
-                        Deployment d = back.deployment();
-                        deployment = Optional.of(new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(),
-                                d.toVersion(), d.policy(), DeployStatus.ROLLING_BACK, back.reason(), d.createdAt(), now,
-                                current().steps()).with(back.step()));
-                        version = d.fromVersion();
+                        deployment = Optional.of(recorded(DeployStatus.ROLLING_BACK, back.reason(), now, back.step()));
+                        version = back.deployment().fromVersion();
                     }
-                    case Reconciler.Action.Finish f -> {
-                        Deployment d = f.deployment();
-                        deployment = Optional.of(new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(),
-                                d.toVersion(), d.policy(), f.status(), f.message(), d.createdAt(), now,
-                                current().steps()).with(f.step()));
-                    }
-                    case Reconciler.Action.Note n -> deployment = Optional.of(current().with(n.step()));
+                    case Reconciler.Action.Finish f ->
+                            deployment = Optional.of(recorded(f.status(), f.message(), now, f.step()));
+                    case Reconciler.Action.Note n -> deployment = Optional.of(recorded(current().status(),
+                            current().message(), current().updatedAt(), n.step()));
                     default -> throw new AssertionError("not a deployment action: " + a);
                 }
             }
