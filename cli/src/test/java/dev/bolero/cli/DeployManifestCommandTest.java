@@ -93,12 +93,13 @@ class DeployManifestCommandTest {
             assertThat(m.config().env()).containsEntry("MODE", "test");
         });
 
-        // A new count alone: the fleet's placement is updated; the same config redeploys its release.
+        // A new count alone: the fleet's placement is updated (the control plane grows it at once, or the deployment
+        // does), and the same config redeploys its release.
         Run grown = bolero("app", "-c", manifest("busybox:2", 3).toString());
 
         assertThat(grown.exit()).as(grown.stderr()).isZero();
         assertThat(grown.stdout()).contains("updated fleet app: count 3", "started: redeploying release 2",
-                "creating: creating 1 machine of release 2", "succeeded: ");
+                "succeeded: every machine runs release 2 and is healthy");
         assertThat(machines()).hasSize(3).allSatisfy(m -> assertThat(m.configVersion()).isEqualTo(2));
         assertThat(client.deployments("beta", "app")).hasSize(2);
     }
