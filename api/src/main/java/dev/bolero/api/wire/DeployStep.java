@@ -10,8 +10,9 @@ import java.util.Objects;
  * it.
  *
  * @param at when the control plane did it
- * @param machineId the machine it concerns ({@link Kind#REPLACING}, {@link Kind#REMOVING}, {@link Kind#HEALTHY});
- *     null for the deployment as a whole
+ * @param machineId the machine it concerns: the one replaced, removed or healthy, or the new machine whose failure
+ *     turned the deployment back ({@link Kind#ROLLING_BACK}) or ended it ({@link Kind#FAILED}); null for the
+ *     deployment as a whole
  * @param message what it did, for people ({@code replacing machine 9f2c… of release 1 with one of release 2})
  */
 public record DeployStep(Instant at, Kind kind, String machineId, String message) {
