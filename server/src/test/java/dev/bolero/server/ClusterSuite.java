@@ -1007,6 +1007,17 @@ abstract class ClusterSuite {
         assertThat(releases.get(0).path("current").asBoolean()).isTrue();
         assertThat(releases.get(1).path("config").path("image").asString()).isEqualTo("registry.test/web:1");
         assertThat(http.get("/v1/namespaces/alpha/fleets/web/deployments", ADMIN).json().size()).isEqualTo(1);
+        // Its steps, across both servers: each machine replaced and its replacement healthy, then the end.
+        var steps = new ArrayList<String>();
+        http.get("/v1/namespaces/alpha/fleets/web/deployments/" + id, ADMIN).json().path("steps").forEach(s -> {
+            assertThat(s.path("at").asString()).isNotEmpty();
+            assertThat(s.path("message").asString()).isNotEmpty();
+            steps.add(s.path("kind").asString());
+        });
+        assertThat(steps.getFirst()).isEqualTo("started");
+        assertThat(steps.getLast()).isEqualTo("succeeded");
+        assertThat(steps).filteredOn("replacing"::equals).hasSize(3);
+        assertThat(steps).filteredOn("healthy"::equals).hasSize(3);
 
         var noCount = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "byhand", "config", WEB_CONFIG));
         assertThat(noCount.status()).isEqualTo(201);

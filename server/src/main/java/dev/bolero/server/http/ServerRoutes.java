@@ -168,7 +168,8 @@ final class ServerRoutes {
             .id("listDeployments").tag("fleets").summary("The fleet's deployments, newest first")
             .returnsArrayOf(200, Deployment.class).build();
     static final Operation GET_DEPLOYMENT = Operation.get(NS + "/fleets/{fleet}/deployments/{id}")
-            .id("getDeployment").tag("fleets").summary("One deployment").returns(200, Deployment.class).build();
+            .id("getDeployment").tag("fleets").summary("One deployment, with the steps it took so far")
+            .returns(200, Deployment.class).build();
 
     static final Operation CREATE_MACHINE = Operation.post(NS + "/fleets/{fleet}/machines").id("createMachine")
             .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateClusterMachine.class)
