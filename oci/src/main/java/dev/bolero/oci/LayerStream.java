@@ -60,7 +60,8 @@ final class LayerStream {
                 try {
                     handler.handle(entry, entries);
                 } catch (IOException e) {
-                    throw new PullException("entry " + entry.getName() + ": " + e, e);
+                    throw new PullException("entry " + entry.getName() + ": "
+                            + PullIOException.in(e).map(Throwable::getMessage).orElse(e.toString()), e);
                 }
             }
             tar.transferTo(OutputStream.nullOutputStream());

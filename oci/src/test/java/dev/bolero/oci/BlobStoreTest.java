@@ -31,7 +31,7 @@ class BlobStoreTest {
 
     @Test
     void storesVerifiedContentUnderItsDigest() throws Exception {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         Path path = store.write(DIGEST, OptionalLong.of(CONTENT.length), new ByteArrayInputStream(CONTENT));
 
         assertThat(path).isEqualTo(dataDir.resolve("blobs/sha256/" + DIGEST.hex()));
@@ -42,7 +42,7 @@ class BlobStoreTest {
 
     @Test
     void contentWithAnotherDigestIsRejectedAndNotKept() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         byte[] tampered = CONTENT.clone();
         tampered[0] ^= 1;
 
@@ -55,7 +55,7 @@ class BlobStoreTest {
 
     @Test
     void aTruncatedStreamIsRejectedAndNotKept() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         InputStream truncated = new ByteArrayInputStream(CONTENT, 0, 5);
 
         assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.of(CONTENT.length), truncated))
@@ -65,7 +65,7 @@ class BlobStoreTest {
 
     @Test
     void aTruncatedStreamOfUnknownSizeFailsVerification() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.empty(), new ByteArrayInputStream(CONTENT, 0, 5)))
                 .hasMessageContaining("failed verification");
         assertThat(blobDirectory()).isEmpty();
@@ -73,7 +73,7 @@ class BlobStoreTest {
 
     @Test
     void aStreamLongerThanItsDescriptorIsCutOff() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.of(4), new ByteArrayInputStream(CONTENT)))
                 .hasMessage("blob " + DIGEST + " is longer than its descriptor's 4 bytes");
         assertThat(blobDirectory()).isEmpty();
@@ -81,7 +81,7 @@ class BlobStoreTest {
 
     @Test
     void aStreamThatBreaksLeavesNothingBehind() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         InputStream broken = new InputStream() {
             int left = 3;
 
@@ -99,7 +99,7 @@ class BlobStoreTest {
 
     @Test
     void concurrentRequestsForOneBlobDownloadItOnce() throws Exception {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         AtomicInteger downloads = new AtomicInteger();
         CountDownLatch release = new CountDownLatch(1);
         List<Future<Path>> results = new ArrayList<>();
@@ -128,7 +128,7 @@ class BlobStoreTest {
 
     @Test
     void aFailedDownloadIsSharedAndCanBeRetried() throws Exception {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         assertThatThrownBy(() -> store.get(DIGEST, () -> {
             throw new PullException("registry unreachable");
         })).hasMessage("registry unreachable");

@@ -58,7 +58,7 @@ final class DriveCheck {
     }
 
     static Path build(Path drive, long freeBytes, InputStream... layers) throws PullException, IOException {
-        try (DriveWriter writer = new DriveWriter(drive)) {
+        try (DriveWriter writer = new DriveWriter(drive, ImageLimits.defaults(), StoreBudget.unlimited().claim("the root drive"))) {
             for (InputStream layer : layers) {
                 writer.apply(layer);
             }
