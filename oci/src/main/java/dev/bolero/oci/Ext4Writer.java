@@ -135,8 +135,9 @@ final class Ext4Writer implements Closeable {
     }
 
     /**
-     * The bytes the blocks an ext4 image uses take (its size less its free blocks, as its superblock counts them): what
-     * a sparse image occupies on disk, about. A file that is not ext4 counts at its full size.
+     * The bytes the blocks an ext4 image uses take (its size less its free blocks, as its superblock counts them): at
+     * most what the sparse image occupies on disk (parts of its inode tables are never written). A file that is not
+     * ext4 counts at its full size.
      */
     static long usedBytes(Path image) throws IOException {
         try (FileChannel file = FileChannel.open(image, StandardOpenOption.READ)) {
@@ -154,7 +155,10 @@ final class Ext4Writer implements Closeable {
         }
     }
 
-    /** The bytes up to the end of the last block allocated so far: after {@link #finish}, about what the image uses. */
+    /**
+     * The bytes up to the end of the last block allocated so far: after {@link #finish}, at most what the image
+     * occupies, as {@link #usedBytes} counts it.
+     */
     long allocatedBytes() {
         return cursor * BLOCK;
     }
