@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.bolero.runtime.SmallDisk;
 import dev.bolero.runtime.VmmException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -59,36 +60,21 @@ class MachineFilesTest {
 
     @Test
     void aRootDriveCopyOntoAFullDiskFailsSayingSoAndLeavesNoPartialDrive() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "mounting a tmpfs (a small real disk) needs root");
         Path base = dir.resolve("base.ext4");
         byte[] data = new byte[1 << 20];
         new java.util.Random(18).nextBytes(data);
         try (RandomAccessFile file = new RandomAccessFile(base.toFile(), "rw")) {
             for (int i = 0; i < 4; i++) file.write(data); // 4 MiB of real data: no holes to skip
         }
-        Path small = Files.createTempDirectory("bolero-fulldisk-");
-        try {
-            host("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "bolero-fulldisk", small.toString());
-            try {
-                Path copy = small.resolve("rootfs.raw");
-                assertThatThrownBy(() -> MachineFiles.copyRootDrive(base, copy, 8L << 20))
-                        .isInstanceOf(VmmException.class)
-                        .hasMessageStartingWith("copy root drive " + base + " to " + copy + ": the disk is full (No space left on device)");
-                try (var left = Files.list(small)) {
-                    assertThat(left).as("files left on the full disk").isEmpty();
-                }
-            } finally {
-                host("umount", small.toString());
+        try (SmallDisk disk = SmallDisk.mount(1 << 20)) {
+            Path copy = disk.path().resolve("rootfs.raw");
+            assertThatThrownBy(() -> MachineFiles.copyRootDrive(base, copy, 8L << 20))
+                    .isInstanceOf(VmmException.class)
+                    .hasMessageStartingWith("copy root drive " + base + " to " + copy + ": the disk is full (No space left on device)");
+            try (var left = Files.list(disk.path())) {
+                assertThat(left).as("files left on the full disk").isEmpty();
             }
-        } finally {
-            Files.delete(small);
         }
-    }
-
-    private static void host(String... command) throws Exception {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as("%s: %s", String.join(" ", command), output).isZero();
     }
 
     @Test
