@@ -57,6 +57,8 @@ public final class ImageStore {
     private static final String TEMP_PREFIX = ".tmp-";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_INDEX_DEPTH = 2;
+    /** The most an image config (read whole) may weigh: 4 MiB, as a manifest. */
+    private static final long MAX_CONFIG_BYTES = ManifestEndpoint.MAX_MANIFEST_BYTES;
     /** How the JDK words ENOSPC. */
     private static final String NO_SPACE = "No space left on device";
 
@@ -329,7 +331,7 @@ public final class ImageStore {
         } catch (PullException e) {
             throw new OciException(action + ": " + diskFull(e).orElse(e.getMessage()), e);
         } catch (IOException e) {
-            throw new OciException(action + ": " + diskFull(e).orElse(e.toString()), e);
+            throw new OciException(action + ": " + diskFull(e).or(() -> PullIOException.in(e).map(Throwable::getMessage)).orElse(e.toString()), e);
         } catch (IllegalArgumentException e) {
             throw new OciException(action + ": " + e.getMessage(), e);
         } finally {
@@ -427,6 +429,11 @@ public final class ImageStore {
                 throw new PullException("the image config " + descriptor.digest() + " is not in the import");
             }
             return blobs.path(descriptor.digest());
+        }
+        if (descriptor.size() < 0 || descriptor.size() > MAX_CONFIG_BYTES) {
+            // read whole into memory: a hostile registry's endless or huge config must not get that far
+            throw new PullException("the image config " + descriptor.digest() + (descriptor.size() < 0 ? " has no size"
+                    : " is " + descriptor.size() + " bytes") + ", more than the limit of " + MAX_CONFIG_BYTES + " bytes");
         }
         return pullBlob(image, descriptor, bytes -> { });
     }

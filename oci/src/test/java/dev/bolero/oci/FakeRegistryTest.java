@@ -272,6 +272,24 @@ class FakeRegistryTest {
         assertThat(store.prepare(host() + "/team/app:small").config().cmd()).containsExactly("/small");
     }
 
+    @Test
+    void anImageConfigClaimingToBeHugeIsRefusedBeforeItIsDownloaded() throws Exception {
+        byte[] tar = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        Digest digest = publish("1", List.of(tar), List.of(gzip(tar)));
+        String manifest = new String(content.get(digest.toString()), StandardCharsets.UTF_8);
+        Digest config = Digest.parse(manifest.replaceAll("(?s).*\"config\": \\{[^}]*\"digest\": \"([^\"]+)\".*", "$1"));
+        byte[] huge = manifest.replaceFirst("(\"config\": \\{[^}]*\"size\": )\\d+", "$1" + (64L << 20)).getBytes(StandardCharsets.UTF_8);
+        content.put(Sha256.of(huge).toString(), huge);
+        types.put(Sha256.of(huge).toString(), Manifests.OCI_MANIFEST);
+        String reference = host() + "/team/app@" + Sha256.of(huge);
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": the image config " + config + " is 67108864 bytes, more than the limit of 4194304 bytes");
+        assertThat(requested).doesNotContain(config.toString());
+        assertNoScratchLeft();
+    }
+
     private static String randomText(int length) {
         java.util.Random random = new java.util.Random(18);
         StringBuilder text = new StringBuilder(length);
