@@ -148,7 +148,8 @@ final class AgentCommand implements Callable<Integer> {
         return Optional.of(cluster.withPrivateNetwork(p));
     }
 
-    private ImageLimits imageLimits() throws java.io.IOException {
+    /** The image limits the flags give; the store budget by default is half the data directory's file system. */
+    ImageLimits imageLimits() throws java.io.IOException {
         long budget = imageStoreBudgetMb != null ? imageStoreBudgetMb << 20 : fileSystem(dataDir.toAbsolutePath()).getTotalSpace() / 2;
         return new ImageLimits(imageMaxUnpackedMb << 20, imageMaxEntries, budget);
     }

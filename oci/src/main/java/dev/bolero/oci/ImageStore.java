@@ -306,6 +306,10 @@ public final class ImageStore {
         if (Files.isDirectory(images)) {
             try (var dirs = Files.newDirectoryStream(images)) {
                 for (Path dir : dirs) {
+                    if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        bytes += Files.size(dir);
+                        continue;
+                    }
                     try (var files = Files.newDirectoryStream(dir)) {
                         for (Path file : files) {
                             bytes += file.getFileName().toString().equals(DRIVE_FILE) ? Ext4Writer.usedBytes(file) : Files.size(file);
@@ -331,7 +335,7 @@ public final class ImageStore {
         } catch (PullException e) {
             throw new OciException(action + ": " + diskFull(e).orElse(e.getMessage()), e);
         } catch (IOException e) {
-            throw new OciException(action + ": " + diskFull(e).or(() -> PullIOException.in(e).map(Throwable::getMessage)).orElse(e.toString()), e);
+            throw new OciException(action + ": " + diskFull(e).orElse(PullIOException.describe(e)), e);
         } catch (IllegalArgumentException e) {
             throw new OciException(action + ": " + e.getMessage(), e);
         } finally {
@@ -572,7 +576,7 @@ public final class ImageStore {
                     ms(finished - written), ms(System.nanoTime() - finished));
             return drive;
         } catch (IOException e) {
-            throw new PullException("building the root drive failed: " + PullIOException.in(e).map(Throwable::getMessage).orElse(e.toString()), e);
+            throw new PullException("building the root drive failed: " + PullIOException.describe(e), e);
         } finally {
             deleteQuietly(staging);
         }

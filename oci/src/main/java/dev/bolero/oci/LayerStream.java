@@ -60,8 +60,7 @@ final class LayerStream {
                 try {
                     handler.handle(entry, entries);
                 } catch (IOException e) {
-                    throw new PullException("entry " + entry.getName() + ": "
-                            + PullIOException.in(e).map(Throwable::getMessage).orElse(e.toString()), e);
+                    throw new PullException("entry " + entry.getName() + ": " + PullIOException.describe(e), e);
                 }
             }
             tar.transferTo(OutputStream.nullOutputStream());

@@ -17,6 +17,11 @@ final class PullIOException extends IOException {
         super(message, cause);
     }
 
+    /** What to say of {@code failure}: the message of the PullIOException among its causes, else its own toString. */
+    static String describe(IOException failure) {
+        return in(failure).map(Throwable::getMessage).orElse(failure.toString());
+    }
+
     /** The PullIOException {@code failure} is or was caused by, if any. */
     static Optional<PullIOException> in(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {

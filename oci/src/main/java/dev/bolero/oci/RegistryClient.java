@@ -226,8 +226,9 @@ final class RegistryClient {
 
     private PullException ioFailure(ImageReference image, RegistryEndpoint<?> endpoint, IOException e) {
         String registry = image.registry();
-        if (PullIOException.in(e).isPresent()) {
-            return new PullException(PullIOException.in(e).get().getMessage(), e);
+        Optional<PullIOException> own = PullIOException.in(e);
+        if (own.isPresent()) {
+            return new PullException(own.get().getMessage(), e); // a stall, a budget: says all
         }
         if (e instanceof HttpConnectTimeoutException) {
             return new PullException("registry " + registry + " unreachable (connect timed out)", e);
