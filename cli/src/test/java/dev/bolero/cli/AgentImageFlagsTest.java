@@ -38,7 +38,7 @@ class AgentImageFlagsTest {
 
     private static AgentCommand parse(String... args) {
         AgentCommand agent = new AgentCommand();
-        new CommandLine(agent).parseArgs(args);
+        new CommandLine(agent).setCaseInsensitiveEnumValuesAllowed(true).parseArgs(args); // as Main does
         return agent;
     }
 }
