@@ -143,7 +143,7 @@ final class BlobStore {
      * Passes a blob's bytes on to its reader, hashing and storing each as it goes, refusing more than its size and
      * claiming each from the store's budget before it is stored.
      */
-    private static final class Tee extends InputStream {
+    private static final class Tee extends ChunkedInputStream {
         private final Digest digest;
         private final OptionalLong size;
         private final InputStream in;
@@ -163,12 +163,6 @@ final class BlobStore {
             this.out = out;
             this.progress = progress;
             this.claim = claim;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override

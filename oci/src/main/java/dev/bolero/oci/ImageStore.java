@@ -434,10 +434,13 @@ public final class ImageStore {
             }
             return blobs.path(descriptor.digest());
         }
-        if (descriptor.size() < 0 || descriptor.size() > MAX_CONFIG_BYTES) {
-            // read whole into memory: a hostile registry's endless or huge config must not get that far
-            throw new PullException("the image config " + descriptor.digest() + (descriptor.size() < 0 ? " has no size"
-                    : " is " + descriptor.size() + " bytes") + ", more than the limit of " + MAX_CONFIG_BYTES + " bytes");
+        // read whole into memory: a hostile registry's endless or huge config must not get that far
+        if (descriptor.size() < 0) {
+            throw new PullException("the image config " + descriptor.digest() + " has no size in the manifest");
+        }
+        if (descriptor.size() > MAX_CONFIG_BYTES) {
+            throw new PullException("the image config " + descriptor.digest() + " is " + descriptor.size() + " bytes, more than the limit of "
+                    + MAX_CONFIG_BYTES + " bytes");
         }
         return pullBlob(image, descriptor, bytes -> { });
     }
