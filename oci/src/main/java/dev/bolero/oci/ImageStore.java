@@ -46,6 +46,11 @@ import org.slf4j.LoggerFactory;
  * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
  * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
  * collection assumes no other process writes there.
+ *
+ * <p>Layers and registries are untrusted: what one image may unpack to and what the store may hold are bounded by its
+ * {@link ImageLimits} (a pull that would cross a limit stops before writing past it, naming the layer and the limit), a
+ * registry must keep data coming ({@link RegistryConfig#readTimeout}), and a pull that fills the disk fails saying
+ * the disk is full. Such a pull leaves what any failed pull leaves: verified blobs only.
  */
 public final class ImageStore {
     /** Free space added to a root drive beyond what the image's files need: 256 MiB. */
