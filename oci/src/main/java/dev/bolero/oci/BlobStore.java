@@ -92,12 +92,17 @@ final class BlobStore {
      *
      * @throws PullException if the reader fails (the blob is not kept), or as {@link #write(Digest, OptionalLong,
      *     InputStream)}
+     * @throws PullIOException if the blob would take the store over its budget: before its first byte is read when its
+     *     size is known
      */
     Path write(Digest digest, OptionalLong size, InputStream in, LongConsumer progress, Reader reader)
             throws PullException, IOException {
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, TEMP_PREFIX + digest.hex().substring(0, 12) + "-", "");
         try (StoreBudget.Claim claim = budget.claim("blob " + digest)) {
+            if (size.isPresent()) {
+                claim.add(size.getAsLong()); // a blob the budget cannot hold fails before its first byte
+            }
             MessageDigest sha = Sha256.newDigest();
             long total;
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
@@ -141,7 +146,7 @@ final class BlobStore {
 
     /**
      * Passes a blob's bytes on to its reader, hashing and storing each as it goes, refusing more than its size and
-     * claiming each from the store's budget before it is stored.
+     * claiming from the store's budget what its size did not claim before it is stored.
      */
     private static final class Tee extends ChunkedInputStream {
         private final Digest digest;
@@ -175,7 +180,9 @@ final class BlobStore {
             if (size.isPresent() && total > size.getAsLong()) {
                 throw new Oversized("blob " + digest + " is longer than its descriptor's " + size.getAsLong() + " bytes");
             }
-            claim.add(n);
+            if (total > claim.claimed()) {
+                claim.add(total - claim.claimed()); // a blob of unknown size, claimed as it comes
+            }
             sha.update(buffer, offset, n);
             ByteBuffer chunk = ByteBuffer.wrap(buffer, offset, n);
             while (chunk.hasRemaining()) {

@@ -41,6 +41,29 @@ class BlobStoreTest {
     }
 
     @Test
+    void aBlobOfKnownSizeOverTheBudgetFailsBeforeItsFirstByteAndABlobOfUnknownSizeWhenItGetsThere() throws Exception {
+        BlobStore store = new BlobStore(dataDir, new StoreBudget(CONTENT.length - 1));
+        java.io.InputStream untouchable = new java.io.InputStream() {
+            @Override
+            public int read() {
+                throw new AssertionError("read a blob the budget cannot hold");
+            }
+        };
+
+        assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.of(CONTENT.length), untouchable))
+                .isInstanceOf(PullIOException.class)
+                .hasMessage("blob " + DIGEST + ": the image store's disk budget of " + (CONTENT.length - 1) + " bytes is used up (0 bytes in use, "
+                        + CONTENT.length + " more needed)");
+        assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.empty(), new ByteArrayInputStream(CONTENT)))
+                .isInstanceOf(PullIOException.class)
+                .hasMessageStartingWith("blob " + DIGEST + ": the image store's disk budget of " + (CONTENT.length - 1) + " bytes is used up");
+        assertThat(blobDirectory()).as("nothing kept, no temporaries").isEmpty();
+
+        BlobStore roomy = new BlobStore(dataDir, new StoreBudget(CONTENT.length));
+        assertThat(roomy.write(DIGEST, OptionalLong.of(CONTENT.length), new ByteArrayInputStream(CONTENT))).exists();
+    }
+
+    @Test
     void contentWithAnotherDigestIsRejectedAndNotKept() throws IOException {
         BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         byte[] tampered = CONTENT.clone();
