@@ -42,8 +42,8 @@ class InternalDnsTest {
     @BeforeEach
     void start() throws Exception {
         upstream = new Upstream();
-        dns = InternalDns.start(new InternalDnsConfig(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                List.of(upstream.address()), Duration.ofSeconds(2), Optional.empty()));
+        dns = InternalDns.start(new InternalDnsConfig(0, List.of(upstream.address()), Duration.ofSeconds(2), Optional.empty()));
+        dns.listenOn(Set.of(InetAddress.getLoopbackAddress()));
         dns.update(new DnsSnapshot(
                 List.of(new DnsNamespace("alpha", List.of("127.0.0.2/32", "10.0.0.0/24")), new DnsNamespace("beta", List.of("127.0.0.3/32"))),
                 List.of(machine("a1", "alpha", "web", "", "10.0.0.2"),
@@ -132,7 +132,7 @@ class InternalDnsTest {
     }
 
     private Message query(InetAddress source, String name, int type, boolean tcp) throws IOException {
-        var resolver = new SimpleResolver(dns.address());
+        var resolver = new SimpleResolver(dns.listening().iterator().next());
         resolver.setLocalAddress(new InetSocketAddress(source, 0));
         resolver.setTCP(tcp);
         resolver.setTimeout(Duration.ofSeconds(5));
