@@ -109,7 +109,7 @@ public final class InternalDns implements AutoCloseable {
             if (!wanted.contains(gone)) {
                 var listener = listeners.remove(gone);
                 listener.close();
-                log.info("internal DNS stopped listening address={}", listener.address());
+                log.info("internal DNS stopped listening address={}", listener);
             }
         }
         var fresh = wanted.stream().filter(a -> !listeners.containsKey(a)).sorted(Comparator.comparing(InetAddress::getHostAddress)).toList();
@@ -121,7 +121,7 @@ public final class InternalDns implements AutoCloseable {
                 try {
                     out.add(bind(a));
                 } catch (IOException e) {
-                    failures.add(new InetSocketAddress(a, config.port()) + ": " + e.getMessage());
+                    failures.add(a.getHostAddress() + ":" + config.port() + ": " + e.getMessage());
                 }
             }
             return out;
@@ -129,7 +129,7 @@ public final class InternalDns implements AutoCloseable {
         for (var listener : bound) {
             listeners.put(listener.address().getAddress(), listener);
             listener.start();
-            log.info("internal DNS listening address={} upstreams={}", listener.address(), config.upstreams());
+            log.info("internal DNS listening address={} upstreams={}", listener, config.upstreams());
         }
         if (!failures.isEmpty()) throw new IOException("internal DNS: listen on " + String.join("; ", failures));
     }
@@ -205,21 +205,30 @@ public final class InternalDns implements AutoCloseable {
     private final class Listener {
         private final DatagramSocket udp;
         private final ServerSocket tcp;
+        private final InetSocketAddress address;
         private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
         private volatile boolean closed;
 
+        /** Both sockets bound; {@code udp}'s address is read now, since a closed socket has none. */
         Listener(DatagramSocket udp, ServerSocket tcp) {
             this.udp = udp;
             this.tcp = tcp;
+            this.address = new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
         }
 
         InetSocketAddress address() {
-            return new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
+            return address;
+        }
+
+        /** {@code address:port}. */
+        @Override
+        public String toString() {
+            return address.getAddress().getHostAddress() + ":" + address.getPort();
         }
 
         void start() {
-            Thread.ofVirtual().name("dns-udp-" + address()).start(this::serveUdp);
-            Thread.ofVirtual().name("dns-tcp-" + address()).start(this::serveTcp);
+            Thread.ofVirtual().name("dns-udp-" + this).start(this::serveUdp);
+            Thread.ofVirtual().name("dns-tcp-" + this).start(this::serveTcp);
         }
 
         void close() {
@@ -228,7 +237,7 @@ public final class InternalDns implements AutoCloseable {
             try {
                 tcp.close();
             } catch (IOException e) {
-                log.debug("close internal DNS TCP socket {}: {}", address(), e.toString());
+                log.debug("close internal DNS TCP socket {}: {}", this, e.toString());
             }
             for (var c : connections) {
                 try {
@@ -246,7 +255,7 @@ public final class InternalDns implements AutoCloseable {
                 try {
                     udp.receive(packet);
                 } catch (IOException e) {
-                    if (!closed) log.warn("internal DNS: UDP receive on {} failed: {}", address(), e.toString());
+                    if (!closed) log.warn("internal DNS: UDP receive on {} failed: {}", this, e.toString());
                     continue;
                 }
                 var query = Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getOffset() + packet.getLength());
@@ -269,7 +278,7 @@ public final class InternalDns implements AutoCloseable {
                 try {
                     socket = tcp.accept();
                 } catch (IOException e) {
-                    if (!closed) log.warn("internal DNS: TCP accept on {} failed: {}", address(), e.toString());
+                    if (!closed) log.warn("internal DNS: TCP accept on {} failed: {}", this, e.toString());
                     continue;
                 }
                 connections.add(socket);
