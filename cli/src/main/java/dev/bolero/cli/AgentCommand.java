@@ -143,7 +143,7 @@ final class AgentCommand implements Callable<Integer> {
         if (privateEndpoint == null) return Optional.of(cluster);
         var p = PrivateNetworkConfig.of(privateEndpoint).withLink(privateLink);
         if (privateListenPort != null) {
-            p = new PrivateNetworkConfig(p.endpoint(), privateListenPort, p.link(), p.dns());
+            p = new PrivateNetworkConfig(p.endpoint(), privateListenPort, p.link(), p.dnsPort());
         }
         return Optional.of(cluster.withPrivateNetwork(p));
     }

@@ -15,13 +15,16 @@ import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -37,7 +40,7 @@ import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
 /**
- * A node's internal DNS server, over UDP and TCP on one address. It answers, per namespace,
+ * A node's internal DNS server, over UDP and TCP on the addresses it is given. It answers, per namespace,
  * <ul>
  *   <li>{@code <machine-id>.vm.<ns>.internal}: that machine's private address;
  *   <li>{@code <fleet>.<ns>.internal}: the addresses of all the fleet's running machines, in a new random order for
@@ -48,6 +51,15 @@ import org.xbill.DNS.Type;
  * query's source address. Any other {@code .internal} name, and every name of another namespace, is {@code NXDOMAIN};
  * other record types of an existing name get an empty answer. Names outside {@code .internal} are forwarded to the
  * upstream resolvers. A source in no namespace is {@code REFUSED}, so the server is no open resolver.
+ *
+ * <p>Where it listens: on a node, exactly the gateway addresses of the namespaces' bridges, which are what guests ask
+ * ({@link #listenOn}, fed by {@link NodeNetwork#watchGateways}). It never binds the wildcard address: a wildcard
+ * listener would answer on every address of the host, and could not start at all beside a resolver that already holds
+ * port 53 on one address (systemd-resolved on 127.0.0.53, dnsmasq on a bridge). A listener per gateway was chosen over
+ * one listener on a dedicated address plus an nftables DNAT of {@code gateway:53} to it: the DNAT target would have
+ * to be an address of its own (a loopback one needs {@code route_localnet} on every bridge), and the guest's query would
+ * reach the server with a rewritten destination, so its replies would depend on conntrack; bound to the gateway, the
+ * server sees and answers exactly what the guest sent.
  *
  * <p>{@link #update} replaces the records at once: the next query sees them. Answers carry a TTL of
  * {@value #TTL_SECONDS} s so that resolvers follow machines that start, stop and move. Each query is served on its own
@@ -64,72 +76,69 @@ public final class InternalDns implements AutoCloseable {
     private static final int BIND_ATTEMPTS = 16;
 
     private final InternalDnsConfig config;
-    private final DatagramSocket udp;
-    private final ServerSocket tcp;
-    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    /** The listeners by address; guarded by {@code this}. */
+    private final Map<InetAddress, Listener> listeners = new HashMap<>();
     private volatile Index index = Index.of(DnsSnapshot.EMPTY);
-    private volatile boolean closed;
+    /** Guarded by {@code this}. */
+    private boolean closed;
 
-    private InternalDns(InternalDnsConfig config, DatagramSocket udp, ServerSocket tcp) {
+    private InternalDns(InternalDnsConfig config) {
         this.config = config;
-        this.udp = udp;
-        this.tcp = tcp;
     }
 
     /**
-     * Binds UDP and TCP on {@link InternalDnsConfig#listen()} (the same free port for both when it asks for port 0),
-     * in {@link InternalDnsConfig#netns()}, and starts serving an empty snapshot.
-     *
-     * @throws IOException if the address cannot be bound or the network namespace joined
+     * A server answering an empty snapshot, listening nowhere until {@link #listenOn} gives it addresses.
      */
-    public static InternalDns start(InternalDnsConfig config) throws IOException {
-        Objects.requireNonNull(config, "config");
-        if (config.netns().isEmpty()) return bind(config);
-        try {
-            return NetnsThread.call(config.netns().get(), () -> bind(config));
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("start internal DNS in " + config.netns().get() + ": interrupted", e);
-        } catch (Exception e) {
-            throw new IOException("start internal DNS in " + config.netns().get() + ": " + e.getMessage(), e);
-        }
+    public static InternalDns start(InternalDnsConfig config) {
+        return new InternalDns(Objects.requireNonNull(config, "config"));
     }
 
-    private static InternalDns bind(InternalDnsConfig config) throws IOException {
-        IOException last = null;
-        for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-            var udp = new DatagramSocket(config.listen());
-            try {
-                var tcp = new ServerSocket();
-                try {
-                    tcp.setReuseAddress(true);
-                    tcp.bind(new InetSocketAddress(config.listen().getAddress(), udp.getLocalPort()));
-                } catch (IOException e) {
-                    tcp.close();
-                    throw e;
-                }
-                var dns = new InternalDns(config, udp, tcp);
-                Thread.ofVirtual().name("dns-udp").start(dns::serveUdp);
-                Thread.ofVirtual().name("dns-tcp").start(dns::serveTcp);
-                log.info("internal DNS listening address={} upstreams={}", dns.address(), config.upstreams());
-                return dns;
-            } catch (BindException e) {
-                udp.close();
-                last = e;
-                if (config.listen().getPort() != 0) break;
-            } catch (IOException | RuntimeException e) {
-                udp.close();
-                throw e;
+    /**
+     * Listens on exactly {@code addresses}, at {@link InternalDnsConfig#port()} over UDP and TCP, in
+     * {@link InternalDnsConfig#netns()}: binds the addresses not yet served and closes the listeners (and their open
+     * TCP connections) of those no longer listed. Every address that can be bound is served even when another cannot;
+     * one that failed is tried again by the next call that lists it. After {@link #close()} this does nothing.
+     *
+     * @throws IOException naming each address that could not be bound and why (e.g. {@code 10.0.1.1:53: Address already
+     *     in use}), or the network namespace that could not be joined
+     */
+    public synchronized void listenOn(Set<? extends InetAddress> addresses) throws IOException {
+        if (closed) return;
+        var wanted = Set.copyOf(addresses);
+        for (var gone : new ArrayList<>(listeners.keySet())) {
+            if (!wanted.contains(gone)) {
+                var listener = listeners.remove(gone);
+                listener.close();
+                log.info("internal DNS stopped listening address={}", listener);
             }
         }
-        throw new IOException("start internal DNS on " + config.listen() + ": " + last.getMessage(), last);
+        var fresh = wanted.stream().filter(a -> !listeners.containsKey(a)).sorted(Comparator.comparing(InetAddress::getHostAddress)).toList();
+        if (fresh.isEmpty()) return;
+        var failures = new ArrayList<String>();
+        var bound = inNetns(() -> {
+            var out = new ArrayList<Listener>();
+            for (var a : fresh) {
+                try {
+                    out.add(bind(a));
+                } catch (IOException e) {
+                    failures.add(a.getHostAddress() + ":" + config.port() + ": " + e.getMessage());
+                }
+            }
+            return out;
+        });
+        for (var listener : bound) {
+            listeners.put(listener.address().getAddress(), listener);
+            listener.start();
+            log.info("internal DNS listening address={} upstreams={}", listener, config.upstreams());
+        }
+        if (!failures.isEmpty()) throw new IOException("internal DNS: listen on " + String.join("; ", failures));
     }
 
-    /** Where the server listens, UDP and TCP. */
-    public InetSocketAddress address() {
-        return new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
+    /** Where the server listens now, UDP and TCP (the same port for both on each address). */
+    public synchronized Set<InetSocketAddress> listening() {
+        var out = new HashSet<InetSocketAddress>();
+        for (var l : listeners.values()) out.add(l.address());
+        return Set.copyOf(out);
     }
 
     /** Makes {@code snapshot} what the server answers, from the next query on. */
@@ -137,88 +146,172 @@ public final class InternalDns implements AutoCloseable {
         index = Index.of(Objects.requireNonNull(snapshot, "snapshot"));
     }
 
-    /** Stops serving: closes both sockets and every open TCP connection. */
+    /** Stops serving: closes every listener's sockets and open TCP connections; later {@link #listenOn} calls bind nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
         closed = true;
-        udp.close();
+        listeners.values().forEach(Listener::close);
+        listeners.clear();
+    }
+
+    private <T> T inNetns(Callable<T> work) throws IOException {
+        if (config.netns().isEmpty()) {
+            try {
+                return work.call();
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException("internal DNS: " + e.getMessage(), e);
+            }
+        }
         try {
-            tcp.close();
-        } catch (IOException e) {
-            log.debug("close internal DNS TCP socket: {}", e.toString());
-        }
-        for (var c : connections) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                log.debug("close internal DNS connection: {}", e.toString());
-            }
+            return NetnsThread.call(config.netns().get(), work);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("internal DNS in " + config.netns().get() + ": interrupted", e);
+        } catch (Exception e) {
+            throw new IOException("internal DNS in " + config.netns().get() + ": " + e.getMessage(), e);
         }
     }
 
-    private void serveUdp() {
-        var buffer = new byte[UDP_MAX];
-        while (!closed) {
-            var packet = new DatagramPacket(buffer, buffer.length);
+    /** Binds UDP and then TCP on {@code address}, on the same port (a free one for both when the config says 0). */
+    private Listener bind(InetAddress address) throws IOException {
+        IOException last = null;
+        for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+            DatagramSocket udp;
             try {
-                udp.receive(packet);
+                udp = new DatagramSocket(new InetSocketAddress(address, config.port()));
             } catch (IOException e) {
-                if (!closed) log.warn("internal DNS: UDP receive failed: {}", e.toString());
-                continue;
+                throw new IOException("UDP: " + e.getMessage(), e);
             }
-            var query = Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getOffset() + packet.getLength());
-            var client = (InetSocketAddress) packet.getSocketAddress();
-            Thread.ofVirtual().start(() -> {
-                var reply = answer(query, client.getAddress(), false);
-                if (reply.isEmpty()) return;
+            var tcp = new ServerSocket();
+            try {
+                tcp.setReuseAddress(true);
+                tcp.bind(new InetSocketAddress(address, udp.getLocalPort()));
+                return new Listener(udp, tcp);
+            } catch (IOException e) {
+                udp.close();
+                tcp.close();
+                last = new IOException("TCP: " + e.getMessage(), e);
+                if (!(e instanceof BindException) || config.port() != 0) break;
+            }
+        }
+        throw last;
+    }
+
+    /** UDP and TCP sockets on one address, each served by a virtual thread until closed. */
+    private final class Listener {
+        private final DatagramSocket udp;
+        private final ServerSocket tcp;
+        private final InetSocketAddress address;
+        private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+        private volatile boolean closed;
+
+        /** Both sockets bound; {@code udp}'s address is read now, since a closed socket has none. */
+        Listener(DatagramSocket udp, ServerSocket tcp) {
+            this.udp = udp;
+            this.tcp = tcp;
+            this.address = new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
+        }
+
+        InetSocketAddress address() {
+            return address;
+        }
+
+        /** {@code address:port}. */
+        @Override
+        public String toString() {
+            return address.getAddress().getHostAddress() + ":" + address.getPort();
+        }
+
+        void start() {
+            Thread.ofVirtual().name("dns-udp-" + this).start(this::serveUdp);
+            Thread.ofVirtual().name("dns-tcp-" + this).start(this::serveTcp);
+        }
+
+        void close() {
+            closed = true;
+            udp.close();
+            try {
+                tcp.close();
+            } catch (IOException e) {
+                log.debug("close internal DNS TCP socket {}: {}", this, e.toString());
+            }
+            for (var c : connections) {
                 try {
-                    udp.send(new DatagramPacket(reply.get(), reply.get().length, client));
+                    c.close();
                 } catch (IOException e) {
-                    if (!closed) log.debug("internal DNS: UDP reply to {} failed: {}", client, e.toString());
+                    log.debug("close internal DNS connection: {}", e.toString());
                 }
-            });
-        }
-    }
-
-    private void serveTcp() {
-        while (!closed) {
-            Socket socket;
-            try {
-                socket = tcp.accept();
-            } catch (IOException e) {
-                if (!closed) log.warn("internal DNS: TCP accept failed: {}", e.toString());
-                continue;
             }
-            connections.add(socket);
-            Thread.ofVirtual().start(() -> serveConnection(socket));
         }
-    }
 
-    /** RFC 7766: two-byte length, message; several queries may follow on one connection. */
-    private void serveConnection(Socket socket) {
-        try (socket) {
-            socket.setSoTimeout(TCP_IDLE_MS);
-            var in = new DataInputStream(socket.getInputStream());
-            var out = new DataOutputStream(socket.getOutputStream());
-            while (true) {
-                int length;
+        private void serveUdp() {
+            var buffer = new byte[UDP_MAX];
+            while (!closed) {
+                var packet = new DatagramPacket(buffer, buffer.length);
                 try {
-                    length = in.readUnsignedShort();
+                    udp.receive(packet);
                 } catch (IOException e) {
-                    return;
+                    if (!closed) log.warn("internal DNS: UDP receive on {} failed: {}", this, e.toString());
+                    continue;
                 }
-                var query = in.readNBytes(length);
-                if (query.length < length) return;
-                var reply = answer(query, socket.getInetAddress(), true);
-                if (reply.isEmpty()) return;
-                out.writeShort(reply.get().length);
-                out.write(reply.get());
-                out.flush();
+                var query = Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getOffset() + packet.getLength());
+                var client = (InetSocketAddress) packet.getSocketAddress();
+                Thread.ofVirtual().start(() -> {
+                    var reply = answer(query, client.getAddress(), false);
+                    if (reply.isEmpty()) return;
+                    try {
+                        udp.send(new DatagramPacket(reply.get(), reply.get().length, client));
+                    } catch (IOException e) {
+                        if (!closed) log.debug("internal DNS: UDP reply to {} failed: {}", client, e.toString());
+                    }
+                });
             }
-        } catch (IOException e) {
-            if (!closed && !(e instanceof SocketException)) log.debug("internal DNS: TCP connection failed: {}", e.toString());
-        } finally {
-            connections.remove(socket);
+        }
+
+        private void serveTcp() {
+            while (!closed) {
+                Socket socket;
+                try {
+                    socket = tcp.accept();
+                } catch (IOException e) {
+                    if (!closed) log.warn("internal DNS: TCP accept on {} failed: {}", this, e.toString());
+                    continue;
+                }
+                connections.add(socket);
+                Thread.ofVirtual().start(() -> serveConnection(socket));
+            }
+        }
+
+        /** RFC 7766: two-byte length, message; several queries may follow on one connection. */
+        private void serveConnection(Socket socket) {
+            try (socket) {
+                socket.setSoTimeout(TCP_IDLE_MS);
+                var in = new DataInputStream(socket.getInputStream());
+                var out = new DataOutputStream(socket.getOutputStream());
+                while (!closed) {
+                    int length;
+                    try {
+                        length = in.readUnsignedShort();
+                    } catch (IOException e) {
+                        return;
+                    }
+                    var query = in.readNBytes(length);
+                    if (query.length < length) return;
+                    var reply = answer(query, socket.getInetAddress(), true);
+                    if (reply.isEmpty()) return;
+                    out.writeShort(reply.get().length);
+                    out.write(reply.get());
+                    out.flush();
+                }
+            } catch (IOException e) {
+                if (!closed && !(e instanceof SocketException)) log.debug("internal DNS: TCP connection failed: {}", e.toString());
+            } finally {
+                connections.remove(socket);
+            }
         }
     }
 

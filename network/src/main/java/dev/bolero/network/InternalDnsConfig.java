@@ -8,24 +8,23 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
  * How a node's internal DNS server runs.
  *
- * @param listen the UDP and TCP address to serve; on a node {@code 0.0.0.0:53} (guests ask their gateway, and the
- *     nftables rules let nothing else in), port 0 for any free port
+ * @param port the UDP and TCP port served on each address {@link InternalDns#listenOn} is given; 53 on a node (guests
+ *     ask their gateway), 0 for any free port (chosen per address)
  * @param upstreams the resolvers names outside {@code .internal} are forwarded to, tried in order; usually
  *     {@link #upstreamsOf(Path) those of /etc/resolv.conf}
  * @param upstreamTimeout how long one upstream may take before the next is tried
- * @param netns the network namespace (as {@code ip netns} names it) whose {@code listen} address is served; empty for
- *     the process's own. Forwarded queries leave from the process's own namespace
+ * @param netns the network namespace (as {@code ip netns} names it) whose addresses are served; empty for the
+ *     process's own. Forwarded queries leave from the process's own namespace
  */
-public record InternalDnsConfig(InetSocketAddress listen, List<InetSocketAddress> upstreams, Duration upstreamTimeout,
+public record InternalDnsConfig(int port, List<InetSocketAddress> upstreams, Duration upstreamTimeout,
         Optional<String> netns) {
     public InternalDnsConfig {
-        Objects.requireNonNull(listen, "listen");
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("internal DNS port out of range: " + port);
         NetworkConfig.requireNetns(netns);
         upstreams = List.copyOf(upstreams);
         if (upstreamTimeout.isNegative() || upstreamTimeout.isZero()) {

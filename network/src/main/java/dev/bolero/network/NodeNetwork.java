@@ -1,5 +1,7 @@
 package dev.bolero.network;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,6 +15,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -48,6 +51,9 @@ public final class NodeNetwork implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private LibNftables nft;
     private boolean reconciled;
+    private Optional<Consumer<Set<Inet4Address>>> gatewayWatcher = Optional.empty();
+    /** The gateways the watcher was last told; empty before it was told any. */
+    private Optional<Set<Inet4Address>> toldGateways = Optional.empty();
 
     /** A node network that creates tap devices; no I/O happens until {@link #reconcile()}. */
     public NodeNetwork(NetworkConfig config, AllocationStore store) {
@@ -113,6 +119,7 @@ public final class NodeNetwork implements AutoCloseable {
             applyRules("reconcile");
             reconciled = true;
         } finally {
+            tellGateways();
             lock.unlock();
         }
     }
@@ -206,6 +213,7 @@ public final class NodeNetwork implements AutoCloseable {
             log.debug("attached machine={} namespace={} ip={} tap={}", machineId, namespace, machine.ip(), machine.tap());
             return attachment(machine, ns);
         } finally {
+            tellGateways();
             lock.unlock();
         }
     }
@@ -248,6 +256,37 @@ public final class NodeNetwork implements AutoCloseable {
             deleteDevices(action, devices);
             applyRules(action);
             log.debug("detached machine={} namespace={} bridge_removed={}", machineId, ns.namespace(), last);
+        } finally {
+            tellGateways();
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Tells {@code watcher} the gateway addresses of the namespaces' bridges (each bridge's first address, which its
+     * machines use as router and name server): now, if {@link #reconcile()} ran, and again after every change, right
+     * after a bridge was created and right after one was deleted. It replaces any watcher set before. The watcher runs
+     * while this network's lock is held, so it must not call back into it; what it throws is logged. The node's
+     * {@link InternalDns} listens on these addresses ({@link InternalDns#listenOn}).
+     */
+    public void watchGateways(Consumer<Set<Inet4Address>> watcher) {
+        Objects.requireNonNull(watcher, "watcher");
+        lock.lock();
+        try {
+            gatewayWatcher = Optional.of(watcher);
+            toldGateways = Optional.empty();
+            tellGateways();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops telling the watcher set by {@link #watchGateways}; without one, does nothing. */
+    public void unwatchGateways() {
+        lock.lock();
+        try {
+            gatewayWatcher = Optional.empty();
+            toldGateways = Optional.empty();
         } finally {
             lock.unlock();
         }
@@ -320,9 +359,32 @@ public final class NodeNetwork implements AutoCloseable {
         throw new NetworkException(NetworkException.Kind.EXHAUSTED, action + ": no free tap name");
     }
 
+    /**
+     * Tells the watcher the bridges' gateways if they changed since it was last told (the store lists exactly the
+     * bridges that exist once a change succeeded or was undone); called with the lock held.
+     */
+    private void tellGateways() {
+        if (gatewayWatcher.isEmpty() || !reconciled) return;
+        var gateways = store.namespaces().stream()
+                .map(n -> (Inet4Address) InetAddress.ofLiteral(Ipv4.format(gateway(n))))
+                .collect(Collectors.toUnmodifiableSet());
+        if (toldGateways.equals(Optional.of(gateways))) return;
+        try {
+            gatewayWatcher.get().accept(gateways);
+        } catch (RuntimeException e) {
+            log.warn("gateway watcher failed for {}: {}", gateways, e.toString());
+        }
+        toldGateways = Optional.of(gateways);
+    }
+
+    /** The namespace's gateway: the first address of its subnet, on its bridge. */
+    private static int gateway(NamespaceAllocation ns) {
+        return Ipv4.Cidr.parse(ns.subnet(), "subnet").host(1);
+    }
+
     private List<String> bridgeLines(NamespaceAllocation ns, boolean create) {
         var subnet = Ipv4.Cidr.parse(ns.subnet(), "subnet");
-        int gateway = subnet.host(1);
+        int gateway = gateway(ns);
         var lines = new ArrayList<String>();
         if (create) lines.add("link add name " + ns.bridge() + " type bridge");
         lines.add("link set dev " + ns.bridge() + " address " + Ipv4.mac(gateway) + " up");
@@ -336,7 +398,7 @@ public final class NodeNetwork implements AutoCloseable {
 
     private Attachment attachment(MachineAllocation m, NamespaceAllocation ns) {
         var subnet = Ipv4.Cidr.parse(ns.subnet(), "subnet");
-        String gateway = Ipv4.format(subnet.host(1));
+        String gateway = Ipv4.format(gateway(ns));
         // On the private network the node's internal DNS, on the gateway, answers the namespace's names and forwards
         // the rest.
         return new Attachment(m.tap(), m.mac(), m.ip() + "/" + subnet.prefix(), gateway,

@@ -1,12 +1,14 @@
 package dev.bolero.network;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -42,8 +44,8 @@ class InternalDnsTest {
     @BeforeEach
     void start() throws Exception {
         upstream = new Upstream();
-        dns = InternalDns.start(new InternalDnsConfig(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                List.of(upstream.address()), Duration.ofSeconds(2), Optional.empty()));
+        dns = InternalDns.start(new InternalDnsConfig(0, List.of(upstream.address()), Duration.ofSeconds(2), Optional.empty()));
+        dns.listenOn(Set.of(InetAddress.getLoopbackAddress()));
         dns.update(new DnsSnapshot(
                 List.of(new DnsNamespace("alpha", List.of("127.0.0.2/32", "10.0.0.0/24")), new DnsNamespace("beta", List.of("127.0.0.3/32"))),
                 List.of(machine("a1", "alpha", "web", "", "10.0.0.2"),
@@ -123,6 +125,31 @@ class InternalDnsTest {
         assertThat(query(BETA, "web.beta.internal", false).getRcode()).isEqualTo(Rcode.REFUSED);
     }
 
+    @Test
+    void anAddressThatCannotBeBoundIsNamedAndTheOthersAreServedAndLetGo() throws Exception {
+        int port = dns.listening().iterator().next().getPort();
+        var second = InternalDns.start(new InternalDnsConfig(port, List.of(), Duration.ofSeconds(1), Optional.empty()));
+        try (second) {
+            var taken = InetAddress.getLoopbackAddress();
+            var free = InetAddress.ofLiteral("127.0.0.9");
+            assertThatThrownBy(() -> second.listenOn(Set.of(taken, free)))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("listen on 127.0.0.1:" + port + ": UDP: ")
+                    .hasMessageNotContaining("127.0.0.9");
+            assertThat(second.listening()).containsExactly(new InetSocketAddress(free, port));
+            assertThat(query(second, ALPHA, "a1.vm.alpha.internal", false).getRcode()).isEqualTo(Rcode.REFUSED);
+
+            second.listenOn(Set.of());
+            assertThat(second.listening()).isEmpty();
+            // Both sockets were closed: the address and port can be bound again.
+            try (var udp = new DatagramSocket(new InetSocketAddress(free, port)); var tcp = new ServerSocket()) {
+                tcp.bind(new InetSocketAddress(free, port));
+            }
+        }
+        second.listenOn(Set.of(InetAddress.ofLiteral("127.0.0.9")));
+        assertThat(second.listening()).as("listening after close()").isEmpty();
+    }
+
     private static DnsMachine machine(String id, String ns, String fleet, String name, String ip) {
         return new DnsMachine(id, ns, Optional.of(fleet).filter(f -> !f.isEmpty()), Optional.of(name).filter(n -> !n.isEmpty()), ip);
     }
@@ -132,7 +159,15 @@ class InternalDnsTest {
     }
 
     private Message query(InetAddress source, String name, int type, boolean tcp) throws IOException {
-        var resolver = new SimpleResolver(dns.address());
+        return query(dns, source, name, type, tcp);
+    }
+
+    private static Message query(InternalDns server, InetAddress source, String name, boolean tcp) throws IOException {
+        return query(server, source, name, Type.A, tcp);
+    }
+
+    private static Message query(InternalDns server, InetAddress source, String name, int type, boolean tcp) throws IOException {
+        var resolver = new SimpleResolver(server.listening().iterator().next());
         resolver.setLocalAddress(new InetSocketAddress(source, 0));
         resolver.setTCP(tcp);
         resolver.setTimeout(Duration.ofSeconds(5));

@@ -3,9 +3,18 @@ package dev.bolero.network;
 import static dev.bolero.network.testing.HostCommands.run;
 import static dev.bolero.network.testing.HostCommands.sh;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.network.testing.HostCommands;
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.PortUnreachableException;
+import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,6 +37,10 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Type;
 
 /**
  * The private network across two nodes, with real parts only: each "node" is a network namespace with its own
@@ -44,6 +57,7 @@ class PrivateNetworkTest {
     private static final PrivateAddressing PLAN = PrivateAddressing.DEFAULT;
     private static final int ALPHA = 1;
     private static final int BETA = 2;
+    private static final int GAMMA = 3;
     private static final int PORT = 51820;
     private static final int HTTP = 8080;
     private static final int BLOB_BYTES = 1 << 20;
@@ -134,7 +148,7 @@ class PrivateNetworkTest {
                 System.err.println("cleanup: ip netns del " + n + ": " + e);
             }
         }
-        for (var g : List.of("a1", "a2", "b2")) {
+        for (var g : List.of("a1", "a2", "b2", "c2")) {
             var etc = Path.of("/etc/netns", ns(g));
             try {
                 Files.deleteIfExists(etc.resolve("resolv.conf"));
@@ -231,29 +245,65 @@ class PrivateNetworkTest {
     @Order(5)
     void machinesFindEachOtherByNameAcrossNodesAndOnlyInTheirNamespace() throws Exception {
         var node2 = nodes[2];
-        try (var dns = InternalDns.start(new InternalDnsConfig(new InetSocketAddress(InetAddress.ofLiteral("0.0.0.0"), 53),
-                List.of(), Duration.ofSeconds(1), Optional.of(node2.netns())))) {
-            dns.update(new DnsSnapshot(
-                    List.of(new DnsNamespace("alpha", List.of(a2.subnet())), new DnsNamespace("beta", List.of(b2.subnet()))),
-                    List.of(new DnsMachine("a1", "alpha", Optional.of("web"), Optional.empty(), a1.ip()),
-                            new DnsMachine("a2", "alpha", Optional.of("web"), Optional.of("second"), a2.ip()),
-                            new DnsMachine("b2", "beta", Optional.of("web"), Optional.empty(), b2.ip()))));
-            // ip netns exec bind-mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf: the guest's resolver.
-            var etc = Files.createDirectories(Path.of("/etc/netns", ns("a2")));
-            Files.writeString(etc.resolve("resolv.conf"), "nameserver " + a2.gateway() + "\nsearch alpha.internal\n");
+        // A resolver of the host's own already holds port 53 on one address (systemd-resolved's stub, say): the
+        // wildcard cannot be bound beside it, the bridges' gateways can.
+        try (var stub = Port53.hold(node2.netns(), "127.0.0.53");
+             var dns = InternalDns.start(new InternalDnsConfig(53, List.of(), Duration.ofSeconds(1), Optional.of(node2.netns())))) {
+            assertThatThrownBy(() -> Port53.hold(node2.netns(), "0.0.0.0").close()).isInstanceOf(BindException.class);
+            node2.network().watchGateways(gateways -> {
+                try {
+                    dns.listenOn(gateways);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            try {
+                assertThat(dns.listening()).containsExactlyInAnyOrder(dnsAt(a2.gateway()), dnsAt(b2.gateway()));
+                dns.update(new DnsSnapshot(
+                        List.of(new DnsNamespace("alpha", List.of(a2.subnet())), new DnsNamespace("beta", List.of(b2.subnet()))),
+                        List.of(new DnsMachine("a1", "alpha", Optional.of("web"), Optional.empty(), a1.ip()),
+                                new DnsMachine("a2", "alpha", Optional.of("web"), Optional.of("second"), a2.ip()),
+                                new DnsMachine("b2", "beta", Optional.of("web"), Optional.empty(), b2.ip()))));
+                // ip netns exec bind-mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf: the guest's resolver.
+                var etc = Files.createDirectories(Path.of("/etc/netns", ns("a2")));
+                Files.writeString(etc.resolve("resolv.conf"), "nameserver " + a2.gateway() + "\nsearch alpha.internal\n");
 
-            assertThat(fetch("a2", "a1.vm.alpha.internal", "/cgi-bin/peer").out().strip()).isEqualTo(a2.ip());
-            var web = run("ip", "netns", "exec", ns("a2"), "busybox", "nslookup", "web.alpha.internal", a2.gateway()).out();
-            assertThat(web).contains(a1.ip()).contains(a2.ip()).doesNotContain(b2.ip());
-            var fromBeta = run("ip", "netns", "exec", ns("b2"), "busybox", "nslookup", "a1.vm.alpha.internal", b2.gateway()).out();
-            assertThat(fromBeta).contains("NXDOMAIN").doesNotContain(a1.ip());
-            assertThat(run("ip", "netns", "exec", ns("b2"), "busybox", "nslookup", "web.beta.internal", b2.gateway()).out())
-                    .contains(b2.ip()).doesNotContain(a1.ip());
-            // beta's machine cannot even ask alpha's gateway: dropped by the node.
-            var toAlphaGateway = run("ip", "netns", "exec", ns("b2"), "busybox", "timeout", "3", "busybox", "nslookup",
-                    "web.alpha.internal", a2.gateway()).out();
-            assertThat(toAlphaGateway).doesNotContain(a1.ip());
+                assertThat(fetch("a2", "a1.vm.alpha.internal", "/cgi-bin/peer").out().strip()).isEqualTo(a2.ip());
+                var web = run("ip", "netns", "exec", ns("a2"), "busybox", "nslookup", "web.alpha.internal", a2.gateway()).out();
+                assertThat(web).contains(a1.ip()).contains(a2.ip()).doesNotContain(b2.ip());
+                var fromBeta = run("ip", "netns", "exec", ns("b2"), "busybox", "nslookup", "a1.vm.alpha.internal", b2.gateway()).out();
+                assertThat(fromBeta).contains("NXDOMAIN").doesNotContain(a1.ip());
+                assertThat(run("ip", "netns", "exec", ns("b2"), "busybox", "nslookup", "web.beta.internal", b2.gateway()).out())
+                        .contains(b2.ip()).doesNotContain(a1.ip());
+                // beta's machine cannot even ask alpha's gateway: dropped by the node.
+                var toAlphaGateway = run("ip", "netns", "exec", ns("b2"), "busybox", "timeout", "3", "busybox", "nslookup",
+                        "web.alpha.internal", a2.gateway()).out();
+                assertThat(toAlphaGateway).doesNotContain(a1.ip());
+
+                // The node's other addresses have no DNS server at all: a query there is not even refused.
+                for (var other : List.of(node2.underlay(), "127.0.0.1")) {
+                    assertThat(answersDns(node2.netns(), other)).as("a DNS answer on %s:53", other).isFalse();
+                }
+
+                // A namespace's bridge appearing gets a listener at once, and its going closes it.
+                addNetns("c2");
+                var c2 = guest(node2, "c2", "gamma", GAMMA, NetworkRequest.defaults());
+                assertThat(dns.listening()).contains(dnsAt(c2.gateway()));
+                dns.update(new DnsSnapshot(List.of(new DnsNamespace("gamma", List.of(c2.subnet()))),
+                        List.of(new DnsMachine("c2", "gamma", Optional.of("api"), Optional.empty(), c2.ip()))));
+                assertThat(run("ip", "netns", "exec", ns("c2"), "busybox", "nslookup", "api.gamma.internal", c2.gateway()).out())
+                        .contains(c2.ip());
+                node2.network().detach("c2");
+                assertThat(dns.listening()).containsExactlyInAnyOrder(dnsAt(a2.gateway()), dnsAt(b2.gateway()));
+                assertThat(sh("ip", "netns", "exec", node2.netns(), "ss", "-Hlnu")).doesNotContain(c2.gateway() + ":53");
+                assertThat(sh("ip", "netns", "exec", node2.netns(), "ss", "-Hlnt")).doesNotContain(c2.gateway() + ":53");
+            } finally {
+                node2.network().unwatchGateways();
+                node2.network().detach("c2");
+            }
         }
+        assertThat(sh("ip", "netns", "exec", node2.netns(), "ss", "-Hlnu")).doesNotContain(":53 ");
+        assertThat(sh("ip", "netns", "exec", node2.netns(), "ss", "-Hlnt")).doesNotContain(":53 ");
     }
 
     @Test
@@ -388,6 +438,55 @@ class PrivateNetworkTest {
             }
         }
         return found;
+    }
+
+    private static InetSocketAddress dnsAt(String address) {
+        return new InetSocketAddress(InetAddress.ofLiteral(address), 53);
+    }
+
+    /**
+     * Whether anything answers a DNS query sent from network namespace {@code netns} to {@code address:53} (even a
+     * refusal counts); a port without a server answers with ICMP port unreachable, which is no answer.
+     */
+    private static boolean answersDns(String netns, String address) throws Exception {
+        return NetnsThread.call(netns, () -> {
+            try (var socket = new DatagramSocket()) {
+                socket.connect(new InetSocketAddress(InetAddress.ofLiteral(address), 53));
+                socket.setSoTimeout(2000);
+                var query = Message.newQuery(org.xbill.DNS.Record.newRecord(Name.fromString("web.alpha.internal."), Type.A,
+                        DClass.IN)).toWire();
+                socket.send(new DatagramPacket(query, query.length));
+                var buffer = new byte[512];
+                socket.receive(new DatagramPacket(buffer, buffer.length));
+                return true;
+            } catch (PortUnreachableException | SocketTimeoutException e) {
+                return false;
+            }
+        });
+    }
+
+    /** UDP and TCP sockets holding port 53 of one address in a network namespace, as a host's own resolver would. */
+    private record Port53(DatagramSocket udp, ServerSocket tcp) implements AutoCloseable {
+        static Port53 hold(String netns, String address) throws Exception {
+            return NetnsThread.call(netns, () -> {
+                var at = new InetSocketAddress(InetAddress.ofLiteral(address), 53);
+                var udp = new DatagramSocket(at);
+                try {
+                    var tcp = new ServerSocket();
+                    tcp.bind(at);
+                    return new Port53(udp, tcp);
+                } catch (IOException e) {
+                    udp.close();
+                    throw e;
+                }
+            });
+        }
+
+        @Override
+        public void close() throws IOException {
+            udp.close();
+            tcp.close();
+        }
     }
 
     private String ns(String name) {

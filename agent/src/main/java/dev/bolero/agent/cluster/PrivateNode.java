@@ -20,6 +20,7 @@ import dev.bolero.network.WireGuardLinkConfig;
 import dev.bolero.network.WireGuardPeer;
 import dev.bolero.api.ApiJson;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -121,7 +123,7 @@ public final class PrivateNode implements AutoCloseable {
         try {
             link = WireGuardLink.open(new WireGuardLinkConfig(config.link(), Optional.empty(), config.listenPort(), key,
                     WireGuardLinkConfig.DEFAULT_MTU, List.of(plan.pool())));
-            var layout = new PrivateNetwork(addressing, plan.nodeIndex(), config.link(), config.dns().getPort());
+            var layout = new PrivateNetwork(addressing, plan.nodeIndex(), config.link(), config.dnsPort());
             network.joinPrivateNetwork(layout);
             storeLayout(dataDir, layout);
         } catch (NetworkException e) {
@@ -129,14 +131,27 @@ public final class PrivateNode implements AutoCloseable {
         }
         InternalDns dns;
         try {
-            dns = InternalDns.start(new InternalDnsConfig(config.dns(),
+            dns = InternalDns.start(new InternalDnsConfig(config.dnsPort(),
                     InternalDnsConfig.upstreamsOf(Path.of("/etc/resolv.conf")), UPSTREAM_TIMEOUT, Optional.empty()));
         } catch (IOException e) {
-            throw new IllegalStateException("start the internal DNS on " + config.dns() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("start the internal DNS: " + e.getMessage(), e);
         }
+        network.watchGateways(gateways -> listen(dns, gateways));
         log.info("private network: node index {} link {} ({}) endpoint {} dns {}", plan.nodeIndex(), link.name(),
-                link.kind(), config.endpoint(), dns.address());
+                link.kind(), config.endpoint(), dns.listening());
         return new PrivateNode(config, key, addressing, plan.nodeIndex(), link, dns, network);
+    }
+
+    /**
+     * Has the DNS listen on the bridges' gateways; an address it cannot bind is logged as an error naming it (its
+     * namespace's guests get no DNS answers there) and tried again at the next change of the bridges.
+     */
+    private static void listen(InternalDns dns, Set<Inet4Address> gateways) {
+        try {
+            dns.listenOn(gateways);
+        } catch (IOException e) {
+            log.error("private network: {}", e.getMessage());
+        }
     }
 
     /** Which WireGuard carries the link. */
@@ -181,9 +196,10 @@ public final class PrivateNode implements AutoCloseable {
         }
     }
 
-    /** Stops the internal DNS; the link and its peers stay (see the class comment). */
+    /** Stops the internal DNS (every listener); the link and its peers stay (see the class comment). */
     @Override
     public void close() {
+        network.unwatchGateways();
         dns.close();
     }
 }

@@ -12,10 +12,12 @@ import dev.bolero.network.NetworkRequest;
 import dev.bolero.network.NodeNetwork;
 import dev.bolero.network.PrivateNetwork;
 import dev.bolero.network.Service;
+import java.net.Inet4Address;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +39,8 @@ public final class MachineNetwork implements AutoCloseable {
     private volatile Map<String, Integer> namespaceIndexes = Map.of();
     /** The node's part in the private network: from the start (a stored layout) or once it joined it. */
     private volatile Optional<PrivateNetwork> privateLayout;
+    /** Told the bridges' gateways by whichever node network is current; guarded by the monitor. */
+    private Optional<Consumer<Set<Inet4Address>>> gatewayWatcher = Optional.empty();
 
     private MachineNetwork(Optional<NodeNetwork> network, Optional<NetworkConfig> config,
                            Optional<NetworkAllocationStore> allocations) {
@@ -102,8 +106,26 @@ public final class MachineNetwork implements AutoCloseable {
         }
         network = Optional.of(next);
         privateLayout = Optional.of(privateNetwork);
+        current.unwatchGateways();
         current.close();
+        gatewayWatcher.ifPresent(next::watchGateways);
         log.info("network: private network on, node index {} link {}", privateNetwork.nodeIndex(), privateNetwork.link());
+    }
+
+    /**
+     * Tells {@code watcher} the gateway addresses of the namespaces' bridges now and after every change, through
+     * whichever node network is current ({@link NodeNetwork#watchGateways}); replaces any watcher set before. On a
+     * node without networking it is never told anything.
+     */
+    public synchronized void watchGateways(Consumer<Set<Inet4Address>> watcher) {
+        gatewayWatcher = Optional.of(watcher);
+        network.ifPresent(n -> n.watchGateways(watcher));
+    }
+
+    /** Stops telling the watcher set by {@link #watchGateways}. */
+    public synchronized void unwatchGateways() {
+        gatewayWatcher = Optional.empty();
+        network.ifPresent(NodeNetwork::unwatchGateways);
     }
 
     /** Whether machines' addresses are private-network addresses. */
