@@ -94,8 +94,9 @@ class AcmeIT {
         Path certs = dir.resolve("certs");
         // Renew when less than 10 years are left: every certificate Pebble issues is due at once, so each recheck
         // renews it.
-        var keeper = CertificateKeeper.start(table, gateway, issuer, certs, Duration.ofDays(3650),
-                Duration.ofSeconds(1));
+        var keeper = CertificateKeeper.start(table, gateway, issuer, host -> {
+            throw new IOException("no certificate was uploaded for " + host);
+        }, certs, Duration.ofDays(3650), Duration.ofSeconds(1));
         open.add(keeper);
 
         X509Certificate root = pebbleRoot(managementPort, localCa.certificateFile());

@@ -23,6 +23,7 @@ public final class Tx {
     private final ReleaseStore releases;
     private final DeploymentStore deployments;
     private final VolumeStore volumes;
+    private final HostnameStore hostnames;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -40,6 +41,7 @@ public final class Tx {
         this.releases = new ReleaseStore(sql);
         this.deployments = new DeploymentStore(sql);
         this.volumes = new VolumeStore(sql);
+        this.hostnames = new HostnameStore(sql);
     }
 
     public TokenStore tokens() {
@@ -92,6 +94,10 @@ public final class Tx {
 
     public VolumeStore volumes() {
         return volumes;
+    }
+
+    public HostnameStore hostnames() {
+        return hostnames;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */
