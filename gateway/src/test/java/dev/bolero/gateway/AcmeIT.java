@@ -44,6 +44,8 @@ class AcmeIT {
     private static final Path PEBBLE = Path.of("/usr/bin/pebble");
     private static final Path CHALLTESTSRV = Path.of("/usr/bin/pebble-challtestsrv");
     private static final String HOST = "web.alpha.apps.test";
+    /** A tenant's own name for the same fleet (a custom host name). */
+    private static final String CUSTOM = "shop.example.org";
 
     @TempDir
     Path dir;
@@ -56,13 +58,14 @@ class AcmeIT {
     }
 
     @Test
-    void aHostWithARouteGetsACertificateFromPebbleThatTheGatewayServesAndRenews() throws Exception {
+    void aHostWithARouteAndACustomHostnameGetCertificatesFromPebbleThatTheGatewayServesAndRenews() throws Exception {
         assumeTrue(Files.isExecutable(PEBBLE) && Files.isExecutable(CHALLTESTSRV),
                 "needs Debian's pebble package (pebble and pebble-challtestsrv)");
         var machine = new TestMachine("m1");
         open.add(machine);
         var table = new RouteTable(Routes.builder("apps.test")
-                .route(Route.builder(new FleetKey("alpha", "web")).backend(machine.backend()).build()).build());
+                .route(Route.builder(new FleetKey("alpha", "web")).backend(machine.backend()).build())
+                .hostname(CUSTOM, new FleetKey("alpha", "web")).build());
         var challenges = new Http01Challenges();
         var gateway = Gateway.builder(table).challenges(challenges)
                 .httpsListen(new InetSocketAddress("127.0.0.1", 0), List.of()).start();
@@ -100,14 +103,17 @@ class AcmeIT {
         open.add(keeper);
 
         X509Certificate root = pebbleRoot(managementPort, localCa.certificateFile());
-        X509Certificate first = awaitServed(gateway, root, null);
+        X509Certificate first = awaitServed(gateway, HOST, root, null);
         assertThat(first.getSubjectAlternativeNames()).anyMatch(n -> n.get(1).equals(HOST));
+        X509Certificate custom = awaitServed(gateway, CUSTOM, root, null);
+        assertThat(custom.getSubjectAlternativeNames()).as("issued through HTTP-01 on the gateway for the tenant's name")
+                .anyMatch(n -> n.get(1).equals(CUSTOM));
         assertThat(Files.getPosixFilePermissions(certs.resolve(HOST + ".key")))
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
         assertThat(Files.getPosixFilePermissions(dir.resolve("acme/account.key")))
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
-        X509Certificate renewed = awaitServed(gateway, root, first.getSerialNumber());
+        X509Certificate renewed = awaitServed(gateway, HOST, root, first.getSerialNumber());
         assertThat(renewed.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
     }
 
@@ -135,20 +141,21 @@ class AcmeIT {
     }
 
     /**
-     * Connects to the gateway's HTTPS listener with SNI {@link #HOST}, trusting only {@code root} and checking the
+     * Connects to the gateway's HTTPS listener with SNI {@code host}, trusting only {@code root} and checking the
      * host name, until it serves a certificate whose serial is not {@code not}; checks the request reaches the
      * machine through it.
      */
-    private static X509Certificate awaitServed(Gateway gateway, X509Certificate root, java.math.BigInteger not)
+    private static X509Certificate awaitServed(Gateway gateway, String host, X509Certificate root,
+                                               java.math.BigInteger not)
             throws Exception {
         SSLContext context = trusting(List.of(root));
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         Exception last = null;
         while (System.nanoTime() < deadline) {
             try (var raw = new Socket("127.0.0.1", gateway.httpsPort().orElseThrow());
-                 var socket = (SSLSocket) context.getSocketFactory().createSocket(raw, HOST, raw.getPort(), true)) {
+                 var socket = (SSLSocket) context.getSocketFactory().createSocket(raw, host, raw.getPort(), true)) {
                 var parameters = socket.getSSLParameters();
-                parameters.setServerNames(List.of(new SNIHostName(HOST)));
+                parameters.setServerNames(List.of(new SNIHostName(host)));
                 parameters.setEndpointIdentificationAlgorithm("HTTPS");
                 socket.setSSLParameters(parameters);
                 socket.startHandshake();
@@ -158,7 +165,7 @@ class AcmeIT {
                     continue;
                 }
                 OutputStream out = socket.getOutputStream();
-                out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
+                out.write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
                 String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -169,7 +176,7 @@ class AcmeIT {
                 Thread.sleep(200);
             }
         }
-        throw new AssertionError("no certificate from Pebble served for " + HOST + " within 60 s", last);
+        throw new AssertionError("no certificate from Pebble served for " + host + " within 60 s", last);
     }
 
     private static SSLContext trusting(List<X509Certificate> roots) throws Exception {
