@@ -1,6 +1,7 @@
 package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.api.tls.Certificates;
 import dev.bolero.api.tls.Pem;
@@ -186,6 +187,38 @@ class HostnamesApiTest {
                 .as("opened after a restart").isEqualTo(Certificates.fingerprint(second.leaf()));
         assertThat(http.delete(api + "/www.alpha-shop.test", alphaToken).status()).isEqualTo(204);
         assertThat(http.get(gateway, ADMIN).status()).as("gone with its name").isEqualTo(404);
+    }
+
+    @Test
+    void onPostgresqlANameIsClaimedOnceItsKeyOpensForTheGatewaysAndItGoesWithItsFleet() throws Exception {
+        String why = PostgresCluster.unavailable();
+        assumeTrue(why == null, why);
+        try (var postgres = new PostgresCluster();
+             var pgServer = Server.start(ClusterSuite.config(dataDir.resolve("pg"),
+                     Optional.of(postgres.newDatabase())))) {
+            var pg = new Http(pgServer.port());
+            for (String ns : List.of("alpha", "beta")) {
+                assertThat(pg.post("/v1/namespaces", ADMIN, Map.of("name", ns)).status()).isEqualTo(201);
+                assertThat(pg.post("/v1/namespaces/" + ns + "/fleets", ADMIN, Map.of("name", "web")).status())
+                        .isEqualTo(201);
+            }
+            var certificate = TestCertificate.of("pg.example.org", Duration.ofDays(30));
+            var body = new LinkedHashMap<String, Object>();
+            body.put("hostname", "pg.example.org");
+            body.put("certificate", certificate.chainPem());
+            body.put("private_key", certificate.keyPem());
+            var attached = pg.post(hostnames("alpha", "web"), ADMIN, body);
+            assertThat(attached.status()).as("%s", attached).isEqualTo(201);
+            assertThat(pg.post(hostnames("beta", "web"), ADMIN, Map.of("hostname", "pg.example.org")).status())
+                    .isEqualTo(409);
+            var fetched = pg.get("/v1/gateway/certificates/pg.example.org", ADMIN);
+            assertThat(Pem.privateKey("key", fetched.json().path("private_key").asString()).getEncoded())
+                    .isEqualTo(certificate.pair().getPrivate().getEncoded());
+
+            assertThat(pg.delete("/v1/namespaces/alpha/fleets/web", ADMIN).status()).isEqualTo(204);
+            assertThat(pg.post(hostnames("beta", "web"), ADMIN, Map.of("hostname", "pg.example.org")).status())
+                    .as("released with its fleet").isEqualTo(201);
+        }
     }
 
     private static Http.Response attach(String path, String hostname, String chain, String key) {
