@@ -94,16 +94,21 @@ final class GatewayCommand implements Callable<Integer> {
                 gateway.close();
                 stopped.countDown();
             }, "gateway-shutdown"));
-            System.out.printf("bolero gateway: http on port %d%s, fleets under %s, following %s%n",
-                    gateway.gateway().httpPort(), gateway.gateway().httpsPort().stream()
-                            .mapToObj(p -> ", https on port " + p).findFirst().orElse(""), domain, url.server());
+            System.out.printf("bolero gateway: %s, following %s%n", listening(gateway, domain), url.server());
             if (devCa) System.out.println("development CA: " + root.resolve("dev-ca/ca.pem"));
             stopped.await();
         }
         return 0;
     }
 
-    private static InetSocketAddress address(String option, String hostPort) {
+    /** {@code http on port 8080, https on port 8443, fleets under DOMAIN}: what a started gateway serves. */
+    static String listening(ClusterGateway gateway, String domain) {
+        return "http on port " + gateway.gateway().httpPort() + gateway.gateway().httpsPort().stream()
+                .mapToObj(p -> ", https on port " + p).findFirst().orElse("") + ", fleets under " + domain;
+    }
+
+    /** The socket address of {@code hostPort}, given as {@code option}. */
+    static InetSocketAddress address(String option, String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException(option + " must be host:port, got '" + hostPort + "'");
         return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
