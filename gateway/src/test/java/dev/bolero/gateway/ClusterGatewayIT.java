@@ -15,18 +15,9 @@ import dev.bolero.core.MachineState;
 import dev.bolero.server.FakeAgent;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
-import java.io.IOException;
-import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -178,63 +169,24 @@ class ClusterGatewayIT {
         await("the custom host routes over HTTP", () -> get(host).statusCode() == 200);
         assertThat(get(host).body()).isEqualTo(m1);
 
-        X509Certificate served = awaitServed(https, host, tenantCa.certificateFile(), m1, null);
+        int httpsPort = https.gateway().httpsPort().orElseThrow();
+        X509Certificate tenantRoot = CertifiedKey.readPem(tenantCa.certificateFile(), dir.resolve("tenant-ca/ca.key"))
+                .leaf();
+        X509Certificate served = Tls.awaitServed(httpsPort, host, tenantRoot, m1, null);
         assertThat(served.getSerialNumber()).isEqualTo(uploaded.leaf().getSerialNumber());
-        assertThat(awaitServed(https, "shop.alpha." + DOMAIN, dir.resolve("gateway-ca/ca.pem"), m1, null))
+        X509Certificate gatewayRoot = CertifiedKey.readPem(dir.resolve("gateway-ca/ca.pem"),
+                dir.resolve("gateway-ca/ca.key")).leaf();
+        assertThat(Tls.awaitServed(httpsPort, "shop.alpha." + DOMAIN, gatewayRoot, m1, null))
                 .as("the fleet's own name keeps the gateway's certificate").isNotNull();
 
         CertifiedKey renewed = tenantCa.issueWildcard("alpha-shop.test");
         admin.uploadCertificate("alpha", "shop", host, new CertificateUpload(Pem.encode(renewed.chain()),
                 Pem.encode(renewed.key())));
-        assertThat(awaitServed(https, host, tenantCa.certificateFile(), m1, uploaded.leaf().getSerialNumber())
+        assertThat(Tls.awaitServed(httpsPort, host, tenantRoot, m1, uploaded.leaf().getSerialNumber())
                 .getSerialNumber()).as("a replaced upload is served").isEqualTo(renewed.leaf().getSerialNumber());
 
         admin.detachHostname("alpha", "shop", host);
         await("a detached name routes nowhere", () -> get(host).statusCode() != 200);
-    }
-
-    /**
-     * Connects to {@code gateway}'s HTTPS listener with SNI {@code host}, trusting only the CA in {@code caFile} and
-     * checking the host name, until it serves a leaf whose serial is not {@code not}; checks that a request through it
-     * reaches machine {@code machine}.
-     */
-    private static X509Certificate awaitServed(ClusterGateway gateway, String host, Path caFile, String machine,
-                                               BigInteger not) throws Exception {
-        SSLContext context = SSLContext.getInstance("TLS");
-        var store = KeyStore.getInstance(KeyStore.getDefaultType());
-        store.load(null, null);
-        store.setCertificateEntry("ca", CertifiedKey.readPem(caFile, caFile.resolveSibling("ca.key")).leaf());
-        var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(store);
-        context.init(null, trust.getTrustManagers(), null);
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        Exception last = null;
-        int port = gateway.gateway().httpsPort().orElseThrow();
-        while (System.nanoTime() < deadline) {
-            try (var raw = new Socket("127.0.0.1", port);
-                 var socket = (SSLSocket) context.getSocketFactory().createSocket(raw, host, port, true)) {
-                var parameters = socket.getSSLParameters();
-                parameters.setServerNames(List.of(new SNIHostName(host)));
-                parameters.setEndpointIdentificationAlgorithm("HTTPS");
-                socket.setSSLParameters(parameters);
-                socket.startHandshake();
-                var leaf = (X509Certificate) socket.getSession().getPeerCertificates()[0];
-                if (leaf.getSerialNumber().equals(not)) {
-                    Thread.sleep(100);
-                    continue;
-                }
-                socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                socket.getOutputStream().flush();
-                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertThat(answer).startsWith("HTTP/1.1 200").endsWith(machine);
-                return leaf;
-            } catch (IOException e) {
-                last = e; // not served yet: the placeholder or another CA's certificate, not trusted
-                Thread.sleep(100);
-            }
-        }
-        throw new AssertionError("no certificate of " + caFile + " served for " + host + " within 30 s", last);
     }
 
     /** Creates a machine in the fleet and its stand-in on {@code host:port}; its id. */
