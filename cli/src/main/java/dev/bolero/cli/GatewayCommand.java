@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * {@code bolero gateway}: serves the cluster's fleets over HTTP(S) until interrupted, following the control plane's
  * routes with an admin token. HTTPS certificates come from the development CA or an ACME server, issued for each
  * host name with a route, or are PEM files put in the certificate directory as {@code <host>.pem} and
- * {@code <host>.key}.
+ * {@code <host>.key}; a custom host name whose tenant uploaded a certificate ({@code bolero certs add}) is served that.
  */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
         description = "Serve the cluster's fleets over HTTP(S): routing, load balancing, TLS, wake on request.")
