@@ -5,8 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -97,7 +95,7 @@ public final class CertificateKeeper implements AutoCloseable {
                 if (Files.exists(key)) held.put(host, CertifiedKey.readPem(chain, key));
             }
         }
-        if (!held.isEmpty()) gateway.replaceCertificates(List.copyOf(held.values()));
+        if (!held.isEmpty()) gateway.replaceCertificates(held);
     }
 
     private void run() {
@@ -160,11 +158,11 @@ public final class CertificateKeeper implements AutoCloseable {
         return failed;
     }
 
-    /** The uploaded certificates, and those issued here for names without an upload. */
-    private List<CertifiedKey> served(Routes routes) {
-        var served = new ArrayList<>(uploaded.values());
+    /** By the host name each was obtained for: the uploaded certificates, and those issued for names without one. */
+    private Map<String, CertifiedKey> served(Routes routes) {
+        var served = new TreeMap<>(uploaded);
         held.forEach((host, certificate) -> {
-            if (routes.uploadedCertificate(host).isEmpty()) served.add(certificate);
+            if (routes.uploadedCertificate(host).isEmpty()) served.put(host, certificate);
         });
         return served;
     }

@@ -178,6 +178,11 @@ class ClusterGatewayIT {
                 dir.resolve("gateway-ca/ca.key")).leaf();
         assertThat(Tls.awaitServed(httpsPort, "shop.alpha." + DOMAIN, gatewayRoot, m1, null))
                 .as("the fleet's own name keeps the gateway's certificate").isNotNull();
+        // A name without an upload gets the gateway's: another *.alpha-shop.test wildcard, each served for its own name.
+        admin.attachHostname("alpha", "shop", new HostnameSpec("api.alpha-shop.test", null, null));
+        assertThat(Tls.awaitServed(httpsPort, "api.alpha-shop.test", gatewayRoot, m1, null)).isNotNull();
+        assertThat(Tls.awaitServed(httpsPort, host, tenantRoot, m1, null).getSerialNumber())
+                .isEqualTo(uploaded.leaf().getSerialNumber());
 
         CertifiedKey renewed = tenantCa.issueWildcard("alpha-shop.test");
         long asked = System.nanoTime();
