@@ -6,7 +6,8 @@
 # against 10 nodes, and GET /v1/status latency sampled during the large run; then, labelled with their commit and date,
 # the figures measured for the code before batched placement (which this run cannot execute).
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres)
-# Builds the reactor first unless SKIP_BUILD=1.
+# Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
+# measure what counting each create against it costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"

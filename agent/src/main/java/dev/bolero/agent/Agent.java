@@ -81,7 +81,11 @@ public final class Agent implements AutoCloseable {
         }
         java.time.Clock clock = java.time.Clock.systemUTC();
         MachineStore store = MachineStore.open(dataDir.resolve("bolero.db"));
-        ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), config.registryCredentials()));
+        ImageStore images = new ImageStore(dataDir, new RegistryConfig(config.insecureRegistries(), config.registryCredentials(),
+                config.registryReadTimeout()), ImageStore.DEFAULT_FREE_BYTES, config.imageLimits());
+        log.info("image limits max_image_bytes={} max_image_entries={} store_budget_bytes={} registry_read_timeout_s={}",
+                config.imageLimits().maxImageBytes(), config.imageLimits().maxImageEntries(), config.imageLimits().storeBudgetBytes(),
+                config.registryReadTimeout().toSeconds());
         collectImageGarbage(images);
         Drivers.Selection drivers;
         try {

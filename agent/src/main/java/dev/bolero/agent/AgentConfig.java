@@ -3,6 +3,8 @@ package dev.bolero.agent;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
 import dev.bolero.oci.Credentials;
+import dev.bolero.oci.ImageLimits;
+import dev.bolero.oci.RegistryConfig;
 import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.network.NetworkConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
@@ -31,6 +33,8 @@ import java.util.Set;
  * @param memoryOvercommit how many times the host's memory (less a reserve) the machines may have (1 to 100)
  * @param network the node network machines are attached to; empty: machines get no network (and cannot publish
  *     ports), for hosts where the agent may not create devices and nftables tables
+ * @param imageLimits what one image and the node's image store may take (see {@link ImageLimits})
+ * @param registryReadTimeout how long a registry may leave a pull waiting for a response or for each read of one
  */
 public record AgentConfig(
         String host,
@@ -45,7 +49,9 @@ public record AgentConfig(
         Map<String, Credentials> registryCredentials,
         double cpuOvercommit,
         double memoryOvercommit,
-        Optional<NetworkConfig> network) {
+        Optional<NetworkConfig> network,
+        ImageLimits imageLimits,
+        Duration registryReadTimeout) {
 
     /**
      * An agent that picks its driver itself, jails its VMMs when it runs as root, has no registry credentials, allows
@@ -57,6 +63,18 @@ public record AgentConfig(
                 JailConfig.whenRoot(), Map.of(), NodeCapacity.DEFAULT_CPU_OVERCOMMIT, 1.0, Optional.empty());
     }
 
+    /**
+     * An agent with the {@linkplain ImageLimits#defaults() default image limits} (no store budget) and the
+     * {@linkplain RegistryConfig#DEFAULT_READ_TIMEOUT default registry read timeout}.
+     */
+    public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
+            Optional<Path> kernel, Duration bootDeadline, String driver, Optional<JailConfig> jail,
+            Map<String, Credentials> registryCredentials, double cpuOvercommit, double memoryOvercommit,
+            Optional<NetworkConfig> network) {
+        this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail, registryCredentials,
+                cpuOvercommit, memoryOvercommit, network, ImageLimits.defaults(), RegistryConfig.DEFAULT_READ_TIMEOUT);
+    }
+
     public AgentConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(dataDir, "dataDir");
@@ -66,6 +84,8 @@ public record AgentConfig(
         Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(jail, "jail");
         Objects.requireNonNull(network, "network");
+        Objects.requireNonNull(imageLimits, "imageLimits");
+        Objects.requireNonNull(registryReadTimeout, "registryReadTimeout");
         insecureRegistries = Set.copyOf(insecureRegistries);
         registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
@@ -78,6 +98,12 @@ public record AgentConfig(
     /** This configuration with machines attached to {@code network} (empty: no network). */
     public AgentConfig withNetwork(Optional<NetworkConfig> network) {
         return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
-                registryCredentials, cpuOvercommit, memoryOvercommit, network);
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout);
+    }
+
+    /** This configuration with these image limits and registry read timeout. */
+    public AgentConfig withImages(ImageLimits limits, Duration readTimeout) {
+        return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, limits, readTimeout);
     }
 }

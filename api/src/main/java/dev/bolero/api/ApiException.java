@@ -50,6 +50,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(ErrorCode.FAILED_PRECONDITION, message);
     }
 
+    /** The request would take a namespace past its quota ({@code 403}, code {@code quota_exceeded}). */
+    public static ApiException quotaExceeded(String message) {
+        return new ApiException(ErrorCode.QUOTA_EXCEEDED, message);
+    }
+
     /** A wait ran out of time ({@code 408}). */
     public static ApiException timeout(String message) {
         return new ApiException(ErrorCode.TIMEOUT, message);

@@ -208,7 +208,7 @@ public final class ApiJson {
     }
 
     /** The path of the value that failed: {@code guest.memory_mb}, {@code services[1].port}; empty for the root. */
-    private static String path(JacksonException e) {
+    public static String path(JacksonException e) {
         List<JacksonException.Reference> refs = e.getPath();
         if (!refs.isEmpty()) {
             StringBuilder out = new StringBuilder();

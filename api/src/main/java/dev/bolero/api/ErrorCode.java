@@ -22,6 +22,11 @@ public enum ErrorCode {
     /** A request body whose {@code Content-Type} the route does not read (JSON routes read only JSON). */
     UNSUPPORTED_MEDIA_TYPE(415),
     FAILED_PRECONDITION(400),
+    /**
+     * The request would take the namespace past one of its quota's limits ({@code 403}: retrying the same request
+     * does not help until the namespace uses less or its quota is raised, so it is no {@code 429}).
+     */
+    QUOTA_EXCEEDED(403),
     /** The token made more requests than its rate allows; the answer's {@code Retry-After} says when to retry. */
     RATE_LIMITED(429),
     INTERNAL(500),

@@ -118,6 +118,12 @@ public final class ClusterBench {
         System.exit(0);
     }
 
+    /**
+     * Whether the namespace gets a quota (limits no create reaches, so each is counted against it): environment
+     * {@code BOLERO_BENCH_QUOTA=1}, to measure what the quota's check costs a create.
+     */
+    private static final boolean QUOTA = "1".equals(System.getenv("BOLERO_BENCH_QUOTA"));
+
     private static String run(String label, int nodeCount, int creates, int clients, Optional<String> database)
             throws Exception {
         Path dataDir = Files.createTempDirectory("bolero-clusterbench-");
@@ -129,6 +135,10 @@ public final class ClusterBench {
             String base = "http://127.0.0.1:" + server.port();
             send(base, "POST", "/v1/namespaces", ADMIN, Map.of("name", "bench"), 201);
             send(base, "POST", "/v1/namespaces/bench/fleets", ADMIN, Map.of("name", "web", "strategy", "spread"), 201);
+            if (QUOTA) {
+                send(base, "PUT", "/v1/namespaces/bench/quota", ADMIN, Map.of("machines", 1_000_000_000, "vcpus",
+                        1_000_000_000, "memory_mib", 1_000_000_000), 200);
+            }
             // Enough room for every create on either cluster size.
             int cpus = Math.max(64, 2 * creates / nodeCount);
             long t0 = System.nanoTime();

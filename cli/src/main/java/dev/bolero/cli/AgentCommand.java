@@ -6,6 +6,7 @@ import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.agent.cluster.PrivateNetworkConfig;
 import dev.bolero.runtime.JailConfig;
 import dev.bolero.runtime.drivers.Drivers;
+import dev.bolero.oci.ImageLimits;
 import dev.bolero.oci.RegistryConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import java.net.URI;
@@ -81,6 +82,20 @@ final class AgentCommand implements Callable<Integer> {
     @Option(names = "--memory-overcommit", defaultValue = "1", description = "how many times the host's memory the machines may have together (default ${DEFAULT-VALUE})")
     double memoryOvercommit;
 
+    @Option(names = "--image-max-unpacked-mb", defaultValue = "16384", description = "MiB of files one image's layers may unpack to; a decompression bomb stops here (default ${DEFAULT-VALUE})")
+    long imageMaxUnpackedMb;
+
+    @Option(names = "--image-max-entries", defaultValue = "1000000", description = "tar entries one image's layers may hold together (default ${DEFAULT-VALUE})")
+    long imageMaxEntries;
+
+    @Option(names = "--image-store-budget-mb", description = "MiB the node's image store (blobs and root drives) may hold; a pull that would go over fails"
+            + " (default: half the size of the data directory's file system)")
+    Long imageStoreBudgetMb;
+
+    @Option(names = "--registry-read-timeout", defaultValue = "30", description = "seconds a registry may leave a pull waiting for a response or any read of one,"
+            + " mid-blob included (default ${DEFAULT-VALUE})")
+    int registryReadTimeoutSeconds;
+
     @Mixin
     NetworkFlags network;
 
@@ -101,7 +116,8 @@ final class AgentCommand implements Callable<Integer> {
                 dataDir.toAbsolutePath(), new HashSet<>(insecureRegistries), accelerator, Optional.ofNullable(kernel),
                 Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig(),
                 registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig),
-                cpuOvercommit, memoryOvercommit, network.config());
+                cpuOvercommit, memoryOvercommit, network.config())
+                .withImages(imageLimits(), Duration.ofSeconds(registryReadTimeoutSeconds));
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {
@@ -130,6 +146,21 @@ final class AgentCommand implements Callable<Integer> {
             p = new PrivateNetworkConfig(p.endpoint(), privateListenPort, p.link(), p.dns());
         }
         return Optional.of(cluster.withPrivateNetwork(p));
+    }
+
+    /** The image limits the flags give; the store budget by default is half the data directory's file system. */
+    ImageLimits imageLimits() throws java.io.IOException {
+        long budget = imageStoreBudgetMb != null ? imageStoreBudgetMb << 20 : fileSystem(dataDir.toAbsolutePath()).getTotalSpace() / 2;
+        return new ImageLimits(imageMaxUnpackedMb << 20, imageMaxEntries, budget);
+    }
+
+    /** The file system {@code path} is or will be on: its nearest existing ancestor's. */
+    private static java.nio.file.FileStore fileSystem(Path path) throws java.io.IOException {
+        Path existing = path;
+        while (!java.nio.file.Files.exists(existing) && existing.getParent() != null) {
+            existing = existing.getParent();
+        }
+        return java.nio.file.Files.getFileStore(existing);
     }
 
     private Optional<JailConfig> jailConfig() {

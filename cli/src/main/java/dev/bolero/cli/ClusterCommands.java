@@ -511,6 +511,37 @@ final class ClusterCommands {
     }
 
 
+    @Command(name = "quota", mixinStandardHelpOptions = true, description = "Show a namespace's quota and what it "
+            + "holds (any token of the namespace), or set it (the cluster's admin): set replaces every limit, and a "
+            + "limit left out is unlimited.")
+    static final class Quota implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(index = "0", paramLabel = "ACTION", description = "get or set") String action;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAMESPACE", description = "default -n's") String ns;
+        @Option(names = "--machines", description = "set: the most live machines") Integer machines;
+        @Option(names = "--vcpus", description = "set: the most vCPUs of its machines in all") Integer vcpus;
+        @Option(names = "--memory-mib", description = "set: the most guest memory of its machines in all, in MiB")
+        Integer memoryMib;
+        @Option(names = "--volumes", description = "set: the most volumes") Integer volumes;
+        @Option(names = "--volume-gib", description = "set: the most GiB of its volumes in all") Integer volumeGib;
+
+        @Override
+        public Integer call() {
+            var client = o.client();
+            String namespace = ns != null ? ns : o.namespace();
+            var quota = switch (action) {
+                case "get" -> client.quota(namespace);
+                case "set" -> client.setQuota(namespace,
+                        new dev.bolero.api.wire.Quota(machines, vcpus, memoryMib, volumes, volumeGib));
+                default -> throw new IllegalArgumentException("quota: unknown action " + action + " (get, set)");
+            };
+            o.print(quota, List.of(dev.bolero.api.wire.QuotaResource.values()), List.of("RESOURCE", "USED", "LIMIT"),
+                    r -> Arrays.asList(r.wireName(), r.of(quota.usage()), r.limit(quota.limits()).isPresent()
+                            ? r.limit(quota.limits()).getAsLong() : "unlimited"));
+            return 0;
+        }
+    }
+
     @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Mint (shown once), list or revoke a "
             + "namespace's tokens (the cluster's admin, or the namespace's admin token).")
     static final class Tokens implements Callable<Integer> {

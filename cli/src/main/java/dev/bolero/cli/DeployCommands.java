@@ -4,15 +4,21 @@ import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.DeployPolicy;
 import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.DeployStrategy;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
 import dev.bolero.client.BoleroClient;
+import dev.bolero.client.ClientException;
 import dev.bolero.core.MachineState;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,31 +43,97 @@ final class DeployCommands {
         boolean detach;
 
         DeployPolicy policy() {
-            return new DeployPolicy(strategy, maxUnavailable, waitTimeoutS);
+            return over(new DeployPolicy(null, null, null));
+        }
+
+        /** The flags given over {@code base}. */
+        DeployPolicy over(DeployPolicy base) {
+            return new DeployPolicy(strategy != null ? strategy : base.strategy(),
+                    maxUnavailable != null ? maxUnavailable : base.maxUnavailable(),
+                    waitTimeoutS != null ? waitTimeoutS : base.waitTimeoutS());
         }
     }
 
     @Command(name = "deploy", mixinStandardHelpOptions = true,
             description = "Deploy a new release of a fleet: the flags given over its current config (env merged key by "
-                    + "key). The control plane replaces its machines under the strategy and rolls back on its own when "
-                    + "new machines fail their checks; this prints its progress and exits non-zero on a rollback.")
+                    + "key), or over the config of an app manifest (-c bolero.toml), which also creates the fleet when "
+                    + "it is missing and sets its count, region, strategy and node labels. The control plane replaces "
+                    + "its machines under the strategy and rolls back on its own when new machines fail their checks; "
+                    + "this prints each step and exits non-zero on a rollback.")
     static final class Deploy implements Callable<Integer> {
         @Mixin ClientOptions o;
         @Mixin MachineFlags flags;
         @Mixin PolicyFlags policy;
-        @Parameters(index = "0", paramLabel = "FLEET") String fleet;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "FLEET",
+                description = "the fleet; with -c, the manifest's name when absent") String fleet;
         @Option(names = "--image", description = "the image of the new release") String image;
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "an app manifest (bolero.toml): the "
+                + "fleet, its machine config and its [deploy] policy; the other flags apply over it") Path manifest;
 
         @Override
         public Integer call() throws InterruptedException {
             var client = o.client();
-            return follow(o, policy.detach, client.deploy(o.namespace(), fleet,
-                    spec(client.fleet(o.namespace(), fleet))));
+            if (manifest == null) {
+                if (fleet == null) throw new IllegalArgumentException("deploy: give a FLEET or -c bolero.toml");
+                return follow(o, policy.detach, client.deploy(o.namespace(), fleet,
+                        spec(client.fleet(o.namespace(), fleet))));
+            }
+            AppManifest app = app(AppManifest.read(manifest));
+            String name = app.fleet().name();
+            Optional<Fleet> current;
+            try {
+                current = Optional.of(client.fleet(o.namespace(), name));
+            } catch (ClientException e) {
+                if (!"not_found".equals(e.code())) throw e;
+                current = Optional.empty();
+            }
+            var out = new PrintWriter(System.out, true);
+            if (current.isEmpty()) {
+                Fleet created = client.createFleet(o.namespace(), app.fleet());
+                out.printf("created fleet %s: release %d, %d machines%n", created.name(), created.configVersion(),
+                        created.count());
+                return 0;
+            }
+            FleetSpec placed = placement(current.get(), app.fleet());
+            if (placed != null) {
+                client.updateFleet(o.namespace(), name, placed);
+                out.printf("updated fleet %s: count %d%s, strategy %s%n", name, placed.count(),
+                        placed.region() == null ? "" : ", region " + placed.region(), placed.strategy().wireName());
+            }
+            return follow(o, policy.detach, client.deploy(o.namespace(), name,
+                    DeploySpec.of(app.fleet().config(), app.deploy())));
         }
 
         /** The deployment of the flags over fleet {@code current}'s config. */
         DeploySpec spec(Fleet current) {
             return DeploySpec.of(flags.overlay(image, current.config()), policy.policy());
+        }
+
+        /**
+         * Manifest {@code file} with the flags over it: the machine flags over its config, the policy flags over its
+         * {@code [deploy]}.
+         *
+         * @throws IllegalArgumentException when FLEET is given and is not the manifest's fleet
+         */
+        AppManifest app(AppManifest file) {
+            FleetSpec f = file.fleet();
+            if (fleet != null && !fleet.equals(f.name())) {
+                throw new IllegalArgumentException("deploy " + fleet + ": " + manifest + " describes fleet " + f.name());
+            }
+            return new AppManifest(new FleetSpec(f.name(), f.strategy(), f.region(), f.nodeLabels(),
+                    flags.overlay(image, f.config()), f.count()), policy.over(file.deploy()));
+        }
+
+        /**
+         * The update that gives fleet {@code current} the placement of {@code wanted} (count, region, strategy and node
+         * labels take effect at once; its config stays, for the deployment to change); null when they are the same.
+         */
+        static FleetSpec placement(Fleet current, FleetSpec wanted) {
+            var placed = new FleetSpec(current.name(), wanted.strategy(), wanted.region(), wanted.nodeLabels(),
+                    current.config(), wanted.count());
+            boolean same = placed.strategy() == current.strategy() && Objects.equals(placed.region(), current.region())
+                    && placed.nodeLabels().equals(current.nodeLabels()) && Objects.equals(placed.count(), current.count());
+            return same ? null : placed;
         }
     }
 
@@ -107,8 +179,9 @@ final class DeployCommands {
     }
 
     /**
-     * Prints deployment {@code d} and, unless {@code detach}, its progress until it ends: 0 when it succeeded, 1 when
-     * it rolled back or failed (its message on standard error).
+     * Prints deployment {@code d} and, unless {@code detach}, each of its steps as it is recorded and how many of the
+     * fleet's machines run the release it is reaching, until it ends: 0 when it succeeded, 1 when it rolled back or
+     * failed (its message on standard error).
      */
     static int follow(ClientOptions o, boolean detach, Deployment d) throws InterruptedException {
         var out = new PrintWriter(System.out, true);
@@ -117,8 +190,14 @@ final class DeployCommands {
         if (detach) return 0;
         BoleroClient client = o.client();
         String last = "";
+        int shown = 0;
         while (true) {
             d = client.deployment(o.namespace(), d.fleet(), d.id());
+            for (DeployStep step : d.steps().subList(shown, d.steps().size())) {
+                out.printf("%s %s: %s%n", step.at(), step.kind().wireName(), step.message());
+            }
+            shown = d.steps().size();
+            if (!d.status().active()) break;
             long target = d.status() == DeployStatus.ROLLING_BACK ? d.fromVersion() : d.toVersion();
             List<ClusterMachine> machines = client.machines(o.namespace(), d.fleet(), Set.of());
             long onTarget = machines.stream().filter(m -> m.configVersion() == target).count();
@@ -128,7 +207,6 @@ final class DeployCommands {
                     .wireName(), machines.size(), onTarget, target, running);
             if (!line.equals(last)) out.println(line);
             last = line;
-            if (!d.status().active()) break;
             Thread.sleep(1000);
         }
         if (d.status() == DeployStatus.SUCCEEDED) return 0;

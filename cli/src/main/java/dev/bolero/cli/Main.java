@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
             ClusterCommands.Secrets.class, ClusterCommands.Scale.class, DeployCommands.Deploy.class,
             DeployCommands.Rollback.class, DeployCommands.Releases.class, AuditCommand.class, StatsCommand.class,
             ContextCommand.class, MachineVerbs.Wait.class, MachineVerbs.Events.class, MachineVerbs.Restart.class,
-            ClusterCommands.Volumes.class,
+            ClusterCommands.Volumes.class, ClusterCommands.Quota.class,
             ImagesCommand.class, CompletionCommand.class, ExecCommand.class, CertsCommand.class})
 public final class Main {
     private Main() {}
@@ -35,7 +35,7 @@ public final class Main {
 
     /**
      * Exit codes scripts can use: 1 error, 2 usage, 3 not found, 4 unauthenticated or forbidden, 5 server
-     * unreachable, 6 conflict.
+     * unreachable, 6 conflict, 7 over the namespace's quota.
      */
     static int exitCode(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
         return report(e, command.getErr());
@@ -53,6 +53,7 @@ public final class Main {
                 case "unauthenticated", "permission_denied" -> 4;
                 case "unavailable" -> 5;
                 case "conflict" -> 6;
+                case "quota_exceeded" -> 7;
                 default -> 1;
             };
             case MachineRefs.NoSuchMachineException n -> 3;

@@ -33,6 +33,11 @@ final class NetworkFlags {
             description = "name of the nftables tables (inet and bridge) this agent owns (default ${DEFAULT-VALUE})")
     String nftTable;
 
+    @Option(names = "--max-connections-per-machine", defaultValue = "" + NetworkConfig.DEFAULT_MAX_CONNECTIONS_PER_MACHINE,
+            description = "connections (TCP, UDP and ICMP flows) one machine may have open through the node; new ones"
+                    + " beyond are dropped (default ${DEFAULT-VALUE})")
+    int maxConnectionsPerMachine;
+
     @Option(names = "--no-network", description = "give machines no network (for hosts where the agent may not create devices or nftables tables)")
     boolean noNetwork;
 
@@ -45,6 +50,6 @@ final class NetworkFlags {
         if (noNetwork) return Optional.empty();
         String publish = publishAddress != null ? publishAddress : HostAddresses.defaultRouteAddress();
         return Optional.of(new NetworkConfig(networkPool, NetworkConfig.DEFAULT_NAMESPACE_PREFIX, devicePrefix, nftTable,
-                publish, dns, Optional.empty()));
+                publish, dns, Optional.empty()).withMaxConnectionsPerMachine(maxConnectionsPerMachine));
     }
 }

@@ -26,6 +26,8 @@ import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
 import dev.bolero.api.wire.TokenSpec;
+import dev.bolero.api.wire.NamespaceQuota;
+import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeSnapshot;
@@ -143,6 +145,18 @@ public final class BoleroClient {
 
     public void deleteSecret(String namespace, String name) {
         send("DELETE", ns(namespace) + "/secrets/" + enc(name), null, JsonNode.class);
+    }
+
+    // --- quotas ---
+
+    /** The namespace's quota and what it holds now. */
+    public NamespaceQuota quota(String namespace) {
+        return send("GET", ns(namespace) + "/quota", null, NamespaceQuota.class);
+    }
+
+    /** Sets the namespace's quota, replacing every limit (an admin token). */
+    public NamespaceQuota setQuota(String namespace, Quota quota) {
+        return send("PUT", ns(namespace) + "/quota", quota, NamespaceQuota.class);
     }
 
     // --- volumes ---

@@ -27,6 +27,9 @@ import java.util.regex.Pattern;
  * @param privateNetwork the node's part in the cluster's private network; when present, a namespace's subnet is the
  *     one the address plan gives it on this node (not one from {@code pool}) and {@link NodeNetwork#attach(String,
  *     String, int, NetworkRequest)} must be used
+ * @param maxConnectionsPerMachine how many connections (conntrack entries: TCP, UDP and ICMP flows) one machine may
+ *     have open through the node at once; new ones beyond it are dropped, so one guest cannot fill the node's
+ *     connection table for the others. At least 1
  * @throws IllegalArgumentException if a value is malformed or the layout cannot fit (see each parameter)
  */
 public record NetworkConfig(
@@ -37,8 +40,11 @@ public record NetworkConfig(
         String publishAddress,
         List<String> dns,
         Optional<String> netns,
-        Optional<PrivateNetwork> privateNetwork) {
+        Optional<PrivateNetwork> privateNetwork,
+        int maxConnectionsPerMachine) {
 
+    /** The default of {@code maxConnectionsPerMachine}: far above what one service needs, far below a node's table. */
+    public static final int DEFAULT_MAX_CONNECTIONS_PER_MACHINE = 8192;
     public static final String DEFAULT_POOL = "10.210.0.0/16";
     public static final int DEFAULT_NAMESPACE_PREFIX = 24;
     public static final String DEFAULT_DEVICE_PREFIX = "bl";
@@ -79,6 +85,10 @@ public record NetworkConfig(
         dns.forEach(d -> Ipv4.parse(d, "dns server"));
         requireNetns(netns);
         Objects.requireNonNull(privateNetwork, "privateNetwork");
+        if (maxConnectionsPerMachine < 1) {
+            throw new IllegalArgumentException("max connections per machine must be at least 1, got "
+                    + maxConnectionsPerMachine);
+        }
         if (privateNetwork.isPresent()) {
             var plan = privateNetwork.get().addressing();
             if (plan.poolBlock().contains(publish)) {
@@ -102,13 +112,20 @@ public record NetworkConfig(
     /** A node network without a private network across nodes. */
     public NetworkConfig(String pool, int namespacePrefix, String devicePrefix, String table, String publishAddress,
             List<String> dns, Optional<String> netns) {
-        this(pool, namespacePrefix, devicePrefix, table, publishAddress, dns, netns, Optional.empty());
+        this(pool, namespacePrefix, devicePrefix, table, publishAddress, dns, netns, Optional.empty(),
+                DEFAULT_MAX_CONNECTIONS_PER_MACHINE);
     }
 
     /** This config with {@code privateNetwork} as its part in the cluster's private network. */
     public NetworkConfig withPrivateNetwork(PrivateNetwork privateNetwork) {
         return new NetworkConfig(pool, namespacePrefix, devicePrefix, table, publishAddress, dns, netns,
-                Optional.of(privateNetwork));
+                Optional.of(privateNetwork), maxConnectionsPerMachine);
+    }
+
+    /** This config with at most {@code max} connections open per machine. */
+    public NetworkConfig withMaxConnectionsPerMachine(int max) {
+        return new NetworkConfig(pool, namespacePrefix, devicePrefix, table, publishAddress, dns, netns, privateNetwork,
+                max);
     }
 
     /** The defaults ({@link #DEFAULT_POOL}, /24 per namespace, {@code bl}, {@code bolero}), no DNS, the host's namespace. */

@@ -12,6 +12,9 @@ import java.util.stream.Collectors;
  *   <li>bridge family, on every port named like a tap: a frame passes only if its (port, source MAC, source IPv4)
  *       or, for ARP, (port, source MAC, sender MAC, sender IPv4) is the machine's own; everything else (other
  *       addresses, IPv6, other ethertypes) is dropped. This stops a guest from taking another guest's address.
+ *   <li>inet guard (prerouting): a machine opens at most {@link NetworkConfig#maxConnectionsPerMachine()} connections
+ *       (conntrack entries, counted per source address, which the bridge rules make the machine's own) through the
+ *       node at once; new ones beyond it are dropped, so one guest cannot exhaust the connection table for others.
  *   <li>inet input: nothing new from a Bolero bridge reaches the host, only replies to the host's own connections.
  *   <li>inet forward: nothing crosses from one Bolero bridge to another; from outside, only published (DNAT'ed)
  *       connections reach guests; machines without egress cannot leave their bridge.
@@ -51,7 +54,13 @@ final class Ruleset {
         out.append("table inet ").append(t).append(" {\n");
         out.append("  set bridges { type ifname;").append(elements(bridges)).append(" }\n");
         out.append("  set isolated { type ipv4_addr;").append(elements(isolated)).append(" }\n");
+        out.append("  set guest_flows { type ipv4_addr; size 65535; flags dynamic; }\n");
         var link = config.privateNetwork().map(p -> quote(p.link()));
+        out.append("  chain guard {\n");
+        out.append("    type filter hook prerouting priority filter; policy accept;\n");
+        out.append("    iifname @bridges ct state new add @guest_flows { ip saddr ct count over ")
+                .append(config.maxConnectionsPerMachine()).append(" } drop\n");
+        out.append("  }\n");
         out.append("  chain input {\n");
         out.append("    type filter hook input priority filter; policy accept;\n");
         out.append("    iifname @bridges ct state established,related accept\n");

@@ -96,6 +96,22 @@ class NodeNetworkTest {
         assertThat(world.ping(g2, a2.ip(), a3.ip())).isFalse();
     }
 
+    @Test
+    void aGuestCannotFillTheNodesConnectionTableForOthers() throws Exception {
+        var limited = open(new NodeNetwork(world.config().withMaxConnectionsPerMachine(20), new InMemoryAllocationStore(),
+                world.ports()));
+        limited.reconcile();
+        world.configureGuest("hog", limited.attach("hog", "alpha", EGRESS));
+        world.configureGuest("calm", limited.attach("calm", "alpha", EGRESS));
+        // Each ping is a flow of its own (its own ICMP id), which the node tracks for 30 s after the answer.
+        int answered = 0;
+        for (int i = 0; i < 30; i++) {
+            if (world.ping(world.guest("hog"), Netns.UPLINK_IP)) answered++;
+        }
+        assertThat(answered).as("flows of one machine past its limit of 20").isEqualTo(20);
+        assertThat(world.ping(world.guest("calm"), Netns.UPLINK_IP)).as("another machine's").isTrue();
+    }
+
     private static String neighbour(String ns, String ip) throws Exception {
         return sh("ip", "-n", ns, "neigh", "show", ip);
     }

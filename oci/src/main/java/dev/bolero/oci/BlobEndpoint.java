@@ -46,7 +46,7 @@ final class BlobEndpoint implements RegistryEndpoint<Path> {
     }
 
     @Override
-    public Path handle(HttpResponse<InputStream> response) throws IOException, PullException {
-        return store.write(digest, size, response.body(), progress, reader);
+    public Path handle(HttpResponse<?> response, InputStream body) throws IOException, PullException {
+        return store.write(digest, size, body, progress, reader);
     }
 }

@@ -30,10 +30,13 @@ final class BlobStore {
     private static final String TEMP_PREFIX = ".tmp-";
 
     private final Path dir;
+    private final StoreBudget budget;
     private final SingleFlight<Digest> downloads = new SingleFlight<>();
 
-    BlobStore(Path dataDir) {
+    /** @param budget claimed for every byte written: a write that would go over it fails and keeps nothing */
+    BlobStore(Path dataDir, StoreBudget budget) {
         this.dir = dataDir.resolve("blobs").resolve("sha256");
+        this.budget = budget;
     }
 
     Path path(Digest digest) {
@@ -89,16 +92,21 @@ final class BlobStore {
      *
      * @throws PullException if the reader fails (the blob is not kept), or as {@link #write(Digest, OptionalLong,
      *     InputStream)}
+     * @throws PullIOException if the blob would take the store over its budget: before its first byte is read when its
+     *     size is known
      */
     Path write(Digest digest, OptionalLong size, InputStream in, LongConsumer progress, Reader reader)
             throws PullException, IOException {
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, TEMP_PREFIX + digest.hex().substring(0, 12) + "-", "");
-        try {
+        try (StoreBudget.Claim claim = budget.claim("blob " + digest)) {
+            if (size.isPresent()) {
+                claim.add(size.getAsLong()); // a blob the budget cannot hold fails before its first byte
+            }
             MessageDigest sha = Sha256.newDigest();
             long total;
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                Tee tee = new Tee(digest, size, in, sha, out, progress);
+                Tee tee = new Tee(digest, size, in, sha, out, progress, claim);
                 try {
                     reader.read(tee);
                     tee.transferTo(OutputStream.nullOutputStream());
@@ -122,6 +130,7 @@ final class BlobStore {
             } catch (AtomicMoveNotSupportedException e) {
                 throw new IOException("blob store " + dir + " does not support atomic renames", e);
             }
+            claim.keep();
             return target;
         } finally {
             Files.deleteIfExists(temp);
@@ -135,30 +144,30 @@ final class BlobStore {
         }
     }
 
-    /** Passes a blob's bytes on to its reader, hashing and storing each as it goes and refusing more than its size. */
-    private static final class Tee extends InputStream {
+    /**
+     * Passes a blob's bytes on to its reader, hashing and storing each as it goes, refusing more than its size and
+     * claiming from the store's budget what its size did not claim before it is stored.
+     */
+    private static final class Tee extends ChunkedInputStream {
         private final Digest digest;
         private final OptionalLong size;
         private final InputStream in;
         private final MessageDigest sha;
         private final FileChannel out;
         private final LongConsumer progress;
+        private final StoreBudget.Claim claim;
         private long total;
         private long reported;
 
-        Tee(Digest digest, OptionalLong size, InputStream in, MessageDigest sha, FileChannel out, LongConsumer progress) {
+        Tee(Digest digest, OptionalLong size, InputStream in, MessageDigest sha, FileChannel out, LongConsumer progress,
+                StoreBudget.Claim claim) {
             this.digest = digest;
             this.size = size;
             this.in = in;
             this.sha = sha;
             this.out = out;
             this.progress = progress;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            this.claim = claim;
         }
 
         @Override
@@ -170,6 +179,9 @@ final class BlobStore {
             total += n;
             if (size.isPresent() && total > size.getAsLong()) {
                 throw new Oversized("blob " + digest + " is longer than its descriptor's " + size.getAsLong() + " bytes");
+            }
+            if (total > claim.claimed()) {
+                claim.add(total - claim.claimed()); // a blob of unknown size, claimed as it comes
             }
             sha.update(buffer, offset, n);
             ByteBuffer chunk = ByteBuffer.wrap(buffer, offset, n);
@@ -201,11 +213,12 @@ final class BlobStore {
     Digest writeUnnamed(InputStream in) throws IOException {
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, TEMP_PREFIX + "import-", "");
-        try {
+        try (StoreBudget.Claim claim = budget.claim("an imported blob")) {
             MessageDigest sha = Sha256.newDigest();
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 byte[] buffer = new byte[BUFFER];
                 for (int n; (n = in.read(buffer)) >= 0; ) {
+                    claim.add(n);
                     sha.update(buffer, 0, n);
                     ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
                     while (chunk.hasRemaining()) {
@@ -216,6 +229,7 @@ final class BlobStore {
             }
             Digest digest = Sha256.of(sha);
             Files.move(temp, path(digest), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            claim.keep();
             return digest;
         } finally {
             Files.deleteIfExists(temp);
@@ -241,6 +255,19 @@ final class BlobStore {
             }
         }
         return digests;
+    }
+
+    /** The bytes of every file in the store, temporaries included. */
+    long diskBytes() throws IOException {
+        long bytes = 0;
+        if (Files.isDirectory(dir)) {
+            try (var files = Files.newDirectoryStream(dir)) {
+                for (Path file : files) {
+                    bytes += Files.size(file);
+                }
+            }
+        }
+        return bytes;
     }
 
     /** Deletes a blob; returns its size, 0 if it was absent. */

@@ -23,16 +23,29 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  * never followed; whiteouts ({@code .wh.NAME}) and opaque directories ({@code .wh..wh..opq}) hide what lower layers
  * made; a later entry replaces an earlier one of the same name (a directory over a directory merges). Files a later
  * layer removes leave their blocks as free space. Owners are the layer's (uid and gid as numbers), the root is 0:0
- * and 0755. Not thread-safe: one build, one thread.
+ * and 0755. The {@link ImageLimits} per image hold over all layers together: an entry that would take the image over
+ * its entry count or unpacked bytes fails before anything of it is written; every block written is claimed from the
+ * store's budget first. Not thread-safe: one build, one thread.
  */
 final class DriveWriter implements Closeable {
     private final Ext4Writer image;
     private final Ext4Writer.Node root = new Ext4Writer.Node(Ext4Writer.S_IFDIR | 0755);
     private final long now = System.currentTimeMillis() / 1000;
+    private final ImageLimits limits;
+    private final StoreBudget.Claim claim;
+    /** Entries and bytes of file content of all layers so far. */
+    private long entries;
+    private long unpacked;
 
-    /** Starts an image at {@code output}, which must not exist. */
-    DriveWriter(Path output) throws IOException {
+    /**
+     * Starts an image at {@code output}, which must not exist.
+     *
+     * @param claim what the drive's blocks are claimed from (the caller keeps or closes it)
+     */
+    DriveWriter(Path output, ImageLimits limits, StoreBudget.Claim claim) throws IOException {
         this.image = new Ext4Writer(output);
+        this.limits = limits;
+        this.claim = claim;
         root.mtime = now;
     }
 
@@ -40,7 +53,8 @@ final class DriveWriter implements Closeable {
      * Applies one layer (gzip, zstd or uncompressed tar, detected by magic bytes).
      *
      * @return the digest of the uncompressed tar (its diff_id)
-     * @throws PullException naming the entry if the layer is malformed or tries to escape the root
+     * @throws PullException naming the entry if the layer is malformed, tries to escape the root, or takes the image over
+     *     a limit (naming the limit)
      */
     Digest apply(InputStream layer) throws PullException, IOException {
         Pass pass = new Pass();
@@ -53,7 +67,9 @@ final class DriveWriter implements Closeable {
      * @return the image's size in bytes
      */
     long finish(long freeBytes) throws PullException, IOException {
-        return image.finish(root, freeBytes);
+        long size = image.finish(root, freeBytes);
+        claim.add(Math.max(0, image.allocatedBytes() - claim.claimed())); // the metadata, written by finish
+        return size;
     }
 
     @Override
@@ -68,6 +84,10 @@ final class DriveWriter implements Closeable {
 
         void apply(TarArchiveEntry entry, PaxTarInputStream content) throws PullException, IOException {
             String name = entry.getName();
+            if (++entries > limits.maxImageEntries()) {
+                throw new PullException("entry " + name + ": the image has more entries than the limit of " + limits.maxImageEntries()
+                        + " per image");
+            }
             List<String> components = LayerStream.components(name, name);
             if (components.isEmpty()) {
                 return; // the root itself: 0:0 and 0755, whatever a layer says
@@ -131,6 +151,12 @@ final class DriveWriter implements Closeable {
             } else if (entry.isFile()) { // after the special types: commons-compress calls most unknown types files
                 node = new Ext4Writer.Node(Ext4Writer.S_IFREG);
                 long size = entry.isSparse() ? entry.getRealSize() : entry.getSize();
+                if (size > limits.maxImageBytes() - unpacked) {
+                    throw new PullException("entry " + name + " (" + size + " bytes): the image's files would take more than the limit of "
+                            + limits.maxImageBytes() + " bytes per image");
+                }
+                unpacked += size;
+                claim.add((Math.max(0, size) + Ext4Writer.BLOCK - 1) / Ext4Writer.BLOCK * Ext4Writer.BLOCK);
                 node.size = size;
                 node.extents = image.writeData(content, size);
                 setAttributes(node, entry, content, Ext4Writer.S_IFREG);

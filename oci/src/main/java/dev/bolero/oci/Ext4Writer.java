@@ -134,6 +134,35 @@ final class Ext4Writer implements Closeable {
         }
     }
 
+    /**
+     * The bytes the blocks an ext4 image uses take (its size less its free blocks, as its superblock counts them): at
+     * most what the sparse image occupies on disk (parts of its inode tables are never written). A file that is not
+     * ext4 counts at its full size.
+     */
+    static long usedBytes(Path image) throws IOException {
+        try (FileChannel file = FileChannel.open(image, StandardOpenOption.READ)) {
+            ByteBuffer sb = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
+            while (sb.hasRemaining() && file.read(sb, 1024 + sb.position()) >= 0) {
+                // reads the primary superblock
+            }
+            if (sb.hasRemaining() || (sb.getShort(56) & 0xffff) != 0xEF53) {
+                return file.size();
+            }
+            long blockSize = 1024L << sb.getInt(24);
+            long blocks = Integer.toUnsignedLong(sb.getInt(4));
+            long free = Integer.toUnsignedLong(sb.getInt(12));
+            return Math.max(0, blocks - free) * blockSize;
+        }
+    }
+
+    /**
+     * The bytes up to the end of the last block allocated so far: after {@link #finish}, at most what the image
+     * occupies, as {@link #usedBytes} counts it.
+     */
+    long allocatedBytes() {
+        return cursor * BLOCK;
+    }
+
     /** Whether block group {@code group} holds a superblock copy (sparse_super). */
     static boolean hasSuper(long group) {
         return group <= 1 || isPower(group, 3) || isPower(group, 5) || isPower(group, 7);

@@ -4,6 +4,7 @@ import dev.bolero.core.FileTrees;
 import dev.bolero.core.Digest;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -45,6 +46,11 @@ import org.slf4j.LoggerFactory;
  * it once, concurrent prepares of one image build its drive once. Next to each drive, {@code image.json} records the
  * references the image was pulled as and when it was built. One store (one process) per data directory: garbage
  * collection assumes no other process writes there.
+ *
+ * <p>Layers and registries are untrusted: what one image may unpack to and what the store may hold are bounded by its
+ * {@link ImageLimits} (a pull that would cross a limit stops before writing past it, naming the layer and the limit), a
+ * registry must keep data coming ({@link RegistryConfig#readTimeout}), and a pull that fills the disk fails saying
+ * the disk is full. Such a pull leaves what any failed pull leaves: verified blobs only.
  */
 public final class ImageStore {
     /** Free space added to a root drive beyond what the image's files need: 256 MiB. */
@@ -56,11 +62,18 @@ public final class ImageStore {
     private static final String TEMP_PREFIX = ".tmp-";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_INDEX_DEPTH = 2;
+    /** The most an image config (read whole) may weigh: 4 MiB, as a manifest. */
+    private static final long MAX_CONFIG_BYTES = ManifestEndpoint.MAX_MANIFEST_BYTES;
+    /** How the JDK words ENOSPC. */
+    private static final String NO_SPACE = "No space left on device";
 
+    private final Path dataDir;
     private final Path images;
     /** Temporaries: deleted images on their way out. */
     private final Path temporaries;
     private final long freeBytes;
+    private final ImageLimits limits;
+    private final StoreBudget budget;
     private final RegistryClient registry;
     private final BlobStore blobs;
     private final SingleFlight<Digest> builds = new SingleFlight<>();
@@ -68,24 +81,39 @@ public final class ImageStore {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Object metadataLock = new Object();
 
-    /** A store with {@link #DEFAULT_FREE_BYTES} of free space on each root drive. */
+    /** A store with {@link #DEFAULT_FREE_BYTES} of free space on each root drive and the default limits. */
     public ImageStore(Path dataDir, RegistryConfig config) {
         this(dataDir, config, DEFAULT_FREE_BYTES);
+    }
+
+    /** A store with the {@linkplain ImageLimits#defaults() default limits}. */
+    public ImageStore(Path dataDir, RegistryConfig config, long rootDriveFreeBytes) {
+        this(dataDir, config, rootDriveFreeBytes, ImageLimits.defaults());
     }
 
     /**
      * @param dataDir where blobs, drives and temporary trees live (created when first needed)
      * @param rootDriveFreeBytes free space each root drive gets beyond the image's files
+     * @param limits what one image and the whole store may take; the store's bytes are counted here, on disk
+     * @throws UncheckedIOException if what the store holds cannot be counted
      */
-    public ImageStore(Path dataDir, RegistryConfig config, long rootDriveFreeBytes) {
+    public ImageStore(Path dataDir, RegistryConfig config, long rootDriveFreeBytes, ImageLimits limits) {
         if (rootDriveFreeBytes < 0) {
             throw new IllegalArgumentException("rootDriveFreeBytes must not be negative: " + rootDriveFreeBytes);
         }
+        this.dataDir = dataDir;
         this.images = dataDir.resolve("images");
         this.temporaries = dataDir.resolve("tmp");
         this.freeBytes = rootDriveFreeBytes;
+        this.limits = limits;
+        this.budget = new StoreBudget(limits.storeBudgetBytes());
         this.registry = new RegistryClient(config);
-        this.blobs = new BlobStore(dataDir);
+        this.blobs = new BlobStore(dataDir, budget);
+        try {
+            budget.recount(diskBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException("count the image store's bytes under " + dataDir + ": " + e, e);
+        }
     }
 
     /** {@link #prepare(String, PullListener)} without a listener. */
@@ -270,7 +298,32 @@ public final class ImageStore {
                 }
             }
         }
+        budget.recount(diskBytes());
         return new GcReport(removed, bytes, temporaries);
+    }
+
+    /**
+     * The bytes the store holds on disk: its blobs, and its image directories with each drive counted at the blocks it
+     * uses. Drives being built are counted at their full size (only an interrupted build leaves one).
+     */
+    private long diskBytes() throws IOException {
+        long bytes = blobs.diskBytes();
+        if (Files.isDirectory(images)) {
+            try (var dirs = Files.newDirectoryStream(images)) {
+                for (Path dir : dirs) {
+                    if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        bytes += Files.size(dir);
+                        continue;
+                    }
+                    try (var files = Files.newDirectoryStream(dir)) {
+                        for (Path file : files) {
+                            bytes += file.getFileName().toString().equals(DRIVE_FILE) ? Ext4Writer.usedBytes(file) : Files.size(file);
+                        }
+                    }
+                }
+            }
+        }
+        return bytes;
     }
 
     @FunctionalInterface
@@ -285,14 +338,27 @@ public final class ImageStore {
         try {
             return work.run();
         } catch (PullException e) {
-            throw new OciException(action + ": " + e.getMessage(), e);
+            throw new OciException(action + ": " + diskFull(e).orElse(e.getMessage()), e);
         } catch (IOException e) {
-            throw new OciException(action + ": " + e, e);
+            throw new OciException(action + ": " + diskFull(e).orElse(PullIOException.describe(e)), e);
         } catch (IllegalArgumentException e) {
             throw new OciException(action + ": " + e.getMessage(), e);
         } finally {
             shared.unlock();
         }
+    }
+
+    /**
+     * What to say of a failure caused by the disk under the data directory running out of space (ENOSPC, which Java
+     * reports only in a message): that the disk is full, then what failed.
+     */
+    private Optional<String> diskFull(Exception failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof IOException && String.valueOf(t.getMessage()).contains(NO_SPACE)) {
+                return Optional.of("the disk holding " + dataDir + " is full (" + NO_SPACE + "): " + failure.getMessage());
+            }
+        }
+        return Optional.empty();
     }
 
     private static PullListener safe(PullListener listener) {
@@ -372,6 +438,14 @@ public final class ImageStore {
                 throw new PullException("the image config " + descriptor.digest() + " is not in the import");
             }
             return blobs.path(descriptor.digest());
+        }
+        // read whole into memory: a hostile registry's endless or huge config must not get that far
+        if (descriptor.size() < 0) {
+            throw new PullException("the image config " + descriptor.digest() + " has no size in the manifest");
+        }
+        if (descriptor.size() > MAX_CONFIG_BYTES) {
+            throw new PullException("the image config " + descriptor.digest() + " is " + descriptor.size() + " bytes, more than the limit of "
+                    + MAX_CONFIG_BYTES + " bytes");
         }
         return pullBlob(image, descriptor, bytes -> { });
     }
@@ -480,13 +554,13 @@ public final class ImageStore {
         listener.on(new PullEvent.BuildingDrive(resolved.digest(), layers.size()));
         long started = System.nanoTime();
         Path staging = null;
-        try {
+        try (StoreBudget.Claim claim = budget.claim("the root drive")) {
             Files.createDirectories(images);
             staging = Files.createTempDirectory(images, TEMP_PREFIX + resolved.digest().hex().substring(0, 12) + "-");
             long bytes;
             long written;
             long[] layersWritten = new long[1];
-            try (DriveWriter writer = new DriveWriter(staging.resolve(DRIVE_FILE))) {
+            try (DriveWriter writer = new DriveWriter(staging.resolve(DRIVE_FILE), limits, claim)) {
                 bytes = write(layers, diffIds, source, writer, () -> {
                     layersWritten[0] = System.nanoTime();
                     return writer.finish(freeBytes);
@@ -499,6 +573,7 @@ public final class ImageStore {
             try {
                 Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
                 staging = null;
+                claim.keep();
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
                 LOG.debug("root drive of {} was built concurrently by another process", resolved.digest());
             } catch (AtomicMoveNotSupportedException e) {
@@ -509,7 +584,7 @@ public final class ImageStore {
                     ms(finished - written), ms(System.nanoTime() - finished));
             return drive;
         } catch (IOException e) {
-            throw new PullException("building the root drive failed: " + e, e);
+            throw new PullException("building the root drive failed: " + PullIOException.describe(e), e);
         } finally {
             deleteQuietly(staging);
         }
@@ -565,8 +640,12 @@ public final class ImageStore {
         node.put("built_at", builtAt.toString());
         node.put("imported", imported);
         Path temp = dir.resolve(METADATA_FILE + ".tmp");
-        Files.write(temp, JSON.writeValueAsBytes(node));
-        Files.move(temp, dir.resolve(METADATA_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.write(temp, JSON.writeValueAsBytes(node));
+            Files.move(temp, dir.resolve(METADATA_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp); // left only by a failed write (a full disk)
+        }
     }
 
     /** The image built in {@code dir}, if {@code dir} is a complete image directory. */

@@ -60,7 +60,7 @@ final class LayerStream {
                 try {
                     handler.handle(entry, entries);
                 } catch (IOException e) {
-                    throw new PullException("entry " + entry.getName() + ": " + e, e);
+                    throw new PullException("entry " + entry.getName() + ": " + PullIOException.describe(e), e);
                 }
             }
             tar.transferTo(OutputStream.nullOutputStream());

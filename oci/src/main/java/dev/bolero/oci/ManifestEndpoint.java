@@ -50,8 +50,8 @@ final class ManifestEndpoint implements RegistryEndpoint<ManifestEndpoint.Fetche
     }
 
     @Override
-    public Fetched handle(HttpResponse<InputStream> response) throws IOException, PullException {
-        byte[] body = response.body().readNBytes(MAX_MANIFEST_BYTES + 1);
+    public Fetched handle(HttpResponse<?> response, InputStream content) throws IOException, PullException {
+        byte[] body = content.readNBytes(MAX_MANIFEST_BYTES + 1);
         if (body.length > MAX_MANIFEST_BYTES) {
             throw new PullException(describe() + " is larger than " + MAX_MANIFEST_BYTES + " bytes");
         }

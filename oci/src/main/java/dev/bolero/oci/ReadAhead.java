@@ -13,7 +13,7 @@ import java.util.concurrent.BlockingQueue;
  * rethrown to the consumer when it reaches that point. {@link #close} stops the reader and waits for it: once it
  * returned, the source is no longer touched.
  */
-final class ReadAhead extends InputStream {
+final class ReadAhead extends ChunkedInputStream {
     private static final int CHUNK = 1024 * 1024;
     private static final int CHUNKS = 8;
     private static final byte[] END = new byte[0];
@@ -52,12 +52,6 @@ final class ReadAhead extends InputStream {
                 // closed by the consumer
             }
         });
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override

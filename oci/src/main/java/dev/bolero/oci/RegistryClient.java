@@ -30,8 +30,10 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Speaks the OCI distribution protocol to registries: plain HTTP or HTTPS per {@link RegistryConfig}, anonymous,
- * basic or bearer-token authentication (tokens cached per registry and scope until they expire), redirects followed
- * by hand so credentials never travel to another host. One instance is shared by all pulls.
+ * basic or bearer-token authentication (tokens cached per registry and scope until they expire; a token the registry
+ * refuses before then, one that expired or was revoked mid-pull, is renewed once per request), redirects followed by
+ * hand so credentials never travel to another host. Every response must start, and every read of its body return,
+ * within {@link RegistryConfig#readTimeout}. One instance is shared by all pulls.
  */
 final class RegistryClient {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
@@ -73,10 +75,11 @@ final class RegistryClient {
         try {
             for (int attempt = 0; ; attempt++) {
                 HttpResponse<InputStream> response = get(image, uri, endpoint.accept(), authorization, endpoint);
-                try (InputStream body = response.body()) {
+                try (InputStream body = new ReadTimeout(response.body(), config.readTimeout(), "registry " + image.registry()
+                        + " sent no data for " + config.readTimeout().toSeconds() + " s while " + endpoint.describe() + " was fetched")) {
                     int status = response.statusCode();
                     if (status / 100 == 2) {
-                        return endpoint.handle(response);
+                        return endpoint.handle(response, body);
                     }
                     if (status == 401 && attempt == 0) {
                         CachedAuth fresh = authenticate(image, response, scope);
@@ -89,6 +92,9 @@ final class RegistryClient {
             }
         } catch (IOException e) {
             throw ioFailure(image, endpoint, e);
+        } catch (PullException e) {
+            // a stall surfaces wherever the body was being read (in a layer's entry): its own message says it all
+            throw PullIOException.in(e).map(p -> new PullException(p.getMessage(), e)).orElse(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PullException("interrupted while fetching " + endpoint.describe(), e);
@@ -103,10 +109,8 @@ final class RegistryClient {
             RegistryEndpoint<?> endpoint) throws IOException, InterruptedException, PullException {
         URI current = uri;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(current).GET().header("Accept", String.join(", ", accept));
-            if (!(endpoint instanceof BlobEndpoint)) {
-                request.timeout(SMALL_REQUEST_TIMEOUT);
-            }
+            HttpRequest.Builder request = HttpRequest.newBuilder(current).GET().header("Accept", String.join(", ", accept))
+                    .timeout(config.readTimeout()); // until the headers: the body's reads are timed one by one
             boolean sameHost = current.getAuthority().equals(uri.getAuthority());
             authorization.filter(a -> sameHost).ifPresent(a -> request.header("Authorization", a));
             HttpResponse<InputStream> response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -222,6 +226,10 @@ final class RegistryClient {
 
     private PullException ioFailure(ImageReference image, RegistryEndpoint<?> endpoint, IOException e) {
         String registry = image.registry();
+        Optional<PullIOException> own = PullIOException.in(e);
+        if (own.isPresent()) {
+            return new PullException(own.get().getMessage(), e); // a stall, a budget: says all
+        }
         if (e instanceof HttpConnectTimeoutException) {
             return new PullException("registry " + registry + " unreachable (connect timed out)", e);
         }

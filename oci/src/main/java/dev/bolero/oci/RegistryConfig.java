@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
@@ -20,16 +21,34 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * @param insecureRegistries registries reached over plain HTTP
  * @param credentials per registry name as written in references ({@code docker.io}, {@code host:port})
+ * @param readTimeout how long a registry may keep a pull waiting: for a response's headers, and for each read of its
+ *     body (a registry that stalls mid-blob fails the pull after this long without data, however long the blob)
  */
-public record RegistryConfig(Set<String> insecureRegistries, Map<String, Credentials> credentials) {
+public record RegistryConfig(Set<String> insecureRegistries, Map<String, Credentials> credentials, Duration readTimeout) {
+    /** The default {@link #readTimeout}: 30 seconds. */
+    public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
+
     public RegistryConfig {
         insecureRegistries = Set.copyOf(insecureRegistries);
         credentials = Map.copyOf(credentials);
+        if (readTimeout.isNegative() || readTimeout.isZero()) {
+            throw new IllegalArgumentException("readTimeout must be positive, got " + readTimeout);
+        }
+    }
+
+    /** These registries with the {@link #DEFAULT_READ_TIMEOUT}. */
+    public RegistryConfig(Set<String> insecureRegistries, Map<String, Credentials> credentials) {
+        this(insecureRegistries, credentials, DEFAULT_READ_TIMEOUT);
     }
 
     /** No insecure registries besides loopback, no credentials. */
     public static RegistryConfig defaults() {
         return new RegistryConfig(Set.of(), Map.of());
+    }
+
+    /** This configuration with {@code timeout} as its {@link #readTimeout}. */
+    public RegistryConfig withReadTimeout(Duration timeout) {
+        return new RegistryConfig(insecureRegistries, credentials, timeout);
     }
 
     /** Credentials for the registry named {@code registry} in a reference, if configured. */
@@ -51,7 +70,7 @@ public record RegistryConfig(Set<String> insecureRegistries, Map<String, Credent
     public RegistryConfig withCredentials(Map<String, Credentials> more) {
         Map<String, Credentials> merged = new HashMap<>(credentials);
         merged.putAll(more);
-        return new RegistryConfig(insecureRegistries, merged);
+        return new RegistryConfig(insecureRegistries, merged, readTimeout);
     }
 
     /**

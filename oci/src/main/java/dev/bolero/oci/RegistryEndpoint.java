@@ -15,6 +15,6 @@ interface RegistryEndpoint<T> {
 
     List<String> accept();
 
-    /** Handles a 2xx response; the body is closed by the caller. */
-    T handle(HttpResponse<InputStream> response) throws IOException, PullException;
+    /** Handles a 2xx response, whose body is read from {@code body}; the body is closed by the caller. */
+    T handle(HttpResponse<?> response, InputStream body) throws IOException, PullException;
 }

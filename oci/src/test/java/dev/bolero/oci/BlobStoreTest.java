@@ -31,7 +31,7 @@ class BlobStoreTest {
 
     @Test
     void storesVerifiedContentUnderItsDigest() throws Exception {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         Path path = store.write(DIGEST, OptionalLong.of(CONTENT.length), new ByteArrayInputStream(CONTENT));
 
         assertThat(path).isEqualTo(dataDir.resolve("blobs/sha256/" + DIGEST.hex()));
@@ -41,8 +41,31 @@ class BlobStoreTest {
     }
 
     @Test
+    void aBlobOfKnownSizeOverTheBudgetFailsBeforeItsFirstByteAndABlobOfUnknownSizeWhenItGetsThere() throws Exception {
+        BlobStore store = new BlobStore(dataDir, new StoreBudget(CONTENT.length - 1));
+        java.io.InputStream untouchable = new java.io.InputStream() {
+            @Override
+            public int read() {
+                throw new AssertionError("read a blob the budget cannot hold");
+            }
+        };
+
+        assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.of(CONTENT.length), untouchable))
+                .isInstanceOf(PullIOException.class)
+                .hasMessage("blob " + DIGEST + ": the image store's disk budget of " + (CONTENT.length - 1) + " bytes is used up (0 bytes in use, "
+                        + CONTENT.length + " more needed)");
+        assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.empty(), new ByteArrayInputStream(CONTENT)))
+                .isInstanceOf(PullIOException.class)
+                .hasMessageStartingWith("blob " + DIGEST + ": the image store's disk budget of " + (CONTENT.length - 1) + " bytes is used up");
+        assertThat(blobDirectory()).as("nothing kept, no temporaries").isEmpty();
+
+        BlobStore roomy = new BlobStore(dataDir, new StoreBudget(CONTENT.length));
+        assertThat(roomy.write(DIGEST, OptionalLong.of(CONTENT.length), new ByteArrayInputStream(CONTENT))).exists();
+    }
+
+    @Test
     void contentWithAnotherDigestIsRejectedAndNotKept() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         byte[] tampered = CONTENT.clone();
         tampered[0] ^= 1;
 
@@ -55,7 +78,7 @@ class BlobStoreTest {
 
     @Test
     void aTruncatedStreamIsRejectedAndNotKept() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         InputStream truncated = new ByteArrayInputStream(CONTENT, 0, 5);
 
         assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.of(CONTENT.length), truncated))
@@ -65,7 +88,7 @@ class BlobStoreTest {
 
     @Test
     void aTruncatedStreamOfUnknownSizeFailsVerification() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.empty(), new ByteArrayInputStream(CONTENT, 0, 5)))
                 .hasMessageContaining("failed verification");
         assertThat(blobDirectory()).isEmpty();
@@ -73,7 +96,7 @@ class BlobStoreTest {
 
     @Test
     void aStreamLongerThanItsDescriptorIsCutOff() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         assertThatThrownBy(() -> store.write(DIGEST, OptionalLong.of(4), new ByteArrayInputStream(CONTENT)))
                 .hasMessage("blob " + DIGEST + " is longer than its descriptor's 4 bytes");
         assertThat(blobDirectory()).isEmpty();
@@ -81,7 +104,7 @@ class BlobStoreTest {
 
     @Test
     void aStreamThatBreaksLeavesNothingBehind() throws IOException {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         InputStream broken = new InputStream() {
             int left = 3;
 
@@ -99,7 +122,7 @@ class BlobStoreTest {
 
     @Test
     void concurrentRequestsForOneBlobDownloadItOnce() throws Exception {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         AtomicInteger downloads = new AtomicInteger();
         CountDownLatch release = new CountDownLatch(1);
         List<Future<Path>> results = new ArrayList<>();
@@ -128,7 +151,7 @@ class BlobStoreTest {
 
     @Test
     void aFailedDownloadIsSharedAndCanBeRetried() throws Exception {
-        BlobStore store = new BlobStore(dataDir);
+        BlobStore store = new BlobStore(dataDir, StoreBudget.unlimited());
         assertThatThrownBy(() -> store.get(DIGEST, () -> {
             throw new PullException("registry unreachable");
         })).hasMessage("registry unreachable");

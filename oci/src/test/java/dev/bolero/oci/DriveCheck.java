@@ -31,6 +31,9 @@ import org.junit.jupiter.api.Assumptions;
  * attributes, times of non-directories) that is equal for equal trees.
  */
 final class DriveCheck {
+    /** No per-image limit below what a drive holds: the builds here test the drive writer's own limits. */
+    private static final ImageLimits NO_IMAGE_LIMIT = ImageLimits.defaults().withMaxImageBytes(Long.MAX_VALUE);
+
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle LLISTXATTR = LINKER.downcallHandle(LINKER.defaultLookup().find("llistxattr").orElseThrow(),
@@ -58,7 +61,7 @@ final class DriveCheck {
     }
 
     static Path build(Path drive, long freeBytes, InputStream... layers) throws PullException, IOException {
-        try (DriveWriter writer = new DriveWriter(drive)) {
+        try (DriveWriter writer = new DriveWriter(drive, NO_IMAGE_LIMIT, StoreBudget.unlimited().claim("the root drive"))) {
             for (InputStream layer : layers) {
                 writer.apply(layer);
             }

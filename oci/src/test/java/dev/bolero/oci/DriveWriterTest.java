@@ -114,7 +114,7 @@ class DriveWriterTest {
     void readsCompressedLayers() throws Exception {
         byte[] plain = tar(E.file("hello", "world"));
         Path drive = Files.createTempDirectory(temp, "drive").resolve("rootfs.ext4");
-        try (DriveWriter writer = new DriveWriter(drive)) {
+        try (DriveWriter writer = new DriveWriter(drive, ImageLimits.defaults(), StoreBudget.unlimited().claim("the root drive"))) {
             assertThat(writer.apply(new ByteArrayInputStream(LayerUnpackerTest.compress(plain, GZIPOutputStream::new)))).isEqualTo(Sha256.of(plain));
             assertThat(writer.apply(new ByteArrayInputStream(LayerUnpackerTest.compress(tar(E.file("zstd", "z")), ZstdOutputStream::new))))
                     .isEqualTo(Sha256.of(tar(E.file("zstd", "z"))));

@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
@@ -48,6 +49,10 @@ class FakeRegistryTest {
     /** Blobs whose download blocks until their latch is released, and what the server saw requested. */
     private final Map<String, CountDownLatch> held = new ConcurrentHashMap<>();
     private final List<String> requested = new CopyOnWriteArrayList<>();
+    /** The token the registry accepts is {@code tok-GENERATION}; serving the manifest {@link #expireTokenAfter} expires it. */
+    private final AtomicInteger tokenGeneration = new AtomicInteger(1);
+    private volatile String expireTokenAfter = "";
+    private final List<String> refused = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void startServers() throws IOException {
@@ -72,7 +77,8 @@ class FakeRegistryTest {
         registry = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         registry.createContext("/token", exchange -> {
             tokenRequests.add(exchange.getRequestURI().getRawQuery());
-            respond(exchange, 200, "{\"token\": \"tok-1\", \"expires_in\": 300}".getBytes(StandardCharsets.UTF_8), "application/json");
+            respond(exchange, 200, ("{\"token\": \"tok-" + tokenGeneration.get() + "\", \"expires_in\": 300}").getBytes(StandardCharsets.UTF_8),
+                    "application/json");
         });
         registry.createContext("/v2/", this::serveRegistry);
         registry.start();
@@ -90,7 +96,8 @@ class FakeRegistryTest {
     }
 
     private void serveRegistry(HttpExchange exchange) throws IOException {
-        if (!"Bearer tok-1".equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+        if (!("Bearer tok-" + tokenGeneration.get()).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+            refused.add(exchange.getRequestURI().getPath());
             exchange.getResponseHeaders().add("WWW-Authenticate",
                     "Bearer realm=\"http://" + host() + "/token\",service=\"fake\",scope=\"repository:team/app:pull\"");
             respond(exchange, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}"
@@ -104,6 +111,9 @@ class FakeRegistryTest {
             respond(exchange, 307, new byte[0], "text/plain");
         } else if (path.contains("/manifests/") && content.containsKey(key)) {
             respond(exchange, 200, content.get(key), types.get(key));
+            if (key.equals(expireTokenAfter)) {
+                tokenGeneration.incrementAndGet();
+            }
         } else {
             respond(exchange, 404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}"
                     .getBytes(StandardCharsets.UTF_8), "application/json");
@@ -169,6 +179,124 @@ class FakeRegistryTest {
         assertThat(tokenRequests).containsExactly("service=fake&scope=repository%3Ateam%2Fapp%3Apull");
         assertThat(storageAuthorization).hasSize(3).allMatch("null"::equals);
         assertThat(image.rootDriveBytes()).isGreaterThan(8L << 20).isLessThan(64L << 20);
+    }
+
+    @Test
+    void aTokenThatExpiresMidPullIsRenewedAndThePullContinues() throws Exception {
+        byte[] base = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "from layer one"));
+        byte[] top = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("etc/motd", "two"));
+        Digest digest = publish("1", List.of(base, top), List.of(gzip(base), gzip(top)));
+        expireTokenAfter = digest.toString(); // the token dies once the image manifest is served: config and layers get 401
+
+        PreparedImage image = new ImageStore(dataDir, RegistryConfig.defaults(), 8L << 20).prepare(host() + "/team/app:1");
+
+        assertThat(image.digest()).isEqualTo(digest);
+        assertThat(refused).as("requests refused with the expired token").anyMatch(p -> p.contains("/blobs/"));
+        assertThat(tokenGeneration).hasValue(2);
+        assertThat(tokenRequests).hasSizeBetween(2, 1 + 3); // the first token, then one renewal per refused request at most
+    }
+
+    @Test
+    void aTokenRefusedRightAfterItsRenewalFailsThePullInsteadOfLooping() throws Exception {
+        byte[] tar = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        publish("1", List.of(tar), List.of(gzip(tar)));
+        String reference = host() + "/team/app:1";
+        expireTokenAfter = "1"; // the index: every token is refused by the time it is used
+        // a registry that never accepts the renewed token either: renewed once, then refused
+        registry.removeContext("/token");
+        registry.createContext("/token", exchange -> {
+            tokenRequests.add(exchange.getRequestURI().getRawQuery());
+            respond(exchange, 200, "{\"token\": \"stale\", \"expires_in\": 300}".getBytes(StandardCharsets.UTF_8), "application/json");
+        });
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": unauthorized: authentication required for manifest 1");
+        assertThat(tokenRequests).hasSize(1);
+    }
+
+    @Test
+    void aDecompressionBombIsStoppedAtThePerImageLimitNamingLayerAndLimitAndLeavesNothing() throws Exception {
+        byte[] bomb = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("ok", "fine"), LayerUnpackerTest.E.file("zeros", "\0".repeat(32 << 20)));
+        byte[] compressed = gzip(bomb);
+        publish("1", List.of(bomb), List.of(compressed));
+        Digest layer = Sha256.of(compressed);
+        String reference = host() + "/team/app:1";
+        ImageLimits limits = ImageLimits.defaults().withMaxImageBytes(8L << 20);
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults(), 8L << 20, limits).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": layer " + layer + ": entry zeros (33554432 bytes): the image's files would take more"
+                        + " than the limit of 8388608 bytes per image");
+        assertThat(compressed.length).as("the bomb's compressed size").isLessThan(1 << 20);
+        assertNoScratchLeft();
+        assertThat(list(dataDir.resolve("blobs/sha256"))).noneMatch(p -> p.getFileName().toString().equals(layer.hex()));
+    }
+
+    @Test
+    void aLayerOfTooManyEntriesIsStoppedAtThePerImageLimit() throws Exception {
+        LayerUnpackerTest.E[] files = new LayerUnpackerTest.E[2000];
+        for (int i = 0; i < files.length; i++) {
+            files[i] = LayerUnpackerTest.E.file("f" + i, "");
+        }
+        byte[] many = LayerUnpackerTest.tar(files);
+        publish("1", List.of(many), List.of(gzip(many)));
+        String reference = host() + "/team/app:1";
+        ImageLimits limits = ImageLimits.defaults().withMaxImageEntries(1000);
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults(), 8L << 20, limits).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": layer " + Sha256.of(gzip(many)) + ": entry f1000: the image has more entries than"
+                        + " the limit of 1000 per image");
+        assertNoScratchLeft();
+    }
+
+    @Test
+    void aPullThatWouldTakeTheStoreOverItsDiskBudgetFailsAndGivesItsBytesBack() throws Exception {
+        byte[] big = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("noise", randomText(2 << 20)));
+        publish("big", List.of(big), List.of(gzip(big)));
+        Digest layer = Sha256.of(gzip(big));
+        byte[] small = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        publish("small", List.of(small), List.of(gzip(small)), "{\"Cmd\": [\"/small\"]}");
+        ImageLimits limits = ImageLimits.defaults().withStoreBudgetBytes(1L << 20);
+        ImageStore store = new ImageStore(dataDir, RegistryConfig.defaults(), 0, limits);
+
+        assertThatThrownBy(() -> store.prepare(host() + "/team/app:big"))
+                .isInstanceOf(OciException.class)
+                .hasMessageStartingWith("pull " + host() + "/team/app:big: ")
+                .hasMessageContaining("the image store's disk budget of 1048576 bytes is used up");
+        assertNoScratchLeft();
+        assertThat(list(dataDir.resolve("blobs/sha256"))).noneMatch(p -> p.getFileName().toString().contains(layer.hex().substring(0, 12)));
+
+        // what the failed pull claimed was given back: a small image fits
+        assertThat(store.prepare(host() + "/team/app:small").config().cmd()).containsExactly("/small");
+    }
+
+    @Test
+    void anImageConfigClaimingToBeHugeIsRefusedBeforeItIsDownloaded() throws Exception {
+        byte[] tar = LayerUnpackerTest.tar(LayerUnpackerTest.E.file("hello", "world"));
+        Digest digest = publish("1", List.of(tar), List.of(gzip(tar)));
+        String manifest = new String(content.get(digest.toString()), StandardCharsets.UTF_8);
+        Digest config = Digest.parse(manifest.replaceAll("(?s).*\"config\": \\{[^}]*\"digest\": \"([^\"]+)\".*", "$1"));
+        byte[] huge = manifest.replaceFirst("(\"config\": \\{[^}]*\"size\": )\\d+", "$1" + (64L << 20)).getBytes(StandardCharsets.UTF_8);
+        content.put(Sha256.of(huge).toString(), huge);
+        types.put(Sha256.of(huge).toString(), Manifests.OCI_MANIFEST);
+        String reference = host() + "/team/app@" + Sha256.of(huge);
+
+        assertThatThrownBy(() -> new ImageStore(dataDir, RegistryConfig.defaults()).prepare(reference))
+                .isInstanceOf(OciException.class)
+                .hasMessage("pull " + reference + ": the image config " + config + " is 67108864 bytes, more than the limit of 4194304 bytes");
+        assertThat(requested).doesNotContain(config.toString());
+        assertNoScratchLeft();
+    }
+
+    private static String randomText(int length) {
+        java.util.Random random = new java.util.Random(18);
+        StringBuilder text = new StringBuilder(length);
+        for (int i = 0; i < length; i++) {
+            text.append((char) ('!' + random.nextInt(94)));
+        }
+        return text.toString();
     }
 
     @Test

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.core.Digest;
 import dev.bolero.oci.testing.ImageSpec;
+import dev.bolero.oci.testing.SmallDisk;
+import dev.bolero.oci.testing.StallingProxy;
 import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
 import java.io.IOException;
@@ -12,6 +14,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The whole path against Debian's docker-registry: build with build-image.sh, push, prepare, read the ext4 back. */
@@ -172,6 +176,111 @@ class ImageStoreRegistryTest {
                     .as("files left in %s by a refused pull", dataDir)
                     .noneMatch(f -> f.contains(layerHex))
                     .noneMatch(f -> f.endsWith("rootfs.ext4"));
+        }
+    }
+
+    @Test
+    @Timeout(120) // without a per-read timeout the pull would wait for the stalled blob forever
+    void aRegistryThatStallsMidBlobFailsThePullAfterTheReadTimeoutAndLeavesNothing() throws Exception {
+        String manifest = new ImageStore(Files.createDirectories(dataDir.resolve("probe")), RegistryConfig.defaults()).prepare(app).digest().hex();
+        String layerHex = largestLayer(registry, manifest);
+        try (StallingProxy proxy = StallingProxy.start(registry.host(), layerHex, 64 * 1024)) {
+            String reference = proxy.host() + "/bolero/app:1";
+            Path stalled = Files.createDirectories(dataDir.resolve("stalled"));
+            RegistryConfig impatient = RegistryConfig.defaults().withReadTimeout(Duration.ofSeconds(2));
+
+            assertThatThrownBy(() -> new ImageStore(stalled, impatient).prepare(reference))
+                    .isInstanceOf(OciException.class)
+                    .hasMessage("pull " + reference + ": registry " + proxy.host() + " sent no data for 2 s while blob sha256:" + layerHex
+                            + " was fetched");
+            assertThat(proxy.stalledAfter()).as("the blob's response stalled part way").hasValue(64 * 1024);
+            assertThat(Files.size(registry.blobFile(layerHex))).as("the blob is larger than what passed").isGreaterThan(64 * 1024);
+            assertNotCached(stalled, layerHex);
+            assertNothingHalfBuilt(stalled);
+        }
+    }
+
+    @Test
+    void aDiskThatFillsDuringAPullFailsItSayingTheDiskIsFullAndLeavesNothingHalfWritten() throws Exception {
+        try (SmallDisk disk = SmallDisk.mount(256 * 1024)) {
+            assertThatThrownBy(() -> new ImageStore(disk.path(), RegistryConfig.defaults()).prepare(app))
+                    .isInstanceOf(OciException.class)
+                    .hasMessageStartingWith("pull " + app + ": the disk holding " + disk.path() + " is full (No space left on device): ");
+            assertNothingHalfBuilt(disk.path());
+
+            disk.resize(64L << 20); // space freed: the same store pulls the image
+            assertThat(new ImageStore(disk.path(), RegistryConfig.defaults()).prepare(app).rootDrive()).exists();
+        }
+    }
+
+    @Test
+    void aDiskThatFillsDuringADriveBuildFailsItSayingTheDiskIsFullAndLeavesNoPartialDrive() throws Exception {
+        Path probe = Files.createDirectories(dataDir.resolve("probe"));
+        PreparedImage built = new ImageStore(probe, RegistryConfig.defaults()).prepare(app);
+        long blobBytes = treeBytes(probe.resolve("blobs"));
+        long driveBytes = allocatedBytes(built.rootDrive());
+        // the blobs fit with room for half the drive: only the drive build runs out of space
+        try (SmallDisk disk = SmallDisk.mount(blobBytes + driveBytes / 2)) {
+            copyTree(probe.resolve("blobs"), disk.path().resolve("blobs"));
+            List<Path> blobs = files(disk.path().resolve("blobs"));
+
+            assertThatThrownBy(() -> new ImageStore(disk.path(), RegistryConfig.defaults()).prepare(app))
+                    .isInstanceOf(OciException.class)
+                    .hasMessageStartingWith("pull " + app + ": the disk holding " + disk.path() + " is full (No space left on device): ");
+            assertNothingHalfBuilt(disk.path());
+            assertThat(files(disk.path().resolve("blobs"))).as("the verified blobs are kept").containsExactlyInAnyOrderElementsOf(blobs);
+
+            disk.resize(blobBytes + 2 * driveBytes + (4L << 20));
+            assertThat(new ImageStore(disk.path(), RegistryConfig.defaults()).prepare(app).digest()).isEqualTo(built.digest());
+        }
+    }
+
+    /** No temporaries (blob downloads, drive staging, metadata), no drive, no image directory, nothing on its way out. */
+    private static void assertNothingHalfBuilt(Path dataDir) throws IOException {
+        assertThat(files(dataDir)).as("files in %s after a failed pull", dataDir)
+                .noneMatch(f -> f.toString().contains(".tmp"))
+                .noneMatch(f -> f.getFileName().toString().equals("rootfs.ext4"));
+        for (String dir : List.of("images", "tmp")) {
+            if (Files.isDirectory(dataDir.resolve(dir))) {
+                try (Stream<Path> entries = Files.list(dataDir.resolve(dir))) {
+                    assertThat(entries).as("leftovers in %s/", dir).isEmpty();
+                }
+            }
+        }
+    }
+
+    private static List<Path> files(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).toList();
+        }
+    }
+
+    /** The bytes a (sparse) file's blocks take on disk, as {@code stat} counts them. */
+    private static long allocatedBytes(Path file) throws IOException, InterruptedException {
+        Process stat = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).start();
+        String[] out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip().split(" ");
+        assertThat(stat.waitFor()).as("stat %s", file).isZero();
+        return Long.parseLong(out[0]) * Long.parseLong(out[1]);
+    }
+
+    private static long treeBytes(Path dir) throws IOException {
+        long bytes = 0;
+        for (Path file : files(dir)) {
+            bytes += Files.size(file);
+        }
+        return bytes;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path path : paths.toList()) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target);
+                }
+            }
         }
     }
 

@@ -653,6 +653,123 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void quotaIsSetByTheAdminReadByItsNamespaceAndACreatePastItIs403QuotaExceededNamingTheLimit() {
+        namespace("alpha");
+        namespace("beta");
+        fleet("alpha", "web", "binpack");
+        agent("n1", Map.of(), 16, 65536).live();
+        String alpha = http.post("/v1/namespaces/alpha/tokens", ADMIN, null).json().path("token").asString();
+        var unlimited = http.get("/v1/namespaces/alpha/quota", alpha);
+        assertThat(unlimited.status()).as("%s", unlimited).isEqualTo(200);
+        assertThat(unlimited.json().path("limits").path("machines").isNull()).isTrue();
+
+        var bySelf = http.put("/v1/namespaces/alpha/quota", alpha, Map.of("machines", 100));
+        assertThat(bySelf.status()).as("a namespace does not set its own quota").isEqualTo(403);
+        assertThat(bySelf.errorCode()).isEqualTo("permission_denied");
+        assertThat(http.get("/v1/namespaces/beta/quota", alpha).status()).as("another namespace's").isEqualTo(404);
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("machines", -1)).errorMessage())
+                .contains("machines must be between 0 and 1000000000, got -1");
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("cpus", 1)).errorCode())
+                .as("an unknown limit").isEqualTo("invalid_argument");
+
+        var set = http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("machines", 2, "vcpus", 3));
+        assertThat(set.status()).as("%s", set).isEqualTo(200);
+        machine("alpha", "web", alpha, small("m1"));
+        var overCpus = createMachine("/v1/namespaces/alpha/fleets/web/machines", alpha, Map.of("name", "m2",
+                "image", "busybox", "guest", Map.of("cpus", 4, "memory_mb", 256)));
+        assertThat(overCpus.status()).as("%s", overCpus).isEqualTo(403);
+        assertThat(overCpus.errorCode()).isEqualTo("quota_exceeded");
+        assertThat(overCpus.errorMessage()).isEqualTo("create machine m2 in alpha/web: namespace alpha is limited to "
+                + "3 vCPUs; this would make it 5 (it has 1)");
+        machine("alpha", "web", alpha, small("m2"));
+        var overCount = createMachine("/v1/namespaces/alpha/fleets/web/machines", alpha, small("m3"));
+        assertThat(overCount.status()).isEqualTo(403);
+        assertThat(overCount.errorMessage()).isEqualTo("create machine m3 in alpha/web: namespace alpha is limited to "
+                + "2 machines; this would make it 3 (it has 2)");
+
+        var quota = http.get("/v1/namespaces/alpha/quota", alpha).json();
+        assertThat(quota.path("limits").path("vcpus").asInt()).isEqualTo(3);
+        assertThat(quota.path("usage").path("machines").asInt()).isEqualTo(2);
+        assertThat(quota.path("usage").path("vcpus").asInt()).isEqualTo(2);
+        assertThat(quota.path("usage").path("memory_mib").asInt()).isEqualTo(1024);
+        String m1 = http.get("/v1/namespaces/alpha/machines", alpha).json().get(0).path("id").asString();
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + m1, alpha).status()).isEqualTo(204);
+        machine("alpha", "web", alpha, small("m3")); // a deleted machine no longer counts
+    }
+
+    @Test
+    void quotaConcurrentCreatesNeverTakeANamespacePastItsMachineLimit() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        agent("n1", Map.of(), 64, 65536).live();
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("machines", 5)).status()).isEqualTo(200);
+        var start = new java.util.concurrent.CountDownLatch(1);
+        var creates = new ArrayList<CompletableFuture<Http.Response>>();
+        for (int i = 0; i < 24; i++) {
+            String name = "c" + i;
+            creates.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    start.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return createMachine("/v1/namespaces/alpha/fleets/web/machines", ADMIN, small(name));
+            }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        start.countDown();
+        var statuses = creates.stream().map(c -> c.join().status()).toList();
+        assertThat(statuses).filteredOn(s -> s == 201).hasSize(5);
+        assertThat(statuses).filteredOn(s -> s == 403).hasSize(19);
+        assertThat(http.get("/v1/namespaces/alpha/machines", ADMIN).json()).hasSize(5);
+        assertThat(http.get("/v1/namespaces/alpha/quota", ADMIN).json().path("usage").path("machines").asInt())
+                .isEqualTo(5);
+    }
+
+    @Test
+    void quotaCountsAFleetAsItsCountOfMachinesAndLimitsVolumesAndTheirSize() {
+        namespace("alpha");
+        agent("n1", Map.of(), 16, 65536).live();
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("vcpus", 4, "volumes", 2, "volume_gib", 10))
+                .status()).isEqualTo(200);
+        var config = Map.of("image", "busybox", "guest", Map.of("cpus", 2, "memory_mb", 256));
+        var tooBig = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "count", 3, "config",
+                config));
+        assertThat(tooBig.status()).as("%s", tooBig).isEqualTo(403);
+        assertThat(tooBig.errorMessage()).isEqualTo("create fleet alpha/web: namespace alpha is limited to 4 vCPUs; "
+                + "this would make it 6 (it has 0)");
+        assertThat(http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "count", 2, "config",
+                config)).status()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 2);
+        var scaled = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("count", 3, "config", config));
+        assertThat(scaled.status()).as("%s", scaled).isEqualTo(403);
+        assertThat(scaled.errorMessage()).isEqualTo("update fleet alpha/web: namespace alpha is limited to 4 vCPUs; "
+                + "this would make it 6 (it has 4)");
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("vcpus", 1)).status()).isEqualTo(200);
+        assertThat(http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("count", 1, "config", config)).status())
+                .as("shrinking past a lowered limit").isEqualTo(200);
+        var deployed = http.post("/v1/namespaces/alpha/fleets/web/deployments", ADMIN, Map.of("config",
+                Map.of("image", "busybox", "guest", Map.of("cpus", 3, "memory_mb", 256))));
+        assertThat(deployed.status()).as("%s", deployed).isEqualTo(403);
+        assertThat(deployed.errorMessage()).isEqualTo("deploy fleet alpha/web: namespace alpha is limited to 1 vCPUs; "
+                + "this would make it 3 (it has 2)");
+
+        String volumes = "/v1/namespaces/alpha/volumes";
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("volumes", 2, "volume_gib", 10)).status())
+                .isEqualTo(200);
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "a", "size_gb", 4)).status()).isEqualTo(201);
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "b", "size_gb", 4)).status()).isEqualTo(201);
+        var third = http.post(volumes, ADMIN, Map.of("name", "c", "size_gb", 1));
+        assertThat(third.status()).isEqualTo(403);
+        assertThat(third.errorMessage()).isEqualTo("create volume alpha/c: namespace alpha is limited to 2 volumes; "
+                + "this would make it 3 (it has 2)");
+        var extended = http.put(volumes + "/a/extend", ADMIN, Map.of("size_gb", 7));
+        assertThat(extended.status()).isEqualTo(403);
+        assertThat(extended.errorMessage()).isEqualTo("extend volume alpha/a to 7 GiB: namespace alpha is limited to "
+                + "10 GiB of volumes; this would make it 11 (it has 8)");
+        assertThat(http.put(volumes + "/a/extend", ADMIN, Map.of("size_gb", 6)).status()).isEqualTo(200);
+    }
+
+    @Test
     void drainingANodeMovesItsMachinesAndCordonKeepsNewOnesAway() {
         namespace("alpha");
         fleet("alpha", "web", "binpack");
@@ -890,6 +1007,17 @@ abstract class ClusterSuite {
         assertThat(releases.get(0).path("current").asBoolean()).isTrue();
         assertThat(releases.get(1).path("config").path("image").asString()).isEqualTo("registry.test/web:1");
         assertThat(http.get("/v1/namespaces/alpha/fleets/web/deployments", ADMIN).json().size()).isEqualTo(1);
+        // Its steps, across both servers: each machine replaced and its replacement healthy, then the end.
+        var steps = new ArrayList<String>();
+        http.get("/v1/namespaces/alpha/fleets/web/deployments/" + id, ADMIN).json().path("steps").forEach(s -> {
+            assertThat(s.path("at").asString()).isNotEmpty();
+            assertThat(s.path("message").asString()).isNotEmpty();
+            steps.add(s.path("kind").asString());
+        });
+        assertThat(steps.getFirst()).isEqualTo("started");
+        assertThat(steps.getLast()).isEqualTo("succeeded");
+        assertThat(steps).filteredOn("replacing"::equals).hasSize(3);
+        assertThat(steps).filteredOn("healthy"::equals).hasSize(3);
 
         var noCount = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "byhand", "config", WEB_CONFIG));
         assertThat(noCount.status()).isEqualTo(201);

@@ -1,6 +1,7 @@
 package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -60,5 +61,24 @@ class SqliteClusterTest extends ClusterSuite {
             assertThat(files).containsKeys("server.db", "server.db-wal", "server.db-shm", "admin.token", "join.token");
             assertThat(files).allSatisfy((name, mode) -> assertThat(mode).as(name).isEqualTo("rw-------"));
         }
+    }
+
+    @Test
+    void aDamagedStoreIsRefusedAtStartNamingTheDamage() throws Exception {
+        var dir = dataDir.resolve("damaged");
+        var config = ServerConfig.of("127.0.0.1", 0, dir);
+        try (var server = Server.start(config)) {
+            var http = new Http(server.port());
+            String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
+            for (int i = 0; i < 200; i++) {
+                assertThat(http.post("/v1/namespaces", admin, Map.of("name", "ns" + i)).status()).isEqualTo(201);
+            }
+        }
+        var file = dir.resolve("server.db");
+        byte[] bytes = Files.readAllBytes(file);
+        java.util.Arrays.fill(bytes, bytes.length - 4096, bytes.length - 1024, (byte) 0x5A); // the last page torn
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> Server.start(config)).hasMessageContaining("the database " + file + " is damaged (");
+        assertThat(Files.readAllBytes(file)).as("left as it was").isEqualTo(bytes);
     }
 }

@@ -35,6 +35,8 @@ public final class NodeVolumes {
     private final Path dir;
     /** The volumes listed last, by namespace and name. */
     private final Map<List<String>, NodeVolume> listed = new ConcurrentHashMap<>();
+    /** Why a listed volume's file could not be made here (a full disk, a failed mkfs), by namespace and name. */
+    private final Map<List<String>, String> failures = new ConcurrentHashMap<>();
 
     /** The volumes kept in {@code dir} (created if absent). */
     public NodeVolumes(Path dir) {
@@ -63,11 +65,13 @@ public final class NodeVolumes {
                 }
             }
         }
+        failures.clear();
         for (NodeVolume v : wanted) {
             try {
                 ensure(v);
                 listed.put(List.of(v.namespace(), v.name()), v);
             } catch (IOException e) {
+                failures.put(List.of(v.namespace(), v.name()), e.getMessage());
                 log.warn("volume={} ({}/{}) {} GiB: {}", v.id(), v.namespace(), v.name(), v.sizeGb(), e.getMessage());
             }
         }
@@ -88,11 +92,17 @@ public final class NodeVolumes {
      * The drive of {@code namespace}'s volume {@code name} on this node: its file, and its id as the serial the guest
      * finds it by.
      *
-     * @throws ApiException {@code failed_precondition} when the volume does not live here
+     * @throws ApiException {@code failed_precondition} when the volume does not live here, or its file could not be
+     *     made here (saying why: {@code No space left on device} for a full disk)
      */
     public VmSpec.Drive drive(String namespace, String name) {
         NodeVolume v = listed.get(List.of(namespace, name));
         Path f = v == null ? null : dir.resolve(v.id() + SUFFIX);
+        String failure = failures.get(List.of(namespace, name));
+        if (failure != null && (f == null || !Files.isRegularFile(f))) {
+            throw ApiException.failedPrecondition("attach volume " + namespace + "/" + name + ": its file could not be made on "
+                    + "this node: " + failure);
+        }
         if (f == null || !Files.isRegularFile(f)) {
             throw ApiException.failedPrecondition("attach volume " + namespace + "/" + name + ": it does not live on "
                     + "this node");

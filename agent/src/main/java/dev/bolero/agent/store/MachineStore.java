@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import org.flywaydb.core.Flyway;
 import dev.bolero.api.PrivateFiles;
+import dev.bolero.api.SqliteIntegrity;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 import tools.jackson.databind.json.JsonMapper;
@@ -57,6 +58,7 @@ public final class MachineStore implements AutoCloseable {
         SQLiteDataSource dataSource = new SQLiteDataSource(config);
         dataSource.setUrl("jdbc:sqlite:" + file);
         try {
+            SqliteIntegrity.requireIntact(dataSource, file);
             Flyway.configure()
                     .dataSource(dataSource)
                     .locations("classpath:db/agent")

@@ -8,6 +8,7 @@ import dev.bolero.api.MachineEvent;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.runtime.VmHandle;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.time.Instant;
@@ -44,6 +45,28 @@ class MachineStoreTest {
             assertThat(store.findByName("web")).contains(m);
             assertThat(store.list()).containsExactly(m);
         }
+    }
+
+    @Test
+    void a_damaged_store_is_refused_at_open_naming_the_damage_and_left_as_it_was() throws Exception {
+        Path file = dir.resolve("bolero.db");
+        Instant t = Instant.parse("2026-11-22T10:00:00Z");
+        try (MachineStore store = MachineStore.open(file)) {
+            for (int i = 0; i < 300; i++) store.insert(MachineRecord.created("m" + i, "n" + i, "tenant-a", CONFIG, t));
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        assertThat(bytes.length).as("several pages").isGreaterThan(8 * 4096);
+        java.util.Arrays.fill(bytes, 3 * 4096, 3 * 4096 + 2048, (byte) 0xAB); // a torn write in the third page
+        Files.write(file, bytes);
+
+        assertThatThrownBy(() -> MachineStore.open(file)).isInstanceOf(StoreException.class)
+                .hasMessageStartingWith("open store " + file + ": the database " + file + " is damaged (")
+                .hasMessageEndingWith("): nothing was changed; restore it from a backup, or move it aside to start empty");
+        assertThat(Files.readAllBytes(file)).as("left as it was").isEqualTo(bytes);
+
+        Files.writeString(file, "not a database\n".repeat(1000));
+        assertThatThrownBy(() -> MachineStore.open(file)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("is damaged (").hasMessageContaining("not a database");
     }
 
     @Test

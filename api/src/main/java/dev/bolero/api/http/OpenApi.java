@@ -34,7 +34,8 @@ public final class OpenApi {
             Map.entry(200, "OK"), Map.entry(201, "Created"), Map.entry(204, "No content"),
             Map.entry(400, "The request is malformed or illegal (invalid_argument, failed_precondition)"),
             Map.entry(401, "No token, or an unknown one (unauthenticated)"),
-            Map.entry(403, "The token's scope does not allow this route (permission_denied)"),
+            Map.entry(403, "The token's scope does not allow this route (permission_denied), or the request would "
+                    + "take the namespace past its quota (quota_exceeded)"),
             Map.entry(404, "No such object, or one the token may not see (not_found)"),
             Map.entry(408, "The wait ran out of time (timeout)"),
             Map.entry(409, "The object's state forbids the request (conflict)"),

@@ -3,7 +3,9 @@ package dev.bolero.runtime.qemu;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -39,10 +41,23 @@ final class Overlays {
      * @param backing the backing file's path as the VMM will open it
      * @param checked whether {@code backing} exists on this host's file system (it is opened once, to check it);
      *     false when it is a path inside a jail
-     * @throws IOException naming {@code what} when {@code qemu-img} fails or the file cannot be written
+     * @throws IOException naming {@code what} when {@code qemu-img} fails or the file cannot be written (a full disk
+     *     among others); nothing is left at {@code overlay} then
      */
     void create(String what, Path overlay, String backing, boolean checked, long size) throws IOException {
         Objects.requireNonNull(overlay, "overlay");
+        if (Files.exists(overlay, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(overlay.toString(), null, what + ": the overlay exists");
+        }
+        try {
+            write(what, overlay, backing, checked, size);
+        } catch (IOException e) {
+            Files.deleteIfExists(overlay); // a partial overlay (ENOSPC mid-write) boots nothing
+            throw e;
+        }
+    }
+
+    private void write(String what, Path overlay, String backing, boolean checked, long size) throws IOException {
         Key key = new Key(Objects.requireNonNull(backing, "backing"), size);
         byte[] template;
         synchronized (templates) {

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import dev.bolero.runtime.SmallDisk;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,6 +67,25 @@ class OverlaysTest {
                 dir.resolve("absent.raw").toString(), true, 16 << 20))
                 .isInstanceOf(IOException.class)
                 .hasMessageStartingWith("start machine m1: create overlay: qemu-img exited with");
+    }
+
+    @Test
+    void anOverlayOnAFullDiskFailsAndLeavesNoPartialFileWhetherQemuImgOrTheTemplateWritesIt() throws Exception {
+        var overlays = new Overlays();
+        try (SmallDisk disk = SmallDisk.mount(64 * 1024)) { // an empty qcow2 overlay takes about 200 KiB
+            Path made = disk.path().resolve("made.qcow2");
+            assertThatThrownBy(() -> overlays.create("start machine m1", made, base.toString(), true, 16 << 20))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageStartingWith("start machine m1: create overlay: qemu-img exited with");
+            overlays.create("test", dir.resolve("template.qcow2"), base.toString(), true, 16 << 20);
+            Path copied = disk.path().resolve("copied.qcow2");
+            assertThatThrownBy(() -> overlays.create("start machine m2", copied, base.toString(), true, 16 << 20))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("No space left on device");
+            try (var left = Files.list(disk.path())) {
+                assertThat(left).as("partial overlays on the full disk").isEmpty();
+            }
+        }
     }
 
     private static String qemuImg(String... args) throws IOException, InterruptedException {

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * what differs from what is wanted, and carries the actions out: lost nodes go down with their machines evicted (moved
  * when their restart policy says so, failed otherwise) in one transaction per node; machines without a node and
  * machines on draining nodes are placed together in one {@link Placements} batch; machines that cannot leave a
- * draining node are stopped.
+ * draining node are stopped; the steps of deployments are recorded before the machines they concern are deleted or
+ * created.
  */
 final class ClusterLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterLoops.class);
@@ -124,6 +125,7 @@ final class ClusterLoops implements AutoCloseable {
         var grows = new ArrayList<Reconciler.Action.Grow>();
         var rollBacks = new ArrayList<Reconciler.Action.RollBack>();
         var finishes = new ArrayList<Reconciler.Action.Finish>();
+        var notes = new ArrayList<Reconciler.Action.Note>();
         boolean lost = false;
         for (Reconciler.Action action : Reconciler.reconcile(observed, downAfter)) {
             switch (action) {
@@ -134,6 +136,7 @@ final class ClusterLoops implements AutoCloseable {
                 case Reconciler.Action.Shrink shrink -> shrinks.add(shrink.machine());
                 case Reconciler.Action.RollBack back -> rollBacks.add(back);
                 case Reconciler.Action.Finish finish -> finishes.add(finish);
+                case Reconciler.Action.Note note -> notes.add(note);
             }
         }
         if (lost) return true; // their machines are observed again, placed on the next pass
@@ -145,6 +148,7 @@ final class ClusterLoops implements AutoCloseable {
             }
         }
         for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
+        for (Reconciler.Action.Note note : notes) deployments.note(note.deployment(), note.step());
         for (MachineRow machine : shrinks) {
             log.info("fleet {}/{} above its count or deploying: deleting machine {}", machine.namespace(),
                     machine.fleet(), machine.id());
@@ -155,13 +159,13 @@ final class ClusterLoops implements AutoCloseable {
             Deployment d = back.deployment();
             log.warn("deployment {} of fleet {}/{} rolling back to release {}: {}", d.id(), d.namespace(), d.fleet(),
                     d.fromVersion(), back.reason());
-            deployments.rollBack(d, back.reason());
+            deployments.rollBack(d, back.step());
         }
         for (Reconciler.Action.Finish finish : finishes) {
             Deployment d = finish.deployment();
             log.info("deployment {} of fleet {}/{} {}{}", d.id(), d.namespace(), d.fleet(), finish.status().wireName(),
                     finish.message() == null ? "" : ": " + finish.message());
-            deployments.finish(d, finish.status(), finish.message());
+            deployments.finish(d, finish.status(), finish.message(), finish.step());
         }
         return false;
     }

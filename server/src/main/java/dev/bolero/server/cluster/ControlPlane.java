@@ -12,7 +12,9 @@ import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
+import dev.bolero.api.wire.NamespaceQuota;
 import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
 import dev.bolero.api.wire.TokenSpec;
@@ -31,7 +33,8 @@ import java.util.Set;
 /**
  * Namespaces, their tokens, fleets and machines. Callers have already checked that the caller may see the namespace;
  * every method throws {@link ApiException} ({@code not_found}, {@code conflict}, {@code failed_precondition},
- * {@code timeout}) naming the action and the object.
+ * {@code quota_exceeded}, {@code timeout}) naming the action and the object. Creates and changes that grow a namespace
+ * are checked against its quota ({@link Quotas}) in the transaction that commits them.
  */
 public final class ControlPlane {
     private final ServerStore store;
@@ -66,7 +69,37 @@ public final class ControlPlane {
         return store.read("get namespace " + name, tx -> tx.namespaces().get(name));
     }
 
-    /** A new token of {@code namespace}; the only time it is shown. */
+    /**
+     * The namespace's quota and what it holds now.
+     *
+     * @throws ApiException {@code not_found} for no such namespace
+     */
+    public NamespaceQuota quota(String namespace) {
+        String action = "get quota of namespace " + namespace;
+        return store.read(action, tx -> quota(tx, namespace, action));
+    }
+
+    /**
+     * Sets the namespace's quota, replacing every limit. A limit below what the namespace holds deletes nothing: it
+     * refuses what would grow that resource.
+     *
+     * @throws ApiException {@code not_found} for no such namespace
+     */
+    public NamespaceQuota setQuota(String namespace, Quota quota) {
+        String action = "set quota of namespace " + namespace;
+        return store.write(action, tx -> {
+            quota(tx, namespace, action);
+            tx.quotas().put(namespace, quota, clock.instant());
+            return quota(tx, namespace, action);
+        });
+    }
+
+    private static NamespaceQuota quota(Tx tx, String namespace, String action) throws SQLException {
+        if (tx.namespaces().get(namespace).isEmpty()) throw notFound(action, "namespace", namespace);
+        return new NamespaceQuota(namespace, tx.quotas().get(namespace).orElse(Quota.UNLIMITED),
+                tx.quotas().usage(namespace));
+    }
+
     /** Mints a token of {@code namespace} as {@code spec} says; the answer is the only time it is shown. */
     public TokenResponse createToken(String namespace, TokenSpec spec) {
         String token = Tokens.generate();
@@ -104,6 +137,7 @@ public final class ControlPlane {
         checkSecrets(action, namespace, spec.config());
         return store.write(action, tx -> {
             if (tx.fleets().get(namespace, spec.name()).isPresent()) throw ApiException.conflict(action + ": already exists");
+            Quotas.checkFleet(tx, namespace, spec.name(), null, spec, action);
             tx.fleets().insert(namespace, spec, clock.instant());
             tx.releases().insert(namespace, spec.name(), 1, spec.config(), clock.instant());
             return tx.fleets().get(namespace, spec.name()).orElseThrow();
@@ -132,6 +166,7 @@ public final class ControlPlane {
             if (!java.util.Objects.equals(old.spec().config(), named.config())) {
                 Deployments.refuseActive(tx, namespace, name, action);
             }
+            Quotas.checkFleet(tx, namespace, name, old.spec(), named, action);
             long version = Deployments.release(tx, namespace, name, old, named.config(), clock.instant());
             tx.fleets().update(namespace, named, version, clock.instant());
             return tx.fleets().get(namespace, name).orElseThrow();
@@ -164,6 +199,7 @@ public final class ControlPlane {
      * on a node in the same step.
      *
      * @throws ApiException {@code invalid_argument} when neither the body nor the fleet's config names an image,
+     *     {@code quota_exceeded} when the namespace's quota has no room for it (checked again when it is committed),
      *     {@code failed_precondition} with the scheduler's reason when no node can take it
      */
     public ClusterMachine createMachine(String namespace, String fleetName, CreateClusterMachine body) {
@@ -181,11 +217,17 @@ public final class ControlPlane {
                 body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
                 body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
                 clock.instant().truncatedTo(ChronoUnit.MILLIS));
-        if (!spec.mounts().isEmpty()) store.read(action, tx -> Volumes.pin(tx, row)); // 400/409 before placing
+        store.read(action, tx -> {
+            // 403 before placing: a create past the quota costs a read, not a placement and a write transaction.
+            Quotas.check(tx, namespace, Quotas.of(spec), action);
+            if (!spec.mounts().isEmpty()) Volumes.pin(tx, row); // 400/409 before placing
+            return null;
+        });
         return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
             case Placements.Result.Placed placed -> row.assignedTo(placed.nodeId(), placed.index()).toWire();
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
             case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
+            case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
             case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
         };
     }

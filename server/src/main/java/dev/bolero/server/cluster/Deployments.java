@@ -1,8 +1,10 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.DeployPolicy;
 import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
@@ -35,7 +37,8 @@ public final class Deployments {
      * Starts deploying {@code spec} to the fleet.
      *
      * @throws ApiException {@code not_found} for no such fleet or release, {@code failed_precondition} when the fleet
-     *     has no {@code count}, {@code conflict} when it has an active deployment
+     *     has no {@code count}, {@code conflict} when it has an active deployment, {@code quota_exceeded} when its count
+     *     of the new config's machines would take the namespace past its quota
      */
     public Deployment deploy(String namespace, String fleet, DeploySpec spec) {
         String action = "deploy fleet " + namespace + "/" + fleet;
@@ -58,9 +61,15 @@ public final class Deployments {
                 config = spec.config();
                 version = release(tx, namespace, fleet, t, config, now);
             }
+            Quotas.checkFleet(tx, namespace, fleet, t.spec(), withConfig(t.spec(), config), action);
             tx.fleets().update(namespace, withConfig(t.spec(), config), version, now);
-            var d = new Deployment(Tokens.id(), namespace, fleet, t.configVersion(), version, spec.policy(),
-                    DeployStatus.RUNNING, null, now, now);
+            DeployPolicy policy = spec.policy();
+            var started = new DeployStep(now, DeployStep.Kind.STARTED, null, (version == t.configVersion()
+                    ? "redeploying release " + version : "deploying release " + version + " over release "
+                    + t.configVersion()) + ": " + policy.strategy().wireName() + ", max_unavailable "
+                    + policy.maxUnavailable() + ", wait_timeout_s " + policy.waitTimeoutS());
+            var d = new Deployment(Tokens.id(), namespace, fleet, t.configVersion(), version, policy,
+                    DeployStatus.RUNNING, null, now, now, List.of(started));
             tx.deployments().insert(d);
             return d;
         });
@@ -112,11 +121,17 @@ public final class Deployments {
         }
     }
 
-    /** Turns running deployment {@code d} back: the fleet returns to its former release, {@code reason} saying why. */
-    void rollBack(Deployment d, String reason) {
+    /**
+     * Turns running deployment {@code d} back: the fleet returns to its former release, {@code step} (its message the
+     * reason) recorded with the turn.
+     */
+    void rollBack(Deployment d, DeployStep step) {
         String action = "roll back deployment " + d.id() + " of fleet " + d.namespace() + "/" + d.fleet();
         store.write(action, tx -> {
-            if (!tx.deployments().transition(d.id(), DeployStatus.ROLLING_BACK, reason, clock.instant())) return null;
+            if (!tx.deployments().transition(d.id(), DeployStatus.ROLLING_BACK, step.message(), clock.instant())) {
+                return null;
+            }
+            tx.deployments().record(d.id(), step);
             var former = tx.releases().get(d.namespace(), d.fleet(), d.fromVersion());
             var t = tx.fleets().template(d.namespace(), d.fleet());
             if (former.isPresent() && t.isPresent()) {
@@ -127,10 +142,24 @@ public final class Deployments {
         });
     }
 
-    /** Ends active deployment {@code d} with {@code status} and {@code message}. */
-    void finish(Deployment d, DeployStatus status, String message) {
-        store.write("finish deployment " + d.id() + " of fleet " + d.namespace() + "/" + d.fleet(),
-                tx -> tx.deployments().transition(d.id(), status, message, clock.instant()));
+    /** Ends active deployment {@code d} with {@code status} and {@code message}, {@code step} recorded with the end. */
+    void finish(Deployment d, DeployStatus status, String message, DeployStep step) {
+        store.write("finish deployment " + d.id() + " of fleet " + d.namespace() + "/" + d.fleet(), tx -> {
+            if (tx.deployments().transition(d.id(), status, message, clock.instant())) {
+                tx.deployments().record(d.id(), step);
+            }
+            return null;
+        });
+    }
+
+    /** Records {@code step} of deployment {@code d} while it is active. */
+    void note(Deployment d, DeployStep step) {
+        store.write("record a step of deployment " + d.id() + " of fleet " + d.namespace() + "/" + d.fleet(), tx -> {
+            if (tx.deployments().active(d.namespace(), d.fleet()).filter(a -> a.id().equals(d.id())).isPresent()) {
+                tx.deployments().record(d.id(), step);
+            }
+            return null;
+        });
     }
 
     private static FleetSpec withConfig(FleetSpec spec, MachineSpec.Overlay config) {

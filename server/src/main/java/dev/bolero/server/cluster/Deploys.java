@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.core.MachineState;
 import dev.bolero.server.store.MachineRow;
@@ -9,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The step a fleet's active deployment takes now, from the fleet's machines alone: pure (no store, no clock), so a
@@ -29,7 +31,11 @@ import java.util.List;
 final class Deploys {
     private Deploys() {}
 
-    /** The actions that take deployment {@code d} of fleet {@code f} one step on at {@code now}. */
+    /**
+     * The actions that take deployment {@code d} of fleet {@code f} one step on at {@code now}, each step it takes
+     * recorded at {@code now} ({@link Reconciler.Action.Note}, or with the rollback or the end): a new machine's first
+     * healthy report, each machine replaced or removed, machines created; a create that keeps failing is noted once.
+     */
     static List<Reconciler.Action> step(Reconciler.FleetSize f, Deployment d, Instant now) {
         long target = d.status() == DeployStatus.ROLLING_BACK ? d.fromVersion() : d.toVersion();
         var fresh = new ArrayList<MachineRow>();
@@ -40,38 +46,63 @@ final class Deploys {
             (current ? fresh : old).add(m);
         }
         Duration wait = Duration.ofSeconds(d.policy().waitTimeoutS());
+        var actions = new ArrayList<Reconciler.Action>();
         var waiting = new ArrayList<MachineRow>();
         for (MachineRow m : fresh) {
-            if (m.healthy()) continue;
+            if (m.healthy()) {
+                if (!m.createdAt().isBefore(d.createdAt()) && d.steps().stream().noneMatch(s ->
+                        s.kind() == DeployStep.Kind.HEALTHY && m.id().equals(s.machineId()))) {
+                    actions.add(new Reconciler.Action.Note(d, new DeployStep(now, DeployStep.Kind.HEALTHY, m.id(),
+                            "machine " + m.id() + " of release " + target + " is healthy")));
+                }
+                continue;
+            }
             String failure = failure(m, wait, now);
-            if (failure != null) return List.of(failed(d, failure));
+            if (failure != null) {
+                actions.add(failed(d, m, failure, now));
+                return actions;
+            }
             waiting.add(m);
         }
-        if (!waiting.isEmpty()) return List.of();
+        if (!waiting.isEmpty()) return actions;
         old.sort(Comparator.comparing(MachineRow::healthy).thenComparingInt(Reconciler::usefulness));
         int count = f.count();
         if (old.isEmpty()) {
-            if (fresh.size() < count) return List.of(new Reconciler.Action.Grow(f.namespace(), f.fleet(),
-                    count - fresh.size()));
-            if (fresh.size() > count) return Reconciler.resize(f);
-            return List.of(done(d));
+            if (fresh.size() < count) {
+                grow(actions, f, d, count - fresh.size(), target, "", now);
+            } else if (fresh.size() > count) {
+                for (Reconciler.Action a : Reconciler.resize(f)) {
+                    if (a instanceof Reconciler.Action.Shrink shrink) remove(actions, d, shrink.machine(), now);
+                }
+            } else {
+                actions.add(done(d, target, now));
+            }
+            return actions;
         }
         int excess = fresh.size() + old.size() - count;
-        if (excess > 0) return shrink(old, Math.min(excess, old.size()));
-        if (excess < 0) return List.of(new Reconciler.Action.Grow(f.namespace(), f.fleet(), -excess));
+        if (excess > 0) {
+            for (MachineRow m : old.subList(0, Math.min(excess, old.size()))) remove(actions, d, m, now);
+            return actions;
+        }
+        if (excess < 0) {
+            grow(actions, f, d, -excess, target, "", now);
+            return actions;
+        }
         int missing = old.size(); // the new machines the fleet lacks, as many as old ones now
-        return switch (d.policy().strategy()) {
-            case ROLLING -> replace(f, old, Math.min(d.policy().maxUnavailable(), old.size()));
-            case CANARY -> fresh.isEmpty() && d.status() == DeployStatus.RUNNING
-                    ? List.of(new Reconciler.Action.Grow(f.namespace(), f.fleet(), 1))
-                    : replace(f, old, Math.min(d.policy().maxUnavailable(), old.size()));
-            case BLUEGREEN -> List.of(new Reconciler.Action.Grow(f.namespace(), f.fleet(), missing));
-            case IMMEDIATE -> {
-                var actions = new ArrayList<>(shrink(old, old.size()));
-                actions.add(new Reconciler.Action.Grow(f.namespace(), f.fleet(), missing));
-                yield actions;
+        int step = Math.min(d.policy().maxUnavailable(), old.size());
+        switch (d.policy().strategy()) {
+            case ROLLING -> replace(actions, f, d, old, step, target, now);
+            case CANARY -> {
+                if (fresh.isEmpty() && d.status() == DeployStatus.RUNNING) {
+                    grow(actions, f, d, 1, target, " as the canary", now);
+                } else {
+                    replace(actions, f, d, old, step, target, now);
+                }
             }
-        };
+            case BLUEGREEN -> grow(actions, f, d, missing, target, " beside the old ones", now);
+            case IMMEDIATE -> replace(actions, f, d, old, old.size(), target, now);
+        }
+        return actions;
     }
 
     /** Why new machine {@code m}, not healthy, has failed by {@code now}; null while it may still become healthy. */
@@ -95,27 +126,66 @@ final class Deploys {
         return names.isEmpty() ? "" : ", " + String.join(", ", names);
     }
 
-    private static Reconciler.Action failed(Deployment d, String why) {
-        return d.status() == DeployStatus.RUNNING && d.fromVersion() != d.toVersion()
-                ? new Reconciler.Action.RollBack(d, "release " + d.toVersion() + ": " + why)
-                : new Reconciler.Action.Finish(d, DeployStatus.FAILED, (d.status() == DeployStatus.RUNNING
-                        ? "release " + d.toVersion() : "rollback to release " + d.fromVersion()) + ": " + why);
+    /** The end of {@code d} or the turn back after new machine {@code m} failed, {@code why}. */
+    private static Reconciler.Action failed(Deployment d, MachineRow m, String why, Instant now) {
+        if (d.status() == DeployStatus.RUNNING && d.fromVersion() != d.toVersion()) {
+            return new Reconciler.Action.RollBack(d, new DeployStep(now, DeployStep.Kind.ROLLING_BACK, m.id(),
+                    "release " + d.toVersion() + ": " + why));
+        }
+        String message = (d.status() == DeployStatus.RUNNING ? "release " + d.toVersion()
+                : "rollback to release " + d.fromVersion()) + ": " + why;
+        return new Reconciler.Action.Finish(d, DeployStatus.FAILED, message,
+                new DeployStep(now, DeployStep.Kind.FAILED, m.id(), message));
     }
 
-    private static Reconciler.Action done(Deployment d) {
-        return d.status() == DeployStatus.RUNNING
-                ? new Reconciler.Action.Finish(d, DeployStatus.SUCCEEDED, null)
-                : new Reconciler.Action.Finish(d, DeployStatus.ROLLED_BACK, d.message());
+    private static Reconciler.Action done(Deployment d, long target, Instant now) {
+        if (d.status() == DeployStatus.RUNNING) {
+            return new Reconciler.Action.Finish(d, DeployStatus.SUCCEEDED, null, new DeployStep(now,
+                    DeployStep.Kind.SUCCEEDED, null, "every machine runs release " + target + " and is healthy"));
+        }
+        return new Reconciler.Action.Finish(d, DeployStatus.ROLLED_BACK, d.message(), new DeployStep(now,
+                DeployStep.Kind.ROLLED_BACK, null, "back on release " + target + ", every machine healthy"));
     }
 
-    /** Deletes {@code n} of the old machines (sorted least useful first) and creates as many new ones. */
-    private static List<Reconciler.Action> replace(Reconciler.FleetSize f, List<MachineRow> old, int n) {
-        var actions = new ArrayList<>(shrink(old, n));
+    /**
+     * Deletes the first {@code n} of the old machines (sorted least useful first) and creates as many machines of
+     * release {@code target}.
+     */
+    private static void replace(List<Reconciler.Action> actions, Reconciler.FleetSize f, Deployment d,
+                                List<MachineRow> old, int n, long target, Instant now) {
+        for (MachineRow m : old.subList(0, n)) {
+            note(actions, d, new DeployStep(now, DeployStep.Kind.REPLACING, m.id(), "replacing machine " + m.id()
+                    + " of release " + m.configVersion() + " with one of release " + target));
+            actions.add(new Reconciler.Action.Shrink(m));
+        }
         actions.add(new Reconciler.Action.Grow(f.namespace(), f.fleet(), n));
-        return actions;
     }
 
-    private static List<Reconciler.Action> shrink(List<MachineRow> old, int n) {
-        return old.subList(0, n).stream().<Reconciler.Action>map(Reconciler.Action.Shrink::new).toList();
+    /** Deletes machine {@code m} without a replacement. */
+    private static void remove(List<Reconciler.Action> actions, Deployment d, MachineRow m, Instant now) {
+        note(actions, d, new DeployStep(now, DeployStep.Kind.REMOVING, m.id(), "removing machine " + m.id()
+                + " of release " + m.configVersion()));
+        actions.add(new Reconciler.Action.Shrink(m));
+    }
+
+    /** Creates {@code n} machines of release {@code target}, {@code why} after the step's message. */
+    private static void grow(List<Reconciler.Action> actions, Reconciler.FleetSize f, Deployment d, int n,
+                             long target, String why, Instant now) {
+        note(actions, d, new DeployStep(now, DeployStep.Kind.CREATING, null, "creating " + n + " machine"
+                + (n == 1 ? "" : "s") + " of release " + target + why));
+        actions.add(new Reconciler.Action.Grow(f.namespace(), f.fleet(), n));
+    }
+
+    /**
+     * Notes {@code step} unless it says again what {@code d}'s last step said (a create that fails is tried again on
+     * every pass: one step).
+     */
+    private static void note(List<Reconciler.Action> actions, Deployment d, DeployStep step) {
+        DeployStep last = d.steps().isEmpty() ? null : d.steps().getLast();
+        if (last != null && last.kind() == step.kind() && Objects.equals(last.machineId(), step.machineId())
+                && last.message().equals(step.message())) {
+            return;
+        }
+        actions.add(new Reconciler.Action.Note(d, step));
     }
 }

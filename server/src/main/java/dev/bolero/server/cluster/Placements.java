@@ -3,6 +3,8 @@ package dev.bolero.server.cluster;
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.api.wire.Quota;
+import dev.bolero.api.wire.QuotaUsage;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.scheduler.ClusterSnapshot;
@@ -123,6 +125,9 @@ final class Placements implements AutoCloseable {
 
         /** A create whose name is taken: {@code reason} says how. */
         record Conflict(String reason) implements Result {}
+
+        /** A create that would take its namespace past its quota: {@code reason} says which limit and by how much. */
+        record OverQuota(String reason) implements Result {}
     }
 
     private record Queued(Job job, CompletableFuture<Result> result) {}
@@ -209,7 +214,7 @@ final class Placements implements AutoCloseable {
 
     /**
      * Counts placement outcomes on {@code registry}: {@code bolero_scheduler_placements_total} by kind (create, place,
-     * move) and outcome (placed, refused, conflict), and each batch's planning and commit time
+     * move) and outcome (placed, refused, conflict, over_quota, skipped), and each batch's planning and commit time
      * ({@code bolero_scheduler_batch_seconds}).
      */
     void bindMetrics(MeterRegistry registry) {
@@ -229,6 +234,7 @@ final class Placements implements AutoCloseable {
                 case Result.Placed p -> "placed";
                 case Result.Refused f -> "refused";
                 case Result.Conflict c -> "conflict";
+                case Result.OverQuota q -> "over_quota";
                 case Result.Skipped s -> "skipped";
             };
             r.counter("bolero.scheduler.placements", "kind", kind, "outcome", outcome).increment();
@@ -354,6 +360,7 @@ final class Placements implements AutoCloseable {
             var placed = new ArrayList<Placement>();
             var current = current(tx, jobs, outcome.committed(), byMachine);
             var names = taken(tx, jobs, outcome.committed(), byMachine);
+            var quotas = quotas(tx, jobs, outcome.committed(), byMachine);
             for (Placement p : outcome.committed()) {
                 int i = byMachine.get(p.machineId());
                 Result result = switch (jobs.get(i)) {
@@ -363,6 +370,8 @@ final class Placements implements AutoCloseable {
                         if (deleted != null) {
                             yield new Result.Conflict(deleted ? "already exists" : "a machine of that name exists");
                         }
+                        var over = quotas.take(create.machine());
+                        if (over.isPresent()) yield over.get();
                         var conflict = attach(tx, create.machine(), p.nodeId(), now);
                         if (conflict.isPresent()) yield conflict.get();
                         inserts.add(create.machine().assignedTo(p.nodeId(), tx.index()));
@@ -448,6 +457,51 @@ final class Placements implements AutoCloseable {
                     .forEach((name, deleted) -> out.put(List.of(entry.getKey(), name), deleted));
         }
         return out;
+    }
+
+    /**
+     * The quotas of the namespaces the committed creates go to, and what those namespaces hold as the batch's creates
+     * are taken in order: read in the commit's write transaction, so no concurrent write can slip between the count
+     * and the inserts.
+     */
+    private static final class QuotaTally {
+        private final Map<String, Quota> quotas;
+        private final Map<String, QuotaUsage> usage;
+
+        private QuotaTally(Map<String, Quota> quotas, Map<String, QuotaUsage> usage) {
+            this.quotas = quotas;
+            this.usage = usage;
+        }
+
+        /** Counts {@code machine} in its namespace; the result that replaces its placement when it does not fit. */
+        Optional<Result> take(MachineRow machine) {
+            Quota quota = quotas.get(machine.namespace());
+            if (quota == null) return Optional.empty();
+            QuotaUsage before = usage.get(machine.namespace());
+            QuotaUsage after = before.plus(Quotas.of(machine.spec()));
+            var over = Quotas.exceeded(machine.namespace(), quota, before, after);
+            if (over.isPresent()) return Optional.of(new Result.OverQuota(over.get()));
+            usage.put(machine.namespace(), after);
+            return Optional.empty();
+        }
+    }
+
+    /** The quotas and usage of the namespaces of the committed creates that have a quota. */
+    private static QuotaTally quotas(Tx tx, List<Job> jobs, List<Placement> committed, Map<String, Integer> byMachine)
+            throws SQLException {
+        var quotas = new HashMap<String, Quota>();
+        var usage = new HashMap<String, QuotaUsage>();
+        var seen = new HashSet<String>();
+        for (Placement p : committed) {
+            if (!(jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create)) continue;
+            String namespace = create.machine().namespace();
+            if (!seen.add(namespace)) continue;
+            var quota = tx.quotas().get(namespace);
+            if (quota.isEmpty()) continue;
+            quotas.put(namespace, quota.get());
+            usage.put(namespace, tx.quotas().usage(namespace));
+        }
+        return new QuotaTally(quotas, usage);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.core.MachineState;
@@ -87,11 +88,24 @@ final class Reconciler {
         /** A machine of a fleet above its count, or replaced by a deployment: delete it. */
         record Shrink(MachineRow machine) implements Action {}
 
-        /** A new machine of running deployment {@code deployment} failed: go back to its former release. */
-        record RollBack(Deployment deployment, String reason) implements Action {}
+        /**
+         * A new machine of running deployment {@code deployment} failed: go back to its former release, recording
+         * {@code step} (its message the reason) with the turn.
+         */
+        record RollBack(Deployment deployment, DeployStep step) implements Action {
+            String reason() {
+                return step.message();
+            }
+        }
 
-        /** Active deployment {@code deployment} is over: it ends {@code status}, {@code message} saying why. */
-        record Finish(Deployment deployment, DeployStatus status, String message) implements Action {}
+        /**
+         * Active deployment {@code deployment} is over: it ends {@code status}, {@code message} saying why, recording
+         * {@code step} with the end.
+         */
+        record Finish(Deployment deployment, DeployStatus status, String message, DeployStep step) implements Action {}
+
+        /** Active deployment {@code deployment} did {@code step}: record it. */
+        record Note(Deployment deployment, DeployStep step) implements Action {}
     }
 
     /** What happens to one machine of a lost node. */

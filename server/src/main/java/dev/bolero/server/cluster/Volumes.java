@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.wire.QuotaUsage;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeSnapshot;
@@ -39,7 +40,8 @@ public final class Volumes {
      * {@code spec.snapshot()} on that snapshot's node.
      *
      * @throws ApiException {@code conflict} when the namespace has a volume of that name; {@code invalid_argument} for
-     *     a snapshot it does not have or one larger than the size asked for
+     *     a snapshot it does not have or one larger than the size asked for; {@code quota_exceeded} when the
+     *     namespace's quota has no room for another volume or its size
      */
     public Volume create(String namespace, VolumeSpec spec) {
         String action = "create volume " + namespace + "/" + spec.name();
@@ -54,6 +56,7 @@ public final class Volumes {
                 }
                 node = snapshot.nodeId();
             }
+            Quotas.check(tx, namespace, QuotaUsage.volumes(1, spec.sizeGb()), action);
             if (!tx.volumes().insert(namespace, "vol_" + Tokens.id(), spec.name(), spec.sizeGb(), spec.region(), node,
                     spec.snapshot(), clock.instant())) {
                 throw ApiException.conflict(action + ": it exists");
@@ -117,7 +120,8 @@ public final class Volumes {
      * Grows a volume to {@code body.sizeGb()} GiB, attached or not; its node grows the device, and the guest of an
      * attached machine grows its file system when it next mounts it. The same size is a no-op.
      *
-     * @throws ApiException {@code not_found}; {@code invalid_argument} when the size is smaller than the volume's
+     * @throws ApiException {@code not_found}; {@code invalid_argument} when the size is smaller than the volume's;
+     *     {@code quota_exceeded} when the namespace's quota has no room for the added GiB
      */
     public Volume extend(String namespace, String name, VolumeExtend body) {
         String action = "extend volume " + namespace + "/" + name + " to " + body.sizeGb() + " GiB";
@@ -128,6 +132,7 @@ public final class Volumes {
                 throw ApiException.invalid(action + ": a volume only grows, it has " + volume.sizeGb() + " GiB");
             }
             if (body.sizeGb() > volume.sizeGb()) {
+                Quotas.check(tx, namespace, QuotaUsage.volumes(0, body.sizeGb() - volume.sizeGb()), action);
                 tx.volumes().resize(namespace, name, body.sizeGb(), clock.instant());
                 if (volume.nodeId() != null) tx.nodes().touchAssignments(volume.nodeId());
             }

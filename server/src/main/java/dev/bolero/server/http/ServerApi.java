@@ -9,6 +9,7 @@ import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.CertificateUpload;
 import dev.bolero.api.wire.HostnameSpec;
+import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenRole;
 import dev.bolero.api.wire.TokenSpec;
@@ -147,6 +148,13 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.REVOKE_TOKEN, ctx -> {
                 cluster.plane().revokeToken(namespaceAdmin(ctx), ctx.pathParam("token"));
                 ctx.status(204);
+            });
+
+            r.handle(ServerRoutes.GET_QUOTA, ctx -> ctx.json(cluster.plane().quota(namespace(ctx))));
+            r.handle(ServerRoutes.SET_QUOTA, ctx -> {
+                admin(ctx);
+                String ns = ctx.pathParam("ns");
+                ctx.json(cluster.plane().setQuota(ns, body(ctx, Quota.class, "set quota of namespace " + ns)));
             });
 
             r.handle(ServerRoutes.CREATE_SECRET, ctx -> ctx.status(201).json(secrets.create(namespace(ctx),

@@ -33,7 +33,9 @@ import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.Namespace;
+import dev.bolero.api.wire.NamespaceQuota;
 import dev.bolero.api.wire.NamespaceSpec;
+import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
@@ -106,6 +108,16 @@ final class ServerRoutes {
             .tag("namespaces").summary("Revokes one of the namespace's tokens: it stops working at once (admin, or "
                     + "the namespace's admin token)").returnsNothing(204).errors(403).build();
 
+    static final Operation GET_QUOTA = Operation.get(NS + "/quota").id("getQuota").tag("namespaces")
+            .summary("The namespace's quota and what it holds now (admin, or any token of the namespace)")
+            .returns(200, NamespaceQuota.class).build();
+    static final Operation SET_QUOTA = Operation.put(NS + "/quota").id("setQuota").tag("namespaces")
+            .summary("Sets the namespace's quota (admin)")
+            .description("Replaces every limit: one left out is unlimited. Creates and changes that would take the "
+                    + "namespace past a limit are refused with 403 quota_exceeded; a limit below what the namespace "
+                    + "holds deletes nothing.")
+            .body(Quota.class).returns(200, NamespaceQuota.class).errors(403).build();
+
     static final Operation CREATE_SECRET = Operation.post(NS + "/secrets").id("createSecret").tag("secrets")
             .summary("Creates a secret (its value is never shown again)").body(SecretValue.class)
             .returns(201, SecretInfo.class).errors(409).build();
@@ -122,14 +134,14 @@ final class ServerRoutes {
 
     static final Operation CREATE_VOLUME = Operation.post(NS + "/volumes").id("createVolume").tag("volumes")
             .summary("Creates a volume; it lives on the node of the first machine that mounts it")
-            .body(VolumeSpec.class).returns(201, Volume.class).errors(409).build();
+            .body(VolumeSpec.class).returns(201, Volume.class).errors(403, 409).build();
     static final Operation LIST_VOLUMES = Operation.get(NS + "/volumes").id("listVolumes").tag("volumes")
             .summary("The namespace's volumes").returnsArrayOf(200, Volume.class).build();
     static final Operation GET_VOLUME = Operation.get(NS + "/volumes/{volume}").id("getVolume").tag("volumes")
             .summary("One volume").returns(200, Volume.class).build();
     static final Operation EXTEND_VOLUME = Operation.put(NS + "/volumes/{volume}/extend").id("extendVolume")
             .tag("volumes").summary("Grows a volume (never shrinks it), attached or not").body(VolumeExtend.class)
-            .returns(200, Volume.class).build();
+            .returns(200, Volume.class).errors(403).build();
     static final Operation DELETE_VOLUME = Operation.delete(NS + "/volumes/{volume}").id("deleteVolume")
             .tag("volumes").summary("Deletes a detached volume and its data").returnsNothing(204).errors(409).build();
 
@@ -141,14 +153,14 @@ final class ServerRoutes {
             .returnsArrayOf(200, VolumeSnapshot.class).build();
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
-            .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(409).build();
+            .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(403, 409).build();
     static final Operation LIST_FLEETS = Operation.get(NS + "/fleets").id("listFleets").tag("fleets")
             .summary("The namespace's fleets").returnsArrayOf(200, Fleet.class).build();
     static final Operation GET_FLEET = Operation.get(NS + "/fleets/{fleet}").id("getFleet").tag("fleets")
             .summary("One fleet").returns(200, Fleet.class).build();
     static final Operation UPDATE_FLEET = Operation.put(NS + "/fleets/{fleet}").id("updateFleet").tag("fleets")
             .summary("Replaces a fleet's placement policy and template").body(FleetSpec.class)
-            .returns(200, Fleet.class).errors(409).build();
+            .returns(200, Fleet.class).errors(403, 409).build();
     static final Operation DELETE_FLEET = Operation.delete(NS + "/fleets/{fleet}").id("deleteFleet").tag("fleets")
             .summary("Deletes a fleet that has no machines").returnsNothing(204).errors(409).build();
 
@@ -178,16 +190,17 @@ final class ServerRoutes {
     static final Operation DEPLOY = Operation.post(NS + "/fleets/{fleet}/deployments").id("deploy").tag("fleets")
             .summary("Deploys a new config or an existing release to a fleet with a count; the control plane replaces "
                     + "its machines under the strategy and rolls back on its own when new machines fail their checks")
-            .body(DeploySpec.class).returns(201, Deployment.class).errors(409).build();
+            .body(DeploySpec.class).returns(201, Deployment.class).errors(403, 409).build();
     static final Operation LIST_DEPLOYMENTS = Operation.get(NS + "/fleets/{fleet}/deployments")
             .id("listDeployments").tag("fleets").summary("The fleet's deployments, newest first")
             .returnsArrayOf(200, Deployment.class).build();
     static final Operation GET_DEPLOYMENT = Operation.get(NS + "/fleets/{fleet}/deployments/{id}")
-            .id("getDeployment").tag("fleets").summary("One deployment").returns(200, Deployment.class).build();
+            .id("getDeployment").tag("fleets").summary("One deployment, with the steps it took so far")
+            .returns(200, Deployment.class).build();
 
     static final Operation CREATE_MACHINE = Operation.post(NS + "/fleets/{fleet}/machines").id("createMachine")
             .tag("machines").summary("Creates a machine in a fleet, placed on a node").body(CreateClusterMachine.class)
-            .returns(201, ClusterMachine.class).errors(409).build();
+            .returns(201, ClusterMachine.class).errors(403, 409).build();
     /** The query parameters {@code metadata.KEY=VALUE}, as the document names them. */
     static final String METADATA = "metadata.KEY";
     private static final String METADATA_FILTER = "only machines whose config.metadata has KEY set to this value; "
@@ -296,7 +309,7 @@ final class ServerRoutes {
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
-            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, CREATE_SECRET, LIST_SECRETS,
+            LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, GET_QUOTA, SET_QUOTA, CREATE_SECRET, LIST_SECRETS,
             GET_SECRET, PUT_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
             DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,

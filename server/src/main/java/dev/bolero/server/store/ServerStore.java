@@ -16,6 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import dev.bolero.api.PrivateFiles;
+import dev.bolero.api.SqliteIntegrity;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
@@ -32,6 +33,9 @@ import org.sqlite.SQLiteDataSource;
  */
 public final class ServerStore implements AutoCloseable {
     private static final int SQLITE_READERS = 4;
+    /** How many times a PostgreSQL transaction runs when it deadlocks or fails to serialize. */
+    private static final int TRANSIENT_ATTEMPTS = 4;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ServerStore.class);
 
     private final DataSource dataSource;
     /** SQLite's writing connection, guarded by {@link #sqliteLock}. */
@@ -61,7 +65,11 @@ public final class ServerStore implements AutoCloseable {
         this.postgresUrl = postgresUrl;
     }
 
-    /** A unit of work inside a transaction. */
+    /**
+     * A unit of work inside a transaction. On PostgreSQL a transaction that deadlocks or fails to serialize is rolled
+     * back and its work run again (up to {@value #TRANSIENT_ATTEMPTS} times), so work must not act outside its
+     * transaction.
+     */
     @FunctionalInterface
     public interface Work<T> {
         T run(Tx tx) throws SQLException;
@@ -71,7 +79,7 @@ public final class ServerStore implements AutoCloseable {
      * Opens the SQLite store at {@code file}, creating it when absent (mode {@code 0600}, as its journal files are),
      * and migrates it.
      *
-     * @throws StoreException when it cannot be opened or migrated
+     * @throws StoreException when it cannot be opened or migrated, or is damaged ({@link SqliteIntegrity})
      */
     public static ServerStore sqlite(Path file) {
         try {
@@ -88,6 +96,7 @@ public final class ServerStore implements AutoCloseable {
         SQLiteDataSource dataSource = new SQLiteDataSource(config);
         dataSource.setUrl("jdbc:sqlite:" + file);
         try {
+            SqliteIntegrity.requireIntact(dataSource, file);
             migrate(dataSource);
             var store = new ServerStore(dataSource, Optional.of(new Session(dataSource.getConnection())),
                     Optional.empty());
@@ -234,9 +243,30 @@ public final class ServerStore implements AutoCloseable {
             }
         }
         try (Connection c = dataSource.getConnection()) {
-            return run(c, Optional.empty(), action, kind, work);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return run(c, Optional.empty(), action, kind, work);
+                } catch (StoreException e) {
+                    // PostgreSQL rolled the whole transaction back and asks for it to be run again.
+                    if (attempt == TRANSIENT_ATTEMPTS || !(e.getCause() instanceof SQLException cause)
+                            || !Statements.transientFailure(cause)) {
+                        throw e;
+                    }
+                    log.debug("{}: {} (attempt {}), running it again", action, cause.getMessage(), attempt);
+                    sleepBeforeRetry(attempt);
+                }
+            }
         } catch (SQLException e) {
             throw new StoreException(action + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A short random pause, growing with {@code attempt}, so transactions that collided do not collide again. */
+    private static void sleepBeforeRetry(int attempt) {
+        try {
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 10L * attempt));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -24,6 +24,7 @@ public final class Tx {
     private final DeploymentStore deployments;
     private final VolumeStore volumes;
     private final HostnameStore hostnames;
+    private final QuotaStore quotas;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -42,6 +43,7 @@ public final class Tx {
         this.deployments = new DeploymentStore(sql);
         this.volumes = new VolumeStore(sql);
         this.hostnames = new HostnameStore(sql);
+        this.quotas = new QuotaStore(sql);
     }
 
     public TokenStore tokens() {
@@ -98,6 +100,10 @@ public final class Tx {
 
     public HostnameStore hostnames() {
         return hostnames;
+    }
+
+    public QuotaStore quotas() {
+        return quotas;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */

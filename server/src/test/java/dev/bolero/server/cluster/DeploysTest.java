@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.wire.DeployPolicy;
 import dev.bolero.api.wire.DeployStatus;
+import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.DeployStrategy;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.core.CheckStatus;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -45,6 +47,7 @@ class DeploysTest {
         int made;
         int minHealthy = Integer.MAX_VALUE;
         int maxMachines;
+        boolean full; // no node has room: creates do nothing
 
         Fleet(int count, Map<Long, Behavior> releases) {
             this.count = count;
@@ -62,7 +65,8 @@ class DeploysTest {
 
         void deploy(DeployStrategy strategy, int maxUnavailable) {
             var d = new Deployment("d1", "alpha", "web", version, version + 1,
-                    new DeployPolicy(strategy, maxUnavailable, WAIT_S), DeployStatus.RUNNING, null, now, now);
+                    new DeployPolicy(strategy, maxUnavailable, WAIT_S), DeployStatus.RUNNING, null, now, now,
+                    List.of(new DeployStep(now, DeployStep.Kind.STARTED, null, "deploying")));
             version = d.toVersion();
             deployment = Optional.of(d);
         }
@@ -92,6 +96,28 @@ class DeploysTest {
                     List.of(new CheckStatus("http", status, "", now)));
         }
 
+        /**
+         * The deployment now {@code status} with {@code message} since {@code at}, {@code step} after its steps, as the
+         * store records them.
+         */
+        Deployment recorded(DeployStatus status, String message, Instant at, DeployStep step) {
+            Deployment d = current();
+            var steps = new ArrayList<>(d.steps());
+            steps.add(step);
+            return new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(), d.toVersion(), d.policy(), status,
+                    message, d.createdAt(), at, steps);
+        }
+
+        Deployment current() {
+            return deployment.orElseThrow();
+        }
+
+        /** The deployment's steps as {@code kind machine-or-dash}, oldest first, machines named by their index. */
+        List<String> steps() {
+            return current().steps().stream().map(s -> s.kind().wireName()
+                    + (s.machineId() == null ? "" : " " + s.machineId())).toList();
+        }
+
         Reconciler.FleetSize size() {
             return new Reconciler.FleetSize("alpha", "web", count, machines, deployment);
         }
@@ -101,20 +127,17 @@ class DeploysTest {
             for (Reconciler.Action a : Deploys.step(size(), deployment.orElseThrow(), now)) {
                 switch (a) {
                     case Reconciler.Action.Grow g -> {
-                        for (int i = 0; i < g.missing(); i++) machines.add(machine(version, now));
+                        for (int i = 0; i < g.missing() && !full; i++) machines.add(machine(version, now));
                     }
                     case Reconciler.Action.Shrink s -> machines.removeIf(m -> m.id().equals(s.machine().id()));
                     case Reconciler.Action.RollBack back -> {
-                        Deployment d = back.deployment();
-                        deployment = Optional.of(new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(),
-                                d.toVersion(), d.policy(), DeployStatus.ROLLING_BACK, back.reason(), d.createdAt(), now));
-                        version = d.fromVersion();
+                        deployment = Optional.of(recorded(DeployStatus.ROLLING_BACK, back.reason(), now, back.step()));
+                        version = back.deployment().fromVersion();
                     }
-                    case Reconciler.Action.Finish f -> {
-                        Deployment d = f.deployment();
-                        deployment = Optional.of(new Deployment(d.id(), d.namespace(), d.fleet(), d.fromVersion(),
-                                d.toVersion(), d.policy(), f.status(), f.message(), d.createdAt(), now));
-                    }
+                    case Reconciler.Action.Finish f ->
+                            deployment = Optional.of(recorded(f.status(), f.message(), now, f.step()));
+                    case Reconciler.Action.Note n -> deployment = Optional.of(recorded(current().status(),
+                            current().message(), current().updatedAt(), n.step()));
                     default -> throw new AssertionError("not a deployment action: " + a);
                 }
             }
@@ -212,7 +235,9 @@ class DeploysTest {
         var canary = fleet(3, Behavior.HEALTHY);
         canary.deploy(DeployStrategy.CANARY, 1);
         var first = Deploys.step(canary.size(), canary.deployment.orElseThrow(), canary.now);
-        assertThat(first).containsExactly(new Reconciler.Action.Grow("alpha", "web", 1));
+        assertThat(first).hasSize(2).last().isEqualTo(new Reconciler.Action.Grow("alpha", "web", 1));
+        assertThat(first.getFirst()).isInstanceOfSatisfying(Reconciler.Action.Note.class, n -> assertThat(
+                n.step().message()).isEqualTo("creating 1 machine of release 2 as the canary"));
 
         var bluegreen = fleet(3, Behavior.HEALTHY);
         bluegreen.deploy(DeployStrategy.BLUEGREEN, 1);
@@ -254,6 +279,83 @@ class DeploysTest {
 
         assertThat(end.status()).isEqualTo(DeployStatus.FAILED);
         assertThat(end.message()).startsWith("rollback to release 1: ");
+    }
+
+    @ParameterizedTest(name = "{0} of a {1} release")
+    @CsvSource(delimiter = '|', value = {
+        "ROLLING | HEALTHY | started, replacing m1, healthy m4, replacing m2, healthy m5, replacing m3, healthy m6, "
+                + "succeeded",
+        "ROLLING | CRITICAL | started, replacing m1, rolling_back m4, replacing m4, healthy m5, rolled_back",
+        "CANARY | HEALTHY | started, creating, healthy m4, removing m1, replacing m2, healthy m5, replacing m3, "
+                + "healthy m6, succeeded",
+        "BLUEGREEN | HEALTHY | started, creating, healthy m4, healthy m5, healthy m6, removing m1, removing m2, "
+                + "removing m3, succeeded",
+        "IMMEDIATE | HEALTHY | started, replacing m1, replacing m2, replacing m3, healthy m4, healthy m5, healthy m6, "
+                + "succeeded",
+    })
+    void eachDeployRecordsItsStepsInTheOrderTheyHappen(DeployStrategy strategy, Behavior next, String expected) {
+        var f = fleet(3, next);
+        f.deploy(strategy, 1);
+
+        f.run();
+
+        assertThat(String.join(", ", f.steps())).isEqualTo(expected);
+        var steps = f.current().steps();
+        assertThat(steps).extracting(DeployStep::at).isSorted();
+        assertThat(steps.getLast().at()).isEqualTo(f.current().updatedAt());
+    }
+
+    @Test
+    void aStepSaysWhatHappenedToWhichMachineAndWhy() {
+        var f = fleet(3, Behavior.CRITICAL);
+        f.deploy(DeployStrategy.ROLLING, 1);
+
+        Deployment end = f.run();
+
+        var steps = end.steps();
+        assertThat(steps.get(1).message()).isEqualTo("replacing machine m1 of release 1 with one of release 2");
+        assertThat(steps.get(2).message()).as("the turn back: the deployment's message").isEqualTo(end.message())
+                .isEqualTo("release 2: machine m4 not healthy after 60 s (running, check http critical)");
+        assertThat(steps.get(2).at()).isEqualTo(steps.get(1).at().plusSeconds(WAIT_S));
+        assertThat(steps.get(3).message()).isEqualTo("replacing machine m4 of release 2 with one of release 1");
+        assertThat(steps.get(4).message()).isEqualTo("machine m5 of release 1 is healthy");
+        assertThat(steps.get(4).at()).as("once booted").isAfterOrEqualTo(steps.get(3).at().plus(BOOT));
+        assertThat(steps.getLast().message()).isEqualTo("back on release 1, every machine healthy");
+
+        var bluegreen = fleet(2, Behavior.HEALTHY);
+        bluegreen.deploy(DeployStrategy.BLUEGREEN, 1);
+        bluegreen.step();
+        assertThat(bluegreen.current().steps().getLast().message())
+                .isEqualTo("creating 2 machines of release 2 beside the old ones");
+    }
+
+    @Test
+    void aRollbackWhoseMachinesFailRecordsTheFailureNamingTheMachine() {
+        var f = new Fleet(1, new java.util.HashMap<>(Map.of(1L, Behavior.HEALTHY, 2L, Behavior.CRASH)));
+        f.deploy(DeployStrategy.IMMEDIATE, 1);
+        f.releases.put(1L, Behavior.CRASH); // the old release cannot come back either
+
+        Deployment end = f.run();
+
+        assertThat(end.status()).isEqualTo(DeployStatus.FAILED);
+        assertThat(f.steps()).containsExactly("started", "replacing m1", "rolling_back m2", "replacing m2",
+                "failed m3");
+        assertThat(end.steps().getLast().message()).isEqualTo(end.message())
+                .isEqualTo("rollback to release 1: machine m3 failed: exited 1");
+    }
+
+    @Test
+    void aCreateThatKeepsFailingIsRecordedOnce() {
+        var f = fleet(2, Behavior.HEALTHY);
+        f.deploy(DeployStrategy.BLUEGREEN, 1);
+        f.full = true;
+
+        for (int i = 0; i < 5; i++) {
+            f.step();
+            f.tick(TICK.toSeconds());
+        }
+
+        assertThat(f.steps()).containsExactly("started", "creating");
     }
 
     @Test

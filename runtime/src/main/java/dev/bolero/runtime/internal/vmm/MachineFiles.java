@@ -18,6 +18,9 @@ public final class MachineFiles {
     private static final int BZIMAGE_MAGIC_OFFSET = 0x202;
     private static final byte[] BZIMAGE_MAGIC = "HdrS".getBytes(StandardCharsets.US_ASCII);
 
+    /** How ENOSPC reads in cp's and the JDK's messages. */
+    private static final String NO_SPACE = "No space left on device";
+
     /** {@code sun_path} holds 108 bytes including the terminating NUL. */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -45,17 +48,31 @@ public final class MachineFiles {
 
     /**
      * Gives the machine its own writable copy of the shared root drive: a reflink (copy-on-write) where the file
-     * system can, otherwise a sparse copy; extended (sparsely) to {@code bytes} when that is larger.
+     * system can, otherwise a sparse copy; extended (sparsely) to {@code bytes} when that is larger. A copy that fails
+     * leaves no file at {@code target}.
      *
-     * @throws VmmException when the copy fails
+     * @throws VmmException when the copy fails; when the disk is full, its message starts with
+     *     {@code copy root drive BASE to TARGET: the disk is full}
      */
     public static void copyRootDrive(Path base, Path target, long bytes) throws VmmException {
-        run("copy root drive " + base + " to " + target,
-                List.of("cp", "--reflink=auto", "--sparse=always", base.toString(), target.toString()));
-        try (RandomAccessFile file = new RandomAccessFile(target.toFile(), "rw")) {
-            if (file.length() < bytes) file.setLength(bytes);
-        } catch (IOException e) {
-            throw new VmmException("grow root drive " + target + " to " + bytes + " bytes: " + e.getMessage(), e);
+        String action = "copy root drive " + base + " to " + target;
+        try {
+            run(action, List.of("cp", "--reflink=auto", "--sparse=always", base.toString(), target.toString()));
+            try (RandomAccessFile file = new RandomAccessFile(target.toFile(), "rw")) {
+                if (file.length() < bytes) file.setLength(bytes);
+            } catch (IOException e) {
+                throw new VmmException("grow root drive " + target + " to " + bytes + " bytes: " + e.getMessage(), e);
+            }
+        } catch (VmmException e) {
+            try {
+                Files.deleteIfExists(target);
+            } catch (IOException removal) {
+                e.addSuppressed(removal);
+            }
+            if (String.valueOf(e.getMessage()).contains(NO_SPACE)) {
+                throw new VmmException(action + ": the disk is full (" + NO_SPACE + "); the partial copy was removed", e);
+            }
+            throw e;
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.bolero.runtime.SmallDisk;
 import dev.bolero.runtime.VmmException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -55,6 +56,25 @@ class MachineFilesTest {
                 new ProcessBuilder("stat", "-c", "%b", copy.toString()).start().getInputStream().readAllBytes())
                 .strip());
         assertThat(allocatedBlocks * 512).isLessThan(64L << 20);
+    }
+
+    @Test
+    void aRootDriveCopyOntoAFullDiskFailsSayingSoAndLeavesNoPartialDrive() throws Exception {
+        Path base = dir.resolve("base.ext4");
+        byte[] data = new byte[1 << 20];
+        new java.util.Random(18).nextBytes(data);
+        try (RandomAccessFile file = new RandomAccessFile(base.toFile(), "rw")) {
+            for (int i = 0; i < 4; i++) file.write(data); // 4 MiB of real data: no holes to skip
+        }
+        try (SmallDisk disk = SmallDisk.mount(1 << 20)) {
+            Path copy = disk.path().resolve("rootfs.raw");
+            assertThatThrownBy(() -> MachineFiles.copyRootDrive(base, copy, 8L << 20))
+                    .isInstanceOf(VmmException.class)
+                    .hasMessageStartingWith("copy root drive " + base + " to " + copy + ": the disk is full (No space left on device)");
+            try (var left = Files.list(disk.path())) {
+                assertThat(left).as("files left on the full disk").isEmpty();
+            }
+        }
     }
 
     @Test
