@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * {@code bolero gateway}: serves the cluster's fleets over HTTP(S) until interrupted, following the control plane's
  * routes with an admin token. HTTPS certificates come from the development CA or an ACME server, issued for each
  * host name with a route, or are PEM files put in the certificate directory as {@code <host>.pem} and
- * {@code <host>.key}.
+ * {@code <host>.key}; a custom host name whose tenant uploaded a certificate ({@code bolero certs add}) is served that.
  */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
         description = "Serve the cluster's fleets over HTTP(S): routing, load balancing, TLS, wake on request.")
@@ -94,16 +94,21 @@ final class GatewayCommand implements Callable<Integer> {
                 gateway.close();
                 stopped.countDown();
             }, "gateway-shutdown"));
-            System.out.printf("bolero gateway: http on port %d%s, fleets under %s, following %s%n",
-                    gateway.gateway().httpPort(), gateway.gateway().httpsPort().stream()
-                            .mapToObj(p -> ", https on port " + p).findFirst().orElse(""), domain, url.server());
+            System.out.printf("bolero gateway: %s, following %s%n", listening(gateway, domain), url.server());
             if (devCa) System.out.println("development CA: " + root.resolve("dev-ca/ca.pem"));
             stopped.await();
         }
         return 0;
     }
 
-    private static InetSocketAddress address(String option, String hostPort) {
+    /** {@code http on port 8080, https on port 8443, fleets under DOMAIN}: what a started gateway serves. */
+    static String listening(ClusterGateway gateway, String domain) {
+        return "http on port " + gateway.gateway().httpPort() + gateway.gateway().httpsPort().stream()
+                .mapToObj(p -> ", https on port " + p).findFirst().orElse("") + ", fleets under " + domain;
+    }
+
+    /** The socket address of {@code hostPort}, given as {@code option}. */
+    static InetSocketAddress address(String option, String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException(option + " must be host:port, got '" + hostPort + "'");
         return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));

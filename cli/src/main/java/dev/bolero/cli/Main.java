@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
             DeployCommands.Rollback.class, DeployCommands.Releases.class, AuditCommand.class, StatsCommand.class,
             ContextCommand.class, MachineVerbs.Wait.class, MachineVerbs.Events.class, MachineVerbs.Restart.class,
             ClusterCommands.Volumes.class, ClusterCommands.Quota.class,
-            ImagesCommand.class, CompletionCommand.class, ExecCommand.class})
+            ImagesCommand.class, CompletionCommand.class, ExecCommand.class, CertsCommand.class})
 public final class Main {
     private Main() {}
 

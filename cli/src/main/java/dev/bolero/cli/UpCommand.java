@@ -3,13 +3,18 @@ package dev.bolero.cli;
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
+import dev.bolero.client.BoleroClient;
+import dev.bolero.gateway.ClusterGateway;
+import dev.bolero.gateway.DevelopmentCa;
 import dev.bolero.runtime.qemu.QemuDriver;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -23,7 +28,8 @@ import picocli.CommandLine.Option;
  * {@code bolero up}: a control-plane server (SQLite, which makes the {@code default} namespace) and a node agent
  * joined to it, in one process. Prints the admin token the first time and stores server URL and token in the CLI
  * config, so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
- * ports, tenants isolated) unless {@code --no-network}.
+ * ports, tenants isolated) unless {@code --no-network}. With {@code --gateway-listen}, a gateway too, serving fleets
+ * with an {@code http_service} at {@code FLEET.NS.DOMAIN} ({@code bolero gateway} with the development CA).
  */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Run a server and an agent in one process (SQLite).")
 final class UpCommand implements Callable<Integer> {
@@ -48,8 +54,23 @@ final class UpCommand implements Callable<Integer> {
     @Mixin
     NetworkFlags network;
 
+    @Option(names = "--gateway-listen", paramLabel = "HOST:PORT", description = "also run a gateway serving fleets "
+            + "with an http_service over HTTP here, at FLEET.NS.DOMAIN (see bolero gateway)")
+    String gatewayListen;
+
+    @Option(names = "--gateway-https-listen", paramLabel = "HOST:PORT", description = "the gateway's HTTPS too, with "
+            + "certificates from a development CA in DATA_DIR/gateway/dev-ca (clients trust its ca.pem)")
+    String gatewayHttpsListen;
+
+    @Option(names = "--domain", defaultValue = "localhost", description = "the gateway's domain (default "
+            + "${DEFAULT-VALUE}: names under it resolve to this host)")
+    String domain;
+
     @Override
     public Integer call() throws Exception {
+        if (gatewayHttpsListen != null && gatewayListen == null) {
+            throw new IllegalArgumentException("--gateway-https-listen needs --gateway-listen");
+        }
         Path root = dataDir.toAbsolutePath();
         int colon = listen.lastIndexOf(':');
         int agentColon = agentListen.lastIndexOf(':');
@@ -73,15 +94,40 @@ final class UpCommand implements Callable<Integer> {
                 System.out.println("admin token (shown once, stored in " + CliConfig.file() + " as context '"
                         + LOCAL + "'): " + admin);
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                agent.close();
-                server.close();
-                stopped.countDown();
-            }, "up-shutdown"));
-            System.out.printf("bolero up: server %s (web console %s/ui), node API http://%s:%d, data dir %s%n",
-                    url, url, agentListen.substring(0, agentColon), agent.port(), root);
-            stopped.await();
+            try (ClusterGateway gateway = gatewayListen == null ? null : gateway(url, admin, root)) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    if (gateway != null) gateway.close();
+                    agent.close();
+                    server.close();
+                    stopped.countDown();
+                }, "up-shutdown"));
+                System.out.printf("bolero up: server %s (web console %s/ui), node API http://%s:%d, data dir %s%s%n",
+                        url, url, agentListen.substring(0, agentColon), agent.port(), root, gateway == null ? ""
+                                : ", gateway " + GatewayCommand.listening(gateway, domain));
+                stopped.await();
+            }
         }
         return 0;
+    }
+
+    /** A gateway following this process's server with the admin token, its certificates from a development CA. */
+    private ClusterGateway gateway(String url, String admin, Path root) throws IOException {
+        var gateway = ClusterGateway.start(new BoleroClient(URI.create(url), admin), domain, builder -> {
+            builder.httpListen(GatewayCommand.address("--gateway-listen", gatewayListen));
+            if (gatewayHttpsListen != null) {
+                builder.httpsListen(GatewayCommand.address("--gateway-https-listen", gatewayHttpsListen), List.of());
+            }
+            return builder;
+        });
+        if (gatewayHttpsListen != null) {
+            try {
+                gateway.keepCertificates(DevelopmentCa.openOrCreate(root.resolve("gateway/dev-ca")),
+                        root.resolve("gateway/certs"), Duration.ofDays(30));
+            } catch (IOException | RuntimeException e) {
+                gateway.close();
+                throw e;
+            }
+        }
+        return gateway;
     }
 }

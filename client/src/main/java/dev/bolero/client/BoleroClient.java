@@ -5,6 +5,10 @@ import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.wire.AuditEntry;
+import dev.bolero.api.wire.CertificateUpload;
+import dev.bolero.api.wire.GatewayCertificate;
+import dev.bolero.api.wire.Hostname;
+import dev.bolero.api.wire.HostnameSpec;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Fleet;
@@ -240,6 +244,40 @@ public final class BoleroClient {
     public List<Deployment> deployments(String namespace, String fleet) {
         return send("GET", ns(namespace) + "/fleets/" + enc(fleet) + "/deployments", null,
                 new TypeReference<List<Deployment>>() {});
+    }
+
+    // --- custom host names ---
+
+    /** Attaches a custom host name to the fleet, with an uploaded certificate or (without one) ACME's. */
+    public Hostname attachHostname(String namespace, String fleet, HostnameSpec spec) {
+        return send("POST", hostnamesPath(namespace, fleet), spec, Hostname.class);
+    }
+
+    public List<Hostname> hostnames(String namespace, String fleet) {
+        return send("GET", hostnamesPath(namespace, fleet), null, new TypeReference<List<Hostname>>() {});
+    }
+
+    public Hostname hostname(String namespace, String fleet, String hostname) {
+        return send("GET", hostnamesPath(namespace, fleet) + "/" + enc(hostname), null, Hostname.class);
+    }
+
+    /** Sets or replaces the certificate the gateways serve for one of the fleet's host names. */
+    public Hostname uploadCertificate(String namespace, String fleet, String hostname, CertificateUpload upload) {
+        return send("PUT", hostnamesPath(namespace, fleet) + "/" + enc(hostname) + "/certificate", upload,
+                Hostname.class);
+    }
+
+    public void detachHostname(String namespace, String fleet, String hostname) {
+        send("DELETE", hostnamesPath(namespace, fleet) + "/" + enc(hostname), null, JsonNode.class);
+    }
+
+    /** A custom host name's uploaded certificate with its key, for a gateway (admin). */
+    public GatewayCertificate gatewayCertificate(String hostname) {
+        return send("GET", "/v1/gateway/certificates/" + enc(hostname), null, GatewayCertificate.class);
+    }
+
+    private static String hostnamesPath(String namespace, String fleet) {
+        return ns(namespace) + "/fleets/" + enc(fleet) + "/hostnames";
     }
 
     // --- machines ---

@@ -1,6 +1,8 @@
 package dev.bolero.gateway;
 
+import dev.bolero.api.wire.GatewayCertificate;
 import dev.bolero.client.BoleroClient;
+import dev.bolero.client.ClientException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,13 +20,16 @@ public final class ClusterGateway implements AutoCloseable {
     /** How often certificates' expiries are looked at. */
     static final Duration RECHECK_EXPIRY = Duration.ofHours(1);
 
+    private final BoleroClient client;
     private final RouteTable table;
     private final RouteFeed feed;
     private final Gateway gateway;
     private final IdleStopper stopper;
     private volatile CertificateKeeper keeper;
 
-    private ClusterGateway(RouteTable table, RouteFeed feed, Gateway gateway, IdleStopper stopper) {
+    private ClusterGateway(BoleroClient client, RouteTable table, RouteFeed feed, Gateway gateway,
+                           IdleStopper stopper) {
+        this.client = client;
         this.table = table;
         this.feed = feed;
         this.gateway = gateway;
@@ -50,7 +55,7 @@ public final class ClusterGateway implements AutoCloseable {
             feed.close();
             throw e;
         }
-        return new ClusterGateway(table, feed, gateway, IdleStopper.start(client, feed, gateway));
+        return new ClusterGateway(client, table, feed, gateway, IdleStopper.start(client, feed, gateway));
     }
 
     public Gateway gateway() {
@@ -58,14 +63,27 @@ public final class ClusterGateway implements AutoCloseable {
     }
 
     /**
-     * Keeps a certificate for every host name of the routes on the HTTPS listener, issued by {@code issuer} and kept
-     * in {@code directory}, renewed {@code renewBefore} their expiry ({@link CertificateKeeper}).
+     * Keeps a certificate for every host name of the routes on the HTTPS listener ({@link CertificateKeeper}): the one
+     * its tenant uploaded, fetched from the control plane, or else one issued by {@code issuer} and kept in
+     * {@code directory}, renewed {@code renewBefore} its expiry.
      *
      * @throws IOException when the directory cannot be read or the gateway has no HTTPS listener
      */
     public void keepCertificates(CertificateIssuer issuer, Path directory, Duration renewBefore) throws IOException {
         if (keeper != null) throw new IllegalStateException("keep certificates: already kept");
-        keeper = CertificateKeeper.start(table, gateway, issuer, directory, renewBefore, RECHECK_EXPIRY);
+        keeper = CertificateKeeper.start(table, gateway, issuer, this::uploadedCertificate, directory, renewBefore,
+                RECHECK_EXPIRY);
+    }
+
+    /** The certificate a tenant uploaded for {@code host}, from the control plane. */
+    private CertifiedKey uploadedCertificate(String host) throws IOException {
+        try {
+            GatewayCertificate certificate = client.gatewayCertificate(host);
+            String source = "the control plane's certificate of " + host;
+            return CertifiedKey.parsePem(certificate.certificate(), source, certificate.privateKey(), source);
+        } catch (ClientException e) {
+            throw new IOException("fetch the uploaded certificate of " + host + ": " + e.getMessage(), e);
+        }
     }
 
     /** The routes requests follow now. */

@@ -5,8 +5,12 @@ import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.time.Duration;
+import java.security.Principal;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -20,7 +24,10 @@ import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSession;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.ssl.X509;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -55,7 +62,8 @@ public final class Gateway implements AutoCloseable {
         server.addConnector(http);
         if (builder.httpsListen != null) {
             tls = new SslContextFactory.Server();
-            tls.setKeyStore(keyStore(builder.certificates));
+            tls.setKeyStore(keyStore(aliased(builder.certificates)));
+            tls.setSNISelector(this::sniSelect);
             tls.setKeyStorePassword(new String(KEY_PASSWORD));
             tls.setKeyManagerPassword(new String(KEY_PASSWORD));
             var secure = httpConfiguration();
@@ -97,11 +105,14 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Serves {@code certificates} to new TLS connections from now on (a tenant's upload, an ACME renewal).
+     * Serves {@code certificates} to new TLS connections from now on (a tenant's upload, an ACME renewal), each under
+     * the host name it was obtained for. A client's SNI name gets the certificate obtained for it when there is one,
+     * else one whose leaf names it (an exact name before a wildcard), so two wildcards for one domain, each obtained
+     * for another host, do not stand in for each other.
      *
      * @throws IOException when the gateway has no HTTPS listener or the certificates cannot be loaded
      */
-    public void replaceCertificates(List<CertifiedKey> certificates) throws IOException {
+    public void replaceCertificates(Map<String, CertifiedKey> certificates) throws IOException {
         if (certificates.isEmpty()) {
             throw new IOException("replace certificates: none given");
         }
@@ -114,6 +125,19 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) {
             throw new IOException("replace certificates: " + e.getMessage(), e);
         }
+    }
+
+    /** The certificate obtained for {@code sniHost}, if its leaf names it; else Jetty's choice among those that do. */
+    private String sniSelect(String keyType, Principal[] issuers, SSLSession session, String sniHost,
+                             Collection<X509> certificates) throws SSLHandshakeException {
+        if (sniHost != null) {
+            for (X509 certificate : certificates) {
+                if (certificate.getAlias().equalsIgnoreCase(sniHost) && certificate.matches(sniHost)) {
+                    return certificate.getAlias();
+                }
+            }
+        }
+        return tls.sniSelect(keyType, issuers, session, sniHost, certificates);
     }
 
     @Override
@@ -149,14 +173,20 @@ public final class Gateway implements AutoCloseable {
         connector.setAcceptQueueSize(1024);
     }
 
-    private static KeyStore keyStore(List<CertifiedKey> certificates) throws IOException {
+    /** Certificates obtained for no host in particular, under aliases no host name has ({@code cert-0}, …). */
+    private static Map<String, CertifiedKey> aliased(List<CertifiedKey> certificates) {
+        var aliased = new LinkedHashMap<String, CertifiedKey>();
+        for (CertifiedKey certificate : certificates) aliased.put("cert-" + aliased.size(), certificate);
+        return aliased;
+    }
+
+    private static KeyStore keyStore(Map<String, CertifiedKey> certificates) throws IOException {
         try {
             var store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            int i = 0;
-            for (CertifiedKey certificate : certificates) {
-                store.setKeyEntry("host-" + i++, certificate.key(), KEY_PASSWORD,
-                        certificate.chain().toArray(new java.security.cert.Certificate[0]));
+            for (var entry : certificates.entrySet()) {
+                store.setKeyEntry(entry.getKey(), entry.getValue().key(), KEY_PASSWORD,
+                        entry.getValue().chain().toArray(new java.security.cert.Certificate[0]));
             }
             return store;
         } catch (GeneralSecurityException e) {

@@ -95,14 +95,17 @@ public final class RouteFeed implements AutoCloseable {
 
     /**
      * The gateway's view of the server's routes: each fleet's running machines with an address, on its
-     * {@code internal_port}. A fleet whose names are not DNS labels is left out (it could not be addressed).
+     * {@code internal_port}, and its custom host names. A fleet whose names are not DNS labels is left out (it could not
+     * be addressed), as is a custom host name under {@code domain} (it would shadow a fleet's own name).
      */
     static Routes routes(String domain, GatewayRoutes routes) {
         var builder = Routes.builder(domain);
         for (GatewayRoutes.FleetRoute fleet : routes.fleets()) {
+            FleetKey key;
             try {
+                key = new FleetKey(fleet.namespace(), fleet.fleet());
                 MachineSpec.HttpService service = fleet.httpService();
-                var route = Route.builder(new FleetKey(fleet.namespace(), fleet.fleet()))
+                var route = Route.builder(key)
                         .autoStart(Boolean.TRUE.equals(service.autoStart()))
                         .forceHttps(Boolean.TRUE.equals(service.forceHttps()));
                 if (service.concurrency() != null) {
@@ -117,6 +120,14 @@ public final class RouteFeed implements AutoCloseable {
                 builder.route(route.build());
             } catch (ValidationException e) {
                 log.warn("routes: fleet {}/{} left out: {}", fleet.namespace(), fleet.fleet(), e.getMessage());
+                continue;
+            }
+            for (GatewayRoutes.CustomHostname host : fleet.hostnames()) {
+                try {
+                    builder.hostname(host.name(), key, Optional.ofNullable(host.certificate()));
+                } catch (ValidationException e) {
+                    log.warn("routes: hostname {} of fleet {} left out: {}", host.name(), key, e.getMessage());
+                }
             }
         }
         return builder.build();

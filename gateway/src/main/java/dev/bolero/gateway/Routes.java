@@ -19,9 +19,12 @@ public final class Routes {
     private final String domain;
     private final Map<FleetKey, Route> fleets;
     private final Map<String, Route> byHost;
+    private final Map<String, String> uploaded;
 
-    private Routes(String domain, Map<FleetKey, Route> fleets, Map<String, FleetKey> customHosts) {
+    private Routes(String domain, Map<FleetKey, Route> fleets, Map<String, FleetKey> customHosts,
+                   Map<String, String> uploaded) {
         this.domain = domain;
+        this.uploaded = Map.copyOf(uploaded);
         this.fleets = Map.copyOf(fleets);
         var hosts = new HashMap<String, Route>();
         for (Route route : fleets.values()) {
@@ -60,6 +63,14 @@ public final class Routes {
         return byHost.keySet();
     }
 
+    /**
+     * The fingerprint of the certificate the tenant uploaded for custom host name {@code host} (normalized), which the
+     * gateway serves instead of issuing one; empty for the fleets' own names and custom ones without an upload.
+     */
+    public Optional<String> uploadedCertificate(String host) {
+        return Optional.ofNullable(uploaded.get(host));
+    }
+
     /** The route of the fleet, if the gateway serves it. */
     public Optional<Route> fleet(FleetKey fleet) {
         return Optional.ofNullable(fleets.get(fleet));
@@ -96,6 +107,7 @@ public final class Routes {
         private final String domain;
         private final Map<FleetKey, Route> fleets = new LinkedHashMap<>();
         private final Map<String, FleetKey> customHosts = new LinkedHashMap<>();
+        private final Map<String, String> uploaded = new HashMap<>();
 
         private Builder(String domain) {
             String name = normalize(Objects.requireNonNull(domain, "domain"));
@@ -111,11 +123,20 @@ public final class Routes {
         }
 
         /**
-         * Attaches a custom host name to a fleet.
+         * Attaches a custom host name to a fleet, its certificate issued by the gateway.
          *
          * @throws ValidationException when the name lies under the cluster's domain or already belongs to another fleet
          */
         public Builder hostname(String host, FleetKey fleet) {
+            return hostname(host, fleet, Optional.empty());
+        }
+
+        /**
+         * Attaches a custom host name to a fleet, with the fingerprint of the certificate its tenant uploaded, if any.
+         *
+         * @throws ValidationException when the name lies under the cluster's domain or already belongs to another fleet
+         */
+        public Builder hostname(String host, FleetKey fleet, Optional<String> uploadedCertificate) {
             String name = normalize(host);
             if (name.isEmpty() || name.equals(domain) || name.endsWith("." + domain)) {
                 throw new ValidationException("hostname " + host + ": names under " + domain + " are the fleets' own");
@@ -124,12 +145,13 @@ public final class Routes {
             if (owner != null && !owner.equals(fleet)) {
                 throw new ValidationException("hostname " + host + ": already attached to " + owner);
             }
+            uploadedCertificate.ifPresentOrElse(c -> uploaded.put(name, c), () -> uploaded.remove(name));
             return this;
         }
 
         /** @throws ValidationException when a custom host name's fleet has no route */
         public Routes build() {
-            return new Routes(domain, fleets, customHosts);
+            return new Routes(domain, fleets, customHosts, uploaded);
         }
     }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -15,22 +14,15 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +36,8 @@ class AcmeIT {
     private static final Path PEBBLE = Path.of("/usr/bin/pebble");
     private static final Path CHALLTESTSRV = Path.of("/usr/bin/pebble-challtestsrv");
     private static final String HOST = "web.alpha.apps.test";
+    /** A tenant's own name for the same fleet (a custom host name). */
+    private static final String CUSTOM = "shop.example.org";
 
     @TempDir
     Path dir;
@@ -56,13 +50,14 @@ class AcmeIT {
     }
 
     @Test
-    void aHostWithARouteGetsACertificateFromPebbleThatTheGatewayServesAndRenews() throws Exception {
+    void aHostWithARouteAndACustomHostnameGetCertificatesFromPebbleThatTheGatewayServesAndRenews() throws Exception {
         assumeTrue(Files.isExecutable(PEBBLE) && Files.isExecutable(CHALLTESTSRV),
                 "needs Debian's pebble package (pebble and pebble-challtestsrv)");
         var machine = new TestMachine("m1");
         open.add(machine);
         var table = new RouteTable(Routes.builder("apps.test")
-                .route(Route.builder(new FleetKey("alpha", "web")).backend(machine.backend()).build()).build());
+                .route(Route.builder(new FleetKey("alpha", "web")).backend(machine.backend()).build())
+                .hostname(CUSTOM, new FleetKey("alpha", "web")).build());
         var challenges = new Http01Challenges();
         var gateway = Gateway.builder(table).challenges(challenges)
                 .httpsListen(new InetSocketAddress("127.0.0.1", 0), List.of()).start();
@@ -94,19 +89,24 @@ class AcmeIT {
         Path certs = dir.resolve("certs");
         // Renew when less than 10 years are left: every certificate Pebble issues is due at once, so each recheck
         // renews it.
-        var keeper = CertificateKeeper.start(table, gateway, issuer, certs, Duration.ofDays(3650),
-                Duration.ofSeconds(1));
+        var keeper = CertificateKeeper.start(table, gateway, issuer, host -> {
+            throw new IOException("no certificate was uploaded for " + host);
+        }, certs, Duration.ofDays(3650), Duration.ofSeconds(1));
         open.add(keeper);
 
         X509Certificate root = pebbleRoot(managementPort, localCa.certificateFile());
-        X509Certificate first = awaitServed(gateway, root, null);
+        X509Certificate first = Tls.awaitServed(gateway.httpsPort().orElseThrow(), HOST, root, "m1", null);
         assertThat(first.getSubjectAlternativeNames()).anyMatch(n -> n.get(1).equals(HOST));
+        X509Certificate custom = Tls.awaitServed(gateway.httpsPort().orElseThrow(), CUSTOM, root, "m1", null);
+        assertThat(custom.getSubjectAlternativeNames()).as("issued through HTTP-01 on the gateway for the tenant's name")
+                .anyMatch(n -> n.get(1).equals(CUSTOM));
         assertThat(Files.getPosixFilePermissions(certs.resolve(HOST + ".key")))
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
         assertThat(Files.getPosixFilePermissions(dir.resolve("acme/account.key")))
                 .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
-        X509Certificate renewed = awaitServed(gateway, root, first.getSerialNumber());
+        X509Certificate renewed = Tls.awaitServed(gateway.httpsPort().orElseThrow(), HOST, root, "m1",
+                first.getSerialNumber());
         assertThat(renewed.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
     }
 
@@ -124,62 +124,13 @@ class AcmeIT {
 
     /** Pebble's root for the issued chains, from its management endpoint. */
     private static X509Certificate pebbleRoot(int managementPort, Path localCa) throws Exception {
-        var client = HttpClient.newBuilder().sslContext(trusting(List.of(read(Files.readAllBytes(localCa))))).build();
+        var client = HttpClient.newBuilder().sslContext(Tls.trusting(List.of(read(Files.readAllBytes(localCa))))).build();
         try (client) {
             var response = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + managementPort
                     + "/roots/0")).build(), HttpResponse.BodyHandlers.ofByteArray());
             assertThat(response.statusCode()).isEqualTo(200);
             return read(response.body());
         }
-    }
-
-    /**
-     * Connects to the gateway's HTTPS listener with SNI {@link #HOST}, trusting only {@code root} and checking the
-     * host name, until it serves a certificate whose serial is not {@code not}; checks the request reaches the
-     * machine through it.
-     */
-    private static X509Certificate awaitServed(Gateway gateway, X509Certificate root, java.math.BigInteger not)
-            throws Exception {
-        SSLContext context = trusting(List.of(root));
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        Exception last = null;
-        while (System.nanoTime() < deadline) {
-            try (var raw = new Socket("127.0.0.1", gateway.httpsPort().orElseThrow());
-                 var socket = (SSLSocket) context.getSocketFactory().createSocket(raw, HOST, raw.getPort(), true)) {
-                var parameters = socket.getSSLParameters();
-                parameters.setServerNames(List.of(new SNIHostName(HOST)));
-                parameters.setEndpointIdentificationAlgorithm("HTTPS");
-                socket.setSSLParameters(parameters);
-                socket.startHandshake();
-                var leaf = (X509Certificate) socket.getSession().getPeerCertificates()[0];
-                if (not != null && leaf.getSerialNumber().equals(not)) {
-                    Thread.sleep(200);
-                    continue;
-                }
-                OutputStream out = socket.getOutputStream();
-                out.write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertThat(answer).startsWith("HTTP/1.1 200").endsWith("m1");
-                return leaf;
-            } catch (IOException e) {
-                last = e; // the placeholder certificate, not trusted: not issued yet
-                Thread.sleep(200);
-            }
-        }
-        throw new AssertionError("no certificate from Pebble served for " + HOST + " within 60 s", last);
-    }
-
-    private static SSLContext trusting(List<X509Certificate> roots) throws Exception {
-        var store = KeyStore.getInstance(KeyStore.getDefaultType());
-        store.load(null, null);
-        for (int i = 0; i < roots.size(); i++) store.setCertificateEntry("root-" + i, roots.get(i));
-        var trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(store);
-        var context = SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        return context;
     }
 
     private static X509Certificate read(byte[] pem) throws Exception {

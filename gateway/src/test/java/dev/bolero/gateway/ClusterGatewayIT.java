@@ -1,16 +1,23 @@
 package dev.bolero.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bolero.api.tls.Pem;
+import dev.bolero.api.wire.CertificateUpload;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.HostnameSpec;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.client.BoleroClient;
+import dev.bolero.client.ClientException;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.server.FakeAgent;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.security.cert.X509Certificate;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -136,6 +143,58 @@ class ClusterGatewayIT {
         await("the idle machine is stopped", () -> admin.machine("alpha", m1).desiredState() == MachineState.STOPPED);
         await("and reported stopped", () -> admin.machine("alpha", m1).state() == MachineState.STOPPED);
         assertThat(get("lazy.alpha." + DOMAIN).body()).as("woken again").isEqualTo(m1);
+    }
+
+    @Test
+    void aCustomHostnameRoutesToItsFleetAndIsServedItsTenantsUploadedCertificateBySni() throws Exception {
+        int port = freePort("127.0.0.5");
+        for (String ns : List.of("alpha", "beta")) {
+            admin.createFleet(ns, new FleetSpec("shop", null, null, Map.of(), MachineSpec.builder("registry.test/shop:1")
+                    .httpService(MachineSpec.HttpService.on(port)).overlay()));
+        }
+        String m1 = machine("alpha", "shop", "m1", true, "127.0.0.5", port);
+        var tenantCa = DevelopmentCa.openOrCreate(dir.resolve("tenant-ca"));
+        CertifiedKey uploaded = tenantCa.issueWildcard("alpha-shop.test");
+        String host = "www.alpha-shop.test";
+        admin.attachHostname("alpha", "shop", new HostnameSpec(host, Pem.encode(uploaded.chain()),
+                Pem.encode(uploaded.key())));
+        var theft = assertThatThrownBy(() -> admin.attachHostname("beta", "shop", new HostnameSpec(host, null, null)));
+        theft.isInstanceOf(ClientException.class).hasMessageContaining("another namespace has claimed it");
+
+        var https = ClusterGateway.start(admin, DOMAIN,
+                builder -> builder.httpsListen(new InetSocketAddress("127.0.0.1", 0), List.of()));
+        open.add(https);
+        https.keepCertificates(DevelopmentCa.openOrCreate(dir.resolve("gateway-ca")), dir.resolve("certs"),
+                Duration.ofDays(30));
+        await("the custom host routes over HTTP", () -> get(host).statusCode() == 200);
+        assertThat(get(host).body()).isEqualTo(m1);
+
+        int httpsPort = https.gateway().httpsPort().orElseThrow();
+        X509Certificate tenantRoot = CertifiedKey.readPem(tenantCa.certificateFile(), dir.resolve("tenant-ca/ca.key"))
+                .leaf();
+        X509Certificate served = Tls.awaitServed(httpsPort, host, tenantRoot, m1, null);
+        assertThat(served.getSerialNumber()).isEqualTo(uploaded.leaf().getSerialNumber());
+        X509Certificate gatewayRoot = CertifiedKey.readPem(dir.resolve("gateway-ca/ca.pem"),
+                dir.resolve("gateway-ca/ca.key")).leaf();
+        assertThat(Tls.awaitServed(httpsPort, "shop.alpha." + DOMAIN, gatewayRoot, m1, null))
+                .as("the fleet's own name keeps the gateway's certificate").isNotNull();
+        // A name without an upload gets the gateway's: another *.alpha-shop.test wildcard, each served for its own name.
+        admin.attachHostname("alpha", "shop", new HostnameSpec("api.alpha-shop.test", null, null));
+        assertThat(Tls.awaitServed(httpsPort, "api.alpha-shop.test", gatewayRoot, m1, null)).isNotNull();
+        assertThat(Tls.awaitServed(httpsPort, host, tenantRoot, m1, null).getSerialNumber())
+                .isEqualTo(uploaded.leaf().getSerialNumber());
+
+        CertifiedKey renewed = tenantCa.issueWildcard("alpha-shop.test");
+        long asked = System.nanoTime();
+        admin.uploadCertificate("alpha", "shop", host, new CertificateUpload(Pem.encode(renewed.chain()),
+                Pem.encode(renewed.key())));
+        assertThat(Tls.awaitServed(httpsPort, host, tenantRoot, m1, uploaded.leaf().getSerialNumber())
+                .getSerialNumber()).as("a replaced upload is served").isEqualTo(renewed.leaf().getSerialNumber());
+        System.out.printf("a replaced certificate upload was served %d ms after the request%n",
+                (System.nanoTime() - asked) / 1_000_000);
+
+        admin.detachHostname("alpha", "shop", host);
+        await("a detached name routes nowhere", () -> get(host).statusCode() != 200);
     }
 
     /** Creates a machine in the fleet and its stand-in on {@code host:port}; its id. */

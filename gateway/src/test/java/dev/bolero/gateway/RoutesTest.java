@@ -3,7 +3,10 @@ package dev.bolero.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bolero.api.wire.GatewayRoutes;
+import dev.bolero.core.MachineSpec;
 import dev.bolero.core.ValidationException;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RoutesTest {
@@ -48,5 +51,25 @@ class RoutesTest {
         assertThatThrownBy(() -> Routes.builder("example.test").hostname("www.org", WEB_ALPHA).hostname("WWW.org", WEB_BETA))
                 .isInstanceOf(ValidationException.class)
                 .hasMessageContaining("already attached to alpha/web");
+    }
+
+    @Test
+    void theFeedsCustomHostnamesRouteToTheirFleetWithTheirUploadsAndOnesUnderTheDomainAreLeftOut() {
+        var service = MachineSpec.HttpService.on(8080);
+        var feed = new GatewayRoutes("v1", List.of(
+                new GatewayRoutes.FleetRoute("alpha", "web", service, List.of(), List.of(
+                        new GatewayRoutes.CustomHostname("www.alpha.org", "sha256:abc"),
+                        new GatewayRoutes.CustomHostname("api.alpha.org", null),
+                        new GatewayRoutes.CustomHostname("web.beta.example.test", null))),
+                new GatewayRoutes.FleetRoute("beta", "web", service, List.of(), List.of())));
+
+        Routes routes = RouteFeed.routes("example.test", feed);
+
+        assertThat(routes.resolve("www.alpha.org")).map(Route::fleet).contains(WEB_ALPHA);
+        assertThat(routes.resolve("api.alpha.org")).map(Route::fleet).contains(WEB_ALPHA);
+        assertThat(routes.uploadedCertificate("www.alpha.org")).contains("sha256:abc");
+        assertThat(routes.uploadedCertificate("api.alpha.org")).as("ACME's").isEmpty();
+        assertThat(routes.resolve("web.beta.example.test")).as("not shadowed by alpha's claim").map(Route::fleet)
+                .contains(WEB_BETA);
     }
 }

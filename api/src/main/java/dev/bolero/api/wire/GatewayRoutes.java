@@ -24,12 +24,27 @@ public record GatewayRoutes(String version, List<FleetRoute> fleets) {
      *
      * @param httpService the fleet's {@code http_service}: from its config, or else from its newest machine's
      * @param machines its live machines, oldest first
+     * @param hostnames the custom host names attached to it, by name
      */
     public record FleetRoute(String namespace, String fleet, MachineSpec.HttpService httpService,
-                             List<RouteMachine> machines) {
+                             List<RouteMachine> machines, List<CustomHostname> hostnames) {
         public FleetRoute {
             Objects.requireNonNull(httpService, "httpService");
             machines = List.copyOf(machines);
+            hostnames = List.copyOf(hostnames);
+        }
+    }
+
+    /**
+     * A custom host name of a fleet.
+     *
+     * @param certificate the fingerprint of the certificate its tenant uploaded, which a gateway fetches with
+     *     {@code GET /v1/gateway/certificates/{hostname}} when it changes; null: the gateway gets one from its ACME
+     *     server
+     */
+    public record CustomHostname(String name, String certificate) {
+        public CustomHostname {
+            Objects.requireNonNull(name, "name");
         }
     }
 

@@ -26,10 +26,11 @@ public final class Cluster implements AutoCloseable {
     private final Deployments deployments;
     private final Volumes volumes;
     private final GatewayFeed feed;
+    private final Hostnames hostnames;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    GatewayFeed feed) {
+                    GatewayFeed feed, Hostnames hostnames) {
         this.deployments = deployments;
         this.store = store;
         this.placements = placements;
@@ -39,6 +40,7 @@ public final class Cluster implements AutoCloseable {
         this.streams = streams;
         this.volumes = volumes;
         this.feed = feed;
+        this.hostnames = hostnames;
     }
 
     /**
@@ -59,7 +61,8 @@ public final class Cluster implements AutoCloseable {
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
-                new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes));
+                new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes),
+                new Hostnames(store, clock, changes, secrets));
     }
 
     public ControlPlane plane() {
@@ -107,6 +110,11 @@ public final class Cluster implements AutoCloseable {
     /** The routes the gateways follow. */
     public GatewayFeed feed() {
         return feed;
+    }
+
+    /** Fleets' custom host names and their certificates. */
+    public Hostnames hostnames() {
+        return hostnames;
     }
 
     /** Logs, events and exec: the public requests relayed from nodes. */

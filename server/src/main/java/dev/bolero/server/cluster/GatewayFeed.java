@@ -4,6 +4,7 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.GatewayRoutes;
 import dev.bolero.core.MachineSpec;
+import dev.bolero.server.store.HostnameStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.ServerStore;
 import java.security.MessageDigest;
@@ -19,8 +20,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The routes the gateways follow: every fleet with an {@code http_service} and its machines' states and private
- * addresses, read from the store. A gateway long-polls with the version it holds; a change made by this process
+ * The routes the gateways follow: every fleet with an {@code http_service}, its machines' states and private
+ * addresses and its custom host names, read from the store. A gateway long-polls with the version it holds; a change made by this process
  * answers at once, one made by another replica at the next re-read ({@link #RECHECK}).
  */
 public final class GatewayFeed {
@@ -76,9 +77,15 @@ public final class GatewayFeed {
                     MachineSpec.HttpService newest = rows.getLast().spec().httpService();
                     if (!served.containsKey(fleet) && newest != null) served.put(fleet, newest);
                 });
+                var hostnames = new LinkedHashMap<String, List<GatewayRoutes.CustomHostname>>();
+                for (HostnameStore.Row row : tx.hostnames().list(namespace, Optional.empty())) {
+                    hostnames.computeIfAbsent(row.fleet(), f -> new ArrayList<>()).add(new GatewayRoutes.CustomHostname(
+                            row.hostname(), row.certificate().map(HostnameStore.Certificate::fingerprint).orElse(null)));
+                }
                 served.forEach((fleet, service) -> fleets.add(new GatewayRoutes.FleetRoute(namespace, fleet, service,
                         machines.getOrDefault(fleet, List.of()).stream().map(m -> new GatewayRoutes.RouteMachine(
-                                m.id(), m.observedState(), m.desiredState(), m.reported().privateIp())).toList())));
+                                m.id(), m.observedState(), m.desiredState(), m.reported().privateIp())).toList(),
+                        hostnames.getOrDefault(fleet, List.of()))));
             }
             return null;
         });

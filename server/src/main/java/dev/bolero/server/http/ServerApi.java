@@ -7,6 +7,8 @@ import dev.bolero.api.http.Operation;
 import dev.bolero.api.http.Router;
 import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.AuditEntry;
+import dev.bolero.api.wire.CertificateUpload;
+import dev.bolero.api.wire.HostnameSpec;
 import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenRole;
@@ -194,6 +196,20 @@ public final class ServerApi implements AutoCloseable {
                 ctx.status(204);
             });
 
+            r.handle(ServerRoutes.ATTACH_HOSTNAME, ctx -> ctx.status(201).json(cluster.hostnames().attach(
+                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, HostnameSpec.class, "attach hostname"))));
+            r.handle(ServerRoutes.LIST_HOSTNAMES, ctx -> ctx.json(cluster.hostnames().list(namespace(ctx),
+                    ctx.pathParam("fleet"))));
+            r.handle(ServerRoutes.GET_HOSTNAME, ctx -> ctx.json(cluster.hostnames().get(namespace(ctx),
+                    ctx.pathParam("fleet"), ctx.pathParam("hostname"))));
+            r.handle(ServerRoutes.UPLOAD_CERTIFICATE, ctx -> ctx.json(cluster.hostnames().upload(namespace(ctx),
+                    ctx.pathParam("fleet"), ctx.pathParam("hostname"), body(ctx, CertificateUpload.class,
+                            "upload the certificate of hostname " + ctx.pathParam("hostname")))));
+            r.handle(ServerRoutes.DETACH_HOSTNAME, ctx -> {
+                cluster.hostnames().detach(namespace(ctx), ctx.pathParam("fleet"), ctx.pathParam("hostname"));
+                ctx.status(204);
+            });
+
             r.handle(ServerRoutes.LIST_RELEASES, ctx -> ctx.json(cluster.deployments().releases(namespace(ctx),
                     ctx.pathParam("fleet"))));
             r.handle(ServerRoutes.DEPLOY, ctx -> ctx.status(201).json(cluster.deployments().deploy(namespace(ctx),
@@ -286,6 +302,10 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.GATEWAY_ROUTES, ctx -> {
                 admin(ctx);
                 routes(ctx, Optional.empty());
+            });
+            r.handle(ServerRoutes.GATEWAY_CERTIFICATE, ctx -> {
+                admin(ctx);
+                ctx.json(cluster.hostnames().gatewayCertificate(ctx.pathParam("hostname")));
             });
             r.handle(ServerRoutes.NAMESPACE_ROUTES, ctx -> routes(ctx, Optional.of(namespace(ctx))));
             r.complete();

@@ -23,7 +23,11 @@ import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
+import dev.bolero.api.wire.CertificateUpload;
+import dev.bolero.api.wire.GatewayCertificate;
 import dev.bolero.api.wire.GatewayRoutes;
+import dev.bolero.api.wire.Hostname;
+import dev.bolero.api.wire.HostnameSpec;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
@@ -73,6 +77,9 @@ final class ServerRoutes {
                             + "time"),
                     Map.entry("gateway", "The HTTP routes the gateways follow: fleets with an http_service and their "
                             + "machines"),
+                    Map.entry("hostnames", "A fleet's custom host names, each claimed by one namespace across the "
+                            + "cluster, and their TLS certificates: the tenant's uploaded one (its key encrypted at rest "
+                            + "and never shown) or one the gateways get from their ACME server"),
                     Map.entry(Telemetry.TAG, Telemetry.TAG_DESCRIPTION),
                     Map.entry("protocol", "The node-to-server protocol (not published)")), List.of(429, 503));
 
@@ -156,6 +163,26 @@ final class ServerRoutes {
             .returns(200, Fleet.class).errors(403, 409).build();
     static final Operation DELETE_FLEET = Operation.delete(NS + "/fleets/{fleet}").id("deleteFleet").tag("fleets")
             .summary("Deletes a fleet that has no machines").returnsNothing(204).errors(409).build();
+
+    private static final String HOSTNAMES = NS + "/fleets/{fleet}/hostnames";
+    static final Operation ATTACH_HOSTNAME = Operation.post(HOSTNAMES).id("attachHostname").tag("hostnames")
+            .summary("Attaches a custom host name to a fleet; the gateways route it and serve the uploaded "
+                    + "certificate, or get one from their ACME server (HTTP-01) when none is given")
+            .description("The name must not be claimed by any namespace (409 otherwise). Wildcards are not "
+                    + "supported. Point the name's DNS at the gateways before attaching it without a certificate.")
+            .body(HostnameSpec.class).returns(201, Hostname.class).errors(409).build();
+    static final Operation LIST_HOSTNAMES = Operation.get(HOSTNAMES).id("listHostnames").tag("hostnames")
+            .summary("The fleet's custom host names").returnsArrayOf(200, Hostname.class).build();
+    static final Operation GET_HOSTNAME = Operation.get(HOSTNAMES + "/{hostname}").id("getHostname")
+            .tag("hostnames").summary("One custom host name and its certificate (never its key)")
+            .returns(200, Hostname.class).build();
+    static final Operation UPLOAD_CERTIFICATE = Operation.put(HOSTNAMES + "/{hostname}/certificate")
+            .id("uploadCertificate").tag("hostnames")
+            .summary("Sets or replaces the certificate the gateways serve for a custom host name (its key is never "
+                    + "shown again)").body(CertificateUpload.class).returns(200, Hostname.class).build();
+    static final Operation DETACH_HOSTNAME = Operation.delete(HOSTNAMES + "/{hostname}").id("detachHostname")
+            .tag("hostnames").summary("Detaches a custom host name and drops its uploaded certificate; another "
+                    + "namespace may claim it then").returnsNothing(204).build();
 
     static final Operation LIST_RELEASES = Operation.get(NS + "/fleets/{fleet}/releases").id("listReleases")
             .tag("fleets").summary("The fleet's releases (versions of its machine config), newest first")
@@ -271,6 +298,10 @@ final class ServerRoutes {
             .tag("gateway").summary("Every namespace's HTTP routes, as the gateways follow them (admin)")
             .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
             .returns(200, GatewayRoutes.class).errors(403).build();
+    static final Operation GATEWAY_CERTIFICATE = Operation.get("/v1/gateway/certificates/{hostname}")
+            .id("getGatewayCertificate").tag("gateway")
+            .summary("A custom host name's uploaded certificate with its private key, for the gateways (admin)")
+            .returns(200, GatewayCertificate.class).errors(403).build();
     static final Operation NAMESPACE_ROUTES = Operation.get(NS + "/routes").id("getNamespaceRoutes")
             .tag("gateway").summary("The namespace's HTTP routes")
             .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
@@ -281,10 +312,12 @@ final class ServerRoutes {
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, GET_QUOTA, SET_QUOTA, CREATE_SECRET, LIST_SECRETS,
             GET_SECRET, PUT_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
             DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
-            DELETE_FLEET, LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
+            DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
+            LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, NAMESPACE_ROUTES), Telemetry.OPERATIONS.stream())
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),
+            Telemetry.OPERATIONS.stream())
             .toList();
 }

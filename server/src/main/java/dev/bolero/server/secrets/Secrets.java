@@ -149,6 +149,33 @@ public final class Secrets {
     }
 
     /**
+     * Seals a private value of {@code namespace} that is not one of its secrets (a host name's TLS key) with the
+     * namespace's data key, created at its first use. {@code label} names what holds the value and contains a '/', which
+     * no secret's name does: a value sealed for one label, version or namespace opens for no other.
+     *
+     * @throws IllegalArgumentException when {@code label} has no '/'
+     */
+    public byte[] sealPrivate(Tx tx, String namespace, String label, long version, byte[] value) throws SQLException {
+        return dataKey(tx, namespace).seal(privateLabel(label), version, value);
+    }
+
+    /**
+     * Opens what {@link #sealPrivate} sealed for the same label and version.
+     *
+     * @throws SecretsException when it does not open (altered, misplaced, or its master key is gone)
+     */
+    public byte[] openPrivate(Tx tx, String namespace, String label, long version, byte[] sealed) throws SQLException {
+        DataKey key = existingKey(tx, namespace).orElseThrow(() -> new SecretsException("open " + label + " of "
+                + namespace + ": the namespace has no data key"));
+        return key.open(privateLabel(label), version, sealed);
+    }
+
+    private static String privateLabel(String label) {
+        if (label.indexOf('/') < 0) throw new IllegalArgumentException("private value " + label + ": needs a '/'");
+        return label;
+    }
+
+    /**
      * Re-wraps every data key not wrapped by the current master key (after a rotation), each in its own
      * transaction, so the previous master keys can be dropped once it returns. Values are not touched.
      *

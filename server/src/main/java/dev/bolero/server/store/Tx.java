@@ -23,6 +23,7 @@ public final class Tx {
     private final ReleaseStore releases;
     private final DeploymentStore deployments;
     private final VolumeStore volumes;
+    private final HostnameStore hostnames;
     private final QuotaStore quotas;
     private long index = -1;
 
@@ -41,6 +42,7 @@ public final class Tx {
         this.releases = new ReleaseStore(sql);
         this.deployments = new DeploymentStore(sql);
         this.volumes = new VolumeStore(sql);
+        this.hostnames = new HostnameStore(sql);
         this.quotas = new QuotaStore(sql);
     }
 
@@ -94,6 +96,10 @@ public final class Tx {
 
     public VolumeStore volumes() {
         return volumes;
+    }
+
+    public HostnameStore hostnames() {
+        return hostnames;
     }
 
     public QuotaStore quotas() {

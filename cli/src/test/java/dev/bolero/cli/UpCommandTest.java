@@ -1,0 +1,83 @@
+package dev.bolero.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.HostnameSpec;
+import dev.bolero.client.BoleroClient;
+import dev.bolero.core.MachineSpec;
+import java.net.URI;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bolero up --gateway-listen} in its own JVM (an agent without machine networking): the gateway it starts follows
+ * its server, so a fleet created there, and a custom host name attached to it, are routes at once.
+ */
+class UpCommandTest {
+    private static final Pattern READY = Pattern.compile("bolero up: server (http://\\S+) .*gateway http on port (\\d+)");
+    private static final Pattern ADMIN = Pattern.compile("admin token .*: (\\S+)");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void upWithAGatewayRoutesItsFleetsByHostName() throws Exception {
+        List<String> command = new ArrayList<>(CliProcess.javaCommand());
+        command.addAll(List.of("up", "--data-dir", dir.resolve("data").toString(), "--listen", "127.0.0.1:0",
+                "--agent-listen", "127.0.0.1:0", "--no-network", "--gateway-listen", "127.0.0.1:0"));
+        Path out = dir.resolve("up.out");
+        Process up = CliProcess.builder(dir, command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            Matcher ready = READY.matcher("");
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (!ready.reset(Files.readString(out)).find()) {
+                assertThat(up.isAlive()).as("bolero up runs: %s", Files.readString(out)).isTrue();
+                assertThat(System.nanoTime()).as("bolero up ready within 90 s: %s", Files.readString(out))
+                        .isLessThan(deadline);
+                Thread.sleep(200);
+            }
+            Matcher token = ADMIN.matcher(Files.readString(out));
+            assertThat(token.find()).isTrue();
+            var admin = new BoleroClient(URI.create(ready.group(1)), token.group(1));
+            int gatewayPort = Integer.parseInt(ready.group(2));
+
+            admin.createFleet("default", new FleetSpec("web", null, null, Map.of(),
+                    MachineSpec.builder("registry.test/web:1").httpService(MachineSpec.HttpService.on(8080)).overlay()));
+            admin.attachHostname("default", "web", new HostnameSpec("www.example.org", null, null));
+            for (String host : List.of("web.default.localhost", "www.example.org")) {
+                String answer = "";
+                while (!answer.startsWith("HTTP/1.1 503")) {
+                    assertThat(System.nanoTime()).as("%s routed (no machine: 503), got %s", host, answer)
+                            .isLessThan(deadline);
+                    answer = get(gatewayPort, host);
+                }
+            }
+            assertThat(get(gatewayPort, "nope.default.localhost")).startsWith("HTTP/1.1 404");
+        } finally {
+            up.destroy();
+            if (!up.waitFor(30, TimeUnit.SECONDS)) up.destroyForcibly().waitFor();
+        }
+    }
+
+    /** The gateway's whole answer to {@code GET /} for {@code host} (the JDK's client may not set Host). */
+    private static String get(int port, String host) throws Exception {
+        try (var socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(20_000);
+            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
