@@ -6,9 +6,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.migration.Context;
-import org.flywaydb.core.api.migration.JavaMigration;
 
 /**
  * Version 22 of the schema: a machine's {@code desired_state} may be {@code suspended}. The column's CHECK constraint
@@ -16,30 +14,13 @@ import org.flywaydb.core.api.migration.JavaMigration;
  * table from its own definition as SQLite keeps it (with the new CHECK), its rows and its indexes. Unlike a SQL
  * migration that lists the columns (V18), the rebuild keeps whatever columns earlier migrations added.
  */
-final class SuspendedStateMigration implements JavaMigration {
+final class SuspendedStateMigration extends CodeMigration {
     static final String OLD_CHECK = "CHECK (desired_state IN ('running', 'stopped', 'destroyed'))";
     static final String NEW_CHECK = "CHECK (desired_state IN ('running', 'stopped', 'suspended', 'destroyed'))";
     private static final Pattern CREATE = Pattern.compile("^CREATE TABLE \"?machines\"? \\(");
 
-    @Override
-    public MigrationVersion getVersion() {
-        return MigrationVersion.fromVersion("22");
-    }
-
-    @Override
-    public String getDescription() {
-        return "suspended desired state";
-    }
-
-    /** Fixed: the migration's code is its identity, as a SQL file's text is. */
-    @Override
-    public Integer getChecksum() {
-        return 22;
-    }
-
-    @Override
-    public boolean canExecuteInTransaction() {
-        return true;
+    SuspendedStateMigration() {
+        super(22, "suspended desired state");
     }
 
     @Override
