@@ -188,20 +188,34 @@ final class MachineRun implements MachineHook.Run {
         if (endReason != null && stopRequested) return RunEnd.stoppedByRequest();
         if (endReason != null && !started) return RunEnd.failed(RunEnd.Reason.BOOT_TIMEOUT, endReason);
         if (endReason != null) return RunEnd.failed(RunEnd.Reason.VMM_CRASHED, endReason);
+        String console = consoleTail();
+        Optional<String> panic = console.lines().filter(line -> line.contains("Kernel panic")).findFirst();
+        if (panic.isPresent()) {
+            return RunEnd.failed(RunEnd.Reason.KERNEL_PANIC, "machine " + machineId + ": the guest kernel panicked: "
+                    + panic.get().replaceFirst("^.*Kernel panic - ", "").strip());
+        }
         String diagnostics = process.diagnostics(2000).strip();
-        RunEnd.Reason why = consoleShowsOom() ? RunEnd.Reason.OOM : RunEnd.Reason.VMM_CRASHED;
+        RunEnd.Reason why = showsOom(console) ? RunEnd.Reason.OOM : RunEnd.Reason.VMM_CRASHED;
         return RunEnd.failed(why, "machine " + machineId + ": the VMM exited unexpectedly: " + diagnostics);
     }
 
-    /** Whether the guest kernel's console reports an out-of-memory kill (the last 64 KiB are searched). */
+    /** Whether the guest kernel's console reports an out-of-memory kill. */
     private boolean consoleShowsOom() {
+        return showsOom(consoleTail());
+    }
+
+    private static boolean showsOom(String console) {
+        return console.contains("Out of memory") || console.contains("oom-kill");
+    }
+
+    /** The last 64 KiB of the guest's console ("" when it cannot be read). */
+    private String consoleTail() {
         Path console = machineDir.resolve(LogStore.CONSOLE_FILE);
         try (InputStream in = Files.newInputStream(console)) {
             in.skipNBytes(Math.max(0, Files.size(console) - 64 * 1024));
-            String tail = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return tail.contains("Out of memory") || tail.contains("oom-kill");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return false;
+            return "";
         }
     }
 }

@@ -30,6 +30,8 @@ record RunEnd(MachineState state, Reason reason, OptionalInt exitCode, String de
         BOOT_TIMEOUT("boot timeout"),
         OOM("oom"),
         VMM_CRASHED("vmm crashed"),
+        /** The guest's kernel panicked (its console says so) and the VMM exited. */
+        KERNEL_PANIC("kernel panic"),
         START_FAILED("start failed"),
         CHECK_FAILED("check failed"),
         LOST("lost"),

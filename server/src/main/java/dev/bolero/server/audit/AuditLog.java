@@ -7,6 +7,8 @@ import dev.bolero.server.store.AuditStore;
 import dev.bolero.server.store.ServerStore;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -109,9 +111,14 @@ public final class AuditLog implements AutoCloseable {
             try {
                 List<AuditEntry> entries = store.update("append " + batch.size() + " audit entries", tx -> {
                     Map<String, AuditEntry> heads = new HashMap<>();
-                    var out = new ArrayList<AuditEntry>(batch.size());
-                    for (Pending p : batch) {
-                        Call c = p.call();
+                    var out = new AuditEntry[batch.size()];
+                    // Chain by chain in one order, so replicas appending to the same chains at once wait for each
+                    // other (and retry on the conflict) instead of deadlocking.
+                    Integer[] order = new Integer[batch.size()];
+                    for (int i = 0; i < order.length; i++) order[i] = i;
+                    Arrays.sort(order, Comparator.comparing(i -> chain(batch.get(i).call().namespace())));
+                    for (int i : order) {
+                        Call c = batch.get(i).call();
                         String chain = chain(c.namespace());
                         AuditEntry head = heads.containsKey(chain) ? heads.get(chain)
                                 : tx.audit().last(chain).orElse(null);
@@ -121,9 +128,9 @@ public final class AuditLog implements AutoCloseable {
                                 .chainedAfter(head == null ? AuditEntry.GENESIS : head.hash());
                         tx.audit().append(chain, entry);
                         heads.put(chain, entry);
-                        out.add(entry);
+                        out[i] = entry;
                     }
-                    return out;
+                    return List.of(out);
                 });
                 for (int i = 0; i < batch.size(); i++) batch.get(i).done().complete(entries.get(i));
                 return;

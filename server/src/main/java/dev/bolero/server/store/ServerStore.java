@@ -32,6 +32,9 @@ import org.sqlite.SQLiteDataSource;
  */
 public final class ServerStore implements AutoCloseable {
     private static final int SQLITE_READERS = 4;
+    /** How many times a PostgreSQL transaction runs when it deadlocks or fails to serialize. */
+    private static final int TRANSIENT_ATTEMPTS = 4;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ServerStore.class);
 
     private final DataSource dataSource;
     /** SQLite's writing connection, guarded by {@link #sqliteLock}. */
@@ -61,7 +64,11 @@ public final class ServerStore implements AutoCloseable {
         this.postgresUrl = postgresUrl;
     }
 
-    /** A unit of work inside a transaction. */
+    /**
+     * A unit of work inside a transaction. On PostgreSQL a transaction that deadlocks or fails to serialize is rolled
+     * back and its work run again (up to {@value #TRANSIENT_ATTEMPTS} times), so work must not act outside its
+     * transaction.
+     */
     @FunctionalInterface
     public interface Work<T> {
         T run(Tx tx) throws SQLException;
@@ -234,9 +241,30 @@ public final class ServerStore implements AutoCloseable {
             }
         }
         try (Connection c = dataSource.getConnection()) {
-            return run(c, Optional.empty(), action, kind, work);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return run(c, Optional.empty(), action, kind, work);
+                } catch (StoreException e) {
+                    // PostgreSQL rolled the whole transaction back and asks for it to be run again.
+                    if (attempt == TRANSIENT_ATTEMPTS || !(e.getCause() instanceof SQLException cause)
+                            || !Statements.transientFailure(cause)) {
+                        throw e;
+                    }
+                    log.debug("{}: {} (attempt {}), running it again", action, cause.getMessage(), attempt);
+                    sleepBeforeRetry(attempt);
+                }
+            }
         } catch (SQLException e) {
             throw new StoreException(action + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A short random pause, growing with {@code attempt}, so transactions that collided do not collide again. */
+    private static void sleepBeforeRetry(int attempt) {
+        try {
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 10L * attempt));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

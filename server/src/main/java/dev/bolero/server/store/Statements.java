@@ -171,6 +171,14 @@ final class Statements {
                 || (e.getMessage() != null && e.getMessage().contains("UNIQUE constraint failed"));
     }
 
+    /**
+     * Whether {@code e} is PostgreSQL's deadlock ({@code 40P01}) or serialization failure ({@code 40001}): the
+     * transaction was rolled back and succeeds when run again.
+     */
+    static boolean transientFailure(SQLException e) {
+        return "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
+    }
+
     /** Parsed JSON values by their text, bounded: cleared when it holds more than {@value #MAX} texts. */
     static final class ParseCache<T> {
         private static final int MAX = 4096;
