@@ -103,5 +103,5 @@ printf '%-44s median %7.3f s   (runs: %s)\n' "cold start -> first HTTP answer (b
 printf '%-44s median %7.3f s   (runs: %s)\n' "resume -> first HTTP answer" "$r" "${resume[*]}"
 printf '%-44s %7.1fx faster (goal: at least 10x)\n' "resume against cold start" "$(echo "$c / $r" | bc -l)"
 printf '%-44s median %7.3f s   state file %d MiB\n' "suspend (save state, end VMM)" "$s" "$((size >> 20))"
-printf '%-44s median %7.3f s   (runs: %s)\n' "resume through the server -> first HTTP answer" "$rs" "${resume_server[*]}"
-printf '%-44s median %7.3f s   (runs: %s)\n' "suspend through the server -> reported" "$ss" "${suspend_server[*]}"
+printf '%-44s median %7.3f s   (runs: %s)\n' "resume via the server -> first HTTP answer" "$rs" "${resume_server[*]}"
+printf '%-44s median %7.3f s   (runs: %s)\n' "suspend via the server -> reported" "$ss" "${suspend_server[*]}"
