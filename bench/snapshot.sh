@@ -2,6 +2,9 @@
 # Snapshot benchmark (issue 15): the time from POST …/start to the first answer of a machine's web server, booting
 # cold (after a stop) against resuming (after a suspend), over RUNS interleaved runs (default 3) of one machine; plus
 # how long the suspend took and the size of its state file. Goal: resume at least 10x faster than the cold boot.
+# The agent is a node of a control plane (a server on loopback) that owns the machine: the node API's suspend and
+# start are measured, and the same through the server (POST /v1/…/suspend until the server reports it suspended;
+# POST /v1/…/start to the first answer), which adds the assignment's long poll and the heartbeat.
 # Run as root after building (./mvnw -q -DskipTests package). The guest is busybox httpd in a microVM reached on a
 # published port (under TCG here). The agent runs with AGENT_FLAGS (default none: jailed when root).
 set -euo pipefail
@@ -14,8 +17,14 @@ id=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 work=$(mktemp -d /tmp/bolero-bench-snap.XXXXXX)
 netns="bsu$id" veth="bsv$id" prefix="s$id" table="bolero_s$id" pool="10.198.0.0/16"
 publish="198.18.252.1"
-pids=() agent_port=""
+pids=() agent_port="" server=""
 cleanup() {
+  if [[ -n $server ]]; then
+    # Through the server, or the agent would create its machine again; the agent then removes it.
+    for m in $(call "$server/machines" | python3 -c 'import json,sys; [print(m["id"]) for m in json.load(sys.stdin)]' \
+      2>/dev/null); do call -X DELETE "$server/machines/$m" >/dev/null || true; done
+    for _ in $(seq 150); do [[ $(curl -s "http://127.0.0.1:$agent_port/api/v1/machines") == "[]" ]] && break; sleep 0.2; done
+  fi
   cleanup_network_bench "$agent_port" "$prefix" "$table" "$netns" "$veth" "${pids[@]}"
   rm -rf "$work"
 }
@@ -30,20 +39,33 @@ image="127.0.0.1:$reg_port/bench/snap:1"
 "$BOLERO_HOME/scripts/build-image.sh" "$image" --cmd httpd --cmd -f --cmd -p --cmd 8080 --cmd -h --cmd /www \
   --file "/www/index.html=up" >/dev/null
 
+server_port=$(free_port)
+admin="bench-admin-$id-0123456789abcdef" join="bench-join-$id-0123456789abcdef"
+BOLERO_ADMIN_TOKEN=$admin BOLERO_JOIN_TOKEN=$join "$BOLERO_HOME/bin/bolero" server \
+  --listen "127.0.0.1:$server_port" --data-dir "$work/server" >"$work/server.log" 2>&1 &
+pids+=($!)
+call() { curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$server_port/v1/openapi.json" >/dev/null && break; sleep 0.2; done
+
 agent_port=$(free_port)
 # shellcheck disable=SC2086
 "$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$agent_port" --data-dir "$work/data" --network-pool "$pool" \
-  --publish-address "$publish" --network-device-prefix "$prefix" --nft-table "$table" ${AGENT_FLAGS:-} \
+  --publish-address "$publish" --network-device-prefix "$prefix" --nft-table "$table" \
+  --server "http://127.0.0.1:$server_port" --join-token "$join" --node-name bench ${AGENT_FLAGS:-} \
   >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$agent_port/api/v1/machines" >/dev/null && break; sleep 0.2; done
 api="http://127.0.0.1:$agent_port/api/v1/machines"
+call "http://127.0.0.1:$server_port/v1/namespaces" -d '{"name": "alpha"}' >/dev/null
+call "http://127.0.0.1:$server_port/v1/namespaces/alpha/fleets" -d '{"name": "bench"}' >/dev/null
+server="http://127.0.0.1:$server_port/v1/namespaces/alpha"
 
 pub_port=$(free_port)
-machine=$(curl -sf -H 'Content-Type: application/json' "$api" -d \
+machine=$(call "$server/fleets/bench/machines" -d \
   "{\"name\": \"bench\", \"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 256}, \"services\": [{\"protocol\": \"tcp\", \"internal_port\": 8080, \"port\": $pub_port}]}}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 url="http://$publish:$pub_port/"
+for _ in $(seq 300); do curl -sf "$api/$machine" >/dev/null && break; sleep 0.2; done
 
 now() { date +%s.%N; }
 # Seconds from T0 until the web server answers "up": polled every 10 ms, each try giving up after 100 ms without a
@@ -58,21 +80,28 @@ until_answer() {
   echo "the guest's web server never answered" >&2; tail -20 "$work/agent.log" >&2; exit 1
 }
 wait_state() { curl -sf "$api/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
+wait_server() { call "$server/machines/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 until_answer "$(now)" >/dev/null # the first boot pulls the image: not measured
-cold=() resume=() suspend=() size=0
+cold=() resume=() suspend=() size=0 resume_server=() suspend_server=()
 for _ in $(seq "$runs"); do
   curl -sf -X POST "$api/$machine/stop" >/dev/null && wait_state stopped
   t0=$(now); curl -sf -X POST "$api/$machine/start" >/dev/null; cold+=("$(until_answer "$t0")")
   t0=$(now); curl -sf -X POST "$api/$machine/suspend" >/dev/null; suspend+=("$(echo "$(now) - $t0" | bc)")
   size=$(stat -c %s "$work/data/machines/$machine/snapshot/qemu-state")
   t0=$(now); curl -sf -X POST "$api/$machine/start" >/dev/null; resume+=("$(until_answer "$t0")")
+  t0=$(now); call -X POST "$server/machines/$machine/suspend" >/dev/null && wait_server suspended
+  suspend_server+=("$(echo "$(now) - $t0" | bc)")
+  t0=$(now); call -X POST "$server/machines/$machine/start" >/dev/null; resume_server+=("$(until_answer "$t0")")
 done
 c=$(printf '%s\n' "${cold[@]}" | median) r=$(printf '%s\n' "${resume[@]}" | median)
 s=$(printf '%s\n' "${suspend[@]}" | median)
+rs=$(printf '%s\n' "${resume_server[@]}" | median) ss=$(printf '%s\n' "${suspend_server[@]}" | median)
 echo "snapshot benchmark: $runs interleaved runs on $(nproc) cores, accelerator: $(grep -qE 'vmx|svm' /proc/cpuinfo && echo kvm-capable || echo tcg), guest 256 MiB"
 printf '%-44s median %7.3f s   (runs: %s)\n' "cold start -> first HTTP answer (baseline)" "$c" "${cold[*]}"
 printf '%-44s median %7.3f s   (runs: %s)\n' "resume -> first HTTP answer" "$r" "${resume[*]}"
 printf '%-44s %7.1fx faster (goal: at least 10x)\n' "resume against cold start" "$(echo "$c / $r" | bc -l)"
 printf '%-44s median %7.3f s   state file %d MiB\n' "suspend (save state, end VMM)" "$s" "$((size >> 20))"
+printf '%-44s median %7.3f s   (runs: %s)\n' "resume via the server -> first HTTP answer" "$rs" "${resume_server[*]}"
+printf '%-44s median %7.3f s   (runs: %s)\n' "suspend via the server -> reported" "$ss" "${suspend_server[*]}"

@@ -13,7 +13,7 @@ function machinePath(ns, id) {
   return `/v1/namespaces/${enc(ns)}/machines/${enc(id)}`;
 }
 
-/** Start and stop buttons for `m`; `done` runs after the call. */
+/** Start, suspend and stop buttons for `m` (start resumes a suspended one); `done` runs after the call. */
 function actions(ns, m, ctx, done) {
   const call = verb => async event => {
     event.target.disabled = true;
@@ -25,8 +25,12 @@ function actions(ns, m, ctx, done) {
       event.target.disabled = false;
     }
   };
+  const secretive = (m.config.secrets || []).length > 0;
   return h('span', {class: 'actions'},
     h('button', {type: 'button', disabled: m.desired_state === 'running', onclick: call('start')}, 'Start'),
+    h('button', {type: 'button', disabled: m.desired_state !== 'running' || secretive,
+      title: secretive ? 'a machine with secrets cannot be suspended' : undefined, onclick: call('suspend')},
+      'Suspend'),
     h('button', {type: 'button', class: 'danger', disabled: m.desired_state === 'stopped', onclick: call('stop')},
       'Stop'));
 }

@@ -189,7 +189,8 @@ final class ClusterCommands {
     static final class Ps implements Callable<Integer> {
         @Mixin ClientOptions o;
         @Option(names = "--fleet") String fleet;
-        @Option(names = {"-a", "--all"}, description = "include machines that are not meant to run") boolean all;
+        @Option(names = {"-a", "--all"}, description = "include machines that are neither meant to run nor "
+                + "suspended") boolean all;
         @Option(names = {"-q", "--quiet"}, description = "print only the ids") boolean quiet;
         @Option(names = "--metadata", paramLabel = "K=V", description = "only machines with this metadata entry; "
                 + "repeatable (all must match)") Map<String, String> metadata = new java.util.LinkedHashMap<>();
@@ -197,7 +198,7 @@ final class ClusterCommands {
         @Override
         public Integer call() {
             var machines = o.client().machines(o.namespace(), fleet, Set.of(), metadata).stream()
-                    .filter(m -> all || meantToRun(m)).toList();
+                    .filter(m -> all || listedByDefault(m)).toList();
             if (quiet) {
                 machines.forEach(m -> System.out.println(m.id()));
             } else {
@@ -206,10 +207,14 @@ final class ClusterCommands {
             return 0;
         }
 
-        /** Running, or on its way to or from running: a machine just created to run shows at once. */
-        static boolean meantToRun(ClusterMachine m) {
-            return m.desiredState() == MachineState.RUNNING || m.state() == MachineState.STARTING
-                    || m.state() == MachineState.RUNNING || m.state() == MachineState.STOPPING;
+        /**
+         * Running, or on its way to or from running (a machine just created to run shows at once), or suspended (it
+         * holds its share of its node, and a start resumes it).
+         */
+        static boolean listedByDefault(ClusterMachine m) {
+            return m.desiredState() == MachineState.RUNNING || m.desiredState() == MachineState.SUSPENDED
+                    || m.state() == MachineState.STARTING || m.state() == MachineState.RUNNING
+                    || m.state() == MachineState.STOPPING || m.state() == MachineState.SUSPENDED;
         }
     }
 
@@ -259,7 +264,7 @@ final class ClusterCommands {
         }
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start machines.")
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start machines, or resume suspended ones.")
     static final class Start implements Callable<Integer> {
         @Mixin ClientOptions o;
         @Parameters(paramLabel = "MACHINE", arity = "1..*", description = "ids, unique id prefixes or names")
@@ -268,6 +273,19 @@ final class ClusterCommands {
         @Override
         public Integer call() {
             return eachMachine(o, ids, (client, id) -> printMachine(o, client.start(o.namespace(), id)));
+        }
+    }
+
+    @Command(name = "suspend", mixinStandardHelpOptions = true, description = "Suspend machines: each one's node "
+            + "saves its memory and keeps its place; bolero start resumes it.")
+    static final class Suspend implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "MACHINE", arity = "1..*", description = "ids, unique id prefixes or names")
+        List<String> ids;
+
+        @Override
+        public Integer call() {
+            return eachMachine(o, ids, (client, id) -> printMachine(o, client.suspend(o.namespace(), id)));
         }
     }
 

@@ -98,6 +98,23 @@ class MachineCommandsTest {
     }
 
     @Test
+    void psListsASuspendedMachineAndAStoppedOneOnlyWithAllAndAStoppedMachineCannotBeSuspended() throws Exception {
+        Run suspend = bolero("suspend", "m1");
+        assertThat(suspend.exit()).as(suspend.stderr()).isZero();
+        assertThat(suspend.stdout()).contains(cluster.machine()).contains("suspended");
+        Run ps = bolero("ps");
+        assertThat(ps.stdout()).contains(cluster.machine()).contains("suspended");
+
+        assertThat(bolero("stop", "m1").exit()).isZero();
+        assertThat(bolero("wait", "m1", "--timeout", "60").exit()).isZero();
+        assertThat(bolero("ps", "-q").stdout()).isEmpty();
+        assertThat(bolero("ps", "-a", "-q").stdout().strip()).isEqualTo(cluster.machine());
+        Run stopped = bolero("suspend", "m1");
+        assertThat(stopped.exit()).as("a conflict").isEqualTo(6);
+        assertThat(stopped.stderr()).contains("it is not meant to run (desired stopped)");
+    }
+
+    @Test
     void anUnreachableNodeIsOneLineNamingTheUrlAndTheCause() throws Exception {
         int closed;
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -313,6 +313,14 @@ public final class BoleroClient {
         return send("POST", machinePath(namespace, id) + "/start", null, ClusterMachine.class);
     }
 
+    /**
+     * Suspends a machine: answers at once with its desired state {@code suspended}; its state follows once its node
+     * has saved it. {@link #start} resumes it.
+     */
+    public ClusterMachine suspend(String namespace, String id) {
+        return send("POST", machinePath(namespace, id) + "/suspend", null, ClusterMachine.class);
+    }
+
     /** Stops a machine; {@code stop} null for its {@code config.stop} (by default SIGTERM, 10 s). */
     public ClusterMachine stop(String namespace, String id, MachineSpec.Stop stop) {
         return send("POST", machinePath(namespace, id) + "/stop", stop, ClusterMachine.class);

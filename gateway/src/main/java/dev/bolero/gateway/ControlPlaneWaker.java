@@ -15,8 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wakes fleets through the control plane: asks it to start one of the fleet's stopped machines
- * ({@code POST …/machines/{id}/start}). Calls for a fleet coalesce: while a machine it started (or one the control
+ * Wakes fleets through the control plane: asks it to start one of the fleet's suspended machines, which resumes it
+ * in a fraction of a boot, or else one of its stopped machines ({@code POST …/machines/{id}/start}). Calls for a fleet coalesce: while a machine it started (or one the control
  * plane already wants running) has not reached the routes, for at most {@link #PATIENCE}, no other is started.
  */
 public final class ControlPlaneWaker implements Waker {
@@ -52,10 +52,11 @@ public final class ControlPlaneWaker implements Waker {
         // A machine the control plane already wants running but that does not serve yet is on its way.
         boolean booting = machines.stream().anyMatch(m -> m.desiredState() == MachineState.RUNNING && !m.serving());
         if (booting && reason == Reason.NO_HEALTHY_MACHINE) return true;
-        var stopped = machines.stream().filter(m -> m.desiredState() == MachineState.STOPPED).findFirst();
-        if (stopped.isEmpty()) return booting;
+        var asleep = machines.stream().filter(m -> m.desiredState() == MachineState.SUSPENDED).findFirst()
+                .or(() -> machines.stream().filter(m -> m.desiredState() == MachineState.STOPPED).findFirst());
+        if (asleep.isEmpty()) return booting;
         long now = nanos.getAsLong();
-        Started claim = new Started(stopped.get().id(), routes.version(), now);
+        Started claim = new Started(asleep.get().id(), routes.version(), now);
         Started before = started.compute(fleet, (key, last) -> last != null && pending(last, routes, machines, now)
                 ? last : claim);
         if (before != claim) return true;

@@ -197,6 +197,33 @@ class ClusterGatewayIT {
         await("a detached name routes nowhere", () -> get(host).statusCode() != 200);
     }
 
+    @Test
+    void aRequestForAFleetWhoseMachinesAreSuspendedOrStoppedResumesASuspendedOne() throws Exception {
+        int port = freePort("127.0.0.5");
+        var service = new MachineSpec.HttpService(port, null, null, true, 0, null, null);
+        admin.createFleet("alpha", new FleetSpec("napper", null, null, Map.of(),
+                MachineSpec.builder("registry.test/napper:1").httpService(service).overlay()));
+        String stopped = machine("alpha", "napper", "m1", false, "127.0.0.5", port);
+        String suspended = machine("alpha", "napper", "m2", true, "127.0.0.6", port);
+        await("m2 serves", () -> routed("napper").stream().anyMatch(m -> m.id().equals(suspended) && m.serving()));
+        admin.suspend("alpha", suspended);
+        await("m2 is reported suspended", () -> admin.machine("alpha", suspended).state() == MachineState.SUSPENDED);
+        await("and the gateway knows", () -> routed("napper").stream().anyMatch(m -> m.id().equals(suspended)
+                && m.desiredState() == MachineState.SUSPENDED && !m.serving()));
+
+        var woken = get("napper.alpha." + DOMAIN);
+        assertThat(woken.statusCode()).isEqualTo(200);
+        assertThat(woken.body()).as("the suspended machine, not the stopped one").isEqualTo(suspended);
+        assertThat(admin.machine("alpha", stopped).desiredState()).isEqualTo(MachineState.STOPPED);
+    }
+
+    /** The machines of alpha's fleet {@code fleet} in the gateway's latest routes (none while it is absent). */
+    private List<dev.bolero.api.wire.GatewayRoutes.RouteMachine> routed(String fleet) {
+        return gateway.feed().latest().fleets().stream()
+                .filter(f -> f.namespace().equals("alpha") && f.fleet().equals(fleet)).findFirst()
+                .map(dev.bolero.api.wire.GatewayRoutes.FleetRoute::machines).orElse(List.of());
+    }
+
     /** Creates a machine in the fleet and its stand-in on {@code host:port}; its id. */
     private String machine(String namespace, String fleet, String name, boolean start, String host, int port)
             throws Exception {

@@ -1505,6 +1505,100 @@ abstract class ClusterSuite {
                 .containsPattern("bolero_cluster_machines\\{[^}]*state=\"(created|starting|running)\"[^}]*} [1-9]"));
     }
 
+    @Test
+    void aSuspendedMachineKeepsItsNodeAndItsShareAndAStartResumesItThere() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        var a = agent("a", Map.of(), 4, 8192).live();
+        String id = machine("alpha", "web", ADMIN, small("sleeper")).path("id").asString();
+        String path = "/v1/namespaces/alpha/machines/" + id;
+        assertThat(waitFor(id, "running").path("node_id").asString()).isEqualTo(a.id);
+        long generation = assignment(a, id).path("generation").asLong();
+
+        var suspend = http.post(path + "/suspend", ADMIN, null);
+        assertThat(suspend.status()).as("%s", suspend).isEqualTo(200);
+        assertThat(suspend.json().path("desired_state").asString()).isEqualTo("suspended");
+        var suspended = waitFor(id, "suspended");
+        assertThat(suspended.path("node_id").asString()).as("it stays on its node").isEqualTo(a.id);
+        assertThat(assignment(a, id).path("desired_state").asString()).isEqualTo("suspended");
+        assertThat(assignment(a, id).path("generation").asLong()).isGreaterThan(generation);
+        assertThat(http.get("/v1/nodes/" + a.id, ADMIN).json().path("allocated").path("cpus").asInt())
+                .as("it keeps its share of the node").isEqualTo(1);
+        assertThat(http.get("/v1/namespaces/alpha/machines?state=suspended", ADMIN).json()).hasSize(1);
+        assertThat(http.post(path + "/suspend", ADMIN, null).status()).as("suspending it again is no error")
+                .isEqualTo(200);
+
+        var start = http.post(path + "/start", ADMIN, null);
+        assertThat(start.status()).as("%s", start).isEqualTo(200);
+        assertThat(start.json().path("desired_state").asString()).isEqualTo("running");
+        assertThat(waitFor(id, "running").path("node_id").asString()).as("resumed where it was").isEqualTo(a.id);
+
+        // Not meant to run: a conflict. A suspended machine's stop is a plain stop (its node discards the snapshot).
+        assertThat(http.post(path + "/suspend", ADMIN, null).status()).isEqualTo(200);
+        waitFor(id, "suspended");
+        assertThat(http.post(path + "/stop", ADMIN, null).status()).isEqualTo(200);
+        assertThat(assignment(a, id).path("desired_state").asString()).isEqualTo("stopped");
+        waitFor(id, "stopped");
+        var notRunning = http.post(path + "/suspend", ADMIN, null);
+        assertThat(notRunning.status()).as("%s", notRunning).isEqualTo(409);
+        assertThat(notRunning.json().path("error").path("message").asString())
+                .isEqualTo("suspend machine " + id + ": it is not meant to run (desired stopped)");
+
+        // A machine with secrets: its memory would hold them on its node's disk.
+        assertThat(http.post("/v1/namespaces/alpha/secrets", ADMIN, Map.of("name", "TOKEN", "value", "t")).status())
+                .isEqualTo(201);
+        var withSecrets = http.post("/v1/namespaces/alpha/fleets/web/machines", ADMIN, Map.of("name", "secretive",
+                "start", true, "config", Map.of("image", "busybox", "guest", Map.of("cpus", 1, "memory_mb", 512),
+                        "secrets", List.of(Map.of("name", "TOKEN", "env", "TOKEN")))));
+        assertThat(withSecrets.status()).as("%s", withSecrets).isEqualTo(201);
+        var refused = http.post("/v1/namespaces/alpha/machines/" + withSecrets.json().path("id").asString()
+                + "/suspend", ADMIN, null);
+        assertThat(refused.status()).as("%s", refused).isEqualTo(400);
+        assertThat(refused.errorCode()).isEqualTo("failed_precondition");
+        assertThat(refused.json().path("error").path("message").asString()).contains("it has secrets");
+        assertThat(http.post("/v1/namespaces/alpha/machines/nope/suspend", ADMIN, null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void aSuspendedMachineOnADrainedNodeMovesAndItsNextStartBootsItOnTheNewNode() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        var a = agent("a", Map.of(), 4, 8192).live();
+        String id = machine("alpha", "web", ADMIN, small("sleeper")).path("id").asString();
+        String path = "/v1/namespaces/alpha/machines/" + id;
+        waitFor(id, "running");
+        assertThat(http.post(path + "/suspend", ADMIN, null).status()).isEqualTo(200);
+        waitFor(id, "suspended");
+        var b = agent("b", Map.of(), 4, 8192).live();
+
+        assertThat(http.post("/v1/nodes/" + a.id + "/drain", ADMIN, null).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(a.assignedIds()).isEmpty();
+            assertThat(b.assignedIds()).containsExactly(id);
+        });
+        var moved = http.get(path, ADMIN).json();
+        assertThat(moved.path("desired_state").asString()).as("it is not started by the move")
+                .isEqualTo("suspended");
+        assertThat(assignment(b, id).path("desired_state").asString()).isEqualTo("suspended");
+
+        assertThat(http.post(path + "/start", ADMIN, null).status()).isEqualTo(200);
+        assertThat(waitFor(id, "running").path("node_id").asString()).isEqualTo(b.id);
+    }
+
+    /** Waits until machine {@code id} of namespace alpha is reported in {@code state}; the machine then. */
+    private JsonNode waitFor(String id, String state) {
+        var r = http.get("/v1/namespaces/alpha/machines/" + id + "/wait?state=" + state + "&timeout_s=60", ADMIN);
+        assertThat(r.status()).as("%s", r).isEqualTo(200);
+        assertThat(r.json().path("state").asString()).isEqualTo(state);
+        return r.json();
+    }
+
+    /** Machine {@code id}'s assignment in {@code node}'s current assignments. */
+    private static JsonNode assignment(FakeAgent node, String id) {
+        for (JsonNode m : node.assignments().path("machines")) if (m.path("id").asString().equals(id)) return m;
+        throw new AssertionError("node " + node.id + " has no assignment of machine " + id);
+    }
+
     /** A connection to this test's database beside the server's, to change it as an intruder would. */
     java.sql.Connection rawConnection() throws java.sql.SQLException {
         if (db.isEmpty()) {

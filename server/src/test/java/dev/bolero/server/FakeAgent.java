@@ -27,8 +27,9 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A node that speaks the node protocol over HTTP without running anything: it joins, long-polls its assignments and
- * reports each assigned machine as being in its desired state; the test answers its stream requests. The thing under
- * test is the server, or (from the client and CLI modules' tests) a caller of the server's relayed streams.
+ * reports each assigned machine as being in its desired state (running, suspended, or else stopped); the test answers
+ * its stream requests. The thing under test is the server, or (from the client and CLI modules' tests) a caller of
+ * the server's relayed streams.
  */
 public final class FakeAgent implements AutoCloseable {
     final String id;
@@ -142,8 +143,9 @@ public final class FakeAgent implements AutoCloseable {
                 var report = new LinkedHashMap<String, Object>();
                 report.put("id", m.path("id").asString());
                 report.put("generation", m.path("generation").asLong());
-                boolean running = m.path("desired_state").asString().equals("running");
-                report.put("state", running ? "running" : "stopped");
+                String desired = m.path("desired_state").asString();
+                boolean running = desired.equals("running");
+                report.put("state", running || desired.equals("suspended") ? desired : "stopped");
                 var address = addresses;
                 if (address != null && running) report.put("private_ip", address.apply(m.path("id").asString()));
                 if (link != null && m.path("namespace_index").isNumber()) {

@@ -47,14 +47,21 @@ import org.slf4j.LoggerFactory;
  * different tenants cannot reach each other. A machine the node refuses to create (a published port already taken,
  * no free address) is reported {@code failed} with the node's reason and not tried again until its assignment's
  * generation changes (a start or stop through the server).
+ *
+ * <p>A machine assigned {@code suspended} is suspended once it runs (the poll waits for its state to be saved) and
+ * resumed by a later {@code running}; a suspended machine assigned {@code stopped} is stopped, its snapshot discarded.
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
     private static final int POLL_WAIT_S = 10;
+    /** States a start leaves: boots, or resumes a suspended machine. */
     private static final Set<MachineState> STARTABLE =
-            EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED);
+            EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED, MachineState.SUSPENDED);
     private static final Set<MachineState> ACTIVE =
             EnumSet.of(MachineState.STARTING, MachineState.RUNNING, MachineState.STOPPING);
+    /** States a stop leaves: an active machine, and a suspended one (its snapshot is discarded). */
+    private static final Set<MachineState> STOPPABLE = EnumSet.of(MachineState.STARTING, MachineState.RUNNING,
+            MachineState.STOPPING, MachineState.SUSPENDED);
     private static final Set<MachineState> AT_REST =
             EnumSet.of(MachineState.CREATED, MachineState.STOPPED, MachineState.FAILED, MachineState.DESTROYED);
 
@@ -261,8 +268,19 @@ public final class ClusterMember implements AutoCloseable {
                 }
             }
             case STOPPED -> {
-                if (ACTIVE.contains(have.state())) {
+                if (STOPPABLE.contains(have.state())) {
                     machines.stop(want.id(), want.stop() != null ? want.stop() : MachineSpec.Stop.AS_CONFIGURED);
+                }
+            }
+            case SUSPENDED -> {
+                switch (have.state()) {
+                    case RUNNING -> suspend(want);
+                    case STARTING -> {
+                        return false;    // applied once it runs, at a later reconcile
+                    }
+                    // At rest or on its way there (a machine moved here while suspended: created, not booted), or
+                    // suspended already: nothing to save; a start boots or resumes it.
+                    case CREATED, STOPPING, STOPPED, FAILED, SUSPENDED, DESTROYED -> { }
                 }
             }
             default -> throw ApiException.invalid("desired state '" + want.desiredState().wireName() + "' is unknown");
@@ -270,6 +288,20 @@ public final class ClusterMember implements AutoCloseable {
         generations.applied(want.id(), want.generation());
         log.info("machine={} generation {} applied: {}", want.id(), want.generation(), want.desiredState());
         return true;
+    }
+
+    /**
+     * Suspends the machine, waiting for its state to be saved. A refusal or a failed save (the machine runs on; the
+     * node records a {@code suspend_failed} event for the latter) is logged and not tried again until the
+     * assignment's generation changes: a save that failed once would most likely fail again.
+     */
+    private void suspend(Assignment want) {
+        try {
+            machines.suspend(want.id());
+        } catch (ApiException e) {
+            log.warn("machine={} generation {}: suspend refused, it runs on: {}", want.id(), want.generation(),
+                    e.getMessage());
+        }
     }
 
     /** A refused creation: the assignment generation it was refused at and the node's reason. */

@@ -250,12 +250,47 @@ public final class ControlPlane {
                 .map(MachineRow::toWire).toList();
     }
 
-    /** Asks the machine's node to start it; a machine without a node is placed first when one can take it. */
+    /**
+     * Asks the machine's node to start it, or to resume it when it is suspended there; a machine without a node is
+     * placed first when one can take it (a suspended machine that lost its node boots cold on the new one).
+     */
     public ClusterMachine start(String namespace, String id) {
         String action = "start machine " + id;
         MachineRow machine = change(namespace, id, action, MachineState.RUNNING, null);
         if (machine.nodeId() == null) placeWaiting(machine);
         return machine(namespace, id);
+    }
+
+    /**
+     * Asks the machine's node to suspend it: to save its memory and device state on the node and end its VMM. It keeps
+     * its node and its share of it; {@link #start} resumes it there. Suspending a suspended machine changes nothing
+     * on its node.
+     *
+     * @throws ApiException {@code failed_precondition} when it has secrets (its memory, which holds them, would be
+     *     written to its node's disk in clear); {@code conflict} when it is not meant to run, has no node, or its node
+     *     reports it stopping, stopped or failed
+     */
+    public ClusterMachine suspend(String namespace, String id) {
+        String action = "suspend machine " + id;
+        change(namespace, id, action, MachineState.SUSPENDED, null, machine -> requireSuspendable(action, machine));
+        return machine(namespace, id);
+    }
+
+    private static void requireSuspendable(String action, MachineRow machine) {
+        if (!machine.spec().secrets().isEmpty()) {
+            throw ApiException.failedPrecondition(action + ": it has secrets, and its memory (which holds them) would "
+                    + "be written to its node's disk in clear");
+        }
+        if (machine.desiredState() != MachineState.RUNNING && machine.desiredState() != MachineState.SUSPENDED) {
+            throw ApiException.conflict(action + ": it is not meant to run (desired "
+                    + machine.desiredState().wireName() + ")");
+        }
+        if (machine.nodeId() == null) throw ApiException.conflict(action + ": it has no node");
+        switch (machine.observedState()) {
+            case STOPPING, STOPPED, FAILED, DESTROYED -> throw ApiException.conflict(action + ": it is "
+                    + machine.observedState().wireName());
+            case CREATED, STARTING, RUNNING, SUSPENDED -> { } // its node suspends it once it runs
+        }
     }
 
     /** Asks the machine's node to stop it with {@code stop}. */
@@ -305,8 +340,15 @@ public final class ControlPlane {
 
     private MachineRow change(String namespace, String id, String action, MachineState desired,
                               MachineSpec.Stop stop) {
+        return change(namespace, id, action, desired, stop, machine -> { });
+    }
+
+    /** Changes the machine's desired state once {@code allowed} accepted its current row (it throws otherwise). */
+    private MachineRow change(String namespace, String id, String action, MachineState desired,
+                              MachineSpec.Stop stop, java.util.function.Consumer<MachineRow> allowed) {
         MachineRow changed = store.write(action, tx -> {
             MachineRow machine = live(tx, namespace, id, action);
+            allowed.accept(machine);
             tx.machines().setDesired(id, desired, stop, clock.instant());
             if (machine.nodeId() != null) tx.nodes().touchAssignments(machine.nodeId());
             return machine;

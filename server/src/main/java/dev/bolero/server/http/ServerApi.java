@@ -233,6 +233,8 @@ public final class ServerApi implements AutoCloseable {
                     ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.START_MACHINE, ctx ->
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
+            r.handle(ServerRoutes.SUSPEND_MACHINE, ctx ->
+                    ctx.json(cluster.plane().suspend(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.STOP_MACHINE, ctx -> {
                 String ns = namespace(ctx);
                 MachineSpec.Stop stop = ctx.body().isBlank() ? null

@@ -56,7 +56,7 @@ final class ServerRoutes {
 
     static final String NS = "/v1/namespaces/{ns}";
     private static final String STATES = "machine states, comma-separated (created, starting, running, stopping, "
-            + "stopped, failed, destroyed)";
+            + "stopped, failed, suspended, destroyed)";
 
     static final OpenApi.Info INFO = new OpenApi.Info("Bolero control plane", "1",
             "The control plane's public API: namespaces (tenants) and their tokens, fleets, machines, and the "
@@ -67,7 +67,8 @@ final class ServerRoutes {
                     Map.entry("meta", "This document and the replica's status"),
                     Map.entry("namespaces", "Tenants and their tokens (creating either needs an admin token)"),
                     Map.entry("fleets", "Groups of machines sharing a placement policy and a machine template"),
-                    Map.entry("machines", "Machines: create, inspect, start, stop, wait, logs, events, exec"),
+                    Map.entry("machines", "Machines: create, inspect, start, stop, suspend, wait, logs, events, "
+                            + "exec"),
                     Map.entry("nodes", "The cluster's nodes (admin only)"),
                     Map.entry("secrets", "A namespace's secrets: write-only values, encrypted at rest; only names, "
                             + "versions and digests are ever shown"),
@@ -216,7 +217,16 @@ final class ServerRoutes {
     static final Operation GET_MACHINE = Operation.get(NS + "/machines/{id}").id("getMachine").tag("machines")
             .summary("One machine").returns(200, ClusterMachine.class).build();
     static final Operation START_MACHINE = Operation.post(NS + "/machines/{id}/start").id("startMachine")
-            .tag("machines").summary("Starts a machine").returns(200, ClusterMachine.class).errors(409).build();
+            .tag("machines").summary("Starts a machine, or resumes a suspended one on its node")
+            .returns(200, ClusterMachine.class).errors(409).build();
+    static final Operation SUSPEND_MACHINE = Operation.post(NS + "/machines/{id}/suspend").id("suspendMachine")
+            .tag("machines").summary("Suspends a running machine: its node saves its memory and device state and ends "
+                    + "its VMM, keeping its share of the node; a start resumes it there")
+            .description("Returns at once with desired_state suspended; state becomes suspended once its node has "
+                    + "saved it. A machine with secrets is refused (its memory, which holds them, would be written to "
+                    + "its node's disk). A suspended machine moved off its node (drain, node loss) boots cold at its "
+                    + "next start.")
+            .returns(200, ClusterMachine.class).errors(409).build();
     static final Operation STOP_MACHINE = Operation.post(NS + "/machines/{id}/stop").id("stopMachine")
             .tag("machines").summary("Stops a machine (an empty body: its configured signal and timeout)")
             .body(MachineSpec.Stop.class).returns(200, ClusterMachine.class).errors(409).build();
@@ -314,7 +324,7 @@ final class ServerRoutes {
             DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
-            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, STOP_MACHINE, DELETE_MACHINE,
+            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, SUSPEND_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),

@@ -12,8 +12,9 @@ import java.util.Objects;
  * state its node observed.
  *
  * @param spec the machine's configuration
- * @param desiredState {@link MachineState#RUNNING}, {@link MachineState#STOPPED} or {@link MachineState#DESTROYED}
- *     (deleted, kept until its node confirms)
+ * @param desiredState {@link MachineState#RUNNING}, {@link MachineState#STOPPED}, {@link MachineState#SUSPENDED} (its
+ *     node saves its memory and keeps its share; a start resumes it) or {@link MachineState#DESTROYED} (deleted, kept
+ *     until its node confirms)
  * @param stop how to stop it when desired is stopped; null for its {@code config.stop}
  * @param nodeId the node it is assigned to, or null
  * @param reported what its node last reported; {@link Reported#NONE} before any report

@@ -329,7 +329,7 @@ public final class ServerStore implements AutoCloseable {
 
     private static void migrate(DataSource dataSource) {
         Flyway.configure().dataSource(dataSource).locations("classpath:db/server")
-                .javaMigrations(new SpecColumnMigration()).load().migrate();
+                .javaMigrations(new SpecColumnMigration(), new SuspendedStateMigration()).load().migrate();
     }
 
     static String jdbcUrl(String url) {

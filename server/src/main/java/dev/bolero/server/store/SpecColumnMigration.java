@@ -5,9 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.LinkedHashMap;
-import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.migration.Context;
-import org.flywaydb.core.api.migration.JavaMigration;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -15,27 +13,10 @@ import tools.jackson.databind.node.ObjectNode;
  * {@code spec} (was {@code config}, which also named the namespace: the row's {@code namespace} column says it), and
  * the {@code restart} column, a copy of the spec's restart policy, goes.
  */
-final class SpecColumnMigration implements JavaMigration {
+final class SpecColumnMigration extends CodeMigration {
 
-    @Override
-    public MigrationVersion getVersion() {
-        return MigrationVersion.fromVersion("4");
-    }
-
-    @Override
-    public String getDescription() {
-        return "machine spec column";
-    }
-
-    /** Fixed: the migration's code is its identity, as a SQL file's text is. */
-    @Override
-    public Integer getChecksum() {
-        return 4;
-    }
-
-    @Override
-    public boolean canExecuteInTransaction() {
-        return true;
+    SpecColumnMigration() {
+        super(4, "machine spec column");
     }
 
     @Override

@@ -76,6 +76,18 @@ class ReconcilerTest {
     }
 
     @Test
+    void aSuspendedMachineOnADrainingNodeMovesByItsRestartPolicyOrStaysSuspendedAndOneWithoutANodeWaitsForAStart() {
+        var moves = machine("m1", "n1", MachineState.SUSPENDED, true);
+        var stays = machine("m2", "n1", MachineState.SUSPENDED, false);
+        var nodeLost = machine("m3", null, MachineState.SUSPENDED, true);
+        var observed = observed(List.of(node("n1", NodeState.DRAINING, 1), node("n2", NodeState.READY, 1)),
+                List.of(nodeLost), List.of(moves, stays));
+
+        assertThat(Reconciler.reconcile(observed, DOWN_AFTER)).containsExactly(
+                new Reconciler.Action.Schedule(new Placements.Job.Move(moves, "n1", FleetStrategy.DEFAULT)));
+    }
+
+    @Test
     void aNodeNoLongerDrainingKeepsItsMachines() {
         var observed = observed(List.of(node("n1", NodeState.READY, 1)), List.of(),
                 List.of(machine("m1", "n1", MachineState.RUNNING, true)));
