@@ -50,7 +50,7 @@ class SuspendedStateMigrationTest {
                     + "AND tbl_name = 'machines' AND sql IS NOT NULL")) {
                 while (rs.next()) indexes.add(rs.getString(1));
             }
-            assertThat(indexes).containsExactlyInAnyOrder("machines_node", "machines_namespace");
+            assertThat(indexes).containsExactlyInAnyOrder("machines_node", "machines_namespace", "machines_usage");
             assertThatThrownBy(() -> st.execute("UPDATE machines SET desired_state = 'paused'"))
                     .isInstanceOf(SQLException.class).hasMessageContaining("CHECK");
         }
