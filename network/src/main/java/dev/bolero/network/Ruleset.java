@@ -15,6 +15,8 @@ import java.util.stream.Collectors;
  *   <li>inet guard (prerouting): a machine opens at most {@link NetworkConfig#maxConnectionsPerMachine()} connections
  *       (conntrack entries, counted per source address, which the bridge rules make the machine's own) through the
  *       node at once; new ones beyond it are dropped, so one guest cannot exhaust the connection table for others.
+ *       The counts live in a dynamic set that starts empty whenever the ruleset is rewritten (a machine attached or
+ *       detached): the limit then applies to the flows opened since, and conntrack's own timeouts end the older ones.
  *   <li>inet input: nothing new from a Bolero bridge reaches the host, only replies to the host's own connections.
  *   <li>inet forward: nothing crosses from one Bolero bridge to another; from outside, only published (DNAT'ed)
  *       connections reach guests; machines without egress cannot leave their bridge.

@@ -97,13 +97,20 @@ public final class HostCommands {
         return names;
     }
 
-    /** The inet and bridge nftables tables named {@code table} at {@code where}, as listed; empty for a missing one. */
+    /**
+     * The inet and bridge nftables tables named {@code table} at {@code where}, as listed; empty for a missing one. The
+     * elements of dynamic sets (the per-guest connection counts, which traffic fills) are left out: they are state,
+     * not rules.
+     */
     public static String nftTables(List<String> where, String table) throws Exception {
         var sb = new StringBuilder();
         for (var family : List.of("inet", "bridge")) {
             var r = run(at(where, "nft", "list", "table", family, table));
-            sb.append(r.exit() == 0 ? r.out() : "").append("\n--\n");
+            sb.append(r.exit() == 0 ? DYNAMIC_ELEMENTS.matcher(r.out()).replaceAll("$1") : "").append("\n--\n");
         }
         return sb.toString();
     }
+
+    private static final java.util.regex.Pattern DYNAMIC_ELEMENTS =
+            java.util.regex.Pattern.compile("(flags dynamic)\\s*elements = \\{[^}]*\\}");
 }
