@@ -49,6 +49,31 @@ export function get(path, options) {
   return send('GET', path, undefined, options);
 }
 
+/** The most items a page of a list has. */
+const PAGE = 1000;
+
+/**
+ * The items of the list at `path` (its query, if any, included): the pages the API gives, each read after the last
+ * `key` of the one before, until a short page or `maxPages` pages; `more` tells whether it stopped with pages left.
+ */
+export async function pages(path, key, options, maxPages = Infinity) {
+  const items = [];
+  for (let page = 0, cursor = null; page < maxPages; page++) {
+    const q = new URLSearchParams({limit: PAGE});
+    if (cursor !== null) q.set('cursor', cursor);
+    const got = await get(`${path}${path.includes('?') ? '&' : '?'}${q}`, options);
+    items.push(...got);
+    if (got.length < PAGE) return {items, more: false};
+    cursor = got[got.length - 1][key];
+  }
+  return {items, more: true};
+}
+
+/** Every item of the list at `path`, read page by page (see `pages`). */
+export async function all(path, key, options) {
+  return (await pages(path, key, options)).items;
+}
+
 /** POST `body` (undefined: none) to `path` → its JSON, or null for an answer without a body. */
 export function post(path, body, options) {
   return send('POST', path, body, options);

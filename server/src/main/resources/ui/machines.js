@@ -45,7 +45,8 @@ export async function list(el, [ns], ctx) {
     rows);
   const refresh = async () => {
     const q = fleet ? `?fleet=${enc(fleet)}` : '';
-    const machines = await api.get(`/v1/namespaces/${enc(ns)}/machines${q}`, ctx);
+    const machines = (await api.all(`/v1/namespaces/${enc(ns)}/machines${q}`, 'id', ctx))
+      .sort((a, b) => new Date(a.created_at) - new Date(b.created_at) || a.id.localeCompare(b.id));
     fill(rows, table([
       ['Name', m => link(`/ns/${enc(ns)}/machines/${enc(m.id)}`, m.name ?? m.id)],
       ['ID', m => h('code', {title: m.id}, m.id.slice(0, 12))],

@@ -10,7 +10,7 @@ export async function namespaces(el, _, ctx) {
   const list = h('div');
   fill(el, h('h1', {}, 'Namespaces'), list);
   await ctx.every(10000, async () => {
-    const all = await api.get('/v1/namespaces', ctx);
+    const all = await api.all('/v1/namespaces', 'name', ctx);
     fill(list, table([
       ['Name', n => link(`/ns/${enc(n.name)}/machines`, n.name)],
       ['Created', n => time(n.created_at)],
@@ -25,7 +25,7 @@ export async function fleets(el, [ns], ctx) {
   const list = h('div');
   fill(el, namespaceTabs(ns, 'fleets'), h('h1', {}, 'Fleets'), list);
   await ctx.every(5000, async () => {
-    const all = await api.get(`/v1/namespaces/${enc(ns)}/fleets`, ctx);
+    const all = await api.all(`/v1/namespaces/${enc(ns)}/fleets`, 'name', ctx);
     fill(list, table([
       ['Name', f => link(`/ns/${enc(ns)}/machines?fleet=${enc(f.name)}`, f.name)],
       ['Machines', f => f.count ?? 'by hand'],
@@ -61,7 +61,7 @@ export async function nodes(el, _, ctx) {
     }
   };
   const refresh = async () => {
-    const all = await api.get('/v1/nodes', ctx);
+    const all = await api.all('/v1/nodes', 'id', ctx);
     fill(list, table([
       ['Name', n => h('span', {title: n.id}, n.name)],
       ['State', n => badge(n.state)],
@@ -97,7 +97,6 @@ export function clusterAudit(el, _, ctx) {
   return auditLog(el, '/v1/audit', ctx, null, 'Cluster audit log');
 }
 
-const AUDIT_PAGE = 1000;
 const AUDIT_PAGES = 10;
 
 /**
@@ -109,21 +108,10 @@ async function auditLog(el, path, ctx, tabs, title) {
   const since = h('input', {name: 'since', type: 'datetime-local'});
   const list = h('div');
   const load = async () => {
-    const entries = [];
-    let more = false;
-    for (let page = 0, cursor = 0; ; page++) {
-      const q = new URLSearchParams({limit: AUDIT_PAGE, cursor});
-      if (action.value.trim()) q.set('action', action.value.trim());
-      if (since.value) q.set('since', new Date(since.value).toISOString());
-      const got = await api.get(`${path}?${q}`, ctx);
-      entries.push(...got);
-      if (got.length < AUDIT_PAGE) break;
-      if (page + 1 === AUDIT_PAGES) {
-        more = true;
-        break;
-      }
-      cursor = got[got.length - 1].seq;
-    }
+    const q = new URLSearchParams();
+    if (action.value.trim()) q.set('action', action.value.trim());
+    if (since.value) q.set('since', new Date(since.value).toISOString());
+    const {items: entries, more} = await api.pages(q.size ? `${path}?${q}` : path, 'seq', ctx, AUDIT_PAGES);
     entries.reverse();
     fill(list, more && h('p', {class: 'warn'}, `Showing the first ${entries.length} entries: narrow the time.`),
       table([

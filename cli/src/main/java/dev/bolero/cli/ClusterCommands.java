@@ -194,11 +194,20 @@ final class ClusterCommands {
         @Option(names = {"-q", "--quiet"}, description = "print only the ids") boolean quiet;
         @Option(names = "--metadata", paramLabel = "K=V", description = "only machines with this metadata entry; "
                 + "repeatable (all must match)") Map<String, String> metadata = new java.util.LinkedHashMap<>();
+        @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "only machines that match: "
+                + "state, fleet, name (part of it), node (node id or prefix), id (prefix), label or metadata (K or "
+                + "K=V); repeatable: any value of one key, every key (every label)") List<String> filters =
+                new java.util.ArrayList<>();
 
         @Override
         public Integer call() {
-            var machines = o.client().machines(o.namespace(), fleet, Set.of(), metadata).stream()
-                    .filter(m -> all || listedByDefault(m)).toList();
+            var given = new java.util.ArrayList<>(filters);
+            if (fleet != null) given.add("fleet=" + fleet);
+            metadata.forEach((k, v) -> given.add("label=" + k + "=" + v));
+            var filter = MachineFilter.parse(given);
+            var machines = o.client().machines(o.namespace(), filter.fleet().orElse(null), filter.states(),
+                    filter.metadata()).stream().filter(filter::test)
+                    .filter(m -> all || filter.namesState() || listedByDefault(m)).toList();
             if (quiet) {
                 machines.forEach(m -> System.out.println(m.id()));
             } else {

@@ -90,6 +90,31 @@ class MachineCommandsTest {
     }
 
     @Test
+    void psFiltersByStateFleetNameNodeAndLabelAndRefusesAnUnknownKey() throws Exception {
+        String id = cluster.machine();
+        String node = cluster.node().id();
+        for (String filter : List.of("name=m", "fleet=web", "node=" + node.substring(0, 4), "id=" + id.substring(0, 3),
+                "state=running")) {
+            Run r = bolero("ps", "-q", "--filter", filter);
+            assertThat(r.exit()).as("%s: %s", filter, r.stderr()).isZero();
+            assertThat(r.stdout().strip()).as(filter).isEqualTo(id);
+        }
+        for (String filter : List.of("name=nope", "fleet=api", "label=tier", "state=stopped")) {
+            Run r = bolero("ps", "-q", "--filter", filter);
+            assertThat(r.exit()).as("%s: %s", filter, r.stderr()).isZero();
+            assertThat(r.stdout().strip()).as(filter).isEmpty();
+        }
+        Run either = bolero("ps", "-q", "-f", "state=stopped", "-f", "state=running", "-f", "fleet=web");
+        assertThat(either.stdout().strip()).isEqualTo(id);
+        Run unknown = bolero("ps", "--filter", "colour=red");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.stderr()).contains("--filter colour: unknown key");
+        Run badState = bolero("ps", "--filter", "state=asleep");
+        assertThat(badState.exit()).isEqualTo(2);
+        assertThat(badState.stderr()).contains("unknown machine state 'asleep'");
+    }
+
+    @Test
     void psShowsAMachineMeantToRunAndQuietPrintsOnlyIds() throws Exception {
         Run r = bolero("ps", "-q");
 

@@ -45,11 +45,13 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.JsonNode;
@@ -86,8 +88,9 @@ public final class BoleroClient {
         return send("POST", "/v1/namespaces", new NamespaceSpec(name), Namespace.class);
     }
 
+    /** The namespaces the token may see, by name: every page. */
     public List<Namespace> namespaces() {
-        return send("GET", "/v1/namespaces", null, new TypeReference<List<Namespace>>() {});
+        return all("/v1/namespaces", "", new TypeReference<List<Namespace>>() {}, Namespace::name);
     }
 
     /** A new member token that sees only {@code namespace} and does not expire; shown once. */
@@ -112,24 +115,13 @@ public final class BoleroClient {
 
     // --- audit log ---
 
-    /** The largest page the server gives. */
-    private static final int AUDIT_PAGE = 1000;
-
     /**
      * Every entry of {@code namespace}'s audit log (null: the cluster's, admin only) that {@code filter} selects,
      * oldest first: the pages the server gives, followed to the end.
      */
     public List<AuditEntry> audit(String namespace, AuditFilter filter) {
-        String path = (namespace == null ? "/v1" : ns(namespace)) + "/audit?limit=" + AUDIT_PAGE + filter.query();
-        var all = new ArrayList<AuditEntry>();
-        long cursor = 0;
-        while (true) {
-            List<AuditEntry> page = send("GET", path + "&cursor=" + cursor, null,
-                    new TypeReference<List<AuditEntry>>() {});
-            all.addAll(page);
-            if (page.size() < AUDIT_PAGE) return all;
-            cursor = page.getLast().seq();
-        }
+        return all((namespace == null ? "/v1" : ns(namespace)) + "/audit", filter.query(),
+                new TypeReference<List<AuditEntry>>() {}, e -> Long.toString(e.seq()));
     }
 
     // --- secrets ---
@@ -179,8 +171,9 @@ public final class BoleroClient {
                 new TypeReference<List<VolumeSnapshot>>() {});
     }
 
+    /** The namespace's volumes, by name: every page. */
     public List<Volume> volumes(String namespace) {
-        return send("GET", ns(namespace) + "/volumes", null, new TypeReference<List<Volume>>() {});
+        return all(ns(namespace) + "/volumes", "", new TypeReference<List<Volume>>() {}, Volume::name);
     }
 
     public Volume volume(String namespace, String name) {
@@ -204,8 +197,9 @@ public final class BoleroClient {
         return send("POST", ns(namespace) + "/fleets", spec, Fleet.class);
     }
 
+    /** The namespace's fleets, by name: every page. */
     public List<Fleet> fleets(String namespace) {
-        return send("GET", ns(namespace) + "/fleets", null, new TypeReference<List<Fleet>>() {});
+        return all(ns(namespace) + "/fleets", "", new TypeReference<List<Fleet>>() {}, Fleet::name);
     }
 
     public Fleet fleet(String namespace, String fleet) {
@@ -291,7 +285,10 @@ public final class BoleroClient {
         return machines(namespace, fleet, states, Map.of());
     }
 
-    /** Like {@link #machines(String, String, Set)}, only those whose metadata has every entry of {@code metadata}. */
+    /**
+     * Like {@link #machines(String, String, Set)}, only those whose metadata has every entry of {@code metadata}:
+     * every page, oldest first.
+     */
     public List<ClusterMachine> machines(String namespace, String fleet, Set<MachineState> states,
                                          Map<String, String> metadata) {
         StringBuilder query = new StringBuilder();
@@ -301,8 +298,10 @@ public final class BoleroClient {
             query.append("&state=").append(states.stream().map(MachineState::wireName).sorted()
                     .collect(Collectors.joining(",")));
         }
-        String q = query.isEmpty() ? "" : "?" + query.substring(1);
-        return send("GET", ns(namespace) + "/machines" + q, null, new TypeReference<List<ClusterMachine>>() {});
+        var machines = new ArrayList<>(all(ns(namespace) + "/machines", query.toString(),
+                new TypeReference<List<ClusterMachine>>() {}, ClusterMachine::id));
+        machines.sort(Comparator.comparing(ClusterMachine::createdAt).thenComparing(ClusterMachine::id));
+        return machines;
     }
 
     public ClusterMachine machine(String namespace, String id) {
@@ -412,8 +411,9 @@ public final class BoleroClient {
 
     // --- nodes (admin) ---
 
+    /** The cluster's nodes, by id: every page. */
     public List<NodeInfo> nodes() {
-        return send("GET", "/v1/nodes", null, new TypeReference<List<NodeInfo>>() {});
+        return all("/v1/nodes", "", new TypeReference<List<NodeInfo>>() {}, NodeInfo::id);
     }
 
     public NodeInfo node(String id) {
@@ -445,6 +445,24 @@ public final class BoleroClient {
 
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    /** The largest page the server gives. */
+    private static final int PAGE = 1000;
+
+    /**
+     * Every item of the list at {@code path} with query {@code params} (each led by {@code &}; empty for none): the
+     * pages the server gives, each read after the last {@code key} of the one before, until a short page.
+     */
+    private <T> List<T> all(String path, String params, TypeReference<List<T>> type, Function<T, String> key) {
+        String first = path + "?limit=" + PAGE + params;
+        var all = new ArrayList<T>();
+        for (String cursor = null; ; ) {
+            List<T> page = send("GET", cursor == null ? first : first + "&cursor=" + enc(cursor), null, type);
+            all.addAll(page);
+            if (page.size() < PAGE) return all;
+            cursor = key.apply(page.getLast());
+        }
     }
 
     private <T> T send(String method, String path, Object body, Class<T> type) {

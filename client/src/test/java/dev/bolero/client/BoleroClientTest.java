@@ -64,6 +64,19 @@ class BoleroClientTest {
     }
 
     @Test
+    void lists_longer_than_a_page_are_followed_to_the_end_each_item_once() {
+        var names = new java.util.TreeSet<String>(java.util.Set.of("default"));
+        for (int i = 0; i < 1001; i++) {
+            names.add("ns-" + i);
+            admin.createNamespace("ns-" + i);
+        }
+        assertThat(admin.namespaces()).extracting(n -> n.name()).containsExactlyInAnyOrderElementsOf(names)
+                .doesNotHaveDuplicates();
+        assertThat(admin.audit(null, new AuditFilter(Optional.empty(), Optional.empty(), Optional.of("createNamespace"))))
+                .hasSize(1001).extracting(e -> e.seq()).doesNotHaveDuplicates().isSorted();
+    }
+
+    @Test
     void the_gateway_routes_list_fleets_with_an_http_service_and_a_poll_holding_the_version_gets_it_again() {
         admin.createNamespace("zeta");
         var service = new MachineSpec.HttpService(8080, true, MachineSpec.HttpService.AutoStop.STOP, true, 1, 60,

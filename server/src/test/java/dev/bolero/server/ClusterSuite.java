@@ -1599,6 +1599,74 @@ abstract class ClusterSuite {
         throw new AssertionError("node " + node.id + " has no assignment of machine " + id);
     }
 
+    @Test
+    void everyListReadPageByPageShowsEachItemExactlyOnceEvenWithInsertsBetweenPages() {
+        for (String ns : List.of("paged-c", "paged-a", "paged-b")) namespace(ns);
+        String ns = "/v1/namespaces/paged-a";
+        for (String name : List.of("web", "api", "db", "cache", "queue")) fleet("paged-a", name, "spread");
+        for (String name : List.of("v3", "v1", "v2")) {
+            assertThat(http.post(ns + "/volumes", ADMIN, Map.of("name", name, "size_gb", 1)).status()).isEqualTo(201);
+        }
+        for (String node : List.of("n1", "n2", "n3")) agent(node, Map.of(), 8, 16384).live();
+        var machines = new ArrayList<String>();
+        for (int i = 0; i < 7; i++) {
+            machines.add(machine("paged-a", i % 2 == 0 ? "web" : "api", ADMIN, Map.of("name", "m" + i,
+                    "image", "busybox", "metadata", Map.of("tier", i < 3 ? "front" : "back"))).path("id").asString());
+        }
+
+        assertThat(allPages("/v1/namespaces?", 2, "name", null)).containsExactly("default", "paged-a", "paged-b",
+                "paged-c");
+        assertThat(allPages(ns + "/fleets?", 2, "name", null)).containsExactly("api", "cache", "db", "queue", "web");
+        assertThat(allPages(ns + "/volumes?", 1, "name", null)).containsExactly("v1", "v2", "v3");
+        assertThat(allPages("/v1/nodes?", 2, "id", null)).hasSize(3).doesNotHaveDuplicates().isSorted();
+        assertThat(allPages(ns + "/machines?", 3, "id", null)).containsExactlyElementsOf(machines.stream().sorted()
+                .toList());
+        // filters apply before the page is cut: a page is short only at the end
+        assertThat(allPages(ns + "/machines?metadata.tier=front&", 1, "id", null))
+                .containsExactlyInAnyOrderElementsOf(machines.subList(0, 3));
+        assertThat(allPages(ns + "/fleets/web/machines?metadata.tier=back&", 1, "id", null)).hasSize(2);
+        assertThat(http.get(ns + "/machines?limit=2&fleet=api&metadata.tier=back", ADMIN).json()).hasSize(2);
+        // a machine created between two pages is listed at most once, and every other machine exactly once
+        var seen = allPages(ns + "/machines?", 2, "id", () -> machines.add(machine("paged-a", "web", ADMIN,
+                Map.of("image", "busybox")).path("id").asString()));
+        assertThat(seen).doesNotHaveDuplicates().containsAll(machines.subList(0, 7))
+                .isSubsetOf(machines);
+        // a tenant's namespace list is its namespace, paged the same way
+        String tenant = http.post(ns + "/tokens", ADMIN, null).json().path("token").asString();
+        assertThat(http.get("/v1/namespaces?limit=1", tenant).json()).hasSize(1);
+        assertThat(http.get("/v1/namespaces?cursor=paged-a", tenant).json()).isEmpty();
+
+        for (String bad : List.of("limit=0", "limit=1001", "limit=ten", "cursor=", "cursor=a%20b",
+                "cursor=" + "x".repeat(129))) {
+            for (String list : List.of("/v1/namespaces", ns + "/fleets", ns + "/machines", ns + "/volumes",
+                    "/v1/nodes", ns + "/fleets/web/machines")) {
+                var refused = http.get(list + "?" + bad, ADMIN);
+                assertThat(refused.status()).as("%s?%s", list, bad).isEqualTo(400);
+                assertThat(refused.errorCode()).isEqualTo("invalid_argument");
+                assertThat(refused.body()).contains(bad.substring(0, bad.indexOf('=')));
+            }
+        }
+    }
+
+    /**
+     * The {@code key} of every item of {@code list} (a path ending in {@code ?} or {@code &}), read {@code limit} at
+     * a time as a client does, following the cursor until a short page; {@code between} (if any) runs after the
+     * first page.
+     */
+    private List<String> allPages(String list, int limit, String key, Runnable between) {
+        var keys = new ArrayList<String>();
+        String cursor = null;
+        while (true) {
+            var page = http.get(list + "limit=" + limit + (cursor == null ? "" : "&cursor=" + cursor), ADMIN);
+            assertThat(page.status()).as("%s", page).isEqualTo(200);
+            page.json().forEach(item -> keys.add(item.path(key).asString()));
+            if (page.json().size() < limit) return keys;
+            assertThat(page.json()).hasSize(limit);
+            cursor = keys.getLast();
+            if (between != null && keys.size() == limit) between.run();
+        }
+    }
+
     /** A connection to this test's database beside the server's, to change it as an intruder would. */
     java.sql.Connection rawConnection() throws java.sql.SQLException {
         if (db.isEmpty()) {

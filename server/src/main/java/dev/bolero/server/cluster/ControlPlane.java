@@ -5,6 +5,7 @@ import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.ClusterMachine;
@@ -25,6 +26,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,8 +62,9 @@ public final class ControlPlane {
         });
     }
 
-    public List<Namespace> namespaces() {
-        return store.read("list namespaces", tx -> tx.namespaces().list());
+    /** One page of the namespaces, by name. */
+    public List<Namespace> namespaces(Page page) {
+        return store.read("list namespaces", tx -> tx.namespaces().list(page));
     }
 
     /** The namespace, if it exists. */
@@ -178,8 +181,9 @@ public final class ControlPlane {
         return store.read(action, tx -> tx.fleets().get(namespace, name)).orElseThrow(() -> notFound(action, "fleet", name));
     }
 
-    public List<Fleet> fleets(String namespace) {
-        return store.read("list fleets of " + namespace, tx -> tx.fleets().list(namespace));
+    /** One page of the namespace's fleets, by name. */
+    public List<Fleet> fleets(String namespace, Page page) {
+        return store.read("list fleets of " + namespace, tx -> tx.fleets().list(namespace, page));
     }
 
     /** Deletes an empty fleet; one with machines is a {@code conflict}. */
@@ -241,13 +245,24 @@ public final class ControlPlane {
         return live(namespace, id, "get machine " + id).toWire();
     }
 
-    /** The namespace's machines, optionally of one fleet and in one of {@code states} (all when empty). */
+    /**
+     * One page, by id, of the namespace's machines that are of {@code fleet} (any when empty), in one of
+     * {@code states} (any when empty) and have every entry of {@code metadata}. The page is short only when no
+     * machine after it matches: rows that do not match are skipped, reading on until the page is full.
+     */
     public List<ClusterMachine> machines(String namespace, Optional<String> fleet, Set<MachineState> states,
-                                         Map<String, String> metadata) {
-        return store.read("list machines of " + namespace, tx -> tx.machines().list(namespace, fleet)).stream()
-                .filter(m -> states.isEmpty() || states.contains(m.observedState()))
-                .filter(m -> m.spec().metadata().entrySet().containsAll(metadata.entrySet()))
-                .map(MachineRow::toWire).toList();
+                                         Map<String, String> metadata, Page page) {
+        var found = new ArrayList<ClusterMachine>();
+        for (Page read = page; ; ) {
+            Page batch = read;
+            List<MachineRow> rows = store.read("list machines of " + namespace,
+                    tx -> tx.machines().list(namespace, fleet, batch));
+            rows.stream().filter(m -> states.isEmpty() || states.contains(m.observedState()))
+                    .filter(m -> m.spec().metadata().entrySet().containsAll(metadata.entrySet()))
+                    .limit(page.limit() - found.size()).map(MachineRow::toWire).forEach(found::add);
+            if (found.size() == page.limit() || rows.size() < batch.limit()) return found;
+            read = batch.after(rows.getLast().id());
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.PrivateNetworkStore;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
@@ -267,12 +268,13 @@ public final class NodeRegistry {
         changes.signal(touched);
     }
 
-    public List<NodeInfo> nodes() {
+    /** One page of the nodes, by id. */
+    public List<NodeInfo> nodes(Page page) {
         return store.read("list nodes", tx -> {
             var allocations = tx.allocations().all();
             var links = new java.util.HashMap<String, NodeLink>();
             tx.privateNetwork().members().forEach(m -> links.put(m.nodeId(), m.link()));
-            return tx.nodes().list().stream().map(n -> info(n, allocations.get(n.id()), links.get(n.id()))).toList();
+            return tx.nodes().list(page).stream().map(n -> info(n, allocations.get(n.id()), links.get(n.id()))).toList();
         });
     }
 

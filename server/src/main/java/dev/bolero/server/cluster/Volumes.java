@@ -8,6 +8,7 @@ import dev.bolero.api.wire.VolumeSnapshot;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.sql.SQLException;
@@ -105,8 +106,9 @@ public final class Volumes {
         });
     }
 
-    public List<Volume> list(String namespace) {
-        return store.read("list volumes of " + namespace, tx -> tx.volumes().list(namespace));
+    /** One page of the namespace's volumes, by name. */
+    public List<Volume> list(String namespace, Page page) {
+        return store.read("list volumes of " + namespace, tx -> tx.volumes().list(namespace, page));
     }
 
     /** @throws ApiException {@code not_found} */

@@ -19,6 +19,7 @@ import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.ServerConfig;
 import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.store.AuditStore;
+import dev.bolero.server.store.Page;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
@@ -56,6 +57,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +72,7 @@ public final class ServerApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerApi.class);
     private static final int MAX_WAIT_S = 3600;
     private static final int MAX_POLL_S = 300;
+    private static final Pattern CURSOR = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
     /** The header of an agent's stream answer carrying the node API's HTTP status. */
     private static final String STATUS_HEADER = "Bolero-Status";
     private static final int ACCEPT_QUEUE = 4096;
@@ -131,11 +134,18 @@ public final class ServerApi implements AutoCloseable {
                 admin(ctx);
                 ctx.status(201).json(cluster.plane().createNamespace(body(ctx, NamespaceSpec.class, "create namespace")));
             });
-            r.handle(ServerRoutes.LIST_NAMESPACES, ctx -> ctx.json(switch (principal(ctx)) {
-                case Principal.Admin a -> cluster.plane().namespaces();
-                case Principal.Tenant t -> cluster.plane().namespace(t.namespace()).stream().toList();
-                default -> throw ApiException.permissionDenied("list namespaces: needs an admin or a namespace token");
-            }));
+            r.handle(ServerRoutes.LIST_NAMESPACES, ctx -> {
+                Principal principal = principal(ctx);
+                Page page = page(ctx);
+                ctx.json(switch (principal) {
+                    case Principal.Admin a -> cluster.plane().namespaces(page);
+                    case Principal.Tenant t -> cluster.plane().namespace(t.namespace())
+                            .filter(n -> page.after().map(after -> n.name().compareTo(after) > 0).orElse(true))
+                            .stream().toList();
+                    default -> throw ApiException.permissionDenied("list namespaces: needs an admin or a namespace "
+                            + "token");
+                });
+            });
             r.handle(ServerRoutes.GET_NAMESPACE,
                     ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
             r.handle(ServerRoutes.CREATE_TOKEN, ctx -> {
@@ -169,7 +179,7 @@ public final class ServerApi implements AutoCloseable {
             });
             r.handle(ServerRoutes.CREATE_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().create(namespace(ctx),
                     body(ctx, VolumeSpec.class, "create volume"))));
-            r.handle(ServerRoutes.LIST_VOLUMES, ctx -> ctx.json(cluster.volumes().list(namespace(ctx))));
+            r.handle(ServerRoutes.LIST_VOLUMES, ctx -> ctx.json(cluster.volumes().list(namespace(ctx), page(ctx))));
             r.handle(ServerRoutes.GET_VOLUME, ctx -> ctx.json(cluster.volumes().get(namespace(ctx),
                     ctx.pathParam("volume"))));
             r.handle(ServerRoutes.EXTEND_VOLUME, ctx -> ctx.json(cluster.volumes().extend(namespace(ctx),
@@ -186,7 +196,7 @@ public final class ServerApi implements AutoCloseable {
 
             r.handle(ServerRoutes.CREATE_FLEET, ctx -> ctx.status(201).json(cluster.plane().createFleet(namespace(ctx),
                     body(ctx, FleetSpec.class, "create fleet"))));
-            r.handle(ServerRoutes.LIST_FLEETS, ctx -> ctx.json(cluster.plane().fleets(namespace(ctx))));
+            r.handle(ServerRoutes.LIST_FLEETS, ctx -> ctx.json(cluster.plane().fleets(namespace(ctx), page(ctx))));
             r.handle(ServerRoutes.GET_FLEET,
                     ctx -> ctx.json(cluster.plane().fleet(namespace(ctx), ctx.pathParam("fleet"))));
             r.handle(ServerRoutes.UPDATE_FLEET, ctx -> ctx.json(cluster.plane().updateFleet(namespace(ctx),
@@ -225,10 +235,10 @@ public final class ServerApi implements AutoCloseable {
                 String ns = namespace(ctx);
                 cluster.plane().fleet(ns, ctx.pathParam("fleet"));
                 ctx.json(cluster.plane().machines(ns, Optional.of(ctx.pathParam("fleet")), states(ctx, false),
-                        metadata(ctx)));
+                        metadata(ctx), page(ctx)));
             });
             r.handle(ServerRoutes.LIST_MACHINES, ctx -> ctx.json(cluster.plane().machines(namespace(ctx),
-                    Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false), metadata(ctx))));
+                    Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false), metadata(ctx), page(ctx))));
             r.handle(ServerRoutes.GET_MACHINE,
                     ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.START_MACHINE, ctx ->
@@ -271,7 +281,7 @@ public final class ServerApi implements AutoCloseable {
 
             r.handle(ServerRoutes.LIST_NODES, ctx -> {
                 admin(ctx);
-                ctx.json(cluster.nodes().nodes());
+                ctx.json(cluster.nodes().nodes(page(ctx)));
             });
             r.handle(ServerRoutes.GET_NODE, ctx -> {
                 admin(ctx);
@@ -394,7 +404,7 @@ public final class ServerApi implements AutoCloseable {
         var filter = new AuditStore.Filter(QueryParams.instant("since", ctx.queryParam("since")),
                 QueryParams.instant("until", ctx.queryParam("until")),
                 Optional.ofNullable(ctx.queryParam("action")));
-        return audit.list(ns, longParam(ctx, "cursor"), filter, intParam(ctx, "limit", 100, 1, 1000));
+        return audit.list(ns, longParam(ctx, "cursor"), filter, limit(ctx));
     }
 
     /** A missing or unknown bearer token. */
@@ -620,6 +630,27 @@ public final class ServerApi implements AutoCloseable {
 
     private static int intParam(Context ctx, String name, int dflt, int min, int max) {
         return QueryParams.wholeNumber(name, ctx.queryParam(name), dflt, min, max);
+    }
+
+    /** The {@code limit} of a list's page: 1 to {@link Page#MAX_LIMIT}, {@link Page#DEFAULT_LIMIT} when absent. */
+    private static int limit(Context ctx) {
+        return intParam(ctx, "limit", Page.DEFAULT_LIMIT, 1, Page.MAX_LIMIT);
+    }
+
+    /**
+     * The page of a list keyed by id or name that {@code cursor} (the last key of the previous page; from the first
+     * when absent) and {@code limit} ask for.
+     *
+     * @throws ApiException {@code invalid_argument} for a cursor that no id or name can be, or a bad limit
+     */
+    private static Page page(Context ctx) {
+        String cursor = ctx.queryParam("cursor");
+        if (cursor == null) return Page.first(limit(ctx));
+        if (!CURSOR.matcher(cursor).matches()) {
+            throw ApiException.invalid("cursor must be the last id or name of the previous page (1-128 of A-Z a-z "
+                    + "0-9 _ . -), got '" + cursor + "'");
+        }
+        return Page.first(limit(ctx)).after(cursor);
     }
 
     private static long longParam(Context ctx, String name) {

@@ -40,6 +40,7 @@ import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.TokenInfo;
 import dev.bolero.api.wire.TokenResponse;
 import dev.bolero.api.wire.TokenSpec;
+import dev.bolero.server.store.Page;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.Map;
@@ -84,6 +85,19 @@ final class ServerRoutes {
                     Map.entry(Telemetry.TAG, Telemetry.TAG_DESCRIPTION),
                     Map.entry("protocol", "The node-to-server protocol (not published)")), List.of(429, 503));
 
+    private static final String LIMIT = "at most this many items, 1 to " + Page.MAX_LIMIT + " (default "
+            + Page.DEFAULT_LIMIT + ")";
+
+    /**
+     * A list of {@code type} read page by page in the order of {@code key} (id or name): its {@code cursor} and
+     * {@code limit} parameters. A page shorter than its limit is the last.
+     */
+    private static Operation.Builder paged(Operation.Builder list, String key, Class<?> type) {
+        return list.query("cursor", "string", "only items whose " + key + " sorts after this one (the last " + key
+                        + " of the previous page)")
+                .query("limit", "integer", LIMIT).returnsArrayOf(200, type);
+    }
+
     static final Operation OPENAPI = Operation.get("/v1/openapi.json").id("getOpenApi").tag("meta")
             .summary("This document").returns(200, ObjectNode.class).anonymous().build();
     static final Operation STATUS = Operation.get("/v1/status").id("getStatus").tag("meta")
@@ -93,8 +107,8 @@ final class ServerRoutes {
     static final Operation CREATE_NAMESPACE = Operation.post("/v1/namespaces").id("createNamespace")
             .tag("namespaces").summary("Creates a namespace (admin)").body(NamespaceSpec.class)
             .returns(201, Namespace.class).errors(403, 409).build();
-    static final Operation LIST_NAMESPACES = Operation.get("/v1/namespaces").id("listNamespaces")
-            .tag("namespaces").summary("The namespaces the token may see").returnsArrayOf(200, Namespace.class)
+    static final Operation LIST_NAMESPACES = paged(Operation.get("/v1/namespaces").id("listNamespaces")
+            .tag("namespaces").summary("The namespaces the token may see, by name"), "name", Namespace.class)
             .errors(403).build();
     static final Operation GET_NAMESPACE = Operation.get(NS).id("getNamespace").tag("namespaces")
             .summary("One namespace").returns(200, Namespace.class).build();
@@ -136,8 +150,8 @@ final class ServerRoutes {
     static final Operation CREATE_VOLUME = Operation.post(NS + "/volumes").id("createVolume").tag("volumes")
             .summary("Creates a volume; it lives on the node of the first machine that mounts it")
             .body(VolumeSpec.class).returns(201, Volume.class).errors(403, 409).build();
-    static final Operation LIST_VOLUMES = Operation.get(NS + "/volumes").id("listVolumes").tag("volumes")
-            .summary("The namespace's volumes").returnsArrayOf(200, Volume.class).build();
+    static final Operation LIST_VOLUMES = paged(Operation.get(NS + "/volumes").id("listVolumes").tag("volumes")
+            .summary("The namespace's volumes, by name"), "name", Volume.class).build();
     static final Operation GET_VOLUME = Operation.get(NS + "/volumes/{volume}").id("getVolume").tag("volumes")
             .summary("One volume").returns(200, Volume.class).build();
     static final Operation EXTEND_VOLUME = Operation.put(NS + "/volumes/{volume}/extend").id("extendVolume")
@@ -155,8 +169,8 @@ final class ServerRoutes {
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(403, 409).build();
-    static final Operation LIST_FLEETS = Operation.get(NS + "/fleets").id("listFleets").tag("fleets")
-            .summary("The namespace's fleets").returnsArrayOf(200, Fleet.class).build();
+    static final Operation LIST_FLEETS = paged(Operation.get(NS + "/fleets").id("listFleets").tag("fleets")
+            .summary("The namespace's fleets, by name"), "name", Fleet.class).build();
     static final Operation GET_FLEET = Operation.get(NS + "/fleets/{fleet}").id("getFleet").tag("fleets")
             .summary("One fleet").returns(200, Fleet.class).build();
     static final Operation UPDATE_FLEET = Operation.put(NS + "/fleets/{fleet}").id("updateFleet").tag("fleets")
@@ -206,14 +220,14 @@ final class ServerRoutes {
     static final String METADATA = "metadata.KEY";
     private static final String METADATA_FILTER = "only machines whose config.metadata has KEY set to this value; "
             + "several such parameters must all match";
-    static final Operation LIST_FLEET_MACHINES = Operation.get(NS + "/fleets/{fleet}/machines")
-            .id("listFleetMachines").tag("machines").summary("The fleet's machines")
-            .query("state", "string", "only machines in these " + STATES).query(METADATA, "string", METADATA_FILTER)
-            .returnsArrayOf(200, ClusterMachine.class).build();
-    static final Operation LIST_MACHINES = Operation.get(NS + "/machines").id("listMachines").tag("machines")
-            .summary("The namespace's machines").query("fleet", "string", "only this fleet's machines")
-            .query("state", "string", "only machines in these " + STATES).query(METADATA, "string", METADATA_FILTER)
-            .returnsArrayOf(200, ClusterMachine.class).build();
+    static final Operation LIST_FLEET_MACHINES = paged(Operation.get(NS + "/fleets/{fleet}/machines")
+            .id("listFleetMachines").tag("machines").summary("The fleet's machines, by id")
+            .query("state", "string", "only machines in these " + STATES).query(METADATA, "string", METADATA_FILTER),
+            "id", ClusterMachine.class).build();
+    static final Operation LIST_MACHINES = paged(Operation.get(NS + "/machines").id("listMachines").tag("machines")
+            .summary("The namespace's machines, by id").query("fleet", "string", "only this fleet's machines")
+            .query("state", "string", "only machines in these " + STATES).query(METADATA, "string", METADATA_FILTER),
+            "id", ClusterMachine.class).build();
     static final Operation GET_MACHINE = Operation.get(NS + "/machines/{id}").id("getMachine").tag("machines")
             .summary("One machine").returns(200, ClusterMachine.class).build();
     static final Operation START_MACHINE = Operation.post(NS + "/machines/{id}/start").id("startMachine")
@@ -265,7 +279,7 @@ final class ServerRoutes {
                 .query("until", "string", "only entries before this time (RFC 3339 or Unix seconds)")
                 .query("action", "string", "only entries of this operation id, e.g. " + example)
                 .query("cursor", "integer", "only entries after this seq (the last seq of the previous page)")
-                .query("limit", "integer", "at most this many entries, 1 to 1000 (default 100)")
+                .query("limit", "integer", LIMIT)
                 .returnsArrayOf(200, AuditEntry.class);
     }
 
@@ -277,8 +291,8 @@ final class ServerRoutes {
             .tag("audit").summary("The audit log of calls on the cluster's own objects (namespaces, nodes), oldest "
                     + "first (admin)"), "drainNode").errors(403).build();
 
-    static final Operation LIST_NODES = Operation.get("/v1/nodes").id("listNodes").tag("nodes")
-            .summary("The cluster's nodes").returnsArrayOf(200, NodeInfo.class).errors(403).build();
+    static final Operation LIST_NODES = paged(Operation.get("/v1/nodes").id("listNodes").tag("nodes")
+            .summary("The cluster's nodes, by id"), "id", NodeInfo.class).errors(403).build();
     static final Operation GET_NODE = Operation.get("/v1/nodes/{id}").id("getNode").tag("nodes")
             .summary("One node").returns(200, NodeInfo.class).errors(403).build();
     static final Operation CORDON = Operation.post("/v1/nodes/{id}/cordon").id("cordonNode").tag("nodes")

@@ -59,6 +59,12 @@ public final class FleetStore {
         return sql.all(SELECT + " WHERE f.namespace = ? ORDER BY f.name", FleetStore::fleet, namespace);
     }
 
+    /** One page of the namespace's fleets, by name. */
+    public List<Fleet> list(String namespace, Page page) throws SQLException {
+        return sql.all(SELECT + " WHERE f.namespace = ? AND " + Page.sql("f.name"), FleetStore::fleet,
+                page.args(namespace));
+    }
+
     public void delete(String namespace, String name) throws SQLException {
         sql.update("DELETE FROM fleets WHERE namespace = ? AND name = ?", namespace, name);
     }

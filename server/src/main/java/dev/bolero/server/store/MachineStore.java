@@ -113,6 +113,16 @@ public final class MachineStore {
                 + "AND desired_state <> " + DESTROYED + " ORDER BY created_at, id", MachineStore::machine, namespace);
     }
 
+    /** One page of a namespace's live machines, optionally of one fleet, by id. */
+    public List<MachineRow> list(String namespace, Optional<String> fleet, Page page) throws SQLException {
+        String live = "SELECT " + READ + " FROM machines WHERE namespace = ? AND desired_state <> " + DESTROYED;
+        if (fleet.isPresent()) {
+            return sql.all(live + " AND fleet = ? AND " + Page.sql("id"), MachineStore::machine,
+                    page.args(namespace, fleet.get()));
+        }
+        return sql.all(live + " AND " + Page.sql("id"), MachineStore::machine, page.args(namespace));
+    }
+
     /** How many machines (deleted ones not yet confirmed included) the fleet has. */
     public int countInFleet(String namespace, String fleet) throws SQLException {
         return sql.one("SELECT COUNT(*) FROM machines WHERE namespace = ? AND fleet = ?", rs -> rs.getInt(1),

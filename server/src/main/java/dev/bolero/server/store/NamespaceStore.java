@@ -28,6 +28,12 @@ public final class NamespaceStore {
         return sql.all("SELECT name, created_at FROM namespaces ORDER BY name", NamespaceStore::namespace);
     }
 
+    /** One page of the namespaces, by name. */
+    public List<Namespace> list(Page page) throws SQLException {
+        return sql.all("SELECT name, created_at FROM namespaces WHERE " + Page.sql("name"), NamespaceStore::namespace,
+                page.args());
+    }
+
     private static Namespace namespace(ResultSet rs) throws SQLException {
         return new Namespace(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)));
     }

@@ -61,6 +61,11 @@ public final class NodeStore {
         return sql.all("SELECT " + COLUMNS + " FROM nodes ORDER BY id", NodeStore::node);
     }
 
+    /** One page of the nodes, by id. */
+    public List<NodeRow> list(Page page) throws SQLException {
+        return sql.all("SELECT " + COLUMNS + " FROM nodes WHERE " + Page.sql("id"), NodeStore::node, page.args());
+    }
+
     /** Records a heartbeat: capacity, drivers, time, and health {@code ready}. */
     public void heartbeat(String id, Capacity capacity, List<Driver> drivers, Instant now) throws SQLException {
         sql.update("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ?, "

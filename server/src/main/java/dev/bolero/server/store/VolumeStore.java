@@ -37,8 +37,10 @@ public final class VolumeStore {
                 VolumeStore::volume, args.toArray());
     }
 
-    public List<Volume> list(String namespace) throws SQLException {
-        return sql.all(SELECT + " WHERE v.namespace = ? ORDER BY v.name", VolumeStore::volume, namespace);
+    /** One page of the namespace's volumes, by name. */
+    public List<Volume> list(String namespace, Page page) throws SQLException {
+        return sql.all(SELECT + " WHERE v.namespace = ? AND " + Page.sql("v.name"), VolumeStore::volume,
+                page.args(namespace));
     }
 
     /** The volumes living on node {@code nodeId}, with their namespaces and snapshots, by id. */

@@ -16,6 +16,7 @@ import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.core.Driver;
 import dev.bolero.server.secrets.MasterKeys;
 import dev.bolero.server.secrets.Secrets;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -77,7 +78,8 @@ class PlacementBatchTest {
         var placed = outcomes.stream().filter(o -> o instanceof ClusterMachine).map(o -> (ClusterMachine) o).toList();
         assertThat(placed).hasSize(creates);
         assertThat(placed).allSatisfy(m -> assertThat(m.nodeId()).isNotNull());
-        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of()))
+        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of(),
+                Page.first(Page.MAX_LIMIT)))
                 .extracting(ClusterMachine::id).containsExactlyInAnyOrderElementsOf(
                         placed.stream().map(ClusterMachine::id).toList());
         assertThat(placed.stream().collect(Collectors.groupingBy(ClusterMachine::nodeId, Collectors.counting())))
@@ -94,7 +96,7 @@ class PlacementBatchTest {
         assertThat(outcomes.stream().filter(o -> o instanceof ClusterMachine)).hasSize(NODES * CPUS);
         assertThat(outcomes.stream().filter(o -> o instanceof ApiException e && e.getMessage().contains("create machine"))
                 .count()).isEqualTo(creates - NODES * CPUS);
-        for (NodeInfo node : cluster.nodes().nodes()) {
+        for (NodeInfo node : cluster.nodes().nodes(Page.first(Page.MAX_LIMIT))) {
             assertThat(node.allocated().cpus()).as("cpus allocated on %s", node.name()).isEqualTo(CPUS);
         }
     }
@@ -106,14 +108,15 @@ class PlacementBatchTest {
         assertThat(outcomes.stream().filter(o -> o instanceof ClusterMachine)).hasSize(1);
         assertThat(outcomes.stream().filter(o -> o instanceof ApiException e
                 && e.getMessage().endsWith("a machine of that name exists"))).hasSize(11);
-        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of())).hasSize(1);
+        assertThat(cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of(),
+                Page.first(Page.MAX_LIMIT))).hasSize(1);
     }
 
     @Test
     void machinesOfALostNodeWaitUntilANodeHasRoomAndAreThenPlacedByTheReconciler() throws Exception {
         var outcomes = concurrently(NODES * CPUS, i -> create("m-" + i));
         assertThat(outcomes).allMatch(o -> o instanceof ClusterMachine);
-        var nodes = cluster.nodes().nodes();
+        var nodes = cluster.nodes().nodes(Page.first(Page.MAX_LIMIT));
         String lost = nodes.getFirst().id();
         clock.advance(Duration.ofSeconds(31));
         for (NodeInfo node : nodes.subList(1, NODES)) {
@@ -138,14 +141,15 @@ class PlacementBatchTest {
         var placed = machines().stream().filter(m -> waiting.stream().anyMatch(w -> w.id().equals(m.id()))
                 && m.nodeId() != null).toList();
         assertThat(placed).singleElement().satisfies(m -> assertThat(m.nodeId()).isEqualTo(gone.nodeId()));
-        for (NodeInfo node : cluster.nodes().nodes()) {
+        for (NodeInfo node : cluster.nodes().nodes(Page.first(Page.MAX_LIMIT))) {
             assertThat(node.allocated().cpus()).as("cpus on %s", node.name())
                     .isEqualTo(node.id().equals(lost) ? 0 : CPUS);
         }
     }
 
     private List<ClusterMachine> machines() {
-        return cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of());
+        return cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of(),
+                Page.first(Page.MAX_LIMIT));
     }
 
     private Object create(String name) {
