@@ -148,21 +148,31 @@ final class GatewayHandler extends ProxyHandler {
                     "fleet " + exchange.route.fleet() + ": no machine became healthy within " + wakeTimeout);
             return;
         }
-        table.nextChange().toCompletableFuture().copy().orTimeout(left, TimeUnit.NANOSECONDS).whenCompleteAsync((routes, timeout) -> {
-            Routes now = table.current();
-            Optional<Route> route = now.fleet(exchange.route.fleet());
-            if (route.isEmpty()) {
-                Refusal.UNKNOWN_HOST.send(exchange.request, exchange.response, exchange.client,
-                        "fleet " + exchange.route.fleet() + " no longer exists");
-            } else if (route.get().backends().stream().anyMatch(Backend::healthy)) {
-                exchange.route = route.get();
-                exchange.woken(deadline);
-                dispatch(exchange, deadline);
-            } else {
-                exchange.route = route.get();
-                awaitMachine(exchange, deadline);
-            }
+        // Wait for the change after the current routes, then look at them: a change made after the wake and before
+        // the wait (the waker may answer at once) is in them, not in the next change.
+        var change = table.nextChange();
+        if (decided(exchange, deadline)) return;
+        change.toCompletableFuture().copy().orTimeout(left, TimeUnit.NANOSECONDS).whenCompleteAsync((routes, timeout) -> {
+            if (!decided(exchange, deadline)) awaitMachine(exchange, deadline);
         }, executor);
+    }
+
+    /**
+     * Dispatches the exchange when the current routes list a healthy machine of its fleet, or refuses it when the
+     * fleet is gone; false (nothing done) while the fleet has no healthy machine.
+     */
+    private boolean decided(Exchange exchange, long deadline) {
+        Optional<Route> route = table.current().fleet(exchange.route.fleet());
+        if (route.isEmpty()) {
+            Refusal.UNKNOWN_HOST.send(exchange.request, exchange.response, exchange.client,
+                    "fleet " + exchange.route.fleet() + " no longer exists");
+            return true;
+        }
+        exchange.route = route.get();
+        if (route.get().backends().stream().noneMatch(Backend::healthy)) return false;
+        exchange.woken(deadline);
+        dispatch(exchange, deadline);
+        return true;
     }
 
     private void forward(Exchange exchange) {

@@ -294,6 +294,24 @@ class GatewayIT {
     }
 
     @Test
+    void aWakerThatBringsTheMachineBeforeItReturnsIsNotWaitedForUntilTheDeadline() throws Exception {
+        var table = new RouteTable(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true).build()).build());
+        var ready = machine("ready");
+        // The routes change inside wake(), before the request starts to wait for a change: it must see them.
+        Waker atOnce = (fleet, reason) -> {
+            table.replace(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true)
+                    .backend(ready.backend()).build()).build());
+            return true;
+        };
+        // A deadline past the client's timeout: a request that missed the change would time out, not get a 503.
+        var gateway = gateway(table, Gateway.builder(table).waker(atOnce).wakeTimeout(Duration.ofMinutes(5)));
+
+        var answer = get(gateway, "web.alpha." + DOMAIN, "/");
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        assertThat(answer.body()).isEqualTo("ready");
+    }
+
+    @Test
     void aWakeThatBringsNoMachineBeforeTheDeadlineIsA503() throws Exception {
         var table = new RouteTable(Routes.builder(DOMAIN).route(Route.builder(WEB_ALPHA).autoStart(true).build()).build());
         Waker promisesInVain = (fleet, reason) -> true;
