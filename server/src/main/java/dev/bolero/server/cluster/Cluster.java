@@ -26,10 +26,12 @@ public final class Cluster implements AutoCloseable {
     private final Deployments deployments;
     private final Volumes volumes;
     private final GatewayFeed feed;
+    private final TokenCache tokens;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    GatewayFeed feed) {
+                    GatewayFeed feed, TokenCache tokens) {
+        this.tokens = tokens;
         this.deployments = deployments;
         this.store = store;
         this.placements = placements;
@@ -52,14 +54,15 @@ public final class Cluster implements AutoCloseable {
                                 Duration streamPickup, Secrets secrets) {
         var changes = new Changes();
         var placements = new Placements(store, clock, changes, timing.downAfter());
-        var plane = new ControlPlane(store, clock, changes, placements, secrets);
+        var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock);
+        var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
         var deployments = new Deployments(store, clock);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
-                new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes));
+                new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes), tokens);
     }
 
     public ControlPlane plane() {
@@ -124,10 +127,12 @@ public final class Cluster implements AutoCloseable {
         return loops.leading();
     }
 
-    /** The credential {@code token} is, if any. */
+    /**
+     * The credential {@code token} is, if any. Credentials are cached ({@link TokenCache}): one revoked through this
+     * server is refused at once, one revoked through another server sharing the store within 5 s.
+     */
     public Optional<TokenRow> authenticate(String token) {
-        String hash = Tokens.hash(token);
-        return store.read("authenticate", tx -> tx.tokens().find(hash));
+        return tokens.find(Tokens.hash(token));
     }
 
     /** The latest state index. */
