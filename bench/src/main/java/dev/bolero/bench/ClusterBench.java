@@ -33,9 +33,9 @@ import tools.jackson.databind.JsonNode;
  * latency of {@code GET /v1/status} is sampled too. The server runs in a JVM of its own ({@link BenchServer}); this
  * process holds the clients and the simulated agents. Prints creates/s, p50/p99 create latency and the CPU time per
  * create of the server process (from {@code /proc}) and of this harness apart, which vary less than the rate on a
- * shared host; the server's also net of what it spends idle (its CPU per second over one heartbeat interval with the
- * agents running and no creates, also printed), since that fixed cost weighs more per create the slower the creates
- * go. Beside them, the figures measured for earlier code.
+ * shared host, and what the server spends idle (its CPU per second over one heartbeat interval with the agents
+ * running, before the creates), a fixed cost that weighs more per create the slower the creates go. Beside them, the
+ * figures measured for earlier code.
  *
  * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres).
  */
@@ -205,7 +205,6 @@ public final class ClusterBench {
             double createS = (System.nanoTime() - start) / 1e9;
             double cpuMs = (cpuNanos() - cpuStart) / 1e6 / creates;
             double serverCpuMs = (server.cpuNanos() - serverCpuStart) / 1e6 / creates;
-            double serverNetMs = serverCpuMs - idleCpuMsPerS * createS / creates;
             sampling.interrupt();
             sampling.join();
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
@@ -215,9 +214,9 @@ public final class ClusterBench {
             Arrays.sort(latencies);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "CPU per create: server %.2f ms (%.2f ms beyond its idle %.0f ms/s), harness %.2f ms; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
+                            + "CPU per create: server %.2f ms, harness %.2f ms; server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
                             + "running after %.1f s (%d/%d); %d joins in %.1f s",
-                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, serverNetMs, idleCpuMsPerS, cpuMs,
+                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs, idleCpuMsPerS,
                     ms(status, 0.50),
                     ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS);
         } finally {
