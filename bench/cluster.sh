@@ -7,7 +7,9 @@
 # the figures measured for the code before batched placement (which this run cannot execute).
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres)
 # Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
-# measure what counting each create against it costs.
+# measure what counting each create against it costs. The server runs in a JVM of its own (the harness holds the clients
+# and the simulated agents), and each run prints the CPU per create of both apart; BOLERO_BENCH_SERVER_OPTS adds JVM
+# options to the server's (e.g. -XX:StartFlightRecording=filename=/tmp/server.jfr to profile it alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"

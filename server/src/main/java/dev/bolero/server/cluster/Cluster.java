@@ -27,10 +27,12 @@ public final class Cluster implements AutoCloseable {
     private final Volumes volumes;
     private final GatewayFeed feed;
     private final Hostnames hostnames;
+    private final TokenCache tokens;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    GatewayFeed feed, Hostnames hostnames) {
+                    GatewayFeed feed, Hostnames hostnames, TokenCache tokens) {
+        this.tokens = tokens;
         this.deployments = deployments;
         this.store = store;
         this.placements = placements;
@@ -54,7 +56,8 @@ public final class Cluster implements AutoCloseable {
                                 Duration streamPickup, Secrets secrets) {
         var changes = new Changes();
         var placements = new Placements(store, clock, changes, timing.downAfter());
-        var plane = new ControlPlane(store, clock, changes, placements, secrets);
+        var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock);
+        var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
         var deployments = new Deployments(store, clock);
@@ -62,7 +65,7 @@ public final class Cluster implements AutoCloseable {
                 plane, placements, deployments).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
                 new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes),
-                new Hostnames(store, clock, changes, secrets));
+                new Hostnames(store, clock, changes, secrets), tokens);
     }
 
     public ControlPlane plane() {
@@ -132,10 +135,12 @@ public final class Cluster implements AutoCloseable {
         return loops.leading();
     }
 
-    /** The credential {@code token} is, if any. */
+    /**
+     * The credential {@code token} is, if any. Credentials are cached ({@link TokenCache}): one revoked through this
+     * server is refused at once, one revoked through another server sharing the store within 5 s.
+     */
     public Optional<TokenRow> authenticate(String token) {
-        String hash = Tokens.hash(token);
-        return store.read("authenticate", tx -> tx.tokens().find(hash));
+        return tokens.find(Tokens.hash(token));
     }
 
     /** The latest state index. */

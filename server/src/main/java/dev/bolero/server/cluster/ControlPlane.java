@@ -44,8 +44,11 @@ public final class ControlPlane {
     private final Changes changes;
     private final Placements placements;
     private final Secrets secrets;
+    private final TokenCache tokenCache;
 
-    ControlPlane(ServerStore store, Clock clock, Changes changes, Placements placements, Secrets secrets) {
+    ControlPlane(ServerStore store, Clock clock, Changes changes, Placements placements, Secrets secrets,
+                 TokenCache tokenCache) {
+        this.tokenCache = tokenCache;
         this.store = store;
         this.clock = clock;
         this.changes = changes;
@@ -123,15 +126,16 @@ public final class ControlPlane {
     }
 
     /**
-     * Revokes the namespace's token {@code id}: it stops working at once.
+     * Revokes the namespace's token {@code id}: it stops working at once on this server, and within
+     * {@link TokenCache#TTL} on other servers sharing the store.
      *
      * @throws ApiException {@code not_found} when the namespace has no such token
      */
     public void revokeToken(String namespace, String id) {
         String action = "revoke token " + id + " of " + namespace;
-        if (!store.update(action, tx -> tx.tokens().delete(namespace, id))) {
-            throw ApiException.notFound(action + ": no such token");
-        }
+        boolean deleted = store.update(action, tx -> tx.tokens().delete(namespace, id));
+        tokenCache.invalidate();
+        if (!deleted) throw ApiException.notFound(action + ": no such token");
     }
 
     public Fleet createFleet(String namespace, FleetSpec spec) {

@@ -121,7 +121,8 @@ public final class NodeRegistry {
 
     /**
      * The node's assignments once its assignment index differs from {@code index}, or after {@code wait} with the
-     * index unchanged.
+     * index unchanged. Each look at the store is one read transaction: the node's row alone while its index is
+     * unchanged, the whole answer in the same transaction once it has changed.
      */
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
@@ -130,41 +131,71 @@ public final class NodeRegistry {
         // the index every RECHECK. Versions are taken before each read, so a change between the read and the wait
         // is not missed.
         Duration recheck = store.shared() ? RECHECK : wait;
+        boolean numbered = false;
         while (true) {
             long seen = changes.nodeVersion(nodeId);
-            // Only the one-row index while nothing changed; the machines once it has (or the wait is over).
-            long current = store.read(action, tx -> tx.nodes().assignIndex(nodeId)
-                    .orElseThrow(() -> ApiException.notFound(action + ": no such node")));
             Duration left = Duration.between(clock.instant(), deadline);
-            if (current != index || left.isNegative() || left.isZero()) break;
-            changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
-        }
-        numberNamespaces(nodeId);
-        return store.read(action, tx -> {
-            // The index first: machines read after it are at least as new, so no change is ever missed.
-            NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
-            var members = tx.privateNetwork().members();
-            var volumes = tx.volumes().onNode(nodeId).stream()
-                    .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
-                    .toList();
-            if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
-                var assigned = new ArrayList<Assignment>();
-                for (MachineRow m : machines) assigned.add(assignment(tx, m, null));
-                return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), List.of(),
-                        List.of(), volumes);
+            boolean over = left.isNegative() || left.isZero();
+            boolean mayNumber = !numbered;
+            Poll poll = store.read(action, tx -> {
+                // The index first: machines read after it are at least as new, so no change is ever missed.
+                NodeRow node = tx.nodes().get(nodeId)
+                        .orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+                return node.assignIndex() == index && !over ? new Poll.Unchanged() : answer(tx, node, mayNumber);
+            });
+            switch (poll) {
+                case Poll.Answer(Assignments answer) -> {
+                    return answer;
+                }
+                case Poll.Unnumbered() -> {
+                    numberNamespaces(nodeId);
+                    numbered = true;
+                }
+                case Poll.Unchanged() -> changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
             }
-            var namespaces = tx.privateNetwork().namespacesOn(nodeId);
-            Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
-            var peers = members.stream().filter(m -> !m.nodeId().equals(nodeId) && !m.down())
-                    .map(m -> new NodePeer(m.nodeId(), m.link().publicKey(), m.link().endpoint(),
-                            List.of(PLAN.nodeBlock(m.index()))))
-                    .toList();
+        }
+    }
+
+    /** One look at a polling node's assignments. */
+    private sealed interface Poll {
+        /** The index is the poller's and its wait is not over. */
+        record Unchanged() implements Poll {}
+
+        /** A private-network node has machines of namespaces without a namespace index: number them, then look again. */
+        record Unnumbered() implements Poll {}
+
+        record Answer(Assignments assignments) implements Poll {}
+    }
+
+    /**
+     * The assignments of {@code node}, read in {@code tx}; when {@code mayNumber}, {@link Poll.Unnumbered} instead if
+     * namespaces of its machines have no index yet (once numbered, those left without one, every index being taken,
+     * are answered without).
+     */
+    private Poll answer(Tx tx, NodeRow node, boolean mayNumber) throws SQLException {
+        String nodeId = node.id();
+        var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
+        var members = tx.privateNetwork().members();
+        var volumes = tx.volumes().onNode(nodeId).stream()
+                .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
+                .toList();
+        if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
             var assigned = new ArrayList<Assignment>();
-            for (MachineRow m : machines) assigned.add(assignment(tx, m, indexes.get(m.namespace())));
-            return new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
-                    tx.privateNetwork().dns(namespaces), volumes);
-        });
+            for (MachineRow m : machines) assigned.add(assignment(tx, m, null));
+            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
+                    List.of(), List.of(), volumes));
+        }
+        var namespaces = tx.privateNetwork().namespacesOn(nodeId);
+        Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
+        if (mayNumber && !indexes.keySet().containsAll(namespaces)) return new Poll.Unnumbered();
+        var peers = members.stream().filter(m -> !m.nodeId().equals(nodeId) && !m.down())
+                .map(m -> new NodePeer(m.nodeId(), m.link().publicKey(), m.link().endpoint(),
+                        List.of(PLAN.nodeBlock(m.index()))))
+                .toList();
+        var assigned = new ArrayList<Assignment>();
+        for (MachineRow m : machines) assigned.add(assignment(tx, m, indexes.get(m.namespace())));
+        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
+                tx.privateNetwork().dns(namespaces), volumes));
     }
 
     /**
@@ -174,12 +205,6 @@ public final class NodeRegistry {
      */
     private void numberNamespaces(String nodeId) {
         String action = "number the namespaces of node " + nodeId;
-        boolean missing = store.read(action, tx -> {
-            if (tx.privateNetwork().member(nodeId).isEmpty()) return false;
-            var namespaces = tx.privateNetwork().namespacesOn(nodeId);
-            return !tx.privateNetwork().namespaceIndexes(namespaces).keySet().containsAll(namespaces);
-        });
-        if (!missing) return;
         store.write(action, tx -> {
             var namespaces = tx.privateNetwork().namespacesOn(nodeId);
             var numbered = tx.privateNetwork().namespaceIndexes(namespaces).keySet();

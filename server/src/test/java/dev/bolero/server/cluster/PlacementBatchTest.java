@@ -19,9 +19,6 @@ import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -187,30 +184,6 @@ class PlacementBatchTest {
             var out = new ArrayList<Object>();
             for (var f : futures) out.add(f.get());
             return out;
-        }
-    }
-
-    /** A clock that moves only when told. */
-    private static final class FakeClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-12-02T12:00:00Z");
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
         }
     }
 }
