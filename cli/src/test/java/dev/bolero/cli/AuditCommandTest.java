@@ -3,45 +3,25 @@ package dev.bolero.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.cli.CliProcess.Run;
-import dev.bolero.server.OneNodeCluster;
-import java.nio.file.Path;
 import java.sql.DriverManager;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code bolero audit} and {@code bolero audit verify} as separate processes against a real control plane. */
 class AuditCommandTest {
     private static final Pattern HEAD = Pattern.compile("head (\\d+:[0-9a-f]{64})");
 
-    @TempDir
-    Path dir;
-
-    private OneNodeCluster cluster;
-
-    @BeforeEach
-    void start() {
-        cluster = OneNodeCluster.start(dir.resolve("server"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cluster.close();
-    }
+    @RegisterExtension
+    final ClusterCli cli = ClusterCli.asAdminOf("alpha");
 
     private Run bolero(String... args) throws Exception {
-        var all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--server", "http://127.0.0.1:" + cluster.port(), "--token", OneNodeCluster.ADMIN,
-                "-n", "alpha"));
-        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+        return cli.bolero("", List.of(args));
     }
 
     private void tamper(String sql) throws Exception {
-        try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("server/server.db"));
+        try (var c = DriverManager.getConnection("jdbc:sqlite:" + cli.dir().resolve("server/server.db"));
              var s = c.createStatement()) {
             assertThat(s.executeUpdate(sql)).isEqualTo(1);
         }

@@ -4,46 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.cli.CliProcess.Run;
 import dev.bolero.gateway.DevelopmentCa;
-import dev.bolero.server.OneNodeCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code bolero certs} as a separate process against a real control plane on SQLite. */
 class CertsCommandTest {
-    @TempDir
-    Path dir;
-
-    private OneNodeCluster cluster;
-
-    @BeforeEach
-    void start() {
-        cluster = OneNodeCluster.start(dir.resolve("server"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cluster.close();
-    }
+    @RegisterExtension
+    final ClusterCli cli = ClusterCli.asAdminOf("alpha");
 
     private Run bolero(String... args) throws Exception {
-        var all = new ArrayList<>(List.of("certs", "--server", "http://127.0.0.1:" + cluster.port(), "--token",
-                OneNodeCluster.ADMIN, "-n", "alpha"));
-        all.addAll(List.of(args));
-        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+        return cli.bolero("", List.of("certs"), args);
     }
 
     @Test
     void addListAndRemoveHostnamesWithAnUploadedCertificateWhoseKeyIsNeverPrinted() throws Exception {
-        var ca = DevelopmentCa.openOrCreate(dir.resolve("tenant-ca"));
+        var ca = DevelopmentCa.openOrCreate(cli.dir().resolve("tenant-ca"));
         ca.issueWildcard("example.org");
-        Path cert = dir.resolve("tenant-ca/example.org.pem");
-        Path key = dir.resolve("tenant-ca/example.org.key");
+        Path cert = cli.dir().resolve("tenant-ca/example.org.pem");
+        Path key = cli.dir().resolve("tenant-ca/example.org.key");
         String keyLine = Files.readAllLines(key).get(1);
 
         Run acme = bolero("add", "web", "api.example.org");

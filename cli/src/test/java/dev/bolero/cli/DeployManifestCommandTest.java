@@ -12,45 +12,29 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code bolero deploy -c bolero.toml} as a separate process against a real control plane on SQLite, whose one node
  * (a {@link dev.bolero.server.FakeAgent}) runs whatever it is assigned: the fleet is created, then deployed.
  */
 class DeployManifestCommandTest {
-    @TempDir
-    Path dir;
+    @RegisterExtension
+    final ClusterCli cli = ClusterCli.asAdminOf("beta");
 
-    private OneNodeCluster cluster;
-    private BoleroClient client;
-
-    @BeforeEach
-    void start() {
-        cluster = OneNodeCluster.start(dir.resolve("server"));
-        client = new BoleroClient(URI.create("http://127.0.0.1:" + cluster.port()), OneNodeCluster.ADMIN);
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cluster.close();
+    private BoleroClient client() {
+        return new BoleroClient(URI.create(cli.url()), OneNodeCluster.ADMIN);
     }
 
     private Run bolero(String... args) throws Exception {
-        var all = new ArrayList<>(List.of("deploy", "--server", "http://127.0.0.1:" + cluster.port(), "--token",
-                OneNodeCluster.ADMIN, "-n", "beta"));
-        all.addAll(List.of(args));
-        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+        return cli.bolero("", List.of("deploy"), args);
     }
 
     private Path manifest(String image, int count) throws Exception {
-        return Files.writeString(dir.resolve("bolero.toml"), """
+        return Files.writeString(cli.dir().resolve("bolero.toml"), """
                 name = "app"
                 count = %d
 
@@ -67,7 +51,7 @@ class DeployManifestCommandTest {
     }
 
     private List<ClusterMachine> machines() {
-        return client.machines("beta", "app", Set.of());
+        return client().machines("beta", "app", Set.of());
     }
 
     @Test
@@ -101,12 +85,12 @@ class DeployManifestCommandTest {
         assertThat(grown.stdout()).contains("updated fleet app: count 3", "started: redeploying release 2",
                 "succeeded: every machine runs release 2 and is healthy");
         assertThat(machines()).hasSize(3).allSatisfy(m -> assertThat(m.configVersion()).isEqualTo(2));
-        assertThat(client.deployments("beta", "app")).hasSize(2);
+        assertThat(client().deployments("beta", "app")).hasSize(2);
     }
 
     @Test
     void aBadManifestIsAUsageErrorNamingTheKeyAndItsLine() throws Exception {
-        Path toml = Files.writeString(dir.resolve("bolero.toml"), "name = \"app\"\ncount = 1\n[config]\n"
+        Path toml = Files.writeString(cli.dir().resolve("bolero.toml"), "name = \"app\"\ncount = 1\n[config]\n"
                 + "image = \"busybox\"\ncpus = 1\n");
 
         Run bad = bolero("-c", toml.toString());
@@ -116,6 +100,6 @@ class DeployManifestCommandTest {
         assertThat(bad.stderr()).contains("bolero: read " + toml + ": unknown field 'config.cpus' (line 5)");
         assertThat(other.exit()).isEqualTo(2);
         assertThat(other.stderr()).contains("describes fleet app");
-        assertThat(client.fleets("beta")).isEmpty();
+        assertThat(client().fleets("beta")).isEmpty();
     }
 }

@@ -3,48 +3,28 @@ package dev.bolero.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.cli.CliProcess.Run;
-import dev.bolero.server.OneNodeCluster;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The machine verbs as separate processes against a real control plane on SQLite (its node a fake agent): machines
  * named by id, prefix or name; several at once, carrying on past a failure; failures as one line.
  */
 class MachineCommandsTest {
-    @TempDir
-    Path dir;
-
-    private OneNodeCluster cluster;
-
-    @BeforeEach
-    void start() {
-        cluster = OneNodeCluster.start(dir.resolve("server"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cluster.close();
-    }
+    @RegisterExtension
+    final ClusterCli cli = ClusterCli.asAdminOf("alpha");
 
     private Run bolero(String verb, String... args) throws IOException, InterruptedException {
-        var all = new ArrayList<>(List.of(verb, "--server", "http://127.0.0.1:" + cluster.port(), "--token",
-                OneNodeCluster.ADMIN, "-n", "alpha"));
-        all.addAll(List.of(args));
-        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+        return cli.bolero("", List.of(verb), args);
     }
 
     @Test
     void aMachineIsNamedByItsIdAUniquePrefixOrItsName() throws Exception {
-        String id = cluster.machine();
+        String id = cli.cluster().machine();
 
         for (String ref : List.of(id, id.substring(0, 6), "m1")) {
             Run r = bolero("inspect", ref);
@@ -62,14 +42,14 @@ class MachineCommandsTest {
 
         assertThat(r.exit()).isEqualTo(3);
         assertThat(r.stderr().strip()).isEqualTo("bolero: no machine has the id, id prefix or name 'nope'");
-        assertThat(r.stdout()).contains(cluster.machine()).contains("stopped");
+        assertThat(r.stdout()).contains(cli.cluster().machine()).contains("stopped");
     }
 
     @Test
     void restartStopsAndStartsAMachineAndWaitPrintsTheExitOfAStoppedOne() throws Exception {
         Run restart = bolero("restart", "m1");
         assertThat(restart.exit()).as(restart.stderr()).isZero();
-        assertThat(restart.stdout()).contains(cluster.machine()).contains("running");
+        assertThat(restart.stdout()).contains(cli.cluster().machine()).contains("running");
 
         assertThat(bolero("stop", "m1").exit()).isZero();
         Run wait = bolero("wait", "m1", "--timeout", "60");
@@ -83,7 +63,7 @@ class MachineCommandsTest {
     void psShowsAgeAndPorts() throws Exception {
         Run r = bolero("ps");
         assertThat(r.stdout().lines().findFirst().orElseThrow()).contains("AGE", "PORTS");
-        assertThat(r.stdout()).containsPattern(cluster.machine() + ".*\\s\\d+[smhd]\\s");
+        assertThat(r.stdout()).containsPattern(cli.cluster().machine() + ".*\\s\\d+[smhd]\\s");
         assertThat(ClusterCommands.age(java.time.Duration.ofSeconds(59))).isEqualTo("59s");
         assertThat(ClusterCommands.age(java.time.Duration.ofMinutes(90))).isEqualTo("1h");
         assertThat(ClusterCommands.age(java.time.Duration.ofDays(3))).isEqualTo("3d");
@@ -91,8 +71,8 @@ class MachineCommandsTest {
 
     @Test
     void psFiltersByStateFleetNameNodeAndLabelAndRefusesAnUnknownKey() throws Exception {
-        String id = cluster.machine();
-        String node = cluster.node().id();
+        String id = cli.cluster().machine();
+        String node = cli.cluster().node().id();
         for (String filter : List.of("name=m", "fleet=web", "node=" + node.substring(0, 4), "id=" + id.substring(0, 3),
                 "state=running")) {
             Run r = bolero("ps", "-q", "--filter", filter);
@@ -119,21 +99,21 @@ class MachineCommandsTest {
         Run r = bolero("ps", "-q");
 
         assertThat(r.exit()).isZero();
-        assertThat(r.stdout().strip()).isEqualTo(cluster.machine());
+        assertThat(r.stdout().strip()).isEqualTo(cli.cluster().machine());
     }
 
     @Test
     void psListsASuspendedMachineAndAStoppedOneOnlyWithAllAndAStoppedMachineCannotBeSuspended() throws Exception {
         Run suspend = bolero("suspend", "m1");
         assertThat(suspend.exit()).as(suspend.stderr()).isZero();
-        assertThat(suspend.stdout()).contains(cluster.machine()).contains("suspended");
+        assertThat(suspend.stdout()).contains(cli.cluster().machine()).contains("suspended");
         Run ps = bolero("ps");
-        assertThat(ps.stdout()).contains(cluster.machine()).contains("suspended");
+        assertThat(ps.stdout()).contains(cli.cluster().machine()).contains("suspended");
 
         assertThat(bolero("stop", "m1").exit()).isZero();
         assertThat(bolero("wait", "m1", "--timeout", "60").exit()).isZero();
         assertThat(bolero("ps", "-q").stdout()).isEmpty();
-        assertThat(bolero("ps", "-a", "-q").stdout().strip()).isEqualTo(cluster.machine());
+        assertThat(bolero("ps", "-a", "-q").stdout().strip()).isEqualTo(cli.cluster().machine());
         Run stopped = bolero("suspend", "m1");
         assertThat(stopped.exit()).as("a conflict").isEqualTo(6);
         assertThat(stopped.stderr()).contains("it is not meant to run (desired stopped)");
@@ -145,8 +125,8 @@ class MachineCommandsTest {
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = s.getLocalPort();
         }
-        Run images = CliProcess.bolero(dir, "", "images", "--node", "http://127.0.0.1:" + closed, "ls");
-        Run ps = CliProcess.bolero(dir, "", "ps", "--server", "http://127.0.0.1:" + closed, "--token", "t");
+        Run images = CliProcess.bolero(cli.dir(), "", "images", "--node", "http://127.0.0.1:" + closed, "ls");
+        Run ps = CliProcess.bolero(cli.dir(), "", "ps", "--server", "http://127.0.0.1:" + closed, "--token", "t");
 
         assertThat(images.exit()).isEqualTo(1);
         assertThat(images.stderr().strip()).isEqualTo("error: GET http://127.0.0.1:" + closed

@@ -4,37 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiJson;
 import dev.bolero.cli.CliProcess.Run;
-import dev.bolero.server.OneNodeCluster;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code bolero quota} as a separate process against a real control plane on SQLite (namespace alpha has m1). */
 class QuotaCommandTest {
-    @TempDir
-    Path dir;
-
-    private OneNodeCluster cluster;
-
-    @BeforeEach
-    void start() {
-        cluster = OneNodeCluster.start(dir.resolve("server"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cluster.close();
-    }
+    @RegisterExtension
+    final ClusterCli cli = ClusterCli.asAdminOf("alpha");
 
     private Run bolero(String... args) throws Exception {
-        var all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--server", "http://127.0.0.1:" + cluster.port(), "--token", OneNodeCluster.ADMIN, "-n",
-                "alpha"));
-        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+        return cli.bolero("", List.of(args));
     }
 
     @Test

@@ -3,37 +3,17 @@ package dev.bolero.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.cli.CliProcess.Run;
-import dev.bolero.server.OneNodeCluster;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code bolero secrets} as a separate process against a real control plane on SQLite. */
 class SecretsCommandTest {
-    @TempDir
-    Path dir;
-
-    private OneNodeCluster cluster;
-
-    @BeforeEach
-    void start() {
-        cluster = OneNodeCluster.start(dir.resolve("server"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cluster.close();
-    }
+    @RegisterExtension
+    final ClusterCli cli = ClusterCli.asAdminOf("alpha");
 
     private Run bolero(String stdin, String... args) throws Exception {
-        var all = new ArrayList<>(List.of("secrets", "--server", "http://127.0.0.1:" + cluster.port(), "--token",
-                OneNodeCluster.ADMIN, "-n", "alpha"));
-        all.addAll(List.of(args));
-        return CliProcess.bolero(dir, stdin, all.toArray(String[]::new));
+        return cli.bolero(stdin, List.of("secrets"), args);
     }
 
     @Test
