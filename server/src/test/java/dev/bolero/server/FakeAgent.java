@@ -40,6 +40,7 @@ public final class FakeAgent implements AutoCloseable {
     private final List<String> drivers;
     private final AtomicLong index = new AtomicLong();
     private volatile JsonNode assigned;
+    private volatile Set<String> reportedRunning = Set.of();
     private volatile Thread beating;
     /** Its end of the private network ({@code public_key}, {@code endpoint}), or null when it takes no part. */
     private volatile Map<String, Object> link;
@@ -108,6 +109,11 @@ public final class FakeAgent implements AutoCloseable {
         return id;
     }
 
+    /** The ids of the machines its last heartbeat reported running (as it was sent, whether or not it arrived). */
+    Set<String> reportedRunning() {
+        return reportedRunning;
+    }
+
     /** One long poll from the last index seen. */
     JsonNode poll(int waitS) {
         var response = http.get("/v1/nodes/" + id + "/assignments?index=" + index.get() + "&wait_s=" + waitS,
@@ -137,6 +143,7 @@ public final class FakeAgent implements AutoCloseable {
     /** Reports the last polled assignments, each in its desired state. */
     Http.Response heartbeat() {
         var reports = new ArrayList<Map<String, Object>>();
+        var runningIds = new java.util.HashSet<String>();
         if (assigned != null) {
             int host = 2;
             for (JsonNode m : assigned) {
@@ -145,6 +152,7 @@ public final class FakeAgent implements AutoCloseable {
                 report.put("generation", m.path("generation").asLong());
                 String desired = m.path("desired_state").asString();
                 boolean running = desired.equals("running");
+                if (running) runningIds.add(m.path("id").asString());
                 report.put("state", running || desired.equals("suspended") ? desired : "stopped");
                 var address = addresses;
                 if (address != null && running) report.put("private_ip", address.apply(m.path("id").asString()));
@@ -156,6 +164,7 @@ public final class FakeAgent implements AutoCloseable {
                 reports.add(report);
             }
         }
+        reportedRunning = Set.copyOf(runningIds);
         var body = new LinkedHashMap<String, Object>(Map.of("capacity",
                 Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", reports));
         if (link != null) body.put("private_network", link);

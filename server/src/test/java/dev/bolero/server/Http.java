@@ -4,6 +4,7 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.testing.ApiContract;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,11 +14,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import tools.jackson.databind.JsonNode;
 
 /**
- * A small JSON client for tests: an instance for one server's base URL, {@link #call} for any URL. Calls throw
+ * A small JSON client for tests: an instance for one server's base URL (or several replicas'), {@link #call} for any
+ * URL. Calls throw
  * {@link UncheckedIOException} naming the request when it cannot be sent or answered.
  *
  * <p>Every answer of the public API is checked against the document the server serves at {@code /v1/openapi.json}
@@ -27,10 +30,21 @@ import tools.jackson.databind.JsonNode;
  */
 public final class Http {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private final String base;
+    private final List<String> bases;
+    /** The index in {@link #bases} of the replica that answered last. */
+    private final AtomicInteger current = new AtomicInteger();
 
     Http(int port) {
-        this.base = "http://127.0.0.1:" + port;
+        this(List.of(port));
+    }
+
+    /**
+     * A client of several replicas of one cluster on loopback {@code ports}: a request whose connection one refuses
+     * (so none of it was sent, whatever its method) goes to the next; the replica that answered gets the next request.
+     * Any other failure to send or be answered is thrown, as the request may or may not have been carried out.
+     */
+    Http(List<Integer> ports) {
+        this.bases = ports.stream().map(p -> "http://127.0.0.1:" + p).toList();
     }
 
     private static final Pattern PROTOCOL =
@@ -82,7 +96,17 @@ public final class Http {
     }
 
     Response send(String method, String path, String token, Object body) {
-        return call(method, base + path, token, body);
+        int first = current.get();
+        for (int i = 0; ; i++) {
+            int at = (first + i) % bases.size();
+            try {
+                Response response = call(method, bases.get(at) + path, token, body);
+                current.set(at);
+                return response;
+            } catch (UncheckedIOException e) {
+                if (!(e.getCause() instanceof ConnectException) || i == bases.size() - 1) throw e;
+            }
+        }
     }
 
     /** Fails the test when the answer is not what the server's document says (protocol paths aside). */

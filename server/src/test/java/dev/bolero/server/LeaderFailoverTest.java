@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,8 +27,8 @@ class LeaderFailoverTest {
         assumeTrue(why == null, why);
         try (var postgres = new PostgresCluster()) {
             String db = postgres.newDatabase();
-            Process leader = replica(dir.resolve("a"), db);
-            var leaderHttp = new Http(port(leader));
+            Process leader = ReplicaMain.start(dir.resolve("a"), db, 0);
+            var leaderHttp = new Http(ReplicaMain.port(leader));
             await().atMost(Duration.ofSeconds(60)).until(() ->
                     leaderHttp.get("/v1/status", ClusterSuite.ADMIN).json().path("leader").asBoolean());
             try (var follower = Server.start(ClusterSuite.config(dir.resolve("b"), Optional.of(db)))) {
@@ -66,36 +63,5 @@ class LeaderFailoverTest {
                 leader.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
             }
         }
-    }
-
-    private static Process replica(Path dataDir, String db) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ReplicaMain.class.getName(),
-                dataDir.toString(), db).redirectErrorStream(true).start();
-    }
-
-    /** Reads the replica's port from its output, then keeps draining the output. */
-    private static int port(Process replica) throws Exception {
-        var reader = new BufferedReader(new InputStreamReader(replica.getInputStream()));
-        var port = CompletableFuture.supplyAsync(() -> {
-            try {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    if (line.startsWith("REPLICA-PORT ")) return Integer.parseInt(line.substring(13).strip());
-                }
-                throw new IllegalStateException("the replica exited before serving");
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        int p = port.get(120, TimeUnit.SECONDS);
-        Thread.ofVirtual().start(() -> {
-            try {
-                reader.transferTo(java.io.Writer.nullWriter());
-            } catch (java.io.IOException e) {
-                // the replica was killed
-            }
-        });
-        return p;
     }
 }
