@@ -57,12 +57,9 @@ final class Invariants {
             if (row != null) violations.add("acknowledged delete " + id + " is still in the store (" + row + ")");
         }
 
-        var runningOn = new HashMap<String, String>();
+        violations.addAll(runningTwice(agents));
         for (FakeAgent agent : agents) {
             for (String id : agent.reportedRunning()) {
-                String other = runningOn.putIfAbsent(id, agent.id());
-                if (other != null) violations.add("machine " + id + " is reported running by nodes " + other
-                        + " and " + agent.id());
                 Row row = machines.get(id);
                 if (row == null || !agent.id().equals(row.node())) {
                     violations.add("node " + agent.id() + " reports machine " + id + " running, but the store "
@@ -90,5 +87,20 @@ final class Invariants {
                     + ", which does not exist");
         }
         return violations;
+    }
+
+    /** One violation for each machine that two of the {@code agents}' last heartbeats both reported running. */
+    static List<String> runningTwice(List<FakeAgent> agents) {
+        var runningOn = new HashMap<String, String>();
+        var twice = new ArrayList<String>();
+        for (FakeAgent agent : agents) {
+            for (String id : agent.reportedRunning()) {
+                String other = runningOn.putIfAbsent(id, agent.id());
+                if (other != null) {
+                    twice.add("machine " + id + " is reported running by nodes " + other + " and " + agent.id());
+                }
+            }
+        }
+        return twice;
     }
 }

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -49,7 +48,7 @@ class LeaderKillChaosTest {
         try (var postgres = new PostgresCluster()) {
             String db = postgres.newDatabase();
             var ports = new ArrayList<Integer>();
-            for (int i = 0; i < REPLICAS; i++) ports.add(freePort());
+            for (int i = 0; i < REPLICAS; i++) ports.add(PostgresCluster.freePort());
             var replicas = new Process[REPLICAS];
             var agents = new ArrayList<FakeAgent>();
             var load = new Load();
@@ -71,7 +70,7 @@ class LeaderKillChaosTest {
                 sampler = Thread.ofVirtual().start(() -> {
                     try {
                         while (true) {
-                            twice.addAll(runningTwice(agents));
+                            twice.addAll(Invariants.runningTwice(agents));
                             samples.incrementAndGet();
                             Thread.sleep(250);
                         }
@@ -167,29 +166,10 @@ class LeaderKillChaosTest {
         return leader.get();
     }
 
-    /** One line for each machine that two nodes' last heartbeats both reported running. */
-    private static List<String> runningTwice(List<FakeAgent> agents) {
-        var on = new ConcurrentHashMap<String, String>();
-        var twice = new ArrayList<String>();
-        for (FakeAgent agent : agents) {
-            for (String id : agent.reportedRunning()) {
-                String other = on.putIfAbsent(id, agent.id());
-                if (other != null) twice.add(id + " on " + other + " and " + agent.id());
-            }
-        }
-        return twice;
-    }
-
     private static Connection connect(String db) throws Exception {
         var url = URI.create(db);
         return DriverManager.getConnection("jdbc:postgresql://" + url.getHost() + ":" + url.getPort()
                 + url.getPath(), url.getUserInfo(), "");
-    }
-
-    private static int freePort() throws Exception {
-        try (var socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     /**
