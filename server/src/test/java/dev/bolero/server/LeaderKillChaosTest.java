@@ -54,7 +54,9 @@ class LeaderKillChaosTest {
             var load = new Load();
             Thread sampler = null;
             try {
-                for (int i = 0; i < REPLICAS; i++) replicas[i] = ReplicaMain.start(dir.resolve("r" + i), db, ports.get(i));
+                for (int i = 0; i < REPLICAS; i++) {
+                    replicas[i] = ReplicaMain.start(dir.resolve("r" + i), db, ports.get(i));
+                }
                 for (Process replica : replicas) ReplicaMain.port(replica);
                 var http = new Http(ports);
                 assertThat(http.post("/v1/namespaces", ClusterSuite.ADMIN, Map.of("name", "chaos")).status())
@@ -188,7 +190,7 @@ class LeaderKillChaosTest {
         private volatile boolean stopping;
 
         void start(int client, Http http) {
-            threads.add(Thread.ofPlatform().name("chaos-client-" + client).start(() -> {
+            threads.add(Thread.ofPlatform().daemon().name("chaos-client-" + client).start(() -> {
                 var kept = new ArrayDeque<String>();
                 try {
                     for (int n = 0; !stopping; n++) {
@@ -206,7 +208,8 @@ class LeaderKillChaosTest {
 
         private void create(Http http, String name, ArrayDeque<String> kept) {
             try {
-                var created = http.post(MACHINES, ClusterSuite.ADMIN, ClusterSuite.createBody(ClusterSuite.small(name)));
+                var body = ClusterSuite.createBody(ClusterSuite.small(name));
+                var created = http.post(MACHINES, ClusterSuite.ADMIN, body);
                 if (created.status() == 201) {
                     String id = created.json().path("id").asString();
                     creates.put(id, name);
@@ -219,10 +222,13 @@ class LeaderKillChaosTest {
             }
         }
 
-        /** Deletes {@code id} until a replica answers 204, or 404 after an attempt that got no answer. */
+        /**
+         * Deletes {@code id} until a replica answers 204, or 404 after an attempt that got no answer or another
+         * status (which may have been carried out); a failure after 300 attempts (a minute) without such an answer.
+         */
         private void delete(Http http, String id) throws InterruptedException {
             boolean unsure = false;
-            while (true) {
+            for (int attempt = 0; attempt < 300; attempt++) {
                 try {
                     int status = http.delete("/v1/namespaces/chaos/machines/" + id, ClusterSuite.ADMIN).status();
                     if (status == 204 || status == 404 && unsure) {
@@ -233,11 +239,13 @@ class LeaderKillChaosTest {
                         failures.add("acknowledged create " + id + " was not found when deleted");
                         return;
                     }
+                    unsure = true;
                 } catch (UncheckedIOException e) {
                     unsure = true;
                 }
                 Thread.sleep(200);
             }
+            throw new IllegalStateException("delete " + id + ": no answer of 204 or 404 in 300 attempts");
         }
 
         Invariants.Acknowledged acknowledged() {
