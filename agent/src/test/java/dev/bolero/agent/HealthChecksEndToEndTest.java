@@ -9,8 +9,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,17 +30,8 @@ class HealthChecksEndToEndTest {
     @TempDir
     static Path dataDir;
 
-    private static HostNetworkFixture net;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        net = HostNetworkFixture.create();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        if (net != null) net.close();
-    }
+    @RegisterExtension
+    static final HostNetworkFixture net = HostNetworkFixture.perClass();
 
     private static JsonNode check(JsonNode machine, String name) {
         return StreamSupport.stream(machine.path("checks").spliterator(), false)

@@ -14,6 +14,9 @@ import java.net.ServerSocket;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * What a node's network needs around it in a test, on the host itself (QEMU opens its taps in the host's network
@@ -21,8 +24,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * at {@link #uplinkIp} answering {@code /cgi-bin/peer} with the client's address), a web server on the host standing
  * for the host's own services, and a device prefix, nftables table and address pool unique to this fixture so that
  * suites can share the host. {@link #close()} removes all of it, and any device or table a failed test left.
+ *
+ * <p>A test class registers one on a static field, after its {@link AgentFixture}:
+ * {@code @RegisterExtension static final HostNetworkFixture net = HostNetworkFixture.perClass();}
  */
-final class HostNetworkFixture implements AutoCloseable {
+final class HostNetworkFixture implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
     final String id = HostCommands.randomId();
     final String devicePrefix = "t" + id;
     final String table = "bolero_t" + id;
@@ -45,25 +51,34 @@ final class HostNetworkFixture implements AutoCloseable {
         web = PeerWeb.create(id);
     }
 
-    /** Makes the uplink and the servers, or skips the test saying what is missing. */
-    static HostNetworkFixture create() throws Exception {
-        HostCommands.assumeRootWith("for taps, bridges and nftables", "ip", "nft", "busybox", "curl", "ss");
-        var f = new HostNetworkFixture();
+    /** A fixture for one test class, made before its tests and removed after them (see the class's Javadoc). */
+    static HostNetworkFixture perClass() {
         try {
-            assumeTrue(!sh("ip", "-4", "route").contains(f.pool.substring(0, f.pool.indexOf(".0.0/"))),
-                    "the host already routes " + f.pool);
-            f.namespaceMade = true;
-            HostCommands.addNetns(f.uplinkNetns);
-            HostCommands.veth(HOST, f.hostVeth, f.uplinkNetns, f.uplinkIp + "/24");
-            sh("ip", "addr", "add", f.publishAddress + "/24", "dev", f.hostVeth);
-            sh("ip", "link", "set", f.hostVeth, "up");
-            f.web.serve(inNetns(f.uplinkNetns), f.uplinkIp, 80);
-            f.web.serve(HOST, "0.0.0.0", f.hostServicePort);
-        } catch (Exception | AssertionError e) {
-            f.close();
-            throw e;
+            return new HostNetworkFixture();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("network fixture: " + e.getMessage(), e);
         }
-        return f;
+    }
+
+    /** Makes the uplink and the servers, or skips the class saying what is missing. */
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        HostCommands.assumeRootWith("for taps, bridges and nftables", "ip", "nft", "busybox", "curl", "ss");
+        assumeTrue(!sh("ip", "-4", "route").contains(pool.substring(0, pool.indexOf(".0.0/"))),
+                "the host already routes " + pool);
+        namespaceMade = true;
+        HostCommands.addNetns(uplinkNetns);
+        HostCommands.veth(HOST, hostVeth, uplinkNetns, uplinkIp + "/24");
+        sh("ip", "addr", "add", publishAddress + "/24", "dev", hostVeth);
+        sh("ip", "link", "set", hostVeth, "up");
+        web.serve(inNetns(uplinkNetns), uplinkIp, 80);
+        web.serve(HOST, "0.0.0.0", hostServicePort);
+    }
+
+    /** Removes all of it, also after a failed or skipped {@link #beforeAll}. */
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
     }
 
     /** The node network config of an agent under test: this fixture's pool, prefix, table and publish address. */

@@ -12,8 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,17 +44,8 @@ class NetworkEndToEndTest {
     @TempDir
     static Path dataDir;
 
-    private static HostNetworkFixture net;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        net = HostNetworkFixture.create();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        if (net != null) net.close();
-    }
+    @RegisterExtension
+    static final HostNetworkFixture net = HostNetworkFixture.perClass();
 
     /** A machine under test: its id, address and published port (8080 inside). */
     private record Vm(String id, String name, String ip, int port) {}

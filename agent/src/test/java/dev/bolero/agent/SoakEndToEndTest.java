@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,17 +42,8 @@ class SoakEndToEndTest {
     @TempDir
     static Path dataDir;
 
-    private static HostNetworkFixture net;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        net = HostNetworkFixture.create();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        if (net != null) net.close();
-    }
+    @RegisterExtension
+    static final HostNetworkFixture net = HostNetworkFixture.perClass();
 
     /** What a node holds that a machine's life could leak. */
     record Holdings(int fds, int threads, List<String> devices, int nftLines, List<String> cgroups,
