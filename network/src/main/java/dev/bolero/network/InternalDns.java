@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -74,6 +75,7 @@ public final class InternalDns implements AutoCloseable {
     private static final int EDNS_PAYLOAD = 1232;
     private static final int TCP_IDLE_MS = 10_000;
     private static final int BIND_ATTEMPTS = 16;
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     private final InternalDnsConfig config;
     /** The listeners by address; guarded by {@code this}. */
@@ -208,6 +210,8 @@ public final class InternalDns implements AutoCloseable {
         private final InetSocketAddress address;
         private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
         private volatile boolean closed;
+        private Thread udpServer;
+        private Thread tcpServer;
 
         /** Both sockets bound; {@code udp}'s address is read now, since a closed socket has none. */
         Listener(DatagramSocket udp, ServerSocket tcp) {
@@ -227,10 +231,15 @@ public final class InternalDns implements AutoCloseable {
         }
 
         void start() {
-            Thread.ofVirtual().name("dns-udp-" + this).start(this::serveUdp);
-            Thread.ofVirtual().name("dns-tcp-" + this).start(this::serveTcp);
+            udpServer = Thread.ofVirtual().name("dns-udp-" + this).start(this::serveUdp);
+            tcpServer = Thread.ofVirtual().name("dns-tcp-" + this).start(this::serveTcp);
         }
 
+        /**
+         * Closes both sockets and every open connection, and returns once the two serving threads have ended (at most
+         * {@link #CLOSE_WAIT} each): a socket closed while a virtual thread waits on it keeps its address until that
+         * thread wakes, and whoever called {@link #listenOn} expects the address free when it returns.
+         */
         void close() {
             closed = true;
             udp.close();
@@ -244,6 +253,15 @@ public final class InternalDns implements AutoCloseable {
                     c.close();
                 } catch (IOException e) {
                     log.debug("close internal DNS connection: {}", e.toString());
+                }
+            }
+            for (var server : new Thread[] {udpServer, tcpServer}) {
+                if (server == null) continue;
+                try {
+                    if (!server.join(CLOSE_WAIT)) log.warn("internal DNS: {} still running {} after close", server.getName(), CLOSE_WAIT);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
                 }
             }
         }
