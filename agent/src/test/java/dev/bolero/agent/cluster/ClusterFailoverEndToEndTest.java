@@ -12,16 +12,10 @@ import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
 import dev.bolero.server.PostgresCluster;
 import dev.bolero.server.Server;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -62,8 +56,8 @@ class ClusterFailoverEndToEndTest {
         postgres = new PostgresCluster();
         String db = postgres.newDatabase();
 
-        leader = replica(dir.resolve("replica-a"), db);
-        String leaderUrl = "http://" + network.hostIp() + ":" + port(leader);
+        leader = ClusterReplicaMain.start(dir.resolve("replica-a"), db, network.hostIp(), ADMIN, JOIN);
+        String leaderUrl = "http://" + network.hostIp() + ":" + ClusterReplicaMain.port(leader, "replica-a");
         await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() ->
                 call("GET", leaderUrl + "/v1/status", ADMIN, null).json().path("leader").asBoolean());
         survivor = Server.start(ClusterReplicaMain.config(dir.resolve("replica-b"), db, network.hostIp(), ADMIN, JOIN));
@@ -138,36 +132,5 @@ class ClusterFailoverEndToEndTest {
             on.set(n);
         });
         return on.get();
-    }
-
-    private Process replica(Path dataDir, String db) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ClusterReplicaMain.class.getName(),
-                dataDir.toString(), db, network.hostIp(), ADMIN, JOIN).redirectErrorStream(true).start();
-    }
-
-    /** Reads the replica's port from its output, then keeps printing its output. */
-    private static int port(Process replica) throws Exception {
-        var reader = new BufferedReader(new InputStreamReader(replica.getInputStream(), StandardCharsets.UTF_8));
-        int port = CompletableFuture.supplyAsync(() -> {
-            try {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    System.out.println("replica-a| " + line);
-                    if (line.startsWith("REPLICA-PORT ")) return Integer.parseInt(line.substring(13).strip());
-                }
-                throw new IllegalStateException("the replica exited before serving (its output is above)");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }).get(120, TimeUnit.SECONDS);
-        Thread.ofVirtual().start(() -> {
-            try {
-                reader.lines().forEach(line -> System.out.println("replica-a| " + line));
-            } catch (UncheckedIOException e) {
-                // the replica was killed
-            }
-        });
-        return port;
     }
 }
