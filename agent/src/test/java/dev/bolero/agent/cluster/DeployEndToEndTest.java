@@ -26,11 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Deploys on real VMs: one control-plane server (SQLite, in this JVM) and one real agent in its own network namespace,
- * a fleet of two machines of a web image whose HTTP check is served only when the machine's env says so. The checks
- * show on the cluster API's machines; a release that passes its checks rolls out to both machines; a release whose
- * check fails is rolled back by the control plane on its own, the fleet never having fewer than one passing machine
- * (count - max_unavailable) while it does. At most two VMs run at a time.
+ * Deploys on real VMs: one control-plane server (SQLite, in this JVM) and three real agents, each in its own network
+ * namespace, and a spread fleet of three machines (one a node) of a web image whose HTTP check is served only when the
+ * machine's env says so. The checks show on the cluster API's machines; a release that passes its checks rolls out to
+ * all three; a release whose check fails is rolled back by the control plane on its own, the fleet never having fewer
+ * than two passing machines (count - max_unavailable) while it does; the fleet scales up and down. At most four VMs
+ * run at a time.
  */
 class DeployEndToEndTest {
     private static final String ADMIN = "admin-token-deploy-e2e-0123456789";
@@ -56,10 +57,12 @@ class DeployEndToEndTest {
                 .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
                 .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
                         Duration.ofSeconds(4)), Duration.ofMillis(200)));
-        var node = new AgentNode("n1", dir.resolve("n1"), network.addNode(), () -> List.of(serverUrl()), JOIN,
-                registry.host());
-        nodes.add(node);
-        node.start();
+        for (String name : List.of("n1", "n2", "n3")) {
+            var node = new AgentNode(name, dir.resolve(name), network.addNode(), () -> List.of(serverUrl()), JOIN,
+                    registry.host());
+            nodes.add(node);
+            node.start();
+        }
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
     }
 
@@ -80,23 +83,32 @@ class DeployEndToEndTest {
     @Test
     void aGoodReleaseRollsOutAndAFailingOneIsRolledBackOnItsOwn() {
         var created = api("POST", "/v1/namespaces/alpha/fleets",
-                "{\"name\": \"web\", \"count\": 2, \"config\": " + config("good", 1) + "}");
+                "{\"name\": \"web\", \"strategy\": \"spread\", \"count\": 3, \"config\": " + config("good", 1)
+                        + "}");
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         awaitHealthy(1);
+        assertThat(StreamSupport.stream(machines().spliterator(), false).map(m -> m.path("node_id").asString())
+                .distinct().count()).as("one machine a node").isEqualTo(3);
 
-        // A good release: rolled out to both machines, one at a time.
+        // A good release: rolled out to all three machines, one at a time.
         JsonNode good = deploy(config("good", 2), 240);
         assertThat(good.path("status").asString()).as(good.toString()).isEqualTo("succeeded");
         assertThat(good.path("to_version").asLong()).isEqualTo(2);
         awaitHealthy(2);
 
-        // A release whose check fails: rolled back to release 2, never fewer than one passing machine meanwhile.
+        // A release whose check fails: rolled back to release 2, never fewer than two passing machines meanwhile.
         var fewest = new AtomicInteger(Integer.MAX_VALUE);
         JsonNode bad = deploy(config("bad", 3), 45, () -> fewest.accumulateAndGet(passing(machines()), Math::min));
         assertThat(bad.path("status").asString()).as(bad.toString()).isEqualTo("rolled_back");
         assertThat(bad.path("message").asString()).startsWith("release 3: machine ").contains("check web");
-        assertThat(fewest.get()).as("passing machines during the failed deploy").isGreaterThanOrEqualTo(1);
+        assertThat(fewest.get()).as("passing machines during the failed deploy").isGreaterThanOrEqualTo(2);
         awaitHealthy(2);
+
+        // Scaled up and down: the control plane makes and removes machines to match, all of the current release.
+        scale(4);
+        awaitHealthy(2, 4);
+        scale(2);
+        awaitHealthy(2, 2);
 
         JsonNode releases = api("GET", FLEET + "/releases", null).json();
         assertThat(StreamSupport.stream(releases.spliterator(), false).map(r -> r.path("version").asLong()).toList())
@@ -130,13 +142,26 @@ class DeployEndToEndTest {
         return end.get();
     }
 
-    /** Waits until the fleet has two machines, all of release {@code version}, running with their check passing. */
+    /** Sets the fleet's count, keeping the rest of it. */
+    private static void scale(int count) {
+        JsonNode fleet = api("GET", FLEET, null).json();
+        var r = api("PUT", FLEET, "{\"name\": \"web\", \"strategy\": \"spread\", \"count\": " + count
+                + ", \"config\": " + fleet.path("config") + "}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+    }
+
+    /** Waits until the fleet has three machines, all of release {@code version}, running with their check passing. */
     private static void awaitHealthy(long version) {
+        awaitHealthy(version, 3);
+    }
+
+    /** Waits until the fleet has {@code count} machines, all of release {@code version}, running with their check passing. */
+    private static void awaitHealthy(long version, int count) {
         await().atMost(Duration.ofSeconds(300)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             JsonNode machines = machines();
-            assertThat(machines.size()).as(machines.toString()).isEqualTo(2);
+            assertThat(machines.size()).as(machines.toString()).isEqualTo(count);
             for (JsonNode m : machines) assertThat(m.path("config_version").asLong()).as(m.toString()).isEqualTo(version);
-            assertThat(passing(machines)).as(machines.toString()).isEqualTo(2);
+            assertThat(passing(machines)).as(machines.toString()).isEqualTo(count);
         });
     }
 
