@@ -11,11 +11,14 @@ import dev.bolero.oci.testing.TestImages;
 import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
 import dev.bolero.server.Server;
+import dev.bolero.server.ServerConfig;
+import dev.bolero.server.cluster.NodeRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,7 +52,12 @@ class PrivateNetworkEndToEndTest {
         registry = TestRegistry.startOn(network.hostIp());
         image = TestImages.push(registry, "private/web:1", ImageSpec.cmd("sh", "-c",
                 "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"));
-        server = AgentNode.startServer(network, dir, ADMIN, JOIN);
+        // A node is down after 90 s of silence: long enough for an agent's restart on a loaded host (seen to take 40 s),
+        // which must not move its machines.
+        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
+                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
+                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(90),
+                        Duration.ofSeconds(60)), Duration.ofMillis(200)));
         String id = HostCommands.randomId();
         for (String name : List.of("n1", "n2", "n3")) {
             var net = network.addNode();
@@ -148,18 +156,60 @@ class PrivateNetworkEndToEndTest {
                 .allMatch(p -> p.contains(" UDP") && p.contains(".51820 > ") && p.contains(".51820:"), "WireGuard UDP");
         assertThat(HostCommands.sh("tcpdump", "-n", "-A", "-r", capture.toString())).doesNotContain(marker);
 
-        // A node that goes down leaves its peers' links; back (its restarted agent adopts its link) it is a peer again.
+        // An established flow survives its node's agent being killed and restarted: a2 streams lines to a1 over one
+        // TCP connection (nc -l takes one) through WireGuard, and a1 keeps receiving them after n1's agent is back.
+        // (nc ends its connection at the end of its input: the listener's is a pipe that never ends)
+        String receive = "setsid sh -c 'sleep 1000000 | nc -l -p 7000 > /www/flow' </dev/null >/dev/null 2>&1 &";
+        assertThat(exec("alpha", a1, receive).path("exit_code").asInt()).isZero();
+        String send = "setsid sh -c 'while :; do date; sleep 0.2; done | nc " + ipA1 + " 7000' </dev/null >/dev/null"
+                + " 2>&1 &";
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            if (exec("alpha", a2, "pidof nc").path("exit_code").asInt() != 0) exec("alpha", a2, send);
+            assertThat(lines(a1, "/www/flow")).as("lines a1 received").isGreaterThan(5);
+        });
+        n1.kill();
+        n1.start();
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(n1.localState(a1)).isEqualTo("running"));
+        assertThat(api("GET", "/v1/nodes/" + n1.id, null).json().path("state").asString()).as("n1 was never down")
+                .isEqualTo("ready");
+        int before = lines(a1, "/www/flow");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
+                assertThat(lines(a1, "/www/flow")).as("lines a1 received after n1's agent restarted")
+                        .isGreaterThan(before + 5));
+        assertThat(exec("alpha", a1, "pidof nc").path("exit_code").asInt()).as("a1's listener, on its one connection")
+                .isZero();
+        assertThat(exec("alpha", a2, "pidof nc").path("exit_code").asInt()).as("a2's sender").isZero();
+        assertThat(machineNode("alpha", a1)).as("a1 did not move").isEqualTo(n1.id);
+
+        // A node that goes down leaves its peers' links, and its machine moves, keeping its name: reachable by it at its
+        // new node. Back (its restarted agent adopts its link) the node is a peer again.
         assertThat(api("DELETE", "/v1/namespaces/beta/machines/" + b1, null).status()).isEqualTo(204);
         AgentNode n3 = nodes.get(2);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(n3.localMachines()).isZero());
+        var spread = api("POST", "/v1/namespaces/alpha/fleets/web/machines", "{\"name\": \"a3\", \"start\": true, "
+                + "\"config\": {\"image\": \"" + image + "\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}}}");
+        assertThat(spread.status()).as(spread.body()).isEqualTo(201);
+        String a3 = spread.json().path("id").asString();
+        assertThat(spread.json().path("node_id").asString()).as("spread: the node without alpha's web").isEqualTo(n3.id);
+        String ipA3 = privateIp("alpha", a3);
         String n3Key = wg(n3, "public-key").strip();
         assertThat(wg(n1, "peers")).contains(n3Key);
         n3.kill();
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(180)).untilAsserted(() -> {
             assertThat(api("GET", "/v1/nodes/" + n3.id, null).json().path("state").asString()).isEqualTo("down");
             assertThat(wg(n1, "peers")).doesNotContain(n3Key);
             assertThat(wg(n2, "peers")).doesNotContain(n3Key);
         });
+        await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            assertThat(machineNode("alpha", a3)).as("a3 moved").isIn(n1.id, n2.id);
+            String moved = privateIp("alpha", a3);
+            var byName = exec("alpha", a2, "nslookup a3.alpha.internal");
+            assertThat(byName.path("stdout").asString()).as("a3 by name after its move: %s", byName).contains(moved);
+            var fetched = exec("alpha", a2, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 " + moved + " 80");
+            assertThat(fetched.path("stdout").asString()).as("a3 at its new node: %s", fetched).contains("a3");
+        });
+        System.out.printf("private network: a3 moved from %s to %s, its name now %s (was %s)%n", n3.id,
+                machineNode("alpha", a3), privateIp("alpha", a3), ipA3);
         n3.start();
         assertThat(wg(n3, "public-key").strip()).as("the restarted agent keeps its key").isEqualTo(n3Key);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
@@ -167,12 +217,22 @@ class PrivateNetworkEndToEndTest {
             assertThat(wg(n3, "peers")).contains(wg(n1, "public-key").strip());
         });
 
-        for (String id : List.of(a1, a2)) {
+        for (String id : List.of(a1, a2, a3)) {
             assertThat(api("DELETE", "/v1/namespaces/alpha/machines/" + id, null).status()).isEqualTo(204);
         }
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
             for (AgentNode n : nodes) assertThat(n.localMachines()).as("machines on %s", n.name).isZero();
         });
+    }
+
+    /** How many lines the file at {@code path} in machine {@code id} of alpha has. */
+    private static int lines(String id, String path) {
+        return Integer.parseInt(exec("alpha", id, "wc -l < " + path).path("stdout").asString().strip());
+    }
+
+    /** The node the control plane has the machine on. */
+    private static String machineNode(String ns, String id) {
+        return api("GET", "/v1/namespaces/" + ns + "/machines/" + id, null).json().path("node_id").asString();
     }
 
     /** {@code wg show <link> <what>} in the node's namespace. */
