@@ -1,0 +1,140 @@
+package dev.bolero.api.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Hostile HTTP/1.1 clients that never stall long enough to trip an idle timeout: each connection sends the start of a
+ * request and then one more byte every {@code interval}, inside its headers (a header value that never ends) or inside
+ * a body it announced (a {@code Content-Length} far above what it will ever send). A virtual thread does the dripping
+ * for all of them. {@link #open()} tells how many the server still holds; {@link #close()} closes what is left.
+ */
+public final class DrippingClients implements AutoCloseable {
+    /** Where a client drips. */
+    public enum Part { HEADERS, BODY }
+
+    private record Dripper(Socket socket, Part part) {}
+
+    private final List<Dripper> drippers = new CopyOnWriteArrayList<>();
+    private final Thread dripping;
+
+    private DrippingClients(Duration interval) {
+        this.dripping = Thread.ofVirtual().name("dripping-clients").unstarted(() -> drip(interval));
+    }
+
+    /**
+     * Opens {@code headers} connections dripping inside the headers of {@code GET headerPath}, and {@code bodies}
+     * dripping the body of a request whose head is {@code bodyHead} (request line and headers, without the
+     * {@code Content-Length} and the blank line), from {@code source} to {@code target}, one byte every
+     * {@code interval}.
+     */
+    public static DrippingClients start(InetAddress source, InetSocketAddress target, int headers, String headerPath,
+                                        int bodies, String bodyHead, Duration interval) throws IOException {
+        var clients = new DrippingClients(interval);
+        try {
+            for (int i = 0; i < headers; i++) {
+                clients.open(source, target, Part.HEADERS, "GET " + headerPath + " HTTP/1.1\r\nHost: drip\r\n"
+                        + "X-Drip: a");
+            }
+            for (int i = 0; i < bodies; i++) {
+                clients.open(source, target, Part.BODY, bodyHead + "Content-Length: 100000\r\n\r\n{\"name\":\"a");
+            }
+        } catch (IOException | RuntimeException e) {
+            clients.close();
+            throw e;
+        }
+        clients.dripping.start();
+        return clients;
+    }
+
+    /** How many of the connections dripping into {@code part} the server has not closed yet. */
+    public int open(Part part) {
+        int open = 0;
+        for (Dripper d : drippers) {
+            if (d.part == part && !closedByServer(d.socket)) open++;
+        }
+        return open;
+    }
+
+    /** How many connections the server has not closed yet. */
+    public int open() {
+        return open(Part.HEADERS) + open(Part.BODY);
+    }
+
+    @Override
+    public void close() {
+        dripping.interrupt();
+        for (Dripper d : drippers) {
+            try {
+                d.socket.close();
+            } catch (IOException ignored) {
+                // closing what the server may have closed already
+            }
+        }
+    }
+
+    private void open(InetAddress source, InetSocketAddress target, Part part, String start) throws IOException {
+        var socket = new Socket();
+        drippers.add(new Dripper(socket, part));
+        socket.bind(new InetSocketAddress(source, 0));
+        socket.connect(target, 5000);
+        socket.getOutputStream().write(start.getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+    }
+
+    private void drip(Duration interval) {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(interval);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (Dripper d : drippers) {
+                try {
+                    d.socket.getOutputStream().write('a');
+                    d.socket.getOutputStream().flush();
+                } catch (IOException closed) {
+                    // the server closed it: nothing more to drip there
+                }
+            }
+        }
+    }
+
+    /** Whether the server has closed (or answered and closed) the connection: a read sees its end. */
+    public static boolean closedByServer(Socket s) {
+        try {
+            s.setSoTimeout(1);
+            InputStream in = s.getInputStream();
+            while (true) {
+                if (in.read() < 0) return true;
+            }
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset by the server, or closed here
+        }
+    }
+
+    /** This JVM's platform threads and heap in use (after a collection), for a test to print. */
+    public record Footprint(int threads, long heapMiB) {
+        public static Footprint now() {
+            System.gc();
+            return new Footprint(ManagementFactory.getThreadMXBean().getThreadCount(),
+                    ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20);
+        }
+
+        @Override
+        public String toString() {
+            return threads + " threads, " + heapMiB + " MiB heap";
+        }
+    }
+}
