@@ -1,5 +1,7 @@
 package dev.bolero.api.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
@@ -26,6 +28,7 @@ public final class DrippingClients implements AutoCloseable {
 
     private final List<Dripper> drippers = new CopyOnWriteArrayList<>();
     private final Thread dripping;
+    private final long began = System.nanoTime();
 
     private DrippingClients(Duration interval) {
         this.dripping = Thread.ofVirtual().name("dripping-clients").unstarted(() -> drip(interval));
@@ -65,6 +68,18 @@ public final class DrippingClients implements AutoCloseable {
         return open;
     }
 
+    /**
+     * Waits until the server has closed every connection dripping into {@code part} and gives the seconds since they
+     * were opened.
+     *
+     * @throws org.awaitility.core.ConditionTimeoutException when some are still open after two minutes
+     */
+    public double awaitClosed(Part part) {
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
+                .alias(part + " drippers the server still holds").until(() -> open(part) == 0);
+        return (System.nanoTime() - began) / 1e9;
+    }
+
     /** How many connections the server has not closed yet. */
     public int open() {
         return open(Part.HEADERS) + open(Part.BODY);
@@ -82,11 +97,22 @@ public final class DrippingClients implements AutoCloseable {
         }
     }
 
-    private void open(InetAddress source, InetSocketAddress target, Part part, String start) throws IOException {
+    /** A connection to {@code target} from the address {@code source} (e.g. 127.0.0.2, another loopback client). */
+    public static Socket connect(InetAddress source, InetSocketAddress target) throws IOException {
         var socket = new Socket();
+        try {
+            socket.bind(new InetSocketAddress(source, 0));
+            socket.connect(target, 5000);
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    private void open(InetAddress source, InetSocketAddress target, Part part, String start) throws IOException {
+        var socket = connect(source, target);
         drippers.add(new Dripper(socket, part));
-        socket.bind(new InetSocketAddress(source, 0));
-        socket.connect(target, 5000);
         socket.getOutputStream().write(start.getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().flush();
     }
