@@ -1,6 +1,7 @@
 package dev.bolero.api.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.testing.DrippingClients;
@@ -8,11 +9,15 @@ import dev.bolero.api.testing.DrippingClients.Part;
 import io.javalin.Javalin;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import org.eclipse.jetty.server.Request;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -65,6 +70,29 @@ class ClientLimitsTest {
                 "POST /slow HTTP/1.1\r\nHost: x\r\n", Duration.ofMillis(500))) {
             Thread.sleep(5_000);
             assertThat(drippers.open(Part.BODY)).as("slow bodies of /slow, 5 s on").isEqualTo(3);
+        }
+    }
+
+    @Test
+    void pastItsConnectionsTheListenerAcceptsTheNextOnlyWhenOneCloses() throws Exception {
+        int port = serve(new ClientLimits(Duration.ZERO, 0, 0, 5));
+        var target = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        var held = new ArrayList<Socket>();
+        try {
+            for (int i = 0; i < 5; i++) held.add(DrippingClients.connect(InetAddress.getLoopbackAddress(), target));
+            try (Socket sixth = DrippingClients.connect(InetAddress.getLoopbackAddress(), target)) {
+                sixth.getOutputStream().write("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                sixth.setSoTimeout(1_000);
+                assertThatThrownBy(() -> sixth.getInputStream().read()).as("the sixth, while five are held")
+                        .isInstanceOf(SocketTimeoutException.class);
+                held.removeFirst().close();
+                sixth.setSoTimeout(30_000);
+                assertThat(new String(sixth.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .startsWith("HTTP/1.1 200").endsWith("hello");
+            }
+        } finally {
+            for (Socket s : held) s.close();
         }
     }
 }
