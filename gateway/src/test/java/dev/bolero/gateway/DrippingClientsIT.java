@@ -45,12 +45,18 @@ class DrippingClientsIT {
     }
 
     private Gateway gateway(ClientLimits limits) throws Exception {
+        return gateway(limits, false);
+    }
+
+    private Gateway gateway(ClientLimits limits, boolean https) throws Exception {
         var machine = new TestMachine("m1");
         open.add(machine);
         // Room for every dripper and the honest clients besides, so that only the limits decide.
         var route = Route.builder(WEB).backend(machine.backend()).concurrency(new Concurrency(500, 500)).build();
         var table = new RouteTable(Routes.builder(DOMAIN).route(route).build());
-        var gateway = Gateway.builder(table).clientLimits(limits).start();
+        var builder = Gateway.builder(table).clientLimits(limits);
+        if (https) builder.httpsListen(new InetSocketAddress("127.0.0.1", 0), List.of());
+        var gateway = builder.start();
         open.add(gateway);
         return gateway;
     }
@@ -85,6 +91,19 @@ class DrippingClientsIT {
                             + "pool %d threads during (at most %d)%n",
                     DRIPPERS, DRIPPERS, heldSlots, bodiesClosed, headersClosed, before, during, after, poolDuring,
                     Math.max(16, 4 * Gateway.SELECTORS));
+        }
+    }
+
+    @Test
+    void clientsDrippingTheirTlsHandshakeAreClosedAtTheHeaderDeadlineWhileOthersAreAnswered() throws Exception {
+        var gateway = gateway(ClientLimits.DEFAULT, true);
+        var target = new InetSocketAddress(InetAddress.getLoopbackAddress(), gateway.httpsPort().orElseThrow());
+        try (var drippers = DrippingClients.handshakes(InetAddress.getLoopbackAddress(), target, DRIPPERS,
+                Duration.ofSeconds(2))) {
+            for (int i = 0; i < 20; i++) assertThat(get(gateway)).as("another client").isEqualTo(200);
+            double closed = drippers.awaitClosed(Part.HANDSHAKE);
+            System.out.printf("DRIPPING gateway TLS: %d handshake drippers (a byte every 2 s) all closed after %.1f s "
+                    + "(deadline %d s)%n", DRIPPERS, closed, ClientLimits.DEFAULT.headerTimeout().toSeconds());
         }
     }
 

@@ -21,8 +21,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * for all of them. {@link #open()} tells how many the server still holds; {@link #close()} closes what is left.
  */
 public final class DrippingClients implements AutoCloseable {
-    /** Where a client drips. */
-    public enum Part { HEADERS, BODY }
+    /** Where a client drips: into a request's headers, its body, or (on a TLS listener) its TLS handshake. */
+    public enum Part { HEADERS, BODY, HANDSHAKE }
+
+    /** A TLS handshake record's header announcing a 512-byte ClientHello, which never comes whole. */
+    private static final byte[] HANDSHAKE_START = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
 
     private record Dripper(Socket socket, Part part) {}
 
@@ -45,12 +48,29 @@ public final class DrippingClients implements AutoCloseable {
         var clients = new DrippingClients(interval);
         try {
             for (int i = 0; i < headers; i++) {
-                clients.open(source, target, Part.HEADERS, "GET " + headerPath + " HTTP/1.1\r\nHost: drip\r\n"
-                        + "X-Drip: a");
+                clients.open(source, target, Part.HEADERS, ascii("GET " + headerPath + " HTTP/1.1\r\nHost: drip\r\n"
+                        + "X-Drip: a"));
             }
             for (int i = 0; i < bodies; i++) {
-                clients.open(source, target, Part.BODY, bodyHead + "Content-Length: 100000\r\n\r\n{\"name\":\"a");
+                clients.open(source, target, Part.BODY, ascii(bodyHead + "Content-Length: 100000\r\n\r\n{\"name\":\"a"));
             }
+        } catch (IOException | RuntimeException e) {
+            clients.close();
+            throw e;
+        }
+        clients.dripping.start();
+        return clients;
+    }
+
+    /**
+     * Opens {@code count} connections from {@code source} to the TLS listener {@code target}, each dripping a
+     * ClientHello one byte every {@code interval}.
+     */
+    public static DrippingClients handshakes(InetAddress source, InetSocketAddress target, int count,
+                                             Duration interval) throws IOException {
+        var clients = new DrippingClients(interval);
+        try {
+            for (int i = 0; i < count; i++) clients.open(source, target, Part.HANDSHAKE, HANDSHAKE_START);
         } catch (IOException | RuntimeException e) {
             clients.close();
             throw e;
@@ -82,7 +102,9 @@ public final class DrippingClients implements AutoCloseable {
 
     /** How many connections the server has not closed yet. */
     public int open() {
-        return open(Part.HEADERS) + open(Part.BODY);
+        int open = 0;
+        for (Part part : Part.values()) open += open(part);
+        return open;
     }
 
     @Override
@@ -110,10 +132,14 @@ public final class DrippingClients implements AutoCloseable {
         }
     }
 
-    private void open(InetAddress source, InetSocketAddress target, Part part, String start) throws IOException {
+    private static byte[] ascii(String text) {
+        return text.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private void open(InetAddress source, InetSocketAddress target, Part part, byte[] start) throws IOException {
         var socket = connect(source, target);
         drippers.add(new Dripper(socket, part));
-        socket.getOutputStream().write(start.getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().write(start);
         socket.getOutputStream().flush();
     }
 
