@@ -114,7 +114,7 @@ public final class Agent implements AutoCloseable {
         machines.recover();
         var nodeInfo = new NodeInfo(drivers, config.jail().isPresent(), kernel);
         NodeApi api = new NodeApi(machines, logs, nodeInfo,
-                new ImageRoutes(images, machines, dataDir.resolve("uploads")), telemetry)
+                new ImageRoutes(images, machines, dataDir.resolve("uploads")), telemetry, config.clientLimits())
                 .start(config.host(), config.port());
         return new Agent(store, machines, api, telemetry, dataDir, network, nodeInfo);
     }

@@ -8,6 +8,7 @@ import dev.bolero.oci.RegistryConfig;
 import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.network.NetworkConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
+import dev.bolero.api.http.ClientLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -35,6 +36,7 @@ import java.util.Set;
  *     ports), for hosts where the agent may not create devices and nftables tables
  * @param imageLimits what one image and the node's image store may take (see {@link ImageLimits})
  * @param registryReadTimeout how long a registry may leave a pull waiting for a response or for each read of one
+ * @param clientLimits what a client of the node API may hold: head and body deadlines, connections per address
  */
 public record AgentConfig(
         String host,
@@ -51,7 +53,8 @@ public record AgentConfig(
         double memoryOvercommit,
         Optional<NetworkConfig> network,
         ImageLimits imageLimits,
-        Duration registryReadTimeout) {
+        Duration registryReadTimeout,
+        ClientLimits clientLimits) {
 
     /**
      * An agent that picks its driver itself, jails its VMMs when it runs as root, has no registry credentials, allows
@@ -65,14 +68,16 @@ public record AgentConfig(
 
     /**
      * An agent with the {@linkplain ImageLimits#defaults() default image limits} (no store budget) and the
-     * {@linkplain RegistryConfig#DEFAULT_READ_TIMEOUT default registry read timeout}.
+     * {@linkplain RegistryConfig#DEFAULT_READ_TIMEOUT default registry read timeout}, and the
+     * {@linkplain ClientLimits#DEFAULT default client limits}.
      */
     public AgentConfig(String host, int port, Path dataDir, Set<String> insecureRegistries, QemuDriver.Accel accelerator,
             Optional<Path> kernel, Duration bootDeadline, String driver, Optional<JailConfig> jail,
             Map<String, Credentials> registryCredentials, double cpuOvercommit, double memoryOvercommit,
             Optional<NetworkConfig> network) {
         this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail, registryCredentials,
-                cpuOvercommit, memoryOvercommit, network, ImageLimits.defaults(), RegistryConfig.DEFAULT_READ_TIMEOUT);
+                cpuOvercommit, memoryOvercommit, network, ImageLimits.defaults(), RegistryConfig.DEFAULT_READ_TIMEOUT,
+                ClientLimits.DEFAULT);
     }
 
     public AgentConfig {
@@ -86,6 +91,7 @@ public record AgentConfig(
         Objects.requireNonNull(network, "network");
         Objects.requireNonNull(imageLimits, "imageLimits");
         Objects.requireNonNull(registryReadTimeout, "registryReadTimeout");
+        Objects.requireNonNull(clientLimits, "clientLimits");
         insecureRegistries = Set.copyOf(insecureRegistries);
         registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
@@ -98,12 +104,20 @@ public record AgentConfig(
     /** This configuration with machines attached to {@code network} (empty: no network). */
     public AgentConfig withNetwork(Optional<NetworkConfig> network) {
         return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
-                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout);
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout,
+                clientLimits);
     }
 
     /** This configuration with these image limits and registry read timeout. */
     public AgentConfig withImages(ImageLimits limits, Duration readTimeout) {
         return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
-                registryCredentials, cpuOvercommit, memoryOvercommit, network, limits, readTimeout);
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, limits, readTimeout,
+                clientLimits);
+    }
+
+    /** This configuration with these limits on the node API's clients. */
+    public AgentConfig withClientLimits(ClientLimits limits) {
+        return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout, limits);
     }
 }

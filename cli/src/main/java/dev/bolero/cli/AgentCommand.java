@@ -99,6 +99,9 @@ final class AgentCommand implements Callable<Integer> {
     @Mixin
     NetworkFlags network;
 
+    @Mixin
+    ClientLimitFlags clientLimits;
+
     @Option(names = "--private-network-endpoint", description = "join the cluster's private network: IPv4:PORT where other nodes reach this node's WireGuard link (default: no private network)")
     String privateEndpoint;
 
@@ -117,7 +120,8 @@ final class AgentCommand implements Callable<Integer> {
                 Duration.ofSeconds(bootTimeoutSeconds), driver, jailConfig(),
                 registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig),
                 cpuOvercommit, memoryOvercommit, network.config())
-                .withImages(imageLimits(), Duration.ofSeconds(registryReadTimeoutSeconds));
+                .withImages(imageLimits(), Duration.ofSeconds(registryReadTimeoutSeconds))
+                .withClientLimits(clientLimits.limits());
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {

@@ -66,6 +66,9 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--wake-timeout", defaultValue = "30", description = "seconds a request for a fleet with auto_start waits for a machine (default ${DEFAULT-VALUE})")
     int wakeTimeoutSeconds;
 
+    @Mixin
+    ClientLimitFlags clientLimits;
+
     @Override
     public Integer call() throws Exception {
         var endpoint = new ClientOptions();
@@ -80,7 +83,7 @@ final class GatewayCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         try (var gateway = ClusterGateway.start(new BoleroClient(url.server(), url.token()), domain, builder -> {
             builder.httpListen(address("--http-listen", httpListen)).challenges(challenges)
-                    .wakeTimeout(Duration.ofSeconds(wakeTimeoutSeconds));
+                    .wakeTimeout(Duration.ofSeconds(wakeTimeoutSeconds)).clientLimits(clientLimits.limits());
             if (httpsListen != null) builder.httpsListen(address("--https-listen", httpsListen), List.of());
             return builder;
         })) {

@@ -35,6 +35,9 @@ final class ServerCommand implements Callable<Integer> {
             + "second each namespace token may make, and its burst (default ${DEFAULT-VALUE}); 0: no limit")
     String rateLimit;
 
+    @Mixin
+    ClientLimitFlags clientLimits;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -44,7 +47,7 @@ final class ServerCommand implements Callable<Integer> {
                 .withTokens(env("BOLERO_ADMIN_TOKEN"), env("BOLERO_JOIN_TOKEN"));
         if (database != null) config = config.withDatabase(database);
         if (advertise != null) config = config.withAdvertise(advertise);
-        config = config.withTenantRate(rate(rateLimit));
+        config = config.withTenantRate(rate(rateLimit)).withClientLimits(clientLimits.limits());
         CountDownLatch stopped = new CountDownLatch(1);
         try (Server server = Server.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

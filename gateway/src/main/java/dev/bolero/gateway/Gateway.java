@@ -1,5 +1,6 @@
 package dev.bolero.gateway;
 
+import dev.bolero.api.http.ClientLimits;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
@@ -81,6 +82,7 @@ public final class Gateway implements AutoCloseable {
         var handler = new GatewayHandler(table, balancer, builder.waker, builder.wakeTimeout, builder.connectTimeout,
                 () -> https == null ? 0 : https.getLocalPort(), builder.challenges);
         server.setHandler(handler);
+        builder.clientLimits.applyTo(server, request -> false);
         balancer.follow(table.current());
         followTable(table.nextChange());
     }
@@ -206,6 +208,7 @@ public final class Gateway implements AutoCloseable {
         private Duration connectTimeout = Duration.ofSeconds(2);
         private OutlierPolicy outlierPolicy = OutlierPolicy.DEFAULT;
         private int maxThreads = Math.max(16, 4 * SELECTORS);
+        private ClientLimits clientLimits = ClientLimits.DEFAULT;
 
         private Builder(RouteTable table) {
             this.table = Objects.requireNonNull(table, "table");
@@ -265,6 +268,15 @@ public final class Gateway implements AutoCloseable {
                 throw new IllegalArgumentException("gateway threads " + maxThreads + ": fewer than the 8 the listeners need");
             }
             this.maxThreads = maxThreads;
+            return this;
+        }
+
+        /**
+         * What a client may hold on either listener (by default {@link ClientLimits#DEFAULT}): a dripping client's
+         * request holds a machine's slot under its fleet's concurrency limit, so this guards the machines too.
+         */
+        public Builder clientLimits(ClientLimits limits) {
+            this.clientLimits = Objects.requireNonNull(limits, "limits");
             return this;
         }
 

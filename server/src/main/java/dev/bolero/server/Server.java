@@ -78,7 +78,8 @@ public final class Server implements AutoCloseable {
             telemetry = new Telemetry("server", () -> ready(started));
             cluster.bindMetrics(telemetry.registry());
             audit = new AuditLog(store, clock);
-            var api = new ServerApi(cluster, secrets, audit, telemetry, replica, config.tenantRate())
+            var api = new ServerApi(cluster, secrets, audit, telemetry, replica, config.tenantRate(),
+                    config.clientLimits())
                     .start(config.host(), config.port());
             URI advertised = config.advertised(api.port());
             cluster.streams().advertise(replica, advertised);

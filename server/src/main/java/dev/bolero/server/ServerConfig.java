@@ -1,5 +1,6 @@
 package dev.bolero.server;
 
+import dev.bolero.api.http.ClientLimits;
 import dev.bolero.server.cluster.NodeRegistry;
 import java.net.URI;
 import java.nio.file.Path;
@@ -22,10 +23,12 @@ import java.util.Optional;
  *     {@code http://HOST:PORT} with the local host name for a wildcard {@code host}
  * @param streamPickup how long a logs, events or exec request waits for the node's agent before {@code 503}
  * @param tenantRate how many requests each namespace token may make
+ * @param clientLimits what a client of the API may hold: head and body deadlines, connections per address
  */
 public record ServerConfig(String host, int port, Path dataDir, Optional<String> database, Optional<String> adminToken,
                            Optional<String> joinToken, NodeRegistry.Timing timing, Duration loopInterval,
-                           Optional<URI> advertise, Duration streamPickup, RateLimit tenantRate) {
+                           Optional<URI> advertise, Duration streamPickup, RateLimit tenantRate,
+                           ClientLimits clientLimits) {
     /**
      * A token's request rate: {@code perSecond} sustained, up to {@code burst} at once; {@link #NONE} for no limit.
      */
@@ -57,6 +60,7 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
         Objects.requireNonNull(advertise, "advertise");
         Objects.requireNonNull(streamPickup, "streamPickup");
         Objects.requireNonNull(tenantRate, "tenantRate");
+        Objects.requireNonNull(clientLimits, "clientLimits");
         advertise.ifPresent(u -> {
             if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
                 throw new IllegalArgumentException("advertise URL must be http(s)://host[:port], got " + u);
@@ -68,42 +72,48 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
 
     /**
      * The production defaults: heartbeats every 5 s, fence after 20 s, down after 30 s, loops every second, streams
-     * wait 10 s for their agent.
+     * wait 10 s for their agent, {@linkplain ClientLimits#DEFAULT default client limits}.
      */
     public static ServerConfig of(String host, int port, Path dataDir) {
         return new ServerConfig(host, port, dataDir, Optional.empty(), Optional.empty(), Optional.empty(),
                 new NodeRegistry.Timing(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(20)),
-                Duration.ofSeconds(1), Optional.empty(), Duration.ofSeconds(10), RateLimit.DEFAULT);
+                Duration.ofSeconds(1), Optional.empty(), Duration.ofSeconds(10), RateLimit.DEFAULT,
+                ClientLimits.DEFAULT);
     }
 
     public ServerConfig withDatabase(String url) {
         return new ServerConfig(host, port, dataDir, Optional.of(url), adminToken, joinToken, timing, loopInterval,
-                advertise, streamPickup, tenantRate);
+                advertise, streamPickup, tenantRate, clientLimits);
     }
 
     public ServerConfig withTokens(Optional<String> admin, Optional<String> join) {
         return new ServerConfig(host, port, dataDir, database, admin, join, timing, loopInterval, advertise,
-                streamPickup, tenantRate);
+                streamPickup, tenantRate, clientLimits);
     }
 
     public ServerConfig withTiming(NodeRegistry.Timing timing, Duration loopInterval) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                streamPickup, tenantRate);
+                streamPickup, tenantRate, clientLimits);
     }
 
     public ServerConfig withAdvertise(URI url) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval,
-                Optional.of(url), streamPickup, tenantRate);
+                Optional.of(url), streamPickup, tenantRate, clientLimits);
     }
 
     public ServerConfig withTenantRate(RateLimit rate) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                streamPickup, rate);
+                streamPickup, rate, clientLimits);
     }
 
     public ServerConfig withStreamPickup(Duration pickup) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                pickup, tenantRate);
+                pickup, tenantRate, clientLimits);
+    }
+
+    public ServerConfig withClientLimits(ClientLimits limits) {
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
+                streamPickup, tenantRate, limits);
     }
 
     /** The URL agents reach this replica at, once it serves on {@code boundPort}. */

@@ -2,6 +2,8 @@ package dev.bolero.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bolero.api.http.ClientLimits;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -29,8 +31,14 @@ public final class OneNodeCluster implements AutoCloseable {
 
     /** Starts the server with its data in {@code dir}, joins the node and places the machine. */
     public static OneNodeCluster start(Path dir) {
+        return start(dir, ClientLimits.DEFAULT);
+    }
+
+    /** {@link #start(Path)} with the API's clients held to {@code limits}. */
+    public static OneNodeCluster start(Path dir, ClientLimits limits) {
         Server server = Server.start(ServerConfig.of("127.0.0.1", 0, dir)
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN)).withStreamPickup(STREAM_PICKUP));
+                .withTokens(Optional.of(ADMIN), Optional.of(JOIN)).withStreamPickup(STREAM_PICKUP)
+                .withClientLimits(limits));
         FakeAgent node = null;
         try {
             node = FakeAgent.join(server.port(), JOIN, "node-1").live();

@@ -3,7 +3,7 @@ package dev.bolero.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.InputStream;
+import dev.bolero.api.testing.DrippingClients;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -49,7 +49,7 @@ class StalledClientsTest {
                 long began = System.nanoTime();
                 await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
                     int open = 0;
-                    for (Socket s : stalled) if (!closedByServer(s)) open++;
+                    for (Socket s : stalled) if (!DrippingClients.closedByServer(s)) open++;
                     assertThat(open).as("stalled connections the server still holds").isZero();
                 });
                 System.out.printf("STALLED %d connections closed by the server after %.1f s%n", STALLED,
@@ -57,21 +57,6 @@ class StalledClientsTest {
             } finally {
                 for (Socket s : stalled) s.close();
             }
-        }
-    }
-
-    /** Whether the server has closed (or answered and closed) the connection: a read sees its end. */
-    private static boolean closedByServer(Socket s) {
-        try {
-            s.setSoTimeout(1);
-            InputStream in = s.getInputStream();
-            while (true) {
-                if (in.read() < 0) return true;
-            }
-        } catch (java.net.SocketTimeoutException e) {
-            return false;
-        } catch (java.io.IOException e) {
-            return true; // reset by the server
         }
     }
 }

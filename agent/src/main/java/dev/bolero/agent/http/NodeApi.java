@@ -11,6 +11,7 @@ import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.core.MachineState;
 import dev.bolero.api.QueryParams;
+import dev.bolero.api.http.ClientLimits;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Router;
 import dev.bolero.api.http.Telemetry;
@@ -44,7 +45,12 @@ public final class NodeApi implements AutoCloseable {
     private final Javalin app;
     private volatile String host;
 
-    public NodeApi(MachineService machines, LogStore logs, NodeInfo node, ImageRoutes images, Telemetry telemetry) {
+    /**
+     * The node API over {@code machines} and {@code logs}, its clients held to {@code limits}; {@link #start} serves
+     * it.
+     */
+    public NodeApi(MachineService machines, LogStore logs, NodeInfo node, ImageRoutes images, Telemetry telemetry,
+                   ClientLimits limits) {
         this.machines = machines;
         this.logs = logs;
         this.app = Javalin.create(config -> {
@@ -52,6 +58,8 @@ public final class NodeApi implements AutoCloseable {
             config.startup.showJavalinBanner = false;
             // Uncompressed: a compressing stream holds back small writes, and followed logs must flow line by line.
             config.http.compressionStrategy = CompressionStrategy.NONE;
+            // Every body here is a request's whole input (JSON, an image archive), so all are held to the rate.
+            config.jetty.modifyServer(server -> limits.applyTo(server, request -> false));
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
             config.jetty.modifyWebSocketServletFactory(ws -> {
                 ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);

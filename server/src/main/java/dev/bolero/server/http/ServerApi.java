@@ -2,6 +2,7 @@ package dev.bolero.server.http;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.http.ClientLimits;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Operation;
 import dev.bolero.api.http.Router;
@@ -39,6 +40,7 @@ import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
 import dev.bolero.core.ValidationException;
 import io.javalin.Javalin;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.component.LifeCycle;
 import io.javalin.http.Context;
@@ -97,10 +99,10 @@ public final class ServerApi implements AutoCloseable {
     /**
      * An API over {@code cluster} and {@code secrets}, answering as replica {@code replica}, its mutating calls
      * recorded in {@code audit} and its requests measured by {@code telemetry}, each namespace token's requests
-     * limited to {@code tenantRate}; {@link #start} serves it.
+     * limited to {@code tenantRate}, its clients held to {@code limits}; {@link #start} serves it.
      */
     public ServerApi(Cluster cluster, Secrets secrets, AuditLog audit, Telemetry telemetry, String replica,
-                     ServerConfig.RateLimit tenantRate) {
+                     ServerConfig.RateLimit tenantRate, ClientLimits limits) {
         this.cluster = cluster;
         this.rates = new RateLimits(tenantRate);
         this.secrets = secrets;
@@ -121,6 +123,10 @@ public final class ServerApi implements AutoCloseable {
                     }
                 }
             }));
+            // An agent's stream answer (a followed log) is a body that may be quiet for hours: it alone may be slow.
+            config.jetty.modifyServer(server -> limits.applyTo(server, request ->
+                    ServerRoutes.STREAM_ANSWER.method().name().equals(request.getMethod())
+                            && ServerRoutes.STREAM_ANSWER.matches(Request.getPathInContext(request))));
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
             config.jetty.modifyWebSocketServletFactory(ws -> {
                 ws.setMaxTextMessageSize(ExecStream.MAX_MESSAGE);
