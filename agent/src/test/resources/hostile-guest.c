@@ -112,7 +112,18 @@ int main(int argc, char **argv) {
             waitpid(1, &st, __WALL);
             say("init stopped: nobody reads the control channel");
             close(ready[1]);
-            for (;;) pause(); /* init stays stopped while its tracer lives */
+            for (;;) { /* init stays stopped while its tracer lives */
+                char status[4096] = {0};
+                int sf = open("/proc/1/status", O_RDONLY);
+                if (sf >= 0) {
+                    read(sf, status, sizeof status - 1);
+                    close(sf);
+                }
+                char *state = strstr(status, "State:");
+                if (state) *strchrnul(state, '\n') = 0;
+                say("init %s", state ? state : "?");
+                sleep(5);
+            }
         }
         close(ready[1]);
         char c;
