@@ -6,7 +6,8 @@
  *   hostile-guest garbage   writes a frame of an unknown type followed by random bytes
  *   hostile-guest huge      writes a frame header announcing 4 GiB - 1 bytes
  *   hostile-guest replay N  writes SEQUENCE N (an old number) and three STDOUT frames "REPLAYED i"
- *   hostile-guest freeze    stops init with ptrace (a child keeps it stopped): the channel is read by nobody
+ *   hostile-guest freeze [S] stops init with ptrace (a child keeps it stopped, S seconds, rounded up to 5, or for
+ *                           good): the channel is read by nobody meanwhile
  *
  * Says what it did on /dev/console ("hostile: ..."), which the host keeps as the machine's console log.
  */
@@ -94,7 +95,7 @@ static size_t frame(unsigned char *out, int type, const void *payload, uint32_t 
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: hostile-guest garbage|huge|replay N|freeze\n");
+        fprintf(stderr, "usage: hostile-guest garbage|huge|replay N|freeze [S]\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -112,11 +113,12 @@ int main(int argc, char **argv) {
             waitpid(1, &st, __WALL);
             say("init stopped: nobody reads the control channel");
             close(ready[1]);
-            for (;;) { /* init stays stopped while its tracer lives */
+            long thaw = argc > 2 ? atol(argv[2]) : -1;
+            for (long waited = 0; thaw < 0 || waited < thaw; waited += 5) { /* stopped while its tracer lives */
                 char status[4096] = {0};
                 int sf = open("/proc/1/status", O_RDONLY);
                 if (sf >= 0) {
-                    read(sf, status, sizeof status - 1);
+                    if (read(sf, status, sizeof status - 1) < 0) status[0] = 0;
                     close(sf);
                 }
                 char *state = strstr(status, "State:");
@@ -124,6 +126,9 @@ int main(int argc, char **argv) {
                 say("init %s", state ? state : "?");
                 sleep(5);
             }
+            ptrace(PTRACE_DETACH, 1, 0, 0);
+            say("init resumed");
+            _exit(0);
         }
         close(ready[1]);
         char c;
