@@ -30,6 +30,10 @@ done
 
 # bolero-init: seeds are a CONFIG and an EXEC as the agent sends them; the corpus it grows is scratch.
 fuzz_dir="$BOLERO_HOME/guest/fuzz/build"
+if ! command -v clang >/dev/null || ! compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null; then
+  echo "fuzzing bolero-init needs clang and its libFuzzer runtime (apt-get install clang libclang-rt-14-dev)" >&2
+  exit 1
+fi
 make -s -C guest/fuzz OUT="$fuzz_dir"
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
