@@ -17,7 +17,8 @@ kernel=$("$BOLERO_HOME/scripts/build-kernel.sh")
 echo "guest kernel: $kernel" >&2
 cd "$BOLERO_HOME"
 ./mvnw -B -ntp verify "$@"
-# A minute each for the fuzz targets (hostile guests' control-channel bytes, hostile clients' bodies).
+# A minute each for the fuzz targets (hostile guests' control-channel bytes, hostile clients' bodies, and what the host
+# sends bolero-init, under libFuzzer).
 "$BOLERO_HOME/scripts/fuzz.sh"
 
 # The documents ServerOpenApiTest and NodeOpenApiTest wrote; Redocly's CLI is kept outside the repository.

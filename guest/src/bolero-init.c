@@ -293,6 +293,27 @@ static int send_u32(int type, uint32_t v) {
 
 typedef void (*frame_handler)(int type, const unsigned char *payload, uint32_t len);
 
+/* Hands each complete frame in rx[0, rx_len) to h and keeps the incomplete rest. On a protocol error the channel is
+ * closed (reopened on the next tick). The host-facing parser: guest/fuzz/ feeds it without a VM. */
+static void ctl_frames(frame_handler h) {
+    while (rx_len >= HEADER) {
+        int type = rx[0];
+        uint32_t len = be32(rx + 1);
+        if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
+                                  type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
+                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK)) {
+            say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
+            ctl_drop();
+            return;
+        }
+        if (rx_len < HEADER + len) return;
+        h(type, rx + HEADER, len);
+        if (ctl_fd < 0) return;
+        memmove(rx, rx + HEADER + len, rx_len - HEADER - len);
+        rx_len -= HEADER + len;
+    }
+}
+
 /* Reads what the channel has and hands each complete frame to h. On EOF or a protocol error the channel is closed
  * (reopened on the next tick). */
 static void ctl_read(frame_handler h) {
@@ -305,22 +326,8 @@ static void ctl_read(frame_handler h) {
             return;
         }
         rx_len += (size_t)n;
-        while (rx_len >= HEADER) {
-            int type = rx[0];
-            uint32_t len = be32(rx + 1);
-            if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
-                                      type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
-                                      type != RECEIVED && type != EXEC_CREDIT && type != CLOCK)) {
-                say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
-                ctl_drop();
-                return;
-            }
-            if (rx_len < HEADER + len) break;
-            h(type, rx + HEADER, len);
-            if (ctl_fd < 0) return;
-            memmove(rx, rx + HEADER + len, rx_len - HEADER - len);
-            rx_len -= HEADER + len;
-        }
+        ctl_frames(h);
+        if (ctl_fd < 0) return;
     }
 }
 
@@ -1176,6 +1183,43 @@ static void kill_session(pid_t sid, int sig) {
  * Runs an EXEC: payload is the 4-byte id, then key\0value\0 pairs (arg 1+, env 0+, workdir, user, tty). With tty
  * the command's stdin, stdout and stderr are the slave of a new pseudo-terminal, its controlling terminal.
  */
+/* An EXEC's key/value pairs, parsed: argv and extra (the env pairs) point into the payload, argv[0] non-empty. */
+struct exec_request {
+    char **argv, **extra; /* each with room for a NULL after its entries; freed by the caller */
+    int argc, extrac;
+    const char *workdir, *user; /* user NULL: the workload's */
+    struct winsize ws;
+    int tty;
+};
+
+/* Parses kv (n bytes of key/value pairs, kv[n] == 0) into *r; the first error goes to msg (left empty when none).
+ * Part of the host-facing parser (guest/fuzz/ calls it without a VM). */
+static void parse_exec(char *kv, uint32_t n, struct exec_request *r, char *msg, size_t msglen) {
+    int strings = 0;
+    for (uint32_t i = 0; i < n; i++) strings += kv[i] == 0;
+    *r = (struct exec_request){.argv = calloc((size_t)strings + 1, sizeof(char *)),
+                               .extra = calloc((size_t)strings + 1, sizeof(char *)), .workdir = cfg.workdir};
+    if (!r->argv || !r->extra) snprintf(msg, msglen, "exec: out of memory");
+    else if (strings % 2 || (n > 0 && kv[n - 1] != 0)) snprintf(msg, msglen, "exec: malformed payload");
+    for (char *k = kv; !msg[0] && k < kv + n;) {
+        char *v = k + strlen(k) + 1;
+        if (!strcmp(k, "arg")) r->argv[r->argc++] = v;
+        else if (!strcmp(k, "env")) r->extra[r->extrac++] = v;
+        else if (!strcmp(k, "workdir")) r->workdir = v;
+        else if (!strcmp(k, "user")) r->user = v;
+        else if (!strcmp(k, "tty")) {
+            unsigned rows = 0, cols = 0;
+            char end;
+            if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols || rows > 65535 || cols > 65535)
+                snprintf(msg, msglen, "exec: tty %s is not ROWSxCOLS", v);
+            r->ws = (struct winsize){.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+            r->tty = 1;
+        } else snprintf(msg, msglen, "exec: unknown key %s", k);
+        k = v + strlen(v) + 1;
+    }
+    if (!msg[0] && (r->argc == 0 || !r->argv[0][0])) snprintf(msg, msglen, "exec: no arg");
+}
+
 static void exec_start(const unsigned char *p, uint32_t len) {
     if (len < 4) return;
     uint32_t id = be32(p);
@@ -1193,32 +1237,13 @@ static void exec_start(const unsigned char *p, uint32_t len) {
     }
     memcpy(kv, p + 4, len - 4);
     kv[len - 4] = 0;
-    int strings = 0;
-    for (uint32_t i = 0; i < len - 4; i++) strings += kv[i] == 0;
-    char **argv = calloc((size_t)strings + 1, sizeof(char *));
-    char **extra = calloc((size_t)strings + 1, sizeof(char *));
-    int argc = 0, extrac = 0;
-    const char *workdir = cfg.workdir, *user = NULL;
-    struct winsize ws = {0};
-    int tty = 0;
-    if (strings % 2 || (len > 4 && kv[len - 5] != 0)) snprintf(msg, sizeof msg, "exec: malformed payload");
-    for (char *k = kv; !msg[0] && k < kv + len - 4;) {
-        char *v = k + strlen(k) + 1;
-        if (!strcmp(k, "arg")) argv[argc++] = v;
-        else if (!strcmp(k, "env")) extra[extrac++] = v;
-        else if (!strcmp(k, "workdir")) workdir = v;
-        else if (!strcmp(k, "user")) user = v;
-        else if (!strcmp(k, "tty")) {
-            unsigned rows = 0, cols = 0;
-            char end;
-            if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols || rows > 65535 || cols > 65535)
-                snprintf(msg, sizeof msg, "exec: tty %s is not ROWSxCOLS", v);
-            ws = (struct winsize){.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-            tty = 1;
-        } else snprintf(msg, sizeof msg, "exec: unknown key %s", k);
-        k = v + strlen(v) + 1;
-    }
-    if (!msg[0] && (argc == 0 || !argv[0][0])) snprintf(msg, sizeof msg, "exec: no arg");
+    struct exec_request rq;
+    parse_exec(kv, len - 4, &rq, msg, sizeof msg);
+    char **argv = rq.argv, **extra = rq.extra;
+    int argc = rq.argc, extrac = rq.extrac;
+    const char *workdir = rq.workdir, *user = rq.user;
+    struct winsize ws = rq.ws;
+    int tty = rq.tty;
     struct ident as = who;
     if (!msg[0] && user) resolve_ident(user, &as, msg, sizeof msg);
     /* the environment: the workload's, each name given in the request replaced; HOME follows a given user */

@@ -12,7 +12,8 @@ import java.util.Objects;
  *     (a run ended; see {@code reason}), {@code restarting}, {@code re_adopted}, {@code lost}
  * @param state the machine's state after the event
  * @param reason for {@code ended} and {@code lost}: {@code exited}, {@code stopped by request}, {@code boot timeout},
- *     {@code oom}, {@code vmm crashed}, {@code kernel panic}, {@code start failed}, {@code agent restart}; null otherwise
+ *     {@code oom}, {@code vmm crashed}, {@code kernel panic}, {@code start failed}, {@code guest channel broken},
+ *     {@code agent restart}; null otherwise
  * @param exitCode the workload's exit code when the event carries one; null otherwise
  * @param detail a human-readable explanation; may be empty
  */

@@ -13,6 +13,7 @@ import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.guest.GuestConfig;
 import dev.bolero.runtime.guest.GuestEvent;
 import dev.bolero.runtime.guest.GuestExec;
+import dev.bolero.runtime.guest.GuestProtocolException;
 import dev.bolero.runtime.guest.GuestSession;
 import dev.bolero.runtime.guest.TerminalSize;
 import java.io.IOException;
@@ -30,7 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The host's side of one VM's guest protocol, on a virtual thread of its own: sends the config on HELLO, persists the
  * workload's output (confirming to the guest what is persisted), passes exec events to their callers, and reports the
- * workload's start and end to its {@link Listener}. Reconnects when the control channel drops while the VMM lives.
+ * workload's start and end to its {@link Listener}. Reconnects when the control channel drops while the VMM lives; a
+ * guest that breaks the protocol (or stops reading the channel) has its VMM stopped and its run failed with
+ * {@link RunEnd.Reason#GUEST_CHANNEL_BROKEN}: the agent does not reconnect to a guest that lies to it.
  * Also runs exec calls over the current session, on the callers' threads.
  */
 final class Conversation {
@@ -211,6 +214,14 @@ final class Conversation {
                         }
                     }
                 }
+            } catch (GuestProtocolException e) {
+                session = null;
+                execs.failAll("the guest broke its control channel");
+                if (detached) break;
+                log.warn("machine={} guest broke its control channel ({}); stopping it", id, e.getMessage());
+                process.stop(MachineRunner.HARD_STOP_GRACE);
+                return Optional.of(RunEnd.failed(RunEnd.Reason.GUEST_CHANNEL_BROKEN,
+                        "machine " + id + ": its guest broke the control channel: " + e.getMessage()));
             } catch (IOException e) {
                 session = null;
                 execs.failAll("the guest's control channel dropped");

@@ -33,6 +33,11 @@ record RunEnd(MachineState state, Reason reason, OptionalInt exitCode, String de
         /** The guest's kernel panicked (its console says so) and the VMM exited. */
         KERNEL_PANIC("kernel panic"),
         START_FAILED("start failed"),
+        /**
+         * The guest broke its control channel (a frame the protocol does not allow, or it stopped reading the
+         * channel) and its VMM was stopped.
+         */
+        GUEST_CHANNEL_BROKEN("guest channel broken"),
         CHECK_FAILED("check failed"),
         LOST("lost"),
         /** Not recorded: the run ended in a suspend (the machine is {@code suspended}); hooks hear it. */

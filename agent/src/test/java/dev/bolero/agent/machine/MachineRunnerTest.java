@@ -99,6 +99,20 @@ class MachineRunnerTest {
     }
 
     @Test
+    void a_guest_that_breaks_the_protocol_is_stopped_and_its_machine_fails_saying_what_it_sent() throws Exception {
+        String id = f.run(spec().build());
+        f.await(id, MachineState.RUNNING);
+        FakeDriver.FakeVm vm = f.driver.lastVm();
+
+        vm.guest.raw(new byte[] {(byte) 0xff, 0, 0, 0, 0});
+        Machine failed = f.await(id, MachineState.FAILED);
+        assertThat(failed.error()).isEqualTo("machine " + id
+                + ": its guest broke the control channel: guest protocol: unknown frame type 0xff");
+        assertThat(lastEvent(id).reason()).isEqualTo("guest channel broken");
+        assertThat(vm.hostEnds()).as("stopped, not reconnected to").containsExactly("stop");
+    }
+
+    @Test
     void a_guest_that_misses_the_boot_deadline_is_powered_off_and_the_machine_fails() throws Exception {
         f.driver.guests(g -> g.boot(FakeGuest.Boot.HANGS, 0));
         String id = f.run(spec().build());

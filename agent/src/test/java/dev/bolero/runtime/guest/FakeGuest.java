@@ -93,6 +93,11 @@ public final class FakeGuest {
         write(FrameCodec.STDOUT, text.getBytes(StandardCharsets.UTF_8), true);
     }
 
+    /** A hostile guest writes {@code bytes} on the channel as they are (root in a VM can take init's port). */
+    public synchronized void raw(byte[] bytes) throws IOException {
+        out.write(ByteBuffer.wrap(bytes));
+    }
+
     /** The workload exits with {@code status}. */
     public void exit(int status) {
         write(FrameCodec.EXITED, int32(status), true);

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -20,9 +21,24 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The guest keeps every frame but HELLO until the host {@linkplain #confirm() confirms} it, and sends the kept
  * ones again, after a SEQUENCE frame, to the next connection. A session counts frames from the last SEQUENCE (a
  * resumed session ignores frames before the first: the guest sends them again) and skips those delivered already.
+ * A guest that replays old sequence numbers thus cannot get a frame logged twice: the host drops what it numbers below
+ * what it returned (the guest's own later frames too, until the count passes that mark again).
+ *
+ * <p>A guest that stops reading the channel cannot hold a sender forever: a write that makes no progress for
+ * {@link #WRITE_DEADLINE} closes the session, and the write and {@link #next()} then throw
+ * {@link GuestProtocolException} saying so.
  */
 public final class GuestSession implements Closeable {
+    /** How long one write to the guest may make no progress before the session is closed as broken. */
+    public static final Duration WRITE_DEADLINE = Duration.ofSeconds(30);
+
     private final ByteChannel channel;
+    private final Duration writeDeadline;
+    /** {@link System#nanoTime()} when the write under way began; 0 while none is. */
+    private volatile long writingSince;
+    /** Why the session was closed as broken by its write watchdog; null while it is not. */
+    private volatile String stalled;
+    private volatile boolean closed;
     private final ReentrantLock writeLock = new ReentrantLock();
     private volatile boolean configSent;
     /** The sequence number of the next frame; -1 until a SEQUENCE says. Used only by the reading thread. */
@@ -34,7 +50,17 @@ public final class GuestSession implements Closeable {
 
     /** Takes ownership of {@code channel}: {@link #close()} closes it. A session with the VM's first frames. */
     public GuestSession(ByteChannel channel) {
+        this(channel, WRITE_DEADLINE);
+    }
+
+    /** A session whose writes may stall for {@code writeDeadline} before it is closed as broken. */
+    GuestSession(ByteChannel channel, Duration writeDeadline) {
         this.channel = Objects.requireNonNull(channel, "channel");
+        this.writeDeadline = Objects.requireNonNull(writeDeadline, "writeDeadline");
+        if (writeDeadline.isNegative() || writeDeadline.isZero()) {
+            throw new IllegalArgumentException("write deadline must be positive: " + writeDeadline);
+        }
+        Thread.ofVirtual().name("guest-write-watchdog").start(this::watchWrites);
     }
 
     /**
@@ -57,7 +83,7 @@ public final class GuestSession implements Closeable {
      *
      * @throws EOFException when the channel ends (the VM stopped, or the VMM dropped the connection)
      * @throws GuestProtocolException when the guest sent an unknown frame type, an oversize length or a malformed
-     *     payload; the session is closed then
+     *     payload, or stopped reading the channel (a write stalled past its deadline); the session is closed then
      * @throws IOException when reading fails
      */
     public GuestEvent next() throws IOException {
@@ -73,6 +99,8 @@ public final class GuestSession implements Closeable {
             } catch (GuestProtocolException e) {
                 close();
                 throw e;
+            } catch (IOException e) {
+                throw brokenOr(e);
             }
             if (event instanceof GuestEvent.Hello) {
                 if (configSent) continue;
@@ -182,26 +210,61 @@ public final class GuestSession implements Closeable {
 
     @Override
     public void close() throws IOException {
+        closed = true;
         channel.close();
+    }
+
+    /** Closes the session when a write has made no progress for the deadline; ends with the session. */
+    private void watchWrites() {
+        long tick = Math.max(1, Math.min(writeDeadline.toMillis() / 4, 1000));
+        try {
+            while (!closed) {
+                Thread.sleep(tick);
+                long since = writingSince;
+                if (since != 0 && System.nanoTime() - since > writeDeadline.toNanos()) {
+                    stalled = "the guest read nothing of its control channel for " + writeDeadline.toSeconds()
+                            + " s (a write to it made no progress)";
+                    close();
+                }
+            }
+        } catch (InterruptedException | IOException e) {
+            // nothing to watch any more
+        }
+    }
+
+    /** The stall that closed the session, when one did, as the error to throw instead of {@code e}. */
+    private IOException brokenOr(IOException e) {
+        String why = stalled;
+        return why == null ? e : new GuestProtocolException(why);
     }
 
     private void sendReceived(long upTo) throws IOException {
         send(FrameCodec.RECEIVED, ByteBuffer.allocate(8).putLong(upTo).array());
     }
 
+    /** A SEQUENCE's number; one of 2^62 or more is out of the protocol (init counts from 0, by one per frame). */
     private static long sequence(FrameCodec.Frame frame) throws GuestProtocolException {
         if (frame.payload().length != 8) {
             throw new GuestProtocolException(String.format(
                     "frame type 0x%02x needs an 8-byte payload, got %d bytes", frame.type(), frame.payload().length));
         }
-        return ByteBuffer.wrap(frame.payload()).getLong();
+        long sequence = ByteBuffer.wrap(frame.payload()).getLong();
+        if (sequence < 0 || sequence >= 1L << 62) {
+            throw new GuestProtocolException("SEQUENCE " + Long.toUnsignedString(sequence)
+                    + " is 2^62 or more: no guest sends that many frames");
+        }
+        return sequence;
     }
 
     private void send(int type, byte[] payload) throws IOException {
         writeLock.lock();
         try {
+            writingSince = System.nanoTime() | 1; // never 0, which means "no write"
             FrameCodec.write(channel, type, payload);
+        } catch (IOException e) {
+            throw brokenOr(e);
         } finally {
+            writingSince = 0;
             writeLock.unlock();
         }
     }

@@ -286,4 +286,88 @@ class GuestSessionTest {
                 .isInstanceOf(GuestProtocolException.class)
                 .hasMessageContaining("4-byte payload, got 3");
     }
+
+    @Test
+    void aReplayedSequenceNumberGetsNoFrameDeliveredTwice() throws IOException {
+        var ch = new BufferChannel(frames(
+                FrameCodec.SEQUENCE, int64(0),
+                FrameCodec.STARTED, int32(7),
+                FrameCodec.STDOUT, "1\n",
+                FrameCodec.STDOUT, "2\n",
+                FrameCodec.SEQUENCE, int64(1), // replayed: the guest goes back without being asked
+                FrameCodec.STDOUT, "forged 1\n",
+                FrameCodec.STDOUT, "forged 2\n",
+                FrameCodec.STDOUT, "3\n"));
+        var session = new GuestSession(ch);
+        assertThat(session.next()).isEqualTo(new GuestEvent.Started(7));
+        assertThat(session.next()).isInstanceOfSatisfying(GuestEvent.Output.class, o -> assertThat(o.text()).isEqualTo("1\n"));
+        assertThat(session.next()).isInstanceOfSatisfying(GuestEvent.Output.class, o -> assertThat(o.text()).isEqualTo("2\n"));
+        assertThat(session.next()).as("frames numbered 1 and 2 again are dropped, 3 is new")
+                .isInstanceOfSatisfying(GuestEvent.Output.class, o -> assertThat(o.text()).isEqualTo("3\n"));
+        assertThat(session.confirm()).isEqualTo(4);
+    }
+
+    @Test
+    void aSequenceNumberNoGuestCanReachIsAProtocolError() {
+        for (long n : new long[] {-1, Long.MAX_VALUE, 1L << 62}) {
+            var session = new GuestSession(new BufferChannel(frames(FrameCodec.SEQUENCE, int64(n))));
+            assertThatThrownBy(session::next).as("SEQUENCE %s", Long.toUnsignedString(n))
+                    .isInstanceOf(GuestProtocolException.class).hasMessageContaining("2^62 or more");
+        }
+    }
+
+    /** A guest that neither sends nor reads: reads and writes block until the channel is closed. */
+    static final class DeafChannel implements ByteChannel {
+        private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return block();
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            return block();
+        }
+
+        private int block() throws IOException {
+            try {
+                closed.await();
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            throw new java.nio.channels.AsynchronousCloseException();
+        }
+
+        @Override
+        public boolean isOpen() {
+            return closed.getCount() > 0;
+        }
+
+        @Override
+        public void close() {
+            closed.countDown();
+        }
+    }
+
+    @Test
+    void aWriteTheGuestNeverReadsClosesTheSessionAtItsDeadlineAndBothSidesSaySo() throws Exception {
+        var ch = new DeafChannel();
+        var session = new GuestSession(ch, java.time.Duration.ofMillis(200));
+        var reader = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return session.next();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, runnable -> Thread.ofVirtual().start(runnable));
+        assertThatThrownBy(() -> session.signal(15)).isInstanceOf(GuestProtocolException.class)
+                .hasMessageContaining("read nothing of its control channel");
+        assertThat(ch.isOpen()).isFalse();
+        assertThatThrownBy(reader::join).hasCauseInstanceOf(java.io.UncheckedIOException.class)
+                .hasRootCauseInstanceOf(GuestProtocolException.class)
+                .hasMessageContaining("read nothing of its control channel");
+        assertThatThrownBy(() -> session.signal(15)).as("later writes fail at once")
+                .isInstanceOf(GuestProtocolException.class);
+    }
 }
