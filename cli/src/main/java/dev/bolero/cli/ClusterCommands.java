@@ -348,10 +348,11 @@ final class ClusterCommands {
         }
     }
 
-    @Command(name = "nodes", mixinStandardHelpOptions = true, description = "List nodes, or cordon, uncordon or drain one (admin).")
+    @Command(name = "nodes", mixinStandardHelpOptions = true, description = "List nodes, or cordon, uncordon, drain or remove one (admin).")
     static final class Nodes implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), cordon, uncordon, drain") String action;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ACTION", description = "ls (default), cordon, uncordon, drain, rm (remove an empty node that is down, cordoned or "
+                + "draining, for good)") String action;
         @Parameters(index = "1", arity = "0..1", paramLabel = "NODE") String node;
 
         @Override
@@ -362,6 +363,11 @@ final class ClusterCommands {
                 nodes = client.nodes();
             } else {
                 if (node == null) throw new IllegalArgumentException("nodes " + action + ": NODE is required");
+                if (action.equals("rm")) {
+                    client.removeNode(node);
+                    System.out.println("removed node " + node);
+                    return 0;
+                }
                 nodes = List.of(client.nodeAction(node, action));
             }
             o.print(nodes.size() == 1 && action != null && !action.equals("ls") ? nodes.getFirst() : nodes, nodes,

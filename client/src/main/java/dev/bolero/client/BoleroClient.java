@@ -434,6 +434,11 @@ public final class BoleroClient {
         return send("POST", "/v1/nodes/" + enc(id) + "/" + action, null, NodeInfo.class);
     }
 
+    /** Removes a node from the cluster for good (it must be down, cordoned or draining, and empty). */
+    public void removeNode(String id) {
+        send("DELETE", "/v1/nodes/" + enc(id), null, JsonNode.class);
+    }
+
     /** {@code GET /v1/status} (admin): {@code replica}, {@code leader}, {@code index}. */
     public Map<String, Object> status() {
         return send("GET", "/v1/status", null, new TypeReference<Map<String, Object>>() {});

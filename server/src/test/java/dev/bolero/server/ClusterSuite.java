@@ -770,7 +770,7 @@ abstract class ClusterSuite {
     }
 
     @Test
-    void drainingANodeMovesItsMachinesAndCordonKeepsNewOnesAway() {
+    void drainingANodeMovesItsMachinesCordonKeepsNewOnesAwayAndAnEmptiedNodeCanBeRemoved() {
         namespace("alpha");
         fleet("alpha", "web", "binpack");
         var a = agent("a", Map.of(), 4, 8192).live();
@@ -802,6 +802,22 @@ abstract class ClusterSuite {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
                 http.get("/v1/namespaces/alpha/machines?state=running", ADMIN).json()).hasSize(3));
         assertThat(list.status()).isEqualTo(200);
+
+        // Removing a node: only a drained (or cordoned, or down) one that holds nothing any more.
+        var ready = http.delete("/v1/nodes/" + b.id, ADMIN);
+        assertThat(ready.status()).as("%s", ready).isEqualTo(409);
+        assertThat(ready.errorMessage()).isEqualTo("remove node " + b.id + ": it is ready: cordon or drain it first, "
+                + "or wait until it is down");
+        var holding = http.delete("/v1/nodes/" + a.id, ADMIN);
+        assertThat(holding.status()).as("%s", holding).isEqualTo(409);
+        assertThat(holding.errorMessage()).contains("it still holds 1 machine(s) and 0 volume(s)");
+        assertThat(http.delete("/v1/namespaces/alpha/machines/" + pinned, ADMIN).status()).isEqualTo(204);
+        var removed = http.delete("/v1/nodes/" + a.id, ADMIN);
+        assertThat(removed.status()).as("%s", removed).isEqualTo(204);
+        assertThat(http.get("/v1/nodes/" + a.id, ADMIN).status()).isEqualTo(404);
+        assertThat(http.get("/v1/nodes", ADMIN).json()).hasSize(1);
+        assertThat(a.heartbeat().status()).as("the removed node's credential").isIn(401, 403, 404);
+        assertThat(http.delete("/v1/nodes/" + a.id, ADMIN).status()).isEqualTo(404);
     }
 
     @Test

@@ -327,6 +327,39 @@ public final class NodeRegistry {
         return node(id);
     }
 
+    /**
+     * Removes a node from the cluster for good: its credential stops working (its agent's next call is refused), its
+     * private-network peers drop it at their next poll, and its index and name are free. The rows of machines deleted
+     * on it that it never confirmed go too.
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} when it is ready and neither cordoned nor draining (it
+     *     might take new machines meanwhile), or still holds machines or volumes (drain it and move its volumes first)
+     */
+    public void remove(String id) {
+        String action = "remove node " + id;
+        List<String> peers = store.write(action, tx -> {
+            NodeRow node = find(tx, id, action);
+            if (!node.down() && node.adminState() == NodeState.READY) {
+                throw ApiException.conflict(action + ": it is ready: cordon or drain it first, or wait until it is down");
+            }
+            long machines = tx.machines().on(id).stream().filter(m -> !m.deleted()).count();
+            int volumes = tx.volumes().onNode(id).size();
+            if (machines > 0 || volumes > 0) {
+                throw ApiException.conflict(action + ": it still holds " + machines + " machine(s) and " + volumes
+                        + " volume(s): drain it and move its volumes first");
+            }
+            var others = tx.privateNetwork().member(id).isEmpty() ? List.<String>of()
+                    : tx.privateNetwork().members().stream().map(PrivateNetworkStore.Member::nodeId)
+                            .filter(n -> !n.equals(id)).toList();
+            tx.machines().purgeDeletedOn(id);
+            tx.nodes().delete(id);
+            tx.nodes().touchAssignments(others);
+            return others;
+        });
+        log.info("{}: removed; {} private-network peers told", action, peers.size());
+        changes.signal(peers);
+    }
+
     private static NodeRow find(Tx tx, String id, String action) throws SQLException {
         return tx.nodes().get(id).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
     }

@@ -304,6 +304,12 @@ public final class ServerApi implements AutoCloseable {
                 });
             }
 
+            r.handle(ServerRoutes.REMOVE_NODE, ctx -> {
+                admin(ctx);
+                cluster.nodes().remove(ctx.pathParam("id"));
+                ctx.status(204);
+            });
+
             r.handle(ServerRoutes.JOIN, ctx -> {
                 if (!(principal(ctx) instanceof Principal.Joiner)) throw noRoute(ctx);
                 ctx.status(201).json(cluster.nodes().join(body(ctx, JoinRequest.class, "join")));

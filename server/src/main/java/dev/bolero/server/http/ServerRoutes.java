@@ -311,6 +311,13 @@ final class ServerRoutes {
     static final Operation DRAIN = Operation.post("/v1/nodes/{id}/drain").id("drainNode").tag("nodes")
             .summary("Moves the node's machines elsewhere").returns(200, NodeInfo.class).errors(403).build();
 
+    static final Operation REMOVE_NODE = Operation.delete("/v1/nodes/{id}").id("removeNode").tag("nodes")
+            .summary("Removes a node from the cluster for good")
+            .description("Only a node that is down, cordoned or draining and holds no machines or volumes (409 "
+                    + "otherwise): its credential stops working and its private-network peers drop it. Stop its agent; "
+                    + "to bring the host back, join it again as a new node.")
+            .returnsNothing(204).errors(403, 409).build();
+
     static final Operation JOIN = Operation.post("/v1/nodes/join").id("joinNode").tag("protocol")
             .summary("A node joins with the join token").body(JoinRequest.class).returns(201, JoinResponse.class)
             .unpublished().build();
@@ -349,7 +356,7 @@ final class ServerRoutes {
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, UPDATE_MACHINE, START_MACHINE, SUSPEND_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
-            LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
+            LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, REMOVE_NODE, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),
             Telemetry.OPERATIONS.stream())
             .toList();

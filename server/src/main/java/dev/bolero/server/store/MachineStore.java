@@ -234,6 +234,11 @@ public final class MachineStore {
                 error, now.toEpochMilli(), id, error) > 0;
     }
 
+    /** Deletes the rows of the deleted machines still on node {@code nodeId} (which will never confirm them). */
+    public void purgeDeletedOn(String nodeId) throws SQLException {
+        sql.update("DELETE FROM machines WHERE node_id = ? AND desired_state = " + DESTROYED, nodeId);
+    }
+
     /** Deletes the row of a deleted machine. */
     public void purge(String id) throws SQLException {
         sql.update("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, id);

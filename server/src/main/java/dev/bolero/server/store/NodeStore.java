@@ -78,6 +78,11 @@ public final class NodeStore {
         sql.update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState.wireName(), id);
     }
 
+    /** Deletes the node's row; its credentials and pending streams go with it (the schema cascades). */
+    public void delete(String id) throws SQLException {
+        sql.update("DELETE FROM nodes WHERE id = ?", id);
+    }
+
     /** Marks the node down if its last heartbeat is still before {@code cutoff}; whether it did. */
     public boolean markDown(String id, Instant cutoff) throws SQLException {
         return sql.update("UPDATE nodes SET health = " + DOWN + " WHERE id = ? AND health = " + READY
