@@ -474,6 +474,8 @@ final class ClusterCommands {
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
         @Option(names = "--value", description = "the value (read from standard input when absent, so it stays out "
                 + "of the shell's history)") String value;
+        @Option(names = "--roll", description = "with set: then deploy the fleets whose config uses the secret again, "
+                + "one machine at a time, so their machines boot with the new value") boolean roll;
 
         @Override
         public Integer call() throws java.io.IOException {
@@ -486,6 +488,12 @@ final class ClusterCommands {
                                     .stripTrailing();
                     var info = client.setSecret(ns, required(name, "NAME"), v);
                     o.print(info, List.of(info), SECRET_COLUMNS, ClusterCommands::secretRow);
+                    if (roll) {
+                        for (var d : client.rollSecret(ns, name)) {
+                            System.out.printf("deployment %s of %s: release %d -> %d%n", d.id(), d.fleet(),
+                                    d.fromVersion(), d.toVersion());
+                        }
+                    }
                 }
                 case "ls" -> {
                     var list = client.secrets(ns);

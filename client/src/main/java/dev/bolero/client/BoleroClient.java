@@ -128,6 +128,12 @@ public final class BoleroClient {
     // --- secrets ---
 
     /** Sets secret {@code name}'s value (a new version, or the first); the answer never holds the value. */
+    /** Rolls the namespace's fleets whose config uses secret {@code name} onto its current value; the deployments. */
+    public List<Deployment> rollSecret(String namespace, String name) {
+        return send("POST", ns(namespace) + "/secrets/" + enc(name) + "/roll", null,
+                new TypeReference<List<Deployment>>() {});
+    }
+
     public SecretInfo setSecret(String namespace, String name, String value) {
         return send("PUT", ns(namespace) + "/secrets/" + enc(name), new SecretValue(null, value), SecretInfo.class);
     }

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -1673,6 +1674,52 @@ abstract class ClusterSuite {
         assertThat(badField.errorCode()).as("%s", badField).isEqualTo("invalid_argument");
         assertThat(http.post("/v1/namespaces/alpha/machines/nope", ADMIN, Map.of("config", Map.of())).status())
                 .isEqualTo(404);
+    }
+
+    @Test
+    void rollingASecretRedeploysTheFleetsUsingItOntoANewReleaseOfTheSameConfig() {
+        namespace("alpha");
+        agent("n1", Map.of(), 8, 16384).live();
+        assertThat(http.post("/v1/namespaces/alpha/secrets", ADMIN, Map.of("name", "TOKEN", "value", "one")).status())
+                .isEqualTo(201);
+        var withSecret = new java.util.HashMap<String, Object>(WEB_CONFIG);
+        withSecret.put("secrets", List.of(Map.of("name", "TOKEN", "env", "TOKEN")));
+        assertThat(http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "count", 2,
+                "config", withSecret)).status()).isEqualTo(201);
+        assertThat(http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "api", "count", 1,
+                "config", WEB_CONFIG)).status()).isEqualTo(201);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 2
+                && fleetMachines("api").size() == 1 && Stream.concat(fleetMachines("web").stream(),
+                        fleetMachines("api").stream()).allMatch(m -> m.path("state").asString().equals("running")));
+        var before = fleetMachines("web").stream().map(m -> m.path("id").asString()).toList();
+        String api = fleetMachines("api").getFirst().path("id").asString();
+
+        assertThat(http.put("/v1/namespaces/alpha/secrets/TOKEN", ADMIN, Map.of("value", "two")).status())
+                .isEqualTo(200);
+        var rolled = http.post("/v1/namespaces/alpha/secrets/TOKEN/roll", ADMIN, null);
+        assertThat(rolled.status()).as("%s", rolled).isEqualTo(200);
+        assertThat(rolled.json()).as("only the fleet using it").hasSize(1);
+        JsonNode d = rolled.json().get(0);
+        assertThat(d.path("fleet").asString()).isEqualTo("web");
+        assertThat(d.path("from_version").asLong()).isEqualTo(1);
+        assertThat(d.path("to_version").asLong()).isEqualTo(2);
+        assertThat(d.path("steps").get(0).path("message").asString())
+                .startsWith("deploying release 2 over release 1 (the same config): secret TOKEN changed: rolling");
+        assertThat(http.post("/v1/namespaces/alpha/secrets/TOKEN/roll", ADMIN, null).json())
+                .as("a fleet already deploying is left out").isEmpty();
+
+        String path = "/v1/namespaces/alpha/fleets/web/deployments/" + d.path("id").asString();
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                http.get(path, ADMIN).json().path("status").asString().equals("succeeded"));
+        assertThat(fleetMachines("web")).hasSize(2).allSatisfy(m -> {
+            assertThat(m.path("config_version").asLong()).isEqualTo(2);
+            assertThat(before).as("every machine replaced").doesNotContain(m.path("id").asString());
+        });
+        assertThat(fleetMachines("api").getFirst().path("id").asString()).as("the fleet without it is untouched")
+                .isEqualTo(api);
+        var releases = http.get("/v1/namespaces/alpha/fleets/web/releases", ADMIN).json();
+        assertThat(releases.get(0).path("config")).isEqualTo(releases.get(1).path("config"));
+        assertThat(http.post("/v1/namespaces/alpha/secrets/NOPE/roll", ADMIN, null).status()).isEqualTo(404);
     }
 
     private static JsonNode assignment(FakeAgent node, String id) {

@@ -6,6 +6,7 @@ import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.DeployStatus;
 import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.Deployment;
+import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
 import dev.bolero.core.MachineSpec;
@@ -16,6 +17,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -62,17 +64,57 @@ public final class Deployments {
                 version = release(tx, namespace, fleet, t, config, now);
             }
             Quotas.checkFleet(tx, namespace, fleet, t.spec(), withConfig(t.spec(), config), action);
-            tx.fleets().update(namespace, withConfig(t.spec(), config), version, now);
-            DeployPolicy policy = spec.policy();
-            var started = new DeployStep(now, DeployStep.Kind.STARTED, null, (version == t.configVersion()
+            return start(tx, namespace, t, config, version, spec.policy(), version == t.configVersion()
                     ? "redeploying release " + version : "deploying release " + version + " over release "
-                    + t.configVersion()) + ": " + policy.strategy().wireName() + ", max_unavailable "
-                    + policy.maxUnavailable() + ", wait_timeout_s " + policy.waitTimeoutS());
-            var d = new Deployment(Tokens.id(), namespace, fleet, t.configVersion(), version, policy,
-                    DeployStatus.RUNNING, null, now, now, List.of(started));
-            tx.deployments().insert(d);
-            return d;
+                    + t.configVersion(), now);
         });
+    }
+
+    /**
+     * Rolls every fleet of the namespace whose config gives its machines secret {@code secret} (and that keeps a
+     * count) onto a new release of the same config, with the default policy (rolling, one at a time): each machine is
+     * replaced by one that boots with the secret's current value. A fleet with an active deployment is left out (its
+     * new machines get the current value anyway).
+     *
+     * @return the deployments started, by fleet name
+     * @throws ApiException {@code not_found} when the secret does not exist
+     */
+    public List<Deployment> rollSecret(String namespace, String secret) {
+        String action = "roll the fleets of " + namespace + " using secret " + secret;
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        return store.write(action, tx -> {
+            if (tx.secrets().info(namespace, secret).isEmpty()) {
+                throw ApiException.notFound(action + ": no secret " + secret);
+            }
+            var started = new ArrayList<Deployment>();
+            for (Fleet f : tx.fleets().list(namespace)) {
+                var config = f.config();
+                if (f.count() == null || config == null || config.secrets() == null
+                        || config.secrets().stream().noneMatch(s -> s.name().equals(secret))
+                        || tx.deployments().active(namespace, f.name()).isPresent()) {
+                    continue;
+                }
+                FleetStore.Template t = tx.fleets().template(namespace, f.name()).orElseThrow();
+                long version = tx.releases().newest(namespace, f.name()) + 1;
+                tx.releases().insert(namespace, f.name(), version, config, now);
+                started.add(start(tx, namespace, t, config, version, new DeployPolicy(null, null, null),
+                        "deploying release " + version + " over release " + t.configVersion() + " (the same config): "
+                                + "secret " + secret + " changed", now));
+            }
+            return started;
+        });
+    }
+
+    /** Makes {@code version} (of {@code config}) the fleet's release and records its running deployment. */
+    private static Deployment start(Tx tx, String namespace, FleetStore.Template t, MachineSpec.Overlay config,
+                                    long version, DeployPolicy policy, String what, Instant now) throws SQLException {
+        tx.fleets().update(namespace, withConfig(t.spec(), config), version, now);
+        var started = new DeployStep(now, DeployStep.Kind.STARTED, null, what + ": " + policy.strategy().wireName()
+                + ", max_unavailable " + policy.maxUnavailable() + ", wait_timeout_s " + policy.waitTimeoutS());
+        var d = new Deployment(Tokens.id(), namespace, t.spec().name(), t.configVersion(), version, policy,
+                DeployStatus.RUNNING, null, now, now, List.of(started));
+        tx.deployments().insert(d);
+        return d;
     }
 
     /** One deployment of the fleet. */

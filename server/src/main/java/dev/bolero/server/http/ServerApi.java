@@ -180,6 +180,8 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.GET_SECRET, ctx -> ctx.json(secrets.get(namespace(ctx), ctx.pathParam("secret"))));
             r.handle(ServerRoutes.PUT_SECRET, ctx -> ctx.json(secrets.put(namespace(ctx), ctx.pathParam("secret"),
                     body(ctx, SecretValue.class, "set secret " + ctx.pathParam("secret")))));
+            r.handle(ServerRoutes.ROLL_SECRET, ctx -> ctx.json(cluster.deployments().rollSecret(namespace(ctx),
+                    ctx.pathParam("secret"))));
             r.handle(ServerRoutes.DELETE_SECRET, ctx -> {
                 secrets.delete(namespace(ctx), ctx.pathParam("secret"));
                 ctx.status(204);

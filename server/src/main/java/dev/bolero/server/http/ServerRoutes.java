@@ -145,6 +145,13 @@ final class ServerRoutes {
     static final Operation PUT_SECRET = Operation.put(NS + "/secrets/{secret}").id("setSecret").tag("secrets")
             .summary("Sets a secret's value: its next version, or the first of a new secret").body(SecretValue.class)
             .returns(200, SecretInfo.class).build();
+    static final Operation ROLL_SECRET = Operation.post(NS + "/secrets/{secret}/roll").id("rollSecret")
+            .tag("secrets").summary("Rolls the fleets using a secret onto its current value")
+            .description("Every fleet of the namespace whose config gives its machines this secret, and that keeps a "
+                    + "count, is deployed again (a new release of the same config, rolling one machine at a time), so "
+                    + "each machine is replaced by one booted with the secret's current value. A fleet with an active "
+                    + "deployment is left out. Answers the deployments started.")
+            .returnsArrayOf(200, Deployment.class).build();
     static final Operation DELETE_SECRET = Operation.delete(NS + "/secrets/{secret}").id("deleteSecret")
             .tag("secrets").summary("Deletes a secret").returnsNothing(204).build();
 
@@ -350,7 +357,7 @@ final class ServerRoutes {
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, GET_QUOTA, SET_QUOTA, CREATE_SECRET, LIST_SECRETS,
-            GET_SECRET, PUT_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
+            GET_SECRET, PUT_SECRET, ROLL_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
             DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
