@@ -555,6 +555,25 @@ final class Placements implements AutoCloseable {
         };
     }
 
+    /**
+     * A node other than {@code from} that can take {@code request} now, as the scheduler sees the cluster (a hint:
+     * the placement that follows checks again).
+     *
+     * @throws ApiException {@code failed_precondition} with the scheduler's reason when none can
+     */
+    String feasibleNode(PlacementRequest request, String from, String action) {
+        return store.read(action, tx -> {
+            var views = views(tx.nodes().list(), tx.allocations().all(), tx.allocations().fleetCounts(),
+                    tx.allocations().publishedPorts()).stream().filter(v -> !v.id().equals(from)).toList();
+            return switch (Scheduler.plan(ClusterSnapshot.of(tx.currentIndex(), views), request, clock.instant(),
+                    seeds.nextLong())) {
+                case PlacementDecision.Placed placed -> placed.nodeId();
+                case PlacementDecision.Refused refused -> throw ApiException.failedPrecondition(action + ": "
+                        + refused.reason());
+            };
+        });
+    }
+
     /** The scheduler's name for a driver: its own enum, constant for constant. */
     private static Driver driver(dev.bolero.core.Driver driver) {
         return Driver.valueOf(driver.name());
