@@ -27,3 +27,21 @@ CREATE TABLE volume_move_steps (
     message TEXT NOT NULL,
     PRIMARY KEY (move_id, seq)
 );
+-- Stream requests gain the kind 'volume' (a pass of a moving volume's blocks, from its node's
+-- GET /api/v1/volumes/{id}/blocks); the table is rebuilt as in V18, keeping the pending requests.
+CREATE TABLE streams_v24 (
+    id          TEXT PRIMARY KEY,
+    node_id     TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    machine_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('logs', 'events', 'stats', 'exec', 'exec_ws', 'volume')),
+    params      TEXT NOT NULL,
+    body        TEXT,
+    replica_id  TEXT NOT NULL,
+    replica_url TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+INSERT INTO streams_v24 (id, node_id, machine_id, kind, params, body, replica_id, replica_url, created_at)
+    SELECT id, node_id, machine_id, kind, params, body, replica_id, replica_url, created_at FROM streams;
+DROP TABLE streams;
+ALTER TABLE streams_v24 RENAME TO streams;
+CREATE INDEX streams_node ON streams (node_id, created_at);

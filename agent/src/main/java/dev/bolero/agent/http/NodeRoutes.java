@@ -37,6 +37,7 @@ final class NodeRoutes {
                     "meta", "This document and the node's drivers",
                     "machines", "The node's machines",
                     "images", "The node's images and their root drives",
+                    "volumes", "The node's volumes, as moves to other nodes read them",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION), List.of());
 
     static final Operation OPENAPI = Operation.get("/api/v1/openapi.json").id("getOpenApi").tag("meta")

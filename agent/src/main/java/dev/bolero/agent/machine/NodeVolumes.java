@@ -42,8 +42,11 @@ public final class NodeVolumes {
     private final Map<List<String>, NodeVolume> listed = new ConcurrentHashMap<>();
     /** Why a listed volume's file could not be made here (a full disk, a failed mkfs), by namespace and name. */
     private final Map<List<String>, String> failures = new ConcurrentHashMap<>();
-    /** The block hashes of the last pass this node sent of a volume moving away, by move id. */
-    private final Map<String, byte[][]> moving = new ConcurrentHashMap<>();
+    /** The last pass this node sent of each volume moving away, by volume id (gone with the volume). */
+    private final Map<String, Sent> moving = new ConcurrentHashMap<>();
+
+    /** A pass sent of move {@code move}: its blocks' hashes, the next pass's {@code before}. */
+    private record Sent(String move, byte[][] hashes) {}
 
     /** The volumes kept in {@code dir} (created if absent). */
     public NodeVolumes(Path dir) {
@@ -66,8 +69,6 @@ public final class NodeVolumes {
     public synchronized void apply(List<NodeVolume> wanted, List<VolumeMoveOrder> incoming) {
         var keep = new HashSet<String>();
         for (VolumeMoveOrder order : incoming) keep.add(order.volumeId() + INCOMING);
-        moving.keySet().retainAll(incoming.stream().map(VolumeMoveOrder::move).collect(
-                java.util.stream.Collectors.toSet()));
         // Snapshots first: a volume restored in this same pass may start from one.
         for (NodeVolume v : wanted) {
             keep.add(v.id() + SUFFIX);
@@ -94,6 +95,7 @@ public final class NodeVolumes {
             }
         }
         listed.values().removeIf(v -> !keep.contains(v.id() + SUFFIX));
+        moving.keySet().removeIf(id -> !keep.contains(id + SUFFIX));
         if (!Files.isDirectory(dir)) return;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "{vol,snap}_*{" + SUFFIX + "," + INCOMING
                 + "}")) {
@@ -142,8 +144,10 @@ public final class NodeVolumes {
         if (!volumeId.startsWith("vol_") || !Files.isRegularFile(f)) {
             throw ApiException.notFound("send volume " + volumeId + ": it does not live on this node");
         }
-        VolumeBlocks.Pass sent = VolumeBlocks.send(f, pass == 1 ? null : moving.get(move), out);
-        moving.put(move, sent.hashes());
+        Sent before = pass == 1 ? null : moving.get(volumeId);
+        VolumeBlocks.Pass sent = VolumeBlocks.send(f, before == null || !before.move().equals(move) ? null
+                : before.hashes(), out);
+        moving.put(volumeId, new Sent(move, sent.hashes()));
         log.info("volume={} move={} pass={} sent: {} data blocks ({} bytes), {} zero blocks, digest {}", volumeId,
                 move, pass, sent.dataBlocks(), sent.bytes(), sent.zeroBlocks(), sent.digest());
         return sent;

@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  *       removes its copy only now; the machine is placed on the target (its volume pins it there) and started.</li>
  * </ol>
  *
- * A failure before the record (a pass not verified, a node down, the deadline) ends the move {@code failed}: the
+ * A failure before the record (a pass not verified, either node down, no report within the deadline) ends the move
+ * {@code failed}: the
  * volume stays on its node, its machine is started again there, and the target's assignments no longer list the
  * move, so it removes its partial copy. Every step goes into the move's history ({@link VolumeMove#steps()}) and the
  * log. A volume moves only while no other move of it runs; a machine mounting more than one volume is not moved.
@@ -212,7 +213,7 @@ public final class VolumeMoves {
                     step(move, "machine " + machine.id() + " stopped on node " + move.fromNode());
                 }
             }
-            store.update("begin the final pass of volume move " + move.id(), tx -> {
+            store.write("begin the final pass of volume move " + move.id(), tx -> {
                 tx.volumes().setMove(move.id(), VolumeMove.State.FINAL_PASS, FINAL, null, clock.instant());
                 tx.nodes().touchAssignments(move.toNode());
                 return null;
@@ -271,7 +272,7 @@ public final class VolumeMoves {
         String why = e instanceof InterruptedException ? "interrupted" : e.getMessage();
         log.warn("volume move={} {}/{} failed: {}", move.id(), move.namespace(), move.volume(), why);
         try {
-            store.update("fail volume move " + move.id(), tx -> {
+            store.write("fail volume move " + move.id(), tx -> {
                 int pass = tx.volumes().move(move.id()).map(MoveRow::pass).orElse(1);
                 tx.volumes().setMove(move.id(), VolumeMove.State.FAILED, pass, why, clock.instant());
                 tx.volumes().addMoveStep(move.id(), "failed: " + why + "; the volume stays on node "
@@ -302,6 +303,11 @@ public final class VolumeMoves {
                     .orElseThrow(() -> new IllegalStateException("the move is gone"));
             if (now.error() != null) throw new IllegalStateException("pass " + pass + ": " + now.error());
             if (now.reportedPass() >= pass) return "verified on node " + move.toNode() + ", digest " + now.digest();
+            for (String node : List.of(move.fromNode(), move.toNode())) {
+                boolean down = store.read("read node " + node, tx -> tx.nodes().get(node).map(n -> n.down())
+                        .orElse(true));
+                if (down) throw new IllegalStateException("pass " + pass + ": node " + node + " is down");
+            }
             if (clock.instant().isAfter(deadline)) {
                 throw new IllegalStateException("pass " + pass + ": node " + move.toNode() + " reported nothing within "
                         + passDeadline.toSeconds() + " s");
