@@ -30,11 +30,7 @@ class VolumeBlocksTest {
     void aMoveCopiesTheDataKeepsHolesSendsOnlyChangedBlocksInTheFinalPassAndVerifies() throws Exception {
         Path source = dir.resolve("a");
         Path target = dir.resolve("b");
-        Files.createDirectories(source);
-        Path file = source.resolve("vol_1.ext4");
-        try (var raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.setLength(SIZE);
-        }
+        Path file = sparseVolume(source, "vol_1");
         write(file, 0, 3 << 20, 1);
         write(file, 40L << 20, 100_000, 2);
         var a = new NodeVolumes(source);
@@ -67,11 +63,7 @@ class VolumeBlocksTest {
     void aCopyThatDoesNotMatchIsRemovedAndAnEndedMoveLeavesNoFile() throws Exception {
         Path source = dir.resolve("a");
         Path target = dir.resolve("b");
-        Files.createDirectories(source);
-        Path file = source.resolve("vol_2.ext4");
-        try (var raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.setLength(SIZE);
-        }
+        Path file = sparseVolume(source, "vol_2");
         write(file, 5L << 20, 5000, 7);
         var out = new ByteArrayOutputStream();
         new NodeVolumes(source).send("vol_2", "mov_x", 1, out);
@@ -105,6 +97,16 @@ class VolumeBlocksTest {
         assertThat(received.digest()).isEqualTo(sent.digest());
         assertThat(received.blocks()).isEqualTo(sent.blocks());
         return sent;
+    }
+
+    /** A new sparse volume file of {@link #SIZE} bytes in {@code dir}. */
+    private static Path sparseVolume(Path dir, String id) throws IOException {
+        Files.createDirectories(dir);
+        Path file = dir.resolve(id + ".ext4");
+        try (var raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(SIZE);
+        }
+        return file;
     }
 
     private static void write(Path file, long at, int length, int seed) throws IOException {

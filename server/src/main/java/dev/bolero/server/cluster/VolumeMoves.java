@@ -47,6 +47,10 @@ public final class VolumeMoves {
     private static final int FINAL = 2;
     /** How often the driver looks for the target's report. */
     private static final Duration POLL = Duration.ofMillis(200);
+    /** How often the driver marks its move as driven. */
+    private static final Duration ALIVE = Duration.ofSeconds(10);
+    /** An unfinished move not marked as driven for this long lost its driver (its server replica stopped). */
+    static final Duration ABANDONED = Duration.ofMinutes(2);
 
     private final ServerStore store;
     private final Clock clock;
@@ -92,6 +96,7 @@ public final class VolumeMoves {
         if (volume.nodeId().equals(node)) throw ApiException.invalid(action + ": it lives on node " + node + " already");
         String target = placements.feasibleNode(request(volume, machine, Optional.ofNullable(node)), volume.nodeId(),
                 action + (node == null ? "" : " to node " + node));
+        abandonStale(namespace, name);
         String id = "mov_" + Tokens.id();
         MoveRow row = store.write(action, tx -> {
             Volume now = tx.volumes().get(namespace, name)
@@ -122,6 +127,7 @@ public final class VolumeMoves {
     void drain(MachineRow machine, String from) {
         if (machine.spec().mounts().isEmpty()) return;
         String volume = machine.spec().mounts().getFirst().volume();
+        abandonStale(machine.namespace(), volume);
         boolean moving = store.read("read moves of volume " + volume, tx ->
                 tx.volumes().activeMove(machine.namespace(), volume).isPresent());
         if (moving) return;
@@ -133,6 +139,19 @@ public final class VolumeMoves {
                 return null;
             });
         }
+    }
+
+    /**
+     * Ends the volume's unfinished move whose driver stopped (not marked as driven for {@link #ABANDONED}: the
+     * replica driving it went away) as a failure would: the target drops its copy, and a machine the move stopped
+     * for its final pass starts again where it is.
+     */
+    private void abandonStale(String namespace, String volume) {
+        Instant cutoff = clock.instant().minus(ABANDONED);
+        store.read("read moves of volume " + volume, tx -> tx.volumes().activeMove(namespace, volume))
+                .filter(m -> m.updatedAt().isBefore(cutoff))
+                .ifPresent(m -> fail(m, new IllegalStateException("its driver stopped (the server replica driving it "
+                        + "went away)"), m.state() == VolumeMove.State.FINAL_PASS));
     }
 
     /** The moves of volume {@code name}, newest first. @throws ApiException {@code not_found} for no such volume */
@@ -311,6 +330,12 @@ public final class VolumeMoves {
             if (clock.instant().isAfter(deadline)) {
                 throw new IllegalStateException("pass " + pass + ": node " + move.toNode() + " reported nothing within "
                         + passDeadline.toSeconds() + " s");
+            }
+            if (Duration.between(now.updatedAt(), clock.instant()).compareTo(ALIVE) > 0) {
+                store.update("mark volume move " + move.id() + " driven", tx -> {
+                    tx.volumes().touchMove(move.id(), clock.instant());
+                    return null;
+                });
             }
             Thread.sleep(POLL);
         }

@@ -115,7 +115,7 @@ public final class VolumeStore {
     /** A volume move as the control plane drives it: {@code pass} the one asked for, {@code reportedPass} the last done. */
     public record MoveRow(String id, String namespace, String volume, String volumeId, String fromNode, String toNode,
                           String machineId, VolumeMove.State state, int pass, int reportedPass, String digest,
-                          String error) {}
+                          String error, Instant updatedAt) {}
 
     private static final String MOVE = "SELECT id, namespace, volume, volume_id, from_node, to_node, machine_id, state, "
             + "pass, reported_pass, digest, error, created_at, updated_at FROM volume_moves";
@@ -178,6 +178,11 @@ public final class VolumeStore {
                 + "WHERE id = ?", pass, digest, error, now.toEpochMilli(), id);
     }
 
+    /** Marks the move as still driven at {@code now}. */
+    public void touchMove(String id, Instant now) throws SQLException {
+        sql.update("UPDATE volume_moves SET updated_at = ? WHERE id = ?", now.toEpochMilli(), id);
+    }
+
     /** Appends a step to the move's history. */
     public void addMoveStep(String id, String message, Instant now) throws SQLException {
         sql.update("INSERT INTO volume_move_steps (move_id, seq, at, message) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? "
@@ -187,7 +192,7 @@ public final class VolumeStore {
     private static MoveRow moveRow(ResultSet rs) throws SQLException {
         return new MoveRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
                 rs.getString(6), rs.getString(7), VolumeMove.State.valueOf(rs.getString(8)), rs.getInt(9),
-                rs.getInt(10), rs.getString(11), rs.getString(12));
+                rs.getInt(10), rs.getString(11), rs.getString(12), Instant.ofEpochMilli(rs.getLong(14)));
     }
 
     /** A volume as its node needs it: {@code source} the snapshot it starts from (or null), its snapshots' ids. */
