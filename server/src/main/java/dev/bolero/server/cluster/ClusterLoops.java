@@ -154,7 +154,7 @@ final class ClusterLoops implements AutoCloseable {
             }
         }
         for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
-        for (Reconciler.Action.MoveVolume move : volumeMoves) moves.drain(move.machine(), move.from());
+        for (Reconciler.Action.MoveVolume move : volumeMoves) moves.drain(move.machine());
         for (Reconciler.Action.Note note : notes) deployments.note(note.deployment(), note.step());
         for (MachineRow machine : shrinks) {
             log.info("fleet {}/{} above its count or deploying: deleting machine {}", machine.namespace(),

@@ -555,6 +555,11 @@ final class Placements implements AutoCloseable {
         };
     }
 
+    /** The scheduler's name for a driver: its own enum, constant for constant. */
+    private static Driver driver(dev.bolero.core.Driver driver) {
+        return Driver.valueOf(driver.name());
+    }
+
     /**
      * A node other than {@code from} that can take {@code request} now, as the scheduler sees the cluster (a hint:
      * the placement that follows checks again).
@@ -572,11 +577,6 @@ final class Placements implements AutoCloseable {
                         + refused.reason());
             };
         });
-    }
-
-    /** The scheduler's name for a driver: its own enum, constant for constant. */
-    private static Driver driver(dev.bolero.core.Driver driver) {
-        return Driver.valueOf(driver.name());
     }
 
     /** The whole cluster as the scheduler sees it, read in {@code tx}. */

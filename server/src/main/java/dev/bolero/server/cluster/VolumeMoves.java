@@ -121,10 +121,10 @@ public final class VolumeMoves {
     }
 
     /**
-     * Moves the volume of machine {@code machine}, which is on draining node {@code from}, unless a move of it runs
-     * already; a refusal is recorded on the machine ({@code cannot leave draining node: …}).
+     * Moves the volume of machine {@code machine}, which is on a draining node, unless a move of it runs already; a
+     * refusal is recorded on the machine ({@code cannot leave draining node: …}).
      */
-    void drain(MachineRow machine, String from) {
+    void drain(MachineRow machine) {
         if (machine.spec().mounts().isEmpty()) return;
         String volume = machine.spec().mounts().getFirst().volume();
         abandonStale(machine.namespace(), volume);

@@ -84,7 +84,7 @@ class ReconcilerTest {
                 List.of(), List.of(running, stopped, stays));
 
         assertThat(Reconciler.reconcile(observed, DOWN_AFTER)).containsExactly(
-                new Reconciler.Action.MoveVolume(running, "n1"), new Reconciler.Action.MoveVolume(stopped, "n1"),
+                new Reconciler.Action.MoveVolume(running), new Reconciler.Action.MoveVolume(stopped),
                 new Reconciler.Action.Stop(stays));
     }
 
