@@ -10,6 +10,11 @@
 # fio runs inside the guest: the image is busybox plus Debian's fio binary and the shared libraries it links (found
 # with ldd), built here with umoci and pushed to a local docker-registry. The machine's workload runs every job and
 # prints one line per job (`FIO <target> <job> <json>`), read back through the control plane's logs API.
+# Then the move of a 1 GiB volume (MOVE_FILL_MB of random data, default 900, written by a second machine) to a second
+# agent of the same control plane (another data directory on the same disk, joined over loopback): `bolero volumes
+# move` from its start to its end (pass 1 while the machine runs, its stop, the final pass, verification, the
+# machine started on the target), with the machine's downtime (stopped to started, boot excluded), beside a plain
+# `cp` of the same volume file (then sync) on the same disk measured in the same run: the move's floor.
 # Runs `bolero up` (server and agent in one process, SQLite, --no-network). Run as root after building
 # (./mvnw -q -DskipTests package). Needs: fio (installed when missing), umoci, skopeo, docker-registry, busybox-static.
 set -euo pipefail
@@ -140,4 +145,60 @@ for job in jobs:
             share = f"{100 * r[1] / host[1]:.0f}%" if host and host[1] else "-"
             cells.append(f"{r[0]:>{width}.1f} {r[1]:>8.0f} {share:>8}")
     print(" | ".join(cells))
+EOF
+
+# --- the move of a 1 GiB volume to a second node ------------------------------------------------------------------
+fill_mb="${MOVE_FILL_MB:-900}"
+agent2_port=$(free_port)
+"$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$agent2_port" --data-dir "$work/agent2" --server "$url" \
+  --join-token "$(cat "$work/up/server/join.token")" --node-name bench-2 --no-network >"$work/agent2.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do [[ $(api GET /v1/nodes | grep -o '"ready"' | wc -l) -ge 2 ]] && break; sleep 0.2; done
+api POST /v1/namespaces/default/volumes '{"name": "moving", "size_gb": 1}' >/dev/null
+fill="head -c $((fill_mb * 1048576)) /dev/urandom > /data/fill && sync && echo FILLED; while true; do date >> /data/ticks; sync; sleep 1; done"
+filler=$(api POST /v1/namespaces/default/fleets/bench/machines "{\"name\": \"filler\", \"start\": true, \"config\": {\"image\": \"$image\", \"init\": {\"entrypoint\": [\"sh\", \"-c\", \"$fill\"]}, \"guest\": {\"cpus\": 1, \"memory_mb\": 256}, \"mounts\": [{\"volume\": \"moving\", \"path\": \"/data\"}]}}" \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("id") or sys.exit("create: %s" % d))')
+for _ in $(seq 1800); do
+  api GET "/v1/namespaces/default/machines/$filler/logs" | grep -q FILLED && break
+  sleep 1
+done
+api GET "/v1/namespaces/default/machines/$filler/logs" | grep -q FILLED || { echo "the filler did not finish" >&2; exit 1; }
+vol_id=$(api GET /v1/namespaces/default/volumes/moving | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+vol_file=$(find "$work/up" -name "$vol_id.ext4" | head -1)
+[[ -f "$vol_file" ]] || { echo "volumes.sh: volume file $vol_id.ext4 not found under $work/up" >&2; exit 1; }
+sync
+cp_start=$(date +%s.%N)
+cp "$vol_file" "$work/cp-copy.ext4" && sync
+cp_end=$(date +%s.%N)
+rm -f "$work/cp-copy.ext4"
+move_start=$(date +%s.%N)
+api POST /v1/namespaces/default/volumes/moving/move '{}' >"$work/move.json"
+move_id=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("id") or sys.exit("move: %s" % d))' "$work/move.json")
+ended() {
+  python3 -c 'import json,sys; m=[m for m in json.load(open(sys.argv[1])) if m["id"]==sys.argv[2]][0]; sys.exit(0 if m["state"] in ("done","failed") else 1)' "$@"
+}
+for _ in $(seq 3600); do
+  api GET /v1/namespaces/default/volumes/moving/moves >"$work/moves.json"
+  ended "$work/moves.json" "$move_id" && break
+  sleep 0.2
+done
+move_end=$(date +%s.%N)
+python3 - "$work/moves.json" "$move_id" "$cp_start" "$cp_end" "$move_start" "$move_end" "$fill_mb" <<'EOF'
+import json, sys
+from datetime import datetime
+moves, move_id, cp_start, cp_end, move_start, move_end, fill_mb = sys.argv[1:]
+m = [m for m in json.load(open(moves)) if m["id"] == move_id][0]
+def when(text):
+    return next((datetime.fromisoformat(s["at"].replace("Z", "+00:00")).timestamp() for s in m["steps"]
+                 if text in s["message"]), None)
+print()
+print(f"move of a 1 GiB volume holding {fill_mb} MiB of random data between two nodes on this host "
+      f"({m['state']}{': ' + m['error'] if m.get('error') else ''}):")
+for s in m["steps"]:
+    print(f"  {s['at']}  {s['message']}")
+print(f"{'plain cp + sync of the volume file':<50} {float(cp_end) - float(cp_start):>8.2f} s")
+print(f"{'volumes move, POST to done':<50} {float(move_end) - float(move_start):>8.2f} s")
+stopping, started = when("stopping for the final pass"), when("started on node")
+if stopping and started:
+    print(f"{'machine downtime (stopping to started, boot excluded)':<50} {started - stopping:>8.2f} s")
 EOF

@@ -513,23 +513,44 @@ final class ClusterCommands {
     }
 
     @Command(name = "volumes", mixinStandardHelpOptions = true,
-            description = "Create, list, extend, snapshot or remove the namespace's volumes (block devices that "
+            description = "Create, list, extend, snapshot, move or remove the namespace's volumes (block devices that "
                     + "outlive machines; mount one with config.mounts).")
     static final class Volumes implements Callable<Integer> {
         @Mixin ClientOptions o;
-        @Parameters(index = "0", paramLabel = "ACTION", description = "create, ls, extend, rm, snapshot (take one) "
-                + "or snapshots (list them)") String action;
+        @Parameters(index = "0", paramLabel = "ACTION", description = "create, ls, extend, rm, snapshot (take one), "
+                + "snapshots (list them), move (to another node, with its machine; waits for the end unless --detach) "
+                + "or moves (list them with their steps)") String action;
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
         @Option(names = "--size-gb", description = "the size in GiB (create, extend)") Integer sizeGb;
         @Option(names = "--region", description = "the region its node must be in (create)") String region;
         @Option(names = "--snapshot", description = "a snapshot's id to restore into the new volume (create)")
         String snapshot;
+        @Option(names = "--node", description = "the node to move it to (move; default: a feasible one)") String node;
+        @Option(names = "--detach", description = "return once the move began (move)") boolean detach;
 
         @Override
-        public Integer call() {
+        public Integer call() throws InterruptedException {
             var client = o.client();
             String ns = o.namespace();
             switch (action) {
+                case "move" -> {
+                    var m = client.moveVolume(ns, required(name, "NAME"), node);
+                    while (!detach && !m.state().ended()) {
+                        Thread.sleep(500);
+                        String id = m.id();
+                        m = client.volumeMoves(ns, name).stream().filter(x -> x.id().equals(id)).findFirst()
+                                .orElseThrow();
+                    }
+                    o.print(m, m.steps(), MOVE_STEP_COLUMNS, s -> Arrays.asList(s.at(), s.message()));
+                    if (m.state() == dev.bolero.api.wire.VolumeMove.State.FAILED) {
+                        throw new IllegalStateException("move volume " + name + " failed: " + m.error());
+                    }
+                }
+                case "moves" -> {
+                    var list = client.volumeMoves(ns, required(name, "NAME"));
+                    o.print(list, list, MOVE_COLUMNS, m -> Arrays.asList(m.id(), m.fromNode(), m.toNode(),
+                            m.machineId(), m.state().wireName(), m.error(), m.createdAt()));
+                }
                 case "create" -> {
                     var v = client.createVolume(ns, required(name, "NAME"), required(sizeGb, "--size-gb"), region,
                             snapshot);
@@ -553,11 +574,15 @@ final class ClusterCommands {
                     o.print(list, list, SNAPSHOT_COLUMNS, ClusterCommands::snapshotRow);
                 }
                 default -> throw new IllegalArgumentException("volumes: unknown action " + action
-                        + " (create, ls, extend, rm, snapshot, snapshots)");
+                        + " (create, ls, extend, rm, snapshot, snapshots, move, moves)");
             }
             return 0;
         }
     }
+
+    private static final List<String> MOVE_COLUMNS = List.of("ID", "FROM", "TO", "MACHINE", "STATE", "ERROR",
+            "CREATED");
+    private static final List<String> MOVE_STEP_COLUMNS = List.of("AT", "STEP");
 
     private static final List<String> VOLUME_COLUMNS = List.of("NAME", "ID", "SIZE_GB", "REGION", "NODE", "MACHINE");
 

@@ -31,6 +31,12 @@ class VolumesCommandTest {
         assertThat(snapshot.exit()).as("a volume no machine mounted holds nothing").isNotZero();
         assertThat(snapshot.stderr()).contains("it lives on no node yet");
         assertThat(bolero("snapshots", "data").exit()).isZero();
+        Run move = bolero("move", "data");
+        assertThat(move.exit()).as("a volume no machine mounted has no node to leave").isNotZero();
+        assertThat(move.stderr()).contains("move volume alpha/data", "it lives on no node yet");
+        Run moves = bolero("moves", "data");
+        assertThat(moves.exit()).as(moves.stderr()).isZero();
+        assertThat(moves.stdout()).contains("ID", "FROM", "TO", "STATE");
         assertThat(bolero("rm", "data").exit()).isZero();
         Run missing = bolero("rm", "data");
         assertThat(missing.exit()).isEqualTo(3);

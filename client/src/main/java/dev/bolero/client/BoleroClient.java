@@ -31,6 +31,8 @@ import dev.bolero.api.wire.NamespaceQuota;
 import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeMove;
+import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSnapshot;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
@@ -176,6 +178,18 @@ public final class BoleroClient {
     public List<VolumeSnapshot> volumeSnapshots(String namespace, String name) {
         return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null,
                 new TypeReference<List<VolumeSnapshot>>() {});
+    }
+
+    /** Begins moving a volume to {@code node}, or to a feasible node when it is null; the move as it began. */
+    public VolumeMove moveVolume(String namespace, String name, String node) {
+        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/move", new VolumeMoveSpec(node),
+                VolumeMove.class);
+    }
+
+    /** A volume's moves with their steps, newest first. */
+    public List<VolumeMove> volumeMoves(String namespace, String name) {
+        return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/moves", null,
+                new TypeReference<List<VolumeMove>>() {});
     }
 
     /** The namespace's volumes, by name: every page. */

@@ -73,6 +73,7 @@ public final class ClusterMember implements AutoCloseable {
     private final MachineService machines;
     private final Generations generations;
     private final StreamAnswers streams;
+    private final IncomingVolumes incoming;
     /** The node's part in the private network; empty when it takes none. */
     private final Optional<PrivateNode> privateNode;
     /** Machines whose creation this node refused, by id: reported failed until their generation changes. */
@@ -96,6 +97,7 @@ public final class ClusterMember implements AutoCloseable {
         this.machines = machines;
         this.generations = generations;
         this.streams = streams;
+        this.incoming = new IncomingVolumes(protocol, node, machines.volumes());
         this.poller = Thread.ofVirtual().name("cluster-poll-" + node.nodeId()).unstarted(this::pollLoop);
         this.beater = Thread.ofVirtual().name("cluster-heartbeat-" + node.nodeId()).unstarted(this::heartbeatLoop);
     }
@@ -162,7 +164,8 @@ public final class ClusterMember implements AutoCloseable {
                 latest = a;
                 streams.answer(a.streams());
                 privateNode.ifPresent(p -> p.apply(a));
-                machines.volumes().apply(a.volumes()); // before the machines that mount them
+                machines.volumes().apply(a.volumes(), a.incoming()); // before the machines that mount them
+                incoming.follow(a.incoming());
                 reconcile(a);
             } catch (NodeProtocol.Failure e) {
                 if (closed) return;

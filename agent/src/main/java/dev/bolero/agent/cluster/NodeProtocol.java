@@ -6,7 +6,10 @@ import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
+import dev.bolero.api.wire.VolumeMoveOrder;
+import dev.bolero.api.wire.VolumeMoveReport;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -64,6 +67,42 @@ final class NodeProtocol {
     HeartbeatResponse heartbeat(JoinResponse node, Heartbeat heartbeat, Duration timeout) {
         return call("heartbeat of node " + node.nodeId(), "/v1/nodes/" + node.nodeId() + "/heartbeat",
                 node.credential(), heartbeat, timeout, HeartbeatResponse.class);
+    }
+
+    /**
+     * The blocks of pass {@code order.pass()} of a volume moving to this node, relayed by the control plane from the
+     * volume's node, as they come.
+     */
+    InputStream volumeBlocks(JoinResponse node, VolumeMoveOrder order) {
+        URI server = server();
+        String what = "pull pass " + order.pass() + " of volume " + order.volumeId() + " (move " + order.move()
+                + ") at " + server;
+        var request = HttpRequest.newBuilder(server.resolve("/v1/nodes/" + node.nodeId() + "/volume-moves/"
+                        + order.move() + "/blocks?pass=" + order.pass()))
+                .header("Authorization", "Bearer " + node.credential()).GET().build();
+        try {
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() != 200) {
+                String body;
+                try (InputStream in = response.body()) {
+                    body = new String(in.readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8);
+                }
+                throw new Failure(what + ": HTTP " + response.statusCode() + " " + body, response.statusCode(), null);
+            }
+            return response.body();
+        } catch (IOException e) {
+            throw new Failure(what + ": " + e, 0, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Failure(what + ": interrupted", 0, e);
+        }
+    }
+
+    /** Tells the control plane how a pass of a volume moving to this node went. */
+    void reportMove(JoinResponse node, String move, VolumeMoveReport report) {
+        call("report pass " + report.pass() + " of volume move " + move, "/v1/nodes/" + node.nodeId()
+                + "/volume-moves/" + move, node.credential(), report, Duration.ofSeconds(30),
+                tools.jackson.databind.JsonNode.class);
     }
 
     private <T> T call(String action, String path, String token, Object body, Duration timeout, Class<T> type) {

@@ -211,7 +211,8 @@ final class StreamAnswers implements AutoCloseable {
     private record Answer(int status, String contentType, InputStream body) {}
 
     private Answer ask(StreamRequest request, String what) {
-        String path = "/api/v1/machines/" + request.machineId() + "/" + request.kind() + query(request.params());
+        String path = (request.kind().equals("volume") ? "/api/v1/volumes/" + request.machineId() + "/blocks"
+                : "/api/v1/machines/" + request.machineId() + "/" + request.kind()) + query(request.params());
         var builder = HttpRequest.newBuilder(nodeApi.resolve(path));
         if (request.body() != null) {
             builder.header("Content-Type", "application/json")

@@ -83,6 +83,7 @@ public final class NodeApi implements AutoCloseable {
             r.handle(NodeRoutes.STATS, ctx -> ctx.json(machines.stats(ctx.pathParam("id"),
                     Duration.ofSeconds(intParam(ctx, "window_s", 0, 0, 3600)))));
             r.handle(NodeRoutes.EXEC, this::exec);
+            r.handle(NodeRoutes.VOLUME_BLOCKS, this::volumeBlocks);
             telemetry.register(config, r);
             r.complete();
             config.routes.ws("/api/v1/machines/{id}/exec", new ExecSocket(machines)::configure);
@@ -171,6 +172,22 @@ public final class NodeApi implements AutoCloseable {
             out.flush();
         } catch (EofException e) {
             log.debug("logs of machine={}: client went away", id);
+        }
+    }
+
+    /** Streams one pass of a moving volume's blocks; a cut stream is the receiver's to notice (no digest comes). */
+    private void volumeBlocks(Context ctx) throws IOException {
+        String id = ctx.pathParam("id");
+        String move = ctx.queryParam("move");
+        if (move == null || move.isBlank()) throw ApiException.invalid("send volume " + id + ": move is required");
+        int pass = intParam(ctx, "pass", 1, 1, Integer.MAX_VALUE);
+        ctx.contentType("application/octet-stream");
+        ctx.status(200);
+        var out = new java.io.BufferedOutputStream(ctx.res().getOutputStream(), 1 << 16);
+        try {
+            machines.volumes().send(id, move, pass, out);
+        } catch (EofException e) {
+            log.debug("volume={} move={} pass={}: the receiver went away", id, move, pass);
         }
     }
 

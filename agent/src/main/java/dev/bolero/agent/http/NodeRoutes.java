@@ -37,6 +37,7 @@ final class NodeRoutes {
                     "meta", "This document and the node's drivers",
                     "machines", "The node's machines",
                     "images", "The node's images and their root drives",
+                    "volumes", "The node's volumes, as moves to other nodes read them",
                     Telemetry.TAG, Telemetry.TAG_DESCRIPTION), List.of());
 
     static final Operation OPENAPI = Operation.get("/api/v1/openapi.json").id("getOpenApi").tag("meta")
@@ -107,10 +108,16 @@ final class NodeRoutes {
             .summary("One image").returns(200, Image.class).build();
     static final Operation DELETE_IMAGE = Operation.delete("/api/v1/images/{digest}").id("deleteImage")
             .tag("images").summary("Deletes an image no machine uses").returnsNothing(204).errors(409).build();
+    static final Operation VOLUME_BLOCKS = Operation.get("/api/v1/volumes/{id}/blocks").id("sendVolumeBlocks")
+            .tag("volumes").summary("One pass of a moving volume's blocks (the stream VolumeBlocks describes)")
+            .description("The control plane relays it to the node the volume moves to. The first pass sends every "
+                    + "block; a later one of the same move those changed since the pass before.")
+            .query("move", "string", "the move's id").query("pass", "integer", "the pass, from 1")
+            .returnsText(200, "application/octet-stream").build();
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(OPENAPI, NODE, CREATE,
             LIST, GET, START, STOP, SUSPEND, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE,
-            DELETE_IMAGE),
+            DELETE_IMAGE, VOLUME_BLOCKS),
             Telemetry.OPERATIONS.stream()).toList();
 }

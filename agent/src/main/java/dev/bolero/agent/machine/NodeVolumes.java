@@ -2,8 +2,11 @@ package dev.bolero.agent.machine;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.wire.NodeVolume;
+import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.runtime.VmSpec;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -31,12 +34,19 @@ public final class NodeVolumes {
     private static final Logger log = LoggerFactory.getLogger(NodeVolumes.class);
     private static final long GIB = 1024L * 1024 * 1024;
     private static final String SUFFIX = ".ext4";
+    /** The copy of a volume moving here, until the control plane records it here. */
+    private static final String INCOMING = ".incoming";
 
     private final Path dir;
     /** The volumes listed last, by namespace and name. */
     private final Map<List<String>, NodeVolume> listed = new ConcurrentHashMap<>();
     /** Why a listed volume's file could not be made here (a full disk, a failed mkfs), by namespace and name. */
     private final Map<List<String>, String> failures = new ConcurrentHashMap<>();
+    /** The last pass this node sent of each volume moving away, by volume id (gone with the volume). */
+    private final Map<String, Sent> moving = new ConcurrentHashMap<>();
+
+    /** A pass sent of move {@code move}: its blocks' hashes, the next pass's {@code before}. */
+    private record Sent(String move, byte[][] hashes) {}
 
     /** The volumes kept in {@code dir} (created if absent). */
     public NodeVolumes(Path dir) {
@@ -49,7 +59,16 @@ public final class NodeVolumes {
      * at the next call); the others proceed.
      */
     public synchronized void apply(List<NodeVolume> wanted) {
+        apply(wanted, List.of());
+    }
+
+    /**
+     * As {@link #apply(List)}, keeping the incoming copies of the volumes moving here ({@code incoming}) and removing
+     * those of moves no longer listed (failed) whose volume does not live here.
+     */
+    public synchronized void apply(List<NodeVolume> wanted, List<VolumeMoveOrder> incoming) {
         var keep = new HashSet<String>();
+        for (VolumeMoveOrder order : incoming) keep.add(order.volumeId() + INCOMING);
         // Snapshots first: a volume restored in this same pass may start from one.
         for (NodeVolume v : wanted) {
             keep.add(v.id() + SUFFIX);
@@ -76,12 +95,15 @@ public final class NodeVolumes {
             }
         }
         listed.values().removeIf(v -> !keep.contains(v.id() + SUFFIX));
+        moving.keySet().removeIf(id -> !keep.contains(id + SUFFIX));
         if (!Files.isDirectory(dir)) return;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "{vol,snap}_*" + SUFFIX)) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "{vol,snap}_*{" + SUFFIX + "," + INCOMING
+                + "}")) {
             for (Path f : files) {
                 if (keep.contains(f.getFileName().toString())) continue;
                 Files.deleteIfExists(f);
-                log.info("volume file={} removed: its volume or snapshot was deleted", f.getFileName());
+                log.info("volume file={} removed: its volume or snapshot was deleted, or its move ended",
+                        f.getFileName());
             }
         } catch (IOException e) {
             log.warn("remove deleted volumes in {}: {}", dir, e.getMessage());
@@ -110,9 +132,68 @@ public final class NodeVolumes {
         return new VmSpec.Drive(f, v.id());
     }
 
+    /**
+     * Sends pass {@code pass} of move {@code move} of volume {@code volumeId}, which lives here: the blocks changed
+     * since the pass before (all of them at the first, or when this node no longer knows the pass before).
+     *
+     * @throws ApiException {@code not_found} when the volume's file is not here
+     * @throws IOException when it cannot be read or {@code out} written
+     */
+    public VolumeBlocks.Pass send(String volumeId, String move, int pass, OutputStream out) throws IOException {
+        Path f = dir.resolve(volumeId + SUFFIX);
+        if (!volumeId.startsWith("vol_") || !Files.isRegularFile(f)) {
+            throw ApiException.notFound("send volume " + volumeId + ": it does not live on this node");
+        }
+        Sent before = pass == 1 ? null : moving.get(volumeId);
+        VolumeBlocks.Pass sent = VolumeBlocks.send(f, before == null || !before.move().equals(move) ? null
+                : before.hashes(), out);
+        moving.put(volumeId, new Sent(move, sent.hashes()));
+        log.info("volume={} move={} pass={} sent: {} data blocks ({} bytes), {} zero blocks, digest {}", volumeId,
+                move, pass, sent.dataBlocks(), sent.bytes(), sent.zeroBlocks(), sent.digest());
+        return sent;
+    }
+
+    /**
+     * Applies pass {@code order.pass()} of a volume moving here, read from {@code in}, to its incoming copy (a new
+     * sparse {@code 0600} file at the first pass) and verifies the copy against the source's digest. The copy becomes
+     * the volume's file when the volume is next listed here ({@link #apply}); a copy whose move ends otherwise is
+     * removed.
+     *
+     * @throws IOException when the pass cannot be applied or the copy does not match (the copy is then removed)
+     */
+    public VolumeBlocks.Pass receive(VolumeMoveOrder order, InputStream in) throws IOException {
+        Path f = dir.resolve(order.volumeId() + INCOMING);
+        boolean fresh = order.pass() == 1;
+        if (fresh) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            Files.deleteIfExists(f);
+            Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } else if (!Files.isRegularFile(f)) {
+            throw new IOException("receive pass " + order.pass() + " of volume " + order.volumeId() + ": the copy of "
+                    + "the passes before is not here");
+        }
+        try {
+            VolumeBlocks.Pass received = VolumeBlocks.receive(in, f, fresh);
+            log.info("volume={} move={} pass={} received and verified: {} blocks ({} bytes), digest {}",
+                    order.volumeId(), order.move(), order.pass(), received.blocks(), received.bytes(),
+                    received.digest());
+            return received;
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(f);
+            throw e;
+        }
+    }
+
     private void ensure(NodeVolume v) throws IOException {
         Path f = dir.resolve(v.id() + SUFFIX);
         long bytes = v.sizeGb() * GIB;
+        Path arrived = dir.resolve(v.id() + INCOMING);
+        if (!Files.exists(f) && Files.isRegularFile(arrived)) {
+            Files.move(arrived, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            log.info("volume={} ({}/{}) moved here: its verified copy is its file now", v.id(), v.namespace(),
+                    v.name());
+        }
         if (Files.exists(f)) {
             if (Files.size(f) < bytes) {
                 try (var raf = new RandomAccessFile(f.toFile(), "rw")) {

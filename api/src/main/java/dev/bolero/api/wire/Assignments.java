@@ -15,20 +15,29 @@ import java.util.List;
  *     namespace that has a machine on the node, on any node; complete, not a delta. Empty otherwise
  * @param volumes every volume living on the node, attached or not; complete, not a delta: the node removes the data of
  *     a volume it has that is absent here (deleted)
+ * @param incoming the volumes moving to the node, each with the pass of blocks to pull; complete: the node removes the
+ *     incoming copy of a move absent here that {@code volumes} does not list (the move failed)
  */
 public record Assignments(long index, List<Assignment> machines, List<StreamRequest> streams, List<NodePeer> peers,
-                          List<DnsRecord> dns, List<NodeVolume> volumes) {
+                          List<DnsRecord> dns, List<NodeVolume> volumes, List<VolumeMoveOrder> incoming) {
     public Assignments {
         machines = List.copyOf(machines);
         streams = streams == null ? List.of() : List.copyOf(streams);
         peers = peers == null ? List.of() : List.copyOf(peers);
         dns = dns == null ? List.of() : List.copyOf(dns);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
+        incoming = incoming == null ? List.of() : List.copyOf(incoming);
+    }
+
+    /** Assignments without incoming volumes. */
+    public Assignments(long index, List<Assignment> machines, List<StreamRequest> streams, List<NodePeer> peers,
+                       List<DnsRecord> dns, List<NodeVolume> volumes) {
+        this(index, machines, streams, peers, dns, volumes, List.of());
     }
 
     /** Assignments of a node outside the private network. */
     public Assignments(long index, List<Assignment> machines, List<StreamRequest> streams) {
-        this(index, machines, streams, List.of(), List.of(), List.of());
+        this(index, machines, streams, List.of(), List.of(), List.of(), List.of());
     }
 
     /** Assignments without stream requests. */

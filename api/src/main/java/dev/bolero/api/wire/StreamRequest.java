@@ -12,10 +12,11 @@ import java.util.TreeMap;
  * to the same request, as it comes (see {@code docs/cluster-protocol.md} §6).
  *
  * @param id the stream's id
- * @param machineId the machine, under the id the node API shows it
+ * @param machineId the machine, under the id the node API shows it; for kind {@code volume}, the volume's id
  * @param kind {@code logs} ({@code GET …/logs}), {@code events} ({@code GET …/events}), {@code stats}
  *     ({@code GET …/stats}), {@code exec}
- *     ({@code POST …/exec}) or {@code exec_ws} (the node API's exec WebSocket, {@code GET …/exec}: the agent bridges
+ *     ({@code POST …/exec}), {@code volume} (the node API's {@code GET /api/v1/volumes/{id}/blocks}: a pass of a
+ *     moving volume's blocks) or {@code exec_ws} (the node API's exec WebSocket, {@code GET …/exec}: the agent bridges
  *     it to a WebSocket it opens at the same server path, message for message)
  * @param params the node API's query parameters ({@code follow}, {@code tail}, … for logs)
  * @param body the node API request's JSON body (exec), or null
@@ -25,7 +26,7 @@ import java.util.TreeMap;
 public record StreamRequest(String id, String machineId, String kind, Map<String, String> params, String body,
                             URI server) {
     /** The kinds of stream. */
-    public static final Set<String> KINDS = Set.of("logs", "events", "stats", "exec", "exec_ws");
+    public static final Set<String> KINDS = Set.of("logs", "events", "stats", "exec", "exec_ws", "volume");
 
     public StreamRequest {
         if (id == null || id.isBlank()) throw ApiException.invalid("stream request: id is required");

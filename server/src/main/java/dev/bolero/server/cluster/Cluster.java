@@ -17,6 +17,8 @@ import java.util.Optional;
  * worker and gives the leadership up; the store stays open.
  */
 public final class Cluster implements AutoCloseable {
+    /** How long a volume move waits for its target node to report one pass. */
+    private static final Duration VOLUME_PASS_DEADLINE = Duration.ofMinutes(30);
     private final ServerStore store;
     private final ControlPlane plane;
     private final NodeRegistry nodes;
@@ -25,13 +27,15 @@ public final class Cluster implements AutoCloseable {
     private final Streams streams;
     private final Deployments deployments;
     private final Volumes volumes;
+    private final VolumeMoves moves;
     private final GatewayFeed feed;
     private final Hostnames hostnames;
     private final TokenCache tokens;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    GatewayFeed feed, Hostnames hostnames, TokenCache tokens) {
+                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens) {
+        this.moves = moves;
         this.tokens = tokens;
         this.deployments = deployments;
         this.store = store;
@@ -61,10 +65,11 @@ public final class Cluster implements AutoCloseable {
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
         var deployments = new Deployments(store, clock);
+        var moves = new VolumeMoves(store, clock, changes, placements, plane, streams, VOLUME_PASS_DEADLINE);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
-                plane, placements, deployments).start();
+                plane, placements, deployments, moves).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
-                new Volumes(store, clock, changes), new GatewayFeed(store, clock, changes),
+                new Volumes(store, clock, changes), moves, new GatewayFeed(store, clock, changes),
                 new Hostnames(store, clock, changes, secrets), tokens);
     }
 
@@ -79,6 +84,11 @@ public final class Cluster implements AutoCloseable {
 
     public Volumes volumes() {
         return volumes;
+    }
+
+    /** Volumes' moves between nodes. */
+    public VolumeMoves volumeMoves() {
+        return moves;
     }
 
     /**

@@ -47,9 +47,13 @@ final class ClusterLoops implements AutoCloseable {
     private volatile boolean leading;
     private volatile boolean closed;
 
+    private final VolumeMoves moves;
+
     ClusterLoops(ServerStore store, Clock clock, Changes changes, Duration downAfter, Duration interval,
-                 Leadership leadership, ControlPlane plane, Placements placements, Deployments deployments) {
+                 Leadership leadership, ControlPlane plane, Placements placements, Deployments deployments,
+                 VolumeMoves moves) {
         this.deployments = deployments;
+        this.moves = moves;
         this.store = store;
         this.clock = clock;
         this.changes = changes;
@@ -121,6 +125,7 @@ final class ClusterLoops implements AutoCloseable {
         var observed = store.read("observe cluster", this::observe);
         var jobs = new ArrayList<Placements.Job>();
         var stops = new ArrayList<MachineRow>();
+        var volumeMoves = new ArrayList<Reconciler.Action.MoveVolume>();
         var shrinks = new ArrayList<MachineRow>();
         var grows = new ArrayList<Reconciler.Action.Grow>();
         var rollBacks = new ArrayList<Reconciler.Action.RollBack>();
@@ -132,6 +137,7 @@ final class ClusterLoops implements AutoCloseable {
                 case Reconciler.Action.MarkDown down -> lost |= markDown(down);
                 case Reconciler.Action.Schedule schedule -> jobs.add(schedule.job());
                 case Reconciler.Action.Stop stop -> stops.add(stop.machine());
+                case Reconciler.Action.MoveVolume move -> volumeMoves.add(move);
                 case Reconciler.Action.Grow grow -> grows.add(grow);
                 case Reconciler.Action.Shrink shrink -> shrinks.add(shrink.machine());
                 case Reconciler.Action.RollBack back -> rollBacks.add(back);
@@ -148,6 +154,7 @@ final class ClusterLoops implements AutoCloseable {
             }
         }
         for (MachineRow machine : stops) plane.stop(machine.namespace(), machine.id(), null);
+        for (Reconciler.Action.MoveVolume move : volumeMoves) moves.drain(move.machine());
         for (Reconciler.Action.Note note : notes) deployments.note(note.deployment(), note.step());
         for (MachineRow machine : shrinks) {
             log.info("fleet {}/{} above its count or deploying: deleting machine {}", machine.namespace(),
@@ -202,10 +209,13 @@ final class ClusterLoops implements AutoCloseable {
 
     private static void strategy(Tx tx, MachineRow m, Map<String, FleetStrategy> strategies) throws SQLException {
         String key = Reconciler.fleetKey(m);
-        if (strategies.containsKey(key)) return;
-        tx.fleets().template(m.namespace(), m.fleet())
-                .ifPresent(t -> strategies.put(key, t.spec().strategy()));
-        strategies.putIfAbsent(key, FleetStrategy.DEFAULT);
+        if (!strategies.containsKey(key)) strategies.put(key, strategy(tx, m));
+    }
+
+    /** How the fleet of {@code m} places its machines (the default when it has no template). */
+    static FleetStrategy strategy(Tx tx, MachineRow m) throws SQLException {
+        return tx.fleets().template(m.namespace(), m.fleet()).map(t -> t.spec().strategy())
+                .orElse(FleetStrategy.DEFAULT);
     }
 
     /** Marks the node down, if it is still silent, and evicts its machines in the same transaction. */

@@ -179,11 +179,12 @@ public final class NodeRegistry {
         var volumes = tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
                 .toList();
+        var incoming = tx.volumes().incomingTo(nodeId);
         if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null));
             return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
-                    List.of(), List.of(), volumes));
+                    List.of(), List.of(), volumes, incoming));
         }
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
         Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
@@ -195,7 +196,7 @@ public final class NodeRegistry {
         var assigned = new ArrayList<Assignment>();
         for (MachineRow m : machines) assigned.add(assignment(tx, m, indexes.get(m.namespace())));
         return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
-                tx.privateNetwork().dns(namespaces), volumes));
+                tx.privateNetwork().dns(namespaces), volumes, incoming));
     }
 
     /**

@@ -582,6 +582,25 @@ final class Placements implements AutoCloseable {
         return Driver.valueOf(driver.name());
     }
 
+    /**
+     * A node other than {@code from} that can take {@code request} now, as the scheduler sees the cluster (a hint:
+     * the placement that follows checks again).
+     *
+     * @throws ApiException {@code failed_precondition} with the scheduler's reason when none can
+     */
+    String feasibleNode(PlacementRequest request, String from, String action) {
+        return store.read(action, tx -> {
+            var views = views(tx.nodes().list(), tx.allocations().all(), tx.allocations().fleetCounts(),
+                    tx.allocations().publishedPorts()).stream().filter(v -> !v.id().equals(from)).toList();
+            return switch (Scheduler.plan(ClusterSnapshot.of(tx.currentIndex(), views), request, clock.instant(),
+                    seeds.nextLong())) {
+                case PlacementDecision.Placed placed -> placed.nodeId();
+                case PlacementDecision.Refused refused -> throw ApiException.failedPrecondition(action + ": "
+                        + refused.reason());
+            };
+        });
+    }
+
     /** The whole cluster as the scheduler sees it, read in {@code tx}. */
     private ClusterSnapshot snapshot(Tx tx) throws SQLException {
         long index = tx.currentIndex();

@@ -79,6 +79,9 @@ final class Reconciler {
         /** Place a machine: one without a node, or one leaving a draining node. */
         record Schedule(Placements.Job job) implements Action {}
 
+        /** A machine on a draining node that mounts a volume: move its volume, which the machine follows. */
+        record MoveVolume(MachineRow machine) implements Action {}
+
         /** A machine on a draining node whose restart policy keeps it there: stop it. */
         record Stop(MachineRow machine) implements Action {}
 
@@ -146,7 +149,9 @@ final class Reconciler {
         for (MachineRow m : observed.onDraining()) {
             NodeRow node = m.nodeId() == null ? null : nodes.get(m.nodeId());
             if (node == null || node.adminState() != NodeState.DRAINING || m.deleted()) continue;
-            if (m.moves()) {
+            if (m.moves() && !m.spec().mounts().isEmpty()) {
+                actions.add(new Action.MoveVolume(m));
+            } else if (m.moves()) {
                 actions.add(new Action.Schedule(new Placements.Job.Move(m, node.id(), observed.strategy(m))));
             } else if (m.desiredState() == MachineState.RUNNING) {
                 stops.add(new Action.Stop(m));

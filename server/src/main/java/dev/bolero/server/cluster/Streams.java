@@ -79,21 +79,42 @@ public final class Streams {
      *     when it is on no node, {@code unavailable} when its node is down
      */
     public Pending open(String namespace, String machineId, String kind, Map<String, String> params, String body) {
+        String action = kind + " of machine " + machineId;
+        return open(machineId, kind, params, body, action, tx -> {
+            MachineRow machine = ControlPlane.live(tx, namespace, machineId, action);
+            if (machine.nodeId() == null) {
+                throw ApiException.failedPrecondition(action + ": it is on no node"
+                        + (machine.error() == null ? "" : " (" + machine.error() + ")"));
+            }
+            return machine.nodeId();
+        });
+    }
+
+    /**
+     * Asks node {@code nodeId} for pass {@code pass} of move {@code move} of volume {@code volumeId}, which lives
+     * there (kind {@code volume}).
+     *
+     * @throws ApiException {@code unavailable} when the node is down
+     */
+    Pending openVolume(String nodeId, String volumeId, String move, int pass) {
+        return open(volumeId, "volume", Map.of("move", move, "pass", Integer.toString(pass)), null,
+                "pass " + pass + " of volume " + volumeId + " on node " + nodeId, tx -> nodeId);
+    }
+
+    /** Stores a stream request for the node {@code where} names (read in the same write) and wakes its long poll. */
+    private Pending open(String subject, String kind, Map<String, String> params, String body, String action,
+                         ServerStore.Work<String> where) {
         URI url = self;
         if (url == null) throw new IllegalStateException("streams: this replica has not advertised its URL");
-        String action = kind + " of machine " + machineId;
-        var request = new StreamRequest(Tokens.id(), machineId, kind, params, body, url);
+        var request = new StreamRequest(Tokens.id(), subject, kind, params, body, url);
         Instant now = clock.instant();
         var pending = new Pending(request);
         waiting.put(request.id(), pending);
         try {
             pending.nodeId = store.write(action, tx -> {
-                MachineRow machine = ControlPlane.live(tx, namespace, machineId, action);
-                if (machine.nodeId() == null) {
-                    throw ApiException.failedPrecondition(action + ": it is on no node"
-                            + (machine.error() == null ? "" : " (" + machine.error() + ")"));
-                }
-                NodeRow node = tx.nodes().get(machine.nodeId()).orElseThrow();
+                String nodeId = where.run(tx);
+                NodeRow node = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.unavailable(action
+                        + ": no node " + nodeId));
                 if (node.down()) {
                     throw ApiException.unavailable(action + ": its node " + node.id() + " is down");
                 }

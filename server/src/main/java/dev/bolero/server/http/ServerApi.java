@@ -15,6 +15,8 @@ import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenRole;
 import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeMoveReport;
+import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.ServerConfig;
@@ -195,6 +197,11 @@ public final class ServerApi implements AutoCloseable {
                     ctx.pathParam("volume"), body(ctx, VolumeExtend.class, "extend volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.SNAPSHOT_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().snapshot(
                     namespace(ctx), ctx.pathParam("volume"))));
+            r.handle(ServerRoutes.MOVE_VOLUME, ctx -> ctx.status(202).json(cluster.volumeMoves().move(namespace(ctx),
+                    ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeMoveSpec(null)
+                            : body(ctx, VolumeMoveSpec.class, "move volume " + ctx.pathParam("volume")))));
+            r.handle(ServerRoutes.LIST_VOLUME_MOVES, ctx -> ctx.json(cluster.volumeMoves().moves(namespace(ctx),
+                    ctx.pathParam("volume"))));
             r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
                     ctx.pathParam("volume"))));
             r.handle(ServerRoutes.DELETE_VOLUME, ctx -> {
@@ -328,6 +335,20 @@ public final class ServerApi implements AutoCloseable {
             });
 
             r.handle(ServerRoutes.STREAM_ANSWER, this::answer);
+            r.handle(ServerRoutes.VOLUME_MOVE_BLOCKS, ctx -> {
+                String node = node(ctx);
+                String move = ctx.pathParam("move");
+                int pass = intParam(ctx, "pass", 1, 1, Integer.MAX_VALUE);
+                try (var stream = cluster.volumeMoves().blocks(node, move, pass)) {
+                    relay(ctx, stream, "pass " + pass + " of volume move " + move);
+                }
+            });
+            r.handle(ServerRoutes.VOLUME_MOVE_REPORT, ctx -> {
+                String node = node(ctx);
+                var report = body(ctx, VolumeMoveReport.class, "report volume move " + ctx.pathParam("move"));
+                cluster.volumeMoves().report(node, ctx.pathParam("move"), report);
+                ctx.json(report);
+            });
             r.handle(ServerRoutes.GATEWAY_ROUTES, ctx -> {
                 admin(ctx);
                 routes(ctx, Optional.empty());
@@ -533,28 +554,32 @@ public final class ServerApi implements AutoCloseable {
     private void relay(Context ctx, String kind, Map<String, String> params, String body) throws Exception {
         String ns = namespace(ctx);
         try (var stream = cluster.streams().open(ns, ctx.pathParam("id"), kind, params, body)) {
-            Streams.Answer answer = stream.await();
-            ctx.status(answer.status()).contentType(answer.contentType());
-            if (answer.status() / 100 != 2) {
-                // An error of the node API: a small JSON body, sent whole (and not replaced by the 404 handler).
-                try (InputStream in = answer.body()) {
-                    ctx.result(in.readAllBytes());
-                }
-                return;
-            }
-            // The servlet's own stream: Javalin's wrapper holds writes back until the handler returns.
-            var out = ctx.res().getOutputStream();
+            relay(ctx, stream, kind + " of machine " + ctx.pathParam("id"));
+        }
+    }
+
+    /** Relays the node's answer to {@code stream} ({@code what}): status, content type and body as it comes. */
+    private static void relay(Context ctx, Streams.Pending stream, String what) throws Exception {
+        Streams.Answer answer = stream.await();
+        ctx.status(answer.status()).contentType(answer.contentType());
+        if (answer.status() / 100 != 2) {
+            // An error of the node API: a small JSON body, sent whole (and not replaced by the 404 handler).
             try (InputStream in = answer.body()) {
-                byte[] buffer = new byte[8192];
-                for (int n; (n = in.read(buffer)) >= 0; ) {
-                    out.write(buffer, 0, n);
-                    out.flush();
-                }
-            } catch (IOException e) {
-                // The client left, or the node's upload broke (its agent died): either way the stream is over.
-                log.debug("stream {} ({} of machine {}) ended: {}", stream.id(), kind, ctx.pathParam("id"),
-                        e.toString());
+                ctx.result(in.readAllBytes());
             }
+            return;
+        }
+        // The servlet's own stream: Javalin's wrapper holds writes back until the handler returns.
+        var out = ctx.res().getOutputStream();
+        try (InputStream in = answer.body()) {
+            byte[] buffer = new byte[8192];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                out.write(buffer, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // The client left, or the node's upload broke (its agent died): either way the stream is over.
+            log.debug("stream {} ({}) ended: {}", stream.id(), what, e.toString());
         }
     }
 

@@ -11,6 +11,9 @@ import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
+import dev.bolero.api.wire.VolumeMove;
+import dev.bolero.api.wire.VolumeMoveReport;
+import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSnapshot;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.api.wire.Assignments;
@@ -174,6 +177,16 @@ final class ServerRoutes {
     static final Operation LIST_VOLUME_SNAPSHOTS = Operation.get(NS + "/volumes/{volume}/snapshots")
             .id("listVolumeSnapshots").tag("volumes").summary("A volume's snapshots")
             .returnsArrayOf(200, VolumeSnapshot.class).build();
+    static final Operation MOVE_VOLUME = Operation.post(NS + "/volumes/{volume}/move").id("moveVolume")
+            .tag("volumes").summary("Moves a volume to another node, and its machine with it")
+            .description("A verified block copy from its node to the target (the one named, or one the scheduler "
+                    + "finds feasible): copied while its machine runs, the machine stopped only for the final pass of "
+                    + "changed blocks, then started on the target. Its old copy goes once the new one is verified and "
+                    + "recorded; a failure leaves the volume where it was. Follow it with GET …/moves.")
+            .body(VolumeMoveSpec.class).returns(202, VolumeMove.class).errors(409).build();
+    static final Operation LIST_VOLUME_MOVES = Operation.get(NS + "/volumes/{volume}/moves")
+            .id("listVolumeMoves").tag("volumes").summary("A volume's moves with their steps, newest first")
+            .returnsArrayOf(200, VolumeMove.class).build();
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(403, 409).build();
@@ -337,6 +350,13 @@ final class ServerRoutes {
     static final Operation STREAM_ANSWER = Operation.post("/v1/nodes/{id}/streams/{stream}").id("answerStream")
             .tag("protocol").summary("A node's answer to a stream request").rawBody("application/octet-stream")
             .returnsNothing(204).unpublished().build();
+    static final Operation VOLUME_MOVE_BLOCKS = Operation.get("/v1/nodes/{id}/volume-moves/{move}/blocks")
+            .id("pullVolumeBlocks").tag("protocol").summary("A pass of a volume moving to the node, from its node")
+            .query("pass", "integer", "the pass the move asks for").returnsText(200, "application/octet-stream")
+            .unpublished().build();
+    static final Operation VOLUME_MOVE_REPORT = Operation.post("/v1/nodes/{id}/volume-moves/{move}")
+            .id("reportVolumeMove").tag("protocol").summary("The target node's account of a pass")
+            .body(VolumeMoveReport.class).returns(200, VolumeMoveReport.class).unpublished().build();
 
     private static final String ROUTES_VERSION = "the version the caller holds: the answer waits until the routes "
             + "differ from it (or wait_s passes); absent: answer at once";
@@ -358,13 +378,15 @@ final class ServerRoutes {
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, GET_QUOTA, SET_QUOTA, CREATE_SECRET, LIST_SECRETS,
             GET_SECRET, PUT_SECRET, ROLL_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
-            DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
+            DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, MOVE_VOLUME, LIST_VOLUME_MOVES, CREATE_FLEET,
+            LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
             LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, UPDATE_MACHINE, START_MACHINE, SUSPEND_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, REMOVE_NODE, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, GATEWAY_ROUTES,
+            GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),
             Telemetry.OPERATIONS.stream())
             .toList();
 }

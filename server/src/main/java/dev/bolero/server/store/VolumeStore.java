@@ -1,6 +1,8 @@
 package dev.bolero.server.store;
 
 import dev.bolero.api.wire.Volume;
+import dev.bolero.api.wire.VolumeMove;
+import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.api.wire.VolumeSnapshot;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -102,6 +104,95 @@ public final class VolumeStore {
     /** Deletes a volume; whether it existed. */
     public boolean delete(String namespace, String name) throws SQLException {
         return sql.update("DELETE FROM volumes WHERE namespace = ? AND name = ?", namespace, name) > 0;
+    }
+
+    /** Moves the volume's record to {@code nodeId}: its data lives there from now on. */
+    public void relocate(String namespace, String name, String nodeId, Instant now) throws SQLException {
+        sql.update("UPDATE volumes SET node_id = ?, updated_at = ? WHERE namespace = ? AND name = ?", nodeId,
+                now.toEpochMilli(), namespace, name);
+    }
+
+    /** A volume move as the control plane drives it: {@code pass} the one asked for, {@code reportedPass} the last done. */
+    public record MoveRow(String id, String namespace, String volume, String volumeId, String fromNode, String toNode,
+                          String machineId, VolumeMove.State state, int pass, int reportedPass, String digest,
+                          String error, Instant updatedAt) {}
+
+    private static final String MOVE = "SELECT id, namespace, volume, volume_id, from_node, to_node, machine_id, state, "
+            + "pass, reported_pass, digest, error, created_at, updated_at FROM volume_moves";
+
+    /** Inserts a move at its first pass ({@link VolumeMove.State#COPYING}). */
+    public void insertMove(String id, String namespace, Volume volume, String toNode, Instant now) throws SQLException {
+        sql.update("INSERT INTO volume_moves (id, namespace, volume, volume_id, from_node, to_node, machine_id, state, "
+                + "pass, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,1,?,?)", id, namespace, volume.name(),
+                volume.id(), volume.nodeId(), toNode, volume.machineId(), VolumeMove.State.COPYING.name(),
+                now.toEpochMilli(), now.toEpochMilli());
+    }
+
+    public Optional<MoveRow> move(String id) throws SQLException {
+        return sql.one(MOVE + " WHERE id = ?", VolumeStore::moveRow, id);
+    }
+
+    /** The volume's move that has not ended, if any. */
+    public Optional<MoveRow> activeMove(String namespace, String volume) throws SQLException {
+        return sql.one(MOVE + " WHERE namespace = ? AND volume = ? AND state IN ('COPYING', 'FINAL_PASS')",
+                VolumeStore::moveRow, namespace, volume);
+    }
+
+    /** Every move that has not ended, oldest first. */
+    public List<MoveRow> activeMoves() throws SQLException {
+        return sql.all(MOVE + " WHERE state IN ('COPYING', 'FINAL_PASS') ORDER BY created_at, id", VolumeStore::moveRow);
+    }
+
+    /** The passes the unfinished moves to {@code nodeId} ask it for. */
+    public List<VolumeMoveOrder> incomingTo(String nodeId) throws SQLException {
+        return sql.all("SELECT id, volume_id, pass FROM volume_moves WHERE to_node = ? AND state IN ('COPYING', "
+                + "'FINAL_PASS') ORDER BY id", rs -> new VolumeMoveOrder(rs.getString(1), rs.getString(2),
+                rs.getInt(3)), nodeId);
+    }
+
+    /** The moves of the namespace's volume {@code volume}, newest first, with their steps. */
+    public List<VolumeMove> moves(String namespace, String volume) throws SQLException {
+        var moves = sql.all(MOVE + " WHERE namespace = ? AND volume = ? ORDER BY created_at DESC, id",
+                rs -> new Object[] {moveRow(rs), Instant.ofEpochMilli(rs.getLong(13)),
+                        Instant.ofEpochMilli(rs.getLong(14))}, namespace, volume);
+        var out = new java.util.ArrayList<VolumeMove>(moves.size());
+        for (Object[] m : moves) {
+            MoveRow row = (MoveRow) m[0];
+            var steps = sql.all("SELECT at, message FROM volume_move_steps WHERE move_id = ? ORDER BY seq",
+                    rs -> new VolumeMove.Step(Instant.ofEpochMilli(rs.getLong(1)), rs.getString(2)), row.id());
+            out.add(new VolumeMove(row.id(), row.volume(), row.fromNode(), row.toNode(), row.machineId(), row.state(),
+                    row.error(), steps, (Instant) m[1], (Instant) m[2]));
+        }
+        return out;
+    }
+
+    /** Sets the move's state and the pass it asks for; {@code error} why it failed, or null. */
+    public void setMove(String id, VolumeMove.State state, int pass, String error, Instant now) throws SQLException {
+        sql.update("UPDATE volume_moves SET state = ?, pass = ?, error = ?, updated_at = ? WHERE id = ?", state.name(),
+                pass, error, now.toEpochMilli(), id);
+    }
+
+    /** Records the target's report of pass {@code pass}: verified with {@code digest}, or failed with {@code error}. */
+    public void reportMove(String id, int pass, String digest, String error, Instant now) throws SQLException {
+        sql.update("UPDATE volume_moves SET reported_pass = ?, digest = ?, error = COALESCE(error, ?), updated_at = ? "
+                + "WHERE id = ?", pass, digest, error, now.toEpochMilli(), id);
+    }
+
+    /** Marks the move as still driven at {@code now}. */
+    public void touchMove(String id, Instant now) throws SQLException {
+        sql.update("UPDATE volume_moves SET updated_at = ? WHERE id = ?", now.toEpochMilli(), id);
+    }
+
+    /** Appends a step to the move's history. */
+    public void addMoveStep(String id, String message, Instant now) throws SQLException {
+        sql.update("INSERT INTO volume_move_steps (move_id, seq, at, message) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? "
+                + "FROM volume_move_steps WHERE move_id = ?", id, now.toEpochMilli(), message, id);
+    }
+
+    private static MoveRow moveRow(ResultSet rs) throws SQLException {
+        return new MoveRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                rs.getString(6), rs.getString(7), VolumeMove.State.valueOf(rs.getString(8)), rs.getInt(9),
+                rs.getInt(10), rs.getString(11), rs.getString(12), Instant.ofEpochMilli(rs.getLong(14)));
     }
 
     /** A volume as its node needs it: {@code source} the snapshot it starts from (or null), its snapshots' ids. */

@@ -76,6 +76,19 @@ class ReconcilerTest {
     }
 
     @Test
+    void aMachineWithAVolumeOnADrainingNodeMovesItsVolumeWhateverItsState() {
+        var running = machine("m1", "web", "n1", MachineState.RUNNING, true, true);
+        var stopped = machine("m2", "web", "n1", MachineState.STOPPED, true, true);
+        var stays = machine("m3", "web", "n1", MachineState.RUNNING, false, true);
+        var observed = observed(List.of(node("n1", NodeState.DRAINING, 1), node("n2", NodeState.READY, 1)),
+                List.of(), List.of(running, stopped, stays));
+
+        assertThat(Reconciler.reconcile(observed, DOWN_AFTER)).containsExactly(
+                new Reconciler.Action.MoveVolume(running), new Reconciler.Action.MoveVolume(stopped),
+                new Reconciler.Action.Stop(stays));
+    }
+
+    @Test
     void aSuspendedMachineOnADrainingNodeMovesByItsRestartPolicyOrStaysSuspendedAndOneWithoutANodeWaitsForAStart() {
         var moves = machine("m1", "n1", MachineState.SUSPENDED, true);
         var stays = machine("m2", "n1", MachineState.SUSPENDED, false);
@@ -160,8 +173,15 @@ class ReconcilerTest {
     }
 
     private static MachineRow machine(String id, String fleet, String nodeId, MachineState desired, boolean moves) {
-        var spec = MachineSpec.builder("busybox").guest(1, 256)
-                .restart(new MachineSpec.Restart(moves ? "on-failure" : "no", null)).build();
+        return machine(id, fleet, nodeId, desired, moves, false);
+    }
+
+    /** A machine of namespace alpha; with {@code volume}, mounting volume data at /data. */
+    private static MachineRow machine(String id, String fleet, String nodeId, MachineState desired, boolean moves,
+                                      boolean volume) {
+        var builder = MachineSpec.builder("busybox").guest(1, 256)
+                .restart(new MachineSpec.Restart(moves ? "on-failure" : "no", null));
+        var spec = (volume ? builder.mount("data", "/data") : builder).build();
         return new MachineRow(id, "alpha", fleet, id, spec, null, Map.of(), desired, null, 1, nodeId,
                 Reported.NONE, 1, NOW, NOW, 1, 1);
     }
