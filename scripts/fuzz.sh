@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes what hostile parties feed Bolero, each target for the time its @FuzzTest names (60 s): the guest control
-# channel as a hostile guest writes it (GuestProtocolFuzzTest) and API request bodies as a hostile client sends them
-# (ApiBodyFuzzTest). Jazzer (from Maven Central) mutates inputs with coverage feedback; a finding fails the run and is
+# channel as a hostile guest writes it (GuestProtocolFuzzTest), API request bodies as a hostile client sends them
+# (ApiBodyFuzzTest), and whole requests to every operation of the server's API, path and query parameters and bodies,
+# each answer checked against the OpenAPI document (ServerApiFuzzTest, against a real server on SQLite). Jazzer (from Maven Central) mutates inputs with coverage feedback; a finding fails the run and is
 # saved under the test's resources as a regression input, which every later `mvnw verify` replays.
 # Then bolero-init's host-facing parser (guest/fuzz/host_frames_fuzz.c) for 60 s with libFuzzer (clang, from
 # BOLERO_PACKAGES) under AddressSanitizer and UndefinedBehaviorSanitizer; a finding fails the run, its input kept
@@ -15,13 +16,14 @@ if [[ "${BOLERO_FUZZ:-1}" == 0 ]]; then
   echo "fuzzing skipped (BOLERO_FUZZ=0)" >&2
   exit 0
 fi
-JAZZER_FUZZ=1 ./mvnw -B -ntp -q -pl api,runtime -am test -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dtest='dev/bolero/api/ApiBodyFuzzTest,dev/bolero/runtime/guest/GuestProtocolFuzzTest' 2>&1 \
+JAZZER_FUZZ=1 ./mvnw -B -ntp -q -pl api,runtime,server -am test -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dtest='dev/bolero/api/ApiBodyFuzzTest,dev/bolero/runtime/guest/GuestProtocolFuzzTest,dev/bolero/server/http/ServerApiFuzzTest' 2>&1 \
   | grep -E '^(Done [0-9]+ runs|==[0-9]+== ERROR|.*FAIL|\[ERROR\])' || true
 # The generated corpora are scratch: the findings that matter are the regression inputs Jazzer saved.
-rm -rf api/.cifuzz-corpus runtime/.cifuzz-corpus
+rm -rf api/.cifuzz-corpus runtime/.cifuzz-corpus server/.cifuzz-corpus
 for report in api/target/surefire-reports/TEST-dev.bolero.api.ApiBodyFuzzTest.xml \
-  runtime/target/surefire-reports/TEST-dev.bolero.runtime.guest.GuestProtocolFuzzTest.xml; do
+  runtime/target/surefire-reports/TEST-dev.bolero.runtime.guest.GuestProtocolFuzzTest.xml \
+  server/target/surefire-reports/TEST-dev.bolero.server.http.ServerApiFuzzTest.xml; do
   if [[ ! -f "$report" ]] || grep -qE '(failures|errors)="[1-9]' "$report"; then
     echo "fuzzing found a failure (or did not run): $report" >&2
     exit 1

@@ -92,6 +92,15 @@ class StrictApiTest {
     }
 
     @Test
+    void aPathTheHttpServerRefusesBeforeRoutingIsA400InTheErrorShape() {
+        // A NUL in a path segment: Jetty refuses it before any route (found by ServerApiFuzzTest: an HTML page).
+        var refused = http.get("/v1/namespaces/%00/secrets", ADMIN);
+        assertThat(refused.status()).as("%s", refused).isEqualTo(400);
+        assertThat(refused.errorCode()).isEqualTo("invalid_argument");
+        assertThat(refused.errorMessage()).startsWith("refused by the server: ");
+    }
+
+    @Test
     void aKnownRouteWithAnotherMethodIsA405ListingTheAllowedOnes() {
         var wrong = http.send("PATCH", FLEETS + "/web", ADMIN, "{}");
         assertThat(wrong.status()).as("%s", wrong).isEqualTo(405);

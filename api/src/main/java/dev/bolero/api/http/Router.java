@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * {@code {"error": {"code", "message"}}}: an unknown path is {@code 404 not_found}, a known path with another method
  * {@code 405 method_not_allowed} with {@code Allow}, a body over {@link #MAX_BODY} bytes {@code 413 too_large}, a
  * body that is not JSON on a route that reads JSON {@code 415 unsupported_media_type}, and an
- * {@link ApiException} its code's status.
+ * {@link ApiException} its code's status; what Jetty refuses before routing is answered in that shape too
+ * ({@link JsonErrorHandler}).
  *
  * <p>Every operation the API declares must be given a handler, once ({@link #complete}); a handler that reads a body
  * of another type than its operation declares fails ({@link #body}), so the declarations the OpenAPI document is
@@ -50,6 +51,7 @@ public final class Router {
         this.routes = config.routes;
         this.declared = List.copyOf(declared);
         config.http.maxRequestSize = MAX_BODY;
+        config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
         routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
         routes.exception(ValidationException.class, (e, ctx) -> error(ctx, ApiException.invalid(e)));
         routes.exception(HttpResponseException.class, (e, ctx) -> {
