@@ -1652,6 +1652,49 @@ abstract class ClusterSuite {
         }
     }
 
+    @Test
+    void aFleetsReleasesAndDeploymentsAreReadPageByPageNewestFirst() {
+        namespace("paged-r");
+        String fleet = "/v1/namespaces/paged-r/fleets/web";
+        var created = http.post("/v1/namespaces/paged-r/fleets", ADMIN, Map.of("name", "web", "count", 0,
+                "config", WEB_CONFIG));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        var deployments = new ArrayList<String>();
+        for (int v = 2; v <= 5; v++) {
+            var config = new java.util.HashMap<String, Object>(WEB_CONFIG);
+            config.put("image", "registry.test/web:" + v);
+            var started = http.post(fleet + "/deployments", ADMIN, Map.of("config", config));
+            assertThat(started.status()).as("%s", started).isEqualTo(201);
+            String id = started.json().path("id").asString();
+            deployments.addFirst(id);
+            await().atMost(Duration.ofSeconds(30)).until(() -> http.get(fleet + "/deployments/" + id, ADMIN).json()
+                    .path("status").asString().equals("succeeded"));
+        }
+
+        assertThat(allPages(fleet + "/releases?", 2, "version", null)).containsExactly("5", "4", "3", "2", "1");
+        assertThat(allPages(fleet + "/releases?", 5, "version", null)).containsExactly("5", "4", "3", "2", "1");
+        assertThat(allPages(fleet + "/deployments?", 3, "id", null)).containsExactlyElementsOf(deployments);
+        assertThat(allPages(fleet + "/deployments?", 1, "id", null)).containsExactlyElementsOf(deployments);
+        assertThat(http.get(fleet + "/releases", ADMIN).json()).hasSize(5);
+
+        for (String bad : List.of("limit=0", "limit=1001", "limit=ten", "cursor=", "cursor=a%20b",
+                "cursor=" + "x".repeat(129))) {
+            for (String list : List.of(fleet + "/releases", fleet + "/deployments")) {
+                var refused = http.get(list + "?" + bad, ADMIN);
+                assertThat(refused.status()).as("%s?%s", list, bad).isEqualTo(400);
+                assertThat(refused.errorCode()).isEqualTo("invalid_argument");
+                assertThat(refused.body()).contains(bad.substring(0, bad.indexOf('=')));
+            }
+        }
+        for (String bad : List.of(fleet + "/releases?cursor=v2", fleet + "/releases?cursor=0",
+                fleet + "/deployments?cursor=nosuchdeployment")) {
+            var refused = http.get(bad, ADMIN);
+            assertThat(refused.status()).as("%s", bad).isEqualTo(400);
+            assertThat(refused.body()).contains("cursor");
+        }
+        assertThat(http.get("/v1/namespaces/paged-r/fleets/none/releases?limit=1", ADMIN).status()).isEqualTo(404);
+    }
+
     /**
      * The {@code key} of every item of {@code list} (a path ending in {@code ?} or {@code &}), read {@code limit} at
      * a time as a client does, following the cursor until a short page; {@code between} (if any) runs after the
