@@ -1630,6 +1630,8 @@ abstract class ClusterSuite {
                 .containsExactlyInAnyOrderElementsOf(machines.subList(0, 3));
         assertThat(allPages(ns + "/fleets/web/machines?metadata.tier=back&", 1, "id", null)).hasSize(2);
         assertThat(http.get(ns + "/machines?limit=2&fleet=api&metadata.tier=back", ADMIN).json()).hasSize(2);
+        assertThat(http.get(ns + "/machines?limit=3", ADMIN).json()).as("each names its node")
+                .allSatisfy(m -> assertThat(m.path("node_name").asString()).isIn("n1", "n2", "n3"));
         // a machine created between two pages is listed at most once, and every other machine exactly once
         var seen = allPages(ns + "/machines?", 2, "id", () -> machines.add(machine("paged-a", "web", ADMIN,
                 Map.of("image", "busybox")).path("id").asString()));
