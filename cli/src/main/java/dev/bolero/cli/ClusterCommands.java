@@ -2,6 +2,7 @@ package dev.bolero.cli;
 
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.FleetStrategy;
@@ -282,6 +283,25 @@ final class ClusterCommands {
         @Override
         public Integer call() {
             return eachMachine(o, ids, (client, id) -> printMachine(o, client.start(o.namespace(), id)));
+        }
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true, description = "Give a machine a new config under its "
+            + "id: the flags given replace those fields of its config; its node rebuilds it and boots it again.")
+    static final class Update implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Mixin MachineFlags flags;
+        @Parameters(index = "0", paramLabel = "MACHINE", description = "id, unique id prefix or name") String ref;
+        @Option(names = "--image", description = "the new image") String image;
+
+        @Override
+        public Integer call() {
+            var config = flags.overlay(image);
+            if (config.equals(MachineSpec.Overlay.EMPTY)) {
+                throw new IllegalArgumentException("nothing to update: give --image or a config flag (see --help)");
+            }
+            printMachine(o, o.client().update(o.namespace(), machineId(o, ref), new UpdateClusterMachine(config)));
+            return 0;
         }
     }
 

@@ -12,6 +12,7 @@ import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.client.ClientException;
+import dev.bolero.core.CheckStatus;
 import dev.bolero.core.MachineState;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -92,7 +93,7 @@ final class DeployCommands {
                 Fleet created = client.createFleet(o.namespace(), app.fleet());
                 out.printf("created fleet %s: release %d, %d machines%n", created.name(), created.configVersion(),
                         created.count());
-                return 0;
+                return policy.detach ? 0 : awaitFleet(o, created, app.deploy().waitTimeoutS());
             }
             FleetSpec placed = placement(current.get(), app.fleet());
             if (placed != null) {
@@ -176,6 +177,44 @@ final class DeployCommands {
                             r.config() == null ? null : r.config().image(), r.createdAt()));
             return 0;
         }
+    }
+
+    /**
+     * Waits until new fleet {@code f} has its count of machines running with every check passing, printing how many do
+     * as that changes: 0 then; 1 (the reason on standard error) when one of them fails or {@code timeoutS} seconds pass
+     * first.
+     */
+    static int awaitFleet(ClientOptions o, Fleet f, int timeoutS) throws InterruptedException {
+        var out = new PrintWriter(System.out, true);
+        BoleroClient client = o.client();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(timeoutS);
+        String last = "";
+        while (true) {
+            List<ClusterMachine> machines = client.machines(o.namespace(), f.name(), Set.of());
+            long healthy = machines.stream().filter(DeployCommands::healthy).count();
+            String line = String.format("%d of %d machines running with their checks passing", healthy, f.count());
+            if (!line.equals(last)) out.println(line);
+            last = line;
+            if (healthy >= f.count()) return 0;
+            var failed = machines.stream().filter(m -> m.state() == MachineState.FAILED).findFirst();
+            if (failed.isPresent()) {
+                System.err.println("bolero: fleet " + f.name() + ": machine " + failed.get().id() + " failed: "
+                        + failed.get().error());
+                return 1;
+            }
+            if (System.nanoTime() > deadline) {
+                System.err.println("bolero: fleet " + f.name() + ": " + healthy + " of " + f.count()
+                        + " machines running with their checks passing after " + timeoutS + " s");
+                return 1;
+            }
+            Thread.sleep(1000);
+        }
+    }
+
+    /** Whether {@code m} runs and every check of its config has passed. */
+    private static boolean healthy(ClusterMachine m) {
+        return m.state() == MachineState.RUNNING && m.checks().size() == m.config().checks().size()
+                && m.checks().stream().allMatch(c -> c.status() == CheckStatus.Status.PASSING);
     }
 
     /**

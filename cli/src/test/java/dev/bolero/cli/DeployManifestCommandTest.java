@@ -59,9 +59,10 @@ class DeployManifestCommandTest {
         Run created = bolero("-c", manifest("busybox:1", 2).toString());
 
         assertThat(created.exit()).as(created.stderr()).isZero();
-        assertThat(created.stdout()).contains("created fleet app: release 1, 2 machines");
-        await().atMost(Duration.ofSeconds(30)).until(() -> machines().size() == 2
-                && machines().stream().allMatch(m -> m.state() == MachineState.RUNNING));
+        assertThat(created.stdout()).contains("created fleet app: release 1, 2 machines",
+                "2 of 2 machines running with their checks passing");
+        assertThat(machines()).as("it returned once they ran").hasSize(2)
+                .allSatisfy(m -> assertThat(m.state()).isEqualTo(MachineState.RUNNING));
 
         // A new image: a rolling deployment of release 2, followed to its end; --max-unavailable over [deploy].
         Run deployed = bolero("-c", manifest("busybox:2", 2).toString(), "--max-unavailable", "2");

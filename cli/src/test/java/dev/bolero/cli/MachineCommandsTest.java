@@ -136,4 +136,18 @@ class MachineCommandsTest {
         assertThat(ps.stderr().strip()).startsWith("bolero: GET ").endsWith("connection refused")
                 .contains("http://127.0.0.1:" + closed).doesNotContain("java.", "Exception");
     }
+
+    @Test
+    void updateGivesAMachineANewConfigUnderItsIdAndRefusesAnEmptyOne() throws Exception {
+        String id = cli.cluster().machine();
+        Run r = bolero("update", "m1", "-e", "COLOR=blue", "--memory", "256");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        assertThat(r.stdout()).contains(id);
+        Run inspect = bolero("inspect", "m1");
+        assertThat(inspect.stdout()).contains("\"COLOR\" : \"blue\"", "\"memory_mb\" : 256", "\"version\" : 2");
+
+        Run empty = bolero("update", "m1");
+        assertThat(empty.exit()).isEqualTo(2);
+        assertThat(empty.stderr()).contains("nothing to update: give --image or a config flag");
+    }
 }

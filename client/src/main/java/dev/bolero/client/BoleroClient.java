@@ -11,6 +11,7 @@ import dev.bolero.api.wire.Hostname;
 import dev.bolero.api.wire.HostnameSpec;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.Deployment;
@@ -306,6 +307,11 @@ public final class BoleroClient {
 
     public ClusterMachine machine(String namespace, String id) {
         return send("GET", machinePath(namespace, id), null, ClusterMachine.class);
+    }
+
+    /** Gives the machine a new config under its id ({@link UpdateClusterMachine}); its node replaces it. */
+    public ClusterMachine update(String namespace, String id, UpdateClusterMachine body) {
+        return send("POST", machinePath(namespace, id), body, ClusterMachine.class);
     }
 
     public ClusterMachine start(String namespace, String id) {

@@ -750,7 +750,7 @@ abstract class ClusterSuite {
         var deployed = http.post("/v1/namespaces/alpha/fleets/web/deployments", ADMIN, Map.of("config",
                 Map.of("image", "busybox", "guest", Map.of("cpus", 3, "memory_mb", 256))));
         assertThat(deployed.status()).as("%s", deployed).isEqualTo(403);
-        assertThat(deployed.errorMessage()).isEqualTo("deploy fleet alpha/web: namespace alpha is limited to 1 vCPUs; "
+        assertThat(deployed.errorMessage()).isEqualTo("deploy fleet alpha/web: namespace alpha is limited to 1 vCPU; "
                 + "this would make it 3 (it has 2)");
 
         String volumes = "/v1/namespaces/alpha/volumes";
@@ -1598,6 +1598,67 @@ abstract class ClusterSuite {
     }
 
     /** Machine {@code id}'s assignment in {@code node}'s current assignments. */
+    @Test
+    void anInPlaceUpdateKeepsTheIdBumpsTheVersionReachesTheNodeAndIsRefusedWhereItCannotFit() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "binpack");
+        var a = agent("a", Map.of(), 2, 2048).live();
+        String id = machine("alpha", "web", ADMIN, small("m")).path("id").asString();
+        String path = "/v1/namespaces/alpha/machines/" + id;
+        waitFor(id, "running");
+        long generation = assignment(a, id).path("generation").asLong();
+        assertThat(http.get(path, ADMIN).json().path("version").asLong()).isEqualTo(1);
+
+        var updated = http.post(path, ADMIN, Map.of("config", Map.of("env", Map.of("COLOR", "blue"),
+                "guest", Map.of("cpus", 2, "memory_mb", 1024))));
+        assertThat(updated.status()).as("%s", updated).isEqualTo(200);
+        assertThat(updated.json().path("id").asString()).isEqualTo(id);
+        assertThat(updated.json().path("name").asString()).isEqualTo("m");
+        assertThat(updated.json().path("version").asLong()).isEqualTo(2);
+        assertThat(updated.json().path("config").path("env").path("COLOR").asString()).isEqualTo("blue");
+        assertThat(updated.json().path("config").path("image").asString()).as("what the body leaves out stays")
+                .isEqualTo("busybox");
+        var assigned = assignment(a, id);
+        assertThat(assigned.path("generation").asLong()).as("its node is told").isGreaterThan(generation);
+        assertThat(assigned.path("config").path("guest").path("cpus").asInt()).isEqualTo(2);
+        assertThat(assigned.path("desired_state").asString()).isEqualTo("running");
+        assertThat(http.get("/v1/nodes/" + a.id, ADMIN).json().path("allocated").path("cpus").asInt())
+                .as("its share of the node is the new size").isEqualTo(2);
+
+        // The node is full now: a second machine does not fit, nor does growing the first past the node.
+        var tooBig = http.post(path, ADMIN, Map.of("config", Map.of("guest", Map.of("cpus", 3, "memory_mb", 1024))));
+        assertThat(tooBig.errorCode()).as("%s", tooBig).isEqualTo("failed_precondition");
+        assertThat(tooBig.errorMessage()).startsWith("update machine " + id + ": node " + a.id
+                + " cannot hold the new config: ");
+        assertThat(http.get(path, ADMIN).json().path("version").asLong()).as("a refused update changes nothing")
+                .isEqualTo(2);
+        var shrunk = http.post(path, ADMIN, Map.of("config", Map.of("guest", Map.of("cpus", 1, "memory_mb", 512))));
+        assertThat(shrunk.status()).as("%s", shrunk).isEqualTo(200);
+        assertThat(shrunk.json().path("version").asLong()).isEqualTo(3);
+        assertThat(shrunk.json().path("config").path("env").path("COLOR").asString()).isEqualTo("blue");
+
+        // Past the namespace's quota: 403 naming the limit; within it: fine.
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("vcpus", 1)).status()).isEqualTo(200);
+        var overQuota = http.post(path, ADMIN, Map.of("config", Map.of("guest", Map.of("cpus", 2, "memory_mb", 512))));
+        assertThat(overQuota.errorCode()).as("%s", overQuota).isEqualTo("quota_exceeded");
+        assertThat(overQuota.errorMessage()).isEqualTo("update machine " + id + ": namespace alpha is limited to "
+                + "1 vCPU; this would make it 2 (it has 1)");
+        assertThat(http.post(path, ADMIN, Map.of("config", Map.of("env", Map.of("COLOR", "red")))).status())
+                .isEqualTo(200);
+
+        var noConfig = http.post(path, ADMIN, Map.of());
+        assertThat(noConfig.errorCode()).as("%s", noConfig).isEqualTo("invalid_argument");
+        assertThat(noConfig.errorMessage()).contains("config is required");
+        var mounts = http.post(path, ADMIN, Map.of("config", Map.of("mounts",
+                List.of(Map.of("volume", "data", "path", "/data")))));
+        assertThat(mounts.errorCode()).as("%s", mounts).isEqualTo("invalid_argument");
+        assertThat(mounts.errorMessage()).contains("config.mounts cannot change in place");
+        var badField = http.post(path, ADMIN, Map.of("config", Map.of("guest", Map.of("cpus", 0, "memory_mb", 512))));
+        assertThat(badField.errorCode()).as("%s", badField).isEqualTo("invalid_argument");
+        assertThat(http.post("/v1/namespaces/alpha/machines/nope", ADMIN, Map.of("config", Map.of())).status())
+                .isEqualTo(404);
+    }
+
     private static JsonNode assignment(FakeAgent node, String id) {
         for (JsonNode m : node.assignments().path("machines")) if (m.path("id").asString().equals(id)) return m;
         throw new AssertionError("node " + node.id + " has no assignment of machine " + id);

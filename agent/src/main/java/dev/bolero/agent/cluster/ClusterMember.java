@@ -269,6 +269,11 @@ public final class ClusterMember implements AutoCloseable {
             refused.remove(want.id());
         } else if (generations.applied(want.id()) == want.generation()) {
             return false;
+        } else if (!have.config().equals(want.config())) {
+            // An in-place update: the machine is rebuilt from its new config under its id.
+            remove(want.id(), "its config changed (an in-place update): replacing it");
+            refused.remove(want.id());
+            return apply(want, null);
         }
         switch (want.desiredState()) {
             case RUNNING -> {

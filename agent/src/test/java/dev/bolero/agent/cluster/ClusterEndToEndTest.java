@@ -218,6 +218,20 @@ class ClusterEndToEndTest {
             assertThat(metrics.one("bolero_exec_sessions_open", Map.of()).value()).isZero();
         });
 
+        // An in-place update: its node rebuilds it from the new config under the same id and boots it again.
+        String nodeId = machine(id).path("node_id").asString();
+        var update = api("POST", machine, "{\"config\": {\"env\": {\"COLOR\": \"blue\"}}}");
+        assertThat(update.status()).as(update.body()).isEqualTo(200);
+        assertThat(update.json().path("version").asLong()).isEqualTo(2);
+        var workloadEnv = "{\"cmd\": [\"sh\", \"-c\", \"tr '\\\\0' '\\\\n' < /proc/$(pidof httpd)/environ\"]}";
+        await().atMost(Duration.ofSeconds(240)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+            var env = api("POST", machine + "/exec", workloadEnv);
+            assertThat(env.status()).as(env.body()).isEqualTo(200);
+            assertThat(env.json().path("stdout").asString()).as("the workload's environment").contains("COLOR=blue\n");
+        });
+        assertThat(waitRunning(id, null)).as("on the same node").isEqualTo(nodeId);
+        assertThat(nodeOf(nodeId).localMachines()).as("one machine on its node, not two").isEqualTo(1);
+
         var follow = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(serverUrl() + machine
                         + "/logs?follow=true&timestamps=true")).header("Authorization", "Bearer " + ADMIN).build(),
                 HttpResponse.BodyHandlers.ofInputStream());

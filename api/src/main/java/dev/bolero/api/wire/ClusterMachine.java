@@ -18,6 +18,8 @@ import java.util.Map;
  * @param nodeName the name that node joined with; null without a node
  * @param error why it failed, or why it awaits a node
  * @param configVersion the version of its fleet's config it was created from ({@link Fleet#configVersion()})
+ * @param version the machine's own version: 1 at creation, bumped by each in-place update of its config
+ *     ({@link UpdateClusterMachine})
  * @param privateIp its address on the cluster's private network, as its node reported it; null when it has none
  * @param checks its health checks' last results as its node reported them (empty without checks or before a report)
  */
@@ -25,7 +27,7 @@ public record ClusterMachine(
         String id, String name, String namespace, String fleet, MachineState state, MachineState desiredState,
         MachineSpec config, String nodeId, String nodeName, String region, Map<String, String> nodeLabels,
         String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt,
-        long configVersion, String privateIp, List<CheckStatus> checks) {
+        long configVersion, long version, String privateIp, List<CheckStatus> checks) {
     public ClusterMachine {
         checks = checks == null ? List.of() : List.copyOf(checks);
         nodeLabels = Map.copyOf(nodeLabels);

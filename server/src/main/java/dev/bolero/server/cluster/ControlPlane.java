@@ -11,6 +11,7 @@ import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
@@ -242,6 +243,48 @@ public final class ControlPlane {
             case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
             case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
         };
+    }
+
+    /**
+     * Gives the machine a new config under its id: {@code body}'s config over its current one. Its node replaces it
+     * (stops it, rebuilds it from the new config and starts it again when it is meant to run); its version goes up.
+     *
+     * @throws ApiException {@code invalid_argument} when the new config is invalid or changes {@code mounts} (the
+     *     machine's volumes are attached where it is), a named secret is missing; {@code quota_exceeded} when the
+     *     namespace's quota has no room for the new size; {@code failed_precondition} with the scheduler's reason when
+     *     its node cannot hold the new config; {@code conflict} when it changed meanwhile
+     */
+    public ClusterMachine updateMachine(String namespace, String id, UpdateClusterMachine body) {
+        String action = "update machine " + id;
+        MachineRow before = live(namespace, id, action);
+        MachineSpec spec = body.config().over(before.spec().overlay()).toSpec();
+        if (!spec.mounts().equals(before.spec().mounts())) {
+            throw ApiException.invalid(action + ": config.mounts cannot change in place (its volumes are attached "
+                    + "where it is): create a new machine with the new mounts");
+        }
+        secrets.checkExist(action, namespace, spec.secrets());
+        FleetStrategy strategy = store.read(action, tx -> tx.fleets().template(namespace, before.fleet()))
+                .map(t -> t.spec().strategy()).orElse(FleetStrategy.DEFAULT);
+        MachineRow updated = store.write(action, tx -> {
+            MachineRow current = live(tx, namespace, id, action);
+            if (current.version() != before.version() || !current.spec().equals(before.spec())) {
+                throw ApiException.conflict(action + ": its config changed meanwhile (version " + current.version()
+                        + "); read it and try again");
+            }
+            Quotas.check(tx, namespace, Quotas.of(spec).minus(Quotas.of(current.spec())), action);
+            if (current.nodeId() != null) {
+                var fit = current.withSpec(spec);
+                placements.refusalInPlace(tx, current, fit, strategy).ifPresent(reason -> {
+                    throw ApiException.failedPrecondition(action + ": node " + current.nodeId()
+                            + " cannot hold the new config: " + reason);
+                });
+                tx.nodes().touchAssignments(current.nodeId());
+            }
+            tx.machines().respec(id, spec, clock.instant());
+            return current;
+        });
+        changes.signal(updated.nodeId() == null ? List.of() : List.of(updated.nodeId()));
+        return machine(namespace, id);
     }
 
     /** Checks that the secrets a fleet's config names exist; a config that names none passes. */

@@ -555,6 +555,28 @@ final class Placements implements AutoCloseable {
         };
     }
 
+    /**
+     * Why {@code updated}, a new spec for {@code current} (which is on a node), cannot take {@code current}'s place
+     * there: the scheduler's reason, deciding on that node as {@code tx} reads it less {@code current}'s share, ports
+     * and fleet slot; empty when it fits. Read in the update's write transaction, so nothing placed meanwhile is missed.
+     */
+    Optional<String> refusalInPlace(Tx tx, MachineRow current, MachineRow updated, FleetStrategy strategy)
+            throws SQLException {
+        var nodes = new ArrayList<NodeView>();
+        for (NodeView n : snapshotOf(tx, List.of(current.nodeId())).nodes()) {
+            var fleets = new HashMap<>(n.fleetMachines());
+            fleets.computeIfPresent(current.namespace() + "/" + current.fleet(), (k, v) -> v > 1 ? v - 1 : null);
+            var ports = new HashSet<>(n.ports());
+            ports.removeAll(hostPorts(current.spec().services()));
+            nodes.add(new NodeView(n.id(), n.state(), n.labels(), n.drivers(), n.capacity(),
+                    n.allocated().subtract(new Resources(current.cpus(), current.memoryMb())), fleets,
+                    n.heartbeatExpires(), ports));
+        }
+        var decision = Scheduler.plan(ClusterSnapshot.of(tx.index(), nodes),
+                request(updated, strategy, Volumes.Pin.NONE), clock.instant(), 0);
+        return decision instanceof PlacementDecision.Refused refused ? Optional.of(refused.reason()) : Optional.empty();
+    }
+
     /** The scheduler's name for a driver: its own enum, constant for constant. */
     private static Driver driver(dev.bolero.core.Driver driver) {
         return Driver.valueOf(driver.name());

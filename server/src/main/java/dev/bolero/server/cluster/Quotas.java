@@ -54,9 +54,11 @@ final class Quotas {
      * resource, its limit and what the change would have made it.
      */
     static Optional<String> exceeded(String namespace, Quota quota, QuotaUsage before, QuotaUsage after) {
-        return quota.exceeded(before, after).map(r -> "namespace " + namespace + " is limited to "
-                + r.limit(quota).getAsLong() + " " + unit(r) + "; this would make it " + r.of(after) + " (it has "
-                + r.of(before) + ")");
+        return quota.exceeded(before, after).map(r -> {
+            long limit = r.limit(quota).getAsLong();
+            return "namespace " + namespace + " is limited to " + limit + " " + unit(r, limit) + "; this would make it "
+                    + r.of(after) + " (it has " + r.of(before) + ")";
+        });
     }
 
     /** What one machine of {@code spec} counts. */
@@ -81,12 +83,13 @@ final class Quotas {
         return QuotaUsage.machines(spec.count(), cpus, memory);
     }
 
-    private static String unit(QuotaResource r) {
+    private static String unit(QuotaResource r, long limit) {
+        String plural = limit == 1 ? "" : "s";
         return switch (r) {
-            case MACHINES -> "machines";
-            case VCPUS -> "vCPUs";
+            case MACHINES -> "machine" + plural;
+            case VCPUS -> "vCPU" + plural;
             case MEMORY_MIB -> "MiB of machine memory";
-            case VOLUMES -> "volumes";
+            case VOLUMES -> "volume" + plural;
             case VOLUME_GIB -> "GiB of volumes";
         };
     }

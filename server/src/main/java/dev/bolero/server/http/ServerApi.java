@@ -27,6 +27,7 @@ import dev.bolero.api.QueryParams;
 import dev.bolero.server.cluster.Cluster;
 import dev.bolero.server.cluster.Streams;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Heartbeat;
@@ -241,6 +242,8 @@ public final class ServerApi implements AutoCloseable {
                     Optional.ofNullable(ctx.queryParam("fleet")), states(ctx, false), metadata(ctx), page(ctx))));
             r.handle(ServerRoutes.GET_MACHINE,
                     ctx -> ctx.json(cluster.plane().machine(namespace(ctx), ctx.pathParam("id"))));
+            r.handle(ServerRoutes.UPDATE_MACHINE, ctx -> ctx.json(cluster.plane().updateMachine(namespace(ctx),
+                    ctx.pathParam("id"), body(ctx, UpdateClusterMachine.class, "update machine " + ctx.pathParam("id")))));
             r.handle(ServerRoutes.START_MACHINE, ctx ->
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.SUSPEND_MACHINE, ctx ->

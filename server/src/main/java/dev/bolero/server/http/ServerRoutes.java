@@ -18,6 +18,7 @@ import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
+import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.DeploySpec;
 import dev.bolero.api.wire.Deployment;
@@ -239,6 +240,14 @@ final class ServerRoutes {
             "id", ClusterMachine.class).build();
     static final Operation GET_MACHINE = Operation.get(NS + "/machines/{id}").id("getMachine").tag("machines")
             .summary("One machine").returns(200, ClusterMachine.class).build();
+    static final Operation UPDATE_MACHINE = Operation.post(NS + "/machines/{id}").id("updateMachine").tag("machines")
+            .summary("Gives a machine a new config under its id (an in-place update)")
+            .description("The body's config lies over the machine's current one (a field set replaces the whole "
+                    + "field, env merges key by key). Its node replaces the machine: a running one is stopped and "
+                    + "boots again from the new config, on the same node, keeping its id and name; its version goes "
+                    + "up by one. mounts cannot change. Refused when its node cannot hold the new size or ports "
+                    + "(failed_precondition) or the namespace's quota has no room (quota_exceeded).")
+            .body(UpdateClusterMachine.class).returns(200, ClusterMachine.class).errors(403, 409).build();
     static final Operation START_MACHINE = Operation.post(NS + "/machines/{id}/start").id("startMachine")
             .tag("machines").summary("Starts a machine, or resumes a suspended one on its node")
             .returns(200, ClusterMachine.class).errors(409).build();
@@ -347,7 +356,7 @@ final class ServerRoutes {
             DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, CREATE_FLEET, LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
-            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, START_MACHINE, SUSPEND_MACHINE, STOP_MACHINE, DELETE_MACHINE,
+            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, UPDATE_MACHINE, START_MACHINE, SUSPEND_MACHINE, STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),

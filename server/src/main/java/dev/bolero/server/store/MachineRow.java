@@ -19,12 +19,13 @@ import java.util.Objects;
  * @param nodeId the node it is assigned to, or null
  * @param reported what its node last reported; {@link Reported#NONE} before any report
  * @param configVersion the version of its fleet's config (its release) it was created from
+ * @param version its own version: 1 at creation, bumped by each in-place update of its spec
  */
 public record MachineRow(
         String id, String namespace, String fleet, String name, MachineSpec spec, String region,
         Map<String, String> nodeLabels, MachineState desiredState, MachineSpec.Stop stop,
         long generation, String nodeId, Reported reported, long modifyIndex, Instant createdAt, Instant updatedAt,
-        long configVersion) {
+        long configVersion, long version) {
     public MachineRow {
         Objects.requireNonNull(spec, "spec");
         nodeLabels = Map.copyOf(nodeLabels);
@@ -56,13 +57,19 @@ public record MachineRow(
                                      String region, Map<String, String> nodeLabels, MachineState desiredState,
                                      long configVersion, Instant now) {
         return new MachineRow(id, namespace, fleet, name, spec, region, nodeLabels, desiredState, null, 1, null,
-                Reported.NONE, 0, now, now, configVersion);
+                Reported.NONE, 0, now, now, configVersion, 1);
     }
 
     /** This new machine assigned to {@code nodeId} at state index {@code index}. */
     public MachineRow assignedTo(String nodeId, long index) {
         return new MachineRow(id, namespace, fleet, name, spec, region, nodeLabels, desiredState, stop, generation,
-                nodeId, reported, index, createdAt, updatedAt, configVersion);
+                nodeId, reported, index, createdAt, updatedAt, configVersion, version);
+    }
+
+    /** This machine with {@code newSpec}, as an in-place update leaves it (before its version is bumped). */
+    public MachineRow withSpec(MachineSpec newSpec) {
+        return new MachineRow(id, namespace, fleet, name, newSpec, region, nodeLabels, desiredState, stop, generation,
+                nodeId, reported, modifyIndex, createdAt, updatedAt, configVersion, version);
     }
 
     /** Whether it moves to another node when its node is lost or drained: unless its restart policy is {@code no}. */
@@ -88,8 +95,7 @@ public record MachineRow(
     /** The row as the public API shows it, its node named {@code nodeName} (null without a node). */
     public ClusterMachine toWire(String nodeName) {
         return new ClusterMachine(id, name, namespace, fleet, reported.state(), desiredState, spec, nodeId, nodeName,
-                region,
-                nodeLabels, reported.imageDigest(), reported.exitCode(), reported.error(), createdAt, updatedAt,
-                configVersion, reported.privateIp(), reported.checks());
+                region, nodeLabels, reported.imageDigest(), reported.exitCode(), reported.error(), createdAt, updatedAt,
+                configVersion, version, reported.privateIp(), reported.checks());
     }
 }

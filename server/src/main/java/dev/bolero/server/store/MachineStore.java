@@ -35,11 +35,11 @@ public final class MachineStore {
     private static final String DRAINING = Statements.literal(NodeState.DRAINING.wireName());
     private static final String COLUMNS = "id, namespace, fleet, name, spec, cpus, memory_mb, region, "
             + "node_labels, desired_state, stop_request, generation, node_id, observed_state, image_digest, "
-            + "exit_code, error, modify_index, created_at, updated_at, config_version";
+            + "exit_code, error, modify_index, created_at, updated_at, config_version, version";
     /** What a row read carries: the inserted columns and the private address and checks its node reports. */
     private static final String READ = COLUMNS + ", private_ip, checks";
     private static final String INSERT = "INSERT INTO machines (" + COLUMNS
-            + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+            + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     private static final String ASSIGN = "UPDATE machines SET node_id = ?, observed_state = " + CREATED
             + ", image_digest = NULL, exit_code = NULL, private_ip = NULL, checks = NULL, error = ?, generation = generation + 1, "
             + "modify_index = ?, "
@@ -69,7 +69,7 @@ public final class MachineStore {
                 m.desiredState().wireName(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()),
                 m.generation(), m.nodeId(), m.observedState().wireName(), m.reported().imageDigest(),
                 m.reported().exitCode(), m.error(),
-                m.modifyIndex(), m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion()});
+                m.modifyIndex(), m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion(), m.version()});
         }
         sql.batch(INSERT, rows);
     }
@@ -163,6 +163,17 @@ public final class MachineStore {
     }
 
     /**
+     * Gives the machine {@code spec} in place: bumps its version and its generation (its node replaces it) and stamps
+     * this index.
+     */
+    public void respec(String id, MachineSpec spec, Instant now) throws SQLException {
+        sql.update("UPDATE machines SET spec = ?, cpus = ?, memory_mb = ?, version = version + 1, "
+                + "generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
+                JSON.writeValueAsString(spec), spec.guest().cpus(), spec.guest().memoryMb(), tx.index(),
+                now.toEpochMilli(), id);
+    }
+
+    /**
      * Writes the assignments, in one batch: each machine goes to its node (or to none) with a fresh observed state,
      * {@code created} and no exit code.
      */
@@ -249,7 +260,7 @@ public final class MachineStore {
                 stop == null ? null : JSON.readValue(stop, MachineSpec.Stop.class),
                 rs.getLong("generation"), rs.getString("node_id"), reported(rs), rs.getLong("modify_index"),
                 Instant.ofEpochMilli(rs.getLong("created_at")), Instant.ofEpochMilli(rs.getLong("updated_at")),
-                rs.getLong("config_version"));
+                rs.getLong("config_version"), rs.getLong("version"));
     }
 
     /** The observed columns of the row at {@code rs}, by name. */

@@ -60,7 +60,7 @@ class DeploysTest {
             var spec = MachineSpec.builder("web:" + release).guest(1, 256)
                     .check("http", MachineSpec.Check.http(8080, "/health")).build();
             return new MachineRow("m" + (++made), "alpha", "web", "m" + made, spec, null, Map.of(),
-                    MachineState.RUNNING, null, 1, "n1", Reported.NONE, 1, at, at, release);
+                    MachineState.RUNNING, null, 1, "n1", Reported.NONE, 1, at, at, release, 1);
         }
 
         void deploy(DeployStrategy strategy, int maxUnavailable) {
@@ -86,7 +86,7 @@ class DeploysTest {
                         };
                 reported.add(new MachineRow(m.id(), m.namespace(), m.fleet(), m.name(), m.spec(), m.region(),
                         m.nodeLabels(), m.desiredState(), m.stop(), m.generation(), m.nodeId(), r, m.modifyIndex(),
-                        m.createdAt(), m.updatedAt(), m.configVersion()));
+                        m.createdAt(), m.updatedAt(), m.configVersion(), m.version()));
             }
             machines = reported;
         }
@@ -362,7 +362,7 @@ class DeploysTest {
     void aMachineWithoutChecksIsHealthyOnceRunning() {
         var spec = MachineSpec.builder("web:1").guest(1, 256).build();
         var m = new MachineRow("m1", "alpha", "web", "m1", spec, null, Map.of(), MachineState.RUNNING, null, 1, "n1",
-                new Reported(MachineState.RUNNING, null, null, null, null, List.of()), 1, START, START, 1);
+                new Reported(MachineState.RUNNING, null, null, null, null, List.of()), 1, START, START, 1, 1);
         assertThat(m.healthy()).isTrue();
     }
 }

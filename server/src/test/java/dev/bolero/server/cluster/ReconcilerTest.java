@@ -163,6 +163,6 @@ class ReconcilerTest {
         var spec = MachineSpec.builder("busybox").guest(1, 256)
                 .restart(new MachineSpec.Restart(moves ? "on-failure" : "no", null)).build();
         return new MachineRow(id, "alpha", fleet, id, spec, null, Map.of(), desired, null, 1, nodeId,
-                Reported.NONE, 1, NOW, NOW, 1);
+                Reported.NONE, 1, NOW, NOW, 1, 1);
     }
 }
