@@ -17,6 +17,7 @@ const ROUTES = [
   [/^ns\/([^/]+)\/machines$/, machines.list, false],
   [/^ns\/([^/]+)\/machines\/([^/]+)$/, machines.detail, false],
   [/^ns\/([^/]+)\/fleets$/, pages.fleets, false],
+  [/^ns\/([^/]+)\/fleets\/([^/]+)$/, pages.fleet, false],
   [/^ns\/([^/]+)\/audit$/, pages.audit, false],
 ];
 

@@ -1,4 +1,5 @@
-// The console's pages other than machines: namespaces, fleets, nodes, and the audit logs.
+// The console's pages other than machines: namespaces, fleets (their releases and deployments), nodes, and the audit
+// logs.
 
 import * as api from './api.js';
 import {ago, badge, bytes, fill, h, link, namespaceTabs, table, time} from './dom.js';
@@ -36,7 +37,34 @@ export async function fleets(el, [ns], ctx) {
       ['Placement', f => [f.strategy, f.region && ` in ${f.region}`,
         Object.entries(f.node_labels).map(([k, v]) => ` ${k}=${v}`).join('')]],
       ['Updated', f => ago(f.updated_at)],
+      ['', f => link(`/ns/${enc(ns)}/fleets/${enc(f.name)}`, 'releases')],
     ], all, 'No fleets in this namespace.'));
+  });
+}
+
+/** A fleet's releases and deployments, newest first, each list followed page by page. */
+export async function fleet(el, [ns, name], ctx) {
+  const releases = h('div');
+  const deployments = h('div');
+  fill(el, namespaceTabs(ns, 'fleets'), h('h1', {}, `Fleet ${name}`), h('h2', {}, 'Deployments'), deployments,
+    h('h2', {}, 'Releases'), releases);
+  const path = `/v1/namespaces/${enc(ns)}/fleets/${enc(name)}`;
+  await ctx.every(5000, async () => {
+    const [rs, ds] = await Promise.all([api.all(`${path}/releases`, 'version', ctx),
+      api.all(`${path}/deployments`, 'id', ctx)]);
+    fill(deployments, table([
+      ['Status', d => badge(d.status)],
+      ['Release', d => `v${d.from_version} → v${d.to_version}`],
+      ['Strategy', d => `${d.policy.strategy}, max_unavailable ${d.policy.max_unavailable}`],
+      ['Progress', d => d.message ?? d.steps.at(-1)?.message ?? '—'],
+      ['Started', d => time(d.created_at)],
+      ['Updated', d => ago(d.updated_at)],
+    ], ds, 'No deployments yet (bolero deploy).'));
+    fill(releases, table([
+      ['Version', r => [`v${r.version}`, r.current ? [' ', badge('current')] : '']],
+      ['Image', r => r.config?.image ?? '—'],
+      ['Created', r => time(r.created_at)],
+    ], rs, 'No releases.'));
   });
 }
 

@@ -138,6 +138,9 @@ try {
   check(await page.getByRole('link', {name: 'Nodes'}).count() === 0, 'a tenant has no admin pages');
   await page.locator('tr', {hasText: ns}).getByRole('link', {name: 'fleets'}).click();
   await page.locator('tr', {hasText: 'web'}).getByText('v1').waitFor();
+  await page.locator('tr', {hasText: 'web'}).getByRole('link', {name: 'releases'}).click();
+  await page.getByRole('heading', {name: 'Releases'}).waitFor();
+  await page.locator('tr', {hasText: 'v1'}).locator('.badge', {hasText: 'current'}).waitFor();
   await page.getByRole('button', {name: 'Sign out'}).click();
   await page.getByLabel('API token').waitFor();
   check(problems.length === 0, `no page errors or refused loads:\n${problems.join('\n')}`);

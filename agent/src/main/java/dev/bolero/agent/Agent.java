@@ -197,6 +197,7 @@ public final class Agent implements AutoCloseable {
         if (member != null) throw new IllegalStateException("agent already joined node " + member.nodeId());
         member = ClusterMember.start(cluster, dataDir, machines, api.localUrl(), network);
         member.wireGuard().ifPresent(nodeInfo::wireGuard);
+        member.bindMetrics(telemetry.registry());
         return member;
     }
 

@@ -39,8 +39,8 @@ final class ClusterCommands {
     private static List<Object> machineRow(ClusterMachine m) {
         String ports = m.config().services().stream().map(s -> s.port() + "->" + s.internalPort() + "/" + s.protocol())
                 .collect(java.util.stream.Collectors.joining(","));
-        return Arrays.asList(m.id(), m.name(), m.fleet(), m.state().wireName(), m.desiredState().wireName(), m.nodeId(),
-                age(java.time.Duration.between(m.createdAt(), java.time.Instant.now())), ports.isEmpty() ? null : ports,
+        return Arrays.asList(m.id(), m.name(), m.fleet(), m.state().wireName(), m.desiredState().wireName(),
+                m.nodeName(), age(java.time.Duration.between(m.createdAt(), java.time.Instant.now())), ports.isEmpty() ? null : ports,
                 m.config().image());
     }
 
@@ -196,7 +196,7 @@ final class ClusterCommands {
         @Option(names = "--metadata", paramLabel = "K=V", description = "only machines with this metadata entry; "
                 + "repeatable (all must match)") Map<String, String> metadata = new java.util.LinkedHashMap<>();
         @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "only machines that match: "
-                + "state, fleet, name (part of it), node (node id or prefix), id (prefix), label or metadata (K or "
+                + "state, fleet, name (part of it), node (node name, or node id or prefix), id (prefix), label or metadata (K or "
                 + "K=V); repeatable: any value of one key, every key (every label)") List<String> filters =
                 new java.util.ArrayList<>();
 

@@ -30,7 +30,7 @@ record MachineFilter(Map<Key, List<String>> values) {
         FLEET,
         /** Part of the machine's name. */
         NAME,
-        /** The id of the machine's node, or a prefix of it. */
+        /** The name of the machine's node, or its id or a prefix of that. */
         NODE,
         /** A prefix of the machine's id. */
         ID,
@@ -124,7 +124,7 @@ record MachineFilter(Map<Key, List<String>> values) {
             case STATE -> m.state() == MachineState.parse(value);
             case FLEET -> value.equals(m.fleet());
             case NAME -> m.name() != null && m.name().contains(value);
-            case NODE -> m.nodeId() != null && m.nodeId().startsWith(value);
+            case NODE -> value.equals(m.nodeName()) || m.nodeId() != null && m.nodeId().startsWith(value);
             case ID -> m.id().startsWith(value);
             case LABEL -> hasLabel(m, value);
         };

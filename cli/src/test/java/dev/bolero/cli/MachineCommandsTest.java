@@ -60,10 +60,11 @@ class MachineCommandsTest {
     }
 
     @Test
-    void psShowsAgeAndPorts() throws Exception {
+    void psShowsTheNodesNameAgeAndPorts() throws Exception {
         Run r = bolero("ps");
-        assertThat(r.stdout().lines().findFirst().orElseThrow()).contains("AGE", "PORTS");
-        assertThat(r.stdout()).containsPattern(cli.cluster().machine() + ".*\\s\\d+[smhd]\\s");
+        assertThat(r.stdout().lines().findFirst().orElseThrow()).contains("NODE", "AGE", "PORTS");
+        assertThat(r.stdout()).containsPattern(cli.cluster().machine() + ".*\\snode-1\\s+\\d+[smhd]\\s")
+                .doesNotContain(cli.cluster().node().id());
         assertThat(ClusterCommands.age(java.time.Duration.ofSeconds(59))).isEqualTo("59s");
         assertThat(ClusterCommands.age(java.time.Duration.ofMinutes(90))).isEqualTo("1h");
         assertThat(ClusterCommands.age(java.time.Duration.ofDays(3))).isEqualTo("3d");
@@ -73,13 +74,13 @@ class MachineCommandsTest {
     void psFiltersByStateFleetNameNodeAndLabelAndRefusesAnUnknownKey() throws Exception {
         String id = cli.cluster().machine();
         String node = cli.cluster().node().id();
-        for (String filter : List.of("name=m", "fleet=web", "node=" + node.substring(0, 4), "id=" + id.substring(0, 3),
-                "state=running")) {
+        for (String filter : List.of("name=m", "fleet=web", "node=node-1", "node=" + node.substring(0, 4),
+                "id=" + id.substring(0, 3), "state=running")) {
             Run r = bolero("ps", "-q", "--filter", filter);
             assertThat(r.exit()).as("%s: %s", filter, r.stderr()).isZero();
             assertThat(r.stdout().strip()).as(filter).isEqualTo(id);
         }
-        for (String filter : List.of("name=nope", "fleet=api", "label=tier", "state=stopped")) {
+        for (String filter : List.of("name=nope", "fleet=api", "label=tier", "state=stopped", "node=node-")) {
             Run r = bolero("ps", "-q", "--filter", filter);
             assertThat(r.exit()).as("%s: %s", filter, r.stderr()).isZero();
             assertThat(r.stdout().strip()).as(filter).isEmpty();

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class MachineRefsTest {
     private static ClusterMachine machine(String id, String name) {
         return new ClusterMachine(id, name, "alpha", "web", MachineState.RUNNING, MachineState.RUNNING,
-                MachineSpec.builder("busybox").build(), "node-1", null, Map.of(), null, null, null, Instant.EPOCH,
+                MachineSpec.builder("busybox").build(), "node-1", "n1", null, Map.of(), null, null, null, Instant.EPOCH,
                 Instant.EPOCH, 1, 1, null, List.of());
     }
 

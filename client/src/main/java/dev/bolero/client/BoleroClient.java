@@ -239,10 +239,10 @@ public final class BoleroClient {
         send("DELETE", ns(namespace) + "/fleets/" + enc(fleet), null, JsonNode.class);
     }
 
-    /** The fleet's releases, newest first. */
+    /** The fleet's releases, newest first: every page. */
     public List<Release> releases(String namespace, String fleet) {
-        return send("GET", ns(namespace) + "/fleets/" + enc(fleet) + "/releases", null,
-                new TypeReference<List<Release>>() {});
+        return all(ns(namespace) + "/fleets/" + enc(fleet) + "/releases", "", new TypeReference<List<Release>>() {},
+                r -> Long.toString(r.version()));
     }
 
     /** Starts a deployment of the fleet; the control plane carries it out (poll {@link #deployment}). */
@@ -255,10 +255,10 @@ public final class BoleroClient {
                 Deployment.class);
     }
 
-    /** The fleet's deployments, newest first. */
+    /** The fleet's deployments, newest first: every page. */
     public List<Deployment> deployments(String namespace, String fleet) {
-        return send("GET", ns(namespace) + "/fleets/" + enc(fleet) + "/deployments", null,
-                new TypeReference<List<Deployment>>() {});
+        return all(ns(namespace) + "/fleets/" + enc(fleet) + "/deployments", "",
+                new TypeReference<List<Deployment>>() {}, Deployment::id);
     }
 
     // --- custom host names ---

@@ -1754,6 +1754,8 @@ abstract class ClusterSuite {
                 .containsExactlyInAnyOrderElementsOf(machines.subList(0, 3));
         assertThat(allPages(ns + "/fleets/web/machines?metadata.tier=back&", 1, "id", null)).hasSize(2);
         assertThat(http.get(ns + "/machines?limit=2&fleet=api&metadata.tier=back", ADMIN).json()).hasSize(2);
+        assertThat(http.get(ns + "/machines?limit=3", ADMIN).json()).as("each names its node")
+                .allSatisfy(m -> assertThat(m.path("node_name").asString()).isIn("n1", "n2", "n3"));
         // a machine created between two pages is listed at most once, and every other machine exactly once
         var seen = allPages(ns + "/machines?", 2, "id", () -> machines.add(machine("paged-a", "web", ADMIN,
                 Map.of("image", "busybox")).path("id").asString()));
@@ -1764,16 +1766,56 @@ abstract class ClusterSuite {
         assertThat(http.get("/v1/namespaces?limit=1", tenant).json()).hasSize(1);
         assertThat(http.get("/v1/namespaces?cursor=paged-a", tenant).json()).isEmpty();
 
+        assertRefuseBadPages(List.of("/v1/namespaces", ns + "/fleets", ns + "/machines", ns + "/volumes",
+                "/v1/nodes", ns + "/fleets/web/machines"));
+    }
+
+    /** Each of {@code lists} answers a bad {@code limit} or {@code cursor} with a 400 naming the parameter. */
+    private void assertRefuseBadPages(List<String> lists) {
         for (String bad : List.of("limit=0", "limit=1001", "limit=ten", "cursor=", "cursor=a%20b",
                 "cursor=" + "x".repeat(129))) {
-            for (String list : List.of("/v1/namespaces", ns + "/fleets", ns + "/machines", ns + "/volumes",
-                    "/v1/nodes", ns + "/fleets/web/machines")) {
+            for (String list : lists) {
                 var refused = http.get(list + "?" + bad, ADMIN);
                 assertThat(refused.status()).as("%s?%s", list, bad).isEqualTo(400);
                 assertThat(refused.errorCode()).isEqualTo("invalid_argument");
                 assertThat(refused.body()).contains(bad.substring(0, bad.indexOf('=')));
             }
         }
+    }
+
+    @Test
+    void aFleetsReleasesAndDeploymentsAreReadPageByPageNewestFirst() {
+        namespace("paged-r");
+        String fleet = "/v1/namespaces/paged-r/fleets/web";
+        var created = http.post("/v1/namespaces/paged-r/fleets", ADMIN, Map.of("name", "web", "count", 0,
+                "config", WEB_CONFIG));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        var deployments = new ArrayList<String>();
+        for (int v = 2; v <= 5; v++) {
+            var config = new java.util.HashMap<String, Object>(WEB_CONFIG);
+            config.put("image", "registry.test/web:" + v);
+            var started = http.post(fleet + "/deployments", ADMIN, Map.of("config", config));
+            assertThat(started.status()).as("%s", started).isEqualTo(201);
+            String id = started.json().path("id").asString();
+            deployments.addFirst(id);
+            await().atMost(Duration.ofSeconds(30)).until(() -> http.get(fleet + "/deployments/" + id, ADMIN).json()
+                    .path("status").asString().equals("succeeded"));
+        }
+
+        assertThat(allPages(fleet + "/releases?", 2, "version", null)).containsExactly("5", "4", "3", "2", "1");
+        assertThat(allPages(fleet + "/releases?", 5, "version", null)).containsExactly("5", "4", "3", "2", "1");
+        assertThat(allPages(fleet + "/deployments?", 3, "id", null)).containsExactlyElementsOf(deployments);
+        assertThat(allPages(fleet + "/deployments?", 1, "id", null)).containsExactlyElementsOf(deployments);
+        assertThat(http.get(fleet + "/releases", ADMIN).json()).hasSize(5);
+
+        assertRefuseBadPages(List.of(fleet + "/releases", fleet + "/deployments"));
+        for (String bad : List.of(fleet + "/releases?cursor=v2", fleet + "/releases?cursor=0",
+                fleet + "/deployments?cursor=nosuchdeployment")) {
+            var refused = http.get(bad, ADMIN);
+            assertThat(refused.status()).as("%s", bad).isEqualTo(400);
+            assertThat(refused.body()).contains("cursor");
+        }
+        assertThat(http.get("/v1/namespaces/paged-r/fleets/none/releases?limit=1", ADMIN).status()).isEqualTo(404);
     }
 
     /**

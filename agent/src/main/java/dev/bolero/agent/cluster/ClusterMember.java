@@ -18,6 +18,7 @@ import dev.bolero.api.wire.WireGuardKind;
 import dev.bolero.agent.machine.MachineNetwork;
 import dev.bolero.network.NodeKey;
 import java.lang.management.ManagementFactory;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -155,6 +156,14 @@ public final class ClusterMember implements AutoCloseable {
         return privateNode.map(PrivateNode::kind);
     }
 
+    /**
+     * Publishes the node's private-network metrics on {@code registry} ({@code bolero_wireguard_peers}); nothing when
+     * it takes no part in the private network.
+     */
+    public void bindMetrics(MeterRegistry registry) {
+        privateNode.ifPresent(p -> p.bindMetrics(registry));
+    }
+
     private void pollLoop() {
         long index = 0;
         while (!closed) {
@@ -231,6 +240,8 @@ public final class ClusterMember implements AutoCloseable {
                     changed = true;
                 }
             }
+            machines.fleets(a.machines().stream().filter(m -> m.fleet() != null)
+                    .collect(Collectors.toMap(Assignment::id, Assignment::fleet)));
             for (Assignment want : a.machines()) {
                 try {
                     changed |= apply(want, local.get(want.id()));

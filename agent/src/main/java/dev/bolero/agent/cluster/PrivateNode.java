@@ -19,6 +19,8 @@ import dev.bolero.network.WireGuardLink;
 import dev.bolero.network.WireGuardLinkConfig;
 import dev.bolero.network.WireGuardPeer;
 import dev.bolero.api.ApiJson;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.nio.file.Files;
@@ -29,6 +31,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +54,8 @@ public final class PrivateNode implements AutoCloseable {
     private final WireGuardLink link;
     private final InternalDns dns;
     private final MachineNetwork network;
+    /** The link's peers since the last answer that set them. */
+    private final AtomicInteger peers = new AtomicInteger();
 
     private PrivateNode(PrivateNetworkConfig config, NodeKey key, PrivateAddressing addressing, int nodeIndex,
                         WireGuardLink link, InternalDns dns, MachineNetwork network) {
@@ -159,6 +164,16 @@ public final class PrivateNode implements AutoCloseable {
         return link.kind() == WireGuardLink.Kind.KERNEL ? WireGuardKind.KERNEL : WireGuardKind.USERSPACE;
     }
 
+    /**
+     * Publishes on {@code registry} how many peers the link has ({@code bolero_wireguard_peers}: the other nodes of
+     * the private network, as the last assignments answer listed them once they were set on the link).
+     */
+    void bindMetrics(MeterRegistry registry) {
+        Gauge.builder("bolero.wireguard.peers", peers, AtomicInteger::get)
+                .description("Peers of the node's WireGuard link: the other nodes of the private network")
+                .tag("link", link.name()).register(registry);
+    }
+
     /** What each heartbeat reports: key, endpoint and kind. */
     NodeLink reported() {
         return new NodeLink(key.publicKey(), config.endpoint(), kind());
@@ -178,6 +193,7 @@ public final class PrivateNode implements AutoCloseable {
         try {
             link.syncPeers(a.peers().stream()
                     .map(p -> new WireGuardPeer(p.publicKey(), p.endpoint(), p.allowedIps())).toList());
+            peers.set(a.peers().size());
         } catch (NetworkException | IllegalArgumentException e) {
             log.warn("private network: set the link's peers: {}", e.getMessage());
         }

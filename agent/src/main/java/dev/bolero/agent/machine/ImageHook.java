@@ -2,19 +2,58 @@ package dev.bolero.agent.machine;
 
 import dev.bolero.oci.ImageStore;
 import dev.bolero.oci.OciException;
+import dev.bolero.oci.PullEvent;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The image of a run: pulled and unpacked once per digest, its root drive shared by the machines that use it.
+ * The image of a run: pulled and unpacked once per digest, its root drive shared by the machines that use it. Each
+ * pull's duration goes to its {@link PullMeter}.
  */
 final class ImageHook implements MachineHook {
-    private final ImageStore images;
+    /** Where a pull's image came from. */
+    enum Source {
+        /** At least one layer was downloaded. */
+        REGISTRY,
+        /** Nothing was downloaded: the drive or every layer was on the node already. */
+        CACHE;
 
-    ImageHook(ImageStore images) {
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** Told of every pull when it ends; must be quick and must not throw. */
+    @FunctionalInterface
+    interface PullMeter {
+        /** Measures nothing. */
+        PullMeter NONE = (took, source, succeeded) -> { };
+
+        void pulled(Duration took, Source source, boolean succeeded);
+    }
+
+    private final ImageStore images;
+    private final PullMeter meter;
+
+    ImageHook(ImageStore images, PullMeter meter) {
         this.images = images;
+        this.meter = meter;
     }
 
     @Override
     public void prepare(Launch launch) throws OciException {
-        launch.image(images.prepare(launch.machine().config().image().value()));
+        var downloaded = new AtomicBoolean();
+        long started = System.nanoTime();
+        boolean succeeded = false;
+        try {
+            launch.image(images.prepare(launch.machine().config().image().value(), event -> {
+                if (event instanceof PullEvent.LayerProgress p && !p.cached()) downloaded.set(true);
+            }));
+            succeeded = true;
+        } finally {
+            meter.pulled(Duration.ofNanos(System.nanoTime() - started),
+                    downloaded.get() ? Source.REGISTRY : Source.CACHE, succeeded);
+        }
     }
 }

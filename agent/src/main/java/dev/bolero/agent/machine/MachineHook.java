@@ -37,6 +37,12 @@ interface MachineHook {
      */
     default void prepare(Launch launch) throws OciException {}
 
+    /**
+     * Every hook's {@link #prepare} of a run of machine {@code machineId} is done after {@code took}: all of them
+     * {@code succeeded}, or one threw. Off the mailbox; must not block.
+     */
+    default void prepared(String machineId, Duration took, boolean succeeded) {}
+
     /** The VMM runs (fresh or re-adopted); its guest may still be booting. */
     default void spawned(Run run) {}
 

@@ -373,11 +373,19 @@ final class MachineRunner {
         return starting;
     }
 
-    /** The launch as the hooks prepare it; blocks. */
+    /** The launch as the hooks prepare it, told how long that took; blocks. */
     private Launch prepare(MachineRecord m) throws OciException {
         Launch launch = new Launch(m);
-        for (MachineHook h : context.hooks()) h.prepare(launch);
-        return launch;
+        long started = System.nanoTime();
+        boolean succeeded = false;
+        try {
+            for (MachineHook h : context.hooks()) h.prepare(launch);
+            succeeded = true;
+            return launch;
+        } finally {
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            for (MachineHook h : context.hooks()) h.prepared(id, took, succeeded);
+        }
     }
 
     private void prepared(Launch launch) {

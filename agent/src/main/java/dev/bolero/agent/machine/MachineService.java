@@ -6,6 +6,7 @@ import dev.bolero.api.wire.MachineStats;
 import dev.bolero.network.Attachment;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.nio.file.Path;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
@@ -21,12 +22,14 @@ import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmmException;
+import dev.bolero.runtime.guest.GuestEvent;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -52,6 +55,10 @@ public final class MachineService implements AutoCloseable {
     private final Optional<UsageSampler> usage;
     /** The secrets hook, when the runners have one: it keeps the values the control plane sends. */
     private final Optional<SecretsHook> secrets;
+    /** The metrics hook, when the runners have one: it also counts exec sessions. */
+    private final Optional<MachineMetrics> metrics;
+    /** Each machine's fleet, as the control plane last said (in memory: every assignments answer says it again). */
+    private final Map<String, String> fleets = new java.util.concurrent.ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
     /** A service that gives its machines this host's memory and {@value NodeCapacity#DEFAULT_CPU_OVERCOMMIT} vCPUs per CPU. */
@@ -68,9 +75,10 @@ public final class MachineService implements AutoCloseable {
     private static List<MachineHook> hooks(NodeRuntime runtime, Clock clock) {
         var usage = new UsageSampler(new UsageReader(Path.of("/")), clock,
                 id -> runtime.network().attachment(id).map(Attachment::tapName));
-        return List.of(new ImageHook(runtime.images()), new NetworkHook(runtime.network()),
+        var metrics = new MachineMetrics(usage, clock);
+        return List.of(new ImageHook(runtime.images(), metrics), new NetworkHook(runtime.network()),
                 new VolumeHook(runtime.volumes()), new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
-                new SecretsHook(), usage, new MachineMetrics(usage, clock));
+                new SecretsHook(), usage, metrics);
     }
 
     /** A service whose runners call {@code hooks}, in order. */
@@ -83,6 +91,8 @@ public final class MachineService implements AutoCloseable {
         this.health = hooks.stream().filter(HealthChecks.class::isInstance).map(HealthChecks.class::cast).findFirst();
         this.usage = hooks.stream().filter(UsageSampler.class::isInstance).map(UsageSampler.class::cast).findFirst();
         this.secrets = hooks.stream().filter(SecretsHook.class::isInstance).map(SecretsHook.class::cast).findFirst();
+        this.metrics = hooks.stream().filter(MachineMetrics.class::isInstance).map(MachineMetrics.class::cast)
+                .findFirst();
     }
 
     /**
@@ -94,8 +104,19 @@ public final class MachineService implements AutoCloseable {
             Gauge.builder("bolero.machines", book, b -> b.list().stream().filter(m -> m.state() == state).count())
                     .description("The node's machines by state").tag("state", state.wireName()).register(registry);
         }
-        hooks.stream().filter(MachineMetrics.class::isInstance).map(MachineMetrics.class::cast).forEach(m -> m.bind(
-                registry, id -> book.current(id).map(MachineRecord::namespace).orElse("")));
+        metrics.ifPresent(m -> m.bind(registry, id -> Tags.of("namespace",
+                book.current(id).map(MachineRecord::namespace).orElse(""), "fleet", fleets.getOrDefault(id, ""))));
+    }
+
+    /**
+     * Records the fleet of each machine, {@code byMachine} being all the node's machines that have one (the control
+     * plane's word; the others forget theirs): the {@code fleet} label of its metrics, labelled again when it changed.
+     */
+    public void fleets(Map<String, String> byMachine) {
+        fleets.keySet().retainAll(byMachine.keySet());
+        byMachine.forEach((id, fleet) -> {
+            if (!fleet.equals(fleets.put(id, fleet))) metrics.ifPresent(m -> m.relabel(id));
+        });
     }
 
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
@@ -286,7 +307,13 @@ public final class MachineService implements AutoCloseable {
      *     {@code failed_precondition} when the guest cannot run the command (no such program, no such user)
      */
     public ExecResult exec(String id, ExecRequest request) throws InterruptedException {
-        return conversation(id).exec(request);
+        Conversation conversation = conversation(id);
+        Runnable ended = execOpened(MachineMetrics.ExecKind.CALL);
+        try {
+            return conversation.exec(request);
+        } finally {
+            ended.run();
+        }
     }
 
     /**
@@ -298,7 +325,36 @@ public final class MachineService implements AutoCloseable {
      *     {@code internal} when the guest's control channel fails
      */
     public ExecSession openExec(String id, ExecStream.Start start, ExecSession.Listener listener) {
-        return conversation(id).openExec(start, listener);
+        Conversation conversation = conversation(id);
+        Runnable ended = execOpened(MachineMetrics.ExecKind.STREAM);
+        try {
+            return conversation.openExec(start, new ExecSession.Listener() {
+                @Override
+                public void output(GuestEvent.Stream stream, byte[] data, Runnable sent) {
+                    listener.output(stream, data, sent);
+                }
+
+                @Override
+                public void exited(int exitCode) {
+                    ended.run();
+                    listener.exited(exitCode);
+                }
+
+                @Override
+                public void failed(ApiException error) {
+                    ended.run();
+                    listener.failed(error);
+                }
+            });
+        } catch (RuntimeException e) {
+            ended.run();
+            throw e;
+        }
+    }
+
+    /** Counts an exec session opening (when the metrics hook is there); run what it returns at its end. */
+    private Runnable execOpened(MachineMetrics.ExecKind kind) {
+        return metrics.map(m -> m.execOpened(kind)).orElse(() -> { });
     }
 
     private Conversation conversation(String id) {

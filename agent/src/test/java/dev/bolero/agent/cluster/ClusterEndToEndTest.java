@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecStream;
+import dev.bolero.api.testing.PrometheusText;
 import dev.bolero.client.ExecClient;
 import dev.bolero.network.testing.HostCommands;
 import dev.bolero.oci.testing.ImageSpec;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -94,6 +96,13 @@ class ClusterEndToEndTest {
         AgentNode.tearDown(nodes, dir, server, registry, network);
     }
 
+    /** The node's {@code /metrics}, parsed. */
+    private static PrometheusText metrics(Node node) {
+        var answer = call("GET", node.url() + "/metrics", null, null);
+        assertThat(answer.status()).as("%s", answer).isEqualTo(200);
+        return PrometheusText.parse(answer.body());
+    }
+
     @Test
     @Order(1)
     void spread_and_binpack_place_on_real_agents_which_create_the_machines_under_the_cluster_id() {
@@ -152,16 +161,24 @@ class ClusterEndToEndTest {
         assertThat(now.path("network").path("rx_packets").asLong()).as("%s", now).isPositive();
         assertThat(now.path("network").path("tx_bytes").asLong()).as("%s", now).isPositive();
         assertThat(api("GET", machine + "/stats?window_s=7200", null).status()).isEqualTo(400);
-        // the same on the node's /metrics (from its latest sample, taken every 10 s), with the boot it measured and
-        // the machines by state (Prometheus sorts a series' labels by name; every series has a process label too)
-        String nonZero = "[^}]*} (?:[1-9]|0\\.\\d*[1-9])";
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(call("GET",
-                nodeOf(machine(id).path("node_id").asString()).url() + "/metrics", null, null).body())
-                .containsPattern("bolero_machine_cpu_seconds\\{[^}]*machine=\"" + id + "\"[^}]*namespace=\"alpha\""
-                        + nonZero)
-                .containsPattern("bolero_machine_network_transmit_packets\\{[^}]*machine=\"" + id + "\"" + nonZero)
-                .containsPattern("bolero_machine_boot_seconds_count\\{" + nonZero)
-                .containsPattern("bolero_machines\\{[^}]*state=\"running\"" + nonZero));
+        // the same on the node's /metrics (from its latest sample, taken every 10 s), labelled with the machine, its
+        // namespace and its fleet, with the pull, preparation and boot it measured and the machines by state
+        Node node = nodeOf(machine(id).path("node_id").asString());
+        var labels = Map.of("machine", id, "namespace", "alpha", "fleet", "spread");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            PrometheusText metrics = metrics(node);
+            assertThat(metrics.one("bolero_machine_cpu_seconds_total", labels).value()).isPositive();
+            assertThat(metrics.one("bolero_machine_network_transmit_packets_total", labels).value()).isPositive();
+            assertThat(metrics.one("bolero_machine_memory_bytes", labels).value()).isPositive();
+            assertThat(metrics.sum("bolero_machine_boot_seconds_count", Map.of())).isPositive();
+            assertThat(metrics.sum("bolero_image_pull_seconds_count", Map.of("outcome", "success"))).isPositive();
+            assertThat(metrics.sum("bolero_image_pull_seconds_sum", Map.of("outcome", "success"))).isPositive();
+            assertThat(metrics.sum("bolero_machine_prepare_seconds_count", Map.of("outcome", "success")))
+                    .isPositive();
+            assertThat(metrics.types()).containsEntry("bolero_image_pull_seconds", "histogram")
+                    .containsEntry("bolero_machine_prepare_seconds", "histogram");
+            assertThat(metrics.one("bolero_machines", Map.of("state", "running")).value()).isPositive();
+        });
 
         var exec = api("POST", machine + "/exec", "{\"cmd\": [\"sh\", \"-c\", \"echo hi; echo oops >&2; exit 3\"]}");
         assertThat(exec.status()).as(exec.body()).isEqualTo(200);
@@ -193,6 +210,13 @@ class ClusterEndToEndTest {
         synchronized (terminal) {
             assertThat(terminal.toString(StandardCharsets.UTF_8)).contains("30 100").contains("/dev/pts/");
         }
+        // both execs counted by the node, neither open any more
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            PrometheusText metrics = metrics(node);
+            assertThat(metrics.one("bolero_exec_sessions_total", Map.of("kind", "call")).value()).isEqualTo(1);
+            assertThat(metrics.one("bolero_exec_sessions_total", Map.of("kind", "stream")).value()).isEqualTo(1);
+            assertThat(metrics.one("bolero_exec_sessions_open", Map.of()).value()).isZero();
+        });
 
         // An in-place update: its node rebuilds it from the new config under the same id and boots it again.
         String nodeId = machine(id).path("node_id").asString();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.agent.ClusterNetwork;
+import dev.bolero.api.testing.PrometheusText;
 import dev.bolero.network.testing.HostCommands;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -103,6 +105,12 @@ class PrivateNetworkEndToEndTest {
             assertThat(info.path("wireguard").asString()).as("node info of %s", n.name).isEqualTo("userspace");
             var local = call("GET", n.url() + "/api/v1/machines", null, null).json();
             local.forEach(m -> assertThat(m.path("private_ip").asString()).isEqualTo(m.path("ip").asString()));
+        }
+        // each node's link has the two others as peers, on its /metrics
+        for (AgentNode n : nodes) {
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(PrometheusText.parse(
+                    call("GET", n.url() + "/metrics", null, null).body()).one("bolero_wireguard_peers",
+                    Map.of("link", links.get(nodes.indexOf(n)))).value()).as("peers of %s", n.name).isEqualTo(2));
         }
 
         // busybox nc, not wget: Debian's static busybox wget crashes (SIGSEGV) looking up services without NSS.

@@ -47,7 +47,7 @@ class ImagePullOnFullDiskTest {
                     new NodeVolumes(dir.resolve("volumes")));
             MachineStore store = MachineStore.open(dir.resolve("bolero.db"));
             MachineService service = new MachineService(store, runtime, new FakeClock(), new NodeCapacity(4, 4096, 1.0, 1.0),
-                    List.of(new ImageHook(images)));
+                    List.of(new ImageHook(images, ImageHook.PullMeter.NONE)));
             try {
                 String id = service.create(new CreateMachineRequest(null, "default", true,
                         MachineSpec.builder(image).guest(1, 256).build())).id();

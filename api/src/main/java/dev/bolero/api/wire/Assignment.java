@@ -19,9 +19,12 @@ import java.util.List;
  * @param secrets the current values of the secrets {@code config.secrets} names (each once), decrypted by the server
  *     for this answer; one deleted since the machine was created is missing. The node keeps them in memory only.
  *     Empty (or absent on the wire) for a machine without secrets
+ * @param fleet the fleet it belongs to (the {@code fleet} label of its metrics on the node); null from a server that
+ *     does not say
  */
 public record Assignment(String id, String namespace, String name, long generation, MachineState desiredState,
-                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex, List<SecretValue> secrets) {
+                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex, List<SecretValue> secrets,
+                         String fleet) {
 
     public Assignment {
         secrets = secrets == null ? List.of() : List.copyOf(secrets);

@@ -15,6 +15,7 @@ import java.util.Map;
  * @param config its configuration; {@code config.restart} also decides whether it moves when its node is lost or
  *     drained ({@link CreateClusterMachine})
  * @param nodeId the node it is assigned to; null while no node can take it
+ * @param nodeName the name that node joined with; null without a node
  * @param error why it failed, or why it awaits a node
  * @param configVersion the version of its fleet's config it was created from ({@link Fleet#configVersion()})
  * @param version the machine's own version: 1 at creation, bumped by each in-place update of its config
@@ -24,7 +25,7 @@ import java.util.Map;
  */
 public record ClusterMachine(
         String id, String name, String namespace, String fleet, MachineState state, MachineState desiredState,
-        MachineSpec config, String nodeId, String region, Map<String, String> nodeLabels,
+        MachineSpec config, String nodeId, String nodeName, String region, Map<String, String> nodeLabels,
         String imageDigest, Integer exitCode, String error, Instant createdAt, Instant updatedAt,
         long configVersion, long version, String privateIp, List<CheckStatus> checks) {
     public ClusterMachine {

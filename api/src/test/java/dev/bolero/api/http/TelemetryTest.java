@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.testing.ContractHttpClient;
+import dev.bolero.api.testing.PrometheusText;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson3;
 import java.net.URI;
@@ -93,5 +94,10 @@ class TelemetryTest {
                         + "status=\"200\",le=\"30.0\"} 2",
                 "bolero_test_things_total{process=\"test\"} 3.0", "jvm_memory_used_bytes", "process_uptime_seconds",
                 "process_files_open_files");
+        var parsed = PrometheusText.parse(metrics.body());
+        assertThat(parsed.one("bolero_test_things_total", Map.of("process", "test")).value()).isEqualTo(3.0);
+        assertThat(parsed.one("bolero_http_requests_seconds_count", Map.of("operation", "echo", "status", "200"))
+                .value()).isEqualTo(2.0);
+        assertThat(parsed.types()).containsEntry("bolero_http_requests_seconds", "histogram");
     }
 }

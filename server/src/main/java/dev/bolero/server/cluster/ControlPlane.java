@@ -5,6 +5,7 @@ import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
@@ -30,8 +31,10 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Namespaces, their tokens, fleets and machines. Callers have already checked that the caller may see the namespace;
@@ -233,7 +236,8 @@ public final class ControlPlane {
             return null;
         });
         return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
-            case Placements.Result.Placed placed -> row.assignedTo(placed.nodeId(), placed.index()).toWire();
+            case Placements.Result.Placed placed -> store.read(action, tx -> toWire(tx,
+                    List.of(row.assignedTo(placed.nodeId(), placed.index())))).getFirst();
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
             case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
             case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
@@ -289,7 +293,16 @@ public final class ControlPlane {
     }
 
     public ClusterMachine machine(String namespace, String id) {
-        return live(namespace, id, "get machine " + id).toWire();
+        String action = "get machine " + id;
+        return store.read(action, tx -> toWire(tx, List.of(live(tx, namespace, id, action)))).getFirst();
+    }
+
+    /** {@code rows} as the API shows them, each with its node's name as read in {@code tx}. */
+    private static List<ClusterMachine> toWire(Tx tx, List<MachineRow> rows) throws SQLException {
+        var nodeIds = rows.stream().map(MachineRow::nodeId).filter(Objects::nonNull).collect(Collectors.toSet());
+        Map<String, String> names = nodeIds.isEmpty() ? Map.of() : tx.nodes().get(nodeIds).stream()
+                .collect(Collectors.toMap(NodeRow::id, NodeRow::name));
+        return rows.stream().map(m -> m.toWire(m.nodeId() == null ? null : names.get(m.nodeId()))).toList();
     }
 
     /**
@@ -299,15 +312,17 @@ public final class ControlPlane {
      */
     public List<ClusterMachine> machines(String namespace, Optional<String> fleet, Set<MachineState> states,
                                          Map<String, String> metadata, Page page) {
-        var found = new ArrayList<ClusterMachine>();
+        String action = "list machines of " + namespace;
+        var found = new ArrayList<MachineRow>();
         for (Page read = page; ; ) {
             Page batch = read;
-            List<MachineRow> rows = store.read("list machines of " + namespace,
-                    tx -> tx.machines().list(namespace, fleet, batch));
+            List<MachineRow> rows = store.read(action, tx -> tx.machines().list(namespace, fleet, batch));
             rows.stream().filter(m -> states.isEmpty() || states.contains(m.observedState()))
                     .filter(m -> m.spec().metadata().entrySet().containsAll(metadata.entrySet()))
-                    .limit(page.limit() - found.size()).map(MachineRow::toWire).forEach(found::add);
-            if (found.size() == page.limit() || rows.size() < batch.limit()) return found;
+                    .limit(page.limit() - found.size()).forEach(found::add);
+            if (found.size() == page.limit() || rows.size() < batch.limit()) {
+                return store.read(action, tx -> toWire(tx, found));
+            }
             read = batch.after(rows.getLast().id());
         }
     }

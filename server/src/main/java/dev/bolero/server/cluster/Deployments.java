@@ -11,6 +11,7 @@ import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.server.store.FleetStore;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.sql.SQLException;
@@ -20,6 +21,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 
 /**
  * Fleets' releases and deployments. A deployment is only state: starting one moves the fleet's config to the target
@@ -124,21 +126,45 @@ public final class Deployments {
                 .orElseThrow(() -> ApiException.notFound(action + ": no deployment " + id));
     }
 
-    /** The fleet's deployments, newest first. */
-    public List<Deployment> deployments(String namespace, String fleet) {
+    /**
+     * One page of the fleet's deployments, newest first: those after deployment {@link Page#after} (the last id of the
+     * previous page).
+     *
+     * @throws ApiException {@code not_found} for no such fleet, {@code invalid_argument} for a cursor that is no
+     *     deployment of the fleet
+     */
+    public List<Deployment> deployments(String namespace, String fleet, Page page) {
         String action = "list deployments of fleet " + namespace + "/" + fleet;
         return store.read(action, tx -> {
             if (tx.fleets().template(namespace, fleet).isEmpty()) throw ApiException.notFound(action + ": no fleet " + fleet);
-            return tx.deployments().list(namespace, fleet);
+            if (page.after().isPresent() && tx.deployments().get(namespace, page.after().get())
+                    .filter(d -> d.fleet().equals(fleet)).isEmpty()) {
+                throw ApiException.invalid(action + ": cursor must be the last id of the previous page, and '"
+                        + page.after().get() + "' is no deployment of fleet " + fleet);
+            }
+            return tx.deployments().list(namespace, fleet, page.after(), page.limit());
         });
     }
 
-    /** The fleet's releases, newest first. */
-    public List<Release> releases(String namespace, String fleet) {
+    /**
+     * One page of the fleet's releases, newest first: those older than version {@link Page#after} (the last version of
+     * the previous page).
+     *
+     * @throws ApiException {@code not_found} for no such fleet, {@code invalid_argument} for a cursor that is no
+     *     version number
+     */
+    public List<Release> releases(String namespace, String fleet, Page page) {
         String action = "list releases of fleet " + namespace + "/" + fleet;
+        OptionalLong before = page.after().map(cursor -> {
+            if (!cursor.matches("[1-9][0-9]{0,17}")) {
+                throw ApiException.invalid(action + ": cursor must be the last version of the previous page, a whole "
+                        + "number from 1, got '" + cursor + "'");
+            }
+            return OptionalLong.of(Long.parseLong(cursor));
+        }).orElse(OptionalLong.empty());
         return store.read(action, tx -> {
             if (tx.fleets().template(namespace, fleet).isEmpty()) throw ApiException.notFound(action + ": no fleet " + fleet);
-            return tx.releases().list(namespace, fleet);
+            return tx.releases().list(namespace, fleet, before, page.limit());
         });
     }
 

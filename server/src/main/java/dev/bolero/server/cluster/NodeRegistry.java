@@ -375,7 +375,7 @@ public final class NodeRegistry {
     private Assignment assignment(Tx tx, MachineRow m, Integer namespaceIndex) throws SQLException {
         var names = m.spec().secrets().stream().map(MachineSpec.Secret::name).toList();
         return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.spec(), m.stop(),
-                namespaceIndex, secrets.open(tx, m.namespace(), names));
+                namespaceIndex, secrets.open(tx, m.namespace(), names), m.fleet());
     }
 
     private static int seconds(Duration d) {

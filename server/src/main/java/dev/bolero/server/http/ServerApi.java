@@ -237,11 +237,11 @@ public final class ServerApi implements AutoCloseable {
             });
 
             r.handle(ServerRoutes.LIST_RELEASES, ctx -> ctx.json(cluster.deployments().releases(namespace(ctx),
-                    ctx.pathParam("fleet"))));
+                    ctx.pathParam("fleet"), page(ctx))));
             r.handle(ServerRoutes.DEPLOY, ctx -> ctx.status(201).json(cluster.deployments().deploy(namespace(ctx),
                     ctx.pathParam("fleet"), body(ctx, DeploySpec.class, "deploy fleet " + ctx.pathParam("fleet")))));
             r.handle(ServerRoutes.LIST_DEPLOYMENTS, ctx -> ctx.json(cluster.deployments().deployments(namespace(ctx),
-                    ctx.pathParam("fleet"))));
+                    ctx.pathParam("fleet"), page(ctx))));
             r.handle(ServerRoutes.GET_DEPLOYMENT, ctx -> ctx.json(cluster.deployments().deployment(namespace(ctx),
                     ctx.pathParam("fleet"), ctx.pathParam("id"))));
 

@@ -97,9 +97,16 @@ final class ServerRoutes {
      * {@code limit} parameters. A page shorter than its limit is the last.
      */
     private static Operation.Builder paged(Operation.Builder list, String key, Class<?> type) {
-        return list.query("cursor", "string", "only items whose " + key + " sorts after this one (the last " + key
-                        + " of the previous page)")
-                .query("limit", "integer", LIMIT).returnsArrayOf(200, type);
+        return pagedBy(list, "only items whose " + key + " sorts after this one (the last " + key
+                + " of the previous page)", type);
+    }
+
+    /**
+     * A list of {@code type} read page by page in its own order: its {@code cursor} parameter (what it selects,
+     * {@code cursor}) and {@code limit}. A page shorter than its limit is the last.
+     */
+    private static Operation.Builder pagedBy(Operation.Builder list, String cursor, Class<?> type) {
+        return list.query("cursor", "string", cursor).query("limit", "integer", LIMIT).returnsArrayOf(200, type);
     }
 
     static final Operation OPENAPI = Operation.get("/v1/openapi.json").id("getOpenApi").tag("meta")
@@ -220,16 +227,18 @@ final class ServerRoutes {
             .tag("hostnames").summary("Detaches a custom host name and drops its uploaded certificate; another "
                     + "namespace may claim it then").returnsNothing(204).build();
 
-    static final Operation LIST_RELEASES = Operation.get(NS + "/fleets/{fleet}/releases").id("listReleases")
-            .tag("fleets").summary("The fleet's releases (versions of its machine config), newest first")
-            .returnsArrayOf(200, Release.class).build();
+    static final Operation LIST_RELEASES = pagedBy(Operation.get(NS + "/fleets/{fleet}/releases")
+            .id("listReleases").tag("fleets").summary("The fleet's releases (versions of its machine config), newest "
+                    + "first"), "only releases older than this version (the last version of the previous page)",
+            Release.class).build();
     static final Operation DEPLOY = Operation.post(NS + "/fleets/{fleet}/deployments").id("deploy").tag("fleets")
             .summary("Deploys a new config or an existing release to a fleet with a count; the control plane replaces "
                     + "its machines under the strategy and rolls back on its own when new machines fail their checks")
             .body(DeploySpec.class).returns(201, Deployment.class).errors(403, 409).build();
-    static final Operation LIST_DEPLOYMENTS = Operation.get(NS + "/fleets/{fleet}/deployments")
-            .id("listDeployments").tag("fleets").summary("The fleet's deployments, newest first")
-            .returnsArrayOf(200, Deployment.class).build();
+    static final Operation LIST_DEPLOYMENTS = pagedBy(Operation.get(NS + "/fleets/{fleet}/deployments")
+            .id("listDeployments").tag("fleets").summary("The fleet's deployments, newest first (by creation, then "
+                    + "id)"), "only deployments after this one in that order (the last id of the previous page)",
+            Deployment.class).build();
     static final Operation GET_DEPLOYMENT = Operation.get(NS + "/fleets/{fleet}/deployments/{id}")
             .id("getDeployment").tag("fleets").summary("One deployment, with the steps it took so far")
             .returns(200, Deployment.class).build();

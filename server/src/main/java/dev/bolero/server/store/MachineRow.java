@@ -92,10 +92,10 @@ public record MachineRow(
         return spec.guest().memoryMb();
     }
 
-    /** The row as the public API shows it. */
-    public ClusterMachine toWire() {
-        return new ClusterMachine(id, name, namespace, fleet, reported.state(), desiredState, spec, nodeId, region,
-                nodeLabels, reported.imageDigest(), reported.exitCode(), reported.error(), createdAt, updatedAt,
+    /** The row as the public API shows it, its node named {@code nodeName} (null without a node). */
+    public ClusterMachine toWire(String nodeName) {
+        return new ClusterMachine(id, name, namespace, fleet, reported.state(), desiredState, spec, nodeId, nodeName,
+                region, nodeLabels, reported.imageDigest(), reported.exitCode(), reported.error(), createdAt, updatedAt,
                 configVersion, version, reported.privateIp(), reported.checks());
     }
 }

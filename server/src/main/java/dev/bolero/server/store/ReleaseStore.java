@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /** Releases: each version of a fleet's machine config, in one {@link Tx}. */
 public final class ReleaseStore {
@@ -28,9 +29,13 @@ public final class ReleaseStore {
                 namespace, fleet, version, JSON.writeValueAsString(config), now.toEpochMilli());
     }
 
-    /** The fleet's releases, newest first. */
-    public List<Release> list(String namespace, String fleet) throws SQLException {
-        return sql.all(SELECT + " ORDER BY r.version DESC", ReleaseStore::release, namespace, fleet);
+    /**
+     * One page of the fleet's releases, newest first: those older than version {@code before} (all when empty), at most
+     * {@code limit} of them.
+     */
+    public List<Release> list(String namespace, String fleet, OptionalLong before, int limit) throws SQLException {
+        return sql.all(SELECT + " AND r.version < ? ORDER BY r.version DESC LIMIT ?", ReleaseStore::release, namespace,
+                fleet, before.orElse(Long.MAX_VALUE), limit);
     }
 
     /** Release {@code version} of the fleet. */
