@@ -42,7 +42,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [[ -n $id && -n $up_pid ]] && kill -0 "$up_pid" 2>/dev/null; then
     echo "removing machine $id…" >&2
-    "$bolero" rm "$id" >/dev/null 2>&1 || true
+    "$bolero" rm -f "$id" >/dev/null 2>&1 || true
     # the agent stops and destroys it at its next poll; the server forgets it once the agent's heartbeat no longer has it
     for _ in $(seq 100); do "$bolero" inspect "$id" >/dev/null 2>&1 || break; sleep 0.3; done
   fi
@@ -112,7 +112,7 @@ Bolero is up (server $BOLERO_SERVER, node API http://$agent_listen, data dir $da
   bin/bolero ps -a
   bin/bolero inspect ID
   bin/bolero nodes
-  bin/bolero rm ID
+  bin/bolero rm -f ID
 Ctrl-C here stops it.
 TXT
 wait "$up_pid"

@@ -335,13 +335,26 @@ final class ClusterCommands {
 
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Delete machines.")
     static final class Rm implements Callable<Integer> {
+        /** What {@code rm} refuses without {@code -f}, as docker refuses a running container. */
+        private static final Set<MachineState> ACTIVE = Set.of(MachineState.STARTING, MachineState.RUNNING,
+                MachineState.STOPPING, MachineState.SUSPENDED);
+
         @Mixin ClientOptions o;
         @Parameters(paramLabel = "MACHINE", arity = "1..*", description = "ids, unique id prefixes or names")
         List<String> ids;
+        @Option(names = {"-f", "--force"}, description = "delete machines that run, start, stop or are suspended too "
+                + "(without it those are refused)") boolean force;
 
         @Override
         public Integer call() {
             return eachMachine(o, ids, (client, id) -> {
+                if (!force) {
+                    var m = client.machine(o.namespace(), id);
+                    if (ACTIVE.contains(m.state())) {
+                        throw new IllegalStateException("machine " + id + " is " + m.state().wireName()
+                                + ": stop it first, or rm -f");
+                    }
+                }
                 client.delete(o.namespace(), id);
                 System.out.println(id);
             });

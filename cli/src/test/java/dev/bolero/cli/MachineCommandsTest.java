@@ -150,4 +150,17 @@ class MachineCommandsTest {
         assertThat(empty.exit()).isEqualTo(2);
         assertThat(empty.stderr()).contains("nothing to update: give --image or a config flag");
     }
+
+    @Test
+    void rmRefusesARunningMachineAndRmFDeletesIt() throws Exception {
+        String id = cli.cluster().machine();
+        Run refused = bolero("rm", "m1");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.stderr().strip()).isEqualTo("bolero: machine " + id + " is running: stop it first, or rm -f");
+        assertThat(bolero("inspect", "m1").exit()).as("still there").isZero();
+
+        Run forced = bolero("rm", "-f", "m1");
+        assertThat(forced.exit()).as(forced.stderr()).isZero();
+        assertThat(forced.stdout().strip()).isEqualTo(id);
+    }
 }
