@@ -19,9 +19,13 @@ import java.util.List;
  * @param secrets the current values of the secrets {@code config.secrets} names (each once), decrypted by the server
  *     for this answer; one deleted since the machine was created is missing. The node keeps them in memory only.
  *     Empty (or absent on the wire) for a machine without secrets
+ * @param forkOf for a fork's clone, the machine whose live state it starts from: when the node creates the clone while
+ *     that machine runs there, it resumes a snapshot of it taken then (clones of one source in one answer share one);
+ *     otherwise (absent on the wire for other machines) the clone is created as any machine and boots
  */
 public record Assignment(String id, String namespace, String name, long generation, MachineState desiredState,
-                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex, List<SecretValue> secrets) {
+                         MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex, List<SecretValue> secrets,
+                         String forkOf) {
 
     public Assignment {
         secrets = secrets == null ? List.of() : List.copyOf(secrets);
