@@ -272,10 +272,11 @@ public final class MachineService implements AutoCloseable {
      * Makes {@code clones} of a running machine from one live snapshot of it, and starts them: each resumes the
      * source's memory and device state with a copy-on-write view of its root drive as it was, then takes its own
      * identity (hostname, MAC, address, machine-id, a reseeded RNG). The source is paused while its state is saved and
-     * runs on. The clones have the source's config and namespace. Returns the clones, {@code starting}.
+     * runs on. The clones have the source's namespace and config without its published ports
+     * ({@link MachineSpec#withoutServices}). Returns the clones, {@code starting}.
      *
      * @throws ApiException {@code not_found}; {@code conflict} when the source is not running or a clone's id or name
-     *     is taken (or its published ports are); {@code failed_precondition} when it has secrets or volumes (a clone
+     *     is taken; {@code failed_precondition} when it has secrets or volumes (a clone
      *     would copy the one and share the other), or the node cannot fit the clones; {@code internal} when the state
      *     cannot be saved or planted. No clone is left then.
      */
@@ -293,7 +294,7 @@ public final class MachineService implements AutoCloseable {
         List<String> made = new ArrayList<>();
         try {
             for (Clone c : clones) {
-                create(c.id(), c.name(), source.namespace(), source.config(), true);
+                create(c.id(), c.name(), source.namespace(), source.config().withoutServices(), true);
                 made.add(c.id());
                 source.imageDigest().ifPresent(d ->
                         book.update(c.id(), r -> r.withImageDigest(d, book.clock().instant()), ""));

@@ -35,6 +35,12 @@ public record GuestIdentity(String hostname, Optional<String> mac, Optional<Stri
         entropy = entropy.clone();
     }
 
+    /** A copy of the entropy. */
+    @Override
+    public byte[] entropy() {
+        return entropy.clone();
+    }
+
     /** The IDENTITY payload: {@code key\0value\0} pairs, the entropy in hex. */
     byte[] encode() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -243,10 +243,11 @@ public final class ControlPlane {
     }
 
     /**
-     * Makes {@code count} new machines of the source's fleet, config and namespace from a live snapshot of the running
-     * machine {@code id}, which runs on: they are placed on its node (where the snapshot is taken), checked against the
-     * namespace's quota as creates are, and resume the source's memory there, each with its own id, name, address,
-     * hostname and machine-id. Returns the clones as placed; their node starts them.
+     * Makes {@code count} new machines of the source's fleet, namespace and config (without its published ports,
+     * {@link MachineSpec#withoutServices}) from a live snapshot of the running machine {@code id}, which runs on: they
+     * are placed on its node (where the snapshot is taken), checked against the namespace's quota as creates are, and
+     * resume the source's memory there, each with its own id, name, address, hostname and machine-id. Returns the
+     * clones as placed; their node starts them.
      *
      * @throws ApiException {@code invalid_argument} for a count that is not 1 to {@value ForkMachineRequest#MAX_COUNT};
      *     {@code conflict} when the source is not running on a node; {@code failed_precondition} when it has secrets or
@@ -281,8 +282,8 @@ public final class ControlPlane {
         for (int i = 0; i < count; i++) {
             String cloneId = Tokens.id();
             jobs.add(new Placements.Job.Create(MachineRow.created(cloneId, namespace, source.fleet(), "m-" + cloneId,
-                    source.spec(), source.region(), source.nodeLabels(), MachineState.RUNNING, source.configVersion(),
-                    now), strategy, fork));
+                    source.spec().withoutServices(), source.region(), source.nodeLabels(), MachineState.RUNNING,
+                    source.configVersion(), now), strategy, fork));
         }
         List<Placements.Result> results = placements.placeAll(jobs);
         List<ClusterMachine> clones = new ArrayList<>();
