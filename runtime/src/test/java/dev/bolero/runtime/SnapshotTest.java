@@ -140,7 +140,9 @@ class SnapshotTest {
                 .hasValue("memory mb changed (was 128, now 256)");
         // A resumed source's own snapshot is no clone's: its taps must match exactly.
         suspend(Map.of());
-        assertThat(Snapshot.unusableReason(work, cloneLaunch, Map.of()).orElseThrow()).startsWith("taps changed (was ");
+        var otherTap = Snapshot.launch(new VmSpec("m1", work, 1, 128, spec.boot(), spec.rootDrive(), cloneSpec.taps(),
+                Duration.ofSeconds(1)), Path.of("/bin/true"), "vmm 1.0", work.resolve("root.qcow2"));
+        assertThat(Snapshot.unusableReason(work, otherTap, Map.of()).orElseThrow()).startsWith("taps changed (was ");
     }
 
     @Test

@@ -19,7 +19,7 @@ class GuestIdentityTest {
                 Optional.empty(), MACHINE_ID, entropy);
 
         assertThat(new String(identity.encode(), StandardCharsets.UTF_8)).isEqualTo("hostname\0web-2\0"
-                + "mac\052:54:00:12:34:56\0ip\010.0.0.7/24\0machine_id\0" + MACHINE_ID + "\0"
+                + "mac\0" + "52:54:00:12:34:56\0ip\0" + "10.0.0.7/24\0machine_id\0" + MACHINE_ID + "\0"
                 + "entropy\0ab" + "00".repeat(15) + "\0");
     }
 
