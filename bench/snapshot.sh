@@ -2,6 +2,10 @@
 # Snapshot benchmark (issue 15): the time from POST …/start to the first answer of a machine's web server, booting
 # cold (after a stop) against resuming (after a suspend), over RUNS interleaved runs (default 3) of one machine; plus
 # how long the suspend took and the size of its state file. Goal: resume at least 10x faster than the cold boot.
+# Then a fork of FORK clones (default 5) on a second, standalone agent (a cluster node offers the scheduler one vCPU
+# per host CPU, too few here for 5 clones beside their source): a machine booted cold there, then POST …/fork, the
+# time until every clone's web server answers on the clone's own address, and each clone's PSS against the cold
+# machine's (goal: at most half).
 # The agent is a node of a control plane (a server on loopback) that owns the machine: the node API's suspend and
 # start are measured, and the same through the server (POST /v1/…/suspend until the server reports it suspended;
 # POST /v1/…/start to the first answer), which adds the assignment's long poll and the heartbeat.
@@ -10,6 +14,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 runs="${RUNS:-3}"
+clones="${FORK:-5}"
 find_java
 [[ -f "$BOLERO_HOME/cli/target/bolero-cli.jar" ]] || build
 
@@ -17,7 +22,8 @@ id=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 work=$(mktemp -d /tmp/bolero-bench-snap.XXXXXX)
 netns="bsu$id" veth="bsv$id" prefix="s$id" table="bolero_s$id" pool="10.198.0.0/16"
 publish="198.18.252.1"
-pids=() agent_port="" server=""
+fork_prefix="f$id" fork_table="bolero_f$id" fork_pool="10.197.0.0/16"
+pids=() agent_port="" server="" fork_port=""
 cleanup() {
   if [[ -n $server ]]; then
     # Through the server, or the agent would create its machine again; the agent then removes it.
@@ -25,7 +31,10 @@ cleanup() {
       2>/dev/null); do call -X DELETE "$server/machines/$m" >/dev/null || true; done
     for _ in $(seq 150); do [[ $(curl -s "http://127.0.0.1:$agent_port/api/v1/machines") == "[]" ]] && break; sleep 0.2; done
   fi
+  # The fork agent's machines first (their VMMs outlive it), then it with the rest, then its devices and table.
+  [[ -n $fork_port ]] && cleanup_network_bench "$fork_port" "$fork_prefix" "$fork_table" "" ""
   cleanup_network_bench "$agent_port" "$prefix" "$table" "$netns" "$veth" "${pids[@]}"
+  [[ -n $fork_port ]] && cleanup_network_bench "" "$fork_prefix" "$fork_table" "" ""
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -73,14 +82,17 @@ now() { date +%s.%N; }
 # about 300 s.
 until_answer() {
   local t0=$1
+  local at=${2:-$url}
   for _ in $(seq 3000); do
-    [[ $(curl -s --connect-timeout 0.1 --max-time 1 "$url" || true) == up ]] && { echo "$(now) - $t0" | bc; return; }
+    [[ $(curl -s --connect-timeout 0.1 --max-time 1 "$at" || true) == up ]] && { echo "$(now) - $t0" | bc; return; }
     sleep 0.01
   done
   echo "the guest's web server never answered" >&2; tail -20 "$work/agent.log" >&2; exit 1
 }
 wait_state() { curl -sf "$api/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
 wait_server() { call "$server/machines/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
+# The proportional set size of a machine's VMM on the fork agent, in MiB (its pid from the machine's directory).
+pss_mib() { awk '/^Pss:/ {print int($2 / 1024)}' "/proc/$(cat "$work/fork/machines/$1/vmm.pid")/smaps_rollup"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 until_answer "$(now)" >/dev/null # the first boot pulls the image: not measured
@@ -95,6 +107,37 @@ for _ in $(seq "$runs"); do
   suspend_server+=("$(echo "$(now) - $t0" | bc)")
   t0=$(now); call -X POST "$server/machines/$machine/start" >/dev/null; resume_server+=("$(until_answer "$t0")")
 done
+# Fork, on a standalone agent: a machine booted cold, forked into $clones clones, to every clone's first answer on its
+# own address.
+fork_port=$(free_port)
+"$BOLERO_HOME/bin/bolero" agent --listen "127.0.0.1:$fork_port" --data-dir "$work/fork" --network-pool "$fork_pool" \
+  --publish-address "$publish" --network-device-prefix "$fork_prefix" --nft-table "$fork_table" ${AGENT_FLAGS:-} \
+  >"$work/fork-agent.log" 2>&1 &
+pids+=($!)
+fork_api="http://127.0.0.1:$fork_port/api/v1/machines"
+for _ in $(seq 300); do curl -sf "$fork_api" >/dev/null && break; sleep 0.2; done
+# The address of machine $1 on the fork agent, once it has one.
+fork_ip() {
+  for _ in $(seq 3000); do
+    ip=$(curl -s "$fork_api/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("ip") or "")' || true)
+    [[ -n $ip ]] && { echo "$ip"; return; }; sleep 0.01
+  done
+}
+source_id=$(curl -sf -H 'Content-Type: application/json' "$fork_api" -d "{\"name\": \"source\", \"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 256}}}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+t0=$(now); fork_cold=$(until_answer "$t0" "http://$(fork_ip "$source_id"):8080/")
+sleep 2; pss_cold=$(pss_mib "$source_id") # settled after its first answer
+t0=$(now)
+answer=$(curl -s -H 'Content-Type: application/json' -X POST "$fork_api/$source_id/fork" -d "{\"count\": $clones}")
+ids=$(python3 -c 'import json,sys; [print(m["id"]) for m in json.load(sys.stdin)]' <<<"$answer") \
+  || { echo "fork: $answer" >&2; exit 1; }
+for clone in $ids; do until_answer "$t0" "http://$(fork_ip "$clone"):8080/" >/dev/null; done
+forked=$(echo "$(now) - $t0" | bc)
+sleep 2
+pss_clones=() pss_sum=0
+for clone in $ids; do p=$(pss_mib "$clone"); pss_clones+=("$p"); pss_sum=$((pss_sum + p)); done
+pss_source=$(pss_mib "$source_id")
+
 c=$(printf '%s\n' "${cold[@]}" | median) r=$(printf '%s\n' "${resume[@]}" | median)
 s=$(printf '%s\n' "${suspend[@]}" | median)
 rs=$(printf '%s\n' "${resume_server[@]}" | median) ss=$(printf '%s\n' "${suspend_server[@]}" | median)
@@ -105,3 +148,12 @@ printf '%-44s %7.1fx faster (goal: at least 10x)\n' "resume against cold start" 
 printf '%-44s median %7.3f s   state file %d MiB\n' "suspend (save state, end VMM)" "$s" "$((size >> 20))"
 printf '%-44s median %7.3f s   (runs: %s)\n' "resume via the server -> first HTTP answer" "$rs" "${resume_server[*]}"
 printf '%-44s median %7.3f s   (runs: %s)\n' "suspend via the server -> reported" "$ss" "${suspend_server[*]}"
+printf '%-44s %7.3f s   (pulls the image first: not a cold-start figure)\n' "fork agent: create -> first HTTP answer" \
+  "$fork_cold"
+printf '%-44s %7.3f s   (%d clones, each answering on its own address)\n' "fork -> every clone's first HTTP answer" \
+  "$forked" "$clones"
+printf '%-44s %7d MiB (PSS of the source, 2 s after its cold boot answered)\n' "cold machine (baseline)" "$pss_cold"
+printf '%-44s %7d MiB average (clones: %s; the source now: %s)\n' "PSS per clone" "$((pss_sum / clones))" \
+  "${pss_clones[*]}" "$pss_source"
+printf '%-44s %7.2f of a cold machine (goal: at most 0.5)\n' "clone against cold machine" \
+  "$(echo "$pss_sum / $clones / $pss_cold" | bc -l)"

@@ -95,7 +95,7 @@ cleanup_network_bench() {
     done
   fi
   for p in "$@"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  if [[ $# -gt 0 ]]; then wait "$@" 2>/dev/null || true; fi
   for d in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$prefix" || true); do ip link del "$d" || true; done
   nft delete table inet "$table" 2>/dev/null || true
   nft delete table bridge "$table" 2>/dev/null || true

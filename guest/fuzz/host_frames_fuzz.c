@@ -3,8 +3,8 @@
  * control channel) sends, split into frames by ctl_frames() as init does, each frame handed to what parses its
  * payload: parse_config() for CONFIG, parse_exec() for EXEC, on_received() (over a few kept frames) for RECEIVED,
  * on_exec_frame() for the other exec frames (to a command slot whose descriptors are closed and whose process group
- * does not exist). What would act on this machine is left out: SIGNAL (kill), ACK and CLOCK (clock_settime) frames
- * are split and checked by ctl_frames but not handed on, and EXEC is parsed but does not fork.
+ * does not exist). What would act on this machine is left out: SIGNAL (kill), ACK, CLOCK (clock_settime) and IDENTITY
+ * (hostname, address, MAC) frames are split and checked by ctl_frames but not handed on, and EXEC is parsed but does not fork.
  *
  * Built with clang -fsanitize=fuzzer,address,undefined by guest/fuzz/Makefile; scripts/fuzz.sh runs it. The init
  * is included whole with its main renamed, so the harness runs the very code the guest runs.

@@ -75,6 +75,7 @@ struct sockaddr_vm {
 #define SEQUENCE 0x0d /* guest -> host: the sequence number of the next frame */
 #define RECEIVED 0x88 /* host -> guest: every frame before this sequence number is persisted; 0: send them again */
 #define CLOCK 0x8a    /* host -> guest: 8-byte realtime in ns since the epoch: set the clock (after a resume) */
+#define IDENTITY 0x8b /* host -> guest: key/value pairs: the clone of a VM takes its own identity (after a fork) */
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -301,7 +302,7 @@ static void ctl_frames(frame_handler h) {
         uint32_t len = be32(rx + 1);
         if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
                                   type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
-                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK)) {
+                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK && type != IDENTITY)) {
             say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
             ctl_drop();
             return;
@@ -800,6 +801,149 @@ static int setup_network(void) {
     }
     close(s);
     return 0;
+}
+
+/* ---------- identity (after a fork) ---------- */
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes up to max bytes of hex into out; the count, or -1 when malformed. */
+static int unhex(const char *hex, unsigned char *out, int max) {
+    int n = 0;
+    for (; hex[0] && hex[1] && n < max; hex += 2) {
+        int hi = hexval(hex[0]), lo = hexval(hex[1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[n++] = (unsigned char)(hi << 4 | lo);
+    }
+    return hex[0] ? -1 : n;
+}
+
+/* Credits the host's entropy to the kernel's pool and makes the CRNG reseed at once, so a clone's random numbers
+ * part from its source's and its siblings'. */
+static void reseed(const char *hex) {
+    /* <linux/random.h>'s struct rand_pool_info and ioctls (musl ships no kernel headers) */
+    struct {
+        int entropy_count;
+        int buf_size;
+        unsigned char buf[256];
+    } pool;
+    int n = unhex(hex, pool.buf, sizeof pool.buf);
+    if (n <= 0) {
+        say("identity: malformed entropy");
+        return;
+    }
+    pool.entropy_count = n * 8;
+    pool.buf_size = n;
+    int fd = open("/dev/urandom", O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ioctl(fd, _IOW('R', 0x03, int[2]), &pool) < 0 || ioctl(fd, _IO('R', 0x07)) < 0)
+        say("identity: reseed the kernel RNG: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    memset(&pool, 0, sizeof pool);
+}
+
+/* eth0 takes a new MAC (virtio-net passes it to the device), address and default route. */
+static void readdress(const char *mac, const char *ip, const char *gateway) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        say("identity: socket: %s", strerror(errno));
+        return;
+    }
+    if (mac) {
+        struct ifreq r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.ifr_name, IFNAMSIZ, "eth0");
+        r.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+        unsigned char b[6];
+        char hex[13] = {0};
+        int j = 0;
+        for (const char *c = mac; *c && j < 12; c++)
+            if (*c != ':') hex[j++] = *c;
+        if (unhex(hex, b, 6) != 6) {
+            say("identity: malformed mac %s", mac);
+        } else {
+            memcpy(r.ifr_hwaddr.sa_data, b, 6);
+            if (ioctl(s, SIOCSIFHWADDR, &r) < 0) say("identity: eth0 mac %s: %s", mac, strerror(errno));
+        }
+    }
+    if (ip) {
+        char addr[32] = {0};
+        const char *slash = strchr(ip, '/');
+        size_t n = slash ? (size_t)(slash - ip) : strlen(ip);
+        if (n >= sizeof addr) n = sizeof addr - 1;
+        memcpy(addr, ip, n);
+        int prefix = slash ? atoi(slash + 1) : 32;
+        struct in_addr a;
+        in_addr_t mask = prefix > 0 && prefix <= 32 ? htonl(0xffffffffu << (32 - prefix)) : 0;
+        if (inet_pton(AF_INET, addr, &a) != 1 || ifreq_op(s, SIOCSIFADDR, "eth0", a.s_addr, 0) < 0 ||
+            ifreq_op(s, SIOCSIFNETMASK, "eth0", mask, 0) < 0 || ifreq_op(s, SIOCSIFFLAGS, "eth0", 0, IFF_UP) < 0)
+            say("identity: eth0 %s: %s", ip, strerror(errno));
+    }
+    if (ip && gateway) { /* the address change took the routes through the old one */
+        struct rtentry rt;
+        memset(&rt, 0, sizeof rt);
+        struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst, *gw = (struct sockaddr_in *)&rt.rt_gateway,
+                           *mk = (struct sockaddr_in *)&rt.rt_genmask;
+        dst->sin_family = gw->sin_family = mk->sin_family = AF_INET;
+        rt.rt_flags = RTF_UP | RTF_GATEWAY;
+        if (inet_pton(AF_INET, gateway, &gw->sin_addr) != 1 || (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST))
+            say("identity: default route via %s: %s", gateway, strerror(errno));
+    }
+    close(s);
+}
+
+/* Replaces a file of the root after the workload started (a failure is said, not reported as the boot's). */
+static void rewrite(const char *path, const char *content) {
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 || write(fd, content, strlen(content)) < 0) say("identity: write %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+}
+
+/* IDENTITY: this VM is a clone resumed from another's snapshot: it takes its own hostname, address, MAC and
+ * machine-id, and its kernel RNG is reseeded. Each failure is said on the console; the rest still applies. */
+static void on_identity(const unsigned char *p, uint32_t len) {
+    static char buf[4096];
+    if (len == 0 || len >= sizeof buf || p[len - 1] != 0) {
+        say("identity: malformed payload");
+        return;
+    }
+    memcpy(buf, p, len);
+    const char *hostname = NULL, *ip = NULL, *gateway = NULL, *mac = NULL, *machine_id = NULL, *entropy = NULL;
+    for (char *k = buf; k < buf + len;) {
+        char *v = k + strlen(k) + 1;
+        if (v >= buf + len) break;
+        if (!strcmp(k, "hostname")) hostname = v;
+        else if (!strcmp(k, "ip")) ip = v;
+        else if (!strcmp(k, "gateway")) gateway = v;
+        else if (!strcmp(k, "mac")) mac = v;
+        else if (!strcmp(k, "machine_id")) machine_id = v;
+        else if (!strcmp(k, "entropy")) entropy = v;
+        else say("identity: unknown key %s", k);
+        k = v + strlen(v) + 1;
+    }
+    if (entropy) reseed(entropy);
+    if (hostname && sethostname(hostname, strlen(hostname)) < 0) say("identity: hostname: %s", strerror(errno));
+    if (hostname) {
+        char hosts[256];
+        if (ip)
+            snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost\n%.*s\t%s\n", (int)strcspn(ip, "/"),
+                     ip, hostname);
+        else
+            snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost %s\n::1\tlocalhost\n", hostname);
+        rewrite("/etc/hosts", hosts);
+    }
+    if (machine_id) {
+        char line[40];
+        snprintf(line, sizeof line, "%.32s\n", machine_id);
+        rewrite("/etc/machine-id", line);
+    }
+    if (mac || ip) readdress(mac, ip, gateway);
+    memset(buf, 0, sizeof buf);
 }
 
 /* ---------- user ---------- */
@@ -1427,6 +1571,8 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
         on_received(p, len);
     } else if (type == CLOCK) {
         on_clock(p, len);
+    } else if (type == IDENTITY) {
+        on_identity(p, len);
     }
 }
 

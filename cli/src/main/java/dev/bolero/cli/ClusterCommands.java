@@ -318,6 +318,23 @@ final class ClusterCommands {
         }
     }
 
+    @Command(name = "fork", mixinStandardHelpOptions = true, description = "Make new machines from a live snapshot of "
+            + "a running one, which runs on: each clone carries on its memory and processes with an id, address, "
+            + "hostname and machine-id of its own.")
+    static final class Fork implements Callable<Integer> {
+        @Mixin ClientOptions o;
+        @Parameters(paramLabel = "MACHINE", description = "an id, a unique id prefix or a name") String ref;
+        @Option(names = {"-c", "--count"}, defaultValue = "1", description = "how many clones (default 1; -n is the "
+                + "namespace, as for every verb)") int count;
+
+        @Override
+        public Integer call() {
+            var clones = o.client().fork(o.namespace(), machineId(o, ref), count);
+            o.print(clones, clones, MACHINE_COLUMNS, ClusterCommands::machineRow);
+            return 0;
+        }
+    }
+
     @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop machines.")
     static final class Stop implements Callable<Integer> {
         @Mixin ClientOptions o;

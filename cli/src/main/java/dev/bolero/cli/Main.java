@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         description = "Runs OCI images as microVMs.",
         subcommands = {AgentCommand.class, ServerCommand.class, UpCommand.class, GatewayCommand.class, ClusterCommands.Run.class,
             ClusterCommands.Ps.class, ClusterCommands.Inspect.class, ClusterCommands.Start.class,
-            ClusterCommands.Suspend.class, ClusterCommands.Update.class,
+            ClusterCommands.Suspend.class, ClusterCommands.Update.class, ClusterCommands.Fork.class,
             ClusterCommands.Stop.class, ClusterCommands.Rm.class, ClusterCommands.Logs.class, ClusterCommands.Nodes.class,
             ClusterCommands.Namespaces.class, ClusterCommands.Fleets.class, ClusterCommands.Tokens.class,
             ClusterCommands.Secrets.class, ClusterCommands.Scale.class, DeployCommands.Deploy.class,

@@ -3,6 +3,7 @@ package dev.bolero.client;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
+import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.CertificateUpload;
@@ -344,6 +345,15 @@ public final class BoleroClient {
      */
     public ClusterMachine suspend(String namespace, String id) {
         return send("POST", machinePath(namespace, id) + "/suspend", null, ClusterMachine.class);
+    }
+
+    /**
+     * Makes {@code count} new machines from a live snapshot of the running machine {@code id}, which runs on: answers
+     * at once with the clones, placed on its node; their state becomes running once it has resumed them.
+     */
+    public List<ClusterMachine> fork(String namespace, String id, int count) {
+        return send("POST", machinePath(namespace, id) + "/fork", new ForkMachineRequest(count),
+                new TypeReference<List<ClusterMachine>>() {});
     }
 
     /** Stops a machine; {@code stop} null for its {@code config.stop} (by default SIGTERM, 10 s). */

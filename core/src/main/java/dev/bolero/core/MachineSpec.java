@@ -94,6 +94,15 @@ public record MachineSpec(
                 metadata, checks, secrets, mounts, httpService);
     }
 
+    /**
+     * This spec without its published ports: a fork's clone's config (the ports on the node stay the source's; a
+     * clone is reached on its own address).
+     */
+    public MachineSpec withoutServices() {
+        return new MachineSpec(image, guest, init, env, restart, autoDestroy, stop, network, List.of(), driver,
+                metadata, checks, secrets, mounts, httpService);
+    }
+
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
     private static void check(FieldPath at, Guest guest, Init init, Map<String, String> env, Restart restart,
                               Stop stop, List<Service> services, Map<String, String> metadata,

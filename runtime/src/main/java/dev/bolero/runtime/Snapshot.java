@@ -34,7 +34,13 @@ import java.util.stream.Stream;
  *       machine's config, …), the state files' sizes and the root drive's identity (inode, size, modification time)
  *       as the VMM left it. The manifest is written last and atomically: a snapshot without one is incomplete.
  * </ol>
- * A later {@link #unusableReason check} compares the manifest with the launch a resume would make now; any
+ * A <em>seed</em> is the same kind of state taken from a VM that runs on ({@link #beginSeed}, {@link #sealSeed}): new
+ * machines start from it (a fork's clones; an image's template is meant to be one too). {@link #plant} makes a new
+ * machine's snapshot from a seed (hard links of its state files), so that the machine's ordinary start resumes it;
+ * such a snapshot may differ from the machine's launch in its taps' names and MACs (the clone takes its own
+ * identity once resumed) and {@link #planted} tells the caller to give it one.
+ *
+ * <p>A later {@link #unusableReason check} compares the manifest with the launch a resume would make now; any
  * difference, a missing or resized state file, or a root drive touched since, makes the snapshot unusable.
  */
 public final class Snapshot {
@@ -46,6 +52,9 @@ public final class Snapshot {
     private static final String ROOT_DRIVE = "root_drive";
     private static final String STATE_PREFIX = "state.";
     private static final String CALLER_PREFIX = "caller.";
+    /** The manifest key marking a snapshot planted from a {@link #sealSeed seed}: another VM's state. */
+    private static final String PLANTED = "planted";
+    private static final String TAPS = "taps";
 
     private Snapshot() {}
 
@@ -77,7 +86,7 @@ public final class Snapshot {
         launch.put("kernel.flavour", spec.boot().flavour().name());
         launch.put("cpus", Integer.toString(spec.cpus()));
         launch.put("memory_mb", Integer.toString(spec.memoryMb()));
-        launch.put("taps", String.join(",", spec.taps().stream().map(t -> t.name() + "=" + t.mac()).toList()));
+        launch.put(TAPS, String.join(",", spec.taps().stream().map(t -> t.name() + "=" + t.mac()).toList()));
         launch.put("base_drive", identity(spec.rootDrive()));
         launch.put("root_drive.bytes", Long.toString(spec.rootDriveSize()));
         launch.put(ROOT_DRIVE_FILE, rootDrive.toAbsolutePath().toString());
@@ -155,6 +164,82 @@ public final class Snapshot {
     }
 
     /**
+     * Makes the empty, private directory {@code seed} (which must not exist) for a driver to save a running VM's state
+     * into.
+     *
+     * @throws VmmException when it cannot be made
+     */
+    public static Path beginSeed(Path seed) throws VmmException {
+        try {
+            return Files.createDirectory(seed,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new VmmException("make seed directory " + seed + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Completes the seed saved from the VM running in {@code workDir}: writes its manifest (the VM's recorded launch
+     * and the sizes of {@code stateFiles}, files of {@code seed}).
+     *
+     * @throws VmmException when there is no recorded launch or the manifest cannot be written
+     */
+    public static void sealSeed(Path workDir, Path seed, List<String> stateFiles) throws VmmException {
+        try {
+            Map<String, String> manifest = new TreeMap<>(read(workDir.resolve(LAUNCH)));
+            if (manifest.isEmpty()) throw new VmmException("seal seed " + seed + ": no VMM launch recorded");
+            for (String name : stateFiles) {
+                Path state = seed.resolve(name);
+                Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rw-------"));
+                manifest.put(STATE_PREFIX + name, Long.toString(Files.size(state)));
+            }
+            write(seed.resolve(MANIFEST), manifest, "seal seed " + seed);
+        } catch (IOException e) {
+            throw new VmmException("seal seed " + seed + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes the snapshot of a new machine in {@code workDir} from {@code seed}: its state files hard-linked (the
+     * seed's files can go once every clone is planted), the seed's launch with {@code rootDrive} (the machine's own
+     * copy-on-write drive over the seed's, made by the driver before) as the root drive, and {@code dependencies}.
+     *
+     * @throws VmmException when the seed is incomplete or a file cannot be linked or written; nothing is planted then
+     */
+    public static void plant(Path seed, Path workDir, Path rootDrive, Map<String, String> dependencies)
+            throws VmmException {
+        Path dir = begin(workDir);
+        try {
+            Map<String, String> manifest = new TreeMap<>(read(seed.resolve(MANIFEST)));
+            if (manifest.isEmpty()) throw new VmmException("plant a snapshot from " + seed + ": no complete seed");
+            for (String key : manifest.keySet()) {
+                if (key.startsWith(STATE_PREFIX)) {
+                    String name = key.substring(STATE_PREFIX.length());
+                    Files.createLink(dir.resolve(name), seed.resolve(name));
+                }
+            }
+            dependencies.forEach((k, v) -> manifest.put(CALLER_PREFIX + k, v));
+            manifest.put(ROOT_DRIVE_FILE, rootDrive.toAbsolutePath().toString());
+            manifest.put(ROOT_DRIVE, identity(rootDrive));
+            manifest.put(PLANTED, "true");
+            write(dir.resolve(MANIFEST), manifest, "plant a snapshot in " + workDir);
+        } catch (IOException | VmmException e) {
+            discard(workDir);
+            if (e instanceof VmmException v) throw v;
+            throw new VmmException("plant a snapshot from " + seed + " in " + workDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the complete snapshot in {@code workDir} was {@link #plant planted} from another VM's seed. */
+    public static boolean planted(Path workDir) {
+        try {
+            return "true".equals(read(dir(workDir).resolve(MANIFEST)).get(PLANTED));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
      * Why the snapshot in {@code workDir} cannot resume a VMM launched as {@code launch} for a caller whose
      * dependencies are now {@code dependencies}: names what changed ({@code "kernel changed"}, {@code "root drive
      * changed since the suspend"}, {@code "state file memory truncated"}, …). Empty when it can.
@@ -171,7 +256,15 @@ public final class Snapshot {
         if (manifest.isEmpty()) return Optional.of("no complete snapshot");
         Map<String, String> expected = new LinkedHashMap<>(launch);
         dependencies.forEach((k, v) -> expected.put(CALLER_PREFIX + k, v));
+        boolean planted = "true".equals(manifest.get(PLANTED));
         for (var e : expected.entrySet()) {
+            if (planted && e.getKey().equals(TAPS)) { // a clone has taps of its own: only their number must match
+                if (count(e.getValue()) != count(manifest.getOrDefault(TAPS, ""))) {
+                    return Optional.of("taps changed (the seed had " + count(manifest.getOrDefault(TAPS, ""))
+                            + ", now " + count(e.getValue()) + ")");
+                }
+                continue;
+            }
             if (!e.getValue().equals(manifest.get(e.getKey()))) {
                 return Optional.of(describe(e.getKey()) + " changed (was " + manifest.getOrDefault(e.getKey(), "absent")
                         + ", now " + e.getValue() + ")");
@@ -223,6 +316,10 @@ public final class Snapshot {
         } catch (IOException e) {
             throw new VmmException("inspect " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static int count(String list) {
+        return list.isEmpty() ? 0 : list.split(",").length;
     }
 
     private static String describe(String key) {

@@ -43,6 +43,20 @@ public interface VmProcess {
                 + " driver cannot save a VM's state here");
     }
 
+    /**
+     * Saves the running VM for new machines to start from (a fork's clones): pauses it, writes its memory and device
+     * state and a frozen copy of its root drive into {@code seed} (a new directory; see {@link Snapshot#sealSeed}),
+     * and continues it. The VM runs on as before; {@link VmmDriver#plant} makes a new machine's snapshot from the
+     * seed.
+     *
+     * @throws VmmException naming the failed step when the state cannot be saved: the VM is continued (when its VMM
+     *     still runs) and the caller removes {@code seed}
+     */
+    default void seed(java.nio.file.Path seed) throws VmmException {
+        throw new VmmException("fork pid " + handle().pid() + ": the " + handle().driver()
+                + " driver cannot save a running VM's state here");
+    }
+
     /** Kills the VMM at once and waits for it to be gone. Idempotent. */
     void kill();
 

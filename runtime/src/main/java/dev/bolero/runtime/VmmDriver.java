@@ -54,6 +54,20 @@ public interface VmmDriver {
     }
 
     /**
+     * Makes the {@link Snapshot} of a new machine in {@code workDir} from {@code seed} (see {@link VmProcess#seed}):
+     * the machine's own copy-on-write root drive over the seed's and a snapshot planted from its state, so that
+     * the machine's next {@link #resume} continues the seed's VM. The seed may be removed afterwards.
+     *
+     * @param dependencies the new machine's own (its config, …), as {@link #snapshotUnusable} will compare them
+     * @throws VmmException naming the failed action; nothing is left in {@code workDir} then
+     */
+    default void plant(java.nio.file.Path seed, java.nio.file.Path workDir, java.util.Map<String, String> dependencies)
+            throws VmmException {
+        throw new VmmException("plant a snapshot in " + workDir + ": the " + name() + " driver cannot start machines"
+                + " from another's state here");
+    }
+
+    /**
      * Re-adopts a VMM started earlier (possibly by another JVM) from its handle. Identity is checked by process id
      * <em>and</em> process start time, never the pid alone.
      *

@@ -103,4 +103,57 @@ class SnapshotTest {
                 .hasMessage("seal snapshot in " + work + ": the VMM saved no state");
         assertThat(Files.exists(Snapshot.dir(work))).isFalse();
     }
+
+    @Test
+    void a_snapshot_planted_from_a_seed_links_its_state_and_may_differ_only_in_its_taps_names_and_macs()
+            throws Exception {
+        var sourceSpec = new VmSpec("m1", work, 1, 128, spec.boot(), spec.rootDrive(),
+                List.of(new VmSpec.Tap("tap-m1", "52:54:00:00:00:01")), Duration.ofSeconds(1));
+        Snapshot.recordLaunch(work, Snapshot.launch(sourceSpec, Path.of("/bin/true"), "vmm 1.0",
+                work.resolve("root.qcow2")));
+        Path seed = Snapshot.beginSeed(dir.resolve("seed"));
+        Files.writeString(Snapshot.stateFile(seed, "memory"), "state");
+        Files.writeString(seed.resolve("drive"), "frozen drive");
+        Snapshot.sealSeed(work, seed, List.of("memory"));
+
+        Path clone = Files.createDirectories(dir.resolve("m2"));
+        Files.writeString(clone.resolve("root.qcow2"), "overlay over the frozen drive");
+        Snapshot.plant(seed, clone, clone.resolve("root.qcow2"), Map.of("machine config", "a"));
+
+        assertThat(Snapshot.planted(clone)).isTrue();
+        assertThat(Snapshot.planted(work)).isFalse();
+        Path state = Snapshot.dir(clone).resolve("memory");
+        assertThat(Files.isSameFile(state, seed.resolve("memory"))).as("a hard link").isTrue();
+        assertThat(Files.exists(Snapshot.dir(clone).resolve("drive"))).as("only state files").isFalse();
+        var cloneSpec = new VmSpec("m2", clone, 1, 128, spec.boot(), spec.rootDrive(),
+                List.of(new VmSpec.Tap("tap-m2", "52:54:00:00:00:02")), Duration.ofSeconds(1));
+        var cloneLaunch = Snapshot.launch(cloneSpec, Path.of("/bin/true"), "vmm 1.0", clone.resolve("root.qcow2"));
+        assertThat(Snapshot.unusableReason(clone, cloneLaunch, Map.of("machine config", "a"))).isEmpty();
+
+        var noTap = Snapshot.launch(new VmSpec("m2", clone, 1, 128, spec.boot(), spec.rootDrive(), List.of(),
+                Duration.ofSeconds(1)), Path.of("/bin/true"), "vmm 1.0", clone.resolve("root.qcow2"));
+        assertThat(Snapshot.unusableReason(clone, noTap, Map.of("machine config", "a")))
+                .hasValue("taps changed (the seed had 1, now 0)");
+        var bigger = Snapshot.launch(new VmSpec("m2", clone, 1, 256, spec.boot(), spec.rootDrive(), cloneSpec.taps(),
+                Duration.ofSeconds(1)), Path.of("/bin/true"), "vmm 1.0", clone.resolve("root.qcow2"));
+        assertThat(Snapshot.unusableReason(clone, bigger, Map.of("machine config", "a")))
+                .hasValue("memory mb changed (was 128, now 256)");
+        // A resumed source's own snapshot is no clone's: its taps must match exactly.
+        suspend(Map.of());
+        var otherTap = Snapshot.launch(new VmSpec("m1", work, 1, 128, spec.boot(), spec.rootDrive(), cloneSpec.taps(),
+                Duration.ofSeconds(1)), Path.of("/bin/true"), "vmm 1.0", work.resolve("root.qcow2"));
+        assertThat(Snapshot.unusableReason(work, otherTap, Map.of()).orElseThrow()).startsWith("taps changed (was ");
+    }
+
+    @Test
+    void a_seed_without_a_manifest_plants_nothing() throws Exception {
+        Path seed = Snapshot.beginSeed(dir.resolve("seed"));
+        Path clone = Files.createDirectories(dir.resolve("m2"));
+        Files.writeString(clone.resolve("root.qcow2"), "overlay");
+
+        assertThatThrownBy(() -> Snapshot.plant(seed, clone, clone.resolve("root.qcow2"), Map.of()))
+                .isInstanceOf(VmmException.class).hasMessage("plant a snapshot from " + seed + ": no complete seed");
+        assertThat(Snapshot.exists(clone)).isFalse();
+        assertThat(Files.exists(Snapshot.dir(clone))).isFalse();
+    }
 }

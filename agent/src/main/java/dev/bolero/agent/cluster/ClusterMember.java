@@ -242,6 +242,7 @@ public final class ClusterMember implements AutoCloseable {
             }
             machines.fleets(a.machines().stream().filter(m -> m.fleet() != null)
                     .collect(Collectors.toMap(Assignment::id, Assignment::fleet)));
+            changed |= forkClones(a, local);
             for (Assignment want : a.machines()) {
                 try {
                     changed |= apply(want, local.get(want.id()));
@@ -252,6 +253,45 @@ public final class ClusterMember implements AutoCloseable {
             }
             if (changed) heartbeatSoon.release();
         }
+    }
+
+    /**
+     * Makes the fork clones of {@code a} that are not here yet and whose source runs here: those of one source
+     * together, from one live snapshot of it ({@link MachineService#fork}). Made clones join {@code local} as applied;
+     * a refused fork is reported on each of its clones. Clones whose source does not run here are left to
+     * {@link #apply}, which creates and boots them as any machine.
+     *
+     * @return whether anything changed
+     */
+    private boolean forkClones(Assignments a, Map<String, Machine> local) {
+        Map<String, List<Assignment>> bySource = a.machines().stream()
+                .filter(w -> w.forkOf() != null && w.desiredState() == MachineState.RUNNING && !local.containsKey(w.id()))
+                .filter(w -> local.containsKey(w.forkOf()) && local.get(w.forkOf()).state() == MachineState.RUNNING)
+                .filter(w -> refused.get(w.id()) == null || refused.get(w.id()).generation() != w.generation())
+                .collect(Collectors.groupingBy(Assignment::forkOf, java.util.LinkedHashMap::new, Collectors.toList()));
+        for (var e : bySource.entrySet()) {
+            List<Assignment> clones = e.getValue();
+            clones.forEach(w -> generations.forget(w.id()));
+            try {
+                for (Machine m : machines.fork(e.getKey(), clones.stream()
+                        .map(w -> new MachineService.Clone(w.id(), w.namespace() + "." + w.name())).toList())) {
+                    local.put(m.id(), m);
+                }
+                for (Assignment w : clones) {
+                    refused.remove(w.id());
+                    generations.applied(w.id(), w.generation());
+                }
+                log.info("machine={} forked into {}", e.getKey(), clones.stream().map(Assignment::id).toList());
+            } catch (ApiException ex) {
+                String error = "fork on node " + node.nodeId() + " refused: " + ex.getMessage();
+                log.warn("machine={} {}", e.getKey(), error);
+                clones.forEach(w -> refused.put(w.id(), new Refusal(w.generation(), error)));
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+        }
+        return !bySource.isEmpty();
     }
 
     private boolean apply(Assignment want, Machine have) {

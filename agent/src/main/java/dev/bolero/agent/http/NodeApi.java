@@ -8,6 +8,7 @@ import dev.bolero.api.ApiJson;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.core.MachineState;
 import dev.bolero.api.QueryParams;
@@ -75,6 +76,7 @@ public final class NodeApi implements AutoCloseable {
             r.handle(NodeRoutes.START, ctx -> ctx.json(machines.start(ctx.pathParam("id"))));
             r.handle(NodeRoutes.STOP, this::stop);
             r.handle(NodeRoutes.SUSPEND, ctx -> ctx.json(machines.suspend(ctx.pathParam("id"))));
+            r.handle(NodeRoutes.FORK, this::fork);
             r.handle(NodeRoutes.DELETE, this::delete);
             r.handle(NodeRoutes.WAIT, this::await);
             r.handle(NodeRoutes.LOGS, this::logs);
@@ -121,6 +123,11 @@ public final class NodeApi implements AutoCloseable {
     private void create(Context ctx) {
         CreateMachineRequest request = body(ctx, CreateMachineRequest.class, "create machine");
         ctx.status(201).json(machines.create(request));
+    }
+
+    private void fork(Context ctx) throws InterruptedException {
+        ForkMachineRequest request = body(ctx, ForkMachineRequest.class, "fork machine " + ctx.pathParam("id"));
+        ctx.status(201).json(machines.fork(ctx.pathParam("id"), request.count()));
     }
 
     private void stop(Context ctx) {

@@ -4,6 +4,7 @@ import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
+import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.Image;
 import dev.bolero.api.ImageGcResult;
 import dev.bolero.api.ImportImageRequest;
@@ -62,6 +63,10 @@ final class NodeRoutes {
             .summary("Suspends a running machine: saves its memory and device state on the node and ends its VMM "
                     + "(returns once it is suspended; a start resumes it)")
             .returns(200, Machine.class).errors(409).build();
+    static final Operation FORK = Operation.post(MACHINE + "/fork").id("forkMachine").tag("machines")
+            .summary("Makes count new running machines from a live snapshot of a running one, which runs on; each "
+                    + "clone has its own id, MAC, address, hostname and machine-id and a reseeded RNG")
+            .body(ForkMachineRequest.class).returnsArrayOf(201, Machine.class).errors(409).build();
     static final Operation DELETE = Operation.delete(MACHINE).id("deleteMachine").tag("machines")
             .summary("Deletes a machine (a running one only with force)")
             .query("force", "boolean", "stop it first if it runs").returnsNothing(204).errors(409).build();
@@ -117,7 +122,7 @@ final class NodeRoutes {
 
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(OPENAPI, NODE, CREATE,
-            LIST, GET, START, STOP, SUSPEND, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC, IMAGE,
-            DELETE_IMAGE, VOLUME_BLOCKS),
+            LIST, GET, START, STOP, SUSPEND, FORK, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC,
+            IMAGE, DELETE_IMAGE, VOLUME_BLOCKS),
             Telemetry.OPERATIONS.stream()).toList();
 }

@@ -14,6 +14,7 @@ import dev.bolero.runtime.guest.GuestConfig;
 import dev.bolero.runtime.guest.GuestEvent;
 import dev.bolero.runtime.guest.GuestExec;
 import dev.bolero.runtime.guest.GuestProtocolException;
+import dev.bolero.runtime.guest.GuestIdentity;
 import dev.bolero.runtime.guest.GuestSession;
 import dev.bolero.runtime.guest.TerminalSize;
 import java.io.IOException;
@@ -77,6 +78,8 @@ final class Conversation {
     private volatile String refusal;
     /** The guest was resumed from a snapshot: its clock is set on the first connection. */
     private boolean setClock;
+    /** The identity a fork's clone is given on its first connection; empty once given, or for any other guest. */
+    private Optional<GuestIdentity> identity = Optional.empty();
     private Thread thread;
 
     private Conversation(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
@@ -96,17 +99,19 @@ final class Conversation {
      */
     static Conversation start(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
             Listener listener) {
-        return start(id, process, logs, config, rebuild, listener, false);
+        return start(id, process, logs, config, rebuild, listener, false, Optional.empty());
     }
 
     /**
      * Starts talking to a guest; with {@code resumed}, one resumed from a snapshot: the first connection sets its
-     * clock to the host's (it stood still while the VM was suspended) and asks for the output it kept.
+     * clock to the host's (it stood still while the VM was suspended) and asks for the output it kept. With an
+     * {@code identity}, the guest resumed another VM's snapshot (a fork's clone): it is given its own right after.
      */
     static Conversation start(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
-            Listener listener, boolean resumed) {
+            Listener listener, boolean resumed, Optional<GuestIdentity> identity) {
         Conversation c = new Conversation(id, process, logs, config, rebuild, listener);
         c.setClock = resumed;
+        c.identity = identity;
         c.thread = Thread.ofVirtual().name("machine-" + id).start(c::run);
         return c;
     }
@@ -186,6 +191,10 @@ final class Conversation {
                 if (setClock) {
                     s.setClock(java.time.Instant.now());
                     setClock = false;
+                }
+                if (identity.isPresent()) {
+                    s.setIdentity(identity.get());
+                    identity = Optional.empty();
                 }
                 session = s;
                 while (true) {

@@ -22,7 +22,8 @@ final class Lifecycle {
         STOP("stop"),
         DELETE("delete"),
         EXEC("exec in"),
-        SUSPEND("suspend");
+        SUSPEND("suspend"),
+        FORK("fork");
 
         private final String verb;
 
@@ -38,7 +39,8 @@ final class Lifecycle {
         return switch (state) {
             case CREATED, STOPPED, FAILED -> request == Request.START || request == Request.DELETE;
             case STARTING -> request == Request.STOP;
-            case RUNNING -> request == Request.STOP || request == Request.EXEC || request == Request.SUSPEND;
+            case RUNNING -> request == Request.STOP || request == Request.EXEC || request == Request.SUSPEND
+                    || request == Request.FORK;
             case STOPPING -> request == Request.STOP; // idempotent: the stop already under way continues
             case SUSPENDED -> request == Request.START || request == Request.STOP || request == Request.DELETE;
             case DESTROYED -> false;

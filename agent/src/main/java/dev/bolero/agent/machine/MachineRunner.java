@@ -10,10 +10,12 @@ import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmException;
 import dev.bolero.runtime.guest.GuestConfig;
+import dev.bolero.runtime.guest.GuestIdentity;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -39,6 +41,7 @@ import org.slf4j.LoggerFactory;
  */
 final class MachineRunner {
     private static final Logger log = LoggerFactory.getLogger(MachineRunner.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
     /** How long a VMM gets to exit on its own once the guest reported the workload's end. */
     static final Duration VMM_EXIT_AFTER_ACK = Duration.ofSeconds(10);
     /** How long a VMM asked to power off gets before it is killed. */
@@ -140,6 +143,7 @@ final class MachineRunner {
             case RunnerCommand.Start s -> s.reply().complete(start());
             case RunnerCommand.Stop s -> s.reply().complete(stop(s.request()));
             case RunnerCommand.Suspend s -> suspend(s);
+            case RunnerCommand.Seed s -> seed(s);
             case RunnerCommand.Exec x -> x.reply().complete(conversation());
             case RunnerCommand.Delete d -> delete(d);
             case RunnerCommand.Adopt a -> {
@@ -271,6 +275,33 @@ final class MachineRunner {
         });
     }
 
+    /**
+     * Saves the running VM's state into a seed for clones, off the mailbox; the VM runs on. Replies once the seed is
+     * complete.
+     *
+     * @throws ApiException {@code conflict} when it is not running (or is being suspended or stopped)
+     */
+    private void seed(RunnerCommand.Seed s) {
+        MachineRecord m = book.find(id);
+        Lifecycle.require(id, m.state(), Lifecycle.Request.FORK);
+        if (run == null || run.process == null || run.suspend != null
+                || run.stopRequested) {
+            throw ApiException.conflict("fork machine " + id + ": it is not running");
+        }
+        VmProcess process = run.process;
+        offMailbox("seed", () -> {
+            try {
+                process.seed(s.seed());
+                book.event(id, "forked", MachineState.RUNNING, "its state was saved for clones; it ran on");
+                s.reply().complete(null);
+            } catch (VmmException | RuntimeException e) {
+                book.current(id).ifPresent(r -> book.event(id, "fork_failed", r.state(), e.getMessage()));
+                s.reply().completeExceptionally(new ApiException(ErrorCode.INTERNAL, "fork machine " + id + ": "
+                        + e.getMessage()));
+            }
+        });
+    }
+
     /** The suspend's save is over: the run ends suspended once its VMM and conversation are gone, or runs on. */
     private void saved(Optional<String> failure) {
         if (failure.isPresent()) {
@@ -295,7 +326,7 @@ final class MachineRunner {
      * What a machine's snapshot depends on beside the VM's launch: its config and its image. A snapshot taken under
      * another config or image is not resumed.
      */
-    private static Map<String, String> snapshotDependencies(MachineRecord m) {
+    static Map<String, String> snapshotDependencies(MachineRecord m) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256")
                     .digest(m.config().toString().getBytes(StandardCharsets.UTF_8));
@@ -325,7 +356,7 @@ final class MachineRunner {
         MachineRecord m = book.find(id);
         run = newRun(m);
         run.started = m.state() == MachineState.RUNNING || m.state() == MachineState.STOPPING;
-        supervise(process, null, false);
+        supervise(process, null, false, Optional.empty());
         if (m.state() == MachineState.STOPPING) requestStop(m.config().stop()); // its timer died with the agent
     }
 
@@ -406,8 +437,10 @@ final class MachineRunner {
                     discarded = rt.driver().snapshotUnusable(spec, dependencies);
                     if (discarded.isEmpty()) {
                         try {
+                            Optional<GuestIdentity> identity = Snapshot.planted(spec.workDir())
+                                    ? Optional.of(identity(guest, spec)) : Optional.empty();
                             post(new RunnerCommand.Spawned(number, rt.driver().resume(spec), guest, true,
-                                    Optional.empty()));
+                                    Optional.empty(), identity));
                             return;
                         } catch (VmmException e) {
                             discarded = Optional.of(e.getMessage());
@@ -416,7 +449,7 @@ final class MachineRunner {
                     Snapshot.discard(spec.workDir());
                 }
                 VmProcess process = rt.driver().start(spec);
-                post(new RunnerCommand.Spawned(number, process, guest, false, discarded));
+                post(new RunnerCommand.Spawned(number, process, guest, false, discarded, Optional.empty()));
             } catch (VmmException | ApiException e) {
                 post(new RunnerCommand.StartFailed(number, RunEnd.failed(RunEnd.Reason.START_FAILED, e.getMessage())));
             } catch (IOException e) {
@@ -426,6 +459,19 @@ final class MachineRunner {
                 post(new RunnerCommand.StartFailed(number, unexpected(e)));
             }
         });
+    }
+
+    /**
+     * The identity of a clone resumed from its source's state: its own hostname, MAC and address (as a boot would
+     * give them), a random machine-id and fresh entropy.
+     */
+    private static GuestIdentity identity(GuestConfig guest, VmSpec spec) {
+        byte[] machineId = new byte[16];
+        byte[] entropy = new byte[64];
+        RANDOM.nextBytes(machineId);
+        RANDOM.nextBytes(entropy);
+        return new GuestIdentity(guest.hostname(), spec.taps().stream().map(VmSpec.Tap::mac).findFirst(), guest.ip(),
+                guest.gateway(), HexFormat.of().formatHex(machineId), entropy);
     }
 
     private RunEnd unexpected(RuntimeException e) {
@@ -442,9 +488,10 @@ final class MachineRunner {
         s.discarded().ifPresent(why -> book.event(id, "snapshot_discarded", MachineState.STARTING,
                 "booted instead of resuming: " + why));
         log.info("machine={} vmm {} pid={}", id, s.resumed() ? "resumed" : "started", s.process().handle().pid());
-        supervise(s.process(), s.resumed() ? null : s.config(), s.resumed());
+        supervise(s.process(), s.resumed() ? null : s.config(), s.resumed(), s.identity());
         if (s.resumed()) {
-            book.event(id, "resumed", MachineState.STARTING, "from its snapshot, VMM pid " + s.process().handle().pid());
+            book.event(id, "resumed", MachineState.STARTING, (s.identity().isPresent() ? "from its source's state"
+                    : "from its snapshot") + ", VMM pid " + s.process().handle().pid());
             guestStarted(); // the workload never stopped
         }
         if (run.destroying) {
@@ -456,9 +503,9 @@ final class MachineRunner {
 
     /**
      * Watches {@code process}'s exit and talks to its guest; {@code config} null for a re-adopted or resumed VM
-     * ({@code resumed}: its clock is set).
+     * ({@code resumed}: its clock is set; with an {@code identity}, a fork's clone, which takes it).
      */
-    private void supervise(VmProcess process, GuestConfig config, boolean resumed) {
+    private void supervise(VmProcess process, GuestConfig config, boolean resumed, Optional<GuestIdentity> identity) {
         MachineRun r = run;
         r.process = process;
         process.exit().whenComplete((exit, error) -> post(new RunnerCommand.VmmExited(r.number)));
@@ -474,7 +521,7 @@ final class MachineRunner {
                     public void ended(Optional<RunEnd> end) {
                         post(new RunnerCommand.ConversationEnded(r.number, end));
                     }
-                }, resumed);
+                }, resumed, identity);
         context.hooks().forEach(h -> h.spawned(r));
     }
 

@@ -10,10 +10,12 @@ import io.micrometer.core.instrument.Tags;
 import java.nio.file.Path;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ErrorCode;
 import dev.bolero.api.CreateMachineRequest;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.ExecStream;
+import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.Machine;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.api.wire.SecretValue;
@@ -262,6 +264,90 @@ public final class MachineService implements AutoCloseable {
                     + "holds them) would be written to the node's disk in clear");
         }
         return view(runners.get(id).askNow(new RunnerCommand.Suspend(new CompletableFuture<>())));
+    }
+
+    /** A clone {@link #fork} makes: its id and node-local name. */
+    public record Clone(String id, String name) {
+        public Clone {
+            java.util.Objects.requireNonNull(id, "id");
+            java.util.Objects.requireNonNull(name, "name");
+        }
+    }
+
+    /**
+     * {@link #fork(String, List)} with {@code count} clones under new ids, named by them.
+     *
+     * @throws ApiException as the other fork
+     */
+    public List<Machine> fork(String sourceId, int count) throws InterruptedException {
+        new ForkMachineRequest(count); // checks it
+        List<Clone> clones = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String id = HexFormat.of().formatHex(randomBytes());
+            clones.add(new Clone(id, id));
+        }
+        return fork(sourceId, clones);
+    }
+
+    /**
+     * Makes {@code clones} of a running machine from one live snapshot of it, and starts them: each resumes the
+     * source's memory and device state with a copy-on-write view of its root drive as it was, then takes its own
+     * identity (hostname, MAC, address, machine-id, a reseeded RNG). The source is paused while its state is saved and
+     * runs on. The clones have the source's namespace and config without its published ports
+     * ({@link MachineSpec#withoutServices}). Returns the clones, {@code starting}.
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} when the source is not running or a clone's id or name
+     *     is taken; {@code failed_precondition} when it has secrets or volumes (a clone
+     *     would copy the one and share the other), or the node cannot fit the clones; {@code internal} when the state
+     *     cannot be saved or planted. No clone is left then.
+     */
+    public List<Machine> fork(String sourceId, List<Clone> clones) throws InterruptedException {
+        MachineRecord source = book.find(sourceId);
+        String what = "fork machine " + sourceId;
+        if (!source.config().secrets().isEmpty()) {
+            throw ApiException.failedPrecondition(what + ": it has secrets, and its memory (which holds them) would "
+                    + "be written to the node's disk in clear");
+        }
+        if (!source.config().mounts().isEmpty()) {
+            throw ApiException.failedPrecondition(what + ": it has volumes, which its clones cannot share");
+        }
+        Path seed = runtime.machineDir(sourceId).resolve("fork-" + HexFormat.of().formatHex(randomBytes()));
+        List<String> made = new ArrayList<>();
+        try {
+            for (Clone c : clones) {
+                create(c.id(), c.name(), source.namespace(), source.config().withoutServices(), true);
+                made.add(c.id());
+                source.imageDigest().ifPresent(d ->
+                        book.update(c.id(), r -> r.withImageDigest(d, book.clock().instant()), ""));
+            }
+            runners.get(sourceId).ask(new RunnerCommand.Seed(seed, new CompletableFuture<>()));
+            for (String id : made) {
+                runtime.driver().plant(seed, runtime.machineDir(id), MachineRunner.snapshotDependencies(book.find(id)));
+                book.event(id, "cloned", MachineState.CREATED, "from a live snapshot of machine " + sourceId);
+            }
+            List<Machine> started = new ArrayList<>();
+            for (String id : made) started.add(start(id));
+            log.info("machine={} forked clones={}", sourceId, made);
+            return started;
+        } catch (VmmException e) {
+            deleteAll(made);
+            throw new ApiException(ErrorCode.INTERNAL, what + ": " + e.getMessage());
+        } catch (RuntimeException | InterruptedException e) {
+            deleteAll(made);
+            throw e;
+        } finally {
+            MachineFiles.deleteRecursively(seed);
+        }
+    }
+
+    private void deleteAll(List<String> ids) throws InterruptedException {
+        for (String id : ids) {
+            try {
+                delete(id, true);
+            } catch (ApiException e) {
+                log.warn("machine={} delete of a failed fork's clone failed: {}", id, e.getMessage());
+            }
+        }
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.bolero.agent.machine;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.guest.GuestConfig;
+import dev.bolero.runtime.guest.GuestIdentity;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -32,6 +33,12 @@ sealed interface RunnerCommand {
      */
     record Suspend(CompletableFuture<MachineRecord> reply) implements Request<MachineRecord> {}
 
+    /**
+     * Save the running VM's state into the new directory {@code seed}, for clones to start from; the VM runs on.
+     * Completes once the seed is complete.
+     */
+    record Seed(java.nio.file.Path seed, CompletableFuture<Void> reply) implements Request<Void> {}
+
     /** The running machine's guest conversation, for an exec call made on the caller's thread. */
     record Exec(CompletableFuture<Conversation> reply) implements Request<Conversation> {}
 
@@ -60,8 +67,12 @@ sealed interface RunnerCommand {
      *
      * @param discarded why the machine's snapshot was not used (it was discarded and the VM booted), if it had one
      */
-    record Spawned(int run, VmProcess process, GuestConfig config, boolean resumed, Optional<String> discarded)
-            implements RunnerCommand {}
+    /**
+     * The run's VMM runs: booted, or {@code resumed} from the machine's snapshot; {@code identity}: the snapshot was
+     * another VM's (a fork's clone), whose guest takes this identity.
+     */
+    record Spawned(int run, VmProcess process, GuestConfig config, boolean resumed, Optional<String> discarded,
+            Optional<GuestIdentity> identity) implements RunnerCommand {}
 
     /** The run's VMM saved the VM's state and is gone ({@code failure} empty), or could not ({@code failure}). */
     record Saved(int run, Optional<String> failure) implements RunnerCommand {}

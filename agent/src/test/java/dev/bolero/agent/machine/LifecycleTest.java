@@ -34,7 +34,7 @@ class LifecycleTest {
                     case START, DELETE -> s == MachineState.CREATED || s == MachineState.STOPPED
                             || s == MachineState.FAILED || s == MachineState.SUSPENDED;
                     case STOP -> Lifecycle.active(s) || s == MachineState.SUSPENDED;
-                    case EXEC, SUSPEND -> s == MachineState.RUNNING;
+                    case EXEC, SUSPEND, FORK -> s == MachineState.RUNNING;
                 };
                 assertThat(Lifecycle.accepts(s, r)).as("%s accepts %s", s, r).isEqualTo(expected);
             }

@@ -21,10 +21,13 @@ import java.util.List;
  *     Empty (or absent on the wire) for a machine without secrets
  * @param fleet the fleet it belongs to (the {@code fleet} label of its metrics on the node); null from a server that
  *     does not say
+ * @param forkOf for a fork's clone, the machine whose live state it starts from: when the node creates the clone while
+ *     that machine runs there, it resumes a snapshot of it taken then (clones of one source in one answer share one);
+ *     otherwise (absent on the wire for other machines) the clone is created as any machine and boots
  */
 public record Assignment(String id, String namespace, String name, long generation, MachineState desiredState,
                          MachineSpec config, MachineSpec.Stop stop, Integer namespaceIndex, List<SecretValue> secrets,
-                         String fleet) {
+                         String fleet, String forkOf) {
 
     public Assignment {
         secrets = secrets == null ? List.of() : List.copyOf(secrets);

@@ -38,6 +38,7 @@ final class FrameCodec {
     static final int RECEIVED = 0x88;
     static final int EXEC_CREDIT = 0x89;
     static final int CLOCK = 0x8a;
+    static final int IDENTITY = 0x8b;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

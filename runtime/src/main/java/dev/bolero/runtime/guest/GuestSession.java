@@ -130,6 +130,16 @@ public final class GuestSession implements Closeable {
         send(FrameCodec.CLOCK, ByteBuffer.allocate(8).putLong(ns).array());
     }
 
+    /**
+     * Gives a VM resumed from another's snapshot (a fork's clone) its own identity; send it right after the resume,
+     * before anything that depends on the guest's address, hostname or random numbers.
+     *
+     * @throws IOException when the frame cannot be written
+     */
+    public void setIdentity(GuestIdentity identity) throws IOException {
+        send(FrameCodec.IDENTITY, identity.encode());
+    }
+
     /** Asks the guest to deliver signal {@code signal} to the workload's process group. */
     public void signal(int signal) throws IOException {
         if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);

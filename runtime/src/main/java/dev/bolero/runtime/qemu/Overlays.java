@@ -57,6 +57,37 @@ final class Overlays {
         }
     }
 
+    /**
+     * Writes an empty {@code 0600} qcow2 overlay over the qcow2 file {@code backing}, of its virtual size, to
+     * {@code overlay}, which must not exist. The backing file is not opened by {@code qemu-img} (its own backing file
+     * may be a path inside a jail): its size is read from its header.
+     *
+     * @param backingAs the backing file's path as the VMM will open it
+     * @throws IOException naming {@code what} when {@code backing} is no qcow2 file or {@code qemu-img} fails; nothing
+     *     is left at {@code overlay} then
+     */
+    void createOver(String what, Path overlay, Path backing, String backingAs) throws IOException {
+        long size;
+        try (var in = Files.newInputStream(backing)) {
+            var header = java.nio.ByteBuffer.wrap(in.readNBytes(32));
+            if (header.remaining() < 32 || header.getInt(0) != QCOW2_MAGIC) {
+                throw new IOException(what + ": " + backing + " is no qcow2 file");
+            }
+            size = header.getLong(24);
+        }
+        try {
+            run(what + ": create overlay", List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                    backingAs, "-u", overlay.toString(), Long.toString(size)));
+            Files.setPosixFilePermissions(overlay, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            Files.deleteIfExists(overlay);
+            throw e;
+        }
+    }
+
+    /** The first four bytes of a qcow2 file: {@code QFI\xfb}. */
+    private static final int QCOW2_MAGIC = 0x514649fb;
+
     private void write(String what, Path overlay, String backing, boolean checked, long size) throws IOException {
         Key key = new Key(Objects.requireNonNull(backing, "backing"), size);
         byte[] template;

@@ -91,6 +91,9 @@ public final class QemuDriver implements VmmDriver {
     private static final String OVERLAY = "root.qcow2";
     /** The snapshot's one state file: QEMU's migration stream. */
     private static final String STATE_FILE = "qemu-state";
+    /** A seed's frozen copy of its VM's overlay; in a machine planted from it, the hard link its overlay is over. */
+    private static final String SEED_DRIVE = "seed.qcow2";
+    private static final String JAILED_SEED_DRIVE = "/" + SEED_DRIVE;
     private static final String INCOMING_SOCKET = "in.sock";
     private static final String MIGRATION_SOCKET = "mig.sock";
     private static final Duration SAVE_TIMEOUT = Duration.ofSeconds(120);
@@ -364,6 +367,70 @@ public final class QemuDriver implements VmmDriver {
         }
     }
 
+    /**
+     * Pauses the VM, migrates its state into the seed's state file as {@link #save} does, copies its overlay (flushed
+     * and inactive once the migration completed) as the seed's frozen drive, and continues the VM (QEMU takes its
+     * drives back on {@code cont}).
+     */
+    private static void checkpoint(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, Path work, Path seed)
+            throws VmmException {
+        Snapshot.beginSeed(seed);
+        Path state = Snapshot.stateFile(seed, STATE_FILE);
+        try (Qmp qmp = Qmp.connect(qmpSocket)) {
+            qmp.execute("stop", Map.of());
+            try {
+                receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
+                Files.copy(work.resolve(OVERLAY), seed.resolve(SEED_DRIVE));
+                // a jailed clone's QEMU reads it under its own uid; it is reached only through private directories
+                Files.setPosixFilePermissions(seed.resolve(SEED_DRIVE), PosixFilePermissions.fromString("r--r--r--"));
+            } catch (VmmException | IOException | RuntimeException e) {
+                try {
+                    qmp.execute("migrate_cancel", Map.of());
+                } catch (VmmException again) {
+                    e.addSuppressed(again);
+                }
+                if (e instanceof VmmException v) throw v;
+                if (e instanceof RuntimeException r) throw r;
+                throw new VmmException("fork: copy the root drive of " + work + ": " + e.getMessage(), e);
+            } finally {
+                qmp.execute("cont", Map.of());
+            }
+        }
+        Snapshot.sealSeed(work, seed, List.of(STATE_FILE));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The machine's overlay {@code root.qcow2} is made over {@code seed.qcow2}, a hard link of the seed's frozen
+     * drive in the machine's directory: it lives as long as a clone uses it, and goes with the last one's files.
+     * Jailed, the overlay names it {@code /seed.qcow2}, where the jail binds it.
+     */
+    @Override
+    public void plant(Path seed, Path workDir, Map<String, String> dependencies) throws VmmException {
+        Path work = workDir.toAbsolutePath();
+        String what = "plant a snapshot in " + work;
+        Path drive = work.resolve(SEED_DRIVE);
+        Path overlay = work.resolve(OVERLAY);
+        try {
+            Files.createDirectories(work);
+            Files.deleteIfExists(overlay);
+            Files.deleteIfExists(drive);
+            Files.createLink(drive, seed.resolve(SEED_DRIVE));
+            overlays.createOver(what, overlay, drive, jail.isPresent() ? JAILED_SEED_DRIVE : drive.toString());
+            Snapshot.plant(seed, work, overlay, dependencies);
+        } catch (IOException | VmmException e) {
+            try {
+                Files.deleteIfExists(overlay);
+                Files.deleteIfExists(drive);
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            if (e instanceof VmmException v) throw v;
+            throw new VmmException(what + ": " + e.getMessage(), e);
+        }
+    }
+
     /** @param lease the VMM's jail: it reaches the socket as {@code /run/mig.sock}, as the jail's uid */
     private static void receive(Qmp qmp, Path migration, Optional<Jail.Lease> lease, Path state)
             throws VmmException {
@@ -440,6 +507,9 @@ public final class QemuDriver implements VmmDriver {
             binds.add(new Jail.Bind(spec.boot().kernel().toRealPath(), "/vmlinux"));
             binds.add(new Jail.Bind(spec.boot().initramfs().toRealPath(), "/initramfs"));
             binds.add(new Jail.Bind(spec.rootDrive().toRealPath(), "/base.raw"));
+            if (resume && Files.exists(work.resolve(SEED_DRIVE))) { // a clone's overlay is over its seed's drive
+                binds.add(new Jail.Bind(work.resolve(SEED_DRIVE), JAILED_SEED_DRIVE));
+            }
             List<Path> devices = new ArrayList<>();
             if (accelerator.name().equals("kvm")) devices.add(Path.of("/dev/kvm"));
             if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
@@ -488,6 +558,11 @@ public final class QemuDriver implements VmmDriver {
             @Override
             public void save(HostProcess process, Path dir) throws VmmException {
                 QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, dir);
+            }
+
+            @Override
+            public void checkpoint(HostProcess process, Path seed) throws VmmException {
+                QemuDriver.checkpoint(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, work, seed);
             }
         };
         return new VmmProcess(handle, vmm, child, work, work.resolve("vmm.log"), control,

@@ -1,6 +1,8 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ForkMachineRequest;
+import dev.bolero.api.wire.QuotaUsage;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.FleetStore;
@@ -285,6 +287,64 @@ public final class ControlPlane {
         });
         changes.signal(updated.nodeId() == null ? List.of() : List.of(updated.nodeId()));
         return machine(namespace, id);
+    }
+
+    /**
+     * Makes {@code count} new machines of the source's fleet, namespace and config (without its published ports,
+     * {@link MachineSpec#withoutServices}) from a live snapshot of the running machine {@code id}, which runs on: they
+     * are placed on its node (where the snapshot is taken), checked against the namespace's quota as creates are, and
+     * resume the source's memory there, each with its own id, name, address, hostname and machine-id. Returns the
+     * clones as placed; their node starts them.
+     *
+     * @throws ApiException {@code invalid_argument} for a count that is not 1 to {@value ForkMachineRequest#MAX_COUNT};
+     *     {@code conflict} when the source is not running on a node; {@code failed_precondition} when it has secrets or
+     *     volumes, or its node cannot take the clones; {@code quota_exceeded} when the namespace has no room for them.
+     *     Clones placed before a refusal (the node filled meanwhile) stay.
+     */
+    public List<ClusterMachine> fork(String namespace, String id, int count) {
+        new ForkMachineRequest(count); // checks it
+        String action = "fork machine " + id;
+        MachineRow source = live(namespace, id, action);
+        if (!source.spec().secrets().isEmpty()) {
+            throw ApiException.failedPrecondition(action + ": it has secrets, and its memory (which holds them) would "
+                    + "be written to its node's disk in clear");
+        }
+        if (!source.spec().mounts().isEmpty()) {
+            throw ApiException.failedPrecondition(action + ": it has volumes, which its clones cannot share");
+        }
+        if (source.desiredState() != MachineState.RUNNING || source.nodeId() == null
+                || source.observedState() != MachineState.RUNNING) {
+            throw ApiException.conflict(action + ": it is not running on a node (it is "
+                    + source.observedState().wireName() + ")");
+        }
+        FleetStrategy strategy = store.read(action, tx -> {
+            Quotas.check(tx, namespace, QuotaUsage.machines(count, source.spec().guest().cpus(),
+                    source.spec().guest().memoryMb()), action);
+            return tx.fleets().template(namespace, source.fleet()).map(f -> f.spec().strategy())
+                    .orElseThrow(() -> notFound(action, "fleet", source.fleet()));
+        });
+        var fork = Optional.of(new Placements.Job.Fork(id, source.nodeId()));
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        List<Placements.Job> jobs = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String cloneId = Tokens.id();
+            jobs.add(new Placements.Job.Create(MachineRow.created(cloneId, namespace, source.fleet(), "m-" + cloneId,
+                    source.spec().withoutServices(), source.region(), source.nodeLabels(), MachineState.RUNNING,
+                    source.configVersion(), now), strategy, fork));
+        }
+        List<Placements.Result> results = placements.placeAll(jobs);
+        List<MachineRow> clones = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            MachineRow row = jobs.get(i).machine();
+            switch (results.get(i)) {
+                case Placements.Result.Placed placed -> clones.add(row.assignedTo(placed.nodeId(), placed.index()));
+                case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
+                case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
+                case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
+                case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
+            }
+        }
+        return store.read(action, tx -> toWire(tx, clones));
     }
 
     /** Checks that the secrets a fleet's config names exist; a config that names none passes. */

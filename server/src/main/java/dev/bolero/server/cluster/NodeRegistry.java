@@ -175,6 +175,7 @@ public final class NodeRegistry {
     private Poll answer(Tx tx, NodeRow node, boolean mayNumber) throws SQLException {
         String nodeId = node.id();
         var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
+        var forks = tx.machines().forkSources(machines.stream().map(MachineRow::id).toList());
         var members = tx.privateNetwork().members();
         var volumes = tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
@@ -182,7 +183,7 @@ public final class NodeRegistry {
         var incoming = tx.volumes().incomingTo(nodeId);
         if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
             var assigned = new ArrayList<Assignment>();
-            for (MachineRow m : machines) assigned.add(assignment(tx, m, null));
+            for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
             return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
                     List.of(), List.of(), volumes, incoming));
         }
@@ -194,7 +195,9 @@ public final class NodeRegistry {
                         List.of(PLAN.nodeBlock(m.index()))))
                 .toList();
         var assigned = new ArrayList<Assignment>();
-        for (MachineRow m : machines) assigned.add(assignment(tx, m, indexes.get(m.namespace())));
+        for (MachineRow m : machines) {
+            assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
+        }
         return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
                 tx.privateNetwork().dns(namespaces), volumes, incoming));
     }
@@ -371,11 +374,14 @@ public final class NodeRegistry {
                 allocation == null ? 0 : allocation.machines(), n.heartbeatAt(), n.joinedAt(), link);
     }
 
-    /** The machine as its node gets it, with the values of its secrets opened for this answer. */
-    private Assignment assignment(Tx tx, MachineRow m, Integer namespaceIndex) throws SQLException {
+    /**
+     * The machine as its node gets it, with the values of its secrets opened for this answer; {@code forkOf} the
+     * source of a fork's clone, null for other machines.
+     */
+    private Assignment assignment(Tx tx, MachineRow m, Integer namespaceIndex, String forkOf) throws SQLException {
         var names = m.spec().secrets().stream().map(MachineSpec.Secret::name).toList();
         return new Assignment(m.id(), m.namespace(), m.name(), m.generation(), m.desiredState(), m.spec(), m.stop(),
-                namespaceIndex, secrets.open(tx, m.namespace(), names), m.fleet());
+                namespaceIndex, secrets.open(tx, m.namespace(), names), m.fleet(), forkOf);
     }
 
     private static int seconds(Duration d) {

@@ -96,8 +96,18 @@ final class Placements implements AutoCloseable {
         /** How its fleet places. */
         FleetStrategy strategy();
 
-        /** A new machine: inserted on the chosen node unless its name is taken in its namespace. */
-        record Create(MachineRow machine, FleetStrategy strategy) implements Job {}
+        /**
+         * A new machine: inserted on the chosen node unless its name is taken in its namespace. A fork's clone names
+         * its source and the source's node, the only one it may go to.
+         */
+        record Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork) implements Job {
+            Create(MachineRow machine, FleetStrategy strategy) {
+                this(machine, strategy, Optional.empty());
+            }
+        }
+
+        /** What a fork's clone starts from: a live snapshot of machine {@code source}, on node {@code node}. */
+        record Fork(String source, String node) {}
 
         /**
          * A machine that wants to run and has no node: assigned unless it meanwhile got a node, was deleted or no
@@ -319,7 +329,9 @@ final class Placements implements AutoCloseable {
     /** Each job's {@link Volumes.Pin}, read in one transaction when any job mounts volumes. */
     private List<Pinned> pins(List<Job> jobs) {
         if (jobs.stream().allMatch(j -> j.machine().spec().mounts().isEmpty())) {
-            return jobs.stream().<Pinned>map(j -> new Pinned.Where(Volumes.Pin.NONE)).toList();
+            return jobs.stream().<Pinned>map(j -> new Pinned.Where(j instanceof Job.Create c && c.fork().isPresent()
+                    ? new Volumes.Pin(Optional.of(c.fork().get().node()), Optional.empty()) : Volumes.Pin.NONE))
+                    .toList();
         }
         return store.read("read the volumes of " + jobs.size() + " machines", tx -> {
             var pins = new ArrayList<Pinned>(jobs.size());
@@ -355,6 +367,7 @@ final class Placements implements AutoCloseable {
             }
             var results = new LinkedHashMap<Integer, Result>();
             var inserts = new ArrayList<MachineRow>();
+            var forks = new HashMap<String, String>();
             var assignments = new ArrayList<MachineStore.Assignment>();
             var touched = new LinkedHashSet<String>();
             var placed = new ArrayList<Placement>();
@@ -375,6 +388,7 @@ final class Placements implements AutoCloseable {
                         var conflict = attach(tx, create.machine(), p.nodeId(), now);
                         if (conflict.isPresent()) yield conflict.get();
                         inserts.add(create.machine().assignedTo(p.nodeId(), tx.index()));
+                        if (create.fork().isPresent()) forks.put(p.machineId(), create.fork().get().source());
                         yield new Result.Placed(p.nodeId(), tx.index());
                     }
                     case Job.Place place -> {
@@ -406,6 +420,7 @@ final class Placements implements AutoCloseable {
                 results.put(i, result);
             }
             tx.machines().insert(inserts);
+            for (var fork : forks.entrySet()) tx.machines().recordFork(fork.getKey(), fork.getValue());
             tx.machines().assign(assignments, now);
             tx.nodes().touchAssignments(touched);
             return new Committed(results, tx.index(), placed, touched);

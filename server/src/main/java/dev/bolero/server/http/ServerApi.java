@@ -25,6 +25,7 @@ import dev.bolero.server.store.AuditStore;
 import dev.bolero.server.store.Page;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.ExecStream;
 import dev.bolero.api.QueryParams;
 import dev.bolero.server.cluster.Cluster;
@@ -263,6 +264,10 @@ public final class ServerApi implements AutoCloseable {
                     ctx.json(cluster.plane().start(namespace(ctx), ctx.pathParam("id"))));
             r.handle(ServerRoutes.SUSPEND_MACHINE, ctx ->
                     ctx.json(cluster.plane().suspend(namespace(ctx), ctx.pathParam("id"))));
+            r.handle(ServerRoutes.FORK_MACHINE, ctx -> {
+                ForkMachineRequest fork = body(ctx, ForkMachineRequest.class, "fork machine " + ctx.pathParam("id"));
+                ctx.status(201).json(cluster.plane().fork(namespace(ctx), ctx.pathParam("id"), fork.count()));
+            });
             r.handle(ServerRoutes.STOP_MACHINE, ctx -> {
                 String ns = namespace(ctx);
                 MachineSpec.Stop stop = ctx.body().isBlank() ? null

@@ -1,6 +1,7 @@
 package dev.bolero.server.http;
 
 import dev.bolero.api.ExecRequest;
+import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.ExecResult;
 import dev.bolero.api.MachineEvent;
 import dev.bolero.core.MachineSpec;
@@ -279,6 +280,15 @@ final class ServerRoutes {
                     + "its node's disk). A suspended machine moved off its node (drain, node loss) boots cold at its "
                     + "next start.")
             .returns(200, ClusterMachine.class).errors(409).build();
+    static final Operation FORK_MACHINE = Operation.post(NS + "/machines/{id}/fork").id("forkMachine")
+            .tag("machines").summary("Makes count new machines from a live snapshot of a running one, which runs on")
+            .description("The clones are placed on the source's node (where its snapshot is taken), are checked "
+                    + "against the namespace's quota as creates are, and resume the source's memory and processes "
+                    + "there, each with its own id, name, address, MAC, hostname and machine-id and a reseeded kernel "
+                    + "RNG; their drives are copy-on-write views of the source's as it was. A machine with secrets or "
+                    + "volumes is refused. Returns the clones at once; their state becomes running once their node has "
+                    + "resumed them.")
+            .body(ForkMachineRequest.class).returnsArrayOf(201, ClusterMachine.class).errors(409).build();
     static final Operation STOP_MACHINE = Operation.post(NS + "/machines/{id}/stop").id("stopMachine")
             .tag("machines").summary("Stops a machine (an empty body: its configured signal and timeout)")
             .body(MachineSpec.Stop.class).returns(200, ClusterMachine.class).errors(409).build();
@@ -391,7 +401,8 @@ final class ServerRoutes {
             LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
-            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, UPDATE_MACHINE, START_MACHINE, SUSPEND_MACHINE, STOP_MACHINE, DELETE_MACHINE,
+            LIST_FLEET_MACHINES, LIST_MACHINES, GET_MACHINE, UPDATE_MACHINE, START_MACHINE, SUSPEND_MACHINE, FORK_MACHINE,
+            STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, REMOVE_NODE, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, GATEWAY_ROUTES,

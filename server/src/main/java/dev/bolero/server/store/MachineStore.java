@@ -239,6 +239,19 @@ public final class MachineStore {
         sql.update("DELETE FROM machines WHERE node_id = ? AND desired_state = " + DESTROYED, nodeId);
     }
 
+    /** Records that machine {@code id} (inserted in this transaction) is a clone of machine {@code sourceId}. */
+    public void recordFork(String id, String sourceId) throws SQLException {
+        sql.update("INSERT INTO machine_forks (machine_id, source_id) VALUES (?, ?)", id, sourceId);
+    }
+
+    /** The sources of those of the machines {@code ids} that are a fork's clones, by clone id. */
+    public Map<String, String> forkSources(List<String> ids) throws SQLException {
+        Map<String, String> sources = new java.util.HashMap<>();
+        sql.in("SELECT machine_id, source_id FROM machine_forks WHERE machine_id",
+                r -> sources.put(r.getString(1), r.getString(2)), ids);
+        return sources;
+    }
+
     /** Deletes the row of a deleted machine. */
     public void purge(String id) throws SQLException {
         sql.update("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, id);

@@ -66,6 +66,16 @@ public final class VmmProcess implements VmProcess {
         default void save(HostProcess process, Path dir) throws VmmException {
             throw new VmmException("suspend pid " + process.pid() + ": this VMM cannot save a VM's state");
         }
+
+        /**
+         * Pauses the VM, writes its state and a frozen copy of its root drive into the seed directory {@code seed}
+         * (see {@link dev.bolero.runtime.Snapshot#sealSeed}) and continues the VM.
+         *
+         * @throws VmmException when the state cannot be saved; the VM is continued when it can be
+         */
+        default void checkpoint(HostProcess process, Path seed) throws VmmException {
+            throw new VmmException("fork pid " + process.pid() + ": this VMM cannot save a running VM's state");
+        }
     }
 
     /**
@@ -220,6 +230,19 @@ public final class VmmProcess implements VmProcess {
                 throw e;
             }
             Snapshot.seal(workDir, dependencies);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Holds the stop lock: a stop requested meanwhile waits for the VM to run again.
+     */
+    @Override
+    public void seed(Path seed) throws VmmException {
+        synchronized (stopLock) {
+            if (!process.isAlive()) throw new VmmException("fork pid " + handle.pid() + ": the VMM is gone");
+            control.checkpoint(process, seed);
         }
     }
 
