@@ -1614,7 +1614,6 @@ abstract class ClusterSuite {
         return r.json();
     }
 
-    /** Machine {@code id}'s assignment in {@code node}'s current assignments. */
     @Test
     void anInPlaceUpdateKeepsTheIdBumpsTheVersionReachesTheNodeAndIsRefusedWhereItCannotFit() throws Exception {
         namespace("alpha");
@@ -1722,6 +1721,7 @@ abstract class ClusterSuite {
         assertThat(http.post("/v1/namespaces/alpha/secrets/NOPE/roll", ADMIN, null).status()).isEqualTo(404);
     }
 
+    /** Machine {@code id}'s assignment in {@code node}'s current assignments. */
     private static JsonNode assignment(FakeAgent node, String id) {
         for (JsonNode m : node.assignments().path("machines")) if (m.path("id").asString().equals(id)) return m;
         throw new AssertionError("node " + node.id + " has no assignment of machine " + id);
