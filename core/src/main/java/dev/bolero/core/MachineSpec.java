@@ -939,8 +939,9 @@ public record MachineSpec(
      *
      * @param internalPort the port the workload serves HTTP on, 1-65535 (required)
      * @param forceHttps whether plain-HTTP requests are redirected to HTTPS (default false)
-     * @param autoStop {@code off} (default) or {@code stop}: machines idle for {@code idleTimeoutS} are stopped, down
-     *     to {@code minMachinesRunning}
+     * @param autoStop {@code off} (default), {@code stop} or {@code suspend}: machines idle for {@code idleTimeoutS} are
+     *     stopped, or suspended (their memory saved on their node, resumed by the next request that wakes them), down to
+     *     {@code minMachinesRunning}
      * @param autoStart whether a request for the fleet with no running machine starts a stopped one and waits for it
      *     (default false)
      * @param minMachinesRunning machines {@code auto_stop} leaves running, 0 to 1000 (default 0)
@@ -958,9 +959,9 @@ public record MachineSpec(
             return new HttpService(internalPort, null, null, null, null, null, null);
         }
 
-        /** Whether idle machines are stopped. */
+        /** Whether idle machines are stopped or suspended. */
         public boolean stopsIdle() {
-            return autoStop == AutoStop.STOP;
+            return autoStop == AutoStop.STOP || autoStop == AutoStop.SUSPEND;
         }
 
         /** {@code idle_timeout_s}, or its default. */
@@ -977,7 +978,7 @@ public record MachineSpec(
 
         /** What {@code auto_stop} does with idle machines. */
         public enum AutoStop {
-            OFF, STOP;
+            OFF, STOP, SUSPEND;
 
             @com.fasterxml.jackson.annotation.JsonValue
             public String wireName() {

@@ -19,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code auto_stop}: asks the control plane to stop a fleet's machines that this gateway has sent no request for
- * {@code idle_timeout_s}, the longest idle first, down to {@code min_machines_running}. It looks every
+ * {@code auto_stop}: asks the control plane to stop (or, with {@code suspend}, to suspend) a fleet's machines that this
+ * gateway has sent no request for {@code idle_timeout_s}, the longest idle first, down to {@code min_machines_running}.
+ * A machine the control plane will not suspend (it has secrets, whose values its saved memory would hold) is stopped. It looks every
  * {@link #TICK}, so a machine stops at most one tick after its idle timeout. Each gateway judges by its own traffic:
  * with several gateways, a machine busy through another one may be stopped here (and woken there).
  */
@@ -99,8 +100,21 @@ public final class IdleStopper implements AutoCloseable {
     private void stop(GatewayRoutes.FleetRoute fleet, GatewayRoutes.RouteMachine machine) {
         if (!asked.add(machine.id())) return;
         try {
-            client.stop(fleet.namespace(), machine.id(), null);
-            log.info("auto_stop: stopped machine {} of fleet {}/{}, idle {} s or more", machine.id(),
+            String done = "stopped";
+            if (fleet.httpService().autoStop() == MachineSpec.HttpService.AutoStop.SUSPEND) {
+                try {
+                    client.suspend(fleet.namespace(), machine.id());
+                    done = "suspended";
+                } catch (ClientException refused) {
+                    if (!"failed_precondition".equals(refused.code())) throw refused;
+                    log.warn("auto_stop: machine {} of fleet {}/{} cannot be suspended ({}): stopping it",
+                            machine.id(), fleet.namespace(), fleet.fleet(), refused.getMessage());
+                    client.stop(fleet.namespace(), machine.id(), null);
+                }
+            } else {
+                client.stop(fleet.namespace(), machine.id(), null);
+            }
+            log.info("auto_stop: {} machine {} of fleet {}/{}, idle {} s or more", done, machine.id(),
                     fleet.namespace(), fleet.fleet(), fleet.httpService().idleTimeout());
         } catch (ClientException e) {
             log.warn("auto_stop: stop machine {} of fleet {}/{}: {}", machine.id(), fleet.namespace(), fleet.fleet(),

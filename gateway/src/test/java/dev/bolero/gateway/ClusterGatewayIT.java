@@ -146,6 +146,24 @@ class ClusterGatewayIT {
     }
 
     @Test
+    void withAutoStopSuspendAnIdleMachineIsSuspendedAndTheNextRequestResumesIt() throws Exception {
+        int port = freePort("127.0.0.6");
+        var service = new MachineSpec.HttpService(port, null, MachineSpec.HttpService.AutoStop.SUSPEND, true, 0, 2,
+                null);
+        admin.createFleet("alpha", new FleetSpec("nap", null, null, Map.of(),
+                MachineSpec.builder("registry.test/nap:1").httpService(service).overlay()));
+        String m1 = machine("alpha", "nap", "m1", true, "127.0.0.6", port);
+        await("the fleet is routed", () -> get("nap.alpha." + DOMAIN).statusCode() == 200);
+
+        await("the idle machine is suspended", () -> admin.machine("alpha", m1).desiredState() == MachineState.SUSPENDED);
+        await("and reported suspended", () -> admin.machine("alpha", m1).state() == MachineState.SUSPENDED);
+        var woken = get("nap.alpha." + DOMAIN);
+        assertThat(woken.statusCode()).isEqualTo(200);
+        assertThat(woken.body()).as("resumed by the request").isEqualTo(m1);
+        assertThat(admin.machine("alpha", m1).desiredState()).isEqualTo(MachineState.RUNNING);
+    }
+
+    @Test
     void aCustomHostnameRoutesToItsFleetAndIsServedItsTenantsUploadedCertificateBySni() throws Exception {
         int port = freePort("127.0.0.5");
         for (String ns : List.of("alpha", "beta")) {
