@@ -141,8 +141,9 @@ public final class BoleroClient {
         return send("PUT", ns(namespace) + "/secrets/" + enc(name), new SecretValue(null, value), SecretInfo.class);
     }
 
+    /** The namespace's secrets, by name: every page. */
     public List<SecretInfo> secrets(String namespace) {
-        return send("GET", ns(namespace) + "/secrets", null, new TypeReference<List<SecretInfo>>() {});
+        return all(ns(namespace) + "/secrets", "", new TypeReference<List<SecretInfo>>() {}, SecretInfo::name);
     }
 
     public void deleteSecret(String namespace, String name) {

@@ -1746,6 +1746,10 @@ abstract class ClusterSuite {
                 "paged-c");
         assertThat(allPages(ns + "/fleets?", 2, "name", null)).containsExactly("api", "cache", "db", "queue", "web");
         assertThat(allPages(ns + "/volumes?", 1, "name", null)).containsExactly("v1", "v2", "v3");
+        for (String name : List.of("S3", "S1", "S2")) {
+            assertThat(http.post(ns + "/secrets", ADMIN, Map.of("name", name, "value", "v")).status()).isEqualTo(201);
+        }
+        assertThat(allPages(ns + "/secrets?", 2, "name", null)).containsExactly("S1", "S2", "S3");
         assertThat(allPages("/v1/nodes?", 2, "id", null)).hasSize(3).doesNotHaveDuplicates().isSorted();
         assertThat(allPages(ns + "/machines?", 3, "id", null)).containsExactlyElementsOf(machines.stream().sorted()
                 .toList());
@@ -1767,7 +1771,7 @@ abstract class ClusterSuite {
         assertThat(http.get("/v1/namespaces?cursor=paged-a", tenant).json()).isEmpty();
 
         assertRefuseBadPages(List.of("/v1/namespaces", ns + "/fleets", ns + "/machines", ns + "/volumes",
-                "/v1/nodes", ns + "/fleets/web/machines"));
+                ns + "/secrets", "/v1/nodes", ns + "/fleets/web/machines"));
     }
 
     /** Each of {@code lists} answers a bad {@code limit} or {@code cursor} with a 400 naming the parameter. */

@@ -179,7 +179,7 @@ public final class ServerApi implements AutoCloseable {
 
             r.handle(ServerRoutes.CREATE_SECRET, ctx -> ctx.status(201).json(secrets.create(namespace(ctx),
                     body(ctx, SecretValue.class, "create secret"))));
-            r.handle(ServerRoutes.LIST_SECRETS, ctx -> ctx.json(secrets.list(namespace(ctx))));
+            r.handle(ServerRoutes.LIST_SECRETS, ctx -> ctx.json(secrets.list(namespace(ctx), page(ctx))));
             r.handle(ServerRoutes.GET_SECRET, ctx -> ctx.json(secrets.get(namespace(ctx), ctx.pathParam("secret"))));
             r.handle(ServerRoutes.PUT_SECRET, ctx -> ctx.json(secrets.put(namespace(ctx), ctx.pathParam("secret"),
                     body(ctx, SecretValue.class, "set secret " + ctx.pathParam("secret")))));

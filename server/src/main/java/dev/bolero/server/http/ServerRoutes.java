@@ -148,9 +148,8 @@ final class ServerRoutes {
     static final Operation CREATE_SECRET = Operation.post(NS + "/secrets").id("createSecret").tag("secrets")
             .summary("Creates a secret (its value is never shown again)").body(SecretValue.class)
             .returns(201, SecretInfo.class).errors(409).build();
-    static final Operation LIST_SECRETS = Operation.get(NS + "/secrets").id("listSecrets").tag("secrets")
-            .summary("The namespace's secrets: names, versions and digests").returnsArrayOf(200, SecretInfo.class)
-            .build();
+    static final Operation LIST_SECRETS = paged(Operation.get(NS + "/secrets").id("listSecrets").tag("secrets")
+            .summary("The namespace's secrets by name: names, versions and digests"), "name", SecretInfo.class).build();
     static final Operation GET_SECRET = Operation.get(NS + "/secrets/{secret}").id("getSecret").tag("secrets")
             .summary("One secret's name, version and digest").returns(200, SecretInfo.class).build();
     static final Operation PUT_SECRET = Operation.put(NS + "/secrets/{secret}").id("setSecret").tag("secrets")

@@ -5,6 +5,7 @@ import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.core.FieldPath;
 import dev.bolero.core.MachineSpec;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.nio.charset.StandardCharsets;
@@ -78,8 +79,9 @@ public final class Secrets {
         });
     }
 
-    public List<SecretInfo> list(String namespace) {
-        return store.read("list secrets of " + namespace, tx -> tx.secrets().list(namespace));
+    /** One page of the namespace's secrets, by name. */
+    public List<SecretInfo> list(String namespace, Page page) {
+        return store.read("list secrets of " + namespace, tx -> tx.secrets().list(namespace, page));
     }
 
     /** @throws ApiException {@code not_found} */

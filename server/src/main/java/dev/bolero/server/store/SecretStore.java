@@ -43,8 +43,14 @@ public final class SecretStore {
         return sql.one(INFO + " WHERE namespace = ? AND name = ?", SecretStore::info, namespace, name);
     }
 
+    /** Every secret of the namespace, by name. */
     public List<SecretInfo> list(String namespace) throws SQLException {
         return sql.all(INFO + " WHERE namespace = ? ORDER BY name", SecretStore::info, namespace);
+    }
+
+    /** One page of the namespace's secrets, by name. */
+    public List<SecretInfo> list(String namespace, Page page) throws SQLException {
+        return sql.all(INFO + " WHERE namespace = ? AND " + Page.sql("name"), SecretStore::info, page.args(namespace));
     }
 
     /** The sealed value of the secret's current version. */
