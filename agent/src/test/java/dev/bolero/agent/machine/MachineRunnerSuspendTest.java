@@ -2,6 +2,7 @@ package dev.bolero.agent.machine;
 
 import static dev.bolero.agent.machine.RunnerFixture.spec;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.api.ApiException;
@@ -61,7 +62,10 @@ class MachineRunnerSuspendTest {
         FakeDriver.FakeVm second = f.driver.lastVm();
         assertThat(f.driver.vms()).hasSize(2);
         assertThat(second.resumed()).as("the same guest goes on in a new VMM").isTrue();
-        assertThat(second.guest.clocks()).as("the clock was set once").hasSize(1);
+        // A resumed machine runs at once; its clock is set when its guest's channel connects, on the conversation's
+        // own thread.
+        await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(second.guest.clocks()).as("the clock was set once").hasSize(1));
         assertThat(f.eventTypes(id)).containsExactly("created", "starting", "running", "suspended", "starting",
                 "resumed", "running");
         assertThat(Files.exists(machineDir(id).resolve("snapshot"))).as("a used snapshot is removed").isFalse();
