@@ -107,7 +107,10 @@ class ServerApiFuzzTest {
             quoted.sort(Comparator.comparingInt(String::length).reversed());
             String own = message;
             for (String v : quoted) if (!v.isEmpty()) own = own.replace(v, "");
-            assertThat(own).as("the error of %s: %s", request, message).doesNotContain(ApiWords.LEAKS);
+            // A message may also quote a part of a value (a body's unknown field): a word counts only when nothing
+            // sent holds it.
+            List<String> leaks = ApiWords.leaksAbsentFrom(String.join("\n", sent));
+            if (!leaks.isEmpty()) assertThat(own).as("the error of %s: %s", request, message).doesNotContain(leaks);
         }
     }
 
