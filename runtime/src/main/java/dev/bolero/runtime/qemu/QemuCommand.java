@@ -35,8 +35,10 @@ final class QemuCommand {
         }
     }
 
-    static List<String> build(String qemu, VmSpec spec, Accelerator accel, Files files) {
-        List<String> cmd = new ArrayList<>(List.of(qemu, "-M", machine(spec.boot().flavour())));
+    /** @param ram where the guest's RAM lives */
+    static List<String> build(String qemu, VmSpec spec, Accelerator accel, Files files, GuestRam ram) {
+        List<String> cmd = new ArrayList<>(List.of(qemu, "-M", machine(spec.boot().flavour()) + ram.machineOption()));
+        cmd.addAll(ram.objectOptions(spec.memoryMb()));
         if (accel.name().equals("kvm")) {
             cmd.addAll(List.of("-accel", "kvm", "-cpu", "host"));
         } else {
