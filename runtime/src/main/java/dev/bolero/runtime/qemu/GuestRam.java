@@ -17,14 +17,13 @@ sealed interface GuestRam {
     record Anonymous() implements GuestRam {}
 
     /**
-     * A file QEMU creates in {@code dir} (a tmpfs) and unlinks at once, mapped shared: private to that QEMU (it is
-     * freed with it) yet readable through {@code /proc/<pid>/fd/}, so that a fork copies the paused VM's RAM
-     * from there instead of migrating it.
+     * A memfd QEMU makes ({@code memory-backend-memfd}), mapped shared: memory like anonymous memory, private to that
+     * QEMU and freed with it, not bounded by {@code /dev/shm}'s size, yet readable through {@code /proc/<pid>/fd/}
+     * as {@value #MEMFD}, so that a fork copies the paused VM's RAM from there instead of migrating it.
      */
-    record Shared(Path dir) implements GuestRam {
-        public Shared {
-            Objects.requireNonNull(dir, "dir");
-        }
+    record Shared() implements GuestRam {
+        /** The name of the memfd QEMU makes (its backend type), which {@code /proc/<pid>/fd/} shows. */
+        static final String MEMFD = "/memfd:memory-backend-memfd";
     }
 
     /**
@@ -39,23 +38,19 @@ sealed interface GuestRam {
 
     /**
      * The options that give the guest {@code memoryMb} of this RAM: empty for {@link Anonymous}, else a
-     * {@code memory-backend-file} object; the machine option then names it ({@link #machineOption}).
+     * memory backend object; the machine option then names it ({@link #machineOption}).
      */
     default List<String> objectOptions(int memoryMb) {
         return switch (this) {
             case Anonymous a -> List.of();
-            case Shared s -> backend(memoryMb, s.dir(), true);
-            case Private p -> backend(memoryMb, p.file(), false);
+            case Shared s -> List.of("-object", "memory-backend-memfd,id=" + BLOCK + ",size=" + memoryMb + "M,share=on");
+            case Private p -> List.of("-object", "memory-backend-file,id=" + BLOCK + ",size=" + memoryMb + "M,mem-path="
+                    + QemuCommand.escape(p.file().toAbsolutePath()) + ",share=off");
         };
     }
 
     /** What the {@code -M} value gets appended: empty, or {@code ,memory-backend=}{@value #BLOCK}. */
     default String machineOption() {
         return this instanceof Anonymous ? "" : ",memory-backend=" + BLOCK;
-    }
-
-    private static List<String> backend(int memoryMb, Path memPath, boolean share) {
-        return List.of("-object", "memory-backend-file,id=" + BLOCK + ",size=" + memoryMb + "M,mem-path="
-                + QemuCommand.escape(memPath.toAbsolutePath()) + ",share=" + (share ? "on" : "off"));
     }
 }

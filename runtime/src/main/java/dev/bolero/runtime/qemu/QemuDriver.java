@@ -98,8 +98,6 @@ public final class QemuDriver implements VmmDriver {
      * pause, a sparse file; the migration stream ({@link #STATE_FILE}) then holds only the devices' state.
      */
     private static final String MEMORY_FILE = "qemu-memory";
-    /** Where unjailed QEMUs keep their guest RAM when it is a tmpfs ({@link GuestRam.Shared}). */
-    private static final Path SHARED_RAM_DIR = Path.of("/dev/shm");
     /** The migration capability that leaves shared RAM out of the stream; both ends of a migration must agree. */
     private static final String IGNORE_SHARED = "x-ignore-shared";
     /** A seed's frozen copy of its VM's overlay; in a machine planted from it, the hard link its overlay is over. */
@@ -130,17 +128,7 @@ public final class QemuDriver implements VmmDriver {
         this.accelerator = Accelerator.choose(
                 Objects.requireNonNull(accel, "accel"), Path.of("/dev/kvm"), Path.of("/proc/cpuinfo"));
         this.jail = jail.map(Jail::new);
-        this.ram = this.jail.isEmpty() && tmpfs(SHARED_RAM_DIR) ? new GuestRam.Shared(SHARED_RAM_DIR)
-                : new GuestRam.Anonymous();
-    }
-
-    /** Whether {@code dir} is a writable tmpfs directory. */
-    private static boolean tmpfs(Path dir) {
-        try {
-            return Files.isDirectory(dir) && Files.isWritable(dir) && Files.getFileStore(dir).type().equals("tmpfs");
-        } catch (IOException e) {
-            return false;
-        }
+        this.ram = this.jail.isEmpty() ? new GuestRam.Shared() : new GuestRam.Anonymous();
     }
 
     @Override
@@ -355,11 +343,39 @@ public final class QemuDriver implements VmmDriver {
                 throw new VmmException(what + ": qemu is " + status + " after loading the saved state");
             }
             if (status.equals("paused")) qmp.execute("cont", Map.of());
+            awaitControlPortClosed(qmp);
         } catch (VmmException e) {
             throw new VmmException(e.getMessage() + qemuSaid(process, vmmLog), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new VmmException(what + ": interrupted while qemu loaded the saved state", e);
+        }
+    }
+
+    /** How long a resumed guest is given to close its control port (see {@link #awaitControlPortClosed}). */
+    private static final Duration PORT_CLOSE_WAIT = Duration.ofSeconds(1);
+
+    /**
+     * Waits until the resumed guest has closed its control port, or {@link #PORT_CLOSE_WAIT}. The saved state says a
+     * host was connected; none is, so once the VM runs QEMU tells the guest the host went away, and {@code
+     * bolero-init} reads EOF and closes the port (reopening it on its next tick). Bytes a host sent before that
+     * close would be discarded with the port's buffer (a clone's IDENTITY, a CLOCK): a host that connects after it
+     * finds its bytes kept in the socket until the guest reopens. QEMU shows the guest's side as the chardev's
+     * {@code frontend-open}: set by the restored state as the VM starts, cleared by the close.
+     */
+    private static void awaitControlPortClosed(Qmp qmp) throws VmmException, InterruptedException {
+        long deadline = System.nanoTime() + PORT_CLOSE_WAIT.toNanos();
+        boolean opened = false;
+        while (System.nanoTime() < deadline) {
+            boolean open = false;
+            for (JsonNode chardev : qmp.execute("query-chardev", Map.of())) {
+                if (chardev.path("label").asString("").equals(QemuCommand.CONTROL_CHARDEV)) {
+                    open = chardev.path("frontend-open").asBoolean(false);
+                }
+            }
+            if (opened && !open) return;
+            opened |= open;
+            Thread.sleep(2);
         }
     }
 
@@ -446,17 +462,13 @@ public final class QemuDriver implements VmmDriver {
 
     /**
      * The file descriptor ({@code /proc/<pid>/fd/N}) through which QEMU {@code pid} holds its {@link GuestRam.Shared}
-     * RAM file; empty when its RAM is not such a file (anonymous, jailed, or a clone's private mapping).
+     * RAM; empty when its RAM is not such a memfd (anonymous, jailed, or a clone's private mapping).
      */
     private static Optional<Path> sharedRam(long pid) {
-        String prefix = "qemu_back_mem." + GuestRam.BLOCK + "."; // QEMU's name for a file it makes in mem-path
         try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
             for (Path fd : fds.toList()) {
                 try {
-                    Path target = Files.readSymbolicLink(fd);
-                    if (target.startsWith(SHARED_RAM_DIR) && target.getFileName().toString().startsWith(prefix)) {
-                        return Optional.of(fd);
-                    }
+                    if (Files.readSymbolicLink(fd).toString().startsWith(GuestRam.Shared.MEMFD)) return Optional.of(fd);
                 } catch (IOException e) {
                     // closed meanwhile: not the RAM, which QEMU holds as long as it runs
                 }

@@ -48,9 +48,9 @@ class QemuDriverUnitTest {
     void fileBackedRamIsTheMachinesDefaultRamBlockMappedSharedOrPrivate() {
         Path w = Path.of("/w");
         List<String> shared = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("tcg", "test"),
-                files(w, Optional.empty()), new GuestRam.Shared(Path.of("/dev/shm")));
+                files(w, Optional.empty()), new GuestRam.Shared());
         assertThat(shared.subList(0, 5)).containsExactly("qemu", "-M", "microvm,acpi=on,memory-backend=microvm.ram",
-                "-object", "memory-backend-file,id=microvm.ram,size=512M,mem-path=/dev/shm,share=on");
+                "-object", "memory-backend-memfd,id=microvm.ram,size=512M,share=on");
         assertThat(String.join(" ", shared)).contains("-m 512M");
         List<String> clone = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("tcg", "test"),
                 files(w, Optional.empty()), new GuestRam.Private(Path.of("/w,1/snapshot/qemu-memory")));

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A fork whose clones share their source's memory pages, with a real unjailed QEMU (TCG here): the source's RAM is a
- * tmpfs file QEMU maps shared, the seed holds a copy of it beside a migration stream of the devices' state alone, and
+ * memfd QEMU maps shared, the seed holds a copy of it beside a migration stream of the devices' state alone, and
  * each clone maps that copy privately: the pages both clones only read are one page cache's, counted half to each.
  * The source then still suspends (its RAM in the stream) and resumes. One cold boot in all.
  */
@@ -50,9 +50,6 @@ class QemuForkIT {
             assumeTrue(QemuDriverIT.onPath(tool), tool + " is not installed");
         }
         assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed (/bin/busybox)");
-        Path shm = Path.of("/dev/shm");
-        assumeTrue(Files.isDirectory(shm) && Files.getFileStore(shm).type().equals("tmpfs"),
-                "/dev/shm is not a tmpfs: guest RAM stays anonymous");
         boot = new BootAssetsBuilder(shared.resolve("data")).build();
         rootDrive = RootDrives.busybox(shared.resolve("rootfs"), shared.resolve("root.ext4"));
     }
@@ -77,8 +74,8 @@ class QemuForkIT {
             assertThat(session.next()).isInstanceOf(GuestEvent.Started.class);
             assertThat(session.next()).isInstanceOf(GuestEvent.Output.class);
         }
-        Mapping ram = ram(source, "/dev/shm/qemu_back_mem." + GuestRam.BLOCK + ".").orElseThrow();
-        assertThat(ram.perms()).as("the source's RAM is a tmpfs file mapped shared").isEqualTo("rw-s");
+        Mapping ram = ram(source, GuestRam.Shared.MEMFD).orElseThrow();
+        assertThat(ram.perms()).as("the source's RAM is a memfd mapped shared").isEqualTo("rw-s");
 
         Path seed = dir.resolve("seed");
         source.seed(seed);
@@ -121,7 +118,7 @@ class QemuForkIT {
         assertThat(Snapshot.dir(dir.resolve("source")).resolve("qemu-memory")).doesNotExist();
         VmProcess resumed = driver.resume(spec("source"));
         started.add(resumed);
-        Mapping back = ram(resumed, "/dev/shm/qemu_back_mem." + GuestRam.BLOCK + ".").orElseThrow();
+        Mapping back = ram(resumed, GuestRam.Shared.MEMFD).orElseThrow();
         assertThat(back.perms()).isEqualTo("rw-s");
         assertThat(back.rssKb() * 1024).as("the saved RAM was loaded into it").isGreaterThan(8 * MIB);
         assertThat(resumed.isAlive()).isTrue();
