@@ -343,7 +343,10 @@ public final class QemuDriver implements VmmDriver {
                 throw new VmmException(what + ": qemu is " + status + " after loading the saved state");
             }
             if (status.equals("paused")) qmp.execute("cont", Map.of());
-            awaitControlPortClosed(qmp);
+            long contAt = System.nanoTime();
+            boolean closed = awaitControlPortClosed(qmp);
+            log.debug("{}: the guest {} its control port {} ms after cont", what, closed ? "closed" : "did not close",
+                    (System.nanoTime() - contAt) / 1_000_000);
         } catch (VmmException e) {
             throw new VmmException(e.getMessage() + qemuSaid(process, vmmLog), e);
         } catch (InterruptedException e) {
@@ -356,14 +359,15 @@ public final class QemuDriver implements VmmDriver {
     private static final Duration PORT_CLOSE_WAIT = Duration.ofSeconds(1);
 
     /**
-     * Waits until the resumed guest has closed its control port, or {@link #PORT_CLOSE_WAIT}. The saved state says a
+     * Waits until the resumed guest has closed its control port, or {@link #PORT_CLOSE_WAIT}; returns whether it
+     * did. The saved state says a
      * host was connected; none is, so once the VM runs QEMU tells the guest the host went away, and {@code
      * bolero-init} reads EOF and closes the port (reopening it on its next tick). Bytes a host sent before that
      * close would be discarded with the port's buffer (a clone's IDENTITY, a CLOCK): a host that connects after it
      * finds its bytes kept in the socket until the guest reopens. QEMU shows the guest's side as the chardev's
      * {@code frontend-open}: set by the restored state as the VM starts, cleared by the close.
      */
-    private static void awaitControlPortClosed(Qmp qmp) throws VmmException, InterruptedException {
+    private static boolean awaitControlPortClosed(Qmp qmp) throws VmmException, InterruptedException {
         long deadline = System.nanoTime() + PORT_CLOSE_WAIT.toNanos();
         boolean opened = false;
         while (System.nanoTime() < deadline) {
@@ -373,10 +377,11 @@ public final class QemuDriver implements VmmDriver {
                     open = chardev.path("frontend-open").asBoolean(false);
                 }
             }
-            if (opened && !open) return;
+            if (opened && !open) return true;
             opened |= open;
             Thread.sleep(2);
         }
+        return false;
     }
 
     private static String qemuSaid(HostProcess process, Path vmmLog) {

@@ -218,17 +218,16 @@ class QemuDriverIT {
     void clonesMapTheSeedsRamPrivatelyAndShareThePagesTheyOnlyRead() throws Exception {
         VmProcess source = driver.start(spec(dir.resolve("source")));
         started.add(source);
-        try (var session = new GuestSession(source.openControl())) {
+        Path seed = dir.resolve("seed");
+        try (var session = new GuestSession(source.openControl())) { // connected while the seed is saved, as a runner
             assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
             session.sendConfig(GuestConfig.of(List.of("sh", "-c", "while true; do echo tick; sleep 0.2; done"), "src"));
             assertThat(session.next()).isInstanceOf(GuestEvent.Started.class);
             assertThat(session.next()).isInstanceOf(GuestEvent.Output.class);
+            Mapping ram = ram(source, GuestRam.Shared.MEMFD).orElseThrow();
+            assertThat(ram.perms()).as("the source's RAM is a memfd mapped shared").isEqualTo("rw-s");
+            source.seed(seed);
         }
-        Mapping ram = ram(source, GuestRam.Shared.MEMFD).orElseThrow();
-        assertThat(ram.perms()).as("the source's RAM is a memfd mapped shared").isEqualTo("rw-s");
-
-        Path seed = dir.resolve("seed");
-        source.seed(seed);
         assertThat(Files.size(seed.resolve("qemu-memory"))).as("the paused RAM, whole").isEqualTo(256 * MIB);
         assertThat(Files.size(seed.resolve("qemu-state"))).as("the stream holds the devices' state alone")
                 .isLessThan(4 * MIB);
