@@ -64,6 +64,11 @@ import org.slf4j.LoggerFactory;
  * JVM's exit nor a terminal's ^C stops QEMU. Requires {@code qemu-system-x86_64} and {@code qemu-img} on the
  * {@code PATH}, and root to jail.
  *
+ * <p>Unjailed, the guest's RAM is a memfd QEMU maps shared ({@link GuestRam.Shared}), which a fork copies into its
+ * seed; a clone maps that copy privately ({@link GuestRam.Private}), so clones of one seed share the pages they only
+ * read. Jailed, it is anonymous memory and a fork migrates it: QEMU 7.2 opens a privately mapped memory file
+ * read-write, which would give each jailed clone's uid write access to its siblings' pages.
+ *
  * <p>When a socket's host path is too long for a Unix socket (108 bytes), the sockets are reached through a short
  * per-machine directory (or, jailed, a symbolic link to the jail's {@code /run}) under {@code /run/bolero/},
  * recorded in the handle.
@@ -360,12 +365,11 @@ public final class QemuDriver implements VmmDriver {
 
     /**
      * Waits until the resumed guest has closed its control port, or {@link #PORT_CLOSE_WAIT}; returns whether it
-     * did. The saved state says a
-     * host was connected; none is, so once the VM runs QEMU tells the guest the host went away, and {@code
-     * bolero-init} reads EOF and closes the port (reopening it on its next tick). Bytes a host sent before that
-     * close would be discarded with the port's buffer (a clone's IDENTITY, a CLOCK): a host that connects after it
-     * finds its bytes kept in the socket until the guest reopens. QEMU shows the guest's side as the chardev's
-     * {@code frontend-open}: set by the restored state as the VM starts, cleared by the close.
+     * did. The guest had the port open when its state was saved, and no host is connected to this QEMU yet: once the
+     * VM runs, {@code bolero-init} reads EOF and closes the port (reopening it on its next tick). Bytes a host sent
+     * before that close would be discarded with the port's buffer (a clone's IDENTITY, a CLOCK); a host that
+     * connects after it finds its bytes kept in the socket until the guest reopens. QEMU shows the guest's side as
+     * the chardev's {@code frontend-open}: set from the restored state as the VM starts, cleared by the close.
      */
     private static boolean awaitControlPortClosed(Qmp qmp) throws VmmException, InterruptedException {
         long deadline = System.nanoTime() + PORT_CLOSE_WAIT.toNanos();
