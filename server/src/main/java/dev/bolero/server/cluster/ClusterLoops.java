@@ -48,10 +48,12 @@ final class ClusterLoops implements AutoCloseable {
     private volatile boolean closed;
 
     private final VolumeMoves moves;
+    private final GatewayMesh mesh;
 
     ClusterLoops(ServerStore store, Clock clock, Changes changes, Duration downAfter, Duration interval,
                  Leadership leadership, ControlPlane plane, Placements placements, Deployments deployments,
-                 VolumeMoves moves) {
+                 VolumeMoves moves, GatewayMesh mesh) {
+        this.mesh = mesh;
         this.deployments = deployments;
         this.moves = moves;
         this.store = store;
@@ -115,6 +117,7 @@ final class ClusterLoops implements AutoCloseable {
     void tick() {
         long start = System.nanoTime();
         if (reconcile()) reconcile();
+        mesh.expire();
         lastPass = clock.instant();
         Timer t = passes;
         if (t != null) t.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
