@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * when their restart policy says so, failed otherwise) in one transaction per node; machines without a node and
  * machines on draining nodes are placed together in one {@link Placements} batch; machines that cannot leave a
  * draining node are stopped; the steps of deployments are recorded before the machines they concern are deleted or
- * created.
+ * created. Gateways whose registration in the private network's mesh lapsed leave it ({@link GatewayMesh#expire}).
  */
 final class ClusterLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterLoops.class);
