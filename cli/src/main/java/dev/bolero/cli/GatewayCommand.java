@@ -1,11 +1,13 @@
 package dev.bolero.cli;
 
+import dev.bolero.api.wire.NodeLink;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.gateway.AcmeIssuer;
 import dev.bolero.gateway.CertificateIssuer;
 import dev.bolero.gateway.ClusterGateway;
 import dev.bolero.gateway.DevelopmentCa;
 import dev.bolero.gateway.Http01Challenges;
+import dev.bolero.gateway.MeshLink;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -69,6 +71,15 @@ final class GatewayCommand implements Callable<Integer> {
     @Mixin
     ClientLimitFlags clientLimits;
 
+    @Option(names = "--private-network-endpoint", paramLabel = "IP:PORT", description = "join the cluster's private network (its WireGuard mesh) as a peer, reached by the nodes at IP:PORT: machines are then reached by their private addresses from this host. The key is kept in CERT_DIR/wireguard.key")
+    String privateNetworkEndpoint;
+
+    @Option(names = "--private-network-listen-port", description = "the UDP port of the gateway's WireGuard link (default: the endpoint's port)")
+    Integer privateNetworkListenPort;
+
+    @Option(names = "--private-network-link", defaultValue = "blgw0", description = "the gateway's WireGuard interface, unique on the host (default ${DEFAULT-VALUE})")
+    String privateNetworkLink;
+
     @Override
     public Integer call() throws Exception {
         var endpoint = new ClientOptions();
@@ -81,7 +92,9 @@ final class GatewayCommand implements Callable<Integer> {
         Path root = certDir.toAbsolutePath();
         var challenges = new Http01Challenges();
         CountDownLatch stopped = new CountDownLatch(1);
-        try (var gateway = ClusterGateway.start(new BoleroClient(url.server(), url.token()), domain, builder -> {
+        var client = new BoleroClient(url.server(), url.token());
+        try (var mesh = privateNetworkEndpoint == null ? null : MeshLink.join(client, meshConfig(root));
+             var gateway = ClusterGateway.start(client, domain, builder -> {
             builder.httpListen(address("--http-listen", httpListen)).challenges(challenges)
                     .wakeTimeout(Duration.ofSeconds(wakeTimeoutSeconds)).clientLimits(clientLimits.limits());
             if (httpsListen != null) builder.httpsListen(address("--https-listen", httpsListen), List.of());
@@ -95,13 +108,23 @@ final class GatewayCommand implements Callable<Integer> {
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 gateway.close();
+                if (mesh != null) mesh.close();
                 stopped.countDown();
             }, "gateway-shutdown"));
             System.out.printf("bolero gateway: %s, following %s%n", listening(gateway, domain), url.server());
             if (devCa) System.out.println("development CA: " + root.resolve("dev-ca/ca.pem"));
+            if (mesh != null) {
+                System.out.println("private network: " + mesh.address() + " on link " + mesh.linkName());
+            }
             stopped.await();
         }
         return 0;
+    }
+
+    /** How the gateway joins the private network's mesh, from the flags. */
+    MeshLink.Config meshConfig(Path root) {
+        int port = privateNetworkListenPort != null ? privateNetworkListenPort : NodeLink.endpointPort(privateNetworkEndpoint);
+        return new MeshLink.Config(root.resolve("wireguard.key"), privateNetworkLink, port, privateNetworkEndpoint);
     }
 
     /** {@code http on port 8080, https on port 8443, fleets under DOMAIN}: what a started gateway serves. */

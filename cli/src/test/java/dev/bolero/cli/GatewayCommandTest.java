@@ -160,4 +160,20 @@ class GatewayCommandTest {
             return socket.getLocalPort();
         }
     }
+
+    @Test
+    void thePrivateNetworkFlagsSayHowTheGatewayJoinsTheMesh() {
+        var command = new GatewayCommand();
+        new picocli.CommandLine(command).parseArgs("--domain", "apps.test", "--private-network-endpoint", "192.0.2.5:51821");
+        var config = command.meshConfig(dir);
+        assertThat(config.keyFile()).isEqualTo(dir.resolve("wireguard.key"));
+        assertThat(config.link()).isEqualTo("blgw0");
+        assertThat(config.listenPort()).as("the endpoint's port by default").isEqualTo(51821);
+        assertThat(config.endpoint()).isEqualTo("192.0.2.5:51821");
+
+        new picocli.CommandLine(command).parseArgs("--domain", "apps.test", "--private-network-endpoint", "192.0.2.5:51821",
+                "--private-network-listen-port", "51900", "--private-network-link", "gw1");
+        assertThat(command.meshConfig(dir).listenPort()).isEqualTo(51900);
+        assertThat(command.meshConfig(dir).link()).isEqualTo("gw1");
+    }
 }

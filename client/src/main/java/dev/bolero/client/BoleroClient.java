@@ -19,7 +19,9 @@ import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.MachineStats;
 import dev.bolero.api.wire.Release;
+import dev.bolero.api.wire.GatewayMembership;
 import dev.bolero.api.wire.GatewayRoutes;
+import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
@@ -291,6 +293,19 @@ public final class BoleroClient {
     /** A custom host name's uploaded certificate with its key, for a gateway (admin). */
     public GatewayCertificate gatewayCertificate(String hostname) {
         return send("GET", "/v1/gateway/certificates/" + enc(hostname), null, GatewayCertificate.class);
+    }
+
+    /**
+     * Registers (or renews) a gateway's WireGuard key and endpoint in the private network's mesh (admin): its address
+     * and the nodes to peer with.
+     */
+    public GatewayMembership joinGatewayMesh(NodeLink link) {
+        return send("POST", "/v1/gateway/mesh", link, GatewayMembership.class);
+    }
+
+    /** Ends a gateway's registration in the mesh (admin): the nodes drop its peer. */
+    public void leaveGatewayMesh(String id) {
+        send("DELETE", "/v1/gateway/mesh/" + enc(id), null, JsonNode.class);
     }
 
     private static String hostnamesPath(String namespace, String fleet) {

@@ -193,7 +193,7 @@ public final class NodeNetwork implements AutoCloseable {
             int ip = freeAddress(action, subnet, machines);
             var mac = Ipv4.mac(ip);
             var machine = new MachineAllocation(machineId, namespace, Ipv4.format(ip), mac, tapName(action, machineId, machines),
-                    request.egress(), request.services());
+                    request.egress(), request.services(), request.gatewayPorts());
 
             if (existing.isEmpty()) store.putNamespace(ns);
             store.putMachine(machine);

@@ -15,6 +15,10 @@ import java.util.OptionalInt;
  * isolation rules check). A machine keeps its address while it lives on its node; a machine moved to another node
  * gets an address of the new node, and its DNS names follow it. See {@code docs/private-network.md}.
  *
+ * <p>The last node index is not a node's: its block is the <em>infrastructure range</em> ({@link #infrastructureBlock}),
+ * where hosts that are no node but take part in the mesh (the gateways) get one address each
+ * ({@link #infrastructureAddress}). Nodes are numbered below it ({@link #nodeIndexes()}).
+ *
  * @param pool the block every private address comes from, e.g. {@code 10.0.0.0/8}; fixed when the cluster is made
  * @param nodeBits how many bits name the node: up to {@code 2^nodeBits} nodes
  * @param namespaceBits how many bits name the namespace: up to {@code 2^namespaceBits} namespaces; what is left
@@ -43,6 +47,35 @@ public record PrivateAddressing(String pool, int nodeBits, int namespaceBits) {
     /** How many nodes the plan numbers. */
     public int nodes() {
         return 1 << nodeBits;
+    }
+
+    /** How many node indexes are given to nodes: every one but the last, which is the infrastructure range's. */
+    public int nodeIndexes() {
+        return nodes() - 1;
+    }
+
+    /**
+     * The block of the infrastructure range: the last node index's block, e.g. {@code 10.252.0.0/14}. Every node's
+     * link routes it (it is in the pool) and its rules tell it from machines' addresses by this block.
+     */
+    public String infrastructureBlock() {
+        return nodeBlock(nodes() - 1);
+    }
+
+    /** How many addresses the infrastructure range gives out (its block less the all-zeros and all-ones ones). */
+    public int infrastructureAddresses() {
+        return (int) Math.min(Integer.MAX_VALUE, Ipv4.Cidr.parse(infrastructureBlock(), "infrastructure block").size() - 2);
+    }
+
+    /**
+     * The {@code index}th address of the infrastructure range (from 0): what the control plane allots a gateway,
+     * the lowest free index ({@link #lowestFree} with {@link #infrastructureAddresses()}).
+     *
+     * @throws IllegalArgumentException if {@code index} is outside {@code [0, infrastructureAddresses())}
+     */
+    public String infrastructureAddress(int index) {
+        checkIndex(index, infrastructureAddresses(), "infrastructure address");
+        return Ipv4.format(Ipv4.Cidr.parse(infrastructureBlock(), "infrastructure block").host(index + 1));
     }
 
     /** How many namespaces the plan numbers. */

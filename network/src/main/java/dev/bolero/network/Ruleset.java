@@ -35,6 +35,10 @@ import java.util.stream.Collectors;
  *   <li>inet input: nothing new from the link reaches the host; guests may query the internal DNS server on their
  *       gateway address ({@link PrivateNetwork#dnsPort()}, UDP and TCP).
  *   <li>inet nat: nothing entering the link is masqueraded, so a peer sees (and checks) the guest's own address.
+ *   <li>gateways (addresses of the plan's infrastructure range, {@link PrivateAddressing#infrastructureBlock}) reach
+ *       a machine through the link on its {@link MachineAllocation#gatewayPorts()} over TCP, whatever its namespace,
+ *       and nothing else; a machine opens nothing to a gateway (only replies go back). These rules come before the
+ *       namespace rules, which would otherwise take a gateway's address for one of a namespace.
  * </ul>
  */
 final class Ruleset {
@@ -57,6 +61,11 @@ final class Ruleset {
         out.append("  set bridges { type ifname;").append(elements(bridges)).append(" }\n");
         out.append("  set isolated { type ipv4_addr;").append(elements(isolated)).append(" }\n");
         out.append("  set guest_flows { type ipv4_addr; size 65535; flags dynamic; }\n");
+        if (config.privateNetwork().isPresent()) {
+            var open = machines.stream().flatMap(m -> m.gatewayPorts().stream().map(port -> m.ip() + " . " + port))
+                    .collect(Collectors.joining(", "));
+            out.append("  set gateway_ports { type ipv4_addr . inet_service;").append(elements(open)).append(" }\n");
+        }
         var link = config.privateNetwork().map(p -> quote(p.link()));
         out.append("  chain guard {\n");
         out.append("    type filter hook prerouting priority filter; policy accept;\n");
@@ -143,6 +152,11 @@ final class Ruleset {
         var plan = p.addressing();
         var link = quote(p.link());
         var mask = Ipv4.format(plan.namespaceMask());
+        var gateways = plan.infrastructureBlock();
+        out.append("    iifname ").append(link).append(" ip saddr ").append(gateways)
+                .append(" ip daddr . tcp dport @gateway_ports accept\n");
+        out.append("    iifname ").append(link).append(" ip saddr ").append(gateways).append(" drop\n");
+        out.append("    oifname ").append(link).append(" ip daddr ").append(gateways).append(" drop\n");
         for (var n : namespaces) {
             var subnet = Ipv4.Cidr.parse(n.subnet(), "subnet");
             if (!plan.poolBlock().contains(subnet.network())) continue;

@@ -26,6 +26,20 @@ public record Service(Protocol protocol, int internalPort, int port) {
         checkPort("port", port);
     }
 
+    /**
+     * An immutable, sorted copy of {@code ports}, each checked as {@code what}.
+     *
+     * @throws IllegalArgumentException if a port is outside 1–65535
+     */
+    static java.util.SortedSet<Integer> checkPorts(String what, java.util.Collection<Integer> ports) {
+        var sorted = new java.util.TreeSet<Integer>();
+        for (int port : ports) {
+            checkPort(what, port);
+            sorted.add(port);
+        }
+        return java.util.Collections.unmodifiableSortedSet(sorted);
+    }
+
     private static void checkPort(String field, int value) {
         if (value < 1 || value > 65535) {
             throw new IllegalArgumentException(field + " must be between 1 and 65535, got " + value);

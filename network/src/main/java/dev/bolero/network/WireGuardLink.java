@@ -79,8 +79,8 @@ public final class WireGuardLink implements AutoCloseable {
     }
 
     /**
-     * Makes the link exist (adopting one of that name already there), gives it the node's private key, listen port and
-     * MTU, brings it up and routes {@link WireGuardLinkConfig#routes()} into it. Peers already configured are kept;
+     * Makes the link exist (adopting one of that name already there), gives it the node's private key, listen port,
+     * MTU and address (if any), brings it up and routes {@link WireGuardLinkConfig#routes()} into it. Peers already configured are kept;
      * call {@link #syncPeers} next.
      *
      * @throws NetworkException HOST if neither WireGuard implementation can make the link or a command fails (then a
@@ -97,6 +97,7 @@ public final class WireGuardLink implements AutoCloseable {
             host.run(action + ": set key and port", null, "wg", "set", config.name(),
                     "listen-port", Integer.toString(config.listenPort()), "private-key", config.privateKeyFile().toString());
             var batch = new ArrayList<String>();
+            config.address().ifPresent(a -> batch.add("address replace " + a + " dev " + config.name()));
             batch.add("link set dev " + config.name() + " mtu " + config.mtu() + " up");
             for (var route : config.routes()) batch.add("route replace " + route + " dev " + config.name());
             host.run(action + ": configure interface", String.join("\n", batch) + "\n", "ip", "-batch", "-");

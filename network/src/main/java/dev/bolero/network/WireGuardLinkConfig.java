@@ -18,8 +18,12 @@ import java.util.regex.Pattern;
  *     {@link #DEFAULT_MTU} over a 1500-byte underlay
  * @param routes blocks routed into the link, typically the whole private pool ({@link PrivateAddressing#pool()});
  *     the node's own bridges are more specific and win
+ * @param address the link's own address, a {@code /32} block, for a host in the mesh that is no node (a gateway: its
+ *     packets leave the link from this address, the only one its peers accept from it); empty on a node, whose
+ *     machines' packets carry their own addresses
  */
-public record WireGuardLinkConfig(String name, Optional<String> netns, int listenPort, NodeKey key, int mtu, List<String> routes) {
+public record WireGuardLinkConfig(String name, Optional<String> netns, int listenPort, NodeKey key, int mtu, List<String> routes,
+                                  Optional<String> address) {
     /** 1500 minus 80 bytes of WireGuard overhead over IPv6 (60 over IPv4), as {@code wg-quick} chooses. */
     public static final int DEFAULT_MTU = 1420;
 
@@ -33,6 +37,15 @@ public record WireGuardLinkConfig(String name, Optional<String> netns, int liste
         if (mtu < 1280 || mtu > 9000) throw new IllegalArgumentException("MTU must be between 1280 and 9000, got " + mtu);
         routes = List.copyOf(routes);
         routes.forEach(r -> Ipv4.Cidr.parse(r, "route"));
+        Objects.requireNonNull(address, "address");
+        address.ifPresent(a -> {
+            if (Ipv4.Cidr.parse(a, "link address").prefix() != 32) throw new IllegalArgumentException("link address must be a /32: " + a);
+        });
+    }
+
+    /** A node's link: no address of its own. */
+    public WireGuardLinkConfig(String name, Optional<String> netns, int listenPort, NodeKey key, int mtu, List<String> routes) {
+        this(name, netns, listenPort, key, mtu, routes, Optional.empty());
     }
 
     /** Checks a link name: 1-15 of [a-z0-9_-] starting with a letter; throws {@link IllegalArgumentException} otherwise. */

@@ -126,4 +126,34 @@ class PrivateAddressingTest {
         assertThatThrownBy(() -> PrivateAddressing.DEFAULT.subnet(1024, 0)).hasMessageContaining("namespace index 1024");
         assertThatThrownBy(() -> PrivateAddressing.DEFAULT.nodeBlock(64)).hasMessageContaining("node index 64");
     }
+
+    @Property
+    void infrastructureAddressesAreInThePoolAndInNoNodesBlock(@ForAll("plans") PrivateAddressing plan,
+                                                              @ForAll int seed) {
+        int count = plan.infrastructureAddresses();
+        int index = Math.floorMod(seed, count);
+        int address = Ipv4.parse(plan.infrastructureAddress(index), "address");
+        assertThat(plan.poolBlock().contains(address)).isTrue();
+        assertThat(plan.nodeOf(Ipv4.format(address)).getAsInt()).isEqualTo(plan.nodeIndexes()).isEqualTo(plan.nodes() - 1);
+        for (int node = 0; node < plan.nodeIndexes(); node++) {
+            assertThat(Ipv4.Cidr.parse(plan.nodeBlock(node), "block").contains(address)).as("node %s", node).isFalse();
+        }
+        var block = Ipv4.Cidr.parse(plan.infrastructureBlock(), "block");
+        assertThat(address).isNotEqualTo(block.network()).isNotEqualTo(block.host((int) block.size() - 1));
+        if (index + 1 < count) {
+            assertThat(plan.infrastructureAddress(index + 1)).isNotEqualTo(Ipv4.format(address));
+        }
+    }
+
+    @Example
+    void theDefaultPlanKeepsItsLastNodeBlockForGateways() {
+        var plan = PrivateAddressing.DEFAULT;
+        assertThat(plan.nodeIndexes()).isEqualTo(63);
+        assertThat(plan.infrastructureBlock()).isEqualTo("10.252.0.0/14");
+        assertThat(plan.infrastructureAddress(0)).isEqualTo("10.252.0.1");
+        assertThat(plan.infrastructureAddress(300)).isEqualTo("10.252.1.45");
+        assertThat(plan.infrastructureAddresses()).isEqualTo((1 << 18) - 2);
+        assertThatThrownBy(() -> plan.infrastructureAddress(plan.infrastructureAddresses()))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

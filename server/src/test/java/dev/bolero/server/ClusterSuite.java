@@ -498,6 +498,52 @@ abstract class ClusterSuite {
         });
     }
 
+    @Test
+    void gatewaysJoinTheMeshWithTheLowestFreeInfrastructureAddressAndLeaveOrLapse() throws Exception {
+        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
+        a.live();
+
+        var first = http.post("/v1/gateway/mesh", ADMIN, link(50, 51820));
+        assertThat(first.status()).as(first.body()).isEqualTo(200);
+        assertThat(first.json().path("address").asString()).isEqualTo("10.252.0.1");
+        assertThat(first.json().path("pool").asString()).isEqualTo("10.0.0.0/8");
+        assertThat(first.json().path("renew_seconds").asInt()).isLessThan(first.json().path("lease_seconds").asInt());
+        var gatewayPeers = first.json().path("peers");
+        assertThat(gatewayPeers).hasSize(1);
+        assertThat(gatewayPeers.get(0).path("node_id").asString()).isEqualTo(a.id);
+        assertThat(gatewayPeers.get(0).path("allowed_ips").get(0).asString()).isEqualTo("10.0.0.0/14");
+        String firstId = first.json().path("id").asString();
+        assertThat(gatewayAllowedIps(a)).containsExactly("10.252.0.1/32");
+
+        var second = http.post("/v1/gateway/mesh", ADMIN, link(51, 51820));
+        assertThat(second.json().path("address").asString()).isEqualTo("10.252.0.2");
+        var renewed = http.post("/v1/gateway/mesh", ADMIN, link(50, 51820));
+        assertThat(renewed.json().path("id").asString()).as("a renewal keeps id and address").isEqualTo(firstId);
+        assertThat(renewed.json().path("address").asString()).isEqualTo("10.252.0.1");
+        assertThat(http.post("/v1/gateway/mesh", ADMIN, Map.of("public_key", "short", "endpoint", "192.0.2.9:1"))
+                .status()).isEqualTo(400);
+
+        assertThat(http.delete("/v1/gateway/mesh/" + firstId, ADMIN).status()).isEqualTo(204);
+        assertThat(http.delete("/v1/gateway/mesh/" + firstId, ADMIN).status()).isEqualTo(404);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(gatewayAllowedIps(a)).doesNotContain("10.252.0.1/32"));
+        var third = http.post("/v1/gateway/mesh", ADMIN, link(52, 51820));
+        assertThat(third.json().path("address").asString()).as("the lowest free address").isEqualTo("10.252.0.1");
+
+        // Neither renews: both lapse after the lease (the nodes' down delay) and leave the node's peers.
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(gatewayAllowedIps(a)).isEmpty());
+        assertThat(a.poll(0).path("peers")).isEmpty();
+    }
+
+    /** The allowed IPs of the gateways among a node's peers (a gateway's are in the infrastructure range). */
+    private static List<String> gatewayAllowedIps(FakeAgent node) {
+        var ips = new ArrayList<String>();
+        node.poll(0).path("peers").forEach(p -> p.path("allowed_ips").forEach(ip -> {
+            if (ip.asString().startsWith("10.252.")) ips.add(ip.asString());
+        }));
+        return ips;
+    }
+
     private String privateIp(String machineId) {
         return http.get("/v1/namespaces/alpha/machines/" + machineId, ADMIN).json().path("private_ip").asString();
     }

@@ -170,7 +170,7 @@ public final class PrivateNode implements AutoCloseable {
      */
     void bindMetrics(MeterRegistry registry) {
         Gauge.builder("bolero.wireguard.peers", peers, AtomicInteger::get)
-                .description("Peers of the node's WireGuard link: the other nodes of the private network")
+                .description("Peers of the node's WireGuard link: the other nodes of the private network and its gateways")
                 .tag("link", link.name()).register(registry);
     }
 

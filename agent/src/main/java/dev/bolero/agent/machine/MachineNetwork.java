@@ -138,6 +138,12 @@ public final class MachineNetwork implements AutoCloseable {
         namespaceIndexes = Map.copyOf(indexes);
     }
 
+    /** The ports the cluster's gateways may reach: the internal port of the machine's {@code http_service}, if any. */
+    private static Set<Integer> gatewayPorts(MachineSpec config) {
+        var service = config.httpService();
+        return service == null || service.internalPort() == null ? Set.of() : Set.of(service.internalPort());
+    }
+
     /**
      * Attaches a new machine of {@code namespace}: address, tap and rules.
      *
@@ -156,7 +162,7 @@ public final class MachineNetwork implements AutoCloseable {
         }
         var request = new NetworkRequest(config.network().egress(), config.services().stream()
                 .map(s -> new Service(Service.Protocol.valueOf(s.protocol().toUpperCase(Locale.ROOT)), s.internalPort(), s.port()))
-                .toList());
+                .toList(), gatewayPorts(config));
         long start = System.nanoTime();
         try {
             Attachment a;

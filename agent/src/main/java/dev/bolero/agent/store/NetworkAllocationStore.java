@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.sqlite.SQLiteConfig;
 
@@ -51,10 +52,11 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
     @Override
     public List<MachineAllocation> machines() {
         return db.query("list network machines",
-                "SELECT machine_id, namespace, ip, mac, tap, egress, services FROM network_machines ORDER BY machine_id",
+                "SELECT machine_id, namespace, ip, mac, tap, egress, services, gateway_ports FROM network_machines "
+                        + "ORDER BY machine_id",
                 ps -> { },
                 rs -> new MachineAllocation(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        rs.getString(5), rs.getInt(6) != 0, services(rs.getString(7))));
+                        rs.getString(5), rs.getInt(6) != 0, services(rs.getString(7)), ports(rs.getString(8))));
     }
 
     @Override
@@ -79,9 +81,11 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
     @Override
     public void putMachine(MachineAllocation m) {
         db.write("record network allocation of machine " + m.machineId(),
-                "INSERT INTO network_machines (machine_id, namespace, ip, mac, tap, egress, services) VALUES (?,?,?,?,?,?,?) "
+                "INSERT INTO network_machines (machine_id, namespace, ip, mac, tap, egress, services, gateway_ports) "
+                        + "VALUES (?,?,?,?,?,?,?,?) "
                         + "ON CONFLICT (machine_id) DO UPDATE SET namespace=excluded.namespace, ip=excluded.ip, "
-                        + "mac=excluded.mac, tap=excluded.tap, egress=excluded.egress, services=excluded.services",
+                        + "mac=excluded.mac, tap=excluded.tap, egress=excluded.egress, services=excluded.services, "
+                        + "gateway_ports=excluded.gateway_ports",
                 ps -> {
                     ps.setString(1, m.machineId());
                     ps.setString(2, m.namespace());
@@ -92,6 +96,7 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
                     ps.setString(7, m.services().stream()
                             .map(s -> s.protocol().wireName() + ":" + s.internalPort() + ":" + s.port())
                             .collect(Collectors.joining(",")));
+                    ps.setString(8, m.gatewayPorts().stream().map(String::valueOf).collect(Collectors.joining(",")));
                 });
     }
 
@@ -104,6 +109,12 @@ public final class NetworkAllocationStore implements AllocationStore, AutoClosea
     @Override
     public void close() {
         db.close();
+    }
+
+    /** Parses {@code 80,8080}. */
+    private static Set<Integer> ports(String text) {
+        if (text.isEmpty()) return Set.of();
+        return Arrays.stream(text.split(",")).map(Integer::valueOf).collect(Collectors.toSet());
     }
 
     /** Parses {@code tcp:8080:18080,udp:53:5353}. */

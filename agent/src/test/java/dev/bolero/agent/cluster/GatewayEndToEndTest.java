@@ -34,9 +34,13 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The gateway with real parts: a server, one agent in its own network namespace with its private network
- * ({@code wireguard-go}), a real VM serving HTTP, and the gateway in the node's namespace, reaching the machine by its
- * private address. The fleet answers by host name; another namespace's fleet of the same name does not reach it; a
- * stopped machine is started by the first request, which is held until it answers.
+ * ({@code wireguard-go}), a real VM serving HTTP, and the gateway in a network namespace of its own, a peer of the
+ * private network's WireGuard mesh (its own {@code wireguard-go} link): between the gateway and the node only the
+ * underlay (a bridge on the host) and WireGuard; the machine has no published port. The fleet answers by host name
+ * over the mesh; the gateway reaches only the machine's {@code http_service} port and the machine nothing of the
+ * gateway; another namespace's fleet of the same name does not reach it; a stopped machine is started by the first
+ * request, which is held until it answers; the gateway stopping leaves the mesh: its peer goes from the node's link,
+ * and its own link and {@code wireguard-go} are gone.
  */
 class GatewayEndToEndTest {
     static {
@@ -56,8 +60,12 @@ class GatewayEndToEndTest {
     private static Server server;
     private static final List<AgentNode> nodes = new ArrayList<>();
     private static String link;
+    private static ClusterNetwork.Node gatewayNet;
+    private static String gatewayLink;
     private static Process gateway;
     private static String gatewayUrl;
+    private static String gatewayAddress;
+    private static int gatewayPort;
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -69,7 +77,9 @@ class GatewayEndToEndTest {
         server = AgentNode.startServer(network, dir, ADMIN, JOIN);
         var net = network.addNode();
         var node = new AgentNode("n1", dir.resolve("n1"), net, GatewayEndToEndTest::servers, JOIN, registry.host());
-        link = "bg" + HostCommands.randomId() + "n1";
+        String id = HostCommands.randomId();
+        link = "bg" + id + "n1";
+        gatewayLink = "bg" + id + "gw";
         node.extraArguments = ClusterAgentMain.privateNetwork(net.ip() + ":51820", link);
         nodes.add(node);
         node.start();
@@ -81,20 +91,26 @@ class GatewayEndToEndTest {
                     + image + "\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}, " + service + "}}");
             assertThat(fleet.status()).as(fleet.body()).isEqualTo(201);
         }
-        startGateway(net);
+        gatewayNet = network.addNode();
+        startGateway(gatewayNet);
     }
 
-    /** Runs {@link GatewayMain} in the node's namespace, listening on the node's address. */
+    /**
+     * Runs {@link GatewayMain} in its own namespace, listening on every address there (the test reaches it on its
+     * underlay address), its WireGuard endpoint on that address.
+     */
     private static void startGateway(ClusterNetwork.Node net) throws Exception {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         var argv = List.of(javaBin, "-cp", System.getProperty("java.class.path"), GatewayMain.class.getName(),
-                serverUrl(), ADMIN, DOMAIN, net.ip());
+                serverUrl(), ADMIN, DOMAIN, "0.0.0.0", dir.resolve("gateway/wireguard.key").toString(), gatewayLink,
+                net.ip() + ":51820");
         gateway = new ProcessBuilder(net.command(argv)).redirectErrorStream(true).start();
         var reader = new BufferedReader(new InputStreamReader(gateway.getInputStream(), StandardCharsets.UTF_8));
         String ready = CompletableFuture.supplyAsync(() -> {
             try {
                 for (String line; (line = reader.readLine()) != null; ) {
                     System.out.println("gateway| " + line);
+                    if (line.startsWith("GATEWAY-MESH ")) gatewayAddress = line.split(" ")[1];
                     if (line.startsWith("GATEWAY-PORT ")) return line;
                 }
             } catch (java.io.IOException e) {
@@ -102,7 +118,8 @@ class GatewayEndToEndTest {
             }
             throw new IllegalStateException("the gateway exited before serving (its output is above)");
         }).get(120, TimeUnit.SECONDS);
-        gatewayUrl = "http://" + net.ip() + ":" + ready.split(" ")[1];
+        gatewayPort = Integer.parseInt(ready.split(" ")[1]);
+        gatewayUrl = "http://" + net.ip() + ":" + gatewayPort;
         Thread.ofVirtual().start(() -> {
             try {
                 reader.lines().forEach(line -> System.out.println("gateway| " + line));
@@ -115,17 +132,28 @@ class GatewayEndToEndTest {
     @AfterAll
     static void tearDown() throws Exception {
         try {
-            if (gateway != null) {
-                gateway.destroy();
-                if (!gateway.waitFor(20, TimeUnit.SECONDS)) gateway.destroyForcibly().waitFor();
+            stopGateway();
+            // A gateway killed before it left the mesh leaves its link (and wireguard-go, which keeps the namespace).
+            if (gatewayNet != null && run(gatewayNet, "ip", "link", "show", gatewayLink)
+                    .exit() == 0) {
+                run(gatewayNet, "ip", "link", "del", gatewayLink);
             }
         } finally {
             try {
                 AgentNode.tearDown(nodes, dir, server, registry, network);
             } finally {
-                if (link != null) Files.deleteIfExists(Path.of("/var/run/wireguard/" + link + ".sock"));
+                for (String l : new String[] {link, gatewayLink}) {
+                    if (l != null) Files.deleteIfExists(Path.of("/var/run/wireguard/" + l + ".sock"));
+                }
             }
         }
+    }
+
+    /** Stops the gateway as an operator would (SIGTERM: it leaves the mesh), once. */
+    private static void stopGateway() throws InterruptedException {
+        if (gateway == null || !gateway.isAlive()) return;
+        gateway.destroy();
+        if (!gateway.waitFor(30, TimeUnit.SECONDS)) gateway.destroyForcibly().waitFor();
     }
 
     @Test
@@ -138,6 +166,13 @@ class GatewayEndToEndTest {
         System.out.printf("cold boot (create to running, by the control plane): %d ms%n",
                 (System.nanoTime() - created) / 1_000_000);
 
+        String privateIp = api("GET", "/v1/namespaces/alpha/machines/" + a1, null).json().path("private_ip").asString();
+        // The node has the gateway as a peer, its /32 only; the gateway reaches the machine's address through its link.
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(wg(nodes.getFirst().net, link, "allowed-ips"))
+                .contains(gatewayAddress + "/32"));
+        assertThat(sh(gatewayNet, "ip", "route", "get", privateIp))
+                .contains("dev " + gatewayLink);
+
         try (var http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build()) {
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
@@ -145,6 +180,15 @@ class GatewayEndToEndTest {
                 assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
                 assertThat(answer.body()).contains("a1");
             });
+            // Only the http_service port is open to gateways: another port of the machine is dropped (curl times
+            // out, exit 28), not refused by the guest (exit 7).
+            var otherPort = run(gatewayNet, "curl", "-s", "--max-time", "3",
+                    "http://" + privateIp + ":81/");
+            assertThat(otherPort.exit()).as("curl to the machine's port 81 from the gateway's host").isEqualTo(28);
+            // The machine cannot open a connection to the gateway (which listens on its mesh address too).
+            var fromMachine = exec("alpha", a1, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 " + gatewayAddress
+                    + " " + gatewayPort);
+            assertThat(fromMachine.path("stdout").asString()).as("%s", fromMachine).doesNotContain("HTTP/");
             var beta = get(http, "web.beta." + DOMAIN);
             assertThat(beta.statusCode()).as("beta's fleet has no machine: %s", beta.body()).isEqualTo(503);
             assertThat(beta.body()).doesNotContain("a1");
@@ -160,6 +204,38 @@ class GatewayEndToEndTest {
         }
         assertThat(api("DELETE", "/v1/namespaces/alpha/machines/" + a1, null).status()).isEqualTo(204);
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(nodes.getFirst().localMachines()).isZero());
+
+        // A stopping gateway leaves the mesh: the node drops its peer; its link and wireguard-go are gone.
+        String gatewayKey = wg(gatewayNet, gatewayLink, "public-key").strip();
+        assertThat(wg(nodes.getFirst().net, link, "peers")).contains(gatewayKey);
+        stopGateway();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(wg(nodes.getFirst().net, link, "peers"))
+                .doesNotContain(gatewayKey));
+        assertThat(sh(gatewayNet, "ip", "-o", "link", "show")).doesNotContain(gatewayLink);
+        assertThat(run(gatewayNet, "wg", "show", gatewayLink).exit()).isNotZero();
+        assertThat(Path.of("/var/run/wireguard/" + gatewayLink + ".sock")).doesNotExist();
+    }
+
+    /** {@code wg show <link> <what>} in {@code net}'s namespace. */
+    private static String wg(ClusterNetwork.Node net, String link, String what) throws Exception {
+        return sh(net, "wg", "show", link, what);
+    }
+
+    /** {@code argv} run in {@code net}'s namespace. */
+    private static HostCommands.Result run(ClusterNetwork.Node net, String... argv) throws Exception {
+        return HostCommands.run(net.command(List.of(argv)).toArray(String[]::new));
+    }
+
+    /** {@code argv}'s output in {@code net}'s namespace; throws when it fails. */
+    private static String sh(ClusterNetwork.Node net, String... argv) throws Exception {
+        return HostCommands.sh(net.command(List.of(argv)).toArray(String[]::new));
+    }
+
+    private static JsonNode exec(String ns, String id, String script) {
+        var r = api("POST", "/v1/namespaces/" + ns + "/machines/" + id + "/exec",
+                dev.bolero.api.ApiJson.mapper().writeValueAsString(java.util.Map.of("cmd", List.of("sh", "-c", script))));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json();
     }
 
     private static HttpResponse<String> get(HttpClient http, String host) throws Exception {

@@ -9,8 +9,9 @@ import java.util.List;
  * @param index pass it as {@code ?index=} of the next poll
  * @param streams the control plane's requests for bytes from this node's machines (logs, events, exec) not yet
  *     answered; the agent answers each once (see {@link StreamRequest})
- * @param peers when the node is in the private network: every other node of it that is not down, as a WireGuard
- *     peer; the agent makes its link's peers exactly these. Empty otherwise
+ * @param peers when the node is in the private network: every other node of it that is not down and every gateway in
+ *     its mesh ({@link GatewayMembership}), as WireGuard peers; the agent makes its link's peers exactly these. Empty
+ *     otherwise
  * @param dns when the node is in the private network: every running machine (with a private address) of every
  *     namespace that has a machine on the node, on any node; complete, not a delta. Empty otherwise
  * @param volumes every volume living on the node, attached or not; complete, not a delta: the node removes the data of

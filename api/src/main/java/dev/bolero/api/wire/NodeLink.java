@@ -5,8 +5,9 @@ import java.util.Base64;
 import java.util.regex.Pattern;
 
 /**
- * A node's end of the private network, as its join and heartbeats carry it ({@code "private_network"}): what the other
- * nodes need to reach it through WireGuard. Only the public key ever leaves the node.
+ * A node's end of the private network, as its join and heartbeats carry it ({@code "private_network"}), or a gateway's,
+ * as it registers in the mesh ({@code POST /v1/gateway/mesh}, {@link GatewayMembership}): what the nodes need to reach
+ * it through WireGuard. Only the public key ever leaves the node.
  *
  * @param publicKey the node's WireGuard public key, base64 of 32 bytes (44 characters, as {@code wg pubkey} prints)
  * @param endpoint where its WireGuard link listens, {@code IPv4:port} (an address literal: peers on other hosts use it)

@@ -31,10 +31,12 @@ public final class Cluster implements AutoCloseable {
     private final GatewayFeed feed;
     private final Hostnames hostnames;
     private final TokenCache tokens;
+    private final GatewayMesh mesh;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens) {
+                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens, GatewayMesh mesh) {
+        this.mesh = mesh;
         this.moves = moves;
         this.tokens = tokens;
         this.deployments = deployments;
@@ -66,11 +68,13 @@ public final class Cluster implements AutoCloseable {
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
         var deployments = new Deployments(store, clock);
         var moves = new VolumeMoves(store, clock, changes, placements, plane, streams, VOLUME_PASS_DEADLINE);
+        var mesh = new GatewayMesh(store, clock, changes, NodeRegistry.PLAN, timing.downAfter(),
+                timing.heartbeatInterval());
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
-                plane, placements, deployments, moves).start();
+                plane, placements, deployments, moves, mesh).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
                 new Volumes(store, clock, changes), moves, new GatewayFeed(store, clock, changes),
-                new Hostnames(store, clock, changes, secrets), tokens);
+                new Hostnames(store, clock, changes, secrets), tokens, mesh);
     }
 
     public ControlPlane plane() {
@@ -121,6 +125,11 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** The routes the gateways follow. */
+    /** The gateways in the private network's mesh. */
+    public GatewayMesh mesh() {
+        return mesh;
+    }
+
     public GatewayFeed feed() {
         return feed;
     }

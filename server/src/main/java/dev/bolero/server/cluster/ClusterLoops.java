@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * when their restart policy says so, failed otherwise) in one transaction per node; machines without a node and
  * machines on draining nodes are placed together in one {@link Placements} batch; machines that cannot leave a
  * draining node are stopped; the steps of deployments are recorded before the machines they concern are deleted or
- * created.
+ * created. Gateways whose registration in the private network's mesh lapsed leave it ({@link GatewayMesh#expire}).
  */
 final class ClusterLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterLoops.class);
@@ -48,10 +48,12 @@ final class ClusterLoops implements AutoCloseable {
     private volatile boolean closed;
 
     private final VolumeMoves moves;
+    private final GatewayMesh mesh;
 
     ClusterLoops(ServerStore store, Clock clock, Changes changes, Duration downAfter, Duration interval,
                  Leadership leadership, ControlPlane plane, Placements placements, Deployments deployments,
-                 VolumeMoves moves) {
+                 VolumeMoves moves, GatewayMesh mesh) {
+        this.mesh = mesh;
         this.deployments = deployments;
         this.moves = moves;
         this.store = store;
@@ -115,6 +117,7 @@ final class ClusterLoops implements AutoCloseable {
     void tick() {
         long start = System.nanoTime();
         if (reconcile()) reconcile();
+        mesh.expire();
         lastPass = clock.instant();
         Timer t = passes;
         if (t != null) t.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);

@@ -18,7 +18,6 @@ import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.NodeLink;
-import dev.bolero.api.wire.NodePeer;
 import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.network.PrivateAddressing;
@@ -101,8 +100,8 @@ public final class NodeRegistry {
             if (request.privateNetwork() == null) return new Joined(null, List.<String>of());
             var members = tx.privateNetwork().members();
             int index = PrivateAddressing.lowestFree(members.stream().map(PrivateNetworkStore.Member::index).toList(),
-                    PLAN.nodes()).orElseThrow(() -> ApiException.failedPrecondition(action
-                            + ": the private network has no free node index (" + PLAN.nodes() + " taken)"));
+                    PLAN.nodeIndexes()).orElseThrow(() -> ApiException.failedPrecondition(action
+                            + ": the private network has no free node index (" + PLAN.nodeIndexes() + " taken)"));
             tx.privateNetwork().join(id, index, request.privateNetwork());
             var others = members.stream().map(PrivateNetworkStore.Member::nodeId).toList();
             tx.nodes().touchAssignments(others);
@@ -190,10 +189,7 @@ public final class NodeRegistry {
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
         Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
         if (mayNumber && !indexes.keySet().containsAll(namespaces)) return new Poll.Unnumbered();
-        var peers = members.stream().filter(m -> !m.nodeId().equals(nodeId) && !m.down())
-                .map(m -> new NodePeer(m.nodeId(), m.link().publicKey(), m.link().endpoint(),
-                        List.of(PLAN.nodeBlock(m.index()))))
-                .toList();
+        var peers = MeshPeers.ofNode(PLAN, nodeId, members, tx.gatewayPeers().all(), clock.instant());
         var assigned = new ArrayList<Assignment>();
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));

@@ -10,6 +10,7 @@ import dev.bolero.api.http.Telemetry;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.CertificateUpload;
 import dev.bolero.api.wire.HostnameSpec;
+import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.TokenRole;
@@ -361,6 +362,15 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.GATEWAY_CERTIFICATE, ctx -> {
                 admin(ctx);
                 ctx.json(cluster.hostnames().gatewayCertificate(ctx.pathParam("hostname")));
+            });
+            r.handle(ServerRoutes.JOIN_GATEWAY_MESH, ctx -> {
+                admin(ctx);
+                ctx.json(cluster.mesh().register(body(ctx, NodeLink.class, "register a gateway in the mesh")));
+            });
+            r.handle(ServerRoutes.LEAVE_GATEWAY_MESH, ctx -> {
+                admin(ctx);
+                cluster.mesh().leave(ctx.pathParam("id"));
+                ctx.status(204);
             });
             r.handle(ServerRoutes.NAMESPACE_ROUTES, ctx -> routes(ctx, Optional.of(namespace(ctx))));
             r.complete();

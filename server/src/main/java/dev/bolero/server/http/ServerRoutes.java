@@ -8,6 +8,8 @@ import dev.bolero.core.MachineSpec;
 import dev.bolero.api.http.OpenApi;
 import dev.bolero.api.http.Operation;
 import dev.bolero.api.http.Telemetry;
+import dev.bolero.api.wire.GatewayMembership;
+import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.SecretInfo;
 import dev.bolero.api.wire.SecretValue;
 import dev.bolero.api.wire.Volume;
@@ -388,6 +390,13 @@ final class ServerRoutes {
             .id("getGatewayCertificate").tag("gateway")
             .summary("A custom host name's uploaded certificate with its private key, for the gateways (admin)")
             .returns(200, GatewayCertificate.class).errors(403).build();
+    static final Operation JOIN_GATEWAY_MESH = Operation.post("/v1/gateway/mesh").id("joinGatewayMesh")
+            .tag("gateway").summary("A gateway registers (or renews) its WireGuard key and endpoint in the private "
+                    + "network's mesh and gets its address and the nodes as peers (admin)")
+            .body(NodeLink.class).returns(200, GatewayMembership.class).errors(400, 403).build();
+    static final Operation LEAVE_GATEWAY_MESH = Operation.delete("/v1/gateway/mesh/{id}").id("leaveGatewayMesh")
+            .tag("gateway").summary("A gateway leaves the mesh: the nodes drop its peer (admin)")
+            .returnsNothing(204).errors(403, 404).build();
     static final Operation NAMESPACE_ROUTES = Operation.get(NS + "/routes").id("getNamespaceRoutes")
             .tag("gateway").summary("The namespace's HTTP routes")
             .query("version", "string", ROUTES_VERSION).query("wait_s", "integer", ROUTES_WAIT)
@@ -406,7 +415,7 @@ final class ServerRoutes {
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, REMOVE_NODE, JOIN,
             ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, GATEWAY_ROUTES,
-            GATEWAY_CERTIFICATE, NAMESPACE_ROUTES),
+            GATEWAY_CERTIFICATE, JOIN_GATEWAY_MESH, LEAVE_GATEWAY_MESH, NAMESPACE_ROUTES),
             Telemetry.OPERATIONS.stream())
             .toList();
 }

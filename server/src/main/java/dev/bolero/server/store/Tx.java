@@ -25,6 +25,7 @@ public final class Tx {
     private final VolumeStore volumes;
     private final HostnameStore hostnames;
     private final QuotaStore quotas;
+    private final GatewayPeerStore gatewayPeers;
     private long index = -1;
 
     Tx(Connection c, Optional<Statements.Cache> statements) {
@@ -44,6 +45,7 @@ public final class Tx {
         this.volumes = new VolumeStore(sql);
         this.hostnames = new HostnameStore(sql);
         this.quotas = new QuotaStore(sql);
+        this.gatewayPeers = new GatewayPeerStore(sql);
     }
 
     public TokenStore tokens() {
@@ -104,6 +106,10 @@ public final class Tx {
 
     public QuotaStore quotas() {
         return quotas;
+    }
+
+    public GatewayPeerStore gatewayPeers() {
+        return gatewayPeers;
     }
 
     /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */
