@@ -38,6 +38,11 @@ public record Fleet(String namespace, String name, FleetStrategy strategy, Strin
                 createdAt, updatedAt, count, counts, regions);
     }
 
+    /** The spec that makes this fleet as it is: its placement, config and scale. */
+    public FleetSpec spec() {
+        return new FleetSpec(name, strategy, region, nodeLabels, config, null, null).withScale(scale());
+    }
+
     /** What the control plane keeps in it, as a spec gives it ({@link FleetSpec#scale()}); empty: made by hand. */
     public Optional<FleetScale> scale() {
         return FleetScale.of(count, counts);
