@@ -7,6 +7,7 @@ import dev.bolero.api.wire.FleetScale;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
+import dev.bolero.scheduler.NodeView;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
 import java.time.Duration;
@@ -37,7 +38,8 @@ final class Reconciler {
      * @param unplaced the machines that want to run and have no node
      * @param onDraining the live machines on draining nodes
      * @param strategies how each fleet ({@code namespace/fleet}) of those machines places; absent: the default
-     * @param sized the fleets with a {@code count}, each with its live machines (deleted ones left out)
+     * @param sized the fleets with a {@code count} or {@code counts}, each with its live machines (deleted ones left
+     *     out)
      */
     record Observed(Instant now, List<NodeRow> nodes, List<MachineRow> unplaced, List<MachineRow> onDraining,
                     Map<String, FleetStrategy> strategies, List<FleetSize> sized) {
@@ -148,7 +150,7 @@ final class Reconciler {
     static Map<String, String> nodeRegions(List<NodeRow> nodes) {
         var out = new HashMap<String, String>();
         for (NodeRow n : nodes) {
-            String region = n.labels().get(dev.bolero.scheduler.NodeView.REGION_LABEL);
+            String region = n.labels().get(NodeView.REGION_LABEL);
             if (region != null) out.put(n.id(), region);
         }
         return out;
