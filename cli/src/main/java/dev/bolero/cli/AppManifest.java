@@ -85,8 +85,9 @@ record AppManifest(FleetSpec fleet, DeployPolicy deploy) {
         DeployPolicy deploy = deployNode == null ? new DeployPolicy(null, null, null)
                 : convert(TOML.createObjectNode().set("deploy", deployNode), DeployTable.class, toml, action).deploy();
         if (fleet.name() == null) throw new IllegalArgumentException(action + ": name is required (the fleet's)");
-        if (fleet.count() == null) {
-            throw new IllegalArgumentException(action + ": count is required (how many machines the fleet keeps)");
+        if (fleet.scale().isEmpty()) {
+            throw new IllegalArgumentException(action + ": count or counts is required (how many machines the fleet "
+                    + "keeps, in all or per region)");
         }
         if (fleet.config() == null) throw new IllegalArgumentException(action + ": [config] is required");
         try {

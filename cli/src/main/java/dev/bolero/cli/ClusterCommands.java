@@ -4,6 +4,7 @@ import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetScale;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.api.wire.Namespace;
@@ -457,10 +458,11 @@ final class ClusterCommands {
                         + " (ls, get, create, update, rm)");
             };
             o.print(list.size() == 1 && !"ls".equals(action) ? list.getFirst() : list, list,
-                    List.of("NAME", "STRATEGY", "REGION", "IMAGE", "COUNT", "CONFIG_VERSION", "OUTDATED"),
+                    List.of("NAME", "STRATEGY", "REGION", "IMAGE", "COUNT", "MACHINES", "CONFIG_VERSION", "OUTDATED"),
                     f -> Arrays.asList(f.name(), f.strategy().name().toLowerCase(java.util.Locale.ROOT), f.region(),
-                            f.config() == null ? null : f.config().image(), f.count(), f.configVersion(),
-                            f.outdatedMachines()));
+                            f.config() == null ? null : f.config().image(), desired(f.scale()), actual(f),
+                            f.configVersion(), f.outdatedMachines()));
+            if ("get".equals(action)) printRegions(o, list.getFirst());
             return 0;
         }
 
@@ -471,28 +473,108 @@ final class ClusterCommands {
 
         /** {@code current} with the flags given over it; the flags' config goes over its config. */
         FleetSpec updateSpec(Fleet current) {
-            return new FleetSpec(current.name(), strategy != null ? strategy : current.strategy(),
+            var spec = new FleetSpec(current.name(), strategy != null ? strategy : current.strategy(),
                     region != null ? region : current.region(), current.nodeLabels(),
-                    flags.overlay(image, current.config()),
-                    count != null ? count : current.count());
+                    flags.overlay(image, current.config()));
+            return spec.withScale(count != null ? Optional.of(new FleetScale.Total(count)) : current.scale());
         }
     }
 
+    /** A fleet's desired size as the scale command takes it: {@code 3}, or {@code ams=2 ord=1}; null: by hand. */
+    static String desired(Optional<FleetScale> scale) {
+        return scale.map(s -> switch (s) {
+            case FleetScale.Total t -> Integer.toString(t.count());
+            case FleetScale.PerRegion r -> r.counts().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .collect(java.util.stream.Collectors.joining(" "));
+        }).orElse(null);
+    }
+
+    /**
+     * How many machines each share of the fleet has, in the form of {@link #desired}: {@code 3}, or
+     * {@code ams=2 ord=0} (machines in no region, when a fleet kept per region has any: {@code (none)=1}); null: by
+     * hand.
+     */
+    static String actual(Fleet f) {
+        if (f.regions().isEmpty()) return null;
+        return f.regions().stream().map(r -> (f.counts() == null ? "" : (r.region() == null ? "(none)" : r.region())
+                + "=") + r.machines()).collect(java.util.stream.Collectors.joining(" "));
+    }
+
+    /** Prints each share of sized fleet {@code f}, desired beside actual, as a table (nothing more as JSON). */
+    static void printRegions(ClientOptions o, Fleet f) {
+        if (o.output == ClientOptions.Output.JSON || f.regions().isEmpty()) return;
+        System.out.println();
+        o.print(f, f.regions(), List.of("REGION", "DESIRED", "MACHINES", "HEALTHY", "WAITING"),
+                r -> Arrays.asList(r.region() == null ? (f.counts() == null ? "(any)" : "(none)") : r.region(),
+                        r.desired(), r.machines(), r.healthy(), r.waiting()));
+    }
+
     @Command(name = "scale", mixinStandardHelpOptions = true,
-            description = "Keep COUNT machines in a fleet: the control plane creates or deletes machines to match.")
+            description = "Keep machines in a fleet: the control plane creates or deletes machines to match, region by "
+                    + "region. 'scale web 3' keeps 3 in all, in any region; 'scale web 3 --region ams,ord' keeps 3 in "
+                    + "each of ams and ord; 'scale web ams=2 ord=1' keeps 2 in ams and 1 in ord. With --region or "
+                    + "REGION=COUNT, the regions not named keep their counts when the fleet already keeps one per "
+                    + "region (REGION=0 empties one); a fleet that kept one count in all keeps only the regions named.")
     static final class Scale implements Callable<Integer> {
         @Mixin ClientOptions o;
         @Parameters(index = "0", paramLabel = "FLEET") String fleet;
-        @Parameters(index = "1", paramLabel = "COUNT") int count;
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "COUNT",
+                description = "COUNT, or REGION=COUNT for one region (several allowed)") List<String> counts;
+        @Option(names = "--region", split = ",", paramLabel = "REGION",
+                description = "keep COUNT in each of these regions (comma-separated)") List<String> regions;
 
         @Override
         public Integer call() {
             var client = o.client();
             Fleet current = client.fleet(o.namespace(), fleet);
-            Fleet scaled = client.updateFleet(o.namespace(), fleet, new FleetSpec(current.name(), current.strategy(),
-                    current.region(), current.nodeLabels(), current.config(), count));
-            o.print(scaled, List.of(scaled), List.of("NAME", "COUNT"), f -> Arrays.asList(f.name(), f.count()));
+            Fleet scaled = client.updateFleet(o.namespace(), fleet,
+                    current.spec().withScale(Optional.of(scale(current.scale()))));
+            o.print(scaled, List.of(scaled), List.of("NAME", "COUNT", "MACHINES"),
+                    f -> Arrays.asList(f.name(), desired(f.scale()), actual(f)));
+            printRegions(o, scaled);
             return 0;
+        }
+
+        /**
+         * The scale the arguments give a fleet whose scale is {@code current}.
+         *
+         * @throws IllegalArgumentException naming the argument that is neither COUNT nor REGION=COUNT, or a mix
+         */
+        FleetScale scale(Optional<FleetScale> current) {
+            String action = "scale " + fleet;
+            var perRegion = new java.util.TreeMap<String, Integer>();
+            Integer total = null;
+            for (String arg : counts) {
+                int eq = arg.indexOf('=');
+                if (eq < 0) {
+                    if (total != null || counts.size() > 1) {
+                        throw new IllegalArgumentException(action + ": give one COUNT, or REGION=COUNT per region");
+                    }
+                    total = number(action, arg);
+                } else {
+                    perRegion.put(arg.substring(0, eq), number(action, arg.substring(eq + 1)));
+                }
+            }
+            if (total != null && (regions == null || regions.isEmpty())) return new FleetScale.Total(total);
+            if (total != null) {
+                for (String r : regions) perRegion.put(r, total);
+            } else if (regions != null) {
+                throw new IllegalArgumentException(action + ": --region goes with one COUNT, not with REGION=COUNT");
+            }
+            if (current.orElse(null) instanceof FleetScale.PerRegion kept) {
+                var merged = new java.util.TreeMap<>(kept.counts());
+                merged.putAll(perRegion);
+                return new FleetScale.PerRegion(merged);
+            }
+            return new FleetScale.PerRegion(perRegion);
+        }
+
+        private static int number(String action, String text) {
+            if (!text.matches("[0-9]{1,9}")) {
+                throw new IllegalArgumentException(action + ": a count must be a whole number from 0, got '" + text
+                        + "'");
+            }
+            return Integer.parseInt(text);
         }
     }
 

@@ -91,14 +91,15 @@ final class DeployCommands {
             var out = new PrintWriter(System.out, true);
             if (current.isEmpty()) {
                 Fleet created = client.createFleet(o.namespace(), app.fleet());
-                out.printf("created fleet %s: release %d, %d machines%n", created.name(), created.configVersion(),
-                        created.count());
+                out.printf("created fleet %s: release %d, %s machines%n", created.name(), created.configVersion(),
+                        ClusterCommands.desired(created.scale()));
                 return policy.detach ? 0 : awaitFleet(o, created, app.deploy().waitTimeoutS());
             }
             FleetSpec placed = placement(current.get(), app.fleet());
             if (placed != null) {
                 client.updateFleet(o.namespace(), name, placed);
-                out.printf("updated fleet %s: count %d%s, strategy %s%n", name, placed.count(),
+                out.printf("updated fleet %s: count %s%s, strategy %s%n", name,
+                        ClusterCommands.desired(placed.scale()),
                         placed.region() == null ? "" : ", region " + placed.region(), placed.strategy().wireName());
             }
             return follow(o, policy.detach, client.deploy(o.namespace(), name,
@@ -121,8 +122,7 @@ final class DeployCommands {
             if (fleet != null && !fleet.equals(f.name())) {
                 throw new IllegalArgumentException("deploy " + fleet + ": " + manifest + " describes fleet " + f.name());
             }
-            return new AppManifest(new FleetSpec(f.name(), f.strategy(), f.region(), f.nodeLabels(),
-                    flags.overlay(image, f.config()), f.count()), policy.over(file.deploy()));
+            return new AppManifest(f.withConfig(flags.overlay(image, f.config())), policy.over(file.deploy()));
         }
 
         /**
@@ -130,10 +130,10 @@ final class DeployCommands {
          * labels take effect at once; its config stays, for the deployment to change); null when they are the same.
          */
         static FleetSpec placement(Fleet current, FleetSpec wanted) {
-            var placed = new FleetSpec(current.name(), wanted.strategy(), wanted.region(), wanted.nodeLabels(),
-                    current.config(), wanted.count());
+            var placed = wanted.withName(current.name()).withConfig(current.config());
             boolean same = placed.strategy() == current.strategy() && Objects.equals(placed.region(), current.region())
-                    && placed.nodeLabels().equals(current.nodeLabels()) && Objects.equals(placed.count(), current.count());
+                    && placed.nodeLabels().equals(current.nodeLabels())
+                    && Objects.equals(placed.scale(), current.scale());
             return same ? null : placed;
         }
     }

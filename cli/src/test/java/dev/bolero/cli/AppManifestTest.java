@@ -127,11 +127,29 @@ class AppManifestTest {
     }
 
     @Test
+    void aManifestKeepsACountPerRegionAndRefusesBothCountAndCountsNamingTheLine() {
+        var app = parse("""
+                name = "web"
+                counts = { ams = 2, ord = 1 }
+                [config]
+                image = "busybox"
+                """);
+        assertThat(app.fleet().count()).isNull();
+        assertThat(app.fleet().counts()).isEqualTo(Map.of("ams", 2, "ord", 1));
+
+        assertThatThrownBy(() -> parse("name = \"web\"\ncount = 3\ncounts = { ams = 2 }\n[config]\nimage = \"a\"\n"))
+                .hasMessageStartingWith("read bolero.toml: counts cannot be given with count")
+                .hasMessageContaining("(line 3)");
+        assertThatThrownBy(() -> parse("name = \"web\"\ncounts = { ams = -2 }\n[config]\nimage = \"a\"\n"))
+                .hasMessageStartingWith("read bolero.toml: counts.ams must be between 0 and 1000, got -2");
+    }
+
+    @Test
     void requiredKeysAndMalformedTomlAreRefused() {
         assertThatThrownBy(() -> parse("count = 1\n[config]\nimage = \"a\"\n"))
                 .hasMessage("read bolero.toml: name is required (the fleet's)");
         assertThatThrownBy(() -> parse("name = \"a\"\n[config]\nimage = \"a\"\n"))
-                .hasMessageContaining("count is required");
+                .hasMessageContaining("count or counts is required");
         assertThatThrownBy(() -> parse("name = \"a\"\ncount = 1\n")).hasMessageContaining("[config] is required");
         assertThatThrownBy(() -> parse("name = \"a\"\ncount = 1\n[config]\nenv = { A = \"1\" }\n"))
                 .hasMessageContaining("config.image is required");

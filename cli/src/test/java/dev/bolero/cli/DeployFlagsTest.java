@@ -29,7 +29,7 @@ class DeployFlagsTest {
     void deployPutsTheFlagsOverTheFleetsConfigAndTakesThePolicy() {
         var current = new Fleet("default", "web", FleetStrategy.BINPACK, null, Map.of(),
                 MachineSpec.builder("app:1").guest(1, 256).env(Map.of("A", "1", "B", "2")).overlay(), 4, 0,
-                Instant.EPOCH, Instant.EPOCH, 3);
+                Instant.EPOCH, Instant.EPOCH, 3, null, List.of());
         var spec = parse(DeployCommands.Deploy.class, "deploy", "web", "--image", "app:2", "-e", "B=3",
                 "--strategy", "canary", "--max-unavailable", "2", "--wait-timeout", "60").spec(current);
         assertThat(spec.version()).isNull();

@@ -4,10 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetRegion;
+import dev.bolero.api.wire.FleetScale;
 import dev.bolero.api.wire.FleetStrategy;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import dev.bolero.core.MachineSpec;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -36,7 +40,7 @@ class FleetFlagsTest {
     void fleetsUpdateChangesOnlyTheFlagsGivenAndMergesEnvKeyByKey() {
         var current = new Fleet("default", "web", FleetStrategy.BINPACK, "eu", Map.of("disk", "ssd"),
                 MachineSpec.builder("app:1").guest(2, 512).env(Map.of("A", "1", "B", "2")).overlay(), 1, 0,
-                Instant.EPOCH, Instant.EPOCH, 3);
+                Instant.EPOCH, Instant.EPOCH, 3, null, List.of());
         var spec = parse(ClusterCommands.Fleets.class, "fleets", "update", "web", "--image", "app:2", "-e", "B=3")
                 .updateSpec(current);
         assertThat(spec.strategy()).isEqualTo(FleetStrategy.BINPACK);
@@ -46,6 +50,59 @@ class FleetFlagsTest {
         assertThat(spec.config().image().value()).isEqualTo("app:2");
         assertThat(spec.config().guest()).isEqualTo(new MachineSpec.Guest(2, 512, null));
         assertThat(spec.config().env()).isEqualTo(Map.of("A", "1", "B", "3"));
+    }
+
+    /** Fleet web keeping {@code count} machines in all, or {@code counts} per region. */
+    private static Fleet sized(Integer count, Map<String, Integer> counts) {
+        return new Fleet("default", "web", FleetStrategy.SPREAD, null, Map.of(), MachineSpec.builder("app:1").overlay(),
+                1, 0, Instant.EPOCH, Instant.EPOCH, count, counts, List.of());
+    }
+
+    private static FleetScale scale(Fleet current, String... args) {
+        return parse(ClusterCommands.Scale.class, args).scale(current.scale());
+    }
+
+    @Test
+    void scaleTakesOneCountACountPerRegionOrOneCountForEachRegionOfRegion() {
+        var one = sized(3, null);
+        var perRegion = sized(null, Map.of("ams", 2, "ord", 1));
+
+        assertThat(scale(perRegion, "scale", "web", "4")).isEqualTo(new FleetScale.Total(4));
+        assertThat(scale(one, "scale", "web", "ams=2", "ord=1"))
+                .isEqualTo(new FleetScale.PerRegion(new TreeMap<>(Map.of("ams", 2, "ord", 1))));
+        assertThat(scale(perRegion, "scale", "web", "ord=0", "syd=1")).as("regions not named keep their counts")
+                .isEqualTo(new FleetScale.PerRegion(new TreeMap<>(Map.of("ams", 2, "ord", 0, "syd", 1))));
+        assertThat(scale(one, "scale", "web", "3", "--region", "ams,ord"))
+                .isEqualTo(new FleetScale.PerRegion(new TreeMap<>(Map.of("ams", 3, "ord", 3))));
+        assertThat(scale(perRegion, "scale", "web", "5", "--region", "ord"))
+                .isEqualTo(new FleetScale.PerRegion(new TreeMap<>(Map.of("ams", 2, "ord", 5))));
+        assertThat(one.spec().withScale(Optional.of(scale(one, "scale", "web", "ams=1"))))
+                .satisfies(s -> {
+                    assertThat(s.count()).as("counts replace count").isNull();
+                    assertThat(s.counts()).isEqualTo(Map.of("ams", 1));
+                });
+
+        assertThatThrownBy(() -> scale(one, "scale", "web", "3", "ams=1")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("scale web: give one COUNT, or REGION=COUNT per region");
+        assertThatThrownBy(() -> scale(one, "scale", "web", "ams=-1")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("scale web: a count must be a whole number from 0, got '-1'");
+        assertThatThrownBy(() -> scale(one, "scale", "web", "ams=1", "--region", "ord"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("scale web: --region goes with one COUNT, not with REGION=COUNT");
+    }
+
+    @Test
+    void aFleetShowsEachRegionsCountAndMachinesInTheFormScaleTakes() {
+        var perRegion = sized(null, Map.of("ams", 2, "ord", 1)).withRegions(List.of(
+                new FleetRegion("ams", 2, 2, 2, null), new FleetRegion("ord", 1, 0, 0, "no nodes in region ord"),
+                new FleetRegion(null, 0, 1, 0, null)));
+        assertThat(ClusterCommands.desired(perRegion.scale())).isEqualTo("ams=2 ord=1");
+        assertThat(ClusterCommands.actual(perRegion)).isEqualTo("ams=2 ord=0 (none)=1");
+
+        var one = sized(3, null).withRegions(List.of(new FleetRegion(null, 3, 2, 1, null)));
+        assertThat(ClusterCommands.desired(one.scale())).isEqualTo("3");
+        assertThat(ClusterCommands.actual(one)).isEqualTo("2");
+        assertThat(ClusterCommands.desired(Optional.empty())).isNull();
     }
 
     @Test

@@ -325,6 +325,68 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aFleetWithACountPerRegionPlacesEachRegionsMachinesOnItsNodesScalesOneRegionAloneAndSaysWhyARegionWaits() {
+        namespace("alpha");
+        agent("ams-a", Map.of("region", "ams"), 4, 8192).live();
+        agent("ams-b", Map.of("region", "ams"), 4, 8192).live();
+        String ord = agent("ord-a", Map.of("region", "ord"), 4, 8192).live().id();
+        var config = Map.of("image", "busybox", "guest", Map.of("cpus", 1, "memory_mb", 256));
+        var created = http.post("/v1/namespaces/alpha/fleets", ADMIN, Map.of("name", "web", "strategy", "spread",
+                "counts", Map.of("ams", 2, "ord", 1), "config", config));
+        assertThat(created.status()).as("%s", created).isEqualTo(201);
+        assertThat(created.json().path("count").asInt()).as("the total").isEqualTo(3);
+        assertThat(created.json().path("counts").path("ord").asInt()).isEqualTo(1);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> fleetMachines("web").size() == 3);
+        var ams = fleetMachines("web").stream().filter(m -> m.path("region").asString().equals("ams")).toList();
+        assertThat(ams).hasSize(2).extracting(m -> m.path("node_name").asString())
+                .containsExactlyInAnyOrder("ams-a", "ams-b");
+        var inOrd = fleetMachines("web").stream().filter(m -> m.path("region").asString().equals("ord")).toList();
+        assertThat(inOrd).singleElement().satisfies(m -> assertThat(m.path("node_id").asString()).isEqualTo(ord));
+        String ordMachine = inOrd.getFirst().path("id").asString();
+        var regions = http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json().path("regions");
+        assertThat(regions).extracting(r -> r.path("region").asString() + " " + r.path("desired").asInt() + "/"
+                + r.path("machines").asInt()).containsExactly("ams 2/2", "ord 1/1");
+
+        var scaled = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("strategy", "spread",
+                "counts", Map.of("ams", 1, "ord", 1, "syd", 1), "config", config));
+        assertThat(scaled.status()).as("%s", scaled).isEqualTo(200);
+        assertThat(scaled.json().path("config_version").asLong()).as("counts are no new config").isEqualTo(1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            var r = http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json().path("regions");
+            return r.size() == 3 && r.get(0).path("machines").asInt() == 1 && !r.get(2).path("waiting").isNull()
+                    && !r.get(2).path("waiting").isMissingNode();
+        });
+        assertThat(fleetMachines("web")).extracting(m -> m.path("id").asString()).as("ord untouched")
+                .contains(ordMachine).hasSize(2);
+        var syd = http.get("/v1/namespaces/alpha/fleets/web", ADMIN).json().path("regions").get(2);
+        assertThat(syd.path("region").asString()).isEqualTo("syd");
+        assertThat(syd.path("desired").asInt()).isEqualTo(1);
+        assertThat(syd.path("machines").asInt()).isZero();
+        assertThat(syd.path("waiting").asString()).isEqualTo("create a machine of fleet alpha/web in region syd: "
+                + "no node has 1 vCPU and 256 MiB free in region syd (no nodes in region syd; regions: ams, ord)");
+
+        var both = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("count", 2, "counts", Map.of("ams", 1)));
+        assertThat(both.status()).isEqualTo(400);
+        assertThat(both.errorMessage()).contains("counts cannot be given with count");
+        var negative = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("counts", Map.of("ams", -1)));
+        assertThat(negative.status()).isEqualTo(400);
+        assertThat(negative.errorMessage()).contains("counts.ams must be between 0 and 1000, got -1");
+
+        assertThat(http.put("/v1/namespaces/alpha/quota", ADMIN, Map.of("machines", 3)).status()).isEqualTo(200);
+        var overQuota = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("counts", Map.of("ams", 2,
+                "ord", 2), "config", config));
+        assertThat(overQuota.status()).as("%s", overQuota).isEqualTo(403);
+        assertThat(overQuota.errorMessage()).isEqualTo("update fleet alpha/web: namespace alpha is limited to 3 "
+                + "machines; this would make it 4 (it has 3)");
+        var back = http.put("/v1/namespaces/alpha/fleets/web", ADMIN, Map.of("count", 2, "config", config));
+        assertThat(back.status()).as("%s", back).isEqualTo(200);
+        assertThat(back.json().path("counts").isNull() || back.json().path("counts").isMissingNode()).isTrue();
+        assertThat(back.json().path("regions")).extracting(r -> r.path("region").isNull() + " "
+                + r.path("desired").asInt() + "/" + r.path("machines").asInt()).containsExactly("true 2/2");
+    }
+
+    @Test
     void machinesAreListedByTheirMetadata() {
         namespace("alpha");
         fleet("alpha", "web", "binpack");

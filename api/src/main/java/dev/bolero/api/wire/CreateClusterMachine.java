@@ -48,6 +48,11 @@ public record CreateClusterMachine(String name, Boolean start, String region, Ma
         return config.over(fleet == null ? CLUSTER_DEFAULTS : fleet.over(CLUSTER_DEFAULTS)).toSpec();
     }
 
+    /** This create placing the machine in {@code region}. */
+    public CreateClusterMachine inRegion(String region) {
+        return new CreateClusterMachine(name, start, region, nodeLabels, config);
+    }
+
     /** Whether to start the machine at once (default no). */
     public boolean startNow() {
         return Boolean.TRUE.equals(start);

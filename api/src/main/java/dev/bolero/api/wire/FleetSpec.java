@@ -3,7 +3,9 @@ package dev.bolero.api.wire;
 import dev.bolero.api.ApiException;
 import dev.bolero.core.FieldPath;
 import dev.bolero.core.MachineSpec;
+import java.util.Collections;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -18,29 +20,62 @@ import java.util.TreeMap;
  * @param nodeLabels labels the nodes of its machines must carry by default
  * @param config the machine config its machines are created from, their create's {@code config} over it
  *     ({@link CreateClusterMachine}); none when null
- * @param count how many machines the fleet keeps, 0 to {@value #MAX_COUNT}: the control plane creates (from
- *     {@code config}) or deletes machines to match; null: machines are created and deleted by hand only
+ * @param count how many machines the fleet keeps, 0 to {@value #MAX_COUNT}, in any region its machines may use
+ *     ({@code region} when set): the control plane creates (from {@code config}) or deletes machines to match; null:
+ *     machines are created and deleted by hand only, unless {@code counts} is given
+ * @param counts how many machines the fleet keeps in each region, by region name (1-63 of A-Z a-z 0-9 . _ -), each
+ *     0 to {@value #MAX_COUNT} and at most {@value #MAX_COUNT} in all: the control plane creates machines in the
+ *     region that lacks them (on nodes of that region only) and deletes machines from the region that has too many;
+ *     machines in a region it does not name go. Instead of {@code count}, never with it; {@code region} stays the
+ *     default of machines created by hand
  * @throws ApiException {@code invalid_argument} naming the bad field
  */
 public record FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
-                        MachineSpec.Overlay config, Integer count) {
-    /** The largest {@code count}. */
+                        MachineSpec.Overlay config, Integer count, Map<String, Integer> counts) {
+    /** The largest {@code count}, and the largest sum of {@code counts}. */
     public static final int MAX_COUNT = 1000;
+    /** What a region's name in {@code counts} may be. */
+    public static final String REGION = "[A-Za-z0-9._-]{1,63}";
 
     /** A spec with placement defaults only, no machine config. */
     public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels) {
-        this(name, strategy, region, nodeLabels, null, null);
+        this(name, strategy, region, nodeLabels, null, null, null);
     }
 
     /** A spec whose machines are created by hand. */
     public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
                      MachineSpec.Overlay config) {
-        this(name, strategy, region, nodeLabels, config, null);
+        this(name, strategy, region, nodeLabels, config, null, null);
     }
 
-    /** This spec keeping {@code count} machines (null: by hand). */
+    /** A spec keeping {@code count} machines in any region (null: by hand). */
+    public FleetSpec(String name, FleetStrategy strategy, String region, Map<String, String> nodeLabels,
+                     MachineSpec.Overlay config, Integer count) {
+        this(name, strategy, region, nodeLabels, config, count, null);
+    }
+
+    /** This spec keeping {@code count} machines in any region (null: by hand). */
     public FleetSpec withCount(Integer count) {
-        return new FleetSpec(name, strategy, region, nodeLabels, config, count);
+        return new FleetSpec(name, strategy, region, nodeLabels, config, count, null);
+    }
+
+    /** This spec keeping {@code scale}'s machines (empty: by hand). */
+    public FleetSpec withScale(Optional<FleetScale> scale) {
+        return switch (scale.orElse(null)) {
+            case null -> withCount(null);
+            case FleetScale.Total t -> withCount(t.count());
+            case FleetScale.PerRegion r -> new FleetSpec(name, strategy, region, nodeLabels, config, null, r.counts());
+        };
+    }
+
+    /** This spec with machine config {@code config}. */
+    public FleetSpec withConfig(MachineSpec.Overlay config) {
+        return new FleetSpec(name, strategy, region, nodeLabels, config, count, counts);
+    }
+
+    /** This spec named {@code name}. */
+    public FleetSpec withName(String name) {
+        return new FleetSpec(name, strategy, region, nodeLabels, config, count, counts);
     }
 
     public FleetSpec {
@@ -49,6 +84,33 @@ public record FleetSpec(String name, FleetStrategy strategy, String region, Map<
         nodeLabels = Labels.check("node_labels", nodeLabels);
         if (region != null && region.isBlank()) throw ApiException.invalid("region must not be blank");
         FieldPath.root().field("count").between(count, 0, MAX_COUNT);
+        if (counts != null) counts = checkCounts(counts, count);
+    }
+
+    /** What the fleet keeps: {@code count} or {@code counts}; empty when its machines are made by hand. */
+    public Optional<FleetScale> scale() {
+        return FleetScale.of(count, counts);
+    }
+
+    /** {@code counts}, checked and sorted by region. */
+    private static Map<String, Integer> checkCounts(Map<String, Integer> counts, Integer count) {
+        FieldPath at = FieldPath.root().field("counts");
+        if (count != null) {
+            throw at.invalid("cannot be given with count: give one count for the whole fleet or one per region");
+        }
+        if (counts.isEmpty()) throw at.invalid("must name at least one region (or give count instead)");
+        var sorted = new TreeMap<String, Integer>();
+        long total = 0;
+        for (var e : counts.entrySet()) {
+            if (e.getKey() == null || !e.getKey().matches(REGION)) {
+                throw at.invalid("has region name '" + e.getKey() + "': it must be 1-63 of A-Z a-z 0-9 . _ -");
+            }
+            FieldPath field = at.field(e.getKey());
+            total += field.between(field.required(e.getValue()), 0, MAX_COUNT);
+            sorted.put(e.getKey(), e.getValue());
+        }
+        if (total > MAX_COUNT) throw at.invalid("must add up to at most " + MAX_COUNT + ", got " + total);
+        return Collections.unmodifiableSortedMap(sorted);
     }
 
     /** Labels map rules shared by fleets, machines and nodes. */

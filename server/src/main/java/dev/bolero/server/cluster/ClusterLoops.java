@@ -1,6 +1,5 @@
 package dev.bolero.server.cluster;
 
-import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.server.store.FleetStore;
@@ -125,7 +124,8 @@ final class ClusterLoops implements AutoCloseable {
 
     /** Reads the cluster, asks the {@link Reconciler} and carries its actions out; whether any node went down. */
     private boolean reconcile() {
-        var observed = store.read("observe cluster", this::observe);
+        var observation = store.read("observe cluster", this::observe);
+        var observed = observation.observed();
         var jobs = new ArrayList<Placements.Job>();
         var stops = new ArrayList<MachineRow>();
         var volumeMoves = new ArrayList<Reconciler.Action.MoveVolume>();
@@ -164,7 +164,12 @@ final class ClusterLoops implements AutoCloseable {
                     machine.fleet(), machine.id());
             plane.delete(machine.namespace(), machine.id());
         }
-        for (Reconciler.Action.Grow grow : grows) grow(grow);
+        var failed = new HashMap<String, Map<Optional<String>, String>>();
+        for (Reconciler.Action.Grow grow : grows) {
+            grow(grow).ifPresent(why -> failed.computeIfAbsent(grow.namespace() + "/" + grow.fleet(),
+                    k -> new HashMap<>()).put(grow.region(), why));
+        }
+        recordWaiting(observation.waiting(), failed);
         for (Reconciler.Action.RollBack back : rollBacks) {
             Deployment d = back.deployment();
             log.warn("deployment {} of fleet {}/{} rolling back to release {}: {}", d.id(), d.namespace(), d.fleet(),
@@ -180,34 +185,78 @@ final class ClusterLoops implements AutoCloseable {
         return false;
     }
 
-    /** Creates the machines a fleet lacks, from its config; a refusal (no room, a bad config) is logged, not fatal. */
-    private void grow(Reconciler.Action.Grow grow) {
+    /**
+     * Creates the machines a fleet's share lacks, from its config, in the share's region; why a create failed (no
+     * room in the region, a bad config, a quota), which ends the grow until the next pass, if one did.
+     */
+    private Optional<String> grow(Reconciler.Action.Grow grow) {
         for (int i = 0; i < grow.missing(); i++) {
             try {
-                var m = plane.createMachine(grow.namespace(), grow.fleet(), CreateClusterMachine.START);
-                log.info("fleet {}/{} below its count or deploying: created machine {} of release {} on {}",
-                        grow.namespace(), grow.fleet(), m.id(), m.configVersion(), m.nodeId());
+                var m = plane.growFleet(grow.namespace(), grow.fleet(), grow.region());
+                log.info("fleet {}/{} below its count or deploying: created machine {} of release {} in region {} "
+                        + "on {}", grow.namespace(), grow.fleet(), m.id(), m.configVersion(),
+                        grow.region().orElse("(any)"), m.nodeId());
             } catch (RuntimeException e) {
-                log.warn("fleet {}/{} below its count: create failed: {}", grow.namespace(), grow.fleet(),
-                        e.getMessage());
-                return;
+                return Optional.of(String.valueOf(e.getMessage()));
             }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Records on each sized fleet why its creates failed this pass ({@code failed}, by fleet key and share) where that
+     * differs from what it had ({@code had}): a share whose creates all succeeded, or that needed none, is cleared.
+     * Each new reason is logged once, not once a pass.
+     */
+    private void recordWaiting(Map<String, Map<Optional<String>, String>> had,
+                               Map<String, Map<Optional<String>, String>> failed) {
+        var changed = new ArrayList<String>();
+        for (String key : had.keySet()) {
+            if (!had.get(key).equals(failed.getOrDefault(key, Map.of()))) changed.add(key);
+        }
+        if (changed.isEmpty()) return;
+        store.update("record why " + changed.size() + " fleets lack machines", tx -> {
+            for (String key : changed) {
+                int slash = key.indexOf('/');
+                tx.fleets().setWaiting(key.substring(0, slash), key.substring(slash + 1),
+                        failed.getOrDefault(key, Map.of()));
+            }
+            return null;
+        });
+        for (String key : changed) {
+            var before = had.get(key);
+            failed.getOrDefault(key, Map.of()).forEach((region, why) -> {
+                if (!why.equals(before.get(region))) {
+                    log.warn("fleet {} below its count in region {}: {}", key, region.orElse("(any)"), why);
+                }
+            });
         }
     }
 
-    private Reconciler.Observed observe(Tx tx) throws SQLException {
+    /**
+     * What one pass reads: the reconciler's input, and why each sized fleet's creates last failed, by
+     * {@link Reconciler#fleetKey} and share ({@link FleetStore#setWaiting}).
+     */
+    private record Observation(Reconciler.Observed observed, Map<String, Map<Optional<String>, String>> waiting) {}
+
+    private Observation observe(Tx tx) throws SQLException {
         var unplaced = tx.machines().unplaced();
         var onDraining = tx.machines().onDrainingNodes();
         var strategies = new HashMap<String, FleetStrategy>();
         for (MachineRow m : unplaced) strategy(tx, m, strategies);
         for (MachineRow m : onDraining) strategy(tx, m, strategies);
+        var nodes = tx.nodes().list();
+        var nodeRegions = Reconciler.nodeRegions(nodes);
         var sized = new ArrayList<Reconciler.FleetSize>();
+        var waiting = new HashMap<String, Map<Optional<String>, String>>();
         for (FleetStore.Sized f : tx.fleets().sized()) {
-            sized.add(new Reconciler.FleetSize(f.namespace(), f.spec().name(), f.spec().count(),
-                    tx.machines().list(f.namespace(), Optional.of(f.spec().name())),
+            sized.add(new Reconciler.FleetSize(f.namespace(), f.spec().name(), f.spec().scale().orElseThrow(),
+                    tx.machines().list(f.namespace(), Optional.of(f.spec().name())), nodeRegions,
                     tx.deployments().active(f.namespace(), f.spec().name())));
+            waiting.put(f.namespace() + "/" + f.spec().name(), f.waiting());
         }
-        return new Reconciler.Observed(clock.instant(), tx.nodes().list(), unplaced, onDraining, strategies, sized);
+        return new Observation(new Reconciler.Observed(clock.instant(), nodes, unplaced, onDraining, strategies,
+                sized), waiting);
     }
 
     private static void strategy(Tx tx, MachineRow m, Map<String, FleetStrategy> strategies) throws SQLException {

@@ -15,6 +15,7 @@ import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.UpdateClusterMachine;
 import dev.bolero.api.wire.Fleet;
+import dev.bolero.api.wire.FleetRegion;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NamespaceQuota;
@@ -153,7 +154,8 @@ public final class ControlPlane {
             Quotas.checkFleet(tx, namespace, spec.name(), null, spec, action);
             tx.fleets().insert(namespace, spec, clock.instant());
             tx.releases().insert(namespace, spec.name(), 1, spec.config(), clock.instant());
-            return tx.fleets().get(namespace, spec.name()).orElseThrow();
+            return withRegions(tx, namespace, Optional.of(spec.name()),
+                    List.of(tx.fleets().get(namespace, spec.name()).orElseThrow())).getFirst();
         });
     }
 
@@ -169,8 +171,7 @@ public final class ControlPlane {
             throw ApiException.invalid("update fleet " + namespace + "/" + name + ": name cannot change (got '"
                     + spec.name() + "')");
         }
-        var named = new FleetSpec(name, spec.strategy(), spec.region(), spec.nodeLabels(), spec.config(),
-                spec.count());
+        var named = spec.withName(name);
         String action = "update fleet " + namespace + "/" + name;
         checkSecrets(action, namespace, spec.config());
         return store.write(action, tx -> {
@@ -182,18 +183,43 @@ public final class ControlPlane {
             Quotas.checkFleet(tx, namespace, name, old.spec(), named, action);
             long version = Deployments.release(tx, namespace, name, old, named.config(), clock.instant());
             tx.fleets().update(namespace, named, version, clock.instant());
-            return tx.fleets().get(namespace, name).orElseThrow();
+            return withRegions(tx, namespace, Optional.of(name), List.of(tx.fleets().get(namespace, name).orElseThrow()))
+                    .getFirst();
         });
     }
 
     public Fleet fleet(String namespace, String name) {
         String action = "get fleet " + namespace + "/" + name;
-        return store.read(action, tx -> tx.fleets().get(namespace, name)).orElseThrow(() -> notFound(action, "fleet", name));
+        return store.read(action, tx -> {
+            Fleet fleet = tx.fleets().get(namespace, name).orElseThrow(() -> notFound(action, "fleet", name));
+            return withRegions(tx, namespace, Optional.of(name), List.of(fleet)).getFirst();
+        });
     }
 
     /** One page of the namespace's fleets, by name. */
     public List<Fleet> fleets(String namespace, Page page) {
-        return store.read("list fleets of " + namespace, tx -> tx.fleets().list(namespace, page));
+        return store.read("list fleets of " + namespace, tx -> withRegions(tx, namespace, Optional.empty(),
+                tx.fleets().list(namespace, page)));
+    }
+
+    /**
+     * {@code fleets}, of {@code namespace} (all of them fleet {@code only} when given), each that keeps a size with its
+     * regions' shares as the reconciler counts them ({@link Reconciler#shares}), read in {@code tx}.
+     */
+    private static List<Fleet> withRegions(Tx tx, String namespace, Optional<String> only, List<Fleet> fleets)
+            throws SQLException {
+        if (fleets.stream().allMatch(f -> f.scale().isEmpty())) return fleets;
+        var machines = tx.machines().list(namespace, only).stream()
+                .collect(Collectors.groupingBy(MachineRow::fleet));
+        var nodeRegions = Reconciler.nodeRegions(tx.nodes().list());
+        var waiting = tx.fleets().waiting(namespace, only);
+        return fleets.stream().map(f -> f.scale().map(scale -> {
+            var why = waiting.getOrDefault(f.name(), Map.of());
+            return f.withRegions(Reconciler.shares(scale, machines.getOrDefault(f.name(), List.of()), nodeRegions)
+                    .stream().map(share -> new FleetRegion(share.region().orElse(null), share.desired(),
+                            share.machines().size(), (int) share.machines().stream().filter(MachineRow::healthy)
+                            .count(), why.get(share.region()))).toList());
+        }).orElse(f)).toList();
     }
 
     /** Deletes an empty fleet; one with machines is a {@code conflict}. */
@@ -217,13 +243,32 @@ public final class ControlPlane {
      *     {@code failed_precondition} with the scheduler's reason when no node can take it
      */
     public ClusterMachine createMachine(String namespace, String fleetName, CreateClusterMachine body) {
+        return create(namespace, fleetName, body, name -> "create machine " + name + " in " + namespace + "/"
+                + fleetName);
+    }
+
+    /**
+     * Creates and places, as {@link #createMachine} does, one machine that the fleet's size lacks: from its config
+     * alone, started, in {@code region} (empty: wherever the fleet's machines may go). Errors name the fleet and the
+     * region, not the new machine, so the same failure reads the same on every try.
+     */
+    ClusterMachine growFleet(String namespace, String fleetName, Optional<String> region) {
+        String action = "create a machine of fleet " + namespace + "/" + fleetName
+                + region.map(r -> " in region " + r).orElse("");
+        return create(namespace, fleetName, region.map(CreateClusterMachine.START::inRegion)
+                .orElse(CreateClusterMachine.START), name -> action);
+    }
+
+    /** {@link #createMachine}, errors naming {@code action} of the new machine's name. */
+    private ClusterMachine create(String namespace, String fleetName, CreateClusterMachine body,
+                                  java.util.function.UnaryOperator<String> actionOf) {
         String fleetAction = "get fleet " + namespace + "/" + fleetName;
         FleetStore.Template fleet = store.read(fleetAction, tx -> tx.fleets().template(namespace, fleetName))
                 .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
         MachineSpec spec = body.spec(fleet.spec().config());
         String id = Tokens.id();
         String name = body.name() == null ? "m-" + id : body.name();
-        String action = "create machine " + name + " in " + namespace + "/" + fleetName;
+        String action = actionOf.apply(name);
         secrets.checkExist(action, namespace, spec.secrets());
         // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
         var row = MachineRow.created(id, namespace, fleetName, name, spec,

@@ -7,7 +7,6 @@ import dev.bolero.api.wire.DeployStatus;
 import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.Fleet;
-import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.Release;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.server.store.FleetStore;
@@ -50,7 +49,7 @@ public final class Deployments {
         return store.write(action, tx -> {
             FleetStore.Template t = tx.fleets().template(namespace, fleet)
                     .orElseThrow(() -> ApiException.notFound(action + ": no fleet " + fleet));
-            if (t.spec().count() == null) {
+            if (t.spec().scale().isEmpty()) {
                 throw ApiException.failedPrecondition(action + ": it has no count (bolero scale " + fleet + " N)");
             }
             refuseActive(tx, namespace, fleet, action);
@@ -65,7 +64,7 @@ public final class Deployments {
                 config = spec.config();
                 version = release(tx, namespace, fleet, t, config, now);
             }
-            Quotas.checkFleet(tx, namespace, fleet, t.spec(), withConfig(t.spec(), config), action);
+            Quotas.checkFleet(tx, namespace, fleet, t.spec(), t.spec().withConfig(config), action);
             return start(tx, namespace, t, config, version, spec.policy(), version == t.configVersion()
                     ? "redeploying release " + version : "deploying release " + version + " over release "
                     + t.configVersion(), now);
@@ -91,7 +90,7 @@ public final class Deployments {
             var started = new ArrayList<Deployment>();
             for (Fleet f : tx.fleets().list(namespace)) {
                 var config = f.config();
-                if (f.count() == null || config == null || config.secrets() == null
+                if (f.scale().isEmpty() || config == null || config.secrets() == null
                         || config.secrets().stream().noneMatch(s -> s.name().equals(secret))
                         || tx.deployments().active(namespace, f.name()).isPresent()) {
                     continue;
@@ -110,7 +109,7 @@ public final class Deployments {
     /** Makes {@code version} (of {@code config}) the fleet's release and records its running deployment. */
     private static Deployment start(Tx tx, String namespace, FleetStore.Template t, MachineSpec.Overlay config,
                                     long version, DeployPolicy policy, String what, Instant now) throws SQLException {
-        tx.fleets().update(namespace, withConfig(t.spec(), config), version, now);
+        tx.fleets().update(namespace, t.spec().withConfig(config), version, now);
         var started = new DeployStep(now, DeployStep.Kind.STARTED, null, what + ": " + policy.strategy().wireName()
                 + ", max_unavailable " + policy.maxUnavailable() + ", wait_timeout_s " + policy.waitTimeoutS());
         var d = new Deployment(Tokens.id(), namespace, t.spec().name(), t.configVersion(), version, policy,
@@ -203,7 +202,7 @@ public final class Deployments {
             var former = tx.releases().get(d.namespace(), d.fleet(), d.fromVersion());
             var t = tx.fleets().template(d.namespace(), d.fleet());
             if (former.isPresent() && t.isPresent()) {
-                tx.fleets().update(d.namespace(), withConfig(t.get().spec(), former.get().config()), d.fromVersion(),
+                tx.fleets().update(d.namespace(), t.get().spec().withConfig(former.get().config()), d.fromVersion(),
                         clock.instant());
             }
             return null;
@@ -228,9 +227,5 @@ public final class Deployments {
             }
             return null;
         });
-    }
-
-    private static FleetSpec withConfig(FleetSpec spec, MachineSpec.Overlay config) {
-        return new FleetSpec(spec.name(), spec.strategy(), spec.region(), spec.nodeLabels(), config, spec.count());
     }
 }

@@ -35,8 +35,8 @@ final class Quotas {
     /**
      * Checks that replacing fleet {@code fleet}'s spec {@code old} (null: a new fleet) with {@code updated} keeps
      * {@code namespace} within its quota: a fleet with a {@code count} is counted as that many machines of its config's
-     * size, one without as the machines it has. What the fleet then creates is checked again, machine by machine, when
-     * it is placed ({@link #exceeded}).
+     * size (one with {@code counts} as their sum, whatever the regions), one without as the machines it has. What the
+     * fleet then creates is checked again, machine by machine, when it is placed ({@link #exceeded}).
      *
      * @throws ApiException {@code quota_exceeded} as {@link #check(Tx, String, QuotaUsage, String)}
      */
@@ -75,12 +75,12 @@ final class Quotas {
     /** What a fleet of {@code spec} counts once it has its count; the machines it {@code has} when it has none. */
     private static QuotaUsage target(FleetSpec spec, QuotaUsage has) {
         if (spec == null) return QuotaUsage.NONE;
-        if (spec.count() == null) return has;
+        if (spec.scale().isEmpty()) return has;
         MachineSpec.Guest guest = spec.config() == null ? null : spec.config().guest();
         int cpus = guest == null || guest.cpus() == null ? MachineSpec.Guest.DEFAULT_CPUS : guest.cpus();
         int memory = guest == null || guest.memoryMb() == null ? MachineSpec.Guest.DEFAULT_MEMORY_MB
                 : guest.memoryMb();
-        return QuotaUsage.machines(spec.count(), cpus, memory);
+        return QuotaUsage.machines(spec.scale().get().total(), cpus, memory);
     }
 
     private static String unit(QuotaResource r, long limit) {

@@ -8,8 +8,11 @@ import dev.bolero.core.MachineState;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import tools.jackson.core.type.TypeReference;
 
 /** Fleets: a namespace's named machine templates with a placement strategy, in one {@link Tx}. */
 public final class FleetStore {
@@ -18,6 +21,7 @@ public final class FleetStore {
             + "f.config_version, (SELECT COUNT(*) FROM machines m WHERE m.namespace = f.namespace AND m.fleet = f.name "
             + "AND m.desired_state <> " + Statements.literal(MachineState.DESTROYED.wireName())
             + " AND m.config_version <> f.config_version) FROM fleets f";
+    private static final TypeReference<List<Waiting>> WAITING = new TypeReference<>() {};
 
     private final Statements sql;
 
@@ -69,24 +73,69 @@ public final class FleetStore {
         sql.update("DELETE FROM fleets WHERE namespace = ? AND name = ?", namespace, name);
     }
 
+    /**
+     * The fleet as the API shows it, without its regions' shares (which need its machines): {@link Fleet#regions()}
+     * empty.
+     */
     private static Fleet fleet(ResultSet rs) throws SQLException {
         FleetSpec spec = JSON.readValue(rs.getString(3), FleetSpec.class);
         return new Fleet(rs.getString(1), rs.getString(2), spec.strategy(), spec.region(), spec.nodeLabels(),
                 spec.config(), rs.getLong(6), rs.getInt(7), Instant.ofEpochMilli(rs.getLong(4)),
-                Instant.ofEpochMilli(rs.getLong(5)), spec.count());
+                Instant.ofEpochMilli(rs.getLong(5)), spec.scale().map(s -> s.total()).orElse(null), spec.counts(),
+                List.of());
     }
 
     /**
      * A fleet whose size the control plane keeps.
      *
-     * @param spec its spec, with a {@link FleetSpec#count()}
+     * @param spec its spec, with a {@link FleetSpec#scale()}
+     * @param waiting why its last creates failed, by share ({@link #waiting})
      */
-    public record Sized(String namespace, FleetSpec spec) {}
+    public record Sized(String namespace, FleetSpec spec, Map<Optional<String>, String> waiting) {
+        public Sized {
+            waiting = Map.copyOf(waiting);
+        }
+    }
 
-    /** Every fleet with a {@code count}, in every namespace. */
+    /** Every fleet with a {@code count} or {@code counts}, in every namespace. */
     public List<Sized> sized() throws SQLException {
-        return sql.all("SELECT namespace, config FROM fleets ORDER BY namespace, name",
-                rs -> new Sized(rs.getString(1), JSON.readValue(rs.getString(2), FleetSpec.class)))
-                .stream().filter(f -> f.spec().count() != null).toList();
+        return sql.all("SELECT namespace, config, waiting FROM fleets ORDER BY namespace, name",
+                rs -> new Sized(rs.getString(1), JSON.readValue(rs.getString(2), FleetSpec.class),
+                        waiting(rs.getString(3))))
+                .stream().filter(f -> f.spec().scale().isPresent()).toList();
+    }
+
+    /**
+     * Why the namespace's fleets (one of them when {@code fleet} is given) last failed to create the machines they
+     * lack, by fleet name and share: the share's region, empty for machines of no particular region.
+     */
+    public Map<String, Map<Optional<String>, String>> waiting(String namespace, Optional<String> fleet)
+            throws SQLException {
+        String select = "SELECT name, waiting FROM fleets WHERE namespace = ? AND waiting IS NOT NULL";
+        Statements.Reader<Map.Entry<String, Map<Optional<String>, String>>> row =
+                rs -> Map.entry(rs.getString(1), waiting(rs.getString(2)));
+        var rows = fleet.isPresent() ? sql.all(select + " AND name = ?", row, namespace, fleet.get())
+                : sql.all(select, row, namespace);
+        var out = new HashMap<String, Map<Optional<String>, String>>();
+        rows.forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
+    }
+
+    /** Records why the fleet last failed to create machines, by share (empty: nothing failed). */
+    public void setWaiting(String namespace, String name, Map<Optional<String>, String> waiting) throws SQLException {
+        String json = waiting.isEmpty() ? null : JSON.writeValueAsString(waiting.entrySet().stream()
+                .map(e -> new Waiting(e.getKey().orElse(null), e.getValue())).toList());
+        sql.update("UPDATE fleets SET waiting = ? WHERE namespace = ? AND name = ?", json, namespace, name);
+    }
+
+    /** One share's reason as stored: its region (null: none) and the reason. */
+    private record Waiting(String region, String reason) {}
+
+    private static Map<Optional<String>, String> waiting(String json) {
+        var out = new HashMap<Optional<String>, String>();
+        if (json != null) {
+            for (Waiting w : JSON.readValue(json, WAITING)) out.put(Optional.ofNullable(w.region()), w.reason());
+        }
+        return out;
     }
 }

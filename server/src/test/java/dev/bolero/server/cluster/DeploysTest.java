@@ -7,6 +7,7 @@ import dev.bolero.api.wire.DeployStatus;
 import dev.bolero.api.wire.DeployStep;
 import dev.bolero.api.wire.DeployStrategy;
 import dev.bolero.api.wire.Deployment;
+import dev.bolero.api.wire.FleetScale;
 import dev.bolero.core.CheckStatus;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,7 +41,7 @@ class DeploysTest {
     /** The fleet: its rows, release and deployment, as the store would hold them; actions applied as the loop does. */
     static final class Fleet {
         final Map<Long, Behavior> releases;
-        final int count;
+        final FleetScale scale;
         long version = 1;
         Optional<Deployment> deployment = Optional.empty();
         List<MachineRow> machines = new ArrayList<>();
@@ -48,18 +50,32 @@ class DeploysTest {
         int minHealthy = Integer.MAX_VALUE;
         int maxMachines;
         boolean full; // no node has room: creates do nothing
+        final java.util.Set<String> regionsMade = new java.util.TreeSet<>(); // the regions machines were made in
 
         Fleet(int count, Map<Long, Behavior> releases) {
-            this.count = count;
+            this(new FleetScale.Total(count), releases);
+        }
+
+        /** A fleet of {@code scale}, its machines of release 1 in their regions, healthy. */
+        Fleet(FleetScale scale, Map<Long, Behavior> releases) {
+            this.scale = scale;
             this.releases = releases;
-            for (int i = 0; i < count; i++) machines.add(machine(1, START.minus(Duration.ofHours(1))));
+            Instant before = START.minus(Duration.ofHours(1));
+            switch (scale) {
+                case FleetScale.Total t -> {
+                    for (int i = 0; i < t.count(); i++) machines.add(machine(1, before, Optional.empty()));
+                }
+                case FleetScale.PerRegion r -> r.counts().forEach((region, n) -> {
+                    for (int i = 0; i < n; i++) machines.add(machine(1, before, Optional.of(region)));
+                });
+            }
             tick(0); // the old release's machines are healthy
         }
 
-        MachineRow machine(long release, Instant at) {
+        MachineRow machine(long release, Instant at, Optional<String> region) {
             var spec = MachineSpec.builder("web:" + release).guest(1, 256)
                     .check("http", MachineSpec.Check.http(8080, "/health")).build();
-            return new MachineRow("m" + (++made), "alpha", "web", "m" + made, spec, null, Map.of(),
+            return new MachineRow("m" + (++made), "alpha", "web", "m" + made, spec, region.orElse(null), Map.of(),
                     MachineState.RUNNING, null, 1, "n1", Reported.NONE, 1, at, at, release, 1);
         }
 
@@ -119,7 +135,7 @@ class DeploysTest {
         }
 
         Reconciler.FleetSize size() {
-            return new Reconciler.FleetSize("alpha", "web", count, machines, deployment);
+            return new Reconciler.FleetSize("alpha", "web", scale, machines, Map.of(), deployment);
         }
 
         /** One reconciliation: the step's actions applied as {@link ClusterLoops} does; whether the deployment is active. */
@@ -127,7 +143,10 @@ class DeploysTest {
             for (Reconciler.Action a : Deploys.step(size(), deployment.orElseThrow(), now)) {
                 switch (a) {
                     case Reconciler.Action.Grow g -> {
-                        for (int i = 0; i < g.missing() && !full; i++) machines.add(machine(version, now));
+                        for (int i = 0; i < g.missing() && !full; i++) {
+                            machines.add(machine(version, now, g.region()));
+                            g.region().ifPresent(regionsMade::add);
+                        }
                     }
                     case Reconciler.Action.Shrink s -> machines.removeIf(m -> m.id().equals(s.machine().id()));
                     case Reconciler.Action.RollBack back -> {
@@ -152,6 +171,13 @@ class DeploysTest {
                 minHealthy = Math.min(minHealthy, (int) machines.stream().filter(MachineRow::healthy).count());
             }
             return deployment.orElseThrow();
+        }
+
+        /** The releases of the machines in each region they asked for. */
+        Map<String, List<Long>> byRegion() {
+            return machines.stream().collect(java.util.stream.Collectors.groupingBy(MachineRow::region,
+                    java.util.stream.Collectors.mapping(MachineRow::configVersion,
+                            java.util.stream.Collectors.toList())));
         }
 
         List<Long> versions() {
@@ -356,6 +382,56 @@ class DeploysTest {
         }
 
         assertThat(f.steps()).containsExactly("started", "creating");
+    }
+
+    /** A fleet keeping 2 machines in ams and 1 in ord, whose release 2 behaves as {@code next}. */
+    private static Fleet amsAndOrd(Behavior next) {
+        return new Fleet(new FleetScale.PerRegion(new TreeMap<>(Map.of("ams", 2, "ord", 1))),
+                Map.of(1L, Behavior.HEALTHY, 2L, next));
+    }
+
+    @ParameterizedTest
+    @EnumSource(DeployStrategy.class)
+    void aDeployOfAFleetWithACountPerRegionKeepsEachRegionsCountAndReplacesMachinesInTheirRegion(
+            DeployStrategy strategy) {
+        var f = amsAndOrd(Behavior.HEALTHY);
+        f.deploy(strategy, 1);
+
+        assertThat(f.run().status()).isEqualTo(DeployStatus.SUCCEEDED);
+
+        assertThat(f.byRegion()).isEqualTo(Map.of("ams", List.of(2L, 2L), "ord", List.of(2L)));
+        assertThat(f.regionsMade).containsOnly("ams", "ord");
+        if (strategy == DeployStrategy.ROLLING) {
+            assertThat(f.minHealthy).as("count - max_unavailable over the whole fleet").isEqualTo(2);
+            assertThat(f.maxMachines).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aBadReleaseOfAFleetWithACountPerRegionRollsBackRegionByRegion() {
+        var f = amsAndOrd(Behavior.CRITICAL);
+        f.deploy(DeployStrategy.ROLLING, 1);
+
+        assertThat(f.run().status()).isEqualTo(DeployStatus.ROLLED_BACK);
+
+        assertThat(f.byRegion()).isEqualTo(Map.of("ams", List.of(1L, 1L), "ord", List.of(1L)));
+        assertThat(f.minHealthy).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void creationsThatKeepFailingInSeveralRegionsAreRecordedOnceEach() {
+        var f = amsAndOrd(Behavior.HEALTHY);
+        f.deploy(DeployStrategy.BLUEGREEN, 1);
+        f.full = true;
+
+        for (int i = 0; i < 5; i++) {
+            f.step();
+            f.tick(TICK.toSeconds());
+        }
+
+        assertThat(f.current().steps()).extracting(DeployStep::message).containsExactly("deploying",
+                "creating 2 machines of release 2 in region ams beside the old ones",
+                "creating 1 machine of release 2 in region ord beside the old ones");
     }
 
     @Test

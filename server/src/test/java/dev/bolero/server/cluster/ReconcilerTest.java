@@ -3,6 +3,7 @@ package dev.bolero.server.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.wire.Capacity;
+import dev.bolero.api.wire.FleetScale;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.core.Driver;
 import dev.bolero.core.MachineSpec;
@@ -15,6 +16,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /** The reconciler's decisions on fake node sets: desired and actual state in, actions out. */
@@ -166,6 +169,58 @@ class ReconcilerTest {
                 Map.of(), List.of(new Reconciler.FleetSize("alpha", "web", 3, List.of(placedOld))));
         assertThat(Reconciler.reconcile(observed, DOWN_AFTER))
                 .containsExactly(new Reconciler.Action.Grow("alpha", "web", 2));
+    }
+
+    @Test
+    void aFleetWithACountPerRegionGrowsAndShrinksEachRegionAloneAndShedsMachinesOfOtherRegions() {
+        var nodeRegions = Map.of("ams-1", "ams", "ord-1", "ord");
+        var onAmsNode = machine("a", "ams-1", MachineState.RUNNING, true); // asked for no region: its node's
+        var ordOld = inRegion(machine("b", "ord-1", MachineState.RUNNING, true), "ord");
+        var ordNew = inRegion(machine("c", "ord-1", MachineState.RUNNING, true), "ord");
+        var ordStopped = inRegion(machine("d", "ord-1", MachineState.STOPPED, true), "ord");
+        var fra = inRegion(machine("e", null, MachineState.RUNNING, true), "fra");
+        var nowhere = machine("f", null, MachineState.RUNNING, true);
+        var scale = new FleetScale.PerRegion(new TreeMap<>(Map.of("ams", 3, "ord", 1, "syd", 0)));
+        var f = new Reconciler.FleetSize("alpha", "web", scale,
+                List.of(onAmsNode, ordOld, ordNew, ordStopped, fra, nowhere), nodeRegions, Optional.empty());
+
+        assertThat(f.shares()).extracting(s -> s.region().orElse("-") + " " + s.desired() + " " + s.machines().size())
+                .containsExactly("ams 3 1", "ord 1 3", "syd 0 0", "fra 0 1", "- 0 1");
+        assertThat(Reconciler.resize(f)).containsExactly(
+                new Reconciler.Action.Grow("alpha", "web", Optional.of("ams"), 2),
+                new Reconciler.Action.Shrink(ordStopped), new Reconciler.Action.Shrink(ordNew),
+                new Reconciler.Action.Shrink(fra), new Reconciler.Action.Shrink(nowhere));
+
+        var oneCount = new Reconciler.FleetSize("alpha", "web", new FleetScale.Total(6),
+                List.of(onAmsNode, ordOld, ordNew, ordStopped, fra, nowhere), nodeRegions, Optional.empty());
+        assertThat(oneCount.shares()).as("one count: one share, whatever the regions").hasSize(1);
+        assertThat(Reconciler.resize(oneCount)).isEmpty();
+    }
+
+    @Test
+    void aMachineIsInTheRegionItAskedForElseInItsNodesElseInNone() {
+        var nodes = List.of(node("n1", NodeState.READY, 1), withLabels(node("n2", NodeState.READY, 1),
+                Map.of("region", "ams")));
+        var regions = Reconciler.nodeRegions(nodes);
+
+        assertThat(regions).containsExactly(Map.entry("n2", "ams"));
+        assertThat(Reconciler.regionOf(inRegion(machine("a", "n2", MachineState.RUNNING, true), "ord"), regions))
+                .contains("ord");
+        assertThat(Reconciler.regionOf(machine("b", "n2", MachineState.RUNNING, true), regions)).contains("ams");
+        assertThat(Reconciler.regionOf(machine("c", "n1", MachineState.RUNNING, true), regions)).isEmpty();
+        assertThat(Reconciler.regionOf(machine("d", null, MachineState.RUNNING, true), regions)).isEmpty();
+    }
+
+    private static NodeRow withLabels(NodeRow n, Map<String, String> labels) {
+        return new NodeRow(n.id(), n.name(), n.state(), n.adminState(), labels, n.drivers(), n.capacity(),
+                n.heartbeatAt(), n.assignIndex(), n.joinedAt());
+    }
+
+    /** {@code m} asking for region {@code region}. */
+    static MachineRow inRegion(MachineRow m, String region) {
+        return new MachineRow(m.id(), m.namespace(), m.fleet(), m.name(), m.spec(), region, m.nodeLabels(),
+                m.desiredState(), m.stop(), m.generation(), m.nodeId(), m.reported(), m.modifyIndex(), m.createdAt(),
+                m.updatedAt(), m.configVersion(), m.version());
     }
 
     private static MachineRow machine(String id, String nodeId, MachineState desired, boolean moves) {
