@@ -51,7 +51,7 @@ class DeployEndToEndTest {
         return """
                 {"image": "%s", "guest": {"cpus": 1, "memory_mb": 256},
                  "env": {"HEALTH": "%s", "REVISION": "%d"},
-                 "checks": {"web": {"type": "http", "port": 8080, "path": "/health", "interval_s": 1, "timeout_s": 1}}}
+                 "checks": {"web": {"type": "http", "port": 8080, "path": "/health", "interval_s": 2, "timeout_s": 2}}}
                 """.formatted(image, health, revision);
     }
 
