@@ -372,7 +372,14 @@ public final class ServerApi implements AutoCloseable {
                 record(ctx, ServerRoutes.EXEC, ctx.pathParam("ns"), 101); // the session is about to open
             });
             javalin.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
-                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
+                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"), false)));
+            // Attach: the same, to the machine's workload itself (bolero run -it).
+            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/attach", ctx -> {
+                cluster.plane().machine(namespace(ctx), ctx.pathParam("id"));
+                record(ctx, ServerRoutes.ATTACH, ctx.pathParam("ns"), 101);
+            });
+            javalin.ws(ServerRoutes.NS + "/machines/{id}/attach", socket -> relaySocket(socket,
+                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"), true)));
             javalin.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
             javalin.ws("/v1/nodes/{id}/streams/{stream}", socket -> relaySocket(socket,
                     ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));

@@ -318,8 +318,17 @@ final class ServerRoutes {
             .returns(200, MachineStats.class).errors(503).build();
     static final Operation EXEC = Operation.post(NS + "/machines/{id}/exec").id("execInMachine").tag("machines")
             .summary("Runs a command in the machine and returns its output")
-            .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
+            .description("For an interactive session, open a WebSocket on the same path (see README, exec); a "
+                    + "WebSocket on GET …/machines/{id}/attach is attached to the machine's workload itself, its "
+                    + "stdin and terminal when its init opens them (see README, run -it).")
             .body(ExecRequest.class).returns(200, ExecResult.class).errors(409, 503).build();
+    /**
+     * The attach WebSocket ({@code bolero run -it}), for the audit log: a WebSocket, not an HTTP operation, so it is
+     * described in {@link #EXEC}'s description and left out of the document.
+     */
+    static final Operation ATTACH = Operation.get(NS + "/machines/{id}/attach").id("attachToMachine")
+            .tag("machines").summary("Attaches a WebSocket to the machine's workload").returnsNothing(101)
+            .unpublished().build();
 
     /** The query parameters of an audit log's list; {@code example} is one of its actions. */
     private static Operation.Builder auditQuery(Operation.Builder list, String example) {
