@@ -140,17 +140,34 @@ final class ClusterCommands {
 
         /**
          * Attaches this process to the workload of machine {@code m} until it exits ({@code -i}, {@code -t}): the
-         * machine's life is the command's. A workload that ended before the attach has its log printed instead.
+         * machine's life is the command's. With {@code --rm} the machine is deleted once it has stopped (by the CLI:
+         * see {@link #spec}).
          *
          * @return the workload's exit code; 1 when the machine failed
          */
         private int attach(BoleroClient client, String ns, ClusterMachine m) throws InterruptedException {
+            int status = session(client, ns, m);
+            if (flags.remove) {
+                client.await(ns, m.id(), Set.of(MachineState.STOPPED, MachineState.FAILED),
+                        java.time.Duration.ofSeconds(waitSeconds));
+                client.delete(ns, m.id());
+            }
+            return status;
+        }
+
+        /**
+         * The attached session with machine {@code m}'s workload; a workload that ended before the attach has its
+         * log printed instead.
+         *
+         * @return the workload's exit code; 1 when the machine failed
+         */
+        private int session(BoleroClient client, String ns, ClusterMachine m) throws InterruptedException {
             if (m.state() == MachineState.RUNNING) {
                 ClientOptions.Endpoint e = o.endpoint();
                 URI uri = TerminalSession.websocket(e.server(), "/v1/namespaces/" + TerminalSession.enc(ns)
                         + "/machines/" + TerminalSession.enc(m.id()) + "/attach");
                 try {
-                    return TerminalSession.run(interactive, tty, size -> {
+                    return TerminalSession.run("run", interactive, tty, size -> {
                         var session = ExecClient.attach(uri, Optional.of("Bearer " + e.token()), TerminalSession.STDIO);
                         if (tty) session.resize(size.rows(), size.cols());
                         return session;
@@ -174,10 +191,17 @@ final class ClusterCommands {
 
         /**
          * The body of the create: the flags, the command and entrypoint over them ({@code -t} and {@code -i} too),
-         * started at once (the server puts their config over the fleet's).
+         * started at once (the server puts their config over the fleet's). An attached run ({@code -i}, {@code -t})
+         * is not restarted unless {@code --restart} says so: its life is the command's. Its {@code --rm} is the CLI's
+         * delete after the end, not {@code auto_destroy}: the node would destroy the machine before the control plane
+         * saw it stop, and the control plane would place it again.
          */
         CreateClusterMachine spec() {
             var config = flags.overlay(image);
+            if ((interactive || tty) && flags.restart == null) {
+                config = config.over(MachineSpec.builder().restart(MachineSpec.Restart.NEVER).overlay());
+            }
+            if (interactive || tty) config = MachineSpec.builder().autoDestroy(false).overlay().over(config);
             if (entrypoint != null || !command.isEmpty() || interactive || tty) {
                 var init = new MachineSpec.Init(entrypoint == null ? null : List.of(entrypoint),
                         command.isEmpty() ? null : command, null, null, tty ? true : null,

@@ -36,7 +36,7 @@ final class ExecCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         var request = new ExecRequest(cmd, env, workdir, user, null, null);
-        return TerminalSession.run(interactive, tty, size -> connect(tty
+        return TerminalSession.run("exec", interactive, tty, size -> connect(tty
                 ? new ExecStream.Start(request, true, size.rows(), size.cols()) : ExecStream.Start.pipes(request)));
     }
 

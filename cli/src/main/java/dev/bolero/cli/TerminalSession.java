@@ -1,5 +1,6 @@
 package dev.bolero.cli;
 
+import dev.bolero.client.ClientException;
 import dev.bolero.client.ExecClient;
 import java.io.File;
 import java.io.IOException;
@@ -39,21 +40,30 @@ final class TerminalSession {
     }
 
     /**
-     * Runs one session: {@code connect} opens it, given the local terminal's size (24×80 without {@code tty}).
+     * Runs one session of command {@code verb} ({@code exec}): {@code connect} opens it, given the local terminal's
+     * size (24×80 without {@code tty}).
      *
      * @return the remote side's exit code
      * @throws IllegalArgumentException with {@code tty} when stdin is not a terminal
      */
-    static int run(boolean interactive, boolean tty, Function<Size, ExecClient> connect) throws InterruptedException {
-        Terminal terminal = tty ? Terminal.raw() : null;
+    static int run(String verb, boolean interactive, boolean tty, Function<Size, ExecClient> connect)
+            throws InterruptedException {
+        Terminal terminal = tty ? Terminal.raw(verb) : null;
         try {
             try (ExecClient session = connect.apply(terminal == null ? Size.DEFAULT : terminal.size())) {
                 if (terminal != null) terminal.onResize(() -> {
                     Size s = terminal.size();
                     session.resize(s.rows(), s.cols());
                 });
-                if (interactive) pump(System.in, session);
-                else session.closeInput();
+                if (interactive) {
+                    pump(System.in, session);
+                } else if (!tty) { // a terminal has no end of input
+                    try {
+                        session.closeInput();
+                    } catch (ClientException e) {
+                        // the remote side ended and closed the connection first: await reports its end
+                    }
+                }
                 return session.await();
             }
         } finally {
@@ -105,9 +115,9 @@ final class TerminalSession {
             this.saved = saved;
         }
 
-        static Terminal raw() {
+        static Terminal raw(String verb) {
             if (System.console() == null || !System.console().isTerminal()) {
-                throw new IllegalArgumentException("-t: the input is not a terminal");
+                throw new IllegalArgumentException(verb + " -t: the input is not a terminal");
             }
             var t = new Terminal(stty("-g").strip());
             Runtime.getRuntime().addShutdownHook(t.restoreAtExit);

@@ -56,21 +56,27 @@ final class Attachments {
     }
 
     /** The workload exited with {@code status}: each client hears it, and nobody attaches to this run any more. */
-    synchronized void exited(int status) {
-        if (ended) return;
-        ended = true;
-        for (ExecSession.Listener l : listeners) l.exited(status);
-        listeners.clear();
+    void exited(int status) {
+        for (ExecSession.Listener l : end()) l.exited(status);
     }
 
     /** The run ended without an exit status ({@code why}): each client hears it as a failure. */
-    synchronized void failed(String why) {
-        if (ended) return;
-        ended = true;
-        for (ExecSession.Listener l : listeners) {
+    void failed(String why) {
+        for (ExecSession.Listener l : end()) {
             l.failed(ApiException.failedPrecondition("attach to machine " + machineId + ": " + why));
         }
+    }
+
+    /**
+     * Ends this run's attachments: the clients attached, to be told outside the lock (a client's socket closing
+     * detaches it, which takes the lock, possibly on another thread the close waits for).
+     */
+    private synchronized List<ExecSession.Listener> end() {
+        if (ended) return List.of();
+        ended = true;
+        var told = List.copyOf(listeners);
         listeners.clear();
+        return told;
     }
 
     /**

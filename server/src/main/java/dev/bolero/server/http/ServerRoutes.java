@@ -327,7 +327,7 @@ final class ServerRoutes {
      * described in {@link #EXEC}'s description and left out of the document.
      */
     static final Operation ATTACH = Operation.get(NS + "/machines/{id}/attach").id("attachToMachine")
-            .tag("machines").summary("Attaches a WebSocket to the machine's workload").returnsNothing(101)
+            .tag("machines").summary("Attaches a WebSocket to the machine's workload")
             .unpublished().build();
 
     /** The query parameters of an audit log's list; {@code example} is one of its actions. */
