@@ -79,7 +79,7 @@ public final class MachineService implements AutoCloseable {
                 id -> runtime.network().attachment(id).map(Attachment::tapName));
         var metrics = new MachineMetrics(usage, clock);
         return List.of(new ImageHook(runtime.images(), metrics), new NetworkHook(runtime.network()),
-                new VolumeHook(runtime.volumes()), new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
+                new VolumeHook(runtime.volumes(), runtime.driver()), new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
                 new SecretsHook(), usage, metrics);
     }
 

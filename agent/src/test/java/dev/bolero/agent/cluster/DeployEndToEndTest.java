@@ -1,22 +1,12 @@
 package dev.bolero.agent.cluster;
 
-import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
-import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
-import dev.bolero.server.cluster.NodeRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
@@ -34,41 +24,26 @@ import tools.jackson.databind.JsonNode;
  * run at a time.
  */
 class DeployEndToEndTest {
-    private static final String ADMIN = "admin-token-deploy-e2e-0123456789";
-    private static final String JOIN = "join-token-deploy-e2e-0123456789";
     private static final String FLEET = "/v1/namespaces/alpha/fleets/web";
 
     @TempDir
     static Path dir;
 
-    private static ClusterNetwork network;
-    private static TestRegistry registry;
+    private static TestCluster cluster;
     private static String image;
-    private static Server server;
-    private static final List<AgentNode> nodes = new ArrayList<>();
 
     @BeforeAll
     static void setUp() throws Exception {
-        network = ClusterNetwork.create();
-        registry = TestRegistry.startOn(network.hostIp());
-        image = TestImages.push(registry, "deploy/web:1", ImageSpec.cmd("sh", "-c",
-                "mkdir -p /www; [ \"$HEALTH\" = bad ] || echo ok > /www/health; exec httpd -f -p 8080 -h /www"));
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
-                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
-        for (String name : List.of("n1", "n2", "n3")) {
-            var node = new AgentNode(name, dir.resolve(name), network.addNode(), () -> List.of(serverUrl()), JOIN,
-                    registry.host());
-            nodes.add(node);
-            node.start();
-        }
+        cluster = TestCluster.builder(dir, "deploy").image("deploy/web:1", ImageSpec.cmd("sh", "-c",
+                "mkdir -p /www; [ \"$HEALTH\" = bad ] || echo ok > /www/health; exec httpd -f -p 8080 -h /www"))
+                .nodes("n1", "n2", "n3").start();
+        image = cluster.image();
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        AgentNode.tearDown(nodes, dir, server, registry, network);
+        if (cluster != null) cluster.close();
     }
 
     /** The fleet's machine config: the test image with {@code env}, its web check, and a quick check interval. */
@@ -182,10 +157,6 @@ class DeployEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return call(method, serverUrl() + path, ADMIN, body);
-    }
-
-    private static String serverUrl() {
-        return "http://" + network.hostIp() + ":" + server.port();
+        return cluster.api(method, path, body);
     }
 }

@@ -4,23 +4,16 @@ import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.api.testing.PrometheusText;
 import dev.bolero.network.testing.HostCommands;
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
-import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
 import dev.bolero.server.cluster.NodeRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,43 +27,24 @@ import tools.jackson.databind.JsonNode;
  * neither alpha's addresses nor its names.
  */
 class PrivateNetworkEndToEndTest {
-    private static final String ADMIN = "admin-token-private-e2e-0123456789";
-    private static final String JOIN = "join-token-private-e2e-0123456789";
-
     @TempDir
     static Path dir;
 
-    private static ClusterNetwork network;
-    private static TestRegistry registry;
+    private static TestCluster cluster;
     private static String image;
-    private static Server server;
-    private static final List<AgentNode> nodes = new ArrayList<>();
-    private static final List<String> links = new ArrayList<>();
+    private static List<AgentNode> nodes;
 
     @BeforeAll
     static void setUp() throws Exception {
-        network = ClusterNetwork.create();
-        HostCommands.assumeRootWith("for the private network's links", "wireguard-go", "wg");
-        registry = TestRegistry.startOn(network.hostIp());
-        image = TestImages.push(registry, "private/web:1", ImageSpec.cmd("sh", "-c",
-                "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"));
         // A node is down after 90 s of silence: long enough for an agent's restart on a loaded host (seen to take 40 s),
         // which must not move its machines.
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(90),
-                        Duration.ofSeconds(60)), Duration.ofMillis(200)));
-        String id = HostCommands.randomId();
-        for (String name : List.of("n1", "n2", "n3")) {
-            var net = network.addNode();
-            var node = new AgentNode(name, dir.resolve(name), net, PrivateNetworkEndToEndTest::servers, JOIN,
-                    registry.host());
-            String link = "bw" + id + name;
-            links.add(link);
-            node.extraArguments = ClusterAgentMain.privateNetwork(net.ip() + ":51820", link);
-            nodes.add(node);
-            node.start();
-        }
+        cluster = TestCluster.builder(dir, "private").image("private/web:1", ImageSpec.cmd("sh", "-c",
+                "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"))
+                .timing(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(90),
+                        Duration.ofSeconds(60)))
+                .nodes("n1", "n2", "n3").privateNetwork().start();
+        image = cluster.image();
+        nodes = cluster.nodes();
         for (String ns : List.of("alpha", "beta")) {
             assertThat(api("POST", "/v1/namespaces", "{\"name\": \"" + ns + "\"}").status()).isEqualTo(201);
             assertThat(api("POST", "/v1/namespaces/" + ns + "/fleets", "{\"name\": \"web\", \"strategy\": \"spread\"}")
@@ -80,13 +54,7 @@ class PrivateNetworkEndToEndTest {
 
     @AfterAll
     static void tearDown() throws Exception {
-        try {
-            AgentNode.tearDown(nodes, dir, server, registry, network);
-        } finally {
-            // wireguard-go runs in its node's namespace, which the network's close empties; a killed one leaves its
-            // control socket.
-            for (String link : links) Files.deleteIfExists(Path.of("/var/run/wireguard/" + link + ".sock"));
-        }
+        if (cluster != null) cluster.close();
     }
 
     @Test
@@ -110,7 +78,7 @@ class PrivateNetworkEndToEndTest {
         for (AgentNode n : nodes) {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(PrometheusText.parse(
                     call("GET", n.url() + "/metrics", null, null).body()).one("bolero_wireguard_peers",
-                    Map.of("link", links.get(nodes.indexOf(n)))).value()).as("peers of %s", n.name).isEqualTo(2));
+                    Map.of("link", cluster.link(n))).value()).as("peers of %s", n.name).isEqualTo(2));
         }
 
         // busybox nc, not wget: Debian's static busybox wget crashes (SIGSEGV) looking up services without NSS.
@@ -245,8 +213,7 @@ class PrivateNetworkEndToEndTest {
 
     /** {@code wg show <link> <what>} in the node's namespace. */
     private static String wg(AgentNode node, String what) throws Exception {
-        return HostCommands.sh(node.net.command(List.of("wg", "show", links.get(nodes.indexOf(node)), what))
-                .toArray(String[]::new));
+        return cluster.wg(node, what);
     }
 
     /** Creates a running machine of the test image on node {@code node} (by its label); its id. */
@@ -278,14 +245,6 @@ class PrivateNetworkEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return call(method, serverUrl() + path, ADMIN, body);
-    }
-
-    private static List<String> servers() {
-        return List.of(serverUrl());
-    }
-
-    private static String serverUrl() {
-        return "http://" + network.hostIp() + ":" + server.port();
+        return cluster.api(method, path, body);
     }
 }

@@ -8,14 +8,9 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.read.ListAppender;
-import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.api.ApiJson;
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
-import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
 import dev.bolero.server.cluster.NodeRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -47,17 +41,13 @@ import tools.jackson.databind.JsonNode;
  * logs), in both processes' logs and in the API's answers: they are nowhere. One VM, booted twice.
  */
 class SecretsEndToEndTest {
-    private static final String ADMIN = "admin-token-secrets-e2e-0123456789";
-    private static final String JOIN = "join-token-secrets-e2e-0123456789";
     private static final String NS = "/v1/namespaces/alpha";
 
     @TempDir
     static Path dir;
 
-    private static ClusterNetwork network;
-    private static TestRegistry registry;
+    private static TestCluster cluster;
     private static String image;
-    private static Server server;
     private static AgentNode node;
     private static final ListAppender<ILoggingEvent> serverLog = new ListAppender<>();
     private static final List<String> answers = new ArrayList<>();
@@ -68,17 +58,14 @@ class SecretsEndToEndTest {
     static void setUp() throws Exception {
         serverLog.start();
         ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(serverLog);
-        network = ClusterNetwork.create();
-        registry = TestRegistry.startOn(network.hostIp());
-        image = TestImages.push(registry, "secrets/app:1", ImageSpec.cmd("sh", "-c", "echo up; exec sleep 3600"));
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                // Node loss is not under test: the agent's restart (a JVM start on a busy host) must not look like one.
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(300),
-                        Duration.ofSeconds(150)), Duration.ofMillis(200)));
-        node = new AgentNode("s1", dir.resolve("s1"), network.addNode(), () -> List.of(serverUrl()), JOIN,
-                registry.host());
-        node.start();
+        // Node loss is not under test: the agent's restart (a JVM start on a busy host) must not look like one.
+        cluster = TestCluster.builder(dir, "secrets")
+                .image("secrets/app:1", ImageSpec.cmd("sh", "-c", "echo up; exec sleep 3600"))
+                .timing(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(300),
+                        Duration.ofSeconds(150)))
+                .nodes("s1").start();
+        image = cluster.image();
+        node = cluster.node("s1");
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
         assertThat(api("POST", NS + "/fleets", "{\"name\": \"app\"}").status()).isEqualTo(201);
     }
@@ -86,7 +73,7 @@ class SecretsEndToEndTest {
     @AfterAll
     static void tearDown() throws Exception {
         ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(serverLog);
-        AgentNode.tearDown(node == null ? List.of() : List.of(node), dir, server, registry, network);
+        if (cluster != null) cluster.close();
     }
 
     @Test
@@ -244,10 +231,6 @@ class SecretsEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return record(call(method, serverUrl() + path, ADMIN, body));
-    }
-
-    private static String serverUrl() {
-        return "http://" + network.hostIp() + ":" + server.port();
+        return record(cluster.api(method, path, body));
     }
 }

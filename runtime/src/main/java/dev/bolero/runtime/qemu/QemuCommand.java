@@ -12,6 +12,9 @@ final class QemuCommand {
     /** QEMU's own seccomp sandbox: no obsolete syscalls, no privilege changes, no processes, no affinity. */
     static final String SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 
+    /** The id of the chardev behind the guest's control port ({@code bolero.ctl}). */
+    static final String CONTROL_CHARDEV = "ctl";
+
     private QemuCommand() {}
 
     /**
@@ -35,8 +38,10 @@ final class QemuCommand {
         }
     }
 
-    static List<String> build(String qemu, VmSpec spec, Accelerator accel, Files files) {
-        List<String> cmd = new ArrayList<>(List.of(qemu, "-M", machine(spec.boot().flavour())));
+    /** @param ram where the guest's RAM lives */
+    static List<String> build(String qemu, VmSpec spec, Accelerator accel, Files files, GuestRam ram) {
+        List<String> cmd = new ArrayList<>(List.of(qemu, "-M", machine(spec.boot().flavour()) + ram.machineOption()));
+        cmd.addAll(ram.objectOptions(spec.memoryMb()));
         if (accel.name().equals("kvm")) {
             cmd.addAll(List.of("-accel", "kvm", "-cpu", "host"));
         } else {
@@ -53,9 +58,9 @@ final class QemuCommand {
                 "-serial", "file:" + files.console(),
                 "-drive", "file=" + escape(files.overlay()) + ",format=qcow2,if=none,id=root",
                 "-device", "virtio-blk-device,drive=root",
-                "-chardev", "socket,id=ctl,path=" + escape(files.ctlSocket()) + ",server=on,wait=off",
+                "-chardev", "socket,id=" + CONTROL_CHARDEV + ",path=" + escape(files.ctlSocket()) + ",server=on,wait=off",
                 "-device", "virtio-serial-device",
-                "-device", "virtserialport,chardev=ctl,name=bolero.ctl",
+                "-device", "virtserialport,chardev=" + CONTROL_CHARDEV + ",name=bolero.ctl",
                 "-qmp", "unix:" + escape(files.qmpSocket()) + ",server=on,wait=off"));
         files.pidFile().ifPresent(p -> cmd.addAll(List.of("-pidfile", p)));
         for (int i = 0; i < spec.drives().size(); i++) {

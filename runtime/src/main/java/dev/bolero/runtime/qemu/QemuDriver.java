@@ -15,6 +15,7 @@ import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
 import dev.bolero.runtime.internal.vmm.VmmVersion;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -39,6 +40,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import tools.jackson.databind.JsonNode;
 import org.slf4j.LoggerFactory;
@@ -61,6 +63,11 @@ import org.slf4j.LoggerFactory;
  * vCPU) and tasks. The jail, its cgroups and its uid are released once QEMU is gone. Either way, neither the
  * JVM's exit nor a terminal's ^C stops QEMU. Requires {@code qemu-system-x86_64} and {@code qemu-img} on the
  * {@code PATH}, and root to jail.
+ *
+ * <p>Unjailed, the guest's RAM is a memfd QEMU maps shared ({@link GuestRam.Shared}), which a fork copies into its
+ * seed; a clone maps that copy privately ({@link GuestRam.Private}), so clones of one seed share the pages they only
+ * read. Jailed, it is anonymous memory and a fork migrates it: QEMU 7.2 opens a privately mapped memory file
+ * read-write, which would give each jailed clone's uid write access to its siblings' pages.
  *
  * <p>When a socket's host path is too long for a Unix socket (108 bytes), the sockets are reached through a short
  * per-machine directory (or, jailed, a symbolic link to the jail's {@code /run}) under {@code /run/bolero/},
@@ -91,6 +98,13 @@ public final class QemuDriver implements VmmDriver {
     private static final String OVERLAY = "root.qcow2";
     /** The snapshot's one state file: QEMU's migration stream. */
     private static final String STATE_FILE = "qemu-state";
+    /**
+     * A seed's second state file, when its VM's RAM was {@link GuestRam.Shared shared}: that RAM as it was at the
+     * pause, a sparse file; the migration stream ({@link #STATE_FILE}) then holds only the devices' state.
+     */
+    private static final String MEMORY_FILE = "qemu-memory";
+    /** The migration capability that leaves shared RAM out of the stream; both ends of a migration must agree. */
+    private static final String IGNORE_SHARED = "x-ignore-shared";
     /** A seed's frozen copy of its VM's overlay; in a machine planted from it, the hard link its overlay is over. */
     private static final String SEED_DRIVE = "seed.qcow2";
     private static final String JAILED_SEED_DRIVE = "/" + SEED_DRIVE;
@@ -102,6 +116,8 @@ public final class QemuDriver implements VmmDriver {
     private final Accelerator accelerator;
     private final Optional<Jail> jail;
     private final Overlays overlays = new Overlays();
+    /** The RAM of a VM this driver boots or resumes from a snapshot of its own (a fork's clone gets a seed's). */
+    private final GuestRam ram;
 
     /** An unjailed driver that uses KVM when this host can run guests with it, TCG otherwise. */
     public QemuDriver() {
@@ -117,6 +133,7 @@ public final class QemuDriver implements VmmDriver {
         this.accelerator = Accelerator.choose(
                 Objects.requireNonNull(accel, "accel"), Path.of("/dev/kvm"), Path.of("/proc/cpuinfo"));
         this.jail = jail.map(Jail::new);
+        this.ram = this.jail.isEmpty() ? new GuestRam.Shared() : new GuestRam.Anonymous();
     }
 
     @Override
@@ -163,6 +180,9 @@ public final class QemuDriver implements VmmDriver {
     public Optional<String> snapshotUnusable(VmSpec spec, Map<String, String> dependencies) {
         Path work = spec.workDir().toAbsolutePath();
         if (!Snapshot.exists(work)) return Optional.of("no snapshot");
+        if (jail.isPresent() && Files.exists(Snapshot.dir(work).resolve(MEMORY_FILE))) {
+            return Optional.of("its RAM is a file only an unjailed QEMU maps");
+        }
         try {
             Path qemu = HostProcesses.onPath(QEMU).orElseThrow(() -> new VmmException(QEMU + " not found"));
             return Snapshot.unusableReason(work, launch(spec, qemu, work), dependencies);
@@ -200,7 +220,7 @@ public final class QemuDriver implements VmmDriver {
             process = HostProcesses.spawn(what, launch.command(), vmmLog);
             awaitStarted(what, process, launch, pidFile, vmmLog);
             long readyAt = System.nanoTime();
-            if (resume) load(what, process, launch, Snapshot.dir(work).resolve(STATE_FILE), vmmLog);
+            if (resume) load(what, process, launch, Snapshot.dir(work), vmmLog);
             long loadedAt = System.nanoTime();
             Snapshot.recordLaunch(work, launch(spec, qemu, work));
             long pid = Long.parseLong(Files.readString(pidFile).trim());
@@ -284,7 +304,9 @@ public final class QemuDriver implements VmmDriver {
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
                 work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()),
                 spec.drives().stream().map(d -> d.file().toAbsolutePath().toString()).toList());
-        List<String> command = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files));
+        Path memory = Snapshot.dir(work).resolve(MEMORY_FILE);
+        GuestRam guestRam = resume && Files.exists(memory) ? new GuestRam.Private(memory) : ram;
+        List<String> command = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files, guestRam));
         if (resume) command.addAll(List.of("-incoming", "unix:" + incoming));
         return new Launch(command, ctl, qmp, socketDir, Optional.empty());
     }
@@ -297,21 +319,22 @@ public final class QemuDriver implements VmmDriver {
     }
 
     /**
-     * Sends the saved state to a QEMU started with {@code -incoming}, waits until it has loaded it and continues the
-     * VM.
+     * Sends the saved state in the snapshot directory {@code snapshot} to a QEMU started with {@code -incoming}, waits
+     * until it has loaded it and continues the VM. When the snapshot has a {@link #MEMORY_FILE} (a clone's, which
+     * QEMU maps as its RAM), the stream holds only the devices' state and QEMU is told so first.
      */
-    private static void load(String what, HostProcess process, Launch launch, Path state, Path vmmLog)
+    private static void load(String what, HostProcess process, Launch launch, Path snapshot, Path vmmLog)
             throws VmmException {
         Path incoming = launch.socketDir().resolve(INCOMING_SOCKET);
-        try (SocketChannel to = SocketChannel.open(UnixDomainSocketAddress.of(incoming));
-                FileChannel from = FileChannel.open(state, StandardOpenOption.READ)) {
-            long size = from.size();
-            for (long sent = 0; sent < size; ) sent += from.transferTo(sent, size - sent, to);
-        } catch (IOException e) {
-            throw new VmmException(what + ": send the saved state to qemu: " + e.getMessage()
-                    + qemuSaid(process, vmmLog), e);
-        }
         try (Qmp qmp = Qmp.connect(launch.qmp())) {
+            if (Files.exists(snapshot.resolve(MEMORY_FILE))) ignoreSharedRam(qmp, true);
+            try (SocketChannel to = SocketChannel.open(UnixDomainSocketAddress.of(incoming));
+                    FileChannel from = FileChannel.open(snapshot.resolve(STATE_FILE), StandardOpenOption.READ)) {
+                long size = from.size();
+                for (long sent = 0; sent < size; ) sent += from.transferTo(sent, size - sent, to);
+            } catch (IOException e) {
+                throw new VmmException(what + ": send the saved state to qemu: " + e.getMessage(), e);
+            }
             long deadline = System.nanoTime() + LOAD_TIMEOUT.toNanos();
             String status;
             while ((status = qmp.execute("query-status", Map.of()).path("status").asString()).equals("inmigrate")) {
@@ -325,6 +348,10 @@ public final class QemuDriver implements VmmDriver {
                 throw new VmmException(what + ": qemu is " + status + " after loading the saved state");
             }
             if (status.equals("paused")) qmp.execute("cont", Map.of());
+            long contAt = System.nanoTime();
+            boolean closed = awaitControlPortClosed(qmp);
+            log.debug("{}: the guest {} its control port {} ms after cont", what, closed ? "closed" : "did not close",
+                    (System.nanoTime() - contAt) / 1_000_000);
         } catch (VmmException e) {
             throw new VmmException(e.getMessage() + qemuSaid(process, vmmLog), e);
         } catch (InterruptedException e) {
@@ -333,15 +360,43 @@ public final class QemuDriver implements VmmDriver {
         }
     }
 
+    /** How long a resumed guest is given to close its control port (see {@link #awaitControlPortClosed}). */
+    private static final Duration PORT_CLOSE_WAIT = Duration.ofSeconds(1);
+
+    /**
+     * Waits until the resumed guest has closed its control port, or {@link #PORT_CLOSE_WAIT}; returns whether it
+     * did. The guest had the port open when its state was saved, and no host is connected to this QEMU yet: once the
+     * VM runs, {@code bolero-init} reads EOF and closes the port (reopening it on its next tick). Bytes a host sent
+     * before that close would be discarded with the port's buffer (a clone's IDENTITY, a CLOCK); a host that
+     * connects after it finds its bytes kept in the socket until the guest reopens. QEMU shows the guest's side as
+     * the chardev's {@code frontend-open}: set from the restored state as the VM starts, cleared by the close.
+     */
+    private static boolean awaitControlPortClosed(Qmp qmp) throws VmmException, InterruptedException {
+        long deadline = System.nanoTime() + PORT_CLOSE_WAIT.toNanos();
+        boolean opened = false;
+        while (System.nanoTime() < deadline) {
+            boolean open = false;
+            for (JsonNode chardev : qmp.execute("query-chardev", Map.of())) {
+                if (chardev.path("label").asString("").equals(QemuCommand.CONTROL_CHARDEV)) {
+                    open = chardev.path("frontend-open").asBoolean(false);
+                }
+            }
+            if (opened && !open) return true;
+            opened |= open;
+            Thread.sleep(2);
+        }
+        return false;
+    }
+
     private static String qemuSaid(HostProcess process, Path vmmLog) {
         if (process.isAlive()) return "";
         return "; qemu exited: " + MachineFiles.tail(vmmLog, 2000).strip();
     }
 
     /**
-     * Pauses the VM, has QEMU migrate its state to a Unix socket the driver listens on ({@code mig.sock}), copies it
-     * into the snapshot's state file and, once QEMU reports the migration completed, asks it to quit. On failure the
-     * VM is continued.
+     * Pauses the VM, has QEMU migrate its state (all its RAM too) to a Unix socket the driver listens on
+     * ({@code mig.sock}), copies it into the snapshot's state file and, once QEMU reports the migration completed,
+     * asks it to quit. On failure the VM is continued.
      */
     private static void save(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, Path dir)
             throws VmmException {
@@ -349,6 +404,7 @@ public final class QemuDriver implements VmmDriver {
         try (Qmp qmp = Qmp.connect(qmpSocket)) {
             qmp.execute("stop", Map.of());
             try {
+                ignoreSharedRam(qmp, false); // shared RAM goes with its QEMU: the stream must hold it
                 receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
             } catch (VmmException | RuntimeException e) {
                 try {
@@ -371,15 +427,22 @@ public final class QemuDriver implements VmmDriver {
      * Pauses the VM, migrates its state into the seed's state file as {@link #save} does, copies its overlay (flushed
      * and inactive once the migration completed) as the seed's frozen drive, and continues the VM (QEMU takes its
      * drives back on {@code cont}).
+     *
+     * <p>When QEMU {@code pid}'s RAM is {@link GuestRam.Shared shared}, the stream leaves it out: the paused RAM is
+     * copied instead into the seed's {@link #MEMORY_FILE} (sparse: pages the guest never touched stay holes), which
+     * every clone maps privately, sharing the pages it only reads.
      */
-    private static void checkpoint(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, Path work, Path seed)
-            throws VmmException {
+    private static void checkpoint(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, long pid, Path work,
+            Path seed) throws VmmException {
         Snapshot.beginSeed(seed);
         Path state = Snapshot.stateFile(seed, STATE_FILE);
+        Optional<Path> sharedRam = sharedRam(pid);
         try (Qmp qmp = Qmp.connect(qmpSocket)) {
             qmp.execute("stop", Map.of());
             try {
+                ignoreSharedRam(qmp, sharedRam.isPresent());
                 receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
+                if (sharedRam.isPresent()) copyRam(sharedRam.get(), Snapshot.stateFile(seed, MEMORY_FILE));
                 Files.copy(work.resolve(OVERLAY), seed.resolve(SEED_DRIVE));
                 // a jailed clone's QEMU reads it under its own uid; it is reached only through private directories
                 Files.setPosixFilePermissions(seed.resolve(SEED_DRIVE), PosixFilePermissions.fromString("r--r--r--"));
@@ -391,12 +454,81 @@ public final class QemuDriver implements VmmDriver {
                 }
                 if (e instanceof VmmException v) throw v;
                 if (e instanceof RuntimeException r) throw r;
-                throw new VmmException("fork: copy the root drive of " + work + ": " + e.getMessage(), e);
+                throw new VmmException("fork: copy the RAM or root drive of " + work + ": " + e.getMessage(), e);
             } finally {
                 qmp.execute("cont", Map.of());
             }
         }
-        Snapshot.sealSeed(work, seed, List.of(STATE_FILE));
+        if (sharedRam.isPresent()) flush(seed.resolve(MEMORY_FILE)); // after cont: the source need not wait for it
+        Snapshot.sealSeed(work, seed, sharedRam.isPresent() ? List.of(STATE_FILE, MEMORY_FILE) : List.of(STATE_FILE));
+    }
+
+    /** Sets the migration capability {@value #IGNORE_SHARED} of the QEMU behind {@code qmp}. */
+    private static void ignoreSharedRam(Qmp qmp, boolean ignore) throws VmmException {
+        qmp.execute("migrate-set-capabilities",
+                Map.of("capabilities", List.of(Map.of("capability", IGNORE_SHARED, "state", ignore))));
+    }
+
+    /**
+     * The file descriptor ({@code /proc/<pid>/fd/N}) through which QEMU {@code pid} holds its {@link GuestRam.Shared}
+     * RAM; empty when its RAM is not such a memfd (anonymous, jailed, or a clone's private mapping).
+     */
+    private static Optional<Path> sharedRam(long pid) {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().startsWith(GuestRam.Shared.MEMFD)) return Optional.of(fd);
+                } catch (IOException e) {
+                    // closed meanwhile: not the RAM, which QEMU holds as long as it runs
+                }
+            }
+        } catch (IOException e) {
+            log.warn("qemu pid={}: list its files failed={}; its fork migrates its RAM", pid, e.getMessage());
+        }
+        return Optional.empty();
+    }
+
+    private static final int PAGE = 4096;
+
+    /**
+     * Copies the paused guest's RAM from {@code ram} into {@code to} (empty), leaving pages of zeros as holes (the
+     * guest never touched most of them).
+     */
+    private static void copyRam(Path ram, Path to) throws VmmException {
+        ByteBuffer zero = ByteBuffer.allocateDirect(PAGE);
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        try (FileChannel from = FileChannel.open(ram, StandardOpenOption.READ);
+                FileChannel out = FileChannel.open(to, StandardOpenOption.WRITE)) {
+            long size = from.size();
+            for (long at = 0; at < size; at += buf.limit()) {
+                buf.clear();
+                while (buf.hasRemaining() && from.read(buf, at + buf.position()) > 0) {
+                    // fill the buffer
+                }
+                buf.flip();
+                if (!buf.hasRemaining()) throw new IOException("the RAM file ended at " + at + " of " + size + " bytes");
+                for (int page = 0; page < buf.limit(); page += PAGE) {
+                    ByteBuffer p = buf.slice(page, Math.min(PAGE, buf.limit() - page));
+                    if (p.mismatch(zero.slice(0, p.remaining())) == -1) continue;
+                    while (p.hasRemaining()) out.write(p, at + page + p.position());
+                }
+            }
+            if (out.size() < size) { // trailing holes
+                try (var file = new RandomAccessFile(to.toFile(), "rw")) {
+                    file.setLength(size);
+                }
+            }
+        } catch (IOException e) {
+            throw new VmmException("copy the guest's RAM to " + to + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void flush(Path file) throws VmmException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new VmmException("write " + file + " to disk: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -515,7 +647,8 @@ public final class QemuDriver implements VmmDriver {
             if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
             var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log",
                     "/run/ctl.sock", "/run/qmp.sock", Optional.empty(), Jail.giveDrives(lease, spec.drives()));
-            List<String> qemuCommand = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files));
+            List<String> qemuCommand = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files,
+                    ram));
             if (resume) qemuCommand.addAll(List.of("-incoming", "unix:/run/" + INCOMING_SOCKET));
             List<String> command = jail.command(lease, pidFile, binds, devices,
                     spec.taps().stream().map(VmSpec.Tap::name).toList(), qemuCommand);
@@ -562,7 +695,8 @@ public final class QemuDriver implements VmmDriver {
 
             @Override
             public void checkpoint(HostProcess process, Path seed) throws VmmException {
-                QemuDriver.checkpoint(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, work, seed);
+                QemuDriver.checkpoint(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, handle.pid(), work,
+                        seed);
             }
         };
         return new VmmProcess(handle, vmm, child, work, work.resolve("vmm.log"), control,

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.runtime.BootAssets;
+import dev.bolero.runtime.Snapshot;
 import dev.bolero.runtime.VmProcess;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.VmmException;
@@ -19,7 +20,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -30,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Boots real microVMs: the host kernel, the built initramfs, a busybox root drive, QEMU (TCG here). */
 class QemuDriverIT {
+    private static final long MIB = 1 << 20;
+
     @TempDir static Path shared;
     @TempDir Path dir;
 
@@ -54,10 +60,13 @@ class QemuDriverIT {
         assertThat(qemuProcessesUnder(dir)).isEmpty();
     }
 
-    private VmProcess start(Path workDir) throws VmmException {
-        var spec = new VmSpec("m-" + workDir.getFileName(), workDir, 1, 256, boot, rootDrive, List.of(),
+    private VmSpec spec(Path workDir) {
+        return new VmSpec("m-" + workDir.getFileName(), workDir, 1, 256, boot, rootDrive, List.of(),
                 Duration.ofSeconds(2));
-        VmProcess p = driver.start(spec);
+    }
+
+    private VmProcess start(Path workDir) throws VmmException {
+        VmProcess p = driver.start(spec(workDir));
         started.add(p);
         return p;
     }
@@ -197,6 +206,92 @@ class QemuDriverIT {
     void recoverRejectsAForeignHandle() {
         var h = new dev.bolero.runtime.VmHandle("firecracker", 1, 1, java.time.Instant.EPOCH, java.util.Map.of());
         assertThatThrownBy(() -> driver.recover(h)).isInstanceOf(VmmException.class).hasMessageContaining("firecracker");
+    }
+
+    /**
+     * A fork whose clones share their source's memory pages (unjailed): the source's RAM is a memfd QEMU maps shared,
+     * the seed holds a copy of it beside a migration stream of the devices' state alone, and each clone maps that copy
+     * privately: the pages both clones only read are one page cache's, counted half to each. The source then still
+     * suspends (its RAM in the stream) and resumes. One cold boot in all.
+     */
+    @Test
+    void clonesMapTheSeedsRamPrivatelyAndShareThePagesTheyOnlyRead() throws Exception {
+        VmProcess source = driver.start(spec(dir.resolve("source")));
+        started.add(source);
+        Path seed = dir.resolve("seed");
+        try (var session = new GuestSession(source.openControl())) { // connected while the seed is saved, as a runner
+            assertThat(session.next()).isInstanceOf(GuestEvent.Hello.class);
+            session.sendConfig(GuestConfig.of(List.of("sh", "-c", "while true; do echo tick; sleep 0.2; done"), "src"));
+            assertThat(session.next()).isInstanceOf(GuestEvent.Started.class);
+            assertThat(session.next()).isInstanceOf(GuestEvent.Output.class);
+            Mapping ram = ram(source, GuestRam.Shared.MEMFD).orElseThrow();
+            assertThat(ram.perms()).as("the source's RAM is a memfd mapped shared").isEqualTo("rw-s");
+            source.seed(seed);
+        }
+        assertThat(Files.size(seed.resolve("qemu-memory"))).as("the paused RAM, whole").isEqualTo(256 * MIB);
+        assertThat(Files.size(seed.resolve("qemu-state"))).as("the stream holds the devices' state alone")
+                .isLessThan(4 * MIB);
+        assertThat(Files.getPosixFilePermissions(seed.resolve("qemu-memory"))).hasToString("[OWNER_READ, OWNER_WRITE]");
+
+        List<VmProcess> clones = new ArrayList<>();
+        for (String name : List.of("c1", "c2")) {
+            driver.plant(seed, dir.resolve(name), Map.of());
+        }
+        try (Stream<Path> files = Files.walk(seed)) { // as a fork does once every clone is planted
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+        for (String name : List.of("c1", "c2")) {
+            assertThat(driver.snapshotUnusable(spec(dir.resolve(name)), Map.of())).isEmpty();
+            VmProcess clone = driver.resume(spec(dir.resolve(name)));
+            started.add(clone);
+            clones.add(clone);
+            assertThat(Snapshot.exists(dir.resolve(name))).isFalse();
+        }
+        for (VmProcess clone : clones) {
+            String file = clone.handle().data().get("workDir") + "/snapshot/qemu-memory";
+            Mapping m = ram(clone, file).orElseThrow();
+            for (long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                    (m.privateDirtyKb() == 0 || m.sharedCleanKb() == 0) && System.nanoTime() < deadline; ) {
+                Thread.sleep(100); // until the guest ran on: it wrote pages of its own and read the shared ones
+                m = ram(clone, file).orElseThrow();
+            }
+            assertThat(m.privateDirtyKb()).as("the clone runs: it wrote pages of its own: %s", m).isPositive();
+            assertThat(m.sharedCleanKb()).as("pages both clones read are shared: %s", m).isPositive();
+            assertThat(m.perms()).as("a private (copy-on-write) mapping of the seed's RAM").isEqualTo("rw-p");
+            assertThat(m.pssKb()).as("the pages both clones read count half: %s", m).isLessThan(m.rssKb());
+            System.out.println("clone RAM mapping: " + m);
+        }
+
+        // The source still suspends, its RAM now in the stream, and resumes with that RAM in a new memfd.
+        source.suspend(Map.of());
+        assertThat(Files.size(Snapshot.dir(dir.resolve("source")).resolve("qemu-state"))).isGreaterThan(8 * MIB);
+        assertThat(Snapshot.dir(dir.resolve("source")).resolve("qemu-memory")).doesNotExist();
+        VmProcess resumed = driver.resume(spec(dir.resolve("source")));
+        started.add(resumed);
+        Mapping back = ram(resumed, GuestRam.Shared.MEMFD).orElseThrow();
+        assertThat(back.perms()).isEqualTo("rw-s");
+        assertThat(back.rssKb() * 1024).as("the saved RAM was loaded into it").isGreaterThan(8 * MIB);
+        assertThat(resumed.isAlive()).isTrue();
+    }
+
+    /** One mapping of {@code /proc/<pid>/smaps}: its permissions and sizes (kB). */
+    private record Mapping(String perms, long rssKb, long pssKb, long sharedCleanKb, long privateDirtyKb) {}
+
+    /** The VMM's mapping of a file whose path starts with {@code prefix}. */
+    private static Optional<Mapping> ram(VmProcess vm, String prefix) throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(vm.handle().pid()), "smaps"));
+        for (int i = 0; i < lines.size(); i++) {
+            String[] head = lines.get(i).split("\\s+", 6);
+            if (head.length < 6 || !head[5].startsWith(prefix)) continue;
+            Map<String, Long> kb = new HashMap<>();
+            for (int j = i + 1; j < lines.size() && lines.get(j).matches("[A-Z][A-Za-z_]*:.*"); j++) {
+                String[] f = lines.get(j).split(":\\s+");
+                if (f[1].endsWith(" kB")) kb.put(f[0], Long.parseLong(f[1].replace(" kB", "").strip()));
+            }
+            return Optional.of(new Mapping(head[1], kb.get("Rss"), kb.get("Pss"), kb.get("Shared_Clean"),
+                    kb.get("Private_Dirty")));
+        }
+        return Optional.empty();
     }
 
     static boolean onPath(String tool) {

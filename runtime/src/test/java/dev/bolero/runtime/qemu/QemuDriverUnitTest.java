@@ -28,7 +28,8 @@ class QemuDriverUnitTest {
     void commandLineUsesTcgWithATranslationCacheLimitAndOneNicPerTap() {
         Path w = Path.of("/w,1");
         List<String> cmd = QemuCommand.build("qemu", spec(w, List.of(new VmSpec.Tap("tap0", "02:00:00:00:00:01"))),
-                new Accelerator("tcg", "test"), files(w, Optional.of(w.resolve("vmm.pid").toString())));
+                new Accelerator("tcg", "test"), files(w, Optional.of(w.resolve("vmm.pid").toString())),
+                new GuestRam.Anonymous());
         String line = String.join(" ", cmd);
         assertThat(cmd.subList(0, 3)).containsExactly("qemu", "-M", "microvm,acpi=on");
         assertThat(line).contains("-accel tcg,tb-size=32 -cpu max", "-smp 2", "-m 512M", "-no-reboot", "-nodefaults",
@@ -41,6 +42,23 @@ class QemuDriverUnitTest {
                 "-pidfile /w,1/vmm.pid",
                 "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         assertThat(cmd.get(cmd.indexOf("-append") + 1)).isEqualTo("console=ttyS0 quiet no_timer_check");
+    }
+
+    @Test
+    void fileBackedRamIsTheMachinesDefaultRamBlockMappedSharedOrPrivate() {
+        Path w = Path.of("/w");
+        List<String> shared = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("tcg", "test"),
+                files(w, Optional.empty()), new GuestRam.Shared());
+        assertThat(shared.subList(0, 5)).containsExactly("qemu", "-M", "microvm,acpi=on,memory-backend=microvm.ram",
+                "-object", "memory-backend-memfd,id=microvm.ram,size=512M,share=on");
+        assertThat(String.join(" ", shared)).contains("-m 512M");
+        List<String> clone = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("tcg", "test"),
+                files(w, Optional.empty()), new GuestRam.Private(Path.of("/w,1/snapshot/qemu-memory")));
+        assertThat(clone).contains(
+                "memory-backend-file,id=microvm.ram,size=512M,mem-path=/w,,1/snapshot/qemu-memory,share=off");
+        List<String> anonymous = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("tcg", "test"),
+                files(w, Optional.empty()), new GuestRam.Anonymous());
+        assertThat(anonymous).contains("microvm,acpi=on").doesNotContain("-object");
     }
 
     @Test
@@ -67,7 +85,7 @@ class QemuDriverUnitTest {
         var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log", "/run/ctl.sock",
                 "/run/qmp.sock", Optional.empty(), List.of());
         List<String> cmd = QemuCommand.build("/usr/bin/qemu", spec(Path.of("/w"), List.of()),
-                new Accelerator("tcg", "test"), files);
+                new Accelerator("tcg", "test"), files, new GuestRam.Anonymous());
         assertThat(String.join(" ", cmd)).contains("-kernel /vmlinux", "-initrd /initramfs",
                 "-serial file:/console.log", "-drive file=/root.qcow2,", "path=/run/ctl.sock,", "-qmp unix:/run/qmp.sock,");
         assertThat(cmd).doesNotContain("-pidfile");
@@ -88,7 +106,8 @@ class QemuDriverUnitTest {
                         "vol_b")));
         var files = new QemuCommand.Files("/b/vmlinux", "/b/initramfs.cpio", "/w/root.qcow2", "/w/console.log",
                 "/w/ctl.sock", "/w/qmp.sock", Optional.empty(), List.of("/v/a.ext4", "/v/b,c.ext4"));
-        String cmd = String.join(" ", QemuCommand.build("qemu", spec, new Accelerator("tcg", "test"), files));
+        String cmd = String.join(" ", QemuCommand.build("qemu", spec, new Accelerator("tcg", "test"), files,
+                new GuestRam.Anonymous()));
         assertThat(cmd).contains("-drive file=/v/a.ext4,format=raw,if=none,id=vol0,discard=unmap "
                 + "-device virtio-blk-device,drive=vol0,serial=vol_a")
                 .contains("-drive file=/v/b,,c.ext4,format=raw,if=none,id=vol1")
@@ -100,7 +119,7 @@ class QemuDriverUnitTest {
     void commandLineUsesTheHostCpuUnderKvm() {
         Path w = Path.of("/w");
         List<String> cmd = QemuCommand.build("qemu", spec(w, List.of()), new Accelerator("kvm", "test"),
-                files(w, Optional.empty()));
+                files(w, Optional.empty()), new GuestRam.Anonymous());
         assertThat(Collections.indexOfSubList(cmd, List.of("-accel", "kvm", "-cpu", "host"))).isPositive();
         assertThat(cmd).doesNotContain("-netdev");
     }
