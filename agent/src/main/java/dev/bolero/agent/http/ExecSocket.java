@@ -13,6 +13,7 @@ import io.javalin.websocket.WsConfig;
 import io.javalin.websocket.WsContext;
 import io.javalin.websocket.WsMessageContext;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.slf4j.Logger;
@@ -32,6 +33,8 @@ final class ExecSocket {
     private static final Logger log = LoggerFactory.getLogger(ExecSocket.class);
     private static final String EXEC = "bolero.exec";
     private static final long PING_SECONDS = 15;
+    /** The most output of a workload that may wait for an attached client before it is cut off. */
+    static final long ATTACH_UNSENT_MAX = 4L << 20;
 
     /** What the socket is connected to. */
     enum Target {
@@ -133,16 +136,38 @@ final class ExecSocket {
     }
 
     /** The command's output and end, to the client. Runs on the machine's reader thread: it must not throw. */
-    private record Forward(WsContext ctx, Target target) implements ExecSession.Listener {
+    private static final class Forward implements ExecSession.Listener {
+        private final WsContext ctx;
+        private final Target target;
+        /** Output bytes queued toward the client and not yet written. */
+        private final AtomicLong unsent = new AtomicLong();
+
+        Forward(WsContext ctx, Target target) {
+            this.ctx = ctx;
+            this.target = target;
+        }
+
         /**
          * Queues the chunk without waiting; {@code sent} runs when Jetty has written it, which grants the guest more
-         * output. A client that does not read thus holds at most one window of output here (no callback: no credit).
+         * output. A client that does not read thus holds at most one window of a command's output here (no callback:
+         * no credit). A workload's output is not held back for a client (it goes to the log whatever the client
+         * does): a client attached to it that lets more than {@value #ATTACH_UNSENT_MAX} bytes wait is cut off.
          */
         @Override
         public void output(GuestEvent.Stream stream, byte[] data, Runnable sent) {
+            if (unsent.addAndGet(data.length) > ATTACH_UNSENT_MAX && target == Target.ATTACH) {
+                guarded(() -> fail(ctx, new ApiException(ErrorCode.TOO_LARGE, action(ctx, target) + ": the client "
+                        + "read too slowly: more than " + ATTACH_UNSENT_MAX + " bytes of output waited for it")));
+                return;
+            }
             byte type = stream == GuestEvent.Stream.STDOUT ? ExecStream.STDOUT : ExecStream.STDERR;
-            guarded(() -> ctx.session.sendBinary(ByteBuffer.wrap(ExecStream.output(type, data)), Callback.from(sent,
-                    failure -> log.debug("{}: output not sent: {}", action(ctx, target), failure.toString()))));
+            guarded(() -> ctx.session.sendBinary(ByteBuffer.wrap(ExecStream.output(type, data)), Callback.from(() -> {
+                unsent.addAndGet(-data.length);
+                sent.run();
+            }, failure -> {
+                unsent.addAndGet(-data.length);
+                log.debug("{}: output not sent: {}", action(ctx, target), failure.toString());
+            })));
         }
 
         @Override
