@@ -3,7 +3,8 @@
  * control channel) sends, split into frames by ctl_frames() as init does, each frame handed to what parses its
  * payload: parse_config() for CONFIG, parse_exec() for EXEC, on_received() (over a few kept frames) for RECEIVED,
  * on_exec_frame() for the other exec frames (to a command slot whose descriptors are closed and whose process group
- * does not exist). What would act on this machine is left out: SIGNAL (kill), ACK, CLOCK (clock_settime) and IDENTITY
+ * does not exist), on_workload_frame() for INPUT and RESIZE (to a workload stdin whose descriptor is closed, on a
+ * terminal or not as the input's length says). What would act on this machine is left out: SIGNAL (kill), ACK, CLOCK (clock_settime) and IDENTITY
  * (hostname, address, MAC) frames are split and checked by ctl_frames but not handed on, and EXEC is parsed but does not fork.
  *
  * Built with clang -fsanitize=fuzzer,address,undefined by guest/fuzz/Makefile; scripts/fuzz.sh runs it. The init
@@ -44,6 +45,8 @@ static void on_frame(int type, const unsigned char *p, uint32_t len) {
         on_received(p, len);
     } else if (type == EXEC_INPUT || type == EXEC_SIGNAL || type == EXEC_RESIZE || type == EXEC_CREDIT) {
         on_exec_frame(type, p, len);
+    } else if (type == INPUT || type == RESIZE) {
+        on_workload_frame(type, p, len);
     }
 }
 
@@ -66,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     keep_frames();
     execs[0] = (struct exec){.used = 1, .id = 1, .pid = NO_GROUP, .out = -1, .err = -1, .in = -1, .status = -1};
+    workload_in = (struct exec){.used = 1, .out = -1, .err = -1, .in = -1, .tty = (int)(size & 1)};
     ctl_fd = open("/dev/null", O_RDWR | O_CLOEXEC); /* "connected": ctl_frames goes on after each frame */
     int saved = dup(2);
     dup2(quiet, 2);
@@ -86,6 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rx_len = 0;
     free(execs[0].input);
     memset(execs, 0, sizeof execs);
+    free(workload_in.input);
+    workload_in = (struct exec){.out = -1, .err = -1, .in = -1};
     reset_config();
     return 0;
 }

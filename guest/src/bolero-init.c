@@ -76,6 +76,8 @@ struct sockaddr_vm {
 #define RECEIVED 0x88 /* host -> guest: every frame before this sequence number is persisted; 0: send them again */
 #define CLOCK 0x8a    /* host -> guest: 8-byte realtime in ns since the epoch: set the clock (after a resume) */
 #define IDENTITY 0x8b /* host -> guest: key/value pairs: the clone of a VM takes its own identity (after a fork) */
+#define INPUT 0x8c    /* host -> guest: bytes for the workload's stdin (CONFIG tty or stdin); empty: close a pipe */
+#define RESIZE 0x8d   /* host -> guest: 2-byte rows, 2-byte cols: the size of the workload's terminal (CONFIG tty) */
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -302,7 +304,8 @@ static void ctl_frames(frame_handler h) {
         uint32_t len = be32(rx + 1);
         if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
                                   type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
-                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK && type != IDENTITY)) {
+                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK && type != IDENTITY &&
+                                  type != INPUT && type != RESIZE)) {
             say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
             ctl_drop();
             return;
@@ -398,6 +401,9 @@ static struct {
     long ack_wait_s;
     char **secret_files; /* PATH=contents, written by write_secrets() */
     int secret_filec;
+    int tty;              /* the workload runs on a pseudo-terminal of size ws (CONFIG tty) */
+    struct winsize ws;
+    int stdin_open;       /* the workload's stdin is a pipe fed by INPUT (CONFIG stdin), not /dev/null */
 } cfg = {.ack_wait_s = ACK_WAIT_S};
 static char cfg_buf[MAX_PAYLOAD + 1];
 static int have_config;
@@ -410,6 +416,15 @@ static void fail(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(failure, sizeof failure, fmt, ap);
     va_end(ap);
+}
+
+/* Parses a terminal size ROWSxCOLS (1-65535 each) into *ws; -1 when v is not one. */
+static int parse_size(const char *v, struct winsize *ws) {
+    unsigned rows = 0, cols = 0;
+    char end;
+    if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols || rows > 65535 || cols > 65535) return -1;
+    *ws = (struct winsize){.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    return 0;
 }
 
 static int parse_config(const unsigned char *p, uint32_t len) {
@@ -443,7 +458,13 @@ static int parse_config(const unsigned char *p, uint32_t len) {
         else if (!strcmp(k, "ip")) cfg.ip = v;
         else if (!strcmp(k, "gateway")) cfg.gateway = v;
         else if (!strcmp(k, "ack_wait_s")) cfg.ack_wait_s = strtol(v, NULL, 10);
-        else if (!strcmp(k, "dns")) {
+        else if (!strcmp(k, "tty") || !strcmp(k, "stdin")) {
+            if (!strcmp(k, "tty") ? parse_size(v, &cfg.ws) < 0 : strcmp(v, "open") != 0) {
+                fail("config: %s %s is not %s", k, v, !strcmp(k, "tty") ? "ROWSxCOLS" : "open");
+                return -1;
+            }
+            *(!strcmp(k, "tty") ? &cfg.tty : &cfg.stdin_open) = 1;
+        } else if (!strcmp(k, "dns")) {
             if (cfg.dnsc < 8) cfg.dns[cfg.dnsc++] = v;
         } else if (!strcmp(k, "search")) {
             if (cfg.searchc < 6) cfg.search[cfg.searchc++] = v;
@@ -1148,11 +1169,22 @@ static void child_fail(int errfd, const char *what, const char *obj, int err) {
 
 static pid_t workload = -1;
 static int out_pipe = -1, err_pipe = -1;
+static int pty_open(const struct winsize *ws, uid_t uid, int *master, int *input, int *slave, char *msg, size_t len);
+static void workload_input(int fd, int tty);
 
+/* Forks and execs the workload: stdout and stderr on pipes (out_pipe, err_pipe), stdin /dev/null; with CONFIG stdin
+ * a pipe fed by INPUT; with CONFIG tty all three on a new pseudo-terminal, its controlling terminal, whose master is
+ * out_pipe (there is no err_pipe) and takes INPUT. */
 static pid_t spawn(void) {
-    int o[2], e[2], x[2];
-    if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 || pipe2(x, O_CLOEXEC) < 0) {
+    int o[2] = {-1, -1}, e[2] = {-1, -1}, x[2], in[2] = {-1, -1};
+    char msg[512];
+    if (pipe2(x, O_CLOEXEC) < 0 || (!cfg.tty && (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)) ||
+        (!cfg.tty && cfg.stdin_open && pipe2(in, O_CLOEXEC) < 0)) {
         fail("pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (cfg.tty && pty_open(&cfg.ws, who.uid, &o[0], &in[1], &o[1], msg, sizeof msg) < 0) { /* o[1]: the slave */
+        fail("%s", msg);
         return -1;
     }
     pid_t pid = fork();
@@ -1166,11 +1198,12 @@ static pid_t spawn(void) {
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         setsid();
-        int null = open("/dev/null", O_RDWR);
-        if (null < 0) child_fail(x[1], "open", "/dev/null", errno);
-        dup2(null, 0);
+        if (cfg.tty && ioctl(o[1], TIOCSCTTY, 0) < 0) child_fail(x[1], "set", "controlling terminal", errno);
+        int null = in[0] >= 0 || cfg.tty ? -1 : open("/dev/null", O_RDWR);
+        if (null < 0 && in[0] < 0 && !cfg.tty) child_fail(x[1], "open", "/dev/null", errno);
+        dup2(cfg.tty ? o[1] : null >= 0 ? null : in[0], 0);
         dup2(o[1], 1);
-        dup2(e[1], 2);
+        dup2(cfg.tty ? o[1] : e[1], 2);
         if (null > 2) close(null);
         if (chdir(cfg.workdir) < 0) child_fail(x[1], "chdir", cfg.workdir, errno);
         if (setgroups((size_t)who.ngroups, who.groups) < 0) child_fail(x[1], "setgroups", cfg.user, errno);
@@ -1180,24 +1213,26 @@ static pid_t spawn(void) {
         child_fail(x[1], "exec", cfg.argv[0], err);
     }
     close(o[1]);
-    close(e[1]);
+    if (e[1] >= 0) close(e[1]);
+    if (in[0] >= 0) close(in[0]);
     close(x[1]);
-    char msg[512];
     ssize_t n;
     while ((n = read(x[0], msg, sizeof msg - 1)) < 0 && errno == EINTR) {}
     close(x[0]);
     if (n > 0) {
         msg[n] = 0;
         fail("%s", msg);
-        close(o[0]);
-        close(e[0]);
+        int rest[] = {o[0], e[0], in[1]};
+        for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
+            if (rest[i] >= 0) close(rest[i]);
         waitpid(pid, NULL, 0);
         return -1;
     }
     out_pipe = o[0];
     err_pipe = e[0];
     fcntl(out_pipe, F_SETFL, O_NONBLOCK);
-    fcntl(err_pipe, F_SETFL, O_NONBLOCK);
+    if (err_pipe >= 0) fcntl(err_pipe, F_SETFL, O_NONBLOCK);
+    if (in[1] >= 0) workload_input(in[1], cfg.tty);
     return pid;
 }
 
@@ -1352,11 +1387,7 @@ static void parse_exec(char *kv, uint32_t n, struct exec_request *r, char *msg, 
         else if (!strcmp(k, "workdir")) r->workdir = v;
         else if (!strcmp(k, "user")) r->user = v;
         else if (!strcmp(k, "tty")) {
-            unsigned rows = 0, cols = 0;
-            char end;
-            if (sscanf(v, "%ux%u%c", &rows, &cols, &end) != 2 || !rows || !cols || rows > 65535 || cols > 65535)
-                snprintf(msg, msglen, "exec: tty %s is not ROWSxCOLS", v);
-            r->ws = (struct winsize){.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+            if (parse_size(v, &r->ws) < 0) snprintf(msg, msglen, "exec: tty %s is not ROWSxCOLS", v);
             r->tty = 1;
         } else snprintf(msg, msglen, "exec: unknown key %s", k);
         k = v + strlen(v) + 1;
@@ -1511,6 +1542,37 @@ static void exec_reaped(void) {
     }
 }
 
+/* INPUT for x: data (n bytes) queued for its stdin; none: close it once the input before is written (a terminal has
+ * no end of input: the host sends ^D, or exit, as input when it means one). */
+static void exec_input(struct exec *x, const unsigned char *data, uint32_t n) {
+    if (n == 0 && x->tty) return;
+    if (n == 0) {
+        x->input_eof = 1;
+    } else {
+        unsigned char *grown = realloc(x->input, x->input_len + n);
+        if (!grown) return;
+        x->input = grown;
+        memcpy(x->input + x->input_len, data, n);
+        x->input_len += n;
+    }
+    exec_feed(x);
+}
+
+/* RESIZE for x's terminal: rc holds 2-byte rows, 2-byte cols; ignored without a terminal. */
+static void exec_resize(struct exec *x, const unsigned char *rc) {
+    if (!x->tty) return;
+    struct winsize ws = {.ws_row = (unsigned short)(rc[0] << 8 | rc[1]), .ws_col = (unsigned short)(rc[2] << 8 | rc[3])};
+    if (ioctl(x->in, TIOCSWINSZ, &ws) < 0) say("resize: %s", strerror(errno));
+}
+
+/* The workload's stdin (CONFIG stdin or tty), fed by INPUT and RESIZE as an exec's by EXEC_INPUT and EXEC_RESIZE. */
+static struct exec workload_in = {.out = -1, .err = -1, .in = -1};
+
+static void workload_input(int fd, int tty) {
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    workload_in = (struct exec){.used = 1, .out = -1, .err = -1, .in = fd, .tty = tty};
+}
+
 static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
     if (type == EXEC) {
         exec_start(p, len);
@@ -1524,24 +1586,12 @@ static void on_exec_frame(int type, const unsigned char *p, uint32_t len) {
     } else if (type == EXEC_SIGNAL && len == 8) {
         int sig = (int)be32(p + 4);
         if (kill(-x->pid, sig) < 0 && errno != ESRCH) say("exec signal %d: %s", sig, strerror(errno));
-    } else if (type == EXEC_RESIZE && len == 8 && x->tty) {
-        struct winsize ws = {.ws_row = (unsigned short)(p[4] << 8 | p[5]),
-                             .ws_col = (unsigned short)(p[6] << 8 | p[7])};
-        if (ioctl(x->in, TIOCSWINSZ, &ws) < 0) say("exec resize: %s", strerror(errno));
-    } else if (type == EXEC_INPUT && len == 4 && x->tty) {
-        /* a terminal has no end of input: the host sends ^D (or exit) as input when it means one */
-    } else if (type == EXEC_INPUT && len == 4) {
-        x->input_eof = 1;
-        exec_feed(x);
+    } else if (type == EXEC_RESIZE && len == 8) {
+        exec_resize(x, p + 4);
     } else if (type == EXEC_CREDIT && len == 8) {
         if (x->credit != UINT64_MAX) x->credit += be32(p + 4); /* grants are 32-bit: no overflow short of years */
     } else if (type == EXEC_INPUT) {
-        unsigned char *grown = realloc(x->input, x->input_len + len - 4);
-        if (!grown) return;
-        x->input = grown;
-        memcpy(x->input + x->input_len, p + 4, len - 4);
-        x->input_len += len - 4;
-        exec_feed(x);
+        exec_input(x, p + 4, len - 4);
     }
 }
 
@@ -1559,9 +1609,18 @@ static void reap(void) {
     }
 }
 
+/* INPUT and RESIZE: for the workload's stdin, while it runs with one open (CONFIG stdin or tty). */
+static void on_workload_frame(int type, const unsigned char *p, uint32_t len) {
+    if (!workload_in.used || exit_status >= 0) return;
+    if (type == INPUT) exec_input(&workload_in, p, len);
+    else if (type == RESIZE && len == 4) exec_resize(&workload_in, p);
+}
+
 static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
     if (type == EXEC || type == EXEC_INPUT || type == EXEC_SIGNAL || type == EXEC_RESIZE || type == EXEC_CREDIT) {
         on_exec_frame(type, p, len);
+    } else if (type == INPUT || type == RESIZE) {
+        on_workload_frame(type, p, len);
     } else if (type == SIGNAL && len == 4 && workload > 0 && exit_status < 0) {
         int sig = (int)be32(p);
         if (kill(-workload, sig) < 0 && errno != ESRCH) say("signal %d: %s", sig, strerror(errno));
@@ -1578,7 +1637,7 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
 
 /* One turn of the event loop: channel, output pipes, SIGCHLD. */
 static void turn(int sfd, int timeout) {
-    struct pollfd p[4 + 3 * MAX_EXECS];
+    struct pollfd p[5 + 3 * MAX_EXECS];
     int xi[3 * MAX_EXECS];
     int n = 0;
     p[n++] = (struct pollfd){sfd, POLLIN, 0};
@@ -1595,6 +1654,11 @@ static void turn(int sfd, int timeout) {
     if (err_pipe >= 0) {
         ei = n;
         p[n++] = (struct pollfd){err_pipe, POLLIN, 0};
+    }
+    int ii = -1;
+    if (workload_in.in >= 0 && workload_in.input_len > 0) {
+        ii = n;
+        p[n++] = (struct pollfd){workload_in.in, POLLOUT, 0};
     }
     int base = n;
     for (int i = 0; i < MAX_EXECS; i++) {
@@ -1625,6 +1689,7 @@ static void turn(int sfd, int timeout) {
     exec_reaped();
     if (oi >= 0 && p[oi].revents) pump(&out_pipe, STDOUT_FRAME);
     if (ei >= 0 && p[ei].revents) pump(&err_pipe, STDERR_FRAME);
+    if (ii >= 0 && p[ii].revents) exec_feed(&workload_in);
     if (ci >= 0 && p[ci].revents) {
         if (ctl_fd >= 0) ctl_read(on_run_frame);
         else ctl_open();

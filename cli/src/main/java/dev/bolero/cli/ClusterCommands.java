@@ -11,11 +11,13 @@ import dev.bolero.api.wire.Namespace;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.client.ClientException;
+import dev.bolero.client.ExecClient;
 import dev.bolero.client.LogOptions;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.ValidationException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -104,9 +106,13 @@ final class ClusterCommands {
         @Option(names = "--region", description = "place it on a node of this region (instead of the fleet's)")
         String region;
         @Option(names = "--fleet", defaultValue = "default", description = "fleet (created when absent; default ${DEFAULT-VALUE}); its config is the base the flags go over") String fleet;
+        @Option(names = {"-i", "--interactive"}, description = "keep the workload's stdin open and pass this "
+                + "process's stdin to it; stay attached until it exits, and exit with its status") boolean interactive;
+        @Option(names = {"-t", "--tty"}, description = "run the workload on a terminal attached to this one (in raw "
+                + "mode: keys such as ^C go to the workload); exit with its status") boolean tty;
 
         @Override
-        public Integer call() {
+        public Integer call() throws InterruptedException {
             var spec = spec();
             var client = o.client();
             String ns = o.namespace();
@@ -124,6 +130,7 @@ final class ClusterCommands {
             }
             ClusterMachine m = client.await(ns, created.id(), Set.of(MachineState.RUNNING, MachineState.STOPPED,
                     MachineState.FAILED), java.time.Duration.ofSeconds(waitSeconds));
+            if (interactive || tty) return attach(client, ns, m);
             printMachine(o, m);
             if (m.state() == MachineState.FAILED) {
                 System.err.println("bolero: machine " + m.id() + " failed: " + m.error());
@@ -133,14 +140,73 @@ final class ClusterCommands {
         }
 
         /**
-         * The body of the create: the flags, the command and entrypoint over them, started at once (the server puts
-         * their config over the fleet's).
+         * Attaches this process to the workload of machine {@code m} until it exits ({@code -i}, {@code -t}): the
+         * machine's life is the command's. With {@code --rm} the machine is deleted once it has stopped (by the CLI:
+         * see {@link #spec}).
+         *
+         * @return the workload's exit code; 1 when the machine failed
+         */
+        private int attach(BoleroClient client, String ns, ClusterMachine m) throws InterruptedException {
+            int status = session(client, ns, m);
+            if (flags.remove) {
+                client.await(ns, m.id(), Set.of(MachineState.STOPPED, MachineState.FAILED),
+                        java.time.Duration.ofSeconds(waitSeconds));
+                client.delete(ns, m.id());
+            }
+            return status;
+        }
+
+        /**
+         * The attached session with machine {@code m}'s workload; a workload that ended before the attach has its
+         * log printed instead.
+         *
+         * @return the workload's exit code; 1 when the machine failed
+         */
+        private int session(BoleroClient client, String ns, ClusterMachine m) throws InterruptedException {
+            if (m.state() == MachineState.RUNNING) {
+                ClientOptions.Endpoint e = o.endpoint();
+                URI uri = TerminalSession.websocket(e.server(), "/v1/namespaces/" + TerminalSession.enc(ns)
+                        + "/machines/" + TerminalSession.enc(m.id()) + "/attach");
+                try {
+                    return TerminalSession.run("run", interactive, tty, size -> {
+                        var session = ExecClient.attach(uri, Optional.of("Bearer " + e.token()), TerminalSession.STDIO);
+                        if (tty) session.resize(size.rows(), size.cols());
+                        return session;
+                    });
+                } catch (ClientException refused) {
+                    if (!"conflict".equals(refused.code()) && !"failed_precondition".equals(refused.code())) {
+                        throw refused;
+                    }
+                    // it ended before the attach: its end and log below
+                }
+                m = client.await(ns, m.id(), Set.of(MachineState.STOPPED, MachineState.FAILED),
+                        java.time.Duration.ofSeconds(waitSeconds));
+            }
+            client.logs(ns, m.id(), LogOptions.all(), System.out);
+            if (m.state() == MachineState.FAILED) {
+                System.err.println("bolero: machine " + m.id() + " failed: " + m.error());
+                return 1;
+            }
+            return m.exitCode() == null ? 0 : m.exitCode();
+        }
+
+        /**
+         * The body of the create: the flags, the command and entrypoint over them ({@code -t} and {@code -i} too),
+         * started at once (the server puts their config over the fleet's). An attached run ({@code -i}, {@code -t})
+         * is not restarted unless {@code --restart} says so: its life is the command's. Its {@code --rm} is the CLI's
+         * delete after the end, not {@code auto_destroy}: the node would destroy the machine before the control plane
+         * saw it stop, and the control plane would place it again.
          */
         CreateClusterMachine spec() {
             var config = flags.overlay(image);
-            if (entrypoint != null || !command.isEmpty()) {
+            if ((interactive || tty) && flags.restart == null) {
+                config = config.over(MachineSpec.builder().restart(MachineSpec.Restart.NEVER).overlay());
+            }
+            if (interactive || tty) config = MachineSpec.builder().autoDestroy(false).overlay().over(config);
+            if (entrypoint != null || !command.isEmpty() || interactive || tty) {
                 var init = new MachineSpec.Init(entrypoint == null ? null : List.of(entrypoint),
-                        command.isEmpty() ? null : command, null, null);
+                        command.isEmpty() ? null : command, null, null, tty ? true : null,
+                        interactive ? true : null);
                 config = MachineSpec.builder().init(init).overlay().over(config);
             }
             return new CreateClusterMachine(name, true, region, null, config);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -18,6 +19,27 @@ class LogsAndRunFlagsTest {
         var plain = new ClusterCommands.Run();
         new CommandLine(plain).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("busybox");
         assertThat(plain.spec().region()).isNull();
+    }
+
+    @Test
+    void runItAsksForATerminalAnOpenStdinAndNoRestartUnlessRestartIsGiven() {
+        var run = new ClusterCommands.Run();
+        new CommandLine(run).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("-it", "busybox", "sh");
+        var config = run.spec().config();
+        assertThat(config.init()).isEqualTo(new dev.bolero.core.MachineSpec.Init(null, List.of("sh"), null, null, true,
+                true));
+        assertThat(config.restart().policy()).isEqualTo("no");
+        assertThat(config.autoDestroy()).as("--rm is the CLI's delete").isFalse();
+        var restarted = new ClusterCommands.Run();
+        new CommandLine(restarted).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("-i", "--restart", "always",
+                "busybox");
+        assertThat(restarted.spec().config().init().stdinOpen()).isTrue();
+        assertThat(restarted.spec().config().init().onTerminal()).isFalse();
+        assertThat(restarted.spec().config().restart().policy()).isEqualTo("always");
+        var detached = new ClusterCommands.Run();
+        new CommandLine(detached).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("busybox");
+        assertThat(detached.spec().config().init()).isNull();
+        assertThat(detached.spec().config().restart()).isNull();
     }
 
     @Test

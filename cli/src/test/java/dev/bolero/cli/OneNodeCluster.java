@@ -132,9 +132,19 @@ final class OneNodeCluster implements AutoCloseable {
 
     /** {@code bolero VERB --server … --token … -n alpha ARGS…} in its own process. */
     Run bolero(String... args) throws IOException, InterruptedException {
+        return CliProcess.bolero(dir, "", arguments(args).toArray(String[]::new));
+    }
+
+    /** {@code bolero VERB --server … --token … -n alpha ARGS…} with {@code stdin} as its input. */
+    Run boleroWithInput(String stdin, String... args) throws IOException, InterruptedException {
+        return CliProcess.bolero(dir, stdin, arguments(args).toArray(String[]::new));
+    }
+
+    /** The arguments of {@code bolero VERB ARGS…} against this cluster: {@code VERB --server … ARGS…}. */
+    List<String> arguments(String... args) {
         var all = new ArrayList<>(List.of(args[0], "--server", serverUrl(), "--token", admin, "-n", "alpha"));
         all.addAll(List.of(args).subList(1, args.length));
-        return CliProcess.bolero(dir, "", all.toArray(String[]::new));
+        return all;
     }
 
     /** A call to the server's API as the admin. */

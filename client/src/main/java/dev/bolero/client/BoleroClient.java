@@ -109,9 +109,9 @@ public final class BoleroClient {
         return send("POST", ns(namespace) + "/tokens", spec, TokenResponse.class);
     }
 
-    /** The namespace's tokens: ids, roles and expiries, never the tokens. */
+    /** The namespace's tokens by id: ids, roles and expiries, never the tokens; every page. */
     public List<TokenInfo> tokens(String namespace) {
-        return send("GET", ns(namespace) + "/tokens", null, new TypeReference<List<TokenInfo>>() {});
+        return all(ns(namespace) + "/tokens", "", new TypeReference<List<TokenInfo>>() {}, TokenInfo::id);
     }
 
     /** Revokes the namespace's token {@code id}. */
@@ -179,9 +179,10 @@ public final class BoleroClient {
         return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
     }
 
+    /** The volume's snapshots, by id: every page. */
     public List<VolumeSnapshot> volumeSnapshots(String namespace, String name) {
-        return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null,
-                new TypeReference<List<VolumeSnapshot>>() {});
+        return all(ns(namespace) + "/volumes/" + enc(name) + "/snapshots", "",
+                new TypeReference<List<VolumeSnapshot>>() {}, VolumeSnapshot::id);
     }
 
     /** Begins moving a volume to {@code node}, or to a feasible node when it is null; the move as it began. */
@@ -190,10 +191,10 @@ public final class BoleroClient {
                 VolumeMove.class);
     }
 
-    /** A volume's moves with their steps, newest first. */
+    /** A volume's moves with their steps, newest first: every page. */
     public List<VolumeMove> volumeMoves(String namespace, String name) {
-        return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/moves", null,
-                new TypeReference<List<VolumeMove>>() {});
+        return all(ns(namespace) + "/volumes/" + enc(name) + "/moves", "", new TypeReference<List<VolumeMove>>() {},
+                VolumeMove::id);
     }
 
     /** The namespace's volumes, by name: every page. */
@@ -272,8 +273,9 @@ public final class BoleroClient {
         return send("POST", hostnamesPath(namespace, fleet), spec, Hostname.class);
     }
 
+    /** The fleet's custom host names, by name: every page. */
     public List<Hostname> hostnames(String namespace, String fleet) {
-        return send("GET", hostnamesPath(namespace, fleet), null, new TypeReference<List<Hostname>>() {});
+        return all(hostnamesPath(namespace, fleet), "", new TypeReference<List<Hostname>>() {}, Hostname::hostname);
     }
 
     public Hostname hostname(String namespace, String fleet, String hostname) {

@@ -23,7 +23,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * One interactive exec over a WebSocket that speaks {@link ExecStream}: a node agent's
- * {@code ws://host:port/api/v1/machines/{id}/exec}, or a proxy of it. Sends are serialized and block until written;
+ * {@code ws://host:port/api/v1/machines/{id}/exec}, or a proxy of it; or an attach to a machine's workload
+ * ({@code …/machines/{id}/attach}, {@link #attach}), whose input, resizes and end are the workload's. Sends are serialized and block until written;
  * output is handed to the {@link Output} on the socket's thread, in order.
  *
  * <p>Methods throw {@link ClientException} when the socket cannot be opened ({@code unavailable}, or the refused
@@ -55,8 +56,25 @@ public final class ExecClient implements AutoCloseable {
      * @param authorization the {@code Authorization} header's value, if the endpoint needs one
      */
     public static ExecClient connect(URI uri, Optional<String> authorization, ExecStream.Start start, Output output) {
+        var client = open("exec " + String.join(" ", start.exec().cmd()) + " at " + uri, uri, authorization, output);
+        client.send(() -> client.socket.sendText(start.toJson(), true));
+        return client;
+    }
+
+    /**
+     * Opens an attach socket: the machine's workload's output from now on (after what it kept of its earlier
+     * output), input to its stdin and resizes of its terminal when its init opened them; {@link #await} returns its
+     * exit code. {@link #close} detaches: the workload runs on.
+     *
+     * @param uri {@code ws://…/machines/{id}/attach} or {@code wss://…}
+     * @param authorization the {@code Authorization} header's value, if the endpoint needs one
+     */
+    public static ExecClient attach(URI uri, Optional<String> authorization, Output output) {
+        return open("attach to " + uri, uri, authorization, output);
+    }
+
+    private static ExecClient open(String action, URI uri, Optional<String> authorization, Output output) {
         Objects.requireNonNull(output, "output");
-        String action = "exec " + String.join(" ", start.exec().cmd()) + " at " + uri;
         var exit = new CompletableFuture<Integer>();
         WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder()
                 .connectTimeout(Duration.ofSeconds(10));
@@ -70,9 +88,7 @@ public final class ExecClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new ClientException(action + ": interrupted", 0, "unavailable", e);
         }
-        var client = new ExecClient(action, socket, exit);
-        client.send(() -> socket.sendText(start.toJson(), true));
-        return client;
+        return new ExecClient(action, socket, exit);
     }
 
     /** Writes {@code data} to the command's stdin. */

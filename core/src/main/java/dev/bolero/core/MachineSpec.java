@@ -422,13 +422,33 @@ public record MachineSpec(
      * @param cmd replaces the image's Cmd
      * @param workdir replaces the image's WorkingDir; absolute
      * @param user replaces the image's User: {@code name}, {@code uid}, {@code name:group} or {@code uid:gid}
+     * @param tty true: the workload runs on a pseudo-terminal (its stdin, stdout and stderr; output all on stdout),
+     *     which a client attached to the machine types into and resizes, as {@code docker run -t}
+     * @param stdin true: the workload's stdin is open for an attached client's input, as {@code docker run -i}
+     *     (without {@code tty}: a pipe that ends when the client closes it); absent or false: {@code /dev/null}
      */
-    public record Init(List<String> entrypoint, List<String> cmd, String workdir, String user) {
+    public record Init(List<String> entrypoint, List<String> cmd, String workdir, String user, Boolean tty,
+            Boolean stdin) {
         static final Init NONE = new Init(null, null, null, null);
 
         public Init {
             entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
             cmd = cmd == null ? null : List.copyOf(cmd);
+        }
+
+        /** What to run, with stdin closed and no terminal. */
+        public Init(List<String> entrypoint, List<String> cmd, String workdir, String user) {
+            this(entrypoint, cmd, workdir, user, null, null);
+        }
+
+        /** Whether the workload runs on a terminal ({@code tty}). */
+        public boolean onTerminal() {
+            return Boolean.TRUE.equals(tty);
+        }
+
+        /** Whether the workload's stdin is open for input ({@code stdin}, or {@code tty}: a terminal takes input). */
+        public boolean stdinOpen() {
+            return Boolean.TRUE.equals(stdin) || onTerminal();
         }
 
         void check(FieldPath at) {

@@ -271,6 +271,14 @@ abstract class ClusterSuite {
         String snapshotId = snapshot.json().path("id").asString();
         assertThat(snapshot.json().path("node_id").asString()).isEqualTo(node);
         assertThat(http.get(volumes + "/data/snapshots", ADMIN).json()).hasSize(1);
+        var snapshots = new ArrayList<>(List.of(snapshotId));
+        for (int i = 0; i < 2; i++) {
+            snapshots.add(http.post(volumes + "/data/snapshots", ADMIN, null).json().path("id").asString());
+        }
+        assertThat(allPages(volumes + "/data/snapshots?", 2, "id", null)).as("by id, page by page")
+                .containsExactlyElementsOf(snapshots.stream().sorted().toList());
+        assertThat(allPages(volumes + "/data/moves?", 1, "id", null)).isEmpty();
+        assertRefuseBadPages(List.of(volumes + "/data/snapshots", volumes + "/data/moves"));
         assertThat(http.post(volumes, ADMIN, Map.of("name", "copy", "size_gb", 2, "snapshot", snapshotId)).body())
                 .contains("holds 3 GiB, more than size_gb 2");
         var restored = http.post(volumes, ADMIN, Map.of("name", "copy", "size_gb", 4, "snapshot", snapshotId));
@@ -278,7 +286,7 @@ abstract class ClusterSuite {
         assertThat(restored.json().path("node_id").asString()).as("the snapshot's node").isEqualTo(node);
         var listed = new java.util.HashMap<String, JsonNode>();
         nodes.get(node).assignments().path("volumes").forEach(v -> listed.put(v.path("name").asString(), v));
-        assertThat(listed.get("data").path("snapshots").get(0).asString()).isEqualTo(snapshotId);
+        assertThat(listed.get("data").path("snapshots")).extracting(JsonNode::asString).contains(snapshotId);
         assertThat(listed.get("copy").path("source").asString()).isEqualTo(snapshotId);
         assertThat(http.post(volumes, ADMIN, Map.of("name", "empty", "size_gb", 1)).status()).isEqualTo(201);
         assertThat(http.post(volumes + "/empty/snapshots", ADMIN, null).body()).contains("it lives on no node yet");
@@ -1572,7 +1580,7 @@ abstract class ClusterSuite {
         assertThat(http.get("/v1/namespaces/gamma/fleets", memberToken).status()).isEqualTo(200);
 
         var listed = http.get("/v1/namespaces/gamma/tokens", nsAdmin);
-        assertThat(listed.json()).extracting(t -> t.path("role").asString()).containsExactly("admin", "member");
+        assertThat(listed.json()).extracting(t -> t.path("role").asString()).containsExactlyInAnyOrder("admin", "member");
         assertThat(listed.body()).doesNotContain(nsAdmin, memberToken).contains("ops");
         for (var refused : List.of(http.get("/v1/namespaces/gamma/tokens", memberToken),
                 http.post("/v1/namespaces/gamma/tokens", memberToken, null),
@@ -1877,15 +1885,25 @@ abstract class ClusterSuite {
         String tenant = http.post(ns + "/tokens", ADMIN, null).json().path("token").asString();
         assertThat(http.get("/v1/namespaces?limit=1", tenant).json()).hasSize(1);
         assertThat(http.get("/v1/namespaces?cursor=paged-a", tenant).json()).isEmpty();
+        var tokens = new ArrayList<String>();
+        for (int i = 0; i < 4; i++) tokens.add(http.post(ns + "/tokens", ADMIN, null).json().path("id").asString());
+        assertThat(allPages(ns + "/tokens?", 2, "id", null)).as("the tenant's and these, by id")
+                .hasSize(5).doesNotHaveDuplicates().isSorted().containsAll(tokens);
+        for (String host : List.of("c.example.org", "a.example.org", "b.example.org")) {
+            var attached = http.post(ns + "/fleets/web/hostnames", ADMIN, Map.of("hostname", host));
+            assertThat(attached.status()).as("%s", attached).isEqualTo(201);
+        }
+        assertThat(allPages(ns + "/fleets/web/hostnames?", 2, "hostname", null)).containsExactly("a.example.org",
+                "b.example.org", "c.example.org");
 
         assertRefuseBadPages(List.of("/v1/namespaces", ns + "/fleets", ns + "/machines", ns + "/volumes",
-                ns + "/secrets", "/v1/nodes", ns + "/fleets/web/machines"));
+                ns + "/secrets", "/v1/nodes", ns + "/fleets/web/machines", ns + "/tokens", ns + "/fleets/web/hostnames"));
     }
 
     /** Each of {@code lists} answers a bad {@code limit} or {@code cursor} with a 400 naming the parameter. */
     private void assertRefuseBadPages(List<String> lists) {
         for (String bad : List.of("limit=0", "limit=1001", "limit=ten", "cursor=", "cursor=a%20b",
-                "cursor=" + "x".repeat(129))) {
+                "cursor=" + "x".repeat(254))) {
             for (String list : lists) {
                 var refused = http.get(list + "?" + bad, ADMIN);
                 assertThat(refused.status()).as("%s?%s", list, bad).isEqualTo(400);

@@ -111,12 +111,16 @@ final class StreamAnswers implements AutoCloseable {
         }
     }
 
-    /** Bridges the node API's exec WebSocket and one to the server until either side closes. */
+    /**
+     * Bridges the node API's exec WebSocket (its attach socket when the request's {@code attach} parameter is
+     * {@code true}) and one to the server until either side closes.
+     */
     private void bridge(StreamRequest request, String what) {
         var toServer = new CompletableFuture<WebSocket>();
         var toNode = new CompletableFuture<WebSocket>();
         var done = new CompletableFuture<Void>();
-        URI local = websocket(nodeApi.resolve("/api/v1/machines/" + request.machineId() + "/exec"));
+        String socket = "true".equals(request.params().get("attach")) ? "/attach" : "/exec";
+        URI local = websocket(nodeApi.resolve("/api/v1/machines/" + request.machineId() + socket));
         URI upstream = websocket(request.server().resolve("/v1/nodes/" + node.nodeId() + "/streams/" + request.id()));
         String refused = null;
         try {

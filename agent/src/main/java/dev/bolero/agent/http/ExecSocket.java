@@ -13,6 +13,7 @@ import io.javalin.websocket.WsConfig;
 import io.javalin.websocket.WsContext;
 import io.javalin.websocket.WsMessageContext;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.slf4j.Logger;
@@ -23,34 +24,66 @@ import org.slf4j.LoggerFactory;
  * the messages). The command is killed when the client goes away before it ends. Errors leave as an
  * {@code {"error": …}} text message, then a close with 1008 (policy violation: the request or the machine's state)
  * or 1011 (internal error).
+ *
+ * <p>{@code GET /api/v1/machines/{id}/attach} is the same socket attached to the running workload itself
+ * ({@link MachineService#attach}): no first message (the client's first is usually a resize), then the same control,
+ * input, output and exit messages; the exit is the workload's. A client going away detaches; the workload runs on.
  */
 final class ExecSocket {
     private static final Logger log = LoggerFactory.getLogger(ExecSocket.class);
     private static final String EXEC = "bolero.exec";
     private static final long PING_SECONDS = 15;
+    /** The most output of a workload that may wait for an attached client before it is cut off. */
+    static final long ATTACH_UNSENT_MAX = 4L << 20;
+
+    /** What the socket is connected to. */
+    enum Target {
+        /** A command started by the client's first message. */
+        EXEC("exec in"),
+        /** The machine's workload. */
+        ATTACH("attach to");
+
+        private final String verb;
+
+        Target(String verb) {
+            this.verb = verb;
+        }
+    }
 
     private final MachineService machines;
+    private final Target target;
 
-    ExecSocket(MachineService machines) {
+    ExecSocket(MachineService machines, Target target) {
         this.machines = machines;
+        this.target = target;
     }
 
     void configure(WsConfig ws) {
         // Pings keep an idle terminal open past the server's idle timeout; the client answers them by itself.
-        ws.onConnect(ctx -> ctx.enableAutomaticPings(PING_SECONDS, TimeUnit.SECONDS));
+        ws.onConnect(ctx -> {
+            ctx.enableAutomaticPings(PING_SECONDS, TimeUnit.SECONDS);
+            if (target == Target.ATTACH) {
+                try {
+                    ctx.attribute(EXEC, machines.attach(ctx.pathParam("id"), new Forward(ctx, target)));
+                } catch (ApiException e) {
+                    fail(ctx, e);
+                }
+            }
+        });
         ws.onMessage(this::text);
         ws.onBinaryMessage(this::binary);
-        ws.onClose(ExecSocket::abandon);
-        ws.onError(ExecSocket::abandon);
+        ws.onClose(this::abandon);
+        ws.onError(this::abandon);
     }
 
     private void text(WsMessageContext ctx) {
-        String action = action(ctx);
+        String action = action(ctx, target);
         ExecSession exec = ctx.attribute(EXEC);
         try {
+            if (exec == null && target == Target.ATTACH) return; // the attach failed: the socket is closing
             if (exec == null) {
                 ExecStream.Start start = ExecStream.Start.parse(ctx.message(), action);
-                ctx.attribute(EXEC, machines.openExec(ctx.pathParam("id"), start, new Forward(ctx)));
+                ctx.attribute(EXEC, machines.openExec(ctx.pathParam("id"), start, new Forward(ctx, target)));
                 return;
             }
             ExecStream.Control control = ApiJson.parse(ctx.message(), ExecStream.Control.class, action);
@@ -66,7 +99,9 @@ final class ExecSocket {
         ExecSession exec = ctx.attribute(EXEC);
         try {
             if (exec == null) {
-                throw ApiException.invalid(action(ctx) + ": the first message must be the exec request, as JSON text");
+                if (target == Target.ATTACH) return; // the attach failed: the socket is closing
+                throw ApiException.invalid(action(ctx, target)
+                        + ": the first message must be the exec request, as JSON text");
             }
             ByteBuffer data = ctx.data();
             byte[] bytes = new byte[data.remaining()];
@@ -77,19 +112,20 @@ final class ExecSocket {
         }
     }
 
-    /** The client went away (or the socket failed): kill the command unless it has ended. */
-    private static void abandon(WsContext ctx) {
+    /** The client went away (or the socket failed): kill the command unless it has ended, or detach. */
+    private void abandon(WsContext ctx) {
         ExecSession exec = ctx.attribute(EXEC);
         if (exec == null) return;
         try {
             exec.close();
         } catch (ApiException e) {
-            log.warn("{}: could not kill the command after the client went away: {}", action(ctx), e.getMessage());
+            log.warn("{}: could not kill the command after the client went away: {}", action(ctx, target),
+                    e.getMessage());
         }
     }
 
-    private static String action(WsContext ctx) {
-        return "exec in machine " + ctx.pathParam("id");
+    private static String action(WsContext ctx, Target target) {
+        return target.verb + " machine " + ctx.pathParam("id");
     }
 
     /** Sends the error and closes; the command, if any, is killed by the close. */
@@ -100,16 +136,38 @@ final class ExecSocket {
     }
 
     /** The command's output and end, to the client. Runs on the machine's reader thread: it must not throw. */
-    private record Forward(WsContext ctx) implements ExecSession.Listener {
+    private static final class Forward implements ExecSession.Listener {
+        private final WsContext ctx;
+        private final Target target;
+        /** Output bytes queued toward the client and not yet written. */
+        private final AtomicLong unsent = new AtomicLong();
+
+        Forward(WsContext ctx, Target target) {
+            this.ctx = ctx;
+            this.target = target;
+        }
+
         /**
          * Queues the chunk without waiting; {@code sent} runs when Jetty has written it, which grants the guest more
-         * output. A client that does not read thus holds at most one window of output here (no callback: no credit).
+         * output. A client that does not read thus holds at most one window of a command's output here (no callback:
+         * no credit). A workload's output is not held back for a client (it goes to the log whatever the client
+         * does): a client attached to it that lets more than {@value #ATTACH_UNSENT_MAX} bytes wait is cut off.
          */
         @Override
         public void output(GuestEvent.Stream stream, byte[] data, Runnable sent) {
+            if (unsent.addAndGet(data.length) > ATTACH_UNSENT_MAX && target == Target.ATTACH) {
+                guarded(() -> fail(ctx, new ApiException(ErrorCode.TOO_LARGE, action(ctx, target) + ": the client "
+                        + "read too slowly: more than " + ATTACH_UNSENT_MAX + " bytes of output waited for it")));
+                return;
+            }
             byte type = stream == GuestEvent.Stream.STDOUT ? ExecStream.STDOUT : ExecStream.STDERR;
-            guarded(() -> ctx.session.sendBinary(ByteBuffer.wrap(ExecStream.output(type, data)), Callback.from(sent,
-                    failure -> log.debug("{}: output not sent: {}", action(ctx), failure.toString()))));
+            guarded(() -> ctx.session.sendBinary(ByteBuffer.wrap(ExecStream.output(type, data)), Callback.from(() -> {
+                unsent.addAndGet(-data.length);
+                sent.run();
+            }, failure -> {
+                unsent.addAndGet(-data.length);
+                log.debug("{}: output not sent: {}", action(ctx, target), failure.toString());
+            })));
         }
 
         @Override
@@ -129,7 +187,7 @@ final class ExecSocket {
             try {
                 send.run();
             } catch (RuntimeException e) {
-                log.debug("{}: the client is gone: {}", action(ctx), e.toString());
+                log.debug("{}: the client is gone: {}", action(ctx, target), e.toString());
             }
         }
     }

@@ -88,7 +88,10 @@ public final class NodeApi implements AutoCloseable {
             r.handle(NodeRoutes.VOLUME_BLOCKS, this::volumeBlocks);
             telemetry.register(config, r);
             r.complete();
-            config.routes.ws("/api/v1/machines/{id}/exec", new ExecSocket(machines)::configure);
+            config.routes.ws("/api/v1/machines/{id}/exec",
+                    new ExecSocket(machines, ExecSocket.Target.EXEC)::configure);
+            config.routes.ws("/api/v1/machines/{id}/attach",
+                    new ExecSocket(machines, ExecSocket.Target.ATTACH)::configure);
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
                 Router.error(ctx, new ApiException(ErrorCode.INTERNAL, ctx.method() + " " + ctx.path() + ": " + e));

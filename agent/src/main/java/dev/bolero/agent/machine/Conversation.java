@@ -81,6 +81,8 @@ final class Conversation {
     /** The identity a fork's clone is given on its first connection; empty once given, or for any other guest. */
     private Optional<GuestIdentity> identity = Optional.empty();
     private Thread thread;
+    /** The clients attached to the workload; those of a fresh VM whose stdin is open see its earlier output too. */
+    private final Attachments attachments;
 
     private Conversation(String id, VmProcess process, LogStore logs, GuestConfig config, ConfigSource rebuild,
             Listener listener) {
@@ -90,6 +92,8 @@ final class Conversation {
         this.pendingConfig = config;
         this.rebuild = rebuild;
         this.listener = listener;
+        this.attachments = new Attachments(id, () -> session,
+                config != null && config.stdin() != GuestConfig.Stdin.CLOSED);
     }
 
     /**
@@ -172,6 +176,7 @@ final class Conversation {
             process.stop(MachineRunner.HARD_STOP_GRACE);
         }
         execs.failAll("the machine's run ended");
+        attachments.failed("the machine's run ended" + end.map(RunEnd::detail).map(d -> ": " + d).orElse(""));
         if (!detached) listener.ended(end);
     }
 
@@ -206,12 +211,16 @@ final class Conversation {
                             pendingConfig = null;
                         }
                         case GuestEvent.Started st -> listener.started();
-                        case GuestEvent.Output o -> out.append(
-                                o.stream() == GuestEvent.Stream.STDOUT ? LogStream.STDOUT : LogStream.STDERR, o.data());
+                        case GuestEvent.Output o -> {
+                            out.append(o.stream() == GuestEvent.Stream.STDOUT ? LogStream.STDOUT : LogStream.STDERR,
+                                    o.data());
+                            attachments.output(o.stream(), o.data());
+                        }
                         case GuestEvent.ExecEvent x -> execs.deliver(x);
                         case GuestEvent.Exited e -> {
                             out.flush();
                             s.confirm();
+                            attachments.exited(e.status());
                             s.ack();
                             return Optional.of(RunEnd.exited(RunEnd.Reason.EXITED, e.status()));
                         }
@@ -317,6 +326,16 @@ final class Conversation {
             CompletableFuture.delayedExecutor(request.timeoutS(), TimeUnit.SECONDS).execute(exec::close);
         }
         return exec;
+    }
+
+    /**
+     * Attaches {@code listener} to the workload: its output and end; the session writes to its stdin and resizes its
+     * terminal, and closing it detaches.
+     *
+     * @throws ApiException {@code conflict} when the workload has ended
+     */
+    ExecSession attach(ExecSession.Listener listener) {
+        return attachments.attach(listener);
     }
 
     /** @throws ApiException {@code conflict} when the guest is not connected (the channel is being reopened) */

@@ -78,7 +78,8 @@ final class Launch {
         return new GuestConfig(workload.argv(), workload.env(), workload.workdir(), workload.user(), machine.name(),
                 ROOT_DEVICE, network.map(Attachment::ipCidr), network.map(Attachment::gateway),
                 network.map(Attachment::dns).orElse(List.of()), network.map(Attachment::search).orElse(List.of()),
-                secrets, mounts);
+                secrets, mounts, config.init().onTerminal() ? GuestConfig.Stdin.TERMINAL
+                        : config.init().stdinOpen() ? GuestConfig.Stdin.PIPE : GuestConfig.Stdin.CLOSED);
     }
 
     /**

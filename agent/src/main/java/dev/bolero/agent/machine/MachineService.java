@@ -438,6 +438,17 @@ public final class MachineService implements AutoCloseable {
         }
     }
 
+    /**
+     * Attaches {@code listener} to a running machine's workload: its output as it comes (after what a workload with
+     * its stdin open wrote before, up to 64 KiB) and its exit. The session writes to the workload's stdin and resizes
+     * its terminal when its init opened them ({@code init.stdin}, {@code init.tty}); closing it detaches.
+     *
+     * @throws ApiException {@code not_found}; {@code conflict} naming the state when it is not running
+     */
+    public ExecSession attach(String id, ExecSession.Listener listener) {
+        return conversation(id).attach(listener);
+    }
+
     /** Counts an exec session opening (when the metrics hook is there); run what it returns at its end. */
     private Runnable execOpened(MachineMetrics.ExecKind kind) {
         return metrics.map(m -> m.execOpened(kind)).orElse(() -> { });

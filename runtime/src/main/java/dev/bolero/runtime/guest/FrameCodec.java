@@ -39,6 +39,8 @@ final class FrameCodec {
     static final int EXEC_CREDIT = 0x89;
     static final int CLOCK = 0x8a;
     static final int IDENTITY = 0x8b;
+    static final int INPUT = 0x8c;
+    static final int RESIZE = 0x8d;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
  *     shown by {@link #toString()}
  * @param mounts block devices the guest mounts (ext4) before it runs the workload, found by serial (at most
  *     {@value #MAX_MOUNTS})
+ * @param stdin what the workload's stdin is: {@code /dev/null}, a pipe, or (with stdout and stderr) a terminal
  * @throws IllegalArgumentException when a value is malformed, contains a NUL, or the message would exceed the
  *     protocol's 1 MiB frame limit
  */
@@ -40,7 +41,8 @@ public record GuestConfig(
         List<String> dns,
         List<String> search,
         List<GuestSecret> secrets,
-        List<Mount> mounts) {
+        List<Mount> mounts,
+        Stdin stdin) {
 
     /** The most {@link #mounts}. */
     public static final int MAX_MOUNTS = 8;
@@ -64,6 +66,7 @@ public record GuestConfig(
         Objects.requireNonNull(root, "root");
         Objects.requireNonNull(ip, "ip");
         Objects.requireNonNull(gateway, "gateway");
+        Objects.requireNonNull(stdin, "stdin");
         if (argv.isEmpty()) throw new IllegalArgumentException("argv must not be empty");
         if (argv.getFirst().isEmpty()) throw new IllegalArgumentException("argv[0] must not be empty");
         for (String e : env) {
@@ -93,10 +96,17 @@ public record GuestConfig(
             throw new IllegalArgumentException("a secret's variable or file is given twice");
         }
         if (mounts.size() > MAX_MOUNTS) throw new IllegalArgumentException("at most 8 mounts, got " + mounts.size());
-        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts).length
+        if (encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts, stdin).length
                 > FrameCodec.MAX_PAYLOAD) {
             throw new IllegalArgumentException("config exceeds the protocol's 1 MiB limit");
         }
+    }
+
+    /** A config whose workload's stdin is {@code /dev/null}. */
+    public GuestConfig(List<String> argv, List<String> env, String workdir, String user, String hostname, String root,
+                       Optional<String> ip, Optional<String> gateway, List<String> dns, List<String> search,
+                       List<GuestSecret> secrets, List<Mount> mounts) {
+        this(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts, Stdin.CLOSED);
     }
 
     /** A config without search domains. */
@@ -119,7 +129,26 @@ public record GuestConfig(
 
     /** The CONFIG payload: {@code key\0value\0} pairs. */
     public byte[] encode() {
-        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts);
+        return encode(argv, env, workdir, user, hostname, root, ip, gateway, dns, search, secrets, mounts, stdin);
+    }
+
+    /**
+     * The workload's stdin: CONFIG {@code stdin} and {@code tty}. Input reaches an open one through
+     * {@link GuestSession#input}, and a terminal's size is set by {@link GuestSession#resize}.
+     */
+    public enum Stdin {
+        /** {@code /dev/null}; stdout and stderr are pipes. */
+        CLOSED,
+        /** A pipe fed by {@link GuestSession#input} (an empty input closes it); stdout and stderr are pipes. */
+        PIPE,
+        /**
+         * A pseudo-terminal of {@link #TERMINAL_SIZE} at first, the workload's controlling terminal and its stdin,
+         * stdout and stderr: its output is all STDOUT, in the terminal's cooked form.
+         */
+        TERMINAL;
+
+        /** The size of a workload's terminal until the host resizes it. */
+        public static final TerminalSize TERMINAL_SIZE = new TerminalSize(24, 80);
     }
 
     /**
@@ -146,7 +175,7 @@ public record GuestConfig(
         return "GuestConfig[argv=" + argv + ", env=" + env + ", workdir=" + workdir + ", user=" + user + ", hostname="
                 + hostname + ", root=" + root + ", ip=" + ip + ", gateway=" + gateway + ", dns=" + dns + ", search="
                 + search + ", secrets=" + secrets.stream().map(GuestSecret::target).toList() + ", mounts=" + mounts
-                + "]";
+                + ", stdin=" + stdin + "]";
     }
 
     private static byte[] encode(
@@ -161,7 +190,8 @@ public record GuestConfig(
             List<String> dns,
             List<String> search,
             List<GuestSecret> secrets,
-            List<Mount> mounts) {
+            List<Mount> mounts,
+            Stdin stdin) {
         var out = new ByteArrayOutputStream();
         argv.forEach(a -> FrameCodec.pair(out, "arg", a));
         var secretVariables = new java.util.HashSet<String>();
@@ -185,6 +215,11 @@ public record GuestConfig(
         dns.forEach(d -> FrameCodec.pair(out, "dns", d));
         search.forEach(d -> FrameCodec.pair(out, "search", d));
         mounts.forEach(m -> FrameCodec.pair(out, "mount", m.serial() + ":" + m.path()));
+        switch (stdin) {
+            case CLOSED -> { }
+            case PIPE -> FrameCodec.pair(out, "stdin", "open");
+            case TERMINAL -> FrameCodec.pair(out, "tty", Stdin.TERMINAL_SIZE.rows() + "x" + Stdin.TERMINAL_SIZE.cols());
+        }
         return out.toByteArray();
     }
 }

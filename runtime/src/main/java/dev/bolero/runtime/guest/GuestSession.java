@@ -31,6 +31,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class GuestSession implements Closeable {
     /** How long one write to the guest may make no progress before the session is closed as broken. */
     public static final Duration WRITE_DEADLINE = Duration.ofSeconds(30);
+    /** The largest input one frame carries. */
+    private static final int INPUT_CHUNK = 64 * 1024;
 
     private final ByteChannel channel;
     private final Duration writeDeadline;
@@ -158,15 +160,28 @@ public final class GuestSession implements Closeable {
      * Writes {@code data} to a command's stdin; an empty array closes it. Data is sent in chunks of at most 64 KiB.
      */
     public void execInput(int execId, byte[] data) throws IOException {
-        int chunk = 64 * 1024;
         if (data.length == 0) {
             send(FrameCodec.EXEC_INPUT, withId(execId, data));
             return;
         }
-        for (int off = 0; off < data.length; off += chunk) {
-            send(FrameCodec.EXEC_INPUT,
-                    withId(execId, java.util.Arrays.copyOfRange(data, off, Math.min(data.length, off + chunk))));
+        for (int off = 0; off < data.length; off += INPUT_CHUNK) {
+            send(FrameCodec.EXEC_INPUT, withId(execId,
+                    java.util.Arrays.copyOfRange(data, off, Math.min(data.length, off + INPUT_CHUNK))));
         }
+    }
+
+    /**
+     * Writes {@code data} to the workload's stdin, when the config opened it ({@link GuestConfig.Stdin}); an empty
+     * array closes a pipe (a terminal has no end of input: send {@code ^D}). Sent in chunks of at most 64 KiB.
+     */
+    public void input(byte[] data) throws IOException {
+        send(FrameCodec.INPUT, data, INPUT_CHUNK);
+    }
+
+    /** Sets the size of the workload's terminal ({@link GuestConfig.Stdin#TERMINAL}); else ignored. */
+    public void resize(TerminalSize size) throws IOException {
+        send(FrameCodec.RESIZE, ByteBuffer.allocate(4).putShort((short) size.rows()).putShort((short) size.cols())
+                .array());
     }
 
     /**
@@ -281,6 +296,14 @@ public final class GuestSession implements Closeable {
                     + " is 2^62 or more: no guest sends that many frames");
         }
         return sequence;
+    }
+
+    /** Sends {@code data} as frames of {@code type} of at most {@code chunk} bytes; empty data as one empty frame. */
+    private void send(int type, byte[] data, int chunk) throws IOException {
+        if (data.length == 0) send(type, data);
+        for (int off = 0; off < data.length; off += chunk) {
+            send(type, java.util.Arrays.copyOfRange(data, off, Math.min(data.length, off + chunk)));
+        }
     }
 
     private void send(int type, byte[] payload) throws IOException {

@@ -58,6 +58,19 @@ class GuestConfigTest {
     }
 
     @Test
+    void aWorkloadOnATerminalOrWithItsStdinOpenSaysSoLast() {
+        var base = GuestConfig.of(List.of("sh"), "m");
+        assertThat(new String(base.encode(), StandardCharsets.UTF_8)).doesNotContain("tty").doesNotContain("stdin");
+        for (var stdin : List.of(GuestConfig.Stdin.TERMINAL, GuestConfig.Stdin.PIPE)) {
+            var config = new GuestConfig(base.argv(), base.env(), base.workdir(), base.user(), base.hostname(),
+                    base.root(), base.ip(), base.gateway(), base.dns(), base.search(), base.secrets(), base.mounts(),
+                    stdin);
+            assertThat(new String(config.encode(), StandardCharsets.UTF_8)).endsWith(stdin == GuestConfig.Stdin.PIPE
+                    ? "|stdin|open|".replace('|', '\0') : "|tty|24x80|".replace('|', '\0'));
+        }
+    }
+
+    @Test
     void rejectsAConfigOverTheFrameLimit() {
         String big = "x".repeat(FrameCodec.MAX_PAYLOAD);
         assertThatThrownBy(() -> GuestConfig.of(List.of(big), "m")).hasMessageContaining("1 MiB");

@@ -194,6 +194,27 @@ class GuestSessionTest {
     }
 
     @Test
+    void theWorkloadsInputIsChunkedAnEmptyOneIsOneFrameAndAResizeIsRowsCols() throws IOException {
+        var ch = new BufferChannel(new byte[0]);
+        var session = new GuestSession(ch);
+        session.input(new byte[64 * 1024 + 1]);
+        session.input(new byte[0]);
+        session.resize(new TerminalSize(33, 101));
+
+        var in = new BufferChannel(ch.out.toByteArray());
+        assertThat(FrameCodec.read(in).payload()).hasSize(64 * 1024);
+        FrameCodec.Frame rest = FrameCodec.read(in);
+        assertThat(rest.type()).isEqualTo(FrameCodec.INPUT);
+        assertThat(rest.payload()).hasSize(1);
+        FrameCodec.Frame end = FrameCodec.read(in);
+        assertThat(end.type()).isEqualTo(FrameCodec.INPUT);
+        assertThat(end.payload()).isEmpty();
+        FrameCodec.Frame resize = FrameCodec.read(in);
+        assertThat(resize.type()).isEqualTo(FrameCodec.RESIZE);
+        assertThat(resize.payload()).isEqualTo(new byte[] {0, 33, 0, 101});
+    }
+
+    @Test
     void anExecOnATerminalCarriesItsSizeAndAResizeIsIdRowsCols() throws IOException {
         var ch = new BufferChannel(new byte[0]);
         var session = new GuestSession(ch);

@@ -127,9 +127,9 @@ public final class ControlPlane {
         return new TokenResponse(token, id, spec.roleOrDefault(), expires.orElse(null));
     }
 
-    /** The namespace's tokens (never the tokens themselves), oldest first. */
-    public List<TokenInfo> tokens(String namespace) {
-        return store.read("list tokens of " + namespace, tx -> tx.tokens().list(namespace));
+    /** One page of the namespace's tokens (never the tokens themselves), by id. */
+    public List<TokenInfo> tokens(String namespace, Page page) {
+        return store.read("list tokens of " + namespace, tx -> tx.tokens().list(namespace, page));
     }
 
     /**

@@ -141,7 +141,7 @@ public final class Deployments {
                 throw ApiException.invalid(action + ": cursor must be the last id of the previous page, and '"
                         + page.after().get() + "' is no deployment of fleet " + fleet);
             }
-            return tx.deployments().list(namespace, fleet, page.after(), page.limit());
+            return tx.deployments().list(namespace, fleet, page);
         });
     }
 

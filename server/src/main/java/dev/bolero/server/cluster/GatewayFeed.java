@@ -78,7 +78,7 @@ public final class GatewayFeed {
                     if (!served.containsKey(fleet) && newest != null) served.put(fleet, newest);
                 });
                 var hostnames = new LinkedHashMap<String, List<GatewayRoutes.CustomHostname>>();
-                for (HostnameStore.Row row : tx.hostnames().list(namespace, Optional.empty())) {
+                for (HostnameStore.Row row : tx.hostnames().list(namespace)) {
                     hostnames.computeIfAbsent(row.fleet(), f -> new ArrayList<>()).add(new GatewayRoutes.CustomHostname(
                             row.hostname(), row.certificate().map(HostnameStore.Certificate::fingerprint).orElse(null)));
                 }

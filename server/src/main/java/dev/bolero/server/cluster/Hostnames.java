@@ -11,6 +11,7 @@ import dev.bolero.core.FieldPath;
 import dev.bolero.core.ValidationException;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.HostnameStore;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.nio.charset.StandardCharsets;
@@ -94,12 +95,16 @@ public final class Hostnames {
         return updated;
     }
 
-    /** The namespace's host names of {@code fleet}, by name. @throws ApiException {@code not_found} without the fleet */
-    public List<Hostname> list(String namespace, String fleet) {
+    /**
+     * One page of the namespace's host names of {@code fleet}, by name.
+     *
+     * @throws ApiException {@code not_found} without the fleet
+     */
+    public List<Hostname> list(String namespace, String fleet, Page page) {
         String action = "list hostnames of fleet " + namespace + "/" + fleet;
         return store.read(action, tx -> {
             if (tx.fleets().get(namespace, fleet).isEmpty()) throw ApiException.notFound(action + ": no fleet " + fleet);
-            return tx.hostnames().list(namespace, Optional.of(fleet)).stream().map(Hostnames::hostname).toList();
+            return tx.hostnames().list(namespace, fleet, page).stream().map(Hostnames::hostname).toList();
         });
     }
 

@@ -10,6 +10,7 @@ import dev.bolero.scheduler.PlacementRequest;
 import dev.bolero.scheduler.Resources;
 import dev.bolero.scheduler.Strategy;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.Page;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.VolumeStore.MoveRow;
 import java.time.Clock;
@@ -117,7 +118,7 @@ public final class VolumeMoves {
         log.info("volume move={} {}/{} from={} to={} begins", id, namespace, name, row.fromNode(), target);
         changes.signal(List.of(target));
         Thread.ofVirtual().name("volume-move-" + id).start(() -> drive(row, machine));
-        return moves(namespace, name).getFirst();
+        return moves(namespace, name, Page.first(1)).getFirst();
     }
 
     /**
@@ -154,12 +155,16 @@ public final class VolumeMoves {
                         + "went away)"), m.state() == VolumeMove.State.FINAL_PASS));
     }
 
-    /** The moves of volume {@code name}, newest first. @throws ApiException {@code not_found} for no such volume */
-    public List<VolumeMove> moves(String namespace, String name) {
+    /**
+     * One page of the moves of volume {@code name}, newest first (by creation, then id).
+     *
+     * @throws ApiException {@code not_found} for no such volume
+     */
+    public List<VolumeMove> moves(String namespace, String name, Page page) {
         String action = "list moves of volume " + namespace + "/" + name;
         return store.read(action, tx -> {
             if (tx.volumes().get(namespace, name).isEmpty()) throw ApiException.notFound(action + ": no such volume");
-            return tx.volumes().moves(namespace, name);
+            return tx.volumes().moves(namespace, name, page);
         });
     }
 

@@ -97,12 +97,16 @@ public final class Volumes {
         return snapshot;
     }
 
-    /** @throws ApiException {@code not_found} for no such volume */
-    public List<VolumeSnapshot> snapshots(String namespace, String name) {
+    /**
+     * One page of the volume's snapshots, by id.
+     *
+     * @throws ApiException {@code not_found} for no such volume
+     */
+    public List<VolumeSnapshot> snapshots(String namespace, String name, Page page) {
         String action = "list snapshots of volume " + namespace + "/" + name;
         return store.read(action, tx -> {
             if (tx.volumes().get(namespace, name).isEmpty()) throw ApiException.notFound(action + ": no such volume");
-            return tx.volumes().snapshots(namespace, name);
+            return tx.volumes().snapshots(namespace, name, page);
         });
     }
 

@@ -137,14 +137,18 @@ final class ExecSockets {
         }
     }
 
-    /** A client connected: asks the machine's node for a socket and closes the client's if none comes in time. */
-    void clientConnected(WsContext client, String namespace, String machineId) {
+    /**
+     * A client connected: asks the machine's node for a socket and closes the client's if none comes in time. With
+     * {@code attach}, the node's socket is attached to the machine's workload ({@code GET …/machines/{id}/attach}),
+     * else it runs the command the client's first message asks for.
+     */
+    void clientConnected(WsContext client, String namespace, String machineId, boolean attach) {
         client.enableAutomaticPings(PING_S, TimeUnit.SECONDS);
         var link = new Link(client);
         bySession.put(client.sessionId(), link);
         Streams.Pending pending;
         try {
-            pending = streams.open(namespace, machineId, "exec_ws", Map.of(), null);
+            pending = streams.open(namespace, machineId, "exec_ws", attach ? Map.of("attach", "true") : Map.of(), null);
         } catch (ApiException e) {
             link.close(1011, e.code().wireName() + ": " + e.getMessage());
             return;

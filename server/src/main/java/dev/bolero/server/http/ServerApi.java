@@ -79,7 +79,7 @@ public final class ServerApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerApi.class);
     private static final int MAX_WAIT_S = 3600;
     private static final int MAX_POLL_S = 300;
-    private static final Pattern CURSOR = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
+    private static final Pattern CURSOR = Pattern.compile("[A-Za-z0-9_.-]{1,253}");
     /** The header of an agent's stream answer carrying the node API's HTTP status. */
     private static final String STATUS_HEADER = "Bolero-Status";
     private static final int ACCEPT_QUEUE = 4096;
@@ -165,7 +165,7 @@ public final class ServerApi implements AutoCloseable {
                         : body(ctx, TokenSpec.class, "create token in " + ns);
                 ctx.status(201).json(cluster.plane().createToken(ns, spec));
             });
-            r.handle(ServerRoutes.LIST_TOKENS, ctx -> ctx.json(cluster.plane().tokens(namespaceAdmin(ctx))));
+            r.handle(ServerRoutes.LIST_TOKENS, ctx -> ctx.json(cluster.plane().tokens(namespaceAdmin(ctx), page(ctx))));
             r.handle(ServerRoutes.REVOKE_TOKEN, ctx -> {
                 cluster.plane().revokeToken(namespaceAdmin(ctx), ctx.pathParam("token"));
                 ctx.status(204);
@@ -203,9 +203,9 @@ public final class ServerApi implements AutoCloseable {
                     ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeMoveSpec(null)
                             : body(ctx, VolumeMoveSpec.class, "move volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.LIST_VOLUME_MOVES, ctx -> ctx.json(cluster.volumeMoves().moves(namespace(ctx),
-                    ctx.pathParam("volume"))));
+                    ctx.pathParam("volume"), page(ctx))));
             r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
-                    ctx.pathParam("volume"))));
+                    ctx.pathParam("volume"), page(ctx))));
             r.handle(ServerRoutes.DELETE_VOLUME, ctx -> {
                 cluster.volumes().delete(namespace(ctx), ctx.pathParam("volume"));
                 ctx.status(204);
@@ -227,7 +227,7 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.ATTACH_HOSTNAME, ctx -> ctx.status(201).json(cluster.hostnames().attach(
                     namespace(ctx), ctx.pathParam("fleet"), body(ctx, HostnameSpec.class, "attach hostname"))));
             r.handle(ServerRoutes.LIST_HOSTNAMES, ctx -> ctx.json(cluster.hostnames().list(namespace(ctx),
-                    ctx.pathParam("fleet"))));
+                    ctx.pathParam("fleet"), page(ctx))));
             r.handle(ServerRoutes.GET_HOSTNAME, ctx -> ctx.json(cluster.hostnames().get(namespace(ctx),
                     ctx.pathParam("fleet"), ctx.pathParam("hostname"))));
             r.handle(ServerRoutes.UPLOAD_CERTIFICATE, ctx -> ctx.json(cluster.hostnames().upload(namespace(ctx),
@@ -382,7 +382,14 @@ public final class ServerApi implements AutoCloseable {
                 record(ctx, ServerRoutes.EXEC, ctx.pathParam("ns"), 101); // the session is about to open
             });
             javalin.ws(ServerRoutes.NS + "/machines/{id}/exec", socket -> relaySocket(socket,
-                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"))));
+                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"), false)));
+            // Attach: the same, to the machine's workload itself (bolero run -it).
+            javalin.wsBeforeUpgrade(ServerRoutes.NS + "/machines/{id}/attach", ctx -> {
+                cluster.plane().machine(namespace(ctx), ctx.pathParam("id"));
+                record(ctx, ServerRoutes.ATTACH, ctx.pathParam("ns"), 101);
+            });
+            javalin.ws(ServerRoutes.NS + "/machines/{id}/attach", socket -> relaySocket(socket,
+                    ctx -> sockets.clientConnected(ctx, ctx.pathParam("ns"), ctx.pathParam("id"), true)));
             javalin.wsBeforeUpgrade("/v1/nodes/{id}/streams/{stream}", this::node);
             javalin.ws("/v1/nodes/{id}/streams/{stream}", socket -> relaySocket(socket,
                     ctx -> sockets.agentConnected(ctx, ctx.pathParam("id"), ctx.pathParam("stream"))));
@@ -704,7 +711,7 @@ public final class ServerApi implements AutoCloseable {
         String cursor = ctx.queryParam("cursor");
         if (cursor == null) return Page.first(limit(ctx));
         if (!CURSOR.matcher(cursor).matches()) {
-            throw ApiException.invalid("cursor must be the last id or name of the previous page (1-128 of A-Z a-z "
+            throw ApiException.invalid("cursor must be the last id or name of the previous page (1-253 of A-Z a-z "
                     + "0-9 _ . -), got '" + cursor + "'");
         }
         return Page.first(limit(ctx)).after(cursor);

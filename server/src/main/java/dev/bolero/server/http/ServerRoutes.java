@@ -130,9 +130,9 @@ final class ServerRoutes {
             .summary("Mints a token scoped to the namespace, shown once (admin, or the namespace's admin token)")
             .description("An empty body mints a member token that does not expire.").body(TokenSpec.class)
             .returns(201, TokenResponse.class).errors(403).build();
-    static final Operation LIST_TOKENS = Operation.get(NS + "/tokens").id("listTokens").tag("namespaces")
-            .summary("The namespace's tokens: ids, roles, expiries, never the tokens (admin, or the namespace's "
-                    + "admin token)").returnsArrayOf(200, TokenInfo.class).errors(403).build();
+    static final Operation LIST_TOKENS = paged(Operation.get(NS + "/tokens").id("listTokens").tag("namespaces")
+            .summary("The namespace's tokens by id: ids, roles, expiries, never the tokens (admin, or the "
+                    + "namespace's admin token)"), "id", TokenInfo.class).errors(403).build();
     static final Operation REVOKE_TOKEN = Operation.delete(NS + "/tokens/{token}").id("revokeToken")
             .tag("namespaces").summary("Revokes one of the namespace's tokens: it stops working at once (admin, or "
                     + "the namespace's admin token)").returnsNothing(204).errors(403).build();
@@ -183,9 +183,9 @@ final class ServerRoutes {
     static final Operation SNAPSHOT_VOLUME = Operation.post(NS + "/volumes/{volume}/snapshots")
             .id("snapshotVolume").tag("volumes").summary("Takes a snapshot of a detached volume, kept on its node")
             .returns(201, VolumeSnapshot.class).errors(409).build();
-    static final Operation LIST_VOLUME_SNAPSHOTS = Operation.get(NS + "/volumes/{volume}/snapshots")
-            .id("listVolumeSnapshots").tag("volumes").summary("A volume's snapshots")
-            .returnsArrayOf(200, VolumeSnapshot.class).build();
+    static final Operation LIST_VOLUME_SNAPSHOTS = paged(Operation.get(NS + "/volumes/{volume}/snapshots")
+            .id("listVolumeSnapshots").tag("volumes").summary("A volume's snapshots, by id"), "id",
+            VolumeSnapshot.class).build();
     static final Operation MOVE_VOLUME = Operation.post(NS + "/volumes/{volume}/move").id("moveVolume")
             .tag("volumes").summary("Moves a volume to another node, and its machine with it")
             .description("A verified block copy from its node to the target (the one named, or one the scheduler "
@@ -193,9 +193,10 @@ final class ServerRoutes {
                     + "changed blocks, then started on the target. Its old copy goes once the new one is verified and "
                     + "recorded; a failure leaves the volume where it was. Follow it with GET …/moves.")
             .body(VolumeMoveSpec.class).returns(202, VolumeMove.class).errors(409).build();
-    static final Operation LIST_VOLUME_MOVES = Operation.get(NS + "/volumes/{volume}/moves")
-            .id("listVolumeMoves").tag("volumes").summary("A volume's moves with their steps, newest first")
-            .returnsArrayOf(200, VolumeMove.class).build();
+    static final Operation LIST_VOLUME_MOVES = pagedBy(Operation.get(NS + "/volumes/{volume}/moves")
+            .id("listVolumeMoves").tag("volumes").summary("A volume's moves with their steps, newest first (by "
+                    + "creation, then id)"), "only moves after this one in that order (the last id of the previous "
+                    + "page)", VolumeMove.class).build();
 
     static final Operation CREATE_FLEET = Operation.post(NS + "/fleets").id("createFleet").tag("fleets")
             .summary("Creates a fleet").body(FleetSpec.class).returns(201, Fleet.class).errors(403, 409).build();
@@ -216,8 +217,8 @@ final class ServerRoutes {
             .description("The name must not be claimed by any namespace (409 otherwise). Wildcards are not "
                     + "supported. Point the name's DNS at the gateways before attaching it without a certificate.")
             .body(HostnameSpec.class).returns(201, Hostname.class).errors(409).build();
-    static final Operation LIST_HOSTNAMES = Operation.get(HOSTNAMES).id("listHostnames").tag("hostnames")
-            .summary("The fleet's custom host names").returnsArrayOf(200, Hostname.class).build();
+    static final Operation LIST_HOSTNAMES = paged(Operation.get(HOSTNAMES).id("listHostnames").tag("hostnames")
+            .summary("The fleet's custom host names, by name"), "hostname", Hostname.class).build();
     static final Operation GET_HOSTNAME = Operation.get(HOSTNAMES + "/{hostname}").id("getHostname")
             .tag("hostnames").summary("One custom host name and its certificate (never its key)")
             .returns(200, Hostname.class).build();
@@ -319,8 +320,17 @@ final class ServerRoutes {
             .returns(200, MachineStats.class).errors(503).build();
     static final Operation EXEC = Operation.post(NS + "/machines/{id}/exec").id("execInMachine").tag("machines")
             .summary("Runs a command in the machine and returns its output")
-            .description("For an interactive session, open a WebSocket on the same path (see README, exec).")
+            .description("For an interactive session, open a WebSocket on the same path (see README, exec); a "
+                    + "WebSocket on GET …/machines/{id}/attach is attached to the machine's workload itself, its "
+                    + "stdin and terminal when its init opens them (see README, run -it).")
             .body(ExecRequest.class).returns(200, ExecResult.class).errors(409, 503).build();
+    /**
+     * The attach WebSocket ({@code bolero run -it}), for the audit log: a WebSocket, not an HTTP operation, so it is
+     * described in {@link #EXEC}'s description and left out of the document.
+     */
+    static final Operation ATTACH = Operation.get(NS + "/machines/{id}/attach").id("attachToMachine")
+            .tag("machines").summary("Attaches a WebSocket to the machine's workload")
+            .unpublished().build();
 
     /** The query parameters of an audit log's list; {@code example} is one of its actions. */
     private static Operation.Builder auditQuery(Operation.Builder list, String example) {

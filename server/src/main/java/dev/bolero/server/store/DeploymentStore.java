@@ -49,18 +49,12 @@ public final class DeploymentStore {
     }
 
     /**
-     * One page of the fleet's deployments, newest first (by creation, then id): those after deployment {@code after}
-     * of that fleet in this order (from the newest when empty), at most {@code limit} of them.
+     * One page of the fleet's deployments, newest first (by creation, then id): those after deployment
+     * {@code page.after()} of that fleet in this order (from the newest when empty).
      */
-    public List<Deployment> list(String namespace, String fleet, Optional<String> after, int limit)
-            throws SQLException {
-        String order = " ORDER BY created_at DESC, id DESC LIMIT ?";
-        String where = SELECT + " WHERE namespace = ? AND fleet = ?";
-        return withSteps(after.isEmpty()
-                ? sql.all(where + order, DeploymentStore::deployment, namespace, fleet, limit)
-                : sql.all(where + " AND (created_at < (SELECT created_at FROM deployments WHERE id = ?) OR (created_at "
-                        + "= (SELECT created_at FROM deployments WHERE id = ?) AND id < ?))" + order,
-                        DeploymentStore::deployment, namespace, fleet, after.get(), after.get(), after.get(), limit));
+    public List<Deployment> list(String namespace, String fleet, Page page) throws SQLException {
+        return withSteps(sql.all(SELECT + " WHERE namespace = ? AND fleet = ?" + page.sqlNewestFirst("deployments"),
+                DeploymentStore::deployment, page.newestFirstArgs(namespace, fleet)));
     }
 
     /** The fleet's active deployment, if any. */

@@ -60,12 +60,15 @@ public final class HostnameStore {
         return sql.one(SELECT + " WHERE hostname = ?", HostnameStore::row, hostname);
     }
 
-    /** The namespace's host names (of one fleet, when given), by name. */
-    public List<Row> list(String namespace, Optional<String> fleet) throws SQLException {
-        return fleet.isPresent()
-                ? sql.all(SELECT + " WHERE namespace = ? AND fleet = ? ORDER BY hostname", HostnameStore::row,
-                        namespace, fleet.get())
-                : sql.all(SELECT + " WHERE namespace = ? ORDER BY hostname", HostnameStore::row, namespace);
+    /** The namespace's host names, by name. */
+    public List<Row> list(String namespace) throws SQLException {
+        return sql.all(SELECT + " WHERE namespace = ? ORDER BY hostname", HostnameStore::row, namespace);
+    }
+
+    /** One page of the host names of the namespace's fleet {@code fleet}, by name. */
+    public List<Row> list(String namespace, String fleet, Page page) throws SQLException {
+        return sql.all(SELECT + " WHERE namespace = ? AND fleet = ? AND " + Page.sql("hostname"), HostnameStore::row,
+                page.args(namespace, fleet));
     }
 
     /** Releases a host name; whether it was claimed. */

@@ -52,4 +52,25 @@ public record Page(Optional<String> after, int limit) {
         args.add(limit);
         return args.toArray();
     }
+
+    /**
+     * The end of a query reading this page of {@code table}'s rows newest first, by {@code created_at} then {@code id}
+     * (both descending), the key being the {@code id} of the previous page's last row: {@code AND … ORDER BY … LIMIT
+     * ?}, to follow a {@code WHERE}; its parameters are {@link #newestFirstArgs}. A key whose row is gone selects no
+     * rows.
+     */
+    String sqlNewestFirst(String table) {
+        String order = " ORDER BY created_at DESC, id DESC LIMIT ?";
+        if (after.isEmpty()) return order;
+        String created = "(SELECT created_at FROM " + table + " WHERE id = ?)";
+        return " AND (created_at < " + created + " OR (created_at = " + created + " AND id < ?))" + order;
+    }
+
+    /** {@code leading} (the query's own parameters), then this page's parameters of {@link #sqlNewestFirst}. */
+    Object[] newestFirstArgs(Object... leading) {
+        var args = new ArrayList<Object>(List.of(leading));
+        after.ifPresent(key -> args.addAll(List.of(key, key, key)));
+        args.add(limit);
+        return args.toArray();
+    }
 }

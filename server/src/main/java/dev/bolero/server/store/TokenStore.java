@@ -50,12 +50,12 @@ public final class TokenStore {
                         rs.getString(4), role(rs.getString(5)), epoch(rs, 6)), hash);
     }
 
-    /** The namespace's tokens, oldest first. */
-    public List<TokenInfo> list(String namespace) throws SQLException {
+    /** One page of the namespace's tokens, by id. */
+    public List<TokenInfo> list(String namespace, Page page) throws SQLException {
         return sql.all("SELECT id, role, description, created_at, expires_at FROM tokens WHERE scope = ? "
-                + "AND namespace = ? ORDER BY created_at, id", rs -> new TokenInfo(rs.getString(1),
+                + "AND namespace = ? AND " + Page.sql("id"), rs -> new TokenInfo(rs.getString(1),
                 role(rs.getString(2)), rs.getString(3), Instant.ofEpochMilli(rs.getLong(4)), epoch(rs, 5)
-                .orElse(null)), TokenScope.NAMESPACE.wireName(), namespace);
+                .orElse(null)), page.args(TokenScope.NAMESPACE.wireName(), namespace));
     }
 
     /** Deletes the namespace's token {@code id}; whether it existed there. */

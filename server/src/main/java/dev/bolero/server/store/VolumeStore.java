@@ -78,10 +78,10 @@ public final class VolumeStore {
                 + "VALUES (?,?,?,?,?,?)", id, namespace, volume, nodeId, sizeGb, now.toEpochMilli());
     }
 
-    /** The snapshots of the namespace's volume {@code volume}, oldest first. */
-    public List<VolumeSnapshot> snapshots(String namespace, String volume) throws SQLException {
-        return sql.all(SNAPSHOT + " WHERE namespace = ? AND volume = ? ORDER BY created_at, id",
-                VolumeStore::snapshot, namespace, volume);
+    /** One page of the snapshots of the namespace's volume {@code volume}, by id. */
+    public List<VolumeSnapshot> snapshots(String namespace, String volume, Page page) throws SQLException {
+        return sql.all(SNAPSHOT + " WHERE namespace = ? AND volume = ? AND " + Page.sql("id"), VolumeStore::snapshot,
+                page.args(namespace, volume));
     }
 
     /** One of the namespace's snapshots, by id. */
@@ -150,11 +150,14 @@ public final class VolumeStore {
                 rs.getInt(3)), nodeId);
     }
 
-    /** The moves of the namespace's volume {@code volume}, newest first, with their steps. */
-    public List<VolumeMove> moves(String namespace, String volume) throws SQLException {
-        var moves = sql.all(MOVE + " WHERE namespace = ? AND volume = ? ORDER BY created_at DESC, id",
+    /**
+     * One page of the moves of the namespace's volume {@code volume} with their steps, newest first (by creation,
+     * then id): those after move {@code page.after()} in this order (from the newest when empty).
+     */
+    public List<VolumeMove> moves(String namespace, String volume, Page page) throws SQLException {
+        var moves = sql.all(MOVE + " WHERE namespace = ? AND volume = ?" + page.sqlNewestFirst("volume_moves"),
                 rs -> new Object[] {moveRow(rs), Instant.ofEpochMilli(rs.getLong(13)),
-                        Instant.ofEpochMilli(rs.getLong(14))}, namespace, volume);
+                        Instant.ofEpochMilli(rs.getLong(14))}, page.newestFirstArgs(namespace, volume));
         var out = new java.util.ArrayList<VolumeMove>(moves.size());
         for (Object[] m : moves) {
             MoveRow row = (MoveRow) m[0];
