@@ -177,6 +177,11 @@ public final class BoleroClient {
         return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
     }
 
+    /** Deletes snapshot {@code snapshot} of volume {@code name} and every copy of it. */
+    public void deleteVolumeSnapshot(String namespace, String name, String snapshot) {
+        send("DELETE", ns(namespace) + "/volumes/" + enc(name) + "/snapshots/" + enc(snapshot), null, JsonNode.class);
+    }
+
     public List<VolumeSnapshot> volumeSnapshots(String namespace, String name) {
         return send("GET", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null,
                 new TypeReference<List<VolumeSnapshot>>() {});

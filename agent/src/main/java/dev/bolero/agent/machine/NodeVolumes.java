@@ -2,6 +2,7 @@ package dev.bolero.agent.machine;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.wire.NodeVolume;
+import dev.bolero.api.wire.SnapshotCopyOrder;
 import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.runtime.VmSpec;
 import java.io.IOException;
@@ -26,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * {@code 0700}), formatted with the host's {@code mkfs.ext4} when it is created (or copied from the snapshot it is
  * restored from), grown (never shrunk) when the volume grew, removed only when the volume is no longer listed
  * (deleted). A snapshot is a sparse copy {@code DIR/<snapshot id>.ext4} ({@code cp --sparse=always --reflink=auto}: a
- * reflink where the file system has them), made when it is first listed and removed with it. A machine's data on a volume thus outlives the
- * machine. The control plane decides which volumes live here ({@link #apply}); machines find theirs by namespace and
+ * reflink where the file system has them), made when it is first listed and removed once listed nowhere. Another node
+ * may hold a copy of it: pulled in the move's block stream ({@link #receiveSnapshot}), kept under the same name. A
+ * machine's data on a volume thus outlives the machine. The control plane decides which volumes live here ({@link #apply}); machines find theirs by namespace and
  * name ({@link #drive}). Thread-safe.
  */
 public final class NodeVolumes {
@@ -42,6 +44,8 @@ public final class NodeVolumes {
     private final Map<List<String>, NodeVolume> listed = new ConcurrentHashMap<>();
     /** Why a listed volume's file could not be made here (a full disk, a failed mkfs), by namespace and name. */
     private final Map<List<String>, String> failures = new ConcurrentHashMap<>();
+    /** The listed snapshots of volumes living here, by snapshot id: their volume's id (until taken). */
+    private final Map<String, String> untaken = new ConcurrentHashMap<>();
     /** The last pass this node sent of each volume moving away, by volume id (gone with the volume). */
     private final Map<String, Sent> moving = new ConcurrentHashMap<>();
 
@@ -67,21 +71,31 @@ public final class NodeVolumes {
      * those of moves no longer listed (failed) whose volume does not live here.
      */
     public synchronized void apply(List<NodeVolume> wanted, List<VolumeMoveOrder> incoming) {
+        apply(wanted, incoming, List.of(), List.of());
+    }
+
+    /**
+     * As {@link #apply(List, List)}, keeping too the files of the snapshots in {@code snapshots} (taken here of volumes
+     * that live elsewhere now, or copies of snapshots taken elsewhere) and those the copies in {@code copies} are
+     * making or made; the file of a snapshot listed nowhere is removed.
+     */
+    public synchronized void apply(List<NodeVolume> wanted, List<VolumeMoveOrder> incoming, List<String> snapshots,
+                                   List<SnapshotCopyOrder> copies) {
         var keep = new HashSet<String>();
         for (VolumeMoveOrder order : incoming) keep.add(order.volumeId() + INCOMING);
+        for (String snapshot : snapshots) keep.add(snapshot + SUFFIX);
+        for (SnapshotCopyOrder copy : copies) {
+            keep.add(copy.snapshotId() + INCOMING);
+            keep.add(copy.snapshotId() + SUFFIX);
+        }
         // Snapshots first: a volume restored in this same pass may start from one.
+        untaken.clear();
         for (NodeVolume v : wanted) {
             keep.add(v.id() + SUFFIX);
             for (String snapshot : v.snapshots()) {
                 keep.add(snapshot + SUFFIX);
-                Path copy = dir.resolve(snapshot + SUFFIX);
-                if (Files.exists(copy) || !Files.exists(dir.resolve(v.id() + SUFFIX))) continue;
-                try {
-                    copyInto(dir.resolve(v.id() + SUFFIX), copy);
-                    log.info("volume={} snapshot={} taken", v.id(), snapshot);
-                } catch (IOException e) {
-                    log.warn("volume={} snapshot={}: {}", v.id(), snapshot, e.getMessage());
-                }
+                untaken.put(snapshot, v.id());
+                take(snapshot);
             }
         }
         failures.clear();
@@ -134,14 +148,17 @@ public final class NodeVolumes {
 
     /**
      * Sends pass {@code pass} of move {@code move} of volume {@code volumeId}, which lives here: the blocks changed
-     * since the pass before (all of them at the first, or when this node no longer knows the pass before).
+     * since the pass before (all of them at the first, or when this node no longer knows the pass before). A snapshot
+     * id as {@code volumeId} sends every block of that snapshot, taken here now if it is listed and not taken yet
+     * ({@code move} then names the copy being made of it elsewhere).
      *
-     * @throws ApiException {@code not_found} when the volume's file is not here
+     * @throws ApiException {@code not_found} when the volume's or snapshot's file is not here
      * @throws IOException when it cannot be read or {@code out} written
      */
     public VolumeBlocks.Pass send(String volumeId, String move, int pass, OutputStream out) throws IOException {
         Path f = dir.resolve(volumeId + SUFFIX);
-        if (!volumeId.startsWith("vol_") || !Files.isRegularFile(f)) {
+        if (volumeId.startsWith("snap_")) take(volumeId);
+        if (!(volumeId.startsWith("vol_") || volumeId.startsWith("snap_")) || !Files.isRegularFile(f)) {
             throw ApiException.notFound("send volume " + volumeId + ": it does not live on this node");
         }
         Sent before = pass == 1 ? null : moving.get(volumeId);
@@ -163,25 +180,64 @@ public final class NodeVolumes {
      */
     public VolumeBlocks.Pass receive(VolumeMoveOrder order, InputStream in) throws IOException {
         Path f = dir.resolve(order.volumeId() + INCOMING);
-        boolean fresh = order.pass() == 1;
+        VolumeBlocks.Pass received = receiveInto(f, order.pass() == 1, "pass " + order.pass() + " of volume "
+                + order.volumeId(), in);
+        log.info("volume={} move={} pass={} received and verified: {} blocks ({} bytes), digest {}",
+                order.volumeId(), order.move(), order.pass(), received.blocks(), received.bytes(), received.digest());
+        return received;
+    }
+
+    /**
+     * Writes the copy of a snapshot taken on another node, read from {@code in}, to a new sparse {@code 0600} file,
+     * verifies it against the source's digest and keeps it as the snapshot's file, which can then seed a volume here.
+     *
+     * @throws IOException when the copy cannot be written or does not match (nothing is then left)
+     */
+    public VolumeBlocks.Pass receiveSnapshot(SnapshotCopyOrder order, InputStream in) throws IOException {
+        Path f = dir.resolve(order.snapshotId() + INCOMING);
+        VolumeBlocks.Pass received = receiveInto(f, true, "snapshot " + order.snapshotId(), in);
+        Files.move(f, dir.resolve(order.snapshotId() + SUFFIX), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        log.info("snapshot={} copy={} received and verified: {} blocks ({} bytes), digest {}", order.snapshotId(),
+                order.copy(), received.blocks(), received.bytes(), received.digest());
+        return received;
+    }
+
+    /**
+     * Applies a block stream to {@code f}: a new file when {@code fresh}, else the copy of the passes before; removes
+     * it when that fails.
+     */
+    private VolumeBlocks.Pass receiveInto(Path f, boolean fresh, String what, InputStream in) throws IOException {
         if (fresh) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
             Files.deleteIfExists(f);
             Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } else if (!Files.isRegularFile(f)) {
-            throw new IOException("receive pass " + order.pass() + " of volume " + order.volumeId() + ": the copy of "
-                    + "the passes before is not here");
+            throw new IOException("receive " + what + ": the copy of the passes before is not here");
         }
         try {
-            VolumeBlocks.Pass received = VolumeBlocks.receive(in, f, fresh);
-            log.info("volume={} move={} pass={} received and verified: {} blocks ({} bytes), digest {}",
-                    order.volumeId(), order.move(), order.pass(), received.blocks(), received.bytes(),
-                    received.digest());
-            return received;
+            return VolumeBlocks.receive(in, f, fresh);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(f);
             throw e;
+        }
+    }
+
+    /**
+     * Takes listed snapshot {@code snapshot} of a volume living here (a sparse copy of its file) unless it is taken
+     * already or its volume has no file yet; a failure is logged and tried again at the next {@link #apply}.
+     */
+    private synchronized void take(String snapshot) {
+        String volumeId = untaken.get(snapshot);
+        Path copy = dir.resolve(snapshot + SUFFIX);
+        if (volumeId == null || Files.exists(copy) || !Files.exists(dir.resolve(volumeId + SUFFIX))) return;
+        try {
+            copyInto(dir.resolve(volumeId + SUFFIX), copy);
+            untaken.remove(snapshot);
+            log.info("volume={} snapshot={} taken", volumeId, snapshot);
+        } catch (IOException e) {
+            log.warn("volume={} snapshot={}: {}", volumeId, snapshot, e.getMessage());
         }
     }
 

@@ -205,6 +205,10 @@ public final class ServerApi implements AutoCloseable {
                     ctx.pathParam("volume"))));
             r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
                     ctx.pathParam("volume"))));
+            r.handle(ServerRoutes.DELETE_VOLUME_SNAPSHOT, ctx -> {
+                cluster.volumes().deleteSnapshot(namespace(ctx), ctx.pathParam("volume"), ctx.pathParam("snapshot"));
+                ctx.status(204);
+            });
             r.handle(ServerRoutes.DELETE_VOLUME, ctx -> {
                 cluster.volumes().delete(namespace(ctx), ctx.pathParam("volume"));
                 ctx.status(204);
@@ -352,6 +356,19 @@ public final class ServerApi implements AutoCloseable {
                 String node = node(ctx);
                 var report = body(ctx, VolumeMoveReport.class, "report volume move " + ctx.pathParam("move"));
                 cluster.volumeMoves().report(node, ctx.pathParam("move"), report);
+                ctx.json(report);
+            });
+            r.handle(ServerRoutes.SNAPSHOT_COPY_BLOCKS, ctx -> {
+                String node = node(ctx);
+                String copy = ctx.pathParam("copy");
+                try (var stream = cluster.volumes().copyBlocks(node, copy)) {
+                    relay(ctx, stream, "snapshot copy " + copy);
+                }
+            });
+            r.handle(ServerRoutes.SNAPSHOT_COPY_REPORT, ctx -> {
+                String node = node(ctx);
+                var report = body(ctx, VolumeMoveReport.class, "report snapshot copy " + ctx.pathParam("copy"));
+                cluster.volumes().reportCopy(node, ctx.pathParam("copy"), report);
                 ctx.json(report);
             });
             r.handle(ServerRoutes.GATEWAY_ROUTES, ctx -> {
