@@ -76,6 +76,7 @@ struct sockaddr_vm {
 #define RECEIVED 0x88 /* host -> guest: every frame before this sequence number is persisted; 0: send them again */
 #define CLOCK 0x8a    /* host -> guest: 8-byte realtime in ns since the epoch: set the clock (after a resume) */
 #define IDENTITY 0x8b /* host -> guest: key/value pairs: the clone of a VM takes its own identity (after a fork) */
+#define VOLUME_GROWN 0x8c /* host -> guest: 8-byte size, serial: a mounted volume's device grew: grow its fs */
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -302,7 +303,8 @@ static void ctl_frames(frame_handler h) {
         uint32_t len = be32(rx + 1);
         if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
                                   type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
-                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK && type != IDENTITY)) {
+                                  type != RECEIVED && type != EXEC_CREDIT && type != CLOCK && type != IDENTITY &&
+                                  type != VOLUME_GROWN)) {
             say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
             ctl_drop();
             return;
@@ -689,6 +691,52 @@ static int mount_volumes(void) {
         grow_fs(dev, path);
     }
     return 0;
+}
+
+#define GROWN_WAIT_MS 2000 /* how long VOLUME_GROWN waits for the device to show its new size */
+
+/* Parses a VOLUME_GROWN payload: 8-byte big-endian size, then the volume's serial (1-63 bytes, no NUL). Finds the
+ * mount (CONFIG `mount`) of that serial and writes its index to `mount`; -1 for a malformed payload or a serial no
+ * mount names. The host-facing half of on_volume_grown, which guest/fuzz/ feeds. */
+static int parse_volume_grown(const unsigned char *p, uint32_t len, uint64_t *size, char serial[64], int *mount) {
+    if (len < 9 || len > 8 + 63 || memchr(p + 8, 0, len - 8)) return -1;
+    *size = be64(p);
+    memcpy(serial, p + 8, len - 8);
+    serial[len - 8] = 0;
+    for (int i = 0; i < cfg.mountc; i++) {
+        const char *colon = strchr(cfg.mounts[i], ':');
+        if (colon && (size_t)(colon - cfg.mounts[i]) == len - 8 && memcmp(cfg.mounts[i], serial, len - 8) == 0) {
+            *mount = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* VOLUME_GROWN: the host resized a mounted volume's drive: waits up to GROWN_WAIT_MS for the device to show the new
+ * size (the resize reaches the guest's driver as an interrupt of its own, not ordered with this frame), then grows
+ * the file system online to fill it, as at mount. Best effort: what fails is said on the console. */
+static void on_volume_grown(const unsigned char *p, uint32_t len) {
+    uint64_t size = 0, bytes = 0;
+    char serial[64], dev[PATH_MAX];
+    int mount = -1;
+    if (parse_volume_grown(p, len, &size, serial, &mount) < 0) {
+        say("volume grown: no mounted volume in a frame of %u bytes", len);
+        return;
+    }
+    if (find_by_serial(serial, dev, sizeof dev) < 0) {
+        say("volume %s grown: no device with that serial", serial);
+        return;
+    }
+    for (long deadline = now_ms() + GROWN_WAIT_MS;; sleep_ms(10)) {
+        int fd = open(dev, O_RDONLY | O_CLOEXEC);
+        int ok = fd >= 0 && ioctl(fd, BLKGETSIZE64, &bytes) == 0;
+        if (fd >= 0) close(fd);
+        if (!ok || bytes >= size || now_ms() > deadline) break;
+    }
+    if (bytes < size) say("volume %s grown: %s shows %llu bytes, not %llu", serial, dev, (unsigned long long)bytes,
+                          (unsigned long long)size);
+    grow_fs(dev, strchr(cfg.mounts[mount], ':') + 1);
 }
 
 static int write_file(const char *path, const char *content) {
@@ -1573,6 +1621,8 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
         on_clock(p, len);
     } else if (type == IDENTITY) {
         on_identity(p, len);
+    } else if (type == VOLUME_GROWN) {
+        on_volume_grown(p, len);
     }
 }
 

@@ -174,7 +174,8 @@ public final class ClusterMember implements AutoCloseable {
                 streams.answer(a.streams());
                 privateNode.ifPresent(p -> p.apply(a));
                 // before the machines that mount them
-                machines.volumes().apply(a.volumes(), a.incoming(), a.snapshots(), a.snapshotCopies());
+                machines.volumesGrown(machines.volumes().apply(a.volumes(), a.incoming(), a.snapshots(),
+                        a.snapshotCopies()));
                 incoming.follow(a.incoming(), a.snapshotCopies());
                 reconcile(a);
             } catch (NodeProtocol.Failure e) {

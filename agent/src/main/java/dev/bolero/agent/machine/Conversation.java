@@ -133,6 +133,23 @@ final class Conversation {
     }
 
     /**
+     * Tells the guest that the volume of serial {@code serial} grew to {@code bytes} (its drive was resized), when the
+     * guest is connected; a send that fails is logged.
+     *
+     * @return whether the guest was connected
+     */
+    boolean volumeGrown(String serial, long bytes) {
+        GuestSession s = session;
+        if (s == null) return false;
+        try {
+            s.volumeGrown(serial, bytes);
+        } catch (IOException e) {
+            log.warn("machine={} could not tell the guest volume {} grew: {}", id, serial, e.getMessage());
+        }
+        return true;
+    }
+
+    /**
      * The VM is being suspended: exec calls in flight fail with {@code why}, new ones are refused, until
      * {@link #acceptExecs} (the suspend failed and the VM runs on).
      */

@@ -144,6 +144,7 @@ final class MachineRunner {
             case RunnerCommand.Stop s -> s.reply().complete(stop(s.request()));
             case RunnerCommand.Suspend s -> suspend(s);
             case RunnerCommand.Seed s -> seed(s);
+            case RunnerCommand.VolumeGrown g -> volumeGrown(g);
             case RunnerCommand.Exec x -> x.reply().complete(conversation());
             case RunnerCommand.Delete d -> delete(d);
             case RunnerCommand.Adopt a -> {
@@ -237,6 +238,41 @@ final class MachineRunner {
             throw ApiException.conflict("exec in machine " + id + ": it is not supervised");
         }
         return run.conversation;
+    }
+
+    /**
+     * Grows a mounted volume in the running VM, off the mailbox: its drive is resized, then its guest told to grow the
+     * file system. A machine not running (or one whose run does not mount the volume) is left alone: its guest grows
+     * the file system at its next mount. A failure is recorded as an event ({@code volume_grow_failed}).
+     */
+    private void volumeGrown(RunnerCommand.VolumeGrown g) {
+        MachineRecord m = book.find(id);
+        var mounts = run == null ? List.<MachineSpec.Mount>of() : run.config().mounts();
+        int drive = java.util.stream.IntStream.range(0, mounts.size())
+                .filter(i -> mounts.get(i).volume().equals(g.volume())).findFirst().orElse(-1);
+        if (m.state() != MachineState.RUNNING || drive < 0 || run.process == null || run.conversation == null
+                || run.suspend != null || run.stopRequested) {
+            g.reply().complete(null);
+            return;
+        }
+        VmProcess process = run.process;
+        Conversation conversation = run.conversation;
+        String what = "volume " + g.volume() + " grown to " + (g.bytes() >> 20) + " MiB";
+        offMailbox("volume-grown", () -> {
+            try {
+                process.resizeDrive(drive, g.bytes());
+                if (!conversation.volumeGrown(g.serial(), g.bytes())) {
+                    throw new IllegalStateException("its guest is not connected (it grows at the next mount)");
+                }
+                book.event(id, "volume_grown", MachineState.RUNNING, what + ": drive resized, file system grown by "
+                        + "the guest");
+                g.reply().complete(null);
+            } catch (VmmException | RuntimeException e) {
+                book.current(id).ifPresent(r -> book.event(id, "volume_grow_failed", r.state(), what + ": "
+                        + e.getMessage()));
+                g.reply().completeExceptionally(e);
+            }
+        });
     }
 
     /**

@@ -131,6 +131,22 @@ public final class MachineService implements AutoCloseable {
         return runtime.volumes();
     }
 
+    /**
+     * Grows the volumes of {@code grown} (their files just grew) in the running machines that mount them, without a
+     * restart: each machine's drive is resized and its guest grows the file system. Returns at once; a failure is
+     * recorded as the machine's event.
+     */
+    public void volumesGrown(List<dev.bolero.api.wire.NodeVolume> grown) {
+        for (var v : grown) {
+            for (MachineRecord m : book.list()) {
+                if (!m.namespace().equals(v.namespace()) || m.state() != MachineState.RUNNING
+                        || m.config().mounts().stream().noneMatch(mount -> mount.volume().equals(v.name()))) continue;
+                runners.get(m.id()).post(new RunnerCommand.VolumeGrown(v.name(), v.id(), v.sizeGb() * (1L << 30),
+                        new CompletableFuture<>()));
+            }
+        }
+    }
+
     /** What this node can give its machines. */
     public NodeCapacity capacity() {
         return book.capacity();

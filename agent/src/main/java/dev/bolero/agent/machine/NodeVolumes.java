@@ -78,9 +78,11 @@ public final class NodeVolumes {
      * As {@link #apply(List, List)}, keeping too the files of the snapshots in {@code snapshots} (taken here of volumes
      * that live elsewhere now, or copies of snapshots taken elsewhere) and those the copies in {@code copies} are
      * making or made; the file of a snapshot listed nowhere is removed.
+     *
+     * @return the volumes whose file grew in this call (extended), for the machines that mount them
      */
-    public synchronized void apply(List<NodeVolume> wanted, List<VolumeMoveOrder> incoming, List<String> snapshots,
-                                   List<SnapshotCopyOrder> copies) {
+    public synchronized List<NodeVolume> apply(List<NodeVolume> wanted, List<VolumeMoveOrder> incoming,
+                                               List<String> snapshots, List<SnapshotCopyOrder> copies) {
         var keep = new HashSet<String>();
         for (VolumeMoveOrder order : incoming) keep.add(order.volumeId() + INCOMING);
         for (String snapshot : snapshots) keep.add(snapshot + SUFFIX);
@@ -99,9 +101,10 @@ public final class NodeVolumes {
             }
         }
         failures.clear();
+        var grown = new java.util.ArrayList<NodeVolume>();
         for (NodeVolume v : wanted) {
             try {
-                ensure(v);
+                if (ensure(v)) grown.add(v);
                 listed.put(List.of(v.namespace(), v.name()), v);
             } catch (IOException e) {
                 failures.put(List.of(v.namespace(), v.name()), e.getMessage());
@@ -110,7 +113,7 @@ public final class NodeVolumes {
         }
         listed.values().removeIf(v -> !keep.contains(v.id() + SUFFIX));
         moving.keySet().removeIf(id -> !keep.contains(id + SUFFIX));
-        if (!Files.isDirectory(dir)) return;
+        if (!Files.isDirectory(dir)) return grown;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "{vol,snap}_*{" + SUFFIX + "," + INCOMING
                 + "}")) {
             for (Path f : files) {
@@ -122,6 +125,7 @@ public final class NodeVolumes {
         } catch (IOException e) {
             log.warn("remove deleted volumes in {}: {}", dir, e.getMessage());
         }
+        return grown;
     }
 
     /**
@@ -241,7 +245,8 @@ public final class NodeVolumes {
         }
     }
 
-    private void ensure(NodeVolume v) throws IOException {
+    /** Makes volume {@code v}'s file here, or grows it; whether an existing file grew. */
+    private boolean ensure(NodeVolume v) throws IOException {
         Path f = dir.resolve(v.id() + SUFFIX);
         long bytes = v.sizeGb() * GIB;
         Path arrived = dir.resolve(v.id() + INCOMING);
@@ -256,8 +261,9 @@ public final class NodeVolumes {
                     raf.setLength(bytes); // sparse: the new space reads as zeros and takes no room
                 }
                 log.info("volume={} grown to {} GiB", v.id(), v.sizeGb());
+                return true;
             }
-            return;
+            return false;
         }
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path partial = dir.resolve(v.id() + ".partial");
@@ -272,7 +278,7 @@ public final class NodeVolumes {
                         PosixFilePermissions.fromString("rw-------")));
             }
             try (var raf = new RandomAccessFile(partial.toFile(), "rw")) {
-                raf.setLength(Math.max(bytes, raf.length())); // the guest grows the file system at its next mount
+                raf.setLength(Math.max(bytes, raf.length())); // the guest grows the file system when it mounts it
             }
             if (v.source() == null) mkfs(partial, v);
             Files.move(partial, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -281,6 +287,7 @@ public final class NodeVolumes {
         }
         log.info("volume={} ({}/{}) created: {} GiB{}", v.id(), v.namespace(), v.name(), v.sizeGb(),
                 v.source() == null ? "" : " from snapshot " + v.source());
+        return false;
     }
 
     /** Formats {@code file} as ext4 with the host's mkfs.ext4: no reserved blocks (the space is the tenant's). */

@@ -39,6 +39,7 @@ final class FrameCodec {
     static final int EXEC_CREDIT = 0x89;
     static final int CLOCK = 0x8a;
     static final int IDENTITY = 0x8b;
+    static final int VOLUME_GROWN = 0x8c;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

@@ -140,6 +140,19 @@ public final class GuestSession implements Closeable {
         send(FrameCodec.IDENTITY, identity.encode());
     }
 
+    /**
+     * Tells the guest that the volume of serial {@code serial} grew to {@code bytes} (its drive was resized): it grows
+     * the volume's mounted file system online to fill the device.
+     *
+     * @throws IOException when the frame cannot be written
+     */
+    public void volumeGrown(String serial, long bytes) throws IOException {
+        byte[] name = serial.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length > 63) throw new IllegalArgumentException("volume serial of "
+                + name.length + " bytes (1-63)");
+        send(FrameCodec.VOLUME_GROWN, ByteBuffer.allocate(8 + name.length).putLong(bytes).put(name).array());
+    }
+
     /** Asks the guest to deliver signal {@code signal} to the workload's process group. */
     public void signal(int signal) throws IOException {
         if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);

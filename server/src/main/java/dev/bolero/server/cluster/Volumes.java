@@ -255,8 +255,9 @@ public final class Volumes {
     }
 
     /**
-     * Grows a volume to {@code body.sizeGb()} GiB, attached or not; its node grows the device, and the guest of an
-     * attached machine grows its file system when it next mounts it. The same size is a no-op.
+     * Grows a volume to {@code body.sizeGb()} GiB, attached or not; its node grows the device, and, when it is
+     * attached to a running machine, resizes the machine's drive and has its guest grow the file system at once (no
+     * restart; with the QEMU driver); otherwise the guest grows it when it next mounts it. The same size is a no-op.
      *
      * @throws ApiException {@code not_found}; {@code invalid_argument} when the size is smaller than the volume's;
      *     {@code quota_exceeded} when the namespace's quota has no room for the added GiB
