@@ -172,7 +172,7 @@ public final class BoleroClient {
         return send("POST", ns(namespace) + "/volumes", new VolumeSpec(name, sizeGb, region, snapshot), Volume.class);
     }
 
-    /** Takes a snapshot of a detached volume. */
+    /** Takes a snapshot of a volume (consistent: a running machine's guest freezes its file system meanwhile). */
     public VolumeSnapshot snapshotVolume(String namespace, String name) {
         return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
     }

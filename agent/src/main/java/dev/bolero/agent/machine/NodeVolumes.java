@@ -44,8 +44,27 @@ public final class NodeVolumes {
     private final Map<List<String>, NodeVolume> listed = new ConcurrentHashMap<>();
     /** Why a listed volume's file could not be made here (a full disk, a failed mkfs), by namespace and name. */
     private final Map<List<String>, String> failures = new ConcurrentHashMap<>();
-    /** The listed snapshots of volumes living here, by snapshot id: their volume's id (until taken). */
-    private final Map<String, String> untaken = new ConcurrentHashMap<>();
+    /** The listed snapshots of volumes living here, by snapshot id: their volume (until taken). */
+    private final Map<String, NodeVolume> untaken = new ConcurrentHashMap<>();
+    /** Freezes a volume's file system in the running machine that mounts it while a snapshot of it is taken. */
+    private volatile Freezer freezer = v -> () -> {};
+
+    /** What freezes a volume's file system in the running machine mounting it, for a consistent copy. */
+    public interface Freezer {
+        /**
+         * Freezes volume {@code v}'s file system in the running machine that mounts it, if one does.
+         *
+         * @return what thaws it (nothing to do when no running machine mounts it)
+         * @throws IOException naming why a running machine mounting it could not freeze it
+         */
+        Frozen freeze(NodeVolume v) throws IOException;
+    }
+
+    /** A frozen file system; closing thaws it (a failure is the closer's to log). */
+    public interface Frozen extends AutoCloseable {
+        @Override
+        void close();
+    }
     /** The last pass this node sent of each volume moving away, by volume id (gone with the volume). */
     private final Map<String, Sent> moving = new ConcurrentHashMap<>();
 
@@ -55,6 +74,14 @@ public final class NodeVolumes {
     /** The volumes kept in {@code dir} (created if absent). */
     public NodeVolumes(Path dir) {
         this.dir = dir;
+    }
+
+    /**
+     * Has snapshots of a volume attached to a running machine taken while {@code freezer} holds its file system
+     * frozen (by default nothing is frozen: a copy of a volume in use would be torn).
+     */
+    public void freezeWith(Freezer freezer) {
+        this.freezer = java.util.Objects.requireNonNull(freezer, "freezer");
     }
 
     /**
@@ -96,7 +123,7 @@ public final class NodeVolumes {
             keep.add(v.id() + SUFFIX);
             for (String snapshot : v.snapshots()) {
                 keep.add(snapshot + SUFFIX);
-                untaken.put(snapshot, v.id());
+                untaken.put(snapshot, v);
                 take(snapshot);
             }
         }
@@ -229,19 +256,20 @@ public final class NodeVolumes {
     }
 
     /**
-     * Takes listed snapshot {@code snapshot} of a volume living here (a sparse copy of its file) unless it is taken
-     * already or its volume has no file yet; a failure is logged and tried again at the next {@link #apply}.
+     * Takes listed snapshot {@code snapshot} of a volume living here (a sparse copy of its file, made while the
+     * file system is frozen in the running machine that mounts it, if any) unless it is taken already or its volume
+     * has no file yet; a failure (the guest could not freeze) is logged and tried again at the next {@link #apply}.
      */
     private synchronized void take(String snapshot) {
-        String volumeId = untaken.get(snapshot);
+        NodeVolume v = untaken.get(snapshot);
         Path copy = dir.resolve(snapshot + SUFFIX);
-        if (volumeId == null || Files.exists(copy) || !Files.exists(dir.resolve(volumeId + SUFFIX))) return;
-        try {
-            copyInto(dir.resolve(volumeId + SUFFIX), copy);
+        if (v == null || Files.exists(copy) || !Files.exists(dir.resolve(v.id() + SUFFIX))) return;
+        try (Frozen frozen = freezer.freeze(v)) {
+            copyInto(dir.resolve(v.id() + SUFFIX), copy);
             untaken.remove(snapshot);
-            log.info("volume={} snapshot={} taken", volumeId, snapshot);
+            log.info("volume={} snapshot={} taken", v.id(), snapshot);
         } catch (IOException e) {
-            log.warn("volume={} snapshot={}: {}", volumeId, snapshot, e.getMessage());
+            log.warn("volume={} snapshot={}: {}", v.id(), snapshot, e.getMessage());
         }
     }
 

@@ -46,6 +46,13 @@ sealed interface RunnerCommand {
     record VolumeGrown(String volume, String serial, long bytes, CompletableFuture<Void> reply)
             implements Request<Void> {}
 
+    /**
+     * Freeze ({@code freeze}) or thaw the file system of volume {@code volume} (of serial {@code serial}) in the
+     * running VM that mounts it; completes with whether it did (false: the machine does not run, nothing to do).
+     */
+    record FreezeVolume(String volume, String serial, boolean freeze, CompletableFuture<Boolean> reply)
+            implements Request<Boolean> {}
+
     /** The running machine's guest conversation, for an exec call made on the caller's thread. */
     record Exec(CompletableFuture<Conversation> reply) implements Request<Conversation> {}
 

@@ -31,7 +31,10 @@ import tools.jackson.databind.JsonNode;
  * checksum to its volume and is destroyed; a snapshot of the volume is taken on its node and copied to the other node,
  * verified (its digest recorded); the volume's node is killed; the snapshot restored into a new volume lands on the
  * other node, where a second machine finds the data with the checksum stored. Deleting the snapshot removes every copy,
- * the one on the lost node once it is back. Two VMs boot, one at a time.
+ * the one on the lost node once it is back. And on a running machine that keeps writing to its volume: a snapshot
+ * taken meanwhile (its guest freezes the file system) is a clean file system ({@code e2fsck -fn}), the machine writes
+ * on after it (thawed); an extend grows the guest's file system at once ({@code df}), without a restart. Three VMs
+ * boot, one at a time.
  */
 class VolumeSnapshotEndToEndTest {
     private static final String ADMIN = "admin-token-volsnap-e2e-0123456789";
@@ -41,6 +44,9 @@ class VolumeSnapshotEndToEndTest {
             + "sha256sum /data/blob | cut -d' ' -f1 > /data/blob.sum; fi; "
             + "echo \"stored-sum: $(cat /data/blob.sum)\"; "
             + "echo \"found-sum: $(sha256sum /data/blob | cut -d' ' -f1)\"; sync; echo up; exec sleep 3600";
+    /** The busy workload: writes 256 KiB files to its volume without end, a pause every 8. */
+    private static final String BUSY = "i=0; echo up; while true; do i=$((i+1)); "
+            + "head -c 262144 /dev/urandom > /data/w.$((i % 32)); [ $((i % 8)) -eq 0 ] && sleep 1; done";
     private static final Pattern STORED = Pattern.compile("stored-sum: ([0-9a-f]{64})");
     private static final Pattern FOUND = Pattern.compile("found-sum: ([0-9a-f]{64})");
 
@@ -50,6 +56,7 @@ class VolumeSnapshotEndToEndTest {
     private static ClusterNetwork network;
     private static TestRegistry registry;
     private static String image;
+    private static String busyImage;
     private static Server server;
     private static final List<AgentNode> nodes = new ArrayList<>();
 
@@ -58,6 +65,7 @@ class VolumeSnapshotEndToEndTest {
         network = ClusterNetwork.create();
         registry = TestRegistry.startOn(network.hostIp());
         image = TestImages.push(registry, "volsnap/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT));
+        busyImage = TestImages.push(registry, "volsnap/busy:1", ImageSpec.cmd("sh", "-c", BUSY));
         server = AgentNode.startServer(network, dir, ADMIN, JOIN);
         for (String name : List.of("s1", "s2")) {
             var node = new AgentNode(name, dir.resolve(name), network.addNode(), () -> List.of(serverUrl()), JOIN,
@@ -123,6 +131,56 @@ class VolumeSnapshotEndToEndTest {
                 .containsExactly(restored.json().path("id").asString() + ".ext4");
     }
 
+    @Test
+    void aSnapshotOfAVolumeInUseIsConsistentAndAnExtendGrowsTheRunningGuestsFileSystem() throws Exception {
+        var created = api("POST", "/v1/namespaces/alpha/volumes", "{\"name\": \"live\", \"size_gb\": 1}");
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String busy = create("b1", "live", busyImage);
+        logsOnceUp(busy);
+        AgentNode node = nodeOf(busy);
+        exec(busy, "sleep 2"); // let it write a while
+
+        var taken = api("POST", "/v1/namespaces/alpha/volumes/live/snapshots", null);
+        assertThat(taken.status()).as("a snapshot of an attached volume: %s", taken.body()).isEqualTo(201);
+        String snapshot = taken.json().path("id").asString();
+        Path file = node.dataDir.resolve("volumes").resolve(snapshot + ".ext4");
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> Files.exists(file));
+        var fsck = new ProcessBuilder("e2fsck", "-fn", file.toString()).redirectErrorStream(true).start();
+        String report = new String(fsck.getInputStream().readAllBytes());
+        assertThat(fsck.waitFor()).as("e2fsck -fn of the snapshot taken while the machine wrote:\n%s", report)
+                .isZero();
+        assertThat(exec(busy, "echo after > /data/after-thaw && sync && cat /data/after-thaw"))
+                .as("the machine writes on after the snapshot (thawed)").contains("after");
+
+        long before = dfKib(busy);
+        var extended = api("PUT", "/v1/namespaces/alpha/volumes/live/extend", "{\"size_gb\": 2}");
+        assertThat(extended.status()).as(extended.body()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                assertThat(dfKib(busy)).as("df in the running guest after the extend").isGreaterThan(before
+                        + 900_000L));
+        assertThat(api("GET", "/v1/namespaces/alpha/machines/" + busy, null).json().path("state").asString())
+                .isEqualTo("running");
+        assertThat(exec(busy, "cat /data/after-thaw")).as("the same run: no restart").contains("after");
+
+        destroy(busy, "live");
+        assertThat(api("DELETE", "/v1/namespaces/alpha/volumes/live", null).status()).isEqualTo(204);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(file));
+    }
+
+    /** The size in KiB of the file system at /data as the running machine's {@code df} says. */
+    private static long dfKib(String machine) {
+        return Long.parseLong(exec(machine, "df -k /data | tail -n 1 | awk '{print $2}'").strip());
+    }
+
+    /** Runs {@code script} in the machine; its standard output (it must exit 0). */
+    private static String exec(String machine, String script) {
+        var r = api("POST", "/v1/namespaces/alpha/machines/" + machine + "/exec", "{\"cmd\": [\"sh\", \"-c\", \""
+                + script.replace("\\", "\\\\").replace("\"", "\\\"") + "\"]}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.json().path("exit_code").asInt()).as(r.body()).isZero();
+        return r.json().path("stdout").asString();
+    }
+
     /** Waits until snapshot {@code id}'s copy is verified or failed; it as the API shows it. */
     private static JsonNode awaitCopy(String id) {
         var copy = new AtomicReference<JsonNode>();
@@ -155,10 +213,15 @@ class VolumeSnapshotEndToEndTest {
                 new AssertionError("machine " + machine + " is on node " + id));
     }
 
-    /** Creates and starts a machine of the test image mounting {@code volume} at {@code /data}; its id. */
+    /** Creates and starts a machine of the writer image mounting {@code volume} at {@code /data}; its id. */
     private static String create(String name, String volume) {
+        return create(name, volume, image);
+    }
+
+    /** Creates and starts a machine of {@code image} mounting {@code volume} at {@code /data}; its id. */
+    private static String create(String name, String volume, String imageRef) {
         var r = api("POST", "/v1/namespaces/alpha/fleets/db/machines", "{\"name\": \"" + name + "\", \"start\": true, "
-                + "\"config\": {\"image\": \"" + image + "\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}, "
+                + "\"config\": {\"image\": \"" + imageRef + "\", \"guest\": {\"cpus\": 1, \"memory_mb\": 256}, "
                 + "\"mounts\": [{\"volume\": \"" + volume + "\", \"path\": \"/data\"}]}}");
         assertThat(r.status()).as("create %s: %s", name, r.body()).isEqualTo(201);
         return r.json().path("id").asString();

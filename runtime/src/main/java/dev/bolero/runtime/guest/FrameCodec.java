@@ -28,6 +28,7 @@ final class FrameCodec {
     static final int EXEC_EXITED = 0x0a;
     static final int EXEC_FAILED = 0x0b;
     static final int SEQUENCE = 0x0d;
+    static final int FROZEN = 0x0e;
     static final int CONFIG = 0x81;
     static final int SIGNAL = 0x82;
     static final int ACK = 0x83;
@@ -40,6 +41,7 @@ final class FrameCodec {
     static final int CLOCK = 0x8a;
     static final int IDENTITY = 0x8b;
     static final int VOLUME_GROWN = 0x8c;
+    static final int FREEZE = 0x8d;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

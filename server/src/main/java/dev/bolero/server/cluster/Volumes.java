@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * placement until its node confirms it gone. Its node learns of it through its assignments, which list every volume
  * living on it; a volume absent from them (deleted) is removed from the node.
  *
- * <p>A detached volume's snapshot is a copy taken on its node, then copied to one other node, the one up holding the
+ * <p>A volume's snapshot is a copy taken on its node (with its file system frozen by the guest of a running machine
+ * that mounts it), then copied to one other node, the one up holding the
  * fewest copies (in the volume's region first): that node pulls it in the volume move's block stream (SHA-256 per
  * 1 MiB block, zero blocks as headers, a digest verified at the end; {@link Streams#openVolume} relays it from the
  * snapshot's node), keeps it and {@linkplain #reportCopy reports} the digest, which the store keeps. A snapshot thus
@@ -92,11 +93,13 @@ public final class Volumes {
     }
 
     /**
-     * Takes a snapshot of a detached volume that lives on a node: its node copies the volume's data when its
-     * assignments next list the snapshot, and another node, if the cluster has one up, then copies that copy.
+     * Takes a snapshot of a volume that lives on a node, attached or not: its node copies the volume's data when its
+     * assignments next list the snapshot, with the file system frozen by the guest of the running machine that mounts
+     * it, if any (FIFREEZE through bolero-init, thawed once the copy is made: the copy is consistent, not torn); then
+     * another node, if the cluster has one up, copies that copy.
      *
-     * @throws ApiException {@code not_found}; {@code conflict} while the volume is attached (a copy of a device in use
-     *     would be torn); {@code failed_precondition} for a volume on no node yet (it holds nothing)
+     * @throws ApiException {@code not_found}; {@code failed_precondition} for a volume on no node yet (it holds
+     *     nothing)
      */
     public VolumeSnapshot snapshot(String namespace, String name) {
         String action = "snapshot volume " + namespace + "/" + name;
@@ -104,10 +107,6 @@ public final class Volumes {
         var snapshot = store.write(action, tx -> {
             Volume volume = tx.volumes().get(namespace, name)
                     .orElseThrow(() -> ApiException.notFound(action + ": no such volume"));
-            if (volume.machineId() != null) {
-                throw ApiException.conflict(action + ": it is attached to machine " + volume.machineId()
-                        + " (snapshots are taken of detached volumes)");
-            }
             if (volume.nodeId() == null) {
                 throw ApiException.failedPrecondition(action + ": it lives on no node yet (no machine mounted it)");
             }

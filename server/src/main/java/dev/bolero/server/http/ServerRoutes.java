@@ -179,11 +179,13 @@ final class ServerRoutes {
             .tag("volumes").summary("Deletes a detached volume and its data").returnsNothing(204).errors(409).build();
 
     static final Operation SNAPSHOT_VOLUME = Operation.post(NS + "/volumes/{volume}/snapshots")
-            .id("snapshotVolume").tag("volumes").summary("Takes a snapshot of a detached volume, kept on its node")
-            .description("Its node copies the volume's data; another node up, if any, then copies that copy, "
+            .id("snapshotVolume").tag("volumes")
+            .summary("Takes a snapshot of a volume, kept on its node and copied to another")
+            .description("Its node copies the volume's data (with the file system frozen by the guest of a running "
+                    + "machine that mounts it: a consistent copy); another node up, if any, then copies that copy, "
                     + "verified block by block (its copies and their digests are listed with it), so that it can be "
                     + "restored elsewhere when the volume's node is lost.")
-            .returns(201, VolumeSnapshot.class).errors(409).build();
+            .returns(201, VolumeSnapshot.class).build();
     static final Operation DELETE_VOLUME_SNAPSHOT = Operation.delete(NS + "/volumes/{volume}/snapshots/{snapshot}")
             .id("deleteVolumeSnapshot").tag("volumes").summary("Deletes a snapshot and every copy of it")
             .returnsNothing(204).build();
