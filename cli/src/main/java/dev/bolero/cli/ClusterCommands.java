@@ -559,6 +559,7 @@ final class ClusterCommands {
         String snapshot;
         @Option(names = "--node", description = "the node to move it to (move; default: a feasible one)") String node;
         @Option(names = "--detach", description = "return once the move began (move)") boolean detach;
+        @Option(names = "--keep", description = "keep only the volume's newest N snapshots (snapshot)") Integer keep;
 
         @Override
         public Integer call() throws InterruptedException {
@@ -598,7 +599,7 @@ final class ClusterCommands {
                 }
                 case "rm" -> client.deleteVolume(ns, required(name, "NAME"));
                 case "snapshot" -> {
-                    var s = client.snapshotVolume(ns, required(name, "NAME"));
+                    var s = client.snapshotVolume(ns, required(name, "NAME"), keep);
                     o.print(s, List.of(s), SNAPSHOT_COLUMNS, ClusterCommands::snapshotRow);
                 }
                 case "snapshots" -> {

@@ -35,6 +35,7 @@ import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeMove;
 import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -174,7 +175,16 @@ public final class BoleroClient {
 
     /** Takes a snapshot of a volume (consistent: a running machine's guest freezes its file system meanwhile). */
     public VolumeSnapshot snapshotVolume(String namespace, String name) {
-        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
+        return snapshotVolume(namespace, name, null);
+    }
+
+    /**
+     * Takes a snapshot of a volume and keeps only its newest {@code keep} snapshots (null: all of them), deleting the
+     * older ones with every copy.
+     */
+    public VolumeSnapshot snapshotVolume(String namespace, String name, Integer keep) {
+        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", new VolumeSnapshotSpec(keep),
+                VolumeSnapshot.class);
     }
 
     /** Deletes snapshot {@code snapshot} of volume {@code name} and every copy of it. */

@@ -6,6 +6,7 @@ import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeMoveReport;
 import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.NodeState;
@@ -96,15 +97,18 @@ public final class Volumes {
      * Takes a snapshot of a volume that lives on a node, attached or not: its node copies the volume's data when its
      * assignments next list the snapshot, with the file system frozen by the guest of the running machine that mounts
      * it, if any (FIFREEZE through bolero-init, thawed once the copy is made: the copy is consistent, not torn); then
-     * another node, if the cluster has one up, copies that copy.
+     * another node, if the cluster has one up, copies that copy. With {@code spec.keep()}, only the newest that many
+     * snapshots of the volume are kept: the older ones are deleted as {@link #deleteSnapshot} does.
      *
      * @throws ApiException {@code not_found}; {@code failed_precondition} for a volume on no node yet (it holds
      *     nothing)
      */
-    public VolumeSnapshot snapshot(String namespace, String name) {
+    public VolumeSnapshot snapshot(String namespace, String name, VolumeSnapshotSpec spec) {
         String action = "snapshot volume " + namespace + "/" + name;
+        var told = new java.util.ArrayList<String>();
         String id = "snap_" + Tokens.id();
         var snapshot = store.write(action, tx -> {
+            told.clear(); // a retried transaction starts again
             Volume volume = tx.volumes().get(namespace, name)
                     .orElseThrow(() -> ApiException.notFound(action + ": no such volume"));
             if (volume.nodeId() == null) {
@@ -117,10 +121,18 @@ public final class Volumes {
                 tx.volumes().insertCopy("cpy_" + Tokens.id(), id, replica.get(), clock.instant());
                 tx.nodes().touchAssignments(replica.get());
             }
-            return tx.volumes().snapshot(namespace, id).orElseThrow();
+            VolumeSnapshot taken = tx.volumes().snapshot(namespace, id).orElseThrow();
+            told.addAll(nodesOf(taken));
+            if (spec.keep() != null) {
+                List<VolumeSnapshot> all = tx.volumes().snapshots(namespace, name);
+                for (VolumeSnapshot old : all.subList(0, Math.max(0, all.size() - spec.keep()))) {
+                    tx.volumes().deleteSnapshot(namespace, old.id());
+                    tx.nodes().touchAssignments(nodesOf(old));
+                    told.addAll(nodesOf(old));
+                }
+            }
+            return taken;
         });
-        var told = new java.util.ArrayList<>(List.of(snapshot.nodeId()));
-        snapshot.copies().forEach(c -> told.add(c.nodeId()));
         changes.signal(told);
         return snapshot;
     }

@@ -17,6 +17,7 @@ import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeMoveReport;
 import dev.bolero.api.wire.VolumeMoveSpec;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.ServerConfig;
@@ -197,7 +198,8 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.EXTEND_VOLUME, ctx -> ctx.json(cluster.volumes().extend(namespace(ctx),
                     ctx.pathParam("volume"), body(ctx, VolumeExtend.class, "extend volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.SNAPSHOT_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().snapshot(
-                    namespace(ctx), ctx.pathParam("volume"))));
+                    namespace(ctx), ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeSnapshotSpec(null)
+                            : body(ctx, VolumeSnapshotSpec.class, "snapshot volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.MOVE_VOLUME, ctx -> ctx.status(202).json(cluster.volumeMoves().move(namespace(ctx),
                     ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeMoveSpec(null)
                             : body(ctx, VolumeMoveSpec.class, "move volume " + ctx.pathParam("volume")))));

@@ -16,6 +16,7 @@ import dev.bolero.api.wire.VolumeMove;
 import dev.bolero.api.wire.VolumeMoveReport;
 import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.AuditEntry;
@@ -184,8 +185,9 @@ final class ServerRoutes {
             .description("Its node copies the volume's data (with the file system frozen by the guest of a running "
                     + "machine that mounts it: a consistent copy); another node up, if any, then copies that copy, "
                     + "verified block by block (its copies and their digests are listed with it), so that it can be "
-                    + "restored elsewhere when the volume's node is lost.")
-            .returns(201, VolumeSnapshot.class).build();
+                    + "restored elsewhere when the volume's node is lost. With keep, only the newest that many "
+                    + "snapshots of the volume are kept (retention).")
+            .body(VolumeSnapshotSpec.class).returns(201, VolumeSnapshot.class).build();
     static final Operation DELETE_VOLUME_SNAPSHOT = Operation.delete(NS + "/volumes/{volume}/snapshots/{snapshot}")
             .id("deleteVolumeSnapshot").tag("volumes").summary("Deletes a snapshot and every copy of it")
             .returnsNothing(204).build();
