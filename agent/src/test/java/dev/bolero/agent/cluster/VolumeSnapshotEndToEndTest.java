@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -102,8 +101,8 @@ class VolumeSnapshotEndToEndTest {
         assertThat(copy.path("digest").asString()).matches("[0-9a-f]{64}");
         Path copied = second.dataDir.resolve("volumes").resolve(snapshot + ".ext4");
         assertThat(Files.size(copied)).isEqualTo(1L << 30);
-        assertThat(allocatedBytes(copied)).as("the copy is sparse").isLessThan(256L << 20);
-        assertThat(volumeFiles(first)).contains(snapshot + ".ext4");
+        assertThat(AgentNode.allocatedBytes(copied)).as("the copy is sparse").isLessThan(256L << 20);
+        assertThat(first.volumeFiles()).contains(snapshot + ".ext4");
 
         first.kill();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
@@ -126,8 +125,8 @@ class VolumeSnapshotEndToEndTest {
         Path original = first.dataDir.resolve("volumes").resolve(snapshot + ".ext4");
         await().atMost(Duration.ofSeconds(60)).until(() -> !Files.exists(original));
         String volumeId = created.json().path("id").asString();
-        assertThat(volumeFiles(first)).as("the lost node keeps its volume only").containsExactly(volumeId + ".ext4");
-        assertThat(volumeFiles(second)).as("the other node keeps the restored volume only")
+        assertThat(first.volumeFiles()).as("the lost node keeps its volume only").containsExactly(volumeId + ".ext4");
+        assertThat(second.volumeFiles()).as("the other node keeps the restored volume only")
                 .containsExactly(restored.json().path("id").asString() + ".ext4");
     }
 
@@ -199,14 +198,6 @@ class VolumeSnapshotEndToEndTest {
         throw new AssertionError("no snapshot " + id);
     }
 
-    private static List<String> volumeFiles(AgentNode node) throws Exception {
-        Path volumes = node.dataDir.resolve("volumes");
-        if (!Files.isDirectory(volumes)) return List.of();
-        try (Stream<Path> files = Files.list(volumes)) {
-            return files.map(f -> f.getFileName().toString()).sorted().toList();
-        }
-    }
-
     private static AgentNode nodeOf(String machine) {
         String id = api("GET", "/v1/namespaces/alpha/machines/" + machine, null).json().path("node_id").asString();
         return nodes.stream().filter(n -> n.id.equals(id)).findFirst().orElseThrow(() ->
@@ -245,14 +236,6 @@ class VolumeSnapshotEndToEndTest {
             logs.set(r.body());
         });
         return logs.get();
-    }
-
-    /** The bytes a file occupies on disk ({@code du}). */
-    private static long allocatedBytes(Path file) throws Exception {
-        var du = new ProcessBuilder("du", "-B1", file.toString()).redirectErrorStream(true).start();
-        String out = new String(du.getInputStream().readAllBytes()).strip();
-        assertThat(du.waitFor()).as(out).isZero();
-        return Long.parseLong(Stream.of(out.split("\\s+")).findFirst().orElseThrow());
     }
 
     private static String match(Pattern pattern, String logs) {
