@@ -195,7 +195,7 @@ public final class NodeVolumes {
         Sent before = pass == 1 ? null : moving.get(volumeId);
         VolumeBlocks.Pass sent = VolumeBlocks.send(f, before == null || !before.move().equals(move) ? null
                 : before.hashes(), out);
-        moving.put(volumeId, new Sent(move, sent.hashes()));
+        if (volumeId.startsWith("vol_")) moving.put(volumeId, new Sent(move, sent.hashes())); // a snapshot has one pass
         log.info("volume={} move={} pass={} sent: {} data blocks ({} bytes), {} zero blocks, digest {}", volumeId,
                 move, pass, sent.dataBlocks(), sent.bytes(), sent.zeroBlocks(), sent.digest());
         return sent;
