@@ -15,6 +15,8 @@
 # move` from its start to its end (pass 1 while the machine runs, its stop, the final pass, verification, the
 # machine started on the target), with the machine's downtime (stopped to started, boot excluded), beside a plain
 # `cp` of the same volume file (then sync) on the same disk measured in the same run: the move's floor.
+# Then a snapshot of that volume while its machine runs (the guest freezes the file system for the node's copy) and
+# its ship to the other node (the move's verified block stream): `POST …/snapshots` to its copy verified there.
 # Runs `bolero up` (server and agent in one process, SQLite, --no-network). Run as root after building
 # (./mvnw -q -DskipTests package). Needs: fio (installed when missing), umoci, skopeo, docker-registry, busybox-static.
 set -euo pipefail
@@ -201,4 +203,24 @@ print(f"{'volumes move, POST to done':<50} {float(move_end) - float(move_start):
 stopping, started = when("stopping for the final pass"), when("started on node")
 if stopping and started:
     print(f"{'machine downtime (stopping to started, boot excluded)':<50} {started - stopping:>8.2f} s")
+EOF
+# --- a snapshot of the moved volume, shipped back to the first node ------------------------------------------------
+snap_start=$(date +%s.%N)
+api POST /v1/namespaces/default/volumes/moving/snapshots >"$work/snap.json"
+snap_id=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("id") or sys.exit("snapshot: %s" % d))' "$work/snap.json")
+copied() {
+  python3 -c 'import json,sys; s=[s for s in json.load(open(sys.argv[1])) if s["id"]==sys.argv[2]][0]; sys.exit(0 if s["copies"] and s["copies"][0]["state"] in ("verified","failed") else 1)' "$@"
+}
+for _ in $(seq 3600); do
+  api GET /v1/namespaces/default/volumes/moving/snapshots >"$work/snaps.json"
+  copied "$work/snaps.json" "$snap_id" && break
+  sleep 0.2
+done
+snap_end=$(date +%s.%N)
+python3 - "$work/snaps.json" "$snap_id" "$snap_start" "$snap_end" <<'EOF'
+import json, sys
+snaps, snap_id, start, end = sys.argv[1:]
+s = [s for s in json.load(open(snaps)) if s["id"] == snap_id][0]
+c = s["copies"][0] if s["copies"] else {"state": "none", "node_id": "-"}
+print(f"{'snapshot (frozen) + ship to node ' + c['node_id'] + ': ' + c['state']:<50} {float(end) - float(start):>8.2f} s")
 EOF

@@ -2,10 +2,12 @@
  * libFuzzer harness for bolero-init's host-facing parser: the bytes a host (or anything on the host side of the
  * control channel) sends, split into frames by ctl_frames() as init does, each frame handed to what parses its
  * payload: parse_config() for CONFIG, parse_exec() for EXEC, on_received() (over a few kept frames) for RECEIVED,
+ * parse_volume_grown() and parse_freeze() (over the mounts of the last CONFIG) for VOLUME_GROWN and FREEZE,
  * on_exec_frame() for the other exec frames (to a command slot whose descriptors are closed and whose process group
  * does not exist), on_workload_frame() for INPUT and RESIZE (to a workload stdin whose descriptor is closed, on a
- * terminal or not as the input's length says). What would act on this machine is left out: SIGNAL (kill), ACK, CLOCK (clock_settime) and IDENTITY
- * (hostname, address, MAC) frames are split and checked by ctl_frames but not handed on, and EXEC is parsed but does not fork.
+ * terminal or not as the input's length says). What would act on this machine is left out: SIGNAL (kill), ACK, CLOCK
+ * (clock_settime) and IDENTITY (hostname, address, MAC) frames are split and checked by ctl_frames but not handed on,
+ * EXEC is parsed but does not fork, and VOLUME_GROWN and FREEZE are parsed but grow or freeze nothing.
  *
  * Built with clang -fsanitize=fuzzer,address,undefined by guest/fuzz/Makefile; scripts/fuzz.sh runs it. The init
  * is included whole with its main renamed, so the harness runs the very code the guest runs.
@@ -43,6 +45,16 @@ static void on_frame(int type, const unsigned char *p, uint32_t len) {
         free(kv);
     } else if (type == RECEIVED) {
         on_received(p, len);
+    } else if (type == VOLUME_GROWN) {
+        uint64_t size;
+        char serial[64];
+        int mount = -1;
+        if (parse_volume_grown(p, len, &size, serial, &mount) == 0 && (mount < 0 || mount >= cfg.mountc)) abort();
+    } else if (type == FREEZE) {
+        uint32_t id;
+        int op = -1, mount = -1;
+        if (parse_freeze(p, len, &id, &op, &mount) == 0 && (op < 0 || op > 1 || mount < 0 || mount >= cfg.mountc))
+            abort();
     } else if (type == EXEC_INPUT || type == EXEC_SIGNAL || type == EXEC_RESIZE || type == EXEC_CREDIT) {
         on_exec_frame(type, p, len);
     } else if (type == INPUT || type == RESIZE) {

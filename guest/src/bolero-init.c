@@ -78,6 +78,9 @@ struct sockaddr_vm {
 #define IDENTITY 0x8b /* host -> guest: key/value pairs: the clone of a VM takes its own identity (after a fork) */
 #define INPUT 0x8c    /* host -> guest: bytes for the workload's stdin (CONFIG tty or stdin); empty: close a pipe */
 #define RESIZE 0x8d   /* host -> guest: 2-byte rows, 2-byte cols: the size of the workload's terminal (CONFIG tty) */
+#define VOLUME_GROWN 0x8e /* host -> guest: 8-byte size, serial: a mounted volume's device grew: grow its fs */
+#define FREEZE 0x8f /* host -> guest: 4-byte request id, 1-byte op (1 freeze, 0 thaw), serial: FIFREEZE/FITHAW */
+#define FROZEN 0x0e /* guest -> host: 4-byte request id, 4-byte errno (0: done): the answer to a FREEZE */
 #define MAX_EXECS 16
 #define PENDING_MAX (1u << 20)
 
@@ -305,7 +308,7 @@ static void ctl_frames(frame_handler h) {
         if (len > MAX_PAYLOAD || (type != CONFIG && type != SIGNAL && type != ACK && type != EXEC &&
                                   type != EXEC_INPUT && type != EXEC_SIGNAL && type != EXEC_RESIZE &&
                                   type != RECEIVED && type != EXEC_CREDIT && type != CLOCK && type != IDENTITY &&
-                                  type != INPUT && type != RESIZE)) {
+                                  type != INPUT && type != RESIZE && type != VOLUME_GROWN && type != FREEZE)) {
             say("protocol error: frame type 0x%02x, length %u; reconnecting", type, len);
             ctl_drop();
             return;
@@ -710,6 +713,120 @@ static int mount_volumes(void) {
         grow_fs(dev, path);
     }
     return 0;
+}
+
+#define GROWN_WAIT_MS 2000 /* how long VOLUME_GROWN waits for the device to show its new size */
+
+/* The index of the mount (CONFIG `mount` SERIAL:PATH) of the volume whose serial is the n bytes at `serial`; -1 for
+ * none (or a serial of 0 or over 63 bytes, or one holding a NUL). */
+static int mount_of(const unsigned char *serial, uint32_t n) {
+    if (n == 0 || n > 63 || memchr(serial, 0, n)) return -1;
+    for (int i = 0; i < cfg.mountc; i++) {
+        const char *colon = strchr(cfg.mounts[i], ':');
+        if (colon && (size_t)(colon - cfg.mounts[i]) == n && memcmp(cfg.mounts[i], serial, n) == 0) return i;
+    }
+    return -1;
+}
+
+/* Parses a VOLUME_GROWN payload: 8-byte big-endian size, then the volume's serial (1-63 bytes, no NUL), which a
+ * mount must name: writes the size, the serial and the mount's index; -1 for a malformed payload or an unknown serial.
+ * The host-facing half of on_volume_grown, which guest/fuzz/ feeds. */
+static int parse_volume_grown(const unsigned char *p, uint32_t len, uint64_t *size, char serial[64], int *mount) {
+    if (len < 9 || (*mount = mount_of(p + 8, len - 8)) < 0) return -1;
+    *size = be64(p);
+    memcpy(serial, p + 8, len - 8);
+    serial[len - 8] = 0;
+    return 0;
+}
+
+/* VOLUME_GROWN: the host resized a mounted volume's drive: waits up to GROWN_WAIT_MS for the device to show the new
+ * size (the resize reaches the guest's driver as an interrupt of its own, not ordered with this frame), then grows
+ * the file system online to fill it, as at mount. Best effort: what fails is said on the console. */
+static void on_volume_grown(const unsigned char *p, uint32_t len) {
+    uint64_t size = 0, bytes = 0;
+    char serial[64], dev[PATH_MAX];
+    int mount = -1;
+    if (parse_volume_grown(p, len, &size, serial, &mount) < 0) {
+        say("volume grown: no mounted volume in a frame of %u bytes", len);
+        return;
+    }
+    if (find_by_serial(serial, dev, sizeof dev) < 0) {
+        say("volume %s grown: no device with that serial", serial);
+        return;
+    }
+    for (long deadline = now_ms() + GROWN_WAIT_MS;; sleep_ms(10)) {
+        int fd = open(dev, O_RDONLY | O_CLOEXEC);
+        int ok = fd >= 0 && ioctl(fd, BLKGETSIZE64, &bytes) == 0;
+        if (fd >= 0) close(fd);
+        if (!ok || bytes >= size || now_ms() > deadline) break;
+    }
+    if (bytes < size) say("volume %s grown: %s shows %llu bytes, not %llu", serial, dev, (unsigned long long)bytes,
+                          (unsigned long long)size);
+    grow_fs(dev, strchr(cfg.mounts[mount], ':') + 1);
+}
+
+#ifndef FIFREEZE
+#define FIFREEZE _IOWR('X', 119, int)
+#define FITHAW _IOWR('X', 120, int)
+#endif
+#define FREEZE_MAX_MS 60000 /* a file system frozen this long is thawed by init itself: its host went away */
+static long thaw_at[8];     /* by mount: now_ms() when init thaws its frozen file system; 0: not frozen */
+
+/* Parses a FREEZE payload: 4-byte request id, 1-byte op (1 freeze, 0 thaw), the volume's serial, which a mount must
+ * name: writes the id, op and mount index; -1 for a malformed payload (nothing written) or, after the id, -2 for an
+ * unknown serial or op. The host-facing half of on_freeze, which guest/fuzz/ feeds. */
+static int parse_freeze(const unsigned char *p, uint32_t len, uint32_t *id, int *op, int *mount) {
+    if (len < 6) return -1;
+    *id = be32(p);
+    *op = p[4];
+    if (*op > 1 || (*mount = mount_of(p + 5, len - 5)) < 0) return -2;
+    return 0;
+}
+
+/* Freezes (FIFREEZE: writes flushed, new ones held) or thaws (FITHAW) the file system of mount i; 0 or the errno. */
+static int set_frozen(int i, int freeze) {
+    const char *path = strchr(cfg.mounts[i], ':') + 1;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err = fd < 0 || ioctl(fd, freeze ? FIFREEZE : FITHAW, 0) < 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+    if (!err || !freeze) thaw_at[i] = !err && freeze ? now_ms() + FREEZE_MAX_MS : 0;
+    return err;
+}
+
+/* FREEZE: freezes or thaws a mounted volume's file system, for the host to copy it consistently, and answers FROZEN
+ * with the outcome. A frozen file system is thawed by init after FREEZE_MAX_MS if the host does not. */
+static void on_freeze(const unsigned char *p, uint32_t len) {
+    uint32_t id = 0;
+    int op = 0, mount = -1;
+    int parsed = parse_freeze(p, len, &id, &op, &mount);
+    if (parsed == -1) {
+        say("freeze: a frame of %u bytes", len);
+        return;
+    }
+    int err = parsed < 0 ? ENOENT : set_frozen(mount, op);
+    if (err) say("%s volume: %s", op ? "freeze" : "thaw", strerror(err));
+    unsigned char answer[8];
+    memcpy(answer, p, 4);
+    answer[4] = (unsigned char)(err >> 24);
+    answer[5] = (unsigned char)(err >> 16);
+    answer[6] = (unsigned char)(err >> 8);
+    answer[7] = (unsigned char)err;
+    send_frame(FROZEN, answer, sizeof answer);
+}
+
+/* Thaws the file systems frozen longer than FREEZE_MAX_MS; whether one is still frozen. */
+static int thaw_expired(void) {
+    int frozen = 0;
+    for (int i = 0; i < cfg.mountc; i++) {
+        if (!thaw_at[i]) continue;
+        if (now_ms() < thaw_at[i]) {
+            frozen = 1;
+        } else {
+            say("volume %s: frozen for %d s, thawed: its host did not", cfg.mounts[i], FREEZE_MAX_MS / 1000);
+            set_frozen(i, 0);
+        }
+    }
+    return frozen;
 }
 
 static int write_file(const char *path, const char *content) {
@@ -1632,6 +1749,10 @@ static void on_run_frame(int type, const unsigned char *p, uint32_t len) {
         on_clock(p, len);
     } else if (type == IDENTITY) {
         on_identity(p, len);
+    } else if (type == VOLUME_GROWN) {
+        on_volume_grown(p, len);
+    } else if (type == FREEZE) {
+        on_freeze(p, len);
     }
 }
 
@@ -1757,7 +1878,9 @@ int main(void) {
     send_u32(STARTED, (uint32_t)workload);
     while (exit_status < 0) {
         int closed = ctl_fd < 0 && ctl_listen < 0;
-        turn(sfd, closed ? TICK_MS : -1); /* a closed port is reopened on a tick, the pipes pumped meanwhile */
+        int frozen = thaw_expired();
+        /* a closed port is reopened on a tick, the pipes pumped meanwhile; a frozen file system is watched */
+        turn(sfd, closed || frozen ? TICK_MS : -1);
         if (closed) ctl_open();
     }
     /* the workload is gone: forward what its pipes hold, not what surviving descendants write later */

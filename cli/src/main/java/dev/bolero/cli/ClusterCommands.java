@@ -696,15 +696,18 @@ final class ClusterCommands {
     static final class Volumes implements Callable<Integer> {
         @Mixin ClientOptions o;
         @Parameters(index = "0", paramLabel = "ACTION", description = "create, ls, extend, rm, snapshot (take one), "
-                + "snapshots (list them), move (to another node, with its machine; waits for the end unless --detach) "
+                + "snapshots (list them, with the nodes holding copies), snapshot-rm (NAME SNAPSHOT: delete one and "
+                + "every copy), move (to another node, with its machine; waits for the end unless --detach) "
                 + "or moves (list them with their steps)") String action;
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME") String name;
+        @Parameters(index = "2", arity = "0..1", paramLabel = "SNAPSHOT") String snapshotId;
         @Option(names = "--size-gb", description = "the size in GiB (create, extend)") Integer sizeGb;
         @Option(names = "--region", description = "the region its node must be in (create)") String region;
         @Option(names = "--snapshot", description = "a snapshot's id to restore into the new volume (create)")
         String snapshot;
         @Option(names = "--node", description = "the node to move it to (move; default: a feasible one)") String node;
         @Option(names = "--detach", description = "return once the move began (move)") boolean detach;
+        @Option(names = "--keep", description = "keep only the volume's newest N snapshots (snapshot)") Integer keep;
 
         @Override
         public Integer call() throws InterruptedException {
@@ -744,15 +747,17 @@ final class ClusterCommands {
                 }
                 case "rm" -> client.deleteVolume(ns, required(name, "NAME"));
                 case "snapshot" -> {
-                    var s = client.snapshotVolume(ns, required(name, "NAME"));
+                    var s = client.snapshotVolume(ns, required(name, "NAME"), keep);
                     o.print(s, List.of(s), SNAPSHOT_COLUMNS, ClusterCommands::snapshotRow);
                 }
                 case "snapshots" -> {
                     var list = client.volumeSnapshots(ns, required(name, "NAME"));
                     o.print(list, list, SNAPSHOT_COLUMNS, ClusterCommands::snapshotRow);
                 }
+                case "snapshot-rm" -> client.deleteVolumeSnapshot(ns, required(name, "NAME"),
+                        required(snapshotId, "SNAPSHOT"));
                 default -> throw new IllegalArgumentException("volumes: unknown action " + action
-                        + " (create, ls, extend, rm, snapshot, snapshots, move, moves)");
+                        + " (create, ls, extend, rm, snapshot, snapshots, snapshot-rm, move, moves)");
             }
             return 0;
         }
@@ -768,10 +773,14 @@ final class ClusterCommands {
         return Arrays.asList(v.name(), v.id(), v.sizeGb(), v.region(), v.nodeId(), v.machineId());
     }
 
-    private static final List<String> SNAPSHOT_COLUMNS = List.of("ID", "VOLUME", "SIZE_GB", "NODE", "CREATED");
+    private static final List<String> SNAPSHOT_COLUMNS = List.of("ID", "VOLUME", "SIZE_GB", "NODE", "COPIES",
+            "CREATED");
 
+    /** A snapshot's row; COPIES: each copy as {@code node:state}, comma-separated. */
     private static List<Object> snapshotRow(dev.bolero.api.wire.VolumeSnapshot s) {
-        return Arrays.asList(s.id(), s.volume(), s.sizeGb(), s.nodeId(), s.createdAt());
+        String copies = s.copies().stream().map(c -> c.nodeId() + ":" + c.state().wireName())
+                .collect(java.util.stream.Collectors.joining(","));
+        return Arrays.asList(s.id(), s.volume(), s.sizeGb(), s.nodeId(), copies, s.createdAt());
     }
 
 

@@ -37,6 +37,7 @@ import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeMove;
 import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -174,9 +175,23 @@ public final class BoleroClient {
         return send("POST", ns(namespace) + "/volumes", new VolumeSpec(name, sizeGb, region, snapshot), Volume.class);
     }
 
-    /** Takes a snapshot of a detached volume. */
+    /** Takes a snapshot of a volume (consistent: a running machine's guest freezes its file system meanwhile). */
     public VolumeSnapshot snapshotVolume(String namespace, String name) {
-        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", null, VolumeSnapshot.class);
+        return snapshotVolume(namespace, name, null);
+    }
+
+    /**
+     * Takes a snapshot of a volume and keeps only its newest {@code keep} snapshots (null: all of them), deleting the
+     * older ones with every copy.
+     */
+    public VolumeSnapshot snapshotVolume(String namespace, String name, Integer keep) {
+        return send("POST", ns(namespace) + "/volumes/" + enc(name) + "/snapshots", new VolumeSnapshotSpec(keep),
+                VolumeSnapshot.class);
+    }
+
+    /** Deletes snapshot {@code snapshot} of volume {@code name} and every copy of it. */
+    public void deleteVolumeSnapshot(String namespace, String name, String snapshot) {
+        send("DELETE", ns(namespace) + "/volumes/" + enc(name) + "/snapshots/" + enc(snapshot), null, JsonNode.class);
     }
 
     /** The volume's snapshots, by id: every page. */

@@ -57,6 +57,18 @@ public interface VmProcess {
                 + " driver cannot save a running VM's state here");
     }
 
+    /**
+     * Makes the running VM see its drive {@code drive} (the index in {@link VmSpec#drives()}) at {@code bytes}, the
+     * size the drive's file grew to: the guest's block device grows at once (its file system does not: that is the
+     * guest's to grow).
+     *
+     * @throws VmmException naming the drive when the VMM cannot or did not
+     */
+    default void resizeDrive(int drive, long bytes) throws VmmException {
+        throw new VmmException("resize drive " + drive + " of pid " + handle().pid() + ": the " + handle().driver()
+                + " driver cannot resize a running VM's drive");
+    }
+
     /** Kills the VMM at once and waits for it to be gone. Idempotent. */
     void kill();
 

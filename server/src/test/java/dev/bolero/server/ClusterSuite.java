@@ -240,8 +240,9 @@ abstract class ClusterSuite {
         assertThat(missing.errorCode()).isEqualTo("invalid_argument");
         assertThat(missing.body()).contains("config.mounts[0].volume: no volume nope in namespace alpha");
         assertThat(http.delete(volumes + "/data", ADMIN).errorCode()).as("attached").isEqualTo("conflict");
-        assertThat(http.post(volumes + "/data/snapshots", ADMIN, null).errorCode()).as("attached")
-                .isEqualTo("conflict");
+        var attachedSnapshot = http.post(volumes + "/data/snapshots", ADMIN, null);
+        assertThat(attachedSnapshot.status()).as("of an attached volume (its guest freezes it): %s", attachedSnapshot)
+                .isEqualTo(201);
 
         var grown = http.put(volumes + "/data/extend", ADMIN, Map.of("size_gb", 3));
         assertThat(grown.status()).as("%s", grown).isEqualTo(200);
@@ -266,11 +267,15 @@ abstract class ClusterSuite {
                     .path("machine_id").isNull());
         }
 
-        var snapshot = http.post(volumes + "/data/snapshots", ADMIN, null);
+        assertThat(http.post(volumes + "/data/snapshots", ADMIN, Map.of("keep", 0)).body())
+                .contains("keep: must be 1 to 100, got 0");
+        var snapshot = http.post(volumes + "/data/snapshots", ADMIN, Map.of("keep", 1));
         assertThat(snapshot.status()).as("%s", snapshot).isEqualTo(201);
         String snapshotId = snapshot.json().path("id").asString();
         assertThat(snapshot.json().path("node_id").asString()).isEqualTo(node);
-        assertThat(http.get(volumes + "/data/snapshots", ADMIN).json()).hasSize(1);
+        var kept = http.get(volumes + "/data/snapshots", ADMIN).json();
+        assertThat(kept).as("the newest one kept, the older deleted").hasSize(1);
+        assertThat(kept.get(0).path("id").asString()).isEqualTo(snapshotId);
         var snapshots = new ArrayList<>(List.of(snapshotId));
         for (int i = 0; i < 2; i++) {
             snapshots.add(http.post(volumes + "/data/snapshots", ADMIN, null).json().path("id").asString());

@@ -179,8 +179,10 @@ public final class ClusterMember implements AutoCloseable {
                 latest = a;
                 streams.answer(a.streams());
                 privateNode.ifPresent(p -> p.apply(a));
-                machines.volumes().apply(a.volumes(), a.incoming()); // before the machines that mount them
-                incoming.follow(a.incoming());
+                // before the machines that mount them
+                machines.volumesGrown(machines.volumes().apply(a.volumes(), a.incoming(), a.snapshots(),
+                        a.snapshotCopies()));
+                incoming.follow(a.incoming(), a.snapshotCopies());
                 reconcile(a);
             } catch (NodeProtocol.Failure e) {
                 if (closed) return;

@@ -6,6 +6,7 @@ import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
+import dev.bolero.api.wire.SnapshotCopyOrder;
 import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.api.wire.VolumeMoveReport;
 import java.io.IOException;
@@ -74,11 +75,24 @@ final class NodeProtocol {
      * volume's node, as they come.
      */
     InputStream volumeBlocks(JoinResponse node, VolumeMoveOrder order) {
+        return blocks(node, "/volume-moves/" + order.move() + "/blocks?pass=" + order.pass(), "pull pass "
+                + order.pass() + " of volume " + order.volumeId() + " (move " + order.move() + ")");
+    }
+
+    /**
+     * The blocks of a snapshot this node copies, relayed by the control plane from the node it was taken on, as they
+     * come.
+     */
+    InputStream snapshotBlocks(JoinResponse node, SnapshotCopyOrder order) {
+        return blocks(node, "/snapshot-copies/" + order.copy() + "/blocks", "pull snapshot " + order.snapshotId()
+                + " (copy " + order.copy() + ")");
+    }
+
+    /** The block stream at {@code path} under this node's protocol URL ({@code what}: the pull, for errors). */
+    private InputStream blocks(JoinResponse node, String path, String what) {
         URI server = server();
-        String what = "pull pass " + order.pass() + " of volume " + order.volumeId() + " (move " + order.move()
-                + ") at " + server;
-        var request = HttpRequest.newBuilder(server.resolve("/v1/nodes/" + node.nodeId() + "/volume-moves/"
-                        + order.move() + "/blocks?pass=" + order.pass()))
+        what = what + " at " + server;
+        var request = HttpRequest.newBuilder(server.resolve("/v1/nodes/" + node.nodeId() + path))
                 .header("Authorization", "Bearer " + node.credential()).GET().build();
         try {
             HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
@@ -96,6 +110,12 @@ final class NodeProtocol {
             Thread.currentThread().interrupt();
             throw new Failure(what + ": interrupted", 0, e);
         }
+    }
+
+    /** Tells the control plane how this node's copy of a snapshot went. */
+    void reportCopy(JoinResponse node, String copy, VolumeMoveReport report) {
+        call("report snapshot copy " + copy, "/v1/nodes/" + node.nodeId() + "/snapshot-copies/" + copy,
+                node.credential(), report, Duration.ofSeconds(30), tools.jackson.databind.JsonNode.class);
     }
 
     /** Tells the control plane how a pass of a volume moving to this node went. */

@@ -76,6 +76,10 @@ final class Conversation {
     private volatile boolean detached;
     /** Why exec calls are refused while the VM is being suspended; null while they are accepted. */
     private volatile String refusal;
+    /** The FREEZE requests awaiting the guest's answer, by request id: its errno. */
+    private final java.util.Map<Integer, CompletableFuture<Integer>> freezes =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger freezeIds = new java.util.concurrent.atomic.AtomicInteger();
     /** The guest was resumed from a snapshot: its clock is set on the first connection. */
     private boolean setClock;
     /** The identity a fork's clone is given on its first connection; empty once given, or for any other guest. */
@@ -134,6 +138,52 @@ final class Conversation {
             log.warn("machine={} could not signal the workload: {}", id, e.getMessage());
         }
         return true;
+    }
+
+    /**
+     * Tells the guest that the volume of serial {@code serial} grew to {@code bytes} (its drive was resized), when the
+     * guest is connected; a send that fails is logged.
+     *
+     * @return whether the guest was connected
+     */
+    boolean volumeGrown(String serial, long bytes) {
+        GuestSession s = session;
+        if (s == null) return false;
+        try {
+            s.volumeGrown(serial, bytes);
+        } catch (IOException e) {
+            log.warn("machine={} could not tell the guest volume {} grew: {}", id, serial, e.getMessage());
+        }
+        return true;
+    }
+
+    /**
+     * Freezes ({@code freeze}) or thaws the guest's mounted file system of the volume of serial {@code serial} and
+     * waits for the guest's answer, at most {@code wait}.
+     *
+     * @throws IllegalStateException naming the failure: the guest is not connected, did not answer in time, or could
+     *     not (its error number)
+     */
+    void freeze(String serial, boolean freeze, java.time.Duration wait) throws InterruptedException {
+        String what = (freeze ? "freeze" : "thaw") + " volume " + serial + " in machine " + id;
+        GuestSession s = session;
+        if (s == null) throw new IllegalStateException(what + ": its guest is not connected");
+        int requestId = freezeIds.incrementAndGet();
+        var answer = new CompletableFuture<Integer>();
+        freezes.put(requestId, answer);
+        try {
+            s.freeze(requestId, freeze, serial);
+            int errno = answer.get(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (errno != 0) throw new IllegalStateException(what + ": the guest failed with errno " + errno);
+        } catch (IOException e) {
+            throw new IllegalStateException(what + ": " + e.getMessage(), e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException(what + ": the guest did not answer within " + wait.toSeconds() + " s");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(what + ": " + e.getCause(), e.getCause());
+        } finally {
+            freezes.remove(requestId);
+        }
     }
 
     /**
@@ -217,6 +267,10 @@ final class Conversation {
                             attachments.output(o.stream(), o.data());
                         }
                         case GuestEvent.ExecEvent x -> execs.deliver(x);
+                        case GuestEvent.VolumeFrozen v -> {
+                            var answer = freezes.remove(v.requestId());
+                            if (answer != null) answer.complete(v.errno());
+                        }
                         case GuestEvent.Exited e -> {
                             out.flush();
                             s.confirm();

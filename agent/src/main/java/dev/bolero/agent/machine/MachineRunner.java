@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 final class MachineRunner {
     private static final Logger log = LoggerFactory.getLogger(MachineRunner.class);
+    /** How long a guest has to freeze or thaw a volume's file system. */
+    private static final Duration FREEZE_WAIT = Duration.ofSeconds(30);
     private static final SecureRandom RANDOM = new SecureRandom();
     /** How long a VMM gets to exit on its own once the guest reported the workload's end. */
     static final Duration VMM_EXIT_AFTER_ACK = Duration.ofSeconds(10);
@@ -144,6 +146,8 @@ final class MachineRunner {
             case RunnerCommand.Stop s -> s.reply().complete(stop(s.request()));
             case RunnerCommand.Suspend s -> suspend(s);
             case RunnerCommand.Seed s -> seed(s);
+            case RunnerCommand.VolumeGrown g -> volumeGrown(g);
+            case RunnerCommand.FreezeVolume f -> freezeVolume(f);
             case RunnerCommand.Exec x -> x.reply().complete(conversation());
             case RunnerCommand.Delete d -> delete(d);
             case RunnerCommand.Adopt a -> {
@@ -237,6 +241,75 @@ final class MachineRunner {
             throw ApiException.conflict("exec in machine " + id + ": it is not supervised");
         }
         return run.conversation;
+    }
+
+    /**
+     * Freezes or thaws a mounted volume's file system in the running VM, off the mailbox (the guest answers over the
+     * control channel). A machine whose VMM does not run, or whose run does not mount the volume, has nothing to
+     * freeze: the reply is false.
+     *
+     * @throws IllegalStateException (through the reply) when the VM runs but its guest cannot freeze: it is still
+     *     booting, not connected, or failed
+     */
+    private void freezeVolume(RunnerCommand.FreezeVolume f) {
+        MachineRecord m = book.find(id);
+        boolean mounts = run != null && run.config().mounts().stream().anyMatch(x -> x.volume().equals(f.volume()));
+        if (!mounts || run.process == null) {
+            f.reply().complete(false);
+            return;
+        }
+        Conversation conversation = run.conversation;
+        if (m.state() != MachineState.RUNNING || conversation == null) {
+            f.reply().completeExceptionally(new IllegalStateException((f.freeze() ? "freeze" : "thaw") + " volume "
+                    + f.volume() + " in machine " + id + ": it is " + m.state().wireName() + ", its guest not ready"));
+            return;
+        }
+        offMailbox("freeze-volume", () -> {
+            try {
+                conversation.freeze(f.serial(), f.freeze(), FREEZE_WAIT);
+                f.reply().complete(true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                f.reply().completeExceptionally(e);
+            } catch (RuntimeException e) {
+                f.reply().completeExceptionally(e);
+            }
+        });
+    }
+
+    /**
+     * Grows a mounted volume in the running VM, off the mailbox: its drive is resized, then its guest told to grow the
+     * file system. A machine not running (or one whose run does not mount the volume) is left alone: its guest grows
+     * the file system at its next mount. A failure is recorded as an event ({@code volume_grow_failed}).
+     */
+    private void volumeGrown(RunnerCommand.VolumeGrown g) {
+        MachineRecord m = book.find(id);
+        var mounts = run == null ? List.<MachineSpec.Mount>of() : run.config().mounts();
+        int drive = java.util.stream.IntStream.range(0, mounts.size())
+                .filter(i -> mounts.get(i).volume().equals(g.volume())).findFirst().orElse(-1);
+        if (m.state() != MachineState.RUNNING || drive < 0 || run.process == null || run.conversation == null
+                || run.suspend != null || run.stopRequested) {
+            g.reply().complete(null);
+            return;
+        }
+        VmProcess process = run.process;
+        Conversation conversation = run.conversation;
+        String what = "volume " + g.volume() + " grown to " + (g.bytes() >> 20) + " MiB";
+        offMailbox("volume-grown", () -> {
+            try {
+                process.resizeDrive(drive, g.bytes());
+                if (!conversation.volumeGrown(g.serial(), g.bytes())) {
+                    throw new IllegalStateException("its guest is not connected (it grows at the next mount)");
+                }
+                book.event(id, "volume_grown", MachineState.RUNNING, what + ": drive resized, file system grown by "
+                        + "the guest");
+                g.reply().complete(null);
+            } catch (VmmException | RuntimeException e) {
+                book.current(id).ifPresent(r -> book.event(id, "volume_grow_failed", r.state(), what + ": "
+                        + e.getMessage()));
+                g.reply().completeExceptionally(e);
+            }
+        });
     }
 
     /**

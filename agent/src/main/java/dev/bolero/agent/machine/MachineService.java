@@ -7,6 +7,7 @@ import dev.bolero.network.Attachment;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.io.IOException;
 import java.nio.file.Path;
 import dev.bolero.agent.store.MachineStore;
 import dev.bolero.api.ApiException;
@@ -95,6 +96,45 @@ public final class MachineService implements AutoCloseable {
         this.secrets = hooks.stream().filter(SecretsHook.class::isInstance).map(SecretsHook.class::cast).findFirst();
         this.metrics = hooks.stream().filter(MachineMetrics.class::isInstance).map(MachineMetrics.class::cast)
                 .findFirst();
+        runtime.volumes().freezeWith(this::freeze);
+    }
+
+    /**
+     * Freezes volume {@code v}'s file system in the running machine of this node that mounts it (through its guest),
+     * for a consistent copy; what thaws it. Nothing is frozen when no machine mounting it runs.
+     *
+     * @throws IOException naming the machine when its VM runs but its guest could not freeze
+     */
+    private NodeVolumes.Frozen freeze(dev.bolero.api.wire.NodeVolume v) throws IOException {
+        for (MachineRecord m : book.list()) {
+            if (!m.namespace().equals(v.namespace())
+                    || m.config().mounts().stream().noneMatch(mount -> mount.volume().equals(v.name()))) continue;
+            MachineRunner runner = runners.get(m.id());
+            boolean frozen;
+            try {
+                frozen = runner.ask(new RunnerCommand.FreezeVolume(v.name(), v.id(), true, new CompletableFuture<>()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("freeze volume " + v.name() + " in machine " + m.id() + ": interrupted", e);
+            } catch (RuntimeException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            if (!frozen) continue;
+            log.info("machine={} volume={} frozen for a snapshot", m.id(), v.id());
+            return () -> {
+                try {
+                    runner.ask(new RunnerCommand.FreezeVolume(v.name(), v.id(), false, new CompletableFuture<>()));
+                    log.info("machine={} volume={} thawed", m.id(), v.id());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    log.warn("machine={} volume={}: thaw interrupted (its guest thaws it within 60 s)", m.id(), v.id());
+                } catch (RuntimeException e) {
+                    log.warn("machine={} volume={}: {} (its guest thaws it within 60 s)", m.id(), v.id(),
+                            e.getMessage());
+                }
+            };
+        }
+        return () -> {};
     }
 
     /**
@@ -129,6 +169,22 @@ public final class MachineService implements AutoCloseable {
     /** The volumes living on this node. */
     public NodeVolumes volumes() {
         return runtime.volumes();
+    }
+
+    /**
+     * Grows the volumes of {@code grown} (their files just grew) in the running machines that mount them, without a
+     * restart: each machine's drive is resized and its guest grows the file system. Returns at once; a failure is
+     * recorded as the machine's event.
+     */
+    public void volumesGrown(List<dev.bolero.api.wire.NodeVolume> grown) {
+        for (var v : grown) {
+            for (MachineRecord m : book.list()) {
+                if (!m.namespace().equals(v.namespace()) || m.state() != MachineState.RUNNING
+                        || m.config().mounts().stream().noneMatch(mount -> mount.volume().equals(v.name()))) continue;
+                runners.get(m.id()).post(new RunnerCommand.VolumeGrown(v.name(), v.id(), v.sizeGb() * (1L << 30),
+                        new CompletableFuture<>()));
+            }
+        }
     }
 
     /** What this node can give its machines. */

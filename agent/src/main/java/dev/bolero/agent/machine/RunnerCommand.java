@@ -39,6 +39,20 @@ sealed interface RunnerCommand {
      */
     record Seed(java.nio.file.Path seed, CompletableFuture<Void> reply) implements Request<Void> {}
 
+    /**
+     * Volume {@code volume} (of serial {@code serial}), mounted by the machine, grew to {@code bytes}: a running VM's
+     * drive is resized and its guest grows the file system; otherwise nothing (the guest grows it at its next mount).
+     */
+    record VolumeGrown(String volume, String serial, long bytes, CompletableFuture<Void> reply)
+            implements Request<Void> {}
+
+    /**
+     * Freeze ({@code freeze}) or thaw the file system of volume {@code volume} (of serial {@code serial}) in the
+     * running VM that mounts it; completes with whether it did (false: the machine does not run, nothing to do).
+     */
+    record FreezeVolume(String volume, String serial, boolean freeze, CompletableFuture<Boolean> reply)
+            implements Request<Boolean> {}
+
     /** The running machine's guest conversation, for an exec call made on the caller's thread. */
     record Exec(CompletableFuture<Conversation> reply) implements Request<Conversation> {}
 

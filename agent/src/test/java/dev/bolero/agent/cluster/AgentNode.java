@@ -115,6 +115,23 @@ class AgentNode {
         process.waitFor();
     }
 
+    /** The names of the files in the node's volumes directory, sorted (none when it has none). */
+    List<String> volumeFiles() throws IOException {
+        Path volumes = dataDir.resolve("volumes");
+        if (!Files.isDirectory(volumes)) return List.of();
+        try (Stream<Path> files = Files.list(volumes)) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** The bytes a file occupies on disk ({@code du}): less than its size when it is sparse. */
+    static long allocatedBytes(Path file) throws IOException, InterruptedException {
+        var du = new ProcessBuilder("du", "-B1", file.toString()).redirectErrorStream(true).start();
+        String out = new String(du.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertThat(du.waitFor()).as(out).isZero();
+        return Long.parseLong(Stream.of(out.split("\\s+")).findFirst().orElseThrow());
+    }
+
     /** The node API's base URL, reached from the host through the cluster network. */
     String url() {
         return "http://" + net.ip() + ":" + port;

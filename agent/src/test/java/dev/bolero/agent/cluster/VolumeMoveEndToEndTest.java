@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -123,8 +122,8 @@ class VolumeMoveEndToEndTest {
         assertThat(first.localState(machine)).as("the machine was never stopped (pass 1)").isEqualTo("running");
         second.start();
         await().atMost(Duration.ofSeconds(60)).until(() -> !Files.exists(partial));
-        assertThat(volumeFiles(second)).as("files left on node %s by the failed move", second.name).isEmpty();
-        assertThat(volumeFiles(first)).containsExactly(volumeId + ".ext4");
+        assertThat(second.volumeFiles()).as("files left on node %s by the failed move", second.name).isEmpty();
+        assertThat(first.volumeFiles()).containsExactly(volumeId + ".ext4");
     }
 
     /**
@@ -141,8 +140,8 @@ class VolumeMoveEndToEndTest {
                 .isEqualTo(to.id);
         Path left = from.dataDir.resolve("volumes").resolve(volumeId + ".ext4");
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(left));
-        assertThat(volumeFiles(from)).as("the volume's files left on node %s", from.name).isEmpty();
-        assertThat(volumeFiles(to)).as("the volume's files on node %s", to.name).containsExactly(volumeId + ".ext4");
+        assertThat(from.volumeFiles()).as("the volume's files left on node %s", from.name).isEmpty();
+        assertThat(to.volumeFiles()).as("the volume's files on node %s", to.name).containsExactly(volumeId + ".ext4");
     }
 
     /** The bytes of data pass {@code pass} of {@code move} carried, as its steps say. */
@@ -164,14 +163,6 @@ class VolumeMoveEndToEndTest {
             assertThat(ended.get()).isNotNull();
         });
         return ended.get();
-    }
-
-    private static List<String> volumeFiles(AgentNode node) throws Exception {
-        Path volumes = node.dataDir.resolve("volumes");
-        if (!Files.isDirectory(volumes)) return List.of();
-        try (Stream<Path> files = Files.list(volumes)) {
-            return files.map(f -> f.getFileName().toString()).sorted().toList();
-        }
     }
 
     private static AgentNode nodeOf(String machine) {

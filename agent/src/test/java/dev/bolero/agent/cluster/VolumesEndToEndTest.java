@@ -90,7 +90,7 @@ class VolumesEndToEndTest {
         Path file = nodes.getFirst().dataDir.resolve("volumes").resolve(volumeId + ".ext4");
         assertThat(Files.size(file)).isEqualTo(1L << 30);
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
-        assertThat(allocatedBytes(file)).as("sparse").isLessThan(256L << 20);
+        assertThat(AgentNode.allocatedBytes(file)).as("sparse").isLessThan(256L << 20);
 
         destroy(first, "data");
         var extended = api("PUT", "/v1/namespaces/alpha/volumes/data/extend", "{\"size_gb\": 2}");
@@ -157,14 +157,6 @@ class VolumesEndToEndTest {
         Matcher m = SIZE.matcher(logs);
         assertThat(m.find()).as("size in %s", logs).isTrue();
         return Long.parseLong(m.group(1));
-    }
-
-    /** The bytes a file occupies on disk ({@code du}). */
-    private static long allocatedBytes(Path file) throws Exception {
-        var du = new ProcessBuilder("du", "-B1", file.toString()).redirectErrorStream(true).start();
-        String out = new String(du.getInputStream().readAllBytes()).strip();
-        assertThat(du.waitFor()).as(out).isZero();
-        return Long.parseLong(Stream.of(out.split("\\s+")).findFirst().orElseThrow());
     }
 
     private static JsonNode machine(String id) {

@@ -18,16 +18,30 @@ import java.util.List;
  *     a volume it has that is absent here (deleted)
  * @param incoming the volumes moving to the node, each with the pass of blocks to pull; complete: the node removes the
  *     incoming copy of a move absent here that {@code volumes} does not list (the move failed)
+ * @param snapshots the ids of the volume snapshots the node keeps besides those {@code volumes} list: those taken here
+ *     of volumes that live elsewhere now, and verified copies of snapshots taken on other nodes; complete: the node
+ *     removes the file of a snapshot listed nowhere (deleted)
+ * @param snapshotCopies the snapshots the node must copy from the node that took them; the copy being made, or made
+ *     and not yet recorded, is kept
  */
 public record Assignments(long index, List<Assignment> machines, List<StreamRequest> streams, List<NodePeer> peers,
-                          List<DnsRecord> dns, List<NodeVolume> volumes, List<VolumeMoveOrder> incoming) {
+                          List<DnsRecord> dns, List<NodeVolume> volumes, List<VolumeMoveOrder> incoming,
+                          List<String> snapshots, List<SnapshotCopyOrder> snapshotCopies) {
     public Assignments {
+        snapshots = snapshots == null ? List.of() : List.copyOf(snapshots);
+        snapshotCopies = snapshotCopies == null ? List.of() : List.copyOf(snapshotCopies);
         machines = List.copyOf(machines);
         streams = streams == null ? List.of() : List.copyOf(streams);
         peers = peers == null ? List.of() : List.copyOf(peers);
         dns = dns == null ? List.of() : List.copyOf(dns);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
         incoming = incoming == null ? List.of() : List.copyOf(incoming);
+    }
+
+    /** Assignments without snapshot copies. */
+    public Assignments(long index, List<Assignment> machines, List<StreamRequest> streams, List<NodePeer> peers,
+                       List<DnsRecord> dns, List<NodeVolume> volumes, List<VolumeMoveOrder> incoming) {
+        this(index, machines, streams, peers, dns, volumes, incoming, List.of(), List.of());
     }
 
     /** Assignments without incoming volumes. */

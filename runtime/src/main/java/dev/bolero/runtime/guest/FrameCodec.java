@@ -28,6 +28,7 @@ final class FrameCodec {
     static final int EXEC_EXITED = 0x0a;
     static final int EXEC_FAILED = 0x0b;
     static final int SEQUENCE = 0x0d;
+    static final int FROZEN = 0x0e;
     static final int CONFIG = 0x81;
     static final int SIGNAL = 0x82;
     static final int ACK = 0x83;
@@ -41,6 +42,8 @@ final class FrameCodec {
     static final int IDENTITY = 0x8b;
     static final int INPUT = 0x8c;
     static final int RESIZE = 0x8d;
+    static final int VOLUME_GROWN = 0x8e;
+    static final int FREEZE = 0x8f;
 
     /** One frame; {@code type} is 0–255. */
     record Frame(int type, byte[] payload) {}

@@ -65,6 +65,12 @@ public sealed interface GuestEvent {
         }
     }
 
+    /**
+     * The answer to {@link GuestSession#freeze} request {@code requestId}: {@code errno} 0 when the volume's file
+     * system is frozen (or thawed), else the guest's error number.
+     */
+    record VolumeFrozen(int requestId, int errno) implements GuestEvent {}
+
     /** The workload's output streams. */
     enum Stream {
         STDOUT,

@@ -142,6 +142,35 @@ public final class GuestSession implements Closeable {
         send(FrameCodec.IDENTITY, identity.encode());
     }
 
+    /**
+     * Tells the guest that the volume of serial {@code serial} grew to {@code bytes} (its drive was resized): it grows
+     * the volume's mounted file system online to fill the device.
+     *
+     * @throws IOException when the frame cannot be written
+     */
+    public void volumeGrown(String serial, long bytes) throws IOException {
+        byte[] name = serial.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length > 63) throw new IllegalArgumentException("volume serial of "
+                + name.length + " bytes (1-63)");
+        send(FrameCodec.VOLUME_GROWN, ByteBuffer.allocate(8 + name.length).putLong(bytes).put(name).array());
+    }
+
+    /**
+     * Asks the guest to freeze ({@code freeze}) or thaw the mounted file system of the volume of serial {@code serial}
+     * (FIFREEZE/FITHAW: a frozen one has its dirty data on the device and holds new writes), for the host to copy the
+     * device consistently; the guest answers with a {@link GuestEvent.VolumeFrozen} of {@code requestId}, and thaws
+     * it by itself after 60 s.
+     *
+     * @throws IOException when the frame cannot be written
+     */
+    public void freeze(int requestId, boolean freeze, String serial) throws IOException {
+        byte[] name = serial.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length == 0 || name.length > 63) throw new IllegalArgumentException("volume serial of "
+                + name.length + " bytes (1-63)");
+        send(FrameCodec.FREEZE, ByteBuffer.allocate(5 + name.length).putInt(requestId).put((byte) (freeze ? 1 : 0))
+                .put(name).array());
+    }
+
     /** Asks the guest to deliver signal {@code signal} to the workload's process group. */
     public void signal(int signal) throws IOException {
         if (signal < 1 || signal > 64) throw new IllegalArgumentException("no such signal: " + signal);
@@ -336,6 +365,7 @@ public final class GuestSession implements Closeable {
             case FrameCodec.EXEC_EXITED -> new GuestEvent.ExecExited(execId(frame), int32At(frame, 4));
             case FrameCodec.EXEC_FAILED ->
                     new GuestEvent.ExecFailed(execId(frame), new String(rest(p), StandardCharsets.UTF_8));
+            case FrameCodec.FROZEN -> new GuestEvent.VolumeFrozen(execId(frame), int32At(frame, 4));
             default -> throw new GuestProtocolException(String.format("unknown frame type 0x%02x", frame.type()));
         };
     }

@@ -65,9 +65,10 @@ final class QemuCommand {
         files.pidFile().ifPresent(p -> cmd.addAll(List.of("-pidfile", p)));
         for (int i = 0; i < spec.drives().size(); i++) {
             cmd.addAll(List.of(
-                    "-drive", "file=" + escape(files.drives().get(i)) + ",format=raw,if=none,id=vol" + i
+                    "-drive", "file=" + escape(files.drives().get(i)) + ",format=raw,if=none,id=" + driveId(i)
                             + ",discard=unmap",
-                    "-device", "virtio-blk-device,drive=vol" + i + ",serial=" + escape(spec.drives().get(i).serial())));
+                    "-device", "virtio-blk-device,drive=" + driveId(i) + ",serial="
+                            + escape(spec.drives().get(i).serial())));
         }
         for (int i = 0; i < spec.taps().size(); i++) {
             VmSpec.Tap tap = spec.taps().get(i);
@@ -111,5 +112,10 @@ final class QemuCommand {
     /** QEMU option values separate by commas: a literal comma is doubled. */
     static String escape(Object value) {
         return value.toString().replace(",", ",,");
+    }
+
+    /** The QEMU id of the VM's drive {@code index} (of {@link VmSpec#drives()}), as QMP commands name it. */
+    static String driveId(int index) {
+        return "vol" + index;
     }
 }

@@ -698,6 +698,13 @@ public final class QemuDriver implements VmmDriver {
                 QemuDriver.checkpoint(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, handle.pid(), work,
                         seed);
             }
+
+            @Override
+            public void resizeDrive(HostProcess process, int drive, long bytes) throws VmmException {
+                try (Qmp qmp = Qmp.connect(Path.of(handle.data().get(QMP_SOCKET)))) {
+                    qmp.execute("block_resize", Map.of("device", QemuCommand.driveId(drive), "size", bytes));
+                }
+            }
         };
         return new VmmProcess(handle, vmm, child, work, work.resolve("vmm.log"), control,
                 List.of(() -> release(socketDir, work, lease)));

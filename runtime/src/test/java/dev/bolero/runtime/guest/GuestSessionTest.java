@@ -158,6 +158,28 @@ class GuestSessionTest {
     }
 
     @Test
+    void volumeFramesCarryTheSerialAndTheAnswerToAFreezeIsDecoded() throws IOException {
+        var ch = new BufferChannel(frames(FrameCodec.FROZEN, ByteBuffer.allocate(8).putInt(7).putInt(16).array()));
+        var session = new GuestSession(ch);
+        session.volumeGrown("vol_1", 2L << 30);
+        session.freeze(7, true, "vol_1");
+        session.freeze(8, false, "vol_1");
+        assertThat(session.next()).isEqualTo(new GuestEvent.VolumeFrozen(7, 16));
+
+        var in = new BufferChannel(ch.out.toByteArray());
+        FrameCodec.Frame grown = FrameCodec.read(in);
+        assertThat(grown.type()).isEqualTo(FrameCodec.VOLUME_GROWN);
+        assertThat(grown.payload()).isEqualTo(ByteBuffer.allocate(13).putLong(2L << 30)
+                .put("vol_1".getBytes(StandardCharsets.UTF_8)).array());
+        FrameCodec.Frame freeze = FrameCodec.read(in);
+        assertThat(freeze.type()).isEqualTo(FrameCodec.FREEZE);
+        assertThat(freeze.payload()).isEqualTo(ByteBuffer.allocate(10).putInt(7).put((byte) 1)
+                .put("vol_1".getBytes(StandardCharsets.UTF_8)).array());
+        assertThat(FrameCodec.read(in).payload()[4]).as("thaw").isZero();
+        assertThatThrownBy(() -> session.freeze(9, true, "")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void helloAfterConfigIsSkipped() throws IOException {
         var ch = new BufferChannel(frames(
                 FrameCodec.HELLO, "bolero-init/1",

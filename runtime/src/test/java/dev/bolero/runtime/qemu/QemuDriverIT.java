@@ -93,6 +93,7 @@ class QemuDriverIT {
             switch (e) {
                 case GuestEvent.Hello h -> throw new AssertionError("HELLO after CONFIG: " + h);
                 case GuestEvent.ExecEvent x -> throw new AssertionError("exec event without an exec: " + x);
+                case GuestEvent.VolumeFrozen v -> throw new AssertionError("FROZEN without a FREEZE: " + v);
                 case GuestEvent.Started s -> started = (System.nanoTime() - spawnNanos) / 1_000_000;
                 case GuestEvent.Output o -> (o.stream() == GuestEvent.Stream.STDOUT ? out : err).writeBytes(o.data());
                 case GuestEvent.Exited x -> {

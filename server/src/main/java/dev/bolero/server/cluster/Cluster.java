@@ -73,7 +73,7 @@ public final class Cluster implements AutoCloseable {
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments, moves, mesh).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
-                new Volumes(store, clock, changes), moves, new GatewayFeed(store, clock, changes),
+                new Volumes(store, clock, changes, streams), moves, new GatewayFeed(store, clock, changes),
                 new Hostnames(store, clock, changes, secrets), tokens, mesh);
     }
 

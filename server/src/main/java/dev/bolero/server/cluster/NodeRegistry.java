@@ -180,11 +180,13 @@ public final class NodeRegistry {
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
                 .toList();
         var incoming = tx.volumes().incomingTo(nodeId);
+        var snapshots = tx.volumes().snapshotsKeptOn(nodeId);
+        var copies = tx.volumes().copiesTo(nodeId);
         if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
             return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
-                    List.of(), List.of(), volumes, incoming));
+                    List.of(), List.of(), volumes, incoming, snapshots, copies));
         }
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
         Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
@@ -195,7 +197,7 @@ public final class NodeRegistry {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
         }
         return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
-                tx.privateNetwork().dns(namespaces), volumes, incoming));
+                tx.privateNetwork().dns(namespaces), volumes, incoming, snapshots, copies));
     }
 
     /**
@@ -330,7 +332,7 @@ public final class NodeRegistry {
     /**
      * Removes a node from the cluster for good: its credential stops working (its agent's next call is refused), its
      * private-network peers drop it at their next poll, and its index and name are free. The rows of machines deleted
-     * on it that it never confirmed go too.
+     * on it that it never confirmed go too, and the records of the snapshot copies it held.
      *
      * @throws ApiException {@code not_found}; {@code conflict} when it is ready and neither cordoned nor draining (it
      *     might take new machines meanwhile), or still holds machines or volumes (drain it and move its volumes first)
@@ -352,6 +354,7 @@ public final class NodeRegistry {
                     : tx.privateNetwork().members().stream().map(PrivateNetworkStore.Member::nodeId)
                             .filter(n -> !n.equals(id)).toList();
             tx.machines().purgeDeletedOn(id);
+            tx.volumes().dropCopiesOn(id);
             tx.nodes().delete(id);
             tx.nodes().touchAssignments(others);
             return others;

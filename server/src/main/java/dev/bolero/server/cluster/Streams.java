@@ -92,7 +92,8 @@ public final class Streams {
 
     /**
      * Asks node {@code nodeId} for pass {@code pass} of move {@code move} of volume {@code volumeId}, which lives
-     * there (kind {@code volume}).
+     * there, or for the blocks of snapshot {@code volumeId} taken there, {@code move} then naming the copy and
+     * {@code pass} 1 (kind {@code volume}).
      *
      * @throws ApiException {@code unavailable} when the node is down
      */

@@ -18,6 +18,7 @@ import dev.bolero.api.wire.TokenSpec;
 import dev.bolero.api.wire.VolumeExtend;
 import dev.bolero.api.wire.VolumeMoveReport;
 import dev.bolero.api.wire.VolumeMoveSpec;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.ServerConfig;
@@ -198,7 +199,8 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.EXTEND_VOLUME, ctx -> ctx.json(cluster.volumes().extend(namespace(ctx),
                     ctx.pathParam("volume"), body(ctx, VolumeExtend.class, "extend volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.SNAPSHOT_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().snapshot(
-                    namespace(ctx), ctx.pathParam("volume"))));
+                    namespace(ctx), ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeSnapshotSpec(null)
+                            : body(ctx, VolumeSnapshotSpec.class, "snapshot volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.MOVE_VOLUME, ctx -> ctx.status(202).json(cluster.volumeMoves().move(namespace(ctx),
                     ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeMoveSpec(null)
                             : body(ctx, VolumeMoveSpec.class, "move volume " + ctx.pathParam("volume")))));
@@ -206,6 +208,10 @@ public final class ServerApi implements AutoCloseable {
                     ctx.pathParam("volume"), page(ctx))));
             r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
                     ctx.pathParam("volume"), page(ctx))));
+            r.handle(ServerRoutes.DELETE_VOLUME_SNAPSHOT, ctx -> {
+                cluster.volumes().deleteSnapshot(namespace(ctx), ctx.pathParam("volume"), ctx.pathParam("snapshot"));
+                ctx.status(204);
+            });
             r.handle(ServerRoutes.DELETE_VOLUME, ctx -> {
                 cluster.volumes().delete(namespace(ctx), ctx.pathParam("volume"));
                 ctx.status(204);
@@ -353,6 +359,19 @@ public final class ServerApi implements AutoCloseable {
                 String node = node(ctx);
                 var report = body(ctx, VolumeMoveReport.class, "report volume move " + ctx.pathParam("move"));
                 cluster.volumeMoves().report(node, ctx.pathParam("move"), report);
+                ctx.json(report);
+            });
+            r.handle(ServerRoutes.SNAPSHOT_COPY_BLOCKS, ctx -> {
+                String node = node(ctx);
+                String copy = ctx.pathParam("copy");
+                try (var stream = cluster.volumes().copyBlocks(node, copy)) {
+                    relay(ctx, stream, "snapshot copy " + copy);
+                }
+            });
+            r.handle(ServerRoutes.SNAPSHOT_COPY_REPORT, ctx -> {
+                String node = node(ctx);
+                var report = body(ctx, VolumeMoveReport.class, "report snapshot copy " + ctx.pathParam("copy"));
+                cluster.volumes().reportCopy(node, ctx.pathParam("copy"), report);
                 ctx.json(report);
             });
             r.handle(ServerRoutes.GATEWAY_ROUTES, ctx -> {

@@ -18,6 +18,7 @@ import dev.bolero.api.wire.VolumeMove;
 import dev.bolero.api.wire.VolumeMoveReport;
 import dev.bolero.api.wire.VolumeMoveSpec;
 import dev.bolero.api.wire.VolumeSnapshot;
+import dev.bolero.api.wire.VolumeSnapshotSpec;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.AuditEntry;
@@ -181,8 +182,17 @@ final class ServerRoutes {
             .tag("volumes").summary("Deletes a detached volume and its data").returnsNothing(204).errors(409).build();
 
     static final Operation SNAPSHOT_VOLUME = Operation.post(NS + "/volumes/{volume}/snapshots")
-            .id("snapshotVolume").tag("volumes").summary("Takes a snapshot of a detached volume, kept on its node")
-            .returns(201, VolumeSnapshot.class).errors(409).build();
+            .id("snapshotVolume").tag("volumes")
+            .summary("Takes a snapshot of a volume, kept on its node and copied to another")
+            .description("Its node copies the volume's data (with the file system frozen by the guest of a running "
+                    + "machine that mounts it: a consistent copy); another node up, if any, then copies that copy, "
+                    + "verified block by block (its copies and their digests are listed with it), so that it can be "
+                    + "restored elsewhere when the volume's node is lost. With keep, only the newest that many "
+                    + "snapshots of the volume are kept (retention).")
+            .body(VolumeSnapshotSpec.class).returns(201, VolumeSnapshot.class).build();
+    static final Operation DELETE_VOLUME_SNAPSHOT = Operation.delete(NS + "/volumes/{volume}/snapshots/{snapshot}")
+            .id("deleteVolumeSnapshot").tag("volumes").summary("Deletes a snapshot and every copy of it")
+            .returnsNothing(204).build();
     static final Operation LIST_VOLUME_SNAPSHOTS = paged(Operation.get(NS + "/volumes/{volume}/snapshots")
             .id("listVolumeSnapshots").tag("volumes").summary("A volume's snapshots, by id"), "id",
             VolumeSnapshot.class).build();
@@ -389,6 +399,13 @@ final class ServerRoutes {
             .id("reportVolumeMove").tag("protocol").summary("The target node's account of a pass")
             .body(VolumeMoveReport.class).returns(200, VolumeMoveReport.class).unpublished().build();
 
+    static final Operation SNAPSHOT_COPY_BLOCKS = Operation.get("/v1/nodes/{id}/snapshot-copies/{copy}/blocks")
+            .id("pullSnapshotBlocks").tag("protocol").summary("A snapshot the node copies, from the node it was taken on")
+            .returnsText(200, "application/octet-stream").unpublished().build();
+    static final Operation SNAPSHOT_COPY_REPORT = Operation.post("/v1/nodes/{id}/snapshot-copies/{copy}")
+            .id("reportSnapshotCopy").tag("protocol").summary("The node's account of its copy of a snapshot")
+            .body(VolumeMoveReport.class).returns(200, VolumeMoveReport.class).unpublished().build();
+
     private static final String ROUTES_VERSION = "the version the caller holds: the answer waits until the routes "
             + "differ from it (or wait_s passes); absent: answer at once";
     private static final String ROUTES_WAIT = "seconds to wait for a change, 0 to 300 (default 30)";
@@ -416,7 +433,7 @@ final class ServerRoutes {
     static final List<Operation> ALL = Stream.concat(Stream.of(OPENAPI, STATUS, CREATE_NAMESPACE,
             LIST_NAMESPACES, GET_NAMESPACE, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, GET_QUOTA, SET_QUOTA, CREATE_SECRET, LIST_SECRETS,
             GET_SECRET, PUT_SECRET, ROLL_SECRET, DELETE_SECRET, CREATE_VOLUME, LIST_VOLUMES, GET_VOLUME, EXTEND_VOLUME,
-            DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, MOVE_VOLUME, LIST_VOLUME_MOVES, CREATE_FLEET,
+            DELETE_VOLUME, SNAPSHOT_VOLUME, LIST_VOLUME_SNAPSHOTS, DELETE_VOLUME_SNAPSHOT, MOVE_VOLUME, LIST_VOLUME_MOVES, CREATE_FLEET,
             LIST_FLEETS, GET_FLEET, UPDATE_FLEET,
             DELETE_FLEET, ATTACH_HOSTNAME, LIST_HOSTNAMES, GET_HOSTNAME, UPLOAD_CERTIFICATE, DETACH_HOSTNAME,
             LIST_RELEASES, DEPLOY, LIST_DEPLOYMENTS, GET_DEPLOYMENT, CREATE_MACHINE,
@@ -424,8 +441,9 @@ final class ServerRoutes {
             STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, REMOVE_NODE, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, GATEWAY_ROUTES,
-            GATEWAY_CERTIFICATE, JOIN_GATEWAY_MESH, LEAVE_GATEWAY_MESH, NAMESPACE_ROUTES),
+            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, SNAPSHOT_COPY_BLOCKS,
+            SNAPSHOT_COPY_REPORT, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, JOIN_GATEWAY_MESH, LEAVE_GATEWAY_MESH,
+            NAMESPACE_ROUTES),
             Telemetry.OPERATIONS.stream())
             .toList();
 }

@@ -1,5 +1,6 @@
 package dev.bolero.server.store;
 
+import dev.bolero.api.wire.SnapshotCopyOrder;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeMove;
 import dev.bolero.api.wire.VolumeMoveOrder;
@@ -45,11 +46,11 @@ public final class VolumeStore {
                 page.args(namespace));
     }
 
-    /** The volumes living on node {@code nodeId}, with their namespaces and snapshots, by id. */
+    /** The volumes living on node {@code nodeId}, with their namespaces and the snapshots taken of them there, by id. */
     public List<OnNode> onNode(String nodeId) throws SQLException {
         var snapshots = new java.util.HashMap<String, List<String>>();
         for (String[] s : sql.all("SELECT v.id, s.id FROM volume_snapshots s JOIN volumes v ON v.namespace = "
-                + "s.namespace AND v.name = s.volume WHERE v.node_id = ? ORDER BY s.id",
+                + "s.namespace AND v.name = s.volume AND s.node_id = v.node_id WHERE v.node_id = ? ORDER BY s.id",
                 rs -> new String[] {rs.getString(1), rs.getString(2)}, nodeId)) {
             snapshots.computeIfAbsent(s[0], k -> new java.util.ArrayList<>()).add(s[1]);
         }
@@ -78,15 +79,112 @@ public final class VolumeStore {
                 + "VALUES (?,?,?,?,?,?)", id, namespace, volume, nodeId, sizeGb, now.toEpochMilli());
     }
 
-    /** One page of the snapshots of the namespace's volume {@code volume}, by id. */
-    public List<VolumeSnapshot> snapshots(String namespace, String volume, Page page) throws SQLException {
-        return sql.all(SNAPSHOT + " WHERE namespace = ? AND volume = ? AND " + Page.sql("id"), VolumeStore::snapshot,
-                page.args(namespace, volume));
+    /** The snapshots of the namespace's volume {@code volume}, oldest first, with their copies. */
+    public List<VolumeSnapshot> snapshots(String namespace, String volume) throws SQLException {
+        return withCopies(sql.all(SNAPSHOT + " WHERE namespace = ? AND volume = ? ORDER BY created_at, id",
+                VolumeStore::snapshot, namespace, volume));
     }
 
-    /** One of the namespace's snapshots, by id. */
+    /** One page of the snapshots of the namespace's volume {@code volume}, by id, with their copies. */
+    public List<VolumeSnapshot> snapshots(String namespace, String volume, Page page) throws SQLException {
+        return withCopies(sql.all(SNAPSHOT + " WHERE namespace = ? AND volume = ? AND " + Page.sql("id"),
+                VolumeStore::snapshot, page.args(namespace, volume)));
+    }
+
+    /** One of the namespace's snapshots, by id, with its copies. */
     public Optional<VolumeSnapshot> snapshot(String namespace, String id) throws SQLException {
-        return sql.one(SNAPSHOT + " WHERE namespace = ? AND id = ?", VolumeStore::snapshot, namespace, id);
+        return withCopies(sql.all(SNAPSHOT + " WHERE namespace = ? AND id = ?", VolumeStore::snapshot, namespace, id))
+                .stream().findFirst();
+    }
+
+    /** The node snapshot {@code id} was taken on. */
+    public Optional<String> snapshotOrigin(String id) throws SQLException {
+        return sql.one("SELECT node_id FROM volume_snapshots WHERE id = ?", rs -> rs.getString(1), id);
+    }
+
+    /** Deletes one of the namespace's snapshots and the records of its copies; whether it existed. */
+    public boolean deleteSnapshot(String namespace, String id) throws SQLException {
+        return sql.update("DELETE FROM volume_snapshots WHERE namespace = ? AND id = ?", namespace, id) > 0;
+    }
+
+    /** The nodes holding a file of a snapshot of the namespace's volume {@code volume}: where each was taken, its copies. */
+    public List<String> snapshotNodes(String namespace, String volume) throws SQLException {
+        return sql.all("SELECT node_id FROM volume_snapshots WHERE namespace = ? AND volume = ? UNION "
+                + "SELECT c.node_id FROM volume_snapshot_copies c JOIN volume_snapshots s ON s.id = c.snapshot_id "
+                + "WHERE s.namespace = ? AND s.volume = ?", rs -> rs.getString(1), namespace, volume, namespace, volume);
+    }
+
+    /** A snapshot's copy on another node as the control plane drives it. */
+    public record CopyRow(String id, String snapshotId, String nodeId, VolumeSnapshot.State state, int attempts) {}
+
+    /** Records a copy of snapshot {@code snapshotId} to be pulled by node {@code nodeId}. */
+    public void insertCopy(String id, String snapshotId, String nodeId, Instant now) throws SQLException {
+        sql.update("INSERT INTO volume_snapshot_copies (id, snapshot_id, node_id, state, created_at, updated_at) "
+                + "VALUES (?,?,?,?,?,?)", id, snapshotId, nodeId, VolumeSnapshot.State.COPYING.name(),
+                now.toEpochMilli(), now.toEpochMilli());
+    }
+
+    public Optional<CopyRow> copy(String id) throws SQLException {
+        return sql.one("SELECT id, snapshot_id, node_id, state, attempts FROM volume_snapshot_copies WHERE id = ?",
+                rs -> new CopyRow(rs.getString(1), rs.getString(2), rs.getString(3),
+                        VolumeSnapshot.State.valueOf(rs.getString(4)), rs.getInt(5)), id);
+    }
+
+    /** Records copy {@code id} verified with {@code digest}. */
+    public void verifyCopy(String id, String digest, Instant now) throws SQLException {
+        sql.update("UPDATE volume_snapshot_copies SET state = ?, digest = ?, error = NULL, updated_at = ? WHERE id = ?",
+                VolumeSnapshot.State.VERIFIED.name(), digest, now.toEpochMilli(), id);
+    }
+
+    /** Records copy {@code id}'s failed pull: tried again under id {@code retryId}, or, when that is null, failed. */
+    public void failCopy(String id, String error, String retryId, Instant now) throws SQLException {
+        sql.update("UPDATE volume_snapshot_copies SET id = COALESCE(?, id), state = ?, error = ?, "
+                + "attempts = attempts + CASE WHEN ? IS NULL THEN 0 ELSE 1 END, updated_at = ? WHERE id = ?", retryId,
+                (retryId == null ? VolumeSnapshot.State.FAILED : VolumeSnapshot.State.COPYING).name(), error, retryId,
+                now.toEpochMilli(), id);
+    }
+
+    /** The copies node {@code nodeId} must pull. */
+    public List<SnapshotCopyOrder> copiesTo(String nodeId) throws SQLException {
+        return sql.all("SELECT id, snapshot_id FROM volume_snapshot_copies WHERE node_id = ? AND state = 'COPYING' "
+                + "ORDER BY id", rs -> new SnapshotCopyOrder(rs.getString(1), rs.getString(2)), nodeId);
+    }
+
+    /** The snapshots whose file node {@code nodeId} keeps: those taken there and its verified copies, by id. */
+    public List<String> snapshotsKeptOn(String nodeId) throws SQLException {
+        return sql.all("SELECT id FROM volume_snapshots WHERE node_id = ? UNION SELECT snapshot_id FROM "
+                + "volume_snapshot_copies WHERE node_id = ? AND state = 'VERIFIED' ORDER BY 1", rs -> rs.getString(1),
+                nodeId, nodeId);
+    }
+
+    /** How many snapshot copies each node holds or pulls (nodes with none absent). */
+    public java.util.Map<String, Integer> copyCounts() throws SQLException {
+        var counts = new java.util.HashMap<String, Integer>();
+        for (Object[] row : sql.all("SELECT node_id, COUNT(*) FROM volume_snapshot_copies GROUP BY node_id",
+                rs -> new Object[] {rs.getString(1), rs.getInt(2)})) {
+            counts.put((String) row[0], (Integer) row[1]);
+        }
+        return counts;
+    }
+
+    /** Forgets the copies held by node {@code nodeId} (removed from the cluster). */
+    public void dropCopiesOn(String nodeId) throws SQLException {
+        sql.update("DELETE FROM volume_snapshot_copies WHERE node_id = ?", nodeId);
+    }
+
+    private List<VolumeSnapshot> withCopies(List<VolumeSnapshot> snapshots) throws SQLException {
+        if (snapshots.isEmpty()) return snapshots;
+        var ids = snapshots.stream().map(VolumeSnapshot::id).toList();
+        var copies = new java.util.HashMap<String, List<VolumeSnapshot.Copy>>();
+        for (Object[] row : sql.all("SELECT snapshot_id, node_id, state, digest, error FROM volume_snapshot_copies "
+                + "WHERE snapshot_id IN " + Statements.placeholders(ids) + " ORDER BY created_at, node_id",
+                rs -> new Object[] {rs.getString(1), new VolumeSnapshot.Copy(rs.getString(2),
+                        VolumeSnapshot.State.valueOf(rs.getString(3)), rs.getString(4), rs.getString(5))},
+                ids.toArray())) {
+            copies.computeIfAbsent((String) row[0], k -> new java.util.ArrayList<>()).add((VolumeSnapshot.Copy) row[1]);
+        }
+        return snapshots.stream().map(s -> new VolumeSnapshot(s.id(), s.volume(), s.sizeGb(), s.nodeId(),
+                s.createdAt(), copies.getOrDefault(s.id(), List.of()))).toList();
     }
 
     public void resize(String namespace, String name, int sizeGb, Instant now) throws SQLException {
@@ -206,7 +304,7 @@ public final class VolumeStore {
 
     private static VolumeSnapshot snapshot(ResultSet rs) throws SQLException {
         return new VolumeSnapshot(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
-                Instant.ofEpochMilli(rs.getLong(5)));
+                Instant.ofEpochMilli(rs.getLong(5)), List.of());
     }
 
     private static Volume volume(ResultSet rs) throws SQLException {

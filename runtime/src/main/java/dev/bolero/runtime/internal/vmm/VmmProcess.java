@@ -76,6 +76,17 @@ public final class VmmProcess implements VmProcess {
         default void checkpoint(HostProcess process, Path seed) throws VmmException {
             throw new VmmException("fork pid " + process.pid() + ": this VMM cannot save a running VM's state");
         }
+
+        /**
+         * Makes the running VM see drive {@code drive} (its index in {@link dev.bolero.runtime.VmSpec#drives()}) at
+         * {@code bytes}, the size its file grew to.
+         *
+         * @throws VmmException when the VMM cannot or did not
+         */
+        default void resizeDrive(HostProcess process, int drive, long bytes) throws VmmException {
+            throw new VmmException("resize drive " + drive + " of pid " + process.pid() + ": this VMM cannot resize "
+                    + "a running VM's drive");
+        }
     }
 
     /**
@@ -244,6 +255,13 @@ public final class VmmProcess implements VmProcess {
             if (!process.isAlive()) throw new VmmException("fork pid " + handle.pid() + ": the VMM is gone");
             control.checkpoint(process, seed);
         }
+    }
+
+    @Override
+    public void resizeDrive(int drive, long bytes) throws VmmException {
+        if (!process.isAlive()) throw new VmmException("resize drive " + drive + " of pid " + handle.pid()
+                + ": the VMM is gone");
+        control.resizeDrive(process, drive, bytes);
     }
 
     @Override
