@@ -6,7 +6,6 @@ import static dev.bolero.agent.GuestProbe.identity;
 import static dev.bolero.agent.GuestProbe.types;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.oci.testing.ImageSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,10 +28,7 @@ import tools.jackson.databind.JsonNode;
  */
 class ForkEndToEndTest {
     @RegisterExtension
-    static final AgentFixture env = AgentFixture.withImage("fork/web:1", ImageSpec.cmd("sh", "-c",
-            "chmod +x /www/cgi-bin/id && httpd -p 8080 -h /www && i=0; while true; do i=$((i+1)); echo n=$i pid=$$;"
-                    + " sleep 0.2; done")
-            .withFile("/www/cgi-bin/id", "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nhostname\n"));
+    static final AgentFixture env = AgentFixture.withImage("fork/web:1", GuestProbe.COUNTING_WEB_SERVER);
 
     @TempDir
     static Path dataDir;

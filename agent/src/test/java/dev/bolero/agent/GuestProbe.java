@@ -2,6 +2,7 @@ package dev.bolero.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bolero.oci.testing.ImageSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -14,6 +15,15 @@ import tools.jackson.databind.JsonNode;
  */
 final class GuestProbe {
     private static final Pattern COUNT = Pattern.compile("n=(\\d+) pid=(\\d+)");
+
+    /**
+     * A workload that serves HTTP on port 8080 ({@code /cgi-bin/id} answers the guest's hostname) and counts in
+     * memory, logging {@code n=N pid=P} every 0.2 s.
+     */
+    static final ImageSpec COUNTING_WEB_SERVER = ImageSpec.cmd("sh", "-c",
+            "chmod +x /www/cgi-bin/id && httpd -p 8080 -h /www && i=0; while true; do i=$((i+1)); echo n=$i pid=$$;"
+                    + " sleep 0.2; done")
+            .withFile("/www/cgi-bin/id", "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nhostname\n");
 
     private GuestProbe() {}
 
