@@ -68,6 +68,16 @@ public interface VmmDriver {
     }
 
     /**
+     * The serial the guest reads for {@code drive} ({@code /sys/block/vdX/serial}), by which it finds the volume: the
+     * drive's own where the VMM passes it on (QEMU, Cloud Hypervisor); a VMM that makes up its own gives that.
+     *
+     * @throws VmmException when the VMM's serial cannot be known (the drive's file cannot be read)
+     */
+    default String guestSerial(VmSpec.Drive drive) throws VmmException {
+        return drive.serial();
+    }
+
+    /**
      * Re-adopts a VMM started earlier (possibly by another JVM) from its handle. Identity is checked by process id
      * <em>and</em> process start time, never the pid alone.
      *

@@ -77,6 +77,7 @@ public final class ClusterMember implements AutoCloseable {
     private final IncomingVolumes incoming;
     /** The node's part in the private network; empty when it takes none. */
     private final Optional<PrivateNode> privateNode;
+    private final Path dataDir;
     /** Machines whose creation this node refused, by id: reported failed until their generation changes. */
     private final Map<String, Refusal> refused = new ConcurrentHashMap<>();
     private final Semaphore heartbeatSoon = new Semaphore(0);
@@ -84,13 +85,18 @@ public final class ClusterMember implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean fenced;
     private volatile long lastAccepted = System.nanoTime();
+    /** Heartbeats refused since the last accepted one, and whether every failure since then was such a refusal. */
+    private int refusedInARow;
+    private boolean onlyRefused = true;
     private volatile Assignments latest;
     private final Thread poller;
     private final Thread beater;
 
     private ClusterMember(NodeProtocol protocol, JoinResponse node, Capacity capacity, MachineService machines,
-                          Generations generations, StreamAnswers streams, Optional<PrivateNode> privateNode) {
+                          Generations generations, StreamAnswers streams, Optional<PrivateNode> privateNode,
+                          Path dataDir) {
         this.privateNode = privateNode;
+        this.dataDir = dataDir;
         this.protocol = protocol;
         this.node = node;
         this.capacity = capacity;
@@ -140,7 +146,7 @@ public final class ClusterMember implements AutoCloseable {
                     node.privateNetwork(), network, dataDir));
         }
         var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")),
-                new StreamAnswers(node, nodeApi), privateNode);
+                new StreamAnswers(node, nodeApi), privateNode, dataDir);
         member.poller.start();
         member.beater.start();
         return member;
@@ -193,6 +199,8 @@ public final class ClusterMember implements AutoCloseable {
             try {
                 HeartbeatResponse answer = protocol.heartbeat(node, heartbeat(), interval);
                 lastAccepted = System.nanoTime();
+                refusedInARow = 0;
+                onlyRefused = true;
                 if (fenced) {
                     fenced = false;
                     log.info("node {}: heartbeats accepted again (state {}), reconciling", node.nodeId(),
@@ -203,10 +211,23 @@ public final class ClusterMember implements AutoCloseable {
             } catch (NodeProtocol.Failure e) {
                 if (closed) return;
                 log.warn("{}", e.getMessage());
+                // 401: the credential is unknown; 404: a replica that still holds it cached has no such node.
+                if (e.status == 401 || e.status == 404) {
+                    refusedInARow++;
+                } else {
+                    onlyRefused = false;
+                }
             } catch (RuntimeException e) {
                 log.error("heartbeat of node {}", node.nodeId(), e);
+                onlyRefused = false;
             }
-            if (!fenced && System.nanoTime() - lastAccepted > TimeUnit.SECONDS.toNanos(node.fenceAfterS())) fence();
+            if (!fenced && System.nanoTime() - lastAccepted > TimeUnit.SECONDS.toNanos(node.fenceAfterS())) {
+                fence();
+                if (onlyRefused && refusedInARow >= 2) {
+                    leave();
+                    return;
+                }
+            }
             try {
                 heartbeatSoon.tryAcquire(interval.toMillis(), TimeUnit.MILLISECONDS);
                 heartbeatSoon.drainPermits();
@@ -395,6 +416,21 @@ public final class ClusterMember implements AutoCloseable {
                     node.fenceAfterS());
             for (Machine m : machines.list()) remove(m.id(), "fenced");
         }
+    }
+
+    /**
+     * The control plane refused this node's credential, or knew no such node, for every heartbeat of fence_after_s (the
+     * node was removed, {@code DELETE /v1/nodes/{id}}; the machines are fenced already): stops polling and heartbeating
+     * and leaves the private network, so no link, peer or rule of a node the cluster no longer has stays behind. Waiting out
+     * fence_after_s, rather than leaving at the first refusal, keeps one misconfigured replica from tearing links down.
+     */
+    private void leave() {
+        log.error("node {}: the control plane refused this node's credential for {} s: it was removed from the "
+                + "cluster; leaving it (stop this agent, or remove {} to join again as a new node)", node.nodeId(),
+                node.fenceAfterS(), dataDir.resolve("node.json"));
+        closed = true;
+        poller.interrupt();
+        privateNode.ifPresent(p -> p.leave(dataDir));
     }
 
     private static Capacity hostCapacity() {

@@ -218,4 +218,27 @@ public final class PrivateNode implements AutoCloseable {
         network.unwatchGateways();
         dns.close();
     }
+
+    /**
+     * Leaves the private network for good, once the control plane no longer knows this node: stops the internal DNS,
+     * removes the link (its interface, peers and userspace process) and forgets the stored layout. Each step is tried
+     * even when one before it failed; failures are logged, naming the step.
+     *
+     * @param dataDir the agent's data directory, where the layout is stored
+     */
+    void leave(Path dataDir) {
+        close();
+        try {
+            link.close();
+        } catch (NetworkException e) {
+            log.error("private network: leave: {}", e.getMessage());
+        }
+        peers.set(0);
+        try {
+            Files.deleteIfExists(dataDir.resolve(LAYOUT_FILE));
+        } catch (IOException e) {
+            log.error("private network: leave: remove the stored layout {}: {}", dataDir.resolve(LAYOUT_FILE), e);
+        }
+        log.info("private network: left; link {} removed", link.name());
+    }
 }

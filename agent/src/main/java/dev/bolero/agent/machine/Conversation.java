@@ -198,7 +198,7 @@ final class Conversation {
                 }
                 session = s;
                 while (true) {
-                    if (!out.holdsPartialLine()) delivered = s.confirm();
+                    if (!out.holdsPartialLine()) delivered = s.confirmUnlessWriting();
                     switch (s.next()) {
                         case GuestEvent.Hello hello -> {
                             GuestConfig c = pendingConfig != null ? pendingConfig : rebuild.get();

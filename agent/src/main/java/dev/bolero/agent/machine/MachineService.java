@@ -80,7 +80,7 @@ public final class MachineService implements AutoCloseable {
         var metrics = new MachineMetrics(usage, clock);
         var health = new HealthChecks(new NetworkProbe(), clock);
         return List.of(new ImageHook(runtime.images(), metrics), new NetworkHook(runtime.network()),
-                new VolumeHook(runtime.volumes()), new BootWatchdog(runtime.bootDeadline()), health,
+                new VolumeHook(runtime.volumes(), runtime.driver()), new BootWatchdog(runtime.bootDeadline()), health,
                 new SecretsHook(), usage, metrics,
                 new Templates(runtime.templates(), runtime.driver(), clock, health::statuses));
     }

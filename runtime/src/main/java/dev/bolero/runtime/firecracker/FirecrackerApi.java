@@ -3,6 +3,9 @@ package dev.bolero.runtime.firecracker;
 import com.fasterxml.jackson.annotation.JsonValue;
 import dev.bolero.runtime.VmSpec;
 import dev.bolero.runtime.internal.vmm.ApiRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -147,6 +150,23 @@ final class FirecrackerApi {
     /** The kernel arguments Firecracker guests get after the boot assets' own. */
     static final List<String> DRIVER_KERNEL_ARGS = List.of("console=ttyS0", "reboot=k", "panic=1", "pci=off");
 
+    /** Virtio-blk's limit on a device id ({@code VIRTIO_BLK_ID_BYTES}). */
+    private static final int BLOCK_ID_BYTES = 20;
+
+    /**
+     * The id Firecracker's virtio-blk device gives the guest for {@code file} ({@code /sys/block/vdX/serial}), as its
+     * block device builds it: the decimal {@code st_dev}, {@code st_rdev} and {@code st_ino} of the file, one after
+     * the other (as kvmtool does), cut at virtio-blk's 20 bytes.
+     *
+     * @throws IOException when the file's attributes cannot be read
+     */
+    static String blockDeviceId(Path file) throws IOException {
+        String id = Long.toUnsignedString((Long) Files.getAttribute(file, "unix:dev"))
+                + Long.toUnsignedString((Long) Files.getAttribute(file, "unix:rdev"))
+                + Long.toUnsignedString((Long) Files.getAttribute(file, "unix:ino"));
+        return id.length() > BLOCK_ID_BYTES ? id.substring(0, BLOCK_ID_BYTES) : id;
+    }
+
     /** The pre-boot configuration and {@code InstanceStart}, in the order they are sent. */
     static List<ApiRequest> boot(VmSpec spec, VmmPaths paths) {
         List<String> args = new ArrayList<>(spec.boot().kernelArgs());
@@ -159,9 +179,8 @@ final class FirecrackerApi {
                 new BootSource(paths.kernel(), paths.initramfs(), String.join(" ", args))));
         // Not Firecracker's root device: bolero-init in the initramfs mounts it (so no root= is added).
         requests.add(ApiRequest.put("/drives/root", new Drive("root", paths.rootDrive(), false, false)));
-        // Volumes, read-write, after the root drive. Firecracker's drive API takes no serial (its virtio-blk device
-        // id is its own, derived from the file), so the guest's find-by-serial does not see the drive's id: see the
-        // README's volume notes.
+        // Volumes, read-write, after the root drive. Firecracker's drive API takes no serial: the guest finds each by
+        // the id Firecracker makes up for it (blockDeviceId), which the driver tells the agent (guestSerial).
         for (int i = 0; i < spec.drives().size(); i++) {
             String id = spec.drives().get(i).serial();
             requests.add(ApiRequest.put("/drives/" + id, new Drive(id, paths.drives().get(i), false, false)));

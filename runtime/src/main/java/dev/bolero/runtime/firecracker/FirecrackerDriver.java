@@ -136,6 +136,24 @@ public final class FirecrackerDriver extends KvmVmmDriver {
     /**
      * {@inheritDoc}
      *
+     * <p>Firecracker's drive API takes no serial: its virtio-blk device answers with an id of its own (see
+     * {@link FirecrackerApi#blockDeviceId}), made from the file it opens. The jail's drive is a hard link to {@code
+     * drive.file()} (same device and inode) and an unjailed Firecracker opens the file itself, so the id is known before
+     * Firecracker starts.
+     */
+    @Override
+    public String guestSerial(VmSpec.Drive drive) throws VmmException {
+        try {
+            return FirecrackerApi.blockDeviceId(drive.file());
+        } catch (IOException e) {
+            throw new VmmException("the id Firecracker gives drive " + drive.serial() + " (" + drive.file() + "): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
      * <p>When Firecracker is gone, its jail (if Bolero made one) is released.
      */
     @Override

@@ -208,6 +208,23 @@ public final class GuestSession implements Closeable {
         return delivered;
     }
 
+    /**
+     * {@link #confirm()}, unless another thread is writing to the guest: then nothing is sent and what was delivered
+     * before is returned. The thread reading the guest calls this between events: it must never wait behind a write
+     * the guest may read only once its own writes (which that thread drains) go through. The next confirmation covers
+     * the frames skipped here (the guest forgets every frame up to the number it is told).
+     *
+     * @throws IOException when the confirmation cannot be written
+     */
+    public long confirmUnlessWriting() throws IOException {
+        if (returned <= delivered || !writeLock.tryLock()) return delivered;
+        try {
+            return confirm();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     /** How many frames of the VM are delivered: confirmed by this session or an earlier one. */
     public long delivered() {
         return delivered;

@@ -42,6 +42,27 @@ class FirecrackerDriverTest {
     }
 
     @Test
+    void theGuestFindsAVolumeByTheIdFirecrackerMakesFromItsFileAsStatShowsItAndItsJailLinkShares() throws Exception {
+        Path volume = Files.write(dir.resolve("vol.ext4"), new byte[4096]);
+        var drive = new VmSpec.Drive(volume, "vol_1");
+        String serial = new FirecrackerDriver(Optional.empty()).guestSerial(drive);
+        // What Firecracker's block device computes: st_dev, st_rdev and st_ino in decimal, cut at 20 bytes.
+        var stat = new ProcessBuilder("stat", "-c", "%d%r%i", volume.toString()).start();
+        String expected = new String(stat.getInputStream().readAllBytes()).strip();
+        assertThat(stat.waitFor()).isZero();
+        assertThat(serial).isEqualTo(expected.length() > 20 ? expected.substring(0, 20) : expected)
+                .matches("[0-9]{1,20}");
+        Path link = Files.createLink(dir.resolve("drive-vol_1.raw"), volume);
+        assertThat(new FirecrackerDriver(Optional.empty()).guestSerial(new VmSpec.Drive(link, "vol_1")))
+                .as("the jail's hard link: the same device and inode").isEqualTo(serial);
+        assertThatThrownBy(() -> new FirecrackerDriver(Optional.empty())
+                .guestSerial(new VmSpec.Drive(dir.resolve("gone.ext4"), "gone")))
+                .isInstanceOf(VmmException.class).hasMessageContaining("drive gone");
+        assertThat(new dev.bolero.runtime.qemu.QemuDriver().guestSerial(drive)).as("QEMU passes the serial on")
+                .isEqualTo("vol_1");
+    }
+
+    @Test
     void aNonElfKernelIsRefusedBeforeAnythingIsSpawned() throws Exception {
         Path notElf = Files.writeString(dir.resolve("kernel"), "MZ not a vmlinux");
         assertThatThrownBy(() -> new FirecrackerDriver(Optional.of(Path.of("/bin/false"))).start(spec(notElf)))

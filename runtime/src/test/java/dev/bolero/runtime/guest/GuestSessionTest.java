@@ -316,6 +316,87 @@ class GuestSessionTest {
         }
     }
 
+    @Test
+    void theReaderConfirmsWithoutWaitingBehindAWriteTheGuestDoesNotRead() throws Exception {
+        var ch = new MuteChannel(frames(FrameCodec.STDOUT, "1\n", FrameCodec.STDOUT, "2\n"));
+        var session = new GuestSession(ch, java.time.Duration.ofMinutes(5));
+        var writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                session.signal(15);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, runnable -> Thread.ofVirtual().start(runnable));
+        assertThat(session.next()).isInstanceOf(GuestEvent.Output.class);
+        ch.writing.await();
+        assertThat(session.confirmUnlessWriting()).as("skipped: the signal is being written").isZero();
+        assertThat(session.next()).isInstanceOf(GuestEvent.Output.class);
+        assertThat(session.confirmUnlessWriting()).isZero();
+        assertThat(writer).isNotDone();
+        ch.unblock();
+        writer.join();
+        assertThat(session.confirmUnlessWriting()).as("no write in the way: both frames confirmed").isEqualTo(2);
+        assertThat(ch.written.toByteArray()).as("the signal, then one RECEIVED of 2")
+                .isEqualTo(concat(FrameCodec.encode(FrameCodec.SIGNAL, int32(15)),
+                        FrameCodec.encode(FrameCodec.RECEIVED, int64(2))));
+    }
+
+    private static byte[] concat(ByteBuffer a, ByteBuffer b) {
+        var out = new ByteArrayOutputStream();
+        out.write(a.array(), 0, a.limit());
+        out.write(b.array(), 0, b.limit());
+        return out.toByteArray();
+    }
+
+    /** A guest that sends {@code input} but reads nothing until {@link #unblock()}: writes block until then. */
+    static final class MuteChannel implements ByteChannel {
+        final java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+        private final java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        final ByteArrayOutputStream written = new ByteArrayOutputStream();
+        private final ByteBuffer in;
+
+        MuteChannel(byte[] input) {
+            in = ByteBuffer.wrap(input);
+        }
+
+        void unblock() {
+            reading.countDown();
+        }
+
+        @Override
+        public int read(ByteBuffer dst) {
+            if (!in.hasRemaining()) return -1;
+            int n = Math.min(dst.remaining(), in.remaining());
+            for (int i = 0; i < n; i++) dst.put(in.get());
+            return n;
+        }
+
+        @Override
+        public synchronized int write(ByteBuffer src) throws IOException {
+            writing.countDown();
+            try {
+                reading.await();
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            int n = src.remaining();
+            byte[] b = new byte[n];
+            src.get(b);
+            written.writeBytes(b);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            reading.countDown();
+        }
+    }
+
     /** A guest that neither sends nor reads: reads and writes block until the channel is closed. */
     static final class DeafChannel implements ByteChannel {
         private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);

@@ -352,8 +352,9 @@ final class ServerRoutes {
     static final Operation REMOVE_NODE = Operation.delete("/v1/nodes/{id}").id("removeNode").tag("nodes")
             .summary("Removes a node from the cluster for good")
             .description("Only a node that is down, cordoned or draining and holds no machines or volumes (409 "
-                    + "otherwise): its credential stops working and its private-network peers drop it. Stop its agent; "
-                    + "to bring the host back, join it again as a new node.")
+                    + "otherwise): its credential stops working and its private-network peers drop it. Its agent, once "
+                    + "its credential has been refused for its fence deadline, leaves the private network (its link "
+                    + "goes) and stops reconciling; stop it. To bring the host back, join it again as a new node.")
             .returnsNothing(204).errors(403, 409).build();
 
     static final Operation JOIN = Operation.post("/v1/nodes/join").id("joinNode").tag("protocol")
