@@ -12,6 +12,7 @@ import dev.bolero.agent.machine.MachineNetwork;
 import dev.bolero.agent.machine.MachineRecord;
 import dev.bolero.agent.machine.MachineService;
 import dev.bolero.agent.machine.NodeRuntime;
+import dev.bolero.agent.machine.TemplateStore;
 import dev.bolero.agent.machine.NodeVolumes;
 import dev.bolero.agent.machine.NodeCapacity;
 import dev.bolero.agent.store.MachineStore;
@@ -105,7 +106,8 @@ public final class Agent implements AutoCloseable {
         MachineNetwork network = startNetwork(config, store);
         MachineService machines = new MachineService(store,
                 new NodeRuntime(images, driver, boot, logs, machinesDir, config.bootDeadline(), network,
-                        new NodeVolumes(dataDir.resolve("volumes"))),
+                        new NodeVolumes(dataDir.resolve("volumes")),
+                        TemplateStore.open(dataDir.resolve("templates"), config.templateLimits())),
                 dev.bolero.agent.machine.Clock.system(clock),
                 NodeCapacity.ofHost(config.cpuOvercommit(), config.memoryOvercommit()));
         var telemetry = new Telemetry("agent", () -> kernel.isEmpty()

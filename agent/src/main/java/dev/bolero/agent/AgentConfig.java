@@ -6,6 +6,7 @@ import dev.bolero.oci.Credentials;
 import dev.bolero.oci.ImageLimits;
 import dev.bolero.oci.RegistryConfig;
 import dev.bolero.agent.machine.NodeCapacity;
+import dev.bolero.agent.machine.TemplateLimits;
 import dev.bolero.network.NetworkConfig;
 import dev.bolero.runtime.qemu.QemuDriver;
 import dev.bolero.api.http.ClientLimits;
@@ -37,6 +38,7 @@ import java.util.Set;
  * @param imageLimits what one image and the node's image store may take (see {@link ImageLimits})
  * @param registryReadTimeout how long a registry may leave a pull waiting for a response or for each read of one
  * @param clientLimits what a client of the node API may hold: head and body deadlines, connections per address
+ * @param templateLimits how many templates (and bytes of them) the node keeps for warm starts
  */
 public record AgentConfig(
         String host,
@@ -54,7 +56,8 @@ public record AgentConfig(
         Optional<NetworkConfig> network,
         ImageLimits imageLimits,
         Duration registryReadTimeout,
-        ClientLimits clientLimits) {
+        ClientLimits clientLimits,
+        TemplateLimits templateLimits) {
 
     /**
      * An agent that picks its driver itself, jails its VMMs when it runs as root, has no registry credentials, allows
@@ -77,7 +80,7 @@ public record AgentConfig(
             Optional<NetworkConfig> network) {
         this(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail, registryCredentials,
                 cpuOvercommit, memoryOvercommit, network, ImageLimits.defaults(), RegistryConfig.DEFAULT_READ_TIMEOUT,
-                ClientLimits.DEFAULT);
+                ClientLimits.DEFAULT, TemplateLimits.DEFAULT);
     }
 
     public AgentConfig {
@@ -92,6 +95,7 @@ public record AgentConfig(
         Objects.requireNonNull(imageLimits, "imageLimits");
         Objects.requireNonNull(registryReadTimeout, "registryReadTimeout");
         Objects.requireNonNull(clientLimits, "clientLimits");
+        Objects.requireNonNull(templateLimits, "templateLimits");
         insecureRegistries = Set.copyOf(insecureRegistries);
         registryCredentials = Map.copyOf(registryCredentials);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
@@ -105,19 +109,27 @@ public record AgentConfig(
     public AgentConfig withNetwork(Optional<NetworkConfig> network) {
         return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
                 registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout,
-                clientLimits);
+                clientLimits, templateLimits);
     }
 
     /** This configuration with these image limits and registry read timeout. */
     public AgentConfig withImages(ImageLimits limits, Duration readTimeout) {
         return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
                 registryCredentials, cpuOvercommit, memoryOvercommit, network, limits, readTimeout,
-                clientLimits);
+                clientLimits, templateLimits);
     }
 
     /** This configuration with these limits on the node API's clients. */
     public AgentConfig withClientLimits(ClientLimits limits) {
         return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
-                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout, limits);
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout, limits,
+                templateLimits);
+    }
+
+    /** This configuration with these limits on the node's templates. */
+    public AgentConfig withTemplates(TemplateLimits limits) {
+        return new AgentConfig(host, port, dataDir, insecureRegistries, accelerator, kernel, bootDeadline, driver, jail,
+                registryCredentials, cpuOvercommit, memoryOvercommit, network, imageLimits, registryReadTimeout,
+                clientLimits, limits);
     }
 }

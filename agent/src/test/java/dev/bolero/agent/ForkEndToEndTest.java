@@ -1,9 +1,11 @@
 package dev.bolero.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.bolero.agent.GuestProbe.counts;
+import static dev.bolero.agent.GuestProbe.identity;
+import static dev.bolero.agent.GuestProbe.types;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.oci.testing.ImageSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,8 +14,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,13 +27,8 @@ import tools.jackson.databind.JsonNode;
  * VMMs. One cold boot in all.
  */
 class ForkEndToEndTest {
-    private static final Pattern COUNT = Pattern.compile("n=(\\d+) pid=(\\d+)");
-
     @RegisterExtension
-    static final AgentFixture env = AgentFixture.withImage("fork/web:1", ImageSpec.cmd("sh", "-c",
-            "chmod +x /www/cgi-bin/id && httpd -p 8080 -h /www && i=0; while true; do i=$((i+1)); echo n=$i pid=$$;"
-                    + " sleep 0.2; done")
-            .withFile("/www/cgi-bin/id", "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nhostname\n"));
+    static final AgentFixture env = AgentFixture.withImage("fork/web:1", GuestProbe.COUNTING_WEB_SERVER);
 
     @TempDir
     static Path dataDir;
@@ -68,7 +63,7 @@ class ForkEndToEndTest {
                 assertThat(m.path("namespace").asString()).isEqualTo("alpha");
                 String ip = m.path("ip").asString();
                 assertThat(ips.add(ip)).as("clone %s has an address of its own: %s", clone, ip).isTrue();
-                Identity id = identity(node, clone);
+                GuestProbe.Identity id = identity(node, clone);
                 assertThat(id.hostname()).isEqualTo(clone);
                 assertThat(hostnames.add(id.hostname())).isTrue();
                 assertThat(id.machineId()).matches("[0-9a-f]{32}");
@@ -109,30 +104,5 @@ class ForkEndToEndTest {
             }
             assertThat(net.devices()).isEqualTo(devicesBefore);
         }
-    }
-
-    private record Identity(String hostname, String machineId, String random, String mac, String addresses) {}
-
-    private static Identity identity(AgentHarness node, String id) {
-        JsonNode r = node.exec(id, "{\"cmd\": [\"sh\", \"-c\", \"hostname; cat /etc/machine-id 2>/dev/null || echo none;"
-                + " head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\\\n'; echo; cat /sys/class/net/eth0/address;"
-                + " ip -4 addr show eth0\"]}");
-        assertThat(r.path("exit_code").asInt()).as(r.toString()).isZero();
-        String[] lines = r.path("stdout").asString().split("\n", 5);
-        return new Identity(lines[0], lines[1], lines[2], lines[3], lines.length > 4 ? lines[4] : "");
-    }
-
-    /** Each {@code n=N pid=P} line of the logs as {N, P}. */
-    private static List<long[]> counts(String logs) {
-        List<long[]> out = new ArrayList<>();
-        Matcher m = COUNT.matcher(logs);
-        while (m.find()) out.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))});
-        return out;
-    }
-
-    private static List<String> types(JsonNode events) {
-        List<String> types = new ArrayList<>();
-        events.forEach(e -> types.add(e.path("type").asString()));
-        return types;
     }
 }

@@ -2,6 +2,7 @@ package dev.bolero.cli;
 
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
+import dev.bolero.agent.machine.TemplateLimits;
 import dev.bolero.agent.cluster.ClusterConfig;
 import dev.bolero.agent.cluster.PrivateNetworkConfig;
 import dev.bolero.runtime.JailConfig;
@@ -96,6 +97,13 @@ final class AgentCommand implements Callable<Integer> {
             + " mid-blob included (default ${DEFAULT-VALUE})")
     int registryReadTimeoutSeconds;
 
+    @Option(names = "--max-templates", defaultValue = "16", description = "templates (saved states warm-start machines start from) the node keeps;"
+            + " the least recently used go first, 0 takes none (default ${DEFAULT-VALUE})")
+    int maxTemplates;
+
+    @Option(names = "--templates-budget-mb", defaultValue = "4096", description = "MiB the node's templates may hold together (default ${DEFAULT-VALUE})")
+    long templatesBudgetMb;
+
     @Mixin
     NetworkFlags network;
 
@@ -121,7 +129,8 @@ final class AgentCommand implements Callable<Integer> {
                 registryConfig == null ? Map.of() : RegistryConfig.readDockerConfig(registryConfig),
                 cpuOvercommit, memoryOvercommit, network.config())
                 .withImages(imageLimits(), Duration.ofSeconds(registryReadTimeoutSeconds))
-                .withClientLimits(clientLimits.limits());
+                .withClientLimits(clientLimits.limits())
+                .withTemplates(new TemplateLimits(maxTemplates, templatesBudgetMb << 20));
         CountDownLatch stopped = new CountDownLatch(1);
         Optional<ClusterConfig> cluster = cluster();
         try (Agent agent = Agent.start(config)) {

@@ -33,6 +33,10 @@ final class MachineFlags {
     @Option(names = "--rm", description = "delete the machine when its run ends and no restart applies")
     boolean remove;
 
+    @Option(names = "--warm-start", description = "start from the node's template of this image and config instead of"
+            + " booting, and leave one when it has none (config.warm_start)")
+    boolean warmStart;
+
     @Option(names = "--metadata", paramLabel = "K=V",
             description = "a metadata entry shown with the machine; repeatable")
     Map<String, String> metadata = new LinkedHashMap<>();
@@ -57,6 +61,7 @@ final class MachineFlags {
                 .env(env.isEmpty() ? null : env)
                 .restart(restart == null ? null : ClusterCommands.restartPolicy(restart))
                 .autoDestroy(remove ? true : null)
+                .warmStart(warmStart ? true : null)
                 .services(publish.isEmpty() ? null : publish.stream().map(ClusterCommands::servicePort).toList())
                 .metadata(metadata.isEmpty() ? null : metadata)
                 .checks(checks.isEmpty() ? null : parsedChecks())

@@ -115,11 +115,13 @@ class FleetFlagsTest {
         assertThat(bare.config().restart()).as("absent, so the fleet's or the cluster's default applies").isNull();
 
         var flagged = parse(ClusterCommands.Run.class, "run", "app:9", "--memory", "1024", "-e", "X=1", "--rm",
-                "--metadata", "team=web", "--metadata", "tier=canary").spec();
+                "--metadata", "team=web", "--metadata", "tier=canary", "--warm-start").spec();
         assertThat(flagged.config().image().value()).isEqualTo("app:9");
         assertThat(flagged.config().guest()).isEqualTo(new MachineSpec.Guest(null, 1024, null));
         assertThat(flagged.config().env()).isEqualTo(Map.of("X", "1"));
         assertThat(flagged.config().autoDestroy()).isTrue();
+        assertThat(flagged.config().warmStart()).isTrue();
+        assertThat(bare.config().warmStart()).as("absent, so the fleet's applies").isNull();
         assertThat(flagged.config().metadata()).isEqualTo(Map.of("team", "web", "tier", "canary"));
         assertThat(bare.config().metadata()).as("absent, so the fleet's applies").isNull();
     }

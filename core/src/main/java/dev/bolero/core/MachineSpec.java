@@ -41,6 +41,9 @@ import java.util.TreeMap;
  * @param mounts the namespace's volumes the guest mounts, each at its own path (at most {@value Mount#MAX_MOUNTS});
  *     a volume at most once; replaced whole in an overlay. The machine runs on the node its volumes live on
  * @param httpService how the cluster's gateway serves the machine's fleet over HTTP(S); null: it does not
+ * @param warmStart whether the machine starts from its node's template of its image and config (a snapshot taken once
+ *     the workload of an earlier machine like it was up) instead of booting, and leaves one when the node has none
+ *     (default false). Not with {@code secrets} or {@code mounts}: a template's memory would hold them
  * @throws ValidationException naming the first illegal field
  */
 public record MachineSpec(
@@ -58,7 +61,8 @@ public record MachineSpec(
         Map<String, Check> checks,
         List<Secret> secrets,
         List<Mount> mounts,
-        HttpService httpService) {
+        HttpService httpService,
+        boolean warmStart) {
 
     public MachineSpec {
         FieldPath.CONFIG.field("image").required(image);
@@ -76,6 +80,14 @@ public record MachineSpec(
         check(FieldPath.CONFIG, guest, init, env, restart, stop, services, metadata, checks, secrets);
         Mount.checkAll(FieldPath.CONFIG.field("mounts"), mounts);
         if (httpService != null) httpService.check(FieldPath.CONFIG.field("http_service"));
+        if (warmStart && !secrets.isEmpty()) {
+            throw FieldPath.CONFIG.field("warm_start").invalid("cannot be true with secrets: a template's memory would "
+                    + "hold them");
+        }
+        if (warmStart && !mounts.isEmpty()) {
+            throw FieldPath.CONFIG.field("warm_start").invalid("cannot be true with mounts: a template's memory would "
+                    + "hold the state of volumes it cannot share");
+        }
     }
 
     /** A builder with every field unset: {@link Builder#build} fills the defaults and needs an image. */
@@ -91,7 +103,7 @@ public record MachineSpec(
     /** This spec as an overlay: every field set. */
     public Overlay overlay() {
         return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks, secrets, mounts, httpService);
+                metadata, checks, secrets, mounts, httpService, warmStart);
     }
 
     /**
@@ -100,7 +112,7 @@ public record MachineSpec(
      */
     public MachineSpec withoutServices() {
         return new MachineSpec(image, guest, init, env, restart, autoDestroy, stop, network, List.of(), driver,
-                metadata, checks, secrets, mounts, httpService);
+                metadata, checks, secrets, mounts, httpService, warmStart);
     }
 
     /** Checks the parts that are present (null: absent) at {@code at}; shared by specs and overlays. */
@@ -179,7 +191,8 @@ public record MachineSpec(
             Map<String, Check> checks,
             List<Secret> secrets,
             List<Mount> mounts,
-            HttpService httpService) {
+            HttpService httpService,
+            Boolean warmStart) {
 
         /** Nothing set. */
         public static final Overlay EMPTY = new Builder().overlay();
@@ -204,7 +217,8 @@ public record MachineSpec(
                     merged(env, base.env), or(restart, base.restart), or(autoDestroy, base.autoDestroy),
                     or(stop, base.stop), or(network, base.network), or(services, base.services),
                     or(driver, base.driver), merged(metadata, base.metadata), or(checks, base.checks),
-                    or(secrets, base.secrets), or(mounts, base.mounts), or(httpService, base.httpService));
+                    or(secrets, base.secrets), or(mounts, base.mounts), or(httpService, base.httpService),
+                    or(warmStart, base.warmStart));
         }
 
         /**
@@ -214,7 +228,7 @@ public record MachineSpec(
          */
         public MachineSpec toSpec() {
             return new MachineSpec(image, guest, init, env, restart, Boolean.TRUE.equals(autoDestroy), stop, network,
-                    services, driver, metadata, checks, secrets, mounts, httpService);
+                    services, driver, metadata, checks, secrets, mounts, httpService, Boolean.TRUE.equals(warmStart));
         }
 
         private static <T> T or(T value, T base) {
@@ -248,6 +262,7 @@ public record MachineSpec(
         private List<Secret> secrets;
         private List<Mount> mounts;
         private HttpService httpService;
+        private Boolean warmStart;
 
         private Builder() {}
 
@@ -363,6 +378,11 @@ public record MachineSpec(
             return this;
         }
 
+        public Builder warmStart(Boolean warmStart) {
+            this.warmStart = warmStart;
+            return this;
+        }
+
         /** Adds one mount to {@code mounts}. */
         public Builder mount(String volume, String path) {
             if (mounts == null) mounts = new ArrayList<>();
@@ -379,7 +399,7 @@ public record MachineSpec(
         /** The overlay of the fields set so far. */
         public Overlay overlay() {
             return new Overlay(image, guest, init, env, restart, autoDestroy, stop, network, services, driver,
-                metadata, checks, secrets, mounts, httpService);
+                metadata, checks, secrets, mounts, httpService, warmStart);
         }
 
         /** The spec: the fields set so far, defaults for the others. */

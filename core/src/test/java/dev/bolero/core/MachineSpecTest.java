@@ -153,7 +153,22 @@ class MachineSpecTest {
                         "config.mounts[0].volume must be 1-63 of a-z 0-9 _ - starting with a letter or digit, got "
                                 + "'Data'"),
                 Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").mount(null, "/data").build(),
-                        "config.mounts[0].volume is required"));
+                        "config.mounts[0].volume is required"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").warmStart(true)
+                                .secret(MachineSpec.Secret.env("db", "DB")).build(),
+                        "config.warm_start cannot be true with secrets: a template's memory would hold them"),
+                Arguments.of((Supplier<MachineSpec>) () -> MachineSpec.builder("x").warmStart(true)
+                                .mount("data", "/data").build(),
+                        "config.warm_start cannot be true with mounts: a template's memory would hold the state of "
+                                + "volumes it cannot share"));
+    }
+
+    @Test
+    void warmStartIsOffUnlessSetAndAnOverlaySetsItLikeAnyField() {
+        assertThat(MachineSpec.builder("x").build().warmStart()).isFalse();
+        var fleet = MachineSpec.builder("x").warmStart(true).overlay();
+        assertThat(MachineSpec.builder().overlay().over(fleet).toSpec().warmStart()).isTrue();
+        assertThat(MachineSpec.builder().warmStart(false).overlay().over(fleet).toSpec().warmStart()).isFalse();
     }
 
     @Test

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's image routes under {@code /api/v1/images}: list, pull (optionally streaming progress as NDJSON), import
- * from an archive, delete (refused with {@code 409 conflict} while a machine uses the image) and garbage collection.
+ * from an archive, delete (refused with {@code 409 conflict} while a machine uses the image; its templates go with it)
+ * and garbage collection; and the list of the node's templates under {@code /api/v1/templates}.
  */
 public final class ImageRoutes {
     private static final Logger log = LoggerFactory.getLogger(ImageRoutes.class);
@@ -64,6 +65,7 @@ public final class ImageRoutes {
         routes.handle(NodeRoutes.GC, this::gc);
         routes.handle(NodeRoutes.IMAGE, ctx -> ctx.json(get(digest(ctx))));
         routes.handle(NodeRoutes.DELETE_IMAGE, this::delete);
+        routes.handle(NodeRoutes.TEMPLATES, ctx -> ctx.json(machines.templates()));
     }
 
     private List<Image> list() {
@@ -198,6 +200,7 @@ public final class ImageRoutes {
             throw ApiException.conflict("delete image " + digest + ": in use by machines " + image.machines());
         }
         images.delete(digest);
+        machines.removeTemplatesOf(digest.toString());
         ctx.status(204);
     }
 
@@ -206,7 +209,10 @@ public final class ImageRoutes {
         List<String> removed = new ArrayList<>();
         if (NodeApi.booleanParam(ctx, "unused")) {
             for (Image image : list()) {
-                if (image.machines().isEmpty() && images.delete(Digest.parse(image.digest()))) removed.add(image.digest());
+                if (image.machines().isEmpty() && images.delete(Digest.parse(image.digest()))) {
+                    removed.add(image.digest());
+                    machines.removeTemplatesOf(image.digest());
+                }
             }
         }
         GcReport report = images.collectGarbage();

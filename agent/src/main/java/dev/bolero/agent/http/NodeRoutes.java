@@ -113,6 +113,9 @@ final class NodeRoutes {
             .summary("One image").returns(200, Image.class).build();
     static final Operation DELETE_IMAGE = Operation.delete("/api/v1/images/{digest}").id("deleteImage")
             .tag("images").summary("Deletes an image no machine uses").returnsNothing(204).errors(409).build();
+    static final Operation TEMPLATES = Operation.get("/api/v1/templates").id("listTemplates").tag("images")
+            .summary("The node's templates: saved states warm-start machines start from, most recently used first")
+            .returnsArrayOf(200, dev.bolero.api.Template.class).build();
     static final Operation VOLUME_BLOCKS = Operation.get("/api/v1/volumes/{id}/blocks").id("sendVolumeBlocks")
             .tag("volumes").summary("One pass of a moving volume's blocks (the stream VolumeBlocks describes)")
             .description("The control plane relays it to the node the volume moves to. The first pass sends every "
@@ -123,6 +126,6 @@ final class NodeRoutes {
     /** Every operation, in the order of the document. */
     static final List<Operation> ALL = java.util.stream.Stream.concat(java.util.stream.Stream.of(OPENAPI, NODE, CREATE,
             LIST, GET, START, STOP, SUSPEND, FORK, DELETE, WAIT, LOGS, EVENTS, STATS, EXEC, IMAGES, PULL, IMPORT, GC,
-            IMAGE, DELETE_IMAGE, VOLUME_BLOCKS),
+            IMAGE, DELETE_IMAGE, TEMPLATES, VOLUME_BLOCKS),
             Telemetry.OPERATIONS.stream()).toList();
 }

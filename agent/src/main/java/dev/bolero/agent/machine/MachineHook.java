@@ -4,6 +4,7 @@ import dev.bolero.core.MachineSpec;
 import dev.bolero.oci.OciException;
 import dev.bolero.api.ExecRequest;
 import dev.bolero.api.ExecResult;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -64,6 +65,9 @@ interface MachineHook {
         /** Whether the guest started the workload (a re-adopted running machine has). */
         boolean started();
 
+        /** Whether this run booted its guest (rather than resuming a saved state or re-adopting a running VMM). */
+        boolean booted();
+
         /** Whether the run is being stopped or destroyed. */
         boolean stopRequested();
 
@@ -92,8 +96,15 @@ interface MachineHook {
         /** Runs {@code action} on the mailbox as soon as it can, unless the run has ended. Thread-safe. */
         void post(Runnable action);
 
-        /** Records an event of the machine ({@code check_passing}, …) with {@code detail}. */
+        /** Records an event of the machine ({@code check_passing}, …) with {@code detail}. Thread-safe. */
         void event(String type, String detail);
+
+        /**
+         * Saves the running VM's state into the new directory {@code seed} for new machines to start from; the VM is
+         * paused meanwhile and runs on. The result completes (on another thread) once the seed is complete, or fails
+         * with an {@link dev.bolero.api.ApiException} whose message begins with {@code action}.
+         */
+        java.util.concurrent.CompletableFuture<Void> seed(Path seed, String action);
     }
 
     /** Runs a command in the guest beside the workload; may be called off the mailbox (it blocks). */

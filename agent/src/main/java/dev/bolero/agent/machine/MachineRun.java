@@ -42,6 +42,8 @@ final class MachineRun implements MachineHook.Run {
     VmProcess process;
     Conversation conversation;
     boolean started;
+    /** The run booted its guest (it did not resume a saved state, nor re-adopt a running VMM). */
+    boolean booted;
     boolean stopRequested;
     boolean destroying;
     boolean conversationEnded;
@@ -89,6 +91,11 @@ final class MachineRun implements MachineHook.Run {
     @Override
     public boolean started() {
         return started;
+    }
+
+    @Override
+    public boolean booted() {
+        return booted;
     }
 
     @Override
@@ -141,6 +148,13 @@ final class MachineRun implements MachineHook.Run {
     @Override
     public void event(String type, String detail) {
         events.accept(type, detail);
+    }
+
+    @Override
+    public CompletableFuture<Void> seed(Path seed, String action) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        mailbox.accept(new RunnerCommand.Seed(seed, action, done));
+        return done;
     }
 
     /** The run is being deleted: it ends without its end being recorded. */

@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,11 @@ final class MachineRunner {
     record Context(MachineBook book, NodeRuntime runtime, List<MachineHook> hooks) {
         Context {
             hooks = List.copyOf(hooks);
+        }
+
+        /** The warm-start hook, when the runners have one. */
+        Optional<Templates> templates() {
+            return hooks.stream().filter(Templates.class::isInstance).map(Templates.class::cast).findFirst();
         }
     }
 
@@ -349,8 +355,8 @@ final class MachineRunner {
     }
 
     /**
-     * Saves the running VM's state into a seed for clones, off the mailbox; the VM runs on. Replies once the seed is
-     * complete.
+     * Saves the running VM's state into a seed for new machines, off the mailbox; the VM runs on. Replies once the
+     * seed is complete.
      *
      * @throws ApiException {@code conflict} when it is not running (or is being suspended or stopped)
      */
@@ -359,17 +365,15 @@ final class MachineRunner {
         Lifecycle.require(id, m.state(), Lifecycle.Request.FORK);
         if (run == null || run.process == null || run.suspend != null
                 || run.stopRequested) {
-            throw ApiException.conflict("fork machine " + id + ": it is not running");
+            throw ApiException.conflict(s.action() + ": it is not running");
         }
         VmProcess process = run.process;
         offMailbox("seed", () -> {
             try {
                 process.seed(s.seed());
-                book.event(id, "forked", MachineState.RUNNING, "its state was saved for clones; it ran on");
                 s.reply().complete(null);
             } catch (VmmException | RuntimeException e) {
-                book.current(id).ifPresent(r -> book.event(id, "fork_failed", r.state(), e.getMessage()));
-                s.reply().completeExceptionally(new ApiException(ErrorCode.INTERNAL, "fork machine " + id + ": "
+                s.reply().completeExceptionally(new ApiException(ErrorCode.INTERNAL, s.action() + ": "
                         + e.getMessage()));
             }
         });
@@ -501,10 +505,14 @@ final class MachineRunner {
         int number = run.number;
         NodeRuntime rt = context.runtime();
         Map<String, String> dependencies = snapshotDependencies(book.find(id));
+        Optional<Templates> templates = context.templates();
+        BiConsumer<String, String> event = (type, detail) -> book.event(id, type, MachineState.STARTING, detail);
         offMailbox("spawn", () -> {
             try {
                 GuestConfig guest = launch.guestConfig();
                 VmSpec spec = launch.vmSpec(rt.machineDir(id), rt.boot().get(), HARD_STOP_GRACE);
+                Optional<TemplateStore.Template> template = Snapshot.exists(spec.workDir()) ? Optional.empty()
+                        : templates.flatMap(t -> t.plant(id, spec, dependencies, event));
                 Optional<String> discarded = Optional.empty();
                 if (Snapshot.exists(spec.workDir())) {
                     discarded = rt.driver().snapshotUnusable(spec, dependencies);
@@ -513,16 +521,21 @@ final class MachineRunner {
                             Optional<GuestIdentity> identity = Snapshot.planted(spec.workDir())
                                     ? Optional.of(identity(guest, spec)) : Optional.empty();
                             post(new RunnerCommand.Spawned(number, rt.driver().resume(spec), guest, true,
-                                    Optional.empty(), identity));
+                                    Optional.empty(), identity, template));
                             return;
                         } catch (VmmException e) {
                             discarded = Optional.of(e.getMessage());
                         }
                     }
                     Snapshot.discard(spec.workDir());
+                    if (template.isPresent()) { // the template's fault, not the machine's: it goes
+                        templates.get().discard(template.get(), discarded.get(), event);
+                        discarded = Optional.empty();
+                    }
                 }
                 VmProcess process = rt.driver().start(spec);
-                post(new RunnerCommand.Spawned(number, process, guest, false, discarded, Optional.empty()));
+                post(new RunnerCommand.Spawned(number, process, guest, false, discarded, Optional.empty(),
+                        Optional.empty()));
             } catch (VmmException | ApiException e) {
                 post(new RunnerCommand.StartFailed(number, RunEnd.failed(RunEnd.Reason.START_FAILED, e.getMessage())));
             } catch (IOException e) {
@@ -561,8 +574,15 @@ final class MachineRunner {
         s.discarded().ifPresent(why -> book.event(id, "snapshot_discarded", MachineState.STARTING,
                 "booted instead of resuming: " + why));
         log.info("machine={} vmm {} pid={}", id, s.resumed() ? "resumed" : "started", s.process().handle().pid());
+        run.booted = !s.resumed();
         supervise(s.process(), s.resumed() ? null : s.config(), s.resumed(), s.identity());
-        if (s.resumed()) {
+        if (s.template().isPresent()) {
+            TemplateStore.Template t = s.template().get();
+            book.event(id, "started_from_template", MachineState.STARTING, "template " + t.key() + " of image "
+                    + t.imageDigest() + ", taken from machine " + t.source() + " at " + t.takenAt() + "; VMM pid "
+                    + s.process().handle().pid());
+            guestStarted(); // the template's workload runs already
+        } else if (s.resumed()) {
             book.event(id, "resumed", MachineState.STARTING, (s.identity().isPresent() ? "from its source's state"
                     : "from its snapshot") + ", VMM pid " + s.process().handle().pid());
             guestStarted(); // the workload never stopped

@@ -79,9 +79,11 @@ public final class MachineService implements AutoCloseable {
         var usage = new UsageSampler(new UsageReader(Path.of("/")), clock,
                 id -> runtime.network().attachment(id).map(Attachment::tapName));
         var metrics = new MachineMetrics(usage, clock);
+        var health = new HealthChecks(new NetworkProbe(), clock);
         return List.of(new ImageHook(runtime.images(), metrics), new NetworkHook(runtime.network()),
-                new VolumeHook(runtime.volumes(), runtime.driver()), new BootWatchdog(runtime.bootDeadline()), new HealthChecks(new NetworkProbe(), clock),
-                new SecretsHook(), usage, metrics);
+                new VolumeHook(runtime.volumes(), runtime.driver()), new BootWatchdog(runtime.bootDeadline()), health,
+                new SecretsHook(), usage, metrics,
+                new Templates(runtime.templates(), runtime.driver(), clock, health::statuses));
     }
 
     /** A service whose runners call {@code hooks}, in order. */
@@ -185,6 +187,19 @@ public final class MachineService implements AutoCloseable {
                         new CompletableFuture<>()));
             }
         }
+    }
+
+    /** The node's templates (see {@link Templates}), most recently used first. */
+    public List<dev.bolero.api.Template> templates() {
+        return runtime.templates().list().stream().map(t -> new dev.bolero.api.Template(t.key().value(),
+                t.namespace(), t.imageDigest(), t.source(), t.takenAt(), t.lastUsed(), t.bytes())).toList();
+    }
+
+    /** Removes the templates of the image {@code digest}, which was deleted from the node; returns how many. */
+    public int removeTemplatesOf(String digest) {
+        int removed = runtime.templates().removeImage(digest);
+        if (removed > 0) log.info("image={} deleted: its templates={} removed", digest, removed);
+        return removed;
     }
 
     /** What this node can give its machines. */
@@ -376,7 +391,16 @@ public final class MachineService implements AutoCloseable {
                 source.imageDigest().ifPresent(d ->
                         book.update(c.id(), r -> r.withImageDigest(d, book.clock().instant()), ""));
             }
-            runners.get(sourceId).ask(new RunnerCommand.Seed(seed, new CompletableFuture<>()));
+            try {
+                runners.get(sourceId).ask(new RunnerCommand.Seed(seed, what, new CompletableFuture<>()));
+            } catch (ApiException e) {
+                if (e.code() == ErrorCode.INTERNAL) {
+                    book.current(sourceId).ifPresent(r -> book.event(sourceId, "fork_failed", r.state(),
+                            e.getMessage()));
+                }
+                throw e;
+            }
+            book.event(sourceId, "forked", MachineState.RUNNING, "its state was saved for clones; it ran on");
             for (String id : made) {
                 runtime.driver().plant(seed, runtime.machineDir(id), MachineRunner.snapshotDependencies(book.find(id)));
                 book.event(id, "cloned", MachineState.CREATED, "from a live snapshot of machine " + sourceId);

@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param bootDeadline how long a guest may take from VMM spawn to a started workload
  * @param network attaches machines to the node's network
  * @param volumes the volumes living on the node, which machines mount
+ * @param templates the node's templates, which warm-start machines start from
  */
 public record NodeRuntime(
         ImageStore images,
@@ -25,7 +26,8 @@ public record NodeRuntime(
         Path machinesDir,
         Duration bootDeadline,
         MachineNetwork network,
-        NodeVolumes volumes) {
+        NodeVolumes volumes,
+        TemplateStore templates) {
 
     public NodeRuntime {
         Objects.requireNonNull(images, "images");
@@ -36,6 +38,7 @@ public record NodeRuntime(
         Objects.requireNonNull(bootDeadline, "bootDeadline");
         Objects.requireNonNull(network, "network");
         Objects.requireNonNull(volumes, "volumes");
+        Objects.requireNonNull(templates, "templates");
     }
 
     /** The kernel and initramfs guests boot; built on first use. */

@@ -34,10 +34,11 @@ sealed interface RunnerCommand {
     record Suspend(CompletableFuture<MachineRecord> reply) implements Request<MachineRecord> {}
 
     /**
-     * Save the running VM's state into the new directory {@code seed}, for clones to start from; the VM runs on.
-     * Completes once the seed is complete.
+     * Save the running VM's state into the new directory {@code seed}, for new machines to start from (a fork's clones,
+     * a template); the VM runs on. Completes once the seed is complete; fails with an error that begins with
+     * {@code action} ({@code "fork machine ID"}).
      */
-    record Seed(java.nio.file.Path seed, CompletableFuture<Void> reply) implements Request<Void> {}
+    record Seed(java.nio.file.Path seed, String action, CompletableFuture<Void> reply) implements Request<Void> {}
 
     /**
      * Volume {@code volume} (of serial {@code serial}), mounted by the machine, grew to {@code bytes}: a running VM's
@@ -77,16 +78,14 @@ sealed interface RunnerCommand {
     record Prepared(int run, Launch launch) implements RunnerCommand {}
 
     /**
-     * The run's VMM was spawned: booted, or resumed from the machine's snapshot.
+     * The run's VMM runs: booted, or {@code resumed} from the machine's snapshot; {@code identity}: the snapshot was
+     * another VM's (a fork's clone, a template), whose guest takes this identity.
      *
      * @param discarded why the machine's snapshot was not used (it was discarded and the VM booted), if it had one
-     */
-    /**
-     * The run's VMM runs: booted, or {@code resumed} from the machine's snapshot; {@code identity}: the snapshot was
-     * another VM's (a fork's clone), whose guest takes this identity.
+     * @param template the template the machine's snapshot was planted from, if it was
      */
     record Spawned(int run, VmProcess process, GuestConfig config, boolean resumed, Optional<String> discarded,
-            Optional<GuestIdentity> identity) implements RunnerCommand {}
+            Optional<GuestIdentity> identity, Optional<TemplateStore.Template> template) implements RunnerCommand {}
 
     /** The run's VMM saved the VM's state and is gone ({@code failure} empty), or could not ({@code failure}). */
     record Saved(int run, Optional<String> failure) implements RunnerCommand {}

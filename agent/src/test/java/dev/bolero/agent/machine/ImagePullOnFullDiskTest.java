@@ -44,7 +44,8 @@ class ImagePullOnFullDiskTest {
             NodeRuntime runtime = new NodeRuntime(images, driver,
                     () -> new BootAssets(dir.resolve("vmlinuz"), dir.resolve("initrd"), List.of(), KernelFlavour.values()[0]),
                     new LogStore(machines, java.time.Clock.systemUTC()), machines, Duration.ofSeconds(30), MachineNetwork.disabled(),
-                    new NodeVolumes(dir.resolve("volumes")));
+                    new NodeVolumes(dir.resolve("volumes")),
+                TemplateStore.open(dir.resolve("templates"), TemplateLimits.DEFAULT));
             MachineStore store = MachineStore.open(dir.resolve("bolero.db"));
             MachineService service = new MachineService(store, runtime, new FakeClock(), new NodeCapacity(4, 4096, 1.0, 1.0),
                     List.of(new ImageHook(images, ImageHook.PullMeter.NONE)));

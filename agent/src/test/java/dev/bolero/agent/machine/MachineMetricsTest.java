@@ -102,6 +102,11 @@ class MachineMetricsTest {
             }
 
             @Override
+            public boolean booted() {
+                return false;
+            }
+
+            @Override
             public boolean stopRequested() {
                 return false;
             }
@@ -143,6 +148,11 @@ class MachineMetricsTest {
 
             @Override
             public void event(String type, String detail) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> seed(java.nio.file.Path seed, String action) {
                 throw new UnsupportedOperationException();
             }
         };

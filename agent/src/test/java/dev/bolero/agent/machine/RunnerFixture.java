@@ -54,7 +54,8 @@ final class RunnerFixture implements AutoCloseable {
         NodeRuntime runtime = new NodeRuntime(new ImageStore(dir, new RegistryConfig(Set.of(), Map.of())), driver,
                 () -> new BootAssets(dir.resolve("vmlinuz"), dir.resolve("initrd"), List.of(), KernelFlavour.values()[0]),
                 new LogStore(machines, java.time.Clock.systemUTC()), machines, BOOT_DEADLINE, MachineNetwork.disabled(),
-                new NodeVolumes(dir.resolve("volumes")));
+                new NodeVolumes(dir.resolve("volumes")),
+                TemplateStore.open(dir.resolve("templates"), TemplateLimits.DEFAULT));
         return new MachineService(store, runtime, clock, new NodeCapacity(4, 4096, 1.0, 1.0),
                 List.of(new InstantImage(), new BootWatchdog(BOOT_DEADLINE),
                         new HealthChecks(new dev.bolero.agent.checks.NetworkProbe(), clock)));

@@ -214,6 +214,7 @@ public final class QemuDriver implements VmmDriver {
         try {
             Files.createDirectories(work);
             Files.deleteIfExists(pidFile);
+            if (!resume) Files.deleteIfExists(work.resolve(SEED_DRIVE)); // a boot's overlay is over the image's drive
             launch = jail.isPresent() ? jailed(spec, work, qemu, pidFile, jail.get(), resume)
                     : unjailed(spec, work, qemu, pidFile, resume);
             long spawnedAt = System.nanoTime();
