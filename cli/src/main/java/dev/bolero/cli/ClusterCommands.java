@@ -194,8 +194,8 @@ final class ClusterCommands {
          * The body of the create: the flags, the command and entrypoint over them ({@code -t} and {@code -i} too),
          * started at once (the server puts their config over the fleet's). An attached run ({@code -i}, {@code -t})
          * is not restarted unless {@code --restart} says so: its life is the command's. Its {@code --rm} is the CLI's
-         * delete after the end, not {@code auto_destroy}: the node would destroy the machine before the control plane
-         * saw it stop, and the control plane would place it again.
+         * delete once it has the exit status, not {@code auto_destroy}, which could take the machine away before the
+         * CLI has attached (a command that ends at once).
          */
         CreateClusterMachine spec() {
             var config = flags.overlay(image);

@@ -100,6 +100,23 @@ class RunInteractiveEndToEndTest {
                 assertThat(named("piped")).isEmpty());
     }
 
+    @Test
+    void run_rm_deletes_the_machine_once_its_command_ends_and_the_control_plane_never_makes_it_again()
+            throws Exception {
+        Run r = cluster.bolero("run", "-o", "json", "-d", "--rm", "--name", "once", "--memory", "128", image, "--",
+                "sh", "-c", "echo once");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        String id = dev.bolero.api.ApiJson.mapper().readTree(r.stdout()).path("id").asString();
+        assertThat(id).as(r.stdout()).isNotEmpty();
+        // The node destroys it when its command ends (auto_destroy) and reports so; the control plane deletes it.
+        await().atMost(Duration.ofSeconds(240)).untilAsserted(() -> assertThat(named("once")).isEmpty());
+        // Before, the control plane still wanted it and the node made and ran it again under the same id.
+        await().during(Duration.ofSeconds(10)).atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            assertThat(named("once")).isEmpty();
+            assertThat(cluster.local("GET", "/api/v1/machines/" + id).status()).as("on the node").isEqualTo(404);
+        });
+    }
+
     /** The namespace's machines named {@code name}. */
     private static List<JsonNode> named(String name) {
         var out = new ArrayList<JsonNode>();

@@ -470,6 +470,36 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aMachineThatDestroyedItselfAtItsRunsEndIsDeletedAndNotAskedForAgain() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var node = agent("n1", Map.of(), 4, 8192);
+        var once = new java.util.HashMap<String, Object>(small("once"));
+        once.put("auto_destroy", true);
+        String rm = machine("alpha", "web", ADMIN, once).path("id").asString();
+        String kept = machine("alpha", "web", ADMIN, small("kept")).path("id").asString();
+        var generations = new java.util.HashMap<String, Long>();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            for (JsonNode m : node.poll(0).path("machines")) generations.put(m.path("id").asString(),
+                    m.path("generation").asLong());
+            assertThat(generations).containsKeys(rm, kept);
+        });
+
+        // A node says a machine destroyed itself: only one whose config says auto_destroy is deleted.
+        assertThat(node.report(rm, generations.get(rm), "destroyed", null).status()).isEqualTo(200);
+        assertThat(node.report(kept, generations.get(kept), "destroyed", null).status()).isEqualTo(200);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + rm, ADMIN).status()).isEqualTo(404);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + kept, ADMIN).status()).isEqualTo(200);
+        var assigned = new ArrayList<String>();
+        node.poll(0).path("machines").forEach(m -> assigned.add(m.path("id").asString()));
+        assertThat(assigned).containsExactly(kept);
+        // Once the node no longer reports it, its row goes; the other machine is still wanted.
+        node.heartbeat();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                http.get("/v1/nodes/" + node.id, ADMIN).json().path("allocated").path("cpus").asInt()).isEqualTo(1));
+    }
+
+    @Test
     void aLostNodesMachinesMoveAndItIsNotToldToRunThemWhenItReturns() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");

@@ -245,6 +245,14 @@ public final class ClusterMember implements AutoCloseable {
                 m.imageDigest(), m.exitCode(), m.error(), m.privateIp(), m.checks())));
         refused.forEach((id, r) -> reports.add(
                 new MachineReport(id, r.generation(), MachineState.FAILED, null, null, r.error(), null, List.of())));
+        Assignments a = latest;
+        if (a != null) {
+            Set<String> here = reports.stream().map(MachineReport::id).collect(Collectors.toSet());
+            for (Assignment w : a.machines()) {
+                if (!here.contains(w.id()) && destroyedItself(w)) reports.add(new MachineReport(w.id(),
+                        w.generation(), MachineState.DESTROYED, null, null, null, null, List.of()));
+            }
+        }
         return new Heartbeat(capacity, drivers, reports, privateNode.map(PrivateNode::reported).orElse(null));
     }
 
@@ -257,6 +265,9 @@ public final class ClusterMember implements AutoCloseable {
                     .collect(Collectors.toMap(Machine::id, Function.identity()));
             Set<String> assigned = a.machines().stream().map(Assignment::id).collect(Collectors.toSet());
             changed |= refused.keySet().retainAll(assigned);
+            var known = new java.util.HashSet<>(assigned);
+            known.addAll(local.keySet());
+            generations.retain(known);
             for (Machine m : local.values()) {
                 if (!assigned.contains(m.id())) {
                     remove(m.id(), "not assigned to node " + node.nodeId() + " any more");
@@ -320,6 +331,7 @@ public final class ClusterMember implements AutoCloseable {
     private boolean apply(Assignment want, Machine have) {
         if (!want.config().secrets().isEmpty()) machines.secrets(want.id(), want.secrets());
         if (have == null) {
+            if (destroyedItself(want)) return false; // reported destroyed until the control plane deletes it
             Refusal refusal = refused.get(want.id());
             if (refusal != null && refusal.generation() == want.generation()) return false;
             generations.forget(want.id());
@@ -384,6 +396,15 @@ public final class ClusterMember implements AutoCloseable {
             log.warn("machine={} generation {}: suspend refused, it runs on: {}", want.id(), want.generation(),
                     e.getMessage());
         }
+    }
+
+    /**
+     * Whether the assigned machine, when absent here, destroyed itself: its config says {@code auto_destroy} and this node
+     * applied its current generation, so it was made here and deleted itself when its run ended. It is reported
+     * {@code destroyed} (the control plane then deletes it), never made again.
+     */
+    private boolean destroyedItself(Assignment want) {
+        return want.config().autoDestroy() && generations.applied(want.id()) == want.generation();
     }
 
     /** A refused creation: the assignment generation it was refused at and the node's reason. */

@@ -55,6 +55,13 @@ final class Generations implements AutoCloseable {
         cache.remove(id);
     }
 
+    /** Forgets every machine but {@code kept}: those no longer assigned here nor on this node. */
+    synchronized void retain(java.util.Set<String> kept) {
+        for (String id : java.util.List.copyOf(cache.keySet())) {
+            if (!kept.contains(id)) forget(id);
+        }
+    }
+
     private void execute(String action, String sql, Object... args) {
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) ps.setObject(i + 1, args[i]);

@@ -16,12 +16,14 @@ import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.JoinResponse;
+import dev.bolero.api.wire.MachineReport;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.MachineSpec;
+import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
 import dev.bolero.server.secrets.Secrets;
 import java.sql.SQLException;
@@ -258,7 +260,34 @@ public final class NodeRegistry {
         } else if (result.changed()) {
             changes.signal();
         }
+        List<String> destroyed = heartbeat.machines().stream().filter(r -> r.state() == MachineState.DESTROYED)
+                .map(MachineReport::id).toList();
+        if (!destroyed.isEmpty()) deleteDestroyed(nodeId, destroyed);
         return result.response();
+    }
+
+    /**
+     * Deletes, as a delete would, the machines node {@code nodeId} reports {@code destroyed}: a machine whose config
+     * says {@code auto_destroy} deletes itself on its node when its run ends, and the control plane must not want it
+     * back. Only those still assigned to the node, not deleted yet, and whose config says so; the node reports them
+     * until its assignments drop them, so most heartbeats find nothing to do and write nothing.
+     */
+    private void deleteDestroyed(String nodeId, List<String> ids) {
+        String action = "delete the machines node " + nodeId + " destroyed at their run's end";
+        java.util.function.Predicate<MachineRow> due = m -> nodeId.equals(m.nodeId()) && !m.deleted()
+                && m.spec().autoDestroy();
+        if (store.read(action, tx -> tx.machines().get(ids)).stream().noneMatch(due)) return;
+        boolean deleted = store.write(action, tx -> {
+            List<MachineRow> rows = tx.machines().get(ids).stream().filter(due).toList();
+            for (MachineRow m : rows) {
+                tx.machines().setDesired(m.id(), MachineState.DESTROYED, null, clock.instant());
+                log.info("machine={} destroyed itself on node {} at its run's end (auto_destroy): deleted", m.id(),
+                        nodeId);
+            }
+            if (!rows.isEmpty()) tx.nodes().touchAssignments(nodeId);
+            return !rows.isEmpty();
+        });
+        if (deleted) changes.signal(List.of(nodeId));
     }
 
     /**
