@@ -37,7 +37,8 @@ import tools.jackson.databind.JsonNode;
  * running, before the creates), a fixed cost that weighs more per create the slower the creates go. Beside them, the
  * figures measured for earlier code.
  *
- * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres).
+ * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres); a
+ * {@code baselineNodes} of 0 skips the small run.
  */
 public final class ClusterBench {
     private static final String ADMIN = "bench-admin-token-0123456789";
@@ -87,7 +88,9 @@ public final class ClusterBench {
         for (String store : stores) {
             switch (store) {
                 case "sqlite" -> {
-                    results.add(run("sqlite", baselineNodes, creates, clients, Optional.empty()));
+                    if (baselineNodes > 0) {
+                        results.add(run("sqlite", baselineNodes, creates, clients, Optional.empty()));
+                    }
                     results.add(run("sqlite", nodes, creates, clients, Optional.empty()));
                 }
                 case "postgres" -> {
@@ -97,7 +100,10 @@ public final class ClusterBench {
                         continue;
                     }
                     try (var pg = new PostgresCluster()) {
-                        results.add(run("postgresql", baselineNodes, creates, clients, Optional.of(pg.newDatabase())));
+                        if (baselineNodes > 0) {
+                            results.add(run("postgresql", baselineNodes, creates, clients,
+                                    Optional.of(pg.newDatabase())));
+                        }
                         results.add(run("postgresql", nodes, creates, clients, Optional.of(pg.newDatabase())));
                     }
                 }
