@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Wakes this process's long polls and waits when something changed here. Changes made by other server processes are
- * seen by the waiters' periodic re-reads of the store instead. A node's assignment long poll waits only for changes
+ * seen by the waiters' periodic re-reads of the store instead (for assignment polls, by one {@link AssignmentWatch}). A node's assignment long poll waits only for changes
  * to that node ({@link #signal(Collection)}), so a write wakes one poll, not every node's.
  */
 public final class Changes {
@@ -36,6 +36,23 @@ public final class Changes {
         try {
             version++;
             changed.signalAll();
+            for (String id : nodeIds) {
+                nodeVersions.merge(id, 1L, Long::sum);
+                Condition c = nodes.get(id);
+                if (c != null) c.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Wakes only the {@link #awaitNode} waiters of these nodes' assignments (another replica changed them; see
+     * {@link AssignmentWatch}).
+     */
+    void signalNodes(Collection<String> nodeIds) {
+        lock.lock();
+        try {
             for (String id : nodeIds) {
                 nodeVersions.merge(id, 1L, Long::sum);
                 Condition c = nodes.get(id);

@@ -13,8 +13,8 @@ import java.util.Optional;
 
 /**
  * The control plane's services over one store, the placement worker, and the reconciliation loop, which runs only
- * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop and the placement
- * worker and gives the leadership up; the store stays open.
+ * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop, the placement
+ * worker, the {@link AssignmentWatch} and the recording of heartbeats, and gives the leadership up; the store stays open.
  */
 public final class Cluster implements AutoCloseable {
     /** How long a volume move waits for its target node to report one pass. */
@@ -31,10 +31,13 @@ public final class Cluster implements AutoCloseable {
     private final GatewayFeed feed;
     private final Hostnames hostnames;
     private final TokenCache tokens;
+    private final Optional<AssignmentWatch> watch;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens) {
+                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens,
+                    Optional<AssignmentWatch> watch) {
+        this.watch = watch;
         this.moves = moves;
         this.tokens = tokens;
         this.deployments = deployments;
@@ -64,13 +67,16 @@ public final class Cluster implements AutoCloseable {
         var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
+        // Other replicas' assignment changes wake this one's polls; alone on SQLite, every change is made here.
+        Optional<AssignmentWatch> watch = store.shared() ? Optional.of(AssignmentWatch.start(store, changes))
+                : Optional.empty();
         var deployments = new Deployments(store, clock);
         var moves = new VolumeMoves(store, clock, changes, placements, plane, streams, VOLUME_PASS_DEADLINE);
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments, moves).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
                 new Volumes(store, clock, changes), moves, new GatewayFeed(store, clock, changes),
-                new Hostnames(store, clock, changes, secrets), tokens);
+                new Hostnames(store, clock, changes, secrets), tokens, watch);
     }
 
     public ControlPlane plane() {
@@ -162,5 +168,7 @@ public final class Cluster implements AutoCloseable {
     public void close() {
         loops.close();
         placements.close();
+        watch.ifPresent(AssignmentWatch::close);
+        nodes.close();
     }
 }

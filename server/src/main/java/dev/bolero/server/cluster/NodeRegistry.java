@@ -6,6 +6,7 @@ import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.Page;
 import dev.bolero.server.store.PrivateNetworkStore;
+import dev.bolero.server.store.GroupCommit;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.Assignment;
@@ -41,14 +42,15 @@ import org.slf4j.LoggerFactory;
  * The node side of the control plane (join, assignments, heartbeats; see {@code docs/cluster-protocol.md}) and the
  * operators' view of nodes (list, cordon, uncordon, drain). Throws {@link ApiException} naming the action.
  */
-public final class NodeRegistry {
+public final class NodeRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
-    private static final Duration RECHECK = Duration.ofSeconds(1);
     /**
      * The private network's address plan. It is fixed for the cluster's life (every node and every stored index
      * depends on it), so it is not configurable: a cluster that needs another split would need a new pool.
      */
     static final PrivateAddressing PLAN = PrivateAddressing.DEFAULT;
+    /** At most this many heartbeats are recorded in one transaction. */
+    private static final int HEARTBEAT_BATCH = 256;
 
     private final ServerStore store;
     private final Clock clock;
@@ -56,6 +58,8 @@ public final class NodeRegistry {
     private final Timing timing;
     private final Streams streams;
     private final Secrets secrets;
+    /** Records heartbeats, many to a transaction. */
+    private final GroupCommit<Beating, Beat> heartbeats;
 
     /**
      * The protocol's clocks.
@@ -80,6 +84,13 @@ public final class NodeRegistry {
         this.changes = changes;
         this.timing = timing;
         this.streams = streams;
+        this.heartbeats = new GroupCommit<>(store, "heartbeats", HEARTBEAT_BATCH, this::record);
+    }
+
+    /** Stops recording heartbeats; those waiting fail. */
+    @Override
+    public void close() {
+        heartbeats.close();
     }
 
     /**
@@ -127,10 +138,9 @@ public final class NodeRegistry {
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
-        // Changes made by this process wake the poll; with a shared store, other servers' changes are seen by re-reading
-        // the index every RECHECK. Versions are taken before each read, so a change between the read and the wait
-        // is not missed.
-        Duration recheck = store.shared() ? RECHECK : wait;
+        // Changes made by this process wake the poll; with a shared store, other servers' changes wake it through the
+        // AssignmentWatch. Versions are taken before each read, so a change between the read and the wait is not
+        // missed.
         boolean numbered = false;
         while (true) {
             long seen = changes.nodeVersion(nodeId);
@@ -151,7 +161,7 @@ public final class NodeRegistry {
                     numberNamespaces(nodeId);
                     numbered = true;
                 }
-                case Poll.Unchanged() -> changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
+                case Poll.Unchanged() -> changes.awaitNode(nodeId, seen, left);
             }
         }
     }
@@ -228,39 +238,50 @@ public final class NodeRegistry {
         });
     }
 
-    /** Records a heartbeat: the node is ready again if it was down; observed machine states are stored. */
+    /**
+     * Records a heartbeat: the node is ready again if it was down; observed machine states are stored. Heartbeats
+     * arriving together are recorded in one transaction ({@link GroupCommit}); each is answered once it is committed.
+     */
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
-        String action = "heartbeat of node " + nodeId;
-        Instant now = clock.instant();
-        var result = store.report(action, tx -> {
-            NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            var member = tx.privateNetwork().member(nodeId);
-            List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
-            tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-            boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
-            if (before.down()) log.info("node back id={}", nodeId);
-            boolean peersChanged = false;
-            var namespacesChanged = new HashSet<String>();
-            if (member.isPresent()) {
-                NodeLink link = heartbeat.privateNetwork();
-                if (link != null && !link.equals(member.get().link())) {
-                    tx.privateNetwork().link(nodeId, link);
-                    peersChanged = !link.publicKey().equals(member.get().link().publicKey())
-                            || !link.endpoint().equals(member.get().link().endpoint());
-                }
-                peersChanged |= before.down();
-                namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
-            }
-            // The heartbeat made it ready; nothing else in this transaction changes the node.
-            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed, peersChanged,
-                    namespacesChanged);
-        });
+        var result = heartbeats.run("heartbeat of node " + nodeId, new Beating(nodeId, heartbeat, clock.instant()));
         if (result.peersChanged() || !result.namespacesChanged().isEmpty()) {
             follow(nodeId, result.peersChanged(), result.namespacesChanged());
         } else if (result.changed()) {
             changes.signal();
         }
         return result.response();
+    }
+
+    /** A heartbeat to record: node {@code nodeId} sent {@code heartbeat}, received at {@code now}. */
+    private record Beating(String nodeId, Heartbeat heartbeat, Instant now) {}
+
+    /** Records {@code beating} in {@code tx}. */
+    private Beat record(Tx tx, Beating beating) throws SQLException {
+        String nodeId = beating.nodeId();
+        Heartbeat heartbeat = beating.heartbeat();
+        Instant now = beating.now();
+        String action = "heartbeat of node " + nodeId;
+        NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+        var member = tx.privateNetwork().member(nodeId);
+        List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
+        tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+        boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
+        if (before.down()) log.info("node back id={}", nodeId);
+        boolean peersChanged = false;
+        var namespacesChanged = new HashSet<String>();
+        if (member.isPresent()) {
+            NodeLink link = heartbeat.privateNetwork();
+            if (link != null && !link.equals(member.get().link())) {
+                tx.privateNetwork().link(nodeId, link);
+                peersChanged = !link.publicKey().equals(member.get().link().publicKey())
+                        || !link.endpoint().equals(member.get().link().endpoint());
+            }
+            peersChanged |= before.down();
+            namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
+        }
+        // The heartbeat made it ready; nothing else in this transaction changes the node.
+        return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed, peersChanged,
+                namespacesChanged);
     }
 
     /**

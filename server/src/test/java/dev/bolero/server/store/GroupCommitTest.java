@@ -1,0 +1,109 @@
+package dev.bolero.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bolero.api.ApiException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GroupCommitTest {
+    private static final Instant NOW = Instant.ofEpochMilli(1_000);
+
+    /**
+     * A job: insert namespace {@code name}; fail after writing when {@code fail}. It first counts {@code started} down
+     * and waits for {@code hold}.
+     */
+    private record Insert(String name, boolean fail, CountDownLatch started, CountDownLatch hold) {
+        Insert(String name, boolean fail) {
+            this(name, fail, new CountDownLatch(0), new CountDownLatch(0));
+        }
+    }
+
+    /** Runs an {@link Insert}; its outcome is the transaction it ran in. */
+    private static Tx insert(Tx tx, Insert job) throws java.sql.SQLException {
+        job.started().countDown();
+        try {
+            job.hold().await();
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+        tx.namespaces().insert(job.name(), NOW);
+        if (job.fail()) throw ApiException.invalid("insert " + job.name() + ": refused after writing");
+        return tx;
+    }
+
+    @Test
+    void jobsQueuedWhileABatchCommitsAreRecordedTogetherInOneTransaction(@TempDir Path dir) throws Exception {
+        var started = new CountDownLatch(1);
+        var first = new CountDownLatch(1);
+        try (var store = ServerStore.sqlite(dir.resolve("server.db"));
+             var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert);
+             var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<Tx> blocking = pool.submit(() -> commits.run("insert a", new Insert("a", false, started, first)));
+            started.await(); // the worker is inside the first batch's transaction
+            var queued = new ArrayList<Future<Tx>>();
+            for (int i = 0; i < 20; i++) {
+                String name = "n" + i;
+                queued.add(pool.submit(() -> commits.run("insert " + name, new Insert(name, false))));
+            }
+            awaitQueued(commits, 20); // behind the blocked batch
+            first.countDown();
+
+            blocking.get();
+            var transactions = new ArrayList<Tx>();
+            for (var f : queued) transactions.add(f.get());
+            assertThat(transactions).allSatisfy(tx -> assertThat(tx).isSameAs(transactions.getFirst()));
+            assertThat(store.read("count", tx -> tx.namespaces().list()).size()).isEqualTo(21);
+        }
+    }
+
+    @Test
+    void aJobThatFailsInABatchFailsAloneAndTheOthersAreRecorded(@TempDir Path dir) throws Exception {
+        var started = new CountDownLatch(1);
+        var first = new CountDownLatch(1);
+        try (var store = ServerStore.sqlite(dir.resolve("server.db"));
+             var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert);
+             var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<Tx> blocking = pool.submit(() -> commits.run("insert a", new Insert("a", false, started, first)));
+            started.await(); // the worker is inside the first batch's transaction
+            var good = new ArrayList<Future<Tx>>();
+            for (int i = 0; i < 10; i++) {
+                String name = "n" + i;
+                good.add(pool.submit(() -> commits.run("insert " + name, new Insert(name, false))));
+            }
+            Future<Tx> bad = pool.submit(() -> commits.run("insert bad", new Insert("bad", true)));
+            awaitQueued(commits, 11);
+            first.countDown();
+
+            blocking.get();
+            for (var f : good) f.get();
+            assertThatThrownBy(bad::get).hasCauseInstanceOf(ApiException.class)
+                    .hasMessageContaining("insert bad: refused after writing");
+            List<String> names = store.read("list", tx -> tx.namespaces().list()).stream()
+                    .map(dev.bolero.api.wire.Namespace::name).toList();
+            assertThat(names).hasSize(11).doesNotContain("bad");
+        }
+    }
+
+    @Test
+    void aClosedGroupCommitRefusesJobs(@TempDir Path dir) {
+        try (var store = ServerStore.sqlite(dir.resolve("server.db"))) {
+            var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert);
+            commits.close();
+            assertThatThrownBy(() -> commits.run("insert a", new Insert("a", false)))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("insert a: the group commit of inserts is closed");
+        }
+    }
+
+    private static void awaitQueued(GroupCommit<Insert, Tx> commits, int jobs) throws InterruptedException {
+        while (commits.queued() < jobs) Thread.sleep(5);
+    }
+}
