@@ -36,11 +36,7 @@ public final class Changes {
         try {
             version++;
             changed.signalAll();
-            for (String id : nodeIds) {
-                nodeVersions.merge(id, 1L, Long::sum);
-                Condition c = nodes.get(id);
-                if (c != null) c.signalAll();
-            }
+            wakeNodes(nodeIds);
         } finally {
             lock.unlock();
         }
@@ -53,13 +49,18 @@ public final class Changes {
     void signalNodes(Collection<String> nodeIds) {
         lock.lock();
         try {
-            for (String id : nodeIds) {
-                nodeVersions.merge(id, 1L, Long::sum);
-                Condition c = nodes.get(id);
-                if (c != null) c.signalAll();
-            }
+            wakeNodes(nodeIds);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Counts a change of each of these nodes' assignments and wakes their waiters; called holding the lock. */
+    private void wakeNodes(Collection<String> nodeIds) {
+        for (String id : nodeIds) {
+            nodeVersions.merge(id, 1L, Long::sum);
+            Condition c = nodes.get(id);
+            if (c != null) c.signalAll();
         }
     }
 

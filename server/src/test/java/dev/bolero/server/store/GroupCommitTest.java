@@ -42,24 +42,14 @@ class GroupCommitTest {
 
     @Test
     void jobsQueuedWhileABatchCommitsAreRecordedTogetherInOneTransaction(@TempDir Path dir) throws Exception {
-        var started = new CountDownLatch(1);
-        var first = new CountDownLatch(1);
         try (var store = ServerStore.sqlite(dir.resolve("server.db"));
-             var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert);
-             var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<Tx> blocking = pool.submit(() -> commits.run("insert a", new Insert("a", false, started, first)));
-            started.await(); // the worker is inside the first batch's transaction
-            var queued = new ArrayList<Future<Tx>>();
-            for (int i = 0; i < 20; i++) {
-                String name = "n" + i;
-                queued.add(pool.submit(() -> commits.run("insert " + name, new Insert(name, false))));
-            }
-            awaitQueued(commits, 20); // behind the blocked batch
-            first.countDown();
+             var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert)) {
+            var jobs = new ArrayList<Insert>();
+            for (int i = 0; i < 20; i++) jobs.add(new Insert("n" + i, false));
 
-            blocking.get();
             var transactions = new ArrayList<Tx>();
-            for (var f : queued) transactions.add(f.get());
+            for (var f : behindABlockedBatch(commits, jobs)) transactions.add(f.get());
+
             assertThat(transactions).allSatisfy(tx -> assertThat(tx).isSameAs(transactions.getFirst()));
             assertThat(store.read("count", tx -> tx.namespaces().list()).size()).isEqualTo(21);
         }
@@ -67,25 +57,16 @@ class GroupCommitTest {
 
     @Test
     void aJobThatFailsInABatchFailsAloneAndTheOthersAreRecorded(@TempDir Path dir) throws Exception {
-        var started = new CountDownLatch(1);
-        var first = new CountDownLatch(1);
         try (var store = ServerStore.sqlite(dir.resolve("server.db"));
-             var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert);
-             var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<Tx> blocking = pool.submit(() -> commits.run("insert a", new Insert("a", false, started, first)));
-            started.await(); // the worker is inside the first batch's transaction
-            var good = new ArrayList<Future<Tx>>();
-            for (int i = 0; i < 10; i++) {
-                String name = "n" + i;
-                good.add(pool.submit(() -> commits.run("insert " + name, new Insert(name, false))));
-            }
-            Future<Tx> bad = pool.submit(() -> commits.run("insert bad", new Insert("bad", true)));
-            awaitQueued(commits, 11);
-            first.countDown();
+             var commits = new GroupCommit<Insert, Tx>(store, "inserts", 64, GroupCommitTest::insert)) {
+            var jobs = new ArrayList<Insert>();
+            for (int i = 0; i < 10; i++) jobs.add(new Insert("n" + i, false));
+            jobs.add(new Insert("bad", true));
 
-            blocking.get();
-            for (var f : good) f.get();
-            assertThatThrownBy(bad::get).hasCauseInstanceOf(ApiException.class)
+            var outcomes = behindABlockedBatch(commits, jobs);
+
+            for (var f : outcomes.subList(0, 10)) f.get();
+            assertThatThrownBy(outcomes.getLast()::get).hasCauseInstanceOf(ApiException.class)
                     .hasMessageContaining("insert bad: refused after writing");
             List<String> names = store.read("list", tx -> tx.namespaces().list()).stream()
                     .map(dev.bolero.api.wire.Namespace::name).toList();
@@ -103,7 +84,23 @@ class GroupCommitTest {
         }
     }
 
-    private static void awaitQueued(GroupCommit<Insert, Tx> commits, int jobs) throws InterruptedException {
-        while (commits.queued() < jobs) Thread.sleep(5);
+    /**
+     * Runs a first job ("a") that holds its batch's transaction open until {@code jobs} are all queued behind it, so they
+     * make the next batch together; returns their outcomes, in order, once "a" committed.
+     */
+    private static List<Future<Tx>> behindABlockedBatch(GroupCommit<Insert, Tx> commits, List<Insert> jobs)
+            throws Exception {
+        var started = new CountDownLatch(1);
+        var hold = new CountDownLatch(1);
+        var pool = Executors.newVirtualThreadPerTaskExecutor();
+        Future<Tx> blocking = pool.submit(() -> commits.run("insert a", new Insert("a", false, started, hold)));
+        started.await(); // the worker is inside the first batch's transaction
+        var outcomes = new ArrayList<Future<Tx>>();
+        for (Insert job : jobs) outcomes.add(pool.submit(() -> commits.run("insert " + job.name(), job)));
+        while (commits.queued() < jobs.size()) Thread.sleep(5);
+        hold.countDown();
+        blocking.get();
+        pool.shutdown();
+        return outcomes;
     }
 }
