@@ -669,11 +669,6 @@ final class Placements implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        worker.interrupt();
-        try {
-            worker.join(Duration.ofSeconds(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Workers.stop(worker);
     }
 }
