@@ -14,7 +14,7 @@ import java.util.Optional;
 /**
  * The control plane's services over one store, the placement worker, and the reconciliation loop, which runs only
  * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop, the placement
- * worker, the {@link AssignmentWatch} and the recording of heartbeats, and gives the leadership up; the store stays open.
+ * worker and the {@link AssignmentWatch} and gives the leadership up; the store stays open.
  */
 public final class Cluster implements AutoCloseable {
     /** How long a volume move waits for its target node to report one pass. */
@@ -169,6 +169,5 @@ public final class Cluster implements AutoCloseable {
         loops.close();
         placements.close();
         watch.ifPresent(AssignmentWatch::close);
-        nodes.close();
     }
 }

@@ -6,7 +6,6 @@ import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.Page;
 import dev.bolero.server.store.PrivateNetworkStore;
-import dev.bolero.server.store.GroupCommit;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.Assignment;
@@ -42,15 +41,13 @@ import org.slf4j.LoggerFactory;
  * The node side of the control plane (join, assignments, heartbeats; see {@code docs/cluster-protocol.md}) and the
  * operators' view of nodes (list, cordon, uncordon, drain). Throws {@link ApiException} naming the action.
  */
-public final class NodeRegistry implements AutoCloseable {
+public final class NodeRegistry {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
     /**
      * The private network's address plan. It is fixed for the cluster's life (every node and every stored index
      * depends on it), so it is not configurable: a cluster that needs another split would need a new pool.
      */
     static final PrivateAddressing PLAN = PrivateAddressing.DEFAULT;
-    /** At most this many heartbeats are recorded in one transaction. */
-    private static final int HEARTBEAT_BATCH = 256;
 
     private final ServerStore store;
     private final Clock clock;
@@ -58,8 +55,6 @@ public final class NodeRegistry implements AutoCloseable {
     private final Timing timing;
     private final Streams streams;
     private final Secrets secrets;
-    /** Records heartbeats, many to a transaction. */
-    private final GroupCommit<Beating, Beat> heartbeats;
 
     /**
      * The protocol's clocks.
@@ -84,13 +79,6 @@ public final class NodeRegistry implements AutoCloseable {
         this.changes = changes;
         this.timing = timing;
         this.streams = streams;
-        this.heartbeats = new GroupCommit<>(store, "heartbeats", HEARTBEAT_BATCH, this::record);
-    }
-
-    /** Stops recording heartbeats; those waiting fail. */
-    @Override
-    public void close() {
-        heartbeats.close();
     }
 
     /**
@@ -238,50 +226,39 @@ public final class NodeRegistry implements AutoCloseable {
         });
     }
 
-    /**
-     * Records a heartbeat: the node is ready again if it was down; observed machine states are stored. Heartbeats
-     * arriving together are recorded in one transaction ({@link GroupCommit}); each is answered once it is committed.
-     */
+    /** Records a heartbeat: the node is ready again if it was down; observed machine states are stored. */
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
-        var result = heartbeats.run("heartbeat of node " + nodeId, new Beating(nodeId, heartbeat, clock.instant()));
+        String action = "heartbeat of node " + nodeId;
+        Instant now = clock.instant();
+        var result = store.report(action, tx -> {
+            NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            var member = tx.privateNetwork().member(nodeId);
+            List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
+            tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
+            if (before.down()) log.info("node back id={}", nodeId);
+            boolean peersChanged = false;
+            var namespacesChanged = new HashSet<String>();
+            if (member.isPresent()) {
+                NodeLink link = heartbeat.privateNetwork();
+                if (link != null && !link.equals(member.get().link())) {
+                    tx.privateNetwork().link(nodeId, link);
+                    peersChanged = !link.publicKey().equals(member.get().link().publicKey())
+                            || !link.endpoint().equals(member.get().link().endpoint());
+                }
+                peersChanged |= before.down();
+                namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
+            }
+            // The heartbeat made it ready; nothing else in this transaction changes the node.
+            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed, peersChanged,
+                    namespacesChanged);
+        });
         if (result.peersChanged() || !result.namespacesChanged().isEmpty()) {
             follow(nodeId, result.peersChanged(), result.namespacesChanged());
         } else if (result.changed()) {
             changes.signal();
         }
         return result.response();
-    }
-
-    /** A heartbeat to record: node {@code nodeId} sent {@code heartbeat}, received at {@code now}. */
-    private record Beating(String nodeId, Heartbeat heartbeat, Instant now) {}
-
-    /** Records {@code beating} in {@code tx}. */
-    private Beat record(Tx tx, Beating beating) throws SQLException {
-        String nodeId = beating.nodeId();
-        Heartbeat heartbeat = beating.heartbeat();
-        Instant now = beating.now();
-        String action = "heartbeat of node " + nodeId;
-        NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-        var member = tx.privateNetwork().member(nodeId);
-        List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
-        tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-        boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
-        if (before.down()) log.info("node back id={}", nodeId);
-        boolean peersChanged = false;
-        var namespacesChanged = new HashSet<String>();
-        if (member.isPresent()) {
-            NodeLink link = heartbeat.privateNetwork();
-            if (link != null && !link.equals(member.get().link())) {
-                tx.privateNetwork().link(nodeId, link);
-                peersChanged = !link.publicKey().equals(member.get().link().publicKey())
-                        || !link.endpoint().equals(member.get().link().endpoint());
-            }
-            peersChanged |= before.down();
-            namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
-        }
-        // The heartbeat made it ready; nothing else in this transaction changes the node.
-        return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed, peersChanged,
-                namespacesChanged);
     }
 
     /**
