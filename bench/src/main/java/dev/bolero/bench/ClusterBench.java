@@ -76,6 +76,27 @@ public final class ClusterBench {
             "17:29 UTC  postgresql  1000 nodes:   100.4 creates/s, create latency p50   60.7 ms p99  337.3 ms; "
                     + "11.74 ms CPU per create (this branch, run right before: 144.6/s, p99 415.3 ms, 7.86 ms)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0) for the code before PostgreSQL polls were woken by
+     * one assignment watch per replica and a create's answer came from its commit (commit 91a4124 with this bench's
+     * connection-limit fix), each run back to back with this code's on 2026-12-03 on the 2-core host shared with six
+     * other sessions (load 6 to 38): compare each with the run beside it, not across rows.
+     */
+    private static final List<String> BEFORE_ASSIGNMENT_WATCH = List.of(
+            "05:13 UTC  sqlite      1000 nodes:    57.4 creates/s, create latency p50   58.3 ms p99 1346.4 ms; "
+                    + "6.87 ms server CPU per create; idle 321 ms/s",
+            "05:14 UTC  postgresql  1000 nodes:    58.4 creates/s, create latency p50   81.3 ms p99  731.3 ms; "
+                    + "11.89 ms server CPU per create; idle 814 ms/s",
+            "05:27 UTC  sqlite      1000 nodes:    68.8 creates/s, create latency p50   48.5 ms p99  898.9 ms; "
+                    + "6.98 ms server CPU per create; idle 325 ms/s",
+            "05:28 UTC  postgresql  1000 nodes:    83.9 creates/s, create latency p50   60.5 ms p99  437.5 ms; "
+                    + "8.86 ms server CPU per create; idle 809 ms/s (this code with heartbeats group-committed, since undone, "
+                    + "run right before: 88.5/s, p99 453.7 ms, 7.18 ms, idle 497 ms/s; this code at 05:31: 101.0/s, "
+                    + "p99 561.0 ms, 7.60 ms, idle 699 ms/s)",
+            "05:33 UTC  sqlite      1000 nodes:    79.2 creates/s, create latency p50   59.4 ms p99  561.5 ms; "
+                    + "9.46 ms server CPU per create; idle 598 ms/s (this code, run right before: 96.5/s, p99 657.8 ms, "
+                    + "6.59 ms, idle 648 ms/s)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -122,6 +143,10 @@ public final class ClusterBench {
         System.out.println("Before the kept snapshot was derived per batch (commit c56f345, measured 2026-12-02 on this "
                 + "host under load 5 to 19, back to back with this code):");
         BEFORE_DERIVED_SNAPSHOT.forEach(r -> System.out.println("  " + r));
+        System.out.println();
+        System.out.println("Before the assignment watch (commit 91a4124, measured 2026-12-03 on this host under load 6 "
+                + "to 38, back to back with this code):");
+        BEFORE_ASSIGNMENT_WATCH.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }
 
