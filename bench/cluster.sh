@@ -5,7 +5,8 @@
 # free port, removed after; needs the Debian package postgresql and root). Baseline in the same run: the same creates
 # against 10 nodes, and GET /v1/status latency sampled during the large run; then, labelled with their commit and date,
 # the figures measured for the code before batched placement (which this run cannot execute).
-# Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres)
+# Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres;
+# baseline_nodes 0 skips the small run)
 # Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
 # measure what counting each create against it costs. The server runs in a JVM of its own (the harness holds the clients
 # and the simulated agents), and each run prints the CPU per create of both apart; BOLERO_BENCH_SERVER_OPTS adds JVM

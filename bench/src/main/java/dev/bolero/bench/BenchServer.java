@@ -1,5 +1,6 @@
 package dev.bolero.bench;
 
+import dev.bolero.api.http.ClientLimits;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
 import java.io.BufferedReader;
@@ -109,8 +110,12 @@ final class BenchServer implements AutoCloseable {
 
     /** The child: {@code dataDir adminToken joinToken [database]}. */
     public static void main(String[] args) throws Exception {
+        // The simulated nodes all connect from one address: no limit per client address (the rest stay the defaults).
+        var limits = ClientLimits.DEFAULT;
         var config = ServerConfig.of("127.0.0.1", 0, Path.of(args[0]))
-                .withTokens(Optional.of(args[1]), Optional.of(args[2]));
+                .withTokens(Optional.of(args[1]), Optional.of(args[2]))
+                .withClientLimits(new ClientLimits(limits.headerTimeout(), limits.minBodyRate(), 0,
+                        limits.maxConnections()));
         try (var server = Server.start(args.length > 3 ? config.withDatabase(args[3]) : config)) {
             System.out.println("port=" + server.port());
             System.out.flush();

@@ -3,8 +3,10 @@ package dev.bolero.api.http;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -105,12 +107,23 @@ public record Operation(
         return names;
     }
 
-    /** Whether {@code concretePath} is an instance of this operation's path template. */
+    /**
+     * Whether {@code concretePath} is an instance of this operation's path template. Called on every request of some
+     * listeners, so each template's pattern is compiled once ({@link #PATH_PATTERNS}).
+     */
     public boolean matches(String concretePath) {
-        String regex = PATH_PARAM.splitAsStream(path).map(Pattern::quote)
+        return PATH_PATTERNS.computeIfAbsent(path, Operation::pathPattern).matcher(concretePath).matches();
+    }
+
+    /** The compiled {@link #pathPattern} of each path template {@link #matches} was asked about. */
+    private static final Map<String, Pattern> PATH_PATTERNS = new ConcurrentHashMap<>();
+
+    /** The paths that are instances of {@code template}: each {@code {param}} stands for one non-empty segment. */
+    private static Pattern pathPattern(String template) {
+        String regex = PATH_PARAM.splitAsStream(template).map(Pattern::quote)
                 .reduce((a, b) -> a + "[^/]+" + b).orElse("");
-        if (path.endsWith("}")) regex += "[^/]+";
-        return concretePath.matches(regex);
+        if (template.endsWith("}")) regex += "[^/]+";
+        return Pattern.compile(regex);
     }
 
     /** Whether a request body, when one is sent, must be JSON (415 otherwise). */

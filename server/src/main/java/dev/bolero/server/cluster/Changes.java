@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Wakes this process's long polls and waits when something changed here. Changes made by other server processes are
- * seen by the waiters' periodic re-reads of the store instead. A node's assignment long poll waits only for changes
+ * seen by the waiters' periodic re-reads of the store instead (for assignment polls, by one {@link AssignmentWatch}). A node's assignment long poll waits only for changes
  * to that node ({@link #signal(Collection)}), so a write wakes one poll, not every node's.
  */
 public final class Changes {
@@ -36,13 +36,31 @@ public final class Changes {
         try {
             version++;
             changed.signalAll();
-            for (String id : nodeIds) {
-                nodeVersions.merge(id, 1L, Long::sum);
-                Condition c = nodes.get(id);
-                if (c != null) c.signalAll();
-            }
+            wakeNodes(nodeIds);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Wakes only the {@link #awaitNode} waiters of these nodes' assignments (another replica changed them; see
+     * {@link AssignmentWatch}).
+     */
+    void signalNodes(Collection<String> nodeIds) {
+        lock.lock();
+        try {
+            wakeNodes(nodeIds);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Counts a change of each of these nodes' assignments and wakes their waiters; called holding the lock. */
+    private void wakeNodes(Collection<String> nodeIds) {
+        for (String id : nodeIds) {
+            nodeVersions.merge(id, 1L, Long::sum);
+            Condition c = nodes.get(id);
+            if (c != null) c.signalAll();
         }
     }
 

@@ -13,8 +13,8 @@ import java.util.Optional;
 
 /**
  * The control plane's services over one store, the placement worker, and the reconciliation loop, which runs only
- * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop and the placement
- * worker and gives the leadership up; the store stays open.
+ * while this process holds the leadership ({@link Leadership}). {@link #close()} stops the loop, the placement
+ * worker and the {@link AssignmentWatch} and gives the leadership up; the store stays open.
  */
 public final class Cluster implements AutoCloseable {
     /** How long a volume move waits for its target node to report one pass. */
@@ -32,11 +32,14 @@ public final class Cluster implements AutoCloseable {
     private final Hostnames hostnames;
     private final TokenCache tokens;
     private final GatewayMesh mesh;
+    private final Optional<AssignmentWatch> watch;
 
     private Cluster(ServerStore store, ControlPlane plane, NodeRegistry nodes, ClusterLoops loops,
                     Placements placements, Streams streams, Deployments deployments, Volumes volumes,
-                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens, GatewayMesh mesh) {
+                    VolumeMoves moves, GatewayFeed feed, Hostnames hostnames, TokenCache tokens, GatewayMesh mesh,
+                    Optional<AssignmentWatch> watch) {
         this.mesh = mesh;
+        this.watch = watch;
         this.moves = moves;
         this.tokens = tokens;
         this.deployments = deployments;
@@ -66,6 +69,9 @@ public final class Cluster implements AutoCloseable {
         var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
         var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
+        // Other replicas' assignment changes wake this one's polls; alone on SQLite, every change is made here.
+        Optional<AssignmentWatch> watch = store.shared() ? Optional.of(AssignmentWatch.start(store, changes))
+                : Optional.empty();
         var deployments = new Deployments(store, clock);
         var moves = new VolumeMoves(store, clock, changes, placements, plane, streams, VOLUME_PASS_DEADLINE);
         var mesh = new GatewayMesh(store, clock, changes, NodeRegistry.PLAN, timing.downAfter(),
@@ -74,7 +80,7 @@ public final class Cluster implements AutoCloseable {
                 plane, placements, deployments, moves, mesh).start();
         return new Cluster(store, plane, nodes, loops, placements, streams, deployments,
                 new Volumes(store, clock, changes, streams), moves, new GatewayFeed(store, clock, changes),
-                new Hostnames(store, clock, changes, secrets), tokens, mesh);
+                new Hostnames(store, clock, changes, secrets), tokens, mesh, watch);
     }
 
     public ControlPlane plane() {
@@ -171,5 +177,6 @@ public final class Cluster implements AutoCloseable {
     public void close() {
         loops.close();
         placements.close();
+        watch.ifPresent(AssignmentWatch::close);
     }
 }

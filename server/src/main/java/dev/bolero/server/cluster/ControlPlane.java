@@ -283,8 +283,8 @@ public final class ControlPlane {
             return null;
         });
         return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
-            case Placements.Result.Placed placed -> store.read(action, tx -> toWire(tx,
-                    List.of(row.assignedTo(placed.nodeId(), placed.index())))).getFirst();
+            case Placements.Result.Placed placed ->
+                    row.assignedTo(placed.nodeId(), placed.index()).toWire(placed.nodeName());
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
             case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
             case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());

@@ -44,7 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeRegistry {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
-    private static final Duration RECHECK = Duration.ofSeconds(1);
     /**
      * The private network's address plan. It is fixed for the cluster's life (every node and every stored index
      * depends on it), so it is not configurable: a cluster that needs another split would need a new pool.
@@ -128,10 +127,9 @@ public final class NodeRegistry {
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
-        // Changes made by this process wake the poll; with a shared store, other servers' changes are seen by re-reading
-        // the index every RECHECK. Versions are taken before each read, so a change between the read and the wait
-        // is not missed.
-        Duration recheck = store.shared() ? RECHECK : wait;
+        // Changes made by this process wake the poll; with a shared store, other servers' changes wake it through the
+        // AssignmentWatch. Versions are taken before each read, so a change between the read and the wait is not
+        // missed.
         boolean numbered = false;
         while (true) {
             long seen = changes.nodeVersion(nodeId);
@@ -152,7 +150,7 @@ public final class NodeRegistry {
                     numberNamespaces(nodeId);
                     numbered = true;
                 }
-                case Poll.Unchanged() -> changes.awaitNode(nodeId, seen, left.compareTo(recheck) < 0 ? left : recheck);
+                case Poll.Unchanged() -> changes.awaitNode(nodeId, seen, left);
             }
         }
     }

@@ -35,7 +35,6 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -124,8 +123,11 @@ final class Placements implements AutoCloseable {
 
     /** The outcome of one job. */
     sealed interface Result {
-        /** Committed on {@code nodeId} in the write transaction of state index {@code index}. */
-        record Placed(String nodeId, long index) implements Result {}
+        /**
+         * Committed on {@code nodeId}, named {@code nodeName} when it was committed, in the write transaction of state
+         * index {@code index}.
+         */
+        record Placed(String nodeId, String nodeName, long index) implements Result {}
 
         /** No node can take it; {@code reason} is the scheduler's or the applier's sentence. */
         record Refused(String reason) implements Result {}
@@ -361,7 +363,10 @@ final class Placements implements AutoCloseable {
         record Committed(Map<Integer, Result> results, long index, List<Placement> placed, Set<String> touched) {}
         Committed done = store.write("place " + planned.size() + " machines", tx -> {
             Instant now = clock.instant();
-            PlanOutcome outcome = PlanApplier.apply(snapshotOf(tx, nodeIds), plan, now);
+            List<NodeRow> nodes = tx.nodes().get(nodeIds);
+            var nodeNames = new HashMap<String, String>();
+            for (NodeRow node : nodes) nodeNames.put(node.id(), node.name());
+            PlanOutcome outcome = PlanApplier.apply(snapshotOf(tx, nodes), plan, now);
             for (var rejection : outcome.rejected()) {
                 lastRejection.put(byMachine.get(rejection.placement().machineId()), rejection.reason());
             }
@@ -389,7 +394,7 @@ final class Placements implements AutoCloseable {
                         if (conflict.isPresent()) yield conflict.get();
                         inserts.add(create.machine().assignedTo(p.nodeId(), tx.index()));
                         if (create.fork().isPresent()) forks.put(p.machineId(), create.fork().get().source());
-                        yield new Result.Placed(p.nodeId(), tx.index());
+                        yield new Result.Placed(p.nodeId(), nodeNames.get(p.nodeId()), tx.index());
                     }
                     case Job.Place place -> {
                         var row = current.get(p.machineId());
@@ -399,7 +404,7 @@ final class Placements implements AutoCloseable {
                         var conflict = attach(tx, row, p.nodeId(), now);
                         if (conflict.isPresent()) yield conflict.get();
                         assignments.add(new MachineStore.Assignment(p.machineId(), p.nodeId(), null));
-                        yield new Result.Placed(p.nodeId(), tx.index());
+                        yield new Result.Placed(p.nodeId(), nodeNames.get(p.nodeId()), tx.index());
                     }
                     case Job.Move move -> {
                         var row = current.get(p.machineId());
@@ -410,7 +415,7 @@ final class Placements implements AutoCloseable {
                         if (conflict.isPresent()) yield conflict.get();
                         assignments.add(new MachineStore.Assignment(p.machineId(), p.nodeId(), null));
                         touched.add(move.from());
-                        yield new Result.Placed(p.nodeId(), tx.index());
+                        yield new Result.Placed(p.nodeId(), nodeNames.get(p.nodeId()), tx.index());
                     }
                 };
                 if (result instanceof Result.Placed) {
@@ -578,7 +583,7 @@ final class Placements implements AutoCloseable {
     Optional<String> refusalInPlace(Tx tx, MachineRow current, MachineRow updated, FleetStrategy strategy)
             throws SQLException {
         var nodes = new ArrayList<NodeView>();
-        for (NodeView n : snapshotOf(tx, List.of(current.nodeId())).nodes()) {
+        for (NodeView n : snapshotOf(tx, tx.nodes().get(List.of(current.nodeId()))).nodes()) {
             var fleets = new HashMap<>(n.fleetMachines());
             fleets.computeIfPresent(current.namespace() + "/" + current.fleet(), (k, v) -> v > 1 ? v - 1 : null);
             var ports = new HashSet<>(n.ports());
@@ -623,10 +628,11 @@ final class Placements implements AutoCloseable {
                 tx.allocations().fleetCounts(), tx.allocations().publishedPorts()));
     }
 
-    /** The cluster reduced to {@code nodeIds} (those that still exist), read in {@code tx}. */
-    private ClusterSnapshot snapshotOf(Tx tx, Collection<String> nodeIds) throws SQLException {
+    /** The cluster reduced to {@code nodes}, with their allocations read in {@code tx}. */
+    private ClusterSnapshot snapshotOf(Tx tx, List<NodeRow> nodes) throws SQLException {
         AllocationStore allocations = tx.allocations();
-        return ClusterSnapshot.of(tx.index(), views(tx.nodes().get(nodeIds), allocations.of(nodeIds),
+        var nodeIds = nodes.stream().map(NodeRow::id).toList();
+        return ClusterSnapshot.of(tx.index(), views(nodes, allocations.of(nodeIds),
                 allocations.fleetCounts(nodeIds), allocations.publishedPorts(nodeIds)));
     }
 
@@ -663,11 +669,6 @@ final class Placements implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        worker.interrupt();
-        try {
-            worker.join(Duration.ofSeconds(10));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Workers.stop(worker);
     }
 }

@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,6 +56,15 @@ public final class NodeStore {
     /** The node's assignment index, if it exists. */
     public Optional<Long> assignIndex(String id) throws SQLException {
         return sql.one("SELECT assign_index FROM nodes WHERE id = ?", rs -> rs.getLong(1), id);
+    }
+
+    /** Every node's assignment index, by node id. */
+    public Map<String, Long> assignIndexes() throws SQLException {
+        var indexes = new HashMap<String, Long>();
+        for (var row : sql.all("SELECT id, assign_index FROM nodes", rs -> Map.entry(rs.getString(1), rs.getLong(2)))) {
+            indexes.put(row.getKey(), row.getValue());
+        }
+        return indexes;
     }
 
     public List<NodeRow> list() throws SQLException {
