@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
-import dev.bolero.server.cluster.NodeRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -105,8 +104,7 @@ class AgentNode {
     static Server startServer(ClusterNetwork network, Path dir, String adminToken, String joinToken) {
         return Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
                 .withTokens(Optional.of(adminToken), Optional.of(joinToken))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
-                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
+                .withTiming(TestCluster.QUICK_LOSS, Duration.ofMillis(200)));
     }
 
     /** SIGKILL; its VMMs keep running, as they would on a real node whose agent crashed. */

@@ -33,6 +33,9 @@ final class TestCluster implements AutoCloseable {
      */
     static final NodeRegistry.Timing PATIENT = new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(60),
             Duration.ofSeconds(30));
+    /** Heartbeats every second, a node fenced after 4 s and down after 8 s of silence: for tests that lose nodes. */
+    static final NodeRegistry.Timing QUICK_LOSS = new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
+            Duration.ofSeconds(4));
 
     final String admin;
     final String join;

@@ -1,19 +1,13 @@
 package dev.bolero.agent.cluster;
 
-import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
-import dev.bolero.server.Server;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -33,8 +27,6 @@ import tools.jackson.databind.JsonNode;
  * boot count went on, and the node it left holds no file of the volume (nor does any node hold a partial copy).
  */
 class VolumeMoveEndToEndTest {
-    private static final String ADMIN = "admin-token-volmove-e2e-0123456789";
-    private static final String JOIN = "join-token-volmove-e2e-0123456789";
     /** The workload: data and its checksum at the first boot; at every boot both checksums and a boot count. */
     private static final String SCRIPT = "if [ ! -f /data/blob ]; then head -c 16777216 /dev/urandom > /data/blob; "
             + "sha256sum /data/blob | cut -d' ' -f1 > /data/blob.sum; fi; "
@@ -48,31 +40,23 @@ class VolumeMoveEndToEndTest {
     @TempDir
     static Path dir;
 
-    private static ClusterNetwork network;
-    private static TestRegistry registry;
+    private static TestCluster cluster;
     private static String image;
-    private static Server server;
-    private static final List<AgentNode> nodes = new ArrayList<>();
+    private static List<AgentNode> nodes;
 
     @BeforeAll
     static void setUp() throws Exception {
-        network = ClusterNetwork.create();
-        registry = TestRegistry.startOn(network.hostIp());
-        image = TestImages.push(registry, "volmove/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT));
-        server = AgentNode.startServer(network, dir, ADMIN, JOIN);
-        for (String name : List.of("m1", "m2")) {
-            var node = new AgentNode(name, dir.resolve(name), network.addNode(), () -> List.of(serverUrl()), JOIN,
-                    registry.host());
-            nodes.add(node);
-            node.start();
-        }
+        cluster = TestCluster.builder(dir, "volmove").image("volmove/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT))
+                .timing(TestCluster.QUICK_LOSS).nodes("m1", "m2").start();
+        image = cluster.image();
+        nodes = cluster.nodes();
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
         assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"db\"}").status()).isEqualTo(201);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        AgentNode.tearDown(nodes, dir, server, registry, network);
+        if (cluster != null) cluster.close();
     }
 
     @Test
@@ -200,10 +184,6 @@ class VolumeMoveEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return call(method, serverUrl() + path, ADMIN, body);
-    }
-
-    private static String serverUrl() {
-        return "http://" + network.hostIp() + ":" + server.port();
+        return cluster.api(method, path, body);
     }
 }

@@ -1,19 +1,14 @@
 package dev.bolero.agent.cluster;
 
-import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
-import dev.bolero.server.Server;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -36,8 +31,6 @@ import tools.jackson.databind.JsonNode;
  * boot, one at a time.
  */
 class VolumeSnapshotEndToEndTest {
-    private static final String ADMIN = "admin-token-volsnap-e2e-0123456789";
-    private static final String JOIN = "join-token-volsnap-e2e-0123456789";
     /** The workload: data and its checksum at the first boot; at every boot both checksums. */
     private static final String SCRIPT = "if [ ! -f /data/blob ]; then head -c 16777216 /dev/urandom > /data/blob; "
             + "sha256sum /data/blob | cut -d' ' -f1 > /data/blob.sum; fi; "
@@ -52,33 +45,26 @@ class VolumeSnapshotEndToEndTest {
     @TempDir
     static Path dir;
 
-    private static ClusterNetwork network;
-    private static TestRegistry registry;
+    private static TestCluster cluster;
     private static String image;
     private static String busyImage;
-    private static Server server;
-    private static final List<AgentNode> nodes = new ArrayList<>();
+    private static List<AgentNode> nodes;
 
     @BeforeAll
     static void setUp() throws Exception {
-        network = ClusterNetwork.create();
-        registry = TestRegistry.startOn(network.hostIp());
-        image = TestImages.push(registry, "volsnap/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT));
-        busyImage = TestImages.push(registry, "volsnap/busy:1", ImageSpec.cmd("sh", "-c", BUSY));
-        server = AgentNode.startServer(network, dir, ADMIN, JOIN);
-        for (String name : List.of("s1", "s2")) {
-            var node = new AgentNode(name, dir.resolve(name), network.addNode(), () -> List.of(serverUrl()), JOIN,
-                    registry.host());
-            nodes.add(node);
-            node.start();
-        }
+        // The volume's node is lost on purpose: down after 8 s of silence.
+        cluster = TestCluster.builder(dir, "volsnap").image("volsnap/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT))
+                .timing(TestCluster.QUICK_LOSS).nodes("s1", "s2").start();
+        image = cluster.image();
+        busyImage = TestImages.push(cluster.registry(), "volsnap/busy:1", ImageSpec.cmd("sh", "-c", BUSY));
+        nodes = cluster.nodes();
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
         assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"db\"}").status()).isEqualTo(201);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        AgentNode.tearDown(nodes, dir, server, registry, network);
+        if (cluster != null) cluster.close();
     }
 
     @Test
@@ -245,10 +231,6 @@ class VolumeSnapshotEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return call(method, serverUrl() + path, ADMIN, body);
-    }
-
-    private static String serverUrl() {
-        return "http://" + network.hostIp() + ":" + server.port();
+        return cluster.api(method, path, body);
     }
 }

@@ -1,24 +1,15 @@
 package dev.bolero.agent.cluster;
 
-import static dev.bolero.server.Http.call;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bolero.agent.ClusterNetwork;
 import dev.bolero.oci.testing.ImageSpec;
-import dev.bolero.oci.testing.TestImages;
-import dev.bolero.oci.testing.TestRegistry;
 import dev.bolero.server.Http.Response;
-import dev.bolero.server.Server;
-import dev.bolero.server.ServerConfig;
-import dev.bolero.server.cluster.NodeRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -37,8 +28,6 @@ import tools.jackson.databind.JsonNode;
  * boot, one at a time.
  */
 class VolumesEndToEndTest {
-    private static final String ADMIN = "admin-token-volumes-e2e-0123456789";
-    private static final String JOIN = "join-token-volumes-e2e-0123456789";
     /** The workload: what the volume held, its size as the guest sees it, then a line of its own on it. */
     private static final String SCRIPT = "echo \"found: $(cat /data/marker 2>/dev/null || echo nothing)\"; "
             + "echo \"size-kib: $(df -k /data | tail -n 1 | awk '{print $2}')\"; "
@@ -48,32 +37,23 @@ class VolumesEndToEndTest {
     @TempDir
     static Path dir;
 
-    private static ClusterNetwork network;
-    private static TestRegistry registry;
+    private static TestCluster cluster;
     private static String image;
-    private static Server server;
-    private static final List<AgentNode> nodes = new ArrayList<>();
+    private static List<AgentNode> nodes;
 
     @BeforeAll
     static void setUp() throws Exception {
-        network = ClusterNetwork.create();
-        registry = TestRegistry.startOn(network.hostIp());
-        image = TestImages.push(registry, "volumes/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT));
-        server = Server.start(ServerConfig.of(network.hostIp(), 0, dir.resolve("server"))
-                .withTokens(Optional.of(ADMIN), Optional.of(JOIN))
-                .withTiming(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(8),
-                        Duration.ofSeconds(4)), Duration.ofMillis(200)));
-        var node = new AgentNode("v1", dir.resolve("v1"), network.addNode(), () -> List.of(serverUrl()), JOIN,
-                registry.host());
-        nodes.add(node);
-        node.start();
+        cluster = TestCluster.builder(dir, "volumes").image("volumes/writer:1", ImageSpec.cmd("sh", "-c", SCRIPT))
+                .nodes("v1").start();
+        image = cluster.image();
+        nodes = cluster.nodes();
         assertThat(api("POST", "/v1/namespaces", "{\"name\": \"alpha\"}").status()).isEqualTo(201);
         assertThat(api("POST", "/v1/namespaces/alpha/fleets", "{\"name\": \"db\"}").status()).isEqualTo(201);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        AgentNode.tearDown(nodes, dir, server, registry, network);
+        if (cluster != null) cluster.close();
     }
 
     @Test
@@ -164,10 +144,6 @@ class VolumesEndToEndTest {
     }
 
     private static Response api(String method, String path, String body) {
-        return call(method, serverUrl() + path, ADMIN, body);
-    }
-
-    private static String serverUrl() {
-        return "http://" + network.hostIp() + ":" + server.port();
+        return cluster.api(method, path, body);
     }
 }
