@@ -76,21 +76,15 @@ pub_port=$(free_port)
 machine=$(call "$server/fleets/bench/machines" -d \
   "{\"name\": \"bench\", \"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 256}, \"services\": [{\"protocol\": \"tcp\", \"internal_port\": 8080, \"port\": $pub_port}]}}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-url="http://$publish:$pub_port/"
 for _ in $(seq 300); do curl -sf "$api/$machine" >/dev/null && break; sleep 0.2; done
 
 now() { date +%s.%N; }
-# Seconds from T0 until the web server answers "up": polled every 10 ms, each try giving up after 100 ms without a
-# connection (a SYN sent before the VM is there is lost, and curl would wait a second to send it again); fails after
-# about 300 s.
+# Seconds from T0 until the web server on HOST:PORT (default: the published port) answers "up", measured by
+# first-answer.py: a new connection every 10 ms (a SYN sent before the VM is there is lost, and the kernel would resend
+# it only after a second); fails after 300 s.
 until_answer() {
-  local t0=$1
-  local at=${2:-$url}
-  for _ in $(seq 3000); do
-    [[ $(curl -s --connect-timeout 0.1 --max-time 1 "$at" || true) == up ]] && { echo "$(now) - $t0" | bc; return; }
-    sleep 0.01
-  done
-  echo "the guest's web server never answered" >&2; tail -20 "$work/agent.log" >&2; exit 1
+  python3 "$BOLERO_HOME/bench/first-answer.py" "${2:-$publish}" "${3:-$pub_port}" up "$1" 300 \
+    || { tail -20 "$work/agent.log" >&2; exit 1; }
 }
 wait_state() { curl -sf "$api/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
 wait_server() { call "$server/machines/$machine/wait?state=$1&timeout_s=300" >/dev/null; }
@@ -99,13 +93,15 @@ pss_mib() { awk '/^Pss:/ {print int($2 / 1024)}' "/proc/$(cat "$work/fork/machin
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 until_answer "$(now)" >/dev/null # the first boot pulls the image: not measured
-cold=() resume=() suspend=() size=0 resume_server=() suspend_server=()
+cold=() resume=() suspend=() size=0 ram_kib=0 resume_server=() suspend_server=()
 for _ in $(seq "$runs"); do
   curl -sf -X POST "$api/$machine/stop" >/dev/null && wait_state stopped
   t0=$(now); curl -sf -X POST "$api/$machine/start" >/dev/null; cold+=("$(until_answer "$t0")")
   t0=$(now); curl -sf -X POST "$api/$machine/suspend" >/dev/null; suspend+=("$(echo "$(now) - $t0" | bc)")
   size=$(stat -c %s "$work/data/machines/$machine/snapshot/qemu-state")
+  ram_kib=$(du -k "$work/data/machines/$machine/snapshot/qemu-memory" 2>/dev/null | cut -f1 || echo 0)
   t0=$(now); curl -sf -X POST "$api/$machine/start" >/dev/null; resume+=("$(until_answer "$t0")")
+  wait_state running # it answers before the agent has it running: a suspend would wait for that
   t0=$(now); call -X POST "$server/machines/$machine/suspend" >/dev/null && wait_server suspended
   suspend_server+=("$(echo "$(now) - $t0" | bc)")
   t0=$(now); call -X POST "$server/machines/$machine/start" >/dev/null; resume_server+=("$(until_answer "$t0")")
@@ -128,13 +124,13 @@ fork_ip() {
 }
 source_id=$(curl -sf -H 'Content-Type: application/json' "$fork_api" -d "{\"name\": \"source\", \"start\": true, \"config\": {\"image\": \"$image\", \"guest\": {\"memory_mb\": 256}}}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-t0=$(now); fork_cold=$(until_answer "$t0" "http://$(fork_ip "$source_id"):8080/")
+t0=$(now); fork_cold=$(until_answer "$t0" "$(fork_ip "$source_id")" 8080)
 sleep 2; pss_cold=$(pss_mib "$source_id") # settled after its first answer
 t0=$(now)
 answer=$(curl -s -H 'Content-Type: application/json' -X POST "$fork_api/$source_id/fork" -d "{\"count\": $clones}")
 ids=$(python3 -c 'import json,sys; [print(m["id"]) for m in json.load(sys.stdin)]' <<<"$answer") \
   || { echo "fork: $answer" >&2; exit 1; }
-for clone in $ids; do until_answer "$t0" "http://$(fork_ip "$clone"):8080/" >/dev/null; done
+for clone in $ids; do until_answer "$t0" "$(fork_ip "$clone")" 8080 >/dev/null; done
 forked=$(echo "$(now) - $t0" | bc)
 sleep 2
 pss_clones=() pss_sum=0
@@ -154,7 +150,7 @@ warm_create() {
   ip=$(sed -nE 's/.*"ip":"([0-9.]+)".*/\1/p' <<<"$m")
   echo "$id ${ip:-$(fork_ip "$id")}"
 }
-t0=$(now); read -r warm warm_ip <<<"$(warm_create warm-0)"; warm_cold=$(until_answer "$t0" "http://$warm_ip:8080/")
+t0=$(now); read -r warm warm_ip <<<"$(warm_create warm-0)"; warm_cold=$(until_answer "$t0" "$warm_ip" 8080)
 for _ in $(seq 1500); do curl -s "$fork_api/$warm/events" | grep -q template_taken && break; sleep 0.2; done
 sleep 2 # the source settles after the save (under TCG it translates its code afresh), as the cold baseline's machine is
 template_mib=$(curl -s "http://127.0.0.1:$fork_port/api/v1/templates" \
@@ -162,7 +158,7 @@ template_mib=$(curl -s "http://127.0.0.1:$fork_port/api/v1/templates" \
 [[ $template_mib != none ]] || { echo "no template was taken" >&2; tail -20 "$work/fork-agent.log" >&2; exit 1; }
 warm_runs=()
 for i in $(seq "$runs"); do
-  t0=$(now); read -r w w_ip <<<"$(warm_create "warm-$i")"; warm_runs+=("$(until_answer "$t0" "http://$w_ip:8080/")")
+  t0=$(now); read -r w w_ip <<<"$(warm_create "warm-$i")"; warm_runs+=("$(until_answer "$t0" "$w_ip" 8080)")
   curl -s "$fork_api/$w/events" | grep -q started_from_template \
     || { echo "warm-$i did not start from the template" >&2; exit 1; }
   curl -s -X DELETE "$fork_api/$w?force=true" >/dev/null
@@ -175,7 +171,8 @@ echo "snapshot benchmark: $runs interleaved runs on $(nproc) cores, accelerator:
 printf '%-44s median %7.3f s   (runs: %s)\n' "cold start -> first HTTP answer (baseline)" "$c" "${cold[*]}"
 printf '%-44s median %7.3f s   (runs: %s)\n' "resume -> first HTTP answer" "$r" "${resume[*]}"
 printf '%-44s %7.1fx faster (goal: at least 10x)\n' "resume against cold start" "$(echo "$c / $r" | bc -l)"
-printf '%-44s median %7.3f s   state file %d MiB\n' "suspend (save state, end VMM)" "$s" "$((size >> 20))"
+printf '%-44s median %7.3f s   state file %d MiB, RAM image %d MiB on disk\n' "suspend (save state, end VMM)" "$s" \
+  "$((size >> 20))" "$((ram_kib >> 10))"
 printf '%-44s median %7.3f s   (runs: %s)\n' "resume via the server -> first HTTP answer" "$rs" "${resume_server[*]}"
 printf '%-44s median %7.3f s   (runs: %s)\n' "suspend via the server -> reported" "$ss" "${suspend_server[*]}"
 printf '%-44s %7.3f s   (pulls the image first: not a cold-start figure)\n' "fork agent: create -> first HTTP answer" \

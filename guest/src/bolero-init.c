@@ -139,6 +139,11 @@ static void power_off(void) {
 /* ---------- control channel ---------- */
 
 static int ctl_fd = -1;         /* connected stream: the virtio port, or an accepted vsock connection */
+/* How long a closed port stays closed before it is reopened: HELLO_FIRST_MS once the host has sent something, each
+ * pause an eighth longer while it reads EOF (no host), up to TICK_MS. A resumed or cloned guest reads EOF at once (its
+ * host is a new VMM), and the new host connects within milliseconds: its first frames (the clock, a clone's identity)
+ * then arrive that soon, while an absent host costs the guest a wake-up per TICK_MS. */
+static long reopen_pause = HELLO_FIRST_MS;
 static int ctl_listen = -1;     /* vsock listener, -1 with a virtio port */
 static char ctl_path[PATH_MAX];  /* /dev/vportNpM */
 static unsigned char rx[HEADER + MAX_PAYLOAD];
@@ -332,6 +337,7 @@ static void ctl_read(frame_handler h) {
             ctl_drop();
             return;
         }
+        reopen_pause = HELLO_FIRST_MS;
         rx_len += (size_t)n;
         ctl_frames(h);
         if (ctl_fd < 0) return;
@@ -1879,9 +1885,12 @@ int main(void) {
     while (exit_status < 0) {
         int closed = ctl_fd < 0 && ctl_listen < 0;
         int frozen = thaw_expired();
-        /* a closed port is reopened on a tick, the pipes pumped meanwhile; a frozen file system is watched */
-        turn(sfd, closed || frozen ? TICK_MS : -1);
-        if (closed) ctl_open();
+        /* a closed port is reopened after reopen_pause, the pipes pumped meanwhile; a frozen file system is watched */
+        turn(sfd, closed ? reopen_pause : frozen ? TICK_MS : -1);
+        if (closed) {
+            ctl_open();
+            reopen_pause = reopen_pause + reopen_pause / 8 + 1 < TICK_MS ? reopen_pause + reopen_pause / 8 + 1 : TICK_MS;
+        }
     }
     /* the workload is gone: forward what its pipes hold, not what surviving descendants write later */
     for (int *fd = &out_pipe, type = STDOUT_FRAME; type <= STDERR_FRAME; fd = &err_pipe, type++) {

@@ -27,7 +27,8 @@ import tools.jackson.databind.JsonNode;
  * Suspend and resume with a real QEMU guest and an agent in its own JVM: one machine whose workload counts in memory
  * and serves HTTP is suspended, the agent is killed and restarted while it is, and a start resumes it (same process,
  * counting on, listener answering, clock corrected); then a changed root drive makes the next start boot cold with
- * the event that says why. Two cold boots and one resume in all.
+ * the event that says why. Two cold boots and two resumes in all (the second of a VM that was resumed: its RAM
+ * is kept beside the devices' state again).
  */
 class SuspendResumeEndToEndTest {
     private static final Pattern COUNT = Pattern.compile("n=(\\d+) pid=(\\d+)");
@@ -77,8 +78,13 @@ class SuspendResumeEndToEndTest {
         assertThat(failedExec.errorMessage()).isEqualTo("exec in machine " + id + ": the machine is being suspended");
         assertThat(AgentHarness.processesMentioning(machineDir + "/")).as("no VMM while suspended").isEmpty();
         Path state = machineDir.resolve("snapshot/qemu-state");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rw-------");
-        assertThat(Files.size(state)).isPositive();
+        Path memory = machineDir.resolve("snapshot/qemu-memory");
+        for (Path file : List.of(state, memory)) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        }
+        assertThat(Files.size(state)).as("the stream holds the devices' state, the RAM is beside it")
+                .isPositive().isLessThan(16L << 20);
+        assertThat(Files.size(memory)).as("the guest's 128 MiB").isEqualTo(128L << 20);
         AgentHarness.Response execSuspended = agent.post("/api/v1/machines/" + id + "/exec", "{\"cmd\": [\"true\"]}");
         assertThat(execSuspended.status()).isEqualTo(409);
         List<long[]> before = counts(agent.logs(id));
@@ -105,6 +111,17 @@ class SuspendResumeEndToEndTest {
         assertThat(Math.abs(guestNow - Instant.now().getEpochSecond())).as("the guest's clock was set at resume")
                 .isLessThan(5);
         assertThat(Files.exists(machineDir.resolve("snapshot"))).as("a used snapshot is removed").isFalse();
+
+        // The resumed VM's RAM is a memfd again: the next suspend keeps it beside the devices' state as well.
+        assertThat(agent.post("/api/v1/machines/" + id + "/suspend", "").status()).isEqualTo(200);
+        assertThat(Files.size(state)).isLessThan(16L << 20);
+        assertThat(Files.size(memory)).isEqualTo(128L << 20);
+        long lastAgain = counts(agent.logs(id)).getLast()[0];
+        assertThat(agent.post("/api/v1/machines/" + id + "/start", "").status()).isEqualTo(200);
+        agent.waitFor(id, "running");
+        assertThat(types(events(id)).stream().filter("resumed"::equals).count()).isEqualTo(2);
+        await().atMost(Duration.ofSeconds(60)).until(() -> counts(agent.logs(id)).getLast()[0] > lastAgain + 5);
+        assertThat(counts(agent.logs(id))).allSatisfy(c -> assertThat(c[1]).isEqualTo(pid));
 
         // A snapshot whose drive changed since the suspend is discarded: the machine boots cold instead.
         assertThat(agent.post("/api/v1/machines/" + id + "/suspend", "").status()).isEqualTo(200);

@@ -81,6 +81,8 @@ public final class ClusterMember implements AutoCloseable {
     /** Machines whose creation this node refused, by id: reported failed until their generation changes. */
     private final Map<String, Refusal> refused = new ConcurrentHashMap<>();
     private final Semaphore heartbeatSoon = new Semaphore(0);
+    /** Machines with a {@link #reconcileWhenLeft} waiter. */
+    private final Set<String> deferred = ConcurrentHashMap.newKeySet();
     private final Object reconciling = new Object();
     private volatile boolean closed;
     private volatile boolean fenced;
@@ -358,7 +360,8 @@ public final class ClusterMember implements AutoCloseable {
                 if (STARTABLE.contains(have.state())) {
                     machines.start(want.id());
                 } else if (have.state() == MachineState.STOPPING) {
-                    return false;    // applied once it has stopped, at a later reconcile
+                    reconcileWhenLeft(want.id(), MachineState.STOPPING);
+                    return false;    // applied once it has stopped
                 }
             }
             case STOPPED -> {
@@ -370,7 +373,8 @@ public final class ClusterMember implements AutoCloseable {
                 switch (have.state()) {
                     case RUNNING -> suspend(want);
                     case STARTING -> {
-                        return false;    // applied once it runs, at a later reconcile
+                        reconcileWhenLeft(want.id(), MachineState.STARTING);
+                        return false;    // applied once it runs
                     }
                     // At rest or on its way there (a machine moved here while suspended: created, not booted), or
                     // suspended already: nothing to save; a start boots or resumes it.
@@ -382,6 +386,30 @@ public final class ClusterMember implements AutoCloseable {
         generations.applied(want.id(), want.generation());
         log.info("machine={} generation {} applied: {}", want.id(), want.generation(), want.desiredState());
         return true;
+    }
+
+    /**
+     * Reconciles the latest assignments again once machine {@code id} has left {@code state}, for an assignment that
+     * cannot be applied while it is in that state: at once rather than at the next poll answer, which may be
+     * {@value #POLL_WAIT_S} s away. One waiter per machine; it gives up after {@value #POLL_WAIT_S} s (the next poll
+     * answer reconciles then).
+     */
+    private void reconcileWhenLeft(String id, MachineState state) {
+        if (!deferred.add(id)) return;
+        Thread.ofVirtual().name("reconcile-after-" + id).start(() -> {
+            try {
+                machines.await(id, EnumSet.complementOf(EnumSet.of(state)), Duration.ofSeconds(POLL_WAIT_S));
+            } catch (ApiException e) {
+                return; // gone, or still in that state: the next poll answer reconciles
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                deferred.remove(id);
+            }
+            Assignments a = latest;
+            if (a != null && !closed) reconcile(a);
+        });
     }
 
     /**

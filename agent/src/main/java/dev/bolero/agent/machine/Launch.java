@@ -25,18 +25,26 @@ final class Launch {
     private static final long MIB = 1024L * 1024;
 
     private final MachineRecord machine;
+    private final boolean resumes;
     private PreparedImage image;
     private Optional<Attachment> network = Optional.empty();
     private List<GuestSecret> secrets = List.of();
     private final List<VmSpec.Drive> drives = new ArrayList<>();
     private final List<GuestConfig.Mount> mounts = new ArrayList<>();
 
-    Launch(MachineRecord machine) {
+    /** @param resumes whether the machine has a snapshot to resume (which may still prove unusable) */
+    Launch(MachineRecord machine, boolean resumes) {
         this.machine = Objects.requireNonNull(machine, "machine");
+        this.resumes = resumes;
     }
 
     MachineRecord machine() {
         return machine;
+    }
+
+    /** Whether the machine has a snapshot to resume: its image is the one that snapshot ran. */
+    boolean resumes() {
+        return resumes;
     }
 
     /** Sets the image. */

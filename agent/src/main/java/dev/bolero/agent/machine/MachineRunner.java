@@ -483,7 +483,7 @@ final class MachineRunner {
 
     /** The launch as the hooks prepare it, told how long that took; blocks. */
     private Launch prepare(MachineRecord m) throws OciException {
-        Launch launch = new Launch(m);
+        Launch launch = new Launch(m, Snapshot.exists(context.runtime().machineDir(id)));
         long started = System.nanoTime();
         boolean succeeded = false;
         try {

@@ -24,7 +24,7 @@ class SecretsHookTest {
             .secret(Secret.file("db", "/etc/app/db")).build();
 
     private static Launch launch(String id, MachineSpec spec) {
-        var launch = new Launch(MachineRecord.created(id, id, "alpha", spec, Instant.EPOCH));
+        var launch = new Launch(MachineRecord.created(id, id, "alpha", spec, Instant.EPOCH), false);
         launch.image(new PreparedImage(ImageReference.parse("fake.test/app:1"), Digest.of("sha256", "a".repeat(64)),
                 new ImageConfig(List.of(), List.of("app"), List.of("DB_PASSWORD=from-image"), "", ""),
                 Path.of("/nonexistent/rootfs.ext4"), 1));

@@ -13,13 +13,18 @@ sealed interface GuestRam {
     /** The RAM block's and memory backend's id: the microvm machine's {@code default-ram-id}. */
     String BLOCK = "microvm.ram";
 
-    /** Anonymous memory, QEMU's default (a jailed QEMU's; see {@link QemuDriver}). */
+    /**
+     * Anonymous memory, QEMU's default: for a VM that loads all its RAM from a migration stream. The load reads every
+     * page before it writes it; in anonymous memory a page the guest had zeroed stays unallocated (a memfd's would be
+     * allocated by that read).
+     */
     record Anonymous() implements GuestRam {}
 
     /**
      * A memfd QEMU makes ({@code memory-backend-memfd}), mapped shared: memory like anonymous memory, private to that
      * QEMU and freed with it, not bounded by {@code /dev/shm}'s size, yet readable through {@code /proc/<pid>/fd/}
-     * as {@value #MEMFD}, so that a fork copies the paused VM's RAM from there instead of migrating it.
+     * as {@value #MEMFD}, so that a suspend or a fork copies the paused VM's RAM from there (holes stay holes)
+     * instead of migrating it, and a resume writes it back there before the devices' state loads.
      */
     record Shared() implements GuestRam {
         /** The name of the memfd QEMU makes (its backend type), which {@code /proc/<pid>/fd/} shows. */
@@ -27,8 +32,8 @@ sealed interface GuestRam {
     }
 
     /**
-     * A seed's memory file mapped private (copy-on-write): pages a clone only reads come from the page cache that
-     * every clone of the seed shares; a page it writes becomes its own.
+     * A seed's memory file mapped private (copy-on-write): pages an unjailed clone only reads come from the page cache
+     * that every clone of the seed shares; a page it writes becomes its own.
      */
     record Private(Path file) implements GuestRam {
         public Private {

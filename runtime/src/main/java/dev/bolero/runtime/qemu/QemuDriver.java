@@ -15,7 +15,6 @@ import dev.bolero.runtime.internal.vmm.MachineFiles;
 import dev.bolero.runtime.internal.vmm.VmmProcess;
 import dev.bolero.runtime.internal.vmm.VmmVersion;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -64,10 +63,14 @@ import org.slf4j.LoggerFactory;
  * JVM's exit nor a terminal's ^C stops QEMU. Requires {@code qemu-system-x86_64} and {@code qemu-img} on the
  * {@code PATH}, and root to jail.
  *
- * <p>Unjailed, the guest's RAM is a memfd QEMU maps shared ({@link GuestRam.Shared}), which a fork copies into its
- * seed; a clone maps that copy privately ({@link GuestRam.Private}), so clones of one seed share the pages they only
- * read. Jailed, it is anonymous memory and a fork migrates it: QEMU 7.2 opens a privately mapped memory file
- * read-write, which would give each jailed clone's uid write access to its siblings' pages.
+ * <p>A booted guest's RAM is a memfd QEMU maps shared ({@link GuestRam.Shared}). A suspend or a fork pauses the VM and
+ * copies that RAM into the snapshot or seed as a sparse file with the list of its extents beside a migration stream
+ * that holds only the devices' state; a resume writes those extents back into the new QEMU's memfd before that state
+ * loads (a few MiB read instead of a whole stream parsed, and the RAM stays a memfd, so the next suspend is as quick).
+ * An unjailed clone maps its seed's file privately instead ({@link GuestRam.Private}), so clones of one seed share
+ * the pages they only read; a jailed clone is filled like a resume, for QEMU 7.2 opens a privately mapped memory file
+ * read-write, which would give each jailed clone's uid write access to its siblings' pages. A VM whose RAM is not a
+ * memfd (such a clone) saves a stream that holds all of it, and its resume loads that into anonymous memory.
  *
  * <p>When a socket's host path is too long for a Unix socket (108 bytes), the sockets are reached through a short
  * per-machine directory (or, jailed, a symbolic link to the jail's {@code /run}) under {@code /run/bolero/},
@@ -98,11 +101,6 @@ public final class QemuDriver implements VmmDriver {
     private static final String OVERLAY = "root.qcow2";
     /** The snapshot's one state file: QEMU's migration stream. */
     private static final String STATE_FILE = "qemu-state";
-    /**
-     * A seed's second state file, when its VM's RAM was {@link GuestRam.Shared shared}: that RAM as it was at the
-     * pause, a sparse file; the migration stream ({@link #STATE_FILE}) then holds only the devices' state.
-     */
-    private static final String MEMORY_FILE = "qemu-memory";
     /** The migration capability that leaves shared RAM out of the stream; both ends of a migration must agree. */
     private static final String IGNORE_SHARED = "x-ignore-shared";
     /** A seed's frozen copy of its VM's overlay; in a machine planted from it, the hard link its overlay is over. */
@@ -116,8 +114,6 @@ public final class QemuDriver implements VmmDriver {
     private final Accelerator accelerator;
     private final Optional<Jail> jail;
     private final Overlays overlays = new Overlays();
-    /** The RAM of a VM this driver boots or resumes from a snapshot of its own (a fork's clone gets a seed's). */
-    private final GuestRam ram;
 
     /** An unjailed driver that uses KVM when this host can run guests with it, TCG otherwise. */
     public QemuDriver() {
@@ -133,7 +129,6 @@ public final class QemuDriver implements VmmDriver {
         this.accelerator = Accelerator.choose(
                 Objects.requireNonNull(accel, "accel"), Path.of("/dev/kvm"), Path.of("/proc/cpuinfo"));
         this.jail = jail.map(Jail::new);
-        this.ram = this.jail.isEmpty() ? new GuestRam.Shared() : new GuestRam.Anonymous();
     }
 
     @Override
@@ -180,9 +175,6 @@ public final class QemuDriver implements VmmDriver {
     public Optional<String> snapshotUnusable(VmSpec spec, Map<String, String> dependencies) {
         Path work = spec.workDir().toAbsolutePath();
         if (!Snapshot.exists(work)) return Optional.of("no snapshot");
-        if (jail.isPresent() && Files.exists(Snapshot.dir(work).resolve(MEMORY_FILE))) {
-            return Optional.of("its RAM is a file only an unjailed QEMU maps");
-        }
         try {
             Path qemu = HostProcesses.onPath(QEMU).orElseThrow(() -> new VmmException(QEMU + " not found"));
             return Snapshot.unusableReason(work, launch(spec, qemu, work), dependencies);
@@ -221,10 +213,10 @@ public final class QemuDriver implements VmmDriver {
             process = HostProcesses.spawn(what, launch.command(), vmmLog);
             awaitStarted(what, process, launch, pidFile, vmmLog);
             long readyAt = System.nanoTime();
-            if (resume) load(what, process, launch, Snapshot.dir(work), vmmLog);
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            if (resume) load(what, process, launch, pid, Snapshot.dir(work), vmmLog);
             long loadedAt = System.nanoTime();
             Snapshot.recordLaunch(work, launch(spec, qemu, work));
-            long pid = Long.parseLong(Files.readString(pidFile).trim());
             long ticks = HostProcesses.startTicks(pid)
                     .orElseThrow(() -> new VmmException(what + ": qemu (pid " + pid + ") vanished after starting"));
             Map<String, String> data = new HashMap<>(Map.of(
@@ -282,7 +274,20 @@ public final class QemuDriver implements VmmDriver {
     }
 
     /** How one QEMU is spawned and where the agent reaches its sockets. */
-    private record Launch(List<String> command, Path ctl, Path qmp, Path socketDir, Optional<Jail.Lease> lease) {}
+    private record Launch(List<String> command, GuestRam ram, Path ctl, Path qmp, Path socketDir,
+            Optional<Jail.Lease> lease) {}
+
+    /**
+     * The RAM of a VM launched in {@code work} (see the class's Javadoc): a memfd for a boot and for a resume whose
+     * snapshot keeps the RAM beside the stream, except an unjailed clone's, which maps its seed's file privately;
+     * anonymous memory for a resume from a stream that holds all the RAM.
+     */
+    private GuestRam ram(Path work, boolean resume) {
+        Path memory = Snapshot.dir(work).resolve(RamImage.FILE);
+        if (!resume) return new GuestRam.Shared();
+        if (!Files.exists(memory)) return new GuestRam.Anonymous();
+        return jail.isEmpty() && Snapshot.planted(work) ? new GuestRam.Private(memory) : new GuestRam.Shared();
+    }
 
     /** @param resume whether QEMU is to load a saved state: it keeps the machine's overlay and awaits the state */
     private Launch unjailed(VmSpec spec, Path work, Path qemu, Path pidFile, boolean resume)
@@ -305,11 +310,10 @@ public final class QemuDriver implements VmmDriver {
                 spec.boot().initramfs().toAbsolutePath().toString(), overlay.toString(),
                 work.resolve("console.log").toString(), ctl.toString(), qmp.toString(), Optional.of(pidFile.toString()),
                 spec.drives().stream().map(d -> d.file().toAbsolutePath().toString()).toList());
-        Path memory = Snapshot.dir(work).resolve(MEMORY_FILE);
-        GuestRam guestRam = resume && Files.exists(memory) ? new GuestRam.Private(memory) : ram;
-        List<String> command = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files, guestRam));
+        GuestRam ram = ram(work, resume);
+        List<String> command = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files, ram));
         if (resume) command.addAll(List.of("-incoming", "unix:" + incoming));
-        return new Launch(command, ctl, qmp, socketDir, Optional.empty());
+        return new Launch(command, ram, ctl, qmp, socketDir, Optional.empty());
     }
 
     /** What a VMM this driver starts from {@code spec} in {@code work} depends on (see {@link Snapshot#launch}). */
@@ -320,15 +324,22 @@ public final class QemuDriver implements VmmDriver {
     }
 
     /**
-     * Sends the saved state in the snapshot directory {@code snapshot} to a QEMU started with {@code -incoming}, waits
-     * until it has loaded it and continues the VM. When the snapshot has a {@link #MEMORY_FILE} (a clone's, which
-     * QEMU maps as its RAM), the stream holds only the devices' state and QEMU is told so first.
+     * Sends the saved state in the snapshot directory {@code snapshot} to QEMU {@code pid}, started with
+     * {@code -incoming}, waits until it has loaded it and continues the VM. When the snapshot has a
+     * {@link RamImage}, the stream holds only the devices' state and QEMU is told so first; the RAM is written into
+     * its memfd before ({@link RamImage#restore}) unless QEMU maps the file itself.
      */
-    private static void load(String what, HostProcess process, Launch launch, Path snapshot, Path vmmLog)
+    private static void load(String what, HostProcess process, Launch launch, long pid, Path snapshot, Path vmmLog)
             throws VmmException {
         Path incoming = launch.socketDir().resolve(INCOMING_SOCKET);
         try (Qmp qmp = Qmp.connect(launch.qmp())) {
-            if (Files.exists(snapshot.resolve(MEMORY_FILE))) ignoreSharedRam(qmp, true);
+            if (Files.exists(snapshot.resolve(RamImage.FILE))) {
+                ignoreSharedRam(qmp, true);
+                if (launch.ram() instanceof GuestRam.Shared) {
+                    RamImage.restore(snapshot, sharedRam(pid).orElseThrow(() -> new VmmException(what
+                            + ": qemu (pid " + pid + ") has no memfd to write the saved RAM into")));
+                }
+            }
             try (SocketChannel to = SocketChannel.open(UnixDomainSocketAddress.of(incoming));
                     FileChannel from = FileChannel.open(snapshot.resolve(STATE_FILE), StandardOpenOption.READ)) {
                 long size = from.size();
@@ -395,18 +406,24 @@ public final class QemuDriver implements VmmDriver {
     }
 
     /**
-     * Pauses the VM, has QEMU migrate its state (all its RAM too) to a Unix socket the driver listens on
-     * ({@code mig.sock}), copies it into the snapshot's state file and, once QEMU reports the migration completed,
-     * asks it to quit. On failure the VM is continued.
+     * Pauses the VM, has QEMU migrate its state to a Unix socket the driver listens on ({@code mig.sock}), copies it
+     * into the snapshot's state file and, once QEMU reports the migration completed, asks it to quit. When QEMU
+     * {@code pid}'s RAM is a {@link GuestRam.Shared memfd}, the stream leaves it out and the paused RAM is copied into
+     * the snapshot's {@link RamImage} instead; otherwise the stream holds all of it. On failure the VM is continued.
      */
-    private static void save(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, Path dir)
+    private static void save(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, long pid, Path dir)
             throws VmmException {
         Path state = Snapshot.stateFile(dir, STATE_FILE);
+        Optional<Path> sharedRam = sharedRam(pid);
         try (Qmp qmp = Qmp.connect(qmpSocket)) {
             qmp.execute("stop", Map.of());
             try {
-                ignoreSharedRam(qmp, false); // shared RAM goes with its QEMU: the stream must hold it
+                ignoreSharedRam(qmp, sharedRam.isPresent());
                 receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
+                if (sharedRam.isPresent()) {
+                    RamImage.save(sharedRam.get(), dir);
+                    RamImage.flush(dir);
+                }
             } catch (VmmException | RuntimeException e) {
                 try {
                     qmp.execute("migrate_cancel", Map.of());
@@ -430,8 +447,8 @@ public final class QemuDriver implements VmmDriver {
      * drives back on {@code cont}).
      *
      * <p>When QEMU {@code pid}'s RAM is {@link GuestRam.Shared shared}, the stream leaves it out: the paused RAM is
-     * copied instead into the seed's {@link #MEMORY_FILE} (sparse: pages the guest never touched stay holes), which
-     * every clone maps privately, sharing the pages it only reads.
+     * copied instead into the seed's {@link RamImage#FILE} (sparse: pages the guest never touched stay holes), which
+     * every unjailed clone maps privately, sharing the pages it only reads, and a jailed one is filled from.
      */
     private static void checkpoint(Path qmpSocket, Path socketDir, Optional<Jail.Lease> lease, long pid, Path work,
             Path seed) throws VmmException {
@@ -443,7 +460,7 @@ public final class QemuDriver implements VmmDriver {
             try {
                 ignoreSharedRam(qmp, sharedRam.isPresent());
                 receive(qmp, socketDir.resolve(MIGRATION_SOCKET), lease, state);
-                if (sharedRam.isPresent()) copyRam(sharedRam.get(), Snapshot.stateFile(seed, MEMORY_FILE));
+                if (sharedRam.isPresent()) RamImage.save(sharedRam.get(), seed);
                 Files.copy(work.resolve(OVERLAY), seed.resolve(SEED_DRIVE));
                 // a jailed clone's QEMU reads it under its own uid; it is reached only through private directories
                 Files.setPosixFilePermissions(seed.resolve(SEED_DRIVE), PosixFilePermissions.fromString("r--r--r--"));
@@ -460,8 +477,9 @@ public final class QemuDriver implements VmmDriver {
                 qmp.execute("cont", Map.of());
             }
         }
-        if (sharedRam.isPresent()) flush(seed.resolve(MEMORY_FILE)); // after cont: the source need not wait for it
-        Snapshot.sealSeed(work, seed, sharedRam.isPresent() ? List.of(STATE_FILE, MEMORY_FILE) : List.of(STATE_FILE));
+        if (sharedRam.isPresent()) RamImage.flush(seed); // after cont: the source need not wait for it
+        Snapshot.sealSeed(work, seed,
+                sharedRam.isPresent() ? List.of(STATE_FILE, RamImage.FILE, RamImage.EXTENTS) : List.of(STATE_FILE));
     }
 
     /** Sets the migration capability {@value #IGNORE_SHARED} of the QEMU behind {@code qmp}. */
@@ -472,7 +490,7 @@ public final class QemuDriver implements VmmDriver {
 
     /**
      * The file descriptor ({@code /proc/<pid>/fd/N}) through which QEMU {@code pid} holds its {@link GuestRam.Shared}
-     * RAM; empty when its RAM is not such a memfd (anonymous, jailed, or a clone's private mapping).
+     * RAM; empty when its RAM is not such a memfd (anonymous memory, or a clone's private mapping).
      */
     private static Optional<Path> sharedRam(long pid) {
         try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
@@ -487,49 +505,6 @@ public final class QemuDriver implements VmmDriver {
             log.warn("qemu pid={}: list its files failed={}; its fork migrates its RAM", pid, e.getMessage());
         }
         return Optional.empty();
-    }
-
-    private static final int PAGE = 4096;
-
-    /**
-     * Copies the paused guest's RAM from {@code ram} into {@code to} (empty), leaving pages of zeros as holes (the
-     * guest never touched most of them).
-     */
-    private static void copyRam(Path ram, Path to) throws VmmException {
-        ByteBuffer zero = ByteBuffer.allocateDirect(PAGE);
-        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-        try (FileChannel from = FileChannel.open(ram, StandardOpenOption.READ);
-                FileChannel out = FileChannel.open(to, StandardOpenOption.WRITE)) {
-            long size = from.size();
-            for (long at = 0; at < size; at += buf.limit()) {
-                buf.clear();
-                while (buf.hasRemaining() && from.read(buf, at + buf.position()) > 0) {
-                    // fill the buffer
-                }
-                buf.flip();
-                if (!buf.hasRemaining()) throw new IOException("the RAM file ended at " + at + " of " + size + " bytes");
-                for (int page = 0; page < buf.limit(); page += PAGE) {
-                    ByteBuffer p = buf.slice(page, Math.min(PAGE, buf.limit() - page));
-                    if (p.mismatch(zero.slice(0, p.remaining())) == -1) continue;
-                    while (p.hasRemaining()) out.write(p, at + page + p.position());
-                }
-            }
-            if (out.size() < size) { // trailing holes
-                try (var file = new RandomAccessFile(to.toFile(), "rw")) {
-                    file.setLength(size);
-                }
-            }
-        } catch (IOException e) {
-            throw new VmmException("copy the guest's RAM to " + to + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void flush(Path file) throws VmmException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        } catch (IOException e) {
-            throw new VmmException("write " + file + " to disk: " + e.getMessage(), e);
-        }
     }
 
     /**
@@ -648,13 +623,14 @@ public final class QemuDriver implements VmmDriver {
             if (!spec.taps().isEmpty()) devices.add(Path.of("/dev/net/tun"));
             var files = new QemuCommand.Files("/vmlinux", "/initramfs", "/root.qcow2", "/console.log",
                     "/run/ctl.sock", "/run/qmp.sock", Optional.empty(), Jail.giveDrives(lease, spec.drives()));
+            GuestRam ram = ram(work, resume);
             List<String> qemuCommand = new ArrayList<>(QemuCommand.build(qemu.toString(), spec, accelerator, files,
                     ram));
             if (resume) qemuCommand.addAll(List.of("-incoming", "unix:/run/" + INCOMING_SOCKET));
             List<String> command = jail.command(lease, pidFile, binds, devices,
                     spec.taps().stream().map(VmSpec.Tap::name).toList(), qemuCommand);
             Path socketDir = socketLink(lease.host("/run"));
-            return new Launch(command, socketDir.resolve("ctl.sock"), socketDir.resolve("qmp.sock"), socketDir,
+            return new Launch(command, ram, socketDir.resolve("ctl.sock"), socketDir.resolve("qmp.sock"), socketDir,
                     Optional.of(lease));
         } catch (VmmException | IOException | RuntimeException e) {
             Jail.release(lease);
@@ -691,7 +667,7 @@ public final class QemuDriver implements VmmDriver {
 
             @Override
             public void save(HostProcess process, Path dir) throws VmmException {
-                QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, dir);
+                QemuDriver.save(Path.of(handle.data().get(QMP_SOCKET)), socketDir, lease, handle.pid(), dir);
             }
 
             @Override
