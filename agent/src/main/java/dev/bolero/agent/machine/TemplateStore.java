@@ -3,7 +3,6 @@ package dev.bolero.agent.machine;
 import dev.bolero.api.PrivateFiles;
 import dev.bolero.core.FileTrees;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
@@ -51,7 +50,7 @@ public final class TemplateStore {
      *
      * @param imageDigest the image its machine ran
      * @param source the machine it was taken from
-     * @param bytes its files' size together
+     * @param bytes the disk its files take (their data regions: a RAM image is mostly holes)
      * @param files each file's name and {@code SIZE:CRC32C}
      * @param lastUsed when a machine last started from it (or it was taken)
      */
@@ -161,7 +160,7 @@ public final class TemplateStore {
             try (Stream<Path> entries = Files.list(staging)) {
                 for (Path f : entries.sorted().toList()) {
                     files.put(f.getFileName().toString(), Files.size(f) + ":" + crc(f));
-                    bytes += Files.size(f);
+                    bytes += SparseFile.dataBytes(f);
                 }
             }
             t = new Template(key, origin.namespace(), origin.imageDigest(), origin.source(), now, bytes, files, now);
@@ -195,7 +194,7 @@ public final class TemplateStore {
 
     /**
      * What is wrong with {@code t}'s files, if anything: a file missing, added, of another size or checksum than when
-     * it was taken. Reads every file (CRC-32C).
+     * it was taken. Reads every file's data (CRC-32C; holes are not read).
      */
     Optional<String> damage(Template t) {
         Path d = dir(t.key());
@@ -266,13 +265,10 @@ public final class TemplateStore {
         return dir.resolve(key.value() + STAGING);
     }
 
+    /** The CRC-32C of all of {@code file}'s bytes; its holes count as the zeros they read as, without reading them. */
     private static String crc(Path file) throws IOException {
         CRC32C crc = new CRC32C();
-        byte[] buffer = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buffer)) > 0) crc.update(buffer, 0, n);
-        }
+        SparseFile.update(crc, file);
         return Long.toHexString(crc.getValue());
     }
 
@@ -299,9 +295,9 @@ public final class TemplateStore {
             long bytes = 0;
             for (String name : p.stringPropertyNames()) {
                 if (!name.startsWith(FILE_PREFIX)) continue;
-                String sum = p.getProperty(name);
-                files.put(name.substring(FILE_PREFIX.length()), sum);
-                bytes += Long.parseLong(sum.substring(0, sum.indexOf(':')));
+                Path file = d.resolve(name.substring(FILE_PREFIX.length()));
+                files.put(file.getFileName().toString(), p.getProperty(name));
+                if (Files.exists(file)) bytes += SparseFile.dataBytes(file); // a missing one is found at use (damage)
             }
             return Optional.of(new Template(key, Objects.requireNonNull(p.getProperty("namespace")),
                     Objects.requireNonNull(p.getProperty("image")), Objects.requireNonNull(p.getProperty("source")),
