@@ -212,8 +212,9 @@ class QemuDriverIT {
     /**
      * A fork whose clones share their source's memory pages (unjailed): the source's RAM is a memfd QEMU maps shared,
      * the seed holds a copy of it beside a migration stream of the devices' state alone, and each clone maps that copy
-     * privately: the pages both clones only read are one page cache's, counted half to each. The source then still
-     * suspends (its RAM in the stream) and resumes. One cold boot in all.
+     * privately: the pages both clones only read are one page cache's, counted half to each. A clone then suspends (all
+     * its RAM in the stream) and resumes into anonymous memory; the source suspends (its RAM beside the stream) and
+     * resumes with it written back into a memfd. One cold boot in all.
      */
     @Test
     void clonesMapTheSeedsRamPrivatelyAndShareThePagesTheyOnlyRead() throws Exception {
@@ -263,15 +264,30 @@ class QemuDriverIT {
             System.out.println("clone RAM mapping: " + m);
         }
 
-        // The source still suspends, its RAM now in the stream, and resumes with that RAM in a new memfd.
+        // A clone, whose RAM maps the seed's file, suspends with all its RAM in the stream and resumes it into
+        // anonymous memory (a memfd would allocate every page the load reads).
+        VmProcess c1 = clones.getFirst();
+        c1.suspend(Map.of());
+        Path c1Snapshot = Snapshot.dir(dir.resolve("c1"));
+        assertThat(Files.size(c1Snapshot.resolve("qemu-state"))).isGreaterThan(8 * MIB);
+        assertThat(c1Snapshot.resolve("qemu-memory")).doesNotExist();
+        VmProcess c1Again = driver.resume(spec(dir.resolve("c1")));
+        started.add(c1Again);
+        assertThat(ram(c1Again, GuestRam.Shared.MEMFD)).as("no memfd: anonymous RAM").isEmpty();
+        assertThat(c1Again.isAlive()).isTrue();
+
+        // The source still suspends, its RAM beside the devices' state, and resumes with that RAM written back into a
+        // new memfd.
         source.suspend(Map.of());
-        assertThat(Files.size(Snapshot.dir(dir.resolve("source")).resolve("qemu-state"))).isGreaterThan(8 * MIB);
-        assertThat(Snapshot.dir(dir.resolve("source")).resolve("qemu-memory")).doesNotExist();
+        Path sourceSnapshot = Snapshot.dir(dir.resolve("source"));
+        assertThat(Files.size(sourceSnapshot.resolve("qemu-state"))).isLessThan(4 * MIB);
+        assertThat(Files.size(sourceSnapshot.resolve("qemu-memory"))).isEqualTo(256 * MIB);
+        assertThat(Files.readString(sourceSnapshot.resolve("qemu-memory.extents"))).isNotBlank();
         VmProcess resumed = driver.resume(spec(dir.resolve("source")));
         started.add(resumed);
         Mapping back = ram(resumed, GuestRam.Shared.MEMFD).orElseThrow();
         assertThat(back.perms()).isEqualTo("rw-s");
-        assertThat(back.rssKb() * 1024).as("the saved RAM was loaded into it").isGreaterThan(8 * MIB);
+        assertThat(back.rssKb() * 1024).as("the saved RAM was written into it").isGreaterThan(8 * MIB);
         assertThat(resumed.isAlive()).isTrue();
     }
 
