@@ -7,8 +7,9 @@
 # a busy 2-core host before it reaches its steady state; nginx and the backend are unaffected), then
 # ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
 # the table shows each target's median round (by requests/s), with the CPU time the serving processes (the backend's
-# workers for direct, the gateway's JVM, nginx's workers) spent per request: less sensitive to neighbours than
-# throughput on a shared host.
+# workers for direct, the gateway's JVM, nginx's workers) spent per request — less sensitive to neighbours than
+# throughput on a shared host — and the context switches their threads made per request (hand-offs between threads).
+# The gateway's JVM gets the options bin/bolero gives `bolero gateway` (GATEWAY_JAVA_OPTS overrides them).
 # Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=3; SKIP_BUILD=1 skips the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -83,7 +84,7 @@ CONF
 nginx -c "$work/backend.conf" -p "$work"
 nginx -c "$work/proxy.conf" -p "$work"
 
-"$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC} \
+"$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--XX:+UseSerialGC} \
   -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" dev.bolero.bench.GatewayBenchServer "$gateway_port" 127.0.0.1 "$backend_port" \
   >"$work/logs/gateway.log" 2>&1 &
 gateway_pid=$!
@@ -106,6 +107,12 @@ cpu_ticks() {
   echo "$total"
 }
 
+# switches PID...: context switches (voluntary and not) the processes' threads have made so far.
+switches() {
+  local p
+  for p in "$@"; do cat "/proc/$p"/task/*/status 2>/dev/null; done | awk '/ctxt_switches/ {total += $2} END {print total + 0}'
+}
+
 # serving_pids NAME: the processes doing NAME's work (the proxy's, or the backend's for direct).
 serving_pids() {
   case $1 in
@@ -115,14 +122,15 @@ serving_pids() {
   esac
 }
 
-# measure NAME PORT ROUND: one wrk run; appends "req/s p50 p99 cpu-µs-per-request errors" to $work/NAME.rounds.
+# measure NAME PORT ROUND: one wrk run; appends "req/s p50 p99 cpu-µs-per-request switches-per-request errors" to
+# $work/NAME.rounds.
 measure() {
-  local name=$1 port=$2 round=$3 out before after requests
+  local name=$1 port=$2 round=$3 out before after switched requests
   local pids
   mapfile -t pids < <(serving_pids "$name")
-  before=$(cpu_ticks "${pids[@]}")
+  before=$(cpu_ticks "${pids[@]}") switched=$(switches "${pids[@]}")
   out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "Host: $host" "http://127.0.0.1:$port/small")
-  after=$(cpu_ticks "${pids[@]}")
+  after=$(cpu_ticks "${pids[@]}") switched=$(( $(switches "${pids[@]}") - switched ))
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   echo "$out" >"$work/logs/wrk-$name-$round.txt"
   local rps p50 p99 errors
@@ -131,7 +139,8 @@ measure() {
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
   local cpu_us=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))
-  echo "$rps $p50 $p99 $cpu_us $errors" >>"$work/$name.rounds"
+  local per_request=$(awk -v s="$switched" -v r="$requests" 'BEGIN {printf "%.2f", s / (r > 0 ? r : 1)}')
+  echo "$rps $p50 $p99 $cpu_us $per_request $errors" >>"$work/$name.rounds"
 }
 
 names=(direct gateway nginx)
@@ -146,11 +155,13 @@ for round in $(seq "$rounds"); do
     measure "$name" "${ports[$name]}" "$round"
   done
 done
-printf '%-22s %12s %10s %10s %12s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" "all rounds (requests/s)"
+printf '%-22s %12s %10s %10s %12s %14s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" \
+  "switches/req" "all rounds (requests/s)"
 for name in "${names[@]}"; do
   median=$(sort -n -k1,1 "$work/$name.rounds" | sed -n "$(((rounds + 1) / 2))p")
   all=$(awk '{printf "%s ", $1}' "$work/$name.rounds")
-  read -r rps p50 p99 cpu errors <<<"$median"
-  printf '%-22s %12s %10s %10s %12s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$all" "${errors:+ errors: $errors}"
+  read -r rps p50 p99 cpu switched errors <<<"$median"
+  printf '%-22s %12s %10s %10s %12s %14s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$switched" "$all" \
+    "${errors:+ errors: $errors}"
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -29,7 +29,6 @@ import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSession;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.ssl.X509;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * A running gateway: an HTTP listener (HTTP/1.1 and h2c) and optionally an HTTPS listener (SNI, ALPN h2 and
@@ -38,8 +37,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  */
 public final class Gateway implements AutoCloseable {
     private static final char[] KEY_PASSWORD = "bolero".toCharArray();
-    /** One selector per core on each side (clients, machines): Jetty's default of cores / 2 halves a small host. */
-    static final int SELECTORS = Runtime.getRuntime().availableProcessors();
+    /**
+     * Selectors on each side (clients, machines): half the cores each, so one thread per core in all. The selector
+     * threads do all the proxying (see {@link InliningThreadPool}); more of them only add context switches.
+     */
+    static final int SELECTORS = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
 
     private final Server server;
     private final ServerConnector http;
@@ -52,7 +54,7 @@ public final class Gateway implements AutoCloseable {
     private Gateway(Builder builder) throws IOException {
         this.table = builder.table;
         this.balancer = new Balancer(builder.outlierPolicy, System::nanoTime);
-        var threads = new QueuedThreadPool(builder.maxThreads, Math.min(8, builder.maxThreads));
+        var threads = new InliningThreadPool(builder.maxThreads, Math.min(8, builder.maxThreads));
         threads.setName("gateway");
         // No reserved threads: handing work to a parked spare costs a context switch, the gateway's main cost.
         threads.setReservedThreads(0);
@@ -207,7 +209,7 @@ public final class Gateway implements AutoCloseable {
         private Duration wakeTimeout = Duration.ofSeconds(30);
         private Duration connectTimeout = Duration.ofSeconds(2);
         private OutlierPolicy outlierPolicy = OutlierPolicy.DEFAULT;
-        private int maxThreads = Math.max(16, 4 * SELECTORS);
+        private int maxThreads = Math.max(16, 4 * Runtime.getRuntime().availableProcessors());
         private ClientLimits clientLimits = ClientLimits.DEFAULT;
 
         private Builder(RouteTable table) {

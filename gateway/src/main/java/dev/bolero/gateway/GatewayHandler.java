@@ -83,6 +83,9 @@ final class GatewayHandler extends ProxyHandler {
         client.setMaxRequestsQueuedPerDestination(16384);
         client.setIdleTimeout(30_000);
         client.getClientConnector().setSelectors(Gateway.SELECTORS);
+        // The proxy's response listeners never block (they write to the client asynchronously), so a machine's answer
+        // is handled on the selector thread that read it rather than handed to a pool thread (a context switch each).
+        client.getHttpClientTransport().setInvocationType(InvocationType.NON_BLOCKING);
     }
 
     @Override
