@@ -332,8 +332,9 @@ public final class ClusterBench {
     }
 
     /**
-     * A simulated node: long-polls its assignments; after each change, and every heartbeat interval, reports every
-     * assigned machine in its desired state. Counts the machines whose report running was accepted for the first time.
+     * A simulated node: long-polls its assignments, each poll carrying its report of every machine the last answer
+     * assigned, in its desired state (as the agent does), and sends that report as a heartbeat every heartbeat
+     * interval. Counts the machines whose report running was accepted for the first time.
      */
     private static final class Agent {
         private final String base;
@@ -365,16 +366,17 @@ public final class ClusterBench {
         }
 
         void start() {
+            // As the agent does: each poll carries the report of the machines the last answer assigned.
             threads.add(Thread.ofVirtual().name("poll-" + id).start(() -> loop(() -> {
                 long index = 0;
                 while (true) {
-                    JsonNode answer = send(base, "GET", "/v1/nodes/" + id + "/assignments?index=" + index
-                            + "&wait_s=30", credential, null, 200);
-                    long got = answer.path("index").asLong();
-                    if (got != index) {
+                    Report report = report();
+                    JsonNode answer = send(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
+                            + "&wait_s=30", credential, report.body(), 200, 204);
+                    report.accepted();
+                    if (answer != null) {
                         assigned = answer.path("machines");
-                        index = got;
-                        heartbeat();
+                        index = answer.path("index").asLong();
                     }
                 }
             })));
@@ -389,7 +391,7 @@ public final class ClusterBench {
             })));
         }
 
-        private synchronized void heartbeat() {
+        private void heartbeat() {
             Report report = report();
             send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, report.body(), 200);
             report.accepted();
