@@ -201,7 +201,6 @@ public final class NodeRegistry {
         String nodeId = node.id();
         var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
         var forks = tx.machines().forkSources(machines.stream().map(MachineRow::id).toList());
-        var members = tx.privateNetwork().members();
         boolean volumesHere = tx.volumes().concern(nodeId);
         var volumes = !volumesHere ? List.<NodeVolume>of() : tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
@@ -209,7 +208,7 @@ public final class NodeRegistry {
         var incoming = volumesHere ? tx.volumes().incomingTo(nodeId) : List.<VolumeMoveOrder>of();
         var snapshots = volumesHere ? tx.volumes().snapshotsKeptOn(nodeId) : List.<String>of();
         var copies = volumesHere ? tx.volumes().copiesTo(nodeId) : List.<SnapshotCopyOrder>of();
-        if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
+        if (tx.privateNetwork().member(nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
             return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
@@ -218,7 +217,8 @@ public final class NodeRegistry {
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
         Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
         if (mayNumber && !indexes.keySet().containsAll(namespaces)) return new Poll.Unnumbered();
-        var peers = MeshPeers.ofNode(PLAN, nodeId, members, tx.gatewayPeers().all(), clock.instant());
+        var peers = MeshPeers.ofNode(PLAN, nodeId, tx.privateNetwork().members(), tx.gatewayPeers().all(),
+                clock.instant());
         var assigned = new ArrayList<Assignment>();
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
