@@ -106,6 +106,27 @@ public final class ClusterBench {
                     + "4.38 ms server CPU per create; idle 716 ms/s, host load 0.9 (this code, run right before: "
                     + "215.9/s, p99 103.1 ms, 4.72 ms, idle 740 ms/s)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, 3,000 warm-up creates) for the code before polls
+     * carried the nodes' reports, poll answers skipped the volume statements and parsed each spec text once, and a
+     * node's membership was read from its row (commit f085383: the warm-up alone), each run back to back with this
+     * code's on 2026-12-03 on the 2-core host shared with two other sessions (load 5 to 10): compare the server's CPU
+     * per create, which varies less than the rate.
+     */
+    private static final List<String> BEFORE_REPORT_ON_POLL = List.of(
+            "07:50 UTC  sqlite      1000 nodes:   168.6 creates/s, create latency p50   28.5 ms p99  364.7 ms; CPU per "
+                    + "create: server 3.55 ms, harness 1.30 ms; idle 116 ms/s (this code, run right after: 531.9/s, "
+                    + "p50 11.9 ms, p99 61.7 ms, server 2.48 ms, harness 0.94 ms, idle 136 ms/s)",
+            "07:54 UTC  sqlite      1000 nodes:   255.5 creates/s, create latency p50   23.8 ms p99  153.6 ms; CPU per "
+                    + "create: server 3.90 ms, harness 1.73 ms; idle 128 ms/s (this code, run right after: 241.0/s, "
+                    + "p50 22.7 ms, p99 199.1 ms, server 2.80 ms, harness 1.24 ms, idle 148 ms/s)",
+            "07:56 UTC  postgresql  1000 nodes:   164.4 creates/s, create latency p50   39.1 ms p99  186.9 ms; CPU per "
+                    + "create: server 4.14 ms, harness 1.51 ms; idle 136 ms/s (this code, run right after: 301.7/s, "
+                    + "p50 22.5 ms, p99 83.5 ms, server 2.88 ms, harness 1.31 ms, idle 196 ms/s)",
+            "07:59 UTC  postgresql  1000 nodes:   251.3 creates/s, create latency p50   27.8 ms p99   83.9 ms; CPU per "
+                    + "create: server 3.67 ms, harness 1.21 ms; idle 240 ms/s (this code, run right after: 122.3/s, "
+                    + "p50 35.6 ms, p99 567.4 ms, server 4.40 ms, harness 2.33 ms, idle 172 ms/s)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -156,6 +177,10 @@ public final class ClusterBench {
         System.out.println("Before the assignment watch (commit 91a4124, measured 2026-12-03 on this host under load 38 "
                 + "down to 0.3, back to back with this code):");
         BEFORE_ASSIGNMENT_WATCH.forEach(r -> System.out.println("  " + r));
+        System.out.println();
+        System.out.println("Before polls carried the nodes' reports (commit f085383, measured 2026-12-03 on this host "
+                + "under load 5 to 10, back to back with this code, both after 3,000 warm-up creates):");
+        BEFORE_REPORT_ON_POLL.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }
 
