@@ -110,7 +110,7 @@ public final class ClusterBench {
      * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, 3,000 warm-up creates) for the code before polls
      * carried the nodes' reports, poll answers skipped the volume statements and parsed each spec text once, and a
      * node's membership was read from its row (commit f085383: the warm-up alone), each run back to back with this
-     * code's on 2026-12-03 on the 2-core host shared with two other sessions (load 5 to 10): compare the server's CPU
+     * code's on 2026-12-03 on the 2-core host shared with two other sessions (load 2 to 14): compare the server's CPU
      * per create, which varies less than the rate.
      */
     private static final List<String> BEFORE_REPORT_ON_POLL = List.of(
@@ -125,7 +125,13 @@ public final class ClusterBench {
                     + "p50 22.5 ms, p99 83.5 ms, server 2.88 ms, harness 1.31 ms, idle 196 ms/s)",
             "07:59 UTC  postgresql  1000 nodes:   251.3 creates/s, create latency p50   27.8 ms p99   83.9 ms; CPU per "
                     + "create: server 3.67 ms, harness 1.21 ms; idle 240 ms/s (this code, run right after: 122.3/s, "
-                    + "p50 35.6 ms, p99 567.4 ms, server 4.40 ms, harness 2.33 ms, idle 172 ms/s)");
+                    + "p50 35.6 ms, p99 567.4 ms, server 4.40 ms, harness 2.33 ms, idle 172 ms/s)",
+            "08:21 UTC  sqlite      1000 nodes:   264.3 creates/s, create latency p50   22.4 ms p99  154.8 ms; CPU per "
+                    + "create: server 3.38 ms, harness 1.16 ms; idle 170 ms/s (this code, run right after: 264.0/s, "
+                    + "p50 20.3 ms, p99 179.5 ms, server 3.15 ms, harness 1.58 ms, idle 142 ms/s)",
+            "08:23 UTC  postgresql  1000 nodes:   118.6 creates/s, create latency p50   46.8 ms p99  280.0 ms; CPU per "
+                    + "create: server 4.80 ms, harness 1.98 ms; idle 182 ms/s (this code, run right after: 311.1/s, "
+                    + "p50 22.1 ms, p99 82.2 ms, server 2.51 ms, harness 1.25 ms, idle 162 ms/s)");
 
     private ClusterBench() {}
 
@@ -179,7 +185,7 @@ public final class ClusterBench {
         BEFORE_ASSIGNMENT_WATCH.forEach(r -> System.out.println("  " + r));
         System.out.println();
         System.out.println("Before polls carried the nodes' reports (commit f085383, measured 2026-12-03 on this host "
-                + "under load 5 to 10, back to back with this code, both after 3,000 warm-up creates):");
+                + "under load 2 to 14, back to back with this code, both after 3,000 warm-up creates):");
         BEFORE_REPORT_ON_POLL.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }
