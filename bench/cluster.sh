@@ -7,6 +7,8 @@
 # the figures measured for the code before batched placement (which this run cannot execute).
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres;
 # baseline_nodes 0 skips the small run)
+# Before the measured creates, BOLERO_BENCH_WARMUP creates (default 3000; 0 measures a cold server) warm the server's
+# JIT up: a cold JVM spends about half of a short run compiling, which a long-running server does not.
 # Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
 # measure what counting each create against it costs. The server runs in a JVM of its own (the harness holds the clients
 # and the simulated agents), and each run prints the CPU per create of both apart; BOLERO_BENCH_SERVER_OPTS adds JVM

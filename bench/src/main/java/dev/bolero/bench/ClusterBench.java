@@ -106,6 +106,33 @@ public final class ClusterBench {
                     + "4.38 ms server CPU per create; idle 716 ms/s, host load 0.9 (this code, run right before: "
                     + "215.9/s, p99 103.1 ms, 4.72 ms, idle 740 ms/s)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, 3,000 warm-up creates) for the code before polls
+     * carried the nodes' reports, poll answers skipped the volume statements and parsed each spec text once, and a
+     * node's membership was read from its row (commit f085383: the warm-up alone), each run back to back with this
+     * code's on 2026-12-03 on the 2-core host shared with two other sessions (load 2 to 14): compare the server's CPU
+     * per create, which varies less than the rate.
+     */
+    private static final List<String> BEFORE_REPORT_ON_POLL = List.of(
+            "07:50 UTC  sqlite      1000 nodes:   168.6 creates/s, create latency p50   28.5 ms p99  364.7 ms; CPU per "
+                    + "create: server 3.55 ms, harness 1.30 ms; idle 116 ms/s (this code, run right after: 531.9/s, "
+                    + "p50 11.9 ms, p99 61.7 ms, server 2.48 ms, harness 0.94 ms, idle 136 ms/s)",
+            "07:54 UTC  sqlite      1000 nodes:   255.5 creates/s, create latency p50   23.8 ms p99  153.6 ms; CPU per "
+                    + "create: server 3.90 ms, harness 1.73 ms; idle 128 ms/s (this code, run right after: 241.0/s, "
+                    + "p50 22.7 ms, p99 199.1 ms, server 2.80 ms, harness 1.24 ms, idle 148 ms/s)",
+            "07:56 UTC  postgresql  1000 nodes:   164.4 creates/s, create latency p50   39.1 ms p99  186.9 ms; CPU per "
+                    + "create: server 4.14 ms, harness 1.51 ms; idle 136 ms/s (this code, run right after: 301.7/s, "
+                    + "p50 22.5 ms, p99 83.5 ms, server 2.88 ms, harness 1.31 ms, idle 196 ms/s)",
+            "07:59 UTC  postgresql  1000 nodes:   251.3 creates/s, create latency p50   27.8 ms p99   83.9 ms; CPU per "
+                    + "create: server 3.67 ms, harness 1.21 ms; idle 240 ms/s (this code, run right after: 122.3/s, "
+                    + "p50 35.6 ms, p99 567.4 ms, server 4.40 ms, harness 2.33 ms, idle 172 ms/s)",
+            "08:21 UTC  sqlite      1000 nodes:   264.3 creates/s, create latency p50   22.4 ms p99  154.8 ms; CPU per "
+                    + "create: server 3.38 ms, harness 1.16 ms; idle 170 ms/s (this code, run right after: 264.0/s, "
+                    + "p50 20.3 ms, p99 179.5 ms, server 3.15 ms, harness 1.58 ms, idle 142 ms/s)",
+            "08:23 UTC  postgresql  1000 nodes:   118.6 creates/s, create latency p50   46.8 ms p99  280.0 ms; CPU per "
+                    + "create: server 4.80 ms, harness 1.98 ms; idle 182 ms/s (this code, run right after: 311.1/s, "
+                    + "p50 22.1 ms, p99 82.2 ms, server 2.51 ms, harness 1.25 ms, idle 162 ms/s)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -156,6 +183,10 @@ public final class ClusterBench {
         System.out.println("Before the assignment watch (commit 91a4124, measured 2026-12-03 on this host under load 38 "
                 + "down to 0.3, back to back with this code):");
         BEFORE_ASSIGNMENT_WATCH.forEach(r -> System.out.println("  " + r));
+        System.out.println();
+        System.out.println("Before polls carried the nodes' reports (commit f085383, measured 2026-12-03 on this host "
+                + "under load 2 to 14, back to back with this code, both after 3,000 warm-up creates):");
+        BEFORE_REPORT_ON_POLL.forEach(r -> System.out.println("  " + r));
         System.exit(0);
     }
 
@@ -164,6 +195,13 @@ public final class ClusterBench {
      * {@code BOLERO_BENCH_QUOTA=1}, to measure what the quota's check costs a create.
      */
     private static final boolean QUOTA = "1".equals(System.getenv("BOLERO_BENCH_QUOTA"));
+
+    /**
+     * How many machines are created before the measured creates, so the server's code is compiled (a server runs for
+     * long; a cold JVM spends much of a short run compiling): environment {@code BOLERO_BENCH_WARMUP}, default 3,000; 0
+     * measures a cold server.
+     */
+    private static final int WARMUP = Integer.parseInt(System.getenv().getOrDefault("BOLERO_BENCH_WARMUP", "3000"));
 
     private static String run(String label, int nodeCount, int creates, int clients, Optional<String> database)
             throws Exception {
@@ -180,7 +218,7 @@ public final class ClusterBench {
                         1_000_000_000, "memory_mib", 1_000_000_000), 200);
             }
             // Enough room for every create on either cluster size.
-            int cpus = Math.max(64, 2 * creates / nodeCount);
+            int cpus = Math.max(64, 2 * (creates + WARMUP) / nodeCount);
             long t0 = System.nanoTime();
             var joins = new ArrayList<java.util.concurrent.Future<Agent>>();
             // Hosts do not all join in the same millisecond: at most 32 joins at a time.
@@ -199,6 +237,14 @@ public final class ClusterBench {
             for (var join : joins) agents.add(join.get());
             double joinS = (System.nanoTime() - t0) / 1e9;
             agents.forEach(Agent::start);
+            // A server runs for long: its code is compiled before it is measured. The warm-up's machines stay.
+            long warmT0 = System.nanoTime();
+            long warmCpu = server.cpuNanos();
+            createAll(base, pool, "warm-", WARMUP, clients, new long[WARMUP]);
+            double warmS = (System.nanoTime() - warmT0) / 1e9;
+            double warmCpuMs = WARMUP == 0 ? 0 : (server.cpuNanos() - warmCpu) / 1e6 / WARMUP;
+            awaitRunning(running, WARMUP);
+            running.set(0);
             Thread.sleep(2000);
             // What the server spends without creates (the nodes' heartbeats and polls), over one heartbeat interval.
             long idleStart = server.cpuNanos();
@@ -207,7 +253,6 @@ public final class ClusterBench {
             double idleCpuMsPerS = (server.cpuNanos() - idleStart) / 1e6 / ((System.nanoTime() - idleT0) / 1e9);
 
             var latencies = new long[creates];
-            var next = new AtomicInteger();
             var statusLatencies = new ConcurrentHashMap<Integer, Long>();
             var sampling = Thread.ofVirtual().start(() -> {
                 for (int i = 0; !Thread.currentThread().isInterrupted(); i++) {
@@ -228,43 +273,60 @@ public final class ClusterBench {
             long start = System.nanoTime();
             long cpuStart = cpuNanos();
             long serverCpuStart = server.cpuNanos();
-            var workers = new ArrayList<java.util.concurrent.Future<?>>();
-            for (int c = 0; c < clients; c++) {
-                workers.add(pool.submit(() -> {
-                    for (int i; (i = next.getAndIncrement()) < creates; ) {
-                        long s = System.nanoTime();
-                        send(base, "POST", "/v1/namespaces/bench/fleets/web/machines", ADMIN,
-                                Map.of("name", "m-" + i, "start", true, "config", Map.of("image", "busybox",
-                                        "guest", Map.of("cpus", 1, "memory_mb", 256))), 201);
-                        latencies[i] = System.nanoTime() - s;
-                    }
-                    return null;
-                }));
-            }
-            for (var w : workers) w.get();
+            createAll(base, pool, "m-", creates, clients, latencies);
             double createS = (System.nanoTime() - start) / 1e9;
             double cpuMs = (cpuNanos() - cpuStart) / 1e6 / creates;
             double serverCpuMs = (server.cpuNanos() - serverCpuStart) / 1e6 / creates;
             sampling.interrupt();
             sampling.join();
-            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-            while (running.get() < creates && System.nanoTime() < deadline) Thread.sleep(50);
+            awaitRunning(running, creates);
             double allRunningS = (System.nanoTime() - start) / 1e9;
             agents.forEach(Agent::stop);
             Arrays.sort(latencies);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
                             + "CPU per create: server %.2f ms, harness %.2f ms; server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
-                            + "running after %.1f s (%d/%d); %d joins in %.1f s",
+                            + "running after %.1f s (%d/%d); %d joins in %.1f s; warm-up: %d creates at %.1f/s, server "
+                            + "%.2f ms CPU per create",
                     label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs, idleCpuMsPerS,
                     ms(status, 0.50),
-                    ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS);
+                    ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS, WARMUP,
+                    WARMUP / warmS, warmCpuMs);
         } finally {
             agents.forEach(Agent::stop);
             try (Stream<Path> files = Files.walk(dataDir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /**
+     * Creates {@code count} machines named {@code prefix} and a number, {@code clients} at a time, each create's
+     * latency into {@code latencies}.
+     */
+    private static void createAll(String base, ExecutorService pool, String prefix, int count, int clients,
+                                  long[] latencies) throws Exception {
+        var next = new AtomicInteger();
+        var workers = new ArrayList<java.util.concurrent.Future<?>>();
+        for (int c = 0; c < clients; c++) {
+            workers.add(pool.submit(() -> {
+                for (int i; (i = next.getAndIncrement()) < count; ) {
+                    long s = System.nanoTime();
+                    send(base, "POST", "/v1/namespaces/bench/fleets/web/machines", ADMIN,
+                            Map.of("name", prefix + i, "start", true, "config", Map.of("image", "busybox",
+                                    "guest", Map.of("cpus", 1, "memory_mb", 256))), 201);
+                    latencies[i] = System.nanoTime() - s;
+                }
+                return null;
+            }));
+        }
+        for (var w : workers) w.get();
+    }
+
+    /** Waits until the agents have reported {@code count} machines running, at most 120 s. */
+    private static void awaitRunning(AtomicInteger running, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (running.get() < count && System.nanoTime() < deadline) Thread.sleep(50);
     }
 
     /** The CPU time this process (the clients and the simulated agents) has used. */
@@ -279,14 +341,15 @@ public final class ClusterBench {
         return sortedNanos[Math.max(0, i)] / 1e6;
     }
 
-    static JsonNode send(String base, String method, String path, String token, Object body, int expect) {
+    /** The answer to the request, parsed; null when it has no body. A status not among {@code expect} is a failure. */
+    static JsonNode send(String base, String method, String path, String token, Object body, int... expect) {
         var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(ApiJson.mapper().writeValueAsString(body)))
                 .header("Content-Type", "application/json").header("Authorization", "Bearer " + token);
         try {
             var response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != expect) {
+            if (Arrays.stream(expect).noneMatch(status -> status == response.statusCode())) {
                 throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " "
                         + response.body());
             }
@@ -300,8 +363,9 @@ public final class ClusterBench {
     }
 
     /**
-     * A simulated node: long-polls its assignments; after each change, and every heartbeat interval, reports every
-     * assigned machine in its desired state. Counts the machines it has reported running for the first time.
+     * A simulated node: long-polls its assignments, each poll carrying its report of every machine the last answer
+     * assigned, in its desired state (as the agent does), and sends that report as a heartbeat every heartbeat
+     * interval. Counts the machines whose report running was accepted for the first time.
      */
     private static final class Agent {
         private final String base;
@@ -333,16 +397,17 @@ public final class ClusterBench {
         }
 
         void start() {
+            // As the agent does: each poll carries the report of the machines the last answer assigned.
             threads.add(Thread.ofVirtual().name("poll-" + id).start(() -> loop(() -> {
                 long index = 0;
                 while (true) {
-                    JsonNode answer = send(base, "GET", "/v1/nodes/" + id + "/assignments?index=" + index
-                            + "&wait_s=30", credential, null, 200);
-                    long got = answer.path("index").asLong();
-                    if (got != index) {
+                    Report report = report();
+                    JsonNode answer = send(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
+                            + "&wait_s=30", credential, report.body(), 200, 204);
+                    report.accepted();
+                    if (answer != null) {
                         assigned = answer.path("machines");
-                        index = got;
-                        heartbeat();
+                        index = answer.path("index").asLong();
                     }
                 }
             })));
@@ -357,7 +422,20 @@ public final class ClusterBench {
             })));
         }
 
-        private synchronized void heartbeat() {
+        private void heartbeat() {
+            Report report = report();
+            send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, report.body(), 200);
+            report.accepted();
+        }
+
+        /** A report of every assigned machine in its desired state; {@link #accepted} counts those new running. */
+        private record Report(Map<String, Object> body, Runnable onAccepted) {
+            void accepted() {
+                onAccepted.run();
+            }
+        }
+
+        private Report report() {
             var reports = new ArrayList<Map<String, Object>>();
             var fresh = new ArrayList<String>();
             JsonNode machines = assigned;
@@ -373,10 +451,12 @@ public final class ClusterBench {
                     if (run && !seen.contains(id)) fresh.add(id);
                 }
             }
-            send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity", capacity(cpus),
-                    "drivers", List.of("qemu"), "machines", reports), 200);
-            seen.addAll(fresh);
-            running.addAndGet(fresh.size());
+            return new Report(Map.of("capacity", capacity(cpus), "drivers", List.of("qemu"), "machines", reports),
+                    () -> {
+                        for (String m : fresh) {
+                            if (seen.add(m)) running.incrementAndGet();
+                        }
+                    });
         }
 
         private interface Body {

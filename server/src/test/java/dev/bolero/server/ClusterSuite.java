@@ -470,6 +470,29 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aPollCarriesTheNodesReportAndAnswers204WhenItsWaitEndsWithTheIndexUnchanged() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var node = agent("n1", Map.of(), 4, 8192);
+        long index = node.poll(0).path("index").asLong();
+        assertThat(node.reportAndPoll(1).status()).isEqualTo(204);
+
+        var poll = CompletableFuture.supplyAsync(() -> node.reportAndPoll(30));
+        String id = machine("alpha", "web", ADMIN, small("web-1")).path("id").asString();
+        var changed = poll.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(changed.status()).as("%s", changed).isEqualTo(200);
+        assertThat(changed.json().path("index").asLong()).isGreaterThan(index);
+        assertThat(changed.json().path("machines").get(0).path("id").asString()).isEqualTo(id);
+
+        // The next poll reports the machine running, and waits on.
+        var running = CompletableFuture.supplyAsync(() ->
+                http.get("/v1/namespaces/alpha/machines/" + id + "/wait?state=running&timeout_s=60", ADMIN));
+        assertThat(node.reportAndPoll(1).status()).isEqualTo(204);
+        assertThat(running.get(90, java.util.concurrent.TimeUnit.SECONDS).json().path("state").asString())
+                .isEqualTo("running");
+    }
+
+    @Test
     void aMachineThatDestroyedItselfAtItsRunsEndIsDeletedAndNotAskedForAgain() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");

@@ -142,6 +142,25 @@ public final class FakeAgent implements AutoCloseable {
 
     /** Reports the last polled assignments, each in its desired state. */
     Http.Response heartbeat() {
+        return http.post("/v1/nodes/" + id + "/heartbeat", credential, report());
+    }
+
+    /**
+     * One long poll from the last index seen carrying the report {@link #heartbeat} sends; the answer whatever its
+     * status, the index and assignments taken from a {@code 200}.
+     */
+    Http.Response reportAndPoll(int waitS) {
+        var response = http.post("/v1/nodes/" + id + "/assignments?index=" + index.get() + "&wait_s=" + waitS,
+                credential, report());
+        if (response.status() == 200) {
+            index.set(response.json().path("index").asLong());
+            assigned = response.json().path("machines");
+        }
+        return response;
+    }
+
+    /** The report of the last polled assignments, each in its desired state. */
+    private Map<String, Object> report() {
         var reports = new ArrayList<Map<String, Object>>();
         var runningIds = new java.util.HashSet<String>();
         if (assigned != null) {
@@ -168,7 +187,7 @@ public final class FakeAgent implements AutoCloseable {
         var body = new LinkedHashMap<String, Object>(Map.of("capacity",
                 Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", reports));
         if (link != null) body.put("private_network", link);
-        return http.post("/v1/nodes/" + id + "/heartbeat", credential, body);
+        return body;
     }
 
     /** A heartbeat reporting one machine in {@code state} with {@code error}, as an agent that could not create it. */

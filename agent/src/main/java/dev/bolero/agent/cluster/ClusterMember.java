@@ -91,6 +91,8 @@ public final class ClusterMember implements AutoCloseable {
     private int refusedInARow;
     private boolean onlyRefused = true;
     private volatile Assignments latest;
+    /** Whether polls carry the node's report (false once the control plane refused that: an older one). */
+    private volatile boolean reportOnPoll = true;
     private final Thread poller;
     private final Thread beater;
 
@@ -176,7 +178,7 @@ public final class ClusterMember implements AutoCloseable {
         long index = 0;
         while (!closed) {
             try {
-                Assignments a = protocol.assignments(node, index, POLL_WAIT_S);
+                Assignments a = poll(index);
                 index = a.index();
                 latest = a;
                 streams.answer(a.streams());
@@ -195,6 +197,27 @@ public final class ClusterMember implements AutoCloseable {
                 if (!sleep(Duration.ofSeconds(1))) return;
             }
         }
+    }
+
+    /**
+     * The node's assignments once their index differs from {@code index}, or after {@value #POLL_WAIT_S} s (then the
+     * latest ones again). The poll carries the node's report of its machines, so what a reconcile changed reaches the
+     * control plane with the next poll; a control plane without that call ({@code 405}) is polled without it, and the
+     * heartbeat after a change carries the report instead.
+     */
+    private Assignments poll(long index) {
+        Assignments a = latest;
+        if (reportOnPoll && a != null) {
+            try {
+                return protocol.reportAndPoll(node, heartbeat(), index, POLL_WAIT_S).orElse(a);
+            } catch (NodeProtocol.Failure e) {
+                if (e.status != 405) throw e;
+                reportOnPoll = false;
+                log.info("control plane {} takes no report with the poll: reporting by heartbeats alone",
+                        protocol.server());
+            }
+        }
+        return protocol.assignments(node, index, POLL_WAIT_S);
     }
 
     private void heartbeatLoop() {
@@ -287,7 +310,7 @@ public final class ClusterMember implements AutoCloseable {
                             want.desiredState(), e.getMessage());
                 }
             }
-            if (changed) heartbeatSoon.release();
+            if (changed && !reportOnPoll) heartbeatSoon.release();
         }
     }
 

@@ -17,12 +17,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The node protocol's three calls over HTTP, to one of the control plane's replicas: each call goes to the replica
+ * The node protocol's calls over HTTP, to one of the control plane's replicas: each call goes to the replica
  * that answered last and, when that one cannot be reached (no answer, or 502/503/504), to the next in the list, which
  * then becomes the current one. Every failure (no replica reachable, another non-2xx status, bad body) is a
  * {@link Failure} naming the call, the server and its answer.
@@ -63,6 +64,16 @@ final class NodeProtocol {
         return call("poll assignments of node " + node.nodeId(),
                 "/v1/nodes/" + node.nodeId() + "/assignments?index=" + index + "&wait_s=" + waitS,
                 node.credential(), null, Duration.ofSeconds(waitS + 15L), Assignments.class);
+    }
+
+    /**
+     * Sends {@code report} (recorded as a heartbeat is) and long-polls the assignments: empty when {@code waitS} passed
+     * with {@code index} unchanged. A control plane older than this call answers it {@code 405}.
+     */
+    Optional<Assignments> reportAndPoll(JoinResponse node, Heartbeat report, long index, int waitS) {
+        return Optional.ofNullable(call("report and poll assignments of node " + node.nodeId(),
+                "/v1/nodes/" + node.nodeId() + "/assignments?index=" + index + "&wait_s=" + waitS,
+                node.credential(), report, Duration.ofSeconds(waitS + 15L), Assignments.class));
     }
 
     HeartbeatResponse heartbeat(JoinResponse node, Heartbeat heartbeat, Duration timeout) {
@@ -125,6 +136,7 @@ final class NodeProtocol {
                 tools.jackson.databind.JsonNode.class);
     }
 
+    /** The answer to a POST of {@code body} (a GET when null) read as {@code type}; null for {@code 204}. */
     private <T> T call(String action, String path, String token, Object body, Duration timeout, Class<T> type) {
         int first = current;
         Failure unreachable = null;
@@ -173,6 +185,7 @@ final class NodeProtocol {
             throw new Failure(what + ": HTTP " + response.statusCode() + " " + response.body(),
                     response.statusCode(), null);
         }
+        if (response.statusCode() == 204) return null;
         try {
             return JSON.readValue(response.body(), type);
         } catch (tools.jackson.core.JacksonException e) {

@@ -60,6 +60,18 @@ class NodeProtocolTest {
     }
 
     @Test
+    void a_poll_carrying_the_report_answers_a_changed_index_and_nothing_when_its_wait_ends_unchanged() {
+        var protocol = new NodeProtocol(List.of(live));
+        var node = protocol.join(JOIN, new JoinRequest("n1", Map.of(), List.of(Driver.QEMU), CAPACITY));
+        var report = new Heartbeat(CAPACITY, List.of(Driver.QEMU), List.of());
+
+        var first = protocol.reportAndPoll(node, report, 0, 0);
+        assertThat(first).isPresent();
+        assertThat(first.get().machines()).isEmpty();
+        assertThat(protocol.reportAndPoll(node, report, first.get().index(), 0)).isEmpty();
+    }
+
+    @Test
     void a_refusal_is_not_retried_elsewhere_and_names_the_server_that_refused() throws IOException {
         URI dead = deadServer();
         var protocol = new NodeProtocol(List.of(live, dead));

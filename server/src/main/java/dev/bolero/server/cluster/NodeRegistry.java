@@ -21,6 +21,8 @@ import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
+import dev.bolero.api.wire.SnapshotCopyOrder;
+import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.MachineSpec;
 import dev.bolero.core.MachineState;
@@ -34,6 +36,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -125,6 +128,21 @@ public final class NodeRegistry {
      * unchanged, the whole answer in the same transaction once it has changed.
      */
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
+        return poll(nodeId, index, wait, true).orElseThrow();
+    }
+
+    /**
+     * The node's assignments once its assignment index differs from {@code index}; empty when {@code wait} passes with
+     * the index unchanged (the node has them already). Read as {@link #assignments} reads them.
+     */
+    public Optional<Assignments> changedAssignments(String nodeId, long index, Duration wait)
+            throws InterruptedException {
+        return poll(nodeId, index, wait, false);
+    }
+
+    /** The long poll of {@link #assignments} ({@code answerUnchanged}) or {@link #changedAssignments}. */
+    private Optional<Assignments> poll(String nodeId, long index, Duration wait, boolean answerUnchanged)
+            throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
         // Changes made by this process wake the poll; with a shared store, other servers' changes wake it through the
@@ -140,11 +158,16 @@ public final class NodeRegistry {
                 // The index first: machines read after it are at least as new, so no change is ever missed.
                 NodeRow node = tx.nodes().get(nodeId)
                         .orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-                return node.assignIndex() == index && !over ? new Poll.Unchanged() : answer(tx, node, mayNumber);
+                if (node.assignIndex() != index) return answer(tx, node, mayNumber);
+                if (!over) return new Poll.Unchanged();
+                return answerUnchanged ? answer(tx, node, mayNumber) : new Poll.Over();
             });
             switch (poll) {
                 case Poll.Answer(Assignments answer) -> {
-                    return answer;
+                    return Optional.of(answer);
+                }
+                case Poll.Over() -> {
+                    return Optional.empty();
                 }
                 case Poll.Unnumbered() -> {
                     numberNamespaces(nodeId);
@@ -159,6 +182,9 @@ public final class NodeRegistry {
     private sealed interface Poll {
         /** The index is the poller's and its wait is not over. */
         record Unchanged() implements Poll {}
+
+        /** The index is the poller's, its wait is over, and it asked for no answer then. */
+        record Over() implements Poll {}
 
         /** A private-network node has machines of namespaces without a namespace index: number them, then look again. */
         record Unnumbered() implements Poll {}
@@ -175,14 +201,14 @@ public final class NodeRegistry {
         String nodeId = node.id();
         var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
         var forks = tx.machines().forkSources(machines.stream().map(MachineRow::id).toList());
-        var members = tx.privateNetwork().members();
-        var volumes = tx.volumes().onNode(nodeId).stream()
+        boolean volumesHere = tx.volumes().concern(nodeId);
+        var volumes = !volumesHere ? List.<NodeVolume>of() : tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
                 .toList();
-        var incoming = tx.volumes().incomingTo(nodeId);
-        var snapshots = tx.volumes().snapshotsKeptOn(nodeId);
-        var copies = tx.volumes().copiesTo(nodeId);
-        if (members.stream().noneMatch(m -> m.nodeId().equals(nodeId))) {
+        var incoming = volumesHere ? tx.volumes().incomingTo(nodeId) : List.<VolumeMoveOrder>of();
+        var snapshots = volumesHere ? tx.volumes().snapshotsKeptOn(nodeId) : List.<String>of();
+        var copies = volumesHere ? tx.volumes().copiesTo(nodeId) : List.<SnapshotCopyOrder>of();
+        if (tx.privateNetwork().member(nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
             return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
@@ -191,7 +217,8 @@ public final class NodeRegistry {
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
         Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
         if (mayNumber && !indexes.keySet().containsAll(namespaces)) return new Poll.Unnumbered();
-        var peers = MeshPeers.ofNode(PLAN, nodeId, members, tx.gatewayPeers().all(), clock.instant());
+        var peers = MeshPeers.ofNode(PLAN, nodeId, tx.privateNetwork().members(), tx.gatewayPeers().all(),
+                clock.instant());
         var assigned = new ArrayList<Assignment>();
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));

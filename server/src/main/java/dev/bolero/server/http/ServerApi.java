@@ -341,6 +341,15 @@ public final class ServerApi implements AutoCloseable {
                 int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
                 ctx.json(cluster.nodes().assignments(node, index, Duration.ofSeconds(wait)));
             });
+            r.handle(ServerRoutes.REPORT_AND_POLL, ctx -> {
+                String node = node(ctx);
+                long index = longParam(ctx, "index");
+                int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
+                Heartbeat report = body(ctx, Heartbeat.class, "report and poll assignments of node " + node);
+                cluster.nodes().heartbeat(node, report);
+                cluster.nodes().changedAssignments(node, index, Duration.ofSeconds(wait))
+                        .ifPresentOrElse(ctx::json, () -> ctx.status(204));
+            });
             r.handle(ServerRoutes.HEARTBEAT, ctx -> {
                 String node = node(ctx);
                 ctx.json(cluster.nodes().heartbeat(node, body(ctx, Heartbeat.class, "heartbeat of node " + node)));

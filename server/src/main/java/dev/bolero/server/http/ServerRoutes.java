@@ -385,6 +385,10 @@ final class ServerRoutes {
     static final Operation ASSIGNMENTS = Operation.get("/v1/nodes/{id}/assignments").id("pollAssignments")
             .tag("protocol").summary("A node's long poll for its machines").query("index", "integer", "last seen")
             .query("wait_s", "integer", "seconds to wait").returns(200, Assignments.class).unpublished().build();
+    static final Operation REPORT_AND_POLL = Operation.post("/v1/nodes/{id}/assignments").id("reportAndPoll")
+            .tag("protocol").summary("A node's report, then its long poll for its machines: 204 when the wait ends "
+                    + "with the index unchanged").body(Heartbeat.class).query("index", "integer", "last seen")
+            .query("wait_s", "integer", "seconds to wait").returns(200, Assignments.class).unpublished().build();
     static final Operation HEARTBEAT = Operation.post("/v1/nodes/{id}/heartbeat").id("heartbeat").tag("protocol")
             .summary("A node's report").body(Heartbeat.class).returns(200, HeartbeatResponse.class)
             .unpublished().build();
@@ -441,7 +445,7 @@ final class ServerRoutes {
             STOP_MACHINE, DELETE_MACHINE,
             WAIT_MACHINE, MACHINE_LOGS, MACHINE_EVENTS, MACHINE_STATS, EXEC, LIST_AUDIT, LIST_CLUSTER_AUDIT,
             LIST_NODES, GET_NODE, CORDON, UNCORDON, DRAIN, REMOVE_NODE, JOIN,
-            ASSIGNMENTS, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, SNAPSHOT_COPY_BLOCKS,
+            ASSIGNMENTS, REPORT_AND_POLL, HEARTBEAT, STREAM_ANSWER, VOLUME_MOVE_BLOCKS, VOLUME_MOVE_REPORT, SNAPSHOT_COPY_BLOCKS,
             SNAPSHOT_COPY_REPORT, GATEWAY_ROUTES, GATEWAY_CERTIFICATE, JOIN_GATEWAY_MESH, LEAVE_GATEWAY_MESH,
             NAMESPACE_ROUTES),
             Telemetry.OPERATIONS.stream())

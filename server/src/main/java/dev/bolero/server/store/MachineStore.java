@@ -25,7 +25,13 @@ import tools.jackson.core.type.TypeReference;
  * generation and stamp it with the transaction's state index.
  */
 public final class MachineStore {
-    private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {};
+    /**
+     * Specs and labels by their stored text: a fleet's machines share them, and polls and heartbeats read the same rows
+     * again and again (both values are immutable).
+     */
+    private static final Statements.ParseCache<MachineSpec> SPECS = new Statements.ParseCache<>(new TypeReference<>() {});
+    private static final Statements.ParseCache<Map<String, String>> LABELS =
+            new Statements.ParseCache<>(new TypeReference<>() {});
     private static final TypeReference<List<CheckStatus>> CHECKS = new TypeReference<>() {};
     private static final String RUNNING = Statements.literal(MachineState.RUNNING.wireName());
     private static final String STOPPED = Statements.literal(MachineState.STOPPED.wireName());
@@ -272,8 +278,8 @@ public final class MachineStore {
     private static MachineRow machine(ResultSet rs) throws SQLException {
         String stop = rs.getString("stop_request");
         return new MachineRow(rs.getString("id"), rs.getString("namespace"), rs.getString("fleet"),
-                rs.getString("name"), JSON.readValue(rs.getString("spec"), MachineSpec.class),
-                rs.getString("region"), JSON.readValue(rs.getString("node_labels"), LABELS),
+                rs.getString("name"), SPECS.parse(rs.getString("spec")),
+                rs.getString("region"), LABELS.parse(rs.getString("node_labels")),
                 MachineState.parse(rs.getString("desired_state")),
                 stop == null ? null : JSON.readValue(stop, MachineSpec.Stop.class),
                 rs.getLong("generation"), rs.getString("node_id"), reported(rs), rs.getLong("modify_index"),

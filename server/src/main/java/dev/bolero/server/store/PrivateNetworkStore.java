@@ -41,18 +41,21 @@ public final class PrivateNetworkStore {
 
     /** Every node of the private network, down or not, by index. */
     public List<Member> members() throws SQLException {
-        return sql.all("SELECT id, private_index, public_key, endpoint, wireguard_kind, health FROM nodes "
-                + "WHERE private_index IS NOT NULL ORDER BY private_index", rs -> {
-                    String kind = rs.getString(5);
-                    return new Member(rs.getString(1), rs.getInt(2), new NodeLink(rs.getString(3), rs.getString(4),
-                            kind == null ? null : WireGuardKind.valueOf(kind)),
-                            NodeState.parse(rs.getString(6)) == NodeState.DOWN);
-                });
+        return sql.all(MEMBERS + "ORDER BY private_index", PrivateNetworkStore::member);
     }
 
-    /** The node's membership; empty when it takes no part in the private network. */
+    /** The node's membership; empty when it takes no part in the private network. One row read, not every member's. */
     public Optional<Member> member(String nodeId) throws SQLException {
-        return members().stream().filter(m -> m.nodeId().equals(nodeId)).findFirst();
+        return sql.one(MEMBERS + "AND id = ?", PrivateNetworkStore::member, nodeId);
+    }
+
+    private static final String MEMBERS = "SELECT id, private_index, public_key, endpoint, wireguard_kind, health "
+            + "FROM nodes WHERE private_index IS NOT NULL ";
+
+    private static Member member(java.sql.ResultSet rs) throws SQLException {
+        String kind = rs.getString(5);
+        return new Member(rs.getString(1), rs.getInt(2), new NodeLink(rs.getString(3), rs.getString(4),
+                kind == null ? null : WireGuardKind.valueOf(kind)), NodeState.parse(rs.getString(6)) == NodeState.DOWN);
     }
 
     /** Makes the node a member with {@code index} (which the unique index keeps to one node). */

@@ -33,11 +33,18 @@ import org.sqlite.SQLiteDataSource;
  */
 public final class ServerStore implements AutoCloseable {
     private static final int SQLITE_READERS = 4;
+    /** PostgreSQL connections for {@link #report} transactions, beside the pool of 16 for the others. */
+    private static final int REPORT_CONNECTIONS = 4;
     /** How many times a PostgreSQL transaction runs when it deadlocks or fails to serialize. */
     private static final int TRANSIENT_ATTEMPTS = 4;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ServerStore.class);
 
     private final DataSource dataSource;
+    /**
+     * PostgreSQL's pool for {@link #report} transactions, whose sessions commit without waiting for the WAL flush
+     * ({@code synchronous_commit=off}, set once per connection rather than per transaction); empty on SQLite.
+     */
+    private final Optional<HikariDataSource> reports;
     /** SQLite's writing connection, guarded by {@link #sqliteLock}. */
     private final Optional<Session> sqlite;
     private final ReentrantLock sqliteLock = new ReentrantLock();
@@ -59,8 +66,10 @@ public final class ServerStore implements AutoCloseable {
         }
     }
 
-    private ServerStore(DataSource dataSource, Optional<Session> sqlite, Optional<String> postgresUrl) {
+    private ServerStore(DataSource dataSource, Optional<HikariDataSource> reports, Optional<Session> sqlite,
+                        Optional<String> postgresUrl) {
         this.dataSource = dataSource;
+        this.reports = reports;
         this.sqlite = sqlite;
         this.postgresUrl = postgresUrl;
     }
@@ -98,8 +107,8 @@ public final class ServerStore implements AutoCloseable {
         try {
             SqliteIntegrity.requireIntact(dataSource, file);
             migrate(dataSource);
-            var store = new ServerStore(dataSource, Optional.of(new Session(dataSource.getConnection())),
-                    Optional.empty());
+            var store = new ServerStore(dataSource, Optional.empty(),
+                    Optional.of(new Session(dataSource.getConnection())), Optional.empty());
             for (int i = 0; i < SQLITE_READERS; i++) store.sqliteReaders.add(new Session(dataSource.getConnection()));
             return store;
         } catch (SQLException | RuntimeException e) {
@@ -133,11 +142,19 @@ public final class ServerStore implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new StoreException("connect to " + redacted(uri) + ": " + e.getMessage(), e);
         }
+        HikariDataSource reports = null;
         try {
             migrate(pool);
-            return new ServerStore(pool, Optional.empty(), Optional.of(url));
+            HikariConfig reporting = new HikariConfig();
+            config.copyStateTo(reporting);
+            reporting.setPoolName("bolero-server-reports");
+            reporting.setMaximumPoolSize(REPORT_CONNECTIONS);
+            reporting.setConnectionInitSql("SET synchronous_commit = off");
+            reports = new HikariDataSource(reporting);
+            return new ServerStore(pool, Optional.of(reports), Optional.empty(), Optional.of(url));
         } catch (RuntimeException e) {
             pool.close();
+            if (reports != null) reports.close();
             throw new StoreException("migrate " + redacted(uri) + ": " + e.getMessage(), e);
         }
     }
@@ -242,7 +259,7 @@ public final class ServerStore implements AutoCloseable {
                 sqliteLock.unlock();
             }
         }
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = (kind == Kind.REPORT ? reports.orElseThrow() : dataSource).getConnection()) {
             for (int attempt = 1; ; attempt++) {
                 try {
                     return run(c, Optional.empty(), action, kind, work);
@@ -279,11 +296,6 @@ public final class ServerStore implements AutoCloseable {
             try {
                 Tx tx = new Tx(c, statements);
                 if (kind == Kind.WRITE) tx.bumpIndex();
-                if (kind == Kind.REPORT && shared()) {
-                    try (var statement = c.createStatement()) {
-                        statement.execute("SET LOCAL synchronous_commit = off");
-                    }
-                }
                 T result = work.run(tx);
                 c.commit();
                 return result;
@@ -325,6 +337,7 @@ public final class ServerStore implements AutoCloseable {
             }
         });
         if (dataSource instanceof HikariDataSource pool) pool.close();
+        reports.ifPresent(HikariDataSource::close);
     }
 
     private static void migrate(DataSource dataSource) {

@@ -46,6 +46,18 @@ public final class VolumeStore {
                 page.args(namespace));
     }
 
+    /**
+     * Whether any volume, snapshot, snapshot copy or unfinished move concerns node {@code nodeId}: when not,
+     * {@link #onNode}, {@link #incomingTo}, {@link #snapshotsKeptOn} and {@link #copiesTo} are all empty for it. One
+     * statement, so a poll of a node without volumes does not run those five.
+     */
+    public boolean concern(String nodeId) throws SQLException {
+        return sql.one("SELECT EXISTS (SELECT 1 FROM volumes WHERE node_id = ?) OR EXISTS (SELECT 1 FROM volume_moves "
+                + "WHERE to_node = ? AND state IN ('COPYING', 'FINAL_PASS')) OR EXISTS (SELECT 1 FROM volume_snapshots "
+                + "WHERE node_id = ?) OR EXISTS (SELECT 1 FROM volume_snapshot_copies WHERE node_id = ?)",
+                rs -> rs.getBoolean(1), nodeId, nodeId, nodeId, nodeId).orElse(false);
+    }
+
     /** The volumes living on node {@code nodeId}, with their namespaces and the snapshots taken of them there, by id. */
     public List<OnNode> onNode(String nodeId) throws SQLException {
         var snapshots = new java.util.HashMap<String, List<String>>();
