@@ -171,23 +171,23 @@ public final class ClusterBench {
         System.out.println("Control plane, machine creates through the API (" + creates + " creates, " + clients
                 + " concurrent clients; simulated agents accept assignments without booting):");
         results.forEach(r -> System.out.println("  " + r));
-        System.out.println();
-        System.out.println("Before batched placement (commit 8ffc8a7, measured 2026-12-02 on this host with the default "
-                + "arguments; that code placed each create in its own transactions):");
-        BEFORE.forEach(r -> System.out.println("  " + r));
-        System.out.println();
-        System.out.println("Before the kept snapshot was derived per batch (commit c56f345, measured 2026-12-02 on this "
-                + "host under load 5 to 19, back to back with this code):");
-        BEFORE_DERIVED_SNAPSHOT.forEach(r -> System.out.println("  " + r));
-        System.out.println();
-        System.out.println("Before the assignment watch (commit 91a4124, measured 2026-12-03 on this host under load 38 "
-                + "down to 0.3, back to back with this code):");
-        BEFORE_ASSIGNMENT_WATCH.forEach(r -> System.out.println("  " + r));
-        System.out.println();
-        System.out.println("Before polls carried the nodes' reports (commit f085383, measured 2026-12-03 on this host "
-                + "under load 2 to 14, back to back with this code, both after 3,000 warm-up creates):");
-        BEFORE_REPORT_ON_POLL.forEach(r -> System.out.println("  " + r));
+        printHistory("Before batched placement (commit 8ffc8a7, measured 2026-12-02 on this host with the default "
+                + "arguments; that code placed each create in its own transactions):", BEFORE);
+        printHistory("Before the kept snapshot was derived per batch (commit c56f345, measured 2026-12-02 on this "
+                + "host under load 5 to 19, back to back with this code):", BEFORE_DERIVED_SNAPSHOT);
+        printHistory("Before the assignment watch (commit 91a4124, measured 2026-12-03 on this host under load 38 "
+                + "down to 0.3, back to back with this code):", BEFORE_ASSIGNMENT_WATCH);
+        printHistory("Before polls carried the nodes' reports (commit f085383, measured 2026-12-03 on this host "
+                + "under load 2 to 14, back to back with this code, both after 3,000 warm-up creates):",
+                BEFORE_REPORT_ON_POLL);
         System.exit(0);
+    }
+
+    /** Prints one labelled set of figures measured on earlier code, after a blank line. */
+    private static void printHistory(String label, List<String> rows) {
+        System.out.println();
+        System.out.println(label);
+        rows.forEach(r -> System.out.println("  " + r));
     }
 
     /**
