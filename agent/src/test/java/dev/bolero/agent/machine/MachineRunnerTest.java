@@ -71,6 +71,8 @@ class MachineRunnerTest {
         FakeDriver.FakeVm vm = f.driver.lastVm();
 
         f.service.stop(id, new MachineSpec.Stop("SIGINT", 20));
+        // the signal travels on the conversation's thread: received before the timeout may power the VM off
+        await().atMost(Duration.ofSeconds(10)).until(() -> !vm.guest.signals().isEmpty());
         f.clock.advance(Duration.ofSeconds(20).minus(MS));
         assertThat(vm.isAlive()).isTrue();
         assertThat(f.service.get(id).state()).isEqualTo(MachineState.STOPPING);
