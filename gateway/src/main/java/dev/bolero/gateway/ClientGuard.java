@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ClientGuard {
     private static final Logger log = LoggerFactory.getLogger(ClientGuard.class);
-    /** How long a client connection may be silent when it is not waiting for an answer. */
+    /** How long a client may send nothing when it is not waiting for an answer (an answer may take long to read). */
     static final long IDLE_TIMEOUT_S = 30;
 
     private final ClientLimits limits;
@@ -130,8 +130,9 @@ final class ClientGuard {
     }
 
     /**
-     * Closes a client connection idle for {@link #IDLE_TIMEOUT_S} unless it waits for an answer (a held or slow
-     * request is the machine's deadline to keep, not the client's). Sharable.
+     * Closes a client connection that sent nothing for {@link #IDLE_TIMEOUT_S} unless it waits for an answer (a held
+     * or slow request is the machine's deadline to keep, not the client's; a long download is the client reading).
+     * Sharable.
      */
     @ChannelHandler.Sharable
     static final class IdleClose extends ChannelInboundHandlerAdapter {

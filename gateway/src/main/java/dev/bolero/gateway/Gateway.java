@@ -93,8 +93,8 @@ public final class Gateway implements AutoCloseable {
         if (https != null) ports[0] = ((InetSocketAddress) https.localAddress()).getPort();
         balancer.follow(table.current());
         followTable(table.nextChange());
-        log.debug("gateway listening on {} (HTTP){} over {}", http.localAddress(),
-                https == null ? "" : " and " + https.localAddress() + " (HTTPS)", builder.transport);
+        log.info("gateway listening on {} (HTTP){}, {} event loops over {}", http.localAddress(),
+                https == null ? "" : " and " + https.localAddress() + " (HTTPS)", THREADS, transport());
     }
 
     public static Builder builder(RouteTable table) {
@@ -109,6 +109,11 @@ public final class Gateway implements AutoCloseable {
     /** The port the HTTPS listener is bound to, if there is one. */
     public OptionalInt httpsPort() {
         return https == null ? OptionalInt.empty() : OptionalInt.of(((InetSocketAddress) https.localAddress()).getPort());
+    }
+
+    /** The kernel interface its event loops use: {@code io_uring}, {@code epoll} or {@code nio}. */
+    public String transport() {
+        return shared.transport().label();
     }
 
     /** Every machine the routes list, with its requests in flight and how long it has been idle. */
@@ -181,7 +186,7 @@ public final class Gateway implements AutoCloseable {
                         pipeline.addLast("cap", cap);
                         var deadline = guard.headDeadline();
                         if (deadline != null) pipeline.addLast("deadline", deadline);
-                        pipeline.addLast("idle", new IdleStateHandler(0, 0, ClientGuard.IDLE_TIMEOUT_S, TimeUnit.SECONDS));
+                        pipeline.addLast("idle", new IdleStateHandler(ClientGuard.IDLE_TIMEOUT_S, 0, 0, TimeUnit.SECONDS));
                         pipeline.addLast("idle-close", ClientGuard.IdleClose.INSTANCE);
                         if (secure) {
                             long handshake = guard.limits().headerTimeout().isPositive()

@@ -24,7 +24,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
@@ -148,7 +147,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (machine != null) machine.channel.config().setAutoRead(ctx.channel().isWritable());
+        if (machine != null) autoRead(machine.channel, ctx.channel().isWritable());
         ctx.fireChannelWritabilityChanged();
     }
 
@@ -185,8 +184,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             badRequest(request.decoderResult().cause());
             return;
         }
-        String path = new QueryStringDecoder(request.uri()).path();
-        Optional<String> challenge = secure ? Optional.empty() : shared.challenges().answer(path);
+        Optional<String> challenge = secure ? Optional.empty() : shared.challenges().answer(path(request.uri()));
         if (challenge.isPresent()) {
             answerLocally(ok(challenge.get()));
             return;
@@ -360,7 +358,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             link.channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         link.channel.flush();
-        link.channel.config().setAutoRead(ctx.channel().isWritable());
+        autoRead(link.channel, ctx.channel().isWritable());
         updateClientReading();
     }
 
@@ -393,7 +391,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             ctx.write(content);
-            if (!ctx.channel().isWritable()) machine.channel.config().setAutoRead(false);
+            if (!ctx.channel().isWritable()) autoRead(machine.channel, false);
         } else if (!(msg instanceof HttpResponse)) {
             ReferenceCountUtil.release(msg);
         }
@@ -522,7 +520,17 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     /** Reads from the client unless the machine cannot take more yet or too many requests wait their turn. */
     private void updateClientReading() {
         boolean machineFull = machine != null && !machine.channel.isWritable();
-        ctx.channel().config().setAutoRead(!machineFull && queued.size() < MAX_QUEUED);
+        autoRead(ctx.channel(), !machineFull && queued.size() < MAX_QUEUED);
+    }
+
+    /** Sets whether {@code channel} reads on its own, when that changes (setting it costs even when it does not). */
+    static void autoRead(Channel channel, boolean read) {
+        if (channel.config().isAutoRead() != read) channel.config().setAutoRead(read);
+    }
+
+    /** Whether the client's request body is still arriving (so a machine may be silent while it waits for it). */
+    boolean sending() {
+        return reading;
     }
 
     // ---- a protocol upgrade
@@ -618,6 +626,13 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         }
         int colon = authority.indexOf(':');
         return colon < 0 ? authority : authority.substring(0, colon);
+    }
+
+    /** The path of a request target (undecoded), whether it came in origin or absolute form. */
+    private static String path(String uri) {
+        String pathQuery = pathQuery(uri);
+        int query = pathQuery.indexOf('?');
+        return query < 0 ? pathQuery : pathQuery.substring(0, query);
     }
 
     /** The path and query of a request target, whether it came in origin or absolute form. */

@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * One HTTP/1.1 connection to a machine, on the event loop of the client connection that opened it. It serves one
  * {@link GatewayHandler}'s exchange at a time and between exchanges waits in its event loop's idle connections to that
  * machine, so a loop's requests reuse its own connections and never hand an answer to another thread. Closed when
- * idle for {@link #IDLE_TIMEOUT_S}, or silent that long mid-exchange (the exchange fails).
+ * silent for {@link #IDLE_TIMEOUT_S}, between exchanges or mid-exchange once the request was sent whole (the exchange
+ * fails); a machine may stay silent while a slow client's body still arrives.
  */
 final class MachineLink extends ChannelInboundHandlerAdapter {
     static final long IDLE_TIMEOUT_S = 30;
@@ -47,7 +48,7 @@ final class MachineLink extends ChannelInboundHandlerAdapter {
             @Override
             protected void initChannel(Channel ch) {
                 channel = ch;
-                ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, IDLE_TIMEOUT_S, TimeUnit.SECONDS))
+                ch.pipeline().addLast("idle", new IdleStateHandler(IDLE_TIMEOUT_S, 0, 0, TimeUnit.SECONDS))
                         .addLast("codec", new HttpClientCodec())
                         .addLast("machine", MachineLink.this);
             }
@@ -83,7 +84,7 @@ final class MachineLink extends ChannelInboundHandlerAdapter {
         if (reusable && channel.isActive()) {
             ArrayDeque<MachineLink> idle = IDLE.get().computeIfAbsent(backend, b -> new ArrayDeque<>());
             if (idle.size() < MAX_IDLE) {
-                channel.config().setAutoRead(true);
+                GatewayHandler.autoRead(channel, true);
                 idle.addLast(this);
                 return;
             }
@@ -121,6 +122,7 @@ final class MachineLink extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         if (event instanceof IdleStateEvent) {
+            if (client != null && client.sending()) return;
             if (client != null) failure = "no answer within " + IDLE_TIMEOUT_S + " s";
             ctx.close();
         }

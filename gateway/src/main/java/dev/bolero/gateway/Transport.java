@@ -41,6 +41,11 @@ enum Transport {
         this.clientChannel = clientChannel;
     }
 
+    /** Its name as {@link #named} takes it. */
+    String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
     /** The first of io_uring, epoll and NIO this host supports. */
     static Transport best() {
         if (IoUring.isAvailable()) return IO_URING;
