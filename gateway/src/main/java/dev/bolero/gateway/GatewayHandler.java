@@ -514,6 +514,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             if (exchange != null && !reading && next instanceof HttpRequest) break;
             read(queued.poll());
         }
+        // What the queue gave the machine goes out now: no read of the client's follows to flush it.
+        if (machine != null) machine.channel.flush();
         updateClientReading();
     }
 
