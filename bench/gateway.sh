@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Gateway benchmark (issue 14): requests/s and p50/p99 latency for a small response (a 13-byte static file) measured
-# with wrk, (a) directly to the backend, (b) through the Bolero gateway, (c) through nginx as a reverse proxy to the
+# with wrk, (a) directly to the backend, (b) through the Bolero gateway (on the transport it picks here, io_uring where
+# the kernel allows, and again on epoll, to show what io_uring brings), (c) through nginx as a reverse proxy to the
 # same backend, all in one run and printed side by side. The backend is nginx serving the file (one worker), the same
 # for all three. Everything listens on free loopback ports; nginx runs from a temporary directory with its own pid and
 # log files, and everything is stopped on exit. Each target gets a warm-up run first (the gateway's JIT needs ~15 s on
@@ -34,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 [[ -n "${KEEP:-}" ]] && trap - EXIT
 
-backend_port=$(free_port) proxy_port=$(free_port) gateway_port=$(free_port)
+backend_port=$(free_port) proxy_port=$(free_port) gateway_port=$(free_port) gateway_epoll_port=$(free_port)
 host="web.bench.example.test"
 mkdir -p "$work/www" "$work/logs"
 chmod 755 "$work" "$work/www"  # nginx workers (www-data) read the file
@@ -84,17 +85,26 @@ CONF
 nginx -c "$work/backend.conf" -p "$work"
 nginx -c "$work/proxy.conf" -p "$work"
 
-"$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--XX:+UseSerialGC} \
-  -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" dev.bolero.bench.GatewayBenchServer "$gateway_port" 127.0.0.1 "$backend_port" \
-  >"$work/logs/gateway.log" 2>&1 &
-gateway_pid=$!
-pids+=("$gateway_pid")
-for _ in $(seq 300); do
-  grep -q '^ready' "$work/logs/gateway.log" 2>/dev/null && break
-  sleep 0.1
+# start_gateway NAME PORT [TRANSPORT]: a gateway JVM in front of the backend; its pid in gateway_pids[NAME].
+declare -A gateway_pids
+start_gateway() {
+  "$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:--XX:+UseSerialGC} \
+    -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" \
+    dev.bolero.bench.GatewayBenchServer "$2" 127.0.0.1 "$backend_port" ${3:-} >"$work/logs/$1.log" 2>&1 &
+  gateway_pids[$1]=$!
+  pids+=("$!")
+}
+start_gateway gateway "$gateway_port"
+start_gateway gateway_epoll "$gateway_epoll_port" epoll
+for name in gateway gateway_epoll; do
+  for _ in $(seq 300); do
+    grep -q '^ready' "$work/logs/$name.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q '^ready' "$work/logs/$name.log" || { cat "$work/logs/$name.log" >&2; echo "$name did not start" >&2; exit 1; }
 done
-grep -q '^ready' "$work/logs/gateway.log" || { cat "$work/logs/gateway.log" >&2; echo "gateway did not start" >&2; exit 1; }
-for port in "$backend_port" "$proxy_port" "$gateway_port"; do
+transport=$(awk '/^ready/ {print $3}' "$work/logs/gateway.log")
+for port in "$backend_port" "$proxy_port" "$gateway_port" "$gateway_epoll_port"; do
   curl -sf -H "Host: $host" "http://127.0.0.1:$port/small" >/dev/null || { echo "no answer on port $port" >&2; exit 1; }
 done
 
@@ -117,7 +127,7 @@ switches() {
 serving_pids() {
   case $1 in
     direct) pgrep -P "$(cat "$work/backend.pid")" ;;
-    gateway) echo "$gateway_pid" ;;
+    gateway | gateway_epoll) echo "${gateway_pids[$1]}" ;;
     nginx) pgrep -P "$(cat "$work/proxy.pid")" ;;
   esac
 }
@@ -143,9 +153,10 @@ measure() {
   echo "$rps $p50 $p99 $cpu_us $per_request $errors" >>"$work/$name.rounds"
 }
 
-names=(direct gateway nginx)
-declare -A ports=([direct]=$backend_port [gateway]=$gateway_port [nginx]=$proxy_port)
-declare -A labels=([direct]="direct (backend)" [gateway]="bolero gateway" [nginx]="nginx reverse proxy")
+names=(direct gateway gateway_epoll nginx)
+declare -A ports=([direct]=$backend_port [gateway]=$gateway_port [gateway_epoll]=$gateway_epoll_port [nginx]=$proxy_port)
+declare -A labels=([direct]="direct (backend)" [gateway]="bolero gateway ($transport)" [gateway_epoll]="bolero gateway (epoll)"
+  [nginx]="nginx reverse proxy")
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration x $rounds rounds (warm-up $warmup)"
 for name in "${names[@]}"; do
   wrk -t"$threads" -c"$connections" -d"$warmup" -H "Host: $host" "http://127.0.0.1:${ports[$name]}/small" >/dev/null
@@ -155,13 +166,13 @@ for round in $(seq "$rounds"); do
     measure "$name" "${ports[$name]}" "$round"
   done
 done
-printf '%-22s %12s %10s %10s %12s %14s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" \
+printf '%-30s %12s %10s %10s %12s %14s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" \
   "switches/req" "all rounds (requests/s)"
 for name in "${names[@]}"; do
   median=$(sort -n -k1,1 "$work/$name.rounds" | sed -n "$(((rounds + 1) / 2))p")
   all=$(awk '{printf "%s ", $1}' "$work/$name.rounds")
   read -r rps p50 p99 cpu switched errors <<<"$median"
-  printf '%-22s %12s %10s %10s %12s %14s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$switched" "$all" \
+  printf '%-30s %12s %10s %10s %12s %14s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$switched" "$all" \
     "${errors:+ errors: $errors}"
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

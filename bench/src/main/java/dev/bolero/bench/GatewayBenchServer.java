@@ -11,16 +11,17 @@ import java.net.InetSocketAddress;
 
 /**
  * The gateway as {@code bench/gateway.sh} runs it: one fleet ({@code web.bench.example.test}) of one machine, the
- * benchmark's backend, with concurrency limits above any connection count wrk uses. Prints {@code ready <port>} once it listens, then serves until killed.
+ * benchmark's backend, with concurrency limits above any connection count wrk uses. Prints {@code ready <port> <transport>} once it listens, then serves until killed.
  *
- * <p>Usage: {@code GatewayBenchServer LISTEN_PORT BACKEND_HOST BACKEND_PORT}
+ * <p>Usage: {@code GatewayBenchServer LISTEN_PORT BACKEND_HOST BACKEND_PORT [TRANSPORT]} (io_uring, epoll or nio;
+ * by default the gateway's own choice)
  */
 public final class GatewayBenchServer {
     private GatewayBenchServer() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            System.err.println("usage: GatewayBenchServer LISTEN_PORT BACKEND_HOST BACKEND_PORT");
+        if (args.length != 3 && args.length != 4) {
+            System.err.println("usage: GatewayBenchServer LISTEN_PORT BACKEND_HOST BACKEND_PORT [TRANSPORT]");
             System.exit(2);
         }
         var fleet = new FleetKey("bench", "web");
@@ -30,8 +31,10 @@ public final class GatewayBenchServer {
                 .concurrency(new Concurrency(1000, 1000))
                 .build();
         var table = new RouteTable(Routes.builder("example.test").route(route).build());
-        var gateway = Gateway.builder(table).httpListen(new InetSocketAddress("127.0.0.1", Integer.parseInt(args[0]))).start();
-        System.out.println("ready " + gateway.httpPort());
+        var builder = Gateway.builder(table).httpListen(new InetSocketAddress("127.0.0.1", Integer.parseInt(args[0])));
+        if (args.length == 4) builder.transport(args[3]);
+        var gateway = builder.start();
+        System.out.println("ready " + gateway.httpPort() + " " + gateway.transport());
         Thread.currentThread().join();
     }
 }

@@ -1,23 +1,23 @@
 package dev.bolero.gateway;
 
+import io.netty.handler.codec.http.HttpRequest;
 import java.util.ArrayList;
 import java.util.List;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 
 /**
- * One client request on its way through the gateway: its route, its request id, the machines it has tried and the
- * one it holds now. It is the callback Jetty's proxy completes, so the held machine is released exactly when the
- * response to the client ends, marked failed when the machine was the reason.
+ * One client request on its way through the gateway: the head it is forwarded with, its route, its request id, the
+ * machines it has tried and the one it holds now. {@link #finish} releases the held machine exactly once, when the
+ * answer to the client ended or failed, marked failed when the machine was the reason.
  */
-final class Exchange implements Callback {
-    final Request request;
-    final Response response;
-    final Callback client;
+final class Exchange {
+    /** The request as the machine gets it: HTTP/1.1, hop-by-hop headers dropped, forwarding headers set. */
+    final HttpRequest head;
     final String host;
     final String requestId;
-    final boolean secure;
+    /** Idempotent and without a body: sending it again to another machine is safe and possible. */
+    final boolean replayable;
+    /** An HTTP/1.1 protocol upgrade (WebSocket): passed through as a tunnel once the machine switches. */
+    final boolean upgrade;
     Route route;
     private Lease lease;
     private boolean machineFailed;
@@ -25,13 +25,12 @@ final class Exchange implements Callback {
     /** {@link System#nanoTime()} until which a woken machine may still be starting its workload; 0 if not woken. */
     private long wokenUntil;
 
-    Exchange(Request request, Response response, Callback client, String host, String requestId, Route route) {
-        this.request = request;
-        this.response = response;
-        this.client = client;
+    Exchange(HttpRequest head, String host, String requestId, boolean replayable, boolean upgrade, Route route) {
+        this.head = head;
         this.host = host;
         this.requestId = requestId;
-        this.secure = request.isSecure();
+        this.replayable = replayable;
+        this.upgrade = upgrade;
         this.route = route;
     }
 
@@ -85,20 +84,8 @@ final class Exchange implements Callback {
         machineFailed = true;
     }
 
-    @Override
-    public void succeeded() {
-        lease.release(machineFailed);
-        client.succeeded();
-    }
-
-    @Override
-    public void failed(Throwable failure) {
-        lease.release(machineFailed);
-        client.failed(failure);
-    }
-
-    @Override
-    public InvocationType getInvocationType() {
-        return client.getInvocationType();
+    /** Releases the machine held now, if any, as failed when {@link #machineFailed} said so; later calls do nothing. */
+    void finish() {
+        if (lease != null) lease.release(machineFailed);
     }
 }

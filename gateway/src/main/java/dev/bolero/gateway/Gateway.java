@@ -1,92 +1,100 @@
 package dev.bolero.gateway;
 
 import dev.bolero.api.http.ClientLimits;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AsciiString;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.time.Duration;
-import java.security.Principal;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletionStage;
-import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
-import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
-import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.SecureRequestCustomizer;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.SslConnectionFactory;
-import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.SSLSession;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
-import org.eclipse.jetty.util.ssl.X509;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A running gateway: an HTTP listener (HTTP/1.1 and h2c) and optionally an HTTPS listener (SNI, ALPN h2 and
- * HTTP/1.1) in front of the machines its {@link RouteTable} lists. Stateless apart from each machine's load and
- * failure history, so any number can run side by side.
+ * A running gateway: an HTTP listener (HTTP/1.1 and h2c, by prior knowledge or upgrade) and optionally an HTTPS
+ * listener (SNI, ALPN h2 and HTTP/1.1) in front of the machines its {@link RouteTable} lists, on Netty. One event loop
+ * per core serves both sides: each client connection and the machine connections it uses live on one loop
+ * ({@link GatewayHandler}, {@link MachineLink}), over io_uring where the kernel allows it ({@link Transport}).
+ * Stateless apart from each machine's load and failure history, so any number can run side by side.
  */
 public final class Gateway implements AutoCloseable {
-    private static final char[] KEY_PASSWORD = "bolero".toCharArray();
-    /**
-     * Selectors on each side (clients, machines): half the cores each, so one thread per core in all. The selector
-     * threads do all the proxying (see {@link InliningThreadPool}); more of them only add context switches.
-     */
-    static final int SELECTORS = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+    /** Event loops: one per core. Nothing on them blocks, so more would only add context switches. */
+    static final int THREADS = Runtime.getRuntime().availableProcessors();
 
-    private final Server server;
-    private final ServerConnector http;
-    private final ServerConnector https;
-    private final SslContextFactory.Server tls;
+    private final EventLoopGroup loops;
+    private final Channel http;
+    private final Channel https;
+    private final boolean tls;
     private final Balancer balancer;
     private final RouteTable table;
+    private final ClientGuard guard;
+    private final GatewayHandler.Shared shared;
+    private volatile List<SniCertificate> certificates = List.of();
     private volatile boolean closed;
 
     private Gateway(Builder builder) throws IOException {
         this.table = builder.table;
         this.balancer = new Balancer(builder.outlierPolicy, System::nanoTime);
-        var threads = new InliningThreadPool(builder.maxThreads, Math.min(8, builder.maxThreads));
-        threads.setName("gateway");
-        // No reserved threads: handing work to a parked spare costs a context switch, the gateway's main cost.
-        threads.setReservedThreads(0);
-        server = new Server(threads);
-        var config = httpConfiguration();
-        http = new ServerConnector(server, 1, SELECTORS, new HttpConnectionFactory(config), new HTTP2CServerConnectionFactory(config));
-        bind(http, builder.httpListen);
-        server.addConnector(http);
-        if (builder.httpsListen != null) {
-            tls = new SslContextFactory.Server();
-            tls.setKeyStore(keyStore(aliased(builder.certificates)));
-            tls.setSNISelector(this::sniSelect);
-            tls.setKeyStorePassword(new String(KEY_PASSWORD));
-            tls.setKeyManagerPassword(new String(KEY_PASSWORD));
-            var secure = httpConfiguration();
-            secure.addCustomizer(new SecureRequestCustomizer(false));
-            var alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
-            alpn.setDefaultProtocol("http/1.1");
-            https = new ServerConnector(server, 1, SELECTORS, new SslConnectionFactory(tls, alpn.getProtocol()), alpn,
-                    new HTTP2ServerConnectionFactory(secure), new HttpConnectionFactory(secure));
-            bind(https, builder.httpsListen);
-            server.addConnector(https);
-        } else {
-            tls = null;
-            https = null;
+        this.guard = new ClientGuard(builder.clientLimits);
+        this.tls = builder.httpsListen != null;
+        if (tls) certificates = sniCertificates(aliased(builder.certificates));
+        var ports = new int[1];
+        this.shared = new GatewayHandler.Shared(table, balancer, builder.waker, builder.wakeTimeout,
+                builder.connectTimeout, () -> ports[0], builder.challenges, builder.transport,
+                builder.clientLimits.minBodyRate());
+        this.loops = builder.transport.loops(THREADS);
+        try {
+            http = bind(builder.httpListen, false);
+            https = tls ? bind(builder.httpsListen, true) : null;
+        } catch (IOException | RuntimeException e) {
+            loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
         }
-        var handler = new GatewayHandler(table, balancer, builder.waker, builder.wakeTimeout, builder.connectTimeout,
-                () -> https == null ? 0 : https.getLocalPort(), builder.challenges);
-        server.setHandler(handler);
-        builder.clientLimits.applyTo(server, request -> false);
+        if (https != null) ports[0] = ((InetSocketAddress) https.localAddress()).getPort();
         balancer.follow(table.current());
         followTable(table.nextChange());
+        log.info("gateway listening on {} (HTTP){}, {} event loops over {}", http.localAddress(),
+                https == null ? "" : " and " + https.localAddress() + " (HTTPS)", THREADS, transport());
     }
 
     public static Builder builder(RouteTable table) {
@@ -95,12 +103,17 @@ public final class Gateway implements AutoCloseable {
 
     /** The port the HTTP listener is bound to. */
     public int httpPort() {
-        return http.getLocalPort();
+        return ((InetSocketAddress) http.localAddress()).getPort();
     }
 
     /** The port the HTTPS listener is bound to, if there is one. */
     public OptionalInt httpsPort() {
-        return https == null ? OptionalInt.empty() : OptionalInt.of(https.getLocalPort());
+        return https == null ? OptionalInt.empty() : OptionalInt.of(((InetSocketAddress) https.localAddress()).getPort());
+    }
+
+    /** The kernel interface its event loops use: {@code io_uring}, {@code epoll} or {@code nio}. */
+    public String transport() {
+        return shared.transport().label();
     }
 
     /** Every machine the routes list, with its requests in flight and how long it has been idle. */
@@ -120,38 +133,35 @@ public final class Gateway implements AutoCloseable {
         if (certificates.isEmpty()) {
             throw new IOException("replace certificates: none given");
         }
-        if (tls == null) {
+        if (!tls) {
             throw new IOException("replace certificates: this gateway has no HTTPS listener");
         }
-        KeyStore store = keyStore(certificates);
-        try {
-            tls.reload(factory -> factory.setKeyStore(store));
-        } catch (Exception e) {
-            throw new IOException("replace certificates: " + e.getMessage(), e);
-        }
+        this.certificates = sniCertificates(certificates);
     }
 
-    /** The certificate obtained for {@code sniHost}, if its leaf names it; else Jetty's choice among those that do. */
-    private String sniSelect(String keyType, Principal[] issuers, SSLSession session, String sniHost,
-                             Collection<X509> certificates) throws SSLHandshakeException {
+    /** The TLS context for a client's SNI name (null when it sent none): see {@link #replaceCertificates}. */
+    private SslContext select(String sniHost) {
+        List<SniCertificate> all = certificates;
         if (sniHost != null) {
-            for (X509 certificate : certificates) {
-                if (certificate.getAlias().equalsIgnoreCase(sniHost) && certificate.matches(sniHost)) {
-                    return certificate.getAlias();
-                }
+            for (SniCertificate c : all) {
+                if (c.alias.equalsIgnoreCase(sniHost) && c.key.covers(sniHost)) return c.context;
+            }
+            for (SniCertificate c : all) {
+                if (c.key.dnsNames().stream().anyMatch(sniHost::equalsIgnoreCase)) return c.context;
+            }
+            for (SniCertificate c : all) {
+                if (c.key.covers(sniHost)) return c.context;
             }
         }
-        return tls.sniSelect(keyType, issuers, session, sniHost, certificates);
+        return all.getFirst().context;
     }
 
     @Override
     public void close() {
         closed = true;
-        try {
-            server.stop();
-        } catch (Exception e) {
-            throw new IllegalStateException("stop gateway: " + e.getMessage(), e);
-        }
+        http.close().syncUninterruptibly();
+        if (https != null) https.close().syncUninterruptibly();
+        loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     private void followTable(CompletionStage<Routes> change) {
@@ -163,18 +173,145 @@ public final class Gateway implements AutoCloseable {
         });
     }
 
-    private static HttpConfiguration httpConfiguration() {
-        var config = new HttpConfiguration();
-        config.setSendServerVersion(false);
-        config.setSendXPoweredBy(false);
-        config.setSendDateHeader(false);
-        return config;
+    private Channel bind(InetSocketAddress address, boolean secure) throws IOException {
+        ChannelHandler cap = guard.connectionCap();
+        var bootstrap = new ServerBootstrap().group(loops).channel(shared.transport().serverChannel)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ChannelPipeline pipeline = ch.pipeline();
+                        pipeline.addLast("cap", cap);
+                        var deadline = guard.headDeadline();
+                        if (deadline != null) pipeline.addLast("deadline", deadline);
+                        pipeline.addLast("idle", new IdleStateHandler(ClientGuard.IDLE_TIMEOUT_S, 0, 0, TimeUnit.SECONDS));
+                        pipeline.addLast("idle-close", ClientGuard.IdleClose.INSTANCE);
+                        if (secure) {
+                            long handshake = guard.limits().headerTimeout().isPositive()
+                                    ? guard.limits().headerTimeout().toMillis() : 10_000;
+                            pipeline.addLast("sni", new SniHandler(Gateway.this::select, 16 * 1024, handshake));
+                            pipeline.addLast("alpn", new Negotiation());
+                        } else {
+                            var codec = new HttpServerCodec();
+                            var upgrade = new HttpServerUpgradeHandler(codec, protocol ->
+                                    AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                                            ? new Http2ServerUpgradeCodec(Http2FrameCodecBuilder.forServer().build(),
+                                                    new Http2MultiplexHandler(streams(false)))
+                                            : null);
+                            pipeline.addLast("h2c", new CleartextHttp2ServerUpgradeHandler(codec, upgrade, http2(false)));
+                            // Before the upgrade handler, which the h2c handler put after itself and the codec.
+                            pipeline.addBefore(pipeline.context(upgrade).name(), "h2c-bodies", NoUpgradeWithBody.INSTANCE);
+                            http1(pipeline, false, false);
+                        }
+                    }
+                });
+        try {
+            return bootstrap.bind(address).sync().channel();
+        } catch (Exception e) {
+            throw new IOException("start gateway: listen on " + address + ": " + e.getMessage(), e);
+        }
     }
 
-    private static void bind(ServerConnector connector, InetSocketAddress address) {
-        connector.setHost(address.getHostString());
-        connector.setPort(address.getPort());
-        connector.setAcceptQueueSize(1024);
+    /** The handlers of an HTTP/1.1 connection after its codec (added first unless the h2c handler adds its own). */
+    private void http1(ChannelPipeline pipeline, boolean secure, boolean withCodec) {
+        if (withCodec) pipeline.addLast("codec", new HttpServerCodec());
+        pipeline.addLast("keep-alive", new HttpServerKeepAliveHandler())
+                .addLast("expect", new HttpServerExpectContinueHandler())
+                .addLast("gateway", new GatewayHandler(shared, secure));
+    }
+
+    /**
+     * An HTTP/2 connection's handlers: frames, and one child channel per stream. Inserted where it is added (h2c's
+     * prior-knowledge handler puts it in its own place, ALPN at the end), it puts them right after itself and takes
+     * the HTTP/1.1 handlers out, so the bytes that made the choice reach the frame codec first.
+     */
+    private ChannelHandler http2(boolean secure) {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void handlerAdded(ChannelHandlerContext ctx) {
+                ChannelPipeline pipeline = ctx.pipeline();
+                for (String http1 : List.of("gateway", "expect", "keep-alive")) {
+                    if (pipeline.get(http1) != null) pipeline.remove(http1);
+                }
+                // The stream multiplexer checks, when added, that the frame codec is before it.
+                pipeline.addAfter(ctx.name(), "h2-frames", Http2FrameCodecBuilder.forServer().build());
+                pipeline.addAfter("h2-frames", "h2-streams", new Http2MultiplexHandler(streams(secure)));
+            }
+        };
+    }
+
+    /** Each HTTP/2 stream's handlers: its frames as HTTP/1 objects, proxied like an HTTP/1.1 connection's. */
+    private ChannelHandler streams(boolean secure) {
+        return new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, false), new GatewayHandler(shared, secure));
+            }
+        };
+    }
+
+    /**
+     * Serves an h2c upgrade request that has a body as HTTP/1.1 (a server may ignore an upgrade): switching would mean
+     * buffering its whole body first.
+     */
+    @ChannelHandler.Sharable
+    private static final class NoUpgradeWithBody extends ChannelInboundHandlerAdapter {
+        static final NoUpgradeWithBody INSTANCE = new NoUpgradeWithBody();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (msg instanceof HttpRequest request && request.headers().contains(HttpHeaderNames.UPGRADE)
+                    && (HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0)) {
+                request.headers().remove(HttpHeaderNames.UPGRADE);
+            }
+            super.channelRead(ctx, msg);
+        }
+    }
+
+    /** After the TLS handshake: HTTP/2 or HTTP/1.1, as the client and the gateway agreed by ALPN. */
+    private final class Negotiation extends ApplicationProtocolNegotiationHandler {
+        Negotiation() {
+            super(ApplicationProtocolNames.HTTP_1_1);
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                ctx.pipeline().addLast(http2(true));
+            } else {
+                http1(ctx.pipeline(), true, true);
+            }
+        }
+
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    /** One certificate as served by SNI: the name it was obtained for, the key, its TLS context. */
+    private record SniCertificate(String alias, CertifiedKey key, SslContext context) {}
+
+    private static List<SniCertificate> sniCertificates(Map<String, CertifiedKey> certificates) throws IOException {
+        var contexts = new ArrayList<SniCertificate>(certificates.size());
+        for (var entry : certificates.entrySet()) {
+            try {
+                var context = SslContextBuilder.forServer(entry.getValue().key(), entry.getValue().chain())
+                        .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                        .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                                ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                        .build();
+                contexts.add(new SniCertificate(entry.getKey(), entry.getValue(), context));
+            } catch (SSLException | IllegalArgumentException e) {
+                throw new IOException("load TLS certificate " + entry.getKey() + ": " + e.getMessage(), e);
+            }
+        }
+        return List.copyOf(contexts);
     }
 
     /** Certificates obtained for no host in particular, under aliases no host name has ({@code cert-0}, …). */
@@ -182,20 +319,6 @@ public final class Gateway implements AutoCloseable {
         var aliased = new LinkedHashMap<String, CertifiedKey>();
         for (CertifiedKey certificate : certificates) aliased.put("cert-" + aliased.size(), certificate);
         return aliased;
-    }
-
-    private static KeyStore keyStore(Map<String, CertifiedKey> certificates) throws IOException {
-        try {
-            var store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            for (var entry : certificates.entrySet()) {
-                store.setKeyEntry(entry.getKey(), entry.getValue().key(), KEY_PASSWORD,
-                        entry.getValue().chain().toArray(new java.security.cert.Certificate[0]));
-            }
-            return store;
-        } catch (GeneralSecurityException e) {
-            throw new IOException("load TLS certificates: " + e.getMessage(), e);
-        }
     }
 
     /** Configures a {@link Gateway}; by default HTTP on 127.0.0.1 with a free port, no HTTPS, no waker. */
@@ -209,7 +332,7 @@ public final class Gateway implements AutoCloseable {
         private Duration wakeTimeout = Duration.ofSeconds(30);
         private Duration connectTimeout = Duration.ofSeconds(2);
         private OutlierPolicy outlierPolicy = OutlierPolicy.DEFAULT;
-        private int maxThreads = Math.max(16, 4 * Runtime.getRuntime().availableProcessors());
+        private Transport transport = Transport.best();
         private ClientLimits clientLimits = ClientLimits.DEFAULT;
 
         private Builder(RouteTable table) {
@@ -262,14 +385,13 @@ public final class Gateway implements AutoCloseable {
         }
 
         /**
-         * The most threads serving connections (Jetty's pool, shared with the client side). Nothing on them blocks,
-         * so few suffice: by default 4 per core, at least 16 — more only add context switches (bench/gateway.sh).
+         * Which kernel interface the event loops use: {@code io_uring}, {@code epoll} or {@code nio}; by default the
+         * first of those this host supports.
+         *
+         * @throws IllegalArgumentException when the name is none of those, or this host does not support it
          */
-        public Builder maxThreads(int maxThreads) {
-            if (maxThreads < 8) {
-                throw new IllegalArgumentException("gateway threads " + maxThreads + ": fewer than the 8 the listeners need");
-            }
-            this.maxThreads = maxThreads;
+        public Builder transport(String name) {
+            this.transport = Transport.named(name);
             return this;
         }
 
@@ -288,14 +410,7 @@ public final class Gateway implements AutoCloseable {
          * @throws IOException when a listener cannot be bound or the certificates cannot be loaded
          */
         public Gateway start() throws IOException {
-            var gateway = new Gateway(this);
-            try {
-                gateway.server.start();
-            } catch (Exception e) {
-                gateway.close();
-                throw new IOException("start gateway on " + httpListen + ": " + e.getMessage(), e);
-            }
-            return gateway;
+            return new Gateway(this);
         }
     }
 }

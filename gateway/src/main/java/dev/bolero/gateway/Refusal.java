@@ -3,14 +3,14 @@ package dev.bolero.gateway;
 import dev.bolero.api.ApiError;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.ErrorCode;
-import java.nio.ByteBuffer;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.PreEncodedHttpField;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Callback;
 
 /**
  * Every answer the gateway gives itself instead of a machine's, each with its one HTTP status and API error code.
@@ -28,11 +28,6 @@ enum Refusal {
     /** The machines tried could not be reached, or dropped the exchange. */
     MACHINE_FAILED(502, ErrorCode.UNAVAILABLE);
 
-    private static final HttpField JSON = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "application/json");
-    private static final HttpField HTML = new PreEncodedHttpField(HttpHeader.CONTENT_TYPE, "text/html; charset=utf-8");
-    private static final HttpField NO_STORE = new PreEncodedHttpField(HttpHeader.CACHE_CONTROL, "no-store");
-    private static final HttpField RETRY_AFTER = new PreEncodedHttpField(HttpHeader.RETRY_AFTER, "1");
-
     final int status;
     private final ErrorCode code;
 
@@ -41,23 +36,27 @@ enum Refusal {
         this.code = code;
     }
 
-    /** Answers the request with this refusal; {@code message} names what failed and for which host or fleet. */
-    void send(Request request, Response response, Callback callback, String message) {
+    /**
+     * This refusal as a complete answer to a request with these headers; {@code message} names what failed and for
+     * which host or fleet.
+     */
+    FullHttpResponse answer(HttpHeaders request, String message) {
         boolean html = wantsHtml(request);
         byte[] body = html ? html(message) : ApiJson.mapper().writeValueAsBytes(ApiError.of(code, message));
-        response.setStatus(status);
-        var headers = response.getHeaders();
-        headers.put(html ? HTML : JSON);
-        headers.put(NO_STORE);
+        var response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                Unpooled.wrappedBuffer(body));
+        var headers = response.headers();
+        headers.set(HttpHeaderNames.CONTENT_TYPE, html ? "text/html; charset=utf-8" : "application/json");
+        headers.set(HttpHeaderNames.CACHE_CONTROL, "no-store");
         if (status == 503) {
-            headers.put(RETRY_AFTER);
+            headers.set(HttpHeaderNames.RETRY_AFTER, "1");
         }
-        headers.put(HttpHeader.CONTENT_LENGTH, body.length);
-        response.write(true, ByteBuffer.wrap(body), callback);
+        headers.setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        return response;
     }
 
-    private static boolean wantsHtml(Request request) {
-        String accept = request.getHeaders().get(HttpHeader.ACCEPT);
+    private static boolean wantsHtml(HttpHeaders request) {
+        String accept = request.get(HttpHeaderNames.ACCEPT);
         return accept != null && accept.contains("text/html");
     }
 

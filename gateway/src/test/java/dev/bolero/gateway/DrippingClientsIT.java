@@ -88,9 +88,9 @@ class DrippingClientsIT {
             System.out.printf("DRIPPING gateway: %d header and %d body drippers (a byte every 2 s); %d machine slots "
                             + "held by them at most; bodies all closed after %.1f s, headers after %.1f s; 20 other "
                             + "requests answered meanwhile; slots given back; JVM before %s, during %s, after %s; the gateway's "
-                            + "pool %d threads during (at most %d)%n",
+                            + "threads %d during (%d event loops)%n",
                     DRIPPERS, DRIPPERS, heldSlots, bodiesClosed, headersClosed, before, during, after, poolDuring,
-                    Math.max(16, 4 * Gateway.SELECTORS));
+                    Gateway.THREADS);
         }
     }
 

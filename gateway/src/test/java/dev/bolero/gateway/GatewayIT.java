@@ -1,6 +1,7 @@
 package dev.bolero.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The gateway in front of real Jetty servers on loopback (each standing for a machine), with real HTTP clients. */
 class GatewayIT {
@@ -119,6 +122,50 @@ class GatewayIT {
         assertThat(browser.statusCode()).isEqualTo(503);
         assertThat(browser.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
         assertThat(browser.body()).contains("<h1>503</h1>");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "epoll", "nio"})
+    void everyTransportProxies(String transport) throws Exception {
+        var m1 = machine("m1");
+        var table = new RouteTable(Routes.builder(DOMAIN).route(route(WEB_ALPHA, m1)).build());
+        Gateway.Builder builder;
+        try {
+            builder = Gateway.builder(table).transport(transport);
+        } catch (IllegalArgumentException e) {
+            assumeTrue(false, "skipped: " + e.getMessage());
+            return;
+        }
+        var gateway = gateway(table, builder);
+        assertThat(gateway.transport()).isEqualTo(transport);
+        for (int i = 0; i < 3; i++) {
+            var answer = get(gateway, "web.alpha." + DOMAIN, "/echo");
+            assertThat(answer.statusCode()).isEqualTo(200);
+        }
+        var posted = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort() + "/echo"))
+                .header("Host", "web.alpha." + DOMAIN).POST(HttpRequest.BodyPublishers.ofString("x".repeat(300_000)))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(posted.body()).hasSize(300_000);
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderOnTheirConnection() throws Exception {
+        var m1 = machine("m1");
+        var gateway = gateway(new RouteTable(Routes.builder(DOMAIN).route(route(WEB_ALPHA, m1)).build()));
+        try (var socket = new java.net.Socket("127.0.0.1", gateway.httpPort())) {
+            socket.setSoTimeout(20_000);
+            String host = "Host: web.alpha." + DOMAIN + "\r\n";
+            // Three requests in one write: a GET, a POST with a body, and a GET that closes the connection.
+            String requests = "GET /?first HTTP/1.1\r\n" + host + "X-Request-Id: p-1\r\n\r\n"
+                    + "POST /echo HTTP/1.1\r\n" + host + "X-Request-Id: p-2\r\nContent-Length: 6\r\n\r\nsecond"
+                    + "GET /?third HTTP/1.1\r\n" + host + "X-Request-Id: p-3\r\nConnection: close\r\n\r\n";
+            socket.getOutputStream().write(requests.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(answers.split("HTTP/1.1 200 OK", -1)).hasSize(4);
+            assertThat(answers.indexOf("X-Request-Id: p-1")).isLessThan(answers.indexOf("X-Request-Id: p-2"));
+            assertThat(answers.indexOf("X-Request-Id: p-2")).isLessThan(answers.indexOf("X-Request-Id: p-3"));
+            assertThat(answers).contains("\r\nsecond\r\n");
+        }
     }
 
     @Test

@@ -81,6 +81,11 @@ class TlsAndHttp2IT {
         String host = "Host: web.alpha." + DOMAIN;
         assertThat(curl("--http2-prior-knowledge", "-H", host, "-w", "\n%{http_version}", url).out()).isEqualTo("m1\n2");
         assertThat(curl("--http2", "-H", host, "-w", "\n%{http_version}", url).out()).isEqualTo("m1\n2");
+        // An upgrade request with a body stays HTTP/1.1 (switching would mean holding its whole body first).
+        assertThat(curl("--http2", "-H", host, "--data-binary", "posted", "-w", "\n%{http_version}", url + "echo").out())
+                .isEqualTo("posted\n1.1");
+        assertThat(curl("--http2-prior-knowledge", "-H", host, "--data-binary", "posted", "-w", "\n%{http_version}",
+                url + "echo").out()).isEqualTo("posted\n2");
     }
 
     @Test
