@@ -90,7 +90,13 @@ final class ClientGuard {
     static final class HeadDeadline extends ChannelDuplexHandler {
         private final long nanos;
         private boolean awaitingHead = true;
-        private ScheduledFuture<?> deadline;
+        /** {@link System#nanoTime()} of the first byte of the head awaited now; 0 when none is. */
+        private long headStarted;
+        /**
+         * The one check scheduled for this connection, if any: it runs at the oldest possible deadline and, when a later
+         * head is awaited by then, schedules itself again for that one — one timer per deadline period, not per request.
+         */
+        private ScheduledFuture<?> check;
 
         private HeadDeadline(long nanos) {
             this.nanos = nanos;
@@ -98,23 +104,35 @@ final class ClientGuard {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-            if (awaitingHead && deadline == null && msg instanceof ByteBuf bytes && bytes.isReadable()) {
-                deadline = ctx.executor().schedule(() -> {
-                    log.info("closing the connection from {}: no request head within {} ms of its first byte "
-                            + "(--request-header-timeout)", ctx.channel().remoteAddress(), nanos / 1_000_000);
-                    ctx.close();
-                }, nanos, TimeUnit.NANOSECONDS);
+            if (awaitingHead && headStarted == 0 && msg instanceof ByteBuf bytes && bytes.isReadable()) {
+                long now = System.nanoTime();
+                headStarted = now == 0 ? 1 : now;
+                if (check == null) schedule(ctx, nanos);
             }
             super.channelRead(ctx, msg);
+        }
+
+        private void schedule(ChannelHandlerContext ctx, long delay) {
+            check = ctx.executor().schedule(() -> check(ctx), delay, TimeUnit.NANOSECONDS);
+        }
+
+        private void check(ChannelHandlerContext ctx) {
+            check = null;
+            if (headStarted == 0) return;
+            long left = headStarted + nanos - System.nanoTime();
+            if (left > 0) {
+                schedule(ctx, left);
+                return;
+            }
+            log.info("closing the connection from {}: no request head within {} ms of its first byte "
+                    + "(--request-header-timeout)", ctx.channel().remoteAddress(), nanos / 1_000_000);
+            ctx.close();
         }
 
         /** A request head arrived: no deadline until the connection waits for the next one. */
         void headArrived() {
             awaitingHead = false;
-            if (deadline != null) {
-                deadline.cancel(false);
-                deadline = null;
-            }
+            headStarted = 0;
         }
 
         /** The connection waits for its next request head: its first byte starts the deadline. */
@@ -125,6 +143,10 @@ final class ClientGuard {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
             headArrived();
+            if (check != null) {
+                check.cancel(false);
+                check = null;
+            }
             super.channelInactive(ctx);
         }
     }

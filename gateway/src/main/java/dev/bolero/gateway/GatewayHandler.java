@@ -226,7 +226,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
         if (exchange == null) {
             content.release();
         } else if (machine != null) {
-            machine.channel.write(content);
+            machine.channel.write(content, machine.channel.voidPromise());
             if (!machine.channel.isWritable()) updateClientReading();
         } else {
             pending.add(content);
@@ -349,13 +349,14 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
     private void send(MachineLink link) {
         machine = link;
         link.serve(this);
-        link.channel.write(exchange.head);
+        // Void promises: nothing waits on these writes (a failed one closes the channel), so no promise per write.
+        link.channel.write(exchange.head, link.channel.voidPromise());
         if (!pending.isEmpty()) {
-            pending.forEach(link.channel::write);
+            for (HttpContent content : pending) link.channel.write(content, link.channel.voidPromise());
             pending.clear();
         } else if (!reading) {
             // A retry: the request (without a body) was read whole and sent to a machine before.
-            link.channel.write(LastHttpContent.EMPTY_LAST_CONTENT);
+            link.channel.write(LastHttpContent.EMPTY_LAST_CONTENT, link.channel.voidPromise());
         }
         link.channel.flush();
         autoRead(link.channel, ctx.channel().isWritable());
@@ -376,7 +377,7 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             answered = true;
             dropHopByHop(response.headers());
             response.headers().set(RequestIds.HEADER, exchange.requestId);
-            ctx.write(response);
+            ctx.write(response, ctx.voidPromise());
         }
         if (msg instanceof HttpContent content) {
             boolean last = content instanceof LastHttpContent;
@@ -386,11 +387,11 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (last) {
-                ctx.writeAndFlush(content);
+                ctx.writeAndFlush(content, ctx.voidPromise());
                 answeredWhole();
                 return;
             }
-            ctx.write(content);
+            ctx.write(content, ctx.voidPromise());
             if (!ctx.channel().isWritable()) autoRead(machine.channel, false);
         } else if (!(msg instanceof HttpResponse)) {
             ReferenceCountUtil.release(msg);
