@@ -59,6 +59,7 @@ public final class NodeRegistry {
     private final Timing timing;
     private final Streams streams;
     private final Secrets secrets;
+    private final AssignedMachines assigned;
 
     /**
      * The protocol's clocks.
@@ -76,8 +77,13 @@ public final class NodeRegistry {
         }
     }
 
-    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets) {
+    /**
+     * @param assigned the nodes' machines kept between poll answers; placements advance it
+     */
+    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets,
+                 AssignedMachines assigned) {
         this.secrets = secrets;
+        this.assigned = assigned;
         this.store = store;
         this.clock = clock;
         this.changes = changes;
@@ -199,8 +205,15 @@ public final class NodeRegistry {
      */
     private Poll answer(Tx tx, NodeRow node, boolean mayNumber) throws SQLException {
         String nodeId = node.id();
-        var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
-        var forks = tx.machines().forkSources(machines.stream().map(MachineRow::id).toList());
+        AssignedMachines.Held held = assigned.at(nodeId, node.assignIndex()).orElse(null);
+        if (held == null) {
+            var live = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
+            held = new AssignedMachines.Held(node.assignIndex(), live,
+                    tx.machines().forkSources(live.stream().map(MachineRow::id).toList()));
+            assigned.remember(nodeId, held);
+        }
+        var machines = held.machines();
+        var forks = held.forks();
         boolean volumesHere = tx.volumes().concern(nodeId);
         var volumes = !volumesHere ? List.<NodeVolume>of() : tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
@@ -413,6 +426,7 @@ public final class NodeRegistry {
             tx.nodes().touchAssignments(others);
             return others;
         });
+        assigned.forget(id);
         log.info("{}: removed; {} private-network peers told", action, peers.size());
         changes.signal(peers);
     }
