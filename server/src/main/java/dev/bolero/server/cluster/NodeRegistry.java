@@ -37,6 +37,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -134,23 +135,36 @@ public final class NodeRegistry {
      * unchanged, the whole answer in the same transaction once it has changed.
      */
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
-        return poll(nodeId, index, wait, true).orElseThrow();
+        return poll(nodeId, index, wait, true, OptionalLong.empty()).orElseThrow();
     }
 
     /**
-     * The node's assignments once its assignment index differs from {@code index}; empty when {@code wait} passes with
-     * the index unchanged (the node has them already). Read as {@link #assignments} reads them.
+     * Records {@code report} as {@link #heartbeat} does, then the node's assignments once its assignment index differs
+     * from {@code index}; empty when {@code wait} passes with the index unchanged (the node has them already). Read as
+     * {@link #assignments} reads them, except that the heartbeat's read of the node's assignment index is the poll's
+     * first look: a poll whose index is current reads nothing more before it waits.
      */
-    public Optional<Assignments> changedAssignments(String nodeId, long index, Duration wait)
+    public Optional<Assignments> reportAndPoll(String nodeId, Heartbeat report, long index, Duration wait)
             throws InterruptedException {
-        return poll(nodeId, index, wait, false);
+        long seen = changes.nodeVersion(nodeId);
+        long current = heartbeat(nodeId, report).index();
+        return poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
     }
 
-    /** The long poll of {@link #assignments} ({@code answerUnchanged}) or {@link #changedAssignments}. */
-    private Optional<Assignments> poll(String nodeId, long index, Duration wait, boolean answerUnchanged)
-            throws InterruptedException {
+    /**
+     * The long poll of {@link #assignments} ({@code answerUnchanged}) or {@link #reportAndPoll}; {@code
+     * unchangedSince}, when present, is the node's {@link Changes#nodeVersion} taken before a read that found its index
+     * still {@code index}: the poll waits for a change before it reads.
+     */
+    private Optional<Assignments> poll(String nodeId, long index, Duration wait, boolean answerUnchanged,
+                                       OptionalLong unchangedSince) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
+        if (unchangedSince.isPresent()) {
+            Duration left = Duration.between(clock.instant(), deadline);
+            if (!answerUnchanged && (left.isNegative() || left.isZero())) return Optional.empty();
+            changes.awaitNode(nodeId, unchangedSince.getAsLong(), left);
+        }
         // Changes made by this process wake the poll; with a shared store, other servers' changes wake it through the
         // AssignmentWatch. Versions are taken before each read, so a change between the read and the wait is not
         // missed.
