@@ -238,7 +238,7 @@ public final class NodeRegistry {
         if (tx.privateNetwork().member(nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
-            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
+            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, node),
                     List.of(), List.of(), volumes, incoming, snapshots, copies));
         }
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
@@ -250,7 +250,7 @@ public final class NodeRegistry {
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
         }
-        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
+        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, node), peers,
                 tx.privateNetwork().dns(namespaces), volumes, incoming, snapshots, copies));
     }
 

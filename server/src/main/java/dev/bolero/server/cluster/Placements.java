@@ -681,14 +681,19 @@ final class Placements implements AutoCloseable {
      * heartbeat) are always the latest: reports change them without a write transaction.
      */
     private ClusterSnapshot latest(Tx tx, List<NodeRow> nodes, ClusterSnapshot planned) throws SQLException {
-        if (tx.index() != planned.index() + 1) return snapshotOf(tx, nodes);
+        var views = tx.index() == planned.index() + 1 ? holding(nodes, planned) : Optional.<List<NodeView>>empty();
+        return views.isPresent() ? ClusterSnapshot.of(tx.index(), views.get()) : snapshotOf(tx, nodes);
+    }
+
+    /** {@code nodes} as their rows say, each holding what it holds in {@code kept}; empty when one is not in it. */
+    private Optional<List<NodeView>> holding(List<NodeRow> nodes, ClusterSnapshot kept) {
         var views = new ArrayList<NodeView>(nodes.size());
         for (NodeRow node : nodes) {
-            var held = planned.node(node.id());
-            if (held.isEmpty()) return snapshotOf(tx, nodes);
+            var held = kept.node(node.id());
+            if (held.isEmpty()) return Optional.empty();
             views.add(view(node, held.get().allocated(), held.get().fleetMachines(), held.get().ports()));
         }
-        return ClusterSnapshot.of(tx.index(), views);
+        return Optional.of(views);
     }
 
     /**
@@ -700,13 +705,7 @@ final class Placements implements AutoCloseable {
      */
     private Optional<ClusterSnapshot> withLatestNodes(Tx tx, ClusterSnapshot kept) throws SQLException {
         if (tx.currentIndex() != kept.index()) return Optional.empty();
-        var views = new ArrayList<NodeView>();
-        for (NodeRow node : tx.nodes().list()) {
-            var held = kept.node(node.id());
-            if (held.isEmpty()) return Optional.empty();
-            views.add(view(node, held.get().allocated(), held.get().fleetMachines(), held.get().ports()));
-        }
-        return Optional.of(ClusterSnapshot.of(kept.index(), views));
+        return holding(tx.nodes().list(), kept).map(views -> ClusterSnapshot.of(kept.index(), views));
     }
 
     /** The cluster reduced to {@code nodes}, with their allocations read in {@code tx}. */
