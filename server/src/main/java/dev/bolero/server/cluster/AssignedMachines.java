@@ -10,12 +10,14 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The live machines assigned to each node as of the node's assignment index, kept in memory so that a poll answer
- * need not read them again: {@code (node, assignment index)} names one set, since every write that changes what a node
- * must run stamps the node with its own state index ({@code touchAssignments}). A poll that finds no set for the index
- * it read reads the rows and {@link #remember}s them; a placement commit that only added new machines to a node whose
- * kept set is the one it replaced {@link #advance}s it. Any other change simply leaves a set behind the node's index,
- * where no poll finds it, so several servers sharing a store and changes of leader need nothing more. Thread-safe.
+ * The live machines assigned to each node as of the node's assignment index, and whether it then had no stream request
+ * pending, kept in memory so that a poll answer need not read them again: {@code (node, assignment index)} names one
+ * set, since every write that changes what a node must run, and every new stream request, stamps the node with its own
+ * state index ({@code touchAssignments}; requests answered or expired meanwhile only leave fewer pending). A poll that
+ * finds no set for the index it read reads the rows and {@link #remember}s them; a placement commit that only added new
+ * machines to a node whose kept set is the one it replaced {@link #advance}s it. Any other change simply leaves a set
+ * behind the node's index, where no poll finds it, so several servers sharing a store and changes of leader need
+ * nothing more. Thread-safe.
  */
 final class AssignedMachines {
     private static final Comparator<MachineRow> BY_ID = Comparator.comparing(MachineRow::id);
@@ -24,9 +26,10 @@ final class AssignedMachines {
 
     /**
      * A node's live machines by id order at assignment index {@code index}, with the sources of those that are a
-     * fork's clones, by clone id.
+     * fork's clones, by clone id; {@code streamless} when no stream request was pending for it at that index (none is
+     * as long as the index stays).
      */
-    record Held(long index, List<MachineRow> machines, Map<String, String> forks) {
+    record Held(long index, List<MachineRow> machines, Map<String, String> forks, boolean streamless) {
         Held {
             machines = List.copyOf(machines);
             forks = Map.copyOf(forks);
@@ -61,7 +64,7 @@ final class AssignedMachines {
             machines.sort(BY_ID);
             var sources = new HashMap<>(held.forks());
             sources.putAll(forks);
-            return new Held(index, machines, sources);
+            return new Held(index, machines, sources, held.streamless()); // a placement makes no stream request
         });
     }
 

@@ -22,6 +22,7 @@ import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.api.wire.SnapshotCopyOrder;
+import dev.bolero.api.wire.StreamRequest;
 import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.MachineSpec;
@@ -220,10 +221,15 @@ public final class NodeRegistry {
     private Poll answer(Tx tx, NodeRow node, boolean mayNumber) throws SQLException {
         String nodeId = node.id();
         AssignedMachines.Held held = assigned.at(nodeId, node.assignIndex()).orElse(null);
+        List<StreamRequest> pending = held != null && held.streamless() ? List.of() : streams.pendingOn(tx, nodeId);
         if (held == null) {
             var live = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
             held = new AssignedMachines.Held(node.assignIndex(), live,
-                    tx.machines().forkSources(live.stream().map(MachineRow::id).toList()));
+                    tx.machines().forkSources(live.stream().map(MachineRow::id).toList()), pending.isEmpty());
+            assigned.remember(nodeId, held);
+        } else if (!held.streamless() && pending.isEmpty()) {
+            // The requests pending at this index were answered or expired since: none is any more.
+            held = new AssignedMachines.Held(held.index(), held.machines(), held.forks(), true);
             assigned.remember(nodeId, held);
         }
         var machines = held.machines();
@@ -238,7 +244,7 @@ public final class NodeRegistry {
         if (tx.privateNetwork().member(nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
-            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, node),
+            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending,
                     List.of(), List.of(), volumes, incoming, snapshots, copies));
         }
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
@@ -250,7 +256,7 @@ public final class NodeRegistry {
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
         }
-        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, node), peers,
+        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending, peers,
                 tx.privateNetwork().dns(namespaces), volumes, incoming, snapshots, copies));
     }
 

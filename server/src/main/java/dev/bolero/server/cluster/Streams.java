@@ -38,8 +38,6 @@ public final class Streams {
     private final Changes changes;
     private final Duration pickup;
     private final Map<String, Pending> waiting = new ConcurrentHashMap<>();
-    /** Per node, an assignment index at which it had no stream request pending (see {@link #pendingOn}). */
-    private final Map<String, Long> noneAt = new ConcurrentHashMap<>();
     private volatile String replicaId;
     private volatile URI self;
 
@@ -135,15 +133,10 @@ public final class Streams {
     }
 
     /**
-     * The stream requests a node's assignments must carry: those not answered, not older than the pickup bound; read
-     * in {@code tx}, where {@code node} was read, unless a read at the node's assignment index found none.
+     * The stream requests a node's assignments must carry: those not answered, not older than the pickup bound.
      */
-    List<StreamRequest> pendingOn(dev.bolero.server.store.Tx tx, NodeRow node) throws java.sql.SQLException {
-        // A new request stamps its node with its own index: none is pending at an index where a read found none.
-        if (Objects.equals(noneAt.get(node.id()), node.assignIndex())) return List.of();
-        var pending = tx.streams().on(node.id(), clock.instant().minus(pickup));
-        if (pending.isEmpty()) noneAt.put(node.id(), node.assignIndex());
-        return pending;
+    List<StreamRequest> pendingOn(dev.bolero.server.store.Tx tx, String nodeId) throws java.sql.SQLException {
+        return tx.streams().on(nodeId, clock.instant().minus(pickup));
     }
 
     /**
