@@ -40,6 +40,11 @@ public final class AuditLog implements AutoCloseable {
     private final ServerStore store;
     private final Clock clock;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    /**
+     * The head of each chain as this writer's last committed batch left it, so a batch reads only the heads of chains
+     * it has not appended to yet; dropped when a batch fails (another replica may have appended). Writer thread only.
+     */
+    private final Map<String, AuditEntry> heads = new HashMap<>();
     private final Thread writer;
     private volatile boolean closed;
 
@@ -108,9 +113,11 @@ public final class AuditLog implements AutoCloseable {
     private void append(List<Pending> batch) {
         RuntimeException last = null;
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            if (attempt > 1) heads.clear();
             try {
-                List<AuditEntry> entries = store.update("append " + batch.size() + " audit entries", tx -> {
-                    Map<String, AuditEntry> heads = new HashMap<>();
+                record Appended(List<AuditEntry> entries, Map<String, AuditEntry> heads) {}
+                Appended appended = store.update("append " + batch.size() + " audit entries", tx -> {
+                    Map<String, AuditEntry> after = new HashMap<>(heads);
                     var out = new AuditEntry[batch.size()];
                     // Chain by chain in one order, so replicas appending to the same chains at once wait for each
                     // other (and retry on the conflict) instead of deadlocking.
@@ -120,19 +127,20 @@ public final class AuditLog implements AutoCloseable {
                     for (int i : order) {
                         Call c = batch.get(i).call();
                         String chain = chain(c.namespace());
-                        AuditEntry head = heads.containsKey(chain) ? heads.get(chain)
+                        AuditEntry head = after.containsKey(chain) ? after.get(chain)
                                 : tx.audit().last(chain).orElse(null);
                         long seq = head == null ? 1 : head.seq() + 1;
                         AuditEntry entry = new AuditEntry(seq, clock.instant(), c.tokenId(), c.namespace(),
                                 c.action(), c.object(), c.status(), c.source(), null)
                                 .chainedAfter(head == null ? AuditEntry.GENESIS : head.hash());
                         tx.audit().append(chain, entry);
-                        heads.put(chain, entry);
+                        after.put(chain, entry);
                         out[i] = entry;
                     }
-                    return List.of(out);
+                    return new Appended(List.of(out), after);
                 });
-                for (int i = 0; i < batch.size(); i++) batch.get(i).done().complete(entries.get(i));
+                heads.putAll(appended.heads());
+                for (int i = 0; i < batch.size(); i++) batch.get(i).done().complete(appended.entries().get(i));
                 return;
             } catch (ApiException e) {
                 if (e.code() != ErrorCode.CONFLICT) {
@@ -145,6 +153,7 @@ public final class AuditLog implements AutoCloseable {
                 break;
             }
         }
+        heads.clear();
         log.error("audit: {} entries not written: {}", batch.size(), last.getMessage());
         for (Pending p : batch) p.done().completeExceptionally(last);
     }

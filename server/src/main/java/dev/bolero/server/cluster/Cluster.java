@@ -64,11 +64,12 @@ public final class Cluster implements AutoCloseable {
     public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval,
                                 Duration streamPickup, Secrets secrets) {
         var changes = new Changes();
-        var placements = new Placements(store, clock, changes, timing.downAfter());
+        var assigned = new AssignedMachines();
+        var placements = new Placements(store, clock, changes, timing.downAfter(), assigned);
         var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock);
         var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
-        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets);
+        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets, assigned);
         // Other replicas' assignment changes wake this one's polls; alone on SQLite, every change is made here.
         Optional<AssignmentWatch> watch = store.shared() ? Optional.of(AssignmentWatch.start(store, changes))
                 : Optional.empty();

@@ -263,25 +263,29 @@ public final class ControlPlane {
     private ClusterMachine create(String namespace, String fleetName, CreateClusterMachine body,
                                   java.util.function.UnaryOperator<String> actionOf) {
         String fleetAction = "get fleet " + namespace + "/" + fleetName;
-        FleetStore.Template fleet = store.read(fleetAction, tx -> tx.fleets().template(namespace, fleetName))
-                .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
-        MachineSpec spec = body.spec(fleet.spec().config());
         String id = Tokens.id();
         String name = body.name() == null ? "m-" + id : body.name();
         String action = actionOf.apply(name);
-        secrets.checkExist(action, namespace, spec.secrets());
-        // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
-        var row = MachineRow.created(id, namespace, fleetName, name, spec,
-                body.region() != null ? body.region() : fleet.spec().region(),
-                body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
-                body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
-                clock.instant().truncatedTo(ChronoUnit.MILLIS));
-        store.read(action, tx -> {
-            // 403 before placing: a create past the quota costs a read, not a placement and a write transaction.
+        record Checked(FleetStore.Template fleet, MachineRow row) {}
+        // One read: the fleet, then what is refused before placing, so that a create past the quota costs a read, not
+        // a placement and a write transaction.
+        Checked checked = store.read(fleetAction, tx -> {
+            FleetStore.Template fleet = tx.fleets().template(namespace, fleetName)
+                    .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
+            MachineSpec spec = body.spec(fleet.spec().config());
+            Secrets.checkExist(tx, action, namespace, spec.secrets());
+            // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
+            var row = MachineRow.created(id, namespace, fleetName, name, spec,
+                    body.region() != null ? body.region() : fleet.spec().region(),
+                    body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
+                    body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
+                    clock.instant().truncatedTo(ChronoUnit.MILLIS));
             Quotas.check(tx, namespace, Quotas.of(spec), action);
             if (!spec.mounts().isEmpty()) Volumes.pin(tx, row); // 400/409 before placing
-            return null;
+            return new Checked(fleet, row);
         });
+        FleetStore.Template fleet = checked.fleet();
+        MachineRow row = checked.row();
         return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
             case Placements.Result.Placed placed ->
                     row.assignedTo(placed.nodeId(), placed.index()).toWire(placed.nodeName());

@@ -102,6 +102,12 @@ public final class GatewayMesh {
     /** Ends the registrations whose lease lapsed, telling the nodes; how many ended. */
     int expire() {
         var now = clock.instant();
+        // Most ticks find no lease lapsed: they only read. A write would bump the state index, and the placements
+        // would read the whole cluster again.
+        if (store.read("look for lapsed gateway leases", tx -> tx.gatewayPeers().all()).stream()
+                .noneMatch(gateway -> gateway.expiresAt().isBefore(now))) {
+            return 0;
+        }
         var ended = store.write("expire gateways of the mesh", tx -> {
             int n = tx.gatewayPeers().deleteExpired(now);
             return new Expired(n, n == 0 ? List.<String>of() : touchMembers(tx, tx.privateNetwork().members()));

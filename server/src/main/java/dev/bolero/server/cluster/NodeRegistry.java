@@ -22,6 +22,7 @@ import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.NodeVolume;
 import dev.bolero.api.wire.PrivateNetworkPlan;
 import dev.bolero.api.wire.SnapshotCopyOrder;
+import dev.bolero.api.wire.StreamRequest;
 import dev.bolero.api.wire.VolumeMoveOrder;
 import dev.bolero.network.PrivateAddressing;
 import dev.bolero.core.MachineSpec;
@@ -37,6 +38,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,7 @@ public final class NodeRegistry {
     private final Timing timing;
     private final Streams streams;
     private final Secrets secrets;
+    private final AssignedMachines assigned;
 
     /**
      * The protocol's clocks.
@@ -76,8 +79,13 @@ public final class NodeRegistry {
         }
     }
 
-    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets) {
+    /**
+     * @param assigned the nodes' machines kept between poll answers; placements advance it
+     */
+    NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets,
+                 AssignedMachines assigned) {
         this.secrets = secrets;
+        this.assigned = assigned;
         this.store = store;
         this.clock = clock;
         this.changes = changes;
@@ -128,23 +136,36 @@ public final class NodeRegistry {
      * unchanged, the whole answer in the same transaction once it has changed.
      */
     public Assignments assignments(String nodeId, long index, Duration wait) throws InterruptedException {
-        return poll(nodeId, index, wait, true).orElseThrow();
+        return poll(nodeId, index, wait, true, OptionalLong.empty()).orElseThrow();
     }
 
     /**
-     * The node's assignments once its assignment index differs from {@code index}; empty when {@code wait} passes with
-     * the index unchanged (the node has them already). Read as {@link #assignments} reads them.
+     * Records {@code report} as {@link #heartbeat} does, then the node's assignments once its assignment index differs
+     * from {@code index}; empty when {@code wait} passes with the index unchanged (the node has them already). Read as
+     * {@link #assignments} reads them, except that the heartbeat's read of the node's assignment index is the poll's
+     * first look: a poll whose index is current reads nothing more before it waits.
      */
-    public Optional<Assignments> changedAssignments(String nodeId, long index, Duration wait)
+    public Optional<Assignments> reportAndPoll(String nodeId, Heartbeat report, long index, Duration wait)
             throws InterruptedException {
-        return poll(nodeId, index, wait, false);
+        long seen = changes.nodeVersion(nodeId);
+        long current = heartbeat(nodeId, report).index();
+        return poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
     }
 
-    /** The long poll of {@link #assignments} ({@code answerUnchanged}) or {@link #changedAssignments}. */
-    private Optional<Assignments> poll(String nodeId, long index, Duration wait, boolean answerUnchanged)
-            throws InterruptedException {
+    /**
+     * The long poll of {@link #assignments} ({@code answerUnchanged}) or {@link #reportAndPoll}; {@code
+     * unchangedSince}, when present, is the node's {@link Changes#nodeVersion} taken before a read that found its index
+     * still {@code index}: the poll waits for a change before it reads.
+     */
+    private Optional<Assignments> poll(String nodeId, long index, Duration wait, boolean answerUnchanged,
+                                       OptionalLong unchangedSince) throws InterruptedException {
         String action = "poll assignments of node " + nodeId;
         Instant deadline = clock.instant().plus(wait);
+        if (unchangedSince.isPresent()) {
+            Duration left = Duration.between(clock.instant(), deadline);
+            if (!answerUnchanged && (left.isNegative() || left.isZero())) return Optional.empty();
+            changes.awaitNode(nodeId, unchangedSince.getAsLong(), left);
+        }
         // Changes made by this process wake the poll; with a shared store, other servers' changes wake it through the
         // AssignmentWatch. Versions are taken before each read, so a change between the read and the wait is not
         // missed.
@@ -199,8 +220,20 @@ public final class NodeRegistry {
      */
     private Poll answer(Tx tx, NodeRow node, boolean mayNumber) throws SQLException {
         String nodeId = node.id();
-        var machines = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
-        var forks = tx.machines().forkSources(machines.stream().map(MachineRow::id).toList());
+        AssignedMachines.Held held = assigned.at(nodeId, node.assignIndex()).orElse(null);
+        List<StreamRequest> pending = held != null && held.streamless() ? List.of() : streams.pendingOn(tx, nodeId);
+        if (held == null) {
+            var live = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
+            held = new AssignedMachines.Held(node.assignIndex(), live,
+                    tx.machines().forkSources(live.stream().map(MachineRow::id).toList()), pending.isEmpty());
+            assigned.remember(nodeId, held);
+        } else if (!held.streamless() && pending.isEmpty()) {
+            // The requests pending at this index were answered or expired since: none is any more.
+            held = new AssignedMachines.Held(held.index(), held.machines(), held.forks(), true);
+            assigned.remember(nodeId, held);
+        }
+        var machines = held.machines();
+        var forks = held.forks();
         boolean volumesHere = tx.volumes().concern(nodeId);
         var volumes = !volumesHere ? List.<NodeVolume>of() : tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
@@ -211,7 +244,7 @@ public final class NodeRegistry {
         if (tx.privateNetwork().member(nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
-            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId),
+            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending,
                     List.of(), List.of(), volumes, incoming, snapshots, copies));
         }
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
@@ -223,7 +256,7 @@ public final class NodeRegistry {
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
         }
-        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, streams.pendingOn(tx, nodeId), peers,
+        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending, peers,
                 tx.privateNetwork().dns(namespaces), volumes, incoming, snapshots, copies));
     }
 
@@ -413,6 +446,7 @@ public final class NodeRegistry {
             tx.nodes().touchAssignments(others);
             return others;
         });
+        assigned.forget(id);
         log.info("{}: removed; {} private-network peers told", action, peers.size());
         changes.signal(peers);
     }

@@ -52,14 +52,17 @@ import java.util.concurrent.LinkedBlockingQueue;
  * leaving draining nodes. Jobs from any number of callers queue up; one worker takes everything queued as a batch,
  * plans it with {@link Scheduler#planAll} on a snapshot of the cluster, and commits the whole batch in one write
  * transaction (a group commit: one state index, one sync to disk), in which the {@link PlanApplier} first re-checks the
- * chosen nodes against their latest state. Placements the applier rejects are planned again on a fresh snapshot, up to
- * {@value #ATTEMPTS} times. Each caller then gets its own job's {@link Result}.
+ * chosen nodes against their latest state (their rows read in that transaction; what they hold taken from the
+ * snapshot when no other write came after it, see {@link #latest}). Placements the applier rejects are planned again on
+ * a fresh snapshot, up to {@value #ATTEMPTS} times. Each caller then gets its own job's {@link Result}, and the nodes'
+ * kept machines ({@link AssignedMachines}) move on by the machines the commit created.
  *
  * <p>The snapshot is kept between batches while nothing else writes: the worker applies its own commits to it
  * ({@link ClusterSnapshot#withPlacements}, in time proportional to the batch, not to the cluster) and reads the store
- * again when the state index shows another write, when it is older than {@link #SNAPSHOT_AGE} (so
- * heartbeats' times and capacities are seen), and before it refuses anything. A stale snapshot can only make the
- * scheduler propose a node that the applier then rejects: capacity is never over-committed.
+ * again when the state index shows another write and before it refuses anything. When it is older than
+ * {@link #SNAPSHOT_AGE}, the nodes' rows alone are read again (so heartbeats' times and capacities are seen), unless
+ * the state index moved. A stale snapshot can only make the scheduler propose a node that the applier then rejects:
+ * capacity is never over-committed.
  */
 final class Placements implements AutoCloseable {
     static final int ATTEMPTS = 5;
@@ -72,6 +75,7 @@ final class Placements implements AutoCloseable {
     private final Clock clock;
     private final Changes changes;
     private final Duration downAfter;
+    private final AssignedMachines assigned;
     private final SecureRandom seeds = new SecureRandom();
     private final LinkedBlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
@@ -79,8 +83,10 @@ final class Placements implements AutoCloseable {
     private Cached cached;
     private volatile boolean closed;
 
-    Placements(ServerStore store, Clock clock, Changes changes, Duration downAfter) {
+    /** @param assigned the nodes' machines kept for poll answers: each commit of creates advances them */
+    Placements(ServerStore store, Clock clock, Changes changes, Duration downAfter, AssignedMachines assigned) {
         this.store = store;
+        this.assigned = assigned;
         this.clock = clock;
         this.changes = changes;
         this.downAfter = downAfter;
@@ -281,7 +287,12 @@ final class Placements implements AutoCloseable {
         boolean fresh = false;
         for (int attempt = 0; attempt < ATTEMPTS && !pending.isEmpty(); attempt++) {
             Instant now = clock.instant();
-            if (fresh || cached == null || Duration.between(cached.readAt(), now).compareTo(SNAPSHOT_AGE) > 0) {
+            if (!fresh && cached != null && Duration.between(cached.readAt(), now).compareTo(SNAPSHOT_AGE) > 0) {
+                ClusterSnapshot kept = cached.snapshot();
+                cached = store.read("read nodes for placement", tx -> withLatestNodes(tx, kept))
+                        .map(renewed -> new Cached(renewed, now)).orElse(null);
+            }
+            if (fresh || cached == null) {
                 cached = new Cached(store.read("read cluster for placement", this::snapshot), now);
                 fresh = true;
             }
@@ -305,7 +316,7 @@ final class Placements implements AutoCloseable {
                 }
             }
             var committed = placements.isEmpty() ? Map.<Integer, Result>of()
-                    : commit(jobs, planned, new Plan(snapshot.index(), placements), lastRejection);
+                    : commit(jobs, planned, snapshot, new Plan(snapshot.index(), placements), lastRejection);
             committed.forEach((i, result) -> results[i] = result);
             pending.removeIf(i -> results[i] != null);
             // A refusal on a kept snapshot, or a rejection, is decided again on a fresh one.
@@ -354,19 +365,21 @@ final class Placements implements AutoCloseable {
      * results of the accepted and skipped jobs by position; rejected ones are left out (their reason in
      * {@code lastRejection}).
      */
-    private Map<Integer, Result> commit(List<Job> jobs, List<Integer> planned, Plan plan,
+    private Map<Integer, Result> commit(List<Job> jobs, List<Integer> placing, ClusterSnapshot planned, Plan plan,
                                         Map<Integer, String> lastRejection) {
         var byMachine = new HashMap<String, Integer>();
-        for (int i : planned) byMachine.put(jobs.get(i).machine().id(), i);
+        for (int i : placing) byMachine.put(jobs.get(i).machine().id(), i);
         Set<String> nodeIds = new LinkedHashSet<>();
         plan.placements().forEach(p -> nodeIds.add(p.nodeId()));
-        record Committed(Map<Integer, Result> results, long index, List<Placement> placed, Set<String> touched) {}
-        Committed done = store.write("place " + planned.size() + " machines", tx -> {
+        record Committed(Map<Integer, Result> results, long index, List<Placement> placed, Set<String> touched,
+                         Map<String, Long> before, Set<String> onlyCreated, List<MachineRow> created,
+                         Map<String, String> forks) {}
+        Committed done = store.write("place " + placing.size() + " machines", tx -> {
             Instant now = clock.instant();
             List<NodeRow> nodes = tx.nodes().get(nodeIds);
             var nodeNames = new HashMap<String, String>();
             for (NodeRow node : nodes) nodeNames.put(node.id(), node.name());
-            PlanOutcome outcome = PlanApplier.apply(snapshotOf(tx, nodes), plan, now);
+            PlanOutcome outcome = PlanApplier.apply(latest(tx, nodes, planned), plan, now);
             for (var rejection : outcome.rejected()) {
                 lastRejection.put(byMachine.get(rejection.placement().machineId()), rejection.reason());
             }
@@ -428,11 +441,42 @@ final class Placements implements AutoCloseable {
             for (var fork : forks.entrySet()) tx.machines().recordFork(fork.getKey(), fork.getValue());
             tx.machines().assign(assignments, now);
             tx.nodes().touchAssignments(touched);
-            return new Committed(results, tx.index(), placed, touched);
+            var before = new HashMap<String, Long>();
+            for (NodeRow node : nodes) before.put(node.id(), node.assignIndex());
+            // The nodes whose only change is new machines: a move's or a waiting machine's node changed otherwise.
+            var onlyCreated = new HashSet<>(touched);
+            for (Placement p : placed) {
+                if (!(jobs.get(byMachine.get(p.machineId())) instanceof Job.Create)) onlyCreated.remove(p.nodeId());
+            }
+            for (Placement p : placed) {
+                if (jobs.get(byMachine.get(p.machineId())) instanceof Job.Move move) onlyCreated.remove(move.from());
+            }
+            return new Committed(results, tx.index(), placed, touched, before, onlyCreated, inserts, forks);
         });
+        advanceAssigned(done.index(), done.before(), done.onlyCreated(), done.created(), done.forks());
         keep(plan.snapshotIndex(), done.index(), done.placed(), jobs, byMachine);
         if (!done.touched().isEmpty()) changes.signal(done.touched());
         return done.results();
+    }
+
+    /**
+     * Moves the kept machines of each node in {@code onlyCreated} (assignment index {@code before} until the commit of
+     * state index {@code index}) on by the machines {@code created} on it.
+     */
+    private void advanceAssigned(long index, Map<String, Long> before, Set<String> onlyCreated,
+                                 List<MachineRow> created, Map<String, String> forks) {
+        var byNode = new HashMap<String, List<MachineRow>>();
+        for (MachineRow m : created) byNode.computeIfAbsent(m.nodeId(), n -> new ArrayList<>()).add(m);
+        for (String nodeId : onlyCreated) {
+            Long previous = before.get(nodeId);
+            if (previous == null) continue; // a node the commit did not read: its kept set stays behind its index
+            var machines = byNode.getOrDefault(nodeId, List.of());
+            var sources = new HashMap<String, String>();
+            for (MachineRow m : machines) {
+                if (forks.containsKey(m.id())) sources.put(m.id(), forks.get(m.id()));
+            }
+            assigned.advance(nodeId, previous, index, machines, sources);
+        }
     }
 
     /**
@@ -628,6 +672,42 @@ final class Placements implements AutoCloseable {
                 tx.allocations().fleetCounts(), tx.allocations().publishedPorts()));
     }
 
+    /**
+     * The plan applier's view of {@code nodes}, whose rows were read in write transaction {@code tx}: what they hold
+     * taken from {@code planned}, the snapshot the plan was made on, when {@code tx} is the first write after it
+     * ({@link #snapshotOf} reads it otherwise). Only write transactions add to what nodes hold (each bumps the state
+     * index); the reports that purge deleted machines' rows only free room, so a share so taken is never smaller
+     * than the latest one, and the applier never accepts what the latest state refuses. Node rows (capacity, health,
+     * heartbeat) are always the latest: reports change them without a write transaction.
+     */
+    private ClusterSnapshot latest(Tx tx, List<NodeRow> nodes, ClusterSnapshot planned) throws SQLException {
+        var views = tx.index() == planned.index() + 1 ? holding(nodes, planned) : Optional.<List<NodeView>>empty();
+        return views.isPresent() ? ClusterSnapshot.of(tx.index(), views.get()) : snapshotOf(tx, nodes);
+    }
+
+    /** {@code nodes} as their rows say, each holding what it holds in {@code kept}; empty when one is not in it. */
+    private Optional<List<NodeView>> holding(List<NodeRow> nodes, ClusterSnapshot kept) {
+        var views = new ArrayList<NodeView>(nodes.size());
+        for (NodeRow node : nodes) {
+            var held = kept.node(node.id());
+            if (held.isEmpty()) return Optional.empty();
+            views.add(view(node, held.get().allocated(), held.get().fleetMachines(), held.get().ports()));
+        }
+        return Optional.of(views);
+    }
+
+    /**
+     * {@code kept} with every node's row read again in {@code tx} (heartbeats' times, capacities and health, which
+     * reports change without a write transaction) and what each holds kept; empty when a write came after
+     * {@code kept} (the state index moved), which the caller reads whole instead. What nodes hold may be more than
+     * the latest (the reports that purge deleted machines' rows free room): a refusal on it is decided again on a
+     * whole read.
+     */
+    private Optional<ClusterSnapshot> withLatestNodes(Tx tx, ClusterSnapshot kept) throws SQLException {
+        if (tx.currentIndex() != kept.index()) return Optional.empty();
+        return holding(tx.nodes().list(), kept).map(views -> ClusterSnapshot.of(kept.index(), views));
+    }
+
     /** The cluster reduced to {@code nodes}, with their allocations read in {@code tx}. */
     private ClusterSnapshot snapshotOf(Tx tx, List<NodeRow> nodes) throws SQLException {
         AllocationStore allocations = tx.allocations();
@@ -642,15 +722,20 @@ final class Placements implements AutoCloseable {
         var views = new ArrayList<NodeView>(nodes.size());
         for (NodeRow node : nodes) {
             var allocation = allocations.get(node.id());
-            var drivers = new HashSet<Driver>();
-            for (var d : node.drivers()) drivers.add(driver(d));
-            views.add(new NodeView(node.id(), NodeState.valueOf(node.state().name()), node.labels(), drivers,
-                    new Resources(node.capacity().cpus(), node.capacity().memoryMb()),
+            views.add(view(node,
                     allocation == null ? Resources.ZERO : new Resources(allocation.cpus(), allocation.memoryMb()),
-                    fleets.getOrDefault(node.id(), Map.of()), node.heartbeatAt().plus(downAfter),
-                    hostPorts(ports.getOrDefault(node.id(), List.of()))));
+                    fleets.getOrDefault(node.id(), Map.of()), hostPorts(ports.getOrDefault(node.id(), List.of()))));
         }
         return views;
+    }
+
+    /** {@code node} as the scheduler sees it, holding {@code allocated}, {@code fleets} and {@code ports}. */
+    private NodeView view(NodeRow node, Resources allocated, Map<String, Integer> fleets, Set<HostPort> ports) {
+        var drivers = new HashSet<Driver>();
+        for (var d : node.drivers()) drivers.add(driver(d));
+        return new NodeView(node.id(), NodeState.valueOf(node.state().name()), node.labels(), drivers,
+                new Resources(node.capacity().cpus(), node.capacity().memoryMb()), allocated, fleets,
+                node.heartbeatAt().plus(downAfter), ports);
     }
 
     /** The host ports {@code services} publish, as the scheduler compares them on a node. */

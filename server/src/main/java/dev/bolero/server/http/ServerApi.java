@@ -346,8 +346,7 @@ public final class ServerApi implements AutoCloseable {
                 long index = longParam(ctx, "index");
                 int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
                 Heartbeat report = body(ctx, Heartbeat.class, "report and poll assignments of node " + node);
-                cluster.nodes().heartbeat(node, report);
-                cluster.nodes().changedAssignments(node, index, Duration.ofSeconds(wait))
+                cluster.nodes().reportAndPoll(node, report, index, Duration.ofSeconds(wait))
                         .ifPresentOrElse(ctx::json, () -> ctx.status(204));
             });
             r.handle(ServerRoutes.HEARTBEAT, ctx -> {

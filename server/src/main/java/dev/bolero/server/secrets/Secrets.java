@@ -108,8 +108,18 @@ public final class Secrets {
      */
     public void checkExist(String action, String namespace, List<MachineSpec.Secret> secrets) {
         if (secrets.isEmpty()) return;
-        Set<String> existing = store.read(action + ": read secrets", tx -> tx.secrets().list(namespace)).stream()
-                .map(SecretInfo::name).collect(Collectors.toSet());
+        store.read(action + ": read secrets", tx -> {
+            checkExist(tx, action, namespace, secrets);
+            return null;
+        });
+    }
+
+    /** {@link #checkExist(String, String, List)}, reading the namespace's secrets in {@code tx}. */
+    public static void checkExist(Tx tx, String action, String namespace, List<MachineSpec.Secret> secrets)
+            throws SQLException {
+        if (secrets.isEmpty()) return;
+        Set<String> existing = tx.secrets().list(namespace).stream().map(SecretInfo::name)
+                .collect(Collectors.toSet());
         for (int i = 0; i < secrets.size(); i++) {
             String name = secrets.get(i).name();
             if (!existing.contains(name)) {

@@ -144,6 +144,58 @@ class PlacementBatchTest {
         }
     }
 
+    @Test
+    void aCapacityLoweredByAHeartbeatRefusesTheNextCreateAlthoughThePlacementsKeptTheirSnapshot() {
+        assertThat(create("first")).isInstanceOf(ClusterMachine.class);
+        // Reports change no state index: the kept snapshot still sees the old capacities.
+        for (NodeInfo node : cluster.nodes().nodes(Page.first(Page.MAX_LIMIT))) {
+            cluster.nodes().heartbeat(node.id(), new Heartbeat(new Capacity(1, 1024L), List.of(Driver.QEMU),
+                    List.of()));
+        }
+
+        var outcomes = new ArrayList<Object>();
+        for (int i = 0; i < NODES; i++) outcomes.add(create("m-" + i));
+
+        assertThat(outcomes.stream().filter(o -> o instanceof ClusterMachine)).hasSize(NODES - 1);
+        assertThat(outcomes.stream().filter(o -> o instanceof ApiException e && e.getMessage().contains("create machine")))
+                .hasSize(1);
+        for (NodeInfo node : cluster.nodes().nodes(Page.first(Page.MAX_LIMIT))) {
+            assertThat(node.allocated().cpus()).as("cpus allocated on %s", node.name()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void eachPollAnswerListsTheMachinesItsNodeHoldsAfterCreatesStopsAndDeletes() throws Exception {
+        var nodes = cluster.nodes().nodes(Page.first(Page.MAX_LIMIT));
+        for (NodeInfo node : nodes) cluster.nodes().assignments(node.id(), 0, Duration.ZERO); // each node's set kept
+        var made = new ArrayList<ClusterMachine>();
+        for (int i = 0; i < 2 * NODES; i++) {
+            made.add((ClusterMachine) create("m-" + i));
+            assertAnswersMatchTheStore(nodes);
+        }
+        cluster.plane().stop("alpha", made.get(0).id(), null);
+        assertAnswersMatchTheStore(nodes);
+        cluster.plane().delete("alpha", made.get(1).id());
+        made.add((ClusterMachine) create("after"));
+        assertAnswersMatchTheStore(nodes);
+    }
+
+    /** Each node's poll answer lists its live machines as the store has them: ids, generations, desired states. */
+    private void assertAnswersMatchTheStore(List<NodeInfo> nodes) throws InterruptedException {
+        var stored = machines();
+        for (NodeInfo node : nodes) {
+            var answer = cluster.nodes().assignments(node.id(), 0, Duration.ZERO);
+            var expected = stored.stream().filter(m -> node.id().equals(m.nodeId()))
+                    .map(m -> m.id() + "/" + m.desiredState()).sorted().toList();
+            assertThat(answer.machines()).as("the answer to node %s", node.name())
+                    .extracting(a -> a.id() + "/" + a.desiredState()).containsExactlyElementsOf(expected);
+            var generations = store.read("read generations", tx -> tx.machines().on(node.id())).stream()
+                    .filter(m -> !m.deleted()).map(m -> m.id() + "@" + m.generation()).toList();
+            assertThat(answer.machines()).extracting(a -> a.id() + "@" + a.generation())
+                    .containsExactlyElementsOf(generations);
+        }
+    }
+
     private List<ClusterMachine> machines() {
         return cluster.plane().machines("alpha", Optional.empty(), java.util.Set.of(), java.util.Map.of(),
                 Page.first(Page.MAX_LIMIT));
