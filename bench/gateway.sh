@@ -11,13 +11,30 @@
 # workers for direct, the gateway's JVM, nginx's workers) spent per request — less sensitive to neighbours than
 # throughput on a shared host — and the context switches their threads made per request (hand-offs between threads).
 # The gateway's JVM gets the options bin/bolero gives `bolero gateway` (GATEWAY_JAVA_OPTS overrides them).
-# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=3; SKIP_BUILD=1 skips the build)
+# Each column of the table is the median over the rounds of that figure (so the p99 is not one lucky or unlucky
+# round's), and the last lines give the gateway's throughput and p99 as ratios of nginx's.
+# On a shared host other processes' bursts land on some rounds and not others and make the tail figures mostly a
+# measure of the neighbours; as root the bench therefore runs everything it starts (wrk, the backend, nginx, the
+# gateways) at nice NICE (default -20), and its session's scheduling group too: all alike, ahead of the neighbours.
+# NICE=0 measures among them.
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=5 NICE=-20; SKIP_BUILD=1 skips
+# the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-15s}"
-rounds="${ROUNDS:-3}"
+rounds="${ROUNDS:-5}"
 find_java
 install_missing wrk nginx
+# Priority: the shell's nice is inherited by everything started below; where the kernel groups tasks by session
+# (autogroup), the session's group competes as one, so its nice is raised for the run and put back on exit.
+autogroup_nice=""
+if [[ $EUID == 0 && "${NICE:--20}" != 0 ]]; then
+  renice -n "${NICE:--20}" -p $$ >/dev/null
+  if [[ -w /proc/$$/autogroup ]]; then
+    autogroup_nice=$(awk '{print $3}' /proc/$$/autogroup)
+    echo "${NICE:--20}" >/proc/$$/autogroup
+  fi
+fi
 if [[ "${SKIP_BUILD:-0}" != 1 || ! -f "$BOLERO_HOME/bench/target/benchmarks.jar" ]]; then
   (cd "$BOLERO_HOME" && ./mvnw -q -B -ntp -pl bench -am package -DskipTests)
 fi
@@ -31,6 +48,7 @@ cleanup() {
   done
   wait 2>/dev/null || true
   rm -rf "$work"
+  [[ -z "$autogroup_nice" ]] || echo "$autogroup_nice" >/proc/$$/autogroup
 }
 trap cleanup EXIT
 [[ -n "${KEEP:-}" ]] && trap - EXIT
@@ -166,13 +184,21 @@ for round in $(seq "$rounds"); do
     measure "$name" "${ports[$name]}" "$round"
   done
 done
-printf '%-30s %12s %10s %10s %12s %14s   %s\n' "target (median round)" "requests/s" "p50" "p99" "CPU µs/req" \
-  "switches/req" "all rounds (requests/s)"
+printf '%-30s %12s %10s %10s %12s %14s   %s\n' "target (median of rounds)" "requests/s" "p50" "p99" "CPU µs/req" \
+  "switches/req" "all rounds (requests/s; p99)"
+# median COLUMN NAME: the median over NAME's rounds of the figure in COLUMN (latencies in wrk's units, e.g. 1.48ms).
+median() {
+  awk -v c="$1" '{v = $c; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000
+    print v}' "$work/$2.rounds" | sort -g | sed -n "$(((rounds + 1) / 2))p"
+}
 for name in "${names[@]}"; do
-  median=$(sort -n -k1,1 "$work/$name.rounds" | sed -n "$(((rounds + 1) / 2))p")
-  all=$(awk '{printf "%s ", $1}' "$work/$name.rounds")
-  read -r rps p50 p99 cpu switched errors <<<"$median"
-  printf '%-30s %12s %10s %10s %12s %14s   %s%s\n' "${labels[$name]}" "$rps" "$p50" "$p99" "$cpu" "$switched" "$all" \
-    "${errors:+ errors: $errors}"
+  all=$(awk '{printf "%s ", $1} END {printf ";"} ' "$work/$name.rounds"; awk '{printf " %s", $3}' "$work/$name.rounds")
+  errors=$(awk '{for (i = 6; i <= NF; i++) printf "%s ", $i}' "$work/$name.rounds")
+  printf '%-30s %12s %8.2fms %8.2fms %12s %14s   %s%s\n' "${labels[$name]}" "$(median 1 "$name")" "$(median 2 "$name")" \
+    "$(median 3 "$name")" "$(median 4 "$name")" "$(median 5 "$name")" "$all" "${errors:+ errors: $errors}"
+done
+for name in gateway gateway_epoll; do
+  awk -v label="${labels[$name]}" -v r="$(median 1 "$name")" -v rn="$(median 1 nginx)" -v p="$(median 3 "$name")" \
+    -v pn="$(median 3 nginx)" 'BEGIN {printf "%s / nginx: throughput %.3fx, p99 %.2fx   (goal: >= 1.0x, <= 1.2x)\n", label, r / rn, p / pn}'
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
