@@ -6,8 +6,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Test-only extras: PostgreSQL for the control plane's cluster tests, htpasswd for the registry auth tests, Chromium
 # for the web console's browser test (ConsoleBrowserTest drives it with playwright-core, which it installs from npm),
-# fish to run the fish completion script the CLI prints.
-install_packages postgresql apache2-utils python3 procps openssl chromium fish
+# fish to run the fish completion script the CLI prints, wireguard-go and wg for the private network's links, tcpdump to
+# watch what crosses them, pebble (with pebble-challtestsrv) as the ACME server the gateway's certificates come from.
+install_packages postgresql apache2-utils python3 procps openssl chromium fish wireguard-go wireguard-tools tcpdump pebble
 # npm for the OpenAPI lint and the console test (a host may have Node.js from elsewhere: only install Debian's when npm is missing).
 command -v npm >/dev/null || install_packages nodejs npm
 find_java
