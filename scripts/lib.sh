@@ -3,10 +3,12 @@
 
 BOLERO_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian packages: the VMM, the guest kernel and its modules, the tools that build and serve images, networking,
+# Debian packages: the VMM, the guest kernel and its modules, the tools that build and serve images, networking (with
+# wireguard-go and wg for the private network's links),
 # and clang with its libFuzzer runtime (libclang-rt-14-dev) for fuzzing bolero-init's parser (scripts/fuzz.sh).
 BOLERO_PACKAGES=(qemu-system-x86 qemu-utils linux-image-amd64 e2fsprogs busybox-static musl-tools make gcc cpio
-  umoci skopeo docker-registry nftables iproute2 util-linux xz-utils curl ca-certificates clang libclang-rt-14-dev)
+  umoci skopeo docker-registry nftables iproute2 util-linux xz-utils curl ca-certificates clang libclang-rt-14-dev
+  wireguard-go wireguard-tools)
 
 # Installs whichever of BOLERO_PACKAGES (plus any given) is missing. Needs root.
 install_packages() {

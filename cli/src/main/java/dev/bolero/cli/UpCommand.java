@@ -3,6 +3,7 @@ package dev.bolero.cli;
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
+import dev.bolero.agent.cluster.PrivateNetworkConfig;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.gateway.ClusterGateway;
 import dev.bolero.gateway.DevelopmentCa;
@@ -10,6 +11,8 @@ import dev.bolero.runtime.qemu.QemuDriver;
 import dev.bolero.server.Server;
 import dev.bolero.server.ServerConfig;
 import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,8 +31,11 @@ import picocli.CommandLine.Option;
  * {@code bolero up}: a control-plane server (SQLite, which makes the {@code default} namespace) and a node agent
  * joined to it, in one process. Prints the admin token the first time and stores server URL and token in the CLI
  * config, so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
- * ports, tenants isolated) unless {@code --no-network}. With {@code --gateway-listen}, a gateway too, serving fleets
- * with an {@code http_service} at {@code FLEET.NS.DOMAIN} ({@code bolero gateway} with the development CA).
+ * ports, tenants isolated) unless {@code --no-network}, and the node joins the cluster's private network (a WireGuard
+ * link on 127.0.0.1 and {@code --private-network-port}, by default a free one, named after the device prefix): machines get private addresses
+ * and DNS names, as on any node. With {@code --gateway-listen}, a gateway too, serving fleets with an
+ * {@code http_service} at {@code FLEET.NS.DOMAIN} ({@code bolero gateway} with the development CA); on this host it
+ * reaches the machines by their private addresses through their bridges, so it needs no link of its own.
  */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Run a server and an agent in one process (SQLite).")
 final class UpCommand implements Callable<Integer> {
@@ -53,6 +59,11 @@ final class UpCommand implements Callable<Integer> {
 
     @Mixin
     NetworkFlags network;
+
+    @Option(names = "--private-network-port", defaultValue = "0", description = "UDP port of the node's WireGuard "
+            + "link (on 127.0.0.1) in the cluster's private network, which gives machines their private addresses and "
+            + "DNS names (default: a free port, picked at each start; no link with --no-network)")
+    int privateNetworkPort;
 
     @Option(names = "--gateway-listen", paramLabel = "HOST:PORT", description = "also run a gateway serving fleets "
             + "with an http_service over HTTP here, at FLEET.NS.DOMAIN (see bolero gateway)")
@@ -85,7 +96,7 @@ final class UpCommand implements Callable<Integer> {
             String url = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
             String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
             String join = Files.readString(server.joinTokenFile().orElseThrow()).strip();
-            agent.joinCluster(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty()));
+            agent.joinCluster(inPrivateNetwork(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty())));
             CliConfig saved = CliConfig.load().orElse(new CliConfig(null, Map.of()));
             var local = Optional.ofNullable(saved.contexts().get(LOCAL));
             if (local.isEmpty() || !admin.equals(local.get().token()) || !url.equals(local.get().server())) {
@@ -108,6 +119,20 @@ final class UpCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** {@code cluster} with the node in the private network, by a link named after its devices; as is with no network. */
+    private ClusterConfig inPrivateNetwork(ClusterConfig cluster) throws IOException {
+        if (network.noNetwork) return cluster;
+        int port = privateNetworkPort;
+        if (port == 0) {
+            // Nothing else reaches a one-host cluster's link: any free port will do, and none is taken for good.
+            try (var probe = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+                port = probe.getLocalPort();
+            }
+        }
+        return cluster.withPrivateNetwork(PrivateNetworkConfig.of("127.0.0.1:" + port)
+                .withLink(network.devicePrefix + "wg0"));
     }
 
     /** A gateway following this process's server with the admin token, its certificates from a development CA. */

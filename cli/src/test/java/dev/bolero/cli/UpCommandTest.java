@@ -72,9 +72,14 @@ class UpCommandTest {
     }
 
     /** The gateway's whole answer to {@code GET /} for {@code host} (the JDK's client may not set Host). */
-    private static String get(int port, String host) throws Exception {
+    static String get(int port, String host) throws Exception {
+        return get(port, host, Duration.ofSeconds(20));
+    }
+
+    /** {@link #get(int, String)}, waiting up to {@code patience} for the answer (a held request's wake). */
+    static String get(int port, String host, Duration patience) throws Exception {
         try (var socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(20_000);
+            socket.setSoTimeout((int) patience.toMillis());
             socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
