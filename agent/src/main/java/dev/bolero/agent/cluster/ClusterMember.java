@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * This node as a member of a cluster. {@link #start} joins (or reuses {@code DATA_DIR/node.json}), then two virtual
  * threads run until {@link #close}: one long-polls the assignments and reconciles the node's machines to them (every
  * machine of the node belongs to the cluster: one not assigned is stopped and destroyed), the other sends heartbeats
- * and fences — stops and destroys every machine — once no heartbeat has been accepted for {@code fence_after_s}.
+ * (one at once when a machine's state changed) and fences — stops and destroys every machine — once no heartbeat has
+ * been accepted for {@code fence_after_s}.
  * Stream requests in the assignments (logs, events, exec) are answered from the node API at once, each on its own
  * virtual thread ({@link StreamAnswers}).
  *
@@ -151,6 +152,9 @@ public final class ClusterMember implements AutoCloseable {
         }
         var member = new ClusterMember(protocol, node, capacity, machines, new Generations(dataDir.resolve("bolero.db")),
                 new StreamAnswers(node, nodeApi), privateNode, dataDir);
+        // A machine's new state (running once its workload started, stopped, failed, suspended) goes to the control
+        // plane at once, not with the next poll or heartbeat: the gateway routes to a machine once it reads it running.
+        machines.onStateChange(member.heartbeatSoon::release);
         member.poller.start();
         member.beater.start();
         return member;
@@ -525,6 +529,7 @@ public final class ClusterMember implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        machines.onStateChange(() -> { });
         poller.interrupt();
         beater.interrupt();
         streams.close();

@@ -26,6 +26,7 @@ final class MachineBook {
     private final NodeCapacity capacity;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    private volatile Runnable stateChanged = () -> { };
 
     MachineBook(MachineStore store, Clock clock, NodeCapacity capacity) {
         this.store = store;
@@ -39,6 +40,14 @@ final class MachineBook {
 
     NodeCapacity capacity() {
         return capacity;
+    }
+
+    /**
+     * Has {@code listener} run after every change of a machine's state (and a deletion), in place of the one before.
+     * It runs under the book's lock: it must return at once, and not call the book.
+     */
+    void onStateChange(Runnable listener) {
+        stateChanged = listener;
     }
 
     /** @throws ApiException {@code not_found} */
@@ -94,7 +103,10 @@ final class MachineBook {
             MachineRecord next = change.apply(before);
             Lifecycle.checkTransition(id, before.state(), next.state());
             store.update(next);
-            if (next.state() != before.state()) event(id, next.state().wireName(), next.state(), detail);
+            if (next.state() != before.state()) {
+                event(id, next.state().wireName(), next.state(), detail);
+                stateChanged.run();
+            }
             changed.signalAll();
             return next;
         });
@@ -128,6 +140,7 @@ final class MachineBook {
             store.update(next);
             store.addEvent(id, "ended", next.state(), Optional.of(end.reason().wire), end.exitCode(), end.detail(),
                     clock.instant());
+            stateChanged.run();
             changed.signalAll();
             return Optional.of(next);
         });
@@ -142,6 +155,7 @@ final class MachineBook {
     void delete(String id) {
         locked(() -> {
             store.delete(id);
+            stateChanged.run();
             changed.signalAll();
             return id;
         });

@@ -163,6 +163,14 @@ public final class MachineService implements AutoCloseable {
         });
     }
 
+    /**
+     * Has {@code listener} run after every change of a machine's state here, and every deletion (one listener: it
+     * replaces the one before). It must return at once and not call this service: it runs under the machines' lock.
+     */
+    public void onStateChange(Runnable listener) {
+        book.onStateChange(listener);
+    }
+
     /** The VMM this node runs its machines with: the one driver a machine's {@code config.driver} may name here. */
     public Driver driver() {
         return Driver.parse(runtime.driver().name());

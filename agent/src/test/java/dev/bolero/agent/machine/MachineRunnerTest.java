@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,6 +62,28 @@ class MachineRunnerTest {
         assertThat(f.eventTypes(id)).containsExactly("created", "starting", "running", "stopping", "ended");
         assertThat(lastEvent(id).reason()).isEqualTo("stopped by request");
         assertThat(f.clock.pendingDelays()).as("the stop timeout is cancelled").isEmpty();
+    }
+
+    @Test
+    void every_change_of_state_and_the_deletion_are_told_to_the_state_listener_as_they_happen() throws Exception {
+        var told = new AtomicInteger();
+        f.service.onStateChange(told::incrementAndGet);
+        String id = f.run(spec().build());
+        f.await(id, MachineState.RUNNING);
+        // starting, then running once the workload started (what a cluster node reports at once)
+        await().atMost(Duration.ofSeconds(10)).until(() -> told.get() == 2);
+
+        f.service.stop(id, MachineSpec.Stop.AS_CONFIGURED);
+        f.await(id, MachineState.STOPPED);
+        await().atMost(Duration.ofSeconds(10)).until(() -> told.get() == 4);  // stopping, the end (stopped)
+
+        f.service.delete(id, false);
+        await().atMost(Duration.ofSeconds(10)).until(() -> told.get() == 5);
+
+        f.service.onStateChange(() -> { });
+        String other = f.run(spec().build());
+        f.await(other, MachineState.RUNNING);
+        assertThat(told.get()).as("a replaced listener is told nothing more").isEqualTo(5);
     }
 
     @Test
