@@ -540,6 +540,13 @@ public final class ClusterMember implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         generations.close();
-        privateNode.ifPresent(PrivateNode::close);
+        privateNode.ifPresent(p -> {
+            // The link outlives the agent for its machines' flows; with none left it would only linger.
+            if (machines.list().isEmpty()) {
+                p.closeWithLink("stop with no machine left");
+            } else {
+                p.close();
+            }
+        });
     }
 }

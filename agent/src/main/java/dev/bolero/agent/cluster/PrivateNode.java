@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * WireGuard link (opened, or adopted from the agent that ran before), the node network's private layout and the
  * internal DNS its guests ask on their gateway. {@link #apply} follows each assignments answer: namespace indexes,
  * peers and DNS records. {@link #close()} stops the DNS server only: the link outlives the agent, so flows between
- * nodes survive an agent restart.
+ * nodes survive an agent restart; an agent that stops with no machine left removes it ({@link #closeWithLink}).
  */
 public final class PrivateNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PrivateNode.class);
@@ -220,6 +220,21 @@ public final class PrivateNode implements AutoCloseable {
     }
 
     /**
+     * Stops the internal DNS and removes the link (its interface, peers and userspace process), keeping the stored
+     * layout: for an agent that stops with no machine left, whose flows nothing would carry on. The next start opens
+     * the link again. A failure is logged, naming {@code action}.
+     */
+    void closeWithLink(String action) {
+        close();
+        try {
+            link.close();
+        } catch (NetworkException e) {
+            log.error("private network: {}: {}", action, e.getMessage());
+        }
+        peers.set(0);
+    }
+
+    /**
      * Leaves the private network for good, once the control plane no longer knows this node: stops the internal DNS,
      * removes the link (its interface, peers and userspace process) and forgets the stored layout. Each step is tried
      * even when one before it failed; failures are logged, naming the step.
@@ -227,13 +242,7 @@ public final class PrivateNode implements AutoCloseable {
      * @param dataDir the agent's data directory, where the layout is stored
      */
     void leave(Path dataDir) {
-        close();
-        try {
-            link.close();
-        } catch (NetworkException e) {
-            log.error("private network: leave: {}", e.getMessage());
-        }
-        peers.set(0);
+        closeWithLink("leave");
         try {
             Files.deleteIfExists(dataDir.resolve(LAYOUT_FILE));
         } catch (IOException e) {
