@@ -21,7 +21,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import tools.jackson.databind.JsonNode;
 
@@ -406,8 +408,10 @@ public final class ClusterBench {
 
     /**
      * A simulated node: long-polls its assignments, each poll carrying its report of every machine the last answer
-     * assigned, in its desired state (as the agent does), and sends that report as a heartbeat every heartbeat
-     * interval. Counts the machines whose report running was accepted for the first time.
+     * assigned, in its desired state (as the agent does), and sends that report as a heartbeat once no report was
+     * accepted for a heartbeat interval, counted from the accepted report's sending (as the agent does: a node whose
+     * polls are answered that often sends none). Counts the machines whose report running was accepted for the first
+     * time.
      */
     private static final class Agent {
         private final String base;
@@ -418,6 +422,8 @@ public final class ClusterBench {
         private final AtomicInteger running;
         private final java.util.Set<String> seen = ConcurrentHashMap.newKeySet();
         private volatile JsonNode assigned;
+        /** When the newest accepted report was sent ({@link System#nanoTime}). */
+        private final AtomicLong lastAccepted = new AtomicLong();
         private final List<Thread> threads = new ArrayList<>();
 
         private Agent(String base, JsonNode joined, int cpus, AtomicInteger running) {
@@ -439,35 +445,45 @@ public final class ClusterBench {
         }
 
         void start() {
+            // Spread the heartbeats over the interval, as independent hosts would.
+            long phase = (long) (Math.random() * interval * 1000);
+            lastAccepted.set(System.nanoTime() - TimeUnit.SECONDS.toNanos(interval)
+                    + TimeUnit.MILLISECONDS.toNanos(phase));
             // As the agent does: each poll carries the report of the machines the last answer assigned.
             threads.add(Thread.ofVirtual().name("poll-" + id).start(() -> loop(() -> {
                 long index = 0;
                 while (true) {
                     Report report = report();
+                    long sent = System.nanoTime();
                     JsonNode answer = send(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
                             + "&wait_s=30", credential, report.body(), 200, 204);
                     report.accepted();
+                    lastAccepted.accumulateAndGet(sent, Math::max);
                     if (answer != null) {
                         assigned = answer.path("machines");
                         index = answer.path("index").asLong();
                     }
                 }
             })));
-            // Spread the heartbeats over the interval, as independent hosts would.
-            long phase = (long) (Math.random() * interval * 1000);
             threads.add(Thread.ofVirtual().name("beat-" + id).start(() -> loop(() -> {
-                Thread.sleep(phase);
                 while (true) {
+                    long due = lastAccepted.get() + TimeUnit.SECONDS.toNanos(interval) - System.nanoTime();
+                    if (due > 0) {
+                        Thread.sleep(Duration.ofNanos(due));
+                        continue;
+                    }
                     heartbeat();
-                    Thread.sleep(interval * 1000L);
                 }
             })));
         }
 
+        /** Sends a heartbeat; a failed one throws, and {@link #loop} tries again 1 s later. */
         private void heartbeat() {
             Report report = report();
+            long sent = System.nanoTime();
             send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, report.body(), 200);
             report.accepted();
+            lastAccepted.accumulateAndGet(sent, Math::max);
         }
 
         /** A report of every assigned machine in its desired state; {@link #accepted} counts those new running. */
