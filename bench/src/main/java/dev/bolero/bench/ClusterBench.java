@@ -407,10 +407,10 @@ public final class ClusterBench {
     }
 
     /**
-     * A simulated node, as the agent is: long-polls its assignments, each poll carrying its report of every machine the
-     * last answer assigned, in its desired state, and waiting a second less than the heartbeat interval (at most 10 s);
-     * sends that report as a heartbeat once no report was accepted for a heartbeat interval, counted from the accepted
-     * report's sending (so none while its polls are answered in time). Counts the machines whose report running was accepted for the first
+     * A simulated node: long-polls its assignments, each poll carrying its report of every machine the last answer
+     * assigned, in its desired state (as the agent does), and sends that report as a heartbeat once no report was
+     * accepted for a heartbeat interval, counted from the accepted report's sending (as the agent does: a node whose
+     * polls are answered that often sends none). Counts the machines whose report running was accepted for the first
      * time.
      */
     private static final class Agent {
@@ -456,7 +456,7 @@ public final class ClusterBench {
                     Report report = report();
                     long sent = System.nanoTime();
                     JsonNode answer = send(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
-                            + "&wait_s=" + Math.clamp(interval - 1, 1, 10), credential, report.body(), 200, 204);
+                            + "&wait_s=30", credential, report.body(), 200, 204);
                     report.accepted();
                     lastAccepted.accumulateAndGet(sent, Math::max);
                     if (answer != null) {

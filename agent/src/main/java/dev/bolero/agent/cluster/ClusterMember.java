@@ -205,19 +205,17 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * The node's assignments once their index differs from {@code index}, or after a wait (then the latest ones again).
-     * The poll carries the node's report of its machines, so what a reconcile changed reaches the control plane with the
-     * next poll, and it stands for a heartbeat ({@link #accepted}): it waits {@link #reportingWaitS}, so that its answer
-     * comes before the next heartbeat is due and none is sent while polls are answered. A control plane without that
-     * call ({@code 405}) is polled without it for {@value #POLL_WAIT_S} s, and the heartbeat after a change carries the
-     * report instead.
+     * The node's assignments once their index differs from {@code index}, or after {@value #POLL_WAIT_S} s (then the
+     * latest ones again). The poll carries the node's report of its machines, so what a reconcile changed reaches the
+     * control plane with the next poll, and the poll stands for a heartbeat ({@link #accepted}); a control plane without
+     * that call ({@code 405}) is polled without it, and the heartbeat after a change carries the report instead.
      */
     private Assignments poll(long index) {
         Assignments a = latest;
         if (reportOnPoll && a != null) {
             try {
                 long sent = liveness.sending();
-                Optional<Assignments> answer = protocol.reportAndPoll(node, heartbeat(), index, reportingWaitS());
+                Optional<Assignments> answer = protocol.reportAndPoll(node, heartbeat(), index, POLL_WAIT_S);
                 accepted(sent, "polls");
                 return answer.orElse(a);
             } catch (NodeProtocol.Failure e) {
@@ -228,14 +226,6 @@ public final class ClusterMember implements AutoCloseable {
             }
         }
         return protocol.assignments(node, index, POLL_WAIT_S);
-    }
-
-    /**
-     * How long a poll carrying the report waits: a second less than the heartbeat interval (at least 1 s, at most
-     * {@value #POLL_WAIT_S} s), which leaves its answer a second to arrive before a heartbeat would be due.
-     */
-    private int reportingWaitS() {
-        return Math.clamp(node.heartbeatIntervalS() - 1, 1, POLL_WAIT_S);
     }
 
     /**
