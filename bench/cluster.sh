@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Control plane end to end: machine creates/s and p50/p99 create latency through the public API against a real
-# server with 1,000 simulated nodes (join, heartbeat every 5 s, long-poll assignments, report them running without
-# booting), on SQLite and on PostgreSQL (a throwaway cluster: initdb as the postgres user into a temporary directory,
-# free port, removed after; needs the Debian package postgresql and root). Baseline in the same run: the same creates
+# server with 1,000 simulated nodes (join, long-poll assignments with each poll carrying the node's report, heartbeat
+# once no report was accepted for 5 s, report the machines running without booting), on SQLite and on PostgreSQL (a
+# throwaway cluster: initdb as the postgres user into a temporary directory, free port, removed after; needs the Debian
+# package postgresql and root). Baseline in the same run: the same creates
 # against 10 nodes, and GET /v1/status latency sampled during the large run; then, labelled with their commit and date,
 # the figures measured for the code before batched placement (which this run cannot execute).
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres;

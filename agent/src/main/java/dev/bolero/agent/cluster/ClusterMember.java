@@ -38,10 +38,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This node as a member of a cluster. {@link #start} joins (or reuses {@code DATA_DIR/node.json}), then two virtual
- * threads run until {@link #close}: one long-polls the assignments and reconciles the node's machines to them (every
- * machine of the node belongs to the cluster: one not assigned is stopped and destroyed), the other sends heartbeats
- * (one at once when a machine's state changed) and fences — stops and destroys every machine — once no heartbeat has
- * been accepted for {@code fence_after_s}.
+ * threads run until {@link #close}: one long-polls the assignments, each poll carrying the node's report, and
+ * reconciles the node's machines to them (every machine of the node belongs to the cluster: one not assigned is stopped
+ * and destroyed), the other sends a heartbeat whenever no report was accepted for a heartbeat interval (a node whose
+ * polls are answered that often sends none), and one at once when a machine's state changed, and fences — stops and destroys every machine — once no report has been
+ * accepted, by heartbeat or poll, for {@code fence_after_s} ({@link Liveness}).
  * Stream requests in the assignments (logs, events, exec) are answered from the node API at once, each on its own
  * virtual thread ({@link StreamAnswers}).
  *
@@ -87,7 +88,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Object reconciling = new Object();
     private volatile boolean closed;
     private volatile boolean fenced;
-    private volatile long lastAccepted = System.nanoTime();
+    /** When a report was last accepted, by heartbeat or poll. */
+    private final Liveness liveness;
     /** Heartbeats refused since the last accepted one, and whether every failure since then was such a refusal. */
     private int refusedInARow;
     private boolean onlyRefused = true;
@@ -110,6 +112,8 @@ public final class ClusterMember implements AutoCloseable {
         this.generations = generations;
         this.streams = streams;
         this.incoming = new IncomingVolumes(protocol, node, machines.volumes());
+        this.liveness = new Liveness(System::nanoTime, Duration.ofSeconds(node.heartbeatIntervalS()),
+                Duration.ofSeconds(node.fenceAfterS()));
         this.poller = Thread.ofVirtual().name("cluster-poll-" + node.nodeId()).unstarted(this::pollLoop);
         this.beater = Thread.ofVirtual().name("cluster-heartbeat-" + node.nodeId()).unstarted(this::heartbeatLoop);
     }
@@ -206,14 +210,17 @@ public final class ClusterMember implements AutoCloseable {
     /**
      * The node's assignments once their index differs from {@code index}, or after {@value #POLL_WAIT_S} s (then the
      * latest ones again). The poll carries the node's report of its machines, so what a reconcile changed reaches the
-     * control plane with the next poll; a control plane without that call ({@code 405}) is polled without it, and the
-     * heartbeat after a change carries the report instead.
+     * control plane with the next poll, and the poll stands for a heartbeat ({@link #accepted}); a control plane without
+     * that call ({@code 405}) is polled without it, and the heartbeat after a change carries the report instead.
      */
     private Assignments poll(long index) {
         Assignments a = latest;
         if (reportOnPoll && a != null) {
             try {
-                return protocol.reportAndPoll(node, heartbeat(), index, POLL_WAIT_S).orElse(a);
+                long sent = liveness.sending();
+                Optional<Assignments> answer = protocol.reportAndPoll(node, heartbeat(), index, POLL_WAIT_S);
+                accepted(sent, "polls");
+                return answer.orElse(a);
             } catch (NodeProtocol.Failure e) {
                 if (e.status != 405) throw e;
                 reportOnPoll = false;
@@ -224,48 +231,85 @@ public final class ClusterMember implements AutoCloseable {
         return protocol.assignments(node, index, POLL_WAIT_S);
     }
 
+    /**
+     * Sends a heartbeat at start, when asked for one ({@link #heartbeatSoon}: a machine's state changed, or a reconcile
+     * changed something and polls carry no report), and once no report was accepted for a heartbeat interval (so while polls carrying the report are answered more
+     * often, none); after a failed one, again an interval later. Fences once no report was accepted for
+     * {@code fence_after_s}.
+     */
     private void heartbeatLoop() {
         Duration interval = Duration.ofSeconds(node.heartbeatIntervalS());
+        boolean soon = true;
         while (!closed) {
-            try {
-                HeartbeatResponse answer = protocol.heartbeat(node, heartbeat(), interval);
-                lastAccepted = System.nanoTime();
+            boolean failed = false;
+            if (soon || liveness.heartbeatDue()) {
+                failed = !beat(interval);
+                if (closed) return;
+            } else {
+                // A poll's report was accepted within the interval: it stood for this interval's heartbeat.
                 refusedInARow = 0;
                 onlyRefused = true;
-                if (fenced) {
-                    fenced = false;
-                    log.info("node {}: heartbeats accepted again (state {}), reconciling", node.nodeId(),
-                            answer.state());
-                    Assignments a = latest;
-                    if (a != null) reconcile(a);
-                }
-            } catch (NodeProtocol.Failure e) {
-                if (closed) return;
-                log.warn("{}", e.getMessage());
-                // 401: the credential is unknown; 404: a replica that still holds it cached has no such node.
-                if (e.status == 401 || e.status == 404) {
-                    refusedInARow++;
-                } else {
-                    onlyRefused = false;
-                }
-            } catch (RuntimeException e) {
-                log.error("heartbeat of node {}", node.nodeId(), e);
-                onlyRefused = false;
             }
-            if (!fenced && System.nanoTime() - lastAccepted > TimeUnit.SECONDS.toNanos(node.fenceAfterS())) {
+            if (!fenced && liveness.fenceDue()) {
                 fence();
                 if (onlyRefused && refusedInARow >= 2) {
                     leave();
                     return;
                 }
             }
+            long wait = failed ? interval.toNanos() : Math.max(1, liveness.untilHeartbeatDue());
             try {
-                heartbeatSoon.tryAcquire(interval.toMillis(), TimeUnit.MILLISECONDS);
+                soon = heartbeatSoon.tryAcquire(wait, TimeUnit.NANOSECONDS);
                 heartbeatSoon.drainPermits();
             } catch (InterruptedException e) {
                 return;
             }
         }
+    }
+
+    /**
+     * Sends one heartbeat; counts a refusal of the node's credential ({@link #refusedInARow}).
+     *
+     * @return whether it was accepted
+     */
+    private boolean beat(Duration interval) {
+        try {
+            long sent = liveness.sending();
+            HeartbeatResponse answer = protocol.heartbeat(node, heartbeat(), interval);
+            refusedInARow = 0;
+            onlyRefused = true;
+            accepted(sent, "heartbeats (state " + answer.state().wireName() + ")");
+            return true;
+        } catch (NodeProtocol.Failure e) {
+            if (closed) return false;
+            log.warn("{}", e.getMessage());
+            // 401: the credential is unknown; 404: a replica that still holds it cached has no such node.
+            if (e.status == 401 || e.status == 404) {
+                refusedInARow++;
+            } else {
+                onlyRefused = false;
+            }
+        } catch (RuntimeException e) {
+            log.error("heartbeat of node {}", node.nodeId(), e);
+            onlyRefused = false;
+        }
+        return false;
+    }
+
+    /**
+     * Records that the report sent at {@code sent} ({@link Liveness#sending}) was accepted ({@code how}: by heartbeats
+     * or polls, for the log); a fenced node is so no longer, and reconciles its latest assignments.
+     */
+    private void accepted(long sent, String how) {
+        liveness.accepted(sent);
+        if (!fenced) return;
+        synchronized (reconciling) {
+            if (!fenced) return;
+            fenced = false;
+        }
+        log.info("node {}: reports accepted again by {}, reconciling", node.nodeId(), how);
+        Assignments a = latest;
+        if (a != null) reconcile(a);
     }
 
     private Heartbeat heartbeat() {
@@ -486,11 +530,11 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    /** No heartbeat accepted for fence_after_s: the server may move our machines, so none may keep running. */
+    /** No report accepted for fence_after_s: the server may move our machines, so none may keep running. */
     private void fence() {
         synchronized (reconciling) {
             fenced = true;
-            log.warn("node {}: no heartbeat accepted for {} s, fencing: stopping every machine", node.nodeId(),
+            log.warn("node {}: no report accepted for {} s, fencing: stopping every machine", node.nodeId(),
                     node.fenceAfterS());
             for (Machine m : machines.list()) remove(m.id(), "fenced");
         }

@@ -109,7 +109,7 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    /** Appends the batch in one transaction, retried on a concurrent append; completes each call's future. */
+    /** Appends the batch in one transaction (one statement batch), retried on a concurrent append; completes each call's future. */
     private void append(List<Pending> batch) {
         RuntimeException last = null;
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -119,6 +119,7 @@ public final class AuditLog implements AutoCloseable {
                 Appended appended = store.update("append " + batch.size() + " audit entries", tx -> {
                     Map<String, AuditEntry> after = new HashMap<>(heads);
                     var out = new AuditEntry[batch.size()];
+                    var rows = new ArrayList<AuditStore.Appended>(batch.size());
                     // Chain by chain in one order, so replicas appending to the same chains at once wait for each
                     // other (and retry on the conflict) instead of deadlocking.
                     Integer[] order = new Integer[batch.size()];
@@ -133,10 +134,11 @@ public final class AuditLog implements AutoCloseable {
                         AuditEntry entry = new AuditEntry(seq, clock.instant(), c.tokenId(), c.namespace(),
                                 c.action(), c.object(), c.status(), c.source(), null)
                                 .chainedAfter(head == null ? AuditEntry.GENESIS : head.hash());
-                        tx.audit().append(chain, entry);
+                        rows.add(new AuditStore.Appended(chain, entry));
                         after.put(chain, entry);
                         out[i] = entry;
                     }
+                    tx.audit().append(rows);
                     return new Appended(List.of(out), after);
                 });
                 heads.putAll(appended.heads());

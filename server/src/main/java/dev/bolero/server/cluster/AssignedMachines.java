@@ -11,9 +11,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The live machines assigned to each node as of the node's assignment index, and whether it then had no stream request
- * pending, kept in memory so that a poll answer need not read them again: {@code (node, assignment index)} names one
- * set, since every write that changes what a node must run, and every new stream request, stamps the node with its own
- * state index ({@code touchAssignments}; requests answered or expired meanwhile only leave fewer pending). A poll that
+ * pending and no volume concerning it, kept in memory so that a poll answer need not read them again: {@code (node,
+ * assignment index)} names one set, since every write that changes what a node must run, every new stream request and
+ * every change that makes a volume, snapshot, snapshot copy or move concern a node stamps the node with its own state
+ * index ({@code touchAssignments}; requests answered or expired, and moves ended, meanwhile only leave fewer). A poll that
  * finds no set for the index it read reads the rows and {@link #remember}s them; a placement commit that only added new
  * machines to a node whose kept set is the one it replaced {@link #advance}s it. Any other change simply leaves a set
  * behind the node's index, where no poll finds it, so several servers sharing a store and changes of leader need
@@ -26,10 +27,12 @@ final class AssignedMachines {
 
     /**
      * A node's live machines by id order at assignment index {@code index}, with the sources of those that are a
-     * fork's clones, by clone id; {@code streamless} when no stream request was pending for it at that index (none is
-     * as long as the index stays).
+     * fork's clones, by clone id; {@code streamless} when no stream request was pending for it at that index, and
+     * {@code volumeless} when no volume concerned it then ({@code VolumeStore.concern}): neither changes as long as the
+     * index stays.
      */
-    record Held(long index, List<MachineRow> machines, Map<String, String> forks, boolean streamless) {
+    record Held(long index, List<MachineRow> machines, Map<String, String> forks, boolean streamless,
+                boolean volumeless) {
         Held {
             machines = List.copyOf(machines);
             forks = Map.copyOf(forks);
@@ -54,7 +57,8 @@ final class AssignedMachines {
      * Records that the commit of state index {@code index} assigned {@code created}, new machines, to node
      * {@code nodeId}, whose assignment index was {@code before}, and changed nothing else it runs; {@code forks} the
      * sources of those that are a fork's clones. The kept set moves to {@code index} when it is the one of
-     * {@code before}; any other is dropped.
+     * {@code before}; any other is dropped. A new machine that mounts volumes attached them to the node in that commit:
+     * the moved set no longer says the node has none.
      */
     void advance(String nodeId, long before, long index, List<MachineRow> created, Map<String, String> forks) {
         nodes.computeIfPresent(nodeId, (id, held) -> {
@@ -64,7 +68,8 @@ final class AssignedMachines {
             machines.sort(BY_ID);
             var sources = new HashMap<>(held.forks());
             sources.putAll(forks);
-            return new Held(index, machines, sources, held.streamless()); // a placement makes no stream request
+            boolean volumeless = held.volumeless() && created.stream().allMatch(m -> m.spec().mounts().isEmpty());
+            return new Held(index, machines, sources, held.streamless(), volumeless); // nor any stream request
         });
     }
 

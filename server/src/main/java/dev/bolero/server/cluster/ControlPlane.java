@@ -52,6 +52,8 @@ public final class ControlPlane {
     private final Placements placements;
     private final Secrets secrets;
     private final TokenCache tokenCache;
+    /** Namespaces seen to exist: none is ever deleted, so one seen once exists for good, on every replica. */
+    private final Set<String> existing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     ControlPlane(ServerStore store, Clock clock, Changes changes, Placements placements, Secrets secrets,
                  TokenCache tokenCache) {
@@ -80,6 +82,17 @@ public final class ControlPlane {
     /** The namespace, if it exists. */
     public Optional<Namespace> namespace(String name) {
         return store.read("get namespace " + name, tx -> tx.namespaces().get(name));
+    }
+
+    /**
+     * Whether namespace {@code name} exists. Namespaces are never deleted, so one found once is not read again: a
+     * request on a namespace path (an admin's: a namespace token names its own) costs no read for it.
+     */
+    public boolean namespaceExists(String name) {
+        if (existing.contains(name)) return true;
+        boolean exists = namespace(name).isPresent();
+        if (exists) existing.add(name);
+        return exists;
     }
 
     /**

@@ -62,6 +62,11 @@ public final class NodeRegistry {
     private final Streams streams;
     private final Secrets secrets;
     private final AssignedMachines assigned;
+    /**
+     * Nodes found to take no part in the private network: a node's part in it is fixed at its join, so these never
+     * will, and their reports and poll answers skip the look ({@link #member}).
+     */
+    private final Set<String> outsidePrivateNetwork = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * The protocol's clocks.
@@ -222,26 +227,29 @@ public final class NodeRegistry {
         String nodeId = node.id();
         AssignedMachines.Held held = assigned.at(nodeId, node.assignIndex()).orElse(null);
         List<StreamRequest> pending = held != null && held.streamless() ? List.of() : streams.pendingOn(tx, nodeId);
+        boolean volumesHere = (held == null || !held.volumeless()) && tx.volumes().concern(nodeId);
         if (held == null) {
             var live = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
             held = new AssignedMachines.Held(node.assignIndex(), live,
-                    tx.machines().forkSources(live.stream().map(MachineRow::id).toList()), pending.isEmpty());
+                    tx.machines().forkSources(live.stream().map(MachineRow::id).toList()), pending.isEmpty(),
+                    !volumesHere);
             assigned.remember(nodeId, held);
-        } else if (!held.streamless() && pending.isEmpty()) {
-            // The requests pending at this index were answered or expired since: none is any more.
-            held = new AssignedMachines.Held(held.index(), held.machines(), held.forks(), true);
+        } else if ((!held.streamless() && pending.isEmpty()) || (!held.volumeless() && !volumesHere)) {
+            // The requests pending at this index were answered or expired since, or the moves to the node ended: none
+            // is any more.
+            held = new AssignedMachines.Held(held.index(), held.machines(), held.forks(), pending.isEmpty(),
+                    !volumesHere);
             assigned.remember(nodeId, held);
         }
         var machines = held.machines();
         var forks = held.forks();
-        boolean volumesHere = tx.volumes().concern(nodeId);
         var volumes = !volumesHere ? List.<NodeVolume>of() : tx.volumes().onNode(nodeId).stream()
                 .map(v -> new NodeVolume(v.id(), v.namespace(), v.name(), v.sizeGb(), v.source(), v.snapshots()))
                 .toList();
         var incoming = volumesHere ? tx.volumes().incomingTo(nodeId) : List.<VolumeMoveOrder>of();
         var snapshots = volumesHere ? tx.volumes().snapshotsKeptOn(nodeId) : List.<String>of();
         var copies = volumesHere ? tx.volumes().copiesTo(nodeId) : List.<SnapshotCopyOrder>of();
-        if (tx.privateNetwork().member(nodeId).isEmpty()) {
+        if (member(tx, nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
             return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending,
@@ -286,13 +294,24 @@ public final class NodeRegistry {
         });
     }
 
+    /**
+     * Node {@code nodeId}'s part in the private network, read in {@code tx} after its row (so the node exists): empty,
+     * without a read, for a node found outside it before.
+     */
+    private Optional<PrivateNetworkStore.Member> member(Tx tx, String nodeId) throws SQLException {
+        if (outsidePrivateNetwork.contains(nodeId)) return Optional.empty();
+        var member = tx.privateNetwork().member(nodeId);
+        if (member.isEmpty()) outsidePrivateNetwork.add(nodeId);
+        return member;
+    }
+
     /** Records a heartbeat: the node is ready again if it was down; observed machine states are stored. */
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
         String action = "heartbeat of node " + nodeId;
         Instant now = clock.instant();
         var result = store.report(action, tx -> {
             NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            var member = tx.privateNetwork().member(nodeId);
+            var member = member(tx, nodeId);
             List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
             tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
             boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
@@ -447,6 +466,7 @@ public final class NodeRegistry {
             return others;
         });
         assigned.forget(id);
+        outsidePrivateNetwork.remove(id);
         log.info("{}: removed; {} private-network peers told", action, peers.size());
         changes.signal(peers);
     }

@@ -580,7 +580,7 @@ public final class ServerApi implements AutoCloseable {
     private String namespace(Context ctx) {
         String ns = ctx.pathParam("ns");
         boolean visible = switch (principal(ctx)) {
-            case Principal.Admin a -> cluster.plane().namespace(ns).isPresent();
+            case Principal.Admin a -> cluster.plane().namespaceExists(ns);
             case Principal.Tenant t -> t.namespace().equals(ns);
             case Principal.Joiner j -> false;
             case Principal.Node n -> false;

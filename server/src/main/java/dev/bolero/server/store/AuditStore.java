@@ -27,12 +27,22 @@ public final class AuditStore {
         return sql.one(ENTRY + " ORDER BY seq DESC LIMIT 1", AuditStore::entry, chain);
     }
 
-    /** Appends {@code entry} to {@code chain}; a seq already taken (a concurrent append) is a unique violation. */
-    public void append(String chain, AuditEntry entry) throws SQLException {
-        sql.update("INSERT INTO audit (chain, seq, at, token_id, namespace, action, object, status, source, hash) "
-                        + "VALUES (?,?,?,?,?,?,?,?,?,?)", chain, entry.seq(), entry.time().toEpochMilli(),
-                entry.tokenId(), entry.namespace(), entry.action(), entry.object(), entry.status(), entry.source(),
-                entry.hash());
+    /** An entry to append to {@code chain}. */
+    public record Appended(String chain, AuditEntry entry) {}
+
+    /**
+     * Appends the entries, in order, in one statement batch; a seq already taken in its chain (a concurrent append)
+     * is a unique violation.
+     */
+    public void append(List<Appended> entries) throws SQLException {
+        var rows = new ArrayList<Object[]>(entries.size());
+        for (Appended a : entries) {
+            AuditEntry e = a.entry();
+            rows.add(new Object[] {a.chain(), e.seq(), e.time().toEpochMilli(), e.tokenId(), e.namespace(), e.action(),
+                e.object(), e.status(), e.source(), e.hash()});
+        }
+        sql.batch("INSERT INTO audit (chain, seq, at, token_id, namespace, action, object, status, source, hash) "
+                + "VALUES (?,?,?,?,?,?,?,?,?,?)", rows);
     }
 
     /**

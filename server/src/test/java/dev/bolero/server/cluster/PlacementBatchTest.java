@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.Capacity;
 import dev.bolero.api.wire.ClusterMachine;
 import dev.bolero.api.wire.CreateClusterMachine;
@@ -13,6 +14,8 @@ import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
+import dev.bolero.api.wire.NodeVolume;
+import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.Driver;
 import dev.bolero.server.secrets.MasterKeys;
 import dev.bolero.server.secrets.Secrets;
@@ -178,6 +181,32 @@ class PlacementBatchTest {
         cluster.plane().delete("alpha", made.get(1).id());
         made.add((ClusterMachine) create("after"));
         assertAnswersMatchTheStore(nodes);
+    }
+
+    @Test
+    void aPollAnswerListsTheVolumeANewMachineAttachedToItsNodeThoughItsSetWasKeptWithoutVolumes() {
+        var nodes = cluster.nodes().nodes(Page.first(Page.MAX_LIMIT));
+        for (NodeInfo node : nodes) {
+            assertThat(answer(node).volumes()).as("node %s, each set kept without volumes", node.name()).isEmpty();
+        }
+        cluster.volumes().create("alpha", new VolumeSpec("data", 1, null, null));
+
+        var made = cluster.plane().createMachine("alpha", "web", ApiJson.mapper().readValue("{\"name\":\"db\","
+                + "\"start\":true,\"config\":{\"image\":\"busybox\",\"guest\":{\"cpus\":1,\"memory_mb\":256},"
+                + "\"mounts\":[{\"volume\":\"data\",\"path\":\"/data\"}]}}", CreateClusterMachine.class));
+
+        for (NodeInfo node : nodes) {
+            assertThat(answer(node).volumes()).as("node %s", node.name()).extracting(NodeVolume::name)
+                    .containsExactlyElementsOf(node.id().equals(made.nodeId()) ? List.of("data") : List.of());
+        }
+    }
+
+    private Assignments answer(NodeInfo node) {
+        try {
+            return cluster.nodes().assignments(node.id(), 0, Duration.ZERO);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Each node's poll answer lists its live machines as the store has them: ids, generations, desired states. */
