@@ -47,12 +47,7 @@ XDG_CONFIG_HOME="$work/config" setsid "$BOLERO_HOME/bin/bolero" up --data-dir "$
   --network-device-prefix "w$id" --nft-table "bolero_w$id" \
   >"$work/up.log" 2>&1 &
 up_pid=$!
-for _ in $(seq 600); do
-  grep -qs '^bolero up:' "$work/up.log" && break
-  kill -0 "$up_pid" 2>/dev/null || { cat "$work/up.log" >&2; echo "bolero up exited" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q '^bolero up:' "$work/up.log" || { cat "$work/up.log" >&2; echo "bolero up did not start" >&2; exit 1; }
+await_up "$up_pid" "$work/up.log"
 api="http://127.0.0.1:$server_port"
 admin=$(sed -nE "s/^admin token \(shown once.*\): (.*)$/\1/p" "$work/up.log")
 [[ -n $admin ]] || { cat "$work/up.log" >&2; echo "bolero up printed no admin token" >&2; exit 1; }

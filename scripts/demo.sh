@@ -74,12 +74,7 @@ image="127.0.0.1:$reg_port/demo/hello:1"
 echo "starting bolero up (log $run_dir/up.log)…" >&2
 setsid "$bolero" up --data-dir "$data_dir" --listen "$listen" --agent-listen "$agent_listen" >"$run_dir/up.log" 2>&1 &
 up_pid=$!
-for _ in $(seq 600); do
-  grep -q '^bolero up:' "$run_dir/up.log" && break
-  kill -0 "$up_pid" 2>/dev/null || { cat "$run_dir/up.log" >&2; echo "bolero up exited" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q '^bolero up:' "$run_dir/up.log" || { cat "$run_dir/up.log" >&2; echo "bolero up did not start" >&2; exit 1; }
+await_up "$up_pid" "$run_dir/up.log"
 grep -E '^(admin token|bolero up:)' "$run_dir/up.log"
 # The agent boots Bolero's lean kernel when scripts/build-kernel.sh has built it, else Debian's (slower to boot). The
 # demo does not build it: that takes 10-40 min of both cores, which would slow the demo's own machines.

@@ -69,6 +69,20 @@ start_registry() {
   return 1
 }
 
+# Waits (at most 2 minutes) until `bolero up`, process PID, has printed its ready line to LOG; exits the script with the
+# log when it ends or does not get there.
+await_up() {
+  local pid=$1 log=$2
+  for _ in $(seq 600); do
+    grep -qs '^bolero up:' "$log" && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "bolero up exited" >&2; exit 1; }
+    sleep 0.2
+  done
+  cat "$log" >&2
+  echo "bolero up did not start" >&2
+  exit 1
+}
+
 # Prints a free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||

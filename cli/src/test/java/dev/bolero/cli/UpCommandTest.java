@@ -6,6 +6,7 @@ import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.api.wire.HostnameSpec;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.core.MachineSpec;
+import java.io.IOException;
 import java.net.URI;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -40,18 +41,10 @@ class UpCommandTest {
         Path out = dir.resolve("up.out");
         Process up = CliProcess.builder(dir, command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         try {
-            Matcher ready = READY.matcher("");
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (!ready.reset(Files.readString(out)).find()) {
-                assertThat(up.isAlive()).as("bolero up runs: %s", Files.readString(out)).isTrue();
-                assertThat(System.nanoTime()).as("bolero up ready within 90 s: %s", Files.readString(out))
-                        .isLessThan(deadline);
-                Thread.sleep(200);
-            }
-            Matcher token = ADMIN.matcher(Files.readString(out));
-            assertThat(token.find()).isTrue();
-            var admin = new BoleroClient(URI.create(ready.group(1)), token.group(1));
+            Matcher ready = awaitReady(up, out, READY);
+            var admin = new BoleroClient(URI.create(ready.group(1)), adminToken(out));
             int gatewayPort = Integer.parseInt(ready.group(2));
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
 
             admin.createFleet("default", new FleetSpec("web", null, null, Map.of(),
                     MachineSpec.builder("registry.test/web:1").httpService(MachineSpec.HttpService.on(8080)).overlay()));
@@ -69,6 +62,30 @@ class UpCommandTest {
             up.destroy();
             if (!up.waitFor(30, TimeUnit.SECONDS)) up.destroyForcibly().waitFor();
         }
+    }
+
+    /**
+     * Waits, at most 90 s, until what {@code up} printed to {@code out} matches {@code ready}; fails if it ends first.
+     *
+     * @return the match
+     */
+    static Matcher awaitReady(Process up, Path out, Pattern ready) throws Exception {
+        Matcher matcher = ready.matcher("");
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (!matcher.reset(Files.readString(out)).find()) {
+            assertThat(up.isAlive()).as("bolero up runs: %s", Files.readString(out)).isTrue();
+            assertThat(System.nanoTime()).as("bolero up ready within 90 s: %s", Files.readString(out))
+                    .isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        return matcher;
+    }
+
+    /** The admin token {@code up} printed to {@code out}. */
+    static String adminToken(Path out) throws IOException {
+        Matcher token = ADMIN.matcher(Files.readString(out));
+        assertThat(token.find()).as("an admin token in %s", Files.readString(out)).isTrue();
+        return token.group(1);
     }
 
     /** The gateway's whole answer to {@code GET /} for {@code host} (the JDK's client may not set Host). */

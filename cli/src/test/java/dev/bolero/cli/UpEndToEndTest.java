@@ -35,7 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
 class UpEndToEndTest {
     private static final Pattern READY = Pattern.compile(
             "bolero up: server (http://\\S+) .*node API http://127\\.0\\.0\\.1:(\\d+).*gateway http on port (\\d+)");
-    private static final Pattern ADMIN = Pattern.compile("admin token .*: (\\S+)");
 
     @TempDir
     Path dir;
@@ -61,17 +60,8 @@ class UpEndToEndTest {
             String machine = null;
             int agentPort = 0;
             try {
-                Matcher ready = READY.matcher("");
-                long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-                while (!ready.reset(Files.readString(out)).find()) {
-                    assertThat(up.isAlive()).as("bolero up runs: %s", Files.readString(out)).isTrue();
-                    assertThat(System.nanoTime()).as("bolero up ready within 90 s: %s", Files.readString(out))
-                            .isLessThan(deadline);
-                    Thread.sleep(200);
-                }
-                Matcher token = ADMIN.matcher(Files.readString(out));
-                assertThat(token.find()).isTrue();
-                admin = new BoleroClient(URI.create(ready.group(1)), token.group(1));
+                Matcher ready = UpCommandTest.awaitReady(up, out, READY);
+                admin = new BoleroClient(URI.create(ready.group(1)), UpCommandTest.adminToken(out));
                 agentPort = Integer.parseInt(ready.group(2));
                 int gatewayPort = Integer.parseInt(ready.group(3));
 
