@@ -3,6 +3,7 @@ package dev.bolero.cli;
 import dev.bolero.agent.Agent;
 import dev.bolero.agent.AgentConfig;
 import dev.bolero.agent.cluster.ClusterConfig;
+import dev.bolero.agent.cluster.ClusterMember;
 import dev.bolero.agent.cluster.PrivateNetworkConfig;
 import dev.bolero.client.BoleroClient;
 import dev.bolero.gateway.ClusterGateway;
@@ -96,7 +97,8 @@ final class UpCommand implements Callable<Integer> {
             String url = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
             String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
             String join = Files.readString(server.joinTokenFile().orElseThrow()).strip();
-            agent.joinCluster(inPrivateNetwork(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty())));
+            agent.joinCluster(inPrivateNetwork(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty()),
+                    root.resolve("agent")));
             CliConfig saved = CliConfig.load().orElse(new CliConfig(null, Map.of()));
             var local = Optional.ofNullable(saved.contexts().get(LOCAL));
             if (local.isEmpty() || !admin.equals(local.get().token()) || !url.equals(local.get().server())) {
@@ -122,8 +124,15 @@ final class UpCommand implements Callable<Integer> {
     }
 
     /** {@code cluster} with the node in the private network, by a link named after its devices; as is with no network. */
-    private ClusterConfig inPrivateNetwork(ClusterConfig cluster) throws IOException {
+    private ClusterConfig inPrivateNetwork(ClusterConfig cluster, Path agentDir) throws IOException {
         if (network.noNetwork) return cluster;
+        if (ClusterMember.joinedInPrivateNetwork(agentDir).equals(Optional.of(false))) {
+            System.err.println("bolero up: this node joined without the private network (an earlier bolero up), and a "
+                    + "node's part in it is fixed at its join: machines get no private address, and the gateway cannot "
+                    + "reach them. To join again as a new node (the old node's machines here are then destroyed), stop, remove "
+                    + agentDir.resolve("node.json") + " and start again.");
+            return cluster;
+        }
         int port = privateNetworkPort;
         if (port == 0) {
             // Nothing else reaches a one-host cluster's link: any free port will do, and none is taken for good.

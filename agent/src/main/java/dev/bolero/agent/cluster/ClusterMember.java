@@ -164,6 +164,16 @@ public final class ClusterMember implements AutoCloseable {
         return member;
     }
 
+    /**
+     * Whether the node whose agent keeps its data in {@code dataDir} joined its cluster in the private network; empty
+     * when it has not joined. A node's part in it is fixed at its join ({@link #start} refuses to change it).
+     *
+     * @throws IllegalStateException when the stored credential cannot be read
+     */
+    public static Optional<Boolean> joinedInPrivateNetwork(Path dataDir) {
+        return NodeCredentials.load(dataDir).map(joined -> joined.privateNetwork() != null);
+    }
+
     /** The node id the control plane gave this node. */
     public String nodeId() {
         return node.nodeId();
