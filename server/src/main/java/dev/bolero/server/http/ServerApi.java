@@ -80,6 +80,8 @@ public final class ServerApi implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ServerApi.class);
     private static final int MAX_WAIT_S = 3600;
     private static final int MAX_POLL_S = 300;
+    /** How much of an agent's stream answer that no one waits for is read before it is refused ({@code answer}). */
+    private static final int LATE_ANSWER_DRAIN_BYTES = 64 * 1024;
     private static final Pattern CURSOR = Pattern.compile("[A-Za-z0-9_.-]{1,253}");
     /** The header of an agent's stream answer carrying the node API's HTTP status. */
     private static final String STATUS_HEADER = "Bolero-Status";
@@ -665,9 +667,23 @@ public final class ServerApi implements AutoCloseable {
         // connection breaks, or its node is found down (which closes it).
         EndPoint upload = ServletContextRequest.getServletContextRequest(ctx.req()).getConnectionMetaData()
                 .getConnection().getEndPoint();
+        long idleTimeout = upload.getIdleTimeout();
         upload.setIdleTimeout(0);
-        cluster.streams().answer(node, stream, new Streams.Answer(status, type, ctx.req().getInputStream(),
-                upload::close));
+        try {
+            cluster.streams().answer(node, stream, new Streams.Answer(status, type, ctx.req().getInputStream(),
+                    upload::close));
+        } catch (ApiException refused) {
+            // No one waits for this answer: take in what the agent sends of it (at most 64 KiB, within the usual idle
+            // timeout) before refusing, so the refusal reaches the agent instead of a reset of the connection it is
+            // still writing its body to.
+            upload.setIdleTimeout(idleTimeout);
+            try {
+                ctx.req().getInputStream().readNBytes(LATE_ANSWER_DRAIN_BYTES);
+            } catch (IOException e) {
+                log.debug("answer stream {}: the refused answer's body: {}", stream, e.toString());
+            }
+            throw refused;
+        }
         ctx.status(204);
     }
 
