@@ -33,8 +33,8 @@ import picocli.CommandLine.Option;
  * joined to it, in one process. Prints the admin token the first time and stores server URL and token in the CLI
  * config, so {@code bolero run IMAGE} works next. Machines get the network {@code bolero agent} gives them (egress, published
  * ports, tenants isolated) unless {@code --no-network}, and the node joins the cluster's private network (a WireGuard
- * link on 127.0.0.1 and {@code --private-network-port}, by default a free one, named after the device prefix): machines get private addresses
- * and DNS names, as on any node. With {@code --gateway-listen}, a gateway too, serving fleets with an
+ * link on 127.0.0.1 and {@code --private-network-port}, by default a free one, named after the device prefix):
+ * machines get private addresses and DNS names, as on any node. With {@code --gateway-listen}, a gateway too, serving fleets with an
  * {@code http_service} at {@code FLEET.NS.DOMAIN} ({@code bolero gateway} with the development CA); on this host it
  * reaches the machines by their private addresses through their bridges, so it needs no link of its own.
  */
@@ -97,8 +97,8 @@ final class UpCommand implements Callable<Integer> {
             String url = "http://" + (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + server.port();
             String admin = Files.readString(server.adminTokenFile().orElseThrow()).strip();
             String join = Files.readString(server.joinTokenFile().orElseThrow()).strip();
-            agent.joinCluster(inPrivateNetwork(new ClusterConfig(URI.create(url), join, "local", Map.of(), Optional.empty()),
-                    root.resolve("agent")));
+            agent.joinCluster(inPrivateNetwork(new ClusterConfig(URI.create(url), join, "local", Map.of(),
+                    Optional.empty()), root.resolve("agent")));
             CliConfig saved = CliConfig.load().orElse(new CliConfig(null, Map.of()));
             var local = Optional.ofNullable(saved.contexts().get(LOCAL));
             if (local.isEmpty() || !admin.equals(local.get().token()) || !url.equals(local.get().server())) {
@@ -123,14 +123,17 @@ final class UpCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code cluster} with the node in the private network, by a link named after its devices; as is with no network. */
+    /**
+     * {@code cluster} with the node in the private network, by a link named after its devices; as is with no network,
+     * or when the node joined without it (said on stderr).
+     */
     private ClusterConfig inPrivateNetwork(ClusterConfig cluster, Path agentDir) throws IOException {
         if (network.noNetwork) return cluster;
         if (ClusterMember.joinedInPrivateNetwork(agentDir).equals(Optional.of(false))) {
             System.err.println("bolero up: this node joined without the private network (an earlier bolero up), and a "
                     + "node's part in it is fixed at its join: machines get no private address, and the gateway cannot "
-                    + "reach them. To join again as a new node (the old node's machines here are then destroyed), stop, remove "
-                    + agentDir.resolve("node.json") + " and start again.");
+                    + "reach them. To join again as a new node (the old node's machines here are then destroyed), "
+                    + "stop, remove " + agentDir.resolve("node.json") + " and start again.");
             return cluster;
         }
         int port = privateNetworkPort;

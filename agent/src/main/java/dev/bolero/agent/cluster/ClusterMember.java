@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * threads run until {@link #close}: one long-polls the assignments, each poll carrying the node's report, and
  * reconciles the node's machines to them (every machine of the node belongs to the cluster: one not assigned is stopped
  * and destroyed), the other sends a heartbeat whenever no report was accepted for a heartbeat interval (a node whose
- * polls are answered that often sends none), and one at once when a machine's state changed, and fences — stops and destroys every machine — once no report has been
- * accepted, by heartbeat or poll, for {@code fence_after_s} ({@link Liveness}).
+ * polls are answered that often sends none) and at once when a machine's state changed, and fences — stops and
+ * destroys every machine — once no report has been accepted, by heartbeat or poll, for {@code fence_after_s}
+ * ({@link Liveness}).
  * Stream requests in the assignments (logs, events, exec) are answered from the node API at once, each on its own
  * virtual thread ({@link StreamAnswers}).
  *
