@@ -7,34 +7,22 @@
 # log files, and everything is stopped on exit. Each target gets a warm-up run first (the gateway's JIT needs ~15 s on
 # a busy 2-core host before it reaches its steady state; nginx and the backend are unaffected), then
 # ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
-# the table shows each target's median round (by requests/s), with the CPU time the serving processes (the backend's
+# the table shows for each target the medians over its rounds of requests/s, p50, p99, the CPU time the serving processes (the backend's
 # workers for direct, the gateway's JVM, nginx's workers) spent per request — less sensitive to neighbours than
 # throughput on a shared host — and the context switches their threads made per request (hand-offs between threads).
 # The gateway's JVM gets the options bin/bolero gives `bolero gateway` (GATEWAY_JAVA_OPTS overrides them).
-# Each column of the table is the median over the rounds of that figure (so the p99 is not one lucky or unlucky
-# round's), and the last lines give the gateway's throughput and p99 as ratios of nginx's.
-# On a shared host other processes' bursts land on some rounds and not others and make the tail figures mostly a
-# measure of the neighbours; as root the bench therefore runs everything it starts (wrk, the backend, nginx, the
-# gateways) at nice NICE (default -20), and its session's scheduling group too: all alike, ahead of the neighbours.
-# NICE=0 measures among them.
-# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=5 NICE=-20; SKIP_BUILD=1 skips
-# the build)
+# Each figure is its own median (so the p99 is not one lucky or unlucky round's); every round's requests/s and p99 are
+# listed, and the last lines give the gateway's throughput and p99 as ratios of nginx's.
+# Run it on a quiet host: other processes' bursts land on some rounds and not others. (Raising the bench's own priority
+# instead was tried and distorts it: the kernel's softirq and io_uring worker threads stay at normal priority, and the
+# gateway's CPU per request nearly doubled.)
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=5; SKIP_BUILD=1 skips the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-15s}"
 rounds="${ROUNDS:-5}"
 find_java
 install_missing wrk nginx
-# Priority: the shell's nice is inherited by everything started below; where the kernel groups tasks by session
-# (autogroup), the session's group competes as one, so its nice is raised for the run and put back on exit.
-autogroup_nice=""
-if [[ $EUID == 0 && "${NICE:--20}" != 0 ]]; then
-  renice -n "${NICE:--20}" -p $$ >/dev/null
-  if [[ -w /proc/$$/autogroup ]]; then
-    autogroup_nice=$(awk '{print $3}' /proc/$$/autogroup)
-    echo "${NICE:--20}" >/proc/$$/autogroup
-  fi
-fi
 if [[ "${SKIP_BUILD:-0}" != 1 || ! -f "$BOLERO_HOME/bench/target/benchmarks.jar" ]]; then
   (cd "$BOLERO_HOME" && ./mvnw -q -B -ntp -pl bench -am package -DskipTests)
 fi
@@ -48,7 +36,6 @@ cleanup() {
   done
   wait 2>/dev/null || true
   rm -rf "$work"
-  [[ -z "$autogroup_nice" ]] || echo "$autogroup_nice" >/proc/$$/autogroup
 }
 trap cleanup EXIT
 [[ -n "${KEEP:-}" ]] && trap - EXIT
