@@ -7,8 +7,8 @@
 # log files, and everything is stopped on exit. Each target gets a warm-up run first (the gateway's JIT needs ~15 s on
 # a busy 2-core host before it reaches its steady state; nginx and the backend are unaffected), then
 # ROUNDS measured runs interleaved (direct, gateway, nginx, direct, …) so a noisy neighbour hurts all three alike;
-# the table shows for each target the medians over its rounds of requests/s, p50, p99, the CPU time the serving processes (the backend's
-# workers for direct, the gateway's JVM, nginx's workers) spent per request — less sensitive to neighbours than
+# the table shows for each target the medians over its rounds of requests/s, p50, p99, the CPU time the serving
+# processes (the backend's workers for direct, the gateway's JVM, nginx's workers) spent per request — less sensitive to neighbours than
 # throughput on a shared host — and the context switches their threads made per request (hand-offs between threads).
 # The gateway's JVM gets the options bin/bolero gives `bolero gateway` (GATEWAY_JAVA_OPTS overrides them).
 # Each figure is its own median (so the p99 is not one lucky or unlucky round's); every round's requests/s and p99 are
