@@ -74,6 +74,9 @@ final class Conversation {
     /** The config to send on HELLO; null for an adopted VM (rebuilt if its guest asks again). */
     private volatile GuestConfig pendingConfig;
     private volatile boolean detached;
+    /** The signal for the workload awaiting the guest's connection; 0 for none. */
+    private final java.util.concurrent.atomic.AtomicInteger pendingSignal =
+            new java.util.concurrent.atomic.AtomicInteger();
     /** Why exec calls are refused while the VM is being suspended; null while they are accepted. */
     private volatile String refusal;
     /** The FREEZE requests awaiting the guest's answer, by request id: its errno. */
@@ -125,19 +128,25 @@ final class Conversation {
     }
 
     /**
-     * Sends the workload {@code signal} when the guest is connected; a send that fails is logged.
-     *
-     * @return whether the guest was connected
+     * Sends the workload {@code signal} now when the guest is connected, else as soon as it connects (a re-adopted or
+     * resumed guest whose channel is not open yet, or one whose channel dropped and is being reopened); a later
+     * signal sent before then replaces it. A send that fails is logged.
      */
-    boolean signal(int signal) {
+    void signal(int signal) {
+        pendingSignal.set(signal);
         GuestSession s = session;
-        if (s == null) return false;
+        if (s != null) sendPendingSignal(s);
+    }
+
+    /** Sends the pending signal, if any, exactly once whichever of the caller and the conversation gets here first. */
+    private void sendPendingSignal(GuestSession s) {
+        int signal = pendingSignal.getAndSet(0);
+        if (signal == 0) return;
         try {
             s.signal(signal);
         } catch (IOException e) {
             log.warn("machine={} could not signal the workload: {}", id, e.getMessage());
         }
-        return true;
     }
 
     /**
@@ -252,6 +261,7 @@ final class Conversation {
                     identity = Optional.empty();
                 }
                 session = s;
+                sendPendingSignal(s);
                 while (true) {
                     if (!out.holdsPartialLine()) delivered = s.confirmUnlessWriting();
                     switch (s.next()) {

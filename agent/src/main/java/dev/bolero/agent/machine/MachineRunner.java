@@ -629,8 +629,12 @@ final class MachineRunner {
     private void requestStop(MachineSpec.Stop stop) {
         run.stopRequested = true;
         Duration timeout = Duration.ofSeconds(stop.timeoutSeconds());
-        boolean signalled = run.started && run.conversation != null && run.conversation.signal(stop.signalNumber());
-        if (!signalled) timeout = Duration.ZERO;
+        boolean signalled = run.started && run.conversation != null;
+        if (signalled) {
+            run.conversation.signal(stop.signalNumber()); // sent when its guest connects, if it is not yet
+        } else {
+            timeout = Duration.ZERO;
+        }
         String reason = "stopped by request; the workload did not exit within " + timeout.toSeconds() + " s";
         if (timeout.isZero()) {
             run.powerOff(reason);

@@ -139,6 +139,8 @@ final class FakeDriver implements VmmDriver {
         private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
         private final List<String> ends = new CopyOnWriteArrayList<>();
         private volatile boolean alive = true;
+        /** While set, its control channel cannot be opened (a guest not listening yet). */
+        volatile boolean refusingControl;
 
         /** @param resumed the guest a snapshot kept; null for a new one */
         FakeVm(VmHandle handle, Path workDir, FakeGuest resumed) {
@@ -176,6 +178,7 @@ final class FakeDriver implements VmmDriver {
         @Override
         public ByteChannel openControl() throws IOException {
             if (!alive) throw new IOException("connect to the guest: the VMM is gone");
+            if (refusingControl) throw new IOException("connect to the guest: it is not listening yet");
             return guest.connect();
         }
 

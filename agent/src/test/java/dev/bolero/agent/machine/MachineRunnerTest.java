@@ -355,6 +355,29 @@ class MachineRunnerTest {
         }
     }
 
+    @Test
+    void a_stop_before_a_re_adopted_guest_reconnects_signals_it_once_it_does() throws Exception {
+        String id = f.run(spec().build());
+        f.await(id, MachineState.RUNNING);
+        f.service.close();
+        FakeDriver.FakeVm vm = f.driver.lastVm();
+        vm.refusingControl = true; // the new agent cannot reach the guest yet
+
+        MachineService next = f.newService();
+        try {
+            next.recover();
+            assertThat(next.stop(id, MachineSpec.Stop.AS_CONFIGURED).state()).isEqualTo(MachineState.STOPPING);
+            assertThat(vm.isAlive()).as("not powered off for want of a channel").isTrue();
+
+            vm.refusingControl = false;
+            Machine stopped = next.await(id, java.util.EnumSet.of(MachineState.STOPPED), Duration.ofSeconds(20));
+            assertThat(stopped.exitCode()).as("the workload exited on the signal").isEqualTo(143);
+            assertThat(vm.hostEnds()).isEmpty();
+        } finally {
+            next.close();
+        }
+    }
+
     /** Waits until the runner's timers are exactly those with {@code delays}. */
     private void awaitTimers(Duration... delays) {
         await().until(() -> f.clock.pendingDelays().equals(List.of(delays)));
