@@ -38,6 +38,9 @@ final class ServerCommand implements Callable<Integer> {
     @Mixin
     ClientLimitFlags clientLimits;
 
+    @Mixin
+    PrivateNetworkPlanFlags privateNetwork;
+
     @Override
     public Integer call() throws Exception {
         int colon = listen.lastIndexOf(':');
@@ -47,7 +50,7 @@ final class ServerCommand implements Callable<Integer> {
                 .withTokens(env("BOLERO_ADMIN_TOKEN"), env("BOLERO_JOIN_TOKEN"));
         if (database != null) config = config.withDatabase(database);
         if (advertise != null) config = config.withAdvertise(advertise);
-        config = config.withTenantRate(rate(rateLimit)).withClientLimits(clientLimits.limits());
+        config = privateNetwork.applyTo(config.withTenantRate(rate(rateLimit)).withClientLimits(clientLimits.limits()));
         CountDownLatch stopped = new CountDownLatch(1);
         try (Server server = Server.start(config)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

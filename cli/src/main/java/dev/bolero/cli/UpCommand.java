@@ -66,6 +66,9 @@ final class UpCommand implements Callable<Integer> {
             + "DNS names (default: a free port, picked at each start; no link with --no-network)")
     int privateNetworkPort;
 
+    @Mixin
+    PrivateNetworkPlanFlags privateNetworkPlan;
+
     @Option(names = "--gateway-listen", paramLabel = "HOST:PORT", description = "also run a gateway serving fleets "
             + "with an http_service over HTTP here, at FLEET.NS.DOMAIN (see bolero gateway)")
     String gatewayListen;
@@ -89,8 +92,8 @@ final class UpCommand implements Callable<Integer> {
         if (colon < 0 || agentColon < 0) throw new IllegalArgumentException("--listen and --agent-listen are host:port");
         String host = listen.substring(0, colon);
         CountDownLatch stopped = new CountDownLatch(1);
-        try (Server server = Server.start(ServerConfig.of(host, Integer.parseInt(listen.substring(colon + 1)),
-                root.resolve("server")));
+        try (Server server = Server.start(privateNetworkPlan.applyTo(ServerConfig.of(host,
+                Integer.parseInt(listen.substring(colon + 1)), root.resolve("server"))));
              Agent agent = Agent.start(new AgentConfig(agentListen.substring(0, agentColon),
                      Integer.parseInt(agentListen.substring(agentColon + 1)), root.resolve("agent"), Set.of(),
                      accelerator, Optional.empty(), Duration.ofSeconds(120)).withNetwork(network.config()))) {

@@ -78,6 +78,15 @@ public record PrivateAddressing(String pool, int nodeBits, int namespaceBits) {
         return Ipv4.format(Ipv4.Cidr.parse(infrastructureBlock(), "infrastructure block").host(index + 1));
     }
 
+    /**
+     * What the plan gives, for operators: e.g. {@code 10.0.0.0/8 (63 nodes, 1024 namespaces, 253 machines per
+     * namespace on a node)}.
+     */
+    public String describe() {
+        return pool + " (" + nodeIndexes() + " nodes, " + namespaces() + " namespaces, " + ((1 << hostBits()) - 3)
+                + " machines per namespace on a node)";
+    }
+
     /** How many namespaces the plan numbers. */
     public int namespaces() {
         return 1 << namespaceBits;

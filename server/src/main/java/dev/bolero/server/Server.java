@@ -72,7 +72,7 @@ public final class Server implements AutoCloseable {
             var secrets = new Secrets(store, clock, MasterKeys.forServer(config.dataDir(), System.getenv()));
             secrets.rewrapAll();
             cluster = Cluster.start(store, clock, config.timing(), config.loopInterval(), config.streamPickup(),
-                    secrets);
+                    secrets, config.privateNetwork());
             String replica = Tokens.id();
             Cluster started = cluster;
             telemetry = new Telemetry("server", () -> ready(started));

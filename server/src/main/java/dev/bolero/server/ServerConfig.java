@@ -1,6 +1,7 @@
 package dev.bolero.server;
 
 import dev.bolero.api.http.ClientLimits;
+import dev.bolero.network.PrivateAddressing;
 import dev.bolero.server.cluster.NodeRegistry;
 import java.net.URI;
 import java.nio.file.Path;
@@ -24,11 +25,13 @@ import java.util.Optional;
  * @param streamPickup how long a logs, events or exec request waits for the node's agent before {@code 503}
  * @param tenantRate how many requests each namespace token may make
  * @param clientLimits what a client of the API may hold: head and body deadlines, connections per address
+ * @param privateNetwork the private network's address plan for a new cluster; empty for the cluster's (see
+ *     {@code docs/private-network.md}: it is fixed once nodes hold addresses of it)
  */
 public record ServerConfig(String host, int port, Path dataDir, Optional<String> database, Optional<String> adminToken,
                            Optional<String> joinToken, NodeRegistry.Timing timing, Duration loopInterval,
                            Optional<URI> advertise, Duration streamPickup, RateLimit tenantRate,
-                           ClientLimits clientLimits) {
+                           ClientLimits clientLimits, Optional<PrivateAddressing> privateNetwork) {
     /**
      * A token's request rate: {@code perSecond} sustained, up to {@code burst} at once; {@link #NONE} for no limit.
      */
@@ -61,6 +64,7 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
         Objects.requireNonNull(streamPickup, "streamPickup");
         Objects.requireNonNull(tenantRate, "tenantRate");
         Objects.requireNonNull(clientLimits, "clientLimits");
+        Objects.requireNonNull(privateNetwork, "privateNetwork");
         advertise.ifPresent(u -> {
             if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
                 throw new IllegalArgumentException("advertise URL must be http(s)://host[:port], got " + u);
@@ -78,42 +82,48 @@ public record ServerConfig(String host, int port, Path dataDir, Optional<String>
         return new ServerConfig(host, port, dataDir, Optional.empty(), Optional.empty(), Optional.empty(),
                 new NodeRegistry.Timing(Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(20)),
                 Duration.ofSeconds(1), Optional.empty(), Duration.ofSeconds(10), RateLimit.DEFAULT,
-                ClientLimits.DEFAULT);
+                ClientLimits.DEFAULT, Optional.empty());
     }
 
     public ServerConfig withDatabase(String url) {
         return new ServerConfig(host, port, dataDir, Optional.of(url), adminToken, joinToken, timing, loopInterval,
-                advertise, streamPickup, tenantRate, clientLimits);
+                advertise, streamPickup, tenantRate, clientLimits, privateNetwork);
     }
 
     public ServerConfig withTokens(Optional<String> admin, Optional<String> join) {
         return new ServerConfig(host, port, dataDir, database, admin, join, timing, loopInterval, advertise,
-                streamPickup, tenantRate, clientLimits);
+                streamPickup, tenantRate, clientLimits, privateNetwork);
     }
 
     public ServerConfig withTiming(NodeRegistry.Timing timing, Duration loopInterval) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                streamPickup, tenantRate, clientLimits);
+                streamPickup, tenantRate, clientLimits, privateNetwork);
     }
 
     public ServerConfig withAdvertise(URI url) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval,
-                Optional.of(url), streamPickup, tenantRate, clientLimits);
+                Optional.of(url), streamPickup, tenantRate, clientLimits, privateNetwork);
     }
 
     public ServerConfig withTenantRate(RateLimit rate) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                streamPickup, rate, clientLimits);
+                streamPickup, rate, clientLimits, privateNetwork);
     }
 
     public ServerConfig withStreamPickup(Duration pickup) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                pickup, tenantRate, clientLimits);
+                pickup, tenantRate, clientLimits, privateNetwork);
     }
 
     public ServerConfig withClientLimits(ClientLimits limits) {
         return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
-                streamPickup, tenantRate, limits);
+                streamPickup, tenantRate, limits, privateNetwork);
+    }
+
+    /** This config with the private network's address plan {@code plan} (for a new cluster). */
+    public ServerConfig withPrivateNetwork(PrivateAddressing plan) {
+        return new ServerConfig(host, port, dataDir, database, adminToken, joinToken, timing, loopInterval, advertise,
+                streamPickup, tenantRate, clientLimits, Optional.of(plan));
     }
 
     /** The URL agents reach this replica at, once it serves on {@code boundPort}. */

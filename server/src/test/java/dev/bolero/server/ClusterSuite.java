@@ -567,6 +567,38 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void thePrivateNetworkPlanIsTheClustersOnceANodeHoldsAnAddressOfIt() throws Exception {
+        var small = new dev.bolero.network.PrivateAddressing("172.16.0.0/12", 4, 6);
+        restart(config(dataDir, db).withPrivateNetwork(small)); // no address given yet: the plan may still change
+        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
+        assertThat(a.privateNetwork.path("pool").asString()).isEqualTo("172.16.0.0/12");
+        assertThat(a.privateNetwork.path("node_bits").asInt()).isEqualTo(4);
+        assertThat(a.privateNetwork.path("namespace_bits").asInt()).isEqualTo(6);
+
+        server.close();
+        server = null;
+        assertThatThrownBy(() -> Server.start(config(dataDir, db).withPrivateNetwork(
+                dev.bolero.network.PrivateAddressing.DEFAULT)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("start server: the private network's address plan is 172.16.0.0/12 (15 nodes, 64 "
+                        + "namespaces, 1021 machines per namespace on a node), fixed since nodes hold addresses of it; "
+                        + "this server was given 10.0.0.0/8 (63 nodes, 1024 namespaces, 253 machines per namespace on "
+                        + "a node) (start it with the cluster's plan, or without one)");
+
+        restart(config(dataDir, db)); // none given: the cluster's
+        var b = agent(new FakeAgent(http, JOIN, "b", Map.of(), 4, 8192, List.of("qemu"), link(2, 51820)));
+        assertThat(b.privateNetwork.path("pool").asString()).isEqualTo("172.16.0.0/12");
+        assertThat(b.privateNetwork.path("node_index").asInt()).isEqualTo(1);
+    }
+
+    /** Stops the server, if it runs, and starts it again with {@code config}. */
+    private void restart(ServerConfig config) {
+        if (server != null) server.close();
+        server = Server.start(config);
+        http = new Http(server.port());
+    }
+
+    @Test
     void privateNetworkNodesGetIndexesPeersAndDnsRecordsThatFollowEndpointsMachinesAndNodeLoss() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");

@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.core.MachineState;
+import dev.bolero.network.PrivateAddressing;
 import dev.bolero.server.secrets.Secrets;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -60,22 +61,26 @@ public final class Cluster implements AutoCloseable {
      * @param streamPickup how long a stream request (logs, events, exec) waits for its node's agent
      * @param secrets the namespaces' secrets: machine configs may name only existing ones, and nodes get the values of
      *     their machines' secrets in their assignments
+     * @param privateNetwork the private network's address plan this server is given; empty for the cluster's (the
+     *     default one for a new cluster)
+     * @throws IllegalArgumentException when {@code privateNetwork} is not the plan the cluster's addresses are in
      */
     public static Cluster start(ServerStore store, Clock clock, NodeRegistry.Timing timing, Duration loopInterval,
-                                Duration streamPickup, Secrets secrets) {
+                                Duration streamPickup, Secrets secrets, Optional<PrivateAddressing> privateNetwork) {
+        PrivateAddressing plan = AddressPlan.fix(store, privateNetwork);
         var changes = new Changes();
         var assigned = new AssignedMachines();
         var placements = new Placements(store, clock, changes, timing.downAfter(), assigned);
         var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock);
         var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
-        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets, assigned);
+        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets, assigned, plan);
         // Other replicas' assignment changes wake this one's polls; alone on SQLite, every change is made here.
         Optional<AssignmentWatch> watch = store.shared() ? Optional.of(AssignmentWatch.start(store, changes))
                 : Optional.empty();
         var deployments = new Deployments(store, clock);
         var moves = new VolumeMoves(store, clock, changes, placements, plane, streams, VOLUME_PASS_DEADLINE);
-        var mesh = new GatewayMesh(store, clock, changes, NodeRegistry.PLAN, timing.downAfter(),
+        var mesh = new GatewayMesh(store, clock, changes, plan, timing.downAfter(),
                 timing.heartbeatInterval());
         var loops = new ClusterLoops(store, clock, changes, timing.downAfter(), loopInterval, Leadership.of(store),
                 plane, placements, deployments, moves, mesh).start();

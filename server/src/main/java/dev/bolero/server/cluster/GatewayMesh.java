@@ -58,6 +58,7 @@ public final class GatewayMesh {
             if (before.isPresent()) {
                 index = before.get().addressIndex();
             } else {
+                AddressPlan.check(tx, plan, action);
                 tx.gatewayPeers().deleteExpired(now); // a lapsed gateway's address may be given again
                 var taken = tx.gatewayPeers().all().stream().map(GatewayPeerStore.Row::addressIndex).toList();
                 index = PrivateAddressing.lowestFree(taken, plan.infrastructureAddresses()).orElseThrow(() ->

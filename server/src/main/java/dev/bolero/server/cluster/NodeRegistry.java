@@ -49,11 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeRegistry {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
-    /**
-     * The private network's address plan. It is fixed for the cluster's life (every node and every stored index
-     * depends on it), so it is not configurable: a cluster that needs another split would need a new pool.
-     */
-    static final PrivateAddressing PLAN = PrivateAddressing.DEFAULT;
 
     private final ServerStore store;
     private final Clock clock;
@@ -62,6 +57,8 @@ public final class NodeRegistry {
     private final Streams streams;
     private final Secrets secrets;
     private final AssignedMachines assigned;
+    /** The private network's address plan ({@link AddressPlan}): fixed once indexes of it are given. */
+    private final PrivateAddressing plan;
     /**
      * Nodes found to take no part in the private network: a node's part in it is fixed at its join, so these never
      * will, and their reports and poll answers skip the look ({@link #member}).
@@ -86,9 +83,11 @@ public final class NodeRegistry {
 
     /**
      * @param assigned the nodes' machines kept between poll answers; placements advance it
+     * @param plan the cluster's private-network address plan
      */
     NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets,
-                 AssignedMachines assigned) {
+                 AssignedMachines assigned, PrivateAddressing plan) {
+        this.plan = plan;
         this.secrets = secrets;
         this.assigned = assigned;
         this.store = store;
@@ -115,10 +114,11 @@ public final class NodeRegistry {
                     tx.index(), now));
             tx.tokens().insertNode("node-" + id, Tokens.hash(credential), id, now);
             if (request.privateNetwork() == null) return new Joined(null, List.<String>of());
+            AddressPlan.check(tx, plan, action);
             var members = tx.privateNetwork().members();
             int index = PrivateAddressing.lowestFree(members.stream().map(PrivateNetworkStore.Member::index).toList(),
-                    PLAN.nodeIndexes()).orElseThrow(() -> ApiException.failedPrecondition(action
-                            + ": the private network has no free node index (" + PLAN.nodeIndexes() + " taken)"));
+                    plan.nodeIndexes()).orElseThrow(() -> ApiException.failedPrecondition(action
+                            + ": the private network has no free node index (" + plan.nodeIndexes() + " taken)"));
             tx.privateNetwork().join(id, index, request.privateNetwork());
             var others = members.stream().map(PrivateNetworkStore.Member::nodeId).toList();
             tx.nodes().touchAssignments(others);
@@ -129,7 +129,7 @@ public final class NodeRegistry {
         changes.signal(joined.touched());
         return new JoinResponse(id, credential, seconds(timing.heartbeatInterval()), seconds(timing.downAfter()),
                 seconds(timing.fenceAfter()), joined.index() == null ? null
-                        : new PrivateNetworkPlan(PLAN.pool(), PLAN.nodeBits(), PLAN.namespaceBits(), joined.index()));
+                        : new PrivateNetworkPlan(plan.pool(), plan.nodeBits(), plan.namespaceBits(), joined.index()));
     }
 
     /** A join's outcome: the node's private index (null: not a member) and the members whose peers changed. */
@@ -258,7 +258,7 @@ public final class NodeRegistry {
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
         Map<String, Integer> indexes = tx.privateNetwork().namespaceIndexes(namespaces);
         if (mayNumber && !indexes.keySet().containsAll(namespaces)) return new Poll.Unnumbered();
-        var peers = MeshPeers.ofNode(PLAN, nodeId, tx.privateNetwork().members(), tx.gatewayPeers().all(),
+        var peers = MeshPeers.ofNode(plan, nodeId, tx.privateNetwork().members(), tx.gatewayPeers().all(),
                 clock.instant());
         var assigned = new ArrayList<Assignment>();
         for (MachineRow m : machines) {
@@ -278,12 +278,14 @@ public final class NodeRegistry {
         store.write(action, tx -> {
             var namespaces = tx.privateNetwork().namespacesOn(nodeId);
             var numbered = tx.privateNetwork().namespaceIndexes(namespaces).keySet();
+            if (numbered.containsAll(namespaces)) return null;
+            AddressPlan.check(tx, plan, action);
             var taken = new ArrayList<>(tx.privateNetwork().takenNamespaceIndexes());
             for (String namespace : namespaces) {
                 if (numbered.contains(namespace)) continue;
-                var index = PrivateAddressing.lowestFree(taken, PLAN.namespaces());
+                var index = PrivateAddressing.lowestFree(taken, plan.namespaces());
                 if (index.isEmpty()) {
-                    log.warn("{}: no free namespace index for {} ({} taken)", action, namespace, PLAN.namespaces());
+                    log.warn("{}: no free namespace index for {} ({} taken)", action, namespace, plan.namespaces());
                     continue;
                 }
                 tx.privateNetwork().numberNamespace(namespace, index.getAsInt());

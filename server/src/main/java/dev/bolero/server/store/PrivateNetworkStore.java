@@ -5,6 +5,7 @@ import dev.bolero.api.wire.NodeLink;
 import dev.bolero.api.wire.WireGuardKind;
 import dev.bolero.core.MachineState;
 import dev.bolero.core.NodeState;
+import dev.bolero.network.PrivateAddressing;
 import java.sql.SQLException;
 import java.util.Collection;
 import java.util.HashMap;
@@ -56,6 +57,27 @@ public final class PrivateNetworkStore {
         String kind = rs.getString(5);
         return new Member(rs.getString(1), rs.getInt(2), new NodeLink(rs.getString(3), rs.getString(4),
                 kind == null ? null : WireGuardKind.valueOf(kind)), NodeState.parse(rs.getString(6)) == NodeState.DOWN);
+    }
+
+    /** The cluster's address plan, once a server stored it. */
+    public Optional<PrivateAddressing> plan() throws SQLException {
+        return sql.one("SELECT pool, node_bits, namespace_bits FROM private_network_plan WHERE id = 1",
+                rs -> new PrivateAddressing(rs.getString(1), rs.getInt(2), rs.getInt(3)));
+    }
+
+    /** Stores {@code plan} as the cluster's, in place of any stored before. */
+    public void storePlan(PrivateAddressing plan) throws SQLException {
+        if (sql.update("UPDATE private_network_plan SET pool = ?, node_bits = ?, namespace_bits = ? WHERE id = 1",
+                plan.pool(), plan.nodeBits(), plan.namespaceBits()) == 0) {
+            sql.update("INSERT INTO private_network_plan (id, pool, node_bits, namespace_bits) VALUES (1,?,?,?)",
+                    plan.pool(), plan.nodeBits(), plan.namespaceBits());
+        }
+    }
+
+    /** Whether a node, namespace or gateway holds an index of the plan (so the plan can no longer change). */
+    public boolean anyIndexGiven() throws SQLException {
+        return sql.one("SELECT 1 FROM nodes WHERE private_index IS NOT NULL UNION ALL SELECT 1 FROM namespace_indexes "
+                + "UNION ALL SELECT 1 FROM gateway_peers LIMIT 1", rs -> true).isPresent();
     }
 
     /** Makes the node a member with {@code index} (which the unique index keeps to one node). */

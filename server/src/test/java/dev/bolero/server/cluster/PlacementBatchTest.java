@@ -55,7 +55,7 @@ class PlacementBatchTest {
         store = ServerStore.sqlite(dir.resolve("server.db"));
         cluster = Cluster.start(store, clock, new NodeRegistry.Timing(Duration.ofSeconds(5),
                 Duration.ofSeconds(30), Duration.ofSeconds(20)), Duration.ofHours(1), Duration.ofSeconds(2),
-                new Secrets(store, clock, MasterKeys.of(MasterKeys.generate(), List.of())));
+                new Secrets(store, clock, MasterKeys.of(MasterKeys.generate(), List.of())), Optional.empty());
         for (int i = 0; i < NODES; i++) {
             cluster.nodes().join(new JoinRequest("node-" + i, Map.of(), List.of(Driver.QEMU),
                     new Capacity(CPUS, CPUS * 1024L)));

@@ -112,6 +112,6 @@ class TokenCacheTest {
     private Cluster cluster(ServerStore store) {
         return Cluster.start(store, clock, new NodeRegistry.Timing(Duration.ofSeconds(5), Duration.ofSeconds(30),
                 Duration.ofSeconds(20)), Duration.ofHours(1), Duration.ofSeconds(2),
-                new Secrets(store, clock, MasterKeys.of(MasterKeys.generate(), List.of())));
+                new Secrets(store, clock, MasterKeys.of(MasterKeys.generate(), List.of())), Optional.empty());
     }
 }
