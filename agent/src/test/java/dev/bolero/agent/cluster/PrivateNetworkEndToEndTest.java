@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.testing.PrometheusText;
+import dev.bolero.network.PrivateAddressing;
 import dev.bolero.network.testing.HostCommands;
 import dev.bolero.oci.testing.ImageSpec;
 import dev.bolero.server.Http.Response;
@@ -34,6 +35,12 @@ class PrivateNetworkEndToEndTest {
     private static String image;
     private static List<AgentNode> nodes;
 
+    /**
+     * A plan other than the default (another pool, /19 subnets, not /24), so the nodes' links, rules and DNS are
+     * proven with the plan the server gives them, not with numbers they assume.
+     */
+    private static final PrivateAddressing PLAN = new PrivateAddressing("10.160.0.0/12", 3, 4);
+
     @BeforeAll
     static void setUp() throws Exception {
         // A node is down after 90 s of silence: long enough for an agent's restart on a loaded host (seen to take 40 s),
@@ -42,6 +49,7 @@ class PrivateNetworkEndToEndTest {
                 "echo up; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 80 -h /www"))
                 .timing(new NodeRegistry.Timing(Duration.ofSeconds(1), Duration.ofSeconds(90),
                         Duration.ofSeconds(60)))
+                .server(config -> config.withPrivateNetwork(PLAN))
                 .nodes("n1", "n2", "n3").privateNetwork().start();
         image = cluster.image();
         nodes = cluster.nodes();
@@ -65,7 +73,7 @@ class PrivateNetworkEndToEndTest {
         String ipA1 = privateIp("alpha", a1);
         String ipA2 = privateIp("alpha", a2);
         String ipB1 = privateIp("beta", b1);
-        assertThat(List.of(ipA1, ipA2, ipB1)).allMatch(ip -> ip.startsWith("10."));
+        assertThat(List.of(ipA1, ipA2, ipB1)).allMatch(ip -> PLAN.nodeOf(ip).isPresent(), "in the cluster's pool");
         assertThat(ipA1.substring(0, ipA1.lastIndexOf('.'))).as("another node, another subnet")
                 .isNotEqualTo(ipA2.substring(0, ipA2.lastIndexOf('.')));
         for (AgentNode n : nodes) {
