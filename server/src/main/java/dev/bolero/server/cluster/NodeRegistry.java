@@ -146,15 +146,42 @@ public final class NodeRegistry {
 
     /**
      * Records {@code report} as {@link #heartbeat} does, then the node's assignments once its assignment index differs
-     * from {@code index}; empty when {@code wait} passes with the index unchanged (the node has them already). Read as
+     * from {@code index}; none when {@code wait} passes with the index unchanged (the node has them already), and then
+     * the node's heartbeat is recorded again, so the poll held this long stood for its heartbeats. Read as
      * {@link #assignments} reads them, except that the heartbeat's read of the node's assignment index is the poll's
      * first look: a poll whose index is current reads nothing more before it waits.
      */
-    public Optional<Assignments> reportAndPoll(String nodeId, Heartbeat report, long index, Duration wait)
+    public Polled reportAndPoll(String nodeId, Heartbeat report, long index, Duration wait)
             throws InterruptedException {
+        long received = System.nanoTime();
         long seen = changes.nodeVersion(nodeId);
         long current = heartbeat(nodeId, report).index();
-        return poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
+        var answer = poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
+        return new Polled(answer, answer.isPresent() ? OptionalLong.empty() : heldBeat(nodeId, received));
+    }
+
+    /**
+     * A report-and-poll's outcome.
+     *
+     * @param assignments the node's assignments when its index moved; empty when the wait ended without
+     * @param heldMillis for an answer without assignments whose end recorded the node's heartbeat: how many
+     *     milliseconds, at least, passed between taking the poll's report and that record (monotonic, so the node may
+     *     count its report as accepted that much after it sent it); empty otherwise
+     */
+    public record Polled(Optional<Assignments> assignments, OptionalLong heldMillis) {}
+
+    /**
+     * Records the heartbeat of node {@code nodeId} whose poll, received at {@code received} ({@link System#nanoTime}),
+     * was held until now: the milliseconds since then; empty when the node is not {@code ready} (marked down meanwhile,
+     * only a report brings it back).
+     */
+    private OptionalLong heldBeat(String nodeId, long received) {
+        // Measured before the time recorded is taken: the node never counts past the record.
+        long held = (System.nanoTime() - received) / 1_000_000;
+        Instant now = clock.instant();
+        boolean recorded = store.report("record the held poll of node " + nodeId + " as its heartbeat",
+                tx -> tx.nodes().heldPollBeat(nodeId, now));
+        return recorded ? OptionalLong.of(held) : OptionalLong.empty();
     }
 
     /**

@@ -83,6 +83,15 @@ public final class NodeStore {
                 JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
     }
 
+    /**
+     * Records the node's heartbeat time alone (its report came with the poll this server held until {@code now}), if
+     * the node is {@code ready}: a node marked down meanwhile comes back only with a report. Whether it did.
+     */
+    public boolean heldPollBeat(String id, Instant now) throws SQLException {
+        return sql.update("UPDATE nodes SET heartbeat_at = ? WHERE id = ? AND health = " + READY, now.toEpochMilli(),
+                id) > 0;
+    }
+
     /** Sets the node's administrative state: ready, cordoned or draining. */
     public void setAdminState(String id, NodeState adminState) throws SQLException {
         sql.update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState.wireName(), id);
