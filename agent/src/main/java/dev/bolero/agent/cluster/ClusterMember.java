@@ -100,10 +100,11 @@ public final class ClusterMember implements AutoCloseable {
     private volatile boolean reportOnPoll = true;
     /**
      * Whether the control plane's last answer to a poll that waited to its end said it recorded the node's heartbeat
-     * then ({@link NodeProtocol.Polled#heldMillis}): polls then stand for heartbeats while they are held. Only the poll
-     * thread changes it.
+     * then ({@link NodeProtocol.Polled#heldMillis}), or no such answer came yet: polls then stand for heartbeats while
+     * they are held (against an older control plane that costs one shorter poll: {@link Liveness} never counts more
+     * than the answers prove). Only the poll thread changes it.
      */
-    private boolean heldPolls;
+    private boolean heldPolls = true;
     private final Thread poller;
     private final Thread beater;
 
