@@ -1,6 +1,7 @@
 package dev.bolero.bench;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.server.PostgresCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,6 +46,8 @@ import tools.jackson.databind.JsonNode;
 public final class ClusterBench {
     private static final String ADMIN = "bench-admin-token-0123456789";
     private static final String JOIN = "bench-join-token-0123456789";
+    /** Heartbeats the simulated nodes sent, all runs together. */
+    private static final AtomicLong HEARTBEATS = new AtomicLong();
     private static final HttpClient HTTP = HttpClient.newBuilder()
             .executor(Executors.newVirtualThreadPerTaskExecutor())
             .connectTimeout(Duration.ofSeconds(10)).build();
@@ -355,8 +358,10 @@ public final class ClusterBench {
             long start = System.nanoTime();
             long cpuStart = cpuNanos();
             long serverCpuStart = server.cpuNanos();
+            long beatsStart = HEARTBEATS.get();
             createAll(base, pool, "m-", creates, clients, latencies);
             double createS = (System.nanoTime() - start) / 1e9;
+            double beatsPerCreate = (double) (HEARTBEATS.get() - beatsStart) / creates;
             double cpuMs = (cpuNanos() - cpuStart) / 1e6 / creates;
             double serverCpuMs = (server.cpuNanos() - serverCpuStart) / 1e6 / creates;
             sampling.interrupt();
@@ -367,10 +372,12 @@ public final class ClusterBench {
             Arrays.sort(latencies);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "CPU per create: server %.2f ms, harness %.2f ms; server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
+                            + "CPU per create: server %.2f ms, harness %.2f ms; heartbeats per create %.2f; server CPU "
+                            + "idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
                             + "running after %.1f s (%d/%d); %d joins in %.1f s; warm-up: %d creates at %.1f/s, server "
                             + "%.2f ms CPU per create",
-                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs, idleCpuMsPerS,
+                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs, beatsPerCreate,
+                    idleCpuMsPerS,
                     ms(status, 0.50),
                     ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS, WARMUP,
                     WARMUP / warmS, warmCpuMs);
@@ -425,6 +432,13 @@ public final class ClusterBench {
 
     /** The answer to the request, parsed; null when it has no body. A status not among {@code expect} is a failure. */
     static JsonNode send(String base, String method, String path, String token, Object body, int... expect) {
+        var response = exchange(base, method, path, token, body, expect);
+        return response.body().isEmpty() ? null : ApiJson.mapper().readTree(response.body());
+    }
+
+    /** The answer to the request, as it came. A status not among {@code expect} is a failure. */
+    static HttpResponse<String> exchange(String base, String method, String path, String token, Object body,
+                                         int... expect) {
         var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(ApiJson.mapper().writeValueAsString(body)))
@@ -435,7 +449,7 @@ public final class ClusterBench {
                 throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " "
                         + response.body());
             }
-            return response.body().isEmpty() ? null : ApiJson.mapper().readTree(response.body());
+            return response;
         } catch (IOException e) {
             throw new UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -447,8 +461,11 @@ public final class ClusterBench {
     /**
      * A simulated node: long-polls its assignments, each poll carrying its report of every machine the last answer
      * assigned, in its desired state (as the agent does), and sends that report as a heartbeat once no report was
-     * accepted for a heartbeat interval, counted from the accepted report's sending (as the agent does: a node whose
-     * polls are answered that often sends none). Counts the machines whose report running was accepted for the first
+     * accepted for a heartbeat interval, counted from the accepted report's sending, unless a poll held by a server that
+     * records held polls stands for heartbeats (as the agent does, {@code Liveness}: such polls wait the fencing bound
+     * less two intervals and 2 s, at most 10 s; none is sent while one is held, until its wait and 1 s are over or no
+     * report was accepted for two intervals less than the fencing bound; its {@code 204} counts the report as accepted
+     * {@code Bolero-Held-Ms} after it was sent). Counts the machines whose report running was accepted for the first
      * time.
      */
     private static final class Agent {
@@ -457,11 +474,16 @@ public final class ClusterBench {
         private final String credential;
         private final int cpus;
         private final int interval;
+        private final int fenceAfter;
         private final AtomicInteger running;
         private final java.util.Set<String> seen = ConcurrentHashMap.newKeySet();
         private volatile JsonNode assigned;
         /** When the newest accepted report was sent ({@link System#nanoTime}). */
         private final AtomicLong lastAccepted = new AtomicLong();
+        /** Whether polls stand for heartbeats while held: until a 204 comes without the header (as the agent). */
+        private volatile boolean heldPolls = true;
+        /** Until when ({@link System#nanoTime}) the poll in flight stands for heartbeats; 0 when none does. */
+        private volatile long holdUntil;
         private final List<Thread> threads = new ArrayList<>();
 
         private Agent(String base, JsonNode joined, int cpus, AtomicInteger running) {
@@ -469,6 +491,7 @@ public final class ClusterBench {
             this.id = joined.path("node_id").asString();
             this.credential = joined.path("credential").asString();
             this.interval = joined.path("heartbeat_interval_s").asInt();
+            this.fenceAfter = joined.path("fence_after_s").asInt();
             this.cpus = cpus;
             this.running = running;
         }
@@ -482,6 +505,12 @@ public final class ClusterBench {
             return Map.of("cpus", cpus, "memory_mb", cpus * 4096L);
         }
 
+        /** The wait of a poll that stands for heartbeats, in seconds; 0 when the fencing bound leaves no room. */
+        private int heldWait() {
+            int wait = Math.min(10, fenceAfter - 2 * interval - 2);
+            return Math.max(wait, 0);
+        }
+
         void start() {
             // Spread the heartbeats over the interval, as independent hosts would.
             long phase = (long) (Math.random() * interval * 1000);
@@ -492,20 +521,35 @@ public final class ClusterBench {
                 long index = 0;
                 while (true) {
                     Report report = report();
+                    boolean held = heldPolls && heldWait() > 0;
+                    int wait = held ? heldWait() : 30;
                     long sent = System.nanoTime();
-                    JsonNode answer = send(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
-                            + "&wait_s=30", credential, report.body(), 200, 204);
+                    if (held) holdUntil = sent + TimeUnit.SECONDS.toNanos(wait + 1);
+                    HttpResponse<String> answer;
+                    try {
+                        answer = exchange(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
+                                + "&wait_s=" + wait, credential, report.body(), 200, 204);
+                    } finally {
+                        holdUntil = 0;
+                    }
                     report.accepted();
                     lastAccepted.accumulateAndGet(sent, Math::max);
-                    if (answer != null) {
-                        assigned = answer.path("machines");
-                        index = answer.path("index").asLong();
+                    if (answer.statusCode() == 200) {
+                        JsonNode body = ApiJson.mapper().readTree(answer.body());
+                        assigned = body.path("machines");
+                        index = body.path("index").asLong();
+                    } else {
+                        var heldMs = answer.headers().firstValue(Heartbeat.HELD_MS_HEADER);
+                        heldPolls = heldMs.isPresent();
+                        heldMs.ifPresent(ms -> lastAccepted.accumulateAndGet(sent + Math.min(
+                                TimeUnit.MILLISECONDS.toNanos(Long.parseLong(ms)), System.nanoTime() - sent),
+                                Math::max));
                     }
                 }
             })));
             threads.add(Thread.ofVirtual().name("beat-" + id).start(() -> loop(() -> {
                 while (true) {
-                    long due = lastAccepted.get() + TimeUnit.SECONDS.toNanos(interval) - System.nanoTime();
+                    long due = untilHeartbeatDue();
                     if (due > 0) {
                         Thread.sleep(Duration.ofNanos(due));
                         continue;
@@ -515,10 +559,23 @@ public final class ClusterBench {
             })));
         }
 
+        /** How long until a heartbeat is due, in nanoseconds; 0 or less when it is (as the agent's Liveness). */
+        private long untilHeartbeatDue() {
+            long accepted = lastAccepted.get();
+            long due = accepted + TimeUnit.SECONDS.toNanos(interval);
+            long until = holdUntil;
+            if (until != 0) {
+                long heldDue = Math.min(until, accepted + TimeUnit.SECONDS.toNanos(fenceAfter - 2L * interval));
+                if (heldDue - due > 0) due = heldDue;
+            }
+            return due - System.nanoTime();
+        }
+
         /** Sends a heartbeat; a failed one throws, and {@link #loop} tries again 1 s later. */
         private void heartbeat() {
             Report report = report();
             long sent = System.nanoTime();
+            HEARTBEATS.incrementAndGet();
             send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, report.body(), 200);
             report.accepted();
             lastAccepted.accumulateAndGet(sent, Math::max);
