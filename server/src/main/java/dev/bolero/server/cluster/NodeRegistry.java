@@ -4,6 +4,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
+import dev.bolero.server.store.NodeStore;
 import dev.bolero.server.store.Page;
 import dev.bolero.server.store.PrivateNetworkStore;
 import dev.bolero.server.store.ServerStore;
@@ -337,12 +338,17 @@ public final class NodeRegistry {
         String action = "heartbeat of node " + nodeId;
         Instant now = clock.instant();
         var result = store.report(action, tx -> {
-            NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            // A ready node's row is written and read back in one statement; a down one (or none) is read first.
+            var ready = tx.nodes().heartbeatIfReady(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            NodeRow down = ready.isPresent() ? null
+                    : tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             var member = member(tx, nodeId);
             List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
-            tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            if (down != null) tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
             boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
-            if (before.down()) log.info("node back id={}", nodeId);
+            var before = ready.orElseGet(() -> new NodeStore.Beat(down.assignIndex(), down.adminState()));
+            boolean wasDown = down != null;
+            if (wasDown) log.info("node back id={}", nodeId);
             boolean peersChanged = false;
             var namespacesChanged = new HashSet<String>();
             if (member.isPresent()) {
@@ -352,7 +358,7 @@ public final class NodeRegistry {
                     peersChanged = !link.publicKey().equals(member.get().link().publicKey())
                             || !link.endpoint().equals(member.get().link().endpoint());
                 }
-                peersChanged |= before.down();
+                peersChanged |= wasDown;
                 namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
             }
             // The heartbeat made it ready; nothing else in this transaction changes the node.
