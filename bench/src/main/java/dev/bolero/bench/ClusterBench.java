@@ -30,13 +30,13 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * End-to-end control-plane benchmark (issue 7): machine creates per second through the public API against a real
- * server with many simulated nodes (agents that join, heartbeat at the protocol interval, long-poll their assignments
- * and report every assigned machine running without booting anything), on SQLite and on PostgreSQL. Each store is
+ * server with many simulated nodes (agents that join, long-poll their assignments, heartbeat as the agent does, and
+ * report every assigned machine running without booting anything), on SQLite and on PostgreSQL. Each store is
  * measured with {@code nodes} nodes and, in the same run, with {@code baselineNodes} nodes; during the large run the
  * latency of {@code GET /v1/status} is sampled too. The server runs in a JVM of its own ({@link BenchServer}); this
  * process holds the clients and the simulated agents. Prints creates/s, p50/p99 create latency and the CPU time per
  * create of the server process (from {@code /proc}) and of this harness apart, which vary less than the rate on a
- * shared host, and what the server spends idle (its CPU per second over one heartbeat interval with the agents
+ * shared host, the heartbeats the nodes sent per create, and what the server spends idle (its CPU per second over one heartbeat interval with the agents
  * running, before the creates), a fixed cost that weighs more per create the slower the creates go. Beside them, the
  * figures measured for earlier code.
  *
