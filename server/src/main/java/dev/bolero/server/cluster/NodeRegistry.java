@@ -63,6 +63,7 @@ public final class NodeRegistry {
     private final Streams streams;
     private final Secrets secrets;
     private final AssignedMachines assigned;
+    private final TokenCache tokens;
     /**
      * Nodes found to take no part in the private network: a node's part in it is fixed at its join, so these never
      * will, and their reports and poll answers skip the look ({@link #member}).
@@ -87,9 +88,11 @@ public final class NodeRegistry {
 
     /**
      * @param assigned the nodes' machines kept between poll answers; placements advance it
+     * @param tokens the credentials this server keeps: a removed node's is forgotten at once
      */
     NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets,
-                 AssignedMachines assigned) {
+                 AssignedMachines assigned, TokenCache tokens) {
+        this.tokens = tokens;
         this.secrets = secrets;
         this.assigned = assigned;
         this.store = store;
@@ -498,6 +501,7 @@ public final class NodeRegistry {
             tx.nodes().touchAssignments(others);
             return others;
         });
+        tokens.invalidate(); // its credential went with its row
         assigned.forget(id);
         outsidePrivateNetwork.remove(id);
         log.info("{}: removed; {} private-network peers told", action, peers.size());
