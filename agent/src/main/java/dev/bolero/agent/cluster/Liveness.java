@@ -77,8 +77,8 @@ final class Liveness {
 
     /**
      * Records that a poll whose report was sent at {@code sentAt} is held by a server that records the node's
-     * heartbeat when a held poll's wait ends, for at most {@code wait}: it stands for heartbeats until {@link #released}
-     * or until its wait and {@link #SLACK} are over.
+     * heartbeat when a held poll's wait ends, for at most {@code wait}: it stands for heartbeats until
+     * {@link #released} or until its wait and {@link #SLACK} are over.
      */
     synchronized void holding(long sentAt, Duration wait) {
         holding = true;

@@ -93,8 +93,9 @@ final class NodeProtocol {
      * A report-and-poll's answer.
      *
      * @param assignments the node's assignments; empty when the wait ended with the index unchanged ({@code 204})
-     * @param heldMillis for a {@code 204} whose server recorded the node's heartbeat again when the wait ended: how many
-     *     milliseconds after taking the report ({@link Heartbeat#HELD_MS_HEADER}); empty otherwise (an older server)
+     * @param heldMillis for a {@code 204} whose server recorded the node's heartbeat again when the wait ended: how
+     *     many milliseconds after taking the report ({@link Heartbeat#HELD_MS_HEADER}); empty otherwise (an older
+     *     server)
      */
     record Polled(Optional<Assignments> assignments, OptionalLong heldMillis) {}
 
