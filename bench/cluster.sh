@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Control plane end to end: machine creates/s and p50/p99 create latency through the public API against a real
 # server with 1,000 simulated nodes (join, long-poll assignments with each poll carrying the node's report, heartbeat
-# once no report was accepted for 5 s, report the machines running without booting), on SQLite and on PostgreSQL (a
+# as the agent does: once no report was accepted for 5 s and no held poll stands for heartbeats, see
+# docs/cluster-protocol.md §2; report the machines running without booting), on SQLite and on PostgreSQL (a
 # throwaway cluster: initdb as the postgres user into a temporary directory, free port, removed after; needs the Debian
 # package postgresql and root). Baseline in the same run: the same creates
 # against 10 nodes, and GET /v1/status latency sampled during the large run; then, labelled with their commit and date,

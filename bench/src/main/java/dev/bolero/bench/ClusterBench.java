@@ -1,6 +1,7 @@
 package dev.bolero.bench;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.server.PostgresCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,15 +30,15 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * End-to-end control-plane benchmark (issue 7): machine creates per second through the public API against a real
- * server with many simulated nodes (agents that join, heartbeat at the protocol interval, long-poll their assignments
- * and report every assigned machine running without booting anything), on SQLite and on PostgreSQL. Each store is
+ * server with many simulated nodes (agents that join, long-poll their assignments, heartbeat as the agent does, and
+ * report every assigned machine running without booting anything), on SQLite and on PostgreSQL. Each store is
  * measured with {@code nodes} nodes and, in the same run, with {@code baselineNodes} nodes; during the large run the
  * latency of {@code GET /v1/status} is sampled too. The server runs in a JVM of its own ({@link BenchServer}); this
  * process holds the clients and the simulated agents. Prints creates/s, p50/p99 create latency and the CPU time per
  * create of the server process (from {@code /proc}) and of this harness apart, which vary less than the rate on a
- * shared host, and what the server spends idle (its CPU per second over one heartbeat interval with the agents
- * running, before the creates), a fixed cost that weighs more per create the slower the creates go. Beside them, the
- * figures measured for earlier code.
+ * shared host, the heartbeats the nodes sent per create, and what the server spends idle (its CPU per second over one
+ * heartbeat interval with the agents running, before the creates), a fixed cost that weighs more per create the slower
+ * the creates go. Beside them, the figures measured for earlier code.
  *
  * <p>Arguments: {@code nodes creates clients baselineNodes stores} (defaults 1000 3000 8 10 sqlite,postgres); a
  * {@code baselineNodes} of 0 skips the small run.
@@ -45,6 +46,8 @@ import tools.jackson.databind.JsonNode;
 public final class ClusterBench {
     private static final String ADMIN = "bench-admin-token-0123456789";
     private static final String JOIN = "bench-join-token-0123456789";
+    /** Heartbeats the simulated nodes sent, all runs together. */
+    private static final AtomicLong HEARTBEATS = new AtomicLong();
     private static final HttpClient HTTP = HttpClient.newBuilder()
             .executor(Executors.newVirtualThreadPerTaskExecutor())
             .connectTimeout(Duration.ofSeconds(10)).build();
@@ -209,6 +212,86 @@ public final class ClusterBench {
                     + "create: server 2.33 ms, harness 0.96 ms; idle 190 ms/s (this code, run right after: 366.3/s, "
                     + "p50 15.9 ms, p99 104.6 ms, server 1.95 ms, harness 0.86 ms, idle 172 ms/s)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, 3,000 warm-up creates) for the code before a held
+     * poll stood for heartbeats (commit 152e0c6 with this bench's heartbeat count; its simulated nodes polled for 30 s
+     * and heartbeat every 5 s while no poll was answered), each run back to back with this branch's on 2026-12-03 on
+     * the 2-core host while the integrator's test suite ran (load 2 to 13): pairs marked "held" ran commit b900d12
+     * (held polls alone), "+returning" commit 8d3d4bc (also the draining read skipped and a ready node's report in one
+     * statement), "+hash" commit 6753069 (also the cloned digest), "+tokens" this code; those marked * ran beside this
+     * session's own test runs. The rate and the server's CPU per create varied more between runs than between the codes
+     * (at load 2 to 3, from 17:36, the two codes measured alike on both stores: SQLite 633.9 to 726.3/s and 1.54 to
+     * 2.03 ms before, 298.1 to 726.8/s and 1.69 to 2.60 ms after; PostgreSQL 524.9 and 534.9/s before, 562.3 and
+     * 519.0/s after: the heartbeats a held poll saves are replaced, in these short runs, by the polls that end their
+     * 8-second wait unanswered), save the heartbeats: 0.11 to 1.28 per create before, 0.00 to 0.34 after (the slower the
+     * creates, the more nodes go two heartbeat intervals less the fencing bound without an accepted report and
+     * heartbeat: a held poll answered with machines counts only from its sending).
+     */
+    private static final List<String> BEFORE_HELD_POLLS = List.of(
+            "16:50 UTC  sqlite      1000 nodes:   255.9 creates/s, p50 17.3 ms p99 233.0 ms; server 2.56 ms, harness "
+                    + "1.32 ms per create; 0.67 heartbeats per create; idle 170 ms/s (held, right after: 488.4/s, p50 "
+                    + "14.2 ms p99 65.8 ms; 2.46 ms, 1.11 ms; 0.03; idle 156 ms/s)",
+            "16:52 UTC  sqlite      1000 nodes:   564.2 creates/s, p50 12.2 ms p99 53.9 ms; server 2.29 ms, harness "
+                    + "1.05 ms; 0.21; idle 192 ms/s (held*, right after: 426.5/s, p50 15.3 ms p99 81.4 ms; 2.65 ms, "
+                    + "1.37 ms; 0.03; idle 156 ms/s)",
+            "16:54 UTC  postgresql  1000 nodes:   283.6 creates/s, p50 20.3 ms p99 171.2 ms; server 2.38 ms, harness "
+                    + "1.19 ms; 0.58; idle 144 ms/s (held, right after: 198.6/s, p50 29.3 ms p99 226.1 ms; 3.83 ms, "
+                    + "1.48 ms; 0.20; idle 190 ms/s)",
+            "17:03 UTC  sqlite      1000 nodes:   242.7 creates/s, p50 22.8 ms p99 229.5 ms; server 2.98 ms, harness "
+                    + "1.41 ms; 0.81; idle 138 ms/s (+returning, right after: 357.1/s, p50 15.9 ms p99 113.1 ms; 2.62 "
+                    + "ms, 1.36 ms; 0.00; idle 322 ms/s)",
+            "17:05 UTC  sqlite      1000 nodes:   320.8 creates/s, p50 16.1 ms p99 143.1 ms; server 2.32 ms, harness "
+                    + "1.48 ms; 0.55; idle 184 ms/s (+returning, right after: 293.2/s, p50 18.4 ms p99 118.2 ms; 2.87 "
+                    + "ms, 1.76 ms; 0.01; idle 158 ms/s)",
+            "17:07 UTC  postgresql  1000 nodes:   154.9 creates/s, p50 35.9 ms p99 255.8 ms; server 3.71 ms, harness "
+                    + "1.70 ms; 1.28; idle 170 ms/s (+returning, right after: 202.9/s, p50 31.4 ms p99 158.6 ms; 3.69 "
+                    + "ms, 1.76 ms; 0.17; idle 284 ms/s)",
+            "17:10 UTC  postgresql  1000 nodes:   253.8 creates/s, p50 26.2 ms p99 108.4 ms; server 2.97 ms, harness "
+                    + "1.34 ms; 0.72; idle 150 ms/s (+returning, right after: 269.6/s, p50 21.6 ms p99 149.6 ms; 2.76 "
+                    + "ms, 1.09 ms; 0.12; idle 144 ms/s)",
+            "17:15 UTC  sqlite      1000 nodes:   397.5 creates/s, p50 13.9 ms p99 107.9 ms; server 1.97 ms, harness "
+                    + "1.00 ms; 0.37; idle 198 ms/s (+hash, right after: 358.7/s, p50 17.8 ms p99 80.3 ms; 2.58 ms, "
+                    + "1.06 ms; 0.02; idle 122 ms/s)",
+            "17:17 UTC  sqlite      1000 nodes:   331.0 creates/s, p50 16.7 ms p99 128.4 ms; server 2.78 ms, harness "
+                    + "1.38 ms; 0.48; idle 200 ms/s (+hash, right after: 240.5/s, p50 20.7 ms p99 255.4 ms; 2.30 ms, "
+                    + "1.13 ms; 0.02; idle 164 ms/s)",
+            "17:19 UTC* postgresql  1000 nodes:   187.6 creates/s, p50 29.5 ms p99 219.1 ms; server 3.09 ms, harness "
+                    + "1.44 ms; 1.03; idle 152 ms/s (+hash*, right after: 202.1/s, p50 26.7 ms p99 260.5 ms; 2.90 ms, "
+                    + "1.73 ms; 0.14; idle 114 ms/s)",
+            "17:23 UTC  sqlite      1000 nodes:   201.4 creates/s, p50 20.6 ms p99 307.4 ms; server 2.87 ms, harness "
+                    + "1.63 ms; 0.94; idle 138 ms/s (+tokens, right after: 430.5/s, p50 12.3 ms p99 156.7 ms; 1.84 "
+                    + "ms, 0.84 ms; 0.00; idle 220 ms/s)",
+            "17:25 UTC  sqlite      1000 nodes:   310.9 creates/s, p50 14.9 ms p99 222.6 ms; server 2.70 ms, harness "
+                    + "1.43 ms; 0.54; idle 190 ms/s (+tokens, right after: 453.1/s, p50 11.8 ms p99 147.6 ms; 1.81 "
+                    + "ms, 0.82 ms; 0.02; idle 160 ms/s)",
+            "17:27 UTC  sqlite      1000 nodes:   294.9 creates/s, p50 17.8 ms p99 201.7 ms; server 2.51 ms, harness "
+                    + "1.43 ms; 0.61; idle 176 ms/s (+tokens, right after: 253.0/s, p50 20.2 ms p99 196.6 ms; 2.84 "
+                    + "ms, 1.82 ms; 0.05; idle 282 ms/s)",
+            "17:29 UTC  postgresql  1000 nodes:   319.7 creates/s, p50 18.2 ms p99 117.4 ms; server 2.21 ms, harness "
+                    + "1.05 ms; 0.50; idle 142 ms/s (+tokens, right after: 140.3/s, p50 26.8 ms p99 363.4 ms; 2.54 "
+                    + "ms, 1.54 ms; 0.34; idle 168 ms/s)",
+            "17:32 UTC  postgresql  1000 nodes:   219.8 creates/s, p50 25.3 ms p99 184.9 ms; server 3.17 ms, harness "
+                    + "1.46 ms; 0.85; idle 262 ms/s (+tokens, right after: 263.1/s, p50 23.5 ms p99 150.8 ms; 2.44 "
+                    + "ms, 1.28 ms; 0.02; idle 200 ms/s)",
+            "17:36 UTC  sqlite      1000 nodes:   633.9 creates/s, p50 10.5 ms p99 55.6 ms; server 2.03 ms, harness "
+                    + "0.88 ms; 0.23; idle 140 ms/s, load 3 (+tokens, right after: 555.9/s, p50 12.5 ms p99 51.1 ms; "
+                    + "2.05 ms, 1.39 ms; 0.03; idle 100 ms/s)",
+            "17:41 UTC  sqlite      1000 nodes:   656.6 creates/s, p50 10.4 ms p99 40.6 ms; server 1.93 ms, harness "
+                    + "0.83 ms; 0.11; idle 156 ms/s, load 3 (+tokens, right after: 298.1/s, p50 22.7 ms p99 94.6 ms; "
+                    + "2.60 ms, 1.23 ms; 0.01; idle 186 ms/s)",
+            "17:50 UTC  postgresql  1000 nodes:   524.9 creates/s, p50 13.2 ms p99 50.9 ms; server 1.76 ms, harness "
+                    + "0.77 ms; 0.15; idle 192 ms/s, load 3 (+tokens, right after: 562.3/s, p50 10.6 ms p99 74.5 ms; "
+                    + "1.71 ms, 0.82 ms; 0.01; idle 122 ms/s)",
+            "17:52 UTC  sqlite      1000 nodes:   663.5 creates/s, p50 10.0 ms p99 47.2 ms; server 1.83 ms, harness "
+                    + "1.00 ms; 0.20; idle 114 ms/s, load 2 (+tokens, right after: 726.8/s, p50 9.2 ms p99 39.5 ms; "
+                    + "1.69 ms, 0.92 ms; 0.01; idle 122 ms/s; and again: 595.7/s, p50 11.6 ms p99 43.5 ms; 1.91 ms, "
+                    + "1.27 ms; 0.01; idle 144 ms/s)",
+            "17:54 UTC  sqlite      1000 nodes:   726.3 creates/s, p50 9.6 ms p99 39.7 ms; server 1.54 ms, harness "
+                    + "1.07 ms; 0.21; idle 148 ms/s, load 2 (right after the two runs of this code above)",
+            "17:55 UTC  postgresql  1000 nodes:   534.9 creates/s, p50 13.0 ms p99 48.5 ms; server 1.78 ms, harness "
+                    + "0.90 ms; 0.21; idle 156 ms/s, load 2 (+tokens, right after: 519.0/s, p50 12.3 ms p99 57.6 ms; "
+                    + "1.90 ms, 0.87 ms; 0.04; idle 70 ms/s)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -262,6 +345,9 @@ public final class ClusterBench {
         printHistory("Before a poll's report stood for a heartbeat and poll answers skipped the volume and "
                 + "private-network reads (commit 410b7b8, measured 2026-12-03 on this host under load 2 to 6, back to "
                 + "back with this code, both after 3,000 warm-up creates):", BEFORE_SKIPPED_HEARTBEATS);
+        printHistory("Before a held poll stood for heartbeats (commit 152e0c6, measured 2026-12-03 on this host under "
+                + "load 2 to 13, back to back with this branch, both after 3,000 warm-up creates; heartbeats the "
+                + "simulated nodes sent per create):", BEFORE_HELD_POLLS);
         System.exit(0);
     }
 
@@ -355,8 +441,10 @@ public final class ClusterBench {
             long start = System.nanoTime();
             long cpuStart = cpuNanos();
             long serverCpuStart = server.cpuNanos();
+            long beatsStart = HEARTBEATS.get();
             createAll(base, pool, "m-", creates, clients, latencies);
             double createS = (System.nanoTime() - start) / 1e9;
+            double beatsPerCreate = (double) (HEARTBEATS.get() - beatsStart) / creates;
             double cpuMs = (cpuNanos() - cpuStart) / 1e6 / creates;
             double serverCpuMs = (server.cpuNanos() - serverCpuStart) / 1e6 / creates;
             sampling.interrupt();
@@ -367,10 +455,12 @@ public final class ClusterBench {
             Arrays.sort(latencies);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "CPU per create: server %.2f ms, harness %.2f ms; server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d reported "
-                            + "running after %.1f s (%d/%d); %d joins in %.1f s; warm-up: %d creates at %.1f/s, server "
-                            + "%.2f ms CPU per create",
-                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs, idleCpuMsPerS,
+                            + "CPU per create: server %.2f ms, harness %.2f ms; heartbeats per create %.2f; server CPU "
+                            + "idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d "
+                            + "reported running after %.1f s (%d/%d); %d joins in %.1f s; warm-up: %d creates at "
+                            + "%.1f/s, server %.2f ms CPU per create",
+                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs,
+                    beatsPerCreate, idleCpuMsPerS,
                     ms(status, 0.50),
                     ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS, WARMUP,
                     WARMUP / warmS, warmCpuMs);
@@ -425,6 +515,13 @@ public final class ClusterBench {
 
     /** The answer to the request, parsed; null when it has no body. A status not among {@code expect} is a failure. */
     static JsonNode send(String base, String method, String path, String token, Object body, int... expect) {
+        var response = exchange(base, method, path, token, body, expect);
+        return response.body().isEmpty() ? null : ApiJson.mapper().readTree(response.body());
+    }
+
+    /** The answer to the request, as it came. A status not among {@code expect} is a failure. */
+    static HttpResponse<String> exchange(String base, String method, String path, String token, Object body,
+                                         int... expect) {
         var request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(ApiJson.mapper().writeValueAsString(body)))
@@ -435,7 +532,7 @@ public final class ClusterBench {
                 throw new IllegalStateException(method + " " + path + ": " + response.statusCode() + " "
                         + response.body());
             }
-            return response.body().isEmpty() ? null : ApiJson.mapper().readTree(response.body());
+            return response;
         } catch (IOException e) {
             throw new UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -447,9 +544,12 @@ public final class ClusterBench {
     /**
      * A simulated node: long-polls its assignments, each poll carrying its report of every machine the last answer
      * assigned, in its desired state (as the agent does), and sends that report as a heartbeat once no report was
-     * accepted for a heartbeat interval, counted from the accepted report's sending (as the agent does: a node whose
-     * polls are answered that often sends none). Counts the machines whose report running was accepted for the first
-     * time.
+     * accepted for a heartbeat interval, counted from the accepted report's sending, unless a poll held by a server
+     * that records held polls stands for heartbeats (as the agent does, {@code Liveness}: such polls wait the fencing
+     * bound less two intervals and 2 s, at most 10 s; none is sent while one is held, until its wait and 1 s are over
+     * or no report was accepted for two intervals less than the fencing bound; its {@code 204} counts the report as
+     * accepted {@code Bolero-Held-Ms} after it was sent). Counts the machines whose report running was accepted for the
+     * first time.
      */
     private static final class Agent {
         private final String base;
@@ -457,11 +557,16 @@ public final class ClusterBench {
         private final String credential;
         private final int cpus;
         private final int interval;
+        private final int fenceAfter;
         private final AtomicInteger running;
         private final java.util.Set<String> seen = ConcurrentHashMap.newKeySet();
         private volatile JsonNode assigned;
         /** When the newest accepted report was sent ({@link System#nanoTime}). */
         private final AtomicLong lastAccepted = new AtomicLong();
+        /** Whether polls stand for heartbeats while held: until a 204 comes without the header (as the agent). */
+        private volatile boolean heldPolls = true;
+        /** Until when ({@link System#nanoTime}) the poll in flight stands for heartbeats; 0 when none does. */
+        private volatile long holdUntil;
         private final List<Thread> threads = new ArrayList<>();
 
         private Agent(String base, JsonNode joined, int cpus, AtomicInteger running) {
@@ -469,6 +574,7 @@ public final class ClusterBench {
             this.id = joined.path("node_id").asString();
             this.credential = joined.path("credential").asString();
             this.interval = joined.path("heartbeat_interval_s").asInt();
+            this.fenceAfter = joined.path("fence_after_s").asInt();
             this.cpus = cpus;
             this.running = running;
         }
@@ -482,6 +588,12 @@ public final class ClusterBench {
             return Map.of("cpus", cpus, "memory_mb", cpus * 4096L);
         }
 
+        /** The wait of a poll that stands for heartbeats, in seconds; 0 when the fencing bound leaves no room. */
+        private int heldWait() {
+            int wait = Math.min(10, fenceAfter - 2 * interval - 2);
+            return Math.max(wait, 0);
+        }
+
         void start() {
             // Spread the heartbeats over the interval, as independent hosts would.
             long phase = (long) (Math.random() * interval * 1000);
@@ -492,20 +604,35 @@ public final class ClusterBench {
                 long index = 0;
                 while (true) {
                     Report report = report();
+                    boolean held = heldPolls && heldWait() > 0;
+                    int wait = held ? heldWait() : 30;
                     long sent = System.nanoTime();
-                    JsonNode answer = send(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
-                            + "&wait_s=30", credential, report.body(), 200, 204);
+                    if (held) holdUntil = sent + TimeUnit.SECONDS.toNanos(wait + 1);
+                    HttpResponse<String> answer;
+                    try {
+                        answer = exchange(base, "POST", "/v1/nodes/" + id + "/assignments?index=" + index
+                                + "&wait_s=" + wait, credential, report.body(), 200, 204);
+                    } finally {
+                        holdUntil = 0;
+                    }
                     report.accepted();
                     lastAccepted.accumulateAndGet(sent, Math::max);
-                    if (answer != null) {
-                        assigned = answer.path("machines");
-                        index = answer.path("index").asLong();
+                    if (answer.statusCode() == 200) {
+                        JsonNode body = ApiJson.mapper().readTree(answer.body());
+                        assigned = body.path("machines");
+                        index = body.path("index").asLong();
+                    } else {
+                        var heldMs = answer.headers().firstValue(Heartbeat.HELD_MS_HEADER);
+                        heldPolls = heldMs.isPresent();
+                        heldMs.ifPresent(ms -> lastAccepted.accumulateAndGet(sent + Math.min(
+                                TimeUnit.MILLISECONDS.toNanos(Long.parseLong(ms)), System.nanoTime() - sent),
+                                Math::max));
                     }
                 }
             })));
             threads.add(Thread.ofVirtual().name("beat-" + id).start(() -> loop(() -> {
                 while (true) {
-                    long due = lastAccepted.get() + TimeUnit.SECONDS.toNanos(interval) - System.nanoTime();
+                    long due = untilHeartbeatDue();
                     if (due > 0) {
                         Thread.sleep(Duration.ofNanos(due));
                         continue;
@@ -515,10 +642,23 @@ public final class ClusterBench {
             })));
         }
 
+        /** How long until a heartbeat is due, in nanoseconds; 0 or less when it is (as the agent's Liveness). */
+        private long untilHeartbeatDue() {
+            long accepted = lastAccepted.get();
+            long due = accepted + TimeUnit.SECONDS.toNanos(interval);
+            long until = holdUntil;
+            if (until != 0) {
+                long heldDue = Math.min(until, accepted + TimeUnit.SECONDS.toNanos(fenceAfter - 2L * interval));
+                if (heldDue - due > 0) due = heldDue;
+            }
+            return due - System.nanoTime();
+        }
+
         /** Sends a heartbeat; a failed one throws, and {@link #loop} tries again 1 s later. */
         private void heartbeat() {
             Report report = report();
             long sent = System.nanoTime();
+            HEARTBEATS.incrementAndGet();
             send(base, "POST", "/v1/nodes/" + id + "/heartbeat", credential, report.body(), 200);
             report.accepted();
             lastAccepted.accumulateAndGet(sent, Math::max);

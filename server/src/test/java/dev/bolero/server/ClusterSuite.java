@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.server.cluster.NodeRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -490,6 +492,24 @@ abstract class ClusterSuite {
         assertThat(node.reportAndPoll(1).status()).isEqualTo(204);
         assertThat(running.get(90, java.util.concurrent.TimeUnit.SECONDS).json().path("state").asString())
                 .isEqualTo("running");
+    }
+
+    @Test
+    void aPollHeldUntilItsWaitEndsRecordsTheNodesHeartbeatAgainAndSaysHowLongItHeldIt() {
+        var node = agent("n1", Map.of(), 4, 8192);
+        node.poll(0);
+        assertThat(node.heartbeat().status()).isEqualTo(200);
+        Instant reported = Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at")
+                .asString());
+
+        var held = node.reportAndPoll(1);
+
+        assertThat(held.status()).isEqualTo(204);
+        assertThat(held.header(Heartbeat.HELD_MS_HEADER)).as("%s", held.headers())
+                .hasValueSatisfying(ms -> assertThat(Long.parseLong(ms)).isPositive());
+        // The wait's end is recorded as a heartbeat: the node's record is later than the report that opened the poll.
+        assertThat(Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at").asString()))
+                .isAfter(reported);
     }
 
     @Test

@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * threads run until {@link #close}: one long-polls the assignments, each poll carrying the node's report, and
  * reconciles the node's machines to them (every machine of the node belongs to the cluster: one not assigned is stopped
  * and destroyed), the other sends a heartbeat whenever no report was accepted for a heartbeat interval (a node whose
- * polls are answered that often sends none) and at once when a machine's state changed, and fences — stops and
+ * polls are answered that often sends none, nor one whose poll a control plane that records held polls holds) and at
+ * once when a machine's state changed, and fences — stops and
  * destroys every machine — once no report has been accepted, by heartbeat or poll, for {@code fence_after_s}
  * ({@link Liveness}).
  * Stream requests in the assignments (logs, events, exec) are answered from the node API at once, each on its own
@@ -97,6 +98,13 @@ public final class ClusterMember implements AutoCloseable {
     private volatile Assignments latest;
     /** Whether polls carry the node's report (false once the control plane refused that: an older one). */
     private volatile boolean reportOnPoll = true;
+    /**
+     * Whether the control plane's last answer to a poll that waited to its end said it recorded the node's heartbeat
+     * then ({@link NodeProtocol.Polled#heldMillis}), or no such answer came yet: polls then stand for heartbeats while
+     * they are held (against an older control plane that costs one shorter poll: {@link Liveness} never counts more
+     * than the answers prove). Only the poll thread changes it.
+     */
+    private boolean heldPolls = true;
     private final Thread poller;
     private final Thread beater;
 
@@ -222,21 +230,42 @@ public final class ClusterMember implements AutoCloseable {
      * The node's assignments once their index differs from {@code index}, or after {@value #POLL_WAIT_S} s (then the
      * latest ones again). The poll carries the node's report of its machines, so what a reconcile changed reaches the
      * control plane with the next poll, and the poll stands for a heartbeat ({@link #accepted}); a control plane without
-     * that call ({@code 405}) is polled without it, and the heartbeat after a change carries the report instead.
+     * that call ({@code 405}) is polled without it, and the heartbeat after a change carries the report instead. A
+     * control plane that records a held poll's end as the node's heartbeat ({@link #heldPolls}) is polled with the
+     * shorter wait of {@link Liveness#heldPollWait}, and no heartbeat is sent while such a poll is held.
      */
     private Assignments poll(long index) {
         Assignments a = latest;
         if (reportOnPoll && a != null) {
+            Optional<Duration> heldWait = heldPolls ? liveness.heldPollWait() : Optional.empty();
+            int waitS = heldWait.map(w -> (int) w.toSeconds()).orElse(POLL_WAIT_S);
+            long sent = liveness.sending();
+            heldWait.ifPresent(w -> liveness.holding(sent, w));
             try {
-                long sent = liveness.sending();
-                Optional<Assignments> answer = protocol.reportAndPoll(node, heartbeat(), index, POLL_WAIT_S);
+                NodeProtocol.Polled answer = protocol.reportAndPoll(node, heartbeat(), index, waitS);
                 accepted(sent, "polls");
-                return answer.orElse(a);
+                answer.heldMillis().ifPresent(ms -> liveness.acceptedHeld(sent, ms));
+                if (answer.assignments().isEmpty() && heldPolls && answer.heldMillis().isEmpty()) {
+                    // This control plane no longer records held polls (another, older replica answered): heartbeats
+                    // are due as usual, one now.
+                    heldPolls = false;
+                    heartbeatSoon.release();
+                } else if (answer.assignments().isEmpty()) {
+                    heldPolls = answer.heldMillis().isPresent();
+                }
+                return answer.assignments().orElse(a);
             } catch (NodeProtocol.Failure e) {
+                if (heldPolls) {
+                    // The held poll stood for heartbeats: one now, as its failure may leave none for a while.
+                    heldPolls = false;
+                    heartbeatSoon.release();
+                }
                 if (e.status != 405) throw e;
                 reportOnPoll = false;
                 log.info("control plane {} takes no report with the poll: reporting by heartbeats alone",
                         protocol.server());
+            } finally {
+                liveness.released();
             }
         }
         return protocol.assignments(node, index, POLL_WAIT_S);
@@ -244,9 +273,10 @@ public final class ClusterMember implements AutoCloseable {
 
     /**
      * Sends a heartbeat at start, when asked for one ({@link #heartbeatSoon}: a machine's state changed, or a reconcile
-     * changed something and polls carry no report), and once no report was accepted for a heartbeat interval (so while polls carrying the report are answered more
-     * often, none); after a failed one, again an interval later. Fences once no report was accepted for
-     * {@code fence_after_s}.
+     * changed something and polls carry no report, or a held poll that stood for heartbeats failed), and once no report
+     * was accepted for a heartbeat interval and no held poll stands for heartbeats ({@link Liveness#heartbeatDue}: so
+     * while polls carrying the report are answered more often, or are held by a control plane that records them, none);
+     * after a failed one, again an interval later. Fences once no report was accepted for {@code fence_after_s}.
      */
     private void heartbeatLoop() {
         Duration interval = Duration.ofSeconds(node.heartbeatIntervalS());

@@ -13,11 +13,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
@@ -70,11 +72,32 @@ final class NodeProtocol {
      * Sends {@code report} (recorded as a heartbeat is) and long-polls the assignments: empty when {@code waitS} passed
      * with {@code index} unchanged. A control plane older than this call answers it {@code 405}.
      */
-    Optional<Assignments> reportAndPoll(JoinResponse node, Heartbeat report, long index, int waitS) {
-        return Optional.ofNullable(call("report and poll assignments of node " + node.nodeId(),
-                "/v1/nodes/" + node.nodeId() + "/assignments?index=" + index + "&wait_s=" + waitS,
-                node.credential(), report, Duration.ofSeconds(waitS + 15L), Assignments.class));
+    Polled reportAndPoll(JoinResponse node, Heartbeat report, long index, int waitS) {
+        String action = "report and poll assignments of node " + node.nodeId();
+        Reply<Assignments> reply = exchange(action, "/v1/nodes/" + node.nodeId() + "/assignments?index=" + index
+                + "&wait_s=" + waitS, node.credential(), report, Duration.ofSeconds(waitS + 15L), Assignments.class);
+        OptionalLong held = OptionalLong.empty();
+        var header = reply.headers().firstValue(Heartbeat.HELD_MS_HEADER);
+        if (reply.body() == null && header.isPresent()) {
+            try {
+                held = OptionalLong.of(Long.parseLong(header.get()));
+            } catch (NumberFormatException e) {
+                log.warn("{}: {} '{}' is not a number of milliseconds; not counted", action, Heartbeat.HELD_MS_HEADER,
+                        header.get());
+            }
+        }
+        return new Polled(Optional.ofNullable(reply.body()), held);
     }
+
+    /**
+     * A report-and-poll's answer.
+     *
+     * @param assignments the node's assignments; empty when the wait ended with the index unchanged ({@code 204})
+     * @param heldMillis for a {@code 204} whose server recorded the node's heartbeat again when the wait ended: how
+     *     many milliseconds after taking the report ({@link Heartbeat#HELD_MS_HEADER}); empty otherwise (an older
+     *     server)
+     */
+    record Polled(Optional<Assignments> assignments, OptionalLong heldMillis) {}
 
     HeartbeatResponse heartbeat(JoinResponse node, Heartbeat heartbeat, Duration timeout) {
         return call("heartbeat of node " + node.nodeId(), "/v1/nodes/" + node.nodeId() + "/heartbeat",
@@ -138,12 +161,21 @@ final class NodeProtocol {
 
     /** The answer to a POST of {@code body} (a GET when null) read as {@code type}; null for {@code 204}. */
     private <T> T call(String action, String path, String token, Object body, Duration timeout, Class<T> type) {
+        return exchange(action, path, token, body, timeout, type).body();
+    }
+
+    /** An answer's body ({@code null} for {@code 204}) and headers. */
+    private record Reply<T>(T body, HttpHeaders headers) {}
+
+    /** {@link #call}, with the answer's headers. */
+    private <T> Reply<T> exchange(String action, String path, String token, Object body, Duration timeout,
+                                  Class<T> type) {
         int first = current;
         Failure unreachable = null;
         for (int tried = 0; tried < servers.size(); tried++) {
             int i = (first + tried) % servers.size();
             try {
-                T answer = call(servers.get(i), action, path, token, body, timeout, type);
+                Reply<T> answer = call(servers.get(i), action, path, token, body, timeout, type);
                 if (i != current) {
                     log.info("control plane: now talking to {} ({} did not answer)", servers.get(i), servers.get(current));
                     current = i;
@@ -161,8 +193,8 @@ final class NodeProtocol {
         return e.status == 0 || e.status == 502 || e.status == 503 || e.status == 504;
     }
 
-    private <T> T call(URI server, String action, String path, String token, Object body, Duration timeout,
-                       Class<T> type) {
+    private <T> Reply<T> call(URI server, String action, String path, String token, Object body, Duration timeout,
+                              Class<T> type) {
         String what = action + " at " + server;
         var request = HttpRequest.newBuilder(server.resolve(path)).timeout(timeout)
                 .header("Authorization", "Bearer " + token);
@@ -185,9 +217,9 @@ final class NodeProtocol {
             throw new Failure(what + ": HTTP " + response.statusCode() + " " + response.body(),
                     response.statusCode(), null);
         }
-        if (response.statusCode() == 204) return null;
+        if (response.statusCode() == 204) return new Reply<>(null, response.headers());
         try {
-            return JSON.readValue(response.body(), type);
+            return new Reply<>(JSON.readValue(response.body(), type), response.headers());
         } catch (tools.jackson.core.JacksonException e) {
             // Neither the body nor Jackson's message (which may quote it), nor it as the cause: an assignments answer
             // carries secrets' values.

@@ -6,7 +6,10 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** When a node heartbeats and fences, on a fake clock: a poll's accepted report counts as a heartbeat. */
+/**
+ * When a node heartbeats and fences, on a fake clock: a poll's accepted report counts as a heartbeat, and a poll held
+ * by a server that records it stands for heartbeats while it is held.
+ */
 class LivenessTest {
     private static final long S = Duration.ofSeconds(1).toNanos();
 
@@ -58,5 +61,60 @@ class LivenessTest {
 
         liveness.accepted(liveness.sending());
         assertThat(liveness.fenceDue()).isFalse();
+    }
+
+    @Test
+    void a_poll_held_by_a_server_that_records_it_stands_for_heartbeats_until_its_wait_and_the_slack_are_over() {
+        Duration wait = liveness.heldPollWait().orElseThrow();
+        assertThat(wait).isEqualTo(Duration.ofSeconds(8)); // 20 s fencing bound less two 5 s intervals and 2 s
+        long sent = liveness.sending();
+        liveness.accepted(sent);
+        liveness.holding(sent, wait);
+
+        now.addAndGet(wait.toNanos());
+        assertThat(liveness.heartbeatDue()).isFalse();
+        now.addAndGet(Liveness.SLACK.toNanos());
+        assertThat(liveness.heartbeatDue()).as("the held poll's answer is late").isTrue();
+    }
+
+    @Test
+    void a_held_poll_never_keeps_heartbeats_back_past_two_intervals_before_the_fencing_bound() {
+        liveness.holding(liveness.sending() + 5 * S, Duration.ofSeconds(8)); // sent 5 s after the last accepted report
+
+        now.addAndGet(10 * S - 1);
+        assertThat(liveness.heartbeatDue()).isFalse();
+        now.addAndGet(1);
+        assertThat(liveness.heartbeatDue()).isTrue();
+    }
+
+    @Test
+    void once_the_held_poll_ends_heartbeats_are_due_as_usual() {
+        long sent = liveness.sending();
+        liveness.holding(sent, Duration.ofSeconds(8));
+        now.addAndGet(6 * S);
+        assertThat(liveness.heartbeatDue()).isFalse();
+
+        liveness.released();
+
+        assertThat(liveness.heartbeatDue()).isTrue();
+    }
+
+    @Test
+    void a_held_poll_recorded_at_its_end_counts_that_much_after_it_was_sent_but_never_past_its_answer() {
+        long sent = liveness.sending();
+        now.addAndGet(8 * S);
+        liveness.acceptedHeld(sent, 7_000);
+        assertThat(liveness.untilHeartbeatDue()).isEqualTo(4 * S);
+
+        long next = liveness.sending();
+        now.addAndGet(2 * S);
+        liveness.acceptedHeld(next, 60_000); // more than passed: counts up to now only
+        assertThat(liveness.untilHeartbeatDue()).isEqualTo(5 * S);
+    }
+
+    @Test
+    void no_poll_stands_for_heartbeats_when_the_fencing_bound_leaves_no_room_for_its_wait() {
+        var tight = new Liveness(now::get, Duration.ofSeconds(1), Duration.ofSeconds(2));
+        assertThat(tight.heldPollWait()).isEmpty();
     }
 }

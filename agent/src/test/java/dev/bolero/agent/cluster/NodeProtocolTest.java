@@ -66,9 +66,13 @@ class NodeProtocolTest {
         var report = new Heartbeat(CAPACITY, List.of(Driver.QEMU), List.of());
 
         var first = protocol.reportAndPoll(node, report, 0, 0);
-        assertThat(first).isPresent();
-        assertThat(first.get().machines()).isEmpty();
-        assertThat(protocol.reportAndPoll(node, report, first.get().index(), 0)).isEmpty();
+        assertThat(first.assignments()).isPresent();
+        assertThat(first.assignments().get().machines()).isEmpty();
+        assertThat(first.heldMillis()).as("an answer with assignments").isEmpty();
+        var unchanged = protocol.reportAndPoll(node, report, first.assignments().get().index(), 1);
+        assertThat(unchanged.assignments()).isEmpty();
+        assertThat(unchanged.heldMillis()).as("the server recorded the held poll's end as a heartbeat").isPresent();
+        assertThat(unchanged.heldMillis().getAsLong()).isPositive();
     }
 
     @Test

@@ -15,6 +15,13 @@ import java.util.List;
  */
 public record Heartbeat(Capacity capacity, List<Driver> drivers, List<MachineReport> machines,
                         NodeLink privateNetwork) {
+    /**
+     * The header of a report-and-poll's {@code 204} whose server recorded the node's heartbeat again when the wait
+     * ended: how many milliseconds, at least, passed between the server taking the poll's report and that record. A
+     * node may count its report as accepted that much later than it sent it ({@code docs/cluster-protocol.md} §2).
+     */
+    public static final String HELD_MS_HEADER = "Bolero-Held-Ms";
+
     public Heartbeat {
         if (capacity == null) throw ApiException.invalid("heartbeat: capacity is required");
         drivers = JoinRequest.checkDrivers(drivers);

@@ -71,10 +71,11 @@ public final class Cluster implements AutoCloseable {
         var changes = new Changes();
         var assigned = new AssignedMachines();
         var placements = new Placements(store, clock, changes, timing.downAfter(), assigned);
-        var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock);
+        var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock,
+                store.shared());
         var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);
-        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets, assigned, plan);
+        var nodes = new NodeRegistry(store, clock, changes, timing, streams, secrets, assigned, tokens, plan);
         // Other replicas' assignment changes wake this one's polls; alone on SQLite, every change is made here.
         Optional<AssignmentWatch> watch = store.shared() ? Optional.of(AssignmentWatch.start(store, changes))
                 : Optional.empty();
@@ -168,7 +169,7 @@ public final class Cluster implements AutoCloseable {
 
     /**
      * The credential {@code token} is, if any. Credentials are cached ({@link TokenCache}): one revoked through this
-     * server is refused at once, one revoked through another server sharing the store within 5 s.
+     * server (or a removed node's) is refused at once, one revoked through another server sharing the store within 5 s.
      */
     public Optional<TokenRow> authenticate(String token) {
         return tokens.find(Tokens.hash(token));

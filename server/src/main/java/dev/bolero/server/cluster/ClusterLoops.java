@@ -2,6 +2,7 @@ package dev.bolero.server.cluster;
 
 import dev.bolero.api.wire.Deployment;
 import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.core.NodeState;
 import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.MachineStore;
@@ -240,12 +241,14 @@ final class ClusterLoops implements AutoCloseable {
     private record Observation(Reconciler.Observed observed, Map<String, Map<Optional<String>, String>> waiting) {}
 
     private Observation observe(Tx tx) throws SQLException {
+        var nodes = tx.nodes().list();
         var unplaced = tx.machines().unplaced();
-        var onDraining = tx.machines().onDrainingNodes();
+        // The machines on draining nodes, read only when a node is draining (a join of every machine with its node).
+        var onDraining = nodes.stream().anyMatch(n -> n.adminState() == NodeState.DRAINING)
+                ? tx.machines().onDrainingNodes() : List.<MachineRow>of();
         var strategies = new HashMap<String, FleetStrategy>();
         for (MachineRow m : unplaced) strategy(tx, m, strategies);
         for (MachineRow m : onDraining) strategy(tx, m, strategies);
-        var nodes = tx.nodes().list();
         var nodeRegions = Reconciler.nodeRegions(nodes);
         var sized = new ArrayList<Reconciler.FleetSize>();
         var waiting = new HashMap<String, Map<Optional<String>, String>>();

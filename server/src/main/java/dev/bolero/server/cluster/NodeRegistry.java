@@ -4,6 +4,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.NodeRow;
+import dev.bolero.server.store.NodeStore;
 import dev.bolero.server.store.Page;
 import dev.bolero.server.store.PrivateNetworkStore;
 import dev.bolero.server.store.ServerStore;
@@ -57,6 +58,7 @@ public final class NodeRegistry {
     private final Streams streams;
     private final Secrets secrets;
     private final AssignedMachines assigned;
+    private final TokenCache tokens;
     /** The private network's address plan ({@link AddressPlan}): fixed once indexes of it are given. */
     private final PrivateAddressing plan;
     /**
@@ -83,10 +85,12 @@ public final class NodeRegistry {
 
     /**
      * @param assigned the nodes' machines kept between poll answers; placements advance it
+     * @param tokens the credentials this server keeps: a removed node's is forgotten at once
      * @param plan the cluster's private-network address plan
      */
     NodeRegistry(ServerStore store, Clock clock, Changes changes, Timing timing, Streams streams, Secrets secrets,
-                 AssignedMachines assigned, PrivateAddressing plan) {
+                 AssignedMachines assigned, TokenCache tokens, PrivateAddressing plan) {
+        this.tokens = tokens;
         this.plan = plan;
         this.secrets = secrets;
         this.assigned = assigned;
@@ -146,15 +150,42 @@ public final class NodeRegistry {
 
     /**
      * Records {@code report} as {@link #heartbeat} does, then the node's assignments once its assignment index differs
-     * from {@code index}; empty when {@code wait} passes with the index unchanged (the node has them already). Read as
+     * from {@code index}; none when {@code wait} passes with the index unchanged (the node has them already), and then
+     * the node's heartbeat is recorded again, so the poll held this long stood for its heartbeats. Read as
      * {@link #assignments} reads them, except that the heartbeat's read of the node's assignment index is the poll's
      * first look: a poll whose index is current reads nothing more before it waits.
      */
-    public Optional<Assignments> reportAndPoll(String nodeId, Heartbeat report, long index, Duration wait)
+    public Polled reportAndPoll(String nodeId, Heartbeat report, long index, Duration wait)
             throws InterruptedException {
+        long received = System.nanoTime();
         long seen = changes.nodeVersion(nodeId);
         long current = heartbeat(nodeId, report).index();
-        return poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
+        var answer = poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
+        return new Polled(answer, answer.isPresent() ? OptionalLong.empty() : heldBeat(nodeId, received));
+    }
+
+    /**
+     * A report-and-poll's outcome.
+     *
+     * @param assignments the node's assignments when its index moved; empty when the wait ended without
+     * @param heldMillis for an answer without assignments whose end recorded the node's heartbeat: how many
+     *     milliseconds, at least, passed between taking the poll's report and that record (monotonic, so the node may
+     *     count its report as accepted that much after it sent it); empty otherwise
+     */
+    public record Polled(Optional<Assignments> assignments, OptionalLong heldMillis) {}
+
+    /**
+     * Records the heartbeat of node {@code nodeId} whose poll, received at {@code received} ({@link System#nanoTime}),
+     * was held until now: the milliseconds since then; empty when the node is not {@code ready} (marked down meanwhile,
+     * only a report brings it back).
+     */
+    private OptionalLong heldBeat(String nodeId, long received) {
+        // Measured before the time recorded is taken: the node never counts past the record.
+        long held = (System.nanoTime() - received) / 1_000_000;
+        Instant now = clock.instant();
+        boolean recorded = store.report("record the held poll of node " + nodeId + " as its heartbeat",
+                tx -> tx.nodes().heldPollBeat(nodeId, now));
+        return recorded ? OptionalLong.of(held) : OptionalLong.empty();
     }
 
     /**
@@ -312,12 +343,17 @@ public final class NodeRegistry {
         String action = "heartbeat of node " + nodeId;
         Instant now = clock.instant();
         var result = store.report(action, tx -> {
-            NodeRow before = tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+            // A ready node's row is written and read back in one statement; a down one (or none) is read first.
+            var ready = tx.nodes().heartbeatIfReady(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            NodeRow down = ready.isPresent() ? null
+                    : tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
             var member = member(tx, nodeId);
             List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
-            tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+            if (down != null) tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
             boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
-            if (before.down()) log.info("node back id={}", nodeId);
+            var before = ready.orElseGet(() -> new NodeStore.Beat(down.assignIndex(), down.adminState()));
+            boolean wasDown = down != null;
+            if (wasDown) log.info("node back id={}", nodeId);
             boolean peersChanged = false;
             var namespacesChanged = new HashSet<String>();
             if (member.isPresent()) {
@@ -327,7 +363,7 @@ public final class NodeRegistry {
                     peersChanged = !link.publicKey().equals(member.get().link().publicKey())
                             || !link.endpoint().equals(member.get().link().endpoint());
                 }
-                peersChanged |= before.down();
+                peersChanged |= wasDown;
                 namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
             }
             // The heartbeat made it ready; nothing else in this transaction changes the node.
@@ -467,6 +503,7 @@ public final class NodeRegistry {
             tx.nodes().touchAssignments(others);
             return others;
         });
+        tokens.invalidate(); // its credential went with its row
         assigned.forget(id);
         outsidePrivateNetwork.remove(id);
         log.info("{}: removed; {} private-network peers told", action, peers.size());

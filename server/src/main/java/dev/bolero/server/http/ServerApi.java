@@ -348,8 +348,13 @@ public final class ServerApi implements AutoCloseable {
                 long index = longParam(ctx, "index");
                 int wait = intParam(ctx, "wait_s", 30, 0, MAX_POLL_S);
                 Heartbeat report = body(ctx, Heartbeat.class, "report and poll assignments of node " + node);
-                cluster.nodes().reportAndPoll(node, report, index, Duration.ofSeconds(wait))
-                        .ifPresentOrElse(ctx::json, () -> ctx.status(204));
+                var polled = cluster.nodes().reportAndPoll(node, report, index, Duration.ofSeconds(wait));
+                if (polled.assignments().isPresent()) {
+                    ctx.json(polled.assignments().get());
+                } else {
+                    polled.heldMillis().ifPresent(ms -> ctx.header(Heartbeat.HELD_MS_HEADER, Long.toString(ms)));
+                    ctx.status(204);
+                }
             });
             r.handle(ServerRoutes.HEARTBEAT, ctx -> {
                 String node = node(ctx);

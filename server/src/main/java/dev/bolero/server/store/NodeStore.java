@@ -83,6 +83,31 @@ public final class NodeStore {
                 JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
     }
 
+    /**
+     * Records a heartbeat of a node that is {@code ready}, as {@link #heartbeat} does, in one statement: its assignment
+     * index and administrative state; empty when no ready node has that id (it is down, or there is none), and then
+     * nothing was written.
+     */
+    public Optional<Beat> heartbeatIfReady(String id, Capacity capacity, List<Driver> drivers, Instant now)
+            throws SQLException {
+        return sql.one("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ? "
+                + "WHERE id = ? AND health = " + READY + " RETURNING assign_index, admin_state",
+                rs -> new Beat(rs.getLong(1), NodeState.parse(rs.getString(2))), capacity.cpus(),
+                capacity.memoryMb(), JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+    }
+
+    /** What a heartbeat of a ready node reads back: its assignment index and administrative state. */
+    public record Beat(long assignIndex, NodeState adminState) {}
+
+    /**
+     * Records the node's heartbeat time alone (its report came with the poll this server held until {@code now}), if
+     * the node is {@code ready}: a node marked down meanwhile comes back only with a report. Whether it did.
+     */
+    public boolean heldPollBeat(String id, Instant now) throws SQLException {
+        return sql.update("UPDATE nodes SET heartbeat_at = ? WHERE id = ? AND health = " + READY, now.toEpochMilli(),
+                id) > 0;
+    }
+
     /** Sets the node's administrative state: ready, cordoned or draining. */
     public void setAdminState(String id, NodeState adminState) throws SQLException {
         sql.update("UPDATE nodes SET admin_state = ? WHERE id = ?", adminState.wireName(), id);

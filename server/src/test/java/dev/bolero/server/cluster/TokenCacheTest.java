@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link TokenCache}: credentials are read from the store at most once per {@link TokenCache#TTL}; a revocation
- * through the same server is seen at once, one through another replica within the TTL.
+ * {@link TokenCache}: credentials are read from the store at most once per {@link TokenCache#TTL} (once until an
+ * invalidation on a store no other server shares); a revocation through the same server is seen at once, one through
+ * another replica within the TTL.
  */
 class TokenCacheTest {
     private static final TokenRow ROW = new TokenRow("ns-1", TokenScope.NAMESPACE, "alpha", null, null,
@@ -33,7 +34,7 @@ class TokenCacheTest {
     private final TokenCache cache = new TokenCache(hash -> {
         reads.incrementAndGet();
         return Optional.ofNullable(stored.get(hash));
-    }, clock);
+    }, clock, true);
 
     @Test
     void aCredentialIsReadOnceWhileFreshAndAgainOnceItsTtlIsOver() {
@@ -65,6 +66,22 @@ class TokenCacheTest {
     }
 
     @Test
+    void onAStoreNoOtherServerSharesACredentialIsReadOnceAndKeptUntilAnInvalidation() {
+        var alone = new TokenCache(hash -> {
+            reads.incrementAndGet();
+            return Optional.ofNullable(stored.get(hash));
+        }, clock, false);
+        assertThat(alone.find("h1")).contains(ROW);
+        clock.advance(TokenCache.TTL.multipliedBy(100));
+        assertThat(alone.find("h1")).contains(ROW);
+        assertThat(reads).hasValue(1);
+
+        stored.remove("h1");
+        alone.invalidate();
+        assertThat(alone.find("h1")).isEmpty();
+    }
+
+    @Test
     void anUnknownHashIsNotKeptSoACredentialMintedLaterWorksAtOnce() {
         assertThat(cache.find("h2")).isEmpty();
         stored.put("h2", ROW);
@@ -80,7 +97,7 @@ class TokenCacheTest {
             stored.remove(hash);
             racing[0].invalidate();
             return read;
-        }, clock);
+        }, clock, true);
         assertThat(racing[0].find("h1")).as("the answer of the raced read").contains(ROW);
         assertThat(racing[0].find("h1")).isEmpty();
     }
