@@ -306,6 +306,89 @@ abstract class ClusterSuite {
     }
 
     /** A small machine's create mounting {@code volume} at {@code /data}. */
+    @Test
+    void aVolumeMoveIsDoneOnceItsMachineFollowedAndOneWhoseDriverWentAwayIsTakenOver() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "db", "spread");
+        var nodes = Map.of(agent("n1", Map.of(), 8, 16384).live().id(), agents.get(0),
+                agent("n2", Map.of(), 8, 16384).live().id(), agents.get(1));
+        String volumes = "/v1/namespaces/alpha/volumes";
+        assertThat(http.post(volumes, ADMIN, Map.of("name", "data", "size_gb", 1)).status()).isEqualTo(201);
+        var machine = machine("alpha", "db", ADMIN, mounting("m1", "data"));
+        String id = machine.path("id").asString();
+        String from = machine.path("node_id").asString();
+        String to = nodes.keySet().stream().filter(n -> !n.equals(from)).findFirst().orElseThrow();
+        awaitMachineState(id, "running");
+
+        var moving = http.post(volumes + "/data/move", ADMIN, Map.of());
+        assertThat(moving.status()).as("%s", moving).isEqualTo(202);
+        String moveId = moving.json().path("id").asString();
+        assertThat(moving.json().path("to_node").asString()).isEqualTo(to);
+        await().atMost(Duration.ofSeconds(10)).until(() -> nodes.get(to).reportMovePass(moveId, 1).status() == 200);
+        await().atMost(Duration.ofSeconds(30)).until(() -> volumeMove(moveId).path("state").asString()
+                .equals("final_pass"));
+        assertThat(machineState(id)).as("stopped for the final pass").isEqualTo("stopped");
+        assertThat(nodes.get(to).reportMovePass(moveId, 2).status()).isEqualTo(200);
+        var seen = new java.util.LinkedHashSet<String>();
+        JsonNode done = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> {
+            JsonNode m = volumeMove(moveId);
+            seen.add(m.path("state").asString());
+            return m;
+        }, m -> m.path("state").asString().equals("done"));
+        assertThat(done.path("steps").toString()).as("done only once its machine followed (states seen: %s)", seen)
+                .contains("recorded on node " + to, "machine " + id + " moved to node " + to,
+                        "machine " + id + " started on node " + to);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + id, ADMIN).json().path("node_id").asString())
+                .isEqualTo(to);
+        awaitMachineState(id, "running");
+
+        // A move whose driver went away just after it recorded the volume on its new node (from, this time), the
+        // machine it stopped still on its old one: as the driver left it, last marked as driven three minutes ago.
+        assertThat(http.post("/v1/namespaces/alpha/machines/" + id + "/stop", ADMIN, null).status()).isEqualTo(200);
+        awaitMachineState(id, "stopped");
+        long now = System.currentTimeMillis();
+        try (var raw = rawConnection(); var update = raw.prepareStatement("UPDATE volumes SET node_id = ? "
+                + "WHERE namespace = 'alpha' AND name = 'data'"); var insert = raw.prepareStatement("INSERT INTO "
+                + "volume_moves (id, namespace, volume, volume_id, from_node, to_node, machine_id, state, pass, "
+                + "reported_pass, stopped_machine, created_at, updated_at) SELECT 'mov_orphan', 'alpha', 'data', id, "
+                + "?, ?, ?, 'FOLLOWING', 2, 2, 1, ?, ? FROM volumes WHERE namespace = 'alpha' AND name = 'data'")) {
+            update.setString(1, from);
+            assertThat(update.executeUpdate()).isEqualTo(1);
+            insert.setString(1, to);
+            insert.setString(2, from);
+            insert.setString(3, id);
+            insert.setLong(4, now - 180_000);
+            insert.setLong(5, now - 180_000);
+            assertThat(insert.executeUpdate()).isEqualTo(1);
+        }
+        // The leader's loops take it over: the machine follows the volume, then the move is done.
+        JsonNode orphan = await().atMost(Duration.ofSeconds(60)).until(() -> volumeMove("mov_orphan"),
+                m -> m.path("state").asString().equals("done"));
+        assertThat(orphan.path("steps").toString()).contains("taken over after its driver went away",
+                "machine " + id + " moved to node " + from, "machine " + id + " started on node " + from);
+        assertThat(http.get("/v1/namespaces/alpha/machines/" + id, ADMIN).json().path("node_id").asString())
+                .isEqualTo(from);
+        awaitMachineState(id, "running");
+        var next = http.post(volumes + "/data/move", ADMIN, Map.of());
+        assertThat(next.status()).as("%s", next).isEqualTo(202);
+        assertThat(next.json().path("from_node").asString()).isEqualTo(from);
+    }
+
+    private JsonNode volumeMove(String moveId) {
+        for (JsonNode m : http.get("/v1/namespaces/alpha/volumes/data/moves", ADMIN).json()) {
+            if (m.path("id").asString().equals(moveId)) return m;
+        }
+        throw new AssertionError("no move " + moveId + " of volume alpha/data");
+    }
+
+    private String machineState(String id) {
+        return http.get("/v1/namespaces/alpha/machines/" + id, ADMIN).json().path("state").asString();
+    }
+
+    private void awaitMachineState(String id, String state) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> machineState(id).equals(state));
+    }
+
     static Map<String, Object> mounting(String name, String volume) {
         var body = new java.util.HashMap<>(small(name));
         body.put("mounts", List.of(Map.of("volume", volume, "path", "/data")));

@@ -201,6 +201,12 @@ public final class FakeAgent implements AutoCloseable {
                 Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", List.of(report)));
     }
 
+    /** Reports pass {@code pass} of volume move {@code moveId} verified, as its target does once it applied it. */
+    Http.Response reportMovePass(String moveId, int pass) {
+        return http.post("/v1/nodes/" + id + "/volume-moves/" + moveId, credential, Map.of("pass", pass, "blocks", 1,
+                "bytes", 4096, "digest", "sha256-of-pass-" + pass));
+    }
+
     /** Polls and heartbeats in the background, as a live agent does, until {@link #silence()}. */
     public FakeAgent live() {
         beating = Thread.ofVirtual().name("fake-agent-" + id).start(() -> {

@@ -25,7 +25,8 @@ import tools.jackson.databind.JsonNode;
  *
  * <p>Every answer of the public API is checked against the document the server serves at {@code /v1/openapi.json}
  * ({@link ApiContract}): an answer the document does not describe fails the test with an {@link AssertionError}. The
- * node-to-server protocol ({@code /v1/nodes/join}, assignments, heartbeats, streams), described in
+ * node-to-server protocol ({@code /v1/nodes/join}, assignments, heartbeats, streams, volume moves' and snapshot
+ * copies' passes), described in
  * {@code docs/cluster-protocol.md} and not in the document, is not checked.
  */
 public final class Http {
@@ -48,7 +49,7 @@ public final class Http {
     }
 
     private static final Pattern PROTOCOL =
-            Pattern.compile("/v1/nodes/(join|[^/]+/(assignments|heartbeat|streams/.*))");
+            Pattern.compile("/v1/nodes/(join|[^/]+/(assignments|heartbeat|(streams|volume-moves|snapshot-copies)/.*))");
 
     /** An HTTP answer; {@code headers} by lowercase name. */
     public record Response(int status, String body, Map<String, List<String>> headers) {

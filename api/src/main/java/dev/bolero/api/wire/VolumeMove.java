@@ -31,7 +31,12 @@ public record VolumeMove(String id, String volume, String fromNode, String toNod
         COPYING,
         /** The machine stopped: copying the blocks that changed, then verifying. */
         FINAL_PASS,
-        /** The volume lives on the target; its old copy goes. */
+        /**
+         * The volume lives on the target and its old copy goes; its machine is being placed there (and started, when
+         * the move stopped it).
+         */
+        FOLLOWING,
+        /** The volume lives on the target, and its machine, if any, went with it (or could not: see the steps). */
         DONE,
         /** The volume stays on its node, usable; the target's partial copy goes. */
         FAILED;

@@ -29,10 +29,13 @@ import org.slf4j.LoggerFactory;
  * when their restart policy says so, failed otherwise) in one transaction per node; machines without a node and
  * machines on draining nodes are placed together in one {@link Placements} batch; machines that cannot leave a
  * draining node are stopped; the steps of deployments are recorded before the machines they concern are deleted or
- * created. Gateways whose registration in the private network's mesh lapsed leave it ({@link GatewayMesh#expire}).
+ * created. Gateways whose registration in the private network's mesh lapsed leave it ({@link GatewayMesh#expire}), and
+ * volume moves whose driver went away are taken over ({@link VolumeMoves#takeOverAbandoned}).
  */
 final class ClusterLoops implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterLoops.class);
+    /** Ticks between looks for volume moves whose driver went away (30 s at the default interval of 1 s). */
+    private static final int TAKE_OVER_EVERY = 30;
 
     private final ServerStore store;
     private final Clock clock;
@@ -45,6 +48,8 @@ final class ClusterLoops implements AutoCloseable {
     private final Deployments deployments;
     private final Thread thread;
     private volatile boolean leading;
+    /** Ticks run so far (by the loops' one thread, or a test's). */
+    private long ticks;
     private volatile boolean closed;
 
     private final VolumeMoves moves;
@@ -113,11 +118,15 @@ final class ClusterLoops implements AutoCloseable {
                 .register(registry);
     }
 
-    /** One reconciliation; again at once when it found nodes lost, so that their machines are placed now. */
+    /**
+     * One reconciliation, again at once when it found nodes lost (so that their machines are placed now); then the
+     * gateways' leases, and every {@link #TAKE_OVER_EVERY} ticks the volume moves whose driver went away.
+     */
     void tick() {
         long start = System.nanoTime();
         if (reconcile()) reconcile();
         mesh.expire();
+        if (ticks++ % TAKE_OVER_EVERY == 0) moves.takeOverAbandoned();
         lastPass = clock.instant();
         Timer t = passes;
         if (t != null) t.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);

@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ErrorCode;
 import dev.bolero.api.wire.Volume;
 import dev.bolero.api.wire.VolumeMove;
 import dev.bolero.api.wire.VolumeMoveReport;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *   <li>the machine is stopped; the final pass carries the blocks that changed since pass 1, and the target verifies
  *       its copy against the source's digest again, now over a volume no one writes;</li>
  *   <li>one transaction records the volume on the target: the source's assignments no longer list it, so its node
- *       removes its copy only now; the machine is placed on the target (its volume pins it there) and started.</li>
+ *       removes its copy only now; the move is {@code following} while the machine is placed on the target (its
+ *       volume pins it there) and started, then {@code done}.</li>
  * </ol>
  *
  * A failure before the record (a pass not verified, either node down, no report within the deadline) ends the move
@@ -41,6 +43,11 @@ import org.slf4j.LoggerFactory;
  * volume stays on its node, its machine is started again there, and the target's assignments no longer list the
  * move, so it removes its partial copy. Every step goes into the move's history ({@link VolumeMove#steps()}) and the
  * log. A volume moves only while no other move of it runs; a machine mounting more than one volume is not moved.
+ *
+ * <p>A move whose driver went away (not marked as driven for {@link #ABANDONED}: its replica stopped) is taken over
+ * by the leader's loops ({@link #takeOverAbandoned}) or by the next move of its volume, on one replica only: one still
+ * copying fails as above; one {@code following} goes on where it stopped, its machine placed and started on the
+ * volume's new node.
  */
 public final class VolumeMoves {
     private static final Logger log = LoggerFactory.getLogger(VolumeMoves.class);
@@ -82,6 +89,7 @@ public final class VolumeMoves {
      */
     public VolumeMove move(String namespace, String name, VolumeMoveSpec spec) {
         String action = "move volume " + namespace + "/" + name;
+        abandonStale(namespace, name);
         Volume volume = store.read(action, tx -> tx.volumes().get(namespace, name))
                 .orElseThrow(() -> ApiException.notFound(action + ": no such volume"));
         if (volume.nodeId() == null) {
@@ -97,7 +105,6 @@ public final class VolumeMoves {
         if (volume.nodeId().equals(node)) throw ApiException.invalid(action + ": it lives on node " + node + " already");
         String target = placements.feasibleNode(request(volume, machine, Optional.ofNullable(node)), volume.nodeId(),
                 action + (node == null ? "" : " to node " + node));
-        abandonStale(namespace, name);
         String id = "mov_" + Tokens.id();
         MoveRow row = store.write(action, tx -> {
             Volume now = tx.volumes().get(namespace, name)
@@ -142,17 +149,41 @@ public final class VolumeMoves {
         }
     }
 
-    /**
-     * Ends the volume's unfinished move whose driver stopped (not marked as driven for {@link #ABANDONED}: the
-     * replica driving it went away) as a failure would: the target drops its copy, and a machine the move stopped
-     * for its final pass starts again where it is.
-     */
+    /** Takes over the volume's unfinished move when its driver went away ({@link #takeOver}). */
     private void abandonStale(String namespace, String volume) {
         Instant cutoff = clock.instant().minus(ABANDONED);
         store.read("read moves of volume " + volume, tx -> tx.volumes().activeMove(namespace, volume))
                 .filter(m -> m.updatedAt().isBefore(cutoff))
-                .ifPresent(m -> fail(m, new IllegalStateException("its driver stopped (the server replica driving it "
-                        + "went away)"), m.state() == VolumeMove.State.FINAL_PASS));
+                .ifPresent(this::takeOver);
+    }
+
+    /** Takes over every unfinished move whose driver went away ({@link #takeOver}); the leader's loops call it. */
+    void takeOverAbandoned() {
+        Instant cutoff = clock.instant().minus(ABANDONED);
+        for (MoveRow m : store.read("read abandoned volume moves", tx -> tx.volumes().undrivenMoves(cutoff))) {
+            takeOver(m);
+        }
+    }
+
+    /**
+     * Drives a move whose driver went away (the replica driving it stopped), once this replica claimed it: one still
+     * copying ends as a failure would (the target drops its copy, a machine the move stopped starts again where it
+     * is); one following its volume goes on (its machine placed on the volume's new node, started there if the move
+     * stopped it, then done). Nothing when another replica claimed it first.
+     */
+    private void takeOver(MoveRow m) {
+        boolean claimed = store.update("take over volume move " + m.id(), tx ->
+                tx.volumes().claimMove(m.id(), m.updatedAt(), clock.instant()));
+        if (!claimed) return;
+        log.warn("volume move={} {}/{}: taking it over in state {}, its driver went away", m.id(), m.namespace(),
+                m.volume(), m.state().wireName());
+        if (m.state() == VolumeMove.State.FOLLOWING) {
+            step(m, "taken over after its driver went away: the machine follows the volume");
+            follow(m, m.stoppedMachine());
+        } else {
+            fail(m, new IllegalStateException("its driver stopped (the server replica driving it went away)"),
+                    m.stoppedMachine());
+        }
     }
 
     /**
@@ -229,11 +260,15 @@ public final class VolumeMoves {
                 MachineRow now = store.read("read machine " + machine.id(), tx -> tx.machines().get(machine.id()))
                         .orElse(null);
                 if (now != null && !now.deleted() && now.desiredState() == MachineState.RUNNING) {
-                    plane.stop(machine.namespace(), machine.id(), null);
+                    // Recorded first: whoever ends the move starts the machine again, even if this replica stops now.
+                    store.update("record that volume move " + move.id() + " stops machine " + machine.id(), tx -> {
+                        tx.volumes().markMachineStopped(move.id(), clock.instant());
+                        return null;
+                    });
                     stopped = true;
+                    plane.stop(machine.namespace(), machine.id(), null);
                     step(move, "machine " + machine.id() + " stopping for the final pass");
-                    plane.await(machine.namespace(), machine.id(), Set.of(MachineState.STOPPED, MachineState.FAILED),
-                            passDeadline);
+                    awaitStopped(move, machine);
                     step(move, "machine " + machine.id() + " stopped on node " + move.fromNode());
                 }
             }
@@ -245,6 +280,8 @@ public final class VolumeMoves {
             changes.signal(List.of(move.toNode()));
             step(move, "final pass: copying the blocks changed since pass 1");
             step(move, "final pass: " + awaitPass(move, FINAL));
+            // With a machine, the move is not over until the machine went with the volume.
+            var recorded = attached.isPresent() ? VolumeMove.State.FOLLOWING : VolumeMove.State.DONE;
             store.write("record volume " + volume + " on node " + move.toNode(), tx -> {
                 Volume v = tx.volumes().get(move.namespace(), move.volume()).orElseThrow(() ->
                         new IllegalStateException("the volume was deleted"));
@@ -252,7 +289,7 @@ public final class VolumeMoves {
                     throw new IllegalStateException("the volume went to node " + v.nodeId() + " meanwhile");
                 }
                 tx.volumes().relocate(move.namespace(), move.volume(), move.toNode(), clock.instant());
-                tx.volumes().setMove(move.id(), VolumeMove.State.DONE, FINAL, null, clock.instant());
+                tx.volumes().setMove(move.id(), recorded, FINAL, null, clock.instant());
                 tx.volumes().addMoveStep(move.id(), "volume recorded on node " + move.toNode() + "; its copy on node "
                         + move.fromNode() + " goes", clock.instant());
                 tx.nodes().touchAssignments(List.of(move.fromNode(), move.toNode()));
@@ -264,30 +301,73 @@ public final class VolumeMoves {
             fail(move, e, stopped);
             return;
         }
-        if (attached.isPresent()) follow(move, attached.get(), stopped);
+        if (attached.isPresent()) follow(move, stopped);
     }
 
-    /** Places the move's machine on the volume's new node, and starts it there when the move stopped it. */
-    private void follow(MoveRow move, MachineRow machine, boolean stopped) {
-        try {
-            MachineRow row = store.read("read machine " + machine.id(), tx -> tx.machines().get(machine.id()))
-                    .orElse(null);
-            if (row == null || row.deleted()) return;
-            var strategy = store.read("read fleet of machine " + machine.id(), tx -> ClusterLoops.strategy(tx, row));
-            switch (placements.place(new Placements.Job.Move(row, move.fromNode(), strategy))) {
-                case Placements.Result.Placed placed -> step(move, "machine " + machine.id() + " moved to node "
-                        + placed.nodeId());
-                case Placements.Result.Refused refused -> step(move, "machine " + machine.id() + " cannot go to node "
-                        + move.toNode() + " yet: " + refused.reason());
-                case Placements.Result r -> step(move, "machine " + machine.id() + " not moved: " + r);
+    /**
+     * Waits until the move's machine stopped (or failed), marking the move as driven meanwhile, for at most the pass
+     * deadline.
+     *
+     * @throws ApiException {@code timeout} when it did not stop in time, {@code not_found} when it was deleted
+     */
+    private void awaitStopped(MoveRow move, MachineRow machine) throws InterruptedException {
+        Instant deadline = clock.instant().plus(passDeadline);
+        while (true) {
+            Duration left = Duration.between(clock.instant(), deadline);
+            try {
+                plane.await(machine.namespace(), machine.id(), Set.of(MachineState.STOPPED, MachineState.FAILED),
+                        left.compareTo(ALIVE) < 0 ? left : ALIVE);
+                return;
+            } catch (ApiException e) {
+                if (e.code() != ErrorCode.TIMEOUT || !clock.instant().isBefore(deadline)) throw e;
             }
-            if (stopped) {
-                plane.start(machine.namespace(), machine.id());
-                step(move, "machine " + machine.id() + " started on node " + move.toNode());
+            store.update("mark volume move " + move.id() + " driven", tx -> {
+                tx.volumes().touchMove(move.id(), clock.instant());
+                return null;
+            });
+        }
+    }
+
+    /**
+     * Places the move's machine on the volume's new node and starts it there when the move stopped it
+     * ({@code stopped}); then the move is done, whether the machine could follow or not (the steps say).
+     */
+    private void follow(MoveRow move, boolean stopped) {
+        String machineId = move.machineId();
+        try {
+            MachineRow row = store.read("read machine " + machineId, tx -> tx.machines().get(machineId)).orElse(null);
+            if (row != null && !row.deleted()) {
+                if (move.toNode().equals(row.nodeId())) {
+                    step(move, "machine " + machineId + " is on node " + move.toNode() + " already");
+                } else {
+                    var strategy = store.read("read fleet of machine " + machineId,
+                            tx -> ClusterLoops.strategy(tx, row));
+                    switch (placements.place(new Placements.Job.Move(row, move.fromNode(), strategy))) {
+                        case Placements.Result.Placed placed -> step(move, "machine " + machineId + " moved to node "
+                                + placed.nodeId());
+                        case Placements.Result.Refused refused -> step(move, "machine " + machineId
+                                + " cannot go to node " + move.toNode() + " yet: " + refused.reason());
+                        case Placements.Result r -> step(move, "machine " + machineId + " not moved: " + r);
+                    }
+                }
+                if (stopped) {
+                    plane.start(row.namespace(), machineId);
+                    step(move, "machine " + machineId + " started on node " + move.toNode());
+                }
+            } else {
+                step(move, "machine " + machineId + " was deleted meanwhile");
             }
         } catch (RuntimeException e) {
-            log.warn("volume move={}: machine {} did not follow: {}", move.id(), machine.id(), e.getMessage());
-            step(move, "machine " + machine.id() + " did not follow: " + e.getMessage());
+            log.warn("volume move={}: machine {} did not follow: {}", move.id(), machineId, e.getMessage());
+            step(move, "machine " + machineId + " did not follow: " + e.getMessage());
+        }
+        try {
+            store.update("end volume move " + move.id(), tx -> {
+                tx.volumes().setMove(move.id(), VolumeMove.State.DONE, FINAL, null, clock.instant());
+                return null;
+            });
+        } catch (RuntimeException e) {
+            log.error("volume move={}: record its end: {}", move.id(), e.getMessage());
         }
     }
 

@@ -53,7 +53,7 @@ public final class VolumeStore {
      */
     public boolean concern(String nodeId) throws SQLException {
         return sql.one("SELECT EXISTS (SELECT 1 FROM volumes WHERE node_id = ?) OR EXISTS (SELECT 1 FROM volume_moves "
-                + "WHERE to_node = ? AND state IN ('COPYING', 'FINAL_PASS')) OR EXISTS (SELECT 1 FROM volume_snapshots "
+                + "WHERE to_node = ? AND " + COPYING + ") OR EXISTS (SELECT 1 FROM volume_snapshots "
                 + "WHERE node_id = ?) OR EXISTS (SELECT 1 FROM volume_snapshot_copies WHERE node_id = ?)",
                 rs -> rs.getBoolean(1), nodeId, nodeId, nodeId, nodeId).orElse(false);
     }
@@ -222,13 +222,21 @@ public final class VolumeStore {
                 now.toEpochMilli(), namespace, name);
     }
 
-    /** A volume move as the control plane drives it: {@code pass} the one asked for, {@code reportedPass} the last done. */
+    /**
+     * A volume move as the control plane drives it: {@code pass} the one asked for, {@code reportedPass} the last done,
+     * {@code stoppedMachine} whether the move stopped its machine for the final pass (so it starts it again, on
+     * whichever node ends up with the volume).
+     */
     public record MoveRow(String id, String namespace, String volume, String volumeId, String fromNode, String toNode,
                           String machineId, VolumeMove.State state, int pass, int reportedPass, String digest,
-                          String error, Instant updatedAt) {}
+                          String error, boolean stoppedMachine, Instant updatedAt) {}
 
     private static final String MOVE = "SELECT id, namespace, volume, volume_id, from_node, to_node, machine_id, state, "
-            + "pass, reported_pass, digest, error, created_at, updated_at FROM volume_moves";
+            + "pass, reported_pass, digest, error, created_at, updated_at, stopped_machine FROM volume_moves";
+    /** The states of a move that has not ended. */
+    private static final String UNFINISHED = "state IN ('COPYING', 'FINAL_PASS', 'FOLLOWING')";
+    /** The states of a move whose target still pulls passes. */
+    private static final String COPYING = "state IN ('COPYING', 'FINAL_PASS')";
 
     /** Inserts a move at its first pass ({@link VolumeMove.State#COPYING}). */
     public void insertMove(String id, String namespace, Volume volume, String toNode, Instant now) throws SQLException {
@@ -244,20 +252,20 @@ public final class VolumeStore {
 
     /** The volume's move that has not ended, if any. */
     public Optional<MoveRow> activeMove(String namespace, String volume) throws SQLException {
-        return sql.one(MOVE + " WHERE namespace = ? AND volume = ? AND state IN ('COPYING', 'FINAL_PASS')",
-                VolumeStore::moveRow, namespace, volume);
+        return sql.one(MOVE + " WHERE namespace = ? AND volume = ? AND " + UNFINISHED, VolumeStore::moveRow, namespace,
+                volume);
     }
 
-    /** Every move that has not ended, oldest first. */
-    public List<MoveRow> activeMoves() throws SQLException {
-        return sql.all(MOVE + " WHERE state IN ('COPYING', 'FINAL_PASS') ORDER BY created_at, id", VolumeStore::moveRow);
+    /** The moves that have not ended and were last marked as driven before {@code cutoff}, oldest first. */
+    public List<MoveRow> undrivenMoves(Instant cutoff) throws SQLException {
+        return sql.all(MOVE + " WHERE " + UNFINISHED + " AND updated_at < ? ORDER BY created_at, id",
+                VolumeStore::moveRow, cutoff.toEpochMilli());
     }
 
     /** The passes the unfinished moves to {@code nodeId} ask it for. */
     public List<VolumeMoveOrder> incomingTo(String nodeId) throws SQLException {
-        return sql.all("SELECT id, volume_id, pass FROM volume_moves WHERE to_node = ? AND state IN ('COPYING', "
-                + "'FINAL_PASS') ORDER BY id", rs -> new VolumeMoveOrder(rs.getString(1), rs.getString(2),
-                rs.getInt(3)), nodeId);
+        return sql.all("SELECT id, volume_id, pass FROM volume_moves WHERE to_node = ? AND " + COPYING + " ORDER BY id",
+                rs -> new VolumeMoveOrder(rs.getString(1), rs.getString(2), rs.getInt(3)), nodeId);
     }
 
     /**
@@ -291,6 +299,20 @@ public final class VolumeStore {
                 + "WHERE id = ?", pass, digest, error, now.toEpochMilli(), id);
     }
 
+    /** Records that the move stopped its machine (before it does), marking the move as driven at {@code now}. */
+    public void markMachineStopped(String id, Instant now) throws SQLException {
+        sql.update("UPDATE volume_moves SET stopped_machine = 1, updated_at = ? WHERE id = ?", now.toEpochMilli(), id);
+    }
+
+    /**
+     * Takes over the move as its driver, when it was last marked as driven at {@code seen} (so no other replica took
+     * it over meanwhile); whether this did.
+     */
+    public boolean claimMove(String id, Instant seen, Instant now) throws SQLException {
+        return sql.update("UPDATE volume_moves SET updated_at = ? WHERE id = ? AND updated_at = ?", now.toEpochMilli(),
+                id, seen.toEpochMilli()) == 1;
+    }
+
     /** Marks the move as still driven at {@code now}. */
     public void touchMove(String id, Instant now) throws SQLException {
         sql.update("UPDATE volume_moves SET updated_at = ? WHERE id = ?", now.toEpochMilli(), id);
@@ -305,7 +327,8 @@ public final class VolumeStore {
     private static MoveRow moveRow(ResultSet rs) throws SQLException {
         return new MoveRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
                 rs.getString(6), rs.getString(7), VolumeMove.State.valueOf(rs.getString(8)), rs.getInt(9),
-                rs.getInt(10), rs.getString(11), rs.getString(12), Instant.ofEpochMilli(rs.getLong(14)));
+                rs.getInt(10), rs.getString(11), rs.getString(12), rs.getInt(15) != 0,
+                Instant.ofEpochMilli(rs.getLong(14)));
     }
 
     /** A volume as its node needs it: {@code source} the snapshot it starts from (or null), its snapshots' ids. */
