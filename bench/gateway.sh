@@ -93,7 +93,7 @@ nginx -c "$work/proxy.conf" -p "$work"
 # start_gateway NAME PORT [TRANSPORT]: a gateway JVM in front of the backend; its pid in gateway_pids[NAME].
 declare -A gateway_pids
 start_gateway() {
-  "$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:---enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:+UseCompactObjectHeaders} \
+  "$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:---enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:+UseCompactObjectHeaders --sun-misc-unsafe-memory-access=allow} \
     -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" \
     dev.bolero.bench.GatewayBenchServer "$2" 127.0.0.1 "$backend_port" ${3:-} >"$work/logs/$1.log" 2>&1 &
   gateway_pids[$1]=$!

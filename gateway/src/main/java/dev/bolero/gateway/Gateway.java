@@ -175,7 +175,8 @@ public final class Gateway implements AutoCloseable {
 
     private Channel bind(InetSocketAddress address, boolean secure) throws IOException {
         ChannelHandler cap = guard.connectionCap();
-        var bootstrap = new ServerBootstrap().group(loops).channel(shared.transport().serverChannel)
+        var bootstrap = shared.transport().accepting(new ServerBootstrap()).group(loops)
+                .channel(shared.transport().serverChannel)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)

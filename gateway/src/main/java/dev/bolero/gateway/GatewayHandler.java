@@ -330,7 +330,8 @@ final class GatewayHandler extends ChannelInboundHandlerAdapter {
             }
         }
         var link = new MachineLink(backend);
-        new Bootstrap().group(ctx.channel().eventLoop()).channel(shared.transport().clientChannel)
+        shared.transport().connecting(new Bootstrap()).group(ctx.channel().eventLoop())
+                .channel(shared.transport().clientChannel)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) shared.connectTimeout().toMillis())
                 .handler(link.initializer())
