@@ -1671,6 +1671,32 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aCreatedMachinesCallIsAuditedOnceWithTheMachineAndARefusedCreateAfterItsAnswer() throws Exception {
+        namespace("audited");
+        fleet("audited", "web", "spread");
+        agent("n1", Map.of(), 2, 4096).live();
+        String path = "/v1/namespaces/audited/fleets/web/machines";
+        String placed = machine("audited", "web", ADMIN, small("m1")).path("id").asString();
+        var taken = createMachine(path, ADMIN, small("m1"));
+        assertThat(taken.status()).as("%s", taken).isEqualTo(409);
+        var tooBig = createMachine(path, ADMIN, Map.of("name", "m2", "image", "busybox", "start", true,
+                "guest", Map.of("cpus", 64, "memory_mb", 256)));
+        assertThat(tooBig.status()).as("%s", tooBig).isEqualTo(400);
+
+        List<dev.bolero.api.wire.AuditEntry> chain = List.of(ApiJson.mapper().readValue(
+                http.get("/v1/namespaces/audited/audit", ADMIN).body(), dev.bolero.api.wire.AuditEntry[].class));
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::action)
+                .containsExactly("createFleet", "createMachine", "createMachine", "createMachine");
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::status).containsExactly(201, 201, 409, 400);
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::object).containsOnly(
+                "/v1/namespaces/audited/fleets", path);
+        assertThat(chain.get(1).tokenId()).isNotBlank();
+        assertThat(chain.get(1).source()).isEqualTo("127.0.0.1");
+        assertThat(dev.bolero.api.wire.AuditEntry.verify(chain)).isEmpty();
+        assertThat(http.get("/v1/namespaces/audited/machines/" + placed, ADMIN).status()).isEqualTo(200);
+    }
+
+    @Test
     void aNamespaceAdminTokenMintsListsAndRevokesItsNamespacesTokensAndExpiredOrRevokedTokensStopWorking()
             throws Exception {
         namespace("gamma");

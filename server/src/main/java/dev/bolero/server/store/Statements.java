@@ -26,10 +26,18 @@ final class Statements {
 
     private final Connection c;
     private final Optional<Cache> cache;
+    private final boolean postgres;
 
-    Statements(Connection c, Optional<Cache> cache) {
+    /** @param postgres whether {@code c} is a PostgreSQL connection (else SQLite) */
+    Statements(Connection c, Optional<Cache> cache, boolean postgres) {
         this.c = c;
         this.cache = cache;
+        this.postgres = postgres;
+    }
+
+    /** Whether the connection is PostgreSQL's (several servers may write at once), not SQLite's. */
+    boolean postgres() {
+        return postgres;
     }
 
     /**
