@@ -495,21 +495,30 @@ abstract class ClusterSuite {
     }
 
     @Test
-    void aPollHeldUntilItsWaitEndsRecordsTheNodesHeartbeatAgainAndSaysHowLongItHeldIt() {
-        var node = agent("n1", Map.of(), 4, 8192);
-        node.poll(0);
-        assertThat(node.heartbeat().status()).isEqualTo(200);
-        Instant reported = Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at")
-                .asString());
+    void aPollHeldUntilItsWaitEndsRecordsTheNodesHeartbeatAgainAndSaysHowLongItHeldIt() throws Exception {
+        // Three nodes whose polls end together: their ends are written in one batch, each node's own.
+        var nodes = List.of(agent("n1", Map.of(), 4, 8192), agent("n2", Map.of(), 4, 8192),
+                agent("n3", Map.of(), 4, 8192));
+        var reported = new java.util.HashMap<String, Instant>();
+        for (FakeAgent node : nodes) {
+            node.poll(0);
+            assertThat(node.heartbeat().status()).isEqualTo(200);
+            reported.put(node.id, Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at")
+                    .asString()));
+        }
 
-        var held = node.reportAndPoll(1);
+        var polls = nodes.stream().map(node -> CompletableFuture.supplyAsync(() -> node.reportAndPoll(1))).toList();
 
-        assertThat(held.status()).isEqualTo(204);
-        assertThat(held.header(Heartbeat.HELD_MS_HEADER)).as("%s", held.headers())
-                .hasValueSatisfying(ms -> assertThat(Long.parseLong(ms)).isPositive());
-        // The wait's end is recorded as a heartbeat: the node's record is later than the report that opened the poll.
-        assertThat(Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at").asString()))
-                .isAfter(reported);
+        for (int i = 0; i < nodes.size(); i++) {
+            var held = polls.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(held.status()).isEqualTo(204);
+            assertThat(held.header(Heartbeat.HELD_MS_HEADER)).as("%s", held.headers())
+                    .hasValueSatisfying(ms -> assertThat(Long.parseLong(ms)).isBetween(1000L, 30_000L));
+            // The wait's end is recorded as a heartbeat: the node's record is later than the report that opened it.
+            String id = nodes.get(i).id;
+            assertThat(Instant.parse(http.get("/v1/nodes/" + id, ADMIN).json().path("heartbeat_at").asString()))
+                    .isAfter(reported.get(id));
+        }
     }
 
     @Test
