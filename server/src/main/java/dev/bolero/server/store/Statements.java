@@ -187,6 +187,25 @@ final class Statements {
         return "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
     }
 
+    /**
+     * JSON texts by their value, bounded: cleared when it holds more than {@value #MAX} values. For immutable values
+     * with value equality (records of lists, maps and records) that many rows repeat, such as the machines of one
+     * fleet's config: an equal value's text is written once.
+     */
+    static final class TextCache<T> {
+        private static final int MAX = 4096;
+        private final ConcurrentHashMap<T, String> texts = new ConcurrentHashMap<>();
+
+        String text(T value) {
+            String text = texts.get(value);
+            if (text != null) return text;
+            if (texts.size() >= MAX) texts.clear();
+            text = JSON.writeValueAsString(value);
+            texts.put(value, text);
+            return text;
+        }
+    }
+
     /** Parsed JSON values by their text, bounded: cleared when it holds more than {@value #MAX} texts. */
     static final class ParseCache<T> {
         private static final int MAX = 4096;
