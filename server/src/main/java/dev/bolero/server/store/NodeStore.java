@@ -29,6 +29,8 @@ public final class NodeStore {
             new Statements.ParseCache<>(new TypeReference<>() {});
     private static final Statements.ParseCache<List<Driver>> DRIVERS =
             new Statements.ParseCache<>(new TypeReference<>() {});
+    /** The drivers' texts: every report writes its node's, nearly always one of a few lists. */
+    private static final Statements.TextCache<List<Driver>> DRIVER_TEXTS = new Statements.TextCache<>();
 
     private final Statements sql;
     private final Tx tx;
@@ -82,7 +84,7 @@ public final class NodeStore {
     public void heartbeat(String id, Capacity capacity, List<Driver> drivers, Instant now) throws SQLException {
         sql.update("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ?, "
                 + "health = " + READY + " WHERE id = ?", capacity.cpus(), capacity.memoryMb(),
-                JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+                DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id);
     }
 
     /**
@@ -95,7 +97,7 @@ public final class NodeStore {
         return sql.one("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ? "
                 + "WHERE id = ? AND health = " + READY + " RETURNING assign_index, admin_state",
                 rs -> new Beat(rs.getLong(1), NodeState.parse(rs.getString(2))), capacity.cpus(),
-                capacity.memoryMb(), JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+                capacity.memoryMb(), DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id);
     }
 
     /** What a heartbeat of a ready node reads back: its assignment index and administrative state. */
