@@ -292,6 +292,50 @@ public final class ClusterBench {
                     + "0.90 ms; 0.21; idle 156 ms/s, load 2 (+tokens, right after: 519.0/s, p50 12.3 ms p99 57.6 ms; "
                     + "1.90 ms, 0.87 ms; 0.04; idle 70 ms/s)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, 3,000 warm-up creates) for the code before a
+     * create's audit entry went into its placement's transaction, held polls' ends were written a tick at a time,
+     * fleets' counts were kept in arrays and specs' JSON texts were kept (commit 84a4189), each run back to back with
+     * commit ae2140e of this branch on 2026-12-03 on the 2-core host while other sessions' builds ran (load 2 to 3.5);
+     * the PostgreSQL pairs from 20:59 also beside this branch without the audit fold (commit 866f4fd less b283d63).
+     * On SQLite this code placed 559.5 to 657.1/s against 505.7 to 604.4/s, at 1.83 to 2.20 against 2.04 to 2.42 ms
+     * of server CPU per create; on PostgreSQL the codes measured alike, the runs varying more than the codes (291.4 to
+     * 447.6/s against 223.0 to 424.5/s), and the audit fold made no difference visible in them. The server's CPU while
+     * 1,000 nodes poll without creates ("idle") fell on PostgreSQL from 184 to 262 ms/s to 82 to 168 ms/s: the ends of
+     * held polls, each a report transaction before, go in one statement per 50 ms.
+     */
+    private static final List<String> BEFORE_AUDIT_IN_PLACEMENT = List.of(
+            "20:47 UTC  sqlite      1000 nodes:   604.4 creates/s, p50 11.1 ms p99 46.1 ms; server 2.04 ms, harness "
+                    + "1.11 ms per create; 0.02 heartbeats per create; idle 92 ms/s (this code, right after: 610.2/s, "
+                    + "p50 11.5 ms p99 50.8 ms; 2.15 ms, 1.00 ms; 0.02; idle 86 ms/s)",
+            "20:50 UTC  sqlite      1000 nodes:   505.7 creates/s, p50 13.5 ms p99 66.5 ms; server 2.42 ms, harness "
+                    + "1.38 ms; 0.03; idle 124 ms/s (this code, right after: 559.5/s, p50 12.3 ms p99 60.5 ms; 2.20 ms, "
+                    + "1.24 ms; 0.02; idle 96 ms/s)",
+            "20:53 UTC  sqlite      1000 nodes:   542.2 creates/s, p50 12.4 ms p99 57.5 ms; server 2.22 ms, harness "
+                    + "1.31 ms; 0.03; idle 74 ms/s (this code, right after: 657.1/s, p50 10.5 ms p99 46.0 ms; 1.83 ms, "
+                    + "1.12 ms; 0.02; idle 76 ms/s)",
+            "20:49 UTC  postgresql  1000 nodes:   424.5 creates/s, p50 16.9 ms p99 53.2 ms; server 2.27 ms, harness "
+                    + "1.15 ms; 0.01; idle 236 ms/s (this code, right before: 361.1/s, p50 20.1 ms p99 69.3 ms; 2.60 ms, "
+                    + "1.63 ms; 0.04; idle 84 ms/s)",
+            "20:52 UTC  postgresql  1000 nodes:   416.1 creates/s, p50 16.3 ms p99 60.4 ms; server 2.16 ms, harness "
+                    + "1.26 ms; 0.02; idle 184 ms/s (this code, right before: 387.2/s, p50 17.3 ms p99 68.9 ms; 2.35 ms, "
+                    + "1.43 ms; 0.03; idle 82 ms/s)",
+            "20:56 UTC  postgresql  1000 nodes:   331.1 creates/s, p50 21.1 ms p99 76.3 ms; server 3.01 ms, harness "
+                    + "1.15 ms; 0.01; idle 234 ms/s (this code, right before: 402.4/s, p50 17.2 ms p99 68.4 ms; 2.47 ms, "
+                    + "1.15 ms; 0.02; idle 116 ms/s)",
+            "20:59 UTC  postgresql  1000 nodes:   350.8 creates/s, p50 19.8 ms p99 85.2 ms; server 2.75 ms, harness "
+                    + "1.23 ms; 0.01; idle 240 ms/s (this code, right before: 447.6/s, p50 15.2 ms p99 62.6 ms; 2.15 ms, "
+                    + "1.08 ms; 0.02; idle 88 ms/s; without the audit fold, before that: 427.0/s, p50 15.6 ms p99 66.9 "
+                    + "ms; 2.21 ms, 1.17 ms; 0.05; idle 60 ms/s)",
+            "21:02 UTC  postgresql  1000 nodes:   356.7 creates/s, p50 19.5 ms p99 69.4 ms; server 2.83 ms, harness "
+                    + "1.14 ms; 0.01; idle 214 ms/s (this code, right before: 349.6/s, p50 19.4 ms p99 74.1 ms; 2.67 ms, "
+                    + "1.41 ms; 0.01; idle 168 ms/s; without the audit fold: 350.9/s, p50 19.6 ms p99 73.9 ms; 2.54 ms, "
+                    + "1.64 ms; 0.01; idle 134 ms/s)",
+            "21:06 UTC  postgresql  1000 nodes:   223.0 creates/s, p50 31.7 ms p99 94.4 ms; server 3.92 ms, harness "
+                    + "1.78 ms; 0.13; idle 262 ms/s (this code, right before: 291.4/s, p50 23.8 ms p99 78.8 ms; 3.11 ms, "
+                    + "1.71 ms; 0.02; idle 166 ms/s; without the audit fold: 309.7/s, p50 22.8 ms p99 79.7 ms; 3.21 ms, "
+                    + "1.61 ms; 0.01; idle 186 ms/s)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -348,6 +392,9 @@ public final class ClusterBench {
         printHistory("Before a held poll stood for heartbeats (commit 152e0c6, measured 2026-12-03 on this host under "
                 + "load 2 to 13, back to back with this branch, both after 3,000 warm-up creates; heartbeats the "
                 + "simulated nodes sent per create):", BEFORE_HELD_POLLS);
+        printHistory("Before a create's audit entry went in with its placement and held polls' ends were written a "
+                + "tick at a time (commit 84a4189, measured 2026-12-03 on this host under load 2 to 3.5, back to back "
+                + "with this branch, both after 3,000 warm-up creates):", BEFORE_AUDIT_IN_PLACEMENT);
         System.exit(0);
     }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * A machine's desired configuration: complete (defaults filled in), validated and immutable. It is what both APIs show
@@ -139,9 +140,11 @@ public record MachineSpec(
         });
     }
 
+    private static final Pattern KEY = Pattern.compile("[a-z0-9_.-]{1,63}");
+
     /** Checks a key of metadata or a check's name: 1 to 63 of {@code a-z 0-9 _ . -}. */
     private static void checkKey(FieldPath at, String key) {
-        if (!key.matches("[a-z0-9_.-]{1,63}")) throw at.invalid("key '" + key + "' must be 1-63 of a-z 0-9 _ . -");
+        if (!KEY.matcher(key).matches()) throw at.invalid("key '" + key + "' must be 1-63 of a-z 0-9 _ . -");
     }
 
     /** Checks environment variables: names without {@code =} or NUL, values present without NUL. */
@@ -591,10 +594,12 @@ public record MachineSpec(
             return timeoutS == null ? DEFAULT_TIMEOUT_S : timeoutS;
         }
 
+        private static final Pattern SIGNAL_NUMBER = Pattern.compile("[0-9]{1,2}");
+
         /** The number of {@code signal}, or -1 when it names none. */
         private static int signalNumber(String signal) {
             String s = signal.toUpperCase(Locale.ROOT);
-            if (s.matches("[0-9]{1,2}")) {
+            if (SIGNAL_NUMBER.matcher(s).matches()) {
                 int n = Integer.parseInt(s);
                 return n >= 1 && n <= 64 ? n : -1;
             }

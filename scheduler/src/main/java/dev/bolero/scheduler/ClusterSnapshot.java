@@ -57,7 +57,7 @@ public final class ClusterSnapshot {
     final int[] classOf;
     final NodeClass[] classes;
     /** Per fleet, the positions of the nodes running its machines, and how many each. */
-    final Map<String, Map<Integer, Integer>> fleets;
+    final Map<String, FleetCounts> fleets;
     final SortedSet<String> regions;
     /** The host ports in use, by position. */
     final PortUse ports;
@@ -126,7 +126,9 @@ public final class ClusterSnapshot {
             classes[c] = new NodeClass(keys.get(c).labels(), keys.get(c).drivers(), start, readyEnd, position,
                     earliestExpiry, firstBlock, blockStarts.size());
         }
-        fleets = Map.copyOf(fleetPositions);
+        var counts = new HashMap<String, FleetCounts>();
+        fleetPositions.forEach((fleet, byPosition) -> counts.put(fleet, FleetCounts.of(byPosition)));
+        fleets = Map.copyOf(counts);
         ports = PortUse.of(views);
         int[] blockStart = new int[blockStarts.size()];
         int[] blockEnd = new int[blockStarts.size()];

@@ -18,8 +18,8 @@ final class Occupancy {
     private boolean ownArrays;
     private PortUse ports;
     private boolean ownPorts;
-    /** Fleets whose counts were changed, by position; absent fleets are as in the snapshot. */
-    private final Map<String, Map<Integer, Integer>> changedFleets = new HashMap<>();
+    /** Fleets whose counts were changed; absent fleets are as in the snapshot. */
+    private final Map<String, FleetCounts> changedFleets = new HashMap<>();
 
     Occupancy(ClusterSnapshot snapshot) {
         this.snapshot = snapshot;
@@ -47,14 +47,14 @@ final class Occupancy {
         return ports;
     }
 
-    /** How many machines of {@code fleet} each position runs (positions without any are absent). */
-    Map<Integer, Integer> fleetCounts(String fleet) {
+    /** How many machines of {@code fleet} each position runs. */
+    FleetCounts fleetCounts(String fleet) {
         var counts = changedFleets.get(fleet);
-        return counts != null ? counts : snapshot.fleets.getOrDefault(fleet, Map.of());
+        return counts != null ? counts : snapshot.fleets.getOrDefault(fleet, FleetCounts.EMPTY);
     }
 
     /** Every fleet's counts: the snapshot's, with the changed fleets replaced. */
-    Map<String, Map<Integer, Integer>> fleets() {
+    Map<String, FleetCounts> fleets() {
         if (changedFleets.isEmpty()) {
             return snapshot.fleets;
         }
@@ -84,8 +84,6 @@ final class Occupancy {
             }
             ports.add(p, request.ports());
         }
-        request.fleet().ifPresent(fleet -> changedFleets
-                .computeIfAbsent(fleet, f -> new HashMap<>(snapshot.fleets.getOrDefault(f, Map.of())))
-                .merge(p, 1, Integer::sum));
+        request.fleet().ifPresent(fleet -> changedFleets.put(fleet, fleetCounts(fleet).plusOne(p)));
     }
 }

@@ -1,7 +1,6 @@
 package dev.bolero.scheduler;
 
 import java.time.Instant;
-import java.util.Map;
 
 /**
  * Places requests one after another against one snapshot, remembering what it placed in an {@link Occupancy}: the
@@ -37,8 +36,8 @@ final class Placer {
             classFits[c] = Feasibility.constraints(classes[c].labels(), classes[c].drivers(), request)
                     == Feasibility.Verdict.FITS;
         }
-        Map<Integer, Integer> fleetCounts = request.fleet().map(occupancy::fleetCounts).orElse(Map.of());
-        long[] occupied = fleetCounts.isEmpty() ? null : bitset(fleetCounts);
+        FleetCounts fleetCounts = request.fleet().map(occupancy::fleetCounts).orElse(FleetCounts.EMPTY);
+        long[] occupied = fleetCounts.size() == 0 ? null : fleetCounts.bitset(snapshot.ids.length);
         long[] taken = request.ports().isEmpty() ? null : occupancy.ports().taken(request.ports());
 
         bestPosition = -1;
@@ -143,14 +142,14 @@ final class Placer {
     }
 
     /** When every node free of the fleet is ruled out: ranks the fleet's nodes by fewest machines, then score. */
-    private void leastOccupied(Map<Integer, Integer> fleetCounts, boolean[] classFits, Resources demand,
-                               boolean binpack, long[] taken) {
+    private void leastOccupied(FleetCounts fleetCounts, boolean[] classFits, Resources demand, boolean binpack,
+                               long[] taken) {
         int[] usedCpu = occupancy.usedCpu();
         long[] usedMem = occupancy.usedMem();
         int bestCount = Integer.MAX_VALUE;
-        for (var entry : fleetCounts.entrySet()) {
-            int p = entry.getKey();
-            int count = entry.getValue();
+        for (int i = 0; i < fleetCounts.size(); i++) {
+            int p = fleetCounts.position(i);
+            int count = fleetCounts.count(i);
             var nodeClass = snapshot.classes[snapshot.classOf[p]];
             if (count > bestCount || !classFits[snapshot.classOf[p]] || p >= nodeClass.readyEnd()
                     || marked(taken, p)
@@ -171,13 +170,5 @@ final class Placer {
     /** Whether position {@code p} is set in {@code bits}; a null bitset marks nothing. */
     static boolean marked(long[] bits, int p) {
         return bits != null && (bits[p >>> 6] & (1L << p)) != 0;
-    }
-
-    private long[] bitset(Map<Integer, Integer> fleetCounts) {
-        long[] bits = new long[(snapshot.ids.length + 63) >>> 6];
-        for (int p : fleetCounts.keySet()) {
-            bits[p >>> 6] |= 1L << p;
-        }
-        return bits;
     }
 }

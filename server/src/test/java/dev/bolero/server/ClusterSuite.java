@@ -578,21 +578,30 @@ abstract class ClusterSuite {
     }
 
     @Test
-    void aPollHeldUntilItsWaitEndsRecordsTheNodesHeartbeatAgainAndSaysHowLongItHeldIt() {
-        var node = agent("n1", Map.of(), 4, 8192);
-        node.poll(0);
-        assertThat(node.heartbeat().status()).isEqualTo(200);
-        Instant reported = Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at")
-                .asString());
+    void aPollHeldUntilItsWaitEndsRecordsTheNodesHeartbeatAgainAndSaysHowLongItHeldIt() throws Exception {
+        // Three nodes whose polls end together: their ends are written in one batch, each node's own.
+        var nodes = List.of(agent("n1", Map.of(), 4, 8192), agent("n2", Map.of(), 4, 8192),
+                agent("n3", Map.of(), 4, 8192));
+        var reported = new java.util.HashMap<String, Instant>();
+        for (FakeAgent node : nodes) {
+            node.poll(0);
+            assertThat(node.heartbeat().status()).isEqualTo(200);
+            reported.put(node.id, Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at")
+                    .asString()));
+        }
 
-        var held = node.reportAndPoll(1);
+        var polls = nodes.stream().map(node -> CompletableFuture.supplyAsync(() -> node.reportAndPoll(1))).toList();
 
-        assertThat(held.status()).isEqualTo(204);
-        assertThat(held.header(Heartbeat.HELD_MS_HEADER)).as("%s", held.headers())
-                .hasValueSatisfying(ms -> assertThat(Long.parseLong(ms)).isPositive());
-        // The wait's end is recorded as a heartbeat: the node's record is later than the report that opened the poll.
-        assertThat(Instant.parse(http.get("/v1/nodes/" + node.id, ADMIN).json().path("heartbeat_at").asString()))
-                .isAfter(reported);
+        for (int i = 0; i < nodes.size(); i++) {
+            var held = polls.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(held.status()).isEqualTo(204);
+            assertThat(held.header(Heartbeat.HELD_MS_HEADER)).as("%s", held.headers())
+                    .hasValueSatisfying(ms -> assertThat(Long.parseLong(ms)).isBetween(1000L, 30_000L));
+            // The wait's end is recorded as a heartbeat: the node's record is later than the report that opened it.
+            String id = nodes.get(i).id;
+            assertThat(Instant.parse(http.get("/v1/nodes/" + id, ADMIN).json().path("heartbeat_at").asString()))
+                    .isAfter(reported.get(id));
+        }
     }
 
     @Test
@@ -1751,6 +1760,32 @@ abstract class ClusterSuite {
                 dev.bolero.api.wire.AuditEntry[].class));
         assertThat(dev.bolero.api.wire.AuditEntry.verify(cut)).get().extracting(b -> b.reason())
                 .asString().contains("expected entry 2, found 3");
+    }
+
+    @Test
+    void aCreatedMachinesCallIsAuditedOnceWithTheMachineAndARefusedCreateAfterItsAnswer() throws Exception {
+        namespace("audited");
+        fleet("audited", "web", "spread");
+        agent("n1", Map.of(), 2, 4096).live();
+        String path = "/v1/namespaces/audited/fleets/web/machines";
+        String placed = machine("audited", "web", ADMIN, small("m1")).path("id").asString();
+        var taken = createMachine(path, ADMIN, small("m1"));
+        assertThat(taken.status()).as("%s", taken).isEqualTo(409);
+        var tooBig = createMachine(path, ADMIN, Map.of("name", "m2", "image", "busybox", "start", true,
+                "guest", Map.of("cpus", 64, "memory_mb", 256)));
+        assertThat(tooBig.status()).as("%s", tooBig).isEqualTo(400);
+
+        List<dev.bolero.api.wire.AuditEntry> chain = List.of(ApiJson.mapper().readValue(
+                http.get("/v1/namespaces/audited/audit", ADMIN).body(), dev.bolero.api.wire.AuditEntry[].class));
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::action)
+                .containsExactly("createFleet", "createMachine", "createMachine", "createMachine");
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::status).containsExactly(201, 201, 409, 400);
+        assertThat(chain).extracting(dev.bolero.api.wire.AuditEntry::object).containsOnly(
+                "/v1/namespaces/audited/fleets", path);
+        assertThat(chain.get(1).tokenId()).isNotBlank();
+        assertThat(chain.get(1).source()).isEqualTo("127.0.0.1");
+        assertThat(dev.bolero.api.wire.AuditEntry.verify(chain)).isEmpty();
+        assertThat(http.get("/v1/namespaces/audited/machines/" + placed, ADMIN).status()).isEqualTo(200);
     }
 
     @Test

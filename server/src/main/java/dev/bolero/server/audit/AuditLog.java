@@ -5,13 +5,13 @@ import dev.bolero.api.ErrorCode;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.server.store.AuditStore;
 import dev.bolero.server.store.ServerStore;
+import dev.bolero.server.store.Tx;
 import java.time.Clock;
+import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Calls are appended by one writer in batches: each {@link #record} waits until its entry's batch is committed
  * (durably, as any other write), so a call that was answered is in the log, and a burst of calls costs one commit per
- * batch rather than one per call. Replicas sharing a PostgreSQL store may append to the same chain at once: the
- * loser's batch hits the chain's unique seq and is retried on the new head. Thread-safe.
+ * batch rather than one per call. A write may instead append its call in its own transaction ({@link #appendIn}).
+ * Appenders to the same chain, also other replicas' on a shared PostgreSQL store, take turns ({@link AuditStore#lock}).
+ * Thread-safe.
  */
 public final class AuditLog implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
@@ -40,11 +41,6 @@ public final class AuditLog implements AutoCloseable {
     private final ServerStore store;
     private final Clock clock;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    /**
-     * The head of each chain as this writer's last committed batch left it, so a batch reads only the heads of chains
-     * it has not appended to yet; dropped when a batch fails (another replica may have appended). Writer thread only.
-     */
-    private final Map<String, AuditEntry> heads = new HashMap<>();
     private final Thread writer;
     private volatile boolean closed;
 
@@ -109,55 +105,59 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    /** Appends the batch in one transaction (one statement batch), retried on a concurrent append; completes each call's future. */
+    /**
+     * Appends the batch in one transaction (one statement batch); completes each call's future. A conflict (a replica
+     * of an earlier version appending without the chains' lock) is retried on the new head.
+     */
     private void append(List<Pending> batch) {
+        var calls = batch.stream().map(Pending::call).toList();
         RuntimeException last = null;
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
-            if (attempt > 1) heads.clear();
             try {
-                record Appended(List<AuditEntry> entries, Map<String, AuditEntry> heads) {}
-                Appended appended = store.update("append " + batch.size() + " audit entries", tx -> {
-                    Map<String, AuditEntry> after = new HashMap<>(heads);
-                    var out = new AuditEntry[batch.size()];
-                    var rows = new ArrayList<AuditStore.Appended>(batch.size());
-                    // Chain by chain in one order, so replicas appending to the same chains at once wait for each
-                    // other (and retry on the conflict) instead of deadlocking.
-                    Integer[] order = new Integer[batch.size()];
-                    for (int i = 0; i < order.length; i++) order[i] = i;
-                    Arrays.sort(order, Comparator.comparing(i -> chain(batch.get(i).call().namespace())));
-                    for (int i : order) {
-                        Call c = batch.get(i).call();
-                        String chain = chain(c.namespace());
-                        AuditEntry head = after.containsKey(chain) ? after.get(chain)
-                                : tx.audit().last(chain).orElse(null);
-                        long seq = head == null ? 1 : head.seq() + 1;
-                        AuditEntry entry = new AuditEntry(seq, clock.instant(), c.tokenId(), c.namespace(),
-                                c.action(), c.object(), c.status(), c.source(), null)
-                                .chainedAfter(head == null ? AuditEntry.GENESIS : head.hash());
-                        rows.add(new AuditStore.Appended(chain, entry));
-                        after.put(chain, entry);
-                        out[i] = entry;
-                    }
-                    tx.audit().append(rows);
-                    return new Appended(List.of(out), after);
-                });
-                heads.putAll(appended.heads());
-                for (int i = 0; i < batch.size(); i++) batch.get(i).done().complete(appended.entries().get(i));
+                List<AuditEntry> entries = store.update("append " + batch.size() + " audit entries",
+                        tx -> appendIn(tx, calls, clock));
+                for (int i = 0; i < batch.size(); i++) batch.get(i).done().complete(entries.get(i));
                 return;
             } catch (ApiException e) {
-                if (e.code() != ErrorCode.CONFLICT) {
-                    last = e;
-                    break;
-                }
-                last = e; // another replica appended to the chain first: read its new head and try again
+                last = e;
+                if (e.code() != ErrorCode.CONFLICT) break;
             } catch (RuntimeException e) {
                 last = e;
                 break;
             }
         }
-        heads.clear();
         log.error("audit: {} entries not written: {}", batch.size(), last.getMessage());
         for (Pending p : batch) p.done().completeExceptionally(last);
+    }
+
+    /**
+     * Appends {@code calls} to their chains in {@code tx}, entries timed by {@code clock}, and returns the entries in
+     * the calls' order. Another write may append the calls it makes in its own transaction this way (a machine's
+     * create beside its row), so that the entry is committed exactly when the change is: then no machine exists
+     * without its create's entry, even after a crash. The chains are locked for the rest of {@code tx}
+     * ({@link AuditStore#lock}) and their heads read after that, so concurrent appenders, also other replicas', wait
+     * for each other rather than conflict.
+     */
+    public static List<AuditEntry> appendIn(Tx tx, List<Call> calls, Clock clock) throws SQLException {
+        var chains = new TreeSet<String>();
+        for (Call c : calls) chains.add(chain(c.namespace()));
+        tx.audit().lock(chains);
+        var heads = new HashMap<String, AuditEntry>();
+        for (String chain : chains) heads.put(chain, tx.audit().last(chain).orElse(null));
+        var entries = new ArrayList<AuditEntry>(calls.size());
+        var rows = new ArrayList<AuditStore.Appended>(calls.size());
+        for (Call c : calls) {
+            String chain = chain(c.namespace());
+            AuditEntry head = heads.get(chain);
+            AuditEntry entry = new AuditEntry(head == null ? 1 : head.seq() + 1, clock.instant(), c.tokenId(),
+                    c.namespace(), c.action(), c.object(), c.status(), c.source(), null)
+                    .chainedAfter(head == null ? AuditEntry.GENESIS : head.hash());
+            rows.add(new AuditStore.Appended(chain, entry));
+            heads.put(chain, entry);
+            entries.add(entry);
+        }
+        tx.audit().append(rows);
+        return entries;
     }
 
     /** Writes what is queued, then stops the writer; later {@link #record} calls fail. */

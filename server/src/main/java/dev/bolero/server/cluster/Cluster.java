@@ -184,6 +184,7 @@ public final class Cluster implements AutoCloseable {
     public void close() {
         loops.close();
         placements.close();
+        nodes.close();
         watch.ifPresent(AssignmentWatch::close);
     }
 }

@@ -4,6 +4,7 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.wire.QuotaUsage;
 import dev.bolero.api.wire.FleetStrategy;
+import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.secrets.Secrets;
 import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
@@ -249,14 +250,16 @@ public final class ControlPlane {
 
     /**
      * Creates a machine from {@code body}'s config over the fleet's ({@link CreateClusterMachine#spec}) and places it
-     * on a node in the same step.
+     * on a node in the same step. {@code call}, when given, is the API call asking for it, as the audit log records it
+     * when it is answered {@code 201}: it is appended in the transaction that commits the machine.
      *
      * @throws ApiException {@code invalid_argument} when neither the body nor the fleet's config names an image,
      *     {@code quota_exceeded} when the namespace's quota has no room for it (checked again when it is committed),
      *     {@code failed_precondition} with the scheduler's reason when no node can take it
      */
-    public ClusterMachine createMachine(String namespace, String fleetName, CreateClusterMachine body) {
-        return create(namespace, fleetName, body, name -> "create machine " + name + " in " + namespace + "/"
+    public ClusterMachine createMachine(String namespace, String fleetName, CreateClusterMachine body,
+                                        Optional<AuditLog.Call> call) {
+        return create(namespace, fleetName, body, call, name -> "create machine " + name + " in " + namespace + "/"
                 + fleetName);
     }
 
@@ -269,12 +272,12 @@ public final class ControlPlane {
         String action = "create a machine of fleet " + namespace + "/" + fleetName
                 + region.map(r -> " in region " + r).orElse("");
         return create(namespace, fleetName, region.map(CreateClusterMachine.START::inRegion)
-                .orElse(CreateClusterMachine.START), name -> action);
+                .orElse(CreateClusterMachine.START), Optional.empty(), name -> action);
     }
 
     /** {@link #createMachine}, errors naming {@code action} of the new machine's name. */
     private ClusterMachine create(String namespace, String fleetName, CreateClusterMachine body,
-                                  java.util.function.UnaryOperator<String> actionOf) {
+                                  Optional<AuditLog.Call> call, java.util.function.UnaryOperator<String> actionOf) {
         String fleetAction = "get fleet " + namespace + "/" + fleetName;
         String id = Tokens.id();
         String name = body.name() == null ? "m-" + id : body.name();
@@ -299,7 +302,7 @@ public final class ControlPlane {
         });
         FleetStore.Template fleet = checked.fleet();
         MachineRow row = checked.row();
-        return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy()))) {
+        return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy(), Optional.empty(), call))) {
             case Placements.Result.Placed placed ->
                     row.assignedTo(placed.nodeId(), placed.index()).toWire(placed.nodeName());
             case Placements.Result.Refused refused -> throw Placements.refused(action, refused);

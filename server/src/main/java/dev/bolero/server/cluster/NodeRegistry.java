@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * The node side of the control plane (join, assignments, heartbeats; see {@code docs/cluster-protocol.md}) and the
  * operators' view of nodes (list, cordon, uncordon, drain). Throws {@link ApiException} naming the action.
  */
-public final class NodeRegistry {
+public final class NodeRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
 
     private final ServerStore store;
@@ -66,6 +66,8 @@ public final class NodeRegistry {
      * will, and their reports and poll answers skip the look ({@link #member}).
      */
     private final Set<String> outsidePrivateNetwork = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The ends of held polls, recorded as heartbeats a tick at a time. */
+    private final HeldBeats heldBeats;
 
     /**
      * The protocol's clocks.
@@ -99,6 +101,7 @@ public final class NodeRegistry {
         this.changes = changes;
         this.timing = timing;
         this.streams = streams;
+        this.heldBeats = new HeldBeats(store, clock);
     }
 
     /**
@@ -151,7 +154,8 @@ public final class NodeRegistry {
     /**
      * Records {@code report} as {@link #heartbeat} does, then the node's assignments once its assignment index differs
      * from {@code index}; none when {@code wait} passes with the index unchanged (the node has them already), and then
-     * the node's heartbeat is recorded again, so the poll held this long stood for its heartbeats. Read as
+     * the node's heartbeat is recorded again (with those of the other polls ending in the same tick: {@link HeldBeats}),
+     * so the poll held this long stood for its heartbeats. Read as
      * {@link #assignments} reads them, except that the heartbeat's read of the node's assignment index is the poll's
      * first look: a poll whose index is current reads nothing more before it waits.
      */
@@ -161,7 +165,8 @@ public final class NodeRegistry {
         long seen = changes.nodeVersion(nodeId);
         long current = heartbeat(nodeId, report).index();
         var answer = poll(nodeId, index, wait, false, current == index ? OptionalLong.of(seen) : OptionalLong.empty());
-        return new Polled(answer, answer.isPresent() ? OptionalLong.empty() : heldBeat(nodeId, received));
+        return new Polled(answer, answer.isPresent() ? OptionalLong.empty()
+                : heldBeats.record(nodeId, received));
     }
 
     /**
@@ -174,19 +179,6 @@ public final class NodeRegistry {
      */
     public record Polled(Optional<Assignments> assignments, OptionalLong heldMillis) {}
 
-    /**
-     * Records the heartbeat of node {@code nodeId} whose poll, received at {@code received} ({@link System#nanoTime}),
-     * was held until now: the milliseconds since then; empty when the node is not {@code ready} (marked down meanwhile,
-     * only a report brings it back).
-     */
-    private OptionalLong heldBeat(String nodeId, long received) {
-        // Measured before the time recorded is taken: the node never counts past the record.
-        long held = (System.nanoTime() - received) / 1_000_000;
-        Instant now = clock.instant();
-        boolean recorded = store.report("record the held poll of node " + nodeId + " as its heartbeat",
-                tx -> tx.nodes().heldPollBeat(nodeId, now));
-        return recorded ? OptionalLong.of(held) : OptionalLong.empty();
-    }
 
     /**
      * The long poll of {@link #assignments} ({@code answerUnchanged}) or {@link #reportAndPoll}; {@code
@@ -532,5 +524,11 @@ public final class NodeRegistry {
 
     private static int seconds(Duration d) {
         return (int) Math.max(1, d.toSeconds());
+    }
+
+    /** Stops recording held polls' ends; polls ending later fail. */
+    @Override
+    public void close() {
+        heldBeats.close();
     }
 }

@@ -21,6 +21,7 @@ import dev.bolero.scheduler.PlanOutcome;
 import dev.bolero.scheduler.Resources;
 import dev.bolero.scheduler.Scheduler;
 import dev.bolero.scheduler.Strategy;
+import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.MachineStore;
@@ -103,11 +104,14 @@ final class Placements implements AutoCloseable {
 
         /**
          * A new machine: inserted on the chosen node unless its name is taken in its namespace. A fork's clone names
-         * its source and the source's node, the only one it may go to.
+         * its source and the source's node, the only one it may go to. The API call that asks for it, when given, is
+         * appended to the audit log in the transaction that inserts it ({@link AuditLog#appendIn}): the machine and
+         * its create's entry are committed together or not at all.
          */
-        record Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork) implements Job {
-            Create(MachineRow machine, FleetStrategy strategy) {
-                this(machine, strategy, Optional.empty());
+        record Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork, Optional<AuditLog.Call> call)
+                implements Job {
+            Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork) {
+                this(machine, strategy, fork, Optional.empty());
             }
         }
 
@@ -389,6 +393,7 @@ final class Placements implements AutoCloseable {
             var assignments = new ArrayList<MachineStore.Assignment>();
             var touched = new LinkedHashSet<String>();
             var placed = new ArrayList<Placement>();
+            var calls = new ArrayList<AuditLog.Call>();
             var current = current(tx, jobs, outcome.committed(), byMachine);
             var names = taken(tx, jobs, outcome.committed(), byMachine);
             var quotas = quotas(tx, jobs, outcome.committed(), byMachine);
@@ -407,6 +412,7 @@ final class Placements implements AutoCloseable {
                         if (conflict.isPresent()) yield conflict.get();
                         inserts.add(create.machine().assignedTo(p.nodeId(), tx.index()));
                         if (create.fork().isPresent()) forks.put(p.machineId(), create.fork().get().source());
+                        create.call().ifPresent(calls::add);
                         yield new Result.Placed(p.nodeId(), nodeNames.get(p.nodeId()), tx.index());
                     }
                     case Job.Place place -> {
@@ -438,6 +444,7 @@ final class Placements implements AutoCloseable {
                 results.put(i, result);
             }
             tx.machines().insert(inserts);
+            if (!calls.isEmpty()) AuditLog.appendIn(tx, calls, clock);
             for (var fork : forks.entrySet()) tx.machines().recordFork(fork.getKey(), fork.getValue());
             tx.machines().assign(assignments, now);
             tx.nodes().touchAssignments(touched);

@@ -88,6 +88,8 @@ public final class ServerApi implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 4096;
     /** The request attribute holding the id of the token that authenticated it. */
     private static final String TOKEN_ID = "bolero.token";
+    /** Set on a call whose audit entry its handler had committed with its change ({@link AuditLog#appendIn}). */
+    private static final String AUDITED = "bolero.audited";
     /** The request attribute holding its {@link Principal}, once found. */
     private static final String PRINCIPAL = "bolero.principal";
     private static final List<String> LOG_PARAMS = List.of("follow", "tail", "since", "timestamps", "source");
@@ -255,8 +257,15 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.GET_DEPLOYMENT, ctx -> ctx.json(cluster.deployments().deployment(namespace(ctx),
                     ctx.pathParam("fleet"), ctx.pathParam("id"))));
 
-            r.handle(ServerRoutes.CREATE_MACHINE, ctx -> ctx.status(201).json(cluster.plane().createMachine(
-                    namespace(ctx), ctx.pathParam("fleet"), body(ctx, CreateClusterMachine.class, "create machine"))));
+            r.handle(ServerRoutes.CREATE_MACHINE, ctx -> {
+                // The created machine's entry goes in with its row; a refused create's is recorded after the answer.
+                String ns = namespace(ctx);
+                var machine = cluster.plane().createMachine(ns, ctx.pathParam("fleet"),
+                        body(ctx, CreateClusterMachine.class, "create machine"),
+                        Optional.of(call(ctx, ServerRoutes.CREATE_MACHINE, ns, 201)));
+                ctx.attribute(AUDITED, true);
+                ctx.status(201).json(machine);
+            });
             r.handle(ServerRoutes.LIST_FLEET_MACHINES, ctx -> {
                 String ns = namespace(ctx);
                 cluster.plane().fleet(ns, ctx.pathParam("fleet"));
@@ -473,13 +482,14 @@ public final class ServerApi implements AutoCloseable {
     /**
      * Records a published mutating call (not a read, not the node protocol) made with a known token, after its answer
      * is decided: a call without a valid token changed nothing and is not attributed to anyone. An interactive exec
-     * (a WebSocket) is recorded as {@code execInMachine} with status 101 when its session opens.
+     * (a WebSocket) is recorded as {@code execInMachine} with status 101 when its session opens; a machine's create
+     * that is answered {@code 201} was recorded in the transaction that created the machine.
      */
     private void audit(Context ctx) {
         Operation operation = Router.operation(ctx);
         String token = ctx.attribute(TOKEN_ID);
         if (operation == null || token == null || !operation.published()
-                || operation.method() == Operation.Method.GET) {
+                || operation.method() == Operation.Method.GET || ctx.attribute(AUDITED) != null) {
             return;
         }
         record(ctx, operation, operation.pathParams().contains("ns") ? ctx.pathParam("ns") : null, ctx.statusCode());
@@ -488,10 +498,15 @@ public final class ServerApi implements AutoCloseable {
     /** Appends {@code ctx}'s call of {@code operation}, answered {@code status}, to {@code ns}'s audit chain. */
     private void record(Context ctx, Operation operation, String ns, int status) {
         try {
-            audit.record(new AuditLog.Call(ctx.attribute(TOKEN_ID), ns, operation.id(), ctx.path(), status, ctx.ip()));
+            audit.record(call(ctx, operation, ns, status));
         } catch (IllegalStateException e) {
             log.error("{} {}: the call is not in the audit log: {}", ctx.method(), ctx.path(), e.getMessage());
         }
+    }
+
+    /** {@code ctx}'s call of {@code operation} in namespace {@code ns} (null: the cluster's), answered {@code status}. */
+    private static AuditLog.Call call(Context ctx, Operation operation, String ns, int status) {
+        return new AuditLog.Call(ctx.attribute(TOKEN_ID), ns, operation.id(), ctx.path(), status, ctx.ip());
     }
 
     private List<AuditEntry> auditEntries(Context ctx, String ns) {

@@ -30,6 +30,7 @@ public final class MachineStore {
      * again and again (both values are immutable).
      */
     private static final Statements.ParseCache<MachineSpec> SPECS = new Statements.ParseCache<>(new TypeReference<>() {});
+    private static final Statements.TextCache<MachineSpec> SPEC_TEXTS = new Statements.TextCache<>();
     private static final Statements.ParseCache<Map<String, String>> LABELS =
             new Statements.ParseCache<>(new TypeReference<>() {});
     private static final TypeReference<List<CheckStatus>> CHECKS = new TypeReference<>() {};
@@ -70,7 +71,7 @@ public final class MachineStore {
     public void insert(List<MachineRow> machines) throws SQLException {
         var rows = new ArrayList<Object[]>(machines.size());
         for (MachineRow m : machines) {
-            rows.add(new Object[] {m.id(), m.namespace(), m.fleet(), m.name(), JSON.writeValueAsString(m.spec()),
+            rows.add(new Object[] {m.id(), m.namespace(), m.fleet(), m.name(), SPEC_TEXTS.text(m.spec()),
                 m.cpus(), m.memoryMb(), m.region(), JSON.writeValueAsString(m.nodeLabels()),
                 m.desiredState().wireName(), m.stop() == null ? null : JSON.writeValueAsString(m.stop()),
                 m.generation(), m.nodeId(), m.observedState().wireName(), m.reported().imageDigest(),
@@ -175,7 +176,7 @@ public final class MachineStore {
     public void respec(String id, MachineSpec spec, Instant now) throws SQLException {
         sql.update("UPDATE machines SET spec = ?, cpus = ?, memory_mb = ?, version = version + 1, "
                 + "generation = generation + 1, modify_index = ?, updated_at = ? WHERE id = ?",
-                JSON.writeValueAsString(spec), spec.guest().cpus(), spec.guest().memoryMb(), tx.index(),
+                SPEC_TEXTS.text(spec), spec.guest().cpus(), spec.guest().memoryMb(), tx.index(),
                 now.toEpochMilli(), id);
     }
 

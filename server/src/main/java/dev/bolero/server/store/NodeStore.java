@@ -11,9 +11,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import tools.jackson.core.type.TypeReference;
 
 /** Nodes: identity, health, administrative state, capacity and assignment index, in one {@link Tx}. */
@@ -27,6 +29,8 @@ public final class NodeStore {
             new Statements.ParseCache<>(new TypeReference<>() {});
     private static final Statements.ParseCache<List<Driver>> DRIVERS =
             new Statements.ParseCache<>(new TypeReference<>() {});
+    /** The drivers' texts: every report writes its node's, nearly always one of a few lists. */
+    private static final Statements.TextCache<List<Driver>> DRIVER_TEXTS = new Statements.TextCache<>();
 
     private final Statements sql;
     private final Tx tx;
@@ -80,7 +84,7 @@ public final class NodeStore {
     public void heartbeat(String id, Capacity capacity, List<Driver> drivers, Instant now) throws SQLException {
         sql.update("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ?, "
                 + "health = " + READY + " WHERE id = ?", capacity.cpus(), capacity.memoryMb(),
-                JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+                DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id);
     }
 
     /**
@@ -93,19 +97,24 @@ public final class NodeStore {
         return sql.one("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ? "
                 + "WHERE id = ? AND health = " + READY + " RETURNING assign_index, admin_state",
                 rs -> new Beat(rs.getLong(1), NodeState.parse(rs.getString(2))), capacity.cpus(),
-                capacity.memoryMb(), JSON.writeValueAsString(drivers), now.toEpochMilli(), id);
+                capacity.memoryMb(), DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id);
     }
 
     /** What a heartbeat of a ready node reads back: its assignment index and administrative state. */
     public record Beat(long assignIndex, NodeState adminState) {}
 
     /**
-     * Records the node's heartbeat time alone (its report came with the poll this server held until {@code now}), if
-     * the node is {@code ready}: a node marked down meanwhile comes back only with a report. Whether it did.
+     * Records the nodes' heartbeat time alone (their reports came with the polls this server held until {@code now}),
+     * of those that are {@code ready}, in one statement: a node marked down meanwhile comes back only with a report.
+     * The ids of the nodes it recorded.
      */
-    public boolean heldPollBeat(String id, Instant now) throws SQLException {
-        return sql.update("UPDATE nodes SET heartbeat_at = ? WHERE id = ? AND health = " + READY, now.toEpochMilli(),
-                id) > 0;
+    public Set<String> heldPollBeats(Collection<String> ids, Instant now) throws SQLException {
+        if (ids.isEmpty()) return Set.of();
+        var args = new ArrayList<Object>(ids.size() + 1);
+        args.add(now.toEpochMilli());
+        args.addAll(ids);
+        return new HashSet<>(sql.all("UPDATE nodes SET heartbeat_at = ? WHERE health = " + READY + " AND id IN "
+                + Statements.placeholders(ids) + " RETURNING id", rs -> rs.getString(1), args.toArray()));
     }
 
     /** Sets the node's administrative state: ready, cordoned or draining. */

@@ -291,10 +291,10 @@ public final class ServerStore implements AutoCloseable {
         try {
             // A read on PostgreSQL runs statement by statement (autocommit), which at READ COMMITTED, the isolation
             // of every transaction here, sees what a transaction would, and saves the commit's round trip.
-            if (kind == Kind.READ && shared()) return work.run(new Tx(c, statements));
+            if (kind == Kind.READ && shared()) return work.run(new Tx(c, statements, true));
             c.setAutoCommit(false);
             try {
-                Tx tx = new Tx(c, statements);
+                Tx tx = new Tx(c, statements, shared());
                 if (kind == Kind.WRITE) tx.bumpIndex();
                 T result = work.run(tx);
                 c.commit();

@@ -26,10 +26,18 @@ final class Statements {
 
     private final Connection c;
     private final Optional<Cache> cache;
+    private final boolean postgres;
 
-    Statements(Connection c, Optional<Cache> cache) {
+    /** @param postgres whether {@code c} is a PostgreSQL connection (else SQLite) */
+    Statements(Connection c, Optional<Cache> cache, boolean postgres) {
         this.c = c;
         this.cache = cache;
+        this.postgres = postgres;
+    }
+
+    /** Whether the connection is PostgreSQL's (several servers may write at once), not SQLite's. */
+    boolean postgres() {
+        return postgres;
     }
 
     /**
@@ -177,6 +185,25 @@ final class Statements {
      */
     static boolean transientFailure(SQLException e) {
         return "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
+    }
+
+    /**
+     * JSON texts by their value, bounded: cleared when it holds more than {@value #MAX} values. For immutable values
+     * with value equality (records of lists, maps and records) that many rows repeat, such as the machines of one
+     * fleet's config: an equal value's text is written once.
+     */
+    static final class TextCache<T> {
+        private static final int MAX = 4096;
+        private final ConcurrentHashMap<T, String> texts = new ConcurrentHashMap<>();
+
+        String text(T value) {
+            String text = texts.get(value);
+            if (text != null) return text;
+            if (texts.size() >= MAX) texts.clear();
+            text = JSON.writeValueAsString(value);
+            texts.put(value, text);
+            return text;
+        }
     }
 
     /** Parsed JSON values by their text, bounded: cleared when it holds more than {@value #MAX} texts. */

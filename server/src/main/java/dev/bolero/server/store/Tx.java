@@ -28,8 +28,9 @@ public final class Tx {
     private final GatewayPeerStore gatewayPeers;
     private long index = -1;
 
-    Tx(Connection c, Optional<Statements.Cache> statements) {
-        this.sql = new Statements(c, statements);
+    /** @param postgres whether {@code c} is a PostgreSQL connection (else SQLite) */
+    Tx(Connection c, Optional<Statements.Cache> statements, boolean postgres) {
+        this.sql = new Statements(c, statements, postgres);
         this.tokens = new TokenStore(sql);
         this.namespaces = new NamespaceStore(sql);
         this.fleets = new FleetStore(sql);

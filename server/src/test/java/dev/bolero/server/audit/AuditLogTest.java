@@ -17,7 +17,10 @@ import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The audit log's writer on real stores: concurrent appends make whole chains, also from two replicas at once. */
+/**
+ * The audit log on real stores: concurrent appends, through its writer and in other writes' transactions, make whole
+ * chains, also from two replicas at once.
+ */
 class AuditLogTest {
     private static final int CALLS = 200;
 
@@ -29,18 +32,26 @@ class AuditLogTest {
                 201, "127.0.0.1");
     }
 
-    /** Records {@link #CALLS} calls from as many threads, spread over two namespaces and the cluster's chain. */
-    private static void recordConcurrently(List<AuditLog> logs) throws Exception {
+    /**
+     * Records {@link #CALLS} calls from as many threads, spread over two namespaces and the cluster's chain: one in
+     * four appended in a write transaction of its own ({@link AuditLog#appendIn}, as a create's entry goes in with its
+     * machine), the others through the logs' writers.
+     */
+    private static void recordConcurrently(List<AuditLog> logs, List<ServerStore> stores) throws Exception {
         var tasks = new ArrayList<Callable<AuditEntry>>();
         for (int i = 0; i < CALLS; i++) {
             int n = i;
             AuditLog log = logs.get(i % logs.size());
+            ServerStore store = stores.get(i % stores.size());
             String ns = switch (i % 3) {
                 case 0 -> "a";
                 case 1 -> "b";
                 default -> null;
             };
-            tasks.add(() -> log.record(call(ns, n)));
+            tasks.add(i % 4 == 0
+                    ? () -> store.write("create " + n, tx -> AuditLog.appendIn(tx, List.of(call(ns, n)),
+                            Clock.systemUTC())).getFirst()
+                    : () -> log.record(call(ns, n)));
         }
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (var f : pool.invokeAll(tasks)) f.get();
@@ -62,7 +73,7 @@ class AuditLogTest {
     void concurrentCallsMakeWholeChainsOnSqlite() throws Exception {
         try (var store = ServerStore.sqlite(dir.resolve("server.db"));
              var log = new AuditLog(store, Clock.systemUTC())) {
-            recordConcurrently(List.of(log));
+            recordConcurrently(List.of(log), List.of(store));
             assertWhole(log);
         }
     }
@@ -76,9 +87,30 @@ class AuditLogTest {
             String url = postgres.newDatabase();
             try (var one = ServerStore.postgres(url); var two = ServerStore.postgres(url);
                  var first = new AuditLog(one, Clock.systemUTC()); var second = new AuditLog(two, Clock.systemUTC())) {
-                recordConcurrently(List.of(first, second));
+                recordConcurrently(List.of(first, second), List.of(one, two));
                 assertWhole(first);
             }
+        }
+    }
+
+    @Test
+    void anEntryAppendedInAWriteThatRollsBackIsNotInTheChain() {
+        try (var store = ServerStore.sqlite(dir.resolve("rollback.db"));
+             var log = new AuditLog(store, Clock.systemUTC())) {
+            log.record(call("a", 1));
+            assertThatThrownBy(() -> store.write("create 2", tx -> {
+                AuditLog.appendIn(tx, List.of(call("a", 2)), Clock.systemUTC());
+                throw new IllegalStateException("create 2: refused after its entry");
+            })).hasMessageContaining("refused after its entry");
+            AuditEntry third = store.write("create 3", tx -> AuditLog.appendIn(tx, List.of(call("a", 3), call(null, 3)),
+                    Clock.systemUTC())).getFirst();
+            log.record(call("a", 4));
+            List<AuditEntry> chain = log.list("a", 0, AuditStore.Filter.ALL, 10);
+            assertThat(chain).extracting(AuditEntry::object).containsExactly("/v1/namespaces/a/m/1",
+                    "/v1/namespaces/a/m/3", "/v1/namespaces/a/m/4");
+            assertThat(third.seq()).isEqualTo(2);
+            assertThat(AuditEntry.verify(chain)).isEmpty();
+            assertThat(log.list(null, 0, AuditStore.Filter.ALL, 10)).hasSize(1);
         }
     }
 

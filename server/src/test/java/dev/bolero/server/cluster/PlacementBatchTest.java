@@ -193,7 +193,7 @@ class PlacementBatchTest {
 
         var made = cluster.plane().createMachine("alpha", "web", ApiJson.mapper().readValue("{\"name\":\"db\","
                 + "\"start\":true,\"config\":{\"image\":\"busybox\",\"guest\":{\"cpus\":1,\"memory_mb\":256},"
-                + "\"mounts\":[{\"volume\":\"data\",\"path\":\"/data\"}]}}", CreateClusterMachine.class));
+                + "\"mounts\":[{\"volume\":\"data\",\"path\":\"/data\"}]}}", CreateClusterMachine.class), Optional.empty());
 
         for (NodeInfo node : nodes) {
             assertThat(answer(node).volumes()).as("node %s", node.name()).extracting(NodeVolume::name)
@@ -232,7 +232,7 @@ class PlacementBatchTest {
 
     private Object create(String name) {
         try {
-            return cluster.plane().createMachine("alpha", "web", body(name, true));
+            return cluster.plane().createMachine("alpha", "web", body(name, true), Optional.empty());
         } catch (ApiException e) {
             return e;
         }
