@@ -1,7 +1,5 @@
 package dev.bolero.gateway;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.math.BigInteger;
@@ -46,13 +44,14 @@ final class Tls {
     /**
      * Connects to an HTTPS listener on 127.0.0.1:{@code port} with SNI {@code host}, trusting only {@code root} and
      * checking the host name, until it serves a leaf whose serial is not {@code not} (null: any); checks that a request
-     * through it reaches machine {@code machine} (the answer ends with its id). Waits at most 60 s.
+     * through it reaches machine {@code machine} (the answer ends with its id), until it does. Waits at most 60 s.
      */
     static X509Certificate awaitServed(int port, String host, X509Certificate root, String machine, BigInteger not)
             throws Exception {
         SSLContext context = trusting(List.of(root));
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         Exception last = null;
+        String lastAnswer = null;
         while (System.nanoTime() < deadline) {
             try (var raw = new Socket("127.0.0.1", port);
                  var socket = (SSLSocket) context.getSocketFactory().createSocket(raw, host, port, true)) {
@@ -71,14 +70,20 @@ final class Tls {
                         .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
                 String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertThat(answer).startsWith("HTTP/1.1 200").endsWith(machine);
-                return leaf;
+                if (answer.startsWith("HTTP/1.1 200") && answer.endsWith(machine)) return leaf;
+                // Served, but this gateway's routes may not list the machine running yet: each gateway follows the
+                // control plane on its own, so one can see a change up to a re-read later than another.
+                lastAnswer = answer;
+                Thread.sleep(200);
             } catch (IOException e) {
                 last = e; // not served yet: a placeholder or another CA's certificate, not trusted
                 Thread.sleep(200);
             }
         }
-        throw new AssertionError("no certificate under " + root.getSubjectX500Principal() + " served for " + host
-                + " within 60 s", last);
+        throw new AssertionError(lastAnswer != null
+                ? "a certificate for " + host + " was served but no request reached " + machine + " within 60 s; the last"
+                        + " answer:\n" + lastAnswer
+                : "no certificate under " + root.getSubjectX500Principal() + " served for " + host + " within 60 s",
+                last);
     }
 }
