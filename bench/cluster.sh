@@ -10,7 +10,12 @@
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres;
 # baseline_nodes 0 skips the small run)
 # Before the measured creates, BOLERO_BENCH_WARMUP creates (default 3000; 0 measures a cold server) warm the server's
-# JIT up: a cold JVM spends about half of a short run compiling, which a long-running server does not.
+# JIT up: a cold JVM spends about half of a short run compiling, which a long-running server does not. The measured
+# creates then run BOLERO_BENCH_ROUNDS times (default 5) on the same server, and each figure is its median over the
+# rounds (every round's rate, p99 and CPU per create are listed too): one round lasts a few seconds, and its rate swings
+# with what else the host does then; the first round often still runs code the JIT has not finished with.
+# The server runs with the JVM options bin/bolero gives `bolero server`. On PostgreSQL the CPU time of the database's
+# own processes per create is printed too: they share the host's cores with the server and the harness.
 # Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
 # measure what counting each create against it costs. The server runs in a JVM of its own (the harness holds the clients
 # and the simulated agents), and each run prints the CPU per create of both apart; BOLERO_BENCH_SERVER_OPTS adds JVM

@@ -29,6 +29,12 @@ final class BenchServer implements AutoCloseable {
      * example {@code -XX:StartFlightRecording=filename=/tmp/server.jfr}).
      */
     private static final String OPTS = "BOLERO_BENCH_SERVER_OPTS";
+    /**
+     * The JVM options {@code bin/bolero} gives {@code bolero server} (its serial collector and compact object headers),
+     * so the server is measured as it runs; the bench's own JVM took the default (G1) before.
+     */
+    private static final List<String> SERVER_JVM = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+            "-XX:+UseCompactObjectHeaders");
     private static final long CLOCK_TICKS = 100; // USER_HZ: the unit of utime and stime in /proc/PID/stat on Linux
 
     private final Process process;
@@ -48,6 +54,7 @@ final class BenchServer implements AutoCloseable {
     static BenchServer start(Path dataDir, Optional<String> database, String admin, String join) throws IOException {
         var command = new ArrayList<String>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "-Xmx1g", "-Dlogback.configurationFile=bench-logback.xml"));
+        command.addAll(SERVER_JVM);
         String opts = System.getenv().getOrDefault(OPTS, "").strip();
         if (!opts.isEmpty()) command.addAll(List.of(opts.split(" +")));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(),
@@ -72,15 +79,24 @@ final class BenchServer implements AutoCloseable {
 
     /** The CPU time (user and system) the server process has used, from {@code /proc/PID/stat}. */
     long cpuNanos() {
+        return cpuNanos(process.pid(), false);
+    }
+
+    /**
+     * The CPU time (user and system) process {@code pid} has used, from {@code /proc/PID/stat}; with {@code
+     * reapedChildren}, also that of its children it has waited for.
+     */
+    static long cpuNanos(long pid, boolean reapedChildren) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-            // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the
-            // 14th and 15th fields of the line, the 12th and 13th after the name.
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // Fields after the command name, which is in parentheses and may hold spaces: utime, stime, cutime and
+            // cstime are the 14th to 17th fields of the line, the 12th to 15th after the name.
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            if (reapedChildren) ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
             return ticks * (1_000_000_000L / CLOCK_TICKS);
         } catch (IOException e) {
-            throw new UncheckedIOException("read the CPU time of bench server " + process.pid(), e);
+            throw new UncheckedIOException("read the CPU time of process " + pid, e);
         }
     }
 

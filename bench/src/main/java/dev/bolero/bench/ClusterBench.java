@@ -3,6 +3,7 @@ package dev.bolero.bench;
 import dev.bolero.api.ApiJson;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.server.PostgresCluster;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
@@ -372,9 +374,9 @@ public final class ClusterBench {
             switch (store) {
                 case "sqlite" -> {
                     if (baselineNodes > 0) {
-                        results.add(run("sqlite", baselineNodes, creates, clients, Optional.empty()));
+                        results.add(run("sqlite", baselineNodes, creates, clients, Optional.empty(), null));
                     }
-                    results.add(run("sqlite", nodes, creates, clients, Optional.empty()));
+                    results.add(run("sqlite", nodes, creates, clients, Optional.empty(), null));
                 }
                 case "postgres" -> {
                     String why = PostgresCluster.unavailable();
@@ -385,17 +387,19 @@ public final class ClusterBench {
                     try (var pg = new PostgresCluster()) {
                         if (baselineNodes > 0) {
                             results.add(run("postgresql", baselineNodes, creates, clients,
-                                    Optional.of(pg.newDatabase())));
+                                    Optional.of(pg.newDatabase()), postgresCpu(pg)));
                         }
-                        results.add(run("postgresql", nodes, creates, clients, Optional.of(pg.newDatabase())));
+                        results.add(run("postgresql", nodes, creates, clients, Optional.of(pg.newDatabase()),
+                                postgresCpu(pg)));
                     }
                 }
                 default -> throw new IllegalArgumentException("store must be sqlite or postgres, got " + store);
             }
         }
         System.out.println();
-        System.out.println("Control plane, machine creates through the API (" + creates + " creates, " + clients
-                + " concurrent clients; simulated agents accept assignments without booting):");
+        System.out.println("Control plane, machine creates through the API (" + ROUNDS + " rounds of " + creates
+                + " creates after " + WARMUP + " warm-up creates, " + clients + " concurrent clients; simulated agents"
+                + " accept assignments without booting; each figure its median over the rounds):");
         results.forEach(r -> System.out.println("  " + r));
         printHistory("Before batched placement (commit 8ffc8a7, measured 2026-12-02 on this host with the default "
                 + "arguments; that code placed each create in its own transactions):", BEFORE);
@@ -443,8 +447,31 @@ public final class ClusterBench {
      */
     private static final int WARMUP = Integer.parseInt(System.getenv().getOrDefault("BOLERO_BENCH_WARMUP", "3000"));
 
-    private static String run(String label, int nodeCount, int creates, int clients, Optional<String> database)
-            throws Exception {
+    /**
+     * How many times the measured creates are repeated on the same server, one after the other (environment {@code
+     * BOLERO_BENCH_ROUNDS}, default 5): a round of 3,000 creates lasts a few seconds, so one round's rate swings with
+     * what else the host does in those seconds; each figure's median over the rounds is reported, and every round's
+     * rate and p99.
+     */
+    private static final int ROUNDS = Integer.parseInt(System.getenv().getOrDefault("BOLERO_BENCH_ROUNDS", "5"));
+
+    /** One round of measured creates: its rate, latencies, CPU per create of the server and this harness. */
+    private record Round(double rate, double p50, double p99, double serverCpuMs, double harnessCpuMs,
+                         double storeCpuMs, double beatsPerCreate, double allRunningS) {}
+
+    /** The median over the rounds of one figure (each figure its own median; the upper one of an even count). */
+    private static double median(List<Round> rounds, java.util.function.ToDoubleFunction<Round> figure) {
+        double[] values = rounds.stream().mapToDouble(figure).sorted().toArray();
+        return values[values.length / 2];
+    }
+
+    /**
+     * Runs the creates against a server on {@code database} (SQLite in the server's data directory when empty);
+     * {@code storeCpu}, when not null, gives the CPU time the database's own processes have used (PostgreSQL), printed
+     * per create beside the server's and the harness's.
+     */
+    private static String run(String label, int nodeCount, int creates, int clients, Optional<String> database,
+                              LongSupplier storeCpu) throws Exception {
         Path dataDir = Files.createTempDirectory("bolero-clusterbench-");
         var running = new AtomicInteger();
         var agents = new ArrayList<Agent>();
@@ -458,7 +485,7 @@ public final class ClusterBench {
                         1_000_000_000, "memory_mib", 1_000_000_000), 200);
             }
             // Enough room for every create on either cluster size.
-            int cpus = Math.max(64, 2 * (creates + WARMUP) / nodeCount);
+            int cpus = Math.max(64, 2 * (ROUNDS * creates + WARMUP) / nodeCount);
             long t0 = System.nanoTime();
             var joins = new ArrayList<java.util.concurrent.Future<Agent>>();
             // Hosts do not all join in the same millisecond: at most 32 joins at a time.
@@ -492,7 +519,6 @@ public final class ClusterBench {
             Thread.sleep(agents.getFirst().interval * 1000L);
             double idleCpuMsPerS = (server.cpuNanos() - idleStart) / 1e6 / ((System.nanoTime() - idleT0) / 1e9);
 
-            var latencies = new long[creates];
             var statusLatencies = new ConcurrentHashMap<Integer, Long>();
             var sampling = Thread.ofVirtual().start(() -> {
                 for (int i = 0; !Thread.currentThread().isInterrupted(); i++) {
@@ -510,32 +536,45 @@ public final class ClusterBench {
                     }
                 }
             });
-            long start = System.nanoTime();
-            long cpuStart = cpuNanos();
-            long serverCpuStart = server.cpuNanos();
-            long beatsStart = HEARTBEATS.get();
-            createAll(base, pool, "m-", creates, clients, latencies);
-            double createS = (System.nanoTime() - start) / 1e9;
-            double beatsPerCreate = (double) (HEARTBEATS.get() - beatsStart) / creates;
-            double cpuMs = (cpuNanos() - cpuStart) / 1e6 / creates;
-            double serverCpuMs = (server.cpuNanos() - serverCpuStart) / 1e6 / creates;
+            var rounds = new ArrayList<Round>();
+            for (int r = 0; r < ROUNDS; r++) {
+                var latencies = new long[creates];
+                long start = System.nanoTime();
+                long cpuStart = cpuNanos();
+                long serverCpuStart = server.cpuNanos();
+                long beatsStart = HEARTBEATS.get();
+                long storeCpuStart = storeCpu == null ? 0 : storeCpu.getAsLong();
+                createAll(base, pool, "m" + r + "-", creates, clients, latencies);
+                double createS = (System.nanoTime() - start) / 1e9;
+                long beats = HEARTBEATS.get() - beatsStart;
+                long cpu = cpuNanos() - cpuStart;
+                long serverCpu = server.cpuNanos() - serverCpuStart;
+                long ownCpu = storeCpu == null ? 0 : storeCpu.getAsLong() - storeCpuStart;
+                awaitRunning(running, creates);
+                double allRunningS = (System.nanoTime() - start) / 1e9;
+                running.set(0);
+                Arrays.sort(latencies);
+                rounds.add(new Round(creates / createS, ms(latencies, 0.50), ms(latencies, 0.99),
+                        serverCpu / 1e6 / creates, cpu / 1e6 / creates, ownCpu / 1e6 / creates,
+                        (double) beats / creates, allRunningS));
+            }
             sampling.interrupt();
             sampling.join();
-            awaitRunning(running, creates);
-            double allRunningS = (System.nanoTime() - start) / 1e9;
             agents.forEach(Agent::stop);
-            Arrays.sort(latencies);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "CPU per create: server %.2f ms, harness %.2f ms; heartbeats per create %.2f; server CPU "
+                            + "CPU per create: server %.2f ms, harness %.2f ms%s; heartbeats per create %.2f; server CPU "
                             + "idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d "
-                            + "reported running after %.1f s (%d/%d); %d joins in %.1f s; warm-up: %d creates at "
-                            + "%.1f/s, server %.2f ms CPU per create",
-                    label, nodeCount, creates / createS, ms(latencies, 0.50), ms(latencies, 0.99), serverCpuMs, cpuMs,
-                    beatsPerCreate, idleCpuMsPerS,
-                    ms(status, 0.50),
-                    ms(status, 0.99), creates, allRunningS, running.get(), creates, nodeCount, joinS, WARMUP,
-                    WARMUP / warmS, warmCpuMs);
+                            + "reported running after %.1f s; %d rounds (creates/s, p99, server+harness CPU per create): %s; %d joins in %.1f s; "
+                            + "warm-up: %d creates at %.1f/s, server %.2f ms CPU per create",
+                    label, nodeCount, median(rounds, Round::rate), median(rounds, Round::p50),
+                    median(rounds, Round::p99), median(rounds, Round::serverCpuMs), median(rounds, Round::harnessCpuMs),
+                    storeCpu == null ? "" : String.format(", PostgreSQL %.2f ms", median(rounds, Round::storeCpuMs)),
+                    median(rounds, Round::beatsPerCreate), idleCpuMsPerS, ms(status, 0.50), ms(status, 0.99),
+                    creates, median(rounds, Round::allRunningS), rounds.size(),
+                    String.join(", ", rounds.stream().map(r -> String.format("%.1f/s %.1f ms %.2f+%.2f ms", r.rate(),
+                            r.p99(), r.serverCpuMs(), r.harnessCpuMs())).toList()),
+                    nodeCount, joinS, WARMUP, WARMUP / warmS, warmCpuMs);
         } finally {
             agents.forEach(Agent::stop);
             try (Stream<Path> files = Files.walk(dataDir)) {
@@ -571,6 +610,26 @@ public final class ClusterBench {
     private static void awaitRunning(AtomicInteger running, int count) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (running.get() < count && System.nanoTime() < deadline) Thread.sleep(50);
+    }
+
+    /**
+     * The CPU time {@code pg}'s processes have used: its postmaster with the backends it has reaped, and those alive (a
+     * backend that exits between the listing and the read is left out of this reading).
+     */
+    private static LongSupplier postgresCpu(PostgresCluster pg) throws IOException {
+        long postmaster = pg.postmasterPid();
+        return () -> {
+            long total = BenchServer.cpuNanos(postmaster, true);
+            var children = ProcessHandle.of(postmaster).map(p -> p.descendants().toList()).orElse(List.of());
+            for (var child : children) {
+                try {
+                    total += BenchServer.cpuNanos(child.pid(), false);
+                } catch (java.io.UncheckedIOException e) {
+                    // It exited since the listing.
+                }
+            }
+            return total;
+        };
     }
 
     /** The CPU time this process (the clients and the simulated agents) has used. */

@@ -52,6 +52,11 @@ public final class PostgresCluster implements AutoCloseable {
         return "postgresql://bolero@127.0.0.1:" + port + "/" + name;
     }
 
+    /** The process id of the cluster's postmaster (the parent of its backends), from its pid file. */
+    public long postmasterPid() throws IOException {
+        return Long.parseLong(Files.readAllLines(dir.resolve("data/postmaster.pid")).getFirst().strip());
+    }
+
     private void asPostgres(String command) throws IOException, InterruptedException {
         run(List.of("/usr/sbin/runuser", "-u", "postgres", "--", "sh", "-c", command));
     }
