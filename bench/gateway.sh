@@ -16,11 +16,16 @@
 # Run it on a quiet host: other processes' bursts land on some rounds and not others. (Raising the bench's own priority
 # instead was tried and distorts it: the kernel's softirq and io_uring worker threads stay at normal priority, and the
 # gateway's CPU per request nearly doubled.)
-# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=5; SKIP_BUILD=1 skips the build)
+# Both proxies get the same number of workers: WORKERS (default: the host's cores, each proxy's own default) is nginx's
+# worker_processes and the gateway's --event-loops. On a host this small, shared with wrk and the backend, fewer
+# workers than cores can serve more: run it with WORKERS=1 too.
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNECTIONS=64 THREADS=2 WARMUP=15s ROUNDS=5 WORKERS=<cores>;
+# SKIP_BUILD=1 skips the build)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 duration="${DURATION:-10s}" connections="${CONNECTIONS:-64}" threads="${THREADS:-2}" warmup="${WARMUP:-15s}"
-rounds="${ROUNDS:-5}"
+rounds="${ROUNDS:-5}" workers="${WORKERS:-$(nproc)}"
+[[ "$workers" =~ ^[1-9][0-9]*$ ]] || { echo "WORKERS must be a positive count, got '$workers'" >&2; exit 2; }
 find_java
 install_missing wrk nginx
 if [[ "${SKIP_BUILD:-0}" != 1 || ! -f "$BOLERO_HOME/bench/target/benchmarks.jar" ]]; then
@@ -58,7 +63,7 @@ http {
 }
 CONF
 cat >"$work/proxy.conf" <<CONF
-worker_processes auto;
+worker_processes $workers;
 pid $work/proxy.pid;
 error_log $work/logs/proxy-error.log warn;
 events { worker_connections 4096; }
@@ -95,7 +100,7 @@ declare -A gateway_pids
 start_gateway() {
   "$JAVA_HOME/bin/java" ${GATEWAY_JAVA_OPTS:---enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:+UseCompactObjectHeaders --sun-misc-unsafe-memory-access=allow} \
     -Dlogback.configurationFile="$work/logback.xml" -cp "$BOLERO_HOME/bench/target/benchmarks.jar" \
-    dev.bolero.bench.GatewayBenchServer "$2" 127.0.0.1 "$backend_port" ${3:-} >"$work/logs/$1.log" 2>&1 &
+    dev.bolero.bench.GatewayBenchServer "$2" 127.0.0.1 "$backend_port" "$workers" ${3:-} >"$work/logs/$1.log" 2>&1 &
   gateway_pids[$1]=$!
   pids+=("$!")
 }
@@ -162,7 +167,7 @@ names=(direct gateway gateway_epoll nginx)
 declare -A ports=([direct]=$backend_port [gateway]=$gateway_port [gateway_epoll]=$gateway_epoll_port [nginx]=$proxy_port)
 declare -A labels=([direct]="direct (backend)" [gateway]="bolero gateway ($transport)" [gateway_epoll]="bolero gateway (epoll)"
   [nginx]="nginx reverse proxy")
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration x $rounds rounds (warm-up $warmup)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)   wrk: -t$threads -c$connections -d$duration x $rounds rounds (warm-up $warmup)   proxy workers: $workers"
 for name in "${names[@]}"; do
   wrk -t"$threads" -c"$connections" -d"$warmup" -H "Host: $host" "http://127.0.0.1:${ports[$name]}/small" >/dev/null
 done

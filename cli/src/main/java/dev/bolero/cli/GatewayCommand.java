@@ -68,6 +68,9 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--wake-timeout", defaultValue = "30", description = "seconds a request for a fleet with auto_start waits for a machine (default ${DEFAULT-VALUE})")
     int wakeTimeoutSeconds;
 
+    @Option(names = "--event-loops", paramLabel = "N", description = "event loops serving the listeners and the machine connections, 1 to 1024 (default: one per core; fewer leave cores to what shares the host)")
+    Integer eventLoops;
+
     @Mixin
     ClientLimitFlags clientLimits;
 
@@ -98,6 +101,7 @@ final class GatewayCommand implements Callable<Integer> {
             builder.httpListen(address("--http-listen", httpListen)).challenges(challenges)
                     .wakeTimeout(Duration.ofSeconds(wakeTimeoutSeconds)).clientLimits(clientLimits.limits());
             if (httpsListen != null) builder.httpsListen(address("--https-listen", httpsListen), List.of());
+            if (eventLoops != null) builder.eventLoops(eventLoops);
             return builder;
         })) {
             if (httpsListen != null) {

@@ -90,7 +90,7 @@ class DrippingClientsIT {
                             + "requests answered meanwhile; slots given back; JVM before %s, during %s, after %s; the gateway's "
                             + "threads %d during (%d event loops)%n",
                     DRIPPERS, DRIPPERS, heldSlots, bodiesClosed, headersClosed, before, during, after, poolDuring,
-                    Gateway.THREADS);
+                    gateway.eventLoops());
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.bolero.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.URI;
@@ -146,6 +147,33 @@ class GatewayIT {
                 .header("Host", "web.alpha." + DOMAIN).POST(HttpRequest.BodyPublishers.ofString("x".repeat(300_000)))
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertThat(posted.body()).hasSize(300_000);
+    }
+
+    @Test
+    void oneEventLoopServesManyClientsAndTheirMachinesAndACountOutOfRangeIsRefused() throws Exception {
+        var m1 = machine("m1");
+        var m2 = machine("m2");
+        var table = new RouteTable(Routes.builder(DOMAIN).route(route(WEB_ALPHA, m1, m2)).build());
+        assertThatThrownBy(() -> Gateway.builder(table).eventLoops(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("event loops must be between 1 and 1024, got 0");
+        assertThatThrownBy(() -> Gateway.builder(table).eventLoops(1025))
+                .hasMessage("event loops must be between 1 and 1024, got 1025");
+        var gateway = gateway(table, Gateway.builder(table).eventLoops(1));
+        assertThat(gateway.eventLoops()).isEqualTo(1);
+        // Clients and the machine connections they open all live on the one loop.
+        try (var pool = Executors.newFixedThreadPool(8)) {
+            var answers = new ArrayList<java.util.concurrent.Future<HttpResponse<String>>>();
+            for (int i = 0; i < 40; i++) {
+                answers.add(pool.submit(() -> client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                                + gateway.httpPort() + "/echo")).header("Host", "web.alpha." + DOMAIN)
+                        .POST(HttpRequest.BodyPublishers.ofString("y".repeat(100_000))).build(),
+                        HttpResponse.BodyHandlers.ofString())));
+            }
+            for (var answer : answers) {
+                assertThat(answer.get().statusCode()).isEqualTo(200);
+                assertThat(answer.get().body()).hasSize(100_000);
+            }
+        }
     }
 
     @Test
