@@ -287,8 +287,32 @@ class QemuDriverIT {
         started.add(resumed);
         Mapping back = ram(resumed, GuestRam.Shared.MEMFD).orElseThrow();
         assertThat(back.perms()).isEqualTo("rw-s");
-        assertThat(back.rssKb() * 1024).as("the saved RAM was written into it").isGreaterThan(8 * MIB);
+        // The driver writes the saved RAM into the memfd through its file descriptor, so those pages are the memfd's
+        // whether or not the resumed guest has touched them yet (its mapping's RSS counts only those it has).
+        assertThat(allocatedBytes(resumed, GuestRam.Shared.MEMFD)).as("the saved RAM was written into it")
+                .isGreaterThan(8 * MIB);
         assertThat(resumed.isAlive()).isTrue();
+    }
+
+    /** The bytes of memory allocated to the VMM's open file whose path starts with {@code prefix} ({@code stat -L}). */
+    private static long allocatedBytes(VmProcess vm, String prefix) throws IOException, InterruptedException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(vm.handle().pid()), "fd"))) {
+            for (Path fd : fds.toList()) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(fd).toString();
+                } catch (IOException e) {
+                    continue; // closed since the listing
+                }
+                if (!target.startsWith(prefix)) continue;
+                Process stat = new ProcessBuilder("stat", "-L", "-c", "%b %B", fd.toString()).start();
+                String out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                assertThat(stat.waitFor()).as("stat %s: %s", fd, out).isZero();
+                String[] blocks = out.split(" ");
+                return Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]);
+            }
+        }
+        throw new AssertionError("pid " + vm.handle().pid() + " has no open file " + prefix + "*");
     }
 
     /** One mapping of {@code /proc/<pid>/smaps}: its permissions and sizes (kB). */
