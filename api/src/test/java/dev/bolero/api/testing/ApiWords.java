@@ -23,17 +23,27 @@ public final class ApiWords {
     /**
      * {@code message} without the field paths it quotes ({@code 'config.checks.web.port'}) whose every name {@code
      * input} holds: such a path is the client's own keys joined with dots and brackets, which may spell a word none of
-     * them holds (the keys {@code wjdk} and {@code a} quoted as {@code 'checks.wjdk.a'} hold "jdk.").
+     * them holds (the keys {@code wjdk} and {@code a} quoted as {@code 'checks.wjdk.a'} hold "jdk."). A key may hold a
+     * quote itself, so the span from the first quote to the last is tried whole first.
      */
     public static String withoutEchoedPaths(String message, String input) {
+        int first = message.indexOf('\'');
+        int last = message.lastIndexOf('\'');
+        if (first >= 0 && last > first && echoed(message.substring(first + 1, last), input)) {
+            return message.substring(0, first) + "''" + message.substring(last + 1);
+        }
         Matcher quoted = QUOTED.matcher(message);
         var own = new StringBuilder();
         while (quoted.find()) {
-            boolean echoed = Arrays.stream(quoted.group(1).split("[.\\[\\]]")).filter(name -> !name.isEmpty())
-                    .allMatch(input::contains);
-            quoted.appendReplacement(own, echoed ? "''" : Matcher.quoteReplacement(quoted.group()));
+            quoted.appendReplacement(own, echoed(quoted.group(1), input) ? "''"
+                    : Matcher.quoteReplacement(quoted.group()));
         }
         quoted.appendTail(own);
         return own.toString();
+    }
+
+    /** Whether every name of field path {@code path} is in {@code input}. */
+    private static boolean echoed(String path, String input) {
+        return Arrays.stream(path.split("[.\\[\\]]")).filter(name -> !name.isEmpty()).allMatch(input::contains);
     }
 }
