@@ -73,17 +73,21 @@ public final class ApiJson {
      * Parses a request body strictly.
      *
      * @param action what the request asks for, to start error messages ({@code create machine})
-     * @throws ApiException {@code invalid_argument} for an empty body, malformed JSON, a duplicate key, an unknown
+     * @throws ApiException {@code invalid_argument} for an empty body, JSON's null, malformed JSON, a duplicate key, an unknown
      *     field, a value of the wrong JSON type (each named by its path), or a value a record refuses (its own
      *     message, after the path of the object that refused it; a {@link ValidationException}'s names its path)
      */
     public static <T> T parse(String body, Class<T> type, String action) {
         if (body == null || body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
+        T value;
         try {
-            return MAPPER.readValue(body, type);
+            value = MAPPER.readValue(body, type);
         } catch (JacksonException e) {
             throw refusal(action, e);
         }
+        // JSON's null (which the parser returns as is, even before a stray token) is no body of any request.
+        if (value == null) throw ApiException.invalid(action + ": the request body must be a JSON object, not null");
+        return value;
     }
 
     /**

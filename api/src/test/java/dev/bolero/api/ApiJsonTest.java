@@ -45,6 +45,8 @@ class ApiJsonTest {
                         "create machine: duplicate field 'name'"),
                 Arguments.of(body("", image + ", \"guest\": {\"cpus\": 1, \"cpus\": 2}"),
                         "create machine: duplicate field 'config.guest.cpus'"),
+                Arguments.of("null", "create machine: the request body must be a JSON object, not null"),
+                Arguments.of(" null ", "create machine: the request body must be a JSON object, not null"),
                 Arguments.of(body("", image + ", \"imagee\": 1"), "create machine: unknown field 'config.imagee'"),
                 Arguments.of(body("", image + ", \"guest\": {\"cpu\": 1}"),
                         "create machine: unknown field 'config.guest.cpu'"),
