@@ -73,8 +73,8 @@ public final class ApiJson {
      * Parses a request body strictly.
      *
      * @param action what the request asks for, to start error messages ({@code create machine})
-     * @throws ApiException {@code invalid_argument} for an empty body, JSON's null, malformed JSON, a duplicate key, an unknown
-     *     field, a value of the wrong JSON type (each named by its path), or a value a record refuses (its own
+     * @throws ApiException {@code invalid_argument} for an empty body, JSON's null, malformed JSON, a duplicate key,
+     *     an unknown field, a value of the wrong JSON type (each named by its path), or a value a record refuses (its own
      *     message, after the path of the object that refused it; a {@link ValidationException}'s names its path)
      */
     public static <T> T parse(String body, Class<T> type, String action) {

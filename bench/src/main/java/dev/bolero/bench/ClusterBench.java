@@ -53,8 +53,8 @@ public final class ClusterBench {
     /**
      * The clients' and simulated nodes' HTTP client: Jetty's. The JDK's (used before) cost the harness 0.90-0.98 ms of
      * CPU per create against 0.66-0.76 ms for Jetty's in back-to-back runs, most of it the JDK client's selector
-     * thread and future chains, and the server spent less per create too (a request's head and body come in one
-     * write). Every node holds a poll open, so connections are not limited.
+     * thread and future chains; the server spent a little less per create too (not isolated: perhaps because Jetty's
+     * client writes a request's head and body at once). Every node holds a poll open, so connections are not limited.
      */
     private static final HttpClient HTTP = startClient();
 
@@ -422,8 +422,8 @@ public final class ClusterBench {
         printHistory("Before a create's audit entry went in with its placement and held polls' ends were written a "
                 + "tick at a time (commit 84a4189, measured 2026-12-03 on this host under load 2 to 3.5, back to back "
                 + "with this branch, both after 3,000 warm-up creates):", BEFORE_AUDIT_IN_PLACEMENT);
-        printHistory("With the JDK's HTTP client in the harness (commit 1c074e0, measured 2026-12-04 on the quiet host, "
-                + "back to back with Jetty's client against the same server):", BEFORE_JETTY_CLIENT);
+        printHistory("With the JDK's HTTP client in the harness (commit 1c074e0, measured 2026-12-04 on the quiet "
+                + "host, back to back with Jetty's client against the same server):", BEFORE_JETTY_CLIENT);
         System.exit(0);
     }
 
@@ -455,9 +455,12 @@ public final class ClusterBench {
      */
     private static final int ROUNDS = Integer.parseInt(System.getenv().getOrDefault("BOLERO_BENCH_ROUNDS", "5"));
 
-    /** One round of measured creates: its rate, latencies, CPU per create of the server and this harness. */
+    /**
+     * One round of measured creates: its rate, latencies, CPU per create of the server, this harness and the database's
+     * own processes, and how many of its machines were reported running (all, unless the wait for them timed out).
+     */
     private record Round(double rate, double p50, double p99, double serverCpuMs, double harnessCpuMs,
-                         double storeCpuMs, double beatsPerCreate, double allRunningS) {}
+                         double storeCpuMs, double beatsPerCreate, double allRunningS, int reported) {}
 
     /** The median over the rounds of one figure (each figure its own median; the upper one of an even count). */
     private static double median(List<Round> rounds, java.util.function.ToDoubleFunction<Round> figure) {
@@ -552,26 +555,28 @@ public final class ClusterBench {
                 long ownCpu = storeCpu == null ? 0 : storeCpu.getAsLong() - storeCpuStart;
                 awaitRunning(running, creates);
                 double allRunningS = (System.nanoTime() - start) / 1e9;
-                running.set(0);
+                int reported = running.getAndSet(0);
                 Arrays.sort(latencies);
                 rounds.add(new Round(creates / createS, ms(latencies, 0.50), ms(latencies, 0.99),
                         serverCpu / 1e6 / creates, cpu / 1e6 / creates, ownCpu / 1e6 / creates,
-                        (double) beats / creates, allRunningS));
+                        (double) beats / creates, allRunningS, reported));
             }
             sampling.interrupt();
             sampling.join();
             agents.forEach(Agent::stop);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "CPU per create: server %.2f ms, harness %.2f ms%s; heartbeats per create %.2f; server CPU "
-                            + "idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d "
-                            + "reported running after %.1f s; %d rounds (creates/s, p99, server+harness CPU per create): %s; %d joins in %.1f s; "
-                            + "warm-up: %d creates at %.1f/s, server %.2f ms CPU per create",
+                            + "CPU per create: server %.2f ms, harness %.2f ms%s; heartbeats per create %.2f; "
+                            + "server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d "
+                            + "reported running after %.1f s (fewest in a round: %d/%d); %d rounds (creates/s, p99, "
+                            + "server+harness CPU per create): %s; %d joins in %.1f s; warm-up: %d creates at %.1f/s, "
+                            + "server %.2f ms CPU per create",
                     label, nodeCount, median(rounds, Round::rate), median(rounds, Round::p50),
                     median(rounds, Round::p99), median(rounds, Round::serverCpuMs), median(rounds, Round::harnessCpuMs),
                     storeCpu == null ? "" : String.format(", PostgreSQL %.2f ms", median(rounds, Round::storeCpuMs)),
                     median(rounds, Round::beatsPerCreate), idleCpuMsPerS, ms(status, 0.50), ms(status, 0.99),
-                    creates, median(rounds, Round::allRunningS), rounds.size(),
+                    creates, median(rounds, Round::allRunningS),
+                    rounds.stream().mapToInt(Round::reported).min().orElse(0), creates, rounds.size(),
                     String.join(", ", rounds.stream().map(r -> String.format("%.1f/s %.1f ms %.2f+%.2f ms", r.rate(),
                             r.p99(), r.serverCpuMs(), r.harnessCpuMs())).toList()),
                     nodeCount, joinS, WARMUP, WARMUP / warmS, warmCpuMs);

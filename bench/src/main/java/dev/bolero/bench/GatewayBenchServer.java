@@ -21,7 +21,8 @@ public final class GatewayBenchServer {
 
     public static void main(String[] args) throws Exception {
         if (args.length != 4 && args.length != 5) {
-            System.err.println("usage: GatewayBenchServer LISTEN_PORT BACKEND_HOST BACKEND_PORT EVENT_LOOPS [TRANSPORT]");
+            System.err.println("usage: GatewayBenchServer LISTEN_PORT BACKEND_HOST BACKEND_PORT EVENT_LOOPS "
+                    + "[TRANSPORT]");
             System.exit(2);
         }
         var fleet = new FleetKey("bench", "web");
