@@ -26,6 +26,12 @@ for report in api/target/surefire-reports/TEST-dev.bolero.api.ApiBodyFuzzTest.xm
   server/target/surefire-reports/TEST-dev.bolero.server.http.ServerApiFuzzTest.xml; do
   if [[ ! -f "$report" ]] || grep -qE '(failures|errors)="[1-9]' "$report"; then
     echo "fuzzing found a failure (or did not run): $report" >&2
+    # What failed, and the input Jazzer kept (the checkout may be thrown away, so its bytes are printed too).
+    [[ -f "$report" ]] && sed -n '/<\(failure\|error\) /,/<\/\(failure\|error\)>/p' "$report" | head -40 >&2
+    git ls-files --others --exclude-standard -- '*/src/test/resources/*FuzzTestInputs/*' | while read -r input; do
+      echo "kept input $input:" >&2
+      od -A d -c "$input" | head -20 >&2
+    done
     exit 1
   fi
 done

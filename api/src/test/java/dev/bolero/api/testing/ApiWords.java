@@ -12,6 +12,10 @@ public final class ApiWords {
             "dev.bolero", "`", "Cannot construct", "(class ", "Feature", "reference chain", "jdk.", "Source:");
 
     private static final Pattern QUOTED = Pattern.compile("'([^']*)'");
+    /** A word holding a path's separator: a dot or a bracket. */
+    private static final Pattern UNQUOTED_PATH = Pattern.compile("[^\\s']*[.\\[][^\\s']*");
+    /** One name of a path. */
+    private static final Pattern NAME = Pattern.compile("[^.\\[\\]]+");
 
     private ApiWords() {}
 
@@ -21,16 +25,19 @@ public final class ApiWords {
     }
 
     /**
-     * {@code message} without the field paths it quotes ({@code 'config.checks.web.port'}) whose every name {@code
-     * input} holds: such a path is the client's own keys joined with dots and brackets, which may spell a word none of
-     * them holds (the keys {@code wjdk} and {@code a} quoted as {@code 'checks.wjdk.a'} hold "jdk."). A key may hold a
-     * quote itself, so the span from the first quote to the last is tried whole first.
+     * {@code message} without the field paths it echoes from {@code input}: such a path is the client's own keys
+     * joined with dots and brackets, which may spell a word none of them holds (the keys {@code wjdk} and {@code a}
+     * joined as {@code checks.wjdk.a} hold "jdk."). A quoted path ({@code 'config.checks.web.port'}) whose every name
+     * the input holds is dropped whole (a key may hold a quote itself, so the span from the first quote to the last is
+     * tried whole first); in an unquoted path ({@code config.checks.wjdk.port must be an integer}) each name the
+     * input holds is dropped, so the API's own names around them still count.
      */
     public static String withoutEchoedPaths(String message, String input) {
         int first = message.indexOf('\'');
         int last = message.lastIndexOf('\'');
         if (first >= 0 && last > first && echoed(message.substring(first + 1, last), input)) {
-            return message.substring(0, first) + "''" + message.substring(last + 1);
+            return withoutEchoedNames(message.substring(0, first), input) + "''"
+                    + withoutEchoedNames(message.substring(last + 1), input);
         }
         Matcher quoted = QUOTED.matcher(message);
         var own = new StringBuilder();
@@ -39,6 +46,24 @@ public final class ApiWords {
                     : Matcher.quoteReplacement(quoted.group()));
         }
         quoted.appendTail(own);
+        return withoutEchoedNames(own.toString(), input);
+    }
+
+    /** {@code text} with each name of its unquoted paths (words with a dot or bracket) that {@code input} holds as ''. */
+    private static String withoutEchoedNames(String text, String input) {
+        Matcher path = UNQUOTED_PATH.matcher(text);
+        var own = new StringBuilder();
+        while (path.find()) {
+            Matcher name = NAME.matcher(path.group());
+            var names = new StringBuilder();
+            while (name.find()) {
+                name.appendReplacement(names, input.contains(name.group()) ? "''"
+                        : Matcher.quoteReplacement(name.group()));
+            }
+            name.appendTail(names);
+            path.appendReplacement(own, Matcher.quoteReplacement(names.toString()));
+        }
+        path.appendTail(own);
         return own.toString();
     }
 
