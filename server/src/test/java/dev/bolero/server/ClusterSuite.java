@@ -770,6 +770,46 @@ abstract class ClusterSuite {
         });
     }
 
+    /**
+     * A node's report that starts or stops a machine with a private address moves the assignment index of every node
+     * hosting that namespace: their long polls at their current index answer with the new records, rather than
+     * waiting out their wait (60 s here, which no answer with a moved index can have waited out unanswered).
+     */
+    @Test
+    void aReportThatChangesPrivateDnsRecordsWakesThePollsOfTheNamespacesOtherNodes() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
+        var b = agent(new FakeAgent(http, JOIN, "b", Map.of(), 4, 8192, List.of("qemu"), link(2, 51820)));
+        String one = machine("alpha", "web", ADMIN, small("web-1")).path("id").asString();
+        String two = machine("alpha", "web", ADMIN, small("web-2")).path("id").asString();
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.assignedIds().size() == 1 && b.assignedIds().size() == 1);
+        FakeAgent starter = a.assignedIds().contains(one) ? a : b;
+        FakeAgent other = starter == a ? b : a;
+        // Whatever else a report may change goes first: the starter's link (a report without its machine yet), then
+        // the other node's machine running. The starter's report of its machine running is the only change left.
+        assertThat(starter.heartbeat().status()).isEqualTo(200);
+        other.poll(0);
+        assertThat(other.heartbeat().status()).isEqualTo(200);
+        starter.poll(0);
+        long before = other.poll(0).path("index").asLong();
+
+        var woken = java.util.concurrent.CompletableFuture.supplyAsync(() -> other.poll(60));
+        assertThat(starter.heartbeat().status()).isEqualTo(200);
+        JsonNode answer = woken.get(90, java.util.concurrent.TimeUnit.SECONDS);
+        // Another change may have answered first: then the next poll at the new index waits for the report's.
+        for (int polls = 1; ; polls++) {
+            assertThat(answer.path("index").asLong()).as("poll %d answered with a moved index", polls)
+                    .isGreaterThan(before);
+            var records = new ArrayList<String>();
+            answer.path("dns").forEach(r -> records.add(r.path("machine_id").asString()));
+            if (records.contains(one)) break;
+            assertThat(polls).as("polls answered without the starter's record: %s", records).isLessThan(5);
+            before = answer.path("index").asLong();
+            answer = other.poll(60);
+        }
+    }
+
     @Test
     void gatewaysJoinTheMeshWithTheLowestFreeInfrastructureAddressAndLeaveOrLapse() throws Exception {
         var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));

@@ -90,8 +90,8 @@ final class HeldBeats implements AutoCloseable {
             Instant now = clock.instant();
             var ids = new LinkedHashSet<String>();
             for (Ended e : batch) ids.add(e.nodeId());
-            Set<String> recorded = store.report("record the held polls of " + ids.size() + " nodes as heartbeats",
-                    tx -> tx.nodes().heldPollBeats(ids, now));
+            Set<String> recorded = store.reportByStatement("record the held polls of " + ids.size()
+                    + " nodes as heartbeats", tx -> tx.nodes().heldPollBeats(ids, now));
             for (Ended e : batch) {
                 e.held().complete(recorded.contains(e.nodeId())
                         ? OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(nanos - e.received())) : OptionalLong.empty());

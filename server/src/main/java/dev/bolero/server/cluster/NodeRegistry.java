@@ -3,6 +3,7 @@ package dev.bolero.server.cluster;
 import dev.bolero.api.ApiException;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.MachineRow;
+import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.NodeRow;
 import dev.bolero.server.store.NodeStore;
 import dev.bolero.server.store.Page;
@@ -198,10 +199,15 @@ public final class NodeRegistry implements AutoCloseable {
         // AssignmentWatch. Versions are taken before each read, so a change between the read and the wait is not
         // missed.
         boolean numbered = false;
+        OptionalLong looked = unchangedSince;
         while (true) {
             long seen = changes.nodeVersion(nodeId);
             Duration left = Duration.between(clock.instant(), deadline);
             boolean over = left.isNegative() || left.isZero();
+            // A report-and-poll whose wait ended with no change signalled since its last look ends without another:
+            // its node polls again at once, and that poll's report reads the index (a change another server made and
+            // the watch has not signalled yet is answered then).
+            if (over && !answerUnchanged && looked.isPresent() && looked.getAsLong() == seen) return Optional.empty();
             boolean mayNumber = !numbered;
             Poll poll = store.read(action, tx -> {
                 // The index first: machines read after it are at least as new, so no change is ever missed.
@@ -222,7 +228,10 @@ public final class NodeRegistry implements AutoCloseable {
                     numberNamespaces(nodeId);
                     numbered = true;
                 }
-                case Poll.Unchanged() -> changes.awaitNode(nodeId, seen, left);
+                case Poll.Unchanged() -> {
+                    looked = OptionalLong.of(seen);
+                    changes.awaitNode(nodeId, seen, left);
+                }
             }
         }
     }
@@ -334,34 +343,44 @@ public final class NodeRegistry implements AutoCloseable {
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
         String action = "heartbeat of node " + nodeId;
         Instant now = clock.instant();
-        var result = store.report(action, tx -> {
-            // A ready node's row is written and read back in one statement; a down one (or none) is read first.
-            var ready = tx.nodes().heartbeatIfReady(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-            NodeRow down = ready.isPresent() ? null
-                    : tx.nodes().get(nodeId).orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-            var member = member(tx, nodeId);
-            List<DnsRecord> dnsBefore = member.isPresent() ? tx.privateNetwork().dnsOn(nodeId) : List.of();
-            if (down != null) tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-            boolean changed = tx.machines().observe(nodeId, heartbeat.machines(), now);
-            var before = ready.orElseGet(() -> new NodeStore.Beat(down.assignIndex(), down.adminState()));
-            boolean wasDown = down != null;
-            if (wasDown) log.info("node back id={}", nodeId);
-            boolean peersChanged = false;
-            var namespacesChanged = new HashSet<String>();
-            if (member.isPresent()) {
-                NodeLink link = heartbeat.privateNetwork();
-                if (link != null && !link.equals(member.get().link())) {
-                    tx.privateNetwork().link(nodeId, link);
-                    peersChanged = !link.publicKey().equals(member.get().link().publicKey())
-                            || !link.endpoint().equals(member.get().link().endpoint());
-                }
-                peersChanged |= wasDown;
-                namespacesChanged.addAll(changedNamespaces(dnsBefore, tx.privateNetwork().dnsOn(nodeId)));
+        // A ready node's heartbeat is written in one statement, which reads back what the report is compared with
+        // (on PostgreSQL outside a transaction: one round trip). What else the report changes is written after it, if
+        // anything: what its private-network peers must learn in one transaction, so that it is told once it stands
+        // (a failure before the commit leaves it to the node's next report); the rest statement by statement. A
+        // down node (or none) comes back in one transaction.
+        var ready = store.reportByStatement(action,
+                tx -> tx.nodes().heartbeatIfReady(nodeId, heartbeat.capacity(), heartbeat.drivers(), now));
+        Beat result;
+        if (ready.isPresent()) {
+            var beat = ready.get();
+            var observed = MachineStore.compare(beat.machines(), heartbeat.machines());
+            NodeLink link = linkChange(beat.member(), heartbeat.privateNetwork());
+            result = beat(beat.beat(), beat.member(), observed, link, false);
+            ServerStore.Work<Void> write = tx -> {
+                tx.machines().observe(nodeId, observed, now);
+                if (link != null) tx.privateNetwork().link(nodeId, link);
+                return null;
+            };
+            if (link != null || !result.namespacesChanged().isEmpty()) {
+                store.report(action, write);
+            } else if (observed.writes()) {
+                store.reportByStatement(action, write);
             }
-            // The heartbeat made it ready; nothing else in this transaction changes the node.
-            return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), changed, peersChanged,
-                    namespacesChanged);
-        });
+        } else {
+            result = store.report(action, tx -> {
+                NodeRow node = tx.nodes().get(nodeId)
+                        .orElseThrow(() -> ApiException.notFound(action + ": no such node"));
+                var member = tx.privateNetwork().member(nodeId);
+                var observed = MachineStore.compare(tx.machines().seenOn(nodeId), heartbeat.machines());
+                NodeLink link = linkChange(member, heartbeat.privateNetwork());
+                tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
+                tx.machines().observe(nodeId, observed, now);
+                if (link != null) tx.privateNetwork().link(nodeId, link);
+                if (node.down()) log.info("node back id={}", nodeId);
+                return beat(new NodeStore.Beat(node.assignIndex(), node.adminState()), member, observed, link,
+                        node.down());
+            });
+        }
         if (result.peersChanged() || !result.namespacesChanged().isEmpty()) {
             follow(nodeId, result.peersChanged(), result.namespacesChanged());
         } else if (result.changed()) {
@@ -371,6 +390,25 @@ public final class NodeRegistry implements AutoCloseable {
                 .map(MachineReport::id).toList();
         if (!destroyed.isEmpty()) deleteDestroyed(nodeId, destroyed);
         return result.response();
+    }
+
+    /** The link a member of the private network reports when it differs from its stored one; null otherwise. */
+    private static NodeLink linkChange(Optional<PrivateNetworkStore.Member> member, NodeLink reported) {
+        return member.isPresent() && reported != null && !reported.equals(member.get().link()) ? reported : null;
+    }
+
+    /**
+     * A recorded report's outcome: what the heartbeat read of the node ({@code before}), and for a member of the
+     * private network what its peers must learn: its new key or endpoint ({@code link}), or its return from down, and
+     * the namespaces whose DNS records changed.
+     */
+    private static Beat beat(NodeStore.Beat before, Optional<PrivateNetworkStore.Member> member,
+                             MachineStore.Observation observed, NodeLink link, boolean wasDown) {
+        boolean peersChanged = member.isPresent() && (wasDown || link != null
+                && (!link.publicKey().equals(member.get().link().publicKey())
+                        || !link.endpoint().equals(member.get().link().endpoint())));
+        return new Beat(new HeartbeatResponse(before.assignIndex(), before.adminState()), !observed.changed().isEmpty(),
+                peersChanged, member.isPresent() ? observed.dnsChanged() : Set.of());
     }
 
     /**
@@ -405,14 +443,6 @@ public final class NodeRegistry implements AutoCloseable {
      */
     private record Beat(HeartbeatResponse response, boolean changed, boolean peersChanged,
                         Set<String> namespacesChanged) {}
-
-    /** The namespaces of the records that are in one list and not the other. */
-    private static Set<String> changedNamespaces(List<DnsRecord> before, List<DnsRecord> after) {
-        var changed = new HashSet<String>();
-        before.stream().filter(r -> !after.contains(r)).forEach(r -> changed.add(r.namespace()));
-        after.stream().filter(r -> !before.contains(r)).forEach(r -> changed.add(r.namespace()));
-        return changed;
-    }
 
     /**
      * Bumps the assignment indexes of the nodes that must learn what a heartbeat changed (their peers, their DNS

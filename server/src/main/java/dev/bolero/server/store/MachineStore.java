@@ -16,7 +16,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import tools.jackson.core.type.TypeReference;
 
 /**
@@ -201,38 +203,94 @@ public final class MachineStore {
     }
 
     /**
-     * Records what node {@code nodeId} reports about its machines, in three statements at most: the states that
-     * changed of the reported machines still assigned to it are written (reports of machines elsewhere are ignored),
-     * and its deleted machines it no longer reports are gone, so their rows go. Whether any observed state changed.
+     * A machine on a node as a report about it is compared with: its namespace, what was last reported, and whether it
+     * is deleted.
      */
-    public boolean observe(String nodeId, List<MachineReport> reports, Instant now) throws SQLException {
-        record Seen(Reported reported, boolean deleted) {}
-        var seen = new HashMap<String, Seen>();
-        for (var row : sql.all("SELECT id, observed_state, image_digest, exit_code, error, private_ip, checks, "
-                + "desired_state FROM machines WHERE node_id = ?", rs -> Map.entry(rs.getString(1),
-                        new Seen(reported(rs), MachineState.parse(rs.getString(8)) == MachineState.DESTROYED)),
-                nodeId)) {
-            seen.put(row.getKey(), row.getValue());
+    public record Seen(String namespace, Reported reported, boolean deleted) {
+        /** Its private DNS record's address: its private address while it is reported running, else null. */
+        String dnsAddress() {
+            return dnsAddress(reported);
         }
-        var updates = new ArrayList<Object[]>();
+
+        static String dnsAddress(Reported reported) {
+            return reported.state() == MachineState.RUNNING ? reported.privateIp() : null;
+        }
+    }
+
+    /** The columns {@link #seen} reads. */
+    static final String SEEN_COLUMNS = "id, namespace, observed_state, image_digest, exit_code, error, private_ip, "
+            + "checks, desired_state";
+
+    /** The machines on node {@code nodeId}, deleted ones included, as its reports are compared with them, by id. */
+    public Map<String, Seen> seenOn(String nodeId) throws SQLException {
+        var seen = new HashMap<String, Seen>();
+        sql.all("SELECT " + SEEN_COLUMNS + " FROM machines WHERE node_id = ?",
+                rs -> seen.put(rs.getString("id"), seen(rs)), nodeId);
+        return seen;
+    }
+
+    /** The machine of the current row, read by the names of {@link #SEEN_COLUMNS}. */
+    static Seen seen(ResultSet rs) throws SQLException {
+        return new Seen(rs.getString("namespace"), reported(rs),
+                MachineState.parse(rs.getString("desired_state")) == MachineState.DESTROYED);
+    }
+
+    /**
+     * What a node's report changes of the machines on it ({@link #compare}), for {@link #observe} to write.
+     *
+     * @param changed the reports of machines on the node whose observed state changed
+     * @param gone the deleted machines on the node it no longer reports: their rows go
+     * @param dnsChanged the namespaces whose private DNS records on the node change: a machine reaches or leaves
+     *     {@code running} with a private address, gets another address, or its deleted row goes
+     */
+    public record Observation(List<MachineReport> changed, List<String> gone, Set<String> dnsChanged) {
+        /** Whether there is anything to write. */
+        public boolean writes() {
+            return !changed.isEmpty() || !gone.isEmpty();
+        }
+    }
+
+    /**
+     * What {@code reports} change of the machines on their node, {@code seen} ({@link #seenOn}): reports of machines
+     * elsewhere are ignored.
+     */
+    public static Observation compare(Map<String, Seen> seen, List<MachineReport> reports) {
+        var changed = new ArrayList<MachineReport>();
         var reported = new HashSet<String>();
+        var dnsChanged = new HashSet<String>();
         for (MachineReport r : reports) {
             reported.add(r.id());
             Seen before = seen.get(r.id());
             Reported latest = Reported.of(r);
             if (before == null || before.reported().equals(latest)) continue;
+            if (!Objects.equals(before.dnsAddress(), Seen.dnsAddress(latest))) dnsChanged.add(before.namespace());
+            changed.add(r);
+        }
+        var gone = new ArrayList<String>();
+        seen.forEach((id, s) -> {
+            if (s.deleted() && !reported.contains(id)) {
+                gone.add(id);
+                if (s.dnsAddress() != null) dnsChanged.add(s.namespace());
+            }
+        });
+        return new Observation(changed, gone, dnsChanged);
+    }
+
+    /**
+     * Writes what node {@code nodeId} reported ({@link #compare}), in two statements at most: the changed observed
+     * states of the machines still assigned to it, and the deletion of the rows that are gone.
+     */
+    public void observe(String nodeId, Observation observation, Instant now) throws SQLException {
+        var updates = new ArrayList<Object[]>();
+        for (MachineReport r : observation.changed()) {
             updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(), r.privateIp(),
-                latest.checks().isEmpty() ? null : JSON.writeValueAsString(latest.checks()), now.toEpochMilli(), r.id(),
-                nodeId});
+                r.checks().isEmpty() ? null : JSON.writeValueAsString(r.checks()),
+                now.toEpochMilli(), r.id(), nodeId});
         }
         sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, private_ip = ?, "
                 + "checks = ?, updated_at = ? WHERE id = ? AND node_id = ?", updates);
-        var gone = new ArrayList<Object[]>();
-        seen.forEach((id, s) -> {
-            if (s.deleted() && !reported.contains(id)) gone.add(new Object[] {id});
-        });
-        sql.batch("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, gone);
-        return !updates.isEmpty();
+        sql.batch("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED,
+                observation.gone().stream().map(id -> new Object[] {id}).toList());
     }
 
     /** Sets why the machine has no node; whether it changed. */

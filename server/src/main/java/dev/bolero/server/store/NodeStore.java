@@ -88,20 +88,59 @@ public final class NodeStore {
     }
 
     /**
-     * Records a heartbeat of a node that is {@code ready}, as {@link #heartbeat} does, in one statement: its assignment
-     * index and administrative state; empty when no ready node has that id (it is down, or there is none), and then
-     * nothing was written.
+     * Records a heartbeat of a node that is {@code ready}, as {@link #heartbeat} does, and reads back what its report
+     * is compared with: on PostgreSQL in one statement, on SQLite in two. Empty when no ready node has that id (it is
+     * down, or there is none), and then nothing was written.
      */
-    public Optional<Beat> heartbeatIfReady(String id, Capacity capacity, List<Driver> drivers, Instant now)
+    public Optional<ReadyBeat> heartbeatIfReady(String id, Capacity capacity, List<Driver> drivers, Instant now)
             throws SQLException {
-        return sql.one("UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ? "
-                + "WHERE id = ? AND health = " + READY + " RETURNING assign_index, admin_state",
-                rs -> new Beat(rs.getLong(1), NodeState.parse(rs.getString(2))), capacity.cpus(),
-                capacity.memoryMb(), DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id);
+        String update = "UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ? "
+                + "WHERE id = ? AND health = " + READY + " RETURNING assign_index, admin_state, "
+                + PrivateNetworkStore.MEMBER_COLUMNS;
+        Object[] args = {capacity.cpus(), capacity.memoryMb(), DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id};
+        if (!sql.postgres()) {
+            var beat = sql.one(update, rs -> beat(id, rs), args);
+            return beat.isEmpty() ? Optional.empty()
+                    : Optional.of(new ReadyBeat(beat.get().beat(), beat.get().member(), tx.machines().seenOn(id)));
+        }
+        // The machines are read in the statement that writes the heartbeat (it writes no machine): one round trip.
+        var machines = new HashMap<String, MachineStore.Seen>();
+        var rows = sql.all("WITH beat AS (" + update + ") SELECT beat.*, " + prefixed(MachineStore.SEEN_COLUMNS)
+                + " FROM beat LEFT JOIN machines m ON m.node_id = ?", rs -> {
+                    if (rs.getString("id") != null) machines.put(rs.getString("id"), MachineStore.seen(rs));
+                    return beat(id, rs);
+                }, append(args, id));
+        return rows.isEmpty() ? Optional.empty()
+                : Optional.of(new ReadyBeat(rows.getFirst().beat(), rows.getFirst().member(), machines));
     }
 
-    /** What a heartbeat of a ready node reads back: its assignment index and administrative state. */
+    /**
+     * A ready node's heartbeat as {@link #heartbeatIfReady} wrote it.
+     *
+     * @param beat its assignment index and administrative state
+     * @param member its part in the private network; empty when it takes none
+     * @param machines the machines on it, deleted ones included, as its report is compared with them, by id
+     */
+    public record ReadyBeat(Beat beat, Optional<PrivateNetworkStore.Member> member,
+                            Map<String, MachineStore.Seen> machines) {}
+
+    /** What a heartbeat reads back: the node's assignment index and administrative state. */
     public record Beat(long assignIndex, NodeState adminState) {}
+
+    private static ReadyBeat beat(String id, ResultSet rs) throws SQLException {
+        return new ReadyBeat(new Beat(rs.getLong("assign_index"), NodeState.parse(rs.getString("admin_state"))),
+                PrivateNetworkStore.memberOf(id, rs), Map.of());
+    }
+
+    private static String prefixed(String columns) {
+        return "m." + columns.replace(", ", ", m.");
+    }
+
+    private static Object[] append(Object[] args, Object last) {
+        Object[] all = java.util.Arrays.copyOf(args, args.length + 1);
+        all[args.length] = last;
+        return all;
+    }
 
     /**
      * Records the nodes' heartbeat time alone (their reports came with the polls this server held until {@code now}),

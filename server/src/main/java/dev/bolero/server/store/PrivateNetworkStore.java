@@ -50,13 +50,26 @@ public final class PrivateNetworkStore {
         return sql.one(MEMBERS + "AND id = ?", PrivateNetworkStore::member, nodeId);
     }
 
-    private static final String MEMBERS = "SELECT id, private_index, public_key, endpoint, wireguard_kind, health "
-            + "FROM nodes WHERE private_index IS NOT NULL ";
+    /** The columns of a node's row {@link #memberOf} reads. */
+    static final String MEMBER_COLUMNS = "private_index, public_key, endpoint, wireguard_kind, health";
+
+    private static final String MEMBERS = "SELECT id, " + MEMBER_COLUMNS + " FROM nodes WHERE private_index IS NOT NULL ";
 
     private static Member member(java.sql.ResultSet rs) throws SQLException {
-        String kind = rs.getString(5);
-        return new Member(rs.getString(1), rs.getInt(2), new NodeLink(rs.getString(3), rs.getString(4),
-                kind == null ? null : WireGuardKind.valueOf(kind)), NodeState.parse(rs.getString(6)) == NodeState.DOWN);
+        return memberOf(rs.getString("id"), rs).orElseThrow();
+    }
+
+    /**
+     * Node {@code nodeId}'s membership from the current row, read by the names of {@link #MEMBER_COLUMNS}: empty when
+     * it has no private index.
+     */
+    static Optional<Member> memberOf(String nodeId, java.sql.ResultSet rs) throws SQLException {
+        int index = rs.getInt("private_index");
+        if (rs.wasNull()) return Optional.empty();
+        String kind = rs.getString("wireguard_kind");
+        return Optional.of(new Member(nodeId, index, new NodeLink(rs.getString("public_key"), rs.getString("endpoint"),
+                kind == null ? null : WireGuardKind.valueOf(kind)), NodeState.parse(rs.getString("health"))
+                == NodeState.DOWN));
     }
 
     /** The cluster's address plan, once a server stored it. */
@@ -126,15 +139,6 @@ public final class PrivateNetworkStore {
     public List<DnsRecord> dns(Collection<String> namespaces) throws SQLException {
         return sql.in(RUNNING_WITH_ADDRESS + "desired_state <> " + DESTROYED + " AND namespace",
                 PrivateNetworkStore::record, namespaces);
-    }
-
-    /**
-     * The node's running machines with a private address, deleted ones included, to tell whether a heartbeat changed
-     * a record: a deleted machine's record goes from {@link #dns} at once, but only its stop (reported by a heartbeat)
-     * tells the other nodes.
-     */
-    public List<DnsRecord> dnsOn(String nodeId) throws SQLException {
-        return sql.all(RUNNING_WITH_ADDRESS + "node_id = ? ORDER BY id", PrivateNetworkStore::record, nodeId);
     }
 
     private static DnsRecord record(java.sql.ResultSet rs) throws SQLException {

@@ -190,6 +190,8 @@ public final class ServerStore implements AutoCloseable {
         UPDATE,
         /** Records what nodes report; may be lost on a power failure (the next heartbeat reports it again). */
         REPORT,
+        /** As {@link #REPORT}, statement by statement on PostgreSQL. */
+        REPORT_BY_STATEMENT,
         /** Reads only. */
         READ
     }
@@ -219,6 +221,15 @@ public final class ServerStore implements AutoCloseable {
     }
 
     /**
+     * Runs {@code work}, which records what a node reports, as {@link #report} does, except that on PostgreSQL each
+     * statement commits on its own (autocommit: no transaction's begin and commit round trips): {@code work} must
+     * leave a valid state after any of its statements, one the node's next report completes.
+     */
+    public <T> T reportByStatement(String action, Work<T> work) {
+        return transaction(action, Kind.REPORT_BY_STATEMENT, work);
+    }
+
+    /**
      * Runs {@code work}, which only reads: on SQLite in a read transaction (one snapshot), on PostgreSQL statement by
      * statement (each sees what was committed when it starts, as at the READ COMMITTED isolation of a transaction).
      */
@@ -245,7 +256,7 @@ public final class ServerStore implements AutoCloseable {
             sqliteLock.lock();
             try {
                 Connection c = sqlite.get().connection();
-                boolean full = kind != Kind.REPORT;
+                boolean full = kind != Kind.REPORT && kind != Kind.REPORT_BY_STATEMENT;
                 if (full != sqliteFullSync) {
                     try (var statement = c.createStatement()) {
                         statement.execute("PRAGMA synchronous = " + (full ? "FULL" : "NORMAL"));
@@ -259,7 +270,8 @@ public final class ServerStore implements AutoCloseable {
                 sqliteLock.unlock();
             }
         }
-        try (Connection c = (kind == Kind.REPORT ? reports.orElseThrow() : dataSource).getConnection()) {
+        boolean report = kind == Kind.REPORT || kind == Kind.REPORT_BY_STATEMENT;
+        try (Connection c = (report ? reports.orElseThrow() : dataSource).getConnection()) {
             for (int attempt = 1; ; attempt++) {
                 try {
                     return run(c, Optional.empty(), action, kind, work);
@@ -290,8 +302,11 @@ public final class ServerStore implements AutoCloseable {
     private <T> T run(Connection c, Optional<Statements.Cache> statements, String action, Kind kind, Work<T> work) {
         try {
             // A read on PostgreSQL runs statement by statement (autocommit), which at READ COMMITTED, the isolation
-            // of every transaction here, sees what a transaction would, and saves the commit's round trip.
-            if (kind == Kind.READ && shared()) return work.run(new Tx(c, statements, true));
+            // of every transaction here, sees what a transaction would, and saves the commit's round trip; so does a
+            // report by statement, each of its writes committed alone.
+            if ((kind == Kind.READ || kind == Kind.REPORT_BY_STATEMENT) && shared()) {
+                return work.run(new Tx(c, statements, true));
+            }
             c.setAutoCommit(false);
             try {
                 Tx tx = new Tx(c, statements, shared());
