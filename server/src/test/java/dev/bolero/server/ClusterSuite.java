@@ -93,6 +93,11 @@ abstract class ClusterSuite {
         return agent(new FakeAgent(http, JOIN, name, labels, cpus, memoryMb));
     }
 
+    /** A node of the private network (4 CPUs, 8 GiB, QEMU) whose link is {@link #link}{@code (n, port)}. */
+    FakeAgent member(String name, int n, int port) {
+        return agent(new FakeAgent(http, JOIN, name, Map.of(), 4, 8192, List.of("qemu"), link(n, port)));
+    }
+
     FakeAgent agent(FakeAgent agent) {
         agents.add(agent);
         return agent;
@@ -682,7 +687,7 @@ abstract class ClusterSuite {
     void thePrivateNetworkPlanIsTheClustersOnceANodeHoldsAnAddressOfIt() throws Exception {
         var small = new dev.bolero.network.PrivateAddressing("172.16.0.0/12", 4, 6);
         restart(config(dataDir, db).withPrivateNetwork(small)); // no address given yet: the plan may still change
-        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
+        var a = member("a", 1, 51820);
         assertThat(a.privateNetwork.path("pool").asString()).isEqualTo("172.16.0.0/12");
         assertThat(a.privateNetwork.path("node_bits").asInt()).isEqualTo(4);
         assertThat(a.privateNetwork.path("namespace_bits").asInt()).isEqualTo(6);
@@ -698,7 +703,7 @@ abstract class ClusterSuite {
                         + "a node) (start it with the cluster's plan, or without one)");
 
         restart(config(dataDir, db)); // none given: the cluster's
-        var b = agent(new FakeAgent(http, JOIN, "b", Map.of(), 4, 8192, List.of("qemu"), link(2, 51820)));
+        var b = member("b", 2, 51820);
         assertThat(b.privateNetwork.path("pool").asString()).isEqualTo("172.16.0.0/12");
         assertThat(b.privateNetwork.path("node_index").asInt()).isEqualTo(1);
     }
@@ -714,8 +719,8 @@ abstract class ClusterSuite {
     void privateNetworkNodesGetIndexesPeersAndDnsRecordsThatFollowEndpointsMachinesAndNodeLoss() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");
-        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
-        var b = agent(new FakeAgent(http, JOIN, "b", Map.of(), 4, 8192, List.of("qemu"), link(2, 51820)));
+        var a = member("a", 1, 51820);
+        var b = member("b", 2, 51820);
         var plain = agent("plain", Map.of(), 4, 8192);
         assertThat(http.post("/v1/nodes/" + plain.id + "/cordon", ADMIN, Map.of()).status()).isEqualTo(200);
         assertThat(a.privateNetwork.path("pool").asString()).isEqualTo("10.0.0.0/8");
@@ -779,8 +784,8 @@ abstract class ClusterSuite {
     void aReportThatChangesPrivateDnsRecordsWakesThePollsOfTheNamespacesOtherNodes() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");
-        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
-        var b = agent(new FakeAgent(http, JOIN, "b", Map.of(), 4, 8192, List.of("qemu"), link(2, 51820)));
+        var a = member("a", 1, 51820);
+        var b = member("b", 2, 51820);
         String one = machine("alpha", "web", ADMIN, small("web-1")).path("id").asString();
         String two = machine("alpha", "web", ADMIN, small("web-2")).path("id").asString();
         await().atMost(Duration.ofSeconds(30)).until(() -> a.assignedIds().size() == 1 && b.assignedIds().size() == 1);
@@ -812,7 +817,7 @@ abstract class ClusterSuite {
 
     @Test
     void gatewaysJoinTheMeshWithTheLowestFreeInfrastructureAddressAndLeaveOrLapse() throws Exception {
-        var a = agent(new FakeAgent(http, JOIN, "a", Map.of(), 4, 8192, List.of("qemu"), link(1, 51820)));
+        var a = member("a", 1, 51820);
         a.live();
 
         var first = http.post("/v1/gateway/mesh", ADMIN, link(50, 51820));
