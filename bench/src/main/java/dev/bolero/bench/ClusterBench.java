@@ -361,6 +361,27 @@ public final class ClusterBench {
                     + "0.95 ms; load 3.1 (Jetty's client, right before: 588.0/s, p50 11.2 ms p99 44.4 ms; 1.76 ms, "
                     + "0.70 ms)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, 3,000 warm-up creates, 5 rounds) for the code
+     * before a ready node's heartbeat read back the machines on it in the same statement, outside a transaction on
+     * PostgreSQL, a report wrote only what it changed, and a report-and-poll's wait ended without a last read (commit
+     * 41eb148), each run right before this code on 2026-12-04 on the 2-core host (load 1.4 to 4 between runs). On
+     * SQLite this code placed 852.1 to 856.0/s against 783.3 to 787.8/s; on PostgreSQL the two measured alike, the
+     * runs varying more than the codes (532.8 to 571.8/s against 506.0 to 563.3/s; PostgreSQL's own CPU per create
+     * 0.94 to 1.16 ms against 0.98 to 1.07 ms): its CPU went to the statements' work, not their round trips.
+     */
+    private static final List<String> BEFORE_REPORT_IN_ONE_STATEMENT = List.of(
+            "12:48 UTC  sqlite      1000 nodes:   787.8 creates/s, p50 8.4 ms p99 50.9 ms; server 1.41 ms, harness "
+                    + "0.66 ms per create (this code, right after: 856.0/s, p50 7.4 ms p99 47.1 ms; 1.33 ms, 0.64 ms)",
+            "12:51 UTC  sqlite      1000 nodes:   783.3 creates/s, p50 8.4 ms p99 48.9 ms; server 1.45 ms, harness "
+                    + "0.73 ms (this code, right after: 852.1/s, p50 7.7 ms p99 51.5 ms; 1.40 ms, 0.66 ms)",
+            "12:37 UTC  postgresql  1000 nodes:   563.3 creates/s, p50 11.9 ms p99 58.2 ms; server 1.46 ms, harness "
+                    + "0.77 ms, PostgreSQL 1.00 ms (this code, right after: 532.8/s, p50 12.2 ms p99 57.0 ms; 1.44 ms, "
+                    + "0.77 ms, 1.16 ms)",
+            "12:41 UTC  postgresql  1000 nodes:   556.0 creates/s, p50 12.2 ms p99 53.5 ms; server 1.58 ms, harness "
+                    + "0.67 ms, PostgreSQL 0.98 ms (this code, right after: 571.8/s, p50 11.9 ms p99 56.2 ms; 1.30 ms, "
+                    + "0.64 ms, 0.94 ms)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -424,6 +445,9 @@ public final class ClusterBench {
                 + "with this branch, both after 3,000 warm-up creates):", BEFORE_AUDIT_IN_PLACEMENT);
         printHistory("With the JDK's HTTP client in the harness (commit 1c074e0, measured 2026-12-04 on the quiet "
                 + "host, back to back with Jetty's client against the same server):", BEFORE_JETTY_CLIENT);
+        printHistory("Before a ready node's report was one statement that read back the machines on it (commit "
+                + "41eb148, measured 2026-12-04 on this host under load 1.4 to 4, each right before this code):",
+                BEFORE_REPORT_IN_ONE_STATEMENT);
         System.exit(0);
     }
 
