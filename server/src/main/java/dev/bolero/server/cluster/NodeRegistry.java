@@ -357,8 +357,7 @@ public final class NodeRegistry implements AutoCloseable {
             NodeLink link = linkChange(beat.member(), heartbeat.privateNetwork());
             result = beat(beat.beat(), beat.member(), observed, link, false);
             ServerStore.Work<Void> write = tx -> {
-                tx.machines().observe(nodeId, observed, now);
-                if (link != null) tx.privateNetwork().link(nodeId, link);
+                write(tx, nodeId, observed, link, now);
                 return null;
             };
             if (link != null || !result.namespacesChanged().isEmpty()) {
@@ -374,8 +373,7 @@ public final class NodeRegistry implements AutoCloseable {
                 var observed = MachineStore.compare(tx.machines().seenOn(nodeId), heartbeat.machines());
                 NodeLink link = linkChange(member, heartbeat.privateNetwork());
                 tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-                tx.machines().observe(nodeId, observed, now);
-                if (link != null) tx.privateNetwork().link(nodeId, link);
+                write(tx, nodeId, observed, link, now);
                 if (node.down()) log.info("node back id={}", nodeId);
                 return beat(new NodeStore.Beat(node.assignIndex(), node.adminState()), member, observed, link,
                         node.down());
@@ -390,6 +388,13 @@ public final class NodeRegistry implements AutoCloseable {
                 .map(MachineReport::id).toList();
         if (!destroyed.isEmpty()) deleteDestroyed(nodeId, destroyed);
         return result.response();
+    }
+
+    /** Writes what a report changed: its machines' observed states and, when not null, the node's new link. */
+    private static void write(Tx tx, String nodeId, MachineStore.Observation observed, NodeLink link, Instant now)
+            throws SQLException {
+        tx.machines().observe(nodeId, observed, now);
+        if (link != null) tx.privateNetwork().link(nodeId, link);
     }
 
     /** The link a member of the private network reports when it differs from its stored one; null otherwise. */
