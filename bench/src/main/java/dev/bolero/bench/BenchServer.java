@@ -82,22 +82,56 @@ final class BenchServer implements AutoCloseable {
         return cpuNanos(process.pid(), false);
     }
 
+    /** The CPU time the server's JIT compiler threads have used: see {@link #compilerCpuNanos(long)}. */
+    long compilerCpuNanos() {
+        return compilerCpuNanos(process.pid());
+    }
+
     /**
      * The CPU time (user and system) process {@code pid} has used, from {@code /proc/PID/stat}; with {@code
      * reapedChildren}, also that of its children it has waited for.
      */
     static long cpuNanos(long pid, boolean reapedChildren) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            // Fields after the command name, which is in parentheses and may hold spaces: utime, stime, cutime and
-            // cstime are the 14th to 17th fields of the line, the 12th to 15th after the name.
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-            if (reapedChildren) ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
-            return ticks * (1_000_000_000L / CLOCK_TICKS);
+            return ticks(Files.readString(Path.of("/proc", Long.toString(pid), "stat")), reapedChildren);
         } catch (IOException e) {
             throw new UncheckedIOException("read the CPU time of process " + pid, e);
         }
+    }
+
+    /**
+     * The CPU time (user and system) the HotSpot JIT compiler threads of JVM {@code pid} ({@code C1 CompilerThre…},
+     * {@code C2 CompilerThre…}) have used, from {@code /proc/PID/task}: a JVM still compiling spends part of what it is
+     * measured on code it will not compile again. A thread that ends between the listing and its read is left out.
+     */
+    static long compilerCpuNanos(long pid) {
+        long total = 0;
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+                        total += ticks(stat, false);
+                    }
+                } catch (IOException e) {
+                    // The thread ended since the listing.
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("list the threads of process " + pid, e);
+        }
+        return total;
+    }
+
+    /** utime and stime (and with {@code reapedChildren} cutime and cstime) of a {@code stat} line, in nanoseconds. */
+    private static long ticks(String stat, boolean reapedChildren) {
+        // Fields after the command name, which is in parentheses and may hold spaces: utime, stime, cutime and cstime
+        // are the 14th to 17th fields of the line, the 12th to 15th after the name.
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        if (reapedChildren) ticks += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+        return ticks * (1_000_000_000L / CLOCK_TICKS);
     }
 
     /** Ends the server's input, which stops it, and waits up to 60 s before killing it. */

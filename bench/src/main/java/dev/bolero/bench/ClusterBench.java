@@ -419,8 +419,10 @@ public final class ClusterBench {
         }
         System.out.println();
         System.out.println("Control plane, machine creates through the API (" + ROUNDS + " rounds of " + creates
-                + " creates after " + WARMUP + " warm-up creates, " + clients + " concurrent clients; simulated agents"
-                + " accept assignments without booting; each figure its median over the rounds):");
+                + " creates after at least " + WARMUP + " warm-up creates, more while the server's JIT compiler took over "
+                + Math.round(SETTLED * 100) + "% of its CPU" + (KEEP_WARMUP ? ", kept" : ", then deleted") + "; "
+                + clients + " concurrent clients; simulated agents accept assignments without booting; each figure its"
+                + " median over the rounds):");
         results.forEach(r -> System.out.println("  " + r));
         printHistory("Before batched placement (commit 8ffc8a7, measured 2026-12-02 on this host with the default "
                 + "arguments; that code placed each create in its own transactions):", BEFORE);
@@ -465,11 +467,25 @@ public final class ClusterBench {
     private static final boolean QUOTA = "1".equals(System.getenv("BOLERO_BENCH_QUOTA"));
 
     /**
-     * How many machines are created before the measured creates, so the server's code is compiled (a server runs for
-     * long; a cold JVM spends much of a short run compiling): environment {@code BOLERO_BENCH_WARMUP}, default 3,000; 0
-     * measures a cold server.
+     * How many machines at least are created before the measured creates, so the server's code is compiled (a server
+     * runs for long; a cold JVM spends much of a short run compiling): environment {@code BOLERO_BENCH_WARMUP}, default
+     * 3,000; 0 measures a cold server. After those, warm-up creates go on {@link #WARMUP_STEP} at a time while the
+     * server's JIT compiler threads took more than {@link #SETTLED} of its CPU in the last step, up to {@link
+     * #WARMUP_MAX}: after 3,000 the compiler still took about a third of the server's CPU in the measured rounds
+     * (2026-12-04, PostgreSQL), and 13% after 15,000.
      */
     private static final int WARMUP = Integer.parseInt(System.getenv().getOrDefault("BOLERO_BENCH_WARMUP", "3000"));
+    /** The most warm-up creates (environment {@code BOLERO_BENCH_WARMUP_MAX}, default 30,000); see {@link #WARMUP}. */
+    private static final int WARMUP_MAX = Integer.parseInt(System.getenv().getOrDefault("BOLERO_BENCH_WARMUP_MAX",
+            "30000"));
+    private static final int WARMUP_STEP = 1000;
+    /**
+     * Whether the warm-up's machines stay for the rounds (environment {@code BOLERO_BENCH_KEEP_WARMUP=1}): by default
+     * they are deleted, and the rounds start on nodes without machines.
+     */
+    private static final boolean KEEP_WARMUP = "1".equals(System.getenv("BOLERO_BENCH_KEEP_WARMUP"));
+    /** The JIT compiler's share of the server's CPU under which its code counts as compiled; see {@link #WARMUP}. */
+    private static final double SETTLED = 0.05;
 
     /**
      * How many times the measured creates are repeated on the same server, one after the other (environment {@code
@@ -484,7 +500,8 @@ public final class ClusterBench {
      * own processes, and how many of its machines were reported running (all, unless the wait for them timed out).
      */
     private record Round(double rate, double p50, double p99, double serverCpuMs, double harnessCpuMs,
-                         double storeCpuMs, double beatsPerCreate, double allRunningS, int reported) {}
+                         double storeCpuMs, double beatsPerCreate, double allRunningS, int reported,
+                         double compiling) {}
 
     /** The median over the rounds of one figure (each figure its own median; the upper one of an even count). */
     private static double median(List<Round> rounds, java.util.function.ToDoubleFunction<Round> figure) {
@@ -512,7 +529,7 @@ public final class ClusterBench {
                         1_000_000_000, "memory_mib", 1_000_000_000), 200);
             }
             // Enough room for every create on either cluster size.
-            int cpus = Math.max(64, 2 * (ROUNDS * creates + WARMUP) / nodeCount);
+            int cpus = Math.max(64, 2 * (ROUNDS * creates + Math.max(WARMUP, WARMUP_MAX)) / nodeCount);
             long t0 = System.nanoTime();
             var joins = new ArrayList<java.util.concurrent.Future<Agent>>();
             // Hosts do not all join in the same millisecond: at most 32 joins at a time.
@@ -534,10 +551,26 @@ public final class ClusterBench {
             // A server runs for long: its code is compiled before it is measured. The warm-up's machines stay.
             long warmT0 = System.nanoTime();
             long warmCpu = server.cpuNanos();
-            createAll(base, pool, "warm-", WARMUP, clients, new long[WARMUP]);
+            int warmed = 0;
+            double compiling = Double.NaN;
+            var warmIds = new ArrayList<String>();
+            while (warmed < WARMUP || (warmed < WARMUP_MAX && compiling > SETTLED)) {
+                int step = Math.min(WARMUP_STEP, Math.max(WARMUP, WARMUP_MAX) - warmed);
+                long stepCpu = server.cpuNanos();
+                long stepCompiler = server.compilerCpuNanos();
+                var ids = new String[step];
+                createAll(base, pool, "warm" + warmed + "-", step, clients, new long[step], ids);
+                warmIds.addAll(List.of(ids));
+                compiling = (double) (server.compilerCpuNanos() - stepCompiler)
+                        / Math.max(1, server.cpuNanos() - stepCpu);
+                warmed += step;
+            }
             double warmS = (System.nanoTime() - warmT0) / 1e9;
-            double warmCpuMs = WARMUP == 0 ? 0 : (server.cpuNanos() - warmCpu) / 1e6 / WARMUP;
-            awaitRunning(running, WARMUP);
+            double warmCpuMs = warmed == 0 ? 0 : (server.cpuNanos() - warmCpu) / 1e6 / warmed;
+            awaitRunning(running, warmed);
+            // The rounds start on nodes holding as many of the bench's machines as they did before the warm-up went on
+            // until the code was compiled (none): what a create costs grows with the machines on its node.
+            if (!KEEP_WARMUP) deleteAll(base, pool, warmIds, clients, agents);
             running.set(0);
             Thread.sleep(2000);
             // What the server spends without creates (the nodes' heartbeats and polls), over one heartbeat interval.
@@ -569,13 +602,15 @@ public final class ClusterBench {
                 long start = System.nanoTime();
                 long cpuStart = cpuNanos();
                 long serverCpuStart = server.cpuNanos();
+                long compilerStart = server.compilerCpuNanos();
                 long beatsStart = HEARTBEATS.get();
                 long storeCpuStart = storeCpu == null ? 0 : storeCpu.getAsLong();
-                createAll(base, pool, "m" + r + "-", creates, clients, latencies);
+                createAll(base, pool, "m" + r + "-", creates, clients, latencies, null);
                 double createS = (System.nanoTime() - start) / 1e9;
                 long beats = HEARTBEATS.get() - beatsStart;
                 long cpu = cpuNanos() - cpuStart;
                 long serverCpu = server.cpuNanos() - serverCpuStart;
+                long compilerCpu = server.compilerCpuNanos() - compilerStart;
                 long ownCpu = storeCpu == null ? 0 : storeCpu.getAsLong() - storeCpuStart;
                 awaitRunning(running, creates);
                 double allRunningS = (System.nanoTime() - start) / 1e9;
@@ -583,27 +618,30 @@ public final class ClusterBench {
                 Arrays.sort(latencies);
                 rounds.add(new Round(creates / createS, ms(latencies, 0.50), ms(latencies, 0.99),
                         serverCpu / 1e6 / creates, cpu / 1e6 / creates, ownCpu / 1e6 / creates,
-                        (double) beats / creates, allRunningS, reported));
+                        (double) beats / creates, allRunningS, reported, (double) compilerCpu / Math.max(1, serverCpu)));
             }
             sampling.interrupt();
             sampling.join();
             agents.forEach(Agent::stop);
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
-                            + "CPU per create: server %.2f ms, harness %.2f ms%s; heartbeats per create %.2f; "
+                            + "CPU per create: server %.2f ms (JIT compiler %.0f%% of it), harness %.2f ms%s; "
+                            + "heartbeats per create %.2f; "
                             + "server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d "
                             + "reported running after %.1f s (fewest in a round: %d/%d); %d rounds (creates/s, p99, "
                             + "server+harness CPU per create): %s; %d joins in %.1f s; warm-up: %d creates at %.1f/s, "
-                            + "server %.2f ms CPU per create",
+                            + "server %.2f ms CPU per create, JIT compiler %.0f%% of the server's CPU in its last %d",
                     label, nodeCount, median(rounds, Round::rate), median(rounds, Round::p50),
-                    median(rounds, Round::p99), median(rounds, Round::serverCpuMs), median(rounds, Round::harnessCpuMs),
+                    median(rounds, Round::p99), median(rounds, Round::serverCpuMs),
+                    100 * median(rounds, Round::compiling), median(rounds, Round::harnessCpuMs),
                     storeCpu == null ? "" : String.format(", PostgreSQL %.2f ms", median(rounds, Round::storeCpuMs)),
                     median(rounds, Round::beatsPerCreate), idleCpuMsPerS, ms(status, 0.50), ms(status, 0.99),
                     creates, median(rounds, Round::allRunningS),
                     rounds.stream().mapToInt(Round::reported).min().orElse(0), creates, rounds.size(),
                     String.join(", ", rounds.stream().map(r -> String.format("%.1f/s %.1f ms %.2f+%.2f ms", r.rate(),
                             r.p99(), r.serverCpuMs(), r.harnessCpuMs())).toList()),
-                    nodeCount, joinS, WARMUP, WARMUP / warmS, warmCpuMs);
+                    nodeCount, joinS, warmed, warmed / warmS, warmCpuMs, 100 * compiling,
+                    Math.min(WARMUP_STEP, warmed));
         } finally {
             agents.forEach(Agent::stop);
             try (Stream<Path> files = Files.walk(dataDir)) {
@@ -614,25 +652,47 @@ public final class ClusterBench {
 
     /**
      * Creates {@code count} machines named {@code prefix} and a number, {@code clients} at a time, each create's
-     * latency into {@code latencies}.
+     * latency into {@code latencies} and, when {@code ids} is not null, its machine's id into {@code ids}.
      */
     private static void createAll(String base, ExecutorService pool, String prefix, int count, int clients,
-                                  long[] latencies) throws Exception {
+                                  long[] latencies, String[] ids) throws Exception {
         var next = new AtomicInteger();
         var workers = new ArrayList<java.util.concurrent.Future<?>>();
         for (int c = 0; c < clients; c++) {
             workers.add(pool.submit(() -> {
                 for (int i; (i = next.getAndIncrement()) < count; ) {
                     long s = System.nanoTime();
-                    send(base, "POST", "/v1/namespaces/bench/fleets/web/machines", ADMIN,
+                    JsonNode created = send(base, "POST", "/v1/namespaces/bench/fleets/web/machines", ADMIN,
                             Map.of("name", prefix + i, "start", true, "config", Map.of("image", "busybox",
                                     "guest", Map.of("cpus", 1, "memory_mb", 256))), 201);
                     latencies[i] = System.nanoTime() - s;
+                    if (ids != null) ids[i] = created.path("id").asString();
                 }
                 return null;
             }));
         }
         for (var w : workers) w.get();
+    }
+
+    /**
+     * Deletes the machines {@code ids}, {@code clients} at a time, then waits (at most 120 s) until no agent is
+     * assigned any machine.
+     */
+    private static void deleteAll(String base, ExecutorService pool, List<String> ids, int clients, List<Agent> agents)
+            throws Exception {
+        var next = new AtomicInteger();
+        var workers = new ArrayList<java.util.concurrent.Future<?>>();
+        for (int c = 0; c < clients; c++) {
+            workers.add(pool.submit(() -> {
+                for (int i; (i = next.getAndIncrement()) < ids.size(); ) {
+                    send(base, "DELETE", "/v1/namespaces/bench/machines/" + ids.get(i), ADMIN, null, 204);
+                }
+                return null;
+            }));
+        }
+        for (var w : workers) w.get();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (agents.stream().anyMatch(Agent::holdsMachines) && System.nanoTime() < deadline) Thread.sleep(50);
     }
 
     /** Waits until the agents have reported {@code count} machines running, at most 120 s. */
@@ -742,6 +802,12 @@ public final class ClusterBench {
         private final AtomicInteger running;
         private final java.util.Set<String> seen = ConcurrentHashMap.newKeySet();
         private volatile JsonNode assigned;
+
+        /** Whether the agent's last answer assigned it any machine. */
+        boolean holdsMachines() {
+            JsonNode machines = assigned;
+            return machines != null && !machines.isEmpty();
+        }
         /** When the newest accepted report was sent ({@link System#nanoTime}). */
         private final AtomicLong lastAccepted = new AtomicLong();
         /** Whether polls stand for heartbeats while held: until a 204 comes without the header (as the agent). */
