@@ -771,6 +771,9 @@ public final class ClusterBench {
         client.setExecutor(threads);
         client.setScheduler(new ScheduledExecutorScheduler("bench-http-scheduler", true));
         client.setHttpCookieStore(new HttpCookieStore.Empty());
+        // As the agent's client (the JDK's), it asks for no compressed answers: with Jetty's default (Accept-Encoding:
+        // gzip) the server deflated every poll answer and this harness inflated it, CPU the agent's polls do not cost.
+        client.getContentDecoderFactories().clear();
         client.setConnectTimeout(10_000);
         client.setMaxConnectionsPerDestination(1 << 16);
         client.setMaxRequestsQueuedPerDestination(1 << 16);

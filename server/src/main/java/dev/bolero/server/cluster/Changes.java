@@ -17,6 +17,11 @@ public final class Changes {
     private final Condition changed = lock.newCondition();
     private final Map<String, Condition> nodes = new HashMap<>();
     private final Map<String, Long> nodeVersions = new HashMap<>();
+    /**
+     * Per node, the assignment index of a change this process made and signalled ({@link #signal(Collection, long)})
+     * that the {@link AssignmentWatch} has not read yet; at most one entry a node.
+     */
+    private final Map<String, Long> signalledIndexes = new HashMap<>();
     private long version;
 
     /** Wakes every {@link #await} waiter. */
@@ -43,13 +48,36 @@ public final class Changes {
     }
 
     /**
-     * Wakes only the {@link #awaitNode} waiters of these nodes' assignments (another replica changed them; see
-     * {@link AssignmentWatch}).
+     * As {@link #signal(Collection)}, for a change committed that stamped these nodes' assignments with index {@code
+     * index}: when the {@link AssignmentWatch} reads that index it does not wake their polls again (they were woken
+     * now and read it).
      */
-    void signalNodes(Collection<String> nodeIds) {
+    public void signal(Collection<String> nodeIds, long index) {
         lock.lock();
         try {
+            for (String id : nodeIds) signalledIndexes.merge(id, index, Math::max);
+            version++;
+            changed.signalAll();
             wakeNodes(nodeIds);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Wakes the {@link #awaitNode} waiters of each node in {@code moved} (node id to the assignment index the {@link
+     * AssignmentWatch} read: another replica may have changed it) unless this process signalled a change at that
+     * very index ({@link #signal(Collection, long)}), which woke them already.
+     */
+    void signalMoved(Map<String, Long> moved) {
+        lock.lock();
+        try {
+            var wake = new java.util.ArrayList<String>(moved.size());
+            for (var node : moved.entrySet()) {
+                Long signalled = signalledIndexes.remove(node.getKey());
+                if (!node.getValue().equals(signalled)) wake.add(node.getKey());
+            }
+            wakeNodes(wake);
         } finally {
             lock.unlock();
         }

@@ -462,7 +462,7 @@ final class Placements implements AutoCloseable {
         });
         advanceAssigned(done.index(), done.before(), done.onlyCreated(), done.created(), done.forks());
         keep(plan.snapshotIndex(), done.index(), done.placed(), jobs, byMachine);
-        if (!done.touched().isEmpty()) changes.signal(done.touched());
+        if (!done.touched().isEmpty()) changes.signal(done.touched(), done.index());
         return done.results();
     }
 
