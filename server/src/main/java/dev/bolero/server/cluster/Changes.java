@@ -17,11 +17,11 @@ public final class Changes {
     private final Condition changed = lock.newCondition();
     private final Map<String, Condition> nodes = new HashMap<>();
     private final Map<String, Long> nodeVersions = new HashMap<>();
-    /**
-     * Per node, the assignment index of a change this process made and signalled ({@link #signal(Collection, long)})
-     * that the {@link AssignmentWatch} has not read yet; at most one entry a node.
-     */
-    private final Map<String, Long> signalledIndexes = new HashMap<>();
+    /** Per node, its newest signal that carried the assignment index it stamped ({@link #signal(Collection, long)}). */
+    private final Map<String, Stamp> stamps = new HashMap<>();
+
+    /** A signal of a node's change stamped with assignment index {@code index}, which made its version {@code version}. */
+    private record Stamp(long version, long index) {}
     private long version;
 
     /** Wakes every {@link #await} waiter. */
@@ -48,17 +48,33 @@ public final class Changes {
     }
 
     /**
-     * As {@link #signal(Collection)}, for a change committed that stamped these nodes' assignments with index {@code
-     * index}: when the {@link AssignmentWatch} reads that index it does not wake their polls again (they were woken
-     * now and read it).
+     * As {@link #signal(Collection)}, for a committed change that stamped these nodes' assignments with index {@code
+     * index}: a poll woken by it may take that index without reading it ({@link #stampedIndex}), and when the {@link
+     * AssignmentWatch} reads it, it does not wake their polls again.
      */
     public void signal(Collection<String> nodeIds, long index) {
         lock.lock();
         try {
-            for (String id : nodeIds) signalledIndexes.merge(id, index, Math::max);
             version++;
             changed.signalAll();
             wakeNodes(nodeIds);
+            for (String id : nodeIds) stamps.put(id, new Stamp(nodeVersions.get(id), index));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The assignment index node {@code nodeId}'s newest signal here carried, if it made the node's {@link
+     * #nodeVersion} {@code version} (so no change was signalled after it); empty when that signal carried none. Another
+     * replica may have changed the node since: a poll that answers with this index is answered again at its next look.
+     */
+    public java.util.OptionalLong stampedIndex(String nodeId, long version) {
+        lock.lock();
+        try {
+            Stamp stamp = stamps.get(nodeId);
+            return stamp != null && stamp.version() == version ? java.util.OptionalLong.of(stamp.index())
+                    : java.util.OptionalLong.empty();
         } finally {
             lock.unlock();
         }
@@ -66,16 +82,17 @@ public final class Changes {
 
     /**
      * Wakes the {@link #awaitNode} waiters of each node in {@code moved} (node id to the assignment index the {@link
-     * AssignmentWatch} read: another replica may have changed it) unless this process signalled a change at that
-     * very index ({@link #signal(Collection, long)}), which woke them already.
+     * AssignmentWatch} read: another replica may have changed it) unless this process's newest stamped signal for it
+     * carried that very index ({@link #signal(Collection, long)}), which woke them already: state indexes are unique to
+     * their write transaction, so that index is this process's own change.
      */
     void signalMoved(Map<String, Long> moved) {
         lock.lock();
         try {
             var wake = new java.util.ArrayList<String>(moved.size());
             for (var node : moved.entrySet()) {
-                Long signalled = signalledIndexes.remove(node.getKey());
-                if (!node.getValue().equals(signalled)) wake.add(node.getKey());
+                Stamp stamp = stamps.get(node.getKey());
+                if (stamp == null || stamp.index() != node.getValue()) wake.add(node.getKey());
             }
             wakeNodes(wake);
         } finally {

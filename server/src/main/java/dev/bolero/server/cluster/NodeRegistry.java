@@ -202,6 +202,7 @@ public final class NodeRegistry implements AutoCloseable {
         OptionalLong looked = unchangedSince;
         while (true) {
             long seen = changes.nodeVersion(nodeId);
+            OptionalLong stamped = changes.stampedIndex(nodeId, seen);
             Duration left = Duration.between(clock.instant(), deadline);
             boolean over = left.isNegative() || left.isZero();
             // A report-and-poll whose wait ended with no change signalled since its last look ends without another:
@@ -210,12 +211,19 @@ public final class NodeRegistry implements AutoCloseable {
             if (over && !answerUnchanged && looked.isPresent() && looked.getAsLong() == seen) return Optional.empty();
             boolean mayNumber = !numbered;
             Poll poll = store.read(action, tx -> {
+                // The newest change signalled for the node was this process's, stamped with its index, and the
+                // machines at that index are kept: the answer needs no look at the index (a later change by another
+                // replica is answered at the node's next poll, whose report reads the index).
+                if (stamped.isPresent() && stamped.getAsLong() != index
+                        && assigned.at(nodeId, stamped.getAsLong()).isPresent()) {
+                    return answer(tx, nodeId, stamped.getAsLong(), mayNumber);
+                }
                 // The index first: machines read after it are at least as new, so no change is ever missed.
                 NodeRow node = tx.nodes().get(nodeId)
                         .orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-                if (node.assignIndex() != index) return answer(tx, node, mayNumber);
+                if (node.assignIndex() != index) return answer(tx, nodeId, node.assignIndex(), mayNumber);
                 if (!over) return new Poll.Unchanged();
-                return answerUnchanged ? answer(tx, node, mayNumber) : new Poll.Over();
+                return answerUnchanged ? answer(tx, nodeId, node.assignIndex(), mayNumber) : new Poll.Over();
             });
             switch (poll) {
                 case Poll.Answer(Assignments answer) -> {
@@ -251,18 +259,17 @@ public final class NodeRegistry implements AutoCloseable {
     }
 
     /**
-     * The assignments of {@code node}, read in {@code tx}; when {@code mayNumber}, {@link Poll.Unnumbered} instead if
-     * namespaces of its machines have no index yet (once numbered, those left without one, every index being taken,
-     * are answered without).
+     * The assignments of node {@code nodeId} at assignment index {@code assignIndex}, read in {@code tx}; when {@code
+     * mayNumber}, {@link Poll.Unnumbered} instead if namespaces of its machines have no index yet (once numbered, those
+     * left without one, every index being taken, are answered without).
      */
-    private Poll answer(Tx tx, NodeRow node, boolean mayNumber) throws SQLException {
-        String nodeId = node.id();
-        AssignedMachines.Held held = assigned.at(nodeId, node.assignIndex()).orElse(null);
+    private Poll answer(Tx tx, String nodeId, long assignIndex, boolean mayNumber) throws SQLException {
+        AssignedMachines.Held held = assigned.at(nodeId, assignIndex).orElse(null);
         List<StreamRequest> pending = held != null && held.streamless() ? List.of() : streams.pendingOn(tx, nodeId);
         boolean volumesHere = (held == null || !held.volumeless()) && tx.volumes().concern(nodeId);
         if (held == null) {
             var live = tx.machines().on(nodeId).stream().filter(m -> !m.deleted()).toList();
-            held = new AssignedMachines.Held(node.assignIndex(), live,
+            held = new AssignedMachines.Held(assignIndex, live,
                     tx.machines().forkSources(live.stream().map(MachineRow::id).toList()), pending.isEmpty(),
                     !volumesHere);
             assigned.remember(nodeId, held);
@@ -284,7 +291,7 @@ public final class NodeRegistry implements AutoCloseable {
         if (member(tx, nodeId).isEmpty()) {
             var assigned = new ArrayList<Assignment>();
             for (MachineRow m : machines) assigned.add(assignment(tx, m, null, forks.get(m.id())));
-            return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending,
+            return new Poll.Answer(new Assignments(assignIndex, assigned, pending,
                     List.of(), List.of(), volumes, incoming, snapshots, copies));
         }
         var namespaces = tx.privateNetwork().namespacesOn(nodeId);
@@ -296,7 +303,7 @@ public final class NodeRegistry implements AutoCloseable {
         for (MachineRow m : machines) {
             assigned.add(assignment(tx, m, indexes.get(m.namespace()), forks.get(m.id())));
         }
-        return new Poll.Answer(new Assignments(node.assignIndex(), assigned, pending, peers,
+        return new Poll.Answer(new Assignments(assignIndex, assigned, pending, peers,
                 tx.privateNetwork().dns(namespaces), volumes, incoming, snapshots, copies));
     }
 

@@ -22,9 +22,24 @@ class ChangesTest {
 
         assertThat(changes.nodeVersion("n1")).isEqualTo(n1);
         assertThat(changes.nodeVersion("n2")).isEqualTo(n2 + 1);
-        // The watch reads a signalled index once: the same index read after another move wakes.
-        changes.signalMoved(Map.of("n1", 7L));
-        assertThat(changes.nodeVersion("n1")).isEqualTo(n1 + 1);
+    }
+
+    @Test
+    void aPollWokenByAStampedSignalMayTakeItsIndexUntilAnotherSignal() {
+        var changes = new Changes();
+        assertThat(changes.stampedIndex("n1", changes.nodeVersion("n1"))).isEmpty();
+
+        changes.signal(List.of("n1"), 7);
+        long stamped = changes.nodeVersion("n1");
+        assertThat(changes.stampedIndex("n1", stamped)).hasValue(7);
+        assertThat(changes.stampedIndex("n1", stamped - 1)).isEmpty();
+
+        // A change signalled without its index (or another replica's, through the watch) leaves it unknown.
+        changes.signal(List.of("n1"));
+        assertThat(changes.stampedIndex("n1", changes.nodeVersion("n1"))).isEmpty();
+        changes.signal(List.of("n1"), 8);
+        changes.signalMoved(Map.of("n1", 9L));
+        assertThat(changes.stampedIndex("n1", changes.nodeVersion("n1"))).isEmpty();
     }
 
     @Test
@@ -47,14 +62,14 @@ class ChangesTest {
     }
 
     @Test
-    void theNewestOfSeveralSignalledIndexesIsTheOneLeftAlone() {
+    void anIndexOfAnOlderSignalWakesThePoll() {
         var changes = new Changes();
         changes.signal(List.of("n1"), 7);
-        changes.signal(List.of("n1"), 5);
+        changes.signal(List.of("n1"), 8);
         long seen = changes.nodeVersion("n1");
 
         changes.signalMoved(Map.of("n1", 7L));
 
-        assertThat(changes.nodeVersion("n1")).isEqualTo(seen);
+        assertThat(changes.nodeVersion("n1")).isEqualTo(seen + 1);
     }
 }
