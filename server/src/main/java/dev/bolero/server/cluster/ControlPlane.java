@@ -283,11 +283,12 @@ public final class ControlPlane {
         String name = body.name() == null ? "m-" + id : body.name();
         String action = actionOf.apply(name);
         record Checked(FleetStore.Template fleet, MachineRow row) {}
-        // One read: the fleet, then what is refused before placing, so that a create past the quota costs a read, not
-        // a placement and a write transaction.
+        // One read: the fleet with its namespace's quota (one statement), then what is refused before placing, so
+        // that a create past the quota costs a read, not a placement and a write transaction.
         Checked checked = store.read(fleetAction, tx -> {
-            FleetStore.Template fleet = tx.fleets().template(namespace, fleetName)
+            FleetStore.Admission admission = tx.fleets().admission(namespace, fleetName)
                     .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
+            FleetStore.Template fleet = admission.fleet();
             MachineSpec spec = body.spec(fleet.spec().config());
             Secrets.checkExist(tx, action, namespace, spec.secrets());
             // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
@@ -296,7 +297,7 @@ public final class ControlPlane {
                     body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
                     body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
                     clock.instant().truncatedTo(ChronoUnit.MILLIS));
-            Quotas.check(tx, namespace, Quotas.of(spec), action);
+            Quotas.check(tx, namespace, admission.quota(), Quotas.of(spec), action);
             if (!spec.mounts().isEmpty()) Volumes.pin(tx, row); // 400/409 before placing
             return new Checked(fleet, row);
         });

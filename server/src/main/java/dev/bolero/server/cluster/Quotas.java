@@ -26,7 +26,15 @@ final class Quotas {
      *     what the request would have made it
      */
     static void check(Tx tx, String namespace, QuotaUsage added, String action) throws SQLException {
-        Optional<Quota> quota = tx.quotas().get(namespace);
+        check(tx, namespace, tx.quotas().get(namespace), added, action);
+    }
+
+    /**
+     * As {@link #check(Tx, String, QuotaUsage, String)}, {@code quota} being the namespace's quota as {@code tx} read
+     * it (empty: none).
+     */
+    static void check(Tx tx, String namespace, Optional<Quota> quota, QuotaUsage added, String action)
+            throws SQLException {
         if (quota.isEmpty()) return;
         QuotaUsage now = tx.quotas().usage(namespace);
         check(namespace, quota.get(), now, now.plus(added), action);

@@ -4,6 +4,7 @@ import static dev.bolero.server.store.Statements.JSON;
 
 import dev.bolero.api.wire.Fleet;
 import dev.bolero.api.wire.FleetSpec;
+import dev.bolero.api.wire.Quota;
 import dev.bolero.core.MachineState;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,6 +23,8 @@ public final class FleetStore {
             + "AND m.desired_state <> " + Statements.literal(MachineState.DESTROYED.wireName())
             + " AND m.config_version <> f.config_version) FROM fleets f";
     private static final TypeReference<List<Waiting>> WAITING = new TypeReference<>() {};
+    /** Fleet specs by their text: every create in a fleet reads the same config. */
+    private static final Statements.ParseCache<FleetSpec> SPECS = new Statements.ParseCache<>(new TypeReference<>() {});
 
     private final Statements sql;
 
@@ -36,6 +39,14 @@ public final class FleetStore {
      * @param configVersion the version of that config
      */
     public record Template(FleetSpec spec, long configVersion) {}
+
+    /**
+     * What a machine create in a fleet is checked against before it is placed.
+     *
+     * @param fleet the fleet's template
+     * @param quota its namespace's quota; empty when none was set (unlimited)
+     */
+    public record Admission(Template fleet, Optional<Quota> quota) {}
 
     public void insert(String namespace, FleetSpec spec, Instant now) throws SQLException {
         sql.update("INSERT INTO fleets (namespace, name, config, created_at, updated_at) VALUES (?,?,?,?,?)",
@@ -56,7 +67,22 @@ public final class FleetStore {
     /** The fleet's template alone: one row, no count over its machines. */
     public Optional<Template> template(String namespace, String name) throws SQLException {
         return sql.one("SELECT config, config_version FROM fleets WHERE namespace = ? AND name = ?",
-                rs -> new Template(JSON.readValue(rs.getString(1), FleetSpec.class), rs.getLong(2)), namespace, name);
+                FleetStore::template, namespace, name);
+    }
+
+    /**
+     * The fleet's template and its namespace's quota ({@link QuotaStore#get}), in one statement: a create reads both
+     * before it is placed.
+     */
+    public Optional<Admission> admission(String namespace, String name) throws SQLException {
+        return sql.one("SELECT f.config, f.config_version, q.namespace, " + QuotaStore.LIMITS + " FROM fleets f "
+                + "LEFT JOIN namespace_quotas q ON q.namespace = f.namespace WHERE f.namespace = ? AND f.name = ?",
+                rs -> new Admission(template(rs), rs.getString(3) == null ? Optional.empty()
+                        : Optional.of(QuotaStore.quota(rs, 4))), namespace, name);
+    }
+
+    private static Template template(ResultSet rs) throws SQLException {
+        return new Template(SPECS.parse(rs.getString(1)), rs.getLong(2));
     }
 
     public List<Fleet> list(String namespace) throws SQLException {

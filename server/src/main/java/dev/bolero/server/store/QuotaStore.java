@@ -15,6 +15,8 @@ import java.util.Optional;
  */
 public final class QuotaStore {
     private static final String LIVE = "desired_state <> " + Statements.literal(MachineState.DESTROYED.wireName());
+    /** A quota's limits, the columns {@link #quota} reads, of {@code namespace_quotas} as {@code q}. */
+    static final String LIMITS = "q.machines, q.vcpus, q.memory_mib, q.volumes, q.volume_gib";
 
     private final Statements sql;
 
@@ -24,9 +26,14 @@ public final class QuotaStore {
 
     /** The namespace's quota; empty when none was set (unlimited). */
     public Optional<Quota> get(String namespace) throws SQLException {
-        return sql.one("SELECT machines, vcpus, memory_mib, volumes, volume_gib FROM namespace_quotas "
-                + "WHERE namespace = ?", rs -> new Quota(integer(rs, 1), integer(rs, 2), integer(rs, 3),
-                integer(rs, 4), integer(rs, 5)), namespace);
+        return sql.one("SELECT " + LIMITS + " FROM namespace_quotas q WHERE q.namespace = ?", rs -> quota(rs, 1),
+                namespace);
+    }
+
+    /** The quota in the {@link #LIMITS} columns of {@code rs} from column {@code first} on. */
+    static Quota quota(ResultSet rs, int first) throws SQLException {
+        return new Quota(integer(rs, first), integer(rs, first + 1), integer(rs, first + 2), integer(rs, first + 3),
+                integer(rs, first + 4));
     }
 
     /** Sets the namespace's quota, replacing every limit. */
