@@ -771,9 +771,6 @@ public final class ClusterBench {
         client.setExecutor(threads);
         client.setScheduler(new ScheduledExecutorScheduler("bench-http-scheduler", true));
         client.setHttpCookieStore(new HttpCookieStore.Empty());
-        // As the agent's client (the JDK's), it asks for no compressed answers: with Jetty's default (Accept-Encoding:
-        // gzip) the server deflated every poll answer and this harness inflated it, CPU the agent's polls do not cost.
-        client.getContentDecoderFactories().clear();
         client.setConnectTimeout(10_000);
         client.setMaxConnectionsPerDestination(1 << 16);
         client.setMaxRequestsQueuedPerDestination(1 << 16);
@@ -782,6 +779,10 @@ public final class ClusterBench {
         } catch (Exception e) {
             throw new IllegalStateException("start the bench's HTTP client: " + e.getMessage(), e);
         }
+        // As the agent's client (the JDK's), it asks for no compressed answers: with Jetty's default (Accept-Encoding:
+        // gzip) the server deflated every larger answer and this harness inflated it, CPU the agent's polls do not
+        // cost. The client adds its gzip decoder when it starts, so it is removed after.
+        client.getContentDecoderFactories().clear();
         return client;
     }
 
