@@ -9,11 +9,15 @@
 # the figures measured for the code before batched placement (which this run cannot execute).
 # Usage: bench/cluster.sh [nodes creates clients baseline_nodes stores]   (defaults 1000 3000 8 10 sqlite,postgres;
 # baseline_nodes 0 skips the small run)
-# Before the measured creates, BOLERO_BENCH_WARMUP creates (default 3000; 0 measures a cold server) warm the server's
-# JIT up: a cold JVM spends about half of a short run compiling, which a long-running server does not. The measured
+# Before the measured creates, at least BOLERO_BENCH_WARMUP creates (default 3000; 0 measures a cold server) warm the
+# server's JIT up: a cold JVM spends about half of a short run compiling, which a long-running server does not. More go
+# on, 1,000 at a time, while the server's JIT compiler threads took over 5% of its CPU in the last 1,000, up to
+# BOLERO_BENCH_WARMUP_MAX (default 30000): after 3,000 they still took a third of it in the rounds. The warm-up's
+# machines are then deleted (BOLERO_BENCH_KEEP_WARMUP=1 keeps them), so the rounds start on empty nodes: what a create
+# costs grows with the machines on its node. The measured
 # creates then run BOLERO_BENCH_ROUNDS times (default 5) on the same server, and each figure is its median over the
-# rounds (every round's rate, p99 and CPU per create are listed too): one round lasts a few seconds, and its rate swings
-# with what else the host does then; the first round often still runs code the JIT has not finished with.
+# rounds (every round's rate, p99 and CPU per create are listed too, and the compiler's share of the server's CPU): one
+# round lasts a few seconds, and its rate swings with what else the host does then.
 # The server runs with the JVM options bin/bolero gives `bolero server`. On PostgreSQL the CPU time of the database's
 # own processes per create is printed too: they share the host's cores with the server and the harness.
 # Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
