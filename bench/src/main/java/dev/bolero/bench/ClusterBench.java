@@ -382,6 +382,21 @@ public final class ClusterBench {
                     + "0.67 ms, PostgreSQL 0.98 ms (this code, right after: 571.8/s, p50 11.9 ms p99 56.2 ms; 1.30 ms, "
                     + "0.64 ms, 0.94 ms)");
 
+    /**
+     * This bench's figures (1,000 nodes, {@code baseline_nodes} 0, the warm-up that goes on until the JIT compiler
+     * settles, its machines deleted, 5 rounds) for the code before placements' signals carried the index they stamped
+     * (commit b72ea67: each placed machine cost its node's poll a read of the node's row when woken, and another when the
+     * assignment watch saw the index move a second later), each run right before this code on 2026-12-04 on the 2-core
+     * host (load 2 to 3.5), with the same harness, whose client then still asked for gzip answers.
+     */
+    private static final List<String> BEFORE_STAMPED_SIGNALS = List.of(
+            "15:16 UTC  postgresql  1000 nodes:   568.1 creates/s, p50 11.5 ms p99 59.4 ms; server 1.33 ms, harness "
+                    + "0.55 ms, PostgreSQL 1.15 ms per create (this code, right after: 581.5/s, p50 12.3 ms p99 50.6 ms; "
+                    + "1.31 ms, 0.49 ms, 1.10 ms)",
+            "15:23 UTC  postgresql  1000 nodes:   529.0 creates/s, p50 12.6 ms p99 65.4 ms; server 1.36 ms, harness "
+                    + "0.53 ms, PostgreSQL 1.27 ms (this code, right after: 621.4/s, p50 11.6 ms p99 48.4 ms; 1.21 ms, "
+                    + "0.54 ms, 1.08 ms)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -450,6 +465,9 @@ public final class ClusterBench {
         printHistory("Before a ready node's report was one statement that read back the machines on it (commit "
                 + "41eb148, measured 2026-12-04 on this host under load 1.4 to 4, each right before this code):",
                 BEFORE_REPORT_IN_ONE_STATEMENT);
+        printHistory("Before placements' signals carried the index they stamped (commit b72ea67, measured 2026-12-04 on "
+                + "this host under load 2 to 3.5, each right before this code, the warm-up until the JIT settled):",
+                BEFORE_STAMPED_SIGNALS);
         System.exit(0);
     }
 
