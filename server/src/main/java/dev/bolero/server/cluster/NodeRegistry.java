@@ -214,16 +214,18 @@ public final class NodeRegistry implements AutoCloseable {
                 // The newest change signalled for the node was this process's, stamped with its index, and the
                 // machines at that index are kept: the answer needs no look at the index (a later change by another
                 // replica is answered at the node's next poll, whose report reads the index).
-                if (stamped.isPresent() && stamped.getAsLong() != index
-                        && assigned.at(nodeId, stamped.getAsLong()).isPresent()) {
-                    return answer(tx, nodeId, stamped.getAsLong(), mayNumber);
+                if (stamped.isPresent() && stamped.getAsLong() != index) {
+                    var kept = assigned.at(nodeId, stamped.getAsLong());
+                    if (kept.isPresent()) return answer(tx, nodeId, stamped.getAsLong(), kept, mayNumber);
                 }
                 // The index first: machines read after it are at least as new, so no change is ever missed.
                 NodeRow node = tx.nodes().get(nodeId)
                         .orElseThrow(() -> ApiException.notFound(action + ": no such node"));
-                if (node.assignIndex() != index) return answer(tx, nodeId, node.assignIndex(), mayNumber);
+                long current = node.assignIndex();
+                if (current != index) return answer(tx, nodeId, current, assigned.at(nodeId, current), mayNumber);
                 if (!over) return new Poll.Unchanged();
-                return answerUnchanged ? answer(tx, nodeId, node.assignIndex(), mayNumber) : new Poll.Over();
+                return answerUnchanged ? answer(tx, nodeId, current, assigned.at(nodeId, current), mayNumber)
+                        : new Poll.Over();
             });
             switch (poll) {
                 case Poll.Answer(Assignments answer) -> {
@@ -259,12 +261,14 @@ public final class NodeRegistry implements AutoCloseable {
     }
 
     /**
-     * The assignments of node {@code nodeId} at assignment index {@code assignIndex}, read in {@code tx}; when {@code
-     * mayNumber}, {@link Poll.Unnumbered} instead if namespaces of its machines have no index yet (once numbered, those
-     * left without one, every index being taken, are answered without).
+     * The assignments of node {@code nodeId} at assignment index {@code assignIndex}, from {@code kept} (its machines
+     * kept at that index, if any) and read in {@code tx}; when {@code mayNumber}, {@link Poll.Unnumbered} instead if
+     * namespaces of its machines have no index yet (once numbered, those left without one, every index being taken,
+     * are answered without).
      */
-    private Poll answer(Tx tx, String nodeId, long assignIndex, boolean mayNumber) throws SQLException {
-        AssignedMachines.Held held = assigned.at(nodeId, assignIndex).orElse(null);
+    private Poll answer(Tx tx, String nodeId, long assignIndex, Optional<AssignedMachines.Held> kept,
+                        boolean mayNumber) throws SQLException {
+        AssignedMachines.Held held = kept.orElse(null);
         List<StreamRequest> pending = held != null && held.streamless() ? List.of() : streams.pendingOn(tx, nodeId);
         boolean volumesHere = (held == null || !held.volumeless()) && tx.volumes().concern(nodeId);
         if (held == null) {
