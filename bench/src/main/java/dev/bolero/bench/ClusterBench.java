@@ -615,6 +615,8 @@ public final class ClusterBench {
                 }
             });
             var rounds = new ArrayList<Round>();
+            System.err.printf("%s %d nodes: warm-up done (%d creates), the measured rounds start%n", label, nodeCount,
+                    warmed);
             for (int r = 0; r < ROUNDS; r++) {
                 var latencies = new long[creates];
                 long start = System.nanoTime();
