@@ -19,7 +19,9 @@
 # rounds (every round's rate, p99 and CPU per create are listed too, and the compiler's share of the server's CPU): one
 # round lasts a few seconds, and its rate swings with what else the host does then.
 # The server runs with the JVM options bin/bolero gives `bolero server`. On PostgreSQL the CPU time of the database's
-# own processes per create is printed too: they share the host's cores with the server and the harness.
+# own processes per create is printed too: they share the host's cores with the server and the harness. Each round also
+# prints the server's placement batches from its metrics (bolero_scheduler_batch_seconds): creates per batch and the
+# time one took to plan and commit; every create waits for its batch, one batch at a time.
 # Builds the reactor first unless SKIP_BUILD=1. BOLERO_BENCH_QUOTA=1 gives the namespace a quota no create reaches, to
 # measure what counting each create against it costs. The server runs in a JVM of its own (the harness holds the clients
 # and the simulated agents), and each run prints the CPU per create of both apart; BOLERO_BENCH_SERVER_OPTS adds JVM

@@ -519,7 +519,7 @@ public final class ClusterBench {
      */
     private record Round(double rate, double p50, double p99, double serverCpuMs, double harnessCpuMs,
                          double storeCpuMs, double beatsPerCreate, double allRunningS, int reported,
-                         double compiling) {}
+                         double compiling, double batchMs, double perBatch) {}
 
     /** The median over the rounds of one figure (each figure its own median; the upper one of an even count). */
     private static double median(List<Round> rounds, java.util.function.ToDoubleFunction<Round> figure) {
@@ -625,6 +625,7 @@ public final class ClusterBench {
                 long compilerStart = server.compilerCpuNanos();
                 long beatsStart = HEARTBEATS.get();
                 long storeCpuStart = storeCpu == null ? 0 : storeCpu.getAsLong();
+                double[] batchesStart = batches(base);
                 createAll(base, pool, "m" + r + "-", creates, clients, latencies, null);
                 double createS = (System.nanoTime() - start) / 1e9;
                 long beats = HEARTBEATS.get() - beatsStart;
@@ -632,13 +633,16 @@ public final class ClusterBench {
                 long serverCpu = server.cpuNanos() - serverCpuStart;
                 long compilerCpu = server.compilerCpuNanos() - compilerStart;
                 long ownCpu = storeCpu == null ? 0 : storeCpu.getAsLong() - storeCpuStart;
+                double[] batchesEnd = batches(base);
+                double batchCount = Math.max(1, batchesEnd[0] - batchesStart[0]);
                 awaitRunning(running, creates);
                 double allRunningS = (System.nanoTime() - start) / 1e9;
                 int reported = running.getAndSet(0);
                 Arrays.sort(latencies);
                 rounds.add(new Round(creates / createS, ms(latencies, 0.50), ms(latencies, 0.99),
                         serverCpu / 1e6 / creates, cpu / 1e6 / creates, ownCpu / 1e6 / creates,
-                        (double) beats / creates, allRunningS, reported, (double) compilerCpu / Math.max(1, serverCpu)));
+                        (double) beats / creates, allRunningS, reported, (double) compilerCpu / Math.max(1, serverCpu),
+                        (batchesEnd[1] - batchesStart[1]) * 1000 / batchCount, creates / batchCount));
             }
             sampling.interrupt();
             sampling.join();
@@ -646,7 +650,7 @@ public final class ClusterBench {
             long[] status = statusLatencies.values().stream().mapToLong(Long::longValue).sorted().toArray();
             return String.format("%-10s %5d nodes: %7.1f creates/s, create latency p50 %6.1f ms p99 %6.1f ms; "
                             + "CPU per create: server %.2f ms (JIT compiler %.0f%% of it), harness %.2f ms%s; "
-                            + "heartbeats per create %.2f; "
+                            + "heartbeats per create %.2f; placement batches: %.1f creates each, %.2f ms each; "
                             + "server CPU idle before the creates %.0f ms/s; GET /v1/status p50 %5.1f ms p99 %6.1f ms; all %d "
                             + "reported running after %.1f s (fewest in a round: %d/%d); %d rounds (creates/s, p99, "
                             + "server+harness CPU per create): %s; %d joins in %.1f s; warm-up: %d creates at %.1f/s, "
@@ -655,7 +659,8 @@ public final class ClusterBench {
                     median(rounds, Round::p99), median(rounds, Round::serverCpuMs),
                     100 * median(rounds, Round::compiling), median(rounds, Round::harnessCpuMs),
                     storeCpu == null ? "" : String.format(", PostgreSQL %.2f ms", median(rounds, Round::storeCpuMs)),
-                    median(rounds, Round::beatsPerCreate), idleCpuMsPerS, ms(status, 0.50), ms(status, 0.99),
+                    median(rounds, Round::beatsPerCreate), median(rounds, Round::perBatch),
+                    median(rounds, Round::batchMs), idleCpuMsPerS, ms(status, 0.50), ms(status, 0.99),
                     creates, median(rounds, Round::allRunningS),
                     rounds.stream().mapToInt(Round::reported).min().orElse(0), creates, rounds.size(),
                     String.join(", ", rounds.stream().map(r -> String.format("%.1f/s %.1f ms %.2f+%.2f ms", r.rate(),
@@ -713,6 +718,21 @@ public final class ClusterBench {
         for (var w : workers) w.get();
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (agents.stream().anyMatch(Agent::holdsMachines) && System.nanoTime() < deadline) Thread.sleep(50);
+    }
+
+    /**
+     * The server's placement batches so far, from its metrics ({@code bolero_scheduler_batch_seconds}): how many, and
+     * the seconds they took to plan and commit, in all.
+     */
+    private static double[] batches(String base) {
+        String metrics = exchange(base, "GET", "/metrics", ADMIN, null, 200).getContentAsString();
+        double[] out = new double[2];
+        for (String line : metrics.split("\n")) {
+            int at = line.startsWith("bolero_scheduler_batch_seconds_count") ? 0
+                    : line.startsWith("bolero_scheduler_batch_seconds_sum") ? 1 : -1;
+            if (at >= 0) out[at] = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+        return out;
     }
 
     /** Waits until the agents have reported {@code count} machines running, at most 120 s. */
