@@ -397,6 +397,19 @@ public final class ClusterBench {
                     + "0.53 ms, PostgreSQL 1.27 ms (this code, right after: 621.4/s, p50 11.6 ms p99 48.4 ms; 1.21 ms, "
                     + "0.54 ms, 1.08 ms)");
 
+    /**
+     * This bench's figures (defaults as above, 5 rounds) for the code before the placement worker was a platform thread
+     * (commit 15331d9: its batch's store round trips each parked a virtual thread and woke it through the JDK's poller),
+     * measured 2026-12-04 on the 2-core host (load 2.8 to 3.2), alternating with this code, same harness.
+     */
+    private static final List<String> BEFORE_PLATFORM_PLACEMENTS = List.of(
+            "18:05 UTC  postgresql  1000 nodes:   555.8 creates/s, p50 12.0 ms p99 57.0 ms; server 1.35 ms, harness "
+                    + "0.57 ms, PostgreSQL 1.21 ms per create; batches of 3.5 creates, 5.98 ms each (this code, right "
+                    + "after: 580.8/s, p50 11.1 ms p99 52.3 ms; 1.28 ms, 0.52 ms, 1.05 ms; 2.9 creates, 4.05 ms)",
+            "18:13 UTC  postgresql  1000 nodes:   530.7 creates/s, p50 12.8 ms p99 52.7 ms; server 1.33 ms, harness "
+                    + "0.67 ms, PostgreSQL 1.26 ms; batches of 3.6 creates, 6.15 ms each (this code, at 18:25 and "
+                    + "18:33: 669.3/s and 663.2/s, p99 59.6 and 52.0 ms; 3.81 and 4.13 ms per batch)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -468,6 +481,8 @@ public final class ClusterBench {
         printHistory("Before placements' signals carried the index they stamped (commit b72ea67, measured 2026-12-04 on "
                 + "this host under load 2 to 3.5, each right before this code, the warm-up until the JIT settled):",
                 BEFORE_STAMPED_SIGNALS);
+        printHistory("Before the placement worker was a platform thread (commit 15331d9, measured 2026-12-04 on this "
+                + "host under load 2.8 to 3.2, alternating with this code):", BEFORE_PLATFORM_PLACEMENTS);
         System.exit(0);
     }
 
