@@ -634,13 +634,13 @@ public final class ClusterBench {
                     warmed);
             for (int r = 0; r < ROUNDS; r++) {
                 var latencies = new long[creates];
+                double[] batchesStart = batches(base);
                 long start = System.nanoTime();
                 long cpuStart = cpuNanos();
                 long serverCpuStart = server.cpuNanos();
                 long compilerStart = server.compilerCpuNanos();
                 long beatsStart = HEARTBEATS.get();
                 long storeCpuStart = storeCpu == null ? 0 : storeCpu.getAsLong();
-                double[] batchesStart = batches(base);
                 createAll(base, pool, "m" + r + "-", creates, clients, latencies, null);
                 double createS = (System.nanoTime() - start) / 1e9;
                 long beats = HEARTBEATS.get() - beatsStart;
