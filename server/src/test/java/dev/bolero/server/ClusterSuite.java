@@ -640,6 +640,49 @@ abstract class ClusterSuite {
     }
 
     @Test
+    void aReportWritesWhatChangedOfItsOwnNodesMachinesOnlyAndTheSameReportAgainWritesNothing() throws Exception {
+        namespace("alpha");
+        fleet("alpha", "web", "spread");
+        var owner = agent("n1", Map.of(), 4, 8192);
+        String id = machine("alpha", "web", ADMIN, small("web-1")).path("id").asString();
+        var stranger = agent("n2", Map.of(), 4, 8192);
+        String path = "/v1/namespaces/alpha/machines/" + id;
+        long generation = owner.poll(0).path("machines").get(0).path("generation").asLong();
+
+        // Another node naming the machine in its report changes nothing of it.
+        assertThat(stranger.report(List.of(Map.of("id", id, "generation", generation, "state", "running")))
+                .status()).isEqualTo(200);
+        assertThat(http.get(path, ADMIN).json().path("state").asString()).isEqualTo("created");
+
+        var report = new java.util.LinkedHashMap<String, Object>(Map.of("id", id, "generation", generation,
+                "state", "stopped", "exit_code", 3, "error", "exited with 3", "image_digest", "sha256:" + "a".repeat(64)));
+        report.put("checks", List.of(Map.of("name", "http", "status", "critical", "output", "connection refused",
+                "updated_at", "2026-12-04T20:00:00Z")));
+        assertThat(owner.report(List.of(report)).status()).isEqualTo(200);
+        JsonNode stopped = http.get(path, ADMIN).json();
+        assertThat(stopped.path("state").asString()).isEqualTo("stopped");
+        assertThat(stopped.path("exit_code").asInt()).isEqualTo(3);
+        assertThat(stopped.path("error").asString()).isEqualTo("exited with 3");
+        assertThat(stopped.path("image_digest").asString()).isEqualTo("sha256:" + "a".repeat(64));
+        assertThat(stopped.path("checks").get(0).path("status").asString()).isEqualTo("critical");
+        Instant changedAt = Instant.parse(stopped.path("updated_at").asString());
+
+        // The same report a moment later is no change: the machine's last change keeps its time.
+        await().atMost(Duration.ofSeconds(5)).until(() -> Instant.now().isAfter(changedAt.plusMillis(5)));
+        assertThat(owner.report(List.of(report)).status()).isEqualTo(200);
+        assertThat(http.get(path, ADMIN).json().path("updated_at").asString())
+                .isEqualTo(stopped.path("updated_at").asString());
+
+        // A check's result alone is a change.
+        report.put("checks", List.of(Map.of("name", "http", "status", "passing", "output", "200 OK",
+                "updated_at", "2026-12-04T20:00:05Z")));
+        assertThat(owner.report(List.of(report)).status()).isEqualTo(200);
+        JsonNode passing = http.get(path, ADMIN).json();
+        assertThat(passing.path("checks").get(0).path("status").asString()).isEqualTo("passing");
+        assertThat(Instant.parse(passing.path("updated_at").asString())).isAfter(changedAt);
+    }
+
+    @Test
     void aLostNodesMachinesMoveAndItIsNotToldToRunThemWhenItReturns() throws Exception {
         namespace("alpha");
         fleet("alpha", "web", "spread");

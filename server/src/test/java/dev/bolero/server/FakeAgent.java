@@ -197,8 +197,13 @@ public final class FakeAgent implements AutoCloseable {
         report.put("generation", generation);
         report.put("state", state);
         report.put("error", error);
+        return report(List.of(report));
+    }
+
+    /** A heartbeat reporting {@code machines} (the wire's machine reports) and nothing else of its assignments. */
+    Http.Response report(List<Map<String, Object>> machines) {
         return http.post("/v1/nodes/" + id + "/heartbeat", credential, Map.of("capacity",
-                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", List.of(report)));
+                Map.of("cpus", cpus, "memory_mb", memoryMb), "drivers", drivers, "machines", machines));
     }
 
     /** Reports pass {@code pass} of volume move {@code moveId} verified, as its target does once it applied it. */
