@@ -410,6 +410,20 @@ public final class ClusterBench {
                     + "0.67 ms, PostgreSQL 1.26 ms; batches of 3.6 creates, 6.15 ms each (this code, at 18:25 and "
                     + "18:33: 669.3/s and 663.2/s, p99 59.6 and 52.0 ms; 3.81 and 4.13 ms per batch)");
 
+    /**
+     * This bench's figures (defaults as above, 5 rounds) for the code before reports' connections kept one generic plan
+     * per statement (commit 7a7d58b: PostgreSQL planned the heartbeat's statement afresh on each of its ~21,000
+     * executions in the rounds, 3.2 s of planning beside 3.4 s of running it), measured 2026-12-04 on the 2-core host
+     * (load 2.6 to 3.6), alternating with this code, same harness.
+     */
+    private static final List<String> BEFORE_GENERIC_REPORT_PLANS = List.of(
+            "21:07 UTC  postgresql  1000 nodes:   693.4 creates/s, p50 9.7 ms p99 44.7 ms; server 1.09 ms, harness "
+                    + "0.48 ms, PostgreSQL 0.97 ms per create; batches of 2.7 creates, 3.46 ms each (this code, right "
+                    + "before: 929.2/s, p50 7.6 ms p99 42.5 ms; 0.87 ms, 0.36 ms, 0.65 ms; 2.9 creates, 2.87 ms)",
+            "21:14 UTC  postgresql  1000 nodes:   808.5 creates/s, p50 8.5 ms p99 46.5 ms; server 0.90 ms, harness "
+                    + "0.40 ms, PostgreSQL 0.84 ms; batches of 2.7 creates, 2.87 ms each (this code, right before: "
+                    + "908.6/s, p50 7.7 ms p99 44.3 ms; 0.92 ms, 0.38 ms, 0.70 ms; 2.7 creates, 2.62 ms)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -483,6 +497,9 @@ public final class ClusterBench {
                 BEFORE_STAMPED_SIGNALS);
         printHistory("Before the placement worker was a platform thread (commit 15331d9, measured 2026-12-04 on this "
                 + "host under load 2.8 to 3.2, alternating with this code):", BEFORE_PLATFORM_PLACEMENTS);
+        printHistory("Before reports kept one generic plan per statement on PostgreSQL (commit 7a7d58b, measured "
+                + "2026-12-04 on this host under load 2.6 to 3.6, alternating with this code):",
+                BEFORE_GENERIC_REPORT_PLANS);
         System.exit(0);
     }
 
