@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>Calls are appended by one writer in batches: each {@link #record} waits until its entry's batch is committed
  * (durably, as any other write), so a call that was answered is in the log, and a burst of calls costs one commit per
  * batch rather than one per call. A write may instead append its call in its own transaction ({@link #appendIn}).
- * Appenders to the same chain, also other replicas' on a shared PostgreSQL store, take turns ({@link AuditStore#lock}).
+ * Appenders, also other replicas' on a shared PostgreSQL store, take turns with each other and with write transactions
+ * ({@link Tx#excludeWrites}).
  * Thread-safe.
  */
 public final class AuditLog implements AutoCloseable {
@@ -134,14 +135,15 @@ public final class AuditLog implements AutoCloseable {
      * Appends {@code calls} to their chains in {@code tx}, entries timed by {@code clock}, and returns the entries in
      * the calls' order. Another write may append the calls it makes in its own transaction this way (a machine's
      * create beside its row), so that the entry is committed exactly when the change is: then no machine exists
-     * without its create's entry, even after a crash. The chains are locked for the rest of {@code tx}
-     * ({@link AuditStore#lock}) and their heads read after that, so concurrent appenders, also other replicas', wait
-     * for each other rather than conflict.
+     * without its create's entry, even after a crash. Appenders exclude each other for the rest of {@code tx}, as
+     * write transactions do ({@link Tx#excludeWrites}: a write transaction, such as a placement, holds that lock
+     * already and pays no round trip for it), and the chains' heads are read after that, so concurrent appenders,
+     * also other replicas', wait for each other rather than conflict.
      */
     public static List<AuditEntry> appendIn(Tx tx, List<Call> calls, Clock clock) throws SQLException {
         var chains = new TreeSet<String>();
         for (Call c : calls) chains.add(chain(c.namespace()));
-        tx.audit().lock(chains);
+        tx.excludeWrites();
         var heads = new HashMap<String, AuditEntry>();
         for (String chain : chains) heads.put(chain, tx.audit().last(chain).orElse(null));
         var entries = new ArrayList<AuditEntry>(calls.size());

@@ -5,10 +5,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * The audit log's entries, in one {@link Tx}: appended, never changed. A chain is a namespace's name, or {@code ""}
@@ -22,22 +20,6 @@ public final class AuditStore {
 
     AuditStore(Statements sql) {
         this.sql = sql;
-    }
-
-    /** The key class of the chains' advisory locks on PostgreSQL ("audi" in ASCII), beside the chain's hash. */
-    private static final int LOCK_CLASS = 0x61756469;
-
-    /**
-     * Makes this transaction the only appender to {@code chains} until it ends, so that a head read after this is
-     * still the head when the transaction commits: on PostgreSQL a transaction-scoped advisory lock per chain, taken
-     * in order (appenders that want the same chains wait for each other instead of deadlocking); on SQLite nothing,
-     * as its writing transactions already exclude each other.
-     */
-    public void lock(Collection<String> chains) throws SQLException {
-        if (!sql.postgres()) return;
-        for (String chain : new TreeSet<>(chains)) {
-            sql.one("SELECT 1 FROM pg_advisory_xact_lock(?, ?)", rs -> rs.getInt(1), LOCK_CLASS, chain.hashCode());
-        }
     }
 
     /** The chain's last entry: its seq and hash; empty for a chain without entries. */

@@ -131,8 +131,25 @@ final class Statements {
     }
 
     <T> List<T> all(String sql, Reader<T> reader, Object... args) throws SQLException {
+        return all(sql, false, reader, args);
+    }
+
+    /**
+     * {@link #all}, except that PostgreSQL plans it for its arguments each time rather than keeping one plan per
+     * connection: for a statement whose best plan changes as its table grows. A plan kept from a new cluster's first
+     * statistics (a nearly empty table) stays until the table is analyzed again, up to autovacuum's minute later; for
+     * the name check of a create that was a scan of every machine of the namespace instead of one index lookup per
+     * name, milliseconds on a namespace of thousands. Planning it costs a fraction of that.
+     */
+    <T> List<T> allPlannedEachTime(String sql, Reader<T> reader, Object... args) throws SQLException {
+        return all(sql, postgres, reader, args);
+    }
+
+    private <T> List<T> all(String sql, boolean planEachTime, Reader<T> reader, Object... args) throws SQLException {
         PreparedStatement ps = prepare(sql);
         try {
+            // Never a server-side prepared statement: PostgreSQL plans an unnamed one for its parameters each time.
+            if (planEachTime) ps.unwrap(org.postgresql.PGStatement.class).setPrepareThreshold(0);
             bind(ps, args);
             var out = new ArrayList<T>();
             try (ResultSet rs = ps.executeQuery()) {

@@ -120,6 +120,18 @@ public final class Tx {
     }
 
     /**
+     * Makes this transaction exclusive with every write transaction (and every other caller of this) until it ends, as
+     * one that allocated a state index is: on PostgreSQL it takes the state index's row lock, which such a transaction
+     * holds already; on SQLite nothing, as its writing transactions already exclude each other. Reads after this see
+     * what those transactions committed.
+     */
+    public void excludeWrites() throws SQLException {
+        if (index >= 0 || !sql.postgres()) return;
+        sql.one("SELECT value FROM state_index WHERE id = 1 FOR UPDATE", rs -> rs.getLong(1))
+                .orElseThrow(() -> new SQLException("state index: no row"));
+    }
+
+    /**
      * The state index this write transaction allocated.
      *
      * @throws IllegalStateException outside a {@link ServerStore#write} transaction
