@@ -752,7 +752,7 @@ abstract class ClusterSuite {
     }
 
     /** Stops the server, if it runs, and starts it again with {@code config}. */
-    private void restart(ServerConfig config) {
+    void restart(ServerConfig config) {
         if (server != null) server.close();
         server = Server.start(config);
         http = new Http(server.port());
