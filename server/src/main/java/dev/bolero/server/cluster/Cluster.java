@@ -71,7 +71,7 @@ public final class Cluster implements AutoCloseable {
         var changes = new Changes();
         var assigned = new AssignedMachines();
         var placements = new Placements(store, clock, changes, timing.downAfter(), assigned);
-        var tokens = new TokenCache(hash -> store.read("authenticate", tx -> tx.tokens().find(hash)), clock,
+        var tokens = new TokenCache(hashes -> store.read("authenticate", tx -> tx.tokens().find(hashes)), clock,
                 store.shared());
         var plane = new ControlPlane(store, clock, changes, placements, secrets, tokens);
         var streams = new Streams(store, clock, changes, streamPickup);

@@ -5,8 +5,11 @@ import dev.bolero.api.wire.TokenRole;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /** Bearer credentials, stored as the hex SHA-256 of their token, in one {@link Tx}. */
@@ -45,9 +48,16 @@ public final class TokenStore {
 
     /** The credential whose token hashes to {@code hash}. */
     public Optional<TokenRow> find(String hash) throws SQLException {
-        return sql.one("SELECT id, scope, namespace, node_id, role, expires_at FROM tokens WHERE hash = ?",
-                rs -> new TokenRow(rs.getString(1), TokenScope.parse(rs.getString(2)), rs.getString(3),
-                        rs.getString(4), role(rs.getString(5)), epoch(rs, 6)), hash);
+        return Optional.ofNullable(find(List.of(hash)).get(hash));
+    }
+
+    /** The credentials whose tokens hash to one of {@code hashes}, by hash; hashes with none are left out. */
+    public Map<String, TokenRow> find(Collection<String> hashes) throws SQLException {
+        var found = new HashMap<String, TokenRow>();
+        sql.in("SELECT hash, id, scope, namespace, node_id, role, expires_at FROM tokens WHERE hash",
+                rs -> found.put(rs.getString(1), new TokenRow(rs.getString(2), TokenScope.parse(rs.getString(3)),
+                        rs.getString(4), rs.getString(5), role(rs.getString(6)), epoch(rs, 7))), hashes);
+        return found;
     }
 
     /** One page of the namespace's tokens, by id. */

@@ -31,10 +31,17 @@ class TokenCacheTest {
     private final FakeClock clock = new FakeClock();
     private final Map<String, TokenRow> stored = new ConcurrentHashMap<>(Map.of("h1", ROW));
     private final AtomicInteger reads = new AtomicInteger();
-    private final TokenCache cache = new TokenCache(hash -> {
+    /** The hashes of each read, in order. */
+    private final List<List<String>> lookups = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final TokenCache cache = new TokenCache(this::lookup, clock, true);
+
+    private Map<String, TokenRow> lookup(java.util.Collection<String> hashes) {
         reads.incrementAndGet();
-        return Optional.ofNullable(stored.get(hash));
-    }, clock, true);
+        lookups.add(List.copyOf(hashes));
+        var found = new java.util.HashMap<String, TokenRow>();
+        for (String h : hashes) if (stored.containsKey(h)) found.put(h, stored.get(h));
+        return found;
+    }
 
     @Test
     void aCredentialIsReadOnceWhileFreshAndAgainOnceItsTtlIsOver() {
@@ -45,6 +52,34 @@ class TokenCacheTest {
         clock.advance(Duration.ofMillis(1));
         assertThat(cache.find("h1")).contains(ROW);
         assertThat(reads).hasValue(2);
+    }
+
+    @Test
+    void aStaleCredentialIsReadAgainWithTheKeptOnesPastHalfTheirTtlInOneReadAndRevocationsStillShowWithinIt() {
+        stored.put("h2", ROW);
+        stored.put("h3", ROW);
+        cache.find("h1");
+        clock.advance(TokenCache.TTL.dividedBy(2).minusMillis(1));
+        cache.find("h2");
+        clock.advance(Duration.ofMillis(2));
+        cache.find("h3");
+        clock.advance(TokenCache.TTL.dividedBy(2).minusMillis(1));
+        assertThat(reads).hasValue(3);
+        stored.remove("h2");
+
+        // h1 is past its TTL: read again, with h2 (past half its TTL), not with h3 (not yet half).
+        assertThat(cache.find("h1")).contains(ROW);
+        assertThat(lookups.getLast()).containsExactlyInAnyOrder("h1", "h2");
+        assertThat(cache.find("h3")).contains(ROW);
+        assertThat(reads).hasValue(4);
+        assertThat(cache.find("h2")).as("revoked meanwhile: h1's read found it gone").isEmpty();
+
+        // Each credential is trusted at most the TTL after the read that last found it.
+        stored.remove("h1");
+        clock.advance(TokenCache.TTL.minusMillis(1));
+        assertThat(cache.find("h1")).contains(ROW);
+        clock.advance(Duration.ofMillis(1));
+        assertThat(cache.find("h1")).isEmpty();
     }
 
     @Test
@@ -67,10 +102,7 @@ class TokenCacheTest {
 
     @Test
     void onAStoreNoOtherServerSharesACredentialIsReadOnceAndKeptUntilAnInvalidation() {
-        var alone = new TokenCache(hash -> {
-            reads.incrementAndGet();
-            return Optional.ofNullable(stored.get(hash));
-        }, clock, false);
+        var alone = new TokenCache(this::lookup, clock, false);
         assertThat(alone.find("h1")).contains(ROW);
         clock.advance(TokenCache.TTL.multipliedBy(100));
         assertThat(alone.find("h1")).contains(ROW);
@@ -91,10 +123,10 @@ class TokenCacheTest {
     @Test
     void aReadThatRacedWithARevocationIsNotKept() {
         var racing = new TokenCache[1];
-        racing[0] = new TokenCache(hash -> {
-            // The row was read just before the revocation committed and invalidated the cache.
-            Optional<TokenRow> read = Optional.ofNullable(stored.get(hash));
-            stored.remove(hash);
+        racing[0] = new TokenCache(hashes -> {
+            // The rows were read just before the revocation committed and invalidated the cache.
+            var read = lookup(hashes);
+            hashes.forEach(stored::remove);
             racing[0].invalidate();
             return read;
         }, clock, true);
