@@ -1,6 +1,7 @@
 package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
+import dev.bolero.api.ErrorCode;
 import dev.bolero.api.ForkMachineRequest;
 import dev.bolero.api.wire.QuotaUsage;
 import dev.bolero.api.wire.FleetStrategy;
@@ -53,6 +54,17 @@ public final class ControlPlane {
     private final Placements placements;
     private final Secrets secrets;
     private final TokenCache tokenCache;
+    /** At most this many fleets are kept in {@link #admissions}; past that it starts over empty. */
+    private static final int ADMISSIONS = 10_000;
+    /** How many times a create is made again from a fresh read of its fleet before it gives up. */
+    private static final int STALE_ATTEMPTS = 3;
+    /**
+     * Each fleet as its last create read it ({@link FleetStore#admission}), by namespace and name: the next create in
+     * the fleet is made from it without reading the store, and its commit checks that the fleet is still so (made
+     * again from a fresh read when not). A quota kept here only refuses after a fresh read confirms it.
+     */
+    private final Map<List<String>, FleetStore.Admission> admissions =
+            new java.util.concurrent.ConcurrentHashMap<>();
     /** Namespaces seen to exist: none is ever deleted, so one seen once exists for good, on every replica. */
     private final Set<String> existing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -282,35 +294,85 @@ public final class ControlPlane {
         String id = Tokens.id();
         String name = body.name() == null ? "m-" + id : body.name();
         String action = actionOf.apply(name);
-        record Checked(FleetStore.Template fleet, MachineRow row) {}
-        // One read: the fleet with its namespace's quota (one statement), then what is refused before placing, so
-        // that a create past the quota costs a read, not a placement and a write transaction.
-        Checked checked = store.read(fleetAction, tx -> {
-            FleetStore.Admission admission = tx.fleets().admission(namespace, fleetName)
-                    .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
-            FleetStore.Template fleet = admission.fleet();
-            MachineSpec spec = body.spec(fleet.spec().config());
-            Secrets.checkExist(tx, action, namespace, spec.secrets());
-            // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
-            var row = MachineRow.created(id, namespace, fleetName, name, spec,
-                    body.region() != null ? body.region() : fleet.spec().region(),
-                    body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
-                    body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
-                    clock.instant().truncatedTo(ChronoUnit.MILLIS));
-            Quotas.check(tx, namespace, admission.quota(), Quotas.of(spec), action);
-            if (!spec.mounts().isEmpty()) Volumes.pin(tx, row); // 400/409 before placing
-            return new Checked(fleet, row);
-        });
-        FleetStore.Template fleet = checked.fleet();
-        MachineRow row = checked.row();
-        return switch (placements.place(new Placements.Job.Create(row, fleet.spec().strategy(), Optional.empty(), call))) {
-            case Placements.Result.Placed placed ->
-                    row.assignedTo(placed.nodeId(), placed.index()).toWire(placed.nodeName());
-            case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
-            case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
-            case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
-            case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
-        };
+        var key = List.of(namespace, fleetName);
+        for (int attempt = 1; ; attempt++) {
+            // The fleet as kept from an earlier create (its commit checks it is still so), else read with its
+            // namespace's quota in one statement; then what is refused before placing, so that a create past the
+            // quota costs a read, not a placement and a write transaction.
+            FleetStore.Admission admission = attempt == 1 ? admissions.get(key) : null;
+            MachineRow row;
+            if (admission != null) {
+                FleetStore.Admission kept = admission;
+                MachineRow made = made(id, namespace, fleetName, name, body, kept.fleet());
+                row = made;
+                try {
+                    if (checkedInStore(kept, made)) store.read(fleetAction, tx -> admit(tx, action, kept, made));
+                } catch (ApiException e) {
+                    if (e.code() != ErrorCode.QUOTA_EXCEEDED) throw e;
+                    admissions.remove(key, kept); // refused on a kept quota: decided again on a fresh read
+                    continue;
+                }
+            } else {
+                record Read(FleetStore.Admission admission, MachineRow row) {}
+                Read read = store.read(fleetAction, tx -> {
+                    FleetStore.Admission fresh = tx.fleets().admission(namespace, fleetName)
+                            .orElseThrow(() -> notFound(fleetAction, "fleet", fleetName));
+                    MachineRow made = made(id, namespace, fleetName, name, body, fresh.fleet());
+                    return new Read(fresh, admit(tx, action, fresh, made));
+                });
+                admission = read.admission();
+                row = read.row();
+                if (admissions.size() >= ADMISSIONS) admissions.clear();
+                admissions.put(key, admission);
+            }
+            var job = new Placements.Job.Create(row, admission.fleet().spec().strategy(), Optional.empty(), call,
+                    Optional.of(admission.stored()));
+            switch (placements.place(job)) {
+                case Placements.Result.Placed placed -> {
+                    return row.assignedTo(placed.nodeId(), placed.index()).toWire(placed.nodeName());
+                }
+                case Placements.Result.Refused refused -> throw Placements.refused(action, refused);
+                case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
+                case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
+                case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
+                case Placements.Result.Stale stale -> {
+                    admissions.remove(key, admission);
+                    if (attempt >= STALE_ATTEMPTS) {
+                        throw ApiException.conflict(action + ": fleet " + namespace + "/" + fleetName + " changed "
+                                + "while the machine was made from it, " + attempt + " times; try again");
+                    }
+                }
+            }
+        }
+    }
+
+    /** The new machine {@code id}: {@code body}'s config over {@code fleet}'s. */
+    private MachineRow made(String id, String namespace, String fleetName, String name, CreateClusterMachine body,
+                            FleetStore.Template fleet) {
+        MachineSpec spec = body.spec(fleet.spec().config());
+        // Millisecond instants, as the store keeps them: the answer is the row as a later read returns it.
+        return MachineRow.created(id, namespace, fleetName, name, spec,
+                body.region() != null ? body.region() : fleet.spec().region(),
+                body.nodeLabels() != null ? body.nodeLabels() : fleet.spec().nodeLabels(),
+                body.startNow() ? MachineState.RUNNING : MachineState.STOPPED, fleet.configVersion(),
+                clock.instant().truncatedTo(ChronoUnit.MILLIS));
+    }
+
+    /** Whether admitting {@code row} reads the store: its namespace has a quota, or it names secrets or volumes. */
+    private static boolean checkedInStore(FleetStore.Admission admission, MachineRow row) {
+        return admission.quota().isPresent() || !row.spec().secrets().isEmpty() || !row.spec().mounts().isEmpty();
+    }
+
+    /**
+     * Checks in {@code tx} what refuses {@code row} before it is placed: its secrets exist, its namespace's quota
+     * (as {@code admission} has it) has room, its volumes can be attached together; returns {@code row}.
+     */
+    private static MachineRow admit(Tx tx, String action, FleetStore.Admission admission, MachineRow row)
+            throws SQLException {
+        Secrets.checkExist(tx, action, row.namespace(), row.spec().secrets());
+        Quotas.check(tx, row.namespace(), admission.quota(), Quotas.of(row.spec()), action);
+        if (!row.spec().mounts().isEmpty()) Volumes.pin(tx, row); // 400/409 before placing
+        return row;
     }
 
     /**
@@ -408,6 +470,8 @@ public final class ControlPlane {
                 case Placements.Result.Conflict conflict -> throw ApiException.conflict(action + ": " + conflict.reason());
                 case Placements.Result.OverQuota over -> throw ApiException.quotaExceeded(action + ": " + over.reason());
                 case Placements.Result.Skipped skipped -> throw new IllegalStateException(action + ": commit skipped");
+                case Placements.Result.Stale stale -> throw new IllegalStateException(action + ": a clone is checked "
+                        + "against no fleet, yet was found stale");
             }
         }
         return store.read(action, tx -> toWire(tx, clones));

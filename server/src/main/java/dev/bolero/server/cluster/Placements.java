@@ -23,6 +23,7 @@ import dev.bolero.scheduler.Scheduler;
 import dev.bolero.scheduler.Strategy;
 import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.store.AllocationStore;
+import dev.bolero.server.store.FleetStore;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.NodeRow;
@@ -112,12 +113,14 @@ final class Placements implements AutoCloseable {
          * A new machine: inserted on the chosen node unless its name is taken in its namespace. A fork's clone names
          * its source and the source's node, the only one it may go to. The API call that asks for it, when given, is
          * appended to the audit log in the transaction that inserts it ({@link AuditLog#appendIn}): the machine and
-         * its create's entry are committed together or not at all.
+         * its create's entry are committed together or not at all. {@code admitted}, when given, is its fleet as stored
+         * when the machine was made from it ({@link FleetStore.Admission#stored}): the create is {@link Result.Stale}
+         * when the fleet is no longer that (changed or gone).
          */
-        record Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork, Optional<AuditLog.Call> call)
-                implements Job {
+        record Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork, Optional<AuditLog.Call> call,
+                      Optional<FleetStore.Stored> admitted) implements Job {
             Create(MachineRow machine, FleetStrategy strategy, Optional<Fork> fork) {
-                this(machine, strategy, fork, Optional.empty());
+                this(machine, strategy, fork, Optional.empty(), Optional.empty());
             }
         }
 
@@ -156,6 +159,9 @@ final class Placements implements AutoCloseable {
 
         /** A create that would take its namespace past its quota: {@code reason} says which limit and by how much. */
         record OverQuota(String reason) implements Result {}
+
+        /** A create whose fleet changed or went since the machine was made from it: nothing was written. */
+        record Stale() implements Result {}
     }
 
     private record Queued(Job job, CompletableFuture<Result> result) {}
@@ -242,7 +248,7 @@ final class Placements implements AutoCloseable {
 
     /**
      * Counts placement outcomes on {@code registry}: {@code bolero_scheduler_placements_total} by kind (create, place,
-     * move) and outcome (placed, refused, conflict, over_quota, skipped), and each batch's planning and commit time
+     * move) and outcome (placed, refused, conflict, over_quota, skipped, stale), and each batch's planning and commit time
      * ({@code bolero_scheduler_batch_seconds}).
      */
     void bindMetrics(MeterRegistry registry) {
@@ -264,6 +270,7 @@ final class Placements implements AutoCloseable {
                 case Result.Conflict c -> "conflict";
                 case Result.OverQuota q -> "over_quota";
                 case Result.Skipped s -> "skipped";
+                case Result.Stale s -> "stale";
             };
             r.counter("bolero.scheduler.placements", "kind", kind, "outcome", outcome).increment();
         }
@@ -402,11 +409,17 @@ final class Placements implements AutoCloseable {
             var calls = new ArrayList<AuditLog.Call>();
             var current = current(tx, jobs, outcome.committed(), byMachine);
             var names = taken(tx, jobs, outcome.committed(), byMachine);
-            var quotas = quotas(tx, jobs, outcome.committed(), byMachine);
+            var fleets = standing(tx, jobs, outcome.committed(), byMachine);
+            var quotas = quotas(tx, fleets, jobs, outcome.committed(), byMachine);
             for (Placement p : outcome.committed()) {
                 int i = byMachine.get(p.machineId());
                 Result result = switch (jobs.get(i)) {
                     case Job.Create create -> {
+                        var fleet = List.of(create.machine().namespace(), create.machine().fleet());
+                        if (create.admitted().isPresent()
+                                && !create.admitted().get().equals(fleets.fleets().get(fleet))) {
+                            yield new Result.Stale();
+                        }
                         var key = List.of(create.machine().namespace(), create.machine().name());
                         Boolean deleted = names.put(key, false);
                         if (deleted != null) {
@@ -563,9 +576,24 @@ final class Placements implements AutoCloseable {
         }
     }
 
-    /** The quotas and usage of the namespaces of the committed creates that have a quota. */
-    private static QuotaTally quotas(Tx tx, List<Job> jobs, List<Placement> committed, Map<String, Integer> byMachine)
-            throws SQLException {
+    /** The fleets of the committed creates as stored, with their namespaces' quotas, in one read. */
+    private static FleetStore.Standing standing(Tx tx, List<Job> jobs, List<Placement> committed,
+                                                Map<String, Integer> byMachine) throws SQLException {
+        var fleets = new LinkedHashSet<List<String>>();
+        for (Placement p : committed) {
+            if (jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create) {
+                fleets.add(List.of(create.machine().namespace(), create.machine().fleet()));
+            }
+        }
+        return tx.fleets().standing(fleets);
+    }
+
+    /**
+     * The quotas and usage of the namespaces of the committed creates that have a quota: the quotas as {@code fleets}
+     * read them, read alone for a namespace none of whose fleets it found.
+     */
+    private static QuotaTally quotas(Tx tx, FleetStore.Standing fleets, List<Job> jobs, List<Placement> committed,
+                                     Map<String, Integer> byMachine) throws SQLException {
         var quotas = new HashMap<String, Quota>();
         var usage = new HashMap<String, QuotaUsage>();
         var seen = new HashSet<String>();
@@ -573,7 +601,8 @@ final class Placements implements AutoCloseable {
             if (!(jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create)) continue;
             String namespace = create.machine().namespace();
             if (!seen.add(namespace)) continue;
-            var quota = tx.quotas().get(namespace);
+            var read = fleets.quotas().get(namespace);
+            var quota = read != null ? read : tx.quotas().get(namespace);
             if (quota.isEmpty()) continue;
             quotas.put(namespace, quota.get());
             usage.put(namespace, tx.quotas().usage(namespace));

@@ -9,10 +9,13 @@ import dev.bolero.core.MachineState;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.StringJoiner;
 import tools.jackson.core.type.TypeReference;
 
 /** Fleets: a namespace's named machine templates with a placement strategy, in one {@link Tx}. */
@@ -45,8 +48,24 @@ public final class FleetStore {
      *
      * @param fleet the fleet's template
      * @param quota its namespace's quota; empty when none was set (unlimited)
+     * @param stored the fleet as stored: a placement checks that it is still the same
      */
-    public record Admission(Template fleet, Optional<Quota> quota) {}
+    public record Admission(Template fleet, Optional<Quota> quota, Stored stored) {}
+
+    /**
+     * A fleet as stored: its spec's JSON and its config version, what a machine made from it is checked against when
+     * it is committed.
+     */
+    public record Stored(String spec, long configVersion) {}
+
+    /**
+     * Fleets as a batch of creates is committed against them ({@link #standing}).
+     *
+     * @param fleets each fleet as stored, by namespace and name; fleets that do not exist left out
+     * @param quotas the quotas of the fleets' namespaces, empty for a namespace with none; a namespace none of whose
+     *     fleets exist is left out
+     */
+    public record Standing(Map<List<String>, Stored> fleets, Map<String, Optional<Quota>> quotas) {}
 
     public void insert(String namespace, FleetSpec spec, Instant now) throws SQLException {
         sql.update("INSERT INTO fleets (namespace, name, config, created_at, updated_at) VALUES (?,?,?,?,?)",
@@ -78,7 +97,34 @@ public final class FleetStore {
         return sql.one("SELECT f.config, f.config_version, q.namespace, " + QuotaStore.LIMITS + " FROM fleets f "
                 + "LEFT JOIN namespace_quotas q ON q.namespace = f.namespace WHERE f.namespace = ? AND f.name = ?",
                 rs -> new Admission(template(rs), rs.getString(3) == null ? Optional.empty()
-                        : Optional.of(QuotaStore.quota(rs, 4))), namespace, name);
+                        : Optional.of(QuotaStore.quota(rs, 4)), new Stored(rs.getString(1), rs.getLong(2))),
+                namespace, name);
+    }
+
+    /**
+     * {@code fleets} (each a namespace and a name) as stored, with their namespaces' quotas, in one statement: what a
+     * batch of creates is committed against.
+     */
+    public Standing standing(Collection<List<String>> fleets) throws SQLException {
+        var stored = new HashMap<List<String>, Stored>();
+        var quotas = new HashMap<String, Optional<Quota>>();
+        if (fleets.isEmpty()) return new Standing(stored, quotas);
+        var args = new ArrayList<Object>(fleets.size() * 2);
+        var rows = new StringJoiner(",");
+        for (List<String> fleet : fleets) {
+            args.addAll(fleet);
+            rows.add("(?,?)");
+        }
+        record Row(List<String> fleet, Stored stored, Optional<Quota> quota) {}
+        for (Row row : sql.all("SELECT f.namespace, f.name, f.config, f.config_version, q.namespace, "
+                + QuotaStore.LIMITS + " FROM fleets f LEFT JOIN namespace_quotas q ON q.namespace = f.namespace"
+                + " WHERE (f.namespace, f.name) IN (VALUES " + rows + ")", rs -> new Row(List.of(rs.getString(1),
+                rs.getString(2)), new Stored(rs.getString(3), rs.getLong(4)), rs.getString(5) == null
+                ? Optional.empty() : Optional.of(QuotaStore.quota(rs, 6))), args.toArray())) {
+            stored.put(row.fleet(), row.stored());
+            quotas.put(row.fleet().getFirst(), row.quota());
+        }
+        return new Standing(stored, quotas);
     }
 
     private static Template template(ResultSet rs) throws SQLException {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ApiJson;
+import dev.bolero.api.ErrorCode;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.Capacity;
 import dev.bolero.api.wire.ClusterMachine;
@@ -15,6 +16,7 @@ import dev.bolero.api.wire.JoinRequest;
 import dev.bolero.api.wire.NamespaceSpec;
 import dev.bolero.api.wire.NodeInfo;
 import dev.bolero.api.wire.NodeVolume;
+import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.VolumeSpec;
 import dev.bolero.core.Driver;
 import dev.bolero.server.secrets.MasterKeys;
@@ -99,6 +101,33 @@ class PlacementBatchTest {
         for (NodeInfo node : cluster.nodes().nodes(Page.first(Page.MAX_LIMIT))) {
             assertThat(node.allocated().cpus()).as("cpus allocated on %s", node.name()).isEqualTo(CPUS);
         }
+    }
+
+    @Test
+    void aCreateAfterItsFleetChangedIsMadeFromTheFleetAsItIsThen() {
+        assertThat(create("before")).isInstanceOf(ClusterMachine.class);
+        // The fleet as the create read it is kept; the next create in it is made from that unless it changed.
+        cluster.plane().updateFleet("alpha", "web", ApiJson.mapper().readValue(
+                "{\"name\":\"web\",\"strategy\":\"spread\",\"config\":{\"env\":{\"RELEASE\":\"2\"}}}",
+                FleetSpec.class));
+        var after = (ClusterMachine) create("after");
+        assertThat(after.config().env()).containsEntry("RELEASE", "2");
+        assertThat(after.configVersion()).isEqualTo(cluster.plane().fleet("alpha", "web").configVersion());
+
+        cluster.plane().delete("alpha", after.id());
+        assertThat(create("again")).as("the fleet as kept after the fresh read").isInstanceOf(ClusterMachine.class);
+    }
+
+    @Test
+    void aQuotaKeptFromAnEarlierCreateRefusesOnlyOnceAFreshReadConfirmsIt() {
+        cluster.plane().setQuota("alpha", new Quota(1, null, null, null, null));
+        assertThat(create("first")).isInstanceOf(ClusterMachine.class);
+        assertThat(create("second")).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED));
+        cluster.plane().setQuota("alpha", new Quota(2, null, null, null, null));
+        assertThat(create("second")).as("the raised quota").isInstanceOf(ClusterMachine.class);
+        assertThat(create("third")).isInstanceOfSatisfying(ApiException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED));
     }
 
     @Test
