@@ -424,6 +424,24 @@ public final class ClusterBench {
                     + "0.40 ms, PostgreSQL 0.84 ms; batches of 2.7 creates, 2.87 ms each (this code, right before: "
                     + "908.6/s, p50 7.7 ms p99 44.3 ms; 0.92 ms, 0.38 ms, 0.70 ms; 2.7 creates, 2.62 ms)");
 
+    /**
+     * This bench's figures (defaults as above, 5 rounds) for the code before the report connections planned without
+     * sequential scans, kept credentials were read again in batches and creates were made from the fleet as kept
+     * (commit 76c3a7a), measured 2026-12-05 on the 2-core host (load 2.2 to 3.3), alternating with this code (the
+     * commit before batched inserts), same harness. Two of its three runs were in the slow mode those scans made
+     * (PostgreSQL's CPU per create above 1 ms); that session, 4 of its 8 runs were, and none of 9 runs after it.
+     */
+    private static final List<String> BEFORE_NO_REPORT_SCANS = List.of(
+            "00:14 UTC  postgresql  1000 nodes:   496.7 creates/s, p50 14.4 ms p99 68.4 ms; server 1.15 ms, harness "
+                    + "0.51 ms, PostgreSQL 2.09 ms per create; batches of 3.4 creates, 6.03 ms each (this code, right "
+                    + "before: 858.4/s, p50 7.9 ms p99 42.7 ms; 0.99 ms, 0.43 ms, 0.69 ms; 3.2 creates, 3.46 ms)",
+            "00:21 UTC  postgresql  1000 nodes:   816.4 creates/s, p50 8.0 ms p99 39.2 ms; server 0.94 ms, harness "
+                    + "0.39 ms, PostgreSQL 0.74 ms; batches of 2.9 creates, 2.97 ms each (this code, right before: "
+                    + "883.7/s, p50 7.2 ms p99 43.3 ms; 0.91 ms, 0.40 ms, 0.63 ms; 3.1 creates, 3.15 ms)",
+            "00:27 UTC  postgresql  1000 nodes:   564.1 creates/s, p50 11.9 ms p99 57.5 ms; server 1.29 ms, harness "
+                    + "0.59 ms, PostgreSQL 1.13 ms; batches of 3.1 creates, 4.76 ms each (this code, right before: "
+                    + "855.9/s, p50 7.8 ms p99 46.2 ms; 0.87 ms, 0.44 ms, 0.71 ms; 3.0 creates, 2.96 ms)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -500,6 +518,9 @@ public final class ClusterBench {
         printHistory("Before reports kept one generic plan per statement on PostgreSQL (commit 7a7d58b, measured "
                 + "2026-12-04 on this host under load 2.6 to 3.6, alternating with this code):",
                 BEFORE_GENERIC_REPORT_PLANS);
+        printHistory("Before report connections planned without sequential scans, credentials were read again in "
+                + "batches and creates were made from the fleet as kept (commit 76c3a7a, measured 2026-12-05 on this "
+                + "host under load 2.2 to 3.3, alternating with this code):", BEFORE_NO_REPORT_SCANS);
         System.exit(0);
     }
 
