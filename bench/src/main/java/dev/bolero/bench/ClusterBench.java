@@ -429,7 +429,7 @@ public final class ClusterBench {
      * sequential scans, kept credentials were read again in batches and creates were made from the fleet as kept
      * (commit 76c3a7a), measured 2026-12-05 on the 2-core host (load 2.2 to 3.3), alternating with this code (the
      * commit before batched inserts), same harness. Two of its three runs were in the slow mode those scans made
-     * (PostgreSQL's CPU per create above 1 ms); that session, 4 of its 8 runs were, and none of 9 runs after it.
+     * (PostgreSQL's CPU per create above 1 ms); that session, 4 of its 8 runs were, and none of 13 runs after it.
      */
     private static final List<String> BEFORE_NO_REPORT_SCANS = List.of(
             "00:14 UTC  postgresql  1000 nodes:   496.7 creates/s, p50 14.4 ms p99 68.4 ms; server 1.15 ms, harness "
