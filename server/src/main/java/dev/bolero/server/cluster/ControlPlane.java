@@ -490,7 +490,7 @@ public final class ControlPlane {
     /** {@code rows} as the API shows them, each with its node's name as read in {@code tx}. */
     private static List<ClusterMachine> toWire(Tx tx, List<MachineRow> rows) throws SQLException {
         var nodeIds = rows.stream().map(MachineRow::nodeId).filter(Objects::nonNull).collect(Collectors.toSet());
-        Map<String, String> names = nodeIds.isEmpty() ? Map.of() : tx.nodes().get(nodeIds).stream()
+        Map<String, String> names = nodeIds.isEmpty() ? Map.of() : tx.nodes().get(nodeIds).get().stream()
                 .collect(Collectors.toMap(NodeRow::id, NodeRow::name));
         return rows.stream().map(m -> m.toWire(m.nodeId() == null ? null : names.get(m.nodeId()))).toList();
     }

@@ -24,6 +24,7 @@ import dev.bolero.scheduler.Strategy;
 import dev.bolero.server.audit.AuditLog;
 import dev.bolero.server.store.AllocationStore;
 import dev.bolero.server.store.FleetStore;
+import dev.bolero.server.store.Later;
 import dev.bolero.server.store.MachineRow;
 import dev.bolero.server.store.MachineStore;
 import dev.bolero.server.store.NodeRow;
@@ -393,7 +394,12 @@ final class Placements implements AutoCloseable {
                          Map<String, String> forks) {}
         Committed done = store.write("place " + placing.size() + " machines", tx -> {
             Instant now = clock.instant();
-            List<NodeRow> nodes = tx.nodes().get(nodeIds);
+            // One round trip, with the state index's allocation: the chosen nodes, and the names and fleets of every
+            // planned create, also those the applier then rejects.
+            var nodesRead = tx.nodes().get(nodeIds);
+            var namesRead = taken(tx, jobs, plan.placements(), byMachine);
+            var fleetsRead = standing(tx, jobs, plan.placements(), byMachine);
+            List<NodeRow> nodes = nodesRead.get();
             var nodeNames = new HashMap<String, String>();
             for (NodeRow node : nodes) nodeNames.put(node.id(), node.name());
             PlanOutcome outcome = PlanApplier.apply(latest(tx, nodes, planned), plan, now);
@@ -408,8 +414,8 @@ final class Placements implements AutoCloseable {
             var placed = new ArrayList<Placement>();
             var calls = new ArrayList<AuditLog.Call>();
             var current = current(tx, jobs, outcome.committed(), byMachine);
-            var names = taken(tx, jobs, outcome.committed(), byMachine);
-            var fleets = standing(tx, jobs, outcome.committed(), byMachine);
+            var names = namesRead.get();
+            var fleets = fleetsRead.get();
             var quotas = quotas(tx, fleets, jobs, outcome.committed(), byMachine);
             for (Placement p : outcome.committed()) {
                 int i = byMachine.get(p.machineId());
@@ -531,22 +537,30 @@ final class Placements implements AutoCloseable {
         return out;
     }
 
-    /** The names the committed creates ask for that are taken, keyed by namespace and name: whether deleted. */
-    private static Map<List<String>, Boolean> taken(Tx tx, List<Job> jobs, List<Placement> committed,
-                                                    Map<String, Integer> byMachine) throws SQLException {
+    /**
+     * The names the creates among {@code placements} ask for that are taken, keyed by namespace and name: whether
+     * deleted; queued.
+     */
+    private static Later<Map<List<String>, Boolean>> taken(Tx tx, List<Job> jobs, List<Placement> placements,
+                                                          Map<String, Integer> byMachine) throws SQLException {
         var byNamespace = new HashMap<String, Set<String>>();
-        for (Placement p : committed) {
+        for (Placement p : placements) {
             if (jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create) {
                 byNamespace.computeIfAbsent(create.machine().namespace(), n -> new HashSet<>())
                         .add(create.machine().name());
             }
         }
-        var out = new HashMap<List<String>, Boolean>();
+        var reads = new HashMap<String, Later<Map<String, Boolean>>>();
         for (var entry : byNamespace.entrySet()) {
-            tx.machines().taken(entry.getKey(), entry.getValue())
-                    .forEach((name, deleted) -> out.put(List.of(entry.getKey(), name), deleted));
+            reads.put(entry.getKey(), tx.machines().taken(entry.getKey(), entry.getValue()));
         }
-        return out;
+        return () -> {
+            var out = new HashMap<List<String>, Boolean>();
+            for (var read : reads.entrySet()) {
+                read.getValue().get().forEach((name, deleted) -> out.put(List.of(read.getKey(), name), deleted));
+            }
+            return out;
+        };
     }
 
     /**
@@ -576,11 +590,11 @@ final class Placements implements AutoCloseable {
         }
     }
 
-    /** The fleets of the committed creates as stored, with their namespaces' quotas, in one read. */
-    private static FleetStore.Standing standing(Tx tx, List<Job> jobs, List<Placement> committed,
-                                                Map<String, Integer> byMachine) throws SQLException {
+    /** The fleets of the creates among {@code placements} as stored, with their quotas, in one read; queued. */
+    private static Later<FleetStore.Standing> standing(Tx tx, List<Job> jobs, List<Placement> placements,
+                                                       Map<String, Integer> byMachine) throws SQLException {
         var fleets = new LinkedHashSet<List<String>>();
-        for (Placement p : committed) {
+        for (Placement p : placements) {
             if (jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create) {
                 fleets.add(List.of(create.machine().namespace(), create.machine().fleet()));
             }
@@ -669,7 +683,7 @@ final class Placements implements AutoCloseable {
     Optional<String> refusalInPlace(Tx tx, MachineRow current, MachineRow updated, FleetStrategy strategy)
             throws SQLException {
         var nodes = new ArrayList<NodeView>();
-        for (NodeView n : snapshotOf(tx, tx.nodes().get(List.of(current.nodeId()))).nodes()) {
+        for (NodeView n : snapshotOf(tx, tx.nodes().get(List.of(current.nodeId())).get()).nodes()) {
             var fleets = new HashMap<>(n.fleetMachines());
             fleets.computeIfPresent(current.namespace() + "/" + current.fleet(), (k, v) -> v > 1 ? v - 1 : null);
             var ports = new HashSet<>(n.ports());

@@ -31,8 +31,8 @@ public final class AuditStore {
     public record Appended(String chain, AuditEntry entry) {}
 
     /**
-     * Appends the entries, in order, in one statement batch; a seq already taken in its chain (a concurrent append)
-     * is a unique violation.
+     * Appends the entries, in order, in one statement queued to go with the transaction's next ({@link
+     * Statements#deferRows}); a seq already taken in its chain (a concurrent append) is a unique violation, there.
      */
     public void append(List<Appended> entries) throws SQLException {
         var rows = new ArrayList<Object[]>(entries.size());
@@ -41,7 +41,7 @@ public final class AuditStore {
             rows.add(new Object[] {a.chain(), e.seq(), e.time().toEpochMilli(), e.tokenId(), e.namespace(), e.action(),
                 e.object(), e.status(), e.source(), e.hash()});
         }
-        sql.batch("INSERT INTO audit (chain, seq, at, token_id, namespace, action, object, status, source, hash) "
+        sql.deferRows("INSERT INTO audit (chain, seq, at, token_id, namespace, action, object, status, source, hash) "
                 + "VALUES (?,?,?,?,?,?,?,?,?,?)", rows);
     }
 

@@ -103,12 +103,10 @@ public final class FleetStore {
 
     /**
      * {@code fleets} (each a namespace and a name) as stored, with their namespaces' quotas, in one statement: what a
-     * batch of creates is committed against.
+     * batch of creates is committed against; queued ({@link Later}).
      */
-    public Standing standing(Collection<List<String>> fleets) throws SQLException {
-        var stored = new HashMap<List<String>, Stored>();
-        var quotas = new HashMap<String, Optional<Quota>>();
-        if (fleets.isEmpty()) return new Standing(stored, quotas);
+    public Later<Standing> standing(Collection<List<String>> fleets) throws SQLException {
+        if (fleets.isEmpty()) return Later.of(new Standing(Map.of(), Map.of()));
         var args = new ArrayList<Object>(fleets.size() * 2);
         var rows = new StringJoiner(",");
         for (List<String> fleet : fleets) {
@@ -116,15 +114,19 @@ public final class FleetStore {
             rows.add("(?,?)");
         }
         record Row(List<String> fleet, Stored stored, Optional<Quota> quota) {}
-        for (Row row : sql.all("SELECT f.namespace, f.name, f.config, f.config_version, q.namespace, "
+        return sql.later("SELECT f.namespace, f.name, f.config, f.config_version, q.namespace, "
                 + QuotaStore.LIMITS + " FROM fleets f LEFT JOIN namespace_quotas q ON q.namespace = f.namespace"
                 + " WHERE (f.namespace, f.name) IN (VALUES " + rows + ")", rs -> new Row(List.of(rs.getString(1),
                 rs.getString(2)), new Stored(rs.getString(3), rs.getLong(4)), rs.getString(5) == null
-                ? Optional.empty() : Optional.of(QuotaStore.quota(rs, 6))), args.toArray())) {
-            stored.put(row.fleet(), row.stored());
-            quotas.put(row.fleet().getFirst(), row.quota());
-        }
-        return new Standing(stored, quotas);
+                ? Optional.<Quota>empty() : Optional.of(QuotaStore.quota(rs, 6))), args.toArray()).map(found -> {
+                    var stored = new HashMap<List<String>, Stored>();
+                    var quotas = new HashMap<String, Optional<Quota>>();
+                    for (Row row : found) {
+                        stored.put(row.fleet(), row.stored());
+                        quotas.put(row.fleet().getFirst(), row.quota());
+                    }
+                    return new Standing(stored, quotas);
+                });
     }
 
     private static Template template(ResultSet rs) throws SQLException {

@@ -69,7 +69,10 @@ public final class MachineStore {
      */
     public record Assignment(String machineId, String nodeId, String error) {}
 
-    /** Inserts the machines, in one batch; a duplicate name in a namespace is a unique violation. */
+    /**
+     * Inserts the machines, in one statement queued to go with the transaction's next ({@link Statements#deferRows});
+     * a duplicate name in a namespace is a unique violation, there.
+     */
     public void insert(List<MachineRow> machines) throws SQLException {
         var rows = new ArrayList<Object[]>(machines.size());
         for (MachineRow m : machines) {
@@ -80,7 +83,7 @@ public final class MachineStore {
                 m.reported().exitCode(), m.error(),
                 m.modifyIndex(), m.createdAt().toEpochMilli(), m.updatedAt().toEpochMilli(), m.configVersion(), m.version()});
         }
-        sql.batch(INSERT, rows);
+        sql.deferRows(INSERT, rows);
     }
 
     /** A machine by id, whatever its state. */
@@ -94,21 +97,31 @@ public final class MachineStore {
     }
 
     /**
-     * Which of {@code names} the namespace's machines already use, in one statement: each taken name with whether
-     * its machine is deleted (a deleted machine's name stays taken until its node confirms it gone).
+     * Which of {@code names} the namespace's machines already use, in one statement, queued ({@link Later}): each
+     * taken name with whether its machine is deleted (a deleted machine's name stays taken until its node confirms it
+     * gone).
+     *
+     * <p>On PostgreSQL it is planned for its arguments and the table's current size each time it runs (it stays
+     * prepared: not parsed again): a plan kept from a new cluster's first statistics (a nearly empty table) would read
+     * every machine of the namespace, by a scan of the table or by the namespace's index, until the table is analyzed
+     * again, up to autovacuum's minute later: milliseconds on a namespace of thousands instead of one lookup per name. The setting is the transaction's from just before the statement to just after it, and
+     * costs no round trip.
      */
-    public Map<String, Boolean> taken(String namespace, Collection<String> names) throws SQLException {
-        var out = new HashMap<String, Boolean>();
-        if (names.isEmpty()) return out;
+    public Later<Map<String, Boolean>> taken(String namespace, Collection<String> names) throws SQLException {
+        if (names.isEmpty()) return Later.of(Map.of());
         var args = new ArrayList<Object>();
         args.add(namespace);
         args.addAll(names);
-        for (var row : sql.allPlannedEachTime("SELECT name, desired_state FROM machines WHERE namespace = ? "
-                + "AND name IN " + Statements.placeholders(names), rs -> Map.entry(rs.getString(1),
-                MachineState.parse(rs.getString(2)) == MachineState.DESTROYED), args.toArray())) {
-            out.put(row.getKey(), row.getValue());
-        }
-        return out;
+        if (sql.postgres()) sql.defer("SET LOCAL plan_cache_mode = force_custom_plan");
+        var rows = sql.later("SELECT name, desired_state FROM machines WHERE namespace = ? AND name IN "
+                + Statements.placeholders(names), rs -> Map.entry(rs.getString(1),
+                MachineState.parse(rs.getString(2)) == MachineState.DESTROYED), args.toArray());
+        if (sql.postgres()) sql.defer("SET LOCAL plan_cache_mode TO DEFAULT");
+        return rows.map(list -> {
+            var out = new HashMap<String, Boolean>();
+            for (var row : list) out.put(row.getKey(), row.getValue());
+            return out;
+        });
     }
 
     /** A namespace's live (not deleted) machines, optionally of one fleet, oldest first. */

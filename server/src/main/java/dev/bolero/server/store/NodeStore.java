@@ -52,9 +52,9 @@ public final class NodeStore {
         return sql.one("SELECT " + COLUMNS + " FROM nodes WHERE id = ?", NodeStore::node, id);
     }
 
-    /** The nodes of these ids that exist, in one statement. */
-    public List<NodeRow> get(Collection<String> ids) throws SQLException {
-        return sql.in("SELECT " + COLUMNS + " FROM nodes WHERE id", NodeStore::node, ids);
+    /** The nodes of these ids that exist, in one statement, queued ({@link Later}). */
+    public Later<List<NodeRow>> get(Collection<String> ids) throws SQLException {
+        return sql.laterIn("SELECT " + COLUMNS + " FROM nodes WHERE id", NodeStore::node, ids);
     }
 
     /** The node's assignment index, if it exists. */
@@ -172,13 +172,16 @@ public final class NodeStore {
                 + " AND heartbeat_at < ?", id, cutoff.toEpochMilli()) > 0;
     }
 
-    /** Stamps the nodes' assignments as changed at this transaction's index, in one statement. */
+    /**
+     * Stamps the nodes' assignments as changed at this transaction's index, in one statement queued to go with the
+     * transaction's next ({@link Statements#defer}).
+     */
     public void touchAssignments(Collection<String> ids) throws SQLException {
         if (ids.isEmpty()) return;
         var args = new ArrayList<Object>();
         args.add(tx.index());
         args.addAll(ids);
-        sql.update("UPDATE nodes SET assign_index = ? WHERE id IN " + Statements.placeholders(ids), args.toArray());
+        sql.defer("UPDATE nodes SET assign_index = ? WHERE id IN " + Statements.placeholders(ids), args.toArray());
     }
 
     /** Stamps the node's assignments as changed at this transaction's index. */

@@ -316,13 +316,17 @@ public final class ServerStore implements AutoCloseable {
             // of every transaction here, sees what a transaction would, and saves the commit's round trip; so does a
             // report by statement, each of its writes committed alone.
             if ((kind == Kind.READ || kind == Kind.REPORT_BY_STATEMENT) && shared()) {
-                return work.run(new Tx(c, statements, true));
+                Tx tx = new Tx(c, statements, true);
+                T result = work.run(tx);
+                tx.send();
+                return result;
             }
             c.setAutoCommit(false);
             try {
                 Tx tx = new Tx(c, statements, shared());
                 if (kind == Kind.WRITE) tx.bumpIndex();
                 T result = work.run(tx);
+                tx.send();
                 c.commit();
                 return result;
             } catch (SQLException | RuntimeException e) {

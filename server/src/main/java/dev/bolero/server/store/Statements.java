@@ -8,18 +8,21 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Statement plumbing shared by the aggregate stores of one {@link Tx}: binds arguments, runs one statement or a JDBC
- * batch (one round trip for many rows), and maps rows. Statements are prepared once per connection when it has a
- * {@link Cache}. Not thread-safe, as its connection.
+ * batch (one round trip for many rows), and maps rows. On PostgreSQL, statements may be queued ({@link #later},
+ * {@link #defer}) to go with the next one in the same round trip. Statements are prepared once per connection when it
+ * has a {@link Cache}. Not thread-safe, as its connection.
  */
 final class Statements {
     static final JsonMapper JSON = ApiJson.mapper();
@@ -27,6 +30,8 @@ final class Statements {
     private final Connection c;
     private final Optional<Cache> cache;
     private final boolean postgres;
+    /** Statements queued on PostgreSQL to go together ({@link #send}), in order. */
+    private final List<Queued> queued = new ArrayList<>();
 
     /** @param postgres whether {@code c} is a PostgreSQL connection (else SQLite) */
     Statements(Connection c, Optional<Cache> cache, boolean postgres) {
@@ -101,6 +106,11 @@ final class Statements {
     }
 
     int update(String sql, Object... args) throws SQLException {
+        if (postgres) {
+            Queued q = queue(sql, null, args);
+            send();
+            return q.count;
+        }
         PreparedStatement ps = prepare(sql);
         try {
             bind(ps, args);
@@ -110,9 +120,10 @@ final class Statements {
         }
     }
 
-    /** Runs {@code sql} once per argument list, as one JDBC batch. */
+    /** Runs {@code sql} once per argument list, as one JDBC batch, after the queued statements. */
     void batch(String sql, List<Object[]> rows) throws SQLException {
         if (rows.isEmpty()) return;
+        send();
         PreparedStatement ps = prepare(sql);
         try {
             for (Object[] args : rows) {
@@ -130,26 +141,11 @@ final class Statements {
         return rows.isEmpty() ? Optional.empty() : Optional.of(rows.getFirst());
     }
 
+    /** The rows of {@code sql}; on PostgreSQL sent with the queued statements, in the same round trip. */
     <T> List<T> all(String sql, Reader<T> reader, Object... args) throws SQLException {
-        return all(sql, false, reader, args);
-    }
-
-    /**
-     * {@link #all}, except that PostgreSQL plans it for its arguments each time rather than keeping one plan per
-     * connection: for a statement whose best plan changes as its table grows. A plan kept from a new cluster's first
-     * statistics (a nearly empty table) stays until the table is analyzed again, up to autovacuum's minute later; for
-     * the name check of a create that was a scan of every machine of the namespace instead of one index lookup per
-     * name, milliseconds on a namespace of thousands. Planning it costs a fraction of that.
-     */
-    <T> List<T> allPlannedEachTime(String sql, Reader<T> reader, Object... args) throws SQLException {
-        return all(sql, postgres, reader, args);
-    }
-
-    private <T> List<T> all(String sql, boolean planEachTime, Reader<T> reader, Object... args) throws SQLException {
+        if (postgres) return later(sql, reader, args).get();
         PreparedStatement ps = prepare(sql);
         try {
-            // Never a server-side prepared statement: PostgreSQL plans an unnamed one for its parameters each time.
-            if (planEachTime) ps.unwrap(org.postgresql.PGStatement.class).setPrepareThreshold(0);
             bind(ps, args);
             var out = new ArrayList<T>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -161,10 +157,131 @@ final class Statements {
         }
     }
 
+    /**
+     * The rows of {@code sql} later ({@link Later}): on PostgreSQL the statement is queued and goes with the others
+     * queued, in one round trip, when a result is asked for or a statement runs at once; on SQLite (in the process,
+     * no round trip to save) it runs now.
+     */
+    @SuppressWarnings("unchecked")
+    <T> Later<List<T>> later(String sql, Reader<T> reader, Object... args) throws SQLException {
+        if (!postgres) return Later.of(all(sql, reader, args));
+        Queued q = queue(sql, reader, args);
+        return () -> {
+            if (q.state == Queued.State.QUEUED) send();
+            if (q.state == Queued.State.FAILED) throw new SQLException("not run: a statement sent with it failed");
+            return (List<T>) q.rows;
+        };
+    }
+
+    /**
+     * A write whose count no one needs: on PostgreSQL queued to go with the next statement sent, at the transaction's
+     * end at the latest ({@link #send}); a failure surfaces there. On SQLite it runs now.
+     */
+    void defer(String sql, Object... args) throws SQLException {
+        if (postgres) queue(sql, null, args);
+        else update(sql, args);
+    }
+
+    /**
+     * {@code insert}, an {@code INSERT … VALUES (…)} of one row, for each of {@code rows}: on PostgreSQL one
+     * multi-row statement queued as {@link #defer} does; on SQLite one JDBC batch now.
+     */
+    void deferRows(String insert, List<Object[]> rows) throws SQLException {
+        if (rows.isEmpty()) return;
+        if (!postgres) {
+            batch(insert, rows);
+            return;
+        }
+        int values = insert.lastIndexOf(" VALUES (");
+        if (values < 0 || !insert.endsWith(")")) {
+            throw new IllegalArgumentException("deferRows: not an INSERT of one VALUES row: " + insert);
+        }
+        String row = insert.substring(values + " VALUES ".length());
+        var args = new ArrayList<Object>();
+        for (Object[] r : rows) Collections.addAll(args, r);
+        queue(insert.substring(0, values) + " VALUES " + String.join(",", Collections.nCopies(rows.size(), row)),
+                null, args.toArray());
+    }
+
+    /** A queued statement: a read's rows ({@code reader} not null) or a write's count, once sent. */
+    private static final class Queued {
+        enum State { QUEUED, SENT, FAILED }
+
+        final String sql;
+        final Reader<?> reader;
+        final Object[] args;
+        final List<Object> rows = new ArrayList<>();
+        int count;
+        State state = State.QUEUED;
+
+        Queued(String sql, Reader<?> reader, Object[] args) {
+            this.sql = sql;
+            this.reader = reader;
+            this.args = args;
+        }
+    }
+
+    private Queued queue(String sql, Reader<?> reader, Object[] args) {
+        var q = new Queued(sql, reader, args);
+        queued.add(q);
+        return q;
+    }
+
+    /**
+     * Sends the queued statements, in order: one alone, several as one statement text of them all (PostgreSQL runs
+     * them in turn, in one round trip, and stops at the first that fails; outside a transaction they commit together).
+     * A failure fails every statement sent with it: its error is thrown here, and their {@link Later}s throw.
+     */
+    void send() throws SQLException {
+        if (queued.isEmpty()) return;
+        var sending = List.copyOf(queued);
+        queued.clear();
+        var text = new StringJoiner(";\n");
+        var args = new ArrayList<Object>();
+        for (Queued q : sending) {
+            text.add(q.sql);
+            Collections.addAll(args, q.args);
+        }
+        try {
+            PreparedStatement ps = prepare(text.toString());
+            try {
+                bind(ps, args.toArray());
+                boolean rows = ps.execute();
+                for (int i = 0; ; ) {
+                    Queued q = sending.get(i);
+                    if (q.reader != null) {
+                        if (!rows) throw new SQLException("no rows returned by " + q.sql);
+                        try (ResultSet rs = ps.getResultSet()) {
+                            while (rs.next()) q.rows.add(q.reader.read(rs));
+                        }
+                    } else {
+                        q.count = rows ? 0 : ps.getUpdateCount();
+                    }
+                    q.state = Queued.State.SENT;
+                    if (++i == sending.size()) break;
+                    rows = ps.getMoreResults();
+                }
+            } finally {
+                release(ps);
+            }
+        } catch (SQLException | RuntimeException e) {
+            for (Queued q : sending) {
+                if (q.state == Queued.State.QUEUED) q.state = Queued.State.FAILED;
+            }
+            throw e;
+        }
+    }
+
     /** The rows of {@code select}, which ends in a column, whose column is one of {@code values}; none when empty. */
     <T> List<T> in(String select, Reader<T> reader, Collection<String> values) throws SQLException {
         if (values.isEmpty()) return List.of();
         return all(select + " IN " + placeholders(values), reader, values.toArray());
+    }
+
+    /** {@link #in}, queued as {@link #later} queues. */
+    <T> Later<List<T>> laterIn(String select, Reader<T> reader, Collection<String> values) throws SQLException {
+        if (values.isEmpty()) return Later.of(List.of());
+        return later(select + " IN " + placeholders(values), reader, values.toArray());
     }
 
     /** {@code (?,?,…)} with one placeholder per element of {@code values}, which must not be empty. */

@@ -2,6 +2,7 @@ package dev.bolero.server.store;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -26,6 +27,7 @@ public final class Tx {
     private final HostnameStore hostnames;
     private final QuotaStore quotas;
     private final GatewayPeerStore gatewayPeers;
+    private Later<List<Long>> bump;
     private long index = -1;
 
     /** @param postgres whether {@code c} is a PostgreSQL connection (else SQLite) */
@@ -113,10 +115,13 @@ public final class Tx {
         return gatewayPeers;
     }
 
-    /** Allocates this write transaction's state index; serialises write transactions on the one-row table. */
+    /**
+     * Allocates this write transaction's state index; serialises write transactions on the one-row table. On
+     * PostgreSQL the statement is queued ({@link Later}), so it goes with the transaction's first statements: it is
+     * queued first, so it runs first.
+     */
     void bumpIndex() throws SQLException {
-        index = sql.one("UPDATE state_index SET value = value + 1 WHERE id = 1 RETURNING value", rs -> rs.getLong(1))
-                .orElseThrow(() -> new SQLException("state index: no row"));
+        bump = sql.later("UPDATE state_index SET value = value + 1 WHERE id = 1 RETURNING value", rs -> rs.getLong(1));
     }
 
     /**
@@ -126,19 +131,28 @@ public final class Tx {
      * what those transactions committed.
      */
     public void excludeWrites() throws SQLException {
-        if (index >= 0 || !sql.postgres()) return;
+        if (bump != null || !sql.postgres()) return;
         sql.one("SELECT value FROM state_index WHERE id = 1 FOR UPDATE", rs -> rs.getLong(1))
                 .orElseThrow(() -> new SQLException("state index: no row"));
     }
 
     /**
-     * The state index this write transaction allocated.
+     * The state index this write transaction allocated (sending the queued statements if its allocation is among
+     * them).
      *
      * @throws IllegalStateException outside a {@link ServerStore#write} transaction
      */
-    public long index() {
-        if (index < 0) throw new IllegalStateException("state index: not a write transaction");
+    public long index() throws SQLException {
+        if (index < 0) {
+            if (bump == null) throw new IllegalStateException("state index: not a write transaction");
+            index = bump.get().stream().findFirst().orElseThrow(() -> new SQLException("state index: no row"));
+        }
         return index;
+    }
+
+    /** Sends the statements still queued ({@link Later}); at the end of the transaction's work. */
+    void send() throws SQLException {
+        sql.send();
     }
 
     /** The latest committed state index. */
