@@ -442,6 +442,20 @@ public final class ClusterBench {
                     + "0.59 ms, PostgreSQL 1.13 ms; batches of 3.1 creates, 4.76 ms each (this code, right before: "
                     + "855.9/s, p50 7.8 ms p99 46.2 ms; 0.87 ms, 0.44 ms, 0.71 ms; 3.0 creates, 2.96 ms)");
 
+    /**
+     * The code before a transaction's statements went together in one round trip on PostgreSQL (commit bef0d34, the
+     * server's code as at 11564c7: a placement's commit took nine round trips, four since), each run right after one
+     * of this code (5d7655e), 2026-12-05, same harness.
+     */
+    private static final List<String> BEFORE_PIPELINED = List.of(
+            "02:56 UTC  postgresql  1000 nodes:   827.9 creates/s, p50 8.0 ms p99 44.3 ms; server 0.92 ms, harness "
+                    + "0.47 ms, PostgreSQL 0.76 ms per create; batches of 3.1 creates, 3.43 ms each (this code, right "
+                    + "before: 824.9/s, p50 8.4 ms p99 59.3 ms; 1.03 ms, 0.47 ms, 0.69 ms; 3.0 creates, 3.04 ms)",
+            "03:02 UTC  postgresql  1000 nodes:   909.0 creates/s, p50 7.5 ms p99 48.0 ms; server 0.84 ms, harness "
+                    + "0.41 ms, PostgreSQL 0.66 ms; batches of 3.1 creates, 2.91 ms each (this code, right before: "
+                    + "1149.9/s, p50 5.9 ms p99 41.6 ms; 0.68 ms, 0.36 ms, 0.52 ms; 3.0 creates, 2.26 ms; and at 03:40 "
+                    + "and 03:47: 855.6/s and 1043.0/s, p99 44.3 and 34.8 ms)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -521,6 +535,9 @@ public final class ClusterBench {
         printHistory("Before report connections planned without sequential scans, credentials were read again in "
                 + "batches and creates were made from the fleet as kept (commit 76c3a7a, measured 2026-12-05 on this "
                 + "host under load 2.2 to 3.3, alternating with this code):", BEFORE_NO_REPORT_SCANS);
+        printHistory("Before a transaction's statements went together in one round trip on PostgreSQL (commit bef0d34, "
+                + "measured 2026-12-05 on this host under load 2.4 to 4.4, alternating with this code):",
+                BEFORE_PIPELINED);
         System.exit(0);
     }
 
