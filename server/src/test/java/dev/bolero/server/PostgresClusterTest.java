@@ -66,10 +66,10 @@ class PostgresClusterTest extends ClusterSuite {
 
     /**
      * A create's name check (in its placement's transaction, sent with the batch's other reads) is planned for its
-     * names each time it runs, never by a plan kept from earlier statistics: PostgreSQL would otherwise keep one generic
-     * plan from the sixth run on a connection, and one made on a nearly empty, just-analyzed table reads every machine
-     * of the namespace until the table is analyzed again. A generic plan shows its parameters ({@code $2}), a plan
-     * for the arguments their values.
+     * names each time it runs, never by a plan kept from earlier statistics: PostgreSQL would otherwise keep one
+     * generic plan from the sixth run on a connection, and one made on a nearly empty, just-analyzed table reads
+     * every machine of the namespace until the table is analyzed again. A generic plan shows its parameters ({@code
+     * $2}), a plan for the arguments their values.
      */
     @Test
     void aCreatesNameCheckIsPlannedForItsNamesEachTime() throws Exception {

@@ -104,8 +104,8 @@ public final class MachineStore {
      * <p>On PostgreSQL it is planned for its arguments and the table's current size each time it runs (it stays
      * prepared: not parsed again): a plan kept from a new cluster's first statistics (a nearly empty table) would read
      * every machine of the namespace, by a scan of the table or by the namespace's index, until the table is analyzed
-     * again, up to autovacuum's minute later: milliseconds on a namespace of thousands instead of one lookup per name. The setting is the transaction's from just before the statement to just after it, and
-     * costs no round trip.
+     * again, up to autovacuum's minute later: milliseconds on a namespace of thousands instead of one lookup per name.
+     * The setting is the transaction's from just before the statement to just after it, and costs no round trip.
      */
     public Later<Map<String, Boolean>> taken(String namespace, Collection<String> names) throws SQLException {
         if (names.isEmpty()) return Later.of(Map.of());

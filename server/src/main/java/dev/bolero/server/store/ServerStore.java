@@ -130,9 +130,6 @@ public final class ServerStore implements AutoCloseable {
         config.setJdbcUrl(jdbc);
         config.setPoolName("bolero-server");
         config.setMaximumPoolSize(16);
-        // A batch of inserts (a placement's machines, their audit entries) goes as one multi-row INSERT, not one
-        // statement per row: PostgreSQL's work per statement, not per row, is most of an insert's.
-        config.addDataSourceProperty("reWriteBatchedInserts", "true");
         String userInfo = uri.getRawUserInfo();
         if (userInfo != null) {
             int colon = userInfo.indexOf(':');

@@ -184,7 +184,8 @@ final class Statements {
 
     /**
      * {@code insert}, an {@code INSERT … VALUES (…)} of one row, for each of {@code rows}: on PostgreSQL one
-     * multi-row statement queued as {@link #defer} does; on SQLite one JDBC batch now.
+     * multi-row statement (PostgreSQL's work per statement, not per row, is most of an insert's) queued as {@link
+     * #defer} does; on SQLite one JDBC batch now.
      */
     void deferRows(String insert, List<Object[]> rows) throws SQLException {
         if (rows.isEmpty()) return;

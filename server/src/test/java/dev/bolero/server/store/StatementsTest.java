@@ -117,7 +117,8 @@ class StatementsTest {
         try (Connection c = postgresTable()) {
             var sql = new Statements(c, Optional.empty(), true);
             assertThatThrownBy(() -> sql.deferRows("UPDATE t SET v = ?", List.<Object[]>of(new Object[] {"x"})))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not an INSERT of one VALUES row");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("not an INSERT of one VALUES row");
         }
     }
 }
