@@ -4,14 +4,18 @@ import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
 import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.server.store.AuditStore;
+import dev.bolero.server.store.Later;
 import dev.bolero.server.store.ServerStore;
 import dev.bolero.server.store.Tx;
 import java.time.Clock;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.TreeSet;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -135,31 +139,68 @@ public final class AuditLog implements AutoCloseable {
      * Appends {@code calls} to their chains in {@code tx}, entries timed by {@code clock}, and returns the entries in
      * the calls' order. Another write may append the calls it makes in its own transaction this way (a machine's
      * create beside its row), so that the entry is committed exactly when the change is: then no machine exists
-     * without its create's entry, even after a crash. Appenders exclude each other for the rest of {@code tx}, as
-     * write transactions do ({@link Tx#excludeWrites}: a write transaction, such as a placement, holds that lock
-     * already and pays no round trip for it), and the chains' heads are read after that, so concurrent appenders,
-     * also other replicas', wait for each other rather than conflict.
+     * without its create's entry, even after a crash. The chains' heads are read as {@link #heads} reads them.
      */
     public static List<AuditEntry> appendIn(Tx tx, List<Call> calls, Clock clock) throws SQLException {
-        var chains = new TreeSet<String>();
-        for (Call c : calls) chains.add(chain(c.namespace()));
+        var namespaces = new HashSet<String>();
+        for (Call c : calls) namespaces.add(c.namespace());
+        return appendIn(tx, calls, clock, heads(tx, namespaces));
+    }
+
+    /**
+     * Queues the read of the heads of the chains of {@code namespaces} (null: the cluster's own) in {@code tx}, for
+     * {@link #appendIn(Tx, List, Clock, Later)}: a write may queue it with its other first reads, so that it costs no
+     * round trip of its own. Appenders exclude each other for the rest of {@code tx}, as write transactions do ({@link
+     * Tx#excludeWrites}: a write transaction, such as a placement, holds that lock already, its allocation queued
+     * before this read), and the heads are read after that, so concurrent appenders, also other replicas', wait for
+     * each other rather than conflict.
+     */
+    public static Later<Map<String, Optional<AuditEntry>>> heads(Tx tx, Collection<String> namespaces)
+            throws SQLException {
         tx.excludeWrites();
-        var heads = new HashMap<String, AuditEntry>();
-        for (String chain : chains) heads.put(chain, tx.audit().last(chain).orElse(null));
+        var reads = new HashMap<String, Later<Optional<AuditEntry>>>();
+        for (String namespace : namespaces) {
+            String chain = chain(namespace);
+            if (!reads.containsKey(chain)) reads.put(chain, tx.audit().last(chain));
+        }
+        return () -> {
+            var heads = new HashMap<String, Optional<AuditEntry>>();
+            for (var read : reads.entrySet()) heads.put(read.getKey(), read.getValue().get());
+            return heads;
+        };
+    }
+
+    /**
+     * {@link #appendIn(Tx, List, Clock)} after {@code heads}, which {@link #heads} read in {@code tx} for the
+     * namespaces of {@code calls} at least.
+     *
+     * @throws IllegalArgumentException when a call's chain is not among {@code heads}
+     */
+    public static List<AuditEntry> appendIn(Tx tx, List<Call> calls, Clock clock,
+                                            Later<Map<String, Optional<AuditEntry>>> heads) throws SQLException {
+        var last = new HashMap<String, AuditEntry>();
+        var read = heads.get();
         var entries = new ArrayList<AuditEntry>(calls.size());
         var rows = new ArrayList<AuditStore.Appended>(calls.size());
         for (Call c : calls) {
             String chain = chain(c.namespace());
-            AuditEntry head = heads.get(chain);
+            AuditEntry head = last.containsKey(chain) ? last.get(chain) : headOf(read, chain);
             AuditEntry entry = new AuditEntry(head == null ? 1 : head.seq() + 1, clock.instant(), c.tokenId(),
                     c.namespace(), c.action(), c.object(), c.status(), c.source(), null)
                     .chainedAfter(head == null ? AuditEntry.GENESIS : head.hash());
             rows.add(new AuditStore.Appended(chain, entry));
-            heads.put(chain, entry);
+            last.put(chain, entry);
             entries.add(entry);
         }
         tx.audit().append(rows);
         return entries;
+    }
+
+    /** The head {@code heads} read of {@code chain}; null for a chain without entries. */
+    private static AuditEntry headOf(Map<String, Optional<AuditEntry>> heads, String chain) {
+        var head = heads.get(chain);
+        if (head == null) throw new IllegalArgumentException("append to audit chain '" + chain + "': its head not read");
+        return head.orElse(null);
     }
 
     /** Writes what is queued, then stops the writer; later {@link #record} calls fail. */

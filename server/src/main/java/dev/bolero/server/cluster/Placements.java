@@ -2,6 +2,7 @@ package dev.bolero.server.cluster;
 
 import dev.bolero.api.ApiException;
 import dev.bolero.api.ErrorCode;
+import dev.bolero.api.wire.AuditEntry;
 import dev.bolero.api.wire.FleetStrategy;
 import dev.bolero.api.wire.Quota;
 import dev.bolero.api.wire.QuotaUsage;
@@ -394,11 +395,12 @@ final class Placements implements AutoCloseable {
                          Map<String, String> forks) {}
         Committed done = store.write("place " + placing.size() + " machines", tx -> {
             Instant now = clock.instant();
-            // One round trip, with the state index's allocation: the chosen nodes, and the names and fleets of every
-            // planned create, also those the applier then rejects.
+            // One round trip, with the state index's allocation: the chosen nodes, and the names, fleets and audit
+            // chains' heads of every planned create, also those the applier then rejects.
             var nodesRead = tx.nodes().get(nodeIds);
             var namesRead = taken(tx, jobs, plan.placements(), byMachine);
             var fleetsRead = standing(tx, jobs, plan.placements(), byMachine);
+            var headsRead = heads(tx, jobs, plan.placements(), byMachine);
             List<NodeRow> nodes = nodesRead.get();
             var nodeNames = new HashMap<String, String>();
             for (NodeRow node : nodes) nodeNames.put(node.id(), node.name());
@@ -469,7 +471,7 @@ final class Placements implements AutoCloseable {
                 results.put(i, result);
             }
             tx.machines().insert(inserts);
-            if (!calls.isEmpty()) AuditLog.appendIn(tx, calls, clock);
+            if (!calls.isEmpty()) AuditLog.appendIn(tx, calls, clock, headsRead);
             for (var fork : forks.entrySet()) tx.machines().recordFork(fork.getKey(), fork.getValue());
             tx.machines().assign(assignments, now);
             tx.nodes().touchAssignments(touched);
@@ -600,6 +602,18 @@ final class Placements implements AutoCloseable {
             }
         }
         return tx.fleets().standing(fleets);
+    }
+
+    /** The heads of the audit chains of the creates among {@code placements} whose call is audited; queued. */
+    private static Later<Map<String, Optional<AuditEntry>>> heads(Tx tx, List<Job> jobs, List<Placement> placements,
+                                                                  Map<String, Integer> byMachine) throws SQLException {
+        var namespaces = new HashSet<String>();
+        for (Placement p : placements) {
+            if (jobs.get(byMachine.get(p.machineId())) instanceof Job.Create create && create.call().isPresent()) {
+                namespaces.add(create.call().get().namespace());
+            }
+        }
+        return AuditLog.heads(tx, namespaces);
     }
 
     /**

@@ -22,9 +22,10 @@ public final class AuditStore {
         this.sql = sql;
     }
 
-    /** The chain's last entry: its seq and hash; empty for a chain without entries. */
-    public Optional<AuditEntry> last(String chain) throws SQLException {
-        return sql.one(ENTRY + " ORDER BY seq DESC LIMIT 1", AuditStore::entry, chain);
+    /** The chain's last entry: its seq and hash; empty for a chain without entries. Queued ({@link Later}). */
+    public Later<Optional<AuditEntry>> last(String chain) throws SQLException {
+        return sql.later(ENTRY + " ORDER BY seq DESC LIMIT 1", AuditStore::entry, chain)
+                .map(rows -> rows.stream().findFirst());
     }
 
     /** An entry to append to {@code chain}. */

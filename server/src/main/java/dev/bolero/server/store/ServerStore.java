@@ -323,8 +323,7 @@ public final class ServerStore implements AutoCloseable {
                 Tx tx = new Tx(c, statements, shared());
                 if (kind == Kind.WRITE) tx.bumpIndex();
                 T result = work.run(tx);
-                tx.send();
-                c.commit();
+                tx.commit();
                 return result;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();

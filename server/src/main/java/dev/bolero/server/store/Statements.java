@@ -273,6 +273,22 @@ final class Statements {
         }
     }
 
+    /**
+     * Ends the connection's transaction: on PostgreSQL, when statements are queued, its {@code COMMIT} is sent after
+     * them as the last statement of their text, in their round trip (PostgreSQL runs it only if they all succeeded; a
+     * failure is thrown here and leaves the transaction to roll back). Otherwise the connection commits on its own.
+     * Must be called inside a transaction (autocommit off).
+     */
+    void commit() throws SQLException {
+        if (!queued.isEmpty()) {
+            queue("COMMIT", null, new Object[0]);
+            send();
+        }
+        // After a COMMIT sent with the queue the driver knows no transaction is open, and commits nothing again; its
+        // pool (HikariCP) still learns that the transaction ended.
+        c.commit();
+    }
+
     /** The rows of {@code select}, which ends in a column, whose column is one of {@code values}; none when empty. */
     <T> List<T> in(String select, Reader<T> reader, Collection<String> values) throws SQLException {
         if (values.isEmpty()) return List.of();

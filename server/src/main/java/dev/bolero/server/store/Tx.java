@@ -150,9 +150,14 @@ public final class Tx {
         return index;
     }
 
-    /** Sends the statements still queued ({@link Later}); at the end of the transaction's work. */
+    /** Sends the statements still queued ({@link Later}); at the end of the work of a transaction in autocommit. */
     void send() throws SQLException {
         sql.send();
+    }
+
+    /** Commits, with the statements still queued in the same round trip ({@link Statements#commit}). */
+    void commit() throws SQLException {
+        sql.commit();
     }
 
     /** The latest committed state index. */

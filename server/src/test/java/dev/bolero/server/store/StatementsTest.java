@@ -5,12 +5,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bolero.server.PostgresCluster;
+import java.io.FilterInputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.SocketFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@link Statements}' queue on a real PostgreSQL: queued statements run in the order they were queued, each gets its
  * own result, a write queued before a read is seen by it, and a failure fails every statement sent with it and leaves
- * the transaction to roll back. On SQLite the same calls run at once, with the same results.
+ * the transaction to roll back; a transaction's commit goes with its queue. On SQLite the same calls run at once, with
+ * the same results.
  */
 class StatementsTest {
     private static PostgresCluster postgres;
@@ -109,6 +121,96 @@ class StatementsTest {
             c.rollback();
             c.setAutoCommit(true);
             assertThat(sql.all("SELECT count(*) FROM t", rs -> rs.getLong(1))).containsExactly(0L);
+        }
+    }
+
+    @Test
+    void aTransactionsQueuedStatementsAndItsCommitGoInOneRoundTrip() throws SQLException {
+        try (Connection setup = postgresTable()) {
+            var props = new Properties();
+            props.setProperty("user", "bolero");
+            props.setProperty("socketFactory", CountingSockets.class.getName());
+            try (Connection c = DriverManager.getConnection(jdbc, props);
+                 Connection other = DriverManager.getConnection(jdbc, "bolero", null)) {
+                var sql = new Statements(c, Optional.empty(), true);
+                c.setAutoCommit(false);
+                int before = CountingSockets.roundTrips.get();
+                sql.defer("INSERT INTO t (id, v) VALUES (?, ?)", 1, "a");
+                sql.deferRows("INSERT INTO t (id, v) VALUES (?, ?)", List.<Object[]>of(new Object[] {2, "b"}));
+                sql.commit();
+                assertThat(CountingSockets.roundTrips.get() - before).as("round trips").isEqualTo(1);
+                assertThat(new Statements(other, Optional.empty(), true)
+                        .all("SELECT v FROM t ORDER BY id", rs -> rs.getString(1))).containsExactly("a", "b");
+
+                // The next transaction on the connection begins afresh, and nothing queued: the commit alone.
+                sql.defer("UPDATE t SET v = 'c' WHERE id = ?", 1);
+                sql.send();
+                before = CountingSockets.roundTrips.get();
+                sql.commit();
+                assertThat(CountingSockets.roundTrips.get() - before).isEqualTo(1);
+
+                // A failure commits nothing: the transaction is left to roll back, and the connection goes on.
+                sql.defer("UPDATE t SET v = 'd' WHERE id = ?", 2);
+                sql.defer("INSERT INTO t (id, v) VALUES (?, ?)", 1, "again");
+                assertThatThrownBy(sql::commit).isInstanceOfSatisfying(SQLException.class,
+                        e -> assertThat(Statements.uniqueViolation(e)).as(e.getMessage()).isTrue());
+                c.rollback();
+                c.setAutoCommit(true);
+                assertThat(sql.all("SELECT v FROM t ORDER BY id", rs -> rs.getString(1))).containsExactly("c", "b");
+            }
+        }
+    }
+
+    /** Sockets that count round trips: a read after a write. For pgjdbc's {@code socketFactory} property. */
+    public static final class CountingSockets extends SocketFactory {
+        static final AtomicInteger roundTrips = new AtomicInteger();
+
+        @Override
+        public Socket createSocket() {
+            var wrote = new AtomicBoolean();
+            return new Socket() {
+                @Override
+                public InputStream getInputStream() throws IOException {
+                    return new FilterInputStream(super.getInputStream()) {
+                        @Override
+                        public int read(byte[] b, int off, int len) throws IOException {
+                            if (wrote.getAndSet(false)) roundTrips.incrementAndGet();
+                            return super.read(b, off, len);
+                        }
+                    };
+                }
+
+                @Override
+                public OutputStream getOutputStream() throws IOException {
+                    return new FilterOutputStream(super.getOutputStream()) {
+                        @Override
+                        public void write(byte[] b, int off, int len) throws IOException {
+                            wrote.set(true);
+                            out.write(b, off, len);
+                        }
+                    };
+                }
+            };
+        }
+
+        @Override
+        public Socket createSocket(String host, int port) {
+            throw new UnsupportedOperationException("unconnected sockets only");
+        }
+
+        @Override
+        public Socket createSocket(String host, int port, InetAddress local, int localPort) {
+            throw new UnsupportedOperationException("unconnected sockets only");
+        }
+
+        @Override
+        public Socket createSocket(InetAddress host, int port) {
+            throw new UnsupportedOperationException("unconnected sockets only");
+        }
+
+        @Override
+        public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) {
+            throw new UnsupportedOperationException("unconnected sockets only");
         }
     }
 
