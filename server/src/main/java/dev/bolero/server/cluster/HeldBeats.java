@@ -9,9 +9,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * the polls whose waits ended within {@value #TICK_MS} ms of the first wait for one statement in one {@link
  * ServerStore#report} transaction, instead of a transaction each (1,000 idle nodes end about 125 polls a second). Each
  * poll's held milliseconds are measured when its batch is written, before the time recorded is taken, so a node never
- * counts its report as accepted later than the server's record of it. One worker thread; thread-safe.
+ * counts its report as accepted later than the server's record of it ({@link TickBatches}). Thread-safe.
  */
 final class HeldBeats implements AutoCloseable {
     /** How long the first ended poll of a batch waits for others to join it. */
@@ -29,17 +26,15 @@ final class HeldBeats implements AutoCloseable {
 
     private final ServerStore store;
     private final Clock clock;
-    private final LinkedBlockingQueue<Ended> queue = new LinkedBlockingQueue<>();
-    private final Thread worker;
-    private volatile boolean closed;
+    private final TickBatches<Ended, OptionalLong> batches;
 
     /** A poll of node {@code nodeId} received at {@code received} ({@link System#nanoTime}) whose wait ended. */
-    private record Ended(String nodeId, long received, CompletableFuture<OptionalLong> held) {}
+    private record Ended(String nodeId, long received) {}
 
     HeldBeats(ServerStore store, Clock clock) {
         this.store = store;
         this.clock = clock;
-        this.worker = Thread.ofVirtual().name("held-beats").start(this::work);
+        this.batches = new TickBatches<>("held-beats", Duration.ofMillis(TICK_MS), BATCH, this::write);
     }
 
     /**
@@ -52,67 +47,29 @@ final class HeldBeats implements AutoCloseable {
      * @throws IllegalStateException when closed or interrupted
      */
     OptionalLong record(String nodeId, long received) {
-        var ended = new Ended(nodeId, received, new CompletableFuture<>());
-        queue.add(ended);
-        if (closed) fail(List.of()); // closed meanwhile: the worker may be gone
-        try {
-            return ended.held().get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("record the held poll of node " + nodeId + ": interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException("record the held poll of node " + nodeId + ": " + e.getCause(), e);
-        }
+        return batches.submit("record the held poll of node " + nodeId, new Ended(nodeId, received));
     }
 
-    private void work() {
-        var batch = new ArrayList<Ended>(BATCH);
-        while (!closed) {
-            try {
-                batch.add(queue.take());
-                Thread.sleep(Duration.ofMillis(TICK_MS));
-            } catch (InterruptedException e) {
-                break;
-            }
-            queue.drainTo(batch, BATCH - batch.size());
-            write(batch);
-            batch.clear();
+    /** Writes {@code batch} in one statement: each poll's outcome. */
+    private List<OptionalLong> write(List<Ended> batch) {
+        // Measured before the time recorded is taken: no node counts past the record.
+        long nanos = System.nanoTime();
+        Instant now = clock.instant();
+        var ids = new LinkedHashSet<String>();
+        for (Ended e : batch) ids.add(e.nodeId());
+        Set<String> recorded = store.reportByStatement("record the held polls of " + ids.size()
+                + " nodes as heartbeats", tx -> tx.nodes().heldPollBeats(ids, now));
+        var held = new ArrayList<OptionalLong>(batch.size());
+        for (Ended e : batch) {
+            held.add(recorded.contains(e.nodeId())
+                    ? OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(nanos - e.received())) : OptionalLong.empty());
         }
-        fail(batch);
-    }
-
-    /** Writes {@code batch} in one statement and answers each poll. */
-    private void write(List<Ended> batch) {
-        try {
-            // Measured before the time recorded is taken: no node counts past the record.
-            long nanos = System.nanoTime();
-            Instant now = clock.instant();
-            var ids = new LinkedHashSet<String>();
-            for (Ended e : batch) ids.add(e.nodeId());
-            Set<String> recorded = store.reportByStatement("record the held polls of " + ids.size()
-                    + " nodes as heartbeats", tx -> tx.nodes().heldPollBeats(ids, now));
-            for (Ended e : batch) {
-                e.held().complete(recorded.contains(e.nodeId())
-                        ? OptionalLong.of(TimeUnit.NANOSECONDS.toMillis(nanos - e.received())) : OptionalLong.empty());
-            }
-        } catch (RuntimeException e) {
-            batch.forEach(b -> b.held().completeExceptionally(e));
-        }
-    }
-
-    /** Fails {@code left} and every queued poll: closed. */
-    private void fail(List<Ended> left) {
-        var all = new ArrayList<>(left);
-        queue.drainTo(all);
-        all.forEach(e -> e.held().completeExceptionally(
-                new IllegalStateException("record the held poll of node " + e.nodeId() + ": closed")));
+        return held;
     }
 
     /** Stops the worker; polls still queued fail. */
     @Override
     public void close() {
-        closed = true;
-        Workers.stop(worker);
+        batches.close();
     }
 }

@@ -13,7 +13,6 @@ import dev.bolero.server.store.Tx;
 import dev.bolero.api.wire.Assignment;
 import dev.bolero.api.wire.Assignments;
 import dev.bolero.api.wire.Capacity;
-import dev.bolero.api.wire.DnsRecord;
 import dev.bolero.api.wire.Heartbeat;
 import dev.bolero.api.wire.HeartbeatResponse;
 import dev.bolero.api.wire.JoinRequest;
@@ -69,6 +68,8 @@ public final class NodeRegistry implements AutoCloseable {
     private final Set<String> outsidePrivateNetwork = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The ends of held polls, recorded as heartbeats a tick at a time. */
     private final HeldBeats heldBeats;
+    /** Ready nodes' reports, recorded a tick at a time. */
+    private final ReadyReports reports;
 
     /**
      * The protocol's clocks.
@@ -103,6 +104,7 @@ public final class NodeRegistry implements AutoCloseable {
         this.timing = timing;
         this.streams = streams;
         this.heldBeats = new HeldBeats(store, clock);
+        this.reports = new ReadyReports(store, clock);
     }
 
     /**
@@ -353,38 +355,31 @@ public final class NodeRegistry implements AutoCloseable {
     /** Records a heartbeat: the node is ready again if it was down; observed machine states are stored. */
     public HeartbeatResponse heartbeat(String nodeId, Heartbeat heartbeat) {
         String action = "heartbeat of node " + nodeId;
-        Instant now = clock.instant();
-        // A ready node's heartbeat is written in one statement, which reads back what the report is compared with
-        // (on PostgreSQL outside a transaction: one round trip). What else the report changes is written after it, if
-        // anything: what its private-network peers must learn in one transaction, so that it is told once it stands
-        // (a failure before the commit leaves it to the node's next report); the rest statement by statement. A
-        // down node (or none) comes back in one transaction.
-        var ready = store.reportByStatement(action,
-                tx -> tx.nodes().heartbeatIfReady(nodeId, heartbeat.capacity(), heartbeat.drivers(), now));
+        // A ready node's report is recorded with the others of its tick (ReadyReports); what its private-network
+        // peers must learn is written after it in one transaction, so that they are told once it stands (a failure
+        // before the commit leaves it to the node's next report). A down node (or none) comes back in one transaction.
+        var ready = reports.record(nodeId, heartbeat);
         Beat result;
         if (ready.isPresent()) {
-            var beat = ready.get();
-            var observed = MachineStore.compare(beat.machines(), heartbeat.machines());
-            NodeLink link = linkChange(beat.member(), heartbeat.privateNetwork());
-            result = beat(beat.beat(), beat.member(), observed, link, false);
-            ServerStore.Work<Void> write = tx -> {
-                write(tx, nodeId, observed, link, now);
-                return null;
-            };
-            if (link != null || !result.namespacesChanged().isEmpty()) {
-                store.report(action, write);
-            } else if (observed.writes()) {
-                store.reportByStatement(action, write);
+            var recorded = ready.get();
+            result = beat(recorded.beat().beat(), recorded.beat().member(), recorded.observed(), recorded.link(),
+                    false);
+            if (recorded.own()) {
+                store.report(action, tx -> {
+                    write(tx, recorded.observed(), recorded.link(), recorded.at());
+                    return null;
+                });
             }
         } else {
+            Instant now = clock.instant();
             result = store.report(action, tx -> {
                 NodeRow node = tx.nodes().get(nodeId)
                         .orElseThrow(() -> ApiException.notFound(action + ": no such node"));
                 var member = tx.privateNetwork().member(nodeId);
-                var observed = MachineStore.compare(tx.machines().seenOn(nodeId), heartbeat.machines());
-                NodeLink link = linkChange(member, heartbeat.privateNetwork());
+                var observed = MachineStore.compare(nodeId, tx.machines().seenOn(nodeId), heartbeat.machines());
+                NodeLink link = ReadyReports.linkChange(member, heartbeat.privateNetwork());
                 tx.nodes().heartbeat(nodeId, heartbeat.capacity(), heartbeat.drivers(), now);
-                write(tx, nodeId, observed, link, now);
+                write(tx, observed, link, now);
                 if (node.down()) log.info("node back id={}", nodeId);
                 return beat(new NodeStore.Beat(node.assignIndex(), node.adminState()), member, observed, link,
                         node.down());
@@ -402,15 +397,10 @@ public final class NodeRegistry implements AutoCloseable {
     }
 
     /** Writes what a report changed: its machines' observed states and, when not null, the node's new link. */
-    private static void write(Tx tx, String nodeId, MachineStore.Observation observed, NodeLink link, Instant now)
+    private static void write(Tx tx, MachineStore.Observation observed, NodeLink link, Instant now)
             throws SQLException {
-        tx.machines().observe(nodeId, observed, now);
-        if (link != null) tx.privateNetwork().link(nodeId, link);
-    }
-
-    /** The link a member of the private network reports when it differs from its stored one; null otherwise. */
-    private static NodeLink linkChange(Optional<PrivateNetworkStore.Member> member, NodeLink reported) {
-        return member.isPresent() && reported != null && !reported.equals(member.get().link()) ? reported : null;
+        tx.machines().observe(List.of(observed), now);
+        if (link != null) tx.privateNetwork().link(observed.nodeId(), link);
     }
 
     /**
@@ -576,5 +566,6 @@ public final class NodeRegistry implements AutoCloseable {
     @Override
     public void close() {
         heldBeats.close();
+        reports.close();
     }
 }

@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -251,12 +252,13 @@ public final class MachineStore {
     /**
      * What a node's report changes of the machines on it ({@link #compare}), for {@link #observe} to write.
      *
+     * @param nodeId the node
      * @param changed the reports of machines on the node whose observed state changed
      * @param gone the deleted machines on the node it no longer reports: their rows go
      * @param dnsChanged the namespaces whose private DNS records on the node change: a machine reaches or leaves
      *     {@code running} with a private address, gets another address, or its deleted row goes
      */
-    public record Observation(List<MachineReport> changed, List<String> gone, Set<String> dnsChanged) {
+    public record Observation(String nodeId, List<MachineReport> changed, List<String> gone, Set<String> dnsChanged) {
         /** Whether there is anything to write. */
         public boolean writes() {
             return !changed.isEmpty() || !gone.isEmpty();
@@ -264,10 +266,10 @@ public final class MachineStore {
     }
 
     /**
-     * What {@code reports} change of the machines on their node, {@code seen} ({@link #seenOn}): reports of machines
-     * elsewhere are ignored.
+     * What {@code reports} change of the machines on their node {@code nodeId}, {@code seen} ({@link #seenOn}):
+     * reports of machines elsewhere are ignored.
      */
-    public static Observation compare(Map<String, Seen> seen, List<MachineReport> reports) {
+    public static Observation compare(String nodeId, Map<String, Seen> seen, List<MachineReport> reports) {
         var changed = new ArrayList<MachineReport>();
         var reported = new HashSet<String>();
         var dnsChanged = new HashSet<String>();
@@ -286,27 +288,33 @@ public final class MachineStore {
                 if (s.dnsAddress() != null) dnsChanged.add(s.namespace());
             }
         });
-        return new Observation(changed, gone, dnsChanged);
+        return new Observation(nodeId, changed, gone, dnsChanged);
     }
 
     /**
-     * Writes what node {@code nodeId} reported ({@link #compare}), in two statements at most: the changed observed
-     * states of the machines still assigned to it, and the deletion of the rows that are gone.
+     * Writes what nodes reported ({@link #compare}), in two statement batches at most: the changed observed states of
+     * the machines still assigned to their node, and the deletion of the rows that are gone; each in the order of the
+     * machines' ids (the row locks' order), one machine's states in the order of {@code observations}.
      */
-    public void observe(String nodeId, Observation observation, Instant now) throws SQLException {
+    public void observe(List<Observation> observations, Instant now) throws SQLException {
         var updates = new ArrayList<Object[]>();
-        for (MachineReport r : observation.changed()) {
-            updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(), r.privateIp(),
-                r.checks().isEmpty() ? null : JSON.writeValueAsString(r.checks()),
-                now.toEpochMilli(), r.id(), nodeId});
+        var gone = new ArrayList<Object[]>();
+        for (Observation observation : observations) {
+            for (MachineReport r : observation.changed()) {
+                updates.add(new Object[] {r.state().wireName(), r.imageDigest(), r.exitCode(), r.error(),
+                    r.privateIp(), r.checks().isEmpty() ? null : JSON.writeValueAsString(r.checks()),
+                    now.toEpochMilli(), r.id(), observation.nodeId()});
+            }
+            for (String id : observation.gone()) gone.add(new Object[] {id});
         }
+        updates.sort(Comparator.comparing(u -> (String) u[7])); // stable: one machine's states stay in order
+        gone.sort(Comparator.comparing(u -> (String) u[0]));
         // IS NOT DISTINCT FROM (equal here: the node's id is never null) leaves the primary key the one index for it: a
         // plan cached from a nearly empty table's statistics used the node's index and walked every version of its
         // machines' rows.
         sql.batch("UPDATE machines SET observed_state = ?, image_digest = ?, exit_code = ?, error = ?, private_ip = ?, "
                 + "checks = ?, updated_at = ? WHERE id = ? AND node_id IS NOT DISTINCT FROM ?", updates);
-        sql.batch("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED,
-                observation.gone().stream().map(id -> new Object[] {id}).toList());
+        sql.batch("DELETE FROM machines WHERE id = ? AND desired_state = " + DESTROYED, gone);
     }
 
     /** Sets why the machine has no node; whether it changed. */

@@ -89,10 +89,10 @@ public final class NodeStore {
 
     /**
      * Records a heartbeat of a node that is {@code ready}, as {@link #heartbeat} does, and reads back what its report
-     * is compared with: on PostgreSQL in one statement, on SQLite in two. Empty when no ready node has that id (it is
-     * down, or there is none), and then nothing was written.
+     * is compared with: on PostgreSQL in one statement, queued ({@link Later}), on SQLite in two, run now. Empty when
+     * no ready node has that id (it is down, or there is none), and then nothing was written.
      */
-    public Optional<ReadyBeat> heartbeatIfReady(String id, Capacity capacity, List<Driver> drivers, Instant now)
+    public Later<Optional<ReadyBeat>> heartbeatIfReady(String id, Capacity capacity, List<Driver> drivers, Instant now)
             throws SQLException {
         String update = "UPDATE nodes SET capacity_cpus = ?, capacity_memory_mb = ?, drivers = ?, heartbeat_at = ? "
                 + "WHERE id = ? AND health = " + READY + " RETURNING assign_index, admin_state, "
@@ -100,18 +100,17 @@ public final class NodeStore {
         Object[] args = {capacity.cpus(), capacity.memoryMb(), DRIVER_TEXTS.text(drivers), now.toEpochMilli(), id};
         if (!sql.postgres()) {
             var beat = sql.one(update, rs -> beat(id, rs), args);
-            return beat.isEmpty() ? Optional.empty()
-                    : Optional.of(new ReadyBeat(beat.get().beat(), beat.get().member(), tx.machines().seenOn(id)));
+            return Later.of(beat.isEmpty() ? Optional.empty()
+                    : Optional.of(new ReadyBeat(beat.get().beat(), beat.get().member(), tx.machines().seenOn(id))));
         }
-        // The machines are read in the statement that writes the heartbeat (it writes no machine): one round trip.
+        // The machines are read in the statement that writes the heartbeat (it writes no machine): one statement.
         var machines = new HashMap<String, MachineStore.Seen>();
-        var rows = sql.all("WITH beat AS (" + update + ") SELECT beat.*, " + prefixed(MachineStore.SEEN_COLUMNS)
+        return sql.later("WITH beat AS (" + update + ") SELECT beat.*, " + prefixed(MachineStore.SEEN_COLUMNS)
                 + " FROM beat LEFT JOIN machines m ON m.node_id = ?", rs -> {
                     if (rs.getString("id") != null) machines.put(rs.getString("id"), MachineStore.seen(rs));
                     return beat(id, rs);
-                }, append(args, id));
-        return rows.isEmpty() ? Optional.empty()
-                : Optional.of(new ReadyBeat(rows.getFirst().beat(), rows.getFirst().member(), machines));
+                }, append(args, id)).map(rows -> rows.isEmpty() ? Optional.empty()
+                        : Optional.of(new ReadyBeat(rows.getFirst().beat(), rows.getFirst().member(), machines)));
     }
 
     /**
