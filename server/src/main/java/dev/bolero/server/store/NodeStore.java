@@ -152,7 +152,7 @@ public final class NodeStore {
         args.add(now.toEpochMilli());
         args.addAll(ids);
         return new HashSet<>(sql.all("UPDATE nodes SET heartbeat_at = ? WHERE health = " + READY + " AND id IN "
-                + Statements.placeholders(ids) + " RETURNING id", rs -> rs.getString(1), args.toArray()));
+                + inIdOrder(ids) + " RETURNING id", rs -> rs.getString(1), args.toArray()));
     }
 
     /** Sets the node's administrative state: ready, cordoned or draining. */
@@ -173,14 +173,24 @@ public final class NodeStore {
 
     /**
      * Stamps the nodes' assignments as changed at this transaction's index, in one statement queued to go with the
-     * transaction's next ({@link Statements#defer}).
+     * transaction's next ({@link Statements#defer}), their rows locked in the order of their ids.
      */
     public void touchAssignments(Collection<String> ids) throws SQLException {
         if (ids.isEmpty()) return;
         var args = new ArrayList<Object>();
         args.add(tx.index());
         args.addAll(ids);
-        sql.defer("UPDATE nodes SET assign_index = ? WHERE id IN " + Statements.placeholders(ids), args.toArray());
+        sql.defer("UPDATE nodes SET assign_index = ? WHERE id IN " + inIdOrder(ids), args.toArray());
+    }
+
+    /**
+     * {@code (?,…)} for {@code ids}, for a statement that updates several nodes' rows: on PostgreSQL a subquery that
+     * locks them in the order of their ids, the order every writer of several nodes' rows takes (ready nodes'
+     * reports too, one statement per node); a plan's own order (a scan of the table's pages) met theirs and deadlocked.
+     */
+    private String inIdOrder(Collection<String> ids) {
+        String in = Statements.placeholders(ids);
+        return sql.postgres() ? "(SELECT id FROM nodes WHERE id IN " + in + " ORDER BY id FOR UPDATE)" : in;
     }
 
     /** Stamps the node's assignments as changed at this transaction's index. */

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -194,23 +195,31 @@ class StatementsTest {
         }
 
         @Override
-        public Socket createSocket(String host, int port) {
-            throw new UnsupportedOperationException("unconnected sockets only");
+        public Socket createSocket(String host, int port) throws IOException {
+            return connected(null, new InetSocketAddress(host, port));
         }
 
         @Override
-        public Socket createSocket(String host, int port, InetAddress local, int localPort) {
-            throw new UnsupportedOperationException("unconnected sockets only");
+        public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
+            return connected(new InetSocketAddress(local, localPort), new InetSocketAddress(host, port));
         }
 
         @Override
-        public Socket createSocket(InetAddress host, int port) {
-            throw new UnsupportedOperationException("unconnected sockets only");
+        public Socket createSocket(InetAddress host, int port) throws IOException {
+            return connected(null, new InetSocketAddress(host, port));
         }
 
         @Override
-        public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) {
-            throw new UnsupportedOperationException("unconnected sockets only");
+        public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
+            return connected(new InetSocketAddress(local, localPort), new InetSocketAddress(host, port));
+        }
+
+        /** A counting socket bound to {@code local} (null: any) and connected to {@code to}. */
+        private Socket connected(InetSocketAddress local, InetSocketAddress to) throws IOException {
+            Socket socket = createSocket();
+            if (local != null) socket.bind(local);
+            socket.connect(to);
+            return socket;
         }
     }
 
