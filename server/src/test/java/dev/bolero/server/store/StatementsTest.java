@@ -196,12 +196,12 @@ class StatementsTest {
 
         @Override
         public Socket createSocket(String host, int port) throws IOException {
-            return connected(null, new InetSocketAddress(host, port));
+            return createSocket(InetAddress.getByName(host), port);
         }
 
         @Override
         public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
-            return connected(new InetSocketAddress(local, localPort), new InetSocketAddress(host, port));
+            return createSocket(InetAddress.getByName(host), port, local, localPort);
         }
 
         @Override
