@@ -78,10 +78,43 @@ public final class ApiJson {
      *     message, after the path of the object that refused it; a {@link ValidationException}'s names its path)
      */
     public static <T> T parse(String body, Class<T> type, String action) {
-        if (body == null || body.isBlank()) throw ApiException.invalid(action + ": the request body is empty");
+        if (body == null || body.isBlank()) throw empty(action);
+        return parsed(() -> MAPPER.readValue(body, type), action);
+    }
+
+    /**
+     * Parses a request body as it came, in UTF-8 (RFC 8259; bytes that are not UTF-8 are refused, not replaced), as
+     * strictly as {@link #parse(String, Class, String)}: without decoding it into a string first.
+     *
+     * @param length how many of {@code body}'s bytes, from its start, are the body
+     * @throws ApiException as {@link #parse(String, Class, String)} does
+     */
+    public static <T> T parse(byte[] body, int length, Class<T> type, String action) {
+        if (blank(body, length)) throw empty(action);
+        return parsed(() -> MAPPER.readValue(body, 0, length, type), action);
+    }
+
+    private static ApiException empty(String action) {
+        return ApiException.invalid(action + ": the request body is empty");
+    }
+
+    /** Whether {@code body}'s first {@code length} bytes are JSON whitespace only (or none). */
+    public static boolean blank(byte[] body, int length) {
+        for (int i = 0; i < length; i++) {
+            byte b = body[i];
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') return false;
+        }
+        return true;
+    }
+
+    private interface Reading<T> {
+        T read() throws JacksonException;
+    }
+
+    private static <T> T parsed(Reading<T> reading, String action) {
         T value;
         try {
-            value = MAPPER.readValue(body, type);
+            value = reading.read();
         } catch (JacksonException e) {
             throw refusal(action, e);
         }

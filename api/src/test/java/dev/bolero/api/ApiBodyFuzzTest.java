@@ -8,7 +8,9 @@ import dev.bolero.api.testing.ApiWords;
 import dev.bolero.api.wire.CreateClusterMachine;
 import dev.bolero.api.wire.FleetSpec;
 import dev.bolero.core.MachineSpec;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * A hostile client's request bodies: whatever arrives, parsing either yields a valid value or refuses it with
@@ -26,8 +28,17 @@ class ApiBodyFuzzTest {
     void everyBodyIsParsedOrRefusedInTheApisWords(FuzzedDataProvider data) {
         Class<?> type = BODIES.get(data.consumeInt(0, BODIES.size() - 1));
         String body = data.consumeRemainingAsString();
+        parsedOrRefusedInTheApisWords(body, () -> ApiJson.parse(body, type, "fuzz"));
+        // As a request's bytes arrive (the routes parse those), and with bytes that are not UTF-8 among them.
+        byte[] utf8 = body.getBytes(StandardCharsets.UTF_8);
+        parsedOrRefusedInTheApisWords(body, () -> ApiJson.parse(utf8, utf8.length, type, "fuzz"));
+        byte[] latin1 = body.getBytes(StandardCharsets.ISO_8859_1);
+        parsedOrRefusedInTheApisWords(body, () -> ApiJson.parse(latin1, latin1.length, type, "fuzz"));
+    }
+
+    private static void parsedOrRefusedInTheApisWords(String body, Supplier<Object> parse) {
         try {
-            assertThat(ApiJson.parse(body, type, "fuzz")).isNotNull();
+            assertThat(parse.get()).isNotNull();
         } catch (ApiException refused) {
             assertThat(refused.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
             // A message may quote the body (a bad token, an unknown field): a word counts only if the body lacks it,

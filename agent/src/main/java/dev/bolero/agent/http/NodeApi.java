@@ -134,8 +134,8 @@ public final class NodeApi implements AutoCloseable {
     }
 
     private void stop(Context ctx) {
-        MachineSpec.Stop request = ctx.body().isBlank() ? MachineSpec.Stop.AS_CONFIGURED
-                : body(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id")).check(FieldPath.root());
+        MachineSpec.Stop request = Router.bodyOr(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id"),
+                MachineSpec.Stop.AS_CONFIGURED).check(FieldPath.root());
         ctx.json(machines.stop(ctx.pathParam("id"), request));
     }
 

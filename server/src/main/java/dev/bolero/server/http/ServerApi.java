@@ -166,8 +166,8 @@ public final class ServerApi implements AutoCloseable {
                     ctx -> ctx.json(cluster.plane().namespace(namespace(ctx)).orElseThrow()));
             r.handle(ServerRoutes.CREATE_TOKEN, ctx -> {
                 String ns = namespaceAdmin(ctx);
-                TokenSpec spec = ctx.body().isBlank() ? new TokenSpec(null, null, null)
-                        : body(ctx, TokenSpec.class, "create token in " + ns);
+                TokenSpec spec = Router.bodyOr(ctx, TokenSpec.class, "create token in " + ns,
+                        new TokenSpec(null, null, null));
                 ctx.status(201).json(cluster.plane().createToken(ns, spec));
             });
             r.handle(ServerRoutes.LIST_TOKENS, ctx -> ctx.json(cluster.plane().tokens(namespaceAdmin(ctx), page(ctx))));
@@ -203,11 +203,11 @@ public final class ServerApi implements AutoCloseable {
             r.handle(ServerRoutes.EXTEND_VOLUME, ctx -> ctx.json(cluster.volumes().extend(namespace(ctx),
                     ctx.pathParam("volume"), body(ctx, VolumeExtend.class, "extend volume " + ctx.pathParam("volume")))));
             r.handle(ServerRoutes.SNAPSHOT_VOLUME, ctx -> ctx.status(201).json(cluster.volumes().snapshot(
-                    namespace(ctx), ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeSnapshotSpec(null)
-                            : body(ctx, VolumeSnapshotSpec.class, "snapshot volume " + ctx.pathParam("volume")))));
+                    namespace(ctx), ctx.pathParam("volume"), Router.bodyOr(ctx, VolumeSnapshotSpec.class,
+                            "snapshot volume " + ctx.pathParam("volume"), new VolumeSnapshotSpec(null)))));
             r.handle(ServerRoutes.MOVE_VOLUME, ctx -> ctx.status(202).json(cluster.volumeMoves().move(namespace(ctx),
-                    ctx.pathParam("volume"), ctx.body().isBlank() ? new VolumeMoveSpec(null)
-                            : body(ctx, VolumeMoveSpec.class, "move volume " + ctx.pathParam("volume")))));
+                    ctx.pathParam("volume"), Router.bodyOr(ctx, VolumeMoveSpec.class,
+                            "move volume " + ctx.pathParam("volume"), new VolumeMoveSpec(null)))));
             r.handle(ServerRoutes.LIST_VOLUME_MOVES, ctx -> ctx.json(cluster.volumeMoves().moves(namespace(ctx),
                     ctx.pathParam("volume"), page(ctx))));
             r.handle(ServerRoutes.LIST_VOLUME_SNAPSHOTS, ctx -> ctx.json(cluster.volumes().snapshots(namespace(ctx),
@@ -288,9 +288,9 @@ public final class ServerApi implements AutoCloseable {
             });
             r.handle(ServerRoutes.STOP_MACHINE, ctx -> {
                 String ns = namespace(ctx);
-                MachineSpec.Stop stop = ctx.body().isBlank() ? null
-                        : body(ctx, MachineSpec.Stop.class, "stop machine " + ctx.pathParam("id"))
-                                .check(FieldPath.root());
+                MachineSpec.Stop stop = Router.bodyOr(ctx, MachineSpec.Stop.class,
+                        "stop machine " + ctx.pathParam("id"), null);
+                if (stop != null) stop.check(FieldPath.root());
                 ctx.json(cluster.plane().stop(ns, ctx.pathParam("id"), stop));
             });
             r.handle(ServerRoutes.DELETE_MACHINE, ctx -> {
