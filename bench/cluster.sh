@@ -2,7 +2,8 @@
 # Control plane end to end: machine creates/s and p50/p99 create latency through the public API against a real
 # server with 1,000 simulated nodes (join, long-poll assignments with each poll carrying the node's report, heartbeat
 # as the agent does: once no report was accepted for 5 s and no held poll stands for heartbeats, see
-# docs/cluster-protocol.md §2; report the machines running without booting), on SQLite and on PostgreSQL (a
+# docs/cluster-protocol.md §2; report the machines running without booting; each node's requests on connections of
+# its own, as a host's would be), on SQLite and on PostgreSQL (a
 # throwaway cluster: initdb as the postgres user into a temporary directory, free port, removed after; needs the Debian
 # package postgresql and root). Baseline in the same run: the same creates
 # against 10 nodes, and GET /v1/status latency sampled during the large run; then, labelled with their commit and date,

@@ -471,6 +471,20 @@ public final class ClusterBench {
                     + "0.42 ms, PostgreSQL 0.74 ms; batches of 3.0 creates, 3.09 ms each (this code at 05:52: "
                     + "1301.1/s, p50 5.3 ms p99 23.3 ms; 0.60 ms, 0.33 ms, 0.38 ms; 3.4 creates, 2.25 ms)");
 
+    private static final List<String> BEFORE_OWN_CONNECTIONS = List.of(
+            "08:34 UTC  postgresql  1000 nodes:   776.2 creates/s, p50 8.7 ms p99 52.1 ms; server 0.96 ms, harness "
+                    + "0.48 ms, PostgreSQL 0.63 ms per create; batches of 3.4 creates, 3.81 ms each (this code at "
+                    + "09:20: 1235.3/s, p50 5.8 ms p99 27.5 ms; 0.58 ms, 0.35 ms, 0.39 ms; 3.5 creates, 2.59 ms)",
+            "08:40 UTC  postgresql  1000 nodes:  1058.3 creates/s, p50 6.6 ms p99 40.1 ms; server 0.73 ms, harness "
+                    + "0.41 ms, PostgreSQL 0.45 ms; batches of 3.5 creates, 2.91 ms each (this code at 09:27: "
+                    + "1039.7/s, p50 6.5 ms p99 41.5 ms; 0.64 ms, 0.40 ms, 0.50 ms; 3.5 creates, 3.02 ms)",
+            "09:08 UTC  postgresql  1000 nodes:   840.0 creates/s, p50 8.1 ms p99 42.2 ms; server 0.81 ms, harness "
+                    + "0.46 ms, PostgreSQL 0.59 ms; batches of 3.6 creates, 3.96 ms each (this code at 09:33: "
+                    + "845.7/s, p50 7.7 ms p99 40.9 ms; 0.98 ms, 0.40 ms, 0.51 ms; 3.6 creates, 3.69 ms)",
+            "09:16 UTC  postgresql  1000 nodes:   810.3 creates/s, p50 8.4 ms p99 48.3 ms; server 1.06 ms, harness "
+                    + "0.52 ms, PostgreSQL 0.49 ms; batches of 3.4 creates, 3.68 ms each (this code at 09:36: "
+                    + "886.1/s, p50 7.7 ms p99 46.1 ms; 0.81 ms, 0.45 ms, 0.56 ms; 3.6 creates, 3.54 ms)");
+
     private ClusterBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -556,6 +570,9 @@ public final class ClusterBench {
         printHistory("Before a commit went with its queued statements and ready nodes' reports were recorded a tick at "
                 + "a time (commit 4ebff86, measured 2026-12-05 on this host under load 1.4 to 3.5, beside this code):",
                 BEFORE_REPORT_TICKS);
+        printHistory("Before each simulated node's requests had connections of their own and the API read bodies and "
+                + "wrote answers without Javalin's buffers (commit a0296af, measured 2026-12-05 on this host under load "
+                + "0.8 to 3.6, beside this code):", BEFORE_OWN_CONNECTIONS);
         System.exit(0);
     }
 
