@@ -209,6 +209,8 @@ public final class InternalDns implements AutoCloseable {
         private final ServerSocket tcp;
         private final InetSocketAddress address;
         private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+        /** The threads answering a UDP query each: one still sending on {@link #udp} holds its address. */
+        private final Set<Thread> replies = ConcurrentHashMap.newKeySet();
         private volatile boolean closed;
         private Thread udpServer;
         private Thread tcpServer;
@@ -236,9 +238,10 @@ public final class InternalDns implements AutoCloseable {
         }
 
         /**
-         * Closes both sockets and every open connection, and returns once the two serving threads have ended (at most
-         * {@link #CLOSE_WAIT} each): a socket closed while a virtual thread waits on it keeps its address until that
-         * thread wakes, and whoever called {@link #listenOn} expects the address free when it returns.
+         * Closes both sockets and every open connection, and returns once the two serving threads and the UDP replies
+         * in flight have ended (at most {@link #CLOSE_WAIT} in all): a socket closed while a virtual thread waits on or
+         * sends through it keeps its address until that thread is done with it, and whoever called {@link #listenOn}
+         * expects the address free when it returns.
          */
         void close() {
             closed = true;
@@ -255,14 +258,22 @@ public final class InternalDns implements AutoCloseable {
                     log.debug("close internal DNS connection: {}", e.toString());
                 }
             }
-            for (var server : new Thread[] {udpServer, tcpServer}) {
-                if (server == null) continue;
-                try {
-                    if (!server.join(CLOSE_WAIT)) log.warn("internal DNS: {} still running {} after close", server.getName(), CLOSE_WAIT);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+            long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+            try {
+                // The UDP server first: once it has ended, it starts no more replies.
+                awaitEnd(udpServer, deadline);
+                for (Thread reply : List.copyOf(replies)) awaitEnd(reply, deadline);
+                awaitEnd(tcpServer, deadline);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** Waits for {@code thread} (when not null) to end until {@code deadline} ({@link System#nanoTime}). */
+        private static void awaitEnd(Thread thread, long deadline) throws InterruptedException {
+            if (thread == null) return;
+            if (!thread.join(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                log.warn("internal DNS: {} still running {} after close", thread.getName(), CLOSE_WAIT);
             }
         }
 
@@ -278,15 +289,19 @@ public final class InternalDns implements AutoCloseable {
                 }
                 var query = Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getOffset() + packet.getLength());
                 var client = (InetSocketAddress) packet.getSocketAddress();
-                Thread.ofVirtual().start(() -> {
-                    var reply = answer(query, client.getAddress(), false);
-                    if (reply.isEmpty()) return;
+                Thread reply = Thread.ofVirtual().name("dns-reply-" + this).unstarted(() -> {
                     try {
-                        udp.send(new DatagramPacket(reply.get(), reply.get().length, client));
+                        var answer = answer(query, client.getAddress(), false);
+                        if (answer.isEmpty()) return;
+                        udp.send(new DatagramPacket(answer.get(), answer.get().length, client));
                     } catch (IOException e) {
                         if (!closed) log.debug("internal DNS: UDP reply to {} failed: {}", client, e.toString());
+                    } finally {
+                        replies.remove(Thread.currentThread());
                     }
                 });
+                replies.add(reply);
+                reply.start();
             }
         }
 
