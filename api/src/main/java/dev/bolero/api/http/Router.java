@@ -140,16 +140,16 @@ public final class Router {
     }
 
     /**
-     * The request body's bytes, read once from the request: into an array of its declared length when it has one (a
-     * length over {@link #MAX_BODY} was refused before the handler ran), else until its end, refused past {@link
-     * #MAX_BODY}. Javalin's {@code ctx.body()} would copy it through an 8 KiB buffer and a growing one first, garbage
-     * on every report a node sends.
+     * The request body's bytes, read once from the request: into an array of its declared length when it has one, else
+     * until its end; refused past {@link #MAX_BODY} either way. Javalin's {@code ctx.body()} would copy it through an
+     * 8 KiB buffer and a growing one first, garbage on every report a node sends.
      *
      * @throws ApiException {@code too_large} past {@link #MAX_BODY}, {@code invalid_argument} for a body that ends
      *     before its declared length or cannot be read
      */
     private static byte[] bodyBytes(Context ctx) {
         long declared = ctx.contentLength();
+        if (declared > MAX_BODY) throw tooLarge(ctx);
         try {
             var in = ctx.req().getInputStream();
             if (declared < 0) {
