@@ -11,6 +11,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -41,6 +42,7 @@ public final class Router {
 
     private static final Logger log = LoggerFactory.getLogger(Router.class);
     private static final String OPERATION = "bolero.operation";
+    private static final String BODY = "bolero.body";
 
     private final RoutesConfig routes;
     private final List<Operation> declared;
@@ -129,6 +131,18 @@ public final class Router {
         return ApiJson.blank(body, body.length) ? absent : ApiJson.parse(body, body.length, type, action);
     }
 
+    /**
+     * The text of the request body {@link #body} or {@link #bodyOr} read (UTF-8), for a handler that passes it on as it
+     * came once parsed: the body is read from the request once.
+     *
+     * @throws IllegalStateException when neither read it (a bug)
+     */
+    public static String bodyText(Context ctx) {
+        byte[] body = ctx.attribute(BODY);
+        if (body == null) throw new IllegalStateException(ctx.method() + " " + ctx.path() + ": no body was read");
+        return new String(body, StandardCharsets.UTF_8);
+    }
+
     /** The request body's bytes, once the operation being handled is known to declare a body of {@code type}. */
     private static byte[] declaredBody(Context ctx, Class<?> type) {
         Operation operation = ctx.attribute(OPERATION);
@@ -136,7 +150,9 @@ public final class Router {
             throw new IllegalStateException(ctx.method() + " " + ctx.path() + " reads a " + type.getSimpleName()
                     + " but its operation declares " + (operation == null ? "nothing" : operation.requests()));
         }
-        return bodyBytes(ctx);
+        byte[] body = bodyBytes(ctx);
+        ctx.attribute(BODY, body);
+        return body;
     }
 
     /**

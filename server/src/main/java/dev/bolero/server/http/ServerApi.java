@@ -310,7 +310,7 @@ public final class ServerApi implements AutoCloseable {
                     Integer.toString(intParam(ctx, "window_s", 0, 0, 3600))), null));
             r.handle(ServerRoutes.EXEC, ctx -> {
                 body(ctx, ExecRequest.class, "exec in machine " + ctx.pathParam("id"));
-                relay(ctx, "exec", Map.of(), ctx.body());
+                relay(ctx, "exec", Map.of(), Router.bodyText(ctx));
             });
 
             r.handle(ServerRoutes.LIST_AUDIT, ctx -> ctx.json(auditEntries(ctx, namespace(ctx))));
