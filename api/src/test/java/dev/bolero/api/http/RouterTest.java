@@ -28,6 +28,10 @@ class RouterTest {
     private static final Operation BIG = Operation.get("/api/big/{length}").id("big").tag("t")
             .summary("A note this long").returns(200, Note.class).build();
 
+    private static final Operation RELAY = Operation.post("/api/relay").id("relay").tag("t")
+            .summary("Checks a note, then answers with its body as it came").body(Note.class).returns(200, Note.class)
+            .build();
+
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private Javalin app;
 
@@ -36,10 +40,14 @@ class RouterTest {
         app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.jsonMapper(new JavalinJackson3(ApiJson.mapper(), true));
-            var router = new Router(config, List.of(ECHO, MAYBE, BIG));
+            var router = new Router(config, List.of(ECHO, MAYBE, BIG, RELAY));
             router.handle(ECHO, ctx -> ctx.json(Router.body(ctx, Note.class, "echo")));
             router.handle(MAYBE, ctx -> ctx.json(Router.bodyOr(ctx, Note.class, "maybe", new Note("none"))));
             router.handle(BIG, ctx -> ctx.json(new Note("x".repeat(Integer.parseInt(ctx.pathParam("length"))))));
+            router.handle(RELAY, ctx -> {
+                Router.body(ctx, Note.class, "relay");
+                ctx.contentType("application/json").result(Router.bodyText(ctx));
+            });
             router.complete();
         }).start("127.0.0.1", 0);
     }
@@ -103,6 +111,14 @@ class RouterTest {
         assertThat(malformed.body()).contains("maybe: malformed JSON");
         var unknown = post("/api/maybe", BodyPublishers.ofString("{\"txt\": \"some\"}"));
         assertThat(unknown.body()).contains("maybe: unknown field 'txt'");
+    }
+
+    @Test
+    void aBodyReadOnceIsThereToPassOnAsItCame() throws Exception {
+        String note = "{ \"text\" : \"h\u00e9llo\" }";
+        var relayed = post("/api/relay", BodyPublishers.ofString(note));
+        assertThat(relayed.statusCode()).isEqualTo(200);
+        assertThat(relayed.body()).isEqualTo(note);
     }
 
     @Test
