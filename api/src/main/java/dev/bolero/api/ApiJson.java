@@ -83,8 +83,9 @@ public final class ApiJson {
     }
 
     /**
-     * Parses a request body as it came, in UTF-8 (RFC 8259; bytes that are not UTF-8 are refused, not replaced), as
-     * strictly as {@link #parse(String, Class, String)}: without decoding it into a string first.
+     * Parses a request body as it came, as JSON's bytes (UTF-8, RFC 8259; UTF-16 and UTF-32 are told by their byte
+     * patterns; bytes invalid in the encoding are refused, not replaced), as strictly as {@link #parse(String, Class,
+     * String)}: without decoding it into a string first.
      *
      * @param length how many of {@code body}'s bytes, from its start, are the body
      * @throws ApiException as {@link #parse(String, Class, String)} does
